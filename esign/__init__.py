@@ -1,0 +1,1 @@
+"""电子印章: keys, certificates, seals, signing, verification, transparency log."""

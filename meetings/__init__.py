@@ -1,0 +1,1 @@
+"""办会: rooms, scheduling, invitations, sign-in, minutes, calendar feeds."""

@@ -1,0 +1,1 @@
+"""消息: work groups, chat, real-time delivery."""
