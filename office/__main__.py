@@ -1,0 +1,5 @@
+import sys
+
+from office.cli import main
+
+sys.exit(main())

@@ -1,0 +1,356 @@
+"""Login, sessions, two-factor authentication and passwords.
+
+Session tokens are 256-bit random values; only their SHA-256 is stored. A session whose password
+step passed but whose TOTP step is pending (``mfa_pending``) grants nothing but the TOTP step.
+Failed logins are counted per account and per address in the database (so every worker sees
+them); past the limit, login is refused until the lockout window passes.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pyotp
+import qrcode
+import qrcode.image.svg
+from sqlalchemy import delete, func, update
+from sqlmodel import Session, col, select
+
+from office import audit, events
+from office.actor import Actor
+from office.config import Settings
+from office.db import utcnow
+from office.directory.service import get_user, get_user_by_username, posts_of, roles_of
+from office.errors import Locked, PermissionDenied, RateLimited, Unauthenticated, ValidationError
+from office.models import AuthSession, Department, LoginFailure, RecoveryCode, Role, RolePolicy, User
+from office.secrets_box import (
+    SecretBox,
+    hash_password,
+    new_token,
+    password_problem,
+    token_digest,
+    verify_password,
+)
+
+TOTP_ISSUER = "通办 Tongban"
+
+
+@dataclass
+class LoginResult:
+    token: str
+    session: AuthSession
+    totp_required: bool
+    totp_setup_required: bool
+
+
+# Throttling -------------------------------------------------------------------------------------
+
+
+def _failures(session: Session, key: str, since: Any) -> int:
+    return int(session.exec(select(func.count()).select_from(LoginFailure)
+                            .where(LoginFailure.key == key, col(LoginFailure.at) >= since)).one())
+
+
+def check_throttle(session: Session, settings: Settings, username: str, ip: str) -> None:
+    since = utcnow() - timedelta(minutes=settings.login_lockout_minutes)
+    if _failures(session, f"user:{username}", since) >= settings.login_max_failures_account:
+        raise Locked(f"登录失败次数过多，账号已临时锁定，请 {settings.login_lockout_minutes} 分钟后再试",
+                     code="account_locked")
+    if ip and _failures(session, f"ip:{ip}", since) >= settings.login_max_failures_address:
+        raise RateLimited("该地址登录失败次数过多，请稍后再试", code="address_locked")
+
+
+def _record_failure(session: Session, username: str, ip: str, reason: str) -> None:
+    session.add(LoginFailure(key=f"user:{username}"))
+    if ip:
+        session.add(LoginFailure(key=f"ip:{ip}"))
+    audit.record(session, None, "auth.login_failed", target_type="user", target_id=username[:80],
+                 detail={"reason": reason}, ip=ip)
+
+
+# Login ----------------------------------------------------------------------------------------
+
+
+def authenticate(
+    session: Session, settings: Settings, *, username: str, password: str, ip: str, user_agent: str
+) -> LoginResult:
+    """Check the password and open a session (pending TOTP when the account has 2FA on).
+
+    Failures are recorded even though the caller's request fails: the caller must commit the
+    session it passed in before raising (see ``office.routes_auth``).
+    """
+    username = (username or "").strip().lower()[:64]
+    check_throttle(session, settings, username, ip)
+    user = get_user_by_username(session, username) if username else None
+    ok = verify_password(user.password_hash if user else "", password or "")
+    if not ok or user is None:
+        _record_failure(session, username, ip, "bad_credentials")
+        raise Unauthenticated("用户名或密码错误", code="bad_credentials")
+    if not user.is_active:
+        _record_failure(session, username, ip, "disabled")
+        raise Unauthenticated("账号已停用，请联系系统管理员", code="account_disabled")
+    session.execute(delete(LoginFailure).where(LoginFailure.key == f"user:{username}"))  # type: ignore[arg-type]
+    must_enrol = not user.totp_enabled and _role_requires_2fa(session, user.id)  # type: ignore[arg-type]
+    token, row = _open_session(session, settings, user, ip=ip, user_agent=user_agent,
+                               mfa_pending=user.totp_enabled)
+    audit.record(session, _actor_for(user, ip, row.id), "auth.login", target_type="user", target_id=user.id,
+                 detail={"totp_pending": user.totp_enabled})
+    return LoginResult(token, row, user.totp_enabled, must_enrol)
+
+
+def _role_requires_2fa(session: Session, user_id: int) -> bool:
+    roles = roles_of(session, user_id)
+    if not roles:
+        return False
+    required = session.exec(select(RolePolicy.role).where(col(RolePolicy.role).in_(roles),
+                                                          RolePolicy.require_2fa == True)).all()  # noqa: E712
+    return bool(required)
+
+
+def _open_session(session: Session, settings: Settings, user: User, *, ip: str, user_agent: str,
+                  mfa_pending: bool) -> tuple[str, AuthSession]:
+    token = new_token()
+    now = utcnow()
+    row = AuthSession(token_hash=token_digest(token), user_id=user.id, csrf_token=new_token(24),  # type: ignore[arg-type]
+                      mfa_pending=mfa_pending, created_at=now, last_seen_at=now,
+                      expires_at=now + timedelta(hours=settings.session_absolute_hours),
+                      ip=ip[:64], user_agent=user_agent[:300])
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def verify_totp_step(session: Session, settings: Settings, auth: AuthSession, code: str, ip: str) -> None:
+    """Complete a pending login with a TOTP code or a recovery code."""
+    user = get_user(session, auth.user_id)
+    if not auth.mfa_pending:
+        raise ValidationError("当前会话不需要两步验证", code="not_pending")
+    check_throttle(session, settings, user.username, ip)
+    if not _check_second_factor(session, settings, user, code):
+        _record_failure(session, user.username, ip, "bad_totp")
+        raise Unauthenticated("验证码错误或已过期", code="bad_totp")
+    # A fresh token on privilege change prevents fixation of the half-authenticated token.
+    auth.mfa_pending = False
+    session.add(auth)
+    audit.record(session, _actor_for(user, ip, auth.id), "auth.totp_verified", target_type="user", target_id=user.id)
+
+
+def _check_second_factor(session: Session, settings: Settings, user: User, code: str) -> bool:
+    code = (code or "").strip().replace(" ", "")
+    if not user.totp_secret_enc:
+        return False
+    secret = SecretBox(settings.secret_key, "totp").open(user.totp_secret_enc)
+    if code.isdigit() and len(code) == 6 and pyotp.TOTP(secret).verify(code, valid_window=1):
+        return True
+    digest = token_digest(code.lower())
+    rc = session.exec(select(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.code_hash == digest,
+                                                 col(RecoveryCode.used_at).is_(None))).first()
+    if rc is None:
+        return False
+    rc.used_at = utcnow()
+    session.add(rc)
+    return True
+
+
+def resolve_session(session: Session, settings: Settings, token: str | None) -> AuthSession | None:
+    """The live session for a cookie token, or None (expired, idle too long, revoked, disabled)."""
+    if not token:
+        return None
+    row = session.exec(select(AuthSession).where(AuthSession.token_hash == token_digest(token))).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    now = utcnow()
+    if now >= row.expires_at or now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
+        return None
+    return row
+
+
+def touch_session(session: Session, row: AuthSession) -> None:
+    """Refresh the idle timer at most once a minute, to keep reads from becoming writes."""
+    now = utcnow()
+    if now - row.last_seen_at > timedelta(seconds=60):
+        session.execute(update(AuthSession).where(AuthSession.id == row.id).values(last_seen_at=now))  # type: ignore[arg-type]
+
+
+def load_actor(session: Session, user_id: int, *, ip: str = "", session_id: int | None = None) -> Actor:
+    user = get_user(session, user_id)
+    return _actor_for(user, ip, session_id, session=session)
+
+
+def _actor_for(user: User, ip: str, session_id: int | None, *, session: Session | None = None) -> Actor:
+    roles: set[Role] = set()
+    agency_id = dept_id = None
+    dept_ids: set[int] = set()
+    if session is not None and user.id is not None:
+        roles = roles_of(session, user.id)
+        posts = posts_of(session, [user.id])[user.id]
+        dept_ids = {p["department_id"] for p in posts}
+        primary = next((p for p in posts if p["is_primary"]), None)
+        if primary:
+            dept_id, agency_id = primary["department_id"], primary["agency_id"]
+    headed = frozenset({dept_id}) if (Role.dept_head in roles and dept_id) else frozenset()
+    return Actor(user_id=user.id or 0, username=user.username, name=user.name, roles=frozenset(roles),
+                 agency_id=agency_id, department_id=dept_id, department_ids=frozenset(dept_ids),
+                 headed_department_ids=headed, ip=ip, session_id=session_id)
+
+
+# Logout and session management -----------------------------------------------------------------
+
+
+def end_session(session: Session, actor: Actor | None, row: AuthSession, *, reason: str = "已退出登录") -> None:
+    row.revoked_at = utcnow()
+    session.add(row)
+    audit.record(session, actor, "auth.logout" if actor and actor.session_id == row.id else "auth.session_revoked",
+                 target_type="session", target_id=row.id, detail={"user_id": row.user_id})
+    events.publish_on_commit(session, "auth.session_ended", {"session_ids": [row.id], "reason": reason},
+                             user_ids=[row.user_id])
+
+
+def end_all_sessions(session: Session, user_id: int, *, reason: str, keep: int | None = None) -> list[int]:
+    rows = session.exec(select(AuthSession).where(AuthSession.user_id == user_id,
+                                                  col(AuthSession.revoked_at).is_(None))).all()
+    ids = [r.id for r in rows if r.id != keep and r.id is not None]
+    now = utcnow()
+    for r in rows:
+        if r.id in ids:
+            r.revoked_at = now
+            session.add(r)
+    if ids:
+        events.publish_on_commit(session, "auth.session_ended", {"session_ids": ids, "reason": reason},
+                                 user_ids=[user_id])
+    return ids
+
+
+def list_sessions(session: Session, settings: Settings, actor: Actor) -> list[dict[str, Any]]:
+    rows = session.exec(select(AuthSession).where(AuthSession.user_id == actor.user_id,
+                                                  col(AuthSession.revoked_at).is_(None))
+                        .order_by(col(AuthSession.last_seen_at).desc())).all()
+    now = utcnow()
+    out = []
+    for r in rows:
+        if now >= r.expires_at or now - r.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
+            continue
+        out.append({"id": r.id, "created_at": r.created_at.isoformat(), "last_seen_at": r.last_seen_at.isoformat(),
+                    "ip": r.ip, "user_agent": r.user_agent, "current": r.id == actor.session_id})
+    return out
+
+
+def revoke_own_session(session: Session, actor: Actor, session_id: int) -> None:
+    row = session.get(AuthSession, session_id)
+    if row is None or row.user_id != actor.user_id or row.revoked_at is not None:
+        from office.errors import NotFound
+
+        raise NotFound("会话不存在", code="session_not_found")
+    end_session(session, actor, row, reason="会话已被撤销")
+
+
+# Passwords ------------------------------------------------------------------------------------
+
+
+def change_password(session: Session, actor: Actor, *, current: str, new: str) -> None:
+    user = get_user(session, actor.user_id)
+    if not verify_password(user.password_hash, current or ""):
+        audit.record(session, actor, "auth.password_change_failed", target_type="user", target_id=user.id)
+        raise PermissionDenied("当前密码不正确", code="bad_password")
+    if problem := password_problem(new or "", username=user.username):
+        raise ValidationError(problem, code="weak_password")
+    if verify_password(user.password_hash, new):
+        raise ValidationError("新密码不能与当前密码相同", code="same_password")
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    session.add(user)
+    end_all_sessions(session, user.id, reason="密码已修改，请重新登录", keep=actor.session_id)  # type: ignore[arg-type]
+    audit.record(session, actor, "auth.password_changed", target_type="user", target_id=user.id)
+
+
+def reset_password(session: Session, actor: Actor, user_id: int, *, new: str) -> None:
+    from office import policy
+
+    policy.require(actor, "user.manage")
+    user = get_user(session, user_id)
+    if problem := password_problem(new or "", username=user.username):
+        raise ValidationError(problem, code="weak_password")
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    session.add(user)
+    end_all_sessions(session, user_id, reason="密码已被管理员重置")
+    audit.record(session, actor, "auth.password_reset", target_type="user", target_id=user_id)
+
+
+# Two-factor enrolment ---------------------------------------------------------------------------
+
+
+def begin_totp(session: Session, settings: Settings, actor: Actor) -> dict[str, str]:
+    """Create a new secret (not yet active) and return it with an otpauth URI and QR code."""
+    user = get_user(session, actor.user_id)
+    if user.totp_enabled:
+        raise ValidationError("两步验证已开启；如需更换，请先关闭", code="already_enabled")
+    secret = pyotp.random_base32()
+    user.totp_secret_enc = SecretBox(settings.secret_key, "totp").seal(secret)
+    session.add(user)
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=TOTP_ISSUER)
+    img = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage)
+    buf = io.BytesIO()
+    img.save(buf)
+    audit.record(session, actor, "auth.totp_setup", target_type="user", target_id=user.id)
+    return {"secret": secret, "otpauth_uri": uri,
+            "qr_svg": "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode()}
+
+
+def enable_totp(session: Session, settings: Settings, actor: Actor, code: str) -> list[str]:
+    user = get_user(session, actor.user_id)
+    if user.totp_enabled or not user.totp_secret_enc:
+        raise ValidationError("请先生成两步验证密钥", code="no_pending_secret")
+    secret = SecretBox(settings.secret_key, "totp").open(user.totp_secret_enc)
+    if not pyotp.TOTP(secret).verify((code or "").strip(), valid_window=1):
+        raise ValidationError("验证码不正确，请核对手机上的 6 位数字", code="bad_totp")
+    user.totp_enabled = True
+    session.add(user)
+    codes = [new_token(6).lower().replace("-", "x").replace("_", "y")[:10] for _ in range(10)]
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))  # type: ignore[arg-type]
+    for c in codes:
+        session.add(RecoveryCode(user_id=user.id, code_hash=token_digest(c)))  # type: ignore[arg-type]
+    audit.record(session, actor, "auth.totp_enabled", target_type="user", target_id=user.id)
+    return codes
+
+
+def disable_totp(session: Session, settings: Settings, actor: Actor, *, password: str, code: str) -> None:
+    user = get_user(session, actor.user_id)
+    if not user.totp_enabled:
+        raise ValidationError("两步验证未开启", code="not_enabled")
+    if not verify_password(user.password_hash, password or "") or not _check_second_factor(session, settings, user, code):
+        raise PermissionDenied("密码或验证码不正确", code="bad_credentials")
+    if _role_requires_2fa(session, user.id):  # type: ignore[arg-type]
+        raise PermissionDenied("您的角色要求必须开启两步验证", code="2fa_mandatory")
+    user.totp_enabled = False
+    user.totp_secret_enc = None
+    session.add(user)
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))  # type: ignore[arg-type]
+    audit.record(session, actor, "auth.totp_disabled", target_type="user", target_id=user.id)
+
+
+def set_role_policy(session: Session, actor: Actor, role: Role, *, require_2fa: bool) -> None:
+    from office import policy
+
+    policy.require(actor, "settings.manage")
+    row = session.get(RolePolicy, role) or RolePolicy(role=role)
+    row.require_2fa = require_2fa
+    session.add(row)
+    audit.record(session, actor, "settings.role_2fa", target_type="role", target_id=role.value,
+                 detail={"require_2fa": require_2fa})
+
+
+def role_policies(session: Session) -> dict[str, bool]:
+    rows = {r.role: r.require_2fa for r in session.exec(select(RolePolicy)).all()}
+    return {r.value: rows.get(r, False) for r in Role}
+
+
+def agency_of(session: Session, dept_id: int | None) -> Department | None:
+    if dept_id is None:
+        return None
+    dept = session.get(Department, dept_id)
+    return session.get(Department, dept.agency_id) if dept and dept.agency_id else None

@@ -1,0 +1,184 @@
+"""``create_app(settings)``: the one place that composes every package's routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from office import eventstore, openapi, routes_auth, routes_directory, routes_ws
+from office.config import Settings, load_settings
+from office.db import Database
+from office.errors import OfficeError
+from office.hub import Hub, make_backend
+from office.models import SystemSetting
+from office.signing import CookieSigner
+
+log = logging.getLogger("office.app")
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+# Domain packages whose ``routes`` (and models) the app composes, in dependency order. A package
+# that does not exist yet is skipped, so the core runs on its own.
+DOMAIN_PACKAGES = ("esign", "docs_flow", "meetings", "messaging")
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+       "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'none'")
+
+
+def domain_modules(kind: str) -> list[Any]:
+    """Import ``<package>.<kind>`` for every domain package that has it (models, routes, subscribers)."""
+    found = []
+    for pkg in DOMAIN_PACKAGES:
+        try:
+            found.append(importlib.import_module(f"{pkg}.{kind}"))
+        except ModuleNotFoundError as exc:
+            if exc.name not in (f"{pkg}.{kind}",):
+                raise
+    return found
+
+
+def load_all_models() -> None:
+    import office.models  # noqa: F401
+
+    domain_modules("models")
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.setdefault("headers", [])
+                names = {k.lower() for k, _ in headers}
+                for key, value in (
+                    (b"content-security-policy", CSP.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+                    (b"cache-control", b"no-store"),
+                ):
+                    if key not in names:
+                        headers.append((key, value))
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def _office_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, OfficeError)
+    return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    messages = {404: ("not_found", "请求的地址不存在"), 405: ("method_not_allowed", "不支持该请求方法")}
+    code, message = messages.get(exc.status_code, ("http_error", str(exc.detail)))
+    return JSONResponse({"error": code, "message": message}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _server_error(_request: Request, exc: Exception) -> Response:
+    ref = uuid.uuid4().hex[:12]
+    log.error("unhandled error ref=%s", ref, exc_info=exc)
+    return JSONResponse({"error": "server_error", "message": f"服务器内部错误（编号 {ref}），请联系管理员", "ref": ref},
+                        status_code=500)
+
+
+async def index(_request: Request) -> Response:
+    return FileResponse(STATIC_DIR / "index.html", headers={"cache-control": "no-cache"})
+
+
+index.__policy__ = "public"  # type: ignore[attr-defined]
+
+
+async def openapi_json(request: Request) -> Response:
+    return JSONResponse(openapi.build(request.app.routes))
+
+
+openapi_json.__policy__ = "public"  # type: ignore[attr-defined]
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+    load_all_models()
+    db = Database(settings)
+    hub = Hub(db, make_backend(settings.hub_url))
+
+    routes: list[Any] = [Route("/", index), Route("/api/openapi.json", openapi_json, methods=["GET"])]
+    routes += routes_auth.routes + routes_directory.routes + routes_ws.routes
+    for module in domain_modules("routes"):
+        routes += module.routes
+    routes.append(Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from office.migrate import upgrade
+
+        await asyncio.get_running_loop().run_in_executor(None, upgrade, db)
+        await hub.start()
+        startup = [m for m in domain_modules("startup")]
+        tasks = [asyncio.create_task(_prune_events(db, settings))]
+        for module in startup:
+            result = module.start(app)
+            if asyncio.iscoroutine(result):
+                tasks.append(asyncio.create_task(result))
+        try:
+            yield
+        finally:
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+            await hub.stop()
+            db.dispose()
+
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={OfficeError: _office_error, HTTPException: _http_error, Exception: _server_error},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.hub = hub
+    app.state.signer = CookieSigner(settings.secret_key)
+    app.state.watermark_enabled = lambda session: watermark_enabled(session, settings)
+    return app
+
+
+def watermark_enabled(session: Any, settings: Settings) -> bool:
+    row = session.get(SystemSetting, "watermark")
+    return bool(row.value.get("enabled", settings.watermark)) if row else settings.watermark
+
+
+async def _prune_events(db: Database, settings: Settings) -> None:
+    while True:
+        await asyncio.sleep(3600)
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                None, lambda: eventstore.prune(db, retention=timedelta(hours=settings.event_retention_hours)))
+        except Exception:
+            log.exception("event pruning failed")

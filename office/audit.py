@@ -1,0 +1,190 @@
+"""Append-only, hash-chained audit log.
+
+Each entry's hash is SHA-256 over the previous hash and a canonical JSON of the entry, so an
+altered, removed or reordered entry breaks the chain at that point. The chain tip lives in
+``audit_head``; every append locks it (row lock on PostgreSQL, the write lock on SQLite), so
+concurrent writers never fork the chain. Database triggers refuse UPDATE, and DELETE of entries
+younger than 180 days.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DDL, event
+from sqlmodel import Session, SQLModel, select
+
+from office.actor import Actor
+from office.db import utcnow
+from office.models import AuditEntry, AuditHead
+
+GENESIS = "0" * 64
+RETENTION_DAYS = 180
+
+
+def _canonical(entry: AuditEntry) -> bytes:
+    at = entry.at.isoformat(timespec="microseconds")
+    doc = {
+        "seq": entry.seq,
+        "at": at,
+        "actor_id": entry.actor_id,
+        "actor_name": entry.actor_name,
+        "action": entry.action,
+        "target_type": entry.target_type,
+        "target_id": entry.target_id,
+        "ip": entry.ip,
+        "detail": entry.detail,
+    }
+    return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
+    return hashlib.sha256(prev_hash.encode() + b"\n" + _canonical(entry)).hexdigest()
+
+
+def record(
+    session: Session,
+    actor: Actor | None,
+    action: str,
+    *,
+    target_type: str = "",
+    target_id: object = "",
+    detail: dict[str, Any] | None = None,
+    ip: str | None = None,
+) -> AuditEntry:
+    """Append one entry in the caller's transaction (so it commits or rolls back with the change)."""
+    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        session.add(head)
+        session.flush()
+    now = utcnow()
+    entry = AuditEntry(
+        seq=head.seq + 1,
+        at=now,
+        actor_id=actor.user_id if actor else None,
+        actor_name=(actor.name if actor else "匿名")[:100],
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id)[:80],
+        ip=(ip if ip is not None else (actor.ip if actor else ""))[:64],
+        detail=_jsonable(detail or {}),
+        prev_hash=head.hash,
+        hash="",
+    )
+    entry.hash = entry_hash(head.hash, entry)
+    head.seq = entry.seq
+    head.hash = entry.hash
+    session.add(entry)
+    session.add(head)
+    return entry
+
+
+def _jsonable(detail: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(detail, ensure_ascii=False, default=str))
+
+
+@dataclass
+class ChainReport:
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    reason: str = ""
+
+
+def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
+    """Walk the chain in order; name the first entry altered, removed or reordered."""
+    prev = GENESIS
+    expected_seq = 1
+    checked = 0
+    last_id = 0
+    while True:
+        rows = session.exec(
+            select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)  # type: ignore[arg-type,operator]
+        ).all()
+        if not rows:
+            break
+        for e in rows:
+            last_id = e.id or last_id
+            if e.seq != expected_seq:
+                why = "缺失" if e.seq > expected_seq else "顺序错乱"
+                return ChainReport(False, checked, expected_seq, f"第 {expected_seq} 条日志{why}（遇到第 {e.seq} 条）")
+            if e.prev_hash != prev:
+                return ChainReport(False, checked, e.seq, f"第 {e.seq} 条日志的前序哈希不符（被删除或重排）")
+            if entry_hash(prev, e) != e.hash:
+                return ChainReport(False, checked, e.seq, f"第 {e.seq} 条日志内容被篡改")
+            prev = e.hash
+            expected_seq += 1
+            checked += 1
+    head = session.get(AuditHead, 1)
+    if head is not None and (head.seq != checked or head.hash != prev):
+        return ChainReport(False, checked, checked + 1, f"链尾缺失：记录到第 {head.seq} 条，实际只有 {checked} 条")
+    return ChainReport(True, checked)
+
+
+def query(
+    session: Session,
+    *,
+    actor_id: int | None = None,
+    action: str | None = None,
+    target_type: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_seq: int | None = None,
+    limit: int = 50,
+) -> list[AuditEntry]:
+    stmt = select(AuditEntry)
+    if actor_id is not None:
+        stmt = stmt.where(AuditEntry.actor_id == actor_id)
+    if action:
+        stmt = stmt.where(AuditEntry.action.startswith(action))  # type: ignore[attr-defined]
+    if target_type:
+        stmt = stmt.where(AuditEntry.target_type == target_type)
+    if since:
+        stmt = stmt.where(AuditEntry.at >= since)  # type: ignore[operator]
+    if until:
+        stmt = stmt.where(AuditEntry.at < until)  # type: ignore[operator]
+    if before_seq:
+        stmt = stmt.where(AuditEntry.seq < before_seq)
+    stmt = stmt.order_by(AuditEntry.seq.desc()).limit(min(max(limit, 1), 200))  # type: ignore[attr-defined]
+    return list(session.exec(stmt).all())
+
+
+# Append-only at the database level ---------------------------------------------------------
+
+_SQLITE_TRIGGERS = [
+    "CREATE TRIGGER IF NOT EXISTS audit_entry_no_update BEFORE UPDATE ON audit_entry "
+    "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_entry_no_early_delete BEFORE DELETE ON audit_entry "
+    "WHEN OLD.at > datetime('now', '-180 days') "
+    "BEGIN SELECT RAISE(ABORT, 'audit entries younger than 180 days cannot be deleted'); END",
+]
+_PG_TRIGGERS = [
+    """CREATE OR REPLACE FUNCTION audit_entry_guard() RETURNS trigger AS $$
+    BEGIN
+      IF TG_OP = 'UPDATE' THEN RAISE EXCEPTION 'audit log is append-only'; END IF;
+      IF OLD.at > now() - interval '180 days' THEN
+        RAISE EXCEPTION 'audit entries younger than 180 days cannot be deleted';
+      END IF;
+      RETURN OLD;
+    END $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS audit_entry_guard ON audit_entry",
+    "CREATE TRIGGER audit_entry_guard BEFORE UPDATE OR DELETE ON audit_entry "
+    "FOR EACH ROW EXECUTE FUNCTION audit_entry_guard()",
+]
+
+
+def install_guards(connection: Any) -> None:
+    """Create the append-only triggers (called after create_all and by the migration)."""
+    stmts = _SQLITE_TRIGGERS if connection.dialect.name == "sqlite" else _PG_TRIGGERS
+    for stmt in stmts:
+        connection.execute(DDL(stmt))
+
+
+@event.listens_for(SQLModel.metadata, "after_create")
+def _after_create(_target: Any, connection: Any, **_kw: Any) -> None:
+    install_guards(connection)

@@ -1,0 +1,121 @@
+"""Settings from ``OFFICE_*`` environment variables (CLI flags override), validated at start."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from office.errors import ValidationError
+
+
+class ConfigError(ValidationError):
+    code = "config_error"
+
+
+def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"环境变量 {name} 必须是整数，当前为 {raw!r}") from None
+
+
+def _env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"环境变量 {name} 必须是 true/false，当前为 {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    hub_url: str = "memory://"
+    secret_key: str = field(default="", repr=False)
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_upload_bytes: int = 50 * 1024 * 1024
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    cookie_secure: bool = False
+    allowed_origins: tuple[str, ...] = ()
+    event_retention_hours: int = 72
+    login_max_failures_account: int = 5
+    login_max_failures_address: int = 30
+    login_lockout_minutes: int = 15
+    watermark: bool = True
+    testing: bool = False
+
+    @property
+    def sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def with_overrides(self, **kw: Any) -> Settings:
+        return replace(self, **{k: v for k, v in kw.items() if v is not None})
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read settings from the environment, apply CLI overrides, then validate and fill defaults."""
+    env = os.environ if env is None else env
+    origins = tuple(o.strip().rstrip("/") for o in env.get("OFFICE_ALLOWED_ORIGINS", "").split(",") if o.strip())
+    base = Settings(
+        data_dir=Path(env.get("OFFICE_DATA_DIR", "data")),
+        database_url=env.get("OFFICE_DATABASE_URL", ""),
+        hub_url=env.get("OFFICE_HUB_URL", "memory://"),
+        secret_key=env.get("OFFICE_SECRET_KEY", ""),
+        max_body_bytes=_env_int(env, "OFFICE_MAX_BODY_BYTES", 2 * 1024 * 1024),
+        max_upload_bytes=_env_int(env, "OFFICE_MAX_UPLOAD_BYTES", 50 * 1024 * 1024),
+        session_idle_minutes=_env_int(env, "OFFICE_SESSION_IDLE_MINUTES", 30),
+        session_absolute_hours=_env_int(env, "OFFICE_SESSION_ABSOLUTE_HOURS", 12),
+        cookie_secure=_env_bool(env, "OFFICE_COOKIE_SECURE", False),
+        allowed_origins=origins,
+        event_retention_hours=_env_int(env, "OFFICE_EVENT_RETENTION_HOURS", 72),
+        watermark=_env_bool(env, "OFFICE_WATERMARK", True),
+    )
+    return finalize(base.with_overrides(**overrides))
+
+
+def finalize(s: Settings) -> Settings:
+    """Create the data folder, default the database URL, and load or create the secret key."""
+    data_dir = Path(s.data_dir).expanduser().resolve()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"无法创建数据目录 {data_dir}：{exc.strerror}") from None
+    url = s.database_url or f"sqlite:///{data_dir / 'office.db'}"
+    if not (url.startswith("sqlite") or url.startswith("postgresql")):
+        raise ConfigError("OFFICE_DATABASE_URL 只支持 sqlite:/// 或 postgresql:// 地址")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if not (s.hub_url.startswith("memory://") or s.hub_url.startswith("redis://")):
+        raise ConfigError("OFFICE_HUB_URL 只支持 memory:// 或 redis:// 地址")
+    if s.session_idle_minutes <= 0 or s.session_absolute_hours <= 0:
+        raise ConfigError("会话有效期必须为正数")
+    key = s.secret_key or _load_or_create_secret(data_dir)
+    if len(key) < 32:
+        raise ConfigError("OFFICE_SECRET_KEY 至少需要 32 个字符")
+    return replace(s, data_dir=data_dir, database_url=url, secret_key=key)
+
+
+def _load_or_create_secret(data_dir: Path) -> str:
+    path = data_dir / "secret_key"
+    if path.exists():
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise ConfigError(f"密钥文件 {path} 权限过宽（{oct(mode)}），应为 0600")
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

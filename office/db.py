@@ -1,0 +1,152 @@
+"""Engine and session scopes.
+
+SQLite runs in WAL mode with ``synchronous=FULL`` (an acknowledged commit survives a power cut),
+foreign keys on and a busy timeout. Write transactions start with ``BEGIN IMMEDIATE`` so two
+writers never both read a snapshot and then fail to upgrade; readers never block. The same code
+runs on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Session, SQLModel, create_engine
+
+from office.config import Settings
+
+WRITE_LOCK_KEY = 7_221_209
+
+
+class Database:
+    """Owns the engine; hands out read and write sessions and runs after-commit hooks."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.url = settings.database_url
+        self.is_sqlite = self.url.startswith("sqlite")
+        if self.is_sqlite:
+            self.engine = create_engine(
+                self.url,
+                connect_args={"check_same_thread": False, "timeout": 30},
+                pool_size=16,
+                max_overflow=32,
+            )
+            _configure_sqlite(self.engine)
+        else:
+            self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        self._write_engine = self.engine.execution_options(office_write=True)
+        self.event_sinks: list[Callable[[list[Any]], None]] = []
+        self._lock = threading.Lock()
+
+    def create_all(self) -> None:
+        SQLModel.metadata.create_all(self.engine)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One serialised write transaction: commit on success, roll back on error.
+
+        Writers are serialised (a process lock on SQLite, whose writes are serial anyway; a
+        session-level advisory lock on PostgreSQL, across processes), and the events a transaction
+        published are handed to the sinks before the lock is released, so every sink sees events
+        in commit order. Subscribers (other domains' reactions) run after the lock is released.
+        """
+        from office import events
+
+        with self._serialised() as conn:
+            session = Session(bind=conn, expire_on_commit=False)
+            session.info["db"] = self
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                session.close()
+                raise
+            committed = session.info.pop("pending_events", [])
+            session.close()
+            if committed:
+                events.deliver(self, committed)
+        if committed:
+            events.notify_subscribers(self, committed)
+
+    @contextmanager
+    def _serialised(self) -> Iterator[Any]:
+        if self.is_sqlite:
+            with self._lock, self._write_engine.connect() as conn:
+                yield conn
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({WRITE_LOCK_KEY})")
+            conn.commit()
+            try:
+                yield conn
+            finally:
+                conn.rollback()
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({WRITE_LOCK_KEY})")
+                conn.commit()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event own transaction start (pysqlite's implicit BEGIN is off).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get("office_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC; always returns aware UTC datetimes, on SQLite (which drops zones) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use UTC-aware datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
+    """A SQLModel ``sa_column`` for an aware UTC timestamp."""
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+__all__ = ["Database", "UTCDateTime", "utc_column", "utcnow"]

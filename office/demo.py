@@ -1,0 +1,120 @@
+"""``office demo``: a demo province — 3 agencies, about 15 departments, about 60 staff, every role."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from office.actor import SYSTEM
+from office.directory import service
+from office.directory.pinyin import full_and_initials
+from office.directory.service import PostSpec
+from office.models import DeptKind, Role, ROLE_LABELS
+from office.secrets_box import hash_password
+
+AGENCIES = [
+    ("广东省人民政府办公厅", "粤府办", ["秘书一处", "秘书二处", "综合处", "督查室", "信息处", "行政处"]),
+    ("广东省发展和改革委员会", "粤发改", ["办公室", "政策研究室", "规划处", "投资处", "法规处"]),
+    ("广东省财政厅", "粤财", ["办公室", "预算处", "国库处", "综合处"]),
+]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余杜叶程苏魏吕丁任沈"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英",
+         "霞", "平", "刚", "桂英", "建华", "志强", "晓东", "海燕", "国庆", "文博", "思远", "雨欣", "子涵", "浩然", "嘉怡"]
+
+
+@dataclass
+class DemoAccount:
+    username: str
+    name: str
+    role: str
+    department: str
+
+    def as_dict(self) -> dict[str, str]:
+        return self.__dict__.copy()
+
+
+def _username(name: str, taken: set[str]) -> str:
+    full, _ = full_and_initials(name)
+    base = full or "user"
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}{n}"
+    taken.add(candidate)
+    return candidate
+
+
+def seed(session: Session, *, password: str, seed_value: int = 2026) -> list[DemoAccount]:
+    """Create the demo organisation in ``session``; returns the accounts (one line each)."""
+    rng = random.Random(seed_value)
+    taken: set[str] = set()
+    accounts: list[DemoAccount] = []
+    names_used: set[str] = set()
+    shared_hash = hash_password(password)
+
+    def person(dept_id: int, dept_name: str, title: str, roles: set[Role], name: str | None = None,
+               username: str | None = None) -> None:
+        if name is None:
+            while True:
+                name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+                if name not in names_used:
+                    break
+        names_used.add(name)
+        uname = username or _username(name, taken)
+        taken.add(uname)
+        service.create_user(session, SYSTEM, username=uname, name=name, password=password, roles=roles,
+                            posts=[PostSpec(department_id=dept_id, title=title, rank=10 if roles - {Role.staff} else 100)],
+                            phone=f"020-8{rng.randint(1000000, 9999999)}", office=f"{rng.randint(1, 12)}号楼{rng.randint(101, 920)}室",
+                            staff_no=f"GD{rng.randint(100000, 999999)}", check_password=False,
+                            password_hash=shared_hash)
+        main_role = sorted(roles - {Role.staff}, key=lambda r: list(Role).index(r))
+        label = ROLE_LABELS[main_role[0]] if main_role else ROLE_LABELS[Role.staff]
+        accounts.append(DemoAccount(uname, name, label, dept_name))
+
+    for index, (agency_name, code, depts) in enumerate(AGENCIES):
+        agency = service.create_department(session, SYSTEM, name=agency_name, kind=DeptKind.agency, code=code,
+                                           sort_order=index)
+        assert agency.id is not None
+        leader_office = service.create_department(session, SYSTEM, name="厅（委）领导", parent_id=agency.id, sort_order=0)
+        assert leader_office.id is not None
+        if index == 0:
+            person(leader_office.id, leader_office.name, "副秘书长", {Role.leader, Role.staff}, name="张伟", username="zhangwei")
+            person(leader_office.id, leader_office.name, "秘书长", {Role.leader, Role.staff})
+        else:
+            person(leader_office.id, leader_office.name, "主任" if index == 1 else "厅长", {Role.leader, Role.staff})
+            person(leader_office.id, leader_office.name, "副主任" if index == 1 else "副厅长", {Role.leader, Role.staff})
+        for d_index, dept_name in enumerate(depts, start=1):
+            dept = service.create_department(session, SYSTEM, name=dept_name, parent_id=agency.id, sort_order=d_index)
+            assert dept.id is not None
+            person(dept.id, dept_name, "处长" if "室" not in dept_name else "主任", {Role.dept_head, Role.staff})
+            if dept_name in ("综合处", "办公室") and index < 3:
+                person(dept.id, dept_name, "收发员", {Role.clerk, Role.staff})
+                person(dept.id, dept_name, "印章管理员", {Role.seal_keeper, Role.staff})
+            for _ in range(2 if index else 3):
+                person(dept.id, dept_name, rng.choice(["科员", "一级主任科员", "二级主任科员", "副处长"]), {Role.staff})
+        if index == 0:
+            info = next(d for d in service.department_tree(session) if d["id"] == agency.id)
+            it = next(c for c in info["children"] if c["name"] == "信息处")
+            person(it["id"], "信息处", "系统管理员", {Role.admin, Role.staff}, name="系统管理员", username="admin")
+    return accounts
+
+
+def print_accounts(accounts: list[DemoAccount], password: str, url: str | None = None) -> str:
+    lines = []
+    if url:
+        lines.append(f"通办已启动：{url}")
+    lines.append(f"演示账号（密码均为 {password}）：")
+    seen_roles: set[str] = set()
+    for a in accounts:
+        if a.role not in seen_roles or a.username in ("zhangwei", "admin"):
+            seen_roles.add(a.role)
+            lines.append(f"  {a.username:<16} {a.name:<6} {a.role:<8} {a.department}")
+    lines.append(f"  …共 {len(accounts)} 个账号（office demo --json 可列出全部）")
+    return "\n".join(lines)
+
+
+def as_json(accounts: list[DemoAccount]) -> list[dict[str, Any]]:
+    return [a.as_dict() for a in accounts]

@@ -1,0 +1,1 @@
+"""通讯录: agencies and departments in a tree, staff with posts, roles, search and CSV exchange."""

@@ -1,0 +1,105 @@
+"""Events leave only after the commit that caused them.
+
+``publish_on_commit(session, type, payload, user_ids=...)`` stores the event and its recipients in
+the caller's transaction (so a client that reconnects can be replayed exactly what it missed, even
+across a restart) and queues it on the session. After the commit, ``Database.write`` hands the
+events to the hub (which fans them out to the recipients' websockets) while still holding the
+write lock, so the hub sees them in id order; then in-process subscribers run (other domains
+react: a document assigned to you becomes a 工作通知 message). On rollback nothing is sent.
+
+Event ids come from one table and writes are serialised, so each user sees strictly increasing
+ids.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert
+from sqlmodel import Session
+
+from office.models import EventRecipient, StoredEvent
+
+if TYPE_CHECKING:
+    from office.db import Database
+
+log = logging.getLogger("office.events")
+
+
+@dataclass(frozen=True)
+class Event:
+    """A committed event: ``id`` is None for events with no user recipients (not stored)."""
+
+    type: str
+    payload: dict[str, Any]
+    user_ids: tuple[int, ...] = ()
+    id: int | None = None
+
+    def frame(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type, **self.payload}
+
+
+Subscriber = Callable[[Event], None]
+
+
+Subscriber = Callable[["Database", Event], None]
+_subscribers: list[tuple[str, Subscriber]] = []
+
+
+def subscribe(prefix: str, fn: Subscriber) -> Subscriber:
+    """Call ``fn(db, event)`` after commit for every event whose type starts with ``prefix``.
+
+    Subscribers run in the process that committed, outside the write lock, so they may open
+    their own write transactions (which publish further events).
+    """
+    if (prefix, fn) not in _subscribers:
+        _subscribers.append((prefix, fn))
+    return fn
+
+
+def unsubscribe(fn: Subscriber) -> None:
+    _subscribers[:] = [(p, f) for p, f in _subscribers if f is not fn]
+
+
+def publish_on_commit(
+    session: Session, type: str, payload: dict[str, Any], *, user_ids: Iterable[int] = ()
+) -> None:
+    """Queue an event on ``session``; it is stored now and delivered after commit.
+
+    The service chooses the recipients: sending to the wrong users is a security bug.
+    """
+    recipients = tuple(sorted({int(u) for u in user_ids if u}))
+    pending: list[Event] = session.info.setdefault("pending_events", [])
+    event_id = None
+    if recipients:
+        row = StoredEvent(type=type, payload=payload)
+        session.add(row)
+        session.flush()
+        event_id = row.id
+        session.execute(insert(EventRecipient), [{"event_id": event_id, "user_id": u} for u in recipients])
+    pending.append(Event(type=type, payload=payload, user_ids=recipients, id=event_id))
+
+
+def deliver(db: Database, events: list[Event]) -> None:
+    """Hand committed events with recipients to the database's sinks (the hub), in order."""
+    deliverable = [e for e in events if e.user_ids]
+    if not deliverable:
+        return
+    for sink in list(db.event_sinks):
+        try:
+            sink(deliverable)
+        except Exception:
+            log.exception("event sink failed")
+
+
+def notify_subscribers(db: Database, events: list[Event]) -> None:
+    for ev in events:
+        for prefix, fn in list(_subscribers):
+            if ev.type.startswith(prefix):
+                try:
+                    fn(db, ev)
+                except Exception:
+                    log.exception("subscriber %r failed on %s", fn, ev.type)

@@ -1,0 +1,41 @@
+"""Schema migrations with Alembic (scripts in ``office/migrations``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.autogenerate import compare_metadata
+from sqlmodel import SQLModel
+
+from office.db import Database
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(db: Database) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
+    cfg.attributes["engine"] = db.engine
+    return cfg
+
+
+def upgrade(db: Database) -> None:
+    """Bring the database to the newest schema (idempotent; run by ``office migrate`` and ``serve``)."""
+    from office.app import load_all_models
+
+    load_all_models()
+    command.upgrade(alembic_config(db), "head")
+
+
+def pending_differences(db: Database) -> list[object]:
+    """What the models declare that the database lacks (empty when migrations are complete)."""
+    from office.app import load_all_models
+
+    load_all_models()
+    with db.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": False})
+        return list(compare_metadata(ctx, SQLModel.metadata))

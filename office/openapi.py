@@ -1,0 +1,45 @@
+"""An OpenAPI 3.1 description built from the route table and each endpoint's body model."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.routing import Route
+
+ERROR_SCHEMA = {"type": "object", "required": ["error", "message"],
+                "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}
+
+
+def build(routes: list[Any], *, title: str = "通办 Tongban API", version: str = "0.1.0") -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    components: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    for route in routes:
+        if not isinstance(route, Route) or not route.path.startswith(("/api", "/healthz")):
+            continue
+        path = re.sub(r"{(\w+):\w+}", r"{\1}", route.path)
+        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
+                  for n in re.findall(r"{(\w+):int}", route.path)]
+        params += [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+                   for n in re.findall(r"{(\w+)}", route.path)]
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            op: dict[str, Any] = {
+                "operationId": f"{route.endpoint.__name__}_{method.lower()}",
+                "summary": (route.endpoint.__doc__ or route.endpoint.__name__).strip().split("\n")[0],
+                "responses": {"default": {"description": "错误", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+                "x-policy": getattr(route.endpoint, "__policy__", None),
+            }
+            if params:
+                op["parameters"] = params
+            body = getattr(route.endpoint, "__body__", None)
+            if body is not None:
+                schema = body.model_json_schema(ref_template="#/components/schemas/{model}")
+                for name, sub in schema.pop("$defs", {}).items():
+                    components[name] = sub
+                components[body.__name__] = schema
+                op["requestBody"] = {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": f"#/components/schemas/{body.__name__}"}}}}
+            op["responses"]["2XX"] = {"description": "成功"}
+            paths.setdefault(path, {})[method.lower()] = op
+    return {"openapi": "3.1.0", "info": {"title": title, "version": version}, "paths": paths,
+            "components": {"schemas": components}}

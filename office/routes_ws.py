@@ -1,0 +1,60 @@
+"""``/ws``: the authenticated event stream (session cookie, Origin checked, resume by last id)."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
+
+from office import accounts
+from office.hub import Connection
+from office.web import origin_allowed
+
+
+async def event_stream(ws: WebSocket) -> None:
+    app = ws.app
+    origin = ws.headers.get("origin")
+    if origin and not origin_allowed(ws, origin):
+        # Accept then close, so the client sees code 1008 and the reason rather than a bare 403.
+        await ws.accept()
+        await ws.close(code=1008, reason="origin not allowed")
+        return
+    signed = ws.cookies.get("tb_session")
+    token = app.state.signer.unsign_token(signed) if signed else None
+    found = await run_in_threadpool(_authenticate, app, token, ws.client.host if ws.client else "")
+    if found is None:
+        await ws.accept()
+        await ws.close(code=1008, reason="unauthenticated")
+        return
+    actor = found
+    raw_last = ws.query_params.get("last_event_id")
+    last: int | None = None
+    if raw_last not in (None, ""):
+        if not raw_last.isdigit() or len(raw_last) > 18:
+            await ws.accept()
+            await ws.close(code=1008, reason="last_event_id must be an integer")
+            return
+        last = int(raw_last)
+    await ws.accept()
+    conn = Connection(ws=ws, user_id=actor.user_id, session_id=actor.session_id, actor=actor)
+    await app.state.hub.serve(conn, last)
+
+
+def _authenticate(app: object, token: str | None, ip: str) -> object | None:
+    state = app.state  # type: ignore[attr-defined]
+    with state.db.write() as session:
+        row = accounts.resolve_session(session, state.settings, token)
+        if row is None or row.mfa_pending:
+            return None
+        from office.models import User
+
+        user = session.get(User, row.user_id)
+        if user is None or not user.is_active:
+            return None
+        accounts.touch_session(session, row)
+        return accounts.load_actor(session, row.user_id, ip=ip, session_id=row.id)
+
+
+event_stream.__policy__ = "authenticated"  # type: ignore[attr-defined]
+
+routes = [WebSocketRoute("/ws", event_stream)]

@@ -1,0 +1,302 @@
+"""The thin HTTP layer every package's routes use.
+
+``@api(action=..., body=Model)`` wraps a plain sync handler ``fn(ctx) -> data``: it resolves the
+session cookie into an ``Actor``, refuses half-authenticated sessions, checks CSRF on
+state-changing methods, checks the declared policy action, parses and validates the JSON body
+(unknown fields, wrong types, depth), runs the handler in the threadpool with a read or write
+transaction, and serialises the result. Errors become ``{"error", "message"}`` JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError as PydanticValidationError
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from office import accounts, policy
+from office.actor import Actor
+from office.models import User
+from office.errors import OfficeError, PayloadTooLarge, PermissionDenied, Unauthenticated, ValidationError
+
+log = logging.getLogger("office.web")
+SESSION_COOKIE = "tb_session"
+CSRF_COOKIE = "tb_csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+MAX_JSON_DEPTH = 32
+
+
+class Body(BaseModel):
+    """Base for request bodies: unknown fields are an error, strings are not coerced from numbers."""
+
+    model_config = ConfigDict(extra="forbid", strict=False, str_max_length=1_000_000)
+
+
+@dataclass
+class Ctx:
+    request: Request
+    actor: Actor | None
+    session: Session
+    body: Any = None
+    raw: bytes = b""
+    form: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def app(self) -> Any:
+        return self.request.app
+
+    @property
+    def settings(self) -> Any:
+        return self.request.app.state.settings
+
+    @property
+    def user(self) -> Actor:
+        assert self.actor is not None
+        return self.actor
+
+    def path_int(self, name: str) -> int:
+        value = self.request.path_params[name]
+        if isinstance(value, int):
+            return value
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ValidationError(f"{name} 必须是整数", code="bad_path") from None
+
+    def query(self, name: str, default: str = "") -> str:
+        return self.request.query_params.get(name, default)
+
+    def query_int(self, name: str, default: int, *, lo: int = 0, hi: int = 1_000_000) -> int:
+        raw = self.request.query_params.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValidationError(f"参数 {name} 必须是整数", code="bad_query") from None
+        if not lo <= value <= hi:
+            raise ValidationError(f"参数 {name} 超出范围（{lo}–{hi}）", code="bad_query")
+        return value
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def error_response(exc: OfficeError) -> JSONResponse:
+    return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+
+
+def _depth(obj: Any, limit: int) -> int:
+    stack = [(obj, 1)]
+    deepest = 1
+    while stack:
+        item, d = stack.pop()
+        deepest = max(deepest, d)
+        if d > limit:
+            return d
+        if isinstance(item, dict):
+            stack.extend((v, d + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, d + 1) for v in item)
+    return deepest
+
+
+def parse_json(raw: bytes) -> Any:
+    if not raw:
+        raise ValidationError("请求体为空，需要 JSON", code="empty_body")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError("请求体不是有效的 UTF-8 编码", code="bad_encoding") from None
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ValidationError("JSON 嵌套过深", code="too_deep") from None
+    except ValueError as exc:
+        raise ValidationError(f"JSON 格式错误：{exc.msg}（第 {exc.lineno} 行）", code="malformed_json") from None  # type: ignore[attr-defined]
+    if _depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise ValidationError("JSON 嵌套过深", code="too_deep")
+    return data
+
+
+def validate_body(model: type[BaseModel], data: Any) -> Any:
+    if not isinstance(data, dict):
+        raise ValidationError("请求体必须是 JSON 对象", code="not_object")
+    try:
+        return model.model_validate(data)
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first.get("loc", ()))
+        kind = first.get("type", "")
+        if kind == "extra_forbidden":
+            msg = f"不认识的字段：{loc}"
+        elif kind == "missing":
+            msg = f"缺少必填字段：{loc}"
+        else:
+            msg = f"字段 {loc} 不符合要求：{first.get('msg', '')}"
+        raise ValidationError(msg, code="invalid_field", field=loc) from None
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"请求体超过上限（{limit // 1024} KB）")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"请求体超过上限（{limit // 1024} KB）")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def resolve_actor(request: Request, session: Session, *, allow_pending: bool = False) -> Actor | None:
+    """The acting user for this request's cookie, or None; also caches the session row on the request."""
+    app = request.app
+    token = _cookie_token(request)
+    if not token:
+        return None
+    row = accounts.resolve_session(session, app.state.settings, token)
+    if row is None:
+        return None
+    request.state.auth_session = row
+    if row.mfa_pending and not allow_pending:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    return accounts.load_actor(session, row.user_id, ip=client_ip(request), session_id=row.id)
+
+
+def _cookie_token(request: Request) -> str | None:
+    signed = request.cookies.get(SESSION_COOKIE)
+    if not signed:
+        return None
+    return request.app.state.signer.unsign_token(signed)
+
+
+def api(
+    *,
+    action: str,
+    body: type[BaseModel] | None = None,
+    write: bool = False,
+    raw: bool = False,
+    multipart: bool = False,
+    allow_pending: bool = False,
+    status: int = 200,
+    max_bytes: int | None = None,
+) -> Callable[[Callable[[Ctx], Any]], Callable[[Request], Any]]:
+    """Wrap a sync handler into a Starlette endpoint. ``action`` is the policy action checked
+    before the handler runs ("public", "authenticated", or a registered rule); handlers check
+    object-level permissions themselves through ``office.policy``."""
+    if not policy.known(action) and "." not in action:
+        raise RuntimeError(f"unknown policy action {action!r}")
+
+    def deco(fn: Callable[[Ctx], Any]) -> Callable[[Request], Any]:
+        async def endpoint(request: Request) -> Response:
+            settings = request.app.state.settings
+            if request.method not in SAFE_METHODS:
+                _check_origin(request)
+            payload: Any = None
+            data = b""
+            form = None
+            if multipart:
+                limit = max_bytes or settings.max_upload_bytes
+                declared = request.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+                    raise PayloadTooLarge(f"文件超过上限（{limit // (1024 * 1024)} MB）", code="file_too_large")
+                try:
+                    form = await request.form(max_files=10, max_fields=50, max_part_size=limit)
+                except OfficeError:
+                    raise
+                except Exception as exc:
+                    raise ValidationError(f"上传内容格式错误：{str(exc)[:100]}", code="bad_multipart") from None
+            elif request.method not in SAFE_METHODS:
+                data = await read_body(request, max_bytes or settings.max_body_bytes)
+                if body is not None:
+                    payload = validate_body(body, parse_json(data))
+                elif data and not raw:
+                    parsed = parse_json(data)
+                    if parsed not in ({}, None):
+                        raise ValidationError("此接口不接受请求体", code="unexpected_body")
+            try:
+                return await run_in_threadpool(_run, request, fn, payload, data, form)
+            finally:
+                if form is not None:
+                    await form.close()
+
+        def _run(request: Request, fn: Callable[[Ctx], Any], payload: Any, data: bytes, form: Any) -> Response:
+            db = request.app.state.db
+            if request.method in SAFE_METHODS and not write:
+                with db.read() as session:
+                    ctx = _prepare(request, session, payload, data, form)
+                    result = fn(ctx)
+                    return _respond(result, status)
+            with db.write() as session:
+                ctx = _prepare(request, session, payload, data, form)
+                result = fn(ctx)
+                response = _respond(result, status)
+            return response
+
+        def _prepare(request: Request, session: Session, payload: Any, data: bytes, form: Any) -> Ctx:
+            actor = None
+            if action != policy.PUBLIC or allow_pending:
+                actor = resolve_actor(request, session, allow_pending=allow_pending)
+                if actor is None and action != policy.PUBLIC:
+                    raise Unauthenticated()
+                if actor is not None and request.method not in SAFE_METHODS:
+                    _check_csrf(request)
+            policy.require(actor, action)
+            return Ctx(request=request, actor=actor, session=session, body=payload, raw=data, form=form)
+
+        endpoint.__name__ = fn.__name__
+        endpoint.__doc__ = fn.__doc__
+        endpoint.__policy__ = action  # type: ignore[attr-defined]
+        endpoint.__body__ = body  # type: ignore[attr-defined]
+        return endpoint
+
+    return deco
+
+
+def _respond(result: Any, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(status_code=204)
+    return JSONResponse(result, status_code=status)
+
+
+def _check_csrf(request: Request) -> None:
+    row = getattr(request.state, "auth_session", None)
+    sent = request.headers.get(CSRF_HEADER, "")
+    from office.secrets_box import constant_equal
+
+    if row is None or not sent or not constant_equal(sent, row.csrf_token):
+        raise PermissionDenied("安全校验失败（CSRF），请刷新页面后重试", code="csrf_failed")
+
+
+def _check_origin(request: Request) -> None:
+    origin = request.headers.get("origin")
+    if origin and not origin_allowed(request, origin):
+        raise PermissionDenied("请求来源不被允许", code="bad_origin")
+
+
+def origin_allowed(request: Any, origin: str) -> bool:
+    origin = origin.rstrip("/")
+    allowed = set(request.app.state.settings.allowed_origins)
+    host = request.headers.get("host", "")
+    scheme = "https" if request.url.scheme in ("https", "wss") else "http"
+    allowed.add(f"{scheme}://{host}")
+    return origin in allowed

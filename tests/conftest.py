@@ -1,0 +1,129 @@
+"""Shared fixtures: a fresh database per test (SQLite file, or a fresh PostgreSQL schema when
+``OFFICE_TEST_DATABASE_URL`` is set), the app under TestClient, and a real uvicorn server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from starlette.testclient import TestClient
+
+from office.app import create_app
+from office.config import Settings, load_settings
+from office.db import Database
+from tests.factories import Org, make_org
+
+CI = os.environ.get("CI", "").lower() == "true"
+PG_URL = os.environ.get("OFFICE_TEST_DATABASE_URL", "")
+
+
+def require_tool(name: str) -> str:
+    """Path of a system tool; missing is a failure under CI, a skip elsewhere."""
+    path = shutil.which(name)
+    if path:
+        return path
+    if CI:
+        pytest.fail(f"{name} is required under CI=true but is not installed")
+    pytest.skip(f"{name} not installed")
+    raise AssertionError  # unreachable
+
+
+def _pg_schema_url(base: str) -> tuple[str, str]:
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    import psycopg
+
+    with psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}", schema
+
+
+def _drop_schema(base: str, schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Iterator[Settings]:
+    if PG_URL:
+        url, schema = _pg_schema_url(PG_URL)
+        yield load_settings({}, data_dir=tmp_path / "data", database_url=url, testing=True)
+        _drop_schema(PG_URL, schema)
+    else:
+        yield load_settings({}, data_dir=tmp_path / "data", testing=True)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Any:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+def db(client: TestClient) -> Database:
+    """The app's database, migrated (the client fixture runs the lifespan)."""
+    return client.app.state.db  # type: ignore[attr-defined,no-any-return]
+
+
+@pytest.fixture
+def org(db: Database) -> Org:
+    return make_org(db)
+
+
+class LiveServer:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", ws_max_size=1024 * 1024)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+@pytest.fixture
+def live(settings: Settings) -> Iterator[LiveServer]:
+    with LiveServer(create_app(settings)) as server:
+        yield server
+
+
+@pytest.fixture
+def live_org(live: LiveServer) -> Org:
+    return make_org(live.app.state.db)

@@ -1,0 +1,93 @@
+"""Test data built with the real service functions.
+
+``make_org`` builds two agencies with every role, so permission tests can ask "same department",
+"other department", "other agency". Everyone's password is ``PASSWORD`` (hashed once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from office.actor import SYSTEM, Actor
+from office.accounts import load_actor
+from office.db import Database
+from office.directory import service
+from office.directory.service import PostSpec
+from office.models import DeptKind, Role
+from office.secrets_box import hash_password
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@lru_cache(maxsize=1)
+def password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+@dataclass
+class Org:
+    db: Database
+    agencies: dict[str, int] = field(default_factory=dict)
+    depts: dict[str, int] = field(default_factory=dict)
+    users: dict[str, int] = field(default_factory=dict)
+
+    def actor(self, username: str) -> Actor:
+        with self.db.read() as s:
+            return load_actor(s, self.users[username])
+
+
+def make_user(db: Database, username: str, name: str, *, dept_id: int | None, title: str = "科员",
+              roles: set[Role] | None = None) -> int:
+    with db.write() as s:
+        posts = [PostSpec(department_id=dept_id, title=title)] if dept_id else []
+        user = service.create_user(s, SYSTEM, username=username, name=name, password=PASSWORD, posts=posts,
+                                   roles=roles or {Role.staff}, check_password=False, password_hash=password_hash())
+        return user.id  # type: ignore[return-value]
+
+
+def make_org(db: Database) -> Org:
+    """Agency A (粤府办) with 综合处 and 秘书处; agency B (粤财) with 办公室. Shakespearean usernames."""
+    org = Org(db)
+    with db.write() as s:
+        a = service.create_department(s, SYSTEM, name="省政府办公厅", kind=DeptKind.agency, code="粤府办")
+        b = service.create_department(s, SYSTEM, name="省财政厅", kind=DeptKind.agency, code="粤财")
+        org.agencies = {"A": a.id, "B": b.id}  # type: ignore[dict-item]
+        for key, name, parent in (("A1", "综合处", a.id), ("A2", "秘书处", a.id), ("B1", "办公室", b.id)):
+            org.depts[key] = service.create_department(s, SYSTEM, name=name, parent_id=parent).id  # type: ignore[assignment]
+    people: list[tuple[str, str, str, set[Role], str]] = [
+        ("hamlet", "张伟", "A1", {Role.staff}, "科员"),
+        ("ophelia", "李娜", "A1", {Role.staff}, "科员"),
+        ("polonius", "王强", "A1", {Role.staff, Role.dept_head}, "处长"),
+        ("horatio", "刘洋", "A2", {Role.staff}, "科员"),
+        ("laertes", "陈静", "A2", {Role.staff, Role.dept_head}, "处长"),
+        ("claudius", "赵刚", "A1", {Role.staff, Role.leader}, "副秘书长"),
+        ("gertrude", "孙丽", "A1", {Role.staff, Role.clerk}, "收发员"),
+        ("yorick", "周敏", "A1", {Role.staff, Role.seal_keeper}, "印章管理员"),
+        ("prospero", "吴磊", "A1", {Role.staff, Role.admin}, "系统管理员"),
+        ("othello", "郑军", "B1", {Role.staff}, "科员"),
+        ("iago", "冯涛", "B1", {Role.staff, Role.dept_head}, "主任"),
+        ("desdemona", "何芳", "B1", {Role.staff, Role.leader}, "厅长"),
+    ]
+    for username, name, dept, roles, title in people:
+        org.users[username] = make_user(db, username, name, dept_id=org.depts[dept], title=title, roles=roles)
+    return org
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, Any]:
+    """Log in on ``client`` and set its CSRF header; returns the user payload."""
+    r = client.post("/api/auth/login", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    if not body.get("totp_required"):
+        client.headers["x-csrf-token"] = body["user"]["csrf_token"]
+    else:
+        client.headers["x-csrf-token"] = client.cookies.get("tb_csrf") or ""
+    return body  # type: ignore[no-any-return]
+
+
+def new_client(app: Any) -> TestClient:
+    return TestClient(app, base_url="http://testserver")
