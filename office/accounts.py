@@ -103,7 +103,10 @@ def authenticate(
 
 
 def _role_requires_2fa(session: Session, user_id: int) -> bool:
-    roles = roles_of(session, user_id)
+    return roles_require_2fa(session, roles_of(session, user_id))
+
+
+def roles_require_2fa(session: Session, roles: Any) -> bool:
     if not roles:
         return False
     required = session.exec(select(RolePolicy.role).where(col(RolePolicy.role).in_(roles),

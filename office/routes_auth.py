@@ -106,7 +106,7 @@ def login_totp(ctx: Ctx) -> Response:
     return JSONResponse({"totp_required": False, "user": me_payload(ctx)})
 
 
-@api(action="public", write=True, allow_pending=True)
+@api(action="public", write=True, allow_pending=True, allow_unenrolled=True)
 def logout(ctx: Ctx) -> Response:
     row = getattr(ctx.request.state, "auth_session", None)
     if row is not None:
@@ -116,12 +116,12 @@ def logout(ctx: Ctx) -> Response:
     return response
 
 
-@api(action="authenticated")
+@api(action="authenticated", allow_unenrolled=True)
 def me(ctx: Ctx) -> dict[str, Any]:
     return me_payload(ctx)
 
 
-@api(action="authenticated", body=PreferencesBody, write=True)
+@api(action="authenticated", body=PreferencesBody, write=True, allow_unenrolled=True)
 def preferences(ctx: Ctx) -> dict[str, Any]:
     user = get_user(ctx.session, ctx.user.user_id)
     if ctx.body.elder_mode is not None:
@@ -138,12 +138,12 @@ def change_password(ctx: Ctx) -> dict[str, Any]:
     return {"ok": True}
 
 
-@api(action="authenticated", write=True)
+@api(action="authenticated", write=True, allow_unenrolled=True)
 def totp_setup(ctx: Ctx) -> dict[str, Any]:
     return accounts.begin_totp(ctx.session, ctx.settings, ctx.user)
 
 
-@api(action="authenticated", body=TotpBody, write=True)
+@api(action="authenticated", body=TotpBody, write=True, allow_unenrolled=True)
 def totp_enable(ctx: Ctx) -> dict[str, Any]:
     return {"recovery_codes": accounts.enable_totp(ctx.session, ctx.settings, ctx.user, ctx.body.code)}
 

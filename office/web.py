@@ -177,7 +177,10 @@ def resolve_actor(request: Request, session: Session, *, allow_pending: bool = F
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         return None
-    return accounts.load_actor(session, row.user_id, ip=client_ip(request), session_id=row.id)
+    actor = accounts.load_actor(session, row.user_id, ip=client_ip(request), session_id=row.id)
+    if not user.totp_enabled and accounts.roles_require_2fa(session, actor.roles):
+        actor.extra["must_enrol_2fa"] = True
+    return actor
 
 
 def _cookie_token(request: Request) -> str | None:
@@ -195,6 +198,7 @@ def api(
     raw: bool = False,
     multipart: bool = False,
     allow_pending: bool = False,
+    allow_unenrolled: bool = False,
     status: int = 200,
     max_bytes: int | None = None,
 ) -> Callable[[Callable[[Ctx], Any]], Callable[[Request], Any]]:
@@ -258,6 +262,9 @@ def api(
                     raise Unauthenticated()
                 if actor is not None and request.method not in SAFE_METHODS:
                     _check_csrf(request)
+                if actor is not None and actor.extra.get("must_enrol_2fa") and not allow_unenrolled:
+                    raise PermissionDenied("您的角色要求开启两步验证，请先在“个人设置”中完成设置",
+                                           code="2fa_setup_required")
             policy.require(actor, action)
             return Ctx(request=request, actor=actor, session=session, body=payload, raw=data, form=form)
 
