@@ -204,7 +204,9 @@ def _apply_visible(parts: dict[str, bytes], n: int, png: bytes, width_mm: float,
                    anchor_paragraph: int | None) -> None:
     seal_image.validate_seal_png(png)
     doc = _parse_xml(parts["word/document.xml"])
-    visual.add_seal_anchor(doc, n, paragraph_index=anchor_paragraph, width_mm=width_mm, height_mm=height_mm)
+    styles = _parse_xml(parts["word/styles.xml"]) if "word/styles.xml" in parts else None
+    visual.add_seal_anchor(doc, n, paragraph_index=anchor_paragraph, width_mm=width_mm, height_mm=height_mm,
+                           styles=styles)
     parts["word/document.xml"] = _xml_bytes(doc)
     parts[visual.seal_part_name(n)] = png
     _add_relationship(parts, "word/_rels/document.xml.rels", visual.seal_rel_id(n), visual.IMAGE_REL,

@@ -88,7 +88,7 @@ def _twips(el: etree._Element | None, attr: str, default: int) -> int:
         return default
 
 
-def _layout(doc: etree._Element, p: etree._Element) -> _Layout:
+def _layout(doc: etree._Element, p: etree._Element, default_half_points: int) -> _Layout:
     sect = doc.find(f".//{{{W}}}sectPr")
     pg = sect.find(f"{{{W}}}pgSz") if sect is not None else None
     mar = sect.find(f"{{{W}}}pgMar") if sect is not None else None
@@ -98,7 +98,7 @@ def _layout(doc: etree._Element, p: etree._Element) -> _Layout:
     jc_el = ppr.find(f"{{{W}}}jc") if ppr is not None else None
     jc = jc_el.get(f"{{{W}}}val", "left") if jc_el is not None else "left"
     sz = p.find(f".//{{{W}}}rPr/{{{W}}}sz")
-    half_points = _twips(sz, "val", 32)
+    half_points = _twips(sz, "val", default_half_points)
     chars = len(paragraph_text(p).strip())
     text = chars * half_points * 10  # full-width: one em per character; 1 half-point = 10 twips
     if jc in ("right", "end"):
@@ -133,9 +133,18 @@ def _anchor_xml(n: int, docpr_id: int, rel_id: str, cx: int, cy: int, x: int, y:
 
 
 def add_seal_anchor(
-    doc: etree._Element, n: int, *, paragraph_index: int | None, width_mm: float, height_mm: float
+    doc: etree._Element,
+    n: int,
+    *,
+    paragraph_index: int | None,
+    width_mm: float,
+    height_mm: float,
+    styles: etree._Element | None = None,
 ) -> int:
-    """Append seal run ``n`` to the chosen (or detected date) paragraph; returns the paragraph index."""
+    """Append seal run ``n`` to the chosen (or detected date) paragraph; returns the paragraph index.
+
+    ``styles`` (the parsed ``word/styles.xml``) supplies the default font size when runs set none.
+    """
     paragraphs = body_paragraphs(doc)
     if paragraph_index is None:
         paragraph_index = find_date_paragraph(doc)
@@ -144,7 +153,8 @@ def add_seal_anchor(
     if not paragraphs or not 0 <= paragraph_index < len(paragraphs):
         raise ValidationError("盖章位置（段落序号）超出范围", code="bad_anchor_paragraph")
     p = paragraphs[paragraph_index]
-    layout = _layout(doc, p)
+    default_sz = styles.find(f"{{{W}}}docDefaults//{{{W}}}sz") if styles is not None else None
+    layout = _layout(doc, p, _twips(default_sz, "val", 32))
     cx, cy = int(width_mm * EMU_PER_MM), int(height_mm * EMU_PER_MM)
     x = layout.centre_x * EMU_PER_TWIP - cx // 2
     # date line centre sits ~3 mm below the seal centre (居中偏下)
