@@ -1,0 +1,463 @@
+"""Electronic seal signatures on .docx packages: apply (visible seal + GB/T 38540 signature) and verify.
+
+Canonical content hash (``CANON_VERSION`` 1), computed for signature number ``k``:
+
+- Every part of the OPC package is covered except the signature parts
+  ``tongban/signatures/sig{n}.der`` themselves. Earlier signatures are covered separately, in
+  order, by the digest of each part (``priorSignatures``), so removing or reordering is detected.
+- Part digest = H(canonical bytes), H = SHA-256 (ECDSA) or SM3 (SM2). XML parts (``.xml``,
+  ``.rels``) are parsed without DTDs/entities and serialised with C14N 1.0, so re-zipping,
+  compression level, member order, XML declaration and attribute quoting do not matter, while
+  any change of text, formatting, image or embedded file does. ``[Content_Types].xml`` and ``.rels``
+  children are also sorted (they are unordered sets) and our own signature relationships and
+  overrides are removed.
+- Later seals: signature ``j > k`` adds a visible seal (run ``TongbanSeal-j``, part
+  ``word/media/tongban-seal-j.png``, relationship ``rIdTongbanSealj``). When verifying ``k`` those
+  artefacts are stripped, but only when signature part ``j`` exists (otherwise they are reported
+  as an orphan modification); signature ``j`` itself covers them.
+- The manifest ``DocManifest ::= SEQUENCE { canonVersion INTEGER, hashAlg OID, sequence INTEGER,
+  parts SEQUENCE OF SEQUENCE { name UTF8String, digest OCTET STRING }, priorSignatures SEQUENCE OF
+  OCTET STRING }`` is DER-encoded into ``TBS_Sign.extDatas`` (OID ``OID_MANIFEST``) and
+  ``TBS_Sign.dataHash = H(DER(manifest))``; the per-part digests let verification name the
+  changed parts. The signer's intermediate certificates travel in ``OID_CHAIN``.
+
+Signature part: DER ``SES_Signature`` (:mod:`esign.seal`) at ``/tongban/signatures/sig{n}.der``,
+content type ``application/vnd.tongban.ses-signature``, related from ``/_rels/.rels``. The optional
+time-stamp token covers SHA-256(signature value).
+
+Limit: removing the *last* signature together with its seal restores a state that really existed,
+so it cannot be detected from the file; the transparency log (``log_verifier``) is what catches it.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from asn1crypto import core
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
+from lxml import etree
+
+from esign import ca, crypto, seal_image, tsa
+from esign import seal as seal_mod  # apply_signature has a ``seal`` parameter
+from esign import docx_visual as visual
+from office.errors import OfficeError, UnsupportedMedia, ValidationError
+from office.safezip import open_zip, read_member
+
+CANON_VERSION = 1
+SIG_RE = re.compile(r"^tongban/signatures/sig([1-9][0-9]{0,3})\.der$")
+SIG_REL_TYPE = "http://tongban.gov.cn/2026/relationships/ses-signature"
+SIG_CONTENT_TYPE = "application/vnd.tongban.ses-signature"
+OID_MANIFEST = "1.3.6.1.4.1.61234.1.3.1"
+OID_CHAIN = "1.3.6.1.4.1.61234.1.3.2"
+_SEAL_MEDIA_RE = re.compile(r"^/?word/media/tongban-seal-(\d+)\.png$")
+_SEAL_REL_RE = re.compile(r"^rIdTongbanSeal(\d+)$")
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+class PartDigest(core.Sequence):
+    _fields = [("name", core.UTF8String), ("digest", core.OctetString)]
+
+
+class DocManifest(core.Sequence):
+    _fields = [
+        ("canon_version", core.Integer),
+        ("hash_alg", core.ObjectIdentifier),
+        ("sequence", core.Integer),
+        ("parts", core.SequenceOf, {"spec": PartDigest}),
+        ("prior_signatures", core.SequenceOf, {"spec": core.OctetString}),
+    ]
+
+
+class CertChain(core.SequenceOf):
+    _child_spec = core.OctetString
+
+
+# --- package I/O -------------------------------------------------------------------------------
+
+
+def read_package(docx_bytes: bytes) -> dict[str, bytes]:
+    """All members of a bounded, unencrypted .docx (ordered as stored); raises office errors."""
+    zf = open_zip(docx_bytes)
+    with zf:
+        names = [i.filename for i in zf.infolist() if not i.is_dir()]
+        if "[Content_Types].xml" not in names or "word/document.xml" not in names:
+            raise UnsupportedMedia("不是有效的 Word（.docx）文件", code="not_docx")
+        try:
+            return {name: read_member(zf, name) for name in names}
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:  # CRC errors, truncated data
+            raise UnsupportedMedia("文件已损坏，无法读取", code="corrupt_file") from exc
+
+
+def write_package(parts: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(parts, key=lambda n: n != "[Content_Types].xml"):  # stable: keeps original order
+            zf.writestr(name, parts[name])
+    return out.getvalue()
+
+
+def _parse_xml(data: bytes) -> etree._Element:
+    root = etree.fromstring(data, _PARSER)
+    if root.getroottree().docinfo.doctype:
+        raise ValueError("DOCTYPE not allowed")
+    return root
+
+
+def _xml_bytes(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def signature_numbers(parts: dict[str, bytes]) -> list[int]:
+    return sorted(int(m.group(1)) for name in parts if (m := SIG_RE.match(name)))
+
+
+# --- canonicalisation --------------------------------------------------------------------------
+
+
+def _later(value: str, pattern: re.Pattern[str], k: int, existing: set[int]) -> bool:
+    m = pattern.match(value)
+    return bool(m) and int(m.group(1)) > k and int(m.group(1)) in existing
+
+
+def _canonical(name: str, data: bytes, k: int, existing: set[int]) -> bytes:
+    if not (name.endswith(".xml") or name.endswith(".rels")):
+        return b"raw\x00" + data
+    try:
+        root = _parse_xml(data)
+    except (etree.XMLSyntaxError, ValueError):
+        return b"raw\x00" + data  # still bound byte-for-byte; Word would reject it anyway
+    if name == "[Content_Types].xml":
+        for el in list(root):
+            part = el.get("PartName", "")
+            if part.startswith("/tongban/signatures/") or _later(part, _SEAL_MEDIA_RE, k, existing):
+                root.remove(el)
+        root[:] = sorted(root, key=lambda e: (str(e.tag), sorted(e.attrib.items())))
+    elif name.endswith(".rels"):
+        for el in list(root):
+            if el.get("Type") == SIG_REL_TYPE or _later(el.get("Id", ""), _SEAL_REL_RE, k, existing):
+                root.remove(el)
+        root[:] = sorted(root, key=lambda e: (e.get("Id", ""), str(e.tag)))
+    elif name == "word/document.xml":
+        for j, runs in visual.seal_runs(root).items():
+            if j > k and j in existing:
+                for run in runs:
+                    run.getparent().remove(run)
+    return b"xml\x00" + etree.tostring(root, method="c14n")
+
+
+def part_digests(parts: dict[str, bytes], k: int, hash_name: str) -> dict[str, bytes]:
+    """Per-part digests covered by signature number ``k`` (see module docstring)."""
+    existing = set(signature_numbers(parts))
+    out = {}
+    for name in sorted(parts):
+        if SIG_RE.match(name) or _later(name, _SEAL_MEDIA_RE, k, existing):
+            continue
+        out[name] = crypto.digest(hash_name, _canonical(name, parts[name], k, existing))
+    return out
+
+
+def _prior(parts: dict[str, bytes], k: int, hash_name: str) -> list[bytes]:
+    return [crypto.digest(hash_name, parts[f"tongban/signatures/sig{j}.der"]) for j in signature_numbers(parts) if j < k]
+
+
+def _manifest(parts: dict[str, bytes], k: int, hash_name: str) -> bytes:
+    digests = part_digests(parts, k, hash_name)
+    return DocManifest(
+        {
+            "canon_version": CANON_VERSION,
+            "hash_alg": crypto.DIGEST_OIDS[hash_name],
+            "sequence": k,
+            "parts": [{"name": n, "digest": d} for n, d in digests.items()],
+            "prior_signatures": _prior(parts, k, hash_name),
+        }
+    ).dump()
+
+
+# --- signing -----------------------------------------------------------------------------------
+
+
+def _add_relationship(parts: dict[str, bytes], rels_name: str, rel_id: str, rel_type: str, target: str) -> None:
+    root = _parse_xml(parts[rels_name]) if rels_name in parts else etree.Element(f"{{{visual.PKG_REL}}}Relationships")
+    rel = etree.SubElement(root, f"{{{visual.PKG_REL}}}Relationship")
+    rel.set("Id", rel_id)
+    rel.set("Type", rel_type)
+    rel.set("Target", target)
+    parts[rels_name] = _xml_bytes(root)
+
+
+def _add_override(parts: dict[str, bytes], part_name: str, content_type: str) -> None:
+    root = _parse_xml(parts["[Content_Types].xml"])
+    el = etree.SubElement(root, f"{{{visual.CT}}}Override")
+    el.set("PartName", part_name)
+    el.set("ContentType", content_type)
+    parts["[Content_Types].xml"] = _xml_bytes(root)
+
+
+def _apply_visible(parts: dict[str, bytes], n: int, png: bytes, width_mm: float, height_mm: float,
+                   anchor_paragraph: int | None) -> None:
+    seal_image.validate_seal_png(png)
+    doc = _parse_xml(parts["word/document.xml"])
+    styles = _parse_xml(parts["word/styles.xml"]) if "word/styles.xml" in parts else None
+    visual.add_seal_anchor(doc, n, paragraph_index=anchor_paragraph, width_mm=width_mm, height_mm=height_mm,
+                           styles=styles)
+    parts["word/document.xml"] = _xml_bytes(doc)
+    parts[visual.seal_part_name(n)] = png
+    _add_relationship(parts, "word/_rels/document.xml.rels", visual.seal_rel_id(n), visual.IMAGE_REL,
+                      f"media/tongban-seal-{n}.png")
+    _add_override(parts, "/" + visual.seal_part_name(n), "image/png")
+
+
+def apply_signature(
+    docx_bytes: bytes,
+    *,
+    signer: bytes,
+    alg: str,
+    sign_fn: Callable[[bytes], bytes],
+    timestamp_fn: Callable[[bytes], bytes] | None,
+    seal: bytes | None = None,
+    image_png: bytes | None = None,
+    anchor_paragraph: int | None = None,
+    chain: Sequence[bytes] = (),
+    now: datetime | None = None,
+) -> bytes:
+    """Return a new .docx with a visible seal (optional) and signature part ``sig{n}.der`` added.
+
+    ``signer``: the signer's certificate (DER); ``chain``: intermediates to embed. ``seal``: a
+    ``SESeal`` (DER) the signer is listed in; its picture is used when ``image_png`` is None.
+    ``sign_fn(tbs_der) -> signature`` holds the unlocked key; ``timestamp_fn(sha256(signature))
+    -> token`` is the TSA (None: no time-stamp, verification will warn). The visible seal is
+    applied first, then the hash is computed, so the signature covers the seal picture.
+    """
+    parts = read_package(docx_bytes)
+    if ca.public_key_from_cert(signer)[0] != alg:
+        raise ValidationError("签名算法与签章人证书不符", code="alg_mismatch")
+    seal_info = _seal_for_signing(seal, signer)
+    numbers = signature_numbers(parts)
+    n = (numbers[-1] if numbers else 0) + 1
+    if image_png is None and seal_info is not None and seal_info.picture_type.upper() == "PNG":
+        image_png = seal_info.picture
+    if image_png is not None:
+        size = (seal_info.width_mm, seal_info.height_mm) if seal_info else (seal_image.DEFAULT_DIAMETER_MM,) * 2
+        _apply_visible(parts, n, image_png, size[0], size[1], anchor_paragraph)
+    hash_name = crypto.DIGEST_OF[alg]
+    manifest = _manifest(parts, n, hash_name)
+    ext = {OID_MANIFEST: manifest}
+    if chain:
+        ext[OID_CHAIN] = CertChain(list(chain)).dump()
+    prop = f"tongban-docx/{CANON_VERSION};range=all-parts-except-signatures;sequence={n}"
+    tbs = seal_mod.build_tbs_sign(seal_der=seal, time_info=now or datetime.now(timezone.utc),
+                                  data_hash=crypto.digest(hash_name, manifest), property_info=prop, ext_datas=ext)
+    signature = sign_fn(tbs)
+    token = timestamp_fn(crypto.sha256(signature)) if timestamp_fn else None
+    name = f"tongban/signatures/sig{n}.der"
+    parts[name] = seal_mod.encode_signature(tbs=tbs, cert=signer, alg=alg, signature=signature, timestamp=token)
+    _add_relationship(parts, "_rels/.rels", f"rIdTongbanSig{n}", SIG_REL_TYPE, name)
+    _add_override(parts, "/" + name, SIG_CONTENT_TYPE)
+    return write_package(parts)
+
+
+def _seal_for_signing(seal_der: bytes | None, signer: bytes) -> seal_mod.SealData | None:
+    if seal_der is None:
+        return None
+    info = seal_mod.parse_seal(seal_der)
+    if not info.lists_cert(ca.load_cert(signer).public_bytes(Encoding.DER)):
+        raise ValidationError("签章人证书不在该印章的授权证书列表中", code="signer_not_in_seal")
+    return info
+
+
+# --- verification ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a signature is invalid (``severity="error"``) or weaker than it could be (``"warning"``)."""
+
+    code: str
+    message: str
+    severity: str = "error"
+
+
+@dataclass
+class SignatureReport:
+    """Verification result of one signature part."""
+
+    sequence: int
+    part_name: str
+    valid: bool = False
+    reasons: list[Reason] = field(default_factory=list)
+    alg: str | None = None
+    signer_subject: str | None = None
+    signer_organization: str | None = None
+    seal_name: str | None = None
+    signing_time: datetime | None = None  # the signer's claim (TBS_Sign.timeInfo)
+    timestamp_time: datetime | None = None  # from a verified time-stamp token
+    changed_parts: list[str] = field(default_factory=list)
+    revocation: ca.RevocationStatus | None = None
+
+    @property
+    def trusted_time(self) -> datetime | None:
+        return self.timestamp_time or self.signing_time
+
+    def fail(self, code: str, message: str) -> None:
+        self.reasons.append(Reason(code, message))
+
+    def warn(self, code: str, message: str) -> None:
+        self.reasons.append(Reason(code, message, "warning"))
+
+
+@dataclass
+class VerificationReport:
+    """All signatures of a document, in sequence order."""
+
+    signatures: list[SignatureReport]
+
+    @property
+    def valid(self) -> bool:
+        return bool(self.signatures) and all(s.valid for s in self.signatures)
+
+
+CrlLookup = Callable[[x509.Certificate], bytes | None]
+
+
+def verify_docx(
+    docx_bytes: bytes,
+    *,
+    trust_roots: Sequence[bytes],
+    crl_lookup: CrlLookup,
+    tsa_cert: bytes | None,
+    log_verifier: Callable[[bytes], bool] | None = None,
+) -> VerificationReport:
+    """Verify every signature in a .docx (GB/T 38540 §7.3 steps, adapted to OPC packages).
+
+    Raises an ``office.errors`` error only when the file itself is unusable (not a ZIP, not a
+    .docx, encrypted, bomb). Problems with signatures are reported per signature, never raised.
+    ``crl_lookup(issuer_cert)`` returns that CA's current CRL (DER) or None (warning: unknown).
+    ``log_verifier(signature_part_bytes)`` says whether the transparency log holds the signature.
+    """
+    parts = read_package(docx_bytes)
+    reports = []
+    for n in signature_numbers(parts):
+        report = SignatureReport(n, f"tongban/signatures/sig{n}.der")
+        try:
+            _verify_one(parts, n, report, trust_roots, crl_lookup, tsa_cert, log_verifier)
+        except (OfficeError, ValueError, TypeError, KeyError) as exc:  # malformed content, not a crash
+            report.fail(getattr(exc, "code", "malformed"), f"签章数据无法验证：{getattr(exc, 'message', exc)}")
+        report.valid = not any(r.severity == "error" for r in report.reasons)
+        reports.append(report)
+    return VerificationReport(reports)
+
+
+def _verify_one(parts: dict[str, bytes], n: int, report: SignatureReport, trust_roots: Sequence[bytes],
+                crl_lookup: CrlLookup, tsa_cert: bytes | None, log_verifier: Callable[[bytes], bool] | None) -> None:
+    raw = parts[report.part_name]
+    sig = seal_mod.parse_signature(raw)
+    report.alg, report.signing_time = sig.alg, sig.time_info
+    cert = ca.load_cert(sig.cert)
+    report.signer_subject = ca.subject_text(cert)
+    report.signer_organization = ca.subject_text(cert, NameOID.ORGANIZATION_NAME)
+    cert_alg, public = ca.public_key_from_cert(cert)
+    # Step 2: the signature value over DER(TBS_Sign), with the algorithm of the signer's certificate.
+    if cert_alg != sig.alg or not crypto.verify(sig.alg, public, sig.tbs, sig.signature):
+        report.fail("bad_signature", "签名值验证失败（签章数据被篡改或伪造）")
+        return
+    _check_integrity(parts, n, sig, report)
+    at_time = _check_timestamp(sig, tsa_cert, report)
+    chain = [bytes(c) for c in CertChain.load(sig.ext_datas[OID_CHAIN]).native] if OID_CHAIN in sig.ext_datas else []
+    _check_cert(cert, chain, at_time, trust_roots, crl_lookup, report, "签章人")
+    if sig.seal_der is not None:
+        _check_seal(sig.seal_der, cert, chain, at_time, trust_roots, crl_lookup, report)
+    if log_verifier is not None and not log_verifier(raw):
+        report.fail("not_in_log", "签章未登记在透明日志中")
+
+
+def _check_integrity(parts: dict[str, bytes], n: int, sig: seal_mod.SignatureData, report: SignatureReport) -> None:
+    if sig.version != seal_mod.SEAL_VERSION or OID_MANIFEST not in sig.ext_datas:
+        report.fail("malformed", "签章数据缺少文档摘要清单")
+        return
+    manifest_der = sig.ext_datas[OID_MANIFEST]
+    manifest = DocManifest.load(manifest_der, strict=True)
+    hash_name = {v: k for k, v in crypto.DIGEST_OIDS.items()}.get(manifest["hash_alg"].dotted, "")
+    if manifest["canon_version"].native != CANON_VERSION or hash_name != crypto.DIGEST_OF[sig.alg]:
+        report.fail("malformed", "文档摘要清单版本或算法不受支持")
+        return
+    if crypto.digest(hash_name, manifest_der) != sig.data_hash:
+        report.fail("bad_data_hash", "文档摘要与摘要清单不一致")
+        return
+    if manifest["sequence"].native != n:
+        report.fail("signatures_reordered", f"签章顺序被改变（原为第 {manifest['sequence'].native} 个签章）")
+    recorded = {p["name"].native: p["digest"].native for p in manifest["parts"]}
+    current = part_digests(parts, n, hash_name)
+    changed = sorted(name for name in recorded.keys() | current.keys() if recorded.get(name) != current.get(name))
+    if changed:
+        report.changed_parts = changed
+        report.fail("document_modified", "签章后文档被修改：" + "、".join(changed))
+    existing = set(signature_numbers(parts))
+    doc = _parse_xml(parts["word/document.xml"])
+    orphans = sorted(j for j in visual.seal_runs(doc) if j > n and j not in existing)
+    if orphans:
+        report.fail("orphan_seal", f"文档中有无对应签章数据的印章图片（第 {orphans} 个），签章可能被删除")
+    recorded_prior = [bytes(d) for d in manifest["prior_signatures"].native]
+    actual_prior = _prior(parts, n, hash_name)
+    if len(recorded_prior) != len(actual_prior):
+        report.fail("signature_removed", "本签章之前的签章被删除或增加")
+    elif recorded_prior != actual_prior:
+        report.fail("signatures_reordered", "本签章之前的签章被替换或调换顺序")
+
+
+def _check_timestamp(sig: seal_mod.SignatureData, tsa_cert: bytes | None, report: SignatureReport) -> datetime:
+    if sig.timestamp is None:
+        report.warn("no_timestamp", "签章没有可信时间戳，签章时间为签章人自报时间")
+        return sig.time_info
+    if tsa_cert is None:
+        report.warn("timestamp_unchecked", "未配置时间戳服务证书，无法验证时间戳")
+        return sig.time_info
+    try:
+        report.timestamp_time = tsa.verify_token(sig.timestamp, tsa_cert, expected_digest=crypto.sha256(sig.signature))
+    except OfficeError as exc:
+        report.fail(exc.code, exc.message)
+        return sig.time_info
+    return report.timestamp_time
+
+
+def _check_cert(cert: x509.Certificate, chain: list[bytes], at_time: datetime, trust_roots: Sequence[bytes],
+                crl_lookup: CrlLookup, report: SignatureReport, who: str) -> list[x509.Certificate]:
+    try:
+        path = ca.verify_chain(cert, chain, at_time, trust_roots=trust_roots)
+    except ca.CertificateInvalid as exc:
+        report.fail(exc.code, f"{who}证书：{exc.message}")
+        return []
+    for subject, issuer in zip(path, path[1:]):
+        crl = crl_lookup(issuer)
+        if crl is None:
+            report.warn("revocation_unknown", f"无法获取“{ca.subject_text(issuer)}”的吊销列表")
+            continue
+        try:
+            status = ca.is_revoked(subject, crl, at_time, issuer=issuer)
+        except ca.CertificateInvalid as exc:
+            report.fail(exc.code, exc.message)
+            continue
+        if subject is cert and who == "签章人":
+            report.revocation = status
+        if status.revoked:
+            report.fail("cert_revoked", f"{who}证书“{ca.subject_text(subject)}”在签章时已被吊销（{status.reason}）")
+    return path
+
+
+def _check_seal(seal_der: bytes, signer: x509.Certificate, chain: list[bytes], at_time: datetime,
+                trust_roots: Sequence[bytes], crl_lookup: CrlLookup, report: SignatureReport) -> None:
+    try:
+        info = seal_mod.verify_seal(seal_der, at_time=at_time)
+    except seal_mod.SealInvalid as exc:
+        report.fail(exc.code, f"电子印章：{exc.message}")
+        return
+    report.seal_name = info.name
+    _check_cert(ca.load_cert(info.maker_cert), chain, at_time, trust_roots, crl_lookup, report, "制章者")
+    if not info.lists_cert(signer.public_bytes(Encoding.DER)):
+        report.fail("signer_not_in_seal", "签章人不是该印章的授权使用人")
