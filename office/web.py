@@ -229,12 +229,6 @@ def api(
                     raise ValidationError(f"上传内容格式错误：{str(exc)[:100]}", code="bad_multipart") from None
             elif request.method not in SAFE_METHODS:
                 data = await read_body(request, max_bytes or settings.max_body_bytes)
-                if body is not None:
-                    payload = validate_body(body, parse_json(data))
-                elif data and not raw:
-                    parsed = parse_json(data)
-                    if parsed not in ({}, None):
-                        raise ValidationError("此接口不接受请求体", code="unexpected_body")
             try:
                 return await run_in_threadpool(_run, request, fn, payload, data, form)
             finally:
@@ -266,6 +260,14 @@ def api(
                     raise PermissionDenied("您的角色要求开启两步验证，请先在“个人设置”中完成设置",
                                            code="2fa_setup_required")
             policy.require(actor, action)
+            # The body is validated only after authentication, so strangers learn nothing from it.
+            if request.method not in SAFE_METHODS and not multipart:
+                if body is not None:
+                    payload = validate_body(body, parse_json(data))
+                elif data and not raw:
+                    parsed = parse_json(data)
+                    if parsed not in ({}, None):
+                        raise ValidationError("此接口不接受请求体", code="unexpected_body")
             return Ctx(request=request, actor=actor, session=session, body=payload, raw=data, form=form)
 
         endpoint.__name__ = fn.__name__

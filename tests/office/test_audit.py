@@ -1,0 +1,85 @@
+"""The audit log is hash-chained, append-only, and its verifier names the first bad entry."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import select
+
+from office import audit
+from office.actor import SYSTEM
+from office.db import Database
+from office.models import AuditEntry
+from tests.factories import Org
+
+
+def _drop_guards(db: Database) -> None:
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execute(text("DROP TRIGGER audit_entry_no_update"))
+            conn.execute(text("DROP TRIGGER audit_entry_no_early_delete"))
+        else:
+            conn.execute(text("DROP TRIGGER audit_entry_guard ON audit_entry"))
+
+
+def _verify(db: Database) -> audit.ChainReport:
+    with db.read() as s:
+        return audit.verify_chain(s)
+
+
+def test_chain_verifies_and_database_refuses_edits(org: Org) -> None:
+    report = _verify(org.db)
+    assert report.ok and report.checked > 10
+    with pytest.raises(DBAPIError), org.db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_entry SET action = 'x' WHERE seq = 3"))
+    with pytest.raises(DBAPIError), org.db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_entry WHERE seq = 3"))
+    assert _verify(org.db).ok
+
+
+@pytest.mark.parametrize("tamper", ["alter", "remove", "reorder", "truncate"])
+def test_verifier_names_first_altered_removed_or_reordered_entry(org: Org, tamper: str) -> None:
+    _drop_guards(org.db)
+    with org.db.engine.begin() as conn:
+        if tamper == "alter":
+            conn.execute(text("UPDATE audit_entry SET actor_name = '篡改者' WHERE seq = 5"))
+        elif tamper == "remove":
+            conn.execute(text("DELETE FROM audit_entry WHERE seq = 5"))
+        elif tamper == "reorder":
+            conn.execute(text("UPDATE audit_entry SET seq = -1 WHERE seq = 5"))
+            conn.execute(text("UPDATE audit_entry SET seq = 5 WHERE seq = 6"))
+            conn.execute(text("UPDATE audit_entry SET seq = 6 WHERE seq = -1"))
+        else:
+            top = conn.execute(text("SELECT max(seq) FROM audit_entry")).scalar()
+            conn.execute(text("DELETE FROM audit_entry WHERE seq = :s"), {"s": top})
+    report = _verify(org.db)
+    assert not report.ok
+    if tamper != "truncate":
+        assert report.first_bad_seq == 5, report
+
+
+def test_entries_carry_who_what_where(org: Org) -> None:
+    with org.db.write() as s:
+        audit.record(s, org.actor("hamlet"), "test.thing", target_type="doc", target_id=42, detail={"a": "改"}, ip="10.0.0.9")
+    with org.db.read() as s:
+        e = s.exec(select(AuditEntry).where(AuditEntry.action == "test.thing")).one()
+    assert (e.actor_name, e.target_id, e.ip, e.detail) == ("张伟", "42", "10.0.0.9", {"a": "改"})
+    assert e.at.tzinfo is not None
+
+
+def test_concurrent_appends_keep_one_chain(org: Org) -> None:
+    import threading
+
+    def work() -> None:
+        for i in range(10):
+            with org.db.write() as s:
+                audit.record(s, SYSTEM, "test.concurrent", detail={"i": i})
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    report = _verify(org.db)
+    assert report.ok, report
