@@ -94,6 +94,7 @@ def format_paragraph(
     left: int = 0,
     right: int = 0,
     before: int = 0,
+    after: int = 0,
     line: int = g.LINE_PITCH,
     outline: int | None = None,
 ) -> None:
@@ -101,7 +102,7 @@ def format_paragraph(
     line = hanging). Exact spacing keeps every line on the 579-twip grid in Word, WPS and LibreOffice."""
     ppr = p._p.get_or_add_pPr()
     _set_child(ppr, "w:snapToGrid", _PPR_ORDER, val="0")
-    _set_child(ppr, "w:spacing", _PPR_ORDER, before=str(before), after="0", line=str(line), lineRule="exact")
+    _set_child(ppr, "w:spacing", _PPR_ORDER, before=str(before), after=str(after), line=str(line), lineRule="exact")
     ind: dict[str, str] = {"left": str(left), "right": str(right)}
     if first_line >= 0:
         ind["firstLine"] = str(first_line)

@@ -49,7 +49,10 @@ BOOKMARK_DATE = "tb_date"
 MARK_LINE_FACTOR = 1.0
 # Bottom border of the 发文字号 line: distance in pt so the red line lands 4 mm under the glyphs.
 SEPARATOR_SPACE = 6
-FOOTER_DISTANCE = g.mm(28) - 140  # dash centre 7 mm below the type area (35 - 7 = 28 mm from the bottom)
+# Footers sit 20 mm above the page bottom (where the 信函 lower double line goes); the page-number
+# paragraph's space after lifts the dash centre to 7 mm below the type area (35 - 7 = 28 mm).
+FOOTER_DISTANCE = g.mm(20)
+PAGE_NUMBER_AFTER = g.mm(28) - g.mm(20) - 140
 LETTER_HEADER_DISTANCE = g.mm(30)
 LETTER_DOUBLE_LINE = ("thickThinSmallGap", 18)
 LETTER_BOTTOM_LINE = ("thinThickSmallGap", 18)
@@ -409,7 +412,8 @@ class _Writer:
             footer.is_linked_to_previous = False
             p = footer.paragraphs[0]
             x.format_paragraph(p, align=align, left=indent if align == "left" else 0,
-                               right=indent if align == "right" else 0, line=g.SIZE_4 * 10)
+                               right=indent if align == "right" else 0, line=g.SIZE_4 * 10,
+                               after=PAGE_NUMBER_AFTER)
             dash = g.PAGE_NUMBER_DASH
             style_run: Callable[[object], None] = style
             style_run(p.add_run(dash + " "))
@@ -462,7 +466,7 @@ def _letter(w: _Writer) -> None:
     foot = section.first_page_footer.paragraphs[0]
     x.format_paragraph(foot, align="center", left=-overhang, right=-overhang, line=g.SIZE_4 * 10)
     style, sz = LETTER_BOTTOM_LINE
-    x.borders(foot, bottom=(style, sz, g.RED, 28))
+    x.borders(foot, bottom=(style, sz, g.RED, 0))
     # 份号/密级/紧急程度 flush left under the double line; 发文字号 flush right on the first of those lines.
     lefts = [t for t in (doc.copy_number, doc.classification, doc.urgency) if t] or [""]
     for i, text in enumerate(lefts):
