@@ -27,7 +27,7 @@ from docs_flow.layout import MINUTES_NUMBER_RE, NUMBER_RE, detect_heading_level
 from office.errors import UnsupportedMedia
 from office.safezip import open_zip
 
-ANY_NUMBER_RE = re.compile(r"\S+[〔\[【(（［]\d{4}[〕\]】)）］]\d+号")
+ANY_NUMBER_RE = re.compile(r"\S+?[〔\[【(（［]\d{2,4}[〕\]】)）］]第?\d+号")
 DATE_RE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日$")
 CN_DATE_RE = re.compile(r"^[〇○零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日$")
 TOP_MARKS_RE = re.compile(r"^(\d{1,6}|特急|加急|平急|特提|内部.*|秘密.*|机密.*|绝密.*)$")
