@@ -1,0 +1,551 @@
+"""OfficialDocument -> .docx bytes laid out per GB/T 9704-2012 (values in, bytes out; no I/O).
+
+Three formats: ``standard`` (文件格式), ``letter`` (信函格式, §10.1) and ``minutes`` (纪要格式, §10.3).
+Every paragraph uses an exact line height (579 twips = 1/22 of the type area) so the 22-line grid
+holds in Word, WPS and LibreOffice alike; see gbt9704.py for why characters are compressed by
+-0.25 pt instead of using a linesAndChars grid.
+
+The e-seal layer finds the 署名 and 成文日期 paragraphs by bookmark (``signature_paragraph_index``,
+``date_paragraph_index``); indexes are into ``docx.Document(...).paragraphs``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable
+from typing import Literal
+
+import docx
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Twips
+from docx.text.paragraph import Paragraph as DocxParagraph
+
+from docs_flow import _ooxml as x
+from docs_flow import gbt9704 as g
+from docs_flow.layout import (
+    Attendance,
+    Block,
+    DocType,
+    Heading,
+    ListItem,
+    OfficialDocument,
+    Paragraph,
+    Table,
+    format_cn_date,
+    numbered_texts,
+)
+from office.errors import ValidationError
+from office.safezip import open_zip
+
+Format = Literal["standard", "letter", "minutes"]
+Run = tuple[str, str, int, str | None]  # text, font, half-point size, colour
+BOOKMARK_SIGNATURE = "tb_signature"
+BOOKMARK_DATE = "tb_date"
+
+# Calibrated on LibreOffice 7.4 PDFs (tests/docs_flow/test_pdf.py): where the top of a CJK glyph
+# falls inside an exact-height line, as a fraction of the font size from the line top.
+MARK_LINE_FACTOR = 1.0
+# Bottom border of the 发文字号 line: distance in pt so the red line lands 4 mm under the glyphs.
+SEPARATOR_SPACE = 6
+# Footers sit 20 mm above the page bottom (where the 信函 lower double line goes); the page-number
+# paragraph's space after lifts the dash centre to 7 mm below the type area (35 - 7 = 28 mm).
+FOOTER_DISTANCE = g.mm(20)
+PAGE_NUMBER_AFTER = g.mm(28) - g.mm(20) - 140
+LETTER_HEADER_DISTANCE = g.mm(30)
+LETTER_DOUBLE_LINE = ("thickThinSmallGap", 18)
+LETTER_BOTTOM_LINE = ("thinThickSmallGap", 18)
+
+
+def text_width(text: str, *, char: int = g.CHAR_ADVANCE, digit: int = g.DIGIT_ADVANCE) -> int:
+    """Approximate advance in twips: CJK and full-width forms = one 字, ASCII = half."""
+    return sum(digit if ord(ch) < 0x2E80 else char for ch in text)
+
+
+class _Writer:
+    """Builds the document top to bottom and tracks an estimate of the current page and line."""
+
+    def __init__(self, doc: OfficialDocument) -> None:
+        self.doc = doc
+        self.word = docx.Document()
+        self.page = 1
+        self.y = 0  # twips used on the current page's type area
+        self._bookmark_id = 0
+        self.last_text: DocxParagraph | None = None  # kept with the 署名 so the seal never sits alone
+        self.last_lines = 0
+        self._setup()
+
+    # --- setup --------------------------------------------------------------------------------
+
+    def _setup(self) -> None:
+        word = self.word
+        section = word.sections[0]
+        section.page_width, section.page_height = Twips(g.PAGE_WIDTH), Twips(g.PAGE_HEIGHT)
+        section.top_margin, section.bottom_margin = Twips(g.MARGIN_TOP), Twips(g.MARGIN_BOTTOM)
+        section.left_margin, section.right_margin = Twips(g.MARGIN_LEFT), Twips(g.MARGIN_RIGHT)
+        section.gutter = Twips(0)
+        section.footer_distance = Twips(FOOTER_DISTANCE)
+        section.header_distance = Twips(g.mm(15))
+        sect_pr = section._sectPr
+        grid = sect_pr.find(qn("w:docGrid"))
+        if grid is None:
+            grid = OxmlElement("w:docGrid")
+            sect_pr.append(grid)
+        for attr in list(grid.attrib):
+            del grid.attrib[attr]
+        grid.set(qn("w:type"), "lines")
+        grid.set(qn("w:linePitch"), str(g.LINE_PITCH))
+        word.settings.odd_and_even_pages_header_footer = True
+        settings = word.settings.element
+        if settings.find(qn("w:mirrorMargins")) is None:
+            zoom = settings.find(qn("w:zoom"))
+            mirror = OxmlElement("w:mirrorMargins")
+            if zoom is not None:
+                zoom.addnext(mirror)
+            else:
+                settings.insert(0, mirror)
+        self._setup_defaults()
+        props = word.core_properties
+        props.title = self.doc.title.replace("\n", "")
+        props.author = self.doc.issuer_name
+        props.comments = "GB/T 9704-2012"
+
+    def _setup_defaults(self) -> None:
+        """Document defaults = 3号仿宋 black, no theme fonts (they would override w:eastAsia)."""
+        styles = self.word.styles.element
+        rpr = styles.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
+        x.set_fonts(rpr, g.FONT_FANGSONG)
+        for tag in ("w:sz", "w:szCs"):
+            el = rpr.find(qn(tag))
+            if el is None:
+                el = OxmlElement(tag)
+                rpr.append(el)
+            el.set(qn("w:val"), str(g.SIZE_3))
+        for style in styles.iter(qn("w:rFonts")):
+            for attr in ("asciiTheme", "hAnsiTheme", "eastAsiaTheme", "cstheme"):
+                style.attrib.pop(qn("w:" + attr), None)
+
+    # --- primitives ---------------------------------------------------------------------------
+
+    def para(self, runs: list[Run], *, line: int = g.LINE_PITCH, lines: int | None = None,
+             spacing: int | None = g.CHAR_SPACING, **fmt: int | str | None) -> DocxParagraph:
+        """Add a paragraph; ``lines`` overrides the estimated line count for page tracking."""
+        p = self.word.add_paragraph()
+        x.format_paragraph(p, line=line, **fmt)  # type: ignore[arg-type]
+        for text, font, size, color in runs:
+            parts = text.split("\n")
+            for i, part in enumerate(parts):
+                run = p.add_run(part)
+                x.style_run(run, font, size, color=color, spacing=spacing)
+                if i < len(parts) - 1:
+                    run.add_break()
+        if lines is None:
+            lines = self._count_lines(runs, spacing, fmt)
+        self._advance(int(fmt.get("before") or 0), line, lines)
+        return p
+
+    @staticmethod
+    def _count_lines(runs: list[Run], spacing: int | None, fmt: dict[str, int | str | None]) -> int:
+        indent = int(fmt.get("left") or 0) + int(fmt.get("right") or 0) + max(int(fmt.get("first_line") or 0), 0)
+        count, width = 0, indent
+        for text, _font, size, _color in runs:
+            for i, part in enumerate(text.replace("\t", "\u3000\u3000").split("\n")):
+                if i:
+                    count, width = count + max(1, math.ceil(width / g.TYPE_AREA_WIDTH)), indent
+                width += text_width(part, char=size * 10 + (spacing or 0), digit=size * 5 + (spacing or 0))
+        return count + max(1, math.ceil(width / g.TYPE_AREA_WIDTH))
+
+    def _advance(self, before: int, line: int, lines: int) -> None:
+        """Move the page estimate past a paragraph, with widow/orphan control (on by default in
+        Word and LibreOffice: never one line of a paragraph alone at a page top or bottom)."""
+        self.last_lines = lines
+        fit = max(0, (g.TYPE_AREA_HEIGHT - self.y - before) // line)
+        if lines <= fit:
+            self.y += before + lines * line
+            return
+        kept = fit
+        if lines >= 2:
+            if lines - kept == 1:
+                kept -= 1
+            if kept == 1:
+                kept = 0
+        rest = lines - max(kept, 0)
+        per_page = max(1, g.TYPE_AREA_HEIGHT // line)
+        self.page += 1 + (rest - 1) // per_page
+        self.y = ((rest - 1) % per_page + 1) * line
+
+    def bookmark(self, p: DocxParagraph, name: str) -> None:
+        self._bookmark_id += 1
+        x.bookmark(p, name, self._bookmark_id)
+
+    def body_para(self, text: str, font: str = g.FONT_FANGSONG, *, before: int = 0,
+                  outline: int | None = None) -> DocxParagraph:
+        self.last_text = self.para([(text, font, g.SIZE_3, None)], first_line=2 * g.CHAR, before=before, outline=outline)
+        return self.last_text
+
+    # --- 版头 ----------------------------------------------------------------------------------
+
+    def top_left_marks(self) -> int:
+        """份号, 密级, 紧急程度 flush left, one per line from line 1; returns how many lines."""
+        doc, count = self.doc, 0
+        for text, font in ((doc.copy_number, g.FONT_FANGSONG), (doc.classification, g.FONT_HEITI),
+                           (doc.urgency, g.FONT_HEITI)):
+            if text:
+                self.para([(text, font, g.SIZE_3, None)], align="left")
+                count += 1
+        return count
+
+    def mark(self, text: str, *, before: int) -> DocxParagraph:
+        """发文机关标志: red 小标宋, centred, as large as fits (小初 at most)."""
+        size = min(g.SIZE_XIAOCHU, (2 * g.TYPE_AREA_WIDTH // 20) // max(len(text), 1))
+        line = round(size * 10 * MARK_LINE_FACTOR)
+        return self.para([(text, g.FONT_XIAOBIAOSONG, size, g.RED)], align="center", line=line, lines=1,
+                         before=before, spacing=None)
+
+    def red_separator(self, p: DocxParagraph) -> None:
+        x.borders(p, bottom=("single", g.SEPARATOR_SZ, g.RED, SEPARATOR_SPACE))
+
+    def number_line(self) -> DocxParagraph:
+        """发文字号 centred two lines under the mark, or 上行文: number left + 签发人 right."""
+        doc = self.doc
+        number = doc.number or ""
+        if not (doc.doc_type.upward and doc.signers):
+            return self.para([(number, g.FONT_FANGSONG, g.SIZE_3, None)], align="center", before=2 * g.LINE_PITCH)
+        label = "签发人："
+        pairs = [doc.signers[i:i + 2] for i in range(0, len(doc.signers), 2)]
+        label_x = g.TYPE_AREA_WIDTH - g.CHAR - text_width(label + "\u3000".join(pairs[0]))
+        name_x = label_x + text_width(label)
+        p: DocxParagraph | None = None
+        for i, pair in enumerate(pairs):
+            last = i == len(pairs) - 1
+            runs: list[Run] = [(number if last else "", g.FONT_FANGSONG, g.SIZE_3, None),
+                               ("\t" + (label if i == 0 else ""), g.FONT_FANGSONG, g.SIZE_3, None),
+                               ("\u3000".join(pair), g.FONT_KAITI, g.SIZE_3, None)]
+            p = self.para(runs, align="left", left=g.CHAR if last else 0,
+                          before=2 * g.LINE_PITCH if i == 0 else 0, lines=1)
+            x.tab_stops(p, [("left", label_x if i == 0 else name_x)])
+        assert p is not None
+        return p
+
+    def title(self, *, before: int = 2 * g.LINE_PITCH) -> None:
+        self.para([(self.doc.title, g.FONT_XIAOBIAOSONG, g.SIZE_2, None)], align="center", before=before,
+                  spacing=None)
+
+    def recipients(self) -> None:
+        if self.doc.main_recipients:
+            text = "，".join(self.doc.main_recipients).rstrip("：:") + "："
+            self.para([(text, g.FONT_FANGSONG, g.SIZE_3, None)], align="both", before=g.LINE_PITCH)
+
+    # --- 主体 ----------------------------------------------------------------------------------
+
+    def body(self, blocks: list[Block]) -> None:
+        fonts = {1: g.FONT_HEITI, 2: g.FONT_KAITI, 3: g.FONT_FANGSONG, 4: g.FONT_FANGSONG}
+        for block, numbered in zip(blocks, numbered_texts(blocks), strict=True):
+            if isinstance(block, Heading):
+                self.body_para(numbered or block.text, fonts[block.level], outline=block.level - 1)
+            elif isinstance(block, Paragraph):
+                self.body_para(block.text)
+            elif isinstance(block, ListItem):
+                self.body_para(block.marker + block.text)
+            elif isinstance(block, Table):
+                self.table(block)
+
+    def table(self, block: Table) -> None:
+        if not block.rows:
+            return
+        cols = max(len(row) for row in block.rows)
+        table = self.word.add_table(rows=len(block.rows), cols=cols)
+        table.style = self.word.styles["Table Grid"]
+        width = g.TYPE_AREA_WIDTH // cols
+        for r, row in enumerate(block.rows):
+            for c in range(cols):
+                cell = table.cell(r, c)
+                cell.width = Twips(width)
+                p = cell.paragraphs[0]
+                x.format_paragraph(p, align="center" if r == 0 and block.header else "both")
+                font = g.FONT_HEITI if r == 0 and block.header else g.FONT_FANGSONG
+                x.style_run(p.add_run(row[c] if c < len(row) else ""), font, g.SIZE_3)
+            # Cell margins take 2 x 108 twips; a row grows by its border width as well.
+            lines = max(max(1, math.ceil(text_width(cell) / (width - 216))) for cell in row) if row else 1
+            self._advance(0, g.LINE_PITCH, lines)
+            self.y += 20
+
+    def attachments(self) -> None:
+        names = self.doc.attachments
+        if not names:
+            return
+        label = "附件："
+        hang = text_width(label)
+        for i, name in enumerate(names):
+            text = name if len(names) == 1 else f"{i + 1}.{name}"
+            if i == 0:
+                self.last_text = self.para([(label + text, g.FONT_FANGSONG, g.SIZE_3, None)], left=2 * g.CHAR + hang,
+                          first_line=-hang, before=g.LINE_PITCH)
+            else:
+                self.last_text = self.para([(text, g.FONT_FANGSONG, g.SIZE_3, None)], left=2 * g.CHAR + hang)
+
+    def signature_and_date(self) -> None:
+        """署名 + 成文日期: with a seal the date is 右空四字 and the name centred over it, two blank
+        lines above so the seal's top edge stays within one line of the text; without a seal the
+        name is 右空二字 and the date starts two characters right of the name (GB/T 9704 §7.3.5)."""
+        doc = self.doc
+        if doc.date is None:
+            return
+        date = format_cn_date(doc.date)
+        name = doc.signature_name or doc.issuer_name
+        w_date, w_name = text_width(date), text_width(name)
+        if doc.seal_space:
+            date_right = 4 * g.CHAR
+            name_right = max(0, date_right + (w_date - w_name) // 2)
+            before = 2 * g.LINE_PITCH
+        else:
+            date_right = w_name - w_date
+            if date_right < 2 * g.CHAR:
+                date_right = 2 * g.CHAR
+            name_right = date_right + w_date + 2 * g.CHAR - w_name
+            before = g.LINE_PITCH
+        if self.last_text is not None:
+            self.last_text.paragraph_format.keep_with_next = True
+            # Keep-with-next moves the group, with the last (orphan-controlled: up to two) text lines,
+            # to the next page when it does not fit; mirror that in the page estimate.
+            group = before + (3 if doc.note else 2) * g.LINE_PITCH
+            if self.y + group > g.TYPE_AREA_HEIGHT:
+                self.page += 1
+                self.y = min(2, self.last_lines) * g.LINE_PITCH
+        p = self.para([(name, g.FONT_FANGSONG, g.SIZE_3, None)], align="right", right=name_right, before=before)
+        p.paragraph_format.keep_with_next = True
+        self.bookmark(p, BOOKMARK_SIGNATURE)
+        p = self.para([(date, g.FONT_FANGSONG, g.SIZE_3, None)], align="right", right=date_right)
+        p.paragraph_format.keep_with_next = bool(doc.note)
+        self.bookmark(p, BOOKMARK_DATE)
+
+    def note(self) -> None:
+        note = self.doc.note
+        if note:
+            text = note if note.startswith(("（", "(")) else f"（{note}）"
+            self.body_para(text)
+
+    def attendance(self, att: Attendance) -> None:
+        """纪要: 出席/请假/列席 labels in 3号黑体, names in 仿宋, wrapped lines aligned after the colon."""
+        first = True
+        for label, names in (("出席", att.present), ("请假", att.on_leave), ("列席", att.sitting_in)):
+            if not names:
+                continue
+            head = label + "："
+            hang = text_width(head)
+            self.para([(head, g.FONT_HEITI, g.SIZE_3, None), ("，".join(names), g.FONT_FANGSONG, g.SIZE_3, None)],
+                      left=2 * g.CHAR + hang, first_line=-hang, before=g.LINE_PITCH if first else 0)
+            first = False
+
+    # --- 版记 and page numbers -----------------------------------------------------------------
+
+    def colophon(self, *, rules: bool, printer: bool) -> None:
+        """抄送 + 印发 line ending on the last line of an even page (§7.4: the last 版记 rule coincides
+        with the bottom edge of the type area on the last page).
+
+        Word has no "bottom of page" flow position that LibreOffice also honours (it ignores a bottom-
+        aligned w:framePr), so the page and line are estimated by counting lines on the 22 x 28 grid
+        (exact for plain text, approximate for tables and long Latin runs) and an exact-height spacer
+        pushes the block down."""
+        doc = self.doc
+        rows: list[tuple[list[Run], dict[str, int | str]]] = []
+        small = g.SIZE_4 * 10
+        if doc.cc:
+            head = "抄送："
+            text = head + "，".join(doc.cc).rstrip("。") + "。"
+            hang = text_width(head, char=small)
+            rows.append(([(text, g.FONT_FANGSONG, g.SIZE_4, None)],
+                         {"left": small + hang, "right": small, "first_line": -hang, "align": "both"}))
+        if printer and doc.printer:
+            date = format_cn_date(doc.print_date) + "印发" if doc.print_date else ""
+            rows.append(([(f"{doc.printer}\t{date}", g.FONT_FANGSONG, g.SIZE_4, None)],
+                         {"left": small, "right": small, "align": "left"}))
+        if not rows:
+            return
+        counts = [max(1, math.ceil((text_width(r[0][0][0], char=small, digit=small // 2) + 2 * small)
+                                   / g.TYPE_AREA_WIDTH)) for r in rows]
+        needed = sum(counts) * g.LINE_PITCH
+        target = self.page if self.y + needed <= g.TYPE_AREA_HEIGHT else self.page + 1
+        if target % 2:
+            target += 1
+        y = g.LINE_PITCH if target > self.page else self.y  # the page-break paragraph takes a line
+        # Paragraph borders add their width and spacing to the line heights; leave room for them.
+        border_room = 20 * (3 * 2 if rules else 0) + 20
+        free = (g.TYPE_AREA_HEIGHT - y) // g.LINE_PITCH * g.LINE_PITCH - needed - border_room
+        first: DocxParagraph | None = None
+        for page in range(self.page + 1, target + 1):
+            blank = self.para([], line=g.LINE_PITCH, lines=0)
+            x.page_break_before(blank)
+            first = first or blank
+        if free > 0:
+            spacer = self.para([], line=free, lines=0)
+            first = first or spacer
+        made = [self.para(runs, spacing=None, lines=n, **fmt)  # type: ignore[arg-type]
+                for (runs, fmt), n in zip(rows, counts, strict=True)]
+        for p in ([first] if first is not None else []) + made[:-1]:
+            p.paragraph_format.keep_with_next = True
+        for p in made:
+            p.paragraph_format.keep_together = True
+        self.page, self.y = target, g.TYPE_AREA_HEIGHT
+        if printer and doc.printer:
+            x.tab_stops(made[-1], [("right", g.TYPE_AREA_WIDTH - small)])
+        if rules:
+            thick, thin = ("single", g.RULE_THICK, "000000", 1), ("single", g.RULE_THIN, "000000", 1)
+            if len(made) == 1:
+                x.borders(made[0], top=thick, bottom=thick)
+            else:
+                x.borders(made[0], top=thick)
+                for p in made[1:-1]:
+                    x.borders(p, top=thin)
+                x.borders(made[-1], top=thin, bottom=thick)
+
+    def page_numbers(self, *, first_page: bool = True) -> None:
+        """— N — in 4号 宋体 (Latin and East Asian), odd pages 右空一字, even pages 左空一字."""
+        section = self.word.sections[0]
+
+        def style(run: object) -> None:
+            x.style_run(run, g.FONT_SONGTI, g.SIZE_4, spacing=None)  # type: ignore[arg-type]
+
+        indent = g.SIZE_4 * 10
+        for footer, align in ((section.footer, "right"), (section.even_page_footer, "left")):
+            footer.is_linked_to_previous = False
+            p = footer.paragraphs[0]
+            x.format_paragraph(p, align=align, left=indent if align == "left" else 0,
+                               right=indent if align == "right" else 0, line=g.SIZE_4 * 10,
+                               after=PAGE_NUMBER_AFTER)
+            dash = g.PAGE_NUMBER_DASH
+            style_run: Callable[[object], None] = style
+            style_run(p.add_run(dash + " "))
+            x.add_field(p, "PAGE", style)
+            style_run(p.add_run(" " + dash))
+        if not first_page:
+            section.different_first_page_header_footer = True
+
+    def save(self) -> bytes:
+        out = io.BytesIO()
+        self.word.save(out)
+        return out.getvalue()
+
+
+# --- formats ------------------------------------------------------------------------------------
+
+
+def _standard(w: _Writer) -> None:
+    doc = w.doc
+    marks = w.top_left_marks()
+    # Top edge of the 发文机关标志 35 mm below the top of the type area (§7.2.3).
+    w.mark(doc.mark_text, before=g.mm(35) - marks * g.LINE_PITCH)
+    w.red_separator(w.number_line())
+    w.title()
+    w.recipients()
+    w.body(doc.body)
+    w.attachments()
+    w.signature_and_date()
+    w.note()
+    w.colophon(rules=True, printer=True)
+    w.page_numbers()
+
+
+def _letter(w: _Writer) -> None:
+    """信函格式: mark 30 mm from the page top with a red double line (thick over thin) 4 mm below,
+    a red double line (thin over thick) 20 mm above the page bottom, both 170 mm long; both live in
+    the first-page header/footer so later pages keep the normal 37 mm 天头. No page number on page 1."""
+    doc = w.doc
+    section = w.word.sections[0]
+    section.different_first_page_header_footer = True
+    section.header_distance = Twips(LETTER_HEADER_DISTANCE)
+    overhang = (g.mm(170) - g.TYPE_AREA_WIDTH) // 2
+    head = section.first_page_header.paragraphs[0]
+    size = min(g.SIZE_XIAOCHU, (2 * g.TYPE_AREA_WIDTH // 20) // max(len(doc.issuer_mark_text or doc.issuer_name), 1))
+    x.format_paragraph(head, align="center", left=-overhang, right=-overhang, line=round(size * 10 * MARK_LINE_FACTOR))
+    x.style_run(head.add_run(doc.issuer_mark_text or doc.issuer_name), g.FONT_XIAOBIAOSONG, size, color=g.RED,
+                spacing=None)
+    style, sz = LETTER_DOUBLE_LINE
+    x.borders(head, bottom=(style, sz, g.RED, 7))
+    foot = section.first_page_footer.paragraphs[0]
+    x.format_paragraph(foot, align="center", left=-overhang, right=-overhang, line=g.SIZE_4 * 10)
+    style, sz = LETTER_BOTTOM_LINE
+    x.borders(foot, bottom=(style, sz, g.RED, 0))
+    # 份号/密级/紧急程度 flush left under the double line; 发文字号 flush right on the first of those lines.
+    lefts = [t for t in (doc.copy_number, doc.classification, doc.urgency) if t] or [""]
+    for i, text in enumerate(lefts):
+        font = g.FONT_FANGSONG if text == doc.copy_number else g.FONT_HEITI
+        runs: list[Run] = [(text, font, g.SIZE_3, None)]
+        if i == 0 and doc.number:
+            runs.append(("\t" + doc.number, g.FONT_FANGSONG, g.SIZE_3, None))
+        p = w.para(runs, align="left", lines=1)
+        x.tab_stops(p, [("right", g.TYPE_AREA_WIDTH)])
+    w.title()
+    w.recipients()
+    w.body(doc.body)
+    w.attachments()
+    w.signature_and_date()
+    w.note()
+    w.colophon(rules=False, printer=False)
+    w.page_numbers()
+
+
+def _minutes(w: _Writer) -> None:
+    """纪要格式: red ×××纪要 35 mm below the type area top; 期号 centred two lines under it and the
+    issuer/date line with the red separator are common practice, not the standard. No seal."""
+    doc = w.doc
+    w.top_left_marks()
+    marks = sum(1 for t in (doc.copy_number, doc.classification, doc.urgency) if t)
+    w.mark(doc.mark_text, before=g.mm(35) - marks * g.LINE_PITCH)
+    if doc.number:
+        w.para([(doc.number, g.FONT_FANGSONG, g.SIZE_3, None)], align="center", before=2 * g.LINE_PITCH)
+    date = format_cn_date(doc.date) if doc.date else ""
+    line = w.para([(doc.issuer_name + "\t" + date, g.FONT_FANGSONG, g.SIZE_3, None)], align="left",
+                  before=g.LINE_PITCH if doc.number else 2 * g.LINE_PITCH, lines=1)
+    x.tab_stops(line, [("right", g.TYPE_AREA_WIDTH)])
+    w.red_separator(line)
+    w.title()
+    w.recipients()
+    w.body(doc.body)
+    w.attachments()
+    if doc.attendance:
+        w.attendance(doc.attendance)
+    w.note()
+    w.colophon(rules=True, printer=True)
+    w.page_numbers()
+
+
+_FORMATS: dict[str, Callable[[_Writer], None]] = {"standard": _standard, "letter": _letter, "minutes": _minutes}
+
+
+def render_docx(doc: OfficialDocument, *, fmt: Format = "standard") -> bytes:
+    """Lay ``doc`` out per GB/T 9704-2012 and return the .docx bytes.
+
+    ``fmt`` picks 文件格式, 信函格式 or 纪要格式; a 纪要 must use ``minutes`` and ``minutes`` only
+    takes a 纪要. Raises office.errors.ValidationError for inconsistent input.
+    """
+    if fmt not in _FORMATS:
+        raise ValidationError(f"不支持的版式：{fmt}", code="bad_format")
+    if (fmt == "minutes") != (doc.doc_type is DocType.MINUTES):
+        raise ValidationError("纪要须使用纪要格式，纪要格式只用于纪要", code="bad_format")
+    if fmt == "standard" and not doc.number:
+        raise ValidationError("文件格式须有发文字号", code="missing_number")
+    writer = _Writer(doc)
+    _FORMATS[fmt](writer)
+    return writer.save()
+
+
+def _bookmarked_index(data: bytes, name: str) -> int:
+    open_zip(data).close()
+    word = docx.Document(io.BytesIO(data))
+    for i, p in enumerate(word.paragraphs):
+        for mark in p._p.iter(qn("w:bookmarkStart")):
+            if mark.get(qn("w:name")) == name:
+                return i
+    raise ValidationError("文档中没有找到署名/成文日期位置（纪要不加盖印章）", code="no_seal_anchor")
+
+
+def date_paragraph_index(docx_bytes: bytes) -> int:
+    """Index into ``docx.Document(...).paragraphs`` of the 成文日期 paragraph of a rendered file."""
+    return _bookmarked_index(docx_bytes, BOOKMARK_DATE)
+
+
+def signature_paragraph_index(docx_bytes: bytes) -> int:
+    """Index into ``docx.Document(...).paragraphs`` of the 发文机关署名 paragraph of a rendered file."""
+    return _bookmarked_index(docx_bytes, BOOKMARK_SIGNATURE)
