@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ import qrcode.image.svg
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
-from office import audit, events
+from office import actor_cache, audit, events
 from office.actor import Actor
 from office.config import Settings
 from office.db import utcnow
@@ -109,9 +109,11 @@ def _role_requires_2fa(session: Session, user_id: int) -> bool:
 def roles_require_2fa(session: Session, roles: Any) -> bool:
     if not roles:
         return False
-    required = session.exec(select(RolePolicy.role).where(col(RolePolicy.role).in_(roles),
-                                                          RolePolicy.require_2fa == True)).all()  # noqa: E712
-    return bool(required)
+    required = actor_cache.get("roles_2fa")
+    if required is None:
+        required = frozenset(session.exec(select(RolePolicy.role).where(RolePolicy.require_2fa == True)).all())  # noqa: E712
+        actor_cache.put("roles_2fa", required)
+    return bool(required & set(roles))
 
 
 def _open_session(session: Session, settings: Settings, user: User, *, ip: str, user_agent: str,
@@ -180,8 +182,11 @@ def touch_session(session: Session, row: AuthSession) -> None:
 
 
 def load_actor(session: Session, user_id: int, *, ip: str = "", session_id: int | None = None) -> Actor:
-    user = get_user(session, user_id)
-    return _actor_for(user, ip, session_id, session=session)
+    cached = actor_cache.get(("actor", user_id))
+    if cached is None:
+        cached = _actor_for(get_user(session, user_id), "", None, session=session)
+        actor_cache.put(("actor", user_id), cached)
+    return replace(cached, ip=ip, session_id=session_id, extra={})
 
 
 def _actor_for(user: User, ip: str, session_id: int | None, *, session: Session | None = None) -> Actor:
@@ -343,6 +348,7 @@ def set_role_policy(session: Session, actor: Actor, role: Role, *, require_2fa: 
     row = session.get(RolePolicy, role) or RolePolicy(role=role)
     row.require_2fa = require_2fa
     session.add(row)
+    actor_cache.invalidate()
     audit.record(session, actor, "settings.role_2fa", target_type="role", target_id=role.value,
                  detail={"require_2fa": require_2fa})
 

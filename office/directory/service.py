@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_
 from sqlmodel import Session, col, select
 
-from office import audit, events, policy
+from office import actor_cache, audit, events, policy
 from office.actor import Actor
 from office.errors import Conflict, NotFound, ValidationError
 from office.models import (
@@ -30,6 +30,7 @@ from office.models import (
 from office.directory.pinyin import full_and_initials, search_keys
 from office.secrets_box import hash_password, password_problem
 
+CANDIDATES = 400
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
 
@@ -267,6 +268,7 @@ def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> Us
     if user_id == actor.user_id and not active:
         raise ValidationError("不能停用自己的账号", code="self_disable")
     user.is_active = active
+    actor_cache.invalidate()
     session.add(user)
     audit.record(session, actor, "user.enable" if active else "user.disable", target_type="user", target_id=user_id)
     if not active:
@@ -277,6 +279,7 @@ def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> Us
 
 
 def _replace_posts(session: Session, user_id: int, posts: list[PostSpec]) -> None:
+    actor_cache.invalidate()
     if posts and sum(1 for p in posts if p.is_primary) != 1:
         raise ValidationError("必须有且只有一个主要职务", code="primary_post")
     seen = set()
@@ -293,6 +296,7 @@ def _replace_posts(session: Session, user_id: int, posts: list[PostSpec]) -> Non
 
 
 def _replace_roles(session: Session, user_id: int, roles: set[Role]) -> None:
+    actor_cache.invalidate()
     session.execute(delete(UserRole).where(UserRole.user_id == user_id))  # type: ignore[arg-type]
     for r in sorted(roles, key=lambda r: r.value):
         session.add(UserRole(user_id=user_id, role=r))
@@ -324,12 +328,14 @@ def posts_of(session: Session, user_ids: Iterable[int]) -> dict[int, list[dict[s
     if not ids:
         return out
     rows = session.exec(
-        select(Post, Department).join(Department, Department.id == Post.department_id)  # type: ignore[arg-type]
+        select(Post.user_id, Post.department_id, Department.name, Department.agency_id, Post.title, Post.is_primary,
+               Post.rank)
+        .join(Department, Department.id == Post.department_id)  # type: ignore[arg-type]
         .where(col(Post.user_id).in_(ids)).order_by(col(Post.is_primary).desc(), Post.rank)
     ).all()
-    for post, dept in rows:
-        out[post.user_id].append({"department_id": dept.id, "department": dept.name, "agency_id": dept.agency_id,
-                                  "title": post.title, "is_primary": post.is_primary, "rank": post.rank})
+    for uid, dept_id, dept_name, agency_id, title, is_primary, rank in rows:
+        out[uid].append({"department_id": dept_id, "department": dept_name, "agency_id": agency_id,
+                         "title": title, "is_primary": is_primary, "rank": rank})
     return out
 
 
@@ -367,14 +373,21 @@ def search(session: Session, actor: Actor, q: str, *, department_id: int | None 
     if not q:
         return []
     upper = q + "\U0010ffff"
-    stmt = (
-        select(DirectoryKey.user_id, func.min(DirectoryKey.weight * 1000 + func.length(DirectoryKey.key) - len(q)))
+    # Bounded candidate set: an index range scan in key order (the exact key and its shortest
+    # extensions come first), then ranked by match kind and closeness. Short prefixes like "z"
+    # would otherwise group every matching key in the directory.
+    rows = session.exec(
+        select(DirectoryKey.user_id, DirectoryKey.key, DirectoryKey.weight)
         .where(DirectoryKey.key >= q, DirectoryKey.key < upper)
-        .group_by(DirectoryKey.user_id)
-        .order_by(func.min(DirectoryKey.weight * 1000 + func.length(DirectoryKey.key) - len(q)), DirectoryKey.user_id)
-        .limit(limit * 3 if department_id else limit)
-    )
-    ranked = [uid for uid, _ in session.exec(stmt).all()]  # type: ignore[call-overload]
+        .order_by(DirectoryKey.key)
+        .limit(CANDIDATES)
+    ).all()
+    best: dict[int, tuple[int, int]] = {}
+    for uid, key, weight in rows:
+        score = (weight, len(key) - len(q))
+        if uid not in best or score < best[uid]:
+            best[uid] = score
+    ranked = sorted(best, key=lambda u: (best[u], u))[: limit * 3 if department_id else limit]
     if not ranked:
         return []
     users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(ranked), User.is_active == True)).all()}  # noqa: E712
