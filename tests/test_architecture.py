@@ -1,0 +1,48 @@
+"""Import direction, one way only: office <- esign <- docs_flow <- meetings; messaging imports office alone.
+
+``office`` imports no domain package except ``office/app.py`` (which composes their routes, by
+module name). Nothing imports ``messaging``. Walks every module's imports with ``ast``.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ALLOWED = {
+    "office": {"office"},
+    "esign": {"office", "esign"},
+    "docs_flow": {"office", "esign", "docs_flow"},
+    "meetings": {"office", "esign", "docs_flow", "meetings"},
+    "messaging": {"office", "messaging"},
+}
+PACKAGES = set(ALLOWED)
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found & PACKAGES
+
+
+def test_import_direction() -> None:
+    violations = []
+    for package, allowed in ALLOWED.items():
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path.parent.name == "versions":  # migration scripts may name any model module
+                continue
+            bad = _imports(path) - allowed
+            if bad:
+                violations.append(f"{path.relative_to(ROOT)} imports {', '.join(sorted(bad))}")
+    assert not violations, "\n".join(violations)
+
+
+def test_nothing_imports_messaging() -> None:
+    users = [p for pkg in PACKAGES - {"messaging"} for p in (ROOT / pkg).rglob("*.py") if "messaging" in _imports(p)]
+    assert not users
