@@ -269,7 +269,25 @@ def set_role_policy(ctx: Ctx) -> dict[str, Any]:
     return {"items": accounts.role_policies(ctx.session)}
 
 
+class WatermarkBody(Body):
+    enabled: bool
+
+
+@api(action="settings.manage", body=WatermarkBody, write=True)
+def set_watermark(ctx: Ctx) -> dict[str, Any]:
+    """Turn the anti-leak watermark on or off for the whole deployment (audited)."""
+    from office.models import SystemSetting
+
+    row = ctx.session.get(SystemSetting, "watermark") or SystemSetting(key="watermark", value={})
+    row.value = {"enabled": ctx.body.enabled}
+    ctx.session.add(row)
+    audit.record(ctx.session, ctx.actor, "settings.watermark", target_type="setting", target_id="watermark",
+                 detail={"enabled": ctx.body.enabled})
+    return {"enabled": ctx.body.enabled}
+
+
 routes = [
+    Route("/api/admin/settings/watermark", set_watermark, methods=["PUT"]),
     Route("/api/directory/tree", tree, methods=["GET"]),
     Route("/api/directory/search", search, methods=["GET"]),
     Route("/api/directory/departments/{dept_id:int}/members", members, methods=["GET"]),

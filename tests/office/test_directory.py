@@ -110,3 +110,14 @@ def test_admin_cannot_remove_own_admin_or_disable_self(client: TestClient, org: 
     me = org.users["prospero"]
     assert client.put(f"/api/admin/users/{me}/roles", json={"roles": ["staff"]}).json()["error"] == "self_demote"
     assert client.post(f"/api/admin/users/{me}/disable").json()["error"] == "self_disable"
+
+
+def test_watermark_switch_is_admin_only_and_audited(client: TestClient, org: Org) -> None:
+    login(client, "hamlet")
+    assert client.get("/api/me").json()["watermark"] is True
+    assert client.put("/api/admin/settings/watermark", json={"enabled": False}).status_code == 403
+    login(client, "prospero")
+    assert client.put("/api/admin/settings/watermark", json={"enabled": False}).json() == {"enabled": False}
+    assert client.get("/api/me").json()["watermark"] is False
+    actions = [e["action"] for e in client.get("/api/admin/audit", params={"action": "settings."}).json()["items"]]
+    assert actions == ["settings.watermark"]
