@@ -312,7 +312,7 @@ async function route() {
   const section = SECTIONS.find((s) => s.name === name);
   if (section?.role && !me.roles.includes(section.role)) {
     replace(root, el("h1", { tabindex: "-1" }, label),
-      emptyState({ title: "没有权限", text: "该栏目仅对系统管理员开放。如需使用，请联系信息中心。", icon: "🔒" }));
+      emptyState({ title: "没有权限", text: "该栏目仅对系统管理员开放。如需使用，请联系信息中心。", icon: "lock" }));
     focusHeading(root);
     return;
   }
@@ -321,7 +321,7 @@ async function route() {
   if (token !== state.token) return;
   if (module === "missing") {
     replace(root, el("h1", { tabindex: "-1" }, label),
-      emptyState({ title: "该功能即将上线", text: `“${label}”正在建设中，上线后会在这里直接使用。`, icon: "🛠" }));
+      emptyState({ title: "该功能即将上线", text: `“${label}”正在建设中，上线后会在这里直接使用。`, icon: "soon" }));
     focusHeading(root);
     return;
   }

@@ -169,9 +169,9 @@ export function loading(text = "正在加载…") {
 }
 
 /** An empty state: emptyState({title, text, action}). */
-export function emptyState({ title, text, action, icon = "○" } = {}) {
+export function emptyState({ title, text, action, icon: iconName = "empty" } = {}) {
   return el("div", { class: "empty" },
-    el("div", { class: "empty-icon", "aria-hidden": "true" }, icon),
+    el("div", { class: "empty-icon", "aria-hidden": "true" }, icon(iconName)),
     title ? el("h2", { class: "empty-title" }, title) : null,
     text ? el("p", { class: "empty-text" }, text) : null,
     action || null);
@@ -264,6 +264,10 @@ const ICONS = {
   directory: ["M9 11a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7z", "M2.5 20c.8-4 3.5-6 6.5-6s5.7 2 6.5 6", "M16 4.5a3.5 3.5 0 0 1 0 6.5", "M18 14c2 .8 3.2 2.8 3.6 6"],
   esign: ["M12 3a4 4 0 0 1 4 4c0 2-1.5 3-1.5 5h-5C9.5 10 8 9 8 7a4 4 0 0 1 4-4z", "M5 15h14v3H5z", "M4 21h16"],
   admin: ["M12 8.5a3.5 3.5 0 1 0 0 7 3.5 3.5 0 0 0 0-7z", "M12 2v3M12 19v3M2 12h3M19 12h3M4.9 4.9l2.1 2.1M17 17l2.1 2.1M4.9 19.1 7 17M17 7l2.1-2.1"],
+  empty: ["M3 13h5l1.5 3h5l1.5-3h5", "M5.5 5h13L21 13v6H3v-6z"],
+  soon: ["M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z", "M12 7v5l3 2"],
+  lock: ["M6 11h12v10H6z", "M8.5 11V8a3.5 3.5 0 0 1 7 0v3"],
+  search: ["M10.5 17a6.5 6.5 0 1 0 0-13 6.5 6.5 0 0 0 0 13z", "M15.5 15.5 20 20"],
   profile: ["M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8z", "M4 21c1-4.5 4.2-7 8-7s7 2.5 8 7"],
 };
 

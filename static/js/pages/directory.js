@@ -44,7 +44,7 @@ export async function render(root, ctx) {
     label: "部门",
     selectedId: start,
     expandDepth: 1,
-    countOf: (n) => n.member_count,
+    countOf: (n) => (n.kind === "agency" && !n.member_count ? null : n.member_count),
     onSelect: (n) => {
       lastDept = n.id;
       search.value = "";
@@ -101,7 +101,7 @@ export async function render(root, ctx) {
       replace(list,
         el("h2", { class: "panel-title" }, `“${q}”的查找结果`, el("span", { class: "panel-count" }, `${items.length} 人`)),
         items.length ? el("ul", { class: "people" }, items.map((p) => personRow(p, null)))
-          : emptyState({ title: "没有找到", text: "请换个写法试试，例如姓名的全拼或首字母。" }));
+          : emptyState({ title: "没有找到", text: "请换个写法试试，例如姓名的全拼或首字母。", icon: "search" }));
     } catch (err) {
       if (err.name === "AbortError" || mine !== seq) return;
       replace(list, errorState(err, runSearch));

@@ -5,13 +5,14 @@ import { el, replace, field, button, busy, loading, errorState, formatTime, empt
 import { AUDIT_ACTIONS } from "../../labels.js";
 
 const PAGE = 50;
+const TARGETS = { user: "人员", department: "部门", role: "角色", session: "会话" };
 
 export async function render(root, ctx) {
   const { api, signal } = ctx;
   // Free text with suggestions: other modules add their own action codes (document.*, meeting.*).
   const listId = uid("actions");
   const action = field({ label: "操作类型（可不填）", name: "action", list: listId, autocomplete: "off",
-    hint: "例如 auth.login（登录）；可从下拉建议中选择" });
+    hint: "如 auth.login，可从建议中选" });
   action.wrap.appendChild(el("datalist", { id: listId },
     Object.entries(AUDIT_ACTIONS).map(([value, label]) => el("option", { value, label }))));
   const actor = field({ label: "操作人", name: "actor_id", type: "select", value: "", options: [{ value: "", label: "全部人员" }] });
@@ -84,13 +85,14 @@ function table(tbody) {
 }
 
 function row(e) {
-  const detail = e.detail && Object.keys(e.detail).length ? JSON.stringify(e.detail) : "";
+  const detail = Object.entries(e.detail || {})
+    .map(([k, v]) => `${k}：${typeof v === "object" && v !== null ? JSON.stringify(v) : v}`).join("；");
   return el("tr", {},
     el("td", { class: "num", dataset: { label: "序号" } }, String(e.seq)),
-    el("td", { dataset: { label: "时间" } }, formatTime(e.at)),
+    el("td", { class: "nowrap", dataset: { label: "时间" } }, formatTime(e.at)),
     el("td", { dataset: { label: "操作人" } }, e.actor_name || "系统"),
     el("td", { dataset: { label: "操作" } }, AUDIT_ACTIONS[e.action] || e.action, AUDIT_ACTIONS[e.action] ? el("span", { class: "code" }, e.action) : null),
-    el("td", { dataset: { label: "对象" } }, e.target_type ? `${e.target_type} #${e.target_id ?? ""}` : "—"),
-    el("td", { dataset: { label: "地址" } }, e.ip || "—"),
+    el("td", { class: "nowrap", dataset: { label: "对象" } }, e.target_type ? `${TARGETS[e.target_type] || e.target_type} #${e.target_id ?? ""}` : "—"),
+    el("td", { class: "nowrap", dataset: { label: "地址" } }, e.ip || "—"),
     el("td", { class: "detail", dataset: { label: "详情" } }, detail || "—"));
 }

@@ -29,7 +29,7 @@ export async function render(root, ctx) {
       return;
     }
     const view = deptTree({
-      items: tree, label: "组织架构", selectedId: selected, expandDepth: 2, countOf: (n) => n.member_count,
+      items: tree, label: "组织架构", selectedId: selected, expandDepth: 2, countOf: (n) => (n.kind === "agency" && !n.member_count ? null : n.member_count),
       onSelect: (n) => { selected = n.id; showDetail(n); },
     });
     replace(treeBox, el("h2", { class: "panel-title" }, "组织架构"), view.element);

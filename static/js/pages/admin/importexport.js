@@ -8,7 +8,8 @@ const COLUMNS = ["机关", "部门", "姓名", "用户名", "职务", "角色", 
 export async function render(root, ctx) {
   const { api } = ctx;
   const fileId = uid("csv");
-  const input = el("input", { id: fileId, type: "file", accept: ".csv,text/csv", class: "file-input" });
+  const input = el("input", { id: fileId, type: "file", accept: ".csv,text/csv", class: "visually-hidden" });
+  const fileName = el("span", { class: "file-name", "aria-live": "polite" }, "尚未选择文件");
   const msg = formMessage();
   const report = el("div", { class: "import-report", "aria-live": "polite" });
   const check = button("检查文件", null, { kind: "primary", disabled: true });
@@ -16,6 +17,7 @@ export async function render(root, ctx) {
 
   input.addEventListener("change", () => {
     file = input.files[0] || null;
+    fileName.textContent = file ? `已选择：${file.name}` : "尚未选择文件";
     check.disabled = !file;
     msg.clear();
     report.replaceChildren();
@@ -48,6 +50,7 @@ export async function render(root, ctx) {
         toast("导入完成", "success");
         input.value = "";
         file = null;
+        fileName.textContent = "尚未选择文件";
         check.disabled = true;
       } catch (err) {
         showErrors(err);
@@ -83,7 +86,7 @@ export async function render(root, ctx) {
           el("p", { class: "hint" }, "“部门”多级用 / 分隔；“角色”可填 科员、处室负责人 等，多个用 ; 分隔；“兼职”写作 部门:职务。"),
           el("p", {}, el("a", { href: templateUrl, download: "通办导入模板.csv", class: "btn btn-secondary" }, "下载空白模板"))),
         el("li", {},
-          el("div", { class: "field" }, el("label", { for: fileId }, "选择 CSV 文件"), input),
+          el("div", { class: "file-pick" }, input, el("label", { for: fileId, class: "btn btn-secondary" }, "选择 CSV 文件"), fileName),
           el("p", {}, "先点击“检查文件”，系统会逐行检查，不会改动任何数据。"),
           el("div", { class: "actions" }, check), msg, report))),
     el("section", { class: "panel" },
