@@ -69,7 +69,9 @@ const STATUS_MESSAGES = {
 export async function request(method, path, { body, query, raw = false, signal, headers = {} } = {}) {
   const init = { method, credentials: "same-origin", headers: { Accept: "application/json", ...headers }, signal };
   if (method !== "GET" && method !== "HEAD") {
-    init.headers["X-CSRF-Token"] = csrfToken || cookie("tb_csrf");
+    // The cookie always belongs to the newest session (a new login replaces it); the value from
+    // /api/me is the fallback for browsers that hide the cookie from scripts.
+    init.headers["X-CSRF-Token"] = cookie("tb_csrf") || csrfToken;
   }
   if (body !== undefined) {
     if (raw) {

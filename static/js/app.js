@@ -107,6 +107,7 @@ function teardownWorkspace() {
   }
   state.me = null;
   state.frame = null;
+  setCsrfToken("");
   applyPreferences({ elder_mode: false, watermark: false });
 }
 

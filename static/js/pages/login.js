@@ -72,7 +72,7 @@ function totpStep(card, api, onLoggedIn, username) {
     const label = code.wrap.querySelector("label");
     label.firstChild.textContent = recovery ? "恢复码" : "验证码";
     code.wrap.querySelector(".hint").textContent = recovery
-      ? "输入开启两步验证时保存的 10 位恢复码之一，每个恢复码只能用一次。"
+      ? "输入开启两步验证时保存的恢复码之一（字母组合），每个恢复码只能用一次。"
       : "打开手机上的验证器应用，输入“通办”显示的 6 位数字。";
     code.input.inputMode = recovery ? "text" : "numeric";
     code.input.maxLength = recovery ? 20 : 6;
