@@ -124,6 +124,11 @@ def test_admin_creates_department_and_user_and_reads_audit(page: Any, live_org: 
     page.get_by_role("button", name="停用账号").click()
     page.get_by_role("dialog", name="停用账号").get_by_role("button", name="确定停用").click()
     page.get_by_role("button", name="重新启用账号").wait_for()
+    page.screenshot(path=artifacts / "admin-user-edit.png", full_page=True)
+
+    page.get_by_role("link", name="两步验证策略").click()
+    page.get_by_label("印章管理员：必须开启两步验证").check()
+    page.get_by_text("印章管理员：已要求两步验证").wait_for()
 
     page.get_by_role("link", name="审计日志").click()
     page.get_by_role("heading", name="管理 · 审计日志").wait_for()
