@@ -1,0 +1,117 @@
+// The one way pages talk to the server.
+//
+//   import { api, ApiError } from "./api.js";
+//   const tree = await api.get("/api/directory/tree");
+//   await api.post("/api/admin/departments", { name: "综合处", parent_id: 1 });
+//   await api.post("/api/admin/org/import?dry_run=1", file, { raw: true });   // a File/Blob as-is
+//
+// Every non-GET request carries the X-CSRF-Token header. Errors come back from the server as
+// {"error", "message"} with a Chinese message; they are thrown as ApiError, whose .message is that
+// Chinese text (show it as it is), .code the machine code, .status the HTTP status, .body the
+// whole JSON body (e.g. the per-line `errors` of a CSV import). A 401 outside /api/auth/ sends the
+// user back to the login page.
+
+export class ApiError extends Error {
+  constructor(status, code, message, body = null) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.body = body;
+  }
+}
+
+let csrfToken = "";
+let onUnauthorized = null;
+
+export function setCsrfToken(token) {
+  csrfToken = token || "";
+}
+
+/** Called (once per burst) when a request answers 401: the shell shows the login page. */
+export function setUnauthorizedHandler(fn) {
+  onUnauthorized = fn;
+}
+
+function cookie(name) {
+  for (const part of document.cookie.split(";")) {
+    const [k, ...v] = part.trim().split("=");
+    if (k === name) return decodeURIComponent(v.join("="));
+  }
+  return "";
+}
+
+function withQuery(path, query) {
+  if (!query) return path;
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (v !== undefined && v !== null && v !== "") params.set(k, String(v));
+  }
+  const qs = params.toString();
+  return qs ? `${path}${path.includes("?") ? "&" : "?"}${qs}` : path;
+}
+
+const STATUS_MESSAGES = {
+  401: "登录已过期，请重新登录",
+  403: "没有权限执行此操作",
+  404: "请求的内容不存在",
+  413: "提交的内容过大",
+  429: "操作过于频繁，请稍后再试",
+  500: "服务器内部错误，请联系管理员",
+  502: "服务器暂时无法访问，请稍后再试",
+  503: "服务器正在维护，请稍后再试",
+};
+
+/**
+ * request(method, path, {body, query, raw, signal}) -> parsed JSON (or null for 204, or text for
+ * non-JSON answers). `raw: true` sends `body` (File, Blob, string) unchanged.
+ */
+export async function request(method, path, { body, query, raw = false, signal, headers = {} } = {}) {
+  const init = { method, credentials: "same-origin", headers: { Accept: "application/json", ...headers }, signal };
+  if (method !== "GET" && method !== "HEAD") {
+    // The cookie always belongs to the newest session (a new login replaces it); the value from
+    // /api/me is the fallback for browsers that hide the cookie from scripts.
+    init.headers["X-CSRF-Token"] = cookie("tb_csrf") || csrfToken;
+  }
+  if (body !== undefined) {
+    if (raw) {
+      init.body = body;
+      if (body && body.type) init.headers["Content-Type"] = body.type;
+      else if (!init.headers["Content-Type"]) init.headers["Content-Type"] = "application/octet-stream";
+    } else {
+      init.body = JSON.stringify(body);
+      init.headers["Content-Type"] = "application/json";
+    }
+  }
+  let response;
+  try {
+    response = await fetch(withQuery(path, query), init);
+  } catch (err) {
+    if (err && err.name === "AbortError") throw err;
+    throw new ApiError(0, "network", "网络连接失败，请检查网络后重试");
+  }
+  const type = response.headers.get("content-type") || "";
+  let data = null;
+  if (response.status !== 204) {
+    data = type.includes("application/json") ? await response.json().catch(() => null) : await response.text();
+  }
+  if (response.ok) return data;
+  const json = data && typeof data === "object" ? data : null;
+  const error = new ApiError(
+    response.status,
+    (json && json.error) || `http_${response.status}`,
+    (json && json.message) || STATUS_MESSAGES[response.status] || `请求失败（状态 ${response.status}）`,
+    json,
+  );
+  if (response.status === 401 && !path.startsWith("/api/auth/") && onUnauthorized) onUnauthorized(error);
+  throw error;
+}
+
+export const api = {
+  request,
+  get: (path, opts = {}) => request("GET", path, opts),
+  post: (path, body, opts = {}) => request("POST", path, { ...opts, body }),
+  put: (path, body, opts = {}) => request("PUT", path, { ...opts, body }),
+  patch: (path, body, opts = {}) => request("PATCH", path, { ...opts, body }),
+  del: (path, opts = {}) => request("DELETE", path, opts),
+};

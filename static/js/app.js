@@ -1,0 +1,411 @@
+// 通办 web shell: boot, login gate, workspace frame, hash router, page loading.
+//
+// ──────────────────────────────────────────────────────────────────────────────────────────────
+// PAGE-MODULE CONTRACT (for everyone adding a section; you do not need to edit this file)
+//
+//   URL            #/<name>[/<sub>/<sub>…][?key=value&…]      e.g. #/docs/42?tab=history
+//   Module         static/js/pages/<name>.js, loaded with dynamic import() on first visit.
+//                  Nav sections: messages 消息, docs 公文, meetings 会议, directory 通讯录,
+//                  esign 签章, admin 管理 (admins only); also profile 个人设置.
+//   Exports        export async function render(root, ctx)   — required
+//                  export function dispose()                  — optional, called before the next page
+//   root           an empty <div class="page"> inside <main>. Put an <h1> first: the shell moves
+//                  keyboard focus to it and uses its text for the window title.
+//   ctx            {
+//                    me,        // /api/me: {id, name, username, staff_no, roles[], role_labels[], posts[],
+//                               //   department_id, agency_id, elder_mode, watermark, csrf_token, …}
+//                    api,       // api.get/post/put/patch/del(path, body?, {query, raw, signal}) → JSON;
+//                               //   throws ApiError with a Chinese .message (see api.js)
+//                    ws,        // EventStream: ws.subscribe("doc", fn, {signal}) → off(); ws.send(frame)
+//                               //   (see ws.js; "resync" means reload your data)
+//                    navigate,  // navigate("#/docs/42") or navigate("docs/42"); {replace: true} to
+//                               //   replace history. Every navigation re-renders the target page.
+//                    params,    // {path: ["42"], query: {tab: "history"}} for #/docs/42?tab=history
+//                    signal,    // AbortSignal aborted when the user leaves the page: pass it to
+//                               //   api calls, ws.subscribe and addEventListener to clean up for free
+//                    refreshMe, // async () → fresh /api/me (also updates ctx.me and the frame)
+//                  }
+//   Helpers        import { el, toast, confirmDialog, openDialog, emptyState, pagination, loading,
+//                  errorState, field, button } from "../ui.js"   — never innerHTML with user data.
+//   Missing        If the module does not exist yet (404), the shell shows "该功能即将上线".
+//                  If it exists but throws, the shell shows the error and logs it to the console.
+//   Realtime       Frames are dispatched by type prefix; when the server says "resync" the shell
+//                  re-renders the current page, so render() must load fresh data each time.
+// ──────────────────────────────────────────────────────────────────────────────────────────────
+
+import { api, ApiError, setCsrfToken, setUnauthorizedHandler } from "./api.js";
+import { EventStream } from "./ws.js";
+import { el, replace, button, icon, loading, emptyState, errorState, toast, today } from "./ui.js";
+
+const SECTIONS = [
+  { name: "messages", label: "消息" },
+  { name: "docs", label: "公文" },
+  { name: "meetings", label: "会议" },
+  { name: "directory", label: "通讯录" },
+  { name: "esign", label: "签章" },
+  { name: "admin", label: "管理", role: "admin" },
+];
+const EXTRA_PAGES = { profile: "个人设置" };
+const DEFAULT_ROUTE = "messages";
+const TOTP_ROUTE = "profile/2fa";
+
+const appRoot = document.getElementById("app");
+const state = {
+  me: null,
+  ws: null,
+  frame: null, // {main, nav, user, ...} once the workspace is shown
+  page: null, // {module, abort, token}
+  token: 0,
+  loggingOut: false,
+};
+
+// Boot -------------------------------------------------------------------------------------------
+
+setUnauthorizedHandler(() => {
+  if (state.me && !state.loggingOut) {
+    toast("登录已过期，请重新登录", "error");
+    showLogin();
+  }
+});
+
+window.addEventListener("hashchange", () => {
+  if (state.me) route();
+});
+
+boot();
+
+async function boot() {
+  // No CSRF cookie means no session: go straight to the login page instead of asking the server
+  // (which would answer 401 and leave a red line in the browser console).
+  if (!document.cookie.split(";").some((c) => c.trim().startsWith("tb_csrf="))) {
+    showLogin();
+    return;
+  }
+  try {
+    const me = await api.get("/api/me");
+    startWorkspace(me);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) showLogin();
+    else replace(appRoot, el("main", { class: "boot-error" }, errorState(err, () => location.reload())));
+  }
+}
+
+async function showLogin() {
+  teardownWorkspace();
+  document.title = "登录 - 通办";
+  const root = el("div", { class: "login-page" });
+  replace(appRoot, root);
+  const mod = await import("./pages/login.js");
+  await mod.render(root, { api, onLoggedIn: (me) => startWorkspace(me) });
+}
+
+function teardownWorkspace() {
+  disposePage();
+  if (state.ws) {
+    state.ws.stop();
+    state.ws = null;
+  }
+  state.me = null;
+  state.frame = null;
+  setCsrfToken("");
+  applyPreferences({ elder_mode: false, watermark: false });
+}
+
+// Workspace frame --------------------------------------------------------------------------------
+
+function startWorkspace(me) {
+  state.me = me;
+  setCsrfToken(me.csrf_token);
+  applyPreferences(me);
+  state.frame = buildFrame(me);
+  replace(appRoot, state.frame.root);
+  state.ws = new EventStream({ userId: me.id });
+  state.ws.onStatus(onStreamStatus);
+  state.ws.subscribe("resync", () => route());
+  state.ws.start();
+  route();
+}
+
+function buildFrame(me) {
+  const isAdmin = me.roles.includes("admin");
+  const links = new Map();
+  const navList = el("ul", { class: "nav-list" });
+  for (const s of SECTIONS) {
+    if (s.role && !me.roles.includes(s.role)) continue;
+    const a = el("a", { href: `#/${s.name}`, class: "nav-link" }, icon(s.name), el("span", {}, s.label));
+    links.set(s.name, a);
+    navList.appendChild(el("li", {}, a));
+  }
+  const primary = me.posts.find((p) => p.is_primary) || me.posts[0];
+  const elderBtn = el("button", {
+    type: "button", class: "btn btn-secondary btn-toggle", "aria-pressed": String(!!me.elder_mode),
+    onclick: () => toggleElder(elderBtn),
+  }, "长者模式");
+  const profileLink = el("a", { href: "#/profile", class: "btn btn-secondary" }, "个人设置");
+  links.set("profile", profileLink);
+  const status = el("p", { class: "conn-status", role: "status", hidden: true });
+  const main = el("main", { id: "main", class: "main", tabindex: "-1" });
+  const skip = el("a", {
+    href: "#main", class: "skip-link",
+    onclick: (e) => { e.preventDefault(); main.focus(); },
+  }, "跳到主要内容");
+  const root = el("div", { class: "shell" },
+    skip,
+    el("header", { class: "sidebar" },
+      el("div", { class: "brand" },
+        el("span", { class: "brand-mark", "aria-hidden": "true" }, "通"),
+        el("span", { class: "brand-name" }, "通办"),
+        el("span", { class: "brand-sub" }, "协同办公")),
+      el("nav", { class: "nav", "aria-label": "主要栏目" }, navList),
+      el("section", { class: "userbox", "aria-label": "当前用户" },
+        el("p", { class: "user-name" }, me.name),
+        el("p", { class: "user-dept" }, [primary?.department, primary?.title].filter(Boolean).join(" · ") || (isAdmin ? "系统管理员" : "")),
+        el("div", { class: "user-actions" },
+          profileLink,
+          elderBtn,
+          button("退出", logout, { kind: "secondary", class: "btn-logout" })),
+        status)),
+    main,
+    me.watermark ? watermark(me) : null);
+  return { root, main, links, status, elderBtn };
+}
+
+function applyPreferences(me) {
+  const elder = !!me.elder_mode;
+  document.documentElement.classList.toggle("elder", elder);
+  document.body.classList.toggle("elder", elder);
+}
+
+async function toggleElder(btn) {
+  const next = btn.getAttribute("aria-pressed") !== "true";
+  btn.setAttribute("aria-pressed", String(next));
+  applyPreferences({ elder_mode: next });
+  try {
+    const saved = await api.put("/api/me/preferences", { elder_mode: next });
+    state.me.elder_mode = saved.elder_mode;
+    toast(saved.elder_mode ? "已开启长者模式：字更大、按钮更大" : "已关闭长者模式", "success");
+  } catch (err) {
+    btn.setAttribute("aria-pressed", String(!next));
+    applyPreferences({ elder_mode: !next });
+    toast(err.message, "error");
+  }
+}
+
+async function logout() {
+  state.loggingOut = true;
+  // Stop the stream first: the server closes it (1008) when the session ends.
+  state.ws?.forget();
+  state.ws?.stop();
+  state.ws = null;
+  try {
+    await api.post("/api/auth/logout");
+  } catch (err) {
+    // Even if the server is unreachable, leave the workspace on this device.
+    console.warn("退出时出错", err);
+  } finally {
+    state.loggingOut = false;
+  }
+  history.replaceState(null, "", location.pathname);
+  showLogin();
+  toast("您已安全退出", "success");
+}
+
+let statusTimer = 0;
+function onStreamStatus(kind, detail) {
+  const node = state.frame?.status;
+  if (!node) return;
+  clearTimeout(statusTimer);
+  if (kind === "open") {
+    node.hidden = true;
+    return;
+  }
+  if (kind === "closed" && detail.code === 1008) {
+    // The server ended this session (logged out elsewhere, revoked, password changed…):
+    // /api/me answers 401 and the unauthorized handler shows the login page.
+    api.get("/api/me").catch(() => {});
+    return;
+  }
+  // Only mention the connection when it stays down for a while; short blips are normal.
+  statusTimer = setTimeout(() => {
+    node.textContent = "网络连接中断，正在重新连接…";
+    node.hidden = false;
+  }, 4000);
+}
+
+/** A faint, repeated "name staff_no date" over the whole page, drawn once into a data URL. */
+function watermark(me) {
+  const text = `${me.name} ${me.staff_no || me.username} ${today()}`;
+  const canvas = document.createElement("canvas");
+  const ratio = window.devicePixelRatio || 1;
+  const w = 320;
+  const h = 200;
+  canvas.width = w * ratio;
+  canvas.height = h * ratio;
+  const g = canvas.getContext("2d");
+  if (g) {
+    g.scale(ratio, ratio);
+    g.translate(w / 2, h / 2);
+    g.rotate(-Math.PI / 9);
+    g.font = '16px "Noto Sans CJK SC", "Microsoft YaHei", sans-serif';
+    g.fillStyle = "rgba(30, 45, 70, 0.09)";
+    g.textAlign = "center";
+    g.textBaseline = "middle";
+    g.fillText(text, 0, 0);
+  }
+  return el("div", {
+    class: "watermark",
+    "aria-hidden": "true",
+    dataset: { text },
+    style: { backgroundImage: `url("${canvas.toDataURL("image/png")}")`, backgroundSize: `${w}px ${h}px` },
+  });
+}
+
+// Router -----------------------------------------------------------------------------------------
+
+function parseHash() {
+  const raw = location.hash.replace(/^#\/?/, "");
+  const [pathPart, queryPart = ""] = raw.split("?");
+  const segments = pathPart.split("/").filter(Boolean).map(decodeURIComponent);
+  const query = Object.fromEntries(new URLSearchParams(queryPart));
+  return { name: segments[0] || "", path: segments.slice(1), query };
+}
+
+export function navigate(target, { replace: replaceHistory = false } = {}) {
+  const hash = target.startsWith("#") ? target : `#/${target.replace(/^\//, "")}`;
+  if (replaceHistory) {
+    history.replaceState(null, "", hash);
+    route();
+  } else if (location.hash === hash) {
+    route();
+  } else {
+    location.hash = hash;
+  }
+}
+
+function known(name) {
+  return SECTIONS.some((s) => s.name === name) || name in EXTRA_PAGES;
+}
+
+async function route() {
+  const me = state.me;
+  if (!me || !state.frame) return;
+  let { name, path, query } = parseHash();
+  if (me.totp_setup_required && `${name}/${path.join("/")}` !== TOTP_ROUTE) {
+    // The administrator requires two-factor sign-in for this user's role: nothing else until set up.
+    history.replaceState(null, "", `#/${TOTP_ROUTE}`);
+    ({ name, path, query } = parseHash());
+  }
+  if (!name || !known(name)) {
+    history.replaceState(null, "", `#/${DEFAULT_ROUTE}`);
+    ({ name, path, query } = parseHash());
+  }
+  markCurrent(name);
+  disposePage();
+  const token = ++state.token;
+  const abort = new AbortController();
+  state.page = { module: null, abort, token };
+  const root = el("div", { class: "page", dataset: { page: name } });
+  replace(state.frame.main, root);
+  root.appendChild(loading());
+  const label = SECTIONS.find((s) => s.name === name)?.label || EXTRA_PAGES[name];
+  document.title = `${label} - 通办`;
+
+  const section = SECTIONS.find((s) => s.name === name);
+  if (section?.role && !me.roles.includes(section.role)) {
+    replace(root, el("h1", { tabindex: "-1" }, label),
+      emptyState({ title: "没有权限", text: "该栏目仅对系统管理员开放。如需使用，请联系信息中心。", icon: "lock" }));
+    focusHeading(root);
+    return;
+  }
+
+  const module = await loadPage(name);
+  if (token !== state.token) return;
+  if (module === "missing") {
+    replace(root, el("h1", { tabindex: "-1" }, label),
+      emptyState({ title: "该功能即将上线", text: `“${label}”正在建设中，上线后会在这里直接使用。`, icon: "soon" }));
+    focusHeading(root);
+    return;
+  }
+  if (module instanceof Error) {
+    replace(root, el("h1", { tabindex: "-1" }, label), errorState({ message: "页面加载出错，请刷新后重试。" }, () => route()));
+    focusHeading(root);
+    return;
+  }
+  state.page.module = module;
+  const ctx = {
+    me,
+    api,
+    ws: state.ws,
+    navigate,
+    params: { path, query },
+    signal: abort.signal,
+    refreshMe,
+  };
+  try {
+    root.replaceChildren();
+    await module.render(root, ctx);
+  } catch (err) {
+    if (token !== state.token || err?.name === "AbortError") return;
+    console.error(`页面 ${name} 出错`, err);
+    replace(root, el("h1", { tabindex: "-1" }, label), errorState(err, () => route()));
+  }
+  if (token === state.token) focusHeading(root);
+}
+
+const moduleCache = new Map();
+
+async function loadPage(name) {
+  if (moduleCache.has(name)) return moduleCache.get(name);
+  const url = `./pages/${name}.js`;
+  let result;
+  try {
+    result = await import(url);
+  } catch (err) {
+    // A missing file and a broken one both reject; ask the server which it is.
+    const probe = await fetch(new URL(url, import.meta.url), { method: "HEAD" }).catch(() => null);
+    if (probe && probe.status === 404) {
+      return "missing"; // not cached: the module may be deployed while the tab stays open
+    }
+    console.error(`无法加载页面模块 ${name}`, err);
+    return err instanceof Error ? err : new Error(String(err));
+  }
+  moduleCache.set(name, result);
+  return result;
+}
+
+function disposePage() {
+  const page = state.page;
+  state.page = null;
+  if (!page) return;
+  page.abort.abort();
+  try {
+    page.module?.dispose?.();
+  } catch (err) {
+    console.error("dispose 出错", err);
+  }
+}
+
+function markCurrent(name) {
+  for (const [key, link] of state.frame.links) {
+    if (key === name) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+function focusHeading(root) {
+  const h = root.querySelector("h1");
+  if (!h) return;
+  if (!h.hasAttribute("tabindex")) h.setAttribute("tabindex", "-1");
+  // Keep focus where it is if the user already moved into the page (e.g. typing in a search box).
+  if (!root.contains(document.activeElement)) h.focus({ preventScroll: true });
+  document.title = `${h.textContent} - 通办`;
+}
+
+async function refreshMe() {
+  const me = await api.get("/api/me");
+  Object.assign(state.me, me);
+  setCsrfToken(me.csrf_token);
+  applyPreferences(me);
+  if (state.page) state.page.me = state.me;
+  return state.me;
+}
