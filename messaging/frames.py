@@ -1,5 +1,5 @@
 """Websocket frames clients may send on /ws: ``chat.send`` (acked with ``chat.ack`` after the
-commit), ``chat.read``, ``chat.typing`` and ``presence.set``. Errors come back as ``error`` frames
+commit), ``chat.read``, ``chat.typing``, ``presence.set`` and ``presence.watch``. Errors come back as ``error`` frames
 carrying the client's ``ref``; a sender who keeps hitting the rate limit is closed with 1008."""
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ class FrameHandlers:
     def register(self) -> None:
         hub = self.rt.hub
         hub.frame_handlers.update({"chat.send": self.send, "chat.read": self.read, "chat.typing": self.typing,
-                                   "presence.set": self.presence})
+                                   "presence.set": self.presence,
+                                   "presence.watch": self.watch})
 
     def _fields(self, frame: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in frame.items() if k not in ("type", "ref")}
@@ -112,4 +113,10 @@ class FrameHandlers:
         status = frame.get("status")
         if status not in STATUSES:
             raise ValidationError("status 只能是 online 或 away", code="invalid_field")
-        await self.rt.presence.set(conn, status)  # type: ignore[arg-type]
+        self.rt.presence.set(conn, status)  # type: ignore[arg-type]
+
+    async def watch(self, conn: Connection, frame: dict[str, Any]) -> None:
+        ids = frame.get("user_ids")
+        if not isinstance(ids, list) or not all(isinstance(u, int) and not isinstance(u, bool) for u in ids):
+            raise ValidationError("user_ids 必须是整数列表", code="invalid_field")
+        self.rt.presence.watch(conn, ids)

@@ -28,7 +28,7 @@ class ChatRuntime:
         self.db, self.hub, self.files = db, hub, files
         self.batcher = GroupCommit(db, max_batch=CONFIG.batch_max)
         self.buckets = TokenBuckets()
-        self.presence = Presence(db, hub)
+        self.presence = Presence()
         self.frames = FrameHandlers(self)
 
     def attach(self) -> None:
