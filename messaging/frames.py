@@ -31,6 +31,7 @@ class FrameHandlers:
         self.abuse: weakref.WeakKeyDictionary[Connection, AbuseCounter] = weakref.WeakKeyDictionary()
         self.typing_at: weakref.WeakKeyDictionary[Connection, dict[int, float]] = weakref.WeakKeyDictionary()
         self.tasks: set[asyncio.Task[None]] = set()
+        self.inflight: weakref.WeakKeyDictionary[Connection, set[asyncio.Task[None]]] = weakref.WeakKeyDictionary()
 
     def register(self) -> None:
         hub = self.rt.hub
@@ -45,13 +46,24 @@ class FrameHandlers:
         if self.rt.buckets.allow(conn.user_id):
             return
         if self.abuse.setdefault(conn, AbuseCounter()).hit():
-            conn.close(1008, "发送过于频繁，连接已关闭")
+            self._spawn(self._close_after_acks(conn))
         raise RateLimited("发送过于频繁，请稍后再试")
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    async def _close_after_acks(self, conn: Connection) -> None:
+        # Sends already accepted get their acks first, so the client knows exactly what was stored.
+        pending = self.inflight.get(conn, set())
+        if pending:
+            await asyncio.wait(pending)
+        conn.close(1008, "发送过于频繁，连接已关闭")
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], conn: Connection | None = None) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        if conn is not None:
+            mine = self.inflight.setdefault(conn, set())
+            mine.add(task)
+            task.add_done_callback(mine.discard)
 
     async def send(self, conn: Connection, frame: dict[str, Any]) -> None:
         body: FrameSendBody = validate_body(FrameSendBody, self._fields(frame))
@@ -61,7 +73,7 @@ class FrameHandlers:
         fut = self.rt.batcher.submit(
             lambda s: messages.send_message(s, actor, conversation_id=body.conversation_id, **fields))
         # Submitted in frame order (so one client's sends keep their order); acked after commit.
-        self._spawn(self._ack(conn, ref, fut))
+        self._spawn(self._ack(conn, ref, fut), conn)
 
     async def _ack(self, conn: Connection, ref: Any, fut: Any) -> None:
         try:

@@ -33,7 +33,8 @@ def _conv(ctx: Ctx) -> int:
 
 @api(action="message.read")
 def conversations(ctx: Ctx) -> dict[str, Any]:
-    service.ensure_department_groups(ctx.app.state.db, ctx.user)
+    if service.ensure_department_groups(ctx.app.state.db, ctx.user):
+        ctx.session.rollback()  # end the read snapshot taken before the repair, to see it
     return service.list_conversations(ctx.session, ctx.user)
 
 

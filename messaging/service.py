@@ -444,8 +444,9 @@ def sync_all_department_groups(db: Database) -> None:
             sync_department_group(s, dept_id)  # type: ignore[arg-type]
 
 
-def ensure_department_groups(db: Database, actor: Actor) -> None:
-    """Lazily repair the actor's department groups (e.g. after a CLI import that ran no subscribers)."""
+def ensure_department_groups(db: Database, actor: Actor) -> bool:
+    """Lazily repair the actor's department groups (e.g. after a CLI import that ran no
+    subscribers), in its own write transaction; True when something was created."""
     with db.read() as s:
         mine = set(s.exec(select(Conversation.department_id).join(Member, Member.conversation_id == Conversation.id)  # type: ignore[arg-type]
                           .where(Member.user_id == actor.user_id, col(Conversation.department_id).is_not(None))).all())
@@ -454,6 +455,7 @@ def ensure_department_groups(db: Database, actor: Actor) -> None:
     for dept_id in sorted(missing):
         with db.write() as s:
             sync_department_group(s, dept_id)
+    return bool(missing)
 
 
 __all__ = ["access_conversation", "add_members", "create_group", "dissolve", "get_conversation", "leave",
