@@ -201,10 +201,15 @@ def api(
     allow_unenrolled: bool = False,
     status: int = 200,
     max_bytes: int | None = None,
+    deferred_write: bool = False,
 ) -> Callable[[Callable[[Ctx], Any]], Callable[[Request], Any]]:
     """Wrap a sync handler into a Starlette endpoint. ``action`` is the policy action checked
     before the handler runs ("public", "authenticated", or a registered rule); handlers check
-    object-level permissions themselves through ``office.policy``."""
+    object-level permissions themselves through ``office.policy``.
+
+    ``deferred_write``: a state-changing handler that does its writing elsewhere (a group-commit
+    batcher with its own write transaction) gets a read session, so it does not hold the write
+    lock while it waits; CSRF, origin and policy checks are unchanged."""
     if not policy.known(action) and "." not in action:
         raise RuntimeError(f"unknown policy action {action!r}")
 
@@ -237,7 +242,7 @@ def api(
 
         def _run(request: Request, fn: Callable[[Ctx], Any], payload: Any, data: bytes, form: Any) -> Response:
             db = request.app.state.db
-            if request.method in SAFE_METHODS and not write:
+            if (request.method in SAFE_METHODS and not write) or deferred_write:
                 with db.read() as session:
                     ctx = _prepare(request, session, payload, data, form)
                     result = fn(ctx)

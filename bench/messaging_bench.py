@@ -1,0 +1,323 @@
+"""Messaging benchmark: fan-out through the real server vs a bare websockets broadcast server,
+durable sends with group commit, and idle connection memory.
+
+``run(quick)`` returns entries ``{"name", "value", "unit", "baseline_value"?, "ratio"?}``.
+
+* fan-out: ``groups`` x ``size`` websocket clients; one sender per group keeps ``WINDOW`` messages
+  in flight (it waits for its own copy to come back). Through Tongban each message is stored
+  (seq, events, audit) before it fans out; the baseline relays the frame without storage.
+  Reported: delivered messages/s and send-to-receive latency p50/p99, with ratio to baseline.
+* durable sends: 200 concurrent senders (each in its own conversation, so fan-out is out of the
+  picture), each waiting for its ``chat.ack`` (sent only after commit, ``synchronous=FULL``).
+* idle memory: server RSS growth per idle authenticated websocket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+WINDOW = 2
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"server on {port} did not start")
+
+
+def _pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(p / 100 * len(values)))]
+
+
+# Setup ------------------------------------------------------------------------------------------------
+
+
+def _prepare(data: Path, secret: str, groups: int, size: int, solo: int) -> dict[str, Any]:
+    """Users, sessions (cookies) and conversations, created directly with the services."""
+    sys.path.insert(0, str(ROOT))
+    from office import accounts
+    from office.actor import SYSTEM
+    from office.config import load_settings
+    from office.db import Database
+    from office.directory import service as directory
+    from office.migrate import upgrade
+    from office.models import DeptKind
+    from office.secrets_box import hash_password
+    from office.signing import CookieSigner
+    from messaging import service
+
+    settings = load_settings({}, data_dir=data, secret_key=secret)
+    db = Database(settings)
+    upgrade(db)
+    signer = CookieSigner(secret)
+    pw = hash_password(secrets.token_urlsafe(16))
+    with db.write() as s:
+        agency = directory.create_department(s, SYSTEM, name="测试机关", kind=DeptKind.agency).id
+    total = groups * size + solo
+    users: list[int] = []
+    cookies: list[str] = []
+    for start in range(0, total, 100):
+        with db.write() as s:
+            for i in range(start, min(start + 100, total)):
+                u = directory.create_user(s, SYSTEM, username=f"u{i:05d}", name=f"用户{i}", password="",
+                                          check_password=False, password_hash=pw)
+                token, _ = accounts._open_session(s, settings, u, ip="127.0.0.1", user_agent="bench", mfa_pending=False)
+                users.append(u.id)  # type: ignore[arg-type]
+                cookies.append("tb_session=" + signer.sign_token(token))
+    convs = []
+    for g in range(groups):
+        members = users[g * size:(g + 1) * size]
+        with db.write() as s:
+            owner = accounts.load_actor(s, members[0])
+            convs.append(service.create_group(s, owner, name=f"组{g}", member_ids=members[1:]).id)
+    solos = []
+    for i in range(groups * size, total):
+        with db.write() as s:
+            solos.append(service.create_group(s, accounts.load_actor(s, users[i]), name=f"独{i}", member_ids=[]).id)
+    db.dispose()
+    _ = agency
+    return {"settings": settings, "cookies": cookies, "convs": convs, "solos": solos}
+
+
+def _start_server(data: Path, secret: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = _free_port()
+    env = {**os.environ, "OFFICE_DATA_DIR": str(data), "OFFICE_DATABASE_URL": f"sqlite:///{data / 'office.db'}",
+           "OFFICE_SECRET_KEY": secret, "OFFICE_HUB_URL": "memory://", "PYTHONPATH": str(ROOT),
+           # The limiter is tested elsewhere; here it would only measure itself.
+           "OFFICE_CHAT_RATE_PER_SECOND": "1000000", "OFFICE_CHAT_RATE_BURST": "1000000"}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "office.asgi:app", "--host", "127.0.0.1", "--port",
+                             str(port), "--log-level", "warning", "--ws-max-size", "1048576"], cwd=ROOT, env=env)
+    _wait_port(port)
+    return proc, port
+
+
+def _start_baseline() -> tuple[subprocess.Popen[bytes], int]:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "bench.messaging_bench", "--baseline-server", str(port)], cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    _wait_port(port)
+    return proc, port
+
+
+async def _baseline_server(port: int) -> None:
+    """A bare websockets server doing the same fan-out: each text frame goes to its group."""
+    from websockets.asyncio.server import broadcast, serve
+
+    groups: dict[str, set[Any]] = {}
+
+    async def handler(ws: Any) -> None:
+        group = ws.request.path.split("g=")[-1]
+        members = groups.setdefault(group, set())
+        members.add(ws)
+        try:
+            async for frame in ws:
+                broadcast(members, frame)
+        finally:
+            members.discard(ws)
+
+    async with serve(handler, "127.0.0.1", port, max_size=1 << 20):
+        await asyncio.Future()
+
+
+# Load ---------------------------------------------------------------------------------------------------
+
+
+async def _fanout(connect: Any, groups: int, size: int, duration: float, *, tongban: bool,
+                  convs: list[int]) -> dict[str, float]:
+    """Each group's first client sends with WINDOW messages in flight; everyone records latency."""
+    import websockets
+
+    latencies: list[float] = []
+    delivered = 0
+    socks: list[list[Any]] = []
+    for g in range(groups):
+        row = []
+        for i in range(size):
+            row.append(await connect(g, i))
+        socks.append(row)
+    if tongban:
+        for row in socks:
+            for ws in row:
+                await ws.recv()  # hello
+    stop = time.monotonic() + duration
+    done = asyncio.Event()
+
+    async def reader(ws: Any, sender: asyncio.Queue[None] | None) -> None:
+        nonlocal delivered
+        try:
+            while True:
+                raw = await ws.recv()
+                frame = json.loads(raw)
+                if tongban:
+                    if frame.get("type") != "chat.message":
+                        continue
+                    sent_at = float(frame["message"]["text"].split("|", 1)[0])
+                else:
+                    sent_at = float(frame["t"])
+                now = time.perf_counter()
+                if sender is not None:
+                    sender.put_nowait(None)
+                    continue
+                latencies.append(now - sent_at)
+                delivered += 1
+        except (websockets.ConnectionClosed, asyncio.CancelledError):
+            return
+
+    async def sender(g: int, ws: Any, back: asyncio.Queue[None]) -> None:
+        n = 0
+        for _ in range(WINDOW):
+            back.put_nowait(None)
+        while time.monotonic() < stop:
+            await back.get()
+            n += 1
+            t = time.perf_counter()
+            if tongban:
+                await ws.send(json.dumps({"type": "chat.send", "conversation_id": convs[g], "text": f"{t}|消息{n}"}))
+            else:
+                await ws.send(json.dumps({"t": t, "text": f"消息{n}"}))
+
+    queues = [asyncio.Queue() for _ in range(groups)]  # type: ignore[var-annotated]
+    readers = [asyncio.create_task(reader(ws, queues[g] if i == 0 else None))
+               for g, row in enumerate(socks) for i, ws in enumerate(row)]
+    started = time.monotonic()
+    await asyncio.gather(*(sender(g, socks[g][0], queues[g]) for g in range(groups)))
+    await asyncio.sleep(0.5)  # let in-flight messages land
+    elapsed = time.monotonic() - started
+    done.set()
+    for t in readers:
+        t.cancel()
+    for row in socks:
+        for ws in row:
+            await ws.close()
+    return {"rate": delivered / elapsed, "p50": _pct(latencies, 50) * 1000, "p99": _pct(latencies, 99) * 1000}
+
+
+async def _durable(port: int, cookies: list[str], solos: list[int], duration: float) -> tuple[float, int]:
+    import websockets
+
+    socks = [await websockets.connect(f"ws://127.0.0.1:{port}/ws", additional_headers={"Cookie": c})
+             for c in cookies]
+    for ws in socks:
+        await ws.recv()
+    stop = time.monotonic() + duration
+    acks = 0
+
+    async def one(ws: Any, conv: int) -> None:
+        nonlocal acks
+        n = 0
+        while time.monotonic() < stop:
+            n += 1
+            await ws.send(json.dumps({"type": "chat.send", "ref": n, "conversation_id": conv, "text": f"持久{n}"}))
+            while True:
+                frame = json.loads(await ws.recv())
+                if frame.get("type") == "chat.ack" and frame.get("ref") == n:
+                    acks += 1
+                    break
+                if frame.get("type") == "error":
+                    raise RuntimeError(frame)
+
+    started = time.monotonic()
+    await asyncio.gather(*(one(ws, c) for ws, c in zip(socks, solos)))
+    elapsed = time.monotonic() - started
+    for ws in socks:
+        await ws.close()
+    return acks / elapsed, len(socks)
+
+
+async def _idle_memory(pid: int, port: int, cookies: list[str]) -> float:
+    import websockets
+
+    await asyncio.sleep(1.0)
+    before = _rss_kib(pid)
+    socks = [await websockets.connect(f"ws://127.0.0.1:{port}/ws", additional_headers={"Cookie": c}) for c in cookies]
+    for ws in socks:
+        await ws.recv()
+    await asyncio.sleep(1.0)
+    after = _rss_kib(pid)
+    for ws in socks:
+        await ws.close()
+    return (after - before) / len(socks)
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    import websockets
+
+    groups, size = 10, (20 if quick else 100)
+    solo = 200
+    duration = 5.0 if quick else 15.0
+    secret = secrets.token_urlsafe(40)
+    with tempfile.TemporaryDirectory(prefix="tongban-bench-") as tmp:
+        data = Path(tmp) / "data"
+        setup = _prepare(data, secret, groups, size, solo)
+        cookies, convs, solos = setup["cookies"], setup["convs"], setup["solos"]
+        server, port = _start_server(data, secret)
+        base, bport = _start_baseline()
+        try:
+            async def tb_connect(g: int, i: int) -> Any:
+                return await websockets.connect(f"ws://127.0.0.1:{port}/ws",
+                                                additional_headers={"Cookie": cookies[g * size + i]}, max_queue=None)
+
+            async def base_connect(g: int, i: int) -> Any:
+                return await websockets.connect(f"ws://127.0.0.1:{bport}/?g={g}", max_queue=None)
+
+            baseline = asyncio.run(_fanout(base_connect, groups, size, duration, tongban=False, convs=convs))
+            ours = asyncio.run(_fanout(tb_connect, groups, size, duration, tongban=True, convs=convs))
+            rate, senders = asyncio.run(_durable(port, cookies[groups * size:], solos, duration))
+            idle = asyncio.run(_idle_memory(server.pid, port, cookies[:groups * size]))
+        finally:
+            for p in (server, base):
+                p.terminate()
+                p.wait(timeout=20)
+    clients = groups * size
+    return [
+        {"name": f"chat fan-out delivered msgs/s ({clients} clients, {groups} groups, stored)", "value": round(ours["rate"]),
+         "unit": "msg/s", "baseline_value": round(baseline["rate"]), "ratio": round(ours["rate"] / baseline["rate"], 3)},
+        {"name": "chat send-to-receive latency p50", "value": round(ours["p50"], 2), "unit": "ms",
+         "baseline_value": round(baseline["p50"], 2), "ratio": round(ours["p50"] / baseline["p50"], 2)},
+        {"name": "chat send-to-receive latency p99", "value": round(ours["p99"], 2), "unit": "ms",
+         "baseline_value": round(baseline["p99"], 2), "ratio": round(ours["p99"] / baseline["p99"], 2)},
+        {"name": f"durable sends, {senders} concurrent senders, synchronous=FULL", "value": round(rate),
+         "unit": "msg/s", "baseline_value": 2000, "ratio": round(rate / 2000, 3)},
+        {"name": "idle websocket memory per connection", "value": round(idle, 1), "unit": "KiB",
+         "baseline_value": 25, "ratio": round(idle / 25, 3)},
+    ]
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--baseline-server":
+        asyncio.run(_baseline_server(int(sys.argv[2])))
+    else:
+        for row in run(quick="--quick" in sys.argv):
+            print(json.dumps(row, ensure_ascii=False))

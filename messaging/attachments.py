@@ -1,0 +1,233 @@
+"""Chat attachments: type detected from the bytes (never from the name or the client's header),
+stored once per SHA-256 under ``<data>/chat_files``, thumbnails for images, served only to members
+of the conversation as downloads.
+
+Write order for durability: temp file -> fsync -> rename -> fsync directory -> database commit, so
+a committed row never points at a missing file (an interrupted upload can at most leave an
+unreferenced blob).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import warnings
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import quote
+
+from sqlmodel import Session
+
+from office import audit
+from office.actor import Actor
+from office.errors import NotFound, PayloadTooLarge, UnsupportedMedia, ValidationError
+from messaging.config import CONFIG
+from messaging.models import Attachment
+from messaging.service import access_conversation
+from messaging.timeline import attachment_public
+
+CHUNK = 1024 * 1024
+THUMB_SIZE = (320, 320)
+MAX_THUMB_PIXELS = 40_000_000
+IMAGE_KINDS = {"png", "jpeg", "gif", "webp"}
+MIME = {"png": "image/png", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp", "pdf": "application/pdf",
+        "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "doc": "application/msword", "xls": "application/vnd.ms-excel", "ppt": "application/vnd.ms-powerpoint",
+        "zip": "application/zip", "ofd": "application/ofd", "txt": "text/plain; charset=utf-8"}
+_BAD_NAME = re.compile(r"[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069\"\\/]")
+
+
+@dataclass
+class Blob:
+    sha256: str
+    size: int
+    path: Path
+    head: bytes
+
+
+def detect_kind(head: bytes, path: Path, filename: str) -> str:
+    """The file's type from its first bytes (and the ZIP directory for Office/OFD files)."""
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        return _zip_kind(path)
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return ext if ext in ("doc", "xls", "ppt") else "ole"
+    if _plain_text(head):
+        return "txt"
+    return "unknown"
+
+
+def _zip_kind(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as zf:  # reads the central directory only
+            names = set(zf.namelist()[:5000])
+    except (zipfile.BadZipFile, OSError):
+        return "unknown"
+    for marker, kind in (("word/document.xml", "docx"), ("xl/workbook.xml", "xlsx"),
+                         ("ppt/presentation.xml", "pptx"), ("OFD.xml", "ofd")):
+        if marker in names:
+            return kind
+    return "zip"
+
+
+def _plain_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            text = head[:-3].decode("utf-8")  # the sample may cut a character in half
+        except UnicodeDecodeError:
+            return False
+    # Markup is active content in a browser (HTML, SVG, XML): refuse it even as "text".
+    lowered = text.lstrip("\ufeff \t\r\n").lower()
+    return not (lowered.startswith("<") or "<script" in lowered or "<svg" in lowered or "<html" in lowered)
+
+
+def clean_filename(name: str, kind: str) -> str:
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = _BAD_NAME.sub("", base).strip().strip(".")[:150]
+    return base or f"file.{kind}"
+
+
+def store_blob(root: Path, stream: IO[bytes], limit: int) -> Blob:
+    """Copy ``stream`` into the content-addressed store, durably; raises PayloadTooLarge over ``limit``."""
+    tmp_dir = root / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"文件超过上限（{limit // (1024 * 1024)} MB）", code="file_too_large")
+                if len(head) < 4096:
+                    head += chunk[:4096 - len(head)]
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        sha = digest.hexdigest()
+        final = root / sha[:2] / sha
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            os.unlink(tmp_name)
+        else:
+            os.replace(tmp_name, final)
+            _fsync_dir(final.parent)
+        return Blob(sha, size, final, head)
+    except BaseException:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+        raise
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_thumbnail(blob: Blob) -> tuple[int, int] | None:
+    """Write ``<sha>.thumb.png`` next to the blob; None if the image can't be read safely."""
+    from PIL import Image
+
+    target = blob.path.with_name(blob.sha256 + ".thumb.png")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(blob.path) as im:
+                w, h = im.size
+                if w * h > MAX_THUMB_PIXELS:
+                    return None
+                if not target.exists():
+                    im.thumbnail(THUMB_SIZE)
+                    rgb = im.convert("RGBA") if im.mode in ("P", "LA", "RGBA") else im.convert("RGB")
+                    tmp = target.with_suffix(".tmp")
+                    rgb.save(tmp, "PNG")
+                    os.replace(tmp, target)
+                return w, h
+    except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return None
+
+
+@dataclass
+class Received:
+    conversation_id: int
+    blob: Blob
+    kind: str
+    filename: str
+    dims: tuple[int, int] | None
+
+
+def receive_file(session: Session, actor: Actor, *, conversation_id: int, filename: str, stream: IO[bytes],
+                 root: Path) -> Received:
+    """Check access, store the bytes durably and detect the type (no write transaction held)."""
+    access_conversation(session, actor, conversation_id, send=True)
+    blob = store_blob(root, stream, CONFIG.upload_max_bytes)
+    if blob.size == 0:
+        raise ValidationError("文件为空", code="empty_file")
+    kind = detect_kind(blob.head, blob.path, filename or "")
+    if kind not in CONFIG.allowed_types:
+        raise UnsupportedMedia("不支持的文件类型（按文件内容识别）", code="file_type_not_allowed", kind=kind)
+    dims = make_thumbnail(blob) if kind in IMAGE_KINDS else None
+    return Received(conversation_id, blob, kind, clean_filename(filename, kind), dims)
+
+
+def record_upload(session: Session, actor: Actor, received: Received) -> dict[str, Any]:
+    """The attachment row (inside a write transaction), to reference in ``send_message(attachment_id=...)``."""
+    access_conversation(session, actor, received.conversation_id, send=True)
+    blob, dims = received.blob, received.dims
+    att = Attachment(conversation_id=received.conversation_id, uploader_id=actor.user_id, sha256=blob.sha256,
+                     size=blob.size, kind=received.kind, mime=MIME.get(received.kind, "application/octet-stream"),
+                     filename=received.filename, width=dims[0] if dims else None, height=dims[1] if dims else None,
+                     has_thumb=dims is not None)
+    session.add(att)
+    session.flush()
+    audit.record(session, actor, "chat.upload", target_type="chat_attachment", target_id=att.id,
+                 detail={"conversation_id": received.conversation_id, "sha256": blob.sha256, "size": blob.size,
+                         "kind": received.kind})
+    return attachment_public(att)
+
+
+def open_attachment(session: Session, actor: Actor, attachment_id: int, root: Path, *, thumb: bool = False
+                    ) -> tuple[Path, str, str]:
+    """(path, media type, filename) for a member of the attachment's conversation; NotFound otherwise."""
+    att = session.get(Attachment, attachment_id)
+    if att is None:
+        raise NotFound("附件不存在", code="attachment_not_found")
+    access_conversation(session, actor, att.conversation_id)
+    path = root / att.sha256[:2] / att.sha256
+    if thumb:
+        if not att.has_thumb:
+            raise NotFound("该附件没有缩略图", code="no_thumbnail")
+        return path.with_name(att.sha256 + ".thumb.png"), "image/png", "thumb.png"
+    return path, att.mime, att.filename
+
+
+def content_disposition(filename: str) -> str:
+    """RFC 6266 / 5987: an ASCII fallback plus the UTF-8 name; never inline."""
+    ascii_name = filename.encode("ascii", "ignore").decode().replace('"', "") or "download"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"

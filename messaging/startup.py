@@ -1,0 +1,63 @@
+"""Wires messaging into a running app: the group-commit batcher, websocket frame handlers,
+presence, subscribers to other domains' events, department-group sync and DING reminders."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from office import events
+from office.db import Database
+from office.hub import Hub
+from messaging import messages, service, subscribers
+from messaging.batcher import GroupCommit
+from messaging.config import CONFIG
+from messaging.frames import FrameHandlers
+from messaging.presence import Presence
+from messaging.ratelimit import TokenBuckets
+
+log = logging.getLogger("messaging.startup")
+
+
+class ChatRuntime:
+    """Per-app messaging state, kept on ``app.state.chat``."""
+
+    def __init__(self, db: Database, hub: Hub, files: Path) -> None:
+        self.db, self.hub, self.files = db, hub, files
+        self.batcher = GroupCommit(db, max_batch=CONFIG.batch_max)
+        self.buckets = TokenBuckets()
+        self.presence = Presence()
+        self.frames = FrameHandlers(self)
+
+    def attach(self) -> None:
+        self.frames.register()
+        self.hub.on_connect.append(self.presence.connected)
+        self.hub.on_disconnect.append(self.presence.disconnected)
+
+    async def background(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(None, service.sync_all_department_groups, self.db)
+            while True:
+                await asyncio.sleep(min(15.0, max(CONFIG.ding_remind_seconds / 4, 0.2)))
+                try:
+                    await loop.run_in_executor(None, self.remind_once)
+                except Exception:
+                    log.exception("DING reminders failed")
+        finally:
+            self.batcher.stop()
+
+    def remind_once(self) -> int:
+        with self.db.write() as s:
+            return messages.send_ding_reminders(s)
+
+
+def start(app: Any) -> Any:
+    rt = ChatRuntime(app.state.db, app.state.hub, Path(app.state.settings.data_dir) / "chat_files")
+    rt.attach()
+    app.state.chat = rt
+    events.subscribe("directory.posts_changed", subscribers.on_posts_changed)
+    events.subscribe("notify.", subscribers.on_notify)
+    return rt.background()

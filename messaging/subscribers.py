@@ -1,0 +1,61 @@
+"""In-process reactions to other domains' events (registered by ``messaging.startup``).
+
+* ``directory.posts_changed`` -> refresh that person's department groups.
+* ``notify.*`` -> a 工作通知 message for each listed user (contract in docs/events.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from office.db import Database
+from office.events import Event
+from messaging import service
+from messaging.models import MessageKind
+from messaging.timeline import append_message
+
+log = logging.getLogger("messaging.subscribers")
+MAX_NOTIFY_USERS = 5000
+
+
+def on_posts_changed(db: Database, event: Event) -> None:
+    user_id = event.payload.get("user_id")
+    if not isinstance(user_id, int):
+        return
+    with db.write() as s:
+        service.sync_user_departments(s, user_id)
+
+
+def clean_notice(payload: dict[str, Any]) -> tuple[list[int], dict[str, str]] | None:
+    """Validate a ``notify.*`` payload; None (and a log line) when it breaks the contract."""
+    users = payload.get("user_ids")
+    title = payload.get("title")
+    if not isinstance(users, list) or not all(isinstance(u, int) for u in users) or not isinstance(title, str):
+        return None
+    link = payload.get("link") or ""
+    # Only same-site paths: a notification can't become a javascript: or off-site link.
+    if not isinstance(link, str) or not (link == "" or (link.startswith("/") and not link.startswith("//"))):
+        link = ""
+    body = payload.get("body") if isinstance(payload.get("body"), str) else ""
+    source = payload.get("source") if isinstance(payload.get("source"), str) else ""
+    return sorted(set(users))[:MAX_NOTIFY_USERS], {"title": title[:200], "body": str(body)[:2000],
+                                                   "link": link[:500], "source": str(source)[:50]}
+
+
+def on_notify(db: Database, event: Event) -> None:
+    cleaned = clean_notice(event.payload)
+    if cleaned is None:
+        log.warning("ignored malformed %s event (see docs/events.md, notify.*)", event.type)
+        return
+    users, meta = cleaned
+    with db.write() as s:
+        from office.models import User
+        from sqlmodel import col, select
+
+        active = s.exec(select(User.id).where(col(User.id).in_(users), User.is_active == True)).all()  # noqa: E712
+        for uid in active:
+            conv = service.notice_channel(s, uid)  # type: ignore[arg-type]
+            text = meta["title"] + ("\n" + meta["body"] if meta["body"] else "")
+            append_message(s, conv, sender_id=None, kind=MessageKind.notice, body=text,
+                           meta={**meta, "event": event.type}, recipients=[uid])  # type: ignore[list-item]

@@ -1,0 +1,160 @@
+"""Appending messages and turning them into the JSON clients see.
+
+``append_message`` is the one place a message row is created: it allocates the next
+per-conversation ``seq`` (callers hold the serialised write transaction), indexes the text for
+search and publishes ``chat.message`` to the members after commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, insert
+from sqlmodel import Session, col, select
+
+from office import events
+from office.db import utcnow
+from office.models import User
+from messaging.models import Attachment, Conversation, Member, Message, MessageGram, MessageKind, Reaction
+
+EXCERPT = 120
+
+
+def member_ids(session: Session, conversation_id: int) -> list[int]:
+    return list(session.exec(select(Member.user_id).where(Member.conversation_id == conversation_id)).all())
+
+
+def user_names(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
+    ids = {u for u in user_ids if u}
+    if not ids:
+        return {}
+    return dict(session.exec(select(User.id, User.name).where(col(User.id).in_(ids))).all())  # type: ignore[arg-type]
+
+
+def grams(text: str) -> set[str]:
+    """Distinct lower-cased character bigrams: the search index keys of a text."""
+    t = text.lower()
+    return {t[i:i + 2] for i in range(len(t) - 1)}
+
+
+def index_message(session: Session, msg: Message, *, replace: bool = False) -> None:
+    if replace:
+        session.execute(delete(MessageGram).where(MessageGram.message_id == msg.id))  # type: ignore[arg-type]
+    if msg.recalled_at is not None or msg.kind == MessageKind.system:
+        return
+    keys = grams(msg.body)
+    if keys:
+        session.execute(insert(MessageGram), [{"gram": g, "message_id": msg.id, "conversation_id": msg.conversation_id}
+                                               for g in keys])
+
+
+def append_message(
+    session: Session,
+    conv: Conversation,
+    *,
+    sender_id: int | None,
+    kind: MessageKind,
+    body: str,
+    client_id: str | None = None,
+    reply_to_seq: int | None = None,
+    mentions: Sequence[int] = (),
+    mention_all: bool = False,
+    attachment: Attachment | None = None,
+    is_ding: bool = False,
+    meta: dict[str, Any] | None = None,
+    sender_name: str = "",
+    recipients: list[int] | None = None,
+) -> Message:
+    """Store the next message of ``conv`` and publish ``chat.message`` to its members.
+
+    Precondition: inside ``Database.write()`` (the seq is read-modify-write on the conversation).
+    """
+    conv.last_seq += 1
+    conv.last_message_at = utcnow()
+    msg = Message(conversation_id=conv.id, seq=conv.last_seq, sender_id=sender_id, client_id=client_id, kind=kind,
+                  body=body, reply_to_seq=reply_to_seq, mentions=list(mentions), mention_all=mention_all,
+                  attachment_id=attachment.id if attachment else None, is_ding=is_ding, meta=meta or {})
+    session.add(conv)
+    session.add(msg)
+    session.flush()
+    index_message(session, msg)
+    reply = reply_excerpt(session, conv.id, reply_to_seq) if reply_to_seq else None  # type: ignore[arg-type]
+    public = message_public(msg, {sender_id: sender_name} if sender_id else {}, attachment=attachment, reply=reply)
+    events.publish_on_commit(session, "chat.message", {"conversation_id": conv.id, "seq": msg.seq, "message": public},
+                             user_ids=recipients if recipients is not None else member_ids(session, conv.id))  # type: ignore[arg-type]
+    return msg
+
+
+def system_message(session: Session, conv: Conversation, text: str, **meta: Any) -> Message:
+    return append_message(session, conv, sender_id=None, kind=MessageKind.system, body=text, meta=meta)
+
+
+def attachment_public(a: Attachment) -> dict[str, Any]:
+    return {"id": a.id, "filename": a.filename, "size": a.size, "kind": a.kind, "mime": a.mime,
+            "width": a.width, "height": a.height, "has_thumb": a.has_thumb,
+            "url": f"/api/messages/attachments/{a.id}",
+            "thumb_url": f"/api/messages/attachments/{a.id}?thumb=1" if a.has_thumb else None}
+
+
+def recall_notice(name: str) -> str:
+    return f"{name or '对方'}撤回了一条消息"
+
+
+def message_public(msg: Message, names: dict[int, str], *, attachment: Attachment | None = None,
+                   reply: dict[str, Any] | None = None, reactions: list[dict[str, Any]] | None = None
+                   ) -> dict[str, Any]:
+    name = names.get(msg.sender_id or 0, "")
+    recalled = msg.recalled_at is not None
+    return {
+        "id": msg.id, "conversation_id": msg.conversation_id, "seq": msg.seq, "sender_id": msg.sender_id,
+        "sender_name": name, "kind": msg.kind.value, "text": "" if recalled else msg.body,
+        "client_id": msg.client_id, "created_at": msg.created_at.isoformat(),
+        "edited_at": msg.edited_at.isoformat() if msg.edited_at else None,
+        "recalled": recalled, "recall_notice": recall_notice(name) if recalled else None,
+        "reply_to": reply, "mentions": list(msg.mentions or []), "mention_all": msg.mention_all,
+        "attachment": attachment_public(attachment) if attachment and not recalled else None,
+        "ding": msg.is_ding, "meta": msg.meta or {}, "reactions": reactions or [],
+    }
+
+
+def reply_excerpt(session: Session, conversation_id: int, seq: int) -> dict[str, Any] | None:
+    msg = session.exec(select(Message).where(Message.conversation_id == conversation_id, Message.seq == seq)).first()
+    if msg is None:
+        return None
+    name = user_names(session, [msg.sender_id]).get(msg.sender_id or 0, "")
+    text = recall_notice(name) if msg.recalled_at else msg.body[:EXCERPT]
+    return {"seq": msg.seq, "sender_id": msg.sender_id, "sender_name": name, "text": text,
+            "recalled": msg.recalled_at is not None}
+
+
+def messages_public(session: Session, msgs: Sequence[Message]) -> list[dict[str, Any]]:
+    """Serialise a page of messages with names, attachments, reply excerpts and reactions (fixed query count)."""
+    if not msgs:
+        return []
+    conv_ids = {m.conversation_id for m in msgs}
+    reply_keys = {(m.conversation_id, m.reply_to_seq) for m in msgs if m.reply_to_seq}
+    replies: dict[tuple[int, int], Message] = {}
+    if reply_keys:
+        seqs = {s for _, s in reply_keys}
+        for r in session.exec(select(Message).where(col(Message.conversation_id).in_(conv_ids),
+                                                    col(Message.seq).in_(seqs))).all():
+            replies[(r.conversation_id, r.seq)] = r
+    att_ids = {m.attachment_id for m in msgs if m.attachment_id}
+    atts = {a.id: a for a in session.exec(select(Attachment).where(col(Attachment.id).in_(att_ids))).all()} if att_ids else {}
+    names = user_names(session, [m.sender_id for m in msgs] + [r.sender_id for r in replies.values()])
+    reacts: dict[int, dict[str, list[int]]] = {}
+    for r in session.exec(select(Reaction).where(col(Reaction.message_id).in_([m.id for m in msgs]))
+                          .order_by(col(Reaction.created_at))).all():
+        reacts.setdefault(r.message_id, {}).setdefault(r.emoji, []).append(r.user_id)
+    out = []
+    for m in msgs:
+        reply = None
+        if m.reply_to_seq and (r := replies.get((m.conversation_id, m.reply_to_seq))):
+            rname = names.get(r.sender_id or 0, "")
+            reply = {"seq": r.seq, "sender_id": r.sender_id, "sender_name": rname, "recalled": r.recalled_at is not None,
+                     "text": recall_notice(rname) if r.recalled_at else r.body[:EXCERPT]}
+        rx = [{"emoji": e, "user_ids": u} for e, u in reacts.get(m.id or 0, {}).items()]
+        out.append(message_public(m, names, attachment=atts.get(m.attachment_id) if m.attachment_id else None,
+                                  reply=reply, reactions=rx))
+    return out
