@@ -103,7 +103,7 @@ def from_objects(items: Any) -> list[dict[str, Any]]:
         if kind == "table":
             block["rows"] = [[str(c) for c in r] for r in data.get("rows", [])]
         else:
-            block["text"] = str(data.get("text", ""))
+            block["text"] = str(data.get("marker") or "") + str(data.get("text", ""))
             if kind == "heading":
                 block["level"] = int(data.get("level", 1))
         out.append(block)

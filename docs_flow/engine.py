@@ -174,9 +174,12 @@ def check_route_people(session: Session, agency_id: int, steps: list[dict[str, A
         if a["kind"] == "user":
             users = session.exec(select(User).where(col(User.id).in_(a["user_ids"]))).all()
             active = {u.id for u in users if u.is_active}
-            missing = [u for u in a["user_ids"] if u not in active]
+            inside = set(session.exec(select(Post.user_id).join(Department, Department.id == Post.department_id)  # type: ignore[arg-type]
+                                      .where(Department.agency_id == agency_id,
+                                             col(Post.user_id).in_(a["user_ids"]))).all())
+            missing = [u for u in a["user_ids"] if u not in active or u not in inside]
             if missing:
-                raise ValidationError(f"步骤“{s['name']}”指定的人员不存在或已停用", code="bad_actor")
+                raise ValidationError(f"步骤“{s['name']}”指定的人员不存在、已停用或不属于本机关", code="bad_actor")
         elif a["kind"] == "role":
             dept_id = a.get("department_id")
             if dept_id is not None:

@@ -7,10 +7,12 @@ hooks, which fall back to recording the approved hash.
 
 Interfaces this module expects (the lead wires the final calls at merge):
 
-* ``docs_flow.layout``: dataclass ``OfficialDocument`` and blocks ``Heading(level, text)``,
-  ``Paragraph(text)``, ``ListItem(text)``, ``Table(rows)``. Built by :func:`layout_document` from
-  :func:`document_fields`, passing only the fields the dataclass declares.
-* ``docs_flow.render.render_docx(doc: OfficialDocument, fmt=...) -> bytes`` (GB/T 9704 .docx).
+* ``docs_flow.layout``: dataclass ``OfficialDocument(doc_type, issuer_name, title, body, number,
+  copy_number, classification, urgency, signers, main_recipients, attachments, signature_name, date,
+  note, cc, printer, print_date)`` and blocks ``Heading(level, text, numbered)``, ``Paragraph(text)``,
+  ``ListItem(text)``, ``Table(rows)``. Built by :func:`layout_document`, passing only the fields
+  the dataclass declares.
+* ``docs_flow.render.render_docx(doc: OfficialDocument, fmt="standard"|"letter"|"minutes") -> bytes``.
 * ``docs_flow.conformance.check_docx(data: bytes) -> report``.
 * ``docs_flow.docx_import.import_body(data: bytes) -> list[block]`` (block objects or dicts).
 * ``esign.service.sign_document(session, actor, *, data: bytes, pin: str, purpose: str,
@@ -84,18 +86,31 @@ def document_fields(document: OutgoingDocument) -> dict[str, Any]:
 
 
 def layout_document(document: OutgoingDocument) -> Any:
+    """A ``docs_flow.layout.OfficialDocument`` for the renderer."""
     layout = _optional("docs_flow.layout")
     if layout is None or not hasattr(layout, "OfficialDocument"):
         raise FeatureUnavailable("公文排版模块（docs_flow.layout）尚未安装，暂不能生成 Word 文件")
-    fields = document_fields(document)
-    fields["body"] = [_layout_block(layout, b) for b in document.body]
-    return _construct(layout.OfficialDocument, fields)
+    f = document_fields(document)
+    upward = document.doc_type.value in ("请示", "报告")
+    values = {
+        "doc_type": f["doc_type"], "issuer_name": f["issuer"], "title": f["title"],
+        "body": [_layout_block(layout, b) for b in document.body], "number": f["number"] or None,
+        "copy_number": f["copy_no"] or None, "classification": f["secrecy"] or None, "urgency": f["urgency"] or None,
+        "signers": [s for s in f["signer"].split("、") if s] if upward else [],
+        "main_recipients": f["main_recipients"], "attachments": f["attachments"], "signature_name": f["issuer"],
+        "date": f["written_date"], "note": f["note"] or None, "cc": f["cc_recipients"],
+        "printer": f["issuing_agency"] or None, "print_date": f["issued_date"],
+    }
+    return _construct(layout.OfficialDocument, values)
 
 
 def _layout_block(layout: ModuleType, block: dict[str, Any]) -> Any:
-    cls = getattr(layout, {"heading": "Heading", "paragraph": "Paragraph", "list_item": "ListItem",
-                           "table": "Table"}[block["kind"]], None)
-    return _construct(cls, {k: v for k, v in block.items() if k != "kind"}) if cls is not None else block
+    kind = block["kind"]
+    if kind == "heading":  # authors type their own 一、（一） markers: nothing is renumbered
+        return _construct(layout.Heading, {"level": block["level"], "text": block["text"], "numbered": False})
+    if kind == "table":
+        return _construct(layout.Table, {"rows": tuple(tuple(r) for r in block["rows"])})
+    return _construct(layout.ListItem if kind == "list_item" else layout.Paragraph, {"text": block["text"]})
 
 
 def _construct(cls: Any, values: dict[str, Any]) -> Any:
@@ -105,10 +120,15 @@ def _construct(cls: Any, values: dict[str, Any]) -> Any:
     return cls(**values)
 
 
+def render_format(document: OutgoingDocument) -> str:
+    """GB/T 9704 版式: 纪要格式 for 纪要, 信函格式 for 函, else 文件格式."""
+    return {"纪要": "minutes", "函": "letter"}.get(document.doc_type.value, "standard")
+
+
 def render(document: OutgoingDocument) -> bytes:
     """The document as a GB/T 9704 .docx, via ``docs_flow.render.render_docx``."""
     render_docx = _require("docs_flow.render", "render_docx", "Word 排版")
-    return bytes(render_docx(layout_document(document)))
+    return bytes(render_docx(layout_document(document), fmt=render_format(document)))
 
 
 def check(data: bytes) -> Any:

@@ -43,7 +43,7 @@ def default_steps(session: Session, agency_id: int, *, full: bool) -> list[dict[
     clerk = {"kind": "role", "role": "clerk", "department_id": None}
     review = {"key": "review", "name": "处室负责人核稿", "tag": "review", "actor": {"kind": "drafter_head"},
               "can_edit": True, "deadline_hours": 24}
-    sign = {"key": "sign_off", "name": "机关领导签发", "tag": "sign_off", "allow_add_signer": True,
+    sign = {"key": "sign_off", "name": "机关领导签发", "tag": "sign_off",
             "actor": {"kind": "role", "role": "leader", "department_id": None}, "deadline_hours": 48}
     tail = [
         {"key": "number", "name": "编号", "tag": "number", "actor": clerk, "deadline_hours": 8},
