@@ -1,14 +1,18 @@
-from __future__ import annotations
+"""Shared helpers for docs_flow tests: rendered samples and their XML, a recording event subscriber,
+and documents driven through HTTP."""
 
+from __future__ import annotations
 import io
 from typing import Any
-
 import docx
 import pytest
 from docx.oxml.ns import qn
-
 from docs_flow.render import render_docx
 from docs_flow.samples import demo_letter, demo_minutes, demo_notice, demo_request
+from collections.abc import Iterator
+from starlette.testclient import TestClient
+from office import events
+from tests.factories import login, new_client
 
 
 @pytest.fixture(scope="module")
@@ -40,3 +44,65 @@ def run_props(run: Any) -> dict[str, str | None]:
 
 ALL_FORMATS = [(demo_notice, "standard"), (demo_request, "standard"), (demo_letter, "letter"),
                (demo_minutes, "minutes")]
+
+
+class Recorder:
+    """Records committed events (a subscriber, not a mock)."""
+
+    def __init__(self) -> None:
+        self.events: list[events.Event] = []
+
+    def __call__(self, _db: Any, event: events.Event) -> None:
+        self.events.append(event)
+
+    def of(self, type_: str) -> list[events.Event]:
+        return [e for e in self.events if e.type == type_]
+
+    def clear(self) -> None:
+        self.events.clear()
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    rec = Recorder()
+    events.subscribe("", rec)
+    yield rec
+    events.unsubscribe(rec)
+
+
+class Clients:
+    """One logged-in TestClient per username, created on first use."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._clients: dict[str, TestClient] = {}
+
+    def __getitem__(self, username: str) -> TestClient:
+        if username not in self._clients:
+            c = new_client(self.app)  # shares the app (and its lifespan) with the ``client`` fixture
+            login(c, username)
+            self._clients[username] = c
+        return self._clients[username]
+
+    def close(self) -> None:
+        for c in self._clients.values():
+            c.close()
+
+
+@pytest.fixture
+def users(client: TestClient, org: Any) -> Iterator[Clients]:
+    cs = Clients(client.app)
+    yield cs
+    cs.close()
+
+
+BODY = [
+    {"kind": "heading", "level": 1, "text": "一、工作目标"},
+    {"kind": "paragraph", "text": "各地各部门要认真贯彻落实本通知要求。"},
+    {"kind": "list_item", "text": "按时报送材料。"},
+    {"kind": "table", "rows": [["单位", "联系人"], ["综合处", "张伟"]]},
+]
+
+
+def act(c: TestClient, doc: dict[str, Any], action: str, **extra: Any) -> Any:
+    return c.post(f"/api/docs/{doc['id']}/actions", json={"action": action, "version": doc["version"], **extra})

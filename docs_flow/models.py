@@ -1,0 +1,320 @@
+"""Tables for 办文: the generic workflow engine (cases, tasks, history, delegations) and outgoing
+documents (发文) with their versions, comments, route templates and document numbers.
+
+The ``wf_*`` tables know nothing about documents: a case points at its subject by ``kind`` and
+``subject_id``, so 收文 and approval forms can reuse the engine.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from office.db import utc_column, utcnow
+
+# Workflow engine ---------------------------------------------------------------------------------
+
+
+class CaseState(str, enum.Enum):
+    """A case is drafted, then runs along its route until finished; the initiator may withdraw it."""
+
+    draft = "draft"
+    running = "running"
+    withdrawn = "withdrawn"
+    finished = "finished"
+
+
+class TaskState(str, enum.Enum):
+    pending = "pending"
+    approved = "approved"
+    returned = "returned"
+    transferred = "transferred"
+    cancelled = "cancelled"  # another person completed an "any" step, or the case was withdrawn/returned
+
+
+class WfCase(SQLModel, table=True):
+    """One run of a route. ``route`` is a snapshot of the template's steps taken at creation, so
+    later template edits never change a case in flight. ``version`` is the optimistic lock."""
+
+    __tablename__ = "wf_case"
+    __table_args__ = (Index("ix_wf_case_subject", "kind", "subject_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)
+    subject_id: int = 0
+    agency_id: int | None = Field(default=None, index=True)
+    initiator_id: int = Field(index=True)
+    initiator_dept_id: int | None = None
+    state: CaseState = Field(default=CaseState.draft, index=True)
+    route: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    context: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    current_step: int | None = None
+    round: int = 0
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    submitted_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    finished_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class WfTask(SQLModel, table=True):
+    """One person's work item at one step in one round (rounds increase when a case is returned)."""
+
+    __tablename__ = "wf_task"
+    __table_args__ = (Index("ix_wf_task_assignee_state", "assignee_id", "state"),
+                      Index("ix_wf_task_case_step", "case_id", "step_index", "round"))
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="wf_case.id")
+    step_index: int
+    step_key: str = Field(max_length=40)
+    round: int = 0
+    assignee_id: int
+    state: TaskState = Field(default=TaskState.pending)
+    is_added: bool = False  # 加签: added by a leader at this step
+    added_by_id: int | None = None
+    transferred_from_id: int | None = None
+    acted_by_id: int | None = None  # differs from assignee when a deputy acted (委托)
+    opinion: str = Field(default="", sa_column=Column(Text, nullable=False))
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    due_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    acted_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class WfHistory(SQLModel, table=True):
+    """The route history: every transition, who did it (and for whom), with the opinion."""
+
+    __tablename__ = "wf_history"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="wf_case.id", index=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    actor_id: int
+    actor_name: str = Field(default="", max_length=100)
+    on_behalf_of_id: int | None = None
+    action: str = Field(max_length=30)
+    step_index: int | None = None
+    step_name: str = Field(default="", max_length=100)
+    round: int = 0
+    opinion: str = Field(default="", sa_column=Column(Text, nullable=False))
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class WfDelegation(SQLModel, table=True):
+    """委托: while absent, ``principal_id``'s tasks may be handled by ``deputy_id``."""
+
+    __tablename__ = "wf_delegation"
+    id: int | None = Field(default=None, primary_key=True)
+    principal_id: int = Field(index=True)
+    deputy_id: int = Field(index=True)
+    starts_at: datetime = Field(sa_column=utc_column())
+    ends_at: datetime = Field(sa_column=utc_column())
+    reason: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+# Outgoing documents --------------------------------------------------------------------------------
+
+
+class DocType(str, enum.Enum):
+    """The 15 document types of 《党政机关公文处理工作条例》 (2012) 第八条."""
+
+    jueyi = "决议"
+    jueding = "决定"
+    mingling = "命令（令）"
+    gongbao = "公报"
+    gonggao = "公告"
+    tonggao = "通告"
+    yijian = "意见"
+    tongzhi = "通知"
+    tongbao = "通报"
+    baogao = "报告"
+    qingshi = "请示"
+    pifu = "批复"
+    yian = "议案"
+    han = "函"
+    jiyao = "纪要"
+
+
+class Secrecy(str, enum.Enum):
+    """Only non-classified material may enter this networked system (条例 第二十六条, GB/T 33481)."""
+
+    none = ""  # 非密
+    internal = "内部"
+
+
+CLASSIFIED_LEVELS = ("秘密", "机密", "绝密")
+
+
+class Urgency(str, enum.Enum):
+    normal = ""
+    urgent = "加急"
+    very_urgent = "特急"
+
+
+class DocStatus(str, enum.Enum):
+    draft = "draft"  # 拟稿 (also after being returned to the drafter)
+    routing = "routing"  # 审核/会签/签发中
+    signed = "signed"  # 已签发: body locked
+    sealed = "sealed"  # 已用印
+    issued = "issued"  # 已核发/分发
+    archived = "archived"  # 已归档 (route finished)
+    withdrawn = "withdrawn"  # 已撤回
+
+
+class OutgoingDocument(SQLModel, table=True):
+    """A 发文: the draft sheet (发文稿纸) fields, the structured body and its sign-off/seal records.
+
+    ``body`` is a JSON list of blocks ({"kind": "heading", "level", "text"} | {"kind": "paragraph",
+    "text"} | {"kind": "list_item", "text"} | {"kind": "table", "rows"}) that the renderer consumes.
+    ``version`` is the optimistic lock every change must quote.
+    """
+
+    __tablename__ = "doc_outgoing"
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(index=True)
+    case_id: int | None = Field(default=None, foreign_key="wf_case.id")
+    doc_type: DocType
+    title: str = Field(max_length=200)
+    status: DocStatus = Field(default=DocStatus.draft, index=True)
+    number_code: str = Field(default="", max_length=20)  # 机关代字, chosen when drafting
+    number: str = Field(default="", max_length=60)  # 发文字号, e.g. 粤府办〔2026〕12号
+    number_id: int | None = None
+    copy_no: str = Field(default="", max_length=20)  # 份号
+    secrecy: Secrecy = Field(default=Secrecy.none)
+    secrecy_period: str = Field(default="", max_length=40)
+    urgency: Urgency = Field(default=Urgency.normal)
+    open_attribute: str = Field(default="", max_length=20)  # 公开属性
+    main_recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    cc_recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    countersign_department_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    body: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    body_hash: str = Field(default="", max_length=64)
+    body_version_no: int = 0
+    attachments: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    note: str = Field(default="", max_length=500)  # 附注
+    drafter_id: int = Field(index=True)
+    drafting_dept_id: int | None = None
+    drafter_phone: str = Field(default="", max_length=40)
+    signer_name: str = Field(default="", max_length=100)  # 签发人
+    signed_by_id: int | None = None
+    signed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    signed_version_no: int | None = None
+    signed_hash: str = Field(default="", max_length=64)
+    sign_record: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    written_date: date | None = None  # 成文日期: the sign-off date
+    issuing_agency_name: str = Field(default="", max_length=100)  # 印发机关
+    issued_date: date | None = None  # 印发日期
+    seal_record: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(index=True))
+
+
+class DocumentVersion(SQLModel, table=True):
+    """A saved state of the title and body (留痕): who saved it, when, at which step."""
+
+    __tablename__ = "doc_version"
+    __table_args__ = (UniqueConstraint("document_id", "no"),)
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="doc_outgoing.id", index=True)
+    no: int
+    title: str = Field(max_length=200)
+    body: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    body_hash: str = Field(max_length=64)
+    author_id: int
+    author_name: str = Field(default="", max_length=100)
+    step_name: str = Field(default="", max_length=100)
+    note: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class DocumentComment(SQLModel, table=True):
+    """讨论: a comment on a document, tied to the body version it was written against."""
+
+    __tablename__ = "doc_comment"
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="doc_outgoing.id", index=True)
+    version_no: int
+    author_id: int
+    author_name: str = Field(default="", max_length=100)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class DocAttachment(SQLModel, table=True):
+    """An attached file (附件); its name is printed in the 附件说明."""
+
+    __tablename__ = "doc_attachment"
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="doc_outgoing.id", index=True)
+    name: str = Field(max_length=200)
+    content_type: str = Field(default="application/octet-stream", max_length=100)
+    size: int = 0
+    sha256: str = Field(max_length=64)
+    data: bytes = Field(default=b"")
+    uploaded_by: int
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class RouteTemplate(SQLModel, table=True):
+    """An agency's route for one document type (``doc_type`` "*" is the agency's generic route)."""
+
+    __tablename__ = "doc_route_template"
+    __table_args__ = (UniqueConstraint("agency_id", "doc_type"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(index=True)
+    doc_type: str = Field(max_length=20)
+    name: str = Field(max_length=100)
+    steps: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    revision: int = 1
+    updated_by: int | None = None
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class NumberState(str, enum.Enum):
+    reserved = "reserved"  # 预留
+    assigned = "assigned"  # 已使用
+    void = "void"  # 作废 (with a reason; the number is never reused)
+
+
+class DocNumberCounter(SQLModel, table=True):
+    """The last sequence handed out per agency, 代字 and year."""
+
+    __tablename__ = "doc_number_counter"
+    agency_id: int = Field(primary_key=True)
+    code: str = Field(primary_key=True, max_length=20)
+    year: int = Field(primary_key=True)
+    last_seq: int = 0
+
+
+class DocNumber(SQLModel, table=True):
+    """Every number ever handed out, so the sequence is gapless and each gap-looking void is explained."""
+
+    __tablename__ = "doc_number"
+    __table_args__ = (UniqueConstraint("agency_id", "code", "year", "seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(index=True)
+    code: str = Field(max_length=20)
+    year: int
+    seq: int
+    state: NumberState = Field(default=NumberState.assigned)
+    document_id: int | None = Field(default=None, index=True)
+    reason: str = Field(default="", max_length=200)
+    created_by: int
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    voided_by: int | None = None
+    voided_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    void_reason: str = Field(default="", max_length=200)
+
+    @property
+    def text(self) -> str:
+        return format_number(self.code, self.year, self.seq)
+
+
+def format_number(code: str, year: int, seq: int) -> str:
+    """发文字号: 机关代字 + 〔年份〕 + 序号 (GB/T 9704-2012 7.2.4: hexagonal brackets, no leading zeros)."""
+    return f"{code}〔{year}〕{seq}号"

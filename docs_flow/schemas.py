@@ -1,0 +1,112 @@
+"""Request bodies for the 办文 API (validated by ``office.web``) and the shapes the service accepts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from office.web import Body
+from docs_flow.models import DocType
+
+Box = Literal["todo", "done", "mine", "all"]
+Action = Literal["submit", "approve", "return", "withdraw", "transfer", "add_signer"]
+
+
+class AttachmentRef(Body):
+    name: str = Field(min_length=1, max_length=200)
+    file_id: int | None = None
+
+
+class SheetFields(Body):
+    """发文稿纸 fields a drafter (or an editor on the route) may change. ``secrecy`` is a free string
+    so that 秘密/机密/绝密 are refused by the service with an explanation, not a type error."""
+
+    title: str | None = Field(default=None, max_length=200)
+    secrecy: str | None = Field(default=None, max_length=10)
+    secrecy_period: str | None = Field(default=None, max_length=40)
+    urgency: Literal["", "加急", "特急"] | None = None
+    copy_no: str | None = Field(default=None, max_length=20)
+    open_attribute: Literal["", "主动公开", "依申请公开", "不予公开"] | None = None
+    main_recipients: list[str] | None = Field(default=None, max_length=100)
+    cc_recipients: list[str] | None = Field(default=None, max_length=100)
+    note: str | None = Field(default=None, max_length=500)
+    drafter_phone: str | None = Field(default=None, max_length=40)
+    issuing_agency_name: str | None = Field(default=None, max_length=100)
+    number_code: str | None = Field(default=None, max_length=20)
+    countersign_department_ids: list[int] | None = Field(default=None, max_length=50)
+    attachments: list[AttachmentRef] | None = Field(default=None, max_length=100)
+    body: list[dict[str, Any]] | None = None
+
+
+class DocumentCreate(SheetFields):
+    doc_type: DocType
+    title: str = Field(min_length=1, max_length=200)
+
+
+class DocumentUpdate(SheetFields):
+    version: int
+    note_for_version: str = Field(default="", max_length=200)
+
+
+class ActionIn(Body):
+    action: Action
+    version: int
+    opinion: str = Field(default="", max_length=5000)
+    target: str | None = Field(default=None, max_length=40)  # return: step key or "draft"
+    user_id: int | None = None  # transfer / add_signer
+    reason: str = Field(default="", max_length=500)
+    pin: str | None = Field(default=None, max_length=64)
+    quote_comment_id: int | None = None
+
+
+class NumberIn(Body):
+    version: int
+    reserved_id: int | None = None
+
+
+class ReserveIn(Body):
+    code: str = Field(min_length=1, max_length=20)
+    year: int | None = None
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class VoidIn(Body):
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class CommentIn(Body):
+    text: str = Field(min_length=1, max_length=5000)
+
+
+class ActorSpec(Body):
+    kind: Literal["user", "role", "drafter_head", "drafter", "context_departments"]
+    user_ids: list[int] | None = None
+    role: str | None = None
+    department_id: int | None = None
+    key: str | None = None
+
+
+class StepIn(Body):
+    key: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=100)
+    tag: str = Field(default="", max_length=20)
+    actor: ActorSpec
+    mode: Literal["any", "all"] = "any"
+    can_edit: bool = False
+    allow_add_signer: bool = False
+    deadline_hours: int | None = None
+    next: str | None = Field(default=None, max_length=40)
+
+
+class TemplateIn(Body):
+    name: str = Field(default="", max_length=100)
+    steps: list[StepIn] = Field(max_length=60)
+
+
+class DelegationIn(Body):
+    deputy_id: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: str = Field(default="", max_length=200)
