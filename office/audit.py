@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DDL, event
+from sqlalchemy import DDL, bindparam, event, insert, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, select
 
 from office.actor import Actor
@@ -56,16 +57,22 @@ def record(
     detail: dict[str, Any] | None = None,
     ip: str | None = None,
 ) -> AuditEntry:
-    """Append one entry in the caller's transaction (so it commits or rolls back with the change)."""
-    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
-        session.flush()
-    now = utcnow()
+    """Append one entry in the caller's transaction (so it commits or rolls back with the change).
+
+    Core statements rather than the ORM unit of work: this runs in every write, so it is kept
+    to one locked read of the tip, one insert and one update.
+    """
+    tip = session.execute(
+        sa_select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()  # type: ignore[arg-type]
+    ).first()
+    if tip is None:
+        session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
+        prev_seq, prev_hash = 0, GENESIS
+    else:
+        prev_seq, prev_hash = int(tip[0]), str(tip[1])
     entry = AuditEntry(
-        seq=head.seq + 1,
-        at=now,
+        seq=prev_seq + 1,
+        at=utcnow(),
         actor_id=actor.user_id if actor else None,
         actor_name=(actor.name if actor else "匿名")[:100],
         action=action,
@@ -73,15 +80,21 @@ def record(
         target_id=str(target_id)[:80],
         ip=(ip if ip is not None else (actor.ip if actor else ""))[:64],
         detail=_jsonable(detail or {}),
-        prev_hash=head.hash,
+        prev_hash=prev_hash,
         hash="",
     )
-    entry.hash = entry_hash(head.hash, entry)
-    head.seq = entry.seq
-    head.hash = entry.hash
-    session.add(entry)
-    session.add(head)
+    entry.hash = entry_hash(prev_hash, entry)
+    session.execute(_INSERT, {c: getattr(entry, c) for c in _COLUMNS})
+    session.execute(_ADVANCE, {"new_seq": entry.seq, "new_hash": entry.hash})
     return entry
+
+
+_COLUMNS = ("seq", "at", "actor_id", "actor_name", "action", "target_type", "target_id", "ip", "detail",
+            "prev_hash", "hash")
+# Built once: statement construction costs more than executing these.
+_INSERT = insert(AuditEntry)
+_ADVANCE = (update(AuditHead).where(AuditHead.id == 1)  # type: ignore[arg-type]
+            .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
 
 
 def _jsonable(detail: dict[str, Any]) -> dict[str, Any]:
