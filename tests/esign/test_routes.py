@@ -201,3 +201,20 @@ def test_sm2_deployment_end_to_end(settings: Settings, monkeypatch: pytest.Monke
     monkeypatch.setenv(authority.ALG_ENV, "RSA")
     with pytest.raises(Exception):
         authority.deployment_alg()
+
+
+def test_esign_page_module_is_served_and_parses(client: TestClient, tmp_path: object) -> None:
+    import subprocess
+    from pathlib import Path
+
+    from tests.conftest import require_tool
+
+    r = client.get("/static/js/pages/esign.js")
+    assert r.status_code == 200
+    source = r.text
+    assert "export async function render(root, ctx)" in source and "export function askPin(" in source
+    assert "innerHTML" not in source and "style=" not in source  # strict CSP, textContent only
+    node = require_tool("node")
+    module = Path(str(tmp_path)) / "esign.mjs"
+    module.write_text(source)
+    subprocess.run([node, "--check", str(module)], check=True)
