@@ -46,6 +46,8 @@ CRL_REFRESH = timedelta(days=1)
 CRL_VALIDITY = timedelta(days=7)
 
 _master_cache: dict[str, bytes] = {}
+_unwrapped: dict[tuple[bytes, bytes], bytes] = {}
+CACHE_KEY = "esign_authorities"
 
 
 def _decode_key(raw: str, source: str) -> bytes:
@@ -115,8 +117,13 @@ def _aad(kind: AuthorityKind, agency_id: int | None) -> bytes:
 
 
 def unwrap(authority: Authority, master: bytes) -> bytes:
-    """The authority's private key (in memory only)."""
-    return crypto.unwrap_with_key(authority.wrapped_key, master, aad=_aad(authority.kind, authority.agency_id))
+    """The authority's private key (in memory only; cached per process like the master key itself)."""
+    ident = (master, authority.wrapped_key)
+    private = _unwrapped.get(ident)
+    if private is None:
+        private = crypto.unwrap_with_key(authority.wrapped_key, master, aad=_aad(authority.kind, authority.agency_id))
+        _unwrapped[ident] = private
+    return private
 
 
 def key_and_cert(authority: Authority, master: bytes) -> ca.KeyAndCert:
@@ -125,9 +132,18 @@ def key_and_cert(authority: Authority, master: bytes) -> ca.KeyAndCert:
 
 
 def find(session: Session, kind: AuthorityKind, agency_id: int | None = None) -> Authority | None:
+    """The authority row, cached for the session (rows are never updated; the cache is dropped on rollback)."""
+    cache: dict[tuple[AuthorityKind, int | None], Authority] = session.info.setdefault(CACHE_KEY, {})
+    row = cache.get((kind, agency_id or None))
+    if row is not None:
+        return row
     stmt = select(Authority).where(Authority.kind == kind)
     stmt = stmt.where(Authority.agency_id == agency_id) if agency_id else stmt.where(Authority.agency_id.is_(None))  # type: ignore[union-attr]
-    return session.exec(stmt).first()
+    with session.no_autoflush:
+        row = session.exec(stmt).first()
+    if row is not None:
+        cache[(kind, agency_id or None)] = row
+    return row
 
 
 def _store(session: Session, kind: AuthorityKind, agency_id: int | None, alg: str, private: bytes,

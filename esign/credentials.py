@@ -162,6 +162,7 @@ def count_wrong_pin(session: Session, actor: Actor | None, row: Credential | Sea
     model, ident = type(row), row.id
     session.rollback()
     session.info.pop("pending_events", None)
+    session.info.pop(authority.CACHE_KEY, None)  # rows created in the rolled-back work are gone
     fresh = session.get(model, ident)
     assert fresh is not None
     fresh.failed_attempts += 1

@@ -24,53 +24,81 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from esign import authority, merkle
-from esign.models import LogHead
 from office.db import utcnow
 from office.errors import NotFound, ValidationError
 
 
 class DbNodeStore:
-    """:class:`esign.merkle.NodeStore` over the log tables, with plain SQL (proof speed matters)."""
+    """:class:`esign.merkle.NodeStore` over the log tables.
+
+    Speed matters here (a proof at 10^6 entries is ~40 lookups; a bulk append touches every
+    node), so it talks to the DB-API cursor of the session's connection directly, caches what it
+    read or wrote, and buffers inserts until :meth:`flush` (one ``executemany`` per table).
+    """
 
     def __init__(self, session: Session) -> None:
         self.conn = session.connection()
+        self.sqlite = self.conn.dialect.name == "sqlite"
+        self.cursor = self.conn.connection.cursor()
         self._size: int | None = None
-        self._pending: dict[str, Any] | None = None
+        self._cache: dict[tuple[int, int], bytes] = {}
+        self._leaves: list[tuple[Any, ...]] = []
+        self._nodes: list[tuple[int, int, bytes]] = []
+        self._pending: tuple[str, bytes, Any] | None = None
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.sqlite else sql.replace("?", "%s")
 
     def size(self) -> int:
         if self._size is None:
-            value = self.conn.execute(text("SELECT max(idx) FROM esign_log_leaf")).scalar()
+            self.cursor.execute("SELECT max(idx) FROM esign_log_leaf")
+            value = self.cursor.fetchone()[0]
             self._size = 0 if value is None else int(value) + 1
         return self._size
 
     def get(self, level: int, index: int) -> bytes:
+        cached = self._cache.get((level, index))
+        if cached is not None:
+            return cached
         if level == 0:
-            row = self.conn.execute(text("SELECT leaf_hash FROM esign_log_leaf WHERE idx = :i"), {"i": index}).first()
+            self.cursor.execute(self._sql("SELECT leaf_hash FROM esign_log_leaf WHERE idx = ?"), (index,))
         else:
-            row = self.conn.execute(text("SELECT hash FROM esign_log_node WHERE level = :l AND idx = :i"),
-                                    {"l": level, "i": index}).first()
+            self.cursor.execute(self._sql("SELECT hash FROM esign_log_node WHERE level = ? AND idx = ?"), (level, index))
+        row = self.cursor.fetchone()
         if row is None:
             raise NotFound(f"日志节点缺失（层 {level}，序号 {index}）", code="log_node_missing")
-        return bytes(row[0])
+        value = bytes(row[0])
+        if len(self._cache) < 100_000:
+            self._cache[(level, index)] = value
+        return value
 
     def put(self, level: int, index: int, value: bytes) -> None:
+        self._cache[(level, index)] = value
         if level == 0:
             assert self._pending is not None, "leaf data must be staged before appending"
             if index != self.size():
                 raise ValueError("log leaves must be appended in order")
-            self.conn.execute(text("INSERT INTO esign_log_leaf (idx, leaf_hash, kind, data, created_at) "
-                                   "VALUES (:idx, :h, :kind, :data, :at)"),
-                              {"idx": index, "h": value, **self._pending})
+            kind, data, at = self._pending
+            self._leaves.append((index, value, kind, data, at))
             self._size = index + 1
         else:
-            self.conn.execute(text("INSERT INTO esign_log_node (level, idx, hash) VALUES (:l, :i, :h)"),
-                              {"l": level, "i": index, "h": value})
+            self._nodes.append((level, index, value))
 
     def stage(self, kind: str, data: bytes) -> None:
         at = utcnow()
-        # Bind like office.db.UTCDateTime does: naive UTC on SQLite, aware elsewhere.
-        self._pending = {"kind": kind, "data": data,
-                         "at": at.replace(tzinfo=None) if self.conn.dialect.name == "sqlite" else at}
+        # Stored like office.db.UTCDateTime: naive UTC text on SQLite, aware timestamp elsewhere.
+        self._pending = (kind, data, at.strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else at)
+
+    def flush(self) -> None:
+        if self._leaves:
+            self.cursor.executemany(self._sql("INSERT INTO esign_log_leaf (idx, leaf_hash, kind, data, created_at) "
+                                              "VALUES (?, ?, ?, ?, ?)"), self._leaves)
+        if self._nodes:
+            self.cursor.executemany(self._sql("INSERT INTO esign_log_node (level, idx, hash) VALUES (?, ?, ?)"),
+                                    self._nodes)
+        self._leaves, self._nodes = [], []
+        if len(self._cache) > 100_000:
+            self._cache.clear()
 
 
 def event_bytes(kind: str, payload: dict[str, Any]) -> bytes:
@@ -92,36 +120,47 @@ def append_many(session: Session, keys: authority.Keys, entries: Iterable[tuple[
     for kind, data in entries:
         store.stage(kind, data)
         indexes.append(log.append(data))
+    store.flush()
     if sign_head:
         _sign_head(session, keys, log)
     return indexes
 
 
-def _sign_head(session: Session, keys: authority.Keys, log: merkle.MerkleLog) -> LogHead:
+def _sign_head(session: Session, keys: authority.Keys, log: merkle.MerkleLog) -> merkle.SignedTreeHead:
     key_row = authority.log_key(session, keys)
     sth = merkle.sign_tree_head(log.size, log.root(), int(time.time() * 1000), alg=key_row.alg,
                                 private_key=authority.unwrap(key_row, keys.master))
-    head = session.get(LogHead, 1) or LogHead(id=1, root_hash=b"", alg=sth.alg, signature=b"")
-    head.tree_size, head.root_hash, head.timestamp_ms = sth.tree_size, sth.root_hash, sth.timestamp_ms
-    head.alg, head.signature = sth.alg, sth.signature
-    session.add(head)
-    session.flush()
-    return head
+    # Plain SQL, like the rest of the log: the head changes on every append and the ORM's
+    # identity map would only add a flush and a stale copy.
+    store = log.store if isinstance(log.store, DbNodeStore) else DbNodeStore(session)
+    values = (sth.tree_size, sth.root_hash, sth.timestamp_ms, sth.alg, sth.signature)
+    store.cursor.execute(store._sql("UPDATE esign_log_head SET tree_size = ?, root_hash = ?, timestamp_ms = ?, alg = ?, "
+                                    "signature = ? WHERE id = 1"), values)
+    if store.cursor.rowcount == 0:
+        store.cursor.execute(store._sql("INSERT INTO esign_log_head (id, tree_size, root_hash, timestamp_ms, alg, "
+                                        "signature) VALUES (1, ?, ?, ?, ?, ?)"), values)
+    return sth
 
 
-def sign_head(session: Session, keys: authority.Keys) -> LogHead:
+def sign_head(session: Session, keys: authority.Keys) -> merkle.SignedTreeHead:
     """Sign the current tree head now (after a bulk load, or to refresh the timestamp)."""
     return _sign_head(session, keys, merkle.MerkleLog(DbNodeStore(session)))
 
 
+def _head(session: Session) -> merkle.SignedTreeHead | None:
+    store = DbNodeStore(session)
+    store.cursor.execute("SELECT tree_size, root_hash, timestamp_ms, alg, signature FROM esign_log_head WHERE id = 1")
+    row = store.cursor.fetchone()
+    return None if row is None else merkle.SignedTreeHead(int(row[0]), bytes(row[1]), int(row[2]), row[3], bytes(row[4]))
+
+
 def signed_head(session: Session) -> dict[str, Any]:
     """The latest signed tree head as JSON, with the log public key to check it."""
-    head = session.get(LogHead, 1)
+    sth = _head(session)
     key_row = authority.find(session, authority.AuthorityKind.log)
-    if head is None or key_row is None:
+    if sth is None or key_row is None:
         return {"tree_size": 0, "root_hash": merkle.EMPTY_ROOT.hex(), "timestamp_ms": 0, "alg": None,
                 "signature": None, "public_key": key_row.public_key.hex() if key_row else None}
-    sth = merkle.SignedTreeHead(head.tree_size, head.root_hash, head.timestamp_ms, head.alg, head.signature)
     return sth.to_dict() | {"public_key": key_row.public_key.hex()}
 
 
@@ -131,14 +170,15 @@ def size(session: Session) -> int:
 
 def find_leaf(session: Session, data: bytes) -> int | None:
     """Index of the entry whose data is exactly ``data`` (by leaf hash), or None."""
-    h = merkle.leaf_hash(data)
-    row = session.connection().execute(text("SELECT idx, data FROM esign_log_leaf WHERE leaf_hash = :h ORDER BY idx"),
-                                       {"h": h}).first()
+    store = DbNodeStore(session)
+    store.cursor.execute(store._sql("SELECT idx, data FROM esign_log_leaf WHERE leaf_hash = ? ORDER BY idx"),
+                         (merkle.leaf_hash(data),))
+    row = store.cursor.fetchone()
     return int(row[0]) if row is not None and bytes(row[1]) == data else None
 
 
 def _tree_size(session: Session, tree_size: int | None) -> int:
-    head = session.get(LogHead, 1)
+    head = _head(session)
     signed = head.tree_size if head else 0
     if tree_size is None:
         return signed
@@ -223,11 +263,11 @@ def _check_nodes(conn: Any, mem: merkle.MerkleLog, batch: int) -> LogReport | No
 
 
 def _check_head(session: Session, mem: merkle.MerkleLog) -> LogReport:
-    head = session.get(LogHead, 1)
+    head = _head(session)
     if head is None:
         return LogReport(mem.size == 0, mem.size, None if mem.size == 0 else 0, "" if mem.size == 0 else "缺少签名树头")
     key_row = authority.find(session, authority.AuthorityKind.log)
-    sth = merkle.SignedTreeHead(head.tree_size, head.root_hash, head.timestamp_ms, head.alg, head.signature)
+    sth = head
     if key_row is None or not merkle.verify_tree_head(sth, key_row.public_key):
         return LogReport(False, mem.size, head.tree_size - 1, "签名树头的签名无效")
     if head.tree_size > mem.size or mem.root(head.tree_size) != head.root_hash:
