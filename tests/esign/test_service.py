@@ -364,3 +364,21 @@ def test_log_consistency_and_inclusion_proofs(org: Org) -> None:
     assert leaf is not None and inc["leaf_hash"] == merkle.leaf_hash(leaf.data).hex()
     assert merkle.verify_inclusion(3, 5, merkle.leaf_hash(leaf.data), [bytes.fromhex(p) for p in inc["proof"]],
                                    bytes.fromhex(inc["root_hash"]))
+
+
+def test_stale_crls_are_resigned(org: Org) -> None:
+    from datetime import timedelta
+
+    from esign.models import Crl
+    from office.db import utcnow
+
+    enrol(org, "hamlet")
+    old = utcnow() - timedelta(days=2)
+    with org.db.write() as s:
+        for crl in s.exec(select(Crl)).all():
+            crl.this_update = old
+            s.add(crl)
+    with org.db.write() as s:
+        authority.refresh_stale_crls(s, authority.keys_for(s))
+    with org.db.read() as s:
+        assert all(c.this_update > old + timedelta(days=1) for c in s.exec(select(Crl)).all())
