@@ -1,0 +1,222 @@
+"""The e-seal service other packages call: sign text, sign or seal a Word file, verify.
+
+All functions take a ``session`` from ``office.db.Database.write()`` (they append to the
+transparency log and need the master key through it) and the acting user, and raise
+``office.errors`` subclasses. What each signature gets:
+
+- a GB/T 38540 ``SES_Signature`` made with the **actor's own** key, unsealed with their PIN for
+  this call only (``esign.credentials``; nobody can sign for someone else);
+- a time-stamp token from the internal TSA over the signature value (trusted signing time, so
+  a signature made before a later revocation stays valid);
+- an entry in the transparency log (leaf data = the DER signature) and a receipt: the signed
+  tree head after the append plus the inclusion proof (:func:`receipt`).
+
+Wrong PIN: raises ``esign.crypto.WrongPin`` (403 ``wrong_pin``, ``attempts_left``), then
+``Locked`` (423 ``key_locked``) at the limit. As documented in ``esign.credentials``, the
+caller's transaction has then been rolled back and only the failure count committed.
+
+Entry points for docs_flow (签发 and 用印):
+
+- :func:`sign_text` — personal signature over exact bytes (the opinion + document text the
+  leader saw); keep ``record.id`` and check later with :func:`verify_text`;
+- :func:`seal_docx` — 用印: visible seal over the 署名/成文日期 + embedded signature, 用印登记;
+  docs_flow checks that the actor may 用印 *this document*; this checks the actor may use *this seal*;
+- :func:`sign_docx` — personal signature embedded in a Word file, no seal picture;
+- :func:`verify_docx` — the verification report (also used by the HTTP endpoint and the CLI);
+- :func:`usable_seals` — the seals the actor may apply (for a picker).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from esign import authority, crypto, docx_sig, seals, tlog, tsa
+from esign import seal as seal_mod
+from esign.credentials import UnlockedKey, unlock_key
+from esign.models import AuthorityKind, Seal, SealStatus, SealUse, SignatureKind, SignatureRecord
+from esign.verify import report_dict, verify_docx, verify_text
+from office import audit, events
+from office.actor import Actor
+from office.db import utcnow
+from office.errors import Conflict, NotFound, ValidationError
+
+#: ``TBS_Sign.extDatas`` OID carrying the UTF-8 purpose of a text signature.
+OID_PURPOSE = "1.3.6.1.4.1.61234.1.3.3"
+MAX_TEXT = 5 * 1024 * 1024
+
+__all__ = ["receipt", "seal_docx", "sign_docx", "sign_text", "sign_text_with_key", "unlock_key", "usable_seals",
+           "verify_docx", "verify_text", "report_dict"]
+
+
+def _text_arg(value: str, name: str, limit: int = 200) -> str:
+    value = value.strip()
+    if not value or len(value) > limit:
+        raise ValidationError(f"{name}不能为空且不超过 {limit} 字", code=f"bad_{'reference' if 'reference' in name else 'purpose'}")
+    return value
+
+
+def _timestamp_fn(session: Session, keys: authority.Keys, now: datetime) -> Callable[[bytes], bytes]:
+    row = authority.tsa(session, keys)
+    private = authority.unwrap(row, keys.master)
+    return lambda digest: tsa.issue_token(private, row.certificate, digest, now)  # type: ignore[arg-type]
+
+
+def _record(session: Session, keys: authority.Keys, key: UnlockedKey, *, kind: SignatureKind, sig_der: bytes,
+            purpose: str, data_hash: str, now: datetime, seal_id: int | None = None) -> SignatureRecord:
+    index = tlog.append(session, keys, f"signature.{kind.value}", sig_der)
+    record = SignatureRecord(kind=kind, user_id=key.user_id, credential_id=key.credential_id, seal_id=seal_id,
+                             purpose=purpose, alg=key.alg, data_hash=data_hash, signature_der=sig_der, signed_at=now,
+                             timestamp_at=now, leaf_index=index)
+    session.add(record)
+    session.flush()
+    return record
+
+
+def sign_text(session: Session, actor: Actor, *, pin: str, data: bytes, purpose: str) -> SignatureRecord:
+    """签发: the actor's personal signature over exactly ``data`` (e.g. the opinion text plus a hash of the
+    document version the leader read, encoded by the caller).
+
+    ``purpose`` (<= 200 chars, e.g. "签发 粤府办〔2026〕12号") is signed too. Returns the stored
+    :class:`SignatureRecord` (``signature_der`` = DER ``SES_Signature`` with TSA token;
+    ``leaf_index`` = log entry); get the log receipt with :func:`receipt`. Raises Conflict
+    ``not_enrolled``, WrongPin, Locked ``key_locked``, ValidationError for empty/oversized input.
+    """
+    key = unlock_key(session, actor, pin=pin)
+    return sign_text_with_key(session, actor, key=key, data=data, purpose=purpose)
+
+
+def sign_text_with_key(session: Session, actor: Actor, *, key: UnlockedKey, data: bytes,
+                       purpose: str) -> SignatureRecord:
+    """:func:`sign_text` with a key already unlocked by :func:`esign.credentials.unlock_key` in this request
+    (several signatures for one PIN entry, e.g. 批量签发). The key must be the actor's own."""
+    if key.user_id != actor.user_id:
+        raise NotFound("签名密钥不属于当前用户", code="not_own_key")
+    if not data or len(data) > MAX_TEXT:
+        raise ValidationError("签名内容为空或过大", code="bad_data")
+    purpose = _text_arg(purpose, "签名用途")
+    keys = authority.keys_for(session)
+    now = utcnow()
+    hash_name = crypto.DIGEST_OF[key.alg]
+    ext = {OID_PURPOSE: purpose.encode(), docx_sig.OID_CHAIN: docx_sig.CertChain(key.chain).dump()}
+    tbs = seal_mod.build_tbs_sign(seal_der=None, time_info=now, data_hash=crypto.digest(hash_name, data),
+                                  property_info=f"tongban-text/1;hash={hash_name};bytes={len(data)}", ext_datas=ext)
+    signature = key.signer.sign(tbs)
+    token = _timestamp_fn(session, keys, now)(crypto.sha256(signature))
+    sig_der = seal_mod.encode_signature(tbs=tbs, cert=key.certificate, alg=key.alg, signature=signature, timestamp=token)
+    record = _record(session, keys, key, kind=SignatureKind.text, sig_der=sig_der, purpose=purpose,
+                     data_hash=crypto.digest(hash_name, data).hex(), now=now)
+    audit.record(session, actor, "esign.sign_text", target_type="esign_signature", target_id=record.id,
+                 detail={"purpose": purpose, "leaf_index": record.leaf_index})
+    return record
+
+
+def seal_docx(session: Session, actor: Actor, *, seal_id: int, pin: str, docx_bytes: bytes,
+              anchor_paragraph: int | None = None, reference: str) -> bytes:
+    """用印: apply seal ``seal_id`` to a Word file and return the sealed file.
+
+    The actor must be an authorised user of the seal (its agency's seal keeper, or listed by the
+    keeper) — NotFound otherwise; the seal must be active (InvalidTransition ``seal_suspended`` /
+    ``seal_revoked`` / ``seal_expired``); ``pin`` is the actor's **personal** signing PIN. The
+    visible seal goes over the 成文日期 paragraph (or ``anchor_paragraph``), then one signature
+    covers the whole package. Records 用印登记 (seal, user, time, ``reference`` (<= 200 chars,
+    e.g. the document number), SHA-256 of input and output) and a log entry. Bad files raise
+    UnsupportedMedia (415) / PayloadTooLarge (413); nothing is stored then.
+    """
+    reference = _text_arg(reference, "文件标识 reference")
+    seal = seals.check_usable(session, actor, seal_id)
+    key = unlock_key(session, actor, pin=pin)
+    info = seal_mod.parse_seal(seal.seal_der)
+    if not info.lists_cert(key.certificate):
+        raise Conflict("您的签名证书尚未登记到该印章，请印章管理员重新确认授权", code="seal_needs_refresh")
+    sealed = _apply(session, key, docx_bytes, seal=seal, anchor_paragraph=anchor_paragraph)
+    keys = authority.keys_for(session)
+    sig_der, now = sealed[1], sealed[2]
+    record = _record(session, keys, key, kind=SignatureKind.seal, sig_der=sig_der, purpose=reference,
+                     data_hash=hashlib.sha256(sealed[0]).hexdigest(), now=now, seal_id=seal.id)
+    use = SealUse(seal_id=seal.id, user_id=actor.user_id, at=now, reference=reference,  # type: ignore[arg-type]
+                  document_sha256=hashlib.sha256(docx_bytes).hexdigest(), sealed_sha256=record.data_hash,
+                  signature_id=record.id, leaf_index=record.leaf_index)  # type: ignore[arg-type]
+    session.add(use)
+    session.flush()
+    audit.record(session, actor, "esign.seal_use", target_type="esign_seal", target_id=seal.id,
+                 detail={"reference": reference, "signature_id": record.id, "leaf_index": record.leaf_index,
+                         "sealed_sha256": record.data_hash})
+    events.publish_on_commit(session, "esign.seal", {"op": "used", "seal_id": seal.id, "use_id": use.id},
+                             user_ids=seals.keeper_ids(session, seal.agency_id))
+    return sealed[0]
+
+
+def sign_docx(session: Session, actor: Actor, *, pin: str, docx_bytes: bytes, reference: str) -> bytes:
+    """Personal signature embedded in a Word file (no seal picture); returns the signed file.
+
+    Same checks, receipt and errors as :func:`seal_docx` minus the seal.
+    """
+    reference = _text_arg(reference, "文件标识 reference")
+    key = unlock_key(session, actor, pin=pin)
+    signed, sig_der, now = _apply(session, key, docx_bytes, seal=None, anchor_paragraph=None)
+    keys = authority.keys_for(session)
+    record = _record(session, keys, key, kind=SignatureKind.docx, sig_der=sig_der, purpose=reference,
+                     data_hash=hashlib.sha256(signed).hexdigest(), now=now)
+    audit.record(session, actor, "esign.sign_docx", target_type="esign_signature", target_id=record.id,
+                 detail={"reference": reference, "leaf_index": record.leaf_index})
+    return signed
+
+
+def _apply(session: Session, key: UnlockedKey, docx_bytes: bytes, *, seal: Seal | None,
+           anchor_paragraph: int | None) -> tuple[bytes, bytes, datetime]:
+    keys = authority.keys_for(session)
+    now = utcnow()
+    out = docx_sig.apply_signature(docx_bytes, signer=key.certificate, alg=key.alg, sign_fn=key.signer.sign,
+                                   timestamp_fn=_timestamp_fn(session, keys, now),
+                                   seal=seal.seal_der if seal else None, anchor_paragraph=anchor_paragraph,
+                                   chain=key.chain, now=now)
+    parts = docx_sig.read_package(out)
+    last = docx_sig.signature_numbers(parts)[-1]
+    return out, parts[f"tongban/signatures/sig{last}.der"], now
+
+
+def receipt(session: Session, record: SignatureRecord) -> dict[str, Any]:
+    """Log receipt of a signature: the inclusion proof against the latest signed tree head, plus the
+    head itself and the log public key, checkable offline with ``esign.tlog.verify_receipt``."""
+    proof = tlog.inclusion(session, record.leaf_index)
+    return {"signature_id": record.id, "leaf_index": record.leaf_index, "proof": proof["proof"],
+            "leaf_hash": proof["leaf_hash"], "sth": tlog.signed_head(session)}
+
+
+def get_signature(session: Session, actor: Actor, signature_id: int) -> SignatureRecord:
+    """One of the actor's own signature records (NotFound for others')."""
+    record = session.get(SignatureRecord, signature_id)
+    if record is None or record.user_id != actor.user_id:
+        raise NotFound("签名记录不存在", code="signature_not_found")
+    return record
+
+
+def usable_seals(session: Session, actor: Actor) -> list[Seal]:
+    """Active seals the actor may apply now (for docs_flow's 用印 picker)."""
+    return [s for s in seals.list_seals(session, actor) if s.status == SealStatus.active]
+
+
+def chain_pem(session: Session) -> bytes:
+    """Root, agency CAs and TSA certificate as PEM: what an offline verifier needs."""
+    from esign import ca
+
+    return ca.chain_pem(authority.chain_certs(session))
+
+
+def crl(session: Session, agency_id: int | None) -> bytes:
+    """The current DER CRL of the root (``None``) or of an agency's issuing CA."""
+    row = authority.find(session, AuthorityKind.agency if agency_id else AuthorityKind.root, agency_id)
+    der = authority.crl_der(session, row) if row else None
+    if der is None:
+        raise NotFound("该机关尚未建立签发 CA", code="crl_not_found")
+    return der
+
+
+def recent_signatures(session: Session, actor: Actor, *, limit: int = 20) -> list[SignatureRecord]:
+    return list(session.exec(select(SignatureRecord).where(SignatureRecord.user_id == actor.user_id)
+                             .order_by(col(SignatureRecord.id).desc()).limit(limit)).all())
