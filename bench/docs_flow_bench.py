@@ -23,6 +23,7 @@ from office.migrate import upgrade
 from office.models import DeptKind, Role
 from office.secrets_box import hash_password
 
+PIN = "246810"
 PEOPLE = [("drafter", "A1", {Role.staff}), ("head1", "A1", {Role.dept_head}), ("head2", "A2", {Role.dept_head}),
           ("leader", "A1", {Role.leader}), ("clerk", "A1", {Role.clerk}), ("keeper", "A1", {Role.seal_keeper})]
 
@@ -45,6 +46,17 @@ def _setup(root: Path) -> tuple[Database, dict[str, Actor], dict[str, int]]:
             ids[username] = user.id or 0
     with db.read() as s:
         actors = {u: load_actor(s, i) for u, i in ids.items()}
+    # 签发 and 用印 are real e-signatures: the leader and the keeper hold PIN-protected keys.
+    from esign import credentials, seals
+    from esign.models import SealKind
+
+    for who in ("leader", "keeper"):
+        with db.write() as s:
+            credentials.enrol(s, actors[who], pin=PIN)
+    with db.write() as s:
+        seal_id = seals.create_seal(s, actors["keeper"], kind=SealKind.official, seal_pin=PIN).id
+    with db.write() as s:
+        seals.set_users(s, actors["keeper"], seal_id, user_ids=[ids["keeper"]], seal_pin=PIN)  # type: ignore[arg-type]
     return db, actors, depts
 
 
@@ -68,7 +80,7 @@ def _route_one(db: Database, actors: dict[str, Actor], depts: dict[str, int], n:
                 version = service.check_assign_number(s, actors[who], doc_id, version=version).version
         with db.write() as s:
             doc = service.check_act(s, actors[who], doc_id, action=what if what == "submit" else "approve",
-                                    version=version)
+                                    version=version, pin=PIN if who in ("leader", "keeper") else None)
             version = doc.version
     assert doc.status.value == "archived", doc.status
 

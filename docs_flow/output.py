@@ -1,9 +1,7 @@
 """Adapter between the 办文 workflow and the layers built elsewhere: the Word renderer, the
 conformance checker, the .docx importer (all pure, in ``docs_flow``) and electronic seals (``esign``).
 
-Every layer is imported lazily, so the workflow runs before they land; a missing layer raises
-``FeatureUnavailable`` (503) with a message saying what is missing, except the sign-off and seal
-hooks, which fall back to recording the approved hash.
+The pure Word layers are imported lazily; a missing one raises ``FeatureUnavailable`` (503).
 
 Interfaces this module expects (the lead wires the final calls at merge):
 
@@ -15,12 +13,8 @@ Interfaces this module expects (the lead wires the final calls at merge):
 * ``docs_flow.render.render_docx(doc: OfficialDocument, fmt="standard"|"letter"|"minutes") -> bytes``.
 * ``docs_flow.conformance.check_docx(data: bytes) -> report``.
 * ``docs_flow.docx_import.import_body(data: bytes) -> list[block]`` (block objects or dicts).
-* ``esign.service.sign_document(session, actor, *, data: bytes, pin: str, purpose: str,
-  target_type: str, target_id: int) -> dict`` -- signs the canonical body bytes at 签发 with the
-  signer's PIN-unlocked key; returns a JSON-able record (e.g. signature id, algorithm, cert serial).
-* ``esign.service.seal_docx(session, actor, *, agency_id: int, docx: bytes, pin: str,
-  target_type: str, target_id: int) -> dict`` -- applies the agency's seal at 用印; returns a
-  JSON-able record (seal id, signature id, sealed-file sha256, ...).
+* ``esign.service.sign_text`` at 签发 (the leader's key over the canonical approved text) and
+  ``esign.service.seal_docx`` at 用印 (the agency's official seal over the rendered file).
 """
 
 from __future__ import annotations
@@ -28,6 +22,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib
+import os
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -35,7 +31,7 @@ from sqlmodel import Session
 
 from office.actor import Actor
 from office.db import utcnow
-from office.errors import OfficeError, ValidationError
+from office.errors import InvalidTransition, OfficeError, ValidationError
 from docs_flow import body as body_mod
 from docs_flow.models import OutgoingDocument
 
@@ -147,49 +143,81 @@ def import_docx(data: bytes) -> list[dict[str, Any]]:
 # Sign-off and seal hooks ----------------------------------------------------------------------------
 
 
-def esign_available(function: str) -> bool:
-    mod = _optional("esign.service")
-    return mod is not None and callable(getattr(mod, function, None))
-
-
 def on_sign_off(session: Session, actor: Actor, document: OutgoingDocument, pin: str | None) -> dict[str, Any]:
-    """签发 hook: the leader approves exactly ``document.body_hash`` (version ``body_version_no``).
+    """签发: the leader signs exactly the approved text (``document.body_hash``, version
+    ``body_version_no``) with their personal key, unlocked by their PIN (``esign.service.sign_text``).
 
-    With ``esign.service.sign_document`` present, the canonical body is signed with the leader's key
-    (the PIN unlocks it); otherwise only the approval hash is recorded. Returns the sign record.
+    Raises ``pin_required`` without a PIN, esign's ``not_enrolled`` when the leader has no signing
+    key yet, ``WrongPin``/``key_locked`` on a bad PIN (then the caller's transaction is rolled back
+    and only the attempt is counted).
     """
-    record: dict[str, Any] = {"hash": document.body_hash, "version_no": document.body_version_no,
-                              "signer_id": actor.user_id, "signer": actor.name, "at": utcnow().isoformat(),
-                              "method": "hash"}
-    if esign_available("sign_document"):
-        if not pin:
-            raise ValidationError("签发需要输入签名密码（PIN）", code="pin_required")
-        sign_document = _require("esign.service", "sign_document", "电子签名")
-        record["signature"] = sign_document(session, actor, data=canonical_bytes(document), pin=pin,
-                                            purpose="sign_off", target_type="document", target_id=document.id)
-        record["method"] = "esign"
-    return record
+    if not pin:
+        raise ValidationError("签发需要输入您的签名密码（PIN）", code="pin_required")
+    from esign import service as esign_service
+
+    signed = esign_service.sign_text(session, actor, pin=pin, data=canonical_bytes(document),
+                                     purpose=f"签发：{document.title}"[:200])
+    return {"hash": document.body_hash, "version_no": document.body_version_no, "signer_id": actor.user_id,
+            "signer": actor.name, "at": utcnow().isoformat(), "method": "esign",
+            "signature": {"id": signed.id, "leaf_index": signed.leaf_index, "data_hash": signed.data_hash}}
 
 
 def seal_document(session: Session, actor: Actor, document: OutgoingDocument, pin: str | None) -> dict[str, Any]:
-    """用印 hook: apply the agency's electronic seal to the rendered signed text.
+    """用印: render the signed document, apply the agency's official seal over the 成文日期 with the
+    actor's own key (``esign.service.seal_docx``), and keep the sealed file for download.
 
-    With ``esign.service.seal_docx`` present the .docx is rendered and sealed (the seal keeper's PIN
-    unlocks the key); otherwise the hash of the signed body is recorded as sealed-by-whom-and-when.
+    The actor must be authorised on an active official seal of the document's agency.
     """
-    record: dict[str, Any] = {"hash": document.signed_hash, "version_no": document.signed_version_no,
-                              "by_id": actor.user_id, "by": actor.name, "at": utcnow().isoformat(),
-                              "method": "hash"}
-    if esign_available("seal_docx"):
-        if not pin:
-            raise ValidationError("用印需要输入印章密码（PIN）", code="pin_required")
-        data = render(document)
-        seal_docx = _require("esign.service", "seal_docx", "电子印章")
-        record["seal"] = seal_docx(session, actor, agency_id=document.agency_id, docx=data, pin=pin,
-                                   target_type="document", target_id=document.id)
-        record["docx_sha256"] = hashlib.sha256(data).hexdigest()
-        record["method"] = "esign"
-    return record
+    if not pin:
+        raise ValidationError("用印需要输入您的签名密码（PIN）", code="pin_required")
+    from esign import service as esign_service
+    from esign.models import SealKind
+
+    seals = [s for s in esign_service.usable_seals(session, actor)
+             if s.agency_id == document.agency_id and s.kind == SealKind.official]
+    if not seals:
+        raise InvalidTransition("本机关没有您可使用的电子公章：请印章管理员创建公章并授权您使用", code="no_usable_seal")
+    seal = next((s for s in seals if s.seal_type == "公章"), seals[0])
+    data = render(document)
+    anchor = _require("docs_flow.render", "date_paragraph_index", "Word 排版")(data)
+    sealed = esign_service.seal_docx(session, actor, seal_id=seal.id, pin=pin, docx_bytes=data,  # type: ignore[arg-type]
+                                     anchor_paragraph=anchor, reference=document.number or document.title[:100])
+    digest = store_sealed(session, sealed)
+    return {"hash": document.signed_hash, "version_no": document.signed_version_no, "by_id": actor.user_id,
+            "by": actor.name, "at": utcnow().isoformat(), "method": "esign", "seal_id": seal.id,
+            "seal_name": seal.name + seal.seal_type, "sealed_sha256": digest}
+
+
+def _sealed_dir(session: Session) -> Path:
+    return Path(session.info["db"].settings.data_dir) / "sealed"
+
+
+def store_sealed(session: Session, data: bytes) -> str:
+    """Write the sealed file by content hash, durably, before the transaction that records it commits."""
+    digest = hashlib.sha256(data).hexdigest()
+    folder = _sealed_dir(session)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{digest}.docx"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    return digest
+
+
+def sealed_file(session: Session, document: OutgoingDocument) -> bytes | None:
+    """The sealed Word file recorded at 用印, if any (what entitled readers download from then on)."""
+    digest = document.seal_record.get("sealed_sha256")
+    if not digest:
+        return None
+    path = _sealed_dir(session) / f"{digest}.docx"
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise OfficeError("盖章文件校验失败，请联系管理员", code="sealed_file_corrupt")
+    return data
 
 
 def canonical_bytes(document: OutgoingDocument) -> bytes:

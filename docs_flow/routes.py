@@ -109,7 +109,7 @@ def add_comment(ctx: Ctx) -> dict[str, Any]:
     return service.comment_public(row)
 
 
-@api(action="document.use")
+@api(action="document.use", write=True)
 def download_docx(ctx: Ctx) -> Response:
     doc, data = service.render_document(ctx.session, ctx.user, ctx.path_int("doc_id"))
     name = quote(f"{doc.number or doc.title}.docx")

@@ -535,7 +535,7 @@ def get_attachment(session: Session, actor: Actor, doc_id: int, file_id: int) ->
 def render_document(session: Session, actor: Actor, doc_id: int) -> tuple[OutgoingDocument, bytes]:
     """The Word file for a reader of the document (503 until the renderer is installed)."""
     doc = access_document(session, actor, doc_id)
-    data = output.render(doc)
+    data = output.sealed_file(session, doc) or output.render(doc)
     audit.record(session, actor, "docs.download", target_type="document", target_id=doc_id,
                  detail={"version_no": doc.body_version_no, "sha256": hashlib.sha256(data).hexdigest()})
     return doc, data
@@ -615,8 +615,7 @@ def document_detail(session: Session, actor: Actor, doc_id: int) -> dict[str, An
         "my_step": {"name": step["name"], "tag": step.get("tag", ""), "can_edit": step["can_edit"],
                     "on_behalf_of": task.assignee_id if task and task.assignee_id != actor.user_id else None,
                     "due_at": task.due_at.isoformat() if task and task.due_at else None} if step else None,
-        "needs_pin": bool(step and ((step.get("tag") == "sign_off" and output.esign_available("sign_document"))
-                                    or (step.get("tag") == "seal" and output.esign_available("seal_docx")))),
+        "needs_pin": bool(step and step.get("tag") in ("sign_off", "seal")),
         "number_codes": numbering.agency_codes(session, doc.agency_id),
         "route": engine.route_picture(session, case),
     }

@@ -109,15 +109,15 @@ class Writer(threading.Thread):
                 try:
                     self.send(client_id)
                     self.acked.append(client_id)
-                except httpx.HTTPError:
+                except Exception:
                     self.unknown.append(client_id)
                     raise
-            except httpx.HTTPError:
+            except Exception:  # the server is down or restarting: log in again and retry
                 self.client = None
                 time.sleep(0.05)
 
 
-async def _watch(server: Server, stop: threading.Event, seen: list[dict[str, Any]]) -> None:
+async def _watch(server: Server, stop: threading.Event, seen: list[dict[str, Any]], problems: list[str]) -> None:
     """A websocket client that resumes from its last event id after every restart."""
     last = 0
     async with httpx.AsyncClient(base_url=server.url) as http:
@@ -130,12 +130,14 @@ async def _watch(server: Server, stop: threading.Event, seen: list[dict[str, Any
                     while not stop.is_set():
                         frame = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
                         if frame["type"] == "hello":
-                            assert not frame["resync"]
+                            if frame["resync"]:
+                                problems.append("told to resync although nothing was pruned")
                         elif frame.get("id") is not None:
-                            assert frame["id"] > last, "event replayed twice or out of order"
+                            if frame["id"] <= last:
+                                problems.append(f"event {frame['id']} after {last}: replayed twice or out of order")
                             last = frame["id"]
                             seen.append(frame)
-            except (OSError, asyncio.TimeoutError, websockets.ConnectionClosed, httpx.HTTPError, KeyError):
+            except Exception:  # the server is down or restarting: reconnect from the last id
                 await asyncio.sleep(0.05)
 
 
@@ -150,7 +152,8 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
     stop, watch_stop = threading.Event(), threading.Event()
     writers = [Writer(server, u, stop) for u in WRITERS]
     seen: list[dict[str, Any]] = []
-    watcher = threading.Thread(target=lambda: asyncio.run(_watch(server, watch_stop, seen)), daemon=True)
+    problems: list[str] = []
+    watcher = threading.Thread(target=lambda: asyncio.run(_watch(server, watch_stop, seen, problems)), daemon=True)
     watcher.start()
     for w in writers:
         w.start()
@@ -191,6 +194,7 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
     seqs = sorted(r[1] for r in rows)
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "gap in the conversation's sequence"
     assert report.ok, report
+    assert not problems, problems
     delivered = [f["message"]["text"].removeprefix("durable ") for f in seen
                  if f["type"] == "chat.message" and f["message"]["text"].startswith("durable ")]
     assert sorted(delivered) == sorted(set(delivered)), "the resuming client saw a message twice"

@@ -12,6 +12,7 @@ from docs_flow.samples import demo_letter, demo_minutes, demo_notice, demo_reque
 from collections.abc import Iterator
 from starlette.testclient import TestClient
 from office import events
+from tests.esign.svc import PIN
 from tests.factories import login, new_client
 
 
@@ -91,6 +92,13 @@ class Clients:
 
 @pytest.fixture
 def users(client: TestClient, org: Any) -> Iterator[Clients]:
+    """Logged-in clients per user; the leader and the seal keeper hold signing keys (PIN ``PIN``)
+    and agency A has an official seal the keeper may apply."""
+    from tests.esign.svc import enrol, make_seal
+
+    enrol(org, "claudius")
+    enrol(org, "yorick")
+    make_seal(org, users=("yorick",))
     cs = Clients(client.app)
     yield cs
     cs.close()
@@ -102,6 +110,9 @@ BODY = [
     {"kind": "list_item", "text": "按时报送材料。"},
     {"kind": "table", "rows": [["单位", "联系人"], ["综合处", "张伟"]]},
 ]
+
+
+SIGNING_STEPS = ("机关领导签发", "用印")
 
 
 def act(c: TestClient, doc: dict[str, Any], action: str, **extra: Any) -> Any:

@@ -11,7 +11,8 @@ from starlette.testclient import TestClient
 from docs_flow import body as body_mod
 from docs_flow.models import DocumentVersion, OutgoingDocument
 from office.models import AuditEntry
-from tests.docs_flow.conftest import BODY, Clients, Recorder, act
+from tests.docs_flow.conftest import BODY, SIGNING_STEPS, Clients, Recorder, act
+from tests.esign.svc import PIN, enrol
 from tests.factories import Org
 
 ROUTE = [("polonius", "处室负责人核稿"), ("laertes", "办公室审核"), ("laertes", "会签"), ("claudius", "机关领导签发"),
@@ -49,7 +50,8 @@ def advance(users: Clients, doc: dict[str, Any], upto: str) -> dict[str, Any]:
         doc = get(users, who, doc)
         if step == "编号":
             doc = ok(users[who].post(f"/api/docs/{doc['id']}/number", json={"version": doc["version"]}))
-        doc = ok(act(users[who], doc, "approve", opinion=f"{step}：同意"))
+        signing = {"pin": PIN} if step in SIGNING_STEPS else {}
+        doc = ok(act(users[who], doc, "approve", opinion=f"{step}：同意", **signing))
     return doc
 
 
@@ -79,7 +81,11 @@ def test_full_route_signs_off_exact_version_numbers_seals_and_archives(users: Cl
 
     doc = advance(users, doc, "机关领导签发")
     assert doc["allowed_actions"][:4] == ["approve", "return", "transfer", "add_signer"]
-    doc = ok(act(users["claudius"], doc, "approve", opinion="同意印发"))
+    r = act(users["claudius"], doc, "approve", opinion="同意印发")
+    assert r.status_code == 422 and r.json()["error"] == "pin_required"
+    r = act(users["claudius"], doc, "approve", opinion="同意印发", pin="999999")
+    assert r.status_code == 403 and r.json()["error"] == "wrong_pin"
+    doc = ok(act(users["claudius"], doc, "approve", opinion="同意印发", pin=PIN))
     assert doc["status"] == "signed" and doc["signer_name"] == "赵刚" and doc["written_date"]
     assert doc["signed_version_no"] == 2
     assert doc["signed_hash"] == body_mod.body_hash(doc["title"], edited)
@@ -104,6 +110,11 @@ def test_full_route_signs_off_exact_version_numbers_seals_and_archives(users: Cl
         assert sign.actor_name == "赵刚"
     assert ok(users["claudius"].get("/api/docs?box=done"))["items"][0]["id"] == doc["id"]
     check_download(users["yorick"], doc, numbered=True)
+    # The download is the file sealed at 用印: the agency's seal over the date, verifiable by anyone.
+    sealed = users["hamlet"].get(f"/api/docs/{doc['id']}/docx").content
+    report = users["hamlet"].post("/api/esign/verify", files={"file": ("d.docx", sealed, "application/octet-stream")}).json()
+    assert report["valid"], report
+    assert report["signatures"][0]["seal_name"].startswith("省政府办公厅")
     assert ok(users["hamlet"].get("/api/docs?box=mine"))["total"] == 1
 
 
@@ -192,11 +203,14 @@ def test_transfer_and_add_signer_over_http(users: Clients, org: Org) -> None:
     r = act(users["claudius"], doc, "add_signer")
     assert r.status_code == 422 and r.json()["error"] == "user_required"
     doc = ok(act(users["claudius"], doc, "add_signer", user_id=org.users["polonius"], reason="请再把关"))
-    doc = ok(act(users["claudius"], doc, "approve", opinion="同意"))
+    doc = ok(act(users["claudius"], doc, "approve", opinion="同意", pin=PIN))
     assert doc["status"] == "routing"  # waits for the added countersigner
     doc = get(users, "polonius", doc)
     assert "add_signer" not in doc["allowed_actions"]
-    doc = ok(act(users["polonius"], doc, "approve", opinion="已核"))
+    r = act(users["polonius"], doc, "approve", opinion="已核", pin=PIN)
+    assert r.status_code == 409 and r.json()["error"] == "not_enrolled"  # a countersigner at 签发 signs too
+    enrol(org, "polonius")
+    doc = ok(act(users["polonius"], doc, "approve", opinion="已核", pin=PIN))
     assert doc["status"] == "signed" and doc["signer_name"] == "赵刚、王强"
     doc = get(users, "laertes", doc)
     doc = ok(act(users["laertes"], doc, "transfer", user_id=org.users["horatio"], reason="请刘洋复核"))
