@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from office import audit, policy
 from office.actor import Actor
+from meetings import rules  # noqa: F401  (registers the meeting.* policy rules)
 from office.errors import NotFound, ValidationError
 from office.models import Department, DeptKind, User
 from meetings.models import Room, RoomBlock

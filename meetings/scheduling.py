@@ -56,11 +56,12 @@ def users_busy(session: Session, user_ids: Iterable[int], start: dt.datetime, en
     out: dict[int, list[Busy]] = {u: [] for u in ids}
     if not ids:
         return out
+    # Meeting is not joined here: probing it per attendee row would read every meeting a person
+    # ever attended; the status of the few meetings that matched is looked up afterwards.
     stmt = (
         select(MeetingAttendee.user_id, MeetingOccurrence.start_at, MeetingOccurrence.end_at,
-               MeetingOccurrence.meeting_id, MeetingAttendee.rsvp, Meeting.status)
+               MeetingOccurrence.meeting_id, MeetingAttendee.rsvp)
         .join(MeetingOccurrence, col(MeetingOccurrence.meeting_id) == col(MeetingAttendee.meeting_id))
-        .join(Meeting, col(Meeting.id) == col(MeetingAttendee.meeting_id))
         .where(col(MeetingAttendee.user_id).in_(ids), col(MeetingAttendee.rsvp).not_in(NOT_BUSY),
                MeetingOccurrence.status == OccurrenceStatus.active,
                col(MeetingOccurrence.start_at) < end, col(MeetingOccurrence.start_at) > start - MAX_DURATION,
@@ -68,8 +69,10 @@ def users_busy(session: Session, user_ids: Iterable[int], start: dt.datetime, en
     )
     if exclude_meeting_id is not None:
         stmt = stmt.where(MeetingAttendee.meeting_id != exclude_meeting_id)
-    for uid, s, e, mid, rsvp, status in session.exec(stmt).all():
-        tentative = rsvp == Rsvp.tentative or status == MeetingStatus.pending
+    rows = session.exec(stmt).all()
+    pending = _pending(session, {r[3] for r in rows})
+    for uid, s, e, mid, rsvp in rows:
+        tentative = rsvp == Rsvp.tentative or mid in pending
         out[uid].append(Busy(s, e, "tentative" if tentative else "busy", mid))
     for items in out.values():
         items.sort(key=lambda b: b.start)
@@ -85,16 +88,17 @@ def rooms_busy(session: Session, room_ids: Iterable[int], start: dt.datetime, en
         return out
     stmt = (
         select(MeetingOccurrence.room_id, MeetingOccurrence.start_at, MeetingOccurrence.end_at,
-               MeetingOccurrence.meeting_id, Meeting.status)
-        .join(Meeting, col(Meeting.id) == col(MeetingOccurrence.meeting_id))
+               MeetingOccurrence.meeting_id)
         .where(col(MeetingOccurrence.room_id).in_(ids), MeetingOccurrence.status == OccurrenceStatus.active,
                col(MeetingOccurrence.start_at) < end, col(MeetingOccurrence.start_at) > start - MAX_DURATION,
                col(MeetingOccurrence.end_at) > start)
     )
     if exclude_meeting_id is not None:
         stmt = stmt.where(MeetingOccurrence.meeting_id != exclude_meeting_id)
-    for rid, s, e, mid, status in session.exec(stmt).all():
-        out[rid].append(Busy(s, e, "tentative" if status == MeetingStatus.pending else "busy", mid))
+    rows = session.exec(stmt).all()
+    pending = _pending(session, {r[3] for r in rows})
+    for rid, s, e, mid in rows:
+        out[rid].append(Busy(s, e, "tentative" if mid in pending else "busy", mid))
     blocks = session.exec(select(RoomBlock).where(col(RoomBlock.room_id).in_(ids), col(RoomBlock.start_at) < end,
                                                   col(RoomBlock.end_at) > start)).all()
     for b in blocks:
@@ -102,6 +106,13 @@ def rooms_busy(session: Session, room_ids: Iterable[int], start: dt.datetime, en
     for items in out.values():
         items.sort(key=lambda b: b.start)
     return out
+
+
+def _pending(session: Session, meeting_ids: set[int]) -> set[int]:
+    if not meeting_ids:
+        return set()
+    return set(session.exec(select(Meeting.id).where(col(Meeting.id).in_(meeting_ids),
+                                                     Meeting.status == MeetingStatus.pending)).all())  # type: ignore[arg-type]
 
 
 def room_conflicts(session: Session, room_id: int, intervals: list[Interval], *,

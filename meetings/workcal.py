@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from office import audit, policy
 from office.actor import Actor
+from meetings import rules  # noqa: F401  (registers the meeting.* policy rules)
 from office.errors import ValidationError
 from meetings.models import CalendarDay, DayKind
 
