@@ -1,0 +1,250 @@
+"""Busy times of people and rooms, conflict checks and the slot finder. Read-only.
+
+Every query is bounded on both sides of the occurrence start (``start_at > window_start -
+MAX_DURATION``), so the composite indexes ``(room_id, start_at)`` and ``(meeting_id, start_at)``
+answer it with a short range scan however many meetings are on the books.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from office.directory.service import department_member_ids
+from meetings.models import (
+    Meeting,
+    MeetingAttendee,
+    MeetingOccurrence,
+    MeetingStatus,
+    OccurrenceStatus,
+    Room,
+    RoomBlock,
+    Rsvp,
+)
+from meetings.workcal import load_calendar
+
+MAX_DURATION = dt.timedelta(hours=24)
+# Working hours (local): morning and afternoon sessions of a government office.
+WORK_PERIODS = ((8 * 60 + 30, 12 * 60), (14 * 60, 17 * 60 + 30))
+SLOT_STEP = dt.timedelta(minutes=15)
+NOT_BUSY = (Rsvp.declined, Rsvp.delegated)
+
+Interval = tuple[dt.datetime, dt.datetime]
+
+
+@dataclass(frozen=True)
+class Busy:
+    start: dt.datetime
+    end: dt.datetime
+    kind: str  # busy | tentative | blocked
+    meeting_id: int | None = None
+
+
+def overlaps(a_start: dt.datetime, a_end: dt.datetime, b_start: dt.datetime, b_end: dt.datetime) -> bool:
+    return a_start < b_end and b_start < a_end
+
+
+def users_busy(session: Session, user_ids: Iterable[int], start: dt.datetime, end: dt.datetime,
+               *, exclude_meeting_id: int | None = None) -> dict[int, list[Busy]]:
+    """Busy intervals per user (as an attendee who has not declined) overlapping [start, end)."""
+    ids = sorted(set(user_ids))
+    out: dict[int, list[Busy]] = {u: [] for u in ids}
+    if not ids:
+        return out
+    # Meeting is not joined here: probing it per attendee row would read every meeting a person
+    # ever attended; the status of the few meetings that matched is looked up afterwards.
+    stmt = (
+        select(MeetingAttendee.user_id, MeetingOccurrence.start_at, MeetingOccurrence.end_at,
+               MeetingOccurrence.meeting_id, MeetingAttendee.rsvp)
+        .join(MeetingOccurrence, col(MeetingOccurrence.meeting_id) == col(MeetingAttendee.meeting_id))
+        .where(col(MeetingAttendee.user_id).in_(ids), col(MeetingAttendee.rsvp).not_in(NOT_BUSY),
+               MeetingOccurrence.status == OccurrenceStatus.active,
+               col(MeetingOccurrence.start_at) < end, col(MeetingOccurrence.start_at) > start - MAX_DURATION,
+               col(MeetingOccurrence.end_at) > start)
+    )
+    if exclude_meeting_id is not None:
+        stmt = stmt.where(MeetingAttendee.meeting_id != exclude_meeting_id)
+    rows = session.exec(stmt).all()
+    pending = _pending(session, {r[3] for r in rows})
+    for uid, s, e, mid, rsvp in rows:
+        tentative = rsvp == Rsvp.tentative or mid in pending
+        out[uid].append(Busy(s, e, "tentative" if tentative else "busy", mid))
+    for items in out.values():
+        items.sort(key=lambda b: b.start)
+    return out
+
+
+def rooms_busy(session: Session, room_ids: Iterable[int], start: dt.datetime, end: dt.datetime,
+               *, exclude_meeting_id: int | None = None) -> dict[int, list[Busy]]:
+    """Booked and blocked intervals per room overlapping [start, end)."""
+    ids = sorted(set(room_ids))
+    out: dict[int, list[Busy]] = {r: [] for r in ids}
+    if not ids:
+        return out
+    stmt = (
+        select(MeetingOccurrence.room_id, MeetingOccurrence.start_at, MeetingOccurrence.end_at,
+               MeetingOccurrence.meeting_id)
+        .where(col(MeetingOccurrence.room_id).in_(ids), MeetingOccurrence.status == OccurrenceStatus.active,
+               col(MeetingOccurrence.start_at) < end, col(MeetingOccurrence.start_at) > start - MAX_DURATION,
+               col(MeetingOccurrence.end_at) > start)
+    )
+    if exclude_meeting_id is not None:
+        stmt = stmt.where(MeetingOccurrence.meeting_id != exclude_meeting_id)
+    rows = session.exec(stmt).all()
+    pending = _pending(session, {r[3] for r in rows})
+    for rid, s, e, mid in rows:
+        out[rid].append(Busy(s, e, "tentative" if mid in pending else "busy", mid))
+    blocks = session.exec(select(RoomBlock).where(col(RoomBlock.room_id).in_(ids), col(RoomBlock.start_at) < end,
+                                                  col(RoomBlock.end_at) > start)).all()
+    for b in blocks:
+        out[b.room_id].append(Busy(b.start_at, b.end_at, "blocked"))
+    for items in out.values():
+        items.sort(key=lambda b: b.start)
+    return out
+
+
+def _pending(session: Session, meeting_ids: set[int]) -> set[int]:
+    if not meeting_ids:
+        return set()
+    return set(session.exec(select(Meeting.id).where(col(Meeting.id).in_(meeting_ids),
+                                                     Meeting.status == MeetingStatus.pending)).all())  # type: ignore[arg-type]
+
+
+def room_conflicts(session: Session, room_id: int, intervals: list[Interval], *,
+                   exclude_meeting_id: int | None = None) -> list[tuple[Interval, Busy]]:
+    """Which of ``intervals`` collide with the room's bookings or maintenance blocks."""
+    if not intervals:
+        return []
+    lo = min(s for s, _ in intervals)
+    hi = max(e for _, e in intervals)
+    busy = rooms_busy(session, [room_id], lo, hi, exclude_meeting_id=exclude_meeting_id)[room_id]
+    return _collisions(intervals, busy)
+
+
+def _collisions(intervals: list[Interval], busy: list[Busy]) -> list[tuple[Interval, Busy]]:
+    starts = [b.start for b in busy]
+    reach: list[dt.datetime] = []  # reach[j] = latest end among busy[0..j]
+    for b in busy:
+        reach.append(max(reach[-1], b.end) if reach else b.end)
+    found = []
+    for s, e in intervals:
+        i = bisect.bisect_left(starts, e)  # busy[:i] start before e
+        if i == 0 or reach[i - 1] <= s:
+            continue
+        j = i - 1
+        while busy[j].end <= s:
+            j -= 1
+        found.append(((s, e), busy[j]))
+    return found
+
+
+def expand_people(session: Session, user_ids: Iterable[int], department_ids: Iterable[int]) -> list[int]:
+    ids = set(user_ids)
+    for d in department_ids:
+        ids.update(department_member_ids(session, d))
+    return sorted(ids)
+
+
+def merged(intervals: Iterable[Interval]) -> list[Interval]:
+    out: list[list[dt.datetime]] = []
+    for s, e in sorted(intervals):
+        if out and s <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return [(s, e) for s, e in out]
+
+
+def _free(merged_busy: list[Interval], starts: list[dt.datetime], s: dt.datetime, e: dt.datetime) -> bool:
+    i = bisect.bisect_left(starts, e)
+    return i == 0 or merged_busy[i - 1][1] <= s
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: dt.datetime
+    end: dt.datetime
+    room_ids: tuple[int, ...]
+
+
+def candidate_rooms(session: Session, agency_id: int | None, *, min_capacity: int, equipment: list[str],
+                    room_ids: list[int]) -> list[Room]:
+    stmt = select(Room).where(Room.agency_id == agency_id, Room.is_active == True,  # noqa: E712
+                              Room.capacity >= min_capacity)
+    if room_ids:
+        stmt = stmt.where(col(Room.id).in_(room_ids))
+    rooms = session.exec(stmt.order_by(col(Room.capacity), col(Room.id))).all()
+    need = set(equipment)
+    return [r for r in rooms if need <= set(r.equipment)]
+
+
+def find_slots(session: Session, *, user_ids: list[int], duration: dt.timedelta, window_start: dt.datetime,
+               window_end: dt.datetime, rooms: list[Room] | None, tz: ZoneInfo, limit: int = 5) -> list[Slot]:
+    """The earliest slots in working hours on working days (holidays skipped, 调休 days counted)
+    when every user in ``user_ids`` is free and, unless ``rooms`` is None (online), a room is.
+
+    Tentative and pending meetings count as busy: a slot offered should not need a second look.
+    """
+    people = users_busy(session, user_ids, window_start, window_end)
+    busy = merged((b.start, b.end) for items in people.values() for b in items)
+    busy_starts = [s for s, _ in busy]
+    room_busy: dict[int, tuple[list[Interval], list[dt.datetime]]] = {}
+    if rooms:
+        for rid, items in rooms_busy(session, [r.id for r in rooms if r.id], window_start, window_end).items():
+            m = merged((b.start, b.end) for b in items)
+            room_busy[rid] = (m, [s for s, _ in m])
+    local_start = window_start.astimezone(tz)
+    local_end = window_end.astimezone(tz)
+    cal = load_calendar(session, local_start.date(), local_end.date())
+    found: list[Slot] = []
+    day = local_start.date()
+    while day <= local_end.date() and len(found) < limit:
+        if cal.is_workday(day):
+            for p_from, p_to in WORK_PERIODS:
+                t = dt.datetime.combine(day, dt.time(p_from // 60, p_from % 60), tzinfo=tz)
+                period_end = dt.datetime.combine(day, dt.time(p_to // 60, p_to % 60), tzinfo=tz)
+                t = max(t, _ceil(local_start, SLOT_STEP, tz))
+                while t + duration <= period_end and t + duration <= local_end and len(found) < limit:
+                    s, e = t.astimezone(dt.UTC), (t + duration).astimezone(dt.UTC)
+                    if _free(busy, busy_starts, s, e):
+                        free_rooms = _rooms_free(rooms, room_busy, s, e, tz)
+                        if rooms is None or free_rooms:
+                            found.append(Slot(s, e, tuple(free_rooms)))
+                    t += SLOT_STEP
+        day += dt.timedelta(days=1)
+    return found
+
+
+def _rooms_free(rooms: list[Room] | None, room_busy: dict[int, tuple[list[Interval], list[dt.datetime]]],
+                s: dt.datetime, e: dt.datetime, tz: ZoneInfo) -> list[int]:
+    if not rooms:
+        return []
+    out = []
+    ls, le = s.astimezone(tz), e.astimezone(tz)
+    for r in rooms:
+        if not within_open_hours(r, ls, le):
+            continue
+        m, starts = room_busy.get(r.id or 0, ([], []))
+        if _free(m, starts, s, e):
+            out.append(r.id or 0)
+    return out
+
+
+def within_open_hours(room: Room, local_start: dt.datetime, local_end: dt.datetime) -> bool:
+    if local_start.date() != local_end.date() and not (local_end.time() == dt.time(0)
+                                                       and local_end.date() == local_start.date() + dt.timedelta(1)):
+        return False
+    a = local_start.hour * 60 + local_start.minute
+    b = local_end.hour * 60 + local_end.minute if local_end.date() == local_start.date() else 24 * 60
+    return room.open_from <= a and b <= room.open_to
+
+
+def _ceil(moment: dt.datetime, step: dt.timedelta, tz: ZoneInfo) -> dt.datetime:
+    midnight = dt.datetime.combine(moment.date(), dt.time(0), tzinfo=tz)
+    n = -(-(moment - midnight) // step)
+    return midnight + n * step

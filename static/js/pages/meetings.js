@@ -1,0 +1,379 @@
+// 会议: calendar (day/week/month), room booking grid, booking form with live free/busy and the
+// slot finder, meeting page (agenda, materials, RSVP, attendance, minutes), the room's sign-in
+// screen (#/meetings/signin/<id>: rotating code + QR) and the attendee check-in (#/meetings/checkin/<id>).
+//
+// User data only ever reaches the page through textContent and attributes (strict CSP: no inline
+// scripts or styles, no innerHTML).
+
+const TZ = "Asia/Shanghai";
+const RSVP = { needs_action: "未答复", accepted: "参加", declined: "请假", tentative: "待定", delegated: "代参会" };
+const ROLE = { chair: "主持", required: "出席", optional: "列席" };
+const STATE = { present: "已签到", late: "迟到", absent: "缺席", on_leave: "请假", delegated: "代参会", expected: "未到" };
+const STATUS = { confirmed: "已确认", pending: "待审批", cancelled: "已取消", rejected: "已驳回" };
+const WEEK = "日一二三四五六";
+
+function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = String(v);
+    else if (k.startsWith("on") && typeof v === "function") node.addEventListener(k.slice(2), v);
+    else if (["value", "checked", "disabled", "selected"].includes(k)) node[k] = v;
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    node.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+const fmt = (iso, opts) => new Intl.DateTimeFormat("zh-CN", { timeZone: TZ, ...opts }).format(new Date(iso));
+const hm = (iso) => fmt(iso, { hour: "2-digit", minute: "2-digit", hour12: false });
+const md = (iso) => fmt(iso, { month: "numeric", day: "numeric", weekday: "short" });
+// A local (Asia/Shanghai) date + time to an ISO string with the zone, as the API requires.
+const local = (date, time) => `${date}T${time}:00+08:00`;
+const dayKey = (d) => d.toISOString().slice(0, 10);
+
+function shanghaiToday() {
+  const parts = fmt(new Date().toISOString(), { year: "numeric", month: "2-digit", day: "2-digit" }).split("/");
+  return new Date(`${parts[0]}-${parts[1]}-${parts[2]}T00:00:00Z`);
+}
+
+function errorBox(err) {
+  return h("p", { class: "form-error", role: "alert", text: err?.message || "操作失败" });
+}
+
+async function guarded(box, fn) {
+  try {
+    await fn();
+  } catch (err) {
+    if (err?.name === "AbortError") return;
+    box.replaceChildren(errorBox(err));
+  }
+}
+
+export async function render(root, ctx) {
+  const path = ctx.params?.path || [];
+  const [first, second] = path;
+  if (first === "signin" && second) return signinScreen(root, ctx, Number(second));
+  if (first === "checkin" && second) return checkin(root, ctx, Number(second));
+  if (first === "new") return bookingForm(root, ctx);
+  if (first === "rooms") return roomGrid(root, ctx);
+  if (first && /^\d+$/.test(first)) return meetingPage(root, ctx, Number(first));
+  return calendar(root, ctx);
+}
+
+function subscribe(ctx, prefix, fn) {
+  if (ctx.ws?.subscribe) ctx.ws.subscribe(prefix, fn, { signal: ctx.signal });
+  else if (ctx.ws?.on) ctx.ws.on(prefix, fn);
+}
+
+function nav(ctx) {
+  return h("nav", { class: "toolbar", "aria-label": "会议" },
+    h("a", { href: "#/meetings", class: "btn" }, "我的日程"),
+    h("a", { href: "#/meetings/rooms", class: "btn" }, "会议室"),
+    h("a", { href: "#/meetings/new", class: "btn btn-primary" }, "预约会议"));
+}
+
+// Calendar -----------------------------------------------------------------------------------
+
+async function calendar(root, ctx) {
+  const view = ctx.params?.query?.view || "week";
+  const anchor = ctx.params?.query?.date ? new Date(`${ctx.params.query.date}T00:00:00Z`) : shanghaiToday();
+  let start = new Date(anchor);
+  let days = 1;
+  if (view === "week") { start.setUTCDate(start.getUTCDate() - ((start.getUTCDay() + 6) % 7)); days = 7; }
+  if (view === "month") { start.setUTCDate(1); days = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 0)).getUTCDate(); }
+  const end = new Date(start); end.setUTCDate(end.getUTCDate() + days);
+  const step = (n) => { const d = new Date(anchor); if (view === "month") d.setUTCMonth(d.getUTCMonth() + n); else d.setUTCDate(d.getUTCDate() + n * days); return dayKey(d); };
+  const go = (v, d) => ctx.navigate(`#/meetings?view=${v}&date=${d}`);
+  const body = h("div", { class: "meet-calendar", "aria-live": "polite" }, h("p", { text: "正在加载…" }));
+  const approvals = h("section", { class: "meet-approvals" });
+  const feed = h("section", { class: "panel meet-feed" });
+  root.replaceChildren(h("h1", { tabindex: "-1" }, "会议"), nav(ctx),
+    h("div", { class: "toolbar" },
+      h("button", { type: "button", class: "btn", onclick: () => go(view, step(-1)) }, "上一页"),
+      h("button", { type: "button", class: "btn", onclick: () => go(view, dayKey(shanghaiToday())) }, "今天"),
+      h("button", { type: "button", class: "btn", onclick: () => go(view, step(1)) }, "下一页"),
+      ["day", "week", "month"].map((v) => h("button", { type: "button", class: v === view ? "btn btn-primary" : "btn",
+        "aria-pressed": String(v === view), onclick: () => go(v, dayKey(anchor)) }, { day: "日", week: "周", month: "月" }[v]))),
+    approvals, body, feed);
+  const load = () => guarded(body, async () => {
+    const q = `start=${encodeURIComponent(local(dayKey(start), "00:00"))}&end=${encodeURIComponent(local(dayKey(end), "00:00"))}`;
+    const { items } = await ctx.api.get(`/api/meetings?${q}`, { signal: ctx.signal });
+    const cols = [];
+    for (let i = 0; i < days; i++) {
+      const d = new Date(start); d.setUTCDate(d.getUTCDate() + i);
+      const key = dayKey(d);
+      const mine = items.filter((m) => fmt(m.start, { year: "numeric", month: "2-digit", day: "2-digit" }).replaceAll("/", "-") === key);
+      cols.push(h("div", { class: "meet-day" },
+        h("h2", { class: "meet-day-title" }, `${d.getUTCMonth() + 1}月${d.getUTCDate()}日 周${WEEK[d.getUTCDay()]}`),
+        mine.length ? h("ul", { class: "meet-list" }, mine.map((m) => h("li", { class: `meet-item meet-${m.status}` },
+          h("a", { href: `#/meetings/${m.meeting_id}` }, `${hm(m.start)}–${hm(m.end)} ${m.title}`),
+          h("span", { class: "hint" }, [m.room || (m.online ? "线上" : ""), m.rsvp ? RSVP[m.rsvp] : "", m.status !== "confirmed" ? STATUS[m.status] : ""].filter(Boolean).join(" · "))))) :
+          h("p", { class: "hint", text: "无会议" })));
+    }
+    body.replaceChildren(h("div", { class: `meet-grid meet-${view}` }, cols));
+  });
+  await load();
+  subscribe(ctx, "meeting", () => load());
+  guarded(approvals, async () => {
+    const { items } = await ctx.api.get("/api/meetings/approvals", { signal: ctx.signal });
+    if (!items.length) return;
+    approvals.replaceChildren(h("h2", {}, "待我审批的会议室预约"), h("ul", {}, items.map((a) =>
+      h("li", {}, h("a", { href: `#/meetings/${a.meeting_id}` }, `${md(a.start)} ${hm(a.start)} ${a.room} ${a.title}（${a.organizer}）`)))));
+  });
+  feedPanel(feed, ctx);
+}
+
+async function feedPanel(box, ctx) {
+  const show = (status, url) => box.replaceChildren(h("h2", {}, "日历订阅"),
+    h("p", { class: "hint", text: "在 Outlook、Apple 日历或 Thunderbird 中订阅这个地址，会议会自动同步。地址就是凭证，请勿转发；泄露后可重新生成。" }),
+    url ? h("p", {}, h("input", { type: "text", readonly: true, value: url, class: "meet-feed-url", "aria-label": "订阅地址" })) : null,
+    h("button", { type: "button", class: "btn", onclick: regen }, status.active ? "重新生成地址" : "开通订阅"),
+    status.active ? h("button", { type: "button", class: "btn btn-danger", onclick: revoke }, "停用订阅") : null);
+  const regen = () => guarded(box, async () => { const r = await ctx.api.post("/api/meetings/feed", {}); show({ active: true }, r.url); });
+  const revoke = () => guarded(box, async () => { await ctx.api.del("/api/meetings/feed"); show({ active: false }); });
+  await guarded(box, async () => show(await ctx.api.get("/api/meetings/feed", { signal: ctx.signal })));
+}
+
+// Room grid ----------------------------------------------------------------------------------
+
+async function roomGrid(root, ctx) {
+  const date = ctx.params?.query?.date || dayKey(shanghaiToday());
+  const grid = h("div", { class: "meet-rooms" }, h("p", { text: "正在加载…" }));
+  const picker = h("input", { type: "date", value: date, "aria-label": "日期",
+    onchange: () => ctx.navigate(`#/meetings/rooms?date=${picker.value}`) });
+  root.replaceChildren(h("h1", { tabindex: "-1" }, "会议室"), nav(ctx), h("div", { class: "toolbar" }, picker), grid);
+  await guarded(grid, async () => {
+    const q = `start=${encodeURIComponent(local(date, "08:00"))}&end=${encodeURIComponent(local(date, "22:00"))}`;
+    const { items } = await ctx.api.get(`/api/meetings/rooms?${q}`, { signal: ctx.signal });
+    const hours = Array.from({ length: 14 }, (_, i) => 8 + i);
+    const table = h("table", { class: "meet-room-grid" },
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "会议室"), hours.map((x) => h("th", { scope: "col" }, `${x}:00`)))),
+      h("tbody", {}, items.map((r) => h("tr", {},
+        h("th", { scope: "row" }, `${r.name}（${r.capacity}人${r.approval_required ? "，需审批" : ""}）`),
+        hours.map((x) => {
+          const s = new Date(local(date, `${String(x).padStart(2, "0")}:00`)).getTime();
+          const hit = (r.busy || []).find((b) => new Date(b.start).getTime() < s + 3600e3 && new Date(b.end).getTime() > s);
+          const label = hit ? { busy: "已预约", tentative: "待审批", blocked: "维护" }[hit.kind] : "空闲";
+          return h("td", { class: hit ? `meet-cell meet-${hit.kind}` : "meet-cell meet-free", title: label },
+            hit ? label : h("a", { href: `#/meetings/new?room=${r.id}&date=${date}&time=${String(x).padStart(2, "0")}:00` }, "预约"));
+        })))));
+    grid.replaceChildren(items.length ? table : h("p", { class: "hint", text: "本机关还没有登记会议室。" }));
+  });
+}
+
+// Booking form -------------------------------------------------------------------------------
+
+async function bookingForm(root, ctx) {
+  const q = ctx.params?.query || {};
+  const people = new Map();
+  const title = h("input", { type: "text", required: true, maxlength: "200", id: "mt-title" });
+  const date = h("input", { type: "date", value: q.date || dayKey(shanghaiToday()), id: "mt-date" });
+  const from = h("input", { type: "time", value: q.time || "09:00", step: "300", id: "mt-from" });
+  const to = h("input", { type: "time", value: q.time ? `${String(Number(q.time.slice(0, 2)) + 1).padStart(2, "0")}:00` : "10:00", step: "300", id: "mt-to" });
+  const room = h("select", { id: "mt-room" }, h("option", { value: "" }, "不使用会议室（线上或其他地点）"));
+  const online = h("input", { type: "url", placeholder: "https://", id: "mt-online" });
+  const repeat = h("select", { id: "mt-repeat" }, [["", "不重复"], ["FREQ=WEEKLY", "每周（周例会）"], ["FREQ=DAILY", "每个工作日"], ["FREQ=MONTHLY", "每月"]]
+    .map(([v, t]) => h("option", { value: v }, t)));
+  const count = h("input", { type: "number", min: "2", max: "260", value: "10", id: "mt-count" });
+  const search = h("input", { type: "search", placeholder: "姓名或拼音", id: "mt-search", autocomplete: "off" });
+  const results = h("ul", { class: "meet-search" });
+  const chosen = h("ul", { class: "meet-chosen", "aria-live": "polite" });
+  const status = h("div", { class: "meet-check", "aria-live": "polite" });
+  const slots = h("div", { class: "meet-slots", "aria-live": "polite" });
+  const message = h("div", { role: "alert" });
+  const label = (id, text) => h("label", { for: id }, text);
+  const rrule = () => (repeat.value ? `${repeat.value};COUNT=${count.value}` : "");
+  const draft = () => ({ start: local(date.value, from.value), end: local(date.value, to.value), rrule: rrule(),
+    attendees: [...people.entries()].map(([user_id, p]) => ({ user_id, role: p.role })) });
+
+  const showChosen = () => chosen.replaceChildren(...[...people.entries()].map(([id, p]) => h("li", {}, p.name,
+    h("select", { "aria-label": `${p.name}的身份`, onchange: (e) => { p.role = e.target.value; } },
+      Object.entries(ROLE).map(([v, t]) => h("option", { value: v, selected: v === p.role }, t))),
+    h("button", { type: "button", class: "btn btn-small", onclick: () => { people.delete(id); showChosen(); check(); } }, "移除"))));
+  let timer = 0;
+  const check = () => { clearTimeout(timer); timer = setTimeout(() => guarded(status, async () => {
+    const r = await ctx.api.post("/api/meetings/check", draft());
+    const current = room.value;
+    room.replaceChildren(h("option", { value: "" }, "不使用会议室（线上或其他地点）"), r.rooms.map((x) =>
+      h("option", { value: String(x.id), disabled: !x.free, selected: String(x.id) === (current || q.room) },
+        `${x.name}（${x.capacity}人）${x.free ? (x.approval_required ? " 需审批" : " 空闲") : ` ${x.reason}`}`)));
+    status.replaceChildren(r.attendee_conflicts.length
+      ? h("p", { class: "warning" }, `以下人员该时段已有安排：${r.attendee_conflicts.map((c) => c.name).join("、")}`)
+      : h("p", { class: "hint", text: `${r.headcount} 人均有空` }));
+  }), 300); };
+  search.addEventListener("input", () => { clearTimeout(search._t); search._t = setTimeout(() => guarded(results, async () => {
+    if (!search.value.trim()) { results.replaceChildren(); return; }
+    const { items } = await ctx.api.get(`/api/directory/search?q=${encodeURIComponent(search.value.trim())}`);
+    results.replaceChildren(...items.map((p) => h("li", {}, h("button", { type: "button", class: "btn btn-small",
+      onclick: () => { people.set(p.id, { name: p.name, role: "required" }); showChosen(); check(); } }, `${p.name} ${p.department}`))));
+  }), 250); });
+  [date, from, to, repeat, count].forEach((x) => x.addEventListener("change", check));
+  const findSlots = () => guarded(slots, async () => {
+    const minutes = (new Date(local(date.value, to.value)) - new Date(local(date.value, from.value))) / 60000;
+    const end = new Date(`${date.value}T00:00:00Z`); end.setUTCDate(end.getUTCDate() + 14);
+    const r = await ctx.api.post("/api/meetings/slots", { user_ids: [...people.keys()], duration_minutes: minutes,
+      window_start: local(date.value, "00:00"), window_end: local(dayKey(end), "00:00"), need_room: !online.value });
+    slots.replaceChildren(r.items.length ? h("ul", {}, r.items.map((s) => h("li", {}, h("button", { type: "button", class: "btn btn-small",
+      onclick: () => { date.value = s.local_start.slice(0, 10); from.value = s.local_start.slice(11, 16); to.value = hm(s.end); check(); } },
+      `${md(s.start)} ${hm(s.start)}–${hm(s.end)}${s.rooms.length ? `（${s.rooms.map((x) => x.name).join("、")}）` : ""}`)))) :
+      h("p", { class: "hint", text: "两周内没有找到所有人都有空的时段" }));
+  });
+  const submit = (e) => { e.preventDefault(); guarded(message, async () => {
+    const body = { ...draft(), title: title.value, online_url: online.value };
+    if (room.value) body.room_id = Number(room.value);
+    const r = await ctx.api.post("/api/meetings", body);
+    ctx.navigate(`#/meetings/${r.meeting.id}`);
+  }); };
+  root.replaceChildren(h("h1", { tabindex: "-1" }, "预约会议"), nav(ctx), h("form", { class: "panel meet-form", onsubmit: submit },
+    label("mt-title", "会议名称"), title, label("mt-date", "日期"), date, label("mt-from", "开始"), from, label("mt-to", "结束"), to,
+    label("mt-repeat", "重复"), repeat, label("mt-count", "次数（遇节假日自动跳过）"), count,
+    label("mt-search", "参会人员"), search, results, chosen, status,
+    label("mt-room", "会议室"), room, label("mt-online", "线上会议地址"), online,
+    h("button", { type: "button", class: "btn", onclick: findSlots }, "查找大家都有空的时间"), slots,
+    message, h("button", { type: "submit", class: "btn btn-primary" }, "预约")));
+  check();
+}
+
+// Meeting page -------------------------------------------------------------------------------
+
+async function meetingPage(root, ctx, id) {
+  const load = () => guarded(root, async () => {
+    const m = await ctx.api.get(`/api/meetings/${id}`, { signal: ctx.signal });
+    const parts = [h("h1", { tabindex: "-1" }, m.title), nav(ctx),
+      h("p", {}, `${md(m.start)} ${hm(m.start)}–${hm(m.end)}`, m.rrule ? "（周期性会议）" : "", " · ",
+        m.room ? `${m.room.name} ${m.room.location}` : (m.online_url ? "线上会议" : ""), " · ", STATUS[m.status]),
+      m.online_url ? h("p", {}, h("a", { href: m.online_url, rel: "noopener noreferrer", target: "_blank" }, "进入线上会议")) : null,
+      m.description ? h("p", { class: "meet-desc", text: m.description }) : null,
+      h("p", {}, h("a", { href: `/api/meetings/${id}.ics`, class: "btn", download: "" }, "加入日历（.ics）"))];
+    if (m.me.attendee) parts.push(rsvpBox(ctx, id, m, load));
+    if (m.me.approver && m.status === "pending") parts.push(approvalBox(ctx, id, load));
+    parts.push(h("section", { class: "panel" }, h("h2", {}, "参会人员"), h("ul", {}, m.attendees.map((a) =>
+      h("li", {}, `${a.name}（${ROLE[a.role]}）${RSVP[a.rsvp]}${a.reason ? `：${a.reason}` : ""}`)))));
+    const agenda = h("section", { class: "panel" });
+    const materials = h("section", { class: "panel" });
+    if (m.me.attendee || m.me.organizer) { parts.push(agenda, materials); }
+    if (m.me.organizer) {
+      parts.push(h("section", { class: "panel" }, h("h2", {}, "组织者"),
+        h("a", { href: `#/meetings/signin/${id}`, class: "btn" }, "打开签到屏"),
+        h("a", { href: `/api/meetings/${id}/attendance.csv`, class: "btn", download: "" }, "导出签到表"),
+        h("button", { type: "button", class: "btn btn-danger", onclick: () => guarded(root, async () => {
+          if (!window.confirm("确定取消这个会议？参会人会收到通知。")) return;
+          await ctx.api.post(`/api/meetings/${id}/cancel`, {}); load(); }) }, "取消会议")));
+      const att = h("section", { class: "panel", "aria-live": "polite" });
+      parts.push(att);
+      guarded(att, async () => {
+        const r = await ctx.api.get(`/api/meetings/${id}/attendance`);
+        att.replaceChildren(h("h2", {}, "签到情况"), h("p", {}, Object.entries(r.counts).map(([k, v]) => `${STATE[k]} ${v}`).join("　")),
+          h("ul", {}, r.items.map((i) => h("li", {}, `${i.name}：${STATE[i.state]}${i.signed_local ? ` ${i.signed_local}` : ""}`))));
+      });
+    }
+    if (m.me.attendee || m.me.organizer) parts.push(minutesBox(ctx, id, m.me.organizer));
+    root.replaceChildren(...parts.filter(Boolean));
+    if (m.me.attendee || m.me.organizer) {
+      guarded(agenda, async () => {
+        const { items } = await ctx.api.get(`/api/meetings/${id}/agenda`);
+        agenda.replaceChildren(h("h2", {}, "议程"), items.length ? h("ol", {}, items.map((i) =>
+          h("li", {}, `${i.title}${i.presenter_name ? `（汇报：${i.presenter_name}）` : ""} ${i.duration_minutes} 分钟`))) : h("p", { class: "hint", text: "暂无议程" }));
+      });
+      guarded(materials, async () => {
+        const { items } = await ctx.api.get(`/api/meetings/${id}/materials`);
+        materials.replaceChildren(h("h2", {}, "会议材料"), items.length ? h("ul", {}, items.map((x) => h("li", {},
+          h("a", x.kind === "link" ? { href: x.url, rel: "noopener noreferrer" } : { href: `/api/meetings/${id}/materials/${x.id}`, download: "" }, x.name)))) :
+          h("p", { class: "hint", text: "暂无材料" }));
+      });
+    }
+  });
+  await load();
+  subscribe(ctx, "meeting", (frame) => { if (frame.meeting_id === id) load(); });
+}
+
+function rsvpBox(ctx, id, m, reload) {
+  const reason = h("input", { type: "text", placeholder: "请假原因", "aria-label": "请假原因", maxlength: "500" });
+  const sub = h("input", { type: "number", placeholder: "代参会人编号", "aria-label": "代参会人编号" });
+  const msg = h("div", { role: "alert" });
+  const send = (status) => guarded(msg, async () => {
+    const body = { status };
+    if (status === "declined") body.reason = reason.value;
+    if (status === "delegated") body.substitute_id = Number(sub.value);
+    await ctx.api.post(`/api/meetings/${id}/rsvp`, body);
+    reload();
+  });
+  return h("section", { class: "panel" }, h("h2", {}, `我的答复：${RSVP[m.me.rsvp] || "未答复"}`),
+    h("button", { type: "button", class: "btn btn-primary", onclick: () => send("accepted") }, "参加"),
+    h("button", { type: "button", class: "btn", onclick: () => send("tentative") }, "待定"),
+    reason, h("button", { type: "button", class: "btn", onclick: () => send("declined") }, "请假"),
+    sub, h("button", { type: "button", class: "btn", onclick: () => send("delegated") }, "请人代参会"),
+    h("a", { href: `#/meetings/checkin/${id}`, class: "btn" }, "签到"), msg);
+}
+
+function approvalBox(ctx, id, reload) {
+  const comment = h("input", { type: "text", placeholder: "意见（驳回必填）", "aria-label": "审批意见" });
+  const msg = h("div", { role: "alert" });
+  const decide = (approve) => guarded(msg, async () => {
+    await ctx.api.post(`/api/meetings/${id}/approval`, { approve, comment: comment.value }); reload(); });
+  return h("section", { class: "panel" }, h("h2", {}, "会议室预约审批"), comment,
+    h("button", { type: "button", class: "btn btn-primary", onclick: () => decide(true) }, "同意"),
+    h("button", { type: "button", class: "btn btn-danger", onclick: () => decide(false) }, "驳回"), msg);
+}
+
+function minutesBox(ctx, id, canEdit) {
+  const box = h("section", { class: "panel" }, h("h2", {}, "会议纪要"));
+  guarded(box, async () => {
+    const mm = await ctx.api.get(`/api/meetings/${id}/minutes`);
+    const decisions = h("textarea", { rows: "6", "aria-label": "议定事项（每行一项）", readonly: !canEdit },
+      (mm.decisions || []).map((d) => d.text).join("\n"));
+    const host = h("input", { type: "text", value: mm.host_name || "", "aria-label": "主持人", readonly: !canEdit });
+    const number = h("input", { type: "text", value: mm.number || "", placeholder: "第X期", "aria-label": "期号", readonly: !canEdit });
+    const msg = h("div", { role: "alert" });
+    const save = () => guarded(msg, async () => {
+      await ctx.api.put(`/api/meetings/${id}/minutes`, { host_name: host.value, number: number.value,
+        decisions: decisions.value.split("\n").map((t) => t.trim()).filter(Boolean).map((text) => ({ text })),
+        tasks: (mm.tasks || []).map((t) => ({ id: t.id, title: t.title, owner_id: t.owner_id, owner_unit: t.owner_unit, due_date: t.due_date })) });
+      msg.replaceChildren(h("p", { text: "已保存" }));
+    });
+    box.replaceChildren(h("h2", {}, "会议纪要"), host, number, decisions,
+      canEdit ? h("button", { type: "button", class: "btn btn-primary", onclick: save }, "保存纪要") : null,
+      mm.exists ? h("a", { href: `/api/meetings/${id}/minutes.docx`, class: "btn", download: "" }, "下载纪要（Word）") : null, msg);
+  });
+  return box;
+}
+
+// Sign-in ------------------------------------------------------------------------------------
+
+async function signinScreen(root, ctx, id) {
+  const code = h("p", { class: "meet-code", "aria-live": "polite" });
+  const qr = h("img", { class: "meet-qr", alt: "签到二维码" });
+  const info = h("p", { class: "meet-code-info" });
+  const titleEl = h("h1", { tabindex: "-1" }, "会议签到");
+  root.replaceChildren(titleEl, code, qr, info);
+  const refresh = () => guarded(info, async () => {
+    const s = await ctx.api.get(`/api/meetings/${id}/signin/screen`, { signal: ctx.signal });
+    titleEl.textContent = `${s.title} · 签到`;
+    if (!s.open) { code.textContent = "未到签到时间"; qr.removeAttribute("src"); return; }
+    code.textContent = s.code;
+    qr.src = s.qr;
+    info.textContent = `已签到 ${s.signed} / ${s.expected} 人 · 签到码每分钟更新`;
+  });
+  await refresh();
+  const timer = setInterval(refresh, 5000);
+  ctx.signal?.addEventListener("abort", () => clearInterval(timer));
+}
+
+async function checkin(root, ctx, id) {
+  const codeInput = h("input", { type: "text", inputmode: "numeric", maxlength: "6", id: "ck-code",
+    value: ctx.params?.query?.code || "", autocomplete: "one-time-code" });
+  const msg = h("div", { role: "alert", "aria-live": "assertive" });
+  const send = (withCode) => guarded(msg, async () => {
+    const r = await ctx.api.post(`/api/meetings/${id}/signin`, withCode ? { code: codeInput.value.trim() } : {});
+    msg.replaceChildren(h("p", { class: "success", text: `签到成功 ${hm(r.signed_at)}` }));
+  });
+  root.replaceChildren(h("h1", { tabindex: "-1" }, "会议签到"),
+    h("label", { for: "ck-code" }, "会议室屏幕上的签到码"), codeInput,
+    h("button", { type: "button", class: "btn btn-primary", onclick: () => send(true) }, "用签到码签到"),
+    h("button", { type: "button", class: "btn", onclick: () => send(false) }, "我已在会场，一键签到"), msg);
+}
