@@ -31,6 +31,16 @@ ANY_NUMBER_RE = re.compile(r"\S+?[〔\[【(（［]\d{2,4}[〕\]】)）］]第?\d
 DATE_RE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日$")
 CN_DATE_RE = re.compile(r"^[〇○零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日$")
 TOP_MARKS_RE = re.compile(r"^(\d{1,6}|特急|加急|平急|特提|内部.*|秘密.*|机密.*|绝密.*)$")
+def _heading_level(text: str) -> int | None:
+    """A 结构层次序数 line is a heading when it reads as a title (short, no full stop); a numbered
+    sentence (e.g. 纪要 议定事项 "二、加强机关效能建设。") is body text and keeps the body font."""
+    level = detect_heading_level(text)
+    if level is None:
+        return None
+    text = text.strip()
+    return level if len(text) <= 60 and "。" not in text else None
+
+
 ORDER = ("mark", "number", "separator", "title", "recipients", "attachments", "signature", "date", "note",
          "colophon")
 EXPECT: dict[str, tuple[str, int | None, str]] = {
@@ -334,7 +344,7 @@ class _Checker:
         for i in range(start, end):
             if not self.texts[i]:
                 continue
-            level = detect_heading_level(self.texts[i])
+            level = _heading_level(self.texts[i])
             role = f"heading{level}" if level else "body"
             if not level:
                 self.body_paras.append(i)
