@@ -587,6 +587,7 @@ def announce(session: Session, meeting: Meeting) -> None:
     """A confirmed meeting: the meeting group (messaging), invitations, and 会议通知 to agencies."""
     members = member_ids(session, meeting)
     events.publish_on_commit(session, "meeting.created", {"meeting_id": meeting.id, "title": meeting.title,
+                                                          "organizer_id": meeting.organizer_id,
                                                           "member_ids": members}, user_ids=members)
     organizer = session.get(User, meeting.organizer_id)
     invitees = [u for u in attendee_ids(session, meeting.id) if u != meeting.organizer_id]

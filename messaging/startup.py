@@ -60,4 +60,5 @@ def start(app: Any) -> Any:
     app.state.chat = rt
     events.subscribe("directory.posts_changed", subscribers.on_posts_changed)
     events.subscribe("notify.", subscribers.on_notify)
+    events.subscribe("meeting.created", subscribers.on_meeting_created)
     return rt.background()

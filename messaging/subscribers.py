@@ -2,6 +2,7 @@
 
 * ``directory.posts_changed`` -> refresh that person's department groups.
 * ``notify.*`` -> a 工作通知 message for each listed user (contract in docs/events.md).
+* ``meeting.created`` -> the meeting's group, owned by the organiser, with every member.
 """
 
 from __future__ import annotations
@@ -59,3 +60,16 @@ def on_notify(db: Database, event: Event) -> None:
             text = meta["title"] + ("\n" + meta["body"] if meta["body"] else "")
             append_message(s, conv, sender_id=None, kind=MessageKind.notice, body=text,
                            meta={**meta, "event": event.type}, recipients=[uid])  # type: ignore[list-item]
+
+
+def on_meeting_created(db: Database, event: Event) -> None:
+    payload = event.payload
+    organizer, members, title = payload.get("organizer_id"), payload.get("member_ids"), payload.get("title")
+    if not isinstance(organizer, int) or not isinstance(members, list) or not isinstance(title, str):
+        log.warning("ignored malformed meeting.created event")
+        return
+    from office.accounts import load_actor
+
+    with db.write() as s:
+        owner = load_actor(s, organizer)
+        service.create_group(s, owner, name=f"会议：{title}"[:60], member_ids=[m for m in members if isinstance(m, int)])

@@ -1,0 +1,1 @@
+from tests.meetings.conftest import rooms_a  # noqa: F401  (fixture)
