@@ -235,7 +235,7 @@ export async function render(root, ctx) {
       if (m.meta.body) bubble.appendChild(el("div", "msg-text", m.meta.body));
       if (m.meta.link) {
         const a = el("a", "msg-link", "查看详情");
-        a.href = m.meta.link;
+        a.href = "#" + m.meta.link;
         a.addEventListener("click", (e) => { e.preventDefault(); ctx.navigate(m.meta.link); });
         bubble.appendChild(a);
       }
