@@ -156,7 +156,7 @@ def _form_int(ctx: Ctx, name: str) -> int:
 # Route templates ------------------------------------------------------------------------------------
 
 
-@api(action="document.template.manage")
+@api(action="document.template.manage", write=True)  # seeds the agency's default templates on first look
 def list_templates(ctx: Ctx) -> dict[str, Any]:
     return {"items": [templates.template_public(t) for t in templates.list_templates(ctx.session, ctx.user)]}
 
