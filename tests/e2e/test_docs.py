@@ -188,6 +188,19 @@ def test_tongzhi_from_draft_to_numbered_word_file(browser: Any, live: Any, live_
         wang.goto("/#/docs?box=todo")
         wang.get_by_text("没有待办公文").wait_for()
 
+        # The 工作通知 in 消息 tells 张伟 it is done and leads back to the document.
+        zhang.get_by_role("navigation", name="主要栏目").get_by_role("link", name="消息").click()
+        zhang.locator(".msg-conv", has_text="工作通知").click()
+        notice = zhang.locator(".msg-item", has_text=f"已办结：{TITLE}")
+        notice.wait_for()
+        assert notice.locator(".msg-sender").inner_text() == "公文"
+        zhang.get_by_text("此会话只用于接收通知，不能发送消息").wait_for()
+        assert zhang.get_by_label("消息内容").is_hidden()
+        zhang.screenshot(path=artifacts / "docs-notice-in-messages.png")
+        notice.get_by_role("link", name="查看详情").click()
+        zhang.get_by_role("heading", name=TITLE, level=1).wait_for()
+        assert zhang.url.endswith(f"#/docs/{doc_id}")
+
         for username, page in people.pages.items():
             assert page.console_errors == [], username
     finally:

@@ -7,6 +7,7 @@ import { confirmDialog, openDialog, toast } from "../ui.js";
 const P = "/api/messages";
 const PAGE = 40;
 const RECALL_MS = 120_000; // messaging.config recall_seconds
+const SOURCES = { docs_flow: "公文", meetings: "会议", esign: "签章" }; // who sent a 工作通知
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -122,7 +123,6 @@ export async function render(root, ctx) {
   async function loadConversations() {
     const data = await api.get(`${P}/conversations`, { signal });
     state.convs = data.items;
-    total.textContent = data.total_unread ? `${data.total_unread} 条未读` : "";
     drawList();
   }
 
@@ -135,6 +135,8 @@ export async function render(root, ctx) {
   }
 
   function drawList() {
+    const unread = state.convs.reduce((n, c) => n + (c.muted ? 0 : c.unread || 0), 0);
+    total.textContent = unread ? `${unread} 条未读` : "";
     list.textContent = "";
     const kinds = { department: "部门", group: "群聊", direct: "", notice: "通知" };
     for (const c of state.convs) {
@@ -294,7 +296,8 @@ export async function render(root, ctx) {
     }
     if (m.ding) li.classList.add("is-ding");
     const meta = el("div", "msg-meta");
-    meta.append(el("span", "msg-sender", mine ? "我" : m.sender_name || (m.kind === "notice" ? m.meta.source || "系统" : "")),
+    const source = SOURCES[m.meta && m.meta.source] || "系统通知";
+    meta.append(el("span", "msg-sender", mine ? "我" : m.sender_name || (m.kind === "notice" ? source : "")),
       el("time", "msg-time", fmtTime(m.created_at)));
     if (m.ding) meta.appendChild(el("span", "msg-ding", "DING"));
     if (m.edited_at) meta.appendChild(el("span", "msg-edited", "已编辑"));
@@ -602,10 +605,13 @@ export async function render(root, ctx) {
       xhr.send(form);
     }
 
+    const readOnly = el("p", "msg-readonly", "此会话只用于接收通知，不能发送消息");
+    wrap.appendChild(readOnly);
     function setEnabled(on) {
       text.disabled = !on;
       wrap.classList.toggle("is-disabled", !on);
-      text.placeholder = on ? "输入消息，@ 可提及同事" : "此会话只用于接收通知，不能发送消息";
+      readOnly.hidden = on;
+      text.placeholder = "输入消息，@ 可提及同事";
     }
 
     return { root: wrap, showContext, setEnabled, reset };
