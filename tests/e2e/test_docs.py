@@ -5,8 +5,8 @@ Route for 张伟 (hamlet, 综合处) with 会签部门 综合处 + 秘书处:
   核稿 王强 (polonius, head of 综合处) → 办公室审核 陈静 (laertes, head of 秘书处, the agency's office)
   → 会签 王强 and 陈静 at the same time → 签发 赵刚 (claudius, leader) → 复核 陈静 → 编号 孙丽 (gertrude,
   clerk) → 用印 周敏 (yorick, seal keeper) → 核发/分发 孙丽 → 归档 孙丽.
-签发 and 用印 ask for no PIN here: this branch has no esign.service, so the hooks record the approved
-hash instead of a signature (docs_flow/output.py), and the page shows no PIN field.
+签发 and 用印 are real e-signatures: 赵刚 and 周敏 enter their signing PINs; the downloaded file carries
+the agency seal over the date and verifies.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pytest
 
 from tests.e2e.conftest import open_page
 from tests.e2e.test_shell import login
+from tests.esign.svc import PIN, enrol, make_seal
 from tests.factories import Org
 
 pytestmark = pytest.mark.browser
@@ -52,17 +53,22 @@ def open_doc(page: Any, doc_id: int) -> None:
     page.get_by_role("heading", name=TITLE, level=1).wait_for()
 
 
-def act(page: Any, doc_id: int, step: str, button: str, opinion: str = "") -> None:
+def act(page: Any, doc_id: int, step: str, button: str, opinion: str = "", pin: str | None = None) -> None:
     """As the person whose turn it is: open the document, write the opinion, press the button."""
     open_doc(page, doc_id)
     page.get_by_role("heading", name=f"请您办理：{step}").wait_for()
     if opinion:
         page.get_by_label("办理意见").fill(opinion)
+    if pin is not None:
+        page.get_by_label(re.compile("签名密码")).fill(pin)
     page.get_by_role("button", name=button, exact=True).click()
     page.get_by_role("heading", name=f"请您办理：{step}").wait_for(state="detached")
 
 
 def test_tongzhi_from_draft_to_numbered_word_file(browser: Any, live: Any, live_org: Org, artifacts: Path) -> None:
+    enrol(live_org, "claudius")
+    enrol(live_org, "yorick")
+    make_seal(live_org, users=("yorick",))
     people = People(browser, live.url)
     try:
         # 张伟 drafts the 通知 on the 发文稿纸, with two departments to countersign.
@@ -135,12 +141,9 @@ def test_tongzhi_from_draft_to_numbered_word_file(browser: Any, live: Any, live_
         wang.get_by_role("heading", name="请您办理：会签").wait_for()
         act(wang, doc_id, "会签", "会签同意", "综合处同意。")
 
-        # 签发: no PIN field (no e-signature module on this branch), the text is locked after it.
+        # 签发: the leader signs the exact text with the PIN of his signing key; the text is locked after it.
         zhao = people["claudius"]
-        open_doc(zhao, doc_id)
-        zhao.get_by_role("heading", name="请您办理：机关领导签发").wait_for()
-        assert zhao.get_by_label(re.compile("PIN")).count() == 0
-        act(zhao, doc_id, "机关领导签发", "签发", "同意印发。")
+        act(zhao, doc_id, "机关领导签发", "签发", "同意印发。", pin=PIN)
         open_doc(zhao, doc_id)
         zhao.locator(".facts").get_by_text("赵刚").wait_for()
 
@@ -155,7 +158,7 @@ def test_tongzhi_from_draft_to_numbered_word_file(browser: Any, live: Any, live_
         number.filter(has_text=re.compile(r"文号：粤府办〔\d{4}〕1号")).wait_for()
         act(sun, doc_id, "编号", "编号完成，送下一步")
 
-        act(people["yorick"], doc_id, "用印", "用印")
+        act(people["yorick"], doc_id, "用印", "用印", pin=PIN)
         act(sun, doc_id, "核发/分发", "确认分发")
         act(sun, doc_id, "归档", "归档")
 
@@ -180,6 +183,11 @@ def test_tongzhi_from_draft_to_numbered_word_file(browser: Any, live: Any, live_
 
         text = "\n".join(p.text for p in docx.Document(io.BytesIO(data)).paragraphs)
         assert TITLE in text and ADDED in text and doc_number in text
+        from esign import service as esign_service
+
+        with live_org.db.read() as s:
+            report = esign_service.verify_docx(s, data)
+        assert report["valid"] and report["signatures"][0]["seal_name"] == "省政府办公厅公章", report
 
         # The list shows it with its number; nobody has it in 待办 any more.
         zhang.goto("/#/docs?box=mine")

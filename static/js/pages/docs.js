@@ -279,7 +279,7 @@ function actionPanel(ctx, doc, view, refresh) {
     panel.append(el("p", { class: "hint" }, `将引用 ${view.quote.author} 的讨论意见`,
       button("不引用", () => { view.quote = null; refresh(); }, { kind: "link" })));
   }
-  const pin = field({ label: tag === "seal" ? "印章密码（PIN）" : "签名密码（PIN）", name: "pin", type: "password", autocomplete: "off" });
+  const pin = field({ label: tag === "seal" ? "您的签名密码（PIN，用于加盖电子公章）" : "您的签名密码（PIN）", name: "pin", type: "password", autocomplete: "off" });
   if (doc.needs_pin) panel.append(pin.wrap);
   const status = el("p", { class: "form-msg", role: "alert", hidden: true });
 
