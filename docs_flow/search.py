@@ -36,7 +36,7 @@ MAX_TERMS = 8
 RARITY_PROBE = 5000
 SNIPPET_RADIUS = 40
 # Search syntax people paste from other engines: treated as separators, never as operators.
-OPERATORS = re.compile(r"[\"'“”‘’「」『』()（）\[\]{}*+\-:^~|&!！?？,，。;；/\\<>=]+")
+OPERATORS = re.compile(r"[%\"'“”‘’「」『』()（）\[\]{}*+\-:^~|&!！?？,，。;；/\\<>=]+")
 KINDS = ("outgoing", "incoming")
 
 
