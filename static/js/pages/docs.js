@@ -66,6 +66,8 @@ function splitList(text) {
 export async function render(root, ctx) {
   root.replaceChildren();
   root.classList.add("docs-page");
+  root.append(el("nav", { cls: "tabs docs-links" }, ...[["#/incoming", "收文"], ["#/incoming/supervision", "督办"],
+    ["#/incoming/archive", "归档"], ["#/incoming/search", "搜索"]].map(([href, text]) => el("a", { cls: "tab", text, attrs: { href } }))));
   const params = ctx.params || {};
   try {
     if (params.id === "new") await renderNew(root, ctx);
