@@ -244,3 +244,7 @@ routes = [
     Route("/api/docs/{doc_id:int}/attachments", upload_attachment, methods=["POST"]),
     Route("/api/docs/{doc_id:int}/attachments/{file_id:int}", download_attachment, methods=["GET"]),
 ]
+
+from docs_flow import incoming_routes  # noqa: E402  (收文, 督办, 归档, search)
+
+routes += incoming_routes.routes

@@ -26,7 +26,7 @@ from office.db import utcnow
 from office.errors import Conflict, InvalidTransition, Locked, NotFound, PermissionDenied, ValidationError
 from office.models import Department, Role, User
 from docs_flow import body as body_mod
-from docs_flow import engine, numbering, output, templates
+from docs_flow import archive, distribution, engine, numbering, output, templates
 from docs_flow.models import (
     CLASSIFIED_LEVELS,
     CaseState,
@@ -361,8 +361,13 @@ def _after(session: Session, actor: Actor, doc: OutgoingDocument, t: engine.Tran
     elif done_tag == "distribute":
         doc.issued_date = datetime.now(CHINA).date()
         doc.status = DocStatus.issued
+        distribution.distribute(session, actor, doc)
     if t.finished:
+        if not distribution.already_distributed(session, doc):  # a route without a 分发 step
+            distribution.distribute(session, actor, doc)
         doc.status = DocStatus.archived
+        session.add(doc)
+        archive.archive_outgoing(session, actor, doc)
         events.publish_on_commit(session, "notify.document", {
             "user_ids": [doc.drafter_id], "title": f"已办结：{doc.title}",
             "body": f"{doc.number or doc.title} 已完成全部流程并归档", "link": f"/docs/{doc.id}",

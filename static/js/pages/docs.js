@@ -81,6 +81,9 @@ async function renderList(root, ctx, box) {
     el("div", { class: "docs-head" },
       el("h1", {}, "公文"),
       el("a", { class: "btn btn-primary", href: "#/docs/new" }, "＋ 新建发文")),
+    el("nav", { class: "tabs docs-links", "aria-label": "收文与督办" },
+      el("ul", {}, [["#/incoming", "收文"], ["#/incoming/supervision", "督办"], ["#/incoming/archive", "归档"],
+        ["#/incoming/search", "搜索公文"]].map(([href, label]) => el("li", {}, el("a", { class: "tab", href }, label))))),
     tabs,
     el("div", { class: "search-bar", role: "search" }, el("label", { for: "docs-q", class: "search-label" }, "查找公文"), search),
     list);
