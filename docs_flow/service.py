@@ -480,6 +480,8 @@ def version_public(v: DocumentVersion, *, full: bool = False) -> dict[str, Any]:
 def check_add_comment(session: Session, actor: Actor, doc_id: int, *, text: str) -> DocumentComment:
     """A comment in the document's thread, tied to the current body version."""
     doc = access_document(session, actor, doc_id)
+    if doc.status == DocStatus.archived:
+        raise Locked("公文已归档，不能再发表讨论", code="archived")
     text = text.strip()
     if not text:
         raise ValidationError("讨论内容不能为空", code="text_required")
