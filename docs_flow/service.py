@@ -548,6 +548,24 @@ def render_document(session: Session, actor: Actor, doc_id: int) -> tuple[Outgoi
     return doc, data
 
 
+def check_conformance(session: Session, actor: Actor, data: bytes) -> dict[str, Any]:
+    """GB/T 9704 check of an uploaded Word file (stores nothing but the audit entry)."""
+    policy.require(actor, "document.use")
+    report = output.check(data).to_dict()
+    audit.record(session, actor, "docs.check_file", detail={"ok": report["ok"], "sha256": hashlib.sha256(data).hexdigest(),
+                                                             "deviations": len(report["deviations"])})
+    return report
+
+
+def document_conformance(session: Session, actor: Actor, doc_id: int) -> dict[str, Any]:
+    """The check stored at 用印 for the sealed file, or a fresh check of the current rendering."""
+    doc = access_document(session, actor, doc_id)
+    stored = doc.seal_record.get("conformance")
+    if stored is not None:
+        return {**stored, "stored": True}
+    return {**output.check(output.render(doc)).to_dict(), "stored": False}
+
+
 def check_import_docx(session: Session, actor: Actor, doc_id: int, data: bytes) -> list[dict[str, Any]]:
     """Body blocks from a .docx for the editor (saving them is a normal edit)."""
     doc = access_document(session, actor, doc_id)
