@@ -213,3 +213,29 @@ def test_tongzhi_from_draft_to_numbered_word_file(browser: Any, live: Any, live_
             assert page.console_errors == [], username
     finally:
         people.close()
+
+
+def test_format_check_of_a_file_prepared_elsewhere(browser: Any, live: Any, live_org: Org, tmp_path: Path) -> None:
+    import docx as docx_mod
+
+    from docs_flow.render import render_docx
+    from docs_flow.samples import demo_notice
+
+    foreign = docx_mod.Document()
+    foreign.add_paragraph("粤府办[2026]12号")
+    bad, good = tmp_path / "外单位稿.docx", tmp_path / "规范稿.docx"
+    foreign.save(bad)
+    good.write_bytes(render_docx(demo_notice()))
+    page = open_page(browser, live.url)
+    try:
+        login(page, "hamlet")
+        page.goto(live.url + "/#/docs")
+        page.get_by_role("heading", name="公文格式检查").wait_for()
+        page.set_input_files("#docs-check-file", str(bad))
+        page.get_by_text(re.compile("处不符合")).wait_for()
+        assert page.locator(".check-list li").count() >= 1
+        page.set_input_files("#docs-check-file", str(good))
+        page.get_by_text("符合 GB/T 9704-2012 版式要求").wait_for()
+        assert page.console_errors == []
+    finally:
+        page.context.close()

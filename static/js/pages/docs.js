@@ -86,7 +86,8 @@ async function renderList(root, ctx, box) {
         ["#/incoming/search", "搜索公文"]].map(([href, label]) => el("li", {}, el("a", { class: "tab", href }, label))))),
     tabs,
     el("div", { class: "search-bar", role: "search" }, el("label", { for: "docs-q", class: "search-label" }, "查找公文"), search),
-    list);
+    list,
+    formatCheckPanel());
 
   async function load() {
     const data = await api.get("/api/docs", { query: { box, q: search.value.trim() }, signal });
@@ -468,6 +469,35 @@ function editor(ctx, doc, view, refresh) {
       el("span", { class: "file-pick" }, file, el("label", { for: fileId, class: "btn btn-secondary btn-small" }, "从 Word 导入"))),
     note.wrap, status, el("div", { class: "actions" }, save, cancel));
   return wrap;
+}
+
+// 格式检查: any Word file, prepared in Tongban or elsewhere, measured against GB/T 9704-2012.
+function formatCheckPanel() {
+  const input = el("input", { type: "file", id: "docs-check-file", accept: ".docx", class: "visually-hidden" });
+  const result = el("div", { class: "check-result", "aria-live": "polite" });
+  input.addEventListener("change", async () => {
+    if (!input.files.length) return;
+    replace(result, loading());
+    try {
+      const report = await upload("/api/docs/check", input.files[0]);
+      if (report.ok) {
+        replace(result, el("p", { class: "form-msg form-msg-success" }, `“${input.files[0].name}”符合 GB/T 9704-2012 版式要求。`));
+      } else {
+        replace(result,
+          el("p", { class: "form-msg form-msg-error" }, `“${input.files[0].name}”有 ${report.deviations.length} 处不符合：`),
+          el("ol", { class: "check-list" }, report.deviations.map((d) => el("li", {},
+            d.paragraph !== null && d.paragraph !== undefined ? `第 ${d.paragraph + 1} 段：${d.message}` : d.message))));
+      }
+    } catch (err) {
+      replace(result, el("p", { class: "form-msg form-msg-error" }, err.message || "检查失败"));
+    }
+    input.value = "";
+  });
+  return el("section", { class: "panel", "aria-labelledby": "docs-check-title" },
+    el("h2", { class: "panel-title", id: "docs-check-title" }, "公文格式检查"),
+    el("p", { class: "hint" }, "选择一个 Word 文件（.docx），按 GB/T 9704-2012 检查页面、字体字号、版头、文号、日期和页码。"),
+    el("span", { class: "file-pick" }, input, el("label", { for: "docs-check-file", class: "btn btn-secondary" }, "选择 Word 文件检查")),
+    result);
 }
 
 async function upload(path, fileObj) {
