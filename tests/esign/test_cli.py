@@ -12,7 +12,11 @@ from esign import ca, credentials
 from office.cli import main
 from office.config import Settings
 from tests.esign.svc import enrol, make_seal, replace_part, seal_doc
+from tests.conftest import PG_URL
 from tests.factories import Org
+
+# The CLI commands read the embedded database of a data folder (``--data``).
+pytestmark = pytest.mark.skipif(bool(PG_URL), reason="CLI data-folder commands exercise the embedded SQLite default")
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -338,7 +338,9 @@ def test_log_is_append_only_and_verify_finds_the_first_tampered_leaf(org: Org) -
         with pytest.raises(DatabaseError), org.db.write() as s:
             s.exec(text(stmt))  # type: ignore[call-overload]
     with org.db.write() as s:
-        s.exec(text("DROP TRIGGER esign_log_leaf_no_update"))  # type: ignore[call-overload]
+        drop = ("DROP TRIGGER esign_log_leaf_no_update" if org.db.is_sqlite
+                else "DROP TRIGGER esign_log_leaf_append_only ON esign_log_leaf")
+        s.exec(text(drop))  # type: ignore[call-overload]
         s.exec(text("UPDATE esign_log_leaf SET data = :d WHERE idx = 4"), params={"d": b"forged"})  # type: ignore[call-overload]
     with org.db.read() as s:
         bad = tlog.verify_log(s)
