@@ -74,6 +74,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if session.exec(select(func.count()).select_from(User)).one():
             raise CliError("数据库中已有人员，演示数据只能写入空库（换一个 --data 目录）")
         accounts = demo.seed(session, password=args.password)
+    from office.app import domain_modules
+
+    for module in domain_modules("demo"):  # each domain adds its own demo data (e.g. meeting rooms)
+        with db.write() as session:
+            module.seed(session)
     if args.json:
         print(json.dumps(demo.as_json(accounts), ensure_ascii=False, indent=2))
     else:

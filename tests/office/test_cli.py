@@ -35,6 +35,9 @@ def test_demo_json_then_audit_verify_export_import(tmp_path: Path) -> None:
     assert roles == {"科员", "处室负责人", "机关领导", "文书/收发员", "印章管理员", "系统管理员"}
     assert any(a["username"] == "zhangwei" and a["name"] == "张伟" for a in accounts)
     assert (data / "secret_key").stat().st_mode & 0o777 == 0o600
+    conn = sqlite3.connect(data / "office.db")  # domains add their demo data: rooms in every agency
+    assert conn.execute("SELECT count(DISTINCT agency_id), count(*) FROM meeting_room").fetchone() == (3, 9)
+    conn.close()
     again = office("demo", "--password", "demo-password-2026", data=data, check=False)
     assert again.returncode != 0 and "空库" in again.stderr
     assert "校验通过" in office("audit", "verify", data=data).stdout
