@@ -35,8 +35,8 @@ function clear(node, ...children) {
 }
 
 function message(kind = "error") {
-  const box = h("p", { class: `form-message form-message-${kind}`, role: kind === "error" ? "alert" : "status", hidden: true });
-  box.show = (text, k = kind) => { box.className = `form-message form-message-${k}`; box.textContent = text; box.hidden = false; };
+  const box = h("p", { class: `form-msg form-msg-${kind}`, role: kind === "error" ? "alert" : "status", hidden: true });
+  box.show = (text, k = kind) => { box.className = `form-msg form-msg-${k}`; box.textContent = text; box.hidden = false; };
   box.clear = () => { box.textContent = ""; box.hidden = true; };
   return box;
 }
@@ -82,7 +82,7 @@ async function upload(ctx, path, form) {
 
 function download(blob, name) {
   const url = URL.createObjectURL(blob);
-  const link = h("a", { href: url, download: name, class: "button" }, `下载 ${name}`);
+  const link = h("a", { href: url, download: name, class: "btn btn-secondary" }, `下载 ${name}`);
   setTimeout(() => URL.revokeObjectURL(url), 10 * 60 * 1000);
   return link;
 }
@@ -94,14 +94,16 @@ export function askPin(title = "请输入签名 PIN 码", hint = "PIN 码只用�
   return new Promise((resolve) => {
     const pin = h("input", { type: "password", inputmode: "numeric", autocomplete: "off", minlength: "6",
       maxlength: "64", required: true, "aria-describedby": "esign-pin-hint" });
-    const ok = h("button", { type: "submit", class: "button button-primary" }, "确定");
-    const cancel = h("button", { type: "button", class: "button" }, "取消");
+    const ok = h("button", { type: "submit", class: "btn btn-primary" }, "确定");
+    const cancel = h("button", { type: "button", class: "btn btn-secondary" }, "取消");
+    pin.id = "esign-pin-input";
     const dialog = h("dialog", { class: "dialog", "aria-labelledby": "esign-pin-title" },
-      h("form", { method: "dialog", class: "form" },
-        h("h2", { id: "esign-pin-title" }, title),
-        h("label", {}, "签名 PIN 码", pin),
-        h("p", { id: "esign-pin-hint", class: "hint" }, hint),
-        h("div", { class: "actions" }, ok, cancel)));
+      h("form", { method: "dialog" },
+        h("div", { class: "dialog-head" }, h("h2", { id: "esign-pin-title", class: "dialog-title" }, title)),
+        h("div", { class: "dialog-body form" },
+          h("div", { class: "field" }, h("label", { for: "esign-pin-input" }, title.includes("印章") ? "印章 PIN 码" : "签名 PIN 码"), pin,
+            h("p", { id: "esign-pin-hint", class: "hint" }, hint))),
+        h("div", { class: "dialog-actions" }, cancel, ok)));
     let result = null;
     dialog.querySelector("form").addEventListener("submit", (e) => {
       e.preventDefault();
@@ -120,11 +122,12 @@ export function askPin(title = "请输入签名 PIN 码", hint = "PIN 码只用�
 /** Ask to confirm a dangerous action; resolves true/false. */
 function confirmDanger(title, text, action) {
   return new Promise((resolve) => {
-    const ok = h("button", { type: "submit", class: "button button-danger" }, action);
-    const cancel = h("button", { type: "button", class: "button" }, "取消");
-    const dialog = h("dialog", { class: "dialog", role: "alertdialog" },
-      h("form", { method: "dialog", class: "form" }, h("h2", {}, title), h("p", {}, text),
-        h("div", { class: "actions" }, ok, cancel)));
+    const ok = h("button", { type: "submit", class: "btn btn-danger" }, action);
+    const cancel = h("button", { type: "button", class: "btn btn-secondary" }, "取消");
+    const dialog = h("dialog", { class: "dialog", role: "alertdialog", "aria-label": title },
+      h("form", { method: "dialog" }, h("div", { class: "dialog-head" }, h("h2", { class: "dialog-title" }, title)),
+        h("div", { class: "dialog-body" }, h("p", { class: "dialog-message" }, text)),
+        h("div", { class: "dialog-actions" }, cancel, ok)));
     let answer = false;
     dialog.querySelector("form").addEventListener("submit", (e) => { e.preventDefault(); answer = true; dialog.close(); });
     cancel.addEventListener("click", () => dialog.close());
@@ -137,32 +140,33 @@ function confirmDanger(title, text, action) {
 
 // --- page -----------------------------------------------------------------------------------------
 
+function ensureCss() {
+  if (document.querySelector('link[data-page-css="esign"]')) return;
+  const link = h("link", { rel: "stylesheet", href: "/static/css/esign.css" });
+  link.dataset.pageCss = "esign";
+  document.head.appendChild(link);
+}
+
 export async function render(root, ctx) {
+  ensureCss();
   const tabs = [["mine", "我的电子签名"], ["apply", "文件用印"], ["verify", "验证文件"]];
   let me;
   try {
-    me = await ctx.api.get("/api/esign/me");
+    me = await ctx.api.get("/api/esign/me", { signal: ctx.signal });
   } catch (err) {
-    clear(root, h("h1", {}, "电子签章"), h("p", { class: "form-message form-message-error" }, errorText(err)));
+    if (err && err.name === "AbortError") return;
+    clear(root, h("h1", {}, "电子签章"), h("p", { class: "form-msg form-msg-error", role: "alert" }, errorText(err)));
     return;
   }
   if (me.is_seal_keeper) tabs.splice(1, 0, ["seals", "印章管理"]);
-  const first = (ctx.params && ctx.params.path && ctx.params.path[0]) || "mine";
+  const wanted = (ctx.params && ctx.params.path && ctx.params.path[0]) || "mine";
+  const current = tabs.some(([k]) => k === wanted) ? wanted : "mine";
   const body = h("div", { class: "esign-body" });
-  const nav = h("nav", { class: "tabs", "aria-label": "电子签章" });
-  const show = (key) => {
-    for (const b of nav.children) b.setAttribute("aria-selected", String(b.dataset.key === key));
-    const views = { mine: renderMine, seals: renderSeals, apply: renderApply, verify: renderVerify };
-    (views[key] || renderMine)(body, ctx, me);
-  };
-  for (const [key, label] of tabs) {
-    const b = h("button", { type: "button", role: "tab", class: "tab" }, label);
-    b.dataset.key = key;
-    b.addEventListener("click", () => show(key));
-    nav.appendChild(b);
-  }
+  const nav = h("nav", { class: "tabs", "aria-label": "电子签章" }, h("ul", {}, tabs.map(([key, label]) =>
+    h("li", {}, h("a", { href: key === "mine" ? "#/esign" : `#/esign/${key}`, class: "tab", "aria-current": key === current ? "page" : null }, label)))));
   clear(root, h("h1", {}, "电子签章"), nav, body);
-  show(tabs.some(([k]) => k === first) ? first : "mine");
+  const views = { mine: renderMine, seals: renderSeals, apply: renderApply, verify: renderVerify };
+  await views[current](body, ctx, me);
 }
 
 // My certificate -------------------------------------------------------------------------------
@@ -175,7 +179,7 @@ async function renderMine(box, ctx, me) {
       minlength: "6", maxlength: "64", hint: "6 位以上。签发、盖章时都要输入；系统不保存 PIN 码，忘记只能吊销后重新开通。" });
     const again = input("再次输入", { type: "password", inputmode: "numeric", autocomplete: "new-password" });
     const form = h("form", { class: "form form-narrow" }, pin.wrap, again.wrap, msg,
-      h("div", { class: "actions" }, h("button", { type: "submit", class: "button button-primary" }, "开通电子签名")));
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "开通电子签名")));
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       msg.clear();
@@ -195,7 +199,7 @@ async function renderMine(box, ctx, me) {
   const newPin = input("新 PIN 码", { type: "password", inputmode: "numeric", autocomplete: "new-password" });
   const pinMsg = message();
   const pinForm = h("form", { class: "form form-narrow" }, oldPin.wrap, newPin.wrap, pinMsg,
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "button button-primary" }, "修改 PIN 码")));
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "修改 PIN 码")));
   pinForm.addEventListener("submit", async (e) => {
     e.preventDefault();
     pinMsg.clear();
@@ -205,7 +209,7 @@ async function renderMine(box, ctx, me) {
       pinMsg.show("PIN 码已修改", "success");
     } catch (err) { pinMsg.show(errorText(err)); }
   });
-  const revoke = h("button", { type: "button", class: "button button-danger" }, "吊销我的证书");
+  const revoke = h("button", { type: "button", class: "btn btn-danger" }, "吊销我的证书");
   revoke.addEventListener("click", async () => {
     if (!(await confirmDanger("吊销签名证书", "吊销后不能再用此证书签名；此前的签名仍然有效。忘记 PIN 码或密钥被锁定时请吊销后重新开通。", "吊销"))) return;
     try { await ctx.api.post("/api/esign/revoke", { reason: "unspecified" }); renderMine(box, ctx, me); } catch (err) { msg.show(errorText(err)); }
@@ -226,10 +230,12 @@ async function renderSeals(box, ctx) {
   const msg = message();
   let seals = [];
   try { seals = (await ctx.api.get("/api/esign/seals")).items; } catch (err) { msg.show(errorText(err)); }
-  const list = h("ul", { class: "cards" }, seals.map((s) => sealCard(s, ctx, () => renderSeals(box, ctx))));
+  const list = h("ul", { class: "seal-cards" }, seals.map((s) => sealCard(s, ctx, () => renderSeals(box, ctx))));
   clear(box, h("section", { class: "panel" }, h("h2", { class: "panel-title" }, "本机关印章"), msg,
     seals.length ? list : h("p", { class: "hint" }, "还没有印章")), createForm(ctx, () => renderSeals(box, ctx)));
 }
+
+const openSeals = new Set(); // seals whose 授权使用人 panel stays open across refreshes
 
 function sealCard(seal, ctx, refresh) {
   const img = h("img", { alt: `${seal.display_name}印模`, class: "seal-image", width: "96", height: "96" });
@@ -238,10 +244,10 @@ function sealCard(seal, ctx, refresh) {
   const msg = message();
   const act = async (fn) => { msg.clear(); try { await fn(); refresh(); } catch (err) { msg.show(errorText(err)); } };
   const buttons = [];
-  if (seal.status === "active") buttons.push(h("button", { type: "button", class: "button", onclick: () => act(() => ctx.api.post(`/api/esign/seals/${seal.id}/suspend`, {})) }, "暂停使用"));
-  if (seal.status === "suspended") buttons.push(h("button", { type: "button", class: "button", onclick: () => act(() => ctx.api.post(`/api/esign/seals/${seal.id}/resume`, {})) }, "恢复使用"));
+  if (seal.status === "active") buttons.push(h("button", { type: "button", class: "btn btn-secondary", onclick: () => act(() => ctx.api.post(`/api/esign/seals/${seal.id}/suspend`, {})) }, "暂停使用"));
+  if (seal.status === "suspended") buttons.push(h("button", { type: "button", class: "btn btn-secondary", onclick: () => act(() => ctx.api.post(`/api/esign/seals/${seal.id}/resume`, {})) }, "恢复使用"));
   if (seal.status !== "revoked") {
-    buttons.push(h("button", { type: "button", class: "button button-danger", onclick: async () => {
+    buttons.push(h("button", { type: "button", class: "btn btn-danger", onclick: async () => {
       const reason = window.prompt("吊销原因（如：印章遗失、机构撤销）", "");
       if (!reason) return;
       if (!(await confirmDanger(`吊销“${seal.display_name}”`, "吊销不可撤销：之后不能再用此印章盖章，此前盖章的文件仍然有效。", "确认吊销"))) return;
@@ -249,30 +255,53 @@ function sealCard(seal, ctx, refresh) {
     } }, "吊销"));
   }
   const usesBox = h("div", { class: "seal-uses" });
-  buttons.push(h("button", { type: "button", class: "button", onclick: () => showUses(seal, ctx, usesBox) }, "用印登记"));
+  buttons.push(h("button", { type: "button", class: "btn btn-secondary", onclick: () => showUses(seal, ctx, usesBox) }, "用印登记"));
   const users = (seal.users || []).map((u) => h("li", {}, `${u.name}${u.keeper ? "（印章管理员）" : ""}${u.enrolled ? "" : "，未开通签名"}${u.enrolled && !u.in_seal ? "，待重新确认" : ""}`));
-  return h("li", { class: "card" }, img,
+  return h("li", { class: "seal-card" }, img,
     h("div", {}, h("h3", {}, seal.display_name),
       h("p", {}, `${KIND_LABELS[seal.kind] || seal.kind}　状态：${STATUS_LABELS[seal.status] || seal.status}　有效期至 ${time(seal.valid_end)}`),
       h("p", { class: "hint" }, `印章编码 ${seal.es_id}　证书序列号 ${seal.serial}`),
       seal.revoke_reason ? h("p", { class: "hint" }, `吊销原因：${seal.revoke_reason}`) : null,
-      h("details", {}, h("summary", {}, "授权使用人"), h("ul", {}, users), usersForm(seal, ctx, refresh)),
+      h("details", { class: "disclosure", open: openSeals.has(seal.id),
+        ontoggle: (e) => { if (e.target.open) openSeals.add(seal.id); else openSeals.delete(seal.id); } },
+        h("summary", {}, `授权使用人（${users.length}）`), h("ul", { class: "seal-users" }, users), usersForm(seal, ctx, refresh)),
       msg, h("div", { class: "actions" }, buttons), usesBox));
 }
 
 function usersForm(seal, ctx, refresh) {
   if (seal.status === "revoked") return null;
-  const ids = input("授权人员编号（逗号分隔）", { type: "text", value: (seal.users || []).filter((u) => u.listed).map((u) => u.user_id).join(",") });
+  // Pick people by name from the directory; the seal PIN confirms the new list.
+  const chosen = new Map((seal.users || []).filter((u) => u.listed).map((u) => [u.user_id, u.name]));
+  const search = input("添加授权使用人", { type: "search", autocomplete: "off", placeholder: "输入姓名或拼音查找" });
+  const results = h("ul", { class: "esign-pick", "aria-label": "查找结果" });
+  const list = h("ul", { class: "esign-chosen", "aria-label": "授权使用人名单", "aria-live": "polite" });
   const msg = message();
-  const form = h("form", { class: "form" }, ids.wrap, msg,
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "button" }, "保存授权（需印章 PIN 码）")));
+  const showChosen = () => clear(list, [...chosen.entries()].map(([id, name]) => h("li", {}, name,
+    h("button", { type: "button", class: "btn btn-link btn-small", "aria-label": `移除${name}`,
+      onclick: () => { chosen.delete(id); showChosen(); } }, "移除"))));
+  let timer = 0;
+  search.input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const q = search.input.value.trim();
+      if (!q) { clear(results); return; }
+      try {
+        const { items } = await ctx.api.get("/api/directory/search", { query: { q, limit: 8 }, signal: ctx.signal });
+        clear(results, items.filter((p) => !chosen.has(p.id)).map((p) => h("li", {}, h("button", { type: "button", class: "btn btn-secondary btn-small",
+          onclick: () => { chosen.set(p.id, p.name); search.input.value = ""; clear(results); showChosen(); search.input.focus(); } },
+          `＋ ${p.name}`, p.department ? h("span", { class: "esign-dept" }, p.department) : null))));
+      } catch (err) { if (err.name !== "AbortError") msg.show(errorText(err)); }
+    }, 250);
+  });
+  showChosen();
+  const form = h("form", { class: "form esign-users-form" }, search.wrap, results, list, msg,
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "保存授权（需印章 PIN 码）")));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const userIds = ids.input.value.split(/[,，\s]+/).filter(Boolean).map(Number);
-    if (userIds.some((n) => !Number.isInteger(n))) return msg.show("人员编号须为数字");
+    msg.clear();
     const pin = await askPin("请输入印章 PIN 码", "印章 PIN 码由印章管理员设定，用于确认授权名单。");
     if (pin === null) return;
-    try { await ctx.api.put(`/api/esign/seals/${seal.id}/users`, { user_ids: userIds, seal_pin: pin }); refresh(); } catch (err) { msg.show(errorText(err)); }
+    try { await ctx.api.put(`/api/esign/seals/${seal.id}/users`, { user_ids: [...chosen.keys()], seal_pin: pin }); refresh(); } catch (err) { msg.show(errorText(err)); }
   });
   return form;
 }
@@ -284,7 +313,7 @@ async function showUses(seal, ctx, box) {
       h("thead", {}, h("tr", {}, ["时间", "用印人", "文件", "盖章后文件 SHA-256", "日志序号"].map((t) => h("th", {}, t)))),
       h("tbody", {}, items.map((u) => h("tr", {}, h("td", {}, time(u.at)), h("td", {}, u.user_name), h("td", {}, u.reference),
         h("td", { class: "mono" }, `${u.sealed_sha256.slice(0, 16)}…`), h("td", {}, String(u.leaf_index)))))) : h("p", { class: "hint" }, "暂无用印记录"));
-  } catch (err) { clear(box, h("p", { class: "form-message form-message-error" }, errorText(err))); }
+  } catch (err) { clear(box, h("p", { class: "form-msg form-msg-error" }, errorText(err))); }
 }
 
 function createForm(ctx, refresh) {
@@ -296,19 +325,31 @@ function createForm(ctx, refresh) {
   const image = input("上传印模（PNG，可选）", { type: "file", accept: "image/png" });
   const pin = input("设置印章 PIN 码", { type: "password", inputmode: "numeric", autocomplete: "new-password",
     hint: "只有印章管理员知道；变更授权使用人时需要输入。用印人使用各自的签名 PIN 码。" });
-  const preview = h("img", { alt: "印模预览", class: "seal-image", width: "160", height: "160", hidden: true });
+  const preview = h("img", { alt: "印模预览", class: "seal-image seal-preview", width: "160", height: "160", hidden: true });
+  let previewBlob = null;
   const msg = message();
+  const syncKind = () => {
+    sealType.wrap.hidden = kind.input.value === "name";
+    dept.wrap.hidden = kind.input.value !== "department";
+    holder.wrap.hidden = kind.input.value !== "name";
+  };
+  kind.input.addEventListener("change", syncKind);
+  syncKind();
   const doPreview = async () => {
     msg.clear();
     const q = new URLSearchParams({ kind: kind.input.value, seal_type: kind.input.value === "name" ? "" : sealType.input.value, text: text.input.value });
     const r = await fetch(`/api/esign/seals/preview?${q}`, { credentials: "same-origin" });
     if (!r.ok) { const b = await r.json().catch(() => null); return msg.show((b && b.message) || "无法生成预览"); }
-    preview.src = URL.createObjectURL(await r.blob());
+    previewBlob = text.input.value.trim() ? await r.blob() : null;
+    preview.src = URL.createObjectURL(previewBlob || await r.blob());
     preview.hidden = false;
   };
-  const form = h("form", { class: "form form-narrow" }, kind.wrap, sealType.wrap, dept.wrap, holder.wrap, text.wrap,
-    h("div", { class: "actions" }, h("button", { type: "button", class: "button", onclick: doPreview }, "生成预览")), preview,
-    image.wrap, pin.wrap, msg, h("div", { class: "actions" }, h("button", { type: "submit", class: "button button-primary" }, "制作印章")));
+  [kind.input, sealType.input, text.input].forEach((x) => x.addEventListener("change", () => { previewBlob = null; preview.hidden = true; }));
+  const form = h("form", { class: "form esign-create" }, h("div", { class: "esign-create-grid" },
+    h("div", { class: "form" }, kind.wrap, sealType.wrap, dept.wrap, holder.wrap, text.wrap,
+      h("div", { class: "actions" }, h("button", { type: "button", class: "btn btn-secondary", onclick: doPreview }, "生成预览"))),
+    h("div", { class: "esign-preview-box" }, preview)),
+    image.wrap, pin.wrap, msg, h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "制作印章")));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     msg.clear();
@@ -319,6 +360,7 @@ function createForm(ctx, refresh) {
     if (dept.input.value) data.set("department_id", dept.input.value);
     if (holder.input.value) data.set("holder_user_id", holder.input.value);
     if (image.input.files && image.input.files[0]) data.set("image", image.input.files[0]);
+    else if (previewBlob) data.set("image", previewBlob, "seal.png"); // the previewed custom text is what gets made
     try { await upload(ctx, "/api/esign/seals", data); refresh(); } catch (err) { msg.show(errorText(err)); }
   });
   return h("section", { class: "panel" }, h("h2", { class: "panel-title" }, "制作新印章"), form);
@@ -340,7 +382,7 @@ async function renderApply(box, ctx) {
   const ref = input("文件标识（如发文字号）", { type: "text", maxlength: "200", required: true });
   const result = h("div", { class: "result" });
   const form = h("form", { class: "form form-narrow" }, seal.wrap, file.wrap, ref.wrap, msg,
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "button button-primary" }, "盖章")), result);
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "盖章")), result);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     msg.clear();
@@ -367,7 +409,7 @@ function renderVerify(box, ctx) {
   const out = h("div", { class: "verify-report", "aria-live": "polite" });
   const picker = h("input", { type: "file", accept: DOCX, id: "esign-verify-file" });
   const zone = h("div", { class: "dropzone", tabindex: "0" },
-    h("p", {}, "把 Word 文件（.docx）拖到这里，或 "), h("label", { for: "esign-verify-file", class: "button" }, "选择文件"), picker);
+    h("p", {}, "把 Word 文件（.docx）拖到这里，或 "), h("label", { for: "esign-verify-file", class: "btn btn-secondary" }, "选择文件"), picker);
   const run = async (f) => {
     msg.clear();
     clear(out, h("p", { role: "status" }, "正在验证…"));
@@ -420,5 +462,5 @@ export function reportView(report, name = "") {
       log.included ? h("details", {}, h("summary", {}, "日志证明（可离线核对）"),
         h("pre", { class: "mono" }, JSON.stringify({ leaf_index: log.leaf_index, tree_size: log.tree_size, proof: log.proof, sth: log.sth }, null, 2))) : null);
   });
-  return h("div", {}, verdict, report.errors.map((e) => h("p", { class: "form-message form-message-error" }, e.message)), items);
+  return h("div", {}, verdict, report.errors.map((e) => h("p", { class: "form-msg form-msg-error" }, e.message)), items);
 }

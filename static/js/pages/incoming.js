@@ -28,7 +28,7 @@ function subnav(ctx, current) {
 }
 
 function errorText(err) {
-  return el("p", { class: "error", role: "alert", text: (err && err.message) || "操作失败" });
+  return el("p", { class: "form-msg form-msg-error", role: "alert", text: (err && err.message) || "操作失败" });
 }
 
 function input(name, attrs = {}) {
@@ -78,10 +78,10 @@ export async function render(root, ctx) {
 async function renderInbox(root, ctx, box) {
   const meta = await ctx.api.get("/api/incoming/meta", { signal: ctx.signal });
   const boxes = el("div", { class: "button-row" }, BOXES.map(([key, label]) => el("button", {
-    type: "button", class: key === box ? "btn primary" : "btn", onclick: () => ctx.navigate(`#/incoming?box=${key}`),
+    type: "button", class: key === box ? "btn btn-primary" : "btn", onclick: () => ctx.navigate(`#/incoming?box=${key}`),
   }, label)));
-  if (meta.is_registrar) boxes.append(el("button", { type: "button", class: "btn", onclick: () => ctx.navigate("#/incoming/new") }, "登记来文"));
-  const q = input("q", { type: "search", placeholder: "标题、收文编号或来文字号" });
+  if (meta.is_registrar) boxes.append(el("button", { type: "button", class: "btn btn-secondary", onclick: () => ctx.navigate("#/incoming/new") }, "登记来文"));
+  const q = input("q", { type: "search", placeholder: "标题、收文编号或来文字号", "aria-label": "查找收文", class: "incoming-filter" });
   const list = el("ul", { class: "incoming-list" });
   replace(root, el("h1", { tabindex: "-1" }, "收文办理"), subnav(ctx, ""), boxes, q, list);
   async function load() {
@@ -123,7 +123,7 @@ async function renderNew(root, ctx) {
     labelled("标题（必填）", fields.title), labelled("来文机关（必填）", fields.source_agency_name),
     labelled("来文字号", fields.original_number), labelled("文种", fields.doc_type), labelled("来文方式", fields.source),
     labelled("紧急程度", fields.urgency), labelled("办理时限", fields.deadline), labelled("正文", fields.body_text),
-    labelled("扫描件或电子文件", file), status, el("button", { type: "submit", class: "btn primary" }, "登记"));
+    labelled("扫描件或电子文件", file), status, el("button", { type: "submit", class: "btn btn-primary" }, "登记"));
   replace(root, el("h1", { tabindex: "-1" }, "登记来文"), subnav(ctx, ""), form);
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -197,7 +197,7 @@ function actionPanel(ctx, doc, meta, reload) {
     panel.append(labelled(tag === "propose" ? "拟办意见" : tag === "instruct" ? "批办意见" : "意见", opinion));
     const label = { sign_for: "签收", register: "登记编号", review: "初审通过", propose: "提交拟办", instruct: "批办",
       handle: "办理完毕", reply: "答复并办结" }[tag] || "同意";
-    panel.append(el("button", { type: "button", class: "btn primary", onclick: async () => {
+    panel.append(el("button", { type: "button", class: "btn btn-primary", onclick: async () => {
       const body = {};
       if (tag === "instruct") {
         if (extras.lead.value) body.lead_department_id = Number(extras.lead.value);
@@ -215,15 +215,15 @@ function actionPanel(ctx, doc, meta, reload) {
     } }, label));
   }
   if (acts.includes("reject")) {
-    panel.append(el("button", { type: "button", class: "btn danger", onclick: () => send("reject", { reason: opinion.value.trim() }) }, "退回来文单位"));
+    panel.append(el("button", { type: "button", class: "btn btn-danger", onclick: () => send("reject", { reason: opinion.value.trim() }) }, "退回来文单位"));
   }
   if (acts.includes("return") && doc.return_targets.length) {
     const target = el("select", {}, doc.return_targets.map((t) => el("option", { value: t.key }, t.name)));
-    panel.append(el("span", { class: "inline" }, target, el("button", { type: "button", class: "btn",
+    panel.append(el("span", { class: "inline" }, target, el("button", { type: "button", class: "btn btn-secondary",
       onclick: () => send("return", { target: target.value, reason: opinion.value.trim() }) }, "退回")));
   }
   if (acts.includes("start_reply")) {
-    panel.append(el("button", { type: "button", class: "btn", onclick: async () => {
+    panel.append(el("button", { type: "button", class: "btn btn-secondary", onclick: async () => {
       try {
         const r = await ctx.api.post(`/api/incoming/${doc.id}/reply`);
         ctx.navigate(`#/docs/${r.document_id}`);
@@ -254,7 +254,7 @@ function circulationPanel(ctx, doc, meta, reload) {
         el("td", { text: r.comment }));
       if (r.user_id === ctx.me.id && r.state === "holding") {
         const comment = el("input", { type: "text", placeholder: "阅示意见（可空）" });
-        row.append(el("td", {}, comment, el("button", { type: "button", class: "btn primary", onclick: async () => {
+        row.append(el("td", {}, comment, el("button", { type: "button", class: "btn btn-primary", onclick: async () => {
           try {
             await ctx.api.post(`/api/incoming/circulations/${c.id}/read`, { comment: comment.value.trim() });
             reload();
@@ -270,7 +270,7 @@ function circulationPanel(ctx, doc, meta, reload) {
     const people = el("select", { multiple: true, "aria-label": "传阅人" }, meta.people.map((p) => el("option", { value: String(p.id) }, p.name)));
     const mode = el("select", {}, el("option", { value: "sequential" }, "依次传阅"), el("option", { value: "parallel" }, "同时传阅"));
     const status = el("div", { role: "status" });
-    panel.append(labelled("传阅人（按选择顺序）", people), labelled("方式", mode), el("button", { type: "button", class: "btn", onclick: async () => {
+    panel.append(labelled("传阅人（按选择顺序）", people), labelled("方式", mode), el("button", { type: "button", class: "btn btn-secondary", onclick: async () => {
       try {
         await ctx.api.post(`/api/incoming/${doc.id}/circulations`, { user_ids: [...people.selectedOptions].map((o) => Number(o.value)), mode: mode.value });
         reload();
@@ -305,8 +305,8 @@ async function renderSupervision(root, ctx) {
   status.addEventListener("change", apply, { signal: ctx.signal });
   const qs = new URLSearchParams(filters).toString();
   replace(root, el("h1", { tabindex: "-1" }, "督办"), subnav(ctx, "supervision"), el("div", { class: "button-row" }, source, status,
-    el("a", { class: "btn", href: `/api/supervision/export?format=xlsx&${qs}` }, "导出 Excel"),
-    el("a", { class: "btn", href: `/api/supervision/export?format=csv&${qs}` }, "导出 CSV")),
+    el("a", { class: "btn btn-secondary", href: `/api/supervision/export?format=xlsx&${qs}` }, "导出 Excel"),
+    el("a", { class: "btn btn-secondary", href: `/api/supervision/export?format=csv&${qs}` }, "导出 CSV")),
   cards, el("h2", {}, "各部门办理情况"), departmentBars(dash.departments), el("h2", {}, "逾期趋势（近 14 天）"), trendChart(dash.trend),
   el("h2", {}, "督办事项"), itemsTable(ctx, items.items));
 }
@@ -349,7 +349,7 @@ function itemsTable(ctx, items) {
       el("td", {}, it.link.startsWith("/incoming/") ? el("a", { href: `#${it.link}`, text: it.title }) : it.title),
       el("td", { text: it.source_label }), el("td", { text: it.owner_department }), el("td", { text: formatTime(it.deadline) }),
       el("td", { text: it.status === "done" ? (it.late ? "逾期办结" : "按期办结") : it.overdue ? `已逾期${it.escalation_level ? `（${it.escalation_level} 级督办）` : ""}` : "在办" }),
-      el("td", {}, it.status === "open" ? el("button", { type: "button", class: "btn", onclick: async () => {
+      el("td", {}, it.status === "open" ? el("button", { type: "button", class: "btn btn-secondary", onclick: async () => {
         try { await ctx.api.post(`/api/supervision/items/${it.id}/remind`, { message: "" }); toast("已催办", "success"); } catch (err) { toast(err.message, "error"); }
       } }, "催办") : null)))));
 }
@@ -363,8 +363,8 @@ async function renderArchive(root, ctx) {
       el("td", { text: p.doc_kind === "incoming" ? "收文" : "发文" }), el("td", { text: p.retain_until ? `${p.retention}（至 ${p.retain_until}）` : p.retention }),
       el("td", { text: formatTime(p.created_at) }),
       el("td", {}, p.destroyed ? el("span", { text: `已销毁：${p.destroy_reason}` }) : [
-        el("a", { class: "btn", href: `/api/archive/${p.id}/download` }, "下载"), " ",
-        el("button", { type: "button", class: "btn", onclick: async () => {
+        el("a", { class: "btn btn-secondary", href: `/api/archive/${p.id}/download` }, "下载"), " ",
+        el("button", { type: "button", class: "btn btn-secondary", onclick: async () => {
           try {
             const v = await ctx.api.get(`/api/archive/${p.id}/verify`);
             toast(v.ok ? "校验通过：档案完整未被修改" : `校验失败：${v.problems.join("、")}`, v.ok ? "success" : "error");
@@ -389,11 +389,11 @@ function marked(text, spans) {
 
 async function renderSearch(root, ctx) {
   const query = ctx.params.query;
-  const q = input("q", { type: "search", value: query.q || "", placeholder: "输入两个字以上，如：预算编制" });
-  const kind = el("select", {}, [["", "全部"], ["outgoing", "发文"], ["incoming", "收文"]].map(([v, l]) => el("option", { value: v, selected: v === (query.kind || "") }, l)));
-  const year = input("year", { type: "number", value: query.year || "", placeholder: "年份", min: "2000", max: "2100" });
-  const agency = input("agency", { value: query.agency || "", placeholder: "机关" });
-  const form = el("form", { class: "search-form", role: "search" }, q, kind, year, agency, el("button", { type: "submit", class: "btn primary" }, "搜索"));
+  const q = input("q", { type: "search", value: query.q || "", placeholder: "输入两个字以上，如：预算编制", "aria-label": "搜索词" });
+  const kind = el("select", { "aria-label": "类型" }, [["", "全部"], ["outgoing", "发文"], ["incoming", "收文"]].map(([v, l]) => el("option", { value: v, selected: v === (query.kind || "") }, l)));
+  const year = input("year", { type: "number", value: query.year || "", placeholder: "年份", "aria-label": "年份", min: "2000", max: "2100" });
+  const agency = input("agency", { value: query.agency || "", placeholder: "机关", "aria-label": "机关" });
+  const form = el("form", { class: "search-form", role: "search" }, q, kind, year, agency, el("button", { type: "submit", class: "btn btn-primary" }, "搜索"));
   const results = el("div", { "aria-live": "polite" });
   replace(root, el("h1", { tabindex: "-1" }, "公文搜索"), subnav(ctx, "search"), form, results);
   form.addEventListener("submit", (ev) => {

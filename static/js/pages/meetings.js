@@ -29,6 +29,13 @@ function h(tag, attrs = {}, ...children) {
   return node;
 }
 
+// replaceChildren() would print null/false/arrays as text: skip the empty ones and flatten.
+function put(node, ...children) {
+  node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false)
+    .map((c) => (c instanceof Node ? c : document.createTextNode(String(c)))));
+  return node;
+}
+
 const fmt = (iso, opts) => new Intl.DateTimeFormat("zh-CN", { timeZone: TZ, ...opts }).format(new Date(iso));
 const hm = (iso) => fmt(iso, { hour: "2-digit", minute: "2-digit", hour12: false });
 const md = (iso) => fmt(iso, { month: "numeric", day: "numeric", weekday: "short" });
@@ -50,11 +57,21 @@ async function guarded(box, fn) {
     await fn();
   } catch (err) {
     if (err?.name === "AbortError") return;
-    box.replaceChildren(errorBox(err));
+    put(box, errorBox(err));
   }
 }
 
+function ensureCss() {
+  if (document.querySelector('link[data-page-css="meetings"]')) return;
+  const link = document.createElement("link");
+  link.rel = "stylesheet";
+  link.href = "/static/css/meetings.css";
+  link.dataset.pageCss = "meetings";
+  document.head.appendChild(link);
+}
+
 export async function render(root, ctx) {
+  ensureCss();
   const path = ctx.params?.path || [];
   const [first, second] = path;
   if (first === "signin" && second) return signinScreen(root, ctx, Number(second));
@@ -70,11 +87,18 @@ function subscribe(ctx, prefix, fn) {
   else if (ctx.ws?.on) ctx.ws.on(prefix, fn);
 }
 
-function nav(ctx) {
-  return h("nav", { class: "toolbar", "aria-label": "会议" },
-    h("a", { href: "#/meetings", class: "btn" }, "我的日程"),
-    h("a", { href: "#/meetings/rooms", class: "btn" }, "会议室"),
-    h("a", { href: "#/meetings/new", class: "btn btn-primary" }, "预约会议"));
+function nav(ctx, current = "") {
+  const link = (href, text, key) => h("a", { href, class: "tab", "aria-current": key === current ? "page" : null }, text);
+  return h("nav", { class: "tabs meet-nav", "aria-label": "会议" }, h("ul", {},
+    h("li", {}, link("#/meetings", "我的日程", "calendar")),
+    h("li", {}, link("#/meetings/rooms", "会议室", "rooms")),
+    h("li", {}, link("#/meetings/new", "预约会议", "new"))));
+}
+
+function rangeLabel(start, days) {
+  const last = new Date(start); last.setUTCDate(last.getUTCDate() + days - 1);
+  const d = (x) => `${x.getUTCMonth() + 1}月${x.getUTCDate()}日`;
+  return days === 1 ? `${start.getUTCFullYear()}年${d(start)}` : `${start.getUTCFullYear()}年${d(start)} – ${d(last)}`;
 }
 
 // Calendar -----------------------------------------------------------------------------------
@@ -92,13 +116,16 @@ async function calendar(root, ctx) {
   const body = h("div", { class: "meet-calendar", "aria-live": "polite" }, h("p", { text: "正在加载…" }));
   const approvals = h("section", { class: "meet-approvals" });
   const feed = h("section", { class: "panel meet-feed" });
-  root.replaceChildren(h("h1", { tabindex: "-1" }, "会议"), nav(ctx),
-    h("div", { class: "toolbar" },
-      h("button", { type: "button", class: "btn", onclick: () => go(view, step(-1)) }, "上一页"),
-      h("button", { type: "button", class: "btn", onclick: () => go(view, dayKey(shanghaiToday())) }, "今天"),
-      h("button", { type: "button", class: "btn", onclick: () => go(view, step(1)) }, "下一页"),
-      ["day", "week", "month"].map((v) => h("button", { type: "button", class: v === view ? "btn btn-primary" : "btn",
-        "aria-pressed": String(v === view), onclick: () => go(v, dayKey(anchor)) }, { day: "日", week: "周", month: "月" }[v]))),
+  put(root, h("h1", { tabindex: "-1" }, "会议"), nav(ctx, "calendar"),
+    h("div", { class: "meet-toolbar" },
+      h("div", { class: "meet-group", role: "group", "aria-label": "翻页" },
+        h("button", { type: "button", class: "btn btn-secondary btn-small", onclick: () => go(view, step(-1)) }, "‹ 上一页"),
+        h("button", { type: "button", class: "btn btn-secondary btn-small", onclick: () => go(view, dayKey(shanghaiToday())) }, "今天"),
+        h("button", { type: "button", class: "btn btn-secondary btn-small", onclick: () => go(view, step(1)) }, "下一页 ›")),
+      h("p", { class: "meet-range" }, rangeLabel(start, days)),
+      h("div", { class: "meet-group", role: "group", "aria-label": "视图" },
+        ["day", "week", "month"].map((v) => h("button", { type: "button", class: "btn btn-secondary btn-small btn-toggle",
+          "aria-pressed": String(v === view), onclick: () => go(v, dayKey(anchor)) }, { day: "日", week: "周", month: "月" }[v])))),
     approvals, body, feed);
   const load = () => guarded(body, async () => {
     const q = `start=${encodeURIComponent(local(dayKey(start), "00:00"))}&end=${encodeURIComponent(local(dayKey(end), "00:00"))}`;
@@ -108,31 +135,31 @@ async function calendar(root, ctx) {
       const d = new Date(start); d.setUTCDate(d.getUTCDate() + i);
       const key = dayKey(d);
       const mine = items.filter((m) => fmt(m.start, { year: "numeric", month: "2-digit", day: "2-digit" }).replaceAll("/", "-") === key);
-      cols.push(h("div", { class: "meet-day" },
+      cols.push(h("div", { class: key === dayKey(shanghaiToday()) ? "meet-day meet-today" : "meet-day" },
         h("h2", { class: "meet-day-title" }, `${d.getUTCMonth() + 1}月${d.getUTCDate()}日 周${WEEK[d.getUTCDay()]}`),
         mine.length ? h("ul", { class: "meet-list" }, mine.map((m) => h("li", { class: `meet-item meet-${m.status}` },
-          h("a", { href: `#/meetings/${m.meeting_id}` }, `${hm(m.start)}–${hm(m.end)} ${m.title}`),
+          h("a", { href: `#/meetings/${m.meeting_id}` }, h("span", { class: "meet-time" }, `${hm(m.start)}–${hm(m.end)}`), m.title),
           h("span", { class: "hint" }, [m.room || (m.online ? "线上" : ""), m.rsvp ? RSVP[m.rsvp] : "", m.status !== "confirmed" ? STATUS[m.status] : ""].filter(Boolean).join(" · "))))) :
           h("p", { class: "hint", text: "无会议" })));
     }
-    body.replaceChildren(h("div", { class: `meet-grid meet-${view}` }, cols));
+    put(body, h("div", { class: `meet-grid meet-${view}` }, cols));
   });
   await load();
   subscribe(ctx, "meeting", () => load());
   guarded(approvals, async () => {
     const { items } = await ctx.api.get("/api/meetings/approvals", { signal: ctx.signal });
     if (!items.length) return;
-    approvals.replaceChildren(h("h2", {}, "待我审批的会议室预约"), h("ul", {}, items.map((a) =>
+    put(approvals, h("h2", {}, "待我审批的会议室预约"), h("ul", {}, items.map((a) =>
       h("li", {}, h("a", { href: `#/meetings/${a.meeting_id}` }, `${md(a.start)} ${hm(a.start)} ${a.room} ${a.title}（${a.organizer}）`)))));
   });
   feedPanel(feed, ctx);
 }
 
 async function feedPanel(box, ctx) {
-  const show = (status, url) => box.replaceChildren(h("h2", {}, "日历订阅"),
+  const show = (status, url) => put(box, h("h2", {}, "日历订阅"),
     h("p", { class: "hint", text: "在 Outlook、Apple 日历或 Thunderbird 中订阅这个地址，会议会自动同步。地址就是凭证，请勿转发；泄露后可重新生成。" }),
     url ? h("p", {}, h("input", { type: "text", readonly: true, value: url, class: "meet-feed-url", "aria-label": "订阅地址" })) : null,
-    h("button", { type: "button", class: "btn", onclick: regen }, status.active ? "重新生成地址" : "开通订阅"),
+    h("button", { type: "button", class: "btn btn-secondary", onclick: regen }, status.active ? "重新生成地址" : "开通订阅"),
     status.active ? h("button", { type: "button", class: "btn btn-danger", onclick: revoke }, "停用订阅") : null);
   const regen = () => guarded(box, async () => { const r = await ctx.api.post("/api/meetings/feed", {}); show({ active: true }, r.url); });
   const revoke = () => guarded(box, async () => { await ctx.api.del("/api/meetings/feed"); show({ active: false }); });
@@ -146,7 +173,7 @@ async function roomGrid(root, ctx) {
   const grid = h("div", { class: "meet-rooms" }, h("p", { text: "正在加载…" }));
   const picker = h("input", { type: "date", value: date, "aria-label": "日期",
     onchange: () => ctx.navigate(`#/meetings/rooms?date=${picker.value}`) });
-  root.replaceChildren(h("h1", { tabindex: "-1" }, "会议室"), nav(ctx), h("div", { class: "toolbar" }, picker), grid);
+  put(root, h("h1", { tabindex: "-1" }, "会议室"), nav(ctx, "rooms"), h("div", { class: "toolbar" }, picker), grid);
   await guarded(grid, async () => {
     const q = `start=${encodeURIComponent(local(date, "08:00"))}&end=${encodeURIComponent(local(date, "22:00"))}`;
     const { items } = await ctx.api.get(`/api/meetings/rooms?${q}`, { signal: ctx.signal });
@@ -162,7 +189,7 @@ async function roomGrid(root, ctx) {
           return h("td", { class: hit ? `meet-cell meet-${hit.kind}` : "meet-cell meet-free", title: label },
             hit ? label : h("a", { href: `#/meetings/new?room=${r.id}&date=${date}&time=${String(x).padStart(2, "0")}:00` }, "预约"));
         })))));
-    grid.replaceChildren(items.length ? table : h("p", { class: "hint", text: "本机关还没有登记会议室。" }));
+    put(grid, items.length ? table : h("p", { class: "hint", text: "本机关还没有登记会议室。" }));
   });
 }
 
@@ -175,52 +202,69 @@ async function bookingForm(root, ctx) {
   const date = h("input", { type: "date", value: q.date || dayKey(shanghaiToday()), id: "mt-date" });
   const from = h("input", { type: "time", value: q.time || "09:00", step: "300", id: "mt-from" });
   const to = h("input", { type: "time", value: q.time ? `${String(Number(q.time.slice(0, 2)) + 1).padStart(2, "0")}:00` : "10:00", step: "300", id: "mt-to" });
-  const room = h("select", { id: "mt-room" }, h("option", { value: "" }, "不使用会议室（线上或其他地点）"));
+  const room = h("select", { id: "mt-room", "aria-describedby": "mt-room-hint" }, h("option", { value: "" }, "不使用会议室（线上或其他地点）"));
   const online = h("input", { type: "url", placeholder: "https://", id: "mt-online" });
   const repeat = h("select", { id: "mt-repeat" }, [["", "不重复"], ["FREQ=WEEKLY", "每周（周例会）"], ["FREQ=DAILY", "每个工作日"], ["FREQ=MONTHLY", "每月"]]
     .map(([v, t]) => h("option", { value: v }, t)));
   const count = h("input", { type: "number", min: "2", max: "260", value: "10", id: "mt-count" });
-  const search = h("input", { type: "search", placeholder: "姓名或拼音", id: "mt-search", autocomplete: "off" });
-  const results = h("ul", { class: "meet-search" });
-  const chosen = h("ul", { class: "meet-chosen", "aria-live": "polite" });
+  const countField = h("div", { class: "field", hidden: true }, h("label", { for: "mt-count" }, "次数"),
+    h("p", { class: "hint" }, "遇节假日自动跳过"), count);
+  const search = h("input", { type: "search", placeholder: "输入姓名或拼音查找", id: "mt-search", autocomplete: "off" });
+  const results = h("ul", { class: "meet-search", "aria-label": "查找结果" });
+  const chosen = h("ul", { class: "meet-chosen", "aria-live": "polite", "aria-label": "已选参会人员" });
   const status = h("div", { class: "meet-check", "aria-live": "polite" });
   const slots = h("div", { class: "meet-slots", "aria-live": "polite" });
   const message = h("div", { role: "alert" });
-  const label = (id, text) => h("label", { for: id }, text);
+  const field = (id, text, control, hint) => h("div", { class: "field" }, h("label", { for: id }, text),
+    hint ? h("p", { class: "hint", id: `${id}-hint` }, hint) : null, control);
   const rrule = () => (repeat.value ? `${repeat.value};COUNT=${count.value}` : "");
   const draft = () => ({ start: local(date.value, from.value), end: local(date.value, to.value), rrule: rrule(),
     attendees: [...people.entries()].map(([user_id, p]) => ({ user_id, role: p.role })) });
 
-  const showChosen = () => chosen.replaceChildren(...[...people.entries()].map(([id, p]) => h("li", {}, p.name,
-    h("select", { "aria-label": `${p.name}的身份`, onchange: (e) => { p.role = e.target.value; } },
+  const showChosen = () => put(chosen, ...[...people.entries()].map(([id, p]) => h("li", { class: "meet-person" },
+    h("span", { class: "meet-person-name" }, p.name),
+    h("select", { "aria-label": `${p.name}的身份`, class: "meet-role", onchange: (e) => { p.role = e.target.value; } },
       Object.entries(ROLE).map(([v, t]) => h("option", { value: v, selected: v === p.role }, t))),
-    h("button", { type: "button", class: "btn btn-small", onclick: () => { people.delete(id); showChosen(); check(); } }, "移除"))));
+    h("button", { type: "button", class: "btn btn-link btn-small", "aria-label": `移除${p.name}`,
+      onclick: () => { people.delete(id); showChosen(); check(); } }, "移除"))));
   let timer = 0;
+  let seq = 0;
+  let firstRooms = true;
   const check = () => { clearTimeout(timer); timer = setTimeout(() => guarded(status, async () => {
-    const r = await ctx.api.post("/api/meetings/check", draft());
-    const current = room.value;
-    room.replaceChildren(h("option", { value: "" }, "不使用会议室（线上或其他地点）"), r.rooms.map((x) =>
-      h("option", { value: String(x.id), disabled: !x.free, selected: String(x.id) === (current || q.room) },
-        `${x.name}（${x.capacity}人）${x.free ? (x.approval_required ? " 需审批" : " 空闲") : ` ${x.reason}`}`)));
-    status.replaceChildren(r.attendee_conflicts.length
-      ? h("p", { class: "warning" }, `以下人员该时段已有安排：${r.attendee_conflicts.map((c) => c.name).join("、")}`)
-      : h("p", { class: "hint", text: `${r.headcount} 人均有空` }));
+    if (!date.value || !from.value || !to.value) return;
+    const mine = ++seq;
+    const r = await ctx.api.post("/api/meetings/check", draft(), { signal: ctx.signal });
+    if (mine !== seq) return; // a newer check is on its way
+    const current = room.value || (firstRooms ? q.room || "" : "");
+    firstRooms = false;
+    put(room, h("option", { value: "" }, "不使用会议室（线上或其他地点）"), ...r.rooms.map((x) =>
+      h("option", { value: String(x.id), disabled: !x.free, selected: x.free && String(x.id) === String(current) },
+        `${x.name}（${x.capacity}人）${x.free ? (x.approval_required ? " · 需审批" : " · 空闲") : ` · ${x.reason}`}`)));
+    const free = r.rooms.filter((x) => x.free).length;
+    put(status, 
+      r.attendee_conflicts.length
+        ? h("p", { class: "meet-warn" }, `以下人员该时段已有安排：${r.attendee_conflicts.map((c) => c.name).join("、")}`)
+        : h("p", { class: "meet-ok" }, r.headcount ? `${r.headcount} 位参会人员该时段均有空` : "请添加参会人员"),
+      h("p", { class: "hint" }, `该时段空闲会议室 ${free} 间`));
   }), 300); };
   search.addEventListener("input", () => { clearTimeout(search._t); search._t = setTimeout(() => guarded(results, async () => {
-    if (!search.value.trim()) { results.replaceChildren(); return; }
-    const { items } = await ctx.api.get(`/api/directory/search?q=${encodeURIComponent(search.value.trim())}`);
-    results.replaceChildren(...items.map((p) => h("li", {}, h("button", { type: "button", class: "btn btn-small",
-      onclick: () => { people.set(p.id, { name: p.name, role: "required" }); showChosen(); check(); } }, `${p.name} ${p.department}`))));
+    if (!search.value.trim()) { put(results, ); return; }
+    const { items } = await ctx.api.get(`/api/directory/search?q=${encodeURIComponent(search.value.trim())}`, { signal: ctx.signal });
+    put(results, ...items.filter((p) => !people.has(p.id)).slice(0, 8).map((p) => h("li", {}, h("button", { type: "button", class: "btn btn-secondary btn-small",
+      onclick: () => { people.set(p.id, { name: p.name, role: "required" }); search.value = ""; put(results, ); showChosen(); check(); search.focus(); } },
+      `＋ ${p.name}`, h("span", { class: "meet-dept" }, p.department || "")))));
   }), 250); });
   [date, from, to, repeat, count].forEach((x) => x.addEventListener("change", check));
+  repeat.addEventListener("change", () => { countField.hidden = !repeat.value; });
   const findSlots = () => guarded(slots, async () => {
     const minutes = (new Date(local(date.value, to.value)) - new Date(local(date.value, from.value))) / 60000;
     const end = new Date(`${date.value}T00:00:00Z`); end.setUTCDate(end.getUTCDate() + 14);
     const r = await ctx.api.post("/api/meetings/slots", { user_ids: [...people.keys()], duration_minutes: minutes,
-      window_start: local(date.value, "00:00"), window_end: local(dayKey(end), "00:00"), need_room: !online.value });
-    slots.replaceChildren(r.items.length ? h("ul", {}, r.items.map((s) => h("li", {}, h("button", { type: "button", class: "btn btn-small",
-      onclick: () => { date.value = s.local_start.slice(0, 10); from.value = s.local_start.slice(11, 16); to.value = hm(s.end); check(); } },
-      `${md(s.start)} ${hm(s.start)}–${hm(s.end)}${s.rooms.length ? `（${s.rooms.map((x) => x.name).join("、")}）` : ""}`)))) :
+      window_start: local(date.value, "00:00"), window_end: local(dayKey(end), "00:00"), need_room: !online.value }, { signal: ctx.signal });
+    put(slots, r.items.length ? h("div", {}, h("p", { class: "hint" }, "大家都有空的时间（点选即填入）："),
+      h("ul", { class: "meet-slot-list" }, r.items.map((s) => h("li", {}, h("button", { type: "button", class: "btn btn-secondary btn-small",
+        onclick: () => { date.value = s.local_start.slice(0, 10); from.value = s.local_start.slice(11, 16); to.value = hm(s.end); check(); } },
+        `${md(s.start)} ${hm(s.start)}–${hm(s.end)}`, s.rooms.length ? h("span", { class: "meet-dept" }, s.rooms.map((x) => x.name).join("、")) : null))))) :
       h("p", { class: "hint", text: "两周内没有找到所有人都有空的时段" }));
   });
   const submit = (e) => { e.preventDefault(); guarded(message, async () => {
@@ -229,13 +273,21 @@ async function bookingForm(root, ctx) {
     const r = await ctx.api.post("/api/meetings", body);
     ctx.navigate(`#/meetings/${r.meeting.id}`);
   }); };
-  root.replaceChildren(h("h1", { tabindex: "-1" }, "预约会议"), nav(ctx), h("form", { class: "panel meet-form", onsubmit: submit },
-    label("mt-title", "会议名称"), title, label("mt-date", "日期"), date, label("mt-from", "开始"), from, label("mt-to", "结束"), to,
-    label("mt-repeat", "重复"), repeat, label("mt-count", "次数（遇节假日自动跳过）"), count,
-    label("mt-search", "参会人员"), search, results, chosen, status,
-    label("mt-room", "会议室"), room, label("mt-online", "线上会议地址"), online,
-    h("button", { type: "button", class: "btn", onclick: findSlots }, "查找大家都有空的时间"), slots,
-    message, h("button", { type: "submit", class: "btn btn-primary" }, "预约")));
+  put(root, h("h1", { tabindex: "-1" }, "预约会议"), nav(ctx, "new"), h("form", { class: "panel meet-form", onsubmit: submit },
+    h("div", { class: "meet-form-grid" },
+      h("div", { class: "field meet-span" }, h("label", { for: "mt-title" }, "会议名称", h("span", { class: "req", "aria-hidden": "true" }, " *")), title),
+      field("mt-date", "日期", date), field("mt-from", "开始", from), field("mt-to", "结束", to),
+      field("mt-repeat", "重复", repeat), countField),
+    h("fieldset", { class: "fieldset meet-people" }, h("legend", {}, "参会人员"),
+      h("div", { class: "field" }, h("label", { for: "mt-search" }, "添加参会人员"), search), results, chosen, status,
+      h("div", { class: "meet-finder" },
+        h("button", { type: "button", class: "btn btn-secondary", onclick: findSlots }, "查找大家都有空的时间"), slots)),
+    h("div", { class: "meet-form-grid" },
+      h("div", { class: "field" }, h("label", { for: "mt-room" }, "会议室"),
+        h("p", { class: "hint", id: "mt-room-hint" }, "按所选时段和人数列出本机关会议室"), room),
+      field("mt-online", "线上会议地址（可选）", online)),
+    message, h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "预约"),
+      h("a", { href: "#/meetings", class: "btn btn-secondary" }, "取消"))));
   check();
 }
 
@@ -244,45 +296,57 @@ async function bookingForm(root, ctx) {
 async function meetingPage(root, ctx, id) {
   const load = () => guarded(root, async () => {
     const m = await ctx.api.get(`/api/meetings/${id}`, { signal: ctx.signal });
+    const place = m.room ? `${m.room.name}${m.room.location ? `（${m.room.location}）` : ""}` : (m.online_url ? "线上会议" : "未指定");
+    const fact = (k, v) => [h("dt", {}, k), h("dd", {}, v)];
     const parts = [h("h1", { tabindex: "-1" }, m.title), nav(ctx),
-      h("p", {}, `${md(m.start)} ${hm(m.start)}–${hm(m.end)}`, m.rrule ? "（周期性会议）" : "", " · ",
-        m.room ? `${m.room.name} ${m.room.location}` : (m.online_url ? "线上会议" : ""), " · ", STATUS[m.status]),
-      m.online_url ? h("p", {}, h("a", { href: m.online_url, rel: "noopener noreferrer", target: "_blank" }, "进入线上会议")) : null,
-      m.description ? h("p", { class: "meet-desc", text: m.description }) : null,
-      h("p", {}, h("a", { href: `/api/meetings/${id}.ics`, class: "btn", download: "" }, "加入日历（.ics）"))];
+      h("section", { class: "panel meet-summary", "aria-label": "会议信息" },
+        h("dl", { class: "facts" },
+          fact("时间", `${md(m.start)} ${hm(m.start)}–${hm(m.end)}${m.rrule ? "（周期性会议）" : ""}`),
+          fact("地点", place),
+          fact("状态", h("span", { class: `tag${m.status === "confirmed" ? " tag-ok" : m.status === "pending" ? "" : " tag-off"}` }, STATUS[m.status] || m.status)),
+          m.organizer?.name ? fact("组织者", m.organizer.name) : null),
+        m.description ? h("p", { class: "meet-desc", text: m.description }) : null,
+        h("div", { class: "actions" },
+          m.online_url ? h("a", { href: m.online_url, rel: "noopener noreferrer", target: "_blank", class: "btn btn-primary" }, "进入线上会议") : null,
+          h("a", { href: `/api/meetings/${id}.ics`, class: "btn btn-secondary", download: "" }, "加入日历（.ics）")))];
     if (m.me.attendee) parts.push(rsvpBox(ctx, id, m, load));
     if (m.me.approver && m.status === "pending") parts.push(approvalBox(ctx, id, load));
-    parts.push(h("section", { class: "panel" }, h("h2", {}, "参会人员"), h("ul", {}, m.attendees.map((a) =>
-      h("li", {}, `${a.name}（${ROLE[a.role]}）${RSVP[a.rsvp]}${a.reason ? `：${a.reason}` : ""}`)))));
+    parts.push(h("section", { class: "panel" }, h("h2", { class: "panel-title" }, "参会人员",
+      h("span", { class: "panel-count" }, `${m.attendees.length} 人`)),
+      h("ul", { class: "meet-attendees" }, m.attendees.map((a) => h("li", {},
+        h("span", {}, h("strong", {}, a.name), h("span", { class: "meet-dept" }, ROLE[a.role] || "")),
+        h("span", { class: `meet-state meet-state-${a.rsvp}` }, `${RSVP[a.rsvp] || a.rsvp}${a.reason ? `：${a.reason}` : ""}`))))));
     const agenda = h("section", { class: "panel" });
     const materials = h("section", { class: "panel" });
     if (m.me.attendee || m.me.organizer) { parts.push(agenda, materials); }
     if (m.me.organizer) {
-      parts.push(h("section", { class: "panel" }, h("h2", {}, "组织者"),
-        h("a", { href: `#/meetings/signin/${id}`, class: "btn" }, "打开签到屏"),
-        h("a", { href: `/api/meetings/${id}/attendance.csv`, class: "btn", download: "" }, "导出签到表"),
-        h("button", { type: "button", class: "btn btn-danger", onclick: () => guarded(root, async () => {
-          if (!window.confirm("确定取消这个会议？参会人会收到通知。")) return;
-          await ctx.api.post(`/api/meetings/${id}/cancel`, {}); load(); }) }, "取消会议")));
-      const att = h("section", { class: "panel", "aria-live": "polite" });
-      parts.push(att);
+      const att = h("section", { class: "panel meet-organiser", "aria-labelledby": `att-${id}` }, h("h2", { id: `att-${id}` }, "签到情况"));
+      parts.push(att, h("section", { class: "panel meet-organiser" }, h("h2", {}, "组织者操作"),
+        h("div", { class: "actions" },
+          h("a", { href: `#/meetings/signin/${id}`, class: "btn btn-primary" }, "打开签到屏"),
+          h("a", { href: `/api/meetings/${id}/attendance.csv`, class: "btn btn-secondary", download: "" }, "导出签到表"),
+          m.status !== "cancelled" ? h("button", { type: "button", class: "btn btn-danger", onclick: () => guarded(root, async () => {
+            if (!window.confirm("确定取消这个会议？参会人会收到通知。")) return;
+            await ctx.api.post(`/api/meetings/${id}/cancel`, {}); load(); }) }, "取消会议") : null)));
       guarded(att, async () => {
-        const r = await ctx.api.get(`/api/meetings/${id}/attendance`);
-        att.replaceChildren(h("h2", {}, "签到情况"), h("p", {}, Object.entries(r.counts).map(([k, v]) => `${STATE[k]} ${v}`).join("　")),
-          h("ul", {}, r.items.map((i) => h("li", {}, `${i.name}：${STATE[i.state]}${i.signed_local ? ` ${i.signed_local}` : ""}`))));
+        const r = await ctx.api.get(`/api/meetings/${id}/attendance`, { signal: ctx.signal });
+        put(att, h("h2", { id: `att-${id}` }, "签到情况"),
+          h("ul", { class: "meet-counts" }, Object.entries(r.counts).filter(([, v]) => v).map(([k, v]) => h("li", {}, `${STATE[k] || k} ${v}`))),
+          h("ul", { class: "meet-attendees" }, r.items.map((i) => h("li", {}, h("strong", {}, i.name),
+            h("span", { class: `meet-state meet-state-${i.state}` }, `${STATE[i.state] || i.state}${i.signed_local ? ` ${i.signed_local}` : ""}`)))));
       });
     }
     if (m.me.attendee || m.me.organizer) parts.push(minutesBox(ctx, id, m.me.organizer));
-    root.replaceChildren(...parts.filter(Boolean));
+    put(root, ...parts.filter(Boolean));
     if (m.me.attendee || m.me.organizer) {
       guarded(agenda, async () => {
-        const { items } = await ctx.api.get(`/api/meetings/${id}/agenda`);
-        agenda.replaceChildren(h("h2", {}, "议程"), items.length ? h("ol", {}, items.map((i) =>
+        const { items } = await ctx.api.get(`/api/meetings/${id}/agenda`, { signal: ctx.signal });
+        put(agenda, h("h2", {}, "议程"), items.length ? h("ol", {}, items.map((i) =>
           h("li", {}, `${i.title}${i.presenter_name ? `（汇报：${i.presenter_name}）` : ""} ${i.duration_minutes} 分钟`))) : h("p", { class: "hint", text: "暂无议程" }));
       });
       guarded(materials, async () => {
-        const { items } = await ctx.api.get(`/api/meetings/${id}/materials`);
-        materials.replaceChildren(h("h2", {}, "会议材料"), items.length ? h("ul", {}, items.map((x) => h("li", {},
+        const { items } = await ctx.api.get(`/api/meetings/${id}/materials`, { signal: ctx.signal });
+        put(materials, h("h2", {}, "会议材料"), items.length ? h("ul", {}, items.map((x) => h("li", {},
           h("a", x.kind === "link" ? { href: x.url, rel: "noopener noreferrer" } : { href: `/api/meetings/${id}/materials/${x.id}`, download: "" }, x.name)))) :
           h("p", { class: "hint", text: "暂无材料" }));
       });
@@ -293,8 +357,8 @@ async function meetingPage(root, ctx, id) {
 }
 
 function rsvpBox(ctx, id, m, reload) {
-  const reason = h("input", { type: "text", placeholder: "请假原因", "aria-label": "请假原因", maxlength: "500" });
-  const sub = h("input", { type: "number", placeholder: "代参会人编号", "aria-label": "代参会人编号" });
+  const reason = h("input", { type: "text", maxlength: "500", id: `rs-reason-${id}` });
+  const sub = h("input", { type: "number", id: `rs-sub-${id}` });
   const msg = h("div", { role: "alert" });
   const send = (status) => guarded(msg, async () => {
     const body = { status };
@@ -303,12 +367,18 @@ function rsvpBox(ctx, id, m, reload) {
     await ctx.api.post(`/api/meetings/${id}/rsvp`, body);
     reload();
   });
-  return h("section", { class: "panel" }, h("h2", {}, `我的答复：${RSVP[m.me.rsvp] || "未答复"}`),
-    h("button", { type: "button", class: "btn btn-primary", onclick: () => send("accepted") }, "参加"),
-    h("button", { type: "button", class: "btn", onclick: () => send("tentative") }, "待定"),
-    reason, h("button", { type: "button", class: "btn", onclick: () => send("declined") }, "请假"),
-    sub, h("button", { type: "button", class: "btn", onclick: () => send("delegated") }, "请人代参会"),
-    h("a", { href: `#/meetings/checkin/${id}`, class: "btn" }, "签到"), msg);
+  return h("section", { class: "panel meet-rsvp" }, h("h2", {}, `我的答复：${RSVP[m.me.rsvp] || "未答复"}`),
+    h("div", { class: "actions" },
+      h("button", { type: "button", class: "btn btn-primary", onclick: () => send("accepted") }, "参加"),
+      h("button", { type: "button", class: "btn btn-secondary", onclick: () => send("tentative") }, "待定"),
+      h("a", { href: `#/meetings/checkin/${id}`, class: "btn btn-secondary" }, "签到")),
+    h("details", { class: "disclosure" }, h("summary", {}, "请假或请人代参会"),
+      h("div", { class: "meet-rsvp-more" },
+        h("div", { class: "field" }, h("label", { for: `rs-reason-${id}` }, "请假原因"), reason),
+        h("button", { type: "button", class: "btn btn-secondary", onclick: () => send("declined") }, "请假"),
+        h("div", { class: "field" }, h("label", { for: `rs-sub-${id}` }, "代参会人编号"), sub),
+        h("button", { type: "button", class: "btn btn-secondary", onclick: () => send("delegated") }, "请人代参会"))),
+    msg);
 }
 
 function approvalBox(ctx, id, reload) {
@@ -322,23 +392,28 @@ function approvalBox(ctx, id, reload) {
 }
 
 function minutesBox(ctx, id, canEdit) {
-  const box = h("section", { class: "panel" }, h("h2", {}, "会议纪要"));
+  const box = h("section", { class: "panel meet-minutes" }, h("h2", {}, "会议纪要"));
   guarded(box, async () => {
     const mm = await ctx.api.get(`/api/meetings/${id}/minutes`);
-    const decisions = h("textarea", { rows: "6", "aria-label": "议定事项（每行一项）", readonly: !canEdit },
+    const decisions = h("textarea", { rows: "6", id: `mm-dec-${id}`, readonly: !canEdit },
       (mm.decisions || []).map((d) => d.text).join("\n"));
-    const host = h("input", { type: "text", value: mm.host_name || "", "aria-label": "主持人", readonly: !canEdit });
-    const number = h("input", { type: "text", value: mm.number || "", placeholder: "第X期", "aria-label": "期号", readonly: !canEdit });
+    const host = h("input", { type: "text", value: mm.host_name || "", id: `mm-host-${id}`, readonly: !canEdit });
+    const number = h("input", { type: "text", value: mm.number || "", placeholder: "第X期", id: `mm-no-${id}`, readonly: !canEdit });
     const msg = h("div", { role: "alert" });
     const save = () => guarded(msg, async () => {
       await ctx.api.put(`/api/meetings/${id}/minutes`, { host_name: host.value, number: number.value,
         decisions: decisions.value.split("\n").map((t) => t.trim()).filter(Boolean).map((text) => ({ text })),
         tasks: (mm.tasks || []).map((t) => ({ id: t.id, title: t.title, owner_id: t.owner_id, owner_unit: t.owner_unit, due_date: t.due_date })) });
-      msg.replaceChildren(h("p", { text: "已保存" }));
+      put(msg, h("p", { text: "已保存" }));
     });
-    box.replaceChildren(h("h2", {}, "会议纪要"), host, number, decisions,
-      canEdit ? h("button", { type: "button", class: "btn btn-primary", onclick: save }, "保存纪要") : null,
-      mm.exists ? h("a", { href: `/api/meetings/${id}/minutes.docx`, class: "btn", download: "" }, "下载纪要（Word）") : null, msg);
+    put(box, h("h2", {}, "会议纪要"),
+      h("div", { class: "meet-form-grid" },
+        h("div", { class: "field" }, h("label", { for: `mm-host-${id}` }, "主持人"), host),
+        h("div", { class: "field" }, h("label", { for: `mm-no-${id}` }, "期号"), number)),
+      h("div", { class: "field" }, h("label", { for: `mm-dec-${id}` }, "议定事项（每行一项）"), decisions),
+      h("div", { class: "actions" },
+        canEdit ? h("button", { type: "button", class: "btn btn-primary", onclick: save }, "保存纪要") : null,
+        mm.exists ? h("a", { href: `/api/meetings/${id}/minutes.docx`, class: "btn btn-secondary", download: "" }, "下载纪要（Word）") : null), msg);
   });
   return box;
 }
@@ -347,16 +422,17 @@ function minutesBox(ctx, id, canEdit) {
 
 async function signinScreen(root, ctx, id) {
   const code = h("p", { class: "meet-code", "aria-live": "polite" });
-  const qr = h("img", { class: "meet-qr", alt: "签到二维码" });
+  const qr = h("img", { class: "meet-qr", alt: "签到二维码：用手机扫码打开签到页" });
   const info = h("p", { class: "meet-code-info" });
   const titleEl = h("h1", { tabindex: "-1" }, "会议签到");
-  root.replaceChildren(titleEl, code, qr, info);
+  put(root, h("div", { class: "meet-signin" }, titleEl, h("p", { class: "meet-code-label" }, "签到码"), code, qr, info,
+    h("p", {}, h("a", { href: `#/meetings/${id}`, class: "btn btn-secondary" }, "返回会议"))));
   const refresh = () => guarded(info, async () => {
     const s = await ctx.api.get(`/api/meetings/${id}/signin/screen`, { signal: ctx.signal });
     titleEl.textContent = `${s.title} · 签到`;
-    if (!s.open) { code.textContent = "未到签到时间"; qr.removeAttribute("src"); return; }
+    if (!s.open) { code.textContent = "——"; qr.removeAttribute("src"); info.textContent = "未到签到时间（会前 30 分钟开放）"; return; }
     code.textContent = s.code;
-    qr.src = s.qr;
+    if (qr.getAttribute("src") !== s.qr) qr.src = s.qr;
     info.textContent = `已签到 ${s.signed} / ${s.expected} 人 · 签到码每分钟更新`;
   });
   await refresh();
@@ -370,10 +446,12 @@ async function checkin(root, ctx, id) {
   const msg = h("div", { role: "alert", "aria-live": "assertive" });
   const send = (withCode) => guarded(msg, async () => {
     const r = await ctx.api.post(`/api/meetings/${id}/signin`, withCode ? { code: codeInput.value.trim() } : {});
-    msg.replaceChildren(h("p", { class: "success", text: `签到成功 ${hm(r.signed_at)}` }));
+    put(msg, h("p", { class: "meet-success", text: `签到成功 ${hm(r.signed_at)}` }));
   });
-  root.replaceChildren(h("h1", { tabindex: "-1" }, "会议签到"),
-    h("label", { for: "ck-code" }, "会议室屏幕上的签到码"), codeInput,
-    h("button", { type: "button", class: "btn btn-primary", onclick: () => send(true) }, "用签到码签到"),
-    h("button", { type: "button", class: "btn", onclick: () => send(false) }, "我已在会场，一键签到"), msg);
+  put(root, h("h1", { tabindex: "-1" }, "会议签到"), h("section", { class: "panel meet-checkin" },
+    h("div", { class: "field" }, h("label", { for: "ck-code" }, "会议室屏幕上的签到码"), codeInput),
+    h("div", { class: "actions" },
+      h("button", { type: "button", class: "btn btn-primary", onclick: () => send(true) }, "用签到码签到"),
+      h("button", { type: "button", class: "btn btn-secondary", onclick: () => send(false) }, "我已在会场，一键签到")),
+    msg), h("p", {}, h("a", { href: `#/meetings/${id}`, class: "back-link" }, "‹ 返回会议")));
 }
