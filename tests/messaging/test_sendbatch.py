@@ -21,8 +21,8 @@ from messaging.sendbatch import SendBatch, SendOp
 from tests.factories import Org
 from tests.messaging.helpers import capture_events, group, send
 
-FIELDS = dict(text="", client_id=None, reply_to_seq=None, mentions=[], mention_all=False, attachment_id=None,
-              ding=False, ding_user_ids=None)
+FIELDS: dict[str, Any] = {"text": "", "client_id": None, "reply_to_seq": None, "mentions": [], "mention_all": False,
+                          "attachment_id": None, "ding": False, "ding_user_ids": None}
 
 
 def op(org: Org, user: str, cid: int, **kw: Any) -> SendOp:
@@ -94,7 +94,7 @@ def test_mixed_batch_matches_the_orm_path(db, org: Org, batcher: GroupCommit) ->
         if m is not ding:
             assert carried[m["seq"]].payload["message"] == m
     assert [e.id for e in seen] == sorted(e.id for e in seen)
-    members = set(org.users[u] for u in ("hamlet", "ophelia", "horatio"))
+    members = {org.users[u] for u in ("hamlet", "ophelia", "horatio")}
     with db.read() as s:
         for m in fresh:
             ev = s.get(StoredEvent, carried[m["seq"]].id)
