@@ -4,8 +4,11 @@ With ``synchronous=FULL`` every SQLite commit is an fsync, so one commit per mes
 throughput at the disk's fsync rate. Senders instead ``submit`` a function; one thread takes
 everything queued, runs each function in its own SAVEPOINT inside ONE ``Database.write()``
 (a failing send rolls back alone and gets its error), commits once, and only then resolves each
-sender's future. So an ack (HTTP 201 or a ``chat.ack`` frame) always follows the commit that made
-the message durable, and a failed commit acks nobody.
+sender's future. Items that carry a ``batch_type`` (plain sends: ``messaging.sendbatch``) are
+instead handed, a consecutive run at a time, to that writer, which validates each in Python and
+writes the run with multi-row statements (no SAVEPOINT per item). So an ack (HTTP 201 or a
+``chat.ack`` frame) always follows the commit that made the message durable, and a failed commit
+acks nobody.
 """
 
 from __future__ import annotations
@@ -76,7 +79,19 @@ class GroupCommit:
         try:
             with self.db.write() as session:
                 pending: list[Any] = session.info.setdefault("pending_events", [])
-                for fn, _ in live:
+                i = 0
+                while i < len(live):
+                    kind = getattr(live[i][0], "batch_type", None)
+                    if kind is not None:
+                        # A run of items one writer can stage and write together (e.g. plain sends).
+                        j = i + 1
+                        while j < len(live) and getattr(live[j][0], "batch_type", None) is kind:
+                            j += 1
+                        outcomes.extend(kind(session, [fn for fn, _ in live[i:j]]).run())
+                        i = j
+                        continue
+                    fn = live[i][0]
+                    i += 1
                     mark = len(pending)
                     try:
                         with session.begin_nested():

@@ -17,6 +17,7 @@ from messaging import messages
 from messaging.presence import STATUSES
 from messaging.ratelimit import AbuseCounter
 from messaging.schemas import FrameReadBody, FrameSendBody
+from messaging.sendbatch import SendOp
 from messaging.timeline import member_ids
 
 if TYPE_CHECKING:
@@ -70,8 +71,7 @@ class FrameHandlers:
         self._rate(conn)
         actor, ref = conn.actor, frame.get("ref")
         fields = body.model_dump(exclude={"conversation_id"})
-        fut = self.rt.batcher.submit(
-            lambda s: messages.send_message(s, actor, conversation_id=body.conversation_id, **fields))
+        fut = self.rt.batcher.submit(SendOp(actor, body.conversation_id, fields))
         # Submitted in frame order (so one client's sends keep their order); acked after commit.
         self._spawn(self._ack(conn, ref, fut), conn)
 

@@ -9,9 +9,7 @@ process shows as offline here (documented limitation).
 
 from __future__ import annotations
 
-from typing import Any
-
-from office.hub import Connection
+from office.hub import Connection, encode
 
 STATUSES = ("online", "away")
 MAX_WATCH = 500
@@ -55,7 +53,7 @@ class Presence:
         after = self.status(conn.user_id)
         if before == after:
             return
-        frame: dict[str, Any] = {"type": "presence", "user_id": conn.user_id, "status": after}
+        frame = encode({"type": "presence", "user_id": conn.user_id, "status": after})  # once for all watchers
         for watcher, ids in list(self.watching.items()):
             if conn.user_id in ids:
                 watcher.offer(frame)

@@ -16,6 +16,7 @@ from office.web import Ctx, api
 from messaging import attachments, messages, search, service
 from messaging.schemas import (DirectBody, EditBody, GroupCreate, GroupUpdate, MembersAdd, MuteBody, ReactionBody,
                                ReadBody, RoleBody, SendBody)
+from messaging.sendbatch import SendOp
 
 P = "/api/messages"
 
@@ -122,7 +123,7 @@ def send(ctx: Ctx) -> dict[str, Any]:
     rt, actor, cid, fields = _rt(ctx), ctx.user, _conv(ctx), ctx.body.model_dump()
     if not rt.buckets.allow(actor.user_id):
         raise RateLimited("发送过于频繁，请稍后再试")
-    return rt.batcher.run(lambda s: messages.send_message(s, actor, conversation_id=cid, **fields))  # type: ignore[no-any-return]
+    return rt.batcher.run(SendOp(actor, cid, fields))  # type: ignore[no-any-return]
 
 
 @api(action="message.send", body=EditBody, write=True)

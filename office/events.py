@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert
 from sqlmodel import Session
 
+from office.db import utcnow
 from office.models import EventRecipient, StoredEvent
 
 if TYPE_CHECKING:
@@ -81,6 +82,38 @@ def publish_on_commit(
         event_id = row.id
         session.execute(insert(EventRecipient), [{"event_id": event_id, "user_id": u} for u in recipients])
     pending.append(Event(type=type, payload=payload, user_ids=recipients, id=event_id))
+
+
+def publish_many_on_commit(
+    session: Session, items: list[tuple[str, dict[str, Any], Iterable[int]]]
+) -> list[Event]:
+    """``publish_on_commit`` for several events at once, in order: one multi-row insert of the
+    events (ids returned in parameter order) and one of all their recipients."""
+    prepared = [(type, payload, tuple(sorted({int(u) for u in user_ids if u}))) for type, payload, user_ids in items]
+    stored = [(type, payload) for type, payload, recipients in prepared if recipients]
+    ids: list[int] = []
+    if stored:
+        conn = session.connection()
+        now = utcnow()
+        result = conn.execute(_INSERT_EVENTS, [{"type": t, "payload": p, "created_at": now} for t, p in stored])
+        ids = [row[0] for row in result]
+        rows = []
+        it = iter(ids)
+        for _, _, recipients in prepared:
+            if recipients:
+                eid = next(it)
+                rows.extend({"event_id": eid, "user_id": u} for u in recipients)
+        conn.execute(_INSERT_RECIPIENTS, rows)
+    out = []
+    it = iter(ids)
+    for type, payload, recipients in prepared:
+        out.append(Event(type=type, payload=payload, user_ids=recipients, id=next(it) if recipients else None))
+    session.info.setdefault("pending_events", []).extend(out)
+    return out
+
+
+_INSERT_EVENTS = insert(StoredEvent).returning(StoredEvent.__table__.c.id, sort_by_parameter_order=True)  # type: ignore[attr-defined]
+_INSERT_RECIPIENTS = insert(EventRecipient)
 
 
 def deliver(db: Database, events: list[Event]) -> None:

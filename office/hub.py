@@ -33,29 +33,55 @@ QUEUE_SIZE = 1000
 FrameHandler = Callable[["Connection", dict[str, Any]], Awaitable[None]]
 
 
+class Encoded:
+    """A frame serialised once, to be queued on any number of connections.
+
+    ``id`` is the stored event id (None for frames that are not stored events: acks, errors,
+    typing, hello); the relay uses it to skip what a resume already replayed.
+    """
+
+    __slots__ = ("id", "text")
+
+    def __init__(self, id: int | None, text: str) -> None:
+        self.id = id
+        self.text = text
+
+
+def encode(frame: dict[str, Any] | Encoded) -> Encoded:
+    if isinstance(frame, Encoded):
+        return frame
+    fid = frame.get("id") if frame.get("type") != "hello" else None
+    return Encoded(fid, json.dumps(frame, ensure_ascii=False, default=str))
+
+
 @dataclass(eq=False)
 class Connection:
     ws: WebSocket
     user_id: int
     session_id: int | None
     actor: Any = None
-    queue: asyncio.Queue[dict[str, Any] | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    queue: asyncio.Queue[Encoded | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     last_sent: int = 0
     closed: bool = False
     close_code: int = 1000
     close_reason: str = ""
     replaying: bool = True
-    held: list[dict[str, Any]] = field(default_factory=list)
+    held: list[Encoded] = field(default_factory=list)
 
-    def offer(self, frame: dict[str, Any]) -> None:
-        """Queue a frame without waiting; a full queue closes this (slow) client."""
+    def offer(self, frame: dict[str, Any] | Encoded) -> None:
+        """Queue a frame without waiting; a full queue closes this (slow) client.
+
+        Pass an ``Encoded`` frame when the same frame goes to many connections: it is then
+        serialised once, not once per connection.
+        """
         if self.closed:
             return
-        if self.replaying and frame.get("id") is not None:
-            self.held.append(frame)
+        out = encode(frame)
+        if self.replaying and out.id is not None:
+            self.held.append(out)
             return
         try:
-            self.queue.put_nowait(frame)
+            self.queue.put_nowait(out)
         except asyncio.QueueFull:
             self.close(1013, "客户端接收过慢，请重新连接")
 
@@ -118,10 +144,16 @@ class Hub:
     def _receive(self, message: dict[str, Any]) -> None:
         kind = message.get("kind")
         if kind == "events":
+            by_user = self.by_user
             for ev in message["events"]:
-                frame = {"id": ev["id"], "type": ev["type"], **ev["payload"]}
+                frame: Encoded | None = None  # serialised once, and only if someone here is listening
                 for uid in ev["user_ids"]:
-                    for conn in self.by_user.get(uid, ()):
+                    conns = by_user.get(uid)
+                    if not conns:
+                        continue
+                    if frame is None:
+                        frame = encode({"id": ev["id"], "type": ev["type"], **ev["payload"]})
+                    for conn in conns:
                         conn.offer(frame)
                         self.delivered += 1
                 if ev["type"] == "auth.session_ended":
@@ -131,9 +163,10 @@ class Hub:
                             if conn.session_id in ended:
                                 conn.close(1008, ev["payload"].get("reason", "会话已结束"))
         elif kind == "ephemeral":
+            eframe = encode(message["frame"])
             for uid in message["user_ids"]:
                 for conn in self.by_user.get(uid, ()):
-                    conn.offer(message["frame"])
+                    conn.offer(eframe)
         elif kind == "close_sessions":
             wanted = set(message["session_ids"])
             for conns in self.by_user.values():
@@ -183,16 +216,17 @@ class Hub:
             result = await self.loop.run_in_executor(None, eventstore.events_after, self.db, conn.user_id, last_event_id)
             resync, missed = result
         conn.last_sent = last
-        conn.queue.put_nowait({"type": "hello", "last_event_id": max([last] + [f["id"] for f in missed]), "resync": resync})
+        conn.queue.put_nowait(encode({"type": "hello", "last_event_id": max([last] + [f["id"] for f in missed]),
+                                      "resync": resync}))
         through = last
         for frame in missed:
-            await conn.queue.put(frame)
+            await conn.queue.put(encode(frame))
             through = frame["id"]
         conn.replaying = False
         held, conn.held = conn.held, []
-        for frame in held:
-            if frame["id"] > through:
-                conn.offer(frame)
+        for out in held:
+            if out.id is not None and out.id > through:
+                conn.offer(out)
 
     async def _relay(self, conn: Connection) -> None:
         try:
@@ -202,12 +236,12 @@ class Hub:
                     break
                 if conn.ws.application_state != WebSocketState.CONNECTED:
                     break
-                fid = frame.get("id")
+                fid = frame.id
                 if fid is not None:
-                    if fid <= conn.last_sent and frame.get("type") != "hello":
+                    if fid <= conn.last_sent:
                         continue  # already replayed
-                    conn.last_sent = max(conn.last_sent, fid)
-                await conn.ws.send_text(json.dumps(frame, ensure_ascii=False, default=str))
+                    conn.last_sent = fid
+                await conn.ws.send_text(frame.text)
         except Exception:  # the socket went away mid-send
             conn.closed = True
         if conn.close_code != 1000 or conn.close_reason:
