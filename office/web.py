@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from office import accounts, policy
 from office.actor import Actor
 from office.models import User
-from office.errors import OfficeError, PayloadTooLarge, PermissionDenied, Unauthenticated, ValidationError
+from office.errors import OfficeError, PayloadTooLarge, PermissionDenied, RateLimited, Unauthenticated, ValidationError
 
 log = logging.getLogger("office.web")
 SESSION_COOKIE = "tb_session"
@@ -222,6 +222,7 @@ def api(
             data = b""
             form = None
             if multipart:
+                await run_in_threadpool(check_upload_rate, request)
                 limit = max_bytes or settings.max_upload_bytes
                 declared = request.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
@@ -282,6 +283,34 @@ def api(
         return endpoint
 
     return deco
+
+
+def _upload_buckets(app: Any) -> Any:
+    buckets = getattr(app.state, "upload_buckets", None)
+    if buckets is None:
+        from office.ratelimit import Buckets
+
+        s = app.state.settings
+        buckets = app.state.upload_buckets = {
+            "user": Buckets(per_minute=s.upload_per_minute, burst=s.upload_burst),
+            "ip": Buckets(per_minute=s.upload_per_minute_address, burst=s.upload_burst_address)}
+    return buckets
+
+
+def check_upload_rate(request: Request) -> None:
+    """Uploads cost disk and parsing: each user and each address gets a bucket of them. Anonymous
+    uploads (public verification) are limited by address only. Checked before the body is read."""
+    buckets = _upload_buckets(request.app)
+    keys: list[tuple[str, Any]] = []
+    with request.app.state.db.read() as session:
+        token = _cookie_token(request)
+        row = accounts.resolve_session(session, request.app.state.settings, token) if token else None
+        if row is not None:
+            keys.append(("user", row.user_id))
+    keys.append(("ip", client_ip(request)))
+    for kind, key in keys:
+        if not buckets[kind].allow(key):
+            raise RateLimited("上传过于频繁，请稍后再试", code="upload_rate_limited")
 
 
 def _respond(result: Any, status: int) -> Response:
