@@ -45,7 +45,7 @@ from docs_flow.models import CaseState, TaskState, WfCase, WfDelegation, WfHisto
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 ACTOR_KINDS = {"user", "role", "drafter_head", "drafter", "context_departments"}
 MAX_STEPS = 30
-ACTIONS = ("submit", "approve", "return", "withdraw", "transfer", "add_signer")
+ACTIONS = ("submit", "approve", "return", "withdraw", "transfer", "add_signer", "terminate")
 
 
 @dataclass(frozen=True)
@@ -336,6 +336,24 @@ def add_signer(session: Session, actor: Actor, case: WfCase, *, user_id: int, re
                    new_assignees=[target])
     _history(session, case, actor, "add_signer", task.step_index, opinion=reason, behalf=behalf,
              detail={"user_id": target})
+    return _finish_transition(session, t, reason)
+
+
+def terminate(session: Session, actor: Actor, case: WfCase, *, reason: str) -> Transition:
+    """终止: the current actor ends a running case early (e.g. 收文 refused at 初审); pending tasks are
+    cancelled and the case is finished with a ``terminate`` history entry."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("终止必须说明理由", code="reason_required")
+    task, behalf = _my_task(session, case, actor)
+    t = Transition(case=case, action="terminate", actor=actor, on_behalf_of=behalf,
+                   step=case.route[task.step_index], task=task)
+    _close_task(task, actor, TaskState.returned, reason, None)
+    t.removed_assignees = _cancel_pending(session, case)
+    _history(session, case, actor, "terminate", task.step_index, opinion=reason, behalf=behalf)
+    case.state = CaseState.finished
+    case.current_step = None
+    case.finished_at = utcnow()
     return _finish_transition(session, t, reason)
 
 
@@ -759,6 +777,8 @@ def _notify_title(t: Transition, title: str) -> str:
         return f"转办：{title}"
     if t.action == "add_signer":
         return f"加签：{title}"
+    if t.action == "terminate":
+        return f"已终止：{title}"
     return f"待办：{title}"
 
 

@@ -318,3 +318,16 @@ class DocNumber(SQLModel, table=True):
 def format_number(code: str, year: int, seq: int) -> str:
     """发文字号: 机关代字 + 〔年份〕 + 序号 (GB/T 9704-2012 7.2.4: hexagonal brackets, no leading zeros)."""
     return f"{code}〔{year}〕{seq}号"
+
+
+from docs_flow.incoming_models import (  # noqa: E402,F401  (收文, 督办, 归档 and search tables)
+    ArchivePackage,
+    Circulation,
+    CirculationReader,
+    DistributionReceipt,
+    IncomingDocument,
+    IncomingFile,
+    SearchDoc,
+    SearchTerm,
+    SupervisionItem,
+)

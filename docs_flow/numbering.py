@@ -41,9 +41,11 @@ def agency_codes(session: Session, agency_id: int) -> list[str]:
 
 def allocate(session: Session, actor: Actor, *, agency_id: int, code: str, year: int,
              state: NumberState = NumberState.assigned, document_id: int | None = None,
-             reason: str = "") -> DocNumber:
-    """The next number for (agency, code, year). Call inside a write transaction."""
-    if code not in agency_codes(session, agency_id):
+             reason: str = "", validate_code: bool = True) -> DocNumber:
+    """The next number for (agency, code, year). Call inside a write transaction.
+
+    ``validate_code=False`` is for internal series that are not 机关代字 (e.g. the 收文编号 series "收")."""
+    if validate_code and code not in agency_codes(session, agency_id):
         raise ValidationError(f"机关代字“{code}”不属于本机关", code="bad_code")
     if not 2000 <= year <= 2100:
         raise ValidationError("年份无效", code="bad_year")

@@ -183,7 +183,8 @@ def seal_document(session: Session, actor: Actor, document: OutgoingDocument, pi
     sealed = esign_service.seal_docx(session, actor, seal_id=seal.id, pin=pin, docx_bytes=data,  # type: ignore[arg-type]
                                      anchor_paragraph=anchor, reference=document.number or document.title[:100])
     digest = store_sealed(session, sealed)
-    return {"hash": document.signed_hash, "version_no": document.signed_version_no, "by_id": actor.user_id,
+    conformance = check(data).to_dict()
+    return {"conformance": conformance, "hash": document.signed_hash, "version_no": document.signed_version_no, "by_id": actor.user_id,
             "by": actor.name, "at": utcnow().isoformat(), "method": "esign", "seal_id": seal.id,
             "seal_name": seal.name + seal.seal_type, "sealed_sha256": digest}
 

@@ -139,6 +139,18 @@ def download_attachment(ctx: Ctx) -> Response:
                     headers={"content-disposition": f"attachment; filename*=UTF-8''{quote(row.name)}"})
 
 
+@api(action="document.use", multipart=True, write=True, max_bytes=20 * 1024 * 1024)
+def check_file(ctx: Ctx) -> dict[str, Any]:
+    """Check any Word file (prepared elsewhere) against GB/T 9704-2012."""
+    return service.check_conformance(ctx.session, ctx.user, _upload(ctx)[1])
+
+
+@api(action="document.use", write=True)
+def document_conformance(ctx: Ctx) -> dict[str, Any]:
+    """The GB/T 9704 check of this document's Word file (the sealed file once sealed)."""
+    return service.document_conformance(ctx.session, ctx.user, ctx.path_int("doc_id"))
+
+
 def _upload(ctx: Ctx) -> tuple[Any, bytes]:
     upload = ctx.form.get("file") if ctx.form is not None else None
     if upload is None or isinstance(upload, str):
@@ -156,7 +168,7 @@ def _form_int(ctx: Ctx, name: str) -> int:
 # Route templates ------------------------------------------------------------------------------------
 
 
-@api(action="document.template.manage")
+@api(action="document.template.manage", write=True)  # seeds the agency's default templates on first look
 def list_templates(ctx: Ctx) -> dict[str, Any]:
     return {"items": [templates.template_public(t) for t in templates.list_templates(ctx.session, ctx.user)]}
 
@@ -220,6 +232,8 @@ def revoke_delegation(ctx: Ctx) -> dict[str, Any]:
 
 routes = [
     Route("/api/docs/meta", meta, methods=["GET"]),
+    Route("/api/docs/check", check_file, methods=["POST"]),
+    Route("/api/docs/{doc_id:int}/conformance", document_conformance, methods=["GET"]),
     Route("/api/docs", list_documents, methods=["GET"]),
     Route("/api/docs", create_document, methods=["POST"]),
     Route("/api/docs/templates", list_templates, methods=["GET"]),
@@ -244,3 +258,7 @@ routes = [
     Route("/api/docs/{doc_id:int}/attachments", upload_attachment, methods=["POST"]),
     Route("/api/docs/{doc_id:int}/attachments/{file_id:int}", download_attachment, methods=["GET"]),
 ]
+
+from docs_flow import incoming_routes  # noqa: E402  (收文, 督办, 归档, search)
+
+routes += incoming_routes.routes

@@ -110,3 +110,76 @@ class DelegationIn(Body):
     starts_at: datetime
     ends_at: datetime
     reason: str = Field(default="", max_length=200)
+
+
+# 收文, 传阅, 督办, 归档 -----------------------------------------------------------------------------------
+
+
+class IncomingCreate(Body):
+    title: str = Field(max_length=200)
+    source_agency_name: str = Field(max_length=100)
+    source: Literal["paper", "electronic"] = "paper"
+    original_number: str = Field(default="", max_length=60)
+    doc_type: str = Field(default="", max_length=20)
+    urgency: Literal["", "加急", "特急"] = ""
+    copies: int = Field(default=1, ge=1, le=1000)
+    received_at: datetime | None = None
+    deadline: datetime | None = None
+    body_text: str = Field(default="", max_length=200_000)
+
+
+class IncomingUpdate(Body):
+    version: int
+    title: str | None = Field(default=None, max_length=200)
+    source_agency_name: str | None = Field(default=None, max_length=100)
+    original_number: str | None = Field(default=None, max_length=60)
+    doc_type: str | None = Field(default=None, max_length=20)
+    urgency: Literal["", "加急", "特急"] | None = None
+    body_text: str | None = Field(default=None, max_length=200_000)
+    deadline: datetime | None = None
+
+
+class IncomingActionIn(Body):
+    action: Literal["approve", "reject", "return", "transfer", "add_signer"]
+    version: int
+    opinion: str = Field(default="", max_length=5000)
+    reason: str = Field(default="", max_length=500)
+    target: str | None = Field(default=None, max_length=40)
+    user_id: int | None = None
+    lead_department_id: int | None = None
+    co_department_ids: list[int] = Field(default_factory=list, max_length=50)
+    deadline: datetime | None = None
+    reply_file_ids: list[int] = Field(default_factory=list, max_length=20)
+
+
+class CirculationIn(Body):
+    user_ids: list[int] = Field(max_length=50)
+    mode: Literal["sequential", "parallel"] = "sequential"
+    note: str = Field(default="", max_length=500)
+
+
+class ReadIn(Body):
+    comment: str = Field(default="", max_length=2000)
+
+
+class SupervisionCreate(Body):
+    title: str = Field(max_length=200)
+    deadline: datetime
+    owner_department_id: int | None = None
+    owner_user_id: int | None = None
+    note: str = Field(default="", max_length=500)
+
+
+class RemindIn(Body):
+    message: str = Field(default="", max_length=500)
+
+
+class ReasonIn(Body):
+    reason: str = Field(default="", max_length=500)
+
+
+class ScheduleIn(Body):
+    before_hours: list[int] = Field(default_factory=lambda: [72, 24], max_length=10)
+    overdue_every_hours: int = 24
+    escalate_after_hours: int = 48
+    due_soon_hours: int = 72

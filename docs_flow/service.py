@@ -26,7 +26,7 @@ from office.db import utcnow
 from office.errors import Conflict, InvalidTransition, Locked, NotFound, PermissionDenied, ValidationError
 from office.models import Department, Role, User
 from docs_flow import body as body_mod
-from docs_flow import engine, numbering, output, templates
+from docs_flow import archive, distribution, engine, numbering, output, templates
 from docs_flow.models import (
     CLASSIFIED_LEVELS,
     CaseState,
@@ -361,8 +361,13 @@ def _after(session: Session, actor: Actor, doc: OutgoingDocument, t: engine.Tran
     elif done_tag == "distribute":
         doc.issued_date = datetime.now(CHINA).date()
         doc.status = DocStatus.issued
+        distribution.distribute(session, actor, doc)
     if t.finished:
+        if not distribution.already_distributed(session, doc):  # a route without a 分发 step
+            distribution.distribute(session, actor, doc)
         doc.status = DocStatus.archived
+        session.add(doc)
+        archive.archive_outgoing(session, actor, doc)
         events.publish_on_commit(session, "notify.document", {
             "user_ids": [doc.drafter_id], "title": f"已办结：{doc.title}",
             "body": f"{doc.number or doc.title} 已完成全部流程并归档", "link": f"/docs/{doc.id}",
@@ -475,6 +480,8 @@ def version_public(v: DocumentVersion, *, full: bool = False) -> dict[str, Any]:
 def check_add_comment(session: Session, actor: Actor, doc_id: int, *, text: str) -> DocumentComment:
     """A comment in the document's thread, tied to the current body version."""
     doc = access_document(session, actor, doc_id)
+    if doc.status == DocStatus.archived:
+        raise Locked("公文已归档，不能再发表讨论", code="archived")
     text = text.strip()
     if not text:
         raise ValidationError("讨论内容不能为空", code="text_required")
@@ -539,6 +546,24 @@ def render_document(session: Session, actor: Actor, doc_id: int) -> tuple[Outgoi
     audit.record(session, actor, "docs.download", target_type="document", target_id=doc_id,
                  detail={"version_no": doc.body_version_no, "sha256": hashlib.sha256(data).hexdigest()})
     return doc, data
+
+
+def check_conformance(session: Session, actor: Actor, data: bytes) -> dict[str, Any]:
+    """GB/T 9704 check of an uploaded Word file (stores nothing but the audit entry)."""
+    policy.require(actor, "document.use")
+    report = output.check(data).to_dict()
+    audit.record(session, actor, "docs.check_file", detail={"ok": report["ok"], "sha256": hashlib.sha256(data).hexdigest(),
+                                                             "deviations": len(report["deviations"])})
+    return report
+
+
+def document_conformance(session: Session, actor: Actor, doc_id: int) -> dict[str, Any]:
+    """The check stored at 用印 for the sealed file, or a fresh check of the current rendering."""
+    doc = access_document(session, actor, doc_id)
+    stored = doc.seal_record.get("conformance")
+    if stored is not None:
+        return {**stored, "stored": True}
+    return {**output.check(output.render(doc)).to_dict(), "stored": False}
 
 
 def check_import_docx(session: Session, actor: Actor, doc_id: int, data: bytes) -> list[dict[str, Any]]:

@@ -573,7 +573,7 @@ def notify(session: Session, meeting: Meeting, user_ids: Iterable[int], title: s
     if not ids:
         return
     events.publish_on_commit(session, "notify.meeting", {
-        "user_ids": ids, "title": title[:200], "body": body[:1000], "link": f"#/meetings/{meeting.id}",
+        "user_ids": ids, "title": title[:200], "body": body[:1000], "link": f"/meetings/{meeting.id}",
         "source": "meetings", "meeting_id": meeting.id}, user_ids=ids)
 
 

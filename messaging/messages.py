@@ -97,13 +97,18 @@ def send_message(
     if attachment is not None:
         kind = MessageKind.image if attachment.has_thumb else MessageKind.file
         text = text or attachment.filename
+    # The DING recipients go into the message's meta before it is published, so the live
+    # ``chat.message`` tells each member whether the DING is for them.
+    ding_targets = _ding_targets(actor, members, ding_user_ids) if ding else []
     msg = append_message(session, conv, sender_id=actor.user_id, kind=kind, body=text, client_id=client_id,
                          reply_to_seq=reply_to_seq, mentions=mentioned, mention_all=mention_all,
-                         attachment=attachment, is_ding=ding, sender_name=actor.name, recipients=members)
-    me.last_read_seq = msg.seq
-    session.add(me)
+                         attachment=attachment, is_ding=ding, sender_name=actor.name, recipients=members,
+                         meta={"ding_user_ids": ding_targets} if ding else None)
+    # Sending reads everything before it; when that skips unread messages, their senders are told
+    # (their 已读 counts), as a read mark would.
+    _advance_read(session, actor, conv, me, msg.seq, only_if_others=True)
     if ding:
-        _create_ding(session, actor, msg, members, ding_user_ids)
+        _create_ding(session, msg, ding_targets)
     audit.record(session, actor, "chat.send", target_type="chat_message", target_id=msg.id,
                  detail={"conversation_id": conversation_id, "seq": msg.seq, "ding": ding})
     reply = reply_excerpt(session, conversation_id, reply_to_seq) if reply_to_seq else None
@@ -120,17 +125,18 @@ def _attachment_for(session: Session, actor: Actor, conversation_id: int, attach
     return att
 
 
-def _create_ding(session: Session, actor: Actor, msg: Message, members: list[int],
-                 chosen: Sequence[int] | None) -> None:
+def _ding_targets(actor: Actor, members: list[int], chosen: Sequence[int] | None) -> list[int]:
     targets = set(members) - {actor.user_id}
     if chosen is not None:
         targets &= {int(u) for u in chosen}
     if not targets:
         raise ValidationError("DING 至少需要一位接收人", code="ding_no_recipient")
+    return sorted(targets)
+
+
+def _create_ding(session: Session, msg: Message, targets: list[int]) -> None:
     due = utcnow() + timedelta(seconds=CONFIG.ding_remind_seconds)
-    session.add_all([DingReceipt(message_id=msg.id, user_id=u, next_remind_at=due) for u in sorted(targets)])  # type: ignore[arg-type]
-    msg.meta = {**(msg.meta or {}), "ding_user_ids": sorted(targets)}
-    session.add(msg)
+    session.add_all([DingReceipt(message_id=msg.id, user_id=u, next_remind_at=due) for u in targets])  # type: ignore[arg-type]
 
 
 # Edit, recall, reactions -----------------------------------------------------------------------
@@ -229,16 +235,27 @@ def mark_read(session: Session, actor: Actor, *, conversation_id: int, seq: int)
     if seq <= me.last_read_seq:
         return {"conversation_id": conversation_id, "last_read_seq": me.last_read_seq,
                 "unread": conv.last_seq - me.last_read_seq}
+    _advance_read(session, actor, conv, me, seq)
+    return {"conversation_id": conversation_id, "last_read_seq": seq, "unread": conv.last_seq - seq}
+
+
+def _advance_read(session: Session, actor: Actor, conv: Conversation, me: Member, seq: int, *,
+                  only_if_others: bool = False) -> None:
+    """Move ``me``'s read position to ``seq`` (forward only) and publish ``chat.read`` to the actor's
+    devices and to the senders of the messages newly read (with ``only_if_others``, only when some
+    of them came from someone else)."""
+    if seq <= me.last_read_seq:
+        return
     old, me.last_read_seq = me.last_read_seq, seq
     session.add(me)
     senders = set(session.exec(select(Message.sender_id).where(
-        Message.conversation_id == conversation_id, Message.seq > old, Message.seq <= seq,
+        Message.conversation_id == conv.id, Message.seq > old, Message.seq <= seq,
         col(Message.sender_id).is_not(None))).all())
-    unread = conv.last_seq - seq
-    events.publish_on_commit(session, "chat.read", {"conversation_id": conversation_id, "user_id": actor.user_id,
-                                                    "seq": seq, "from_seq": old, "unread": unread},
+    if only_if_others and not senders - {actor.user_id}:
+        return
+    events.publish_on_commit(session, "chat.read", {"conversation_id": conv.id, "user_id": actor.user_id,
+                                                    "seq": seq, "from_seq": old, "unread": conv.last_seq - seq},
                              user_ids={actor.user_id} | {s for s in senders if s})
-    return {"conversation_id": conversation_id, "last_read_seq": seq, "unread": unread}
 
 
 def read_list(session: Session, actor: Actor, *, conversation_id: int, seq: int) -> dict[str, Any]:

@@ -43,6 +43,11 @@ class Database:
         else:
             self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
         self._write_engine = self.engine.execution_options(office_write=True)
+        # Read sessions are read-only at the database level, so a write that slips into a GET
+        # handler fails loudly instead of being silently rolled back.
+        self._read_engine = self.engine.execution_options(office_read=True)
+        if not self.is_sqlite:
+            _configure_postgres(self.engine)
         self.event_sinks: list[Callable[[list[Any]], None]] = []
         self._lock = threading.Lock()
 
@@ -51,7 +56,8 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self._read_engine, expire_on_commit=False) as session:
+            session.info["db"] = self
             yield session
 
     @contextmanager
@@ -116,8 +122,16 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get("office_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        conn.exec_driver_sql(f"PRAGMA query_only={1 if options.get('office_read') else 0}")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("office_write") else "BEGIN")
+
+
+def _configure_postgres(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get("office_read"):
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
 
 
 def utcnow() -> datetime:

@@ -28,5 +28,13 @@ ensure_python_deps() {
   local spec="."
   [ -n "$extras" ] && spec=".[$extras]"
   echo "==> 安装 Python 依赖 (pip install -e $spec)"
-  python3 -m pip install -q --disable-pip-version-check -e "$spec" 2>&1 | grep -v -E "^WARNING: Running pip as the 'root'|^$" || true
+  local log
+  log="$(mktemp)"
+  if ! python3 -m pip install -q --disable-pip-version-check -e "$spec" >"$log" 2>&1; then
+    grep -v -E "^WARNING: Running pip as the 'root'" "$log"
+    rm -f "$log"
+    echo "!!  Python 依赖安装失败"
+    return 1
+  fi
+  rm -f "$log"
 }

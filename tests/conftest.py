@@ -127,3 +127,9 @@ def live(settings: Settings) -> Iterator[LiveServer]:
 @pytest.fixture
 def live_org(live: LiveServer) -> Org:
     return make_org(live.app.state.db)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API keeps an event loop running in the main
+    thread for the rest of the session, which would break tests that call ``asyncio.run``."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -45,7 +45,7 @@ const SECTIONS = [
   { name: "esign", label: "签章" },
   { name: "admin", label: "管理", role: "admin" },
 ];
-const EXTRA_PAGES = { profile: "个人设置" };
+const EXTRA_PAGES = { profile: "个人设置", incoming: "收文" };
 const DEFAULT_ROUTE = "messages";
 const TOTP_ROUTE = "profile/2fa";
 

@@ -327,3 +327,10 @@ def test_versions_listing_and_full_version(users: Clients, org: Org) -> None:
     assert v1["title"] == "关于做好年终工作的通知" and v1["body"] == BODY
     with org.db.read() as s:
         assert s.exec(select(func.count()).select_from(DocumentVersion)).one() == 2
+
+
+def test_archived_document_takes_no_more_comments(users: Clients, org: Org) -> None:
+    doc = advance(users, create(users, org), "end")
+    assert doc["status"] == "archived"
+    r = users["hamlet"].post(f"/api/docs/{doc['id']}/comments", json={"text": "补充一句"})
+    assert r.status_code == 423 and r.json()["error"] == "archived"

@@ -47,10 +47,9 @@ def test_login_directory_search_card_and_logout(page: Any, live_org: Org, artifa
     assert "综合处" in page.locator(".user-dept").inner_text()
     assert nav.get_by_role("link", name="管理").count() == 0  # staff see no admin section
 
-    # A section whose module is not written yet shows the friendly fallback.
-    nav.get_by_role("link", name="公文").click()
-    page.get_by_role("heading", name="该功能即将上线").wait_for()
-    page.screenshot(path=artifacts / "coming-soon.png")
+    # An address that names no section lands on 消息 rather than an error.
+    page.goto(page.url.split("#")[0] + "#/nosuch")
+    page.wait_for_url("**/#/messages")
 
     nav.get_by_role("link", name="通讯录").click()
     page.get_by_role("heading", name="通讯录", level=1).wait_for()
@@ -227,7 +226,7 @@ def test_required_two_factor_setup_then_login_with_recovery_code(page: Any, live
     recovery = codes.first.inner_text()
     page.screenshot(path=artifacts / "totp-recovery-codes.png", full_page=True)
     page.get_by_role("button", name="我已妥善保存，继续").click()
-    page.get_by_role("heading", name="该功能即将上线").wait_for()  # #/messages, not written yet
+    page.get_by_role("heading", name="消息", level=1).wait_for()  # the default page, #/messages
     assert page.url.endswith("#/messages")
 
     page.get_by_role("button", name="退出").click()

@@ -43,3 +43,12 @@ def test_document_waiting_for_you_becomes_a_work_notice(client: TestClient, org:
     items = client.get(f"/api/messages/conversations/{notices['id']}/messages").json()["items"]
     last = items[-1]
     assert "关于报送材料的通知" in last["text"] and last["meta"]["link"] == f"/docs/{doc['id']}"
+
+
+def test_meeting_invitation_notice_links_to_the_meeting(client: TestClient, org: Org, rooms_a: Rooms) -> None:
+    login(client, "gertrude")
+    mid = client.post("/api/meetings", json=booking(org, room_id=rooms_a.small)).json()["meeting"]["id"]
+    login(client, "ophelia")
+    notices = next(c for c in _conversations(client) if c["kind"] == "notice")
+    items = client.get(f"/api/messages/conversations/{notices['id']}/messages").json()["items"]
+    assert items[-1]["meta"]["link"] == f"/meetings/{mid}"

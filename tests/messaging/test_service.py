@@ -82,6 +82,38 @@ def test_read_lists_for_the_sender_only(db, org: Org) -> None:
             messages.read_list(s, org.actor("ophelia"), conversation_id=g, seq=m["seq"])
 
 
+def test_replying_reads_what_came_before_and_tells_its_senders(db, org: Org) -> None:
+    # Found in the browser: 李娜's message stayed "未读" for her after 张伟 answered it, because his
+    # send moved his read position past it without a chat.read.
+    g = group(org, "hamlet", "组", ["ophelia", "horatio"])
+    question = send(org, "ophelia", g, "下午开会吗？")
+    with capture_events("chat.") as seen:
+        answer = send(org, "hamlet", g, "开，三点")
+    reads = [e for e in seen if e.type == "chat.read"]
+    assert len(reads) == 1
+    payload = reads[0].payload
+    assert (payload["user_id"], payload["seq"], payload["unread"]) == (org.users["hamlet"], answer["seq"], 0)
+    assert payload["from_seq"] < question["seq"]
+    assert org.users["ophelia"] in reads[0].user_ids
+    with db.read() as s:
+        page = messages.history(s, org.actor("ophelia"), conversation_id=g)
+        mine = next(i for i in page["items"] if i["seq"] == question["seq"])
+        assert (mine["read_count"], mine["unread_count"]) == (1, 1)
+    # Nothing unread before it: a send publishes no chat.read.
+    with capture_events("chat.read") as seen:
+        send(org, "hamlet", g, "请准时")
+    assert seen == []
+
+
+def test_ding_recipients_travel_with_the_live_message(db, org: Org) -> None:
+    # The page shows 收到 from the live chat.message, so its meta must name the DING recipients.
+    g = group(org, "hamlet", "组", ["ophelia", "horatio"])
+    with capture_events("chat.message") as seen:
+        out = send(org, "hamlet", g, "请确认", ding=True, ding_user_ids=[org.users["ophelia"]])
+    assert out["meta"]["ding_user_ids"] == [org.users["ophelia"]]
+    assert seen[0].payload["message"]["meta"]["ding_user_ids"] == [org.users["ophelia"]]
+
+
 def test_recall_window_and_edit_after_recall(db, org: Org) -> None:
     g = group(org, "hamlet", "组", ["ophelia"])
     m = send(org, "hamlet", g, "说错了")

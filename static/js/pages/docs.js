@@ -1,29 +1,31 @@
-// 公文 (办文) pages: 待办 / 已办 / 我起草的 / 全部, new document, document view with draft sheet,
-// body editor, .docx import, route picture with opinions, version diff, discussion and actions.
+// 公文 (办文): 待办 / 已办 / 我起草的 / 全部, new document, and the document page: what I have to do
+// now (action panel), body preview and editor, .docx import and download, 发文稿纸, route picture
+// with opinions, versions with diff, discussion.
+//
+//   #/docs?box=todo      lists          #/docs/new      new 发文       #/docs/42      one document
+//
 // User data is only ever written with textContent; no inline scripts or style attributes (strict CSP).
+import { el, replace, button, field, loading, emptyState, errorState, toast, confirmDialog } from "../ui.js";
 
 const BOXES = [["todo", "待办"], ["done", "已办"], ["mine", "我起草的"], ["all", "全部"]];
-const ACTION_LABELS = {
-  submit: "送审", approve: "同意", return: "退回", withdraw: "撤回", transfer: "转办", add_signer: "加签",
-  number: "编号",
-};
-let currentPanel = null;  // the action panel of the document on screen (for quoting comments)
 const BLOCK_LABELS = { heading: "标题", paragraph: "段落", list_item: "列表项", table: "表格" };
-const STEP_STATES = { done: "已办", current: "办理中", upcoming: "未到", skipped: "跳过" };
-const TASK_STATES = { pending: "待办", approved: "已同意", returned: "已退回", transferred: "已转办", cancelled: "无需办理" };
+const STEP_STATES = { done: "已完成", current: "办理中", upcoming: "未开始", skipped: "已跳过" };
+const TASK_STATES = { pending: "待办理", approved: "已同意", returned: "已退回", transferred: "已转办", cancelled: "无需办理" };
 const HISTORY_LABELS = {
   create: "创建", submit: "送审", approve: "同意", return: "退回", withdraw: "撤回", transfer: "转办",
   add_signer: "加签", skip: "跳过", finish: "办结",
 };
+// What "approve" means at each kind of step (docs_flow/templates.py tags).
+const APPROVE_LABELS = {
+  review: "审核通过", countersign: "会签同意", sign_off: "签发", recheck: "复核通过", number: "编号完成，送下一步",
+  seal: "用印", distribute: "确认分发", archive: "归档",
+};
+const DONE_TOASTS = { submit: "已送审", approve: "已办理", return: "已退回", withdraw: "已撤回", transfer: "已转办",
+  add_signer: "已加签", number: "已编号" };
 
-function el(tag, opts = {}, ...children) {
-  const node = document.createElement(tag);
-  if (opts.cls) node.className = opts.cls;
-  if (opts.text !== undefined && opts.text !== null) node.textContent = String(opts.text);
-  for (const [k, v] of Object.entries(opts.attrs || {})) node.setAttribute(k, v);
-  if (opts.on) for (const [ev, fn] of Object.entries(opts.on)) node.addEventListener(ev, fn);
-  for (const c of children) if (c) node.append(c);
-  return node;
+function ensureCss() {
+  if (document.querySelector('link[data-page="docs"]')) return;
+  document.head.appendChild(el("link", { rel: "stylesheet", href: "/static/css/docs.css", dataset: { page: "docs" } }));
 }
 
 function fmtTime(iso) {
@@ -33,227 +35,378 @@ function fmtTime(iso) {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
-function errorBox(err) {
-  return el("p", { cls: "error", text: (err && (err.message || err.error)) || "操作失败" });
-}
-
-function field(label, input) {
-  return el("label", { cls: "field" }, el("span", { cls: "field-label", text: label }), input);
-}
-
-function input(value, attrs = {}) {
-  const i = el("input", { attrs: { type: "text", ...attrs } });
-  i.value = value ?? "";
-  return i;
-}
-
-function select(options, value) {
-  const s = el("select");
-  for (const [v, label] of options) {
-    const o = el("option", { text: label, attrs: { value: v } });
-    if (v === value) o.selected = true;
-    s.append(o);
-  }
-  return s;
-}
-
 function splitList(text) {
   return text.split(/[,，、;；\n]/).map((s) => s.trim()).filter(Boolean);
+}
+
+/** Plain text to body blocks: "一、…" is a level-1 heading, "（一）…" level 2, other lines paragraphs. */
+export function textToBlocks(text) {
+  return text.split("\n").map((l) => l.trim()).filter(Boolean).map((line) => {
+    if (/^[一二三四五六七八九十]+、/.test(line)) return { kind: "heading", level: 1, text: line };
+    if (/^（[一二三四五六七八九十]+）/.test(line)) return { kind: "heading", level: 2, text: line };
+    return { kind: "paragraph", text: line };
+  });
+}
+
+function isAbort(err) {
+  return err && err.name === "AbortError";
 }
 
 // Entry ------------------------------------------------------------------------------------------
 
 export async function render(root, ctx) {
-  root.replaceChildren();
+  ensureCss();
   root.classList.add("docs-page");
-  const params = ctx.params || {};
+  const [first] = ctx.params.path;
   try {
-    if (params.id === "new") await renderNew(root, ctx);
-    else if (params.id) await renderDocument(root, ctx, Number(params.id));
-    else await renderList(root, ctx, params.box || "todo");
+    if (first === "new") await renderNew(root, ctx);
+    else if (first && /^\d+$/.test(first)) await renderDocument(root, ctx, Number(first));
+    else await renderList(root, ctx, BOXES.some(([k]) => k === ctx.params.query.box) ? ctx.params.query.box : "todo");
   } catch (err) {
-    root.append(errorBox(err));
+    if (isAbort(err)) return;
+    replace(root, el("h1", {}, "公文"), errorState(err, () => ctx.navigate(location.hash, { replace: true })));
   }
 }
 
 // Lists ------------------------------------------------------------------------------------------
 
 async function renderList(root, ctx, box) {
-  const tabs = el("nav", { cls: "tabs" });
-  for (const [key, label] of BOXES) {
-    tabs.append(el("button", { cls: key === box ? "tab active" : "tab", text: label,
-      on: { click: () => ctx.navigate(`/docs?box=${key}`) } }));
-  }
-  tabs.append(el("button", { cls: "primary", text: "新建发文", on: { click: () => ctx.navigate("/docs/new") } }));
-  const search = input("", { placeholder: "搜索标题或文号", type: "search" });
-  const list = el("ul", { cls: "doc-list" });
-  root.append(el("h1", { text: "公文办理" }), tabs, search, list);
+  const { api, signal } = ctx;
+  const tabs = el("nav", { class: "tabs", "aria-label": "公文分类" },
+    el("ul", {}, BOXES.map(([key, label]) => el("li", {},
+      el("a", { class: "tab", href: `#/docs?box=${key}`, "aria-current": key === box ? "page" : null }, label)))));
+  const search = el("input", { type: "search", id: "docs-q", placeholder: "输入标题或文号", autocomplete: "off" });
+  const list = el("section", { class: "panel", "aria-live": "polite" }, loading());
+  replace(root,
+    el("div", { class: "docs-head" },
+      el("h1", {}, "公文"),
+      el("a", { class: "btn btn-primary", href: "#/docs/new" }, "＋ 新建发文")),
+    el("nav", { class: "tabs docs-links", "aria-label": "收文与督办" },
+      el("ul", {}, [["#/incoming", "收文"], ["#/incoming/supervision", "督办"], ["#/incoming/archive", "归档"],
+        ["#/incoming/search", "搜索公文"]].map(([href, label]) => el("li", {}, el("a", { class: "tab", href }, label))))),
+    tabs,
+    el("div", { class: "search-bar", role: "search" }, el("label", { for: "docs-q", class: "search-label" }, "查找公文"), search),
+    list,
+    formatCheckPanel());
 
   async function load() {
-    const q = encodeURIComponent(search.value.trim());
-    const data = await ctx.api.get(`/api/docs?box=${box}&q=${q}`);
-    list.replaceChildren();
-    if (!data.items.length) list.append(el("li", { cls: "empty", text: "暂无公文" }));
-    for (const d of data.items) {
-      const item = el("li", { cls: `doc-item${d.urgency ? " urgent" : ""}`,
-        on: { click: () => ctx.navigate(`/docs/${d.id}`) } },
-        el("div", { cls: "doc-title", text: d.title }),
-        el("div", { cls: "doc-meta", text: [d.doc_type, d.number, d.urgency, d.status_label,
-          d.current_step ? `当前：${d.current_step}` : "", d.drafter, fmtTime(d.updated_at)].filter(Boolean).join(" · ") }));
-      list.append(item);
+    const data = await api.get("/api/docs", { query: { box, q: search.value.trim() }, signal });
+    const label = BOXES.find(([k]) => k === box)[1];
+    if (!data.items.length) {
+      replace(list, emptyState({ title: box === "todo" ? "没有待办公文" : "暂无公文",
+        text: box === "todo" ? "需要您办理的公文会出现在这里。" : "" }));
+      return;
     }
+    replace(list, el("h2", { class: "panel-title" }, label, el("span", { class: "panel-count" }, `共 ${data.total} 件`)),
+      el("ul", { class: "doc-list" }, data.items.map((d) => el("li", { class: "doc-item" },
+        el("a", { class: "doc-link", href: `#/docs/${d.id}` }, d.title),
+        el("p", { class: "doc-line" },
+          el("span", { class: `tag doc-status doc-status-${d.status}` }, d.status_label),
+          d.urgency ? el("span", { class: "tag doc-urgent" }, d.urgency) : null,
+          el("span", { class: "doc-meta" }, [d.doc_type, d.number, d.current_step ? `当前：${d.current_step}` : "",
+            d.drafter ? `拟稿：${d.drafter}` : "", fmtTime(d.updated_at)].filter(Boolean).join(" · ")))))));
   }
-  search.addEventListener("change", load);
+  let timer = 0;
+  search.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => load().catch((e) => isAbort(e) || replace(list, errorState(e))), 300);
+  }, { signal });
   await load();
-  if (ctx.ws) ctx.ws.on("docs.", () => load().catch(() => {}));
+  ctx.ws.subscribe("docs", () => load().catch(() => {}), { signal });
 }
 
 // New document (发文稿纸) ----------------------------------------------------------------------------
 
 async function renderNew(root, ctx) {
-  const meta = await ctx.api.get("/api/docs/meta");
-  const form = el("form", { cls: "sheet" });
-  const docType = select(meta.doc_types.map((t) => [t, t]), "通知");
-  const title = input("", { maxlength: "200", required: "required" });
-  const main = el("textarea", { attrs: { rows: "2", placeholder: "多个机关用顿号分隔" } });
-  const cc = el("textarea", { attrs: { rows: "2" } });
-  const secrecy = select([["", "非密"], ["内部", "内部"]], "");
-  const urgency = select(meta.urgency.map((u) => [u, u || "普通"]), "");
-  const code = select(meta.number_codes.map((c) => [c, c]), meta.number_codes[0]);
-  const phone = input("", { maxlength: "40" });
-  const attachments = el("textarea", { attrs: { rows: "2", placeholder: "附件名称，每行一个" } });
-  const countersign = el("fieldset", { cls: "checks" }, el("legend", { text: "会签部门" }));
+  const { api, signal } = ctx;
+  const meta = await api.get("/api/docs/meta", { signal });
+  const docType = field({ label: "文种", name: "doc_type", type: "select", value: "通知",
+    options: meta.doc_types.map((t) => ({ value: t, label: t })) });
+  const title = field({ label: "标题", name: "title", required: true, maxlength: 200,
+    hint: "例如：关于开展2025年度安全生产检查的通知" });
+  const main = field({ label: "主送机关", name: "main", type: "textarea", rows: 2, hint: "多个机关用顿号（、）分隔" });
+  const cc = field({ label: "抄送机关", name: "cc", type: "textarea", rows: 2 });
+  const secrecy = field({ label: "密级", name: "secrecy", type: "select", value: "",
+    options: [{ value: "", label: "非密" }, { value: "内部", label: "内部" }] });
+  const urgency = field({ label: "紧急程度", name: "urgency", type: "select", value: "",
+    options: meta.urgency.map((u) => ({ value: u, label: u || "普通" })) });
+  const code = field({ label: "机关代字", name: "code", type: "select", value: meta.number_codes[0],
+    options: meta.number_codes.map((c) => ({ value: c, label: c })) });
+  const phone = field({ label: "拟稿人电话", name: "phone", maxlength: 40 });
+  const body = field({ label: "正文", name: "body", type: "textarea", rows: 10,
+    hint: "每行一段；以“一、”开头的行作为一级标题，以“（一）”开头的行作为二级标题。送审后仍可修改。" });
+  const attachments = field({ label: "附件名称", name: "attachments", type: "textarea", rows: 2, hint: "每行一个，没有可不填" });
   const boxes = meta.departments.map((d) => {
-    const cb = el("input", { attrs: { type: "checkbox", value: String(d.id) } });
-    countersign.append(el("label", { cls: "check" }, cb, el("span", { text: d.name })));
-    return cb;
+    const id = `cs-${d.id}`;
+    const cb = el("input", { type: "checkbox", id, value: String(d.id) });
+    return { cb, wrap: el("div", { class: "check" }, cb, el("label", { for: id }, d.name)) };
   });
-  const status = el("div", { cls: "status" });
-  form.append(
-    el("h1", { text: "新建发文" }),
-    el("p", { cls: "hint", text: `密级只能是非密或内部。${meta.refused_secrecy.join("、")}等涉密公文不得在本系统处理。` }),
-    field("文种", docType), field("标题", title), field("主送机关", main), field("抄送机关", cc),
-    field("密级", secrecy), field("紧急程度", urgency), field("机关代字", code), field("拟稿人电话", phone),
-    field("附件", attachments), countersign, status,
-    el("button", { cls: "primary", text: "创建草稿", attrs: { type: "submit" } }),
-  );
+  const countersign = el("fieldset", { class: "fieldset roles" }, el("legend", {}, "会签部门（可多选，同时会签）"),
+    boxes.map((b) => b.wrap));
+  const status = el("p", { class: "form-msg", role: "alert", hidden: true });
+  const submit = button("创建草稿", null, { kind: "primary", type: "submit" });
+  const form = el("form", { class: "form panel", novalidate: true },
+    el("p", { class: "hint" }, `密级只能是非密或内部。${meta.refused_secrecy.join("、")}等涉密公文不得在本系统处理。`),
+    el("div", { class: "form-grid" }, docType.wrap, urgency.wrap, secrecy.wrap, code.wrap),
+    title.wrap, main.wrap, cc.wrap, body.wrap, attachments.wrap, countersign, phone.wrap, status,
+    el("div", { class: "actions" }, submit, el("a", { class: "btn btn-secondary", href: "#/docs?box=mine" }, "取消")));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    status.replaceChildren();
+    status.hidden = true;
     try {
-      const doc = await ctx.api.post("/api/docs", {
-        doc_type: docType.value, title: title.value, main_recipients: splitList(main.value),
-        cc_recipients: splitList(cc.value), secrecy: secrecy.value, urgency: urgency.value, number_code: code.value,
-        drafter_phone: phone.value, attachments: splitList(attachments.value).map((name) => ({ name })),
-        countersign_department_ids: boxes.filter((b) => b.checked).map((b) => Number(b.value)), body: [],
+      const doc = await api.post("/api/docs", {
+        doc_type: docType.input.value, title: title.input.value, main_recipients: splitList(main.input.value),
+        cc_recipients: splitList(cc.input.value), secrecy: secrecy.input.value, urgency: urgency.input.value,
+        number_code: code.input.value, drafter_phone: phone.input.value,
+        attachments: attachments.input.value.split("\n").map((s) => s.trim()).filter(Boolean).map((name) => ({ name })),
+        countersign_department_ids: boxes.filter((b) => b.cb.checked).map((b) => Number(b.cb.value)),
+        body: textToBlocks(body.input.value),
       });
+      toast("草稿已创建", "success");
       ctx.navigate(`/docs/${doc.id}`);
     } catch (err) {
-      status.append(errorBox(err));
+      status.textContent = err.message;
+      status.className = "form-msg form-msg-error";
+      status.hidden = false;
     }
   });
-  root.append(form);
+  replace(root, el("a", { class: "back-link", href: "#/docs?box=mine" }, "‹ 返回公文列表"), el("h1", {}, "新建发文"), form);
 }
 
 // Document view --------------------------------------------------------------------------------------
 
 async function renderDocument(root, ctx, id) {
-  let doc = await ctx.api.get(`/api/docs/${id}`);
+  const { api, signal } = ctx;
+  let doc = await api.get(`/api/docs/${id}`, { signal });
+  const view = { editing: false, opinion: "" };
   const refresh = async () => {
-    doc = await ctx.api.get(`/api/docs/${id}`);
+    doc = await api.get(`/api/docs/${id}`, { signal });
     draw();
   };
 
   function draw() {
-    root.replaceChildren(
-      el("a", { cls: "back", text: "‹ 返回列表", attrs: { href: "/docs" },
-        on: { click: (e) => { e.preventDefault(); ctx.navigate("/docs"); } } }),
-      header(doc), sheetView(doc), bodySection(ctx, doc, refresh), actionPanel(ctx, doc, refresh),
-      routePicture(doc.route), versionsSection(ctx, doc), commentsSection(ctx, doc),
-    );
+    const focusedHeading = document.activeElement?.tagName === "H1";
+    replace(root,
+      el("a", { class: "back-link", href: "#/docs" }, "‹ 返回公文列表"),
+      header(doc),
+      actionPanel(ctx, doc, view, refresh),
+      bodySection(ctx, doc, view, refresh),
+      sheetView(doc),
+      routePicture(doc.route),
+      versionsSection(ctx, doc),
+      commentsSection(ctx, doc, view));
+    if (focusedHeading) root.querySelector("h1")?.focus({ preventScroll: true });
   }
   draw();
-  if (ctx.ws) {
-    ctx.ws.on("docs.", (ev) => {
-      if (ev.document_id === id || ev.subject_id === id) refresh().catch(() => {});
-    });
-  }
+  ctx.ws.subscribe("docs", (ev) => {
+    if ((ev.document_id === id || ev.subject_id === id) && !view.editing) refresh().catch(() => {});
+  }, { signal });
 }
 
 function header(doc) {
-  return el("header", { cls: "doc-header" },
-    el("h1", { text: doc.title }),
-    el("p", { cls: "doc-meta", text: [doc.doc_type, doc.number || "（未编号）", doc.status_label,
-      doc.urgency, doc.secrecy].filter(Boolean).join(" · ") }));
+  return el("header", { class: "doc-header" },
+    el("h1", {}, doc.title),
+    el("p", { class: "doc-line" },
+      el("span", { class: `tag doc-status doc-status-${doc.status}` }, doc.status_label),
+      doc.urgency ? el("span", { class: "tag doc-urgent" }, doc.urgency) : null,
+      doc.secrecy ? el("span", { class: "tag tag-off" }, doc.secrecy) : null,
+      el("span", { class: "doc-meta" }, [doc.doc_type, doc.number ? `文号：${doc.number}` : "尚未编号"].join(" · "))));
 }
 
 function sheetView(doc) {
   const rows = [
     ["主送", doc.main_recipients.join("、")], ["抄送", doc.cc_recipients.join("、")],
     ["拟稿", `${doc.drafting_dept} ${doc.drafter} ${doc.drafter_phone}`.trim()],
-    ["签发人", doc.signer_name], ["成文日期", doc.written_date], ["印发机关", doc.issuing_agency_name],
-    ["印发日期", doc.issued_date], ["附件", doc.attachments.map((a) => a.name).join("、")], ["附注", doc.note],
+    ["发文字号", doc.number], ["签发人", doc.signer_name], ["成文日期", doc.written_date],
+    ["印发机关", doc.issuing_agency_name], ["印发日期", doc.issued_date],
+    ["附件", doc.attachments.map((a) => a.name).join("、")], ["附注", doc.note],
   ];
-  const dl = el("dl", { cls: "sheet-view" });
-  for (const [k, v] of rows) {
-    if (!v) continue;
-    dl.append(el("dt", { text: k }), el("dd", { text: v }));
+  const dl = el("dl", { class: "facts" });
+  for (const [k, v] of rows) if (v) dl.append(el("dt", {}, k), el("dd", {}, v));
+  if (doc.signed_hash) {
+    dl.append(el("dt", {}, "签发版本"), el("dd", { class: "mono" }, `第 ${doc.signed_version_no} 版 · ${doc.signed_hash.slice(0, 16)}…`));
   }
-  if (doc.signed_hash) dl.append(el("dt", { text: "签发版本" }),
-    el("dd", { cls: "hash", text: `第 ${doc.signed_version_no} 版 · ${doc.signed_hash.slice(0, 16)}…` }));
-  return el("section", { cls: "card" }, el("h2", { text: "发文稿纸" }), dl);
+  return el("section", { class: "panel" }, el("h2", { class: "panel-title" }, "发文稿纸"), dl);
+}
+
+// Actions ---------------------------------------------------------------------------------------------
+
+function actionPanel(ctx, doc, view, refresh) {
+  const { api } = ctx;
+  const acts = doc.allowed_actions;
+  const routeActs = ["submit", "approve", "return", "withdraw", "transfer", "add_signer", "number"].filter((a) => acts.includes(a));
+  if (!routeActs.length || (routeActs.length === 1 && routeActs[0] === "withdraw")) {
+    if (doc.status === "archived") {
+      return el("section", { class: "notice notice-done" }, el("p", { class: "notice-title" }, "本公文已办结归档"),
+        el("p", {}, doc.number ? `文号 ${doc.number}，可在“正文”处下载 Word 文件。` : "可在“正文”处下载 Word 文件。"));
+    }
+    const current = doc.route.steps.find((s) => s.state === "current");
+    if (!current) return null;
+    const who = current.tasks.filter((t) => t.state === "pending").map((t) => t.assignee).join("、") || "待分配";
+    const box = el("div", { class: "doc-waiting" }, el("p", {}, `当前步骤：${current.name}（${who}办理）`));
+    if (routeActs.length) {
+      // The drafter may take it back while nobody has acted on it yet.
+      const b = button("撤回", async () => {
+        if (!(await confirmDialog({ title: "撤回公文", message: "撤回后流程停止，您可以修改后重新送审。确定撤回？", confirmText: "撤回" }))) return;
+        try {
+          await api.post(`/api/docs/${doc.id}/actions`, { action: "withdraw", version: doc.version, opinion: "" });
+          toast("已撤回", "success");
+          await refresh();
+        } catch (err) { if (!isAbort(err)) toast(err.message, "error"); }
+      }, { kind: "secondary", class: "btn-small" });
+      box.append(b);
+    }
+    return box;
+  }
+  const step = doc.my_step;
+  const tag = step ? step.tag : "";
+  const drafting = acts.includes("submit");
+  const panel = el("section", { class: "panel action-panel", "aria-labelledby": "act-title" });
+  const last = doc.route.history[doc.route.history.length - 1];
+  const returned = drafting && last && last.action === "return";
+  panel.append(el("h2", { class: "panel-title", id: "act-title" },
+    returned ? "已退回：请按意见修改后重新送审"
+      : drafting ? (doc.status === "draft" ? "草稿：请完善正文后送审" : "已撤回：修改后可重新送审")
+        : step ? `请您办理：${step.name}` : "请您办理"));
+  if (returned) {
+    panel.append(el("blockquote", { class: "opinion-text" }, `${last.actor}${last.step ? `（${last.step}）` : ""}退回意见：${last.opinion || "无"}`));
+  }
+  if (step && (step.due_at || step.on_behalf_of)) {
+    panel.append(el("p", { class: "hint" }, [step.due_at ? `请于 ${fmtTime(step.due_at)} 前办理` : "",
+      step.on_behalf_of ? "（您正在代他人办理）" : ""].join("")));
+  }
+  const opinion = field({ label: drafting ? "送审说明（可选）" : "办理意见", name: "opinion", type: "textarea", rows: 3,
+    maxlength: 5000, value: view.opinion });
+  opinion.input.addEventListener("input", () => { view.opinion = opinion.input.value; });
+  panel.append(opinion.wrap);
+  if (view.quote) {
+    panel.append(el("p", { class: "hint" }, `将引用 ${view.quote.author} 的讨论意见`,
+      button("不引用", () => { view.quote = null; refresh(); }, { kind: "link" })));
+  }
+  const pin = field({ label: tag === "seal" ? "您的签名密码（PIN，用于加盖电子公章）" : "您的签名密码（PIN）", name: "pin", type: "password", autocomplete: "off" });
+  if (doc.needs_pin) panel.append(pin.wrap);
+  const status = el("p", { class: "form-msg", role: "alert", hidden: true });
+
+  async function run(action, btn) {
+    status.hidden = true;
+    btn.disabled = true;
+    try {
+      if (action === "number") {
+        await api.post(`/api/docs/${doc.id}/number`, { version: doc.version });
+      } else {
+        const body = { action, version: doc.version, opinion: opinion.input.value };
+        if (action === "return") Object.assign(body, { target: target.input.value, reason: opinion.input.value });
+        if (action === "transfer" || action === "add_signer") body.user_id = person.id;
+        if (doc.needs_pin && action === "approve") body.pin = pin.input.value;
+        if (view.quote) body.quote_comment_id = view.quote.id;
+        await api.post(`/api/docs/${doc.id}/actions`, body);
+        view.opinion = "";
+        view.quote = null;
+      }
+      toast(DONE_TOASTS[action] || "已办理", "success");
+      await refresh();
+    } catch (err) {
+      if (isAbort(err)) return;
+      status.textContent = err.message;
+      status.className = "form-msg form-msg-error";
+      status.hidden = false;
+      btn.disabled = false;
+    }
+  }
+  const primary = el("div", { class: "actions" });
+  const act = (action, label, kind) => {
+    const b = button(label, () => run(action, b), { kind });
+    return b;
+  };
+  if (acts.includes("submit")) primary.append(act("submit", "送审", "primary"));
+  if (acts.includes("number")) primary.append(act("number", "编发文字号", "primary"));
+  if (acts.includes("approve")) primary.append(act("approve", APPROVE_LABELS[tag] || "同意", "primary"));
+  panel.append(primary);
+
+  let target = null;
+  if (acts.includes("return") && doc.return_targets.length) {
+    target = field({ label: "退回到", name: "target", type: "select", value: doc.return_targets[0].key,
+      options: doc.return_targets.map((t) => ({ value: t.key, label: t.name })) });
+    panel.append(el("div", { class: "return-row" }, target.wrap, act("return", "退回", "danger")));
+  }
+  const person = { id: null };
+  if (acts.includes("transfer") || acts.includes("add_signer")) {
+    const more = el("details", { class: "disclosure" }, el("summary", {}, "转办或加签给其他人"));
+    const q = el("input", { type: "search", id: `who-${doc.id}`, placeholder: "输入姓名或拼音", autocomplete: "off" });
+    const found = el("ul", { class: "plain who-list" });
+    const chosen = el("p", { class: "hint" }, "尚未选择人员");
+    let timer = 0;
+    q.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        if (!q.value.trim()) { found.replaceChildren(); return; }
+        try {
+          const data = await api.get("/api/directory/search", { query: { q: q.value.trim(), limit: 8 } });
+          replace(found, data.items.map((p) => el("li", {}, button(`${p.name}${p.department ? `（${p.department}）` : ""}`, () => {
+            person.id = p.id;
+            chosen.textContent = `已选择：${p.name}`;
+          }, { kind: "link" }))));
+        } catch (err) { toast(err.message, "error"); }
+      }, 250);
+    });
+    const buttons = el("div", { class: "actions" });
+    if (acts.includes("transfer")) buttons.append(act("transfer", "转办", "secondary"));
+    if (acts.includes("add_signer")) buttons.append(act("add_signer", "加签", "secondary"));
+    more.append(el("div", { class: "field" }, el("label", { for: q.id }, "选择人员"), q), found, chosen, buttons);
+    panel.append(more);
+  }
+  panel.append(status);
+  return panel;
 }
 
 // Body: preview and editor --------------------------------------------------------------------------
 
 function blockView(b) {
-  if (b.kind === "heading") return el(`h${Math.min(b.level + 2, 6)}`, { cls: "doc-heading", text: b.text });
-  if (b.kind === "list_item") return el("p", { cls: "doc-list-item", text: b.text });
+  if (b.kind === "heading") return el(`h${Math.min(b.level + 2, 6)}`, { class: `doc-heading doc-h${b.level}` }, b.text);
+  if (b.kind === "list_item") return el("p", { class: "doc-list-item" }, b.text);
   if (b.kind === "table") {
-    const t = el("table", { cls: "doc-table" });
-    for (const r of b.rows) t.append(el("tr", {}, ...r.map((c) => el("td", { text: c }))));
-    return t;
+    return el("div", { class: "table-wrap" }, el("table", { class: "table doc-table" },
+      el("tbody", {}, b.rows.map((r) => el("tr", {}, r.map((c) => el("td", {}, c)))))));
   }
-  return el("p", { cls: "doc-paragraph", text: b.text });
+  return el("p", { class: "doc-paragraph" }, b.text);
 }
 
-function bodySection(ctx, doc, refresh) {
-  const section = el("section", { cls: "card" }, el("h2", { text: `正文（第 ${doc.body_version_no} 版）` }));
-  const preview = el("article", { cls: "doc-preview" }, ...doc.body.map(blockView));
-  if (!doc.body.length) preview.append(el("p", { cls: "empty", text: "正文为空" }));
+function bodySection(ctx, doc, view, refresh) {
+  if (view.editing) return editor(ctx, doc, view, refresh);
+  const section = el("section", { class: "panel" }, el("h2", { class: "panel-title" }, "正文",
+    el("span", { class: "panel-count" }, `第 ${doc.body_version_no} 版`)));
+  const preview = el("article", { class: "doc-preview", "aria-label": "正文预览" },
+    el("p", { class: "doc-preview-title" }, doc.title), doc.body.map(blockView));
+  if (!doc.body.length) preview.append(el("p", { class: "hint" }, "正文为空，请点击“编辑正文”填写。"));
   section.append(preview);
-  const bar = el("div", { cls: "toolbar" });
-  bar.append(el("a", { cls: "button", text: "下载 Word", attrs: { href: `/api/docs/${doc.id}/docx`, download: "" } }));
+  const bar = el("div", { class: "actions" },
+    el("a", { class: "btn btn-secondary", href: `/api/docs/${doc.id}/docx`, download: "" }, "下载 Word"));
   if (doc.allowed_actions.includes("edit")) {
-    bar.append(el("button", { text: "编辑正文", on: { click: () => section.replaceWith(editor(ctx, doc, refresh)) } }));
+    bar.prepend(button("编辑正文", () => { view.editing = true; refresh(); }, { kind: "secondary" }));
   }
   section.append(bar);
   return section;
 }
 
-function editor(ctx, doc, refresh) {
+function editor(ctx, doc, view, refresh) {
   const blocks = doc.body.map((b) => ({ ...b }));
-  const wrap = el("section", { cls: "card editor" }, el("h2", { text: "编辑正文" }));
-  const titleInput = input(doc.title, { maxlength: "200" });
-  const list = el("div", { cls: "blocks" });
-  const status = el("div", { cls: "status" });
-  const note = input("", { placeholder: "修改说明（可选）", maxlength: "200" });
+  const wrap = el("section", { class: "panel editor", "aria-labelledby": "edit-title" },
+    el("h2", { class: "panel-title", id: "edit-title" }, "编辑正文"));
+  const title = field({ label: "标题", name: "title", maxlength: 200, value: doc.title });
+  const list = el("ol", { class: "blocks" });
+  const status = el("p", { class: "form-msg", role: "alert", hidden: true });
+  const note = field({ label: "修改说明（可选）", name: "note", maxlength: 200 });
 
   function drawBlocks() {
     list.replaceChildren();
     blocks.forEach((b, i) => {
-      const kind = select(Object.entries(BLOCK_LABELS), b.kind);
-      const level = select([["1", "一级"], ["2", "二级"], ["3", "三级"], ["4", "四级"]], String(b.level || 1));
-      level.hidden = b.kind !== "heading";
-      const text = el("textarea", { attrs: { rows: b.kind === "paragraph" ? "4" : "2" } });
+      const kind = el("select", { "aria-label": `第 ${i + 1} 段的类型` },
+        Object.entries(BLOCK_LABELS).map(([v, l]) => el("option", { value: v, selected: v === b.kind }, l)));
+      const level = el("select", { "aria-label": `第 ${i + 1} 段的标题层级`, hidden: b.kind !== "heading" },
+        [["1", "一级"], ["2", "二级"], ["3", "三级"], ["4", "四级"]].map(([v, l]) =>
+          el("option", { value: v, selected: v === String(b.level || 1) }, l)));
+      const text = el("textarea", { rows: b.kind === "paragraph" || b.kind === "table" ? 3 : 1, "aria-label": `第 ${i + 1} 段内容` });
       text.value = b.kind === "table" ? b.rows.map((r) => r.join("\t")).join("\n") : b.text;
-      kind.addEventListener("change", () => {
-        b.kind = kind.value;
-        if (b.kind === "heading") b.level = Number(level.value);
-        sync();
-        drawBlocks();
-      });
-      level.addEventListener("change", () => { b.level = Number(level.value); });
       function sync() {
         if (b.kind === "table") {
           b.rows = text.value.split("\n").filter((l) => l.length).map((l) => l.split("\t"));
@@ -262,214 +415,196 @@ function editor(ctx, doc, refresh) {
           b.text = text.value;
           delete b.rows;
         }
-        if (b.kind !== "heading") delete b.level;
+        if (b.kind === "heading") b.level = Number(level.value);
+        else delete b.level;
       }
+      kind.addEventListener("change", () => { b.kind = kind.value; sync(); drawBlocks(); });
+      level.addEventListener("change", sync);
       text.addEventListener("input", sync);
-      const remove = el("button", { cls: "small", text: "删除", attrs: { type: "button" },
-        on: { click: () => { blocks.splice(i, 1); drawBlocks(); } } });
-      const up = el("button", { cls: "small", text: "上移", attrs: { type: "button" },
-        on: { click: () => { if (i > 0) { [blocks[i - 1], blocks[i]] = [blocks[i], blocks[i - 1]]; drawBlocks(); } } } });
-      list.append(el("div", { cls: "block-row" }, kind, level, text, up, remove));
+      const up = button("上移", () => { if (i > 0) { [blocks[i - 1], blocks[i]] = [blocks[i], blocks[i - 1]]; drawBlocks(); } },
+        { kind: "secondary", class: "btn-small", "aria-label": `第 ${i + 1} 段上移`, disabled: i === 0 });
+      const remove = button("删除", () => { blocks.splice(i, 1); drawBlocks(); },
+        { kind: "danger", class: "btn-small", "aria-label": `删除第 ${i + 1} 段` });
+      list.append(el("li", { class: "block-row" }, el("div", { class: "block-kind" }, kind, level), text,
+        el("div", { class: "block-tools" }, up, remove)));
     });
   }
   drawBlocks();
-  const add = (kind) => el("button", { text: `+${BLOCK_LABELS[kind]}`, attrs: { type: "button" },
-    on: { click: () => { blocks.push(kind === "heading" ? { kind, level: 1, text: "" }
-      : kind === "table" ? { kind, rows: [["", ""]] } : { kind, text: "" }); drawBlocks(); } } });
-  const file = el("input", { attrs: { type: "file", accept: ".docx" } });
+  const add = (kind) => button(`＋ ${BLOCK_LABELS[kind]}`, () => {
+    blocks.push(kind === "heading" ? { kind, level: 1, text: "" } : kind === "table" ? { kind, rows: [["", ""]] } : { kind, text: "" });
+    drawBlocks();
+    list.lastElementChild?.querySelector("textarea")?.focus();
+  }, { kind: "secondary", class: "btn-small" });
+  const fileId = `import-${doc.id}`;
+  const file = el("input", { type: "file", id: fileId, accept: ".docx", class: "visually-hidden" });
   file.addEventListener("change", async () => {
     if (!file.files.length) return;
-    status.replaceChildren(el("p", { text: "正在导入…" }));
     try {
-      const data = await upload(ctx, `/api/docs/${doc.id}/import`, file.files[0], {});
+      const data = await upload(`/api/docs/${doc.id}/import`, file.files[0]);
       blocks.splice(0, blocks.length, ...data.body);
       drawBlocks();
-      status.replaceChildren(el("p", { text: `已导入 ${data.body.length} 段，请检查后保存` }));
+      toast(`已导入 ${data.body.length} 段，请检查后保存`, "success");
     } catch (err) {
-      status.replaceChildren(errorBox(err));
+      toast(err.message || "导入失败", "error");
     }
+    file.value = "";
   });
-  const save = el("button", { cls: "primary", text: "保存（生成新版本）", attrs: { type: "button" },
-    on: { click: async () => {
-      status.replaceChildren();
-      try {
-        await ctx.api.put(`/api/docs/${doc.id}`, { version: doc.version, title: titleInput.value, body: blocks,
-          note_for_version: note.value });
-        await refresh();
-      } catch (err) {
-        status.append(errorBox(err));
-      }
-    } } });
-  const cancel = el("button", { text: "取消", attrs: { type: "button" }, on: { click: () => refresh() } });
-  wrap.append(field("标题", titleInput), list,
-    el("div", { cls: "toolbar" }, add("heading"), add("paragraph"), add("list_item"), add("table")),
-    field("从 Word 导入（.docx）", file), note, status, el("div", { cls: "toolbar" }, save, cancel));
+  const save = button("保存（生成新版本）", async () => {
+    status.hidden = true;
+    try {
+      await ctx.api.put(`/api/docs/${doc.id}`, { version: doc.version, title: title.input.value, body: blocks,
+        note_for_version: note.input.value });
+      view.editing = false;
+      toast("正文已保存", "success");
+      await refresh();
+    } catch (err) {
+      status.textContent = err.message;
+      status.className = "form-msg form-msg-error";
+      status.hidden = false;
+    }
+  }, { kind: "primary" });
+  const cancel = button("取消", () => { view.editing = false; refresh(); }, { kind: "secondary" });
+  wrap.append(title.wrap, list,
+    el("div", { class: "actions" }, add("heading"), add("paragraph"), add("list_item"), add("table"),
+      el("span", { class: "file-pick" }, file, el("label", { for: fileId, class: "btn btn-secondary btn-small" }, "从 Word 导入"))),
+    note.wrap, status, el("div", { class: "actions" }, save, cancel));
   return wrap;
 }
 
-async function upload(ctx, path, fileObj, fields) {
-  if (ctx.api.upload) return ctx.api.upload(path, fileObj, fields);
-  const form = new FormData();
-  form.append("file", fileObj);
-  for (const [k, v] of Object.entries(fields)) form.append(k, v);
-  const csrf = (document.cookie.match(/(?:^|;\s*)tb_csrf=([^;]+)/) || [])[1] || "";
-  const r = await fetch(path, { method: "POST", body: form, credentials: "same-origin",
-    headers: { "x-csrf-token": decodeURIComponent(csrf) } });
-  const data = await r.json();
-  if (!r.ok) throw data;
-  return data;
+// 格式检查: any Word file, prepared in Tongban or elsewhere, measured against GB/T 9704-2012.
+function formatCheckPanel() {
+  const input = el("input", { type: "file", id: "docs-check-file", accept: ".docx", class: "visually-hidden" });
+  const result = el("div", { class: "check-result", "aria-live": "polite" });
+  input.addEventListener("change", async () => {
+    if (!input.files.length) return;
+    replace(result, loading());
+    try {
+      const report = await upload("/api/docs/check", input.files[0]);
+      if (report.ok) {
+        replace(result, el("p", { class: "form-msg form-msg-success" }, `“${input.files[0].name}”符合 GB/T 9704-2012 版式要求。`));
+      } else {
+        replace(result,
+          el("p", { class: "form-msg form-msg-error" }, `“${input.files[0].name}”有 ${report.deviations.length} 处不符合：`),
+          el("ol", { class: "check-list" }, report.deviations.map((d) => el("li", {},
+            d.paragraph !== null && d.paragraph !== undefined ? `第 ${d.paragraph + 1} 段：${d.message}` : d.message))));
+      }
+    } catch (err) {
+      replace(result, el("p", { class: "form-msg form-msg-error" }, err.message || "检查失败"));
+    }
+    input.value = "";
+  });
+  return el("section", { class: "panel", "aria-labelledby": "docs-check-title" },
+    el("h2", { class: "panel-title", id: "docs-check-title" }, "公文格式检查"),
+    el("p", { class: "hint" }, "选择一个 Word 文件（.docx），按 GB/T 9704-2012 检查页面、字体字号、版头、文号、日期和页码。"),
+    el("span", { class: "file-pick" }, input, el("label", { for: "docs-check-file", class: "btn btn-secondary" }, "选择 Word 文件检查")),
+    result);
 }
 
-// Actions ---------------------------------------------------------------------------------------------
-
-function actionPanel(ctx, doc, refresh) {
-  currentPanel = null;
-  const acts = doc.allowed_actions.filter((a) => ACTION_LABELS[a]);
-  const panel = el("section", { cls: "card actions" });
-  if (!acts.length) return panel;
-  if (doc.my_step) {
-    panel.append(el("p", { cls: "my-step", text: `当前步骤：${doc.my_step.name}` +
-      (doc.my_step.due_at ? `，请于 ${fmtTime(doc.my_step.due_at)} 前办理` : "") +
-      (doc.my_step.on_behalf_of ? "（代办）" : "") }));
-  }
-  const opinion = el("textarea", { cls: "opinion", attrs: { rows: "3", placeholder: "意见", maxlength: "5000" } });
-  panel.opinion = opinion;
-  const status = el("div", { cls: "status" });
-  const pin = input("", { type: "password", placeholder: "签章密码（PIN）", autocomplete: "off" });
-  const target = select(doc.return_targets.map((t) => [t.key, t.name]), doc.return_targets[0]?.key);
-  const userId = input("", { placeholder: "人员编号", inputmode: "numeric" });
-  panel.append(opinion);
-  if (doc.needs_pin) panel.append(field("PIN", pin));
-  if (acts.includes("return")) panel.append(field("退回到", target));
-  if (acts.includes("transfer") || acts.includes("add_signer")) panel.append(field("转办/加签给", userId));
-  const bar = el("div", { cls: "toolbar" });
-  for (const a of acts) {
-    bar.append(el("button", { cls: a === "approve" || a === "submit" ? "primary" : "", text: ACTION_LABELS[a],
-      on: { click: async () => {
-        status.replaceChildren();
-        try {
-          if (a === "number") {
-            await ctx.api.post(`/api/docs/${doc.id}/number`, { version: doc.version });
-          } else {
-            const body = { action: a, version: doc.version, opinion: opinion.value };
-            if (a === "return") Object.assign(body, { target: target.value, reason: opinion.value });
-            if (a === "transfer" || a === "add_signer") body.user_id = Number(userId.value);
-            if (doc.needs_pin && a === "approve") body.pin = pin.value;
-            if (panel.quoteId) body.quote_comment_id = panel.quoteId;
-            await ctx.api.post(`/api/docs/${doc.id}/actions`, body);
-          }
-          await refresh();
-        } catch (err) {
-          status.append(errorBox(err));
-        }
-      } } }));
-  }
-  panel.append(bar, status);
-  currentPanel = panel;
-  return panel;
+async function upload(path, fileObj) {
+  const form = new FormData();
+  form.append("file", fileObj);
+  const csrf = (document.cookie.match(/(?:^|;\s*)tb_csrf=([^;]+)/) || [])[1] || "";
+  const r = await fetch(path, { method: "POST", body: form, credentials: "same-origin",
+    headers: { "x-csrf-token": decodeURIComponent(csrf), Accept: "application/json" } });
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(data.message || "上传失败");
+  return data;
 }
 
 // Route picture ---------------------------------------------------------------------------------------
 
 function routePicture(route) {
-  const ol = el("ol", { cls: "route" });
+  const ol = el("ol", { class: "route" });
   for (const s of route.steps) {
-    const li = el("li", { cls: `step step-${s.state}` },
-      el("div", { cls: "step-name", text: `${s.name}（${STEP_STATES[s.state] || s.state}）` }));
-    if (s.deadline_hours) li.append(el("div", { cls: "step-deadline", text: `时限 ${s.deadline_hours} 小时` }));
+    const li = el("li", { class: `step step-${s.state}`, "aria-current": s.state === "current" ? "step" : null },
+      el("div", { class: "step-head" },
+        el("span", { class: "step-name" }, s.name),
+        el("span", { class: `step-state step-state-${s.state}` }, STEP_STATES[s.state] || s.state),
+        s.mode === "all" && s.tasks.length > 1 ? el("span", { class: "hint" }, "（多人同时办理）") : null));
     for (const t of s.tasks) {
       const who = t.acted_by ? `${t.acted_by}（代 ${t.assignee}）` : t.assignee;
-      const line = el("div", { cls: `task task-${t.state}${t.overdue ? " overdue" : ""}` },
-        el("span", { cls: "who", text: `${who}${t.is_added ? "（加签）" : ""}` }),
-        el("span", { cls: "state", text: TASK_STATES[t.state] || t.state }),
-        el("span", { cls: "when", text: t.acted_at ? fmtTime(t.acted_at) : (t.due_at ? `限 ${fmtTime(t.due_at)}` : "") }));
-      if (t.opinion) line.append(el("blockquote", { cls: "opinion-text", text: t.opinion }));
-      if (t.overdue) line.append(el("span", { cls: "badge", text: "已超时" }));
+      const line = el("div", { class: `task task-${t.state}${t.overdue ? " overdue" : ""}` },
+        el("span", { class: "who" }, `${who}${t.is_added ? "（加签）" : ""}`),
+        el("span", { class: "task-state" }, TASK_STATES[t.state] || t.state),
+        el("span", { class: "when" }, t.acted_at ? fmtTime(t.acted_at) : (t.due_at ? `限 ${fmtTime(t.due_at)}` : "")),
+        t.overdue ? el("span", { class: "tag doc-urgent" }, "已超时") : null);
       li.append(line);
+      if (t.opinion) li.append(el("blockquote", { class: "opinion-text" }, t.opinion));
     }
     ol.append(li);
   }
-  const history = el("details", { cls: "history" }, el("summary", { text: "流转记录" }));
-  const hl = el("ul");
-  for (const h of route.history) {
-    const who = h.on_behalf_of ? `${h.actor}（代 ${h.on_behalf_of}）` : h.actor;
-    hl.append(el("li", { text: `${fmtTime(h.at)} ${who} ${HISTORY_LABELS[h.action] || h.action}` +
-      (h.step ? ` · ${h.step}` : "") + (h.opinion ? `：${h.opinion}` : "") }));
-  }
-  history.append(hl);
-  return el("section", { cls: "card" }, el("h2", { text: "办理流程" }), ol, history);
+  const history = el("details", { class: "disclosure history" }, el("summary", {}, `流转记录（${route.history.length}）`),
+    el("ul", { class: "plain history-list" }, route.history.map((h) => {
+      const who = h.on_behalf_of ? `${h.actor}（代 ${h.on_behalf_of}）` : h.actor;
+      return el("li", {}, el("span", { class: "when" }, fmtTime(h.at)), ` ${who} ${HISTORY_LABELS[h.action] || h.action}`,
+        h.step ? ` · ${h.step}` : "", h.opinion ? `：${h.opinion}` : "");
+    })));
+  return el("section", { class: "panel" }, el("h2", { class: "panel-title" }, "办理流程"), ol, history);
 }
 
 // Versions and 留痕 ---------------------------------------------------------------------------------
 
 function versionsSection(ctx, doc) {
-  const section = el("section", { cls: "card" }, el("h2", { text: "版本与留痕" }));
-  const out = el("div", { cls: "diff" });
-  const list = el("ul", { cls: "versions" });
-  const a = select([], "");
-  const b = select([], "");
-  ctx.api.get(`/api/docs/${doc.id}/versions`).then((data) => {
+  const section = el("section", { class: "panel" }, el("h2", { class: "panel-title" }, "版本与留痕"));
+  const out = el("div", { class: "diff", "aria-live": "polite" });
+  const list = el("ul", { class: "plain versions" });
+  const a = el("select", { "aria-label": "旧版本" });
+  const b = el("select", { "aria-label": "新版本" });
+  const compare = button("比较两个版本", async () => {
+    try {
+      const d = await ctx.api.get(`/api/docs/${doc.id}/diff`, { query: { a: a.value, b: b.value } });
+      replace(out, el("p", { class: "hint" }, `第 ${d.a.no} 版（${d.a.author}）→ 第 ${d.b.no} 版（${d.b.author}，${fmtTime(d.b.created_at)}）`),
+        el("div", { class: "diff-text" }, d.ops.map((op) => el(op.op === "insert" ? "ins" : op.op === "delete" ? "del" : "span", {}, op.text))));
+    } catch (err) {
+      replace(out, errorState(err));
+    }
+  }, { kind: "secondary" });
+  const tools = el("div", { class: "actions", hidden: true }, a, el("span", {}, "→"), b, compare);
+  ctx.api.get(`/api/docs/${doc.id}/versions`, { signal: ctx.signal }).then((data) => {
     for (const v of data.items) {
-      list.append(el("li", { text: `第 ${v.no} 版 · ${v.author} · ${v.step} · ${fmtTime(v.created_at)}${v.note ? ` · ${v.note}` : ""}` }));
-      a.append(el("option", { text: `第 ${v.no} 版`, attrs: { value: String(v.no) } }));
-      b.append(el("option", { text: `第 ${v.no} 版`, attrs: { value: String(v.no) } }));
+      list.append(el("li", {}, `第 ${v.no} 版 · ${v.author} · ${v.step} · ${fmtTime(v.created_at)}${v.note ? ` · ${v.note}` : ""}`));
+      a.append(el("option", { value: String(v.no) }, `第 ${v.no} 版`));
+      b.append(el("option", { value: String(v.no) }, `第 ${v.no} 版`));
     }
     if (data.items.length > 1) {
       a.value = String(data.items[data.items.length - 2].no);
       b.value = String(data.items[data.items.length - 1].no);
+      tools.hidden = false;
     }
-  }).catch((err) => section.append(errorBox(err)));
-  const show = el("button", { text: "比较", on: { click: async () => {
-    try {
-      const d = await ctx.api.get(`/api/docs/${doc.id}/diff?a=${a.value}&b=${b.value}`);
-      out.replaceChildren(el("p", { cls: "diff-meta", text: `第 ${d.a.no} 版（${d.a.author}）→ 第 ${d.b.no} 版（${d.b.author}，${fmtTime(d.b.created_at)}）` }));
-      const pre = el("div", { cls: "diff-text" });
-      for (const op of d.ops) {
-        pre.append(el(op.op === "insert" ? "ins" : op.op === "delete" ? "del" : "span", { text: op.text }));
-      }
-      out.append(pre);
-    } catch (err) {
-      out.replaceChildren(errorBox(err));
-    }
-  } } });
-  section.append(list, el("div", { cls: "toolbar" }, a, b, show), out);
+  }).catch((err) => isAbort(err) || section.append(errorState(err)));
+  section.append(list, tools, out);
   return section;
 }
 
 // Discussion ---------------------------------------------------------------------------------------
 
-function commentsSection(ctx, doc) {
-  const section = el("section", { cls: "card" }, el("h2", { text: "讨论" }));
-  const list = el("ul", { cls: "comments" });
-  const text = el("textarea", { attrs: { rows: "2", maxlength: "5000", placeholder: "发表讨论意见" } });
-  const status = el("div", { cls: "status" });
+function commentsSection(ctx, doc, view) {
+  const section = el("section", { class: "panel" }, el("h2", { class: "panel-title" }, "讨论"));
+  const list = el("ul", { class: "plain comments" });
+  const text = field({ label: "发表讨论意见", name: "comment", type: "textarea", rows: 2, maxlength: 5000 });
+  const canQuote = doc.allowed_actions.includes("approve") || doc.allowed_actions.includes("return");
   async function load() {
-    const data = await ctx.api.get(`/api/docs/${doc.id}/comments`);
-    list.replaceChildren();
-    for (const c of data.items) {
-      const li = el("li", {}, el("div", { cls: "comment-meta", text: `${c.author} · 第 ${c.version_no} 版 · ${fmtTime(c.created_at)}` }),
-        el("p", { text: c.text }));
-      if (currentPanel && currentPanel.opinion) {
-        li.append(el("button", { cls: "small", text: "引用到意见", on: { click: () => {
-          currentPanel.quoteId = c.id;  // the server appends the quoted comment to the opinion
-          currentPanel.opinion.placeholder = `意见（将引用 ${c.author} 的讨论）`;
-          currentPanel.opinion.focus();
-        } } }));
-      }
-      list.append(li);
-    }
+    const data = await ctx.api.get(`/api/docs/${doc.id}/comments`, { signal: ctx.signal });
+    if (!data.items.length) { replace(list, el("li", { class: "hint" }, "还没有讨论。")); return; }
+    replace(list, data.items.map((c) => el("li", { class: "comment" },
+      el("p", { class: "comment-meta" }, `${c.author} · 第 ${c.version_no} 版 · ${fmtTime(c.created_at)}`),
+      el("p", { class: "comment-text" }, c.text),
+      canQuote ? button("引用到办理意见", () => {
+        view.quote = { id: c.id, author: c.author };
+        toast(`办理时将引用 ${c.author} 的讨论`, "info");
+        document.querySelector(".action-panel textarea")?.focus();
+      }, { kind: "link" }) : null)));
   }
-  const send = el("button", { text: "发表", on: { click: async () => {
-    status.replaceChildren();
+  const send = button("发表", async () => {
     try {
-      await ctx.api.post(`/api/docs/${doc.id}/comments`, { text: text.value });
-      text.value = "";
+      await ctx.api.post(`/api/docs/${doc.id}/comments`, { text: text.input.value });
+      text.input.value = "";
       await load();
     } catch (err) {
-      status.append(errorBox(err));
+      toast(err.message, "error");
     }
-  } } });
-  load().catch((err) => section.append(errorBox(err)));
-  section.append(list, text, el("div", { cls: "toolbar" }, send), status);
+  }, { kind: "secondary" });
+  load().catch((err) => isAbort(err) || section.append(errorState(err)));
+  section.append(list, text.wrap, el("div", { class: "actions" }, send));
   return section;
 }

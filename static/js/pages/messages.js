@@ -1,6 +1,13 @@
 // 消息: conversation list, message pane, composer. User data is only ever set with textContent.
+//
+// Page-module contract (see app.js): render(root, ctx) builds the page; everything it listens to
+// (websocket frames, document events) is tied to ctx.signal, so leaving the page cleans up.
+import { confirmDialog, openDialog, toast } from "../ui.js";
+
 const P = "/api/messages";
 const PAGE = 40;
+const RECALL_MS = 120_000; // messaging.config recall_seconds
+const SOURCES = { docs_flow: "公文", meetings: "会议", esign: "签章" }; // who sent a 工作通知
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -8,16 +15,18 @@ function el(tag, cls, text) {
   if (text !== undefined && text !== null) e.textContent = String(text);
   return e;
 }
-function btn(label, cls, onClick) {
-  const b = el("button", cls || "msg-btn", label);
+function btn(label, cls, onClick, ariaLabel) {
+  const b = el("button", cls || "btn btn-secondary btn-small", label);
   b.type = "button";
+  if (ariaLabel) b.setAttribute("aria-label", ariaLabel);
   b.addEventListener("click", onClick);
   return b;
 }
+const LINK = "msg-link-btn";
 function fmtTime(iso) {
   const d = new Date(iso);
   const now = new Date();
-  const hm = d.toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit" });
+  const hm = d.toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", hour12: false });
   return d.toDateString() === now.toDateString() ? hm : `${d.getMonth() + 1}月${d.getDate()}日 ${hm}`;
 }
 function uuid() {
@@ -31,48 +40,64 @@ function ensureCss() {
   link.dataset.page = "messages";
   document.head.appendChild(link);
 }
+function showError(err) {
+  if (err && err.name === "AbortError") return;
+  toast((err && err.message) || "操作失败，请重试", "error");
+}
 
 export async function render(root, ctx) {
   ensureCss();
-  const { api, ws, me } = ctx;
+  const { api, ws, me, signal } = ctx;
   const state = {
     convs: [], current: null, items: [], hasBefore: false, hasAfter: false, loading: false,
-    replyTo: null, editing: null, ding: false, typing: new Map(), unsub: [],
+    replyTo: null, editing: null, typing: new Map(),
   };
   root.textContent = "";
+  root.classList.add("msg-page");
+  const head = el("div", "msg-head");
+  const h1 = el("h1", null, "消息");
+  const total = el("span", "msg-total");
+  head.append(h1, total);
   const shell = el("div", "msg-shell");
   const side = el("aside", "msg-side");
+  side.setAttribute("aria-label", "会话列表");
   const pane = el("section", "msg-pane");
+  pane.setAttribute("aria-label", "聊天内容");
   shell.append(side, pane);
-  root.appendChild(shell);
+  root.append(head, shell);
 
   // Sidebar ----------------------------------------------------------------------------------
   const search = el("input", "msg-search");
   search.type = "search";
-  search.placeholder = "搜索聊天记录（至少 2 个字）";
-  const newGroup = btn("新建群聊", "msg-btn msg-new", () => openNewGroup());
-  const total = el("div", "msg-total");
+  search.placeholder = "搜索聊天记录";
+  search.setAttribute("aria-label", "搜索聊天记录（至少 2 个字）");
+  const newGroup = btn("＋ 新建群聊", "btn btn-secondary btn-small msg-new", () => openNewGroup());
+  const sideTools = el("div", "msg-side-tools");
+  sideTools.append(search, newGroup);
   const list = el("ul", "msg-list");
   const results = el("ul", "msg-list msg-results");
   results.hidden = true;
-  side.append(search, newGroup, total, list, results);
+  side.append(sideTools, list, results);
 
   let searchTimer = null;
   search.addEventListener("input", () => {
     clearTimeout(searchTimer);
-    searchTimer = setTimeout(runSearch, 250);
+    searchTimer = setTimeout(() => runSearch().catch(showError), 250);
   });
 
   async function runSearch() {
     const q = search.value.trim();
     if (q.length < 2) { results.hidden = true; list.hidden = false; return; }
-    const data = await api.get(`${P}/search?q=${encodeURIComponent(q)}`);
+    const data = await api.get(`${P}/search`, { query: { q }, signal });
     results.textContent = "";
     for (const hit of data.items) {
-      const li = el("li", "msg-hit");
-      li.append(el("div", "msg-hit-conv", hit.conversation_name), el("div", "msg-hit-sender", hit.message.sender_name));
-      li.appendChild(highlight(hit.message.text, q));
-      li.addEventListener("click", () => openConversation(hit.conversation_id, hit.message.seq));
+      const li = el("li");
+      const b = el("button", "msg-conv msg-hit");
+      b.type = "button";
+      b.append(el("span", "msg-hit-conv", hit.conversation_name), el("span", "msg-hit-sender", hit.message.sender_name));
+      b.appendChild(highlight(hit.message.text, q));
+      b.addEventListener("click", () => openConversation(hit.conversation_id, hit.message.seq).catch(showError));
+      li.appendChild(b);
       results.appendChild(li);
     }
     if (!data.items.length) results.appendChild(el("li", "msg-empty", "没有找到相关消息"));
@@ -81,7 +106,7 @@ export async function render(root, ctx) {
   }
 
   function highlight(text, q) {
-    const div = el("div", "msg-hit-text");
+    const div = el("span", "msg-hit-text");
     const lower = text.toLowerCase();
     const needle = q.toLowerCase();
     let i = 0;
@@ -96,73 +121,94 @@ export async function render(root, ctx) {
   }
 
   async function loadConversations() {
-    const data = await api.get(`${P}/conversations`);
+    const data = await api.get(`${P}/conversations`, { signal });
     state.convs = data.items;
-    total.textContent = data.total_unread ? `未读 ${data.total_unread}` : "";
     drawList();
   }
 
   function preview(c) {
     const m = c.last_message;
-    if (!m) return "";
+    if (!m) return "暂无消息";
     if (m.recalled) return m.recall_notice;
     const who = m.sender_name ? `${m.sender_name}：` : "";
     return who + (m.attachment ? `[${m.kind === "image" ? "图片" : "文件"}] ` : "") + m.text.slice(0, 60);
   }
 
   function drawList() {
+    const unread = state.convs.reduce((n, c) => n + (c.muted ? 0 : c.unread || 0), 0);
+    total.textContent = unread ? `${unread} 条未读` : "";
     list.textContent = "";
-    const kinds = { department: "部门", group: "群", direct: "", notice: "通知" };
+    const kinds = { department: "部门", group: "群聊", direct: "", notice: "通知" };
     for (const c of state.convs) {
-      const li = el("li", "msg-conv" + (state.current && state.current.id === c.id ? " is-active" : ""));
-      const top = el("div", "msg-conv-top");
-      const name = el("span", "msg-conv-name", c.name || "（未命名）");
+      const li = el("li");
+      const b = el("button", "msg-conv" + (state.current && state.current.id === c.id ? " is-active" : ""));
+      b.type = "button";
+      if (state.current && state.current.id === c.id) b.setAttribute("aria-current", "true");
+      const top = el("span", "msg-conv-top");
+      top.appendChild(el("span", "msg-conv-name", c.name || "（未命名）"));
       if (kinds[c.kind]) top.appendChild(el("span", "msg-tag", kinds[c.kind]));
-      top.appendChild(name);
-      if (c.unread) top.appendChild(el("span", "msg-badge" + (c.muted ? " is-muted" : ""), c.unread > 99 ? "99+" : c.unread));
-      li.append(top, el("div", "msg-conv-preview", preview(c)));
-      li.addEventListener("click", () => openConversation(c.id));
+      if (c.last_message_at && c.last_message) top.appendChild(el("span", "msg-conv-time", fmtTime(c.last_message_at)));
+      if (c.unread) {
+        const badge = el("span", "msg-badge" + (c.muted ? " is-muted" : ""), c.unread > 99 ? "99+" : c.unread);
+        badge.setAttribute("aria-label", `${c.unread} 条未读`);
+        top.appendChild(badge);
+      }
+      b.append(top, el("span", "msg-conv-preview", preview(c)));
+      b.addEventListener("click", () => openConversation(c.id).catch(showError));
+      li.appendChild(b);
       list.appendChild(li);
     }
+    if (!state.convs.length) list.appendChild(el("li", "msg-empty", "还没有会话"));
   }
 
   // Pane ---------------------------------------------------------------------------------------
   const header = el("header", "msg-header");
-  const back = btn("‹ 返回", "msg-btn msg-back", () => shell.classList.remove("show-pane"));
+  const back = btn("‹ 会话列表", "btn btn-secondary btn-small msg-back", () => {
+    shell.classList.remove("show-pane");
+    list.querySelector(".is-active")?.focus();
+  });
   const title = el("h2", "msg-title");
-  const settingsBtn = btn("群设置", "msg-btn", () => openSettings());
-  header.append(back, title, settingsBtn);
+  const memberCount = el("span", "msg-member-count");
+  const settingsBtn = btn("群设置", "btn btn-secondary btn-small", () => openSettings());
+  header.append(back, title, memberCount, settingsBtn);
   const announce = el("div", "msg-announce");
   announce.hidden = true;
   const scroller = el("div", "msg-scroller");
+  scroller.tabIndex = 0;
+  scroller.setAttribute("aria-label", "消息记录");
   const ul = el("ul", "msg-items");
+  ul.setAttribute("aria-live", "polite");
   scroller.appendChild(ul);
   const typingLine = el("div", "msg-typing");
   const composer = buildComposer();
-  const empty = el("div", "msg-placeholder", "选择一个会话开始聊天");
+  const empty = el("div", "msg-placeholder", "请在左侧选择一个会话开始聊天");
   pane.append(empty);
 
   scroller.addEventListener("scroll", () => {
-    if (scroller.scrollTop < 80 && state.hasBefore && !state.loading) loadOlder();
-    if (nearBottom() && state.hasAfter && !state.loading) loadNewer();
+    if (scroller.scrollTop < 80 && state.hasBefore && !state.loading) loadOlder().catch(showError);
+    if (nearBottom() && state.hasAfter && !state.loading) loadNewer().catch(showError);
     if (nearBottom()) markRead();
   });
   function nearBottom() { return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 60; }
 
   async function openConversation(id, aroundSeq) {
-    const conv = await api.get(`${P}/conversations/${id}`);
+    const conv = await api.get(`${P}/conversations/${id}`, { signal });
     state.current = conv;
     state.replyTo = state.editing = null;
     pane.textContent = "";
     pane.append(header, announce, scroller, typingLine, composer.root);
     title.textContent = conv.name;
+    memberCount.textContent = conv.kind === "direct" || conv.kind === "notice" ? "" : `${conv.members.length} 人`;
     settingsBtn.hidden = conv.kind !== "group" && conv.kind !== "department";
+    settingsBtn.textContent = conv.kind === "group" ? "群设置" : "成员";
     announce.hidden = !conv.announcement;
     announce.textContent = conv.announcement ? `群公告：${conv.announcement}` : "";
+    composer.reset();
     composer.setEnabled(conv.kind !== "notice" && !conv.dissolved);
     shell.classList.add("show-pane");
-    const q = aroundSeq ? `around=${aroundSeq}&limit=${PAGE}` : `limit=${PAGE}`;
-    const page = await api.get(`${P}/conversations/${id}/messages?${q}`);
+    const query = aroundSeq ? { around: aroundSeq, limit: PAGE } : { limit: PAGE };
+    const page = await api.get(`${P}/conversations/${id}/messages`, { query, signal });
+    if (state.current !== conv) return;
     state.items = page.items;
     state.hasBefore = page.has_more_before;
     state.hasAfter = page.has_more_after;
@@ -174,29 +220,37 @@ export async function render(root, ctx) {
       scroller.scrollTop = scroller.scrollHeight;
       markRead();
     }
-    if (ws.send) ws.send({ type: "presence.watch", user_ids: conv.members.map((m) => m.user_id).slice(0, 500) });
+    ws.send({ type: "presence.watch", user_ids: conv.members.map((m) => m.user_id).slice(0, 500) });
     drawList();
   }
 
   async function loadOlder() {
     state.loading = true;
-    const first = state.items[0];
-    const page = await api.get(`${P}/conversations/${state.current.id}/messages?before=${first.seq}&limit=${PAGE}`);
-    const oldHeight = scroller.scrollHeight;
-    state.items = page.items.concat(state.items);
-    state.hasBefore = page.has_more_before;
-    drawMessages();
-    scroller.scrollTop = scroller.scrollHeight - oldHeight;
-    state.loading = false;
+    try {
+      const first = state.items[0];
+      const page = await api.get(`${P}/conversations/${state.current.id}/messages`,
+        { query: { before: first.seq, limit: PAGE }, signal });
+      const oldHeight = scroller.scrollHeight;
+      state.items = page.items.concat(state.items);
+      state.hasBefore = page.has_more_before;
+      drawMessages();
+      scroller.scrollTop = scroller.scrollHeight - oldHeight;
+    } finally {
+      state.loading = false;
+    }
   }
 
   async function loadNewer() {
     state.loading = true;
-    const last = state.items[state.items.length - 1];
-    const page = await api.get(`${P}/conversations/${state.current.id}/messages?after=${last.seq}&limit=${PAGE}`);
-    merge(page.items);
-    state.hasAfter = page.has_more_after;
-    state.loading = false;
+    try {
+      const last = state.items[state.items.length - 1];
+      const page = await api.get(`${P}/conversations/${state.current.id}/messages`,
+        { query: { after: last.seq, limit: PAGE }, signal });
+      merge(page.items);
+      state.hasAfter = page.has_more_after;
+    } finally {
+      state.loading = false;
+    }
   }
 
   function merge(msgs) {
@@ -204,12 +258,25 @@ export async function render(root, ctx) {
     for (const m of msgs) {
       const i = state.items.findIndex((x) => x.seq === m.seq);
       if (i >= 0) state.items[i] = { ...state.items[i], ...m };
-      else state.items.push(m);
+      else state.items.push(fresh(m));
     }
     state.items.sort((a, b) => a.seq - b.seq);
     const stick = nearBottom();
     drawMessages();
     if (stick) scroller.scrollTop = scroller.scrollHeight;
+  }
+
+  function fresh(m) {
+    // A message that arrives live (send answer or chat.message) carries no per-reader fields yet.
+    if (m.sender_id === me.id && m.read_count === undefined && m.kind !== "system" && state.current) {
+      const others = state.current.members.filter((x) => x.user_id !== me.id).length;
+      return { ...m, read_count: 0, unread_count: others };
+    }
+    if (m.ding && m.sender_id !== me.id && m.ding_acked === undefined) {
+      const ids = (m.meta && m.meta.ding_user_ids) || [];
+      if (ids.includes(me.id)) return { ...m, ding_acked: false };
+    }
+    return m;
   }
 
   function drawMessages() {
@@ -221,10 +288,16 @@ export async function render(root, ctx) {
     const mine = m.sender_id === me.id;
     const li = el("li", `msg-item${mine ? " is-mine" : ""}${m.kind === "system" ? " is-system" : ""}`);
     li.dataset.seq = m.seq;
-    if (m.kind === "system") { li.textContent = m.text; return li; }
-    if (m.recalled) { li.classList.add("is-system"); li.textContent = m.recall_notice; return li; }
+    if (m.kind === "system") { li.appendChild(el("span", "msg-system", m.text)); return li; }
+    if (m.recalled) {
+      li.className = "msg-item is-system is-recalled";
+      li.appendChild(el("span", "msg-system", m.recall_notice));
+      return li;
+    }
+    if (m.ding) li.classList.add("is-ding");
     const meta = el("div", "msg-meta");
-    meta.append(el("span", "msg-sender", m.sender_name || (m.kind === "notice" ? m.meta.source || "系统" : "")),
+    const source = SOURCES[m.meta && m.meta.source] || "系统通知";
+    meta.append(el("span", "msg-sender", mine ? "我" : m.sender_name || (m.kind === "notice" ? source : "")),
       el("time", "msg-time", fmtTime(m.created_at)));
     if (m.ding) meta.appendChild(el("span", "msg-ding", "DING"));
     if (m.edited_at) meta.appendChild(el("span", "msg-edited", "已编辑"));
@@ -235,7 +308,7 @@ export async function render(root, ctx) {
       if (m.meta.body) bubble.appendChild(el("div", "msg-text", m.meta.body));
       if (m.meta.link) {
         const a = el("a", "msg-link", "查看详情");
-        a.href = m.meta.link;
+        a.href = `#${m.meta.link}`;
         a.addEventListener("click", (e) => { e.preventDefault(); ctx.navigate(m.meta.link); });
         bubble.appendChild(a);
       }
@@ -248,7 +321,7 @@ export async function render(root, ctx) {
         img.loading = "lazy";
         bubble.appendChild(img);
       }
-      const link = el("a", "msg-file", `${a.filename}（${(a.size / 1024).toFixed(0)} KB）`);
+      const link = el("a", "msg-file", `${a.filename}（${Math.max(1, Math.round(a.size / 1024))} KB）`);
       link.href = a.url;
       link.download = a.filename;
       bubble.appendChild(link);
@@ -271,58 +344,73 @@ export async function render(root, ctx) {
     return div;
   }
 
+  function readLabel(m) {
+    if (!m.unread_count) return "全部已读";
+    if (!m.read_count) return "未读";
+    return `${m.read_count}人已读`;
+  }
+
   function actionsFor(m, mine) {
     const bar = el("div", "msg-actions");
+    if (mine && m.read_count !== undefined) {
+      const reads = btn(readLabel(m), `${LINK} msg-reads${m.unread_count ? "" : " is-all"}`, () => showReads(m).catch(showError));
+      reads.setAttribute("aria-label", `${readLabel(m)}，查看已读情况`);
+      bar.appendChild(reads);
+    }
+    if (m.ding) {
+      if (mine) {
+        const label = m.ding_pending === 0 ? "DING 全部已确认" : "DING 确认情况";
+        bar.appendChild(btn(label, `${LINK} msg-ding-status${m.ding_pending === 0 ? " is-all" : ""}`,
+          () => showDing(m).catch(showError)));
+      } else if (m.ding_acked === false) {
+        bar.appendChild(btn("收到", "btn btn-primary btn-small msg-ack", async () => {
+          try {
+            await api.post(`${url(m)}/ding/ack`);
+            m.ding_acked = true;
+            merge([]);
+          } catch (err) { showError(err); }
+        }, "确认收到这条 DING"));
+      } else if (m.ding_acked === true) {
+        bar.appendChild(el("span", "msg-acked", "已确认收到"));
+      }
+    }
     if (state.current.kind !== "notice") {
-      bar.appendChild(btn("回复", "msg-link-btn", () => { state.replyTo = m; composer.showContext(); }));
-      bar.appendChild(btn("👍", "msg-link-btn", () => api.post(`${url(m)}/reactions`, { emoji: "👍", on: !reacted(m, "👍") })));
+      bar.appendChild(btn("回复", LINK, () => { state.editing = null; state.replyTo = m; composer.showContext(); }));
+      bar.appendChild(btn(reacted(m, "👍") ? "取消赞" : "赞", LINK,
+        () => api.post(`${url(m)}/reactions`, { emoji: "👍", on: !reacted(m, "👍") }).catch(showError)));
     }
     if (mine) {
-      if (m.read_count !== undefined) {
-        bar.appendChild(btn(m.unread_count ? `${m.read_count}人已读` : "全部已读", "msg-link-btn msg-reads",
-          (e) => showReads(m, e.currentTarget)));
+      if (m.kind === "text") bar.appendChild(btn("编辑", LINK, () => { state.replyTo = null; state.editing = m; composer.showContext(); }));
+      if (Date.now() - new Date(m.created_at).getTime() < RECALL_MS) {
+        bar.appendChild(btn("撤回", LINK, async () => {
+          const ok = await confirmDialog({ title: "撤回消息", message: "撤回后，所有人都看不到这条消息的内容。确定撤回？",
+            confirmText: "撤回", danger: true });
+          if (ok) api.post(`${url(m)}/recall`).catch(showError);
+        }));
       }
-      if (m.kind === "text") bar.appendChild(btn("编辑", "msg-link-btn", () => { state.editing = m; composer.showContext(); }));
-      if (Date.now() - new Date(m.created_at).getTime() < 120000) {
-        bar.appendChild(btn("撤回", "msg-link-btn", () => api.post(`${url(m)}/recall`).catch(showError)));
-      }
-      if (m.ding) bar.appendChild(btn("DING 确认情况", "msg-link-btn", (e) => showDing(m, e.currentTarget)));
-    } else if (m.ding && m.ding_acked === false) {
-      bar.appendChild(btn("收到", "msg-btn msg-ack", async () => {
-        await api.post(`${url(m)}/ding/ack`);
-        m.ding_acked = true;
-        merge([]);
-      }));
     }
     return bar;
   }
   function url(m) { return `${P}/conversations/${m.conversation_id}/messages/${m.seq}`; }
   function reacted(m, emoji) { return (m.reactions || []).some((r) => r.emoji === emoji && r.user_ids.includes(me.id)); }
 
-  function popover(anchor, build) {
-    document.querySelectorAll(".msg-popover").forEach((p) => p.remove());
-    const pop = el("div", "msg-popover");
-    build(pop);
-    pop.appendChild(btn("关闭", "msg-btn", () => pop.remove()));
-    anchor.closest("li").appendChild(pop);
+  function namesBlock(label, people, none) {
+    const wrap = el("div", "msg-people");
+    wrap.append(el("h3", "msg-people-title", `${label}（${people.length}）`),
+      el("p", null, people.map((p) => p.name).join("、") || none));
+    return wrap;
   }
-  async function showReads(m, anchor) {
-    const data = await api.get(`${url(m)}/reads`);
-    popover(anchor, (pop) => {
-      pop.appendChild(el("h4", null, `已读 ${data.read_count}`));
-      pop.appendChild(el("p", null, data.read.map((p) => p.name).join("、") || "无"));
-      pop.appendChild(el("h4", null, `未读 ${data.unread_count}`));
-      pop.appendChild(el("p", null, data.unread.map((p) => p.name).join("、") || "无"));
-    });
+  async function showReads(m) {
+    const data = await api.get(`${url(m)}/reads`, { signal });
+    openDialog({ title: "已读情况", body: [namesBlock("已读", data.read, "暂无"), namesBlock("未读", data.unread, "无")] });
   }
-  async function showDing(m, anchor) {
-    const data = await api.get(`${url(m)}/ding`);
-    popover(anchor, (pop) => {
-      pop.appendChild(el("h4", null, `未确认 ${data.pending.length}`));
-      pop.appendChild(el("p", null, data.pending.map((p) => p.name).join("、") || "全部已确认"));
-      pop.appendChild(el("h4", null, `已确认 ${data.acked.length}`));
-      pop.appendChild(el("p", null, data.acked.map((p) => p.name).join("、") || "无"));
-    });
+  async function showDing(m) {
+    const data = await api.get(`${url(m)}/ding`, { signal });
+    m.ding_pending = data.pending.length;
+    merge([]);
+    openDialog({ title: "DING 确认情况", body: [
+      el("p", "msg-ding-summary", data.pending.length ? `还有 ${data.pending.length} 人未确认` : "全部已确认收到"),
+      namesBlock("未确认", data.pending, "无"), namesBlock("已确认", data.acked, "暂无")] });
   }
 
   let readTimer = null;
@@ -332,17 +420,13 @@ export async function render(root, ctx) {
       const last = state.items[state.items.length - 1];
       const conv = state.convs.find((c) => state.current && c.id === state.current.id);
       if (!last || !conv || conv.last_read_seq >= last.seq || state.hasAfter) return;
-      const r = await api.post(`${P}/conversations/${state.current.id}/read`, { seq: last.seq });
-      conv.last_read_seq = r.last_read_seq;
-      conv.unread = r.unread;
-      drawList();
+      try {
+        const r = await api.post(`${P}/conversations/${state.current.id}/read`, { seq: last.seq });
+        conv.last_read_seq = Math.max(conv.last_read_seq, r.last_read_seq);
+        conv.unread = r.unread;
+        drawList();
+      } catch (err) { showError(err); }
     }, 300);
-  }
-
-  function showError(err) {
-    const box = el("div", "msg-error", (err && err.message) || "操作失败");
-    pane.appendChild(box);
-    setTimeout(() => box.remove(), 4000);
   }
 
   // Composer -------------------------------------------------------------------------------------
@@ -353,29 +437,34 @@ export async function render(root, ctx) {
     const text = el("textarea", "msg-input");
     text.rows = 3;
     text.maxLength = 10000;
-    text.placeholder = "输入消息，Enter 发送，Shift+Enter 换行，@ 提及同事";
+    text.setAttribute("aria-label", "消息内容");
     const suggest = el("ul", "msg-suggest");
     suggest.hidden = true;
     const progress = el("progress", "msg-progress");
     progress.max = 100;
     progress.hidden = true;
+    progress.setAttribute("aria-label", "上传进度");
     const file = el("input");
     file.type = "file";
     file.hidden = true;
+    const dingPick = el("fieldset", "msg-ding-pick");
+    dingPick.hidden = true;
     const tools = el("div", "msg-tools");
     const dingBox = el("label", "msg-ding-toggle");
     const dingInput = el("input");
     dingInput.type = "checkbox";
-    dingInput.addEventListener("change", () => { state.ding = dingInput.checked; });
-    dingBox.append(dingInput, document.createTextNode(" DING"));
-    tools.append(btn("附件", "msg-btn", () => file.click()), dingBox, btn("发送", "msg-btn msg-send", () => submit()));
-    wrap.append(context, suggest, text, progress, tools, file);
+    dingInput.addEventListener("change", () => drawDingPick());
+    dingBox.append(dingInput, el("span", null, "DING 提醒"));
+    const hint = el("span", "msg-hint", "Enter 发送，Shift+Enter 换行");
+    tools.append(btn("附件", "btn btn-secondary btn-small", () => file.click(), "添加附件"), dingBox, hint,
+      btn("发送", "btn btn-primary msg-send", () => submit()));
+    wrap.append(context, suggest, text, dingPick, progress, tools, file);
     const mentions = new Map();
 
     text.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
     });
-    text.addEventListener("input", () => { autocomplete(); sendTyping(); });
+    text.addEventListener("input", () => { autocomplete().catch(showError); sendTyping(); });
     file.addEventListener("change", () => { for (const f of file.files) upload(f); file.value = ""; });
     for (const target of [wrap, scroller]) {
       target.addEventListener("dragover", (e) => { e.preventDefault(); wrap.classList.add("is-drop"); });
@@ -387,9 +476,30 @@ export async function render(root, ctx) {
       });
     }
 
+    // DING recipients: everyone else in the conversation unless some are ticked.
+    const dingChosen = new Set();
+    function drawDingPick() {
+      dingPick.textContent = "";
+      dingPick.hidden = !dingInput.checked;
+      if (!dingInput.checked || !state.current) return;
+      dingPick.appendChild(el("legend", null, "DING 给谁？不选则提醒会话中的所有人"));
+      const box = el("div", "msg-ding-people");
+      for (const m of state.current.members) {
+        if (m.user_id === me.id) continue;
+        const label = el("label", "msg-ding-person");
+        const cb = el("input");
+        cb.type = "checkbox";
+        cb.checked = dingChosen.has(m.user_id);
+        cb.addEventListener("change", () => { if (cb.checked) dingChosen.add(m.user_id); else dingChosen.delete(m.user_id); });
+        label.append(cb, el("span", null, m.name));
+        box.appendChild(label);
+      }
+      dingPick.appendChild(box);
+    }
+
     let typingAt = 0;
     function sendTyping() {
-      if (!ws.send || Date.now() - typingAt < 2000) return;
+      if (!state.current || Date.now() - typingAt < 2000) return;
       typingAt = Date.now();
       ws.send({ type: "chat.typing", conversation_id: state.current.id });
     }
@@ -399,7 +509,7 @@ export async function render(root, ctx) {
       const before = text.value.slice(0, caret);
       const m = before.match(/@([^\s@]{0,20})$/);
       if (!m) { suggest.hidden = true; return; }
-      const data = await api.get(`${P}/conversations/${state.current.id}/members?q=${encodeURIComponent(m[1])}&limit=8`);
+      const data = await api.get(`${P}/conversations/${state.current.id}/members`, { query: { q: m[1], limit: 8 }, signal });
       suggest.textContent = "";
       const canAll = ["owner", "admin"].includes(state.current.role);
       const options = data.items.filter((u) => u.user_id !== me.id);
@@ -422,12 +532,22 @@ export async function render(root, ctx) {
       context.textContent = "";
       const subject = state.editing || state.replyTo;
       if (!subject) { context.hidden = true; return; }
-      context.appendChild(el("span", null, state.editing ? "编辑消息：" : `回复 ${subject.sender_name}：`));
+      context.appendChild(el("span", "msg-context-label", state.editing ? "编辑消息：" : `回复 ${subject.sender_name}：`));
       context.appendChild(el("span", "msg-context-text", subject.text.slice(0, 80)));
-      context.appendChild(btn("取消", "msg-link-btn", () => { state.editing = state.replyTo = null; text.value = ""; showContext(); }));
+      context.appendChild(btn("取消", LINK, () => { state.editing = state.replyTo = null; text.value = ""; showContext(); }));
       if (state.editing) text.value = state.editing.text;
       context.hidden = false;
       text.focus();
+    }
+
+    function reset() {
+      text.value = "";
+      mentions.clear();
+      dingChosen.clear();
+      dingInput.checked = false;
+      drawDingPick();
+      suggest.hidden = true;
+      showContext();
     }
 
     async function submit(extra = {}, attempt = 0, clientId = uuid()) {
@@ -442,17 +562,15 @@ export async function render(root, ctx) {
           const ids = [...mentions.entries()].filter(([n]) => body.includes(`@${n}`)).map(([, id]) => id);
           const payload = {
             text: body, client_id: clientId, mentions: ids.filter((i) => i !== "all"),
-            mention_all: ids.includes("all"), ding: state.ding, ...extra,
+            mention_all: ids.includes("all"), ding: dingInput.checked, ...extra,
           };
+          if (dingInput.checked && dingChosen.size) payload.ding_user_ids = [...dingChosen];
           if (state.replyTo) payload.reply_to_seq = state.replyTo.seq;
           const msg = await api.post(`${P}/conversations/${conv.id}/messages`, payload);
           if (state.current === conv) merge([msg]);
           state.replyTo = null;
         }
-        text.value = "";
-        mentions.clear();
-        dingInput.checked = state.ding = false;
-        showContext();
+        reset();
         scroller.scrollTop = scroller.scrollHeight;
       } catch (err) {
         // A network failure may have lost the ack: retry with the same client id (never doubles).
@@ -468,7 +586,8 @@ export async function render(root, ctx) {
       form.append("file", f, f.name);
       const xhr = new XMLHttpRequest();
       xhr.open("POST", `${P}/conversations/${conv.id}/attachments`);
-      xhr.setRequestHeader("x-csrf-token", me.csrf_token || "");
+      const csrf = (document.cookie.match(/(?:^|;\s*)tb_csrf=([^;]+)/) || [])[1];
+      xhr.setRequestHeader("x-csrf-token", csrf ? decodeURIComponent(csrf) : me.csrf_token || "");
       progress.hidden = false;
       progress.value = 0;
       xhr.upload.addEventListener("progress", (e) => { if (e.lengthComputable) progress.value = (100 * e.loaded) / e.total; });
@@ -477,136 +596,157 @@ export async function render(root, ctx) {
         let data = {};
         try { data = JSON.parse(xhr.responseText); } catch { /* keep empty */ }
         if (xhr.status !== 201) { showError(data); return; }
-        const msg = await api.post(`${P}/conversations/${conv.id}/messages`, { text: "", client_id: uuid(), attachment_id: data.id });
-        if (state.current === conv) merge([msg]);
+        try {
+          const msg = await api.post(`${P}/conversations/${conv.id}/messages`, { text: "", client_id: uuid(), attachment_id: data.id });
+          if (state.current === conv) merge([msg]);
+        } catch (err) { showError(err); }
       });
       xhr.addEventListener("error", () => { progress.hidden = true; showError({ message: "上传失败，请重试" }); });
       xhr.send(form);
     }
 
+    const readOnly = el("p", "msg-readonly", "此会话只用于接收通知，不能发送消息");
+    wrap.appendChild(readOnly);
     function setEnabled(on) {
       text.disabled = !on;
       wrap.classList.toggle("is-disabled", !on);
-      text.placeholder = on ? "输入消息，Enter 发送，Shift+Enter 换行，@ 提及同事" : "此会话不能发送消息";
+      readOnly.hidden = on;
+      text.placeholder = "输入消息，@ 可提及同事";
     }
 
-    return { root: wrap, showContext, setEnabled };
+    return { root: wrap, showContext, setEnabled, reset };
   }
 
   // Settings and new group -------------------------------------------------------------------
-  function modal(titleText, build) {
-    const back = el("div", "msg-modal-back");
-    const box = el("div", "msg-modal");
-    box.appendChild(el("h3", null, titleText));
-    build(box, () => back.remove());
-    box.appendChild(btn("关闭", "msg-btn", () => back.remove()));
-    back.appendChild(box);
-    root.appendChild(back);
-  }
-
-  function personPicker(box, chosen) {
+  function personPicker(chosen) {
     const input = el("input", "msg-search");
-    input.placeholder = "搜索姓名或拼音添加成员";
-    const found = el("ul", "msg-suggest");
-    const picked = el("div", "msg-picked");
-    input.addEventListener("input", async () => {
-      found.textContent = "";
-      if (!input.value.trim()) return;
-      const data = await api.get(`/api/directory/search?q=${encodeURIComponent(input.value.trim())}&limit=10`);
-      for (const p of data.items) {
-        const li = el("li", "msg-suggest-item", `${p.name}（${p.department || ""}）`);
-        li.addEventListener("click", () => {
-          chosen.set(p.id, p.name);
-          picked.textContent = [...chosen.values()].join("、");
-        });
-        found.appendChild(li);
-      }
+    input.type = "search";
+    input.placeholder = "输入姓名或拼音查找同事";
+    input.setAttribute("aria-label", "查找要添加的成员");
+    const found = el("ul", "msg-found");
+    const picked = el("p", "msg-picked", "尚未选择成员");
+    const drawPicked = () => { picked.textContent = chosen.size ? `已选：${[...chosen.values()].join("、")}` : "尚未选择成员"; };
+    let timer = null;
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        found.textContent = "";
+        const q = input.value.trim();
+        if (!q) return;
+        try {
+          const data = await api.get("/api/directory/search", { query: { q, limit: 10 }, signal });
+          for (const p of data.items) {
+            if (p.id === me.id) continue;
+            const li = el("li");
+            const b = btn(`${p.name}${p.department ? `（${p.department}）` : ""}`, "msg-found-item", () => {
+              chosen.set(p.id, p.name);
+              drawPicked();
+            });
+            li.appendChild(b);
+            found.appendChild(li);
+          }
+        } catch (err) { showError(err); }
+      }, 200);
     });
-    box.append(input, found, picked);
+    const wrap = el("div", "msg-picker");
+    wrap.append(input, found, picked);
+    return wrap;
   }
 
   function openNewGroup() {
-    modal("新建群聊", (box, close) => {
-      const name = el("input", "msg-search");
-      name.placeholder = "群名称";
-      box.appendChild(name);
-      const chosen = new Map();
-      personPicker(box, chosen);
-      box.appendChild(btn("创建", "msg-btn msg-send", async () => {
-        try {
-          const conv = await api.post(`${P}/conversations`, { name: name.value, member_ids: [...chosen.keys()] });
-          close();
-          await loadConversations();
-          openConversation(conv.id);
-        } catch (err) { showError(err); }
-      }));
+    const name = el("input", "msg-field");
+    name.type = "text";
+    name.maxLength = 100;
+    name.setAttribute("aria-label", "群名称");
+    name.placeholder = "群名称，例如：周例会筹备";
+    const chosen = new Map();
+    const create = btn("创建群聊", "btn btn-primary", async () => {
+      try {
+        const conv = await api.post(`${P}/conversations`, { name: name.value, member_ids: [...chosen.keys()] });
+        ui.close();
+        await loadConversations();
+        await openConversation(conv.id);
+      } catch (err) { showError(err); }
     });
+    const ui = openDialog({ title: "新建群聊", body: [name, personPicker(chosen)], actions: [create] });
+    name.focus();
   }
 
   function openSettings() {
     const conv = state.current;
     const manage = conv.kind === "group" && ["owner", "admin"].includes(conv.role);
-    modal(conv.kind === "group" ? "群设置" : "部门群", (box, close) => {
-      box.appendChild(el("p", null, `成员 ${conv.members.length} 人`));
-      const ul = el("ul", "msg-members");
-      for (const m of conv.members) {
-        const li = el("li", null, `${m.name}${m.role === "owner" ? "（群主）" : m.role === "admin" ? "（管理员）" : ""}`);
-        if (manage && m.role === "member") {
-          li.appendChild(btn("移出", "msg-link-btn", async () => {
-            await api.del(`${P}/conversations/${conv.id}/members/${m.user_id}`).catch(showError);
-            li.remove();
-          }));
-        }
-        ul.appendChild(li);
-      }
-      box.appendChild(ul);
-      const mute = el("label");
-      const muteBox = el("input");
-      muteBox.type = "checkbox";
-      muteBox.checked = conv.muted;
-      muteBox.addEventListener("change", () => api.put(`${P}/conversations/${conv.id}/mute`, { muted: muteBox.checked }));
-      mute.append(muteBox, document.createTextNode(" 消息免打扰"));
-      box.appendChild(mute);
-      if (manage) {
-        const name = el("input", "msg-search");
-        name.value = conv.name;
-        const ann = el("textarea", "msg-input");
-        ann.value = conv.announcement || "";
-        ann.placeholder = "群公告";
-        box.append(name, ann, btn("保存", "msg-btn", async () => {
+    const body = [el("p", null, `成员 ${conv.members.length} 人`)];
+    const members = el("ul", "msg-members");
+    for (const m of conv.members) {
+      const li = el("li", null, `${m.name}${m.role === "owner" ? "（群主）" : m.role === "admin" ? "（管理员）" : ""}`);
+      if (manage && m.role === "member") {
+        li.appendChild(btn("移出", LINK, async () => {
           try {
-            await api.put(`${P}/conversations/${conv.id}`, { name: name.value, announcement: ann.value });
-            close();
-            openConversation(conv.id);
+            await api.del(`${P}/conversations/${conv.id}/members/${m.user_id}`);
+            li.remove();
+          } catch (err) { showError(err); }
+        }, `将${m.name}移出群聊`));
+      }
+      members.appendChild(li);
+    }
+    body.push(members);
+    const mute = el("label", "msg-check");
+    const muteBox = el("input");
+    muteBox.type = "checkbox";
+    muteBox.checked = conv.muted;
+    muteBox.addEventListener("change", () => api.put(`${P}/conversations/${conv.id}/mute`, { muted: muteBox.checked })
+      .then(() => { conv.muted = muteBox.checked; loadConversations(); }).catch(showError));
+    mute.append(muteBox, el("span", null, "消息免打扰"));
+    body.push(mute);
+    const actions = [];
+    let ui = null;
+    if (manage) {
+      const name = el("input", "msg-field");
+      name.value = conv.name;
+      name.setAttribute("aria-label", "群名称");
+      const ann = el("textarea", "msg-field");
+      ann.value = conv.announcement || "";
+      ann.placeholder = "群公告";
+      ann.setAttribute("aria-label", "群公告");
+      const chosen = new Map();
+      body.push(name, ann, personPicker(chosen));
+      actions.push(btn("保存", "btn btn-primary", async () => {
+        try {
+          await api.put(`${P}/conversations/${conv.id}`, { name: name.value, announcement: ann.value });
+          if (chosen.size) await api.post(`${P}/conversations/${conv.id}/members`, { user_ids: [...chosen.keys()] });
+          ui.close();
+          await openConversation(conv.id);
+        } catch (err) { showError(err); }
+      }));
+    }
+    if (conv.kind === "group") {
+      actions.unshift(btn("退出群聊", "btn btn-danger", async () => {
+        if (!(await confirmDialog({ title: "退出群聊", message: "确定退出该群？", confirmText: "退出", danger: true }))) return;
+        try {
+          await api.post(`${P}/conversations/${conv.id}/leave`);
+          ui.close();
+          closePane();
+          await loadConversations();
+        } catch (err) { showError(err); }
+      }));
+      if (conv.role === "owner") {
+        actions.unshift(btn("解散该群", "btn btn-danger", async () => {
+          if (!(await confirmDialog({ title: "解散该群", message: "解散后所有成员都不能再发言，确定？", confirmText: "解散", danger: true }))) return;
+          try {
+            await api.post(`${P}/conversations/${conv.id}/dissolve`);
+            ui.close();
           } catch (err) { showError(err); }
         }));
-        const chosen = new Map();
-        personPicker(box, chosen);
-        box.appendChild(btn("添加所选成员", "msg-btn", async () => {
-          await api.post(`${P}/conversations/${conv.id}/members`, { user_ids: [...chosen.keys()] }).catch(showError);
-          close();
-          openConversation(conv.id);
-        }));
       }
-      if (conv.kind === "group") {
-        box.appendChild(btn("退出群聊", "msg-btn msg-danger", async () => {
-          if (!confirm("确定退出该群？")) return;
-          await api.post(`${P}/conversations/${conv.id}/leave`).catch(showError);
-          close();
-          state.current = null;
-          pane.textContent = "";
-          pane.appendChild(empty);
-          loadConversations();
-        }));
-        if (conv.role === "owner") {
-          box.appendChild(btn("解散该群", "msg-btn msg-danger", async () => {
-            if (!confirm("解散后所有成员都不能再发言，确定？")) return;
-            await api.post(`${P}/conversations/${conv.id}/dissolve`).catch(showError);
-            close();
-          }));
-        }
-      }
-    });
+    }
+    ui = openDialog({ title: conv.kind === "group" ? "群设置" : "部门群成员", body, actions });
+  }
+
+  function closePane() {
+    state.current = null;
+    pane.textContent = "";
+    pane.appendChild(empty);
+    shell.classList.remove("show-pane");
   }
 
   // Live events ------------------------------------------------------------------------------------
@@ -616,8 +756,7 @@ export async function render(root, ctx) {
     if (m) { Object.assign(m, fields); merge([]); }
   }
   function on(prefix, fn) {
-    const off = ws.on(prefix, fn);
-    if (typeof off === "function") state.unsub.push(off);
+    ws.subscribe(prefix, (ev) => { if (!signal.aborted) fn(ev); }, { signal });
   }
 
   on("chat.message", (ev) => {
@@ -630,14 +769,22 @@ export async function render(root, ctx) {
       conv.unread = Math.max(conv.last_seq - conv.last_read_seq, 0);
       state.convs.sort((a, b) => (a.last_message_at < b.last_message_at ? 1 : -1));
       drawList();
-    } else loadConversations();
+    } else loadConversations().catch(showError);
+    if (inCurrent(ev) && state.typing.delete(ev.message.sender_id)) drawTyping();
     if (inCurrent(ev) && !state.hasAfter) {
       merge([ev.message]);
       if (nearBottom()) markRead();
     }
   });
   on("chat.edit", (ev) => inCurrent(ev) && patch(ev.seq, { text: ev.text, edited_at: ev.edited_at }));
-  on("chat.recall", (ev) => inCurrent(ev) && patch(ev.seq, { recalled: true, text: "", recall_notice: ev.notice, attachment: null }));
+  on("chat.recall", (ev) => {
+    const conv = state.convs.find((c) => c.id === ev.conversation_id);
+    if (conv && conv.last_message && conv.last_message.seq === ev.seq) {
+      conv.last_message = { ...conv.last_message, recalled: true, recall_notice: ev.notice };
+      drawList();
+    }
+    if (inCurrent(ev)) patch(ev.seq, { recalled: true, text: "", recall_notice: ev.notice, attachment: null });
+  });
   on("chat.reaction", (ev) => {
     if (!inCurrent(ev)) return;
     const m = state.items.find((x) => x.seq === ev.seq);
@@ -665,12 +812,16 @@ export async function render(root, ctx) {
     }
     merge([]);
   });
-  on("chat.ding_ack", (ev) => inCurrent(ev) && ev.user_id === me.id && patch(ev.seq, { ding_acked: true }));
-  on("chat.ding_remind", (ev) => showError({ message: `DING 提醒：${ev.sender_name}：${ev.text}` }));
-  on("chat.member", () => loadConversations());
+  on("chat.ding_ack", (ev) => {
+    if (!inCurrent(ev)) return;
+    if (ev.user_id === me.id) patch(ev.seq, { ding_acked: true });
+    else patch(ev.seq, { ding_pending: ev.pending });
+  });
+  on("chat.ding_remind", (ev) => toast(`DING 提醒：${ev.sender_name}：${ev.text}`, "info", 10000));
+  on("chat.member", () => loadConversations().catch(showError));
   on("chat.conversation", (ev) => {
-    loadConversations();
-    if (inCurrent(ev) && ev.op === "remove") { state.current = null; pane.textContent = ""; pane.appendChild(empty); }
+    loadConversations().catch(showError);
+    if (inCurrent(ev) && ev.op === "remove") closePane();
   });
   on("chat.typing", (ev) => {
     if (!inCurrent(ev)) return;
@@ -678,20 +829,16 @@ export async function render(root, ctx) {
     drawTyping();
     setTimeout(drawTyping, 3500);
   });
-  on("hello", (ev) => {
-    // After a reconnect the hub replays what we missed; if it can't, reload everything.
-    if (ev.resync) { loadConversations(); if (state.current) openConversation(state.current.id); }
-  });
   function drawTyping() {
     const now = Date.now();
     const names = [...state.typing.values()].filter((t) => now - t.at < 3000).map((t) => t.name);
     typingLine.textContent = names.length ? `${names.join("、")} 正在输入…` : "";
   }
-  if (ws.send) {
-    document.addEventListener("visibilitychange", () => ws.send({ type: "presence.set", status: document.hidden ? "away" : "online" }));
-  }
+  document.addEventListener("visibilitychange",
+    () => ws.send({ type: "presence.set", status: document.hidden ? "away" : "online" }), { signal });
 
   await loadConversations();
-  if (ctx.params && ctx.params.conversation) openConversation(Number(ctx.params.conversation), ctx.params.seq && Number(ctx.params.seq));
-  return () => state.unsub.forEach((off) => off());
+  // #/messages/<conversation id>?seq=<n> opens a conversation (at a message).
+  const wanted = Number((ctx.params && ctx.params.path && ctx.params.path[0]) || 0);
+  if (wanted) await openConversation(wanted, Number(ctx.params.query.seq) || undefined);
 }

@@ -1,0 +1,583 @@
+"""催办 and 督办: every item with an owner and a deadline, reminders, escalation and the dashboard.
+
+Items come from 收文 (at 批办 with a deadline), from meetings (the ``meeting.task_created`` event)
+and from leaders' instructions entered by the supervision office. Reminders follow a configurable
+schedule (``SystemSetting`` "supervision_schedule"): before the deadline at each of
+``before_hours``, then every ``overdue_every_hours`` once overdue, escalating one level (to the
+agency's leaders) every ``escalate_after_hours`` overdue. :func:`due_reminders` decides what is due
+as a pure function of the items and ``now``; :func:`run_reminders` sends them through the event hub
+(``notify.supervision``) and records each stage so it is never sent twice. The background loop in
+``docs_flow.startup`` calls it every minute.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, or_
+from sqlmodel import Session, col, select
+
+from office import audit, events, policy
+from office.actor import SYSTEM, Actor
+from office.db import Database, utcnow
+from office.directory.service import users_with_role
+from office.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
+from office.models import Department, DeptKind, Post, Role, SystemSetting
+from docs_flow import engine
+from docs_flow.incoming_models import IncomingDocument, SupervisionItem
+
+log = logging.getLogger("docs_flow.supervision")
+CHINA = ZoneInfo("Asia/Shanghai")
+SETTING_KEY = "supervision_schedule"
+DEFAULT_SCHEDULE = {"before_hours": [72, 24], "overdue_every_hours": 24, "escalate_after_hours": 48,
+                    "due_soon_hours": 72}
+SOURCES = {"incoming": "收文", "meeting_task": "会议任务", "instruction": "领导批示"}
+TREND_DAYS = 14
+EXPORT_LIMIT = 100_000
+DANGEROUS_CELL = ("=", "+", "-", "@", "\t", "\r")
+
+
+# Schedule --------------------------------------------------------------------------------------------
+
+
+def get_schedule(session: Session) -> dict[str, Any]:
+    row = session.get(SystemSetting, SETTING_KEY)
+    return {**DEFAULT_SCHEDULE, **(row.value if row else {})}
+
+
+def check_set_schedule(session: Session, actor: Actor, value: dict[str, Any]) -> dict[str, Any]:
+    policy.require(actor, "settings.manage")
+    hours = value.get("before_hours", DEFAULT_SCHEDULE["before_hours"])
+    clean = {
+        "before_hours": sorted({_hours(h, "before_hours") for h in hours}, reverse=True)[:10]
+        if isinstance(hours, list) else _bad("before_hours"),
+        "overdue_every_hours": _hours(value.get("overdue_every_hours", 24), "overdue_every_hours"),
+        "escalate_after_hours": _hours(value.get("escalate_after_hours", 48), "escalate_after_hours", zero=True),
+        "due_soon_hours": _hours(value.get("due_soon_hours", 72), "due_soon_hours"),
+    }
+    row = session.get(SystemSetting, SETTING_KEY) or SystemSetting(key=SETTING_KEY)
+    row.value = clean
+    session.add(row)
+    audit.record(session, actor, "supervision.schedule", target_type="setting", target_id=SETTING_KEY, detail=clean)
+    return clean
+
+
+def _hours(v: Any, name: str, *, zero: bool = False) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or not (0 if zero else 1) <= v <= 24 * 365:
+        _bad(name)
+    return int(v)
+
+
+def _bad(name: str) -> Any:
+    raise ValidationError(f"{name} 必须是 1–8760 之间的整数（小时）", code="bad_schedule", field=name)
+
+
+# Pure reminder logic -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemState:
+    id: int
+    deadline: datetime
+    reminders: tuple[str, ...] = ()
+    escalation_level: int = 0
+    status: str = "open"
+
+
+@dataclass(frozen=True)
+class Reminder:
+    item_id: int
+    stage: str  # "before:24", "overdue:0", "escalate:1"
+    kind: str  # before | overdue | escalate
+
+
+def due_reminders(items: list[ItemState], now: datetime, schedule: dict[str, Any]) -> list[Reminder]:
+    """What to send at ``now``: at most one "before" stage per item (the nearest threshold crossed), one
+    "overdue" stage per ``overdue_every_hours`` period, and an escalation per ``escalate_after_hours``."""
+    out: list[Reminder] = []
+    before = sorted(schedule.get("before_hours", []))
+    every = timedelta(hours=max(int(schedule.get("overdue_every_hours", 24)), 1))
+    escalate = int(schedule.get("escalate_after_hours", 0))
+    for it in items:
+        if it.status != "open":
+            continue
+        left = it.deadline - now
+        if left > timedelta(0):
+            crossed = [h for h in before if left <= timedelta(hours=h)]
+            if crossed and f"before:{crossed[0]}" not in it.reminders:
+                out.append(Reminder(it.id, f"before:{crossed[0]}", "before"))
+            continue
+        overdue = now - it.deadline
+        stage = f"overdue:{int(overdue / every)}"
+        if stage not in it.reminders:
+            out.append(Reminder(it.id, stage, "overdue"))
+        if escalate and overdue >= timedelta(hours=escalate * (it.escalation_level + 1)):
+            out.append(Reminder(it.id, f"escalate:{it.escalation_level + 1}", "escalate"))
+    return out
+
+
+# Sending ---------------------------------------------------------------------------------------------------
+
+
+def run_reminders(session: Session, *, now: datetime | None = None) -> list[Reminder]:
+    """Send every reminder due at ``now`` and record it on the item (idempotent for the same ``now``)."""
+    now = now or utcnow()
+    schedule = get_schedule(session)
+    horizon = now + timedelta(hours=max(schedule.get("before_hours") or [0]))
+    rows = {r.id: r for r in session.exec(select(SupervisionItem).where(
+        SupervisionItem.status == "open", SupervisionItem.deadline <= horizon)).all()}  # type: ignore[arg-type]
+    states = [ItemState(r.id or 0, r.deadline, tuple(r.reminders), r.escalation_level) for r in rows.values()]
+    due = due_reminders(states, now, schedule)
+    for rem in due:
+        item = rows[rem.item_id]
+        if rem.kind == "escalate":
+            _escalate(session, SYSTEM, item, reason="逾期未办结，自动升级督办", now=now)
+        else:
+            _remind(session, SYSTEM, item, message=_auto_message(item, rem, now), now=now)
+        item.reminders = [*item.reminders, rem.stage]
+        session.add(item)
+    return due
+
+
+def _auto_message(item: SupervisionItem, rem: Reminder, now: datetime) -> str:
+    due = item.deadline.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    if rem.kind == "before":
+        return f"办理时限 {due}，还剩约 {max(int((item.deadline - now).total_seconds() // 3600), 1)} 小时，请抓紧办理"
+    return f"已超过办理时限（{due}），请尽快办结并反馈"
+
+
+def owners(session: Session, item: SupervisionItem) -> list[int]:
+    """Who is reminded: the owner, the owning department's head(s), and whoever holds the 收文 now."""
+    ids: set[int] = set()
+    if item.owner_user_id:
+        ids.add(item.owner_user_id)
+    if item.owner_department_id:
+        ids |= set(users_with_role(session, Role.dept_head, department_id=item.owner_department_id))
+    if item.source_kind == "incoming" and item.source_id.isdigit():
+        doc = session.get(IncomingDocument, int(item.source_id))
+        if doc is not None and doc.case_id:
+            ids |= set(engine.current_assignees(session, engine.get_case(session, doc.case_id)))
+    return sorted(ids)
+
+
+def _remind(session: Session, actor: Actor, item: SupervisionItem, *, message: str, now: datetime) -> list[int]:
+    people = owners(session, item)
+    item.last_reminded_at = now
+    item.history = [*item.history, {"at": now.isoformat(), "action": "remind", "by": actor.name,
+                                    "message": message[:500], "to": people}]
+    session.add(item)
+    _notify(session, people, f"催办：{item.title}", message, item)
+    return people
+
+
+def _escalate(session: Session, actor: Actor, item: SupervisionItem, *, reason: str, now: datetime) -> None:
+    item.escalation_level += 1
+    leaders = users_with_role(session, Role.leader, agency_id=item.agency_id)
+    item.history = [*item.history, {"at": now.isoformat(), "action": "escalate", "by": actor.name,
+                                    "level": item.escalation_level, "message": reason[:500], "to": leaders}]
+    session.add(item)
+    _notify(session, sorted(set(leaders) | set(owners(session, item))),
+            f"督办升级（{item.escalation_level} 级）：{item.title}", reason, item)
+    events.publish_on_commit(session, "supervision.item", {"op": "escalate", "item_id": item.id,
+                                                           "level": item.escalation_level}, user_ids=leaders)
+
+
+def _notify(session: Session, user_ids: list[int], title: str, body: str, item: SupervisionItem) -> None:
+    ids = sorted({u for u in user_ids if u})
+    if ids:
+        events.publish_on_commit(session, "notify.supervision", {
+            "user_ids": ids, "title": title, "body": body, "link": item.link or "/incoming/supervision",
+            "source": "docs_flow"}, user_ids=ids)
+
+
+def remind_all(db: Database, *, now: datetime | None = None) -> int:
+    """One pass of the background loop, in its own write transaction."""
+    with db.write() as s:
+        return len(run_reminders(s, now=now))
+
+
+# Items -------------------------------------------------------------------------------------------------------
+
+
+@policy.rule("supervision.view")
+def _can_view(actor: Actor, _resource: Any = None) -> bool:
+    return actor.agency_id is not None
+
+
+@policy.rule("supervision.manage")
+def _can_manage(actor: Actor, _resource: Any = None) -> bool:
+    return actor.agency_id is not None and (actor.has(Role.leader) or actor.has(Role.clerk) or actor.is_admin)
+
+
+def _check_owner(session: Session, agency_id: int, dept_id: int | None, user_id: int | None) -> None:
+    if dept_id is None and user_id is None:
+        raise ValidationError("请指定责任部门或责任人", code="owner_required", field="owner_department_id")
+    if dept_id is not None:
+        dept = session.get(Department, dept_id)
+        if dept is None or dept.agency_id != agency_id or dept.kind != DeptKind.department:
+            raise ValidationError(f"部门（编号 {dept_id}）不存在或不属于本机关", code="bad_department",
+                                  field="owner_department_id")
+    if user_id is not None:
+        inside = session.exec(select(Post.id).join(Department, Department.id == Post.department_id)  # type: ignore[arg-type]
+                              .where(Post.user_id == user_id, Department.agency_id == agency_id)).first()
+        if inside is None:
+            raise ValidationError("责任人不存在或不属于本机关", code="bad_user", field="owner_user_id")
+
+
+def track(session: Session, actor: Actor, *, agency_id: int, source_kind: str, source_id: str, title: str,
+          deadline: datetime, owner_department_id: int | None = None, owner_user_id: int | None = None,
+          link: str = "") -> SupervisionItem:
+    """Create or update the item for a source (a 收文 re-instructed gets its new owner and deadline)."""
+    if deadline.tzinfo is None:
+        raise ValidationError("办理时限必须带时区", code="naive_datetime", field="deadline")
+    row = session.exec(select(SupervisionItem).where(SupervisionItem.source_kind == source_kind,
+                                                     SupervisionItem.source_id == source_id)).first()
+    now = utcnow()
+    if row is None:
+        row = SupervisionItem(agency_id=agency_id, source_kind=source_kind, source_id=source_id, title=title[:200],
+                              deadline=deadline, created_by=actor.user_id, link=link,
+                              history=[{"at": now.isoformat(), "action": "create", "by": actor.name}])
+    else:
+        row.history = [*row.history, {"at": now.isoformat(), "action": "update", "by": actor.name,
+                                      "deadline": deadline.isoformat()}]
+        row.deadline, row.status, row.reminders, row.completed_at = deadline, "open", [], None
+    row.owner_department_id, row.owner_user_id = owner_department_id, owner_user_id
+    session.add(row)
+    session.flush()
+    return row
+
+
+def check_create(session: Session, actor: Actor, *, title: str, deadline: datetime, source_kind: str = "instruction",
+                 owner_department_id: int | None = None, owner_user_id: int | None = None,
+                 note: str = "") -> SupervisionItem:
+    """A leader's instruction (领导批示) or other item entered by the supervision office."""
+    policy.require(actor, "supervision.manage")
+    title = (title or "").strip()
+    if not title:
+        raise ValidationError("事项名称不能为空", code="title_required", field="title")
+    if source_kind not in ("instruction",):
+        raise ValidationError("手工立项只能是领导批示（instruction）", code="bad_source")
+    if deadline.tzinfo is None or deadline <= utcnow():
+        raise ValidationError("办理时限不能早于当前时间", code="deadline_past", field="deadline")
+    agency_id = actor.agency_id or 0
+    _check_owner(session, agency_id, owner_department_id, owner_user_id)
+    n = session.exec(select(func.count()).select_from(SupervisionItem).where(  # type: ignore[call-overload]
+        SupervisionItem.agency_id == agency_id, SupervisionItem.source_kind == source_kind)).one()
+    row = track(session, actor, agency_id=agency_id, source_kind=source_kind, source_id=f"{agency_id}-{n + 1}",
+                title=title, deadline=deadline, owner_department_id=owner_department_id, owner_user_id=owner_user_id)
+    if note.strip():
+        row.history = [*row.history, {"at": utcnow().isoformat(), "action": "note", "by": actor.name,
+                                      "message": note.strip()[:500]}]
+    audit.record(session, actor, "supervision.create", target_type="supervision", target_id=row.id,
+                 detail={"title": title, "deadline": deadline.isoformat()})
+    _notify(session, owners(session, row), f"督办事项：{title}",
+            f"办理时限 {deadline.astimezone(CHINA):%Y-%m-%d %H:%M}", row)
+    return row
+
+
+def _access(session: Session, actor: Actor, item_id: int) -> SupervisionItem:
+    row = session.get(SupervisionItem, item_id)
+    if row is None or row.agency_id != actor.agency_id:
+        raise NotFound()
+    if not policy.can(actor, "supervision.manage") and not _owns(actor, row):
+        raise NotFound()
+    return row
+
+
+def _owns(actor: Actor, row: SupervisionItem) -> bool:
+    return row.owner_user_id == actor.user_id or (row.owner_department_id in actor.headed_department_ids)
+
+
+def check_remind(session: Session, actor: Actor, item_id: int, *, message: str = "") -> SupervisionItem:
+    """手工催办 by the supervision office."""
+    row = _access(session, actor, item_id)
+    policy.require(actor, "supervision.manage")
+    if row.status != "open":
+        raise InvalidTransition("事项已办结，无需催办", code="item_done")
+    people = _remind(session, actor, row, message=message.strip() or "请抓紧办理并及时反馈", now=utcnow())
+    audit.record(session, actor, "supervision.remind", target_type="supervision", target_id=item_id,
+                 detail={"to": people})
+    return row
+
+
+def check_escalate(session: Session, actor: Actor, item_id: int, *, reason: str) -> SupervisionItem:
+    row = _access(session, actor, item_id)
+    policy.require(actor, "supervision.manage")
+    if row.status != "open":
+        raise InvalidTransition("事项已办结", code="item_done")
+    if not reason.strip():
+        raise ValidationError("升级督办必须说明理由", code="reason_required", field="reason")
+    _escalate(session, actor, row, reason=reason.strip(), now=utcnow())
+    audit.record(session, actor, "supervision.escalate", target_type="supervision", target_id=item_id,
+                 detail={"level": row.escalation_level})
+    return row
+
+
+def check_complete(session: Session, actor: Actor, item_id: int, *, note: str = "") -> SupervisionItem:
+    """Mark an instruction or meeting task done (a 收文's item completes when the 收文 is 办结)."""
+    row = _access(session, actor, item_id)
+    if row.source_kind == "incoming":
+        raise InvalidTransition("收文督办事项在收文办结时自动完成", code="completes_with_document")
+    if row.status != "open":
+        raise InvalidTransition("事项已办结", code="item_done")
+    _complete(row, actor, note)
+    session.add(row)
+    audit.record(session, actor, "supervision.complete", target_type="supervision", target_id=item_id)
+    return row
+
+
+def _complete(row: SupervisionItem, actor: Actor, note: str = "") -> None:
+    now = utcnow()
+    row.status, row.completed_at = "done", now
+    row.handling_hours = round((now - row.created_at).total_seconds() / 3600, 2)
+    row.history = [*row.history, {"at": now.isoformat(), "action": "complete", "by": actor.name,
+                                  "on_time": now <= row.deadline, "message": note[:500]}]
+
+
+def complete_source(session: Session, actor: Actor, source_kind: str, source_id: str) -> None:
+    row = session.exec(select(SupervisionItem).where(SupervisionItem.source_kind == source_kind,
+                                                     SupervisionItem.source_id == source_id)).first()
+    if row is not None and row.status == "open":
+        _complete(row, actor)
+        session.add(row)
+
+
+# Meeting tasks -------------------------------------------------------------------------------------------------
+
+
+def parse_due(value: Any) -> datetime:
+    """An ISO date (end of that day, China time) or an aware ISO datetime."""
+    if not isinstance(value, str) or not value:
+        raise ValueError("due missing")
+    if len(value) == 10:
+        return datetime.combine(date.fromisoformat(value), time(23, 59, 59), CHINA).astimezone(CHINA)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=CHINA)
+    return parsed
+
+
+def on_meeting_task(db: Database, event: events.Event) -> None:
+    """``meeting.task_created`` -> a 督办 item owned by the task's department or person."""
+    p = event.payload
+    try:
+        due = parse_due(p.get("due"))
+        task_id = str(p["task_id"])
+        title = str(p.get("title") or "会议任务").strip()[:200]
+        dept_id, user_id = p.get("owner_department_id"), p.get("owner_user_id")
+    except (KeyError, ValueError, TypeError):
+        log.warning("ignored malformed meeting.task_created event: %r", p)
+        return
+    with db.write() as s:
+        agency_id = _agency_of(s, dept_id, user_id)
+        if agency_id is None:
+            log.warning("meeting task %s has no known owner; not tracked", task_id)
+            return
+        track(s, SYSTEM, agency_id=agency_id, source_kind="meeting_task", source_id=task_id, title=title,
+              deadline=due, owner_department_id=dept_id if isinstance(dept_id, int) else None,
+              owner_user_id=user_id if isinstance(user_id, int) else None,
+              link=f"/meetings/{p.get('meeting_id')}" if p.get("meeting_id") else "")
+
+
+def on_meeting_task_done(db: Database, event: events.Event) -> None:
+    task_id = event.payload.get("task_id")
+    if task_id is None:
+        return
+    with db.write() as s:
+        complete_source(s, SYSTEM, "meeting_task", str(task_id))
+
+
+def _agency_of(session: Session, dept_id: Any, user_id: Any) -> int | None:
+    if isinstance(dept_id, int) and not isinstance(dept_id, bool):
+        dept = session.get(Department, dept_id)
+        return dept.agency_id if dept else None
+    if isinstance(user_id, int) and not isinstance(user_id, bool):
+        return session.exec(select(Department.agency_id).join(Post, Post.department_id == Department.id)  # type: ignore[arg-type]
+                            .where(Post.user_id == user_id).order_by(col(Post.is_primary).desc())).first()
+    return None
+
+
+# Dashboard -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    source_kind: str = ""
+    department_id: int | None = None
+    status: str = ""  # open | due_soon | overdue | done
+    deadline_from: date | None = None
+    deadline_to: date | None = None
+
+
+def _scope(session: Session, actor: Actor, f: Filters, now: datetime, schedule: dict[str, Any]) -> list[Any]:
+    policy.require(actor, "supervision.view")
+    cond: list[Any] = [SupervisionItem.agency_id == actor.agency_id]
+    if not policy.can(actor, "supervision.manage"):
+        cond.append(or_(col(SupervisionItem.owner_department_id).in_(sorted(actor.headed_department_ids) or [-1]),
+                        SupervisionItem.owner_user_id == actor.user_id))
+    if f.source_kind:
+        if f.source_kind not in SOURCES:
+            raise ValidationError("来源只能是 incoming / meeting_task / instruction", code="bad_query")
+        cond.append(SupervisionItem.source_kind == f.source_kind)
+    if f.department_id is not None:
+        cond.append(SupervisionItem.owner_department_id == f.department_id)
+    soon = now + timedelta(hours=int(schedule["due_soon_hours"]))
+    status = {"open": SupervisionItem.status == "open",
+              "overdue": and_(SupervisionItem.status == "open", SupervisionItem.deadline < now),
+              "due_soon": and_(SupervisionItem.status == "open", SupervisionItem.deadline >= now,
+                               SupervisionItem.deadline < soon),
+              "done": SupervisionItem.status == "done"}
+    if f.status:
+        if f.status not in status:
+            raise ValidationError("状态只能是 open / due_soon / overdue / done", code="bad_query")
+        cond.append(status[f.status])
+    if f.deadline_from:
+        cond.append(SupervisionItem.deadline >= datetime.combine(f.deadline_from, time(0), CHINA))
+    if f.deadline_to:
+        cond.append(SupervisionItem.deadline < datetime.combine(f.deadline_to + timedelta(days=1), time(0), CHINA))
+    return cond
+
+
+def dashboard(session: Session, actor: Actor, f: Filters, *, now: datetime | None = None) -> dict[str, Any]:
+    """Per department: open, due soon, overdue, completed (on time / late), average handling time;
+    totals; and the overdue count at the end of each of the last 14 days."""
+    now = now or utcnow()
+    schedule = get_schedule(session)
+    cond = _scope(session, actor, f, now, schedule)
+    soon = now + timedelta(hours=int(schedule["due_soon_hours"]))
+    is_open = SupervisionItem.status == "open"
+    is_done = SupervisionItem.status == "done"
+
+    def n(c: Any) -> Any:
+        return func.sum(case((c, 1), else_=0))
+
+    cols = [n(is_open), n(and_(is_open, SupervisionItem.deadline >= now, SupervisionItem.deadline < soon)),
+            n(and_(is_open, SupervisionItem.deadline < now)), n(is_done),
+            n(and_(is_done, SupervisionItem.completed_at <= SupervisionItem.deadline)),
+            func.avg(SupervisionItem.handling_hours), func.max(SupervisionItem.escalation_level)]
+    rows = session.exec(select(SupervisionItem.owner_department_id, *cols).where(*cond)  # type: ignore[call-overload]
+                        .group_by(SupervisionItem.owner_department_id)).all()
+    names = {d.id: d.name for d in session.exec(select(Department).where(
+        col(Department.id).in_([r[0] for r in rows if r[0]]))).all()}
+    depts = []
+    for dept_id, open_, soon_n, overdue, done, on_time, avg_h, esc in rows:
+        depts.append({"department_id": dept_id, "department": names.get(dept_id, "个人/未指定部门"),
+                      "open": int(open_ or 0), "due_soon": int(soon_n or 0), "overdue": int(overdue or 0),
+                      "done": int(done or 0), "done_on_time": int(on_time or 0),
+                      "done_late": int(done or 0) - int(on_time or 0),
+                      "avg_hours": round(float(avg_h), 1) if avg_h is not None else None,
+                      "max_escalation": int(esc or 0)})
+    depts.sort(key=lambda d: (-d["overdue"], -d["open"], d["department"]))
+    totals = {k: sum(d[k] for d in depts) for k in ("open", "due_soon", "overdue", "done", "done_on_time",
+                                                    "done_late")}
+    done_hours = [(d["avg_hours"], d["done"]) for d in depts if d["avg_hours"] is not None and d["done"]]
+    totals["avg_hours"] = round(sum(h * c for h, c in done_hours) / sum(c for _, c in done_hours), 1) \
+        if done_hours else None
+    return {"now": now.isoformat(), "schedule": schedule, "totals": totals, "departments": depts,
+            "trend": _trend(session, cond, now)}
+
+
+def _trend(session: Session, cond: list[Any], now: datetime) -> list[dict[str, Any]]:
+    today = now.astimezone(CHINA).date()
+    ends = [datetime.combine(today - timedelta(days=i), time(23, 59, 59), CHINA) for i in range(TREND_DAYS - 1, -1, -1)]
+    ends[-1] = min(ends[-1], now)
+    cols = [func.sum(case((and_(SupervisionItem.deadline < e, SupervisionItem.created_at <= e,
+                                or_(col(SupervisionItem.completed_at).is_(None), SupervisionItem.completed_at > e)),
+                           1), else_=0)) for e in ends]
+    counts = session.exec(select(*cols).where(*cond)).one()  # type: ignore[call-overload]
+    counts = counts if isinstance(counts, tuple) or hasattr(counts, "__len__") else (counts,)
+    return [{"date": e.date().isoformat(), "overdue": int(c or 0)} for e, c in zip(ends, counts)]
+
+
+def list_items(session: Session, actor: Actor, f: Filters, *, now: datetime | None = None, offset: int = 0,
+               limit: int = 50) -> dict[str, Any]:
+    now = now or utcnow()
+    cond = _scope(session, actor, f, now, get_schedule(session))
+    total = session.exec(select(func.count()).select_from(SupervisionItem).where(*cond)).one()  # type: ignore[call-overload]
+    rows = session.exec(select(SupervisionItem).where(*cond).order_by(
+        col(SupervisionItem.status).desc(), col(SupervisionItem.deadline))
+        .offset(max(offset, 0)).limit(min(max(limit, 1), EXPORT_LIMIT))).all()
+    names = {d.id: d.name for d in session.exec(select(Department).where(
+        col(Department.id).in_({r.owner_department_id for r in rows if r.owner_department_id}))).all()}
+    return {"total": total, "items": [item_public(r, names, now) for r in rows]}
+
+
+def item_public(r: SupervisionItem, names: dict[int | None, str], now: datetime) -> dict[str, Any]:
+    overdue = r.status == "open" and r.deadline < now
+    late = r.completed_at is not None and r.completed_at > r.deadline
+    return {"id": r.id, "source_kind": r.source_kind, "source_label": SOURCES.get(r.source_kind, r.source_kind),
+            "source_id": r.source_id, "title": r.title, "owner_department_id": r.owner_department_id,
+            "owner_department": names.get(r.owner_department_id, ""), "owner_user_id": r.owner_user_id,
+            "deadline": r.deadline.isoformat(), "status": r.status, "overdue": overdue, "late": late,
+            "escalation_level": r.escalation_level, "link": r.link, "history": r.history,
+            "created_at": r.created_at.isoformat(),
+            "completed_at": r.completed_at.isoformat() if r.completed_at else None,
+            "last_reminded_at": r.last_reminded_at.isoformat() if r.last_reminded_at else None}
+
+
+# Export ----------------------------------------------------------------------------------------------------------
+
+EXPORT_HEADER = ["编号", "来源", "事项", "责任部门", "办理时限", "状态", "是否逾期", "督办级别", "办结时间"]
+
+
+def safe_cell(value: Any) -> Any:
+    """Spreadsheet cells that would start a formula (= + - @, tab, CR) are prefixed with an apostrophe."""
+    if isinstance(value, str) and value.startswith(DANGEROUS_CELL):
+        return "'" + value
+    return value
+
+
+def export_rows(session: Session, actor: Actor, f: Filters) -> list[list[Any]]:
+    data = list_items(session, actor, f, limit=EXPORT_LIMIT)
+    rows = []
+    for it in data["items"]:
+        status = "已办结" if it["status"] == "done" else ("已逾期" if it["overdue"] else "办理中")
+        rows.append([it["id"], it["source_label"], it["title"], it["owner_department"],
+                     _local(it["deadline"]), status, "是" if it["overdue"] or it["late"] else "否",
+                     it["escalation_level"], _local(it["completed_at"]) if it["completed_at"] else ""])
+    return [[safe_cell(v) for v in r] for r in rows]
+
+
+def _local(iso: str) -> str:
+    return datetime.fromisoformat(iso).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+
+
+def to_csv(rows: list[list[Any]]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(EXPORT_HEADER)
+    w.writerows(rows)
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 CSV correctly
+
+
+def to_xlsx(rows: list[list[Any]]) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("督办事项")
+    ws.append(EXPORT_HEADER)
+    for r in rows:
+        ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def check_export(session: Session, actor: Actor, f: Filters, *, fmt: str) -> bytes:
+    if fmt not in ("xlsx", "csv"):
+        raise ValidationError("导出格式只能是 xlsx 或 csv", code="bad_format")
+    rows = export_rows(session, actor, f)
+    audit.record(session, actor, "supervision.export", target_type="supervision", target_id="",
+                 detail={"format": fmt, "rows": len(rows)})
+    return to_xlsx(rows) if fmt == "xlsx" else to_csv(rows)
+
+
+def ensure_manage(actor: Actor) -> None:
+    if not policy.can(actor, "supervision.manage"):
+        raise PermissionDenied("只有督办人员（机关领导、收发员）可以执行此操作", code="not_supervisor")

@@ -1,0 +1,114 @@
+"""Chinese full-text search over outgoing and incoming documents: bigram recall, ranking, snippets with
+highlight offsets, filters, and permissions (an invisible document is never shown, nor counted)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from docs_flow.search import grams, highlight, parse_query, snippet
+from office.errors import ValidationError
+from tests.docs_flow.conftest import Clients
+from tests.docs_flow.test_incoming import register
+from tests.docs_flow.test_routes import BODY, act, create, ok
+from tests.factories import Org
+
+
+def find(c: Any, q: str, **params: Any) -> dict[str, Any]:
+    return ok(c.get("/api/search", params={"q": q, **params}))
+
+
+def test_pure_parts() -> None:
+    assert grams("预算编制") == {"预算", "算编", "编制"}
+    assert parse_query('"预算" AND 编制 OR (通知)') == ["预算", "编制", "通知"]
+    assert parse_query("SELECT * FROM doc; --") == ["select", "from", "doc"]
+    for bad in ("预", " ", '"" () *', "a"):
+        with pytest.raises(ValidationError):
+            parse_query(bad)
+    with pytest.raises(ValidationError):
+        parse_query("预" * 10_000)
+    assert highlight("预算预算编制", ["预算"]) == [[0, 4]]
+    s = snippet("前" * 100 + "预算编制" + "后" * 100, ["预算"])
+    assert s["text"].startswith("…") and s["text"][s["highlights"][0][0]:s["highlights"][0][1]] == "预算"
+
+
+def test_search_finds_every_document_containing_the_query(users: Clients, org: Org) -> None:
+    body = [{"kind": "paragraph", "text": "各地要认真做好财政预算编制工作，严格控制一般性支出。"}]
+    draft = create(users, org, title="关于做好年终工作的通知", body=body)
+    other = create(users, org, title="关于预算编制的补充通知", body=BODY)
+    inc = register(users, title="关于报送统计数据的函", body_text="请报送预算编制说明。")
+    got = find(users["hamlet"], "预算编制")
+    kinds = [(i["kind"], i["id"]) for i in got["items"]]
+    assert got["total"] == 2 and kinds == [("outgoing", other["id"]), ("outgoing", draft["id"])]  # title first
+    top = got["items"][0]
+    t = top["title"]
+    assert [t["text"][a:b] for a, b in t["highlights"]] == ["预算编制"]
+    body_hit = got["items"][1]["snippet"]
+    assert [body_hit["text"][a:b] for a, b in body_hit["highlights"]] == ["预算编制"]
+    assert "<" not in body_hit["text"]
+    # The clerk sees her incoming document too; the registration number and source agency are searchable.
+    g = find(users["gertrude"], "预算编制")
+    assert ("incoming", inc["id"]) in [(i["kind"], i["id"]) for i in g["items"]]
+    assert find(users["gertrude"], "审计厅")["items"][0]["id"] == inc["id"]
+    assert find(users["gertrude"], "粤审函〔2026〕8号")["total"] == 1
+    # Two-character queries that straddle words, punctuation and Latin letters.
+    assert find(users["hamlet"], "一般")["total"] == 1
+    assert find(users["hamlet"], "支出。")["total"] == 1
+    assert find(users["hamlet"], "算编 年终", kind="outgoing")["items"][0]["id"] == draft["id"]
+    assert find(users["hamlet"], "预算", kind="incoming")["total"] == 0  # hamlet may not see the 收文
+
+
+def test_search_only_counts_documents_the_user_may_see(users: Clients, org: Org) -> None:
+    doc = create(users, org, title="关于机密事项保密管理的通知")
+    for who in ("horatio", "othello", "desdemona", "gertrude"):  # gertrude: clerk, but the document is a draft
+        got = find(users[who], "保密管理")
+        assert got == {"total": 0, "terms": ["保密管理"], "items": []}, who
+    assert find(users["hamlet"], "保密管理")["total"] == 1
+    ok(act(users["hamlet"], doc, "submit"))
+    assert find(users["gertrude"], "保密管理")["total"] == 1  # routed: the agency's clerk may read it now
+    assert find(users["polonius"], "保密管理")["total"] == 1  # on the route
+    for who in ("horatio", "othello", "desdemona"):
+        assert find(users[who], "保密管理")["total"] == 0
+    inc = register(users, title="关于保密管理检查的函")
+    assert find(users["desdemona"], "保密管理")["total"] == 0  # other agency's leader
+    assert find(users["gertrude"], "保密管理")["total"] == 2
+    assert users["othello"].get(f"/api/incoming/{inc['id']}").status_code == 404
+
+
+def test_filters_and_reindexing(users: Clients, org: Org) -> None:
+    doc = create(users, org, title="关于开展安全生产检查的通知")
+    h = users["hamlet"]
+    assert find(h, "安全生产", doc_type="通知")["total"] == 1
+    assert find(h, "安全生产", doc_type="函")["total"] == 0
+    assert find(h, "安全生产", status="draft")["total"] == 1
+    assert find(h, "安全生产", status="archived")["total"] == 0
+    year = find(h, "安全生产")["items"][0]["year"]
+    assert find(h, "安全生产", year=year)["total"] == 1 and find(h, "安全生产", year=year - 1)["total"] == 0
+    assert find(h, "安全生产", agency="各市")["total"] == 1 and find(h, "安全生产", agency="财政")["total"] == 0
+    assert find(h, "安全生产", **{"from": "2000-01-01", "to": "2999-12-31"})["total"] == 1
+    assert find(h, "安全生产", **{"from": "2999-01-01"})["total"] == 0
+    # Editing the title re-indexes it: old words vanish, new ones are found.
+    ok(h.put(f"/api/docs/{doc['id']}", json={"version": doc["version"], "title": "关于开展消防演练的通知"}))
+    assert find(h, "安全生产")["total"] == 0 and find(h, "消防演练")["total"] == 1
+
+
+def test_bad_queries_are_clear_errors_or_correct_empty_results(users: Clients, org: Org) -> None:
+    create(users, org, title="关于做好年终工作的通知")
+    h = users["hamlet"]
+    for q, code in [("年", "query_too_short"), ("", "query_too_short"), ('"" ()', "query_too_short"),
+                    ("年" * 3_000, "query_too_long"), ("a" * 10_000, "query_too_long")]:
+        r = h.get("/api/search", params={"q": q})
+        assert r.status_code == 422 and r.json()["error"] == code, q[:10]
+    for q in ("' OR 1=1 --", "年终%", "_年终", "年终\\", "title:年终*", "NEAR(年终 工作)", "年终\" OR \"1\"=\"1",
+              "'; DROP TABLE doc_search; --"):
+        r = h.get("/api/search", params={"q": q})
+        assert (r.status_code, r.json().get("total")) in ((200, 0), (200, 1)) or \
+            (r.status_code == 422 and r.json()["error"] == "query_too_short"), (q, r.text)
+    assert find(h, "年终%")["total"] == 1  # % is a separator, not a wildcard
+    assert h.get("/api/search", params={"q": "年终", "kind": "memo"}).status_code == 422
+    assert h.get("/api/search", params={"q": "年终", "from": "昨天"}).status_code == 422
+    assert h.get("/api/search", params={"q": "年终", "year": "abc"}).status_code == 422
+    assert find(h, "年终", agency="%")["total"] == 0  # a literal % in the agency filter
+    assert find(h, "年终工作")["total"] == 1
+    assert ok(h.get("/api/docs?box=mine"))["total"] == 1  # nothing was dropped

@@ -1,0 +1,152 @@
+"""消息 in two real browsers: 张伟 (hamlet) and 李娜 (ophelia), both of 综合处, chat in their
+department group over the live websocket: delivery, read receipts, recall, DING and escaping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import open_page
+from tests.e2e.test_shell import login
+from tests.factories import Org
+
+pytestmark = pytest.mark.browser
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def open_group(page: Any, name: str = "综合处") -> Any:
+    page.get_by_role("navigation", name="主要栏目").get_by_role("link", name="消息").click()
+    page.get_by_role("heading", name="消息", level=1).wait_for()
+    page.locator(".msg-conv", has_text=name).first.click()
+    page.get_by_role("heading", name=name, level=2).wait_for()
+    return page.locator(".msg-items")
+
+
+def send(page: Any, text: str) -> None:
+    box = page.get_by_label("消息内容")
+    box.fill(text)
+    box.press("Enter")
+    page.locator(".msg-item.is-mine .msg-text", has_text=text).last.wait_for()
+
+
+def item(page: Any, text: str) -> Any:
+    return page.locator(".msg-item", has=page.locator(".msg-text", has_text=text)).last
+
+
+def test_two_people_chat_recall_ding_and_receipts(browser: Any, live: Any, live_org: Org, artifacts: Path) -> None:
+    zhang = open_page(browser, live.url)
+    li = open_page(browser, live.url)
+    dialogs: list[str] = []
+    for p in (zhang, li):
+        p.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    try:
+        login(zhang, "hamlet")
+        login(li, "ophelia")
+        zhang_items = open_group(zhang)
+        li_items = open_group(li)
+
+        # A message reaches the other side at once, through the websocket (no reload).
+        send(zhang, "各位好，下午三点在302会议室开周例会。")
+        li_items.get_by_text("各位好，下午三点在302会议室开周例会。").wait_for(timeout=5000)
+        assert li.locator(".msg-item", has_text="下午三点").locator(".msg-sender").inner_text() == "张伟"
+
+        # 李娜 has the conversation open, so it is read: 张伟 sees the receipt turn to 已读.
+        receipt = item(zhang, "下午三点").locator(".msg-reads")
+        receipt.filter(has_text="1人已读").wait_for(timeout=5000)
+        receipt.click()
+        reads = zhang.get_by_role("dialog", name="已读情况")
+        reads.get_by_text("李娜").wait_for()
+        zhang.screenshot(path=artifacts / "messages-read-list.png")
+        reads.get_by_role("button", name="关闭").click()
+
+        send(li, "收到，我准备会议材料。")
+        zhang_items.get_by_text("收到，我准备会议材料。").wait_for(timeout=5000)
+        assert zhang.locator(".msg-typing").inner_text() == ""  # her message ends "李娜 正在输入…"
+
+        # Markup in a message is shown as text, never run or rendered.
+        send(zhang, XSS)
+        li_items.locator(".msg-text", has_text=XSS).wait_for(timeout=5000)
+        assert li.locator(".msg-items img").count() == 0
+        assert zhang.locator(".msg-items img").count() == 0
+
+        # Recall: both sides see the notice instead of the text.
+        send(zhang, "这条发错了，请忽略")
+        li_items.get_by_text("这条发错了，请忽略").wait_for(timeout=5000)
+        item(zhang, "这条发错了").get_by_role("button", name="撤回").click()
+        zhang.get_by_role("dialog", name="撤回消息").get_by_role("button", name="撤回").click()
+        li_items.get_by_text("张伟撤回了一条消息").wait_for(timeout=5000)
+        zhang_items.get_by_text("张伟撤回了一条消息").wait_for(timeout=5000)
+        assert li_items.get_by_text("这条发错了，请忽略").count() == 0
+        assert zhang_items.get_by_text("这条发错了，请忽略").count() == 0
+
+        # DING to 李娜 only; she acknowledges, and 张伟 sees nobody left unacknowledged.
+        zhang.get_by_label("消息内容").fill("请确认收到会议通知")
+        zhang.get_by_label("DING 提醒").check()
+        zhang.locator(".msg-ding-pick").get_by_label("李娜").check()
+        zhang.screenshot(path=artifacts / "messages-ding-compose.png")
+        zhang.get_by_role("button", name="发送", exact=True).click()
+        item(zhang, "请确认收到会议通知").wait_for()
+        ding = item(li, "请确认收到会议通知")
+        ding.locator(".msg-ding").wait_for(timeout=5000)
+        li.screenshot(path=artifacts / "messages-ding-received.png")
+        ding.get_by_role("button", name="确认收到这条 DING").click()
+        ding.get_by_text("已确认收到").wait_for()
+        status = item(zhang, "请确认收到会议通知").locator(".msg-ding-status")
+        status.filter(has_text="DING 全部已确认").wait_for(timeout=5000)
+        status.click()
+        ding_dialog = zhang.get_by_role("dialog", name="DING 确认情况")
+        ding_dialog.get_by_text("全部已确认收到").wait_for()
+        assert "未确认（0）" in ding_dialog.inner_text()
+        assert "李娜" in ding_dialog.locator(".msg-people", has_text="已确认（1）").inner_text()
+        zhang.screenshot(path=artifacts / "messages-ding-status.png")
+        ding_dialog.get_by_role("button", name="关闭").click()
+
+        # Everything 张伟 sent is now read by 李娜, and her reply was read by him (he answered right
+        # after it arrived, which moved his read position without a separate read mark).
+        item(zhang, "请确认收到会议通知").locator(".msg-reads").filter(has_text="1人已读").wait_for(timeout=5000)
+        item(li, "收到，我准备会议材料。").locator(".msg-reads").filter(has_text="1人已读").wait_for(timeout=5000)
+        zhang.screenshot(path=artifacts / "messages-zhang.png")
+        li.screenshot(path=artifacts / "messages-li.png")
+
+        # After a reload the history shows the same (persisted, not only live state).
+        li.reload()
+        li_items = open_group(li)
+        li_items.get_by_text("张伟撤回了一条消息").wait_for()
+        li_items.locator(".msg-text", has_text=XSS).wait_for()
+        item(li, "请确认收到会议通知").get_by_text("已确认收到").wait_for()
+
+        assert dialogs == []
+        assert zhang.console_errors == []
+        assert li.console_errors == []
+    finally:
+        zhang.context.close()
+        li.context.close()
+
+
+def test_messages_on_a_phone(browser: Any, live: Any, live_org: Org, artifacts: Path) -> None:
+    page = open_page(browser, live.url, width=375, height=740)
+    try:
+        login(page, "hamlet")
+        page.get_by_role("navigation", name="主要栏目").get_by_role("link", name="消息").click()
+        page.get_by_role("heading", name="消息", level=1).wait_for()
+        conv = page.locator(".msg-conv", has_text="综合处").first
+        conv.wait_for()
+        page.screenshot(path=artifacts / "messages-phone-list.png", full_page=True)
+        # One column: the conversation list fills the width; the pane is not shown yet.
+        assert page.locator(".msg-pane").is_hidden()
+        conv.click()
+        page.get_by_role("heading", name="综合处", level=2).wait_for()
+        assert page.locator(".msg-side").is_hidden()
+        send(page, "手机上发的一条消息，看看排版是否正常。")
+        page.get_by_label("消息内容").scroll_into_view_if_needed()
+        page.screenshot(path=artifacts / "messages-phone-chat.png")
+        # Nothing sticks out sideways.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        page.get_by_role("button", name="‹ 会话列表").click()
+        page.locator(".msg-conv", has_text="综合处").first.wait_for()
+        assert page.console_errors == []
+    finally:
+        page.context.close()
