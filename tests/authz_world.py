@@ -90,6 +90,19 @@ def build_world(app: Any) -> World:
         "deputy_id": org.users["polonius"], "starts_at": now.isoformat(),
         "ends_at": (now + timedelta(days=3)).isoformat(), "reason": "出差"}))["id"]
 
+    # 收文: registered by the clerk gertrude, with a scan; a 督办 item she opened for 秘书处.
+    inc = _ok(ger.post("/api/incoming", json={"title": "关于报送预算执行情况的函", "source_agency_name": "省审计厅",
+                                              "original_number": "粤审函〔2026〕8号", "doc_type": "函",
+                                              "body_text": "请于本月底前报送。"}))
+    ids["incoming_id"] = inc["id"]
+    ids["incoming_file_id"] = _ok(ger.post(f"/api/incoming/{inc['id']}/files", data={"role": "main"},
+                                           files={"file": ("来文.pdf", b"%PDF-1.4 scan", "application/pdf")}))["id"]
+    ids["item_id"] = _ok(ger.post("/api/supervision/items", json={
+        "title": "落实省领导批示精神", "owner_department_id": org.depts["A2"],
+        "deadline": (now + timedelta(days=5)).isoformat()}))["id"]
+    ids["circulation_id"] = MISSING_ID  # needs a document far along its route: not built here
+    ids["archive_id"] = MISSING_ID  # likewise (archiving is tested in tests/docs_flow/test_incoming.py)
+
     # 会议: a room with a block (admin), a meeting organised by hamlet with polonius attending.
     room = _ok(pro.post("/api/meetings/rooms", json={"name": "第一会议室", "location": "三楼", "capacity": 12}))
     ids["room_id"] = room["id"]

@@ -78,8 +78,11 @@ def params(w: World, method: str, path: str) -> dict[str, Any]:
         "doc_id": ids["doc_id"], "no": 1, "file_id": ids["file_id"], "room_id": ids["room_id"],
         "block_id": ids["block_id"], "year": 2026, "token": ids["feed_token"], "meeting_id": ids["meeting_id"],
         "material_id": ids["material_id"], "task_id": ids["task_id"], "cid": ids["cid"], "uid": ids["member_uid"],
-        "seq": ids["seq"], "aid": ids["aid"],
+        "seq": ids["seq"], "aid": ids["aid"], "incoming_id": ids["incoming_id"], "item_id": ids["item_id"],
+        "circulation_id": ids["circulation_id"], "archive_id": ids["archive_id"],
     }
+    if path.startswith("/api/incoming/{incoming_id:int}/files/"):
+        values["file_id"] = ids["incoming_file_id"]
     if "/members/{uid:int}" in path:
         values["uid"] = users["laertes"]  # added by the owner earlier in the walk; polonius stays to leave
     if path.startswith("/api/directory/people/"):
@@ -107,7 +110,22 @@ def request_for(w: World, method: str, path: str) -> dict[str, Any] | None:
     with w.app.state.db.read() as s:
         ids["doc_version"] = s.get(OutgoingDocument, ids["doc_id"]).version
     week = {"start": "2026-12-07T00:00:00+08:00", "end": "2026-12-14T00:00:00+08:00"}
+    from docs_flow.incoming_models import IncomingDocument
+
+    with w.app.state.db.read() as s:
+        ids["incoming_version"] = s.get(IncomingDocument, ids["incoming_id"]).version
     return {
+        ("PUT", "/api/incoming/{incoming_id:int}"): {"json": {"version": ids["incoming_version"], "title": "关于报送的函"}},
+        ("POST", "/api/incoming/{incoming_id:int}/actions"): {"json": {"action": "approve",
+                                                                        "version": ids["incoming_version"]}},
+        ("POST", "/api/incoming/{incoming_id:int}/files"): {"data": {"role": "main"},
+                                                             "files": {"file": ("补充.pdf", b"%PDF-1.4 x")}},
+        ("POST", "/api/incoming/{incoming_id:int}/circulations"): {"json": {"user_ids": [users["claudius"]]}},
+        ("POST", "/api/incoming/circulations/{circulation_id:int}/read"): {"json": {"comment": "已阅"}},
+        ("POST", "/api/supervision/items/{item_id:int}/remind"): {"json": {"message": "请抓紧"}},
+        ("POST", "/api/supervision/items/{item_id:int}/escalate"): {"json": {"reason": "逾期"}},
+        ("POST", "/api/supervision/items/{item_id:int}/complete"): {"json": {"reason": "已落实"}},
+        ("GET", "/api/search"): {"params": {"q": "通知"}},
         ("GET", "/api/meetings"): {"params": week},
         ("GET", "/api/meetings/freebusy"): {"params": {**week, "user_ids": str(users["polonius"])}},
         ("GET", "/api/messages/search"): {"params": {"q": "你好"}},
