@@ -104,9 +104,14 @@ def write_package(parts: dict[str, bytes]) -> bytes:
 
 
 def _parse_xml(data: bytes) -> etree._Element:
-    root = etree.fromstring(data, _PARSER)
+    """Parse one part of an uploaded package: a DOCTYPE (entities, XXE) or broken XML is the uploader's
+    error (422), not ours (it used to surface as a 500)."""
+    try:
+        root = etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError:
+        raise UnsupportedMedia("文件内容已损坏（XML 格式错误），无法处理", code="corrupt_file") from None
     if root.getroottree().docinfo.doctype:
-        raise ValueError("DOCTYPE not allowed")
+        raise UnsupportedMedia("文件含有不允许的 DOCTYPE 声明，无法处理", code="doctype_not_allowed")
     return root
 
 
@@ -131,7 +136,7 @@ def _canonical(name: str, data: bytes, k: int, existing: set[int]) -> bytes:
         return b"raw\x00" + data
     try:
         root = _parse_xml(data)
-    except (etree.XMLSyntaxError, ValueError):
+    except UnsupportedMedia:
         return b"raw\x00" + data  # still bound byte-for-byte; Word would reject it anyway
     if name == "[Content_Types].xml":
         for el in list(root):

@@ -25,7 +25,7 @@ from office import policy
 from office.actor import Actor
 from office.errors import PayloadTooLarge, PermissionDenied, ValidationError
 from office.models import Role
-from office.web import Body, Ctx, api, origin_allowed
+from office.web import Body, Ctx, api, check_upload_rate, origin_allowed
 
 VERIFY_MAX_BYTES = 20 * 1024 * 1024
 SIGN_MAX_BYTES = 20 * 1024 * 1024
@@ -337,6 +337,7 @@ async def verify(request: Request) -> Response:
     """
     if request.headers.get("origin") and not origin_allowed(request, request.headers["origin"]):
         raise PermissionDenied("请求来源不被允许", code="bad_origin")
+    await run_in_threadpool(check_upload_rate, request)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > VERIFY_MAX_BYTES + 64 * 1024:
         raise PayloadTooLarge(f"文件超过上限（{VERIFY_MAX_BYTES // (1024 * 1024)} MB）", code="file_too_large")

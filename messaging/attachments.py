@@ -218,7 +218,11 @@ def open_attachment(session: Session, actor: Actor, attachment_id: int, root: Pa
     att = session.get(Attachment, attachment_id)
     if att is None:
         raise NotFound("附件不存在", code="attachment_not_found")
-    access_conversation(session, actor, att.conversation_id)
+    try:
+        access_conversation(session, actor, att.conversation_id)
+    except NotFound:
+        # Answer exactly as for a missing id, so attachment ids cannot be probed for existence.
+        raise NotFound("附件不存在", code="attachment_not_found") from None
     path = root / att.sha256[:2] / att.sha256
     if thumb:
         if not att.has_thumb:

@@ -59,6 +59,21 @@ def load_all_models() -> None:
     domain_modules("models")
 
 
+BASE_HEADERS = (
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    (b"cache-control", b"no-store"),
+)
+
+
+def security_headers(settings: Any) -> list[tuple[bytes, bytes]]:
+    hsts = [(b"strict-transport-security", b"max-age=31536000")] if getattr(settings, "cookie_secure", False) else []
+    return [*hsts, *BASE_HEADERS]
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -67,19 +82,13 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        wanted = security_headers(getattr(getattr(scope.get("app"), "state", None), "settings", None))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = message.setdefault("headers", [])
                 names = {k.lower() for k, _ in headers}
-                for key, value in (
-                    (b"content-security-policy", CSP.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-                    (b"cache-control", b"no-store"),
-                ):
+                for key, value in wanted:
                     if key not in names:
                         headers.append((key, value))
             await send(message)
@@ -99,11 +108,13 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": code, "message": message}, status_code=exc.status_code, headers=exc.headers)
 
 
-async def _server_error(_request: Request, exc: Exception) -> Response:
+async def _server_error(request: Request, exc: Exception) -> Response:
     ref = uuid.uuid4().hex[:12]
     log.error("unhandled error ref=%s", ref, exc_info=exc)
+    # Starlette answers unhandled errors outside the middleware stack, so the headers go on here.
+    headers = {k.decode(): v.decode() for k, v in security_headers(request.app.state.settings)}
     return JSONResponse({"error": "server_error", "message": f"服务器内部错误（编号 {ref}），请联系管理员", "ref": ref},
-                        status_code=500)
+                        status_code=500, headers=headers)
 
 
 async def index(_request: Request) -> Response:

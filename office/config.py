@@ -53,6 +53,10 @@ class Settings:
     login_max_failures_account: int = 5
     login_max_failures_address: int = 30
     login_lockout_minutes: int = 15
+    upload_per_minute: int = 30  # per user, across every upload endpoint
+    upload_burst: int = 60
+    upload_per_minute_address: int = 300  # per client address (an office behind one NAT address)
+    upload_burst_address: int = 600
     watermark: bool = True
     testing: bool = False
 
@@ -80,6 +84,10 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         cookie_secure=_env_bool(env, "OFFICE_COOKIE_SECURE", False),
         allowed_origins=origins,
         event_retention_hours=_env_int(env, "OFFICE_EVENT_RETENTION_HOURS", 72),
+        upload_per_minute=_env_int(env, "OFFICE_UPLOAD_PER_MINUTE", 30),
+        upload_burst=_env_int(env, "OFFICE_UPLOAD_BURST", 60),
+        upload_per_minute_address=_env_int(env, "OFFICE_UPLOAD_PER_MINUTE_ADDRESS", 300),
+        upload_burst_address=_env_int(env, "OFFICE_UPLOAD_BURST_ADDRESS", 600),
         watermark=_env_bool(env, "OFFICE_WATERMARK", True),
     )
     return finalize(base.with_overrides(**overrides))

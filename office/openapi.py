@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
+import inspect
 import re
+import sys
+from functools import cache
 from typing import Any
 
 from starlette.routing import Route
 
 ERROR_SCHEMA = {"type": "object", "required": ["error", "message"],
                 "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}
+
+
+_QUERY = re.compile(r'(?:ctx\.query(_int)?\(|_(?:time|ids)\(ctx,\s*|query_params\.get\()\s*"(\w+)"')
+_CALL = re.compile(r"\b(_?\w+)\(")
+
+
+@cache
+def query_parameters(fn: Any) -> tuple[tuple[str, str], ...]:
+    """(name, type) of the query parameters a handler reads, found in its source and in the helpers of
+    its own module it calls (``ctx.query("q")``, ``ctx.query_int("limit")``, ``_time(ctx, "start")``)."""
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        return ()
+    module = sys.modules.get(fn.__module__)
+    for name in set(_CALL.findall(source)):
+        helper = getattr(module, name, None)
+        if inspect.isfunction(helper) and helper is not fn and helper.__module__ == fn.__module__:
+            try:
+                source += inspect.getsource(helper)
+            except OSError:
+                pass
+    found: dict[str, str] = {}
+    for is_int, name in _QUERY.findall(source):
+        found.setdefault(name, "integer" if is_int else "string")
+    return tuple(sorted(found.items()))
 
 
 def build(routes: list[Any], *, title: str = "通办 Tongban API", version: str = "0.1.0") -> dict[str, Any]:
@@ -29,8 +58,11 @@ def build(routes: list[Any], *, title: str = "通办 Tongban API", version: str 
                 "responses": {"default": {"description": "错误", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
                 "x-policy": getattr(route.endpoint, "__policy__", None),
             }
-            if params:
-                op["parameters"] = params
+            handler = getattr(route.endpoint, "__handler__", None)
+            query = [{"name": n, "in": "query", "required": False, "schema": {"type": t}}
+                     for n, t in (query_parameters(handler) if handler else ())]
+            if params or query:
+                op["parameters"] = params + query
             body = getattr(route.endpoint, "__body__", None)
             if body is not None:
                 schema = body.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -39,6 +71,10 @@ def build(routes: list[Any], *, title: str = "通办 Tongban API", version: str 
                 components[body.__name__] = schema
                 op["requestBody"] = {"required": True, "content": {"application/json": {
                     "schema": {"$ref": f"#/components/schemas/{body.__name__}"}}}}
+            elif getattr(route.endpoint, "__multipart__", False):
+                op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}}}}}}
             op["responses"]["2XX"] = {"description": "成功"}
             paths.setdefault(path, {})[method.lower()] = op
     return {"openapi": "3.1.0", "info": {"title": title, "version": version}, "paths": paths,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,8 @@ from starlette.responses import JSONResponse, Response
 from office import accounts, policy
 from office.actor import Actor
 from office.models import User
-from office.errors import OfficeError, PayloadTooLarge, PermissionDenied, Unauthenticated, ValidationError
+from office.errors import (NotFound, OfficeError, PayloadTooLarge, PermissionDenied, RateLimited, Unauthenticated,
+                           ValidationError)
 
 log = logging.getLogger("office.web")
 SESSION_COOKIE = "tb_session"
@@ -33,6 +35,8 @@ CSRF_COOKIE = "tb_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_JSON_DEPTH = 32
+MAX_ID = 2**62
+MAX_JSON_INT = 2**53  # the largest integer a browser's JSON keeps exactly; also fits every database column
 
 
 class Body(BaseModel):
@@ -66,12 +70,14 @@ class Ctx:
 
     def path_int(self, name: str) -> int:
         value = self.request.path_params[name]
-        if isinstance(value, int):
-            return value
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise ValidationError(f"{name} 必须是整数", code="bad_path") from None
+        if not isinstance(value, int):
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                raise ValidationError(f"{name} 必须是整数", code="bad_path") from None
+        if value > MAX_ID:
+            raise NotFound()  # no row has such an id (and the database could not even compare it)
+        return value
 
     def query(self, name: str, default: str = "") -> str:
         return self.request.query_params.get(name, default)
@@ -89,6 +95,25 @@ class Ctx:
         return value
 
 
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\"\\/:*?<>|]")
+
+
+def safe_upload_name(name: str | None, default: str = "文件") -> str:
+    """An uploaded file's name as we keep and show it: no path parts, control, bidi-override or
+    zero-width characters (which disguise ``exe`` as ``docx``), at most 120 characters."""
+    cleaned = _UNSAFE_NAME.sub("_", name or "").strip(" .")
+    if len(cleaned) > 120:
+        stem, dot, ext = cleaned.rpartition(".")
+        cleaned = (stem[: 110] + dot + ext[:9]) if dot and len(ext) <= 9 else cleaned[:120]
+    return cleaned or default
+
+
+def clean_upload_names(form: Any) -> None:
+    for _key, value in form.multi_items():
+        if hasattr(value, "filename") and not isinstance(value, str):
+            value.filename = safe_upload_name(value.filename)
+
+
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
@@ -98,6 +123,8 @@ def error_response(exc: OfficeError) -> JSONResponse:
 
 
 def _depth(obj: Any, limit: int) -> int:
+    """Nesting depth of parsed JSON (stops early past ``limit``); refuses integers a database column
+    cannot hold (they used to reach SQLite and answer 500)."""
     stack = [(obj, 1)]
     deepest = 1
     while stack:
@@ -105,6 +132,8 @@ def _depth(obj: Any, limit: int) -> int:
         deepest = max(deepest, d)
         if d > limit:
             return d
+        if isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_JSON_INT:
+            raise ValidationError("数值超出范围", code="number_out_of_range")
         if isinstance(item, dict):
             stack.extend((v, d + 1) for v in item.values())
         elif isinstance(item, list):
@@ -222,6 +251,7 @@ def api(
             data = b""
             form = None
             if multipart:
+                await run_in_threadpool(check_upload_rate, request)
                 limit = max_bytes or settings.max_upload_bytes
                 declared = request.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
@@ -232,6 +262,7 @@ def api(
                     raise
                 except Exception as exc:
                     raise ValidationError(f"上传内容格式错误：{str(exc)[:100]}", code="bad_multipart") from None
+                clean_upload_names(form)
             elif request.method not in SAFE_METHODS:
                 data = await read_body(request, max_bytes or settings.max_body_bytes)
             try:
@@ -279,9 +310,39 @@ def api(
         endpoint.__doc__ = fn.__doc__
         endpoint.__policy__ = action  # type: ignore[attr-defined]
         endpoint.__body__ = body  # type: ignore[attr-defined]
+        endpoint.__handler__ = fn  # type: ignore[attr-defined]  (office.openapi reads its query parameters)
+        endpoint.__multipart__ = multipart  # type: ignore[attr-defined]
         return endpoint
 
     return deco
+
+
+def _upload_buckets(app: Any) -> Any:
+    buckets = getattr(app.state, "upload_buckets", None)
+    if buckets is None:
+        from office.ratelimit import Buckets
+
+        s = app.state.settings
+        buckets = app.state.upload_buckets = {
+            "user": Buckets(per_minute=s.upload_per_minute, burst=s.upload_burst),
+            "ip": Buckets(per_minute=s.upload_per_minute_address, burst=s.upload_burst_address)}
+    return buckets
+
+
+def check_upload_rate(request: Request) -> None:
+    """Uploads cost disk and parsing: each user and each address gets a bucket of them. Anonymous
+    uploads (public verification) are limited by address only. Checked before the body is read."""
+    buckets = _upload_buckets(request.app)
+    keys: list[tuple[str, Any]] = []
+    with request.app.state.db.read() as session:
+        token = _cookie_token(request)
+        row = accounts.resolve_session(session, request.app.state.settings, token) if token else None
+        if row is not None:
+            keys.append(("user", row.user_id))
+    keys.append(("ip", client_ip(request)))
+    for kind, key in keys:
+        if not buckets[kind].allow(key):
+            raise RateLimited("上传过于频繁，请稍后再试", code="upload_rate_limited")
 
 
 def _respond(result: Any, status: int) -> Response:
