@@ -149,7 +149,7 @@ export async function render(root, ctx) {
   if (me.is_seal_keeper) tabs.splice(1, 0, ["seals", "印章管理"]);
   const first = (ctx.params && ctx.params.path && ctx.params.path[0]) || "mine";
   const body = h("div", { class: "esign-body" });
-  const nav = h("nav", { class: "tabs", "aria-label": "电子签章" });
+  const nav = h("nav", { class: "tabs", role: "tablist", "aria-label": "电子签章" });
   const show = (key) => {
     for (const b of nav.children) b.setAttribute("aria-selected", String(b.dataset.key === key));
     const views = { mine: renderMine, seals: renderSeals, apply: renderApply, verify: renderVerify };
