@@ -46,6 +46,17 @@ const SECTIONS = [
   { name: "admin", label: "管理", role: "admin" },
 ];
 const EXTRA_PAGES = { profile: "个人设置", incoming: "收文" };
+// First-use guide: a short, dismissable note shown above each main page until the user closes it
+// (remembered in localStorage); the 帮助 button in the sidebar brings back the current page's note.
+const GUIDES = {
+  messages: "左侧是会话列表，点开即可聊天。输入框里按 Enter 发送，Shift+Enter 换行；有人 @ 您时会有提醒。",
+  docs: "在这里起草、审核、签发公文。“待办”里是等您处理的文件；点“起草”新建一份。",
+  incoming: "收到的来文在这里登记、拟办、批办和传阅；“待办”里是轮到您处理的收文。",
+  meetings: "查看会议日程、预订会议室、发出会议通知；点开会议可以看议程、材料和签到。",
+  directory: "左侧按部门浏览，也可以在上方输入姓名、拼音或首字母查找同事；点姓名看联系方式。",
+  esign: "在这里开通个人电子签名、设置签名密码（PIN），并核验带签章的文件是否被改动过。",
+};
+const GUIDE_KEY = (name) => `tb_guide_seen_${name}`;
 const DEFAULT_ROUTE = "messages";
 const TOTP_ROUTE = "profile/2fa";
 
@@ -142,6 +153,8 @@ function buildFrame(me) {
     onclick: () => toggleElder(elderBtn),
   }, "长者模式");
   const profileLink = el("a", { href: "#/profile", class: "btn btn-secondary" }, "个人设置");
+  const helpBtn = button("帮助", () => showGuide(parseHash().name, { force: true }),
+    { kind: "secondary", class: "btn-help", "aria-label": "帮助：显示本页使用提示" });
   links.set("profile", profileLink);
   const status = el("p", { class: "conn-status", role: "status", hidden: true });
   const main = el("main", { id: "main", class: "main", tabindex: "-1" });
@@ -163,6 +176,7 @@ function buildFrame(me) {
         el("div", { class: "user-actions" },
           profileLink,
           elderBtn,
+          helpBtn,
           button("退出", logout, { kind: "secondary", class: "btn-logout" })),
         status)),
     main,
@@ -260,6 +274,43 @@ function watermark(me) {
   });
 }
 
+function guideSeen(name) {
+  try {
+    return localStorage.getItem(GUIDE_KEY(name)) === "1";
+  } catch {
+    return false; // storage blocked: show the note, it is short
+  }
+}
+
+/** The page's first-use note above its content; ``force`` (the 帮助 button) shows it again. */
+function showGuide(name, { force = false } = {}) {
+  const main = state.frame?.main;
+  if (!main) return;
+  main.querySelector(".guide")?.remove();
+  const text = GUIDES[name];
+  if (!text) {
+    if (force) toast("本页没有使用提示。如有问题，请联系信息中心。", "info");
+    return;
+  }
+  if (!force && guideSeen(name)) return;
+  const label = SECTIONS.find((s) => s.name === name)?.label || name;
+  const close = button("知道了", () => {
+    try {
+      localStorage.setItem(GUIDE_KEY(name), "1");
+    } catch {
+      // storage blocked: the note simply comes back next time
+    }
+    note.remove();
+    main.querySelector("h1")?.focus({ preventScroll: true });
+  }, { kind: "secondary", class: "guide-close", "aria-label": "知道了，关闭使用提示" });
+  const note = el("aside", { class: "guide", "aria-label": `${label}使用提示` },
+    el("p", { class: "guide-title" }, `${label} · 使用提示`),
+    el("p", { class: "guide-text" }, text),
+    close);
+  main.prepend(note);
+  if (force) close.focus();
+}
+
 // Router -----------------------------------------------------------------------------------------
 
 function parseHash() {
@@ -306,6 +357,7 @@ async function route() {
   state.page = { module: null, abort, token };
   const root = el("div", { class: "page", dataset: { page: name } });
   replace(state.frame.main, root);
+  showGuide(name);
   root.appendChild(loading());
   const label = SECTIONS.find((s) => s.name === name)?.label || EXTRA_PAGES[name];
   document.title = `${label} - 通办`;
