@@ -37,6 +37,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _pythonpath() -> str:
+    """This checkout first, then whatever the caller had (so a worktree is measured as itself)."""
+    extra = os.environ.get("PYTHONPATH", "")
+    return os.pathsep.join([str(ROOT)] + ([extra] if extra else []))
+
+
 def _rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -114,7 +120,7 @@ def _prepare(data: Path, secret: str, groups: int, size: int, solo: int) -> dict
 def _start_server(data: Path, secret: str) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
     env = {**os.environ, "OFFICE_DATA_DIR": str(data), "OFFICE_DATABASE_URL": f"sqlite:///{data / 'office.db'}",
-           "OFFICE_SECRET_KEY": secret, "OFFICE_HUB_URL": "memory://", "PYTHONPATH": str(ROOT),
+           "OFFICE_SECRET_KEY": secret, "OFFICE_HUB_URL": "memory://", "PYTHONPATH": _pythonpath(),
            # The limiter is tested elsewhere; here it would only measure itself.
            "OFFICE_CHAT_RATE_PER_SECOND": "1000000", "OFFICE_CHAT_RATE_BURST": "1000000"}
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "office.asgi:app", "--host", "127.0.0.1", "--port",
@@ -126,7 +132,7 @@ def _start_server(data: Path, secret: str) -> tuple[subprocess.Popen[bytes], int
 def _start_baseline() -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "bench.messaging_bench", "--baseline-server", str(port)], cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            env={**os.environ, "PYTHONPATH": _pythonpath()})
     _wait_port(port)
     return proc, port
 

@@ -29,7 +29,7 @@ from sqlmodel import Session
 
 from office import audit, events
 from office.actor import Actor
-from office.db import utcnow
+from office.db import insert_plain_rows, utcnow
 from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from messaging import messages
 from messaging.models import Conversation, ConversationKind, Member, MemberRole, Message, MessageGram, MessageKind
@@ -43,7 +43,6 @@ _MEMBER = Member.__table__  # type: ignore[attr-defined]
 _GRAM = MessageGram.__table__  # type: ignore[attr-defined]
 
 _INSERT_MESSAGES = insert(_MSG).returning(_MSG.c.id, sort_by_parameter_order=True)
-_INSERT_GRAMS = insert(_GRAM)
 _ADVANCE_CONV = (update(_CONV).where(_CONV.c.id == bindparam("b_id"))
                  .values(last_seq=bindparam("b_seq"), last_message_at=bindparam("b_at")))
 _MARK_READ = (update(_MEMBER).where(_MEMBER.c.conversation_id == bindparam("b_cid"),
@@ -242,14 +241,13 @@ class SendBatch:
             "meta": {}, "created_at": s.at, "edited_at": None, "recalled_at": None,
         } for s in self.staged])
         ids = [row[0] for row in result]
-        gram_rows = []
+        gram_rows: list[tuple[str, int, int]] = []
         for s, mid in zip(self.staged, ids, strict=True):
             for v in s.views:
                 v["id"] = mid
             cid = s.op.conversation_id
-            gram_rows.extend({"gram": g, "message_id": mid, "conversation_id": cid} for g in grams(s.text))
-        if gram_rows:
-            conn.execute(_INSERT_GRAMS, gram_rows)
+            gram_rows.extend([(g, mid, cid) for g in grams(s.text)])
+        insert_plain_rows(conn, _GRAM, ("gram", "message_id", "conversation_id"), gram_rows)
         advanced = {s.op.conversation_id for s in self.staged}
         conn.execute(_ADVANCE_CONV, [{"b_id": cid, "b_seq": self.convs[cid].last_seq,
                                       "b_at": self.convs[cid].last_message_at} for cid in sorted(advanced)])

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert
 from sqlmodel import Session
 
-from office.db import utcnow
+from office.db import insert_plain_rows, utcnow
 from office.models import EventRecipient, StoredEvent
 
 if TYPE_CHECKING:
@@ -97,13 +97,13 @@ def publish_many_on_commit(
         now = utcnow()
         result = conn.execute(_INSERT_EVENTS, [{"type": t, "payload": p, "created_at": now} for t, p in stored])
         ids = [row[0] for row in result]
-        rows = []
+        rows: list[tuple[int, int]] = []
         it = iter(ids)
         for _, _, recipients in prepared:
             if recipients:
                 eid = next(it)
-                rows.extend({"event_id": eid, "user_id": u} for u in recipients)
-        conn.execute(_INSERT_RECIPIENTS, rows)
+                rows.extend([(eid, u) for u in recipients])
+        insert_plain_rows(conn, EventRecipient.__table__, ("event_id", "user_id"), rows)  # type: ignore[attr-defined]
     out = []
     it = iter(ids)
     for type, payload, recipients in prepared:
@@ -113,7 +113,6 @@ def publish_many_on_commit(
 
 
 _INSERT_EVENTS = insert(StoredEvent).returning(StoredEvent.__table__.c.id, sort_by_parameter_order=True)  # type: ignore[attr-defined]
-_INSERT_RECIPIENTS = insert(EventRecipient)
 
 
 def deliver(db: Database, events: list[Event]) -> None:
