@@ -50,7 +50,7 @@ _MARK_READ = (update(_MEMBER).where(_MEMBER.c.conversation_id == bindparam("b_ci
               .values(last_read_seq=bindparam("b_seq")))
 _CONVS = select(_CONV.c.id, _CONV.c.kind, _CONV.c.dissolved_at, _CONV.c.muted_all, _CONV.c.last_seq).where(
     _CONV.c.id.in_(bindparam("ids", expanding=True)))
-_MEMBERS = select(_MEMBER.c.conversation_id, _MEMBER.c.user_id, _MEMBER.c.role).where(
+_MEMBERS = select(_MEMBER.c.conversation_id, _MEMBER.c.user_id, _MEMBER.c.role, _MEMBER.c.last_read_seq).where(
     _MEMBER.c.conversation_id.in_(bindparam("ids", expanding=True)))
 
 
@@ -81,6 +81,8 @@ class _Conv:
     last_seq: int
     last_message_at: Any = None
     members: dict[int, MemberRole] = field(default_factory=dict)
+    read_at: dict[int, int] = field(default_factory=dict)  # each member's read position before the batch
+    stored_last: int = 0  # last seq already in the database before the batch
 
 
 @dataclass
@@ -147,8 +149,11 @@ class SendBatch:
             self.convs[cid] = _Conv(kind=kind, dissolved=dissolved_at is not None, muted_all=bool(muted_all),
                                     last_seq=last_seq)
         if self.convs:
-            for cid, uid, role in conn.execute(_MEMBERS, {"ids": sorted(self.convs)}):
+            for cid, uid, role, last_read in conn.execute(_MEMBERS, {"ids": sorted(self.convs)}):
                 self.convs[cid].members[uid] = role
+                self.convs[cid].read_at[uid] = last_read or 0
+            for conv in self.convs.values():
+                conv.stored_last = conv.last_seq
         pairs = sorted({(op.actor.user_id, op.fields["client_id"]) for op in self.ops
                         if op.fields.get("client_id") and len(op.fields["client_id"]) <= messages.MAX_CLIENT_ID})
         for start in range(0, len(pairs), 400):
@@ -221,6 +226,25 @@ class SendBatch:
             self.by_client[(actor.user_id, client_id)] = staged
         return view
 
+    def _announce_reads(self, conn: Any, read: dict[tuple[int, int], int]) -> None:
+        """Sending reads everything before it: when that skips someone else's unread messages,
+        their senders are told (``chat.read``), exactly as ``messages._advance_read`` does."""
+        for (cid, uid), seq in read.items():
+            conv = self.convs[cid]
+            old = conv.read_at.get(uid, 0)
+            senders = {s.op.actor.user_id for s in self.staged
+                       if s.op.conversation_id == cid and old < s.seq < seq}
+            if old < conv.stored_last:
+                senders |= {r[0] for r in conn.execute(
+                    select(_MSG.c.sender_id).where(_MSG.c.conversation_id == cid, _MSG.c.seq > old,
+                                                   _MSG.c.seq <= conv.stored_last, _MSG.c.sender_id.is_not(None)))}
+            others = senders - {uid}
+            if not others:
+                continue
+            events.publish_on_commit(self.session, "chat.read", {
+                "conversation_id": cid, "user_id": uid, "seq": seq, "from_seq": old, "unread": conv.last_seq - seq},
+                user_ids={uid} | others)
+
     def _reply(self, cid: int, seq: int) -> dict[str, Any] | None:
         earlier = self.by_seq.get((cid, seq))
         if earlier is None:
@@ -255,6 +279,7 @@ class SendBatch:
         for s in self.staged:
             read[(s.op.conversation_id, s.op.actor.user_id)] = s.seq
         conn.execute(_MARK_READ, [{"b_cid": c, "b_uid": u, "b_seq": seq} for (c, u), seq in read.items()])
+        self._announce_reads(conn, read)
         events.publish_many_on_commit(self.session, [
             ("chat.message", {"conversation_id": s.op.conversation_id, "seq": s.seq, "message": s.views[1]},
              s.recipients) for s in self.staged])
