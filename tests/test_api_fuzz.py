@@ -19,7 +19,6 @@ from hypothesis import HealthCheck, given, settings
 
 from tests.factories import PASSWORD, Org
 
-
 # Ending the fuzzer's own session, or changing its password, would turn the rest of the run into 401s.
 SKIP = {("POST", "/api/auth/logout"), ("POST", "/api/me/password"), ("POST", "/api/auth/login"),
         ("DELETE", "/api/me/sessions/{session_id}"), ("POST", "/api/me/2fa/disable")}

@@ -14,7 +14,8 @@ from sqlmodel import select
 
 from office.models import AuditEntry
 from tests.conftest import require_tool
-from tests.factories import PASSWORD, Org, login as api_login, new_client
+from tests.factories import PASSWORD, Org, new_client
+from tests.factories import login as api_login
 from tests.messaging.helpers import group, send
 
 pytestmark = pytest.mark.browser
