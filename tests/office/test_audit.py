@@ -83,3 +83,30 @@ def test_concurrent_appends_keep_one_chain(org: Org) -> None:
         t.join()
     report = _verify(org.db)
     assert report.ok, report
+
+
+def test_record_many_chains_like_record_and_tampering_is_still_found(org: Org) -> None:
+    from datetime import UTC, datetime
+
+    actor = org.actor("hamlet")
+    with org.db.write() as s:
+        audit.record(s, actor, "x.one", target_type="t", target_id=1, detail={"a": 1})
+        audit.record_many(s, [
+            audit.Pending(actor, "x.many", target_type="t", target_id=2, detail={"when": datetime(2025, 1, 2, tzinfo=UTC)}),
+            audit.Pending(None, "x.many", target_id=3, ip="10.0.0.9"),
+            audit.Pending(actor, "x.many", target_id=4, detail={"n": 4}, jsonable=True),
+        ])
+        audit.record(s, actor, "x.after", target_id=5)
+    assert _verify(org.db).ok
+    with org.db.read() as s:
+        rows = s.exec(select(AuditEntry).where(AuditEntry.action.startswith("x."))  # type: ignore[attr-defined]
+                      .order_by(AuditEntry.seq)).all()  # type: ignore[arg-type]
+    assert [r.target_id for r in rows] == ["1", "2", "3", "4", "5"]
+    assert [r.seq - rows[0].seq for r in rows] == [0, 1, 2, 3, 4]
+    assert rows[1].detail == {"when": "2025-01-02 00:00:00+00:00"}  # normalised as record() does
+    assert (rows[2].actor_name, rows[2].ip) == ("匿名", "10.0.0.9")
+    _drop_guards(org.db)
+    with org.db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_entry SET target_id = '99' WHERE seq = :s"), {"s": rows[2].seq})
+    report = _verify(org.db)
+    assert not report.ok and report.first_bad_seq == rows[2].seq
