@@ -12,6 +12,7 @@ logging out or disabling an account closes sockets in every process at once.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import json
@@ -287,14 +288,14 @@ class Hub:
                     conn.offer({"type": "error", "ref": frame.get("ref"), "error": "server_error", "message": "服务器内部错误"})
 
 
-class Backend:
+class Backend(abc.ABC):
     """Carries hub messages to every process's hub."""
 
-    async def start(self, receive: Callable[[dict[str, Any]], None]) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def start(self, receive: Callable[[dict[str, Any]], None]) -> None: ...
 
-    def publish(self, message: dict[str, Any], hub: Hub) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def publish(self, message: dict[str, Any], hub: Hub) -> None: ...
 
     async def stop(self) -> None:
         return None

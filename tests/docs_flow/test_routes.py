@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 from sqlmodel import func, select
@@ -249,16 +248,10 @@ def test_comments_tied_to_versions_and_quoted_into_opinion(users: Clients, org: 
     assert [i["text"] for i in items] == ["第二段依据是省委文件"]
 
 
-RENDERER = importlib.util.find_spec("docs_flow.render") is not None
-
-
 def check_download(c: TestClient, doc: dict[str, Any], *, numbered: bool) -> None:
-    """503 with a clear message until the renderer is installed; then a .docx (the standard 文件格式
-    needs a 发文字号, so an unnumbered draft is refused by the renderer with 422)."""
+    """A .docx; the standard 文件格式 needs a 发文字号, so an unnumbered draft is refused with 422."""
     r = c.get(f"/api/docs/{doc['id']}/docx")
-    if not RENDERER:
-        assert r.status_code == 503 and r.json()["error"] == "feature_unavailable" and "Word" in r.json()["message"]
-    elif numbered:
+    if numbered:
         assert r.status_code == 200 and r.content.startswith(b"PK"), r.text
         assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
     else:
@@ -270,9 +263,13 @@ def test_word_download_and_import_use_the_adapter(users: Clients, org: Org) -> N
     check_download(users["hamlet"], doc, numbered=False)
     r = users["hamlet"].post(f"/api/docs/{doc['id']}/import", files={"file": ("a.docx", b"not a docx")})
     assert r.status_code == 422 and r.json()["error"] == "not_docx"
-    if importlib.util.find_spec("docs_flow.docx_import") is None:
-        r = users["hamlet"].post(f"/api/docs/{doc['id']}/import", files={"file": ("a.docx", b"PK\x03\x04zz")})
-        assert r.status_code == 503 and r.json()["error"] == "feature_unavailable"
+    from docs_flow.render import render_docx
+    from docs_flow.samples import demo_notice
+
+    r = users["hamlet"].post(f"/api/docs/{doc['id']}/import", files={"file": ("a.docx", render_docx(demo_notice()))})
+    assert r.status_code == 200, r.text
+    blocks = r.json()["body"]
+    assert any(b["kind"] == "heading" for b in blocks) and any(b["kind"] == "paragraph" for b in blocks)
 
 
 def test_attachments_upload_and_download(users: Clients, org: Org) -> None:
