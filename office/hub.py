@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from office.errors import OfficeError
 from office.events import Event
+from office.jsonin import parse_json
 
 if TYPE_CHECKING:
     from office.db import Database
@@ -262,10 +264,12 @@ class Hub:
                 conn.offer({"type": "error", "error": "binary_frame", "message": "不支持二进制帧"})
                 continue
             try:
-                frame = json.loads(text)
-                if not isinstance(frame, dict):
-                    raise ValueError
-            except (ValueError, RecursionError):
+                # The same checks as an HTTP body: depth, integers a column can hold, no NUL.
+                frame = parse_json(text.encode("utf-8", "surrogatepass"))
+            except OfficeError as exc:
+                conn.offer({"type": "error", "error": "malformed", "message": f"消息格式错误：{exc.message}"})
+                continue
+            if not isinstance(frame, dict):
                 conn.offer({"type": "error", "error": "malformed", "message": "消息格式错误：需要 JSON 对象"})
                 continue
             ftype = frame.get("type")
@@ -279,8 +283,6 @@ class Hub:
             try:
                 await handler(conn, frame)
             except Exception as exc:  # a handler's error goes back as a frame
-                from office.errors import OfficeError
-
                 if isinstance(exc, OfficeError):
                     conn.offer({"type": "error", "ref": frame.get("ref"), **exc.to_dict()})
                 else:

@@ -8,7 +8,7 @@ from starlette.websockets import WebSocket
 
 from office import accounts
 from office.hub import Connection
-from office.web import origin_allowed
+from office.web import MAX_ID, origin_allowed
 
 
 async def event_stream(ws: WebSocket) -> None:
@@ -30,7 +30,7 @@ async def event_stream(ws: WebSocket) -> None:
     raw_last = ws.query_params.get("last_event_id")
     last: int | None = None
     if raw_last not in (None, ""):
-        if not raw_last.isdigit() or len(raw_last) > 18:
+        if not raw_last.isdigit() or len(raw_last) > 10 or int(raw_last) > MAX_ID:
             await ws.accept()
             await ws.close(code=1008, reason="last_event_id must be an integer")
             return

@@ -9,7 +9,6 @@ transaction, and serialises the result. Errors become ``{"error", "message"}`` J
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -25,18 +24,23 @@ from starlette.responses import JSONResponse, Response
 
 from office import accounts, policy
 from office.actor import Actor
+from office.errors import (
+    NotFound,
+    OfficeError,
+    PayloadTooLarge,
+    PermissionDenied,
+    RateLimited,
+    Unauthenticated,
+    ValidationError,
+)
+from office.jsonin import MAX_ID, parse_json, refuse_nul
 from office.models import User
-from office.errors import (NotFound, OfficeError, PayloadTooLarge, PermissionDenied, RateLimited, Unauthenticated,
-                           ValidationError)
 
 log = logging.getLogger("office.web")
 SESSION_COOKIE = "tb_session"
 CSRF_COOKIE = "tb_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-MAX_JSON_DEPTH = 32
-MAX_ID = 2**62
-MAX_JSON_INT = 2**53  # the largest integer a browser's JSON keeps exactly; also fits every database column
 
 
 class Body(BaseModel):
@@ -122,41 +126,16 @@ def error_response(exc: OfficeError) -> JSONResponse:
     return JSONResponse(exc.to_dict(), status_code=exc.status_code)
 
 
-def _depth(obj: Any, limit: int) -> int:
-    """Nesting depth of parsed JSON (stops early past ``limit``); refuses integers a database column
-    cannot hold (they used to reach SQLite and answer 500)."""
-    stack = [(obj, 1)]
-    deepest = 1
-    while stack:
-        item, d = stack.pop()
-        deepest = max(deepest, d)
-        if d > limit:
-            return d
-        if isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_JSON_INT:
-            raise ValidationError("数值超出范围", code="number_out_of_range")
-        if isinstance(item, dict):
-            stack.extend((v, d + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, d + 1) for v in item)
-    return deepest
-
-
-def parse_json(raw: bytes) -> Any:
-    if not raw:
-        raise ValidationError("请求体为空，需要 JSON", code="empty_body")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValidationError("请求体不是有效的 UTF-8 编码", code="bad_encoding") from None
-    try:
-        data = json.loads(text)
-    except RecursionError:
-        raise ValidationError("JSON 嵌套过深", code="too_deep") from None
-    except ValueError as exc:
-        raise ValidationError(f"JSON 格式错误：{exc.msg}（第 {exc.lineno} 行）", code="malformed_json") from None  # type: ignore[attr-defined]
-    if _depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
-        raise ValidationError("JSON 嵌套过深", code="too_deep")
-    return data
+def check_request_text(request: Request, form: Any = None) -> None:
+    refuse_nul(request.scope.get("path", ""))
+    for key, value in request.query_params.multi_items():
+        refuse_nul(key)
+        refuse_nul(value)
+    if form is not None:
+        for key, value in form.multi_items():
+            refuse_nul(key)
+            if isinstance(value, str):
+                refuse_nul(value)
 
 
 def validate_body(model: type[BaseModel], data: Any) -> Any:
@@ -245,6 +224,7 @@ def api(
     def deco(fn: Callable[[Ctx], Any]) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
             settings = request.app.state.settings
+            check_request_text(request)
             if request.method not in SAFE_METHODS:
                 _check_origin(request)
             payload: Any = None
@@ -263,6 +243,11 @@ def api(
                 except Exception as exc:
                     raise ValidationError(f"上传内容格式错误：{str(exc)[:100]}", code="bad_multipart") from None
                 clean_upload_names(form)
+                try:
+                    check_request_text(request, form)
+                except OfficeError:
+                    await form.close()
+                    raise
             elif request.method not in SAFE_METHODS:
                 data = await read_body(request, max_bytes or settings.max_body_bytes)
             try:

@@ -169,7 +169,7 @@ def test_phone_layout_and_elder_mode(browser: Any, live: Any, live_org: Org, art
         elder = page.get_by_role("button", name="长者模式")
         assert elder.get_attribute("aria-pressed") == "false"
         elder.click()
-        page.wait_for_function("document.body.classList.contains('elder')")
+        page.wait_for_function("() => document.body.classList.contains('elder')")
         assert elder.get_attribute("aria-pressed") == "true"
         page.get_by_text("已开启长者模式").wait_for()
         big = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
@@ -187,7 +187,7 @@ def test_phone_layout_and_elder_mode(browser: Any, live: Any, live_org: Org, art
         page.get_by_role("heading", name="修改密码").wait_for()
         page.screenshot(path=artifacts / "phone-profile.png", full_page=True)
         page.get_by_role("button", name="长者模式").click()
-        page.wait_for_function("!document.body.classList.contains('elder')")
+        page.wait_for_function("() => !document.body.classList.contains('elder')")
         assert page.console_errors == []
     finally:
         page.context.close()
@@ -249,7 +249,7 @@ def test_required_two_factor_setup_then_login_with_recovery_code(page: Any, live
 def test_event_stream_resumes_dedupes_and_dispatches_by_prefix(page: Any, live_org: Org) -> None:
     login(page, "hamlet")
     # The shell's own stream connects and remembers the server's position for this tab.
-    page.wait_for_function(f"sessionStorage.getItem('tb_ws_last:{live_org.users['hamlet']}') !== null")
+    page.wait_for_function(f"() => sessionStorage.getItem('tb_ws_last:{live_org.users['hamlet']}') !== null")
 
     result = page.evaluate("""async () => {
         const { EventStream } = await import('/static/js/ws.js');
