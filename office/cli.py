@@ -6,7 +6,6 @@ import argparse
 import getpass
 import json
 import os
-import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -181,52 +180,38 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    from office import backup
+
     settings = _settings(args)
     if not settings.sqlite:
         raise CliError("backup 仅用于内置 SQLite；PostgreSQL 请使用 pg_dump")
-    src_path = settings.database_url.split("///", 1)[1]
-    if not Path(src_path).exists():
-        raise CliError(f"数据库不存在：{src_path}")
-    dest = Path(args.dest)
-    if dest.exists():
-        raise CliError(f"目标已存在：{dest}（不会覆盖）")
-    src = sqlite3.connect(src_path)
-    out = sqlite3.connect(dest)
-    with out:
-        src.backup(out)  # online, consistent: SQLite's backup API copies a snapshot while writers continue
-    src.close()
-    out.close()
-    print(f"已备份到 {dest}")
+    try:
+        summary = backup.create(Path(settings.database_url.split("///", 1)[1]), Path(settings.data_dir),
+                                Path(args.dest))
+    except backup.BackupError as exc:
+        raise CliError(str(exc)) from None
+    print(f"已备份到 {args.dest}（数据库和 {summary.files - 1} 个文件，共 {summary.bytes / 1e6:.1f} MB）")
+    print("备份包含密钥文件，请像保管密钥一样保管它（文件权限 0600）")
     return 0
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    from office import backup
+
     settings = _settings(args)
     if not settings.sqlite:
         raise CliError("restore 仅用于内置 SQLite")
     source = Path(args.source)
     if not source.is_file():
         raise CliError(f"备份文件不存在：{source}")
-    check = sqlite3.connect(source)
-    try:
-        ok = check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        check.execute("SELECT count(*) FROM audit_entry").fetchone()
-    except sqlite3.DatabaseError as exc:
-        raise CliError(f"不是有效的通办备份：{exc}") from None
-    finally:
-        check.close()
-    if not ok:
-        raise CliError("备份文件校验失败（integrity_check）")
     if not args.yes:
-        raise CliError("恢复会覆盖当前数据库：确认无误后加 --yes 再执行（请先停止服务）")
-    target = settings.database_url.split("///", 1)[1]
-    src = sqlite3.connect(source)
-    dst = sqlite3.connect(target)
-    with dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
-    print(f"已从 {source} 恢复到 {target}")
+        raise CliError("恢复会覆盖当前数据库和密钥文件：确认无误后加 --yes 再执行（请先停止服务）")
+    target = Path(settings.database_url.split("///", 1)[1])
+    try:
+        summary = backup.restore(source, target, Path(settings.data_dir))
+    except backup.BackupError as exc:
+        raise CliError(str(exc)) from None
+    print(f"已从 {source} 恢复到 {settings.data_dir}（数据库和 {summary.files - 1} 个文件）")
     return 0
 
 
@@ -273,9 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
     aud = sub.add_parser("audit", help="审计日志").add_subparsers(dest="audit_command", metavar="子命令")
     add("verify", cmd_audit_verify, "校验审计日志哈希链", aud)
 
-    p = add("backup", cmd_backup, "在线备份 SQLite 数据库")
+    p = add("backup", cmd_backup, "在线备份（数据库快照和数据目录中的文件、密钥，打包为一个 tar 文件）")
     p.add_argument("dest")
-    p = add("restore", cmd_restore, "从备份恢复 SQLite 数据库（需先停止服务）")
+    p = add("restore", cmd_restore, "从备份恢复数据库和数据目录中的文件（需先停止服务）")
     p.add_argument("source")
     p.add_argument("--yes", action="store_true")
 

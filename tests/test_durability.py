@@ -9,6 +9,7 @@ from its last event id after each restart ends up with every acknowledged messag
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import random
@@ -34,7 +35,9 @@ from tests.conftest import PG_URL
 from tests.factories import PASSWORD, make_org
 
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="kill -9 durability is about the embedded SQLite default")
-WRITERS = ["hamlet", "ophelia", "polonius", "claudius"]
+CHAT_WRITERS = ["hamlet", "ophelia", "polonius", "claudius"]
+DOC_WRITERS = ["horatio", "laertes"]
+BOOKERS = ["gertrude", "yorick"]
 
 
 class Server:
@@ -53,16 +56,17 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OFFICE_")}
         env.update(OFFICE_DATA_DIR=str(self.data), OFFICE_CHAT_RATE_PER_SECOND="10000", OFFICE_CHAT_RATE_BURST="10000")
         self.proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "office.asgi:app", "--port", str(self.port),
-                                      "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
+                                      "--log-level", "info", "--no-access-log"], env=env, stdout=subprocess.DEVNULL,
+                                     stderr=open(self.data.parent / "server.log", "ab"))  # noqa: SIM115
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 time.sleep(0.05)
-        raise RuntimeError("server did not start")
+        log = (self.data.parent / "server.log").read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"server did not start:\n{log}")
 
     def kill(self) -> None:
         assert self.proc is not None
@@ -71,6 +75,8 @@ class Server:
 
 
 class Writer(threading.Thread):
+    """Logs in as ``username`` and keeps writing; what the server answered 2xx is ``acked``."""
+
     def __init__(self, server: Server, username: str, stop: threading.Event) -> None:
         super().__init__(daemon=True)
         self.server, self.username, self.stop = server, username, stop
@@ -78,43 +84,120 @@ class Writer(threading.Thread):
         self.unknown: list[str] = []
         self.n = 0
         self.client: httpx.Client | None = None
-        self.cid = 0
 
     def _login(self) -> None:
         self.client = httpx.Client(base_url=self.server.url, timeout=5)
         r = self.client.post("/api/auth/login", json={"username": self.username, "password": PASSWORD})
         r.raise_for_status()
         self.client.headers["x-csrf-token"] = r.json()["user"]["csrf_token"]
-        convs = self.client.get("/api/messages/conversations").json()["items"]
-        self.cid = next(c["id"] for c in convs if c["kind"] == "department")
+        self.setup()
 
-    def send(self, client_id: str) -> bool:
-        assert self.client is not None
-        r = self.client.post(f"/api/messages/conversations/{self.cid}/messages",
-                             json={"text": f"durable {client_id}", "client_id": client_id})
-        r.raise_for_status()
-        return True
+    def setup(self) -> None:
+        pass
+
+    def write(self, key: str) -> None:
+        raise NotImplementedError
 
     def run(self) -> None:
         while not self.stop.is_set():
             try:
                 if self.client is None:
                     self._login()
-                for pending in list(self.unknown):  # retries after a lost answer: same client id
-                    self.send(pending)
-                    self.unknown.remove(pending)
-                    self.acked.append(pending)
-                self.n += 1
-                client_id = f"{self.username}-{self.n}"
-                try:
-                    self.send(client_id)
-                    self.acked.append(client_id)
-                except Exception:
-                    self.unknown.append(client_id)
-                    raise
+                self.step()
             except Exception:  # the server is down or restarting: log in again and retry
                 self.client = None
                 time.sleep(0.05)
+
+    def step(self) -> None:
+        self.n += 1
+        key = f"{self.username}-{self.n}"
+        try:
+            self.write(key)
+        except Exception:
+            self.unknown.append(key)
+            raise
+        self.acked.append(key)
+
+
+class ChatWriter(Writer):
+    """Chat sends carry a client id, so an answer lost in a crash is retried and must not double."""
+
+    cid = 0
+
+    def setup(self) -> None:
+        assert self.client is not None
+        convs = self.client.get("/api/messages/conversations").json()["items"]
+        self.cid = next(c["id"] for c in convs if c["kind"] == "department")
+
+    def write(self, key: str) -> None:
+        assert self.client is not None
+        r = self.client.post(f"/api/messages/conversations/{self.cid}/messages",
+                             json={"text": f"durable {key}", "client_id": key})
+        r.raise_for_status()
+
+    def step(self) -> None:
+        for pending in list(self.unknown):  # retries after a lost answer: same client id
+            self.write(pending)
+            self.unknown.remove(pending)
+            self.acked.append(pending)
+        super().step()
+
+
+class DocWriter(Writer):
+    """Drafts a 通知 and submits it: two acknowledged writes per document (``key`` and ``key+submit``)."""
+
+    def write(self, key: str) -> None:
+        assert self.client is not None
+        r = self.client.post("/api/docs", json={"doc_type": "通知", "title": f"durable {key}", "body": DOC_BODY,
+                                                "main_recipients": ["各市人民政府"]})
+        r.raise_for_status()
+        self.acked.append(key)
+        doc = r.json()
+        key += "+submit"
+        try:
+            r = self.client.post(f"/api/docs/{doc['id']}/actions", json={"action": "submit", "version": doc["version"]})
+            r.raise_for_status()
+        except Exception:
+            self.unknown.append(key)
+            raise
+        self.acked.append(key)
+
+    def step(self) -> None:
+        self.n += 1
+        self.write(f"{self.username}-{self.n}")  # appends to acked/unknown itself
+
+
+class Booker(Writer):
+    """Books the shared room in consecutive half hours; another booker races for the same slots."""
+
+    def __init__(self, server: Server, username: str, stop: threading.Event, room: int, slots: list[str]) -> None:
+        super().__init__(server, username, stop)
+        self.room, self.slots = room, slots
+        self.refused = 0
+
+    def write(self, key: str) -> None:
+        assert self.client is not None
+        start = self.slots[self.n % len(self.slots)]
+        end = (dt.datetime.fromisoformat(start) + dt.timedelta(minutes=30)).isoformat()
+        r = self.client.post("/api/meetings", json={"title": f"durable {key}", "start": start, "end": end,
+                                                    "room_id": self.room, "attendees": []})
+        if r.status_code == 409:
+            self.refused += 1
+            raise Refused
+        r.raise_for_status()
+
+    def step(self) -> None:
+        try:
+            super().step()
+        except Refused:
+            self.unknown.pop()  # refused cleanly: not written, and known not to be
+
+
+class Refused(Exception):
+    pass
+
+
+DOC_BODY = [{"kind": "heading", "level": 1, "text": "一、工作要求"}, {"kind": "paragraph", "text": "请认真贯彻落实。"}]
 
 
 async def _watch(server: Server, stop: threading.Event, seen: list[dict[str, Any]], problems: list[str]) -> None:
@@ -141,16 +224,47 @@ async def _watch(server: Server, stop: threading.Event, seen: list[dict[str, Any
                 await asyncio.sleep(0.05)
 
 
-def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
-    data = tmp_path / "data"
+def _org_with_room(data: Path) -> int:
+    from meetings import rooms
+    from office.actor import SYSTEM
+
     db = Database(load_settings({}, data_dir=data))
     upgrade(db)
-    make_org(db)
+    org = make_org(db)
+    with db.write() as s:
+        room = rooms.create_room(s, SYSTEM, name="第九会议室", location="九楼", capacity=30, equipment=[],
+                                 open_from="00:00", open_to="23:59", approval_required=False, approver_ids=[],
+                                 agency_id=org.agencies["A"])
     db.dispose()
+    return room.id  # type: ignore[return-value]
+
+
+def _slots() -> list[str]:
+    first = dt.datetime(2027, 3, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    return [(first + dt.timedelta(days=d, minutes=30 * k)).isoformat() for d in range(60) for k in range(46)]
+
+
+def _await_progress(groups: list[list[Any]], timeout: float = 90.0) -> None:
+    before = [sum(len(w.acked) for w in g) for g in groups]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = [sum(len(w.acked) for w in g) for g in groups]
+        if all(n - b >= 3 for n, b in zip(now, before, strict=True)):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"writers made no progress in {timeout} s: {before} -> {now}")
+
+
+def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    room = _org_with_room(data)
     server = Server(data)
     server.start()
     stop, watch_stop = threading.Event(), threading.Event()
-    writers = [Writer(server, u, stop) for u in WRITERS]
+    chat = [ChatWriter(server, u, stop) for u in CHAT_WRITERS]
+    docs = [DocWriter(server, u, stop) for u in DOC_WRITERS]
+    bookers = [Booker(server, u, stop, room, _slots()) for u in BOOKERS]
+    writers: list[Writer] = [*chat, *docs, *bookers]
     seen: list[dict[str, Any]] = []
     problems: list[str] = []
     watcher = threading.Thread(target=lambda: asyncio.run(_watch(server, watch_stop, seen, problems)), daemon=True)
@@ -160,42 +274,169 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
     rng = random.Random(9704)
     try:
         for _ in range(3):
-            time.sleep(rng.uniform(0.8, 1.6))
+            # Kill only once every kind of writer has made progress on this server life, so the
+            # test proves something however slow the machine is, then at a random moment.
+            _await_progress([chat, docs, bookers])
+            time.sleep(rng.uniform(0.0, 0.6))
             server.kill()
             time.sleep(0.2)
             server.start()
-        time.sleep(1.5)  # let the retries of lost answers land
+        _await_progress([chat, docs, bookers])  # the retries of lost answers have landed by then
     finally:
         stop.set()
         for w in writers:
             w.join(timeout=10)
-        for w in writers:  # answers lost at the very end are retried once more, against the live server
+        for w in chat:  # answers lost at the very end are retried once more, against the live server
             if w.unknown:
                 w._login()
                 for pending in list(w.unknown):
-                    w.send(pending)
+                    w.write(pending)
                     w.acked.append(pending)
         time.sleep(1.0)
         watch_stop.set()
         watcher.join(timeout=10)
         server.kill()
 
-    acked = [cid for w in writers for cid in w.acked]
-    assert len(acked) > 20, "the writers barely wrote: the test proves nothing"
     db = Database(load_settings({}, data_dir=data))
     with db.read() as s:
         rows = s.execute(text("SELECT client_id, seq, conversation_id FROM chat_message WHERE client_id IS NOT NULL")).all()
         report = audit.verify_chain(s)
+        doc_rows = s.execute(text(
+            "SELECT d.id, d.title, d.status, (SELECT count(*) FROM doc_version v WHERE v.document_id = d.id),"
+            " (SELECT count(*) FROM wf_task t WHERE t.case_id = d.case_id AND t.state = 'pending')"
+            " FROM doc_outgoing d WHERE d.title LIKE 'durable %'")).all()
+        bookings = s.execute(text("SELECT title, room_id, start_at, end_at FROM meeting"
+                                  " WHERE title LIKE 'durable %' AND status != 'cancelled'")).all()
     db.dispose()
+    assert report.ok, report
+    assert not problems, problems
+    _check_chat(chat, rows, seen)
+    _check_documents(docs, doc_rows)
+    _check_bookings(bookers, bookings)
+
+
+def _check_chat(writers: list[ChatWriter], rows: list[Any], seen: list[dict[str, Any]]) -> None:
+    acked = [key for w in writers for key in w.acked]
+    assert len(acked) > 20, "the writers barely wrote: the test proves nothing"
     stored = [r[0] for r in rows]
     assert sorted(stored) == sorted(set(stored)), "a message was stored twice"
     missing = set(acked) - set(stored)
     assert not missing, f"acknowledged but lost: {sorted(missing)[:5]}"
     seqs = sorted(r[1] for r in rows)
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "gap in the conversation's sequence"
-    assert report.ok, report
-    assert not problems, problems
     delivered = [f["message"]["text"].removeprefix("durable ") for f in seen
                  if f["type"] == "chat.message" and f["message"]["text"].startswith("durable ")]
     assert sorted(delivered) == sorted(set(delivered)), "the resuming client saw a message twice"
     assert set(acked) <= set(delivered), f"resuming client missed {sorted(set(acked) - set(delivered))[:5]}"
+
+
+def _check_documents(writers: list[DocWriter], rows: list[Any]) -> None:
+    acked = {key for w in writers for key in w.acked}
+    assert sum(1 for k in acked if k.endswith("+submit")) >= 3, "too few documents submitted to prove anything"
+    titles = [r[1].removeprefix("durable ") for r in rows]
+    assert sorted(titles) == sorted(set(titles)), "a document was stored twice"
+    by_key = {r[1].removeprefix("durable "): r for r in rows}
+    for key in acked:
+        doc_key = key.removesuffix("+submit")
+        assert doc_key in by_key, f"acknowledged document {doc_key} lost"
+        if key.endswith("+submit"):
+            assert by_key[doc_key][2] != "draft", f"acknowledged submit of {doc_key} lost"
+    for _id, title, status, versions, open_tasks in rows:  # acknowledged or not, every document is whole
+        assert versions >= 1, f"{title}: a document without its first version"
+        if status == "draft":
+            assert open_tasks == 0, f"{title}: a draft with open route tasks"
+        else:
+            assert open_tasks >= 1, f"{title}: submitted but nobody has it in 待办"
+
+
+def _check_bookings(bookers: list[Booker], rows: list[Any]) -> None:
+    acked = {key for b in bookers for key in b.acked}
+    assert len(acked) >= 5 and sum(b.refused for b in bookers) >= 1, "the bookers did not race: the test proves nothing"
+    titles = [r[0].removeprefix("durable ") for r in rows]
+    assert sorted(titles) == sorted(set(titles)), "a booking was stored twice"
+    assert acked <= set(titles), f"acknowledged bookings lost: {sorted(acked - set(titles))[:5]}"
+    spans = sorted((r[2], r[3]) for r in rows)
+    for (_s1, e1), (s2, _e2) in zip(spans, spans[1:], strict=False):
+        assert s2 >= e1, "the room was double-booked across a crash"
+
+
+def _office(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OFFICE_")}
+    return subprocess.run([sys.executable, "-m", "office", *args, "--data", str(data)], capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+def _rows(data: Path, sql: str) -> dict[Any, tuple[Any, ...]]:
+    db = Database(load_settings({}, data_dir=data))
+    with db.read() as s:
+        rows = {r[0]: tuple(r) for r in s.execute(text(sql)).all()}
+    db.dispose()
+    return rows
+
+
+def test_backup_under_load_restores_a_consistent_copy(tmp_path: Path) -> None:
+    """``office backup`` while people write; restored elsewhere it holds everything acknowledged before
+    the backup began, nothing that was never written, rows identical to the original's, a verifying
+    audit chain, and the stored files the rows point at."""
+    data = tmp_path / "data"
+    _org_with_room(data)
+    server = Server(data)
+    server.start()
+    up = httpx.Client(base_url=server.url, timeout=10)
+    r = up.post("/api/auth/login", json={"username": "hamlet", "password": PASSWORD})
+    up.headers["x-csrf-token"] = r.json()["user"]["csrf_token"]
+    cid = next(c["id"] for c in up.get("/api/messages/conversations").json()["items"] if c["kind"] == "department")
+    blob = b"%PDF-1.4\n" + os.urandom(50_000).hex().encode() + b"\n%%EOF\n"
+    att = up.post(f"/api/messages/conversations/{cid}/attachments", files={"file": ("材料.pdf", blob, "application/pdf")})
+    assert att.status_code in (200, 201), att.text
+    stop = threading.Event()
+    chat = [ChatWriter(server, u, stop) for u in CHAT_WRITERS]
+    docs = [DocWriter(server, u, stop) for u in DOC_WRITERS]
+    writers: list[Writer] = [*chat, *docs]
+    for w in writers:
+        w.start()
+    try:
+        _await_progress([chat, docs])
+        before = {key for w in writers for key in w.acked}
+        result = _office("backup", str(tmp_path / "backup.tar"), data=data)
+        assert result.returncode == 0, result.stderr
+        _await_progress([chat, docs])  # writes went on during and after the backup
+    finally:
+        stop.set()
+        for w in writers:
+            w.join(timeout=10)
+        server.kill()
+    everything = {key for w in writers for key in (*w.acked, *w.unknown)}
+
+    restored = tmp_path / "restored"
+    restored.mkdir()
+    result = _office("restore", str(tmp_path / "backup.tar"), "--yes", data=restored)
+    assert result.returncode == 0, result.stderr
+    assert _office("audit", "verify", data=restored).returncode == 0
+
+    msg_sql = "SELECT id, client_id, seq, conversation_id, body FROM chat_message WHERE client_id IS NOT NULL"
+    doc_sql = "SELECT id, title, status, body_hash FROM doc_outgoing WHERE title LIKE 'durable %'"
+    original_msgs, copy_msgs = _rows(data, msg_sql), _rows(restored, msg_sql)
+    original_docs, copy_docs = _rows(data, doc_sql), _rows(restored, doc_sql)
+    copied_keys = {r[1] for r in copy_msgs.values()} | {r[1].removeprefix("durable ") for r in copy_docs.values()}
+    copied_keys |= {r[1].removeprefix("durable ") + "+submit" for r in copy_docs.values() if r[2] != "draft"}
+    lost = {k for k in before if k not in copied_keys}
+    assert not lost, f"acknowledged before the backup began, missing from it: {sorted(lost)[:5]}"
+    assert copied_keys <= everything, "the backup holds writes nobody made"
+    assert all(original_msgs[i] == row for i, row in copy_msgs.items()), "a message differs from the original"
+    for i, (_id, title, status, body_hash) in copy_docs.items():  # a draft may have been submitted since
+        o = original_docs[i]
+        assert (o[1], o[3]) == (title, body_hash) and status in (o[2], "draft"), f"{title} differs from the original"
+    seqs = sorted(r[2] for r in copy_msgs.values())
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "gap in the backup's sequence"
+
+    server = Server(restored)
+    server.start()
+    try:
+        c = httpx.Client(base_url=server.url, timeout=10)
+        r = c.post("/api/auth/login", json={"username": "hamlet", "password": PASSWORD})
+        assert r.status_code == 200  # the restored copy runs, with its own keys
+        got = c.get(f"/api/messages/attachments/{att.json()['id']}")
+        assert got.status_code == 200 and got.content == blob
+    finally:
+        server.kill()

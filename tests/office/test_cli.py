@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sqlite3
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -82,22 +84,47 @@ def test_audit_verify_fails_on_tampering(tmp_path: Path) -> None:
 def test_backup_and_restore(tmp_path: Path) -> None:
     data = tmp_path / "d"
     office("demo", "--password", "demo-password-2026", data=data)
-    backup = tmp_path / "backup.db"
-    office("backup", str(backup), data=data)
+    (data / "chat_files" / "ab").mkdir(parents=True)
+    (data / "chat_files" / "ab" / "abcdef").write_bytes(b"stored attachment")
+    backup = tmp_path / "backup.tar"
+    out = office("backup", str(backup), data=data).stdout
+    assert "密钥" in out and backup.stat().st_mode & 0o077 == 0  # it holds keys: owner only
     assert office("backup", str(backup), data=data, check=False).returncode == 2  # never overwrites
     conn = sqlite3.connect(data / "office.db")
     conn.execute("DELETE FROM directory_key")
     conn.commit()
     conn.close()
+    (data / "chat_files" / "ab" / "abcdef").unlink()
+    secret = (data / "secret_key").read_bytes()
+    (data / "secret_key").write_bytes(b"x" * 64)
     refused = office("restore", str(backup), data=data, check=False)
     assert refused.returncode == 2 and "--yes" in refused.stderr
     office("restore", str(backup), "--yes", data=data)
     conn = sqlite3.connect(data / "office.db")
     assert conn.execute("SELECT count(*) FROM directory_key").fetchone()[0] > 100
     conn.close()
+    assert (data / "chat_files" / "ab" / "abcdef").read_bytes() == b"stored attachment"
+    assert (data / "secret_key").read_bytes() == secret  # the key that goes with the restored data
+    assert office("audit", "verify", data=data).returncode == 0
+
+    # Refused whole, nothing changed: junk, a tar without a database, a tar escaping the folder.
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not a database at all" * 100)
-    assert office("restore", str(junk), "--yes", data=data, check=False).returncode == 2
+    evil = tmp_path / "evil.tar"
+    with tarfile.open(evil, "w") as tar:
+        tar.add(data / "office.db", arcname="office.db")
+        info = tarfile.TarInfo("../escaped.txt")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"bad"))
+    nodb = tmp_path / "nodb.tar"
+    with tarfile.open(nodb, "w") as tar:
+        tar.add(data / "secret_key", arcname="secret_key")
+    before = (data / "office.db").read_bytes()
+    for bad in (junk, evil, nodb):
+        res = office("restore", str(bad), "--yes", data=data, check=False)
+        assert res.returncode == 2 and "备份" in res.stderr, res.stderr
+    assert not (tmp_path / "escaped.txt").exists() and not (data.parent / "escaped.txt").exists()
+    assert (data / "office.db").read_bytes() == before
 
 
 def test_help_and_unknown_command(tmp_path: Path) -> None:
