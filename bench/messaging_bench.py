@@ -122,7 +122,8 @@ def _start_server(data: Path, secret: str) -> tuple[subprocess.Popen[bytes], int
     env = {**os.environ, "OFFICE_DATA_DIR": str(data), "OFFICE_DATABASE_URL": f"sqlite:///{data / 'office.db'}",
            "OFFICE_SECRET_KEY": secret, "OFFICE_HUB_URL": "memory://", "PYTHONPATH": _pythonpath(),
            # The limiter is tested elsewhere; here it would only measure itself.
-           "OFFICE_CHAT_RATE_PER_SECOND": "1000000", "OFFICE_CHAT_RATE_BURST": "1000000"}
+           "OFFICE_CHAT_RATE_PER_SECOND": "1000000", "OFFICE_CHAT_RATE_BURST": "1000000",
+           "OFFICE_CHAT_ADDRESS_RATE_PER_SECOND": "1000000", "OFFICE_CHAT_ADDRESS_RATE_BURST": "1000000"}
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "office.asgi:app", "--host", "127.0.0.1", "--port",
                              str(port), "--log-level", "warning", "--ws-max-size", "1048576"], cwd=ROOT, env=env)
     _wait_port(port)

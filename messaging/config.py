@@ -26,6 +26,10 @@ class ChatConfig:
     # Per-user token bucket for sends (HTTP and websocket together).
     rate_per_second: float = 10.0
     rate_burst: int = 30
+    # Per-address bucket on top: generous, because a whole agency may sit behind one NAT address,
+    # but it stops one machine cycling through stolen sessions.
+    address_rate_per_second: float = 200.0
+    address_rate_burst: int = 1000
     # Rejected frames within ``abuse_window`` seconds before the socket is closed with 1008.
     abuse_rejections: int = 50
     abuse_window: float = 10.0

@@ -44,7 +44,7 @@ class FrameHandlers:
         return {k: v for k, v in frame.items() if k not in ("type", "ref")}
 
     def _rate(self, conn: Connection) -> None:
-        if self.rt.buckets.allow(conn.user_id):
+        if self.rt.buckets.allow(conn.user_id, conn.actor.ip):
             return
         if self.abuse.setdefault(conn, AbuseCounter()).hit():
             self._spawn(self._close_after_acks(conn))

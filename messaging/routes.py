@@ -121,7 +121,7 @@ def history(ctx: Ctx) -> dict[str, Any]:
 def send(ctx: Ctx) -> dict[str, Any]:
     """Send a message; answered after it is durably stored (retries with the same client_id are safe)."""
     rt, actor, cid, fields = _rt(ctx), ctx.user, _conv(ctx), ctx.body.model_dump()
-    if not rt.buckets.allow(actor.user_id):
+    if not rt.buckets.allow(actor.user_id, actor.ip):
         raise RateLimited("发送过于频繁，请稍后再试")
     return rt.batcher.run(SendOp(actor, cid, fields))  # type: ignore[no-any-return]
 

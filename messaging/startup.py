@@ -16,7 +16,7 @@ from messaging.batcher import GroupCommit
 from messaging.config import CONFIG
 from messaging.frames import FrameHandlers
 from messaging.presence import Presence
-from messaging.ratelimit import TokenBuckets
+from messaging.ratelimit import SendLimits
 
 log = logging.getLogger("messaging.startup")
 
@@ -27,7 +27,7 @@ class ChatRuntime:
     def __init__(self, db: Database, hub: Hub, files: Path) -> None:
         self.db, self.hub, self.files = db, hub, files
         self.batcher = GroupCommit(db, max_batch=CONFIG.batch_max)
-        self.buckets = TokenBuckets()
+        self.buckets = SendLimits()
         self.presence = Presence()
         self.frames = FrameHandlers(self)
 

@@ -54,7 +54,8 @@ class Server:
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OFFICE_")}
-        env.update(OFFICE_DATA_DIR=str(self.data), OFFICE_CHAT_RATE_PER_SECOND="10000", OFFICE_CHAT_RATE_BURST="10000")
+        env.update(OFFICE_DATA_DIR=str(self.data), OFFICE_CHAT_RATE_PER_SECOND="10000", OFFICE_CHAT_RATE_BURST="10000",
+                   OFFICE_CHAT_ADDRESS_RATE_PER_SECOND="10000", OFFICE_CHAT_ADDRESS_RATE_BURST="10000")
         self.proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "office.asgi:app", "--port", str(self.port),
                                       "--log-level", "info", "--no-access-log"], env=env, stdout=subprocess.DEVNULL,
                                      stderr=open(self.data.parent / "server.log", "ab"))  # noqa: SIM115

@@ -62,6 +62,18 @@ def test_rate_limit_answers_429(client, db, org: Org) -> None:
     assert codes == [201, 201, 201, 429, 429, 429]
 
 
+def test_rate_limit_per_address_across_users(client, db, org: Org) -> None:
+    """One machine cycling through several accounts is limited by its address as well."""
+    g = group(org, "hamlet", "组", ["ophelia", "polonius"])
+    senders = [user_client(client.app, u) for u in ("hamlet", "ophelia", "polonius")]
+    with config(address_rate_burst=4, address_rate_per_second=0.01):
+        codes = [c.post(f"{P}/conversations/{g}/messages", json={"text": f"m{i}"}).status_code
+                 for i in range(3) for c in senders]
+    assert codes == [201, 201, 201, 201, 429, 429, 429, 429, 429]
+    r = senders[0].post(f"{P}/conversations/{g}/messages", json={"text": "again"})
+    assert r.json()["error"] == "rate_limited" and r.json()["message"]
+
+
 def test_unread_counts_consistent_across_devices(client, db, org: Org) -> None:
     g = group(org, "hamlet", "组", ["ophelia"])
     ham = user_client(client.app, "hamlet")
