@@ -30,8 +30,9 @@ PEOPLE = [("drafter", "A1", {Role.staff}), ("head1", "A1", {Role.dept_head}), ("
           ("leader", "A1", {Role.leader}), ("clerk", "A1", {Role.clerk}), ("keeper", "A1", {Role.seal_keeper})]
 
 
-def _setup(root: Path) -> tuple[Database, dict[str, Actor], dict[str, int]]:
-    db = Database(load_settings({}, data_dir=root, testing=True))
+def _setup(root: Path, database_url: str = "") -> tuple[Database, dict[str, Actor], dict[str, int]]:
+    extra = {"database_url": database_url} if database_url else {}
+    db = Database(load_settings({}, data_dir=root, testing=True, **extra))
     upgrade(db)
     pw = hash_password("bench-password-123")
     depts: dict[str, int] = {}
@@ -128,14 +129,16 @@ def _contend(db: Database, threads: int, each: int, one: Any) -> tuple[float, in
     return elapsed, len(set(range(1, n + 1)) - set(seqs)), len(seqs) - len(set(seqs))
 
 
-def bench_numbering(total: int, threads: int = 16, baseline_total: int = 800) -> list[dict[str, Any]]:
+def bench_numbering(total: int, threads: int = 16, baseline_total: int = 800,
+                    database_url: str = "") -> list[dict[str, Any]]:
     """Each of ``threads`` clerks asks for numbers one after another. Baseline: each allocation its own
     write transaction (one fsync each, the pre-batching path). Batched: through the group-commit
-    ``Numberer`` the 编号 step uses. Both in the same series, so gaps/duplicates are checked across both."""
+    ``Numberer`` the 编号 step uses. Both in the same series, so gaps/duplicates are checked across both.
+    ``database_url``: an empty PostgreSQL database or schema instead of the fresh SQLite file."""
     from docs_flow import numbering
 
     with tempfile.TemporaryDirectory() as tmp:
-        db, actors, depts = _setup(Path(tmp))
+        db, actors, depts = _setup(Path(tmp), database_url)
         clerk, agency = actors["clerk"], depts["agency"]
 
         def own_transaction() -> None:
