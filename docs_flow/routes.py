@@ -192,11 +192,11 @@ def list_numbers(ctx: Ctx) -> dict[str, Any]:
     return {"items": [numbering.number_public(r) for r in rows]}
 
 
-@api(action="document.number.manage", body=ReserveIn, write=True, status=201)
+@api(action="document.number.manage", body=ReserveIn, deferred_write=True, status=201)
 def reserve_number(ctx: Ctx) -> dict[str, Any]:
     b: ReserveIn = ctx.body
-    return numbering.number_public(numbering.check_reserve(ctx.session, ctx.user, code=b.code, year=b.year,
-                                                           reason=b.reason))
+    op = numbering.reserve_op(ctx.user, code=b.code, year=b.year, reason=b.reason)
+    return numbering.number_public(ctx.app.state.numbering.run(op))
 
 
 @api(action="document.number.manage", body=VoidIn, write=True)

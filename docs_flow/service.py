@@ -397,6 +397,42 @@ def check_assign_number(session: Session, actor: Actor, doc_id: int, *, version:
                         reserved_id: int | None = None) -> OutgoingDocument:
     """编号: the person acting at the 编号 step gives the signed document its 发文字号 (next in
     sequence, or a number reserved earlier)."""
+    if reserved_id is None:
+        return number_op(actor, doc_id, version=version)(session)  # type: ignore[no-any-return]
+    doc, case = _numberable(session, actor, doc_id, version=version)
+    row = numbering.take_reserved(session, actor, reserved_id, agency_id=doc.agency_id, code=doc.number_code,
+                                  document_id=doc.id or 0)
+    return _bind_number(session, doc, case, row.text, row.id or 0)
+
+
+def assign_number_queued(numberer: numbering.Numberer, actor: Actor, doc_id: int, *, version: int,
+                         reserved_id: int | None = None) -> OutgoingDocument:
+    """``check_assign_number`` through the group-commit allocator (many clerks numbering at once share
+    one commit); returns once the number is durable. Call outside any write transaction."""
+    if reserved_id is not None:
+        return numberer.run(lambda s: check_assign_number(s, actor, doc_id, version=version, reserved_id=reserved_id))
+    return numberer.run(number_op(actor, doc_id, version=version))  # type: ignore[no-any-return]
+
+
+def number_op(actor: Actor, doc_id: int, *, version: int) -> numbering.NumberOp:
+    """编号 with the next number in sequence, as a request for the allocator: the checks and the
+    binding run inside the allocating transaction."""
+
+    def prepare(session: Session, op: numbering.NumberOp) -> None:
+        doc, case = _numberable(session, actor, doc_id, version=version)
+        op.agency_id, op.code, op.document_id = doc.agency_id, doc.number_code, doc.id
+        op.year = numbering.current_year()
+        op.context.update(doc=doc, case=case)
+
+    def bind(session: Session, got: numbering.Allocation) -> OutgoingDocument:
+        return _bind_number(session, op.context["doc"], op.context["case"], got.text, got.id)
+
+    op = numbering.NumberOp(actor, prepare=prepare, bind=bind)  # ``bind`` reads what ``prepare`` put on it
+    return op
+
+
+def _numberable(session: Session, actor: Actor, doc_id: int, *, version: int) -> tuple[OutgoingDocument, WfCase]:
+    """The document if ``actor`` may number it now (reads only: refusing leaves no trace)."""
     doc = access_document(session, actor, doc_id)
     _check_version(doc, version)
     case = _case(session, doc)
@@ -407,13 +443,12 @@ def check_assign_number(session: Session, actor: Actor, doc_id: int, *, version:
         raise InvalidTransition(f"已编号：{doc.number}", code="already_numbered")
     if not doc.signed_hash:
         raise InvalidTransition("公文签发后才能编号", code="not_signed")
-    if reserved_id is not None:
-        row = numbering.take_reserved(session, actor, reserved_id, agency_id=doc.agency_id, code=doc.number_code,
-                                      document_id=doc.id or 0)
-    else:
-        row = numbering.allocate(session, actor, agency_id=doc.agency_id, code=doc.number_code,
-                                 year=numbering.current_year(), document_id=doc.id)
-    doc.number, doc.number_id = row.text, row.id
+    return doc, case
+
+
+def _bind_number(session: Session, doc: OutgoingDocument, case: WfCase, text: str,
+                 number_id: int) -> OutgoingDocument:
+    doc.number, doc.number_id = text, number_id
     _bump(session, doc)
     _publish_update(session, doc, case, "numbered")
     return doc

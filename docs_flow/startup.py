@@ -1,5 +1,6 @@
-"""Wires 办文 into a running app: meeting tasks become 督办 items, and a background loop sends the
-automatic 催办 reminders (``docs_flow.supervision.run_reminders``) every ``REMIND_SECONDS``."""
+"""Wires 办文 into a running app: the group-commit 发文字号 allocator (``app.state.numbering``),
+meeting tasks become 督办 items, and a background loop sends the automatic 催办 reminders
+(``docs_flow.supervision.run_reminders``) every ``REMIND_SECONDS``."""
 
 from __future__ import annotations
 
@@ -10,23 +11,29 @@ from typing import Any
 from office import events
 from office.db import Database
 from docs_flow import search, supervision  # noqa: F401  (search registers its indexing hooks)
+from docs_flow.numbering import Numberer
 
 log = logging.getLogger("docs_flow.startup")
 REMIND_SECONDS = 60.0
 
 
-async def remind_loop(db: Database, interval: float = REMIND_SECONDS) -> None:
+async def remind_loop(db: Database, interval: float = REMIND_SECONDS, numberer: Numberer | None = None) -> None:
     loop = asyncio.get_running_loop()
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await loop.run_in_executor(None, supervision.remind_all, db)
-        except Exception:
-            log.exception("supervision reminders failed")
+    try:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await loop.run_in_executor(None, supervision.remind_all, db)
+            except Exception:
+                log.exception("supervision reminders failed")
+    finally:
+        if numberer is not None:
+            numberer.stop()
 
 
 def start(app: Any) -> Any:
     events.subscribe("meeting.task_created", supervision.on_meeting_task)
     events.subscribe("meeting.task_completed", supervision.on_meeting_task_done)
     interval = float(getattr(app.state.settings, "supervision_remind_seconds", REMIND_SECONDS))
-    return remind_loop(app.state.db, interval)
+    app.state.numbering = Numberer(app.state.db)
+    return remind_loop(app.state.db, interval, app.state.numbering)

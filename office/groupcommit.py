@@ -1,0 +1,173 @@
+"""Group commit: many small writes share one durable transaction (one fsync instead of many).
+
+With ``synchronous=FULL`` every SQLite commit is an fsync, so one commit per request caps
+throughput at the disk's fsync rate (PostgreSQL's commit flush is the same limit). Callers instead
+``submit`` a function; one writer thread takes everything queued, runs each function in its own
+SAVEPOINT inside ONE ``Database.write()`` (a failing item rolls back alone and gets its error),
+commits once, and only then resolves each caller's future: an item is acknowledged only after the
+commit that made it durable, and a failed commit acknowledges nobody.
+
+Items carrying a ``batch_type`` are handed, a consecutive run at a time, to that class
+(``batch_type(session, items).run() -> [(ok, value), ...]``), which writes the run with multi-row
+statements and no SAVEPOINT per item. If a run raises, or the commit itself fails, the whole
+transaction rolls back and every item of the batch is retried alone, in its own transaction, so one
+bad item never takes the others down.
+
+``messaging.batcher`` is the same machinery for chat sends (it predates this module).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from sqlalchemy import event
+from sqlmodel import Session
+
+from office.db import Database
+
+T = TypeVar("T")
+log = logging.getLogger("office.groupcommit")
+_STOP = object()
+Item = tuple[Callable[[Session], Any], Future[Any]]
+
+
+class GroupCommit:
+    def __init__(self, db: Database, *, name: str = "group-commit", max_batch: int = 500, linger: float = 0.0,
+                 max_linger: float = 0.005) -> None:
+        self.db = db
+        self.max_batch = max_batch
+        # PostgreSQL's commit_delay, in spirit: once the queue is empty, wait up to ``linger``
+        # seconds for one more caller (at most ``max_linger`` in all). Callers answered by the last
+        # commit come back a moment later; without the wait they miss this batch and the writer
+        # settles into alternating half-size batches, each paying a full fsync.
+        self.linger = linger
+        self.max_linger = max_linger
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self.batches = 0
+        self.items = 0
+        self.retried = 0
+        self._thread.start()
+
+    def submit(self, fn: Callable[[Session], T]) -> Future[T]:
+        """Queue ``fn(session)``; the future resolves after the commit that includes it."""
+        fut: Future[T] = Future()
+        self._queue.put((fn, fut))
+        return fut
+
+    def run(self, fn: Callable[[Session], T], timeout: float = 60) -> T:
+        """Submit and wait (for sync callers such as HTTP handlers in the threadpool)."""
+        return self.submit(fn).result(timeout)
+
+    def stop(self) -> None:
+        self._queue.put(_STOP)
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            batch = [item]
+            stop = False
+            deadline = time.monotonic() + self.max_linger
+            while len(batch) < self.max_batch:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    wait = min(self.linger, deadline - time.monotonic())
+                    if wait <= 0:
+                        break
+                    try:
+                        nxt = self._queue.get(timeout=wait)
+                    except queue.Empty:
+                        break
+                if nxt is _STOP:
+                    stop = True
+                    break
+                batch.append(nxt)
+            try:
+                self._commit(batch)
+            except BaseException as exc:  # never leave a caller waiting, whatever happened
+                log.exception("group commit loop failed")
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(exc)
+            if stop:
+                return
+
+    def _commit(self, batch: list[Item]) -> None:
+        live = [(fn, fut) for fn, fut in batch if fut.set_running_or_notify_cancel()]
+        if not live:
+            return
+        outcomes, failure = self._write(lambda session: _run_items(session, [fn for fn, _ in live]))
+        if outcomes is None and len(live) > 1:
+            log.warning("group commit of %d items failed (%r); retrying each alone", len(live), failure)
+            for item in live:
+                self.retried += 1
+                self._finish([item], *self._write(lambda session, fn=item[0]: [(True, fn(session))]))
+            return
+        self._finish(live, outcomes, failure)
+
+    def _write(self, body: Callable[[Session], list[tuple[bool, Any]]]) -> tuple[list[tuple[bool, Any]] | None,
+                                                                                  Exception | None]:
+        """Run ``body`` in one write transaction: (outcomes, None) once committed, (None, error) if
+        nothing was. A failure after the commit (the items are durable) still returns the outcomes."""
+        committed: list[bool] = []
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            with self.db.write() as session:
+                event.listen(session, "after_commit", lambda _s: committed.append(True))
+                outcomes = body(session)
+        except Exception as exc:
+            if not committed:
+                return None, exc
+            log.exception("after-commit step of a group commit failed")
+        return outcomes, None
+
+    def _finish(self, live: list[Item], outcomes: list[tuple[bool, Any]] | None, failure: Exception | None) -> None:
+        if outcomes is None:
+            for _, fut in live:
+                fut.set_exception(failure or RuntimeError("group commit failed"))
+            return
+        self.batches += 1
+        self.items += len(live)
+        for (_, fut), (ok, value) in zip(live, outcomes):
+            if ok:
+                fut.set_result(value)
+            else:
+                fut.set_exception(value)
+
+
+def _run_items(session: Session, fns: list[Callable[[Session], Any]]) -> list[tuple[bool, Any]]:
+    pending: list[Any] = session.info.setdefault("pending_events", [])
+    outcomes: list[tuple[bool, Any]] = []
+    i = 0
+    while i < len(fns):
+        kind = getattr(fns[i], "batch_type", None)
+        if kind is not None:
+            j = i + 1
+            while j < len(fns) and getattr(fns[j], "batch_type", None) is kind:
+                j += 1
+            outcomes.extend(kind(session, fns[i:j]).run())
+            i = j
+            continue
+        fn = fns[i]
+        i += 1
+        mark = len(pending)
+        try:
+            with session.begin_nested():
+                outcomes.append((True, fn(session)))
+        except Exception as exc:  # this item alone rolls back, with its events
+            del pending[mark:]
+            outcomes.append((False, exc))
+    return outcomes
+
+
+__all__ = ["GroupCommit"]
