@@ -47,6 +47,7 @@ def _setup(folder: Path, meetings: int) -> tuple[Any, list[int], list[int], dt.d
     from office.models import DeptKind, Role
     from office.secrets_box import hash_password
     from meetings import rooms as room_service
+    from meetings.busy import rebuild_all as rebuild_busy
     from meetings.models import Meeting, MeetingAttendee, MeetingOccurrence
     from meetings.workcal import seed_shipped
 
@@ -87,6 +88,8 @@ def _setup(folder: Path, meetings: int) -> tuple[Any, list[int], list[int], dt.d
         for table, rows in ((Meeting, rows_m), (MeetingOccurrence, rows_o), (MeetingAttendee, rows_a)):
             for i in range(0, len(rows), 5000):
                 s.execute(insert(table), [_defaults(table, r) for r in rows[i:i + 5000]])
+        # The rows went in around the service, so derive the busy table as the migration does.
+        rebuild_busy(s.connection())
     return db, users, room_ids, first_day
 
 
