@@ -211,7 +211,9 @@ class _RoomDays:
     def __init__(self, session: Session, rooms: list[Room], tz: ZoneInfo) -> None:
         self.session, self.rooms, self.tz = session, rooms, tz
         self.day: dt.date | None = None
-        self.busy: dict[int, tuple[list[Interval], list[dt.datetime]]] = {}
+        # Per room, plain values (room id, open from/to, merged bookings, their starts): the check
+        # runs for every room at every slot where the people are free.
+        self.rows: list[tuple[int, int, int, list[Interval], list[dt.datetime]]] = []
 
     def free(self, day: dt.date, s: dt.datetime, e: dt.datetime) -> list[int]:
         """Rooms open and free for [s, e), a slot within the local ``day``."""
@@ -219,29 +221,33 @@ class _RoomDays:
             lo = dt.datetime.combine(day, dt.time(0), tzinfo=self.tz)
             hi = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=self.tz)
             loaded = rooms_busy(self.session, [r.id for r in self.rooms if r.id], lo, hi)
-            self.busy = {}
-            for rid, items in loaded.items():
-                m = merged((b.start, b.end) for b in items)
-                self.busy[rid] = (m, [x for x, _ in m])
+            self.rows = []
+            for r in self.rooms:
+                m = merged((b.start, b.end) for b in loaded.get(r.id or 0, []))
+                self.rows.append((r.id or 0, r.open_from, r.open_to, m, [x for x, _ in m]))
             self.day = day
-        out = []
-        ls, le = s.astimezone(self.tz), e.astimezone(self.tz)
-        for r in self.rooms:
-            if not within_open_hours(r, ls, le):
-                continue
-            m, starts = self.busy.get(r.id or 0, ([], []))
-            if _free(m, starts, s, e):
-                out.append(r.id or 0)
-        return out
+        span = _local_minutes(s.astimezone(self.tz), e.astimezone(self.tz))
+        if span is None:
+            return []
+        a, b = span
+        return [rid for rid, open_from, open_to, m, starts in self.rows
+                if open_from <= a and b <= open_to and _free(m, starts, s, e)]
 
 
 def within_open_hours(room: Room, local_start: dt.datetime, local_end: dt.datetime) -> bool:
+    span = _local_minutes(local_start, local_end)
+    return span is not None and room.open_from <= span[0] and span[1] <= room.open_to
+
+
+def _local_minutes(local_start: dt.datetime, local_end: dt.datetime) -> tuple[int, int] | None:
+    """Minutes after local midnight of start and end (end may be the next midnight, 24:00); None
+    when the interval runs into another day."""
     if local_start.date() != local_end.date() and not (local_end.time() == dt.time(0)
                                                        and local_end.date() == local_start.date() + dt.timedelta(1)):
-        return False
+        return None
     a = local_start.hour * 60 + local_start.minute
     b = local_end.hour * 60 + local_end.minute if local_end.date() == local_start.date() else 24 * 60
-    return room.open_from <= a and b <= room.open_to
+    return a, b
 
 
 def _ceil(moment: dt.datetime, step: dt.timedelta, tz: ZoneInfo) -> dt.datetime:
