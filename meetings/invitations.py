@@ -27,6 +27,7 @@ from meetings.models import (
     Room,
     Rsvp,
 )
+from meetings.busy import refresh as refresh_busy
 from meetings.rules import Relation
 from meetings.scheduling import MAX_DURATION
 from meetings.service import (
@@ -64,7 +65,7 @@ def add_attendees(session: Session, actor: Actor, meeting_id: int, *, attendees:
         session.add(MeetingAttendee(meeting_id=meeting.id, user_id=uid, role=role, department_id=dept))  # type: ignore[arg-type]
     meeting.sequence += 1
     session.add(meeting)
-    session.flush()
+    refresh_busy(session, meeting.id, user_ids=new)
     audit.record(session, actor, "meeting.attendees.add", target_type="meeting", target_id=meeting.id,
                  detail={"user_ids": sorted(new)})
     if meeting.status is MeetingStatus.confirmed:
@@ -85,6 +86,7 @@ def remove_attendee(session: Session, actor: Actor, meeting_id: int, user_id: in
     changed(session, meeting, "attendees")  # before the delete, so the removed still hear of it
     session.execute(delete(MeetingAttendee).where(MeetingAttendee.meeting_id == meeting_id,  # type: ignore[arg-type]
                                                   col(MeetingAttendee.user_id).in_(removed)))
+    refresh_busy(session, meeting_id, user_ids=removed)
     meeting.sequence += 1
     session.add(meeting)
     audit.record(session, actor, "meeting.attendees.remove", target_type="meeting", target_id=meeting_id,
@@ -113,12 +115,13 @@ def do_rsvp(session: Session, actor: Actor, meeting_id: int, *, status: Rsvp, re
         raise ValidationError("代参会需要指定代参会人", code="substitute_required")
     if status is not Rsvp.delegated and substitute_id is not None:
         raise ValidationError("只有代参会时才需指定代参会人", code="unexpected_substitute")
-    _drop_substitutes(session, meeting_id, actor.user_id, keep=substitute_id)
+    touched = {actor.user_id, *_drop_substitutes(session, meeting_id, actor.user_id, keep=substitute_id)}
     if status is Rsvp.delegated:
         _invite_substitute(session, actor, meeting, row, substitute_id)  # type: ignore[arg-type]
+        touched.add(substitute_id)  # type: ignore[arg-type]
     row.rsvp, row.reason, row.responded_at = status, reason, utcnow()
     session.add(row)
-    session.flush()
+    refresh_busy(session, meeting_id, user_ids=touched)
     audit.record(session, actor, "meeting.rsvp", target_type="meeting", target_id=meeting_id,
                  detail={"rsvp": status.value, "reason": reason, "substitute_id": substitute_id})
     changed(session, meeting, "rsvp", user_id=actor.user_id, rsvp=status.value)
@@ -127,10 +130,15 @@ def do_rsvp(session: Session, actor: Actor, meeting_id: int, *, status: Rsvp, re
     return row
 
 
-def _drop_substitutes(session: Session, meeting_id: int, user_id: int, *, keep: int | None) -> None:
-    session.execute(delete(MeetingAttendee).where(  # type: ignore[arg-type]
+def _drop_substitutes(session: Session, meeting_id: int, user_id: int, *, keep: int | None) -> list[int]:
+    """Uninvite the substitutes ``user_id`` sent, except ``keep``; returns who was dropped."""
+    dropped = list(session.exec(select(MeetingAttendee.user_id).where(
         MeetingAttendee.meeting_id == meeting_id, MeetingAttendee.substitute_for == user_id,
-        MeetingAttendee.user_id != (keep or 0)))
+        MeetingAttendee.user_id != (keep or 0))).all())
+    if dropped:
+        session.execute(delete(MeetingAttendee).where(  # type: ignore[arg-type]
+            MeetingAttendee.meeting_id == meeting_id, col(MeetingAttendee.user_id).in_(dropped)))
+    return dropped
 
 
 def _invite_substitute(session: Session, actor: Actor, meeting: Meeting, row: MeetingAttendee, sub_id: int) -> None:
@@ -176,7 +184,7 @@ def nominate(session: Session, actor: Actor, meeting_id: int, *, agency_id: int,
         session.add(MeetingAttendee(meeting_id=meeting_id, user_id=uid, role=role, agency_id=agency_id))
     invite.replied_at = utcnow()
     session.add(invite)
-    session.flush()
+    refresh_busy(session, meeting_id, user_ids=new)
     audit.record(session, actor, "meeting.nominate", target_type="meeting", target_id=meeting_id,
                  detail={"agency_id": agency_id, "user_ids": new})
     notify(session, meeting, new, f"会议邀请：{meeting.title}", f"{actor.name}为你报名参加会议，{when_text(meeting)}。")

@@ -163,6 +163,27 @@ class MeetingAttendee(SQLModel, table=True):
     responded_at: dt.datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
+class MeetingBusy(SQLModel, table=True):
+    """Materialised busy time: one row per active occurrence and attendee still expected (not
+    declined or delegated). Derived data, rewritten by ``meetings.busy.refresh`` in the same
+    transaction as every change to attendees, occurrences or the meeting's status, so free/busy is
+    one range scan of ``(user_id, start_at)`` instead of a join over everything a person attended.
+    ``tentative``: the attendee answered 待定 or the meeting waits for room approval."""
+
+    __tablename__ = "meeting_busy"
+    __table_args__ = (
+        # Covers the free/busy query: the rows are answered from the index alone on SQLite.
+        Index("ix_meeting_busy_user_start", "user_id", "start_at", "end_at", "meeting_id", "tentative"),
+        Index("ix_meeting_busy_meeting_user", "meeting_id", "user_id"),
+    )
+    occurrence_id: int = Field(primary_key=True)
+    user_id: int = Field(primary_key=True)
+    meeting_id: int
+    start_at: dt.datetime = Field(sa_column=utc_column())
+    end_at: dt.datetime = Field(sa_column=utc_column())
+    tentative: bool = False
+
+
 class AgencyInvite(SQLModel, table=True):
     """会议通知 to another agency: its clerks name who attends, up to ``quota`` people (0 = no limit)."""
 

@@ -1,30 +1,32 @@
 """Busy times of people and rooms, conflict checks and the slot finder. Read-only.
 
 Every query is bounded on both sides of the occurrence start (``start_at > window_start -
-MAX_DURATION``), so the composite indexes ``(room_id, start_at)`` and ``(meeting_id, start_at)``
-answer it with a short range scan however many meetings are on the books.
+MAX_DURATION``), so the composite indexes ``(room_id, start_at)`` on occurrences and ``(user_id,
+start_at)`` on the materialised busy rows (``meetings.busy``) answer it with a short range scan
+however many meetings are on the books.
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Row
 from sqlmodel import Session, col, select
 
 from office.directory.service import department_member_ids
 from meetings.models import (
     Meeting,
-    MeetingAttendee,
+    MeetingBusy,
     MeetingOccurrence,
     MeetingStatus,
     OccurrenceStatus,
     Room,
     RoomBlock,
-    Rsvp,
 )
 from meetings.workcal import load_calendar
 
@@ -32,7 +34,6 @@ MAX_DURATION = dt.timedelta(hours=24)
 # Working hours (local): morning and afternoon sessions of a government office.
 WORK_PERIODS = ((8 * 60 + 30, 12 * 60), (14 * 60, 17 * 60 + 30))
 SLOT_STEP = dt.timedelta(minutes=15)
-NOT_BUSY = (Rsvp.declined, Rsvp.delegated)
 
 Interval = tuple[dt.datetime, dt.datetime]
 
@@ -51,31 +52,25 @@ def overlaps(a_start: dt.datetime, a_end: dt.datetime, b_start: dt.datetime, b_e
 
 def users_busy(session: Session, user_ids: Iterable[int], start: dt.datetime, end: dt.datetime,
                *, exclude_meeting_id: int | None = None) -> dict[int, list[Busy]]:
-    """Busy intervals per user (as an attendee who has not declined) overlapping [start, end)."""
+    """Busy intervals per user (as an attendee who has not declined) overlapping [start, end).
+
+    Reads the materialised ``meeting_busy`` rows (see ``meetings.busy``): one index range per person.
+    """
     ids = sorted(set(user_ids))
     out: dict[int, list[Busy]] = {u: [] for u in ids}
     if not ids:
         return out
-    # Meeting is not joined here: probing it per attendee row would read every meeting a person
-    # ever attended; the status of the few meetings that matched is looked up afterwards.
     stmt = (
-        select(MeetingAttendee.user_id, MeetingOccurrence.start_at, MeetingOccurrence.end_at,
-               MeetingOccurrence.meeting_id, MeetingAttendee.rsvp)
-        .join(MeetingOccurrence, col(MeetingOccurrence.meeting_id) == col(MeetingAttendee.meeting_id))
-        .where(col(MeetingAttendee.user_id).in_(ids), col(MeetingAttendee.rsvp).not_in(NOT_BUSY),
-               MeetingOccurrence.status == OccurrenceStatus.active,
-               col(MeetingOccurrence.start_at) < end, col(MeetingOccurrence.start_at) > start - MAX_DURATION,
-               col(MeetingOccurrence.end_at) > start)
+        select(MeetingBusy.user_id, MeetingBusy.start_at, MeetingBusy.end_at, MeetingBusy.meeting_id,
+               MeetingBusy.tentative)
+        .where(col(MeetingBusy.user_id).in_(ids), col(MeetingBusy.start_at) < end,
+               col(MeetingBusy.start_at) > start - MAX_DURATION, col(MeetingBusy.end_at) > start)
+        .order_by(col(MeetingBusy.user_id), col(MeetingBusy.start_at))
     )
     if exclude_meeting_id is not None:
-        stmt = stmt.where(MeetingAttendee.meeting_id != exclude_meeting_id)
-    rows = session.exec(stmt).all()
-    pending = _pending(session, {r[3] for r in rows})
-    for uid, s, e, mid, rsvp in rows:
-        tentative = rsvp == Rsvp.tentative or mid in pending
+        stmt = stmt.where(MeetingBusy.meeting_id != exclude_meeting_id)
+    for uid, s, e, mid, tentative in _rows(session, stmt):
         out[uid].append(Busy(s, e, "tentative" if tentative else "busy", mid))
-    for items in out.values():
-        items.sort(key=lambda b: b.start)
     return out
 
 
@@ -86,33 +81,33 @@ def rooms_busy(session: Session, room_ids: Iterable[int], start: dt.datetime, en
     out: dict[int, list[Busy]] = {r: [] for r in ids}
     if not ids:
         return out
+    # Joined by primary key: one probe per matched occurrence, cheaper than a second query with an
+    # IN list of every meeting id found (thousands for the slot finder's fortnight of 50 rooms).
     stmt = (
         select(MeetingOccurrence.room_id, MeetingOccurrence.start_at, MeetingOccurrence.end_at,
-               MeetingOccurrence.meeting_id)
+               MeetingOccurrence.meeting_id, Meeting.status)
+        .join(Meeting, col(Meeting.id) == col(MeetingOccurrence.meeting_id))
         .where(col(MeetingOccurrence.room_id).in_(ids), MeetingOccurrence.status == OccurrenceStatus.active,
                col(MeetingOccurrence.start_at) < end, col(MeetingOccurrence.start_at) > start - MAX_DURATION,
                col(MeetingOccurrence.end_at) > start)
     )
     if exclude_meeting_id is not None:
         stmt = stmt.where(MeetingOccurrence.meeting_id != exclude_meeting_id)
-    rows = session.exec(stmt).all()
-    pending = _pending(session, {r[3] for r in rows})
-    for rid, s, e, mid in rows:
-        out[rid].append(Busy(s, e, "tentative" if mid in pending else "busy", mid))
-    blocks = session.exec(select(RoomBlock).where(col(RoomBlock.room_id).in_(ids), col(RoomBlock.start_at) < end,
-                                                  col(RoomBlock.end_at) > start)).all()
-    for b in blocks:
-        out[b.room_id].append(Busy(b.start_at, b.end_at, "blocked"))
+    for rid, s, e, mid, status in _rows(session, stmt):
+        out[rid].append(Busy(s, e, "tentative" if status is MeetingStatus.pending else "busy", mid))
+    blocks = (select(RoomBlock.room_id, RoomBlock.start_at, RoomBlock.end_at)
+              .where(col(RoomBlock.room_id).in_(ids), col(RoomBlock.start_at) < end, col(RoomBlock.end_at) > start))
+    for rid, s, e in _rows(session, blocks):
+        out[rid].append(Busy(s, e, "blocked"))
     for items in out.values():
         items.sort(key=lambda b: b.start)
     return out
 
 
-def _pending(session: Session, meeting_ids: set[int]) -> set[int]:
-    if not meeting_ids:
-        return set()
-    return set(session.exec(select(Meeting.id).where(col(Meeting.id).in_(meeting_ids),
-                                                     Meeting.status == MeetingStatus.pending)).all())  # type: ignore[arg-type]
+def _rows(session: Session, stmt: Any) -> Sequence[Row[Any]]:
+    """Plain column rows through Core: the ORM's per-row loading costs more than the query itself
+    when a fortnight of 50 rooms is thousands of rows."""
+    return session.connection().execute(stmt).all()
 
 
 def room_conflicts(session: Session, room_id: int, intervals: list[Interval], *,
@@ -193,11 +188,7 @@ def find_slots(session: Session, *, user_ids: list[int], duration: dt.timedelta,
     people = users_busy(session, user_ids, window_start, window_end)
     busy = merged((b.start, b.end) for items in people.values() for b in items)
     busy_starts = [s for s, _ in busy]
-    room_busy: dict[int, tuple[list[Interval], list[dt.datetime]]] = {}
-    if rooms:
-        for rid, items in rooms_busy(session, [r.id for r in rooms if r.id], window_start, window_end).items():
-            m = merged((b.start, b.end) for b in items)
-            room_busy[rid] = (m, [s for s, _ in m])
+    room_days = _RoomDays(session, rooms, tz) if rooms is not None else None
     local_start = window_start.astimezone(tz)
     local_end = window_end.astimezone(tz)
     cal = load_calendar(session, local_start.date(), local_end.date())
@@ -212,36 +203,59 @@ def find_slots(session: Session, *, user_ids: list[int], duration: dt.timedelta,
                 while t + duration <= period_end and t + duration <= local_end and len(found) < limit:
                     s, e = t.astimezone(dt.UTC), (t + duration).astimezone(dt.UTC)
                     if _free(busy, busy_starts, s, e):
-                        free_rooms = _rooms_free(rooms, room_busy, s, e, tz)
-                        if rooms is None or free_rooms:
+                        free_rooms = room_days.free(day, s, e) if room_days else []
+                        if room_days is None or free_rooms:
                             found.append(Slot(s, e, tuple(free_rooms)))
                     t += SLOT_STEP
         day += dt.timedelta(days=1)
     return found
 
 
-def _rooms_free(rooms: list[Room] | None, room_busy: dict[int, tuple[list[Interval], list[dt.datetime]]],
-                s: dt.datetime, e: dt.datetime, tz: ZoneInfo) -> list[int]:
-    if not rooms:
-        return []
-    out = []
-    ls, le = s.astimezone(tz), e.astimezone(tz)
-    for r in rooms:
-        if not within_open_hours(r, ls, le):
-            continue
-        m, starts = room_busy.get(r.id or 0, ([], []))
-        if _free(m, starts, s, e):
-            out.append(r.id or 0)
-    return out
+class _RoomDays:
+    """Room bookings for the slot finder, loaded one local day at a time when first needed: a search
+    usually stops within a day or two of its first slot where everyone is free, and needs no room
+    data at all while they never are (50 rooms for a fortnight is thousands of rows)."""
+
+    def __init__(self, session: Session, rooms: list[Room], tz: ZoneInfo) -> None:
+        self.session, self.rooms, self.tz = session, rooms, tz
+        self.day: dt.date | None = None
+        # Per room, plain values (room id, open from/to, merged bookings, their starts): the check
+        # runs for every room at every slot where the people are free.
+        self.rows: list[tuple[int, int, int, list[Interval], list[dt.datetime]]] = []
+
+    def free(self, day: dt.date, s: dt.datetime, e: dt.datetime) -> list[int]:
+        """Rooms open and free for [s, e), a slot within the local ``day``."""
+        if day != self.day:
+            lo = dt.datetime.combine(day, dt.time(0), tzinfo=self.tz)
+            hi = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=self.tz)
+            loaded = rooms_busy(self.session, [r.id for r in self.rooms if r.id], lo, hi)
+            self.rows = []
+            for r in self.rooms:
+                m = merged((b.start, b.end) for b in loaded.get(r.id or 0, []))
+                self.rows.append((r.id or 0, r.open_from, r.open_to, m, [x for x, _ in m]))
+            self.day = day
+        span = _local_minutes(s.astimezone(self.tz), e.astimezone(self.tz))
+        if span is None:
+            return []
+        a, b = span
+        return [rid for rid, open_from, open_to, m, starts in self.rows
+                if open_from <= a and b <= open_to and _free(m, starts, s, e)]
 
 
 def within_open_hours(room: Room, local_start: dt.datetime, local_end: dt.datetime) -> bool:
+    span = _local_minutes(local_start, local_end)
+    return span is not None and room.open_from <= span[0] and span[1] <= room.open_to
+
+
+def _local_minutes(local_start: dt.datetime, local_end: dt.datetime) -> tuple[int, int] | None:
+    """Minutes after local midnight of start and end (end may be the next midnight, 24:00); None
+    when the interval runs into another day."""
     if local_start.date() != local_end.date() and not (local_end.time() == dt.time(0)
                                                        and local_end.date() == local_start.date() + dt.timedelta(1)):
-        return False
+        return None
     a = local_start.hour * 60 + local_start.minute
     b = local_end.hour * 60 + local_end.minute if local_end.date() == local_start.date() else 24 * 60
-    return room.open_from <= a and b <= room.open_to
+    return a, b
 
 
 def _ceil(moment: dt.datetime, step: dt.timedelta, tz: ZoneInfo) -> dt.datetime:

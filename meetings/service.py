@@ -27,6 +27,7 @@ from office.directory.service import posts_of, users_with_role
 from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from office.models import Department, DeptKind, Role, User
 from meetings import recurrence
+from meetings.busy import refresh as refresh_busy
 from meetings.models import (
     AgencyInvite,
     AttendeeRole,
@@ -257,7 +258,7 @@ def do_create_meeting(session: Session, actor: Actor, *, meeting: Meeting, occs:
     for inv in invites:
         inv.meeting_id = meeting.id
         session.add(inv)
-    session.flush()
+    refresh_busy(session, meeting.id)
     audit.record(session, actor, "meeting.create", target_type="meeting", target_id=meeting.id,
                  detail={"title": meeting.title, "start": _iso(meeting.start_at), "room_id": meeting.room_id,
                          "rrule": meeting.rrule, "attendees": len(people), "status": meeting.status.value})
@@ -381,6 +382,7 @@ def _reschedule(session: Session, actor: Actor, meeting: Meeting, *, start: dt.d
     elif meeting.status is MeetingStatus.pending:
         meeting.status = MeetingStatus.confirmed
         announce(session, meeting)
+    refresh_busy(session, meeting.id)
 
 
 def get_occurrence(session: Session, meeting: Meeting, original_start: dt.datetime | None) -> MeetingOccurrence:
@@ -413,6 +415,7 @@ def move_occurrence(session: Session, actor: Actor, meeting: Meeting, body: Any)
     occ.start_at, occ.end_at, occ.moved = start, end, True
     session.add(occ)
     flush_guarded(session)
+    refresh_busy(session, meeting.id, occurrence_id=occ.id)
     meeting.sequence += 1
     session.add(meeting)
     audit.record(session, actor, "meeting.occurrence.move", target_type="meeting", target_id=meeting.id,
@@ -433,6 +436,7 @@ def skip_occurrence(session: Session, actor: Actor, meeting_id: int, *, original
     occ.status = OccurrenceStatus.cancelled
     meeting.sequence += 1
     session.add_all([occ, meeting])
+    refresh_busy(session, meeting.id, occurrence_id=occ.id)
     tz = get_zone(meeting.tz)
     audit.record(session, actor, "meeting.occurrence.skip", target_type="meeting", target_id=meeting.id,
                  detail={"occurrence": _iso(original_start)})
@@ -486,7 +490,8 @@ def split_series(session: Session, actor: Actor, meeting: Meeting, body: Any) ->
         session.add(MeetingAttendee(meeting_id=new.id, user_id=a.user_id, role=a.role,  # type: ignore[arg-type]
                                     department_id=a.department_id, agency_id=a.agency_id,
                                     substitute_for=a.substitute_for))
-    session.flush()
+    refresh_busy(session, meeting.id)
+    refresh_busy(session, new.id)
     audit.record(session, actor, "meeting.split", target_type="meeting", target_id=meeting.id,
                  detail={"new_meeting_id": new.id, "from": _iso(pivot.original_start), "old_rrule": old_rule,
                          "new_rrule": rule})
@@ -504,6 +509,7 @@ def _close_occurrences(session: Session, meeting_id: int) -> None:
                                                             MeetingOccurrence.status == OccurrenceStatus.active)):
         occ.status = OccurrenceStatus.cancelled
         session.add(occ)
+    refresh_busy(session, meeting_id)
 
 
 def cancel_meeting(session: Session, actor: Actor, meeting_id: int, *, reason: str) -> Meeting:
@@ -536,7 +542,9 @@ def decide_approval(session: Session, actor: Actor, meeting_id: int, *, approve:
     meeting.approval_comment = comment.strip()
     meeting.sequence += 1
     session.add(meeting)
-    if not approve:
+    if approve:
+        refresh_busy(session, meeting.id)  # no longer tentative
+    else:
         _close_occurrences(session, meeting.id)  # type: ignore[arg-type]
     audit.record(session, actor, "meeting.approve" if approve else "meeting.reject", target_type="meeting",
                  target_id=meeting.id, detail={"comment": comment})
