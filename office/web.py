@@ -305,12 +305,13 @@ def api(
 def _upload_buckets(app: Any) -> Any:
     buckets = getattr(app.state, "upload_buckets", None)
     if buckets is None:
-        from office.ratelimit import Buckets
+        from office.ratelimit import make_buckets
 
         s = app.state.settings
         buckets = app.state.upload_buckets = {
-            "user": Buckets(per_minute=s.upload_per_minute, burst=s.upload_burst),
-            "ip": Buckets(per_minute=s.upload_per_minute_address, burst=s.upload_burst_address)}
+            "user": make_buckets(s.hub_url, "upload:user", lambda: (s.upload_per_minute / 60, s.upload_burst)),
+            "ip": make_buckets(s.hub_url, "upload:ip",
+                               lambda: (s.upload_per_minute_address / 60, s.upload_burst_address))}
     return buckets
 
 

@@ -65,11 +65,16 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def cluster(tmp_path: Path, redis_url: str) -> Iterator[tuple[list[str], Any]]:
+def cluster_env() -> dict[str, str]:
+    return {}
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, redis_url: str, cluster_env: dict[str, str]) -> Iterator[tuple[list[str], Any]]:
     data = tmp_path / "data"
     env = {**os.environ, "OFFICE_DATA_DIR": str(data), "OFFICE_DATABASE_URL": f"sqlite:///{data / 'office.db'}",
            "OFFICE_HUB_URL": redis_url, "OFFICE_SECRET_KEY": secrets.token_urlsafe(40),
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": str(ROOT), **cluster_env}
     settings = load_settings(env)
     db = Database(settings)
     upgrade(db)
@@ -139,3 +144,27 @@ def test_message_sent_on_one_process_reaches_sockets_on_the_other(cluster: tuple
             assert (await _next(o2, "chat.typing"))["user_id"] == org.users["hamlet"]  # ephemeral frames cross too
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("cluster_env", [{"OFFICE_CHAT_RATE_BURST": "4", "OFFICE_CHAT_RATE_PER_SECOND": "0.01"}])
+def test_send_limits_are_shared_by_the_processes(cluster: tuple[list[str], Any]) -> None:
+    """With two workers a user still gets one burst, not one per worker."""
+    (one, two), org = cluster
+    g = group(org, "hamlet", "限流", ["ophelia"])
+    clients = [_login(url, "hamlet")[1] for url in (one, two)]
+
+    async def scenario() -> list[int]:
+        codes = []
+        for i in range(6):
+            r = await clients[i % 2].post(f"/api/messages/conversations/{g}/messages", json={"text": f"m{i}"})
+            codes.append(r.status_code)
+        return codes
+
+    assert asyncio.run(scenario()) == [201, 201, 201, 201, 429, 429]
+
+
+def test_redis_buckets_fall_back_to_the_process_when_redis_is_down() -> None:
+    from office.ratelimit import make_buckets
+
+    buckets = make_buckets(f"redis://127.0.0.1:{_free_port()}/0", "t", lambda: (0.01, 2.0))
+    assert [buckets.allow("k") for _ in range(3)] == [True, True, False]
