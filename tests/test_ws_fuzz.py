@@ -43,7 +43,8 @@ FIELDS = ["conversation_id", "text", "client_id", "seq", "status", "user_ids", "
 
 @st.composite
 def frames(draw: Any, cid: int) -> str | bytes:
-    kind = draw(st.sampled_from(["frame", "frame", "frame", "send", "send", "not_json", "binary", "deep", "array"]))
+    kind = draw(st.sampled_from(["frame", "frame", "frame", "send", "send", "send", "not_json", "binary", "deep",
+                                 "array"]))
     if kind == "send":  # nearly right: hostile text in an otherwise well-formed send, sometimes one bad field
         frame = {"type": "chat.send", "conversation_id": cid, "text": draw(st.one_of(HOSTILE_TEXT, st.text(max_size=30))),
                  "client_id": draw(st.uuids().map(str)), "ref": draw(st.integers(0, 10**6))}
