@@ -3,6 +3,7 @@ highlight offsets, filters, and permissions (an invisible document is never show
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -174,3 +175,29 @@ def test_fts_rebuild_gives_the_same_answers(users: Clients, org: Org) -> None:
         assert rebuild_fts(s) >= 1
     assert find(users["gertrude"], "乡村振兴")["total"] == 1
     assert fts_tokens("关于2024年ABC的通知，号") == "关于 2024 年 abc 的通 通知 号"
+
+
+def test_migration_indexes_documents_already_present(tmp_path: Path) -> None:
+    from alembic import command
+
+    from office.config import load_settings
+    from office.db import Database
+    from office.migrate import alembic_config, pending_differences, upgrade
+
+    db = Database(load_settings({}, data_dir=tmp_path, testing=True))
+    if not db.is_sqlite:
+        pytest.skip("the FTS5 index is SQLite's")
+    command.upgrade(alembic_config(db), "0006")
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO doc_search (id, doc_kind, doc_id, agency_id, doc_type, status, year, title, "
+                          "number, agencies, body) VALUES (7, 'incoming', 3, 1, '函', 'handling', 2026, "
+                          "'关于河长制工作的函', 'X〔2026〕1号', '省水利厅', '请报送河湖治理情况。')"))
+        conn.execute(text("INSERT INTO doc_search_term (term, doc_kind, doc_id) VALUES ('河长', 'incoming', 3)"))
+    upgrade(db)
+    with db.engine.connect() as conn:
+        match = text("SELECT rowid FROM doc_search_fts WHERE doc_search_fts MATCH :q")
+        assert conn.execute(match, {"q": '"河湖 湖治 治理"'}).scalars().all() == [7]
+        assert conn.execute(match, {"q": '"2026"* AND "水利"'}).scalars().all() == [7]
+        assert conn.execute(text("SELECT count(*) FROM doc_search_term")).scalar() == 0
+    assert pending_differences(db) == []
+    db.dispose()
