@@ -125,7 +125,8 @@ def test_index_terms_two_and_five_characters_ascii_and_mixed(users: Clients, org
     other = register(users, title="关于会务安排的函", body_text="请按时参会。")
     for q, hits in [("会议", {inc["id"]}), ("生态环境保护", {inc["id"]}), ("环境保", {inc["id"]}),
                     ("会务", {other["id"]}), ("pm2", {inc["id"]}), ("AIR", {inc["id"]}), ("quality", {inc["id"]}),
-                    ("ir", set()),  # letters and digits match from the start of a word, not inside it
+                    # SQLite's index matches letters and digits from the start of a word; PostgreSQL's anywhere
+                    ("ir", set() if org.db.is_sqlite else {inc["id"]}),
                     ("粤环函〔2025〕17号", {inc["id"]}), ("〔2025〕17号", {inc["id"]}), ("2025〕17", {inc["id"]}),
                     ("5治理", {inc["id"]}), ("议研究大", {inc["id"]}), ("会议 会务", set()),
                     ("请 会议", {inc["id"]}),  # a one-character term narrows the others
