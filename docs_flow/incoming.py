@@ -110,8 +110,14 @@ def _can_register(actor: Actor, _resource: Any = None) -> bool:
 
 
 def visible_incoming_ids(actor: Actor) -> Any:
-    """SELECT of the 收文 ids ``actor`` may read: the agency's clerks and leaders see all of it;
-    others what they are or were on the route of, circulate, registered or whose lead department they are in."""
+    """SELECT of the 收文 ids ``actor`` may read (see :func:`visible_incoming_cond`)."""
+    return sa_select(IncomingDocument.id).where(visible_incoming_cond(actor))
+
+
+def visible_incoming_cond(actor: Actor) -> Any:
+    """The condition on a ``doc_incoming`` row that ``actor`` may read it: the agency's clerks and leaders
+    see all of it; others what they are or were on the route of, circulate, registered or whose lead
+    department they are in. Usable correlated (search checks it row by row, never listing every id)."""
     mine = sa_select(WfTask.case_id).where(or_(WfTask.assignee_id == actor.user_id,  # type: ignore[arg-type]
                                                WfTask.acted_by_id == actor.user_id))
     reading = sa_select(Circulation.incoming_id).join(  # type: ignore[call-overload]
@@ -121,8 +127,8 @@ def visible_incoming_ids(actor: Actor) -> Any:
                IncomingDocument.created_by == actor.user_id,
                col(IncomingDocument.lead_department_id).in_(sorted(actor.department_ids) or [-1]))
     if actor.has(Role.leader) or actor.has(Role.clerk):
-        cond = or_(cond, IncomingDocument.agency_id == actor.agency_id)
-    return sa_select(IncomingDocument.id).where(cond)
+        cond = or_(IncomingDocument.agency_id == actor.agency_id, cond)
+    return cond
 
 
 def access_incoming(session: Session, actor: Actor, incoming_id: int) -> IncomingDocument:

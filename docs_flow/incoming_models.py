@@ -40,6 +40,9 @@ class IncomingDocument(SQLModel, table=True):
     """A 收文: how it arrived, its registration (收文编号), the 拟办/批办 opinions and handling results."""
 
     __tablename__ = "doc_incoming"
+    # Search checks who may read each candidate row through this narrow index, not the wide row.
+    __table_args__ = (Index("ix_doc_incoming_visibility", "id", "agency_id", "lead_department_id", "created_by",
+                            "case_id"),)
     id: int | None = Field(default=None, primary_key=True)
     agency_id: int = Field(index=True)
     case_id: int | None = Field(default=None, foreign_key="wf_case.id")
@@ -147,7 +150,11 @@ class SupervisionItem(SQLModel, table=True):
 
     __tablename__ = "doc_supervision"
     __table_args__ = (UniqueConstraint("source_kind", "source_id"),
-                      Index("ix_doc_supervision_dash", "agency_id", "status", "deadline"))
+                      Index("ix_doc_supervision_dash", "agency_id", "status", "deadline"),
+                      # Covers every column the dashboard aggregates: it never reads the wide rows.
+                      Index("ix_doc_supervision_stats", "agency_id", "status", "owner_department_id", "deadline",
+                            "created_at", "completed_at", "handling_hours", "escalation_level", "source_kind",
+                            "owner_user_id"))
     id: int | None = Field(default=None, primary_key=True)
     agency_id: int
     source_kind: str = Field(max_length=20)  # incoming | meeting_task | instruction
@@ -200,7 +207,10 @@ class SearchDoc(SQLModel, table=True):
     """The searchable text of one document (outgoing or incoming), kept in step with it."""
 
     __tablename__ = "doc_search"
-    __table_args__ = (UniqueConstraint("doc_kind", "doc_id"),)
+    # The visibility index: what a search reads for each candidate before it needs the text.
+    __table_args__ = (UniqueConstraint("doc_kind", "doc_id"),
+                      Index("ix_doc_search_visibility", "id", "doc_kind", "doc_id", "agency_id", "status", "doc_type",
+                            "year", "doc_date"))
     id: int | None = Field(default=None, primary_key=True)
     doc_kind: str = Field(max_length=20)
     doc_id: int

@@ -76,7 +76,7 @@ class WfTask(SQLModel, table=True):
     is_added: bool = False  # 加签: added by a leader at this step
     added_by_id: int | None = None
     transferred_from_id: int | None = None
-    acted_by_id: int | None = None  # differs from assignee when a deputy acted (委托)
+    acted_by_id: int | None = Field(default=None, index=True)  # differs from assignee when a deputy acted (委托)
     opinion: str = Field(default="", sa_column=Column(Text, nullable=False))
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
@@ -172,6 +172,9 @@ class OutgoingDocument(SQLModel, table=True):
     "text"} | {"kind": "list_item", "text"} | {"kind": "table", "rows"}) that the renderer consumes.
     ``version`` is the optimistic lock every change must quote.
     """
+
+    # Search checks who may read each candidate row through this narrow index, not the wide row.
+    __table_args__ = (Index("ix_doc_outgoing_visibility", "id", "agency_id", "status", "drafter_id", "case_id"),)
 
     __tablename__ = "doc_outgoing"
     id: int | None = Field(default=None, primary_key=True)

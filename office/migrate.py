@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -37,5 +39,20 @@ def pending_differences(db: Database) -> list[object]:
 
     load_all_models()
     with db.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": False})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": False,
+                                                     "include_name": not_virtual(conn)})
         return list(compare_metadata(ctx, SQLModel.metadata))
+
+
+def not_virtual(conn: Any) -> Callable[..., bool]:
+    """An Alembic ``include_name`` that skips SQLite virtual tables (FTS5) and their shadow tables:
+    migrations create them with raw DDL, the models do not declare them."""
+    virtual: list[str] = []
+    if conn.dialect.name == "sqlite":
+        virtual = [r[0] for r in conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'")]
+
+    def include(name: str | None, type_: str, _parents: Any) -> bool:
+        return not (type_ == "table" and name and any(name == v or name.startswith(v + "_") for v in virtual))
+
+    return include

@@ -17,7 +17,10 @@ def run() -> None:
 
         engine = create_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        from office.migrate import not_virtual
+
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                          include_name=not_virtual(connection))
         with context.begin_transaction():
             context.run_migrations()
         connection.commit()

@@ -3,11 +3,15 @@ highlight offsets, filters, and permissions (an invisible document is never show
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
+from docs_flow import search as search_mod
 from docs_flow.search import grams, highlight, parse_query, snippet
+from docs_flow.search_index import fts_tokens, rebuild_fts
 from office.errors import ValidationError
 from tests.docs_flow.conftest import Clients
 from tests.docs_flow.test_incoming import register
@@ -63,7 +67,7 @@ def test_search_only_counts_documents_the_user_may_see(users: Clients, org: Org)
     doc = create(users, org, title="关于机密事项保密管理的通知")
     for who in ("horatio", "othello", "desdemona", "gertrude"):  # gertrude: clerk, but the document is a draft
         got = find(users[who], "保密管理")
-        assert got == {"total": 0, "terms": ["保密管理"], "items": []}, who
+        assert got == {"total": 0, "capped": False, "terms": ["保密管理"], "items": []}, who
     assert find(users["hamlet"], "保密管理")["total"] == 1
     ok(act(users["hamlet"], doc, "submit"))
     assert find(users["gertrude"], "保密管理")["total"] == 1  # routed: the agency's clerk may read it now
@@ -112,3 +116,89 @@ def test_bad_queries_are_clear_errors_or_correct_empty_results(users: Clients, o
     assert find(h, "年终", agency="%")["total"] == 0  # a literal % in the agency filter
     assert find(h, "年终工作")["total"] == 1
     assert ok(h.get("/api/docs?box=mine"))["total"] == 1  # nothing was dropped
+
+
+def test_index_terms_two_and_five_characters_ascii_and_mixed(users: Clients, org: Org) -> None:
+    g = users["gertrude"]
+    inc = register(users, title="关于召开PM2.5治理工作会议的通知", original_number="粤环函〔2025〕17号",
+                   body_text="会议研究大气污染防治（Air Quality）事项，请各地做好生态环境保护工作。")
+    other = register(users, title="关于会务安排的函", body_text="请按时参会。")
+    for q, hits in [("会议", {inc["id"]}), ("生态环境保护", {inc["id"]}), ("环境保", {inc["id"]}),
+                    ("会务", {other["id"]}), ("pm2", {inc["id"]}), ("AIR", {inc["id"]}), ("quality", {inc["id"]}),
+                    # SQLite's index matches letters and digits from the start of a word; PostgreSQL's anywhere
+                    ("ir", set() if org.db.is_sqlite else {inc["id"]}),
+                    ("粤环函〔2025〕17号", {inc["id"]}), ("〔2025〕17号", {inc["id"]}), ("2025〕17", {inc["id"]}),
+                    ("5治理", {inc["id"]}), ("议研究大", {inc["id"]}), ("会议 会务", set()),
+                    ("请 会议", {inc["id"]}),  # a one-character term narrows the others
+                    ("环境护", set()), ("保护生态", set())]:  # phrases: the characters in this order, adjacent
+        got = find(g, q, kind="incoming")
+        assert {i["id"] for i in got["items"]} == hits and got["total"] == len(hits), q
+    title = find(g, "PM2")["items"][0]["title"]
+    assert [title["text"][a:b] for a, b in title["highlights"]] == ["PM2"]
+
+
+def test_index_follows_edits_and_deletes_and_never_counts_the_invisible(users: Clients, org: Org) -> None:
+    g, h = users["gertrude"], users["hamlet"]
+    inc = register(users, title="关于防汛防台风工作的函", body_text="请做好防汛物资储备。")
+    assert find(g, "防汛物资")["total"] == 1 and find(h, "防汛物资")["total"] == 0  # hamlet may not read it
+    assert find(users["desdemona"], "防汛")["total"] == 0  # another agency's leader
+    inc = ok(g.put(f"/api/incoming/{inc['id']}", json={"version": inc["version"], "body_text": "请做好森林防火。"}))
+    assert find(g, "防汛物资")["total"] == 0 and find(g, "森林防火")["total"] == 1
+    assert find(g, "防台风")["total"] == 1  # the unchanged title is still indexed
+    assert g.delete(f"/api/incoming/{inc['id']}").status_code == 204
+    assert find(g, "森林防火")["total"] == 0 and find(g, "防台风")["total"] == 0
+    with org.db.write() as s:
+        if s.get_bind().dialect.name == "sqlite":  # the FTS5 table is consistent
+            s.execute(text("INSERT INTO doc_search_fts(doc_search_fts, rank) VALUES ('integrity-check', 0)"))
+            for gone in ('"防汛 汛物 物资"', '"森林 林防 防火"', '"防台 台风"'):  # no stale postings left behind
+                assert s.execute(text("SELECT rowid FROM doc_search_fts WHERE doc_search_fts MATCH :q"),
+                                 {"q": gone}).all() == []
+            assert s.execute(text("SELECT count(*) FROM doc_search_term")).scalar() == 0
+
+
+def test_counts_stop_at_the_cap_and_pages_stay_newest_first(users: Clients, org: Org,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search_mod, "COUNT_CAP", 3)
+    ids = [register(users, title=f"关于第{i}批审计整改的函")["id"] for i in range(5)]
+    got = find(users["gertrude"], "审计整改", limit=2)
+    assert (got["total"], got["capped"]) == (3, True) and [i["id"] for i in got["items"]] == ids[::-1][:2]
+    deep = find(users["gertrude"], "审计整改", limit=2, offset=4)
+    assert [i["id"] for i in deep["items"]] == [ids[0]]
+    got = find(users["gertrude"], "第1批审计")
+    assert (got["total"], got["capped"]) == (1, False)
+
+
+def test_fts_rebuild_gives_the_same_answers(users: Clients, org: Org) -> None:
+    register(users, title="关于乡村振兴的函")
+    with org.db.write() as s:
+        if s.get_bind().dialect.name != "sqlite":
+            pytest.skip("the FTS5 index is SQLite's")
+        assert rebuild_fts(s) >= 1
+    assert find(users["gertrude"], "乡村振兴")["total"] == 1
+    assert fts_tokens("关于2024年ABC的通知，号") == "关于 2024 年 abc 的通 通知 号"
+
+
+def test_migration_indexes_documents_already_present(tmp_path: Path) -> None:
+    from alembic import command
+
+    from office.config import load_settings
+    from office.db import Database
+    from office.migrate import alembic_config, pending_differences, upgrade
+
+    db = Database(load_settings({}, data_dir=tmp_path, testing=True))
+    if not db.is_sqlite:
+        pytest.skip("the FTS5 index is SQLite's")
+    command.upgrade(alembic_config(db), "0006")
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO doc_search (id, doc_kind, doc_id, agency_id, doc_type, status, year, title, "
+                          "number, agencies, body) VALUES (7, 'incoming', 3, 1, '函', 'handling', 2026, "
+                          "'关于河长制工作的函', 'X〔2026〕1号', '省水利厅', '请报送河湖治理情况。')"))
+        conn.execute(text("INSERT INTO doc_search_term (term, doc_kind, doc_id) VALUES ('河长', 'incoming', 3)"))
+    upgrade(db)
+    with db.engine.connect() as conn:
+        match = text("SELECT rowid FROM doc_search_fts WHERE doc_search_fts MATCH :q")
+        assert conn.execute(match, {"q": '"河湖 湖治 治理"'}).scalars().all() == [7]
+        assert conn.execute(match, {"q": '"2026"* AND "水利"'}).scalars().all() == [7]
+        assert conn.execute(text("SELECT count(*) FROM doc_search_term")).scalar() == 0
+    assert pending_differences(db) == []
+    db.dispose()

@@ -406,7 +406,7 @@ async function renderSearch(root, ctx) {
   try {
     const params = { q: query.q, kind: query.kind, year: query.year, agency: query.agency };
     const data = await ctx.api.get("/api/search", { query: params, signal: ctx.signal });
-    replace(results, el("p", { class: "muted", text: `找到 ${data.total} 件` }), el("ol", { class: "search-results" }, data.items.map((r) => el("li", {},
+    replace(results, el("p", { class: "muted", text: data.capped ? `找到 ${data.total} 件以上（只统计前 ${data.total} 件，按最新排列；可加搜索词或筛选条件缩小范围）` : `找到 ${data.total} 件（按最新排列）` }), el("ol", { class: "search-results" }, data.items.map((r) => el("li", {},
       el("a", { href: `#${r.link}`, class: "result-title" }, marked(r.title.text, r.title.highlights)),
       el("div", { class: "muted" }, [r.kind === "incoming" ? "收文" : "发文", r.doc_type, r.date].filter(Boolean).join(" · "), " ",
         marked(r.number.text, r.number.highlights)),
