@@ -32,7 +32,7 @@ from office import accounts, actor_cache, policy
 from office.actor import Actor
 from office.errors import OfficeError
 from office.secrets_box import token_digest
-from office.web import SAFE_METHODS, _cookie_token, check_request_text, client_ip
+from office.web import SAFE_METHODS, SESSION_COOKIE, _cookie_token, check_request_text, client_ip
 
 SESSION_SQL = (
     "SELECT s.id, s.user_id, s.mfa_pending, s.expires_at, s.last_seen_at, s.revoked_at, u.is_active, "
@@ -74,12 +74,12 @@ def cached_actor(request: Request, action: str) -> Actor | None:
         return None
     try:
         check_request_text(request)
-        token = _cookie_token(request)
     except OfficeError:
         return None
-    if not token:
+    digest = _digest(request)
+    if digest is None:
         return None
-    row = _connection(db).execute(SESSION_SQL, (token_digest(token),)).fetchone()
+    row = _connection(db).execute(SESSION_SQL, (digest,)).fetchone()
     if row is None:
         return None
     session_id, user_id, mfa_pending, expires_at, last_seen_at, revoked_at, is_active, totp_enabled, seq = row
@@ -101,6 +101,27 @@ def cached_actor(request: Request, action: str) -> Actor | None:
     except OfficeError:
         return None
     return replace(actor, ip=client_ip(request), session_id=session_id, extra={})
+
+
+def _digest(request: Request) -> str | None:
+    """The stored hash of the cookie's token. Checking the signature and hashing cost more than the
+    rest of this path, and a valid cookie always maps to the same digest, so valid ones are remembered."""
+    signed = request.cookies.get(SESSION_COOKIE)
+    if not signed:
+        return None
+    state = request.app.state
+    digests: dict[str, str] | None = getattr(state, "hot_digests", None)  # per app: per signing key
+    if digests is None:
+        digests = state.hot_digests = {}
+    digest = digests.get(signed)
+    if digest is None:
+        token = _cookie_token(request)
+        if not token:
+            return None
+        if len(digests) >= 10_000:
+            digests.clear()
+        digest = digests[signed] = token_digest(token)
+    return digest
 
 
 def _utc(value: str) -> datetime:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from office.db import Database
 
 log = logging.getLogger("office.directory.index")
-BACKGROUND_ABOVE = 5_000  # people: build in a thread (searches use SQL meanwhile); below, build inline
+BACKGROUND_ABOVE = 5_000  # people: built at startup, and rebuilt in a thread (SQL meanwhile); below, inline
 VISIT_BUDGET = 20_000  # keys one query may look at (a department filter that matches almost nobody)
 CHUNK = 500
 
@@ -228,10 +228,12 @@ def ensure(session: Session) -> DirectoryIndex | None:
 
 
 def warm(db: Database) -> None:
-    """At startup: a large directory starts building now, so the first searches need not wait."""
+    """At startup (before the server listens): build a large directory's index now, so searches
+    never wait for it (a few seconds for 100,000 people); a small one is built on first use."""
     with db.read() as s:
-        if s.exec(select(func.count()).select_from(User)).one() > BACKGROUND_ABOVE:
-            start_background(db)
+        large = s.exec(select(func.count()).select_from(User)).one() > BACKGROUND_ABOVE
+    if large:
+        _build_and_install(db)
 
 
 def start_background(db: Database) -> None:
