@@ -82,8 +82,11 @@ class DirectoryIndex:
         # each group's arrays: no per-row objects to sort, and each distinct key stored once.
         groups: dict[tuple[int, int], Group] = {}
         distinct: dict[str, str] = {}
-        for uid, key, weight in session.connection().exec_driver_sql(
-                "SELECT user_id, key, weight FROM directory_key ORDER BY key, user_id"):
+        conn = session.connection()
+        # Code point order, as Python compares (and bisects) strings: SQLite's BINARY is that already.
+        order = 'key COLLATE "C"' if conn.dialect.name == "postgresql" else "key"
+        for uid, key, weight in conn.exec_driver_sql(
+                f"SELECT user_id, key, weight FROM directory_key ORDER BY {order}, user_id"):
             key = distinct.setdefault(key, key)
             rank = (weight, len(key))
             group = groups.get(rank)
