@@ -35,9 +35,9 @@ if TYPE_CHECKING:
 
 EVERYONE = None
 RESET_AFTER = 50_000  # more tracked users than this: start over rather than grow without bound
-# A hook gets (db, session, changed user ids, everyone changed?, seq) inside sync's read transaction,
-# or (db, None, None, True, seq) when the log was pruned past this process and everything must reload.
-Hook = Callable[["Database", Session | None, set[int] | None, bool, int], None]
+# A hook gets (db, session, newest seq) inside sync's read transaction, under the state's lock, and
+# catches up from wherever it is (office.directory.index keeps its own seq).
+Hook = Callable[["Database", Session, int], None]
 
 
 class CacheState:
@@ -133,32 +133,34 @@ def sync(db: Database) -> None:
         newest = s.exec(select(func.max(CacheChange.seq))).one() or 0
         if newest <= st.applied:
             return
-        oldest = s.exec(select(func.min(CacheChange.seq))).one()
-        if st.applied and (oldest is None or oldest > st.applied + 1):
-            # The log was pruned past what we applied: we cannot tell who changed, so drop it all.
-            _reset(st, newest)
-            for hook in list(st.hooks):
-                hook(db, None, None, True, newest)
-            return
-        rows = s.exec(select(CacheChange.seq, CacheChange.user_id).where(col(CacheChange.seq) > st.applied)
-                      .where(col(CacheChange.seq) <= newest)).all()
-        users: set[int] = set()
-        everyone = False
-        for seq, uid in rows:
-            if uid is None:
-                everyone, st.floor = True, max(st.floor, seq)
-            else:
-                users.add(uid)
-                st.last_change[uid] = max(st.last_change.get(uid, 0), seq)
-        for uid in users:
-            st.entries.pop(("actor", uid), None)
-        if everyone:
+        if st.applied == 0 or pruned_past(s, st.applied):
+            # First look, or the log was pruned past us: nothing cached can be vouched for.
             st.entries.clear()
+            st.last_change.clear()
+            st.floor = newest
+        else:
+            rows = s.exec(select(CacheChange.seq, CacheChange.user_id).where(col(CacheChange.seq) > st.applied)
+                          .where(col(CacheChange.seq) <= newest)).all()
+            for seq, uid in rows:
+                if uid is None:
+                    st.floor = max(st.floor, seq)
+                    st.entries.clear()
+                else:
+                    st.last_change[uid] = max(st.last_change.get(uid, 0), seq)
+                    st.entries.pop(("actor", uid), None)
+        # The index catches up before ``applied`` moves: the event-loop fast path trusts what it sees
+        # only while the newest seq equals ``applied``.
         for hook in list(st.hooks):
-            hook(db, s, users, everyone, newest)
+            hook(db, s, newest)
         st.applied = newest
         if len(st.last_change) > RESET_AFTER:
             _reset(st, newest)
+
+
+def pruned_past(session: Session, seq: int) -> bool:
+    """Have rows after ``seq`` possibly been pruned (so the log no longer says who changed)?"""
+    oldest = session.exec(select(func.min(CacheChange.seq))).one()
+    return oldest is None or oldest > seq + 1
 
 
 def _reset(st: CacheState, newest: int) -> None:

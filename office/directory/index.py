@@ -264,24 +264,32 @@ def _build_and_install(db: Database) -> None:
     with st.lock:
         if st.applied > index.seq:  # changes committed while we were loading
             with db.read() as s:
-                changed = set(s.exec(select(CacheChange.user_id).where(col(CacheChange.seq) > index.seq,
-                                                                       col(CacheChange.seq) <= st.applied)).all())
-                changed.discard(None)
-                if changed and not index.reload(s, changed, st.applied):  # type: ignore[arg-type]
+                if not _catch_up(s, index, st.applied):
                     return
         if _hook not in st.hooks:
             st.hooks.append(_hook)
         st.directory_index = index
 
 
-def _hook(db: Database, session: Session | None, users: set[int] | None, _everyone: bool, seq: int) -> None:
-    st = actor_cache.state(db)
+def _catch_up(session: Session, index: DirectoryIndex, newest: int) -> bool:
+    """Reload the people changed after the index's seq; False when a rebuild is due instead."""
+    if newest <= index.seq:
+        return True
+    if actor_cache.pruned_past(session, index.seq):
+        return False
+    changed = set(session.exec(select(CacheChange.user_id).where(col(CacheChange.seq) > index.seq,
+                                                                 col(CacheChange.seq) <= newest)).all())
+    changed.discard(None)
+    if changed and not index.reload(session, changed, newest):  # type: ignore[arg-type]
+        return False
+    index.seq = newest
+    return True
+
+
+def _hook(db: Database, session: Session, newest: int) -> None:
     index = current(db)
-    if index is None:
-        return
-    if session is None or users is None:  # the log was pruned past us: rebuild on next use
-        st.directory_index = None
-        return
-    if users and not index.reload(session, users, seq):
-        st.directory_index = None
-        start_background(db)
+    if index is not None and not _catch_up(session, index, newest):
+        st = actor_cache.state(db)
+        st.directory_index = None  # searches use SQL until it is rebuilt
+        if len(index.cards) > BACKGROUND_ABOVE:
+            start_background(db)  # a small directory is rebuilt inline on the next search
