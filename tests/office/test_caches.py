@@ -172,3 +172,45 @@ def test_idle_timer_is_refreshed_at_most_once_a_minute(client: TestClient, org: 
     assert client.get("/api/directory/search?q=zw").status_code == 200
     with org.db.read() as s:
         assert s.exec(select(AuthSession.last_seen_at).where(AuthSession.revoked_at == None)).one() == recent  # noqa: E711
+
+
+def test_a_slow_reader_cannot_put_back_what_a_change_replaced(org: Org) -> None:
+    from office.accounts import load_actor
+    from office.actor import SYSTEM
+    from office.directory import service
+    from office.models import Role
+
+    uid = org.users["hamlet"]
+    with org.db.read() as slow:
+        actor_cache.ensure_seen(slow)  # its snapshot is taken here, before the change
+        with org.db.write() as w:
+            service.set_roles(w, SYSTEM, uid, {Role.staff, Role.clerk})
+        actor_cache.sync(org.db)
+        load_actor(slow, uid)  # may read the old roles; must not cache them
+    with org.db.read() as s:
+        assert Role.clerk in load_actor(s, uid).roles
+    with org.db.read() as s:
+        assert Role.clerk in load_actor(s, uid).roles  # now from the cache
+
+
+def test_index_reloads_people_in_place_and_rebuilds_after_many(client: TestClient, org: Org) -> None:
+    from office.actor import SYSTEM
+    from office.directory import index as directory_index
+    from office.directory import service
+
+    login(client, "ophelia")
+    _warm(client)
+    index = directory_index.current(org.db)
+    assert index is not None
+    uid = org.users["othello"]
+    for n in range(5):  # each rename leaves the old keys behind, stale
+        with org.db.write() as w:
+            service.update_user(w, SYSTEM, uid, name=f"郑{'一二三四五'[n]}")
+        assert _names(client, f"郑{'一二三四五'[n]}") == [f"郑{'一二三四五'[n]}"]
+        assert _names(client, "郑军") == []
+    assert directory_index.current(org.db) is index and index.reloaded == 5
+    index.reloaded = 10_000  # as if thousands had changed: the next change rebuilds instead
+    with org.db.write() as w:
+        service.update_user(w, SYSTEM, uid, name="郑军")
+    assert _names(client, "郑军") == ["郑军"]
+    assert directory_index.current(org.db) is not index
