@@ -32,7 +32,7 @@ from docs_flow.incoming_models import IncomingDocument, SearchDoc, SearchTerm
 from docs_flow.models import OutgoingDocument
 
 FTS_TABLE = "doc_search_fts"
-# Kept verbatim in migration 0007 (a migration must not change when this module does).
+# Kept verbatim in migration 0008 (a migration must not change when this module does).
 FTS_DDL = (f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(text, content='', "
            "tokenize='unicode61 remove_diacritics 0')")
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"

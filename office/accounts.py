@@ -109,10 +109,10 @@ def _role_requires_2fa(session: Session, user_id: int) -> bool:
 def roles_require_2fa(session: Session, roles: Any) -> bool:
     if not roles:
         return False
-    required = actor_cache.get("roles_2fa")
+    required = actor_cache.get(session, "roles_2fa")
     if required is None:
         required = frozenset(session.exec(select(RolePolicy.role).where(RolePolicy.require_2fa == True)).all())  # noqa: E712
-        actor_cache.put("roles_2fa", required)
+        actor_cache.put(session, "roles_2fa", required)
     return bool(required & set(roles))
 
 
@@ -165,8 +165,13 @@ def resolve_session(session: Session, settings: Settings, token: str | None) -> 
     """The live session for a cookie token, or None (expired, idle too long, revoked, disabled)."""
     if not token:
         return None
-    row = session.exec(select(AuthSession).where(AuthSession.token_hash == token_digest(token))).first()
-    if row is None or row.revoked_at is not None:
+    found = session.exec(select(AuthSession, actor_cache.newest_seq_query())
+                         .where(AuthSession.token_hash == token_digest(token))).first()
+    if found is None:
+        return None
+    row, seq = found
+    actor_cache.seen(session, seq)  # the same snapshot tells whether cached actors are current
+    if row.revoked_at is not None:
         return None
     now = utcnow()
     if now >= row.expires_at or now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
@@ -174,18 +179,28 @@ def resolve_session(session: Session, settings: Settings, token: str | None) -> 
     return row
 
 
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def touch_due(row: AuthSession) -> bool:
+    return utcnow() - row.last_seen_at > TOUCH_EVERY
+
+
 def touch_session(session: Session, row: AuthSession) -> None:
     """Refresh the idle timer at most once a minute, to keep reads from becoming writes."""
-    now = utcnow()
-    if now - row.last_seen_at > timedelta(seconds=60):
-        session.execute(update(AuthSession).where(AuthSession.id == row.id).values(last_seen_at=now))  # type: ignore[arg-type]
+    if touch_due(row):
+        refresh_last_seen(session, row.id)  # type: ignore[arg-type]
+
+
+def refresh_last_seen(session: Session, session_id: int) -> None:
+    session.execute(update(AuthSession).where(AuthSession.id == session_id).values(last_seen_at=utcnow()))  # type: ignore[arg-type]
 
 
 def load_actor(session: Session, user_id: int, *, ip: str = "", session_id: int | None = None) -> Actor:
-    cached = actor_cache.get(("actor", user_id))
+    cached = actor_cache.get(session, ("actor", user_id), user_id)
     if cached is None:
         cached = _actor_for(get_user(session, user_id), "", None, session=session)
-        actor_cache.put(("actor", user_id), cached)
+        actor_cache.put(session, ("actor", user_id), cached, user_id)
     return replace(cached, ip=ip, session_id=session_id, extra={})
 
 
@@ -348,7 +363,7 @@ def set_role_policy(session: Session, actor: Actor, role: Role, *, require_2fa: 
     row = session.get(RolePolicy, role) or RolePolicy(role=role)
     row.require_2fa = require_2fa
     session.add(row)
-    actor_cache.invalidate()
+    actor_cache.record(session, None)
     audit.record(session, actor, "settings.role_2fa", target_type="role", target_id=role.value,
                  detail={"require_2fa": require_2fa})
 

@@ -21,9 +21,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from office import eventstore, openapi, routes_auth, routes_directory, routes_ws
+from office import actor_cache, eventstore, openapi, routes_auth, routes_directory, routes_ws
 from office.config import Settings, load_settings
 from office.db import Database
+from office.directory import index as directory_index
 from office.errors import OfficeError
 from office.hub import Hub, make_backend
 from office.models import SystemSetting
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         from office.migrate import upgrade
 
         await asyncio.get_running_loop().run_in_executor(None, upgrade, db)
+        await asyncio.get_running_loop().run_in_executor(None, directory_index.warm, db)
         await hub.start()
         startup = [m for m in domain_modules("startup")]
         tasks = [asyncio.create_task(_prune_events(db, settings))]
@@ -191,5 +193,6 @@ async def _prune_events(db: Database, settings: Settings) -> None:
         try:
             await asyncio.get_running_loop().run_in_executor(
                 None, lambda: eventstore.prune(db, retention=timedelta(hours=settings.event_retention_hours)))
+            await asyncio.get_running_loop().run_in_executor(None, actor_cache.prune, db)
         except Exception:
             log.exception("event pruning failed")

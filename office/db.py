@@ -50,6 +50,7 @@ class Database:
         if not self.is_sqlite:
             _configure_postgres(self.engine)
         self.event_sinks: list[Callable[[list[Any]], None]] = []
+        self.on_dispose: list[Callable[[], None]] = []  # e.g. office.hotpath's own connections
         self._lock = threading.Lock()
 
     def create_all(self) -> None:
@@ -59,6 +60,7 @@ class Database:
     def read(self) -> Iterator[Session]:
         with Session(self._read_engine, expire_on_commit=False) as session:
             session.info["db"] = self
+            session.info["read_only"] = True
             yield session
 
     @contextmanager
@@ -106,6 +108,8 @@ class Database:
                 conn.commit()
 
     def dispose(self) -> None:
+        while self.on_dispose:
+            self.on_dispose.pop()()
         self.engine.dispose()
 
 

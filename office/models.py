@@ -110,6 +110,22 @@ class DirectoryKey(SQLModel, table=True):
     weight: int = 0  # lower is a better match kind
 
 
+class CacheChange(SQLModel, table=True):
+    """A committed change to who someone is (roles, posts, account) or how the directory shows them.
+
+    Every process keeps caches of actors and an in-memory directory index; each request compares
+    the newest ``seq`` with what its process has applied, and applies the rows in between before
+    trusting a cached entry. ``user_id`` None means "everyone" (a role policy, a department).
+    AUTOINCREMENT on SQLite so a pruned or rolled-back ``seq`` is never handed out again.
+    """
+
+    __tablename__ = "cache_change"
+    __table_args__ = {"sqlite_autoincrement": True}
+    seq: int | None = Field(default=None, primary_key=True)
+    user_id: int | None = Field(default=None)
+    at: datetime = Field(default_factory=utcnow, sa_column=utc_column(index=True))
+
+
 class AuthSession(SQLModel, table=True):
     __tablename__ = "auth_session"
     id: int | None = Field(default=None, primary_key=True)

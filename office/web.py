@@ -180,6 +180,8 @@ def resolve_actor(request: Request, session: Session, *, allow_pending: bool = F
     if row is None:
         return None
     request.state.auth_session = row
+    if accounts.touch_due(row):
+        request.state.touch_session_id = row.id
     if row.mfa_pending and not allow_pending:
         return None
     user = session.get(User, row.user_id)
@@ -189,6 +191,22 @@ def resolve_actor(request: Request, session: Session, *, allow_pending: bool = F
     if not user.totp_enabled and accounts.roles_require_2fa(session, actor.roles):
         actor.extra["must_enrol_2fa"] = True
     return actor
+
+
+def _touch(request: Request, session: Session | None) -> None:
+    """Refresh the session's idle timer (at most once a minute, so most reads stay reads)."""
+    session_id = getattr(request.state, "touch_session_id", None)
+    if session_id is None:
+        return
+    request.state.touch_session_id = None
+    if session is not None:
+        accounts.refresh_last_seen(session, session_id)
+        return
+    try:
+        with request.app.state.db.write() as write_session:
+            accounts.refresh_last_seen(write_session, session_id)
+    except Exception:  # the answer is ready; a missed refresh only brings the idle limit closer
+        log.warning("could not refresh session last-seen time", exc_info=True)
 
 
 def _cookie_token(request: Request) -> str | None:
@@ -261,10 +279,12 @@ def api(
             if (request.method in SAFE_METHODS and not write) or deferred_write:
                 with db.read() as session:
                     ctx = _prepare(request, session, payload, data, form)
-                    result = fn(ctx)
-                    return _respond(result, status)
+                    response = _respond(fn(ctx), status)
+                _touch(request, None)
+                return response
             with db.write() as session:
                 ctx = _prepare(request, session, payload, data, form)
+                _touch(request, session)
                 result = fn(ctx)
                 response = _respond(result, status)
             return response

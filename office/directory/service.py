@@ -27,6 +27,7 @@ from office.models import (
     User,
     UserRole,
 )
+from office.directory import index as directory_index
 from office.directory.pinyin import full_and_initials, search_keys
 from office.secrets_box import hash_password, password_problem
 
@@ -268,7 +269,7 @@ def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> Us
     if user_id == actor.user_id and not active:
         raise ValidationError("不能停用自己的账号", code="self_disable")
     user.is_active = active
-    actor_cache.invalidate()
+    actor_cache.record(session, [user_id])
     session.add(user)
     audit.record(session, actor, "user.enable" if active else "user.disable", target_type="user", target_id=user_id)
     if not active:
@@ -279,7 +280,7 @@ def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> Us
 
 
 def _replace_posts(session: Session, user_id: int, posts: list[PostSpec]) -> None:
-    actor_cache.invalidate()
+    actor_cache.record(session, [user_id])
     if posts and sum(1 for p in posts if p.is_primary) != 1:
         raise ValidationError("必须有且只有一个主要职务", code="primary_post")
     seen = set()
@@ -296,7 +297,7 @@ def _replace_posts(session: Session, user_id: int, posts: list[PostSpec]) -> Non
 
 
 def _replace_roles(session: Session, user_id: int, roles: set[Role]) -> None:
-    actor_cache.invalidate()
+    actor_cache.record(session, [user_id])
     session.execute(delete(UserRole).where(UserRole.user_id == user_id))  # type: ignore[arg-type]
     for r in sorted(roles, key=lambda r: r.value):
         session.add(UserRole(user_id=user_id, role=r))
@@ -310,6 +311,7 @@ def reindex_user(session: Session, user_id: int) -> None:
         .where(Post.user_id == user_id)
     ).all()
     title = next((t for t, _ in rows if t), "")
+    actor_cache.record(session, [user_id])  # the directory index reloads this person
     session.execute(delete(DirectoryKey).where(DirectoryKey.user_id == user_id))  # type: ignore[arg-type]
     for key, weight in search_keys(user.name, title, [d for _, d in rows]):
         session.add(DirectoryKey(user_id=user_id, key=key, weight=weight))
@@ -361,14 +363,33 @@ def person_card(session: Session, actor: Actor, user_id: int) -> dict[str, Any]:
     return person_public(user, posts_of(session, [user_id])[user_id], roles_of(session, user_id))
 
 
+def search_json(session: Session, actor: Actor, q: str, *, department_id: int | None = None, limit: int = 20
+                ) -> bytes | None:
+    """``search``'s answer as JSON bytes from the in-memory index; None while it is being built."""
+    policy.require(actor, "directory.read")
+    index = directory_index.ensure(session)
+    return None if index is None else search_body(index, q, department_id=department_id, limit=limit)
+
+
+def search_body(index: directory_index.DirectoryIndex, q: str, *, department_id: int | None, limit: int) -> bytes:
+    q = normal_query(q)
+    found = index.search(q, department_id=department_id, limit=min(max(limit, 1), 100)) if q else []
+    return index.render(found)
+
+
+def normal_query(q: str | None) -> str:
+    return (q or "").strip().lower()[:50]
+
+
 def search(session: Session, actor: Actor, q: str, *, department_id: int | None = None, limit: int = 20
            ) -> list[dict[str, Any]]:
     """Find people by name, pinyin (full or initials), title or department; best matches first.
 
-    A prefix range scan over the key index: any suffix of a name is a key, so 伟 finds 张伟.
+    A prefix range scan over the key index: any suffix of a name is a key, so 伟 finds 张伟. The
+    API answers from the in-memory index (``search_json``) once built; this is the SQL equivalent.
     """
     policy.require(actor, "directory.read")
-    q = (q or "").strip().lower()[:50]
+    q = normal_query(q)
     limit = min(max(limit, 1), 100)
     if not q:
         return []
@@ -382,9 +403,9 @@ def search(session: Session, actor: Actor, q: str, *, department_id: int | None 
         .order_by(DirectoryKey.key)
         .limit(CANDIDATES)
     ).all()
-    best: dict[int, tuple[int, int]] = {}
+    best: dict[int, tuple[int, int, str]] = {}
     for uid, key, weight in rows:
-        score = (weight, len(key) - len(q))
+        score = (weight, len(key), key)  # the index's order too
         if uid not in best or score < best[uid]:
             best[uid] = score
     ranked = sorted(best, key=lambda u: (best[u], u))[: limit * 3 if department_id else limit]

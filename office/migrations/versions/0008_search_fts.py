@@ -1,7 +1,7 @@
 """search and 督办 at scale: FTS5 index of documents on SQLite, covering indexes for search and dashboard
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-29 10:10:00
 
 On SQLite the search index moves from the bigram table ``doc_search_term`` (hundreds of millions of
@@ -21,8 +21,8 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0007'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,155 @@
+"""Hot read endpoints answered on the event loop from this process's caches, on SQLite.
+
+A typeahead search costs less than handing a request to the threadpool and opening a SQLAlchemy
+session, so ``fast_first(fast)`` puts a fast path in front of an ``@api`` endpoint. It reads the
+session row, the account's active and 2FA flags and the newest ``cache_change`` seq in one indexed
+query on a read-only SQLite connection of the loop's own (microseconds: WAL readers never wait for
+writers), and answers only the plain case: a live, fully authenticated session whose last-seen time
+is fresh, nothing changed since this process last synced, the actor and the role policy cached, the
+policy action allowed. Anything else — no cookie, a revoked, expired, idle or half-authenticated
+session, a change to apply, a cache miss, a refused action, an odd parameter — goes to the normal
+endpoint, which applies the change, refreshes the caches and gives the usual answer or error. So the
+fast path never decides a refusal and never serves a state older than the database's.
+
+PostgreSQL is a network round trip away, which the loop must not wait on: there every request takes
+the normal path.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from office import accounts, actor_cache, policy
+from office.actor import Actor
+from office.errors import OfficeError
+from office.secrets_box import token_digest
+from office.web import SAFE_METHODS, SESSION_COOKIE, _cookie_token, check_request_text, client_ip
+
+SESSION_SQL = (
+    "SELECT s.id, s.user_id, s.mfa_pending, s.expires_at, s.last_seen_at, s.revoked_at, u.is_active, "
+    "u.totp_enabled, (SELECT max(seq) FROM cache_change) "
+    "FROM auth_session s JOIN user_account u ON u.id = s.user_id WHERE s.token_hash = ?"
+)
+FastHandler = Callable[[Request, Actor], Response | None]
+_local = threading.local()
+hits = 0  # requests answered here (tests check that the fast path is really taken)
+
+
+def fast_first(fast: FastHandler) -> Callable[[Callable[[Request], Any]], Callable[[Request], Any]]:
+    """Try ``fast(request, actor)`` before the wrapped ``@api`` endpoint; None from it means "not here"."""
+
+    def deco(slow: Callable[[Request], Any]) -> Callable[[Request], Any]:
+        action = slow.__policy__  # type: ignore[attr-defined]
+
+        async def endpoint(request: Request) -> Response:
+            actor = cached_actor(request, action)
+            if actor is not None:
+                response = fast(request, actor)
+                if response is not None:
+                    global hits
+                    hits += 1
+                    return response
+            return await slow(request)  # type: ignore[no-any-return]
+
+        for name in ("__name__", "__doc__", "__policy__", "__body__", "__handler__", "__multipart__"):
+            setattr(endpoint, name, getattr(slow, name))
+        return endpoint
+
+    return deco
+
+
+def cached_actor(request: Request, action: str) -> Actor | None:
+    """The acting user if every check passes from cache and one read; None means "take the normal path"."""
+    db = request.app.state.db
+    if request.method not in SAFE_METHODS or not db.is_sqlite:
+        return None
+    try:
+        check_request_text(request)
+    except OfficeError:
+        return None
+    digest = _digest(request)
+    if digest is None:
+        return None
+    row = _connection(db).execute(SESSION_SQL, (digest,)).fetchone()
+    if row is None:
+        return None
+    session_id, user_id, mfa_pending, expires_at, last_seen_at, revoked_at, is_active, totp_enabled, seq = row
+    st = actor_cache.state(db)
+    if mfa_pending or revoked_at is not None or not is_active or (seq or 0) != st.applied:
+        return None
+    now = datetime.now(UTC)
+    if now >= _utc(expires_at) or now - _utc(last_seen_at) > accounts.TOUCH_EVERY:
+        return None  # expired, or due a last-seen refresh (a write): the normal path does both
+    actor = actor_cache.peek(db, ("actor", user_id), user_id)
+    if actor is None:
+        return None
+    if not totp_enabled:
+        required = actor_cache.peek(db, "roles_2fa")
+        if required is None or required & actor.roles:
+            return None
+    try:
+        policy.require(actor, action)
+    except OfficeError:
+        return None
+    return replace(actor, ip=client_ip(request), session_id=session_id, extra={})
+
+
+def _digest(request: Request) -> str | None:
+    """The stored hash of the cookie's token. Checking the signature and hashing cost more than the
+    rest of this path, and a valid cookie always maps to the same digest, so valid ones are remembered."""
+    signed = request.cookies.get(SESSION_COOKIE)
+    if not signed:
+        return None
+    state = request.app.state
+    digests: dict[str, str] | None = getattr(state, "hot_digests", None)  # per app: per signing key
+    if digests is None:
+        digests = state.hot_digests = {}
+    digest = digests.get(signed)
+    if digest is None:
+        token = _cookie_token(request)
+        if not token:
+            return None
+        if len(digests) >= 10_000:
+            digests.clear()
+        digest = digests[signed] = token_digest(token)
+    return digest
+
+
+def _utc(value: str) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)  # stored as naive UTC (office.db.UTCDateTime)
+
+
+def _connection(db: Any) -> sqlite3.Connection:
+    """This thread's read-only connection to ``db`` (the loop thread's, in practice)."""
+    conns: weakref.WeakKeyDictionary[Any, sqlite3.Connection] | None = getattr(_local, "conns", None)
+    if conns is None:
+        conns = _local.conns = weakref.WeakKeyDictionary()
+    conn = conns.get(db)
+    if conn is None:
+        conn = sqlite3.connect(db.engine.url.database, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA query_only=1")
+        conn.execute("PRAGMA busy_timeout=30000")
+        conns[db] = conn
+        db.on_dispose.append(conn.close)
+    return conn
+
+
+def int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int | None:
+    """A query integer as ``Ctx.query_int`` reads it, or None when it would be refused (let the normal
+    path answer the error)."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        return None
+    value = int(raw)
+    return value if lo <= value <= hi else None
