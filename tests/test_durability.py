@@ -194,6 +194,23 @@ class Booker(Writer):
             self.unknown.pop()  # refused cleanly: not written, and known not to be
 
 
+class Signer(Writer):
+    """Signs text with a PIN-unlocked key: each signature is a log entry, a TSA token and an audit row."""
+
+    PIN = "739184"
+
+    def setup(self) -> None:
+        assert self.client is not None
+        if not self.client.get("/api/esign/me").json().get("enrolled"):
+            self.client.post("/api/esign/enrol", json={"pin": self.PIN}).raise_for_status()
+
+    def write(self, key: str) -> None:
+        assert self.client is not None
+        r = self.client.post("/api/esign/sign-text", json={"pin": self.PIN, "text": f"签发 {key}",
+                                                           "purpose": f"durable {key}"})
+        r.raise_for_status()
+
+
 class Refused(Exception):
     pass
 
@@ -265,7 +282,8 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
     chat = [ChatWriter(server, u, stop) for u in CHAT_WRITERS]
     docs = [DocWriter(server, u, stop) for u in DOC_WRITERS]
     bookers = [Booker(server, u, stop, room, _slots()) for u in BOOKERS]
-    writers: list[Writer] = [*chat, *docs, *bookers]
+    signers = [Signer(server, "claudius", stop)]
+    writers: list[Writer] = [*chat, *docs, *bookers, *signers]
     seen: list[dict[str, Any]] = []
     problems: list[str] = []
     watcher = threading.Thread(target=lambda: asyncio.run(_watch(server, watch_stop, seen, problems)), daemon=True)
@@ -277,7 +295,7 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
         for _ in range(3):
             # Kill only once every kind of writer has made progress on this server life, so the
             # test proves something however slow the machine is, then at a random moment.
-            _await_progress([chat, docs, bookers])
+            _await_progress([chat, docs, bookers, signers])
             time.sleep(rng.uniform(0.0, 0.6))
             server.kill()
             time.sleep(0.2)
@@ -308,12 +326,28 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
             " FROM doc_outgoing d WHERE d.title LIKE 'durable %'")).all()
         bookings = s.execute(text("SELECT title, room_id, start_at, end_at FROM meeting"
                                   " WHERE title LIKE 'durable %' AND status != 'cancelled'")).all()
+        signed = s.execute(text("SELECT purpose, leaf_index FROM esign_signature WHERE purpose LIKE 'durable %'")).all()
     db.dispose()
     assert report.ok, report
     assert not problems, problems
     _check_chat(chat, rows, seen)
     _check_documents(docs, doc_rows)
     _check_bookings(bookers, bookings)
+    _check_signatures(signers, signed, data)
+
+
+def _check_signatures(signers: list[Signer], rows: list[Any], data: Path) -> None:
+    acked = {key for w in signers for key in w.acked}
+    assert len(acked) >= 3, "too few signatures to prove anything"
+    keys = [r[0].removeprefix("durable ") for r in rows]
+    assert sorted(keys) == sorted(set(keys)), "a signature was stored twice"
+    assert acked <= set(keys), f"acknowledged signatures lost: {sorted(acked - set(keys))[:5]}"
+    leaves = sorted(r[1] for r in rows)
+    assert len(set(leaves)) == len(leaves), "two signatures share a log entry"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OFFICE_")}
+    log = subprocess.run([sys.executable, "-m", "office", "esign", "log", "verify", "--data", str(data)],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert log.returncode == 0, log.stdout + log.stderr  # the transparency log recomputes to its signed heads
 
 
 def _check_chat(writers: list[ChatWriter], rows: list[Any], seen: list[dict[str, Any]]) -> None:
