@@ -38,6 +38,9 @@ class Event:
     payload: dict[str, Any]
     user_ids: tuple[int, ...] = ()
     id: int | None = None
+    # The frame as JSON text, when the publisher already serialised the payload (the hub then sends
+    # it as is instead of encoding the same payload again on the event loop).
+    text: str | None = None
 
     def frame(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, **self.payload}
@@ -99,10 +102,14 @@ def publish_many_on_commit(
     recipient_rows: list[tuple[int, int]] = []
     for type, payload, recipients in prepared:
         eid = next(ids) if recipients else None
+        text = None
         if eid is not None:
-            event_rows.append((eid, type, sql_json(payload), now))
+            stored = sql_json(payload)
+            event_rows.append((eid, type, stored, now))
             recipient_rows.extend([(eid, u) for u in recipients])
-        out.append(Event(type=type, payload=payload, user_ids=recipients, id=eid))
+            # ``Event.frame()`` as JSON: the stored payload's members follow the id and type.
+            text = f'{{"id":{eid},"type":{sql_json(type)}{"," + stored[1:] if payload else "}"}'
+        out.append(Event(type=type, payload=payload, user_ids=recipients, id=eid, text=text))
     insert_plain_rows(conn, _EVENT, ("id", "type", "payload", "created_at"), event_rows)
     insert_plain_rows(conn, EventRecipient.__table__, ("event_id", "user_id"), recipient_rows)  # type: ignore[attr-defined]
     session.info.setdefault("pending_events", []).extend(out)
