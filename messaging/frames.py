@@ -136,7 +136,8 @@ class FrameHandlers:
         elif isinstance(exc, OfficeError):
             conn.offer({"type": "error", "ref": ref, **exc.to_dict()})
         else:
-            conn.offer({"type": "error", "ref": ref, "error": "server_error", "message": "服务器内部错误，消息未保存"})
+            conn.offer({"type": "error", "ref": ref, "error": "server_error",
+                        "message": "服务器内部错误，消息未保存"})
 
     async def read(self, conn: Connection, frame: dict[str, Any]) -> None:
         body: FrameReadBody = validate_body(FrameReadBody, self._fields(frame))

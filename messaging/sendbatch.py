@@ -9,9 +9,9 @@ rate. The batcher hands a run of consecutive ``SendOp`` items to ``SendBatch`` i
 * validates each send completely in Python, exactly as ``send_message`` does, before it allocates
   anything (so a refused send stores nothing and leaves the others alone, without a SAVEPOINT),
   then assigns its ``seq`` and builds what clients will see, and
-* writes the run with a handful of multi-row statements: messages (ids returned in order), search
-  bigrams, conversation and read positions, ``chat.message`` events with their recipients, and one
-  correctly chained audit entry per send.
+* writes the run with a handful of multi-row statements in the driver's own values (ids reserved
+  for the whole run): messages, search bigrams, conversation and read positions, ``chat.message``
+  events with their recipients, and one correctly chained audit entry per send.
 
 Sends with an attachment or a DING take the ORM path (``SendOp.__call__``), as does the whole run
 if its multi-row write fails for a reason validation did not foresee: then each send is replayed
@@ -27,19 +27,17 @@ from typing import Any
 from sqlalchemy import bindparam, select, tuple_
 from sqlmodel import Session
 
+from messaging import messages
+from messaging.models import ConversationKind, MemberRole, Message, MessageGram, MessageKind
+from messaging.timeline import EXCERPT, grams, messages_public, reply_excerpt
 from office import audit, events
 from office.actor import Actor
 from office.db import driver_sql, insert_plain_rows, reserve_ids, sql_json, sql_time, utcnow
 from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
-from messaging import messages
-from messaging.models import Conversation, ConversationKind, Member, MemberRole, Message, MessageGram, MessageKind
-from messaging.timeline import EXCERPT, grams, messages_public, reply_excerpt
 
 log = logging.getLogger("messaging.sendbatch")
 
 _MSG = Message.__table__  # type: ignore[attr-defined]
-_CONV = Conversation.__table__  # type: ignore[attr-defined]
-_MEMBER = Member.__table__  # type: ignore[attr-defined]
 _GRAM = MessageGram.__table__  # type: ignore[attr-defined]
 
 _MSG_COLUMNS = ("id", "conversation_id", "seq", "sender_id", "client_id", "kind", "body", "reply_to_seq", "mentions",
@@ -235,7 +233,8 @@ class SendBatch:
             old = conv.read_at.get(uid, 0)
             senders = {s.op.actor.user_id for s in sent[cid] if old < s.seq < seq}
             if old < conv.stored_last:
-                senders |= {r[0] for r in conn.execute(_SENDERS_BETWEEN, {"cid": cid, "lo": old, "hi": conv.stored_last})}
+                between = {"cid": cid, "lo": old, "hi": conv.stored_last}
+                senders |= {r[0] for r in conn.execute(_SENDERS_BETWEEN, between)}
             others = senders - {uid}
             if not others:
                 continue
@@ -269,8 +268,10 @@ class SendBatch:
         insert_plain_rows(conn, _MSG, _MSG_COLUMNS, rows)
         insert_plain_rows(conn, _GRAM, ("gram", "message_id", "conversation_id"), gram_rows)
         advanced = sorted({s.op.conversation_id for s in self.staged})
-        conn.exec_driver_sql(driver_sql(conn, "UPDATE chat_conversation SET last_seq = ?, last_message_at = ? WHERE id = ?"),
-                             [(self.convs[c].last_seq, sql_time(conn, self.convs[c].last_message_at), c) for c in advanced])
+        conn.exec_driver_sql(driver_sql(conn, (
+            "UPDATE chat_conversation SET last_seq = ?, last_message_at = ? WHERE id = ?")),
+                             [(self.convs[c].last_seq, sql_time(conn, self.convs[c].last_message_at), c)
+                              for c in advanced])
         read: dict[tuple[int, int], int] = {}
         for s in self.staged:
             read[(s.op.conversation_id, s.op.actor.user_id)] = s.seq

@@ -12,9 +12,8 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
-
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Column, DateTime, event
 from sqlalchemy.engine import Engine

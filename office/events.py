@@ -111,12 +111,13 @@ def publish_many_on_commit(
             text = f'{{"id":{eid},"type":{sql_json(type)}{"," + stored[1:] if payload else "}"}'
         out.append(Event(type=type, payload=payload, user_ids=recipients, id=eid, text=text))
     insert_plain_rows(conn, _EVENT, ("id", "type", "payload", "created_at"), event_rows)
-    insert_plain_rows(conn, EventRecipient.__table__, ("event_id", "user_id"), recipient_rows)  # type: ignore[attr-defined]
+    insert_plain_rows(conn, _RECIPIENT, ("event_id", "user_id"), recipient_rows)
     session.info.setdefault("pending_events", []).extend(out)
     return out
 
 
 _EVENT = StoredEvent.__table__  # type: ignore[attr-defined]
+_RECIPIENT = EventRecipient.__table__  # type: ignore[attr-defined]
 
 
 def deliver(db: Database, events: list[Event]) -> None:
