@@ -5,25 +5,67 @@ carrying the client's ``ref``; a sender who keeps hitting the rate limit is clos
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 import time
 import weakref
-from collections.abc import Coroutine
+from collections import deque
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from office.errors import OfficeError, RateLimited, ValidationError
-from office.hub import Connection
-from office.web import validate_body
 from messaging import messages
 from messaging.presence import STATUSES
 from messaging.ratelimit import AbuseCounter
 from messaging.schemas import FrameReadBody, FrameSendBody
 from messaging.sendbatch import SendOp
 from messaging.timeline import member_ids
+from office.errors import OfficeError, RateLimited, ValidationError
+from office.hub import Connection
+from office.web import validate_body
 
 if TYPE_CHECKING:
     from messaging.startup import ChatRuntime
 
 TYPING_INTERVAL = 1.0
+log = logging.getLogger("messaging.frames")
+
+
+class Completions:
+    """Runs ``fn(future)`` on the event loop once a batcher future completes, for a whole batch at once.
+
+    A task plus ``asyncio.wrap_future`` per send costs a task, two futures and one self-pipe wakeup
+    each; here the batcher thread only appends to a deque, and one loop callback drains everything
+    that completed since the last drain, in completion order (so one client's acks keep their order).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.done: deque[tuple[Callable[[Future[Any]], None], Future[Any]]] = deque()
+        self.scheduled = False
+        self.lock = threading.Lock()
+
+    def add(self, fut: Future[Any], fn: Callable[[Future[Any]], None]) -> None:
+        fut.add_done_callback(lambda f: self._finished(fn, f))
+
+    def _finished(self, fn: Callable[[Future[Any]], None], fut: Future[Any]) -> None:  # any thread
+        self.done.append((fn, fut))
+        with self.lock:
+            if self.scheduled:
+                return
+            self.scheduled = True
+        self.loop.call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        with self.lock:
+            self.scheduled = False  # anything appended from here on schedules another drain
+        done = self.done
+        while done:
+            fn, fut = done.popleft()
+            try:
+                fn(fut)
+            except Exception:  # one bad callback must not strand the acks queued behind it
+                log.exception("completion callback failed")
 
 
 class FrameHandlers:
@@ -32,7 +74,15 @@ class FrameHandlers:
         self.abuse: weakref.WeakKeyDictionary[Connection, AbuseCounter] = weakref.WeakKeyDictionary()
         self.typing_at: weakref.WeakKeyDictionary[Connection, dict[int, float]] = weakref.WeakKeyDictionary()
         self.tasks: set[asyncio.Task[None]] = set()
-        self.inflight: weakref.WeakKeyDictionary[Connection, set[asyncio.Task[None]]] = weakref.WeakKeyDictionary()
+        # Sends submitted on a connection and not acked yet (a flooding client is closed after them).
+        self.inflight: weakref.WeakKeyDictionary[Connection, set[Future[Any]]] = weakref.WeakKeyDictionary()
+        self._completions: Completions | None = None
+
+    @property
+    def completions(self) -> Completions:
+        if self._completions is None:
+            self._completions = Completions(asyncio.get_running_loop())
+        return self._completions
 
     def register(self) -> None:
         hub = self.rt.hub
@@ -54,17 +104,15 @@ class FrameHandlers:
         # Sends already accepted get their acks first, so the client knows exactly what was stored.
         pending = self.inflight.get(conn, set())
         if pending:
-            await asyncio.wait(pending)
+            # Each future's ack drain was scheduled before the wakeup this wait gets, so by the time
+            # it returns the acks are queued ahead of the close.
+            await asyncio.wait([asyncio.wrap_future(f) for f in pending])
         conn.close(1008, "发送过于频繁，连接已关闭")
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], conn: Connection | None = None) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
-        if conn is not None:
-            mine = self.inflight.setdefault(conn, set())
-            mine.add(task)
-            task.add_done_callback(mine.discard)
 
     async def send(self, conn: Connection, frame: dict[str, Any]) -> None:
         body: FrameSendBody = validate_body(FrameSendBody, self._fields(frame))
@@ -73,33 +121,42 @@ class FrameHandlers:
         fields = body.model_dump(exclude={"conversation_id"})
         fut = self.rt.batcher.submit(SendOp(actor, body.conversation_id, fields))
         # Submitted in frame order (so one client's sends keep their order); acked after commit.
-        self._spawn(self._ack(conn, ref, fut), conn)
+        mine = self.inflight.get(conn)
+        if mine is None:
+            mine = self.inflight[conn] = set()
+        mine.add(fut)
+        self.completions.add(fut, lambda f: self._ack(conn, ref, f, mine))
 
-    async def _ack(self, conn: Connection, ref: Any, fut: Any) -> None:
-        try:
-            message = await asyncio.wrap_future(fut)
-        except OfficeError as exc:
+    @staticmethod
+    def _ack(conn: Connection, ref: Any, fut: Future[Any], mine: set[Future[Any]]) -> None:
+        mine.discard(fut)
+        exc = fut.exception()
+        if exc is None:
+            conn.offer({"type": "chat.ack", "ref": ref, "message": fut.result()})
+        elif isinstance(exc, OfficeError):
             conn.offer({"type": "error", "ref": ref, **exc.to_dict()})
-        except Exception:
-            conn.offer({"type": "error", "ref": ref, "error": "server_error", "message": "服务器内部错误，消息未保存"})
         else:
-            conn.offer({"type": "chat.ack", "ref": ref, "message": message})
+            conn.offer({"type": "error", "ref": ref, "error": "server_error",
+                        "message": "服务器内部错误，消息未保存"})
 
     async def read(self, conn: Connection, frame: dict[str, Any]) -> None:
         body: FrameReadBody = validate_body(FrameReadBody, self._fields(frame))
         actor = conn.actor
         fut = self.rt.batcher.submit(
             lambda s: messages.mark_read(s, actor, conversation_id=body.conversation_id, seq=body.seq))
-        self._spawn(self._ack_read(conn, frame.get("ref"), fut))
+        ref = frame.get("ref")
+        self.completions.add(fut, lambda f: self._ack_read(conn, ref, f))
 
-    async def _ack_read(self, conn: Connection, ref: Any, fut: Any) -> None:
-        try:
-            result = await asyncio.wrap_future(fut)
-        except OfficeError as exc:
+    @staticmethod
+    def _ack_read(conn: Connection, ref: Any, fut: Future[Any]) -> None:
+        exc = fut.exception()
+        if exc is None:
+            if ref is not None:
+                conn.offer({"type": "chat.read.ack", "ref": ref, **fut.result()})
+        elif isinstance(exc, OfficeError):
             conn.offer({"type": "error", "ref": ref, **exc.to_dict()})
         else:
-            if ref is not None:
-                conn.offer({"type": "chat.read.ack", "ref": ref, **result})
+            conn.offer({"type": "error", "ref": ref, "error": "server_error", "message": "服务器内部错误"})
 
     async def typing(self, conn: Connection, frame: dict[str, Any]) -> None:
         cid = frame.get("conversation_id")

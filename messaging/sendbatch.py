@@ -9,9 +9,9 @@ rate. The batcher hands a run of consecutive ``SendOp`` items to ``SendBatch`` i
 * validates each send completely in Python, exactly as ``send_message`` does, before it allocates
   anything (so a refused send stores nothing and leaves the others alone, without a SAVEPOINT),
   then assigns its ``seq`` and builds what clients will see, and
-* writes the run with a handful of multi-row statements: messages (ids returned in order), search
-  bigrams, conversation and read positions, ``chat.message`` events with their recipients, and one
-  correctly chained audit entry per send.
+* writes the run with a handful of multi-row statements in the driver's own values (ids reserved
+  for the whole run): messages, search bigrams, conversation and read positions, ``chat.message``
+  events with their recipients, and one correctly chained audit entry per send.
 
 Sends with an attachment or a DING take the ORM path (``SendOp.__call__``), as does the whole run
 if its multi-row write fails for a reason validation did not foresee: then each send is replayed
@@ -24,34 +24,27 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, select, tuple_
 from sqlmodel import Session
 
+from messaging import messages
+from messaging.models import ConversationKind, MemberRole, Message, MessageGram, MessageKind
+from messaging.timeline import EXCERPT, grams, messages_public, reply_excerpt
 from office import audit, events
 from office.actor import Actor
-from office.db import insert_plain_rows, utcnow
+from office.db import driver_sql, insert_plain_rows, reserve_ids, sql_json, sql_time, utcnow
 from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
-from messaging import messages
-from messaging.models import Conversation, ConversationKind, Member, MemberRole, Message, MessageGram, MessageKind
-from messaging.timeline import EXCERPT, grams, messages_public, reply_excerpt
 
 log = logging.getLogger("messaging.sendbatch")
 
 _MSG = Message.__table__  # type: ignore[attr-defined]
-_CONV = Conversation.__table__  # type: ignore[attr-defined]
-_MEMBER = Member.__table__  # type: ignore[attr-defined]
 _GRAM = MessageGram.__table__  # type: ignore[attr-defined]
 
-_INSERT_MESSAGES = insert(_MSG).returning(_MSG.c.id, sort_by_parameter_order=True)
-_ADVANCE_CONV = (update(_CONV).where(_CONV.c.id == bindparam("b_id"))
-                 .values(last_seq=bindparam("b_seq"), last_message_at=bindparam("b_at")))
-_MARK_READ = (update(_MEMBER).where(_MEMBER.c.conversation_id == bindparam("b_cid"),
-                                    _MEMBER.c.user_id == bindparam("b_uid"))
-              .values(last_read_seq=bindparam("b_seq")))
-_CONVS = select(_CONV.c.id, _CONV.c.kind, _CONV.c.dissolved_at, _CONV.c.muted_all, _CONV.c.last_seq).where(
-    _CONV.c.id.in_(bindparam("ids", expanding=True)))
-_MEMBERS = select(_MEMBER.c.conversation_id, _MEMBER.c.user_id, _MEMBER.c.role, _MEMBER.c.last_read_seq).where(
-    _MEMBER.c.conversation_id.in_(bindparam("ids", expanding=True)))
+_MSG_COLUMNS = ("id", "conversation_id", "seq", "sender_id", "client_id", "kind", "body", "reply_to_seq", "mentions",
+                "mention_all", "is_ding", "meta", "created_at")
+_SENDERS_BETWEEN = select(_MSG.c.sender_id).where(
+    _MSG.c.conversation_id == bindparam("cid"), _MSG.c.seq > bindparam("lo"), _MSG.c.seq <= bindparam("hi"),
+    _MSG.c.sender_id.is_not(None))
 
 
 @dataclass(eq=False)
@@ -145,15 +138,18 @@ class SendBatch:
     def _load(self) -> None:
         conn = self.session.connection()
         ids = sorted({op.conversation_id for op in self.ops})
-        for cid, kind, dissolved_at, muted_all, last_seq in conn.execute(_CONVS, {"ids": ids}):
-            self.convs[cid] = _Conv(kind=kind, dissolved=dissolved_at is not None, muted_all=bool(muted_all),
-                                    last_seq=last_seq)
-        if self.convs:
-            for cid, uid, role, last_read in conn.execute(_MEMBERS, {"ids": sorted(self.convs)}):
-                self.convs[cid].members[uid] = role
-                self.convs[cid].read_at[uid] = last_read or 0
-            for conv in self.convs.values():
-                conv.stored_last = conv.last_seq
+        marks = ", ".join("?" * len(ids))
+        for cid, kind, dissolved, muted_all, last_seq in conn.exec_driver_sql(driver_sql(conn, (
+                "SELECT id, kind, dissolved_at IS NOT NULL, muted_all, last_seq FROM chat_conversation "
+                f"WHERE id IN ({marks})")), tuple(ids)):
+            self.convs[cid] = _Conv(kind=ConversationKind[kind], dissolved=bool(dissolved), muted_all=bool(muted_all),
+                                    last_seq=last_seq, stored_last=last_seq)
+        for cid, uid, role, last_read in conn.exec_driver_sql(driver_sql(conn, (
+                "SELECT conversation_id, user_id, role, last_read_seq FROM chat_member "
+                f"WHERE conversation_id IN ({marks})")), tuple(ids)):
+            conv = self.convs[cid]
+            conv.members[uid] = MemberRole[role]
+            conv.read_at[uid] = last_read or 0
         pairs = sorted({(op.actor.user_id, op.fields["client_id"]) for op in self.ops
                         if op.fields.get("client_id") and len(op.fields["client_id"]) <= messages.MAX_CLIENT_ID})
         for start in range(0, len(pairs), 400):
@@ -229,15 +225,16 @@ class SendBatch:
     def _announce_reads(self, conn: Any, read: dict[tuple[int, int], int]) -> None:
         """Sending reads everything before it: when that skips someone else's unread messages,
         their senders are told (``chat.read``), exactly as ``messages._advance_read`` does."""
+        sent: dict[int, list[_Staged]] = {}  # per conversation, in seq order
+        for s in self.staged:
+            sent.setdefault(s.op.conversation_id, []).append(s)
         for (cid, uid), seq in read.items():
             conv = self.convs[cid]
             old = conv.read_at.get(uid, 0)
-            senders = {s.op.actor.user_id for s in self.staged
-                       if s.op.conversation_id == cid and old < s.seq < seq}
+            senders = {s.op.actor.user_id for s in sent[cid] if old < s.seq < seq}
             if old < conv.stored_last:
-                senders |= {r[0] for r in conn.execute(
-                    select(_MSG.c.sender_id).where(_MSG.c.conversation_id == cid, _MSG.c.seq > old,
-                                                   _MSG.c.seq <= conv.stored_last, _MSG.c.sender_id.is_not(None)))}
+                between = {"cid": cid, "lo": old, "hi": conv.stored_last}
+                senders |= {r[0] for r in conn.execute(_SENDERS_BETWEEN, between)}
             others = senders - {uid}
             if not others:
                 continue
@@ -257,28 +254,30 @@ class SendBatch:
         if not self.staged:
             return
         conn = self.session.connection()
-        result = conn.execute(_INSERT_MESSAGES, [{
-            "conversation_id": s.op.conversation_id, "seq": s.seq, "sender_id": s.op.actor.user_id,
-            "client_id": s.op.fields.get("client_id"), "kind": MessageKind.text, "body": s.text,
-            "reply_to_seq": s.op.fields.get("reply_to_seq"), "mentions": s.mentions,
-            "mention_all": bool(s.op.fields.get("mention_all", False)), "attachment_id": None, "is_ding": False,
-            "meta": {}, "created_at": s.at, "edited_at": None, "recalled_at": None,
-        } for s in self.staged])
-        ids = [row[0] for row in result]
+        ids = reserve_ids(conn, _MSG, len(self.staged))
+        rows: list[tuple[Any, ...]] = []
         gram_rows: list[tuple[str, int, int]] = []
         for s, mid in zip(self.staged, ids, strict=True):
             for v in s.views:
                 v["id"] = mid
-            cid = s.op.conversation_id
+            cid, f = s.op.conversation_id, s.op.fields
+            rows.append((mid, cid, s.seq, s.op.actor.user_id, f.get("client_id"), MessageKind.text.name, s.text,
+                         f.get("reply_to_seq"), sql_json(s.mentions), bool(f.get("mention_all", False)), False, "{}",
+                         sql_time(conn, s.at)))
             gram_rows.extend([(g, mid, cid) for g in grams(s.text)])
+        insert_plain_rows(conn, _MSG, _MSG_COLUMNS, rows)
         insert_plain_rows(conn, _GRAM, ("gram", "message_id", "conversation_id"), gram_rows)
-        advanced = {s.op.conversation_id for s in self.staged}
-        conn.execute(_ADVANCE_CONV, [{"b_id": cid, "b_seq": self.convs[cid].last_seq,
-                                      "b_at": self.convs[cid].last_message_at} for cid in sorted(advanced)])
+        advanced = sorted({s.op.conversation_id for s in self.staged})
+        conn.exec_driver_sql(driver_sql(conn, (
+            "UPDATE chat_conversation SET last_seq = ?, last_message_at = ? WHERE id = ?")),
+                             [(self.convs[c].last_seq, sql_time(conn, self.convs[c].last_message_at), c)
+                              for c in advanced])
         read: dict[tuple[int, int], int] = {}
         for s in self.staged:
             read[(s.op.conversation_id, s.op.actor.user_id)] = s.seq
-        conn.execute(_MARK_READ, [{"b_cid": c, "b_uid": u, "b_seq": seq} for (c, u), seq in read.items()])
+        conn.exec_driver_sql(driver_sql(conn, (
+            "UPDATE chat_member SET last_read_seq = ? WHERE conversation_id = ? AND user_id = ?")),
+            [(seq, c, u) for (c, u), seq in read.items()])
         self._announce_reads(conn, read)
         events.publish_many_on_commit(self.session, [
             ("chat.message", {"conversation_id": s.op.conversation_id, "seq": s.seq, "message": s.views[1]},

@@ -20,7 +20,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, select
 
 from office.actor import Actor
-from office.db import utcnow
+from office.db import insert_plain_rows, sql_json, sql_time, utcnow
 from office.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
@@ -100,8 +100,8 @@ class Pending:
 
 
 def record_many(session: Session, items: list[Pending]) -> None:
-    """Append several entries, in order, with one locked read of the tip, one multi-row insert and
-    one update of the head: the same chain ``record`` would build entry by entry."""
+    """Append several entries, in order, with one locked read of the tip, one multi-row insert (values
+    in driver form) and one update of the head: the same chain ``record`` would build entry by entry."""
     if not items:
         return
     conn = session.connection()
@@ -111,7 +111,7 @@ def record_many(session: Session, items: list[Pending]) -> None:
         seq, prev_hash = 0, GENESIS
     else:
         seq, prev_hash = int(tip[0]), str(tip[1])
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for it in items:
         actor = it.actor
         seq += 1
@@ -128,8 +128,9 @@ def record_many(session: Session, items: list[Pending]) -> None:
             "prev_hash": prev_hash,
         }
         row["hash"] = prev_hash = hashlib.sha256(prev_hash.encode() + b"\n" + _canonical_row(row)).hexdigest()
-        rows.append(row)
-    conn.execute(_INSERT, rows)
+        row["at"], row["detail"] = sql_time(conn, row["at"]), sql_json(row["detail"])
+        rows.append(tuple(row[c] for c in _COLUMNS))
+    insert_plain_rows(conn, AuditEntry.__table__, _COLUMNS, rows)  # type: ignore[attr-defined]
     conn.execute(_ADVANCE, {"new_seq": seq, "new_hash": prev_hash})
 
 

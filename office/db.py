@@ -8,12 +8,12 @@ runs on PostgreSQL.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
-
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Column, DateTime, event
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
@@ -151,17 +151,54 @@ def _configure_postgres(engine: Engine) -> None:
 
 
 def insert_plain_rows(conn: Any, table: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    """Multi-row INSERT of plain ``int``/``str`` values straight through the driver's executemany.
+    """Multi-row INSERT of values already in the driver's form, straight through its executemany.
 
-    For wide fan-outs (event recipients, search bigrams: thousands of rows per batch) SQLAlchemy's
-    per-row parameter processing costs more than the insert; these columns need none.
+    For the group-commit write paths (messages, events and their recipients, search bigrams, audit
+    entries: hundreds to thousands of rows per batch) SQLAlchemy's per-row parameter processing
+    costs more than the insert. Callers convert what needs converting: ``sql_time`` for
+    timestamps, ``sql_json`` for JSON columns; enums are stored by name.
     """
     if not rows:
         return
-    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}[conn.dialect.paramstyle]
-    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
-           f"VALUES ({', '.join([mark] * len(columns))})")
-    conn.exec_driver_sql(sql, rows)
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))})"
+    conn.exec_driver_sql(driver_sql(conn, sql), rows)
+
+
+def driver_sql(conn: Any, sql: str) -> str:
+    """``sql`` written with ``?`` placeholders, in the driver's own paramstyle."""
+    return sql if conn.dialect.paramstyle == "qmark" else sql.replace("?", "%s")
+
+
+def reserve_ids(conn: Any, table: Any, n: int) -> list[int]:
+    """``n`` fresh, increasing primary keys of ``table`` for rows the caller inserts with
+    ``insert_plain_rows`` (RETURNING is row-at-a-time on SQLite, where order is not promised).
+
+    Only under ``Database.write()``: on SQLite the write lock makes ``max(id) + 1 ...`` exactly the
+    ids SQLite would hand out; on PostgreSQL the ids come from the column's own sequence.
+    """
+    if n <= 0:
+        return []
+    if conn.dialect.name == "sqlite":
+        top = conn.exec_driver_sql(f"SELECT max(id) FROM {table.name}").scalar() or 0
+        return list(range(top + 1, top + n + 1))
+    rows = conn.exec_driver_sql(
+        f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, %s)", (n,))
+    return sorted(int(r[0]) for r in rows)
+
+
+def sql_time(conn: Any, value: datetime | None) -> Any:
+    """An aware datetime as ``UTCDateTime`` stores it (naive-UTC text on SQLite), for raw inserts."""
+    if value is None:
+        return None
+    value = value.astimezone(UTC)
+    if conn.dialect.name == "sqlite":
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite DATETIME format
+    return value
+
+
+def sql_json(value: Any) -> str:
+    """A JSON column's value for raw inserts (what SQLAlchemy's JSON type would bind)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def utcnow() -> datetime:
@@ -193,4 +230,5 @@ def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
     return Column(UTCDateTime(), nullable=nullable, index=index)
 
 
-__all__ = ["Database", "UTCDateTime", "insert_plain_rows", "utc_column", "utcnow"]
+__all__ = ["Database", "UTCDateTime", "driver_sql", "insert_plain_rows", "reserve_ids", "sql_json", "sql_time",
+           "utc_column", "utcnow"]

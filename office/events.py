@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert
 from sqlmodel import Session
 
-from office.db import insert_plain_rows, utcnow
+from office.db import insert_plain_rows, reserve_ids, sql_json, sql_time, utcnow
 from office.models import EventRecipient, StoredEvent
 
 if TYPE_CHECKING:
@@ -38,6 +38,9 @@ class Event:
     payload: dict[str, Any]
     user_ids: tuple[int, ...] = ()
     id: int | None = None
+    # The frame as JSON text, when the publisher already serialised the payload (the hub then sends
+    # it as is instead of encoding the same payload again on the event loop).
+    text: str | None = None
 
     def frame(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, **self.payload}
@@ -87,32 +90,34 @@ def publish_on_commit(
 def publish_many_on_commit(
     session: Session, items: list[tuple[str, dict[str, Any], Iterable[int]]]
 ) -> list[Event]:
-    """``publish_on_commit`` for several events at once, in order: one multi-row insert of the
-    events (ids returned in parameter order) and one of all their recipients."""
+    """``publish_on_commit`` for several events at once, in order: ids reserved in one query, then
+    one multi-row insert of the events and one of all their recipients (values in driver form:
+    the group-commit path writes thousands of rows per batch)."""
     prepared = [(type, payload, tuple(sorted({int(u) for u in user_ids if u}))) for type, payload, user_ids in items]
-    stored = [(type, payload) for type, payload, recipients in prepared if recipients]
-    ids: list[int] = []
-    if stored:
-        conn = session.connection()
-        now = utcnow()
-        result = conn.execute(_INSERT_EVENTS, [{"type": t, "payload": p, "created_at": now} for t, p in stored])
-        ids = [row[0] for row in result]
-        rows: list[tuple[int, int]] = []
-        it = iter(ids)
-        for _, _, recipients in prepared:
-            if recipients:
-                eid = next(it)
-                rows.extend([(eid, u) for u in recipients])
-        insert_plain_rows(conn, EventRecipient.__table__, ("event_id", "user_id"), rows)  # type: ignore[attr-defined]
-    out = []
-    it = iter(ids)
+    conn = session.connection()
+    ids = iter(reserve_ids(conn, _EVENT, sum(1 for _, _, recipients in prepared if recipients)))
+    now = sql_time(conn, utcnow())
+    out: list[Event] = []
+    event_rows: list[tuple[Any, ...]] = []
+    recipient_rows: list[tuple[int, int]] = []
     for type, payload, recipients in prepared:
-        out.append(Event(type=type, payload=payload, user_ids=recipients, id=next(it) if recipients else None))
+        eid = next(ids) if recipients else None
+        text = None
+        if eid is not None:
+            stored = sql_json(payload)
+            event_rows.append((eid, type, stored, now))
+            recipient_rows.extend([(eid, u) for u in recipients])
+            # ``Event.frame()`` as JSON: the stored payload's members follow the id and type.
+            text = f'{{"id":{eid},"type":{sql_json(type)}{"," + stored[1:] if payload else "}"}'
+        out.append(Event(type=type, payload=payload, user_ids=recipients, id=eid, text=text))
+    insert_plain_rows(conn, _EVENT, ("id", "type", "payload", "created_at"), event_rows)
+    insert_plain_rows(conn, _RECIPIENT, ("event_id", "user_id"), recipient_rows)
     session.info.setdefault("pending_events", []).extend(out)
     return out
 
 
-_INSERT_EVENTS = insert(StoredEvent).returning(StoredEvent.__table__.c.id, sort_by_parameter_order=True)  # type: ignore[attr-defined]
+_EVENT = StoredEvent.__table__  # type: ignore[attr-defined]
+_RECIPIENT = EventRecipient.__table__  # type: ignore[attr-defined]
 
 
 def deliver(db: Database, events: list[Event]) -> None:

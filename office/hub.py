@@ -129,7 +129,7 @@ class Hub:
 
     # publishing (any thread) ----------------------------------------------------------------
     def _sink(self, events: list[Event]) -> None:
-        message = {"kind": "events", "events": [{"id": e.id, "type": e.type, "payload": e.payload,
+        message = {"kind": "events", "events": [{"id": e.id, "type": e.type, "payload": e.payload, "text": e.text,
                                                   "user_ids": list(e.user_ids)} for e in events]}
         self.backend.publish(message, self)
 
@@ -155,7 +155,9 @@ class Hub:
                     if not conns:
                         continue
                     if frame is None:
-                        frame = encode({"id": ev["id"], "type": ev["type"], **ev["payload"]})
+                        text = ev.get("text")
+                        frame = (Encoded(ev["id"], text) if text is not None
+                                 else encode({"id": ev["id"], "type": ev["type"], **ev["payload"]}))
                     for conn in conns:
                         conn.offer(frame)
                         self.delivered += 1

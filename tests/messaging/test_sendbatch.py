@@ -5,6 +5,7 @@ one stored ``chat.message`` event per message, and one correctly chained audit e
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import Future
 from typing import Any
 
@@ -94,6 +95,8 @@ def test_mixed_batch_matches_the_orm_path(db, org: Org, batcher: GroupCommit) ->
         if m is not ding:
             assert carried[m["seq"]].payload["message"] == m
     assert [e.id for e in seen] == sorted(e.id for e in seen)
+    framed = [e for e in seen if e.text is not None]  # batched events carry their frame as JSON text
+    assert len(framed) == 5 and all(json.loads(e.text) == e.frame() for e in framed)  # type: ignore[arg-type]
     members = {org.users[u] for u in ("hamlet", "ophelia", "horatio")}
     with db.read() as s:
         for m in fresh:
