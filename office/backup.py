@@ -76,7 +76,12 @@ def create(db_path: Path, data_dir: Path, dest: Path) -> Summary:
                 size += path.stat().st_size
             fh.flush()
             os.fsync(fh.fileno())
-        os.link(partial, dest)  # appears whole or not at all, and never replaces an existing file
+        try:
+            os.link(partial, dest)  # appears whole or not at all, and never replaces an existing file
+        except FileExistsError:
+            raise BackupError(f"目标已存在：{dest}（不会覆盖）") from None
+        except OSError as exc:
+            raise BackupError(f"无法写入备份 {dest}：{exc.strerror}") from None
     return Summary(files=len(files) + 1, bytes=size)
 
 
