@@ -34,7 +34,6 @@ from docs_flow import engine, numbering, templates
 from docs_flow.incoming_models import (
     Circulation,
     CirculationReader,
-    DistributionReceipt,
     IncomingDocument,
     IncomingFile,
     IncomingSource,
