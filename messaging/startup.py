@@ -26,7 +26,7 @@ class ChatRuntime:
 
     def __init__(self, db: Database, hub: Hub, files: Path) -> None:
         self.db, self.hub, self.files = db, hub, files
-        self.batcher = GroupCommit(db, max_batch=CONFIG.batch_max)
+        self.batcher = GroupCommit(db, name="chat-group-commit", max_batch=CONFIG.batch_max)
         self.buckets = SendLimits(db.settings.hub_url)
         self.presence = Presence()
         self.frames = FrameHandlers(self)

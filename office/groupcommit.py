@@ -13,7 +13,7 @@ statements and no SAVEPOINT per item. If a run raises, or the commit itself fail
 transaction rolls back and every item of the batch is retried alone, in its own transaction, so one
 bad item never takes the others down.
 
-``messaging.batcher`` is the same machinery for chat sends (it predates this module).
+Chat sends and read marks (``messaging.batcher``) and 发文字号 (``docs_flow.numbering``) use it.
 """
 
 from __future__ import annotations
