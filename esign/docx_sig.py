@@ -1,16 +1,20 @@
 """Electronic seal signatures on .docx packages: apply (visible seal + GB/T 38540 signature) and verify.
 
-Canonical content hash (``CANON_VERSION`` 1), computed for signature number ``k``:
+Canonical content hash (``CANON_VERSION`` 2; version 1 is still verified), computed for signature
+number ``k``:
 
 - Every part of the OPC package is covered except the signature parts
   ``tongban/signatures/sig{n}.der`` themselves. Earlier signatures are covered separately, in
   order, by the digest of each part (``priorSignatures``), so removing or reordering is detected.
-- Part digest = H(canonical bytes), H = SHA-256 (ECDSA) or SM3 (SM2). XML parts (``.xml``,
-  ``.rels``) are parsed without DTDs/entities and serialised with C14N 1.0, so re-zipping,
-  compression level, member order, XML declaration and attribute quoting do not matter, while
-  any change of text, formatting, image or embedded file does. ``[Content_Types].xml`` and ``.rels``
-  children are also sorted (they are unordered sets) and our own signature relationships and
-  overrides are removed.
+- Part digest = H(canonical bytes), H = SHA-256 (ECDSA) or SM3 (SM2). The parts a later signature
+  edits (``[Content_Types].xml``, ``.rels``, ``word/document.xml``: see ``_edited_by_signing``) are
+  parsed without DTDs/entities and serialised with C14N 1.0, so that the later seal's additions can
+  be stripped again; ``[Content_Types].xml`` and ``.rels`` children are also sorted (they are
+  unordered sets) and our own signature relationships and overrides are removed. Every other part
+  is bound byte for byte as stored (decompressed), so re-zipping, compression level and member
+  order do not matter, while any change of text, formatting, image or embedded file does.
+  Version 1 canonicalised *every* XML part; for Word's 300–400 KB style parts that was 85% of a
+  verification, which is why version 2 stopped doing it.
 - Later seals: signature ``j > k`` adds a visible seal (run ``TongbanSeal-j``, part
   ``word/media/tongban-seal-j.png``, relationship ``rIdTongbanSealj``). When verifying ``k`` those
   artefacts are stripped, but only when signature part ``j`` exists (otherwise they are reported
@@ -50,7 +54,8 @@ from esign import docx_visual as visual
 from office.errors import OfficeError, UnsupportedMedia, ValidationError
 from office.safezip import open_zip, read_member
 
-CANON_VERSION = 1
+CANON_VERSION = 2
+CANON_VERSIONS = (1, 2)  # verifiable; new signatures use CANON_VERSION
 SIG_RE = re.compile(r"^tongban/signatures/sig([1-9][0-9]{0,3})\.der$")
 SIG_REL_TYPE = "http://tongban.gov.cn/2026/relationships/ses-signature"
 SIG_CONTENT_TYPE = "application/vnd.tongban.ses-signature"
@@ -131,8 +136,12 @@ def _later(value: str, pattern: re.Pattern[str], k: int, existing: set[int]) -> 
     return bool(m) and int(m.group(1)) > k and int(m.group(1)) in existing
 
 
-def _canonical(name: str, data: bytes, k: int, existing: set[int]) -> bytes:
-    if not (name.endswith(".xml") or name.endswith(".rels")):
+def _edited_by_signing(name: str) -> bool:
+    return name in ("[Content_Types].xml", "word/document.xml") or name.endswith(".rels")
+
+
+def _canonical(name: str, data: bytes, k: int, existing: set[int], version: int) -> bytes:
+    if not (name.endswith(".xml") or name.endswith(".rels")) or (version >= 2 and not _edited_by_signing(name)):
         return b"raw\x00" + data
     try:
         root = _parse_xml(data)
@@ -157,14 +166,14 @@ def _canonical(name: str, data: bytes, k: int, existing: set[int]) -> bytes:
     return b"xml\x00" + etree.tostring(root, method="c14n")
 
 
-def part_digests(parts: dict[str, bytes], k: int, hash_name: str) -> dict[str, bytes]:
+def part_digests(parts: dict[str, bytes], k: int, hash_name: str, version: int) -> dict[str, bytes]:
     """Per-part digests covered by signature number ``k`` (see module docstring)."""
     existing = set(signature_numbers(parts))
     out = {}
     for name in sorted(parts):
         if SIG_RE.match(name) or _later(name, _SEAL_MEDIA_RE, k, existing):
             continue
-        out[name] = crypto.digest(hash_name, _canonical(name, parts[name], k, existing))
+        out[name] = crypto.digest(hash_name, _canonical(name, parts[name], k, existing, version))
     return out
 
 
@@ -173,7 +182,7 @@ def _prior(parts: dict[str, bytes], k: int, hash_name: str) -> list[bytes]:
 
 
 def _manifest(parts: dict[str, bytes], k: int, hash_name: str) -> bytes:
-    digests = part_digests(parts, k, hash_name)
+    digests = part_digests(parts, k, hash_name, CANON_VERSION)
     return DocManifest(
         {
             "canon_version": CANON_VERSION,
@@ -389,7 +398,8 @@ def _check_integrity(parts: dict[str, bytes], n: int, sig: seal_mod.SignatureDat
     manifest_der = sig.ext_datas[OID_MANIFEST]
     manifest = DocManifest.load(manifest_der, strict=True)
     hash_name = {v: k for k, v in crypto.DIGEST_OIDS.items()}.get(manifest["hash_alg"].dotted, "")
-    if manifest["canon_version"].native != CANON_VERSION or hash_name != crypto.DIGEST_OF[sig.alg]:
+    version = manifest["canon_version"].native
+    if version not in CANON_VERSIONS or hash_name != crypto.DIGEST_OF[sig.alg]:
         report.fail("malformed", "文档摘要清单版本或算法不受支持")
         return
     if crypto.digest(hash_name, manifest_der) != sig.data_hash:
@@ -398,7 +408,7 @@ def _check_integrity(parts: dict[str, bytes], n: int, sig: seal_mod.SignatureDat
     if manifest["sequence"].native != n:
         report.fail("signatures_reordered", f"签章顺序被改变（原为第 {manifest['sequence'].native} 个签章）")
     recorded = {p["name"].native: p["digest"].native for p in manifest["parts"]}
-    current = part_digests(parts, n, hash_name)
+    current = part_digests(parts, n, hash_name, version)
     changed = sorted(name for name in recorded.keys() | current.keys() if recorded.get(name) != current.get(name))
     if changed:
         report.changed_parts = changed

@@ -133,9 +133,39 @@ def test_rezip_and_reorder_do_not_break(pki: Pki, sealed) -> None:
         for info in reversed(zin.infolist()):
             zout.writestr(info.filename, zin.read(info.filename))
     assert verify(pki, out.getvalue()).valid
-    # attribute quoting and XML declaration differences are canonicalised away
-    respelled = edit_part(data, "word/styles.xml", lambda b: etree.tostring(etree.fromstring(b), encoding="UTF-8"))
-    assert verify(pki, respelled).valid
+
+
+def _respell(b: bytes) -> bytes:
+    """Same XML, other spelling: no XML declaration, attribute quoting as lxml writes it."""
+    return etree.tostring(etree.fromstring(b), encoding="UTF-8")
+
+
+def test_parts_a_later_seal_edits_are_canonical_the_rest_bound_as_stored(pki: Pki, sealed) -> None:
+    _, data = sealed
+    for name in ("word/document.xml", "[Content_Types].xml", "word/_rels/document.xml.rels"):
+        assert verify(pki, edit_part(data, name, _respell)).valid, name
+    (sig,) = verify(pki, edit_part(data, "word/styles.xml", _respell)).signatures
+    assert codes(sig) == {"document_modified"} and sig.changed_parts == ["word/styles.xml"]
+
+
+def test_version_1_signatures_still_verify(pki: Pki, plain_docx: bytes, seal_der: bytes,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files sealed before CANON_VERSION 2 canonicalised every XML part; they stay valid, and a second
+    (version 2) seal on top of one keeps both valid."""
+    monkeypatch.setattr(docx_sig, "CANON_VERSION", 1)
+    old = sign(pki, plain_docx, pki.people[crypto.ALG_ECDSA], seal_der=seal_der)
+    monkeypatch.undo()
+    assert verify(pki, edit_part(old, "word/styles.xml", _respell)).valid
+    (sig,) = verify(pki, edit_part(old, "word/styles.xml", lambda b: b.replace(b"Normal", b"Abnormal", 1))).signatures
+    assert sig.changed_parts == ["word/styles.xml"]
+    both = sign(pki, old, pki.people[crypto.ALG_SM2], image_png=seal_image.square_name_seal_png("张三", size_px=120),
+                anchor_paragraph=1, when=NOW + timedelta(hours=1))
+    report = verify(pki, both)
+    assert report.valid, [s.reasons for s in report.signatures]
+    versions = [docx_sig.DocManifest.load(seal.parse_signature(docx_sig.read_package(both)[s.part_name])
+                                          .ext_datas[docx_sig.OID_MANIFEST])["canon_version"].native
+                for s in report.signatures]
+    assert versions == [1, 2]
 
 
 def test_sequential_signatures_with_visible_seals(pki: Pki, plain_docx: bytes, seal_der: bytes) -> None:
@@ -349,7 +379,7 @@ def test_unsigned_document_and_hostile_xml(pki: Pki, plain_docx: bytes) -> None:
     report = verify(pki, plain_docx)
     assert report.signatures == [] and not report.valid
     evil = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>'
-    assert docx_sig._canonical("word/evil.xml", evil, 1, set()).startswith(b"raw\x00")
+    assert docx_sig._canonical("word/document.xml", evil, 1, set(), 2).startswith(b"raw\x00")
 
 
 def test_date_paragraph_detection_and_anchor_index(pki: Pki, plain_docx: bytes) -> None:
