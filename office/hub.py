@@ -27,6 +27,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from office.errors import OfficeError
 from office.events import Event
 from office.jsonin import parse_json
+from office.ws_direct import DirectWriter
 
 if TYPE_CHECKING:
     from office.db import Database
@@ -43,11 +44,19 @@ class Encoded:
     typing, hello); the relay uses it to skip what a resume already replayed.
     """
 
-    __slots__ = ("id", "text")
+    __slots__ = ("id", "text", "_data")
 
     def __init__(self, id: int | None, text: str) -> None:
         self.id = id
         self.text = text
+        self._data: bytes | None = None
+
+    @property
+    def data(self) -> bytes:
+        """The UTF-8 of ``text``, encoded once however many sockets it is written to."""
+        if self._data is None:
+            self._data = self.text.encode()
+        return self._data
 
 
 def encode(frame: dict[str, Any] | Encoded) -> Encoded:
@@ -70,6 +79,9 @@ class Connection:
     close_reason: str = ""
     replaying: bool = True
     held: list[Encoded] = field(default_factory=list)
+    direct: DirectWriter | None = None  # see office.ws_direct
+    sending: bool = False  # the relay holds a frame it has not finished writing
+    direct_writes: int = 0
 
     def offer(self, frame: dict[str, Any] | Encoded) -> None:
         """Queue a frame without waiting; a full queue closes this (slow) client.
@@ -82,6 +94,21 @@ class Connection:
         out = encode(frame)
         if self.replaying and out.id is not None:
             self.held.append(out)
+            return
+        direct = self.direct
+        if direct is not None and not self.sending and self.queue.empty() and direct.ready():
+            # Nothing is ahead of this frame, so writing it now keeps the order the queue would.
+            if out.id is not None:
+                if out.id <= self.last_sent:
+                    return
+                self.last_sent = out.id
+            try:
+                direct.write(out.data)
+                self.direct_writes += 1
+            except Exception:  # the socket is going away; the client resumes from its last id
+                self.closed = True
+                with contextlib.suppress(asyncio.QueueFull):
+                    self.queue.put_nowait(None)
             return
         try:
             self.queue.put_nowait(out)
@@ -246,7 +273,9 @@ class Hub:
                     if fid <= conn.last_sent:
                         continue  # already replayed
                     conn.last_sent = fid
+                conn.sending = True
                 await conn.ws.send_text(frame.text)
+                conn.sending = False
         except Exception:  # the socket went away mid-send
             conn.closed = True
         if conn.close_code != 1000 or conn.close_reason:

@@ -6,7 +6,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from office import accounts
+from office import accounts, ws_direct
 from office.hub import Connection
 from office.web import MAX_ID, origin_allowed
 
@@ -36,7 +36,8 @@ async def event_stream(ws: WebSocket) -> None:
             return
         last = int(raw_last)
     await ws.accept()
-    conn = Connection(ws=ws, user_id=actor.user_id, session_id=actor.session_id, actor=actor)
+    conn = Connection(ws=ws, user_id=actor.user_id, session_id=actor.session_id, actor=actor,
+                      direct=ws_direct.direct_writer(ws.scope))
     await app.state.hub.serve(conn, last)
 
 

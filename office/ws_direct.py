@@ -1,0 +1,70 @@
+"""Event frames written straight to the socket, the way ``websockets.broadcast`` writes them.
+
+Through ASGI each delivered frame wakes the connection's relay task and passes a chain of awaited
+send wrappers (Starlette's, then uvicorn's) before the ``websockets`` protocol frames it. With a
+message going to 100 people that overhead was the larger part of the server's time. uvicorn's
+default websocket implementation (``websockets-sansio``) holds a sans-I/O ``websockets``
+``ServerProtocol`` and an asyncio transport; on it the hub frames and writes each event directly
+from the event loop, exactly as that protocol's own ``send`` does for ``websocket.send``.
+
+The hub uses this only while nothing is queued or being sent for the connection and the transport
+is not paused (see ``office.hub.Connection.offer``); otherwise frames take the queue and the relay
+as before, so order, resume and the slow-client limit are unchanged. On any other server, or if
+uvicorn's internals change shape, ``direct_writer`` answers None and everything takes the ASGI path
+(``tests/office/test_ws_direct.py`` fails if that happens under the uvicorn we ship with).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+RAW_SEND = "office.raw_send"
+
+
+class RawSend:
+    """Outermost middleware: remembers the server's own ``send`` for websocket scopes."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            scope[RAW_SEND] = send
+        await self.app(scope, receive, send)
+
+
+class DirectWriter:
+    __slots__ = ("_proto",)
+
+    def __init__(self, proto: Any) -> None:
+        self._proto = proto
+
+    def ready(self) -> bool:
+        """Open, handshake done, and the transport is taking data without pausing us."""
+        p = self._proto
+        return (p.handshake_complete and p.writable.is_set() and not p.close_sent and not p.disconnected
+                and not p.transport.is_closing())
+
+    def write(self, data: bytes) -> None:
+        """One text frame (``data`` is its UTF-8); raises if the protocol refuses (closing)."""
+        p = self._proto
+        p.conn.send_text(data)
+        p.transport.write(b"".join(p.conn.data_to_send()))
+
+
+_NEEDED = ("conn", "transport", "writable", "handshake_complete", "close_sent", "disconnected")
+
+
+def direct_writer(scope: Scope) -> DirectWriter | None:
+    send = scope.get(RAW_SEND)
+    proto = getattr(send, "__self__", None)
+    if proto is None or type(proto).__name__ != "WebSocketsSansIOProtocol":
+        return None
+    if not all(hasattr(proto, name) for name in _NEEDED):
+        return None
+    conn = proto.conn
+    if not (callable(getattr(conn, "send_text", None)) and callable(getattr(conn, "data_to_send", None))):
+        return None
+    return DirectWriter(proto)
