@@ -163,10 +163,16 @@ async def _baseline_server(port: int) -> None:
 # Load ---------------------------------------------------------------------------------------------------
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _fanout(connect: Any, groups: int, size: int, duration: float, *, tongban: bool,
-                  convs: list[int], paced: float | None = None) -> dict[str, float]:
+                  convs: list[int], paced: float | None = None, server_pid: int | None = None) -> dict[str, float]:
     """Each group's first client sends with WINDOW messages in flight (or, with ``paced``, at that
-    many messages per second across all groups); everyone records latency."""
+    many messages per second across all groups); everyone records latency. With ``server_pid``,
+    also the server's CPU time per delivered message over the sending phase (connecting excluded)."""
     import websockets
 
     latencies: list[float] = []
@@ -228,16 +234,19 @@ async def _fanout(connect: Any, groups: int, size: int, duration: float, *, tong
     readers = [asyncio.create_task(reader(ws, queues[g] if i == 0 else None))
                for g, row in enumerate(socks) for i, ws in enumerate(row)]
     started = time.monotonic()
+    cpu_start = _cpu_seconds(server_pid) if server_pid else 0.0
     await asyncio.gather(*(sender(g, socks[g][0], queues[g]) for g in range(groups)))
     await asyncio.sleep(0.5)  # let in-flight messages land
     elapsed = time.monotonic() - started
+    cpu = _cpu_seconds(server_pid) - cpu_start if server_pid else float("nan")
     done.set()
     for t in readers:
         t.cancel()
     for row in socks:
         for ws in row:
             await ws.close()
-    return {"rate": delivered / elapsed, "p50": _pct(latencies, 50) * 1000, "p99": _pct(latencies, 99) * 1000}
+    return {"rate": delivered / elapsed, "p50": _pct(latencies, 50) * 1000, "p99": _pct(latencies, 99) * 1000,
+            "cpu_us": cpu / max(delivered, 1) * 1e6}
 
 
 async def _durable(port: int, cookies: list[str], solos: list[int], duration: float) -> tuple[float, int]:
