@@ -55,6 +55,8 @@ def test_cached_search_matches_the_database_path(client: TestClient, org: Org) -
     assert r.status_code == 200 and [p["name"] for p in r.json()["items"]] == ["郑军"]
     assert client.get("/api/directory/search", params={"q": "ke", "limit": "0"}).status_code == 422
     assert client.get("/api/directory/search", params={"q": "x" * 51}).json()["error"] == "query_too_long"
+    for query in ("q=z%00", "q=z&x=%00", "q=%00z"):  # (a raw NUL: the HTTP client refuses to send it)
+        assert client.get(f"/api/directory/search?{query}").json()["error"] == "nul_character", query
 
 
 def test_revoked_session_is_refused_on_the_next_request(client: TestClient, other: TestClient, org: Org,
