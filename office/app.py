@@ -21,7 +21,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from office import actor_cache, eventstore, openapi, routes_auth, routes_directory, routes_ws, ws_direct
+from office import actor_cache, eventstore, hotpath, openapi, routes_auth, routes_directory, routes_ws, ws_direct
 from office.config import Settings, load_settings
 from office.db import Database
 from office.directory import index as directory_index
@@ -170,7 +170,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(ws_direct.RawSend), Middleware(SecurityHeaders)],
+        middleware=[Middleware(hotpath.HotPaths, headers=security_headers), Middleware(ws_direct.RawSend),
+                    Middleware(SecurityHeaders)],
         exception_handlers={OfficeError: _office_error, HTTPException: _http_error, Exception: _server_error},
         lifespan=lifespan,
     )

@@ -1,7 +1,8 @@
 """Hot read endpoints answered on the event loop from this process's caches, on SQLite.
 
 A typeahead search costs less than handing a request to the threadpool and opening a SQLAlchemy
-session, so ``fast_first(fast)`` puts a fast path in front of an ``@api`` endpoint. It reads the
+session, so ``fast_first(fast, path=...)`` puts a fast path in front of an ``@api`` endpoint, and
+the ``HotPaths`` middleware tries it before routing. It reads the
 session row, the account's active and 2FA flags and the newest ``cache_change`` seq in one indexed
 query on a read-only SQLite connection of the loop's own (microseconds: WAL readers never wait for
 writers), and answers only the plain case: a live, fully authenticated session whose last-seen time
@@ -27,6 +28,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from office import accounts, actor_cache, policy
 from office.actor import Actor
@@ -44,19 +46,23 @@ _local = threading.local()
 hits = 0  # requests answered here (tests check that the fast path is really taken)
 
 
-def fast_first(fast: FastHandler) -> Callable[[Callable[[Request], Any]], Callable[[Request], Any]]:
-    """Try ``fast(request, actor)`` before the wrapped ``@api`` endpoint; None from it means "not here"."""
+_HOT: dict[str, tuple[FastHandler, str]] = {}  # GET path -> (fast handler, policy action)
+_TRIED = "office.hot_tried"
+
+
+def fast_first(fast: FastHandler, *, path: str) -> Callable[[Callable[[Request], Any]], Callable[[Request], Any]]:
+    """Answer GET ``path`` with ``fast(request, actor)`` when it can (None from it means "not here"),
+    else with the wrapped ``@api`` endpoint. ``HotPaths`` tries it before routing; a request that
+    reaches the endpoint any other way (a mounted sub-app, a test calling it) tries it there."""
 
     def deco(slow: Callable[[Request], Any]) -> Callable[[Request], Any]:
         action = slow.__policy__  # type: ignore[attr-defined]
+        _HOT[path] = (fast, action)
 
         async def endpoint(request: Request) -> Response:
-            actor = cached_actor(request, action)
-            if actor is not None:
-                response = fast(request, actor)
+            if not request.scope.get(_TRIED):
+                response = _answer(request, fast, action)
                 if response is not None:
-                    global hits
-                    hits += 1
                     return response
             return await slow(request)  # type: ignore[no-any-return]
 
@@ -65,6 +71,43 @@ def fast_first(fast: FastHandler) -> Callable[[Callable[[Request], Any]], Callab
         return endpoint
 
     return deco
+
+
+def _answer(request: Request, fast: FastHandler, action: str) -> Response | None:
+    actor = cached_actor(request, action)
+    if actor is None:
+        return None
+    response = fast(request, actor)
+    if response is not None:
+        global hits
+        hits += 1
+    return response
+
+
+class HotPaths:
+    """Middleware in front of routing for the ``fast_first`` paths: a typeahead answered from cache
+    needs none of the router's matching, the exception layers or a second send wrapper, which had
+    become most of its cost. It adds the same security headers ``SecurityHeaders`` would. Anything
+    it does not answer, including anything that raises, goes on to the app untouched: the normal
+    endpoint then gives the usual answer, error or logged 500."""
+
+    def __init__(self, app: ASGIApp, *, headers: Callable[[Any], list[tuple[bytes, bytes]]]) -> None:
+        self.app = app
+        self.headers = headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and (hot := _HOT.get(scope["path"])) is not None:
+            scope[_TRIED] = True
+            request = Request(scope, receive)
+            try:
+                response = _answer(request, *hot)
+            except Exception:  # noqa: BLE001  (the normal path meets the same problem and reports it properly)
+                response = None
+            if response is not None:
+                response.raw_headers.extend(self.headers(request.app.state.settings))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def cached_actor(request: Request, action: str) -> Actor | None:

@@ -40,7 +40,7 @@ def _search_cached(request: Request, actor: Actor) -> Response | None:
                     media_type="application/json")
 
 
-@hotpath.fast_first(_search_cached)
+@hotpath.fast_first(_search_cached, path="/api/directory/search")
 @api(action="directory.read")
 def search(ctx: Ctx) -> Any:
     q = ctx.query("q")

@@ -42,6 +42,17 @@ def _warm(client: TestClient) -> None:
         assert hotpath.hits > before
 
 
+def test_fast_answers_carry_the_same_security_headers(client: TestClient, org: Org) -> None:
+    login(client, "ophelia")
+    _warm(client)
+    fast = client.get("/api/directory/search", params={"q": "zw"})
+    normal = client.get("/api/me")
+    wanted = ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy",
+              "cache-control")
+    assert {h: fast.headers.get(h) for h in wanted} == {h: normal.headers.get(h) for h in wanted}
+    assert all(normal.headers.get(h) for h in wanted[:3])
+
+
 def test_cached_search_matches_the_database_path(client: TestClient, org: Org) -> None:
     login(client, "ophelia")
     _warm(client)
