@@ -278,13 +278,19 @@ def _narrowest(tokens: list[str], share: dict[str, float]) -> list[str] | None:
     A bigram in a third or more of the documents is common: it narrows little and its postings are
     long. The whole phrase stays when its rarest bigram is in ``RARE`` or more of the documents (then
     so are probably its matches, and the newest-first scan stops early) or when it has at most
-    ``MAX_NARROW`` bigrams, none common (cheap as it is). Otherwise its ``MAX_NARROW`` rarest bigrams
-    are the index's part, and the text confirms the phrase."""
+    ``MAX_NARROW`` bigrams, none common (cheap as it is). Otherwise the index gets up to ``MAX_NARROW``
+    of its uncommon bigrams, rarest first but each at least three characters from the others: bigrams
+    of the same word come together (防汛, 防台, 台风 in 防汛防台风) and narrow no more than one of
+    them; the text confirms the phrase."""
     known = {t: share[t] for t in tokens if t in share}
-    rare = sorted((n, t) for t, n in known.items() if n < 1 / 3)
+    rare = sorted((n, tokens.index(t), t) for t, n in known.items() if n < 1 / 3)
     if not rare or rare[0][0] >= RARE or len(rare) == len(set(tokens)) <= MAX_NARROW:
         return None
-    return [t for _, t in rare[:MAX_NARROW]]
+    picked: list[tuple[int, str]] = []
+    for _, at, token in rare:
+        if len(picked) < MAX_NARROW and all(abs(at - other) >= 3 for other, _ in picked):
+            picked.append((at, token))
+    return [token for _, token in picked]
 
 
 def _bigram_match(session: Session, terms: list[str], conds: list[Any]) -> tuple[Any, Any]:

@@ -211,10 +211,14 @@ def test_a_phrase_with_a_rare_bigram_is_found_by_it_and_confirmed_by_the_text(us
 
     # Bigrams in a third of the documents or more are common and left to the text; the whole phrase stays
     # when its rarest bigram is not rare, or when it is short and has no common bigram.
-    assert _narrowest(["关于", "于做", "做好"], {"关于": 0.9, "于做": 0.01, "做好": 0.2}) == ["于做", "做好"]
+    assert _narrowest(["关于", "于做", "做好"], {"关于": 0.9, "于做": 0.01, "做好": 0.2}) == ["于做"]
+    # Rarest first, each at least three characters from the others (neighbours belong to the same word).
+    assert _narrowest(["关于", "于做", "做好", "好防", "防汛", "汛防", "防台"],
+                      {"关于": 0.9, "于做": 0.1, "做好": 0.2, "好防": 0.001, "防汛": 0.01, "汛防": 0.2,
+                       "防台": 0.3}) == ["好防", "防台"]
     assert _narrowest(["关于", "于做"], {"关于": 0.9, "于做": 0.1}) is None
     assert _narrowest(["审计", "计整", "整改"], {"审计": 0.01, "计整": 0.01, "整改": 0.02}) is None
-    assert _narrowest(list("甲乙丙丁戊"), {"甲": 0.5, "乙": 0.001, "丙": 0.1, "丁": 0.2, "戊": 0.01}) == list("乙戊丙丁")
+    assert _narrowest(list("甲乙丙丁戊"), {"甲": 0.5, "乙": 0.001, "丙": 0.1, "丁": 0.2, "戊": 0.01}) == list("乙戊")
     g = users["gertrude"]
     target = register(users, title="关于做好防汛防台风工作的通知", body_text="请做好准备。")
     split = register(users, title="关于做好防汛工作的通知", body_text="防台风工作的通知，另行印发。")
