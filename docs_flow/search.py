@@ -6,7 +6,9 @@ PostgreSQL; :func:`search` asks whichever the database has, behind the same func
 * SQLite: each term becomes an FTS5 expression over the pre-split tokens (a Chinese term of n >= 2
   characters the phrase of its bigrams, exact; a word of letters or digits a word-prefix match); the
   rows come newest first straight from the index (``ORDER BY rowid DESC``, which FTS5 serves without
-  sorting), so a page costs about the rows it shows, however common the term.
+  sorting), so a page costs about the rows it shows, however common the term. A phrase costs what
+  walking the postings of all its bigrams costs, so one with a rare bigram and common ones (工作, 通知)
+  is matched by a few of its rarest bigrams instead and confirmed by the stored text (``_narrowest``).
 * PostgreSQL: the rarest bigram of each term gives a complete candidate set, a LIKE confirms the term.
 
 Only documents the user may read are ever counted or shown: the visibility rules are part of the SQL,
