@@ -6,7 +6,9 @@ PostgreSQL; :func:`search` asks whichever the database has, behind the same func
 * SQLite: each term becomes an FTS5 expression over the pre-split tokens (a Chinese term of n >= 2
   characters the phrase of its bigrams, exact; a word of letters or digits a word-prefix match); the
   rows come newest first straight from the index (``ORDER BY rowid DESC``, which FTS5 serves without
-  sorting), so a page costs about the rows it shows, however common the term.
+  sorting), so a page costs about the rows it shows, however common the term. A phrase costs what
+  walking the postings of all its bigrams costs, so one with a rare bigram and common ones (工作, 通知)
+  is matched by a few of its rarest bigrams instead and confirmed by the stored text (``_narrowest``).
 * PostgreSQL: the rarest bigram of each term gives a complete candidate set, a LIKE confirms the term.
 
 Only documents the user may read are ever counted or shown: the visibility rules are part of the SQL,
@@ -45,6 +47,10 @@ KINDS = ("outgoing", "incoming")
 
 
 COUNT_CAP = 1000
+DENSITY_SAMPLE = 3000  # newest documents the rarity of a phrase's bigrams is measured on
+MAX_PROBES = 16
+MAX_NARROW = 4
+RARE = 0.02
 FTS = table(FTS_TABLE, column("rowid"))
 
 
@@ -115,7 +121,13 @@ def parse_query(q: str) -> list[str]:
 
 
 def fts_term(term: str) -> tuple[list[str], bool]:
-    """The FTS5 expressions a document containing ``term`` must match, and whether they are exact.
+    """The FTS5 expressions a document containing ``term`` must match, and whether they are exact."""
+    parts, exact = _term_parts(term)
+    return [_expr(tokens, prefix) for tokens, prefix in parts], exact
+
+
+def _term_parts(term: str) -> tuple[list[tuple[list[str], bool]], bool]:
+    """The phrases (tokens, prefix-match?) a document containing ``term`` must match, and whether they are exact.
 
     A single run of two or more CJK characters is exactly the phrase of its bigrams; a single word of
     letters or digits is a word-prefix match (as search engines do; "port" does not find "report"). In
@@ -124,20 +136,24 @@ def fts_term(term: str) -> tuple[list[str], bool]:
     digits, so quoting them cannot break out of the FTS5 syntax."""
     parts = runs(term)
     if len(parts) == 1 and parts[0][1] and len(parts[0][0]) >= 2:
-        return [_phrase(parts[0][0])], True
+        return [(_bigrams(parts[0][0]), False)], True
     if len(parts) == 1 and not parts[0][1] and parts[0][0] == term:
-        return [f'"{term}"*'], True
-    exprs = []
+        return [([term], True)], True
+    out = []
     for i, (run, cjk) in enumerate(parts):
         if cjk and len(run) >= 2:
-            exprs.append(_phrase(run))
+            out.append((_bigrams(run), False))
         elif not cjk and i > 0:  # a leading word may be the tail of a longer one: no prefix to match
-            exprs.append(f'"{run}"' if i < len(parts) - 1 else f'"{run}"*')
-    return exprs, False
+            out.append(([run], i == len(parts) - 1))
+    return out, False
 
 
-def _phrase(run: str) -> str:
-    return '"' + " ".join(map(str.__add__, run, run[1:])) + '"'
+def _bigrams(run: str) -> list[str]:
+    return list(map(str.__add__, run, run[1:]))
+
+
+def _expr(tokens: list[str], prefix: bool = False) -> str:
+    return '"' + " ".join(tokens) + '"' + ("*" if prefix else "")
 
 
 def _escape_like(text: str) -> str:
@@ -167,7 +183,7 @@ def search(session: Session, actor: Actor, q: str, *, kind: str = "", year: int 
                                                                          _parse_date(date_from, "开始日期"),
                                                                          _parse_date(date_to, "结束日期"))]
     if session.get_bind().dialect.name == "sqlite":
-        ids, order = _sqlite_match(terms, conds)
+        ids, order = _sqlite_match(session, terms, conds)
     else:
         ids, order = _bigram_match(session, terms, conds)
     offset, limit = max(offset, 0), min(max(limit, 1), 100)
@@ -205,20 +221,78 @@ def _like(term: str) -> Any:
     return text.like(f"%{_escape_like(term)}%", escape="\\")
 
 
-def _sqlite_match(terms: list[str], conds: list[Any]) -> tuple[Any, Any]:
-    """SELECT of matching ``SearchDoc`` ids driven by the FTS5 index, and its newest-first order."""
+def _sqlite_match(session: Session, terms: list[str], conds: list[Any]) -> tuple[Any, Any]:
+    """SELECT of matching ``SearchDoc`` ids driven by the FTS5 index, and its newest-first order.
+
+    A phrase costs as much as its commonest bigrams: FTS5 walks the postings of every token of a
+    phrase, and 工作 or 通知 are in nearly every document, so "关于做好防汛防台风工作的通知" is a pass
+    over most of the index that finds a few hundred documents. A phrase with a rare bigram is matched
+    by its rarest bigrams instead (:func:`_narrowest`), and the stored text confirms the term."""
+    plans = [(term, *_term_parts(term)) for term in terms]
+    phrases = [tokens for _, parts, _ in plans for tokens, _ in parts if len(set(tokens)) > 1]
+    counts = _sample(session, [t for tokens in phrases for t in tokens]) if phrases else {}
     exprs: list[str] = []
-    for term in terms:
-        parts, exact = fts_term(term)
-        exprs += parts
+    for term, parts, exact in plans:
+        cjk_run = exact and not parts[0][1]
+        for tokens, prefix in parts:
+            narrow = _narrowest(tokens, counts) if len(set(tokens)) > 1 else None
+            if narrow is None:
+                exprs.append(_expr(tokens, prefix))
+            else:
+                exprs += [_expr([t]) for t in narrow]
+                exact = False
         if not exact:
-            conds = [*conds, _like(term)]
+            conds = [*conds, _contains(term) if cjk_run else _like(term)]
     if not exprs:  # nothing the index can narrow (e.g. "a号"): newest first over the stored text
         return sa_select(SearchDoc.id).where(*conds), col(SearchDoc.id).desc()
     match = literal_column(FTS_TABLE).op("MATCH")(" AND ".join(exprs))
     stmt = (sa_select(SearchDoc.id).select_from(FTS).join(SearchDoc, SearchDoc.id == FTS.c.rowid)
             .with_hint(SearchDoc, "INDEXED BY ix_doc_search_visibility", "sqlite"))
     return stmt.where(match, *conds), FTS.c.rowid.desc()
+
+
+def _contains(term: str) -> Any:
+    """The stored text contains ``term``, a run of CJK characters: such a term cannot span two fields
+    (they are joined by spaces) and has no case, so each field is searched as it is, cheaper than
+    copying and lower-casing a whole body for every candidate as :func:`_like` does."""
+    pattern = f"%{_escape_like(term)}%"
+    return or_(*(field.like(pattern, escape="\\") for field in
+                 (SearchDoc.title, SearchDoc.number, SearchDoc.agencies, SearchDoc.body)))
+
+
+def _sample(session: Session, tokens: list[str]) -> dict[str, float]:
+    """The share of the newest ``DENSITY_SAMPLE`` documents that contain each token (at most the first
+    ``MAX_PROBES`` distinct tokens), counted up to a third: one statement of bounded FTS5 probes."""
+    tokens = list(dict.fromkeys(tokens))[:MAX_PROBES]
+    conn = session.connection()
+    low = int(conn.exec_driver_sql(f"SELECT max(id) FROM {SearchDoc.__tablename__}").scalar() or 0) - DENSITY_SAMPLE
+    probes = [f"SELECT -1, count(*) FROM {SearchDoc.__tablename__} WHERE id > {low}"]
+    probes += [f"SELECT {i}, (SELECT count(*) FROM (SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? "
+               f"AND rowid > {low} LIMIT {DENSITY_SAMPLE // 3}))" for i in range(len(tokens))]
+    rows = dict(conn.exec_driver_sql(" UNION ALL ".join(probes), tuple(_expr([t]) for t in tokens)).all())
+    size = max(rows.pop(-1), 1)
+    return {tokens[i]: n / size for i, n in rows.items()}
+
+
+def _narrowest(tokens: list[str], share: dict[str, float]) -> list[str] | None:
+    """The bigrams a phrase is matched by instead of all of its own, or None for the whole phrase.
+
+    A bigram in a third or more of the documents is common: it narrows little and its postings are
+    long. The whole phrase stays when its rarest bigram is in ``RARE`` or more of the documents (then
+    so are probably its matches, and the newest-first scan stops early) or when it has at most
+    ``MAX_NARROW`` bigrams, none common (cheap as it is). Otherwise the index gets up to ``MAX_NARROW``
+    of its uncommon bigrams, rarest first but each at least three characters from the others: bigrams
+    of the same word come together (防汛, 防台, 台风 in 防汛防台风) and narrow no more than one of
+    them; the text confirms the phrase."""
+    known = {t: share[t] for t in tokens if t in share}
+    rare = sorted((n, tokens.index(t), t) for t, n in known.items() if n < 1 / 3)
+    if not rare or rare[0][0] >= RARE or len(rare) == len(set(tokens)) <= MAX_NARROW:
+        return None
+    picked: list[tuple[int, str]] = []
+    for _, at, token in rare:
+        if len(picked) < MAX_NARROW and all(abs(at - other) >= 3 for other, _ in picked):
+            picked.append((at, token))
+    return [token for _, token in picked]
 
 
 def _bigram_match(session: Session, terms: list[str], conds: list[Any]) -> tuple[Any, Any]:

@@ -202,3 +202,37 @@ def test_migration_indexes_documents_already_present(tmp_path: Path) -> None:
         assert conn.execute(text("SELECT count(*) FROM doc_search_term")).scalar() == 0
     assert pending_differences(db) == []
     db.dispose()
+
+
+
+def test_a_phrase_with_a_rare_bigram_is_found_by_it_and_confirmed_by_the_text(users: Clients, org: Org,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from docs_flow.search import _narrowest
+
+    # Bigrams in a third of the documents or more are common and left to the text; the whole phrase stays
+    # when its rarest bigram is not rare, or when it is short and has no common bigram.
+    assert _narrowest(["关于", "于做", "做好"], {"关于": 0.9, "于做": 0.01, "做好": 0.2}) == ["于做"]
+    # Rarest first, each at least three characters from the others (neighbours belong to the same word).
+    assert _narrowest(["关于", "于做", "做好", "好防", "防汛", "汛防", "防台"],
+                      {"关于": 0.9, "于做": 0.1, "做好": 0.2, "好防": 0.001, "防汛": 0.01, "汛防": 0.2,
+                       "防台": 0.3}) == ["好防", "防台"]
+    assert _narrowest(["关于", "于做"], {"关于": 0.9, "于做": 0.1}) is None
+    assert _narrowest(["审计", "计整", "整改"], {"审计": 0.01, "计整": 0.01, "整改": 0.02}) is None
+    assert _narrowest(list("甲乙丙丁戊"), {"甲": 0.5, "乙": 0.001, "丙": 0.1, "丁": 0.2, "戊": 0.01}) == list("乙戊")
+    g = users["gertrude"]
+    target = register(users, title="关于做好防汛防台风工作的通知", body_text="请做好准备。")
+    split = register(users, title="关于做好防汛工作的通知", body_text="防台风工作的通知，另行印发。")
+    forest = register(users, title="关于做好森林防火工作的通知", body_text="请做好准备。")
+    register(users, title="关于防汛，防台风的函", body_text="请做好准备。")
+    expected = {"做好防汛防台风工作的通知": {target["id"]}, "防台风工作的通知": {target["id"], split["id"]},
+                "防汛防台风": {target["id"]}, "好森林防火工作的通": {forest["id"]}, "汛防台风工作的函": set()}
+    for rare in (0.0, 0.3):  # as it is; and with bigrams in fewer than 30% of the documents counted rare
+        monkeypatch.setattr(search_mod, "RARE", rare)
+        for q, hits in expected.items():
+            got = find(g, q, kind="incoming")
+            assert {i["id"] for i in got["items"]} == hits and got["total"] == len(hits), (rare, q)
+    if org.db.is_sqlite:  # the phrase went to the index as its one rare bigram (in a quarter of them)
+        with org.db.read() as s:
+            stmt, _ = search_mod._sqlite_match(s, ["做好防汛防台风工作的通知"], [])
+            sql = str(stmt.compile(compile_kwargs={"literal_binds": True}))
+        assert "MATCH '\"汛防\"'" in sql and "LIKE '%做好防汛防台风工作的通知%'" in sql, sql
