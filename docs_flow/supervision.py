@@ -463,11 +463,10 @@ def dashboard(session: Session, actor: Actor, f: Filters, *, now: datetime | Non
                                             "done": 0, "done_on_time": 0, "done_late": 0, "avg_hours": None,
                                             "max_escalation": 0})
 
-    for dept_id, open_, esc in stats.open_by_department(session, cond):
-        dept(dept_id).update(open=int(open_), max_escalation=int(esc or 0))
-    due = stats.due_by_department(session, cond, list(by_dept), ends, now, soon)
-    for dept_id, d in by_dept.items():
-        d.update(overdue=due.overdue.get(dept_id, 0), due_soon=due.due_soon.get(dept_id, 0))
+    open_items = stats.open_items(session, cond, stats.departments_with_open_items(session, actor.agency_id or 0),
+                                  ends, now, soon)
+    for dept_id, counts in open_items.by_dept.items():
+        dept(dept_id).update(counts)
     for dept_id, done, on_time, avg_h, esc in stats.done_by_department(session, cond):
         d = dept(dept_id)
         d.update(done=int(done), done_on_time=int(on_time or 0), done_late=int(done) - int(on_time or 0),
@@ -482,7 +481,7 @@ def dashboard(session: Session, actor: Actor, f: Filters, *, now: datetime | Non
     done_hours = [(d["avg_hours"], d["done"]) for d in depts if d["avg_hours"] is not None and d["done"]]
     totals["avg_hours"] = round(sum(h * c for h, c in done_hours) / sum(c for _, c in done_hours), 1) \
         if done_hours else None
-    trend = stats.overdue_trend(session, cond, ends, now, due)
+    trend = stats.overdue_trend(session, cond, ends, now, open_items)
     return {"now": now.isoformat(), "schedule": schedule, "totals": totals, "departments": depts,
             "trend": [{"date": e.date().isoformat(), "overdue": n} for e, n in zip(ends, trend)]}
 

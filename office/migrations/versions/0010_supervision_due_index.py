@@ -11,7 +11,6 @@ filters test (department, source, owner).
 """
 from alembic import op
 
-
 revision = '0010'
 down_revision = '0009'
 branch_labels = None
