@@ -75,14 +75,16 @@ def open_items(session: Session, cond: list[Any], dept_ids: list[int | None], en
     end, one bucket per day of the trend, the rest of the way to ``now`` (empty but in the last second of a
     day), from ``now`` to ``soon``, and after. One range per department and bucket, which SQLite seeks
     (``department IN (...)`` on ``ix_doc_supervision_stats``): every open item is visited once, and only
-    past-due ones are tested (for ``PLAIN``)."""
+    past-due ones are tested (for ``PLAIN``). The bucket's bounds come before ``cond``: where a filter
+    bounds the deadline too, SQLite seeks with the first bound it is given and tests the other per row,
+    and the bucket's is the narrower one."""
     out = OpenItems(len(ends))
     bounds: list[datetime | None] = [None, *ends, now, soon, None]
     parts = [select(literal_column(str(k)), Item.owner_department_id, func.count(),
                     func.count().filter(PLAIN) if k < len(ends) else literal_column("0"),
                     func.max(Item.escalation_level))
-             .where(*cond, Item.status == "open", key, *([Item.deadline >= lo] if lo is not None else []),
-                    *([Item.deadline < hi] if hi is not None else []))
+             .where(Item.status == "open", key, *([Item.deadline >= lo] if lo is not None else []),
+                    *([Item.deadline < hi] if hi is not None else []), *cond)
              .group_by(Item.owner_department_id)
              for key in _department_keys(dept_ids) for k, (lo, hi) in enumerate(pairwise(bounds))]
     if not parts:
