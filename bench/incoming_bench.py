@@ -14,7 +14,8 @@
 * ``incoming.dashboard``: median time of ``supervision.dashboard`` over M open items (target < 200 ms).
 
 Sizes: quick N=10,000 / M=10,000; full N=1,000,000 / M=100,000 (the full build took 63 minutes on the
-shared two-core machine, an 8 GB database). ``INCOMING_BENCH_DOCS`` overrides N;
+shared two-core machine, an 8 GB database). ``INCOMING_BENCH_DOCS`` overrides N (M stays, so a
+small N measures the full-size dashboard in a minute);
 ``INCOMING_BENCH_DIR`` keeps the database there and reuses a corpus already built (for re-measuring).
 """
 

@@ -150,8 +150,10 @@ class SupervisionItem(SQLModel, table=True):
 
     __tablename__ = "doc_supervision"
     __table_args__ = (UniqueConstraint("source_kind", "source_id"),
-                      Index("ix_doc_supervision_dash", "agency_id", "status", "deadline"),
-                      # Covers every column the dashboard aggregates: it never reads the wide rows.
+                      # Both cover every column the dashboard reads, so it never reads the wide rows: "dash"
+                      # serves deadline ranges across departments, "stats" per-department counts and ranges.
+                      Index("ix_doc_supervision_dash", "agency_id", "status", "deadline", "created_at",
+                            "completed_at", "owner_department_id", "source_kind", "owner_user_id"),
                       Index("ix_doc_supervision_stats", "agency_id", "status", "owner_department_id", "deadline",
                             "created_at", "completed_at", "handling_hours", "escalation_level", "source_kind",
                             "owner_user_id"))

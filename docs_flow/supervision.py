@@ -20,17 +20,18 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
+from docs_flow import engine
+from docs_flow import supervision_stats as stats
+from docs_flow.incoming_models import IncomingDocument, SupervisionItem
 from office import audit, events, policy
 from office.actor import SYSTEM, Actor
 from office.db import Database, utcnow
 from office.directory.service import users_with_role
 from office.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from office.models import Department, DeptKind, Post, Role, SystemSetting
-from docs_flow import engine
-from docs_flow.incoming_models import IncomingDocument, SupervisionItem
 
 log = logging.getLogger("docs_flow.supervision")
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -448,14 +449,13 @@ def dashboard(session: Session, actor: Actor, f: Filters, *, now: datetime | Non
     """Per department: open, due soon, overdue, completed (on time / late), average handling time;
     totals; and the overdue count at the end of each of the last 14 days.
 
-    Aggregated in SQL over the covering index ``ix_doc_supervision_stats`` (agency, status, department,
-    deadline, ...), so no query reads the wide rows (history, reminders); open and done items are
-    counted separately so that each query walks one contiguous stretch of that index."""
+    Counted in SQL from index ranges (``docs_flow.supervision_stats`` says which), so no query reads the
+    wide rows (history, reminders) and few test anything item by item."""
     now = now or utcnow()
     schedule = get_schedule(session)
     cond = _scope(session, actor, f, now, schedule)
     soon = now + timedelta(hours=int(schedule["due_soon_hours"]))
-    item = SupervisionItem
+    ends = _day_ends(now)
     by_dept: dict[int | None, dict[str, Any]] = {}
 
     def dept(dept_id: int | None) -> dict[str, Any]:
@@ -463,17 +463,11 @@ def dashboard(session: Session, actor: Actor, f: Filters, *, now: datetime | Non
                                             "done": 0, "done_on_time": 0, "done_late": 0, "avg_hours": None,
                                             "max_escalation": 0})
 
-    for dept_id, open_, soon_n, overdue, esc in session.exec(select(  # type: ignore[call-overload]
-            item.owner_department_id, func.count(), _n(and_(item.deadline >= now, item.deadline < soon)),
-            _n(item.deadline < now), func.max(item.escalation_level))
-            .where(*cond, item.status == "open").group_by(item.owner_department_id)).all():
-        d = dept(dept_id)
-        d.update(open=int(open_), due_soon=int(soon_n or 0), overdue=int(overdue or 0))
-        d["max_escalation"] = max(d["max_escalation"], int(esc or 0))
-    for dept_id, done, on_time, avg_h, esc in session.exec(select(  # type: ignore[call-overload]
-            item.owner_department_id, func.count(), _n(item.completed_at <= item.deadline),
-            func.avg(item.handling_hours), func.max(item.escalation_level))
-            .where(*cond, item.status == "done").group_by(item.owner_department_id)).all():
+    open_items = stats.open_items(session, cond, stats.departments_with_open_items(session, actor.agency_id or 0),
+                                  ends, now, soon)
+    for dept_id, counts in open_items.by_dept.items():
+        dept(dept_id).update(counts)
+    for dept_id, done, on_time, avg_h, esc in stats.done_by_department(session, cond):
         d = dept(dept_id)
         d.update(done=int(done), done_on_time=int(on_time or 0), done_late=int(done) - int(on_time or 0),
                  avg_hours=round(float(avg_h), 1) if avg_h is not None else None)
@@ -487,37 +481,17 @@ def dashboard(session: Session, actor: Actor, f: Filters, *, now: datetime | Non
     done_hours = [(d["avg_hours"], d["done"]) for d in depts if d["avg_hours"] is not None and d["done"]]
     totals["avg_hours"] = round(sum(h * c for h, c in done_hours) / sum(c for _, c in done_hours), 1) \
         if done_hours else None
+    trend = stats.overdue_trend(session, cond, ends, now, open_items)
     return {"now": now.isoformat(), "schedule": schedule, "totals": totals, "departments": depts,
-            "trend": _trend(session, cond, now)}
+            "trend": [{"date": e.date().isoformat(), "overdue": n} for e, n in zip(ends, trend)]}
 
 
-def _n(c: Any) -> Any:
-    return func.sum(case((c, 1), else_=0))
-
-
-def _trend(session: Session, cond: list[Any], now: datetime) -> list[dict[str, Any]]:
-    """Items overdue at the end of each day: deadline passed, already created, not yet completed then.
-
-    Most items are either overdue through the whole window (open, deadline and creation before its
-    first day) — one range count adds them to every day — or irrelevant to it (deadline still ahead,
-    or completed before it); only the rest are tested day by day."""
+def _day_ends(now: datetime) -> list[datetime]:
+    """The trend's points: the end of each of the last 14 days (China time), today's cut at ``now``."""
     today = now.astimezone(CHINA).date()
     ends = [datetime.combine(today - timedelta(days=i), time(23, 59, 59), CHINA) for i in range(TREND_DAYS - 1, -1, -1)]
     ends[-1] = min(ends[-1], now)
-    item, first = SupervisionItem, ends[0]
-    throughout = and_(item.status == "open", col(item.completed_at).is_(None), item.deadline < first,
-                      item.created_at <= first)
-    base = session.exec(select(func.count()).where(*cond, throughout)).one()  # type: ignore[call-overload]
-    # The rest: the first day each is overdue (deadline passed and created by that day's end) and the
-    # first day it no longer is (completed by then); counted by that pair, a few hundred groups at most.
-    start = case(*[(and_(item.deadline < e, item.created_at <= e), i) for i, e in enumerate(ends)], else_=len(ends))
-    stop = case((col(item.completed_at).is_(None), len(ends)),
-                *[(item.completed_at <= e, i) for i, e in enumerate(ends)], else_=len(ends))
-    spans = session.exec(select(start, stop, func.count()).where(  # type: ignore[call-overload]
-        *cond, item.deadline < now, or_(col(item.completed_at).is_(None), item.completed_at > first),
-        ~throughout).group_by(start, stop)).all()
-    return [{"date": e.date().isoformat(), "overdue": int(base) + sum(int(n) for a, b, n in spans if a <= i < b)}
-            for i, e in enumerate(ends)]
+    return ends
 
 
 def list_items(session: Session, actor: Actor, f: Filters, *, now: datetime | None = None, offset: int = 0,

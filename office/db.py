@@ -18,6 +18,9 @@ from typing import Any
 from sqlalchemy import Column, DateTime, event
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -225,10 +228,38 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class as_stored(ColumnElement[Any]):  # (lower case: used like a SQL function)
+    """A column compared row by row as stored, skipping SQLite's type affinity.
+
+    A ``DATETIME`` column has NUMERIC affinity, so SQLite tries to read every text operand it is
+    compared with as a number, on every row; our timestamps are text of one fixed width, where that
+    attempt always fails and text order is time order, so it is pure cost (about half of testing a
+    timestamp). SQLite spells "this value without affinity" ``+column``, which also keeps the term off
+    the index: use it for tests on each row, never for bounds that should be index ranges. Other
+    databases get the column itself."""
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]  # noqa: RUF012  (SQLAlchemy's form)
+
+    def __init__(self, column: Any) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(as_stored)
+def _as_stored(element: as_stored, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column, **kw))
+
+
+@compiles(as_stored, "sqlite")
+def _as_stored_sqlite(element: as_stored, compiler: Any, **kw: Any) -> str:
+    return f"+{compiler.process(element.column, **kw)}"
+
+
 def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
     """A SQLModel ``sa_column`` for an aware UTC timestamp."""
     return Column(UTCDateTime(), nullable=nullable, index=index)
 
 
-__all__ = ["Database", "UTCDateTime", "driver_sql", "insert_plain_rows", "reserve_ids", "sql_json", "sql_time",
-           "utc_column", "utcnow"]
+__all__ = ["Database", "UTCDateTime", "as_stored", "driver_sql", "insert_plain_rows", "reserve_ids", "sql_json",
+           "sql_time", "utc_column", "utcnow"]
