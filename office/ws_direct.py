@@ -24,7 +24,9 @@ RAW_SEND = "office.raw_send"
 
 
 class RawSend:
-    """Outermost middleware: remembers the server's own ``send`` for websocket scopes."""
+    """Remembers the server's own ``send`` for websocket scopes. It must sit before any middleware
+    that wraps ``send`` (``office.app`` puts it right after ``HotPaths``, which passes websockets
+    through untouched)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
