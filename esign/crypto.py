@@ -29,6 +29,7 @@ Error hierarchy::
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -251,6 +252,13 @@ def sign(alg: str, private_key: bytes, data: bytes) -> bytes:
     return load_signer(alg, private_key).sign(data)
 
 
+@functools.lru_cache(maxsize=4096)
+def _p256_public(point: bytes) -> ec.EllipticCurvePublicKey:
+    """Decoding and checking the point is a third of a verification; a verifier meets the same few
+    keys (signers, CAs, the TSA) again and again. Public keys only: nothing secret is cached."""
+    return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+
+
 def verify(alg: str, public_key: bytes, data: bytes, signature: bytes) -> bool:
     """True when ``signature`` (DER, or raw r||s for SM2) is valid for ``data``; never raises on bad input."""
     if alg not in ALGORITHMS:
@@ -269,8 +277,7 @@ def verify(alg: str, public_key: bytes, data: bytes, signature: bytes) -> bool:
     der = encode_dss_signature(r, s)
     if alg == ALG_ECDSA:
         try:
-            pub = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), public_key)
-            pub.verify(der, data, ec.ECDSA(hashes.SHA256()))
+            _p256_public(public_key).verify(der, data, ec.ECDSA(hashes.SHA256()))
             return True
         except (ValueError, InvalidSignature):
             return False
