@@ -47,28 +47,15 @@ hits = 0  # requests answered here (tests check that the fast path is really tak
 
 
 _HOT: dict[str, tuple[FastHandler, str]] = {}  # GET path -> (fast handler, policy action)
-_TRIED = "office.hot_tried"
 
 
 def fast_first(fast: FastHandler, *, path: str) -> Callable[[Callable[[Request], Any]], Callable[[Request], Any]]:
-    """Answer GET ``path`` with ``fast(request, actor)`` when it can (None from it means "not here"),
-    else with the wrapped ``@api`` endpoint. ``HotPaths`` tries it before routing; a request that
-    reaches the endpoint any other way (a mounted sub-app, a test calling it) tries it there."""
+    """Register ``fast(request, actor)`` for GET ``path``: ``HotPaths`` tries it before routing (None
+    from it means "not here") and the wrapped ``@api`` endpoint answers everything else."""
 
     def deco(slow: Callable[[Request], Any]) -> Callable[[Request], Any]:
-        action = slow.__policy__  # type: ignore[attr-defined]
-        _HOT[path] = (fast, action)
-
-        async def endpoint(request: Request) -> Response:
-            if not request.scope.get(_TRIED):
-                response = _answer(request, fast, action)
-                if response is not None:
-                    return response
-            return await slow(request)  # type: ignore[no-any-return]
-
-        for name in ("__name__", "__doc__", "__policy__", "__body__", "__handler__", "__multipart__"):
-            setattr(endpoint, name, getattr(slow, name))
-        return endpoint
+        _HOT[path] = (fast, slow.__policy__)  # type: ignore[attr-defined]
+        return slow
 
     return deco
 
@@ -97,7 +84,6 @@ class HotPaths:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and (hot := _HOT.get(scope["path"])) is not None:
-            scope[_TRIED] = True
             request = Request(scope, receive)
             try:
                 response = _answer(request, *hot)
