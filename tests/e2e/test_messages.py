@@ -3,6 +3,7 @@ department group over the live websocket: delivery, read receipts, recall, DING 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ import pytest
 from tests.e2e.conftest import open_page
 from tests.e2e.test_shell import login
 from tests.factories import Org
+from tests.messaging.helpers import group
+from tests.messaging.helpers import send as send_as
 
 pytestmark = pytest.mark.browser
 
@@ -147,6 +150,36 @@ def test_messages_on_a_phone(browser: Any, live: Any, live_org: Org, artifacts: 
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
         page.get_by_role("button", name="‹ 会话列表").click()
         page.locator(".msg-conv", has_text="综合处").first.wait_for()
+        assert page.console_errors == []
+    finally:
+        page.context.close()
+
+
+def test_a_message_arriving_while_the_history_loads_is_not_lost(browser: Any, live: Any, live_org: Org) -> None:
+    """The history request is answered with what the server had before 李娜 wrote, after her
+    message has already reached the browser live: the page must show both, not let the older
+    history overwrite the live message."""
+    cid = group(live_org, "hamlet", "周例会筹备组", ["ophelia"])
+    page = open_page(browser, live.url)
+    sockets: list[Any] = []
+    page.on("websocket", lambda ws: sockets.append(ws))
+    try:
+        login(page, "hamlet")
+
+        def hold_history(route: Any) -> None:
+            before = route.fetch()  # the history as it was; then a message arrives live
+            with sockets[-1].expect_event("framereceived", predicate=lambda f: "历史加载时到达的消息" in str(f)):
+                send_as(live_org, "ophelia", cid, "历史加载时到达的消息")
+            time.sleep(0.2)  # the page's own handler runs on the frame before the stale history lands
+            route.fulfill(response=before)
+
+        page.route(f"**/api/messages/conversations/{cid}/messages?*", hold_history)
+        page.get_by_role("navigation", name="主要栏目").get_by_role("link", name="消息").click()
+        page.locator(".msg-conv", has_text="周例会筹备组").first.click()
+        page.locator(".msg-items .msg-text", has_text="历史加载时到达的消息").wait_for(timeout=5000)
+        page.unroute(f"**/api/messages/conversations/{cid}/messages?*")
+        page.wait_for_load_state("networkidle")  # the held history has landed
+        assert page.locator(".msg-items .msg-text", has_text="历史加载时到达的消息").count() == 1
         assert page.console_errors == []
     finally:
         page.context.close()

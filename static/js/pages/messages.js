@@ -51,6 +51,9 @@ export async function render(root, ctx) {
   const state = {
     convs: [], current: null, items: [], hasBefore: false, hasAfter: false, loading: false,
     replyTo: null, editing: null, typing: new Map(),
+    // While a conversation's history is loading, its live events wait here: applied to the old
+    // list they would be wiped by the history that lands after them.
+    opening: null, // { id, held: [[fn, ev], ...] }
   };
   root.textContent = "";
   root.classList.add("msg-page");
@@ -192,9 +195,32 @@ export async function render(root, ctx) {
   function nearBottom() { return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 60; }
 
   async function openConversation(id, aroundSeq) {
+    const opening = { id, held: [] };
+    state.opening = opening;
+    try {
+      await loadConversation(id, aroundSeq, opening);
+    } finally {
+      if (state.opening === opening) state.opening = null;
+      // What arrived meanwhile goes on top of the loaded history (merge dedups by seq). If another
+      // click superseded this load the handlers still run: they update the list, and their own
+      // "is this the open conversation" checks keep the pane right.
+      replay(opening.held);
+    }
+  }
+
+  function replay(held) {
+    for (const [fn, ev] of held) {
+      try { fn(ev); } catch (err) { console.error(err); }
+    }
+  }
+
+  async function loadConversation(id, aroundSeq, opening) {
     const conv = await api.get(`${P}/conversations/${id}`, { signal });
+    if (state.opening !== opening) return;
     state.current = conv;
     state.replyTo = state.editing = null;
+    state.items = [];
+    ul.textContent = ""; // not the previous conversation's messages under this one's title
     pane.textContent = "";
     pane.append(header, announce, scroller, typingLine, composer.root);
     title.textContent = conv.name;
@@ -208,7 +234,7 @@ export async function render(root, ctx) {
     shell.classList.add("show-pane");
     const query = aroundSeq ? { around: aroundSeq, limit: PAGE } : { limit: PAGE };
     const page = await api.get(`${P}/conversations/${id}/messages`, { query, signal });
-    if (state.current !== conv) return;
+    if (state.current !== conv || state.opening !== opening) return;
     state.items = page.items;
     state.hasBefore = page.has_more_before;
     state.hasAfter = page.has_more_after;
@@ -756,7 +782,11 @@ export async function render(root, ctx) {
     if (m) { Object.assign(m, fields); merge([]); }
   }
   function on(prefix, fn) {
-    ws.subscribe(prefix, (ev) => { if (!signal.aborted) fn(ev); }, { signal });
+    ws.subscribe(prefix, (ev) => {
+      if (signal.aborted) return;
+      if (state.opening && ev.conversation_id === state.opening.id) state.opening.held.push([fn, ev]);
+      else fn(ev);
+    }, { signal });
   }
 
   on("chat.message", (ev) => {
