@@ -27,7 +27,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from office.errors import OfficeError
 from office.events import Event
 from office.jsonin import parse_json
-from office.ws_direct import DirectWriter
+from office.ws_direct import DirectWriter, text_frame
 
 if TYPE_CHECKING:
     from office.db import Database
@@ -44,19 +44,20 @@ class Encoded:
     typing, hello); the relay uses it to skip what a resume already replayed.
     """
 
-    __slots__ = ("id", "text", "_data")
+    __slots__ = ("_wire", "id", "text")
 
     def __init__(self, id: int | None, text: str) -> None:
         self.id = id
         self.text = text
-        self._data: bytes | None = None
+        self._wire: bytes | None = None
 
     @property
-    def data(self) -> bytes:
-        """The UTF-8 of ``text``, encoded once however many sockets it is written to."""
-        if self._data is None:
-            self._data = self.text.encode()
-        return self._data
+    def wire(self) -> bytes:
+        """The whole websocket frame, built once however many sockets it is written to (see
+        ``office.ws_direct.text_frame``)."""
+        if self._wire is None:
+            self._wire = text_frame(self.text.encode())
+        return self._wire
 
 
 def encode(frame: dict[str, Any] | Encoded) -> Encoded:
@@ -103,7 +104,7 @@ class Connection:
                     return
                 self.last_sent = out.id
             try:
-                direct.write(out.data)
+                direct.write(out.wire)
                 self.direct_writes += 1
             except Exception:  # the socket is going away; the client resumes from its last id
                 self.closed = True

@@ -11,8 +11,11 @@ from typing import Any
 
 import httpx
 import websockets
+from websockets.frames import Frame, Opcode
+from websockets.streams import StreamReader
 
 from office.hub import Connection, Encoded
+from office.ws_direct import text_frame
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD, Org
 
@@ -105,7 +108,7 @@ def test_direct_writes_never_overtake_anything_queued_or_in_flight() -> None:
     writer = _Writer()
     conn = Connection(ws=None, user_id=1, session_id=None, direct=writer)  # type: ignore[arg-type]
     conn.replaying = False
-    frame = lambda i: Encoded(i, f'{{"id":{i}}}')  # noqa: E731
+    frame = lambda i: Encoded(i, f'{{"id":{i}}}')
     conn.offer(frame(1))
     assert len(writer.written) == 1 and conn.queue.empty() and conn.last_sent == 1
     conn.offer(frame(1))
@@ -123,3 +126,20 @@ def test_direct_writes_never_overtake_anything_queued_or_in_flight() -> None:
     conn.sending, conn.replaying = False, True  # resuming: stored events wait for the replay
     conn.offer(frame(5))
     assert conn.held and conn.queue.empty() and len(writer.written) == 1
+
+
+def test_the_shared_frame_is_a_plain_text_frame_any_client_parses() -> None:
+    for size in (0, 1, 125, 126, 127, 65535, 65536, 70000):
+        payload = ("文" * (size // 3) + "x" * (size % 3)).encode()
+        assert len(payload) == size
+        reader = StreamReader()
+        reader.feed_data(text_frame(payload))
+        reader.feed_eof()
+        parser = Frame.parse(reader.read_exact, mask=False)
+        try:
+            next(parser)
+            raise AssertionError("the frame was incomplete")
+        except StopIteration as done:
+            frame = done.value
+        assert (frame.opcode, frame.fin, frame.rsv1, frame.data) == (Opcode.TEXT, True, False, payload)
+        assert not reader.buffer  # nothing left over
