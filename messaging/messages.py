@@ -18,6 +18,7 @@ from office import audit, events
 from office.actor import Actor
 from office.db import utcnow
 from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
+from messaging import audience
 from messaging.config import CONFIG
 from messaging.models import (Attachment, Conversation, DingReceipt, Member, MemberRole, Message, MessageEdit,
                               MessageKind, Reaction)
@@ -103,6 +104,7 @@ def send_message(
     msg = append_message(session, conv, sender_id=actor.user_id, kind=kind, body=text, client_id=client_id,
                          reply_to_seq=reply_to_seq, mentions=mentioned, mention_all=mention_all,
                          attachment=attachment, is_ding=ding, sender_name=actor.name, recipients=members,
+                         recipients_are_members=True,
                          meta={"ding_user_ids": ding_targets} if ding else None)
     # Sending reads everything before it; when that skips unread messages, their senders are told
     # (their 已读 counts), as a read mark would.
@@ -163,7 +165,7 @@ def edit_message(session: Session, actor: Actor, *, conversation_id: int, seq: i
     events.publish_on_commit(session, "chat.edit", {"conversation_id": conversation_id, "seq": seq,
                                                     "message_id": msg.id, "text": text,
                                                     "edited_at": msg.edited_at.isoformat()},
-                             user_ids=member_ids(session, conversation_id))
+                             user_ids=member_ids(session, conversation_id), audience=audience.of(conversation_id))
     return messages_public(session, [msg])[0]
 
 
@@ -196,7 +198,7 @@ def recall_message(session: Session, actor: Actor, *, conversation_id: int, seq:
     notice = recall_notice(actor.name)
     events.publish_on_commit(session, "chat.recall", {"conversation_id": conversation_id, "seq": seq,
                                                       "message_id": msg.id, "notice": notice},
-                             user_ids=member_ids(session, conversation_id))
+                             user_ids=member_ids(session, conversation_id), audience=audience.of(conversation_id))
     return messages_public(session, [msg])[0]
 
 
@@ -220,7 +222,7 @@ def react(session: Session, actor: Actor, *, conversation_id: int, seq: int, emo
     events.publish_on_commit(session, "chat.reaction", {"conversation_id": conversation_id, "seq": seq,
                                                         "message_id": msg.id, "user_id": actor.user_id,
                                                         "emoji": emoji, "op": "add" if on else "remove"},
-                             user_ids=member_ids(session, conversation_id))
+                             user_ids=member_ids(session, conversation_id), audience=audience.of(conversation_id))
     return {"changed": True}
 
 

@@ -63,8 +63,22 @@ class Member(SQLModel, table=True):
     role: MemberRole = MemberRole.member
     last_read_seq: int = 0
     joined_seq: int = 0  # messages up to this seq were sent before the member joined
+    joined_event_id: int = 0  # resume replays this conversation's events after this id (messaging.audience)
     muted: bool = False  # 消息免打扰: unread still counted, left out of the total
     joined_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class PastMembership(SQLModel, table=True):
+    """A membership that ended: resume still owes the person what reached them while it lasted
+    (events of the conversation with ``joined_event_id < id <= left_event_id``)."""
+
+    __tablename__ = "chat_member_past"
+    __table_args__ = (Index("ix_chat_member_past_user", "user_id", "left_event_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int
+    user_id: int
+    joined_event_id: int
+    left_event_id: int
 
 
 class Attachment(SQLModel, table=True):
@@ -155,3 +169,7 @@ class MessageGram(SQLModel, table=True):
 
 
 from messaging import rules as _rules  # noqa: E402,F401  (register policy rules with the models)
+
+
+# Registers the conversation audience (member join positions, resume lookup) wherever these tables are.
+import messaging.audience  # noqa: E402, F401

@@ -24,10 +24,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, select, tuple_
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
-from messaging import messages
+from messaging import audience, messages
 from messaging.models import ConversationKind, MemberRole, Message, MessageGram, MessageKind
 from messaging.timeline import EXCERPT, grams, messages_public, reply_excerpt
 from office import audit, events
@@ -154,8 +154,11 @@ class SendBatch:
                         if op.fields.get("client_id") and len(op.fields["client_id"]) <= messages.MAX_CLIENT_ID})
         for start in range(0, len(pairs), 400):
             chunk = pairs[start:start + 400]
-            rows = conn.execute(select(_MSG.c.sender_id, _MSG.c.client_id, _MSG.c.id)
-                                .where(tuple_(_MSG.c.sender_id, _MSG.c.client_id).in_(chunk)))
+            # One indexed probe per pair. SQLite answers a row-value IN from the index's first column
+            # only, reading every message the sender ever sent.
+            where = " OR ".join(["(sender_id = ? AND client_id = ?)"] * len(chunk))
+            rows = conn.exec_driver_sql(driver_sql(conn, f"SELECT sender_id, client_id, id FROM chat_message WHERE {where}"),
+                                        tuple(v for pair in chunk for v in pair))
             for sender, client_id, mid in rows:
                 self.used[(sender, client_id)] = mid
 
@@ -281,7 +284,7 @@ class SendBatch:
         self._announce_reads(conn, read)
         events.publish_many_on_commit(self.session, [
             ("chat.message", {"conversation_id": s.op.conversation_id, "seq": s.seq, "message": s.views[1]},
-             s.recipients) for s in self.staged])
+             s.recipients, audience.of(s.op.conversation_id)) for s in self.staged])
         audit.record_many(self.session, [
             audit.Pending(s.op.actor, "chat.send", target_type="chat_message", target_id=mid,
                           detail={"conversation_id": s.op.conversation_id, "seq": s.seq, "ding": False},

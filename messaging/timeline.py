@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from office import events
 from office.db import utcnow
 from office.models import User
+from messaging import audience
 from messaging.models import Attachment, Conversation, Member, Message, MessageGram, MessageKind, Reaction
 
 EXCERPT = 120
@@ -65,8 +66,10 @@ def append_message(
     meta: dict[str, Any] | None = None,
     sender_name: str = "",
     recipients: list[int] | None = None,
+    recipients_are_members: bool = False,
 ) -> Message:
-    """Store the next message of ``conv`` and publish ``chat.message`` to its members.
+    """Store the next message of ``conv`` and publish ``chat.message`` to its members (or to
+    ``recipients``; say ``recipients_are_members`` when that list is the member list).
 
     Precondition: inside ``Database.write()`` (the seq is read-modify-write on the conversation).
     """
@@ -81,8 +84,10 @@ def append_message(
     index_message(session, msg)
     reply = reply_excerpt(session, conv.id, reply_to_seq) if reply_to_seq else None  # type: ignore[arg-type]
     public = message_public(msg, {sender_id: sender_name} if sender_id else {}, attachment=attachment, reply=reply)
+    to_members = recipients is None or recipients_are_members
     events.publish_on_commit(session, "chat.message", {"conversation_id": conv.id, "seq": msg.seq, "message": public},
-                             user_ids=recipients if recipients is not None else member_ids(session, conv.id))  # type: ignore[arg-type]
+                             user_ids=recipients if recipients is not None else member_ids(session, conv.id),  # type: ignore[arg-type]
+                             audience=audience.of(conv.id) if to_members else None)  # type: ignore[arg-type]
     return msg
 
 

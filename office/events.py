@@ -69,48 +69,57 @@ def unsubscribe(fn: Subscriber) -> None:
 
 
 def publish_on_commit(
-    session: Session, type: str, payload: dict[str, Any], *, user_ids: Iterable[int] = ()
+    session: Session, type: str, payload: dict[str, Any], *, user_ids: Iterable[int] = (),
+    audience: str | None = None,
 ) -> None:
     """Queue an event on ``session``; it is stored now and delivered after commit.
 
-    The service chooses the recipients: sending to the wrong users is a security bug.
+    The service chooses the recipients: sending to the wrong users is a security bug. With
+    ``audience`` (a group whose members the owning domain answers for on resume, see
+    ``office.eventstore.register_audience``), ``user_ids`` must be exactly its members now: the
+    event is stored once, without a row per recipient.
     """
     recipients = tuple(sorted({int(u) for u in user_ids if u}))
     pending: list[Event] = session.info.setdefault("pending_events", [])
     event_id = None
     if recipients:
-        row = StoredEvent(type=type, payload=payload)
+        row = StoredEvent(type=type, payload=payload, audience=audience)
         session.add(row)
         session.flush()
         event_id = row.id
-        session.execute(insert(EventRecipient), [{"event_id": event_id, "user_id": u} for u in recipients])
+        if audience is None:
+            session.execute(insert(EventRecipient), [{"event_id": event_id, "user_id": u} for u in recipients])
     pending.append(Event(type=type, payload=payload, user_ids=recipients, id=event_id))
 
 
 def publish_many_on_commit(
-    session: Session, items: list[tuple[str, dict[str, Any], Iterable[int]]]
+    session: Session, items: list[tuple[str, dict[str, Any], Iterable[int]]] | list[
+        tuple[str, dict[str, Any], Iterable[int], str | None]]
 ) -> list[Event]:
     """``publish_on_commit`` for several events at once, in order: ids reserved in one query, then
     one multi-row insert of the events and one of all their recipients (values in driver form:
-    the group-commit path writes thousands of rows per batch)."""
-    prepared = [(type, payload, tuple(sorted({int(u) for u in user_ids if u}))) for type, payload, user_ids in items]
+    the group-commit path writes thousands of rows per batch). An item may carry a fourth member,
+    its audience (as ``publish_on_commit``'s)."""
+    prepared = [(item[0], item[1], tuple(sorted({int(u) for u in item[2] if u})), item[3] if len(item) > 3 else None)
+                for item in items]
     conn = session.connection()
-    ids = iter(reserve_ids(conn, _EVENT, sum(1 for _, _, recipients in prepared if recipients)))
+    ids = iter(reserve_ids(conn, _EVENT, sum(1 for _, _, recipients, _ in prepared if recipients)))
     now = sql_time(conn, utcnow())
     out: list[Event] = []
     event_rows: list[tuple[Any, ...]] = []
     recipient_rows: list[tuple[int, int]] = []
-    for type, payload, recipients in prepared:
+    for type, payload, recipients, audience in prepared:
         eid = next(ids) if recipients else None
         text = None
         if eid is not None:
             stored = sql_json(payload)
-            event_rows.append((eid, type, stored, now))
-            recipient_rows.extend([(eid, u) for u in recipients])
+            event_rows.append((eid, type, stored, now, audience))
+            if audience is None:
+                recipient_rows.extend([(eid, u) for u in recipients])
             # ``Event.frame()`` as JSON: the stored payload's members follow the id and type.
             text = f'{{"id":{eid},"type":{sql_json(type)}{"," + stored[1:] if payload else "}"}'
         out.append(Event(type=type, payload=payload, user_ids=recipients, id=eid, text=text))
-    insert_plain_rows(conn, _EVENT, ("id", "type", "payload", "created_at"), event_rows)
+    insert_plain_rows(conn, _EVENT, ("id", "type", "payload", "created_at", "audience"), event_rows)
     insert_plain_rows(conn, _RECIPIENT, ("event_id", "user_id"), recipient_rows)
     session.info.setdefault("pending_events", []).extend(out)
     return out

@@ -1,12 +1,23 @@
-"""Reading stored events back for resume, and pruning them after the retention window."""
+"""Reading stored events back for resume, and pruning them after the retention window.
+
+An event reaches a user on resume in one of two ways. Most events list their recipients in
+``event_recipient``. Events for everyone in a group (a chat message to its conversation) are stored
+once with an ``audience`` instead, and the domain that keeps the group registers who belongs:
+``register_audience(fn)``, where ``fn(session, user_id, after)`` gives the user's memberships that
+may hold events after ``after``: ``(audience, joined, left)``, the user's events being that
+audience's with ``joined < id <= left`` (``left`` None while they still belong). Writing one row
+per recipient into a per-user index cost a message to a 100-person group a hundred scattered page
+writes.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func
-from sqlmodel import select
+from sqlalchemy import and_, delete, func, or_
+from sqlmodel import Session, select
 
 from office.db import utcnow
 from office.models import EventRecipient, StoredEvent, SystemSetting
@@ -16,12 +27,23 @@ if TYPE_CHECKING:
 
 REPLAY_LIMIT = 5000
 PRUNED_KEY = "events_pruned_through"
+AUDIENCE_CHUNK = 300  # audiences per query (bound parameters stay well under every driver's limit)
+AudienceLookup = Callable[[Session, int, int], Iterable[tuple[str, int, int | None]]]
+_audiences: list[AudienceLookup] = []
+
+
+def register_audience(fn: AudienceLookup) -> AudienceLookup:
+    """``fn(session, user_id, after) -> [(audience, joined, left or None), ...]`` (idempotent)."""
+    if fn not in _audiences:
+        _audiences.append(fn)
+    return fn
 
 
 def last_event_id(db: Database, user_id: int) -> int:
+    """Where a fresh connection starts: the newest event anywhere (nothing of the user's is newer)."""
+    _ = user_id
     with db.read() as s:
-        value = s.exec(select(func.max(EventRecipient.event_id)).where(EventRecipient.user_id == user_id)).one()
-        return int(value or 0)
+        return int(s.exec(select(func.max(StoredEvent.id))).one() or 0)
 
 
 def events_after(db: Database, user_id: int, after: int) -> tuple[bool, list[dict[str, Any]]]:
@@ -31,16 +53,34 @@ def events_after(db: Database, user_id: int, after: int) -> tuple[bool, list[dic
         pruned_through = int(pruned.value.get("id", 0)) if pruned else 0
         if after < pruned_through:
             return True, []
-        rows = s.exec(
-            select(StoredEvent)
+        cols = (StoredEvent.id, StoredEvent.type, StoredEvent.payload)
+        rows = list(s.exec(
+            select(*cols)
             .join(EventRecipient, EventRecipient.event_id == StoredEvent.id)  # type: ignore[arg-type]
             .where(EventRecipient.user_id == user_id, EventRecipient.event_id > after)
             .order_by(EventRecipient.event_id)  # type: ignore[arg-type]
             .limit(REPLAY_LIMIT + 1)
-        ).all()
+        ).all())
+        groups = [(aud, max(after, int(joined)), left) for lookup in _audiences
+                  for aud, joined, left in lookup(s, user_id, after) if left is None or left > after]
+        for start in range(0, len(groups), AUDIENCE_CHUNK):
+            chunk = groups[start:start + AUDIENCE_CHUNK]
+            terms = []
+            for aud, since, left in chunk:
+                term = [StoredEvent.audience == aud, StoredEvent.id > since]  # type: ignore[operator]
+                if left is not None:
+                    term.append(StoredEvent.id <= left)  # type: ignore[operator]
+                terms.append(and_(*term))
+            rows += s.exec(
+                select(*cols)
+                .where(or_(*terms))
+                .order_by(StoredEvent.id)  # type: ignore[arg-type]
+                .limit(REPLAY_LIMIT + 1)
+            ).all()
     if len(rows) > REPLAY_LIMIT:
         return True, []
-    return False, [{"id": r.id, "type": r.type, **r.payload} for r in rows]
+    rows.sort(key=lambda r: r[0])
+    return False, [{"id": eid, "type": etype, **payload} for eid, etype, payload in rows]
 
 
 def prune(db: Database, *, retention: timedelta) -> int:

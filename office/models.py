@@ -187,8 +187,12 @@ class StoredEvent(SQLModel, table=True):
     """An event as delivered to users; kept for the retention window so clients can resume."""
 
     __tablename__ = "stored_event"
+    __table_args__ = (Index("ix_stored_event_audience", "audience", "id"),)
     id: int | None = Field(default=None, primary_key=True)
     type: str = Field(max_length=60)
+    # Set for events that go to everyone in a group the owning domain keeps (e.g. "chat:17"): they
+    # have no ``event_recipient`` rows; resume asks that domain who belongs (office.eventstore).
+    audience: str | None = Field(default=None, max_length=80)
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(index=True))
 

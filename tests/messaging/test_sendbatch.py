@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from office import audit, events
+from office import audit, events, eventstore
 from office.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from office.models import AuditEntry, EventRecipient, StoredEvent
+from office.models import AuditEntry, EventRecipient, StoredEvent, User
 from messaging import messages, search, service
 from messaging.batcher import GroupCommit
 from messaging.models import Member, Message
@@ -102,8 +102,17 @@ def test_mixed_batch_matches_the_orm_path(db, org: Org, batcher: GroupCommit) ->
         for m in fresh:
             ev = s.get(StoredEvent, carried[m["seq"]].id)
             assert ev is not None and ev.payload["message"]["id"] == m["id"]
-            got = set(s.exec(select(EventRecipient.user_id).where(EventRecipient.event_id == ev.id)).all())
-            assert got == members
+            # Stored once for the conversation, not once per member (messaging.audience).
+            assert ev.audience == f"chat:{g}"
+            assert not s.exec(select(EventRecipient.user_id).where(EventRecipient.event_id == ev.id)).all()
+        everyone = set(s.exec(select(User.id)).all())
+    # Resume gives each member every one of them, and nobody else any.
+    first = min(carried[m["seq"]].id for m in fresh)
+    for uid in everyone:
+        _, replayed = eventstore.events_after(db, uid, first - 1)
+        got = {f["seq"] for f in replayed if f["type"] == "chat.message" and f["conversation_id"] == g}
+        assert got == ({m["seq"] for m in fresh} if uid in members else set()), uid
+    with db.read() as s:
         reads = dict(s.exec(select(Member.user_id, Member.last_read_seq).where(Member.conversation_id == g)).all())
         assert reads[org.users["hamlet"]] == ding["seq"]
         assert reads[org.users["ophelia"]] == after["seq"]
