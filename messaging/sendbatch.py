@@ -32,7 +32,7 @@ from messaging.models import ConversationKind, MemberRole, Message, MessageGram,
 from messaging.timeline import EXCERPT, grams, messages_public, reply_excerpt
 from office import audit, events
 from office.actor import Actor
-from office.db import driver_sql, insert_plain_rows, reserve_ids, sql_json, sql_time, utcnow
+from office.db import insert_plain_rows, raw_many, raw_rows, reserve_ids, sql_json, sql_time, utcnow
 from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 
 log = logging.getLogger("messaging.sendbatch")
@@ -139,16 +139,17 @@ class SendBatch:
         conn = self.session.connection()
         ids = sorted({op.conversation_id for op in self.ops})
         marks = ", ".join("?" * len(ids))
-        for cid, kind, dissolved, muted_all, last_seq in conn.exec_driver_sql(driver_sql(conn, (
+        for cid, kind, dissolved, muted_all, last_seq in raw_rows(conn, (
                 "SELECT id, kind, dissolved_at IS NOT NULL, muted_all, last_seq FROM chat_conversation "
-                f"WHERE id IN ({marks})")), tuple(ids)):
+                f"WHERE id IN ({marks})"), tuple(ids)):
             self.convs[cid] = _Conv(kind=ConversationKind[kind], dissolved=bool(dissolved), muted_all=bool(muted_all),
                                     last_seq=last_seq, stored_last=last_seq)
-        for cid, uid, role, last_read in conn.exec_driver_sql(driver_sql(conn, (
+        roles = MemberRole.__members__
+        for cid, uid, role, last_read in raw_rows(conn, (
                 "SELECT conversation_id, user_id, role, last_read_seq FROM chat_member "
-                f"WHERE conversation_id IN ({marks})")), tuple(ids)):
+                f"WHERE conversation_id IN ({marks})"), tuple(ids)):
             conv = self.convs[cid]
-            conv.members[uid] = MemberRole[role]
+            conv.members[uid] = roles[role]
             conv.read_at[uid] = last_read or 0
         pairs = sorted({(op.actor.user_id, op.fields["client_id"]) for op in self.ops
                         if op.fields.get("client_id") and len(op.fields["client_id"]) <= messages.MAX_CLIENT_ID})
@@ -157,8 +158,8 @@ class SendBatch:
             # One indexed probe per pair. SQLite answers a row-value IN from the index's first column
             # only, reading every message the sender ever sent.
             where = " OR ".join(["(sender_id = ? AND client_id = ?)"] * len(chunk))
-            rows = conn.exec_driver_sql(driver_sql(conn, f"SELECT sender_id, client_id, id FROM chat_message WHERE {where}"),
-                                        tuple(v for pair in chunk for v in pair))
+            rows = raw_rows(conn, f"SELECT sender_id, client_id, id FROM chat_message WHERE {where}",
+                            tuple(v for pair in chunk for v in pair))
             for sender, client_id, mid in rows:
                 self.used[(sender, client_id)] = mid
 
@@ -271,16 +272,13 @@ class SendBatch:
         insert_plain_rows(conn, _MSG, _MSG_COLUMNS, rows)
         insert_plain_rows(conn, _GRAM, ("gram", "message_id", "conversation_id"), gram_rows)
         advanced = sorted({s.op.conversation_id for s in self.staged})
-        conn.exec_driver_sql(driver_sql(conn, (
-            "UPDATE chat_conversation SET last_seq = ?, last_message_at = ? WHERE id = ?")),
-                             [(self.convs[c].last_seq, sql_time(conn, self.convs[c].last_message_at), c)
-                              for c in advanced])
+        raw_many(conn, "UPDATE chat_conversation SET last_seq = ?, last_message_at = ? WHERE id = ?",
+                 [(self.convs[c].last_seq, sql_time(conn, self.convs[c].last_message_at), c) for c in advanced])
         read: dict[tuple[int, int], int] = {}
         for s in self.staged:
             read[(s.op.conversation_id, s.op.actor.user_id)] = s.seq
-        conn.exec_driver_sql(driver_sql(conn, (
-            "UPDATE chat_member SET last_read_seq = ? WHERE conversation_id = ? AND user_id = ?")),
-            [(seq, c, u) for (c, u), seq in read.items()])
+        raw_many(conn, "UPDATE chat_member SET last_read_seq = ? WHERE conversation_id = ? AND user_id = ?",
+                 [(seq, c, u) for (c, u), seq in read.items()])
         self._announce_reads(conn, read)
         events.publish_many_on_commit(self.session, [
             ("chat.message", {"conversation_id": s.op.conversation_id, "seq": s.seq, "message": s.views[1]},

@@ -1,0 +1,59 @@
+"""WAL checkpoints run on their own thread (office.checkpointer), not inside some writer's commit."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from office.checkpointer import BACKSTOP_PAGES
+from office.db import Database
+from office.models import SystemSetting
+
+
+def test_writes_reach_the_database_file_through_the_background_checkpoint(db: Database, tmp_path: Path) -> None:
+    if not db.is_sqlite:
+        pytest.skip("SQLite's WAL")
+    assert db.checkpointer is not None
+    with db.write() as s:
+        writer = s.connection().exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+    assert writer == BACKSTOP_PAGES  # no writer checkpoints in its own commit until the WAL is this large
+    for i in range(40):
+        with db.write() as s:
+            s.add(SystemSetting(key=f"checkpoint-test-{i}", value={"i": i}))
+    # Soon the main file alone (without its WAL) holds every row: a checkpoint copied them there,
+    # and no writer ran one (their threshold is far above these few pages).
+    path = Path(db.engine.url.database)  # type: ignore[arg-type]
+    copy = tmp_path / "main-only.db"
+    deadline = time.monotonic() + 10
+    while True:
+        shutil.copyfile(path, copy)
+        c = sqlite3.connect(copy)
+        try:
+            found = c.execute("SELECT count(*) FROM system_setting WHERE key LIKE 'checkpoint-test-%'").fetchone()[0]
+        except sqlite3.OperationalError:  # not even the schema has been copied yet
+            found = 0
+        finally:
+            c.close()
+        if found == 40:
+            break
+        assert time.monotonic() < deadline, f"only {found} of 40 rows reached the database file"
+        time.sleep(0.1)
+    assert db.checkpointer.runs >= 1
+    with db.read() as s:
+        assert len(s.exec(select(SystemSetting).where(SystemSetting.key.startswith("checkpoint-test-"))).all()) == 40  # type: ignore[attr-defined]
+
+
+def test_stopping_the_database_stops_the_thread(db: Database) -> None:
+    if not db.is_sqlite:
+        pytest.skip("SQLite's WAL")
+    with db.write() as s:
+        s.add(SystemSetting(key="poke", value={}))
+    cp = db.checkpointer
+    assert cp is not None and cp._thread is not None
+    cp.stop()
+    assert not cp._thread.is_alive()
