@@ -7,6 +7,7 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 from sqlmodel import select
@@ -20,6 +21,7 @@ from tests.docs_flow.test_routes import ok
 from tests.factories import Org
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def test_due_reminders_is_a_pure_schedule() -> None:
@@ -152,12 +154,17 @@ def test_meeting_tasks_arrive_by_event(users: Clients, org: Org) -> None:
 
 def test_dashboard_by_department_trend_and_exports(users: Clients, org: Org) -> None:
     now = datetime.now(UTC)
+    # The trend counts by China day: the first item falls due at 18:00 yesterday (China time), so it
+    # is overdue at the end of yesterday and not the day before, whatever the hour this runs.
+    today = now.astimezone(CHINA).replace(hour=0, minute=0, second=0, microsecond=0)
+    yesterday_evening = (today - timedelta(hours=6)).astimezone(UTC)
     with org.db.write() as s:
-        for hours, dept, title in [(-30, "A1", "=HYPERLINK(\"http://x\")"), (10, "A1", "即将到期"), (500, "A1", "未到期"),
-                                   (-5, "A2", "+逾期二"), (200, "A2", "已办结")]:
+        for hours, dept, title in [(None, "A1", "=HYPERLINK(\"http://x\")"), (10, "A1", "即将到期"),
+                                   (500, "A1", "未到期"), (-5, "A2", "+逾期二"), (200, "A2", "已办结")]:
+            deadline = yesterday_evening if hours is None else now + timedelta(hours=hours)
             row = supervision.track(s, org.actor("claudius"), agency_id=org.agencies["A"], source_kind="instruction",
                                     source_id=title, title=title, owner_department_id=org.depts[dept],
-                                    deadline=now + timedelta(hours=hours))
+                                    deadline=deadline)
             row.created_at = now - timedelta(days=3)
             if title == "已办结":
                 supervision._complete(row, org.actor("laertes"))
