@@ -64,6 +64,20 @@ export function debounce(fn, ms = 250) {
   return wrapped;
 }
 
+/**
+ * Wrap an async loader so that of overlapping calls only the newest draws: ``fn(stale, ...args)``
+ * checks ``stale()`` after each await and stops once a newer call has started. Without it a slow
+ * answer (to an earlier search, or a reload started before a live event) can land last and put
+ * stale data back on screen.
+ */
+export function newestWins(fn) {
+  let latest = 0;
+  return (...args) => {
+    const mine = ++latest;
+    return fn(() => mine !== latest, ...args);
+  };
+}
+
 const dateFmt = new Intl.DateTimeFormat("zh-CN", {
   year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false,
 });

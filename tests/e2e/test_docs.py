@@ -239,3 +239,36 @@ def test_format_check_of_a_file_prepared_elsewhere(browser: Any, live: Any, live
         assert page.console_errors == []
     finally:
         page.context.close()
+
+
+def test_a_slow_earlier_search_never_replaces_a_newer_one(browser: Any, live: Any, live_org: Org) -> None:
+    """Typing 防, then 考核: if the answer for 防 arrives last, the list must still show 考核's."""
+    from docs_flow import service
+    from docs_flow.schemas import DocumentCreate
+
+    with live_org.db.write() as s:
+        for title in ("关于防汛工作的通知", "关于年终考核的通知"):
+            service.check_create_document(s, live_org.actor("hamlet"), DocumentCreate(doc_type="通知", title=title))
+    page = open_page(browser, live.url)
+    held: list[Any] = []
+    try:
+        login(page, "hamlet")
+        page.goto("/#/docs?box=mine")
+        page.locator(".doc-link", has_text="关于防汛工作的通知").wait_for()
+        page.route(lambda url: "/api/docs?" in url and "q=%E9%98%B2" in url, lambda route: held.append(route))
+        page.get_by_label("查找公文").fill("防")
+        for _ in range(200):  # the request for 防 is on its way and held
+            if held:
+                break
+            page.wait_for_timeout(25)
+        assert held, "the search for 防 never left the page"
+        page.get_by_label("查找公文").fill("考核")
+        page.locator(".doc-link", has_text="关于防汛工作的通知").wait_for(state="detached")  # 考核's answer is shown
+        held[0].fulfill(response=held[0].fetch())  # now the older answer lands
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(300)
+        links = page.locator(".doc-link").all_inner_texts()
+        assert links == ["关于年终考核的通知"], links
+        assert page.console_errors == []
+    finally:
+        page.context.close()

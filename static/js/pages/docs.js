@@ -5,7 +5,7 @@
 //   #/docs?box=todo      lists          #/docs/new      new 发文       #/docs/42      one document
 //
 // User data is only ever written with textContent; no inline scripts or style attributes (strict CSP).
-import { el, replace, button, field, loading, emptyState, errorState, toast, confirmDialog } from "../ui.js";
+import { el, replace, button, field, loading, emptyState, errorState, toast, confirmDialog, newestWins } from "../ui.js";
 
 const BOXES = [["todo", "待办"], ["done", "已办"], ["mine", "我起草的"], ["all", "全部"]];
 const BLOCK_LABELS = { heading: "标题", paragraph: "段落", list_item: "列表项", table: "表格" };
@@ -89,8 +89,9 @@ async function renderList(root, ctx, box) {
     list,
     formatCheckPanel());
 
-  async function load() {
+  const load = newestWins(async (stale) => {
     const data = await api.get("/api/docs", { query: { box, q: search.value.trim() }, signal });
+    if (stale()) return; // a newer search or reload owns the list
     const label = BOXES.find(([k]) => k === box)[1];
     if (!data.items.length) {
       replace(list, emptyState({ title: box === "todo" ? "没有待办公文" : "暂无公文",
@@ -105,14 +106,15 @@ async function renderList(root, ctx, box) {
           d.urgency ? el("span", { class: "tag doc-urgent" }, d.urgency) : null,
           el("span", { class: "doc-meta" }, [d.doc_type, d.number, d.current_step ? `当前：${d.current_step}` : "",
             d.drafter ? `拟稿：${d.drafter}` : "", fmtTime(d.updated_at)].filter(Boolean).join(" · ")))))));
-  }
+  });
   let timer = 0;
   search.addEventListener("input", () => {
     clearTimeout(timer);
     timer = setTimeout(() => load().catch((e) => isAbort(e) || replace(list, errorState(e))), 300);
   }, { signal });
-  await load();
+  // Listening before the first load: a change committed while it is under way still reloads.
   ctx.ws.subscribe("docs", () => load().catch(() => {}), { signal });
+  await load();
 }
 
 // New document (发文稿纸) ----------------------------------------------------------------------------

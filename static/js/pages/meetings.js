@@ -5,6 +5,8 @@
 // User data only ever reaches the page through textContent and attributes (strict CSP: no inline
 // scripts or styles, no innerHTML).
 
+import { newestWins } from "../ui.js";
+
 const TZ = "Asia/Shanghai";
 const RSVP = { needs_action: "未答复", accepted: "参加", declined: "请假", tentative: "待定", delegated: "代参会" };
 const ROLE = { chair: "主持", required: "出席", optional: "列席" };
@@ -127,9 +129,10 @@ async function calendar(root, ctx) {
         ["day", "week", "month"].map((v) => h("button", { type: "button", class: "btn btn-secondary btn-small btn-toggle",
           "aria-pressed": String(v === view), onclick: () => go(v, dayKey(anchor)) }, { day: "日", week: "周", month: "月" }[v])))),
     approvals, body, feed);
-  const load = () => guarded(body, async () => {
+  const load = newestWins((stale) => guarded(body, async () => {
     const q = `start=${encodeURIComponent(local(dayKey(start), "00:00"))}&end=${encodeURIComponent(local(dayKey(end), "00:00"))}`;
     const { items } = await ctx.api.get(`/api/meetings?${q}`, { signal: ctx.signal });
+    if (stale()) return; // a reload started after this one owns the calendar
     const cols = [];
     for (let i = 0; i < days; i++) {
       const d = new Date(start); d.setUTCDate(d.getUTCDate() + i);
@@ -143,9 +146,9 @@ async function calendar(root, ctx) {
           h("p", { class: "hint", text: "无会议" })));
     }
     put(body, h("div", { class: `meet-grid meet-${view}` }, cols));
-  });
+  }));
+  subscribe(ctx, "meeting", () => load()); // before the first load: a change during it still reloads
   await load();
-  subscribe(ctx, "meeting", () => load());
   guarded(approvals, async () => {
     const { items } = await ctx.api.get("/api/meetings/approvals", { signal: ctx.signal });
     if (!items.length) return;
@@ -294,8 +297,9 @@ async function bookingForm(root, ctx) {
 // Meeting page -------------------------------------------------------------------------------
 
 async function meetingPage(root, ctx, id) {
-  const load = () => guarded(root, async () => {
+  const load = newestWins((stale) => guarded(root, async () => {
     const m = await ctx.api.get(`/api/meetings/${id}`, { signal: ctx.signal });
+    if (stale()) return; // a reload started after this one owns the page
     const place = m.room ? `${m.room.name}${m.room.location ? `（${m.room.location}）` : ""}` : (m.online_url ? "线上会议" : "未指定");
     const fact = (k, v) => [h("dt", {}, k), h("dd", {}, v)];
     const parts = [h("h1", { tabindex: "-1" }, m.title), nav(ctx),
@@ -351,9 +355,9 @@ async function meetingPage(root, ctx, id) {
           h("p", { class: "hint", text: "暂无材料" }));
       });
     }
-  });
-  await load();
+  }));
   subscribe(ctx, "meeting", (frame) => { if (frame.meeting_id === id) load(); });
+  await load();
 }
 
 function rsvpBox(ctx, id, m, reload) {
