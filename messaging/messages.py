@@ -103,8 +103,7 @@ def send_message(
     ding_targets = _ding_targets(actor, members, ding_user_ids) if ding else []
     msg = append_message(session, conv, sender_id=actor.user_id, kind=kind, body=text, client_id=client_id,
                          reply_to_seq=reply_to_seq, mentions=mentioned, mention_all=mention_all,
-                         attachment=attachment, is_ding=ding, sender_name=actor.name, recipients=members,
-                         recipients_are_members=True,
+                         attachment=attachment, is_ding=ding, sender_name=actor.name, members=members,
                          meta={"ding_user_ids": ding_targets} if ding else None)
     # Sending reads everything before it; when that skips unread messages, their senders are told
     # (their 已读 counts), as a read mark would.

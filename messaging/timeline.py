@@ -65,11 +65,11 @@ def append_message(
     is_ding: bool = False,
     meta: dict[str, Any] | None = None,
     sender_name: str = "",
+    members: list[int] | None = None,
     recipients: list[int] | None = None,
-    recipients_are_members: bool = False,
 ) -> Message:
-    """Store the next message of ``conv`` and publish ``chat.message`` to its members (or to
-    ``recipients``; say ``recipients_are_members`` when that list is the member list).
+    """Store the next message of ``conv`` and publish ``chat.message`` to its members (pass
+    ``members`` when the caller has just read them), or only to ``recipients``.
 
     Precondition: inside ``Database.write()`` (the seq is read-modify-write on the conversation).
     """
@@ -84,10 +84,12 @@ def append_message(
     index_message(session, msg)
     reply = reply_excerpt(session, conv.id, reply_to_seq) if reply_to_seq else None  # type: ignore[arg-type]
     public = message_public(msg, {sender_id: sender_name} if sender_id else {}, attachment=attachment, reply=reply)
-    to_members = recipients is None or recipients_are_members
-    events.publish_on_commit(session, "chat.message", {"conversation_id": conv.id, "seq": msg.seq, "message": public},
-                             user_ids=recipients if recipients is not None else member_ids(session, conv.id),  # type: ignore[arg-type]
-                             audience=audience.of(conv.id) if to_members else None)  # type: ignore[arg-type]
+    payload = {"conversation_id": conv.id, "seq": msg.seq, "message": public}
+    if recipients is not None:
+        events.publish_on_commit(session, "chat.message", payload, user_ids=recipients)
+    else:
+        events.publish_on_commit(session, "chat.message", payload, audience=audience.of(conv.id),  # type: ignore[arg-type]
+                                 user_ids=members if members is not None else member_ids(session, conv.id))  # type: ignore[arg-type]
     return msg
 
 

@@ -171,14 +171,8 @@ def insert_plain_rows(conn: Any, table: Any, columns: tuple[str, ...], rows: lis
     costs more than the insert. Callers convert what needs converting: ``sql_time`` for
     timestamps, ``sql_json`` for JSON columns; enums are stored by name.
     """
-    if not rows:
-        return
-    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))})"
-    cur = conn.connection.cursor()
-    try:
-        cur.executemany(driver_sql(conn, sql), rows)
-    finally:
-        cur.close()
+    raw_many(conn, f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))})",
+             rows)
 
 
 def raw_rows(conn: Any, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
