@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 
 from office import policy
 from office.actor import Actor
+from office.db import escape_like
 from office.errors import ValidationError
 from office.models import Role
 from docs_flow import search_index as _hooks  # noqa: F401  (registers the indexing hooks)
@@ -156,9 +157,6 @@ def _expr(tokens: list[str], prefix: bool = False) -> str:
     return '"' + " ".join(tokens) + '"' + ("*" if prefix else "")
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
 
 def _parse_date(value: str, name: str) -> date | None:
     if not value:
@@ -204,7 +202,7 @@ def _filters(year: int | None, agency: str, status: str, doc_type: str, start: d
     if year:
         conds.append(SearchDoc.year == year)
     if agency:
-        conds.append(func.lower(SearchDoc.agencies).like(f"%{_escape_like(agency.lower()[:100])}%", escape="\\"))
+        conds.append(func.lower(SearchDoc.agencies).like(f"%{escape_like(agency.lower()[:100])}%", escape="\\"))
     if status:
         conds.append(SearchDoc.status == status[:20])
     if doc_type:
@@ -218,7 +216,7 @@ def _filters(year: int | None, agency: str, status: str, doc_type: str, start: d
 
 def _like(term: str) -> Any:
     text = func.lower(SearchDoc.title + " " + SearchDoc.number + " " + SearchDoc.agencies + " " + SearchDoc.body)
-    return text.like(f"%{_escape_like(term)}%", escape="\\")
+    return text.like(f"%{escape_like(term)}%", escape="\\")
 
 
 def _sqlite_match(session: Session, terms: list[str], conds: list[Any]) -> tuple[Any, Any]:
@@ -255,7 +253,7 @@ def _contains(term: str) -> Any:
     """The stored text contains ``term``, a run of CJK characters: such a term cannot span two fields
     (they are joined by spaces) and has no case, so each field is searched as it is, cheaper than
     copying and lower-casing a whole body for every candidate as :func:`_like` does."""
-    pattern = f"%{_escape_like(term)}%"
+    pattern = f"%{escape_like(term)}%"
     return or_(*(field.like(pattern, escape="\\") for field in
                  (SearchDoc.title, SearchDoc.number, SearchDoc.agencies, SearchDoc.body)))
 

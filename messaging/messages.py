@@ -18,7 +18,7 @@ from office import audit, events
 from office.actor import Actor
 from office.db import utcnow
 from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
-from messaging import audience
+from messaging import audience, search_index
 from messaging.config import CONFIG
 from messaging.models import (Attachment, Conversation, DingReceipt, Member, MemberRole, Message, MessageEdit,
                               MessageKind, Reaction)
@@ -155,10 +155,11 @@ def edit_message(session: Session, actor: Actor, *, conversation_id: int, seq: i
     if text == msg.body:
         return messages_public(session, [msg])[0]
     session.add(MessageEdit(message_id=msg.id, body=msg.body))  # type: ignore[arg-type]
+    search_index.unindex(session.connection(), msg.id, conversation_id, msg.body)  # type: ignore[arg-type]
     msg.body, msg.edited_at = text, utcnow()
     session.add(msg)
     session.flush()
-    index_message(session, msg, replace=True)
+    index_message(session, msg)
     audit.record(session, actor, "chat.edit", target_type="chat_message", target_id=msg.id,
                  detail={"conversation_id": conversation_id, "seq": seq})
     events.publish_on_commit(session, "chat.edit", {"conversation_id": conversation_id, "seq": seq,
@@ -186,12 +187,13 @@ def recall_message(session: Session, actor: Actor, *, conversation_id: int, seq:
     if now - msg.created_at > timedelta(seconds=CONFIG.recall_seconds):
         minutes = CONFIG.recall_seconds // 60 or 1
         raise InvalidTransition(f"超过 {minutes} 分钟的消息不能撤回", code="recall_window")
+    if search_index.indexed(msg.kind, recalled=False):
+        search_index.unindex(session.connection(), msg.id, conversation_id, msg.body)  # type: ignore[arg-type]
     msg.recalled_at, msg.body = now, ""
     session.add(msg)
     session.execute(delete(MessageEdit).where(MessageEdit.message_id == msg.id))  # type: ignore[arg-type]
     session.execute(delete(DingReceipt).where(DingReceipt.message_id == msg.id))  # type: ignore[arg-type]
     session.flush()
-    index_message(session, msg, replace=True)
     audit.record(session, actor, "chat.recall", target_type="chat_message", target_id=msg.id,
                  detail={"conversation_id": conversation_id, "seq": seq})
     notice = recall_notice(actor.name)

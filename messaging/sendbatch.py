@@ -10,7 +10,7 @@ rate. The batcher hands a run of consecutive ``SendOp`` items to ``SendBatch`` i
   anything (so a refused send stores nothing and leaves the others alone, without a SAVEPOINT),
   then assigns its ``seq`` and builds what clients will see, and
 * writes the run with a handful of multi-row statements in the driver's own values (ids reserved
-  for the whole run): messages, search bigrams, conversation and read positions, ``chat.message``
+  for the whole run): messages, search index entries, conversation and read positions, ``chat.message``
   events with their recipients, and one correctly chained audit entry per send.
 
 Sends with an attachment or a DING take the ORM path (``SendOp.__call__``), as does the whole run
@@ -27,9 +27,9 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
-from messaging import audience, messages
-from messaging.models import ConversationKind, MemberRole, Message, MessageGram, MessageKind
-from messaging.timeline import EXCERPT, grams, messages_public, reply_excerpt
+from messaging import audience, messages, search_index
+from messaging.models import ConversationKind, MemberRole, Message, MessageKind
+from messaging.timeline import EXCERPT, messages_public, reply_excerpt
 from office import audit, events
 from office.actor import Actor
 from office.db import insert_plain_rows, raw_many, raw_rows, reserve_ids, sql_json, sql_time, utcnow
@@ -38,7 +38,6 @@ from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenie
 log = logging.getLogger("messaging.sendbatch")
 
 _MSG = Message.__table__  # type: ignore[attr-defined]
-_GRAM = MessageGram.__table__  # type: ignore[attr-defined]
 
 _MSG_COLUMNS = ("id", "conversation_id", "seq", "sender_id", "client_id", "kind", "body", "reply_to_seq", "mentions",
                 "mention_all", "is_ding", "meta", "created_at")
@@ -260,7 +259,6 @@ class SendBatch:
         conn = self.session.connection()
         ids = reserve_ids(conn, _MSG, len(self.staged))
         rows: list[tuple[Any, ...]] = []
-        gram_rows: list[tuple[str, int, int]] = []
         for s, mid in zip(self.staged, ids, strict=True):
             for v in s.views:
                 v["id"] = mid
@@ -268,9 +266,8 @@ class SendBatch:
             rows.append((mid, cid, s.seq, s.op.actor.user_id, f.get("client_id"), MessageKind.text.name, s.text,
                          f.get("reply_to_seq"), sql_json(s.mentions), bool(f.get("mention_all", False)), False, "{}",
                          sql_time(conn, s.at)))
-            gram_rows.extend([(g, mid, cid) for g in grams(s.text)])
         insert_plain_rows(conn, _MSG, _MSG_COLUMNS, rows)
-        insert_plain_rows(conn, _GRAM, ("gram", "message_id", "conversation_id"), gram_rows)
+        search_index.index(conn, [(mid, s.op.conversation_id, s.text) for s, mid in zip(self.staged, ids, strict=True)])
         advanced = sorted({s.op.conversation_id for s in self.staged})
         raw_many(conn, "UPDATE chat_conversation SET last_seq = ?, last_message_at = ? WHERE id = ?",
                  [(self.convs[c].last_seq, sql_time(conn, self.convs[c].last_message_at), c) for c in advanced])

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from office import audit, events, policy
 from office.actor import SYSTEM, Actor
-from office.db import Database, utcnow
+from office.db import Database, escape_like, utcnow
 from office.directory.service import department_member_ids, users_with_role
 from office.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from office.models import Department, DeptKind, Role, User
@@ -142,16 +142,13 @@ def list_members(session: Session, actor: Actor, conversation_id: int, *, q: str
             .where(Member.conversation_id == conversation_id))
     q = q.strip().lower()[:30]
     if q:
-        like = f"%{_escape_like(q)}%"
-        stmt = stmt.where(col(User.name).like(like, escape="\\") | col(User.pinyin).like(f"{_escape_like(q)}%", escape="\\")
-                          | col(User.initials).like(f"{_escape_like(q)}%", escape="\\"))
+        like = f"%{escape_like(q)}%"
+        stmt = stmt.where(col(User.name).like(like, escape="\\") | col(User.pinyin).like(f"{escape_like(q)}%", escape="\\")
+                          | col(User.initials).like(f"{escape_like(q)}%", escape="\\"))
     order = {MemberRole.owner: 0, MemberRole.admin: 1, MemberRole.member: 2}
     rows = sorted(session.exec(stmt.limit(limit)).all(), key=lambda r: (order[r[0].role], r[1].pinyin))
     return [{"user_id": u.id, "name": u.name, "username": u.username, "role": m.role.value} for m, u in rows]
 
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 # Ad-hoc groups ---------------------------------------------------------------------------------

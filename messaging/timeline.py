@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
 from office import events
 from office.db import utcnow
 from office.models import User
-from messaging import audience
-from messaging.models import Attachment, Conversation, Member, Message, MessageGram, MessageKind, Reaction
+from messaging import audience, search_index
+from messaging.models import Attachment, Conversation, Member, Message, MessageKind, Reaction
 
 EXCERPT = 120
 
@@ -33,21 +32,10 @@ def user_names(session: Session, user_ids: Iterable[int | None]) -> dict[int, st
     return dict(session.exec(select(User.id, User.name).where(col(User.id).in_(ids))).all())  # type: ignore[arg-type]
 
 
-def grams(text: str) -> set[str]:
-    """Distinct lower-cased character bigrams: the search index keys of a text."""
-    t = text.lower()
-    return {t[i:i + 2] for i in range(len(t) - 1)}
-
-
-def index_message(session: Session, msg: Message, *, replace: bool = False) -> None:
-    if replace:
-        session.execute(delete(MessageGram).where(MessageGram.message_id == msg.id))  # type: ignore[arg-type]
-    if msg.recalled_at is not None or msg.kind == MessageKind.system:
-        return
-    keys = grams(msg.body)
-    if keys:
-        session.execute(insert(MessageGram), [{"gram": g, "message_id": msg.id, "conversation_id": msg.conversation_id}
-                                               for g in keys])
+def index_message(session: Session, msg: Message) -> None:
+    """Add a message just stored to the search index (if its kind is searchable)."""
+    if search_index.indexed(msg.kind, msg.recalled_at is not None):
+        search_index.index(session.connection(), [(msg.id, msg.conversation_id, msg.body)])  # type: ignore[list-item]
 
 
 def append_message(

@@ -201,6 +201,11 @@ def raw_many(conn: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
         cur.close()
 
 
+def escape_like(text: str) -> str:
+    """``text`` taken literally inside a LIKE pattern written with ``ESCAPE '\\'``."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def driver_sql(conn: Any, sql: str) -> str:
     """``sql`` written with ``?`` placeholders, in the driver's own paramstyle."""
     return sql if conn.dialect.paramstyle == "qmark" else sql.replace("?", "%s")
