@@ -195,6 +195,11 @@ def peek(db: Database, key: Any, user_id: int | None = None) -> Any | None:
     return _get(state(db), key, user_id)
 
 
+def cached(st: CacheState, key: Any, user_id: int | None = None) -> Any | None:
+    """``peek`` for a caller already holding the database's ``CacheState``."""
+    return _get(st, key, user_id)
+
+
 def put(session: Session, key: Any, value: Any, user_id: int | None = None) -> None:
     db = session.info.get("db")
     if db is None or not session.info.get("read_only"):

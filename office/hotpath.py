@@ -20,29 +20,25 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import weakref
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from office import accounts, actor_cache, policy
 from office.actor import Actor
-from office.errors import OfficeError
 from office.secrets_box import token_digest
-from office.web import SAFE_METHODS, SESSION_COOKIE, _cookie_token, client_ip
+from office.web import SAFE_METHODS, _cookie_token
 
 SESSION_SQL = (
     "SELECT s.id, s.user_id, s.mfa_pending, s.expires_at, s.last_seen_at, s.revoked_at, u.is_active, "
     "u.totp_enabled, (SELECT max(seq) FROM cache_change) "
     "FROM auth_session s JOIN user_account u ON u.id = s.user_id WHERE s.token_hash = ?"
 )
-FastHandler = Callable[[Request, Actor], Response | None]
-_local = threading.local()
+FastHandler = Callable[[Request, Actor], bytes | None]  # a JSON body, or None: "not here"
 hits = 0  # requests answered here (tests check that the fast path is really taken)
 
 
@@ -60,15 +56,15 @@ def fast_first(fast: FastHandler, *, path: str) -> Callable[[Callable[[Request],
     return deco
 
 
-def _answer(request: Request, fast: FastHandler, action: str) -> Response | None:
+def _answer(request: Request, fast: FastHandler, action: str) -> bytes | None:
     actor = cached_actor(request, action)
     if actor is None:
         return None
-    response = fast(request, actor)
-    if response is not None:
+    body = fast(request, actor)
+    if body is not None:
         global hits
         hits += 1
-    return response
+    return body
 
 
 class HotPaths:
@@ -81,101 +77,150 @@ class HotPaths:
     def __init__(self, app: ASGIApp, *, headers: Callable[[Any], list[tuple[bytes, bytes]]]) -> None:
         self.app = app
         self.headers = headers
+        self._extra: list[tuple[bytes, bytes]] | None = None  # this app's security headers, once known
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and (hot := _HOT.get(scope["path"])) is not None:
             request = Request(scope, receive)
             try:
-                response = _answer(request, *hot)
+                body = _answer(request, *hot)
             except Exception:  # noqa: BLE001  (the normal path meets the same problem and reports it properly)
-                response = None
-            if response is not None:
-                response.raw_headers.extend(self.headers(request.app.state.settings))
-                await response(scope, receive, send)
+                body = None
+            if body is not None:
+                if self._extra is None:
+                    self._extra = [(b"content-type", b"application/json"),
+                                   *self.headers(request.app.state.settings)]
+                await send({"type": "http.response.start", "status": 200,
+                            "headers": [(b"content-length", b"%d" % len(body)), *self._extra]})
+                await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
 
 
+class _AppHot:
+    """What the fast path needs of one app, looked up once (``app.state`` lookups add up here)."""
+
+    def __init__(self, state: Any) -> None:
+        self.db = state.db
+        self.cache = actor_cache.state(self.db)
+        self.digests: dict[bytes, str] = {}  # raw Cookie header -> session token digest (per signing key)
+        self.conns: dict[int, sqlite3.Connection] = {}  # per thread (the loop's, in practice)
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's read-only connection to the database."""
+        conn = self.conns.get(threading.get_ident())
+        if conn is None:
+            conn = sqlite3.connect(self.db.engine.url.database, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA query_only=1")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self.conns[threading.get_ident()] = conn
+            self.db.on_dispose.append(conn.close)
+        return conn
+
+
+def _app_hot(request: Request) -> _AppHot:
+    state = request.app.state
+    hot: _AppHot | None = getattr(state, "hot_path", None)
+    if hot is None:
+        hot = state.hot_path = _AppHot(state)
+    return hot
+
+
+def app_cache(request: Request) -> actor_cache.CacheState:
+    """The caches of the request's database (``actor_cache.state``, without the lookups)."""
+    return _app_hot(request).cache
+
+
 def cached_actor(request: Request, action: str) -> Actor | None:
     """The acting user if every check passes from cache and one read; None means "take the normal path"."""
-    db = request.app.state.db
-    if request.method not in SAFE_METHODS or not db.is_sqlite:
-        return None
     scope = request.scope
+    hot = _app_hot(request)
+    if scope["method"] not in SAFE_METHODS or not hot.db.is_sqlite:
+        return None
     qs = scope["query_string"]
     if "\0" in scope["path"] or b"\0" in qs or b"%00" in qs:
         return None  # check_request_text's refusal, from the raw bytes: the normal path answers it
-    digest = _digest(request)
+    digest = _digest(request, hot)
     if digest is None:
         return None
-    row = _connection(db).execute(SESSION_SQL, (digest,)).fetchone()
+    row = hot.connection().execute(SESSION_SQL, (digest,)).fetchone()
     if row is None:
         return None
     session_id, user_id, mfa_pending, expires_at, last_seen_at, revoked_at, is_active, totp_enabled, seq = row
-    st = actor_cache.state(db)
+    st = hot.cache
     if mfa_pending or revoked_at is not None or not is_active or (seq or 0) != st.applied:
         return None
     now = datetime.now(UTC)
     if now >= _utc(expires_at) or now - _utc(last_seen_at) > accounts.TOUCH_EVERY:
         return None  # expired, or due a last-seen refresh (a write): the normal path does both
-    actor = actor_cache.peek(db, ("actor", user_id), user_id)
+    actor = actor_cache.cached(st, ("actor", user_id), user_id)
     if actor is None:
         return None
     if not totp_enabled:
-        required = actor_cache.peek(db, "roles_2fa")
+        required = actor_cache.cached(st, "roles_2fa")
         if required is None or required & actor.roles:
             return None
-    try:
-        policy.require(actor, action)
-    except OfficeError:
+    if not policy.can(actor, action):
         return None
-    return replace(actor, ip=client_ip(request), session_id=session_id, extra={})
+    # dataclasses.replace re-validates every field (a fifth of this path's time); the cached actor is
+    # frozen and only these three differ per request.
+    fresh = object.__new__(Actor)
+    client = scope.get("client")
+    fresh.__dict__.update(actor.__dict__, ip=client[0] if client else "", session_id=session_id, extra={})
+    return fresh
 
 
-def _digest(request: Request) -> str | None:
-    """The stored hash of the cookie's token. Checking the signature and hashing cost more than the
-    rest of this path, and a valid cookie always maps to the same digest, so valid ones are remembered."""
-    signed = request.cookies.get(SESSION_COOKIE)
-    if not signed:
+def _digest(request: Request, hot: _AppHot) -> str | None:
+    """The stored hash of the cookie's token. Parsing the header, checking the signature and hashing
+    cost more than the rest of this path, and the same Cookie header always gives the same digest,
+    so it is remembered per raw header (the first one, as ``request.cookies`` reads it)."""
+    raw = next((v for k, v in request.scope["headers"] if k == b"cookie"), None)
+    if not raw:
         return None
-    state = request.app.state
-    digests: dict[str, str] | None = getattr(state, "hot_digests", None)  # per app: per signing key
-    if digests is None:
-        digests = state.hot_digests = {}
-    digest = digests.get(signed)
+    digests = hot.digests
+    digest = digests.get(raw)
     if digest is None:
         token = _cookie_token(request)
         if not token:
             return None
         if len(digests) >= 10_000:
             digests.clear()
-        digest = digests[signed] = token_digest(token)
+        digest = digests[raw] = token_digest(token)
     return digest
 
 
+_QUERIES: dict[bytes, QueryParams] = {}
+
+
+def query(request: Request) -> QueryParams:
+    """The request's query parameters, parsed once per distinct query string (typeahead repeats them)."""
+    raw = request.scope["query_string"]
+    params = _QUERIES.get(raw)
+    if params is None:
+        if len(_QUERIES) >= 10_000:
+            _QUERIES.clear()
+        params = _QUERIES[raw] = QueryParams(raw)
+    return params
+
+
+_TIMES: dict[str, datetime] = {}
+
+
 def _utc(value: str) -> datetime:
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)  # stored as naive UTC (office.db.UTCDateTime)
-
-
-def _connection(db: Any) -> sqlite3.Connection:
-    """This thread's read-only connection to ``db`` (the loop thread's, in practice)."""
-    conns: weakref.WeakKeyDictionary[Any, sqlite3.Connection] | None = getattr(_local, "conns", None)
-    if conns is None:
-        conns = _local.conns = weakref.WeakKeyDictionary()
-    conn = conns.get(db)
-    if conn is None:
-        conn = sqlite3.connect(db.engine.url.database, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA query_only=1")
-        conn.execute("PRAGMA busy_timeout=30000")
-        conns[db] = conn
-        db.on_dispose.append(conn.close)
-    return conn
+    """A stored time (naive UTC text, ``office.db.UTCDateTime``) as an aware datetime. A session's
+    times change every few minutes at most, so parsed values are remembered."""
+    parsed = _TIMES.get(value)
+    if parsed is None:
+        if len(_TIMES) >= 10_000:
+            _TIMES.clear()
+        parsed = _TIMES[value] = datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return parsed
 
 
 def int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int | None:
     """A query integer as ``Ctx.query_int`` reads it, or None when it would be refused (let the normal
     path answer the error)."""
-    raw = request.query_params.get(name)
+    raw = query(request).get(name)
     if raw is None or raw == "":
         return default
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9:

@@ -13,7 +13,6 @@ from starlette.routing import Route
 from office import accounts, audit, hotpath
 from office.actor import Actor
 from office.directory import csvio, service
-from office.directory import index as directory_index
 from office.directory.service import PostSpec
 from office.errors import ValidationError
 from office.models import DeptKind, Role
@@ -28,16 +27,15 @@ def tree(ctx: Ctx) -> dict[str, Any]:
     return {"items": service.department_tree(ctx.session)}
 
 
-def _search_cached(request: Request, actor: Actor) -> Response | None:
+def _search_cached(request: Request, actor: Actor) -> bytes | None:
     """The search answered from the in-memory index on the event loop (see ``office.hotpath``)."""
-    q = request.query_params.get("q", "")
+    q = hotpath.query(request).get("q", "")
     dept = hotpath.int_param(request, "department_id", 0, 0, 1_000_000)
     limit = hotpath.int_param(request, "limit", 20, 1, 100)
-    index = directory_index.current(request.app.state.db)
+    index = hotpath.app_cache(request).directory_index
     if len(q) > 50 or dept is None or limit is None or index is None:
         return None
-    return Response(service.search_body(index, q, department_id=dept or None, limit=limit),
-                    media_type="application/json")
+    return service.search_body(index, q, department_id=dept or None, limit=limit)
 
 
 @hotpath.fast_first(_search_cached, path="/api/directory/search")

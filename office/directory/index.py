@@ -39,6 +39,7 @@ log = logging.getLogger("office.directory.index")
 BACKGROUND_ABOVE = 5_000  # people: built at startup, and rebuilt in a thread (SQL meanwhile); below, inline
 VISIT_BUDGET = 20_000  # keys one query may look at (a department filter that matches almost nobody)
 CHUNK = 500
+ANSWERS = 4_096  # answers remembered per generation of the index (emptied when full)
 
 
 class Group:
@@ -73,6 +74,11 @@ class DirectoryIndex:
         self.depts: dict[int, tuple[int, ...]] = {}
         self.version: dict[int, int] = {}
         self.reloaded = 0  # people reloaded since the build (their old keys linger, stale)
+        # Typeahead repeats itself (everyone looking for 张 types "zh" first), so finished answers
+        # are kept, keyed by the generation they were computed in. A reload starts a new generation:
+        # an answer a search was computing meanwhile is stored under the old one and never served.
+        self.generation = 0
+        self._answers: dict[tuple[int, str, int | None, int], bytes] = {}
 
     # building and reloading --------------------------------------------------------------------
     @classmethod
@@ -127,6 +133,8 @@ class DirectoryIndex:
                 self.cards.pop(uid, None)
                 self.depts.pop(uid, None)
         self.seq = seq
+        self.generation += 1
+        self._answers = {}
         return True
 
     # searching ---------------------------------------------------------------------------------
@@ -154,6 +162,18 @@ class DirectoryIndex:
                 if budget <= 0:
                     return found
         return found
+
+    def answer(self, q: str, *, department_id: int | None, limit: int) -> bytes:
+        """``render(search(...))``, remembered for this generation of the index."""
+        key = (self.generation, q, department_id, limit)
+        answers = self._answers
+        body = answers.get(key)
+        if body is None:
+            body = self.render(self.search(q, department_id=department_id, limit=limit) if q else [])
+            if len(answers) >= ANSWERS:
+                answers.clear()
+            answers[key] = body
+        return body
 
     def render(self, user_ids: Iterable[int]) -> bytes:
         cards = self.cards

@@ -372,9 +372,7 @@ def search_json(session: Session, actor: Actor, q: str, *, department_id: int | 
 
 
 def search_body(index: directory_index.DirectoryIndex, q: str, *, department_id: int | None, limit: int) -> bytes:
-    q = normal_query(q)
-    found = index.search(q, department_id=department_id, limit=min(max(limit, 1), 100)) if q else []
-    return index.render(found)
+    return index.answer(normal_query(q), department_id=department_id, limit=min(max(limit, 1), 100))
 
 
 def normal_query(q: str | None) -> str:

@@ -227,3 +227,29 @@ def test_index_reloads_people_in_place_and_rebuilds_after_many(client: TestClien
         service.update_user(w, SYSTEM, uid, name="郑军")
     assert _names(client, "郑军") == ["郑军"]
     assert directory_index.current(org.db) is not index
+
+
+def test_an_answer_computed_while_the_index_reloads_is_never_served_again(org: Org,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Remembered search answers belong to one generation of the index: one that was being computed
+    when a reload swapped people in is dropped, whatever it saw."""
+    from office.directory.index import DirectoryIndex
+
+    with org.db.read() as s:
+        index = DirectoryIndex.load(s)
+    real, searched = index.search, []
+
+    def search_during_a_reload(q: str, **kw: Any) -> list[int]:
+        found = real(q, **kw)
+        searched.append(q)
+        if len(searched) == 1:
+            with org.db.read() as s:
+                assert index.reload(s, {org.users["hamlet"]}, index.seq)
+        return found
+
+    monkeypatch.setattr(index, "search", search_during_a_reload)
+    first = index.answer("zw", department_id=None, limit=20)
+    assert index.answer("zw", department_id=None, limit=20) == first and searched == ["zw", "zw"]
+    assert index.answer("zw", department_id=None, limit=20) == first and searched == ["zw", "zw"]  # remembered
+    index.answer("zw", department_id=None, limit=5)
+    assert len(searched) == 3  # another limit is another answer
