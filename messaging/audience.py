@@ -7,13 +7,15 @@ events published later in the same transaction (the "you were added" message) ar
 ones are not, as on the live path. When the row is deleted (left, removed, moved department) the
 period is kept in ``chat_member_past`` up to the newest event id at that moment, so a client that
 was away through a removal and a rejoin is still replayed exactly what the live path sent it.
+Such a row is dropped when the events it covers are pruned: a client that far behind is told to
+resync instead.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import delete, event, func, select
 from sqlmodel import Session
 
 from office import eventstore
@@ -54,3 +56,8 @@ def conversations_of(session: Session, user_id: int, after: int) -> list[tuple[s
                                _PAST.c.left_event_id > _PAST.c.joined_event_id))
     return [(of(cid), joined, None) for cid, joined in now] + [(of(cid), joined, left) for cid, joined, left in past]
 
+
+
+@eventstore.register_pruner
+def forget_ended(session: Session, newest_removed: int) -> None:
+    session.connection().execute(delete(_PAST).where(_PAST.c.left_event_id <= newest_removed))

@@ -7,7 +7,8 @@ once with an ``audience`` instead, and the domain that keeps the group registers
 may hold events after ``after``: ``(audience, joined, left)``, the user's events being that
 audience's with ``joined < id <= left`` (``left`` None while they still belong). Writing one row
 per recipient into a per-user index cost a message to a 100-person group a hundred scattered page
-writes.
+writes. Ended memberships matter only while their events are kept: ``register_pruner(fn)`` has
+``fn(session, newest_removed_id)`` drop them in the transaction that prunes the events.
 """
 
 from __future__ import annotations
@@ -29,13 +30,22 @@ REPLAY_LIMIT = 5000
 PRUNED_KEY = "events_pruned_through"
 AUDIENCE_CHUNK = 300  # audiences per query (bound parameters stay well under every driver's limit)
 AudienceLookup = Callable[[Session, int, int], Iterable[tuple[str, int, int | None]]]
+Pruner = Callable[[Session, int], None]
 _audiences: list[AudienceLookup] = []
+_pruners: list[Pruner] = []
 
 
 def register_audience(fn: AudienceLookup) -> AudienceLookup:
     """``fn(session, user_id, after) -> [(audience, joined, left or None), ...]`` (idempotent)."""
     if fn not in _audiences:
         _audiences.append(fn)
+    return fn
+
+
+def register_pruner(fn: Pruner) -> Pruner:
+    """``fn(session, newest_removed_id)``, run in the pruning transaction (idempotent)."""
+    if fn not in _pruners:
+        _pruners.append(fn)
     return fn
 
 
@@ -87,11 +97,18 @@ def prune(db: Database, *, retention: timedelta) -> int:
     """Delete events older than the retention window; remember the newest id removed."""
     cutoff = utcnow() - retention
     with db.write() as s:
-        newest = s.exec(select(func.max(StoredEvent.id)).where(StoredEvent.created_at < cutoff)).one()  # type: ignore[arg-type,operator]
+        # The newest event always stays, however old: SQLite numbers a new row from the largest id
+        # present, so an empty table would hand out ids again from 1, below every client's last id
+        # and every member's joined_event_id, and resume would silently skip what followed.
+        top = s.exec(select(func.max(StoredEvent.id))).one() or 0
+        newest = s.exec(select(func.max(StoredEvent.id)).where(StoredEvent.created_at < cutoff,  # type: ignore[arg-type,operator]
+                                                               StoredEvent.id < top)).one()  # type: ignore[operator]
         if not newest:
             return 0
         s.execute(delete(EventRecipient).where(EventRecipient.event_id <= newest))  # type: ignore[arg-type]
         result = s.execute(delete(StoredEvent).where(StoredEvent.id <= newest))  # type: ignore[arg-type,operator]
+        for pruner in _pruners:
+            pruner(s, int(newest))
         setting = s.get(SystemSetting, PRUNED_KEY) or SystemSetting(key=PRUNED_KEY, value={})
         setting.value = {"id": int(newest)}
         s.add(setting)

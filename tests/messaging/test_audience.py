@@ -70,3 +70,27 @@ def test_a_new_member_is_not_replayed_what_came_before_them(db, org: Org) -> Non
     _, replayed = eventstore.events_after(db, org.users["horatio"], 0)
     seqs = [f["seq"] for f in replayed if f["type"] == "chat.message" and f["conversation_id"] == g]
     assert secret["seq"] not in seqs and later["seq"] in seqs
+
+
+def test_ended_memberships_go_with_the_events_they_cover(db, org: Org) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from messaging.models import PastMembership
+    from office.db import utcnow
+
+    with db.write() as s:
+        g = service.create_group(s, org.actor("hamlet"), name="临时组",
+                                 member_ids=[org.users["ophelia"], org.users["horatio"]]).id
+    with db.write() as s:
+        service.remove_member(s, org.actor("hamlet"), g, org.users["ophelia"])
+    with db.write() as s:
+        s.execute(update(StoredEvent).values(created_at=utcnow() - timedelta(days=10)))
+    send(org, "hamlet", g, "之后的消息")  # newer than the cut: the removal's events all fall before it
+    eventstore.prune(db, retention=timedelta(hours=1))
+    with db.write() as s:
+        service.remove_member(s, org.actor("hamlet"), g, org.users["horatio"])
+    with db.read() as s:
+        past = s.exec(select(PastMembership.user_id).where(PastMembership.conversation_id == g)).all()
+    assert past == [org.users["horatio"]]  # ophelia's ended before everything still kept
