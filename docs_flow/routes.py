@@ -8,6 +8,7 @@ from urllib.parse import quote
 from starlette.responses import Response
 from starlette.routing import Route
 
+from esign import credentials
 from office.errors import ValidationError
 from office.web import Ctx, api
 from docs_flow import engine, numbering, service, templates
@@ -61,7 +62,12 @@ def update_document(ctx: Ctx) -> dict[str, Any]:
     return service.document_detail(ctx.session, ctx.user, doc.id or 0)
 
 
-@api(action="document.use", body=ActionIn, write=True)
+def _key_ahead(ctx: Ctx) -> Any:
+    """``before_write``: a 签发 with a signature derives the signer's key before the write lock."""
+    return credentials.unsealed_ahead(ctx.session, ctx.user, ctx.body.pin) if ctx.body.pin else None
+
+
+@api(action="document.use", body=ActionIn, write=True, before_write=_key_ahead)
 def act(ctx: Ctx) -> dict[str, Any]:
     b: ActionIn = ctx.body
     doc_id = ctx.path_int("doc_id")

@@ -61,6 +61,12 @@ def _field(ctx: Ctx, name: str, *, required: bool = True, limit: int = 200) -> s
     return value
 
 
+def _key_ahead(ctx: Ctx) -> Any:
+    """``before_write``: derive the signer's key from the PIN before the write lock is taken."""
+    pin = ctx.body.pin if ctx.body is not None else (ctx.form.get("pin") if ctx.form is not None else None)
+    return credentials.unsealed_ahead(ctx.session, ctx.user, pin if isinstance(pin, str) else None)
+
+
 def _int_field(ctx: Ctx, name: str) -> int | None:
     raw = _field(ctx, name, required=False, limit=20).strip()
     if not raw:
@@ -157,7 +163,7 @@ def revoke_user(ctx: Ctx) -> dict[str, Any]:
     return credentials.describe(ctx.session, cred)
 
 
-@api(action="esign.sign", body=SignTextBody, write=True, status=201)
+@api(action="esign.sign", body=SignTextBody, write=True, status=201, before_write=_key_ahead)
 def sign_text(ctx: Ctx) -> dict[str, Any]:
     b: SignTextBody = ctx.body
     record = service.sign_text(ctx.session, ctx.user, pin=b.pin, data=b.text.encode(), purpose=b.purpose)
@@ -184,7 +190,7 @@ def verify_signature_text(ctx: Ctx) -> dict[str, Any]:
     return service.verify_text(ctx.session, signature_der=record.signature_der, data=ctx.body.text.encode())
 
 
-@api(action="esign.sign", write=True, multipart=True, max_bytes=SIGN_MAX_BYTES)
+@api(action="esign.sign", write=True, multipart=True, max_bytes=SIGN_MAX_BYTES, before_write=_key_ahead)
 def sign_docx(ctx: Ctx) -> Response:
     data = _file(ctx, "file", SIGN_MAX_BYTES)
     assert data is not None
@@ -271,7 +277,7 @@ def seal_uses(ctx: Ctx) -> dict[str, Any]:
     return {"items": items, "next_before": items[-1]["id"] if items else None}
 
 
-@api(action="esign.sign", write=True, multipart=True, max_bytes=SIGN_MAX_BYTES)
+@api(action="esign.sign", write=True, multipart=True, max_bytes=SIGN_MAX_BYTES, before_write=_key_ahead)
 def apply_seal(ctx: Ctx) -> Response:
     data = _file(ctx, "file", SIGN_MAX_BYTES)
     assert data is not None

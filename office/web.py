@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -228,6 +229,7 @@ def api(
     status: int = 200,
     max_bytes: int | None = None,
     deferred_write: bool = False,
+    before_write: Callable[[Ctx], AbstractContextManager[Any] | None] | None = None,
 ) -> Callable[[Callable[[Ctx], Any]], Callable[[Request], Any]]:
     """Wrap a sync handler into a Starlette endpoint. ``action`` is the policy action checked
     before the handler runs ("public", "authenticated", or a registered rule); handlers check
@@ -235,7 +237,13 @@ def api(
 
     ``deferred_write``: a state-changing handler that does its writing elsewhere (a group-commit
     batcher with its own write transaction) gets a read session, so it does not hold the write
-    lock while it waits; CSRF, origin and policy checks are unchanged."""
+    lock while it waits; CSRF, origin and policy checks are unchanged.
+
+    ``before_write(ctx)``: slow work the handler needs that must not hold the database's single
+    write lock (deriving a signing key from its PIN takes 0.1-0.3 s, and every other writer, chat
+    included, would wait). It runs first, on a read session, after the same authentication, policy
+    and body checks; the context manager it may return is held around the write transaction. It
+    only prepares: the handler still checks and decides everything inside the transaction."""
     if not policy.known(action) and "." not in action:
         raise RuntimeError(f"unknown policy action {action!r}")
 
@@ -282,7 +290,11 @@ def api(
                     response = _respond(fn(ctx), status)
                 _touch(request, None)
                 return response
-            with db.write() as session:
+            ahead = None
+            if before_write is not None:
+                with db.read() as session:
+                    ahead = before_write(_prepare(request, session, payload, data, form))
+            with ahead or nullcontext(), db.write() as session:
                 ctx = _prepare(request, session, payload, data, form)
                 _touch(request, session)
                 result = fn(ctx)

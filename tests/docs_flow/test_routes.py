@@ -331,3 +331,31 @@ def test_archived_document_takes_no_more_comments(users: Clients, org: Org) -> N
     assert doc["status"] == "archived"
     r = users["hamlet"].post(f"/api/docs/{doc['id']}/comments", json={"text": "补充一句"})
     assert r.status_code == 423 and r.json()["error"] == "archived"
+
+
+def test_sign_off_and_seal_derive_the_key_before_taking_the_write_lock(users: Clients, org: Org,
+                                                                       monkeypatch: Any) -> None:
+    import threading
+
+    from esign import crypto
+
+    doc = advance(users, create(users, org), "机关领导签发")
+    real, free = crypto.unseal_private_key, []
+
+    def derive_and_probe(blob: bytes, pin: str) -> bytes:
+        done = threading.Event()
+
+        def write() -> None:
+            with org.db.write():
+                done.set()
+
+        threading.Thread(target=write, daemon=True).start()
+        free.append(done.wait(5))
+        return real(blob, pin)
+
+    monkeypatch.setattr(crypto, "unseal_private_key", derive_and_probe)
+    doc = ok(act(users["claudius"], doc, "approve", opinion="同意", pin=PIN))
+    assert free == [True]
+    doc = advance(users, doc, "用印")
+    ok(act(users["yorick"], doc, "approve", opinion="用印", pin=PIN))
+    assert free == [True, True]

@@ -218,3 +218,37 @@ def test_esign_page_module_is_served_and_parses(client: TestClient, tmp_path: ob
     module = Path(str(tmp_path)) / "esign.mjs"
     module.write_text(source)
     subprocess.run([node, "--check", str(module)], check=True)
+
+
+def test_the_pin_is_worked_through_while_other_writers_go_on(client: TestClient, org: Org,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deriving a key from its PIN takes 0.1-0.3 s; it happens before the write transaction, so a
+    chat message or any other write is never held up by someone signing (office.web before_write)."""
+    import threading
+
+    enrol(org, "yorick")
+    enrol(org, "claudius")
+    sid = make_seal(org, users=("claudius",))
+    real, free = crypto.unseal_private_key, []
+
+    def derive_and_probe(blob: bytes, pin: str) -> bytes:
+        done = threading.Event()
+
+        def write() -> None:
+            with org.db.write():
+                done.set()
+
+        threading.Thread(target=write, daemon=True).start()
+        free.append(done.wait(5))  # another writer got through while the key was being derived
+        return real(blob, pin)
+
+    monkeypatch.setattr(crypto, "unseal_private_key", derive_and_probe)
+    login(client, "claudius")
+    r = client.post("/api/esign/sign-text", json={"pin": PIN, "text": "同意", "purpose": "签发"})
+    assert r.status_code == 201, r.text
+    r = _apply(client, sid, build_docx())
+    assert r.status_code == 200, r.text
+    assert free == [True, True]  # once per signing, never inside the transaction
+    r = client.post("/api/esign/sign-text", json={"pin": "000000x", "text": "同意", "purpose": "签发"})
+    assert r.status_code == 403 and r.json()["attempts_left"] == 4  # a wrong PIN is still counted
+    assert free[2] is True and len(free) == 4  # tried ahead, then again (and counted) in the transaction
