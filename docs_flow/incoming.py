@@ -29,7 +29,7 @@ from office.actor import SYSTEM, Actor
 from office.db import utcnow
 from office.directory.service import users_with_role
 from office.errors import Conflict, InvalidTransition, Locked, NotFound, PermissionDenied, ValidationError
-from office.models import Department, DeptKind, Role, User
+from office.models import Department, DeptKind, Post, Role, User
 from docs_flow import engine, numbering, templates
 from docs_flow.incoming_models import (
     Circulation,
@@ -212,6 +212,7 @@ def _start_case(session: Session, actor: Actor, doc: IncomingDocument) -> WfCase
     doc.case_id = case.id
     session.add(doc)
     engine.submit(session, actor, case, opinion="来文")
+    _publish_change(session, doc, "created")
     return case
 
 
@@ -501,6 +502,22 @@ def _bump(session: Session, doc: IncomingDocument) -> None:
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("收文已被他人处理，请刷新后重试", code="stale_version")
     set_committed_value(doc, "version", old + 1)
+    _publish_change(session, doc, "updated")
+
+
+def _publish_change(session: Session, doc: IncomingDocument, op: str) -> None:
+    """``incoming.document`` (id, version, status) to those whose 收文 lists show it, so they refresh:
+    the agency's leaders and clerks, everyone on its route, its registrar and its lead department."""
+    ids = set(users_with_role(session, Role.leader, agency_id=doc.agency_id))
+    ids |= set(users_with_role(session, Role.clerk, agency_id=doc.agency_id))
+    if doc.case_id is not None:
+        ids |= engine.participants(session, case_of(session, doc))
+    if doc.created_by:
+        ids.add(doc.created_by)
+    if doc.lead_department_id is not None:
+        ids |= set(session.exec(select(Post.user_id).where(Post.department_id == doc.lead_department_id)))
+    events.publish_on_commit(session, "incoming.document", {"op": op, "incoming_id": doc.id, "version": doc.version,
+                                                            "status": doc.status.value}, user_ids=ids - {0})
 
 
 # Reply (答复) as an outgoing document -----------------------------------------------------------------

@@ -57,6 +57,14 @@ def test_full_incoming_route_from_registration_to_archive(users: Clients, org: O
     doc = ok(act(users["gertrude"], doc, opinion="建议请综合处牵头办理，秘书处协办"))
     assert doc["status"] == "proposed" and doc["proposal"].startswith("建议")
     assert recorder.of("notify.incoming")[-1].user_ids == (org.users["claudius"],)
+    # Every change tells the 收文 lists that show it (and nobody in another agency) to refresh.
+    changes = recorder.of("incoming.document")
+    assert [e.payload["op"] for e in changes][:2] == ["created", "updated"]
+    assert changes[-1].payload == {"op": "updated", "incoming_id": doc["id"], "version": doc["version"],
+                                   "status": "proposed"}
+    agency_a = {u for name, u in org.users.items() if name not in ("othello", "iago", "desdemona")}
+    assert all(set(e.user_ids) <= agency_a for e in changes)
+    assert {org.users["gertrude"], org.users["claudius"]} <= set(changes[-1].user_ids)
 
     # 批办: a leader's instruction, lead and co departments, a deadline (validated).
     leader = users["claudius"]

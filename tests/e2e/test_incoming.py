@@ -76,3 +76,29 @@ def test_distributed_notice_signed_registered_supervised_and_found(browser: Any,
         assert page.console_errors == []
     finally:
         page.context.close()
+
+
+def test_the_inbox_and_an_open_document_follow_changes_made_elsewhere(browser: Any, live: Any, live_org: Org) -> None:
+    """No reload: a 收文 registered on another device appears in the open inbox, and a step done there
+    moves the open document page on."""
+    title = "关于报送年度统计数据的通知"
+    users = Clients(live.app)
+    page = open_page(browser, live.url)
+    try:
+        login(page, "iago")
+        page.goto("/#/incoming")
+        page.get_by_role("heading", name="收文办理", level=1).wait_for()
+        page.get_by_text("暂无收文").wait_for()
+        r = users["iago"].post("/api/incoming", json={"title": title, "source_agency_name": "国家统计局"})
+        assert r.status_code == 201, r.text
+        doc = r.json()
+        page.get_by_role("link", name=title).click()
+        page.get_by_role("heading", name="办理：登记").wait_for()
+        r = users["iago"].post(f"/api/incoming/{doc['id']}/actions", json={"action": "approve", "version": doc["version"]})
+        assert r.status_code == 200, r.text
+        page.get_by_role("heading", name="办理：登记").wait_for(state="detached")
+        page.locator(".incoming-info dt", has_text="收文编号").wait_for()
+        assert page.console_errors == []
+    finally:
+        page.context.close()
+        users.close()

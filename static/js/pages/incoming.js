@@ -3,7 +3,7 @@
 // browser (#/incoming/archive) and document search (#/incoming/search).
 // User data only ever reaches the page through textContent (ui.el); no inline scripts or style attributes.
 
-import { el, replace, toast, emptyState, errorState, loading, formatTime } from "../ui.js";
+import { el, replace, toast, emptyState, errorState, loading, formatTime, newestWins } from "../ui.js";
 
 const BOXES = [["todo", "待办"], ["done", "已办"], ["reading", "待阅"], ["all", "全部"]];
 const SECTIONS = [["", "收文"], ["supervision", "督办"], ["archive", "归档"], ["search", "搜索"]];
@@ -84,8 +84,9 @@ async function renderInbox(root, ctx, box) {
   const q = input("q", { type: "search", placeholder: "标题、收文编号或来文字号", "aria-label": "查找收文", class: "incoming-filter" });
   const list = el("ul", { class: "incoming-list" });
   replace(root, el("h1", { tabindex: "-1" }, "收文办理"), subnav(ctx, ""), boxes, q, list);
-  async function load() {
+  const load = newestWins(async (stale) => {
     const data = await ctx.api.get("/api/incoming", { query: { box, q: q.value.trim() }, signal: ctx.signal });
+    if (stale()) return; // a newer search or live reload owns the list
     replace(list);
     if (!data.items.length) list.append(el("li", {}, emptyState({ title: "暂无收文" })));
     for (const d of data.items) {
@@ -95,10 +96,11 @@ async function renderInbox(root, ctx, box) {
           d.status_label, d.current_step ? `当前：${d.current_step}` : "", d.deadline ? `时限 ${formatTime(d.deadline)}` : "",
           formatTime(d.received_at)].filter(Boolean).join(" · ") })));
     }
-  }
+  });
   q.addEventListener("change", () => load().catch((e) => toast(e.message, "error")), { signal: ctx.signal });
-  await load();
+  // Listening before the first load: a change committed while it runs is not missed.
   ctx.ws?.subscribe?.("incoming.", () => load().catch(() => {}), { signal: ctx.signal });
+  await load();
 }
 
 // Registration -----------------------------------------------------------------------------------------
@@ -163,7 +165,20 @@ async function renderDocument(root, ctx, id) {
     doc.body_text ? el("section", { class: "panel" }, el("h2", {}, "正文"), el("p", { class: "body-text", text: doc.body_text })) : null,
     el("section", { class: "panel" }, el("h2", {}, "文件"), files),
     actionPanel(ctx, doc, meta, reload), resultsPanel(doc), circulationPanel(ctx, doc, meta, reload), routePanel(doc));
+  shown.set(ctx.signal, doc.version);
+  if (!watched.has(ctx.signal)) {
+    // Someone else acted on this 收文: show the new state, unless this person has started typing.
+    watched.add(ctx.signal);
+    ctx.ws?.subscribe?.("incoming.", (ev) => {
+      if (ev.incoming_id !== id || ev.version === shown.get(ctx.signal)) return;
+      const typing = [...root.querySelectorAll("textarea, input[type=text], input:not([type])")].some((f) => f.value.trim());
+      if (!typing) reload();
+    }, { signal: ctx.signal });
+  }
 }
+
+const watched = new WeakSet(); // page signals already listening for changes to their 收文
+const shown = new WeakMap(); // page signal -> version of the 收文 on screen
 
 function actionPanel(ctx, doc, meta, reload) {
   const acts = doc.allowed_actions;
