@@ -11,7 +11,7 @@ from docs_flow import body as body_mod
 from docs_flow.models import DocumentVersion, OutgoingDocument
 from office.models import AuditEntry
 from tests.docs_flow.conftest import BODY, SIGNING_STEPS, Clients, Recorder, act
-from tests.esign.svc import PIN, enrol
+from tests.esign.svc import PIN, enrol, writers_pass_while_deriving
 from tests.factories import Org
 
 ROUTE = [("polonius", "处室负责人核稿"), ("laertes", "办公室审核"), ("laertes", "会签"), ("claudius", "机关领导签发"),
@@ -335,25 +335,8 @@ def test_archived_document_takes_no_more_comments(users: Clients, org: Org) -> N
 
 def test_sign_off_and_seal_derive_the_key_before_taking_the_write_lock(users: Clients, org: Org,
                                                                        monkeypatch: Any) -> None:
-    import threading
-
-    from esign import crypto
-
     doc = advance(users, create(users, org), "机关领导签发")
-    real, free = crypto.unseal_private_key, []
-
-    def derive_and_probe(blob: bytes, pin: str) -> bytes:
-        done = threading.Event()
-
-        def write() -> None:
-            with org.db.write():
-                done.set()
-
-        threading.Thread(target=write, daemon=True).start()
-        free.append(done.wait(5))
-        return real(blob, pin)
-
-    monkeypatch.setattr(crypto, "unseal_private_key", derive_and_probe)
+    free = writers_pass_while_deriving(monkeypatch, org.db)
     doc = ok(act(users["claudius"], doc, "approve", opinion="同意", pin=PIN))
     assert free == [True]
     doc = advance(users, doc, "用印")

@@ -57,3 +57,27 @@ def replace_part(docx: bytes, name: str, transform: Any) -> bytes:
 
 def codes(report: dict[str, Any], index: int = 0) -> set[str]:
     return {e["code"] for e in report["signatures"][index]["errors"]}
+
+
+def writers_pass_while_deriving(monkeypatch: Any, db: Any) -> list[bool]:
+    """Make every PIN derivation first check that another writer gets through meanwhile (True) or not
+    (False after 5 s): signing must not hold the write lock while argon2id runs."""
+    import threading
+
+    from esign import crypto
+
+    real, seen = crypto.unseal_private_key, []
+
+    def derive_and_probe(blob: bytes, pin: str) -> bytes:
+        done = threading.Event()
+
+        def write() -> None:
+            with db.write():
+                done.set()
+
+        threading.Thread(target=write, daemon=True).start()
+        seen.append(done.wait(5))
+        return real(blob, pin)
+
+    monkeypatch.setattr(crypto, "unseal_private_key", derive_and_probe)
+    return seen

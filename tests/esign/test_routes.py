@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from esign import authority, crypto, merkle
 from office.app import create_app
 from office.config import Settings
-from tests.esign.svc import PIN, SEAL_PIN, enrol, make_seal, replace_part, seal_doc
+from tests.esign.svc import PIN, SEAL_PIN, enrol, make_seal, replace_part, seal_doc, writers_pass_while_deriving
 from tests.esign.test_docx_sig import build_docx
 from tests.factories import Org, login, new_client
 
@@ -224,25 +224,10 @@ def test_the_pin_is_worked_through_while_other_writers_go_on(client: TestClient,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Deriving a key from its PIN takes 0.1-0.3 s; it happens before the write transaction, so a
     chat message or any other write is never held up by someone signing (office.web before_write)."""
-    import threading
-
     enrol(org, "yorick")
     enrol(org, "claudius")
     sid = make_seal(org, users=("claudius",))
-    real, free = crypto.unseal_private_key, []
-
-    def derive_and_probe(blob: bytes, pin: str) -> bytes:
-        done = threading.Event()
-
-        def write() -> None:
-            with org.db.write():
-                done.set()
-
-        threading.Thread(target=write, daemon=True).start()
-        free.append(done.wait(5))  # another writer got through while the key was being derived
-        return real(blob, pin)
-
-    monkeypatch.setattr(crypto, "unseal_private_key", derive_and_probe)
+    free = writers_pass_while_deriving(monkeypatch, org.db)
     login(client, "claudius")
     r = client.post("/api/esign/sign-text", json={"pin": PIN, "text": "同意", "purpose": "签发"})
     assert r.status_code == 201, r.text

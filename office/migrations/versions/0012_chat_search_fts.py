@@ -15,6 +15,8 @@ contentless table removes a message's tokens by being given them again.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -34,21 +36,24 @@ def fts_document(conversation_id: int, text: str) -> str:
     return " ".join([f"c{conversation_id}", *("g" + "".join(f"{ord(ch):06x}" for ch in k) for k in keys)])
 
 
+def _indexed_messages(conn: sa.Connection) -> Iterator[list[sa.Row]]:
+    """(id, conversation_id, body) of every searchable message, in batches."""
+    last = 0
+    while rows := conn.execute(sa.text(
+            "SELECT id, conversation_id, body FROM chat_message WHERE id > :last AND recalled_at IS NULL "
+            "AND kind != 'system' ORDER BY id LIMIT :n"), {"last": last, "n": BATCH}).all():
+        yield list(rows)
+        last = rows[-1][0]
+
+
 def upgrade() -> None:
     conn = op.get_bind()
     if conn.dialect.name != "sqlite":
         return
     conn.execute(sa.text(FTS_DDL))
-    last = 0
-    while True:
-        rows = conn.execute(sa.text(
-            "SELECT id, conversation_id, body FROM chat_message WHERE id > :last AND recalled_at IS NULL "
-            "AND kind != 'system' ORDER BY id LIMIT :n"), {"last": last, "n": BATCH}).all()
-        if not rows:
-            break
+    for rows in _indexed_messages(conn):
         conn.execute(sa.text("INSERT INTO chat_message_fts(rowid, text) VALUES (:id, :t)"),
                      [{"id": r[0], "t": fts_document(r[1], r[2])} for r in rows])
-        last = rows[-1][0]
     conn.execute(sa.text("DELETE FROM chat_message_gram"))
 
 
@@ -57,13 +62,7 @@ def downgrade() -> None:
     if conn.dialect.name != "sqlite":
         return
     conn.execute(sa.text("DROP TABLE IF EXISTS chat_message_fts"))
-    last = 0
-    while True:
-        rows = conn.execute(sa.text(
-            "SELECT id, conversation_id, body FROM chat_message WHERE id > :last AND recalled_at IS NULL "
-            "AND kind != 'system' ORDER BY id LIMIT :n"), {"last": last, "n": BATCH}).all()
-        if not rows:
-            break
+    for rows in _indexed_messages(conn):
         grams = []
         for mid, cid, body in rows:
             t = body.lower()
@@ -71,4 +70,3 @@ def downgrade() -> None:
         if grams:
             conn.execute(sa.text("INSERT INTO chat_message_gram(gram, message_id, conversation_id) "
                                  "VALUES (:g, :m, :c)"), grams)
-        last = rows[-1][0]
