@@ -13,7 +13,7 @@ from office import accounts, audit
 from office.directory.service import get_user, posts_of, roles_of
 from office.errors import OfficeError, Unauthenticated
 from office.models import ROLE_LABELS
-from office.web import CSRF_COOKIE, SESSION_COOKIE, Body, Ctx, api, client_ip, error_response
+from office.web import SESSION_COOKIE, Body, Ctx, api, client_ip, cookie_names, error_response
 
 
 class LoginBody(Body):
@@ -43,15 +43,18 @@ def _set_cookies(ctx: Ctx, response: Response, token: str, csrf: str) -> None:
     settings = ctx.settings
     signed = ctx.app.state.signer.sign_token(token)
     max_age = settings.session_absolute_hours * 3600
-    response.set_cookie(SESSION_COOKIE, signed, max_age=max_age, httponly=True, samesite="strict",
+    session_name, csrf_name = cookie_names(settings)
+    response.set_cookie(session_name, signed, max_age=max_age, httponly=True, samesite="strict",
                         secure=settings.cookie_secure, path="/")
-    response.set_cookie(CSRF_COOKIE, csrf, max_age=max_age, httponly=False, samesite="strict",
+    response.set_cookie(csrf_name, csrf, max_age=max_age, httponly=False, samesite="strict",
                         secure=settings.cookie_secure, path="/")
 
 
-def _clear_cookies(response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+def _clear_cookies(ctx: Ctx, response: Response) -> None:
+    secure = ctx.settings.cookie_secure
+    for name in cookie_names(ctx.settings):
+        response.delete_cookie(name, path="/", secure=secure, httponly=name.endswith(SESSION_COOKIE),
+                               samesite="strict")
 
 
 def me_payload(ctx: Ctx) -> dict[str, Any]:
@@ -112,7 +115,7 @@ def logout(ctx: Ctx) -> Response:
     if row is not None:
         accounts.end_session(ctx.session, ctx.actor, row)
     response = JSONResponse({"ok": True})
-    _clear_cookies(response)
+    _clear_cookies(ctx, response)
     return response
 
 

@@ -8,7 +8,7 @@ from starlette.websockets import WebSocket
 
 from office import accounts, ws_direct
 from office.hub import Connection
-from office.web import MAX_ID, origin_allowed
+from office.web import MAX_ID, cookie_names, origin_allowed
 
 
 async def event_stream(ws: WebSocket) -> None:
@@ -19,7 +19,7 @@ async def event_stream(ws: WebSocket) -> None:
         await ws.accept()
         await ws.close(code=1008, reason="origin not allowed")
         return
-    signed = ws.cookies.get("tb_session")
+    signed = ws.cookies.get(cookie_names(app.state.settings)[0])
     token = app.state.signer.unsign_token(signed) if signed else None
     found = await run_in_threadpool(_authenticate, app, token, ws.client.host if ws.client else "")
     if found is None:

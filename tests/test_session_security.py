@@ -54,6 +54,12 @@ def test_cookie_flags_and_hsts(tmp_path: Path, org: Org) -> None:
 
             make_org(app.state.db)
             r = c.post("/api/auth/login", json={"username": "hamlet", "password": PASSWORD})
+            # The cookies the browser was given carry the session: reads, the fast path, a write.
+            assert c.get("/api/me").status_code == 200
+            assert c.get("/api/directory/search", params={"q": "zw"}).status_code == 200
+            c.headers["x-csrf-token"] = r.json()["user"]["csrf_token"]
+            assert c.post("/api/auth/logout").status_code == 200
+            assert c.get("/api/me").status_code == 401
             return r.headers.get_list("set-cookie"), r.headers
 
     plain, headers = set_cookies(False)
@@ -64,6 +70,9 @@ def test_cookie_flags_and_hsts(tmp_path: Path, org: Org) -> None:
     assert "httponly" not in csrf.lower() and re.search(r"(?i)samesite=strict", csrf)  # the page must read it
     secure, headers = set_cookies(True)
     assert all(re.search(r"(?i);\s*secure", c) for c in secure)
+    # Over HTTPS both are __Host- cookies: Secure, Path=/, no Domain (a sibling host cannot set them).
+    assert sorted(c.split("=", 1)[0] for c in secure) == ["__Host-tb_csrf", "__Host-tb_session"]
+    assert all(re.search(r"(?i);\s*path=/(;|$)", c) and "domain=" not in c.lower() for c in secure)
     assert headers["strict-transport-security"].startswith("max-age=")
 
 

@@ -41,6 +41,19 @@ function cookie(name) {
   return "";
 }
 
+/**
+ * The CSRF token for a state-changing request: the cookie of the newest session (named with the
+ * __Host- prefix over HTTPS), else the value /api/me gave (browsers that hide cookies from scripts).
+ */
+export function csrfHeader() {
+  return cookie("__Host-tb_csrf") || cookie("tb_csrf") || csrfToken;
+}
+
+/** Whether a session cookie pair is present (no CSRF cookie means no session). */
+export function hasSessionCookie() {
+  return Boolean(cookie("__Host-tb_csrf") || cookie("tb_csrf"));
+}
+
 function withQuery(path, query) {
   if (!query) return path;
   const params = new URLSearchParams();
@@ -71,7 +84,7 @@ export async function request(method, path, { body, query, raw = false, signal, 
   if (method !== "GET" && method !== "HEAD") {
     // The cookie always belongs to the newest session (a new login replaces it); the value from
     // /api/me is the fallback for browsers that hide the cookie from scripts.
-    init.headers["X-CSRF-Token"] = cookie("tb_csrf") || csrfToken;
+    init.headers["X-CSRF-Token"] = csrfHeader();
   }
   if (body !== undefined) {
     if (raw) {

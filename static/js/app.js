@@ -33,7 +33,7 @@
 //                  re-renders the current page, so render() must load fresh data each time.
 // ──────────────────────────────────────────────────────────────────────────────────────────────
 
-import { api, ApiError, setCsrfToken, setUnauthorizedHandler } from "./api.js";
+import { api, ApiError, hasSessionCookie, setCsrfToken, setUnauthorizedHandler } from "./api.js";
 import { EventStream } from "./ws.js";
 import { el, replace, button, icon, loading, emptyState, errorState, toast, today } from "./ui.js";
 
@@ -88,7 +88,7 @@ boot();
 async function boot() {
   // No CSRF cookie means no session: go straight to the login page instead of asking the server
   // (which would answer 401 and leave a red line in the browser console).
-  if (!document.cookie.split(";").some((c) => c.trim().startsWith("tb_csrf="))) {
+  if (!hasSessionCookie()) {
     showLogin();
     return;
   }

@@ -6,6 +6,7 @@
 //
 // User data is only ever written with textContent; no inline scripts or style attributes (strict CSP).
 import { el, replace, button, field, loading, emptyState, errorState, toast, confirmDialog, newestWins } from "../ui.js";
+import { csrfHeader } from "../api.js";
 
 const BOXES = [["todo", "待办"], ["done", "已办"], ["mine", "我起草的"], ["all", "全部"]];
 const BLOCK_LABELS = { heading: "标题", paragraph: "段落", list_item: "列表项", table: "表格" };
@@ -505,9 +506,8 @@ function formatCheckPanel() {
 async function upload(path, fileObj) {
   const form = new FormData();
   form.append("file", fileObj);
-  const csrf = (document.cookie.match(/(?:^|;\s*)tb_csrf=([^;]+)/) || [])[1] || "";
   const r = await fetch(path, { method: "POST", body: form, credentials: "same-origin",
-    headers: { "x-csrf-token": decodeURIComponent(csrf), Accept: "application/json" } });
+    headers: { "x-csrf-token": csrfHeader(), Accept: "application/json" } });
   const data = await r.json().catch(() => ({}));
   if (!r.ok) throw new Error(data.message || "上传失败");
   return data;

@@ -4,6 +4,7 @@
 // User data only ever reaches the page through textContent (ui.el); no inline scripts or style attributes.
 
 import { el, replace, toast, emptyState, errorState, loading, formatTime, newestWins } from "../ui.js";
+import { csrfHeader } from "../api.js";
 
 const BOXES = [["todo", "待办"], ["done", "已办"], ["reading", "待阅"], ["all", "全部"]];
 const SECTIONS = [["", "收文"], ["supervision", "督办"], ["archive", "归档"], ["search", "搜索"]];
@@ -45,9 +46,8 @@ async function upload(ctx, id, role, file) {
   const fd = new FormData();
   fd.append("role", role);
   fd.append("file", file);
-  const token = (document.cookie.split("; ").find((c) => c.startsWith("tb_csrf=")) || "").slice(8) || ctx.me.csrf_token;
   const r = await fetch(`/api/incoming/${id}/files`, { method: "POST", body: fd, credentials: "same-origin",
-    headers: { "X-CSRF-Token": decodeURIComponent(token), Accept: "application/json" } });
+    headers: { "X-CSRF-Token": csrfHeader() || ctx.me.csrf_token, Accept: "application/json" } });
   const data = await r.json().catch(() => ({}));
   if (!r.ok) throw new Error(data.message || "上传失败");
   return data;

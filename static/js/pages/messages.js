@@ -3,6 +3,7 @@
 // Page-module contract (see app.js): render(root, ctx) builds the page; everything it listens to
 // (websocket frames, document events) is tied to ctx.signal, so leaving the page cleans up.
 import { confirmDialog, openDialog, toast } from "../ui.js";
+import { csrfHeader } from "../api.js";
 
 const P = "/api/messages";
 const PAGE = 40;
@@ -612,8 +613,7 @@ export async function render(root, ctx) {
       form.append("file", f, f.name);
       const xhr = new XMLHttpRequest();
       xhr.open("POST", `${P}/conversations/${conv.id}/attachments`);
-      const csrf = (document.cookie.match(/(?:^|;\s*)tb_csrf=([^;]+)/) || [])[1];
-      xhr.setRequestHeader("x-csrf-token", csrf ? decodeURIComponent(csrf) : me.csrf_token || "");
+      xhr.setRequestHeader("x-csrf-token", csrfHeader() || me.csrf_token || "");
       progress.hidden = false;
       progress.value = 0;
       xhr.upload.addEventListener("progress", (e) => { if (e.lengthComputable) progress.value = (100 * e.loaded) / e.total; });
