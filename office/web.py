@@ -40,6 +40,8 @@ from office.models import User
 log = logging.getLogger("office.web")
 SESSION_COOKIE = "tb_session"
 CSRF_COOKIE = "tb_csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Over HTTPS (``cookie_secure``) both carry the ``__Host-`` prefix: the browser then accepts them only
 # when Secure, for path /, from this very host (no Domain), so a sibling subdomain cannot plant or
 # overwrite them (ASVS 3.4.x). Plain-HTTP deployments (the embedded demo) cannot use the prefix.
@@ -50,8 +52,6 @@ def cookie_names(settings: Any) -> tuple[str, str]:
     """(session cookie, CSRF cookie) names for this deployment."""
     prefix = HOST_PREFIX if getattr(settings, "cookie_secure", False) else ""
     return prefix + SESSION_COOKIE, prefix + CSRF_COOKIE
-CSRF_HEADER = "x-csrf-token"
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 class Body(BaseModel):
