@@ -174,7 +174,9 @@ class OutgoingDocument(SQLModel, table=True):
     """
 
     # Search checks who may read each candidate row through this narrow index, not the wide row.
-    __table_args__ = (Index("ix_doc_outgoing_visibility", "id", "agency_id", "status", "drafter_id", "case_id"),)
+    __table_args__ = (Index("ix_doc_outgoing_visibility", "id", "agency_id", "status", "drafter_id", "case_id"),
+                      # A retried create (the answer was lost) names the same key: one draft, not two.
+                      Index("ux_doc_outgoing_client", "drafter_id", "client_id", unique=True))
 
     __tablename__ = "doc_outgoing"
     id: int | None = Field(default=None, primary_key=True)
@@ -200,6 +202,7 @@ class OutgoingDocument(SQLModel, table=True):
     attachments: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     note: str = Field(default="", max_length=500)  # 附注
     drafter_id: int = Field(index=True)
+    client_id: str | None = Field(default=None, max_length=64)  # the drafter's idempotency key for the create
     drafting_dept_id: int | None = None
     drafter_phone: str = Field(default="", max_length=40)
     signer_name: str = Field(default="", max_length=100)  # 签发人

@@ -43,6 +43,7 @@ class SheetFields(Body):
 class DocumentCreate(SheetFields):
     doc_type: DocType
     title: str = Field(min_length=1, max_length=200)
+    client_id: str | None = Field(default=None, min_length=1, max_length=64)  # idempotency key (optional)
 
 
 class DocumentUpdate(SheetFields):

@@ -111,13 +111,22 @@ def _case(session: Session, doc: OutgoingDocument) -> WfCase:
 
 
 def check_create_document(session: Session, actor: Actor, data: DocumentCreate) -> OutgoingDocument:
-    """A new 发文 draft with the agency's route for its type (snapshotted) and version 1 of its body."""
+    """A new 发文 draft with the agency's route for its type (snapshotted) and version 1 of its body.
+
+    With ``client_id``, a create the drafter already made with that key returns that draft again
+    and changes nothing (the answer to the first try was lost; the retry must not make a second)."""
     policy.require(actor, "document.use")
+    if data.client_id:
+        earlier = session.exec(select(OutgoingDocument).where(OutgoingDocument.drafter_id == actor.user_id,
+                                                              OutgoingDocument.client_id == data.client_id)).first()
+        if earlier is not None:
+            return earlier
     agency_id = actor.agency_id or 0
     agency = session.get(Department, agency_id)
     code = data.number_code or (agency.code if agency and agency.code else "")
     doc = OutgoingDocument(agency_id=agency_id, doc_type=data.doc_type, title=data.title.strip(),
-                           drafter_id=actor.user_id, drafting_dept_id=actor.department_id, number_code=code,
+                           drafter_id=actor.user_id, client_id=data.client_id,
+                           drafting_dept_id=actor.department_id, number_code=code,
                            issuing_agency_name=agency.name if agency else "")
     _apply_sheet(session, doc, data, drafting=True)
     if not doc.title:

@@ -145,15 +145,28 @@ class ChatWriter(Writer):
 
 
 class DocWriter(Writer):
-    """Drafts a 通知 and submits it: two acknowledged writes per document (``key`` and ``key+submit``)."""
+    """Drafts a 通知 and submits it: two acknowledged writes per document (``key`` and ``key+submit``).
+    The create carries a client id, so a create whose answer was lost is retried and must not double."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.lost_creates: list[str] = []
+
+    def create(self, key: str) -> dict[str, Any]:
+        assert self.client is not None
+        r = self.client.post("/api/docs", json={"doc_type": "通知", "title": f"durable {key}", "body": DOC_BODY,
+                                                "main_recipients": ["各市人民政府"], "client_id": key})
+        r.raise_for_status()
+        return r.json()  # type: ignore[no-any-return]
 
     def write(self, key: str) -> None:
         assert self.client is not None
-        r = self.client.post("/api/docs", json={"doc_type": "通知", "title": f"durable {key}", "body": DOC_BODY,
-                                                "main_recipients": ["各市人民政府"]})
-        r.raise_for_status()
+        try:
+            doc = self.create(key)
+        except Exception:
+            self.lost_creates.append(key)
+            raise
         self.acked.append(key)
-        doc = r.json()
         key += "+submit"
         try:
             r = self.client.post(f"/api/docs/{doc['id']}/actions", json={"action": "submit", "version": doc["version"]})
@@ -164,6 +177,10 @@ class DocWriter(Writer):
         self.acked.append(key)
 
     def step(self) -> None:
+        for pending in list(self.lost_creates):  # the answer was lost: the same key again makes no second draft
+            self.create(pending)
+            self.lost_creates.remove(pending)
+            self.acked.append(pending)
         self.n += 1
         self.write(f"{self.username}-{self.n}")  # appends to acked/unknown itself
 

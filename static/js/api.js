@@ -49,6 +49,15 @@ export function csrfHeader() {
   return cookie("__Host-tb_csrf") || cookie("tb_csrf") || csrfToken;
 }
 
+/**
+ * A fresh idempotency key for one create or send: a retry of the same request carries the same key,
+ * so the server stores it once. randomUUID needs a secure context; plain-HTTP deployments fall back.
+ */
+export function newClientId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** Whether a session cookie pair is present (no CSRF cookie means no session). */
 export function hasSessionCookie() {
   return Boolean(cookie("__Host-tb_csrf") || cookie("tb_csrf"));

@@ -342,3 +342,24 @@ def test_sign_off_and_seal_derive_the_key_before_taking_the_write_lock(users: Cl
     doc = advance(users, doc, "用印")
     ok(act(users["yorick"], doc, "approve", opinion="用印", pin=PIN))
     assert free == [True, True]
+
+
+def test_a_retried_create_with_the_same_key_makes_one_draft(users: Clients, org: Org) -> None:
+    payload = {"doc_type": "通知", "title": "关于做好防汛工作的通知", "body": BODY, "main_recipients": ["各市人民政府"],
+               "client_id": "form-7f3a"}
+    first = users["hamlet"].post("/api/docs", json=payload)
+    assert first.status_code == 201, first.text
+    again = users["hamlet"].post("/api/docs", json={**payload, "title": "重试时标题已改"})
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    assert again.json()["title"] == "关于做好防汛工作的通知"  # the retry changes nothing
+    other = users["ophelia"].post("/api/docs", json=payload)  # keys are each drafter's own
+    assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+    unkeyed = [users["hamlet"].post("/api/docs", json={**payload, "client_id": None}).json()["id"] for _ in range(2)]
+    assert len(set(unkeyed)) == 2
+    for bad in ("", "x" * 65):
+        r = users["hamlet"].post("/api/docs", json={**payload, "client_id": bad})
+        assert r.status_code == 422, bad
+    with org.db.read() as s:
+        mine = s.exec(select(func.count()).select_from(OutgoingDocument)
+                      .where(OutgoingDocument.drafter_id == org.users["hamlet"])).one()
+    assert mine == 3

@@ -6,7 +6,7 @@
 //
 // User data is only ever written with textContent; no inline scripts or style attributes (strict CSP).
 import { el, replace, button, field, loading, emptyState, errorState, toast, confirmDialog, newestWins } from "../ui.js";
-import { csrfHeader } from "../api.js";
+import { csrfHeader, newClientId } from "../api.js";
 
 const BOXES = [["todo", "待办"], ["done", "已办"], ["mine", "我起草的"], ["all", "全部"]];
 const BLOCK_LABELS = { heading: "标题", paragraph: "段落", list_item: "列表项", table: "表格" };
@@ -153,12 +153,13 @@ async function renderNew(root, ctx) {
     el("div", { class: "form-grid" }, docType.wrap, urgency.wrap, secrecy.wrap, code.wrap),
     title.wrap, main.wrap, cc.wrap, body.wrap, attachments.wrap, countersign, phone.wrap, status,
     el("div", { class: "actions" }, submit, el("a", { class: "btn btn-secondary", href: "#/docs?box=mine" }, "取消")));
+  const clientId = newClientId(); // one per form: pressing 创建草稿 again after a lost answer makes no second draft
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     status.hidden = true;
     try {
       const doc = await api.post("/api/docs", {
-        doc_type: docType.input.value, title: title.input.value, main_recipients: splitList(main.input.value),
+        client_id: clientId, doc_type: docType.input.value, title: title.input.value, main_recipients: splitList(main.input.value),
         cc_recipients: splitList(cc.input.value), secrecy: secrecy.input.value, urgency: urgency.input.value,
         number_code: code.input.value, drafter_phone: phone.input.value,
         attachments: attachments.input.value.split("\n").map((s) => s.trim()).filter(Boolean).map((name) => ({ name })),

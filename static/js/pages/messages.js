@@ -3,7 +3,7 @@
 // Page-module contract (see app.js): render(root, ctx) builds the page; everything it listens to
 // (websocket frames, document events) is tied to ctx.signal, so leaving the page cleans up.
 import { confirmDialog, openDialog, toast } from "../ui.js";
-import { csrfHeader } from "../api.js";
+import { csrfHeader, newClientId } from "../api.js";
 
 const P = "/api/messages";
 const PAGE = 40;
@@ -29,9 +29,6 @@ function fmtTime(iso) {
   const now = new Date();
   const hm = d.toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", hour12: false });
   return d.toDateString() === now.toDateString() ? hm : `${d.getMonth() + 1}月${d.getDate()}日 ${hm}`;
-}
-function uuid() {
-  return (crypto.randomUUID && crypto.randomUUID()) || `${Date.now()}-${Math.random().toString(16).slice(2)}`;
 }
 function ensureCss() {
   if (document.querySelector('link[data-page="messages"]')) return;
@@ -577,7 +574,7 @@ export async function render(root, ctx) {
       showContext();
     }
 
-    async function submit(extra = {}, attempt = 0, clientId = uuid()) {
+    async function submit(extra = {}, attempt = 0, clientId = newClientId()) {
       const body = text.value;
       if (!body.trim() && !extra.attachment_id) return;
       const conv = state.current;
@@ -623,7 +620,7 @@ export async function render(root, ctx) {
         try { data = JSON.parse(xhr.responseText); } catch { /* keep empty */ }
         if (xhr.status !== 201) { showError(data); return; }
         try {
-          const msg = await api.post(`${P}/conversations/${conv.id}/messages`, { text: "", client_id: uuid(), attachment_id: data.id });
+          const msg = await api.post(`${P}/conversations/${conv.id}/messages`, { text: "", client_id: newClientId(), attachment_id: data.id });
           if (state.current === conv) merge([msg]);
         } catch (err) { showError(err); }
       });
