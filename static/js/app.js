@@ -56,6 +56,7 @@ const GUIDES = {
   directory: "左侧按部门浏览，也可以在上方输入姓名、拼音或首字母查找同事；点姓名看联系方式。",
   esign: "在这里开通个人电子签名、设置签名密码（PIN），并核验带签章的文件是否被改动过。",
 };
+const GUIDE_LABELS = { incoming: "收文" }; // pages with a guide that are not in the navigation
 const GUIDE_KEY = (name) => `tb_guide_seen_${name}`;
 const DEFAULT_ROUTE = "messages";
 const TOTP_ROUTE = "profile/2fa";
@@ -293,7 +294,7 @@ function showGuide(name, { force = false } = {}) {
     return;
   }
   if (!force && guideSeen(name)) return;
-  const label = SECTIONS.find((s) => s.name === name)?.label || name;
+  const label = SECTIONS.find((s) => s.name === name)?.label || GUIDE_LABELS[name] || name;
   const close = button("知道了", () => {
     try {
       localStorage.setItem(GUIDE_KEY(name), "1");

@@ -89,6 +89,7 @@ def test_the_inbox_and_an_open_document_follow_changes_made_elsewhere(browser: A
         page.goto("/#/incoming")
         page.get_by_role("heading", name="收文办理", level=1).wait_for()
         page.get_by_text("暂无收文").wait_for()
+        page.get_by_role("complementary", name="收文使用提示").wait_for()  # the first-visit note, named in Chinese
         r = users["iago"].post("/api/incoming", json={"title": title, "source_agency_name": "国家统计局"})
         assert r.status_code == 201, r.text
         doc = r.json()
