@@ -177,16 +177,25 @@ def _digest(request: Request, hot: _AppHot) -> str | None:
     raw = next((v for k, v in request.scope["headers"] if k == b"cookie"), None)
     if not raw:
         return None
-    digests = hot.digests
-    digest = digests.get(raw)
-    if digest is None:
+
+    def digest() -> str | None:
         token = _cookie_token(request)
-        if not token:
-            return None
-        if len(digests) >= 10_000:
-            digests.clear()
-        digest = digests[raw] = token_digest(token)
-    return digest
+        return token_digest(token) if token else None
+
+    return _remember(hot.digests, raw, digest)
+
+
+def _remember(cache: dict[Any, Any], key: Any, make: Callable[[], Any]) -> Any:
+    """``cache[key]``, made (and kept, unless None) on a miss; the cache is emptied when it holds
+    10,000 entries, which bounds it against a stream of distinct keys."""
+    value = cache.get(key)
+    if value is None:
+        value = make()
+        if value is not None:
+            if len(cache) >= 10_000:
+                cache.clear()
+            cache[key] = value
+    return value
 
 
 _QUERIES: dict[bytes, QueryParams] = {}
@@ -195,12 +204,7 @@ _QUERIES: dict[bytes, QueryParams] = {}
 def query(request: Request) -> QueryParams:
     """The request's query parameters, parsed once per distinct query string (typeahead repeats them)."""
     raw = request.scope["query_string"]
-    params = _QUERIES.get(raw)
-    if params is None:
-        if len(_QUERIES) >= 10_000:
-            _QUERIES.clear()
-        params = _QUERIES[raw] = QueryParams(raw)
-    return params
+    return _remember(_QUERIES, raw, lambda: QueryParams(raw))  # type: ignore[no-any-return]
 
 
 _TIMES: dict[str, datetime] = {}
@@ -209,12 +213,7 @@ _TIMES: dict[str, datetime] = {}
 def _utc(value: str) -> datetime:
     """A stored time (naive UTC text, ``office.db.UTCDateTime``) as an aware datetime. A session's
     times change every few minutes at most, so parsed values are remembered."""
-    parsed = _TIMES.get(value)
-    if parsed is None:
-        if len(_TIMES) >= 10_000:
-            _TIMES.clear()
-        parsed = _TIMES[value] = datetime.fromisoformat(value).replace(tzinfo=UTC)
-    return parsed
+    return _remember(_TIMES, value, lambda: datetime.fromisoformat(value).replace(tzinfo=UTC))  # type: ignore[no-any-return]
 
 
 def int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int | None:
