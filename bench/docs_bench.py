@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from docs_flow.conformance import check_docx
-from docs_flow.render import render_docx
-from docs_flow.samples import demo_notice
+from typeset.conformance import check_docx
+from typeset.render import render_docx
+from typeset.samples import demo_notice
 
 
 def _per_call_ms(fn: Callable[[], object], repeat: int) -> float:

@@ -5,14 +5,14 @@ The pure Word layers are imported lazily; a missing one raises ``FeatureUnavaila
 
 Interfaces this module expects (the lead wires the final calls at merge):
 
-* ``docs_flow.layout``: dataclass ``OfficialDocument(doc_type, issuer_name, title, body, number,
+* ``typeset.layout``: dataclass ``OfficialDocument(doc_type, issuer_name, title, body, number,
   copy_number, classification, urgency, signers, main_recipients, attachments, signature_name, date,
   note, cc, printer, print_date)`` and blocks ``Heading(level, text, numbered)``, ``Paragraph(text)``,
   ``ListItem(text)``, ``Table(rows)``. Built by :func:`layout_document`, passing only the fields
   the dataclass declares.
-* ``docs_flow.render.render_docx(doc: OfficialDocument, fmt="standard"|"letter"|"minutes") -> bytes``.
-* ``docs_flow.conformance.check_docx(data: bytes) -> report``.
-* ``docs_flow.docx_import.import_body(data: bytes) -> list[block]`` (block objects or dicts).
+* ``typeset.render.render_docx(doc: OfficialDocument, fmt="standard"|"letter"|"minutes") -> bytes``.
+* ``typeset.conformance.check_docx(data: bytes) -> report``.
+* ``typeset.docx_import.import_body(data: bytes) -> list[block]`` (block objects or dicts).
 * ``esign.service.sign_text`` at 签发 (the leader's key over the canonical approved text) and
   ``esign.service.seal_docx`` at 用印 (the agency's official seal over the rendered file).
 """
@@ -82,10 +82,10 @@ def document_fields(document: OutgoingDocument) -> dict[str, Any]:
 
 
 def layout_document(document: OutgoingDocument) -> Any:
-    """A ``docs_flow.layout.OfficialDocument`` for the renderer."""
-    layout = _optional("docs_flow.layout")
+    """A ``typeset.layout.OfficialDocument`` for the renderer."""
+    layout = _optional("typeset.layout")
     if layout is None or not hasattr(layout, "OfficialDocument"):
-        raise FeatureUnavailable("公文排版模块（docs_flow.layout）尚未安装，暂不能生成 Word 文件")
+        raise FeatureUnavailable("公文排版模块（typeset.layout）尚未安装，暂不能生成 Word 文件")
     f = document_fields(document)
     upward = document.doc_type.value in ("请示", "报告")
     values = {
@@ -122,21 +122,21 @@ def render_format(document: OutgoingDocument) -> str:
 
 
 def render(document: OutgoingDocument) -> bytes:
-    """The document as a GB/T 9704 .docx, via ``docs_flow.render.render_docx``."""
-    render_docx = _require("docs_flow.render", "render_docx", "Word 排版")
+    """The document as a GB/T 9704 .docx, via ``typeset.render.render_docx``."""
+    render_docx = _require("typeset.render", "render_docx", "Word 排版")
     return bytes(render_docx(layout_document(document), fmt=render_format(document)))
 
 
 def check(data: bytes) -> Any:
     """Conformance report for a rendered .docx."""
-    return _require("docs_flow.conformance", "check_docx", "格式检查")(data)
+    return _require("typeset.conformance", "check_docx", "格式检查")(data)
 
 
 def import_docx(data: bytes) -> list[dict[str, Any]]:
     """Body blocks from an uploaded .docx, normalised to our JSON shape."""
     if not data.startswith(b"PK"):
         raise ValidationError("不是有效的 Word（.docx）文件", code="not_docx")
-    import_body = _require("docs_flow.docx_import", "import_body", "Word 导入")
+    import_body = _require("typeset.docx_import", "import_body", "Word 导入")
     return body_mod.from_objects(import_body(data))
 
 
@@ -179,7 +179,7 @@ def seal_document(session: Session, actor: Actor, document: OutgoingDocument, pi
         raise InvalidTransition("本机关没有您可使用的电子公章：请印章管理员创建公章并授权您使用", code="no_usable_seal")
     seal = next((s for s in seals if s.seal_type == "公章"), seals[0])
     data = render(document)
-    anchor = _require("docs_flow.render", "date_paragraph_index", "Word 排版")(data)
+    anchor = _require("typeset.render", "date_paragraph_index", "Word 排版")(data)
     sealed = esign_service.seal_docx(session, actor, seal_id=seal.id, pin=pin, docx_bytes=data,  # type: ignore[arg-type]
                                      anchor_paragraph=anchor, reference=document.number or document.title[:100])
     digest = store_sealed(session, sealed)

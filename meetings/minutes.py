@@ -2,7 +2,7 @@
 
 ``minutes_content`` builds the 纪要 as plain data (spec 5.1: header, 期号, time, place, host, recorder,
 出席/请假/列席, 议题, 议定事项 with 责任单位 and 完成时限). ``render_docx`` turns it into the GB/T 9704
-纪要 format through ``docs_flow.render`` (imported lazily: meetings must run, and answer 503,
+纪要 format through ``typeset.render`` (imported lazily: meetings must run, and answer 503,
 where docs_flow is not installed).
 """
 
@@ -199,7 +199,7 @@ def minutes_content(session: Session, meeting: Meeting, minutes: Minutes) -> dic
 
 
 def to_official_document(content: dict[str, Any]) -> Any:
-    from docs_flow.layout import Attendance, DocType, ListItem, OfficialDocument, Paragraph
+    from typeset.layout import Attendance, DocType, ListItem, OfficialDocument, Paragraph
 
     body: list[Any] = [Paragraph(content["opening"])]
     if content["summary"]:
@@ -226,7 +226,7 @@ def render_docx(session: Session, actor: Actor, meeting_id: int, *, occurrence: 
         raise NotFound("这次会议还没有纪要", code="minutes_not_found")
     content = minutes_content(session, meeting, minutes)
     try:
-        from docs_flow.render import render_docx as render
+        from typeset.render import render_docx as render
     except ImportError:
         raise RendererUnavailable() from None
     data = render(to_official_document(content), fmt="minutes")

@@ -35,7 +35,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 # Domain packages whose ``routes`` (and models) the app composes, in dependency order. A package
 # that does not exist yet is skipped, so the core runs on its own.
-DOMAIN_PACKAGES = ("esign", "docs_flow", "meetings", "messaging")
+DOMAIN_PACKAGES = ("esign", "typeset", "docs_flow", "meetings", "messaging")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; "

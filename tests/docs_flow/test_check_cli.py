@@ -11,8 +11,8 @@ from pathlib import Path
 import docx
 from starlette.testclient import TestClient
 
-from docs_flow.render import render_docx
-from docs_flow.samples import demo_notice
+from typeset.render import render_docx
+from typeset.samples import demo_notice
 from tests.docs_flow.conftest import Clients
 from tests.docs_flow.test_routes import advance, create
 from tests.factories import Org, login

@@ -263,8 +263,8 @@ def test_word_download_and_import_use_the_adapter(users: Clients, org: Org) -> N
     check_download(users["hamlet"], doc, numbered=False)
     r = users["hamlet"].post(f"/api/docs/{doc['id']}/import", files={"file": ("a.docx", b"not a docx")})
     assert r.status_code == 422 and r.json()["error"] == "not_docx"
-    from docs_flow.render import render_docx
-    from docs_flow.samples import demo_notice
+    from typeset.render import render_docx
+    from typeset.samples import demo_notice
 
     r = users["hamlet"].post(f"/api/docs/{doc['id']}/import", files={"file": ("a.docx", render_docx(demo_notice()))})
     assert r.status_code == 200, r.text

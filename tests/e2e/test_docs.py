@@ -218,8 +218,8 @@ def test_tongzhi_from_draft_to_numbered_word_file(browser: Any, live: Any, live_
 def test_format_check_of_a_file_prepared_elsewhere(browser: Any, live: Any, live_org: Org, tmp_path: Path) -> None:
     import docx as docx_mod
 
-    from docs_flow.render import render_docx
-    from docs_flow.samples import demo_notice
+    from typeset.render import render_docx
+    from typeset.samples import demo_notice
 
     foreign = docx_mod.Document()
     foreign.add_paragraph("粤府办[2026]12号")

@@ -1,4 +1,4 @@
-"""会议纪要: the draft, tasks handed to 督办, and the 纪要-format Word file (docs_flow.render)."""
+"""会议纪要: the draft, tasks handed to 督办, and the 纪要-format Word file (typeset.render)."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def test_minutes_content_follows_the_jiyao_convention(client: TestClient, org: O
     r = client.get(f"/api/meetings/{mid}/minutes.docx")
     from docx import Document
 
-    from docs_flow.conformance import check_docx
+    from typeset.conformance import check_docx
 
     assert r.status_code == 200, r.text
     text = "\n".join(p.text for p in Document(io.BytesIO(r.content)).paragraphs)

@@ -22,9 +22,9 @@ from docx.oxml.ns import qn
 from docx.shared import Twips
 from docx.text.paragraph import Paragraph as DocxParagraph
 
-from docs_flow import _ooxml as x
-from docs_flow import gbt9704 as g
-from docs_flow.layout import (
+from typeset import _ooxml as x
+from typeset import gbt9704 as g
+from typeset.layout import (
     Attendance,
     Block,
     DocType,
@@ -44,7 +44,7 @@ Run = tuple[str, str, int, str | None]  # text, font, half-point size, colour
 BOOKMARK_SIGNATURE = "tb_signature"
 BOOKMARK_DATE = "tb_date"
 
-# Calibrated on LibreOffice 7.4 PDFs (tests/docs_flow/test_pdf.py): where the top of a CJK glyph
+# Calibrated on LibreOffice 7.4 PDFs (tests/typeset/test_pdf.py): where the top of a CJK glyph
 # falls inside an exact-height line, as a fraction of the font size from the line top.
 MARK_LINE_FACTOR = 1.0
 # Bottom border of the 发文字号 line: distance in pt so the red line lands 4 mm under the glyphs.

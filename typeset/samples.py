@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from docs_flow.layout import Attendance, Block, DocType, Heading, OfficialDocument, Paragraph, Table
+from typeset.layout import Attendance, Block, DocType, Heading, OfficialDocument, Paragraph, Table
 
 _SENTENCES = (
     "各地各部门要切实提高政治站位，把这项工作摆在突出位置，加强组织领导，明确责任分工，",

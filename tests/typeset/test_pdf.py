@@ -1,6 +1,6 @@
 """Render a demo 通知 through LibreOffice and measure the printed page (skipped locally without soffice).
 
-Artifacts go to test-artifacts/docs_flow/ at the repo root (gitignored) for a human to look at.
+Artifacts go to test-artifacts/typeset/ at the repo root (gitignored) for a human to look at.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from docs_flow.render import render_docx
-from docs_flow.samples import demo_notice
+from typeset.render import render_docx
+from typeset.samples import demo_notice
 
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts" / "docs_flow"
+ARTIFACTS = ROOT / "test-artifacts" / "typeset"
 DPI = 150
 FONTS_CONF = """<?xml version="1.0"?>
 <!DOCTYPE fontconfig SYSTEM "fonts.dtd">

@@ -10,7 +10,7 @@ from docx.oxml.ns import qn
 from docx.text.paragraph import Paragraph as DocxParagraph
 from docx.text.run import Run
 
-from docs_flow import gbt9704 as g
+from typeset import gbt9704 as g
 
 ALIGN = {
     "left": WD_ALIGN_PARAGRAPH.LEFT,

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from docs_flow.layout import (
+from typeset.layout import (
     DocType,
     Heading,
     OfficialDocument,

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from docs_flow.diff import DiffOp, body_text, diff_bodies, diff_text, stats
-from docs_flow.layout import Heading, Paragraph, Table
+from typeset.diff import DiffOp, body_text, diff_bodies, diff_text, stats
+from typeset.layout import Heading, Paragraph, Table
 
 
 def _apply(ops: list[DiffOp]) -> tuple[str, str]:

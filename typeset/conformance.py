@@ -21,9 +21,9 @@ import docx
 from docx.document import Document as DocxDocument
 from docx.oxml.ns import qn
 
-from docs_flow import gbt9704 as g
-from docs_flow._styles import StyleResolver
-from docs_flow.layout import MINUTES_NUMBER_RE, NUMBER_RE, detect_heading_level
+from typeset import gbt9704 as g
+from typeset._styles import StyleResolver
+from typeset.layout import MINUTES_NUMBER_RE, NUMBER_RE, detect_heading_level
 from office.errors import UnsupportedMedia
 from office.safezip import open_zip
 

@@ -12,10 +12,10 @@ import pytest
 from docx.oxml.ns import qn
 from docx.shared import Mm
 
-from docs_flow.conformance import check_docx
-from docs_flow.render import render_docx
+from typeset.conformance import check_docx
+from typeset.render import render_docx
 from office.errors import UnsupportedMedia
-from tests.docs_flow.conftest import ALL_FORMATS, find_para, load
+from tests.typeset.conftest import ALL_FORMATS, find_para, load
 
 
 @pytest.mark.parametrize(("factory", "fmt"), ALL_FORMATS)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from docs_flow.layout import Block, Heading, ListItem, Paragraph, Table
+from typeset.layout import Block, Heading, ListItem, Paragraph, Table
 
 OpKind = Literal["equal", "insert", "delete"]
 

@@ -6,10 +6,10 @@ import zipfile
 import docx
 import pytest
 
-from docs_flow.docx_import import import_body
-from docs_flow.layout import Heading, Paragraph, Table
-from docs_flow.render import render_docx
-from docs_flow.samples import demo_notice
+from typeset.docx_import import import_body
+from typeset.layout import Heading, Paragraph, Table
+from typeset.render import render_docx
+from typeset.samples import demo_notice
 from office.errors import PayloadTooLarge, UnsupportedMedia, ValidationError
 
 

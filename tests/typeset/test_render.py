@@ -8,11 +8,11 @@ import datetime as dt
 import pytest
 from docx.oxml.ns import qn
 
-from docs_flow import gbt9704 as g
-from docs_flow.render import date_paragraph_index, render_docx, signature_paragraph_index, text_width
-from docs_flow.samples import demo_letter, demo_minutes, demo_notice, demo_request
+from typeset import gbt9704 as g
+from typeset.render import date_paragraph_index, render_docx, signature_paragraph_index, text_width
+from typeset.samples import demo_letter, demo_minutes, demo_notice, demo_request
 from office.errors import ValidationError
-from tests.docs_flow.conftest import find_para, load, run_props
+from tests.typeset.conftest import find_para, load, run_props
 
 EMU_PER_TWIP = 635
 
@@ -224,7 +224,7 @@ def test_render_rejects_inconsistent_formats() -> None:
 
 
 def test_colophon_lands_on_an_even_page_estimate() -> None:
-    from docs_flow.layout import Paragraph
+    from typeset.layout import Paragraph
 
     one_page = render_docx(dataclasses.replace(demo_notice(), body=[Paragraph("特此通知。")], attachments=[]))
     word = load(one_page)

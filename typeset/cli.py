@@ -19,7 +19,7 @@ ELEMENT_NAMES = {"mark": "发文机关标志", "number": "发文字号", "separa
 def cmd_check(args: argparse.Namespace) -> int:
     from office.cli import CliError
     from office.errors import OfficeError
-    from docs_flow.conformance import check_docx
+    from typeset.conformance import check_docx
 
     path = Path(args.file)
     if not path.is_file():

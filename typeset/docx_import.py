@@ -14,7 +14,7 @@ from docx.oxml.ns import qn
 from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph as DocxParagraph
 
-from docs_flow.layout import Block, Heading, Paragraph, Table, detect_heading_level
+from typeset.layout import Block, Heading, Paragraph, Table, detect_heading_level
 from office.errors import UnsupportedMedia, ValidationError
 from office.safezip import open_zip, read_member
 

@@ -1,0 +1,1 @@
+"""GB/T 9704 typesetting: the layout model, Word output, conformance checks, Word import, diff."""
