@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import io
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pyotp
@@ -171,12 +171,19 @@ def resolve_session(session: Session, settings: Settings, token: str | None) -> 
         return None
     row, seq = found
     actor_cache.seen(session, seq)  # the same snapshot tells whether cached actors are current
-    if row.revoked_at is not None:
-        return None
-    now = utcnow()
-    if now >= row.expires_at or now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
+    until = live_until(settings, row)
+    if until is None or utcnow() >= until:
         return None
     return row
+
+
+def live_until(settings: Settings, row: AuthSession) -> datetime | None:
+    """When the session stops being live unless it is used again: its absolute expiry or the end of
+    its idle window, whichever comes first; None once revoked. The one statement of the rule: HTTP
+    requests (``resolve_session``) and open websockets (``office.ws_session``) both apply it."""
+    if row.revoked_at is not None:
+        return None
+    return min(row.expires_at, row.last_seen_at + timedelta(minutes=settings.session_idle_minutes))
 
 
 TOUCH_EVERY = timedelta(seconds=60)
@@ -255,7 +262,8 @@ def list_sessions(session: Session, settings: Settings, actor: Actor) -> list[di
     now = utcnow()
     out = []
     for r in rows:
-        if now >= r.expires_at or now - r.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
+        until = live_until(settings, r)
+        if until is None or now >= until:
             continue
         out.append({"id": r.id, "created_at": r.created_at.isoformat(), "last_seen_at": r.last_seen_at.isoformat(),
                     "ip": r.ip, "user_agent": r.user_agent, "current": r.id == actor.session_id})
