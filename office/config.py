@@ -37,6 +37,16 @@ def _env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"环境变量 {name} 必须是 true/false，当前为 {raw!r}")
 
 
+def _env_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"环境变量 {name} 必须是数字，当前为 {raw!r}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
@@ -58,6 +68,9 @@ class Settings:
     upload_per_minute_address: int = 300  # per client address (an office behind one NAT address)
     upload_burst_address: int = 600
     watermark: bool = True
+    ws_max_per_session: int = 10  # open websockets per login session (tabs of one browser)
+    ws_max_per_user: int = 30  # open websockets per user, over all their sessions (in each process)
+    ws_session_check_seconds: float = 5.0  # how often idle sockets are checked against their session's expiry
     testing: bool = False
 
     @property
@@ -89,6 +102,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         upload_per_minute_address=_env_int(env, "OFFICE_UPLOAD_PER_MINUTE_ADDRESS", 300),
         upload_burst_address=_env_int(env, "OFFICE_UPLOAD_BURST_ADDRESS", 600),
         watermark=_env_bool(env, "OFFICE_WATERMARK", True),
+        ws_max_per_session=_env_int(env, "OFFICE_WS_MAX_PER_SESSION", 10),
+        ws_max_per_user=_env_int(env, "OFFICE_WS_MAX_PER_USER", 30),
+        ws_session_check_seconds=_env_float(env, "OFFICE_WS_SESSION_CHECK_SECONDS", 5.0),
     )
     return finalize(base.with_overrides(**overrides))
 
@@ -109,6 +125,8 @@ def finalize(s: Settings) -> Settings:
         raise ConfigError("OFFICE_HUB_URL 只支持 memory:// 或 redis:// 地址")
     if s.session_idle_minutes <= 0 or s.session_absolute_hours <= 0:
         raise ConfigError("会话有效期必须为正数")
+    if s.ws_max_per_session <= 0 or s.ws_max_per_user <= 0 or not 0 < s.ws_session_check_seconds <= 3600:
+        raise ConfigError("OFFICE_WS_MAX_PER_SESSION / _PER_USER 必须为正数，OFFICE_WS_SESSION_CHECK_SECONDS 应在 0–3600 秒之间")
     key = s.secret_key or _load_or_create_secret(data_dir)
     if len(key) < 32:
         raise ConfigError("OFFICE_SECRET_KEY 至少需要 32 个字符")
