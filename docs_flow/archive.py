@@ -1,6 +1,6 @@
 """归档: a finished document becomes an immutable package.
 
-The package is a zip holding the final Word file (with its signature and seal records), the
+The package is a zip holding the final Word file (the sealed bytes, with its signature and seal records), the
 metadata as JSON, the route history, the attachments, and ``manifest.json`` listing every file
 with its SHA-256. The zip's own SHA-256 is stored with it, so ``verify`` detects any change. Nothing
 edits a package; an administrator may destroy (销毁) one only after its retention period, with a
@@ -84,11 +84,8 @@ def _history(session: Session, case_id: int | None) -> list[dict[str, Any]]:
 
 def archive_outgoing(session: Session, actor: Actor, doc: OutgoingDocument) -> ArchivePackage:
     """Package a finished 发文: Word file, signatures, metadata, route history, attachments."""
-    files: list[tuple[str, bytes]] = []
-    try:
-        files.append(("document.docx", output.render(doc)))
-    except output.FeatureUnavailable:
-        pass
+    # The legal record holds the exact bytes that were sealed (``official_file``), not a new rendering.
+    files: list[tuple[str, bytes]] = [("document.docx", output.official_file(session, doc))]
     meta = {**output.document_fields(doc), "kind": "outgoing", "id": doc.id, "status": doc.status.value,
             "body_hash": doc.body_hash, "body_text": body_mod.flatten(doc.title, doc.body)}
     files += [("metadata.json", _json(meta)),

@@ -2,7 +2,7 @@
 
 When the outgoing route completes its 核发/分发 step (or finishes without one), ``distribute`` runs in
 the same transaction: every 主送 and 抄送 name is matched against the agencies in the directory (by
-name or 机关代字, or "#<id>"); a matched agency gets an incoming record with the rendered Word
+name or 机关代字, or "#<id>"); a matched agency gets an incoming record with the sealed Word
 file, the attachments and the signature/seal records, waiting for 签收. Unmatched names are outside
 Tongban and are listed as "external" (to be sent on paper). Each addressee has a receipt (回执) the
 sender sees: delivered -> signed -> handled, or returned (with the reason).
@@ -84,11 +84,8 @@ def distribute(session: Session, actor: Actor, doc: OutgoingDocument) -> list[Di
 def _files(session: Session, doc: OutgoingDocument) -> list[tuple[str, str, str, bytes]]:
     """The Word file (as rendered and sealed), the attachments, and the signature/seal records."""
     stem = (doc.number or doc.title)[:80]
-    out: list[tuple[str, str, str, bytes]] = []
-    try:
-        out.append(("main", f"{stem}.docx", DOCX_TYPE, output.render(doc)))
-    except output.FeatureUnavailable:
-        pass
+    # The receiving agency gets the sealed bytes themselves, so its copy verifies as the sender's does.
+    out: list[tuple[str, str, str, bytes]] = [("main", f"{stem}.docx", DOCX_TYPE, output.official_file(session, doc))]
     for a in session.exec(select(DocAttachment).where(DocAttachment.document_id == doc.id)).all():
         out.append(("attachment", a.name, a.content_type, a.data))
     sigs = {"body_hash": doc.body_hash, "signed_hash": doc.signed_hash, "sign_record": doc.sign_record,

@@ -1,65 +1,34 @@
-"""Adapter between the 办文 workflow and the layers built elsewhere: the Word renderer, the
-conformance checker, the .docx importer (all pure, in ``docs_flow``) and electronic seals (``esign``).
+"""Between the 办文 workflow and the layers below it: GB/T 9704 layout, Word output, conformance
+checks and Word import (``typeset``), and electronic seals (``esign``).
 
-The pure Word layers are imported lazily; a missing one raises ``FeatureUnavailable`` (503).
-
-Interfaces this module expects (the lead wires the final calls at merge):
-
-* ``typeset.layout``: dataclass ``OfficialDocument(doc_type, issuer_name, title, body, number,
-  copy_number, classification, urgency, signers, main_recipients, attachments, signature_name, date,
-  note, cc, printer, print_date)`` and blocks ``Heading(level, text, numbered)``, ``Paragraph(text)``,
-  ``ListItem(text)``, ``Table(rows)``. Built by :func:`layout_document`, passing only the fields
-  the dataclass declares.
-* ``typeset.render.render_docx(doc: OfficialDocument, fmt="standard"|"letter"|"minutes") -> bytes``.
-* ``typeset.conformance.check_docx(data: bytes) -> report``.
-* ``typeset.docx_import.import_body(data: bytes) -> list[block]`` (block objects or dicts).
-* ``esign.service.sign_text`` at 签发 (the leader's key over the canonical approved text) and
-  ``esign.service.seal_docx`` at 用印 (the agency's official seal over the rendered file).
+One sealed record: at 用印 the document is rendered once, sealed, and the sealed bytes are stored by
+their SHA-256 (``store_sealed``). From then on every reader gets those bytes (``official_file``):
+the Word download, the archive package, the copies delivered to other agencies' 收文. Nothing
+renders a sealed document again. The 印发日期 is settled at 用印 so the sealed file carries it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import importlib
 import os
 from pathlib import Path
-from types import ModuleType
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
 from office.actor import Actor
 from office.db import utcnow
 from office.errors import InvalidTransition, OfficeError, ValidationError
+from typeset import layout
+from typeset.conformance import check_docx
+from typeset.docx_import import import_body
+from typeset.render import date_paragraph_index, render_docx
 from docs_flow import body as body_mod
 from docs_flow.models import OutgoingDocument
 
-
-class FeatureUnavailable(OfficeError):
-    """A layer this action needs is not installed yet (503)."""
-
-    status_code = 503
-    code = "feature_unavailable"
-    default_message = "该功能尚未启用"
-
-
-def _optional(module: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return None
-        raise
-
-
-def _require(module: str, attr: str, what: str) -> Any:
-    mod = _optional(module)
-    fn = getattr(mod, attr, None) if mod is not None else None
-    if fn is None:
-        raise FeatureUnavailable(f"{what}模块尚未安装（缺少 {module}.{attr}），请联系管理员", code="feature_unavailable",
-                                 feature=f"{module}.{attr}")
-    return fn
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 # Word output ---------------------------------------------------------------------------------------
@@ -81,39 +50,29 @@ def document_fields(document: OutgoingDocument) -> dict[str, Any]:
     }
 
 
-def layout_document(document: OutgoingDocument) -> Any:
+def layout_document(document: OutgoingDocument) -> layout.OfficialDocument:
     """A ``typeset.layout.OfficialDocument`` for the renderer."""
-    layout = _optional("typeset.layout")
-    if layout is None or not hasattr(layout, "OfficialDocument"):
-        raise FeatureUnavailable("公文排版模块（typeset.layout）尚未安装，暂不能生成 Word 文件")
     f = document_fields(document)
     upward = document.doc_type.value in ("请示", "报告")
     values = {
         "doc_type": f["doc_type"], "issuer_name": f["issuer"], "title": f["title"],
-        "body": [_layout_block(layout, b) for b in document.body], "number": f["number"] or None,
+        "body": [_layout_block(b) for b in document.body], "number": f["number"] or None,
         "copy_number": f["copy_no"] or None, "classification": f["secrecy"] or None, "urgency": f["urgency"] or None,
         "signers": [s for s in f["signer"].split("、") if s] if upward else [],
         "main_recipients": f["main_recipients"], "attachments": f["attachments"], "signature_name": f["issuer"],
         "date": f["written_date"], "note": f["note"] or None, "cc": f["cc_recipients"],
         "printer": f["issuing_agency"] or None, "print_date": f["issued_date"],
     }
-    return _construct(layout.OfficialDocument, values)
+    return layout.OfficialDocument(**values)
 
 
-def _layout_block(layout: ModuleType, block: dict[str, Any]) -> Any:
+def _layout_block(block: dict[str, Any]) -> layout.Block:
     kind = block["kind"]
     if kind == "heading":  # authors type their own 一、（一） markers: nothing is renumbered
-        return _construct(layout.Heading, {"level": block["level"], "text": block["text"], "numbered": False})
+        return layout.Heading(level=block["level"], text=block["text"], numbered=False)
     if kind == "table":
-        return _construct(layout.Table, {"rows": tuple(tuple(r) for r in block["rows"])})
-    return _construct(layout.ListItem if kind == "list_item" else layout.Paragraph, {"text": block["text"]})
-
-
-def _construct(cls: Any, values: dict[str, Any]) -> Any:
-    if dataclasses.is_dataclass(cls):
-        names = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in values.items() if k in names}
-    return cls(**values)
+        return layout.Table(rows=tuple(tuple(r) for r in block["rows"]))
+    return (layout.ListItem if kind == "list_item" else layout.Paragraph)(text=block["text"])
 
 
 def render_format(document: OutgoingDocument) -> str:
@@ -122,21 +81,19 @@ def render_format(document: OutgoingDocument) -> str:
 
 
 def render(document: OutgoingDocument) -> bytes:
-    """The document as a GB/T 9704 .docx, via ``typeset.render.render_docx``."""
-    render_docx = _require("typeset.render", "render_docx", "Word 排版")
-    return bytes(render_docx(layout_document(document), fmt=render_format(document)))
+    """The document as a GB/T 9704 .docx, laid out afresh (never for a sealed one: ``official_file``)."""
+    return render_docx(layout_document(document), fmt=render_format(document))  # type: ignore[arg-type]
 
 
 def check(data: bytes) -> Any:
     """Conformance report for a rendered .docx."""
-    return _require("typeset.conformance", "check_docx", "格式检查")(data)
+    return check_docx(data)
 
 
 def import_docx(data: bytes) -> list[dict[str, Any]]:
     """Body blocks from an uploaded .docx, normalised to our JSON shape."""
     if not data.startswith(b"PK"):
         raise ValidationError("不是有效的 Word（.docx）文件", code="not_docx")
-    import_body = _require("typeset.docx_import", "import_body", "Word 导入")
     return body_mod.from_objects(import_body(data))
 
 
@@ -178,8 +135,10 @@ def seal_document(session: Session, actor: Actor, document: OutgoingDocument, pi
     if not seals:
         raise InvalidTransition("本机关没有您可使用的电子公章：请印章管理员创建公章并授权您使用", code="no_usable_seal")
     seal = next((s for s in seals if s.seal_type == "公章"), seals[0])
+    if document.issued_date is None:  # 印发日期 goes into the 版记 of the file that is sealed
+        document.issued_date = datetime.now(CHINA).date()
     data = render(document)
-    anchor = _require("typeset.render", "date_paragraph_index", "Word 排版")(data)
+    anchor = date_paragraph_index(data)
     sealed = esign_service.seal_docx(session, actor, seal_id=seal.id, pin=pin, docx_bytes=data,  # type: ignore[arg-type]
                                      anchor_paragraph=anchor, reference=document.number or document.title[:100])
     digest = store_sealed(session, sealed)
@@ -207,6 +166,12 @@ def store_sealed(session: Session, data: bytes) -> str:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     return digest
+
+
+def official_file(session: Session, document: OutgoingDocument) -> bytes:
+    """The document's Word file as every reader gets it: the sealed bytes once 用印 is done, else the
+    current layout (a document on a route without 用印, or not yet sealed)."""
+    return sealed_file(session, document) or render(document)
 
 
 def sealed_file(session: Session, document: OutgoingDocument) -> bytes | None:

@@ -368,7 +368,7 @@ def _after(session: Session, actor: Actor, doc: OutgoingDocument, t: engine.Tran
     elif done_tag == "seal":
         doc.status = DocStatus.sealed
     elif done_tag == "distribute":
-        doc.issued_date = datetime.now(CHINA).date()
+        doc.issued_date = doc.issued_date or datetime.now(CHINA).date()  # settled at 用印 where sealed
         doc.status = DocStatus.issued
         distribution.distribute(session, actor, doc)
     if t.finished:
@@ -584,9 +584,9 @@ def get_attachment(session: Session, actor: Actor, doc_id: int, file_id: int) ->
 
 
 def render_document(session: Session, actor: Actor, doc_id: int) -> tuple[OutgoingDocument, bytes]:
-    """The Word file for a reader of the document (503 until the renderer is installed)."""
+    """The Word file for a reader of the document: the sealed bytes once sealed."""
     doc = access_document(session, actor, doc_id)
-    data = output.sealed_file(session, doc) or output.render(doc)
+    data = output.official_file(session, doc)
     audit.record(session, actor, "docs.download", target_type="document", target_id=doc_id,
                  detail={"version_no": doc.body_version_no, "sha256": hashlib.sha256(data).hexdigest()})
     return doc, data
@@ -720,6 +720,7 @@ def document_public(doc: OutgoingDocument) -> dict[str, Any]:
         "issuing_agency_name": doc.issuing_agency_name,
         "issued_date": doc.issued_date.isoformat() if doc.issued_date else None,
         "sealed": bool(doc.seal_record), "seal_method": doc.seal_record.get("method"),
+        "sealed_sha256": doc.seal_record.get("sealed_sha256"),
         "created_at": doc.created_at.isoformat(), "updated_at": doc.updated_at.isoformat(),
     }
 
