@@ -62,6 +62,7 @@ def layout_document(document: OutgoingDocument) -> layout.OfficialDocument:
         "main_recipients": f["main_recipients"], "attachments": f["attachments"], "signature_name": f["issuer"],
         "date": f["written_date"], "note": f["note"] or None, "cc": f["cc_recipients"],
         "printer": f["issuing_agency"] or None, "print_date": f["issued_date"],
+        "draft": not f["number"],
     }
     return layout.OfficialDocument(**values)
 

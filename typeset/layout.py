@@ -138,6 +138,9 @@ class OfficialDocument:
     print_date: dt.date | None = None
     seal_space: bool = True
     attendance: Attendance | None = None
+    # A draft seen before 编号 (核稿, 会签, 签发): the number line shows a blank 〔　　〕号 and every
+    # page is headed 草稿, so a reviewer sees the page as it will print without mistaking it for one.
+    draft: bool = False
 
     def __post_init__(self) -> None:
         self.doc_type = DocType.parse(self.doc_type)

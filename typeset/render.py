@@ -209,7 +209,7 @@ class _Writer:
     def number_line(self) -> DocxParagraph:
         """发文字号 centred two lines under the mark, or 上行文: number left + 签发人 right."""
         doc = self.doc
-        number = doc.number or ""
+        number = doc.number or (DRAFT_NUMBER if doc.draft else "")
         if not (doc.doc_type.upward and doc.signers):
             return self.para([(number, g.FONT_FANGSONG, g.SIZE_3, None)], align="center", before=2 * g.LINE_PITCH)
         label = "签发人："
@@ -422,6 +422,20 @@ class _Writer:
         if not first_page:
             section.different_first_page_header_footer = True
 
+    def draft_notice(self) -> None:
+        """草稿 in the header of every page (outside the type area, so the layout is the final one)."""
+        section = self.word.sections[0]
+        headers = [section.header, section.even_page_header]
+        if section.different_first_page_header_footer:
+            headers.append(section.first_page_header)
+        for header in headers:
+            header.is_linked_to_previous = False
+            p = header.paragraphs[0]
+            if p.text:  # the 信函 mark fixed 30 mm from the page top: leave that page's header alone
+                continue
+            x.format_paragraph(p, align="right", line=g.SIZE_4 * 10)
+            x.style_run(p.add_run(DRAFT_NOTICE), g.FONT_HEITI, g.SIZE_4, color=g.RED, spacing=None)
+
     def save(self) -> bytes:
         out = io.BytesIO()
         self.word.save(out)
@@ -511,6 +525,9 @@ def _minutes(w: _Writer) -> None:
     w.page_numbers()
 
 
+DRAFT_NUMBER = "〔　　〕号"
+DRAFT_NOTICE = "草稿　未编号　不得印发"
+
 _FORMATS: dict[str, Callable[[_Writer], None]] = {"standard": _standard, "letter": _letter, "minutes": _minutes}
 
 
@@ -524,10 +541,12 @@ def render_docx(doc: OfficialDocument, *, fmt: Format = "standard") -> bytes:
         raise ValidationError(f"不支持的版式：{fmt}", code="bad_format")
     if (fmt == "minutes") != (doc.doc_type is DocType.MINUTES):
         raise ValidationError("纪要须使用纪要格式，纪要格式只用于纪要", code="bad_format")
-    if fmt == "standard" and not doc.number:
+    if fmt == "standard" and not doc.number and not doc.draft:
         raise ValidationError("文件格式须有发文字号", code="missing_number")
     writer = _Writer(doc)
     _FORMATS[fmt](writer)
+    if doc.draft:
+        writer.draft_notice()
     return writer.save()
 
 

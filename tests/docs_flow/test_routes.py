@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from sqlmodel import func, select
@@ -249,13 +250,19 @@ def test_comments_tied_to_versions_and_quoted_into_opinion(users: Clients, org: 
 
 
 def check_download(c: TestClient, doc: dict[str, Any], *, numbered: bool) -> None:
-    """A .docx; the standard 文件格式 needs a 发文字号, so an unnumbered draft is refused with 422."""
+    """A .docx at every stage; before 编号 the number line is a blank 〔　　〕号 and pages say 草稿."""
+    import docx
+
     r = c.get(f"/api/docs/{doc['id']}/docx")
+    assert r.status_code == 200 and r.content.startswith(b"PK"), r.text
+    assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    word = docx.Document(io.BytesIO(r.content))
+    texts = [p.text for p in word.paragraphs]
+    header = "".join(p.text for p in word.sections[0].header.paragraphs)
     if numbered:
-        assert r.status_code == 200 and r.content.startswith(b"PK"), r.text
-        assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
+        assert doc["number"] in texts and "草稿" not in header
     else:
-        assert r.status_code == 422 and r.json()["error"] == "missing_number"
+        assert "〔\u3000\u3000〕号" in texts and header.startswith("草稿")
 
 
 def test_word_download_and_import_use_the_adapter(users: Clients, org: Org) -> None:
