@@ -2,8 +2,8 @@
 
 Session tokens are 256-bit random values; only their SHA-256 is stored. A session whose password
 step passed but whose TOTP step is pending (``mfa_pending``) grants nothing but the TOTP step.
-Failed logins are counted per account and per address in the database (so every worker sees
-them); past the limit, login is refused until the lockout window passes.
+Failed logins (either factor) are counted per account, per account and address, and per address in
+the database (``office.login_limits``); past a limit the account is locked until the window passes.
 """
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ from typing import Any
 import pyotp
 import qrcode
 import qrcode.image.svg
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from office import actor_cache, audit, events
+from office import actor_cache, audit, events, login_limits
 from office.actor import Actor
 from office.config import Settings
 from office.db import utcnow
 from office.directory.service import get_user, get_user_by_username, posts_of, roles_of
-from office.errors import Locked, PermissionDenied, RateLimited, Unauthenticated, ValidationError
-from office.models import AuthSession, Department, LoginFailure, RecoveryCode, Role, RolePolicy, User
+from office.errors import PermissionDenied, Unauthenticated, ValidationError
+from office.models import AuthSession, Department, RecoveryCode, Role, RolePolicy, User
 from office.secrets_box import (
     SecretBox,
     hash_password,
@@ -47,31 +47,6 @@ class LoginResult:
     totp_setup_required: bool
 
 
-# Throttling -------------------------------------------------------------------------------------
-
-
-def _failures(session: Session, key: str, since: Any) -> int:
-    return int(session.exec(select(func.count()).select_from(LoginFailure)
-                            .where(LoginFailure.key == key, col(LoginFailure.at) >= since)).one())
-
-
-def check_throttle(session: Session, settings: Settings, username: str, ip: str) -> None:
-    since = utcnow() - timedelta(minutes=settings.login_lockout_minutes)
-    if _failures(session, f"user:{username}", since) >= settings.login_max_failures_account:
-        raise Locked(f"登录失败次数过多，账号已临时锁定，请 {settings.login_lockout_minutes} 分钟后再试",
-                     code="account_locked")
-    if ip and _failures(session, f"ip:{ip}", since) >= settings.login_max_failures_address:
-        raise RateLimited("该地址登录失败次数过多，请稍后再试", code="address_locked")
-
-
-def _record_failure(session: Session, username: str, ip: str, reason: str) -> None:
-    session.add(LoginFailure(key=f"user:{username}"))
-    if ip:
-        session.add(LoginFailure(key=f"ip:{ip}"))
-    audit.record(session, None, "auth.login_failed", target_type="user", target_id=username[:80],
-                 detail={"reason": reason}, ip=ip)
-
-
 # Login ----------------------------------------------------------------------------------------
 
 
@@ -84,16 +59,18 @@ def authenticate(
     session it passed in before raising (see ``office.routes_auth``).
     """
     username = (username or "").strip().lower()[:64]
-    check_throttle(session, settings, username, ip)
+    login_limits.check_account(session, settings, username, ip)
     user = get_user_by_username(session, username) if username else None
     ok = verify_password(user.password_hash if user else "", password or "")
     if not ok or user is None:
-        _record_failure(session, username, ip, "bad_credentials")
-        raise Unauthenticated("用户名或密码错误", code="bad_credentials")
+        raise (login_limits.record_failure(session, settings, username, ip, "bad_credentials")
+               or Unauthenticated("用户名或密码错误", code="bad_credentials"))
     if not user.is_active:
-        _record_failure(session, username, ip, "disabled")
-        raise Unauthenticated("账号已停用，请联系系统管理员", code="account_disabled")
-    session.execute(delete(LoginFailure).where(LoginFailure.key == f"user:{username}"))  # type: ignore[arg-type]
+        raise (login_limits.record_failure(session, settings, username, ip, "disabled")
+               or Unauthenticated("账号已停用，请联系系统管理员", code="account_disabled"))
+    login_limits.password_passed(session, username)
+    if not user.totp_enabled:
+        login_limits.login_completed(session, username, ip)
     must_enrol = not user.totp_enabled and _role_requires_2fa(session, user.id)  # type: ignore[arg-type]
     token, row = _open_session(session, settings, user, ip=ip, user_agent=user_agent,
                                mfa_pending=user.totp_enabled)
@@ -129,19 +106,30 @@ def _open_session(session: Session, settings: Settings, user: User, *, ip: str, 
     return token, row
 
 
-def verify_totp_step(session: Session, settings: Settings, auth: AuthSession, code: str, ip: str) -> None:
-    """Complete a pending login with a TOTP code or a recovery code."""
+def verify_totp_step(session: Session, settings: Settings, auth: AuthSession, code: str, ip: str, *,
+                     user_agent: str = "") -> tuple[str, AuthSession]:
+    """Complete a pending login with a TOTP code or a recovery code: returns the new full session's
+    token and row; the pending session is revoked.
+
+    Wrong codes are counted for the account (``office.login_limits``) and only a correct second
+    factor clears them; like ``authenticate``, the caller must commit before raising."""
     user = get_user(session, auth.user_id)
     if not auth.mfa_pending:
         raise ValidationError("当前会话不需要两步验证", code="not_pending")
-    check_throttle(session, settings, user.username, ip)
+    login_limits.check_account(session, settings, user.username, ip)
     if not _check_second_factor(session, settings, user, code):
-        _record_failure(session, user.username, ip, "bad_totp")
-        raise Unauthenticated("验证码错误或已过期", code="bad_totp")
-    # A fresh token on privilege change prevents fixation of the half-authenticated token.
-    auth.mfa_pending = False
+        raise (login_limits.record_failure(session, settings, user.username, ip, "bad_totp", second_factor=True)
+               or Unauthenticated("验证码错误或已过期", code="bad_totp"))
+    login_limits.login_completed(session, user.username, ip)
+    # A new token once fully authenticated: whoever saw or planted the half-authenticated token (its
+    # cookie was set before the second factor) does not inherit the full session (ASVS 3.2.1).
+    auth.revoked_at = utcnow()
     session.add(auth)
-    audit.record(session, _actor_for(user, ip, auth.id), "auth.totp_verified", target_type="user", target_id=user.id)
+    token, row = _open_session(session, settings, user, ip=ip, user_agent=user_agent or auth.user_agent,
+                               mfa_pending=False)
+    audit.record(session, _actor_for(user, ip, row.id), "auth.totp_verified", target_type="user", target_id=user.id,
+                 detail={"pending_session_id": auth.id})
+    return token, row
 
 
 def _check_second_factor(session: Session, settings: Settings, user: User, code: str) -> bool:

@@ -60,8 +60,9 @@ class Settings:
     cookie_secure: bool = False
     allowed_origins: tuple[str, ...] = ()
     event_retention_hours: int = 72
-    login_max_failures_account: int = 5
-    login_max_failures_address: int = 30
+    login_max_failures_account: int = 5  # one account from one address; its wrong codes from anywhere
+    login_max_failures_account_all: int = 20  # one account from every address (office.login_limits)
+    login_max_failures_address: int = 30  # past it, failures answer 429; a correct login still passes
     login_lockout_minutes: int = 15
     upload_per_minute: int = 30  # per user, across every upload endpoint
     upload_burst: int = 60

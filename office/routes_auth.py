@@ -102,11 +102,15 @@ def login_totp(ctx: Ctx) -> Response:
     if row is None:
         return error_response(Unauthenticated("登录已过期，请重新输入密码", code="no_pending_login"))
     try:
-        accounts.verify_totp_step(ctx.session, ctx.settings, row, ctx.body.code, client_ip(ctx.request))
+        token, row = accounts.verify_totp_step(ctx.session, ctx.settings, row, ctx.body.code, client_ip(ctx.request),
+                                               user_agent=ctx.request.headers.get("user-agent", ""))
     except OfficeError as exc:
-        return error_response(exc)
+        return error_response(exc)  # returned, not raised, so the failure count commits
+    ctx.request.state.auth_session = row
     ctx.actor = accounts.load_actor(ctx.session, row.user_id, ip=client_ip(ctx.request), session_id=row.id)
-    return JSONResponse({"totp_required": False, "user": me_payload(ctx)})
+    response = JSONResponse({"totp_required": False, "user": me_payload(ctx)})
+    _set_cookies(ctx, response, token, row.csrf_token)  # the pending session's cookies are replaced
+    return response
 
 
 @api(action="public", write=True, allow_pending=True, allow_unenrolled=True)

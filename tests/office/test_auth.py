@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pyotp
 from sqlmodel import select
 from starlette.testclient import TestClient
 
+from office import hotpath
+from office.app import create_app
+from office.config import Settings
 from office.models import AuditEntry, AuthSession, Role
-from tests.factories import PASSWORD, Org, login, new_client
+from tests.conftest import PG_URL
+from tests.factories import PASSWORD, Org, login, make_org, new_client
 
 
 def test_login_me_logout(client: TestClient, org: Org) -> None:
@@ -177,3 +184,113 @@ def test_mandatory_2fa_blocks_everything_but_enrolment(client: TestClient, org: 
     setup = client.post("/api/me/2fa/setup").json()
     client.post("/api/me/2fa/enable", json={"code": pyotp.TOTP(setup["secret"]).now()})
     assert client.get("/api/directory/search?q=zw").status_code == 200
+
+
+def _enrol_totp(client: TestClient, username: str) -> str:
+    login(client, username)
+    secret: str = client.post("/api/me/2fa/setup").json()["secret"]
+    assert client.post("/api/me/2fa/enable", json={"code": pyotp.TOTP(secret).now()}).status_code == 200
+    client.post("/api/auth/logout")
+    return secret
+
+
+def _wrong_code(secret: str) -> str:
+    totp = pyotp.TOTP(secret)
+    valid = {totp.at(time.time() + step) for step in (-90, -60, -30, 0, 30, 60, 90)}
+    return next(c for c in (f"{n:06d}" for n in range(100)) if c not in valid)
+
+
+def _at(app: Any, address: str) -> TestClient:
+    """A browser at another client address (the app sees it as ``request.client.host``)."""
+    return TestClient(app, base_url="http://testserver", client=(address, 50000))
+
+
+def _password_step(c: TestClient, username: str) -> int:
+    r = c.post("/api/auth/login", json={"username": username, "password": PASSWORD})
+    c.headers["x-csrf-token"] = c.cookies.get("tb_csrf") or ""
+    return r.status_code
+
+
+def test_wrong_codes_count_per_account_and_a_correct_password_does_not_clear_them(
+        client: TestClient, org: Org, app: Any) -> None:
+    secret = _enrol_totp(client, "hamlet")
+    bad = _wrong_code(secret)
+    answers, pending = [], []
+    for _round in range(3):  # password, then four wrong codes; the limit is five
+        c = new_client(app)
+        answers.append(_password_step(c, "hamlet"))
+        if answers[-1] == 200:
+            pending.append(c)
+            answers += [c.post("/api/auth/totp", json={"code": bad}).status_code for _ in range(4)]
+    assert answers == [200, 401, 401, 401, 401, 200, 401, 423, 423, 423, 423]
+    r = pending[-1].post("/api/auth/totp", json={"code": pyotp.TOTP(secret).now()})
+    assert r.status_code == 423 and r.json()["error"] == "account_locked"  # the right code comes too late
+    # Codes are counted for the account, not the address: another address is locked out as well.
+    assert _password_step(_at(app, "192.0.2.44"), "hamlet") == 423
+    with org.db.read() as s:
+        reasons = [e.detail.get("reason") for e in s.exec(select(AuditEntry).where(
+            AuditEntry.action == "auth.login_failed")).all()]
+    assert reasons.count("bad_totp") == 5
+
+
+def test_second_factor_issues_a_new_session_token_and_retires_the_pending_one(
+        client: TestClient, org: Org, app: Any) -> None:
+    secret = _enrol_totp(client, "ophelia")
+    c = new_client(app)
+    assert _password_step(c, "ophelia") == 200
+    pending_token, pending_csrf = c.cookies["tb_session"], c.cookies["tb_csrf"]
+    r = c.post("/api/auth/totp", json={"code": pyotp.TOTP(secret).now()})
+    assert r.status_code == 200
+    assert r.cookies["tb_session"] != pending_token and len(r.cookies["tb_session"]) > 40
+    assert r.json()["user"]["csrf_token"] == r.cookies["tb_csrf"] != pending_csrf
+    c.headers["x-csrf-token"] = r.json()["user"]["csrf_token"]
+    assert c.get("/api/me").json()["username"] == "ophelia"
+    before = hotpath.hits
+    for q in ("zhangwei", "zw"):  # the first search fills the caches, the second takes the fast path
+        assert c.get("/api/directory/search", params={"q": q}).status_code == 200
+    if not PG_URL:  # PostgreSQL always takes the threadpool path
+        assert hotpath.hits > before
+    items = c.get("/api/me/sessions").json()["items"]
+    assert len(items) == 1 and items[0]["current"]  # the pending session is not listed as live
+
+    old = new_client(app)  # whoever holds the password-step cookie gets nothing from it
+    old.cookies.set("tb_session", pending_token)
+    old.headers["x-csrf-token"] = pending_csrf
+    assert old.get("/api/me").status_code == 401
+    assert old.get("/api/directory/search", params={"q": "zw"}).status_code == 401  # fast path: normal answer
+    r = old.post("/api/auth/totp", json={"code": pyotp.TOTP(secret).now()})
+    assert r.status_code == 401 and r.json()["error"] == "no_pending_login"
+
+
+def test_address_limit_refuses_failures_but_never_a_correct_login(settings: Settings) -> None:
+    app = create_app(replace(settings, login_max_failures_address=4))
+    with TestClient(app, base_url="http://testserver") as c:
+        make_org(app.state.db)
+        for n in range(4):  # a stranger sprays the shared address (a reverse proxy, an office NAT)
+            r = c.post("/api/auth/login", json={"username": f"nobody{n}", "password": "wrong-wrong-wrong"})
+            assert r.status_code == 401
+        r = c.post("/api/auth/login", json={"username": "ophelia", "password": "wrong-wrong-wrong"})
+        assert r.status_code == 429 and r.json()["error"] == "address_locked"
+        # Everyone else behind the address still logs in with the right password.
+        for name in ("hamlet", "ophelia"):
+            assert new_client(app).post("/api/auth/login", json={"username": name, "password": PASSWORD}).status_code == 200
+        r = _at(app, "192.0.2.10").post("/api/auth/login", json={"username": "horatio", "password": "wrong-wrong-1"})
+        assert r.status_code == 401  # another address has its own count
+
+
+def test_failures_lock_an_account_per_address_and_then_everywhere(settings: Settings) -> None:
+    app = create_app(replace(settings, login_max_failures_account=2, login_max_failures_account_all=5))
+    with TestClient(app, base_url="http://testserver"):
+        make_org(app.state.db)
+        wrong = {"username": "ophelia", "password": "wrong-wrong-wrong"}
+        attacker = _at(app, "198.51.100.1")
+        assert [attacker.post("/api/auth/login", json=wrong).status_code for _ in range(3)] == [401, 401, 423]
+        assert _password_step(attacker, "ophelia") == 423  # locked from the attacker's address
+        office = _at(app, "192.0.2.10")
+        assert _password_step(office, "ophelia") == 200  # not from hers
+        for address in ("198.51.100.2", "198.51.100.3", "198.51.100.4"):  # 1 + 2 + 2 = 5 more failures
+            other = _at(app, address)
+            for _ in range(1 if address.endswith(".2") else 2):
+                assert other.post("/api/auth/login", json=wrong).status_code == 401
+        r = office.post("/api/auth/login", json={"username": "ophelia", "password": PASSWORD})
+        assert r.status_code == 423 and r.json()["error"] == "account_locked"  # five from anywhere: everywhere
