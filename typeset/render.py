@@ -24,6 +24,7 @@ from docx.text.paragraph import Paragraph as DocxParagraph
 
 from typeset import _ooxml as x
 from typeset import gbt9704 as g
+from typeset.title_lines import title_lines
 from typeset.layout import (
     Attendance,
     Block,
@@ -219,18 +220,22 @@ class _Writer:
         p: DocxParagraph | None = None
         for i, pair in enumerate(pairs):
             last = i == len(pairs) - 1
-            runs: list[Run] = [(number if last else "", g.FONT_FANGSONG, g.SIZE_3, None),
+            # 居左空一字 with a full-width space, not an indent: the red separator is this paragraph's
+            # bottom border, which starts at the indent and must span the whole 156 mm type area.
+            runs: list[Run] = [("\u3000" + number if last else "", g.FONT_FANGSONG, g.SIZE_3, None),
                                ("\t" + (label if i == 0 else ""), g.FONT_FANGSONG, g.SIZE_3, None),
                                ("\u3000".join(pair), g.FONT_KAITI, g.SIZE_3, None)]
-            p = self.para(runs, align="left", left=g.CHAR if last else 0,
-                          before=2 * g.LINE_PITCH if i == 0 else 0, lines=1)
+            p = self.para(runs, align="left", before=2 * g.LINE_PITCH if i == 0 else 0, lines=1)
             x.tab_stops(p, [("left", label_x if i == 0 else name_x)])
         assert p is not None
         return p
 
     def title(self, *, before: int = 2 * g.LINE_PITCH) -> None:
-        self.para([(self.doc.title, g.FONT_XIAOBIAOSONG, g.SIZE_2, None)], align="center", before=before,
-                  spacing=None)
+        def fits(line: str) -> bool:
+            return text_width(line, char=g.SIZE_2 * 10, digit=g.SIZE_2 * 5) <= g.TYPE_AREA_WIDTH
+
+        text = "\n".join(title_lines(self.doc.title, fits))
+        self.para([(text, g.FONT_XIAOBIAOSONG, g.SIZE_2, None)], align="center", before=before, spacing=None)
 
     def recipients(self) -> None:
         if self.doc.main_recipients:

@@ -164,7 +164,10 @@ def test_upward_document_puts_signers_right_and_number_left() -> None:
     assert "张三\u3000李四" in first.text and last.text.endswith("王五")
     names = [r for r in first.runs if "张三" in r.text][0]
     assert run_props(names)["eastAsia"] == "楷体_GB2312"
-    assert last._p.pPr.find(qn("w:ind")).get(qn("w:left")) == "320"  # 居左空一字
+    assert last.text.startswith("\u3000穗府〔2026〕7号")  # 居左空一字
+    # ... by a space, not an indent: the red line (the paragraph's bottom border) spans the type area.
+    ind = last._p.pPr.find(qn("w:ind"))
+    assert ind is None or int(ind.get(qn("w:left")) or 0) == 0 and int(ind.get(qn("w:right")) or 0) == 0
     assert last._p.pPr.find(qn("w:pBdr")).find(qn("w:bottom")).get(qn("w:color")) == "FF0000"
     # wrapped signer names align with the first name
     tab_first = int(first._p.pPr.find(qn("w:tabs"))[0].get(qn("w:pos")))
