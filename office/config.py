@@ -72,6 +72,9 @@ class Settings:
     ws_max_per_session: int = 10  # open websockets per login session (tabs of one browser)
     ws_max_per_user: int = 30  # open websockets per user, over all their sessions (in each process)
     ws_session_check_seconds: float = 5.0  # how often idle sockets are checked against their session's expiry
+    official_copy_workers: int = 2  # warm LibreOffice converters for the official copy (typeset.convert); 0 = off
+    official_copy_timeout: float = 60.0  # seconds one Word -> PDF conversion may take before its converter is replaced
+    official_copy_fontconfig: str = ""  # fontconfig file for the converters (default typeset/fonts/fonts.conf)
     testing: bool = False
 
     @property
@@ -106,6 +109,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         ws_max_per_session=_env_int(env, "OFFICE_WS_MAX_PER_SESSION", 10),
         ws_max_per_user=_env_int(env, "OFFICE_WS_MAX_PER_USER", 30),
         ws_session_check_seconds=_env_float(env, "OFFICE_WS_SESSION_CHECK_SECONDS", 5.0),
+        official_copy_workers=_env_int(env, "OFFICE_OFFICIAL_COPY_WORKERS", 2),
+        official_copy_timeout=_env_float(env, "OFFICE_OFFICIAL_COPY_TIMEOUT", 60.0),
+        official_copy_fontconfig=env.get("OFFICE_OFFICIAL_COPY_FONTCONFIG", ""),
     )
     return finalize(base.with_overrides(**overrides))
 
@@ -128,6 +134,10 @@ def finalize(s: Settings) -> Settings:
         raise ConfigError("会话有效期必须为正数")
     if s.ws_max_per_session <= 0 or s.ws_max_per_user <= 0 or not 0 < s.ws_session_check_seconds <= 3600:
         raise ConfigError("OFFICE_WS_MAX_PER_SESSION / _PER_USER 必须为正数，OFFICE_WS_SESSION_CHECK_SECONDS 应在 0–3600 秒之间")
+    if not 0 <= s.official_copy_workers <= 16 or not 1 <= s.official_copy_timeout <= 600:
+        raise ConfigError("OFFICE_OFFICIAL_COPY_WORKERS 应在 0–16 之间，OFFICE_OFFICIAL_COPY_TIMEOUT 应在 1–600 秒之间")
+    if s.official_copy_fontconfig and not Path(s.official_copy_fontconfig).is_file():
+        raise ConfigError(f"OFFICE_OFFICIAL_COPY_FONTCONFIG 指向的文件不存在：{s.official_copy_fontconfig}")
     key = s.secret_key or _load_or_create_secret(data_dir)
     if len(key) < 32:
         raise ConfigError("OFFICE_SECRET_KEY 至少需要 32 个字符")
