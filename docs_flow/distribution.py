@@ -38,6 +38,15 @@ def match_agency(session: Session, name: str) -> Department | None:
     return next((a for a in agencies if a.name == name), None) or next((a for a in agencies if a.code == name), None)
 
 
+def _addressees(session: Session, entry: str) -> list[str]:
+    """The addressees one 主送/抄送 entry names: itself when it is an agency or a single name, else
+    each part between 顿号 ("省财政厅、省教育厅" as typed keeps its punctuation in the file)."""
+    parts = [p.strip() for p in entry.split("、") if p.strip()]
+    if len(parts) <= 1 or match_agency(session, entry) is not None:
+        return [entry]
+    return parts
+
+
 def already_distributed(session: Session, doc: OutgoingDocument) -> bool:
     return session.exec(select(DistributionReceipt.id).where(DistributionReceipt.outgoing_id == doc.id)).first() \
         is not None
@@ -48,7 +57,8 @@ def distribute(session: Session, actor: Actor, doc: OutgoingDocument) -> list[Di
     completed the 分发 step."""
     if already_distributed(session, doc):
         return []
-    names = [(n, "main") for n in doc.main_recipients] + [(n, "cc") for n in doc.cc_recipients]
+    names = [(n, role) for entries, role in ((doc.main_recipients, "main"), (doc.cc_recipients, "cc"))
+             for entry in entries for n in _addressees(session, entry)]
     files: list[tuple[str, str, str, bytes]] | None = None
     receipts = []
     seen: set[int] = set()

@@ -110,13 +110,19 @@ def _notify(session: Session, seal: Seal, op: str, extra_users: list[int] = ()) 
                              user_ids=[*keeper_ids(session, seal.agency_id), *extra_users])
 
 
+def picture_label(seal_type: str) -> str:
+    """The words under the star: a 专用章 names its use (合同专用章); an agency's 公章 carries its
+    name and the star alone, so "公章" is not printed on it."""
+    return "" if seal_type.strip() == "公章" else seal_type
+
+
 def preview_image(session: Session, actor: Actor, *, kind: SealKind, text: str = "", seal_type: str = "公章") -> bytes:
     """The generated picture a seal would get (for the keeper's preview)."""
     agency_id = _require_keeper(actor)
     agency = session.get(Department, agency_id)
     if kind == SealKind.name:
         return seal_image.square_name_seal_png(text or actor.name)
-    return seal_image.round_seal_png(text or (agency.name if agency else ""), seal_type)
+    return seal_image.round_seal_png(text or (agency.name if agency else ""), picture_label(seal_type))
 
 
 def create_seal(session: Session, actor: Actor, *, kind: SealKind, seal_pin: str, seal_type: str = "公章",
@@ -140,7 +146,7 @@ def create_seal(session: Session, actor: Actor, *, kind: SealKind, seal_pin: str
     elif kind == SealKind.name:
         image_png = seal_image.square_name_seal_png(name)
     else:
-        image_png = seal_image.round_seal_png(name, seal_type)
+        image_png = seal_image.round_seal_png(name, picture_label(seal_type))
     keys = authority.keys_for(session)
     issuer = authority.agency_ca(session, keys, agency_id)
     private, public = crypto.generate_keypair(keys.alg)

@@ -11,6 +11,7 @@ The e-seal layer finds the 署名 and 成文日期 paragraphs by bookmark (``sig
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import math
 from collections.abc import Callable
@@ -268,7 +269,8 @@ class _Writer:
                 cell = table.cell(r, c)
                 cell.width = Twips(width)
                 p = cell.paragraphs[0]
-                x.format_paragraph(p, align="center" if r == 0 and block.header else "both")
+                # Left, not justified: 两端对齐 spreads a short cell's characters across the cell.
+                x.format_paragraph(p, align="center" if r == 0 and block.header else "left")
                 font = g.FONT_HEITI if r == 0 and block.header else g.FONT_FANGSONG
                 x.style_run(p.add_run(row[c] if c < len(row) else ""), font, g.SIZE_3)
             # Cell margins take 2 x 108 twips; a row grows by its border width as well.
@@ -442,6 +444,13 @@ class _Writer:
             x.style_run(p.add_run(DRAFT_NOTICE), g.FONT_HEITI, g.SIZE_4, color=g.RED, spacing=None)
 
     def save(self) -> bytes:
+        # python-docx's template says it was made in 2013 by python-docx: say what and when instead.
+        props = self.word.core_properties
+        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        props.created = props.modified = now
+        props.author = props.last_modified_by = self.doc.issuer_name[:100]
+        props.title = self.doc.title.replace("\n", "")[:200]
+        props.revision, props.comments, props.keywords, props.subject = 1, "", "", ""
         out = io.BytesIO()
         self.word.save(out)
         return out.getvalue()

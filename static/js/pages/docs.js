@@ -36,8 +36,11 @@ function fmtTime(iso) {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
+// 主送/抄送 as typed: groups split at commas, semicolons and new lines; a 顿号 stays inside its group
+// ("各处室、各直属单位") so the file prints the punctuation the drafter chose. Distribution still
+// finds each agency a group names.
 function splitList(text) {
-  return text.split(/[,，、;；\n]/).map((s) => s.trim()).filter(Boolean);
+  return text.split(/[,，;；\n]/).map((s) => s.trim()).filter(Boolean);
 }
 
 /** Plain text to body blocks: "一、…" is a level-1 heading, "（一）…" level 2, other lines paragraphs. */
@@ -219,7 +222,7 @@ function header(doc) {
 
 function sheetView(doc) {
   const rows = [
-    ["主送", doc.main_recipients.join("、")], ["抄送", doc.cc_recipients.join("、")],
+    ["主送", doc.main_recipients.join("，")], ["抄送", doc.cc_recipients.join("，")],
     ["拟稿", `${doc.drafting_dept} ${doc.drafter} ${doc.drafter_phone}`.trim()],
     ["发文字号", doc.number], ["签发人", doc.signer_name], ["成文日期", doc.written_date],
     ["印发机关", doc.issuing_agency_name], ["印发日期", doc.issued_date],
