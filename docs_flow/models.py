@@ -321,8 +321,15 @@ class DocNumber(SQLModel, table=True):
         return format_number(self.code, self.year, self.seq)
 
 
+# 纪要 are numbered by 期 in a series of their own per agency and year, not with the 文件 numbers.
+MINUTES_SERIES = "纪要"
+
+
 def format_number(code: str, year: int, seq: int) -> str:
-    """发文字号: 机关代字 + 〔年份〕 + 序号 (GB/T 9704-2012 7.2.4: hexagonal brackets, no leading zeros)."""
+    """发文字号: 机关代字 + 〔年份〕 + 序号 (GB/T 9704-2012 7.2.4: hexagonal brackets, no leading zeros);
+    for the 纪要 series the 期号 （第N期）."""
+    if code == MINUTES_SERIES:
+        return f"（第{seq}期）"
     return f"{code}〔{year}〕{seq}号"
 
 

@@ -35,6 +35,7 @@ from docs_flow.models import (
     DocType,
     DocumentComment,
     DocumentVersion,
+    MINUTES_SERIES,
     OutgoingDocument,
     Secrecy,
     Urgency,
@@ -430,6 +431,8 @@ def number_op(actor: Actor, doc_id: int, *, version: int) -> numbering.NumberOp:
     def prepare(session: Session, op: numbering.NumberOp) -> None:
         doc, case = _numberable(session, actor, doc_id, version=version)
         op.agency_id, op.code, op.document_id = doc.agency_id, doc.number_code, doc.id
+        if doc.doc_type == DocType.jiyao:  # （第N期）, its own series: not a 机关代字, so not checked as one
+            op.code, op.validate_code = MINUTES_SERIES, False
         op.year = numbering.current_year()
         op.context.update(doc=doc, case=case)
 

@@ -35,8 +35,9 @@ def _office_department(session: Session, agency_id: int) -> int | None:
     return None
 
 
-def default_steps(session: Session, agency_id: int, *, full: bool) -> list[dict[str, Any]]:
-    """The default 通知 route (``full``) or the shorter generic one for other types."""
+def default_steps(session: Session, agency_id: int, *, full: bool, sealed: bool = True) -> list[dict[str, Any]]:
+    """The default 通知 route (``full``) or the shorter generic one for other types; ``sealed=False``
+    leaves out 用印 (纪要 carry no seal, GB/T 9704 §10.3)."""
     office = _office_department(session, agency_id)
     office_actor: dict[str, Any] = ({"kind": "role", "role": "dept_head", "department_id": office} if office
                                     else {"kind": "role", "role": "clerk", "department_id": None})
@@ -52,6 +53,8 @@ def default_steps(session: Session, agency_id: int, *, full: bool) -> list[dict[
         {"key": "distribute", "name": "核发/分发", "tag": "distribute", "actor": clerk, "deadline_hours": 24},
         {"key": "archive", "name": "归档", "tag": "archive", "actor": clerk},
     ]
+    if not sealed:
+        tail = [s for s in tail if s["tag"] != "seal"]
     if not full:
         return [review, sign, *tail]
     return [
@@ -67,14 +70,16 @@ def default_steps(session: Session, agency_id: int, *, full: bool) -> list[dict[
 
 
 def ensure_default_templates(session: Session, agency_id: int) -> list[RouteTemplate]:
-    """Seed the agency's 通知 and generic templates if it has none yet (idempotent)."""
+    """Seed the agency's 通知, 纪要 and generic templates where missing (idempotent)."""
     made = []
-    for doc_type, name, full in ((DocType.tongzhi.value, "通知发文流程", True), (GENERIC, "通用发文流程", False)):
+    for doc_type, name, full in ((DocType.tongzhi.value, "通知发文流程", True), (GENERIC, "通用发文流程", False),
+                                 (DocType.jiyao.value, "纪要发文流程", False)):
         exists = session.exec(select(RouteTemplate).where(RouteTemplate.agency_id == agency_id,
                                                           RouteTemplate.doc_type == doc_type)).first()
         if exists is None:
             row = RouteTemplate(agency_id=agency_id, doc_type=doc_type, name=name,
-                                steps=engine.validate_route(default_steps(session, agency_id, full=full)))
+                                steps=engine.validate_route(default_steps(
+                                    session, agency_id, full=full, sealed=doc_type != DocType.jiyao.value)))
             session.add(row)
             made.append(row)
     session.flush()
@@ -105,7 +110,7 @@ def check_save_template(session: Session, actor: Actor, *, doc_type: str, name: 
     agency_id = _agency(actor)
     if doc_type != GENERIC and doc_type not in {d.value for d in DocType}:
         raise ValidationError("文种无效", code="bad_doc_type")
-    cleaned = validate_document_route(session, agency_id, steps)
+    cleaned = validate_document_route(session, agency_id, steps, doc_type=doc_type)
     name = (name or "").strip()[:100] or f"{doc_type}发文流程"
     row = session.exec(select(RouteTemplate).where(RouteTemplate.agency_id == agency_id,
                                                    RouteTemplate.doc_type == doc_type)).first()
@@ -120,9 +125,10 @@ def check_save_template(session: Session, actor: Actor, *, doc_type: str, name: 
     return row
 
 
-def validate_document_route(session: Session, agency_id: int, steps: Any) -> list[dict[str, Any]]:
+def validate_document_route(session: Session, agency_id: int, steps: Any, *, doc_type: str = GENERIC
+                            ) -> list[dict[str, Any]]:
     """Engine checks (non-empty, reachable, valid actors) plus 发文 rules: one 签发 step, and 编号 and
-    用印 after it (the seal goes on the signed, numbered text)."""
+    用印 after it (the seal goes on the signed, numbered text); no 用印 for 纪要, which carry no seal."""
     cleaned = engine.validate_route(steps)
     for s in cleaned:
         if s.get("tag", "") not in TAGS:
@@ -135,6 +141,8 @@ def validate_document_route(session: Session, agency_id: int, steps: Any) -> lis
     for tag, label in (("number", "编号"), ("seal", "用印")):
         if tag in tags and tags.index(tag) < sign:
             raise ValidationError(f"“{label}”必须在“签发”之后", code="bad_order")
+    if "seal" in tags and doc_type == DocType.jiyao.value:
+        raise ValidationError("纪要不加盖印章，流程中不能有“用印”步骤", code="minutes_not_sealed")
     if "seal" in tags and ("number" not in tags or tags.index("number") > tags.index("seal")):
         raise ValidationError("“用印”之前必须有“编号”步骤", code="bad_order")
     engine.check_route_people(session, agency_id, cleaned)

@@ -294,7 +294,7 @@ def test_route_templates_admin_only_validated_and_snapshotted(users: Clients, or
     assert users["hamlet"].get("/api/docs/templates").status_code == 403
     admin = users["prospero"]
     types = [t["doc_type"] for t in ok(admin.get("/api/docs/templates"))["items"]]
-    assert sorted(types) == ["*", "通知"]
+    assert sorted(types) == ["*", "纪要", "通知"]
     inflight = ok(act(users["hamlet"], create(users, org), "submit"))
     r = admin.put("/api/docs/templates/通知", json={"steps": []})
     assert r.status_code == 422 and r.json()["error"] == "route_empty"
