@@ -51,8 +51,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     upgrade(db)
     db.dispose()
     print(f"通办正在启动：http://{args.host}:{args.port}/  （数据目录 {settings.data_dir}）", flush=True)
+    from office.serving import uvicorn_options
+
     uvicorn.run("office.asgi:app", host=args.host, port=args.port, workers=args.workers, log_level=args.log_level,
-                ws_max_size=1024 * 1024, proxy_headers=False)
+                **uvicorn_options(settings))
     return 0
 
 

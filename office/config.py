@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import stat
@@ -72,6 +73,8 @@ class Settings:
     ws_max_per_session: int = 10  # open websockets per login session (tabs of one browser)
     ws_max_per_user: int = 30  # open websockets per user, over all their sessions (in each process)
     ws_session_check_seconds: float = 5.0  # how often idle sockets are checked against their session's expiry
+    trusted_proxies: tuple[str, ...] = ()  # reverse proxies whose X-Forwarded-For/-Proto are believed
+    header_timeout_seconds: float = 15.0  # a request's line and headers must arrive within this (office.serving)
     official_copy_workers: int = 2  # warm LibreOffice converters for the official copy (typeset.convert); 0 = off
     official_copy_timeout: float = 60.0  # seconds one Word -> PDF conversion may take before its converter is replaced
     official_copy_fontconfig: str = ""  # fontconfig file for the converters (default typeset/fonts/fonts.conf)
@@ -89,6 +92,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     """Read settings from the environment, apply CLI overrides, then validate and fill defaults."""
     env = os.environ if env is None else env
     origins = tuple(o.strip().rstrip("/") for o in env.get("OFFICE_ALLOWED_ORIGINS", "").split(",") if o.strip())
+    proxies = tuple(p.strip() for p in env.get("OFFICE_TRUSTED_PROXIES", "").split(",") if p.strip())
     base = Settings(
         data_dir=Path(env.get("OFFICE_DATA_DIR", "data")),
         database_url=env.get("OFFICE_DATABASE_URL", ""),
@@ -112,6 +116,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         official_copy_workers=_env_int(env, "OFFICE_OFFICIAL_COPY_WORKERS", 2),
         official_copy_timeout=_env_float(env, "OFFICE_OFFICIAL_COPY_TIMEOUT", 60.0),
         official_copy_fontconfig=env.get("OFFICE_OFFICIAL_COPY_FONTCONFIG", ""),
+        trusted_proxies=proxies,
+        header_timeout_seconds=_env_float(env, "OFFICE_HEADER_TIMEOUT_SECONDS", 15.0),
     )
     return finalize(base.with_overrides(**overrides))
 
@@ -134,6 +140,8 @@ def finalize(s: Settings) -> Settings:
         raise ConfigError("会话有效期必须为正数")
     if s.ws_max_per_session <= 0 or s.ws_max_per_user <= 0 or not 0 < s.ws_session_check_seconds <= 3600:
         raise ConfigError("OFFICE_WS_MAX_PER_SESSION / _PER_USER 必须为正数，OFFICE_WS_SESSION_CHECK_SECONDS 应在 0–3600 秒之间")
+    if not 0 < s.header_timeout_seconds <= 600:
+        raise ConfigError("OFFICE_HEADER_TIMEOUT_SECONDS 应在 0–600 秒之间")
     if not 0 <= s.official_copy_workers <= 16 or not 1 <= s.official_copy_timeout <= 600:
         raise ConfigError("OFFICE_OFFICIAL_COPY_WORKERS 应在 0–16 之间，OFFICE_OFFICIAL_COPY_TIMEOUT 应在 1–600 秒之间")
     if s.official_copy_fontconfig and not Path(s.official_copy_fontconfig).is_file():
@@ -141,7 +149,20 @@ def finalize(s: Settings) -> Settings:
     key = s.secret_key or _load_or_create_secret(data_dir)
     if len(key) < 32:
         raise ConfigError("OFFICE_SECRET_KEY 至少需要 32 个字符")
-    return replace(s, data_dir=data_dir, database_url=url, secret_key=key)
+    return replace(s, data_dir=data_dir, database_url=url, secret_key=key,
+                   trusted_proxies=_proxy_networks(s.trusted_proxies))
+
+
+def _proxy_networks(entries: tuple[str, ...]) -> tuple[str, ...]:
+    """Addresses or networks (``10.0.0.5``, ``10.0.0.0/8``, ``::1``), normalised. "*" is refused: it would
+    let any client write its own address into X-Forwarded-For and dodge the per-address limits."""
+    out = []
+    for entry in entries:
+        try:
+            out.append(str(ipaddress.ip_network(entry, strict=False)))
+        except ValueError:
+            raise ConfigError(f"OFFICE_TRUSTED_PROXIES 中的 {entry!r} 不是 IP 地址或网段（如 10.0.0.0/8）") from None
+    return tuple(out)
 
 
 def _load_or_create_secret(data_dir: Path) -> str:

@@ -1,0 +1,169 @@
+"""``office serve`` as a real process: which proxy headers it believes, and the header-read deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from office.config import ConfigError, load_settings
+from tests.conftest import PG_URL
+
+pytestmark = pytest.mark.skipif(bool(PG_URL), reason="runs `office serve` on its embedded SQLite")
+PASSWORD = "serving-test-password-26"
+FORGED = "203.0.113.9"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def office_serve(data: Path, **env: str) -> Iterator[str]:
+    """``python -m office serve`` with these OFFICE_* settings and one user, hamlet; yields its URL."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OFFICE_", "FORWARDED_ALLOW_IPS"))}
+    clean |= env
+    subprocess.run([sys.executable, "-m", "office", "user", "create", "hamlet", "--name", "张伟", "--password",
+                    PASSWORD, "--data", str(data)], env=clean, check=True, capture_output=True, timeout=120)
+    port = _free_port()
+    log = data / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "office", "serve", "--port", str(port), "--data", str(data),
+                                 "--log-level", "warning"], env=clean, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _seen_address(url: str) -> str:
+    """Log in with a forged X-Forwarded-For; the address the server recorded for the session."""
+    with httpx.Client(base_url=url) as c:
+        r = c.post("/api/auth/login", json={"username": "hamlet", "password": PASSWORD},
+                   headers={"x-forwarded-for": FORGED})
+        assert r.status_code == 200, r.text
+        address: str = c.get("/api/me/sessions").json()["items"][0]["ip"]
+        return address
+
+
+def _closed_after(url: str, *, trickle_every: float, limit: float) -> float | None:
+    """Send a request head one header every ``trickle_every`` seconds: when the server closes the
+    connection, how many seconds after it opened; None if it was still open after ``limit``."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as s:
+        start = time.monotonic()
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        s.settimeout(trickle_every)
+        n = 0
+        while time.monotonic() - start < limit:
+            try:
+                if s.recv(1024) == b"":
+                    return time.monotonic() - start
+            except TimeoutError:
+                pass
+            except ConnectionError:
+                return time.monotonic() - start
+            try:
+                s.sendall(b"X-Slow-%d: a\r\n" % n)
+            except (BrokenPipeError, ConnectionError):
+                return time.monotonic() - start
+            n += 1
+    return None
+
+
+def test_forged_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(tmp_path: Path) -> None:
+    # The test's connections come from 127.0.0.1, which uvicorn itself trusts unless told otherwise.
+    with office_serve(tmp_path / "none") as url:
+        assert _seen_address(url) == "127.0.0.1"
+    with office_serve(tmp_path / "local", OFFICE_TRUSTED_PROXIES="127.0.0.1") as url:
+        assert _seen_address(url) == FORGED  # from a listed proxy, the header names the client
+    with pytest.raises(ConfigError):
+        load_settings({"OFFICE_TRUSTED_PROXIES": "*"}, data_dir=tmp_path / "bad")
+
+
+def test_a_connection_trickling_its_headers_is_closed_at_the_deadline(tmp_path: Path) -> None:
+    with office_serve(tmp_path / "d", OFFICE_HEADER_TIMEOUT_SECONDS="1.5") as url:
+        slow = _closed_after(url, trickle_every=0.25, limit=8)
+        assert slow is not None and 1.4 <= slow < 4, slow
+        # A complete request is not affected, nor a kept-alive connection used within the deadline,
+        # nor a websocket that stays open past it (the deadline covers request heads only).
+        with httpx.Client(base_url=url) as c:
+            r = c.post("/api/auth/login", json={"username": "hamlet", "password": PASSWORD})
+            assert r.status_code == 200
+            time.sleep(1)
+            assert c.get("/api/me").status_code == 200
+            cookie = "; ".join(f"{k}={v}" for k, v in c.cookies.items())
+
+        async def websocket_outlives_the_deadline() -> None:
+            ws_url = url.replace("http://", "ws://") + "/ws"
+            async with websockets.connect(ws_url, additional_headers={"Cookie": cookie, "Origin": url}) as ws:
+                assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "hello"
+                await asyncio.sleep(2.5)
+                await ws.send(json.dumps({"type": "ping"}))
+                while json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] != "pong":
+                    pass
+
+        asyncio.run(websocket_outlives_the_deadline())
+
+
+def test_the_deadline_works_with_h11_too(tmp_path: Path) -> None:
+    """Without httptools uvicorn parses with h11: the same mixin over that protocol, in a thread."""
+    import functools
+    import threading
+
+    import uvicorn
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    from office.serving import HeaderDeadline
+
+    class H11WithDeadline(HeaderDeadline, H11Protocol):  # type: ignore[misc]
+        pass
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"ok"})
+
+    port = _free_port()
+    factory: Any = functools.partial(H11WithDeadline, header_timeout=1.0)  # uvicorn calls ``http`` to build one
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning", lifespan="off", http=factory))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.02)
+        url = f"http://127.0.0.1:{port}"
+        slow = _closed_after(url, trickle_every=0.25, limit=6)
+        assert slow is not None and 0.9 <= slow < 3, slow
+        with httpx.Client(base_url=url) as c:
+            assert c.get("/").text == "ok"
+            time.sleep(0.5)
+            assert c.get("/").text == "ok"  # kept alive, the deadline re-armed and met
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
