@@ -23,7 +23,7 @@ from office.db import utcnow
 from office.errors import InvalidTransition, OfficeError, ValidationError
 from typeset import layout
 from typeset.conformance import check_docx
-from typeset.docx_import import import_body
+from typeset.docx_import import import_draft
 from typeset.render import date_paragraph_index, render_docx
 from docs_flow import body as body_mod
 from docs_flow.models import OutgoingDocument
@@ -91,11 +91,12 @@ def check(data: bytes) -> Any:
     return check_docx(data)
 
 
-def import_docx(data: bytes) -> list[dict[str, Any]]:
-    """Body blocks from an uploaded .docx, normalised to our JSON shape."""
+def import_docx(data: bytes) -> dict[str, Any]:
+    """Title, 主送 and body blocks (in our JSON shape) from an uploaded .docx draft."""
     if not data.startswith(b"PK"):
         raise ValidationError("不是有效的 Word（.docx）文件", code="not_docx")
-    return body_mod.from_objects(import_body(data))
+    draft = import_draft(data)
+    return {"title": draft.title, "main_recipients": draft.main_recipients, "body": body_mod.from_objects(draft.body)}
 
 
 # Sign-off and seal hooks ----------------------------------------------------------------------------

@@ -126,7 +126,7 @@ def download_docx(ctx: Ctx) -> Response:
 @api(action="document.use", multipart=True, write=True, max_bytes=20 * 1024 * 1024)
 def import_docx(ctx: Ctx) -> dict[str, Any]:
     data = _upload(ctx)[1]
-    return {"body": service.check_import_docx(ctx.session, ctx.user, ctx.path_int("doc_id"), data)}
+    return service.check_import_docx(ctx.session, ctx.user, ctx.path_int("doc_id"), data)
 
 
 @api(action="document.use", multipart=True, write=True, status=201)

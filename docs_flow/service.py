@@ -613,8 +613,8 @@ def document_conformance(session: Session, actor: Actor, doc_id: int) -> dict[st
     return {**output.check(output.render(doc)).to_dict(), "stored": False}
 
 
-def check_import_docx(session: Session, actor: Actor, doc_id: int, data: bytes) -> list[dict[str, Any]]:
-    """Body blocks from a .docx for the editor (saving them is a normal edit)."""
+def check_import_docx(session: Session, actor: Actor, doc_id: int, data: bytes) -> dict[str, Any]:
+    """Title, 主送 and body blocks from a .docx for the editor (saving them is a normal edit)."""
     doc = access_document(session, actor, doc_id)
     _check_may_edit(session, actor, doc, _case(session, doc))
     return output.import_docx(data)

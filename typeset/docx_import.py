@@ -8,6 +8,8 @@ rejected, and a DOCTYPE in document.xml is refused outright.
 from __future__ import annotations
 
 import io
+import re
+from dataclasses import dataclass, field
 
 import docx
 from docx.oxml.ns import qn
@@ -62,6 +64,57 @@ def _iter_body(word: docx.document.Document) -> list[DocxParagraph | DocxTable]:
     return out
 
 
+@dataclass
+class ImportedDraft:
+    """What a Word draft holds besides its body: the title and the 主送 line, taken into their own
+    fields so the issued file does not carry the title twice or 主送 as a body paragraph."""
+
+    title: str = ""
+    main_recipients: list[str] = field(default_factory=list)
+    body: list[Block] = field(default_factory=list)
+
+
+_TITLE_STYLES = {"title", "标题"}
+_RECIPIENTS = re.compile(r"^[^。；;！？!?]{2,200}[：:]$")
+LOOK_FOR_TITLE = 4  # the title is among the first few non-empty paragraphs (after a 版头, if any)
+
+
+def _is_title(p: DocxParagraph) -> bool:
+    """Word's Title style, or a centred paragraph whose text is all bold (how drafts set titles)."""
+    name = (p.style.name if p.style is not None else "").lower()
+    if name in _TITLE_STYLES:
+        return True
+    centred = p.alignment is not None and int(p.alignment) == 1  # WD_ALIGN_PARAGRAPH.CENTER
+    if not centred and p.style is not None and p.style.paragraph_format.alignment is not None:
+        centred = int(p.style.paragraph_format.alignment) == 1
+    runs = [r for r in p.runs if r.text.strip()]
+    return centred and bool(runs) and all(r.bold or (r.bold is None and p.style is not None and p.style.font.bold)
+                                          for r in runs)
+
+
+def import_draft(data: bytes) -> ImportedDraft:
+    """Title, 主送 and body of an uploaded draft. The title is Word's Title style or a centred bold
+    paragraph among the first few; a 主送 line (ending in a colon) right after it becomes the
+    recipients, split at commas (a 顿号 stays inside its group, as typed)."""
+    word = _open(data)
+    items = [i for i in _iter_body(word) if isinstance(i, DocxTable) or i.text.strip(" \u3000\t")]
+    draft = ImportedDraft()
+    head = [i for i in items[:LOOK_FOR_TITLE] if isinstance(i, DocxParagraph)]
+    title_at = next((n for n, p in enumerate(head) if _is_title(p)), None)
+    if title_at is not None:
+        lines = [t.strip(" \u3000\t") for t in head[title_at].text.split("\n")]
+        draft.title = "".join(lines)[:200]
+        rest = items[items.index(head[title_at]) + 1:]
+        if rest and isinstance(rest[0], DocxParagraph) and _RECIPIENTS.match(rest[0].text.strip(" \u3000\t")) \
+                and not _heading_level(rest[0]):
+            line = rest[0].text.strip(" \u3000\t")[:-1]
+            draft.main_recipients = [g.strip() for g in re.split(r"[，,]", line) if g.strip()]
+            rest = rest[1:]
+        items = rest
+    draft.body = _blocks(items)
+    return draft
+
+
 def import_body(data: bytes) -> list[Block]:
     """Blocks of an uploaded draft. Headings come from Heading 1-4 styles, outline levels, or a
     leading 一、 （一） 1. （1）; their text keeps the marker (``numbered=False``) so nothing is
@@ -70,9 +123,12 @@ def import_body(data: bytes) -> list[Block]:
     Raises UnsupportedMedia (not a .docx, encrypted, corrupt), PayloadTooLarge (bomb), or
     ValidationError when no text is found.
     """
-    word = _open(data)
+    return _blocks(_iter_body(_open(data)))
+
+
+def _blocks(items: list[DocxParagraph | DocxTable]) -> list[Block]:
     blocks: list[Block] = []
-    for item in _iter_body(word):
+    for item in items:
         if isinstance(item, DocxTable):
             rows = [[cell.text.strip() for cell in row.cells] for row in item.rows]
             if any(any(cell for cell in row) for row in rows):

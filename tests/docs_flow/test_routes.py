@@ -277,6 +277,13 @@ def test_word_download_and_import_use_the_adapter(users: Clients, org: Org) -> N
     assert r.status_code == 200, r.text
     blocks = r.json()["body"]
     assert any(b["kind"] == "heading" for b in blocks) and any(b["kind"] == "paragraph" for b in blocks)
+    from tests.typeset.test_import import _word_draft
+
+    r = users["hamlet"].post(f"/api/docs/{doc['id']}/import", files={"file": ("a.docx", _word_draft(title_style=True))})
+    got = ok(r)
+    assert got["title"] == "关于做好2027年春节期间值班工作的通知"
+    assert got["main_recipients"] == ["各处室、各直属单位", "省财政厅"]
+    assert [b["text"] for b in got["body"]] == ["一、值班安排", "各单位要安排专人值班。"]
 
 
 def test_attachments_upload_and_download(users: Clients, org: Org) -> None:

@@ -6,7 +6,7 @@ import zipfile
 import docx
 import pytest
 
-from typeset.docx_import import import_body
+from typeset.docx_import import import_body, import_draft
 from typeset.layout import Heading, Paragraph, Table
 from typeset.render import render_docx
 from typeset.samples import demo_notice
@@ -100,3 +100,38 @@ def test_rejects_zip_without_word_parts_bombs_and_doctype() -> None:
 def test_empty_document_is_a_validation_error() -> None:
     with pytest.raises(ValidationError):
         import_body(_docx(lambda word: word.add_paragraph("   ")))
+
+
+def _word_draft(*, title_style: bool) -> bytes:
+    word = docx.Document()
+    if title_style:
+        word.add_paragraph("关于做好2027年春节期间值班工作的通知", style="Title")
+    else:
+        p = word.add_paragraph()
+        p.alignment = 1
+        p.add_run("关于做好2027年春节期间").bold = True
+        p.add_run("值班工作的通知").bold = True
+    word.add_paragraph("各处室、各直属单位，省财政厅：")
+    word.add_paragraph("一、值班安排")
+    word.add_paragraph("各单位要安排专人值班。")
+    out = io.BytesIO()
+    word.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("title_style", [True, False])
+def test_the_word_title_and_recipients_go_to_their_fields_not_the_body(title_style: bool) -> None:
+    draft = import_draft(_word_draft(title_style=title_style))
+    assert draft.title == "关于做好2027年春节期间值班工作的通知"
+    assert draft.main_recipients == ["各处室、各直属单位", "省财政厅"]
+    assert [b.text for b in draft.body] == ["一、值班安排", "各单位要安排专人值班。"]
+
+
+def test_a_draft_without_a_title_keeps_every_paragraph_in_the_body() -> None:
+    word = docx.Document()
+    word.add_paragraph("各单位要安排专人值班。")
+    word.add_paragraph("请于12月31日前报送。")
+    out = io.BytesIO()
+    word.save(out)
+    draft = import_draft(out.getvalue())
+    assert draft.title == "" and draft.main_recipients == [] and len(draft.body) == 2

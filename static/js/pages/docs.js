@@ -400,6 +400,8 @@ function editor(ctx, doc, view, refresh) {
   const wrap = el("section", { class: "panel editor", "aria-labelledby": "edit-title" },
     el("h2", { class: "panel-title", id: "edit-title" }, "编辑正文"));
   const title = field({ label: "标题", name: "title", maxlength: 200, value: doc.title });
+  const recipients = field({ label: "主送", name: "main_recipients", maxlength: 1000,
+    value: doc.main_recipients.join("，"), hint: "多个主送用逗号分隔；同类并列用顿号，如“各处室、各直属单位”" });
   const list = el("ol", { class: "blocks" });
   const status = el("p", { class: "form-msg", role: "alert", hidden: true });
   const note = field({ label: "修改说明（可选）", name: "note", maxlength: 200 });
@@ -450,7 +452,14 @@ function editor(ctx, doc, view, refresh) {
       const data = await upload(`/api/docs/${doc.id}/import`, file.files[0]);
       blocks.splice(0, blocks.length, ...data.body);
       drawBlocks();
-      toast(`已导入 ${data.body.length} 段，请检查后保存`, "success");
+      // The Word title and 主送 line go to their own fields, not into the body: say what was taken.
+      const taken = [];
+      if (data.title) { title.input.value = data.title; taken.push(`标题“${data.title}”`); }
+      if (data.main_recipients.length) {
+        recipients.input.value = data.main_recipients.join("，");
+        taken.push(`主送“${recipients.input.value}”`);
+      }
+      toast(`已导入${taken.length ? taken.join("、") + "和" : ""}正文 ${data.body.length} 段，请检查后保存`, "success");
     } catch (err) {
       toast(err.message || "导入失败", "error");
     }
@@ -460,6 +469,7 @@ function editor(ctx, doc, view, refresh) {
     status.hidden = true;
     try {
       await ctx.api.put(`/api/docs/${doc.id}`, { version: doc.version, title: title.input.value, body: blocks,
+        main_recipients: splitList(recipients.input.value),
         note_for_version: note.input.value });
       view.editing = false;
       toast("正文已保存", "success");
@@ -471,7 +481,7 @@ function editor(ctx, doc, view, refresh) {
     }
   }, { kind: "primary" });
   const cancel = button("取消", () => { view.editing = false; refresh(); }, { kind: "secondary" });
-  wrap.append(title.wrap, list,
+  wrap.append(title.wrap, recipients.wrap, list,
     el("div", { class: "actions" }, add("heading"), add("paragraph"), add("list_item"), add("table"),
       el("span", { class: "file-pick" }, file, el("label", { for: fileId, class: "btn btn-secondary btn-small" }, "从 Word 导入"))),
     note.wrap, status, el("div", { class: "actions" }, save, cancel));
