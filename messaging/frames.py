@@ -89,6 +89,9 @@ class FrameHandlers:
         hub.frame_handlers.update({"chat.send": self.send, "chat.read": self.read, "chat.typing": self.typing,
                                    "presence.set": self.presence,
                                    "presence.watch": self.watch})
+        # The websocket forms of POST .../messages and POST .../read: they keep the session alive as
+        # those requests would. Typing and presence do not (office.ws_session).
+        hub.activity_frames.update({"chat.send", "chat.read"})
 
     def _fields(self, frame: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in frame.items() if k not in ("type", "ref")}

@@ -7,7 +7,8 @@ last event id, so nothing is lost). Committed events arrive from worker threads 
 pub/sub with ``OFFICE_HUB_URL=redis://``), and each process delivers to its own sockets.
 
 Control messages (close a session's sockets, close a user's sockets) travel the same way, so
-logging out or disabling an account closes sockets in every process at once.
+logging out or disabling an account closes sockets in every process at once. Expiry, which sends no
+message, and the number of sockets a session or user may open are ``office.ws_session``'s.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -28,6 +30,7 @@ from office.errors import OfficeError
 from office.events import Event
 from office.jsonin import parse_json
 from office.ws_direct import DirectWriter, text_frame
+from office.ws_session import CLOSE_TOO_MANY, SessionGuard
 
 if TYPE_CHECKING:
     from office.db import Database
@@ -83,6 +86,8 @@ class Connection:
     direct: DirectWriter | None = None  # see office.ws_direct
     sending: bool = False  # the relay holds a frame it has not finished writing
     direct_writes: int = 0
+    live_until: datetime | None = None  # when the session stops being live (office.ws_session)
+    seen_at: datetime | None = None  # the session's last-seen time as last read
 
     def offer(self, frame: dict[str, Any] | Encoded) -> None:
         """Queue a frame without waiting; a full queue closes this (slow) client.
@@ -139,6 +144,11 @@ class Hub:
         self.frame_handlers: dict[str, FrameHandler] = {}
         self.on_connect: list[Callable[[Connection], Awaitable[None]]] = []
         self.on_disconnect: list[Callable[[Connection], Awaitable[None]]] = []
+        # Frame types that count as the user working: they refresh the session's idle timer as the
+        # HTTP request doing the same would (office.ws_session).
+        self.activity_frames: set[str] = set()
+        self.sessions = SessionGuard(db)
+        self._sweeper: asyncio.Task[None] | None = None
         self.delivered = 0
 
     # lifecycle ------------------------------------------------------------------------------
@@ -146,8 +156,13 @@ class Hub:
         self.loop = asyncio.get_running_loop()
         await self.backend.start(self._receive)
         self.db.event_sinks.append(self._sink)
+        self._sweeper = asyncio.create_task(self.sessions.sweep(self))
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
         if self._sink in self.db.event_sinks:
             self.db.event_sinks.remove(self._sink)
         for conns in list(self.by_user.values()):
@@ -217,6 +232,12 @@ class Hub:
 
     async def serve(self, conn: Connection, last_event_id: int | None) -> None:
         """Register, replay what was missed, then relay live events until the socket closes."""
+        # Counted and registered in one step of the loop, so simultaneous handshakes cannot all pass.
+        refusal = self.sessions.refusal(conn, self.by_user.get(conn.user_id, ()))
+        if refusal is not None:
+            with contextlib.suppress(Exception):
+                await conn.ws.close(CLOSE_TOO_MANY, refusal)
+            return
         self.by_user[conn.user_id].add(conn)
         relay = asyncio.create_task(self._relay(conn))
         try:
@@ -305,6 +326,8 @@ class Hub:
                 conn.offer({"type": "error", "error": "malformed", "message": "消息格式错误：需要 JSON 对象"})
                 continue
             ftype = frame.get("type")
+            if not await self.sessions.allow(conn, activity=ftype in self.activity_frames):
+                return  # the session is over: the socket is closed and the frame not handled
             if ftype == "ping":
                 conn.offer({"type": "pong"})
                 continue

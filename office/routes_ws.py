@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from office import accounts, ws_direct
+from office import accounts, ws_direct, ws_session
+from office.actor import Actor
 from office.hub import Connection
 from office.web import MAX_ID, cookie_names, origin_allowed
 
@@ -26,7 +29,7 @@ async def event_stream(ws: WebSocket) -> None:
         await ws.accept()
         await ws.close(code=1008, reason="unauthenticated")
         return
-    actor = found
+    actor, state = found
     raw_last = ws.query_params.get("last_event_id")
     last: int | None = None
     if raw_last not in (None, ""):
@@ -37,23 +40,21 @@ async def event_stream(ws: WebSocket) -> None:
         last = int(raw_last)
     await ws.accept()
     conn = Connection(ws=ws, user_id=actor.user_id, session_id=actor.session_id, actor=actor,
-                      direct=ws_direct.direct_writer(ws.scope))
+                      direct=ws_direct.direct_writer(ws.scope), live_until=state[0], seen_at=state[1])
     await app.state.hub.serve(conn, last)
 
 
-def _authenticate(app: object, token: str | None, ip: str) -> object | None:
-    state = app.state  # type: ignore[attr-defined]
+def _authenticate(app: Any, token: str | None, ip: str) -> tuple[Actor, ws_session.Seen] | None:
+    """The actor, and the session's state for the connection to check frames against."""
+    state = app.state
     with state.db.write() as session:
         row = accounts.resolve_session(session, state.settings, token)
-        if row is None or row.mfa_pending:
+        if row is None or not ws_session.admissible(session, row):
             return None
-        from office.models import User
-
-        user = session.get(User, row.user_id)
-        if user is None or not user.is_active:
-            return None
-        accounts.touch_session(session, row)
-        return accounts.load_actor(session, row.user_id, ip=ip, session_id=row.id)
+        seen = ws_session.seen(state.settings, row)
+        assert seen is not None  # resolve_session answered: the session is live
+        accounts.touch_session(session, row)  # the handshake is a request (the next check re-reads the row)
+        return accounts.load_actor(session, row.user_id, ip=ip, session_id=row.id), seen
 
 
 event_stream.__policy__ = "authenticated"  # type: ignore[attr-defined]

@@ -34,7 +34,7 @@
 // ──────────────────────────────────────────────────────────────────────────────────────────────
 
 import { api, ApiError, hasSessionCookie, setCsrfToken, setUnauthorizedHandler } from "./api.js";
-import { EventStream } from "./ws.js";
+import { EventStream, CLOSE_SESSION_EXPIRED, CLOSE_TOO_MANY } from "./ws.js";
 import { el, replace, button, icon, loading, emptyState, errorState, toast, today } from "./ui.js";
 
 const SECTIONS = [
@@ -73,12 +73,14 @@ const state = {
 
 // Boot -------------------------------------------------------------------------------------------
 
-setUnauthorizedHandler(() => {
+setUnauthorizedHandler(sessionExpired);
+
+function sessionExpired() {
   if (state.me && !state.loggingOut) {
     toast("登录已过期，请重新登录", "error");
     showLogin();
   }
-});
+}
 
 window.addEventListener("hashchange", () => {
   if (state.me) route();
@@ -232,6 +234,16 @@ function onStreamStatus(kind, detail) {
   clearTimeout(statusTimer);
   if (kind === "open") {
     node.hidden = true;
+    return;
+  }
+  if (kind === "closed" && detail.code === CLOSE_SESSION_EXPIRED) {
+    // The session ran out while the page stayed open (the server closes its sockets too).
+    sessionExpired();
+    return;
+  }
+  if (kind === "closed" && detail.code === CLOSE_TOO_MANY) {
+    node.textContent = detail.reason || "打开的窗口过多，请关闭其他窗口";
+    node.hidden = false;
     return;
   }
   if (kind === "closed" && detail.code === 1008) {

@@ -17,11 +17,18 @@
 // "doc.updated", not "document". "*" matches everything. Frames without an id (pong, typing,
 // errors) are delivered without dedup. Reconnects back off exponentially (1 s … 30 s, with
 // jitter); a ping every 25 s detects dead connections.
+//
+// Close codes that change that: 1008, the server refused the session (logged out, revoked, password
+// changed), and 4401, the session expired (idle or absolute limit): no reconnect, the status
+// listener gets {code} and the shell shows the login page. 4429, too many sockets open for this
+// login or user: retry only at the longest interval.
 
 const STORAGE_PREFIX = "tb_ws_last:";
 const PING_EVERY = 25_000;
 const PONG_TIMEOUT = 10_000;
 const MAX_BACKOFF = 30_000;
+export const CLOSE_SESSION_EXPIRED = 4401;
+export const CLOSE_TOO_MANY = 4429;
 
 export class EventStream {
   constructor({ userId, url = "/ws", storage = window.sessionStorage } = {}) {
@@ -147,9 +154,10 @@ export class EventStream {
       clearInterval(this.timers.ping);
       clearTimeout(this.timers.pong);
       this.setState("closed", { code: e.code, reason: e.reason });
-      // 1008: the server refused this session (logged out, revoked, password changed).
-      // Reconnecting would fail the same way; the shell checks /api/me and shows the login page.
-      if (e.code !== 1008) this.scheduleReconnect();
+      // The session is over: reconnecting would fail the same way (see the header).
+      if (e.code === 1008 || e.code === CLOSE_SESSION_EXPIRED) return;
+      if (e.code === CLOSE_TOO_MANY) this.attempt = Math.max(this.attempt, 5);
+      this.scheduleReconnect();
     });
   }
 

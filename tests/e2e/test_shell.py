@@ -279,3 +279,26 @@ def test_event_stream_resumes_dedupes_and_dispatches_by_prefix(page: Any, live_o
     ]
     assert result["stored"] == "90"
     assert page.console_errors == []
+
+
+def test_a_session_that_expires_with_the_page_open_brings_back_the_login_page(page: Any, live_org: Org) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from office.db import utcnow
+    from office.models import AuthSession
+
+    login(page, "hamlet")
+    with live_org.db.write() as s:  # the absolute limit falls due three seconds from now
+        s.execute(update(AuthSession).values(expires_at=utcnow() + timedelta(seconds=3)))
+    page.reload()  # the socket opens knowing that limit
+    page.get_by_role("navigation", name="主要栏目").wait_for()
+    # The server closes the socket with 4401 (its timer runs every OFFICE_WS_SESSION_CHECK_SECONDS,
+    # 5 s by default) and the shell goes to the login page straight away: no request answers 401
+    # first (one would be in the console errors) and the stream does not try to reconnect.
+    page.get_by_role("heading", name="登录").wait_for(timeout=15_000)
+    page.get_by_text("登录已过期，请重新登录").wait_for()
+    page.wait_for_timeout(1500)
+    assert page.locator(".shell").count() == 0
+    assert page.console_errors == []

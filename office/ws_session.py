@@ -1,0 +1,146 @@
+"""A websocket acts only while the session that opened it is live, and a session opens only so many.
+
+The handshake (``office.routes_ws``) authenticates like an HTTP request: ``accounts.resolve_session``,
+2FA completed, account active. The socket then lives on for hours, so that is not enough: a session
+that expires (idle or absolute limit) publishes no event that could close it. Each connection
+therefore remembers when its session stops being live, ``accounts.live_until`` (the rule HTTP
+requests apply too), and
+
+* every frame is checked against that time before it is handled. Past it, the session row is read
+  again (requests in another tab may have extended it) and the socket is closed with
+  ``CLOSE_EXPIRED`` (4401) if the session is over: nothing the frame asked for happens;
+* a timer (``Settings.ws_session_check_seconds``) does the same for sockets that only listen, so an
+  expired session stops receiving events within one interval.
+
+Logout, revocation, password change and disabling an account close sockets at once through the hub
+(``auth.session_ended`` events and ``Hub.close_users``); this covers the passing of time.
+
+Idle time follows the HTTP rule exactly: a request refreshes the session's last-seen time (at most
+once a minute, ``accounts.touch_session``). A frame refreshes it only when it does what an HTTP
+request would have done: the frames the hub lists in ``activity_frames`` (sending a message, marking
+it read: the websocket forms of ``POST .../messages`` and ``POST .../read``). Keeping a socket open,
+receiving events, pings, typing and presence are not the user working, so a tab left open is logged
+out after the idle limit like one that makes no requests.
+
+Caps: ``Settings.ws_max_per_session`` sockets per session and ``ws_max_per_user`` per user, counted
+among this process's connections (with several processes behind a balancer each applies the caps to
+what it holds). One more is closed at once with ``CLOSE_TOO_MANY`` (4429) and a reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session, col, select
+
+from office import accounts
+from office.db import utcnow
+from office.models import AuthSession, User
+
+if TYPE_CHECKING:
+    from office.db import Database
+    from office.hub import Connection, Hub
+
+log = logging.getLogger("office.ws_session")
+CLOSE_EXPIRED = 4401
+EXPIRED_REASON = "登录已过期，请重新登录"
+CLOSE_TOO_MANY = 4429
+CHUNK = 500  # session ids per query
+
+
+def admissible(session: Session, row: AuthSession) -> bool:
+    """The handshake's conditions besides liveness: the second factor is done and the account active."""
+    if row.mfa_pending:
+        return False
+    user = session.get(User, row.user_id)
+    return user is not None and user.is_active
+
+
+Seen = tuple[datetime, datetime]  # (live until, last seen) of a live session
+
+
+def seen(settings: Any, row: AuthSession) -> Seen | None:
+    """(live until, last seen) of a session row just read, for its connection to remember."""
+    until = accounts.live_until(settings, row)
+    return None if until is None else (until, row.last_seen_at)
+
+
+def recheck(db: Database, session_ids: Iterable[int | None], *, touch: Iterable[int] = ()) -> dict[int, Seen | None]:
+    """Each session as it stands now: (live until, last seen), or None when it is no longer live
+    (``accounts.live_until`` and ``admissible``). Sessions in ``touch`` get their idle timer
+    refreshed when due, as an HTTP request would (in a write transaction then)."""
+    ids = sorted({i for i in session_ids if i is not None})
+    touch = set(touch)
+    out: dict[int, Seen | None] = dict.fromkeys(ids)
+    with (db.write() if touch else db.read()) as s:
+        for start in range(0, len(ids), CHUNK):
+            rows = s.exec(select(AuthSession).where(col(AuthSession.id).in_(ids[start:start + CHUNK]))).all()
+            for row in rows:
+                if (state := seen(db.settings, row)) is None or utcnow() >= state[0] or not admissible(s, row):
+                    continue
+                if row.id in touch and accounts.touch_due(row):
+                    accounts.touch_session(s, row)
+                    s.refresh(row)
+                    state = seen(db.settings, row)
+                out[row.id] = state  # type: ignore[index]
+    return out
+
+
+def apply(conn: Connection, state: Seen | None) -> bool:
+    """Remember a session's state on its connection, or close the connection if the session is over."""
+    if state is None:
+        conn.close(CLOSE_EXPIRED, EXPIRED_REASON)
+        return False
+    conn.live_until, conn.seen_at = state
+    return True
+
+
+class SessionGuard:
+    """The checks above for one hub's connections."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.settings = db.settings
+
+    def refusal(self, conn: Connection, others: Iterable[Connection]) -> str | None:
+        """Why ``conn`` may not join ``others`` (the user's open connections here), or None."""
+        others = list(others)
+        if sum(1 for c in others if c.session_id == conn.session_id) >= self.settings.ws_max_per_session:
+            return f"本次登录打开的连接已达上限（{self.settings.ws_max_per_session} 个），请关闭其他窗口"
+        if len(others) >= self.settings.ws_max_per_user:
+            return f"您打开的连接已达上限（{self.settings.ws_max_per_user} 个），请关闭其他窗口"
+        return None
+
+    async def allow(self, conn: Connection, *, activity: bool) -> bool:
+        """True when ``conn`` may act on a frame now; otherwise it is closed with ``CLOSE_EXPIRED``.
+        ``activity``: the frame counts as the user working (see the module docstring)."""
+        now = utcnow()
+        live = conn.live_until is not None and now < conn.live_until
+        due = activity and (conn.seen_at is None or now - conn.seen_at > accounts.TOUCH_EVERY)
+        if live and not due:
+            return True
+        sid = conn.session_id
+        found = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: recheck(self.db, [sid], touch=[sid] if due and sid is not None else []))
+        return apply(conn, found.get(sid) if sid is not None else None)
+
+    async def sweep(self, hub: Hub) -> None:
+        """Every ``ws_session_check_seconds``: close the sockets whose session is no longer live."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.settings.ws_session_check_seconds)
+            try:
+                now = utcnow()
+                due = [c for conns in hub.by_user.values() for c in conns
+                       if not c.closed and (c.live_until is None or now >= c.live_until)]
+                if not due:
+                    continue
+                found = await loop.run_in_executor(None, recheck, self.db, [c.session_id for c in due])
+                for conn in due:
+                    apply(conn, found.get(conn.session_id) if conn.session_id is not None else None)
+            except Exception:
+                log.exception("websocket session check failed")

@@ -1,0 +1,170 @@
+"""Websockets and their sessions (``office.ws_session``), on a real server: a socket stops acting
+when its session expires (frames refused and the socket closed with 4401, by the frame itself or by
+the timer), chat frames keep the session alive as the HTTP requests they stand for would, and a
+session or user may open only so many sockets (4429)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from office.config import Settings
+from office.db import utcnow
+from office.models import AuthSession
+from tests.conftest import LiveServer
+from tests.factories import Org
+from tests.messaging.helpers import cid, group
+from tests.messaging.test_ws import User, recv, recv_type, stored
+
+P = "/api/messages"
+
+
+@pytest.fixture
+def settings(settings: Settings, request: Any) -> Settings:
+    # One idle minute as in the report; the timer is off unless a test turns it on.
+    base = {"session_idle_minutes": 1, "ws_session_check_seconds": 3600, "ws_max_per_session": 3, "ws_max_per_user": 4}
+    return settings.with_overrides(**{**base, **getattr(request, "param", {})})
+
+
+def with_settings(**changes: Any) -> Any:
+    return pytest.mark.parametrize("settings", [changes], indirect=True, ids=[""])
+
+
+class Login(User):
+    """A login over HTTP, and the id of the session it opened."""
+
+    def __init__(self, live: LiveServer, org: Org, username: str) -> None:
+        super().__init__(live, username)
+        with org.db.read() as s:
+            self.session_id = s.exec(select(AuthSession.id).where(AuthSession.user_id == org.users[username])
+                                     .order_by(col(AuthSession.id).desc())).first()
+
+
+def _idle_for(org: Org, user: Login, seconds: float) -> None:
+    """Make the session look unused for ``seconds``: its last request that long ago."""
+    with org.db.write() as s:
+        s.execute(update(AuthSession).where(AuthSession.id == user.session_id)  # type: ignore[arg-type]
+                  .values(last_seen_at=utcnow() - timedelta(seconds=seconds)))
+
+
+def _expires_in(org: Org, user: Login, seconds: float) -> None:
+    """Bring the session's absolute expiry (``OFFICE_SESSION_ABSOLUTE_HOURS``) to ``seconds`` from now."""
+    with org.db.write() as s:
+        s.execute(update(AuthSession).where(AuthSession.id == user.session_id)  # type: ignore[arg-type]
+                  .values(expires_at=utcnow() + timedelta(seconds=seconds)))
+
+
+def _idle(org: Org, user: Login) -> timedelta:
+    with org.db.read() as s:
+        return utcnow() - s.get(AuthSession, user.session_id).last_seen_at  # type: ignore[union-attr,no-any-return]
+
+
+async def _closed(ws: Any, timeout: float = 5) -> Any:
+    with pytest.raises(websockets.ConnectionClosed) as info:
+        while True:
+            await recv(ws, timeout)
+    assert info.value.rcvd is not None
+    return info.value.rcvd
+
+
+def _me(live: LiveServer, user: User) -> int:
+    return httpx.get(f"{live.url}/api/me", headers={"Cookie": user.cookie}).status_code
+
+
+def test_a_frame_after_the_session_expired_is_refused_not_stored_and_closes_4401(live: LiveServer,
+                                                                                 live_org: Org) -> None:
+    g = group(live_org, "hamlet", "组", ["ophelia"])
+    ham = Login(live, live_org, "hamlet")
+
+    async def scenario() -> Any:
+        _idle_for(live_org, ham, 57)  # three seconds of the idle minute left
+        async with ham.ws() as h:
+            assert (await recv(h))["type"] == "hello"
+            await h.send(json.dumps({"type": "chat.send", "ref": "a", "conversation_id": g, "text": "还来得及",
+                                     "client_id": cid()}))
+            assert (await recv_type(h, "chat.ack"))["ref"] == "a"
+            await asyncio.sleep(3.5)  # the idle minute is over; the socket has said nothing since
+            await h.send(json.dumps({"type": "chat.send", "ref": "b", "conversation_id": g, "text": "过期之后",
+                                     "client_id": cid()}))
+            return await _closed(h)
+
+    closed = asyncio.run(scenario())
+    assert (closed.code, closed.reason) == (4401, "登录已过期，请重新登录")
+    assert [m.body for m in stored(live_org, g)][1:] == ["还来得及"]
+    assert _me(live, ham) == 401  # the same verdict as HTTP
+
+
+@with_settings(ws_session_check_seconds=0.2)
+def test_the_timer_closes_a_listening_socket_whose_session_expired(live: LiveServer, live_org: Org) -> None:
+    ham, oph = Login(live, live_org, "hamlet"), User(live, "ophelia")
+
+    async def scenario() -> Any:
+        _expires_in(live_org, ham, 1.5)  # the absolute limit this time
+        async with ham.ws() as h, oph.ws() as o:
+            await recv(h)
+            await recv(o)
+            closed = await _closed(h, timeout=6)  # only listening: no frame of its own
+            await o.send(json.dumps({"type": "ping"}))
+            assert (await recv_type(o, "pong"))["type"] == "pong"  # a live session's socket stays
+            return closed
+
+    closed = asyncio.run(scenario())
+    assert (closed.code, closed.reason) == (4401, "登录已过期，请重新登录")
+
+
+@with_settings(session_idle_minutes=2)
+def test_chat_frames_refresh_the_idle_timer_as_http_would_and_pings_do_not(live: LiveServer, live_org: Org) -> None:
+    g = group(live_org, "hamlet", "组", ["ophelia"])
+    ham = Login(live, live_org, "hamlet")
+
+    async def scenario() -> None:
+        _idle_for(live_org, ham, 59)  # the handshake comes just before a refresh is due
+        async with ham.ws() as h:
+            await recv(h)
+            await asyncio.sleep(1.5)  # now one is due, as on the next HTTP request
+            await h.send(json.dumps({"type": "presence.set", "status": "away"}))
+            await h.send(json.dumps({"type": "chat.typing", "conversation_id": g}))
+            await h.send(json.dumps({"type": "ping"}))
+            await recv_type(h, "pong")
+            assert _idle(live_org, ham) > timedelta(seconds=60)  # none of that is the user working
+            await h.send(json.dumps({"type": "chat.read", "ref": "r", "conversation_id": g, "seq": 1}))
+            await recv_type(h, "chat.read.ack")
+            assert _idle(live_org, ham) < timedelta(seconds=5)  # as POST .../read would have
+
+    asyncio.run(scenario())
+
+
+def test_sockets_per_session_and_per_user_are_capped_with_4429(live: LiveServer, live_org: Org) -> None:
+    first, second = User(live, "hamlet"), User(live, "hamlet")  # two logins: two sessions
+    hub = live.app.state.hub
+
+    async def scenario() -> None:
+        async with first.ws() as a1, first.ws() as a2, first.ws() as a3:
+            for w in (a1, a2, a3):
+                assert (await recv(w))["type"] == "hello"
+            async with first.ws() as a4:
+                refused = await _closed(a4)
+                assert refused.code == 4429 and "本次登录" in refused.reason
+            async with second.ws() as b1:
+                assert (await recv(b1))["type"] == "hello"
+                async with second.ws() as b2:
+                    refused = await _closed(b2)
+                    assert refused.code == 4429 and "您打开的连接" in refused.reason
+            await a1.send(json.dumps({"type": "ping"}))
+            assert (await recv(a1))["type"] == "pong"  # the refusals closed nothing else
+        for _ in range(100):
+            if live_org.users["hamlet"] not in hub.online_user_ids():
+                break
+            await asyncio.sleep(0.05)
+        async with second.ws() as b1, second.ws() as b2:  # closed sockets no longer count
+            assert (await recv(b1))["type"] == "hello" and (await recv(b2))["type"] == "hello"
+
+    asyncio.run(scenario())
