@@ -113,10 +113,19 @@ class Ctx:
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\"\\/:*?<>|]")
 
 
+# Windows opens a device, not a file, for these names in any case and with any extension ("nul.txt",
+# "Aux.docx", "COM1.tar.gz"); a download saved under one is lost or hangs the saving program.
+_WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
+                              *(f"{port}{n}" for port in ("COM", "LPT") for n in "0123456789¹²³")})
+
+
 def safe_upload_name(name: str | None, default: str = "文件") -> str:
     """An uploaded file's name as we keep and show it: no path parts, control, bidi-override or
-    zero-width characters (which disguise ``exe`` as ``docx``), at most 120 characters."""
+    zero-width characters (which disguise ``exe`` as ``docx``), no Windows device name (prefixed
+    with "_"), at most 120 characters."""
     cleaned = _UNSAFE_NAME.sub("_", name or "").strip(" .")
+    if cleaned.split(".", 1)[0].rstrip(" ").upper() in _WINDOWS_DEVICES:
+        cleaned = "_" + cleaned
     if len(cleaned) > 120:
         stem, dot, ext = cleaned.rpartition(".")
         cleaned = (stem[: 110] + dot + ext[:9]) if dot and len(ext) <= 9 else cleaned[:120]

@@ -148,6 +148,7 @@ def bad_files() -> dict[str, tuple[str, bytes, str]]:
         "exe as docx": ("报告.docx", b"MZ\x90\x00\x03" + b"\0" * 100, DOCX),
         "traversal": ("../../etc/passwd", b"root:x:0:0", "text/plain"),
         "rtl name": ("报告\u202excod.exe", good, DOCX),
+        "windows device name": ("Aux.docx", good, DOCX),
         "truncated docx": ("t.docx", good[: len(good) // 2], DOCX),
         "zip bomb": ("bomb.docx", _bomb(), DOCX),
         "xxe docx": ("xxe.docx", _docx_with(xxe), DOCX),
@@ -157,6 +158,7 @@ def bad_files() -> dict[str, tuple[str, bytes, str]]:
 
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+WINDOWS_DEVICE = re.compile(r"(?i)(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³]) *(\.|$)")
 
 
 def test_hostile_uploads_on_every_upload_route(app: Any, client: TestClient) -> None:
@@ -189,10 +191,29 @@ def test_hostile_uploads_on_every_upload_route(app: Any, client: TestClient) -> 
             elif r.status_code < 300 and r.headers.get("content-type", "").startswith("application/json"):
                 stored = r.json()
                 shown = str(stored.get("filename") or stored.get("name") or "")
-                if re.search(r"[/\\\u202e\u200b\x00]", shown):
+                if re.search(r"[/\\\u202e\u200b\x00]", shown) or WINDOWS_DEVICE.match(shown):
                     failures.append(f"{url} {kind}: stored under the name {shown!r}")
     w.close()
     assert not failures, "\n".join(failures)
+
+
+def test_windows_device_names_are_not_kept_as_upload_names(client: TestClient, org: Any) -> None:
+    from office.web import safe_upload_name
+    from tests.factories import login
+    from tests.messaging.helpers import group
+
+    devices = ["CON", "con", "NUL.txt", "aux.docx", "Prn.tar.gz", "COM1", "com9.pdf", "LPT1", "lpt3.xlsx",
+               "COM¹.txt", "CON .txt", "conin$", "CONOUT$.log", " nul.txt"]
+    for name in devices:
+        kept = safe_upload_name(name)
+        assert kept.startswith("_") and not WINDOWS_DEVICE.match(kept), (name, kept)
+    for name in ("CONSOLE.txt", "icon.png", "COM10.txt", "nul_x", "会议纪要.docx"):
+        assert safe_upload_name(name) == name  # only the device names themselves
+    cid = group(org, "hamlet", "组", ["ophelia"])
+    login(client, "hamlet")
+    r = client.post(f"/api/messages/conversations/{cid}/attachments",
+                    files={"file": ("NUL.txt", b"hello", "text/plain")})
+    assert r.status_code == 201 and r.json()["filename"] == "_NUL.txt", r.text
 
 
 def test_deep_and_huge_json_on_every_json_route(app: Any, client: TestClient, org: Any) -> None:
