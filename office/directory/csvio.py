@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,9 +212,15 @@ def _apply_row(session: Session, actor: Actor, row: dict[str, str], report: Impo
         report.unchanged_users += 1
 
 
-def _neutralise(cell: str) -> str:
-    """Cells starting with = + - @ (or tab/CR) would run as formulas in Excel: prefix a quote."""
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: str) -> str:
+    """Cells starting with = + - @ (or tab/CR) would run as formulas in Excel: prefix a quote. The
+    full-width and small forms (＝ ＋ － ＠, ﹦ ﹢ ﹣ ﹫), which a Chinese input method types and Excel
+    takes as the ASCII ones, are compared by their NFKC form."""
+    lead = unicodedata.normalize("NFKC", cell[:1])[:1]
+    return "'" + cell if lead in FORMULA_LEAD else cell
 
 
 def export_csv(session: Session, actor: Actor) -> bytes:
@@ -244,7 +251,7 @@ def export_csv(session: Session, actor: Actor) -> bytes:
         agency, path = dept_path(depts[primary.department_id]) if primary else ("", "")
         concurrent = ";".join(f"{dept_path(depts[p.department_id])[1]}:{p.title}" for p in ups if not p.is_primary)
         role_text = "、".join(ROLE_LABELS[r] for r in sorted(roles.get(u.id or 0, []), key=lambda r: list(Role).index(r)))
-        writer.writerow([_neutralise(c) for c in [agency, path, u.name, u.username, primary.title if primary else "",
+        writer.writerow([neutralise(c) for c in [agency, path, u.name, u.username, primary.title if primary else "",
                                                    role_text, u.phone, u.office, u.email, u.staff_no, concurrent]])
     audit.record(session, actor, "org.export", detail={"users": len(users)})
     return "\ufeff".join(["", buf.getvalue()]).encode("utf-8")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 from starlette.testclient import TestClient
 
+from office.directory.csvio import neutralise
 from tests.factories import Org, login
 
 GOOD = (
@@ -74,3 +78,21 @@ def test_export_roundtrip_and_formula_neutralised(client: TestClient, org: Org) 
     assert again.status_code == 200, again.text
     body = again.json()
     assert body["created_users"] == 0 and body["created_departments"] == 0
+
+
+def test_export_neutralises_full_width_and_control_formula_leads(client: TestClient, org: Org) -> None:
+    login(client, "prospero")
+    leads = {"hamlet": "＝1+1", "ophelia": "＋86 20 1234", "horatio": "－2+3", "othello": "＠SUM(1)",
+             "iago": "﹦1+1", "laertes": "=1+1", "yorick": "@SUM(1)"}
+    for user, office in leads.items():
+        r = client.patch(f"/api/admin/users/{org.users[user]}", json={"office": office})
+        assert r.status_code == 200, r.text
+    rows = list(csv.reader(io.StringIO(client.get("/api/admin/org/export").content.decode("utf-8-sig"))))
+    offices = {row[3]: row[7] for row in rows[1:]}
+    assert {user: offices[user] for user in leads} == {user: "'" + office for user, office in leads.items()}
+    assert offices["polonius"] == ""  # ordinary cells are left alone
+    # Stored text is trimmed, so leading tab and CR reach the export only through import; the rule:
+    for cell in ("\t=1+1", "\r=1+1", "＝1+1", "﹫x", "-1"):
+        assert neutralise(cell) == "'" + cell
+    for cell in ("", "张三", "x=1", "（一）", "㈠"):
+        assert neutralise(cell) == cell
