@@ -323,13 +323,19 @@ class DocNumber(SQLModel, table=True):
 
 # 纪要 are numbered by 期 in a series of their own per agency and year, not with the 文件 numbers.
 MINUTES_SERIES = "纪要"
+# 令 are numbered 第N号 in a series of their own per agency that runs on across years (政府令第312号):
+# its numbers are all kept under one year, ORDER_SERIES_YEAR.
+ORDER_SERIES = "令"
+ORDER_SERIES_YEAR = 2000
 
 
 def format_number(code: str, year: int, seq: int) -> str:
     """发文字号: 机关代字 + 〔年份〕 + 序号 (GB/T 9704-2012 7.2.4: hexagonal brackets, no leading zeros);
-    for the 纪要 series the 期号 （第N期）."""
+    for the 纪要 series the 期号 （第N期）, for the 令 series the 令号 第N号."""
     if code == MINUTES_SERIES:
         return f"（第{seq}期）"
+    if code == ORDER_SERIES:
+        return f"第{seq}号"
     return f"{code}〔{year}〕{seq}号"
 
 

@@ -16,15 +16,16 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from office.actor import Actor
 from office.db import utcnow
 from office.errors import InvalidTransition, OfficeError, ValidationError
+from office.models import Post
 from typeset import layout
 from typeset.conformance import check_docx
 from typeset.docx_import import import_draft
-from typeset.render import date_paragraph_index, render_docx
+from typeset.render import date_paragraph_index, render_docx, signature_paragraph_index
 from docs_flow import body as body_mod
 from docs_flow.models import OutgoingDocument
 
@@ -64,6 +65,10 @@ def layout_document(document: OutgoingDocument) -> layout.OfficialDocument:
         "printer": f["issuing_agency"] or None, "print_date": f["issued_date"],
         "draft": not f["number"],
     }
+    if document.doc_type.value == "命令（令）":  # signed by the 签发人 in person: title + 签名章
+        last = (document.sign_record.get("signers") or [{}])[-1]
+        values["signature_name"] = last.get("signer") or f["signer"] or None
+        values["signer_title"] = last.get("post_title") or None
     return layout.OfficialDocument(**values)
 
 
@@ -77,8 +82,8 @@ def _layout_block(block: dict[str, Any]) -> layout.Block:
 
 
 def render_format(document: OutgoingDocument) -> str:
-    """GB/T 9704 版式: 纪要格式 for 纪要, 信函格式 for 函, else 文件格式."""
-    return {"纪要": "minutes", "函": "letter"}.get(document.doc_type.value, "standard")
+    """GB/T 9704 版式: 纪要格式 for 纪要, 信函格式 for 函, 命令格式 for 令, else 文件格式."""
+    return {"纪要": "minutes", "函": "letter", "命令（令）": "order"}.get(document.doc_type.value, "standard")
 
 
 def render(document: OutgoingDocument) -> bytes:
@@ -117,8 +122,16 @@ def on_sign_off(session: Session, actor: Actor, document: OutgoingDocument, pin:
     signed = esign_service.sign_text(session, actor, pin=pin, data=canonical_bytes(document),
                                      purpose=f"签发：{document.title}"[:200])
     return {"hash": document.body_hash, "version_no": document.body_version_no, "signer_id": actor.user_id,
-            "signer": actor.name, "at": utcnow().isoformat(), "method": "esign",
+            "signer": actor.name, "post_title": _post_title(session, actor.user_id),
+            "at": utcnow().isoformat(), "method": "esign",
             "signature": {"id": signed.id, "leaf_index": signed.leaf_index, "data_hash": signed.data_hash}}
+
+
+def _post_title(session: Session, user_id: int) -> str:
+    """The signer's job title (primary post first), printed beside the 签名章 on a 令."""
+    post = session.exec(select(Post).where(Post.user_id == user_id, Post.title != "")
+                        .order_by(col(Post.is_primary).desc(), col(Post.rank))).first()
+    return post.title if post else ""
 
 
 def seal_document(session: Session, actor: Actor, document: OutgoingDocument, pin: str | None) -> dict[str, Any]:
@@ -132,15 +145,22 @@ def seal_document(session: Session, actor: Actor, document: OutgoingDocument, pi
     from esign import service as esign_service
     from esign.models import SealKind
 
-    seals = [s for s in esign_service.usable_seals(session, actor)
-             if s.agency_id == document.agency_id and s.kind == SealKind.official]
-    if not seals:
-        raise InvalidTransition("本机关没有您可使用的电子公章：请印章管理员创建公章并授权您使用", code="no_usable_seal")
+    usable = [s for s in esign_service.usable_seals(session, actor) if s.agency_id == document.agency_id]
+    order = document.doc_type.value == "命令（令）"
+    if order:  # a 令 carries the 签发人's 签名章 beside the job title, not the agency's 公章 (§10.2)
+        seals = [s for s in usable if s.kind == SealKind.name and s.holder_user_id == document.signed_by_id]
+        if not seals:
+            raise InvalidTransition(f"命令须加盖签发人（{document.signer_name}）的签名章：请印章管理员创建签名章并授权您使用",
+                                    code="no_name_seal")
+    else:
+        seals = [s for s in usable if s.kind == SealKind.official]
+        if not seals:
+            raise InvalidTransition("本机关没有您可使用的电子公章：请印章管理员创建公章并授权您使用", code="no_usable_seal")
     seal = next((s for s in seals if s.seal_type == "公章"), seals[0])
     if document.issued_date is None:  # 印发日期 goes into the 版记 of the file that is sealed
         document.issued_date = datetime.now(CHINA).date()
     data = render(document)
-    anchor = date_paragraph_index(data)
+    anchor = signature_paragraph_index(data) if order else date_paragraph_index(data)
     sealed = esign_service.seal_docx(session, actor, seal_id=seal.id, pin=pin, docx_bytes=data,  # type: ignore[arg-type]
                                      anchor_paragraph=anchor, reference=document.number or document.title[:100])
     digest = store_sealed(session, sealed)

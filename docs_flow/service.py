@@ -36,6 +36,8 @@ from docs_flow.models import (
     DocumentComment,
     DocumentVersion,
     MINUTES_SERIES,
+    ORDER_SERIES,
+    ORDER_SERIES_YEAR,
     OutgoingDocument,
     Secrecy,
     Urgency,
@@ -431,9 +433,11 @@ def number_op(actor: Actor, doc_id: int, *, version: int) -> numbering.NumberOp:
     def prepare(session: Session, op: numbering.NumberOp) -> None:
         doc, case = _numberable(session, actor, doc_id, version=version)
         op.agency_id, op.code, op.document_id = doc.agency_id, doc.number_code, doc.id
+        op.year = numbering.current_year()
         if doc.doc_type == DocType.jiyao:  # （第N期）, its own series: not a 机关代字, so not checked as one
             op.code, op.validate_code = MINUTES_SERIES, False
-        op.year = numbering.current_year()
+        elif doc.doc_type == DocType.mingling:  # 第N号, one series across the years
+            op.code, op.validate_code, op.year = ORDER_SERIES, False, ORDER_SERIES_YEAR
         op.context.update(doc=doc, case=case)
 
     def bind(session: Session, got: numbering.Allocation) -> OutgoingDocument:

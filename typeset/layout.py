@@ -141,12 +141,16 @@ class OfficialDocument:
     # A draft seen before 编号 (核稿, 会签, 签发): the number line shows a blank 〔　　〕号 and every
     # page is headed 草稿, so a reviewer sees the page as it will print without mistaking it for one.
     draft: bool = False
+    # 命令（令）: the 签发人's job title, printed left of the 签名章 (GB/T 9704 §10.2).
+    signer_title: str | None = None
 
     def __post_init__(self) -> None:
         self.doc_type = DocType.parse(self.doc_type)
         if self.number is not None:
             if self.doc_type is DocType.MINUTES and MINUTES_NUMBER_RE.fullmatch(self.number):
                 pass  # 纪要 are numbered by 期 as often as by 发文字号
+            elif self.doc_type is DocType.ORDER and ORDER_NUMBER_RE.fullmatch(self.number):
+                pass  # 令号 第N号
             else:
                 validate_number(self.number)
         if self.urgency is not None and self.urgency not in URGENCY_LEVELS:
@@ -165,6 +169,8 @@ class OfficialDocument:
             return self.issuer_mark_text
         if self.doc_type is DocType.MINUTES:
             return self.issuer_name + "纪要"
+        if self.doc_type is DocType.ORDER:
+            return self.issuer_name + "令"
         return self.issuer_name + "文件"
 
     def to_dict(self) -> dict[str, Any]:
@@ -175,6 +181,7 @@ class OfficialDocument:
 
 NUMBER_RE = re.compile(r"^(?P<code>[^\s〔〕\[\]()（）【】［］]+)〔(?P<year>\d{4})〕(?P<seq>[1-9]\d*)号$")
 MINUTES_NUMBER_RE = re.compile(r"^（?第[1-9]\d*期）?$")
+ORDER_NUMBER_RE = re.compile(r"^第[1-9]\d*号$")
 _BAD_BRACKETS = "[]()（）【】［］"
 
 

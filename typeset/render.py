@@ -41,7 +41,7 @@ from typeset.layout import (
 from office.errors import ValidationError
 from office.safezip import open_zip
 
-Format = Literal["standard", "letter", "minutes"]
+Format = Literal["standard", "letter", "minutes", "order"]
 Run = tuple[str, str, int, str | None]  # text, font, half-point size, colour
 BOOKMARK_SIGNATURE = "tb_signature"
 BOOKMARK_DATE = "tb_date"
@@ -327,6 +327,25 @@ class _Writer:
         p.paragraph_format.keep_with_next = bool(doc.note)
         self.bookmark(p, BOOKMARK_DATE)
 
+    def order_signature(self) -> None:
+        """签发人职务 + name (where the 签名章 goes) 右空四字, two lines below the text; the date one
+        line below, 右空四字 too."""
+        doc = self.doc
+        name = doc.signature_name or ""
+        if self.last_text is not None:
+            self.last_text.paragraph_format.keep_with_next = True
+        text = f"{doc.signer_title}\u3000\u3000{name}" if doc.signer_title else name
+        p = self.para([(text, g.FONT_FANGSONG, g.SIZE_3, None)], align="right", right=4 * g.CHAR,
+                      before=2 * g.LINE_PITCH)
+        p.paragraph_format.keep_with_next = True
+        self.bookmark(p, BOOKMARK_SIGNATURE)
+        if doc.date is None:
+            return
+        p = self.para([(format_cn_date(doc.date), g.FONT_FANGSONG, g.SIZE_3, None)], align="right",
+                      right=4 * g.CHAR, before=g.LINE_PITCH)
+        p.paragraph_format.keep_with_next = bool(doc.note)
+        self.bookmark(p, BOOKMARK_DATE)
+
     def note(self) -> None:
         note = self.doc.note
         if note:
@@ -542,7 +561,29 @@ def _minutes(w: _Writer) -> None:
 DRAFT_NUMBER = "〔　　〕号"
 DRAFT_NOTICE = "草稿　未编号　不得印发"
 
-_FORMATS: dict[str, Callable[[_Writer], None]] = {"standard": _standard, "letter": _letter, "minutes": _minutes}
+def _order(w: _Writer) -> None:
+    """命令（令）格式 (§10.2): red ×××令 20 mm below the type area top, the 令号 centred two lines under
+    it, the body two lines under that (no red line, no title); the 签发人's job title with the 签名章
+    four characters in from the right, the date one line below."""
+    doc = w.doc
+    marks = w.top_left_marks()
+    w.mark(doc.mark_text, before=g.mm(20) - marks * g.LINE_PITCH)
+    number = doc.number or ("第　　号" if doc.draft else "")
+    # The body starts two lines below the 令号: space after it, whatever the first block is.
+    w.para([(number, g.FONT_FANGSONG, g.SIZE_3, None)], align="center", before=2 * g.LINE_PITCH,
+           after=2 * g.LINE_PITCH)
+    w._advance(0, g.LINE_PITCH, 2)
+    w.recipients()
+    w.body(doc.body)
+    w.attachments()
+    w.order_signature()
+    w.note()
+    w.colophon(rules=True, printer=True)
+    w.page_numbers()
+
+
+_FORMATS: dict[str, Callable[[_Writer], None]] = {"standard": _standard, "letter": _letter, "minutes": _minutes,
+                                                  "order": _order}
 
 
 def render_docx(doc: OfficialDocument, *, fmt: Format = "standard") -> bytes:
@@ -555,6 +596,8 @@ def render_docx(doc: OfficialDocument, *, fmt: Format = "standard") -> bytes:
         raise ValidationError(f"不支持的版式：{fmt}", code="bad_format")
     if (fmt == "minutes") != (doc.doc_type is DocType.MINUTES):
         raise ValidationError("纪要须使用纪要格式，纪要格式只用于纪要", code="bad_format")
+    if fmt == "order" and doc.doc_type is not DocType.ORDER:
+        raise ValidationError("命令格式只用于命令（令）", code="bad_format")
     if fmt == "standard" and not doc.number and not doc.draft:
         raise ValidationError("文件格式须有发文字号", code="missing_number")
     writer = _Writer(doc)
