@@ -23,7 +23,7 @@ EXPECTATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/docs/numbers"): admin_only(REFUSED),
     ("POST", "/api/docs/numbers/{number_id:int}/void"): admin_only(REFUSED),
     ("GET", "/api/docs/delegations"): everyone(),
-    ("POST", "/api/docs/delegations"): everyone(REFUSED),
+    ("POST", "/api/docs/delegations"): everyone(REFUSED),  # to othello, of agency B: refused for all
     ("DELETE", "/api/docs/delegations/{delegation_id:int}"): private(),
     ("GET", "/api/docs/{doc_id:int}"): private(),
     ("PUT", "/api/docs/{doc_id:int}"): private(),

@@ -13,7 +13,12 @@ A *case* (``WfCase``) runs along a snapshot of ordered steps. Each step names wh
 When a step starts, its actors are resolved against the directory and each gets a pending task.
 An "any" step completes when one of them approves (the others' tasks are cancelled); an "all" step
 (parallel 会签) when every one has. People added by 加签 must always approve. A step whose
-``context_departments`` list is empty is skipped.
+``context_departments`` list is empty is skipped. The initiator never reviews their own draft: at a
+``drafter_head`` step (or one the kind's ``reviews_draft`` names) they are left out, and the step is
+skipped if that leaves nobody.
+
+委托 (delegation): while it runs, a deputy of the same agency who holds the principal's step roles
+acts on the principal's tasks and reads their cases; when it ends, so does what it gave.
 
 Every transition checks who and which state, bumps the case's ``version`` (optimistic lock: a
 caller quoting a stale version gets ``Conflict`` and nothing changes), appends to the route
@@ -30,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -39,7 +44,7 @@ from office.actor import Actor
 from office.db import utcnow
 from office.directory.service import users_with_role
 from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
-from office.models import ROLE_LABELS, Department, Post, Role, User
+from office.models import ROLE_LABELS, Department, Post, Role, User, UserRole
 from docs_flow.models import CaseState, TaskState, WfCase, WfDelegation, WfHistory, WfTask
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -56,6 +61,9 @@ class KindSpec:
     notify_type: str  # e.g. "notify.document"
     source: str  # e.g. "docs_flow"
     describe: Callable[[Session, WfCase], tuple[str, str]]  # -> (title, link)
+    # Steps that review the initiator's draft besides 核稿 by the drafter's head: the initiator is never
+    # an actor there (see ``_enter``).
+    reviews_draft: Callable[[dict[str, Any]], bool] = lambda _step: False
 
 
 _kinds: dict[str, KindSpec] = {}
@@ -303,7 +311,7 @@ def transfer(session: Session, actor: Actor, case: WfCase, *, to_user_id: int, r
     """转办: hand one's task at the current step to another person of the same agency."""
     _check_version(case, expected_version)
     task, behalf = _my_task(session, case, actor)
-    target = _active_colleague(session, case, to_user_id)
+    target = _active_colleague(session, case, case.route[task.step_index], to_user_id)
     if target in _pending_assignees(session, case):
         raise ValidationError("对方已在本步骤的办理人中", code="already_assigned")
     t = Transition(case=case, action="transfer", actor=actor, on_behalf_of=behalf, step=case.route[task.step_index],
@@ -327,7 +335,7 @@ def add_signer(session: Session, actor: Actor, case: WfCase, *, user_id: int, re
     step = case.route[task.step_index]
     if not (step.get("allow_add_signer") or actor.has(Role.leader)):
         raise PermissionDenied("只有机关领导可以加签", code="add_signer_denied")
-    target = _active_colleague(session, case, user_id)
+    target = _active_colleague(session, case, step, user_id)
     if target in _pending_assignees(session, case):
         raise ValidationError("对方已在本步骤的办理人中", code="already_assigned")
     session.add(WfTask(case_id=case.id or 0, step_index=task.step_index, step_key=task.step_key, round=case.round,
@@ -402,14 +410,48 @@ def current_assignees(session: Session, case: WfCase) -> list[int]:
 
 
 def participants(session: Session, case: WfCase) -> set[int]:
-    """Everyone who is or was on this case's route (initiator, assignees, deputies who acted)."""
+    """Everyone who is or was on this case's route (initiator, assignees), and deputies who acted for an
+    assignee while that 委托 still runs: a former deputy is no longer told about the case."""
     ids = {case.initiator_id}
+    acted_for: set[tuple[int, int]] = set()
     for assignee, acted_by in session.exec(select(WfTask.assignee_id, WfTask.acted_by_id)
                                            .where(WfTask.case_id == case.id)).all():
         ids.add(assignee)
-        if acted_by:
-            ids.add(acted_by)
-    return ids
+        if acted_by and acted_by != assignee:
+            acted_for.add((assignee, acted_by))
+    running = deputies_for(session, {a for a, _ in acted_for})
+    return ids | {d for a, d in acted_for if d in running.get(a, [])}
+
+
+def on_route_cond(case_id: Any, user_id: int) -> Any:
+    """The condition that ``user_id`` is on the route of the case ``case_id`` (a column) names, beyond
+    having started it: a task was assigned to them (by the route, 转办 or 加签), or a 委托 to them runs
+    now and the case, of their agency, has a pending task of the principal's or one they acted on for
+    the principal. When the delegation ends (revoked or expired), so does the access it gave.
+    Every reading rule (documents, 收文, search, archive) uses this one."""
+    own = select(WfTask.case_id).where(WfTask.assignee_id == user_id)
+    deputy = select(WfTask.case_id).join(WfCase, WfCase.id == WfTask.case_id).where(  # type: ignore[arg-type]
+        _standing_in(user_id), or_(WfTask.state == TaskState.pending, WfTask.acted_by_id == user_id))
+    return or_(col(case_id).in_(own), col(case_id).in_(deputy))
+
+
+def on_route(session: Session, case: WfCase, user_id: int) -> bool:
+    """``on_route_cond`` for one case, or the initiator."""
+    if user_id == case.initiator_id:
+        return True
+    return session.exec(select(WfCase.id).where(WfCase.id == case.id, on_route_cond(WfCase.id, user_id))).first() \
+        is not None
+
+
+def _standing_in(user_id: int) -> Any:
+    """Condition on ``WfTask`` joined with ``WfCase``: the task is a principal's whose 委托 to ``user_id``
+    runs now, on a case of an agency the deputy belongs to (a delegation stored before that was
+    required gives nothing across agencies)."""
+    now = utcnow()
+    principals = select(WfDelegation.principal_id).where(
+        WfDelegation.deputy_id == user_id, col(WfDelegation.revoked_at).is_(None),
+        WfDelegation.starts_at <= now, WfDelegation.ends_at > now)  # type: ignore[arg-type,operator]
+    return and_(col(WfTask.assignee_id).in_(principals), col(WfCase.agency_id).in_(_agencies_sql(user_id)))
 
 
 def deputies_for(session: Session, principal_ids: Iterable[int], *, at: datetime | None = None) -> dict[int, list[int]]:
@@ -436,17 +478,18 @@ def principals_of(session: Session, deputy_id: int) -> list[int]:
 
 def pending_case_ids(session: Session, user_id: int, *, kind: str) -> list[int]:
     """待办: cases with a pending task for the user or for someone who delegated to them."""
-    who = [user_id, *principals_of(session, user_id)]
     return list(session.exec(select(WfTask.case_id).join(WfCase, WfCase.id == WfTask.case_id)  # type: ignore[arg-type]
-                             .where(col(WfTask.assignee_id).in_(who), WfTask.state == TaskState.pending,
+                             .where(or_(WfTask.assignee_id == user_id, _standing_in(user_id)),
+                                    WfTask.state == TaskState.pending,
                                     WfCase.kind == kind, WfCase.state == CaseState.running)
                              .distinct()).all())
 
 
 def done_case_ids(session: Session, user_id: int, *, kind: str) -> list[int]:
-    """已办: cases where the user acted (themselves or as a deputy)."""
+    """已办: cases where the user acted on their own task, or as a deputy while that 委托 runs."""
+    as_deputy = and_(WfTask.acted_by_id == user_id, _standing_in(user_id))
     return list(session.exec(select(WfTask.case_id).join(WfCase, WfCase.id == WfTask.case_id)  # type: ignore[arg-type]
-                             .where(or_(WfTask.acted_by_id == user_id, WfTask.assignee_id == user_id),
+                             .where(or_(WfTask.assignee_id == user_id, as_deputy),
                                     col(WfTask.state).in_([TaskState.approved, TaskState.returned,
                                                            TaskState.transferred]),
                                     WfCase.kind == kind).distinct()).all())
@@ -513,18 +556,28 @@ def _names(session: Session, ids: set[int]) -> dict[int, str]:
 # Delegation (委托) ----------------------------------------------------------------------------------
 
 
+# Roles that put people on steps by themselves (签发 机关领导, 核稿/会签 处室负责人, 编号/分发 文书, 用印
+# 印章管理员). A deputy acts on every task of the principal's, so must hold each of these the principal
+# holds; 科员 are put on steps only by name, and any colleague of the agency may stand in for them.
+STEP_ROLES = (Role.leader, Role.dept_head, Role.clerk, Role.seal_keeper)
+
+
 def set_delegation(session: Session, actor: Actor, *, deputy_id: int, starts_at: datetime, ends_at: datetime,
                    reason: str = "") -> WfDelegation:
-    """While absent from ``starts_at`` to ``ends_at``, the deputy may act on the actor's tasks."""
+    """While absent from ``starts_at`` to ``ends_at``, the deputy may act on the actor's tasks. The deputy
+    must be of the actor's agency and able to act on the steps the actor is put on (``deputy_problem``)."""
     if deputy_id == actor.user_id:
         raise ValidationError("不能委托给自己", code="self_delegation")
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise ValidationError("时间必须带时区", code="naive_datetime")
     if ends_at <= starts_at or ends_at - starts_at > timedelta(days=366):
         raise ValidationError("委托结束时间必须晚于开始时间，且期限不超过一年", code="bad_period")
-    deputy = session.get(User, deputy_id)
-    if deputy is None or not deputy.is_active:
-        raise ValidationError("受托人不存在或已停用", code="bad_deputy")
+    if actor.agency_id is None:
+        raise ValidationError("您没有所属机关，不能委托", code="no_agency")
+    problem = deputy_problem(session, deputy_id, agency_id=actor.agency_id,
+                             roles=[r for r in STEP_ROLES if actor.has(r)])
+    if problem is not None:
+        raise ValidationError(problem[1], code=problem[0])
     overlapping = session.exec(select(WfDelegation).where(
         WfDelegation.principal_id == actor.user_id, col(WfDelegation.revoked_at).is_(None),
         WfDelegation.starts_at < ends_at, WfDelegation.ends_at > starts_at)).first()  # type: ignore[arg-type,operator]
@@ -541,6 +594,32 @@ def set_delegation(session: Session, actor: Actor, *, deputy_id: int, starts_at:
         "body": f"{starts_at:%Y-%m-%d %H:%M} 至 {ends_at:%Y-%m-%d %H:%M}", "link": "/docs/todo",
         "source": "docs_flow"}, user_ids=[deputy_id])
     return row
+
+
+def deputy_problem(session: Session, deputy_id: int, *, agency_id: int | None,
+                   roles: Iterable[Role]) -> tuple[str, str] | None:
+    """Why ``deputy_id`` may not stand in (code, message), or None: an active member of ``agency_id``
+    holding every one of ``roles``. Checked when a 委托 is set and again each time the deputy acts."""
+    deputy = session.get(User, deputy_id)
+    if deputy is None or not deputy.is_active:
+        return "bad_deputy", "受托人不存在或已停用"
+    if agency_id is not None and agency_id not in _agencies_of(session, deputy_id):
+        return "other_agency", "受托人必须是本机关的人员"
+    held = set(session.exec(select(UserRole.role).where(UserRole.user_id == deputy_id)).all())
+    missing = [_role_label(r.value) for r in roles if r not in held]
+    if missing:
+        return "deputy_role", f"受托人必须是本机关的{'、'.join(missing)}，才能代为办理相应步骤"
+    return None
+
+
+def _step_roles(step: dict[str, Any]) -> list[Role]:
+    """The role a step's actor definition requires (a 签发 step: 机关领导), for checking a deputy."""
+    a = step["actor"]
+    if a["kind"] == "drafter_head":
+        return [Role.dept_head]
+    if a["kind"] in ("role", "context_departments") and Role(a["role"]) in STEP_ROLES:
+        return [Role(a["role"])]
+    return []
 
 
 def revoke_delegation(session: Session, actor: Actor, delegation_id: int) -> WfDelegation:
@@ -601,9 +680,17 @@ def _enter(session: Session, case: WfCase, index: int, t: Transition) -> None:
     while index < len(case.route):
         step = case.route[index]
         people = resolve_actors(session, case, step)
+        reason = "no_departments"
+        if _reviews_draft(case, step) and case.initiator_id in people:
+            # Nobody reviews their own draft (a 处室负责人 drafting is his own 核稿 head). The route's rule
+            # then decides who reviews: the step's other holders of the role if it has any (another head
+            # of the department), else the step is skipped like one with nobody to act, and the next
+            # step on the route (办公室审核, or 签发 by the leader) is the first to review the draft.
+            people = [p for p in people if p != case.initiator_id]
+            reason = "drafter_is_reviewer"
         if people:
             break
-        _history(session, case, None, "skip", index, detail={"reason": "no_departments"})
+        _history(session, case, None, "skip", index, detail={"reason": reason})
         index = _next_index(case, index)
     else:
         case.state = CaseState.finished
@@ -668,17 +755,32 @@ def _pending_assignees(session: Session, case: WfCase) -> set[int]:
 
 
 def _my_task(session: Session, case: WfCase, actor: Actor) -> tuple[WfTask, int | None]:
-    """The actor's own pending task at the current step, else one of a principal who delegated to them."""
+    """The actor's own pending task at the current step, else one of a principal who delegated to them.
+    Nobody acts on a review of their own draft, whoever's task it is."""
     if case.state != CaseState.running or case.current_step is None:
         raise InvalidTransition(_state_message(case), code=f"case_{case.state.value}")
-    pending = _step_tasks(session, case, pending=True)
+    task, behalf = _find_task(session, case, actor, _step_tasks(session, case, pending=True))
+    if _own_review(case, case.route[task.step_index], actor.user_id):
+        raise PermissionDenied("拟稿人不能审核自己起草的文稿", code="own_draft")
+    return task, behalf
+
+
+def _find_task(session: Session, case: WfCase, actor: Actor, pending: list[WfTask]) -> tuple[WfTask, int | None]:
     for task in pending:
         if task.assignee_id == actor.user_id:
             return task, None
     principals = set(principals_of(session, actor.user_id))
+    problem = None
     for task in pending:
         if task.assignee_id in principals:
-            return task, task.assignee_id
+            # Asked again at each action, not only when the 委托 was set: a delegation stored before the
+            # rule, or a deputy who has since left the agency or lost the role, must not act.
+            problem = deputy_problem(session, actor.user_id, agency_id=case.agency_id,
+                                     roles=_step_roles(case.route[task.step_index]))
+            if problem is None:
+                return task, task.assignee_id
+    if problem is not None:
+        raise PermissionDenied(problem[1], code="deputy_not_allowed")
     raise PermissionDenied("您不是当前步骤的办理人", code="not_current_actor")
 
 
@@ -713,15 +815,38 @@ def _acted_since_submit(session: Session, case: WfCase) -> bool:
         col(WfTask.state).in_([TaskState.approved, TaskState.returned, TaskState.transferred]))).first() is not None
 
 
-def _active_colleague(session: Session, case: WfCase, user_id: int) -> int:
+def _active_colleague(session: Session, case: WfCase, step: dict[str, Any], user_id: int) -> int:
+    """Someone a task at ``step`` may be handed to (转办, 加签): active, of the case's agency, and not the
+    drafter at a step that reviews the draft."""
     user = session.get(User, user_id)
     if user is None or not user.is_active:
         raise ValidationError("指定的人员不存在或已停用", code="bad_user")
-    agencies = set(session.exec(select(Department.agency_id).join(Post, Post.department_id == Department.id)  # type: ignore[arg-type]
-                                .where(Post.user_id == user_id)).all())
-    if case.agency_id is not None and case.agency_id not in agencies:
+    if case.agency_id is not None and case.agency_id not in _agencies_of(session, user_id):
         raise ValidationError("只能转给本机关的人员", code="other_agency")
+    if _own_review(case, step, user_id):
+        raise ValidationError("不能交给拟稿人审核自己起草的文稿", code="own_draft")
     return user_id
+
+
+def _agencies_of(session: Session, user_id: int) -> set[int]:
+    return set(session.exec(select(Department.agency_id).join(Post, Post.department_id == Department.id)  # type: ignore[arg-type]
+                            .where(Post.user_id == user_id)).all())
+
+
+def _agencies_sql(user_id: int) -> Any:
+    """SELECT of the agencies ``user_id`` holds a post in (for conditions built without a session)."""
+    return select(Department.agency_id).join(Post, Post.department_id == Department.id).where(  # type: ignore[arg-type]
+        Post.user_id == user_id)
+
+
+def _reviews_draft(case: WfCase, step: dict[str, Any]) -> bool:
+    """A step that checks the initiator's draft: 核稿 by the drafter's head, or a step the case kind calls
+    a review (a 发文 step tagged ``review``)."""
+    return step["actor"]["kind"] == "drafter_head" or _kinds[case.kind].reviews_draft(step)
+
+
+def _own_review(case: WfCase, step: dict[str, Any], user_id: int) -> bool:
+    return user_id == case.initiator_id and _reviews_draft(case, step)
 
 
 def _history(session: Session, case: WfCase, actor: Actor | None, action: str, step_index: int | None, *,

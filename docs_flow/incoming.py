@@ -40,7 +40,7 @@ from docs_flow.incoming_models import (
     IncomingStatus,
     SupervisionItem,
 )
-from docs_flow.models import CaseState, WfCase, WfTask
+from docs_flow.models import CaseState, WfCase
 
 KIND = "incoming_document"
 REG_CODE = "收"
@@ -117,12 +117,10 @@ def visible_incoming_cond(actor: Actor) -> Any:
     """The condition on a ``doc_incoming`` row that ``actor`` may read it: the agency's clerks and leaders
     see all of it; others what they are or were on the route of, circulate, registered or whose lead
     department they are in. Usable correlated (search checks it row by row, never listing every id)."""
-    mine = sa_select(WfTask.case_id).where(or_(WfTask.assignee_id == actor.user_id,  # type: ignore[arg-type]
-                                               WfTask.acted_by_id == actor.user_id))
     reading = sa_select(Circulation.incoming_id).join(  # type: ignore[call-overload]
         CirculationReader, CirculationReader.circulation_id == Circulation.id).where(
         CirculationReader.user_id == actor.user_id, CirculationReader.state != "waiting")
-    cond = or_(col(IncomingDocument.case_id).in_(mine), col(IncomingDocument.id).in_(reading),
+    cond = or_(engine.on_route_cond(IncomingDocument.case_id, actor.user_id), col(IncomingDocument.id).in_(reading),
                IncomingDocument.created_by == actor.user_id,
                col(IncomingDocument.lead_department_id).in_(sorted(actor.department_ids) or [-1]))
     if actor.has(Role.leader) or actor.has(Role.clerk):
@@ -137,15 +135,9 @@ def access_incoming(session: Session, actor: Actor, incoming_id: int) -> Incomin
         raise NotFound()
     visible = session.exec(select(func.count()).select_from(IncomingDocument).where(  # type: ignore[call-overload]
         IncomingDocument.id == incoming_id, col(IncomingDocument.id).in_(visible_incoming_ids(actor)))).one()
-    if not visible and not _deputising(session, doc, actor):
+    if not visible:
         raise NotFound()
     return doc
-
-
-def _deputising(session: Session, doc: IncomingDocument, actor: Actor) -> bool:
-    case = session.get(WfCase, doc.case_id) if doc.case_id else None
-    return case is not None and bool(set(engine.principals_of(session, actor.user_id))
-                                     & set(engine.current_assignees(session, case)))
 
 
 def check_not_archived(doc: IncomingDocument) -> None:

@@ -31,9 +31,10 @@ from office.actor import Actor
 from office.db import escape_like
 from office.errors import ValidationError
 from office.models import Role
+from docs_flow import engine
 from docs_flow import search_index as _hooks  # noqa: F401  (registers the indexing hooks)
 from docs_flow.incoming_models import IncomingDocument, SearchDoc, SearchTerm
-from docs_flow.models import DocStatus, OutgoingDocument, WfTask
+from docs_flow.models import DocStatus, OutgoingDocument
 from docs_flow.search_index import FTS_TABLE, grams, runs
 
 __all__ = ["grams", "highlight", "parse_query", "search", "snippet", "visible_ids"]
@@ -60,9 +61,8 @@ FTS = table(FTS_TABLE, column("rowid"))
 
 def visible_outgoing_cond(actor: Actor) -> Any:
     """The condition on an outgoing document that ``actor`` may read it (as ``service.access_document`` decides)."""
-    mine = sa_select(WfTask.case_id).where(or_(WfTask.assignee_id == actor.user_id,  # type: ignore[arg-type]
-                                               WfTask.acted_by_id == actor.user_id))
-    cond = or_(OutgoingDocument.drafter_id == actor.user_id, col(OutgoingDocument.case_id).in_(mine))
+    cond = or_(OutgoingDocument.drafter_id == actor.user_id,
+               engine.on_route_cond(OutgoingDocument.case_id, actor.user_id))
     if actor.has(Role.leader) or actor.has(Role.clerk):
         cond = or_(and_(OutgoingDocument.agency_id == actor.agency_id, OutgoingDocument.status != DocStatus.draft),
                    cond)

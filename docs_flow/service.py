@@ -61,7 +61,8 @@ def _describe(session: Session, case: WfCase) -> tuple[str, str]:
 
 
 engine.register_kind(KIND, engine.KindSpec(event_prefix="docs", notify_type="notify.document",
-                                           source="docs_flow", describe=_describe))
+                                           source="docs_flow", describe=_describe,
+                                           reviews_draft=lambda step: step.get("tag") == "review"))
 
 
 # Access -------------------------------------------------------------------------------------------
@@ -94,16 +95,10 @@ def access_document(session: Session, actor: Actor, doc_id: int) -> OutgoingDocu
     doc = session.get(OutgoingDocument, doc_id)
     if doc is None:
         raise NotFound()
-    case = _case(session, doc)
-    on_route = actor.user_id in engine.participants(session, case) or _deputising(session, case, actor)
+    on_route = engine.on_route(session, _case(session, doc), actor.user_id)
     policy.require(actor, "document.read", DocAccess(doc.status, on_route, doc.agency_id == actor.agency_id),
                    hide=True)
     return doc
-
-
-def _deputising(session: Session, case: WfCase, actor: Actor) -> bool:
-    principals = set(engine.principals_of(session, actor.user_id))
-    return bool(principals & set(engine.current_assignees(session, case)))
 
 
 def _case(session: Session, doc: OutgoingDocument) -> WfCase:
@@ -650,10 +645,8 @@ def list_documents(session: Session, actor: Actor, *, box: str, q: str = "", off
 
 
 def _readable(session: Session, actor: Actor) -> Any:
-    from docs_flow.models import WfTask
-
-    mine = select(WfTask.case_id).where(or_(WfTask.assignee_id == actor.user_id, WfTask.acted_by_id == actor.user_id))
-    cond = or_(OutgoingDocument.drafter_id == actor.user_id, col(OutgoingDocument.case_id).in_(mine))
+    cond = or_(OutgoingDocument.drafter_id == actor.user_id, engine.on_route_cond(OutgoingDocument.case_id,
+                                                                                  actor.user_id))
     if actor.has(Role.leader) or actor.has(Role.clerk):
         cond = or_(cond, (OutgoingDocument.agency_id == actor.agency_id) & (OutgoingDocument.status != DocStatus.draft))
     return cond

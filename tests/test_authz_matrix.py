@@ -130,6 +130,9 @@ def request_for(w: World, method: str, path: str) -> dict[str, Any] | None:
         ("GET", "/api/meetings/freebusy"): {"params": {**week, "user_ids": str(users["polonius"])}},
         ("GET", "/api/messages/search"): {"params": {"q": "你好"}},
         ("GET", "/api/docs/{doc_id:int}/diff"): {"params": {"a": 1, "b": 1}},
+        ("POST", "/api/docs/delegations"): {"json": {  # a deputy of another agency; after hamlet's own 委托
+            "deputy_id": users["othello"], "starts_at": "2030-01-06T09:00:00+08:00",
+            "ends_at": "2030-01-10T18:00:00+08:00", "reason": "出差"}},
         ("POST", "/api/docs/{doc_id:int}/number"): {"json": {"version": ids["doc_version"]}},
         ("POST", "/api/docs/{doc_id:int}/import"): {"files": {"file": ("正文.docx", ids["docx"])}},
         ("POST", "/api/meetings/{meeting_id:int}/agencies/{agency_id:int}/nominees"): {
