@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +15,7 @@ from office.actor import SYSTEM
 from office.directory import service
 from office.directory.pinyin import full_and_initials
 from office.directory.service import PostSpec
-from office.models import DeptKind, Role, ROLE_LABELS
+from office.models import ROLE_LABELS, DeptKind, Role, User
 from office.secrets_box import hash_password
 
 AGENCIES = [
@@ -47,13 +50,32 @@ def _username(name: str, taken: set[str]) -> str:
     return candidate
 
 
+# Each account gets its own Argon2 hash (its own salt, the real accounts' parameters): one shared hash
+# would show that every demo account has the same password, and cracking it would open them all.
+# A hash takes 0.1-0.3 s, so they are computed on threads (argon2 releases the GIL) while the rows are
+# written, and filled in before the transaction commits; until then a row holds no usable hash.
+HASH_THREADS = max(2, os.cpu_count() or 2)
+NOT_YET_HASHED = "!"
+
+
 def seed(session: Session, *, password: str, seed_value: int = 2026) -> list[DemoAccount]:
     """Create the demo organisation in ``session``; returns the accounts (one line each)."""
+    with ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="demo-hash") as pool:
+        hashing: list[tuple[User, Future[str]]] = []
+        accounts = _seed(session, password=password, seed_value=seed_value,
+                         hash_later=lambda user: hashing.append((user, pool.submit(hash_password, password))))
+        for user, hashed in hashing:
+            user.password_hash = hashed.result()
+            session.add(user)
+    return accounts
+
+
+def _seed(session: Session, *, password: str, seed_value: int,
+          hash_later: Callable[[User], None]) -> list[DemoAccount]:
     rng = random.Random(seed_value)
     taken: set[str] = set()
     accounts: list[DemoAccount] = []
     names_used: set[str] = set()
-    shared_hash = hash_password(password)
 
     def person(dept_id: int, dept_name: str, title: str, roles: set[Role], name: str | None = None,
                username: str | None = None) -> None:
@@ -65,11 +87,14 @@ def seed(session: Session, *, password: str, seed_value: int = 2026) -> list[Dem
         names_used.add(name)
         uname = username or _username(name, taken)
         taken.add(uname)
-        service.create_user(session, SYSTEM, username=uname, name=name, password=password, roles=roles,
-                            posts=[PostSpec(department_id=dept_id, title=title, rank=10 if roles - {Role.staff} else 100)],
-                            phone=f"020-8{rng.randint(1000000, 9999999)}", office=f"{rng.randint(1, 12)}号楼{rng.randint(101, 920)}室",
-                            staff_no=f"GD{rng.randint(100000, 999999)}", check_password=False,
-                            password_hash=shared_hash)
+        user = service.create_user(session, SYSTEM, username=uname, name=name, password=password, roles=roles,
+                                   posts=[PostSpec(department_id=dept_id, title=title,
+                                                   rank=10 if roles - {Role.staff} else 100)],
+                                   phone=f"020-8{rng.randint(1000000, 9999999)}",
+                                   office=f"{rng.randint(1, 12)}号楼{rng.randint(101, 920)}室",
+                                   staff_no=f"GD{rng.randint(100000, 999999)}", check_password=False,
+                                   password_hash=NOT_YET_HASHED)
+        hash_later(user)
         main_role = sorted(roles - {Role.staff}, key=lambda r: list(Role).index(r))
         label = ROLE_LABELS[main_role[0]] if main_role else ROLE_LABELS[Role.staff]
         accounts.append(DemoAccount(uname, name, label, dept_name))
