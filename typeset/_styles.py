@@ -21,6 +21,7 @@ class RunProps:
     latin: str | None
     size: int | None  # half-points
     color: str | None  # upper-case hex or None for auto/black
+    spacing: int = 0  # character spacing in twips (w:spacing), resolved like the rest
 
 
 class StyleResolver:
@@ -39,6 +40,8 @@ class StyleResolver:
         dd = styles_el.find(qn("w:docDefaults"))
         rpr_default = dd.find(qn("w:rPrDefault")) if dd is not None else None
         self.default_rpr = rpr_default.find(qn("w:rPr")) if rpr_default is not None else None
+        ppr_default = dd.find(qn("w:pPrDefault")) if dd is not None else None
+        self.default_ppr = ppr_default.find(qn("w:pPr")) if ppr_default is not None else None
         self.theme = self._theme_fonts(word)
 
     @staticmethod
@@ -89,7 +92,38 @@ class StyleResolver:
             latin=self._font(layers, "ascii"),
             size=self._int(layers, "w:sz"),
             color=self._color(layers),
+            spacing=self._spacing(layers),
         )
+
+    def line_spacing(self, paragraph_el: Any) -> tuple[int | None, str | None]:
+        """Effective (w:line, w:lineRule) of a paragraph: paragraph -> style chain -> docDefaults."""
+        layers: list[Any] = [paragraph_el.find(qn("w:pPr"))]
+        ppr = layers[0]
+        pstyle = ppr.find(qn("w:pStyle")) if ppr is not None else None
+        style_id = pstyle.get(qn("w:val")) if pstyle is not None else self.default_para
+        seen: set[str] = set()
+        while style_id and style_id in self.styles and style_id not in seen:
+            seen.add(style_id)
+            layers.append(self.styles[style_id].find(qn("w:pPr")))
+            based = self.styles[style_id].find(qn("w:basedOn"))
+            style_id = based.get(qn("w:val")) if based is not None else None
+        layers.append(self.default_ppr)
+        for layer in layers:
+            sp = layer.find(qn("w:spacing")) if layer is not None else None
+            if sp is not None and sp.get(qn("w:line")):
+                return int(sp.get(qn("w:line"))), sp.get(qn("w:lineRule"))
+        return None, None
+
+    @staticmethod
+    def _spacing(layers: list[Any]) -> int:
+        for layer in layers:
+            el = layer.find(qn("w:spacing")) if layer is not None else None
+            if el is not None and el.get(qn("w:val")):
+                try:
+                    return int(el.get(qn("w:val")))
+                except ValueError:
+                    return 0
+        return 0
 
     def _font(self, layers: list[Any], slot: str) -> str | None:
         for layer in layers:

@@ -23,13 +23,15 @@ from docx.oxml.ns import qn
 
 from typeset import gbt9704 as g
 from typeset._styles import StyleResolver
-from typeset.layout import MINUTES_NUMBER_RE, NUMBER_RE, detect_heading_level
+from typeset.layout import MINUTES_NUMBER_RE, NUMBER_RE, ORDER_NUMBER_RE, detect_heading_level
 from office.errors import UnsupportedMedia
 from office.safezip import open_zip
 
 ANY_NUMBER_RE = re.compile(r"\S+?[〔\[【(（［]\d{2,4}[〕\]】)）］]第?\d+号")
 DATE_RE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日$")
 CN_DATE_RE = re.compile(r"^[〇○零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日$")
+# The number line of a draft seen before 编号 (typeset.render.DRAFT_NUMBER, or a 令's 第　　号).
+DRAFT_NUMBER_RE = re.compile(r"^(\S*〔\s*〕\s*号|第\s+号)")
 TOP_MARKS_RE = re.compile(r"^(\d{1,6}|特急|加急|平急|特提|内部.*|秘密.*|机密.*|绝密.*)$")
 def _heading_level(text: str) -> int | None:
     """A 结构层次序数 line is a heading when it reads as a title (short, no full stop); a numbered
@@ -161,33 +163,35 @@ class _Checker:
             self.add("line_grid", f"每面应排22行，网格行距{pitch / 20:.2f}磅得到{area_h // pitch}行", section=index)
 
     def check_chars_per_line(self) -> None:
-        """28 characters per body line: from a linesAndChars grid, else from the body runs' spacing."""
-        if not self.areas:
-            return
+        """28 characters per body line and 22 lines per page, from the body text's effective size,
+        character spacing and line spacing (run -> styles -> docDefaults), or a linesAndChars grid."""
+        if not self.areas or not self.body_paras:
+            return  # nothing to measure (the missing elements are reported on their own)
         sect_pr = self.word.sections[0]._sectPr
         grid = sect_pr.find(qn("w:docGrid"))
         kind = grid.get(qn("w:type")) if grid is not None else None
         area_w, index = self.areas[0], 0
-        base = self.styles.default_rpr
-        size_el = base.find(qn("w:sz")) if base is not None else None
-        size = int(size_el.get(qn("w:val"))) * 10 if size_el is not None else g.SIZE_3 * 10
+        first = self.body_paras[0]
+        props = self.first_run_props(first)
+        size = (props.size if props and props.size else g.SIZE_3) * 10
         if kind in ("linesAndChars", "snapToChars") and grid is not None:
             pitch_chars = size + int(grid.get(qn("w:charSpace"), 0)) * 20 / 4096
         else:
-            pitch_chars = size + self.body_char_spacing()
+            pitch_chars = size + (props.spacing if props else 0)
         chars = int(area_w // pitch_chars) if pitch_chars > 0 else 0
         if chars != g.CHARS_PER_LINE:
-            self.add("chars_per_line", f"每行应排28个字，按当前字距为{chars}个", section=index)
+            self.add("chars_per_line", f"每行应排28个字，按当前字距为{chars}个", section=index, paragraph=first)
+        line, rule = self.styles.line_spacing(self.paras[first]._p)
+        if line is not None and rule == "exact" and abs(line - g.LINE_PITCH) > 10:
+            self.add("line_pitch", f"正文行距应为固定值{g.LINE_PITCH / 20:.2f}磅（每面22行），实际为{line / 20:.2f}磅",
+                     paragraph=first)
 
-    def body_char_spacing(self) -> int:
-        """Character spacing (twips) of the first run of the first body paragraph, else 0."""
-        for i in self.body_paras[:1]:
-            for r in self.paras[i]._p.findall(qn("w:r")):
-                if (r.findtext(qn("w:t")) or "").strip():
-                    rpr = r.find(qn("w:rPr"))
-                    sp = rpr.find(qn("w:spacing")) if rpr is not None else None
-                    return int(sp.get(qn("w:val"))) if sp is not None else 0
-        return 0
+    def first_run_props(self, index: int) -> Any:
+        p = self.paras[index]._p
+        for r in p.findall(qn("w:r")):
+            if (r.findtext(qn("w:t")) or "").strip():
+                return self.styles.run_props(p, r)
+        return None
 
     # --- recognition --------------------------------------------------------------------------
 
@@ -196,22 +200,37 @@ class _Checker:
         texts = self.texts
         number = next((i for i, t in enumerate(texts) if ANY_NUMBER_RE.search(t.replace("\t", " "))), None)
         if number is None:
-            number = next((i for i, t in enumerate(texts) if MINUTES_NUMBER_RE.fullmatch(t)), None)
+            number = next((i for i, t in enumerate(texts) if MINUTES_NUMBER_RE.fullmatch(t)
+                           or ORDER_NUMBER_RE.fullmatch(t) or DRAFT_NUMBER_RE.match(t)), None)
+        mark = None
         if number is not None:
             el["number"] = number
             mark = next((i for i in range(number - 1, -1, -1)
                          if texts[i] and not TOP_MARKS_RE.match(texts[i]) and "签发人" not in texts[i]), None)
-            if mark is not None:
-                el["mark"] = mark
-                if texts[mark].endswith("纪要"):
-                    self.report.fmt = "minutes"
-            sep = next((i for i in range(number, min(number + 4, len(texts))) if self.separator_colour(i)), None)
+        else:  # a draft without a number line (纪要): the mark is the first red line of the page
+            mark = next((i for i in range(min(6, len(texts))) if texts[i] and self.colour_of(i) == g.RED), None)
+        if mark is not None:
+            el["mark"] = mark
+            if texts[mark].endswith("纪要"):
+                self.report.fmt = "minutes"
+            elif texts[mark].endswith("令"):
+                self.report.fmt = "order"
+        anchor = number if number is not None else mark
+        if anchor is not None and self.report.fmt != "order":  # a 令 has no red line (§10.2)
+            sep = next((i for i in range(anchor, min(anchor + 4, len(texts))) if self.separator_colour(i)), None)
             if sep is not None:
                 el["separator"] = sep
         if self.letter_header() is not None:
             self.report.fmt = "letter"
+        if self.report.fmt == "order":
+            self.recognise_tail(None)
+            return
         start = max(el.get("separator", -1), el.get("number", -1)) + 1
-        title = next((i for i in range(start, len(texts)) if texts[i]), None) if start > 0 else None
+        if start == 0 and self.report.fmt == "letter":  # no number yet: the title follows 份号/密级/紧急
+            start = next((i for i, t in enumerate(texts) if t and not TOP_MARKS_RE.match(t)), 0)
+            title = start if texts and texts[start] else None
+        else:
+            title = next((i for i in range(start, len(texts)) if texts[i]), None) if start > 0 else None
         if title is None:
             return
         el["title"] = title
@@ -220,6 +239,12 @@ class _Checker:
             after += 1
         if after < len(texts) and texts[after].endswith(("：", ":")) and len(texts[after]) < 120:
             el["recipients"] = after
+        self.recognise_tail(title)
+
+    def recognise_tail(self, title: int | None) -> None:
+        """署名, 成文日期, 附注, 附件说明 and 版记, found from the end (after the title, if any)."""
+        el, texts = self.report.elements, self.texts
+        title = title if title is not None else el.get("number", 0)
         for i in range(len(texts) - 1, title, -1):
             t = texts[i].replace(" ", "")
             if (DATE_RE.match(t) or CN_DATE_RE.match(t)) and "印发" not in t:
@@ -235,8 +260,10 @@ class _Checker:
         att = next((i for i in range(title + 1, len(texts)) if re.match(r"^附件[：:]", texts[i])), None)
         if att is not None:
             el["attachments"] = att
+        # 版记: 抄送, the 印发 line, or (a draft, not yet dated) a line between the 版记's black rules.
         colophon = next((i for i in range(title + 1, len(texts))
-                         if texts[i].startswith("抄送") or texts[i].endswith("印发")), None)
+                         if texts[i].startswith("抄送") or texts[i].endswith("印发")
+                         or (texts[i] and self.separator_colour(i) in ("000000", "AUTO"))), None)
         if colophon is not None:
             el["colophon"] = colophon
 
@@ -272,15 +299,22 @@ class _Checker:
 
     def check_elements(self) -> None:
         el = self.report.elements
-        letter = self.report.fmt == "letter"
+        letter, order = self.report.fmt == "letter", self.report.fmt == "order"
         if letter:
             self.check_letter_mark()
         else:
-            for name, cn in (("mark", "发文机关标志"), ("number", "发文字号"), ("separator", "版头分隔线")):
+            required = (("mark", "发文机关标志"), ("number", "令号")) if order else (
+                ("mark", "发文机关标志"), ("separator", "版头分隔线")) if self.report.fmt == "minutes" else (
+                ("mark", "发文机关标志"), ("number", "发文字号"), ("separator", "版头分隔线"))  # 纪要: 期号 optional
+            for name, cn in required:
                 if name not in el:
                     self.add(f"missing_{name}", f"未找到{cn}")
-        if "title" not in el:
+        if "title" not in el and not order:
             self.add("missing_title", "未找到标题")
+        if "separator" in el and not letter:
+            self.check_separator_span(el["separator"])
+        if "colophon" in el and not letter and self.sealed():
+            self.check_print_line(el["colophon"])
         if "mark" in el and not letter:
             self.check_runs(el["mark"], "mark")
             if self.colour_of(el["mark"]) != g.RED:
@@ -301,6 +335,28 @@ class _Checker:
         self.check_order()
         if "colophon" in el and not letter:
             self.check_colophon_rules(el["colophon"])
+
+    def check_separator_span(self, index: int) -> None:
+        """The red line is the paragraph's border: an indent shortens it below the 156 mm type area."""
+        ppr = self.paras[index]._p.find(qn("w:pPr"))
+        ind = ppr.find(qn("w:ind")) if ppr is not None else None
+        if ind is None:
+            return
+        inset = sum(int(ind.get(qn("w:" + k)) or 0) for k in ("left", "right", "start", "end"))
+        if inset > 0:
+            length = (self.areas[0] if self.areas else g.TYPE_AREA_WIDTH) - inset
+            self.add("separator_length", f"版头分隔线应与版心等宽（156mm），实际为{_mm(length)}", paragraph=index)
+
+    def sealed(self) -> bool:
+        """A file that carries a seal is the issued one: its 版记 must be complete (a draft's is not yet)."""
+        return any((e.get("name") or "").startswith("TongbanSeal")
+                   for e in self.word.element.body.iter("{*}docPr"))
+
+    def check_print_line(self, index: int) -> None:
+        """文件格式 and 纪要 版记 end with 印发机关和印发日期 (§7.4.3)."""
+        tail = [t for t in self.texts[index:] if t]
+        if not any(re.search(r"\d{4}年\d{1,2}月\d{1,2}日印发$", t.replace(" ", "")) for t in tail):
+            self.add("missing_print_date", "版记缺少印发机关和印发日期（×年×月×日印发）", paragraph=index)
 
     def check_letter_mark(self) -> None:
         section = self.word.sections[self.letter_header() or 0]

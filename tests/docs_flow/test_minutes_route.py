@@ -8,6 +8,7 @@ import docx
 from sqlmodel import select
 
 from docs_flow.models import DocNumber
+from typeset.conformance import check_docx
 
 from tests.docs_flow.conftest import Clients, act
 from tests.docs_flow.test_routes import create, get, ok
@@ -31,6 +32,8 @@ def test_minutes_go_from_draft_to_archive_with_a_period_number_and_no_seal(users
     assert doc["status"] == "archived" and not doc["sealed"]
     word = docx.Document(io.BytesIO(users["hamlet"].get(f"/api/docs/{doc['id']}/docx").content))
     assert "（第1期）" in [p.text for p in word.paragraphs]
+    checked = check_docx(users["hamlet"].get(f"/api/docs/{doc['id']}/docx").content)
+    assert checked.ok and checked.fmt == "minutes", checked.to_json()
     # A series of its own: the agency's 文件 numbers are untouched by it.
     with org.db.read() as s:
         assert [(n.code, n.seq) for n in s.exec(select(DocNumber)).all()] == [("纪要", 1)]

@@ -9,6 +9,7 @@ import docx
 from sqlmodel import select
 
 from esign.models import SealKind
+from typeset.conformance import check_docx
 from office.models import Post
 from tests.docs_flow.conftest import Clients, act
 from tests.docs_flow.test_routes import create, get, ok
@@ -54,6 +55,8 @@ def test_an_order_is_laid_out_numbered_and_sealed_as_a_ling(users: Clients, org:
     assert not any(p.endswith("文件") for p in texts) and "省政务数据管理办法" not in texts
     signature = next(p for p in word.paragraphs if p.text.startswith("省长"))
     assert "赵刚" in signature.text and signature._p.xpath(".//wp:anchor")  # the 签名章 sits on the name
+    checked = check_docx(sealed)
+    assert checked.ok and checked.fmt == "order", checked.to_json()
     report = users["hamlet"].post("/api/esign/verify", files={"file": ("d.docx", sealed)}).json()
     assert report["valid"] and report["signatures"][0]["seal_name"].startswith("赵刚")
 

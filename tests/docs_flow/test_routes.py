@@ -262,7 +262,12 @@ def check_download(c: TestClient, doc: dict[str, Any], *, numbered: bool) -> Non
     if numbered:
         assert doc["number"] in texts and "草稿" not in header
     else:
-        assert "〔\u3000\u3000〕号" in texts and header.startswith("草稿")
+        placeholder = "第\u3000\u3000号" if doc["doc_type"] == "命令（令）" else "〔\u3000\u3000〕号"
+        assert placeholder in texts and header.startswith("草稿")
+    from typeset.conformance import check_docx
+
+    report = check_docx(r.content)  # the system's own file passes its own checker at every stage
+    assert report.ok, report.to_json()
 
 
 def test_word_download_and_import_use_the_adapter(users: Clients, org: Org) -> None:

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 import docx
 from starlette.testclient import TestClient
 
+from typeset.conformance import check_docx
+
 from tests.docs_flow.conftest import Clients
 from tests.docs_flow.test_routes import advance, create, get, ok
 from tests.factories import Org
@@ -43,6 +45,8 @@ def test_a_notice_keeps_its_sealed_bytes_from_seal_to_archive_and_to_the_receivi
     colophon = "".join(p.text for p in docx.Document(io.BytesIO(sealed)).paragraphs)
     assert f"{today.year}年{today.month}月{today.day}日印发" in colophon
     assert doc["issued_date"] == today.isoformat()
+    report = check_docx(sealed)
+    assert report.ok, report.to_json()
 
     doc = advance(users, doc, "end")
     assert doc["status"] == "archived" and doc["issued_date"] == today.isoformat()

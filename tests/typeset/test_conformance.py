@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import io
 import json
+import zipfile
 from collections.abc import Callable
 from typing import Any
 
 import docx
 import pytest
+from lxml import etree
 from docx.oxml.ns import qn
-from docx.shared import Mm
+from docx.shared import Mm, Pt, Twips
 
 from typeset.conformance import check_docx
+from typeset.layout import OfficialDocument, Paragraph
 from typeset.render import render_docx
+from typeset.samples import demo_notice, demo_request
 from office.errors import UnsupportedMedia
 from tests.typeset.conftest import ALL_FORMATS, find_para, load
 
@@ -188,3 +194,94 @@ def test_non_docx_bytes_raise_unsupported_media() -> None:
         zf.writestr("a.txt", "x")
     with pytest.raises(UnsupportedMedia):
         check_docx(buf.getvalue())
+
+
+# --- issue 14: what the checker must see ---------------------------------------------------------
+
+
+def _spacing_in_normal_style(value: int) -> Callable[[Any], None]:
+    """Move the body runs' character spacing into the Normal style (inherited, not on the runs)."""
+
+    def change(word: Any) -> None:
+        _char_spacing(word)
+        rpr = word.styles["Normal"].element.get_or_add_rPr()
+        sp = rpr.find(qn("w:spacing"))
+        if sp is None:
+            sp = rpr.makeelement(qn("w:spacing"), {})
+            rpr.append(sp)
+        sp.set(qn("w:val"), str(value))
+
+    return change
+
+
+def test_character_spacing_inherited_from_the_normal_style_is_resolved(notice_bytes: bytes) -> None:
+    run = find_para(load(notice_bytes), "各地各部门要切实提高政治站位").runs[0]
+    spacing = int(run._r.rPr.find(qn("w:spacing")).get(qn("w:val")))
+    assert "chars_per_line" not in check_docx(_mutate(notice_bytes, _spacing_in_normal_style(spacing))).codes()
+    assert "chars_per_line" in check_docx(_mutate(notice_bytes, _spacing_in_normal_style(40))).codes()
+
+
+def test_line_spacing_inherited_from_the_normal_style_is_checked(notice_bytes: bytes) -> None:
+    def loose(word: Any) -> None:
+        for p in word.paragraphs:
+            sp = p._p.pPr.find(qn("w:spacing")) if p._p.pPr is not None else None
+            if sp is not None:
+                sp.attrib.pop(qn("w:line"), None)
+                sp.attrib.pop(qn("w:lineRule"), None)
+        fmt = word.styles["Normal"].paragraph_format
+        fmt.line_spacing = Pt(32)  # exact 32 pt: 20 lines a page, not 22
+
+    report = check_docx(_mutate(notice_bytes, loose))
+    assert "line_pitch" in report.codes(), report.codes()
+
+
+def test_a_red_line_shorter_than_the_type_area_is_reported() -> None:
+    data = render_docx(demo_request())
+
+    def indent(word: Any) -> None:
+        find_para(word, "穗府〔2026〕7号").paragraph_format.left_indent = Twips(320)
+
+    report = check_docx(_mutate(data, indent))
+    (hit,) = [d for d in report.deviations if d.code == "separator_length"]
+    assert "150.4mm" in hit.message
+
+
+def test_a_sealed_file_without_its_print_date_is_reported() -> None:
+    from esign import docx_visual
+
+    def sealed(doc: Any) -> bytes:
+        """The seal picture's anchor over the date, as 用印 puts it (the checker looks for it)."""
+        data = render_docx(doc)
+        index = next(i for i, p in enumerate(load(data).paragraphs) if p.text == "2026年11月29日")
+        src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+        with zipfile.ZipFile(out, "w") as dst:
+            for item in src.infolist():
+                part = src.read(item)
+                if item.filename == "word/document.xml":
+                    root = etree.fromstring(part)
+                    docx_visual.add_seal_anchor(root, 1, paragraph_index=index, width_mm=42, height_mm=42)
+                    part = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+                dst.writestr(item, part)
+        return out.getvalue()
+
+    assert check_docx(sealed(demo_notice())).ok
+    report = check_docx(sealed(dataclasses.replace(demo_notice(), print_date=None)))
+    assert "missing_print_date" in report.codes()
+    # A draft's 版记 has no date yet: not a deviation until the file is sealed.
+    assert check_docx(render_docx(dataclasses.replace(demo_notice(), print_date=None))).ok
+
+
+@pytest.mark.parametrize("factory,fmt", ALL_FORMATS)
+def test_drafts_before_numbering_pass_in_every_format(factory: Any, fmt: str) -> None:
+    doc = dataclasses.replace(factory(), number=None, draft=True)
+    report = check_docx(render_docx(doc, fmt=fmt))
+    assert report.ok, report.to_json()
+
+
+def test_an_order_passes_in_the_order_format() -> None:
+    doc = OfficialDocument(doc_type="命令（令）", issuer_name="广东省人民政府", title="办法", number="第312号",
+                           body=[Paragraph("《办法》已经省人民政府常务会议通过，现予公布。")], signature_name="王伟",
+                           signer_title="省长", date=dt.date(2026, 11, 29), printer="广东省人民政府办公厅",
+                           print_date=dt.date(2026, 11, 30))
+    report = check_docx(render_docx(doc, fmt="order"))
+    assert report.ok and report.fmt == "order", report.to_json()
