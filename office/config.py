@@ -159,7 +159,7 @@ def _proxy_networks(entries: tuple[str, ...]) -> tuple[str, ...]:
     out = []
     for entry in entries:
         try:
-            out.append(str(ipaddress.ip_network(entry, strict=False)))
+            out.append(str(ipaddress.ip_network(entry, strict=False) if "/" in entry else ipaddress.ip_address(entry)))
         except ValueError:
             raise ConfigError(f"OFFICE_TRUSTED_PROXIES 中的 {entry!r} 不是 IP 地址或网段（如 10.0.0.0/8）") from None
     return tuple(out)
