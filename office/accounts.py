@@ -68,8 +68,9 @@ def authenticate(
     if not user.is_active:
         raise (login_limits.record_failure(session, settings, username, ip, "disabled")
                or Unauthenticated("账号已停用，请联系系统管理员", code="account_disabled"))
-    login_limits.password_passed(session, username)
-    if not user.totp_enabled:
+    if user.totp_enabled:
+        login_limits.password_passed(session, username)  # wrong codes stay counted until a right one
+    else:
         login_limits.login_completed(session, username, ip)
     must_enrol = not user.totp_enabled and _role_requires_2fa(session, user.id)  # type: ignore[arg-type]
     token, row = _open_session(session, settings, user, ip=ip, user_agent=user_agent,
