@@ -1,7 +1,7 @@
-"""Commands: ``office verify FILE.docx`` and ``office esign log verify|sth``, ``office esign ca export``.
+"""Commands: ``office verify FILE.docx|FILE.pdf`` and ``office esign log verify|sth``, ``office esign ca export``.
 
 ``office verify`` exits 0 when every signature is valid, 1 when the file is invalid (or has no
-signature), 2 on usage errors (unreadable file, not a Word document). Without ``--chain`` it
+signature), 2 on usage errors (unreadable file, neither a Word document nor a PDF). Without ``--chain`` it
 trusts the CA in the local database (``--data``) and checks the transparency log; with
 ``--chain tongban-esign-chain.pem`` (from ``GET /api/esign/ca/chain.pem``) it verifies offline,
 optionally with ``--crl`` files.
@@ -37,11 +37,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     try:
         if args.chain:
             trust = verify.offline_trust(_read(args.chain, "证书链文件"), [_read(c, "吊销列表文件") for c in args.crl])
-            report = verify.verify_docx(None, data, trust=trust)
+            report = verify.verify_file(None, data, trust=trust)
         else:
             db = _db(args)
             with db.read() as session:
-                report = verify.verify_docx(session, data)
+                report = verify.verify_file(session, data)
             db.dispose()
     except OfficeError as exc:
         if args.json:
@@ -96,8 +96,8 @@ def cmd_ca_export(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any, add: Any) -> None:
-    p = add("verify", cmd_verify, "验证 Word 文件中的电子印章和签名")
-    p.add_argument("file", help=".docx 文件")
+    p = add("verify", cmd_verify, "验证 Word 文件或 PDF 版式文件中的电子印章和签名")
+    p.add_argument("file", help=".docx 或 .pdf 文件")
     p.add_argument("--json", action="store_true", help="以 JSON 输出验证报告")
     p.add_argument("--chain", help="离线验证：信任此 PEM 证书链（GET /api/esign/ca/chain.pem 导出）")
     p.add_argument("--crl", action="append", default=[], help="离线验证时使用的吊销列表（DER 或 PEM，可多次）")

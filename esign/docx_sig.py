@@ -386,7 +386,7 @@ def _verify_one(parts: dict[str, bytes], n: int, report: SignatureReport, trust_
     chain = [bytes(c) for c in CertChain.load(sig.ext_datas[OID_CHAIN]).native] if OID_CHAIN in sig.ext_datas else []
     _check_cert(cert, chain, at_time, trust_roots, crl_lookup, report, "签章人")
     if sig.seal_der is not None:
-        _check_seal(sig.seal_der, cert, chain, at_time, trust_roots, crl_lookup, report)
+        check_seal(sig.seal_der, cert, chain, at_time, trust_roots, crl_lookup, report)
     if log_verifier is not None and not log_verifier(raw):
         report.fail("not_in_log", "签章未登记在透明日志中")
 
@@ -465,8 +465,10 @@ def _check_cert(cert: x509.Certificate, chain: list[bytes], at_time: datetime, t
     return path
 
 
-def _check_seal(seal_der: bytes, signer: x509.Certificate, chain: list[bytes], at_time: datetime,
-                trust_roots: Sequence[bytes], crl_lookup: CrlLookup, report: SignatureReport) -> None:
+def check_seal(seal_der: bytes, signer: x509.Certificate, chain: list[bytes], at_time: datetime,
+               trust_roots: Sequence[bytes], crl_lookup: CrlLookup, report: SignatureReport) -> None:
+    """GB/T 38540 §7.3 steps 4-5 for any format: the seal's maker signature, validity and certificate,
+    and that ``signer`` is on its list (failures go into ``report``)."""
     try:
         info = seal_mod.verify_seal(seal_der, at_time=at_time)
     except seal_mod.SealInvalid as exc:

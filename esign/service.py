@@ -21,8 +21,11 @@ Entry points for docs_flow (签发 and 用印):
   leader saw); keep ``record.id`` and check later with :func:`verify_text`;
 - :func:`seal_docx` — 用印: visible seal over the 署名/成文日期 + embedded signature, 用印登记;
   docs_flow checks that the actor may 用印 *this document*; this checks the actor may use *this seal*;
+- :func:`seal_pdf` — the same 用印 on the official copy (PDF from ``typeset.convert``, seal
+  rectangle from ``typeset.pdf_measure``): PAdES signature with the seal picture, verifiable offline;
 - :func:`sign_docx` — personal signature embedded in a Word file, no seal picture;
-- :func:`verify_docx` — the verification report (also used by the HTTP endpoint and the CLI);
+- :func:`verify_docx`, :func:`verify_pdf`, :func:`verify_file` (either, by content) — the verification
+  report (also used by the HTTP endpoint and the CLI);
 - :func:`usable_seals` — the seals the actor may apply (for a picker).
 """
 
@@ -35,11 +38,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from esign import authority, crypto, docx_sig, seals, tlog, tsa
+from esign import authority, ca, crypto, docx_sig, pdf_sig, seals, tlog, tsa
 from esign import seal as seal_mod
-from esign.credentials import UnlockedKey, unlock_key
+from esign.credentials import UnlockedKey, active_credential, unlock_key
 from esign.models import AuthorityKind, Seal, SealStatus, SealUse, SignatureKind, SignatureRecord
-from esign.verify import report_dict, verify_docx, verify_text
+from esign.verify import report_dict, verify_docx, verify_file, verify_pdf, verify_text
 from office import audit, events
 from office.actor import Actor
 from office.db import utcnow
@@ -48,9 +51,23 @@ from office.errors import Conflict, NotFound, ValidationError
 #: ``TBS_Sign.extDatas`` OID carrying the UTF-8 purpose of a text signature.
 OID_PURPOSE = "1.3.6.1.4.1.61234.1.3.3"
 MAX_TEXT = 5 * 1024 * 1024
+MM = 72 / 25.4  # PDF points per millimetre
 
-__all__ = ["receipt", "seal_docx", "sign_docx", "sign_text", "sign_text_with_key", "unlock_key", "usable_seals",
-           "verify_docx", "verify_text", "report_dict"]
+__all__ = [
+    "receipt",
+    "report_dict",
+    "seal_docx",
+    "seal_pdf",
+    "sign_docx",
+    "sign_text",
+    "sign_text_with_key",
+    "unlock_key",
+    "usable_seals",
+    "verify_docx",
+    "verify_file",
+    "verify_pdf",
+    "verify_text",
+]
 
 
 def _text_arg(value: str, name: str, limit: int = 200) -> str:
@@ -127,28 +144,90 @@ def seal_docx(session: Session, actor: Actor, *, seal_id: int, pin: str, docx_by
     e.g. the document number), SHA-256 of input and output) and a log entry. Bad files raise
     UnsupportedMedia (415) / PayloadTooLarge (413); nothing is stored then.
     """
+    reference, seal, key = _seal_key(session, actor, seal_id=seal_id, pin=pin, reference=reference)
+    sealed, sig_der, now = _apply(session, key, docx_bytes, seal=seal, anchor_paragraph=anchor_paragraph)
+    _register_use(session, actor, key, seal, sig_der=sig_der, now=now, reference=reference, received=docx_bytes,
+                  sealed=sealed, fmt="docx")
+    return sealed
+
+
+def seal_pdf(session: Session, actor: Actor, *, seal_id: int, pin: str, pdf_bytes: bytes, page: int,
+             rect: tuple[float, float, float, float], reference: str) -> bytes:
+    """用印 on the official copy (版式 PDF): the seal picture at ``rect`` on ``page`` and a PAdES signature.
+
+    ``page`` is 0-based; ``rect`` = (x0, y0, x1, y1) in PDF points, origin bottom-left, as measured
+    by ``typeset.pdf_measure.seal_placement`` (its size must be the seal's own, ±1 mm). Same
+    authorisation, PIN, 用印登记, log entry and audit as :func:`seal_docx` (the log leaf and the
+    stored ``signature_der`` are the PDF's CMS signature). The file gets the internal TSA's RFC 3161
+    time-stamp, the certificate chain and the CRLs, so it verifies offline (pdfsig, pyHanko,
+    ``office verify``). Raises ValidationError ``pdf_alg_unsupported`` for SM2 keys (PDF
+    validators know no SM2; use the Word/OFD copy), ``bad_seal_rect`` / ``bad_seal_page``, and
+    UnsupportedMedia for a file that is not a readable PDF.
+    """
+    reference, seal, key = _seal_key(session, actor, seal_id=seal_id, pin=pin, reference=reference,
+                                     check=lambda cred_alg: pdf_sig.check_alg(cred_alg))
+    _check_seal_size(seal, rect)
+    keys = authority.keys_for(session)
+    tsa_row = authority.tsa(session, keys)
+    now = utcnow()
+    info = seal_mod.parse_seal(seal.seal_der)
+    issuer = authority.agency_ca(session, keys, key.agency_id)
+    root = authority.root(session, keys)
+    crls = [der for der in (authority.crl_der(session, root), authority.crl_der(session, issuer)) if der]
+    sealed, cms_der = pdf_sig.sign_pdf(
+        pdf_bytes, cert=key.certificate, chain=key.chain, alg=key.alg, sign_fn=key.signer.sign,
+        tsa_key=authority.unwrap(tsa_row, keys.master), tsa_cert=tsa_row.certificate,  # type: ignore[arg-type]
+        trust_roots=[root.certificate], crls=crls, page=page, rect=rect,  # type: ignore[list-item]
+        seal_png=info.picture if info.picture_type.upper() == "PNG" else None, seal_der=seal.seal_der,
+        reference=reference, signer_name=ca.subject_text(key.certificate), now=now)
+    _register_use(session, actor, key, seal, sig_der=cms_der, now=now, reference=reference, received=pdf_bytes,
+                  sealed=sealed, fmt="pdf")
+    return sealed
+
+
+def _seal_key(session: Session, actor: Actor, *, seal_id: int, pin: str, reference: str,
+              check: Callable[[str], None] | None = None) -> tuple[str, Seal, UnlockedKey]:
+    """The checks every 用印 makes, in this order: reference, the seal (usable by the actor), the
+    format's own rule on the key algorithm (``check``, before the PIN costs an attempt), the PIN,
+    and that the actor's current certificate is on the seal's list."""
     reference = _text_arg(reference, "文件标识 reference")
     seal = seals.check_usable(session, actor, seal_id)
+    if check is not None:
+        check(active_credential(session, actor).alg)
     key = unlock_key(session, actor, pin=pin)
     info = seal_mod.parse_seal(seal.seal_der)
     if not info.lists_cert(key.certificate):
         raise Conflict("您的签名证书尚未登记到该印章，请印章管理员重新确认授权", code="seal_needs_refresh")
-    sealed = _apply(session, key, docx_bytes, seal=seal, anchor_paragraph=anchor_paragraph)
+    return reference, seal, key
+
+
+def _check_seal_size(seal: Seal, rect: tuple[float, float, float, float]) -> None:
+    """A seal is shown at its real size: the rectangle must match the seal picture (±1 mm)."""
+    try:
+        width, height = (float(rect[2]) - float(rect[0])) / MM, (float(rect[3]) - float(rect[1])) / MM
+    except (TypeError, ValueError, IndexError):
+        raise ValidationError("盖章位置格式不正确", code="bad_seal_rect") from None
+    if abs(width - seal.width_mm) > 1 or abs(height - seal.height_mm) > 1:
+        raise ValidationError(f"盖章区域须与印章实际尺寸一致（{seal.width_mm}×{seal.height_mm} 毫米）", code="bad_seal_rect")
+
+
+def _register_use(session: Session, actor: Actor, key: UnlockedKey, seal: Seal, *, sig_der: bytes, now: datetime,
+                  reference: str, received: bytes, sealed: bytes, fmt: str) -> SealUse:
+    """用印登记 + log entry + audit + the keepers' event, for every format."""
     keys = authority.keys_for(session)
-    sig_der, now = sealed[1], sealed[2]
     record = _record(session, keys, key, kind=SignatureKind.seal, sig_der=sig_der, purpose=reference,
-                     data_hash=hashlib.sha256(sealed[0]).hexdigest(), now=now, seal_id=seal.id)
+                     data_hash=hashlib.sha256(sealed).hexdigest(), now=now, seal_id=seal.id)
     use = SealUse(seal_id=seal.id, user_id=actor.user_id, at=now, reference=reference,  # type: ignore[arg-type]
-                  document_sha256=hashlib.sha256(docx_bytes).hexdigest(), sealed_sha256=record.data_hash,
+                  document_sha256=hashlib.sha256(received).hexdigest(), sealed_sha256=record.data_hash,
                   signature_id=record.id, leaf_index=record.leaf_index)  # type: ignore[arg-type]
     session.add(use)
     session.flush()
     audit.record(session, actor, "esign.seal_use", target_type="esign_seal", target_id=seal.id,
                  detail={"reference": reference, "signature_id": record.id, "leaf_index": record.leaf_index,
-                         "sealed_sha256": record.data_hash})
+                         "sealed_sha256": record.data_hash, "format": fmt})
     events.publish_on_commit(session, "esign.seal", {"op": "used", "seal_id": seal.id, "use_id": use.id},
                              user_ids=seals.keeper_ids(session, seal.agency_id))
-    return sealed[0]
+    return use
 
 
 def sign_docx(session: Session, actor: Actor, *, pin: str, docx_bytes: bytes, reference: str) -> bytes:

@@ -9,7 +9,10 @@ Two modes:
   ``GET /api/esign/ca/chain.pem`` (:func:`offline_trust`), and optional CRL files; the log
   cannot be consulted and the report says so.
 
-A file that is not a usable Word package raises (UnsupportedMedia 415, PayloadTooLarge 413);
+PDF official copies (``esign.pdf_sig``) get the same report shape from :func:`verify_pdf`;
+:func:`verify_file` picks the format from the content.
+
+A file that is not a usable Word package (or PDF) raises (UnsupportedMedia 415, PayloadTooLarge 413);
 everything wrong *inside* the signatures is reported, never raised.
 """
 
@@ -25,11 +28,11 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from sqlmodel import Session
 
-from esign import authority, ca, crypto, docx_sig, tlog
+from esign import authority, ca, crypto, docx_sig, pdf_sig, tlog
 from esign import seal as seal_mod
 from esign.models import AuthorityKind
 from office.db import utcnow
-from office.errors import OfficeError
+from office.errors import OfficeError, UnsupportedMedia
 
 PART_LABELS = {
     "word/document.xml": "正文", "word/styles.xml": "样式", "word/settings.xml": "文档设置",
@@ -64,15 +67,17 @@ class Trust:
     """What a verification trusts: roots, a CRL lookup, the TSA certificate, optionally the log."""
 
     def __init__(self, roots: Sequence[bytes], crl_lookup: Callable[[x509.Certificate], bytes | None],
-                 tsa_cert: bytes | None, session: Session | None = None) -> None:
+                 tsa_cert: bytes | None, session: Session | None = None, crls: Sequence[bytes] = ()) -> None:
         self.roots, self.crl_lookup, self.tsa_cert, self.session = list(roots), crl_lookup, tsa_cert, session
+        self.crls = list(crls)  # every CRL known (PDF validation takes them as a set)
 
     @classmethod
     def from_db(cls, session: Session) -> Trust:
         root = authority.find(session, AuthorityKind.root)
         tsa_row = authority.find(session, AuthorityKind.tsa)
+        crls = [der for row in authority.ca_authorities(session) if (der := authority.crl_der(session, row))]
         return cls([root.certificate] if root and root.certificate else [], authority.crl_lookup(session),
-                   tsa_row.certificate if tsa_row else None, session)
+                   tsa_row.certificate if tsa_row else None, session, crls)
 
 
 def offline_trust(chain_pem: bytes, crls: Sequence[bytes] = ()) -> Trust:
@@ -97,7 +102,7 @@ def offline_trust(chain_pem: bytes, crls: Sequence[bytes] = ()) -> Trust:
             except ValueError as exc:
                 raise OfficeError("吊销列表文件无法解析", code="bad_crl") from exc
             by_issuer[crl.issuer] = crl.public_bytes(Encoding.DER)
-    return Trust(roots, lambda issuer: by_issuer.get(issuer.subject), tsa_cert)
+    return Trust(roots, lambda issuer: by_issuer.get(issuer.subject), tsa_cert, crls=list(by_issuer.values()))
 
 
 def verify_docx(session: Session | None, data: bytes, *, trust: Trust | None = None) -> dict[str, Any]:
@@ -118,6 +123,79 @@ def verify_docx(session: Session | None, data: bytes, *, trust: Trust | None = N
                                   log_verifier=log_verifier)
     items = [_signature_dict(r, parts.get(r.part_name, b""), trust) for r in report.signatures]
     return report_dict(items, file_sha256=hashlib.sha256(data).hexdigest(), no_signatures=not items)
+
+
+def verify_file(session: Session | None, data: bytes, *, trust: Trust | None = None) -> dict[str, Any]:
+    """Verify a sealed Word file or official copy (PDF), told apart by content, not by name."""
+    if data.startswith(b"%PDF-"):
+        return verify_pdf(session, data, trust=trust)
+    if data.startswith(b"PK"):
+        return verify_docx(session, data, trust=trust)
+    raise UnsupportedMedia("只能验证 Word（.docx）或 PDF 版式文件", code="unsupported_file")
+
+
+def verify_pdf(session: Session | None, data: bytes, *, trust: Trust | None = None) -> dict[str, Any]:
+    """Verify every seal/signature of a PDF (see ``esign.pdf_sig``) and return the same report shape
+    as :func:`verify_docx`, plus ``format``, ``reference`` (the 发文字号 signed with the seal) and
+    ``signed_sha256`` per signature. Validation happens at the time-stamped signing time with the
+    CRLs embedded in the file plus, in server mode, the stored ones."""
+    if trust is None:
+        if session is None:
+            raise ValueError("offline verification needs trust roots")
+        trust = Trust.from_db(session)
+    reports = pdf_sig.verify_pdf(data, trust_roots=trust.roots, extra_crls=trust.crls)
+    items = [_pdf_signature_dict(r, trust) for r in reports]
+    out = report_dict(items, file_sha256=hashlib.sha256(data).hexdigest(), no_signatures=not items)
+    out["format"] = "pdf"
+    return out
+
+
+def _with_embedded_crls(trust: Trust, crls: Sequence[bytes]) -> Trust:
+    """The caller's CRLs first (the newest), then those the file carries (of its signing time)."""
+    embedded: dict[x509.Name, bytes] = {}
+    for der in crls:
+        try:
+            embedded[x509.load_der_x509_crl(der).issuer] = der
+        except ValueError:
+            continue
+    lookup = trust.crl_lookup
+    return Trust(trust.roots, lambda issuer: lookup(issuer) or embedded.get(issuer.subject), trust.tsa_cert,
+                 trust.session, trust.crls)
+
+
+def _pdf_signature_dict(pdf_rep: pdf_sig.PdfSignatureReport, trust: Trust) -> dict[str, Any]:
+    rep = docx_sig.SignatureReport(pdf_rep.sequence, pdf_rep.field_name, alg=crypto.ALG_ECDSA,
+                                   signing_time=pdf_rep.signing_time, timestamp_time=pdf_rep.timestamp_time)
+    for code, message in pdf_rep.errors:
+        rep.fail(code, message)
+    cert = ca.load_cert(pdf_rep.signer_cert) if pdf_rep.signer_cert else None
+    if cert is not None:
+        rep.signer_subject = ca.subject_text(cert)
+        rep.signer_organization = ca.subject_text(cert, x509.NameOID.ORGANIZATION_NAME)
+    trust = _with_embedded_crls(trust, pdf_rep.embedded_crls)
+    at = rep.trusted_time or utcnow()
+    maker = None
+    if pdf_rep.seal_der is not None and cert is not None:
+        docx_sig.check_seal(pdf_rep.seal_der, cert, pdf_rep.chain, at, trust.roots, trust.crl_lookup, rep)
+        try:
+            maker = seal_mod.parse_seal(pdf_rep.seal_der).maker_cert
+        except OfficeError:
+            maker = None
+    log: dict[str, Any] = {"checked": trust.session is not None, "included": False}
+    if trust.session is not None and pdf_rep.cms_der:
+        log = _log_proof(trust.session, pdf_rep.cms_der)
+        if not log["included"]:
+            rep.fail("not_in_log", "签章未登记在透明日志中")
+    rep.valid = not any(r.severity == "error" for r in rep.reasons)
+    out = _signature_dict(rep, b"", trust)
+    pool = pdf_rep.chain + trust.roots
+    if cert is not None:
+        out["signer_revocation"] = _revocation(pdf_rep.signer_cert, pool, trust, rep.trusted_time)  # type: ignore[arg-type]
+    if maker is not None:
+        out["seal_revocation"] = _revocation(maker, pool, trust, rep.trusted_time)
+    out.update(log=log, format="pdf", reference=pdf_rep.reference, signed_sha256=pdf_rep.signed_sha256,
+               changed_parts=[{"part": "incremental_update", "label": "盖章后追加的修改"}] if pdf_rep.modified_after else [])
+    return out
 
 
 def verify_text(session: Session | None, *, signature_der: bytes, data: bytes, trust: Trust | None = None) -> dict[str, Any]:
@@ -224,6 +302,10 @@ def format_report(report: dict[str, Any]) -> str:
         kind = f"印章“{s['seal_name']}”" if s["seal_name"] else "个人签名"
         lines.append(f"\n第 {s['sequence']} 个签章：{'有效' if s['valid'] else '无效'}（{kind}）")
         lines.append(f"  签章人：{s['signer'] or '未知'}　单位：{s['organization'] or '未知'}　算法：{s['alg'] or '未知'}")
+        if s.get("reference"):
+            lines.append(f"  文件标识（随签章签署）：{s['reference']}")
+        if s.get("signed_sha256"):
+            lines.append(f"  签章覆盖内容 SHA-256：{s['signed_sha256']}")
         when = s["timestamp_time"] or s["signing_time"]
         lines.append(f"  签章时间：{when or '未知'}（{'可信时间戳' if s['time_trusted'] else '签章人自报，未经时间戳证实'}）")
         if s["changed_parts"]:

@@ -118,7 +118,7 @@ def test_seal_management_apply_and_public_verification(client: TestClient, org: 
 
 def test_verify_bad_uploads(client: TestClient, org: Org) -> None:
     r = client.post("/api/esign/verify", files={"file": ("x.docx", b"hello", DOCX)})
-    assert r.status_code == 415 and r.json()["error"] == "not_docx"
+    assert r.status_code == 415 and r.json()["error"] == "unsupported_file"
     r = client.post("/api/esign/verify", data={"x": "1"})
     assert r.status_code == 422
     big = b"PK" + b"\0" * (20 * 1024 * 1024 + 10)

@@ -8,6 +8,8 @@
 // Strict CSP: no inline scripts or styles; user data only ever goes through textContent.
 
 const DOCX = ".docx,application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+// The verification page also takes the official copy (版式 PDF) sealed at 用印.
+const SEALED = DOCX + ",.pdf,application/pdf";
 const KIND_LABELS = { official: "机关公章/专用章", department: "部门章", name: "领导名章" };
 const STATUS_LABELS = { active: "启用", suspended: "已暂停", revoked: "已吊销", locked: "已锁定" };
 
@@ -407,9 +409,9 @@ async function renderApply(box, ctx) {
 function renderVerify(box, ctx) {
   const msg = message();
   const out = h("div", { class: "verify-report", "aria-live": "polite" });
-  const picker = h("input", { type: "file", accept: DOCX, id: "esign-verify-file" });
+  const picker = h("input", { type: "file", accept: SEALED, id: "esign-verify-file" });
   const zone = h("div", { class: "dropzone", tabindex: "0" },
-    h("p", {}, "把 Word 文件（.docx）拖到这里，或 "), h("label", { for: "esign-verify-file", class: "btn btn-secondary" }, "选择文件"), picker);
+    h("p", {}, "把盖章的 Word 文件（.docx）或 PDF 版式文件拖到这里，或 "), h("label", { for: "esign-verify-file", class: "btn btn-secondary" }, "选择文件"), picker);
   const run = async (f) => {
     msg.clear();
     clear(out, h("p", { role: "status" }, "正在验证…"));
@@ -449,6 +451,7 @@ export function reportView(report, name = "") {
       ["印章", s.seal_name || "个人签名（无印章）"],
       ["签章时间", `${time(s.trusted_time)}${s.time_trusted ? "（可信时间戳）" : "（签章人自报）"}`],
       ["算法", s.alg || "未知"],
+      ...(s.reference ? [["文件标识", `${s.reference}（随签章签署）`]] : []),
       ["内容", s.changed_parts.length ? "签章后被修改：" + s.changed_parts.map((c) => `${c.label}（${c.part}）`).join("、") : (s.valid ? "签章后未被修改" : "见下方原因")],
       ["证书", revocationText("签章人证书", s.signer_revocation)],
       ["印章证书", revocationText("印章证书", s.seal_revocation) || "—"],
