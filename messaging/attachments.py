@@ -5,6 +5,10 @@ of the conversation as downloads.
 Write order for durability: temp file -> fsync -> rename -> fsync directory -> database commit, so
 a committed row never points at a missing file (an interrupted upload can at most leave an
 unreferenced blob).
+
+A file is shown through messages: members may download it while a message that is not recalled
+and that they may read (``service.readable_after``) carries it; its uploader may also before
+sending it.
 """
 
 from __future__ import annotations
@@ -20,14 +24,14 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from office import audit
 from office.actor import Actor
 from office.errors import NotFound, PayloadTooLarge, UnsupportedMedia, ValidationError
 from messaging.config import CONFIG
-from messaging.models import Attachment
-from messaging.service import access_conversation
+from messaging.models import Attachment, Message
+from messaging.service import access_conversation, readable_after
 from messaging.timeline import attachment_public
 
 CHUNK = 1024 * 1024
@@ -214,15 +218,23 @@ def record_upload(session: Session, actor: Actor, received: Received) -> dict[st
 
 def open_attachment(session: Session, actor: Actor, attachment_id: int, root: Path, *, thumb: bool = False
                     ) -> tuple[Path, str, str]:
-    """(path, media type, filename) for a member of the attachment's conversation; NotFound otherwise."""
+    """(path, media type, filename) for a member allowed to see the file (see the module docstring);
+    NotFound otherwise."""
     att = session.get(Attachment, attachment_id)
+    # Every refusal answers exactly as a missing id, so attachment ids cannot be probed for existence.
+    missing = NotFound("附件不存在", code="attachment_not_found")
     if att is None:
-        raise NotFound("附件不存在", code="attachment_not_found")
+        raise missing
     try:
-        access_conversation(session, actor, att.conversation_id)
+        conv, me = access_conversation(session, actor, att.conversation_id)
     except NotFound:
-        # Answer exactly as for a missing id, so attachment ids cannot be probed for existence.
-        raise NotFound("附件不存在", code="attachment_not_found") from None
+        raise missing from None
+    if att.uploader_id != actor.user_id:
+        shown = session.exec(select(Message.id).where(
+            Message.attachment_id == att.id, col(Message.recalled_at).is_(None),
+            Message.conversation_id == att.conversation_id, Message.seq > readable_after(conv, me))).first()
+        if shown is None:
+            raise missing
     path = root / att.sha256[:2] / att.sha256
     if thumb:
         if not att.has_thumb:
@@ -235,3 +247,4 @@ def content_disposition(filename: str) -> str:
     """RFC 6266 / 5987: an ASCII fallback plus the UTF-8 name; never inline."""
     ascii_name = filename.encode("ascii", "ignore").decode().replace('"', "") or "download"
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+

@@ -9,6 +9,10 @@ period is kept in ``chat_member_past`` up to the newest event id at that moment,
 was away through a removal and a rejoin is still replayed exactly what the live path sent it.
 Such a row is dropped when the events it covers are pruned: a client that far behind is told to
 resync instead.
+
+Where the conversation shows new members its history (``Conversation.history_visible``, the rule
+of ``rules.history_floor``), a membership covers the conversation's events from before the joining
+too, as HTTP history does: resume then replays whatever the client missed of them.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ from sqlmodel import Session
 
 from office import eventstore
 from office.models import StoredEvent
-from messaging.models import Member, PastMembership
+from messaging.models import Conversation, Member, PastMembership
+from messaging.rules import history_floor
 
 PREFIX = "chat:"
 _MEMBER = Member.__table__  # type: ignore[attr-defined]
 _PAST = PastMembership.__table__  # type: ignore[attr-defined]
+_CONV = Conversation.__table__  # type: ignore[attr-defined]
 
 
 def of(conversation_id: int) -> str:
@@ -49,12 +55,16 @@ def _left_now(_mapper: Any, connection: Any, target: Member) -> None:
 @eventstore.register_audience
 def conversations_of(session: Session, user_id: int, after: int) -> list[tuple[str, int, int | None]]:
     conn = session.connection()
-    now = conn.execute(select(_MEMBER.c.conversation_id, _MEMBER.c.joined_event_id)
+    visible = _CONV.c.history_visible
+    now = conn.execute(select(_MEMBER.c.conversation_id, _MEMBER.c.joined_event_id, visible)
+                       .join(_CONV, _CONV.c.id == _MEMBER.c.conversation_id)
                        .where(_MEMBER.c.user_id == user_id))
-    past = conn.execute(select(_PAST.c.conversation_id, _PAST.c.joined_event_id, _PAST.c.left_event_id)
+    past = conn.execute(select(_PAST.c.conversation_id, _PAST.c.joined_event_id, _PAST.c.left_event_id, visible)
+                        .join(_CONV, _CONV.c.id == _PAST.c.conversation_id)
                         .where(_PAST.c.user_id == user_id, _PAST.c.left_event_id > after,
                                _PAST.c.left_event_id > _PAST.c.joined_event_id))
-    return [(of(cid), joined, None) for cid, joined in now] + [(of(cid), joined, left) for cid, joined, left in past]
+    return ([(of(cid), history_floor(shown, joined), None) for cid, joined, shown in now]
+            + [(of(cid), history_floor(shown, joined), left) for cid, joined, left, shown in past])
 
 
 

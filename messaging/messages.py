@@ -22,7 +22,7 @@ from messaging import audience, search_index
 from messaging.config import CONFIG
 from messaging.models import (Attachment, Conversation, DingReceipt, Member, MemberRole, Message, MessageEdit,
                               MessageKind, Reaction)
-from messaging.service import access_conversation
+from messaging.service import access_conversation, readable_after
 from messaging.timeline import (append_message, index_message, member_ids, message_public, messages_public,
                                 recall_notice, reply_excerpt, user_names)
 
@@ -46,9 +46,19 @@ def get_message(session: Session, conversation_id: int, seq: int) -> Message:
     return msg
 
 
+def access_message(session: Session, actor: Actor, conversation_id: int, seq: int, *, send: bool = False
+                   ) -> tuple[Conversation, Member, Message]:
+    """The conversation, the actor's membership and the message; NotFound when the actor is not a
+    member, or the message is missing or came before they joined a conversation that hides its
+    history from new members (the same answer, so hidden messages cannot be probed)."""
+    conv, me = access_conversation(session, actor, conversation_id, send=send)
+    if seq <= readable_after(conv, me):
+        raise NotFound("消息不存在", code="message_not_found")
+    return conv, me, get_message(session, conversation_id, seq)
+
+
 def _own_message(session: Session, actor: Actor, conversation_id: int, seq: int) -> tuple[Conversation, Message]:
-    conv, _ = access_conversation(session, actor, conversation_id)
-    msg = get_message(session, conversation_id, seq)
+    conv, _, msg = access_message(session, actor, conversation_id, seq)
     if msg.sender_id != actor.user_id:
         raise PermissionDenied("只能操作自己发送的消息", code="not_sender")
     return conv, msg
@@ -92,7 +102,7 @@ def send_message(
         raise PermissionDenied("只有群主和管理员可以 @所有人", code="mention_all_denied")
     members = member_ids(session, conversation_id)
     mentioned = sorted({int(u) for u in mentions} & set(members) - {actor.user_id})
-    if reply_to_seq is not None and not 0 < reply_to_seq <= conv.last_seq:
+    if reply_to_seq is not None and not readable_after(conv, me) < reply_to_seq <= conv.last_seq:
         raise ValidationError("引用的消息不存在", code="bad_reply")
     kind = MessageKind.text
     if attachment is not None:
@@ -170,8 +180,7 @@ def edit_message(session: Session, actor: Actor, *, conversation_id: int, seq: i
 
 
 def edit_history(session: Session, actor: Actor, *, conversation_id: int, seq: int) -> list[dict[str, Any]]:
-    access_conversation(session, actor, conversation_id)
-    msg = get_message(session, conversation_id, seq)
+    _, _, msg = access_message(session, actor, conversation_id, seq)
     rows = session.exec(select(MessageEdit).where(MessageEdit.message_id == msg.id).order_by(col(MessageEdit.id))).all()
     return [{"text": r.body, "replaced_at": r.replaced_at.isoformat()} for r in rows]
 
@@ -204,8 +213,7 @@ def recall_message(session: Session, actor: Actor, *, conversation_id: int, seq:
 
 
 def react(session: Session, actor: Actor, *, conversation_id: int, seq: int, emoji: str, on: bool) -> dict[str, Any]:
-    access_conversation(session, actor, conversation_id, send=True)
-    msg = get_message(session, conversation_id, seq)
+    _, _, msg = access_message(session, actor, conversation_id, seq, send=True)
     emoji = emoji.strip()
     if not emoji or len(emoji) > 16:
         raise ValidationError("表情长度应为 1–16 个字符", code="bad_emoji")
@@ -296,8 +304,7 @@ def _read_counts(session: Session, conversation_id: int, own: list[Message]) -> 
 
 def ding_ack(session: Session, actor: Actor, *, conversation_id: int, seq: int) -> dict[str, Any]:
     """The recipient confirms a DING; the sender learns who is still pending."""
-    access_conversation(session, actor, conversation_id)
-    msg = get_message(session, conversation_id, seq)
+    _, _, msg = access_message(session, actor, conversation_id, seq)
     receipt = session.get(DingReceipt, (msg.id, actor.user_id))
     if receipt is None:
         raise NotFound("这条消息没有 DING 你", code="not_ding_recipient")
@@ -363,7 +370,8 @@ def history(session: Session, actor: Actor, *, conversation_id: int, before: int
     ``after``, or centred on ``around`` (jump to a message). Own messages carry 已读/未读 counts."""
     conv, me = access_conversation(session, actor, conversation_id)
     limit = min(max(limit, 1), 200)
-    base = select(Message).where(Message.conversation_id == conversation_id)
+    floor = readable_after(conv, me)
+    base = select(Message).where(Message.conversation_id == conversation_id, Message.seq > floor)
     if around is not None:
         half = limit // 2
         older = session.exec(base.where(Message.seq < around).order_by(col(Message.seq).desc()).limit(half)).all()
@@ -385,7 +393,7 @@ def history(session: Session, actor: Actor, *, conversation_id: int, before: int
             item["ding_acked"] = dings[item["id"]]
     first = msgs[0].seq if msgs else (before or conv.last_seq + 1)
     last = msgs[-1].seq if msgs else (after or 0)
-    return {"items": items, "has_more_before": first > 1, "has_more_after": last < conv.last_seq,
+    return {"items": items, "has_more_before": first > floor + 1, "has_more_after": last < conv.last_seq,
             "last_seq": conv.last_seq, "last_read_seq": me.last_read_seq}
 
 

@@ -49,6 +49,9 @@ class Conversation(SQLModel, table=True):
     unique_key: str | None = Field(default=None, max_length=40, unique=True)  # "direct:a:b" or "notice:u"
     announcement: str = Field(default="", max_length=2000)
     muted_all: bool = False  # 全员禁言: only owner and admins may send
+    # 新成员可查看历史消息: members who joined later read (and are replayed) what came before them.
+    # Off: they see from their joining on (``Member.joined_seq``, ``joined_event_id``).
+    history_visible: bool = True
     last_seq: int = 0
     last_message_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(index=True))
     dissolved_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
@@ -104,6 +107,7 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq"),
         UniqueConstraint("sender_id", "client_id"),
+        Index("ix_chat_message_attachment", "attachment_id"),  # who may download a file (messaging.attachments)
     )
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="chat_conversation.id")

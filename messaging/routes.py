@@ -71,7 +71,7 @@ def open_direct(ctx: Ctx) -> dict[str, Any]:
 def update_group(ctx: Ctx) -> dict[str, Any]:
     b: GroupUpdate = ctx.body
     service.update_group(ctx.session, ctx.user, _conv(ctx), name=b.name, announcement=b.announcement,
-                         muted_all=b.muted_all)
+                         muted_all=b.muted_all, history_visible=b.history_visible)
     return service.get_conversation(ctx.session, ctx.user, _conv(ctx))
 
 

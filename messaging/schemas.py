@@ -49,6 +49,7 @@ class GroupUpdate(Body):
     name: str | None = Field(default=None, max_length=100)
     announcement: str | None = Field(default=None, max_length=2000)
     muted_all: bool | None = None
+    history_visible: bool | None = None  # 新成员可查看历史消息
 
 
 class MembersAdd(Body):

@@ -11,7 +11,8 @@ from office.actor import Actor
 from office.errors import ValidationError
 from messaging import search_index
 from messaging.models import Conversation, Member, Message
-from messaging.service import _titles, access_conversation
+from messaging.service import _titles, access_conversation, readable_after
+from messaging.rules import history_floor
 from messaging.timeline import messages_public
 
 
@@ -24,14 +25,17 @@ def search(session: Session, actor: Actor, q: str, *, conversation_id: int | Non
     if len(q) > 50:
         raise ValidationError("搜索词不能超过 50 个字符", code="query_too_long")
     if conversation_id is not None:
-        access_conversation(session, actor, conversation_id)
-        conv_ids = [conversation_id]
+        conv, me = access_conversation(session, actor, conversation_id)
+        floors = {conversation_id: readable_after(conv, me)}
     else:
-        conv_ids = list(session.exec(select(Member.conversation_id).where(Member.user_id == actor.user_id)).all())
-    if not conv_ids:
+        floors = {cid: history_floor(visible, joined) for cid, joined, visible in session.exec(
+            select(Member.conversation_id, Member.joined_seq, Conversation.history_visible)
+            .join(Conversation, Conversation.id == Member.conversation_id)  # type: ignore[arg-type]
+            .where(Member.user_id == actor.user_id)).all()}
+    if not floors:
         return {"items": [], "next_before_id": None}
     limit = min(max(limit, 1), 100)
-    ids = search_index.candidates(session, q, conv_ids, before_id=before_id, limit=limit)
+    ids = search_index.candidates(session, q, floors, before_id=before_id, limit=limit)
     found = {m.id: m for m in session.exec(select(Message).where(col(Message.id).in_(ids))).all()}
     msgs = [found[i] for i in ids]
     convs = {c.id: c for c in session.exec(select(Conversation).where(

@@ -21,7 +21,7 @@ file and image messages are indexed while not recalled; system messages never.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, text
@@ -87,15 +87,22 @@ def unindex(conn: Any, message_id: int, conversation_id: int, indexed_text: str)
     conn.execute(delete(MessageGram).where(MessageGram.message_id == message_id))  # type: ignore[arg-type]
 
 
-def candidates(session: Session, q: str, conversation_ids: Iterable[int], *, before_id: int | None,
+def candidates(session: Session, q: str, floors: Mapping[int, int], *, before_id: int | None,
                limit: int) -> list[int]:
-    """Ids of messages in ``conversation_ids`` containing ``q``, newest first (``q``: 2+ characters)."""
-    conv_ids = sorted(set(conversation_ids))
+    """Ids of messages containing ``q`` (2+ characters), newest first, in the conversations of
+    ``floors``, after each one's floor: the newest seq the searcher may not read (0 for none,
+    ``rules.history_floor``)."""
+    conv_ids = sorted(floors)
     like = f"%{escape_like(q.lower())}%"
     marks = ", ".join(f":c{i}" for i in range(len(conv_ids)))
     params: dict[str, Any] = {f"c{i}": c for i, c in enumerate(conv_ids)}
     params.update(like=like, limit=limit, before=before_id or (1 << 62))
     confirm = f"m.conversation_id IN ({marks}) AND m.recalled_at IS NULL AND lower(m.body) LIKE :like ESCAPE '\\'"
+    hidden = [(i, floors[c]) for i, c in enumerate(conv_ids) if floors[c] > 0]
+    if hidden:  # conversations that show this searcher only what came after they joined
+        params.update({f"f{i}": floor for i, floor in hidden})
+        confirm += " AND m.seq > CASE m.conversation_id " + " ".join(f"WHEN :c{i} THEN :f{i}" for i, _ in hidden)
+        confirm += " ELSE 0 END"
     conn = session.connection()
     if is_sqlite(conn):
         keys = [f'"{gram_token(g)}"' for g in sorted(grams(q))]

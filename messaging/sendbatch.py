@@ -29,6 +29,7 @@ from sqlmodel import Session
 
 from messaging import audience, messages, search_index
 from messaging.models import ConversationKind, MemberRole, Message, MessageKind
+from messaging.rules import history_floor
 from messaging.timeline import EXCERPT, messages_public, reply_excerpt
 from office import audit, events
 from office.actor import Actor
@@ -71,8 +72,10 @@ class _Conv:
     dissolved: bool
     muted_all: bool
     last_seq: int
+    history_visible: bool = True
     last_message_at: Any = None
     members: dict[int, MemberRole] = field(default_factory=dict)
+    joined: dict[int, int] = field(default_factory=dict)  # each member's joined_seq
     read_at: dict[int, int] = field(default_factory=dict)  # each member's read position before the batch
     stored_last: int = 0  # last seq already in the database before the batch
 
@@ -138,18 +141,19 @@ class SendBatch:
         conn = self.session.connection()
         ids = sorted({op.conversation_id for op in self.ops})
         marks = ", ".join("?" * len(ids))
-        for cid, kind, dissolved, muted_all, last_seq in raw_rows(conn, (
-                "SELECT id, kind, dissolved_at IS NOT NULL, muted_all, last_seq FROM chat_conversation "
+        for cid, kind, dissolved, muted_all, last_seq, history_visible in raw_rows(conn, (
+                "SELECT id, kind, dissolved_at IS NOT NULL, muted_all, last_seq, history_visible FROM chat_conversation "
                 f"WHERE id IN ({marks})"), tuple(ids)):
             self.convs[cid] = _Conv(kind=ConversationKind[kind], dissolved=bool(dissolved), muted_all=bool(muted_all),
-                                    last_seq=last_seq, stored_last=last_seq)
+                                    last_seq=last_seq, history_visible=bool(history_visible), stored_last=last_seq)
         roles = MemberRole.__members__
-        for cid, uid, role, last_read in raw_rows(conn, (
-                "SELECT conversation_id, user_id, role, last_read_seq FROM chat_member "
+        for cid, uid, role, last_read, joined in raw_rows(conn, (
+                "SELECT conversation_id, user_id, role, last_read_seq, joined_seq FROM chat_member "
                 f"WHERE conversation_id IN ({marks})"), tuple(ids)):
             conv = self.convs[cid]
             conv.members[uid] = roles[role]
             conv.read_at[uid] = last_read or 0
+            conv.joined[uid] = joined or 0
         pairs = sorted({(op.actor.user_id, op.fields["client_id"]) for op in self.ops
                         if op.fields.get("client_id") and len(op.fields["client_id"]) <= messages.MAX_CLIENT_ID})
         for start in range(0, len(pairs), 400):
@@ -200,7 +204,8 @@ class SendBatch:
         members = list(conv.members)
         mentioned = sorted({int(u) for u in f.get("mentions") or ()} & set(members) - {actor.user_id})
         reply_to_seq = f.get("reply_to_seq")
-        if reply_to_seq is not None and not 0 < reply_to_seq <= conv.last_seq:
+        floor = history_floor(conv.history_visible, conv.joined.get(actor.user_id, 0))
+        if reply_to_seq is not None and not floor < reply_to_seq <= conv.last_seq:
             raise ValidationError("引用的消息不存在", code="bad_reply")
         reply = self._reply(cid, reply_to_seq) if reply_to_seq else None
         # Valid: from here on nothing raises, so the seq is never skipped.

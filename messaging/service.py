@@ -22,6 +22,7 @@ from office.errors import InvalidTransition, NotFound, PermissionDenied, Validat
 from office.models import Department, DeptKind, Role, User
 from messaging.config import CONFIG
 from messaging.models import Conversation, ConversationKind, Member, MemberRole, Message
+from messaging.rules import history_floor
 from messaging.timeline import member_ids, messages_public, system_message, user_names
 
 MANAGED = (ConversationKind.group,)
@@ -51,6 +52,11 @@ def access_conversation(session: Session, actor: Actor, conversation_id: int, *,
     return conv, me
 
 
+def readable_after(conv: Conversation, me: Member) -> int:
+    """The newest seq of ``conv`` that ``me`` may not read (``rules.history_floor``)."""
+    return history_floor(conv.history_visible, me.joined_seq)
+
+
 def _manage(session: Session, actor: Actor, conversation_id: int, *, owner: bool = False
             ) -> tuple[Conversation, Member]:
     conv, me = access_conversation(session, actor, conversation_id)
@@ -70,6 +76,7 @@ def conversation_public(session: Session, conv: Conversation, me: Member, *, tit
     return {
         "id": conv.id, "kind": conv.kind.value, "name": title if title is not None else conv.name,
         "department_id": conv.department_id, "announcement": conv.announcement, "muted_all": conv.muted_all,
+        "history_visible": conv.history_visible,
         "last_seq": conv.last_seq, "last_read_seq": me.last_read_seq,
         "unread": max(conv.last_seq - me.last_read_seq, 0), "muted": me.muted, "role": me.role.value,
         "dissolved": conv.dissolved_at is not None, "last_message_at": conv.last_message_at.isoformat(),
@@ -94,7 +101,8 @@ def list_conversations(session: Session, actor: Actor) -> dict[str, Any]:
     items = []
     for conv, me in rows:
         item = conversation_public(session, conv, me, title=titles.get(conv.id))  # type: ignore[arg-type]
-        item["last_message"] = lasts.get(conv.id)  # type: ignore[arg-type]
+        readable = conv.last_seq > readable_after(conv, me)
+        item["last_message"] = lasts.get(conv.id) if readable else None  # type: ignore[arg-type]
         items.append(item)
     total = sum(i["unread"] for i in items if not i["muted"])
     return {"items": items, "total_unread": total}
@@ -278,8 +286,10 @@ def leave(session: Session, actor: Actor, conversation_id: int) -> None:
 
 
 def update_group(session: Session, actor: Actor, conversation_id: int, *, name: str | None = None,
-                 announcement: str | None = None, muted_all: bool | None = None) -> Conversation:
-    """Rename, set the 群公告, or switch 全员禁言 (owner and admins)."""
+                 announcement: str | None = None, muted_all: bool | None = None,
+                 history_visible: bool | None = None) -> Conversation:
+    """Rename, set the 群公告, or switch 全员禁言 or 新成员可查看历史消息 (owner and admins). The
+    last applies at once to every later member, over HTTP and on websocket resume alike."""
     conv, _ = _manage(session, actor, conversation_id)
     changes: dict[str, Any] = {}
     if name is not None and name.strip() != conv.name:
@@ -290,6 +300,8 @@ def update_group(session: Session, actor: Actor, conversation_id: int, *, name: 
         conv.announcement = changes["announcement"] = announcement
     if muted_all is not None and muted_all != conv.muted_all:
         conv.muted_all = changes["muted_all"] = muted_all
+    if history_visible is not None and history_visible != conv.history_visible:
+        conv.history_visible = changes["history_visible"] = history_visible
     if not changes:
         return conv
     session.add(conv)
@@ -300,6 +312,9 @@ def update_group(session: Session, actor: Actor, conversation_id: int, *, name: 
         system_message(session, conv, f"{actor.name}将群名称修改为“{conv.name}”", event="rename")
     if changes.get("announcement"):
         system_message(session, conv, f"{actor.name}发布了群公告：{conv.announcement[:200]}", event="announcement")
+    if "history_visible" in changes:
+        verb = "开启" if conv.history_visible else "关闭"
+        system_message(session, conv, f"{actor.name}{verb}了“新成员可查看历史消息”", event="history_visible")
     return conv
 
 

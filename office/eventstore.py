@@ -87,6 +87,7 @@ def events_after(db: Database, user_id: int, after: int) -> tuple[bool, list[dic
                 .order_by(StoredEvent.id)  # type: ignore[arg-type]
                 .limit(REPLAY_LIMIT + 1)
             ).all()
+    rows = list({r[0]: r for r in rows}.values())  # two memberships of one group may cover an event twice
     if len(rows) > REPLAY_LIMIT:
         return True, []
     rows.sort(key=lambda r: r[0])

@@ -1,10 +1,13 @@
 """Chat events are stored once per conversation (messaging.audience): resume must still give each
-person exactly what the live path gave them, through joins, removals and rejoins."""
+person exactly what the live path gave them, through joins, removals and rejoins, in a group that
+hides its history from new members; in one that shows it, a later member is also replayed what came
+before them, as HTTP history shows it."""
 
 from __future__ import annotations
 
 from concurrent.futures import Future
 
+import pytest
 from sqlmodel import select
 
 from office import eventstore
@@ -33,6 +36,7 @@ def test_resume_replays_exactly_what_was_delivered_live(db, org: Org) -> None:  
     with capture_events("") as seen:
         with db.write() as s:
             g = service.create_group(s, org.actor("hamlet"), name="专项组", member_ids=[org.users["ophelia"]]).id
+            service.update_group(s, org.actor("hamlet"), g, history_visible=False)
         first = send(org, "hamlet", g, "第一条，只有两人")
         with db.write() as s:
             service.add_members(s, org.actor("hamlet"), g, user_ids=[org.users["horatio"]])
@@ -60,16 +64,20 @@ def test_resume_replays_exactly_what_was_delivered_live(db, org: Org) -> None:  
         assert not s.exec(select(EventRecipient).where(EventRecipient.event_id.in_(grouped))).all()  # type: ignore[attr-defined]
 
 
-def test_a_new_member_is_not_replayed_what_came_before_them(db, org: Org) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("shown", [True, False])
+def test_a_new_member_is_replayed_what_came_before_them_only_where_history_is_shown(  # type: ignore[no-untyped-def]
+        db, org: Org, shown: bool) -> None:
     with db.write() as s:
         g = service.create_group(s, org.actor("hamlet"), name="旧群", member_ids=[org.users["ophelia"]]).id
-    secret = send(org, "hamlet", g, "加入之前的讨论")
+        service.update_group(s, org.actor("hamlet"), g, history_visible=shown)
+    earlier = send(org, "hamlet", g, "加入之前的讨论")
     with db.write() as s:
         service.add_members(s, org.actor("hamlet"), g, user_ids=[org.users["horatio"]])
     later = send(org, "ophelia", g, "欢迎")
     _, replayed = eventstore.events_after(db, org.users["horatio"], 0)
     seqs = [f["seq"] for f in replayed if f["type"] == "chat.message" and f["conversation_id"] == g]
-    assert secret["seq"] not in seqs and later["seq"] in seqs
+    assert (earlier["seq"] in seqs) is shown and later["seq"] in seqs
+    assert len(seqs) == len(set(seqs))
 
 
 def test_ended_memberships_go_with_the_events_they_cover(db, org: Org) -> None:  # type: ignore[no-untyped-def]
