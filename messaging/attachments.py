@@ -8,12 +8,14 @@ unreferenced blob).
 
 A file is shown through messages: members may download it while a message that is not recalled
 and that they may read (``service.readable_after``) carries it; its uploader may also before
-sending it.
+sending it. Recalling the last such message deletes the attachment row and, once that commits and
+no other row holds the same bytes, the file and its thumbnail (剩余信息保护).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import tempfile
@@ -24,16 +26,18 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
+from sqlalchemy import event, func
 from sqlmodel import Session, col, select
 
 from office import audit
 from office.actor import Actor
-from office.errors import NotFound, PayloadTooLarge, UnsupportedMedia, ValidationError
+from office.errors import Conflict, NotFound, PayloadTooLarge, UnsupportedMedia, ValidationError
 from messaging.config import CONFIG
 from messaging.models import Attachment, Message
 from messaging.service import access_conversation, readable_after
 from messaging.timeline import attachment_public
 
+log = logging.getLogger("messaging.attachments")
 CHUNK = 1024 * 1024
 THUMB_SIZE = (320, 320)
 MAX_THUMB_PIXELS = 40_000_000
@@ -204,6 +208,8 @@ def record_upload(session: Session, actor: Actor, received: Received) -> dict[st
     """The attachment row (inside a write transaction), to reference in ``send_message(attachment_id=...)``."""
     access_conversation(session, actor, received.conversation_id, send=True)
     blob, dims = received.blob, received.dims
+    if not blob.path.exists():  # the same bytes were recalled meanwhile, and deleted (``release``)
+        raise Conflict("文件已失效，请重新上传", code="upload_gone")
     att = Attachment(conversation_id=received.conversation_id, uploader_id=actor.user_id, sha256=blob.sha256,
                      size=blob.size, kind=received.kind, mime=MIME.get(received.kind, "application/octet-stream"),
                      filename=received.filename, width=dims[0] if dims else None, height=dims[1] if dims else None,
@@ -214,6 +220,11 @@ def record_upload(session: Session, actor: Actor, received: Received) -> dict[st
                  detail={"conversation_id": received.conversation_id, "sha256": blob.sha256, "size": blob.size,
                          "kind": received.kind})
     return attachment_public(att)
+
+
+def files_root(session: Session) -> Path:
+    """Where the bytes of chat attachments are kept, for the session's database."""
+    return Path(session.info["db"].settings.data_dir) / "chat_files"
 
 
 def open_attachment(session: Session, actor: Actor, attachment_id: int, root: Path, *, thumb: bool = False
@@ -248,3 +259,37 @@ def content_disposition(filename: str) -> str:
     ascii_name = filename.encode("ascii", "ignore").decode().replace('"', "") or "download"
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
+
+def release(session: Session, msg: Message) -> int | None:
+    """Detach a recalled message's file; when no other message carries it, delete the attachment row
+    and, after the commit, the bytes (unless another row holds the same). Returns the attachment id
+    deleted, if any."""
+    att_id = msg.attachment_id
+    if att_id is None:
+        return None
+    msg.attachment_id = None
+    session.add(msg)
+    session.flush()
+    if session.exec(select(Message.id).where(Message.attachment_id == att_id)).first() is not None:
+        return None
+    att = session.get(Attachment, att_id)
+    if att is None:
+        return None
+    sha, root, db = att.sha256, files_root(session), session.info["db"]
+    session.delete(att)
+    session.flush()
+
+    def forget_bytes(_session: Session) -> None:
+        # Committed: the row is gone. The bytes go too unless a row holds them (another upload of
+        # the same file, committed under the same write lock, checks the file is still there).
+        with db.read() as s:
+            if s.exec(select(func.count()).select_from(Attachment).where(Attachment.sha256 == sha)).one():
+                return
+        try:
+            for path in (root / sha[:2] / sha, root / sha[:2] / f"{sha}.thumb.png"):
+                path.unlink(missing_ok=True)
+        except OSError:  # the commit stands; an unreferenced blob is what an interrupted upload leaves too
+            log.exception("could not delete recalled attachment bytes %s", sha)
+
+    event.listen(session, "after_commit", forget_bytes, once=True)
+    return att_id

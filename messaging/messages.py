@@ -18,13 +18,13 @@ from office import audit, events
 from office.actor import Actor
 from office.db import utcnow
 from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
-from messaging import audience, search_index
+from messaging import attachments, audience, search_index
 from messaging.config import CONFIG
 from messaging.models import (Attachment, Conversation, DingReceipt, Member, MemberRole, Message, MessageEdit,
                               MessageKind, Reaction)
 from messaging.service import access_conversation, readable_after
 from messaging.timeline import (append_message, index_message, member_ids, message_public, messages_public,
-                                recall_notice, reply_excerpt, user_names)
+                                recall_notice, redact_recalled, reply_excerpt, user_names)
 
 MAX_CLIENT_ID = 64
 
@@ -188,7 +188,9 @@ def edit_history(session: Session, actor: Actor, *, conversation_id: int, seq: i
 def recall_message(session: Session, actor: Actor, *, conversation_id: int, seq: int,
                    now: datetime | None = None) -> dict[str, Any]:
     """撤回: the sender may recall within ``CONFIG.recall_seconds``; text, edit history, search
-    entries and pending DING reminders are removed, everyone sees "张伟撤回了一条消息"."""
+    entries, pending DING reminders and the attached file (when no other message carries it) are
+    removed, stored events that carried them are rewritten (resume replays the message as
+    recalled), and everyone sees "张伟撤回了一条消息"."""
     conv, msg = _own_message(session, actor, conversation_id, seq)
     if msg.recalled_at is not None:
         raise InvalidTransition("消息已撤回", code="recalled")
@@ -203,9 +205,13 @@ def recall_message(session: Session, actor: Actor, *, conversation_id: int, seq:
     session.execute(delete(MessageEdit).where(MessageEdit.message_id == msg.id))  # type: ignore[arg-type]
     session.execute(delete(DingReceipt).where(DingReceipt.message_id == msg.id))  # type: ignore[arg-type]
     session.flush()
-    audit.record(session, actor, "chat.recall", target_type="chat_message", target_id=msg.id,
-                 detail={"conversation_id": conversation_id, "seq": seq})
     notice = recall_notice(actor.name)
+    # Nor may it come back through a download or a resumed websocket.
+    attachment_id = attachments.release(session, msg)
+    redacted = redact_recalled(session, msg, notice)
+    audit.record(session, actor, "chat.recall", target_type="chat_message", target_id=msg.id,
+                 detail={"conversation_id": conversation_id, "seq": seq, "attachment_deleted": attachment_id,
+                         "events_redacted": redacted})
     events.publish_on_commit(session, "chat.recall", {"conversation_id": conversation_id, "seq": seq,
                                                       "message_id": msg.id, "notice": notice},
                              user_ids=member_ids(session, conversation_id), audience=audience.of(conversation_id))

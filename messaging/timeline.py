@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from office import events
+from office import events, eventstore
 from office.db import utcnow
 from office.models import User
 from messaging import audience, search_index
@@ -94,6 +94,34 @@ def attachment_public(a: Attachment) -> dict[str, Any]:
 
 def recall_notice(name: str) -> str:
     return f"{name or '对方'}撤回了一条消息"
+
+
+def redact_recalled(session: Session, msg: Message, notice: str) -> int:
+    """Rewrite the stored events that carry a recalled message's text or file, so resume replays
+    them as recalled: its ``chat.message`` (text and attachment cleared, as ``message_public`` shows
+    it now), its ``chat.edit`` events (text cleared), excerpts of it quoted by later messages, and
+    DING reminders of it. Returns how many events were rewritten."""
+    cid, seq = msg.conversation_id, msg.seq
+
+    def redact(etype: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        if payload.get("conversation_id") != cid:
+            return None
+        if etype == "chat.message":
+            view = payload.get("message") or {}
+            if payload.get("seq") == seq:
+                return {**payload, "message": {**view, "text": "", "attachment": None, "recalled": True,
+                                               "recall_notice": notice}}
+            quoted = view.get("reply_to")
+            if isinstance(quoted, dict) and quoted.get("seq") == seq:
+                return {**payload, "message": {**view, "reply_to": {**quoted, "text": notice, "recalled": True}}}
+        elif etype == "chat.edit" and payload.get("seq") == seq:
+            return {**payload, "text": ""}
+        elif etype == "chat.ding_remind" and payload.get("seq") == seq:
+            return {**payload, "text": notice}
+        return None
+
+    return eventstore.rewrite(session, since=msg.created_at, audience=audience.of(cid),
+                              types=("chat.ding_remind",) if msg.is_ding else (), fn=redact)
 
 
 def message_public(msg: Message, names: dict[int, str], *, attachment: Attachment | None = None,

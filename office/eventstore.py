@@ -9,16 +9,20 @@ audience's with ``joined < id <= left`` (``left`` None while they still belong).
 per recipient into a per-user index cost a message to a 100-person group a hundred scattered page
 writes. Ended memberships matter only while their events are kept: ``register_pruner(fn)`` has
 ``fn(session, newest_removed_id)`` drop them in the transaction that prunes the events.
+
+What a user takes back (a recalled chat message) must not come back on resume either: ``rewrite``
+lets the owning domain replace the stored payloads that carry it, in the transaction that takes it
+back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import timedelta
+from collections.abc import Callable, Collection, Iterable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, or_
-from sqlmodel import Session, select
+from sqlalchemy import and_, delete, func, or_, update
+from sqlmodel import Session, col, select
 
 from office.db import utcnow
 from office.models import EventRecipient, StoredEvent, SystemSetting
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
 REPLAY_LIMIT = 5000
 PRUNED_KEY = "events_pruned_through"
 AUDIENCE_CHUNK = 300  # audiences per query (bound parameters stay well under every driver's limit)
+CLOCK_ALLOWANCE = timedelta(minutes=1)  # events stamped by other processes, whose clocks may differ
 AudienceLookup = Callable[[Session, int, int], Iterable[tuple[str, int, int | None]]]
 Pruner = Callable[[Session, int], None]
 _audiences: list[AudienceLookup] = []
@@ -92,6 +97,35 @@ def events_after(db: Database, user_id: int, after: int) -> tuple[bool, list[dic
         return True, []
     rows.sort(key=lambda r: r[0])
     return False, [{"id": eid, "type": etype, **payload} for eid, etype, payload in rows]
+
+
+def rewrite(session: Session, *, since: datetime, audience: str | None = None, types: Collection[str] = (),
+            fn: Callable[[str, dict[str, Any]], dict[str, Any] | None]) -> int:
+    """Replace the stored payloads that carry something taken back. ``fn(type, payload)`` gives the
+    new payload, or None for an event to leave as it is; it sees the events stored since ``since``
+    (a minute earlier, for other processes' clocks) that belong to ``audience`` or are of one of
+    ``types``. Returns how many were rewritten.
+
+    Events are changed in place, never deleted: ids stay as clients saw them, and the newest event
+    must stay anyway (see ``prune``)."""
+    lo = session.exec(select(func.min(StoredEvent.id))
+                      .where(StoredEvent.created_at >= since - CLOCK_ALLOWANCE)).one()  # type: ignore[arg-type,operator]
+    wanted: list[Any] = []
+    if audience:
+        wanted.append(StoredEvent.audience == audience)
+    if types:
+        wanted.append(col(StoredEvent.type).in_(sorted(types)))
+    if lo is None or not wanted:
+        return 0
+    rows = session.exec(select(StoredEvent.id, StoredEvent.type, StoredEvent.payload)
+                        .where(col(StoredEvent.id) >= lo, or_(*wanted))).all()
+    changed = 0
+    for eid, etype, payload in rows:
+        new = fn(etype, dict(payload))
+        if new is not None and new != payload:
+            session.execute(update(StoredEvent).where(StoredEvent.id == eid).values(payload=new))  # type: ignore[arg-type]
+            changed += 1
+    return changed
 
 
 def prune(db: Database, *, retention: timedelta) -> int:

@@ -43,3 +43,28 @@ def test_pruned_events_make_an_old_client_resync_and_ids_keep_rising(db: Any, or
     assert eventstore.prune(db, retention=timedelta(hours=72)) == 1  # "c" may go now: "d" is newer
     resync, replayed = eventstore.events_after(db, uid, top)
     assert not resync and [e["tag"] for e in replayed] == ["d"]
+
+
+def test_rewrite_changes_only_the_chosen_recent_events_in_place(db: Any, org: Org) -> None:
+    uid = org.users["hamlet"]
+    with db.write() as s:
+        events.publish_on_commit(s, "test.ping", {"tag": "old", "secret": "旧"}, user_ids=[uid])
+    _age_everything(db)  # stored before the window rewrite looks at
+    start = utcnow()
+    with db.write() as s:
+        events.publish_on_commit(s, "test.ping", {"tag": "a", "secret": "机密"}, user_ids=[uid], audience="g:1")
+        events.publish_on_commit(s, "test.other", {"tag": "b", "secret": "机密"}, user_ids=[uid])
+        events.publish_on_commit(s, "test.ping", {"tag": "c", "secret": "机密"}, user_ids=[uid])
+    with db.read() as s:
+        before = {e.id: e.payload for e in s.exec(select(StoredEvent)).all()}
+
+    def redact(etype: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        return {**payload, "secret": ""} if payload.get("secret") else None
+
+    with db.write() as s:
+        assert eventstore.rewrite(s, since=start, audience="g:1", types=("test.other",), fn=redact) == 2
+    with db.read() as s:
+        after = {e.id: e.payload for e in s.exec(select(StoredEvent)).all()}
+    assert after.keys() == before.keys()  # nothing deleted, no id changed
+    assert sorted(p["tag"] for p in after.values() if p.get("secret") == "") == ["a", "b"]
+    assert sorted(p["tag"] for p in after.values() if p.get("secret")) == ["c", "old"]  # not chosen / too old
