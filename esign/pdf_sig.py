@@ -48,9 +48,9 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
-from pyhanko.sign.signers.pdf_signer import DSSContentSettings, SigDSSPlacementPreference
 from pyhanko.sign.attributes import CMSAttributeProvider, SignedAttributeProviderSpec
 from pyhanko.sign.general import SigningError
+from pyhanko.sign.signers.pdf_signer import DSSContentSettings, SigDSSPlacementPreference
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
@@ -185,7 +185,7 @@ def _add_seal_stream(writer: IncrementalPdfFileWriter, seal_der: bytes) -> None:
     listed = generic.ArrayObject(list(seals)) if isinstance(seals, generic.ArrayObject) else generic.ArrayObject()
     listed.append(writer.add_object(stream))
     writer.root[generic.NameObject(SEALS_KEY)] = listed
-    writer.update_root()
+    writer.update_root()  # type: ignore[no-untyped-call]
 
 
 def _find_seal(reader: PdfFileReader, digest: bytes) -> bytes | None:

@@ -118,7 +118,7 @@ def main(soffice: str, profile: str, pipe: str) -> int:
                     raise RuntimeError("never connected")
                 desktop.terminate()  # type: ignore[attr-defined]
                 office.wait(timeout=10)
-            except Exception:  # noqa: BLE001 - any failure to shut down politely: kill it
+            except Exception:  # noqa: BLE001, S110 - no polite shutdown: the group kill below ends it
                 pass
         # soffice.bin is oosplash's child, not ours: end the whole group (ourselves with it) so none outlives
         # us; only when the group is ours alone (the pool starts us with start_new_session).

@@ -339,13 +339,17 @@ _pool_lock = threading.Lock()
 
 
 def configure(settings: Any) -> ConverterPool:
-    """(Re)create the process-wide pool from ``office.config.Settings`` (called at start-up)."""
+    """The process-wide pool for ``office.config.Settings`` (called at start-up). An app created again
+    with the same settings (tests create one per test) keeps the warm converters it already has."""
     global _pool
+    wanted = (settings.official_copy_workers, float(settings.official_copy_timeout),
+              Path(settings.official_copy_fontconfig) if settings.official_copy_fontconfig else FONTS_CONF)
     with _pool_lock:
+        if _pool is not None and not _pool._closed and (_pool.workers, _pool.timeout, _pool.fontconfig) == wanted:
+            return _pool
         if _pool is not None:
             _pool.close()
-        _pool = ConverterPool(workers=settings.official_copy_workers, timeout=settings.official_copy_timeout,
-                              fontconfig=settings.official_copy_fontconfig or None)
+        _pool = ConverterPool(workers=wanted[0], timeout=wanted[1], fontconfig=wanted[2])
         return _pool
 
 

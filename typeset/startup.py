@@ -1,8 +1,9 @@
 """On start: set up the LibreOffice converter pool from the settings and warm it in the background
 (the server does not wait for it); on shutdown: stop the converters.
 
-Under ``settings.testing`` the pool is configured but not warmed: the test suite creates an app per
-test, and two LibreOffice processes each would swamp the machine; tests that convert start their own.
+Under ``settings.testing`` the pool is configured but not warmed, and not closed when an app stops:
+the suite creates an app per test, so the converters start on the first conversion and are shared
+by every later app with the same settings (``convert.configure``); they end with the process.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ def start(app: Any) -> Coroutine[Any, Any, None]:
         pool.start()
     elif not pool.available():
         log.warning("%s", pool.status()["message"])
-    return _close_on_shutdown(pool)
+    return _close_on_shutdown(pool, keep=settings.testing)
 
 
-async def _close_on_shutdown(pool: convert.ConverterPool) -> None:
+async def _close_on_shutdown(pool: convert.ConverterPool, *, keep: bool) -> None:
     try:
         await asyncio.Event().wait()
     finally:
-        pool.close()
+        if not keep:  # tests reuse the warm pool across apps; it is closed at exit (atexit)
+            pool.close()

@@ -150,7 +150,10 @@ def test_cold_fallback_without_python_uno(notice: bytes) -> None:
 
 
 def test_process_pool_follows_the_settings(settings) -> None:  # type: ignore[no-untyped-def]
+    first = convert.configure(settings)
+    assert convert.configure(settings) is first  # an app made again keeps the warm converters
     pool = convert.configure(settings.with_overrides(official_copy_workers=0))
+    assert first._closed and pool is not first
     try:
         assert not convert.available() and convert.status()["available"] is False
         with pytest.raises(ConverterUnavailable):
