@@ -30,5 +30,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index('ix_chat_message_attachment', table_name='chat_message')
-    with op.batch_alter_table('chat_conversation', schema=None) as batch_op:
-        batch_op.drop_column('history_visible')
+    # A plain DROP COLUMN (SQLite >= 3.35): a batch table copy would drop chat_conversation while
+    # other tables' foreign keys point at it, which SQLite refuses with foreign keys on.
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute('ALTER TABLE chat_conversation DROP COLUMN history_visible')
+    else:
+        op.drop_column('chat_conversation', 'history_visible')
