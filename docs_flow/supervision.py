@@ -32,6 +32,7 @@ from office.db import Database, utcnow
 from office.directory.service import users_with_role
 from office.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from office.models import Department, DeptKind, Post, Role, SystemSetting
+from office.spreadsheet import safe_cell
 
 log = logging.getLogger("docs_flow.supervision")
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -41,7 +42,6 @@ DEFAULT_SCHEDULE = {"before_hours": [72, 24], "overdue_every_hours": 24, "escala
 SOURCES = {"incoming": "收文", "meeting_task": "会议任务", "instruction": "领导批示"}
 TREND_DAYS = 14
 EXPORT_LIMIT = 100_000
-DANGEROUS_CELL = ("=", "+", "-", "@", "\t", "\r")
 
 
 # Schedule --------------------------------------------------------------------------------------------
@@ -523,13 +523,6 @@ def item_public(r: SupervisionItem, names: dict[int | None, str], now: datetime)
 # Export ----------------------------------------------------------------------------------------------------------
 
 EXPORT_HEADER = ["编号", "来源", "事项", "责任部门", "办理时限", "状态", "是否逾期", "督办级别", "办结时间"]
-
-
-def safe_cell(value: Any) -> Any:
-    """Spreadsheet cells that would start a formula (= + - @, tab, CR) are prefixed with an apostrophe."""
-    if isinstance(value, str) and value.startswith(DANGEROUS_CELL):
-        return "'" + value
-    return value
 
 
 def export_rows(session: Session, actor: Actor, f: Filters) -> list[list[Any]]:

@@ -17,6 +17,7 @@ from office import audit
 from office.actor import Actor
 from office.db import utcnow
 from office.errors import Conflict, InvalidTransition, PermissionDenied, ValidationError
+from office.spreadsheet import neutralise
 from meetings.models import Meeting, MeetingOccurrence, MeetingStatus, OccurrenceStatus, Rsvp, SignIn
 from meetings.service import _iso, access_meeting, attendees_of, changed, get_zone, user_names
 
@@ -159,12 +160,6 @@ def _pick_occurrence(session: Session, meeting: Meeting, original: dt.datetime |
 
 STATE_LABELS = {"present": "已签到", "late": "迟到", "absent": "缺席", "on_leave": "请假", "delegated": "代参会",
                 "expected": "未到"}
-DANGEROUS_LEAD = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: str) -> str:
-    """Spreadsheet formula injection: a cell starting with = + - @ (or tab/CR) is prefixed with '."""
-    return "'" + value if value.startswith(DANGEROUS_LEAD) else value
 
 
 def attendance_csv(report: dict[str, Any]) -> bytes:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +20,7 @@ from office import audit, policy
 from office.actor import Actor
 from office.directory import service
 from office.directory.service import PostSpec
+from office.spreadsheet import neutralise
 from office.errors import ValidationError
 from office.models import ROLE_LABELS, Department, DeptKind, Post, Role, User, UserRole
 
@@ -210,17 +210,6 @@ def _apply_row(session: Session, actor: Actor, row: dict[str, str], report: Impo
         report.updated_users += 1
     else:
         report.unchanged_users += 1
-
-
-FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(cell: str) -> str:
-    """Cells starting with = + - @ (or tab/CR) would run as formulas in Excel: prefix a quote. The
-    full-width and small forms (＝ ＋ － ＠, ﹦ ﹢ ﹣ ﹫), which a Chinese input method types and Excel
-    takes as the ASCII ones, are compared by their NFKC form."""
-    lead = unicodedata.normalize("NFKC", cell[:1])[:1]
-    return "'" + cell if lead in FORMULA_LEAD else cell
 
 
 def export_csv(session: Session, actor: Actor) -> bytes:

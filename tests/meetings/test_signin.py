@@ -105,5 +105,7 @@ def test_attendance_report_and_csv(client: TestClient, org: Org) -> None:
     assert leave[2] == "请假" and leave[5] == "'=HYPERLINK(\"http://x\")"
     assert signin.neutralise("+1") == "'+1" and signin.neutralise("-2") == "'-2" and signin.neutralise("@a") == "'@a"
     assert signin.neutralise("正常") == "正常"
+    # One rule for every export (office.spreadsheet): the full-width forms an input method types too.
+    assert signin.neutralise("＝1+1") == "'＝1+1" and signin.neutralise("﹢1") == "'﹢1"
     login(client, "hamlet")
     assert client.get(f"/api/meetings/{mid}/attendance.csv").status_code == 403
