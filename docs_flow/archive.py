@@ -1,6 +1,7 @@
 """归档: a finished document becomes an immutable package.
 
-The package is a zip holding the final Word file (the sealed bytes, with its signature and seal records), the
+The package is a zip holding the sealed official copy (版式 PDF) and the sealed Word file it was made
+from (the exact bytes sealed at 用印, with their signature and seal records), the
 metadata as JSON, the route history, the attachments, and ``manifest.json`` listing every file
 with its SHA-256. The zip's own SHA-256 is stored with it, so ``verify`` detects any change. Nothing
 edits a package; an administrator may destroy (销毁) one only after its retention period, with a
@@ -86,6 +87,9 @@ def archive_outgoing(session: Session, actor: Actor, doc: OutgoingDocument) -> A
     """Package a finished 发文: Word file, signatures, metadata, route history, attachments."""
     # The legal record holds the exact bytes that were sealed (``official_file``), not a new rendering.
     files: list[tuple[str, bytes]] = [("document.docx", output.official_file(session, doc))]
+    pdf = output.official_pdf(session, doc)
+    if pdf is not None:  # the official copy (版式), sealed; the Word file above is its source
+        files.insert(0, ("document.pdf", pdf))
     meta = {**output.document_fields(doc), "kind": "outgoing", "id": doc.id, "status": doc.status.value,
             "body_hash": doc.body_hash, "body_text": body_mod.flatten(doc.title, doc.body)}
     files += [("metadata.json", _json(meta)),
@@ -108,7 +112,8 @@ def archive_incoming(session: Session, actor: Actor, doc: IncomingDocument) -> A
     files: list[tuple[str, bytes]] = []
     for f in rows:
         folder = {"main": "", "signature": "", "attachment": "attachments/", "reply": "replies/"}[f.role]
-        name = "document.docx" if f.role == "main" and f.name.endswith(".docx") else f"{folder}{f.id}_{f.name}"
+        suffix = f.name.rsplit(".", 1)[-1].lower()
+        name = f"document.{suffix}" if f.role == "main" and suffix in ("docx", "pdf") else f"{folder}{f.id}_{f.name}"
         files.append((name, f.data))
     files += [("metadata.json", _json({**incoming.incoming_public(doc), "kind": "incoming"})),
               ("history.json", _json(_history(session, doc.case_id)))]

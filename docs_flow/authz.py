@@ -35,6 +35,7 @@ EXPECTATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/api/docs/{doc_id:int}/comments"): private(),
     ("POST", "/api/docs/{doc_id:int}/comments"): private(),
     ("GET", "/api/docs/{doc_id:int}/docx"): private(),  # a draft downloads with a blank 〔　　〕号
+    ("GET", "/api/docs/{doc_id:int}/pdf"): private(404),  # a reader's draft has no sealed official copy yet
     ("POST", "/api/docs/{doc_id:int}/import"): private(),
     ("POST", "/api/docs/{doc_id:int}/attachments"): private(),
     ("GET", "/api/docs/{doc_id:int}/attachments/{file_id:int}"): private(),

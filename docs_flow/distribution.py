@@ -96,6 +96,9 @@ def _files(session: Session, doc: OutgoingDocument) -> list[tuple[str, str, str,
     stem = (doc.number or doc.title)[:80]
     # The receiving agency gets the sealed bytes themselves, so its copy verifies as the sender's does.
     out: list[tuple[str, str, str, bytes]] = [("main", f"{stem}.docx", DOCX_TYPE, output.official_file(session, doc))]
+    pdf = output.official_pdf(session, doc)
+    if pdf is not None:
+        out.insert(0, ("main", f"{stem}.pdf", "application/pdf", pdf))
     for a in session.exec(select(DocAttachment).where(DocAttachment.document_id == doc.id)).all():
         out.append(("attachment", a.name, a.content_type, a.data))
     sigs = {"body_hash": doc.body_hash, "signed_hash": doc.signed_hash, "sign_record": doc.sign_record,

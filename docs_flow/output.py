@@ -2,34 +2,28 @@
 checks and Word import (``typeset``), and electronic seals (``esign``).
 
 One sealed record: at 用印 the document is rendered once, sealed, and the sealed bytes are stored by
-their SHA-256 (``store_sealed``). From then on every reader gets those bytes (``official_file``):
+their SHA-256 (``docs_flow.official_copy``), with the official PDF. From then on every reader gets those bytes (``official_file``):
 the Word download, the archive package, the copies delivered to other agencies' 收文. Nothing
 renders a sealed document again. The 印发日期 is settled at 用印 so the sealed file carries it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-from pathlib import Path
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from office.actor import Actor
 from office.db import utcnow
-from office.errors import InvalidTransition, OfficeError, ValidationError
+from office.errors import InvalidTransition, ValidationError
 from office.models import Post
 from typeset import layout
 from typeset.conformance import check_docx
 from typeset.docx_import import import_draft
 from typeset.render import date_paragraph_index, render_docx, signature_paragraph_index
 from docs_flow import body as body_mod
+from docs_flow import official_copy
 from docs_flow.models import OutgoingDocument
-
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 # Word output ---------------------------------------------------------------------------------------
@@ -134,60 +128,45 @@ def _post_title(session: Session, user_id: int) -> str:
     return post.title if post else ""
 
 
-def seal_document(session: Session, actor: Actor, document: OutgoingDocument, pin: str | None) -> dict[str, Any]:
-    """用印: render the signed document, apply the agency's official seal over the 成文日期 with the
-    actor's own key (``esign.service.seal_docx``), and keep the sealed file for download.
-
-    The actor must be authorised on an active official seal of the document's agency.
-    """
-    if not pin:
-        raise ValidationError("用印需要输入您的签名密码（PIN）", code="pin_required")
+def pick_seal(session: Session, actor: Actor, document: OutgoingDocument) -> Any:
+    """The seal 用印 applies: the agency's 公章, or for a 令 the 签发人's 签名章 (§10.2)."""
     from esign import service as esign_service
     from esign.models import SealKind
 
     usable = [s for s in esign_service.usable_seals(session, actor) if s.agency_id == document.agency_id]
-    order = document.doc_type.value == "命令（令）"
-    if order:  # a 令 carries the 签发人's 签名章 beside the job title, not the agency's 公章 (§10.2)
+    if document.doc_type.value == official_copy.ORDER:
         seals = [s for s in usable if s.kind == SealKind.name and s.holder_user_id == document.signed_by_id]
         if not seals:
             raise InvalidTransition(f"命令须加盖签发人（{document.signer_name}）的签名章：请印章管理员创建签名章并授权您使用",
                                     code="no_name_seal")
-    else:
-        seals = [s for s in usable if s.kind == SealKind.official]
-        if not seals:
-            raise InvalidTransition("本机关没有您可使用的电子公章：请印章管理员创建公章并授权您使用", code="no_usable_seal")
-    seal = next((s for s in seals if s.seal_type == "公章"), seals[0])
-    if document.issued_date is None:  # 印发日期 goes into the 版记 of the file that is sealed
-        document.issued_date = datetime.now(CHINA).date()
-    data = render(document)
+        return seals[0]
+    seals = [s for s in usable if s.kind == SealKind.official]
+    if not seals:
+        raise InvalidTransition("本机关没有您可使用的电子公章：请印章管理员创建公章并授权您使用", code="no_usable_seal")
+    return next((s for s in seals if s.seal_type == "公章"), seals[0])
+
+
+def seal_document(session: Session, actor: Actor, document: OutgoingDocument, pin: str | None) -> dict[str, Any]:
+    """用印: seal the Word file and its official PDF with the actor's own key on the agency's seal
+    (``docs_flow.official_copy``), store both and return the seal record."""
+    if not pin:
+        raise ValidationError("用印需要输入您的签名密码（PIN）", code="pin_required")
+    from esign import service as esign_service
+
+    seal = pick_seal(session, actor, document)
+    copy = official_copy.prepared_for(document, seal.width_mm)
+    data = copy.docx
+    order = document.doc_type.value == official_copy.ORDER
     anchor = signature_paragraph_index(data) if order else date_paragraph_index(data)
-    sealed = esign_service.seal_docx(session, actor, seal_id=seal.id, pin=pin, docx_bytes=data,  # type: ignore[arg-type]
-                                     anchor_paragraph=anchor, reference=document.number or document.title[:100])
-    digest = store_sealed(session, sealed)
-    conformance = check(data).to_dict()
-    return {"conformance": conformance, "hash": document.signed_hash, "version_no": document.signed_version_no, "by_id": actor.user_id,
-            "by": actor.name, "at": utcnow().isoformat(), "method": "esign", "seal_id": seal.id,
-            "seal_name": seal.name + seal.seal_type, "sealed_sha256": digest}
-
-
-def _sealed_dir(session: Session) -> Path:
-    return Path(session.info["db"].settings.data_dir) / "sealed"
-
-
-def store_sealed(session: Session, data: bytes) -> str:
-    """Write the sealed file by content hash, durably, before the transaction that records it commits."""
-    digest = hashlib.sha256(data).hexdigest()
-    folder = _sealed_dir(session)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{digest}.docx"
-    if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    return digest
+    reference = document.number or document.title[:100]
+    sealed = esign_service.seal_docx(session, actor, seal_id=seal.id, pin=pin, docx_bytes=data,
+                                     anchor_paragraph=anchor, reference=reference)
+    digest = official_copy.store(session, sealed, ".docx")
+    pdf = official_copy.seal_pdf(session, actor, document, copy, seal_id=seal.id, pin=pin, reference=reference)
+    return {"conformance": check(data).to_dict(), "hash": document.signed_hash,
+            "version_no": document.signed_version_no, "by_id": actor.user_id, "by": actor.name,
+            "at": utcnow().isoformat(), "method": "esign", "seal_id": seal.id,
+            "seal_name": seal.name + seal.seal_type, "sealed_sha256": digest, **pdf}
 
 
 def official_file(session: Session, document: OutgoingDocument) -> bytes:
@@ -198,14 +177,12 @@ def official_file(session: Session, document: OutgoingDocument) -> bytes:
 
 def sealed_file(session: Session, document: OutgoingDocument) -> bytes | None:
     """The sealed Word file recorded at 用印, if any (what entitled readers download from then on)."""
-    digest = document.seal_record.get("sealed_sha256")
-    if not digest:
-        return None
-    path = _sealed_dir(session) / f"{digest}.docx"
-    data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != digest:
-        raise OfficeError("盖章文件校验失败，请联系管理员", code="sealed_file_corrupt")
-    return data
+    return official_copy.load(session, document.seal_record.get("sealed_sha256"), ".docx")
+
+
+def official_pdf(session: Session, document: OutgoingDocument) -> bytes | None:
+    """The sealed official copy (版式 PDF) recorded at 用印, if any."""
+    return official_copy.load(session, document.seal_record.get("official_pdf"), ".pdf")
 
 
 def canonical_bytes(document: OutgoingDocument) -> bytes:

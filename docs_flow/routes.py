@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Any
 from urllib.parse import quote
 
@@ -11,7 +12,7 @@ from starlette.routing import Route
 from esign import credentials
 from office.errors import ValidationError
 from office.web import Ctx, api
-from docs_flow import engine, numbering, service, templates
+from docs_flow import engine, numbering, official_copy, output, service, templates
 from docs_flow.schemas import (
     ActionIn,
     CommentIn,
@@ -62,12 +63,21 @@ def update_document(ctx: Ctx) -> dict[str, Any]:
     return service.document_detail(ctx.session, ctx.user, doc.id or 0)
 
 
-def _key_ahead(ctx: Ctx) -> Any:
-    """``before_write``: a 签发 with a signature derives the signer's key before the write lock."""
-    return credentials.unsealed_ahead(ctx.session, ctx.user, ctx.body.pin) if ctx.body.pin else None
+def _act_ahead(ctx: Ctx) -> Any:
+    """``before_write``: a 签发 or 用印 with a PIN derives the signer's key before the write lock, and
+    用印 lays out, converts and measures its official copy there too (``official_copy.ahead``)."""
+    if not ctx.body.pin:
+        return None
+    stack = ExitStack()
+    for prepared in (credentials.unsealed_ahead(ctx.session, ctx.user, ctx.body.pin),
+                     official_copy.ahead(ctx.session, ctx.user, ctx.path_int("doc_id"), output.pick_seal)
+                     if ctx.body.action == "approve" else None):
+        if prepared is not None:
+            stack.enter_context(prepared)
+    return stack
 
 
-@api(action="document.use", body=ActionIn, write=True, before_write=_key_ahead)
+@api(action="document.use", body=ActionIn, write=True, before_write=_act_ahead)
 def act(ctx: Ctx) -> dict[str, Any]:
     b: ActionIn = ctx.body
     doc_id = ctx.path_int("doc_id")
@@ -120,6 +130,14 @@ def download_docx(ctx: Ctx) -> Response:
     doc, data = service.render_document(ctx.session, ctx.user, ctx.path_int("doc_id"))
     name = quote(f"{doc.number or doc.title}.docx")
     return Response(data, media_type=DOCX_TYPE,
+                    headers={"content-disposition": f"attachment; filename*=UTF-8''{name}"})
+
+
+@api(action="document.use", write=True)
+def download_pdf(ctx: Ctx) -> Response:
+    doc, data = service.official_pdf(ctx.session, ctx.user, ctx.path_int("doc_id"))
+    name = quote(f"{doc.number or doc.title}.pdf")
+    return Response(data, media_type="application/pdf",
                     headers={"content-disposition": f"attachment; filename*=UTF-8''{name}"})
 
 
@@ -261,6 +279,7 @@ routes = [
     Route("/api/docs/{doc_id:int}/comments", add_comment, methods=["POST"]),
     Route("/api/docs/{doc_id:int}/docx", download_docx, methods=["GET"]),
     Route("/api/docs/{doc_id:int}/import", import_docx, methods=["POST"]),
+    Route("/api/docs/{doc_id:int}/pdf", download_pdf, methods=["GET"]),
     Route("/api/docs/{doc_id:int}/attachments", upload_attachment, methods=["POST"]),
     Route("/api/docs/{doc_id:int}/attachments/{file_id:int}", download_attachment, methods=["GET"]),
 ]

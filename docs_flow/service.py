@@ -25,6 +25,7 @@ from office.actor import Actor
 from office.db import utcnow
 from office.errors import Conflict, InvalidTransition, Locked, NotFound, PermissionDenied, ValidationError
 from office.models import Department, Role, User
+from typeset import convert
 from docs_flow import body as body_mod
 from docs_flow import archive, distribution, engine, numbering, output, templates
 from docs_flow.models import (
@@ -594,6 +595,18 @@ def render_document(session: Session, actor: Actor, doc_id: int) -> tuple[Outgoi
     return doc, data
 
 
+def official_pdf(session: Session, actor: Actor, doc_id: int) -> tuple[OutgoingDocument, bytes]:
+    """The sealed official copy (版式 PDF) for a reader of the document; 404 until 用印 made one."""
+    doc = access_document(session, actor, doc_id)
+    data = output.official_pdf(session, doc)
+    if data is None:
+        reason = doc.seal_record.get("official_pdf_missing") or "公文用印后才有正式版式文件（PDF）"
+        raise NotFound(reason, code="no_official_pdf")
+    audit.record(session, actor, "docs.download", target_type="document", target_id=doc_id,
+                 detail={"format": "pdf", "sha256": hashlib.sha256(data).hexdigest()})
+    return doc, data
+
+
 def check_conformance(session: Session, actor: Actor, data: bytes) -> dict[str, Any]:
     """GB/T 9704 check of an uploaded Word file (stores nothing but the audit entry)."""
     policy.require(actor, "document.use")
@@ -685,6 +698,8 @@ def document_detail(session: Session, actor: Actor, doc_id: int) -> dict[str, An
                     "on_behalf_of": task.assignee_id if task and task.assignee_id != actor.user_id else None,
                     "due_at": task.due_at.isoformat() if task and task.due_at else None} if step else None,
         "needs_pin": bool(step and step.get("tag") in ("sign_off", "seal")),
+        # 用印 makes the official PDF: say beforehand when the converters are not there.
+        "official_copy": convert.status() if step and step.get("tag") == "seal" else None,
         "number_codes": numbering.agency_codes(session, doc.agency_id),
         "route": engine.route_picture(session, case),
     }
@@ -721,6 +736,7 @@ def document_public(doc: OutgoingDocument) -> dict[str, Any]:
         "issued_date": doc.issued_date.isoformat() if doc.issued_date else None,
         "sealed": bool(doc.seal_record), "seal_method": doc.seal_record.get("method"),
         "sealed_sha256": doc.seal_record.get("sealed_sha256"),
+        "official_pdf_sha256": doc.seal_record.get("official_pdf"),
         "created_at": doc.created_at.isoformat(), "updated_at": doc.updated_at.isoformat(),
     }
 

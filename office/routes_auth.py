@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from office import accounts, audit
+from office import accounts, audit, health
 from office.directory.service import get_user, posts_of, roles_of
 from office.errors import OfficeError, Unauthenticated
 from office.models import ROLE_LABELS
@@ -173,7 +173,8 @@ def revoke_session(ctx: Ctx) -> dict[str, Any]:
 
 
 async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+    """Alive, and which optional parts work (official copies need LibreOffice): ``office.health``."""
+    return JSONResponse(health.report())
 
 
 healthz.__policy__ = "public"  # type: ignore[attr-defined]

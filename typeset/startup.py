@@ -13,6 +13,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from office import health
 from typeset import convert
 
 log = logging.getLogger("typeset.startup")
@@ -21,6 +22,7 @@ log = logging.getLogger("typeset.startup")
 def start(app: Any) -> Coroutine[Any, Any, None]:
     settings = app.state.settings
     pool = convert.configure(settings)
+    health.register("official_copy", pool.status)
     if pool.available() and not settings.testing:
         pool.start()
     elif not pool.available():

@@ -171,7 +171,7 @@ def test_distribution_from_outgoing_document_to_other_agency_inbox(users: Client
     assert item["original_number"] == out["number"] and item["status"] == "received"
     doc = ok(users["iago"].get(f"/api/incoming/{item['id']}"))
     assert {f["role"] for f in doc["files"]} >= {"main", "signature"}
-    main = next(f for f in doc["files"] if f["role"] == "main")
+    main = next(f for f in doc["files"] if f["role"] == "main" and f["name"].endswith(".docx"))
     word = users["iago"].get(f"/api/incoming/{doc['id']}/files/{main['id']}")
     assert word.status_code == 200 and word.content.startswith(b"PK")
     sig = next(f for f in doc["files"] if f["role"] == "signature")

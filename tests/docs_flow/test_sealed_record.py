@@ -1,5 +1,5 @@
-"""One sealed record: the bytes sealed at 用印 are what the download, the archive package and the
-receiving agency's 收文 hold, byte for byte, and each copy verifies."""
+"""One sealed record: the Word file and the official PDF sealed at 用印 are what the downloads, the archive
+package and the receiving agency's 收文 hold, byte for byte, and each copy verifies."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import io
 import zipfile
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import docx
@@ -15,6 +16,7 @@ from starlette.testclient import TestClient
 from typeset.conformance import check_docx
 
 from tests.docs_flow.conftest import Clients
+from tests.esign.test_pdf_sig import _pdfsig, _pyhanko, _root
 from tests.docs_flow.test_routes import advance, create, get, ok
 from tests.factories import Org
 
@@ -26,7 +28,7 @@ def _verify(c: TestClient, data: bytes) -> dict:
 
 
 def test_a_notice_keeps_its_sealed_bytes_from_seal_to_archive_and_to_the_receiving_agency(
-        users: Clients, org: Org) -> None:
+        users: Clients, org: Org, tmp_path: Path) -> None:
     doc = create(users, org, main_recipients=["省财政厅"], title="关于做好2027年预算编制工作的通知")
     for name in ("预算编制说明.pdf", "报送表.xlsx"):
         r = users["hamlet"].post(f"/api/docs/{doc['id']}/attachments", files={"file": (name, name.encode() * 10)},
@@ -48,6 +50,16 @@ def test_a_notice_keeps_its_sealed_bytes_from_seal_to_archive_and_to_the_receivi
     report = check_docx(sealed)
     assert report.ok, report.to_json()
 
+    # The official copy (版式 PDF), sealed at the same step: valid for us, for pdfsig and for pyHanko.
+    pdf = users["hamlet"].get(f"/api/docs/{doc['id']}/pdf").content
+    assert pdf.startswith(b"%PDF") and doc["official_pdf_sha256"] == hashlib.sha256(pdf).hexdigest()
+    pdf_report = _verify(users["hamlet"], pdf)
+    assert pdf_report["valid"] and pdf_report["format"] == "pdf", pdf_report
+    root = _root(org)
+    report_text = _pdfsig(pdf, root, tmp_path)
+    assert "Signature is Valid." in report_text and "Certificate is Trusted." in report_text, report_text
+    assert _pyhanko(pdf, root).bottom_line
+
     doc = advance(users, doc, "end")
     assert doc["status"] == "archived" and doc["issued_date"] == today.isoformat()
     assert users["hamlet"].get(f"/api/docs/{doc['id']}/docx").content == sealed
@@ -56,13 +68,16 @@ def test_a_notice_keeps_its_sealed_bytes_from_seal_to_archive_and_to_the_receivi
     package = next(p for p in packages if p["doc_id"] == doc["id"])
     with zipfile.ZipFile(io.BytesIO(users["gertrude"].get(f"/api/archive/{package['id']}/download").content)) as z:
         assert z.read("document.docx") == sealed
+        assert z.read("document.pdf") == pdf
         assert len([n for n in z.namelist() if n.startswith("attachments/")]) == 2
     assert ok(users["gertrude"].get(f"/api/archive/{package['id']}/verify"))["ok"]
 
     item = ok(users["iago"].get("/api/incoming?box=todo"))["items"][0]
     received = ok(users["iago"].get(f"/api/incoming/{item['id']}"))
-    main = next(f for f in received["files"] if f["role"] == "main")
+    main = next(f for f in received["files"] if f["role"] == "main" and f["name"].endswith(".docx"))
     copy = users["iago"].get(f"/api/incoming/{received['id']}/files/{main['id']}").content
     assert copy == sealed
     assert _verify(users["iago"], copy)["valid"]
+    main_pdf = next(f for f in received["files"] if f["role"] == "main" and f["name"].endswith(".pdf"))
+    assert users["iago"].get(f"/api/incoming/{received['id']}/files/{main_pdf['id']}").content == pdf
     assert len([f for f in received["files"] if f["role"] == "attachment"]) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -36,7 +37,9 @@ def test_unknown_actions_are_denied_and_failing_rules_fail_closed(org: Org) -> N
 
 
 def test_healthz_openapi_and_json_404(client: TestClient) -> None:
-    assert client.get("/healthz").json() == {"status": "ok"}
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok"
+    assert health["components"]["official_copy"]["available"] is bool(shutil.which("soffice"))
     spec = client.get("/api/openapi.json").json()
     assert spec["openapi"].startswith("3.") and "/api/auth/login" in spec["paths"]
     assert "requestBody" in spec["paths"]["/api/auth/login"]["post"]

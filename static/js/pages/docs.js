@@ -245,7 +245,7 @@ function actionPanel(ctx, doc, view, refresh) {
   if (!routeActs.length || (routeActs.length === 1 && routeActs[0] === "withdraw")) {
     if (doc.status === "archived") {
       return el("section", { class: "notice notice-done" }, el("p", { class: "notice-title" }, "本公文已办结归档"),
-        el("p", {}, doc.number ? `文号 ${doc.number}，可在“正文”处下载 Word 文件。` : "可在“正文”处下载 Word 文件。"));
+        el("p", {}, `${doc.number ? `文号 ${doc.number}，` : ""}可在“正文”处下载${doc.official_pdf_sha256 ? "盖章的正式文件（PDF）和 " : ""}Word 文件。`));
     }
     const current = doc.route.steps.find((s) => s.state === "current");
     if (!current) return null;
@@ -292,6 +292,10 @@ function actionPanel(ctx, doc, view, refresh) {
   }
   const pin = field({ label: tag === "seal" ? "您的签名密码（PIN，用于加盖电子公章）" : "您的签名密码（PIN）", name: "pin", type: "password", autocomplete: "off" });
   if (doc.needs_pin) panel.append(pin.wrap);
+  if (tag === "seal" && doc.official_copy && !doc.official_copy.available) {
+    panel.append(el("p", { class: "form-msg form-msg-error" },
+      `正式版式文件（PDF）服务暂不可用，暂不能用印：${doc.official_copy.message || "请联系管理员"}`));
+  }
   const status = el("p", { class: "form-msg", role: "alert", hidden: true });
 
   async function run(action, btn) {
@@ -387,7 +391,13 @@ function bodySection(ctx, doc, view, refresh) {
   if (!doc.body.length) preview.append(el("p", { class: "hint" }, "正文为空，请点击“编辑正文”填写。"));
   section.append(preview);
   const bar = el("div", { class: "actions" },
-    el("a", { class: "btn btn-secondary", href: `/api/docs/${doc.id}/docx`, download: "" }, "下载 Word"));
+    el("a", { class: "btn btn-secondary", href: `/api/docs/${doc.id}/docx`, download: "" },
+      doc.sealed ? "下载 Word（已盖章）" : "下载 Word"));
+  if (doc.official_pdf_sha256) {
+    // The official copy: fixed pages, sealed, what is archived and sent.
+    bar.prepend(el("a", { class: "btn btn-primary", href: `/api/docs/${doc.id}/pdf`, download: "" },
+      "下载正式文件（PDF，已盖章）"));
+  }
   if (doc.allowed_actions.includes("edit")) {
     bar.prepend(button("编辑正文", () => { view.editing = true; refresh(); }, { kind: "secondary" }));
   }

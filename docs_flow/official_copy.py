@@ -1,0 +1,156 @@
+"""用印 makes the official record: the Word file and its fixed-layout copy (版式 PDF), both sealed.
+
+At 用印 the signed, numbered document is laid out once with its 印发日期 settled, converted by
+LibreOffice into the official PDF, and the seal position is measured on the rendered pages
+(``typeset.convert``, ``typeset.pdf_measure``). The Word file gets the seal picture and signature
+(``esign.seal_docx``), the PDF a PAdES signature with the seal as its appearance
+(``esign.seal_pdf``). Both sealed files are stored once by their SHA-256 and every later reader gets
+those bytes (``docs_flow.output.official_file`` / ``official_pdf``).
+
+Converting and measuring take 0.3 s or more and may wait for a free converter, so the 用印 route
+prepares the copy before it takes the write lock (``ahead``); inside the transaction the prepared
+copy is used when the document is still the one it was made from (same version and 印发日期),
+else it is made again there. Without LibreOffice the step is refused (503) rather than sealing a
+record without its official copy. A seal whose key is SM2 cannot sign a PDF (no PDF validator
+knows SM2): then only the Word file is sealed and the record says why the PDF is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from office.actor import Actor
+from office.errors import OfficeError
+from typeset import convert, pdf_measure
+from docs_flow.models import OutgoingDocument
+
+CHINA = ZoneInfo("Asia/Shanghai")
+ORDER = "命令（令）"
+
+
+@dataclass(frozen=True)
+class PreparedCopy:
+    """The Word file as it will be sealed, its PDF and where the seal goes on it."""
+
+    key: tuple[int, int, date, float]  # document id, version, 印发日期, seal diameter
+    docx: bytes
+    pdf: bytes
+    placement: pdf_measure.SealPlacement
+
+
+_AHEAD: ContextVar[PreparedCopy | None] = ContextVar("official_copy_ahead", default=None)
+
+
+def settle_issue_date(document: OutgoingDocument) -> date:
+    """The 印发日期 goes into the 版记 of the file that is sealed, so it is settled at 用印."""
+    if document.issued_date is None:
+        document.issued_date = datetime.now(CHINA).date()
+    return document.issued_date
+
+
+def prepare(document: OutgoingDocument, diameter_mm: float) -> PreparedCopy:
+    """Lay out, convert and measure (slow; no database writes). ``document.issued_date`` set."""
+    from docs_flow import output
+
+    docx = output.render(document)
+    pdf = convert.docx_to_pdf(docx)
+    signature_text, date_text = pdf_measure.seal_anchor_texts(docx)
+    placement = pdf_measure.seal_placement(pdf, date_text=date_text, signature_text=signature_text,
+                                           diameter_mm=diameter_mm)
+    key = (document.id or 0, document.version, document.issued_date or date.min, float(diameter_mm))
+    return PreparedCopy(key, docx, pdf, placement)
+
+
+@contextmanager
+def _use(copy: PreparedCopy) -> Iterator[None]:
+    token = _AHEAD.set(copy)
+    try:
+        yield
+    finally:
+        _AHEAD.reset(token)
+
+
+def ahead(session: Session, actor: Actor, doc_id: int, pick_seal: Any) -> Any:
+    """``before_write`` for the 用印 step: the prepared copy, held for the write transaction (or None
+    when this is not a 用印 the actor can do now; the transaction then decides and refuses)."""
+    from docs_flow import engine
+
+    document = session.get(OutgoingDocument, doc_id)
+    if document is None or not document.case_id or not document.signed_hash or not document.number:
+        return None
+    case = engine.get_case(session, document.case_id)
+    task = engine.my_task(session, case, actor)
+    if task is None or case.route[task.step_index].get("tag") != "seal":
+        return None
+    try:
+        seal = pick_seal(session, actor, document)
+        settle_issue_date(document)  # on the read session's copy only: nothing is written here
+        return _use(prepare(document, seal.width_mm))
+    except OfficeError:  # no seal, no converter...: the transaction meets it again and answers
+        return None
+
+
+def prepared_for(document: OutgoingDocument, diameter_mm: float) -> PreparedCopy:
+    """Inside the 用印 transaction: the copy made ahead if it still fits the document, else a new one."""
+    copy = _AHEAD.get()
+    key = (document.id or 0, document.version, settle_issue_date(document), float(diameter_mm))
+    if copy is not None and copy.key == key:
+        return copy
+    return prepare(document, diameter_mm)
+
+
+def seal_pdf(session: Session, actor: Actor, document: OutgoingDocument, copy: PreparedCopy, *, seal_id: int,
+             pin: str, reference: str) -> dict[str, Any]:
+    """Seal the official PDF and store it; the record's fields (or why there is no PDF)."""
+    from esign import service as esign_service
+
+    try:
+        sealed = esign_service.seal_pdf(session, actor, seal_id=seal_id, pin=pin, pdf_bytes=copy.pdf,
+                                        page=copy.placement.page, rect=copy.placement.rect, reference=reference)
+    except OfficeError as exc:
+        if exc.code != "pdf_alg_unsupported":
+            raise
+        return {"official_pdf": None, "official_pdf_missing": exc.message}
+    return {"official_pdf": store(session, sealed, ".pdf"), "seal_page": copy.placement.page + 1,
+            "seal_covers": list(copy.placement.covers)}
+
+
+def _sealed_dir(session: Session) -> Path:
+    return Path(session.info["db"].settings.data_dir) / "sealed"
+
+
+def store(session: Session, data: bytes, suffix: str) -> str:
+    """Write a sealed file by content hash, durably, before the transaction that records it commits."""
+    digest = hashlib.sha256(data).hexdigest()
+    folder = _sealed_dir(session)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{digest}{suffix}"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    return digest
+
+
+def load(session: Session, digest: str | None, suffix: str) -> bytes | None:
+    """A stored sealed file, checked against its hash."""
+    if not digest:
+        return None
+    data = (_sealed_dir(session) / f"{digest}{suffix}").read_bytes()
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise OfficeError("盖章文件校验失败，请联系管理员", code="sealed_file_corrupt")
+    return data
