@@ -9,8 +9,8 @@ signature layer knows exactly what one seal adds and nothing else is re-serialis
   anchor paragraph.
 
 Placement (GB/T 9704-2012 7.3.5.1: 端正、居中下压发文机关署名和成文日期，印章顶端上距正文一行之内):
-the seal is centred horizontally on the estimated centre of the date text and vertically so
-the date line sits a little below the seal's centre. Text width is estimated from the character
+the seal is centred horizontally on the estimated centre of the date text, and vertically so its
+lower edge sits just under the date line (署名 and date below its centre, 附注 clear). Text width is estimated from the character
 count and run size (default 3号 = 16 pt), alignment and right/left indents, because Word's line
 layout is not available here; the estimate is exact for the usual right-aligned 成文日期 with
 full-width characters.
@@ -35,6 +35,7 @@ CT = "http://schemas.openxmlformats.org/package/2006/content-types"
 IMAGE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"
 EMU_PER_MM = 36000
 EMU_PER_TWIP = 635
+SEAL_BOTTOM_BELOW_DATE_MM = 5.0
 
 SEAL_NAME_RE = re.compile(r"^TongbanSeal-(\d+)$")
 DATE_RE = re.compile(
@@ -99,8 +100,12 @@ def _layout(doc: etree._Element, p: etree._Element, default_half_points: int) ->
     jc = jc_el.get(f"{{{W}}}val", "left") if jc_el is not None else "left"
     sz = p.find(f".//{{{W}}}rPr/{{{W}}}sz")
     half_points = _twips(sz, "val", default_half_points)
-    chars = len(paragraph_text(p).strip())
-    text = chars * half_points * 10  # full-width: one em per character; 1 half-point = 10 twips
+    spacing_el = p.find(f".//{{{W}}}rPr/{{{W}}}spacing")
+    per_char = _twips(spacing_el, "val", 0)
+    chars = paragraph_text(p).strip()
+    # Full-width characters advance one em, digits and Latin half of one (counting 2026 as four
+    # ems put the seal 6–10 mm left of the date); character spacing adds to each.
+    text = sum(half_points * (10 if ord(ch) >= 0x2E80 else 5) + per_char for ch in chars)
     if jc in ("right", "end"):
         centre = width - _twips(ind, "right", _twips(ind, "end", 0)) - text // 2
     elif jc == "center":
@@ -157,8 +162,11 @@ def add_seal_anchor(
     layout = _layout(doc, p, _twips(default_sz, "val", 32))
     cx, cy = int(width_mm * EMU_PER_MM), int(height_mm * EMU_PER_MM)
     x = layout.centre_x * EMU_PER_TWIP - cx // 2
-    # date line centre sits ~3 mm below the seal centre (居中偏下)
-    y = layout.line * EMU_PER_TWIP // 2 - 3 * EMU_PER_MM - cy // 2
+    # 居中下压: the seal's lower edge just under the date line (SEAL_BOTTOM_BELOW_DATE_MM below its
+    # centre), so the 署名 above and the date sit below the seal's centre, its top edge comes within a
+    # line of the text above (the 署名 stands two blank lines under it), and the 附注 on the line
+    # after the date stays clear.
+    y = layout.line * EMU_PER_TWIP // 2 + int(SEAL_BOTTOM_BELOW_DATE_MM * EMU_PER_MM) - cy
     ids = [int(v) for v in doc.xpath("//wp:docPr/@id", namespaces={"wp": WP}) if str(v).isdigit()]
     docpr_id = max(ids, default=0) + 1
     p.append(etree.fromstring(_anchor_xml(n, docpr_id, seal_rel_id(n), cx, cy, x, y)))

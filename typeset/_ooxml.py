@@ -114,6 +114,15 @@ def format_paragraph(
         _set_child(ppr, "w:outlineLvl", _PPR_ORDER, val=str(outline))
 
 
+def no_autospace(p: DocxParagraph) -> None:
+    """No extra space between CJK and digits (2026年 reads 2026 年 in LibreOffice and WPS otherwise):
+    the 成文日期 must be exactly as wide as its characters, or the 署名 above and the seal over it
+    are no longer centred on it."""
+    ppr = p._p.get_or_add_pPr()
+    _set_child(ppr, "w:autoSpaceDE", _PPR_ORDER, val="0")
+    _set_child(ppr, "w:autoSpaceDN", _PPR_ORDER, val="0")
+
+
 def borders(p: DocxParagraph, **sides: tuple[str, int, str, int]) -> None:
     """Paragraph borders: side=(style, sz in 1/8 pt, colour, space in pt)."""
     ppr = p._p.get_or_add_pPr()

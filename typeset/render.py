@@ -324,6 +324,7 @@ class _Writer:
         p.paragraph_format.keep_with_next = True
         self.bookmark(p, BOOKMARK_SIGNATURE)
         p = self.para([(date, g.FONT_FANGSONG, g.SIZE_3, None)], align="right", right=date_right)
+        x.no_autospace(p)
         p.paragraph_format.keep_with_next = bool(doc.note)
         self.bookmark(p, BOOKMARK_DATE)
 
