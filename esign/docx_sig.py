@@ -35,6 +35,8 @@ so it cannot be detected from the file; the transparency log (``log_verifier``) 
 
 from __future__ import annotations
 
+from urllib.parse import quote, unquote
+
 import io
 import re
 import zipfile
@@ -240,6 +242,7 @@ def apply_signature(
     anchor_paragraph: int | None = None,
     chain: Sequence[bytes] = (),
     now: datetime | None = None,
+    reference: str = "",
 ) -> bytes:
     """Return a new .docx with a visible seal (optional) and signature part ``sig{n}.der`` added.
 
@@ -266,6 +269,8 @@ def apply_signature(
     if chain:
         ext[OID_CHAIN] = CertChain(list(chain)).dump()
     prop = f"tongban-docx/{CANON_VERSION};range=all-parts-except-signatures;sequence={n}"
+    if reference:  # the document it was made for (e.g. its 发文字号), signed, so a moved signature names it
+        prop += ";reference=" + quote(reference[:200], safe="")
     tbs = seal_mod.build_tbs_sign(seal_der=seal, time_info=now or datetime.now(timezone.utc),
                                   data_hash=crypto.digest(hash_name, manifest), property_info=prop, ext_datas=ext)
     signature = sign_fn(tbs)
@@ -412,7 +417,13 @@ def _check_integrity(parts: dict[str, bytes], n: int, sig: seal_mod.SignatureDat
     changed = sorted(name for name in recorded.keys() | current.keys() if recorded.get(name) != current.get(name))
     if changed:
         report.changed_parts = changed
-        report.fail("document_modified", "签章后文档被修改：" + "、".join(changed))
+        other = _made_for_another(parts, n, sig, recorded.get("word/document.xml"), changed)
+        if other:
+            report.fail("signature_from_other_document", other)
+        else:
+            made_for = signed_reference(sig)
+            report.fail("document_modified", "签章后文档被修改：" + "、".join(changed)
+                        + (f"（签章为“{made_for}”加盖）" if made_for else ""))
     existing = set(signature_numbers(parts))
     doc = _parse_xml(parts["word/document.xml"])
     orphans = sorted(j for j in visual.seal_runs(doc) if j > n and j not in existing)
@@ -424,6 +435,38 @@ def _check_integrity(parts: dict[str, bytes], n: int, sig: seal_mod.SignatureDat
         report.fail("signature_removed", "本签章之前的签章被删除或增加")
     elif recorded_prior != actual_prior:
         report.fail("signatures_reordered", "本签章之前的签章被替换或调换顺序")
+
+
+def seal_pictures(parts: dict[str, bytes]) -> list[str]:
+    """Seal pictures in a package: our seal parts, or a drawing named as our seals are."""
+    found = [name for name in parts if name.startswith("word/media/tongban-seal-")]
+    if "word/document.xml" in parts:
+        found += [f"TongbanSeal-{n}" for n in visual.seal_runs(_parse_xml(parts["word/document.xml"]))]
+    return found
+
+
+def signed_reference(sig: seal_mod.SignatureData) -> str:
+    """The reference (发文字号 or title) a signature says it was made for, if it carries one."""
+    for field_ in sig.property_info.split(";"):
+        if field_.startswith("reference="):
+            return unquote(field_[len("reference="):])
+    return ""
+
+
+def _made_for_another(parts: dict[str, bytes], n: int, sig: seal_mod.SignatureData, body_digest: bytes | None,
+                      changed: list[str]) -> str:
+    """A seal moved here from another document: the signed body differs, the seal picture it put on
+    its own document is not in this one, and the document it names is not this one (its reference
+    is nowhere in the text). Then say which document it was made for: its reference and body digest.
+    (An edited document keeps its seal picture and its number: that is "modified", not "moved".)"""
+    if "word/document.xml" not in changed or sig.seal_der is None:
+        return ""
+    reference = signed_reference(sig)
+    doc = _parse_xml(parts["word/document.xml"])
+    if not reference or n in visual.seal_runs(doc) or reference in visual.paragraph_text(doc):
+        return ""
+    digest = body_digest.hex() if isinstance(body_digest, bytes) else ""
+    return (f"此签章是为另一份文件加盖的（{reference}，正文摘要 {digest[:16]}…），与本文件不符：签章被移用")
 
 
 def _check_timestamp(sig: seal_mod.SignatureData, tsa_cert: bytes | None, report: SignatureReport) -> datetime:

@@ -145,7 +145,8 @@ def seal_docx(session: Session, actor: Actor, *, seal_id: int, pin: str, docx_by
     UnsupportedMedia (415) / PayloadTooLarge (413); nothing is stored then.
     """
     reference, seal, key = _seal_key(session, actor, seal_id=seal_id, pin=pin, reference=reference)
-    sealed, sig_der, now = _apply(session, key, docx_bytes, seal=seal, anchor_paragraph=anchor_paragraph)
+    sealed, sig_der, now = _apply(session, key, docx_bytes, seal=seal, anchor_paragraph=anchor_paragraph,
+                                  reference=reference)
     _register_use(session, actor, key, seal, sig_der=sig_der, now=now, reference=reference, received=docx_bytes,
                   sealed=sealed, fmt="docx")
     return sealed
@@ -237,7 +238,7 @@ def sign_docx(session: Session, actor: Actor, *, pin: str, docx_bytes: bytes, re
     """
     reference = _text_arg(reference, "文件标识 reference")
     key = unlock_key(session, actor, pin=pin)
-    signed, sig_der, now = _apply(session, key, docx_bytes, seal=None, anchor_paragraph=None)
+    signed, sig_der, now = _apply(session, key, docx_bytes, seal=None, anchor_paragraph=None, reference=reference)
     keys = authority.keys_for(session)
     record = _record(session, keys, key, kind=SignatureKind.docx, sig_der=sig_der, purpose=reference,
                      data_hash=hashlib.sha256(signed).hexdigest(), now=now)
@@ -247,13 +248,13 @@ def sign_docx(session: Session, actor: Actor, *, pin: str, docx_bytes: bytes, re
 
 
 def _apply(session: Session, key: UnlockedKey, docx_bytes: bytes, *, seal: Seal | None,
-           anchor_paragraph: int | None) -> tuple[bytes, bytes, datetime]:
+           anchor_paragraph: int | None, reference: str = "") -> tuple[bytes, bytes, datetime]:
     keys = authority.keys_for(session)
     now = utcnow()
     out = docx_sig.apply_signature(docx_bytes, signer=key.certificate, alg=key.alg, sign_fn=key.signer.sign,
                                    timestamp_fn=_timestamp_fn(session, keys, now),
                                    seal=seal.seal_der if seal else None, anchor_paragraph=anchor_paragraph,
-                                   chain=key.chain, now=now)
+                                   chain=key.chain, now=now, reference=reference)
     parts = docx_sig.read_package(out)
     last = docx_sig.signature_numbers(parts)[-1]
     return out, parts[f"tongban/signatures/sig{last}.der"], now

@@ -122,7 +122,12 @@ def verify_docx(session: Session | None, data: bytes, *, trust: Trust | None = N
     report = docx_sig.verify_docx(data, trust_roots=trust.roots, crl_lookup=trust.crl_lookup, tsa_cert=trust.tsa_cert,
                                   log_verifier=log_verifier)
     items = [_signature_dict(r, parts.get(r.part_name, b""), trust) for r in report.signatures]
-    return report_dict(items, file_sha256=hashlib.sha256(data).hexdigest(), no_signatures=not items)
+    out = report_dict(items, file_sha256=hashlib.sha256(data).hexdigest(), no_signatures=not items)
+    if not items and docx_sig.seal_pictures(parts):
+        # A seal picture with no signature behind it is what stripping a signature (or a forger) leaves.
+        out["errors"].append({"code": "orphan_seal_picture",
+                              "message": "文件中有电子印章图片，却没有对应的电子签章数据：签章可能被剥离，或印章图片是伪造的"})
+    return out
 
 
 def verify_file(session: Session | None, data: bytes, *, trust: Trust | None = None) -> dict[str, Any]:

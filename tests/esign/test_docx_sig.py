@@ -392,3 +392,46 @@ def test_date_paragraph_detection_and_anchor_index(pki: Pki, plain_docx: bytes) 
         assert not docx_visual.DATE_RE.match(text)
     with pytest.raises(docx_sig.ValidationError):
         sign(pki, plain_docx, pki.people[crypto.ALG_ECDSA], image_png=small_png((1, 2, 3)), anchor_paragraph=999)
+
+
+def _numbered(pages: int, number: str) -> bytes:
+    word = Document(io.BytesIO(build_docx(pages=pages)))
+    word.paragraphs[0].insert_paragraph_before(number)
+    out = io.BytesIO()
+    word.save(out)
+    return out.getvalue()
+
+
+def test_a_signature_moved_from_another_document_names_that_document(pki: Pki, seal_der: bytes) -> None:
+    other = sign(pki, _numbered(2, "粤府办〔2026〕7号"), pki.people[crypto.ALG_ECDSA], seal_der=seal_der,
+                 reference="粤府办〔2026〕7号")
+    parts = docx_sig.read_package(build_docx(pages=1))
+    source = docx_sig.read_package(other)
+    for name in ("tongban/signatures/sig1.der", "_rels/.rels", "[Content_Types].xml"):
+        parts[name] = source[name]
+    (sig,) = verify(pki, docx_sig.write_package(parts)).signatures
+    assert not sig.valid and "signature_from_other_document" in codes(sig)
+    message = next(r.message for r in sig.reasons if r.code == "signature_from_other_document")
+    body_digest = next(p["digest"].native for p in docx_sig.DocManifest.load(
+        seal.parse_signature(source["tongban/signatures/sig1.der"]).ext_datas[docx_sig.OID_MANIFEST])["parts"]
+        if p["name"].native == "word/document.xml")
+    assert "粤府办〔2026〕7号" in message and body_digest.hex()[:16] in message
+    # The same document edited after sealing is "modified", not "moved": its reference is still in it.
+    edited = edit_part(other, "word/document.xml", lambda b: b.replace("7号".encode(), "7号（修改）".encode(), 1))
+    (sig,) = verify(pki, edited).signatures
+    assert "document_modified" in codes(sig) and "signature_from_other_document" not in codes(sig)
+
+
+def test_a_seal_picture_left_without_its_signature_is_reported(pki: Pki, sealed) -> None:
+    from esign import verify as verify_mod
+
+    _, data = sealed
+    parts = docx_sig.read_package(data)
+    del parts["tongban/signatures/sig1.der"]
+    stripped = docx_sig.write_package(parts)
+    trust = verify_mod.Trust([pki.root.certificate], Crls(pki), pki.tsa.certificate)
+    report = verify_mod.verify_docx(None, stripped, trust=trust)
+    assert not report["valid"] and {"no_signatures", "orphan_seal_picture"} <= {e["code"] for e in report["errors"]}
+    assert "印章图片" in verify_mod.format_report(report)
+    clean = verify_mod.verify_docx(None, build_docx(pages=1), trust=trust)
+    assert {e["code"] for e in clean["errors"]} == {"no_signatures"}
