@@ -201,6 +201,9 @@ class OutgoingDocument(SQLModel, table=True):
     body_version_no: int = 0
     attachments: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     note: str = Field(default="", max_length=500)  # 附注
+    # 纪要: 出席 / 请假 / 列席, each a list of "单位 姓名" (GB/T 9704 §10.3 attendance block).
+    attendance: dict[str, list[str]] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False,
+                                                                                     server_default="{}"))
     drafter_id: int = Field(index=True)
     client_id: str | None = Field(default=None, max_length=64)  # the drafter's idempotency key for the create
     drafting_dept_id: int | None = None

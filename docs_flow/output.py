@@ -59,6 +59,9 @@ def layout_document(document: OutgoingDocument) -> layout.OfficialDocument:
         "printer": f["issuing_agency"] or None, "print_date": f["issued_date"],
         "draft": not f["number"],
     }
+    if document.doc_type.value == "纪要":
+        att = document.attendance or {}
+        values["attendance"] = layout.Attendance(*(tuple(att.get(k, ())) for k in ("present", "on_leave", "sitting_in")))
     if document.doc_type.value == "命令（令）":  # signed by the 签发人 in person: title + 签名章
         last = (document.sign_record.get("signers") or [{}])[-1]
         values["signature_name"] = last.get("signer") or f["signer"] or None

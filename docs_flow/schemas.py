@@ -19,6 +19,14 @@ class AttachmentRef(Body):
     file_id: int | None = None
 
 
+class Attendance(Body):
+    """纪要 attendance: 出席, 请假 (with the reason after the name, as people write it), 列席."""
+
+    present: list[str] = Field(default_factory=list, max_length=200)
+    on_leave: list[str] = Field(default_factory=list, max_length=200)
+    sitting_in: list[str] = Field(default_factory=list, max_length=200)
+
+
 class SheetFields(Body):
     """发文稿纸 fields a drafter (or an editor on the route) may change. ``secrecy`` is a free string
     so that 秘密/机密/绝密 are refused by the service with an explanation, not a type error."""
@@ -37,6 +45,7 @@ class SheetFields(Body):
     number_code: str | None = Field(default=None, max_length=20)
     countersign_department_ids: list[int] | None = Field(default=None, max_length=50)
     attachments: list[AttachmentRef] | None = Field(default=None, max_length=100)
+    attendance: Attendance | None = None  # 纪要 only
     body: list[dict[str, Any]] | None = None
 
 

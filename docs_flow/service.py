@@ -205,6 +205,10 @@ def _apply_sheet(session: Session, doc: OutgoingDocument, data: SheetFields, *, 
         doc.cc_recipients = _names(data.cc_recipients)
     if data.attachments is not None:
         doc.attachments = [{"name": a.name.strip(), "file_id": a.file_id} for a in data.attachments]
+    if data.attendance is not None:
+        if doc.doc_type != DocType.jiyao:
+            raise ValidationError("只有纪要填写出席、请假、列席人员", code="attendance_minutes_only", field="attendance")
+        doc.attendance = {k: _names(getattr(data.attendance, k)) for k in ("present", "on_leave", "sitting_in")}
     if data.body is not None:
         doc.body = body_mod.normalize_blocks(data.body)
     for name in ("countersign_department_ids", "number_code"):
@@ -728,7 +732,8 @@ def document_public(doc: OutgoingDocument) -> dict[str, Any]:
         "main_recipients": doc.main_recipients, "cc_recipients": doc.cc_recipients,
         "countersign_department_ids": doc.countersign_department_ids, "body": doc.body,
         "body_hash": doc.body_hash, "body_version_no": doc.body_version_no, "attachments": doc.attachments,
-        "note": doc.note, "drafter_id": doc.drafter_id, "drafter_phone": doc.drafter_phone,
+        "note": doc.note, "attendance": doc.attendance, "drafter_id": doc.drafter_id,
+        "drafter_phone": doc.drafter_phone,
         "signer_name": doc.signer_name, "signed_hash": doc.signed_hash, "signed_version_no": doc.signed_version_no,
         "signed_at": doc.signed_at.isoformat() if doc.signed_at else None,
         "written_date": doc.written_date.isoformat() if doc.written_date else None,

@@ -412,6 +412,11 @@ function editor(ctx, doc, view, refresh) {
   const title = field({ label: "标题", name: "title", maxlength: 200, value: doc.title });
   const recipients = field({ label: "主送", name: "main_recipients", maxlength: 1000,
     value: doc.main_recipients.join("，"), hint: "多个主送用逗号分隔；同类并列用顿号，如“各处室、各直属单位”" });
+  // 纪要: the attendance block (GB/T 9704 §10.3), one entry per line: 单位 姓名.
+  const minutes = doc.doc_type === "纪要";
+  const attendance = minutes ? [["present", "出席"], ["on_leave", "请假"], ["sitting_in", "列席"]].map(([key, label]) =>
+    [key, field({ label: `${label}（每行一人：单位 姓名）`, name: `attendance-${key}`, type: "textarea", rows: 3,
+      value: ((doc.attendance || {})[key] || []).join("\n") })]) : [];
   const list = el("ol", { class: "blocks" });
   const status = el("p", { class: "form-msg", role: "alert", hidden: true });
   const note = field({ label: "修改说明（可选）", name: "note", maxlength: 200 });
@@ -480,6 +485,8 @@ function editor(ctx, doc, view, refresh) {
     try {
       await ctx.api.put(`/api/docs/${doc.id}`, { version: doc.version, title: title.input.value, body: blocks,
         main_recipients: splitList(recipients.input.value),
+        ...(minutes ? { attendance: Object.fromEntries(attendance.map(([key, f]) =>
+          [key, f.input.value.split("\n").map((v) => v.trim()).filter(Boolean)])) } : {}),
         note_for_version: note.input.value });
       view.editing = false;
       toast("正文已保存", "success");
@@ -491,7 +498,7 @@ function editor(ctx, doc, view, refresh) {
     }
   }, { kind: "primary" });
   const cancel = button("取消", () => { view.editing = false; refresh(); }, { kind: "secondary" });
-  wrap.append(title.wrap, recipients.wrap, list,
+  wrap.append(title.wrap, recipients.wrap, ...attendance.map(([, f]) => f.wrap), list,
     el("div", { class: "actions" }, add("heading"), add("paragraph"), add("list_item"), add("table"),
       el("span", { class: "file-pick" }, file, el("label", { for: fileId, class: "btn btn-secondary btn-small" }, "从 Word 导入"))),
     note.wrap, status, el("div", { class: "actions" }, save, cancel));
