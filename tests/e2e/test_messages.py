@@ -183,3 +183,26 @@ def test_a_message_arriving_while_the_history_loads_is_not_lost(browser: Any, li
         assert page.console_errors == []
     finally:
         page.context.close()
+
+
+def test_the_group_owner_switches_whether_new_members_read_the_history(browser: Any, live: Any, live_org: Org,
+                                                                       artifacts: Path) -> None:
+    cid = group(live_org, "hamlet", "周例会筹备", ["ophelia"])
+    page = open_page(browser, live.url)
+    try:
+        login(page, "hamlet")
+        open_group(page, "周例会筹备")
+        page.get_by_role("button", name="群设置").click()
+        dialog = page.get_by_role("dialog", name="群设置")
+        box = dialog.get_by_label("新成员可查看历史消息")
+        assert box.is_checked()  # on by default, as in DingTalk
+        box.uncheck()
+        page.screenshot(path=artifacts / "messages-group-settings.png")
+        dialog.get_by_role("button", name="保存").click()
+        page.locator(".msg-item", has_text="关闭了“新成员可查看历史消息”").wait_for(timeout=5000)
+    finally:
+        page.close()
+    with live_org.db.read() as s:
+        from messaging.models import Conversation
+
+        assert s.get(Conversation, cid).history_visible is False  # type: ignore[union-attr]

@@ -732,10 +732,17 @@ export async function render(root, ctx) {
       ann.placeholder = "群公告";
       ann.setAttribute("aria-label", "群公告");
       const chosen = new Map();
-      body.push(name, ann, personPicker(chosen));
+      // 新成员可查看历史消息: one rule for what a later member reads and is replayed (group setting).
+      const history = el("label", "msg-check");
+      const historyBox = el("input");
+      historyBox.type = "checkbox";
+      historyBox.checked = conv.history_visible !== false;
+      history.append(historyBox, el("span", null, "新成员可查看历史消息"));
+      body.push(name, ann, ...(conv.kind === "group" ? [history] : []), personPicker(chosen));
       actions.push(btn("保存", "btn btn-primary", async () => {
         try {
-          await api.put(`${P}/conversations/${conv.id}`, { name: name.value, announcement: ann.value });
+          await api.put(`${P}/conversations/${conv.id}`, { name: name.value, announcement: ann.value,
+            ...(conv.kind === "group" ? { history_visible: historyBox.checked } : {}) });
           if (chosen.size) await api.post(`${P}/conversations/${conv.id}/members`, { user_ids: [...chosen.keys()] });
           ui.close();
           await openConversation(conv.id);
