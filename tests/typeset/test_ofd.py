@@ -1,0 +1,49 @@
+"""The OFD official copy: the same pages as the PDF, text kept as text, readable by another reader."""
+
+from __future__ import annotations
+
+import zipfile
+import io
+
+import pypdfium2 as pdfium
+import pytest
+
+from office.errors import UnsupportedMedia
+from tests.typeset.ofd_reader import render
+from tests.typeset.official import OfficialPdf, notice_pdf, official_pool  # noqa: F401 - fixtures
+from typeset import ofd
+
+
+def _pdf_pages(pdf: bytes) -> list[str]:
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        return ["".join(doc[i].get_textpage().get_text_range().split()) for i in range(len(doc))]
+    finally:
+        doc.close()
+
+
+def test_an_independent_reader_renders_the_same_pages_and_text(notice_pdf: OfficialPdf) -> None:
+    package = ofd.pdf_to_ofd(notice_pdf.pdf, title="通知")
+    expected = _pdf_pages(notice_pdf.pdf)
+    shown = render(package)
+    assert len(shown.pages) == len(expected) >= 2
+    for mine, theirs in zip(shown.pages, expected):
+        assert mine == theirs  # every character, in reading order, on its own page
+    assert "广东省人民政府办公厅文件" in shown.pages[0]
+
+
+def test_the_package_is_laid_out_as_the_standard_names_it(notice_pdf: OfficialPdf) -> None:
+    package = ofd.pdf_to_ofd(notice_pdf.pdf)
+    with zipfile.ZipFile(io.BytesIO(package)) as zf:
+        names = zf.namelist()
+        assert names[0] == "OFD.xml"
+        assert {"Doc_0/Document.xml", "Doc_0/PublicRes.xml", "Doc_0/Pages/Page_0/Content.xml"} <= set(names)
+        page = zf.read("Doc_0/Pages/Page_0/Content.xml").decode()
+    assert "<ofd:TextObject" in page and 'StrokeColor Value="255 0 0"' in page  # text, and the red line
+    assert "<ofd:PhysicalBox>0 0 210.01 297</ofd:PhysicalBox>" in page  # A4 in millimetres
+    assert ofd.pdf_to_ofd(notice_pdf.pdf) == package  # the same pages give the same bytes
+
+
+def test_a_file_that_is_not_a_pdf_is_refused() -> None:
+    with pytest.raises(UnsupportedMedia):
+        ofd.pdf_to_ofd(b"not a pdf")
