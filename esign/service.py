@@ -23,6 +23,8 @@ Entry points for docs_flow (签发 and 用印):
   docs_flow checks that the actor may 用印 *this document*; this checks the actor may use *this seal*;
 - :func:`seal_pdf` — the same 用印 on the official copy (PDF from ``typeset.convert``, seal
   rectangle from ``typeset.pdf_measure``): PAdES signature with the seal picture, verifiable offline;
+- :func:`seal_ofd` — the same 用印 on the OFD official copy (``typeset.ofd``): GB/T 38540 seal in the
+  OFD signature structure, SM2/SM3 for SM2 keys;
 - :func:`sign_docx` — personal signature embedded in a Word file, no seal picture;
 - :func:`verify_docx`, :func:`verify_pdf`, :func:`verify_file` (either, by content) — the verification
   report (also used by the HTTP endpoint and the CLI);
@@ -38,11 +40,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from esign import authority, ca, crypto, docx_sig, pdf_sig, seals, tlog, tsa
+from esign import authority, ca, crypto, docx_sig, ofd_sig, pdf_sig, seals, tlog, tsa
 from esign import seal as seal_mod
 from esign.credentials import UnlockedKey, active_credential, unlock_key
 from esign.models import AuthorityKind, Seal, SealStatus, SealUse, SignatureKind, SignatureRecord
-from esign.verify import report_dict, verify_docx, verify_file, verify_pdf, verify_text
+from esign.verify import report_dict, verify_docx, verify_file, verify_ofd, verify_pdf, verify_text
 from office import audit, events
 from office.actor import Actor
 from office.db import utcnow
@@ -57,6 +59,7 @@ __all__ = [
     "receipt",
     "report_dict",
     "seal_docx",
+    "seal_ofd",
     "seal_pdf",
     "sign_docx",
     "sign_text",
@@ -65,6 +68,7 @@ __all__ = [
     "usable_seals",
     "verify_docx",
     "verify_file",
+    "verify_ofd",
     "verify_pdf",
     "verify_text",
 ]
@@ -183,6 +187,33 @@ def seal_pdf(session: Session, actor: Actor, *, seal_id: int, pin: str, pdf_byte
         reference=reference, signer_name=ca.subject_text(key.certificate), now=now)
     _register_use(session, actor, key, seal, sig_der=cms_der, now=now, reference=reference, received=pdf_bytes,
                   sealed=sealed, fmt="pdf")
+    return sealed
+
+
+def seal_ofd(session: Session, actor: Actor, *, seal_id: int, pin: str, ofd_bytes: bytes, page: int,
+             rect: tuple[float, float, float, float], reference: str) -> bytes:
+    """用印 on the OFD official copy: ``page`` (0-based) and ``rect`` exactly as for :func:`seal_pdf`
+    (PDF points, y up: the same measured placement, since the OFD holds the same pages); the seal
+    goes into the OFD's ``Signatures.xml`` with its StampAnnot there (``esign.ofd_sig``). Signed
+    with the actor's key in its own algorithm (SM2/SM3 or ECDSA P-256). Same authorisation, PIN,
+    用印登记, log entry and audit as :func:`seal_docx`. Raises ``bad_seal_rect`` / ``bad_seal_page``
+    and UnsupportedMedia for a file that is not an OFD."""
+    reference, seal, key = _seal_key(session, actor, seal_id=seal_id, pin=pin, reference=reference)
+    _check_seal_size(seal, rect)
+    page_list = ofd_sig.pages(ofd_sig.read_package(ofd_bytes))
+    if not 0 <= page < len(page_list):
+        raise ValidationError("盖章页码超出文件页数", code="bad_seal_page")
+    x0, y0, x1, y1 = (float(v) for v in rect)
+    height_mm = page_list[page][2]
+    boundary = (x0 / MM, height_mm - y1 / MM, (x1 - x0) / MM, (y1 - y0) / MM)  # OFD: mm, origin top-left
+    keys = authority.keys_for(session)
+    now = utcnow()
+    sealed, sig_der = ofd_sig.sign_ofd(ofd_bytes, cert=key.certificate, chain=key.chain, alg=key.alg,
+                                       sign_fn=key.signer.sign, timestamp_fn=_timestamp_fn(session, keys, now),
+                                       seal_der=seal.seal_der, page=page, boundary_mm=boundary,
+                                       reference=reference, now=now)
+    _register_use(session, actor, key, seal, sig_der=sig_der, now=now, reference=reference, received=ofd_bytes,
+                  sealed=sealed, fmt="ofd")
     return sealed
 
 

@@ -9,8 +9,8 @@ Two modes:
   ``GET /api/esign/ca/chain.pem`` (:func:`offline_trust`), and optional CRL files; the log
   cannot be consulted and the report says so.
 
-PDF official copies (``esign.pdf_sig``) get the same report shape from :func:`verify_pdf`;
-:func:`verify_file` picks the format from the content.
+PDF official copies (``esign.pdf_sig``) get the same report shape from :func:`verify_pdf`, OFD
+copies (``esign.ofd_sig``) from :func:`verify_ofd`; :func:`verify_file` picks the format from the content.
 
 A file that is not a usable Word package (or PDF) raises (UnsupportedMedia 415, PayloadTooLarge 413);
 everything wrong *inside* the signatures is reported, never raised.
@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from sqlmodel import Session
 
-from esign import authority, ca, crypto, docx_sig, pdf_sig, tlog
+from esign import authority, ca, crypto, docx_sig, ofd_sig, pdf_sig, tlog
 from esign import seal as seal_mod
 from esign.models import AuthorityKind
 from office.db import utcnow
@@ -131,12 +131,37 @@ def verify_docx(session: Session | None, data: bytes, *, trust: Trust | None = N
 
 
 def verify_file(session: Session | None, data: bytes, *, trust: Trust | None = None) -> dict[str, Any]:
-    """Verify a sealed Word file or official copy (PDF), told apart by content, not by name."""
+    """Verify a sealed Word file or official copy (PDF, OFD), told apart by content, not by name."""
     if data.startswith(b"%PDF-"):
         return verify_pdf(session, data, trust=trust)
+    if ofd_sig.is_ofd(data):
+        return verify_ofd(session, data, trust=trust)
     if data.startswith(b"PK"):
         return verify_docx(session, data, trust=trust)
-    raise UnsupportedMedia("只能验证 Word（.docx）或 PDF 版式文件", code="unsupported_file")
+    raise UnsupportedMedia("只能验证 Word（.docx）、PDF 或 OFD 版式文件", code="unsupported_file")
+
+
+def verify_ofd(session: Session | None, data: bytes, *, trust: Trust | None = None) -> dict[str, Any]:
+    """Verify every seal of an OFD (see ``esign.ofd_sig``): the report shape of :func:`verify_pdf`, with
+    ``format`` "ofd", ``reference`` and ``page`` (1-based) / ``boundary`` (mm) of each seal picture."""
+    if trust is None:
+        if session is None:
+            raise ValueError("offline verification needs trust roots")
+        trust = Trust.from_db(session)
+    log_verifier = None
+    if trust.session is not None:
+        s = trust.session
+        log_verifier = lambda raw: tlog.find_leaf(s, raw) is not None  # noqa: E731
+    results = ofd_sig.verify_ofd(data, trust_roots=trust.roots, crl_lookup=trust.crl_lookup,
+                                 tsa_cert=trust.tsa_cert, log_verifier=log_verifier)
+    items = []
+    for result in results:
+        item = _signature_dict(result.report, result.raw, trust)
+        item.update(format="ofd", reference=result.reference, page=result.page, boundary=result.boundary)
+        items.append(item)
+    out = report_dict(items, file_sha256=hashlib.sha256(data).hexdigest(), no_signatures=not items)
+    out["format"] = "ofd"
+    return out
 
 
 def verify_pdf(session: Session | None, data: bytes, *, trust: Trust | None = None) -> dict[str, Any]:
