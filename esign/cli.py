@@ -1,4 +1,4 @@
-"""Commands: ``office verify FILE.docx|FILE.pdf`` and ``office esign log verify|sth``, ``office esign ca export``.
+"""Commands: ``office verify FILE.docx|FILE.pdf|FILE.ofd`` and ``office esign log verify|sth``, ``office esign ca export``.
 
 ``office verify`` exits 0 when every signature is valid, 1 when the file is invalid (or has no
 signature), 2 on usage errors (unreadable file, neither a Word document nor a PDF). Without ``--chain`` it
@@ -96,8 +96,8 @@ def cmd_ca_export(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any, add: Any) -> None:
-    p = add("verify", cmd_verify, "验证 Word 文件或 PDF 版式文件中的电子印章和签名")
-    p.add_argument("file", help=".docx 或 .pdf 文件")
+    p = add("verify", cmd_verify, "验证 Word 文件或 PDF、OFD 版式文件中的电子印章和签名")
+    p.add_argument("file", help=".docx、.pdf 或 .ofd 文件")
     p.add_argument("--json", action="store_true", help="以 JSON 输出验证报告")
     p.add_argument("--chain", help="离线验证：信任此 PEM 证书链（GET /api/esign/ca/chain.pem 导出）")
     p.add_argument("--crl", action="append", default=[], help="离线验证时使用的吊销列表（DER 或 PEM，可多次）")

@@ -335,7 +335,7 @@ def log_consistency(ctx: Ctx) -> dict[str, Any]:
 
 
 async def verify(request: Request) -> Response:
-    """Verify an uploaded sealed .docx or official-copy PDF (public; multipart field ``file``).
+    """Verify an uploaded sealed .docx or official copy, PDF or OFD (public; multipart field ``file``).
 
     Not wrapped in ``@api`` because that runs POST handlers inside the serialised write
     transaction: a public, CPU-bound verification must not hold the writers' lock, so it parses

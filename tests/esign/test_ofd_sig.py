@@ -6,6 +6,7 @@ independent OFD reader. Tampered copies must fail with a reason that says what h
 from __future__ import annotations
 
 import hashlib
+import json
 import io
 import zipfile
 
@@ -159,3 +160,31 @@ def test_seal_ofd_shares_the_checks_of_seal_docx(org: Org, notice_pdf: OfficialP
                          page=0, rect=placement.rect, reference=REFERENCE)
     with org.db.read() as s:
         assert s.exec(select(SealUse)).all() == []
+
+
+def test_office_verify_and_the_verification_page_accept_an_ofd(org: Org, notice_pdf: OfficialPdf,  # noqa: F811
+                                                              client: object, settings: object, tmp_path: object,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from pathlib import Path
+
+    from office.cli import main
+    from tests.conftest import PG_URL
+
+    enrol(org, "yorick")
+    enrol(org, "claudius")
+    sealed = _seal(org, notice_pdf, make_seal(org, users=("claudius",)))
+    parts = _parts(sealed)
+    tampered = ofd_sig.write_package(dict(parts, **{"Doc_0/PublicRes.xml": parts["Doc_0/PublicRes.xml"] + b" "}))
+    for name, data, valid in (("copy.ofd", sealed, True), ("bad.ofd", tampered, False)):
+        report = client.post("/api/esign/verify", files={"file": (name, data, "application/ofd")}).json()  # type: ignore[attr-defined]
+        assert report["valid"] is valid and report["format"] == "ofd", report
+    if PG_URL:  # the CLI reads the embedded database of a data folder
+        return
+    path = Path(str(tmp_path)) / "通知.ofd"
+    path.write_bytes(tampered)
+    code = main(["verify", str(path), "--json", "--data", str(settings.data_dir)])  # type: ignore[attr-defined]
+    report = json.loads(capsys.readouterr().out)
+    assert code != 0 and not report["valid"] and "Doc_0/PublicRes.xml" in report["signatures"][0]["errors"][0]["message"]
+    path.write_bytes(sealed)
+    assert main(["verify", str(path), "--data", str(settings.data_dir)]) == 0  # type: ignore[attr-defined]
+    assert "验证结论：有效" in capsys.readouterr().out

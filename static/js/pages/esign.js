@@ -9,7 +9,7 @@
 
 const DOCX = ".docx,application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 // The verification page also takes the official copy (版式 PDF) sealed at 用印.
-const SEALED = DOCX + ",.pdf,application/pdf";
+const SEALED = DOCX + ",.pdf,application/pdf,.ofd,application/ofd";
 const KIND_LABELS = { official: "机关公章/专用章", department: "部门章", name: "领导名章" };
 const STATUS_LABELS = { active: "启用", suspended: "已暂停", revoked: "已吊销", locked: "已锁定" };
 
@@ -411,7 +411,7 @@ function renderVerify(box, ctx) {
   const out = h("div", { class: "verify-report", "aria-live": "polite" });
   const picker = h("input", { type: "file", accept: SEALED, id: "esign-verify-file" });
   const zone = h("div", { class: "dropzone", tabindex: "0" },
-    h("p", {}, "把盖章的 Word 文件（.docx）或 PDF 版式文件拖到这里，或 "), h("label", { for: "esign-verify-file", class: "btn btn-secondary" }, "选择文件"), picker);
+    h("p", {}, "把盖章的 Word 文件（.docx）或 PDF、OFD 版式文件拖到这里，或 "), h("label", { for: "esign-verify-file", class: "btn btn-secondary" }, "选择文件"), picker);
   const run = async (f) => {
     msg.clear();
     clear(out, h("p", { role: "status" }, "正在验证…"));
