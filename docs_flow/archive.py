@@ -90,6 +90,9 @@ def archive_outgoing(session: Session, actor: Actor, doc: OutgoingDocument) -> A
     pdf = output.official_pdf(session, doc)
     if pdf is not None:  # the official copy (版式), sealed; the Word file above is its source
         files.insert(0, ("document.pdf", pdf))
+    ofd = output.official_ofd(session, doc)
+    if ofd is not None:  # the same pages as OFD (GB/T 33190), with its own seal
+        files.insert(1 if pdf is not None else 0, ("document.ofd", ofd))
     meta = {**output.document_fields(doc), "kind": "outgoing", "id": doc.id, "status": doc.status.value,
             "body_hash": doc.body_hash, "body_text": body_mod.flatten(doc.title, doc.body)}
     files += [("metadata.json", _json(meta)),

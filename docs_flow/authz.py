@@ -36,6 +36,7 @@ EXPECTATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/docs/{doc_id:int}/comments"): private(),
     ("GET", "/api/docs/{doc_id:int}/docx"): private(),  # a draft downloads with a blank 〔　　〕号
     ("GET", "/api/docs/{doc_id:int}/pdf"): private(404),  # a reader's draft has no sealed official copy yet
+    ("GET", "/api/docs/{doc_id:int}/ofd"): private(404),  # likewise the OFD copy
     ("POST", "/api/docs/{doc_id:int}/import"): private(),
     ("POST", "/api/docs/{doc_id:int}/attachments"): private(),
     ("GET", "/api/docs/{doc_id:int}/attachments/{file_id:int}"): private(),

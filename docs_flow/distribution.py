@@ -99,6 +99,9 @@ def _files(session: Session, doc: OutgoingDocument) -> list[tuple[str, str, str,
     pdf = output.official_pdf(session, doc)
     if pdf is not None:
         out.insert(0, ("main", f"{stem}.pdf", "application/pdf", pdf))
+    ofd = output.official_ofd(session, doc)
+    if ofd is not None:
+        out.insert(1 if pdf is not None else 0, ("main", f"{stem}.ofd", "application/ofd", ofd))
     for a in session.exec(select(DocAttachment).where(DocAttachment.document_id == doc.id)).all():
         out.append(("attachment", a.name, a.content_type, a.data))
     sigs = {"body_hash": doc.body_hash, "signed_hash": doc.signed_hash, "sign_record": doc.sign_record,

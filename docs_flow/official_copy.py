@@ -126,6 +126,23 @@ def seal_pdf(session: Session, actor: Actor, document: OutgoingDocument, copy: P
             "seal_covers": list(copy.placement.covers)}
 
 
+def seal_ofd(session: Session, actor: Actor, document: OutgoingDocument, copy: PreparedCopy, *, seal_id: int,
+             pin: str, reference: str) -> dict[str, Any]:
+    """The OFD official copy: the same pages as the PDF (``typeset.ofd``), sealed at the same measured
+    place (``esign.seal_ofd``; SM2 keys sign it too), stored like the PDF. Pages PDFium cannot read
+    leave the record without an OFD and say why; a refused seal (PIN, authorisation) still fails."""
+    from esign import service as esign_service
+    from typeset import ofd
+
+    try:
+        package = ofd.pdf_to_ofd(copy.pdf, title=document.title)
+    except OfficeError as exc:
+        return {"official_ofd": None, "official_ofd_missing": f"未能生成 OFD 版式文件：{exc.message}"}
+    sealed = esign_service.seal_ofd(session, actor, seal_id=seal_id, pin=pin, ofd_bytes=package,
+                                    page=copy.placement.page, rect=copy.placement.rect, reference=reference)
+    return {"official_ofd": store(session, sealed, ".ofd")}
+
+
 def _sealed_dir(session: Session) -> Path:
     return Path(session.info["db"].settings.data_dir) / "sealed"
 

@@ -166,6 +166,7 @@ def seal_document(session: Session, actor: Actor, document: OutgoingDocument, pi
                                      anchor_paragraph=anchor, reference=reference)
     digest = official_copy.store(session, sealed, ".docx")
     pdf = official_copy.seal_pdf(session, actor, document, copy, seal_id=seal.id, pin=pin, reference=reference)
+    pdf |= official_copy.seal_ofd(session, actor, document, copy, seal_id=seal.id, pin=pin, reference=reference)
     return {"conformance": check(data).to_dict(), "hash": document.signed_hash,
             "version_no": document.signed_version_no, "by_id": actor.user_id, "by": actor.name,
             "at": utcnow().isoformat(), "method": "esign", "seal_id": seal.id,
@@ -186,6 +187,11 @@ def sealed_file(session: Session, document: OutgoingDocument) -> bytes | None:
 def official_pdf(session: Session, document: OutgoingDocument) -> bytes | None:
     """The sealed official copy (版式 PDF) recorded at 用印, if any."""
     return official_copy.load(session, document.seal_record.get("official_pdf"), ".pdf")
+
+
+def official_ofd(session: Session, document: OutgoingDocument) -> bytes | None:
+    """The sealed official copy as OFD (GB/T 33190) recorded at 用印, if any."""
+    return official_copy.load(session, document.seal_record.get("official_ofd"), ".ofd")
 
 
 def canonical_bytes(document: OutgoingDocument) -> bytes:

@@ -141,6 +141,14 @@ def download_pdf(ctx: Ctx) -> Response:
                     headers={"content-disposition": f"attachment; filename*=UTF-8''{name}"})
 
 
+@api(action="document.use", write=True)
+def download_ofd(ctx: Ctx) -> Response:
+    doc, data = service.official_ofd(ctx.session, ctx.user, ctx.path_int("doc_id"))
+    name = quote(f"{doc.number or doc.title}.ofd")
+    return Response(data, media_type="application/ofd",
+                    headers={"content-disposition": f"attachment; filename*=UTF-8''{name}"})
+
+
 @api(action="document.use", multipart=True, write=True, max_bytes=20 * 1024 * 1024)
 def import_docx(ctx: Ctx) -> dict[str, Any]:
     data = _upload(ctx)[1]
@@ -280,6 +288,7 @@ routes = [
     Route("/api/docs/{doc_id:int}/docx", download_docx, methods=["GET"]),
     Route("/api/docs/{doc_id:int}/import", import_docx, methods=["POST"]),
     Route("/api/docs/{doc_id:int}/pdf", download_pdf, methods=["GET"]),
+    Route("/api/docs/{doc_id:int}/ofd", download_ofd, methods=["GET"]),
     Route("/api/docs/{doc_id:int}/attachments", upload_attachment, methods=["POST"]),
     Route("/api/docs/{doc_id:int}/attachments/{file_id:int}", download_attachment, methods=["GET"]),
 ]

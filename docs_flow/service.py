@@ -599,6 +599,18 @@ def render_document(session: Session, actor: Actor, doc_id: int) -> tuple[Outgoi
     return doc, data
 
 
+def official_ofd(session: Session, actor: Actor, doc_id: int) -> tuple[OutgoingDocument, bytes]:
+    """The sealed official copy as OFD for a reader of the document; 404 until 用印 made one."""
+    doc = access_document(session, actor, doc_id)
+    data = output.official_ofd(session, doc)
+    if data is None:
+        reason = doc.seal_record.get("official_ofd_missing") or "公文用印后才有正式版式文件（OFD）"
+        raise NotFound(reason, code="no_official_ofd")
+    audit.record(session, actor, "docs.download", target_type="document", target_id=doc_id,
+                 detail={"format": "ofd", "sha256": hashlib.sha256(data).hexdigest()})
+    return doc, data
+
+
 def official_pdf(session: Session, actor: Actor, doc_id: int) -> tuple[OutgoingDocument, bytes]:
     """The sealed official copy (版式 PDF) for a reader of the document; 404 until 用印 made one."""
     doc = access_document(session, actor, doc_id)
@@ -742,6 +754,7 @@ def document_public(doc: OutgoingDocument) -> dict[str, Any]:
         "sealed": bool(doc.seal_record), "seal_method": doc.seal_record.get("method"),
         "sealed_sha256": doc.seal_record.get("sealed_sha256"),
         "official_pdf_sha256": doc.seal_record.get("official_pdf"),
+        "official_ofd_sha256": doc.seal_record.get("official_ofd"),
         "created_at": doc.created_at.isoformat(), "updated_at": doc.updated_at.isoformat(),
     }
 

@@ -59,6 +59,11 @@ def test_a_notice_keeps_its_sealed_bytes_from_seal_to_archive_and_to_the_receivi
     report_text = _pdfsig(pdf, root, tmp_path)
     assert "Signature is Valid." in report_text and "Certificate is Trusted." in report_text, report_text
     assert _pyhanko(pdf, root).bottom_line
+    # The same pages as OFD (GB/T 33190), sealed in its own signature structure.
+    ofd = users["hamlet"].get(f"/api/docs/{doc['id']}/ofd").content
+    assert doc["official_ofd_sha256"] == hashlib.sha256(ofd).hexdigest()
+    ofd_report = _verify(users["hamlet"], ofd)
+    assert ofd_report["valid"] and ofd_report["format"] == "ofd", ofd_report
 
     doc = advance(users, doc, "end")
     assert doc["status"] == "archived" and doc["issued_date"] == today.isoformat()
@@ -69,6 +74,7 @@ def test_a_notice_keeps_its_sealed_bytes_from_seal_to_archive_and_to_the_receivi
     with zipfile.ZipFile(io.BytesIO(users["gertrude"].get(f"/api/archive/{package['id']}/download").content)) as z:
         assert z.read("document.docx") == sealed
         assert z.read("document.pdf") == pdf
+        assert z.read("document.ofd") == ofd
         assert len([n for n in z.namelist() if n.startswith("attachments/")]) == 2
     assert ok(users["gertrude"].get(f"/api/archive/{package['id']}/verify"))["ok"]
 
@@ -80,4 +86,7 @@ def test_a_notice_keeps_its_sealed_bytes_from_seal_to_archive_and_to_the_receivi
     assert _verify(users["iago"], copy)["valid"]
     main_pdf = next(f for f in received["files"] if f["role"] == "main" and f["name"].endswith(".pdf"))
     assert users["iago"].get(f"/api/incoming/{received['id']}/files/{main_pdf['id']}").content == pdf
+    main_ofd = next(f for f in received["files"] if f["role"] == "main" and f["name"].endswith(".ofd"))
+    received_ofd = users["iago"].get(f"/api/incoming/{received['id']}/files/{main_ofd['id']}").content
+    assert received_ofd == ofd and _verify(users["iago"], received_ofd)["valid"]
     assert len([f for f in received["files"] if f["role"] == "attachment"]) == 2

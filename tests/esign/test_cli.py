@@ -48,7 +48,7 @@ def test_verify_valid_tampered_and_not_word(sealed: Path, settings: Settings, tm
     junk = tmp_path / "junk.docx"
     junk.write_bytes(b"plain text")
     code, _, err = _run(capsys, "verify", str(junk), *data)
-    assert code == 2 and "只能验证 Word（.docx）或 PDF" in err
+    assert code == 2 and "只能验证 Word（.docx）、PDF 或 OFD" in err
     code, _, err = _run(capsys, "verify", str(tmp_path / "missing.docx"), *data)
     assert code == 2
 

@@ -393,6 +393,11 @@ function bodySection(ctx, doc, view, refresh) {
   const bar = el("div", { class: "actions" },
     el("a", { class: "btn btn-secondary", href: `/api/docs/${doc.id}/docx`, download: "" },
       doc.sealed ? "下载 Word（已盖章）" : "下载 Word"));
+  if (doc.official_ofd_sha256) {
+    // The same pages as OFD (GB/T 33190), the national format for electronic official documents.
+    bar.prepend(el("a", { class: "btn btn-secondary", href: `/api/docs/${doc.id}/ofd`, download: "" },
+      "下载正式文件（OFD，已盖章）"));
+  }
   if (doc.official_pdf_sha256) {
     // The official copy: fixed pages, sealed, what is archived and sent.
     bar.prepend(el("a", { class: "btn btn-primary", href: `/api/docs/${doc.id}/pdf`, download: "" },
