@@ -27,7 +27,7 @@ import posixpath
 import re
 import zipfile
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
@@ -174,7 +174,7 @@ def sign_ofd(
     n = max(used, default=-1) + 1
     sign_id = max((int(i) for i, _ in entries if i.isdigit()), default=0) + 1
     folder = f"Doc_0/Signs/Sign_{n}"
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
 
     _list_signatures(parts)
     parts[f"{folder}/Seal.esl"] = seal_der
@@ -189,7 +189,7 @@ def sign_ofd(
         f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Signature xmlns:ofd="{NS}"><ofd:SignedInfo>'
         f'<ofd:Provider ProviderName="Tongban" Version="1" Company={quoteattr(signer)}/>'
         f'<ofd:SignatureMethod>{crypto.SIGNATURE_OIDS[alg]}</ofd:SignatureMethod>'
-        f'<ofd:SignatureDateTime>{now.astimezone(timezone.utc).strftime("%Y%m%d%H%M%SZ")}</ofd:SignatureDateTime>'
+        f'<ofd:SignatureDateTime>{now.astimezone(UTC).strftime("%Y%m%d%H%M%SZ")}</ofd:SignatureDateTime>'
         f'<ofd:References CheckMethod="{crypto.DIGEST_OIDS[hash_name]}">{refs}</ofd:References>'
         f'<ofd:StampAnnot ID="{sign_id}" PageRef="{page_list[page][0]}" '
         f'Boundary="{_mm(x)} {_mm(y)} {_mm(w)} {_mm(h)}"/>'

@@ -26,13 +26,14 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import io
+import itertools
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape, quoteattr
 
 import pypdfium2 as pdfium
-import pypdfium2.raw as raw
+from pypdfium2 import raw
 
 from office.errors import UnsupportedMedia
 
@@ -135,7 +136,7 @@ def _text_object(ids: _Ids, run: list[_Char]) -> str:
     size = first.size
     left, top = first.x - 0.5, first.y - size * 1.2
     width, height = last.x - first.x + size + 1, size * 1.6
-    deltas = " ".join(_n(b.x - a.x) for a, b in zip(run, run[1:]))
+    deltas = " ".join(_n(b.x - a.x) for a, b in itertools.pairwise(run))
     delta_attr = f" DeltaX={quoteattr(deltas)}" if deltas else ""
     bold = ' Weight="700"' if first.bold else ""
     color = f'<ofd:FillColor Value="{" ".join(map(str, first.color))}"/>'
@@ -262,7 +263,7 @@ def pdf_to_ofd(pdf: bytes, *, title: str = "", created: datetime | None = None) 
         f'<ofd:PageArea><ofd:PhysicalBox>0 0 {_n(first_w)} {_n(first_h)}</ofd:PhysicalBox></ofd:PageArea>'
         f'<ofd:PublicRes>PublicRes.xml</ofd:PublicRes><ofd:DocumentRes>DocumentRes.xml</ofd:DocumentRes>'
         f'</ofd:CommonData><ofd:Pages>{page_list}</ofd:Pages></ofd:Document>')
-    when = (created or datetime.now(timezone.utc)).strftime("%Y-%m-%d")
+    when = (created or datetime.now(UTC)).strftime("%Y-%m-%d")
     doc_id = hashlib.md5(pdf, usedforsecurity=False).hexdigest()  # stable: the same pages, the same DocID
     parts["OFD.xml"] = _xml(
         f'<ofd:OFD xmlns:ofd="{NS}" Version="1.0" DocType="OFD"><ofd:DocBody><ofd:DocInfo>'

@@ -6,8 +6,8 @@ independent OFD reader. Tampered copies must fail with a reason that says what h
 from __future__ import annotations
 
 import hashlib
-import json
 import io
+import json
 import zipfile
 
 import pytest
@@ -71,7 +71,7 @@ def test_sealed_ofd_verifies_and_tampering_fails(org: Org, notice_pdf: OfficialP
     placement = pdf_measure.seal_placement(notice_pdf.pdf, date_text=notice_pdf.date_text,
                                            signature_text=notice_pdf.signature_text)
     assert sig["page"] == placement.page + 1
-    x, y, w, h = (float(v) for v in sig["boundary"].split())
+    x, _, w, _ = (float(v) for v in sig["boundary"].split())
     assert abs(x - placement.rect[0] / ofd.MM) < 0.01 and abs(w - placement.diameter_mm) < 1
     with org.db.read() as s:
         use = s.exec(select(SealUse)).one()
@@ -114,8 +114,8 @@ def test_sealed_ofd_verifies_and_tampering_fails(org: Org, notice_pdf: OfficialP
     assert not none["valid"] and "signature_removed" in _codes(none)
 
 
-def test_a_seal_moved_to_another_ofd_names_the_document_it_was_made_for(org: Org,  # noqa: F811
-                                                                         notice_pdf: OfficialPdf) -> None:
+def test_a_seal_moved_to_another_ofd_names_the_document_it_was_made_for(
+        org: Org, notice_pdf: OfficialPdf) -> None:  # noqa: F811
     enrol(org, "yorick")
     enrol(org, "claudius")
     seal_id = make_seal(org, users=("claudius",))

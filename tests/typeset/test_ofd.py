@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import zipfile
 import io
+import zipfile
 
 import pypdfium2 as pdfium
 import pytest
@@ -22,7 +22,7 @@ def _pdf_pages(pdf: bytes) -> list[str]:
         doc.close()
 
 
-def test_an_independent_reader_renders_the_same_pages_and_text(notice_pdf: OfficialPdf) -> None:
+def test_an_independent_reader_renders_the_same_pages_and_text(notice_pdf: OfficialPdf) -> None:  # noqa: F811
     package = ofd.pdf_to_ofd(notice_pdf.pdf, title="通知")
     expected = _pdf_pages(notice_pdf.pdf)
     shown = render(package)
@@ -32,7 +32,7 @@ def test_an_independent_reader_renders_the_same_pages_and_text(notice_pdf: Offic
     assert "广东省人民政府办公厅文件" in shown.pages[0]
 
 
-def test_the_package_is_laid_out_as_the_standard_names_it(notice_pdf: OfficialPdf) -> None:
+def test_the_package_is_laid_out_as_the_standard_names_it(notice_pdf: OfficialPdf) -> None:  # noqa: F811
     package = ofd.pdf_to_ofd(notice_pdf.pdf)
     with zipfile.ZipFile(io.BytesIO(package)) as zf:
         names = zf.namelist()
