@@ -185,6 +185,7 @@ def sign_ofd(
         f'{base64.b64encode(crypto.digest(hash_name, parts[name])).decode()}</ofd:CheckValue></ofd:Reference>'
         for name in sorted(parts) if name not in own)
     signer = ca.subject_text(ca.load_cert(cert), NameOID.ORGANIZATION_NAME) or "Tongban"
+    # Locations inside Signature.xml are relative to its folder (ST_Loc), the form readers resolve.
     signature_xml = (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Signature xmlns:ofd="{NS}"><ofd:SignedInfo>'
         f'<ofd:Provider ProviderName="Tongban" Version="1" Company={quoteattr(signer)}/>'
@@ -193,8 +194,8 @@ def sign_ofd(
         f'<ofd:References CheckMethod="{crypto.DIGEST_OIDS[hash_name]}">{refs}</ofd:References>'
         f'<ofd:StampAnnot ID="{sign_id}" PageRef="{page_list[page][0]}" '
         f'Boundary="{_mm(x)} {_mm(y)} {_mm(w)} {_mm(h)}"/>'
-        f'<ofd:Seal><ofd:BaseLoc>/{folder}/Seal.esl</ofd:BaseLoc></ofd:Seal></ofd:SignedInfo>'
-        f'<ofd:SignedValue>/{folder}/SignedValue.dat</ofd:SignedValue></ofd:Signature>').encode()
+        f'<ofd:Seal><ofd:BaseLoc>Seal.esl</ofd:BaseLoc></ofd:Seal></ofd:SignedInfo>'
+        f'<ofd:SignedValue>SignedValue.dat</ofd:SignedValue></ofd:Signature>').encode()
     prop = f"tongban-ofd/1;sequence={len(entries) + 1}"
     if reference:  # the document it was made for, signed, so a moved signature names it
         prop += ";reference=" + quote(reference[:200], safe="")

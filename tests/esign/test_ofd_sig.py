@@ -139,6 +139,17 @@ def test_an_independent_reader_renders_the_sealed_ofd(org: Org, notice_pdf: Offi
     shown = render(sealed)
     assert len(shown.pages) == len(ofd_sig.pages(ofd_sig.read_package(sealed))) >= 2
     assert "广东省人民政府办公厅" in shown.pages[-1] and REFERENCE in shown.pages[0].replace(" ", "")
+    # The reader finds the seal picture in SignedValue.dat and draws it where StampAnnot says, only there.
+    import pypdfium2 as pdfium
+
+    placement = pdf_measure.seal_placement(notice_pdf.pdf, date_text=notice_pdf.date_text,
+                                           signature_text=notice_pdf.signature_text)
+    doc = pdfium.PdfDocument(shown.pdf)
+    try:
+        images = [sum(1 for o in doc[i].get_objects() if o.type == pdfium.raw.FPDF_PAGEOBJ_IMAGE) for i in range(len(doc))]
+    finally:
+        doc.close()
+    assert images == [1 if i == placement.page else 0 for i in range(len(images))]
 
 
 def test_seal_ofd_shares_the_checks_of_seal_docx(org: Org, notice_pdf: OfficialPdf) -> None:  # noqa: F811
