@@ -1,11 +1,13 @@
-"""用印 makes the official record: the Word file and its fixed-layout copy (版式 PDF), both sealed.
+"""用印 makes the official record: the Word file and its fixed-layout copies (版式 PDF and OFD), all sealed.
 
 At 用印 the signed, numbered document is laid out once with its 印发日期 settled, converted by
 LibreOffice into the official PDF, and the seal position is measured on the rendered pages
 (``typeset.convert``, ``typeset.pdf_measure``). The Word file gets the seal picture and signature
 (``esign.seal_docx``), the PDF a PAdES signature with the seal as its appearance
-(``esign.seal_pdf``). Both sealed files are stored once by their SHA-256 and every later reader gets
-those bytes (``docs_flow.output.official_file`` / ``official_pdf``).
+(``esign.seal_pdf``), and the OFD (GB/T 33190, written from the same PDF pages by ``typeset.ofd``) a
+GB/T 38540 seal in its signature structure (``esign.seal_ofd``). The sealed files are stored once by
+their SHA-256 and every later reader gets those bytes (``docs_flow.output.official_file`` /
+``official_pdf`` / ``official_ofd``).
 
 Converting and measuring take 0.3 s or more and may wait for a free converter, so the 用印 route
 prepares the copy before it takes the write lock (``ahead``); inside the transaction the prepared
