@@ -125,28 +125,25 @@ def add_comment(ctx: Ctx) -> dict[str, Any]:
     return service.comment_public(row)
 
 
+def _file(doc: Any, data: bytes, suffix: str, media_type: str) -> Response:
+    name = quote(f"{doc.number or doc.title}.{suffix}")
+    return Response(data, media_type=media_type, headers={"content-disposition": f"attachment; filename*=UTF-8''{name}"})
+
+
 @api(action="document.use", write=True)
 def download_docx(ctx: Ctx) -> Response:
     doc, data = service.render_document(ctx.session, ctx.user, ctx.path_int("doc_id"))
-    name = quote(f"{doc.number or doc.title}.docx")
-    return Response(data, media_type=DOCX_TYPE,
-                    headers={"content-disposition": f"attachment; filename*=UTF-8''{name}"})
+    return _file(doc, data, "docx", DOCX_TYPE)
 
 
 @api(action="document.use", write=True)
 def download_pdf(ctx: Ctx) -> Response:
-    doc, data = service.official_pdf(ctx.session, ctx.user, ctx.path_int("doc_id"))
-    name = quote(f"{doc.number or doc.title}.pdf")
-    return Response(data, media_type="application/pdf",
-                    headers={"content-disposition": f"attachment; filename*=UTF-8''{name}"})
+    return _file(*service.official_copy(ctx.session, ctx.user, ctx.path_int("doc_id"), "pdf"), "pdf", "application/pdf")
 
 
 @api(action="document.use", write=True)
 def download_ofd(ctx: Ctx) -> Response:
-    doc, data = service.official_ofd(ctx.session, ctx.user, ctx.path_int("doc_id"))
-    name = quote(f"{doc.number or doc.title}.ofd")
-    return Response(data, media_type="application/ofd",
-                    headers={"content-disposition": f"attachment; filename*=UTF-8''{name}"})
+    return _file(*service.official_copy(ctx.session, ctx.user, ctx.path_int("doc_id"), "ofd"), "ofd", "application/ofd")
 
 
 @api(action="document.use", multipart=True, write=True, max_bytes=20 * 1024 * 1024)

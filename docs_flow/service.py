@@ -599,27 +599,15 @@ def render_document(session: Session, actor: Actor, doc_id: int) -> tuple[Outgoi
     return doc, data
 
 
-def official_ofd(session: Session, actor: Actor, doc_id: int) -> tuple[OutgoingDocument, bytes]:
-    """The sealed official copy as OFD for a reader of the document; 404 until 用印 made one."""
+def official_copy(session: Session, actor: Actor, doc_id: int, fmt: str) -> tuple[OutgoingDocument, bytes]:
+    """The sealed official copy (版式, ``fmt`` "pdf" or "ofd") for a reader; 404 until 用印 made one."""
     doc = access_document(session, actor, doc_id)
-    data = output.official_ofd(session, doc)
+    data = {"pdf": output.official_pdf, "ofd": output.official_ofd}[fmt](session, doc)
     if data is None:
-        reason = doc.seal_record.get("official_ofd_missing") or "公文用印后才有正式版式文件（OFD）"
-        raise NotFound(reason, code="no_official_ofd")
+        reason = doc.seal_record.get(f"official_{fmt}_missing") or f"公文用印后才有正式版式文件（{fmt.upper()}）"
+        raise NotFound(reason, code=f"no_official_{fmt}")
     audit.record(session, actor, "docs.download", target_type="document", target_id=doc_id,
-                 detail={"format": "ofd", "sha256": hashlib.sha256(data).hexdigest()})
-    return doc, data
-
-
-def official_pdf(session: Session, actor: Actor, doc_id: int) -> tuple[OutgoingDocument, bytes]:
-    """The sealed official copy (版式 PDF) for a reader of the document; 404 until 用印 made one."""
-    doc = access_document(session, actor, doc_id)
-    data = output.official_pdf(session, doc)
-    if data is None:
-        reason = doc.seal_record.get("official_pdf_missing") or "公文用印后才有正式版式文件（PDF）"
-        raise NotFound(reason, code="no_official_pdf")
-    audit.record(session, actor, "docs.download", target_type="document", target_id=doc_id,
-                 detail={"format": "pdf", "sha256": hashlib.sha256(data).hexdigest()})
+                 detail={"format": fmt, "sha256": hashlib.sha256(data).hexdigest()})
     return doc, data
 
 
