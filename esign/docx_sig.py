@@ -373,19 +373,28 @@ def verify_docx(
     return VerificationReport(reports)
 
 
-def _verify_one(parts: dict[str, bytes], n: int, report: SignatureReport, trust_roots: Sequence[bytes],
-                crl_lookup: CrlLookup, tsa_cert: bytes | None, log_verifier: Callable[[bytes], bool] | None) -> None:
-    raw = parts[report.part_name]
+def check_signature_value(raw: bytes, report: SignatureReport) -> tuple[seal_mod.SignatureData, x509.Certificate] | None:
+    """GB/T 38540 §7.3 steps 1-2 for any format: parse the SES_Signature, name its signer, and check
+    the signature value over DER(TBS_Sign) with the algorithm of the signer's certificate."""
     sig = seal_mod.parse_signature(raw)
     report.alg, report.signing_time = sig.alg, sig.time_info
     cert = ca.load_cert(sig.cert)
     report.signer_subject = ca.subject_text(cert)
     report.signer_organization = ca.subject_text(cert, NameOID.ORGANIZATION_NAME)
     cert_alg, public = ca.public_key_from_cert(cert)
-    # Step 2: the signature value over DER(TBS_Sign), with the algorithm of the signer's certificate.
     if cert_alg != sig.alg or not crypto.verify(sig.alg, public, sig.tbs, sig.signature):
         report.fail("bad_signature", "签名值验证失败（签章数据被篡改或伪造）")
+        return None
+    return sig, cert
+
+
+def _verify_one(parts: dict[str, bytes], n: int, report: SignatureReport, trust_roots: Sequence[bytes],
+                crl_lookup: CrlLookup, tsa_cert: bytes | None, log_verifier: Callable[[bytes], bool] | None) -> None:
+    raw = parts[report.part_name]
+    checked = check_signature_value(raw, report)
+    if checked is None:
         return
+    sig, cert = checked
     _check_integrity(parts, n, sig, report)
     at_time = _check_timestamp(sig, tsa_cert, report)
     chain = [bytes(c) for c in CertChain.load(sig.ext_datas[OID_CHAIN]).native] if OID_CHAIN in sig.ext_datas else []

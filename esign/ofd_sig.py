@@ -37,7 +37,7 @@ from lxml import etree
 from esign import ca, crypto, docx_sig
 from esign import seal as seal_mod
 from office.errors import OfficeError, UnsupportedMedia, ValidationError
-from office.safezip import open_zip, read_member
+from office.safezip import open_zip, read_member, write_zip
 
 NS = "http://www.ofdspec.org/2016"
 _Q = {"ofd": NS}
@@ -71,12 +71,7 @@ def read_package(data: bytes) -> dict[str, bytes]:
 
 
 def write_package(parts: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in sorted(parts, key=lambda n: (n != "OFD.xml", n)):
-            zf.writestr(zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0)), parts[name],
-                        compress_type=zipfile.ZIP_DEFLATED)
-    return out.getvalue()
+    return write_zip(parts, first="OFD.xml")
 
 
 def _xml(data: bytes) -> etree._Element:
@@ -278,16 +273,11 @@ def _verify_one(parts: dict[str, bytes], path: str, result: OfdSignature, trust_
         report.fail("signature_removed", "签章值文件（SignedValue.dat）已被删除")
         return
     result.raw = raw = parts[value_path]
-    sig = seal_mod.parse_signature(raw)
-    report.alg, report.signing_time = sig.alg, sig.time_info
-    result.reference = docx_sig.signed_reference(sig)
-    cert = ca.load_cert(sig.cert)
-    report.signer_subject = ca.subject_text(cert)
-    report.signer_organization = ca.subject_text(cert, NameOID.ORGANIZATION_NAME)
-    cert_alg, public = ca.public_key_from_cert(cert)
-    if cert_alg != sig.alg or not crypto.verify(sig.alg, public, sig.tbs, sig.signature):
-        report.fail("bad_signature", "签名值验证失败（签章数据被篡改或伪造）")
+    checked = docx_sig.check_signature_value(raw, report)
+    if checked is None:
         return
+    sig, cert = checked
+    result.reference = docx_sig.signed_reference(sig)
     hash_name = crypto.DIGEST_OF[sig.alg]
     if crypto.digest(hash_name, signature_xml) != sig.data_hash:
         report.fail("bad_data_hash", "签章描述文件（Signature.xml）在签章后被修改")

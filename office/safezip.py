@@ -65,3 +65,14 @@ def read_member(zf: zipfile.ZipFile, name: str, limits: ZipLimits = DEFAULT_LIMI
     if len(data) > limits.max_uncompressed:
         raise PayloadTooLarge("解压后内容过大", code="zip_bomb")
     return data
+
+
+def write_zip(parts: dict[str, bytes], *, first: str | None = None) -> bytes:
+    """A deflated zip of ``parts`` in a fixed order (``first``, then by name) with fixed timestamps,
+    so the same parts always give the same bytes (OFD packages: readers look for OFD.xml first)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(parts, key=lambda n: (n != first, n)):
+            zf.writestr(zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0)), parts[name],
+                        compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()

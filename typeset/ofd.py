@@ -27,7 +27,6 @@ import ctypes
 import hashlib
 import io
 import itertools
-import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape, quoteattr
@@ -36,6 +35,7 @@ import pypdfium2 as pdfium
 from pypdfium2 import raw
 
 from office.errors import UnsupportedMedia
+from office.safezip import write_zip
 
 NS = "http://www.ofdspec.org/2016"
 MM = 72 / 25.4  # points per millimetre
@@ -275,9 +275,4 @@ def pdf_to_ofd(pdf: bytes, *, title: str = "", created: datetime | None = None) 
 
 def write(parts: dict[str, bytes]) -> bytes:
     """A package from its parts, ``OFD.xml`` first (readers and ``esign.ofd_sig`` recognise it by that)."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in sorted(parts, key=lambda n: (n != "OFD.xml", n)):
-            zf.writestr(zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0)), parts[name],
-                        compress_type=zipfile.ZIP_DEFLATED)
-    return out.getvalue()
+    return write_zip(parts, first="OFD.xml")
