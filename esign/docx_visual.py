@@ -12,8 +12,9 @@ Placement (GB/T 9704-2012 7.3.5.1: 端正、居中下压发文机关署名和成
 the seal is centred horizontally on the estimated centre of the date text, and vertically so its
 lower edge sits just under the date line (署名 and date below its centre, 附注 clear). Text width is estimated from the character
 count and run size (default 3号 = 16 pt), alignment and right/left indents, because Word's line
-layout is not available here; the estimate is exact for the usual right-aligned 成文日期 with
-full-width characters.
+layout is not available here; the estimate is exact for a right-aligned 成文日期 with full-width
+characters, and for a centred one (typeset.render centres the 成文日期 and 署名 in one box) whatever
+the font.
 """
 
 from __future__ import annotations
@@ -108,8 +109,9 @@ def _layout(doc: etree._Element, p: etree._Element, default_half_points: int) ->
     text = sum(half_points * (10 if ord(ch) >= 0x2E80 else 5) + per_char for ch in chars)
     if jc in ("right", "end"):
         centre = width - _twips(ind, "right", _twips(ind, "end", 0)) - text // 2
-    elif jc == "center":
-        centre = width // 2
+    elif jc == "center":  # the centre of the box between the indents (the 成文日期 with a seal)
+        left = _twips(ind, "left", _twips(ind, "start", 0))
+        centre = left + (width - left - _twips(ind, "right", _twips(ind, "end", 0))) // 2
     else:
         centre = _twips(ind, "left", _twips(ind, "start", 0)) + text // 2
     spacing = ppr.find(f"{{{W}}}spacing") if ppr is not None else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -17,6 +18,7 @@ ALIGN = {
     "center": WD_ALIGN_PARAGRAPH.CENTER,
     "right": WD_ALIGN_PARAGRAPH.RIGHT,
     "both": WD_ALIGN_PARAGRAPH.JUSTIFY,
+    "distribute": WD_ALIGN_PARAGRAPH.DISTRIBUTE,
 }
 
 # Order of children inside w:pPr and w:rPr matters to Word's schema validation.
@@ -109,7 +111,8 @@ def format_paragraph(
     else:
         ind["hanging"] = str(-first_line)
     _set_child(ppr, "w:ind", _PPR_ORDER, **ind)
-    _set_child(ppr, "w:jc", _PPR_ORDER, val={"both": "both", "left": "left", "center": "center", "right": "right"}[align])
+    _set_child(ppr, "w:jc", _PPR_ORDER, val={"both": "both", "left": "left", "center": "center", "right": "right",
+                                             "distribute": "distribute"}[align])
     if outline is not None:
         _set_child(ppr, "w:outlineLvl", _PPR_ORDER, val=str(outline))
 
@@ -179,3 +182,26 @@ def bookmark(p: DocxParagraph, name: str, ident: int) -> None:
     index = 1 if ppr is not None else 0
     p._p.insert(index, end)
     p._p.insert(index, start)
+
+
+def end_section(document: Any) -> None:
+    """End the current section after the last block and start a new one that has no header or footer
+    references of its own (python-docx's ``add_section`` would add an empty paragraph, a line that
+    can spill onto a page of its own)."""
+    body = document.element.body
+    final = body.sectPr
+    closing = copy.deepcopy(final)
+    last = final.getprevious()
+    if last is None or last.tag != qn("w:p"):  # a table ends the body: a hairline paragraph holds the break
+        last = OxmlElement("w:p")
+        final.addprevious(last)
+        _set_child(last.get_or_add_pPr(), "w:spacing", _PPR_ORDER, before="0", after="0", line="20", lineRule="exact")
+    ppr = last.get_or_add_pPr()
+    change = ppr.find(qn("w:pPrChange"))
+    if change is not None:
+        change.addprevious(closing)
+    else:
+        ppr.append(closing)
+    for tag in ("w:headerReference", "w:footerReference"):
+        for ref in final.findall(qn(tag)):
+            final.remove(ref)

@@ -454,10 +454,22 @@ class _Checker:
         if not settings.odd_and_even_pages_header_footer:
             self.add("page_number_parity", "页码应单页居右、双页居左（未启用奇偶页不同页脚）", part="word/settings.xml")
         for i, section in enumerate(self.word.sections):
+            if i and i == len(self.word.sections) - 1 and self.back_section():
+                continue  # §7.5: 版记页前有空白页的，空白页和版记页均不编排页码
             for footer, align, name in ((section.footer, "right", "单页"), (section.even_page_footer, "left", "双页")):
                 if footer.is_linked_to_previous and i > 0:
                     continue
                 self.check_footer(footer, align, name, i)
+
+    def back_section(self) -> bool:
+        """The last section holds nothing but the 版记 (after empty paragraphs): the blank page and the
+        版记 page of §7.5, which carry no page numbers."""
+        colophon = self.report.elements.get("colophon")
+        ends = [i for i, p in enumerate(self.paras)
+                if p._p.pPr is not None and p._p.pPr.find(qn("w:sectPr")) is not None]
+        if colophon is None or not ends:
+            return False
+        return all(i >= colophon for i in range(ends[-1] + 1, len(self.paras)) if self.texts[i])
 
     def check_footer(self, footer: Any, align: str, name: str, section: int) -> None:
         paras = [p for p in footer.paragraphs if "PAGE" in "".join(t.text or "" for t in p._p.iter(qn("w:instrText")))

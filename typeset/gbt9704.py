@@ -70,6 +70,11 @@ SEPARATOR_SZ = 12
 PAGE_NUMBER_DASH = "\u2014"  # 一字线
 
 
+def text_width(text: str, *, char: int = CHAR_ADVANCE, digit: int = DIGIT_ADVANCE) -> int:
+    """Approximate advance in twips: CJK and full-width forms = one 字, ASCII = half."""
+    return sum(digit if ord(ch) < 0x2E80 else char for ch in text)
+
+
 def font_family(name: str | None) -> str | None:
     """Map a concrete font name to its role (仿宋/黑体/楷体/小标宋/宋体), or None if unknown."""
     if not name:

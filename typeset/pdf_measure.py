@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import io
 import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import docx
@@ -33,6 +36,10 @@ LINE_MM = 225 / 22  # one line of the GB/T 9704 grid (22 lines in the 225 mm typ
 BELOW_CENTRE_MM = 3.0
 STEP_MM = 0.5
 DEFAULT_SEAL_MM = 42.0
+# PDFium is not thread-safe, not even across documents (pypdfium2 docs, "Incompatibility with
+# Threading"), and official copies are measured in request threads: every use takes this lock.
+PDFIUM_LOCK = threading.RLock()
+BAND_PT = 4.0  # characters whose boxes' bottoms are this close stand on one line (lines are 14 pt+ apart)
 
 
 @dataclass(frozen=True)
@@ -82,32 +89,48 @@ def open_pdf(pdf: bytes) -> pdfium.PdfDocument:
         raise UnsupportedMedia("不是有效的 PDF 文件", code="not_pdf") from exc
 
 
+@contextmanager
+def opened(pdf: bytes) -> Iterator[pdfium.PdfDocument]:
+    """The PDF opened under ``PDFIUM_LOCK`` and closed (with its pages) before the lock is let go."""
+    with PDFIUM_LOCK:
+        document = open_pdf(pdf)
+        try:
+            yield document
+        finally:
+            document.close()
+
+
 def page_lines(document: pdfium.PdfDocument, index: int) -> list[Line]:
-    """The text lines of one page in reading order (PDFium's line breaks), with their ink boxes."""
+    """The text lines of one page, top to bottom, with their ink boxes: the characters that share a
+    baseline, left to right. PDFium's own line breaks are not used: it breaks inside a LibreOffice
+    line where the text runs change (after a tab, between digits and CJK: the 印发 line, the page
+    number) and keeps apart the cells of one table row."""
     textpage = document[index].get_textpage()
-    lines: list[Line] = []
-    chars: list[tuple[str, tuple[float, float, float, float]]] = []
-
-    def flush() -> None:
-        if chars:
-            boxes = [b for _, b in chars]
-            lines.append(Line(index, "".join(c for c, _ in chars), min(b[0] for b in boxes), min(b[1] for b in boxes),
-                              max(b[2] for b in boxes), max(b[3] for b in boxes)))
-            chars.clear()
-
+    # Keyed by the box bottom: PDFium's loose boxes of one line share it, their tops differ (a dash, a comma).
+    bands: list[tuple[float, list[tuple[str, tuple[float, float, float, float]]]]] = []
     for i in range(textpage.count_chars()):
         ch = textpage.get_text_range(i, 1)
-        if ch in ("\r", "\n"):
-            flush()
-        elif ch.strip():
-            chars.append((ch, textpage.get_charbox(i, loose=True)))
-    flush()
+        if not ch.strip():
+            continue
+        box = textpage.get_charbox(i, loose=True)
+        band = next((b for b in reversed(bands) if abs(b[0] - box[1]) < BAND_PT), None)
+        if band is None:
+            bands.append((box[1], [(ch, box)]))
+        else:
+            band[1].append((ch, box))
+    lines = []
+    for _, chars in sorted(bands, key=lambda b: -b[0]):
+        chars.sort(key=lambda c: c[1][0])
+        boxes = [b for _, b in chars]
+        lines.append(Line(index, "".join(c for c, _ in chars), min(b[0] for b in boxes), min(b[1] for b in boxes),
+                          max(b[2] for b in boxes), max(b[3] for b in boxes)))
     return lines
 
 
 def find_line(pdf: bytes, text: str) -> Line | None:
     """The last line in the document whose text (spaces ignored) is exactly ``text``."""
-    return _find_line(open_pdf(pdf), text)
+    with opened(pdf) as document:
+        return _find_line(document, text)
 
 
 def _find_line(document: pdfium.PdfDocument, text: str) -> Line | None:
@@ -136,7 +159,12 @@ def seal_placement(pdf: bytes, *, date_text: str, signature_text: str | None = N
 
     Raises ValidationError ``no_seal_anchor`` when the date is not on any page.
     """
-    document = open_pdf(pdf)
+    with opened(pdf) as document:
+        return _seal_placement(document, date_text, signature_text, diameter_mm)
+
+
+def _seal_placement(document: pdfium.PdfDocument, date_text: str, signature_text: str | None,
+                    diameter_mm: float) -> SealPlacement:
     date = _find_line(document, date_text)
     if date is None:
         raise ValidationError("版式文件中找不到成文日期，无法确定盖章位置", code="no_seal_anchor")
@@ -162,12 +190,25 @@ def seal_placement(pdf: bytes, *, date_text: str, signature_text: str | None = N
             best = best_cover
             break
     cy = block_mid + best * MM
+    return judge_seal(lines, (centre_x - r, cy - r, centre_x + r, cy + r), date=date, signature=signature)
+
+
+def judge_seal(lines: list[Line], rect: tuple[float, float, float, float], *, date: Line,
+               signature: Line | None) -> SealPlacement:
+    """The measures of a round seal at ``rect`` on the page holding ``lines`` (a placement made here, or
+    the seal picture found on a sealed file): offset from the 署名/日期 centre, how far their block sits
+    below the seal's centre, the gap from its top to the text above and what else it covers."""
+    x0, y0, x1, y1 = rect
+    cx, cy, r = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2
+    top = signature or date
+    others = [line for line in lines if line not in (date, top)]
     above = [line for line in others if line.y0 >= top.y1]
-    top_gap = (min(line.y0 for line in above) - (cy + r)) / MM if above else None
+    top_gap = (min(line.y0 for line in above) - y1) / MM if above else None
     return SealPlacement(
-        page=date.page, rect=(centre_x - r, cy - r, centre_x + r, cy + r), diameter_mm=diameter_mm, date=date,
-        signature=signature, centre_offset_mm=(centre_x - date.centre_x) / MM, below_centre_mm=best,
-        top_gap_mm=top_gap, covers=tuple(line.text for line in covered_lines(others, centre_x, cy, r)))
+        page=date.page, rect=rect, diameter_mm=round(2 * r / MM, 3), date=date, signature=signature,
+        centre_offset_mm=round((cx - (date.centre_x + top.centre_x) / 2) / MM, 3),
+        below_centre_mm=round((cy - (top.y1 + date.y0) / 2) / MM, 3), top_gap_mm=top_gap,
+        covers=tuple(line.text for line in covered_lines(others, cx, cy, r)))
 
 
 def seal_anchor_texts(docx_bytes: bytes) -> tuple[str, str]:

@@ -15,7 +15,8 @@ import datetime as dt
 import io
 import math
 from collections.abc import Callable
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import docx
 from docx.oxml import OxmlElement
@@ -24,7 +25,9 @@ from docx.shared import Twips
 from docx.text.paragraph import Paragraph as DocxParagraph
 
 from typeset import _ooxml as x
+from typeset import colophon
 from typeset import gbt9704 as g
+from typeset.gbt9704 import text_width
 from typeset.title_lines import title_lines
 from typeset.layout import (
     Attendance,
@@ -51,31 +54,49 @@ BOOKMARK_DATE = "tb_date"
 MARK_LINE_FACTOR = 1.0
 # Bottom border of the 发文字号 line: distance in pt so the red line lands 4 mm under the glyphs.
 SEPARATOR_SPACE = 6
-# Footers sit 20 mm above the page bottom (where the 信函 lower double line goes); the page-number
-# paragraph's space after lifts the dash centre to 7 mm below the type area (35 - 7 = 28 mm).
-FOOTER_DISTANCE = g.mm(20)
-PAGE_NUMBER_AFTER = g.mm(28) - g.mm(20) - 140
 LETTER_HEADER_DISTANCE = g.mm(30)
 LETTER_DOUBLE_LINE = ("thickThinSmallGap", 18)
 LETTER_BOTTOM_LINE = ("thinThickSmallGap", 18)
 
 
-def text_width(text: str, *, char: int = g.CHAR_ADVANCE, digit: int = g.DIGIT_ADVANCE) -> int:
-    """Approximate advance in twips: CJK and full-width forms = one 字, ASCII = half."""
-    return sum(digit if ord(ch) < 0x2E80 else char for ch in text)
+@dataclass(frozen=True)
+class PagePlan:
+    """Adjustments measured on a rendered pass (``typeset.paginate``); the defaults are the estimate.
+
+    ``colophon``: (pages after the content's last page, twips of space above the 版记 on its page);
+    2 pages means the §7.5 blank page and a 版记 page, both without page numbers. ``split_last``: the
+    last paragraph is split after that many printed characters, so only its last lines go to the
+    署名 block's page. ``tight_from``: the body block from which lines are set ``tight_pitch`` apart
+    (GB/T 9704 §7.3.5: when the 署名 block does not fit, adjust the line spacing); a ``tight_pitch``
+    without ``tight_from`` says it was tried and did not help. ``keep_colophon``: a 信函's 抄送 goes
+    with the 署名 block.
+    """
+
+    colophon: tuple[int, int] | None = None
+    split_last: int | None = None
+    tight_from: int | None = None
+    tight_pitch: int = g.LINE_PITCH
+    keep_colophon: bool = False
 
 
-class _Writer:
+class Writer:
     """Builds the document top to bottom and tracks an estimate of the current page and line."""
 
-    def __init__(self, doc: OfficialDocument) -> None:
+    def __init__(self, doc: OfficialDocument, plan: PagePlan | None = None) -> None:
         self.doc = doc
+        self.plan = plan or PagePlan()
         self.word = docx.Document()
         self.page = 1
         self.y = 0  # twips used on the current page's type area
+        self.pitch = g.LINE_PITCH  # line height of body text, closer from ``plan.tight_from`` on
         self._bookmark_id = 0
         self.last_text: DocxParagraph | None = None  # kept with the 署名 so the seal never sits alone
         self.last_lines = 0
+        # Where the text kept with the 署名 starts (page, y), how tall it is and its space before (which
+        # goes at the top of a page): LibreOffice moves a keep-with-next paragraph on whole, so the
+        # estimate moves all of it.
+        self.chain: tuple[int, int, int, int] | None = None
+        self.end: DocxParagraph | None = None  # the last paragraph before the 版记
         self._setup()
 
     # --- setup --------------------------------------------------------------------------------
@@ -87,7 +108,7 @@ class _Writer:
         section.top_margin, section.bottom_margin = Twips(g.MARGIN_TOP), Twips(g.MARGIN_BOTTOM)
         section.left_margin, section.right_margin = Twips(g.MARGIN_LEFT), Twips(g.MARGIN_RIGHT)
         section.gutter = Twips(0)
-        section.footer_distance = Twips(FOOTER_DISTANCE)
+        section.footer_distance = Twips(colophon.FOOTER_DISTANCE)
         section.header_distance = Twips(g.mm(15))
         sect_pr = section._sectPr
         grid = sect_pr.find(qn("w:docGrid"))
@@ -183,7 +204,11 @@ class _Writer:
 
     def body_para(self, text: str, font: str = g.FONT_FANGSONG, *, before: int = 0,
                   outline: int | None = None) -> DocxParagraph:
-        self.last_text = self.para([(text, font, g.SIZE_3, None)], first_line=2 * g.CHAR, before=before, outline=outline)
+        start = (self.page, self.y)
+        self.last_text = self.para([(text, font, g.SIZE_3, None)], first_line=2 * g.CHAR, before=before, outline=outline,
+                                   line=self.pitch)
+        self.chain = (*start, before + self.last_lines * self.pitch, before)
+        self.end = self.last_text
         return self.last_text
 
     # --- 版头 ----------------------------------------------------------------------------------
@@ -247,15 +272,38 @@ class _Writer:
 
     def body(self, blocks: list[Block]) -> None:
         fonts = {1: g.FONT_HEITI, 2: g.FONT_KAITI, 3: g.FONT_FANGSONG, 4: g.FONT_FANGSONG}
-        for block, numbered in zip(blocks, numbered_texts(blocks), strict=True):
-            if isinstance(block, Heading):
-                self.body_para(numbered or block.text, fonts[block.level], outline=block.level - 1)
+        for i, (block, numbered) in enumerate(zip(blocks, numbered_texts(blocks), strict=True)):
+            if self.plan.tight_from is not None and i >= self.plan.tight_from:
+                self.pitch = self.plan.tight_pitch
+            if isinstance(block, Heading):  # never the last line of a page
+                if 0 < self.y and self.y + 3 * self.pitch > g.TYPE_AREA_HEIGHT:  # with two lines after it
+                    self.page, self.y = self.page + 1, 0
+                p = self.body_para(numbered or block.text, fonts[block.level], outline=block.level - 1)
+                p.paragraph_format.keep_with_next = True
+            elif isinstance(block, Paragraph) and i == len(blocks) - 1 and self.plan.split_last:
+                self.split_para(block.text, self.plan.split_last)
             elif isinstance(block, Paragraph):
                 self.body_para(block.text)
             elif isinstance(block, ListItem):
                 self.body_para(block.marker + block.text)
             elif isinstance(block, Table):
                 self.table(block)
+
+    def split_para(self, text: str, keep: int) -> None:
+        """The last paragraph in two, after its first ``keep`` printed characters: what Word does with a
+        paragraph kept with the next one (its last lines go with the 署名 block), and LibreOffice, which
+        moves such a paragraph whole, does not. The first part's last line is justified like the others."""
+        seen, cut = 0, len(text)
+        for j, ch in enumerate(text):
+            seen += not ch.isspace()
+            if seen == keep:
+                cut = j + 1
+                break
+        head = self.body_para(text[:cut])
+        x.format_paragraph(head, first_line=2 * g.CHAR, line=self.pitch, align="distribute")
+        start = (self.page, self.y)
+        self.last_text = self.end = self.para([(text[cut:], g.FONT_FANGSONG, g.SIZE_3, None)], line=self.pitch)
+        self.chain = (*start, self.last_lines * self.pitch, 0)
 
     def table(self, block: Table) -> None:
         if not block.rows:
@@ -277,6 +325,10 @@ class _Writer:
             lines = max(max(1, math.ceil(text_width(cell) / (width - 216))) for cell in row) if row else 1
             self._advance(0, g.LINE_PITCH, lines)
             self.y += 20
+        # A table that ends the body goes with the 附件说明 and 署名 that follow: its last row's
+        # paragraphs keep with the next (Word and LibreOffice keep the row with the next paragraph).
+        self.last_text = table.rows[-1].cells[0].paragraphs[0]
+        self.end, self.chain = None, None
 
     def attachments(self) -> None:
         names = self.doc.attachments
@@ -284,13 +336,34 @@ class _Writer:
             return
         label = "附件："
         hang = text_width(label)
+        # The items stay together (never split from the first) and with the 署名 block after them.
+        self.chain = (self.page, self.y, (len(names) + 1) * self.pitch, self.pitch)
         for i, name in enumerate(names):
             text = name if len(names) == 1 else f"{i + 1}.{name}"
             if i == 0:
-                self.last_text = self.para([(label + text, g.FONT_FANGSONG, g.SIZE_3, None)], left=2 * g.CHAR + hang,
-                          first_line=-hang, before=g.LINE_PITCH)
+                p = self.para([(label + text, g.FONT_FANGSONG, g.SIZE_3, None)], left=2 * g.CHAR + hang,
+                              first_line=-hang, before=self.pitch, line=self.pitch)
             else:
-                self.last_text = self.para([(text, g.FONT_FANGSONG, g.SIZE_3, None)], left=2 * g.CHAR + hang)
+                p = self.para([(text, g.FONT_FANGSONG, g.SIZE_3, None)], left=2 * g.CHAR + hang, line=self.pitch)
+            p.paragraph_format.keep_together = True
+            if i < len(names) - 1:
+                p.paragraph_format.keep_with_next = True
+            self.last_text = self.end = p
+
+    def keep_group(self, group: int) -> None:
+        """The 署名 block (``group`` twips) keeps with the 附件说明 or the last text paragraph before it,
+        so the seal never stands on a page without text; when they do not fit together, they go to the
+        next page together. Mirror that in the estimate."""
+        if self.last_text is None:
+            return
+        self.last_text.paragraph_format.keep_with_next = True
+        if self.chain is None or self.y + group <= g.TYPE_AREA_HEIGHT:
+            return
+        page, y, height, before = self.chain
+        if y + height + group > g.TYPE_AREA_HEIGHT:
+            self.page, self.y = page + 1, height - before
+        else:
+            self.page, self.y = page, y + height
 
     def signature_and_date(self) -> None:
         """署名 + 成文日期: with a seal the date is 右空四字 and the name centred over it, two blank
@@ -302,50 +375,57 @@ class _Writer:
         date = format_cn_date(doc.date)
         name = doc.signature_name or doc.issuer_name
         w_date, w_name = text_width(date), text_width(name)
+        date_fmt: dict[str, Any]
         if doc.seal_space:
-            date_right = 4 * g.CHAR
-            name_right = max(0, date_right + (w_date - w_name) // 2)
+            date_fmt = name_fmt = self.centred_on_date(w_date, w_name)
             before = 2 * g.LINE_PITCH
         else:
-            date_right = w_name - w_date
-            if date_right < 2 * g.CHAR:
-                date_right = 2 * g.CHAR
-            name_right = date_right + w_date + 2 * g.CHAR - w_name
+            date_right = max(w_name - w_date, 2 * g.CHAR)
+            date_fmt = {"align": "right", "right": date_right}
+            name_fmt = {"align": "right", "right": date_right + w_date + 2 * g.CHAR - w_name}
             before = g.LINE_PITCH
-        if self.last_text is not None:
-            self.last_text.paragraph_format.keep_with_next = True
-            # Keep-with-next moves the group, with the last (orphan-controlled: up to two) text lines,
-            # to the next page when it does not fit; mirror that in the page estimate.
-            group = before + (3 if doc.note else 2) * g.LINE_PITCH
-            if self.y + group > g.TYPE_AREA_HEIGHT:
-                self.page += 1
-                self.y = min(2, self.last_lines) * g.LINE_PITCH
-        p = self.para([(name, g.FONT_FANGSONG, g.SIZE_3, None)], align="right", right=name_right, before=before)
+        # The 署名 block keeps the full line pitch, also where the lines above are set closer: the
+        # seal's size is fixed, and it must clear the 附注 below and reach the text above.
+        self.pitch = g.LINE_PITCH
+        self.keep_group(before + (3 if doc.note else 2) * g.LINE_PITCH)
+        p = self.para([(name, g.FONT_FANGSONG, g.SIZE_3, None)], before=before, **name_fmt)
         p.paragraph_format.keep_with_next = True
         self.bookmark(p, BOOKMARK_SIGNATURE)
-        p = self.para([(date, g.FONT_FANGSONG, g.SIZE_3, None)], align="right", right=date_right)
+        p = self.para([(date, g.FONT_FANGSONG, g.SIZE_3, None)], **date_fmt)
         x.no_autospace(p)
         p.paragraph_format.keep_with_next = bool(doc.note)
         self.bookmark(p, BOOKMARK_DATE)
+        self.end = p
+
+    @staticmethod
+    def centred_on_date(w_date: int, w_name: int) -> dict[str, Any]:
+        """With a seal: 成文日期右空四字, 署名以成文日期为准居中. Both are centred in one box around the
+        date's centre, so the name sits on the date's real centre whatever the digits' width in the
+        font at hand (and the Word seal, centred on that box, too). A name too long to be centred there
+        moves the box left until it fits, a character clear of the edge."""
+        half = max(4 * g.CHAR + w_date // 2, (w_name + g.CHAR) // 2)
+        return {"align": "center", "left": g.TYPE_AREA_WIDTH - 2 * half, "right": 0}
 
     def order_signature(self) -> None:
         """签发人职务 + name (where the 签名章 goes) 右空四字, two lines below the text; the date one
         line below, 右空四字 too."""
         doc = self.doc
         name = doc.signature_name or ""
-        if self.last_text is not None:
-            self.last_text.paragraph_format.keep_with_next = True
         text = f"{doc.signer_title}\u3000\u3000{name}" if doc.signer_title else name
+        self.pitch = g.LINE_PITCH  # as for the 署名 block with a seal
+        self.keep_group((4 if doc.date else 2) * self.pitch + (self.pitch if doc.note else 0))
         p = self.para([(text, g.FONT_FANGSONG, g.SIZE_3, None)], align="right", right=4 * g.CHAR,
-                      before=2 * g.LINE_PITCH)
+                      before=2 * self.pitch, line=self.pitch)
         p.paragraph_format.keep_with_next = True
         self.bookmark(p, BOOKMARK_SIGNATURE)
+        self.end = p
         if doc.date is None:
             return
         p = self.para([(format_cn_date(doc.date), g.FONT_FANGSONG, g.SIZE_3, None)], align="right",
-                      right=4 * g.CHAR, before=g.LINE_PITCH)
+                      right=4 * g.CHAR, before=self.pitch, line=self.pitch)
         p.paragraph_format.keep_with_next = bool(doc.note)
         self.bookmark(p, BOOKMARK_DATE)
+        self.end = p
 
     def note(self) -> None:
         note = self.doc.note
@@ -355,99 +435,22 @@ class _Writer:
 
     def attendance(self, att: Attendance) -> None:
         """纪要: 出席/请假/列席 labels in 3号黑体, names in 仿宋, wrapped lines aligned after the colon."""
-        first = True
+        made: list[DocxParagraph] = []
         for label, names in (("出席", att.present), ("请假", att.on_leave), ("列席", att.sitting_in)):
             if not names:
                 continue
             head = label + "："
             hang = text_width(head)
-            self.para([(head, g.FONT_HEITI, g.SIZE_3, None), ("，".join(names), g.FONT_FANGSONG, g.SIZE_3, None)],
-                      left=2 * g.CHAR + hang, first_line=-hang, before=g.LINE_PITCH if first else 0)
-            first = False
-
-    # --- 版记 and page numbers -----------------------------------------------------------------
-
-    def colophon(self, *, rules: bool, printer: bool) -> None:
-        """抄送 + 印发 line ending on the last line of an even page (§7.4: the last 版记 rule coincides
-        with the bottom edge of the type area on the last page).
-
-        Word has no "bottom of page" flow position that LibreOffice also honours (it ignores a bottom-
-        aligned w:framePr), so the page and line are estimated by counting lines on the 22 x 28 grid
-        (exact for plain text, approximate for tables and long Latin runs) and an exact-height spacer
-        pushes the block down."""
-        doc = self.doc
-        rows: list[tuple[list[Run], dict[str, int | str]]] = []
-        small = g.SIZE_4 * 10
-        if doc.cc:
-            head = "抄送："
-            text = head + "，".join(doc.cc).rstrip("。") + "。"
-            hang = text_width(head, char=small)
-            rows.append(([(text, g.FONT_FANGSONG, g.SIZE_4, None)],
-                         {"left": small + hang, "right": small, "first_line": -hang, "align": "both"}))
-        if printer and doc.printer:
-            date = format_cn_date(doc.print_date) + "印发" if doc.print_date else ""
-            rows.append(([(f"{doc.printer}\t{date}", g.FONT_FANGSONG, g.SIZE_4, None)],
-                         {"left": small, "right": small, "align": "left"}))
-        if not rows:
-            return
-        counts = [max(1, math.ceil((text_width(r[0][0][0], char=small, digit=small // 2) + 2 * small)
-                                   / g.TYPE_AREA_WIDTH)) for r in rows]
-        needed = sum(counts) * g.LINE_PITCH
-        target = self.page if self.y + needed <= g.TYPE_AREA_HEIGHT else self.page + 1
-        if target % 2:
-            target += 1
-        y = g.LINE_PITCH if target > self.page else self.y  # the page-break paragraph takes a line
-        # Paragraph borders add their width and spacing to the line heights; leave room for them.
-        border_room = 20 * (3 * 2 if rules else 0) + 20
-        free = (g.TYPE_AREA_HEIGHT - y) // g.LINE_PITCH * g.LINE_PITCH - needed - border_room
-        first: DocxParagraph | None = None
-        for page in range(self.page + 1, target + 1):
-            blank = self.para([], line=g.LINE_PITCH, lines=0)
-            x.page_break_before(blank)
-            first = first or blank
-        if free > 0:
-            spacer = self.para([], line=free, lines=0)
-            first = first or spacer
-        made = [self.para(runs, spacing=None, lines=n, **fmt)  # type: ignore[arg-type]
-                for (runs, fmt), n in zip(rows, counts, strict=True)]
-        for p in ([first] if first is not None else []) + made[:-1]:
+            made.append(self.para([(head, g.FONT_HEITI, g.SIZE_3, None), ("，".join(names), g.FONT_FANGSONG, g.SIZE_3,
+                                                                         None)],
+                                  left=2 * g.CHAR + hang, first_line=-hang, before=0 if made else self.pitch,
+                                  line=self.pitch))
+        for p in made[:-1]:  # the attendance block stays together on one page
             p.paragraph_format.keep_with_next = True
-        for p in made:
-            p.paragraph_format.keep_together = True
-        self.page, self.y = target, g.TYPE_AREA_HEIGHT
-        if printer and doc.printer:
-            x.tab_stops(made[-1], [("right", g.TYPE_AREA_WIDTH - small)])
-        if rules:
-            thick, thin = ("single", g.RULE_THICK, "000000", 1), ("single", g.RULE_THIN, "000000", 1)
-            if len(made) == 1:
-                x.borders(made[0], top=thick, bottom=thick)
-            else:
-                x.borders(made[0], top=thick)
-                for p in made[1:-1]:
-                    x.borders(p, top=thin)
-                x.borders(made[-1], top=thin, bottom=thick)
+        if made:
+            self.last_text = self.end = made[-1]
 
-    def page_numbers(self, *, first_page: bool = True) -> None:
-        """— N — in 4号 宋体 (Latin and East Asian), odd pages 右空一字, even pages 左空一字."""
-        section = self.word.sections[0]
-
-        def style(run: object) -> None:
-            x.style_run(run, g.FONT_SONGTI, g.SIZE_4, spacing=None)  # type: ignore[arg-type]
-
-        indent = g.SIZE_4 * 10
-        for footer, align in ((section.footer, "right"), (section.even_page_footer, "left")):
-            footer.is_linked_to_previous = False
-            p = footer.paragraphs[0]
-            x.format_paragraph(p, align=align, left=indent if align == "left" else 0,
-                               right=indent if align == "right" else 0, line=g.SIZE_4 * 10,
-                               after=PAGE_NUMBER_AFTER)
-            dash = g.PAGE_NUMBER_DASH
-            style_run: Callable[[object], None] = style
-            style_run(p.add_run(dash + " "))
-            x.add_field(p, "PAGE", style)
-            style_run(p.add_run(" " + dash))
-        if not first_page:
-            section.different_first_page_header_footer = True
+    # --- page furniture -------------------------------------------------------------------------
 
     def draft_notice(self) -> None:
         """草稿 in the header of every page (outside the type area, so the layout is the final one)."""
@@ -479,7 +482,7 @@ class _Writer:
 # --- formats ------------------------------------------------------------------------------------
 
 
-def _standard(w: _Writer) -> None:
+def _standard(w: Writer) -> None:
     doc = w.doc
     marks = w.top_left_marks()
     # Top edge of the 发文机关标志 35 mm below the top of the type area (§7.2.3).
@@ -491,11 +494,11 @@ def _standard(w: _Writer) -> None:
     w.attachments()
     w.signature_and_date()
     w.note()
-    w.colophon(rules=True, printer=True)
-    w.page_numbers()
+    colophon.write(w, rules=True, printer=True)
+    colophon.page_numbers(w)
 
 
-def _letter(w: _Writer) -> None:
+def _letter(w: Writer) -> None:
     """信函格式: mark 30 mm from the page top with a red double line (thick over thin) 4 mm below,
     a red double line (thin over thick) 20 mm above the page bottom, both 170 mm long; both live in
     the first-page header/footer so later pages keep the normal 37 mm 天头. No page number on page 1."""
@@ -530,11 +533,11 @@ def _letter(w: _Writer) -> None:
     w.attachments()
     w.signature_and_date()
     w.note()
-    w.colophon(rules=False, printer=False)
-    w.page_numbers()
+    colophon.write(w, rules=False, printer=False)
+    colophon.page_numbers(w)
 
 
-def _minutes(w: _Writer) -> None:
+def _minutes(w: Writer) -> None:
     """纪要格式: red ×××纪要 35 mm below the type area top; 期号 centred two lines under it and the
     issuer/date line with the red separator are common practice, not the standard. No seal."""
     doc = w.doc
@@ -555,14 +558,14 @@ def _minutes(w: _Writer) -> None:
     if doc.attendance:
         w.attendance(doc.attendance)
     w.note()
-    w.colophon(rules=True, printer=True)
-    w.page_numbers()
+    colophon.write(w, rules=True, printer=True)
+    colophon.page_numbers(w)
 
 
 DRAFT_NUMBER = "〔　　〕号"
 DRAFT_NOTICE = "草稿　未编号　不得印发"
 
-def _order(w: _Writer) -> None:
+def _order(w: Writer) -> None:
     """命令（令）格式 (§10.2): red ×××令 20 mm below the type area top, the 令号 centred two lines under
     it, the body two lines under that (no red line, no title); the 签发人's job title with the 签名章
     four characters in from the right, the date one line below."""
@@ -579,19 +582,20 @@ def _order(w: _Writer) -> None:
     w.attachments()
     w.order_signature()
     w.note()
-    w.colophon(rules=True, printer=True)
-    w.page_numbers()
+    colophon.write(w, rules=True, printer=True)
+    colophon.page_numbers(w)
 
 
-_FORMATS: dict[str, Callable[[_Writer], None]] = {"standard": _standard, "letter": _letter, "minutes": _minutes,
+_FORMATS: dict[str, Callable[[Writer], None]] = {"standard": _standard, "letter": _letter, "minutes": _minutes,
                                                   "order": _order}
 
 
-def render_docx(doc: OfficialDocument, *, fmt: Format = "standard") -> bytes:
+def render_docx(doc: OfficialDocument, *, fmt: Format = "standard", plan: PagePlan | None = None) -> bytes:
     """Lay ``doc`` out per GB/T 9704-2012 and return the .docx bytes.
 
     ``fmt`` picks 文件格式, 信函格式 or 纪要格式; a 纪要 must use ``minutes`` and ``minutes`` only
-    takes a 纪要. Raises office.errors.ValidationError for inconsistent input.
+    takes a 纪要. ``plan``: adjustments measured on the pages of an earlier pass (``typeset.paginate``);
+    without it the pages are estimated. Raises office.errors.ValidationError for inconsistent input.
     """
     if fmt not in _FORMATS:
         raise ValidationError(f"不支持的版式：{fmt}", code="bad_format")
@@ -601,7 +605,7 @@ def render_docx(doc: OfficialDocument, *, fmt: Format = "standard") -> bytes:
         raise ValidationError("命令格式只用于命令（令）", code="bad_format")
     if fmt == "standard" and not doc.number and not doc.draft:
         raise ValidationError("文件格式须有发文字号", code="missing_number")
-    writer = _Writer(doc)
+    writer = Writer(doc, plan)
     _FORMATS[fmt](writer)
     if doc.draft:
         writer.draft_notice()

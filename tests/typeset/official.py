@@ -10,10 +10,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from typeset import pdf_measure
+from typeset import paginate, pdf_measure
 from typeset.convert import ConverterPool
 from typeset.layout import OfficialDocument
-from typeset.render import render_docx
 from typeset.samples import demo_notice
 
 
@@ -36,10 +35,11 @@ def official_pool() -> Iterator[ConverterPool]:
     pool.close()
 
 
-def official(pool: ConverterPool, doc: OfficialDocument) -> OfficialPdf:
-    docx = render_docx(doc)
-    signature, date = pdf_measure.seal_anchor_texts(docx)
-    return OfficialPdf(docx, pool.convert(docx), signature, date)
+def official(pool: ConverterPool, doc: OfficialDocument, fmt: str = "standard") -> OfficialPdf:
+    """The official copy as 用印 makes it: laid out, converted, measured and adjusted (typeset.paginate)."""
+    laid = paginate.lay_out(doc, fmt, pool.convert)
+    signature, date = pdf_measure.seal_anchor_texts(laid.docx)
+    return OfficialPdf(laid.docx, laid.pdf, signature, date)
 
 
 @pytest.fixture(scope="session")

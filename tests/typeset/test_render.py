@@ -130,11 +130,15 @@ def test_signature_centred_over_date_with_seal_space(notice_bytes: bytes) -> Non
     d, s = date_paragraph_index(notice_bytes), signature_paragraph_index(notice_bytes)
     assert word.paragraphs[d].text == "2026年11月29日"
     assert word.paragraphs[s].text == "广东省人民政府办公厅" and s == d - 1
-    right = {i: int(word.paragraphs[i]._p.pPr.find(qn("w:ind")).get(qn("w:right"))) for i in (d, s)}
-    assert right[d] == 4 * 320  # 右空四字
-    date_mid = right[d] + text_width("2026年11月29日") / 2
-    name_mid = right[s] + text_width("广东省人民政府办公厅") / 2
-    assert abs(date_mid - name_mid) <= 1
+    # Both centred in one box whose centre is the date's: the name sits on the date's real centre
+    # whatever the font's digit widths, and the date ends 右空四字 (with the standard's half-width digits).
+    box = {i: (int(word.paragraphs[i]._p.pPr.find(qn("w:ind")).get(qn("w:left"))),
+               int(word.paragraphs[i]._p.pPr.find(qn("w:ind")).get(qn("w:right"))),
+               word.paragraphs[i]._p.pPr.find(qn("w:jc")).get(qn("w:val"))) for i in (d, s)}
+    assert box[d] == box[s] and box[d][2] == "center"
+    left, right, _ = box[d]
+    centre = (left + g.TYPE_AREA_WIDTH - right) / 2
+    assert abs(g.TYPE_AREA_WIDTH - (centre + text_width("2026年11月29日") / 2) - 4 * 320) <= 1  # 右空四字
     before = int(word.paragraphs[s]._p.pPr.find(qn("w:spacing")).get(qn("w:before")))
     assert before == 2 * 579  # room for the seal, whose top stays within a line of the text
     assert word.paragraphs[s - 3]._p.pPr.find(qn("w:keepNext")) is not None or \

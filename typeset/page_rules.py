@@ -1,0 +1,218 @@
+"""GB/T 9704-2012 page rules, measured on the rendered pages (the PDF) rather than estimated.
+
+The Word file says what goes on the pages; only the rendered pages show where it landed. The
+pages are read by :mod:`typeset.pdf_pages`; these rules (codes in brackets) are then judged:
+
+- no blank pages [blank_page]. The one exception is §7.5: a blank page directly before the last
+  page when that page holds only the 版记 and is even; neither carries a page number;
+- page numbers "— N —" on every page [page_number_missing, page_number_wrong], odd pages right and
+  even pages left with a one-字 indent, the 一字线 7 mm below the type area [page_number_position];
+  none on a 信函's first page or on the §7.5 pages [page_number_unexpected];
+- the 版记 on the last page [colophon_not_last], which is even (文件、纪要、命令格式) [colophon_odd_page],
+  its last rule on the bottom edge of the type area (信函: its last line on the area's last line)
+  [colophon_not_bottom]; a 信函's 抄送 not alone on a page [colophon_alone];
+- 署名 and 成文日期 on one page [signature_date_split] with body text or the 附件说明 above them, so
+  no seal stands on a page without text [signature_without_text]; the 附件说明 on one page with its
+  first item [attachments_split]; the 成文日期 the layout printed is there [date_not_found];
+- the 附注 on the line below the 成文日期 [note_position], not under the seal [note_under_seal];
+- the seal centred on the 署名/日期 [seal_off_centre, signature_off_centre], pressing them so they sit
+  below its centre [seal_not_pressing], its top within one line of the text above [seal_top_gap],
+  covering no other text [seal_covers_text];
+- nothing printed below the type area but the page number [text_below_area].
+
+``office check FILE.pdf`` runs them on any PDF; :mod:`typeset.paginate` runs them on each layout pass.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from typeset.pdf_measure import LINE_MM, MM, Line
+from typeset.pdf_pages import AREA_BOTTOM, EDGE, LINE, Expect, Measured, PageText, area_x, measure
+
+TOLERANCE_MM = 2.0  # page number position (the standard allows 4 mm between two pages' numbers)
+COLOPHON_TOLERANCE_MM = 1.5
+CENTRE_TOLERANCE_MM = 2.5
+NUMBER_Y = (35 - 7) * MM  # the page number's 一字线: 7 mm below the type area
+NUMBER_INDENT = 14.0  # one 字 of 4号
+
+
+@dataclass(frozen=True)
+class Violation:
+    code: str
+    message: str
+    page: int | None = None  # 1-based
+
+
+@dataclass
+class PageReport:
+    fmt: str
+    pages: int
+    violations: list[Violation] = field(default_factory=list)
+    measured: Measured | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def codes(self) -> list[str]:
+        return [v.code for v in self.violations]
+
+    def add(self, code: str, message: str, page: int | None = None) -> None:
+        self.violations.append(Violation(code, message, page))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "format": self.fmt, "pages": self.pages,
+                "violations": [asdict(v) for v in self.violations]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
+
+def check_pdf(pdf: bytes, expect: Expect | None = None) -> PageReport:
+    """Judge the pages of a rendered (or sealed) official PDF. ``expect``: what the layout printed
+    (:func:`typeset.pdf_pages.expect_for`); without it the elements are recognised on the pages.
+
+    Raises UnsupportedMedia ``not_pdf`` when the bytes are not a readable PDF.
+    """
+    measured, expect = measure(pdf, expect)
+    report = PageReport(fmt=expect.fmt or "standard", pages=len(measured.pages), measured=measured)
+    back = _back_pages(measured, expect)
+    _blank_pages(report, measured, back)
+    _page_numbers(report, measured, expect, back)
+    _below_area(report, measured)
+    _colophon(report, measured, expect)
+    _signature(report, measured, expect)
+    _seal(report, measured)
+    return report
+
+
+def only_colophon(m: Measured, page: PageText) -> bool:
+    return bool(page.content) and all(line in m.colophon for line in page.content)
+
+
+def _back_pages(m: Measured, expect: Expect) -> set[int]:
+    """§7.5: 版记页前有空白页的，空白页和版记页均不编排页码 — the indexes of those two pages, if so laid out."""
+    pages = m.pages
+    if expect.fmt == "letter" or len(pages) < 3 or len(pages) % 2:
+        return set()
+    if pages[-2].blank and only_colophon(m, pages[-1]):
+        return {len(pages) - 2, len(pages) - 1}
+    return set()
+
+
+def _blank_pages(report: PageReport, m: Measured, back: set[int]) -> None:
+    for page in m.pages:
+        if page.blank and page.index not in back:
+            report.add("blank_page", f"第 {page.index + 1} 页是空白页（除页码外没有内容）", page.index + 1)
+
+
+def _page_numbers(report: PageReport, m: Measured, expect: Expect, back: set[int]) -> None:
+    for page in m.pages:
+        n = page.index + 1
+        if page.index in back or (expect.fmt == "letter" and page.index == 0):
+            if page.number is not None:
+                why = "信函格式首页不显示页码" if page.index == 0 else "版记页前有空白页的，空白页和版记页均不编排页码"
+                report.add("page_number_unexpected", f"第 {n} 页不应有页码：{why}", n)
+            continue
+        if page.number is None:
+            report.add("page_number_missing", f"第 {n} 页没有页码（应为“— {n} —”）", n)
+        elif page.number.text != f"—{n}—":
+            report.add("page_number_wrong", f"第 {n} 页的页码是“{page.number.text}”，应为“— {n} —”", n)
+        elif not _number_in_place(page.number):
+            side = "单页码居右空一字" if n % 2 else "双页码居左空一字"
+            report.add("page_number_position", f"第 {n} 页页码位置不对：{side}，一字线距版心下边缘 7mm", n)
+
+
+def _number_in_place(line: Line) -> bool:
+    left, right = area_x(line.page)
+    tol = TOLERANCE_MM * MM
+    x_ok = abs(line.x1 - (right - NUMBER_INDENT)) <= tol if line.page % 2 == 0 else \
+        abs(line.x0 - (left + NUMBER_INDENT)) <= tol
+    return x_ok and abs((line.y0 + line.y1) / 2 - NUMBER_Y) <= tol
+
+
+def _below_area(report: PageReport, m: Measured) -> None:
+    for page in m.pages:
+        low = [line for line in page.outside if line.y1 < AREA_BOTTOM] + \
+              [line for line in page.content if line.y0 < AREA_BOTTOM - 3]
+        if low:
+            report.add("text_below_area", f"第 {page.index + 1} 页有文字超出版心下边缘：{low[0].text[:20]}",
+                       page.index + 1)
+
+
+def _colophon(report: PageReport, m: Measured, expect: Expect) -> None:
+    if not m.colophon:
+        if expect.colophon:
+            report.add("colophon_not_last", "找不到版记（抄送、印发机关和印发日期）")
+        return
+    last = len(m.pages)
+    if any(line.page != last - 1 for line in m.colophon):
+        report.add("colophon_not_last", f"版记应在公文最后一页（第 {last} 页），现从第 {m.colophon[0].page + 1} 页开始",
+                   m.colophon[0].page + 1)
+        return
+    if expect.fmt != "letter" and last % 2:
+        report.add("colophon_odd_page", f"版记在第 {last} 页（单页）：公文最后一页应为双页，版记在其底部", last)
+    if expect.fmt == "letter":
+        bottom = m.colophon[-1].y0 - AREA_BOTTOM
+        if not -3 <= bottom <= LINE / 2:
+            report.add("colophon_not_bottom", f"信函格式的版记应在最后一页版心最下一行（现高出 {bottom / MM:.1f}mm）", last)
+        if only_colophon(m, m.pages[-1]):
+            report.add("colophon_alone", f"信函格式的版记（抄送）单独占了第 {last} 页", last)
+        return
+    rule = m.bottom_rule
+    if rule is None:
+        report.add("colophon_not_bottom", "找不到版记分隔线", last)
+        return
+    off = ((rule[1] + rule[3]) / 2 - AREA_BOTTOM) / MM
+    if abs(off) > COLOPHON_TOLERANCE_MM:
+        report.add("colophon_not_bottom", f"版记末条分隔线应与版心下边缘重合（现{'高出' if off > 0 else '低于'} {abs(off):.1f}mm）",
+                   last)
+
+
+def _signature(report: PageReport, m: Measured, expect: Expect) -> None:
+    if m.date is None:
+        if expect.date:
+            report.add("date_not_found", f"找不到成文日期“{expect.date}”")
+        return
+    date, top = m.date, m.signature or m.date
+    page = top.page + 1
+    if m.signature is not None and m.signature.page != date.page:
+        report.add("signature_date_split", f"发文机关署名在第 {page} 页，成文日期在第 {date.page + 1} 页", page)
+    tail = set(m.attachments[1:])  # the 附件说明's later items alone do not count: it was split from its first
+    if not [line for line in m.pages[top.page].content if line.y0 >= top.y1 - EDGE and line != top and line not in tail]:
+        report.add("signature_without_text",
+                   f"署名和成文日期在第 {page} 页，该页没有正文或附件说明（不得出现只有印章、署名的一页）", page)
+    if m.attachments and len({line.page for line in m.attachments}) > 1:
+        first, last = m.attachments[0].page + 1, m.attachments[-1].page + 1
+        report.add("attachments_split", f"附件说明从第 {first} 页跨到第 {last} 页，应与其第一项排在同一页", last)
+    note = m.note
+    if expect.note and note is None:
+        report.add("note_position", "附注应在成文日期下一行", date.page + 1)
+    elif note is not None and (note.page != date.page or not 0.5 * LINE < date.y0 - note.y0 < 1.5 * LINE):
+        report.add("note_position", "附注应在成文日期下一行", note.page + 1)
+
+
+def _seal(report: PageReport, m: Measured) -> None:
+    seal = m.seal
+    if seal is None:
+        return
+    page = seal.page + 1
+    what = "印章" if m.sealed else "印章（按用印位置）"
+    covered = [t for t in seal.covers if t != (m.note.text if m.note else None)]
+    if m.note is not None and m.note.text in seal.covers:
+        report.add("note_under_seal", f"{what}压住了附注“{m.note.text[:20]}”", page)
+    if covered:
+        report.add("seal_covers_text", f"{what}压住了署名和成文日期以外的文字：{'、'.join(t[:12] for t in covered)}", page)
+    if abs(seal.centre_offset_mm) > CENTRE_TOLERANCE_MM:
+        report.add("seal_off_centre", f"{what}中心偏离署名和成文日期的中心 {seal.centre_offset_mm:+.1f}mm", page)
+    sig = seal.signature
+    if sig is not None and abs(sig.centre_x - seal.date.centre_x) / MM > CENTRE_TOLERANCE_MM:
+        report.add("signature_off_centre", "加盖印章时发文机关署名应以成文日期为准居中编排", page)
+    _, y0, _, y1 = seal.rect
+    if seal.below_centre_mm < 0 or seal.date.y0 < y0 - EDGE or (sig is not None and sig.y1 > y1):
+        report.add("seal_not_pressing", f"{what}应端正、居中下压署名和成文日期，使其居印章中心偏下位置", page)
+    if seal.top_gap_mm is not None and seal.top_gap_mm > LINE_MM + 0.5:
+        report.add("seal_top_gap", f"{what}顶端距上方正文 {seal.top_gap_mm:.1f}mm，应在一行（{LINE_MM:.1f}mm）之内", page)
