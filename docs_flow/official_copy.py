@@ -34,7 +34,7 @@ from sqlmodel import Session
 
 from office.actor import Actor
 from office.errors import OfficeError
-from typeset import convert, pdf_measure
+from typeset import convert, paginate, pdf_measure
 from docs_flow.models import OutgoingDocument
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -62,11 +62,13 @@ def settle_issue_date(document: OutgoingDocument) -> date:
 
 
 def prepare(document: OutgoingDocument, diameter_mm: float) -> PreparedCopy:
-    """Lay out, convert and measure (slow; no database writes). ``document.issued_date`` set."""
+    """Lay out, convert, measure and adjust until the page rules hold (``typeset.paginate``; slow, no
+    database writes): the Word file is the one the PDF was rendered from. ``document.issued_date`` set."""
     from docs_flow import output
 
-    docx = output.render(document)
-    pdf = convert.docx_to_pdf(docx)
+    laid = paginate.lay_out(output.layout_document(document), output.render_format(document), convert.docx_to_pdf,
+                            seal_mm=diameter_mm)
+    docx, pdf = laid.docx, laid.pdf
     signature_text, date_text = pdf_measure.seal_anchor_texts(docx)
     placement = pdf_measure.seal_placement(pdf, date_text=date_text, signature_text=signature_text,
                                            diameter_mm=diameter_mm)
