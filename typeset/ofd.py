@@ -36,6 +36,7 @@ from pypdfium2 import raw
 
 from office.errors import UnsupportedMedia
 from office.safezip import write_zip
+from typeset.pdf_measure import PDFIUM_LOCK
 
 NS = "http://www.ofdspec.org/2016"
 MM = 72 / 25.4  # points per millimetre
@@ -229,24 +230,25 @@ def _page_xml(ids: _Ids, page: pdfium.PdfPage, width: float, height: float) -> s
 def pdf_to_ofd(pdf: bytes, *, title: str = "", created: datetime | None = None) -> bytes:
     """Write the pages of ``pdf`` as an OFD package (bytes). Same pages, same positions; the text
     stays text. Raises UnsupportedMedia for a file PDFium cannot open."""
-    try:
-        doc = pdfium.PdfDocument(pdf)
-    except pdfium.PdfiumError:
-        raise UnsupportedMedia("不是可读取的 PDF 文件", code="not_pdf") from None
     ids = _Ids()
     parts: dict[str, bytes] = {}
     pages = []
-    try:
-        for index in range(len(doc)):
-            page = doc[index]
-            w_pt, h_pt = page.get_size()
-            width, height = w_pt / MM, h_pt / MM
-            page_id = ids.next()
-            parts[f"Doc_0/Pages/Page_{index}/Content.xml"] = _xml(_page_xml(ids, page, width, height))
-            pages.append((page_id, index, width, height))
-            page.close()
-    finally:
-        doc.close()
+    with PDFIUM_LOCK:  # PDFium is not thread-safe: one lock for every use in the process (pdf_measure)
+        try:
+            doc = pdfium.PdfDocument(pdf)
+        except pdfium.PdfiumError:
+            raise UnsupportedMedia("不是可读取的 PDF 文件", code="not_pdf") from None
+        try:
+            for index in range(len(doc)):
+                page = doc[index]
+                w_pt, h_pt = page.get_size()
+                width, height = w_pt / MM, h_pt / MM
+                page_id = ids.next()
+                parts[f"Doc_0/Pages/Page_{index}/Content.xml"] = _xml(_page_xml(ids, page, width, height))
+                pages.append((page_id, index, width, height))
+                page.close()
+        finally:
+            doc.close()
     first_w, first_h = (pages[0][2], pages[0][3]) if pages else (210.0, 297.0)
     fonts = "".join(f'<ofd:Font ID="{fid}" FontName={quoteattr(name)} FamilyName={quoteattr(family)}/>'
                     for (name, family), fid in ids.fonts.items())
