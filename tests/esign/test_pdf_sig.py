@@ -5,7 +5,6 @@ and ``office verify`` (server and offline). Tampered copies must fail."""
 
 from __future__ import annotations
 
-
 import io
 import json
 import os
