@@ -26,9 +26,15 @@ def run(quick: bool) -> list[dict[str, object]]:
     doc = demo_notice(pages=3)
     data = render_docx(doc)
     return [
-        {"name": "docs_flow.render_docx_3page_notice", "value": round(_per_call_ms(lambda: render_docx(doc), repeat), 2),
-         "unit": "ms"},
-        {"name": "docs_flow.check_docx_3page_notice", "value": round(_per_call_ms(lambda: check_docx(data), repeat), 2),
-         "unit": "ms"},
+        {
+            "name": "docs_flow.render_docx_3page_notice",
+            "value": round(_per_call_ms(lambda: render_docx(doc), repeat), 2),
+            "unit": "ms",
+        },
+        {
+            "name": "docs_flow.check_docx_3page_notice",
+            "value": round(_per_call_ms(lambda: check_docx(data), repeat), 2),
+            "unit": "ms",
+        },
         {"name": "docs_flow.docx_size_3page_notice", "value": len(data), "unit": "bytes"},
     ]

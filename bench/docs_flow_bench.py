@@ -26,8 +26,14 @@ from office.models import DeptKind, Role
 from office.secrets_box import hash_password
 
 PIN = "246810"
-PEOPLE = [("drafter", "A1", {Role.staff}), ("head1", "A1", {Role.dept_head}), ("head2", "A2", {Role.dept_head}),
-          ("leader", "A1", {Role.leader}), ("clerk", "A1", {Role.clerk}), ("keeper", "A1", {Role.seal_keeper})]
+PEOPLE = [
+    ("drafter", "A1", {Role.staff}),
+    ("head1", "A1", {Role.dept_head}),
+    ("head2", "A2", {Role.dept_head}),
+    ("leader", "A1", {Role.leader}),
+    ("clerk", "A1", {Role.clerk}),
+    ("keeper", "A1", {Role.seal_keeper}),
+]
 
 
 def _setup(root: Path, database_url: str = "") -> tuple[Database, dict[str, Actor], dict[str, int]]:
@@ -43,9 +49,17 @@ def _setup(root: Path, database_url: str = "") -> tuple[Database, dict[str, Acto
         depts["A2"] = directory.create_department(s, SYSTEM, name="秘书处", parent_id=agency.id).id or 0
         ids = {}
         for username, dept, roles in PEOPLE:
-            user = directory.create_user(s, SYSTEM, username=username, name=username, password="x",
-                                         posts=[PostSpec(department_id=depts[dept])], roles=roles | {Role.staff},
-                                         check_password=False, password_hash=pw)
+            user = directory.create_user(
+                s,
+                SYSTEM,
+                username=username,
+                name=username,
+                password="x",
+                posts=[PostSpec(department_id=depts[dept])],
+                roles=roles | {Role.staff},
+                check_password=False,
+                password_hash=pw,
+            )
             ids[username] = user.id or 0
     with db.read() as s:
         actors = {u: load_actor(s, i) for u, i in ids.items()}
@@ -69,21 +83,34 @@ def _route_one(db: Database, actors: dict[str, Actor], depts: dict[str, int], n:
 
     body = [{"kind": "heading", "level": 1, "text": "一、总体要求"}, {"kind": "paragraph", "text": f"正文第 {n} 号。"}]
     with db.write() as s:
-        doc = service.check_create_document(s, actors["drafter"], DocumentCreate(
-            doc_type="通知", title=f"关于第{n}项工作的通知", body=body, main_recipients=["各市人民政府"],
-            countersign_department_ids=[depts["A2"]]))
+        doc = service.check_create_document(
+            s,
+            actors["drafter"],
+            DocumentCreate(
+                doc_type="通知",
+                title=f"关于第{n}项工作的通知",
+                body=body,
+                main_recipients=["各市人民政府"],
+                countersign_department_ids=[depts["A2"]],
+            ),
+        )
         doc_id, version = doc.id or 0, doc.version
     # submit; 核稿, 办公室审核, 会签, 签发, 复核; 编号 (assign, then approve); 用印, 分发, 归档
-    steps = ["drafter:submit", "head1", "head2", "head2", "leader", "head2", "clerk:number", "keeper", "clerk",
-             "clerk"]
+    steps = ["drafter:submit", "head1", "head2", "head2", "leader", "head2", "clerk:number", "keeper", "clerk", "clerk"]
     for step in steps:
         who, _, what = step.partition(":")
         if what == "number":
             with db.write() as s:
                 version = service.check_assign_number(s, actors[who], doc_id, version=version).version
         with db.write() as s:
-            doc = service.check_act(s, actors[who], doc_id, action=what if what == "submit" else "approve",
-                                    version=version, pin=PIN if who in ("leader", "keeper") else None)
+            doc = service.check_act(
+                s,
+                actors[who],
+                doc_id,
+                action=what if what == "submit" else "approve",
+                version=version,
+                pin=PIN if who in ("leader", "keeper") else None,
+            )
             version = doc.version
     assert doc.status.value == "archived", doc.status
 
@@ -99,8 +126,11 @@ def bench_route(count: int) -> list[dict[str, Any]]:
         db.dispose()
     transactions = count * 12
     return [
-        {"name": f"docs_flow.documents_full_route_per_s ({count} docs, 9 steps)", "value": round(count / elapsed, 1),
-         "unit": "docs/s"},
+        {
+            "name": f"docs_flow.documents_full_route_per_s ({count} docs, 9 steps)",
+            "value": round(count / elapsed, 1),
+            "unit": "docs/s",
+        },
         {"name": "docs_flow.route_transactions_per_s", "value": round(transactions / elapsed, 1), "unit": "tx/s"},
     ]
 
@@ -129,8 +159,9 @@ def _contend(db: Database, threads: int, each: int, one: Any) -> tuple[float, in
     return elapsed, len(set(range(1, n + 1)) - set(seqs)), len(seqs) - len(set(seqs))
 
 
-def bench_numbering(total: int, threads: int = 16, baseline_total: int = 800,
-                    database_url: str = "") -> list[dict[str, Any]]:
+def bench_numbering(
+    total: int, threads: int = 16, baseline_total: int = 800, database_url: str = ""
+) -> list[dict[str, Any]]:
     """Each of ``threads`` clerks asks for numbers one after another. Baseline: each allocation its own
     write transaction (one fsync each, the pre-batching path). Batched: through the group-commit
     ``Numberer`` the 编号 step uses. Both in the same series, so gaps/duplicates are checked across both.
@@ -151,7 +182,8 @@ def bench_numbering(total: int, threads: int = 16, baseline_total: int = 800,
         each = total // threads
         try:
             elapsed, gaps, duplicates = _contend(
-                db, threads, each, lambda: numberer.allocate(clerk, agency_id=agency, code="粤府办", year=2026))
+                db, threads, each, lambda: numberer.allocate(clerk, agency_id=agency, code="粤府办", year=2026)
+            )
             batches = numberer.group.batches
         finally:
             numberer.stop()
@@ -159,10 +191,18 @@ def bench_numbering(total: int, threads: int = 16, baseline_total: int = 800,
     n = threads * each
     base_rate, rate = threads * base_each / base_s, n / elapsed
     return [
-        {"name": f"docs_flow.number_allocations_per_s ({threads} threads, {n} numbers, group commit)",
-         "value": round(rate, 1), "unit": "alloc/s", "target": ">= 1000"},
-        {"name": f"docs_flow.number_allocations_per_s_baseline ({threads} threads, {threads * base_each} numbers, "
-                 "one transaction each)", "value": round(base_rate, 1), "unit": "alloc/s"},
+        {
+            "name": f"docs_flow.number_allocations_per_s ({threads} threads, {n} numbers, group commit)",
+            "value": round(rate, 1),
+            "unit": "alloc/s",
+            "target": ">= 1000",
+        },
+        {
+            "name": f"docs_flow.number_allocations_per_s_baseline ({threads} threads, {threads * base_each} numbers, "
+            "one transaction each)",
+            "value": round(base_rate, 1),
+            "unit": "alloc/s",
+        },
         {"name": "docs_flow.number_allocations_speedup", "value": round(rate / base_rate, 1), "unit": "x"},
         {"name": "docs_flow.number_batch_size_mean", "value": round(n / max(batches, 1), 1), "unit": "numbers/commit"},
         {"name": "docs_flow.number_gaps", "value": gaps, "unit": "count", "target": "0"},

@@ -46,9 +46,24 @@ SHARE_B = 0.1  # share of the corpus that belongs to another agency (invisible t
 def queries() -> list[str]:
     words = _VOCAB[0]
     rare = [words[-1], words[-500], words[len(words) // 2]]
-    return ["通知", "会议", "工作", "预算编制", "安全生产", "审计整改", "广州市", "河长制", "财政资金绩效评价",
-            *rare, "安全生产 通知", "会议 预算 广州", f"{rare[1]} 工作", corpus_batch(SEED, 0, 100)[77]["number"], "优化营商环境",
-            "关于做好防汛防台风工作的通知"]
+    return [
+        "通知",
+        "会议",
+        "工作",
+        "预算编制",
+        "安全生产",
+        "审计整改",
+        "广州市",
+        "河长制",
+        "财政资金绩效评价",
+        *rare,
+        "安全生产 通知",
+        "会议 预算 广州",
+        f"{rare[1]} 工作",
+        corpus_batch(SEED, 0, 100)[77]["number"],
+        "优化营商环境",
+        "关于做好防汛防台风工作的通知",
+    ]
 
 
 def _setup(tmp: Path) -> tuple[Any, dict[str, int]]:
@@ -70,15 +85,35 @@ def _setup(tmp: Path) -> tuple[Any, dict[str, int]]:
         agency = service.create_department(s, SYSTEM, name="省政府办公厅", kind=DeptKind.agency, code="粤府办")
         other = service.create_department(s, SYSTEM, name="省发展改革委", kind=DeptKind.agency, code="粤发改")
         depts = [service.create_department(s, SYSTEM, name=f"第{i}处", parent_id=agency.id).id for i in range(12)]
-        clerk = service.create_user(s, SYSTEM, username="clerk", name="收发员", password="x" * 12,
-                                    posts=[PostSpec(department_id=depts[0], title="收发员")],
-                                    roles={Role.staff, Role.clerk, Role.leader}, check_password=False,
-                                    password_hash="x")
-        staff = service.create_user(s, SYSTEM, username="staff", name="科员", password="x" * 12,
-                                    posts=[PostSpec(department_id=depts[1], title="科员")], roles={Role.staff},
-                                    check_password=False, password_hash="x")
-        ids = {"agency": agency.id, "other": other.id, "clerk": clerk.id, "staff": staff.id,
-               **{f"d{i}": d for i, d in enumerate(depts)}}
+        clerk = service.create_user(
+            s,
+            SYSTEM,
+            username="clerk",
+            name="收发员",
+            password="x" * 12,
+            posts=[PostSpec(department_id=depts[0], title="收发员")],
+            roles={Role.staff, Role.clerk, Role.leader},
+            check_password=False,
+            password_hash="x",
+        )
+        staff = service.create_user(
+            s,
+            SYSTEM,
+            username="staff",
+            name="科员",
+            password="x" * 12,
+            posts=[PostSpec(department_id=depts[1], title="科员")],
+            roles={Role.staff},
+            check_password=False,
+            password_hash="x",
+        )
+        ids = {
+            "agency": agency.id,
+            "other": other.id,
+            "clerk": clerk.id,
+            "staff": staff.id,
+            **{f"d{i}": d for i, d in enumerate(depts)},
+        }
     (tmp / "bench_ids.json").write_text(json.dumps(ids))
     return db, ids  # type: ignore[return-value]
 
@@ -101,24 +136,66 @@ def _build_index(db: Any, ids: dict[str, int], n: int) -> float:
     with multiprocessing.get_context("fork").Pool(2) as pool:
         for base, docs, tokens in pool.imap(_star_rows, jobs):
             first = base + 1
-            agencies = [ids["other"] if (first + i) % int(1 / SHARE_B) == 0 else ids["agency"]
-                        for i in range(len(docs))]
+            agencies = [
+                ids["other"] if (first + i) % int(1 / SHARE_B) == 0 else ids["agency"] for i in range(len(docs))
+            ]
             with db.write() as s:
-                s.execute(insert(IncomingDocument), [
-                    {"id": first + i, "agency_id": agencies[i], "source": "paper", "title": d["title"],
-                     "source_agency_name": d["agency"], "original_number": d["number"], "doc_type": "函",
-                     "body_text": d["body"], "status": "handling", "received_at": now, "created_at": now,
-                     "updated_at": now, "urgency": "", "secrecy": "", "copies": 1, "reg_number": "",
-                     "return_reason": "", "proposal": "", "instruction": "", "co_department_ids": [], "results": [],
-                     "created_by": 0, "lead_department_id": depts[(first + i) % 12], "version": 1}
-                    for i, d in enumerate(docs)])
-                s.execute(insert(SearchDoc), [
-                    {"id": first + i, "doc_kind": "incoming", "doc_id": first + i, "agency_id": agencies[i],
-                     "doc_type": "函", "status": "handling", "year": d["day"].year, "doc_date": d["day"],
-                     "title": d["title"], "number": d["number"], "agencies": d["agency"], "body": d["body"]}
-                    for i, d in enumerate(docs)])
-                s.execute(text("INSERT INTO doc_search_fts(rowid, text) VALUES (:id, :t)"),
-                          [{"id": first + i, "t": t} for i, t in enumerate(tokens)])
+                s.execute(
+                    insert(IncomingDocument),
+                    [
+                        {
+                            "id": first + i,
+                            "agency_id": agencies[i],
+                            "source": "paper",
+                            "title": d["title"],
+                            "source_agency_name": d["agency"],
+                            "original_number": d["number"],
+                            "doc_type": "函",
+                            "body_text": d["body"],
+                            "status": "handling",
+                            "received_at": now,
+                            "created_at": now,
+                            "updated_at": now,
+                            "urgency": "",
+                            "secrecy": "",
+                            "copies": 1,
+                            "reg_number": "",
+                            "return_reason": "",
+                            "proposal": "",
+                            "instruction": "",
+                            "co_department_ids": [],
+                            "results": [],
+                            "created_by": 0,
+                            "lead_department_id": depts[(first + i) % 12],
+                            "version": 1,
+                        }
+                        for i, d in enumerate(docs)
+                    ],
+                )
+                s.execute(
+                    insert(SearchDoc),
+                    [
+                        {
+                            "id": first + i,
+                            "doc_kind": "incoming",
+                            "doc_id": first + i,
+                            "agency_id": agencies[i],
+                            "doc_type": "函",
+                            "status": "handling",
+                            "year": d["day"].year,
+                            "doc_date": d["day"],
+                            "title": d["title"],
+                            "number": d["number"],
+                            "agencies": d["agency"],
+                            "body": d["body"],
+                        }
+                        for i, d in enumerate(docs)
+                    ],
+                )
+                s.execute(
+                    text("INSERT INTO doc_search_fts(rowid, text) VALUES (:id, :t)"),
+                    [{"id": first + i, "t": t} for i, t in enumerate(tokens)],
+                )
     return time.perf_counter() - start
 
 
@@ -157,15 +234,28 @@ def _dashboard(db: Any, actor: Any, ids: dict[str, int], m: int, rng: random.Ran
         deadline = created + timedelta(hours=rng.randrange(24, 1500))
         done = i >= m
         completed = created + timedelta(hours=rng.randrange(1, 1500)) if done else None
-        rows.append({"agency_id": ids["agency"], "source_kind": rng.choice(list(supervision.SOURCES)),
-                     "source_id": f"b{i}", "title": f"督办事项{i}", "owner_department_id": ids[f"d{i % 12}"],
-                     "deadline": deadline, "status": "done" if done else "open", "escalation_level": 0, "link": "",
-                     "reminders": [], "history": [], "created_by": 0, "created_at": created,
-                     "completed_at": completed,
-                     "handling_hours": (completed - created).total_seconds() / 3600 if completed else None})
+        rows.append(
+            {
+                "agency_id": ids["agency"],
+                "source_kind": rng.choice(list(supervision.SOURCES)),
+                "source_id": f"b{i}",
+                "title": f"督办事项{i}",
+                "owner_department_id": ids[f"d{i % 12}"],
+                "deadline": deadline,
+                "status": "done" if done else "open",
+                "escalation_level": 0,
+                "link": "",
+                "reminders": [],
+                "history": [],
+                "created_by": 0,
+                "created_at": created,
+                "completed_at": completed,
+                "handling_hours": (completed - created).total_seconds() / 3600 if completed else None,
+            }
+        )
     with db.write() as s:
         for k in range(0, total, 5000):
-            s.execute(insert(SupervisionItem), rows[k:k + 5000])
+            s.execute(insert(SupervisionItem), rows[k : k + 5000])
     times = []
     for _ in range(7):
         with db.read() as s:

@@ -43,6 +43,10 @@ def _timed(fn: Callable[[], Any], repeat: int) -> float:
 
 
 def _setup(folder: Path, meetings: int) -> tuple[Any, list[int], list[int], dt.date]:
+    from meetings import rooms as room_service
+    from meetings.busy import rebuild_all as rebuild_busy
+    from meetings.models import Meeting, MeetingAttendee, MeetingOccurrence
+    from meetings.workcal import seed_shipped
     from office.actor import SYSTEM
     from office.config import load_settings
     from office.db import Database
@@ -51,10 +55,6 @@ def _setup(folder: Path, meetings: int) -> tuple[Any, list[int], list[int], dt.d
     from office.migrate import upgrade
     from office.models import DeptKind, Role
     from office.secrets_box import hash_password
-    from meetings import rooms as room_service
-    from meetings.busy import rebuild_all as rebuild_busy
-    from meetings.models import Meeting, MeetingAttendee, MeetingOccurrence
-    from meetings.workcal import seed_shipped
 
     db = Database(load_settings({}, data_dir=folder, testing=True))
     upgrade(db)
@@ -63,18 +63,42 @@ def _setup(folder: Path, meetings: int) -> tuple[Any, list[int], list[int], dt.d
         seed_shipped(s, SYSTEM)
         agency = directory.create_department(s, SYSTEM, name="基准机关", kind=DeptKind.agency)
         dept = directory.create_department(s, SYSTEM, name="基准处", parent_id=agency.id)
-        users = [directory.create_user(s, SYSTEM, username=f"u{i:04d}", name=f"用户{i}", password="x",
-                                       posts=[PostSpec(department_id=dept.id, title="科员")], roles={Role.staff},  # type: ignore[arg-type]
-                                       check_password=False, password_hash=pw).id for i in range(USERS + FREE_USERS)]
-        room_ids = [room_service.create_room(s, SYSTEM, name=f"会议室{i}", location="", capacity=100, equipment=[],
-                                             open_from="08:00", open_to="20:00", approval_required=False,
-                                             approver_ids=[], agency_id=agency.id).id for i in range(ROOMS)]
+        users = [
+            directory.create_user(
+                s,
+                SYSTEM,
+                username=f"u{i:04d}",
+                name=f"用户{i}",
+                password="x",
+                posts=[PostSpec(department_id=dept.id, title="科员")],
+                roles={Role.staff},  # type: ignore[arg-type]
+                check_password=False,
+                password_hash=pw,
+            ).id
+            for i in range(USERS + FREE_USERS)
+        ]
+        room_ids = [
+            room_service.create_room(
+                s,
+                SYSTEM,
+                name=f"会议室{i}",
+                location="",
+                capacity=100,
+                equipment=[],
+                open_from="08:00",
+                open_to="20:00",
+                approval_required=False,
+                approver_ids=[],
+                agency_id=agency.id,
+            ).id
+            for i in range(ROOMS)
+        ]
     rng = random.Random(7)
     first_day = dt.date(2026, 1, 5)
     per_room = -(-meetings // ROOMS)
     rows_m, rows_o, rows_a = [], [], []
     mid = 0
-    for r_index, room in enumerate(room_ids):
+    for room in room_ids:
         for k in range(per_room):
             if mid >= meetings:
                 break
@@ -83,16 +107,27 @@ def _setup(folder: Path, meetings: int) -> tuple[Any, list[int], list[int], dt.d
             h, m = SLOTS_PER_DAY[k % len(SLOTS_PER_DAY)]
             start = dt.datetime.combine(day, dt.time(h, m), tzinfo=SH).astimezone(dt.UTC)
             end = start + dt.timedelta(minutes=55)
-            rows_m.append({"id": mid, "uid": f"{uuid.uuid4()}@bench", "organizer_id": users[0], "title": f"会议{mid}",
-                           "start_at": start, "end_at": end, "agency_id": agency.id, "room_id": room})
-            rows_o.append({"meeting_id": mid, "original_start": start, "start_at": start, "end_at": end,
-                           "room_id": room})
+            rows_m.append(
+                {
+                    "id": mid,
+                    "uid": f"{uuid.uuid4()}@bench",
+                    "organizer_id": users[0],
+                    "title": f"会议{mid}",
+                    "start_at": start,
+                    "end_at": end,
+                    "agency_id": agency.id,
+                    "room_id": room,
+                }
+            )
+            rows_o.append(
+                {"meeting_id": mid, "original_start": start, "start_at": start, "end_at": end, "room_id": room}
+            )
             for uid in rng.sample(users[:USERS], PER_MEETING):
                 rows_a.append({"meeting_id": mid, "user_id": uid})
     with db.write() as s:
         for table, rows in ((Meeting, rows_m), (MeetingOccurrence, rows_o), (MeetingAttendee, rows_a)):
             for i in range(0, len(rows), 5000):
-                s.execute(insert(table), [_defaults(table, r) for r in rows[i:i + 5000]])
+                s.execute(insert(table), [_defaults(table, r) for r in rows[i : i + 5000]])
         # The rows went in around the service, so derive the busy table as the migration does.
         rebuild_busy(s.connection())
     return db, users, room_ids, first_day
@@ -102,10 +137,22 @@ def _defaults(table: Any, row: dict[str, Any]) -> dict[str, Any]:
     from meetings.models import Meeting, MeetingAttendee, MeetingOccurrence
 
     if table is Meeting:
-        return {"sequence": 0, "description": "", "tz": "Asia/Shanghai", "online_url": "", "status": "confirmed",
-                "rrule": "", "skip_holidays": True, "reminders": [15], "remind_evening_before": True,
-                "signin_secret": "", "approval_comment": "", "created_at": row["start_at"], "updated_at": row["start_at"],
-                **row}
+        return {
+            "sequence": 0,
+            "description": "",
+            "tz": "Asia/Shanghai",
+            "online_url": "",
+            "status": "confirmed",
+            "rrule": "",
+            "skip_holidays": True,
+            "reminders": [15],
+            "remind_evening_before": True,
+            "signin_secret": "",
+            "approval_comment": "",
+            "created_at": row["start_at"],
+            "updated_at": row["start_at"],
+            **row,
+        }
     if table is MeetingOccurrence:
         return {"status": "active", "moved": False, **row}
     if table is MeetingAttendee:
@@ -132,6 +179,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
         out: list[dict[str, Any]] = [{"name": f"meetings.setup_{n}_meetings", "value": round(setup_s, 2), "unit": "s"}]
         with db.read() as s:
+
             def conflict() -> None:
                 start = moment()
                 room_conflicts(s, rng.choice(room_ids), [(start, start + dt.timedelta(hours=1))])
@@ -148,26 +196,63 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
             def slots() -> None:
                 start = moment().replace(hour=0, minute=0)
-                find_slots(s, user_ids=rng.sample(users[:USERS], 50), duration=dt.timedelta(hours=1),
-                           window_start=start, window_end=start + dt.timedelta(days=14), rooms=rooms, tz=SH, limit=5)
+                find_slots(
+                    s,
+                    user_ids=rng.sample(users[:USERS], 50),
+                    duration=dt.timedelta(hours=1),
+                    window_start=start,
+                    window_end=start + dt.timedelta(days=14),
+                    rooms=rooms,
+                    tz=SH,
+                    limit=5,
+                )
 
             def slots_rooms_full() -> None:
                 day = first_day + dt.timedelta(days=rng.randrange(max(span_days - 15, 1)))  # inside the booked span
                 start = dt.datetime.combine(day, dt.time(0), tzinfo=SH)
-                found = find_slots(s, user_ids=users[USERS:], duration=dt.timedelta(hours=1), window_start=start,
-                                   window_end=start + dt.timedelta(days=14), rooms=rooms, tz=SH, limit=5)
+                found = find_slots(
+                    s,
+                    user_ids=users[USERS:],
+                    duration=dt.timedelta(hours=1),
+                    window_start=start,
+                    window_end=start + dt.timedelta(days=14),
+                    rooms=rooms,
+                    tz=SH,
+                    limit=5,
+                )
                 assert not found  # every room is taken in working hours: the search covers the fortnight
 
-            out.append({"name": f"meetings.room_conflict_check_{n}", "value": round(_timed(conflict, repeat), 3),
-                        "unit": "ms"})
-            out.append({"name": f"meetings.freebusy_10_people_week_{n}",
-                        "value": round(_timed(freebusy_people, repeat), 3), "unit": "ms"})
-            out.append({"name": f"meetings.freebusy_10_rooms_week_{n}",
-                        "value": round(_timed(freebusy_rooms, repeat), 3), "unit": "ms"})
-            out.append({"name": f"meetings.slot_finder_50_people_2_weeks_{n}",
-                        "value": round(_timed(slots, max(repeat // 5, 5)), 3), "unit": "ms"})
-            out.append({"name": f"meetings.slot_finder_50_free_people_full_rooms_{n}",
-                        "value": round(_timed(slots_rooms_full, max(repeat // 5, 5)), 3), "unit": "ms"})
+            out.append(
+                {"name": f"meetings.room_conflict_check_{n}", "value": round(_timed(conflict, repeat), 3), "unit": "ms"}
+            )
+            out.append(
+                {
+                    "name": f"meetings.freebusy_10_people_week_{n}",
+                    "value": round(_timed(freebusy_people, repeat), 3),
+                    "unit": "ms",
+                }
+            )
+            out.append(
+                {
+                    "name": f"meetings.freebusy_10_rooms_week_{n}",
+                    "value": round(_timed(freebusy_rooms, repeat), 3),
+                    "unit": "ms",
+                }
+            )
+            out.append(
+                {
+                    "name": f"meetings.slot_finder_50_people_2_weeks_{n}",
+                    "value": round(_timed(slots, max(repeat // 5, 5)), 3),
+                    "unit": "ms",
+                }
+            )
+            out.append(
+                {
+                    "name": f"meetings.slot_finder_50_free_people_full_rooms_{n}",
+                    "value": round(_timed(slots_rooms_full, max(repeat // 5, 5)), 3),
+                    "unit": "ms",
+                }
+            )
         db.dispose()
     return out
 

@@ -60,8 +60,9 @@ def seed_directory(data_dir: Path, people: int) -> tuple[list[str], list[str]]:
     with db.write() as s:
         agency = service.create_department(s, SYSTEM, name="基准测试机关", kind=DeptKind.agency)
         depts = [service.create_department(s, SYSTEM, name=f"第{i}处", parent_id=agency.id) for i in range(50)]
-        service.create_user(s, SYSTEM, username="bencher", name="测试员", password=PASSWORD, check_password=False,
-                            password_hash=hashed)
+        service.create_user(
+            s, SYSTEM, username="bencher", name="测试员", password=PASSWORD, check_password=False, password_hash=hashed
+        )
     cache: dict[str, tuple[str, str]] = {}
     queries: list[str] = []
     distinct: dict[str, None] = {}
@@ -75,10 +76,24 @@ def seed_directory(data_dir: Path, people: int) -> tuple[list[str], list[str]]:
             full, initials = cache[name]
             uid = i + 10
             dept = depts[i % len(depts)]
-            users.append({"id": uid, "username": f"u{i}", "name": name, "pinyin": full, "initials": initials,
-                          "password_hash": hashed, "is_active": True, "totp_enabled": False, "elder_mode": False,
-                          "staff_no": "", "phone": "", "office": "", "email": "",
-                          "created_at": __import__("office.db", fromlist=["utcnow"]).utcnow()})
+            users.append(
+                {
+                    "id": uid,
+                    "username": f"u{i}",
+                    "name": name,
+                    "pinyin": full,
+                    "initials": initials,
+                    "password_hash": hashed,
+                    "is_active": True,
+                    "totp_enabled": False,
+                    "elder_mode": False,
+                    "staff_no": "",
+                    "phone": "",
+                    "office": "",
+                    "email": "",
+                    "created_at": __import__("office.db", fromlist=["utcnow"]).utcnow(),
+                }
+            )
             posts.append({"user_id": uid, "department_id": dept.id, "title": "科员", "is_primary": True, "rank": 100})
             roles.append({"user_id": uid, "role": "staff"})
             for key, weight in search_keys(name, "科员", [dept.name]):
@@ -103,9 +118,9 @@ def _start(cmd: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[b
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return proc
-        except OSError:
+        except OSError as exc:
             if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "server died")
+                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "server died") from exc
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("server did not start")
@@ -136,8 +151,10 @@ def _wait_idle(proc: subprocess.Popen[bytes], *, limit: float = 180.0) -> float:
 def _wrk(url: str, paths: list[str], seconds: int, cookie: str | None, workdir: Path) -> dict[str, float]:
     script = workdir / "paths.lua"
     lua_paths = ",".join('"' + p.replace('"', '\\"') + '"' for p in paths)
-    script.write_text(f"local paths = {{{lua_paths}}}\nlocal i = 0\n"
-                      "request = function()\n  i = i % #paths + 1\n  return wrk.format(nil, paths[i])\nend\n")
+    script.write_text(
+        f"local paths = {{{lua_paths}}}\nlocal i = 0\n"
+        "request = function()\n  i = i % #paths + 1\n  return wrk.format(nil, paths[i])\nend\n"
+    )
     cmd = ["wrk", "-t1", "-c16", f"-d{seconds}s", "--latency", "-s", str(script)]
     if cookie:
         cmd += ["-H", f"Cookie: {cookie}"]
@@ -169,16 +186,32 @@ def run(quick: bool) -> list[dict[str, Any]]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OFFICE_")}
         env["OFFICE_DATA_DIR"] = str(work / "data")
         port, bare_port = _free_port(), _free_port()
-        app = _start([sys.executable, "-m", "uvicorn", "office.asgi:app", "--port", str(port), "--log-level", "warning",
-                      "--no-access-log"], port, env)
+        app = _start(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "office.asgi:app",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            port,
+            env,
+        )
         bare = None
         try:
             settle_s = _wait_idle(app)
             login_ms = []
             for _ in range(5 if quick else 20):
                 t = time.perf_counter()
-                r = httpx.post(f"http://127.0.0.1:{port}/api/auth/login", json={"username": "bencher", "password": PASSWORD},
-                               timeout=60)
+                r = httpx.post(
+                    f"http://127.0.0.1:{port}/api/auth/login",
+                    json={"username": "bencher", "password": PASSWORD},
+                    timeout=60,
+                )
                 login_ms.append((time.perf_counter() - t) * 1000)
                 r.raise_for_status()
             cookie = f"tb_session={r.cookies['tb_session']}"
@@ -197,14 +230,31 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 answers[path.split("?", 1)[1]] = r.text
             (work / "answers.json").write_text(json.dumps(answers, ensure_ascii=False))
             sizes = sorted(len(a.encode()) for a in answers.values())
-            bare = _start([sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(bare_port),
-                           "--log-level", "warning", "--no-access-log"], bare_port,
-                          {**env, "BENCH_BARE_RESPONSES": str(work / "answers.json")})
+            bare = _start(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "bench.bare_app:app",
+                    "--port",
+                    str(bare_port),
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                ],
+                bare_port,
+                {**env, "BENCH_BARE_RESPONSES": str(work / "answers.json")},
+            )
             ours = _wrk(f"http://127.0.0.1:{port}", paths, seconds, cookie, work)
             base = _wrk(f"http://127.0.0.1:{bare_port}", paths, seconds, None, work)
             tiny = _wrk(f"http://127.0.0.1:{bare_port}", ["/tiny" + p for p in paths], seconds, None, work)
-            cold = _wrk(f"http://127.0.0.1:{port}", [f"/api/directory/search?q={quote(q)}" for q in distinct], seconds,
-                        cookie, work)
+            cold = _wrk(
+                f"http://127.0.0.1:{port}",
+                [f"/api/directory/search?q={quote(q)}" for q in distinct],
+                seconds,
+                cookie,
+                work,
+            )
         finally:
             for proc in (app, bare):
                 if proc is not None:
@@ -214,20 +264,52 @@ def run(quick: bool) -> list[dict[str, Any]]:
     rows += [
         {"name": f"directory seed ({people:,} people, bulk)", "value": round(seed_s, 1), "unit": "s"},
         {"name": "server start-up jobs settled (waited before measuring)", "value": round(settle_s, 1), "unit": "s"},
-        {"name": f"directory search HTTP, {people:,} people", "value": round(ours["rps"], 1), "unit": "req/s",
-         "baseline_value": round(base["rps"], 1), "ratio": round(ours["rps"] / base["rps"], 3), "target": "ratio >= 0.5"},
-        {"name": f"  (answers: median {sizes[len(sizes) // 2]:,} bytes; the bare endpoint serves the same bytes)",
-         "value": sizes[len(sizes) // 2], "unit": "bytes"},
-        {"name": "directory search HTTP vs the first baseline (10 fixed small items)", "value": round(ours["rps"], 1),
-         "unit": "req/s", "baseline_value": round(tiny["rps"], 1), "ratio": round(ours["rps"] / tiny["rps"], 3)},
-        {"name": f"directory search HTTP, {len(distinct):,} distinct queries (no remembered answer reused)",
-         "value": round(cold["rps"], 1), "unit": "req/s", "baseline_value": round(base["rps"], 1),
-         "ratio": round(cold["rps"] / base["rps"], 3)},
-        {"name": "directory search p50 latency (16 conns)", "value": ours["p50"], "unit": "ms",
-         "baseline_value": base["p50"]},
-        {"name": "directory search p99 latency (16 conns)", "value": ours["p99"], "unit": "ms",
-         "baseline_value": base["p99"], "target": "< 50 ms"},
-        {"name": "login latency p50 (HTTP, argon2id)", "value": round(login_ms[len(login_ms) // 2], 1), "unit": "ms",
-         "baseline_value": round(argon_ms, 1), "ratio": round(login_ms[len(login_ms) // 2] / argon_ms, 2)},
+        {
+            "name": f"directory search HTTP, {people:,} people",
+            "value": round(ours["rps"], 1),
+            "unit": "req/s",
+            "baseline_value": round(base["rps"], 1),
+            "ratio": round(ours["rps"] / base["rps"], 3),
+            "target": "ratio >= 0.5",
+        },
+        {
+            "name": f"  (answers: median {sizes[len(sizes) // 2]:,} bytes; the bare endpoint serves the same bytes)",
+            "value": sizes[len(sizes) // 2],
+            "unit": "bytes",
+        },
+        {
+            "name": "directory search HTTP vs the first baseline (10 fixed small items)",
+            "value": round(ours["rps"], 1),
+            "unit": "req/s",
+            "baseline_value": round(tiny["rps"], 1),
+            "ratio": round(ours["rps"] / tiny["rps"], 3),
+        },
+        {
+            "name": f"directory search HTTP, {len(distinct):,} distinct queries (no remembered answer reused)",
+            "value": round(cold["rps"], 1),
+            "unit": "req/s",
+            "baseline_value": round(base["rps"], 1),
+            "ratio": round(cold["rps"] / base["rps"], 3),
+        },
+        {
+            "name": "directory search p50 latency (16 conns)",
+            "value": ours["p50"],
+            "unit": "ms",
+            "baseline_value": base["p50"],
+        },
+        {
+            "name": "directory search p99 latency (16 conns)",
+            "value": ours["p99"],
+            "unit": "ms",
+            "baseline_value": base["p99"],
+            "target": "< 50 ms",
+        },
+        {
+            "name": "login latency p50 (HTTP, argon2id)",
+            "value": round(login_ms[len(login_ms) // 2], 1),
+            "unit": "ms",
+            "baseline_value": round(argon_ms, 1),
+            "ratio": round(login_ms[len(login_ms) // 2] / argon_ms, 2),
+        },
     ]
     return rows

@@ -21,21 +21,34 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, func, select
 
-from office import audit, policy
-from office.actor import Actor
-from office.db import utcnow
-from office.errors import InvalidTransition, NotFound, ValidationError
 from docs_flow import body as body_mod
 from docs_flow import engine, output
 from docs_flow.incoming_models import ArchivePackage, IncomingDocument, IncomingFile
 from docs_flow.models import DocAttachment, OutgoingDocument, WfCase
+from office import audit, policy
+from office.actor import Actor
+from office.db import utcnow
+from office.errors import InvalidTransition, NotFound, ValidationError
 
 CHINA = ZoneInfo("Asia/Shanghai")
 PERMANENT = "永久"
 # 保管期限 by document type (after 《机关文件材料归档范围和文书档案保管期限规定》: 永久, 定期30年, 定期10年).
 RETENTION_YEARS: dict[str, int | None] = {
-    "决议": None, "决定": None, "命令（令）": None, "公报": None, "公告": None, "通告": None, "议案": None,
-    "请示": None, "批复": None, "意见": 30, "通知": 30, "通报": 30, "报告": 30, "纪要": 30, "函": 10,
+    "决议": None,
+    "决定": None,
+    "命令（令）": None,
+    "公报": None,
+    "公告": None,
+    "通告": None,
+    "议案": None,
+    "请示": None,
+    "批复": None,
+    "意见": 30,
+    "通知": 30,
+    "通报": 30,
+    "报告": 30,
+    "纪要": 30,
+    "函": 10,
 }
 DEFAULT_YEARS = 30
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -48,8 +61,11 @@ def retention_for(doc_type: str) -> tuple[str, int | None]:
 
 def build_package(files: list[tuple[str, bytes]], *, created: datetime) -> tuple[bytes, dict[str, Any]]:
     """A zip of ``files`` plus ``manifest.json`` (name, size, SHA-256 of each). Pure: bytes in, bytes out."""
-    manifest = {"format": "tongban-archive/1", "created_at": created.isoformat(),
-                "files": [{"name": n, "size": len(d), "sha256": hashlib.sha256(d).hexdigest()} for n, d in files]}
+    manifest = {
+        "format": "tongban-archive/1",
+        "created_at": created.isoformat(),
+        "files": [{"name": n, "size": len(d), "sha256": hashlib.sha256(d).hexdigest()} for n, d in files],
+    }
     stamp = created.astimezone(CHINA).timetuple()[:6]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
@@ -93,41 +109,91 @@ def archive_outgoing(session: Session, actor: Actor, doc: OutgoingDocument) -> A
     ofd = output.official_ofd(session, doc)
     if ofd is not None:  # the same pages as OFD (GB/T 33190), with its own seal
         files.insert(1 if pdf is not None else 0, ("document.ofd", ofd))
-    meta = {**output.document_fields(doc), "kind": "outgoing", "id": doc.id, "status": doc.status.value,
-            "body_hash": doc.body_hash, "body_text": body_mod.flatten(doc.title, doc.body)}
-    files += [("metadata.json", _json(meta)),
-              ("signatures.json", _json({"signed_hash": doc.signed_hash, "signer": doc.signer_name,
-                                         "sign_record": doc.sign_record, "seal_record": doc.seal_record})),
-              ("history.json", _json(_history(session, doc.case_id)))]
-    for a in session.exec(select(DocAttachment).where(DocAttachment.document_id == doc.id)
-                          .order_by(col(DocAttachment.id))).all():
+    meta = {
+        **output.document_fields(doc),
+        "kind": "outgoing",
+        "id": doc.id,
+        "status": doc.status.value,
+        "body_hash": doc.body_hash,
+        "body_text": body_mod.flatten(doc.title, doc.body),
+    }
+    files += [
+        ("metadata.json", _json(meta)),
+        (
+            "signatures.json",
+            _json(
+                {
+                    "signed_hash": doc.signed_hash,
+                    "signer": doc.signer_name,
+                    "sign_record": doc.sign_record,
+                    "seal_record": doc.seal_record,
+                }
+            ),
+        ),
+        ("history.json", _json(_history(session, doc.case_id))),
+    ]
+    for a in session.exec(
+        select(DocAttachment).where(DocAttachment.document_id == doc.id).order_by(col(DocAttachment.id))
+    ).all():
         files.append((f"attachments/{a.id}_{a.name}", a.data))
-    return _store(session, actor, "outgoing", doc.id or 0, agency_id=doc.agency_id, title=doc.title,
-                  number=doc.number, doc_type=doc.doc_type.value, files=files)
+    return _store(
+        session,
+        actor,
+        "outgoing",
+        doc.id or 0,
+        agency_id=doc.agency_id,
+        title=doc.title,
+        number=doc.number,
+        doc_type=doc.doc_type.value,
+        files=files,
+    )
 
 
 def archive_incoming(session: Session, actor: Actor, doc: IncomingDocument) -> ArchivePackage:
     """Package a finished 收文: its files, registration and handling data, route history."""
     from docs_flow import incoming
 
-    rows = session.exec(select(IncomingFile).where(IncomingFile.incoming_id == doc.id)
-                        .order_by(col(IncomingFile.id))).all()
+    rows = session.exec(
+        select(IncomingFile).where(IncomingFile.incoming_id == doc.id).order_by(col(IncomingFile.id))
+    ).all()
     files: list[tuple[str, bytes]] = []
     for f in rows:
         folder = {"main": "", "signature": "", "attachment": "attachments/", "reply": "replies/"}[f.role]
         suffix = f.name.rsplit(".", 1)[-1].lower()
         name = f"document.{suffix}" if f.role == "main" and suffix in ("docx", "pdf") else f"{folder}{f.id}_{f.name}"
         files.append((name, f.data))
-    files += [("metadata.json", _json({**incoming.incoming_public(doc), "kind": "incoming"})),
-              ("history.json", _json(_history(session, doc.case_id)))]
-    return _store(session, actor, "incoming", doc.id or 0, agency_id=doc.agency_id, title=doc.title,
-                  number=doc.reg_number, doc_type=doc.doc_type, files=files)
+    files += [
+        ("metadata.json", _json({**incoming.incoming_public(doc), "kind": "incoming"})),
+        ("history.json", _json(_history(session, doc.case_id))),
+    ]
+    return _store(
+        session,
+        actor,
+        "incoming",
+        doc.id or 0,
+        agency_id=doc.agency_id,
+        title=doc.title,
+        number=doc.reg_number,
+        doc_type=doc.doc_type,
+        files=files,
+    )
 
 
-def _store(session: Session, actor: Actor, kind: str, doc_id: int, *, agency_id: int, title: str, number: str,
-           doc_type: str, files: list[tuple[str, bytes]]) -> ArchivePackage:
-    existing = session.exec(select(ArchivePackage).where(ArchivePackage.doc_kind == kind,
-                                                         ArchivePackage.doc_id == doc_id)).first()
+def _store(
+    session: Session,
+    actor: Actor,
+    kind: str,
+    doc_id: int,
+    *,
+    agency_id: int,
+    title: str,
+    number: str,
+    doc_type: str,
+    files: list[tuple[str, bytes]],
+) -> ArchivePackage:
+    existing = session.exec(
+        select(ArchivePackage).where(ArchivePackage.doc_kind == kind, ArchivePackage.doc_id == doc_id)
+    ).first()
     if existing is not None:
         raise InvalidTransition("该文件已归档", code="already_archived")
     now = utcnow()
@@ -135,14 +201,32 @@ def _store(session: Session, actor: Actor, kind: str, doc_id: int, *, agency_id:
     label, years = retention_for(doc_type)
     today = now.astimezone(CHINA).date()
     until = date(today.year + years, 12, 31) if years else None
-    row = ArchivePackage(doc_kind=kind, doc_id=doc_id, agency_id=agency_id, title=title[:200], number=number,
-                         doc_type=doc_type, retention=label, retain_until=until, size=len(data),
-                         sha256=hashlib.sha256(data).hexdigest(), manifest=manifest, data=data,
-                         created_by=actor.user_id, created_at=now)
+    row = ArchivePackage(
+        doc_kind=kind,
+        doc_id=doc_id,
+        agency_id=agency_id,
+        title=title[:200],
+        number=number,
+        doc_type=doc_type,
+        retention=label,
+        retain_until=until,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        manifest=manifest,
+        data=data,
+        created_by=actor.user_id,
+        created_at=now,
+    )
     session.add(row)
     session.flush()
-    audit.record(session, actor, "archive.create", target_type=kind, target_id=doc_id,
-                 detail={"archive_id": row.id, "sha256": row.sha256, "files": len(files), "retention": label})
+    audit.record(
+        session,
+        actor,
+        "archive.create",
+        target_type=kind,
+        target_id=doc_id,
+        detail={"archive_id": row.id, "sha256": row.sha256, "files": len(files), "retention": label},
+    )
     return row
 
 
@@ -157,8 +241,10 @@ def _can_destroy(actor: Actor, _resource: Any = None) -> bool:
 def _visible(actor: Actor) -> Any:
     from docs_flow.search import visible_ids
 
-    return or_(and_(ArchivePackage.doc_kind == "outgoing", col(ArchivePackage.doc_id).in_(visible_ids(actor, "outgoing"))),
-               and_(ArchivePackage.doc_kind == "incoming", col(ArchivePackage.doc_id).in_(visible_ids(actor, "incoming"))))
+    return or_(
+        and_(ArchivePackage.doc_kind == "outgoing", col(ArchivePackage.doc_id).in_(visible_ids(actor, "outgoing"))),
+        and_(ArchivePackage.doc_kind == "incoming", col(ArchivePackage.doc_id).in_(visible_ids(actor, "incoming"))),
+    )
 
 
 def access_package(session: Session, actor: Actor, archive_id: int) -> ArchivePackage:
@@ -167,14 +253,30 @@ def access_package(session: Session, actor: Actor, archive_id: int) -> ArchivePa
         raise NotFound()
     if actor.is_admin and row.agency_id == actor.agency_id:
         return row
-    if session.exec(select(func.count()).select_from(ArchivePackage).where(  # type: ignore[call-overload]
-            ArchivePackage.id == archive_id, _visible(actor))).one() == 0:
+    if (
+        session.exec(
+            select(func.count())
+            .select_from(ArchivePackage)
+            .where(  # type: ignore[call-overload]
+                ArchivePackage.id == archive_id, _visible(actor)
+            )
+        ).one()
+        == 0
+    ):
         raise NotFound()
     return row
 
 
-def list_packages(session: Session, actor: Actor, *, kind: str = "", q: str = "", year: int | None = None,
-                  offset: int = 0, limit: int = 50) -> dict[str, Any]:
+def list_packages(
+    session: Session,
+    actor: Actor,
+    *,
+    kind: str = "",
+    q: str = "",
+    year: int | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> dict[str, Any]:
     policy.require(actor, "document.use")
     visible = _visible(actor)
     if actor.is_admin:  # the administrator who may destroy packages sees the agency's whole archive
@@ -184,33 +286,50 @@ def list_packages(session: Session, actor: Actor, *, kind: str = "", q: str = ""
         cond.append(ArchivePackage.doc_kind == kind[:20])
     if q:
         like = "%" + q.strip()[:50].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        cond.append(or_(col(ArchivePackage.title).like(like, escape="\\"),
-                        col(ArchivePackage.number).like(like, escape="\\")))
+        cond.append(
+            or_(col(ArchivePackage.title).like(like, escape="\\"), col(ArchivePackage.number).like(like, escape="\\"))
+        )
     if year:
         cond.append(func.extract("year", ArchivePackage.created_at) == year)
     where = and_(*cond)
     total = session.exec(select(func.count()).select_from(ArchivePackage).where(where)).one()  # type: ignore[call-overload]
-    rows = session.exec(select(ArchivePackage).where(where).order_by(col(ArchivePackage.id).desc())
-                        .offset(max(offset, 0)).limit(min(max(limit, 1), 200))).all()
+    rows = session.exec(
+        select(ArchivePackage)
+        .where(where)
+        .order_by(col(ArchivePackage.id).desc())
+        .offset(max(offset, 0))
+        .limit(min(max(limit, 1), 200))
+    ).all()
     return {"total": total, "items": [package_public(r) for r in rows]}
 
 
 def package_public(r: ArchivePackage) -> dict[str, Any]:
-    return {"id": r.id, "doc_kind": r.doc_kind, "doc_id": r.doc_id, "title": r.title, "number": r.number,
-            "doc_type": r.doc_type, "retention": r.retention,
-            "retain_until": r.retain_until.isoformat() if r.retain_until else None, "size": r.size,
-            "sha256": r.sha256, "manifest": r.manifest, "created_at": r.created_at.isoformat(),
-            "destroyed": r.destroyed_at is not None,
-            "destroyed_at": r.destroyed_at.isoformat() if r.destroyed_at else None,
-            "destroy_reason": r.destroy_reason}
+    return {
+        "id": r.id,
+        "doc_kind": r.doc_kind,
+        "doc_id": r.doc_id,
+        "title": r.title,
+        "number": r.number,
+        "doc_type": r.doc_type,
+        "retention": r.retention,
+        "retain_until": r.retain_until.isoformat() if r.retain_until else None,
+        "size": r.size,
+        "sha256": r.sha256,
+        "manifest": r.manifest,
+        "created_at": r.created_at.isoformat(),
+        "destroyed": r.destroyed_at is not None,
+        "destroyed_at": r.destroyed_at.isoformat() if r.destroyed_at else None,
+        "destroy_reason": r.destroy_reason,
+    }
 
 
 def download(session: Session, actor: Actor, archive_id: int) -> ArchivePackage:
     row = access_package(session, actor, archive_id)
     if row.destroyed_at is not None:
         raise InvalidTransition("档案已按期销毁", code="destroyed")
-    audit.record(session, actor, "archive.download", target_type="archive", target_id=archive_id,
-                 detail={"sha256": row.sha256})
+    audit.record(
+        session, actor, "archive.download", target_type="archive", target_id=archive_id, detail={"sha256": row.sha256}
+    )
     return row
 
 
@@ -221,8 +340,9 @@ def verify(session: Session, actor: Actor, archive_id: int) -> dict[str, Any]:
     return verify_package(row.data, row.sha256)
 
 
-def check_destroy(session: Session, actor: Actor, archive_id: int, *, reason: str,
-                  today: date | None = None) -> ArchivePackage:
+def check_destroy(
+    session: Session, actor: Actor, archive_id: int, *, reason: str, today: date | None = None
+) -> ArchivePackage:
     """销毁: an administrator, after the retention period, with a reason; the bytes go, the record stays."""
     policy.require(actor, "archive.destroy")
     row = access_package(session, actor, archive_id)
@@ -235,10 +355,19 @@ def check_destroy(session: Session, actor: Actor, archive_id: int, *, reason: st
         raise InvalidTransition("永久保管的档案不能销毁", code="permanent")
     today = today or utcnow().astimezone(CHINA).date()
     if today <= row.retain_until:
-        raise InvalidTransition(f"保管期限至 {row.retain_until.isoformat()}，期满前不能销毁", code="retention_not_expired",
-                                retain_until=row.retain_until.isoformat())
+        raise InvalidTransition(
+            f"保管期限至 {row.retain_until.isoformat()}，期满前不能销毁",
+            code="retention_not_expired",
+            retain_until=row.retain_until.isoformat(),
+        )
     row.data, row.destroyed_at, row.destroyed_by, row.destroy_reason = b"", utcnow(), actor.user_id, reason[:500]
     session.add(row)
-    audit.record(session, actor, "archive.destroy", target_type="archive", target_id=archive_id,
-                 detail={"doc_kind": row.doc_kind, "doc_id": row.doc_id, "sha256": row.sha256, "reason": reason[:200]})
+    audit.record(
+        session,
+        actor,
+        "archive.destroy",
+        target_type="archive",
+        target_id=archive_id,
+        detail={"doc_kind": row.doc_kind, "doc_id": row.doc_id, "sha256": row.sha256, "reason": reason[:200]},
+    )
     return row

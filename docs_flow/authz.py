@@ -58,29 +58,34 @@ EXPECTATIONS: dict[tuple[str, str], dict[str, Any]] = {
     # Circulations and archive packages need a document far along its route; the world has none, so
     # these rows check only that a missing id answers 404 to everyone (tests/docs_flow cover the rest).
     ("POST", "/api/incoming/circulations/{circulation_id:int}/read"): expect(
-        404, same_dept=404, other_dept=404, other_agency=404, admin=404),
+        404, same_dept=404, other_dept=404, other_agency=404, admin=404
+    ),
     # 督办: an item gertrude opened for 秘书处 (A2). Managers are leaders, clerks and admins of the agency.
     ("GET", "/api/supervision/dashboard"): everyone(),
     ("GET", "/api/supervision/items"): everyone(),  # each caller sees the items they own or manage
-    ("POST", "/api/supervision/items"): expect(REFUSED, same_dept=403, other_dept=403, other_agency=403,
-                                               admin=REFUSED, owner_user=CLERK),
+    ("POST", "/api/supervision/items"): expect(
+        REFUSED, same_dept=403, other_dept=403, other_agency=403, admin=REFUSED, owner_user=CLERK
+    ),
     ("POST", "/api/supervision/items/{item_id:int}/remind"): expect(
-        OK, same_dept=403, other_dept=403, other_agency=403, admin=OK, owner_user=CLERK),
+        OK, same_dept=403, other_dept=403, other_agency=403, admin=OK, owner_user=CLERK
+    ),
     ("POST", "/api/supervision/items/{item_id:int}/escalate"): expect(
-        OK, same_dept=403, other_dept=403, other_agency=403, admin=OK, owner_user=CLERK),
+        OK, same_dept=403, other_dept=403, other_agency=403, admin=OK, owner_user=CLERK
+    ),
     ("POST", "/api/supervision/items/{item_id:int}/complete"): expect(  # the admin, who runs first, completes it
-        REFUSED, same_dept=404, other_dept=404, other_agency=404, admin=OK, owner_user=CLERK),
+        REFUSED, same_dept=404, other_dept=404, other_agency=404, admin=OK, owner_user=CLERK
+    ),
     ("GET", "/api/supervision/export"): everyone(),
     ("GET", "/api/supervision/schedule"): everyone(),
     ("PUT", "/api/supervision/schedule"): admin_only(REFUSED),
     ("GET", "/api/archive"): everyone(),
     ("GET", "/api/archive/{archive_id:int}"): expect(404, same_dept=404, other_dept=404, other_agency=404, admin=404),
     ("GET", "/api/archive/{archive_id:int}/download"): expect(
-        404, same_dept=404, other_dept=404, other_agency=404, admin=404),
+        404, same_dept=404, other_dept=404, other_agency=404, admin=404
+    ),
     ("GET", "/api/archive/{archive_id:int}/verify"): expect(
-        404, same_dept=404, other_dept=404, other_agency=404, admin=404),
+        404, same_dept=404, other_dept=404, other_agency=404, admin=404
+    ),
     ("POST", "/api/archive/{archive_id:int}/destroy"): admin_only(REFUSED),
     ("GET", "/api/search"): everyone(),  # only documents the caller may read
 }
-
-

@@ -43,8 +43,12 @@ def _block(i: int, b: Any) -> dict[str, Any]:
     kind = b["kind"]
     if kind == "table":
         rows = b.get("rows")
-        if (not isinstance(rows, list) or not rows or len(rows) > MAX_ROWS
-                or not all(isinstance(r, list) and 0 < len(r) <= MAX_COLS for r in rows)):
+        if (
+            not isinstance(rows, list)
+            or not rows
+            or len(rows) > MAX_ROWS
+            or not all(isinstance(r, list) and 0 < len(r) <= MAX_COLS for r in rows)
+        ):
             raise ValidationError(f"第 {i + 1} 段表格格式错误", code="bad_block")
         return {"kind": kind, "rows": [[_text(i, c) for c in r] for r in rows]}
     text = _text(i, b.get("text"))
@@ -81,8 +85,9 @@ def flatten(title: str, blocks: list[dict[str, Any]]) -> str:
 
 def canonical(title: str, blocks: list[dict[str, Any]]) -> bytes:
     """Canonical JSON of title and blocks: the exact bytes a leader signs off."""
-    return json.dumps({"title": title, "body": blocks}, ensure_ascii=False, sort_keys=True,
-                      separators=(",", ":")).encode()
+    return json.dumps(
+        {"title": title, "body": blocks}, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    ).encode()
 
 
 def body_hash(title: str, blocks: list[dict[str, Any]]) -> str:

@@ -11,20 +11,21 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from docs_flow import incoming
+from docs_flow.incoming_models import Circulation, CirculationReader, IncomingStatus
 from office import audit
 from office.actor import Actor
 from office.db import utcnow
 from office.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from office.models import Department, Post, Role, User
-from docs_flow import incoming
-from docs_flow.incoming_models import Circulation, CirculationReader, IncomingStatus
 
 MODES = ("sequential", "parallel")
 MAX_READERS = 50
 
 
-def check_start(session: Session, actor: Actor, incoming_id: int, *, user_ids: list[int], mode: str,
-                note: str = "") -> Circulation:
+def check_start(
+    session: Session, actor: Actor, incoming_id: int, *, user_ids: list[int], mode: str, note: str = ""
+) -> Circulation:
     """Start circulating: the clerk (or a leader) names the readers and the order."""
     doc = incoming.access_incoming(session, actor, incoming_id)
     incoming.check_not_archived(doc)
@@ -44,11 +45,24 @@ def check_start(session: Session, actor: Actor, incoming_id: int, *, user_ids: l
     now = utcnow()
     for pos, uid in enumerate(readers):
         holding = mode == "parallel" or pos == 0
-        session.add(CirculationReader(circulation_id=circ.id or 0, user_id=uid, position=pos,
-                                      state="holding" if holding else "waiting", received_at=now if holding else None))
+        session.add(
+            CirculationReader(
+                circulation_id=circ.id or 0,
+                user_id=uid,
+                position=pos,
+                state="holding" if holding else "waiting",
+                received_at=now if holding else None,
+            )
+        )
     session.flush()
-    audit.record(session, actor, "incoming.circulate", target_type="incoming", target_id=incoming_id,
-                 detail={"circulation_id": circ.id, "mode": mode, "readers": readers})
+    audit.record(
+        session,
+        actor,
+        "incoming.circulate",
+        target_type="incoming",
+        target_id=incoming_id,
+        detail={"circulation_id": circ.id, "mode": mode, "readers": readers},
+    )
     first = readers if mode == "parallel" else readers[:1]
     incoming.notify(session, first, f"传阅：{doc.title}", f"{actor.name} 请您阅示", f"/incoming/{incoming_id}")
     return circ
@@ -56,8 +70,13 @@ def check_start(session: Session, actor: Actor, incoming_id: int, *, user_ids: l
 
 def _check_people(session: Session, agency_id: int, user_ids: list[int]) -> None:
     users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(user_ids))).all()}
-    inside = set(session.exec(select(Post.user_id).join(Department, Department.id == Post.department_id)  # type: ignore[arg-type]
-                              .where(Department.agency_id == agency_id, col(Post.user_id).in_(user_ids))).all())
+    inside = set(
+        session.exec(
+            select(Post.user_id)
+            .join(Department, Department.id == Post.department_id)  # type: ignore[arg-type]
+            .where(Department.agency_id == agency_id, col(Post.user_id).in_(user_ids))
+        ).all()
+    )
     for uid in user_ids:
         if uid not in users or not users[uid].is_active or uid not in inside:
             raise ValidationError(f"传阅人（编号 {uid}）不存在、已停用或不属于本机关", code="bad_user", user_id=uid)
@@ -70,8 +89,11 @@ def check_read(session: Session, actor: Actor, circulation_id: int, *, comment: 
         raise NotFound()
     doc = incoming.access_incoming(session, actor, circ.incoming_id)
     incoming.check_not_archived(doc)
-    me = session.exec(select(CirculationReader).where(CirculationReader.circulation_id == circulation_id,
-                                                      CirculationReader.user_id == actor.user_id)).first()
+    me = session.exec(
+        select(CirculationReader).where(
+            CirculationReader.circulation_id == circulation_id, CirculationReader.user_id == actor.user_id
+        )
+    ).first()
     if me is None:
         raise PermissionDenied("您不在传阅名单中", code="not_reader")
     if me.state == "read":
@@ -86,37 +108,67 @@ def check_read(session: Session, actor: Actor, circulation_id: int, *, comment: 
     if circ.mode == "sequential" and nxt is not None:
         nxt.state, nxt.received_at = "holding", now
         session.add(nxt)
-        incoming.notify(session, [nxt.user_id], f"传阅：{doc.title}", f"{actor.name} 已阅，请您阅示",
-                        f"/incoming/{doc.id}")
+        incoming.notify(
+            session, [nxt.user_id], f"传阅：{doc.title}", f"{actor.name} 已阅，请您阅示", f"/incoming/{doc.id}"
+        )
     elif all(r.state == "read" for r in readers):
         circ.state, circ.finished_at = "done", now
         session.add(circ)
         incoming.notify(session, [circ.created_by], f"传阅完毕：{doc.title}", "全部传阅人已阅", f"/incoming/{doc.id}")
-    audit.record(session, actor, "incoming.read", target_type="incoming", target_id=doc.id,
-                 detail={"circulation_id": circulation_id})
+    audit.record(
+        session,
+        actor,
+        "incoming.read",
+        target_type="incoming",
+        target_id=doc.id,
+        detail={"circulation_id": circulation_id},
+    )
     return circ
 
 
 def _readers(session: Session, circulation_id: int) -> list[CirculationReader]:
-    return list(session.exec(select(CirculationReader).where(CirculationReader.circulation_id == circulation_id)
-                             .order_by(col(CirculationReader.position))).all())
+    return list(
+        session.exec(
+            select(CirculationReader)
+            .where(CirculationReader.circulation_id == circulation_id)
+            .order_by(col(CirculationReader.position))
+        ).all()
+    )
 
 
 def circulations_of(session: Session, incoming_id: int) -> list[dict[str, Any]]:
     """Tracking: each circulation with its readers' state, read time and comment, and who holds it now."""
-    circs = session.exec(select(Circulation).where(Circulation.incoming_id == incoming_id)
-                         .order_by(col(Circulation.id))).all()
+    circs = session.exec(
+        select(Circulation).where(Circulation.incoming_id == incoming_id).order_by(col(Circulation.id))
+    ).all()
     out = []
     for c in circs:
         readers = _readers(session, c.id or 0)
-        names = {u.id: u.name for u in session.exec(select(User).where(
-            col(User.id).in_([r.user_id for r in readers]))).all()}
-        out.append({"id": c.id, "mode": c.mode, "note": c.note, "state": c.state,
-                    "created_at": c.created_at.isoformat(),
-                    "holding": [names.get(r.user_id, "") for r in readers if r.state == "holding"],
-                    "read_count": sum(r.state == "read" for r in readers), "reader_count": len(readers),
-                    "readers": [{"user_id": r.user_id, "name": names.get(r.user_id, ""), "position": r.position,
-                                 "state": r.state, "comment": r.comment,
-                                 "received_at": r.received_at.isoformat() if r.received_at else None,
-                                 "read_at": r.read_at.isoformat() if r.read_at else None} for r in readers]})
+        names = {
+            u.id: u.name for u in session.exec(select(User).where(col(User.id).in_([r.user_id for r in readers]))).all()
+        }
+        out.append(
+            {
+                "id": c.id,
+                "mode": c.mode,
+                "note": c.note,
+                "state": c.state,
+                "created_at": c.created_at.isoformat(),
+                "holding": [names.get(r.user_id, "") for r in readers if r.state == "holding"],
+                "read_count": sum(r.state == "read" for r in readers),
+                "reader_count": len(readers),
+                "readers": [
+                    {
+                        "user_id": r.user_id,
+                        "name": names.get(r.user_id, ""),
+                        "position": r.position,
+                        "state": r.state,
+                        "comment": r.comment,
+                        "received_at": r.received_at.isoformat() if r.received_at else None,
+                        "read_at": r.read_at.isoformat() if r.read_at else None,
+                    }
+                    for r in readers
+                ],
+            }
+        )
     return out

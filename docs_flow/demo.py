@@ -25,7 +25,10 @@ from office.models import Department, DeptKind, Post, Role
 _NOTICE = [
     {"kind": "paragraph", "text": "为切实做好岁末年初安全防范工作，保障人民群众生命财产安全，现就有关事项通知如下。"},
     {"kind": "heading", "level": 1, "text": "一、全面开展隐患排查"},
-    {"kind": "paragraph", "text": "各单位要对办公场所、人员密集场所和重点部位开展一次全面排查，建立问题清单，明确整改时限。"},
+    {
+        "kind": "paragraph",
+        "text": "各单位要对办公场所、人员密集场所和重点部位开展一次全面排查，建立问题清单，明确整改时限。",
+    },
     {"kind": "heading", "level": 1, "text": "二、严格落实值班制度"},
     {"kind": "paragraph", "text": "节假日期间实行领导带班和24小时值班制度，值班人员要坚守岗位，确保信息畅通。"},
     {"kind": "paragraph", "text": "请于12月20日前将排查情况书面报送办公室。"},
@@ -41,8 +44,7 @@ _REQUEST = [
 
 
 def seed(session: Session) -> None:
-    agency = session.exec(select(Department).where(Department.kind == DeptKind.agency)
-                          .order_by(Department.id)).first()  # type: ignore[arg-type]
+    agency = session.exec(select(Department).where(Department.kind == DeptKind.agency).order_by(Department.id)).first()  # type: ignore[arg-type]
     if agency is None:
         return
     drafter_id = _drafter(session, agency.id)  # type: ignore[arg-type]
@@ -51,17 +53,24 @@ def seed(session: Session) -> None:
     drafter = load_actor(session, drafter_id)
     everyone = ["各处室", "各直属单位"]
     _draft(session, drafter, "通知", "关于做好年度工作总结报送工作的通知", _NOTICE, everyone)
-    request = _draft(session, drafter, "请示", "关于申请2027年度协同办公平台建设经费的请示", _REQUEST,
-                     ["省人民政府办公厅"])
+    request = _draft(
+        session, drafter, "请示", "关于申请2027年度协同办公平台建设经费的请示", _REQUEST, ["省人民政府办公厅"]
+    )
     _forward(session, drafter, request.id, stop_at=None)  # submitted: waits at 核稿
     notice = _draft(session, drafter, "通知", "关于做好岁末年初安全防范工作的通知", _NOTICE, everyone)
     _forward(session, drafter, notice.id, stop_at="机关领导签发")
     clerks = incoming.handlers(session, agency.id)  # type: ignore[arg-type]
     if clerks:
         incoming.check_register_manual(
-            session, load_actor(session, clerks[0]), title="关于报送2026年度工作总结和2027年度工作计划的通知",
-            source_agency_name="省人民政府办公厅", original_number="省府办〔2026〕58号", doc_type="通知",
-            urgency="加急", body_text="请各单位于12月25日前将年度工作总结和下一年度工作计划报送省政府办公厅。")
+            session,
+            load_actor(session, clerks[0]),
+            title="关于报送2026年度工作总结和2027年度工作计划的通知",
+            source_agency_name="省人民政府办公厅",
+            original_number="省府办〔2026〕58号",
+            doc_type="通知",
+            urgency="加急",
+            body_text="请各单位于12月25日前将年度工作总结和下一年度工作计划报送省政府办公厅。",
+        )
 
 
 def _drafter(session: Session, agency_id: int) -> int | None:
@@ -70,17 +79,20 @@ def _drafter(session: Session, agency_id: int) -> int | None:
     for uid in users_with_role(session, Role.staff, agency_id=agency_id):
         if uid in others:
             continue
-        dept = session.exec(select(Post.department_id).where(Post.user_id == uid, Post.is_primary == True)  # noqa: E712
-                            ).first()
+        dept = session.exec(
+            select(Post.department_id).where(Post.user_id == uid, Post.is_primary == True)  # noqa: E712
+        ).first()
         if dept is not None and users_with_role(session, Role.dept_head, department_id=dept):
             return uid
     return None
 
 
-def _draft(session: Session, actor: Any, doc_type: str, title: str, body: list[dict[str, Any]],
-           recipients: list[str]) -> Any:
-    return service.check_create_document(session, actor, DocumentCreate(
-        doc_type=doc_type, title=title, body=body, main_recipients=recipients))  # type: ignore[arg-type]
+def _draft(
+    session: Session, actor: Any, doc_type: str, title: str, body: list[dict[str, Any]], recipients: list[str]
+) -> Any:
+    return service.check_create_document(
+        session, actor, DocumentCreate(doc_type=doc_type, title=title, body=body, main_recipients=recipients)
+    )  # type: ignore[arg-type]
 
 
 def _forward(session: Session, drafter: Any, doc_id: int, *, stop_at: str | None) -> None:
@@ -96,5 +108,11 @@ def _forward(session: Session, drafter: Any, doc_id: int, *, stop_at: str | None
         if not assignees:
             return
         step = case.route[case.current_step]["name"]
-        doc = service.check_act(session, load_actor(session, assignees[0]), doc_id, action="approve",
-                                version=doc.version, opinion=f"{step}：同意")
+        doc = service.check_act(
+            session,
+            load_actor(session, assignees[0]),
+            doc_id,
+            action="approve",
+            version=doc.version,
+            opinion=f"{step}：同意",
+        )

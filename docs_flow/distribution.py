@@ -15,18 +15,23 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from office import audit, events
-from office.actor import Actor
-from office.db import utcnow
-from office.models import Department, DeptKind
 from docs_flow import body as body_mod
 from docs_flow import incoming, output
 from docs_flow.incoming_models import DistributionReceipt, IncomingDocument
 from docs_flow.models import DocAttachment, OutgoingDocument
+from office import audit, events
+from office.actor import Actor
+from office.db import utcnow
+from office.models import Department, DeptKind
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-RECEIPT_LABELS = {"delivered": "已送达", "signed": "已签收", "handled": "已办结", "returned": "已退回",
-                  "external": "系统外（需线下送达）"}
+RECEIPT_LABELS = {
+    "delivered": "已送达",
+    "signed": "已签收",
+    "handled": "已办结",
+    "returned": "已退回",
+    "external": "系统外（需线下送达）",
+}
 
 
 def match_agency(session: Session, name: str) -> Department | None:
@@ -48,8 +53,10 @@ def _addressees(session: Session, entry: str) -> list[str]:
 
 
 def already_distributed(session: Session, doc: OutgoingDocument) -> bool:
-    return session.exec(select(DistributionReceipt.id).where(DistributionReceipt.outgoing_id == doc.id)).first() \
+    return (
+        session.exec(select(DistributionReceipt.id).where(DistributionReceipt.outgoing_id == doc.id)).first()
         is not None
+    )
 
 
 def distribute(session: Session, actor: Actor, doc: OutgoingDocument) -> list[DistributionReceipt]:
@@ -57,8 +64,12 @@ def distribute(session: Session, actor: Actor, doc: OutgoingDocument) -> list[Di
     completed the 分发 step."""
     if already_distributed(session, doc):
         return []
-    names = [(n, role) for entries, role in ((doc.main_recipients, "main"), (doc.cc_recipients, "cc"))
-             for entry in entries for n in _addressees(session, entry)]
+    names = [
+        (n, role)
+        for entries, role in ((doc.main_recipients, "main"), (doc.cc_recipients, "cc"))
+        for entry in entries
+        for n in _addressees(session, entry)
+    ]
     files: list[tuple[str, str, str, bytes]] | None = None
     receipts = []
     seen: set[int] = set()
@@ -73,21 +84,45 @@ def distribute(session: Session, actor: Actor, doc: OutgoingDocument) -> list[Di
             seen.add(agency.id or 0)
             files = files if files is not None else _files(session, doc)
             rec = incoming.deliver_internal(
-                session, agency_id=agency.id or 0, title=doc.title, source_agency_id=doc.agency_id,
-                source_agency_name=doc.issuing_agency_name, source_document_id=doc.id or 0,
-                original_number=doc.number, doc_type=doc.doc_type.value, urgency=doc.urgency.value,
-                secrecy=doc.secrecy.value, body_text="\n".join(body_mod.flatten("", doc.body).splitlines()[1:]),
-                files=files)
+                session,
+                agency_id=agency.id or 0,
+                title=doc.title,
+                source_agency_id=doc.agency_id,
+                source_agency_name=doc.issuing_agency_name,
+                source_document_id=doc.id or 0,
+                original_number=doc.number,
+                doc_type=doc.doc_type.value,
+                urgency=doc.urgency.value,
+                secrecy=doc.secrecy.value,
+                body_text="\n".join(body_mod.flatten("", doc.body).splitlines()[1:]),
+                files=files,
+            )
             receipt.recipient_agency_id, receipt.incoming_id = agency.id, rec.id
         session.add(receipt)
         receipts.append(receipt)
     session.flush()
-    audit.record(session, actor, "docs.distribute", target_type="document", target_id=doc.id,
-                 detail={"delivered": [r.recipient_name for r in receipts if r.incoming_id],
-                         "external": [r.recipient_name for r in receipts if r.status == "external"]})
-    events.publish_on_commit(session, "docs.distributed", {
-        "document_id": doc.id, "receipts": [{"name": r.recipient_name, "incoming_id": r.incoming_id,
-                                             "status": r.status} for r in receipts]}, user_ids=[doc.drafter_id])
+    audit.record(
+        session,
+        actor,
+        "docs.distribute",
+        target_type="document",
+        target_id=doc.id,
+        detail={
+            "delivered": [r.recipient_name for r in receipts if r.incoming_id],
+            "external": [r.recipient_name for r in receipts if r.status == "external"],
+        },
+    )
+    events.publish_on_commit(
+        session,
+        "docs.distributed",
+        {
+            "document_id": doc.id,
+            "receipts": [
+                {"name": r.recipient_name, "incoming_id": r.incoming_id, "status": r.status} for r in receipts
+            ],
+        },
+        user_ids=[doc.drafter_id],
+    )
     return receipts
 
 
@@ -104,10 +139,21 @@ def _files(session: Session, doc: OutgoingDocument) -> list[tuple[str, str, str,
         out.insert(1 if pdf is not None else 0, ("main", f"{stem}.ofd", "application/ofd", ofd))
     for a in session.exec(select(DocAttachment).where(DocAttachment.document_id == doc.id)).all():
         out.append(("attachment", a.name, a.content_type, a.data))
-    sigs = {"body_hash": doc.body_hash, "signed_hash": doc.signed_hash, "sign_record": doc.sign_record,
-            "seal_record": doc.seal_record, "number": doc.number}
-    out.append(("signature", "signatures.json", "application/json",
-                json.dumps(sigs, ensure_ascii=False, indent=2, default=str).encode()))
+    sigs = {
+        "body_hash": doc.body_hash,
+        "signed_hash": doc.signed_hash,
+        "sign_record": doc.sign_record,
+        "seal_record": doc.seal_record,
+        "number": doc.number,
+    }
+    out.append(
+        (
+            "signature",
+            "signatures.json",
+            "application/json",
+            json.dumps(sigs, ensure_ascii=False, indent=2, default=str).encode(),
+        )
+    )
     return out
 
 
@@ -140,10 +186,24 @@ def receipts(session: Session, actor: Actor, doc_id: int) -> dict[str, Any]:
     from docs_flow import service
 
     service.access_document(session, actor, doc_id)
-    rows = session.exec(select(DistributionReceipt).where(DistributionReceipt.outgoing_id == doc_id)
-                        .order_by(col(DistributionReceipt.id))).all()
-    return {"items": [{"recipient": r.recipient_name, "role": r.role, "agency_id": r.recipient_agency_id,
-                       "status": r.status, "status_label": RECEIPT_LABELS.get(r.status, r.status), "note": r.note,
-                       "delivered_at": r.delivered_at.isoformat(),
-                       "signed_at": r.signed_at.isoformat() if r.signed_at else None,
-                       "handled_at": r.handled_at.isoformat() if r.handled_at else None} for r in rows]}
+    rows = session.exec(
+        select(DistributionReceipt)
+        .where(DistributionReceipt.outgoing_id == doc_id)
+        .order_by(col(DistributionReceipt.id))
+    ).all()
+    return {
+        "items": [
+            {
+                "recipient": r.recipient_name,
+                "role": r.role,
+                "agency_id": r.recipient_agency_id,
+                "status": r.status,
+                "status_label": RECEIPT_LABELS.get(r.status, r.status),
+                "note": r.note,
+                "delivered_at": r.delivered_at.isoformat(),
+                "signed_at": r.signed_at.isoformat() if r.signed_at else None,
+                "handled_at": r.handled_at.isoformat() if r.handled_at else None,
+            }
+            for r in rows
+        ]
+    }

@@ -39,13 +39,13 @@ from sqlalchemy import and_, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from docs_flow.models import CaseState, TaskState, WfCase, WfDelegation, WfHistory, WfTask
 from office import audit, events
 from office.actor import Actor
 from office.db import utcnow
 from office.directory.service import users_with_role
 from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from office.models import ROLE_LABELS, Department, Post, Role, User, UserRole
-from docs_flow.models import CaseState, TaskState, WfCase, WfDelegation, WfHistory, WfTask
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 ACTOR_KINDS = {"user", "role", "drafter_head", "drafter", "context_departments"}
@@ -119,8 +119,9 @@ def validate_route(steps: Any) -> list[dict[str, Any]]:
         i = index[nxt] if nxt else i + 1
     unreachable = [cleaned[j]["name"] for j in range(len(cleaned)) if j not in reached]
     if unreachable:
-        raise ValidationError(f"以下步骤永远不会被执行：{'、'.join(unreachable)}", code="unreachable_step",
-                              steps=unreachable)
+        raise ValidationError(
+            f"以下步骤永远不会被执行：{'、'.join(unreachable)}", code="unreachable_step", steps=unreachable
+        )
     return cleaned
 
 
@@ -182,9 +183,13 @@ def check_route_people(session: Session, agency_id: int, steps: list[dict[str, A
         if a["kind"] == "user":
             users = session.exec(select(User).where(col(User.id).in_(a["user_ids"]))).all()
             active = {u.id for u in users if u.is_active}
-            inside = set(session.exec(select(Post.user_id).join(Department, Department.id == Post.department_id)  # type: ignore[arg-type]
-                                      .where(Department.agency_id == agency_id,
-                                             col(Post.user_id).in_(a["user_ids"]))).all())
+            inside = set(
+                session.exec(
+                    select(Post.user_id)
+                    .join(Department, Department.id == Post.department_id)  # type: ignore[arg-type]
+                    .where(Department.agency_id == agency_id, col(Post.user_id).in_(a["user_ids"]))
+                ).all()
+            )
             missing = [u for u in a["user_ids"] if u not in active or u not in inside]
             if missing:
                 raise ValidationError(f"步骤“{s['name']}”指定的人员不存在、已停用或不属于本机关", code="bad_actor")
@@ -195,20 +200,34 @@ def check_route_people(session: Session, agency_id: int, steps: list[dict[str, A
                 if dept is None or dept.agency_id != agency_id:
                     raise ValidationError(f"步骤“{s['name']}”的部门不属于本机关", code="bad_actor")
             if not users_with_role(session, Role(a["role"]), agency_id=agency_id, department_id=dept_id):
-                raise ValidationError(f"步骤“{s['name']}”找不到具有该角色的人员，流程无法到达后续步骤",
-                                      code="no_actor")
+                raise ValidationError(f"步骤“{s['name']}”找不到具有该角色的人员，流程无法到达后续步骤", code="no_actor")
 
 
 # Case lifecycle ------------------------------------------------------------------------------------
 
 
-def create_case(session: Session, actor: Actor, *, kind: str, subject_id: int, agency_id: int | None,
-                route: list[dict[str, Any]], context: dict[str, Any] | None = None) -> WfCase:
+def create_case(
+    session: Session,
+    actor: Actor,
+    *,
+    kind: str,
+    subject_id: int,
+    agency_id: int | None,
+    route: list[dict[str, Any]],
+    context: dict[str, Any] | None = None,
+) -> WfCase:
     """A draft case holding a validated snapshot of ``route``."""
     if kind not in _kinds:
         raise RuntimeError(f"unregistered case kind {kind!r}")
-    case = WfCase(kind=kind, subject_id=subject_id, agency_id=agency_id, initiator_id=actor.user_id,
-                  initiator_dept_id=actor.department_id, route=validate_route(route), context=dict(context or {}))
+    case = WfCase(
+        kind=kind,
+        subject_id=subject_id,
+        agency_id=agency_id,
+        initiator_id=actor.user_id,
+        initiator_dept_id=actor.department_id,
+        route=validate_route(route),
+        context=dict(context or {}),
+    )
     session.add(case)
     session.flush()
     _history(session, case, actor, "create", None)
@@ -222,8 +241,9 @@ def get_case(session: Session, case_id: int) -> WfCase:
     return case
 
 
-def submit(session: Session, actor: Actor, case: WfCase, *, opinion: str = "",
-           expected_version: int | None = None) -> Transition:
+def submit(
+    session: Session, actor: Actor, case: WfCase, *, opinion: str = "", expected_version: int | None = None
+) -> Transition:
     """送审: the initiator starts (or restarts, after withdrawal or a return to the drafter) the route."""
     _check_version(case, expected_version)
     if case.state not in (CaseState.draft, CaseState.withdrawn):
@@ -239,8 +259,15 @@ def submit(session: Session, actor: Actor, case: WfCase, *, opinion: str = "",
     return _finish_transition(session, t, opinion)
 
 
-def approve(session: Session, actor: Actor, case: WfCase, *, opinion: str = "",
-            detail: dict[str, Any] | None = None, expected_version: int | None = None) -> Transition:
+def approve(
+    session: Session,
+    actor: Actor,
+    case: WfCase,
+    *,
+    opinion: str = "",
+    detail: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+) -> Transition:
     """同意/办理: complete the actor's task; when the step is complete, move to the next one."""
     _check_version(case, expected_version)
     task, behalf = _my_task(session, case, actor)
@@ -260,8 +287,9 @@ def approve(session: Session, actor: Actor, case: WfCase, *, opinion: str = "",
     return _finish_transition(session, t, opinion)
 
 
-def return_to(session: Session, actor: Actor, case: WfCase, *, target: str, reason: str,
-              expected_version: int | None = None) -> Transition:
+def return_to(
+    session: Session, actor: Actor, case: WfCase, *, target: str, reason: str, expected_version: int | None = None
+) -> Transition:
     """退回: send the case back to an earlier step (by key), or to the drafter (``target="draft"``)."""
     _check_version(case, expected_version)
     reason = (reason or "").strip()
@@ -271,12 +299,12 @@ def return_to(session: Session, actor: Actor, case: WfCase, *, target: str, reas
     targets = return_targets(session, case)
     if target not in {k for k, _ in targets}:
         raise ValidationError("只能退回到已经办理过的前面步骤或拟稿人", code="bad_return_target")
-    t = Transition(case=case, action="return", actor=actor, on_behalf_of=behalf, step=case.route[task.step_index],
-                   task=task)
+    t = Transition(
+        case=case, action="return", actor=actor, on_behalf_of=behalf, step=case.route[task.step_index], task=task
+    )
     _close_task(task, actor, TaskState.returned, reason, None)
     t.removed_assignees += _cancel_pending(session, case)
-    _history(session, case, actor, "return", task.step_index, opinion=reason, behalf=behalf,
-             detail={"target": target})
+    _history(session, case, actor, "return", task.step_index, opinion=reason, behalf=behalf, detail={"target": target})
     case.round += 1
     if target == "draft":
         case.state = CaseState.draft
@@ -288,8 +316,9 @@ def return_to(session: Session, actor: Actor, case: WfCase, *, target: str, reas
     return _finish_transition(session, t, reason)
 
 
-def withdraw(session: Session, actor: Actor, case: WfCase, *, reason: str = "",
-             expected_version: int | None = None) -> Transition:
+def withdraw(
+    session: Session, actor: Actor, case: WfCase, *, reason: str = "", expected_version: int | None = None
+) -> Transition:
     """撤回: the initiator takes the case back, allowed only until someone on the route has acted."""
     _check_version(case, expected_version)
     if case.state != CaseState.running:
@@ -306,28 +335,47 @@ def withdraw(session: Session, actor: Actor, case: WfCase, *, reason: str = "",
     return _finish_transition(session, t, reason)
 
 
-def transfer(session: Session, actor: Actor, case: WfCase, *, to_user_id: int, reason: str = "",
-             expected_version: int | None = None) -> Transition:
+def transfer(
+    session: Session,
+    actor: Actor,
+    case: WfCase,
+    *,
+    to_user_id: int,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> Transition:
     """转办: hand one's task at the current step to another person of the same agency."""
     _check_version(case, expected_version)
     task, behalf = _my_task(session, case, actor)
     target = _active_colleague(session, case, case.route[task.step_index], to_user_id)
     if target in _pending_assignees(session, case):
         raise ValidationError("对方已在本步骤的办理人中", code="already_assigned")
-    t = Transition(case=case, action="transfer", actor=actor, on_behalf_of=behalf, step=case.route[task.step_index],
-                   task=task)
+    t = Transition(
+        case=case, action="transfer", actor=actor, on_behalf_of=behalf, step=case.route[task.step_index], task=task
+    )
     _close_task(task, actor, TaskState.transferred, reason, {"to_user_id": target})
-    session.add(WfTask(case_id=case.id or 0, step_index=task.step_index, step_key=task.step_key, round=case.round,
-                       assignee_id=target, is_added=task.is_added, transferred_from_id=task.assignee_id,
-                       due_at=task.due_at))
+    session.add(
+        WfTask(
+            case_id=case.id or 0,
+            step_index=task.step_index,
+            step_key=task.step_key,
+            round=case.round,
+            assignee_id=target,
+            is_added=task.is_added,
+            transferred_from_id=task.assignee_id,
+            due_at=task.due_at,
+        )
+    )
     t.new_assignees, t.removed_assignees = [target], [task.assignee_id]
-    _history(session, case, actor, "transfer", task.step_index, opinion=reason, behalf=behalf,
-             detail={"to_user_id": target})
+    _history(
+        session, case, actor, "transfer", task.step_index, opinion=reason, behalf=behalf, detail={"to_user_id": target}
+    )
     return _finish_transition(session, t, reason)
 
 
-def add_signer(session: Session, actor: Actor, case: WfCase, *, user_id: int, reason: str = "",
-               expected_version: int | None = None) -> Transition:
+def add_signer(
+    session: Session, actor: Actor, case: WfCase, *, user_id: int, reason: str = "", expected_version: int | None = None
+) -> Transition:
     """加签: a leader acting at the current step (or anyone, where the step allows it) adds a person
     who must also approve before the step completes."""
     _check_version(case, expected_version)
@@ -338,12 +386,22 @@ def add_signer(session: Session, actor: Actor, case: WfCase, *, user_id: int, re
     target = _active_colleague(session, case, step, user_id)
     if target in _pending_assignees(session, case):
         raise ValidationError("对方已在本步骤的办理人中", code="already_assigned")
-    session.add(WfTask(case_id=case.id or 0, step_index=task.step_index, step_key=task.step_key, round=case.round,
-                       assignee_id=target, is_added=True, added_by_id=actor.user_id, due_at=task.due_at))
-    t = Transition(case=case, action="add_signer", actor=actor, on_behalf_of=behalf, step=step,
-                   new_assignees=[target])
-    _history(session, case, actor, "add_signer", task.step_index, opinion=reason, behalf=behalf,
-             detail={"user_id": target})
+    session.add(
+        WfTask(
+            case_id=case.id or 0,
+            step_index=task.step_index,
+            step_key=task.step_key,
+            round=case.round,
+            assignee_id=target,
+            is_added=True,
+            added_by_id=actor.user_id,
+            due_at=task.due_at,
+        )
+    )
+    t = Transition(case=case, action="add_signer", actor=actor, on_behalf_of=behalf, step=step, new_assignees=[target])
+    _history(
+        session, case, actor, "add_signer", task.step_index, opinion=reason, behalf=behalf, detail={"user_id": target}
+    )
     return _finish_transition(session, t, reason)
 
 
@@ -354,8 +412,9 @@ def terminate(session: Session, actor: Actor, case: WfCase, *, reason: str) -> T
     if not reason:
         raise ValidationError("终止必须说明理由", code="reason_required")
     task, behalf = _my_task(session, case, actor)
-    t = Transition(case=case, action="terminate", actor=actor, on_behalf_of=behalf,
-                   step=case.route[task.step_index], task=task)
+    t = Transition(
+        case=case, action="terminate", actor=actor, on_behalf_of=behalf, step=case.route[task.step_index], task=task
+    )
     _close_task(task, actor, TaskState.returned, reason, None)
     t.removed_assignees = _cancel_pending(session, case)
     _history(session, case, actor, "terminate", task.step_index, opinion=reason, behalf=behalf)
@@ -399,9 +458,15 @@ def return_targets(session: Session, case: WfCase) -> list[tuple[str, str]]:
     """(key, name) of places the current step may return to: the drafter and earlier steps that ran."""
     if case.current_step is None:
         return []
-    ran = set(session.exec(select(WfTask.step_index).where(
-        WfTask.case_id == case.id, WfTask.step_index < case.current_step,
-        col(WfTask.state).in_([TaskState.approved, TaskState.returned]))).all())
+    ran = set(
+        session.exec(
+            select(WfTask.step_index).where(
+                WfTask.case_id == case.id,
+                WfTask.step_index < case.current_step,
+                col(WfTask.state).in_([TaskState.approved, TaskState.returned]),
+            )
+        ).all()
+    )
     return [("draft", "拟稿人")] + [(case.route[i]["key"], case.route[i]["name"]) for i in sorted(ran)]
 
 
@@ -414,8 +479,9 @@ def participants(session: Session, case: WfCase) -> set[int]:
     assignee while that 委托 still runs: a former deputy is no longer told about the case."""
     ids = {case.initiator_id}
     acted_for: set[tuple[int, int]] = set()
-    for assignee, acted_by in session.exec(select(WfTask.assignee_id, WfTask.acted_by_id)
-                                           .where(WfTask.case_id == case.id)).all():
+    for assignee, acted_by in session.exec(
+        select(WfTask.assignee_id, WfTask.acted_by_id).where(WfTask.case_id == case.id)
+    ).all():
         ids.add(assignee)
         if acted_by and acted_by != assignee:
             acted_for.add((assignee, acted_by))
@@ -430,8 +496,13 @@ def on_route_cond(case_id: Any, user_id: int) -> Any:
     the principal. When the delegation ends (revoked or expired), so does the access it gave.
     Every reading rule (documents, 收文, search, archive) uses this one."""
     own = select(WfTask.case_id).where(WfTask.assignee_id == user_id)
-    deputy = select(WfTask.case_id).join(WfCase, WfCase.id == WfTask.case_id).where(  # type: ignore[arg-type]
-        _standing_in(user_id), or_(WfTask.state == TaskState.pending, WfTask.acted_by_id == user_id))
+    deputy = (
+        select(WfTask.case_id)
+        .join(WfCase, WfCase.id == WfTask.case_id)
+        .where(  # type: ignore[arg-type]
+            _standing_in(user_id), or_(WfTask.state == TaskState.pending, WfTask.acted_by_id == user_id)
+        )
+    )
     return or_(col(case_id).in_(own), col(case_id).in_(deputy))
 
 
@@ -439,8 +510,10 @@ def on_route(session: Session, case: WfCase, user_id: int) -> bool:
     """``on_route_cond`` for one case, or the initiator."""
     if user_id == case.initiator_id:
         return True
-    return session.exec(select(WfCase.id).where(WfCase.id == case.id, on_route_cond(WfCase.id, user_id))).first() \
+    return (
+        session.exec(select(WfCase.id).where(WfCase.id == case.id, on_route_cond(WfCase.id, user_id))).first()
         is not None
+    )
 
 
 def _standing_in(user_id: int) -> Any:
@@ -449,8 +522,11 @@ def _standing_in(user_id: int) -> Any:
     required gives nothing across agencies)."""
     now = utcnow()
     principals = select(WfDelegation.principal_id).where(
-        WfDelegation.deputy_id == user_id, col(WfDelegation.revoked_at).is_(None),
-        WfDelegation.starts_at <= now, WfDelegation.ends_at > now)  # type: ignore[arg-type,operator]
+        WfDelegation.deputy_id == user_id,
+        col(WfDelegation.revoked_at).is_(None),
+        WfDelegation.starts_at <= now,
+        WfDelegation.ends_at > now,
+    )  # type: ignore[arg-type,operator]
     return and_(col(WfTask.assignee_id).in_(principals), col(WfCase.agency_id).in_(_agencies_sql(user_id)))
 
 
@@ -460,9 +536,14 @@ def deputies_for(session: Session, principal_ids: Iterable[int], *, at: datetime
     if not ids:
         return {}
     now = at or utcnow()
-    rows = session.exec(select(WfDelegation).where(
-        col(WfDelegation.principal_id).in_(ids), col(WfDelegation.revoked_at).is_(None),
-        WfDelegation.starts_at <= now, WfDelegation.ends_at > now)).all()  # type: ignore[arg-type,operator]
+    rows = session.exec(
+        select(WfDelegation).where(
+            col(WfDelegation.principal_id).in_(ids),
+            col(WfDelegation.revoked_at).is_(None),
+            WfDelegation.starts_at <= now,
+            WfDelegation.ends_at > now,
+        )
+    ).all()  # type: ignore[arg-type,operator]
     out: dict[int, list[int]] = {}
     for d in rows:
         out.setdefault(d.principal_id, []).append(d.deputy_id)
@@ -471,36 +552,63 @@ def deputies_for(session: Session, principal_ids: Iterable[int], *, at: datetime
 
 def principals_of(session: Session, deputy_id: int) -> list[int]:
     now = utcnow()
-    return list(session.exec(select(WfDelegation.principal_id).where(
-        WfDelegation.deputy_id == deputy_id, col(WfDelegation.revoked_at).is_(None),
-        WfDelegation.starts_at <= now, WfDelegation.ends_at > now)).all())  # type: ignore[arg-type,operator]
+    return list(
+        session.exec(
+            select(WfDelegation.principal_id).where(
+                WfDelegation.deputy_id == deputy_id,
+                col(WfDelegation.revoked_at).is_(None),
+                WfDelegation.starts_at <= now,
+                WfDelegation.ends_at > now,
+            )
+        ).all()
+    )  # type: ignore[arg-type,operator]
 
 
 def pending_case_ids(session: Session, user_id: int, *, kind: str) -> list[int]:
     """待办: cases with a pending task for the user or for someone who delegated to them."""
-    return list(session.exec(select(WfTask.case_id).join(WfCase, WfCase.id == WfTask.case_id)  # type: ignore[arg-type]
-                             .where(or_(WfTask.assignee_id == user_id, _standing_in(user_id)),
-                                    WfTask.state == TaskState.pending,
-                                    WfCase.kind == kind, WfCase.state == CaseState.running)
-                             .distinct()).all())
+    return list(
+        session.exec(
+            select(WfTask.case_id)
+            .join(WfCase, WfCase.id == WfTask.case_id)  # type: ignore[arg-type]
+            .where(
+                or_(WfTask.assignee_id == user_id, _standing_in(user_id)),
+                WfTask.state == TaskState.pending,
+                WfCase.kind == kind,
+                WfCase.state == CaseState.running,
+            )
+            .distinct()
+        ).all()
+    )
 
 
 def done_case_ids(session: Session, user_id: int, *, kind: str) -> list[int]:
     """已办: cases where the user acted on their own task, or as a deputy while that 委托 runs."""
     as_deputy = and_(WfTask.acted_by_id == user_id, _standing_in(user_id))
-    return list(session.exec(select(WfTask.case_id).join(WfCase, WfCase.id == WfTask.case_id)  # type: ignore[arg-type]
-                             .where(or_(WfTask.assignee_id == user_id, as_deputy),
-                                    col(WfTask.state).in_([TaskState.approved, TaskState.returned,
-                                                           TaskState.transferred]),
-                                    WfCase.kind == kind).distinct()).all())
+    return list(
+        session.exec(
+            select(WfTask.case_id)
+            .join(WfCase, WfCase.id == WfTask.case_id)  # type: ignore[arg-type]
+            .where(
+                or_(WfTask.assignee_id == user_id, as_deputy),
+                col(WfTask.state).in_([TaskState.approved, TaskState.returned, TaskState.transferred]),
+                WfCase.kind == kind,
+            )
+            .distinct()
+        ).all()
+    )
 
 
 def route_picture(session: Session, case: WfCase) -> dict[str, Any]:
     """The route as people see it: each step with its state, who acted, when, what they wrote, and deadlines."""
     tasks = list(session.exec(select(WfTask).where(WfTask.case_id == case.id).order_by(WfTask.id)).all())  # type: ignore[arg-type]
     history = list(session.exec(select(WfHistory).where(WfHistory.case_id == case.id).order_by(WfHistory.id)).all())  # type: ignore[arg-type]
-    names = _names(session, {t.assignee_id for t in tasks} | {t.acted_by_id for t in tasks if t.acted_by_id}
-                   | {h.actor_id for h in history} | {h.on_behalf_of_id for h in history if h.on_behalf_of_id})
+    names = _names(
+        session,
+        {t.assignee_id for t in tasks}
+        | {t.acted_by_id for t in tasks if t.acted_by_id}
+        | {h.actor_id for h in history}
+        | {h.on_behalf_of_id for h in history if h.on_behalf_of_id},
+    )
     now = utcnow()
     latest: dict[int, int] = {}
     for t in tasks:
@@ -509,13 +617,26 @@ def route_picture(session: Session, case: WfCase) -> dict[str, Any]:
     for i, s in enumerate(case.route):
         state = _step_state(case, i, latest)
         shown = [t for t in tasks if t.step_index == i and t.round == latest.get(i) and state != "upcoming"]
-        steps.append({
-            "index": i, "key": s["key"], "name": s["name"], "tag": s.get("tag", ""), "mode": s["mode"],
-            "can_edit": s["can_edit"], "deadline_hours": s.get("deadline_hours"), "state": state,
-            "tasks": [_task_view(t, names, now) for t in shown],
-        })
-    return {"state": case.state.value, "current_step": case.current_step, "version": case.version,
-            "steps": steps, "history": [_history_view(h, names) for h in history]}
+        steps.append(
+            {
+                "index": i,
+                "key": s["key"],
+                "name": s["name"],
+                "tag": s.get("tag", ""),
+                "mode": s["mode"],
+                "can_edit": s["can_edit"],
+                "deadline_hours": s.get("deadline_hours"),
+                "state": state,
+                "tasks": [_task_view(t, names, now) for t in shown],
+            }
+        )
+    return {
+        "state": case.state.value,
+        "current_step": case.current_step,
+        "version": case.version,
+        "steps": steps,
+        "history": [_history_view(h, names) for h in history],
+    }
 
 
 def _step_state(case: WfCase, i: int, latest: dict[int, int]) -> str:
@@ -531,19 +652,33 @@ def _step_state(case: WfCase, i: int, latest: dict[int, int]) -> str:
 
 
 def _task_view(t: WfTask, names: dict[int, str], now: datetime) -> dict[str, Any]:
-    return {"id": t.id, "assignee_id": t.assignee_id, "assignee": names.get(t.assignee_id, ""),
-            "state": t.state.value, "opinion": t.opinion, "is_added": t.is_added,
-            "acted_by": names.get(t.acted_by_id, "") if t.acted_by_id and t.acted_by_id != t.assignee_id else "",
-            "acted_at": t.acted_at.isoformat() if t.acted_at else None,
-            "due_at": t.due_at.isoformat() if t.due_at else None,
-            "overdue": bool(t.due_at and t.state == TaskState.pending and t.due_at < now)}
+    return {
+        "id": t.id,
+        "assignee_id": t.assignee_id,
+        "assignee": names.get(t.assignee_id, ""),
+        "state": t.state.value,
+        "opinion": t.opinion,
+        "is_added": t.is_added,
+        "acted_by": names.get(t.acted_by_id, "") if t.acted_by_id and t.acted_by_id != t.assignee_id else "",
+        "acted_at": t.acted_at.isoformat() if t.acted_at else None,
+        "due_at": t.due_at.isoformat() if t.due_at else None,
+        "overdue": bool(t.due_at and t.state == TaskState.pending and t.due_at < now),
+    }
 
 
 def _history_view(h: WfHistory, names: dict[int, str]) -> dict[str, Any]:
-    return {"at": h.at.isoformat(), "actor_id": h.actor_id, "actor": h.actor_name, "action": h.action,
-            "on_behalf_of": names.get(h.on_behalf_of_id, "") if h.on_behalf_of_id else "",
-            "step_index": h.step_index, "step": h.step_name, "round": h.round, "opinion": h.opinion,
-            "detail": h.detail}
+    return {
+        "at": h.at.isoformat(),
+        "actor_id": h.actor_id,
+        "actor": h.actor_name,
+        "action": h.action,
+        "on_behalf_of": names.get(h.on_behalf_of_id, "") if h.on_behalf_of_id else "",
+        "step_index": h.step_index,
+        "step": h.step_name,
+        "round": h.round,
+        "opinion": h.opinion,
+        "detail": h.detail,
+    }
 
 
 def _names(session: Session, ids: set[int]) -> dict[int, str]:
@@ -562,8 +697,9 @@ def _names(session: Session, ids: set[int]) -> dict[int, str]:
 STEP_ROLES = (Role.leader, Role.dept_head, Role.clerk, Role.seal_keeper)
 
 
-def set_delegation(session: Session, actor: Actor, *, deputy_id: int, starts_at: datetime, ends_at: datetime,
-                   reason: str = "") -> WfDelegation:
+def set_delegation(
+    session: Session, actor: Actor, *, deputy_id: int, starts_at: datetime, ends_at: datetime, reason: str = ""
+) -> WfDelegation:
     """While absent from ``starts_at`` to ``ends_at``, the deputy may act on the actor's tasks. The deputy
     must be of the actor's agency and able to act on the steps the actor is put on (``deputy_problem``)."""
     if deputy_id == actor.user_id:
@@ -574,30 +710,56 @@ def set_delegation(session: Session, actor: Actor, *, deputy_id: int, starts_at:
         raise ValidationError("委托结束时间必须晚于开始时间，且期限不超过一年", code="bad_period")
     if actor.agency_id is None:
         raise ValidationError("您没有所属机关，不能委托", code="no_agency")
-    problem = deputy_problem(session, deputy_id, agency_id=actor.agency_id,
-                             roles=[r for r in STEP_ROLES if actor.has(r)])
+    problem = deputy_problem(
+        session, deputy_id, agency_id=actor.agency_id, roles=[r for r in STEP_ROLES if actor.has(r)]
+    )
     if problem is not None:
         raise ValidationError(problem[1], code=problem[0])
-    overlapping = session.exec(select(WfDelegation).where(
-        WfDelegation.principal_id == actor.user_id, col(WfDelegation.revoked_at).is_(None),
-        WfDelegation.starts_at < ends_at, WfDelegation.ends_at > starts_at)).first()  # type: ignore[arg-type,operator]
+    overlapping = session.exec(
+        select(WfDelegation).where(
+            WfDelegation.principal_id == actor.user_id,
+            col(WfDelegation.revoked_at).is_(None),
+            WfDelegation.starts_at < ends_at,
+            WfDelegation.ends_at > starts_at,
+        )
+    ).first()  # type: ignore[arg-type,operator]
     if overlapping is not None:
         raise Conflict("该时段已有委托，请先撤销", code="delegation_overlap")
-    row = WfDelegation(principal_id=actor.user_id, deputy_id=deputy_id, starts_at=starts_at, ends_at=ends_at,
-                       reason=reason.strip()[:200])
+    row = WfDelegation(
+        principal_id=actor.user_id,
+        deputy_id=deputy_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        reason=reason.strip()[:200],
+    )
     session.add(row)
     session.flush()
-    audit.record(session, actor, "workflow.delegate", target_type="user", target_id=deputy_id,
-                 detail={"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat(), "reason": row.reason})
-    events.publish_on_commit(session, "notify.delegation", {
-        "user_ids": [deputy_id], "title": f"{actor.name} 委托您代为办理公文",
-        "body": f"{starts_at:%Y-%m-%d %H:%M} 至 {ends_at:%Y-%m-%d %H:%M}", "link": "/docs/todo",
-        "source": "docs_flow"}, user_ids=[deputy_id])
+    audit.record(
+        session,
+        actor,
+        "workflow.delegate",
+        target_type="user",
+        target_id=deputy_id,
+        detail={"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat(), "reason": row.reason},
+    )
+    events.publish_on_commit(
+        session,
+        "notify.delegation",
+        {
+            "user_ids": [deputy_id],
+            "title": f"{actor.name} 委托您代为办理公文",
+            "body": f"{starts_at:%Y-%m-%d %H:%M} 至 {ends_at:%Y-%m-%d %H:%M}",
+            "link": "/docs/todo",
+            "source": "docs_flow",
+        },
+        user_ids=[deputy_id],
+    )
     return row
 
 
-def deputy_problem(session: Session, deputy_id: int, *, agency_id: int | None,
-                   roles: Iterable[Role]) -> tuple[str, str] | None:
+def deputy_problem(
+    session: Session, deputy_id: int, *, agency_id: int | None, roles: Iterable[Role]
+) -> tuple[str, str] | None:
     """Why ``deputy_id`` may not stand in (code, message), or None: an active member of ``agency_id``
     holding every one of ``roles``. Checked when a 委托 is set and again each time the deputy acts."""
     deputy = session.get(User, deputy_id)
@@ -635,10 +797,17 @@ def revoke_delegation(session: Session, actor: Actor, delegation_id: int) -> WfD
 
 
 def delegations_of(session: Session, user_id: int) -> list[WfDelegation]:
-    return list(session.exec(select(WfDelegation).where(
-        or_(WfDelegation.principal_id == user_id, WfDelegation.deputy_id == user_id),
-        col(WfDelegation.revoked_at).is_(None), WfDelegation.ends_at > utcnow())  # type: ignore[operator]
-        .order_by(WfDelegation.starts_at)).all())  # type: ignore[arg-type]
+    return list(
+        session.exec(
+            select(WfDelegation)
+            .where(
+                or_(WfDelegation.principal_id == user_id, WfDelegation.deputy_id == user_id),
+                col(WfDelegation.revoked_at).is_(None),
+                WfDelegation.ends_at > utcnow(),
+            )  # type: ignore[operator]
+            .order_by(WfDelegation.starts_at)
+        ).all()
+    )  # type: ignore[arg-type]
 
 
 # Internals -----------------------------------------------------------------------------------------
@@ -652,8 +821,9 @@ def _check_version(case: WfCase, expected: int | None) -> None:
 def _bump(session: Session, case: WfCase) -> None:
     """Compare-and-set on the row: across processes, only one writer moves ``version`` from v to v+1."""
     old = case.version
-    result = session.execute(update(WfCase).where(col(WfCase.id) == case.id, col(WfCase.version) == old)
-                             .values(version=old + 1))
+    result = session.execute(
+        update(WfCase).where(col(WfCase.id) == case.id, col(WfCase.version) == old).values(version=old + 1)
+    )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("文件已被他人处理，请刷新后重试", code="stale_version")
     set_committed_value(case, "version", old + 1)
@@ -703,8 +873,16 @@ def _enter(session: Session, case: WfCase, index: int, t: Transition) -> None:
     case.current_step = index
     due = utcnow() + timedelta(hours=step["deadline_hours"]) if step.get("deadline_hours") else None
     for uid in people:
-        session.add(WfTask(case_id=case.id or 0, step_index=index, step_key=step["key"], round=case.round,
-                           assignee_id=uid, due_at=due))
+        session.add(
+            WfTask(
+                case_id=case.id or 0,
+                step_index=index,
+                step_key=step["key"],
+                round=case.round,
+                assignee_id=uid,
+                due_at=due,
+            )
+        )
     t.entered_step = step
     t.new_assignees = sorted(set(t.new_assignees) | set(people))
 
@@ -714,23 +892,31 @@ def resolve_actors(session: Session, case: WfCase, step: dict[str, Any]) -> list
     a = step["actor"]
     kind = a["kind"]
     if kind == "user":
-        people = [u.id for u in session.exec(select(User).where(col(User.id).in_(a["user_ids"]))).all()
-                  if u.is_active and u.id]
+        people = [
+            u.id
+            for u in session.exec(select(User).where(col(User.id).in_(a["user_ids"]))).all()
+            if u.is_active and u.id
+        ]
     elif kind == "drafter":
         people = [case.initiator_id]
     elif kind == "drafter_head":
-        people = users_with_role(session, Role.dept_head, department_id=case.initiator_dept_id) \
-            if case.initiator_dept_id else []
+        people = (
+            users_with_role(session, Role.dept_head, department_id=case.initiator_dept_id)
+            if case.initiator_dept_id
+            else []
+        )
     elif kind == "role":
-        people = users_with_role(session, Role(a["role"]), agency_id=case.agency_id,
-                                 department_id=a.get("department_id"))
+        people = users_with_role(
+            session, Role(a["role"]), agency_id=case.agency_id, department_id=a.get("department_id")
+        )
     else:  # context_departments: one or more per listed department; none listed means skip the step
         people = []
         for dept_id in case.context.get(a["key"], []):
             heads = users_with_role(session, Role(a["role"]), department_id=dept_id)
             if not heads:
-                raise ValidationError(f"会签部门（编号 {dept_id}）没有{_role_label(a['role'])}，无法会签",
-                                      code="no_actor")
+                raise ValidationError(
+                    f"会签部门（编号 {dept_id}）没有{_role_label(a['role'])}，无法会签", code="no_actor"
+                )
             people += heads
         return sorted(set(people))
     if not people:
@@ -743,8 +929,9 @@ def _role_label(role: str) -> str:
 
 
 def _step_tasks(session: Session, case: WfCase, *, pending: bool) -> list[WfTask]:
-    stmt = select(WfTask).where(WfTask.case_id == case.id, WfTask.step_index == case.current_step,
-                                WfTask.round == case.round)
+    stmt = select(WfTask).where(
+        WfTask.case_id == case.id, WfTask.step_index == case.current_step, WfTask.round == case.round
+    )
     if pending:
         stmt = stmt.where(WfTask.state == TaskState.pending)
     return list(session.exec(stmt).all())
@@ -775,8 +962,9 @@ def _find_task(session: Session, case: WfCase, actor: Actor, pending: list[WfTas
         if task.assignee_id in principals:
             # Asked again at each action, not only when the 委托 was set: a delegation stored before the
             # rule, or a deputy who has since left the agency or lost the role, must not act.
-            problem = deputy_problem(session, actor.user_id, agency_id=case.agency_id,
-                                     roles=_step_roles(case.route[task.step_index]))
+            problem = deputy_problem(
+                session, actor.user_id, agency_id=case.agency_id, roles=_step_roles(case.route[task.step_index])
+            )
             if problem is None:
                 return task, task.assignee_id
     if problem is not None:
@@ -785,12 +973,14 @@ def _find_task(session: Session, case: WfCase, actor: Actor, pending: list[WfTas
 
 
 def _state_message(case: WfCase) -> str:
-    return {CaseState.draft: "文件尚未送审", CaseState.withdrawn: "文件已撤回",
-            CaseState.finished: "文件已办结"}.get(case.state, "当前状态下不能执行此操作")
+    return {CaseState.draft: "文件尚未送审", CaseState.withdrawn: "文件已撤回", CaseState.finished: "文件已办结"}.get(
+        case.state, "当前状态下不能执行此操作"
+    )
 
 
-def _close_task(task: WfTask, actor: Actor | None, state: TaskState, opinion: str,
-                detail: dict[str, Any] | None) -> None:
+def _close_task(
+    task: WfTask, actor: Actor | None, state: TaskState, opinion: str, detail: dict[str, Any] | None
+) -> None:
     task.state = state
     task.opinion = opinion
     task.acted_at = utcnow()
@@ -810,9 +1000,16 @@ def _cancel_pending(session: Session, case: WfCase) -> list[int]:
 
 
 def _acted_since_submit(session: Session, case: WfCase) -> bool:
-    return session.exec(select(WfTask.id).where(
-        WfTask.case_id == case.id, WfTask.round == case.round,
-        col(WfTask.state).in_([TaskState.approved, TaskState.returned, TaskState.transferred]))).first() is not None
+    return (
+        session.exec(
+            select(WfTask.id).where(
+                WfTask.case_id == case.id,
+                WfTask.round == case.round,
+                col(WfTask.state).in_([TaskState.approved, TaskState.returned, TaskState.transferred]),
+            )
+        ).first()
+        is not None
+    )
 
 
 def _active_colleague(session: Session, case: WfCase, step: dict[str, Any], user_id: int) -> int:
@@ -829,14 +1026,24 @@ def _active_colleague(session: Session, case: WfCase, step: dict[str, Any], user
 
 
 def _agencies_of(session: Session, user_id: int) -> set[int]:
-    return set(session.exec(select(Department.agency_id).join(Post, Post.department_id == Department.id)  # type: ignore[arg-type]
-                            .where(Post.user_id == user_id)).all())
+    return set(
+        session.exec(
+            select(Department.agency_id)
+            .join(Post, Post.department_id == Department.id)  # type: ignore[arg-type]
+            .where(Post.user_id == user_id)
+        ).all()
+    )
 
 
 def _agencies_sql(user_id: int) -> Any:
     """SELECT of the agencies ``user_id`` holds a post in (for conditions built without a session)."""
-    return select(Department.agency_id).join(Post, Post.department_id == Department.id).where(  # type: ignore[arg-type]
-        Post.user_id == user_id)
+    return (
+        select(Department.agency_id)
+        .join(Post, Post.department_id == Department.id)
+        .where(  # type: ignore[arg-type]
+            Post.user_id == user_id
+        )
+    )
 
 
 def _reviews_draft(case: WfCase, step: dict[str, Any]) -> bool:
@@ -849,13 +1056,32 @@ def _own_review(case: WfCase, step: dict[str, Any], user_id: int) -> bool:
     return user_id == case.initiator_id and _reviews_draft(case, step)
 
 
-def _history(session: Session, case: WfCase, actor: Actor | None, action: str, step_index: int | None, *,
-             opinion: str = "", behalf: int | None = None, detail: dict[str, Any] | None = None) -> None:
+def _history(
+    session: Session,
+    case: WfCase,
+    actor: Actor | None,
+    action: str,
+    step_index: int | None,
+    *,
+    opinion: str = "",
+    behalf: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
     step = case.route[step_index] if step_index is not None else None
-    session.add(WfHistory(case_id=case.id or 0, actor_id=actor.user_id if actor else 0,
-                          actor_name=actor.name if actor else "系统", on_behalf_of_id=behalf, action=action,
-                          step_index=step_index, step_name=step["name"] if step else "", round=case.round,
-                          opinion=opinion, detail=dict(detail or {})))
+    session.add(
+        WfHistory(
+            case_id=case.id or 0,
+            actor_id=actor.user_id if actor else 0,
+            actor_name=actor.name if actor else "系统",
+            on_behalf_of_id=behalf,
+            action=action,
+            step_index=step_index,
+            step_name=step["name"] if step else "",
+            round=case.round,
+            opinion=opinion,
+            detail=dict(detail or {}),
+        )
+    )
 
 
 def _finish_transition(session: Session, t: Transition, opinion: str) -> Transition:
@@ -864,11 +1090,22 @@ def _finish_transition(session: Session, t: Transition, opinion: str) -> Transit
     session.add(case)
     session.flush()
     _bump(session, case)
-    audit.record(session, t.actor, f"workflow.{t.action}", target_type=case.kind, target_id=case.subject_id,
-                 detail={"case_id": case.id, "step": t.step["key"] if t.step else None,
-                         "entered": t.entered_step["key"] if t.entered_step else None,
-                         "on_behalf_of": t.on_behalf_of, "new_assignees": t.new_assignees,
-                         "state": case.state.value, "opinion": opinion[:200]})
+    audit.record(
+        session,
+        t.actor,
+        f"workflow.{t.action}",
+        target_type=case.kind,
+        target_id=case.subject_id,
+        detail={
+            "case_id": case.id,
+            "step": t.step["key"] if t.step else None,
+            "entered": t.entered_step["key"] if t.entered_step else None,
+            "on_behalf_of": t.on_behalf_of,
+            "new_assignees": t.new_assignees,
+            "state": case.state.value,
+            "opinion": opinion[:200],
+        },
+    )
     _notify(session, t)
     return t
 
@@ -886,13 +1123,31 @@ def _notify(session: Session, t: Transition) -> None:
         events.publish_on_commit(session, f"{spec.event_prefix}.task", {"op": "remove", **base}, user_ids=removed)
     if wake:
         events.publish_on_commit(session, f"{spec.event_prefix}.task", {"op": "add", **base}, user_ids=wake)
-        events.publish_on_commit(session, spec.notify_type, {
-            "user_ids": wake, "title": _notify_title(t, title), "body": _notify_body(t), "link": link,
-            "source": spec.source}, user_ids=wake)
+        events.publish_on_commit(
+            session,
+            spec.notify_type,
+            {
+                "user_ids": wake,
+                "title": _notify_title(t, title),
+                "body": _notify_body(t),
+                "link": link,
+                "source": spec.source,
+            },
+            user_ids=wake,
+        )
     concerned = participants(session, case) | set(wake)
-    events.publish_on_commit(session, f"{spec.event_prefix}.case", {
-        "op": t.action, **base, "state": case.state.value, "version": case.version,
-        "step": t.entered_step["name"] if t.entered_step else None}, user_ids=concerned)
+    events.publish_on_commit(
+        session,
+        f"{spec.event_prefix}.case",
+        {
+            "op": t.action,
+            **base,
+            "state": case.state.value,
+            "version": case.version,
+            "step": t.entered_step["name"] if t.entered_step else None,
+        },
+        user_ids=concerned,
+    )
 
 
 def _notify_title(t: Transition, title: str) -> str:

@@ -20,16 +20,11 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select as sa_select, update
+from sqlalchemy import or_, true, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, func, select
 
-from office import audit, events, policy
-from office.actor import SYSTEM, Actor
-from office.db import utcnow
-from office.directory.service import users_with_role
-from office.errors import Conflict, InvalidTransition, Locked, NotFound, PermissionDenied, ValidationError
-from office.models import Department, DeptKind, Post, Role, User
 from docs_flow import engine, numbering, templates
 from docs_flow.incoming_models import (
     Circulation,
@@ -41,18 +36,35 @@ from docs_flow.incoming_models import (
     SupervisionItem,
 )
 from docs_flow.models import CaseState, WfCase
+from office import audit, events, policy
+from office.actor import SYSTEM, Actor
+from office.db import utcnow
+from office.directory.service import users_with_role
+from office.errors import Conflict, InvalidTransition, Locked, NotFound, PermissionDenied, ValidationError
+from office.models import Department, DeptKind, Post, Role, User
 
 KIND = "incoming_document"
 REG_CODE = "收"
 STATUS_LABELS = {
-    IncomingStatus.received: "待签收", IncomingStatus.signed: "待登记", IncomingStatus.registered: "待初审",
-    IncomingStatus.reviewed: "待拟办", IncomingStatus.proposed: "待批办", IncomingStatus.handling: "承办中",
-    IncomingStatus.replying: "待办结", IncomingStatus.archived: "已归档", IncomingStatus.returned: "已退回",
+    IncomingStatus.received: "待签收",
+    IncomingStatus.signed: "待登记",
+    IncomingStatus.registered: "待初审",
+    IncomingStatus.reviewed: "待拟办",
+    IncomingStatus.proposed: "待批办",
+    IncomingStatus.handling: "承办中",
+    IncomingStatus.replying: "待办结",
+    IncomingStatus.archived: "已归档",
+    IncomingStatus.returned: "已退回",
 }
-STATUS_BY_TAG = {"sign_for": IncomingStatus.received, "register": IncomingStatus.signed,
-                 "review": IncomingStatus.registered, "propose": IncomingStatus.reviewed,
-                 "instruct": IncomingStatus.proposed, "handle": IncomingStatus.handling,
-                 "reply": IncomingStatus.replying}
+STATUS_BY_TAG = {
+    "sign_for": IncomingStatus.received,
+    "register": IncomingStatus.signed,
+    "review": IncomingStatus.registered,
+    "propose": IncomingStatus.reviewed,
+    "instruct": IncomingStatus.proposed,
+    "handle": IncomingStatus.handling,
+    "reply": IncomingStatus.replying,
+}
 MAX_FILE = 50 * 1024 * 1024
 
 
@@ -61,8 +73,10 @@ def _describe(session: Session, case: WfCase) -> tuple[str, str]:
     return (f"收文：{doc.title}" if doc else "收文"), f"/incoming/{case.subject_id}"
 
 
-engine.register_kind(KIND, engine.KindSpec(event_prefix="incoming", notify_type="notify.incoming",
-                                           source="docs_flow", describe=_describe))
+engine.register_kind(
+    KIND,
+    engine.KindSpec(event_prefix="incoming", notify_type="notify.incoming", source="docs_flow", describe=_describe),
+)
 
 
 # Route -------------------------------------------------------------------------------------------
@@ -81,17 +95,30 @@ def handler_actor(session: Session, agency_id: int) -> dict[str, Any]:
 def incoming_route(session: Session, agency_id: int) -> list[dict[str, Any]]:
     h = handler_actor(session, agency_id)
     leader = {"kind": "role", "role": "leader", "department_id": None}
-    return engine.validate_route([
-        {"key": "sign_for", "name": "签收", "tag": "sign_for", "actor": h, "deadline_hours": 24},
-        {"key": "register", "name": "登记", "tag": "register", "actor": h, "deadline_hours": 24},
-        {"key": "review", "name": "初审", "tag": "review", "actor": h, "deadline_hours": 24},
-        {"key": "propose", "name": "拟办", "tag": "propose", "actor": h, "deadline_hours": 24},
-        {"key": "instruct", "name": "批办", "tag": "instruct", "actor": leader, "deadline_hours": 48,
-         "allow_add_signer": True},
-        {"key": "handle", "name": "承办", "tag": "handle", "mode": "all",
-         "actor": {"kind": "context_departments", "role": "dept_head", "key": "handling_department_ids"}},
-        {"key": "reply", "name": "答复/办结", "tag": "reply", "actor": h},
-    ])
+    return engine.validate_route(
+        [
+            {"key": "sign_for", "name": "签收", "tag": "sign_for", "actor": h, "deadline_hours": 24},
+            {"key": "register", "name": "登记", "tag": "register", "actor": h, "deadline_hours": 24},
+            {"key": "review", "name": "初审", "tag": "review", "actor": h, "deadline_hours": 24},
+            {"key": "propose", "name": "拟办", "tag": "propose", "actor": h, "deadline_hours": 24},
+            {
+                "key": "instruct",
+                "name": "批办",
+                "tag": "instruct",
+                "actor": leader,
+                "deadline_hours": 48,
+                "allow_add_signer": True,
+            },
+            {
+                "key": "handle",
+                "name": "承办",
+                "tag": "handle",
+                "mode": "all",
+                "actor": {"kind": "context_departments", "role": "dept_head", "key": "handling_department_ids"},
+            },
+            {"key": "reply", "name": "答复/办结", "tag": "reply", "actor": h},
+        ]
+    )
 
 
 def handlers(session: Session, agency_id: int) -> list[int]:
@@ -104,8 +131,9 @@ def handlers(session: Session, agency_id: int) -> list[int]:
 
 @policy.rule("incoming.register")
 def _can_register(actor: Actor, _resource: Any = None) -> bool:
-    return actor.agency_id is not None and (actor.has(Role.clerk) or actor.has(Role.dept_head)
-                                            or actor.has(Role.leader))
+    return actor.agency_id is not None and (
+        actor.has(Role.clerk) or actor.has(Role.dept_head) or actor.has(Role.leader)
+    )
 
 
 def visible_incoming_ids(actor: Actor) -> Any:
@@ -117,12 +145,19 @@ def visible_incoming_cond(actor: Actor) -> Any:
     """The condition on a ``doc_incoming`` row that ``actor`` may read it: the agency's clerks and leaders
     see all of it; others what they are or were on the route of, circulate, registered or whose lead
     department they are in. Usable correlated (search checks it row by row, never listing every id)."""
-    reading = sa_select(Circulation.incoming_id).join(  # type: ignore[call-overload]
-        CirculationReader, CirculationReader.circulation_id == Circulation.id).where(
-        CirculationReader.user_id == actor.user_id, CirculationReader.state != "waiting")
-    cond = or_(engine.on_route_cond(IncomingDocument.case_id, actor.user_id), col(IncomingDocument.id).in_(reading),
-               IncomingDocument.created_by == actor.user_id,
-               col(IncomingDocument.lead_department_id).in_(sorted(actor.department_ids) or [-1]))
+    reading = (
+        sa_select(Circulation.incoming_id)
+        .join(  # type: ignore[call-overload]
+            CirculationReader, CirculationReader.circulation_id == Circulation.id
+        )
+        .where(CirculationReader.user_id == actor.user_id, CirculationReader.state != "waiting")
+    )
+    cond = or_(
+        engine.on_route_cond(IncomingDocument.case_id, actor.user_id),
+        col(IncomingDocument.id).in_(reading),
+        IncomingDocument.created_by == actor.user_id,
+        col(IncomingDocument.lead_department_id).in_(sorted(actor.department_ids) or [-1]),
+    )
     if actor.has(Role.leader) or actor.has(Role.clerk):
         cond = or_(IncomingDocument.agency_id == actor.agency_id, cond)
     return cond
@@ -133,8 +168,13 @@ def access_incoming(session: Session, actor: Actor, incoming_id: int) -> Incomin
     doc = session.get(IncomingDocument, incoming_id)
     if doc is None:
         raise NotFound()
-    visible = session.exec(select(func.count()).select_from(IncomingDocument).where(  # type: ignore[call-overload]
-        IncomingDocument.id == incoming_id, col(IncomingDocument.id).in_(visible_incoming_ids(actor)))).one()
+    visible = session.exec(
+        select(func.count())
+        .select_from(IncomingDocument)
+        .where(  # type: ignore[call-overload]
+            IncomingDocument.id == incoming_id, col(IncomingDocument.id).in_(visible_incoming_ids(actor))
+        )
+    ).one()
     if not visible:
         raise NotFound()
     return doc
@@ -162,10 +202,21 @@ def _parse_deadline(value: datetime | None, *, now: datetime | None = None) -> d
     return value
 
 
-def check_register_manual(session: Session, actor: Actor, *, title: str, source_agency_name: str,
-                          source: str = "paper", original_number: str = "", doc_type: str = "", urgency: str = "",
-                          copies: int = 1, received_at: datetime | None = None, deadline: datetime | None = None,
-                          body_text: str = "") -> IncomingDocument:
+def check_register_manual(
+    session: Session,
+    actor: Actor,
+    *,
+    title: str,
+    source_agency_name: str,
+    source: str = "paper",
+    original_number: str = "",
+    doc_type: str = "",
+    urgency: str = "",
+    copies: int = 1,
+    received_at: datetime | None = None,
+    deadline: datetime | None = None,
+    body_text: str = "",
+) -> IncomingDocument:
     """A paper or external electronic document entered by hand. The clerk has it in hand, so 签收 is
     recorded at once; the record then waits at 登记."""
     policy.require(actor, "incoming.register")
@@ -182,25 +233,47 @@ def check_register_manual(session: Session, actor: Actor, *, title: str, source_
     now = utcnow()
     if received_at is not None and (received_at.tzinfo is None or received_at > now):
         raise ValidationError("收文时间不能晚于当前时间", code="bad_received_at", field="received_at")
-    doc = IncomingDocument(agency_id=agency_id, source=IncomingSource(source), title=title,
-                           source_agency_name=source_agency_name, original_number=original_number.strip(),
-                           doc_type=doc_type.strip(), urgency=urgency.strip(), copies=copies,
-                           received_at=received_at or now, deadline=_parse_deadline(deadline, now=now),
-                           body_text=body_text.strip(), created_by=actor.user_id)
+    doc = IncomingDocument(
+        agency_id=agency_id,
+        source=IncomingSource(source),
+        title=title,
+        source_agency_name=source_agency_name,
+        original_number=original_number.strip(),
+        doc_type=doc_type.strip(),
+        urgency=urgency.strip(),
+        copies=copies,
+        received_at=received_at or now,
+        deadline=_parse_deadline(deadline, now=now),
+        body_text=body_text.strip(),
+        created_by=actor.user_id,
+    )
     session.add(doc)
     session.flush()
     case = _start_case(session, actor, doc)
     doc.signed_for_at, doc.signed_for_by = now, actor.user_id
     t = engine.approve(session, actor, case, opinion="登记时签收")
     _after(session, actor, doc, t, "sign_for")
-    audit.record(session, actor, "incoming.create", target_type="incoming", target_id=doc.id,
-                 detail={"title": title, "source": source, "source_agency": source_agency_name})
+    audit.record(
+        session,
+        actor,
+        "incoming.create",
+        target_type="incoming",
+        target_id=doc.id,
+        detail={"title": title, "source": source, "source_agency": source_agency_name},
+    )
     return doc
 
 
 def _start_case(session: Session, actor: Actor, doc: IncomingDocument) -> WfCase:
-    case = engine.create_case(session, actor, kind=KIND, subject_id=doc.id or 0, agency_id=doc.agency_id,
-                              route=incoming_route(session, doc.agency_id), context={"handling_department_ids": []})
+    case = engine.create_case(
+        session,
+        actor,
+        kind=KIND,
+        subject_id=doc.id or 0,
+        agency_id=doc.agency_id,
+        route=incoming_route(session, doc.agency_id),
+        context={"handling_department_ids": []},
+    )
     doc.case_id = case.id
     session.add(doc)
     engine.submit(session, actor, case, opinion="来文")
@@ -208,15 +281,36 @@ def _start_case(session: Session, actor: Actor, doc: IncomingDocument) -> WfCase
     return case
 
 
-def deliver_internal(session: Session, *, agency_id: int, title: str, source_agency_id: int, source_agency_name: str,
-                     source_document_id: int, original_number: str, doc_type: str, urgency: str, secrecy: str,
-                     body_text: str, files: list[tuple[str, str, str, bytes]]) -> IncomingDocument:
+def deliver_internal(
+    session: Session,
+    *,
+    agency_id: int,
+    title: str,
+    source_agency_id: int,
+    source_agency_name: str,
+    source_document_id: int,
+    original_number: str,
+    doc_type: str,
+    urgency: str,
+    secrecy: str,
+    body_text: str,
+    files: list[tuple[str, str, str, bytes]],
+) -> IncomingDocument:
     """A document distributed inside Tongban arrives in ``agency_id``'s 收文 inbox, waiting for 签收.
     ``files`` are (role, name, content type, bytes)."""
-    doc = IncomingDocument(agency_id=agency_id, source=IncomingSource.internal, title=title,
-                           source_agency_id=source_agency_id, source_agency_name=source_agency_name,
-                           source_document_id=source_document_id, original_number=original_number,
-                           doc_type=doc_type, urgency=urgency, secrecy=secrecy, body_text=body_text)
+    doc = IncomingDocument(
+        agency_id=agency_id,
+        source=IncomingSource.internal,
+        title=title,
+        source_agency_id=source_agency_id,
+        source_agency_name=source_agency_name,
+        source_document_id=source_document_id,
+        original_number=original_number,
+        doc_type=doc_type,
+        urgency=urgency,
+        secrecy=secrecy,
+        body_text=body_text,
+    )
     session.add(doc)
     session.flush()
     for role, name, ctype, data in files:
@@ -225,14 +319,22 @@ def deliver_internal(session: Session, *, agency_id: int, title: str, source_age
     return doc
 
 
-def _store_file(session: Session, doc: IncomingDocument, *, role: str, name: str, content_type: str, data: bytes,
-                by: int) -> IncomingFile:
+def _store_file(
+    session: Session, doc: IncomingDocument, *, role: str, name: str, content_type: str, data: bytes, by: int
+) -> IncomingFile:
     name = name.strip().replace("/", "_").replace("\\", "_")[:200]
     if not name or not data:
         raise ValidationError("文件为空", code="empty_file")
-    row = IncomingFile(incoming_id=doc.id or 0, role=role, name=name, content_type=content_type[:100]
-                       or "application/octet-stream", size=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                       data=data, uploaded_by=by)
+    row = IncomingFile(
+        incoming_id=doc.id or 0,
+        role=role,
+        name=name,
+        content_type=content_type[:100] or "application/octet-stream",
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        data=data,
+        uploaded_by=by,
+    )
     session.add(row)
     session.flush()
     return row
@@ -244,8 +346,9 @@ def _store_file(session: Session, doc: IncomingDocument, *, role: str, name: str
 EDITABLE = ("title", "source_agency_name", "original_number", "doc_type", "urgency", "body_text")
 
 
-def check_update(session: Session, actor: Actor, incoming_id: int, *, version: int, changes: dict[str, Any]) -> \
-        IncomingDocument:
+def check_update(
+    session: Session, actor: Actor, incoming_id: int, *, version: int, changes: dict[str, Any]
+) -> IncomingDocument:
     """Correct the registration data: the clerk may, until the leader's 批办."""
     doc = access_incoming(session, actor, incoming_id)
     check_not_archived(doc)
@@ -262,8 +365,14 @@ def check_update(session: Session, actor: Actor, incoming_id: int, *, version: i
     if not doc.title or not doc.source_agency_name:
         raise ValidationError("标题和来文机关不能为空", code="title_required")
     _bump(session, doc)
-    audit.record(session, actor, "incoming.edit", target_type="incoming", target_id=doc.id,
-                 detail={"fields": sorted(k for k in changes if k in (*EDITABLE, "deadline"))})
+    audit.record(
+        session,
+        actor,
+        "incoming.edit",
+        target_type="incoming",
+        target_id=doc.id,
+        detail={"fields": sorted(k for k in changes if k in (*EDITABLE, "deadline"))},
+    )
     return doc
 
 
@@ -283,12 +392,14 @@ def check_delete(session: Session, actor: Actor, incoming_id: int) -> None:
     doc.case_id = None
     session.flush()
     session.delete(doc)
-    audit.record(session, actor, "incoming.delete", target_type="incoming", target_id=incoming_id,
-                 detail={"title": doc.title})
+    audit.record(
+        session, actor, "incoming.delete", target_type="incoming", target_id=incoming_id, detail={"title": doc.title}
+    )
 
 
-def check_add_file(session: Session, actor: Actor, incoming_id: int, *, role: str, name: str, content_type: str,
-                   data: bytes) -> IncomingFile:
+def check_add_file(
+    session: Session, actor: Actor, incoming_id: int, *, role: str, name: str, content_type: str, data: bytes
+) -> IncomingFile:
     """Attach a scan / file (the clerk) or a reply document (a handling department at 承办)."""
     doc = access_incoming(session, actor, incoming_id)
     check_not_archived(doc)
@@ -305,8 +416,14 @@ def check_add_file(session: Session, actor: Actor, incoming_id: int, *, role: st
         raise PermissionDenied("只有收发员可以上传来文文件", code="not_registrar")
     row = _store_file(session, doc, role=role, name=name, content_type=content_type, data=data, by=actor.user_id)
     _bump(session, doc)
-    audit.record(session, actor, "incoming.file", target_type="incoming", target_id=doc.id,
-                 detail={"file_id": row.id, "name": row.name, "role": role, "sha256": row.sha256})
+    audit.record(
+        session,
+        actor,
+        "incoming.file",
+        target_type="incoming",
+        target_id=doc.id,
+        detail={"file_id": row.id, "name": row.name, "role": role, "sha256": row.sha256},
+    )
     return row
 
 
@@ -319,17 +436,32 @@ def get_file(session: Session, actor: Actor, incoming_id: int, file_id: int) -> 
 
 
 def files_of(session: Session, incoming_id: int) -> list[IncomingFile]:
-    return list(session.exec(select(IncomingFile).where(IncomingFile.incoming_id == incoming_id)
-                             .order_by(IncomingFile.id)).all())  # type: ignore[arg-type]
+    return list(
+        session.exec(
+            select(IncomingFile).where(IncomingFile.incoming_id == incoming_id).order_by(IncomingFile.id)
+        ).all()
+    )  # type: ignore[arg-type]
 
 
 # Acting -----------------------------------------------------------------------------------------------
 
 
-def check_act(session: Session, actor: Actor, incoming_id: int, *, action: str, version: int, opinion: str = "",
-              reason: str = "", target: str | None = None, user_id: int | None = None,
-              lead_department_id: int | None = None, co_department_ids: list[int] | None = None,
-              deadline: datetime | None = None, reply_file_ids: list[int] | None = None) -> IncomingDocument:
+def check_act(
+    session: Session,
+    actor: Actor,
+    incoming_id: int,
+    *,
+    action: str,
+    version: int,
+    opinion: str = "",
+    reason: str = "",
+    target: str | None = None,
+    user_id: int | None = None,
+    lead_department_id: int | None = None,
+    co_department_ids: list[int] | None = None,
+    deadline: datetime | None = None,
+    reply_file_ids: list[int] | None = None,
+) -> IncomingDocument:
     """One step of 收文办理 (see the module docstring for what each step requires)."""
     doc = access_incoming(session, actor, incoming_id)
     check_not_archived(doc)
@@ -341,8 +473,18 @@ def check_act(session: Session, actor: Actor, incoming_id: int, *, action: str, 
     if action == "approve":
         if task is None:
             engine.approve(session, actor, case)  # raises the engine's precise error
-        _before_approve(session, actor, doc, case, tag, opinion, lead_department_id, co_department_ids or [],
-                        deadline, reply_file_ids or [])
+        _before_approve(
+            session,
+            actor,
+            doc,
+            case,
+            tag,
+            opinion,
+            lead_department_id,
+            co_department_ids or [],
+            deadline,
+            reply_file_ids or [],
+        )
         t = engine.approve(session, actor, case, opinion=opinion, detail=_detail(doc, tag))
     elif action == "reject":
         if tag != "review":
@@ -369,19 +511,39 @@ def _detail(doc: IncomingDocument, tag: str) -> dict[str, Any]:
     if tag == "register":
         return {"reg_number": doc.reg_number}
     if tag == "instruct":
-        return {"lead_department_id": doc.lead_department_id, "co_department_ids": doc.co_department_ids,
-                "deadline": doc.deadline.isoformat() if doc.deadline else None}
+        return {
+            "lead_department_id": doc.lead_department_id,
+            "co_department_ids": doc.co_department_ids,
+            "deadline": doc.deadline.isoformat() if doc.deadline else None,
+        }
     return {}
 
 
-def _before_approve(session: Session, actor: Actor, doc: IncomingDocument, case: WfCase, tag: str, opinion: str,
-                    lead: int | None, co: list[int], deadline: datetime | None, reply_files: list[int]) -> None:
+def _before_approve(
+    session: Session,
+    actor: Actor,
+    doc: IncomingDocument,
+    case: WfCase,
+    tag: str,
+    opinion: str,
+    lead: int | None,
+    co: list[int],
+    deadline: datetime | None,
+    reply_files: list[int],
+) -> None:
     now = utcnow()
     if tag == "sign_for":
         doc.signed_for_at, doc.signed_for_by = now, actor.user_id
     elif tag == "register" and not doc.reg_number:
-        row = numbering.allocate(session, actor, agency_id=doc.agency_id, code=REG_CODE,
-                                 year=numbering.current_year(), validate_code=False, reason=f"收文 #{doc.id}")
+        row = numbering.allocate(
+            session,
+            actor,
+            agency_id=doc.agency_id,
+            code=REG_CODE,
+            year=numbering.current_year(),
+            validate_code=False,
+            reason=f"收文 #{doc.id}",
+        )
         doc.reg_number, doc.reg_number_id = row.text, row.id
     elif tag == "propose":
         if not opinion:
@@ -393,8 +555,16 @@ def _before_approve(session: Session, actor: Actor, doc: IncomingDocument, case:
         _record_result(session, actor, doc, case, opinion, reply_files)
 
 
-def _instruct(session: Session, actor: Actor, doc: IncomingDocument, case: WfCase, opinion: str, lead: int | None,
-              co: list[int], deadline: datetime | None) -> None:
+def _instruct(
+    session: Session,
+    actor: Actor,
+    doc: IncomingDocument,
+    case: WfCase,
+    opinion: str,
+    lead: int | None,
+    co: list[int],
+    deadline: datetime | None,
+) -> None:
     if not opinion:
         raise ValidationError("请填写批办意见", code="instruction_required", field="opinion")
     if lead is None:
@@ -416,13 +586,22 @@ def _instruct(session: Session, actor: Actor, doc: IncomingDocument, case: WfCas
     if doc.deadline is not None:
         from docs_flow import supervision
 
-        supervision.track(session, actor, agency_id=doc.agency_id, source_kind="incoming", source_id=str(doc.id),
-                          title=doc.title, owner_department_id=lead, deadline=doc.deadline,
-                          link=f"/incoming/{doc.id}")
+        supervision.track(
+            session,
+            actor,
+            agency_id=doc.agency_id,
+            source_kind="incoming",
+            source_id=str(doc.id),
+            title=doc.title,
+            owner_department_id=lead,
+            deadline=doc.deadline,
+            link=f"/incoming/{doc.id}",
+        )
 
 
-def _record_result(session: Session, actor: Actor, doc: IncomingDocument, case: WfCase, text: str,
-                   reply_files: list[int]) -> None:
+def _record_result(
+    session: Session, actor: Actor, doc: IncomingDocument, case: WfCase, text: str, reply_files: list[int]
+) -> None:
     if not text:
         raise ValidationError("请填写办理情况", code="result_required", field="opinion")
     mine = {f.id: f for f in files_of(session, doc.id or 0) if f.role == "reply"}
@@ -432,10 +611,16 @@ def _record_result(session: Session, actor: Actor, doc: IncomingDocument, case: 
     dept_ids = case.context.get("handling_department_ids", [])
     dept_id = next((d for d in dept_ids if d in actor.headed_department_ids or d in actor.department_ids), None)
     dept = session.get(Department, dept_id) if dept_id else None
-    entry = {"department_id": dept_id, "department": dept.name if dept else "", "role":
-             "主办" if dept_id == doc.lead_department_id else "协办", "by_id": actor.user_id, "by": actor.name,
-             "at": utcnow().isoformat(), "text": text[:5000],
-             "files": [{"id": fid, "name": mine[fid].name} for fid in reply_files]}
+    entry = {
+        "department_id": dept_id,
+        "department": dept.name if dept else "",
+        "role": "主办" if dept_id == doc.lead_department_id else "协办",
+        "by_id": actor.user_id,
+        "by": actor.name,
+        "at": utcnow().isoformat(),
+        "text": text[:5000],
+        "files": [{"id": fid, "name": mine[fid].name} for fid in reply_files],
+    }
     doc.results = [*doc.results, entry]
 
 
@@ -446,8 +631,9 @@ def _reject(session: Session, actor: Actor, doc: IncomingDocument, case: WfCase,
     engine.terminate(session, actor, case, reason=reason)
     doc.status, doc.return_reason, doc.finished_at = IncomingStatus.returned, reason[:500], utcnow()
     _bump(session, doc)
-    audit.record(session, actor, "incoming.reject", target_type="incoming", target_id=doc.id,
-                 detail={"reason": reason[:200]})
+    audit.record(
+        session, actor, "incoming.reject", target_type="incoming", target_id=doc.id, detail={"reason": reason[:200]}
+    )
     from docs_flow import distribution
 
     distribution.on_incoming_change(session, doc, "returned")
@@ -488,9 +674,11 @@ def _bump(session: Session, doc: IncomingDocument) -> None:
     session.add(doc)
     session.flush()
     old = doc.version
-    result = session.execute(update(IncomingDocument).where(col(IncomingDocument.id) == doc.id,
-                                                            col(IncomingDocument.version) == old)
-                             .values(version=old + 1))
+    result = session.execute(
+        update(IncomingDocument)
+        .where(col(IncomingDocument.id) == doc.id, col(IncomingDocument.version) == old)
+        .values(version=old + 1)
+    )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("收文已被他人处理，请刷新后重试", code="stale_version")
     set_committed_value(doc, "version", old + 1)
@@ -508,8 +696,12 @@ def _publish_change(session: Session, doc: IncomingDocument, op: str) -> None:
         ids.add(doc.created_by)
     if doc.lead_department_id is not None:
         ids |= set(session.exec(select(Post.user_id).where(Post.department_id == doc.lead_department_id)))
-    events.publish_on_commit(session, "incoming.document", {"op": op, "incoming_id": doc.id, "version": doc.version,
-                                                            "status": doc.status.value}, user_ids=ids - {0})
+    events.publish_on_commit(
+        session,
+        "incoming.document",
+        {"op": op, "incoming_id": doc.id, "version": doc.version, "status": doc.status.value},
+        user_ids=ids - {0},
+    )
 
 
 # Reply (答复) as an outgoing document -----------------------------------------------------------------
@@ -526,24 +718,32 @@ def check_start_reply(session: Session, actor: Actor, incoming_id: int) -> int:
     if doc.reply_document_id:
         raise Conflict("已起草答复文件", code="reply_exists", document_id=doc.reply_document_id)
     ref = f"（{doc.original_number}）" if doc.original_number else ""
-    body = [{"kind": "paragraph", "text": f"{doc.source_agency_name}：" if doc.source_agency_name else ""},
-            {"kind": "paragraph", "text": f"你单位《{doc.title}》{ref}收悉。现函复如下："}]
-    data = DocumentCreate(doc_type=DocType.han, title=f"关于《{doc.title}》的复函"[:200],
-                          main_recipients=[doc.source_agency_name] if doc.source_agency_name else [],
-                          body=[b for b in body if b["text"]], note=f"答复收文 {doc.reg_number}".strip())
+    body = [
+        {"kind": "paragraph", "text": f"{doc.source_agency_name}：" if doc.source_agency_name else ""},
+        {"kind": "paragraph", "text": f"你单位《{doc.title}》{ref}收悉。现函复如下："},
+    ]
+    data = DocumentCreate(
+        doc_type=DocType.han,
+        title=f"关于《{doc.title}》的复函"[:200],
+        main_recipients=[doc.source_agency_name] if doc.source_agency_name else [],
+        body=[b for b in body if b["text"]],
+        note=f"答复收文 {doc.reg_number}".strip(),
+    )
     out = service.check_create_document(session, actor, data)
     doc.reply_document_id = out.id
     _bump(session, doc)
-    audit.record(session, actor, "incoming.reply", target_type="incoming", target_id=doc.id,
-                 detail={"document_id": out.id})
+    audit.record(
+        session, actor, "incoming.reply", target_type="incoming", target_id=doc.id, detail={"document_id": out.id}
+    )
     return out.id or 0
 
 
 # Lists and detail -------------------------------------------------------------------------------------
 
 
-def list_incoming(session: Session, actor: Actor, *, box: str, q: str = "", status: str = "", offset: int = 0,
-                  limit: int = 50) -> dict[str, Any]:
+def list_incoming(
+    session: Session, actor: Actor, *, box: str, q: str = "", status: str = "", offset: int = 0, limit: int = 50
+) -> dict[str, Any]:
     """待办 / 已办 / 传阅 / 全部."""
     policy.require(actor, "document.use")
     stmt = select(IncomingDocument)
@@ -552,9 +752,13 @@ def list_incoming(session: Session, actor: Actor, *, box: str, q: str = "", stat
     elif box == "done":
         stmt = stmt.where(col(IncomingDocument.case_id).in_(engine.done_case_ids(session, actor.user_id, kind=KIND)))
     elif box == "reading":
-        holding = sa_select(Circulation.incoming_id).join(  # type: ignore[call-overload]
-            CirculationReader, CirculationReader.circulation_id == Circulation.id).where(
-            CirculationReader.user_id == actor.user_id, CirculationReader.state == "holding")
+        holding = (
+            sa_select(Circulation.incoming_id)
+            .join(  # type: ignore[call-overload]
+                CirculationReader, CirculationReader.circulation_id == Circulation.id
+            )
+            .where(CirculationReader.user_id == actor.user_id, CirculationReader.state == "holding")
+        )
         stmt = stmt.where(col(IncomingDocument.id).in_(holding))
     else:
         stmt = stmt.where(col(IncomingDocument.id).in_(visible_incoming_ids(actor)))
@@ -562,39 +766,72 @@ def list_incoming(session: Session, actor: Actor, *, box: str, q: str = "", stat
         stmt = stmt.where(IncomingDocument.status == status[:20])
     if q:
         like = "%" + q.strip()[:50].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(or_(col(IncomingDocument.title).like(like, escape="\\"),
-                              col(IncomingDocument.reg_number).like(like, escape="\\"),
-                              col(IncomingDocument.original_number).like(like, escape="\\")))
+        stmt = stmt.where(
+            or_(
+                col(IncomingDocument.title).like(like, escape="\\"),
+                col(IncomingDocument.reg_number).like(like, escape="\\"),
+                col(IncomingDocument.original_number).like(like, escape="\\"),
+            )
+        )
     total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
-    rows = session.exec(stmt.order_by(col(IncomingDocument.updated_at).desc())
-                        .offset(max(offset, 0)).limit(min(max(limit, 1), 200))).all()
+    rows = session.exec(
+        stmt.order_by(col(IncomingDocument.updated_at).desc()).offset(max(offset, 0)).limit(min(max(limit, 1), 200))
+    ).all()
     return {"total": total, "items": [summary(session, d) for d in rows]}
 
 
 def summary(session: Session, d: IncomingDocument) -> dict[str, Any]:
     case = session.get(WfCase, d.case_id) if d.case_id else None
     step = case.route[case.current_step] if case and case.current_step is not None else None
-    return {"id": d.id, "title": d.title, "reg_number": d.reg_number, "original_number": d.original_number,
-            "source": d.source.value, "source_agency_name": d.source_agency_name, "doc_type": d.doc_type,
-            "urgency": d.urgency, "status": d.status.value, "status_label": STATUS_LABELS[d.status],
-            "current_step": step["name"] if step else None, "received_at": d.received_at.isoformat(),
-            "deadline": d.deadline.isoformat() if d.deadline else None, "updated_at": d.updated_at.isoformat()}
+    return {
+        "id": d.id,
+        "title": d.title,
+        "reg_number": d.reg_number,
+        "original_number": d.original_number,
+        "source": d.source.value,
+        "source_agency_name": d.source_agency_name,
+        "doc_type": d.doc_type,
+        "urgency": d.urgency,
+        "status": d.status.value,
+        "status_label": STATUS_LABELS[d.status],
+        "current_step": step["name"] if step else None,
+        "received_at": d.received_at.isoformat(),
+        "deadline": d.deadline.isoformat() if d.deadline else None,
+        "updated_at": d.updated_at.isoformat(),
+    }
 
 
 def incoming_public(d: IncomingDocument) -> dict[str, Any]:
     return {
-        "id": d.id, "version": d.version, "title": d.title, "source": d.source.value,
-        "source_agency_id": d.source_agency_id, "source_agency_name": d.source_agency_name,
-        "source_document_id": d.source_document_id, "original_number": d.original_number, "doc_type": d.doc_type,
-        "urgency": d.urgency, "secrecy": d.secrecy, "copies": d.copies, "body_text": d.body_text,
+        "id": d.id,
+        "version": d.version,
+        "title": d.title,
+        "source": d.source.value,
+        "source_agency_id": d.source_agency_id,
+        "source_agency_name": d.source_agency_name,
+        "source_document_id": d.source_document_id,
+        "original_number": d.original_number,
+        "doc_type": d.doc_type,
+        "urgency": d.urgency,
+        "secrecy": d.secrecy,
+        "copies": d.copies,
+        "body_text": d.body_text,
         "received_at": d.received_at.isoformat(),
         "signed_for_at": d.signed_for_at.isoformat() if d.signed_for_at else None,
-        "reg_number": d.reg_number, "deadline": d.deadline.isoformat() if d.deadline else None,
-        "status": d.status.value, "status_label": STATUS_LABELS[d.status], "return_reason": d.return_reason,
-        "proposal": d.proposal, "instruction": d.instruction, "lead_department_id": d.lead_department_id,
-        "co_department_ids": d.co_department_ids, "results": d.results, "reply_document_id": d.reply_document_id,
+        "reg_number": d.reg_number,
+        "deadline": d.deadline.isoformat() if d.deadline else None,
+        "status": d.status.value,
+        "status_label": STATUS_LABELS[d.status],
+        "return_reason": d.return_reason,
+        "proposal": d.proposal,
+        "instruction": d.instruction,
+        "lead_department_id": d.lead_department_id,
+        "co_department_ids": d.co_department_ids,
+        "results": d.results,
+        "reply_document_id": d.reply_document_id,
         "finished_at": d.finished_at.isoformat() if d.finished_at else None,
-        "created_at": d.created_at.isoformat(), "updated_at": d.updated_at.isoformat(),
+        "created_at": d.created_at.isoformat(),
+        "updated_at": d.updated_at.isoformat(),
     }
 
 
@@ -606,23 +843,40 @@ def detail(session: Session, actor: Actor, incoming_id: int) -> dict[str, Any]:
     case = case_of(session, doc)
     task = engine.my_task(session, case, actor)
     step = case.route[task.step_index] if task is not None else None
-    depts = {d.id: d.name for d in session.exec(select(Department).where(
-        col(Department.id).in_([doc.lead_department_id or 0, *doc.co_department_ids]))).all()}
-    item = session.exec(select(SupervisionItem).where(SupervisionItem.source_kind == "incoming",
-                                                      SupervisionItem.source_id == str(doc.id))).first()
+    depts = {
+        d.id: d.name
+        for d in session.exec(
+            select(Department).where(col(Department.id).in_([doc.lead_department_id or 0, *doc.co_department_ids]))
+        ).all()
+    }
+    item = session.exec(
+        select(SupervisionItem).where(
+            SupervisionItem.source_kind == "incoming", SupervisionItem.source_id == str(doc.id)
+        )
+    ).first()
     return {
         **incoming_public(doc),
         "lead_department": depts.get(doc.lead_department_id or 0, ""),
         "co_departments": [depts.get(i, "") for i in doc.co_department_ids],
         "allowed_actions": allowed_actions(session, actor, doc, case),
-        "my_step": {"name": step["name"], "tag": step.get("tag", ""),
-                    "due_at": task.due_at.isoformat() if task and task.due_at else None} if step else None,
-        "return_targets": [{"key": k, "name": n} for k, n in engine.return_targets(session, case)
-                           if k != "draft"],
+        "my_step": {
+            "name": step["name"],
+            "tag": step.get("tag", ""),
+            "due_at": task.due_at.isoformat() if task and task.due_at else None,
+        }
+        if step
+        else None,
+        "return_targets": [{"key": k, "name": n} for k, n in engine.return_targets(session, case) if k != "draft"],
         "files": [file_public(f) for f in files_of(session, doc.id or 0)],
         "circulations": circulation.circulations_of(session, doc.id or 0),
-        "supervision": {"id": item.id, "status": item.status, "deadline": item.deadline.isoformat(),
-                        "escalation_level": item.escalation_level} if item else None,
+        "supervision": {
+            "id": item.id,
+            "status": item.status,
+            "deadline": item.deadline.isoformat(),
+            "escalation_level": item.escalation_level,
+        }
+        if item
+        else None,
         "route": engine.route_picture(session, case),
     }
 
@@ -630,8 +884,9 @@ def detail(session: Session, actor: Actor, incoming_id: int) -> dict[str, Any]:
 def allowed_actions(session: Session, actor: Actor, doc: IncomingDocument, case: WfCase) -> list[str]:
     if doc.status in (IncomingStatus.archived, IncomingStatus.returned):
         return []
-    acts = [a for a in engine.allowed_actions(session, case, actor) if a in ("approve", "return", "transfer",
-                                                                              "add_signer")]
+    acts = [
+        a for a in engine.allowed_actions(session, case, actor) if a in ("approve", "return", "transfer", "add_signer")
+    ]
     task = engine.my_task(session, case, actor)
     tag = case.route[task.step_index].get("tag") if task is not None else None
     if tag == "review":
@@ -646,26 +901,47 @@ def allowed_actions(session: Session, actor: Actor, doc: IncomingDocument, case:
 
 
 def file_public(f: IncomingFile) -> dict[str, Any]:
-    return {"id": f.id, "role": f.role, "name": f.name, "content_type": f.content_type, "size": f.size,
-            "sha256": f.sha256, "created_at": f.created_at.isoformat()}
+    return {
+        "id": f.id,
+        "role": f.role,
+        "name": f.name,
+        "content_type": f.content_type,
+        "size": f.size,
+        "sha256": f.sha256,
+        "created_at": f.created_at.isoformat(),
+    }
 
 
 def meta(session: Session, actor: Actor) -> dict[str, Any]:
     policy.require(actor, "document.use")
-    depts = session.exec(select(Department).where(Department.agency_id == actor.agency_id,
-                                                  Department.kind == DeptKind.department)
-                         .order_by(Department.sort_order, Department.id)).all()  # type: ignore[arg-type]
-    people = session.exec(select(User.id, User.name).join(  # type: ignore[call-overload]
-        engine.Post, engine.Post.user_id == User.id).join(Department, Department.id == engine.Post.department_id)
-        .where(Department.agency_id == actor.agency_id, User.is_active == True).distinct()).all()  # noqa: E712
-    return {"departments": [{"id": d.id, "name": d.name} for d in depts],
-            "people": [{"id": i, "name": n} for i, n in people],
-            "is_registrar": actor.user_id in handlers(session, actor.agency_id or 0),
-            "status_labels": {s.value: label for s, label in STATUS_LABELS.items()}}
+    depts = session.exec(
+        select(Department)
+        .where(Department.agency_id == actor.agency_id, Department.kind == DeptKind.department)
+        .order_by(Department.sort_order, Department.id)
+    ).all()  # type: ignore[arg-type]
+    people = session.exec(
+        select(User.id, User.name)
+        .join(  # type: ignore[call-overload]
+            engine.Post, engine.Post.user_id == User.id
+        )
+        .join(Department, Department.id == engine.Post.department_id)
+        .where(Department.agency_id == actor.agency_id, User.is_active == true())
+        .distinct()
+    ).all()  # noqa: E712
+    return {
+        "departments": [{"id": d.id, "name": d.name} for d in depts],
+        "people": [{"id": i, "name": n} for i, n in people],
+        "is_registrar": actor.user_id in handlers(session, actor.agency_id or 0),
+        "status_labels": {s.value: label for s, label in STATUS_LABELS.items()},
+    }
 
 
 def notify(session: Session, user_ids: list[int], title: str, body: str, link: str) -> None:
     ids = sorted({u for u in user_ids if u})
     if ids:
-        events.publish_on_commit(session, "notify.incoming", {"user_ids": ids, "title": title, "body": body,
-                                                              "link": link, "source": "docs_flow"}, user_ids=ids)
+        events.publish_on_commit(
+            session,
+            "notify.incoming",
+            {"user_ids": ids, "title": title, "body": body, "link": link, "source": "docs_flow"},
+            user_ids=ids,
+        )

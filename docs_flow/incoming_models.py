@@ -41,8 +41,9 @@ class IncomingDocument(SQLModel, table=True):
 
     __tablename__ = "doc_incoming"
     # Search checks who may read each candidate row through this narrow index, not the wide row.
-    __table_args__ = (Index("ix_doc_incoming_visibility", "id", "agency_id", "lead_department_id", "created_by",
-                            "case_id"),)
+    __table_args__ = (
+        Index("ix_doc_incoming_visibility", "id", "agency_id", "lead_department_id", "created_by", "case_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     agency_id: int = Field(index=True)
     case_id: int | None = Field(default=None, foreign_key="wf_case.id")
@@ -149,14 +150,35 @@ class SupervisionItem(SQLModel, table=True):
     ``history`` is the item's own log (created, reminded, escalated, completed)."""
 
     __tablename__ = "doc_supervision"
-    __table_args__ = (UniqueConstraint("source_kind", "source_id"),
-                      # Both cover every column the dashboard reads, so it never reads the wide rows: "dash"
-                      # serves deadline ranges across departments, "stats" per-department counts and ranges.
-                      Index("ix_doc_supervision_dash", "agency_id", "status", "deadline", "created_at",
-                            "completed_at", "owner_department_id", "source_kind", "owner_user_id"),
-                      Index("ix_doc_supervision_stats", "agency_id", "status", "owner_department_id", "deadline",
-                            "created_at", "completed_at", "handling_hours", "escalation_level", "source_kind",
-                            "owner_user_id"))
+    __table_args__ = (
+        UniqueConstraint("source_kind", "source_id"),
+        # Both cover every column the dashboard reads, so it never reads the wide rows: "dash"
+        # serves deadline ranges across departments, "stats" per-department counts and ranges.
+        Index(
+            "ix_doc_supervision_dash",
+            "agency_id",
+            "status",
+            "deadline",
+            "created_at",
+            "completed_at",
+            "owner_department_id",
+            "source_kind",
+            "owner_user_id",
+        ),
+        Index(
+            "ix_doc_supervision_stats",
+            "agency_id",
+            "status",
+            "owner_department_id",
+            "deadline",
+            "created_at",
+            "completed_at",
+            "handling_hours",
+            "escalation_level",
+            "source_kind",
+            "owner_user_id",
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     agency_id: int
     source_kind: str = Field(max_length=20)  # incoming | meeting_task | instruction
@@ -210,9 +232,20 @@ class SearchDoc(SQLModel, table=True):
 
     __tablename__ = "doc_search"
     # The visibility index: what a search reads for each candidate before it needs the text.
-    __table_args__ = (UniqueConstraint("doc_kind", "doc_id"),
-                      Index("ix_doc_search_visibility", "id", "doc_kind", "doc_id", "agency_id", "status", "doc_type",
-                            "year", "doc_date"))
+    __table_args__ = (
+        UniqueConstraint("doc_kind", "doc_id"),
+        Index(
+            "ix_doc_search_visibility",
+            "id",
+            "doc_kind",
+            "doc_id",
+            "agency_id",
+            "status",
+            "doc_type",
+            "year",
+            "doc_date",
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     doc_kind: str = Field(max_length=20)
     doc_id: int

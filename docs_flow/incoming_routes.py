@@ -9,8 +9,6 @@ from urllib.parse import quote
 from starlette.responses import Response
 from starlette.routing import Route
 
-from office.errors import ValidationError
-from office.web import Ctx, api
 from docs_flow import archive, circulation, distribution, incoming, search, supervision
 from docs_flow.schemas import (
     CirculationIn,
@@ -23,14 +21,17 @@ from docs_flow.schemas import (
     ScheduleIn,
     SupervisionCreate,
 )
+from office.errors import ValidationError
+from office.web import Ctx, api
 
 BOXES = ("todo", "done", "reading", "all")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _attachment(data: bytes, name: str, media_type: str) -> Response:
-    return Response(data, media_type=media_type,
-                    headers={"content-disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+    return Response(
+        data, media_type=media_type, headers={"content-disposition": f"attachment; filename*=UTF-8''{quote(name)}"}
+    )
 
 
 # 收文 ---------------------------------------------------------------------------------------------------
@@ -46,8 +47,15 @@ def list_incoming(ctx: Ctx) -> dict[str, Any]:
     box = ctx.query("box", "todo")
     if box not in BOXES:
         raise ValidationError("box 只能是 todo / done / reading / all", code="bad_query")
-    return incoming.list_incoming(ctx.session, ctx.user, box=box, q=ctx.query("q"), status=ctx.query("status"),
-                                  offset=ctx.query_int("offset", 0), limit=ctx.query_int("limit", 50, lo=1, hi=200))
+    return incoming.list_incoming(
+        ctx.session,
+        ctx.user,
+        box=box,
+        q=ctx.query("q"),
+        status=ctx.query("status"),
+        offset=ctx.query_int("offset", 0),
+        limit=ctx.query_int("limit", 50, lo=1, hi=200),
+    )
 
 
 @api(action="incoming.register", body=IncomingCreate, write=True, status=201)
@@ -78,9 +86,21 @@ def delete_incoming(ctx: Ctx) -> None:
 def act(ctx: Ctx) -> dict[str, Any]:
     b: IncomingActionIn = ctx.body
     incoming_id = ctx.path_int("incoming_id")
-    incoming.check_act(ctx.session, ctx.user, incoming_id, action=b.action, version=b.version, opinion=b.opinion,
-                       reason=b.reason, target=b.target, user_id=b.user_id, lead_department_id=b.lead_department_id,
-                       co_department_ids=b.co_department_ids, deadline=b.deadline, reply_file_ids=b.reply_file_ids)
+    incoming.check_act(
+        ctx.session,
+        ctx.user,
+        incoming_id,
+        action=b.action,
+        version=b.version,
+        opinion=b.opinion,
+        reason=b.reason,
+        target=b.target,
+        user_id=b.user_id,
+        lead_department_id=b.lead_department_id,
+        co_department_ids=b.co_department_ids,
+        deadline=b.deadline,
+        reply_file_ids=b.reply_file_ids,
+    )
     return incoming.detail(ctx.session, ctx.user, incoming_id)
 
 
@@ -90,9 +110,15 @@ def upload_file(ctx: Ctx) -> dict[str, Any]:
     if upload is None or isinstance(upload, str):
         raise ValidationError("请选择要上传的文件（字段 file）", code="file_required")
     role = ctx.form.get("role") or "main"
-    row = incoming.check_add_file(ctx.session, ctx.user, ctx.path_int("incoming_id"), role=str(role),
-                                  name=upload.filename or "文件", content_type=upload.content_type or "",
-                                  data=upload.file.read())
+    row = incoming.check_add_file(
+        ctx.session,
+        ctx.user,
+        ctx.path_int("incoming_id"),
+        role=str(role),
+        name=upload.filename or "文件",
+        content_type=upload.content_type or "",
+        data=upload.file.read(),
+    )
     return incoming.file_public(row)
 
 
@@ -110,8 +136,9 @@ def start_reply(ctx: Ctx) -> dict[str, Any]:
 @api(action="document.use", body=CirculationIn, write=True, status=201)
 def circulate(ctx: Ctx) -> dict[str, Any]:
     incoming_id = ctx.path_int("incoming_id")
-    circulation.check_start(ctx.session, ctx.user, incoming_id, user_ids=ctx.body.user_ids, mode=ctx.body.mode,
-                            note=ctx.body.note)
+    circulation.check_start(
+        ctx.session, ctx.user, incoming_id, user_ids=ctx.body.user_ids, mode=ctx.body.mode, note=ctx.body.note
+    )
     return incoming.detail(ctx.session, ctx.user, incoming_id)
 
 
@@ -131,9 +158,13 @@ def receipts(ctx: Ctx) -> dict[str, Any]:
 
 def _filters(ctx: Ctx) -> supervision.Filters:
     dept = ctx.query_int("department_id", 0)
-    return supervision.Filters(source_kind=ctx.query("source"), department_id=dept or None,
-                               status=ctx.query("status"), deadline_from=_date(ctx, "from"),
-                               deadline_to=_date(ctx, "to"))
+    return supervision.Filters(
+        source_kind=ctx.query("source"),
+        department_id=dept or None,
+        status=ctx.query("status"),
+        deadline_from=_date(ctx, "from"),
+        deadline_to=_date(ctx, "to"),
+    )
 
 
 def _date(ctx: Ctx, name: str) -> date | None:
@@ -153,16 +184,27 @@ def dashboard(ctx: Ctx) -> dict[str, Any]:
 
 @api(action="supervision.view")
 def list_items(ctx: Ctx) -> dict[str, Any]:
-    return supervision.list_items(ctx.session, ctx.user, _filters(ctx), offset=ctx.query_int("offset", 0),
-                                  limit=ctx.query_int("limit", 50, lo=1, hi=500))
+    return supervision.list_items(
+        ctx.session,
+        ctx.user,
+        _filters(ctx),
+        offset=ctx.query_int("offset", 0),
+        limit=ctx.query_int("limit", 50, lo=1, hi=500),
+    )
 
 
 @api(action="supervision.manage", body=SupervisionCreate, write=True, status=201)
 def create_item(ctx: Ctx) -> dict[str, Any]:
     b: SupervisionCreate = ctx.body
-    row = supervision.check_create(ctx.session, ctx.user, title=b.title, deadline=b.deadline,
-                                   owner_department_id=b.owner_department_id, owner_user_id=b.owner_user_id,
-                                   note=b.note)
+    row = supervision.check_create(
+        ctx.session,
+        ctx.user,
+        title=b.title,
+        deadline=b.deadline,
+        owner_department_id=b.owner_department_id,
+        owner_user_id=b.owner_user_id,
+        note=b.note,
+    )
     return supervision.item_public(row, {}, row.created_at)
 
 
@@ -207,9 +249,15 @@ def set_schedule(ctx: Ctx) -> dict[str, Any]:
 
 @api(action="document.use")
 def list_archive(ctx: Ctx) -> dict[str, Any]:
-    return archive.list_packages(ctx.session, ctx.user, kind=ctx.query("kind"), q=ctx.query("q"),
-                                 year=ctx.query_int("year", 0, hi=2100) or None, offset=ctx.query_int("offset", 0),
-                                 limit=ctx.query_int("limit", 50, lo=1, hi=200))
+    return archive.list_packages(
+        ctx.session,
+        ctx.user,
+        kind=ctx.query("kind"),
+        q=ctx.query("q"),
+        year=ctx.query_int("year", 0, hi=2100) or None,
+        offset=ctx.query_int("offset", 0),
+        limit=ctx.query_int("limit", 50, lo=1, hi=200),
+    )
 
 
 @api(action="document.use")
@@ -239,11 +287,20 @@ def destroy_archive(ctx: Ctx) -> dict[str, Any]:
 
 @api(action="document.use")
 def search_documents(ctx: Ctx) -> dict[str, Any]:
-    return search.search(ctx.session, ctx.user, ctx.query("q"), kind=ctx.query("kind"),
-                         year=ctx.query_int("year", 0, hi=2100) or None, agency=ctx.query("agency"),
-                         status=ctx.query("status"), date_from=ctx.query("from"), date_to=ctx.query("to"),
-                         doc_type=ctx.query("doc_type"), offset=ctx.query_int("offset", 0, hi=10_000),
-                         limit=ctx.query_int("limit", 20, lo=1, hi=100))
+    return search.search(
+        ctx.session,
+        ctx.user,
+        ctx.query("q"),
+        kind=ctx.query("kind"),
+        year=ctx.query_int("year", 0, hi=2100) or None,
+        agency=ctx.query("agency"),
+        status=ctx.query("status"),
+        date_from=ctx.query("from"),
+        date_to=ctx.query("to"),
+        doc_type=ctx.query("doc_type"),
+        offset=ctx.query_int("offset", 0, hi=10_000),
+        limit=ctx.query_int("limit", 20, lo=1, hi=100),
+    )
 
 
 routes = [

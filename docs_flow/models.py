@@ -64,8 +64,10 @@ class WfTask(SQLModel, table=True):
     """One person's work item at one step in one round (rounds increase when a case is returned)."""
 
     __tablename__ = "wf_task"
-    __table_args__ = (Index("ix_wf_task_assignee_state", "assignee_id", "state"),
-                      Index("ix_wf_task_case_step", "case_id", "step_index", "round"))
+    __table_args__ = (
+        Index("ix_wf_task_assignee_state", "assignee_id", "state"),
+        Index("ix_wf_task_case_step", "case_id", "step_index", "round"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="wf_case.id")
     step_index: int
@@ -174,9 +176,11 @@ class OutgoingDocument(SQLModel, table=True):
     """
 
     # Search checks who may read each candidate row through this narrow index, not the wide row.
-    __table_args__ = (Index("ix_doc_outgoing_visibility", "id", "agency_id", "status", "drafter_id", "case_id"),
-                      # A retried create (the answer was lost) names the same key: one draft, not two.
-                      Index("ux_doc_outgoing_client", "drafter_id", "client_id", unique=True))
+    __table_args__ = (
+        Index("ix_doc_outgoing_visibility", "id", "agency_id", "status", "drafter_id", "case_id"),
+        # A retried create (the answer was lost) names the same key: one draft, not two.
+        Index("ux_doc_outgoing_client", "drafter_id", "client_id", unique=True),
+    )
 
     __tablename__ = "doc_outgoing"
     id: int | None = Field(default=None, primary_key=True)
@@ -202,8 +206,9 @@ class OutgoingDocument(SQLModel, table=True):
     attachments: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     note: str = Field(default="", max_length=500)  # 附注
     # 纪要: 出席 / 请假 / 列席, each a list of "单位 姓名" (GB/T 9704 §10.3 attendance block).
-    attendance: dict[str, list[str]] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False,
-                                                                                     server_default="{}"))
+    attendance: dict[str, list[str]] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
     drafter_id: int = Field(index=True)
     client_id: str | None = Field(default=None, max_length=64)  # the drafter's idempotency key for the create
     drafting_dept_id: int | None = None

@@ -29,13 +29,13 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from docs_flow.models import DocNumber, DocNumberCounter, NumberState, OutgoingDocument, format_number
 from office import audit, policy
 from office.actor import Actor
 from office.db import Database, utcnow
 from office.errors import Conflict, InvalidTransition, NotFound, OfficeError, ValidationError
 from office.groupcommit import GroupCommit
 from office.models import Department, Role
-from docs_flow.models import DocNumber, DocNumberCounter, NumberState, OutgoingDocument, format_number
 
 T = TypeVar("T")
 
@@ -48,20 +48,39 @@ def current_year() -> int:
 
 def agency_codes(session: Session, agency_id: int) -> list[str]:
     """代字 usable by an agency: its own and those of its departments (e.g. 粤府办, 粤府办函)."""
-    rows = session.exec(select(Department.code).where(Department.agency_id == agency_id,
-                                                      col(Department.code).is_not(None))
-                        .order_by(Department.id)).all()  # type: ignore[arg-type]
+    rows = session.exec(
+        select(Department.code)
+        .where(Department.agency_id == agency_id, col(Department.code).is_not(None))
+        .order_by(Department.id)
+    ).all()  # type: ignore[arg-type]
     return list(dict.fromkeys(c for c in rows if c))
 
 
-def allocate(session: Session, actor: Actor, *, agency_id: int, code: str, year: int,
-             state: NumberState = NumberState.assigned, document_id: int | None = None,
-             reason: str = "", validate_code: bool = True) -> DocNumber:
+def allocate(
+    session: Session,
+    actor: Actor,
+    *,
+    agency_id: int,
+    code: str,
+    year: int,
+    state: NumberState = NumberState.assigned,
+    document_id: int | None = None,
+    reason: str = "",
+    validate_code: bool = True,
+) -> DocNumber:
     """The next number for (agency, code, year). Call inside a write transaction.
 
     ``validate_code=False`` is for internal series that are not 机关代字 (e.g. the 收文编号 series "收")."""
-    got = NumberOp(actor, agency_id=agency_id, code=code, year=year, state=state, document_id=document_id,
-                   reason=reason, validate_code=validate_code)(session)
+    got = NumberOp(
+        actor,
+        agency_id=agency_id,
+        code=code,
+        year=year,
+        state=state,
+        document_id=document_id,
+        reason=reason,
+        validate_code=validate_code,
+    )(session)
     # populate_existing: a row loaded under a SAVEPOINT that was rolled back may linger with this id.
     row = session.get(DocNumber, got.id, populate_existing=True)
     assert row is not None
@@ -74,8 +93,14 @@ def reserve_op(actor: Actor, *, code: str, year: int | None, reason: str) -> Num
     policy.require(actor, "document.number.manage")
     if not reason.strip():
         raise ValidationError("预留文号需要说明用途", code="reason_required")
-    return NumberOp(actor, agency_id=_agency(actor), code=code, year=year or current_year(),
-                    state=NumberState.reserved, reason=reason)
+    return NumberOp(
+        actor,
+        agency_id=_agency(actor),
+        code=code,
+        year=year or current_year(),
+        state=NumberState.reserved,
+        reason=reason,
+    )
 
 
 def check_reserve(session: Session, actor: Actor, *, code: str, year: int | None, reason: str) -> DocNumber:
@@ -157,7 +182,7 @@ class AllocateBatch:
             else:
                 ready.append(i)
         taken = self._write([self.ops[i] for i in ready])
-        for i, got in zip(ready, taken):
+        for i, got in zip(ready, taken, strict=True):
             bind = self.ops[i].bind
             # A failure here raises out of the batch: it rolls back whole and each op is retried alone.
             outcomes[i] = (True, bind(self.session, got) if bind else got)
@@ -200,30 +225,65 @@ class AllocateBatch:
             for offset, k in enumerate(members, start=1):
                 seqs[k] = last + offset
         now = utcnow()
-        rows = [{"agency_id": op.agency_id, "code": op.code, "year": op.year, "seq": seq, "state": op.state,
-                 "document_id": op.document_id, "reason": op.reason.strip()[:200], "created_by": op.actor.user_id,
-                 "created_at": now, "voided_by": None, "voided_at": None, "void_reason": ""}
-                for op, seq in zip(ops, seqs)]
+        rows = [
+            {
+                "agency_id": op.agency_id,
+                "code": op.code,
+                "year": op.year,
+                "seq": seq,
+                "state": op.state,
+                "document_id": op.document_id,
+                "reason": op.reason.strip()[:200],
+                "created_by": op.actor.user_id,
+                "created_at": now,
+                "voided_by": None,
+                "voided_at": None,
+                "void_reason": "",
+            }
+            for op, seq in zip(ops, seqs, strict=True)
+        ]
         ids = conn.execute(_INSERT_NUMBERS, rows).scalars().all()
-        taken = [Allocation(id=i, agency_id=r["agency_id"], code=r["code"], year=r["year"], seq=r["seq"],
-                            state=r["state"], document_id=r["document_id"], reason=r["reason"], created_at=now)
-                 for i, r in zip(ids, rows)]
-        audit.record_many(self.session, [
-            audit.Pending(op.actor, f"docs.number.{got.state.value}", target_type="doc_number", target_id=got.id,
-                          detail={"number": got.text, "document_id": got.document_id, "reason": got.reason},
-                          jsonable=True)
-            for op, got in zip(ops, taken)])
+        taken = [
+            Allocation(
+                id=i,
+                agency_id=r["agency_id"],
+                code=r["code"],
+                year=r["year"],
+                seq=r["seq"],
+                state=r["state"],
+                document_id=r["document_id"],
+                reason=r["reason"],
+                created_at=now,
+            )
+            for i, r in zip(ids, rows, strict=True)
+        ]
+        audit.record_many(
+            self.session,
+            [
+                audit.Pending(
+                    op.actor,
+                    f"docs.number.{got.state.value}",
+                    target_type="doc_number",
+                    target_id=got.id,
+                    detail={"number": got.text, "document_id": got.document_id, "reason": got.reason},
+                    jsonable=True,
+                )
+                for op, got in zip(ops, taken, strict=True)
+            ],
+        )
         return taken
 
 
 NumberOp.batch_type = AllocateBatch
 _COUNTER = DocNumberCounter.__table__  # type: ignore[attr-defined]
 _NUMBERS = DocNumber.__table__  # type: ignore[attr-defined]
-_KEY = ((_COUNTER.c.agency_id == bindparam("a")) & (_COUNTER.c.code == bindparam("c"))
-        & (_COUNTER.c.year == bindparam("y")))
+_KEY = (
+    (_COUNTER.c.agency_id == bindparam("a")) & (_COUNTER.c.code == bindparam("c")) & (_COUNTER.c.year == bindparam("y"))
+)
 _LOCK_COUNTER = sa_select(_COUNTER.c.last_seq).where(_KEY).with_for_update()
-_NEW_COUNTER = insert(_COUNTER).values(agency_id=bindparam("a"), code=bindparam("c"), year=bindparam("y"),
-                                       last_seq=bindparam("n"))
+_NEW_COUNTER = insert(_COUNTER).values(
+    agency_id=bindparam("a"), code=bindparam("c"), year=bindparam("y"), last_seq=bindparam("n")
+)
 _ADVANCE_COUNTER = update(_COUNTER).where(_KEY).values(last_seq=bindparam("n"))
 _INSERT_NUMBERS = insert(_NUMBERS).returning(_NUMBERS.c.id, sort_by_parameter_order=True)
 
@@ -239,11 +299,28 @@ class Numberer:
         """A ``NumberOp`` (batched with the others queued) or any ``fn(session)`` (in its own SAVEPOINT)."""
         return self.group.run(op, timeout)
 
-    def allocate(self, actor: Actor, *, agency_id: int, code: str, year: int,
-                 state: NumberState = NumberState.assigned, document_id: int | None = None, reason: str = "",
-                 validate_code: bool = True) -> Allocation:
-        op = NumberOp(actor, agency_id=agency_id, code=code, year=year, state=state, document_id=document_id,
-                      reason=reason, validate_code=validate_code)
+    def allocate(
+        self,
+        actor: Actor,
+        *,
+        agency_id: int,
+        code: str,
+        year: int,
+        state: NumberState = NumberState.assigned,
+        document_id: int | None = None,
+        reason: str = "",
+        validate_code: bool = True,
+    ) -> Allocation:
+        op = NumberOp(
+            actor,
+            agency_id=agency_id,
+            code=code,
+            year=year,
+            state=state,
+            document_id=document_id,
+            reason=reason,
+            validate_code=validate_code,
+        )
         return self.run(op)  # type: ignore[no-any-return]
 
     def stop(self) -> None:
@@ -265,8 +342,14 @@ def check_void(session: Session, actor: Actor, number_id: int, *, reason: str) -
     row.state, row.voided_by, row.voided_at = NumberState.void, actor.user_id, utcnow()
     row.void_reason = reason.strip()[:200]
     session.add(row)
-    audit.record(session, actor, "docs.number.void", target_type="doc_number", target_id=row.id,
-                 detail={"number": row.text, "reason": row.void_reason, "document_id": row.document_id})
+    audit.record(
+        session,
+        actor,
+        "docs.number.void",
+        target_type="doc_number",
+        target_id=row.id,
+        detail={"number": row.text, "reason": row.void_reason, "document_id": row.document_id},
+    )
     return row
 
 
@@ -281,8 +364,9 @@ def _release(session: Session, row: DocNumber) -> None:
     session.add(doc)
 
 
-def take_reserved(session: Session, actor: Actor, number_id: int, *, agency_id: int, code: str,
-                  document_id: int) -> DocNumber:
+def take_reserved(
+    session: Session, actor: Actor, number_id: int, *, agency_id: int, code: str, document_id: int
+) -> DocNumber:
     row = session.get(DocNumber, number_id)
     if row is None or row.agency_id != agency_id:
         raise NotFound("预留文号不存在", code="number_not_found")
@@ -292,13 +376,20 @@ def take_reserved(session: Session, actor: Actor, number_id: int, *, agency_id: 
         raise ValidationError("预留文号的机关代字与本文不一致", code="bad_code")
     row.state, row.document_id = NumberState.assigned, document_id
     session.add(row)
-    audit.record(session, actor, "docs.number.assigned", target_type="doc_number", target_id=row.id,
-                 detail={"number": row.text, "document_id": document_id, "from_reserved": True})
+    audit.record(
+        session,
+        actor,
+        "docs.number.assigned",
+        target_type="doc_number",
+        target_id=row.id,
+        detail={"number": row.text, "document_id": document_id, "from_reserved": True},
+    )
     return row
 
 
-def list_numbers(session: Session, actor: Actor, *, code: str = "", year: int | None = None,
-                 limit: int = 200) -> list[DocNumber]:
+def list_numbers(
+    session: Session, actor: Actor, *, code: str = "", year: int | None = None, limit: int = 200
+) -> list[DocNumber]:
     policy.require(actor, "document.number.manage")
     stmt = select(DocNumber).where(DocNumber.agency_id == _agency(actor))
     if code:
@@ -309,9 +400,18 @@ def list_numbers(session: Session, actor: Actor, *, code: str = "", year: int | 
 
 
 def number_public(row: DocNumber | Allocation) -> dict[str, Any]:
-    return {"id": row.id, "text": row.text, "code": row.code, "year": row.year, "seq": row.seq,
-            "state": row.state.value, "document_id": row.document_id, "reason": row.reason,
-            "void_reason": row.void_reason, "created_at": row.created_at.isoformat()}
+    return {
+        "id": row.id,
+        "text": row.text,
+        "code": row.code,
+        "year": row.year,
+        "seq": row.seq,
+        "state": row.state.value,
+        "document_id": row.document_id,
+        "reason": row.reason,
+        "void_reason": row.void_reason,
+        "created_at": row.created_at.isoformat(),
+    }
 
 
 def _agency(actor: Actor) -> int:

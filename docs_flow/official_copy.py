@@ -32,10 +32,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from docs_flow.models import OutgoingDocument
 from office.actor import Actor
 from office.errors import OfficeError
 from typeset import convert, paginate, pdf_measure
-from docs_flow.models import OutgoingDocument
 
 CHINA = ZoneInfo("Asia/Shanghai")
 ORDER = "命令（令）"
@@ -66,12 +66,14 @@ def prepare(document: OutgoingDocument, diameter_mm: float) -> PreparedCopy:
     database writes): the Word file is the one the PDF was rendered from. ``document.issued_date`` set."""
     from docs_flow import output
 
-    laid = paginate.lay_out(output.layout_document(document), output.render_format(document), convert.docx_to_pdf,
-                            seal_mm=diameter_mm)
+    laid = paginate.lay_out(
+        output.layout_document(document), output.render_format(document), convert.docx_to_pdf, seal_mm=diameter_mm
+    )
     docx, pdf = laid.docx, laid.pdf
     signature_text, date_text = pdf_measure.seal_anchor_texts(docx)
-    placement = pdf_measure.seal_placement(pdf, date_text=date_text, signature_text=signature_text,
-                                           diameter_mm=diameter_mm)
+    placement = pdf_measure.seal_placement(
+        pdf, date_text=date_text, signature_text=signature_text, diameter_mm=diameter_mm
+    )
     key = (document.id or 0, document.version, document.issued_date or date.min, float(diameter_mm))
     return PreparedCopy(key, docx, pdf, placement)
 
@@ -114,24 +116,51 @@ def prepared_for(document: OutgoingDocument, diameter_mm: float) -> PreparedCopy
     return prepare(document, diameter_mm)
 
 
-def seal_pdf(session: Session, actor: Actor, document: OutgoingDocument, copy: PreparedCopy, *, seal_id: int,
-             pin: str, reference: str) -> dict[str, Any]:
+def seal_pdf(
+    session: Session,
+    actor: Actor,
+    document: OutgoingDocument,
+    copy: PreparedCopy,
+    *,
+    seal_id: int,
+    pin: str,
+    reference: str,
+) -> dict[str, Any]:
     """Seal the official PDF and store it; the record's fields (or why there is no PDF)."""
     from esign import service as esign_service
 
     try:
-        sealed = esign_service.seal_pdf(session, actor, seal_id=seal_id, pin=pin, pdf_bytes=copy.pdf,
-                                        page=copy.placement.page, rect=copy.placement.rect, reference=reference)
+        sealed = esign_service.seal_pdf(
+            session,
+            actor,
+            seal_id=seal_id,
+            pin=pin,
+            pdf_bytes=copy.pdf,
+            page=copy.placement.page,
+            rect=copy.placement.rect,
+            reference=reference,
+        )
     except OfficeError as exc:
         if exc.code != "pdf_alg_unsupported":
             raise
         return {"official_pdf": None, "official_pdf_missing": exc.message}
-    return {"official_pdf": store(session, sealed, ".pdf"), "seal_page": copy.placement.page + 1,
-            "seal_covers": list(copy.placement.covers)}
+    return {
+        "official_pdf": store(session, sealed, ".pdf"),
+        "seal_page": copy.placement.page + 1,
+        "seal_covers": list(copy.placement.covers),
+    }
 
 
-def seal_ofd(session: Session, actor: Actor, document: OutgoingDocument, copy: PreparedCopy, *, seal_id: int,
-             pin: str, reference: str) -> dict[str, Any]:
+def seal_ofd(
+    session: Session,
+    actor: Actor,
+    document: OutgoingDocument,
+    copy: PreparedCopy,
+    *,
+    seal_id: int,
+    pin: str,
+    reference: str,
+) -> dict[str, Any]:
     """The OFD official copy: the same pages as the PDF (``typeset.ofd``), sealed at the same measured
     place (``esign.seal_ofd``; SM2 keys sign it too), stored like the PDF. Pages PDFium cannot read
     leave the record without an OFD and say why; a refused seal (PIN, authorisation) still fails."""
@@ -142,8 +171,16 @@ def seal_ofd(session: Session, actor: Actor, document: OutgoingDocument, copy: P
         package = ofd.pdf_to_ofd(copy.pdf, title=document.title)
     except OfficeError as exc:
         return {"official_ofd": None, "official_ofd_missing": f"未能生成 OFD 版式文件：{exc.message}"}
-    sealed = esign_service.seal_ofd(session, actor, seal_id=seal_id, pin=pin, ofd_bytes=package,
-                                    page=copy.placement.page, rect=copy.placement.rect, reference=reference)
+    sealed = esign_service.seal_ofd(
+        session,
+        actor,
+        seal_id=seal_id,
+        pin=pin,
+        ofd_bytes=package,
+        page=copy.placement.page,
+        rect=copy.placement.rect,
+        reference=reference,
+    )
     return {"official_ofd": store(session, sealed, ".ofd")}
 
 

@@ -2,7 +2,8 @@
 checks and Word import (``typeset``), and electronic seals (``esign``).
 
 One sealed record: at 用印 the document is rendered once, sealed, and the sealed bytes are stored by
-their SHA-256 (``docs_flow.official_copy``), with the official PDF. From then on every reader gets those bytes (``official_file``):
+their SHA-256 (``docs_flow.official_copy``), with the official PDF. From then on every reader gets
+those bytes (``official_file``):
 the Word download, the archive package, the copies delivered to other agencies' 收文. Nothing
 renders a sealed document again. The 印发日期 is settled at 用印 so the sealed file carries it.
 """
@@ -13,6 +14,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from docs_flow import body as body_mod
+from docs_flow import official_copy
+from docs_flow.models import OutgoingDocument
 from office.actor import Actor
 from office.db import utcnow
 from office.errors import InvalidTransition, ValidationError
@@ -21,10 +25,6 @@ from typeset import layout
 from typeset.conformance import check_docx
 from typeset.docx_import import import_draft
 from typeset.render import date_paragraph_index, render_docx, signature_paragraph_index
-from docs_flow import body as body_mod
-from docs_flow import official_copy
-from docs_flow.models import OutgoingDocument
-
 
 # Word output ---------------------------------------------------------------------------------------
 
@@ -33,15 +33,25 @@ def document_fields(document: OutgoingDocument) -> dict[str, Any]:
     """The GB/T 9704 elements of a document as plain values (what the renderer lays out)."""
     attachments = [a.get("name", "") for a in document.attachments]
     return {
-        "doc_type": document.doc_type.value, "title": document.title, "number": document.number,
-        "copy_no": document.copy_no, "secrecy": document.secrecy.value,
-        "secrecy_period": document.secrecy_period, "urgency": document.urgency.value,
-        "issuer": document.issuing_agency_name, "signer": document.signer_name,
-        "main_recipients": list(document.main_recipients), "cc_recipients": list(document.cc_recipients),
-        "body": [dict(b) for b in document.body], "attachments": attachments,
-        "attachment_note": attachments, "note": document.note,
-        "written_date": document.written_date, "issuing_agency": document.issuing_agency_name,
-        "issued_date": document.issued_date, "sealed": bool(document.seal_record),
+        "doc_type": document.doc_type.value,
+        "title": document.title,
+        "number": document.number,
+        "copy_no": document.copy_no,
+        "secrecy": document.secrecy.value,
+        "secrecy_period": document.secrecy_period,
+        "urgency": document.urgency.value,
+        "issuer": document.issuing_agency_name,
+        "signer": document.signer_name,
+        "main_recipients": list(document.main_recipients),
+        "cc_recipients": list(document.cc_recipients),
+        "body": [dict(b) for b in document.body],
+        "attachments": attachments,
+        "attachment_note": attachments,
+        "note": document.note,
+        "written_date": document.written_date,
+        "issuing_agency": document.issuing_agency_name,
+        "issued_date": document.issued_date,
+        "sealed": bool(document.seal_record),
     }
 
 
@@ -50,18 +60,30 @@ def layout_document(document: OutgoingDocument) -> layout.OfficialDocument:
     f = document_fields(document)
     upward = document.doc_type.value in ("请示", "报告")
     values = {
-        "doc_type": f["doc_type"], "issuer_name": f["issuer"], "title": f["title"],
-        "body": [_layout_block(b) for b in document.body], "number": f["number"] or None,
-        "copy_number": f["copy_no"] or None, "classification": f["secrecy"] or None, "urgency": f["urgency"] or None,
+        "doc_type": f["doc_type"],
+        "issuer_name": f["issuer"],
+        "title": f["title"],
+        "body": [_layout_block(b) for b in document.body],
+        "number": f["number"] or None,
+        "copy_number": f["copy_no"] or None,
+        "classification": f["secrecy"] or None,
+        "urgency": f["urgency"] or None,
         "signers": [s for s in f["signer"].split("、") if s] if upward else [],
-        "main_recipients": f["main_recipients"], "attachments": f["attachments"], "signature_name": f["issuer"],
-        "date": f["written_date"], "note": f["note"] or None, "cc": f["cc_recipients"],
-        "printer": f["issuing_agency"] or None, "print_date": f["issued_date"],
+        "main_recipients": f["main_recipients"],
+        "attachments": f["attachments"],
+        "signature_name": f["issuer"],
+        "date": f["written_date"],
+        "note": f["note"] or None,
+        "cc": f["cc_recipients"],
+        "printer": f["issuing_agency"] or None,
+        "print_date": f["issued_date"],
         "draft": not f["number"],
     }
     if document.doc_type.value == "纪要":
         att = document.attendance or {}
-        values["attendance"] = layout.Attendance(*(tuple(att.get(k, ())) for k in ("present", "on_leave", "sitting_in")))
+        values["attendance"] = layout.Attendance(
+            *(tuple(att.get(k, ())) for k in ("present", "on_leave", "sitting_in"))
+        )
     if document.doc_type.value == "命令（令）":  # signed by the 签发人 in person: title + 签名章
         last = (document.sign_record.get("signers") or [{}])[-1]
         values["signature_name"] = last.get("signer") or f["signer"] or None
@@ -116,18 +138,28 @@ def on_sign_off(session: Session, actor: Actor, document: OutgoingDocument, pin:
         raise ValidationError("签发需要输入您的签名密码（PIN）", code="pin_required")
     from esign import service as esign_service
 
-    signed = esign_service.sign_text(session, actor, pin=pin, data=canonical_bytes(document),
-                                     purpose=f"签发：{document.title}"[:200])
-    return {"hash": document.body_hash, "version_no": document.body_version_no, "signer_id": actor.user_id,
-            "signer": actor.name, "post_title": _post_title(session, actor.user_id),
-            "at": utcnow().isoformat(), "method": "esign",
-            "signature": {"id": signed.id, "leaf_index": signed.leaf_index, "data_hash": signed.data_hash}}
+    signed = esign_service.sign_text(
+        session, actor, pin=pin, data=canonical_bytes(document), purpose=f"签发：{document.title}"[:200]
+    )
+    return {
+        "hash": document.body_hash,
+        "version_no": document.body_version_no,
+        "signer_id": actor.user_id,
+        "signer": actor.name,
+        "post_title": _post_title(session, actor.user_id),
+        "at": utcnow().isoformat(),
+        "method": "esign",
+        "signature": {"id": signed.id, "leaf_index": signed.leaf_index, "data_hash": signed.data_hash},
+    }
 
 
 def _post_title(session: Session, user_id: int) -> str:
     """The signer's job title (primary post first), printed beside the 签名章 on a 令."""
-    post = session.exec(select(Post).where(Post.user_id == user_id, Post.title != "")
-                        .order_by(col(Post.is_primary).desc(), col(Post.rank))).first()
+    post = session.exec(
+        select(Post)
+        .where(Post.user_id == user_id, Post.title != "")
+        .order_by(col(Post.is_primary).desc(), col(Post.rank))
+    ).first()
     return post.title if post else ""
 
 
@@ -140,8 +172,10 @@ def pick_seal(session: Session, actor: Actor, document: OutgoingDocument) -> Any
     if document.doc_type.value == official_copy.ORDER:
         seals = [s for s in usable if s.kind == SealKind.name and s.holder_user_id == document.signed_by_id]
         if not seals:
-            raise InvalidTransition(f"命令须加盖签发人（{document.signer_name}）的签名章：请印章管理员创建签名章并授权您使用",
-                                    code="no_name_seal")
+            raise InvalidTransition(
+                f"命令须加盖签发人（{document.signer_name}）的签名章：请印章管理员创建签名章并授权您使用",
+                code="no_name_seal",
+            )
         return seals[0]
     seals = [s for s in usable if s.kind == SealKind.official]
     if not seals:
@@ -162,15 +196,25 @@ def seal_document(session: Session, actor: Actor, document: OutgoingDocument, pi
     order = document.doc_type.value == official_copy.ORDER
     anchor = signature_paragraph_index(data) if order else date_paragraph_index(data)
     reference = document.number or document.title[:100]
-    sealed = esign_service.seal_docx(session, actor, seal_id=seal.id, pin=pin, docx_bytes=data,
-                                     anchor_paragraph=anchor, reference=reference)
+    sealed = esign_service.seal_docx(
+        session, actor, seal_id=seal.id, pin=pin, docx_bytes=data, anchor_paragraph=anchor, reference=reference
+    )
     digest = official_copy.store(session, sealed, ".docx")
     pdf = official_copy.seal_pdf(session, actor, document, copy, seal_id=seal.id, pin=pin, reference=reference)
     pdf |= official_copy.seal_ofd(session, actor, document, copy, seal_id=seal.id, pin=pin, reference=reference)
-    return {"conformance": check(data).to_dict(), "hash": document.signed_hash,
-            "version_no": document.signed_version_no, "by_id": actor.user_id, "by": actor.name,
-            "at": utcnow().isoformat(), "method": "esign", "seal_id": seal.id,
-            "seal_name": seal.name + seal.seal_type, "sealed_sha256": digest, **pdf}
+    return {
+        "conformance": check(data).to_dict(),
+        "hash": document.signed_hash,
+        "version_no": document.signed_version_no,
+        "by_id": actor.user_id,
+        "by": actor.name,
+        "at": utcnow().isoformat(),
+        "method": "esign",
+        "seal_id": seal.id,
+        "seal_name": seal.name + seal.seal_type,
+        "sealed_sha256": digest,
+        **pdf,
+    }
 
 
 def official_file(session: Session, document: OutgoingDocument) -> bytes:

@@ -9,9 +9,6 @@ from urllib.parse import quote
 from starlette.responses import Response
 from starlette.routing import Route
 
-from esign import credentials
-from office.errors import ValidationError
-from office.web import Ctx, api
 from docs_flow import engine, numbering, official_copy, output, service, templates
 from docs_flow.schemas import (
     ActionIn,
@@ -24,6 +21,9 @@ from docs_flow.schemas import (
     TemplateIn,
     VoidIn,
 )
+from esign import credentials
+from office.errors import ValidationError
+from office.web import Ctx, api
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 BOXES = ("todo", "done", "mine", "all")
@@ -42,8 +42,14 @@ def list_documents(ctx: Ctx) -> dict[str, Any]:
     box = ctx.query("box", "todo")
     if box not in BOXES:
         raise ValidationError("box 只能是 todo / done / mine / all", code="bad_query")
-    return service.list_documents(ctx.session, ctx.user, box=box, q=ctx.query("q"),
-                                  offset=ctx.query_int("offset", 0), limit=ctx.query_int("limit", 50, lo=1, hi=200))
+    return service.list_documents(
+        ctx.session,
+        ctx.user,
+        box=box,
+        q=ctx.query("q"),
+        offset=ctx.query_int("offset", 0),
+        limit=ctx.query_int("limit", 50, lo=1, hi=200),
+    )
 
 
 @api(action="document.use", body=DocumentCreate, write=True, status=201)
@@ -69,9 +75,12 @@ def _act_ahead(ctx: Ctx) -> Any:
     if not ctx.body.pin:
         return None
     stack = ExitStack()
-    for prepared in (credentials.unsealed_ahead(ctx.session, ctx.user, ctx.body.pin),
-                     official_copy.ahead(ctx.session, ctx.user, ctx.path_int("doc_id"), output.pick_seal)
-                     if ctx.body.action == "approve" else None):
+    for prepared in (
+        credentials.unsealed_ahead(ctx.session, ctx.user, ctx.body.pin),
+        official_copy.ahead(ctx.session, ctx.user, ctx.path_int("doc_id"), output.pick_seal)
+        if ctx.body.action == "approve"
+        else None,
+    ):
         if prepared is not None:
             stack.enter_context(prepared)
     return stack
@@ -81,17 +90,28 @@ def _act_ahead(ctx: Ctx) -> Any:
 def act(ctx: Ctx) -> dict[str, Any]:
     b: ActionIn = ctx.body
     doc_id = ctx.path_int("doc_id")
-    service.check_act(ctx.session, ctx.user, doc_id, action=b.action, version=b.version, opinion=b.opinion,
-                      target=b.target, user_id=b.user_id, reason=b.reason, pin=b.pin,
-                      quote_comment_id=b.quote_comment_id)
+    service.check_act(
+        ctx.session,
+        ctx.user,
+        doc_id,
+        action=b.action,
+        version=b.version,
+        opinion=b.opinion,
+        target=b.target,
+        user_id=b.user_id,
+        reason=b.reason,
+        pin=b.pin,
+        quote_comment_id=b.quote_comment_id,
+    )
     return service.document_detail(ctx.session, ctx.user, doc_id)
 
 
 @api(action="document.use", body=NumberIn, write=True)
 def assign_number(ctx: Ctx) -> dict[str, Any]:
     doc_id = ctx.path_int("doc_id")
-    service.check_assign_number(ctx.session, ctx.user, doc_id, version=ctx.body.version,
-                                reserved_id=ctx.body.reserved_id)
+    service.check_assign_number(
+        ctx.session, ctx.user, doc_id, version=ctx.body.version, reserved_id=ctx.body.reserved_id
+    )
     return service.document_detail(ctx.session, ctx.user, doc_id)
 
 
@@ -109,8 +129,9 @@ def version(ctx: Ctx) -> dict[str, Any]:
 
 @api(action="document.use")
 def diff(ctx: Ctx) -> dict[str, Any]:
-    return service.diff_versions(ctx.session, ctx.user, ctx.path_int("doc_id"),
-                                 ctx.query_int("a", 1, lo=1), ctx.query_int("b", 1, lo=1))
+    return service.diff_versions(
+        ctx.session, ctx.user, ctx.path_int("doc_id"), ctx.query_int("a", 1, lo=1), ctx.query_int("b", 1, lo=1)
+    )
 
 
 @api(action="document.use")
@@ -127,7 +148,9 @@ def add_comment(ctx: Ctx) -> dict[str, Any]:
 
 def _file(doc: Any, data: bytes, suffix: str, media_type: str) -> Response:
     name = quote(f"{doc.number or doc.title}.{suffix}")
-    return Response(data, media_type=media_type, headers={"content-disposition": f"attachment; filename*=UTF-8''{name}"})
+    return Response(
+        data, media_type=media_type, headers={"content-disposition": f"attachment; filename*=UTF-8''{name}"}
+    )
 
 
 @api(action="document.use", write=True)
@@ -155,17 +178,26 @@ def import_docx(ctx: Ctx) -> dict[str, Any]:
 @api(action="document.use", multipart=True, write=True, status=201)
 def upload_attachment(ctx: Ctx) -> dict[str, Any]:
     upload, data = _upload(ctx)
-    row = service.check_add_attachment(ctx.session, ctx.user, ctx.path_int("doc_id"), name=upload.filename or "附件",
-                                       content_type=upload.content_type or "", data=data,
-                                       version=_form_int(ctx, "version"))
+    row = service.check_add_attachment(
+        ctx.session,
+        ctx.user,
+        ctx.path_int("doc_id"),
+        name=upload.filename or "附件",
+        content_type=upload.content_type or "",
+        data=data,
+        version=_form_int(ctx, "version"),
+    )
     return {"id": row.id, "name": row.name, "size": row.size, "sha256": row.sha256}
 
 
 @api(action="document.use")
 def download_attachment(ctx: Ctx) -> Response:
     row = service.get_attachment(ctx.session, ctx.user, ctx.path_int("doc_id"), ctx.path_int("file_id"))
-    return Response(row.data, media_type="application/octet-stream",
-                    headers={"content-disposition": f"attachment; filename*=UTF-8''{quote(row.name)}"})
+    return Response(
+        row.data,
+        media_type="application/octet-stream",
+        headers={"content-disposition": f"attachment; filename*=UTF-8''{quote(row.name)}"},
+    )
 
 
 @api(action="document.use", multipart=True, write=True, max_bytes=20 * 1024 * 1024)
@@ -206,8 +238,9 @@ def list_templates(ctx: Ctx) -> dict[str, Any]:
 def save_template(ctx: Ctx) -> dict[str, Any]:
     b: TemplateIn = ctx.body
     steps = [s.model_dump(exclude_none=True) for s in b.steps]
-    row = templates.check_save_template(ctx.session, ctx.user, doc_type=ctx.request.path_params["doc_type"],
-                                        name=b.name, steps=steps)
+    row = templates.check_save_template(
+        ctx.session, ctx.user, doc_type=ctx.request.path_params["doc_type"], name=b.name, steps=steps
+    )
     return templates.template_public(row)
 
 
@@ -216,8 +249,7 @@ def save_template(ctx: Ctx) -> dict[str, Any]:
 
 @api(action="document.number.manage")
 def list_numbers(ctx: Ctx) -> dict[str, Any]:
-    rows = numbering.list_numbers(ctx.session, ctx.user, code=ctx.query("code"),
-                                  year=ctx.query_int("year", 0) or None)
+    rows = numbering.list_numbers(ctx.session, ctx.user, code=ctx.query("code"), year=ctx.query_int("year", 0) or None)
     return {"items": [numbering.number_public(r) for r in rows]}
 
 
@@ -238,8 +270,14 @@ def void_number(ctx: Ctx) -> dict[str, Any]:
 
 
 def _delegation(d: Any) -> dict[str, Any]:
-    return {"id": d.id, "principal_id": d.principal_id, "deputy_id": d.deputy_id, "reason": d.reason,
-            "starts_at": d.starts_at.isoformat(), "ends_at": d.ends_at.isoformat()}
+    return {
+        "id": d.id,
+        "principal_id": d.principal_id,
+        "deputy_id": d.deputy_id,
+        "reason": d.reason,
+        "starts_at": d.starts_at.isoformat(),
+        "ends_at": d.ends_at.isoformat(),
+    }
 
 
 @api(action="document.use")
@@ -250,8 +288,11 @@ def list_delegations(ctx: Ctx) -> dict[str, Any]:
 @api(action="document.use", body=DelegationIn, write=True, status=201)
 def create_delegation(ctx: Ctx) -> dict[str, Any]:
     b: DelegationIn = ctx.body
-    return _delegation(engine.set_delegation(ctx.session, ctx.user, deputy_id=b.deputy_id, starts_at=b.starts_at,
-                                             ends_at=b.ends_at, reason=b.reason))
+    return _delegation(
+        engine.set_delegation(
+            ctx.session, ctx.user, deputy_id=b.deputy_id, starts_at=b.starts_at, ends_at=b.ends_at, reason=b.reason
+        )
+    )
 
 
 @api(action="document.use", write=True)

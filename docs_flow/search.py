@@ -23,19 +23,20 @@ import re
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, column, func, literal, literal_column, or_, select as sa_select, table
+from sqlalchemy import and_, column, func, literal, literal_column, or_, table
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from office import policy
-from office.actor import Actor
-from office.db import escape_like
-from office.errors import ValidationError
-from office.models import Role
 from docs_flow import engine
 from docs_flow import search_index as _hooks  # noqa: F401  (registers the indexing hooks)
 from docs_flow.incoming_models import IncomingDocument, SearchDoc, SearchTerm
 from docs_flow.models import DocStatus, OutgoingDocument
 from docs_flow.search_index import FTS_TABLE, grams, runs
+from office import policy
+from office.actor import Actor
+from office.db import escape_like
+from office.errors import ValidationError
+from office.models import Role
 
 __all__ = ["grams", "highlight", "parse_query", "search", "snippet", "visible_ids"]
 
@@ -61,11 +62,13 @@ FTS = table(FTS_TABLE, column("rowid"))
 
 def visible_outgoing_cond(actor: Actor) -> Any:
     """The condition on an outgoing document that ``actor`` may read it (as ``service.access_document`` decides)."""
-    cond = or_(OutgoingDocument.drafter_id == actor.user_id,
-               engine.on_route_cond(OutgoingDocument.case_id, actor.user_id))
+    cond = or_(
+        OutgoingDocument.drafter_id == actor.user_id, engine.on_route_cond(OutgoingDocument.case_id, actor.user_id)
+    )
     if actor.has(Role.leader) or actor.has(Role.clerk):
-        cond = or_(and_(OutgoingDocument.agency_id == actor.agency_id, OutgoingDocument.status != DocStatus.draft),
-                   cond)
+        cond = or_(
+            and_(OutgoingDocument.agency_id == actor.agency_id, OutgoingDocument.status != DocStatus.draft), cond
+        )
     return cond
 
 
@@ -96,8 +99,13 @@ def _visible(actor: Actor, kinds: list[str]) -> Any:
     for kind in kinds:
         model: Any = OutgoingDocument if kind == "outgoing" else IncomingDocument
         cond = visible_outgoing_cond(actor) if kind == "outgoing" else visible_incoming_cond(actor)
-        probe = (sa_select(literal(1)).select_from(model).where(model.id == SearchDoc.doc_id, cond)
-                 .with_hint(model, f"INDEXED BY ix_{model.__tablename__}_visibility", "sqlite").exists())
+        probe = (
+            sa_select(literal(1))
+            .select_from(model)
+            .where(model.id == SearchDoc.doc_id, cond)
+            .with_hint(model, f"INDEXED BY ix_{model.__tablename__}_visibility", "sqlite")
+            .exists()
+        )
         if agency_wide:
             fast = SearchDoc.agency_id == actor.agency_id
             if kind == "outgoing":
@@ -157,7 +165,6 @@ def _expr(tokens: list[str], prefix: bool = False) -> str:
     return '"' + " ".join(tokens) + '"' + ("*" if prefix else "")
 
 
-
 def _parse_date(value: str, name: str) -> date | None:
     if not value:
         return None
@@ -167,9 +174,21 @@ def _parse_date(value: str, name: str) -> date | None:
         raise ValidationError(f"{name} 必须是 YYYY-MM-DD 格式的日期", code="bad_query") from None
 
 
-def search(session: Session, actor: Actor, q: str, *, kind: str = "", year: int | None = None, agency: str = "",
-           status: str = "", date_from: str = "", date_to: str = "", doc_type: str = "", offset: int = 0,
-           limit: int = 20) -> dict[str, Any]:
+def search(
+    session: Session,
+    actor: Actor,
+    q: str,
+    *,
+    kind: str = "",
+    year: int | None = None,
+    agency: str = "",
+    status: str = "",
+    date_from: str = "",
+    date_to: str = "",
+    doc_type: str = "",
+    offset: int = 0,
+    limit: int = 20,
+) -> dict[str, Any]:
     """Documents the actor may read that contain every term of ``q``, newest first, with snippets.
 
     ``total`` counts up to ``COUNT_CAP``; ``capped`` says there are more than that."""
@@ -177,9 +196,10 @@ def search(session: Session, actor: Actor, q: str, *, kind: str = "", year: int 
     terms = parse_query((q or "").strip())
     if kind and kind not in KINDS:
         raise ValidationError("类型只能是 outgoing（发文）或 incoming（收文）", code="bad_query")
-    conds = [_visible(actor, [kind] if kind else list(KINDS)), *_filters(year, agency, status, doc_type,
-                                                                         _parse_date(date_from, "开始日期"),
-                                                                         _parse_date(date_to, "结束日期"))]
+    conds = [
+        _visible(actor, [kind] if kind else list(KINDS)),
+        *_filters(year, agency, status, doc_type, _parse_date(date_from, "开始日期"), _parse_date(date_to, "结束日期")),
+    ]
     if session.get_bind().dialect.name == "sqlite":
         ids, order = _sqlite_match(session, terms, conds)
     else:
@@ -188,16 +208,21 @@ def search(session: Session, actor: Actor, q: str, *, kind: str = "", year: int 
     # One statement gives the count (up to the cap) and the page: the first COUNT_CAP + 1 ids, newest first.
     first = list(session.execute(ids.order_by(order).limit(COUNT_CAP + 1)).scalars())
     if offset + limit <= len(first) or len(first) <= COUNT_CAP:
-        page = first[offset:offset + limit]
+        page = first[offset : offset + limit]
     else:
         page = list(session.execute(ids.order_by(order).offset(offset).limit(limit)).scalars())
     rows = {r.id: r for r in session.exec(select(SearchDoc).where(col(SearchDoc.id).in_(page))).all()}
-    return {"total": min(len(first), COUNT_CAP), "capped": len(first) > COUNT_CAP, "terms": terms,
-            "items": [result_public(rows[i], terms) for i in page if i in rows]}
+    return {
+        "total": min(len(first), COUNT_CAP),
+        "capped": len(first) > COUNT_CAP,
+        "terms": terms,
+        "items": [result_public(rows[i], terms) for i in page if i in rows],
+    }
 
 
-def _filters(year: int | None, agency: str, status: str, doc_type: str, start: date | None,
-             end: date | None) -> list[Any]:
+def _filters(
+    year: int | None, agency: str, status: str, doc_type: str, start: date | None, end: date | None
+) -> list[Any]:
     conds: list[Any] = []
     if year:
         conds.append(SearchDoc.year == year)
@@ -244,8 +269,12 @@ def _sqlite_match(session: Session, terms: list[str], conds: list[Any]) -> tuple
     if not exprs:  # nothing the index can narrow (e.g. "a号"): newest first over the stored text
         return sa_select(SearchDoc.id).where(*conds), col(SearchDoc.id).desc()
     match = literal_column(FTS_TABLE).op("MATCH")(" AND ".join(exprs))
-    stmt = (sa_select(SearchDoc.id).select_from(FTS).join(SearchDoc, SearchDoc.id == FTS.c.rowid)
-            .with_hint(SearchDoc, "INDEXED BY ix_doc_search_visibility", "sqlite"))
+    stmt = (
+        sa_select(SearchDoc.id)
+        .select_from(FTS)
+        .join(SearchDoc, SearchDoc.id == FTS.c.rowid)
+        .with_hint(SearchDoc, "INDEXED BY ix_doc_search_visibility", "sqlite")
+    )
     return stmt.where(match, *conds), FTS.c.rowid.desc()
 
 
@@ -254,8 +283,12 @@ def _contains(term: str) -> Any:
     (they are joined by spaces) and has no case, so each field is searched as it is, cheaper than
     copying and lower-casing a whole body for every candidate as :func:`_like` does."""
     pattern = f"%{escape_like(term)}%"
-    return or_(*(field.like(pattern, escape="\\") for field in
-                 (SearchDoc.title, SearchDoc.number, SearchDoc.agencies, SearchDoc.body)))
+    return or_(
+        *(
+            field.like(pattern, escape="\\")
+            for field in (SearchDoc.title, SearchDoc.number, SearchDoc.agencies, SearchDoc.body)
+        )
+    )
 
 
 def _sample(session: Session, tokens: list[str]) -> dict[str, float]:
@@ -265,8 +298,11 @@ def _sample(session: Session, tokens: list[str]) -> dict[str, float]:
     conn = session.connection()
     low = int(conn.exec_driver_sql(f"SELECT max(id) FROM {SearchDoc.__tablename__}").scalar() or 0) - DENSITY_SAMPLE
     probes = [f"SELECT -1, count(*) FROM {SearchDoc.__tablename__} WHERE id > {low}"]
-    probes += [f"SELECT {i}, (SELECT count(*) FROM (SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? "
-               f"AND rowid > {low} LIMIT {DENSITY_SAMPLE // 3}))" for i in range(len(tokens))]
+    probes += [
+        f"SELECT {i}, (SELECT count(*) FROM (SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? "
+        f"AND rowid > {low} LIMIT {DENSITY_SAMPLE // 3}))"
+        for i in range(len(tokens))
+    ]
     rows = dict(conn.exec_driver_sql(" UNION ALL ".join(probes), tuple(_expr([t]) for t in tokens)).all())
     size = max(rows.pop(-1), 1)
     return {tokens[i]: n / size for i, n in rows.items()}
@@ -299,9 +335,15 @@ def _bigram_match(session: Session, terms: list[str], conds: list[Any]) -> tuple
         conds = [*conds, _like(term)]
         if len(term) >= 2:
             key = _rarest(session, sorted(grams(term)))
-            conds.append(sa_select(SearchTerm.doc_id).where(
-                SearchTerm.term == key, SearchTerm.doc_kind == SearchDoc.doc_kind,
-                SearchTerm.doc_id == SearchDoc.doc_id).exists())
+            conds.append(
+                sa_select(SearchTerm.doc_id)
+                .where(
+                    SearchTerm.term == key,
+                    SearchTerm.doc_kind == SearchDoc.doc_kind,
+                    SearchTerm.doc_id == SearchDoc.doc_id,
+                )
+                .exists()
+            )
     return sa_select(SearchDoc.id).where(*conds), col(SearchDoc.id).desc()
 
 
@@ -310,8 +352,11 @@ def _rarest(session: Session, keys: list[str]) -> str:
         return keys[0]
     best, best_n = keys[0], None
     for k in keys[:8]:
-        n = session.exec(select(func.count()).select_from(  # type: ignore[call-overload]
-            sa_select(SearchTerm.doc_id).where(SearchTerm.term == k).limit(RARITY_PROBE).subquery())).one()
+        n = session.exec(
+            select(func.count()).select_from(  # type: ignore[call-overload]
+                sa_select(SearchTerm.doc_id).where(SearchTerm.term == k).limit(RARITY_PROBE).subquery()
+            )
+        ).one()
         if best_n is None or n < best_n:
             best, best_n = k, n
     return best
@@ -357,9 +402,16 @@ def snippet(text: str, terms: list[str], radius: int = SNIPPET_RADIUS) -> dict[s
 
 def result_public(r: SearchDoc, terms: list[str]) -> dict[str, Any]:
     body_or_agencies = r.body if any(t in r.body.lower() for t in terms) else (r.agencies or r.body)
-    return {"kind": r.doc_kind, "id": r.doc_id, "doc_type": r.doc_type, "status": r.status, "year": r.year,
-            "date": r.doc_date.isoformat() if r.doc_date else None,
-            "title": {"text": r.title, "highlights": highlight(r.title, terms)},
-            "number": {"text": r.number, "highlights": highlight(r.number, terms)},
-            "agencies": r.agencies, "snippet": snippet(body_or_agencies, terms),
-            "link": f"/docs/{r.doc_id}" if r.doc_kind == "outgoing" else f"/incoming/{r.doc_id}"}
+    return {
+        "kind": r.doc_kind,
+        "id": r.doc_id,
+        "doc_type": r.doc_type,
+        "status": r.status,
+        "year": r.year,
+        "date": r.doc_date.isoformat() if r.doc_date else None,
+        "title": {"text": r.title, "highlights": highlight(r.title, terms)},
+        "number": {"text": r.number, "highlights": highlight(r.number, terms)},
+        "agencies": r.agencies,
+        "snippet": snippet(body_or_agencies, terms),
+        "link": f"/docs/{r.doc_id}" if r.doc_kind == "outgoing" else f"/incoming/{r.doc_id}",
+    }

@@ -33,8 +33,10 @@ from docs_flow.models import OutgoingDocument
 
 FTS_TABLE = "doc_search_fts"
 # Kept verbatim in migration 0008 (a migration must not change when this module does).
-FTS_DDL = (f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(text, content='', "
-           "tokenize='unicode61 remove_diacritics 0')")
+FTS_DDL = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(text, content='', "
+    "tokenize='unicode61 remove_diacritics 0')"
+)
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
 # Group 1: a run of CJK characters; otherwise a run of other letters/digits (no underscore).
 RUNS = re.compile(f"([{CJK}]+)|[^\\W{CJK}_]+")
@@ -42,7 +44,7 @@ RUNS = re.compile(f"([{CJK}]+)|[^\\W{CJK}_]+")
 
 def grams(text: str) -> set[str]:
     t = text.lower()
-    return {t[i:i + 2] for i in range(len(t) - 1) if not t[i:i + 2].isspace()}
+    return {t[i : i + 2] for i in range(len(t) - 1) if not t[i : i + 2].isspace()}
 
 
 def runs(text: str) -> list[tuple[str, bool]]:
@@ -67,17 +69,32 @@ def search_text(fields: dict[str, Any]) -> str:
 
 def outgoing_fields(doc: OutgoingDocument) -> dict[str, Any]:
     day = doc.issued_date or doc.written_date or doc.created_at.date()
-    return {"agency_id": doc.agency_id, "doc_type": doc.doc_type.value, "status": doc.status.value,
-            "year": day.year, "doc_date": day, "title": doc.title, "number": doc.number,
-            "agencies": " ".join([doc.issuing_agency_name, *doc.main_recipients, *doc.cc_recipients]),
-            "body": "\n".join(body_mod.flatten("", doc.body).splitlines()[1:])}
+    return {
+        "agency_id": doc.agency_id,
+        "doc_type": doc.doc_type.value,
+        "status": doc.status.value,
+        "year": day.year,
+        "doc_date": day,
+        "title": doc.title,
+        "number": doc.number,
+        "agencies": " ".join([doc.issuing_agency_name, *doc.main_recipients, *doc.cc_recipients]),
+        "body": "\n".join(body_mod.flatten("", doc.body).splitlines()[1:]),
+    }
 
 
 def incoming_fields(doc: IncomingDocument) -> dict[str, Any]:
     day = doc.received_at.date()
-    return {"agency_id": doc.agency_id, "doc_type": doc.doc_type, "status": doc.status.value, "year": day.year,
-            "doc_date": day, "title": doc.title, "number": f"{doc.reg_number} {doc.original_number}".strip(),
-            "agencies": doc.source_agency_name, "body": doc.body_text}
+    return {
+        "agency_id": doc.agency_id,
+        "doc_type": doc.doc_type,
+        "status": doc.status.value,
+        "year": day.year,
+        "doc_date": day,
+        "title": doc.title,
+        "number": f"{doc.reg_number} {doc.original_number}".strip(),
+        "agencies": doc.source_agency_name,
+        "body": doc.body_text,
+    }
 
 
 def _is_sqlite(session: Session) -> bool:
@@ -85,8 +102,10 @@ def _is_sqlite(session: Session) -> bool:
 
 
 def _fts_delete(session: Session, row: SearchDoc) -> None:
-    session.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text) VALUES ('delete', :id, :t)"),
-                    {"id": row.id, "t": fts_tokens(search_text(row.model_dump()))})
+    session.execute(
+        text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text) VALUES ('delete', :id, :t)"),
+        {"id": row.id, "t": fts_tokens(search_text(row.model_dump()))},
+    )
 
 
 def index_document(session: Session, kind: str, doc_id: int, fields: dict[str, Any]) -> None:
@@ -103,8 +122,10 @@ def index_document(session: Session, kind: str, doc_id: int, fields: dict[str, A
     session.add(row)
     session.flush()
     if sqlite:
-        session.execute(text(f"INSERT INTO {FTS_TABLE}(rowid, text) VALUES (:id, :t)"),
-                        {"id": row.id, "t": fts_tokens(search_text(fields))})
+        session.execute(
+            text(f"INSERT INTO {FTS_TABLE}(rowid, text) VALUES (:id, :t)"),
+            {"id": row.id, "t": fts_tokens(search_text(fields))},
+        )
         return
     session.execute(delete(SearchTerm).where(col(SearchTerm.doc_kind) == kind, col(SearchTerm.doc_id) == doc_id))
     keys = grams(search_text(fields))
@@ -119,8 +140,7 @@ def remove_document(session: Session, kind: str, doc_id: int) -> None:
     if _is_sqlite(session):
         _fts_delete(session, row)
     else:
-        session.execute(delete(SearchTerm).where(col(SearchTerm.doc_kind) == kind,
-                                                 col(SearchTerm.doc_id) == doc_id))
+        session.execute(delete(SearchTerm).where(col(SearchTerm.doc_kind) == kind, col(SearchTerm.doc_id) == doc_id))
     session.delete(row)
     session.flush()
 
@@ -130,12 +150,15 @@ def rebuild_fts(session: Session, *, batch: int = 2000) -> int:
     session.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('delete-all')"))
     last, n = 0, 0
     while True:
-        rows = session.exec(select(SearchDoc).where(col(SearchDoc.id) > last).order_by(col(SearchDoc.id))
-                            .limit(batch)).all()
+        rows = session.exec(
+            select(SearchDoc).where(col(SearchDoc.id) > last).order_by(col(SearchDoc.id)).limit(batch)
+        ).all()
         if not rows:
             return n
-        session.execute(text(f"INSERT INTO {FTS_TABLE}(rowid, text) VALUES (:id, :t)"),
-                        [{"id": r.id, "t": fts_tokens(search_text(r.model_dump()))} for r in rows])
+        session.execute(
+            text(f"INSERT INTO {FTS_TABLE}(rowid, text) VALUES (:id, :t)"),
+            [{"id": r.id, "t": fts_tokens(search_text(r.model_dump()))} for r in rows],
+        )
         last, n = rows[-1].id or 0, n + len(rows)
 
 

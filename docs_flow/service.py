@@ -20,40 +20,48 @@ from sqlalchemy import func, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from office import audit, events, policy
-from office.actor import Actor
-from office.db import utcnow
-from office.errors import Conflict, InvalidTransition, Locked, NotFound, PermissionDenied, ValidationError
-from office.models import Department, Role, User
-from typeset import convert
-from docs_flow import body as body_mod
 from docs_flow import archive, distribution, engine, numbering, output, templates
+from docs_flow import body as body_mod
 from docs_flow.models import (
     CLASSIFIED_LEVELS,
+    MINUTES_SERIES,
+    ORDER_SERIES,
+    ORDER_SERIES_YEAR,
     CaseState,
     DocAttachment,
     DocStatus,
     DocType,
     DocumentComment,
     DocumentVersion,
-    MINUTES_SERIES,
-    ORDER_SERIES,
-    ORDER_SERIES_YEAR,
     OutgoingDocument,
     Secrecy,
     Urgency,
     WfCase,
 )
 from docs_flow.schemas import DocumentCreate, DocumentUpdate, SheetFields
+from office import audit, events, policy
+from office.actor import Actor
+from office.db import utcnow
+from office.errors import Conflict, InvalidTransition, Locked, NotFound, PermissionDenied, ValidationError
+from office.models import Department, Role, User
+from typeset import convert
 
 KIND = "outgoing_document"
 CHINA = ZoneInfo("Asia/Shanghai")
 UPWARD = (DocType.qingshi, DocType.baogao)
-STATUS_LABELS = {DocStatus.draft: "拟稿", DocStatus.routing: "流转中", DocStatus.signed: "已签发",
-                 DocStatus.sealed: "已用印", DocStatus.issued: "已分发", DocStatus.archived: "已归档",
-                 DocStatus.withdrawn: "已撤回"}
-CLASSIFIED_MESSAGE = ("涉密公文（秘密、机密、绝密）不得在连接互联网或非涉密网络的系统中处理。"
-                      "本系统只办理非涉密和“内部”公文，请通过涉密载体或涉密信息系统办理。")
+STATUS_LABELS = {
+    DocStatus.draft: "拟稿",
+    DocStatus.routing: "流转中",
+    DocStatus.signed: "已签发",
+    DocStatus.sealed: "已用印",
+    DocStatus.issued: "已分发",
+    DocStatus.archived: "已归档",
+    DocStatus.withdrawn: "已撤回",
+}
+CLASSIFIED_MESSAGE = (
+    "涉密公文（秘密、机密、绝密）不得在连接互联网或非涉密网络的系统中处理。"
+    "本系统只办理非涉密和“内部”公文，请通过涉密载体或涉密信息系统办理。"
+)
 
 
 def _describe(session: Session, case: WfCase) -> tuple[str, str]:
@@ -61,9 +69,16 @@ def _describe(session: Session, case: WfCase) -> tuple[str, str]:
     return (doc.title if doc else "公文"), f"/docs/{case.subject_id}"
 
 
-engine.register_kind(KIND, engine.KindSpec(event_prefix="docs", notify_type="notify.document",
-                                           source="docs_flow", describe=_describe,
-                                           reviews_draft=lambda step: step.get("tag") == "review"))
+engine.register_kind(
+    KIND,
+    engine.KindSpec(
+        event_prefix="docs",
+        notify_type="notify.document",
+        source="docs_flow",
+        describe=_describe,
+        reviews_draft=lambda step: step.get("tag") == "review",
+    ),
+)
 
 
 # Access -------------------------------------------------------------------------------------------
@@ -97,8 +112,7 @@ def access_document(session: Session, actor: Actor, doc_id: int) -> OutgoingDocu
     if doc is None:
         raise NotFound()
     on_route = engine.on_route(session, _case(session, doc), actor.user_id)
-    policy.require(actor, "document.read", DocAccess(doc.status, on_route, doc.agency_id == actor.agency_id),
-                   hide=True)
+    policy.require(actor, "document.read", DocAccess(doc.status, on_route, doc.agency_id == actor.agency_id), hide=True)
     return doc
 
 
@@ -116,30 +130,55 @@ def check_create_document(session: Session, actor: Actor, data: DocumentCreate) 
     and changes nothing (the answer to the first try was lost; the retry must not make a second)."""
     policy.require(actor, "document.use")
     if data.client_id:
-        earlier = session.exec(select(OutgoingDocument).where(OutgoingDocument.drafter_id == actor.user_id,
-                                                              OutgoingDocument.client_id == data.client_id)).first()
+        earlier = session.exec(
+            select(OutgoingDocument).where(
+                OutgoingDocument.drafter_id == actor.user_id, OutgoingDocument.client_id == data.client_id
+            )
+        ).first()
         if earlier is not None:
             return earlier
     agency_id = actor.agency_id or 0
     agency = session.get(Department, agency_id)
     code = data.number_code or (agency.code if agency and agency.code else "")
-    doc = OutgoingDocument(agency_id=agency_id, doc_type=data.doc_type, title=data.title.strip(),
-                           drafter_id=actor.user_id, client_id=data.client_id,
-                           drafting_dept_id=actor.department_id, number_code=code,
-                           issuing_agency_name=agency.name if agency else "")
+    doc = OutgoingDocument(
+        agency_id=agency_id,
+        doc_type=data.doc_type,
+        title=data.title.strip(),
+        drafter_id=actor.user_id,
+        client_id=data.client_id,
+        drafting_dept_id=actor.department_id,
+        number_code=code,
+        issuing_agency_name=agency.name if agency else "",
+    )
     _apply_sheet(session, doc, data, drafting=True)
     if not doc.title:
         raise ValidationError("标题不能为空", code="title_required")
     session.add(doc)
     session.flush()
     tpl = templates.template_for(session, agency_id, data.doc_type)
-    case = engine.create_case(session, actor, kind=KIND, subject_id=doc.id or 0, agency_id=agency_id,
-                              route=tpl.steps, context={"countersign_department_ids": doc.countersign_department_ids,
-                                                        "template_id": tpl.id, "template_revision": tpl.revision})
+    case = engine.create_case(
+        session,
+        actor,
+        kind=KIND,
+        subject_id=doc.id or 0,
+        agency_id=agency_id,
+        route=tpl.steps,
+        context={
+            "countersign_department_ids": doc.countersign_department_ids,
+            "template_id": tpl.id,
+            "template_revision": tpl.revision,
+        },
+    )
     doc.case_id = case.id
     _new_version(session, actor, doc, step_name="拟稿", note="创建")
-    audit.record(session, actor, "docs.create", target_type="document", target_id=doc.id,
-                 detail={"title": doc.title, "doc_type": doc.doc_type.value, "template": tpl.id})
+    audit.record(
+        session,
+        actor,
+        "docs.create",
+        target_type="document",
+        target_id=doc.id,
+        detail={"title": doc.title, "doc_type": doc.doc_type.value, "template": tpl.id},
+    )
     return doc
 
 
@@ -159,9 +198,18 @@ def check_update_document(session: Session, actor: Actor, doc_id: int, data: Doc
     if changed_text:
         _new_version(session, actor, doc, step_name=step_name, note=data.note_for_version)
     _bump(session, doc)
-    audit.record(session, actor, "docs.edit", target_type="document", target_id=doc.id,
-                 detail={"version_no": doc.body_version_no, "text_changed": changed_text,
-                         "fields": sorted(k for k in data.model_fields_set if k not in ("version", "body"))})
+    audit.record(
+        session,
+        actor,
+        "docs.edit",
+        target_type="document",
+        target_id=doc.id,
+        detail={
+            "version_no": doc.body_version_no,
+            "text_changed": changed_text,
+            "fields": sorted(k for k in data.model_fields_set if k not in ("version", "body")),
+        },
+    )
     _publish_update(session, doc, case, "edit")
     return doc
 
@@ -207,7 +255,9 @@ def _apply_sheet(session: Session, doc: OutgoingDocument, data: SheetFields, *, 
         doc.attachments = [{"name": a.name.strip(), "file_id": a.file_id} for a in data.attachments]
     if data.attendance is not None:
         if doc.doc_type != DocType.jiyao:
-            raise ValidationError("只有纪要填写出席、请假、列席人员", code="attendance_minutes_only", field="attendance")
+            raise ValidationError(
+                "只有纪要填写出席、请假、列席人员", code="attendance_minutes_only", field="attendance"
+            )
         doc.attendance = {k: _names(getattr(data.attendance, k)) for k in ("present", "on_leave", "sitting_in")}
     if data.body is not None:
         doc.body = body_mod.normalize_blocks(data.body)
@@ -250,9 +300,19 @@ def _countersign(session: Session, agency_id: int, ids: list[int]) -> list[int]:
 def _new_version(session: Session, actor: Actor, doc: OutgoingDocument, *, step_name: str, note: str = "") -> None:
     doc.body_hash = body_mod.body_hash(doc.title, doc.body)
     doc.body_version_no += 1
-    session.add(DocumentVersion(document_id=doc.id or 0, no=doc.body_version_no, title=doc.title, body=doc.body,
-                                body_hash=doc.body_hash, author_id=actor.user_id, author_name=actor.name,
-                                step_name=step_name, note=note.strip()[:200]))
+    session.add(
+        DocumentVersion(
+            document_id=doc.id or 0,
+            no=doc.body_version_no,
+            title=doc.title,
+            body=doc.body,
+            body_hash=doc.body_hash,
+            author_id=actor.user_id,
+            author_name=actor.name,
+            step_name=step_name,
+            note=note.strip()[:200],
+        )
+    )
     doc.updated_at = utcnow()
     session.add(doc)
 
@@ -268,9 +328,11 @@ def _bump(session: Session, doc: OutgoingDocument) -> None:
     session.add(doc)
     session.flush()
     old = doc.version
-    result = session.execute(update(OutgoingDocument).where(col(OutgoingDocument.id) == doc.id,
-                                                            col(OutgoingDocument.version) == old)
-                             .values(version=old + 1))
+    result = session.execute(
+        update(OutgoingDocument)
+        .where(col(OutgoingDocument.id) == doc.id, col(OutgoingDocument.version) == old)
+        .values(version=old + 1)
+    )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("公文已被他人修改或处理，请刷新后重试", code="stale_version")
     set_committed_value(doc, "version", old + 1)
@@ -279,9 +341,20 @@ def _bump(session: Session, doc: OutgoingDocument) -> None:
 # Routing ------------------------------------------------------------------------------------------
 
 
-def check_act(session: Session, actor: Actor, doc_id: int, *, action: str, version: int, opinion: str = "",
-              target: str | None = None, user_id: int | None = None, reason: str = "", pin: str | None = None,
-              quote_comment_id: int | None = None) -> OutgoingDocument:
+def check_act(
+    session: Session,
+    actor: Actor,
+    doc_id: int,
+    *,
+    action: str,
+    version: int,
+    opinion: str = "",
+    target: str | None = None,
+    user_id: int | None = None,
+    reason: str = "",
+    pin: str | None = None,
+    quote_comment_id: int | None = None,
+) -> OutgoingDocument:
     """Validate and perform one route action on a document (see ``docs_flow.engine`` for the rules)."""
     doc = access_document(session, actor, doc_id)
     _check_version(doc, version)
@@ -332,8 +405,9 @@ def _check_submittable(doc: OutgoingDocument) -> None:
         raise ValidationError(f"{doc.doc_type.value}必须填写主送机关", code="recipient_required")
 
 
-def _approve(session: Session, actor: Actor, doc: OutgoingDocument, case: WfCase, opinion: str,
-             pin: str | None) -> engine.Transition:
+def _approve(
+    session: Session, actor: Actor, doc: OutgoingDocument, case: WfCase, opinion: str, pin: str | None
+) -> engine.Transition:
     task = engine.my_task(session, case, actor)
     tag = case.route[task.step_index].get("tag", "") if task is not None else ""
     detail: dict[str, Any] = {}
@@ -380,10 +454,18 @@ def _after(session: Session, actor: Actor, doc: OutgoingDocument, t: engine.Tran
         doc.status = DocStatus.archived
         session.add(doc)
         archive.archive_outgoing(session, actor, doc)
-        events.publish_on_commit(session, "notify.document", {
-            "user_ids": [doc.drafter_id], "title": f"已办结：{doc.title}",
-            "body": f"{doc.number or doc.title} 已完成全部流程并归档", "link": f"/docs/{doc.id}",
-            "source": "docs_flow"}, user_ids=[doc.drafter_id])
+        events.publish_on_commit(
+            session,
+            "notify.document",
+            {
+                "user_ids": [doc.drafter_id],
+                "title": f"已办结：{doc.title}",
+                "body": f"{doc.number or doc.title} 已完成全部流程并归档",
+                "link": f"/docs/{doc.id}",
+                "source": "docs_flow",
+            },
+            user_ids=[doc.drafter_id],
+        )
     session.add(doc)
 
 
@@ -405,20 +487,23 @@ def _after_return(doc: OutgoingDocument, case: WfCase) -> None:
         doc.status = DocStatus.signed
 
 
-def check_assign_number(session: Session, actor: Actor, doc_id: int, *, version: int,
-                        reserved_id: int | None = None) -> OutgoingDocument:
+def check_assign_number(
+    session: Session, actor: Actor, doc_id: int, *, version: int, reserved_id: int | None = None
+) -> OutgoingDocument:
     """编号: the person acting at the 编号 step gives the signed document its 发文字号 (next in
     sequence, or a number reserved earlier)."""
     if reserved_id is None:
         return number_op(actor, doc_id, version=version)(session)  # type: ignore[no-any-return]
     doc, case = _numberable(session, actor, doc_id, version=version)
-    row = numbering.take_reserved(session, actor, reserved_id, agency_id=doc.agency_id, code=doc.number_code,
-                                  document_id=doc.id or 0)
+    row = numbering.take_reserved(
+        session, actor, reserved_id, agency_id=doc.agency_id, code=doc.number_code, document_id=doc.id or 0
+    )
     return _bind_number(session, doc, case, row.text, row.id or 0)
 
 
-def assign_number_queued(numberer: numbering.Numberer, actor: Actor, doc_id: int, *, version: int,
-                         reserved_id: int | None = None) -> OutgoingDocument:
+def assign_number_queued(
+    numberer: numbering.Numberer, actor: Actor, doc_id: int, *, version: int, reserved_id: int | None = None
+) -> OutgoingDocument:
     """``check_assign_number`` through the group-commit allocator (many clerks numbering at once share
     one commit); returns once the number is durable. Call outside any write transaction."""
     if reserved_id is not None:
@@ -462,8 +547,7 @@ def _numberable(session: Session, actor: Actor, doc_id: int, *, version: int) ->
     return doc, case
 
 
-def _bind_number(session: Session, doc: OutgoingDocument, case: WfCase, text: str,
-                 number_id: int) -> OutgoingDocument:
+def _bind_number(session: Session, doc: OutgoingDocument, case: WfCase, text: str, number_id: int) -> OutgoingDocument:
     doc.number, doc.number_id = text, number_id
     _bump(session, doc)
     _publish_update(session, doc, case, "numbered")
@@ -471,9 +555,12 @@ def _bind_number(session: Session, doc: OutgoingDocument, case: WfCase, text: st
 
 
 def _publish_update(session: Session, doc: OutgoingDocument, case: WfCase, op: str) -> None:
-    events.publish_on_commit(session, "docs.document", {"op": op, "document_id": doc.id, "version": doc.version,
-                                                        "status": doc.status.value},
-                             user_ids=engine.participants(session, case))
+    events.publish_on_commit(
+        session,
+        "docs.document",
+        {"op": op, "document_id": doc.id, "version": doc.version, "status": doc.status.value},
+        user_ids=engine.participants(session, case),
+    )
 
 
 # Versions and 留痕 -----------------------------------------------------------------------------------
@@ -481,14 +568,18 @@ def _publish_update(session: Session, doc: OutgoingDocument, case: WfCase, op: s
 
 def list_versions(session: Session, actor: Actor, doc_id: int) -> list[DocumentVersion]:
     access_document(session, actor, doc_id)
-    return list(session.exec(select(DocumentVersion).where(DocumentVersion.document_id == doc_id)
-                             .order_by(DocumentVersion.no)).all())  # type: ignore[arg-type]
+    return list(
+        session.exec(
+            select(DocumentVersion).where(DocumentVersion.document_id == doc_id).order_by(DocumentVersion.no)
+        ).all()
+    )  # type: ignore[arg-type]
 
 
 def get_version(session: Session, actor: Actor, doc_id: int, no: int) -> DocumentVersion:
     access_document(session, actor, doc_id)
-    row = session.exec(select(DocumentVersion).where(DocumentVersion.document_id == doc_id,
-                                                     DocumentVersion.no == no)).first()
+    row = session.exec(
+        select(DocumentVersion).where(DocumentVersion.document_id == doc_id, DocumentVersion.no == no)
+    ).first()
     if row is None:
         raise NotFound("版本不存在", code="version_not_found")
     return row
@@ -499,8 +590,11 @@ def diff_versions(session: Session, actor: Actor, doc_id: int, a: int, b: int) -
 
     Uses difflib here until ``docs_flow.diff`` lands (the lead swaps the call at merge)."""
     va, vb = get_version(session, actor, doc_id, a), get_version(session, actor, doc_id, b)
-    return {"a": version_public(va), "b": version_public(vb),
-            "ops": char_diff(body_mod.flatten(va.title, va.body), body_mod.flatten(vb.title, vb.body))}
+    return {
+        "a": version_public(va),
+        "b": version_public(vb),
+        "ops": char_diff(body_mod.flatten(va.title, va.body), body_mod.flatten(vb.title, vb.body)),
+    }
 
 
 def char_diff(old: str, new: str) -> list[dict[str, str]]:
@@ -518,8 +612,15 @@ def char_diff(old: str, new: str) -> list[dict[str, str]]:
 
 
 def version_public(v: DocumentVersion, *, full: bool = False) -> dict[str, Any]:
-    out: dict[str, Any] = {"no": v.no, "author_id": v.author_id, "author": v.author_name, "step": v.step_name,
-                           "note": v.note, "body_hash": v.body_hash, "created_at": v.created_at.isoformat()}
+    out: dict[str, Any] = {
+        "no": v.no,
+        "author_id": v.author_id,
+        "author": v.author_name,
+        "step": v.step_name,
+        "note": v.note,
+        "body_hash": v.body_hash,
+        "created_at": v.created_at.isoformat(),
+    }
     if full:
         out.update(title=v.title, body=v.body)
     return out
@@ -536,34 +637,55 @@ def check_add_comment(session: Session, actor: Actor, doc_id: int, *, text: str)
     text = text.strip()
     if not text:
         raise ValidationError("讨论内容不能为空", code="text_required")
-    row = DocumentComment(document_id=doc_id, version_no=doc.body_version_no, author_id=actor.user_id,
-                          author_name=actor.name, text=text)
+    row = DocumentComment(
+        document_id=doc_id, version_no=doc.body_version_no, author_id=actor.user_id, author_name=actor.name, text=text
+    )
     session.add(row)
     session.flush()
-    audit.record(session, actor, "docs.comment", target_type="document", target_id=doc_id,
-                 detail={"comment_id": row.id, "version_no": row.version_no})
+    audit.record(
+        session,
+        actor,
+        "docs.comment",
+        target_type="document",
+        target_id=doc_id,
+        detail={"comment_id": row.id, "version_no": row.version_no},
+    )
     case = _case(session, doc)
-    events.publish_on_commit(session, "docs.comment", {"op": "add", "document_id": doc_id, "comment_id": row.id},
-                             user_ids=engine.participants(session, case) - {actor.user_id})
+    events.publish_on_commit(
+        session,
+        "docs.comment",
+        {"op": "add", "document_id": doc_id, "comment_id": row.id},
+        user_ids=engine.participants(session, case) - {actor.user_id},
+    )
     return row
 
 
 def list_comments(session: Session, actor: Actor, doc_id: int) -> list[DocumentComment]:
     access_document(session, actor, doc_id)
-    return list(session.exec(select(DocumentComment).where(DocumentComment.document_id == doc_id)
-                             .order_by(DocumentComment.id)).all())  # type: ignore[arg-type]
+    return list(
+        session.exec(
+            select(DocumentComment).where(DocumentComment.document_id == doc_id).order_by(DocumentComment.id)
+        ).all()
+    )  # type: ignore[arg-type]
 
 
 def comment_public(c: DocumentComment) -> dict[str, Any]:
-    return {"id": c.id, "version_no": c.version_no, "author_id": c.author_id, "author": c.author_name,
-            "text": c.text, "created_at": c.created_at.isoformat()}
+    return {
+        "id": c.id,
+        "version_no": c.version_no,
+        "author_id": c.author_id,
+        "author": c.author_name,
+        "text": c.text,
+        "created_at": c.created_at.isoformat(),
+    }
 
 
 # Attachments and output -------------------------------------------------------------------------------
 
 
-def check_add_attachment(session: Session, actor: Actor, doc_id: int, *, name: str, content_type: str,
-                         data: bytes, version: int) -> DocAttachment:
+def check_add_attachment(
+    session: Session, actor: Actor, doc_id: int, *, name: str, content_type: str, data: bytes, version: int
+) -> DocAttachment:
     doc = access_document(session, actor, doc_id)
     _check_version(doc, version)
     case = _case(session, doc)
@@ -571,14 +693,27 @@ def check_add_attachment(session: Session, actor: Actor, doc_id: int, *, name: s
     name = name.strip().replace("/", "_").replace("\\", "_")[:200]
     if not name or not data:
         raise ValidationError("附件为空", code="empty_file")
-    row = DocAttachment(document_id=doc_id, name=name, content_type=content_type[:100] or "application/octet-stream",
-                        size=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data, uploaded_by=actor.user_id)
+    row = DocAttachment(
+        document_id=doc_id,
+        name=name,
+        content_type=content_type[:100] or "application/octet-stream",
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        data=data,
+        uploaded_by=actor.user_id,
+    )
     session.add(row)
     session.flush()
     doc.attachments = [*doc.attachments, {"name": name.rsplit(".", 1)[0], "file_id": row.id}]
     _bump(session, doc)
-    audit.record(session, actor, "docs.attachment", target_type="document", target_id=doc_id,
-                 detail={"file_id": row.id, "name": name, "sha256": row.sha256, "size": row.size})
+    audit.record(
+        session,
+        actor,
+        "docs.attachment",
+        target_type="document",
+        target_id=doc_id,
+        detail={"file_id": row.id, "name": name, "sha256": row.sha256, "size": row.size},
+    )
     return row
 
 
@@ -594,8 +729,14 @@ def render_document(session: Session, actor: Actor, doc_id: int) -> tuple[Outgoi
     """The Word file for a reader of the document: the sealed bytes once sealed."""
     doc = access_document(session, actor, doc_id)
     data = output.official_file(session, doc)
-    audit.record(session, actor, "docs.download", target_type="document", target_id=doc_id,
-                 detail={"version_no": doc.body_version_no, "sha256": hashlib.sha256(data).hexdigest()})
+    audit.record(
+        session,
+        actor,
+        "docs.download",
+        target_type="document",
+        target_id=doc_id,
+        detail={"version_no": doc.body_version_no, "sha256": hashlib.sha256(data).hexdigest()},
+    )
     return doc, data
 
 
@@ -606,8 +747,14 @@ def official_copy(session: Session, actor: Actor, doc_id: int, fmt: str) -> tupl
     if data is None:
         reason = doc.seal_record.get(f"official_{fmt}_missing") or f"公文用印后才有正式版式文件（{fmt.upper()}）"
         raise NotFound(reason, code=f"no_official_{fmt}")
-    audit.record(session, actor, "docs.download", target_type="document", target_id=doc_id,
-                 detail={"format": fmt, "sha256": hashlib.sha256(data).hexdigest()})
+    audit.record(
+        session,
+        actor,
+        "docs.download",
+        target_type="document",
+        target_id=doc_id,
+        detail={"format": fmt, "sha256": hashlib.sha256(data).hexdigest()},
+    )
     return doc, data
 
 
@@ -615,8 +762,16 @@ def check_conformance(session: Session, actor: Actor, data: bytes) -> dict[str, 
     """GB/T 9704 check of an uploaded Word file (stores nothing but the audit entry)."""
     policy.require(actor, "document.use")
     report = output.check(data).to_dict()
-    audit.record(session, actor, "docs.check_file", detail={"ok": report["ok"], "sha256": hashlib.sha256(data).hexdigest(),
-                                                             "deviations": len(report["deviations"])})
+    audit.record(
+        session,
+        actor,
+        "docs.check_file",
+        detail={
+            "ok": report["ok"],
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "deviations": len(report["deviations"]),
+        },
+    )
     return report
 
 
@@ -639,8 +794,9 @@ def check_import_docx(session: Session, actor: Actor, doc_id: int, data: bytes) 
 # Lists and detail -----------------------------------------------------------------------------------
 
 
-def list_documents(session: Session, actor: Actor, *, box: str, q: str = "", offset: int = 0,
-                   limit: int = 50) -> dict[str, Any]:
+def list_documents(
+    session: Session, actor: Actor, *, box: str, q: str = "", offset: int = 0, limit: int = 50
+) -> dict[str, Any]:
     """待办 / 已办 / 我起草的 / 全部 (what the actor may read)."""
     policy.require(actor, "document.use")
     stmt = select(OutgoingDocument)
@@ -656,32 +812,45 @@ def list_documents(session: Session, actor: Actor, *, box: str, q: str = "", off
         like = f"%{q.strip()[:50]}%"
         stmt = stmt.where(or_(col(OutgoingDocument.title).like(like), col(OutgoingDocument.number).like(like)))
     total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
-    rows = session.exec(stmt.order_by(col(OutgoingDocument.updated_at).desc())
-                        .offset(max(offset, 0)).limit(min(max(limit, 1), 200))).all()
+    rows = session.exec(
+        stmt.order_by(col(OutgoingDocument.updated_at).desc()).offset(max(offset, 0)).limit(min(max(limit, 1), 200))
+    ).all()
     return {"total": total, "items": _summaries(session, actor, list(rows))}
 
 
 def _readable(session: Session, actor: Actor) -> Any:
-    cond = or_(OutgoingDocument.drafter_id == actor.user_id, engine.on_route_cond(OutgoingDocument.case_id,
-                                                                                  actor.user_id))
+    cond = or_(
+        OutgoingDocument.drafter_id == actor.user_id, engine.on_route_cond(OutgoingDocument.case_id, actor.user_id)
+    )
     if actor.has(Role.leader) or actor.has(Role.clerk):
         cond = or_(cond, (OutgoingDocument.agency_id == actor.agency_id) & (OutgoingDocument.status != DocStatus.draft))
     return cond
 
 
 def _summaries(session: Session, actor: Actor, docs: list[OutgoingDocument]) -> list[dict[str, Any]]:
-    cases = {c.id: c for c in session.exec(select(WfCase).where(
-        col(WfCase.id).in_([d.case_id for d in docs]))).all()}
-    names = {u.id: u.name for u in session.exec(select(User).where(
-        col(User.id).in_({d.drafter_id for d in docs}))).all()}
+    cases = {c.id: c for c in session.exec(select(WfCase).where(col(WfCase.id).in_([d.case_id for d in docs]))).all()}
+    names = {
+        u.id: u.name for u in session.exec(select(User).where(col(User.id).in_({d.drafter_id for d in docs}))).all()
+    }
     out = []
     for d in docs:
         case = cases.get(d.case_id)
         step = case.route[case.current_step] if case and case.current_step is not None else None
-        out.append({"id": d.id, "title": d.title, "doc_type": d.doc_type.value, "number": d.number,
-                    "status": d.status.value, "status_label": STATUS_LABELS[d.status], "urgency": d.urgency.value,
-                    "secrecy": d.secrecy.value, "drafter": names.get(d.drafter_id, ""),
-                    "current_step": step["name"] if step else None, "updated_at": d.updated_at.isoformat()})
+        out.append(
+            {
+                "id": d.id,
+                "title": d.title,
+                "doc_type": d.doc_type.value,
+                "number": d.number,
+                "status": d.status.value,
+                "status_label": STATUS_LABELS[d.status],
+                "urgency": d.urgency.value,
+                "secrecy": d.secrecy.value,
+                "drafter": names.get(d.drafter_id, ""),
+                "current_step": step["name"] if step else None,
+                "updated_at": d.updated_at.isoformat(),
+            }
+        )
     return out
 
 
@@ -694,13 +863,20 @@ def document_detail(session: Session, actor: Actor, doc_id: int) -> dict[str, An
     names = {u.id: u.name for u in session.exec(select(User).where(col(User.id).in_([doc.drafter_id]))).all()}
     dept = session.get(Department, doc.drafting_dept_id) if doc.drafting_dept_id else None
     return {
-        **document_public(doc), "drafter": names.get(doc.drafter_id, ""),
+        **document_public(doc),
+        "drafter": names.get(doc.drafter_id, ""),
         "drafting_dept": dept.name if dept else "",
         "allowed_actions": allowed_actions(session, actor, doc, case),
         "return_targets": [{"key": k, "name": n} for k, n in engine.return_targets(session, case)],
-        "my_step": {"name": step["name"], "tag": step.get("tag", ""), "can_edit": step["can_edit"],
-                    "on_behalf_of": task.assignee_id if task and task.assignee_id != actor.user_id else None,
-                    "due_at": task.due_at.isoformat() if task and task.due_at else None} if step else None,
+        "my_step": {
+            "name": step["name"],
+            "tag": step.get("tag", ""),
+            "can_edit": step["can_edit"],
+            "on_behalf_of": task.assignee_id if task and task.assignee_id != actor.user_id else None,
+            "due_at": task.due_at.isoformat() if task and task.due_at else None,
+        }
+        if step
+        else None,
         "needs_pin": bool(step and step.get("tag") in ("sign_off", "seal")),
         # 用印 makes the official PDF: say beforehand when the converters are not there.
         "official_copy": convert.status() if step and step.get("tag") == "seal" else None,
@@ -725,35 +901,60 @@ def allowed_actions(session: Session, actor: Actor, doc: OutgoingDocument, case:
 
 def document_public(doc: OutgoingDocument) -> dict[str, Any]:
     return {
-        "id": doc.id, "version": doc.version, "doc_type": doc.doc_type.value, "title": doc.title,
-        "status": doc.status.value, "status_label": STATUS_LABELS[doc.status], "number": doc.number,
-        "number_code": doc.number_code, "copy_no": doc.copy_no, "secrecy": doc.secrecy.value,
-        "secrecy_period": doc.secrecy_period, "urgency": doc.urgency.value, "open_attribute": doc.open_attribute,
-        "main_recipients": doc.main_recipients, "cc_recipients": doc.cc_recipients,
-        "countersign_department_ids": doc.countersign_department_ids, "body": doc.body,
-        "body_hash": doc.body_hash, "body_version_no": doc.body_version_no, "attachments": doc.attachments,
-        "note": doc.note, "attendance": doc.attendance, "drafter_id": doc.drafter_id,
+        "id": doc.id,
+        "version": doc.version,
+        "doc_type": doc.doc_type.value,
+        "title": doc.title,
+        "status": doc.status.value,
+        "status_label": STATUS_LABELS[doc.status],
+        "number": doc.number,
+        "number_code": doc.number_code,
+        "copy_no": doc.copy_no,
+        "secrecy": doc.secrecy.value,
+        "secrecy_period": doc.secrecy_period,
+        "urgency": doc.urgency.value,
+        "open_attribute": doc.open_attribute,
+        "main_recipients": doc.main_recipients,
+        "cc_recipients": doc.cc_recipients,
+        "countersign_department_ids": doc.countersign_department_ids,
+        "body": doc.body,
+        "body_hash": doc.body_hash,
+        "body_version_no": doc.body_version_no,
+        "attachments": doc.attachments,
+        "note": doc.note,
+        "attendance": doc.attendance,
+        "drafter_id": doc.drafter_id,
         "drafter_phone": doc.drafter_phone,
-        "signer_name": doc.signer_name, "signed_hash": doc.signed_hash, "signed_version_no": doc.signed_version_no,
+        "signer_name": doc.signer_name,
+        "signed_hash": doc.signed_hash,
+        "signed_version_no": doc.signed_version_no,
         "signed_at": doc.signed_at.isoformat() if doc.signed_at else None,
         "written_date": doc.written_date.isoformat() if doc.written_date else None,
         "issuing_agency_name": doc.issuing_agency_name,
         "issued_date": doc.issued_date.isoformat() if doc.issued_date else None,
-        "sealed": bool(doc.seal_record), "seal_method": doc.seal_record.get("method"),
+        "sealed": bool(doc.seal_record),
+        "seal_method": doc.seal_record.get("method"),
         "sealed_sha256": doc.seal_record.get("sealed_sha256"),
         "official_pdf_sha256": doc.seal_record.get("official_pdf"),
         "official_ofd_sha256": doc.seal_record.get("official_ofd"),
-        "created_at": doc.created_at.isoformat(), "updated_at": doc.updated_at.isoformat(),
+        "created_at": doc.created_at.isoformat(),
+        "updated_at": doc.updated_at.isoformat(),
     }
 
 
 def meta(session: Session, actor: Actor) -> dict[str, Any]:
     policy.require(actor, "document.use")
-    depts = session.exec(select(Department).where(Department.agency_id == actor.agency_id,
-                                                  Department.id != actor.agency_id)
-                         .order_by(Department.sort_order, Department.id)).all()  # type: ignore[arg-type]
-    return {"doc_types": [d.value for d in DocType], "secrecy": ["", Secrecy.internal.value],
-            "refused_secrecy": list(CLASSIFIED_LEVELS), "urgency": [u.value for u in Urgency],
-            "number_codes": numbering.agency_codes(session, actor.agency_id or 0),
-            "departments": [{"id": d.id, "name": d.name} for d in depts],
-            "status_labels": {s.value: label for s, label in STATUS_LABELS.items()}}
+    depts = session.exec(
+        select(Department)
+        .where(Department.agency_id == actor.agency_id, Department.id != actor.agency_id)
+        .order_by(Department.sort_order, Department.id)
+    ).all()  # type: ignore[arg-type]
+    return {
+        "doc_types": [d.value for d in DocType],
+        "secrecy": ["", Secrecy.internal.value],
+        "refused_secrecy": list(CLASSIFIED_LEVELS),
+        "urgency": [u.value for u in Urgency],
+        "number_codes": numbering.agency_codes(session, actor.agency_id or 0),
+        "departments": [{"id": d.id, "name": d.name} for d in depts],
+        "status_labels": {s.value: label for s, label in STATUS_LABELS.items()},
+    }

@@ -8,10 +8,10 @@ import asyncio
 import logging
 from typing import Any
 
-from office import events
-from office.db import Database
 from docs_flow import search, supervision  # noqa: F401  (search registers its indexing hooks)
 from docs_flow.numbering import Numberer
+from office import events
+from office.db import Database
 
 log = logging.getLogger("docs_flow.startup")
 REMIND_SECONDS = 60.0

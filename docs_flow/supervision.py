@@ -37,8 +37,12 @@ from office.spreadsheet import safe_cell
 log = logging.getLogger("docs_flow.supervision")
 CHINA = ZoneInfo("Asia/Shanghai")
 SETTING_KEY = "supervision_schedule"
-DEFAULT_SCHEDULE = {"before_hours": [72, 24], "overdue_every_hours": 24, "escalate_after_hours": 48,
-                    "due_soon_hours": 72}
+DEFAULT_SCHEDULE = {
+    "before_hours": [72, 24],
+    "overdue_every_hours": 24,
+    "escalate_after_hours": 48,
+    "due_soon_hours": 72,
+}
 SOURCES = {"incoming": "收文", "meeting_task": "会议任务", "instruction": "领导批示"}
 TREND_DAYS = 14
 EXPORT_LIMIT = 100_000
@@ -57,7 +61,8 @@ def check_set_schedule(session: Session, actor: Actor, value: dict[str, Any]) ->
     hours = value.get("before_hours", DEFAULT_SCHEDULE["before_hours"])
     clean = {
         "before_hours": sorted({_hours(h, "before_hours") for h in hours}, reverse=True)[:10]
-        if isinstance(hours, list) else _bad("before_hours"),
+        if isinstance(hours, list)
+        else _bad("before_hours"),
         "overdue_every_hours": _hours(value.get("overdue_every_hours", 24), "overdue_every_hours"),
         "escalate_after_hours": _hours(value.get("escalate_after_hours", 48), "escalate_after_hours", zero=True),
         "due_soon_hours": _hours(value.get("due_soon_hours", 72), "due_soon_hours"),
@@ -131,8 +136,12 @@ def run_reminders(session: Session, *, now: datetime | None = None) -> list[Remi
     now = now or utcnow()
     schedule = get_schedule(session)
     horizon = now + timedelta(hours=max(schedule.get("before_hours") or [0]))
-    rows = {r.id: r for r in session.exec(select(SupervisionItem).where(
-        SupervisionItem.status == "open", SupervisionItem.deadline <= horizon)).all()}  # type: ignore[arg-type]
+    rows = {
+        r.id: r
+        for r in session.exec(
+            select(SupervisionItem).where(SupervisionItem.status == "open", SupervisionItem.deadline <= horizon)
+        ).all()
+    }  # type: ignore[arg-type]
     states = [ItemState(r.id or 0, r.deadline, tuple(r.reminders), r.escalation_level) for r in rows.values()]
     due = due_reminders(states, now, schedule)
     for rem in due:
@@ -170,8 +179,10 @@ def owners(session: Session, item: SupervisionItem) -> list[int]:
 def _remind(session: Session, actor: Actor, item: SupervisionItem, *, message: str, now: datetime) -> list[int]:
     people = owners(session, item)
     item.last_reminded_at = now
-    item.history = [*item.history, {"at": now.isoformat(), "action": "remind", "by": actor.name,
-                                    "message": message[:500], "to": people}]
+    item.history = [
+        *item.history,
+        {"at": now.isoformat(), "action": "remind", "by": actor.name, "message": message[:500], "to": people},
+    ]
     session.add(item)
     _notify(session, people, f"催办：{item.title}", message, item)
     return people
@@ -180,21 +191,48 @@ def _remind(session: Session, actor: Actor, item: SupervisionItem, *, message: s
 def _escalate(session: Session, actor: Actor, item: SupervisionItem, *, reason: str, now: datetime) -> None:
     item.escalation_level += 1
     leaders = users_with_role(session, Role.leader, agency_id=item.agency_id)
-    item.history = [*item.history, {"at": now.isoformat(), "action": "escalate", "by": actor.name,
-                                    "level": item.escalation_level, "message": reason[:500], "to": leaders}]
+    item.history = [
+        *item.history,
+        {
+            "at": now.isoformat(),
+            "action": "escalate",
+            "by": actor.name,
+            "level": item.escalation_level,
+            "message": reason[:500],
+            "to": leaders,
+        },
+    ]
     session.add(item)
-    _notify(session, sorted(set(leaders) | set(owners(session, item))),
-            f"督办升级（{item.escalation_level} 级）：{item.title}", reason, item)
-    events.publish_on_commit(session, "supervision.item", {"op": "escalate", "item_id": item.id,
-                                                           "level": item.escalation_level}, user_ids=leaders)
+    _notify(
+        session,
+        sorted(set(leaders) | set(owners(session, item))),
+        f"督办升级（{item.escalation_level} 级）：{item.title}",
+        reason,
+        item,
+    )
+    events.publish_on_commit(
+        session,
+        "supervision.item",
+        {"op": "escalate", "item_id": item.id, "level": item.escalation_level},
+        user_ids=leaders,
+    )
 
 
 def _notify(session: Session, user_ids: list[int], title: str, body: str, item: SupervisionItem) -> None:
     ids = sorted({u for u in user_ids if u})
     if ids:
-        events.publish_on_commit(session, "notify.supervision", {
-            "user_ids": ids, "title": title, "body": body, "link": item.link or "/incoming/supervision",
-            "source": "docs_flow"}, user_ids=ids)
+        events.publish_on_commit(
+            session,
+            "notify.supervision",
+            {
+                "user_ids": ids,
+                "title": title,
+                "body": body,
+                "link": item.link or "/incoming/supervision",
+                "source": "docs_flow",
+            },
+            user_ids=ids,
+        )
 
 
 def remind_all(db: Database, *, now: datetime | None = None) -> int:
@@ -222,31 +260,57 @@ def _check_owner(session: Session, agency_id: int, dept_id: int | None, user_id:
     if dept_id is not None:
         dept = session.get(Department, dept_id)
         if dept is None or dept.agency_id != agency_id or dept.kind != DeptKind.department:
-            raise ValidationError(f"部门（编号 {dept_id}）不存在或不属于本机关", code="bad_department",
-                                  field="owner_department_id")
+            raise ValidationError(
+                f"部门（编号 {dept_id}）不存在或不属于本机关", code="bad_department", field="owner_department_id"
+            )
     if user_id is not None:
-        inside = session.exec(select(Post.id).join(Department, Department.id == Post.department_id)  # type: ignore[arg-type]
-                              .where(Post.user_id == user_id, Department.agency_id == agency_id)).first()
+        inside = session.exec(
+            select(Post.id)
+            .join(Department, Department.id == Post.department_id)  # type: ignore[arg-type]
+            .where(Post.user_id == user_id, Department.agency_id == agency_id)
+        ).first()
         if inside is None:
             raise ValidationError("责任人不存在或不属于本机关", code="bad_user", field="owner_user_id")
 
 
-def track(session: Session, actor: Actor, *, agency_id: int, source_kind: str, source_id: str, title: str,
-          deadline: datetime, owner_department_id: int | None = None, owner_user_id: int | None = None,
-          link: str = "") -> SupervisionItem:
+def track(
+    session: Session,
+    actor: Actor,
+    *,
+    agency_id: int,
+    source_kind: str,
+    source_id: str,
+    title: str,
+    deadline: datetime,
+    owner_department_id: int | None = None,
+    owner_user_id: int | None = None,
+    link: str = "",
+) -> SupervisionItem:
     """Create or update the item for a source (a 收文 re-instructed gets its new owner and deadline)."""
     if deadline.tzinfo is None:
         raise ValidationError("办理时限必须带时区", code="naive_datetime", field="deadline")
-    row = session.exec(select(SupervisionItem).where(SupervisionItem.source_kind == source_kind,
-                                                     SupervisionItem.source_id == source_id)).first()
+    row = session.exec(
+        select(SupervisionItem).where(
+            SupervisionItem.source_kind == source_kind, SupervisionItem.source_id == source_id
+        )
+    ).first()
     now = utcnow()
     if row is None:
-        row = SupervisionItem(agency_id=agency_id, source_kind=source_kind, source_id=source_id, title=title[:200],
-                              deadline=deadline, created_by=actor.user_id, link=link,
-                              history=[{"at": now.isoformat(), "action": "create", "by": actor.name}])
+        row = SupervisionItem(
+            agency_id=agency_id,
+            source_kind=source_kind,
+            source_id=source_id,
+            title=title[:200],
+            deadline=deadline,
+            created_by=actor.user_id,
+            link=link,
+            history=[{"at": now.isoformat(), "action": "create", "by": actor.name}],
+        )
     else:
-        row.history = [*row.history, {"at": now.isoformat(), "action": "update", "by": actor.name,
-                                      "deadline": deadline.isoformat()}]
+        row.history = [
+            *row.history,
+            {"at": now.isoformat(), "action": "update", "by": actor.name, "deadline": deadline.isoformat()},
+        ]
         row.deadline, row.status, row.reminders, row.completed_at = deadline, "open", [], None
     row.owner_department_id, row.owner_user_id = owner_department_id, owner_user_id
     session.add(row)
@@ -254,9 +318,17 @@ def track(session: Session, actor: Actor, *, agency_id: int, source_kind: str, s
     return row
 
 
-def check_create(session: Session, actor: Actor, *, title: str, deadline: datetime, source_kind: str = "instruction",
-                 owner_department_id: int | None = None, owner_user_id: int | None = None,
-                 note: str = "") -> SupervisionItem:
+def check_create(
+    session: Session,
+    actor: Actor,
+    *,
+    title: str,
+    deadline: datetime,
+    source_kind: str = "instruction",
+    owner_department_id: int | None = None,
+    owner_user_id: int | None = None,
+    note: str = "",
+) -> SupervisionItem:
     """A leader's instruction (领导批示) or other item entered by the supervision office."""
     policy.require(actor, "supervision.manage")
     title = (title or "").strip()
@@ -268,17 +340,44 @@ def check_create(session: Session, actor: Actor, *, title: str, deadline: dateti
         raise ValidationError("办理时限不能早于当前时间", code="deadline_past", field="deadline")
     agency_id = actor.agency_id or 0
     _check_owner(session, agency_id, owner_department_id, owner_user_id)
-    n = session.exec(select(func.count()).select_from(SupervisionItem).where(  # type: ignore[call-overload]
-        SupervisionItem.agency_id == agency_id, SupervisionItem.source_kind == source_kind)).one()
-    row = track(session, actor, agency_id=agency_id, source_kind=source_kind, source_id=f"{agency_id}-{n + 1}",
-                title=title, deadline=deadline, owner_department_id=owner_department_id, owner_user_id=owner_user_id)
+    n = session.exec(
+        select(func.count())
+        .select_from(SupervisionItem)
+        .where(  # type: ignore[call-overload]
+            SupervisionItem.agency_id == agency_id, SupervisionItem.source_kind == source_kind
+        )
+    ).one()
+    row = track(
+        session,
+        actor,
+        agency_id=agency_id,
+        source_kind=source_kind,
+        source_id=f"{agency_id}-{n + 1}",
+        title=title,
+        deadline=deadline,
+        owner_department_id=owner_department_id,
+        owner_user_id=owner_user_id,
+    )
     if note.strip():
-        row.history = [*row.history, {"at": utcnow().isoformat(), "action": "note", "by": actor.name,
-                                      "message": note.strip()[:500]}]
-    audit.record(session, actor, "supervision.create", target_type="supervision", target_id=row.id,
-                 detail={"title": title, "deadline": deadline.isoformat()})
-    _notify(session, owners(session, row), f"督办事项：{title}",
-            f"办理时限 {deadline.astimezone(CHINA):%Y-%m-%d %H:%M}", row)
+        row.history = [
+            *row.history,
+            {"at": utcnow().isoformat(), "action": "note", "by": actor.name, "message": note.strip()[:500]},
+        ]
+    audit.record(
+        session,
+        actor,
+        "supervision.create",
+        target_type="supervision",
+        target_id=row.id,
+        detail={"title": title, "deadline": deadline.isoformat()},
+    )
+    _notify(
+        session,
+        owners(session, row),
+        f"督办事项：{title}",
+        f"办理时限 {deadline.astimezone(CHINA):%Y-%m-%d %H:%M}",
+        row,
+    )
     return row
 
 
@@ -302,8 +401,9 @@ def check_remind(session: Session, actor: Actor, item_id: int, *, message: str =
     if row.status != "open":
         raise InvalidTransition("事项已办结，无需催办", code="item_done")
     people = _remind(session, actor, row, message=message.strip() or "请抓紧办理并及时反馈", now=utcnow())
-    audit.record(session, actor, "supervision.remind", target_type="supervision", target_id=item_id,
-                 detail={"to": people})
+    audit.record(
+        session, actor, "supervision.remind", target_type="supervision", target_id=item_id, detail={"to": people}
+    )
     return row
 
 
@@ -315,8 +415,14 @@ def check_escalate(session: Session, actor: Actor, item_id: int, *, reason: str)
     if not reason.strip():
         raise ValidationError("升级督办必须说明理由", code="reason_required", field="reason")
     _escalate(session, actor, row, reason=reason.strip(), now=utcnow())
-    audit.record(session, actor, "supervision.escalate", target_type="supervision", target_id=item_id,
-                 detail={"level": row.escalation_level})
+    audit.record(
+        session,
+        actor,
+        "supervision.escalate",
+        target_type="supervision",
+        target_id=item_id,
+        detail={"level": row.escalation_level},
+    )
     return row
 
 
@@ -337,13 +443,24 @@ def _complete(row: SupervisionItem, actor: Actor, note: str = "") -> None:
     now = utcnow()
     row.status, row.completed_at = "done", now
     row.handling_hours = round((now - row.created_at).total_seconds() / 3600, 2)
-    row.history = [*row.history, {"at": now.isoformat(), "action": "complete", "by": actor.name,
-                                  "on_time": now <= row.deadline, "message": note[:500]}]
+    row.history = [
+        *row.history,
+        {
+            "at": now.isoformat(),
+            "action": "complete",
+            "by": actor.name,
+            "on_time": now <= row.deadline,
+            "message": note[:500],
+        },
+    ]
 
 
 def complete_source(session: Session, actor: Actor, source_kind: str, source_id: str) -> None:
-    row = session.exec(select(SupervisionItem).where(SupervisionItem.source_kind == source_kind,
-                                                     SupervisionItem.source_id == source_id)).first()
+    row = session.exec(
+        select(SupervisionItem).where(
+            SupervisionItem.source_kind == source_kind, SupervisionItem.source_id == source_id
+        )
+    ).first()
     if row is not None and row.status == "open":
         _complete(row, actor)
         session.add(row)
@@ -380,10 +497,18 @@ def on_meeting_task(db: Database, event: events.Event) -> None:
         if agency_id is None:
             log.warning("meeting task %s has no known owner; not tracked", task_id)
             return
-        track(s, SYSTEM, agency_id=agency_id, source_kind="meeting_task", source_id=task_id, title=title,
-              deadline=due, owner_department_id=dept_id if isinstance(dept_id, int) else None,
-              owner_user_id=user_id if isinstance(user_id, int) else None,
-              link=f"/meetings/{p.get('meeting_id')}" if p.get("meeting_id") else "")
+        track(
+            s,
+            SYSTEM,
+            agency_id=agency_id,
+            source_kind="meeting_task",
+            source_id=task_id,
+            title=title,
+            deadline=due,
+            owner_department_id=dept_id if isinstance(dept_id, int) else None,
+            owner_user_id=user_id if isinstance(user_id, int) else None,
+            link=f"/meetings/{p.get('meeting_id')}" if p.get("meeting_id") else "",
+        )
 
 
 def on_meeting_task_done(db: Database, event: events.Event) -> None:
@@ -399,8 +524,12 @@ def _agency_of(session: Session, dept_id: Any, user_id: Any) -> int | None:
         dept = session.get(Department, dept_id)
         return dept.agency_id if dept else None
     if isinstance(user_id, int) and not isinstance(user_id, bool):
-        return session.exec(select(Department.agency_id).join(Post, Post.department_id == Department.id)  # type: ignore[arg-type]
-                            .where(Post.user_id == user_id).order_by(col(Post.is_primary).desc())).first()
+        return session.exec(
+            select(Department.agency_id)
+            .join(Post, Post.department_id == Department.id)  # type: ignore[arg-type]
+            .where(Post.user_id == user_id)
+            .order_by(col(Post.is_primary).desc())
+        ).first()
     return None
 
 
@@ -420,8 +549,12 @@ def _scope(session: Session, actor: Actor, f: Filters, now: datetime, schedule: 
     policy.require(actor, "supervision.view")
     cond: list[Any] = [SupervisionItem.agency_id == actor.agency_id]
     if not policy.can(actor, "supervision.manage"):
-        cond.append(or_(col(SupervisionItem.owner_department_id).in_(sorted(actor.headed_department_ids) or [-1]),
-                        SupervisionItem.owner_user_id == actor.user_id))
+        cond.append(
+            or_(
+                col(SupervisionItem.owner_department_id).in_(sorted(actor.headed_department_ids) or [-1]),
+                SupervisionItem.owner_user_id == actor.user_id,
+            )
+        )
     if f.source_kind:
         if f.source_kind not in SOURCES:
             raise ValidationError("来源只能是 incoming / meeting_task / instruction", code="bad_query")
@@ -429,11 +562,14 @@ def _scope(session: Session, actor: Actor, f: Filters, now: datetime, schedule: 
     if f.department_id is not None:
         cond.append(SupervisionItem.owner_department_id == f.department_id)
     soon = now + timedelta(hours=int(schedule["due_soon_hours"]))
-    status = {"open": SupervisionItem.status == "open",
-              "overdue": and_(SupervisionItem.status == "open", SupervisionItem.deadline < now),
-              "due_soon": and_(SupervisionItem.status == "open", SupervisionItem.deadline >= now,
-                               SupervisionItem.deadline < soon),
-              "done": SupervisionItem.status == "done"}
+    status = {
+        "open": SupervisionItem.status == "open",
+        "overdue": and_(SupervisionItem.status == "open", SupervisionItem.deadline < now),
+        "due_soon": and_(
+            SupervisionItem.status == "open", SupervisionItem.deadline >= now, SupervisionItem.deadline < soon
+        ),
+        "done": SupervisionItem.status == "done",
+    }
     if f.status:
         if f.status not in status:
             raise ValidationError("状态只能是 open / due_soon / overdue / done", code="bad_query")
@@ -459,31 +595,54 @@ def dashboard(session: Session, actor: Actor, f: Filters, *, now: datetime | Non
     by_dept: dict[int | None, dict[str, Any]] = {}
 
     def dept(dept_id: int | None) -> dict[str, Any]:
-        return by_dept.setdefault(dept_id, {"department_id": dept_id, "open": 0, "due_soon": 0, "overdue": 0,
-                                            "done": 0, "done_on_time": 0, "done_late": 0, "avg_hours": None,
-                                            "max_escalation": 0})
+        return by_dept.setdefault(
+            dept_id,
+            {
+                "department_id": dept_id,
+                "open": 0,
+                "due_soon": 0,
+                "overdue": 0,
+                "done": 0,
+                "done_on_time": 0,
+                "done_late": 0,
+                "avg_hours": None,
+                "max_escalation": 0,
+            },
+        )
 
-    open_items = stats.open_items(session, cond, stats.departments_with_open_items(session, actor.agency_id or 0),
-                                  ends, now, soon)
+    open_items = stats.open_items(
+        session, cond, stats.departments_with_open_items(session, actor.agency_id or 0), ends, now, soon
+    )
     for dept_id, counts in open_items.by_dept.items():
         dept(dept_id).update(counts)
     for dept_id, done, on_time, avg_h, esc in stats.done_by_department(session, cond):
         d = dept(dept_id)
-        d.update(done=int(done), done_on_time=int(on_time or 0), done_late=int(done) - int(on_time or 0),
-                 avg_hours=round(float(avg_h), 1) if avg_h is not None else None)
+        d.update(
+            done=int(done),
+            done_on_time=int(on_time or 0),
+            done_late=int(done) - int(on_time or 0),
+            avg_hours=round(float(avg_h), 1) if avg_h is not None else None,
+        )
         d["max_escalation"] = max(d["max_escalation"], int(esc or 0))
-    names = {d.id: d.name for d in session.exec(select(Department).where(
-        col(Department.id).in_([k for k in by_dept if k]))).all()}
+    names = {
+        d.id: d.name
+        for d in session.exec(select(Department).where(col(Department.id).in_([k for k in by_dept if k]))).all()
+    }
     depts = [{**d, "department": names.get(d["department_id"], "个人/未指定部门")} for d in by_dept.values()]
     depts.sort(key=lambda d: (-d["overdue"], -d["open"], d["department"]))
-    totals = {k: sum(d[k] for d in depts) for k in ("open", "due_soon", "overdue", "done", "done_on_time",
-                                                    "done_late")}
+    totals = {k: sum(d[k] for d in depts) for k in ("open", "due_soon", "overdue", "done", "done_on_time", "done_late")}
     done_hours = [(d["avg_hours"], d["done"]) for d in depts if d["avg_hours"] is not None and d["done"]]
-    totals["avg_hours"] = round(sum(h * c for h, c in done_hours) / sum(c for _, c in done_hours), 1) \
-        if done_hours else None
+    totals["avg_hours"] = (
+        round(sum(h * c for h, c in done_hours) / sum(c for _, c in done_hours), 1) if done_hours else None
+    )
     trend = stats.overdue_trend(session, cond, ends, now, open_items)
-    return {"now": now.isoformat(), "schedule": schedule, "totals": totals, "departments": depts,
-            "trend": [{"date": e.date().isoformat(), "overdue": n} for e, n in zip(ends, trend)]}
+    return {
+        "now": now.isoformat(),
+        "schedule": schedule,
+        "totals": totals,
+        "departments": depts,
+        "trend": [{"date": e.date().isoformat(), "overdue": n} for e, n in zip(ends, trend, strict=True)],
+    }
 
 
 def _day_ends(now: datetime) -> list[datetime]:
@@ -494,30 +653,53 @@ def _day_ends(now: datetime) -> list[datetime]:
     return ends
 
 
-def list_items(session: Session, actor: Actor, f: Filters, *, now: datetime | None = None, offset: int = 0,
-               limit: int = 50) -> dict[str, Any]:
+def list_items(
+    session: Session, actor: Actor, f: Filters, *, now: datetime | None = None, offset: int = 0, limit: int = 50
+) -> dict[str, Any]:
     now = now or utcnow()
     cond = _scope(session, actor, f, now, get_schedule(session))
     total = session.exec(select(func.count()).select_from(SupervisionItem).where(*cond)).one()  # type: ignore[call-overload]
-    rows = session.exec(select(SupervisionItem).where(*cond).order_by(
-        col(SupervisionItem.status).desc(), col(SupervisionItem.deadline))
-        .offset(max(offset, 0)).limit(min(max(limit, 1), EXPORT_LIMIT))).all()
-    names = {d.id: d.name for d in session.exec(select(Department).where(
-        col(Department.id).in_({r.owner_department_id for r in rows if r.owner_department_id}))).all()}
+    rows = session.exec(
+        select(SupervisionItem)
+        .where(*cond)
+        .order_by(col(SupervisionItem.status).desc(), col(SupervisionItem.deadline))
+        .offset(max(offset, 0))
+        .limit(min(max(limit, 1), EXPORT_LIMIT))
+    ).all()
+    names = {
+        d.id: d.name
+        for d in session.exec(
+            select(Department).where(
+                col(Department.id).in_({r.owner_department_id for r in rows if r.owner_department_id})
+            )
+        ).all()
+    }
     return {"total": total, "items": [item_public(r, names, now) for r in rows]}
 
 
 def item_public(r: SupervisionItem, names: dict[int | None, str], now: datetime) -> dict[str, Any]:
     overdue = r.status == "open" and r.deadline < now
     late = r.completed_at is not None and r.completed_at > r.deadline
-    return {"id": r.id, "source_kind": r.source_kind, "source_label": SOURCES.get(r.source_kind, r.source_kind),
-            "source_id": r.source_id, "title": r.title, "owner_department_id": r.owner_department_id,
-            "owner_department": names.get(r.owner_department_id, ""), "owner_user_id": r.owner_user_id,
-            "deadline": r.deadline.isoformat(), "status": r.status, "overdue": overdue, "late": late,
-            "escalation_level": r.escalation_level, "link": r.link, "history": r.history,
-            "created_at": r.created_at.isoformat(),
-            "completed_at": r.completed_at.isoformat() if r.completed_at else None,
-            "last_reminded_at": r.last_reminded_at.isoformat() if r.last_reminded_at else None}
+    return {
+        "id": r.id,
+        "source_kind": r.source_kind,
+        "source_label": SOURCES.get(r.source_kind, r.source_kind),
+        "source_id": r.source_id,
+        "title": r.title,
+        "owner_department_id": r.owner_department_id,
+        "owner_department": names.get(r.owner_department_id, ""),
+        "owner_user_id": r.owner_user_id,
+        "deadline": r.deadline.isoformat(),
+        "status": r.status,
+        "overdue": overdue,
+        "late": late,
+        "escalation_level": r.escalation_level,
+        "link": r.link,
+        "history": r.history,
+        "created_at": r.created_at.isoformat(),
+        "completed_at": r.completed_at.isoformat() if r.completed_at else None,
+        "last_reminded_at": r.last_reminded_at.isoformat() if r.last_reminded_at else None,
+    }
 
 
 # Export ----------------------------------------------------------------------------------------------------------
@@ -530,9 +712,19 @@ def export_rows(session: Session, actor: Actor, f: Filters) -> list[list[Any]]:
     rows = []
     for it in data["items"]:
         status = "已办结" if it["status"] == "done" else ("已逾期" if it["overdue"] else "办理中")
-        rows.append([it["id"], it["source_label"], it["title"], it["owner_department"],
-                     _local(it["deadline"]), status, "是" if it["overdue"] or it["late"] else "否",
-                     it["escalation_level"], _local(it["completed_at"]) if it["completed_at"] else ""])
+        rows.append(
+            [
+                it["id"],
+                it["source_label"],
+                it["title"],
+                it["owner_department"],
+                _local(it["deadline"]),
+                status,
+                "是" if it["overdue"] or it["late"] else "否",
+                it["escalation_level"],
+                _local(it["completed_at"]) if it["completed_at"] else "",
+            ]
+        )
     return [[safe_cell(v) for v in r] for r in rows]
 
 
@@ -565,8 +757,14 @@ def check_export(session: Session, actor: Actor, f: Filters, *, fmt: str) -> byt
     if fmt not in ("xlsx", "csv"):
         raise ValidationError("导出格式只能是 xlsx 或 csv", code="bad_format")
     rows = export_rows(session, actor, f)
-    audit.record(session, actor, "supervision.export", target_type="supervision", target_id="",
-                 detail={"format": fmt, "rows": len(rows)})
+    audit.record(
+        session,
+        actor,
+        "supervision.export",
+        target_type="supervision",
+        target_id="",
+        detail={"format": fmt, "rows": len(rows)},
+    )
     return to_xlsx(rows) if fmt == "xlsx" else to_csv(rows)
 
 

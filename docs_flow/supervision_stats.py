@@ -39,10 +39,17 @@ PLAIN = and_(col(Item.completed_at).is_(None), CREATED <= DEADLINE)
 
 def done_by_department(session: Session, cond: list[Any]) -> Sequence[Any]:
     """(department, done, done on time, average handling hours, highest escalation) per department."""
-    return session.exec(select(  # type: ignore[call-overload,no-any-return]
-        Item.owner_department_id, func.count(), func.count().filter(COMPLETED <= DEADLINE),
-        func.avg(Item.handling_hours), func.max(Item.escalation_level))
-        .where(*cond, Item.status == "done").group_by(Item.owner_department_id)).all()
+    return session.exec(
+        select(  # type: ignore[call-overload,no-any-return]
+            Item.owner_department_id,
+            func.count(),
+            func.count().filter(COMPLETED <= DEADLINE),
+            func.avg(Item.handling_hours),
+            func.max(Item.escalation_level),
+        )
+        .where(*cond, Item.status == "done")
+        .group_by(Item.owner_department_id)
+    ).all()
 
 
 def departments_with_open_items(session: Session, agency_id: int) -> list[int | None]:
@@ -69,8 +76,9 @@ class OpenItems:
         self.odd = False  # some past-due open item is not plain
 
 
-def open_items(session: Session, cond: list[Any], dept_ids: list[int | None], ends: list[datetime], now: datetime,
-               soon: datetime) -> OpenItems:
+def open_items(
+    session: Session, cond: list[Any], dept_ids: list[int | None], ends: list[datetime], now: datetime, soon: datetime
+) -> OpenItems:
     """Bucket ``k`` holds the open items with ``bounds[k] <= deadline < bounds[k + 1]``: before the first day
     end, one bucket per day of the trend, the rest of the way to ``now`` (empty but in the last second of a
     day), from ``now`` to ``soon``, and after. One range per department and bucket, which SQLite seeks
@@ -80,13 +88,25 @@ def open_items(session: Session, cond: list[Any], dept_ids: list[int | None], en
     and the bucket's is the narrower one."""
     out = OpenItems(len(ends))
     bounds: list[datetime | None] = [None, *ends, now, soon, None]
-    parts = [select(literal_column(str(k)), Item.owner_department_id, func.count(),
-                    func.count().filter(PLAIN) if k < len(ends) else literal_column("0"),
-                    func.max(Item.escalation_level))
-             .where(Item.status == "open", key, *([Item.deadline >= lo] if lo is not None else []),
-                    *([Item.deadline < hi] if hi is not None else []), *cond)
-             .group_by(Item.owner_department_id)
-             for key in _department_keys(dept_ids) for k, (lo, hi) in enumerate(pairwise(bounds))]
+    parts = [
+        select(
+            literal_column(str(k)),
+            Item.owner_department_id,
+            func.count(),
+            func.count().filter(PLAIN) if k < len(ends) else literal_column("0"),
+            func.max(Item.escalation_level),
+        )
+        .where(
+            Item.status == "open",
+            key,
+            *([Item.deadline >= lo] if lo is not None else []),
+            *([Item.deadline < hi] if hi is not None else []),
+            *cond,
+        )
+        .group_by(Item.owner_department_id)
+        for key in _department_keys(dept_ids)
+        for k, (lo, hi) in enumerate(pairwise(bounds))
+    ]
     if not parts:
         return out
     for bucket, dept_id, n, plain, esc in session.execute(union_all(*parts)).all():
@@ -111,8 +131,7 @@ def _department_keys(dept_ids: list[int | None]) -> list[Any]:
     return keys
 
 
-def overdue_trend(session: Session, cond: list[Any], ends: list[datetime], now: datetime,
-                  due: OpenItems) -> list[int]:
+def overdue_trend(session: Session, cond: list[Any], ends: list[datetime], now: datetime, due: OpenItems) -> list[int]:
     """Items overdue at each day end ``e``: deadline before ``e``, created by ``e``, not completed by ``e``.
 
     Plain open items come counted by deadline day in ``due``. The others (done items, and open items
@@ -121,11 +140,23 @@ def overdue_trend(session: Session, cond: list[Any], ends: list[datetime], now: 
     count, which the deadline range and one comparison pick out."""
     first = ends[0]
     start = case(*[(and_(DEADLINE < e, CREATED <= e), i) for i, e in enumerate(ends)], else_=len(ends))
-    stop = case((col(Item.completed_at).is_(None), len(ends)),
-                *[(COMPLETED <= e, i) for i, e in enumerate(ends)], else_=len(ends))
+    stop = case(
+        (col(Item.completed_at).is_(None), len(ends)),
+        *[(COMPLETED <= e, i) for i, e in enumerate(ends)],
+        else_=len(ends),
+    )
     relevant = [Item.deadline < now, or_(col(Item.completed_at).is_(None), COMPLETED > first)]
     groups = [[Item.status == "done"]] + ([[Item.status == "open", not_(PLAIN)]] if due.odd else [])
-    spans = [row for extra in groups for row in session.exec(select(  # type: ignore[call-overload]
-        start, stop, func.count()).where(*cond, *extra, *relevant).group_by(start, stop)).all()]
+    spans = [
+        row
+        for extra in groups
+        for row in session.exec(
+            select(  # type: ignore[call-overload]
+                start, stop, func.count()
+            )
+            .where(*cond, *extra, *relevant)
+            .group_by(start, stop)
+        ).all()
+    ]
     plain = list(accumulate(due.plain_by_day))
     return [plain[i] + sum(int(n) for a, b, n in spans if a <= i < b) for i in range(len(ends))]

@@ -11,13 +11,13 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from docs_flow import engine
+from docs_flow.models import DocType, RouteTemplate
 from office import audit, policy
 from office.actor import Actor
 from office.db import utcnow
 from office.errors import NotFound, ValidationError
 from office.models import Department, DeptKind, Role
-from docs_flow import engine
-from docs_flow.models import DocType, RouteTemplate
 
 GENERIC = "*"
 TAGS = ("", "review", "countersign", "sign_off", "recheck", "number", "seal", "distribute", "archive")
@@ -26,8 +26,9 @@ OFFICE_NAMES = ("办公室", "办公厅", "秘书处", "秘书一处")
 
 def _office_department(session: Session, agency_id: int) -> int | None:
     """The agency's 办公室 (reviews drafts and rechecks before printing), found by name."""
-    depts = session.exec(select(Department).where(Department.agency_id == agency_id,
-                                                  Department.kind == DeptKind.department)).all()
+    depts = session.exec(
+        select(Department).where(Department.agency_id == agency_id, Department.kind == DeptKind.department)
+    ).all()
     for name in OFFICE_NAMES:
         for d in depts:
             if d.name == name:
@@ -39,17 +40,36 @@ def default_steps(session: Session, agency_id: int, *, full: bool, sealed: bool 
     """The default 通知 route (``full``) or the shorter generic one for other types; ``sealed=False``
     leaves out 用印 (纪要 carry no seal, GB/T 9704 §10.3)."""
     office = _office_department(session, agency_id)
-    office_actor: dict[str, Any] = ({"kind": "role", "role": "dept_head", "department_id": office} if office
-                                    else {"kind": "role", "role": "clerk", "department_id": None})
+    office_actor: dict[str, Any] = (
+        {"kind": "role", "role": "dept_head", "department_id": office}
+        if office
+        else {"kind": "role", "role": "clerk", "department_id": None}
+    )
     clerk = {"kind": "role", "role": "clerk", "department_id": None}
-    review = {"key": "review", "name": "处室负责人核稿", "tag": "review", "actor": {"kind": "drafter_head"},
-              "can_edit": True, "deadline_hours": 24}
-    sign = {"key": "sign_off", "name": "机关领导签发", "tag": "sign_off",
-            "actor": {"kind": "role", "role": "leader", "department_id": None}, "deadline_hours": 48}
+    review = {
+        "key": "review",
+        "name": "处室负责人核稿",
+        "tag": "review",
+        "actor": {"kind": "drafter_head"},
+        "can_edit": True,
+        "deadline_hours": 24,
+    }
+    sign = {
+        "key": "sign_off",
+        "name": "机关领导签发",
+        "tag": "sign_off",
+        "actor": {"kind": "role", "role": "leader", "department_id": None},
+        "deadline_hours": 48,
+    }
     tail = [
         {"key": "number", "name": "编号", "tag": "number", "actor": clerk, "deadline_hours": 8},
-        {"key": "seal", "name": "用印", "tag": "seal", "actor": {"kind": "role", "role": "seal_keeper",
-                                                                "department_id": None}, "deadline_hours": 8},
+        {
+            "key": "seal",
+            "name": "用印",
+            "tag": "seal",
+            "actor": {"kind": "role", "role": "seal_keeper", "department_id": None},
+            "deadline_hours": 8,
+        },
         {"key": "distribute", "name": "核发/分发", "tag": "distribute", "actor": clerk, "deadline_hours": 24},
         {"key": "archive", "name": "归档", "tag": "archive", "actor": clerk},
     ]
@@ -59,10 +79,22 @@ def default_steps(session: Session, agency_id: int, *, full: bool, sealed: bool 
         return [review, sign, *tail]
     return [
         review,
-        {"key": "office_review", "name": "办公室审核", "tag": "review", "actor": office_actor, "can_edit": True,
-         "deadline_hours": 24},
-        {"key": "countersign", "name": "会签", "tag": "countersign", "mode": "all", "deadline_hours": 48,
-         "actor": {"kind": "context_departments", "role": "dept_head", "key": "countersign_department_ids"}},
+        {
+            "key": "office_review",
+            "name": "办公室审核",
+            "tag": "review",
+            "actor": office_actor,
+            "can_edit": True,
+            "deadline_hours": 24,
+        },
+        {
+            "key": "countersign",
+            "name": "会签",
+            "tag": "countersign",
+            "mode": "all",
+            "deadline_hours": 48,
+            "actor": {"kind": "context_departments", "role": "dept_head", "key": "countersign_department_ids"},
+        },
         sign,
         {"key": "recheck", "name": "复核", "tag": "recheck", "actor": office_actor, "deadline_hours": 8},
         *tail,
@@ -72,14 +104,23 @@ def default_steps(session: Session, agency_id: int, *, full: bool, sealed: bool 
 def ensure_default_templates(session: Session, agency_id: int) -> list[RouteTemplate]:
     """Seed the agency's 通知, 纪要 and generic templates where missing (idempotent)."""
     made = []
-    for doc_type, name, full in ((DocType.tongzhi.value, "通知发文流程", True), (GENERIC, "通用发文流程", False),
-                                 (DocType.jiyao.value, "纪要发文流程", False)):
-        exists = session.exec(select(RouteTemplate).where(RouteTemplate.agency_id == agency_id,
-                                                          RouteTemplate.doc_type == doc_type)).first()
+    for doc_type, name, full in (
+        (DocType.tongzhi.value, "通知发文流程", True),
+        (GENERIC, "通用发文流程", False),
+        (DocType.jiyao.value, "纪要发文流程", False),
+    ):
+        exists = session.exec(
+            select(RouteTemplate).where(RouteTemplate.agency_id == agency_id, RouteTemplate.doc_type == doc_type)
+        ).first()
         if exists is None:
-            row = RouteTemplate(agency_id=agency_id, doc_type=doc_type, name=name,
-                                steps=engine.validate_route(default_steps(
-                                    session, agency_id, full=full, sealed=doc_type != DocType.jiyao.value)))
+            row = RouteTemplate(
+                agency_id=agency_id,
+                doc_type=doc_type,
+                name=name,
+                steps=engine.validate_route(
+                    default_steps(session, agency_id, full=full, sealed=doc_type != DocType.jiyao.value)
+                ),
+            )
             session.add(row)
             made.append(row)
     session.flush()
@@ -88,8 +129,11 @@ def ensure_default_templates(session: Session, agency_id: int) -> list[RouteTemp
 
 def template_for(session: Session, agency_id: int, doc_type: DocType) -> RouteTemplate:
     ensure_default_templates(session, agency_id)
-    rows = session.exec(select(RouteTemplate).where(RouteTemplate.agency_id == agency_id,
-                                                    col(RouteTemplate.doc_type).in_([doc_type.value, GENERIC]))).all()
+    rows = session.exec(
+        select(RouteTemplate).where(
+            RouteTemplate.agency_id == agency_id, col(RouteTemplate.doc_type).in_([doc_type.value, GENERIC])
+        )
+    ).all()
     exact = [r for r in rows if r.doc_type == doc_type.value]
     return (exact or list(rows))[0]
 
@@ -98,12 +142,16 @@ def list_templates(session: Session, actor: Actor) -> list[RouteTemplate]:
     policy.require(actor, "document.template.manage")
     agency_id = _agency(actor)
     ensure_default_templates(session, agency_id)
-    return list(session.exec(select(RouteTemplate).where(RouteTemplate.agency_id == agency_id)
-                             .order_by(RouteTemplate.doc_type)).all())  # type: ignore[arg-type]
+    return list(
+        session.exec(
+            select(RouteTemplate).where(RouteTemplate.agency_id == agency_id).order_by(RouteTemplate.doc_type)
+        ).all()
+    )  # type: ignore[arg-type]
 
 
-def check_save_template(session: Session, actor: Actor, *, doc_type: str, name: str,
-                        steps: list[dict[str, Any]]) -> RouteTemplate:
+def check_save_template(
+    session: Session, actor: Actor, *, doc_type: str, name: str, steps: list[dict[str, Any]]
+) -> RouteTemplate:
     """Validate then store the agency's template for ``doc_type`` ("*" = generic). Documents already
     routing keep their snapshot."""
     policy.require(actor, "document.template.manage")
@@ -112,21 +160,29 @@ def check_save_template(session: Session, actor: Actor, *, doc_type: str, name: 
         raise ValidationError("文种无效", code="bad_doc_type")
     cleaned = validate_document_route(session, agency_id, steps, doc_type=doc_type)
     name = (name or "").strip()[:100] or f"{doc_type}发文流程"
-    row = session.exec(select(RouteTemplate).where(RouteTemplate.agency_id == agency_id,
-                                                   RouteTemplate.doc_type == doc_type)).first()
+    row = session.exec(
+        select(RouteTemplate).where(RouteTemplate.agency_id == agency_id, RouteTemplate.doc_type == doc_type)
+    ).first()
     if row is None:
         row = RouteTemplate(agency_id=agency_id, doc_type=doc_type, name=name, steps=cleaned, revision=0)
     row.name, row.steps, row.revision = name, cleaned, row.revision + 1
     row.updated_by, row.updated_at = actor.user_id, utcnow()
     session.add(row)
     session.flush()
-    audit.record(session, actor, "docs.template.save", target_type="route_template", target_id=row.id,
-                 detail={"doc_type": doc_type, "revision": row.revision, "steps": [s["key"] for s in cleaned]})
+    audit.record(
+        session,
+        actor,
+        "docs.template.save",
+        target_type="route_template",
+        target_id=row.id,
+        detail={"doc_type": doc_type, "revision": row.revision, "steps": [s["key"] for s in cleaned]},
+    )
     return row
 
 
-def validate_document_route(session: Session, agency_id: int, steps: Any, *, doc_type: str = GENERIC
-                            ) -> list[dict[str, Any]]:
+def validate_document_route(
+    session: Session, agency_id: int, steps: Any, *, doc_type: str = GENERIC
+) -> list[dict[str, Any]]:
     """Engine checks (non-empty, reachable, valid actors) plus 发文 rules: one 签发 step, and 编号 and
     用印 after it (the seal goes on the signed, numbered text); no 用印 for 纪要, which carry no seal."""
     cleaned = engine.validate_route(steps)
@@ -150,8 +206,14 @@ def validate_document_route(session: Session, agency_id: int, steps: Any, *, doc
 
 
 def template_public(row: RouteTemplate) -> dict[str, Any]:
-    return {"id": row.id, "doc_type": row.doc_type, "name": row.name, "steps": row.steps, "revision": row.revision,
-            "updated_at": row.updated_at.isoformat()}
+    return {
+        "id": row.id,
+        "doc_type": row.doc_type,
+        "name": row.name,
+        "steps": row.steps,
+        "revision": row.revision,
+        "updated_at": row.updated_at.isoformat(),
+    }
 
 
 def get_template(session: Session, actor: Actor, doc_type: str) -> RouteTemplate:

@@ -146,10 +146,24 @@ def find(session: Session, kind: AuthorityKind, agency_id: int | None = None) ->
     return row
 
 
-def _store(session: Session, kind: AuthorityKind, agency_id: int | None, alg: str, private: bytes,
-           public: bytes, cert: bytes | None, master: bytes) -> Authority:
-    row = Authority(kind=kind, agency_id=agency_id, alg=alg, certificate=cert, public_key=public,
-                    wrapped_key=crypto.wrap_with_key(private, master, aad=_aad(kind, agency_id)))
+def _store(
+    session: Session,
+    kind: AuthorityKind,
+    agency_id: int | None,
+    alg: str,
+    private: bytes,
+    public: bytes,
+    cert: bytes | None,
+    master: bytes,
+) -> Authority:
+    row = Authority(
+        kind=kind,
+        agency_id=agency_id,
+        alg=alg,
+        certificate=cert,
+        public_key=public,
+        wrapped_key=crypto.wrap_with_key(private, master, aad=_aad(kind, agency_id)),
+    )
     session.add(row)
     session.flush()
     return row
@@ -160,8 +174,16 @@ def root(session: Session, keys: Keys) -> Authority:
     row = find(session, AuthorityKind.root)
     if row is None:
         kc = ca.create_root_ca(ROOT_NAME, ROOT_ORG, now=utcnow())
-        row = _store(session, AuthorityKind.root, None, crypto.ALG_ECDSA, kc.private_key,
-                     crypto.public_key_of(crypto.ALG_ECDSA, kc.private_key), kc.certificate, keys.master)
+        row = _store(
+            session,
+            AuthorityKind.root,
+            None,
+            crypto.ALG_ECDSA,
+            kc.private_key,
+            crypto.public_key_of(crypto.ALG_ECDSA, kc.private_key),
+            kc.certificate,
+            keys.master,
+        )
         _write_crl(session, row, keys.master)
     return row
 
@@ -176,8 +198,16 @@ def agency_ca(session: Session, keys: Keys, agency_id: int) -> Authority:
         raise ValidationError("所属机关不存在", code="no_agency")
     parent = key_and_cert(root(session, keys), keys.master)
     kc = ca.create_issuing_ca(parent, f"{agency.name}签发CA", agency.name, now=utcnow())
-    row = _store(session, AuthorityKind.agency, agency_id, crypto.ALG_ECDSA, kc.private_key,
-                 crypto.public_key_of(crypto.ALG_ECDSA, kc.private_key), kc.certificate, keys.master)
+    row = _store(
+        session,
+        AuthorityKind.agency,
+        agency_id,
+        crypto.ALG_ECDSA,
+        kc.private_key,
+        crypto.public_key_of(crypto.ALG_ECDSA, kc.private_key),
+        kc.certificate,
+        keys.master,
+    )
     _write_crl(session, row, keys.master)
     return row
 
@@ -187,9 +217,16 @@ def tsa(session: Session, keys: Keys) -> Authority:
     row = find(session, AuthorityKind.tsa)
     if row is None:
         private, public = crypto.generate_keypair(keys.alg)
-        cert = ca.issue_certificate(key_and_cert(root(session, keys), keys.master), subject_public_key=public,
-                                    alg=keys.alg, common_name="通办可信时间戳服务", organization=ROOT_ORG,
-                                    purpose="tsa", now=utcnow(), days=3650)
+        cert = ca.issue_certificate(
+            key_and_cert(root(session, keys), keys.master),
+            subject_public_key=public,
+            alg=keys.alg,
+            common_name="通办可信时间戳服务",
+            organization=ROOT_ORG,
+            purpose="tsa",
+            now=utcnow(),
+            days=3650,
+        )
         row = _store(session, AuthorityKind.tsa, None, keys.alg, private, public, cert, keys.master)
     return row
 
@@ -235,8 +272,12 @@ def revoke(session: Session, keys: Keys, issuer: Authority, cert: bytes, *, reas
 def _write_crl(session: Session, authority: Authority, master: bytes) -> Crl:
     rows = session.exec(select(RevokedCert).where(RevokedCert.authority_id == authority.id)).all()
     now = utcnow()
-    der = ca.build_crl(key_and_cert(authority, master), [(int(r.serial), r.revoked_at, r.reason) for r in rows],
-                       this_update=now, next_update=now + CRL_VALIDITY)
+    der = ca.build_crl(
+        key_and_cert(authority, master),
+        [(int(r.serial), r.revoked_at, r.reason) for r in rows],
+        this_update=now,
+        next_update=now + CRL_VALIDITY,
+    )
     crl = session.get(Crl, authority.id)
     if crl is None:
         crl = Crl(authority_id=authority.id, der=der, this_update=now, next_update=now + CRL_VALIDITY)  # type: ignore[arg-type]
@@ -250,7 +291,9 @@ def _write_crl(session: Session, authority: Authority, master: bytes) -> Crl:
 def refresh_stale_crls(session: Session, keys: Keys) -> None:
     """Re-sign CRLs older than a day so a published CRL never passes its nextUpdate."""
     limit = utcnow() - CRL_REFRESH
-    for authority in session.exec(select(Authority).where(Authority.kind.in_([AuthorityKind.root, AuthorityKind.agency]))):  # type: ignore[attr-defined]
+    for authority in session.exec(
+        select(Authority).where(Authority.kind.in_([AuthorityKind.root, AuthorityKind.agency]))
+    ):  # type: ignore[attr-defined]
         crl = session.get(Crl, authority.id)
         if crl is None or crl.this_update < limit:
             _write_crl(session, authority, keys.master)
@@ -262,8 +305,13 @@ def crl_der(session: Session, authority: Authority) -> bytes | None:
 
 
 def ca_authorities(session: Session) -> list[Authority]:
-    return list(session.exec(select(Authority).where(
-        Authority.kind.in_([AuthorityKind.root, AuthorityKind.agency])).order_by(Authority.id)).all())  # type: ignore[attr-defined]
+    return list(
+        session.exec(
+            select(Authority)
+            .where(Authority.kind.in_([AuthorityKind.root, AuthorityKind.agency]))
+            .order_by(Authority.id)
+        ).all()
+    )  # type: ignore[attr-defined]
 
 
 def chain_certs(session: Session) -> list[bytes]:

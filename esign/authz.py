@@ -25,7 +25,8 @@ EXPECTATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/esign/signatures/{signature_id:int}/verify"): private(),
     # Someone else's credential: admins only (osric has none, so the admin's call is refused).
     ("POST", "/api/esign/admin/users/{user_id:int}/revoke"): expect(
-        REFUSED, same_dept=403, other_dept=403, other_agency=403, admin=REFUSED, owner_user="prospero"),
+        REFUSED, same_dept=403, other_dept=403, other_agency=403, admin=REFUSED, owner_user="prospero"
+    ),
     # Seals: the list shows each caller the seals they may use or manage (possibly none).
     ("GET", "/api/esign/seals"): everyone(),
     ("POST", "/api/esign/seals"): role_only(KEEPER, REFUSED),

@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from asn1crypto import keys as a_keys
 from asn1crypto import x509 as a_x509
@@ -82,10 +82,10 @@ def load_cert(cert: CertLike) -> x509.Certificate:
 
 
 def _utc(now: datetime | None) -> datetime:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if now.tzinfo is None:
         raise ValueError("naive datetime; use UTC-aware datetimes")
-    return now.astimezone(timezone.utc)
+    return now.astimezone(UTC)
 
 
 def _name(common_name: str, organization: str | None, unit: str | None = None) -> x509.Name:
@@ -220,7 +220,10 @@ def _rebind_sm2(der: bytes, point: bytes, issuer_key: ec.EllipticCurvePrivateKey
     tbs = parsed["tbs_certificate"]
     tbs["subject_public_key_info"] = a_keys.PublicKeyInfo(
         {
-            "algorithm": {"algorithm": "ec", "parameters": a_keys.ECDomainParameters(name="named", value=OID_SM2_CURVE)},
+            "algorithm": {
+                "algorithm": "ec",
+                "parameters": a_keys.ECDomainParameters(name="named", value=OID_SM2_CURVE),
+            },
             "public_key": point,
         }
     )
@@ -247,7 +250,11 @@ def public_key_from_cert(cert: CertLike) -> tuple[str, bytes]:
     except UnsupportedAlgorithm:
         spki = a_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)).public_key
         params = spki["algorithm"]["parameters"]
-        if spki["algorithm"]["algorithm"].native == "ec" and params.name == "named" and params.chosen.dotted == OID_SM2_CURVE:
+        if (
+            spki["algorithm"]["algorithm"].native == "ec"
+            and params.name == "named"
+            and params.chosen.dotted == OID_SM2_CURVE
+        ):
             return crypto.ALG_SM2, bytes(spki["public_key"])
         raise CertificateInvalid("证书公钥算法不受支持", code="unsupported_key") from None
     if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):

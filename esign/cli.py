@@ -1,4 +1,5 @@
-"""Commands: ``office verify FILE.docx|FILE.pdf|FILE.ofd`` and ``office esign log verify|sth``, ``office esign ca export``.
+"""Commands: ``office verify FILE.docx|FILE.pdf|FILE.ofd``, ``office esign log verify|sth`` and
+``office esign ca export``.
 
 ``office verify`` exits 0 when every signature is valid, 1 when the file is invalid (or has no
 signature), 2 on usage errors (unreadable file, neither a Word document nor a PDF). Without ``--chain`` it

@@ -52,9 +52,11 @@ def check_pin_format(pin: str) -> None:
 
 def current_credential(session: Session, user_id: int) -> Credential | None:
     """The person's active or locked credential (revoked ones are history)."""
-    return session.exec(select(Credential).where(Credential.user_id == user_id,
-                                                 Credential.status != CredentialStatus.revoked)
-                        .order_by(Credential.id.desc())).first()  # type: ignore[union-attr]
+    return session.exec(
+        select(Credential)
+        .where(Credential.user_id == user_id, Credential.status != CredentialStatus.revoked)
+        .order_by(Credential.id.desc())
+    ).first()  # type: ignore[union-attr]
 
 
 def active_credential(session: Session, actor: Actor) -> Credential:
@@ -70,9 +72,17 @@ def describe(session: Session, cred: Credential | None) -> dict[str, Any]:
     if cred is None:
         return {"enrolled": False}
     cert = ca.load_cert(cred.certificate)
-    return {"enrolled": True, "id": cred.id, "status": cred.status.value, "alg": cred.alg, "serial": cred.serial,
-            "subject": cert.subject.rfc4514_string(), "not_after": cert.not_valid_after_utc.isoformat(),
-            "created_at": cred.created_at.isoformat(), "attempts_left": MAX_PIN_ATTEMPTS - cred.failed_attempts}
+    return {
+        "enrolled": True,
+        "id": cred.id,
+        "status": cred.status.value,
+        "alg": cred.alg,
+        "serial": cred.serial,
+        "subject": cert.subject.rfc4514_string(),
+        "not_after": cert.not_valid_after_utc.isoformat(),
+        "created_at": cred.created_at.isoformat(),
+        "attempts_left": MAX_PIN_ATTEMPTS - cred.failed_attempts,
+    }
 
 
 def enrol(session: Session, actor: Actor, *, pin: str) -> Credential:
@@ -87,19 +97,44 @@ def enrol(session: Session, actor: Actor, *, pin: str) -> Credential:
     agency = session.get(Department, actor.agency_id)
     dept = session.get(Department, actor.department_id) if actor.department_id else None
     private, public = crypto.generate_keypair(keys.alg)
-    cert = ca.issue_certificate(authority.key_and_cert(issuer, keys.master), subject_public_key=public, alg=keys.alg,
-                                common_name=actor.name, organization=agency.name if agency else None,
-                                unit=dept.name if dept and dept.id != actor.agency_id else None,
-                                purpose="person", now=utcnow(), days=CERT_DAYS)
-    cred = Credential(user_id=actor.user_id, agency_id=actor.agency_id, alg=keys.alg, certificate=cert,
-                      serial=authority.serial_of(cert), key_blob=crypto.seal_private_key(private, pin, kdf_params=keys.kdf,
-                                                                                          key_alg=keys.alg))
+    cert = ca.issue_certificate(
+        authority.key_and_cert(issuer, keys.master),
+        subject_public_key=public,
+        alg=keys.alg,
+        common_name=actor.name,
+        organization=agency.name if agency else None,
+        unit=dept.name if dept and dept.id != actor.agency_id else None,
+        purpose="person",
+        now=utcnow(),
+        days=CERT_DAYS,
+    )
+    cred = Credential(
+        user_id=actor.user_id,
+        agency_id=actor.agency_id,
+        alg=keys.alg,
+        certificate=cert,
+        serial=authority.serial_of(cert),
+        key_blob=crypto.seal_private_key(private, pin, kdf_params=keys.kdf, key_alg=keys.alg),
+    )
     session.add(cred)
     session.flush()
-    tlog.append(session, keys, "credential.enrolled", tlog.event_bytes("credential.enrolled", {
-        "user_id": actor.user_id, "serial": cred.serial, "certificate_sha256": crypto.sha256(cert).hex()}))
-    audit.record(session, actor, "esign.enrol", target_type="esign_credential", target_id=cred.id,
-                 detail={"serial": cred.serial, "alg": keys.alg})
+    tlog.append(
+        session,
+        keys,
+        "credential.enrolled",
+        tlog.event_bytes(
+            "credential.enrolled",
+            {"user_id": actor.user_id, "serial": cred.serial, "certificate_sha256": crypto.sha256(cert).hex()},
+        ),
+    )
+    audit.record(
+        session,
+        actor,
+        "esign.enrol",
+        target_type="esign_credential",
+        target_id=cred.id,
+        detail={"serial": cred.serial, "alg": keys.alg},
+    )
     return cred
 
 
@@ -134,12 +169,26 @@ def revoke(session: Session, actor: Actor, *, user_id: int | None = None, reason
     cred.revoked_at = authority.revoke(session, keys, issuer, cred.certificate, reason=reason)
     cred.status = CredentialStatus.revoked
     session.add(cred)
-    tlog.append(session, keys, "credential.revoked", tlog.event_bytes("credential.revoked", {
-        "user_id": target, "serial": cred.serial, "revoked_at": cred.revoked_at.isoformat(), "reason": reason}))
-    audit.record(session, actor, "esign.revoke", target_type="esign_credential", target_id=cred.id,
-                 detail={"user_id": target, "serial": cred.serial, "reason": reason})
-    events.publish_on_commit(session, "esign.credential", {"op": "revoked", "credential_id": cred.id},
-                             user_ids=[target])
+    tlog.append(
+        session,
+        keys,
+        "credential.revoked",
+        tlog.event_bytes(
+            "credential.revoked",
+            {"user_id": target, "serial": cred.serial, "revoked_at": cred.revoked_at.isoformat(), "reason": reason},
+        ),
+    )
+    audit.record(
+        session,
+        actor,
+        "esign.revoke",
+        target_type="esign_credential",
+        target_id=cred.id,
+        detail={"user_id": target, "serial": cred.serial, "reason": reason},
+    )
+    events.publish_on_commit(
+        session, "esign.credential", {"op": "revoked", "credential_id": cred.id}, user_ids=[target]
+    )
     return cred
 
 
@@ -215,8 +264,14 @@ def count_wrong_pin(session: Session, actor: Actor | None, row: Credential | Sea
     if left <= 0 and isinstance(fresh, Credential):
         fresh.status = CredentialStatus.locked
     session.add(fresh)
-    audit.record(session, actor, "esign.wrong_pin", target_type=model.__tablename__, target_id=ident,  # type: ignore[attr-defined]
-                 detail={"attempts": fresh.failed_attempts, "locked": left <= 0})
+    audit.record(
+        session,
+        actor,
+        "esign.wrong_pin",
+        target_type=model.__tablename__,
+        target_id=ident,  # type: ignore[attr-defined]
+        detail={"attempts": fresh.failed_attempts, "locked": left <= 0},
+    )
     session.commit()
     if left <= 0:
         raise Locked("PIN 码错误次数过多，密钥已锁定；请吊销后重新开通", code="key_locked")
@@ -242,5 +297,12 @@ def unlock_key(session: Session, actor: Actor, *, pin: str) -> UnlockedKey:
     private = unseal(session, actor, cred, pin)
     issuer = authority.find(session, AuthorityKind.agency, cred.agency_id)
     assert issuer is not None and issuer.certificate is not None and cred.id is not None
-    return UnlockedKey(cred.id, cred.user_id, cred.agency_id, cred.alg, cred.certificate, [issuer.certificate],
-                       crypto.load_signer(cred.alg, private))
+    return UnlockedKey(
+        cred.id,
+        cred.user_id,
+        cred.agency_id,
+        cred.alg,
+        cred.certificate,
+        [issuer.certificate],
+        crypto.load_signer(cred.alg, private),
+    )

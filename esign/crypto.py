@@ -140,7 +140,7 @@ def _gmssl(private_scalar: int | None, public_point: bytes) -> Any:
     # Set after construction: the constructor's public_key.lstrip("04") eats leading '0'/'4' digits.
     c.public_key = public_point[1:].hex()
     if private_scalar is not None:
-        c.private_key = "%064x" % private_scalar
+        c.private_key = f"{private_scalar:064x}"
     return c
 
 
@@ -242,7 +242,7 @@ def _gmssl_sign(scalar: int, public: bytes, data: bytes) -> bytes:
     e = _sm2_e(public, data)
     while True:
         k = secrets.randbelow(_SM2_N - 1) + 1
-        raw = c.sign(e, "%064x" % k)
+        raw = c.sign(e, f"{k:064x}")
         if raw:
             return encode_dss_signature(int(raw[:64], 16), int(raw[64:], 16))
 
@@ -295,7 +295,7 @@ def verify(alg: str, public_key: bytes, data: bytes, signature: bytes) -> bool:
 
 def _gmssl_verify(public_key: bytes, data: bytes, r: int, s: int) -> bool:
     c = _gmssl(None, public_key)
-    return bool(c.verify("%064x%064x" % (r, s), _sm2_e(public_key, data)))
+    return bool(c.verify(f"{r:064x}{s:064x}", _sm2_e(public_key, data)))
 
 
 # --- key wrapping ------------------------------------------------------------------------------

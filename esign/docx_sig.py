@@ -35,14 +35,14 @@ so it cannot be detected from the file; the transparency log (``log_verifier``) 
 
 from __future__ import annotations
 
-from urllib.parse import quote, unquote
-
 import io
 import re
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from itertools import pairwise
+from urllib.parse import quote, unquote
 
 from asn1crypto import core
 from cryptography import x509
@@ -51,8 +51,8 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from esign import ca, crypto, seal_image, tsa
-from esign import seal as seal_mod  # apply_signature has a ``seal`` parameter
 from esign import docx_visual as visual
+from esign import seal as seal_mod  # apply_signature has a ``seal`` parameter
 from office.errors import OfficeError, UnsupportedMedia, ValidationError
 from office.safezip import open_zip, read_member
 
@@ -180,7 +180,9 @@ def part_digests(parts: dict[str, bytes], k: int, hash_name: str, version: int) 
 
 
 def _prior(parts: dict[str, bytes], k: int, hash_name: str) -> list[bytes]:
-    return [crypto.digest(hash_name, parts[f"tongban/signatures/sig{j}.der"]) for j in signature_numbers(parts) if j < k]
+    return [
+        crypto.digest(hash_name, parts[f"tongban/signatures/sig{j}.der"]) for j in signature_numbers(parts) if j < k
+    ]
 
 
 def _manifest(parts: dict[str, bytes], k: int, hash_name: str) -> bytes:
@@ -216,17 +218,20 @@ def _add_override(parts: dict[str, bytes], part_name: str, content_type: str) ->
     parts["[Content_Types].xml"] = _xml_bytes(root)
 
 
-def _apply_visible(parts: dict[str, bytes], n: int, png: bytes, width_mm: float, height_mm: float,
-                   anchor_paragraph: int | None) -> None:
+def _apply_visible(
+    parts: dict[str, bytes], n: int, png: bytes, width_mm: float, height_mm: float, anchor_paragraph: int | None
+) -> None:
     seal_image.validate_seal_png(png)
     doc = _parse_xml(parts["word/document.xml"])
     styles = _parse_xml(parts["word/styles.xml"]) if "word/styles.xml" in parts else None
-    visual.add_seal_anchor(doc, n, paragraph_index=anchor_paragraph, width_mm=width_mm, height_mm=height_mm,
-                           styles=styles)
+    visual.add_seal_anchor(
+        doc, n, paragraph_index=anchor_paragraph, width_mm=width_mm, height_mm=height_mm, styles=styles
+    )
     parts["word/document.xml"] = _xml_bytes(doc)
     parts[visual.seal_part_name(n)] = png
-    _add_relationship(parts, "word/_rels/document.xml.rels", visual.seal_rel_id(n), visual.IMAGE_REL,
-                      f"media/tongban-seal-{n}.png")
+    _add_relationship(
+        parts, "word/_rels/document.xml.rels", visual.seal_rel_id(n), visual.IMAGE_REL, f"media/tongban-seal-{n}.png"
+    )
     _add_override(parts, "/" + visual.seal_part_name(n), "image/png")
 
 
@@ -271,8 +276,13 @@ def apply_signature(
     prop = f"tongban-docx/{CANON_VERSION};range=all-parts-except-signatures;sequence={n}"
     if reference:  # the document it was made for (e.g. its 发文字号), signed, so a moved signature names it
         prop += ";reference=" + quote(reference[:200], safe="")
-    tbs = seal_mod.build_tbs_sign(seal_der=seal, time_info=now or datetime.now(timezone.utc),
-                                  data_hash=crypto.digest(hash_name, manifest), property_info=prop, ext_datas=ext)
+    tbs = seal_mod.build_tbs_sign(
+        seal_der=seal,
+        time_info=now or datetime.now(UTC),
+        data_hash=crypto.digest(hash_name, manifest),
+        property_info=prop,
+        ext_datas=ext,
+    )
     signature = sign_fn(tbs)
     token = timestamp_fn(crypto.sha256(signature)) if timestamp_fn else None
     name = f"tongban/signatures/sig{n}.der"
@@ -373,7 +383,9 @@ def verify_docx(
     return VerificationReport(reports)
 
 
-def check_signature_value(raw: bytes, report: SignatureReport) -> tuple[seal_mod.SignatureData, x509.Certificate] | None:
+def check_signature_value(
+    raw: bytes, report: SignatureReport
+) -> tuple[seal_mod.SignatureData, x509.Certificate] | None:
     """GB/T 38540 §7.3 steps 1-2 for any format: parse the SES_Signature, name its signer, and check
     the signature value over DER(TBS_Sign) with the algorithm of the signer's certificate."""
     sig = seal_mod.parse_signature(raw)
@@ -388,8 +400,15 @@ def check_signature_value(raw: bytes, report: SignatureReport) -> tuple[seal_mod
     return sig, cert
 
 
-def _verify_one(parts: dict[str, bytes], n: int, report: SignatureReport, trust_roots: Sequence[bytes],
-                crl_lookup: CrlLookup, tsa_cert: bytes | None, log_verifier: Callable[[bytes], bool] | None) -> None:
+def _verify_one(
+    parts: dict[str, bytes],
+    n: int,
+    report: SignatureReport,
+    trust_roots: Sequence[bytes],
+    crl_lookup: CrlLookup,
+    tsa_cert: bytes | None,
+    log_verifier: Callable[[bytes], bool] | None,
+) -> None:
     raw = parts[report.part_name]
     checked = check_signature_value(raw, report)
     if checked is None:
@@ -431,8 +450,10 @@ def _check_integrity(parts: dict[str, bytes], n: int, sig: seal_mod.SignatureDat
             report.fail("signature_from_other_document", other)
         else:
             made_for = signed_reference(sig)
-            report.fail("document_modified", "签章后文档被修改：" + "、".join(changed)
-                        + (f"（签章为“{made_for}”加盖）" if made_for else ""))
+            report.fail(
+                "document_modified",
+                "签章后文档被修改：" + "、".join(changed) + (f"（签章为“{made_for}”加盖）" if made_for else ""),
+            )
     existing = set(signature_numbers(parts))
     doc = _parse_xml(parts["word/document.xml"])
     orphans = sorted(j for j in visual.seal_runs(doc) if j > n and j not in existing)
@@ -458,12 +479,13 @@ def signed_reference(sig: seal_mod.SignatureData) -> str:
     """The reference (发文字号 or title) a signature says it was made for, if it carries one."""
     for field_ in sig.property_info.split(";"):
         if field_.startswith("reference="):
-            return unquote(field_[len("reference="):])
+            return unquote(field_[len("reference=") :])
     return ""
 
 
-def _made_for_another(parts: dict[str, bytes], n: int, sig: seal_mod.SignatureData, body_digest: bytes | None,
-                      changed: list[str]) -> str:
+def _made_for_another(
+    parts: dict[str, bytes], n: int, sig: seal_mod.SignatureData, body_digest: bytes | None, changed: list[str]
+) -> str:
     """A seal moved here from another document: the signed body differs, the seal picture it put on
     its own document is not in this one, and the document it names is not this one (its reference
     is nowhere in the text). Then say which document it was made for: its reference and body digest.
@@ -475,7 +497,7 @@ def _made_for_another(parts: dict[str, bytes], n: int, sig: seal_mod.SignatureDa
     if not reference or n in visual.seal_runs(doc) or reference in visual.paragraph_text(doc):
         return ""
     digest = body_digest.hex() if isinstance(body_digest, bytes) else ""
-    return (f"此签章是为另一份文件加盖的（{reference}，正文摘要 {digest[:16]}…），与本文件不符：签章被移用")
+    return f"此签章是为另一份文件加盖的（{reference}，正文摘要 {digest[:16]}…），与本文件不符：签章被移用"
 
 
 def _check_timestamp(sig: seal_mod.SignatureData, tsa_cert: bytes | None, report: SignatureReport) -> datetime:
@@ -493,14 +515,21 @@ def _check_timestamp(sig: seal_mod.SignatureData, tsa_cert: bytes | None, report
     return report.timestamp_time
 
 
-def _check_cert(cert: x509.Certificate, chain: list[bytes], at_time: datetime, trust_roots: Sequence[bytes],
-                crl_lookup: CrlLookup, report: SignatureReport, who: str) -> list[x509.Certificate]:
+def _check_cert(
+    cert: x509.Certificate,
+    chain: list[bytes],
+    at_time: datetime,
+    trust_roots: Sequence[bytes],
+    crl_lookup: CrlLookup,
+    report: SignatureReport,
+    who: str,
+) -> list[x509.Certificate]:
     try:
         path = ca.verify_chain(cert, chain, at_time, trust_roots=trust_roots)
     except ca.CertificateInvalid as exc:
         report.fail(exc.code, f"{who}证书：{exc.message}")
         return []
-    for subject, issuer in zip(path, path[1:]):
+    for subject, issuer in pairwise(path):
         crl = crl_lookup(issuer)
         if crl is None:
             report.warn("revocation_unknown", f"无法获取“{ca.subject_text(issuer)}”的吊销列表")
@@ -517,8 +546,15 @@ def _check_cert(cert: x509.Certificate, chain: list[bytes], at_time: datetime, t
     return path
 
 
-def check_seal(seal_der: bytes, signer: x509.Certificate, chain: list[bytes], at_time: datetime,
-               trust_roots: Sequence[bytes], crl_lookup: CrlLookup, report: SignatureReport) -> None:
+def check_seal(
+    seal_der: bytes,
+    signer: x509.Certificate,
+    chain: list[bytes],
+    at_time: datetime,
+    trust_roots: Sequence[bytes],
+    crl_lookup: CrlLookup,
+    report: SignatureReport,
+) -> None:
     """GB/T 38540 §7.3 steps 4-5 for any format: the seal's maker signature, validity and certificate,
     and that ``signer`` is on its list (failures go into ``report``)."""
     try:

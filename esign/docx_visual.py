@@ -10,8 +10,9 @@ signature layer knows exactly what one seal adds and nothing else is re-serialis
 
 Placement (GB/T 9704-2012 7.3.5.1: 端正、居中下压发文机关署名和成文日期，印章顶端上距正文一行之内):
 the seal is centred horizontally on the estimated centre of the date text, and vertically so its
-lower edge sits just under the date line (署名 and date below its centre, 附注 clear). Text width is estimated from the character
-count and run size (default 3号 = 16 pt), alignment and right/left indents, because Word's line
+lower edge sits just under the date line (署名 and date below its centre, 附注 clear). Text width is
+estimated from the character count and run size (default 3号 = 16 pt), alignment and right/left
+indents, because Word's line
 layout is not available here; the estimate is exact for a right-aligned 成文日期 with full-width
 characters, and for a centred one (typeset.render centres the 成文日期 and 署名 in one box) whatever
 the font.

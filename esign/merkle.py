@@ -249,8 +249,13 @@ class SignedTreeHead:
     @classmethod
     def from_dict(cls, d: dict[str, object]) -> SignedTreeHead:
         try:
-            return cls(int(d["tree_size"]), bytes.fromhex(str(d["root_hash"])), int(d["timestamp_ms"]),  # type: ignore[call-overload]
-                       str(d["alg"]), bytes.fromhex(str(d["signature"])))
+            return cls(
+                int(d["tree_size"]),
+                bytes.fromhex(str(d["root_hash"])),
+                int(d["timestamp_ms"]),  # type: ignore[call-overload]
+                str(d["alg"]),
+                bytes.fromhex(str(d["signature"])),
+            )
         except (KeyError, ValueError, TypeError) as exc:
             raise ValidationError("树头数据格式错误", code="bad_tree_head") from exc
 

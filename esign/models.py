@@ -230,18 +230,22 @@ GUARDED_TABLES = ("esign_log_leaf", "esign_log_node", "esign_seal_use")
 
 
 def _sqlite_guards(table: str) -> list[str]:
-    return [f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
-            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END",
-            f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
-            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"]
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END",
+    ]
 
 
 def _pg_guards(table: str) -> list[str]:
-    return ["CREATE OR REPLACE FUNCTION esign_append_only() RETURNS trigger AS $$ "
-            "BEGIN RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END $$ LANGUAGE plpgsql",
-            f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION esign_append_only()"]
+    return [
+        "CREATE OR REPLACE FUNCTION esign_append_only() RETURNS trigger AS $$ "
+        "BEGIN RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END $$ LANGUAGE plpgsql",
+        f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
+        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION esign_append_only()",
+    ]
 
 
 def install_guards(connection: Any) -> None:

@@ -176,37 +176,48 @@ def sign_ofd(
     hash_name = crypto.DIGEST_OF[alg]
     own = {f"{folder}/Signature.xml", f"{folder}/SignedValue.dat", SIGNATURES}
     refs = "".join(
-        f'<ofd:Reference FileRef={quoteattr("/" + name)}><ofd:CheckValue>'
-        f'{base64.b64encode(crypto.digest(hash_name, parts[name])).decode()}</ofd:CheckValue></ofd:Reference>'
-        for name in sorted(parts) if name not in own)
+        f"<ofd:Reference FileRef={quoteattr('/' + name)}><ofd:CheckValue>"
+        f"{base64.b64encode(crypto.digest(hash_name, parts[name])).decode()}</ofd:CheckValue></ofd:Reference>"
+        for name in sorted(parts)
+        if name not in own
+    )
     signer = ca.subject_text(ca.load_cert(cert), NameOID.ORGANIZATION_NAME) or "Tongban"
     # Locations inside Signature.xml are relative to its folder (ST_Loc), the form readers resolve.
     signature_xml = (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Signature xmlns:ofd="{NS}"><ofd:SignedInfo>'
         f'<ofd:Provider ProviderName="Tongban" Version="1" Company={quoteattr(signer)}/>'
-        f'<ofd:SignatureMethod>{crypto.SIGNATURE_OIDS[alg]}</ofd:SignatureMethod>'
-        f'<ofd:SignatureDateTime>{now.astimezone(UTC).strftime("%Y%m%d%H%M%SZ")}</ofd:SignatureDateTime>'
+        f"<ofd:SignatureMethod>{crypto.SIGNATURE_OIDS[alg]}</ofd:SignatureMethod>"
+        f"<ofd:SignatureDateTime>{now.astimezone(UTC).strftime('%Y%m%d%H%M%SZ')}</ofd:SignatureDateTime>"
         f'<ofd:References CheckMethod="{crypto.DIGEST_OIDS[hash_name]}">{refs}</ofd:References>'
         f'<ofd:StampAnnot ID="{sign_id}" PageRef="{page_list[page][0]}" '
         f'Boundary="{_mm(x)} {_mm(y)} {_mm(w)} {_mm(h)}"/>'
-        f'<ofd:Seal><ofd:BaseLoc>Seal.esl</ofd:BaseLoc></ofd:Seal></ofd:SignedInfo>'
-        f'<ofd:SignedValue>SignedValue.dat</ofd:SignedValue></ofd:Signature>').encode()
+        f"<ofd:Seal><ofd:BaseLoc>Seal.esl</ofd:BaseLoc></ofd:Seal></ofd:SignedInfo>"
+        f"<ofd:SignedValue>SignedValue.dat</ofd:SignedValue></ofd:Signature>"
+    ).encode()
     prop = f"tongban-ofd/1;sequence={len(entries) + 1}"
     if reference:  # the document it was made for, signed, so a moved signature names it
         prop += ";reference=" + quote(reference[:200], safe="")
     ext = {docx_sig.OID_CHAIN: docx_sig.CertChain(list(chain)).dump()} if chain else {}
-    tbs = seal_mod.build_tbs_sign(seal_der=seal_der, time_info=now, data_hash=crypto.digest(hash_name, signature_xml),
-                                  property_info=prop, ext_datas=ext)
+    tbs = seal_mod.build_tbs_sign(
+        seal_der=seal_der,
+        time_info=now,
+        data_hash=crypto.digest(hash_name, signature_xml),
+        property_info=prop,
+        ext_datas=ext,
+    )
     signature = sign_fn(tbs)
     token = timestamp_fn(crypto.sha256(signature)) if timestamp_fn else None
     sig_der = seal_mod.encode_signature(tbs=tbs, cert=cert, alg=alg, signature=signature, timestamp=token)
     parts[f"{folder}/Signature.xml"] = signature_xml
     parts[f"{folder}/SignedValue.dat"] = sig_der
-    items = "".join(f'<ofd:Signature ID={quoteattr(i)} Type="Seal" BaseLoc={quoteattr(_relative(p))}/>'
-                    for i, p in entries)
+    items = "".join(
+        f'<ofd:Signature ID={quoteattr(i)} Type="Seal" BaseLoc={quoteattr(_relative(p))}/>' for i, p in entries
+    )
     items += f'<ofd:Signature ID="{sign_id}" Type="Seal" BaseLoc="Sign_{n}/Signature.xml"/>'
-    parts[SIGNATURES] = (f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Signatures xmlns:ofd="{NS}">'
-                         f'<ofd:MaxSignId>{sign_id}</ofd:MaxSignId>{items}</ofd:Signatures>').encode()
+    parts[SIGNATURES] = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Signatures xmlns:ofd="{NS}">'
+        f"<ofd:MaxSignId>{sign_id}</ofd:MaxSignId>{items}</ofd:Signatures>"
+    ).encode()
     return write_package(parts), sig_der
 
 
@@ -237,17 +248,24 @@ def _list_signatures(parts: dict[str, bytes]) -> None:
 class OfdSignature:
     """One verified OFD seal: the shared report plus what the OFD adds."""
 
-    def __init__(self, report: docx_sig.SignatureReport, raw: bytes, reference: str, page: int | None,
-                 boundary: str) -> None:
+    def __init__(
+        self, report: docx_sig.SignatureReport, raw: bytes, reference: str, page: int | None, boundary: str
+    ) -> None:
         self.report, self.raw, self.reference, self.page, self.boundary = report, raw, reference, page, boundary
 
 
-def verify_ofd(data: bytes, *, trust_roots: Sequence[bytes], crl_lookup: docx_sig.CrlLookup, tsa_cert: bytes | None,
-               log_verifier: Callable[[bytes], bool] | None = None) -> list[OfdSignature]:
+def verify_ofd(
+    data: bytes,
+    *,
+    trust_roots: Sequence[bytes],
+    crl_lookup: docx_sig.CrlLookup,
+    tsa_cert: bytes | None,
+    log_verifier: Callable[[bytes], bool] | None = None,
+) -> list[OfdSignature]:
     """Every listed seal of an OFD, checked as GB/T 38540 §7.3 asks; raises only for an unusable file."""
     parts = read_package(data)
     out = []
-    for seq, (sign_id, path) in enumerate(_signature_entries(parts), start=1):
+    for seq, (_sign_id, path) in enumerate(_signature_entries(parts), start=1):
         report = docx_sig.SignatureReport(seq, path or SIGNATURES)
         result = OfdSignature(report, b"", "", None, "")
         try:
@@ -259,9 +277,15 @@ def verify_ofd(data: bytes, *, trust_roots: Sequence[bytes], crl_lookup: docx_si
     return out
 
 
-def _verify_one(parts: dict[str, bytes], path: str, result: OfdSignature, trust_roots: Sequence[bytes],
-                crl_lookup: docx_sig.CrlLookup, tsa_cert: bytes | None,
-                log_verifier: Callable[[bytes], bool] | None) -> None:
+def _verify_one(
+    parts: dict[str, bytes],
+    path: str,
+    result: OfdSignature,
+    trust_roots: Sequence[bytes],
+    crl_lookup: docx_sig.CrlLookup,
+    tsa_cert: bytes | None,
+    log_verifier: Callable[[bytes], bool] | None,
+) -> None:
     report = result.report
     if not path or path not in parts:
         report.fail("signature_removed", "签章列表中的签章文件已被删除")
@@ -285,8 +309,11 @@ def _verify_one(parts: dict[str, bytes], path: str, result: OfdSignature, trust_
     _check_references(parts, path, value_path, root, hash_name, sig, result)
     _check_stamp(parts, root, result)
     at_time = docx_sig._check_timestamp(sig, tsa_cert, report)
-    chain = [bytes(c) for c in docx_sig.CertChain.load(sig.ext_datas[docx_sig.OID_CHAIN]).native] \
-        if docx_sig.OID_CHAIN in sig.ext_datas else []
+    chain = (
+        [bytes(c) for c in docx_sig.CertChain.load(sig.ext_datas[docx_sig.OID_CHAIN]).native]
+        if docx_sig.OID_CHAIN in sig.ext_datas
+        else []
+    )
     docx_sig._check_cert(cert, chain, at_time, trust_roots, crl_lookup, report, "签章人")
     if sig.seal_der is None:
         report.fail("no_seal", "签章数据中没有电子印章")
@@ -296,8 +323,15 @@ def _verify_one(parts: dict[str, bytes], path: str, result: OfdSignature, trust_
         report.fail("not_in_log", "签章未登记在透明日志中")
 
 
-def _check_references(parts: dict[str, bytes], path: str, value_path: str, root: etree._Element, hash_name: str,
-                      sig: seal_mod.SignatureData, result: OfdSignature) -> None:
+def _check_references(
+    parts: dict[str, bytes],
+    path: str,
+    value_path: str,
+    root: etree._Element,
+    hash_name: str,
+    sig: seal_mod.SignatureData,
+    result: OfdSignature,
+) -> None:
     report = result.report
     refs = root.find("ofd:SignedInfo/ofd:References", _Q)
     if refs is None or refs.get("CheckMethod") != crypto.DIGEST_OIDS[hash_name]:
@@ -306,8 +340,11 @@ def _check_references(parts: dict[str, bytes], path: str, value_path: str, root:
     recorded = {}
     for ref in refs.findall("ofd:Reference", _Q):
         recorded[_resolve("", ref.get("FileRef", ""))] = _text(ref, "ofd:CheckValue")
-    changed = sorted(name for name, value in recorded.items()
-                     if name not in parts or base64.b64encode(crypto.digest(hash_name, parts[name])).decode() != value)
+    changed = sorted(
+        name
+        for name, value in recorded.items()
+        if name not in parts or base64.b64encode(crypto.digest(hash_name, parts[name])).decode() != value
+    )
     sign_dir = posixpath.dirname(path)
     # Files after this seal: the list of seals and later seals' own folders are allowed to appear.
     later = {name for name in parts if name.startswith("Doc_0/Signs/") and not name.startswith(sign_dir + "/")}
@@ -319,8 +356,9 @@ def _check_references(parts: dict[str, bytes], path: str, value_path: str, root:
     made_for = result.reference
     content_changed = any(name.endswith("Content.xml") for name in changed)
     if content_changed and made_for and "".join(made_for.split()) not in page_text(parts):
-        report.fail("signature_from_other_document",
-                    f"此签章是为另一份文件加盖的（{made_for}），与本文件不符：签章被移用")
+        report.fail(
+            "signature_from_other_document", f"此签章是为另一份文件加盖的（{made_for}），与本文件不符：签章被移用"
+        )
         return
     detail = []
     if removed:
@@ -329,8 +367,10 @@ def _check_references(parts: dict[str, bytes], path: str, value_path: str, root:
         detail.append("被加入：" + "、".join(added))
     if set(changed) - set(removed):
         detail.append("被修改：" + "、".join(sorted(set(changed) - set(removed))))
-    report.fail("document_modified", "签章后文件被改动（" + "；".join(detail) + "）"
-                + (f"（签章为“{made_for}”加盖）" if made_for else ""))
+    report.fail(
+        "document_modified",
+        "签章后文件被改动（" + "；".join(detail) + "）" + (f"（签章为“{made_for}”加盖）" if made_for else ""),
+    )
 
 
 def _check_stamp(parts: dict[str, bytes], root: etree._Element, result: OfdSignature) -> None:
@@ -347,5 +387,4 @@ def _check_stamp(parts: dict[str, bytes], root: etree._Element, result: OfdSigna
     result.page = ids.index(ref) + 1
 
 
-__all__ = ["OfdSignature", "is_ofd", "page_text", "pages", "read_package", "sign_ofd", "verify_ofd",
-           "write_package"]
+__all__ = ["OfdSignature", "is_ofd", "page_text", "pages", "read_package", "sign_ofd", "verify_ofd", "write_package"]

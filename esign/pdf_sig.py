@@ -36,7 +36,7 @@ import io
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from asn1crypto import cms, core, crl, tsp, x509
@@ -83,15 +83,20 @@ MAX_PDF = 50 * 1024 * 1024
 class TongbanSealInfo(core.Sequence):
     """``SEQUENCE { reference UTF8String, sealSha256 [0] EXPLICIT OCTET STRING OPTIONAL }``."""
 
-    _fields = [("reference", core.UTF8String),  # noqa: RUF012 - asn1crypto's way of declaring fields
-               ("seal_sha256", core.OctetString, {"explicit": 0, "optional": True})]
+    _fields = [
+        ("reference", core.UTF8String),  # noqa: RUF012 - asn1crypto's way of declaring fields
+        ("seal_sha256", core.OctetString, {"explicit": 0, "optional": True}),
+    ]
 
 
 def check_alg(alg: str) -> None:
     """PDF signatures need ECDSA P-256: refuse SM2 keys with the reason."""
     if alg != crypto.ALG_ECDSA:
-        raise ValidationError("PDF 版式文件的签章须使用 ECDSA P-256 证书；SM2 证书签署的 PDF 无法被通用 PDF 验证工具识别，"
-                              "请使用 Word 或 OFD 版式加盖 SM2 电子印章", code="pdf_alg_unsupported")
+        raise ValidationError(
+            "PDF 版式文件的签章须使用 ECDSA P-256 证书；SM2 证书签署的 PDF 无法被通用 PDF 验证工具识别，"
+            "请使用 Word 或 OFD 版式加盖 SM2 电子印章",
+            code="pdf_alg_unsupported",
+        )
 
 
 # --- signing -----------------------------------------------------------------------------------
@@ -119,8 +124,9 @@ class _WithSealInfo(SignedAttributeProviderSpec):
 class _KeySigner(signers.Signer):
     """pyHanko signer over our unlocked key: ``sign_fn(data) -> DER ECDSA-SHA256 signature``."""
 
-    def __init__(self, cert: bytes, chain: Sequence[bytes], sign_fn: Callable[[bytes], bytes],
-                 seal_info: TongbanSealInfo) -> None:
+    def __init__(
+        self, cert: bytes, chain: Sequence[bytes], sign_fn: Callable[[bytes], bytes], seal_info: TongbanSealInfo
+    ) -> None:
         registry = SimpleCertificateStore.from_certs([x509.Certificate.load(c) for c in chain])  # type: ignore[no-untyped-call]
         super().__init__(signing_cert=x509.Certificate.load(cert), cert_registry=registry, embed_roots=False)
         self._sign_fn = sign_fn
@@ -147,9 +153,14 @@ class InProcessTimestamper(TimeStamper):
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
         imprint = req["message_imprint"]
-        token = rfc3161.issue_token(self._key, self._cert, message_digest=imprint["hashed_message"].native,
-                                    hash_alg=imprint["hash_algorithm"]["algorithm"].native, now=self._now(),
-                                    nonce=req["nonce"].native)
+        token = rfc3161.issue_token(
+            self._key,
+            self._cert,
+            message_digest=imprint["hashed_message"].native,
+            hash_alg=imprint["hash_algorithm"]["algorithm"].native,
+            now=self._now(),
+            nonce=req["nonce"].native,
+        )
         return tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": cms.ContentInfo.load(token)})
 
 
@@ -166,10 +177,15 @@ def _appearance(png: bytes) -> StaticStampStyle:
     image = Image.open(io.BytesIO(png))
     image.load()
     return StaticStampStyle(
-        background=PdfImage(image.convert("RGBA")), border_width=0, background_opacity=1.0,
-        background_layout=layout.SimpleBoxLayoutRule(x_align=layout.AxisAlignment.ALIGN_MID,
-                                                     y_align=layout.AxisAlignment.ALIGN_MID,
-                                                     inner_content_scaling=layout.InnerScaling.STRETCH_FILL))
+        background=PdfImage(image.convert("RGBA")),
+        border_width=0,
+        background_opacity=1.0,
+        background_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MID,
+            y_align=layout.AxisAlignment.ALIGN_MID,
+            inner_content_scaling=layout.InnerScaling.STRETCH_FILL,
+        ),
+    )
 
 
 def cms_der(sig: Any) -> bytes:
@@ -179,8 +195,9 @@ def cms_der(sig: Any) -> bytes:
 
 def _add_seal_stream(writer: IncrementalPdfFileWriter, seal_der: bytes) -> None:
     """The SESeal as a stream in the revision the signature covers (catalog ``/TongbanSESeals``)."""
-    stream = generic.StreamObject({generic.NameObject("/Type"): generic.NameObject("/TongbanSESeal")},
-                                  stream_data=seal_der)
+    stream = generic.StreamObject(
+        {generic.NameObject("/Type"): generic.NameObject("/TongbanSESeal")}, stream_data=seal_der
+    )
     seals = writer.root.get(SEALS_KEY)
     listed = generic.ArrayObject(list(seals)) if isinstance(seals, generic.ArrayObject) else generic.ArrayObject()
     listed.append(writer.add_object(stream))
@@ -251,20 +268,33 @@ def sign_pdf(
     x0, y0, x1, y1 = _check_rect(reader, page, rect)
     field_name = next_field_name(pdf)
     info = TongbanSealInfo({"reference": reference, **({"seal_sha256": crypto.sha256(seal_der)} if seal_der else {})})
-    context = ValidationContext(trust_roots=[x509.Certificate.load(r) for r in trust_roots],
-                                other_certs=[x509.Certificate.load(c) for c in chain], crls=list(crls),
-                                allow_fetching=False, revocation_mode="require", moment=now)
+    context = ValidationContext(
+        trust_roots=[x509.Certificate.load(r) for r in trust_roots],
+        other_certs=[x509.Certificate.load(c) for c in chain],
+        crls=list(crls),
+        allow_fetching=False,
+        revocation_mode="require",
+        moment=now,
+    )
     meta = signers.PdfSignatureMetadata(
-        field_name=field_name, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
-        embed_validation_info=True, validation_context=context, reason=f"用印：{reference}", name=signer_name,
+        field_name=field_name,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        embed_validation_info=True,
+        validation_context=context,
+        reason=f"用印：{reference}",
+        name=signer_name,
         # The DSS goes into the signature's own revision: one revision, "total document signed" in
         # every reader, and nothing after the signature for a validator to diff (half its time otherwise).
-        dss_settings=DSSContentSettings(placement=SigDSSPlacementPreference.TOGETHER_WITH_SIGNATURE,
-                                        include_vri=False))
+        dss_settings=DSSContentSettings(placement=SigDSSPlacementPreference.TOGETHER_WITH_SIGNATURE, include_vri=False),
+    )
     pdf_signer = signers.PdfSigner(
-        meta, _KeySigner(cert, chain, sign_fn, info), timestamper=InProcessTimestamper(tsa_key, tsa_cert, lambda: now),
+        meta,
+        _KeySigner(cert, chain, sign_fn, info),
+        timestamper=InProcessTimestamper(tsa_key, tsa_cert, lambda: now),
         stamp_style=_appearance(seal_png) if seal_png else None,
-        new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=page, box=(x0, y0, x1, y1)))  # type: ignore[arg-type]
+        new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=page, box=(x0, y0, x1, y1)),
+    )  # type: ignore[arg-type]
     out = io.BytesIO()
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
@@ -276,8 +306,11 @@ def sign_pdf(
     except PdfError as exc:
         raise UnsupportedMedia("PDF 文件结构无法处理", code="corrupt_file") from exc
     sealed = out.getvalue()
-    added = next(s for s in PdfFileReader(io.BytesIO(sealed), strict=False).embedded_regular_signatures
-                 if s.field_name == field_name)
+    added = next(
+        s
+        for s in PdfFileReader(io.BytesIO(sealed), strict=False).embedded_regular_signatures
+        if s.field_name == field_name
+    )
     return sealed, cms_der(added)
 
 
@@ -334,11 +367,13 @@ def _timestamp_time(signer_info: cms.SignerInfo) -> datetime | None:
     for attr in [] if isinstance(attrs, core.Void) else attrs:
         if attr["type"].native == "signature_time_stamp_token":
             tst = attr["values"][0]["content"]["encap_content_info"]["content"].parsed
-            return tst["gen_time"].native.astimezone(timezone.utc)  # type: ignore[no-any-return]
+            return tst["gen_time"].native.astimezone(UTC)  # type: ignore[no-any-return]
     return None
 
 
-def verify_pdf(pdf: bytes, *, trust_roots: Sequence[bytes], extra_crls: Sequence[bytes] = ()) -> list[PdfSignatureReport]:
+def verify_pdf(
+    pdf: bytes, *, trust_roots: Sequence[bytes], extra_crls: Sequence[bytes] = ()
+) -> list[PdfSignatureReport]:
     """Check every signature of a PDF; problems are reported per signature, never raised.
 
     Raises UnsupportedMedia only when the file is not a readable PDF.
@@ -361,15 +396,21 @@ def verify_pdf(pdf: bytes, *, trust_roots: Sequence[bytes], extra_crls: Sequence
     return reports
 
 
-def _verify_one(pdf: bytes, sig: Any, report: PdfSignatureReport, trust_roots: Sequence[bytes],
-                dss: DocumentSecurityStore | None, extra_crls: Sequence[bytes]) -> None:
+def _verify_one(
+    pdf: bytes,
+    sig: Any,
+    report: PdfSignatureReport,
+    trust_roots: Sequence[bytes],
+    dss: DocumentSecurityStore | None,
+    extra_crls: Sequence[bytes],
+) -> None:
     signed_data = sig.signed_data
     report.cms_der = cms_der(sig)
     report.signer_cert = sig.signer_cert.dump()
     report.chain = [c.dump() for c in sig.other_embedded_certs]
     report.signing_time = sig.self_reported_timestamp
     start, skip_to, end = sig.byte_range[0], sig.byte_range[2], sig.byte_range[2] + sig.byte_range[3]
-    report.signed_sha256 = hashlib.sha256(pdf[start:sig.byte_range[1]] + pdf[skip_to:end]).hexdigest()
+    report.signed_sha256 = hashlib.sha256(pdf[start : sig.byte_range[1]] + pdf[skip_to:end]).hexdigest()
     info = _seal_info(signed_data)
     if info is not None:
         report.reference = info["reference"].native
@@ -383,13 +424,17 @@ def _verify_one(pdf: bytes, sig: Any, report: PdfSignatureReport, trust_roots: S
         report.fail("no_timestamp", "签章没有可信时间戳")
     # Validate at the trusted signing time with the revocation data of that time (embedded in the file).
     kwargs: dict[str, Any] = {
-        "trust_roots": [x509.Certificate.load(r) for r in trust_roots], "allow_fetching": False,
-        "revocation_mode": "require", "moment": report.timestamp_time or report.signing_time,
-        "crls": [crl.CertificateList.load(c) for c in extra_crls]}
+        "trust_roots": [x509.Certificate.load(r) for r in trust_roots],
+        "allow_fetching": False,
+        "revocation_mode": "require",
+        "moment": report.timestamp_time or report.signing_time,
+        "crls": [crl.CertificateList.load(c) for c in extra_crls],
+    }
     context = dss.as_validation_context(kwargs) if dss is not None else ValidationContext(**kwargs)
     report.embedded_crls = _dss_crls(dss)
-    status = asyncio_safe(lambda: validate_pdf_signature(sig, signer_validation_context=context,
-                                                          ts_validation_context=context))
+    status = asyncio_safe(
+        lambda: validate_pdf_signature(sig, signer_validation_context=context, ts_validation_context=context)
+    )
     if not status.intact:
         report.fail("document_modified", "签章后文件内容被修改（摘要不符）")
     elif not status.valid:

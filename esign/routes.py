@@ -92,8 +92,9 @@ def _file(ctx: Ctx, name: str, limit: int, *, required: bool = True) -> bytes | 
 
 
 def _docx_response(data: bytes, filename: str) -> Response:
-    return Response(data, media_type=DOCX_TYPE,
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
+    return Response(
+        data, media_type=DOCX_TYPE, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"}
+    )
 
 
 def _filename(ctx: Ctx, suffix: str) -> str:
@@ -135,8 +136,17 @@ def me(ctx: Ctx) -> dict[str, Any]:
     recent = service.recent_signatures(ctx.session, ctx.user)
     return credentials.describe(ctx.session, cred) | {
         "is_seal_keeper": Role.seal_keeper in ctx.user.roles,
-        "signatures": [{"id": r.id, "kind": r.kind.value, "purpose": r.purpose, "signed_at": r.signed_at.isoformat(),
-                        "leaf_index": r.leaf_index} for r in recent]}
+        "signatures": [
+            {
+                "id": r.id,
+                "kind": r.kind.value,
+                "purpose": r.purpose,
+                "signed_at": r.signed_at.isoformat(),
+                "leaf_index": r.leaf_index,
+            }
+            for r in recent
+        ],
+    }
 
 
 @api(action="esign.sign", body=PinBody, write=True, status=201)
@@ -173,10 +183,16 @@ def sign_text(ctx: Ctx) -> dict[str, Any]:
 def _signature_out(ctx: Ctx, record: Any) -> dict[str, Any]:
     import base64
 
-    return {"id": record.id, "kind": record.kind.value, "purpose": record.purpose, "alg": record.alg,
-            "signed_at": record.signed_at.isoformat(), "data_hash": record.data_hash,
-            "signature": base64.b64encode(record.signature_der).decode(),
-            "receipt": service.receipt(ctx.session, record)}
+    return {
+        "id": record.id,
+        "kind": record.kind.value,
+        "purpose": record.purpose,
+        "alg": record.alg,
+        "signed_at": record.signed_at.isoformat(),
+        "data_hash": record.data_hash,
+        "signature": base64.b64encode(record.signature_der).decode(),
+        "receipt": service.receipt(ctx.session, record),
+    }
 
 
 @api(action="esign.sign")
@@ -194,8 +210,9 @@ def verify_signature_text(ctx: Ctx) -> dict[str, Any]:
 def sign_docx(ctx: Ctx) -> Response:
     data = _file(ctx, "file", SIGN_MAX_BYTES)
     assert data is not None
-    out = service.sign_docx(ctx.session, ctx.user, pin=_field(ctx, "pin", limit=64), docx_bytes=data,
-                            reference=_field(ctx, "reference"))
+    out = service.sign_docx(
+        ctx.session, ctx.user, pin=_field(ctx, "pin", limit=64), docx_bytes=data, reference=_field(ctx, "reference")
+    )
     return _docx_response(out, _filename(ctx, "（已签名）"))
 
 
@@ -237,25 +254,37 @@ def _kind(value: str) -> SealKind:
 
 @api(action="esign.seal_manage")
 def preview_seal(ctx: Ctx) -> Response:
-    png = seals.preview_image(ctx.session, ctx.user, kind=_kind(ctx.query("kind", "official")),
-                              text=ctx.query("text")[:40], seal_type=ctx.query("seal_type", "公章")[:12])
+    png = seals.preview_image(
+        ctx.session,
+        ctx.user,
+        kind=_kind(ctx.query("kind", "official")),
+        text=ctx.query("text")[:40],
+        seal_type=ctx.query("seal_type", "公章")[:12],
+    )
     return Response(png, media_type="image/png")
 
 
 @api(action="esign.seal_manage", write=True, multipart=True, max_bytes=SEAL_IMAGE_MAX + 64 * 1024, status=201)
 def create_seal(ctx: Ctx) -> dict[str, Any]:
     seal = seals.create_seal(
-        ctx.session, ctx.user, kind=_kind(_field(ctx, "kind", limit=20)), seal_pin=_field(ctx, "seal_pin", limit=64),
-        seal_type=_field(ctx, "seal_type", required=False, limit=12), department_id=_int_field(ctx, "department_id"),
-        holder_user_id=_int_field(ctx, "holder_user_id"), image_png=_file(ctx, "image", SEAL_IMAGE_MAX, required=False),
-        valid_days=_int_field(ctx, "valid_days") or 1825)
+        ctx.session,
+        ctx.user,
+        kind=_kind(_field(ctx, "kind", limit=20)),
+        seal_pin=_field(ctx, "seal_pin", limit=64),
+        seal_type=_field(ctx, "seal_type", required=False, limit=12),
+        department_id=_int_field(ctx, "department_id"),
+        holder_user_id=_int_field(ctx, "holder_user_id"),
+        image_png=_file(ctx, "image", SEAL_IMAGE_MAX, required=False),
+        valid_days=_int_field(ctx, "valid_days") or 1825,
+    )
     return seals.describe(ctx.session, ctx.user, seal)
 
 
 @api(action="esign.seal_manage", body=SealUsersBody, write=True)
 def set_seal_users(ctx: Ctx) -> dict[str, Any]:
-    seal = seals.set_users(ctx.session, ctx.user, ctx.path_int("seal_id"), user_ids=ctx.body.user_ids,
-                           seal_pin=ctx.body.seal_pin)
+    seal = seals.set_users(
+        ctx.session, ctx.user, ctx.path_int("seal_id"), user_ids=ctx.body.user_ids, seal_pin=ctx.body.seal_pin
+    )
     return seals.describe(ctx.session, ctx.user, seal)
 
 
@@ -272,8 +301,13 @@ def _status_endpoint(status: SealStatus, body: type[Body] | None) -> Any:
 
 @api(action="esign.seal_manage")
 def seal_uses(ctx: Ctx) -> dict[str, Any]:
-    items = seals.uses(ctx.session, ctx.user, ctx.path_int("seal_id"), before_id=ctx.query_int("before", 0) or None,
-                       limit=ctx.query_int("limit", 50, lo=1, hi=200))
+    items = seals.uses(
+        ctx.session,
+        ctx.user,
+        ctx.path_int("seal_id"),
+        before_id=ctx.query_int("before", 0) or None,
+        limit=ctx.query_int("limit", 50, lo=1, hi=200),
+    )
     return {"items": items, "next_before": items[-1]["id"] if items else None}
 
 
@@ -281,9 +315,15 @@ def seal_uses(ctx: Ctx) -> dict[str, Any]:
 def apply_seal(ctx: Ctx) -> Response:
     data = _file(ctx, "file", SIGN_MAX_BYTES)
     assert data is not None
-    out = service.seal_docx(ctx.session, ctx.user, seal_id=ctx.path_int("seal_id"), pin=_field(ctx, "pin", limit=64),
-                            docx_bytes=data, anchor_paragraph=_int_field(ctx, "anchor_paragraph"),
-                            reference=_field(ctx, "reference"))
+    out = service.seal_docx(
+        ctx.session,
+        ctx.user,
+        seal_id=ctx.path_int("seal_id"),
+        pin=_field(ctx, "pin", limit=64),
+        docx_bytes=data,
+        anchor_paragraph=_int_field(ctx, "anchor_paragraph"),
+        reference=_field(ctx, "reference"),
+    )
     return _docx_response(out, _filename(ctx, "（已盖章）"))
 
 
@@ -292,9 +332,14 @@ def apply_seal(ctx: Ctx) -> Response:
 
 @api(action="public")
 def chain_pem(ctx: Ctx) -> Response:
-    return Response(service.chain_pem(ctx.session), media_type="application/x-pem-file",
-                    headers={"Content-Disposition": "attachment; filename=tongban-esign-chain.pem",
-                             "cache-control": "public, max-age=300"})
+    return Response(
+        service.chain_pem(ctx.session),
+        media_type="application/x-pem-file",
+        headers={
+            "Content-Disposition": "attachment; filename=tongban-esign-chain.pem",
+            "cache-control": "public, max-age=300",
+        },
+    )
 
 
 def _crl_response(ctx: Ctx, der: bytes) -> Response:
@@ -303,7 +348,9 @@ def _crl_response(ctx: Ctx, der: bytes) -> Response:
         import textwrap
 
         body = "\n".join(textwrap.wrap(base64.b64encode(der).decode(), 64))
-        return Response(f"-----BEGIN X509 CRL-----\n{body}\n-----END X509 CRL-----\n", media_type="application/x-pem-file")
+        return Response(
+            f"-----BEGIN X509 CRL-----\n{body}\n-----END X509 CRL-----\n", media_type="application/x-pem-file"
+        )
     return Response(der, media_type="application/pkix-crl", headers={"cache-control": "public, max-age=300"})
 
 
@@ -389,8 +436,9 @@ routes = [
     Route("/api/esign/seals/{seal_id:int}/users", set_seal_users, methods=["PUT"]),
     Route("/api/esign/seals/{seal_id:int}/suspend", _status_endpoint(SealStatus.suspended, None), methods=["POST"]),
     Route("/api/esign/seals/{seal_id:int}/resume", _status_endpoint(SealStatus.active, None), methods=["POST"]),
-    Route("/api/esign/seals/{seal_id:int}/revoke", _status_endpoint(SealStatus.revoked, SealRevokeBody),
-          methods=["POST"]),
+    Route(
+        "/api/esign/seals/{seal_id:int}/revoke", _status_endpoint(SealStatus.revoked, SealRevokeBody), methods=["POST"]
+    ),
     Route("/api/esign/seals/{seal_id:int}/uses", seal_uses, methods=["GET"]),
     Route("/api/esign/seals/{seal_id:int}/apply", apply_seal, methods=["POST"]),
     Route("/api/esign/ca/chain.pem", chain_pem, methods=["GET"]),

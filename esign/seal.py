@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from asn1crypto import core
@@ -154,7 +154,7 @@ def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("naive datetime; use UTC-aware datetimes")
     # GeneralizedTime here carries whole seconds: keep signed and parsed values identical.
-    return value.astimezone(timezone.utc).replace(microsecond=0)
+    return value.astimezone(UTC).replace(microsecond=0)
 
 
 # --- seals -------------------------------------------------------------------------------------
@@ -187,8 +187,9 @@ class SealData:
         """GB/T 38540 §7.3 step 5: is this signer certificate (or its digest) in the seal's list?"""
         if self.cert_list_type == CERT_LIST_CERTS:
             return cert_der in self.cert_list
-        return any(crypto.digest(name, cert_der) == value for name, value in self.cert_list
-                   if name in crypto.DIGEST_OIDS)
+        return any(
+            crypto.digest(name, cert_der) == value for name, value in self.cert_list if name in crypto.DIGEST_OIDS
+        )
 
 
 def make_seal(
@@ -231,7 +232,7 @@ def make_seal(
                 "name": name,
                 "cert_list_type": cert_list_type,
                 "cert_list": core.Any.load(cert_list.dump()),
-                "create_date": _utc(created or datetime.now(timezone.utc)),
+                "create_date": _utc(created or datetime.now(UTC)),
                 "valid_start": _utc(valid_start),
                 "valid_end": _utc(valid_end),
             },
@@ -306,7 +307,7 @@ def verify_seal(der: bytes, *, at_time: datetime) -> SealData:
     tbs = SealTBS({"e_seal_info": seal["e_seal_info"], "cert": seal["cert"], "sign_alg_id": seal["sign_alg_id"]})
     if cert_alg != data.alg or not crypto.verify(cert_alg, public, tbs.dump(force=True), data.signed_value):
         raise SealInvalid("印章制章者签名无效", code="bad_maker_signature")
-    at_time = at_time.astimezone(timezone.utc)
+    at_time = at_time.astimezone(UTC)
     if at_time < data.valid_start:
         raise SealInvalid("印章尚未生效", code="seal_not_yet_valid")
     if at_time > data.valid_end:

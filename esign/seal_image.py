@@ -81,8 +81,9 @@ def _glyph(ch: str, font: ImageFont.FreeTypeFont, width_scale: float = 1.0) -> I
     left, top, right, bottom = font.getbbox(ch)
     box = int(font.size * 1.3)
     img = Image.new("RGBA", (box, box), (0, 0, 0, 0))
-    ImageDraw.Draw(img).text(((box - (right - left)) / 2 - left, (box - (bottom - top)) / 2 - top), ch, font=font,
-                             fill=SEAL_RED)
+    ImageDraw.Draw(img).text(
+        ((box - (right - left)) / 2 - left, (box - (bottom - top)) / 2 - top), ch, font=font, fill=SEAL_RED
+    )
     if width_scale != 1.0:
         img = img.resize((max(1, int(box * width_scale)), box), Image.Resampling.LANCZOS)
     return img
@@ -148,7 +149,7 @@ def square_name_seal_png(name: str, *, size_px: int = 236, font_path: str | None
     font = _font(font_file, int(cell * 0.95))
     # traditional order: right column top-to-bottom, then left column
     cells = [(1, 0), (1, 1), (0, 0), (0, 1)]
-    for ch, (col, row) in zip(chars, cells):
+    for ch, (col, row) in zip(chars, cells, strict=False):
         x = 1.5 * border + col * cell + cell / 2
         y = 1.5 * border + row * cell + cell / 2
         draw.text((x, y), ch, font=font, fill=SEAL_RED, anchor="mm")
@@ -161,7 +162,9 @@ def _encode(img: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def validate_seal_png(data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES, max_side: int = MAX_UPLOAD_SIDE) -> tuple[int, int]:
+def validate_seal_png(
+    data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES, max_side: int = MAX_UPLOAD_SIDE
+) -> tuple[int, int]:
     """Check an uploaded seal picture: PNG only, bounded bytes and dimensions, fully decodable.
 
     Returns ``(width, height)``. Pillow's decompression-bomb guard is made an error here

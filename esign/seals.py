@@ -92,22 +92,49 @@ def _signer_certs(session: Session, seal: Seal) -> list[bytes]:
 def _make_der(session: Session, seal: Seal, private: bytes) -> bytes:
     signer = crypto.load_signer(seal.alg, private)
     return seal_mod.make_seal(
-        es_id=seal.es_id, name=seal.name + seal.seal_type, signer_certs=_signer_certs(session, seal),
-        picture=seal.image_png, width_mm=seal.width_mm, height_mm=seal.height_mm, valid_start=seal.valid_start,
-        valid_end=seal.valid_end, maker_cert=seal.certificate, alg=seal.alg, maker_sign=signer.sign,
+        es_id=seal.es_id,
+        name=seal.name + seal.seal_type,
+        signer_certs=_signer_certs(session, seal),
+        picture=seal.image_png,
+        width_mm=seal.width_mm,
+        height_mm=seal.height_mm,
+        valid_start=seal.valid_start,
+        valid_end=seal.valid_end,
+        maker_cert=seal.certificate,
+        alg=seal.alg,
+        maker_sign=signer.sign,
         seal_type=seal_mod.SEAL_TYPE_PERSONAL if seal.kind == SealKind.name else seal_mod.SEAL_TYPE_ORGANIZATION,
-        created=utcnow())
+        created=utcnow(),
+    )
 
 
 def _log(session: Session, keys: authority.Keys, seal: Seal, op: str, **extra: Any) -> int:
-    return tlog.append(session, keys, f"seal.{op}", tlog.event_bytes(f"seal.{op}", {
-        "seal_id": seal.id, "es_id": seal.es_id, "name": seal.name + seal.seal_type, "serial": seal.serial,
-        "seal_version": seal.seal_version, "seal_sha256": crypto.sha256(seal.seal_der).hex(), **extra}))
+    return tlog.append(
+        session,
+        keys,
+        f"seal.{op}",
+        tlog.event_bytes(
+            f"seal.{op}",
+            {
+                "seal_id": seal.id,
+                "es_id": seal.es_id,
+                "name": seal.name + seal.seal_type,
+                "serial": seal.serial,
+                "seal_version": seal.seal_version,
+                "seal_sha256": crypto.sha256(seal.seal_der).hex(),
+                **extra,
+            },
+        ),
+    )
 
 
 def _notify(session: Session, seal: Seal, op: str, extra_users: list[int] = ()) -> None:  # type: ignore[assignment]
-    events.publish_on_commit(session, "esign.seal", {"op": op, "seal_id": seal.id},
-                             user_ids=[*keeper_ids(session, seal.agency_id), *extra_users])
+    events.publish_on_commit(
+        session,
+        "esign.seal",
+        {"op": op, "seal_id": seal.id},
+        user_ids=[*keeper_ids(session, seal.agency_id), *extra_users],
+    )
 
 
 def picture_label(seal_type: str) -> str:
@@ -125,9 +152,18 @@ def preview_image(session: Session, actor: Actor, *, kind: SealKind, text: str =
     return seal_image.round_seal_png(text or (agency.name if agency else ""), picture_label(seal_type))
 
 
-def create_seal(session: Session, actor: Actor, *, kind: SealKind, seal_pin: str, seal_type: str = "公章",
-                department_id: int | None = None, holder_user_id: int | None = None,
-                image_png: bytes | None = None, valid_days: int = 1825) -> Seal:
+def create_seal(
+    session: Session,
+    actor: Actor,
+    *,
+    kind: SealKind,
+    seal_pin: str,
+    seal_type: str = "公章",
+    department_id: int | None = None,
+    holder_user_id: int | None = None,
+    image_png: bytes | None = None,
+    valid_days: int = 1825,
+) -> Seal:
     """Create a seal of the actor's agency (actor must be its 印章管理员).
 
     ``official``: agency name; ``department``: ``department_id`` of that agency; ``name``: a
@@ -151,15 +187,36 @@ def create_seal(session: Session, actor: Actor, *, kind: SealKind, seal_pin: str
     issuer = authority.agency_ca(session, keys, agency_id)
     private, public = crypto.generate_keypair(keys.alg)
     now = utcnow()
-    cert = ca.issue_certificate(authority.key_and_cert(issuer, keys.master), subject_public_key=public, alg=keys.alg,
-                                common_name=f"{name}{seal_type}", organization=agency.name, purpose="seal", now=now,
-                                days=valid_days + 1)
-    seal = Seal(agency_id=agency_id, department_id=department_id, holder_user_id=holder, kind=kind, name=name,
-                seal_type=seal_type, es_id=f"{agency_id:06d}{secrets.token_hex(8).upper()}", image_png=image_png,
-                width_mm=width, height_mm=width, alg=keys.alg, certificate=cert, serial=authority.serial_of(cert),
-                key_blob=crypto.seal_private_key(private, seal_pin, kdf_params=keys.kdf, key_alg=keys.alg),
-                seal_der=b"", valid_start=now - timedelta(minutes=1), valid_end=now + timedelta(days=valid_days),
-                created_by=actor.user_id)
+    cert = ca.issue_certificate(
+        authority.key_and_cert(issuer, keys.master),
+        subject_public_key=public,
+        alg=keys.alg,
+        common_name=f"{name}{seal_type}",
+        organization=agency.name,
+        purpose="seal",
+        now=now,
+        days=valid_days + 1,
+    )
+    seal = Seal(
+        agency_id=agency_id,
+        department_id=department_id,
+        holder_user_id=holder,
+        kind=kind,
+        name=name,
+        seal_type=seal_type,
+        es_id=f"{agency_id:06d}{secrets.token_hex(8).upper()}",
+        image_png=image_png,
+        width_mm=width,
+        height_mm=width,
+        alg=keys.alg,
+        certificate=cert,
+        serial=authority.serial_of(cert),
+        key_blob=crypto.seal_private_key(private, seal_pin, kdf_params=keys.kdf, key_alg=keys.alg),
+        seal_der=b"",
+        valid_start=now - timedelta(minutes=1),
+        valid_end=now + timedelta(days=valid_days),
+        created_by=actor.user_id,
+    )
     session.add(seal)
     session.flush()
     if holder is not None:
@@ -168,14 +225,26 @@ def create_seal(session: Session, actor: Actor, *, kind: SealKind, seal_pin: str
     seal.seal_der = _make_der(session, seal, private)
     session.add(seal)
     _log(session, keys, seal, "created", users=_user_ids(session, seal))
-    audit.record(session, actor, "esign.seal_create", target_type="esign_seal", target_id=seal.id,
-                 detail={"name": name + seal_type, "kind": kind.value, "es_id": seal.es_id, "serial": seal.serial})
+    audit.record(
+        session,
+        actor,
+        "esign.seal_create",
+        target_type="esign_seal",
+        target_id=seal.id,
+        detail={"name": name + seal_type, "kind": kind.value, "es_id": seal.es_id, "serial": seal.serial},
+    )
     _notify(session, seal, "created")
     return seal
 
 
-def _subject(session: Session, kind: SealKind, agency: Department, seal_type: str, department_id: int | None,
-             holder_user_id: int | None) -> tuple[str, str, int | None, int]:
+def _subject(
+    session: Session,
+    kind: SealKind,
+    agency: Department,
+    seal_type: str,
+    department_id: int | None,
+    holder_user_id: int | None,
+) -> tuple[str, str, int | None, int]:
     if seal_type not in SEAL_TYPES:
         raise ValidationError(f"印章类型只能是：{'、'.join(t for t in SEAL_TYPES if t)}", code="bad_seal_type")
     if kind == SealKind.official:
@@ -217,8 +286,14 @@ def set_users(session: Session, actor: Actor, seal_id: int, *, user_ids: list[in
     session.add(seal)
     keys = authority.keys_for(session)
     _log(session, keys, seal, "users_changed", users=_user_ids(session, seal))
-    audit.record(session, actor, "esign.seal_users", target_type="esign_seal", target_id=seal.id,
-                 detail={"user_ids": wanted, "seal_version": seal.seal_version})
+    audit.record(
+        session,
+        actor,
+        "esign.seal_users",
+        target_type="esign_seal",
+        target_id=seal.id,
+        detail={"user_ids": wanted, "seal_version": seal.seal_version},
+    )
     _notify(session, seal, "users_changed", wanted)
     return seal
 
@@ -226,8 +301,11 @@ def set_users(session: Session, actor: Actor, seal_id: int, *, user_ids: list[in
 def set_status(session: Session, actor: Actor, seal_id: int, *, status: SealStatus, reason: str = "") -> Seal:
     """Suspend, resume or revoke (final; the seal certificate goes on the agency CRL)."""
     seal = access_seal(session, actor, seal_id, manage=True)
-    allowed = {SealStatus.suspended: {SealStatus.active}, SealStatus.active: {SealStatus.suspended},
-               SealStatus.revoked: {SealStatus.active, SealStatus.suspended}}
+    allowed = {
+        SealStatus.suspended: {SealStatus.active},
+        SealStatus.active: {SealStatus.suspended},
+        SealStatus.revoked: {SealStatus.active, SealStatus.suspended},
+    }
     if seal.status not in allowed[status]:
         raise InvalidTransition(f"印章当前状态（{seal.status.value}）下不能执行此操作", code="bad_seal_transition")
     keys = authority.keys_for(session)
@@ -243,8 +321,14 @@ def set_status(session: Session, actor: Actor, seal_id: int, *, status: SealStat
     session.add(seal)
     op = {SealStatus.suspended: "suspended", SealStatus.active: "resumed", SealStatus.revoked: "revoked"}[status]
     _log(session, keys, seal, op, at=when.isoformat(), reason=reason.strip()[:200])
-    audit.record(session, actor, f"esign.seal_{op}", target_type="esign_seal", target_id=seal.id,
-                 detail={"reason": reason.strip()[:200]})
+    audit.record(
+        session,
+        actor,
+        f"esign.seal_{op}",
+        target_type="esign_seal",
+        target_id=seal.id,
+        detail={"reason": reason.strip()[:200]},
+    )
     _notify(session, seal, op)
     return seal
 
@@ -266,18 +350,30 @@ def list_seals(session: Session, actor: Actor) -> list[Seal]:
     if actor.agency_id is not None and Role.seal_keeper in actor.roles:
         stmt = select(Seal).where(Seal.agency_id == actor.agency_id)
     else:
-        stmt = select(Seal).join(SealUser, col(SealUser.seal_id) == col(Seal.id)).where(SealUser.user_id == actor.user_id)
+        stmt = (
+            select(Seal).join(SealUser, col(SealUser.seal_id) == col(Seal.id)).where(SealUser.user_id == actor.user_id)
+        )
     return list(session.exec(stmt.order_by(col(Seal.id))).all())
 
 
 def describe(session: Session, actor: Actor, seal: Seal) -> dict[str, Any]:
     manage = is_keeper(actor, seal.agency_id)
     out: dict[str, Any] = {
-        "id": seal.id, "kind": seal.kind.value, "name": seal.name, "seal_type": seal.seal_type,
-        "display_name": seal.name + seal.seal_type, "es_id": seal.es_id, "status": seal.status.value,
-        "alg": seal.alg, "serial": seal.serial, "valid_start": seal.valid_start.isoformat(),
-        "valid_end": seal.valid_end.isoformat(), "seal_version": seal.seal_version,
-        "width_mm": seal.width_mm, "height_mm": seal.height_mm, "can_manage": manage,
+        "id": seal.id,
+        "kind": seal.kind.value,
+        "name": seal.name,
+        "seal_type": seal.seal_type,
+        "display_name": seal.name + seal.seal_type,
+        "es_id": seal.es_id,
+        "status": seal.status.value,
+        "alg": seal.alg,
+        "serial": seal.serial,
+        "valid_start": seal.valid_start.isoformat(),
+        "valid_end": seal.valid_end.isoformat(),
+        "seal_version": seal.seal_version,
+        "width_mm": seal.width_mm,
+        "height_mm": seal.height_mm,
+        "can_manage": manage,
         "status_changed_at": seal.status_changed_at.isoformat() if seal.status_changed_at else None,
         "revoke_reason": seal.revoke_reason,
     }
@@ -289,21 +385,41 @@ def describe(session: Session, actor: Actor, seal: Seal) -> dict[str, Any]:
             user = session.get(User, uid)
             cred = current_credential(session, uid)
             in_seal = cred is not None and info.lists_cert(cred.certificate)
-            users.append({"user_id": uid, "name": user.name if user else "", "listed": uid in listed,
-                          "keeper": uid not in listed, "enrolled": cred is not None, "in_seal": in_seal})
+            users.append(
+                {
+                    "user_id": uid,
+                    "name": user.name if user else "",
+                    "listed": uid in listed,
+                    "keeper": uid not in listed,
+                    "enrolled": cred is not None,
+                    "in_seal": in_seal,
+                }
+            )
         out["users"] = users
         out["key_locked"] = seal.failed_attempts >= MAX_PIN_ATTEMPTS
     return out
 
 
-def uses(session: Session, actor: Actor, seal_id: int, *, before_id: int | None = None,
-         limit: int = 50) -> list[dict[str, Any]]:
+def uses(
+    session: Session, actor: Actor, seal_id: int, *, before_id: int | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
     """用印登记 of a seal, newest first (keepers of its agency only)."""
     seal = access_seal(session, actor, seal_id, manage=True)
     stmt = select(SealUse, User).join(User, col(User.id) == col(SealUse.user_id)).where(SealUse.seal_id == seal.id)
     if before_id:
         stmt = stmt.where(col(SealUse.id) < before_id)
     rows = session.exec(stmt.order_by(col(SealUse.id).desc()).limit(min(max(limit, 1), 200))).all()
-    return [{"id": u.id, "at": u.at.isoformat(), "user_id": u.user_id, "user_name": user.name,
-             "reference": u.reference, "document_sha256": u.document_sha256, "sealed_sha256": u.sealed_sha256,
-             "signature_id": u.signature_id, "leaf_index": u.leaf_index} for u, user in rows]
+    return [
+        {
+            "id": u.id,
+            "at": u.at.isoformat(),
+            "user_id": u.user_id,
+            "user_name": user.name,
+            "reference": u.reference,
+            "document_sha256": u.document_sha256,
+            "sealed_sha256": u.sealed_sha256,
+            "signature_id": u.signature_id,
+            "leaf_index": u.leaf_index,
+        }
+        for u, user in rows
+    ]

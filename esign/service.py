@@ -77,7 +77,9 @@ __all__ = [
 def _text_arg(value: str, name: str, limit: int = 200) -> str:
     value = value.strip()
     if not value or len(value) > limit:
-        raise ValidationError(f"{name}不能为空且不超过 {limit} 字", code=f"bad_{'reference' if 'reference' in name else 'purpose'}")
+        raise ValidationError(
+            f"{name}不能为空且不超过 {limit} 字", code=f"bad_{'reference' if 'reference' in name else 'purpose'}"
+        )
     return value
 
 
@@ -87,12 +89,32 @@ def _timestamp_fn(session: Session, keys: authority.Keys, now: datetime) -> Call
     return lambda digest: tsa.issue_token(private, row.certificate, digest, now)  # type: ignore[arg-type]
 
 
-def _record(session: Session, keys: authority.Keys, key: UnlockedKey, *, kind: SignatureKind, sig_der: bytes,
-            purpose: str, data_hash: str, now: datetime, seal_id: int | None = None) -> SignatureRecord:
+def _record(
+    session: Session,
+    keys: authority.Keys,
+    key: UnlockedKey,
+    *,
+    kind: SignatureKind,
+    sig_der: bytes,
+    purpose: str,
+    data_hash: str,
+    now: datetime,
+    seal_id: int | None = None,
+) -> SignatureRecord:
     index = tlog.append(session, keys, f"signature.{kind.value}", sig_der)
-    record = SignatureRecord(kind=kind, user_id=key.user_id, credential_id=key.credential_id, seal_id=seal_id,
-                             purpose=purpose, alg=key.alg, data_hash=data_hash, signature_der=sig_der, signed_at=now,
-                             timestamp_at=now, leaf_index=index)
+    record = SignatureRecord(
+        kind=kind,
+        user_id=key.user_id,
+        credential_id=key.credential_id,
+        seal_id=seal_id,
+        purpose=purpose,
+        alg=key.alg,
+        data_hash=data_hash,
+        signature_der=sig_der,
+        signed_at=now,
+        timestamp_at=now,
+        leaf_index=index,
+    )
     session.add(record)
     session.flush()
     return record
@@ -111,8 +133,9 @@ def sign_text(session: Session, actor: Actor, *, pin: str, data: bytes, purpose:
     return sign_text_with_key(session, actor, key=key, data=data, purpose=purpose)
 
 
-def sign_text_with_key(session: Session, actor: Actor, *, key: UnlockedKey, data: bytes,
-                       purpose: str) -> SignatureRecord:
+def sign_text_with_key(
+    session: Session, actor: Actor, *, key: UnlockedKey, data: bytes, purpose: str
+) -> SignatureRecord:
     """:func:`sign_text` with a key already unlocked by :func:`esign.credentials.unlock_key` in this request
     (several signatures for one PIN entry, e.g. 批量签发). The key must be the actor's own."""
     if key.user_id != actor.user_id:
@@ -124,20 +147,49 @@ def sign_text_with_key(session: Session, actor: Actor, *, key: UnlockedKey, data
     now = utcnow()
     hash_name = crypto.DIGEST_OF[key.alg]
     ext = {OID_PURPOSE: purpose.encode(), docx_sig.OID_CHAIN: docx_sig.CertChain(key.chain).dump()}
-    tbs = seal_mod.build_tbs_sign(seal_der=None, time_info=now, data_hash=crypto.digest(hash_name, data),
-                                  property_info=f"tongban-text/1;hash={hash_name};bytes={len(data)}", ext_datas=ext)
+    tbs = seal_mod.build_tbs_sign(
+        seal_der=None,
+        time_info=now,
+        data_hash=crypto.digest(hash_name, data),
+        property_info=f"tongban-text/1;hash={hash_name};bytes={len(data)}",
+        ext_datas=ext,
+    )
     signature = key.signer.sign(tbs)
     token = _timestamp_fn(session, keys, now)(crypto.sha256(signature))
-    sig_der = seal_mod.encode_signature(tbs=tbs, cert=key.certificate, alg=key.alg, signature=signature, timestamp=token)
-    record = _record(session, keys, key, kind=SignatureKind.text, sig_der=sig_der, purpose=purpose,
-                     data_hash=crypto.digest(hash_name, data).hex(), now=now)
-    audit.record(session, actor, "esign.sign_text", target_type="esign_signature", target_id=record.id,
-                 detail={"purpose": purpose, "leaf_index": record.leaf_index})
+    sig_der = seal_mod.encode_signature(
+        tbs=tbs, cert=key.certificate, alg=key.alg, signature=signature, timestamp=token
+    )
+    record = _record(
+        session,
+        keys,
+        key,
+        kind=SignatureKind.text,
+        sig_der=sig_der,
+        purpose=purpose,
+        data_hash=crypto.digest(hash_name, data).hex(),
+        now=now,
+    )
+    audit.record(
+        session,
+        actor,
+        "esign.sign_text",
+        target_type="esign_signature",
+        target_id=record.id,
+        detail={"purpose": purpose, "leaf_index": record.leaf_index},
+    )
     return record
 
 
-def seal_docx(session: Session, actor: Actor, *, seal_id: int, pin: str, docx_bytes: bytes,
-              anchor_paragraph: int | None = None, reference: str) -> bytes:
+def seal_docx(
+    session: Session,
+    actor: Actor,
+    *,
+    seal_id: int,
+    pin: str,
+    docx_bytes: bytes,
+    anchor_paragraph: int | None = None,
+    reference: str,
+) -> bytes:
     """用印: apply seal ``seal_id`` to a Word file and return the sealed file.
 
     The actor must be an authorised user of the seal (its agency's seal keeper, or listed by the
@@ -149,15 +201,35 @@ def seal_docx(session: Session, actor: Actor, *, seal_id: int, pin: str, docx_by
     UnsupportedMedia (415) / PayloadTooLarge (413); nothing is stored then.
     """
     reference, seal, key = _seal_key(session, actor, seal_id=seal_id, pin=pin, reference=reference)
-    sealed, sig_der, now = _apply(session, key, docx_bytes, seal=seal, anchor_paragraph=anchor_paragraph,
-                                  reference=reference)
-    _register_use(session, actor, key, seal, sig_der=sig_der, now=now, reference=reference, received=docx_bytes,
-                  sealed=sealed, fmt="docx")
+    sealed, sig_der, now = _apply(
+        session, key, docx_bytes, seal=seal, anchor_paragraph=anchor_paragraph, reference=reference
+    )
+    _register_use(
+        session,
+        actor,
+        key,
+        seal,
+        sig_der=sig_der,
+        now=now,
+        reference=reference,
+        received=docx_bytes,
+        sealed=sealed,
+        fmt="docx",
+    )
     return sealed
 
 
-def seal_pdf(session: Session, actor: Actor, *, seal_id: int, pin: str, pdf_bytes: bytes, page: int,
-             rect: tuple[float, float, float, float], reference: str) -> bytes:
+def seal_pdf(
+    session: Session,
+    actor: Actor,
+    *,
+    seal_id: int,
+    pin: str,
+    pdf_bytes: bytes,
+    page: int,
+    rect: tuple[float, float, float, float],
+    reference: str,
+) -> bytes:
     """用印 on the official copy (版式 PDF): the seal picture at ``rect`` on ``page`` and a PAdES signature.
 
     ``page`` is 0-based; ``rect`` = (x0, y0, x1, y1) in PDF points, origin bottom-left, as measured
@@ -169,8 +241,14 @@ def seal_pdf(session: Session, actor: Actor, *, seal_id: int, pin: str, pdf_byte
     validators know no SM2; use the Word/OFD copy), ``bad_seal_rect`` / ``bad_seal_page``, and
     UnsupportedMedia for a file that is not a readable PDF.
     """
-    reference, seal, key = _seal_key(session, actor, seal_id=seal_id, pin=pin, reference=reference,
-                                     check=lambda cred_alg: pdf_sig.check_alg(cred_alg))
+    reference, seal, key = _seal_key(
+        session,
+        actor,
+        seal_id=seal_id,
+        pin=pin,
+        reference=reference,
+        check=lambda cred_alg: pdf_sig.check_alg(cred_alg),
+    )
     _check_seal_size(seal, rect)
     keys = authority.keys_for(session)
     tsa_row = authority.tsa(session, keys)
@@ -180,18 +258,49 @@ def seal_pdf(session: Session, actor: Actor, *, seal_id: int, pin: str, pdf_byte
     root = authority.root(session, keys)
     crls = [der for der in (authority.crl_der(session, root), authority.crl_der(session, issuer)) if der]
     sealed, cms_der = pdf_sig.sign_pdf(
-        pdf_bytes, cert=key.certificate, chain=key.chain, alg=key.alg, sign_fn=key.signer.sign,
-        tsa_key=authority.unwrap(tsa_row, keys.master), tsa_cert=tsa_row.certificate,  # type: ignore[arg-type]
-        trust_roots=[root.certificate], crls=crls, page=page, rect=rect,  # type: ignore[list-item]
-        seal_png=info.picture if info.picture_type.upper() == "PNG" else None, seal_der=seal.seal_der,
-        reference=reference, signer_name=ca.subject_text(key.certificate), now=now)
-    _register_use(session, actor, key, seal, sig_der=cms_der, now=now, reference=reference, received=pdf_bytes,
-                  sealed=sealed, fmt="pdf")
+        pdf_bytes,
+        cert=key.certificate,
+        chain=key.chain,
+        alg=key.alg,
+        sign_fn=key.signer.sign,
+        tsa_key=authority.unwrap(tsa_row, keys.master),
+        tsa_cert=tsa_row.certificate,  # type: ignore[arg-type]
+        trust_roots=[root.certificate],
+        crls=crls,
+        page=page,
+        rect=rect,  # type: ignore[list-item]
+        seal_png=info.picture if info.picture_type.upper() == "PNG" else None,
+        seal_der=seal.seal_der,
+        reference=reference,
+        signer_name=ca.subject_text(key.certificate),
+        now=now,
+    )
+    _register_use(
+        session,
+        actor,
+        key,
+        seal,
+        sig_der=cms_der,
+        now=now,
+        reference=reference,
+        received=pdf_bytes,
+        sealed=sealed,
+        fmt="pdf",
+    )
     return sealed
 
 
-def seal_ofd(session: Session, actor: Actor, *, seal_id: int, pin: str, ofd_bytes: bytes, page: int,
-             rect: tuple[float, float, float, float], reference: str) -> bytes:
+def seal_ofd(
+    session: Session,
+    actor: Actor,
+    *,
+    seal_id: int,
+    pin: str,
+    ofd_bytes: bytes,
+    page: int,
+    rect: tuple[float, float, float, float],
+    reference: str,
+) -> bytes:
     """用印 on the OFD official copy: ``page`` (0-based) and ``rect`` exactly as for :func:`seal_pdf`
     (PDF points, y up: the same measured placement, since the OFD holds the same pages); the seal
     goes into the OFD's ``Signatures.xml`` with its StampAnnot there (``esign.ofd_sig``). Signed
@@ -208,17 +317,43 @@ def seal_ofd(session: Session, actor: Actor, *, seal_id: int, pin: str, ofd_byte
     boundary = (x0 / MM, height_mm - y1 / MM, (x1 - x0) / MM, (y1 - y0) / MM)  # OFD: mm, origin top-left
     keys = authority.keys_for(session)
     now = utcnow()
-    sealed, sig_der = ofd_sig.sign_ofd(ofd_bytes, cert=key.certificate, chain=key.chain, alg=key.alg,
-                                       sign_fn=key.signer.sign, timestamp_fn=_timestamp_fn(session, keys, now),
-                                       seal_der=seal.seal_der, page=page, boundary_mm=boundary,
-                                       reference=reference, now=now)
-    _register_use(session, actor, key, seal, sig_der=sig_der, now=now, reference=reference, received=ofd_bytes,
-                  sealed=sealed, fmt="ofd")
+    sealed, sig_der = ofd_sig.sign_ofd(
+        ofd_bytes,
+        cert=key.certificate,
+        chain=key.chain,
+        alg=key.alg,
+        sign_fn=key.signer.sign,
+        timestamp_fn=_timestamp_fn(session, keys, now),
+        seal_der=seal.seal_der,
+        page=page,
+        boundary_mm=boundary,
+        reference=reference,
+        now=now,
+    )
+    _register_use(
+        session,
+        actor,
+        key,
+        seal,
+        sig_der=sig_der,
+        now=now,
+        reference=reference,
+        received=ofd_bytes,
+        sealed=sealed,
+        fmt="ofd",
+    )
     return sealed
 
 
-def _seal_key(session: Session, actor: Actor, *, seal_id: int, pin: str, reference: str,
-              check: Callable[[str], None] | None = None) -> tuple[str, Seal, UnlockedKey]:
+def _seal_key(
+    session: Session,
+    actor: Actor,
+    *,
+    seal_id: int,
+    pin: str,
+    reference: str,
+    check: Callable[[str], None] | None = None,
+) -> tuple[str, Seal, UnlockedKey]:
     """The checks every 用印 makes, in this order: reference, the seal (usable by the actor), the
     format's own rule on the key algorithm (``check``, before the PIN costs an attempt), the PIN,
     and that the actor's current certificate is on the seal's list."""
@@ -240,25 +375,69 @@ def _check_seal_size(seal: Seal, rect: tuple[float, float, float, float]) -> Non
     except (TypeError, ValueError, IndexError):
         raise ValidationError("盖章位置格式不正确", code="bad_seal_rect") from None
     if abs(width - seal.width_mm) > 1 or abs(height - seal.height_mm) > 1:
-        raise ValidationError(f"盖章区域须与印章实际尺寸一致（{seal.width_mm}×{seal.height_mm} 毫米）", code="bad_seal_rect")
+        raise ValidationError(
+            f"盖章区域须与印章实际尺寸一致（{seal.width_mm}×{seal.height_mm} 毫米）", code="bad_seal_rect"
+        )
 
 
-def _register_use(session: Session, actor: Actor, key: UnlockedKey, seal: Seal, *, sig_der: bytes, now: datetime,
-                  reference: str, received: bytes, sealed: bytes, fmt: str) -> SealUse:
+def _register_use(
+    session: Session,
+    actor: Actor,
+    key: UnlockedKey,
+    seal: Seal,
+    *,
+    sig_der: bytes,
+    now: datetime,
+    reference: str,
+    received: bytes,
+    sealed: bytes,
+    fmt: str,
+) -> SealUse:
     """用印登记 + log entry + audit + the keepers' event, for every format."""
     keys = authority.keys_for(session)
-    record = _record(session, keys, key, kind=SignatureKind.seal, sig_der=sig_der, purpose=reference,
-                     data_hash=hashlib.sha256(sealed).hexdigest(), now=now, seal_id=seal.id)
-    use = SealUse(seal_id=seal.id, user_id=actor.user_id, at=now, reference=reference,  # type: ignore[arg-type]
-                  document_sha256=hashlib.sha256(received).hexdigest(), sealed_sha256=record.data_hash,
-                  signature_id=record.id, leaf_index=record.leaf_index)  # type: ignore[arg-type]
+    record = _record(
+        session,
+        keys,
+        key,
+        kind=SignatureKind.seal,
+        sig_der=sig_der,
+        purpose=reference,
+        data_hash=hashlib.sha256(sealed).hexdigest(),
+        now=now,
+        seal_id=seal.id,
+    )
+    use = SealUse(
+        seal_id=seal.id,
+        user_id=actor.user_id,
+        at=now,
+        reference=reference,  # type: ignore[arg-type]
+        document_sha256=hashlib.sha256(received).hexdigest(),
+        sealed_sha256=record.data_hash,
+        signature_id=record.id,
+        leaf_index=record.leaf_index,
+    )  # type: ignore[arg-type]
     session.add(use)
     session.flush()
-    audit.record(session, actor, "esign.seal_use", target_type="esign_seal", target_id=seal.id,
-                 detail={"reference": reference, "signature_id": record.id, "leaf_index": record.leaf_index,
-                         "sealed_sha256": record.data_hash, "format": fmt})
-    events.publish_on_commit(session, "esign.seal", {"op": "used", "seal_id": seal.id, "use_id": use.id},
-                             user_ids=seals.keeper_ids(session, seal.agency_id))
+    audit.record(
+        session,
+        actor,
+        "esign.seal_use",
+        target_type="esign_seal",
+        target_id=seal.id,
+        detail={
+            "reference": reference,
+            "signature_id": record.id,
+            "leaf_index": record.leaf_index,
+            "sealed_sha256": record.data_hash,
+            "format": fmt,
+        },
+    )
+    events.publish_on_commit(
+        session,
+        "esign.seal",
+        {"op": "used", "seal_id": seal.id, "use_id": use.id},
+        user_ids=seals.keeper_ids(session, seal.agency_id),
+    )
     return use
 
 
@@ -271,21 +450,50 @@ def sign_docx(session: Session, actor: Actor, *, pin: str, docx_bytes: bytes, re
     key = unlock_key(session, actor, pin=pin)
     signed, sig_der, now = _apply(session, key, docx_bytes, seal=None, anchor_paragraph=None, reference=reference)
     keys = authority.keys_for(session)
-    record = _record(session, keys, key, kind=SignatureKind.docx, sig_der=sig_der, purpose=reference,
-                     data_hash=hashlib.sha256(signed).hexdigest(), now=now)
-    audit.record(session, actor, "esign.sign_docx", target_type="esign_signature", target_id=record.id,
-                 detail={"reference": reference, "leaf_index": record.leaf_index})
+    record = _record(
+        session,
+        keys,
+        key,
+        kind=SignatureKind.docx,
+        sig_der=sig_der,
+        purpose=reference,
+        data_hash=hashlib.sha256(signed).hexdigest(),
+        now=now,
+    )
+    audit.record(
+        session,
+        actor,
+        "esign.sign_docx",
+        target_type="esign_signature",
+        target_id=record.id,
+        detail={"reference": reference, "leaf_index": record.leaf_index},
+    )
     return signed
 
 
-def _apply(session: Session, key: UnlockedKey, docx_bytes: bytes, *, seal: Seal | None,
-           anchor_paragraph: int | None, reference: str = "") -> tuple[bytes, bytes, datetime]:
+def _apply(
+    session: Session,
+    key: UnlockedKey,
+    docx_bytes: bytes,
+    *,
+    seal: Seal | None,
+    anchor_paragraph: int | None,
+    reference: str = "",
+) -> tuple[bytes, bytes, datetime]:
     keys = authority.keys_for(session)
     now = utcnow()
-    out = docx_sig.apply_signature(docx_bytes, signer=key.certificate, alg=key.alg, sign_fn=key.signer.sign,
-                                   timestamp_fn=_timestamp_fn(session, keys, now),
-                                   seal=seal.seal_der if seal else None, anchor_paragraph=anchor_paragraph,
-                                   chain=key.chain, now=now, reference=reference)
+    out = docx_sig.apply_signature(
+        docx_bytes,
+        signer=key.certificate,
+        alg=key.alg,
+        sign_fn=key.signer.sign,
+        timestamp_fn=_timestamp_fn(session, keys, now),
+        seal=seal.seal_der if seal else None,
+        anchor_paragraph=anchor_paragraph,
+        chain=key.chain,
+        now=now,
+        reference=reference,
+    )
     parts = docx_sig.read_package(out)
     last = docx_sig.signature_numbers(parts)[-1]
     return out, parts[f"tongban/signatures/sig{last}.der"], now
@@ -295,8 +503,13 @@ def receipt(session: Session, record: SignatureRecord) -> dict[str, Any]:
     """Log receipt of a signature: the inclusion proof against the latest signed tree head, plus the
     head itself and the log public key, checkable offline with ``esign.tlog.verify_receipt``."""
     proof = tlog.inclusion(session, record.leaf_index)
-    return {"signature_id": record.id, "leaf_index": record.leaf_index, "proof": proof["proof"],
-            "leaf_hash": proof["leaf_hash"], "sth": tlog.signed_head(session)}
+    return {
+        "signature_id": record.id,
+        "leaf_index": record.leaf_index,
+        "proof": proof["proof"],
+        "leaf_hash": proof["leaf_hash"],
+        "sth": tlog.signed_head(session),
+    }
 
 
 def get_signature(session: Session, actor: Actor, signature_id: int) -> SignatureRecord:
@@ -329,5 +542,11 @@ def crl(session: Session, agency_id: int | None) -> bytes:
 
 
 def recent_signatures(session: Session, actor: Actor, *, limit: int = 20) -> list[SignatureRecord]:
-    return list(session.exec(select(SignatureRecord).where(SignatureRecord.user_id == actor.user_id)
-                             .order_by(col(SignatureRecord.id).desc()).limit(limit)).all())
+    return list(
+        session.exec(
+            select(SignatureRecord)
+            .where(SignatureRecord.user_id == actor.user_id)
+            .order_by(col(SignatureRecord.id).desc())
+            .limit(limit)
+        ).all()
+    )

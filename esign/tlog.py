@@ -63,7 +63,9 @@ class DbNodeStore:
         if level == 0:
             self.cursor.execute(self._sql("SELECT leaf_hash FROM esign_log_leaf WHERE idx = ?"), (index,))
         else:
-            self.cursor.execute(self._sql("SELECT hash FROM esign_log_node WHERE level = ? AND idx = ?"), (level, index))
+            self.cursor.execute(
+                self._sql("SELECT hash FROM esign_log_node WHERE level = ? AND idx = ?"), (level, index)
+            )
         row = self.cursor.fetchone()
         if row is None:
             raise NotFound(f"日志节点缺失（层 {level}，序号 {index}）", code="log_node_missing")
@@ -91,11 +93,14 @@ class DbNodeStore:
 
     def flush(self) -> None:
         if self._leaves:
-            self.cursor.executemany(self._sql("INSERT INTO esign_log_leaf (idx, leaf_hash, kind, data, created_at) "
-                                              "VALUES (?, ?, ?, ?, ?)"), self._leaves)
+            self.cursor.executemany(
+                self._sql("INSERT INTO esign_log_leaf (idx, leaf_hash, kind, data, created_at) VALUES (?, ?, ?, ?, ?)"),
+                self._leaves,
+            )
         if self._nodes:
-            self.cursor.executemany(self._sql("INSERT INTO esign_log_node (level, idx, hash) VALUES (?, ?, ?)"),
-                                    self._nodes)
+            self.cursor.executemany(
+                self._sql("INSERT INTO esign_log_node (level, idx, hash) VALUES (?, ?, ?)"), self._nodes
+            )
         self._leaves, self._nodes = [], []
         if len(self._cache) > 100_000:
             self._cache.clear()
@@ -103,8 +108,9 @@ class DbNodeStore:
 
 def event_bytes(kind: str, payload: dict[str, Any]) -> bytes:
     """Canonical JSON for a non-signature log entry."""
-    return json.dumps({"type": kind, **payload}, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                      default=str).encode()
+    return json.dumps(
+        {"type": kind, **payload}, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+    ).encode()
 
 
 def append(session: Session, keys: authority.Keys, kind: str, data: bytes, *, sign_head: bool = True) -> int:
@@ -112,8 +118,9 @@ def append(session: Session, keys: authority.Keys, kind: str, data: bytes, *, si
     return append_many(session, keys, [(kind, data)], sign_head=sign_head)[0]
 
 
-def append_many(session: Session, keys: authority.Keys, entries: Iterable[tuple[str, bytes]],
-                *, sign_head: bool = True) -> list[int]:
+def append_many(
+    session: Session, keys: authority.Keys, entries: Iterable[tuple[str, bytes]], *, sign_head: bool = True
+) -> list[int]:
     store = DbNodeStore(session)
     log = merkle.MerkleLog(store)
     indexes = []
@@ -128,17 +135,32 @@ def append_many(session: Session, keys: authority.Keys, entries: Iterable[tuple[
 
 def _sign_head(session: Session, keys: authority.Keys, log: merkle.MerkleLog) -> merkle.SignedTreeHead:
     key_row = authority.log_key(session, keys)
-    sth = merkle.sign_tree_head(log.size, log.root(), int(time.time() * 1000), alg=key_row.alg,
-                                private_key=authority.unwrap(key_row, keys.master))
+    sth = merkle.sign_tree_head(
+        log.size,
+        log.root(),
+        int(time.time() * 1000),
+        alg=key_row.alg,
+        private_key=authority.unwrap(key_row, keys.master),
+    )
     # Plain SQL, like the rest of the log: the head changes on every append and the ORM's
     # identity map would only add a flush and a stale copy.
     store = log.store if isinstance(log.store, DbNodeStore) else DbNodeStore(session)
     values = (sth.tree_size, sth.root_hash, sth.timestamp_ms, sth.alg, sth.signature)
-    store.cursor.execute(store._sql("UPDATE esign_log_head SET tree_size = ?, root_hash = ?, timestamp_ms = ?, alg = ?, "
-                                    "signature = ? WHERE id = 1"), values)
+    store.cursor.execute(
+        store._sql(
+            "UPDATE esign_log_head SET tree_size = ?, root_hash = ?, timestamp_ms = ?, alg = ?, "
+            "signature = ? WHERE id = 1"
+        ),
+        values,
+    )
     if store.cursor.rowcount == 0:
-        store.cursor.execute(store._sql("INSERT INTO esign_log_head (id, tree_size, root_hash, timestamp_ms, alg, "
-                                        "signature) VALUES (1, ?, ?, ?, ?, ?)"), values)
+        store.cursor.execute(
+            store._sql(
+                "INSERT INTO esign_log_head (id, tree_size, root_hash, timestamp_ms, alg, "
+                "signature) VALUES (1, ?, ?, ?, ?, ?)"
+            ),
+            values,
+        )
     return sth
 
 
@@ -151,7 +173,9 @@ def _head(session: Session) -> merkle.SignedTreeHead | None:
     store = DbNodeStore(session)
     store.cursor.execute("SELECT tree_size, root_hash, timestamp_ms, alg, signature FROM esign_log_head WHERE id = 1")
     row = store.cursor.fetchone()
-    return None if row is None else merkle.SignedTreeHead(int(row[0]), bytes(row[1]), int(row[2]), row[3], bytes(row[4]))
+    return (
+        None if row is None else merkle.SignedTreeHead(int(row[0]), bytes(row[1]), int(row[2]), row[3], bytes(row[4]))
+    )
 
 
 def signed_head(session: Session) -> dict[str, Any]:
@@ -159,8 +183,14 @@ def signed_head(session: Session) -> dict[str, Any]:
     sth = _head(session)
     key_row = authority.find(session, authority.AuthorityKind.log)
     if sth is None or key_row is None:
-        return {"tree_size": 0, "root_hash": merkle.EMPTY_ROOT.hex(), "timestamp_ms": 0, "alg": None,
-                "signature": None, "public_key": key_row.public_key.hex() if key_row else None}
+        return {
+            "tree_size": 0,
+            "root_hash": merkle.EMPTY_ROOT.hex(),
+            "timestamp_ms": 0,
+            "alg": None,
+            "signature": None,
+            "public_key": key_row.public_key.hex() if key_row else None,
+        }
     return sth.to_dict() | {"public_key": key_row.public_key.hex()}
 
 
@@ -171,8 +201,9 @@ def size(session: Session) -> int:
 def find_leaf(session: Session, data: bytes) -> int | None:
     """Index of the entry whose data is exactly ``data`` (by leaf hash), or None."""
     store = DbNodeStore(session)
-    store.cursor.execute(store._sql("SELECT idx, data FROM esign_log_leaf WHERE leaf_hash = ? ORDER BY idx"),
-                         (merkle.leaf_hash(data),))
+    store.cursor.execute(
+        store._sql("SELECT idx, data FROM esign_log_leaf WHERE leaf_hash = ? ORDER BY idx"), (merkle.leaf_hash(data),)
+    )
     row = store.cursor.fetchone()
     return int(row[0]) if row is not None and bytes(row[1]) == data else None
 
@@ -192,8 +223,13 @@ def inclusion(session: Session, leaf_index: int, tree_size: int | None = None) -
     size_ = _tree_size(session, tree_size)
     log = merkle.MerkleLog(DbNodeStore(session))
     proof = log.inclusion_proof(leaf_index, size_)
-    return {"leaf_index": leaf_index, "tree_size": size_, "leaf_hash": log.store.get(0, leaf_index).hex(),
-            "root_hash": log.root(size_).hex(), "proof": [p.hex() for p in proof]}
+    return {
+        "leaf_index": leaf_index,
+        "tree_size": size_,
+        "leaf_hash": log.store.get(0, leaf_index).hex(),
+        "root_hash": log.root(size_).hex(),
+        "proof": [p.hex() for p in proof],
+    }
 
 
 def consistency(session: Session, first: int, second: int | None = None) -> dict[str, Any]:
@@ -202,8 +238,13 @@ def consistency(session: Session, first: int, second: int | None = None) -> dict
     if not 0 <= first <= second_:
         raise ValidationError("first 须不大于 second", code="bad_tree_size")
     log = merkle.MerkleLog(DbNodeStore(session))
-    return {"first": first, "second": second_, "first_root": log.root(first).hex(),
-            "second_root": log.root(second_).hex(), "proof": [p.hex() for p in log.consistency_proof(first, second_)]}
+    return {
+        "first": first,
+        "second": second_,
+        "first_root": log.root(first).hex(),
+        "second_root": log.root(second_).hex(),
+        "proof": [p.hex() for p in log.consistency_proof(first, second_)],
+    }
 
 
 @dataclass
@@ -220,8 +261,10 @@ def verify_log(session: Session, *, batch: int = 10_000) -> LogReport:
     mem = merkle.MerkleLog()
     expected = 0
     while True:
-        rows = conn.execute(text("SELECT idx, leaf_hash, data FROM esign_log_leaf WHERE idx >= :i ORDER BY idx LIMIT :n"),
-                            {"i": expected, "n": batch}).all()
+        rows = conn.execute(
+            text("SELECT idx, leaf_hash, data FROM esign_log_leaf WHERE idx >= :i ORDER BY idx LIMIT :n"),
+            {"i": expected, "n": batch},
+        ).all()
         if not rows:
             break
         for idx, stored, data in rows:
@@ -243,8 +286,13 @@ def _check_nodes(conn: Any, mem: merkle.MerkleLog, batch: int) -> LogReport | No
     stored_count = 0
     last = (0, -1)
     while True:
-        rows = conn.execute(text("SELECT level, idx, hash FROM esign_log_node WHERE (level > :l) OR (level = :l AND idx > :i) "
-                                 "ORDER BY level, idx LIMIT :n"), {"l": last[0], "i": last[1], "n": batch}).all()
+        rows = conn.execute(
+            text(
+                "SELECT level, idx, hash FROM esign_log_node WHERE (level > :l) OR (level = :l AND idx > :i) "
+                "ORDER BY level, idx LIMIT :n"
+            ),
+            {"l": last[0], "i": last[1], "n": batch},
+        ).all()
         if not rows:
             break
         for level, idx, value in rows:
@@ -255,8 +303,12 @@ def _check_nodes(conn: Any, mem: merkle.MerkleLog, batch: int) -> LogReport | No
             last = (level, idx)
     expected_count = sum(len(row) for row in levels[1:])
     if first_bad is not None:
-        return LogReport(False, mem.size, first_bad[0],
-                         f"第 {first_bad[0]} 条起的子树哈希被篡改（层 {first_bad[1]}，序号 {first_bad[2]}）")
+        return LogReport(
+            False,
+            mem.size,
+            first_bad[0],
+            f"第 {first_bad[0]} 条起的子树哈希被篡改（层 {first_bad[1]}，序号 {first_bad[2]}）",
+        )
     if stored_count != expected_count:
         return LogReport(False, mem.size, None, f"子树哈希数量不符（应为 {expected_count}，实为 {stored_count}）")
     return None
@@ -284,5 +336,5 @@ def verify_receipt(receipt: dict[str, Any], data: bytes, public_key: bytes) -> b
     except (KeyError, ValueError, TypeError):
         return False
     return merkle.verify_tree_head(sth, public_key) and merkle.verify_inclusion(
-        index, sth.tree_size, merkle.leaf_hash(data), proof, sth.root_hash)
-
+        index, sth.tree_size, merkle.leaf_hash(data), proof, sth.root_hash
+    )

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from asn1crypto import core
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -91,7 +91,7 @@ def issue_token(
             "hash_algorithm": crypto.DIGEST_OIDS[hash_alg],
             "hashed_message": digest,
             "serial_number": secrets.randbits(127) | 1,
-            "gen_time": now.astimezone(timezone.utc),
+            "gen_time": now.astimezone(UTC),
             "tsa_cert_hash": crypto.sha256(cert.public_bytes(Encoding.DER)),
         }
     )
@@ -134,7 +134,7 @@ def verify_token_info(token: bytes, tsa_cert: ca.CertLike, *, expected_digest: b
         raise TimestampInvalid("时间戳摘要算法不受支持", code="timestamp_malformed")
     if info["hashed_message"].native != expected_digest:
         raise TimestampInvalid("时间戳与被签数据不符", code="timestamp_mismatch")
-    when = info["gen_time"].native.astimezone(timezone.utc)
+    when = info["gen_time"].native.astimezone(UTC)
     if not cert.not_valid_before_utc <= when <= cert.not_valid_after_utc:
         raise TimestampInvalid("时间戳时间不在时间戳证书有效期内", code="tsa_cert_invalid")
     return TimestampInfo(when, info["hashed_message"].native, hash_alg, info["serial_number"].native)

@@ -35,10 +35,18 @@ from office.db import utcnow
 from office.errors import OfficeError, UnsupportedMedia
 
 PART_LABELS = {
-    "word/document.xml": "正文", "word/styles.xml": "样式", "word/settings.xml": "文档设置",
-    "word/numbering.xml": "编号", "word/fontTable.xml": "字体表", "word/footnotes.xml": "脚注",
-    "word/endnotes.xml": "尾注", "word/comments.xml": "批注", "[Content_Types].xml": "文件类型清单",
-    "docProps/core.xml": "文档属性", "docProps/app.xml": "文档属性", "word/theme/theme1.xml": "主题",
+    "word/document.xml": "正文",
+    "word/styles.xml": "样式",
+    "word/settings.xml": "文档设置",
+    "word/numbering.xml": "编号",
+    "word/fontTable.xml": "字体表",
+    "word/footnotes.xml": "脚注",
+    "word/endnotes.xml": "尾注",
+    "word/comments.xml": "批注",
+    "[Content_Types].xml": "文件类型清单",
+    "docProps/core.xml": "文档属性",
+    "docProps/app.xml": "文档属性",
+    "word/theme/theme1.xml": "主题",
     "word/webSettings.xml": "网页设置",
 }
 
@@ -66,8 +74,14 @@ def _iso(value: datetime | None) -> str | None:
 class Trust:
     """What a verification trusts: roots, a CRL lookup, the TSA certificate, optionally the log."""
 
-    def __init__(self, roots: Sequence[bytes], crl_lookup: Callable[[x509.Certificate], bytes | None],
-                 tsa_cert: bytes | None, session: Session | None = None, crls: Sequence[bytes] = ()) -> None:
+    def __init__(
+        self,
+        roots: Sequence[bytes],
+        crl_lookup: Callable[[x509.Certificate], bytes | None],
+        tsa_cert: bytes | None,
+        session: Session | None = None,
+        crls: Sequence[bytes] = (),
+    ) -> None:
         self.roots, self.crl_lookup, self.tsa_cert, self.session = list(roots), crl_lookup, tsa_cert, session
         self.crls = list(crls)  # every CRL known (PDF validation takes them as a set)
 
@@ -76,8 +90,13 @@ class Trust:
         root = authority.find(session, AuthorityKind.root)
         tsa_row = authority.find(session, AuthorityKind.tsa)
         crls = [der for row in authority.ca_authorities(session) if (der := authority.crl_der(session, row))]
-        return cls([root.certificate] if root and root.certificate else [], authority.crl_lookup(session),
-                   tsa_row.certificate if tsa_row else None, session, crls)
+        return cls(
+            [root.certificate] if root and root.certificate else [],
+            authority.crl_lookup(session),
+            tsa_row.certificate if tsa_row else None,
+            session,
+            crls,
+        )
 
 
 def offline_trust(chain_pem: bytes, crls: Sequence[bytes] = ()) -> Trust:
@@ -119,14 +138,19 @@ def verify_docx(session: Session | None, data: bytes, *, trust: Trust | None = N
     if trust.session is not None:
         s = trust.session
         log_verifier = lambda raw: tlog.find_leaf(s, raw) is not None  # noqa: E731
-    report = docx_sig.verify_docx(data, trust_roots=trust.roots, crl_lookup=trust.crl_lookup, tsa_cert=trust.tsa_cert,
-                                  log_verifier=log_verifier)
+    report = docx_sig.verify_docx(
+        data, trust_roots=trust.roots, crl_lookup=trust.crl_lookup, tsa_cert=trust.tsa_cert, log_verifier=log_verifier
+    )
     items = [_signature_dict(r, parts.get(r.part_name, b""), trust) for r in report.signatures]
     out = report_dict(items, file_sha256=hashlib.sha256(data).hexdigest(), no_signatures=not items)
     if not items and docx_sig.seal_pictures(parts):
         # A seal picture with no signature behind it is what stripping a signature (or a forger) leaves.
-        out["errors"].append({"code": "orphan_seal_picture",
-                              "message": "文件中有电子印章图片，却没有对应的电子签章数据：签章可能被剥离，或印章图片是伪造的"})
+        out["errors"].append(
+            {
+                "code": "orphan_seal_picture",
+                "message": "文件中有电子印章图片，却没有对应的电子签章数据：签章可能被剥离，或印章图片是伪造的",
+            }
+        )
     return out
 
 
@@ -152,8 +176,9 @@ def verify_ofd(session: Session | None, data: bytes, *, trust: Trust | None = No
     if trust.session is not None:
         s = trust.session
         log_verifier = lambda raw: tlog.find_leaf(s, raw) is not None  # noqa: E731
-    results = ofd_sig.verify_ofd(data, trust_roots=trust.roots, crl_lookup=trust.crl_lookup,
-                                 tsa_cert=trust.tsa_cert, log_verifier=log_verifier)
+    results = ofd_sig.verify_ofd(
+        data, trust_roots=trust.roots, crl_lookup=trust.crl_lookup, tsa_cert=trust.tsa_cert, log_verifier=log_verifier
+    )
     items = []
     for result in results:
         item = _signature_dict(result.report, result.raw, trust)
@@ -189,13 +214,23 @@ def _with_embedded_crls(trust: Trust, crls: Sequence[bytes]) -> Trust:
         except ValueError:
             continue
     lookup = trust.crl_lookup
-    return Trust(trust.roots, lambda issuer: lookup(issuer) or embedded.get(issuer.subject), trust.tsa_cert,
-                 trust.session, trust.crls)
+    return Trust(
+        trust.roots,
+        lambda issuer: lookup(issuer) or embedded.get(issuer.subject),
+        trust.tsa_cert,
+        trust.session,
+        trust.crls,
+    )
 
 
 def _pdf_signature_dict(pdf_rep: pdf_sig.PdfSignatureReport, trust: Trust) -> dict[str, Any]:
-    rep = docx_sig.SignatureReport(pdf_rep.sequence, pdf_rep.field_name, alg=crypto.ALG_ECDSA,
-                                   signing_time=pdf_rep.signing_time, timestamp_time=pdf_rep.timestamp_time)
+    rep = docx_sig.SignatureReport(
+        pdf_rep.sequence,
+        pdf_rep.field_name,
+        alg=crypto.ALG_ECDSA,
+        signing_time=pdf_rep.signing_time,
+        timestamp_time=pdf_rep.timestamp_time,
+    )
     for code, message in pdf_rep.errors:
         rep.fail(code, message)
     cert = ca.load_cert(pdf_rep.signer_cert) if pdf_rep.signer_cert else None
@@ -223,12 +258,19 @@ def _pdf_signature_dict(pdf_rep: pdf_sig.PdfSignatureReport, trust: Trust) -> di
         out["signer_revocation"] = _revocation(pdf_rep.signer_cert, pool, trust, rep.trusted_time)  # type: ignore[arg-type]
     if maker is not None:
         out["seal_revocation"] = _revocation(maker, pool, trust, rep.trusted_time)
-    out.update(log=log, format="pdf", reference=pdf_rep.reference, signed_sha256=pdf_rep.signed_sha256,
-               changed_parts=[{"part": "incremental_update", "label": "盖章后追加的修改"}] if pdf_rep.modified_after else [])
+    out.update(
+        log=log,
+        format="pdf",
+        reference=pdf_rep.reference,
+        signed_sha256=pdf_rep.signed_sha256,
+        changed_parts=[{"part": "incremental_update", "label": "盖章后追加的修改"}] if pdf_rep.modified_after else [],
+    )
     return out
 
 
-def verify_text(session: Session | None, *, signature_der: bytes, data: bytes, trust: Trust | None = None) -> dict[str, Any]:
+def verify_text(
+    session: Session | None, *, signature_der: bytes, data: bytes, trust: Trust | None = None
+) -> dict[str, Any]:
     """Verify a :func:`esign.service.sign_text` signature against the exact bytes that should have been signed."""
     trust = trust or Trust.from_db(session)  # type: ignore[arg-type]
     rep = docx_sig.SignatureReport(0, "text")
@@ -276,15 +318,22 @@ def _revocation(cert_der: bytes, pool: Sequence[bytes], trust: Trust, at: dateti
 
 def _signature_dict(rep: docx_sig.SignatureReport, raw: bytes, trust: Trust) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "sequence": rep.sequence, "valid": rep.valid, "signer": rep.signer_subject,
-        "organization": rep.signer_organization, "seal_name": rep.seal_name, "alg": rep.alg,
-        "signing_time": _iso(rep.signing_time), "timestamp_time": _iso(rep.timestamp_time),
-        "trusted_time": _iso(rep.trusted_time), "time_trusted": rep.timestamp_time is not None,
+        "sequence": rep.sequence,
+        "valid": rep.valid,
+        "signer": rep.signer_subject,
+        "organization": rep.signer_organization,
+        "seal_name": rep.seal_name,
+        "alg": rep.alg,
+        "signing_time": _iso(rep.signing_time),
+        "timestamp_time": _iso(rep.timestamp_time),
+        "trusted_time": _iso(rep.trusted_time),
+        "time_trusted": rep.timestamp_time is not None,
         "changed_parts": [{"part": p, "label": part_label(p)} for p in rep.changed_parts],
         "errors": [{"code": r.code, "message": r.message} for r in rep.reasons if r.severity == "error"],
         "warnings": [{"code": r.code, "message": r.message} for r in rep.reasons if r.severity == "warning"],
         "signer_revocation": {"checked": False, "revoked": False, "revoked_at": None, "reason": None},
-        "seal_revocation": None, "log": {"checked": trust.session is not None, "included": False},
+        "seal_revocation": None,
+        "log": {"checked": trust.session is not None, "included": False},
     }
     try:
         sig = seal_mod.parse_signature(raw)
@@ -311,15 +360,26 @@ def _log_proof(session: Session, raw: bytes) -> dict[str, Any]:
     if index >= sth["tree_size"]:
         return {"checked": True, "included": False, "leaf_index": index}
     proof = tlog.inclusion(session, index)
-    return {"checked": True, "included": True, "leaf_index": index, "tree_size": proof["tree_size"],
-            "leaf_hash": proof["leaf_hash"], "proof": proof["proof"], "sth": sth}
+    return {
+        "checked": True,
+        "included": True,
+        "leaf_index": index,
+        "tree_size": proof["tree_size"],
+        "leaf_hash": proof["leaf_hash"],
+        "proof": proof["proof"],
+        "sth": sth,
+    }
 
 
 def report_dict(items: list[dict[str, Any]], *, file_sha256: str | None, no_signatures: bool) -> dict[str, Any]:
     """``{"valid", "file_sha256", "signatures": [...], "errors": [...]}``; valid needs >= 1 signature, all valid."""
     errors = [{"code": "no_signatures", "message": "文件中没有电子签章或签名"}] if no_signatures else []
-    return {"valid": bool(items) and all(i["valid"] for i in items), "file_sha256": file_sha256,
-            "signatures": items, "errors": errors}
+    return {
+        "valid": bool(items) and all(i["valid"] for i in items),
+        "file_sha256": file_sha256,
+        "signatures": items,
+        "errors": errors,
+    }
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -331,15 +391,21 @@ def format_report(report: dict[str, Any]) -> str:
     for s in report["signatures"]:
         kind = f"印章“{s['seal_name']}”" if s["seal_name"] else "个人签名"
         lines.append(f"\n第 {s['sequence']} 个签章：{'有效' if s['valid'] else '无效'}（{kind}）")
-        lines.append(f"  签章人：{s['signer'] or '未知'}　单位：{s['organization'] or '未知'}　算法：{s['alg'] or '未知'}")
+        lines.append(
+            f"  签章人：{s['signer'] or '未知'}　单位：{s['organization'] or '未知'}　算法：{s['alg'] or '未知'}"
+        )
         if s.get("reference"):
             lines.append(f"  文件标识（随签章签署）：{s['reference']}")
         if s.get("signed_sha256"):
             lines.append(f"  签章覆盖内容 SHA-256：{s['signed_sha256']}")
         when = s["timestamp_time"] or s["signing_time"]
-        lines.append(f"  签章时间：{when or '未知'}（{'可信时间戳' if s['time_trusted'] else '签章人自报，未经时间戳证实'}）")
+        lines.append(
+            f"  签章时间：{when or '未知'}（{'可信时间戳' if s['time_trusted'] else '签章人自报，未经时间戳证实'}）"
+        )
         if s["changed_parts"]:
-            lines.append("  签章后被修改的部分：" + "、".join(f"{c['label']}（{c['part']}）" for c in s["changed_parts"]))
+            lines.append(
+                "  签章后被修改的部分：" + "、".join(f"{c['label']}（{c['part']}）" for c in s["changed_parts"])
+            )
         else:
             lines.append("  内容完整性：签章后内容未被修改" if s["valid"] else "  内容完整性：见下方原因")
         lines.append("  " + _revocation_text("签章人证书", s["signer_revocation"]))
@@ -349,8 +415,10 @@ def format_report(report: dict[str, Any]) -> str:
         if not log["checked"]:
             lines.append("  透明日志：离线验证，未查询")
         elif log["included"]:
-            lines.append(f"  透明日志：已登记，第 {log['leaf_index']} 条，树大小 {log['tree_size']}，"
-                         f"包含证明 {len(log['proof'])} 个节点，根哈希 {log['sth']['root_hash'][:16]}…")
+            lines.append(
+                f"  透明日志：已登记，第 {log['leaf_index']} 条，树大小 {log['tree_size']}，"
+                f"包含证明 {len(log['proof'])} 个节点，根哈希 {log['sth']['root_hash'][:16]}…"
+            )
         else:
             lines.append("  透明日志：未找到登记")
         lines += [f"  ✗ {e['message']}" for e in s["errors"]]

@@ -39,17 +39,23 @@ COLUMNS = ["occurrence_id", "user_id", "meeting_id", "start_at", "end_at", "tent
 def _source() -> object:
     """Busy rows as the source tables define them (the query ``meeting_busy`` materialises)."""
     return (
-        select(MeetingOccurrence.id, MeetingAttendee.user_id, MeetingOccurrence.meeting_id,
-               MeetingOccurrence.start_at, MeetingOccurrence.end_at,
-               or_(MeetingAttendee.rsvp == Rsvp.tentative, Meeting.status == MeetingStatus.pending))
+        select(
+            MeetingOccurrence.id,
+            MeetingAttendee.user_id,
+            MeetingOccurrence.meeting_id,
+            MeetingOccurrence.start_at,
+            MeetingOccurrence.end_at,
+            or_(MeetingAttendee.rsvp == Rsvp.tentative, Meeting.status == MeetingStatus.pending),
+        )
         .join(MeetingOccurrence, col(MeetingOccurrence.meeting_id) == col(MeetingAttendee.meeting_id))
         .join(Meeting, col(Meeting.id) == col(MeetingAttendee.meeting_id))
         .where(col(MeetingAttendee.rsvp).not_in(NOT_BUSY), MeetingOccurrence.status == OccurrenceStatus.active)
     )
 
 
-def refresh(session: Session, meeting_id: int | None, *, user_ids: Iterable[int] | None = None,
-            occurrence_id: int | None = None) -> None:
+def refresh(
+    session: Session, meeting_id: int | None, *, user_ids: Iterable[int] | None = None, occurrence_id: int | None = None
+) -> None:
     """Rewrite the busy rows of one meeting (optionally only some people or one occurrence) from the
     source tables. Call it after the change, in the same transaction; pending ORM changes are
     flushed first so the INSERT ... SELECT sees them."""

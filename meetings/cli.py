@@ -9,9 +9,9 @@ from typing import Any
 
 
 def cmd_holidays_load(args: argparse.Namespace) -> int:
+    from meetings import workcal
     from office.actor import SYSTEM
     from office.cli import CliError, _db
-    from meetings import workcal
 
     if args.file:
         path = Path(args.file)
@@ -38,8 +38,8 @@ def cmd_holidays_load(args: argparse.Namespace) -> int:
 
 
 def cmd_holidays_show(args: argparse.Namespace) -> int:
-    from office.cli import _db
     from meetings import workcal
+    from office.cli import _db
 
     db = _db(args)
     with db.read() as session:
@@ -54,9 +54,12 @@ def cmd_holidays_show(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any, add: Any) -> None:
     meetings = subparsers.add_parser("meetings", help="会议").add_subparsers(dest="meetings_command", metavar="子命令")
-    holidays = meetings.add_parser("holidays", help="节假日与调休").add_subparsers(dest="holidays_command",
-                                                                                 metavar="子命令")
-    p = add("load", cmd_holidays_load, "载入某年的节假日与调休安排（JSON：{year, days:[{date, kind, name}]}）", holidays)
+    holidays = meetings.add_parser("holidays", help="节假日与调休").add_subparsers(
+        dest="holidays_command", metavar="子命令"
+    )
+    p = add(
+        "load", cmd_holidays_load, "载入某年的节假日与调休安排（JSON：{year, days:[{date, kind, name}]}）", holidays
+    )
     p.add_argument("--year", type=int)
     p.add_argument("--file", help="JSON 文件；省略时载入内置数据")
     p = add("show", cmd_holidays_show, "列出某年的节假日与调休安排", holidays)

@@ -11,21 +11,31 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from meetings.models import AgendaItem, Material, MaterialKind, Meeting
+from meetings.service import _iso, access_meeting, changed, user_names
 from office import audit
 from office.actor import Actor
 from office.errors import NotFound, PayloadTooLarge, PermissionDenied, ValidationError
-from meetings.models import AgendaItem, Material, MaterialKind, Meeting
-from meetings.service import _iso, access_meeting, changed, user_names
 
 MAX_FILE = 50 * 1024 * 1024
 SAFE_NAME = re.compile(r"[\\/\x00-\x1f]")
 
 
 def agenda_public(session: Session, meeting_id: int) -> list[dict[str, Any]]:
-    items = session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
-                         .order_by(col(AgendaItem.position))).all()
-    return [{"id": i.id, "title": i.title, "presenter_id": i.presenter_id, "presenter_name": i.presenter_name,
-             "start_minute": i.start_minute, "duration_minutes": i.duration_minutes} for i in items]
+    items = session.exec(
+        select(AgendaItem).where(AgendaItem.meeting_id == meeting_id).order_by(col(AgendaItem.position))
+    ).all()
+    return [
+        {
+            "id": i.id,
+            "title": i.title,
+            "presenter_id": i.presenter_id,
+            "presenter_name": i.presenter_name,
+            "start_minute": i.start_minute,
+            "duration_minutes": i.duration_minutes,
+        }
+        for i in items
+    ]
 
 
 def get_agenda(session: Session, actor: Actor, meeting_id: int) -> list[dict[str, Any]]:
@@ -45,22 +55,36 @@ def set_agenda(session: Session, actor: Actor, meeting_id: int, *, items: list[A
             raise ValidationError(f"第 {n} 项的汇报人不存在", code="bad_presenter")
     session.execute(delete(AgendaItem).where(AgendaItem.meeting_id == meeting_id))  # type: ignore[arg-type]
     for n, item in enumerate(items):
-        session.add(AgendaItem(meeting_id=meeting_id, position=n, title=item.title.strip(),
-                               presenter_id=item.presenter_id,
-                               presenter_name=names.get(item.presenter_id, "") if item.presenter_id
-                               else item.presenter_name.strip(),
-                               start_minute=item.start_minute, duration_minutes=item.duration_minutes))
+        session.add(
+            AgendaItem(
+                meeting_id=meeting_id,
+                position=n,
+                title=item.title.strip(),
+                presenter_id=item.presenter_id,
+                presenter_name=names.get(item.presenter_id, "") if item.presenter_id else item.presenter_name.strip(),
+                start_minute=item.start_minute,
+                duration_minutes=item.duration_minutes,
+            )
+        )
     session.flush()
-    audit.record(session, actor, "meeting.agenda", target_type="meeting", target_id=meeting_id,
-                 detail={"items": len(items)})
+    audit.record(
+        session, actor, "meeting.agenda", target_type="meeting", target_id=meeting_id, detail={"items": len(items)}
+    )
     changed(session, meeting, "agenda")
     return agenda_public(session, meeting_id)
 
 
 def material_public(m: Material) -> dict[str, Any]:
-    return {"id": m.id, "kind": m.kind.value, "name": m.name, "url": m.url if m.kind is MaterialKind.link else "",
-            "size": m.size, "content_type": m.content_type, "uploaded_by": m.uploaded_by,
-            "created_at": _iso(m.created_at)}
+    return {
+        "id": m.id,
+        "kind": m.kind.value,
+        "name": m.name,
+        "url": m.url if m.kind is MaterialKind.link else "",
+        "size": m.size,
+        "content_type": m.content_type,
+        "uploaded_by": m.uploaded_by,
+        "created_at": _iso(m.created_at),
+    }
 
 
 def list_materials(session: Session, actor: Actor, meeting_id: int) -> list[dict[str, Any]]:
@@ -73,8 +97,9 @@ def _can_add(session: Session, actor: Actor, meeting: Meeting, organizer: bool) 
     """The organiser, and the presenters on the agenda, add materials."""
     if organizer:
         return
-    presenter = session.exec(select(AgendaItem.id).where(AgendaItem.meeting_id == meeting.id,
-                                                         AgendaItem.presenter_id == actor.user_id)).first()
+    presenter = session.exec(
+        select(AgendaItem.id).where(AgendaItem.meeting_id == meeting.id, AgendaItem.presenter_id == actor.user_id)
+    ).first()
     if presenter is None:
         raise PermissionDenied("只有组织者和议程汇报人可以上传材料", code="meeting_forbidden")
 
@@ -84,13 +109,21 @@ def add_link(session: Session, actor: Actor, meeting_id: int, *, name: str, url:
     _can_add(session, actor, meeting, rel.organizer)
     url = url.strip()
     # Links go to documents in Tongban (#/docs/12, /api/...) or to http(s) pages: never javascript:.
-    if not (url.startswith(("#/", "/")) and not url.startswith("//")) and not url.lower().startswith(("https://", "http://")):
+    if not (url.startswith(("#/", "/")) and not url.startswith("//")) and not url.lower().startswith(
+        ("https://", "http://")
+    ):
         raise ValidationError("链接必须是通办内的文档地址或 http(s) 地址", code="bad_url")
     m = Material(meeting_id=meeting_id, kind=MaterialKind.link, name=name.strip(), url=url, uploaded_by=actor.user_id)
     session.add(m)
     session.flush()
-    audit.record(session, actor, "meeting.material.add", target_type="meeting", target_id=meeting_id,
-                 detail={"material_id": m.id, "kind": "link", "name": m.name})
+    audit.record(
+        session,
+        actor,
+        "meeting.material.add",
+        target_type="meeting",
+        target_id=meeting_id,
+        detail={"material_id": m.id, "kind": "link", "name": m.name},
+    )
     changed(session, meeting, "materials")
     return m
 
@@ -99,8 +132,9 @@ def store_dir(data_dir: Path) -> Path:
     return Path(data_dir) / "meetings" / "materials"
 
 
-def add_file(session: Session, actor: Actor, meeting_id: int, *, data_dir: Path, name: str, content: bytes,
-             content_type: str) -> Material:
+def add_file(
+    session: Session, actor: Actor, meeting_id: int, *, data_dir: Path, name: str, content: bytes, content_type: str
+) -> Material:
     meeting, rel = access_meeting(session, actor, meeting_id, "meeting.materials")
     _can_add(session, actor, meeting, rel.organizer)
     if len(content) > MAX_FILE:
@@ -116,18 +150,32 @@ def add_file(session: Session, actor: Actor, meeting_id: int, *, data_dir: Path,
         tmp = path.with_suffix(".part")
         tmp.write_bytes(content)
         os.replace(tmp, path)
-    m = Material(meeting_id=meeting_id, kind=MaterialKind.file, name=name, sha256=digest, size=len(content),
-                 content_type=(content_type or "application/octet-stream")[:100], uploaded_by=actor.user_id)
+    m = Material(
+        meeting_id=meeting_id,
+        kind=MaterialKind.file,
+        name=name,
+        sha256=digest,
+        size=len(content),
+        content_type=(content_type or "application/octet-stream")[:100],
+        uploaded_by=actor.user_id,
+    )
     session.add(m)
     session.flush()
-    audit.record(session, actor, "meeting.material.add", target_type="meeting", target_id=meeting_id,
-                 detail={"material_id": m.id, "kind": "file", "name": name, "sha256": digest})
+    audit.record(
+        session,
+        actor,
+        "meeting.material.add",
+        target_type="meeting",
+        target_id=meeting_id,
+        detail={"material_id": m.id, "kind": "file", "name": name, "sha256": digest},
+    )
     changed(session, meeting, "materials")
     return m
 
 
-def open_material(session: Session, actor: Actor, meeting_id: int, material_id: int, *, data_dir: Path
-                  ) -> tuple[Material, bytes]:
+def open_material(
+    session: Session, actor: Actor, meeting_id: int, material_id: int, *, data_dir: Path
+) -> tuple[Material, bytes]:
     access_meeting(session, actor, meeting_id, "meeting.materials")
     m = session.get(Material, material_id)
     if m is None or m.meeting_id != meeting_id or m.kind is not MaterialKind.file:
@@ -146,7 +194,12 @@ def remove_material(session: Session, actor: Actor, meeting_id: int, material_id
     if not rel.organizer and m.uploaded_by != actor.user_id:
         raise PermissionDenied("只能删除自己上传的材料", code="meeting_forbidden")
     session.delete(m)
-    audit.record(session, actor, "meeting.material.remove", target_type="meeting", target_id=meeting_id,
-                 detail={"material_id": material_id, "name": m.name})
+    audit.record(
+        session,
+        actor,
+        "meeting.material.remove",
+        target_type="meeting",
+        target_id=meeting_id,
+        detail={"material_id": material_id, "name": m.name},
+    )
     changed(session, meeting, "materials")
-

@@ -19,6 +19,16 @@ def seed(session: Session) -> None:
             ("第二会议室", "五楼 502", 20, ["投影", "视频会议"], False),
             ("大会议室", "一楼", 80, ["投影", "视频会议", "扩音"], bool(approvers)),
         ):
-            rooms.create_room(session, SYSTEM, name=name, location=location, capacity=capacity, equipment=equipment,
-                              open_from="08:00", open_to="21:00", approval_required=approval,
-                              approver_ids=approvers if approval else [], agency_id=agency.id)
+            rooms.create_room(
+                session,
+                SYSTEM,
+                name=name,
+                location=location,
+                capacity=capacity,
+                equipment=equipment,
+                open_from="08:00",
+                open_to="21:00",
+                approval_required=approval,
+                approver_ids=approvers if approval else [],
+                agency_id=agency.id,
+            )

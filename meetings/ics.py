@@ -13,11 +13,6 @@ from icalendar import Alarm, Calendar, Event, Timezone, TimezoneStandard, vCalAd
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from office import audit
-from office.actor import Actor
-from office.db import utcnow
-from office.errors import NotFound
-from office.models import User
 from meetings.models import (
     AttendeeRole,
     CalendarToken,
@@ -30,16 +25,29 @@ from meetings.models import (
     Rsvp,
 )
 from meetings.service import access_meeting, get_zone
+from office import audit
+from office.actor import Actor
+from office.db import utcnow
+from office.errors import NotFound
+from office.models import User
 
 PRODID = "-//Tongban 通办//Meetings//ZH"
 FEED_PAST = dt.timedelta(days=90)
 FEED_LIMIT = 1000
-PARTSTAT = {Rsvp.needs_action: "NEEDS-ACTION", Rsvp.accepted: "ACCEPTED", Rsvp.declined: "DECLINED",
-            Rsvp.tentative: "TENTATIVE", Rsvp.delegated: "DELEGATED"}
-ROLE = {AttendeeRole.chair: "CHAIR", AttendeeRole.required: "REQ-PARTICIPANT",
-        AttendeeRole.optional: "OPT-PARTICIPANT"}
-STATUS = {MeetingStatus.confirmed: "CONFIRMED", MeetingStatus.pending: "TENTATIVE",
-          MeetingStatus.cancelled: "CANCELLED", MeetingStatus.rejected: "CANCELLED"}
+PARTSTAT = {
+    Rsvp.needs_action: "NEEDS-ACTION",
+    Rsvp.accepted: "ACCEPTED",
+    Rsvp.declined: "DECLINED",
+    Rsvp.tentative: "TENTATIVE",
+    Rsvp.delegated: "DELEGATED",
+}
+ROLE = {AttendeeRole.chair: "CHAIR", AttendeeRole.required: "REQ-PARTICIPANT", AttendeeRole.optional: "OPT-PARTICIPANT"}
+STATUS = {
+    MeetingStatus.confirmed: "CONFIRMED",
+    MeetingStatus.pending: "TENTATIVE",
+    MeetingStatus.cancelled: "CANCELLED",
+    MeetingStatus.rejected: "CANCELLED",
+}
 
 
 def cal_address(user: User) -> vCalAddress:
@@ -68,13 +76,18 @@ def _events(session: Session, meetings: list[Meeting], now: dt.datetime) -> list
     for a in session.exec(select(MeetingAttendee).where(col(MeetingAttendee.meeting_id).in_(ids))).all():
         attendees[a.meeting_id].append(a)
     occs: dict[int, list[MeetingOccurrence]] = {i: [] for i in ids}  # type: ignore[misc]
-    for o in session.exec(select(MeetingOccurrence).where(col(MeetingOccurrence.meeting_id).in_(ids))
-                          .order_by(col(MeetingOccurrence.original_start))).all():
+    for o in session.exec(
+        select(MeetingOccurrence)
+        .where(col(MeetingOccurrence.meeting_id).in_(ids))
+        .order_by(col(MeetingOccurrence.original_start))
+    ).all():
         occs[o.meeting_id].append(o)
     user_ids = {m.organizer_id for m in meetings} | {a.user_id for rows in attendees.values() for a in rows}
     users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(user_ids))).all()}
-    rooms = {r.id: r for r in session.exec(select(Room).where(
-        col(Room.id).in_([m.room_id for m in meetings if m.room_id]))).all()}
+    rooms = {
+        r.id: r
+        for r in session.exec(select(Room).where(col(Room.id).in_([m.room_id for m in meetings if m.room_id]))).all()
+    }
     out = []
     for m in meetings:
         master = _vevent(m, attendees[m.id], users, rooms.get(m.room_id), now)  # type: ignore[index]
@@ -88,15 +101,30 @@ def _events(session: Session, meetings: list[Meeting], now: dt.datetime) -> list
         out.append(master)
         for o in rows:
             if m.rrule and o.moved and o.status is OccurrenceStatus.active:
-                ev = _vevent(m, attendees[m.id], users, rooms.get(m.room_id), now,  # type: ignore[index]
-                             start=o.start_at, end=o.end_at)
+                ev = _vevent(
+                    m,
+                    attendees[m.id],
+                    users,
+                    rooms.get(m.room_id),
+                    now,  # type: ignore[index]
+                    start=o.start_at,
+                    end=o.end_at,
+                )
                 ev.add("recurrence-id", o.original_start.astimezone(tz))
                 out.append(ev)
     return out
 
 
-def _vevent(m: Meeting, attendees: list[MeetingAttendee], users: dict[Any, User], room: Room | None,
-            now: dt.datetime, *, start: dt.datetime | None = None, end: dt.datetime | None = None) -> Event:
+def _vevent(
+    m: Meeting,
+    attendees: list[MeetingAttendee],
+    users: dict[Any, User],
+    room: Room | None,
+    now: dt.datetime,
+    *,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> Event:
     tz = get_zone(m.tz)
     ev = Event()
     ev.add("uid", m.uid)
@@ -201,11 +229,18 @@ def feed(session: Session, token: str) -> bytes:
 
 def feed_meetings(session: Session, user_id: int) -> list[Meeting]:
     since = utcnow() - FEED_PAST
-    mine = select(MeetingAttendee.meeting_id).where(MeetingAttendee.user_id == user_id,
-                                                    col(MeetingAttendee.rsvp).not_in([Rsvp.declined, Rsvp.delegated]))
+    mine = select(MeetingAttendee.meeting_id).where(
+        MeetingAttendee.user_id == user_id, col(MeetingAttendee.rsvp).not_in([Rsvp.declined, Rsvp.delegated])
+    )
     recent = select(MeetingOccurrence.meeting_id).where(col(MeetingOccurrence.end_at) > since)
-    stmt = (select(Meeting).where(or_(col(Meeting.id).in_(mine), Meeting.organizer_id == user_id),
-                                  col(Meeting.id).in_(recent),
-                                  col(Meeting.status).in_([MeetingStatus.confirmed, MeetingStatus.pending]))
-            .order_by(col(Meeting.start_at)).limit(FEED_LIMIT))
+    stmt = (
+        select(Meeting)
+        .where(
+            or_(col(Meeting.id).in_(mine), Meeting.organizer_id == user_id),
+            col(Meeting.id).in_(recent),
+            col(Meeting.status).in_([MeetingStatus.confirmed, MeetingStatus.pending]),
+        )
+        .order_by(col(Meeting.start_at))
+        .limit(FEED_LIMIT)
+    )
     return list(session.exec(stmt).all())

@@ -10,12 +10,7 @@ from typing import Any
 from sqlalchemy import delete, or_
 from sqlmodel import Session, col, select
 
-from office import audit, events
-from office.actor import Actor
-from office.db import utcnow
-from office.directory.service import posts_of
-from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
-from office.models import Department, User
+from meetings.busy import refresh as refresh_busy
 from meetings.models import (
     AgencyInvite,
     AttendeeRole,
@@ -27,7 +22,6 @@ from meetings.models import (
     Room,
     Rsvp,
 )
-from meetings.busy import refresh as refresh_busy
 from meetings.rules import Relation
 from meetings.scheduling import MAX_DURATION
 from meetings.service import (
@@ -43,6 +37,12 @@ from meetings.service import (
     user_names,
     when_text,
 )
+from office import audit, events
+from office.actor import Actor
+from office.db import utcnow
+from office.directory.service import posts_of
+from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
+from office.models import Department, User
 
 
 def _open(meeting: Meeting) -> None:
@@ -50,8 +50,9 @@ def _open(meeting: Meeting) -> None:
         raise InvalidTransition("会议已取消", code="meeting_closed")
 
 
-def add_attendees(session: Session, actor: Actor, meeting_id: int, *, attendees: list[Any],
-                  departments: list[Any]) -> dict[str, Any]:
+def add_attendees(
+    session: Session, actor: Actor, meeting_id: int, *, attendees: list[Any], departments: list[Any]
+) -> dict[str, Any]:
     meeting, _ = access_meeting(session, actor, meeting_id, "meeting.manage")
     _open(meeting)
     people = resolve_people(session, attendees, departments)
@@ -59,18 +60,30 @@ def add_attendees(session: Session, actor: Actor, meeting_id: int, *, attendees:
     new = {u: v for u, v in people.items() if u not in existing}
     room = session.get(Room, meeting.room_id) if meeting.room_id else None
     if room and len(existing) + len(new) > room.capacity:
-        raise ValidationError(f"参会人数将达 {len(existing) + len(new)} 人，超过会议室容量（{room.capacity} 人）",
-                              code="over_capacity")
+        raise ValidationError(
+            f"参会人数将达 {len(existing) + len(new)} 人，超过会议室容量（{room.capacity} 人）", code="over_capacity"
+        )
     for uid, (role, dept) in new.items():
         session.add(MeetingAttendee(meeting_id=meeting.id, user_id=uid, role=role, department_id=dept))  # type: ignore[arg-type]
     meeting.sequence += 1
     session.add(meeting)
     refresh_busy(session, meeting.id, user_ids=new)
-    audit.record(session, actor, "meeting.attendees.add", target_type="meeting", target_id=meeting.id,
-                 detail={"user_ids": sorted(new)})
+    audit.record(
+        session,
+        actor,
+        "meeting.attendees.add",
+        target_type="meeting",
+        target_id=meeting.id,
+        detail={"user_ids": sorted(new)},
+    )
     if meeting.status is MeetingStatus.confirmed:
-        notify(session, meeting, [u for u in new if u != meeting.organizer_id], f"会议邀请：{meeting.title}",
-               f"{actor.name}邀请你参加会议，{when_text(meeting)}。")
+        notify(
+            session,
+            meeting,
+            [u for u in new if u != meeting.organizer_id],
+            f"会议邀请：{meeting.title}",
+            f"{actor.name}邀请你参加会议，{when_text(meeting)}。",
+        )
     changed(session, meeting, "attendees")
     return {"added": sorted(new), "attendee_conflicts": attendee_conflicts(session, meeting, sorted(new))}
 
@@ -78,30 +91,45 @@ def add_attendees(session: Session, actor: Actor, meeting_id: int, *, attendees:
 def remove_attendee(session: Session, actor: Actor, meeting_id: int, user_id: int) -> None:
     meeting, _ = access_meeting(session, actor, meeting_id, "meeting.manage")
     _open(meeting)
-    row = session.exec(select(MeetingAttendee).where(MeetingAttendee.meeting_id == meeting_id,
-                                                     MeetingAttendee.user_id == user_id)).first()
+    row = session.exec(
+        select(MeetingAttendee).where(MeetingAttendee.meeting_id == meeting_id, MeetingAttendee.user_id == user_id)
+    ).first()
     if row is None:
         raise NotFound("此人不在参会名单中", code="attendee_not_found")
     removed = [user_id] + [a.user_id for a in attendees_of(session, meeting_id) if a.substitute_for == user_id]
     changed(session, meeting, "attendees")  # before the delete, so the removed still hear of it
-    session.execute(delete(MeetingAttendee).where(MeetingAttendee.meeting_id == meeting_id,  # type: ignore[arg-type]
-                                                  col(MeetingAttendee.user_id).in_(removed)))
+    session.execute(
+        delete(MeetingAttendee).where(
+            MeetingAttendee.meeting_id == meeting_id,  # type: ignore[arg-type]
+            col(MeetingAttendee.user_id).in_(removed),
+        )
+    )
     refresh_busy(session, meeting_id, user_ids=removed)
     meeting.sequence += 1
     session.add(meeting)
-    audit.record(session, actor, "meeting.attendees.remove", target_type="meeting", target_id=meeting_id,
-                 detail={"user_ids": removed})
+    audit.record(
+        session,
+        actor,
+        "meeting.attendees.remove",
+        target_type="meeting",
+        target_id=meeting_id,
+        detail={"user_ids": removed},
+    )
     if meeting.status is MeetingStatus.confirmed:
         notify(session, meeting, removed, f"无需参加：{meeting.title}", f"{when_text(meeting)}的会议已不需要你参加。")
 
 
-def do_rsvp(session: Session, actor: Actor, meeting_id: int, *, status: Rsvp, reason: str,
-            substitute_id: int | None) -> MeetingAttendee:
+def do_rsvp(
+    session: Session, actor: Actor, meeting_id: int, *, status: Rsvp, reason: str, substitute_id: int | None
+) -> MeetingAttendee:
     """Answer an invitation: accept, decline (with a reason: it becomes 请假), tentative, or send a
     substitute from one's own agency (代参会), who is invited in one's place."""
     meeting, rel = access_meeting(session, actor, meeting_id)
-    row = session.exec(select(MeetingAttendee).where(MeetingAttendee.meeting_id == meeting_id,
-                                                     MeetingAttendee.user_id == actor.user_id)).first()
+    row = session.exec(
+        select(MeetingAttendee).where(
+            MeetingAttendee.meeting_id == meeting_id, MeetingAttendee.user_id == actor.user_id
+        )
+    ).first()
     if row is None:
         raise PermissionDenied("你不在这个会议的邀请名单中，不能答复", code="not_invited")
     if meeting.status is not MeetingStatus.confirmed:
@@ -122,8 +150,14 @@ def do_rsvp(session: Session, actor: Actor, meeting_id: int, *, status: Rsvp, re
     row.rsvp, row.reason, row.responded_at = status, reason, utcnow()
     session.add(row)
     refresh_busy(session, meeting_id, user_ids=touched)
-    audit.record(session, actor, "meeting.rsvp", target_type="meeting", target_id=meeting_id,
-                 detail={"rsvp": status.value, "reason": reason, "substitute_id": substitute_id})
+    audit.record(
+        session,
+        actor,
+        "meeting.rsvp",
+        target_type="meeting",
+        target_id=meeting_id,
+        detail={"rsvp": status.value, "reason": reason, "substitute_id": substitute_id},
+    )
     changed(session, meeting, "rsvp", user_id=actor.user_id, rsvp=status.value)
     if row.agency_id is not None:
         publish_signups(session, meeting)
@@ -132,12 +166,21 @@ def do_rsvp(session: Session, actor: Actor, meeting_id: int, *, status: Rsvp, re
 
 def _drop_substitutes(session: Session, meeting_id: int, user_id: int, *, keep: int | None) -> list[int]:
     """Uninvite the substitutes ``user_id`` sent, except ``keep``; returns who was dropped."""
-    dropped = list(session.exec(select(MeetingAttendee.user_id).where(
-        MeetingAttendee.meeting_id == meeting_id, MeetingAttendee.substitute_for == user_id,
-        MeetingAttendee.user_id != (keep or 0))).all())
+    dropped = list(
+        session.exec(
+            select(MeetingAttendee.user_id).where(
+                MeetingAttendee.meeting_id == meeting_id,
+                MeetingAttendee.substitute_for == user_id,
+                MeetingAttendee.user_id != (keep or 0),
+            )
+        ).all()
+    )
     if dropped:
-        session.execute(delete(MeetingAttendee).where(  # type: ignore[arg-type]
-            MeetingAttendee.meeting_id == meeting_id, col(MeetingAttendee.user_id).in_(dropped)))
+        session.execute(
+            delete(MeetingAttendee).where(  # type: ignore[arg-type]
+                MeetingAttendee.meeting_id == meeting_id, col(MeetingAttendee.user_id).in_(dropped)
+            )
+        )
     return dropped
 
 
@@ -149,28 +192,39 @@ def _invite_substitute(session: Session, actor: Actor, meeting: Meeting, row: Me
         raise ValidationError("代参会人不存在或已停用", code="bad_substitute")
     if not agency_of_user(session, sub_id) & agency_of_user(session, actor.user_id):
         raise ValidationError("代参会人必须是本单位人员", code="bad_substitute")
-    existing = session.exec(select(MeetingAttendee).where(MeetingAttendee.meeting_id == meeting.id,
-                                                          MeetingAttendee.user_id == sub_id)).first()
+    existing = session.exec(
+        select(MeetingAttendee).where(MeetingAttendee.meeting_id == meeting.id, MeetingAttendee.user_id == sub_id)
+    ).first()
     if existing is not None:
         if existing.substitute_for == actor.user_id:
             return
         raise Conflict(f"{sub.name}已在参会名单中，请另选代参会人", code="already_invited")
-    session.add(MeetingAttendee(meeting_id=meeting.id, user_id=sub_id, role=row.role,  # type: ignore[arg-type]
-                                department_id=row.department_id, agency_id=row.agency_id,
-                                substitute_for=actor.user_id))
-    notify(session, meeting, [sub_id], f"代参会：{meeting.title}",
-           f"{actor.name}请你代为参加会议，{when_text(meeting)}。")
+    session.add(
+        MeetingAttendee(
+            meeting_id=meeting.id,
+            user_id=sub_id,
+            role=row.role,  # type: ignore[arg-type]
+            department_id=row.department_id,
+            agency_id=row.agency_id,
+            substitute_for=actor.user_id,
+        )
+    )
+    notify(
+        session, meeting, [sub_id], f"代参会：{meeting.title}", f"{actor.name}请你代为参加会议，{when_text(meeting)}。"
+    )
 
 
-def nominate(session: Session, actor: Actor, meeting_id: int, *, agency_id: int, user_ids: list[int],
-             role: AttendeeRole) -> dict[str, Any]:
+def nominate(
+    session: Session, actor: Actor, meeting_id: int, *, agency_id: int, user_ids: list[int], role: AttendeeRole
+) -> dict[str, Any]:
     """An invited agency's contact names who attends (within the quota); they get the invitation."""
     meeting, rel = access_meeting(session, actor, meeting_id, "meeting.nominate")
     _open(meeting)
     if agency_id not in rel.agency_contact:
         raise PermissionDenied("你不能为这个单位报名", code="meeting_forbidden")
-    invite = session.exec(select(AgencyInvite).where(AgencyInvite.meeting_id == meeting_id,
-                                                     AgencyInvite.agency_id == agency_id)).one()
+    invite = session.exec(
+        select(AgencyInvite).where(AgencyInvite.meeting_id == meeting_id, AgencyInvite.agency_id == agency_id)
+    ).one()
     posts = posts_of(session, user_ids)
     outsiders = [u for u in user_ids if not any(p["agency_id"] == agency_id for p in posts.get(u, []))]
     if outsiders:
@@ -185,8 +239,14 @@ def nominate(session: Session, actor: Actor, meeting_id: int, *, agency_id: int,
     invite.replied_at = utcnow()
     session.add(invite)
     refresh_busy(session, meeting_id, user_ids=new)
-    audit.record(session, actor, "meeting.nominate", target_type="meeting", target_id=meeting_id,
-                 detail={"agency_id": agency_id, "user_ids": new})
+    audit.record(
+        session,
+        actor,
+        "meeting.nominate",
+        target_type="meeting",
+        target_id=meeting_id,
+        detail={"agency_id": agency_id, "user_ids": new},
+    )
     notify(session, meeting, new, f"会议邀请：{meeting.title}", f"{actor.name}为你报名参加会议，{when_text(meeting)}。")
     changed(session, meeting, "attendees")
     publish_signups(session, meeting)
@@ -195,18 +255,28 @@ def nominate(session: Session, actor: Actor, meeting_id: int, *, agency_id: int,
 
 def signups(session: Session, meeting: Meeting) -> dict[str, Any]:
     """Sign-up figures per invited agency: quota, named, and how they answered."""
-    invites = session.exec(select(AgencyInvite).where(AgencyInvite.meeting_id == meeting.id)
-                           .order_by(col(AgencyInvite.id))).all()
+    invites = session.exec(
+        select(AgencyInvite).where(AgencyInvite.meeting_id == meeting.id).order_by(col(AgencyInvite.id))
+    ).all()
     rows = [a for a in attendees_of(session, meeting.id) if a.agency_id is not None]
-    names = {d.id: d.name for d in session.exec(select(Department).where(
-        col(Department.id).in_([i.agency_id for i in invites]))).all()}
+    names = {
+        d.id: d.name
+        for d in session.exec(select(Department).where(col(Department.id).in_([i.agency_id for i in invites]))).all()
+    }
     items = []
     for inv in invites:
         mine = [a for a in rows if a.agency_id == inv.agency_id]
         count = Counter(a.rsvp.value for a in mine)
-        items.append({"agency_id": inv.agency_id, "agency": names.get(inv.agency_id, ""), "quota": inv.quota,
-                      "named": sum(1 for a in mine if a.substitute_for is None), "replied": inv.replied_at is not None,
-                      **{s.value: count.get(s.value, 0) for s in Rsvp}})
+        items.append(
+            {
+                "agency_id": inv.agency_id,
+                "agency": names.get(inv.agency_id, ""),
+                "quota": inv.quota,
+                "named": sum(1 for a in mine if a.substitute_for is None),
+                "replied": inv.replied_at is not None,
+                **{s.value: count.get(s.value, 0) for s in Rsvp},
+            }
+        )
     return {"meeting_id": meeting.id, "agencies": items}
 
 
@@ -228,68 +298,144 @@ def meeting_public(session: Session, actor: Actor, meeting: Meeting, rel: Relati
     names = user_names(session, [a.user_id for a in rows] + [meeting.organizer_id])
     room = session.get(Room, meeting.room_id) if meeting.room_id else None
     mine = next((a for a in rows if a.user_id == actor.user_id), None)
-    occs = session.exec(select(MeetingOccurrence).where(MeetingOccurrence.meeting_id == meeting.id)
-                        .order_by(col(MeetingOccurrence.original_start)).limit(400)).all()
+    occs = session.exec(
+        select(MeetingOccurrence)
+        .where(MeetingOccurrence.meeting_id == meeting.id)
+        .order_by(col(MeetingOccurrence.original_start))
+        .limit(400)
+    ).all()
     see_reasons = rel.organizer
     return {
-        "id": meeting.id, "uid": meeting.uid, "title": meeting.title, "description": meeting.description,
-        "start": _iso(meeting.start_at), "end": _iso(meeting.end_at), "tz": meeting.tz,
-        "local_start": meeting.start_at.astimezone(tz).isoformat(), "status": meeting.status.value,
-        "rrule": meeting.rrule, "skip_holidays": meeting.skip_holidays, "sequence": meeting.sequence,
+        "id": meeting.id,
+        "uid": meeting.uid,
+        "title": meeting.title,
+        "description": meeting.description,
+        "start": _iso(meeting.start_at),
+        "end": _iso(meeting.end_at),
+        "tz": meeting.tz,
+        "local_start": meeting.start_at.astimezone(tz).isoformat(),
+        "status": meeting.status.value,
+        "rrule": meeting.rrule,
+        "skip_holidays": meeting.skip_holidays,
+        "sequence": meeting.sequence,
         "series_parent_id": meeting.series_parent_id,
         "room": {"id": room.id, "name": room.name, "location": room.location} if room else None,
-        "online_url": meeting.online_url, "organizer": {"id": meeting.organizer_id,
-                                                        "name": names.get(meeting.organizer_id, "")},
-        "reminders": list(meeting.reminders), "remind_evening_before": meeting.remind_evening_before,
+        "online_url": meeting.online_url,
+        "organizer": {"id": meeting.organizer_id, "name": names.get(meeting.organizer_id, "")},
+        "reminders": list(meeting.reminders),
+        "remind_evening_before": meeting.remind_evening_before,
         "approval_comment": meeting.approval_comment,
-        "me": {"organizer": rel.organizer, "attendee": rel.attendee, "approver": rel.approver,
-               "agency_contact": sorted(rel.agency_contact), "rsvp": mine.rsvp.value if mine else None,
-               "role": mine.role.value if mine else None},
-        "attendees": [{"user_id": a.user_id, "name": names.get(a.user_id, ""), "role": a.role.value,
-                       "rsvp": a.rsvp.value, "reason": a.reason if see_reasons or a.user_id == actor.user_id else "",
-                       "department_id": a.department_id, "agency_id": a.agency_id,
-                       "substitute_for": a.substitute_for} for a in rows],
-        "occurrences": [{"original_start": _iso(o.original_start), "start": _iso(o.start_at), "end": _iso(o.end_at),
-                         "status": o.status.value, "moved": o.moved} for o in occs],
+        "me": {
+            "organizer": rel.organizer,
+            "attendee": rel.attendee,
+            "approver": rel.approver,
+            "agency_contact": sorted(rel.agency_contact),
+            "rsvp": mine.rsvp.value if mine else None,
+            "role": mine.role.value if mine else None,
+        },
+        "attendees": [
+            {
+                "user_id": a.user_id,
+                "name": names.get(a.user_id, ""),
+                "role": a.role.value,
+                "rsvp": a.rsvp.value,
+                "reason": a.reason if see_reasons or a.user_id == actor.user_id else "",
+                "department_id": a.department_id,
+                "agency_id": a.agency_id,
+                "substitute_for": a.substitute_for,
+            }
+            for a in rows
+        ],
+        "occurrences": [
+            {
+                "original_start": _iso(o.original_start),
+                "start": _iso(o.start_at),
+                "end": _iso(o.end_at),
+                "status": o.status.value,
+                "moved": o.moved,
+            }
+            for o in occs
+        ],
     }
 
 
-def list_occurrences(session: Session, actor: Actor, *, start: dt.datetime, end: dt.datetime,
-                     limit: int = 2000) -> list[dict[str, Any]]:
+def list_occurrences(
+    session: Session, actor: Actor, *, start: dt.datetime, end: dt.datetime, limit: int = 2000
+) -> list[dict[str, Any]]:
     """The actor's calendar: occurrences in [start, end) of meetings they organise or attend."""
     if end <= start or end - start > dt.timedelta(days=400):
         raise ValidationError("查询区间无效（最长 400 天）", code="bad_range")
-    mine = select(MeetingAttendee.meeting_id).where(MeetingAttendee.user_id == actor.user_id,
-                                                    col(MeetingAttendee.rsvp) != Rsvp.delegated)
-    stmt = (select(MeetingOccurrence, Meeting)
-            .join(Meeting, col(Meeting.id) == col(MeetingOccurrence.meeting_id))
-            .where(or_(col(MeetingOccurrence.meeting_id).in_(mine), Meeting.organizer_id == actor.user_id),
-                   col(MeetingOccurrence.start_at) < end, col(MeetingOccurrence.start_at) > start - MAX_DURATION,
-                   col(MeetingOccurrence.end_at) > start, MeetingOccurrence.status == OccurrenceStatus.active)
-            .order_by(col(MeetingOccurrence.start_at)).limit(limit))
+    mine = select(MeetingAttendee.meeting_id).where(
+        MeetingAttendee.user_id == actor.user_id, col(MeetingAttendee.rsvp) != Rsvp.delegated
+    )
+    stmt = (
+        select(MeetingOccurrence, Meeting)
+        .join(Meeting, col(Meeting.id) == col(MeetingOccurrence.meeting_id))
+        .where(
+            or_(col(MeetingOccurrence.meeting_id).in_(mine), Meeting.organizer_id == actor.user_id),
+            col(MeetingOccurrence.start_at) < end,
+            col(MeetingOccurrence.start_at) > start - MAX_DURATION,
+            col(MeetingOccurrence.end_at) > start,
+            MeetingOccurrence.status == OccurrenceStatus.active,
+        )
+        .order_by(col(MeetingOccurrence.start_at))
+        .limit(limit)
+    )
     rows = session.exec(stmt).all()
-    rsvps = dict(session.exec(select(MeetingAttendee.meeting_id, MeetingAttendee.rsvp).where(
-        MeetingAttendee.user_id == actor.user_id,
-        col(MeetingAttendee.meeting_id).in_([m.id for _, m in rows]))).all())
-    rooms = {r.id: r.name for r in session.exec(select(Room).where(
-        col(Room.id).in_([m.room_id for _, m in rows if m.room_id]))).all()}
-    return [{"meeting_id": m.id, "title": m.title, "start": _iso(o.start_at), "end": _iso(o.end_at),
-             "original_start": _iso(o.original_start), "status": m.status.value, "recurring": bool(m.rrule),
-             "moved": o.moved, "room": rooms.get(m.room_id) if m.room_id else None, "online": bool(m.online_url),
-             "organizer": m.organizer_id == actor.user_id,
-             "rsvp": rsvps[m.id].value if m.id in rsvps else None} for o, m in rows]
+    rsvps = dict(
+        session.exec(
+            select(MeetingAttendee.meeting_id, MeetingAttendee.rsvp).where(
+                MeetingAttendee.user_id == actor.user_id, col(MeetingAttendee.meeting_id).in_([m.id for _, m in rows])
+            )
+        ).all()
+    )
+    rooms = {
+        r.id: r.name
+        for r in session.exec(select(Room).where(col(Room.id).in_([m.room_id for _, m in rows if m.room_id]))).all()
+    }
+    return [
+        {
+            "meeting_id": m.id,
+            "title": m.title,
+            "start": _iso(o.start_at),
+            "end": _iso(o.end_at),
+            "original_start": _iso(o.original_start),
+            "status": m.status.value,
+            "recurring": bool(m.rrule),
+            "moved": o.moved,
+            "room": rooms.get(m.room_id) if m.room_id else None,
+            "online": bool(m.online_url),
+            "organizer": m.organizer_id == actor.user_id,
+            "rsvp": rsvps[m.id].value if m.id in rsvps else None,
+        }
+        for o, m in rows
+    ]
 
 
 def pending_approvals(session: Session, actor: Actor) -> list[dict[str, Any]]:
-    rooms = [r for r in session.exec(select(Room).where(Room.approval_required == True)).all()  # noqa: E712
-             if actor.user_id in r.approver_ids]
+    rooms = [
+        r
+        for r in session.exec(select(Room).where(Room.approval_required == True)).all()  # noqa: E712
+        if actor.user_id in r.approver_ids
+    ]
     if not rooms:
         return []
-    meetings = session.exec(select(Meeting).where(col(Meeting.room_id).in_([r.id for r in rooms]),
-                                                  Meeting.status == MeetingStatus.pending)
-                            .order_by(col(Meeting.start_at))).all()
+    meetings = session.exec(
+        select(Meeting)
+        .where(col(Meeting.room_id).in_([r.id for r in rooms]), Meeting.status == MeetingStatus.pending)
+        .order_by(col(Meeting.start_at))
+    ).all()
     names = user_names(session, [m.organizer_id for m in meetings])
     by_id = {r.id: r for r in rooms}
-    return [{"meeting_id": m.id, "title": m.title, "start": _iso(m.start_at), "end": _iso(m.end_at),
-             "room": by_id[m.room_id].name if m.room_id in by_id else "", "organizer": names.get(m.organizer_id, ""),
-             "rrule": m.rrule} for m in meetings]
+    return [
+        {
+            "meeting_id": m.id,
+            "title": m.title,
+            "start": _iso(m.start_at),
+            "end": _iso(m.end_at),
+            "room": by_id[m.room_id].name if m.room_id in by_id else "",
+            "organizer": names.get(m.organizer_id, ""),
+            "rrule": m.rrule,
+        }
+        for m in meetings
+    ]

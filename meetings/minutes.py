@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from meetings.models import AttendeeRole, Meeting, MeetingOccurrence, Minutes, MinutesTask, Room, Rsvp, SignIn
+from meetings.service import _iso, access_meeting, attendees_of, changed, get_zone, user_names
 from office import audit, events
 from office.actor import Actor
 from office.db import utcnow
 from office.errors import Conflict, InvalidTransition, NotFound, OfficeError, ValidationError
 from office.models import Department, User
-from meetings.models import Meeting, MeetingOccurrence, Minutes, MinutesTask, Room, Rsvp, SignIn, AttendeeRole
-from meetings.service import _iso, access_meeting, attendees_of, changed, get_zone, user_names
 
 CN_NUMERALS = "一二三四五六七八九十"
 
@@ -44,36 +44,60 @@ def _occurrence(session: Session, meeting: Meeting, original: dt.datetime | None
     if original is not None:
         occ = session.exec(stmt.where(MeetingOccurrence.original_start == original)).first()
     else:
-        occ = session.exec(stmt.where(col(MeetingOccurrence.start_at) <= utcnow())
-                           .order_by(col(MeetingOccurrence.start_at).desc())).first() or \
-            session.exec(stmt.order_by(col(MeetingOccurrence.start_at))).first()
+        occ = (
+            session.exec(
+                stmt.where(col(MeetingOccurrence.start_at) <= utcnow()).order_by(col(MeetingOccurrence.start_at).desc())
+            ).first()
+            or session.exec(stmt.order_by(col(MeetingOccurrence.start_at))).first()
+        )
     if occ is None:
         raise NotFound("没有这一场会议", code="occurrence_not_found")
     return occ
 
 
 def _find(session: Session, meeting_id: int, occ: MeetingOccurrence) -> Minutes | None:
-    return session.exec(select(Minutes).where(Minutes.meeting_id == meeting_id,
-                                              Minutes.occurrence_start == occ.original_start)).first()
+    return session.exec(
+        select(Minutes).where(Minutes.meeting_id == meeting_id, Minutes.occurrence_start == occ.original_start)
+    ).first()
 
 
 def minutes_public(session: Session, minutes: Minutes | None, occ: MeetingOccurrence) -> dict[str, Any]:
-    tasks = session.exec(select(MinutesTask).where(MinutesTask.minutes_id == minutes.id)
-                         .order_by(col(MinutesTask.id))).all() if minutes else []
+    tasks = (
+        session.exec(
+            select(MinutesTask).where(MinutesTask.minutes_id == minutes.id).order_by(col(MinutesTask.id))
+        ).all()
+        if minutes
+        else []
+    )
     names = user_names(session, [t.owner_id for t in tasks if t.owner_id])
     base: dict[str, Any] = {"occurrence_start": _iso(occ.original_start), "exists": minutes is not None}
     if minutes is None:
         return base | {"topics": [], "decisions": [], "tasks": [], "sitting_in": [], "distribution": []}
     return base | {
-        "id": minutes.id, "issuer_name": minutes.issuer_name, "number": minutes.number,
-        "host_name": minutes.host_name, "recorder_name": minutes.recorder_name, "topics": list(minutes.topics),
-        "summary": minutes.summary, "decisions": list(minutes.decisions), "sitting_in": list(minutes.sitting_in),
+        "id": minutes.id,
+        "issuer_name": minutes.issuer_name,
+        "number": minutes.number,
+        "host_name": minutes.host_name,
+        "recorder_name": minutes.recorder_name,
+        "topics": list(minutes.topics),
+        "summary": minutes.summary,
+        "decisions": list(minutes.decisions),
+        "sitting_in": list(minutes.sitting_in),
         "distribution": list(minutes.distribution),
         "issue_date": minutes.issue_date.isoformat() if minutes.issue_date else None,
         "updated_at": _iso(minutes.updated_at),
-        "tasks": [{"id": t.id, "title": t.title, "owner_id": t.owner_id, "owner_name": names.get(t.owner_id or 0, ""),
-                   "owner_unit": t.owner_unit, "due_date": t.due_date.isoformat() if t.due_date else None,
-                   "supervised": t.supervised_at is not None} for t in tasks],
+        "tasks": [
+            {
+                "id": t.id,
+                "title": t.title,
+                "owner_id": t.owner_id,
+                "owner_name": names.get(t.owner_id or 0, ""),
+                "owner_unit": t.owner_unit,
+                "due_date": t.due_date.isoformat() if t.due_date else None,
+                "supervised": t.supervised_at is not None,
+            }
+            for t in tasks
+        ],
     }
 
 
@@ -83,8 +107,9 @@ def get_minutes(session: Session, actor: Actor, meeting_id: int, *, occurrence: 
     return minutes_public(session, _find(session, meeting_id, occ), occ)
 
 
-def save_minutes(session: Session, actor: Actor, meeting_id: int, *, occurrence: dt.datetime | None, body: Any
-                 ) -> dict[str, Any]:
+def save_minutes(
+    session: Session, actor: Actor, meeting_id: int, *, occurrence: dt.datetime | None, body: Any
+) -> dict[str, Any]:
     """Create or replace the draft. Tasks are matched by id; a task already handed to 督办 stays."""
     meeting, _ = access_meeting(session, actor, meeting_id, "meeting.manage")
     occ = _occurrence(session, meeting, occurrence)
@@ -100,9 +125,14 @@ def save_minutes(session: Session, actor: Actor, meeting_id: int, *, occurrence:
     session.add(minutes)
     session.flush()
     _save_tasks(session, meeting, minutes, body.tasks)
-    audit.record(session, actor, "meeting.minutes.save", target_type="meeting", target_id=meeting_id,
-                 detail={"occurrence": _iso(occ.original_start), "decisions": len(minutes.decisions),
-                         "tasks": len(body.tasks)})
+    audit.record(
+        session,
+        actor,
+        "meeting.minutes.save",
+        target_type="meeting",
+        target_id=meeting_id,
+        detail={"occurrence": _iso(occ.original_start), "decisions": len(minutes.decisions), "tasks": len(body.tasks)},
+    )
     changed(session, meeting, "minutes")
     return minutes_public(session, minutes, occ)
 
@@ -118,7 +148,12 @@ def _save_tasks(session: Session, meeting: Meeting, minutes: Minutes, tasks: lis
         if t.id and row is None:
             raise ValidationError(f"第 {n} 项任务不属于这份纪要", code="bad_task")
         row = row or MinutesTask(meeting_id=meeting.id, minutes_id=minutes.id)  # type: ignore[arg-type]
-        row.title, row.owner_id, row.owner_unit, row.due_date = t.title.strip(), t.owner_id, t.owner_unit.strip(), t.due_date
+        row.title, row.owner_id, row.owner_unit, row.due_date = (
+            t.title.strip(),
+            t.owner_id,
+            t.owner_unit.strip(),
+            t.due_date,
+        )
         session.add(row)
         session.flush()
         keep.add(row.id)  # type: ignore[arg-type]
@@ -142,13 +177,30 @@ def supervise_task(session: Session, actor: Actor, meeting_id: int, task_id: int
         raise ValidationError("转督办前请先指定责任人或责任单位", code="owner_required")
     task.supervised_at = utcnow()
     session.add(task)
-    audit.record(session, actor, "meeting.task.supervise", target_type="meeting", target_id=meeting_id,
-                 detail={"task_id": task_id, "title": task.title})
+    audit.record(
+        session,
+        actor,
+        "meeting.task.supervise",
+        target_type="meeting",
+        target_id=meeting_id,
+        detail={"task_id": task_id, "title": task.title},
+    )
     recipients = sorted({meeting.organizer_id, *([task.owner_id] if task.owner_id else [])})
-    events.publish_on_commit(session, "meeting.task_created", {
-        "task_id": task.id, "meeting_id": meeting_id, "meeting_title": meeting.title, "title": task.title,
-        "owner_id": task.owner_id, "owner_unit": task.owner_unit,
-        "due_date": task.due_date.isoformat() if task.due_date else None, "source": "meetings"}, user_ids=recipients)
+    events.publish_on_commit(
+        session,
+        "meeting.task_created",
+        {
+            "task_id": task.id,
+            "meeting_id": meeting_id,
+            "meeting_title": meeting.title,
+            "title": task.title,
+            "owner_id": task.owner_id,
+            "owner_unit": task.owner_unit,
+            "due_date": task.due_date.isoformat() if task.due_date else None,
+            "source": "meetings",
+        },
+        user_ids=recipients,
+    )
     return task
 
 
@@ -161,8 +213,11 @@ def minutes_content(session: Session, meeting: Meeting, minutes: Minutes) -> dic
     room = session.get(Room, meeting.room_id) if meeting.room_id else None
     rows = attendees_of(session, meeting.id)
     users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_([a.user_id for a in rows]))).all()}
-    signed = set(session.exec(select(SignIn.user_id).where(SignIn.meeting_id == meeting.id,
-                                                           SignIn.occurrence_start == occ.original_start)).all())
+    signed = set(
+        session.exec(
+            select(SignIn.user_id).where(SignIn.meeting_id == meeting.id, SignIn.occurrence_start == occ.original_start)
+        ).all()
+    )
     present, on_leave, sitting_in = [], [], list(minutes.sitting_in)
     for a in rows:
         name = users[a.user_id].name if a.user_id in users else ""
@@ -176,24 +231,45 @@ def minutes_content(session: Session, meeting: Meeting, minutes: Minutes) -> dic
             present.append(name)
     topics = "、".join(minutes.topics) or meeting.title
     place = room.name if room else ("线上" if meeting.online_url else "")
-    opening = (f"{local.year}年{local.month}月{local.day}日，{minutes.host_name or '会议主持人'}在{place}主持召开"
-               f"{meeting.title}，研究{topics}。现将议定事项纪要如下：")
+    opening = (
+        f"{local.year}年{local.month}月{local.day}日，{minutes.host_name or '会议主持人'}在{place}主持召开"
+        f"{meeting.title}，研究{topics}。现将议定事项纪要如下："
+    )
     decisions = []
     for n, d in enumerate(minutes.decisions, 1):
-        extra = "；".join(x for x in (f"责任单位：{d['unit']}" if d.get("unit") else "",
-                                     f"完成时限：{d['due']}" if d.get("due") else "") if x)
+        extra = "；".join(
+            x
+            for x in (
+                f"责任单位：{d['unit']}" if d.get("unit") else "",
+                f"完成时限：{d['due']}" if d.get("due") else "",
+            )
+            if x
+        )
         decisions.append((f"{cn_index(n)}、", d["text"] + (f"（{extra}）" if extra else "")))
-    tasks = session.exec(select(MinutesTask).where(MinutesTask.minutes_id == minutes.id)
-                         .order_by(col(MinutesTask.id))).all()
+    tasks = session.exec(
+        select(MinutesTask).where(MinutesTask.minutes_id == minutes.id).order_by(col(MinutesTask.id))
+    ).all()
     owners = user_names(session, [t.owner_id for t in tasks if t.owner_id])
-    task_lines = [f"{t.title}（责任人：{owners.get(t.owner_id or 0, '') or t.owner_unit}"
-                  + (f"；完成时限：{t.due_date.year}年{t.due_date.month}月{t.due_date.day}日" if t.due_date else "") + "）"
-                  for t in tasks]
+    task_lines = [
+        f"{t.title}（责任人：{owners.get(t.owner_id or 0, '') or t.owner_unit}"
+        + (f"；完成时限：{t.due_date.year}年{t.due_date.month}月{t.due_date.day}日" if t.due_date else "")
+        + "）"
+        for t in tasks
+    ]
     return {
-        "issuer_name": agency.name if agency else "", "header": (minutes.issuer_name or meeting.title).removesuffix("纪要"),
-        "title": meeting.title, "number": minutes.number or None, "date": minutes.issue_date or local.date(),
-        "opening": opening, "summary": minutes.summary, "decisions": decisions, "tasks": task_lines,
-        "present": present, "on_leave": on_leave, "sitting_in": sitting_in, "distribution": list(minutes.distribution),
+        "issuer_name": agency.name if agency else "",
+        "header": (minutes.issuer_name or meeting.title).removesuffix("纪要"),
+        "title": meeting.title,
+        "number": minutes.number or None,
+        "date": minutes.issue_date or local.date(),
+        "opening": opening,
+        "summary": minutes.summary,
+        "decisions": decisions,
+        "tasks": task_lines,
+        "present": present,
+        "on_leave": on_leave,
+        "sitting_in": sitting_in,
+        "distribution": list(minutes.distribution),
         "recorder": minutes.recorder_name,
     }
 
@@ -209,15 +285,26 @@ def to_official_document(content: dict[str, Any]) -> Any:
         body.append(Paragraph("会议明确以下工作任务："))
         body += [ListItem(text, marker=f"{n}.") for n, text in enumerate(content["tasks"], 1)]
     return OfficialDocument(
-        doc_type=DocType.MINUTES, issuer_name=content["issuer_name"], title=content["title"], body=body,
-        number=content["number"], issuer_mark_text=content["header"] + "纪要", date=content["date"],
-        cc=content["distribution"], seal_space=False,
-        attendance=Attendance(present=tuple(content["present"]), on_leave=tuple(content["on_leave"]),
-                              sitting_in=tuple(content["sitting_in"])))
+        doc_type=DocType.MINUTES,
+        issuer_name=content["issuer_name"],
+        title=content["title"],
+        body=body,
+        number=content["number"],
+        issuer_mark_text=content["header"] + "纪要",
+        date=content["date"],
+        cc=content["distribution"],
+        seal_space=False,
+        attendance=Attendance(
+            present=tuple(content["present"]),
+            on_leave=tuple(content["on_leave"]),
+            sitting_in=tuple(content["sitting_in"]),
+        ),
+    )
 
 
-def render_docx(session: Session, actor: Actor, meeting_id: int, *, occurrence: dt.datetime | None
-                ) -> tuple[str, bytes]:
+def render_docx(
+    session: Session, actor: Actor, meeting_id: int, *, occurrence: dt.datetime | None
+) -> tuple[str, bytes]:
     """The 纪要-format .docx (GB/T 9704 §10.3) of one occurrence's minutes: (file name, bytes)."""
     meeting, _ = access_meeting(session, actor, meeting_id, "meeting.materials")
     occ = _occurrence(session, meeting, occurrence)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import JSON, DDL, Column, Index, UniqueConstraint, event
+from sqlalchemy import DDL, JSON, Column, Index, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from office.db import utc_column, utcnow

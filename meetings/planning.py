@@ -8,8 +8,6 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from office.actor import Actor
-from office.errors import ValidationError
 from meetings import recurrence
 from meetings.models import Room
 from meetings.rooms import room_public
@@ -23,6 +21,8 @@ from meetings.scheduling import (
 )
 from meetings.schemas import iso
 from meetings.service import check_times, get_zone, plan_occurrences, resolve_people, user_names
+from office.actor import Actor
+from office.errors import ValidationError
 
 MAX_RANGE = dt.timedelta(days=62)
 
@@ -31,16 +31,19 @@ def _busy_json(items: list[Busy]) -> list[dict[str, Any]]:
     return [{"start": iso(b.start), "end": iso(b.end), "kind": b.kind} for b in items]
 
 
-def freebusy(session: Session, actor: Actor, *, user_ids: list[int], room_ids: list[int], start: dt.datetime,
-             end: dt.datetime) -> dict[str, Any]:
+def freebusy(
+    session: Session, actor: Actor, *, user_ids: list[int], room_ids: list[int], start: dt.datetime, end: dt.datetime
+) -> dict[str, Any]:
     """Busy intervals (no titles) for people and for rooms of the actor's agency."""
     if end <= start or end - start > MAX_RANGE:
         raise ValidationError("查询区间无效（最长 62 天）", code="bad_range")
     own = set(session.exec(select(Room.id).where(col(Room.id).in_(room_ids), Room.agency_id == actor.agency_id)).all())
     people = users_busy(session, user_ids, start, end)
     rooms = rooms_busy(session, sorted(own), start, end)  # type: ignore[arg-type]
-    return {"users": {str(u): _busy_json(v) for u, v in people.items()},
-            "rooms": {str(r): _busy_json(v) for r, v in rooms.items()}}
+    return {
+        "users": {str(u): _busy_json(v) for u, v in people.items()},
+        "rooms": {str(r): _busy_json(v) for r, v in rooms.items()},
+    }
 
 
 def check_draft(session: Session, actor: Actor, *, body: Any) -> dict[str, Any]:
@@ -48,8 +51,13 @@ def check_draft(session: Session, actor: Actor, *, body: Any) -> dict[str, Any]:
     tz = get_zone(body.tz)
     check_times(body.start, body.end)
     rule = recurrence.normalise(body.rrule, tz) if body.rrule.strip() else ""
-    occs = [(s, e) for _, s, e, ok in plan_occurrences(session, start=body.start, end=body.end, tz=tz, rule=rule,
-                                                       skip_holidays=body.skip_holidays) if ok]
+    occs = [
+        (s, e)
+        for _, s, e, ok in plan_occurrences(
+            session, start=body.start, end=body.end, tz=tz, rule=rule, skip_holidays=body.skip_holidays
+        )
+        if ok
+    ]
     people = resolve_people(session, body.attendees, body.departments)
     lo, hi = occs[0][0], occs[-1][1]
     busy = users_busy(session, list(people), lo, hi, exclude_meeting_id=body.exclude_meeting_id)
@@ -58,13 +66,23 @@ def check_draft(session: Session, actor: Actor, *, body: Any) -> dict[str, Any]:
     for uid, items in busy.items():
         hits = [b for b in items if any(b.start < e and s < b.end for s, e in occs)]
         if hits:
-            clashes.append({"user_id": uid, "name": names.get(uid, ""), "busy": _busy_json(hits[:5]),
-                            "tentative_only": all(b.kind == "tentative" for b in hits)})
+            clashes.append(
+                {
+                    "user_id": uid,
+                    "name": names.get(uid, ""),
+                    "busy": _busy_json(hits[:5]),
+                    "tentative_only": all(b.kind == "tentative" for b in hits),
+                }
+            )
     rooms_out = []
-    all_rooms = session.exec(select(Room).where(Room.agency_id == actor.agency_id, Room.is_active == True)  # noqa: E712
-                             .order_by(col(Room.capacity))).all()
-    room_busy = rooms_busy(session, [r.id for r in all_rooms if r.id], lo, hi,
-                           exclude_meeting_id=body.exclude_meeting_id)
+    all_rooms = session.exec(
+        select(Room)
+        .where(Room.agency_id == actor.agency_id, Room.is_active == True)  # noqa: E712
+        .order_by(col(Room.capacity))
+    ).all()
+    room_busy = rooms_busy(
+        session, [r.id for r in all_rooms if r.id], lo, hi, exclude_meeting_id=body.exclude_meeting_id
+    )
     for r in all_rooms:
         why = ""
         if len(people) > r.capacity:
@@ -88,13 +106,35 @@ def find_slots(session: Session, actor: Actor, *, body: Any) -> dict[str, Any]:
     people = expand_people(session, body.user_ids, body.department_ids)
     rooms = None
     if body.need_room:
-        rooms = candidate_rooms(session, actor.agency_id, min_capacity=body.min_capacity or max(len(people), 1),
-                                equipment=body.equipment, room_ids=body.room_ids)
+        rooms = candidate_rooms(
+            session,
+            actor.agency_id,
+            min_capacity=body.min_capacity or max(len(people), 1),
+            equipment=body.equipment,
+            room_ids=body.room_ids,
+        )
         if not rooms:
             raise ValidationError("本机关没有满足容量和设备要求的会议室", code="no_suitable_room")
-    slots = run(session, user_ids=people, duration=dt.timedelta(minutes=body.duration_minutes),
-                window_start=body.window_start, window_end=body.window_end, rooms=rooms, tz=tz, limit=body.limit)
+    slots = run(
+        session,
+        user_ids=people,
+        duration=dt.timedelta(minutes=body.duration_minutes),
+        window_start=body.window_start,
+        window_end=body.window_end,
+        rooms=rooms,
+        tz=tz,
+        limit=body.limit,
+    )
     names = {r.id: r.name for r in rooms or []}
-    return {"attendees": len(people), "items": [
-        {"start": iso(x.start), "end": iso(x.end), "local_start": x.start.astimezone(tz).isoformat(),
-         "rooms": [{"id": rid, "name": names.get(rid, "")} for rid in x.room_ids]} for x in slots]}
+    return {
+        "attendees": len(people),
+        "items": [
+            {
+                "start": iso(x.start),
+                "end": iso(x.end),
+                "local_start": x.start.astimezone(tz).isoformat(),
+                "rooms": [{"id": rid, "name": names.get(rid, "")} for rid in x.room_ids],
+            }
+            for x in slots
+        ],
+    }

@@ -65,7 +65,9 @@ def normalise(rule: str, tz: ZoneInfo) -> str:
     if "COUNT" in parts and "UNTIL" in parts:
         raise ValidationError("重复规则不能同时有 COUNT 和 UNTIL", code="bad_rrule")
     if "COUNT" not in parts and "UNTIL" not in parts:
-        raise ValidationError(f"重复会议必须有结束条件（COUNT 或 UNTIL），最多 {MAX_OCCURRENCES} 次", code="unbounded_rrule")
+        raise ValidationError(
+            f"重复会议必须有结束条件（COUNT 或 UNTIL），最多 {MAX_OCCURRENCES} 次", code="unbounded_rrule"
+        )
     for key in ("COUNT", "INTERVAL"):
         if key in parts and (not parts[key].isdigit() or not 1 <= int(parts[key]) <= 1000):
             raise ValidationError(f"重复规则的 {key} 必须是 1–1000 的整数", code="bad_rrule")
@@ -101,7 +103,9 @@ def expand(rule: str, start: dt.datetime, tz: ZoneInfo) -> list[dt.datetime]:
     except (ValueError, TypeError) as exc:
         raise ValidationError(f"重复规则无效：{exc}", code="bad_rrule") from None
     if len(found) > MAX_OCCURRENCES:
-        raise ValidationError(f"重复规则产生的会议超过 {MAX_OCCURRENCES} 次，请缩短结束日期", code="too_many_occurrences")
+        raise ValidationError(
+            f"重复规则产生的会议超过 {MAX_OCCURRENCES} 次，请缩短结束日期", code="too_many_occurrences"
+        )
     if not found:
         raise ValidationError("重复规则没有产生任何会议（结束日期早于开始？）", code="empty_rrule")
     # Re-attach the zone by wall time: dateutil keeps the tzinfo, ZoneInfo resolves each date's offset.

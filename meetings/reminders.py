@@ -13,9 +13,9 @@ import logging
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from office.db import Database, utcnow
 from meetings.models import Meeting, MeetingOccurrence, MeetingStatus, OccurrenceStatus, ReminderSent
 from meetings.service import attendee_ids, get_zone, local_text, notify
+from office.db import Database, utcnow
 
 log = logging.getLogger("meetings.reminders")
 EVENING = dt.time(18, 0)
@@ -42,12 +42,16 @@ def send_due(db: Database, now: dt.datetime | None = None) -> int:
     now = now or utcnow()
     sent = 0
     with db.write() as session:
-        rows = session.exec(select(MeetingOccurrence, Meeting)
-                            .join(Meeting, col(Meeting.id) == col(MeetingOccurrence.meeting_id))
-                            .where(MeetingOccurrence.status == OccurrenceStatus.active,
-                                   Meeting.status == MeetingStatus.confirmed,
-                                   col(MeetingOccurrence.start_at) > now,
-                                   col(MeetingOccurrence.start_at) <= now + HORIZON)).all()
+        rows = session.exec(
+            select(MeetingOccurrence, Meeting)
+            .join(Meeting, col(Meeting.id) == col(MeetingOccurrence.meeting_id))
+            .where(
+                MeetingOccurrence.status == OccurrenceStatus.active,
+                Meeting.status == MeetingStatus.confirmed,
+                col(MeetingOccurrence.start_at) > now,
+                col(MeetingOccurrence.start_at) <= now + HORIZON,
+            )
+        ).all()
         for occ, meeting in rows:
             for kind, when in due_reminders(meeting, occ):
                 if when <= now and now - when <= STALE and _claim(session, meeting, occ, kind):
@@ -57,9 +61,13 @@ def send_due(db: Database, now: dt.datetime | None = None) -> int:
 
 
 def _claim(session: Session, meeting: Meeting, occ: MeetingOccurrence, kind: str) -> bool:
-    exists = session.exec(select(ReminderSent.id).where(ReminderSent.meeting_id == meeting.id,
-                                                        ReminderSent.occurrence_start == occ.original_start,
-                                                        ReminderSent.kind == kind)).first()
+    exists = session.exec(
+        select(ReminderSent.id).where(
+            ReminderSent.meeting_id == meeting.id,
+            ReminderSent.occurrence_start == occ.original_start,
+            ReminderSent.kind == kind,
+        )
+    ).first()
     if exists is not None:
         return False
     try:
@@ -73,8 +81,13 @@ def _claim(session: Session, meeting: Meeting, occ: MeetingOccurrence, kind: str
 def _send(session: Session, meeting: Meeting, occ: MeetingOccurrence, kind: str) -> None:
     tz = get_zone(meeting.tz)
     when = "明天" if kind == "evening" else ""
-    notify(session, meeting, attendee_ids(session, meeting.id, answering=True) + [meeting.organizer_id],
-           f"会议提醒：{meeting.title}", f"{when}{local_text(occ.start_at, tz)}开会，请准时参加。")
+    notify(
+        session,
+        meeting,
+        attendee_ids(session, meeting.id, answering=True) + [meeting.organizer_id],
+        f"会议提醒：{meeting.title}",
+        f"{when}{local_text(occ.start_at, tz)}开会，请准时参加。",
+    )
 
 
 async def loop(db: Database) -> None:

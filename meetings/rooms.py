@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from meetings import rules  # noqa: F401  (registers the meeting.* policy rules)
+from meetings.models import Room, RoomBlock
 from office import audit, policy
 from office.actor import Actor
-from meetings import rules  # noqa: F401  (registers the meeting.* policy rules)
 from office.errors import NotFound, ValidationError
 from office.models import Department, DeptKind, User
-from meetings.models import Room, RoomBlock
 
 
 def parse_hhmm(value: str, label: str) -> int:
@@ -28,10 +28,19 @@ def hhmm(minutes: int) -> str:
 
 
 def room_public(room: Room) -> dict[str, Any]:
-    return {"id": room.id, "agency_id": room.agency_id, "name": room.name, "location": room.location,
-            "capacity": room.capacity, "equipment": list(room.equipment), "open_from": hhmm(room.open_from),
-            "open_to": hhmm(room.open_to), "approval_required": room.approval_required,
-            "approver_ids": list(room.approver_ids), "is_active": room.is_active}
+    return {
+        "id": room.id,
+        "agency_id": room.agency_id,
+        "name": room.name,
+        "location": room.location,
+        "capacity": room.capacity,
+        "equipment": list(room.equipment),
+        "open_from": hhmm(room.open_from),
+        "open_to": hhmm(room.open_to),
+        "approval_required": room.approval_required,
+        "approver_ids": list(room.approver_ids),
+        "is_active": room.is_active,
+    }
 
 
 def get_room(session: Session, room_id: int) -> Room:
@@ -75,9 +84,20 @@ def _set_hours(room: Room, open_from: str | None, open_to: str | None) -> None:
         raise ValidationError("开放结束时间必须晚于开始时间", code="bad_open_hours")
 
 
-def create_room(session: Session, actor: Actor, *, name: str, location: str, capacity: int, equipment: list[str],
-                open_from: str, open_to: str, approval_required: bool, approver_ids: list[int],
-                agency_id: int | None) -> Room:
+def create_room(
+    session: Session,
+    actor: Actor,
+    *,
+    name: str,
+    location: str,
+    capacity: int,
+    equipment: list[str],
+    open_from: str,
+    open_to: str,
+    approval_required: bool,
+    approver_ids: list[int],
+    agency_id: int | None,
+) -> Room:
     policy.require(actor, "meeting.room.manage")
     agency = agency_id or actor.agency_id
     dept = session.get(Department, agency) if agency else None
@@ -85,14 +105,21 @@ def create_room(session: Session, actor: Actor, *, name: str, location: str, cap
         raise ValidationError("会议室必须属于某个机关", code="bad_agency")
     if session.exec(select(Room).where(Room.agency_id == agency, Room.name == name.strip())).first():
         raise ValidationError(f"本机关已有名为“{name}”的会议室", code="duplicate_room")
-    room = Room(agency_id=agency, name=name.strip(), location=location.strip(), capacity=capacity,
-                equipment=sorted({e.strip() for e in equipment if e.strip()}), approval_required=approval_required,
-                approver_ids=_check_approvers(session, agency, approval_required, approver_ids))  # type: ignore[arg-type]
+    room = Room(
+        agency_id=agency,
+        name=name.strip(),
+        location=location.strip(),
+        capacity=capacity,
+        equipment=sorted({e.strip() for e in equipment if e.strip()}),
+        approval_required=approval_required,
+        approver_ids=_check_approvers(session, agency, approval_required, approver_ids),
+    )  # type: ignore[arg-type]
     _set_hours(room, open_from, open_to)
     session.add(room)
     session.flush()
-    audit.record(session, actor, "meeting.room.create", target_type="meeting_room", target_id=room.id,
-                 detail=room_public(room))
+    audit.record(
+        session, actor, "meeting.room.create", target_type="meeting_room", target_id=room.id, detail=room_public(room)
+    )
     return room
 
 
@@ -105,29 +132,48 @@ def update_room(session: Session, actor: Actor, room_id: int, **changes: Any) ->
     if changes.get("equipment") is not None:
         room.equipment = sorted({e.strip() for e in changes["equipment"] if e.strip()})
     approvers = changes.get("approver_ids")
-    room.approver_ids = _check_approvers(session, room.agency_id, room.approval_required,
-                                         list(room.approver_ids) if approvers is None else approvers)
+    room.approver_ids = _check_approvers(
+        session, room.agency_id, room.approval_required, list(room.approver_ids) if approvers is None else approvers
+    )
     _set_hours(room, changes.get("open_from"), changes.get("open_to"))
     session.add(room)
-    audit.record(session, actor, "meeting.room.update", target_type="meeting_room", target_id=room.id,
-                 detail={k: v for k, v in changes.items() if v is not None})
+    audit.record(
+        session,
+        actor,
+        "meeting.room.update",
+        target_type="meeting_room",
+        target_id=room.id,
+        detail={k: v for k, v in changes.items() if v is not None},
+    )
     return room
 
 
-def add_block(session: Session, actor: Actor, room_id: int, *, start: dt.datetime, end: dt.datetime,
-              reason: str) -> RoomBlock:
+def add_block(
+    session: Session, actor: Actor, room_id: int, *, start: dt.datetime, end: dt.datetime, reason: str
+) -> RoomBlock:
     """Block the room for maintenance. Existing bookings are not moved: the organisers are told by
     the caller's UI (the block is listed with the conflicting meetings)."""
     policy.require(actor, "meeting.room.manage")
     room = access_room(session, actor, room_id)
     if end <= start:
         raise ValidationError("结束时间必须晚于开始时间", code="end_before_start")
-    block = RoomBlock(room_id=room.id, start_at=start, end_at=end, reason=reason.strip(),  # type: ignore[arg-type]
-                      created_by=actor.user_id)
+    block = RoomBlock(
+        room_id=room.id,
+        start_at=start,
+        end_at=end,
+        reason=reason.strip(),  # type: ignore[arg-type]
+        created_by=actor.user_id,
+    )
     session.add(block)
     session.flush()
-    audit.record(session, actor, "meeting.room.block", target_type="meeting_room", target_id=room.id,
-                 detail={"start": start.isoformat(), "end": end.isoformat(), "reason": reason})
+    audit.record(
+        session,
+        actor,
+        "meeting.room.block",
+        target_type="meeting_room",
+        target_id=room.id,
+        detail={"start": start.isoformat(), "end": end.isoformat(), "reason": reason},
+    )
     return block
 
 
@@ -138,13 +184,23 @@ def remove_block(session: Session, actor: Actor, room_id: int, block_id: int) ->
     if block is None or block.room_id != room_id:
         raise NotFound("维护时段不存在", code="block_not_found")
     session.delete(block)
-    audit.record(session, actor, "meeting.room.unblock", target_type="meeting_room", target_id=room_id,
-                 detail={"block_id": block_id})
+    audit.record(
+        session,
+        actor,
+        "meeting.room.unblock",
+        target_type="meeting_room",
+        target_id=room_id,
+        detail={"block_id": block_id},
+    )
 
 
 def blocks_of(session: Session, room_ids: list[int], start: dt.datetime, end: dt.datetime) -> list[RoomBlock]:
     if not room_ids:
         return []
-    return list(session.exec(select(RoomBlock).where(col(RoomBlock.room_id).in_(room_ids),
-                                                     col(RoomBlock.start_at) < end,
-                                                     col(RoomBlock.end_at) > start)).all())
+    return list(
+        session.exec(
+            select(RoomBlock).where(
+                col(RoomBlock.room_id).in_(room_ids), col(RoomBlock.start_at) < end, col(RoomBlock.end_at) > start
+            )
+        ).all()
+    )

@@ -9,11 +9,11 @@ from urllib.parse import quote
 from starlette.responses import Response
 from starlette.routing import Route
 
-from office.errors import ValidationError
-from office.web import Ctx, api
 from meetings import content, ics, invitations, minutes, planning, rooms, scheduling, service, signin, workcal
 from meetings import schemas as s
 from meetings.schemas import _aware, iso
+from office.errors import ValidationError
+from office.web import Ctx, api
 
 
 def _time(ctx: Ctx, name: str, *, required: bool = True) -> dt.datetime | None:
@@ -41,14 +41,20 @@ def _ids(ctx: Ctx, name: str) -> list[int]:
 
 def _download(data: bytes, name: str, media_type: str, *, inline: bool = False) -> Response:
     disposition = "inline" if inline else "attachment"
-    return Response(data, media_type=media_type, headers={
-        "content-disposition": f"{disposition}; filename=\"download\"; filename*=UTF-8''{quote(name)}"})
+    return Response(
+        data,
+        media_type=media_type,
+        headers={"content-disposition": f"{disposition}; filename=\"download\"; filename*=UTF-8''{quote(name)}"},
+    )
 
 
 def _booking(result: service.BookingResult, ctx: Ctx) -> dict[str, Any]:
     m = result.meeting
-    return {"meeting": invitations.meeting_public(ctx.session, ctx.user, m, service.relation(ctx.session, ctx.user, m)),
-            "attendee_conflicts": result.attendee_conflicts, "skipped": [iso(x) for x in result.skipped]}
+    return {
+        "meeting": invitations.meeting_public(ctx.session, ctx.user, m, service.relation(ctx.session, ctx.user, m)),
+        "attendee_conflicts": result.attendee_conflicts,
+        "skipped": [iso(x) for x in result.skipped],
+    }
 
 
 # Rooms -------------------------------------------------------------------------------------------
@@ -74,14 +80,14 @@ def create_room(ctx: Ctx) -> dict[str, Any]:
 
 @api(action="meeting.room.manage", body=s.RoomUpdate, write=True)
 def update_room(ctx: Ctx) -> dict[str, Any]:
-    return rooms.room_public(rooms.update_room(ctx.session, ctx.user, ctx.path_int("room_id"),
-                                               **ctx.body.model_dump()))
+    return rooms.room_public(rooms.update_room(ctx.session, ctx.user, ctx.path_int("room_id"), **ctx.body.model_dump()))
 
 
 @api(action="meeting.room.manage", body=s.BlockIn, write=True, status=201)
 def add_block(ctx: Ctx) -> dict[str, Any]:
-    b = rooms.add_block(ctx.session, ctx.user, ctx.path_int("room_id"), start=ctx.body.start, end=ctx.body.end,
-                        reason=ctx.body.reason)
+    b = rooms.add_block(
+        ctx.session, ctx.user, ctx.path_int("room_id"), start=ctx.body.start, end=ctx.body.end, reason=ctx.body.reason
+    )
     return {"id": b.id, "room_id": b.room_id, "start": iso(b.start_at), "end": iso(b.end_at), "reason": b.reason}
 
 
@@ -96,14 +102,20 @@ def remove_block(ctx: Ctx) -> None:
 @api(action="authenticated")
 def calendar_year(ctx: Ctx) -> dict[str, Any]:
     year = ctx.path_int("year")
-    return {"year": year, "days": [{"date": d.day.isoformat(), "kind": d.kind.value, "name": d.name}
-                                   for d in workcal.year_days(ctx.session, year)]}
+    return {
+        "year": year,
+        "days": [
+            {"date": d.day.isoformat(), "kind": d.kind.value, "name": d.name}
+            for d in workcal.year_days(ctx.session, year)
+        ],
+    }
 
 
 @api(action="meeting.calendar.manage", body=s.CalendarYear, write=True)
 def load_calendar_year(ctx: Ctx) -> dict[str, Any]:
-    rows = workcal.do_load_year(ctx.session, ctx.user, year=ctx.path_int("year"),
-                                days=[d.model_dump() for d in ctx.body.days])
+    rows = workcal.do_load_year(
+        ctx.session, ctx.user, year=ctx.path_int("year"), days=[d.model_dump() for d in ctx.body.days]
+    )
     return {"year": ctx.path_int("year"), "loaded": len(rows)}
 
 
@@ -134,8 +146,9 @@ def update_meeting(ctx: Ctx) -> dict[str, Any]:
 
 @api(action="meeting.manage", body=s.OccurrenceSkip, write=True)
 def skip_occurrence(ctx: Ctx) -> dict[str, Any]:
-    m = service.skip_occurrence(ctx.session, ctx.user, ctx.path_int("meeting_id"),
-                                original_start=ctx.body.occurrence_start)
+    m = service.skip_occurrence(
+        ctx.session, ctx.user, ctx.path_int("meeting_id"), original_start=ctx.body.occurrence_start
+    )
     return {"id": m.id, "sequence": m.sequence}
 
 
@@ -147,8 +160,9 @@ def cancel_meeting(ctx: Ctx) -> dict[str, Any]:
 
 @api(action="meeting.approve", body=s.Decision, write=True)
 def decide(ctx: Ctx) -> dict[str, Any]:
-    m = service.decide_approval(ctx.session, ctx.user, ctx.path_int("meeting_id"), approve=ctx.body.approve,
-                                comment=ctx.body.comment)
+    m = service.decide_approval(
+        ctx.session, ctx.user, ctx.path_int("meeting_id"), approve=ctx.body.approve, comment=ctx.body.comment
+    )
     return {"id": m.id, "status": m.status.value}
 
 
@@ -164,8 +178,14 @@ def check_draft(ctx: Ctx) -> dict[str, Any]:
 
 @api(action="authenticated")
 def freebusy(ctx: Ctx) -> dict[str, Any]:
-    return planning.freebusy(ctx.session, ctx.user, user_ids=_ids(ctx, "user_ids"), room_ids=_ids(ctx, "room_ids"),
-               start=_time(ctx, "start"), end=_time(ctx, "end"))  # type: ignore[arg-type]
+    return planning.freebusy(
+        ctx.session,
+        ctx.user,
+        user_ids=_ids(ctx, "user_ids"),
+        room_ids=_ids(ctx, "room_ids"),
+        start=_time(ctx, "start"),
+        end=_time(ctx, "end"),
+    )  # type: ignore[arg-type]
 
 
 @api(action="authenticated", body=s.SlotQuery)
@@ -178,8 +198,13 @@ def find_slots(ctx: Ctx) -> dict[str, Any]:
 
 @api(action="meeting.manage", body=s.AttendeesAdd, write=True)
 def add_attendees(ctx: Ctx) -> dict[str, Any]:
-    return invitations.add_attendees(ctx.session, ctx.user, ctx.path_int("meeting_id"),
-                                     attendees=ctx.body.attendees, departments=ctx.body.departments)
+    return invitations.add_attendees(
+        ctx.session,
+        ctx.user,
+        ctx.path_int("meeting_id"),
+        attendees=ctx.body.attendees,
+        departments=ctx.body.departments,
+    )
 
 
 @api(action="meeting.manage", write=True)
@@ -189,15 +214,27 @@ def remove_attendee(ctx: Ctx) -> None:
 
 @api(action="meeting.read", body=s.RsvpIn, write=True)
 def rsvp(ctx: Ctx) -> dict[str, Any]:
-    row = invitations.do_rsvp(ctx.session, ctx.user, ctx.path_int("meeting_id"), status=ctx.body.status,
-                              reason=ctx.body.reason, substitute_id=ctx.body.substitute_id)
+    row = invitations.do_rsvp(
+        ctx.session,
+        ctx.user,
+        ctx.path_int("meeting_id"),
+        status=ctx.body.status,
+        reason=ctx.body.reason,
+        substitute_id=ctx.body.substitute_id,
+    )
     return {"meeting_id": row.meeting_id, "rsvp": row.rsvp.value, "reason": row.reason}
 
 
 @api(action="meeting.nominate", body=s.Nominate, write=True)
 def nominate(ctx: Ctx) -> dict[str, Any]:
-    return invitations.nominate(ctx.session, ctx.user, ctx.path_int("meeting_id"), agency_id=ctx.path_int("agency_id"),
-                                user_ids=ctx.body.user_ids, role=ctx.body.role)
+    return invitations.nominate(
+        ctx.session,
+        ctx.user,
+        ctx.path_int("meeting_id"),
+        agency_id=ctx.path_int("agency_id"),
+        user_ids=ctx.body.user_ids,
+        role=ctx.body.role,
+    )
 
 
 @api(action="meeting.manage")
@@ -225,8 +262,9 @@ def list_materials(ctx: Ctx) -> dict[str, Any]:
 
 @api(action="meeting.materials", body=s.LinkIn, write=True, status=201)
 def add_link(ctx: Ctx) -> dict[str, Any]:
-    return content.material_public(content.add_link(ctx.session, ctx.user, ctx.path_int("meeting_id"),
-                                                    name=ctx.body.name, url=ctx.body.url))
+    return content.material_public(
+        content.add_link(ctx.session, ctx.user, ctx.path_int("meeting_id"), name=ctx.body.name, url=ctx.body.url)
+    )
 
 
 @api(action="meeting.materials", multipart=True, write=True, status=201)
@@ -235,15 +273,23 @@ def upload_material(ctx: Ctx) -> dict[str, Any]:
     if upload is None or isinstance(upload, str):
         raise ValidationError("请选择要上传的文件（字段 file）", code="file_required")
     data = upload.file.read(content.MAX_FILE + 1)
-    m = content.add_file(ctx.session, ctx.user, ctx.path_int("meeting_id"), data_dir=ctx.settings.data_dir,
-                         name=upload.filename or "材料", content=data, content_type=upload.content_type or "")
+    m = content.add_file(
+        ctx.session,
+        ctx.user,
+        ctx.path_int("meeting_id"),
+        data_dir=ctx.settings.data_dir,
+        name=upload.filename or "材料",
+        content=data,
+        content_type=upload.content_type or "",
+    )
     return content.material_public(m)
 
 
 @api(action="meeting.materials")
 def download_material(ctx: Ctx) -> Response:
-    m, data = content.open_material(ctx.session, ctx.user, ctx.path_int("meeting_id"), ctx.path_int("material_id"),
-                                    data_dir=ctx.settings.data_dir)
+    m, data = content.open_material(
+        ctx.session, ctx.user, ctx.path_int("meeting_id"), ctx.path_int("material_id"), data_dir=ctx.settings.data_dir
+    )
     return _download(data, m.name, "application/octet-stream")
 
 
@@ -264,20 +310,26 @@ def signin_screen(ctx: Ctx) -> dict[str, Any]:
 @api(action="meeting.read", body=s.SignInBody, write=True, status=201)
 def sign_in(ctx: Ctx) -> dict[str, Any]:
     row = signin.sign_in(ctx.session, ctx.user, ctx.path_int("meeting_id"), code=ctx.body.code)
-    return {"meeting_id": row.meeting_id, "signed_at": iso(row.signed_at), "method": row.method,
-            "occurrence_start": iso(row.occurrence_start)}
+    return {
+        "meeting_id": row.meeting_id,
+        "signed_at": iso(row.signed_at),
+        "method": row.method,
+        "occurrence_start": iso(row.occurrence_start),
+    }
 
 
 @api(action="meeting.manage")
 def attendance(ctx: Ctx) -> dict[str, Any]:
-    return signin.attendance(ctx.session, ctx.user, ctx.path_int("meeting_id"),
-                             occurrence_start=_time(ctx, "occurrence", required=False))
+    return signin.attendance(
+        ctx.session, ctx.user, ctx.path_int("meeting_id"), occurrence_start=_time(ctx, "occurrence", required=False)
+    )
 
 
 @api(action="meeting.manage")
 def attendance_csv(ctx: Ctx) -> Response:
-    report = signin.attendance(ctx.session, ctx.user, ctx.path_int("meeting_id"),
-                               occurrence_start=_time(ctx, "occurrence", required=False))
+    report = signin.attendance(
+        ctx.session, ctx.user, ctx.path_int("meeting_id"), occurrence_start=_time(ctx, "occurrence", required=False)
+    )
     return _download(signin.attendance_csv(report), f"签到表-{report['meeting_id']}.csv", "text/csv; charset=utf-8")
 
 
@@ -286,14 +338,20 @@ def attendance_csv(ctx: Ctx) -> Response:
 
 @api(action="meeting.materials")
 def get_minutes(ctx: Ctx) -> dict[str, Any]:
-    return minutes.get_minutes(ctx.session, ctx.user, ctx.path_int("meeting_id"),
-                               occurrence=_time(ctx, "occurrence", required=False))
+    return minutes.get_minutes(
+        ctx.session, ctx.user, ctx.path_int("meeting_id"), occurrence=_time(ctx, "occurrence", required=False)
+    )
 
 
 @api(action="meeting.manage", body=s.MinutesIn, write=True)
 def save_minutes(ctx: Ctx) -> dict[str, Any]:
-    return minutes.save_minutes(ctx.session, ctx.user, ctx.path_int("meeting_id"),
-                                occurrence=_time(ctx, "occurrence", required=False), body=ctx.body)
+    return minutes.save_minutes(
+        ctx.session,
+        ctx.user,
+        ctx.path_int("meeting_id"),
+        occurrence=_time(ctx, "occurrence", required=False),
+        body=ctx.body,
+    )
 
 
 @api(action="meeting.manage", write=True)
@@ -304,8 +362,9 @@ def supervise_task(ctx: Ctx) -> dict[str, Any]:
 
 @api(action="meeting.materials")
 def minutes_docx(ctx: Ctx) -> Response:
-    name, data = minutes.render_docx(ctx.session, ctx.user, ctx.path_int("meeting_id"),
-                                     occurrence=_time(ctx, "occurrence", required=False))
+    name, data = minutes.render_docx(
+        ctx.session, ctx.user, ctx.path_int("meeting_id"), occurrence=_time(ctx, "occurrence", required=False)
+    )
     return _download(data, name, "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 
@@ -338,8 +397,11 @@ def feed_revoke(ctx: Ctx) -> None:
 @api(action="public")
 def feed(ctx: Ctx) -> Response:
     data = ics.feed(ctx.session, ctx.request.path_params["token"])
-    return Response(data, media_type="text/calendar; charset=utf-8",
-                    headers={"cache-control": "private, max-age=300", "referrer-policy": "no-referrer"})
+    return Response(
+        data,
+        media_type="text/calendar; charset=utf-8",
+        headers={"cache-control": "private, max-age=300", "referrer-policy": "no-referrer"},
+    )
 
 
 M = "/api/meetings/{meeting_id:int}"

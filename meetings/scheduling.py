@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row
 from sqlmodel import Session, col, select
 
-from office.directory.service import department_member_ids
 from meetings.models import (
     Meeting,
     MeetingBusy,
@@ -29,6 +28,7 @@ from meetings.models import (
     RoomBlock,
 )
 from meetings.workcal import load_calendar
+from office.directory.service import department_member_ids
 
 MAX_DURATION = dt.timedelta(hours=24)
 # Working hours (local): morning and afternoon sessions of a government office.
@@ -50,8 +50,14 @@ def overlaps(a_start: dt.datetime, a_end: dt.datetime, b_start: dt.datetime, b_e
     return a_start < b_end and b_start < a_end
 
 
-def users_busy(session: Session, user_ids: Iterable[int], start: dt.datetime, end: dt.datetime,
-               *, exclude_meeting_id: int | None = None) -> dict[int, list[Busy]]:
+def users_busy(
+    session: Session,
+    user_ids: Iterable[int],
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    exclude_meeting_id: int | None = None,
+) -> dict[int, list[Busy]]:
     """Busy intervals per user (as an attendee who has not declined) overlapping [start, end).
 
     Reads the materialised ``meeting_busy`` rows (see ``meetings.busy``): one index range per person.
@@ -61,10 +67,15 @@ def users_busy(session: Session, user_ids: Iterable[int], start: dt.datetime, en
     if not ids:
         return out
     stmt = (
-        select(MeetingBusy.user_id, MeetingBusy.start_at, MeetingBusy.end_at, MeetingBusy.meeting_id,
-               MeetingBusy.tentative)
-        .where(col(MeetingBusy.user_id).in_(ids), col(MeetingBusy.start_at) < end,
-               col(MeetingBusy.start_at) > start - MAX_DURATION, col(MeetingBusy.end_at) > start)
+        select(
+            MeetingBusy.user_id, MeetingBusy.start_at, MeetingBusy.end_at, MeetingBusy.meeting_id, MeetingBusy.tentative
+        )
+        .where(
+            col(MeetingBusy.user_id).in_(ids),
+            col(MeetingBusy.start_at) < end,
+            col(MeetingBusy.start_at) > start - MAX_DURATION,
+            col(MeetingBusy.end_at) > start,
+        )
         .order_by(col(MeetingBusy.user_id), col(MeetingBusy.start_at))
     )
     if exclude_meeting_id is not None:
@@ -74,8 +85,14 @@ def users_busy(session: Session, user_ids: Iterable[int], start: dt.datetime, en
     return out
 
 
-def rooms_busy(session: Session, room_ids: Iterable[int], start: dt.datetime, end: dt.datetime,
-               *, exclude_meeting_id: int | None = None) -> dict[int, list[Busy]]:
+def rooms_busy(
+    session: Session,
+    room_ids: Iterable[int],
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    exclude_meeting_id: int | None = None,
+) -> dict[int, list[Busy]]:
     """Booked and blocked intervals per room overlapping [start, end)."""
     ids = sorted(set(room_ids))
     out: dict[int, list[Busy]] = {r: [] for r in ids}
@@ -84,19 +101,29 @@ def rooms_busy(session: Session, room_ids: Iterable[int], start: dt.datetime, en
     # Joined by primary key: one probe per matched occurrence, cheaper than a second query with an
     # IN list of every meeting id found (thousands for the slot finder's fortnight of 50 rooms).
     stmt = (
-        select(MeetingOccurrence.room_id, MeetingOccurrence.start_at, MeetingOccurrence.end_at,
-               MeetingOccurrence.meeting_id, Meeting.status)
+        select(
+            MeetingOccurrence.room_id,
+            MeetingOccurrence.start_at,
+            MeetingOccurrence.end_at,
+            MeetingOccurrence.meeting_id,
+            Meeting.status,
+        )
         .join(Meeting, col(Meeting.id) == col(MeetingOccurrence.meeting_id))
-        .where(col(MeetingOccurrence.room_id).in_(ids), MeetingOccurrence.status == OccurrenceStatus.active,
-               col(MeetingOccurrence.start_at) < end, col(MeetingOccurrence.start_at) > start - MAX_DURATION,
-               col(MeetingOccurrence.end_at) > start)
+        .where(
+            col(MeetingOccurrence.room_id).in_(ids),
+            MeetingOccurrence.status == OccurrenceStatus.active,
+            col(MeetingOccurrence.start_at) < end,
+            col(MeetingOccurrence.start_at) > start - MAX_DURATION,
+            col(MeetingOccurrence.end_at) > start,
+        )
     )
     if exclude_meeting_id is not None:
         stmt = stmt.where(MeetingOccurrence.meeting_id != exclude_meeting_id)
     for rid, s, e, mid, status in _rows(session, stmt):
         out[rid].append(Busy(s, e, "tentative" if status is MeetingStatus.pending else "busy", mid))
-    blocks = (select(RoomBlock.room_id, RoomBlock.start_at, RoomBlock.end_at)
-              .where(col(RoomBlock.room_id).in_(ids), col(RoomBlock.start_at) < end, col(RoomBlock.end_at) > start))
+    blocks = select(RoomBlock.room_id, RoomBlock.start_at, RoomBlock.end_at).where(
+        col(RoomBlock.room_id).in_(ids), col(RoomBlock.start_at) < end, col(RoomBlock.end_at) > start
+    )
     for rid, s, e in _rows(session, blocks):
         out[rid].append(Busy(s, e, "blocked"))
     for items in out.values():
@@ -110,8 +137,9 @@ def _rows(session: Session, stmt: Any) -> Sequence[Row[Any]]:
     return session.connection().execute(stmt).all()
 
 
-def room_conflicts(session: Session, room_id: int, intervals: list[Interval], *,
-                   exclude_meeting_id: int | None = None) -> list[tuple[Interval, Busy]]:
+def room_conflicts(
+    session: Session, room_id: int, intervals: list[Interval], *, exclude_meeting_id: int | None = None
+) -> list[tuple[Interval, Busy]]:
     """Which of ``intervals`` collide with the room's bookings or maintenance blocks."""
     if not intervals:
         return []
@@ -167,10 +195,14 @@ class Slot:
     room_ids: tuple[int, ...]
 
 
-def candidate_rooms(session: Session, agency_id: int | None, *, min_capacity: int, equipment: list[str],
-                    room_ids: list[int]) -> list[Room]:
-    stmt = select(Room).where(Room.agency_id == agency_id, Room.is_active == True,  # noqa: E712
-                              Room.capacity >= min_capacity)
+def candidate_rooms(
+    session: Session, agency_id: int | None, *, min_capacity: int, equipment: list[str], room_ids: list[int]
+) -> list[Room]:
+    stmt = select(Room).where(
+        Room.agency_id == agency_id,
+        Room.is_active == True,  # noqa: E712
+        Room.capacity >= min_capacity,
+    )
     if room_ids:
         stmt = stmt.where(col(Room.id).in_(room_ids))
     rooms = session.exec(stmt.order_by(col(Room.capacity), col(Room.id))).all()
@@ -178,8 +210,17 @@ def candidate_rooms(session: Session, agency_id: int | None, *, min_capacity: in
     return [r for r in rooms if need <= set(r.equipment)]
 
 
-def find_slots(session: Session, *, user_ids: list[int], duration: dt.timedelta, window_start: dt.datetime,
-               window_end: dt.datetime, rooms: list[Room] | None, tz: ZoneInfo, limit: int = 5) -> list[Slot]:
+def find_slots(
+    session: Session,
+    *,
+    user_ids: list[int],
+    duration: dt.timedelta,
+    window_start: dt.datetime,
+    window_end: dt.datetime,
+    rooms: list[Room] | None,
+    tz: ZoneInfo,
+    limit: int = 5,
+) -> list[Slot]:
     """The earliest slots in working hours on working days (holidays skipped, 调休 days counted)
     when every user in ``user_ids`` is free and, unless ``rooms`` is None (online), a room is.
 
@@ -238,8 +279,11 @@ class _RoomDays:
         if span is None:
             return []
         a, b = span
-        return [rid for rid, open_from, open_to, m, starts in self.rows
-                if open_from <= a and b <= open_to and _free(m, starts, s, e)]
+        return [
+            rid
+            for rid, open_from, open_to, m, starts in self.rows
+            if open_from <= a and b <= open_to and _free(m, starts, s, e)
+        ]
 
 
 def within_open_hours(room: Room, local_start: dt.datetime, local_end: dt.datetime) -> bool:
@@ -250,8 +294,9 @@ def within_open_hours(room: Room, local_start: dt.datetime, local_end: dt.dateti
 def _local_minutes(local_start: dt.datetime, local_end: dt.datetime) -> tuple[int, int] | None:
     """Minutes after local midnight of start and end (end may be the next midnight, 24:00); None
     when the interval runs into another day."""
-    if local_start.date() != local_end.date() and not (local_end.time() == dt.time(0)
-                                                       and local_end.date() == local_start.date() + dt.timedelta(1)):
+    if local_start.date() != local_end.date() and not (
+        local_end.time() == dt.time(0) and local_end.date() == local_start.date() + dt.timedelta(1)
+    ):
         return None
     a = local_start.hour * 60 + local_start.minute
     b = local_end.hour * 60 + local_end.minute if local_end.date() == local_start.date() else 24 * 60

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
-from office.web import Body
 from meetings.models import AttendeeRole, Rsvp
+from office.web import Body
 
 
 def _aware(value: object) -> dt.datetime:

@@ -13,13 +13,13 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from meetings.models import Meeting, MeetingOccurrence, MeetingStatus, OccurrenceStatus, Rsvp, SignIn
+from meetings.service import _iso, access_meeting, attendees_of, changed, get_zone, user_names
 from office import audit
 from office.actor import Actor
 from office.db import utcnow
 from office.errors import Conflict, InvalidTransition, PermissionDenied, ValidationError
 from office.spreadsheet import neutralise
-from meetings.models import Meeting, MeetingOccurrence, MeetingStatus, OccurrenceStatus, Rsvp, SignIn
-from meetings.service import _iso, access_meeting, attendees_of, changed, get_zone, user_names
 
 CODE_PERIOD = 60  # seconds a code is shown before the next one
 EARLY = dt.timedelta(minutes=30)  # signing in opens this long before the start
@@ -35,16 +35,21 @@ def code_at(meeting: Meeting, moment: dt.datetime) -> str:
 def code_ok(meeting: Meeting, code: str, now: dt.datetime) -> bool:
     """The current code or the one just before it (the screen may have changed as you typed)."""
     code = code.strip()
-    return any(hmac.compare_digest(code, code_at(meeting, now - dt.timedelta(seconds=CODE_PERIOD * k)))
-               for k in (0, 1))
+    return any(hmac.compare_digest(code, code_at(meeting, now - dt.timedelta(seconds=CODE_PERIOD * k))) for k in (0, 1))
 
 
 def current_occurrence(session: Session, meeting: Meeting, now: dt.datetime) -> MeetingOccurrence | None:
     """The occurrence whose sign-in window [start - 30 min, end] contains ``now``."""
-    return session.exec(select(MeetingOccurrence).where(
-        MeetingOccurrence.meeting_id == meeting.id, MeetingOccurrence.status == OccurrenceStatus.active,
-        col(MeetingOccurrence.start_at) <= now + EARLY, col(MeetingOccurrence.end_at) >= now)
-        .order_by(col(MeetingOccurrence.start_at))).first()
+    return session.exec(
+        select(MeetingOccurrence)
+        .where(
+            MeetingOccurrence.meeting_id == meeting.id,
+            MeetingOccurrence.status == OccurrenceStatus.active,
+            col(MeetingOccurrence.start_at) <= now + EARLY,
+            col(MeetingOccurrence.end_at) >= now,
+        )
+        .order_by(col(MeetingOccurrence.start_at))
+    ).first()
 
 
 def qr_png(text: str) -> bytes:
@@ -56,30 +61,43 @@ def qr_png(text: str) -> bytes:
     return buf.getvalue()
 
 
-def screen(session: Session, actor: Actor, meeting_id: int, *, base_url: str, now: dt.datetime | None = None
-           ) -> dict[str, Any]:
+def screen(
+    session: Session, actor: Actor, meeting_id: int, *, base_url: str, now: dt.datetime | None = None
+) -> dict[str, Any]:
     """What the room screen shows (organiser's login): the code, when it changes, and a QR that opens
     the attendee's sign-in page with the code filled in."""
     meeting, _ = access_meeting(session, actor, meeting_id, "meeting.manage")
     now = now or utcnow()
     occ = current_occurrence(session, meeting, now)
     step_end = (int(now.timestamp()) // CODE_PERIOD + 1) * CODE_PERIOD
-    out: dict[str, Any] = {"meeting_id": meeting.id, "title": meeting.title, "open": occ is not None,
-                           "period": CODE_PERIOD, "expires_at": _iso(dt.datetime.fromtimestamp(step_end, dt.UTC))}
+    out: dict[str, Any] = {
+        "meeting_id": meeting.id,
+        "title": meeting.title,
+        "open": occ is not None,
+        "period": CODE_PERIOD,
+        "expires_at": _iso(dt.datetime.fromtimestamp(step_end, dt.UTC)),
+    }
     if occ is None:
         return out
     code = code_at(meeting, now)
     url = f"{base_url.rstrip('/')}/#/meetings/checkin/{meeting.id}?code={code}"
-    signed = session.exec(select(SignIn.user_id).where(SignIn.meeting_id == meeting.id,
-                                                       SignIn.occurrence_start == occ.original_start)).all()
-    out.update(code=code, url=url, qr="data:image/png;base64," + base64.b64encode(qr_png(url)).decode(),
-               occurrence_start=_iso(occ.original_start), signed=len(signed),
-               expected=sum(1 for a in attendees_of(session, meeting.id) if a.rsvp is not Rsvp.delegated))
+    signed = session.exec(
+        select(SignIn.user_id).where(SignIn.meeting_id == meeting.id, SignIn.occurrence_start == occ.original_start)
+    ).all()
+    out.update(
+        code=code,
+        url=url,
+        qr="data:image/png;base64," + base64.b64encode(qr_png(url)).decode(),
+        occurrence_start=_iso(occ.original_start),
+        signed=len(signed),
+        expected=sum(1 for a in attendees_of(session, meeting.id) if a.rsvp is not Rsvp.delegated),
+    )
     return out
 
 
-def sign_in(session: Session, actor: Actor, meeting_id: int, *, code: str | None, now: dt.datetime | None = None
-            ) -> SignIn:
+def sign_in(
+    session: Session, actor: Actor, meeting_id: int, *, code: str | None, now: dt.datetime | None = None
+) -> SignIn:
     """Sign in to the running occurrence: with the room screen's code, or by a tap in the time window."""
     meeting, rel = access_meeting(session, actor, meeting_id)
     now = now or utcnow()
@@ -93,28 +111,54 @@ def sign_in(session: Session, actor: Actor, meeting_id: int, *, code: str | None
         raise InvalidTransition("现在不在签到时间内（会前 30 分钟至会议结束）", code="signin_closed")
     if code is not None and not code_ok(meeting, code, now):
         raise ValidationError("签到码错误或已过期，请看会议室屏幕上的最新签到码", code="bad_signin_code")
-    existing = session.exec(select(SignIn).where(SignIn.meeting_id == meeting.id, SignIn.user_id == actor.user_id,
-                                                 SignIn.occurrence_start == occ.original_start)).first()
+    existing = session.exec(
+        select(SignIn).where(
+            SignIn.meeting_id == meeting.id,
+            SignIn.user_id == actor.user_id,
+            SignIn.occurrence_start == occ.original_start,
+        )
+    ).first()
     if existing is not None:
         raise Conflict("你已签到", code="already_signed", signed_at=_iso(existing.signed_at))
-    entry = SignIn(meeting_id=meeting.id, occurrence_start=occ.original_start, user_id=actor.user_id,  # type: ignore[arg-type]
-                   method="code" if code is not None else "tap", signed_at=now)
+    entry = SignIn(
+        meeting_id=meeting.id,
+        occurrence_start=occ.original_start,
+        user_id=actor.user_id,  # type: ignore[arg-type]
+        method="code" if code is not None else "tap",
+        signed_at=now,
+    )
     session.add(entry)
     session.flush()
-    audit.record(session, actor, "meeting.signin", target_type="meeting", target_id=meeting.id,
-                 detail={"occurrence": _iso(occ.original_start), "method": entry.method})
+    audit.record(
+        session,
+        actor,
+        "meeting.signin",
+        target_type="meeting",
+        target_id=meeting.id,
+        detail={"occurrence": _iso(occ.original_start), "method": entry.method},
+    )
     changed(session, meeting, "signin", user_id=actor.user_id)
     return entry
 
 
-def attendance(session: Session, actor: Actor, meeting_id: int, *, occurrence_start: dt.datetime | None = None,
-               now: dt.datetime | None = None) -> dict[str, Any]:
+def attendance(
+    session: Session,
+    actor: Actor,
+    meeting_id: int,
+    *,
+    occurrence_start: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
     """Who is present, late, absent or on leave for one occurrence (default: the current or last one)."""
     meeting, _ = access_meeting(session, actor, meeting_id, "meeting.manage")
     now = now or utcnow()
     occ = _pick_occurrence(session, meeting, occurrence_start, now)
-    signs = {s.user_id: s for s in session.exec(select(SignIn).where(
-        SignIn.meeting_id == meeting.id, SignIn.occurrence_start == occ.original_start)).all()}
+    signs = {
+        s.user_id: s
+        for s in session.exec(
+            select(SignIn).where(SignIn.meeting_id == meeting.id, SignIn.occurrence_start == occ.original_start)
+        ).all()
+    }
     rows = attendees_of(session, meeting.id)
     names = user_names(session, [a.user_id for a in rows])
     tz = get_zone(meeting.tz)
@@ -131,35 +175,60 @@ def attendance(session: Session, actor: Actor, meeting_id: int, *, occurrence_st
             state = "absent"
         else:
             state = "expected"
-        items.append({"user_id": a.user_id, "name": names.get(a.user_id, ""), "role": a.role.value, "state": state,
-                      "reason": a.reason if state == "on_leave" else "", "substitute_for": a.substitute_for,
-                      "signed_at": _iso(s.signed_at) if s else None,
-                      "signed_local": s.signed_at.astimezone(tz).strftime("%H:%M") if s else "",
-                      "method": s.method if s else ""})
+        items.append(
+            {
+                "user_id": a.user_id,
+                "name": names.get(a.user_id, ""),
+                "role": a.role.value,
+                "state": state,
+                "reason": a.reason if state == "on_leave" else "",
+                "substitute_for": a.substitute_for,
+                "signed_at": _iso(s.signed_at) if s else None,
+                "signed_local": s.signed_at.astimezone(tz).strftime("%H:%M") if s else "",
+                "method": s.method if s else "",
+            }
+        )
     counts: dict[str, int] = {}
     for i in items:
         counts[i["state"]] = counts.get(i["state"], 0) + 1
-    return {"meeting_id": meeting.id, "title": meeting.title, "occurrence_start": _iso(occ.original_start),
-            "start": _iso(occ.start_at), "counts": counts, "items": items}
+    return {
+        "meeting_id": meeting.id,
+        "title": meeting.title,
+        "occurrence_start": _iso(occ.original_start),
+        "start": _iso(occ.start_at),
+        "counts": counts,
+        "items": items,
+    }
 
 
-def _pick_occurrence(session: Session, meeting: Meeting, original: dt.datetime | None, now: dt.datetime
-                     ) -> MeetingOccurrence:
+def _pick_occurrence(
+    session: Session, meeting: Meeting, original: dt.datetime | None, now: dt.datetime
+) -> MeetingOccurrence:
     stmt = select(MeetingOccurrence).where(MeetingOccurrence.meeting_id == meeting.id)
     if original is not None:
         occ = session.exec(stmt.where(MeetingOccurrence.original_start == original)).first()
     else:
-        occ = session.exec(stmt.where(MeetingOccurrence.status == OccurrenceStatus.active,
-                                      col(MeetingOccurrence.start_at) <= now + EARLY)
-                           .order_by(col(MeetingOccurrence.start_at).desc())).first() or \
-            session.exec(stmt.order_by(col(MeetingOccurrence.start_at))).first()
+        occ = (
+            session.exec(
+                stmt.where(
+                    MeetingOccurrence.status == OccurrenceStatus.active, col(MeetingOccurrence.start_at) <= now + EARLY
+                ).order_by(col(MeetingOccurrence.start_at).desc())
+            ).first()
+            or session.exec(stmt.order_by(col(MeetingOccurrence.start_at))).first()
+        )
     if occ is None:
         raise ValidationError("没有这一场会议", code="occurrence_not_found")
     return occ
 
 
-STATE_LABELS = {"present": "已签到", "late": "迟到", "absent": "缺席", "on_leave": "请假", "delegated": "代参会",
-                "expected": "未到"}
+STATE_LABELS = {
+    "present": "已签到",
+    "late": "迟到",
+    "absent": "缺席",
+    "on_leave": "请假",
+    "delegated": "代参会",
+    "expected": "未到",
+}
 
 
 def attendance_csv(report: dict[str, Any]) -> bytes:
@@ -167,6 +236,10 @@ def attendance_csv(report: dict[str, Any]) -> bytes:
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(["姓名", "角色", "状态", "签到时间", "签到方式", "请假原因"])
     for i in report["items"]:
-        writer.writerow([neutralise(str(v)) for v in (i["name"], i["role"], STATE_LABELS[i["state"]],
-                                                       i["signed_local"], i["method"], i["reason"])])
+        writer.writerow(
+            [
+                neutralise(str(v))
+                for v in (i["name"], i["role"], STATE_LABELS[i["state"]], i["signed_local"], i["method"], i["reason"])
+            ]
+        )
     return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 CSV correctly

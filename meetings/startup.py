@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from office.actor import SYSTEM
 from meetings import reminders, workcal
+from office.actor import SYSTEM
 
 log = logging.getLogger("meetings.startup")
 

@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from meetings import rules  # noqa: F401  (registers the meeting.* policy rules)
+from meetings.models import CalendarDay, DayKind
 from office import audit, policy
 from office.actor import Actor
-from meetings import rules  # noqa: F401  (registers the meeting.* policy rules)
 from office.errors import ValidationError
-from meetings.models import CalendarDay, DayKind
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SHIPPED_YEARS = (2026,)
@@ -65,7 +65,9 @@ def parse_days(year: int, days: list[dict[str, Any]]) -> list[CalendarDay]:
             day = dt.date.fromisoformat(str(item.get("date", "")))
             kind = DayKind(item.get("kind"))
         except ValueError:
-            raise ValidationError(f"第 {i} 项的日期或类型无效（类型只能是 holiday 或 workday）", code="bad_calendar_day") from None
+            raise ValidationError(
+                f"第 {i} 项的日期或类型无效（类型只能是 holiday 或 workday）", code="bad_calendar_day"
+            ) from None
         if day.year != year:
             raise ValidationError(f"第 {i} 项日期 {day} 不属于 {year} 年", code="bad_calendar_day")
         if kind is DayKind.workday and day.weekday() < 5:
@@ -84,9 +86,17 @@ def do_load_year(session: Session, actor: Actor, *, year: int, days: list[dict[s
     for row in rows:
         session.add(row)
     session.flush()
-    audit.record(session, actor, "meeting.calendar.load", target_type="calendar_year", target_id=year,
-                 detail={"holidays": sum(r.kind is DayKind.holiday for r in rows),
-                         "workdays": sum(r.kind is DayKind.workday for r in rows)})
+    audit.record(
+        session,
+        actor,
+        "meeting.calendar.load",
+        target_type="calendar_year",
+        target_id=year,
+        detail={
+            "holidays": sum(r.kind is DayKind.holiday for r in rows),
+            "workdays": sum(r.kind is DayKind.workday for r in rows),
+        },
+    )
     return rows
 
 

@@ -29,25 +29,35 @@ from urllib.parse import quote
 from sqlalchemy import event, func
 from sqlmodel import Session, col, select
 
-from office import audit
-from office.actor import Actor
-from office.errors import Conflict, NotFound, PayloadTooLarge, UnsupportedMedia, ValidationError
 from messaging.config import CONFIG
 from messaging.models import Attachment, Message
 from messaging.service import access_conversation, readable_after
 from messaging.timeline import attachment_public
+from office import audit
+from office.actor import Actor
+from office.errors import Conflict, NotFound, PayloadTooLarge, UnsupportedMedia, ValidationError
 
 log = logging.getLogger("messaging.attachments")
 CHUNK = 1024 * 1024
 THUMB_SIZE = (320, 320)
 MAX_THUMB_PIXELS = 40_000_000
 IMAGE_KINDS = {"png", "jpeg", "gif", "webp"}
-MIME = {"png": "image/png", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp", "pdf": "application/pdf",
-        "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-        "doc": "application/msword", "xls": "application/vnd.ms-excel", "ppt": "application/vnd.ms-powerpoint",
-        "zip": "application/zip", "ofd": "application/ofd", "txt": "text/plain; charset=utf-8"}
+MIME = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "doc": "application/msword",
+    "xls": "application/vnd.ms-excel",
+    "ppt": "application/vnd.ms-powerpoint",
+    "zip": "application/zip",
+    "ofd": "application/ofd",
+    "txt": "text/plain; charset=utf-8",
+}
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069\"\\/]")
 
 
@@ -87,8 +97,12 @@ def _zip_kind(path: Path) -> str:
             names = set(zf.namelist()[:5000])
     except (zipfile.BadZipFile, OSError):
         return "unknown"
-    for marker, kind in (("word/document.xml", "docx"), ("xl/workbook.xml", "xlsx"),
-                         ("ppt/presentation.xml", "pptx"), ("OFD.xml", "ofd")):
+    for marker, kind in (
+        ("word/document.xml", "docx"),
+        ("xl/workbook.xml", "xlsx"),
+        ("ppt/presentation.xml", "pptx"),
+        ("OFD.xml", "ofd"),
+    ):
         if marker in names:
             return kind
     return "zip"
@@ -130,7 +144,7 @@ def store_blob(root: Path, stream: IO[bytes], limit: int) -> Blob:
                 if size > limit:
                     raise PayloadTooLarge(f"文件超过上限（{limit // (1024 * 1024)} MB）", code="file_too_large")
                 if len(head) < 4096:
-                    head += chunk[:4096 - len(head)]
+                    head += chunk[: 4096 - len(head)]
                 digest.update(chunk)
                 out.write(chunk)
             out.flush()
@@ -190,8 +204,9 @@ class Received:
     dims: tuple[int, int] | None
 
 
-def receive_file(session: Session, actor: Actor, *, conversation_id: int, filename: str, stream: IO[bytes],
-                 root: Path) -> Received:
+def receive_file(
+    session: Session, actor: Actor, *, conversation_id: int, filename: str, stream: IO[bytes], root: Path
+) -> Received:
     """Check access, store the bytes durably and detect the type (no write transaction held)."""
     access_conversation(session, actor, conversation_id, send=True)
     blob = store_blob(root, stream, CONFIG.upload_max_bytes)
@@ -210,15 +225,33 @@ def record_upload(session: Session, actor: Actor, received: Received) -> dict[st
     blob, dims = received.blob, received.dims
     if not blob.path.exists():  # the same bytes were recalled meanwhile, and deleted (``release``)
         raise Conflict("文件已失效，请重新上传", code="upload_gone")
-    att = Attachment(conversation_id=received.conversation_id, uploader_id=actor.user_id, sha256=blob.sha256,
-                     size=blob.size, kind=received.kind, mime=MIME.get(received.kind, "application/octet-stream"),
-                     filename=received.filename, width=dims[0] if dims else None, height=dims[1] if dims else None,
-                     has_thumb=dims is not None)
+    att = Attachment(
+        conversation_id=received.conversation_id,
+        uploader_id=actor.user_id,
+        sha256=blob.sha256,
+        size=blob.size,
+        kind=received.kind,
+        mime=MIME.get(received.kind, "application/octet-stream"),
+        filename=received.filename,
+        width=dims[0] if dims else None,
+        height=dims[1] if dims else None,
+        has_thumb=dims is not None,
+    )
     session.add(att)
     session.flush()
-    audit.record(session, actor, "chat.upload", target_type="chat_attachment", target_id=att.id,
-                 detail={"conversation_id": received.conversation_id, "sha256": blob.sha256, "size": blob.size,
-                         "kind": received.kind})
+    audit.record(
+        session,
+        actor,
+        "chat.upload",
+        target_type="chat_attachment",
+        target_id=att.id,
+        detail={
+            "conversation_id": received.conversation_id,
+            "sha256": blob.sha256,
+            "size": blob.size,
+            "kind": received.kind,
+        },
+    )
     return attachment_public(att)
 
 
@@ -227,8 +260,9 @@ def files_root(session: Session) -> Path:
     return Path(session.info["db"].settings.data_dir) / "chat_files"
 
 
-def open_attachment(session: Session, actor: Actor, attachment_id: int, root: Path, *, thumb: bool = False
-                    ) -> tuple[Path, str, str]:
+def open_attachment(
+    session: Session, actor: Actor, attachment_id: int, root: Path, *, thumb: bool = False
+) -> tuple[Path, str, str]:
     """(path, media type, filename) for a member allowed to see the file (see the module docstring);
     NotFound otherwise."""
     att = session.get(Attachment, attachment_id)
@@ -241,9 +275,14 @@ def open_attachment(session: Session, actor: Actor, attachment_id: int, root: Pa
     except NotFound:
         raise missing from None
     if att.uploader_id != actor.user_id:
-        shown = session.exec(select(Message.id).where(
-            Message.attachment_id == att.id, col(Message.recalled_at).is_(None),
-            Message.conversation_id == att.conversation_id, Message.seq > readable_after(conv, me))).first()
+        shown = session.exec(
+            select(Message.id).where(
+                Message.attachment_id == att.id,
+                col(Message.recalled_at).is_(None),
+                Message.conversation_id == att.conversation_id,
+                Message.seq > readable_after(conv, me),
+            )
+        ).first()
         if shown is None:
             raise missing
     path = root / att.sha256[:2] / att.sha256

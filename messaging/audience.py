@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy import delete, event, func, select
 from sqlmodel import Session
 
-from office import eventstore
-from office.models import StoredEvent
 from messaging.models import Conversation, Member, PastMembership
 from messaging.rules import history_floor
+from office import eventstore
+from office.models import StoredEvent
 
 PREFIX = "chat:"
 _MEMBER = Member.__table__  # type: ignore[attr-defined]
@@ -48,24 +48,35 @@ def _joined_now(_mapper: Any, connection: Any, target: Member) -> None:
 
 @event.listens_for(Member, "before_delete")
 def _left_now(_mapper: Any, connection: Any, target: Member) -> None:
-    connection.execute(_PAST.insert().values(conversation_id=target.conversation_id, user_id=target.user_id,
-                                             joined_event_id=target.joined_event_id, left_event_id=_newest(connection)))
+    connection.execute(
+        _PAST.insert().values(
+            conversation_id=target.conversation_id,
+            user_id=target.user_id,
+            joined_event_id=target.joined_event_id,
+            left_event_id=_newest(connection),
+        )
+    )
 
 
 @eventstore.register_audience
 def conversations_of(session: Session, user_id: int, after: int) -> list[tuple[str, int, int | None]]:
     conn = session.connection()
     visible = _CONV.c.history_visible
-    now = conn.execute(select(_MEMBER.c.conversation_id, _MEMBER.c.joined_event_id, visible)
-                       .join(_CONV, _CONV.c.id == _MEMBER.c.conversation_id)
-                       .where(_MEMBER.c.user_id == user_id))
-    past = conn.execute(select(_PAST.c.conversation_id, _PAST.c.joined_event_id, _PAST.c.left_event_id, visible)
-                        .join(_CONV, _CONV.c.id == _PAST.c.conversation_id)
-                        .where(_PAST.c.user_id == user_id, _PAST.c.left_event_id > after,
-                               _PAST.c.left_event_id > _PAST.c.joined_event_id))
-    return ([(of(cid), history_floor(shown, joined), None) for cid, joined, shown in now]
-            + [(of(cid), history_floor(shown, joined), left) for cid, joined, left, shown in past])
-
+    now = conn.execute(
+        select(_MEMBER.c.conversation_id, _MEMBER.c.joined_event_id, visible)
+        .join(_CONV, _CONV.c.id == _MEMBER.c.conversation_id)
+        .where(_MEMBER.c.user_id == user_id)
+    )
+    past = conn.execute(
+        select(_PAST.c.conversation_id, _PAST.c.joined_event_id, _PAST.c.left_event_id, visible)
+        .join(_CONV, _CONV.c.id == _PAST.c.conversation_id)
+        .where(
+            _PAST.c.user_id == user_id, _PAST.c.left_event_id > after, _PAST.c.left_event_id > _PAST.c.joined_event_id
+        )
+    )
+    return [(of(cid), history_floor(shown, joined), None) for cid, joined, shown in now] + [
+        (of(cid), history_floor(shown, joined), left) for cid, joined, left, shown in past
+    ]
 
 
 @eventstore.register_pruner

@@ -86,9 +86,15 @@ class FrameHandlers:
 
     def register(self) -> None:
         hub = self.rt.hub
-        hub.frame_handlers.update({"chat.send": self.send, "chat.read": self.read, "chat.typing": self.typing,
-                                   "presence.set": self.presence,
-                                   "presence.watch": self.watch})
+        hub.frame_handlers.update(
+            {
+                "chat.send": self.send,
+                "chat.read": self.read,
+                "chat.typing": self.typing,
+                "presence.set": self.presence,
+                "presence.watch": self.watch,
+            }
+        )
         # The websocket forms of POST .../messages and POST .../read: they keep the session alive as
         # those requests would. Typing and presence do not (office.ws_session).
         hub.activity_frames.update({"chat.send", "chat.read"})
@@ -139,14 +145,14 @@ class FrameHandlers:
         elif isinstance(exc, OfficeError):
             conn.offer({"type": "error", "ref": ref, **exc.to_dict()})
         else:
-            conn.offer({"type": "error", "ref": ref, "error": "server_error",
-                        "message": "服务器内部错误，消息未保存"})
+            conn.offer({"type": "error", "ref": ref, "error": "server_error", "message": "服务器内部错误，消息未保存"})
 
     async def read(self, conn: Connection, frame: dict[str, Any]) -> None:
         body: FrameReadBody = validate_body(FrameReadBody, self._fields(frame))
         actor = conn.actor
         fut = self.rt.batcher.submit(
-            lambda s: messages.mark_read(s, actor, conversation_id=body.conversation_id, seq=body.seq))
+            lambda s: messages.mark_read(s, actor, conversation_id=body.conversation_id, seq=body.seq)
+        )
         ref = frame.get("ref")
         self.completions.add(fut, lambda f: self._ack_read(conn, ref, f))
 
@@ -174,8 +180,9 @@ class FrameHandlers:
         if conn.user_id not in members:
             raise OfficeError("会话不存在或你不是成员", code="conversation_not_found")
         others = [u for u in members if u != conn.user_id]
-        self.rt.hub.send_ephemeral(others, {"type": "chat.typing", "conversation_id": cid,
-                                            "user_id": conn.user_id, "name": conn.actor.name})
+        self.rt.hub.send_ephemeral(
+            others, {"type": "chat.typing", "conversation_id": cid, "user_id": conn.user_id, "name": conn.actor.name}
+        )
 
     def _members(self, cid: int) -> list[int]:
         with self.rt.db.read() as s:

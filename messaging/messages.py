@@ -14,17 +14,35 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from messaging import attachments, audience, search_index
+from messaging.config import CONFIG
+from messaging.models import (
+    Attachment,
+    Conversation,
+    DingReceipt,
+    Member,
+    MemberRole,
+    Message,
+    MessageEdit,
+    MessageKind,
+    Reaction,
+)
+from messaging.service import access_conversation, readable_after
+from messaging.timeline import (
+    append_message,
+    index_message,
+    member_ids,
+    message_public,
+    messages_public,
+    recall_notice,
+    redact_recalled,
+    reply_excerpt,
+    user_names,
+)
 from office import audit, events
 from office.actor import Actor
 from office.db import utcnow
 from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
-from messaging import attachments, audience, search_index
-from messaging.config import CONFIG
-from messaging.models import (Attachment, Conversation, DingReceipt, Member, MemberRole, Message, MessageEdit,
-                              MessageKind, Reaction)
-from messaging.service import access_conversation, readable_after
-from messaging.timeline import (append_message, index_message, member_ids, message_public, messages_public,
-                                recall_notice, redact_recalled, reply_excerpt, user_names)
 
 MAX_CLIENT_ID = 64
 
@@ -46,8 +64,9 @@ def get_message(session: Session, conversation_id: int, seq: int) -> Message:
     return msg
 
 
-def access_message(session: Session, actor: Actor, conversation_id: int, seq: int, *, send: bool = False
-                   ) -> tuple[Conversation, Member, Message]:
+def access_message(
+    session: Session, actor: Actor, conversation_id: int, seq: int, *, send: bool = False
+) -> tuple[Conversation, Member, Message]:
     """The conversation, the actor's membership and the message; NotFound when the actor is not a
     member, or the message is missing or came before they joined a conversation that hides its
     history from new members (the same answer, so hidden messages cannot be probed)."""
@@ -89,8 +108,9 @@ def send_message(
     if client_id is not None and not (0 < len(client_id) <= MAX_CLIENT_ID):
         raise ValidationError("client_id 长度应为 1–64", code="bad_client_id")
     if client_id:
-        existing = session.exec(select(Message).where(Message.sender_id == actor.user_id,
-                                                      Message.client_id == client_id)).first()
+        existing = session.exec(
+            select(Message).where(Message.sender_id == actor.user_id, Message.client_id == client_id)
+        ).first()
         if existing is not None:
             if existing.conversation_id != conversation_id:
                 raise Conflict("client_id 已用于其他会话", code="client_id_reused")
@@ -111,23 +131,42 @@ def send_message(
     # The DING recipients go into the message's meta before it is published, so the live
     # ``chat.message`` tells each member whether the DING is for them.
     ding_targets = _ding_targets(actor, members, ding_user_ids) if ding else []
-    msg = append_message(session, conv, sender_id=actor.user_id, kind=kind, body=text, client_id=client_id,
-                         reply_to_seq=reply_to_seq, mentions=mentioned, mention_all=mention_all,
-                         attachment=attachment, is_ding=ding, sender_name=actor.name, members=members,
-                         meta={"ding_user_ids": ding_targets} if ding else None)
+    msg = append_message(
+        session,
+        conv,
+        sender_id=actor.user_id,
+        kind=kind,
+        body=text,
+        client_id=client_id,
+        reply_to_seq=reply_to_seq,
+        mentions=mentioned,
+        mention_all=mention_all,
+        attachment=attachment,
+        is_ding=ding,
+        sender_name=actor.name,
+        members=members,
+        meta={"ding_user_ids": ding_targets} if ding else None,
+    )
     # Sending reads everything before it; when that skips unread messages, their senders are told
     # (their 已读 counts), as a read mark would.
     _advance_read(session, actor, conv, me, msg.seq, only_if_others=True)
     if ding:
         _create_ding(session, msg, ding_targets)
-    audit.record(session, actor, "chat.send", target_type="chat_message", target_id=msg.id,
-                 detail={"conversation_id": conversation_id, "seq": msg.seq, "ding": ding})
+    audit.record(
+        session,
+        actor,
+        "chat.send",
+        target_type="chat_message",
+        target_id=msg.id,
+        detail={"conversation_id": conversation_id, "seq": msg.seq, "ding": ding},
+    )
     reply = reply_excerpt(session, conversation_id, reply_to_seq) if reply_to_seq else None
     return message_public(msg, {actor.user_id: actor.name}, attachment=attachment, reply=reply)
 
 
-def _attachment_for(session: Session, actor: Actor, conversation_id: int, attachment_id: int | None
-                    ) -> Attachment | None:
+def _attachment_for(
+    session: Session, actor: Actor, conversation_id: int, attachment_id: int | None
+) -> Attachment | None:
     if attachment_id is None:
         return None
     att = session.get(Attachment, attachment_id)
@@ -170,12 +209,27 @@ def edit_message(session: Session, actor: Actor, *, conversation_id: int, seq: i
     session.add(msg)
     session.flush()
     index_message(session, msg)
-    audit.record(session, actor, "chat.edit", target_type="chat_message", target_id=msg.id,
-                 detail={"conversation_id": conversation_id, "seq": seq})
-    events.publish_on_commit(session, "chat.edit", {"conversation_id": conversation_id, "seq": seq,
-                                                    "message_id": msg.id, "text": text,
-                                                    "edited_at": msg.edited_at.isoformat()},
-                             user_ids=member_ids(session, conversation_id), audience=audience.of(conversation_id))
+    audit.record(
+        session,
+        actor,
+        "chat.edit",
+        target_type="chat_message",
+        target_id=msg.id,
+        detail={"conversation_id": conversation_id, "seq": seq},
+    )
+    events.publish_on_commit(
+        session,
+        "chat.edit",
+        {
+            "conversation_id": conversation_id,
+            "seq": seq,
+            "message_id": msg.id,
+            "text": text,
+            "edited_at": msg.edited_at.isoformat(),
+        },
+        user_ids=member_ids(session, conversation_id),
+        audience=audience.of(conversation_id),
+    )
     return messages_public(session, [msg])[0]
 
 
@@ -185,8 +239,9 @@ def edit_history(session: Session, actor: Actor, *, conversation_id: int, seq: i
     return [{"text": r.body, "replaced_at": r.replaced_at.isoformat()} for r in rows]
 
 
-def recall_message(session: Session, actor: Actor, *, conversation_id: int, seq: int,
-                   now: datetime | None = None) -> dict[str, Any]:
+def recall_message(
+    session: Session, actor: Actor, *, conversation_id: int, seq: int, now: datetime | None = None
+) -> dict[str, Any]:
     """撤回: the sender may recall within ``CONFIG.recall_seconds``; text, edit history, search
     entries, pending DING reminders and the attached file (when no other message carries it) are
     removed, stored events that carried them are rewritten (resume replays the message as
@@ -209,12 +264,26 @@ def recall_message(session: Session, actor: Actor, *, conversation_id: int, seq:
     # Nor may it come back through a download or a resumed websocket.
     attachment_id = attachments.release(session, msg)
     redacted = redact_recalled(session, msg, notice)
-    audit.record(session, actor, "chat.recall", target_type="chat_message", target_id=msg.id,
-                 detail={"conversation_id": conversation_id, "seq": seq, "attachment_deleted": attachment_id,
-                         "events_redacted": redacted})
-    events.publish_on_commit(session, "chat.recall", {"conversation_id": conversation_id, "seq": seq,
-                                                      "message_id": msg.id, "notice": notice},
-                             user_ids=member_ids(session, conversation_id), audience=audience.of(conversation_id))
+    audit.record(
+        session,
+        actor,
+        "chat.recall",
+        target_type="chat_message",
+        target_id=msg.id,
+        detail={
+            "conversation_id": conversation_id,
+            "seq": seq,
+            "attachment_deleted": attachment_id,
+            "events_redacted": redacted,
+        },
+    )
+    events.publish_on_commit(
+        session,
+        "chat.recall",
+        {"conversation_id": conversation_id, "seq": seq, "message_id": msg.id, "notice": notice},
+        user_ids=member_ids(session, conversation_id),
+        audience=audience.of(conversation_id),
+    )
     return messages_public(session, [msg])[0]
 
 
@@ -232,12 +301,23 @@ def react(session: Session, actor: Actor, *, conversation_id: int, seq: int, emo
         session.add(Reaction(message_id=msg.id, user_id=actor.user_id, emoji=emoji))  # type: ignore[arg-type]
     else:
         session.delete(row)
-    audit.record(session, actor, "chat.reaction", target_type="chat_message", target_id=msg.id,
-                 detail={"emoji": emoji, "on": on})
-    events.publish_on_commit(session, "chat.reaction", {"conversation_id": conversation_id, "seq": seq,
-                                                        "message_id": msg.id, "user_id": actor.user_id,
-                                                        "emoji": emoji, "op": "add" if on else "remove"},
-                             user_ids=member_ids(session, conversation_id), audience=audience.of(conversation_id))
+    audit.record(
+        session, actor, "chat.reaction", target_type="chat_message", target_id=msg.id, detail={"emoji": emoji, "on": on}
+    )
+    events.publish_on_commit(
+        session,
+        "chat.reaction",
+        {
+            "conversation_id": conversation_id,
+            "seq": seq,
+            "message_id": msg.id,
+            "user_id": actor.user_id,
+            "emoji": emoji,
+            "op": "add" if on else "remove",
+        },
+        user_ids=member_ids(session, conversation_id),
+        audience=audience.of(conversation_id),
+    )
     return {"changed": True}
 
 
@@ -250,14 +330,18 @@ def mark_read(session: Session, actor: Actor, *, conversation_id: int, seq: int)
     conv, me = access_conversation(session, actor, conversation_id)
     seq = min(max(seq, 0), conv.last_seq)
     if seq <= me.last_read_seq:
-        return {"conversation_id": conversation_id, "last_read_seq": me.last_read_seq,
-                "unread": conv.last_seq - me.last_read_seq}
+        return {
+            "conversation_id": conversation_id,
+            "last_read_seq": me.last_read_seq,
+            "unread": conv.last_seq - me.last_read_seq,
+        }
     _advance_read(session, actor, conv, me, seq)
     return {"conversation_id": conversation_id, "last_read_seq": seq, "unread": conv.last_seq - seq}
 
 
-def _advance_read(session: Session, actor: Actor, conv: Conversation, me: Member, seq: int, *,
-                  only_if_others: bool = False) -> None:
+def _advance_read(
+    session: Session, actor: Actor, conv: Conversation, me: Member, seq: int, *, only_if_others: bool = False
+) -> None:
     """Move ``me``'s read position to ``seq`` (forward only) and publish ``chat.read`` to the actor's
     devices and to the senders of the messages newly read (with ``only_if_others``, only when some
     of them came from someone else)."""
@@ -265,21 +349,40 @@ def _advance_read(session: Session, actor: Actor, conv: Conversation, me: Member
         return
     old, me.last_read_seq = me.last_read_seq, seq
     session.add(me)
-    senders = set(session.exec(select(Message.sender_id).where(
-        Message.conversation_id == conv.id, Message.seq > old, Message.seq <= seq,
-        col(Message.sender_id).is_not(None))).all())
+    senders = set(
+        session.exec(
+            select(Message.sender_id).where(
+                Message.conversation_id == conv.id,
+                Message.seq > old,
+                Message.seq <= seq,
+                col(Message.sender_id).is_not(None),
+            )
+        ).all()
+    )
     if only_if_others and not senders - {actor.user_id}:
         return
-    events.publish_on_commit(session, "chat.read", {"conversation_id": conv.id, "user_id": actor.user_id,
-                                                    "seq": seq, "from_seq": old, "unread": conv.last_seq - seq},
-                             user_ids={actor.user_id} | {s for s in senders if s})
+    events.publish_on_commit(
+        session,
+        "chat.read",
+        {
+            "conversation_id": conv.id,
+            "user_id": actor.user_id,
+            "seq": seq,
+            "from_seq": old,
+            "unread": conv.last_seq - seq,
+        },
+        user_ids={actor.user_id} | {s for s in senders if s},
+    )
 
 
 def read_list(session: Session, actor: Actor, *, conversation_id: int, seq: int) -> dict[str, Any]:
     """已读/未读 for one of the actor's own messages: members who were there when it was sent."""
     _, msg = _own_message(session, actor, conversation_id, seq)
-    rows = session.exec(select(Member).where(Member.conversation_id == conversation_id,
-                                             Member.user_id != actor.user_id, Member.joined_seq < seq)).all()
+    rows = session.exec(
+        select(Member).where(
+            Member.conversation_id == conversation_id, Member.user_id != actor.user_id, Member.joined_seq < seq
+        )
+    ).all()
     names = user_names(session, [m.user_id for m in rows])
     read = [{"user_id": m.user_id, "name": names.get(m.user_id, "")} for m in rows if m.last_read_seq >= seq]
     unread = [{"user_id": m.user_id, "name": names.get(m.user_id, "")} for m in rows if m.last_read_seq < seq]
@@ -289,8 +392,9 @@ def read_list(session: Session, actor: Actor, *, conversation_id: int, seq: int)
 def _read_counts(session: Session, conversation_id: int, own: list[Message]) -> dict[int, tuple[int, int]]:
     if not own:
         return {}
-    rows = session.exec(select(Member.user_id, Member.last_read_seq, Member.joined_seq)
-                        .where(Member.conversation_id == conversation_id)).all()
+    rows = session.exec(
+        select(Member.user_id, Member.last_read_seq, Member.joined_seq).where(Member.conversation_id == conversation_id)
+    ).all()
     out = {}
     for m in own:
         read = unread = 0
@@ -320,26 +424,43 @@ def ding_ack(session: Session, actor: Actor, *, conversation_id: int, seq: int) 
         session.flush()
         pending = _pending_count(session, msg.id)  # type: ignore[arg-type]
         audit.record(session, actor, "chat.ding_ack", target_type="chat_message", target_id=msg.id)
-        events.publish_on_commit(session, "chat.ding_ack", {"conversation_id": conversation_id, "seq": seq,
-                                                            "message_id": msg.id, "user_id": actor.user_id,
-                                                            "pending": pending},
-                                 user_ids=[actor.user_id, msg.sender_id or 0])
+        events.publish_on_commit(
+            session,
+            "chat.ding_ack",
+            {
+                "conversation_id": conversation_id,
+                "seq": seq,
+                "message_id": msg.id,
+                "user_id": actor.user_id,
+                "pending": pending,
+            },
+            user_ids=[actor.user_id, msg.sender_id or 0],
+        )
         mark_read(session, actor, conversation_id=conversation_id, seq=seq)
     return {"acked_at": receipt.acked_at.isoformat() if receipt.acked_at else None}
 
 
 def _pending_count(session: Session, message_id: int) -> int:
-    return len(session.exec(select(DingReceipt.user_id).where(DingReceipt.message_id == message_id,
-                                                               col(DingReceipt.acked_at).is_(None))).all())
+    return len(
+        session.exec(
+            select(DingReceipt.user_id).where(DingReceipt.message_id == message_id, col(DingReceipt.acked_at).is_(None))
+        ).all()
+    )
 
 
 def ding_status(session: Session, actor: Actor, *, conversation_id: int, seq: int) -> dict[str, Any]:
     _, msg = _own_message(session, actor, conversation_id, seq)
     rows = session.exec(select(DingReceipt).where(DingReceipt.message_id == msg.id)).all()
     names = user_names(session, [r.user_id for r in rows])
+
     def person(r: DingReceipt) -> dict[str, Any]:
-        return {"user_id": r.user_id, "name": names.get(r.user_id, ""), "reminders": r.reminders,
-                "acked_at": r.acked_at.isoformat() if r.acked_at else None}
+        return {
+            "user_id": r.user_id,
+            "name": names.get(r.user_id, ""),
+            "reminders": r.reminders,
+            "acked_at": r.acked_at.isoformat() if r.acked_at else None,
+        }
+
     return {"acked": [person(r) for r in rows if r.acked_at], "pending": [person(r) for r in rows if not r.acked_at]}
 
 
@@ -347,12 +468,20 @@ def send_ding_reminders(session: Session, *, now: datetime | None = None) -> int
     """Remind every unacknowledged DING recipient whose reminder is due (a stored ``chat.ding_remind``
     event, so a device that is offline gets it on resume). Returns the number sent."""
     now = now or utcnow()
-    due = session.exec(select(DingReceipt).where(col(DingReceipt.acked_at).is_(None),
-                                                 col(DingReceipt.next_remind_at).is_not(None),
-                                                 col(DingReceipt.next_remind_at) <= now).limit(1000)).all()
+    due = session.exec(
+        select(DingReceipt)
+        .where(
+            col(DingReceipt.acked_at).is_(None),
+            col(DingReceipt.next_remind_at).is_not(None),
+            col(DingReceipt.next_remind_at) <= now,
+        )
+        .limit(1000)
+    ).all()
     if not due:
         return 0
-    msgs = {m.id: m for m in session.exec(select(Message).where(col(Message.id).in_({r.message_id for r in due}))).all()}
+    msgs = {
+        m.id: m for m in session.exec(select(Message).where(col(Message.id).in_({r.message_id for r in due}))).all()
+    }
     names = user_names(session, [m.sender_id for m in msgs.values()])
     for r in due:
         msg = msgs[r.message_id]
@@ -360,18 +489,35 @@ def send_ding_reminders(session: Session, *, now: datetime | None = None) -> int
         more = r.reminders < CONFIG.ding_max_reminders
         r.next_remind_at = now + timedelta(seconds=CONFIG.ding_remind_seconds) if more else None
         session.add(r)
-        events.publish_on_commit(session, "chat.ding_remind", {
-            "conversation_id": msg.conversation_id, "seq": msg.seq, "message_id": msg.id,
-            "sender_name": names.get(msg.sender_id or 0, ""), "text": msg.body[:120], "reminders": r.reminders,
-        }, user_ids=[r.user_id])
+        events.publish_on_commit(
+            session,
+            "chat.ding_remind",
+            {
+                "conversation_id": msg.conversation_id,
+                "seq": msg.seq,
+                "message_id": msg.id,
+                "sender_name": names.get(msg.sender_id or 0, ""),
+                "text": msg.body[:120],
+                "reminders": r.reminders,
+            },
+            user_ids=[r.user_id],
+        )
     return len(due)
 
 
 # History ------------------------------------------------------------------------------------------
 
 
-def history(session: Session, actor: Actor, *, conversation_id: int, before: int | None = None,
-            after: int | None = None, around: int | None = None, limit: int = 50) -> dict[str, Any]:
+def history(
+    session: Session,
+    actor: Actor,
+    *,
+    conversation_id: int,
+    before: int | None = None,
+    after: int | None = None,
+    around: int | None = None,
+    limit: int = 50,
+) -> dict[str, Any]:
     """A page of messages in seq order: the newest (default), older than ``before``, newer than
     ``after``, or centred on ``around`` (jump to a message). Own messages carry 已读/未读 counts."""
     conv, me = access_conversation(session, actor, conversation_id)
@@ -387,8 +533,9 @@ def history(session: Session, actor: Actor, *, conversation_id: int, before: int
         msgs = list(session.exec(base.where(Message.seq > after).order_by(col(Message.seq)).limit(limit)).all())
     else:
         top = before if before is not None else conv.last_seq + 1
-        msgs = list(reversed(session.exec(base.where(Message.seq < top).order_by(col(Message.seq).desc())
-                                          .limit(limit)).all()))
+        msgs = list(
+            reversed(session.exec(base.where(Message.seq < top).order_by(col(Message.seq).desc()).limit(limit)).all())
+        )
     items = messages_public(session, msgs)
     counts = _read_counts(session, conversation_id, [m for m in msgs if m.sender_id == actor.user_id])
     dings = _my_dings(session, actor, msgs)
@@ -399,14 +546,20 @@ def history(session: Session, actor: Actor, *, conversation_id: int, before: int
             item["ding_acked"] = dings[item["id"]]
     first = msgs[0].seq if msgs else (before or conv.last_seq + 1)
     last = msgs[-1].seq if msgs else (after or 0)
-    return {"items": items, "has_more_before": first > floor + 1, "has_more_after": last < conv.last_seq,
-            "last_seq": conv.last_seq, "last_read_seq": me.last_read_seq}
+    return {
+        "items": items,
+        "has_more_before": first > floor + 1,
+        "has_more_after": last < conv.last_seq,
+        "last_seq": conv.last_seq,
+        "last_read_seq": me.last_read_seq,
+    }
 
 
 def _my_dings(session: Session, actor: Actor, msgs: list[Message]) -> dict[int, bool]:
     ids = [m.id for m in msgs if m.is_ding]
     if not ids:
         return {}
-    rows = session.exec(select(DingReceipt).where(col(DingReceipt.message_id).in_(ids),
-                                                  DingReceipt.user_id == actor.user_id)).all()
+    rows = session.exec(
+        select(DingReceipt).where(col(DingReceipt.message_id).in_(ids), DingReceipt.user_id == actor.user_id)
+    ).all()
     return {r.message_id: r.acked_at is not None for r in rows}

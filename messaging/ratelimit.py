@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from collections import deque
 
-from office.ratelimit import make_buckets
 from messaging.config import CONFIG
+from office.ratelimit import make_buckets
 
 
 class SendLimits:
@@ -16,8 +16,9 @@ class SendLimits:
 
     def __init__(self, hub_url: str = "memory://") -> None:
         self.users = make_buckets(hub_url, "chat:user", lambda: (CONFIG.rate_per_second, float(CONFIG.rate_burst)))
-        self.addresses = make_buckets(hub_url, "chat:ip", lambda: (CONFIG.address_rate_per_second,
-                                                                   float(CONFIG.address_rate_burst)))
+        self.addresses = make_buckets(
+            hub_url, "chat:ip", lambda: (CONFIG.address_rate_per_second, float(CONFIG.address_rate_burst))
+        )
 
     def allow(self, user_id: int, address: str) -> bool:
         return self.users.allow(user_id) and self.addresses.allow(address)

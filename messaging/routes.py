@@ -11,12 +11,22 @@ from typing import Any
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from messaging import attachments, messages, search, service
+from messaging.schemas import (
+    DirectBody,
+    EditBody,
+    GroupCreate,
+    GroupUpdate,
+    MembersAdd,
+    MuteBody,
+    ReactionBody,
+    ReadBody,
+    RoleBody,
+    SendBody,
+)
+from messaging.sendbatch import SendOp
 from office.errors import NotFound, RateLimited, ValidationError
 from office.web import Ctx, api
-from messaging import attachments, messages, search, service
-from messaging.schemas import (DirectBody, EditBody, GroupCreate, GroupUpdate, MembersAdd, MuteBody, ReactionBody,
-                               ReadBody, RoleBody, SendBody)
-from messaging.sendbatch import SendOp
 
 P = "/api/messages"
 
@@ -70,8 +80,15 @@ def open_direct(ctx: Ctx) -> dict[str, Any]:
 @api(action="message.send", body=GroupUpdate, write=True)
 def update_group(ctx: Ctx) -> dict[str, Any]:
     b: GroupUpdate = ctx.body
-    service.update_group(ctx.session, ctx.user, _conv(ctx), name=b.name, announcement=b.announcement,
-                         muted_all=b.muted_all, history_visible=b.history_visible)
+    service.update_group(
+        ctx.session,
+        ctx.user,
+        _conv(ctx),
+        name=b.name,
+        announcement=b.announcement,
+        muted_all=b.muted_all,
+        history_visible=b.history_visible,
+    )
     return service.get_conversation(ctx.session, ctx.user, _conv(ctx))
 
 
@@ -113,8 +130,15 @@ def history(ctx: Ctx) -> dict[str, Any]:
     def opt(name: str) -> int | None:
         return ctx.query_int(name, -1, lo=0, hi=2**62) if ctx.query(name) else None
 
-    return messages.history(ctx.session, ctx.user, conversation_id=_conv(ctx), before=opt("before"),
-                            after=opt("after"), around=opt("around"), limit=ctx.query_int("limit", 50, lo=1, hi=200))
+    return messages.history(
+        ctx.session,
+        ctx.user,
+        conversation_id=_conv(ctx),
+        before=opt("before"),
+        after=opt("after"),
+        around=opt("around"),
+        limit=ctx.query_int("limit", 50, lo=1, hi=200),
+    )
 
 
 @api(action="message.send", body=SendBody, deferred_write=True, status=201)
@@ -128,8 +152,9 @@ def send(ctx: Ctx) -> dict[str, Any]:
 
 @api(action="message.send", body=EditBody, write=True)
 def edit(ctx: Ctx) -> dict[str, Any]:
-    return messages.edit_message(ctx.session, ctx.user, conversation_id=_conv(ctx), seq=ctx.path_int("seq"),
-                                 text=ctx.body.text)
+    return messages.edit_message(
+        ctx.session, ctx.user, conversation_id=_conv(ctx), seq=ctx.path_int("seq"), text=ctx.body.text
+    )
 
 
 @api(action="message.read")
@@ -144,8 +169,9 @@ def recall(ctx: Ctx) -> dict[str, Any]:
 
 @api(action="message.send", body=ReactionBody, write=True)
 def react(ctx: Ctx) -> dict[str, Any]:
-    return messages.react(ctx.session, ctx.user, conversation_id=_conv(ctx), seq=ctx.path_int("seq"),
-                          emoji=ctx.body.emoji, on=ctx.body.on)
+    return messages.react(
+        ctx.session, ctx.user, conversation_id=_conv(ctx), seq=ctx.path_int("seq"), emoji=ctx.body.emoji, on=ctx.body.on
+    )
 
 
 @api(action="message.read", body=ReadBody, deferred_write=True)
@@ -173,8 +199,14 @@ def ding_status(ctx: Ctx) -> dict[str, Any]:
 def search_messages(ctx: Ctx) -> dict[str, Any]:
     cid = ctx.query_int("conversation_id", 0) or None
     before = ctx.query_int("before_id", 0, hi=2**62) or None
-    return search.search(ctx.session, ctx.user, ctx.query("q"), conversation_id=cid, before_id=before,
-                         limit=ctx.query_int("limit", 30, lo=1, hi=100))
+    return search.search(
+        ctx.session,
+        ctx.user,
+        ctx.query("q"),
+        conversation_id=cid,
+        before_id=before,
+        limit=ctx.query_int("limit", 30, lo=1, hi=100),
+    )
 
 
 @api(action="message.read")
@@ -194,20 +226,33 @@ def upload(ctx: Ctx) -> dict[str, Any]:
     if file is None or not hasattr(file, "file"):
         raise ValidationError("缺少文件字段 file", code="missing_file")
     actor = ctx.user
-    got = attachments.receive_file(ctx.session, actor, conversation_id=_conv(ctx), filename=file.filename or "",
-                                   stream=file.file, root=_rt(ctx).files)
+    got = attachments.receive_file(
+        ctx.session,
+        actor,
+        conversation_id=_conv(ctx),
+        filename=file.filename or "",
+        stream=file.file,
+        root=_rt(ctx).files,
+    )
     return _rt(ctx).batcher.run(lambda s: attachments.record_upload(s, actor, got))  # type: ignore[no-any-return]
 
 
 @api(action="message.read")
 def download(ctx: Ctx) -> Response:
-    path, media, name = attachments.open_attachment(ctx.session, ctx.user, ctx.path_int("aid"), _rt(ctx).files,
-                                                    thumb=ctx.query("thumb") == "1")
+    path, media, name = attachments.open_attachment(
+        ctx.session, ctx.user, ctx.path_int("aid"), _rt(ctx).files, thumb=ctx.query("thumb") == "1"
+    )
     if not path.is_file():
         raise NotFound("附件文件缺失", code="attachment_missing")
-    return FileResponse(path, media_type=media, headers={
-        "content-disposition": attachments.content_disposition(name), "x-content-type-options": "nosniff",
-        "cache-control": "private, max-age=3600"})
+    return FileResponse(
+        path,
+        media_type=media,
+        headers={
+            "content-disposition": attachments.content_disposition(name),
+            "x-content-type-options": "nosniff",
+            "cache-control": "private, max-age=3600",
+        },
+    )
 
 
 C = P + "/conversations/{cid:int}"

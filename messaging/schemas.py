@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from office.web import Body
 from messaging.models import MemberRole
+from office.web import Body
 
 
 class SendBody(Body):

@@ -7,17 +7,24 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from office.actor import Actor
-from office.errors import ValidationError
 from messaging import search_index
 from messaging.models import Conversation, Member, Message
-from messaging.service import _titles, access_conversation, readable_after
 from messaging.rules import history_floor
+from messaging.service import _titles, access_conversation, readable_after
 from messaging.timeline import messages_public
+from office.actor import Actor
+from office.errors import ValidationError
 
 
-def search(session: Session, actor: Actor, q: str, *, conversation_id: int | None = None,
-           before_id: int | None = None, limit: int = 30) -> dict[str, Any]:
+def search(
+    session: Session,
+    actor: Actor,
+    q: str,
+    *,
+    conversation_id: int | None = None,
+    before_id: int | None = None,
+    limit: int = 30,
+) -> dict[str, Any]:
     """Messages containing ``q`` (case-insensitive), newest first; page on with ``before_id``."""
     q = (q or "").strip()
     if len(q) < 2:
@@ -28,23 +35,35 @@ def search(session: Session, actor: Actor, q: str, *, conversation_id: int | Non
         conv, me = access_conversation(session, actor, conversation_id)
         floors = {conversation_id: readable_after(conv, me)}
     else:
-        floors = {cid: history_floor(visible, joined) for cid, joined, visible in session.exec(
-            select(Member.conversation_id, Member.joined_seq, Conversation.history_visible)
-            .join(Conversation, Conversation.id == Member.conversation_id)  # type: ignore[arg-type]
-            .where(Member.user_id == actor.user_id)).all()}
+        floors = {
+            cid: history_floor(visible, joined)
+            for cid, joined, visible in session.exec(
+                select(Member.conversation_id, Member.joined_seq, Conversation.history_visible)
+                .join(Conversation, Conversation.id == Member.conversation_id)  # type: ignore[arg-type]
+                .where(Member.user_id == actor.user_id)
+            ).all()
+        }
     if not floors:
         return {"items": [], "next_before_id": None}
     limit = min(max(limit, 1), 100)
     ids = search_index.candidates(session, q, floors, before_id=before_id, limit=limit)
     found = {m.id: m for m in session.exec(select(Message).where(col(Message.id).in_(ids))).all()}
     msgs = [found[i] for i in ids]
-    convs = {c.id: c for c in session.exec(select(Conversation).where(
-        col(Conversation.id).in_({m.conversation_id for m in msgs}))).all()}
+    convs = {
+        c.id: c
+        for c in session.exec(
+            select(Conversation).where(col(Conversation.id).in_({m.conversation_id for m in msgs}))
+        ).all()
+    }
     titles = _titles(session, actor, list(convs.values()))
     items = []
     for m in messages_public(session, msgs):
         conv = convs[m["conversation_id"]]
-        items.append({"conversation_id": conv.id, "conversation_name": titles.get(conv.id, conv.name),  # type: ignore[arg-type]
-                      "message": m})
+        items.append(
+            {
+                "conversation_id": conv.id,
+                "conversation_name": titles.get(conv.id, conv.name),  # type: ignore[arg-type]
+                "message": m,
+            }
+        )
     return {"items": items, "next_before_id": msgs[-1].id if len(msgs) == limit else None}
-

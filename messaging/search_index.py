@@ -31,8 +31,10 @@ from messaging.models import MessageGram, MessageKind
 from office.db import escape_like, insert_plain_rows, raw_many
 
 FTS_TABLE = "chat_message_fts"
-FTS_DDL = (f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(text, content='', detail=none, "
-           "columnsize=0, tokenize='unicode61 remove_diacritics 0')")
+FTS_DDL = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(text, content='', detail=none, "
+    "columnsize=0, tokenize='unicode61 remove_diacritics 0')"
+)
 _GRAM = MessageGram.__table__  # type: ignore[attr-defined]
 _FTS_INSERT = f"INSERT INTO {FTS_TABLE}(rowid, text) VALUES (?, ?)"
 _FTS_DELETE = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text) VALUES ('delete', ?, ?)"
@@ -44,7 +46,7 @@ MAX_CONVERSATION_TOKENS = 64
 def grams(text_: str) -> set[str]:
     """Distinct lower-cased character bigrams: the index keys of a text."""
     t = text_.lower()
-    return {t[i:i + 2] for i in range(len(t) - 1)}
+    return {t[i : i + 2] for i in range(len(t) - 1)}
 
 
 def gram_token(gram: str) -> str:
@@ -75,8 +77,12 @@ def index(conn: Any, rows: Sequence[tuple[int, int, str]]) -> None:
     if is_sqlite(conn):
         raw_many(conn, _FTS_INSERT, [(mid, fts_document(cid, body)) for mid, cid, body in rows])
         return
-    insert_plain_rows(conn, _GRAM, ("gram", "message_id", "conversation_id"),
-                      [(g, mid, cid) for mid, cid, body in rows for g in grams(body)])
+    insert_plain_rows(
+        conn,
+        _GRAM,
+        ("gram", "message_id", "conversation_id"),
+        [(g, mid, cid) for mid, cid, body in rows for g in grams(body)],
+    )
 
 
 def unindex(conn: Any, message_id: int, conversation_id: int, indexed_text: str) -> None:
@@ -87,8 +93,7 @@ def unindex(conn: Any, message_id: int, conversation_id: int, indexed_text: str)
     conn.execute(delete(MessageGram).where(MessageGram.message_id == message_id))  # type: ignore[arg-type]
 
 
-def candidates(session: Session, q: str, floors: Mapping[int, int], *, before_id: int | None,
-               limit: int) -> list[int]:
+def candidates(session: Session, q: str, floors: Mapping[int, int], *, before_id: int | None, limit: int) -> list[int]:
     """Ids of messages containing ``q`` (2+ characters), newest first, in the conversations of
     ``floors``, after each one's floor: the newest seq the searcher may not read (0 for none,
     ``rules.history_floor``)."""
@@ -110,14 +115,18 @@ def candidates(session: Session, q: str, floors: Mapping[int, int], *, before_id
             keys.insert(0, "(" + " OR ".join(f'"{conversation_token(c)}"' for c in conv_ids) + ")")
         params["match"] = " AND ".join(keys)
         # CROSS JOIN keeps the FTS table outermost: it yields ids newest first and the LIMIT stops it.
-        sql = (f"SELECT f.rowid FROM {FTS_TABLE} f CROSS JOIN chat_message m ON m.id = f.rowid "
-               f"WHERE f.{FTS_TABLE} MATCH :match AND f.rowid < :before AND {confirm} "
-               "ORDER BY f.rowid DESC LIMIT :limit")
+        sql = (
+            f"SELECT f.rowid FROM {FTS_TABLE} f CROSS JOIN chat_message m ON m.id = f.rowid "
+            f"WHERE f.{FTS_TABLE} MATCH :match AND f.rowid < :before AND {confirm} "
+            "ORDER BY f.rowid DESC LIMIT :limit"
+        )
     else:
         params["gram"] = _rarest(session, sorted(grams(q)))
-        sql = ("SELECT g.message_id FROM chat_message_gram g JOIN chat_message m ON m.id = g.message_id "
-               f"WHERE g.gram = :gram AND g.conversation_id IN ({marks}) AND g.message_id < :before AND {confirm} "
-               "ORDER BY g.message_id DESC LIMIT :limit")
+        sql = (
+            "SELECT g.message_id FROM chat_message_gram g JOIN chat_message m ON m.id = g.message_id "
+            f"WHERE g.gram = :gram AND g.conversation_id IN ({marks}) AND g.message_id < :before AND {confirm} "
+            "ORDER BY g.message_id DESC LIMIT :limit"
+        )
     return [row[0] for row in session.execute(text(sql), params)]
 
 
@@ -129,8 +138,10 @@ def _rarest(session: Session, keys: list[str]) -> str:
         return keys[0]
     best, best_n = keys[0], None
     for k in keys[:8]:
-        n = session.execute(text("SELECT count(*) FROM (SELECT 1 FROM chat_message_gram WHERE gram = :g LIMIT :n) t"),
-                            {"g": k, "n": RARITY_PROBE}).scalar_one()
+        n = session.execute(
+            text("SELECT count(*) FROM (SELECT 1 FROM chat_message_gram WHERE gram = :g LIMIT :n) t"),
+            {"g": k, "n": RARITY_PROBE},
+        ).scalar_one()
         if best_n is None or n < best_n:
             best, best_n = k, n
     return best
@@ -145,9 +156,13 @@ def rebuild(session: Session, *, batch: int = 2000) -> int:
         conn.execute(delete(MessageGram))
     last, n = 0, 0
     while True:
-        rows = conn.execute(text("SELECT id, conversation_id, body FROM chat_message WHERE id > :last "
-                                 "AND recalled_at IS NULL AND kind != 'system' ORDER BY id LIMIT :n"),
-                            {"last": last, "n": batch}).all()
+        rows = conn.execute(
+            text(
+                "SELECT id, conversation_id, body FROM chat_message WHERE id > :last "
+                "AND recalled_at IS NULL AND kind != 'system' ORDER BY id LIMIT :n"
+            ),
+            {"last": last, "n": batch},
+        ).all()
         if not rows:
             return n
         index(conn, [(r[0], r[1], r[2]) for r in rows])

@@ -40,11 +40,27 @@ log = logging.getLogger("messaging.sendbatch")
 
 _MSG = Message.__table__  # type: ignore[attr-defined]
 
-_MSG_COLUMNS = ("id", "conversation_id", "seq", "sender_id", "client_id", "kind", "body", "reply_to_seq", "mentions",
-                "mention_all", "is_ding", "meta", "created_at")
+_MSG_COLUMNS = (
+    "id",
+    "conversation_id",
+    "seq",
+    "sender_id",
+    "client_id",
+    "kind",
+    "body",
+    "reply_to_seq",
+    "mentions",
+    "mention_all",
+    "is_ding",
+    "meta",
+    "created_at",
+)
 _SENDERS_BETWEEN = select(_MSG.c.sender_id).where(
-    _MSG.c.conversation_id == bindparam("cid"), _MSG.c.seq > bindparam("lo"), _MSG.c.seq <= bindparam("hi"),
-    _MSG.c.sender_id.is_not(None))
+    _MSG.c.conversation_id == bindparam("cid"),
+    _MSG.c.seq > bindparam("lo"),
+    _MSG.c.seq <= bindparam("hi"),
+    _MSG.c.sender_id.is_not(None),
+)
 
 
 @dataclass(eq=False)
@@ -141,28 +157,53 @@ class SendBatch:
         conn = self.session.connection()
         ids = sorted({op.conversation_id for op in self.ops})
         marks = ", ".join("?" * len(ids))
-        for cid, kind, dissolved, muted_all, last_seq, history_visible in raw_rows(conn, (
-                "SELECT id, kind, dissolved_at IS NOT NULL, muted_all, last_seq, history_visible FROM chat_conversation "
-                f"WHERE id IN ({marks})"), tuple(ids)):
-            self.convs[cid] = _Conv(kind=ConversationKind[kind], dissolved=bool(dissolved), muted_all=bool(muted_all),
-                                    last_seq=last_seq, history_visible=bool(history_visible), stored_last=last_seq)
+        for cid, kind, dissolved, muted_all, last_seq, history_visible in raw_rows(
+            conn,
+            (
+                "SELECT id, kind, dissolved_at IS NOT NULL, muted_all, last_seq, history_visible "
+                "FROM chat_conversation "
+                f"WHERE id IN ({marks})"
+            ),
+            tuple(ids),
+        ):
+            self.convs[cid] = _Conv(
+                kind=ConversationKind[kind],
+                dissolved=bool(dissolved),
+                muted_all=bool(muted_all),
+                last_seq=last_seq,
+                history_visible=bool(history_visible),
+                stored_last=last_seq,
+            )
         roles = MemberRole.__members__
-        for cid, uid, role, last_read, joined in raw_rows(conn, (
+        for cid, uid, role, last_read, joined in raw_rows(
+            conn,
+            (
                 "SELECT conversation_id, user_id, role, last_read_seq, joined_seq FROM chat_member "
-                f"WHERE conversation_id IN ({marks})"), tuple(ids)):
+                f"WHERE conversation_id IN ({marks})"
+            ),
+            tuple(ids),
+        ):
             conv = self.convs[cid]
             conv.members[uid] = roles[role]
             conv.read_at[uid] = last_read or 0
             conv.joined[uid] = joined or 0
-        pairs = sorted({(op.actor.user_id, op.fields["client_id"]) for op in self.ops
-                        if op.fields.get("client_id") and len(op.fields["client_id"]) <= messages.MAX_CLIENT_ID})
+        pairs = sorted(
+            {
+                (op.actor.user_id, op.fields["client_id"])
+                for op in self.ops
+                if op.fields.get("client_id") and len(op.fields["client_id"]) <= messages.MAX_CLIENT_ID
+            }
+        )
         for start in range(0, len(pairs), 400):
-            chunk = pairs[start:start + 400]
+            chunk = pairs[start : start + 400]
             # One indexed probe per pair. SQLite answers a row-value IN from the index's first column
             # only, reading every message the sender ever sent.
             where = " OR ".join(["(sender_id = ? AND client_id = ?)"] * len(chunk))
-            rows = raw_rows(conn, f"SELECT sender_id, client_id, id FROM chat_message WHERE {where}",
-                            tuple(v for pair in chunk for v in pair))
+            rows = raw_rows(
+                conn,
+                f"SELECT sender_id, client_id, id FROM chat_message WHERE {where}",
+                tuple(v for pair in chunk for v in pair),
+            )
             for sender, client_id, mid in rows:
                 self.used[(sender, client_id)] = mid
 
@@ -214,16 +255,36 @@ class SendBatch:
         now = utcnow()
         conv.last_message_at = now
         view = {
-            "id": None, "conversation_id": cid, "seq": seq, "sender_id": actor.user_id, "sender_name": actor.name,
-            "kind": MessageKind.text.value, "text": text, "client_id": client_id, "created_at": now.isoformat(),
-            "edited_at": None, "recalled": False, "recall_notice": None, "reply_to": reply,
-            "mentions": mentioned, "mention_all": mention_all, "attachment": None, "ding": False, "meta": {},
+            "id": None,
+            "conversation_id": cid,
+            "seq": seq,
+            "sender_id": actor.user_id,
+            "sender_name": actor.name,
+            "kind": MessageKind.text.value,
+            "text": text,
+            "client_id": client_id,
+            "created_at": now.isoformat(),
+            "edited_at": None,
+            "recalled": False,
+            "recall_notice": None,
+            "reply_to": reply,
+            "mentions": mentioned,
+            "mention_all": mention_all,
+            "attachment": None,
+            "ding": False,
+            "meta": {},
             "reactions": [],
         }
-        event_view = {**view, "mentions": list(mentioned), "meta": {}, "reactions": [],
-                      "reply_to": dict(reply) if reply else None}
-        staged = _Staged(op=op, seq=seq, text=text, at=now, mentions=mentioned, recipients=members,
-                         views=[view, event_view])
+        event_view = {
+            **view,
+            "mentions": list(mentioned),
+            "meta": {},
+            "reactions": [],
+            "reply_to": dict(reply) if reply else None,
+        }
+        staged = _Staged(
+            op=op, seq=seq, text=text, at=now, mentions=mentioned, recipients=members, views=[view, event_view]
+        )
         self.staged.append(staged)
         self.by_seq[(cid, seq)] = staged
         if client_id:
@@ -246,16 +307,24 @@ class SendBatch:
             others = senders - {uid}
             if not others:
                 continue
-            events.publish_on_commit(self.session, "chat.read", {
-                "conversation_id": cid, "user_id": uid, "seq": seq, "from_seq": old, "unread": conv.last_seq - seq},
-                user_ids={uid} | others)
+            events.publish_on_commit(
+                self.session,
+                "chat.read",
+                {"conversation_id": cid, "user_id": uid, "seq": seq, "from_seq": old, "unread": conv.last_seq - seq},
+                user_ids={uid} | others,
+            )
 
     def _reply(self, cid: int, seq: int) -> dict[str, Any] | None:
         earlier = self.by_seq.get((cid, seq))
         if earlier is None:
             return reply_excerpt(self.session, cid, seq)
-        return {"seq": seq, "sender_id": earlier.op.actor.user_id, "sender_name": earlier.op.actor.name,
-                "text": earlier.text[:EXCERPT], "recalled": False}
+        return {
+            "seq": seq,
+            "sender_id": earlier.op.actor.user_id,
+            "sender_name": earlier.op.actor.name,
+            "text": earlier.text[:EXCERPT],
+            "recalled": False,
+        }
 
     # the write ---------------------------------------------------------------------------------
     def _write(self) -> None:
@@ -268,25 +337,63 @@ class SendBatch:
             for v in s.views:
                 v["id"] = mid
             cid, f = s.op.conversation_id, s.op.fields
-            rows.append((mid, cid, s.seq, s.op.actor.user_id, f.get("client_id"), MessageKind.text.name, s.text,
-                         f.get("reply_to_seq"), sql_json(s.mentions), bool(f.get("mention_all", False)), False, "{}",
-                         sql_time(conn, s.at)))
+            rows.append(
+                (
+                    mid,
+                    cid,
+                    s.seq,
+                    s.op.actor.user_id,
+                    f.get("client_id"),
+                    MessageKind.text.name,
+                    s.text,
+                    f.get("reply_to_seq"),
+                    sql_json(s.mentions),
+                    bool(f.get("mention_all", False)),
+                    False,
+                    "{}",
+                    sql_time(conn, s.at),
+                )
+            )
         insert_plain_rows(conn, _MSG, _MSG_COLUMNS, rows)
         search_index.index(conn, [(mid, s.op.conversation_id, s.text) for s, mid in zip(self.staged, ids, strict=True)])
         advanced = sorted({s.op.conversation_id for s in self.staged})
-        raw_many(conn, "UPDATE chat_conversation SET last_seq = ?, last_message_at = ? WHERE id = ?",
-                 [(self.convs[c].last_seq, sql_time(conn, self.convs[c].last_message_at), c) for c in advanced])
+        raw_many(
+            conn,
+            "UPDATE chat_conversation SET last_seq = ?, last_message_at = ? WHERE id = ?",
+            [(self.convs[c].last_seq, sql_time(conn, self.convs[c].last_message_at), c) for c in advanced],
+        )
         read: dict[tuple[int, int], int] = {}
         for s in self.staged:
             read[(s.op.conversation_id, s.op.actor.user_id)] = s.seq
-        raw_many(conn, "UPDATE chat_member SET last_read_seq = ? WHERE conversation_id = ? AND user_id = ?",
-                 [(seq, c, u) for (c, u), seq in read.items()])
+        raw_many(
+            conn,
+            "UPDATE chat_member SET last_read_seq = ? WHERE conversation_id = ? AND user_id = ?",
+            [(seq, c, u) for (c, u), seq in read.items()],
+        )
         self._announce_reads(conn, read)
-        events.publish_many_on_commit(self.session, [
-            ("chat.message", {"conversation_id": s.op.conversation_id, "seq": s.seq, "message": s.views[1]},
-             s.recipients, audience.of(s.op.conversation_id)) for s in self.staged])
-        audit.record_many(self.session, [
-            audit.Pending(s.op.actor, "chat.send", target_type="chat_message", target_id=mid,
-                          detail={"conversation_id": s.op.conversation_id, "seq": s.seq, "ding": False},
-                          jsonable=True)
-            for s, mid in zip(self.staged, ids, strict=True)])
+        events.publish_many_on_commit(
+            self.session,
+            [
+                (
+                    "chat.message",
+                    {"conversation_id": s.op.conversation_id, "seq": s.seq, "message": s.views[1]},
+                    s.recipients,
+                    audience.of(s.op.conversation_id),
+                )
+                for s in self.staged
+            ],
+        )
+        audit.record_many(
+            self.session,
+            [
+                audit.Pending(
+                    s.op.actor,
+                    "chat.send",
+                    target_type="chat_message",
+                    target_id=mid,
+                    detail={"conversation_id": s.op.conversation_id, "seq": s.seq, "ding": False},
+                    jsonable=True,
+                )
+                for s, mid in zip(self.staged, ids, strict=True)
+            ],
+        )

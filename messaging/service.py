@@ -14,16 +14,16 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from messaging.config import CONFIG
+from messaging.models import Conversation, ConversationKind, Member, MemberRole, Message
+from messaging.rules import history_floor
+from messaging.timeline import member_ids, messages_public, system_message, user_names
 from office import audit, events, policy
 from office.actor import SYSTEM, Actor
 from office.db import Database, escape_like, utcnow
 from office.directory.service import department_member_ids, users_with_role
 from office.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from office.models import Department, DeptKind, Role, User
-from messaging.config import CONFIG
-from messaging.models import Conversation, ConversationKind, Member, MemberRole, Message
-from messaging.rules import history_floor
-from messaging.timeline import member_ids, messages_public, system_message, user_names
 
 MANAGED = (ConversationKind.group,)
 
@@ -31,8 +31,9 @@ MANAGED = (ConversationKind.group,)
 # Access ----------------------------------------------------------------------------------------
 
 
-def access_conversation(session: Session, actor: Actor, conversation_id: int, *, send: bool = False
-                        ) -> tuple[Conversation, Member]:
+def access_conversation(
+    session: Session, actor: Actor, conversation_id: int, *, send: bool = False
+) -> tuple[Conversation, Member]:
     """The conversation and the actor's membership; NotFound when either is missing.
 
     With ``send``: also refuses dissolved groups, the read-only 工作通知 channel and 全员禁言 for
@@ -57,8 +58,9 @@ def readable_after(conv: Conversation, me: Member) -> int:
     return history_floor(conv.history_visible, me.joined_seq)
 
 
-def _manage(session: Session, actor: Actor, conversation_id: int, *, owner: bool = False
-            ) -> tuple[Conversation, Member]:
+def _manage(
+    session: Session, actor: Actor, conversation_id: int, *, owner: bool = False
+) -> tuple[Conversation, Member]:
     conv, me = access_conversation(session, actor, conversation_id)
     if conv.kind not in MANAGED:
         raise PermissionDenied("该会话的成员和名称由系统维护", code="not_managed")
@@ -71,15 +73,24 @@ def _manage(session: Session, actor: Actor, conversation_id: int, *, owner: bool
 # Reading ---------------------------------------------------------------------------------------
 
 
-def conversation_public(session: Session, conv: Conversation, me: Member, *, title: str | None = None
-                        ) -> dict[str, Any]:
+def conversation_public(
+    session: Session, conv: Conversation, me: Member, *, title: str | None = None
+) -> dict[str, Any]:
     return {
-        "id": conv.id, "kind": conv.kind.value, "name": title if title is not None else conv.name,
-        "department_id": conv.department_id, "announcement": conv.announcement, "muted_all": conv.muted_all,
+        "id": conv.id,
+        "kind": conv.kind.value,
+        "name": title if title is not None else conv.name,
+        "department_id": conv.department_id,
+        "announcement": conv.announcement,
+        "muted_all": conv.muted_all,
         "history_visible": conv.history_visible,
-        "last_seq": conv.last_seq, "last_read_seq": me.last_read_seq,
-        "unread": max(conv.last_seq - me.last_read_seq, 0), "muted": me.muted, "role": me.role.value,
-        "dissolved": conv.dissolved_at is not None, "last_message_at": conv.last_message_at.isoformat(),
+        "last_seq": conv.last_seq,
+        "last_read_seq": me.last_read_seq,
+        "unread": max(conv.last_seq - me.last_read_seq, 0),
+        "muted": me.muted,
+        "role": me.role.value,
+        "dissolved": conv.dissolved_at is not None,
+        "last_message_at": conv.last_message_at.isoformat(),
     }
 
 
@@ -87,16 +98,20 @@ def list_conversations(session: Session, actor: Actor) -> dict[str, Any]:
     """Every conversation the actor belongs to, newest activity first, with unread counts and the
     last message; ``total_unread`` leaves out muted conversations."""
     rows = session.exec(
-        select(Conversation, Member).join(Member, Member.conversation_id == Conversation.id)  # type: ignore[arg-type]
-        .where(Member.user_id == actor.user_id).order_by(col(Conversation.last_message_at).desc())
+        select(Conversation, Member)
+        .join(Member, Member.conversation_id == Conversation.id)  # type: ignore[arg-type]
+        .where(Member.user_id == actor.user_id)
+        .order_by(col(Conversation.last_message_at).desc())
     ).all()
     titles = _titles(session, actor, [c for c, _ in rows])
     lasts: dict[int, dict[str, Any]] = {}
     wanted = [(c.id, c.last_seq) for c, _ in rows if c.last_seq]
     if wanted:
-        msgs = session.exec(select(Message).join(Conversation, Conversation.id == Message.conversation_id)  # type: ignore[arg-type]
-                            .where(col(Conversation.id).in_([c for c, _ in wanted]),
-                                   Message.seq == Conversation.last_seq)).all()
+        msgs = session.exec(
+            select(Message)
+            .join(Conversation, Conversation.id == Message.conversation_id)  # type: ignore[arg-type]
+            .where(col(Conversation.id).in_([c for c, _ in wanted]), Message.seq == Conversation.last_seq)
+        ).all()
         lasts = {m["conversation_id"]: m for m in messages_public(session, msgs)}
     items = []
     for conv, me in rows:
@@ -111,11 +126,14 @@ def list_conversations(session: Session, actor: Actor) -> dict[str, Any]:
 def unread_counts(session: Session, actor: Actor) -> dict[str, Any]:
     rows = session.exec(
         select(Conversation.id, Conversation.last_seq, Member.last_read_seq, Member.muted)
-        .join(Member, Member.conversation_id == Conversation.id).where(Member.user_id == actor.user_id)  # type: ignore[arg-type]
+        .join(Member, Member.conversation_id == Conversation.id)
+        .where(Member.user_id == actor.user_id)  # type: ignore[arg-type]
     ).all()
     by = {cid: max(last - read, 0) for cid, last, read, _ in rows}
-    return {"total": sum(by[cid] for cid, _, _, muted in rows if not muted),
-            "conversations": {str(k): v for k, v in by.items()}}
+    return {
+        "total": sum(by[cid] for cid, _, _, muted in rows if not muted),
+        "conversations": {str(k): v for k, v in by.items()},
+    }
 
 
 def _titles(session: Session, actor: Actor, convs: list[Conversation]) -> dict[int, str]:
@@ -128,8 +146,11 @@ def _titles(session: Session, actor: Actor, convs: list[Conversation]) -> dict[i
         out.update({c.id: names.get(c.department_id, c.name) for c in convs if c.department_id})  # type: ignore[misc]
     direct = [c.id for c in convs if c.kind == ConversationKind.direct]
     if direct:
-        pairs = session.exec(select(Member.conversation_id, User.name).join(User, User.id == Member.user_id)  # type: ignore[arg-type]
-                             .where(col(Member.conversation_id).in_(direct), Member.user_id != actor.user_id)).all()
+        pairs = session.exec(
+            select(Member.conversation_id, User.name)
+            .join(User, User.id == Member.user_id)  # type: ignore[arg-type]
+            .where(col(Member.conversation_id).in_(direct), Member.user_id != actor.user_id)
+        ).all()
         out.update(dict(pairs))  # type: ignore[arg-type]
     out.update({c.id: "工作通知" for c in convs if c.kind == ConversationKind.notice})  # type: ignore[misc]
     return out
@@ -142,21 +163,27 @@ def get_conversation(session: Session, actor: Actor, conversation_id: int) -> di
     return out
 
 
-def list_members(session: Session, actor: Actor, conversation_id: int, *, q: str = "", limit: int = 5000
-                 ) -> list[dict[str, Any]]:
+def list_members(
+    session: Session, actor: Actor, conversation_id: int, *, q: str = "", limit: int = 5000
+) -> list[dict[str, Any]]:
     """Members (for the member panel and @-autocomplete: ``q`` matches name, pinyin or initials)."""
     access_conversation(session, actor, conversation_id)
-    stmt = (select(Member, User).join(User, User.id == Member.user_id)  # type: ignore[arg-type]
-            .where(Member.conversation_id == conversation_id))
+    stmt = (
+        select(Member, User)
+        .join(User, User.id == Member.user_id)  # type: ignore[arg-type]
+        .where(Member.conversation_id == conversation_id)
+    )
     q = q.strip().lower()[:30]
     if q:
         like = f"%{escape_like(q)}%"
-        stmt = stmt.where(col(User.name).like(like, escape="\\") | col(User.pinyin).like(f"{escape_like(q)}%", escape="\\")
-                          | col(User.initials).like(f"{escape_like(q)}%", escape="\\"))
+        stmt = stmt.where(
+            col(User.name).like(like, escape="\\")
+            | col(User.pinyin).like(f"{escape_like(q)}%", escape="\\")
+            | col(User.initials).like(f"{escape_like(q)}%", escape="\\")
+        )
     order = {MemberRole.owner: 0, MemberRole.admin: 1, MemberRole.member: 2}
     rows = sorted(session.exec(stmt.limit(limit)).all(), key=lambda r: (order[r[0].role], r[1].pinyin))
     return [{"user_id": u.id, "name": u.name, "username": u.username, "role": m.role.value} for m, u in rows]
-
 
 
 # Ad-hoc groups ---------------------------------------------------------------------------------
@@ -197,8 +224,14 @@ def create_group(session: Session, actor: Actor, *, name: str, member_ids: Itera
         role = MemberRole.owner if uid == actor.user_id else MemberRole.member
         session.add(Member(conversation_id=conv.id, user_id=uid, role=role))  # type: ignore[arg-type]
     session.flush()
-    audit.record(session, actor, "chat.group_create", target_type="chat_conversation", target_id=conv.id,
-                 detail={"name": name, "members": sorted(ids)})
+    audit.record(
+        session,
+        actor,
+        "chat.group_create",
+        target_type="chat_conversation",
+        target_id=conv.id,
+        detail={"name": name, "members": sorted(ids)},
+    )
     system_message(session, conv, f"{actor.name}创建了群聊“{name}”", event="created", user_id=actor.user_id)
     _notify_conversation(session, conv, "add", sorted(ids))
     return conv
@@ -212,16 +245,24 @@ def add_members(session: Session, actor: Actor, conversation_id: int, *, user_id
     if not new:
         return []
     for uid in new:
-        session.add(Member(conversation_id=conversation_id, user_id=uid, last_read_seq=conv.last_seq,
-                           joined_seq=conv.last_seq))
+        session.add(
+            Member(conversation_id=conversation_id, user_id=uid, last_read_seq=conv.last_seq, joined_seq=conv.last_seq)
+        )
     session.flush()
-    audit.record(session, actor, "chat.member_add", target_type="chat_conversation", target_id=conversation_id,
-                 detail={"user_ids": new})
+    audit.record(
+        session,
+        actor,
+        "chat.member_add",
+        target_type="chat_conversation",
+        target_id=conversation_id,
+        detail={"user_ids": new},
+    )
     names = user_names(session, new)
     _notify_members(session, conv, "add", new)
     _notify_conversation(session, conv, "add", new)
-    system_message(session, conv, f"{actor.name}邀请{'、'.join(names[u] for u in new)}加入了群聊", event="member_add",
-                   user_ids=new)
+    system_message(
+        session, conv, f"{actor.name}邀请{'、'.join(names[u] for u in new)}加入了群聊", event="member_add", user_ids=new
+    )
     return new
 
 
@@ -233,8 +274,14 @@ def remove_member(session: Session, actor: Actor, conversation_id: int, user_id:
     if target.role == MemberRole.owner or (target.role == MemberRole.admin and me.role != MemberRole.owner):
         raise PermissionDenied("不能移除群主或其他管理员", code="cannot_remove")
     _drop_member(session, conv, target)
-    audit.record(session, actor, "chat.member_remove", target_type="chat_conversation", target_id=conversation_id,
-                 detail={"user_id": user_id})
+    audit.record(
+        session,
+        actor,
+        "chat.member_remove",
+        target_type="chat_conversation",
+        target_id=conversation_id,
+        detail={"user_id": user_id},
+    )
     name = user_names(session, [user_id]).get(user_id, "")
     system_message(session, conv, f"{actor.name}将{name}移出了群聊", event="member_remove", user_ids=[user_id])
 
@@ -261,8 +308,14 @@ def set_member_role(session: Session, actor: Actor, conversation_id: int, user_i
         session.add_all([me, conv])
     target.role = role
     session.add(target)
-    audit.record(session, actor, "chat.member_role", target_type="chat_conversation", target_id=conversation_id,
-                 detail={"user_id": user_id, "role": role.value})
+    audit.record(
+        session,
+        actor,
+        "chat.member_role",
+        target_type="chat_conversation",
+        target_id=conversation_id,
+        detail={"user_id": user_id, "role": role.value},
+    )
     _notify_members(session, conv, "role", [user_id], role=role.value)
 
 
@@ -272,9 +325,11 @@ def leave(session: Session, actor: Actor, conversation_id: int) -> None:
     if conv.kind not in MANAGED:
         raise PermissionDenied("不能退出部门群、单聊或工作通知", code="not_managed")
     if me.role == MemberRole.owner:
-        heir = session.exec(select(Member).where(Member.conversation_id == conversation_id,
-                                                 Member.user_id != actor.user_id)
-                            .order_by(col(Member.role) == MemberRole.member, col(Member.joined_at))).first()
+        heir = session.exec(
+            select(Member)
+            .where(Member.conversation_id == conversation_id, Member.user_id != actor.user_id)
+            .order_by(col(Member.role) == MemberRole.member, col(Member.joined_at))
+        ).first()
         if heir is not None:
             heir.role = MemberRole.owner
             conv.owner_user_id = heir.user_id
@@ -285,9 +340,16 @@ def leave(session: Session, actor: Actor, conversation_id: int) -> None:
         system_message(session, conv, f"{actor.name}退出了群聊", event="leave", user_id=actor.user_id)
 
 
-def update_group(session: Session, actor: Actor, conversation_id: int, *, name: str | None = None,
-                 announcement: str | None = None, muted_all: bool | None = None,
-                 history_visible: bool | None = None) -> Conversation:
+def update_group(
+    session: Session,
+    actor: Actor,
+    conversation_id: int,
+    *,
+    name: str | None = None,
+    announcement: str | None = None,
+    muted_all: bool | None = None,
+    history_visible: bool | None = None,
+) -> Conversation:
     """Rename, set the 群公告, or switch 全员禁言 or 新成员可查看历史消息 (owner and admins). The
     last applies at once to every later member, over HTTP and on websocket resume alike."""
     conv, _ = _manage(session, actor, conversation_id)
@@ -305,8 +367,9 @@ def update_group(session: Session, actor: Actor, conversation_id: int, *, name: 
     if not changes:
         return conv
     session.add(conv)
-    audit.record(session, actor, "chat.group_update", target_type="chat_conversation", target_id=conv.id,
-                 detail=changes)
+    audit.record(
+        session, actor, "chat.group_update", target_type="chat_conversation", target_id=conv.id, detail=changes
+    )
     _notify_conversation(session, conv, "update", member_ids(session, conv.id), changes=changes)  # type: ignore[arg-type]
     if "name" in changes:
         system_message(session, conv, f"{actor.name}将群名称修改为“{conv.name}”", event="rename")
@@ -332,23 +395,33 @@ def set_muted(session: Session, actor: Actor, conversation_id: int, *, muted: bo
     _, me = access_conversation(session, actor, conversation_id)
     me.muted = muted
     session.add(me)
-    audit.record(session, actor, "chat.mute", target_type="chat_conversation", target_id=conversation_id,
-                 detail={"muted": muted})
-    events.publish_on_commit(session, "chat.conversation", {"op": "update", "conversation_id": conversation_id,
-                                                            "changes": {"muted": muted}}, user_ids=[actor.user_id])
+    audit.record(
+        session, actor, "chat.mute", target_type="chat_conversation", target_id=conversation_id, detail={"muted": muted}
+    )
+    events.publish_on_commit(
+        session,
+        "chat.conversation",
+        {"op": "update", "conversation_id": conversation_id, "changes": {"muted": muted}},
+        user_ids=[actor.user_id],
+    )
     return me
 
 
 def _notify_conversation(session: Session, conv: Conversation, op: str, user_ids: list[int], **extra: Any) -> None:
-    events.publish_on_commit(session, "chat.conversation", {"op": op, "conversation_id": conv.id, **extra},
-                             user_ids=user_ids)
+    events.publish_on_commit(
+        session, "chat.conversation", {"op": op, "conversation_id": conv.id, **extra}, user_ids=user_ids
+    )
 
 
-def _notify_members(session: Session, conv: Conversation, op: str, user_ids: list[int], *,
-                    extra: list[int] = (), **more: Any) -> None:  # type: ignore[assignment]
-    events.publish_on_commit(session, "chat.member", {"op": op, "conversation_id": conv.id, "user_ids": user_ids,
-                                                      **more},
-                             user_ids=member_ids(session, conv.id) + list(extra))  # type: ignore[arg-type]
+def _notify_members(
+    session: Session, conv: Conversation, op: str, user_ids: list[int], *, extra: list[int] = (), **more: Any
+) -> None:  # type: ignore[assignment]
+    events.publish_on_commit(
+        session,
+        "chat.member",
+        {"op": op, "conversation_id": conv.id, "user_ids": user_ids, **more},
+        user_ids=member_ids(session, conv.id) + list(extra),
+    )  # type: ignore[arg-type]
 
 
 # One-to-one and 工作通知 ------------------------------------------------------------------------
@@ -369,8 +442,14 @@ def open_direct(session: Session, actor: Actor, *, user_id: int) -> Conversation
     session.flush()
     session.add_all([Member(conversation_id=conv.id, user_id=a), Member(conversation_id=conv.id, user_id=b)])  # type: ignore[arg-type]
     session.flush()
-    audit.record(session, actor, "chat.direct_open", target_type="chat_conversation", target_id=conv.id,
-                 detail={"user_id": user_id})
+    audit.record(
+        session,
+        actor,
+        "chat.direct_open",
+        target_type="chat_conversation",
+        target_id=conv.id,
+        detail={"user_id": user_id},
+    )
     _notify_conversation(session, conv, "add", [a, b])
     return conv
 
@@ -409,8 +488,14 @@ def sync_department_group(session: Session, dept_id: int) -> Conversation | None
     added = sorted(want - set(have))
     removed = sorted(set(have) - want)
     for uid in added:
-        session.add(Member(conversation_id=conv.id, user_id=uid, last_read_seq=conv.last_seq,  # type: ignore[arg-type]
-                           joined_seq=conv.last_seq))
+        session.add(
+            Member(
+                conversation_id=conv.id,
+                user_id=uid,
+                last_read_seq=conv.last_seq,  # type: ignore[arg-type]
+                joined_seq=conv.last_seq,
+            )
+        )
     changed_roles = []
     for uid, m in have.items():
         role = MemberRole.admin if uid in heads else MemberRole.member
@@ -432,8 +517,14 @@ def sync_department_group(session: Session, dept_id: int) -> Conversation | None
     if added:
         _notify_conversation(session, conv, "add", added)
         _notify_members(session, conv, "add", added)
-    audit.record(session, SYSTEM, "chat.department_sync", target_type="chat_conversation", target_id=conv.id,
-                 detail={"department_id": dept_id, "added": added, "removed": removed, "roles": changed_roles})
+    audit.record(
+        session,
+        SYSTEM,
+        "chat.department_sync",
+        target_type="chat_conversation",
+        target_id=conv.id,
+        detail={"department_id": dept_id, "added": added, "removed": removed, "roles": changed_roles},
+    )
     return conv
 
 
@@ -442,8 +533,13 @@ def sync_user_departments(session: Session, user_id: int) -> None:
     from office.models import Post
 
     depts = set(session.exec(select(Post.department_id).where(Post.user_id == user_id)).all())
-    depts |= set(session.exec(select(Conversation.department_id).join(Member, Member.conversation_id == Conversation.id)  # type: ignore[arg-type]
-                              .where(Member.user_id == user_id, col(Conversation.department_id).is_not(None))).all())
+    depts |= set(
+        session.exec(
+            select(Conversation.department_id)
+            .join(Member, Member.conversation_id == Conversation.id)  # type: ignore[arg-type]
+            .where(Member.user_id == user_id, col(Conversation.department_id).is_not(None))
+        ).all()
+    )
     for dept_id in sorted(d for d in depts if d):
         sync_department_group(session, dept_id)
 
@@ -460,9 +556,16 @@ def ensure_department_groups(db: Database, actor: Actor) -> bool:
     """Lazily repair the actor's department groups (e.g. after a CLI import that ran no
     subscribers), in its own write transaction; True when something was created."""
     with db.read() as s:
-        mine = set(s.exec(select(Conversation.department_id).join(Member, Member.conversation_id == Conversation.id)  # type: ignore[arg-type]
-                          .where(Member.user_id == actor.user_id, col(Conversation.department_id).is_not(None))).all())
-        kinds = dict(s.exec(select(Department.id, Department.kind).where(col(Department.id).in_(actor.department_ids))).all())  # type: ignore[arg-type]
+        mine = set(
+            s.exec(
+                select(Conversation.department_id)
+                .join(Member, Member.conversation_id == Conversation.id)  # type: ignore[arg-type]
+                .where(Member.user_id == actor.user_id, col(Conversation.department_id).is_not(None))
+            ).all()
+        )
+        kinds = dict(
+            s.exec(select(Department.id, Department.kind).where(col(Department.id).in_(actor.department_ids))).all()
+        )  # type: ignore[arg-type]
     missing = [d for d in actor.department_ids if d not in mine and kinds.get(d) == DeptKind.department]
     for dept_id in sorted(missing):
         with db.write() as s:
@@ -470,6 +573,22 @@ def ensure_department_groups(db: Database, actor: Actor) -> bool:
     return bool(missing)
 
 
-__all__ = ["access_conversation", "add_members", "create_group", "dissolve", "get_conversation", "leave",
-           "list_conversations", "list_members", "notice_channel", "open_direct", "remove_member", "set_member_role",
-           "set_muted", "sync_department_group", "sync_user_departments", "unread_counts", "update_group"]
+__all__ = [
+    "access_conversation",
+    "add_members",
+    "create_group",
+    "dissolve",
+    "get_conversation",
+    "leave",
+    "list_conversations",
+    "list_members",
+    "notice_channel",
+    "open_direct",
+    "remove_member",
+    "set_member_role",
+    "set_muted",
+    "sync_department_group",
+    "sync_user_departments",
+    "unread_counts",
+    "update_group",
+]

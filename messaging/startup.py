@@ -8,15 +8,15 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from office import events
-from office.db import Database
-from office.hub import Hub
 from messaging import messages, service, subscribers
 from messaging.batcher import GroupCommit
 from messaging.config import CONFIG
 from messaging.frames import FrameHandlers
 from messaging.presence import Presence
 from messaging.ratelimit import SendLimits
+from office import events
+from office.db import Database
+from office.hub import Hub
 
 log = logging.getLogger("messaging.startup")
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from office.db import Database
-from office.events import Event
 from messaging import service
 from messaging.models import MessageKind
 from messaging.timeline import append_message
+from office.db import Database
+from office.events import Event
 
 log = logging.getLogger("messaging.subscribers")
 MAX_NOTIFY_USERS = 5000
@@ -40,8 +40,12 @@ def clean_notice(payload: dict[str, Any]) -> tuple[list[int], dict[str, str]] | 
         link = ""
     body = payload.get("body") if isinstance(payload.get("body"), str) else ""
     source = payload.get("source") if isinstance(payload.get("source"), str) else ""
-    return sorted(set(users))[:MAX_NOTIFY_USERS], {"title": title[:200], "body": str(body)[:2000],
-                                                   "link": link[:500], "source": str(source)[:50]}
+    return sorted(set(users))[:MAX_NOTIFY_USERS], {
+        "title": title[:200],
+        "body": str(body)[:2000],
+        "link": link[:500],
+        "source": str(source)[:50],
+    }
 
 
 def on_notify(db: Database, event: Event) -> None:
@@ -51,15 +55,23 @@ def on_notify(db: Database, event: Event) -> None:
         return
     users, meta = cleaned
     with db.write() as s:
-        from office.models import User
         from sqlmodel import col, select
+
+        from office.models import User
 
         active = s.exec(select(User.id).where(col(User.id).in_(users), User.is_active == True)).all()  # noqa: E712
         for uid in active:
             conv = service.notice_channel(s, uid)  # type: ignore[arg-type]
             text = meta["title"] + ("\n" + meta["body"] if meta["body"] else "")
-            append_message(s, conv, sender_id=None, kind=MessageKind.notice, body=text,
-                           meta={**meta, "event": event.type}, recipients=[uid])  # type: ignore[list-item]
+            append_message(
+                s,
+                conv,
+                sender_id=None,
+                kind=MessageKind.notice,
+                body=text,
+                meta={**meta, "event": event.type},
+                recipients=[uid],
+            )  # type: ignore[list-item]
 
 
 def on_meeting_created(db: Database, event: Event) -> None:
@@ -72,4 +84,6 @@ def on_meeting_created(db: Database, event: Event) -> None:
 
     with db.write() as s:
         owner = load_actor(s, organizer)
-        service.create_group(s, owner, name=f"会议：{title}"[:60], member_ids=[m for m in members if isinstance(m, int)])
+        service.create_group(
+            s, owner, name=f"会议：{title}"[:60], member_ids=[m for m in members if isinstance(m, int)]
+        )

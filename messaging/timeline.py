@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from messaging import audience, search_index
+from messaging.models import Attachment, Conversation, Member, Message, MessageKind, Reaction
 from office import events, eventstore
 from office.db import utcnow
 from office.models import User
-from messaging import audience, search_index
-from messaging.models import Attachment, Conversation, Member, Message, MessageKind, Reaction
 
 EXCERPT = 120
 
@@ -63,9 +63,20 @@ def append_message(
     """
     conv.last_seq += 1
     conv.last_message_at = utcnow()
-    msg = Message(conversation_id=conv.id, seq=conv.last_seq, sender_id=sender_id, client_id=client_id, kind=kind,
-                  body=body, reply_to_seq=reply_to_seq, mentions=list(mentions), mention_all=mention_all,
-                  attachment_id=attachment.id if attachment else None, is_ding=is_ding, meta=meta or {})
+    msg = Message(
+        conversation_id=conv.id,
+        seq=conv.last_seq,
+        sender_id=sender_id,
+        client_id=client_id,
+        kind=kind,
+        body=body,
+        reply_to_seq=reply_to_seq,
+        mentions=list(mentions),
+        mention_all=mention_all,
+        attachment_id=attachment.id if attachment else None,
+        is_ding=is_ding,
+        meta=meta or {},
+    )
     session.add(conv)
     session.add(msg)
     session.flush()
@@ -76,8 +87,13 @@ def append_message(
     if recipients is not None:
         events.publish_on_commit(session, "chat.message", payload, user_ids=recipients)
     else:
-        events.publish_on_commit(session, "chat.message", payload, audience=audience.of(conv.id),  # type: ignore[arg-type]
-                                 user_ids=members if members is not None else member_ids(session, conv.id))  # type: ignore[arg-type]
+        events.publish_on_commit(
+            session,
+            "chat.message",
+            payload,
+            audience=audience.of(conv.id),  # type: ignore[arg-type]
+            user_ids=members if members is not None else member_ids(session, conv.id),
+        )  # type: ignore[arg-type]
     return msg
 
 
@@ -86,10 +102,18 @@ def system_message(session: Session, conv: Conversation, text: str, **meta: Any)
 
 
 def attachment_public(a: Attachment) -> dict[str, Any]:
-    return {"id": a.id, "filename": a.filename, "size": a.size, "kind": a.kind, "mime": a.mime,
-            "width": a.width, "height": a.height, "has_thumb": a.has_thumb,
-            "url": f"/api/messages/attachments/{a.id}",
-            "thumb_url": f"/api/messages/attachments/{a.id}?thumb=1" if a.has_thumb else None}
+    return {
+        "id": a.id,
+        "filename": a.filename,
+        "size": a.size,
+        "kind": a.kind,
+        "mime": a.mime,
+        "width": a.width,
+        "height": a.height,
+        "has_thumb": a.has_thumb,
+        "url": f"/api/messages/attachments/{a.id}",
+        "thumb_url": f"/api/messages/attachments/{a.id}?thumb=1" if a.has_thumb else None,
+    }
 
 
 def recall_notice(name: str) -> str:
@@ -109,8 +133,10 @@ def redact_recalled(session: Session, msg: Message, notice: str) -> int:
         if etype == "chat.message":
             view = payload.get("message") or {}
             if payload.get("seq") == seq:
-                return {**payload, "message": {**view, "text": "", "attachment": None, "recalled": True,
-                                               "recall_notice": notice}}
+                return {
+                    **payload,
+                    "message": {**view, "text": "", "attachment": None, "recalled": True, "recall_notice": notice},
+                }
             quoted = view.get("reply_to")
             if isinstance(quoted, dict) and quoted.get("seq") == seq:
                 return {**payload, "message": {**view, "reply_to": {**quoted, "text": notice, "recalled": True}}}
@@ -120,24 +146,45 @@ def redact_recalled(session: Session, msg: Message, notice: str) -> int:
             return {**payload, "text": notice}
         return None
 
-    return eventstore.rewrite(session, since=msg.created_at, audience=audience.of(cid),
-                              types=("chat.ding_remind",) if msg.is_ding else (), fn=redact)
+    return eventstore.rewrite(
+        session,
+        since=msg.created_at,
+        audience=audience.of(cid),
+        types=("chat.ding_remind",) if msg.is_ding else (),
+        fn=redact,
+    )
 
 
-def message_public(msg: Message, names: dict[int, str], *, attachment: Attachment | None = None,
-                   reply: dict[str, Any] | None = None, reactions: list[dict[str, Any]] | None = None
-                   ) -> dict[str, Any]:
+def message_public(
+    msg: Message,
+    names: dict[int, str],
+    *,
+    attachment: Attachment | None = None,
+    reply: dict[str, Any] | None = None,
+    reactions: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     name = names.get(msg.sender_id or 0, "")
     recalled = msg.recalled_at is not None
     return {
-        "id": msg.id, "conversation_id": msg.conversation_id, "seq": msg.seq, "sender_id": msg.sender_id,
-        "sender_name": name, "kind": msg.kind.value, "text": "" if recalled else msg.body,
-        "client_id": msg.client_id, "created_at": msg.created_at.isoformat(),
+        "id": msg.id,
+        "conversation_id": msg.conversation_id,
+        "seq": msg.seq,
+        "sender_id": msg.sender_id,
+        "sender_name": name,
+        "kind": msg.kind.value,
+        "text": "" if recalled else msg.body,
+        "client_id": msg.client_id,
+        "created_at": msg.created_at.isoformat(),
         "edited_at": msg.edited_at.isoformat() if msg.edited_at else None,
-        "recalled": recalled, "recall_notice": recall_notice(name) if recalled else None,
-        "reply_to": reply, "mentions": list(msg.mentions or []), "mention_all": msg.mention_all,
+        "recalled": recalled,
+        "recall_notice": recall_notice(name) if recalled else None,
+        "reply_to": reply,
+        "mentions": list(msg.mentions or []),
+        "mention_all": msg.mention_all,
         "attachment": attachment_public(attachment) if attachment and not recalled else None,
-        "ding": msg.is_ding, "meta": msg.meta or {}, "reactions": reactions or [],
+        "ding": msg.is_ding,
+        "meta": msg.meta or {},
+        "reactions": reactions or [],
     }
 
 
@@ -147,8 +194,13 @@ def reply_excerpt(session: Session, conversation_id: int, seq: int) -> dict[str,
         return None
     name = user_names(session, [msg.sender_id]).get(msg.sender_id or 0, "")
     text = recall_notice(name) if msg.recalled_at else msg.body[:EXCERPT]
-    return {"seq": msg.seq, "sender_id": msg.sender_id, "sender_name": name, "text": text,
-            "recalled": msg.recalled_at is not None}
+    return {
+        "seq": msg.seq,
+        "sender_id": msg.sender_id,
+        "sender_name": name,
+        "text": text,
+        "recalled": msg.recalled_at is not None,
+    }
 
 
 def messages_public(session: Session, msgs: Sequence[Message]) -> list[dict[str, Any]]:
@@ -160,24 +212,38 @@ def messages_public(session: Session, msgs: Sequence[Message]) -> list[dict[str,
     replies: dict[tuple[int, int], Message] = {}
     if reply_keys:
         seqs = {s for _, s in reply_keys}
-        for r in session.exec(select(Message).where(col(Message.conversation_id).in_(conv_ids),
-                                                    col(Message.seq).in_(seqs))).all():
+        for r in session.exec(
+            select(Message).where(col(Message.conversation_id).in_(conv_ids), col(Message.seq).in_(seqs))
+        ).all():
             replies[(r.conversation_id, r.seq)] = r
     att_ids = {m.attachment_id for m in msgs if m.attachment_id}
-    atts = {a.id: a for a in session.exec(select(Attachment).where(col(Attachment.id).in_(att_ids))).all()} if att_ids else {}
+    atts = (
+        {a.id: a for a in session.exec(select(Attachment).where(col(Attachment.id).in_(att_ids))).all()}
+        if att_ids
+        else {}
+    )
     names = user_names(session, [m.sender_id for m in msgs] + [r.sender_id for r in replies.values()])
     reacts: dict[int, dict[str, list[int]]] = {}
-    for r in session.exec(select(Reaction).where(col(Reaction.message_id).in_([m.id for m in msgs]))
-                          .order_by(col(Reaction.created_at))).all():
+    for r in session.exec(
+        select(Reaction).where(col(Reaction.message_id).in_([m.id for m in msgs])).order_by(col(Reaction.created_at))
+    ).all():
         reacts.setdefault(r.message_id, {}).setdefault(r.emoji, []).append(r.user_id)
     out = []
     for m in msgs:
         reply = None
         if m.reply_to_seq and (r := replies.get((m.conversation_id, m.reply_to_seq))):
             rname = names.get(r.sender_id or 0, "")
-            reply = {"seq": r.seq, "sender_id": r.sender_id, "sender_name": rname, "recalled": r.recalled_at is not None,
-                     "text": recall_notice(rname) if r.recalled_at else r.body[:EXCERPT]}
+            reply = {
+                "seq": r.seq,
+                "sender_id": r.sender_id,
+                "sender_name": rname,
+                "recalled": r.recalled_at is not None,
+                "text": recall_notice(rname) if r.recalled_at else r.body[:EXCERPT],
+            }
         rx = [{"emoji": e, "user_ids": u} for e, u in reacts.get(m.id or 0, {}).items()]
-        out.append(message_public(m, names, attachment=atts.get(m.attachment_id) if m.attachment_id else None,
-                                  reply=reply, reactions=rx))
+        out.append(
+            message_public(
+                m, names, attachment=atts.get(m.attachment_id) if m.attachment_id else None, reply=reply, reactions=rx
+            )
+        )
     return out

@@ -63,20 +63,29 @@ def authenticate(
     user = get_user_by_username(session, username) if username else None
     ok = verify_password(user.password_hash if user else "", password or "")
     if not ok or user is None:
-        raise (login_limits.record_failure(session, settings, username, ip, "bad_credentials")
-               or Unauthenticated("用户名或密码错误", code="bad_credentials"))
+        raise (
+            login_limits.record_failure(session, settings, username, ip, "bad_credentials")
+            or Unauthenticated("用户名或密码错误", code="bad_credentials")
+        )
     if not user.is_active:
-        raise (login_limits.record_failure(session, settings, username, ip, "disabled")
-               or Unauthenticated("账号已停用，请联系系统管理员", code="account_disabled"))
+        raise (
+            login_limits.record_failure(session, settings, username, ip, "disabled")
+            or Unauthenticated("账号已停用，请联系系统管理员", code="account_disabled")
+        )
     if user.totp_enabled:
         login_limits.password_passed(session, username)  # wrong codes stay counted until a right one
     else:
         login_limits.login_completed(session, username, ip)
     must_enrol = not user.totp_enabled and _role_requires_2fa(session, user.id)  # type: ignore[arg-type]
-    token, row = _open_session(session, settings, user, ip=ip, user_agent=user_agent,
-                               mfa_pending=user.totp_enabled)
-    audit.record(session, _actor_for(user, ip, row.id), "auth.login", target_type="user", target_id=user.id,
-                 detail={"totp_pending": user.totp_enabled})
+    token, row = _open_session(session, settings, user, ip=ip, user_agent=user_agent, mfa_pending=user.totp_enabled)
+    audit.record(
+        session,
+        _actor_for(user, ip, row.id),
+        "auth.login",
+        target_type="user",
+        target_id=user.id,
+        detail={"totp_pending": user.totp_enabled},
+    )
     return LoginResult(token, row, user.totp_enabled, must_enrol)
 
 
@@ -94,21 +103,30 @@ def roles_require_2fa(session: Session, roles: Any) -> bool:
     return bool(required & set(roles))
 
 
-def _open_session(session: Session, settings: Settings, user: User, *, ip: str, user_agent: str,
-                  mfa_pending: bool) -> tuple[str, AuthSession]:
+def _open_session(
+    session: Session, settings: Settings, user: User, *, ip: str, user_agent: str, mfa_pending: bool
+) -> tuple[str, AuthSession]:
     token = new_token()
     now = utcnow()
-    row = AuthSession(token_hash=token_digest(token), user_id=user.id, csrf_token=new_token(24),  # type: ignore[arg-type]
-                      mfa_pending=mfa_pending, created_at=now, last_seen_at=now,
-                      expires_at=now + timedelta(hours=settings.session_absolute_hours),
-                      ip=ip[:64], user_agent=user_agent[:300])
+    row = AuthSession(
+        token_hash=token_digest(token),
+        user_id=user.id,
+        csrf_token=new_token(24),  # type: ignore[arg-type]
+        mfa_pending=mfa_pending,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=settings.session_absolute_hours),
+        ip=ip[:64],
+        user_agent=user_agent[:300],
+    )
     session.add(row)
     session.flush()
     return token, row
 
 
-def verify_totp_step(session: Session, settings: Settings, auth: AuthSession, code: str, ip: str, *,
-                     user_agent: str = "") -> tuple[str, AuthSession]:
+def verify_totp_step(
+    session: Session, settings: Settings, auth: AuthSession, code: str, ip: str, *, user_agent: str = ""
+) -> tuple[str, AuthSession]:
     """Complete a pending login with a TOTP code or a recovery code: returns the new full session's
     token and row; the pending session is revoked.
 
@@ -119,17 +137,26 @@ def verify_totp_step(session: Session, settings: Settings, auth: AuthSession, co
         raise ValidationError("当前会话不需要两步验证", code="not_pending")
     login_limits.check_account(session, settings, user.username, ip)
     if not _check_second_factor(session, settings, user, code):
-        raise (login_limits.record_failure(session, settings, user.username, ip, "bad_totp", second_factor=True)
-               or Unauthenticated("验证码错误或已过期", code="bad_totp"))
+        raise (
+            login_limits.record_failure(session, settings, user.username, ip, "bad_totp", second_factor=True)
+            or Unauthenticated("验证码错误或已过期", code="bad_totp")
+        )
     login_limits.login_completed(session, user.username, ip)
     # A new token once fully authenticated: whoever saw or planted the half-authenticated token (its
     # cookie was set before the second factor) does not inherit the full session (ASVS 3.2.1).
     auth.revoked_at = utcnow()
     session.add(auth)
-    token, row = _open_session(session, settings, user, ip=ip, user_agent=user_agent or auth.user_agent,
-                               mfa_pending=False)
-    audit.record(session, _actor_for(user, ip, row.id), "auth.totp_verified", target_type="user", target_id=user.id,
-                 detail={"pending_session_id": auth.id})
+    token, row = _open_session(
+        session, settings, user, ip=ip, user_agent=user_agent or auth.user_agent, mfa_pending=False
+    )
+    audit.record(
+        session,
+        _actor_for(user, ip, row.id),
+        "auth.totp_verified",
+        target_type="user",
+        target_id=user.id,
+        detail={"pending_session_id": auth.id},
+    )
     return token, row
 
 
@@ -141,8 +168,11 @@ def _check_second_factor(session: Session, settings: Settings, user: User, code:
     if code.isdigit() and len(code) == 6 and pyotp.TOTP(secret).verify(code, valid_window=1):
         return True
     digest = token_digest(code.lower())
-    rc = session.exec(select(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.code_hash == digest,
-                                                 col(RecoveryCode.used_at).is_(None))).first()
+    rc = session.exec(
+        select(RecoveryCode).where(
+            RecoveryCode.user_id == user.id, RecoveryCode.code_hash == digest, col(RecoveryCode.used_at).is_(None)
+        )
+    ).first()
     if rc is None:
         return False
     rc.used_at = utcnow()
@@ -154,8 +184,9 @@ def resolve_session(session: Session, settings: Settings, token: str | None) -> 
     """The live session for a cookie token, or None (expired, idle too long, revoked, disabled)."""
     if not token:
         return None
-    found = session.exec(select(AuthSession, actor_cache.newest_seq_query())
-                         .where(AuthSession.token_hash == token_digest(token))).first()
+    found = session.exec(
+        select(AuthSession, actor_cache.newest_seq_query()).where(AuthSession.token_hash == token_digest(token))
+    ).first()
     if found is None:
         return None
     row, seq = found
@@ -212,9 +243,18 @@ def _actor_for(user: User, ip: str, session_id: int | None, *, session: Session 
         if primary:
             dept_id, agency_id = primary["department_id"], primary["agency_id"]
     headed = frozenset({dept_id}) if (Role.dept_head in roles and dept_id) else frozenset()
-    return Actor(user_id=user.id or 0, username=user.username, name=user.name, roles=frozenset(roles),
-                 agency_id=agency_id, department_id=dept_id, department_ids=frozenset(dept_ids),
-                 headed_department_ids=headed, ip=ip, session_id=session_id)
+    return Actor(
+        user_id=user.id or 0,
+        username=user.username,
+        name=user.name,
+        roles=frozenset(roles),
+        agency_id=agency_id,
+        department_id=dept_id,
+        department_ids=frozenset(dept_ids),
+        headed_department_ids=headed,
+        ip=ip,
+        session_id=session_id,
+    )
 
 
 # Logout and session management -----------------------------------------------------------------
@@ -223,15 +263,23 @@ def _actor_for(user: User, ip: str, session_id: int | None, *, session: Session 
 def end_session(session: Session, actor: Actor | None, row: AuthSession, *, reason: str = "已退出登录") -> None:
     row.revoked_at = utcnow()
     session.add(row)
-    audit.record(session, actor, "auth.logout" if actor and actor.session_id == row.id else "auth.session_revoked",
-                 target_type="session", target_id=row.id, detail={"user_id": row.user_id})
-    events.publish_on_commit(session, "auth.session_ended", {"session_ids": [row.id], "reason": reason},
-                             user_ids=[row.user_id])
+    audit.record(
+        session,
+        actor,
+        "auth.logout" if actor and actor.session_id == row.id else "auth.session_revoked",
+        target_type="session",
+        target_id=row.id,
+        detail={"user_id": row.user_id},
+    )
+    events.publish_on_commit(
+        session, "auth.session_ended", {"session_ids": [row.id], "reason": reason}, user_ids=[row.user_id]
+    )
 
 
 def end_all_sessions(session: Session, user_id: int, *, reason: str, keep: int | None = None) -> list[int]:
-    rows = session.exec(select(AuthSession).where(AuthSession.user_id == user_id,
-                                                  col(AuthSession.revoked_at).is_(None))).all()
+    rows = session.exec(
+        select(AuthSession).where(AuthSession.user_id == user_id, col(AuthSession.revoked_at).is_(None))
+    ).all()
     ids = [r.id for r in rows if r.id != keep and r.id is not None]
     now = utcnow()
     for r in rows:
@@ -239,23 +287,34 @@ def end_all_sessions(session: Session, user_id: int, *, reason: str, keep: int |
             r.revoked_at = now
             session.add(r)
     if ids:
-        events.publish_on_commit(session, "auth.session_ended", {"session_ids": ids, "reason": reason},
-                                 user_ids=[user_id])
+        events.publish_on_commit(
+            session, "auth.session_ended", {"session_ids": ids, "reason": reason}, user_ids=[user_id]
+        )
     return ids
 
 
 def list_sessions(session: Session, settings: Settings, actor: Actor) -> list[dict[str, Any]]:
-    rows = session.exec(select(AuthSession).where(AuthSession.user_id == actor.user_id,
-                                                  col(AuthSession.revoked_at).is_(None))
-                        .order_by(col(AuthSession.last_seen_at).desc())).all()
+    rows = session.exec(
+        select(AuthSession)
+        .where(AuthSession.user_id == actor.user_id, col(AuthSession.revoked_at).is_(None))
+        .order_by(col(AuthSession.last_seen_at).desc())
+    ).all()
     now = utcnow()
     out = []
     for r in rows:
         until = live_until(settings, r)
         if until is None or now >= until:
             continue
-        out.append({"id": r.id, "created_at": r.created_at.isoformat(), "last_seen_at": r.last_seen_at.isoformat(),
-                    "ip": r.ip, "user_agent": r.user_agent, "current": r.id == actor.session_id})
+        out.append(
+            {
+                "id": r.id,
+                "created_at": r.created_at.isoformat(),
+                "last_seen_at": r.last_seen_at.isoformat(),
+                "ip": r.ip,
+                "user_agent": r.user_agent,
+                "current": r.id == actor.session_id,
+            }
+        )
     return out
 
 
@@ -317,8 +376,11 @@ def begin_totp(session: Session, settings: Settings, actor: Actor) -> dict[str, 
     buf = io.BytesIO()
     img.save(buf)
     audit.record(session, actor, "auth.totp_setup", target_type="user", target_id=user.id)
-    return {"secret": secret, "otpauth_uri": uri,
-            "qr_svg": "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode()}
+    return {
+        "secret": secret,
+        "otpauth_uri": uri,
+        "qr_svg": "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode(),
+    }
 
 
 def enable_totp(session: Session, settings: Settings, actor: Actor, code: str) -> list[str]:
@@ -342,7 +404,9 @@ def disable_totp(session: Session, settings: Settings, actor: Actor, *, password
     user = get_user(session, actor.user_id)
     if not user.totp_enabled:
         raise ValidationError("两步验证未开启", code="not_enabled")
-    if not verify_password(user.password_hash, password or "") or not _check_second_factor(session, settings, user, code):
+    if not verify_password(user.password_hash, password or "") or not _check_second_factor(
+        session, settings, user, code
+    ):
         raise PermissionDenied("密码或验证码不正确", code="bad_credentials")
     if _role_requires_2fa(session, user.id):  # type: ignore[arg-type]
         raise PermissionDenied("您的角色要求必须开启两步验证", code="2fa_mandatory")
@@ -361,8 +425,14 @@ def set_role_policy(session: Session, actor: Actor, role: Role, *, require_2fa: 
     row.require_2fa = require_2fa
     session.add(row)
     actor_cache.record(session, None)
-    audit.record(session, actor, "settings.role_2fa", target_type="role", target_id=role.value,
-                 detail={"require_2fa": require_2fa})
+    audit.record(
+        session,
+        actor,
+        "settings.role_2fa",
+        target_type="role",
+        target_id=role.value,
+        detail={"require_2fa": require_2fa},
+    )
 
 
 def role_policies(session: Session) -> dict[str, bool]:

@@ -73,7 +73,7 @@ _create_lock = threading.Lock()
 def record(session: Session, user_ids: Iterable[int] | None) -> None:
     """Note that these users (None: everyone) changed; the rows commit with the caller's transaction."""
     done: set[int | None] = session.info.setdefault("cache_changed", set())
-    for uid in ([EVERYONE] if user_ids is None else user_ids):
+    for uid in [EVERYONE] if user_ids is None else user_ids:
         if uid not in done:
             done.add(uid)
             session.add(CacheChange(user_id=uid))
@@ -139,8 +139,11 @@ def sync(db: Database) -> None:
             st.last_change.clear()
             st.floor = newest
         else:
-            rows = s.exec(select(CacheChange.seq, CacheChange.user_id).where(col(CacheChange.seq) > st.applied)
-                          .where(col(CacheChange.seq) <= newest)).all()
+            rows = s.exec(
+                select(CacheChange.seq, CacheChange.user_id)
+                .where(col(CacheChange.seq) > st.applied)
+                .where(col(CacheChange.seq) <= newest)
+            ).all()
             for seq, uid in rows:
                 if uid is None:
                     st.floor = max(st.floor, seq)
@@ -219,5 +222,9 @@ def prune(db: Database, *, keep: timedelta = timedelta(days=1)) -> None:
     with db.write() as s:
         newest = s.exec(select(func.max(CacheChange.seq))).one()
         if newest is not None:
-            s.execute(delete(CacheChange).where(col(CacheChange.at) < utcnow() - keep,  # type: ignore[arg-type]
-                                                col(CacheChange.seq) < newest))
+            s.execute(
+                delete(CacheChange).where(
+                    col(CacheChange.at) < utcnow() - keep,  # type: ignore[arg-type]
+                    col(CacheChange.seq) < newest,
+                )
+            )

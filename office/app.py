@@ -37,9 +37,11 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 # that does not exist yet is skipped, so the core runs on its own.
 DOMAIN_PACKAGES = ("esign", "typeset", "docs_flow", "meetings", "messaging")
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-       "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; "
-       "form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 
 
 def domain_modules(kind: str) -> list[Any]:
@@ -114,8 +116,11 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error ref=%s", ref, exc_info=exc)
     # Starlette answers unhandled errors outside the middleware stack, so the headers go on here.
     headers = {k.decode(): v.decode() for k, v in security_headers(request.app.state.settings)}
-    return JSONResponse({"error": "server_error", "message": f"服务器内部错误（编号 {ref}），请联系管理员", "ref": ref},
-                        status_code=500, headers=headers)
+    return JSONResponse(
+        {"error": "server_error", "message": f"服务器内部错误（编号 {ref}），请联系管理员", "ref": ref},
+        status_code=500,
+        headers=headers,
+    )
 
 
 async def index(_request: Request) -> Response:
@@ -170,8 +175,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(hotpath.HotPaths, headers=security_headers), Middleware(ws_direct.RawSend),
-                    Middleware(SecurityHeaders)],
+        middleware=[
+            Middleware(hotpath.HotPaths, headers=security_headers),
+            Middleware(ws_direct.RawSend),
+            Middleware(SecurityHeaders),
+        ],
         exception_handlers={OfficeError: _office_error, HTTPException: _http_error, Exception: _server_error},
         lifespan=lifespan,
     )
@@ -193,7 +201,8 @@ async def _prune_events(db: Database, settings: Settings) -> None:
         await asyncio.sleep(3600)
         try:
             await asyncio.get_running_loop().run_in_executor(
-                None, lambda: eventstore.prune(db, retention=timedelta(hours=settings.event_retention_hours)))
+                None, lambda: eventstore.prune(db, retention=timedelta(hours=settings.event_retention_hours))
+            )
             await asyncio.get_running_loop().run_in_executor(None, actor_cache.prune, db)
         except Exception:
             log.exception("event pruning failed")

@@ -134,13 +134,27 @@ def record_many(session: Session, items: list[Pending]) -> None:
     conn.execute(_ADVANCE, {"new_seq": seq, "new_hash": prev_hash})
 
 
-_COLUMNS = ("seq", "at", "actor_id", "actor_name", "action", "target_type", "target_id", "ip", "detail",
-            "prev_hash", "hash")
+_COLUMNS = (
+    "seq",
+    "at",
+    "actor_id",
+    "actor_name",
+    "action",
+    "target_type",
+    "target_id",
+    "ip",
+    "detail",
+    "prev_hash",
+    "hash",
+)
 # Built once: statement construction costs more than executing these.
 _INSERT = insert(AuditEntry)
 _TIP = sa_select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()  # type: ignore[arg-type]
-_ADVANCE = (update(AuditHead).where(AuditHead.id == 1)  # type: ignore[arg-type]
-            .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
+_ADVANCE = (
+    update(AuditHead)
+    .where(AuditHead.id == 1)  # type: ignore[arg-type]
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 
 
 def _jsonable(detail: dict[str, Any]) -> dict[str, Any]:

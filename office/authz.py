@@ -20,8 +20,9 @@ SIGNED_OUT = ("anonymous", "disabled", "expired", "pending_2fa")
 SIGNED_IN = ("owner", "same_dept", "other_dept", "other_agency", "admin")
 
 
-def expect(owner: Any, *, same_dept: Any, other_dept: Any, other_agency: Any, admin: Any,
-           owner_user: str | None = None) -> dict[str, Any]:
+def expect(
+    owner: Any, *, same_dept: Any, other_dept: Any, other_agency: Any, admin: Any, owner_user: str | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {k: 401 for k in SIGNED_OUT}
     out.update(owner=owner, same_dept=same_dept, other_dept=other_dept, other_agency=other_agency, admin=admin)
     if owner_user:

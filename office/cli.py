@@ -22,7 +22,9 @@ class CliError(Exception):
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
-    return load_settings(data_dir=getattr(args, "data", None), database_url=getattr(args, "database_url", None), **extra)
+    return load_settings(
+        data_dir=getattr(args, "data", None), database_url=getattr(args, "database_url", None), **extra
+    )
 
 
 def _db(args: argparse.Namespace) -> Any:
@@ -53,8 +55,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"通办正在启动：http://{args.host}:{args.port}/  （数据目录 {settings.data_dir}）", flush=True)
     from office.serving import uvicorn_options
 
-    uvicorn.run("office.asgi:app", host=args.host, port=args.port, workers=args.workers, log_level=args.log_level,
-                **uvicorn_options(settings))
+    uvicorn.run(
+        "office.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        **uvicorn_options(settings),
+    )
     return 0
 
 
@@ -101,8 +109,9 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     db = _db(args)
     with db.write() as session:
         posts = [PostSpec(department_id=args.department, title=args.title or "")] if args.department else []
-        user = service.create_user(session, SYSTEM, username=args.username, name=args.name, password=password,
-                                   posts=posts, roles=roles)
+        user = service.create_user(
+            session, SYSTEM, username=args.username, name=args.name, password=password, posts=posts, roles=roles
+        )
     print(f"已创建用户 {user.username}（{user.name}），编号 {user.id}")
     return 0
 
@@ -148,8 +157,10 @@ def cmd_org_import(args: argparse.Namespace) -> int:
         for e in report.errors:
             print(f"第 {e['line']} 行：{e['message']}", file=sys.stderr)
         raise CliError(f"有 {len(report.errors)} 行有误，未导入任何数据")
-    print(f"新增人员 {report.created_users}，更新 {report.updated_users}，未变 {report.unchanged_users}，"
-          f"新增部门 {report.created_departments}" + ("（试运行，未写入）" if args.dry_run else ""))
+    print(
+        f"新增人员 {report.created_users}，更新 {report.updated_users}，未变 {report.unchanged_users}，"
+        f"新增部门 {report.created_departments}" + ("（试运行，未写入）" if args.dry_run else "")
+    )
     return 0
 
 
@@ -188,8 +199,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if not settings.sqlite:
         raise CliError("backup 仅用于内置 SQLite；PostgreSQL 请使用 pg_dump")
     try:
-        summary = backup.create(Path(settings.database_url.split("///", 1)[1]), Path(settings.data_dir),
-                                Path(args.dest))
+        summary = backup.create(
+            Path(settings.database_url.split("///", 1)[1]), Path(settings.data_dir), Path(args.dest)
+        )
     except backup.BackupError as exc:
         raise CliError(str(exc)) from None
     print(f"已备份到 {args.dest}（数据库和 {summary.files - 1} 个文件，共 {summary.bytes / 1e6:.1f} MB）")
@@ -243,7 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("username")
     p.add_argument("--name", required=True)
     p.add_argument("--password")
-    p.add_argument("--role", action="append", default=[], help="角色（可多次）：staff dept_head leader clerk seal_keeper admin")
+    p.add_argument(
+        "--role", action="append", default=[], help="角色（可多次）：staff dept_head leader clerk seal_keeper admin"
+    )
     p.add_argument("--department", type=int, help="主要任职部门编号")
     p.add_argument("--title", help="职务")
     p = add("reset-password", cmd_user_reset, "重置用户密码", user)

@@ -6,9 +6,10 @@ import ipaddress
 import os
 import secrets
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from office.errors import ValidationError
 
@@ -133,13 +134,15 @@ def finalize(s: Settings) -> Settings:
     if not (url.startswith("sqlite") or url.startswith("postgresql")):
         raise ConfigError("OFFICE_DATABASE_URL 只支持 sqlite:/// 或 postgresql:// 地址")
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     if not (s.hub_url.startswith("memory://") or s.hub_url.startswith("redis://")):
         raise ConfigError("OFFICE_HUB_URL 只支持 memory:// 或 redis:// 地址")
     if s.session_idle_minutes <= 0 or s.session_absolute_hours <= 0:
         raise ConfigError("会话有效期必须为正数")
     if s.ws_max_per_session <= 0 or s.ws_max_per_user <= 0 or not 0 < s.ws_session_check_seconds <= 3600:
-        raise ConfigError("OFFICE_WS_MAX_PER_SESSION / _PER_USER 必须为正数，OFFICE_WS_SESSION_CHECK_SECONDS 应在 0–3600 秒之间")
+        raise ConfigError(
+            "OFFICE_WS_MAX_PER_SESSION / _PER_USER 必须为正数，OFFICE_WS_SESSION_CHECK_SECONDS 应在 0–3600 秒之间"
+        )
     if not 0 < s.header_timeout_seconds <= 600:
         raise ConfigError("OFFICE_HEADER_TIMEOUT_SECONDS 应在 0–600 秒之间")
     if not 0 <= s.official_copy_workers <= 16 or not 1 <= s.official_copy_timeout <= 600:
@@ -149,8 +152,9 @@ def finalize(s: Settings) -> Settings:
     key = s.secret_key or _load_or_create_secret(data_dir)
     if len(key) < 32:
         raise ConfigError("OFFICE_SECRET_KEY 至少需要 32 个字符")
-    return replace(s, data_dir=data_dir, database_url=url, secret_key=key,
-                   trusted_proxies=_proxy_networks(s.trusted_proxies))
+    return replace(
+        s, data_dir=data_dir, database_url=url, secret_key=key, trusted_proxies=_proxy_networks(s.trusted_proxies)
+    )
 
 
 def _proxy_networks(entries: tuple[str, ...]) -> tuple[str, ...]:

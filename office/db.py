@@ -171,8 +171,7 @@ def insert_plain_rows(conn: Any, table: Any, columns: tuple[str, ...], rows: lis
     costs more than the insert. Callers convert what needs converting: ``sql_time`` for
     timestamps, ``sql_json`` for JSON columns; enums are stored by name.
     """
-    raw_many(conn, f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))})",
-             rows)
+    raw_many(conn, f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))})", rows)
 
 
 def raw_rows(conn: Any, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
@@ -224,7 +223,8 @@ def reserve_ids(conn: Any, table: Any, n: int) -> list[int]:
         top = raw_rows(conn, f"SELECT max(id) FROM {table.name}")[0][0] or 0
         return list(range(top + 1, top + n + 1))
     rows = conn.exec_driver_sql(
-        f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, %s)", (n,))
+        f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, %s)", (n,)
+    )
     return sorted(int(r[0]) for r in rows)
 
 
@@ -300,5 +300,15 @@ def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
     return Column(UTCDateTime(), nullable=nullable, index=index)
 
 
-__all__ = ["Database", "UTCDateTime", "as_stored", "driver_sql", "insert_plain_rows", "reserve_ids", "sql_json",
-           "sql_time", "utc_column", "utcnow"]
+__all__ = [
+    "Database",
+    "UTCDateTime",
+    "as_stored",
+    "driver_sql",
+    "insert_plain_rows",
+    "reserve_ids",
+    "sql_json",
+    "sql_time",
+    "utc_column",
+    "utcnow",
+]

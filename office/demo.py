@@ -24,8 +24,41 @@ AGENCIES = [
     ("广东省财政厅", "粤财", ["办公室", "预算处", "国库处", "综合处"]),
 ]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余杜叶程苏魏吕丁任沈"
-GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英",
-         "霞", "平", "刚", "桂英", "建华", "志强", "晓东", "海燕", "国庆", "文博", "思远", "雨欣", "子涵", "浩然", "嘉怡"]
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "霞",
+    "平",
+    "刚",
+    "桂英",
+    "建华",
+    "志强",
+    "晓东",
+    "海燕",
+    "国庆",
+    "文博",
+    "思远",
+    "雨欣",
+    "子涵",
+    "浩然",
+    "嘉怡",
+]
 
 
 @dataclass
@@ -62,23 +95,27 @@ def seed(session: Session, *, password: str, seed_value: int = 2026) -> list[Dem
     """Create the demo organisation in ``session``; returns the accounts (one line each)."""
     with ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="demo-hash") as pool:
         hashing: list[tuple[User, Future[str]]] = []
-        accounts = _seed(session, password=password, seed_value=seed_value,
-                         hash_later=lambda user: hashing.append((user, pool.submit(hash_password, password))))
+        accounts = _seed(
+            session,
+            password=password,
+            seed_value=seed_value,
+            hash_later=lambda user: hashing.append((user, pool.submit(hash_password, password))),
+        )
         for user, hashed in hashing:
             user.password_hash = hashed.result()
             session.add(user)
     return accounts
 
 
-def _seed(session: Session, *, password: str, seed_value: int,
-          hash_later: Callable[[User], None]) -> list[DemoAccount]:
+def _seed(session: Session, *, password: str, seed_value: int, hash_later: Callable[[User], None]) -> list[DemoAccount]:
     rng = random.Random(seed_value)
     taken: set[str] = set()
     accounts: list[DemoAccount] = []
     names_used: set[str] = set()
 
-    def person(dept_id: int, dept_name: str, title: str, roles: set[Role], name: str | None = None,
-               username: str | None = None) -> None:
+    def person(
+        dept_id: int, dept_name: str, title: str, roles: set[Role], name: str | None = None, username: str | None = None
+    ) -> None:
         if name is None:
             while True:
                 name = rng.choice(SURNAMES) + rng.choice(GIVEN)
@@ -87,30 +124,49 @@ def _seed(session: Session, *, password: str, seed_value: int,
         names_used.add(name)
         uname = username or _username(name, taken)
         taken.add(uname)
-        user = service.create_user(session, SYSTEM, username=uname, name=name, password=password, roles=roles,
-                                   posts=[PostSpec(department_id=dept_id, title=title,
-                                                   rank=10 if roles - {Role.staff} else 100)],
-                                   phone=f"020-8{rng.randint(1000000, 9999999)}",
-                                   office=f"{rng.randint(1, 12)}号楼{rng.randint(101, 920)}室",
-                                   staff_no=f"GD{rng.randint(100000, 999999)}", check_password=False,
-                                   password_hash=NOT_YET_HASHED)
+        user = service.create_user(
+            session,
+            SYSTEM,
+            username=uname,
+            name=name,
+            password=password,
+            roles=roles,
+            posts=[PostSpec(department_id=dept_id, title=title, rank=10 if roles - {Role.staff} else 100)],
+            phone=f"020-8{rng.randint(1000000, 9999999)}",
+            office=f"{rng.randint(1, 12)}号楼{rng.randint(101, 920)}室",
+            staff_no=f"GD{rng.randint(100000, 999999)}",
+            check_password=False,
+            password_hash=NOT_YET_HASHED,
+        )
         hash_later(user)
         main_role = sorted(roles - {Role.staff}, key=lambda r: list(Role).index(r))
         label = ROLE_LABELS[main_role[0]] if main_role else ROLE_LABELS[Role.staff]
         accounts.append(DemoAccount(uname, name, label, dept_name))
 
     for index, (agency_name, code, depts) in enumerate(AGENCIES):
-        agency = service.create_department(session, SYSTEM, name=agency_name, kind=DeptKind.agency, code=code,
-                                           sort_order=index)
+        agency = service.create_department(
+            session, SYSTEM, name=agency_name, kind=DeptKind.agency, code=code, sort_order=index
+        )
         assert agency.id is not None
-        leader_office = service.create_department(session, SYSTEM, name="厅（委）领导", parent_id=agency.id, sort_order=0)
+        leader_office = service.create_department(
+            session, SYSTEM, name="厅（委）领导", parent_id=agency.id, sort_order=0
+        )
         assert leader_office.id is not None
         if index == 0:
-            person(leader_office.id, leader_office.name, "副秘书长", {Role.leader, Role.staff}, name="张伟", username="zhangwei")
+            person(
+                leader_office.id,
+                leader_office.name,
+                "副秘书长",
+                {Role.leader, Role.staff},
+                name="张伟",
+                username="zhangwei",
+            )
             person(leader_office.id, leader_office.name, "秘书长", {Role.leader, Role.staff})
         else:
             person(leader_office.id, leader_office.name, "主任" if index == 1 else "厅长", {Role.leader, Role.staff})
-            person(leader_office.id, leader_office.name, "副主任" if index == 1 else "副厅长", {Role.leader, Role.staff})
+            person(
+                leader_office.id, leader_office.name, "副主任" if index == 1 else "副厅长", {Role.leader, Role.staff}
+            )
         for d_index, dept_name in enumerate(depts, start=1):
             dept = service.create_department(session, SYSTEM, name=dept_name, parent_id=agency.id, sort_order=d_index)
             assert dept.id is not None

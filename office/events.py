@@ -69,7 +69,11 @@ def unsubscribe(fn: Subscriber) -> None:
 
 
 def publish_on_commit(
-    session: Session, type: str, payload: dict[str, Any], *, user_ids: Iterable[int] = (),
+    session: Session,
+    type: str,
+    payload: dict[str, Any],
+    *,
+    user_ids: Iterable[int] = (),
     audience: str | None = None,
 ) -> None:
     """Queue an event on ``session``; it is stored now and delivered after commit.
@@ -93,15 +97,18 @@ def publish_on_commit(
 
 
 def publish_many_on_commit(
-    session: Session, items: list[tuple[str, dict[str, Any], Iterable[int]]] | list[
-        tuple[str, dict[str, Any], Iterable[int], str | None]]
+    session: Session,
+    items: list[tuple[str, dict[str, Any], Iterable[int]]]
+    | list[tuple[str, dict[str, Any], Iterable[int], str | None]],
 ) -> list[Event]:
     """``publish_on_commit`` for several events at once, in order: ids reserved in one query, then
     one multi-row insert of the events and one of all their recipients (values in driver form:
     the group-commit path writes thousands of rows per batch). An item may carry a fourth member,
     its audience (as ``publish_on_commit``'s)."""
-    prepared = [(item[0], item[1], tuple(sorted({int(u) for u in item[2] if u})), item[3] if len(item) > 3 else None)
-                for item in items]
+    prepared = [
+        (item[0], item[1], tuple(sorted({int(u) for u in item[2] if u})), item[3] if len(item) > 3 else None)
+        for item in items
+    ]
     conn = session.connection()
     ids = iter(reserve_ids(conn, _EVENT, sum(1 for _, _, recipients, _ in prepared if recipients)))
     now = sql_time(conn, utcnow())

@@ -69,17 +69,23 @@ def events_after(db: Database, user_id: int, after: int) -> tuple[bool, list[dic
         if after < pruned_through:
             return True, []
         cols = (StoredEvent.id, StoredEvent.type, StoredEvent.payload)
-        rows = list(s.exec(
-            select(*cols)
-            .join(EventRecipient, EventRecipient.event_id == StoredEvent.id)  # type: ignore[arg-type]
-            .where(EventRecipient.user_id == user_id, EventRecipient.event_id > after)
-            .order_by(EventRecipient.event_id)  # type: ignore[arg-type]
-            .limit(REPLAY_LIMIT + 1)
-        ).all())
-        groups = [(aud, max(after, int(joined)), left) for lookup in _audiences
-                  for aud, joined, left in lookup(s, user_id, after) if left is None or left > after]
+        rows = list(
+            s.exec(
+                select(*cols)
+                .join(EventRecipient, EventRecipient.event_id == StoredEvent.id)  # type: ignore[arg-type]
+                .where(EventRecipient.user_id == user_id, EventRecipient.event_id > after)
+                .order_by(EventRecipient.event_id)  # type: ignore[arg-type]
+                .limit(REPLAY_LIMIT + 1)
+            ).all()
+        )
+        groups = [
+            (aud, max(after, int(joined)), left)
+            for lookup in _audiences
+            for aud, joined, left in lookup(s, user_id, after)
+            if left is None or left > after
+        ]
         for start in range(0, len(groups), AUDIENCE_CHUNK):
-            chunk = groups[start:start + AUDIENCE_CHUNK]
+            chunk = groups[start : start + AUDIENCE_CHUNK]
             terms = []
             for aud, since, left in chunk:
                 term = [StoredEvent.audience == aud, StoredEvent.id > since]  # type: ignore[operator]
@@ -99,8 +105,14 @@ def events_after(db: Database, user_id: int, after: int) -> tuple[bool, list[dic
     return False, [{"id": eid, "type": etype, **payload} for eid, etype, payload in rows]
 
 
-def rewrite(session: Session, *, since: datetime, audience: str | None = None, types: Collection[str] = (),
-            fn: Callable[[str, dict[str, Any]], dict[str, Any] | None]) -> int:
+def rewrite(
+    session: Session,
+    *,
+    since: datetime,
+    audience: str | None = None,
+    types: Collection[str] = (),
+    fn: Callable[[str, dict[str, Any]], dict[str, Any] | None],
+) -> int:
     """Replace the stored payloads that carry something taken back. ``fn(type, payload)`` gives the
     new payload, or None for an event to leave as it is; it sees the events stored since ``since``
     (a minute earlier, for other processes' clocks) that belong to ``audience`` or are of one of
@@ -108,8 +120,7 @@ def rewrite(session: Session, *, since: datetime, audience: str | None = None, t
 
     Events are changed in place, never deleted: ids stay as clients saw them, and the newest event
     must stay anyway (see ``prune``)."""
-    lo = session.exec(select(func.min(StoredEvent.id))
-                      .where(StoredEvent.created_at >= since - CLOCK_ALLOWANCE)).one()  # type: ignore[arg-type,operator]
+    lo = session.exec(select(func.min(StoredEvent.id)).where(StoredEvent.created_at >= since - CLOCK_ALLOWANCE)).one()  # type: ignore[arg-type,operator]
     wanted: list[Any] = []
     if audience:
         wanted.append(StoredEvent.audience == audience)
@@ -117,8 +128,9 @@ def rewrite(session: Session, *, since: datetime, audience: str | None = None, t
         wanted.append(col(StoredEvent.type).in_(sorted(types)))
     if lo is None or not wanted:
         return 0
-    rows = session.exec(select(StoredEvent.id, StoredEvent.type, StoredEvent.payload)
-                        .where(col(StoredEvent.id) >= lo, or_(*wanted))).all()
+    rows = session.exec(
+        select(StoredEvent.id, StoredEvent.type, StoredEvent.payload).where(col(StoredEvent.id) >= lo, or_(*wanted))
+    ).all()
     changed = 0
     for eid, etype, payload in rows:
         new = fn(etype, dict(payload))
@@ -136,8 +148,12 @@ def prune(db: Database, *, retention: timedelta) -> int:
         # present, so an empty table would hand out ids again from 1, below every client's last id
         # and every member's joined_event_id, and resume would silently skip what followed.
         top = s.exec(select(func.max(StoredEvent.id))).one() or 0
-        newest = s.exec(select(func.max(StoredEvent.id)).where(StoredEvent.created_at < cutoff,  # type: ignore[arg-type,operator]
-                                                               StoredEvent.id < top)).one()  # type: ignore[operator]
+        newest = s.exec(
+            select(func.max(StoredEvent.id)).where(
+                StoredEvent.created_at < cutoff,  # type: ignore[arg-type,operator]
+                StoredEvent.id < top,
+            )
+        ).one()  # type: ignore[operator]
         if not newest:
             return 0
         s.execute(delete(EventRecipient).where(EventRecipient.event_id <= newest))  # type: ignore[arg-type]

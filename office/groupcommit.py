@@ -38,8 +38,15 @@ Item = tuple[Callable[[Session], Any], Future[Any]]
 
 
 class GroupCommit:
-    def __init__(self, db: Database, *, name: str = "group-commit", max_batch: int = 500, linger: float = 0.0,
-                 max_linger: float = 0.005) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        name: str = "group-commit",
+        max_batch: int = 500,
+        linger: float = 0.0,
+        max_linger: float = 0.005,
+    ) -> None:
         self.db = db
         self.max_batch = max_batch
         # PostgreSQL's commit_delay, in spirit: once the queue is empty, wait up to ``linger``
@@ -115,8 +122,9 @@ class GroupCommit:
             return
         self._finish(live, outcomes, failure)
 
-    def _write(self, body: Callable[[Session], list[tuple[bool, Any]]]) -> tuple[list[tuple[bool, Any]] | None,
-                                                                                  Exception | None]:
+    def _write(
+        self, body: Callable[[Session], list[tuple[bool, Any]]]
+    ) -> tuple[list[tuple[bool, Any]] | None, Exception | None]:
         """Run ``body`` in one write transaction: (outcomes, None) once committed, (None, error) if
         nothing was. A failure after the commit (the items are durable) still returns the outcomes."""
         committed: list[bool] = []
@@ -138,7 +146,7 @@ class GroupCommit:
             return
         self.batches += 1
         self.items += len(live)
-        for (_, fut), (ok, value) in zip(live, outcomes):
+        for (_, fut), (ok, value) in zip(live, outcomes, strict=True):
             if ok:
                 fut.set_result(value)
             else:

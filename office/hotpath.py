@@ -88,10 +88,14 @@ class HotPaths:
                 body = None
             if body is not None:
                 if self._extra is None:
-                    self._extra = [(b"content-type", b"application/json"),
-                                   *self.headers(request.app.state.settings)]
-                await send({"type": "http.response.start", "status": 200,
-                            "headers": [(b"content-length", b"%d" % len(body)), *self._extra]})
+                    self._extra = [(b"content-type", b"application/json"), *self.headers(request.app.state.settings)]
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": [(b"content-length", b"%d" % len(body)), *self._extra],
+                    }
+                )
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)

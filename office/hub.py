@@ -172,8 +172,13 @@ class Hub:
 
     # publishing (any thread) ----------------------------------------------------------------
     def _sink(self, events: list[Event]) -> None:
-        message = {"kind": "events", "events": [{"id": e.id, "type": e.type, "payload": e.payload, "text": e.text,
-                                                  "user_ids": list(e.user_ids)} for e in events]}
+        message = {
+            "kind": "events",
+            "events": [
+                {"id": e.id, "type": e.type, "payload": e.payload, "text": e.text, "user_ids": list(e.user_ids)}
+                for e in events
+            ],
+        }
         self.backend.publish(message, self)
 
     def close_sessions(self, session_ids: list[int], reason: str = "会话已结束") -> None:
@@ -199,8 +204,11 @@ class Hub:
                         continue
                     if frame is None:
                         text = ev.get("text")
-                        frame = (Encoded(ev["id"], text) if text is not None
-                                 else encode({"id": ev["id"], "type": ev["type"], **ev["payload"]}))
+                        frame = (
+                            Encoded(ev["id"], text)
+                            if text is not None
+                            else encode({"id": ev["id"], "type": ev["type"], **ev["payload"]})
+                        )
                     for conn in conns:
                         conn.offer(frame)
                         self.delivered += 1
@@ -267,11 +275,14 @@ class Hub:
             resync = False
         else:
             last = last_event_id
-            result = await self.loop.run_in_executor(None, eventstore.events_after, self.db, conn.user_id, last_event_id)
+            result = await self.loop.run_in_executor(
+                None, eventstore.events_after, self.db, conn.user_id, last_event_id
+            )
             resync, missed = result
         conn.last_sent = last
-        conn.queue.put_nowait(encode({"type": "hello", "last_event_id": max([last] + [f["id"] for f in missed]),
-                                      "resync": resync}))
+        conn.queue.put_nowait(
+            encode({"type": "hello", "last_event_id": max([last] + [f["id"] for f in missed]), "resync": resync})
+        )
         through = last
         for frame in missed:
             await conn.queue.put(encode(frame))
@@ -342,7 +353,9 @@ class Hub:
                     conn.offer({"type": "error", "ref": frame.get("ref"), **exc.to_dict()})
                 else:
                     log.exception("frame handler %s failed", ftype)
-                    conn.offer({"type": "error", "ref": frame.get("ref"), "error": "server_error", "message": "服务器内部错误"})
+                    conn.offer(
+                        {"type": "error", "ref": frame.get("ref"), "error": "server_error", "message": "服务器内部错误"}
+                    )
 
 
 class Backend(abc.ABC):

@@ -43,9 +43,11 @@ def _keys(username: str, ip: str) -> dict[str, str]:
 
 def _counts(session: Session, settings: Settings, keys: list[str]) -> dict[str, int]:
     since = utcnow() - timedelta(minutes=settings.login_lockout_minutes)
-    rows = session.exec(select(LoginFailure.key, func.count()).where(col(LoginFailure.key).in_(keys),
-                                                                     col(LoginFailure.at) >= since)
-                        .group_by(LoginFailure.key)).all()
+    rows = session.exec(
+        select(LoginFailure.key, func.count())
+        .where(col(LoginFailure.key).in_(keys), col(LoginFailure.at) >= since)
+        .group_by(LoginFailure.key)
+    ).all()
     return {key: int(n) for key, n in rows}
 
 
@@ -55,10 +57,14 @@ def check_account(session: Session, settings: Settings, username: str, ip: str) 
     keys = _keys(username, ip)
     n = _counts(session, settings, list(keys.values()))
     pair, user, mfa = (n.get(keys[k], 0) for k in ("pair", "user", "mfa"))
-    if (pair >= settings.login_max_failures_account or mfa >= settings.login_max_failures_account
-            or user + mfa >= settings.login_max_failures_account_all):
-        raise Locked(f"登录失败次数过多，账号已临时锁定，请 {settings.login_lockout_minutes} 分钟后再试",
-                     code="account_locked")
+    if (
+        pair >= settings.login_max_failures_account
+        or mfa >= settings.login_max_failures_account
+        or user + mfa >= settings.login_max_failures_account_all
+    ):
+        raise Locked(
+            f"登录失败次数过多，账号已临时锁定，请 {settings.login_lockout_minutes} 分钟后再试", code="account_locked"
+        )
 
 
 def address_over_limit(session: Session, settings: Settings, ip: str) -> bool:
@@ -66,8 +72,9 @@ def address_over_limit(session: Session, settings: Settings, ip: str) -> bool:
     return bool(ip) and _counts(session, settings, [key]).get(key, 0) >= settings.login_max_failures_address
 
 
-def record_failure(session: Session, settings: Settings, username: str, ip: str, reason: str, *,
-                   second_factor: bool = False) -> RateLimited | None:
+def record_failure(
+    session: Session, settings: Settings, username: str, ip: str, reason: str, *, second_factor: bool = False
+) -> RateLimited | None:
     """Count a failure under every key and audit it. Returns the 429 to answer instead of the usual
     401 when the address is past its failure limit (the caller raises whichever it gets)."""
     over = address_over_limit(session, settings, ip)
@@ -76,8 +83,15 @@ def record_failure(session: Session, settings: Settings, username: str, ip: str,
     session.add(LoginFailure(key=keys["pair"]))
     if ip:
         session.add(LoginFailure(key=f"ip:{ip[:64]}"))
-    audit.record(session, None, "auth.login_failed", target_type="user", target_id=username[:80],
-                 detail={"reason": reason, "address_locked": over} if over else {"reason": reason}, ip=ip)
+    audit.record(
+        session,
+        None,
+        "auth.login_failed",
+        target_type="user",
+        target_id=username[:80],
+        detail={"reason": reason, "address_locked": over} if over else {"reason": reason},
+        ip=ip,
+    )
     return RateLimited("该地址登录失败次数过多，请稍后再试", code="address_locked") if over else None
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from alembic.autogenerate import compare_metadata
 from sqlmodel import SQLModel
 
 from office.db import Database
@@ -39,8 +39,7 @@ def pending_differences(db: Database) -> list[object]:
 
     load_all_models()
     with db.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": False,
-                                                     "include_name": not_virtual(conn)})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": False, "include_name": not_virtual(conn)})
         return list(compare_metadata(ctx, SQLModel.metadata))
 
 
@@ -49,8 +48,12 @@ def not_virtual(conn: Any) -> Callable[..., bool]:
     migrations create them with raw DDL, the models do not declare them."""
     virtual: list[str] = []
     if conn.dialect.name == "sqlite":
-        virtual = [r[0] for r in conn.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'")]
+        virtual = [
+            r[0]
+            for r in conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'"
+            )
+        ]
 
     def include(name: str | None, type_: str, _parents: Any) -> bool:
         return not (type_ == "table" and name and any(name == v or name.startswith(v + "_") for v in virtual))

@@ -10,8 +10,11 @@ from typing import Any
 
 from starlette.routing import Route
 
-ERROR_SCHEMA = {"type": "object", "required": ["error", "message"],
-                "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+}
 
 
 _QUERY = re.compile(r'(?:ctx\.query(_int)?\(|_(?:time|ids)\(ctx,\s*|query_params\.get\()\s*"(\w+)"')
@@ -47,20 +50,31 @@ def build(routes: list[Any], *, title: str = "通办 Tongban API", version: str 
         if not isinstance(route, Route) or not route.path.startswith(("/api", "/healthz")):
             continue
         path = re.sub(r"{(\w+):\w+}", r"{\1}", route.path)
-        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
-                  for n in re.findall(r"{(\w+):int}", route.path)]
-        params += [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
-                   for n in re.findall(r"{(\w+)}", route.path)]
+        params = [
+            {"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
+            for n in re.findall(r"{(\w+):int}", route.path)
+        ]
+        params += [
+            {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+            for n in re.findall(r"{(\w+)}", route.path)
+        ]
         for method in sorted((route.methods or set()) - {"HEAD"}):
             op: dict[str, Any] = {
                 "operationId": f"{route.endpoint.__name__}_{method.lower()}",
                 "summary": (route.endpoint.__doc__ or route.endpoint.__name__).strip().split("\n")[0],
-                "responses": {"default": {"description": "错误", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+                "responses": {
+                    "default": {
+                        "description": "错误",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    }
+                },
                 "x-policy": getattr(route.endpoint, "__policy__", None),
             }
             handler = getattr(route.endpoint, "__handler__", None)
-            query = [{"name": n, "in": "query", "required": False, "schema": {"type": t}}
-                     for n, t in (query_parameters(handler) if handler else ())]
+            query = [
+                {"name": n, "in": "query", "required": False, "schema": {"type": t}}
+                for n, t in (query_parameters(handler) if handler else ())
+            ]
             if params or query:
                 op["parameters"] = params + query
             body = getattr(route.endpoint, "__body__", None)
@@ -69,13 +83,28 @@ def build(routes: list[Any], *, title: str = "通办 Tongban API", version: str 
                 for name, sub in schema.pop("$defs", {}).items():
                     components[name] = sub
                 components[body.__name__] = schema
-                op["requestBody"] = {"required": True, "content": {"application/json": {
-                    "schema": {"$ref": f"#/components/schemas/{body.__name__}"}}}}
+                op["requestBody"] = {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body.__name__}"}}},
+                }
             elif getattr(route.endpoint, "__multipart__", False):
-                op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
-                    "type": "object", "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}}}}}}
+                op["requestBody"] = {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["file"],
+                                "properties": {"file": {"type": "string", "format": "binary"}},
+                            }
+                        }
+                    },
+                }
             op["responses"]["2XX"] = {"description": "成功"}
             paths.setdefault(path, {})[method.lower()] = op
-    return {"openapi": "3.1.0", "info": {"title": title, "version": version}, "paths": paths,
-            "components": {"schemas": components}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {"schemas": components},
+    }

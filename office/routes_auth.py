@@ -44,17 +44,18 @@ def _set_cookies(ctx: Ctx, response: Response, token: str, csrf: str) -> None:
     signed = ctx.app.state.signer.sign_token(token)
     max_age = settings.session_absolute_hours * 3600
     session_name, csrf_name = cookie_names(settings)
-    response.set_cookie(session_name, signed, max_age=max_age, httponly=True, samesite="strict",
-                        secure=settings.cookie_secure, path="/")
-    response.set_cookie(csrf_name, csrf, max_age=max_age, httponly=False, samesite="strict",
-                        secure=settings.cookie_secure, path="/")
+    response.set_cookie(
+        session_name, signed, max_age=max_age, httponly=True, samesite="strict", secure=settings.cookie_secure, path="/"
+    )
+    response.set_cookie(
+        csrf_name, csrf, max_age=max_age, httponly=False, samesite="strict", secure=settings.cookie_secure, path="/"
+    )
 
 
 def _clear_cookies(ctx: Ctx, response: Response) -> None:
     secure = ctx.settings.cookie_secure
     for name in cookie_names(ctx.settings):
-        response.delete_cookie(name, path="/", secure=secure, httponly=name.endswith(SESSION_COOKIE),
-                               samesite="strict")
+        response.delete_cookie(name, path="/", secure=secure, httponly=name.endswith(SESSION_COOKIE), samesite="strict")
 
 
 def me_payload(ctx: Ctx) -> dict[str, Any]:
@@ -64,13 +65,22 @@ def me_payload(ctx: Ctx) -> dict[str, Any]:
     row = ctx.request.state.auth_session
     must_enrol = not user.totp_enabled and accounts._role_requires_2fa(ctx.session, actor.user_id)
     return {
-        "id": user.id, "username": user.username, "name": user.name, "staff_no": user.staff_no,
-        "phone": user.phone, "office": user.office, "email": user.email,
-        "roles": sorted(r.value for r in roles), "role_labels": [ROLE_LABELS[r] for r in roles],
+        "id": user.id,
+        "username": user.username,
+        "name": user.name,
+        "staff_no": user.staff_no,
+        "phone": user.phone,
+        "office": user.office,
+        "email": user.email,
+        "roles": sorted(r.value for r in roles),
+        "role_labels": [ROLE_LABELS[r] for r in roles],
         "posts": posts_of(ctx.session, [actor.user_id])[actor.user_id],
-        "agency_id": actor.agency_id, "department_id": actor.department_id,
-        "totp_enabled": user.totp_enabled, "totp_setup_required": must_enrol,
-        "elder_mode": user.elder_mode, "csrf_token": row.csrf_token,
+        "agency_id": actor.agency_id,
+        "department_id": actor.department_id,
+        "totp_enabled": user.totp_enabled,
+        "totp_setup_required": must_enrol,
+        "elder_mode": user.elder_mode,
+        "csrf_token": row.csrf_token,
         "watermark": ctx.app.state.watermark_enabled(ctx.session),
     }
 
@@ -80,8 +90,14 @@ def login(ctx: Ctx) -> Response:
     """Password step; answers ``{"totp_required": true}`` when the account has 2FA on."""
     b: LoginBody = ctx.body
     try:
-        result = accounts.authenticate(ctx.session, ctx.settings, username=b.username, password=b.password,
-                                       ip=client_ip(ctx.request), user_agent=ctx.request.headers.get("user-agent", ""))
+        result = accounts.authenticate(
+            ctx.session,
+            ctx.settings,
+            username=b.username,
+            password=b.password,
+            ip=client_ip(ctx.request),
+            user_agent=ctx.request.headers.get("user-agent", ""),
+        )
     except OfficeError as exc:
         # Return (not raise) so the failure counter and audit entry commit.
         return error_response(exc)
@@ -89,8 +105,9 @@ def login(ctx: Ctx) -> Response:
         response: Response = JSONResponse({"totp_required": True})
     else:
         ctx.request.state.auth_session = result.session
-        ctx.actor = accounts.load_actor(ctx.session, result.session.user_id, ip=client_ip(ctx.request),
-                                        session_id=result.session.id)
+        ctx.actor = accounts.load_actor(
+            ctx.session, result.session.user_id, ip=client_ip(ctx.request), session_id=result.session.id
+        )
         response = JSONResponse({"totp_required": False, "user": me_payload(ctx)})
     _set_cookies(ctx, response, result.token, result.session.csrf_token)
     return response
@@ -102,8 +119,14 @@ def login_totp(ctx: Ctx) -> Response:
     if row is None:
         return error_response(Unauthenticated("登录已过期，请重新输入密码", code="no_pending_login"))
     try:
-        token, row = accounts.verify_totp_step(ctx.session, ctx.settings, row, ctx.body.code, client_ip(ctx.request),
-                                               user_agent=ctx.request.headers.get("user-agent", ""))
+        token, row = accounts.verify_totp_step(
+            ctx.session,
+            ctx.settings,
+            row,
+            ctx.body.code,
+            client_ip(ctx.request),
+            user_agent=ctx.request.headers.get("user-agent", ""),
+        )
     except OfficeError as exc:
         return error_response(exc)  # returned, not raised, so the failure count commits
     ctx.request.state.auth_session = row
@@ -134,8 +157,14 @@ def preferences(ctx: Ctx) -> dict[str, Any]:
     if ctx.body.elder_mode is not None:
         user.elder_mode = ctx.body.elder_mode
     ctx.session.add(user)
-    audit.record(ctx.session, ctx.actor, "user.preferences", target_type="user", target_id=user.id,
-                 detail={"elder_mode": user.elder_mode})
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "user.preferences",
+        target_type="user",
+        target_id=user.id,
+        detail={"elder_mode": user.elder_mode},
+    )
     return {"elder_mode": user.elder_mode}
 
 

@@ -18,7 +18,6 @@ from office.errors import ValidationError
 from office.models import DeptKind, Role
 from office.web import Body, Ctx, api
 
-
 # Directory -------------------------------------------------------------------------------------
 
 
@@ -54,8 +53,13 @@ def search(ctx: Ctx) -> Any:
 
 @api(action="directory.read")
 def members(ctx: Ctx) -> dict[str, Any]:
-    return service.department_members(ctx.session, ctx.user, ctx.path_int("dept_id"),
-                                      offset=ctx.query_int("offset", 0), limit=ctx.query_int("limit", 100, lo=1, hi=500))
+    return service.department_members(
+        ctx.session,
+        ctx.user,
+        ctx.path_int("dept_id"),
+        offset=ctx.query_int("offset", 0),
+        limit=ctx.query_int("limit", 100, lo=1, hi=500),
+    )
 
 
 @api(action="directory.read")
@@ -82,22 +86,41 @@ class DepartmentUpdate(Body):
 
 
 def _dept(d: Any) -> dict[str, Any]:
-    return {"id": d.id, "name": d.name, "kind": d.kind.value, "parent_id": d.parent_id, "agency_id": d.agency_id,
-            "code": d.code, "sort_order": d.sort_order}
+    return {
+        "id": d.id,
+        "name": d.name,
+        "kind": d.kind.value,
+        "parent_id": d.parent_id,
+        "agency_id": d.agency_id,
+        "code": d.code,
+        "sort_order": d.sort_order,
+    }
 
 
 @api(action="org.manage", body=DepartmentCreate, write=True, status=201)
 def create_department(ctx: Ctx) -> dict[str, Any]:
     b: DepartmentCreate = ctx.body
-    return _dept(service.create_department(ctx.session, ctx.user, name=b.name, parent_id=b.parent_id, kind=b.kind,
-                                           code=b.code, sort_order=b.sort_order))
+    return _dept(
+        service.create_department(
+            ctx.session, ctx.user, name=b.name, parent_id=b.parent_id, kind=b.kind, code=b.code, sort_order=b.sort_order
+        )
+    )
 
 
 @api(action="org.manage", body=DepartmentUpdate, write=True)
 def update_department(ctx: Ctx) -> dict[str, Any]:
     b: DepartmentUpdate = ctx.body
-    return _dept(service.update_department(ctx.session, ctx.user, ctx.path_int("dept_id"), name=b.name,
-                                           code=b.code, sort_order=b.sort_order, parent_id=b.parent_id))
+    return _dept(
+        service.update_department(
+            ctx.session,
+            ctx.user,
+            ctx.path_int("dept_id"),
+            name=b.name,
+            code=b.code,
+            sort_order=b.sort_order,
+            parent_id=b.parent_id,
+        )
+    )
 
 
 @api(action="org.manage", write=True)
@@ -153,22 +176,38 @@ def _posts(items: list[PostBody]) -> list[PostSpec]:
 
 def _user_out(ctx: Ctx, user_id: int) -> dict[str, Any]:
     user = service.get_user(ctx.session, user_id)
-    return service.person_public(user, service.posts_of(ctx.session, [user_id])[user_id],
-                                 service.roles_of(ctx.session, user_id))
+    return service.person_public(
+        user, service.posts_of(ctx.session, [user_id])[user_id], service.roles_of(ctx.session, user_id)
+    )
 
 
 @api(action="user.manage")
 def list_users(ctx: Ctx) -> dict[str, Any]:
-    return service.list_users(ctx.session, ctx.user, q=ctx.query("q")[:50], offset=ctx.query_int("offset", 0),
-                              limit=ctx.query_int("limit", 50, lo=1, hi=200))
+    return service.list_users(
+        ctx.session,
+        ctx.user,
+        q=ctx.query("q")[:50],
+        offset=ctx.query_int("offset", 0),
+        limit=ctx.query_int("limit", 50, lo=1, hi=200),
+    )
 
 
 @api(action="user.manage", body=UserCreate, write=True, status=201)
 def create_user(ctx: Ctx) -> dict[str, Any]:
     b: UserCreate = ctx.body
-    user = service.create_user(ctx.session, ctx.user, username=b.username, name=b.name, password=b.password,
-                               posts=_posts(b.posts), roles=b.roles, phone=b.phone, office=b.office, email=b.email,
-                               staff_no=b.staff_no)
+    user = service.create_user(
+        ctx.session,
+        ctx.user,
+        username=b.username,
+        name=b.name,
+        password=b.password,
+        posts=_posts(b.posts),
+        roles=b.roles,
+        phone=b.phone,
+        office=b.office,
+        email=b.email,
+        staff_no=b.staff_no,
+    )
     return _user_out(ctx, user.id)  # type: ignore[arg-type]
 
 
@@ -225,16 +264,25 @@ def import_org(ctx: Ctx) -> Any:
 
         # Nothing was applied: roll back anything and answer 422 with the per-line report.
         ctx.session.rollback()
-        return JSONResponse({"error": "import_rejected", "message": f"有 {len(report.errors)} 行有误，未导入任何数据",
-                             **report.as_dict()}, status_code=422)
+        return JSONResponse(
+            {
+                "error": "import_rejected",
+                "message": f"有 {len(report.errors)} 行有误，未导入任何数据",
+                **report.as_dict(),
+            },
+            status_code=422,
+        )
     return report.as_dict() | {"dry_run": dry_run}
 
 
 @api(action="org.manage", write=True)
 def export_org(ctx: Ctx) -> Response:
     data = csvio.export_csv(ctx.session, ctx.user)
-    return Response(data, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": "attachment; filename*=UTF-8''organisation.csv"})
+    return Response(
+        data,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": "attachment; filename*=UTF-8''organisation.csv"},
+    )
 
 
 # Audit and settings ------------------------------------------------------------------------------
@@ -254,14 +302,33 @@ def _parse_time(value: str, name: str) -> datetime | None:
 
 @api(action="audit.read")
 def audit_list(ctx: Ctx) -> dict[str, Any]:
-    rows = audit.query(ctx.session, actor_id=ctx.query_int("actor_id", 0) or None, action=ctx.query("action")[:80] or None,
-                       target_type=ctx.query("target_type")[:50] or None,
-                       since=_parse_time(ctx.query("since"), "since"), until=_parse_time(ctx.query("until"), "until"),
-                       before_seq=ctx.query_int("before", 0) or None, limit=ctx.query_int("limit", 50, lo=1, hi=200))
-    return {"items": [{"seq": e.seq, "at": e.at.isoformat(), "actor_id": e.actor_id, "actor_name": e.actor_name,
-                       "action": e.action, "target_type": e.target_type, "target_id": e.target_id, "ip": e.ip,
-                       "detail": e.detail} for e in rows],
-            "next_before": rows[-1].seq if rows else None}
+    rows = audit.query(
+        ctx.session,
+        actor_id=ctx.query_int("actor_id", 0) or None,
+        action=ctx.query("action")[:80] or None,
+        target_type=ctx.query("target_type")[:50] or None,
+        since=_parse_time(ctx.query("since"), "since"),
+        until=_parse_time(ctx.query("until"), "until"),
+        before_seq=ctx.query_int("before", 0) or None,
+        limit=ctx.query_int("limit", 50, lo=1, hi=200),
+    )
+    return {
+        "items": [
+            {
+                "seq": e.seq,
+                "at": e.at.isoformat(),
+                "actor_id": e.actor_id,
+                "actor_name": e.actor_name,
+                "action": e.action,
+                "target_type": e.target_type,
+                "target_id": e.target_id,
+                "ip": e.ip,
+                "detail": e.detail,
+            }
+            for e in rows
+        ],
+        "next_before": rows[-1].seq if rows else None,
+    }
 
 
 @api(action="audit.read")
@@ -298,8 +365,14 @@ def set_watermark(ctx: Ctx) -> dict[str, Any]:
     row = ctx.session.get(SystemSetting, "watermark") or SystemSetting(key="watermark", value={})
     row.value = {"enabled": ctx.body.enabled}
     ctx.session.add(row)
-    audit.record(ctx.session, ctx.actor, "settings.watermark", target_type="setting", target_id="watermark",
-                 detail={"enabled": ctx.body.enabled})
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "settings.watermark",
+        target_type="setting",
+        target_id="watermark",
+        detail={"enabled": ctx.body.enabled},
+    )
     return {"enabled": ctx.body.enabled}
 
 

@@ -39,8 +39,15 @@ async def event_stream(ws: WebSocket) -> None:
             return
         last = int(raw_last)
     await ws.accept()
-    conn = Connection(ws=ws, user_id=actor.user_id, session_id=actor.session_id, actor=actor,
-                      direct=ws_direct.direct_writer(ws.scope), live_until=state[0], seen_at=state[1])
+    conn = Connection(
+        ws=ws,
+        user_id=actor.user_id,
+        session_id=actor.session_id,
+        actor=actor,
+        direct=ws_direct.direct_writer(ws.scope),
+        live_until=state[0],
+        seen_at=state[1],
+    )
     await app.state.hub.serve(conn, last)
 
 

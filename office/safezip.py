@@ -33,7 +33,9 @@ def open_zip(data: bytes, limits: ZipLimits = DEFAULT_LIMITS) -> zipfile.ZipFile
     if len(data) > limits.max_compressed:
         raise PayloadTooLarge("文件过大", code="file_too_large")
     if data[:2] == b"\xd0\xcf":
-        raise UnsupportedMedia("文件已加密或为旧版 Word 格式（.doc），请另存为未加密的 .docx", code="encrypted_or_legacy")
+        raise UnsupportedMedia(
+            "文件已加密或为旧版 Word 格式（.doc），请另存为未加密的 .docx", code="encrypted_or_legacy"
+        )
     if not data.startswith(b"PK"):
         raise UnsupportedMedia("不是有效的 Word（.docx）文件", code="not_docx")
     try:
@@ -73,6 +75,7 @@ def write_zip(parts: dict[str, bytes], *, first: str | None = None) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in sorted(parts, key=lambda n: (n != first, n)):
-            zf.writestr(zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0)), parts[name],
-                        compress_type=zipfile.ZIP_DEFLATED)
+            zf.writestr(
+                zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0)), parts[name], compress_type=zipfile.ZIP_DEFLATED
+            )
     return out.getvalue()

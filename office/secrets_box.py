@@ -17,9 +17,26 @@ _hasher = PasswordHasher()  # argon2id, library defaults (RFC 9106 low-memory pr
 DUMMY_HASH = _hasher.hash("tongban-dummy-password-for-timing")
 
 COMMON_PASSWORDS = frozenset(
-    {"password", "password123", "123456789012", "qwertyuiop12", "111111111111", "123123123123",
-     "admin1234567", "abc123456789", "iloveyou1234", "woaini1314520", "1qaz2wsx3edc", "qwer1234asdf",
-     "passw0rd1234", "000000000000", "888888888888", "aaaaaaaaaaaa", "zxcvbnm12345", "tongban12345"}
+    {
+        "password",
+        "password123",
+        "123456789012",
+        "qwertyuiop12",
+        "111111111111",
+        "123123123123",
+        "admin1234567",
+        "abc123456789",
+        "iloveyou1234",
+        "woaini1314520",
+        "1qaz2wsx3edc",
+        "qwer1234asdf",
+        "passw0rd1234",
+        "000000000000",
+        "888888888888",
+        "aaaaaaaaaaaa",
+        "zxcvbnm12345",
+        "tongban12345",
+    }
 )
 MIN_PASSWORD = 12
 MAX_PASSWORD = 128

@@ -115,8 +115,17 @@ _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u206
 
 # Windows opens a device, not a file, for these names in any case and with any extension ("nul.txt",
 # "Aux.docx", "COM1.tar.gz"); a download saved under one is lost or hangs the saving program.
-_WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
-                              *(f"{port}{n}" for port in ("COM", "LPT") for n in "0123456789¹²³")})
+_WINDOWS_DEVICES = frozenset(
+    {
+        "CON",
+        "PRN",
+        "AUX",
+        "NUL",
+        "CONIN$",
+        "CONOUT$",
+        *(f"{port}{n}" for port in ("COM", "LPT") for n in "0123456789¹²³"),
+    }
+)
 
 
 def safe_upload_name(name: str | None, default: str = "文件") -> str:
@@ -128,7 +137,7 @@ def safe_upload_name(name: str | None, default: str = "文件") -> str:
         cleaned = "_" + cleaned
     if len(cleaned) > 120:
         stem, dot, ext = cleaned.rpartition(".")
-        cleaned = (stem[: 110] + dot + ext[:9]) if dot and len(ext) <= 9 else cleaned[:120]
+        cleaned = (stem[:110] + dot + ext[:9]) if dot and len(ext) <= 9 else cleaned[:120]
     return cleaned or default
 
 
@@ -329,8 +338,9 @@ def api(
                 if actor is not None and request.method not in SAFE_METHODS:
                     _check_csrf(request)
                 if actor is not None and actor.extra.get("must_enrol_2fa") and not allow_unenrolled:
-                    raise PermissionDenied("您的角色要求开启两步验证，请先在“个人设置”中完成设置",
-                                           code="2fa_setup_required")
+                    raise PermissionDenied(
+                        "您的角色要求开启两步验证，请先在“个人设置”中完成设置", code="2fa_setup_required"
+                    )
             policy.require(actor, action)
             # The body is validated only after authentication, so strangers learn nothing from it.
             if request.method not in SAFE_METHODS and not multipart:
@@ -361,8 +371,10 @@ def _upload_buckets(app: Any) -> Any:
         s = app.state.settings
         buckets = app.state.upload_buckets = {
             "user": make_buckets(s.hub_url, "upload:user", lambda: (s.upload_per_minute / 60, s.upload_burst)),
-            "ip": make_buckets(s.hub_url, "upload:ip",
-                               lambda: (s.upload_per_minute_address / 60, s.upload_burst_address))}
+            "ip": make_buckets(
+                s.hub_url, "upload:ip", lambda: (s.upload_per_minute_address / 60, s.upload_burst_address)
+            ),
+        }
     return buckets
 
 

@@ -59,8 +59,13 @@ class DirectWriter:
     def ready(self) -> bool:
         """Open, handshake done, and the transport is taking data without pausing us."""
         p = self._proto
-        return (p.handshake_complete and p.writable.is_set() and not p.close_sent and not p.disconnected
-                and not p.transport.is_closing())
+        return (
+            p.handshake_complete
+            and p.writable.is_set()
+            and not p.close_sent
+            and not p.disconnected
+            and not p.transport.is_closing()
+        )
 
     def write(self, frame: bytes) -> None:
         """One complete frame from ``text_frame``; raises if the connection is no longer open or a
@@ -98,7 +103,10 @@ def direct_writer(scope: Scope) -> DirectWriter | None:
     if not all(hasattr(proto, name) for name in _NEEDED):
         return None
     conn = proto.conn
-    if _OPEN is None or not (callable(getattr(conn, "data_to_send", None)) and hasattr(conn, "state")
-                             and hasattr(conn, "expect_continuation_frame")):
+    if _OPEN is None or not (
+        callable(getattr(conn, "data_to_send", None))
+        and hasattr(conn, "state")
+        and hasattr(conn, "expect_continuation_frame")
+    ):
         return None
     return DirectWriter(proto)

@@ -76,9 +76,9 @@ def recheck(db: Database, session_ids: Iterable[int | None], *, touch: Iterable[
     ids = sorted({i for i in session_ids if i is not None})
     touch = set(touch)
     out: dict[int, Seen | None] = dict.fromkeys(ids)
-    with (db.write() if touch else db.read()) as s:
+    with db.write() if touch else db.read() as s:
         for start in range(0, len(ids), CHUNK):
-            rows = s.exec(select(AuthSession).where(col(AuthSession.id).in_(ids[start:start + CHUNK]))).all()
+            rows = s.exec(select(AuthSession).where(col(AuthSession.id).in_(ids[start : start + CHUNK]))).all()
             for row in rows:
                 if (state := seen(db.settings, row)) is None or utcnow() >= state[0] or not admissible(s, row):
                     continue
@@ -125,7 +125,8 @@ class SessionGuard:
             return True
         sid = conn.session_id
         found = await asyncio.get_running_loop().run_in_executor(
-            None, lambda: recheck(self.db, [sid], touch=[sid] if due and sid is not None else []))
+            None, lambda: recheck(self.db, [sid], touch=[sid] if due and sid is not None else [])
+        )
         return apply(conn, found.get(sid) if sid is not None else None)
 
     async def sweep(self, hub: Hub) -> None:
@@ -135,8 +136,12 @@ class SessionGuard:
             await asyncio.sleep(self.settings.ws_session_check_seconds)
             try:
                 now = utcnow()
-                due = [c for conns in hub.by_user.values() for c in conns
-                       if not c.closed and (c.live_until is None or now >= c.live_until)]
+                due = [
+                    c
+                    for conns in hub.by_user.values()
+                    for c in conns
+                    if not c.closed and (c.live_until is None or now >= c.live_until)
+                ]
                 if not due:
                     continue
                 found = await loop.run_in_executor(None, recheck, self.db, [c.session_id for c in due])

@@ -77,60 +77,131 @@ def build_world(app: Any) -> World:
     # 办文: a draft by hamlet with an attachment; a reserved number (clerk); a delegation (hamlet -> polonius).
     from tests.docs_flow.conftest import BODY
 
-    doc = _ok(ham.post("/api/docs", json={"doc_type": "通知", "title": "关于做好年终工作的通知", "body": BODY,
-                                          "main_recipients": ["各市人民政府"], "secrecy": "内部"}))
+    doc = _ok(
+        ham.post(
+            "/api/docs",
+            json={
+                "doc_type": "通知",
+                "title": "关于做好年终工作的通知",
+                "body": BODY,
+                "main_recipients": ["各市人民政府"],
+                "secrecy": "内部",
+            },
+        )
+    )
     ids["doc_id"], ids["doc_version"] = doc["id"], doc["version"]
-    att = _ok(ham.post(f"/api/docs/{doc['id']}/attachments", files={"file": ("统计表.xlsx", b"data")},
-                       data={"version": str(doc["version"])}))
+    att = _ok(
+        ham.post(
+            f"/api/docs/{doc['id']}/attachments",
+            files={"file": ("统计表.xlsx", b"data")},
+            data={"version": str(doc["version"])},
+        )
+    )
     ids["file_id"] = att["id"]
     ids["doc_version"] = _ok(ham.get(f"/api/docs/{doc['id']}"))["version"]
     ids["number_id"] = _ok(ger.post("/api/docs/numbers", json={"code": "粤府办", "year": 2026, "reason": "预留"}))["id"]
     now = utcnow()
-    ids["delegation_id"] = _ok(ham.post("/api/docs/delegations", json={
-        "deputy_id": org.users["polonius"], "starts_at": now.isoformat(),
-        "ends_at": (now + timedelta(days=3)).isoformat(), "reason": "出差"}))["id"]
+    ids["delegation_id"] = _ok(
+        ham.post(
+            "/api/docs/delegations",
+            json={
+                "deputy_id": org.users["polonius"],
+                "starts_at": now.isoformat(),
+                "ends_at": (now + timedelta(days=3)).isoformat(),
+                "reason": "出差",
+            },
+        )
+    )["id"]
 
     # 收文: registered by the clerk gertrude, with a scan; a 督办 item she opened for 秘书处.
-    inc = _ok(ger.post("/api/incoming", json={"title": "关于报送预算执行情况的函", "source_agency_name": "省审计厅",
-                                              "original_number": "粤审函〔2026〕8号", "doc_type": "函",
-                                              "body_text": "请于本月底前报送。"}))
+    inc = _ok(
+        ger.post(
+            "/api/incoming",
+            json={
+                "title": "关于报送预算执行情况的函",
+                "source_agency_name": "省审计厅",
+                "original_number": "粤审函〔2026〕8号",
+                "doc_type": "函",
+                "body_text": "请于本月底前报送。",
+            },
+        )
+    )
     ids["incoming_id"] = inc["id"]
-    ids["incoming_file_id"] = _ok(ger.post(f"/api/incoming/{inc['id']}/files", data={"role": "main"},
-                                           files={"file": ("来文.pdf", b"%PDF-1.4 scan", "application/pdf")}))["id"]
-    ids["item_id"] = _ok(ger.post("/api/supervision/items", json={
-        "title": "落实省领导批示精神", "owner_department_id": org.depts["A2"],
-        "deadline": (now + timedelta(days=5)).isoformat()}))["id"]
+    ids["incoming_file_id"] = _ok(
+        ger.post(
+            f"/api/incoming/{inc['id']}/files",
+            data={"role": "main"},
+            files={"file": ("来文.pdf", b"%PDF-1.4 scan", "application/pdf")},
+        )
+    )["id"]
+    ids["item_id"] = _ok(
+        ger.post(
+            "/api/supervision/items",
+            json={
+                "title": "落实省领导批示精神",
+                "owner_department_id": org.depts["A2"],
+                "deadline": (now + timedelta(days=5)).isoformat(),
+            },
+        )
+    )["id"]
     ids["circulation_id"] = MISSING_ID  # needs a document far along its route: not built here
     ids["archive_id"] = MISSING_ID  # likewise (archiving is tested in tests/docs_flow/test_incoming.py)
 
     # 会议: a room with a block (admin), a meeting organised by hamlet with polonius attending.
     room = _ok(pro.post("/api/meetings/rooms", json={"name": "第一会议室", "location": "三楼", "capacity": 12}))
     ids["room_id"] = room["id"]
-    block = _ok(pro.post(f"/api/meetings/rooms/{room['id']}/blocks", json={
-        "start": "2026-12-20T09:00:00+08:00", "end": "2026-12-20T12:00:00+08:00", "reason": "检修"}))
+    block = _ok(
+        pro.post(
+            f"/api/meetings/rooms/{room['id']}/blocks",
+            json={"start": "2026-12-20T09:00:00+08:00", "end": "2026-12-20T12:00:00+08:00", "reason": "检修"},
+        )
+    )
     ids["block_id"] = block["id"]
-    meeting = _ok(ham.post("/api/meetings", json={
-        "title": "处务会", "start": "2026-12-07T09:00:00+08:00", "end": "2026-12-07T10:30:00+08:00",
-        "room_id": room["id"], "attendees": [{"user_id": org.users["polonius"]}]}))["meeting"]
+    meeting = _ok(
+        ham.post(
+            "/api/meetings",
+            json={
+                "title": "处务会",
+                "start": "2026-12-07T09:00:00+08:00",
+                "end": "2026-12-07T10:30:00+08:00",
+                "room_id": room["id"],
+                "attendees": [{"user_id": org.users["polonius"]}],
+            },
+        )
+    )["meeting"]
     mid = ids["meeting_id"] = meeting["id"]
     ids["meeting_start"] = meeting["start"]
     _ok(ham.post(f"/api/meetings/{mid}/materials/links", json={"name": "议程说明", "url": "https://example.org/a"}))
-    ids["material_id"] = _ok(ham.post(f"/api/meetings/{mid}/materials/files",
-                                      files={"file": ("汇报材料.txt", "汇报材料".encode())}))["id"]
-    minutes = _ok(ham.put(f"/api/meetings/{mid}/minutes", json={
-        "number": "第1期", "host_name": "张伟", "recorder_name": "张伟", "topics": ["年度工作"],
-        "summary": "会议听取汇报。", "decisions": [{"text": "同意。"}],
-        "tasks": [{"title": "修改要点", "owner_unit": "综合处", "due_date": "2026-12-31"}]}))
+    ids["material_id"] = _ok(
+        ham.post(f"/api/meetings/{mid}/materials/files", files={"file": ("汇报材料.txt", "汇报材料".encode())})
+    )["id"]
+    minutes = _ok(
+        ham.put(
+            f"/api/meetings/{mid}/minutes",
+            json={
+                "number": "第1期",
+                "host_name": "张伟",
+                "recorder_name": "张伟",
+                "topics": ["年度工作"],
+                "summary": "会议听取汇报。",
+                "decisions": [{"text": "同意。"}],
+                "tasks": [{"title": "修改要点", "owner_unit": "综合处", "due_date": "2026-12-31"}],
+            },
+        )
+    )
     ids["task_id"] = minutes["tasks"][0]["id"]
     ids["year"] = 2026
     ids["feed_token"] = _ok(ham.post("/api/meetings/feed"))["url"].rsplit("/", 1)[1].removesuffix(".ics")
 
     # 消息: a group by hamlet with polonius, one message, one attachment.
-    conv = _ok(ham.post("/api/messages/conversations", json={"name": "综合处小组", "member_ids": [org.users["polonius"]]}))
+    conv = _ok(
+        ham.post("/api/messages/conversations", json={"name": "综合处小组", "member_ids": [org.users["polonius"]]})
+    )
     cid = ids["cid"] = conv["id"]
     ids["seq"] = _ok(ham.post(f"/api/messages/conversations/{cid}/messages", json={"text": "你好"}))["seq"]
-    ids["aid"] = _ok(ham.post(f"/api/messages/conversations/{cid}/attachments",
-                              files={"file": ("a.png", png(), "image/png")}))["id"]
+    ids["aid"] = _ok(
+        ham.post(f"/api/messages/conversations/{cid}/attachments", files={"file": ("a.png", png(), "image/png")})
+    )["id"]
     ids["member_uid"] = org.users["polonius"]
 
     # 电子签章: hamlet's own credential and signature; an agency seal kept by yorick, usable by claudius.

@@ -12,8 +12,8 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from office.actor import SYSTEM, Actor
 from office.accounts import load_actor
+from office.actor import SYSTEM, Actor
 from office.db import Database
 from office.directory import service
 from office.directory.service import PostSpec
@@ -40,12 +40,22 @@ class Org:
             return load_actor(s, self.users[username])
 
 
-def make_user(db: Database, username: str, name: str, *, dept_id: int | None, title: str = "科员",
-              roles: set[Role] | None = None) -> int:
+def make_user(
+    db: Database, username: str, name: str, *, dept_id: int | None, title: str = "科员", roles: set[Role] | None = None
+) -> int:
     with db.write() as s:
         posts = [PostSpec(department_id=dept_id, title=title)] if dept_id else []
-        user = service.create_user(s, SYSTEM, username=username, name=name, password=PASSWORD, posts=posts,
-                                   roles=roles or {Role.staff}, check_password=False, password_hash=password_hash())
+        user = service.create_user(
+            s,
+            SYSTEM,
+            username=username,
+            name=name,
+            password=PASSWORD,
+            posts=posts,
+            roles=roles or {Role.staff},
+            check_password=False,
+            password_hash=password_hash(),
+        )
         return user.id  # type: ignore[return-value]
 
 

@@ -20,8 +20,13 @@ from hypothesis import HealthCheck, given, settings
 from tests.factories import PASSWORD, Org
 
 # Ending the fuzzer's own session, or changing its password, would turn the rest of the run into 401s.
-SKIP = {("POST", "/api/auth/logout"), ("POST", "/api/me/password"), ("POST", "/api/auth/login"),
-        ("DELETE", "/api/me/sessions/{session_id}"), ("POST", "/api/me/2fa/disable")}
+SKIP = {
+    ("POST", "/api/auth/logout"),
+    ("POST", "/api/me/password"),
+    ("POST", "/api/auth/login"),
+    ("DELETE", "/api/me/sessions/{session_id}"),
+    ("POST", "/api/me/2fa/disable"),
+}
 BUDGET = float(os.environ.get("FUZZ_SECONDS", "40"))
 
 
@@ -60,8 +65,13 @@ def test_fuzz_every_operation_as_user_and_admin(live: Any, live_org: Org) -> Non
     deadline = time.monotonic() + BUDGET
 
     def run(op: Any, who: str, examples: int) -> None:
-        @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=examples,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=op.as_strategy())
         def one(case: Any) -> None:
             session = sessions[who]

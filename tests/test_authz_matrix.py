@@ -27,16 +27,28 @@ from tests.authz_world import FIXED_CALLERS, MISSING_ID, SEAL_PIN, UNAUTHENTICAT
 from tests.esign.svc import PIN
 from tests.factories import login, make_user, new_client
 
-CALLERS = ("anonymous", "disabled", "expired", "pending_2fa", "other_agency", "other_dept", "same_dept", "admin",
-           "owner")
+CALLERS = (
+    "anonymous",
+    "disabled",
+    "expired",
+    "pending_2fa",
+    "other_agency",
+    "other_dept",
+    "same_dept",
+    "admin",
+    "owner",
+)
 # Calls that end or replace something run after the others, in this order (unlisted routes first).
-LATER = [re.compile(p) for p in (
-    r"POST /api/meetings/feed|PUT /api/meetings/.*/minutes|POST /api/docs/.*/actions",  # replace or move on
-    r"POST .*/(recall|void|skip|suspend|disable|reset-password)|DELETE .*|POST /api/esign/(admin/users/.*/)?revoke",
-    r"POST .*/leave",
-    r"POST .*/(cancel|dissolve)|POST /api/esign/seals/.*/revoke",
-    r"POST /api/auth/logout",  # ends the caller's own session
-)]
+LATER = [
+    re.compile(p)
+    for p in (
+        r"POST /api/meetings/feed|PUT /api/meetings/.*/minutes|POST /api/docs/.*/actions",  # replace or move on
+        r"POST .*/(recall|void|skip|suspend|disable|reset-password)|DELETE .*|POST /api/esign/(admin/users/.*/)?revoke",
+        r"POST .*/leave",
+        r"POST .*/(cancel|dissolve)|POST /api/esign/seals/.*/revoke",
+        r"POST /api/auth/logout",  # ends the caller's own session
+    )
+]
 
 
 def rank(method: str, path: str) -> int:
@@ -72,14 +84,33 @@ def classify(status: int) -> str | int:
 def params(w: World, method: str, path: str) -> dict[str, Any]:
     ids, users = w.ids, w.org.users
     values: dict[str, Any] = {
-        "session_id": ids["spare_session_id"], "dept_id": ids["dept_id"], "user_id": users["osric"],
-        "signature_id": ids["signature_id"], "seal_id": ids["seal_id"], "agency_id": ids["agency_id"],
-        "doc_type": "通知", "number_id": ids["number_id"], "delegation_id": ids["delegation_id"],
-        "doc_id": ids["doc_id"], "no": 1, "file_id": ids["file_id"], "room_id": ids["room_id"],
-        "block_id": ids["block_id"], "year": 2026, "token": ids["feed_token"], "meeting_id": ids["meeting_id"],
-        "material_id": ids["material_id"], "task_id": ids["task_id"], "cid": ids["cid"], "uid": ids["member_uid"],
-        "seq": ids["seq"], "aid": ids["aid"], "incoming_id": ids["incoming_id"], "item_id": ids["item_id"],
-        "circulation_id": ids["circulation_id"], "archive_id": ids["archive_id"],
+        "session_id": ids["spare_session_id"],
+        "dept_id": ids["dept_id"],
+        "user_id": users["osric"],
+        "signature_id": ids["signature_id"],
+        "seal_id": ids["seal_id"],
+        "agency_id": ids["agency_id"],
+        "doc_type": "通知",
+        "number_id": ids["number_id"],
+        "delegation_id": ids["delegation_id"],
+        "doc_id": ids["doc_id"],
+        "no": 1,
+        "file_id": ids["file_id"],
+        "room_id": ids["room_id"],
+        "block_id": ids["block_id"],
+        "year": 2026,
+        "token": ids["feed_token"],
+        "meeting_id": ids["meeting_id"],
+        "material_id": ids["material_id"],
+        "task_id": ids["task_id"],
+        "cid": ids["cid"],
+        "uid": ids["member_uid"],
+        "seq": ids["seq"],
+        "aid": ids["aid"],
+        "incoming_id": ids["incoming_id"],
+        "item_id": ids["item_id"],
+        "circulation_id": ids["circulation_id"],
+        "archive_id": ids["archive_id"],
     }
     if path.startswith("/api/incoming/{incoming_id:int}/files/"):
         values["file_id"] = ids["incoming_file_id"]
@@ -115,11 +146,16 @@ def request_for(w: World, method: str, path: str) -> dict[str, Any] | None:
     with w.app.state.db.read() as s:
         ids["incoming_version"] = s.get(IncomingDocument, ids["incoming_id"]).version
     return {
-        ("PUT", "/api/incoming/{incoming_id:int}"): {"json": {"version": ids["incoming_version"], "title": "关于报送的函"}},
-        ("POST", "/api/incoming/{incoming_id:int}/actions"): {"json": {"action": "approve",
-                                                                        "version": ids["incoming_version"]}},
-        ("POST", "/api/incoming/{incoming_id:int}/files"): {"data": {"role": "main"},
-                                                             "files": {"file": ("补充.pdf", b"%PDF-1.4 x")}},
+        ("PUT", "/api/incoming/{incoming_id:int}"): {
+            "json": {"version": ids["incoming_version"], "title": "关于报送的函"}
+        },
+        ("POST", "/api/incoming/{incoming_id:int}/actions"): {
+            "json": {"action": "approve", "version": ids["incoming_version"]}
+        },
+        ("POST", "/api/incoming/{incoming_id:int}/files"): {
+            "data": {"role": "main"},
+            "files": {"file": ("补充.pdf", b"%PDF-1.4 x")},
+        },
         ("POST", "/api/incoming/{incoming_id:int}/circulations"): {"json": {"user_ids": [users["claudius"]]}},
         ("POST", "/api/incoming/circulations/{circulation_id:int}/read"): {"json": {"comment": "已阅"}},
         ("POST", "/api/supervision/items/{item_id:int}/remind"): {"json": {"message": "请抓紧"}},
@@ -130,20 +166,31 @@ def request_for(w: World, method: str, path: str) -> dict[str, Any] | None:
         ("GET", "/api/meetings/freebusy"): {"params": {**week, "user_ids": str(users["polonius"])}},
         ("GET", "/api/messages/search"): {"params": {"q": "你好"}},
         ("GET", "/api/docs/{doc_id:int}/diff"): {"params": {"a": 1, "b": 1}},
-        ("POST", "/api/docs/delegations"): {"json": {  # a deputy of another agency; after hamlet's own 委托
-            "deputy_id": users["othello"], "starts_at": "2030-01-06T09:00:00+08:00",
-            "ends_at": "2030-01-10T18:00:00+08:00", "reason": "出差"}},
+        ("POST", "/api/docs/delegations"): {
+            "json": {  # a deputy of another agency; after hamlet's own 委托
+                "deputy_id": users["othello"],
+                "starts_at": "2030-01-06T09:00:00+08:00",
+                "ends_at": "2030-01-10T18:00:00+08:00",
+                "reason": "出差",
+            }
+        },
         ("POST", "/api/docs/{doc_id:int}/number"): {"json": {"version": ids["doc_version"]}},
         ("POST", "/api/docs/{doc_id:int}/import"): {"files": {"file": ("正文.docx", ids["docx"])}},
         ("POST", "/api/meetings/{meeting_id:int}/agencies/{agency_id:int}/nominees"): {
-            "json": {"user_ids": [users["hamlet"]]}},
+            "json": {"user_ids": [users["hamlet"]]}
+        },
         ("PUT", "/api/meetings/{meeting_id:int}/minutes"): {"json": {"number": "第1期", "summary": "会议听取汇报。"}},
-        ("PUT", "/api/docs/{doc_id:int}"): {"json": {"version": ids["doc_version"], "title": "关于做好年终工作的通知（修改）"}},
+        ("PUT", "/api/docs/{doc_id:int}"): {
+            "json": {"version": ids["doc_version"], "title": "关于做好年终工作的通知（修改）"}
+        },
         ("POST", "/api/docs/{doc_id:int}/comments"): {"json": {"text": "请斟酌第二段。"}},
-        ("POST", "/api/docs/{doc_id:int}/actions"): {"json": {"action": "submit", "version": ids["doc_version"],
-                                                               "opinion": "请审核"}},
-        ("POST", "/api/docs/{doc_id:int}/attachments"): {"files": {"file": ("附件.txt", b"hello")},
-                                                          "data": {"version": str(ids["doc_version"])}},
+        ("POST", "/api/docs/{doc_id:int}/actions"): {
+            "json": {"action": "submit", "version": ids["doc_version"], "opinion": "请审核"}
+        },
+        ("POST", "/api/docs/{doc_id:int}/attachments"): {
+            "files": {"file": ("附件.txt", b"hello")},
+            "data": {"version": str(ids["doc_version"])},
+        },
         ("POST", "/api/messages/conversations/{cid:int}/messages"): {"json": {"text": "收到"}},
         ("PUT", "/api/messages/conversations/{cid:int}"): {"json": {"announcement": "本周五例会"}},
         ("POST", "/api/messages/conversations/{cid:int}/members"): {"json": {"user_ids": [users["laertes"]]}},
@@ -152,24 +199,29 @@ def request_for(w: World, method: str, path: str) -> dict[str, Any] | None:
         ("POST", "/api/messages/conversations/{cid:int}/read"): {"json": {"seq": ids["seq"]}},
         ("PUT", "/api/messages/conversations/{cid:int}/messages/{seq:int}"): {"json": {"text": "你好！"}},
         ("POST", "/api/messages/conversations/{cid:int}/messages/{seq:int}/reactions"): {"json": {"emoji": "👍"}},
-        ("POST", "/api/messages/conversations/{cid:int}/attachments"): {"files": {"file": ("a.txt", b"hello",
-                                                                                           "text/plain")}},
+        ("POST", "/api/messages/conversations/{cid:int}/attachments"): {
+            "files": {"file": ("a.txt", b"hello", "text/plain")}
+        },
         ("PATCH", "/api/meetings/{meeting_id:int}"): {"json": {"title": "处务会（调整）"}},
         ("POST", "/api/meetings/{meeting_id:int}/cancel"): {"json": {"reason": "改期"}},
         ("POST", "/api/meetings/{meeting_id:int}/attendees"): {"json": {"attendees": [{"user_id": users["laertes"]}]}},
         ("POST", "/api/meetings/{meeting_id:int}/rsvp"): {"json": {"status": "accepted"}},
         ("PUT", "/api/meetings/{meeting_id:int}/agenda"): {"json": {"items": [{"title": "年度工作"}]}},
-        ("POST", "/api/meetings/{meeting_id:int}/materials/links"): {"json": {"name": "链接",
-                                                                                "url": "https://example.org/b"}},
+        ("POST", "/api/meetings/{meeting_id:int}/materials/links"): {
+            "json": {"name": "链接", "url": "https://example.org/b"}
+        },
         ("POST", "/api/meetings/{meeting_id:int}/materials/files"): {"files": {"file": ("材料.txt", b"text")}},
         ("POST", "/api/meetings/{meeting_id:int}/signin"): {"json": {}},
         ("POST", "/api/meetings/{meeting_id:int}/skip"): {"json": {"occurrence_start": ids["meeting_start"]}},
         ("POST", "/api/meetings/{meeting_id:int}/approval"): {"json": {"approve": True, "comment": ""}},
-        ("PUT", "/api/esign/seals/{seal_id:int}/users"): {"json": {"user_ids": [users["claudius"]],
-                                                                    "seal_pin": SEAL_PIN}},
+        ("PUT", "/api/esign/seals/{seal_id:int}/users"): {
+            "json": {"user_ids": [users["claudius"]], "seal_pin": SEAL_PIN}
+        },
         ("POST", "/api/esign/seals/{seal_id:int}/revoke"): {"json": {"reason": "测试"}},
-        ("POST", "/api/esign/seals/{seal_id:int}/apply"): {"data": {"pin": PIN, "reference": "粤府办〔2026〕3号"},
-                                                            "files": {"file": ("x.docx", w.ids["docx"])}},
+        ("POST", "/api/esign/seals/{seal_id:int}/apply"): {
+            "data": {"pin": PIN, "reference": "粤府办〔2026〕3号"},
+            "files": {"file": ("x.docx", w.ids["docx"])},
+        },
         ("POST", "/api/esign/signatures/{signature_id:int}/verify"): {"json": {"text": "同意。"}},
         ("PATCH", "/api/admin/users/{user_id:int}"): {"json": {"phone": "020-1234"}},
         ("PATCH", "/api/admin/departments/{dept_id:int}"): {"json": {"name": "综合处"}},
@@ -195,8 +247,9 @@ def test_every_route_and_frame_matches_its_declared_expectation(app: Any, client
     mismatches: list[str] = []
     frame_rows = _frames(w, {f: declared_frames.get(f, {}) for f in app.state.hub.frame_handlers}, mismatches)
 
-    http_routes = [(m, r.path) for r in app.routes if isinstance(r, Route)
-                   for m in sorted((r.methods or set()) - {"HEAD"})]
+    http_routes = [
+        (m, r.path) for r in app.routes if isinstance(r, Route) for m in sorted((r.methods or set()) - {"HEAD"})
+    ]
     undeclared = [f"{m} {p}" for m, p in http_routes if (m, p) not in declared]
     stale = [f"{m} {p}" for m, p in declared if (m, p) not in http_routes]
     ws_routes = [r.path for r in app.routes if isinstance(r, WebSocketRoute)]
@@ -222,14 +275,20 @@ def test_every_route_and_frame_matches_its_declared_expectation(app: Any, client
             row[caller] = [got, r.status_code, r.text[:90]]
             want = exp.get(caller, "undeclared")
             if got != want and not (isinstance(want, tuple) and got in want):
-                mismatches.append(f"{method} {path} as {caller} ({who}): expected {want}, got {r.status_code} "
-                                  f"{r.text[:160]}")
-            if got != "2xx" and caller in ("other_agency", "other_dept", "same_dept") and url != fill(
-                    path, values, missing=True):
+                mismatches.append(
+                    f"{method} {path} as {caller} ({who}): expected {want}, got {r.status_code} {r.text[:160]}"
+                )
+            if (
+                got != "2xx"
+                and caller in ("other_agency", "other_dept", "same_dept")
+                and url != fill(path, values, missing=True)
+            ):
                 r2 = call(c, method, fill(path, values, missing=True), spec)
                 if (r2.status_code, r2.content) != (r.status_code, r.content):
-                    mismatches.append(f"{method} {path} as {caller}: forbidden answers unlike missing: "
-                                      f"{r.status_code} {r.text[:100]} vs {r2.status_code} {r2.text[:100]}")
+                    mismatches.append(
+                        f"{method} {path} as {caller}: forbidden answers unlike missing: "
+                        f"{r.status_code} {r.text[:100]} vs {r2.status_code} {r2.text[:100]}"
+                    )
         observed[f"{method} {path}"] = row
     if os.environ.get("AUTHZ_DUMP"):
         with open(os.environ["AUTHZ_DUMP"], "w") as fh:
@@ -270,11 +329,13 @@ def _frames(w: World, declared: dict[str, dict[str, Any]], mismatches: list[str]
 
 def _frame_body(w: World, ftype: str) -> dict[str, Any]:
     cid = w.ids["cid"]
-    return {"chat.send": {"conversation_id": cid, "text": "帧消息", "client_id": f"c-{len(w.ids)}-{ftype}"},
-            "chat.read": {"conversation_id": cid, "seq": w.ids["seq"]},
-            "chat.typing": {"conversation_id": cid},
-            "presence.set": {"status": "away"},
-            "presence.watch": {"user_ids": [w.org.users["hamlet"], w.org.users["polonius"]]}}.get(ftype, {})
+    return {
+        "chat.send": {"conversation_id": cid, "text": "帧消息", "client_id": f"c-{len(w.ids)}-{ftype}"},
+        "chat.read": {"conversation_id": cid, "seq": w.ids["seq"]},
+        "chat.typing": {"conversation_id": cid},
+        "presence.set": {"status": "away"},
+        "presence.watch": {"user_ids": [w.org.users["hamlet"], w.org.users["polonius"]]},
+    }.get(ftype, {})
 
 
 def _send_frame(w: World, username: str, frame: dict[str, Any]) -> str:

@@ -54,11 +54,29 @@ class Server:
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OFFICE_")}
-        env.update(OFFICE_DATA_DIR=str(self.data), OFFICE_CHAT_RATE_PER_SECOND="10000", OFFICE_CHAT_RATE_BURST="10000",
-                   OFFICE_CHAT_ADDRESS_RATE_PER_SECOND="10000", OFFICE_CHAT_ADDRESS_RATE_BURST="10000")
-        self.proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "office.asgi:app", "--port", str(self.port),
-                                      "--log-level", "info", "--no-access-log"], env=env, stdout=subprocess.DEVNULL,
-                                     stderr=open(self.data.parent / "server.log", "ab"))  # noqa: SIM115
+        env.update(
+            OFFICE_DATA_DIR=str(self.data),
+            OFFICE_CHAT_RATE_PER_SECOND="10000",
+            OFFICE_CHAT_RATE_BURST="10000",
+            OFFICE_CHAT_ADDRESS_RATE_PER_SECOND="10000",
+            OFFICE_CHAT_ADDRESS_RATE_BURST="10000",
+        )
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "office.asgi:app",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "info",
+                "--no-access-log",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.data.parent / "server.log", "ab"),
+        )  # noqa: SIM115
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -132,8 +150,9 @@ class ChatWriter(Writer):
 
     def write(self, key: str) -> None:
         assert self.client is not None
-        r = self.client.post(f"/api/messages/conversations/{self.cid}/messages",
-                             json={"text": f"durable {key}", "client_id": key})
+        r = self.client.post(
+            f"/api/messages/conversations/{self.cid}/messages", json={"text": f"durable {key}", "client_id": key}
+        )
         r.raise_for_status()
 
     def step(self) -> None:
@@ -154,8 +173,16 @@ class DocWriter(Writer):
 
     def create(self, key: str) -> dict[str, Any]:
         assert self.client is not None
-        r = self.client.post("/api/docs", json={"doc_type": "通知", "title": f"durable {key}", "body": DOC_BODY,
-                                                "main_recipients": ["各市人民政府"], "client_id": key})
+        r = self.client.post(
+            "/api/docs",
+            json={
+                "doc_type": "通知",
+                "title": f"durable {key}",
+                "body": DOC_BODY,
+                "main_recipients": ["各市人民政府"],
+                "client_id": key,
+            },
+        )
         r.raise_for_status()
         return r.json()  # type: ignore[no-any-return]
 
@@ -197,8 +224,10 @@ class Booker(Writer):
         assert self.client is not None
         start = self.slots[self.n % len(self.slots)]
         end = (dt.datetime.fromisoformat(start) + dt.timedelta(minutes=30)).isoformat()
-        r = self.client.post("/api/meetings", json={"title": f"durable {key}", "start": start, "end": end,
-                                                    "room_id": self.room, "attendees": []})
+        r = self.client.post(
+            "/api/meetings",
+            json={"title": f"durable {key}", "start": start, "end": end, "room_id": self.room, "attendees": []},
+        )
         if r.status_code == 409:
             self.refused += 1
             raise Refused
@@ -223,8 +252,9 @@ class Signer(Writer):
 
     def write(self, key: str) -> None:
         assert self.client is not None
-        r = self.client.post("/api/esign/sign-text", json={"pin": self.PIN, "text": f"签发 {key}",
-                                                           "purpose": f"durable {key}"})
+        r = self.client.post(
+            "/api/esign/sign-text", json={"pin": self.PIN, "text": f"签发 {key}", "purpose": f"durable {key}"}
+        )
         r.raise_for_status()
 
 
@@ -267,9 +297,19 @@ def _org_with_room(data: Path) -> int:
     upgrade(db)
     org = make_org(db)
     with db.write() as s:
-        room = rooms.create_room(s, SYSTEM, name="第九会议室", location="九楼", capacity=30, equipment=[],
-                                 open_from="00:00", open_to="23:59", approval_required=False, approver_ids=[],
-                                 agency_id=org.agencies["A"])
+        room = rooms.create_room(
+            s,
+            SYSTEM,
+            name="第九会议室",
+            location="九楼",
+            capacity=30,
+            equipment=[],
+            open_from="00:00",
+            open_to="23:59",
+            approval_required=False,
+            approver_ids=[],
+            agency_id=org.agencies["A"],
+        )
     db.dispose()
     return room.id  # type: ignore[return-value]
 
@@ -335,14 +375,23 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
 
     db = Database(load_settings({}, data_dir=data))
     with db.read() as s:
-        rows = s.execute(text("SELECT client_id, seq, conversation_id FROM chat_message WHERE client_id IS NOT NULL")).all()
+        rows = s.execute(
+            text("SELECT client_id, seq, conversation_id FROM chat_message WHERE client_id IS NOT NULL")
+        ).all()
         report = audit.verify_chain(s)
-        doc_rows = s.execute(text(
-            "SELECT d.id, d.title, d.status, (SELECT count(*) FROM doc_version v WHERE v.document_id = d.id),"
-            " (SELECT count(*) FROM wf_task t WHERE t.case_id = d.case_id AND t.state = 'pending')"
-            " FROM doc_outgoing d WHERE d.title LIKE 'durable %'")).all()
-        bookings = s.execute(text("SELECT title, room_id, start_at, end_at FROM meeting"
-                                  " WHERE title LIKE 'durable %' AND status != 'cancelled'")).all()
+        doc_rows = s.execute(
+            text(
+                "SELECT d.id, d.title, d.status, (SELECT count(*) FROM doc_version v WHERE v.document_id = d.id),"
+                " (SELECT count(*) FROM wf_task t WHERE t.case_id = d.case_id AND t.state = 'pending')"
+                " FROM doc_outgoing d WHERE d.title LIKE 'durable %'"
+            )
+        ).all()
+        bookings = s.execute(
+            text(
+                "SELECT title, room_id, start_at, end_at FROM meeting"
+                " WHERE title LIKE 'durable %' AND status != 'cancelled'"
+            )
+        ).all()
         signed = s.execute(text("SELECT purpose, leaf_index FROM esign_signature WHERE purpose LIKE 'durable %'")).all()
     db.dispose()
     assert report.ok, report
@@ -362,8 +411,13 @@ def _check_signatures(signers: list[Signer], rows: list[Any], data: Path) -> Non
     leaves = sorted(r[1] for r in rows)
     assert len(set(leaves)) == len(leaves), "two signatures share a log entry"
     env = {k: v for k, v in os.environ.items() if not k.startswith("OFFICE_")}
-    log = subprocess.run([sys.executable, "-m", "office", "esign", "log", "verify", "--data", str(data)],
-                         capture_output=True, text=True, env=env, timeout=120)
+    log = subprocess.run(
+        [sys.executable, "-m", "office", "esign", "log", "verify", "--data", str(data)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert log.returncode == 0, log.stdout + log.stderr  # the transparency log recomputes to its signed heads
 
 
@@ -376,8 +430,11 @@ def _check_chat(writers: list[ChatWriter], rows: list[Any], seen: list[dict[str,
     assert not missing, f"acknowledged but lost: {sorted(missing)[:5]}"
     seqs = sorted(r[1] for r in rows)
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "gap in the conversation's sequence"
-    delivered = [f["message"]["text"].removeprefix("durable ") for f in seen
-                 if f["type"] == "chat.message" and f["message"]["text"].startswith("durable ")]
+    delivered = [
+        f["message"]["text"].removeprefix("durable ")
+        for f in seen
+        if f["type"] == "chat.message" and f["message"]["text"].startswith("durable ")
+    ]
     assert sorted(delivered) == sorted(set(delivered)), "the resuming client saw a message twice"
     assert set(acked) <= set(delivered), f"resuming client missed {sorted(set(acked) - set(delivered))[:5]}"
 
@@ -414,8 +471,13 @@ def _check_bookings(bookers: list[Booker], rows: list[Any]) -> None:
 
 def _office(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OFFICE_")}
-    return subprocess.run([sys.executable, "-m", "office", *args, "--data", str(data)], capture_output=True, text=True,
-                          env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "office", *args, "--data", str(data)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def _rows(data: Path, sql: str) -> dict[Any, tuple[Any, ...]]:
@@ -439,7 +501,9 @@ def test_backup_under_load_restores_a_consistent_copy(tmp_path: Path) -> None:
     up.headers["x-csrf-token"] = r.json()["user"]["csrf_token"]
     cid = next(c["id"] for c in up.get("/api/messages/conversations").json()["items"] if c["kind"] == "department")
     blob = b"%PDF-1.4\n" + os.urandom(50_000).hex().encode() + b"\n%%EOF\n"
-    att = up.post(f"/api/messages/conversations/{cid}/attachments", files={"file": ("材料.pdf", blob, "application/pdf")})
+    att = up.post(
+        f"/api/messages/conversations/{cid}/attachments", files={"file": ("材料.pdf", blob, "application/pdf")}
+    )
     assert att.status_code in (200, 201), att.text
     stop = threading.Event()
     chat = [ChatWriter(server, u, stop) for u in CHAT_WRITERS]

@@ -23,7 +23,7 @@ from starlette.testclient import TestClient
 from tests.authz_world import build_world
 from tests.esign.test_docx_sig import build_docx
 
-XSS = '<img src=x onerror=window.__pwned=1><script>window.__pwned=2</script>'
+XSS = "<img src=x onerror=window.__pwned=1><script>window.__pwned=2</script>"
 HOSTILE = {
     "script": XSS,
     "html": '<b>粗体</b><a href="javascript:alert(1)">点我</a>',
@@ -47,29 +47,65 @@ def _create_routes(w: Any) -> list[tuple[str, str, str, Any, Any]]:
         return {"name": v, "parent_id": w.org.agencies["A"]}
 
     def user(v: str) -> dict[str, Any]:
-        return {"username": f"u{len(v)}x{abs(hash(v)) % 10**8}", "name": v, "password": "Very-long-passw0rd-2026",
-                "posts": [{"department_id": w.org.depts["A1"], "title": v[:50]}]}
+        return {
+            "username": f"u{len(v)}x{abs(hash(v)) % 10**8}",
+            "name": v,
+            "password": "Very-long-passw0rd-2026",
+            "posts": [{"department_id": w.org.depts["A1"], "title": v[:50]}],
+        }
 
     return [
         ("prospero", "/api/admin/departments", "name", dept, None),
         ("prospero", "/api/admin/users", "name", user, None),
-        ("hamlet", "/api/messages/conversations", "name", lambda v: {"name": v, "member_ids": [users["polonius"]]},
-         None),
-        ("hamlet", f"/api/messages/conversations/{cid}/messages", "text", lambda v: {"text": v},
-         lambda c, r: c.get(f"/api/messages/conversations/{cid}/messages").json()["items"][-1]["text"]),
+        (
+            "hamlet",
+            "/api/messages/conversations",
+            "name",
+            lambda v: {"name": v, "member_ids": [users["polonius"]]},
+            None,
+        ),
+        (
+            "hamlet",
+            f"/api/messages/conversations/{cid}/messages",
+            "text",
+            lambda v: {"text": v},
+            lambda c, r: c.get(f"/api/messages/conversations/{cid}/messages").json()["items"][-1]["text"],
+        ),
         ("hamlet", f"/api/docs/{doc}/comments", "text", lambda v: {"text": v}, None),
-        ("hamlet", "/api/docs", "title", lambda v: {"doc_type": "通知", "title": v, "body": [
-            {"kind": "paragraph", "text": v}], "main_recipients": [v[:100]]},
-         lambda c, r: c.get(f"/api/docs/{r['id']}").json()["title"]),
-        ("hamlet", "/api/meetings", "title", lambda v: {"title": v, "description": v, "start": soon,
-                                                         "end": _plus_hour(soon)},
-         None),
+        (
+            "hamlet",
+            "/api/docs",
+            "title",
+            lambda v: {
+                "doc_type": "通知",
+                "title": v,
+                "body": [{"kind": "paragraph", "text": v}],
+                "main_recipients": [v[:100]],
+            },
+            lambda c, r: c.get(f"/api/docs/{r['id']}").json()["title"],
+        ),
+        (
+            "hamlet",
+            "/api/meetings",
+            "title",
+            lambda v: {"title": v, "description": v, "start": soon, "end": _plus_hour(soon)},
+            None,
+        ),
         ("hamlet", f"/api/meetings/{mid}/agenda", "items", lambda v: {"items": [{"title": v}]}, None),
-        ("gertrude", "/api/incoming", "title", lambda v: {"title": v, "source_agency_name": v[:100],
-                                                          "doc_type": "函", "body_text": v}, None),
-        ("gertrude", "/api/supervision/items", "title", lambda v: {"title": v, "deadline": soon, "note": v[:500],
-                                                                   "owner_department_id": w.org.depts["A2"]},
-         None),
+        (
+            "gertrude",
+            "/api/incoming",
+            "title",
+            lambda v: {"title": v, "source_agency_name": v[:100], "doc_type": "函", "body_text": v},
+            None,
+        ),
+        (
+            "gertrude",
+            "/api/supervision/items",
+            "title",
+            lambda v: {"title": v, "deadline": soon, "note": v[:500], "owner_department_id": w.org.depts["A2"]},
+            None,
+        ),
     ]
 
 
@@ -81,15 +117,18 @@ def _count_rows(app: Any) -> dict[str, int]:
     from sqlmodel import SQLModel
 
     with app.state.db.read() as s:
-        return {t.name: s.execute(select(func.count()).select_from(t)).scalar_one()
-                for t in SQLModel.metadata.sorted_tables if not t.name.startswith(("audit", "event", "login"))}
+        return {
+            t.name: s.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in SQLModel.metadata.sorted_tables
+            if not t.name.startswith(("audit", "event", "login"))
+        }
 
 
 def test_hostile_text_is_stored_exactly_or_refused_without_a_partial_write(app: Any, client: TestClient) -> None:
     w = build_world(app)
     w.main = client
     failures = []
-    for who, url, field, build, read_back in _create_routes(w):
+    for who, url, _field, build, read_back in _create_routes(w):
         c = w.client(who)
         method = "PUT" if url.endswith("/agenda") else "POST"
         for kind, value in HOSTILE.items():
@@ -133,18 +172,25 @@ def _bomb() -> bytes:
 
 
 def bad_files() -> dict[str, tuple[str, bytes, str]]:
-    xxe = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-           b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r>'
-           b"<w:t>&x;</w:t></w:r></w:p></w:body></w:document>")
-    laughs = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">'
-              + b"".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'.encode() for i in range(9))
-              + b']><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
-              b"<w:p><w:r><w:t>&j;</w:t></w:r></w:p></w:body></w:document>")
+    xxe = (
+        b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r>'
+        b"<w:t>&x;</w:t></w:r></w:p></w:body></w:document>"
+    )
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">'
+        + b"".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'.encode() for i in range(9))
+        + b']><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+        b"<w:p><w:r><w:t>&j;</w:t></w:r></w:p></w:body></w:document>"
+    )
     good = build_docx()
     return {
         "html as png": ("photo.png", b"<!doctype html><script>alert(1)</script>", "image/png"),
-        "svg script": ("x.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
-                       "image/svg+xml"),
+        "svg script": (
+            "x.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+            "image/svg+xml",
+        ),
         "exe as docx": ("报告.docx", b"MZ\x90\x00\x03" + b"\0" * 100, DOCX),
         "traversal": ("../../etc/passwd", b"root:x:0:0", "text/plain"),
         "rtl name": ("报告\u202excod.exe", good, DOCX),
@@ -202,8 +248,22 @@ def test_windows_device_names_are_not_kept_as_upload_names(client: TestClient, o
     from tests.factories import login
     from tests.messaging.helpers import group
 
-    devices = ["CON", "con", "NUL.txt", "aux.docx", "Prn.tar.gz", "COM1", "com9.pdf", "LPT1", "lpt3.xlsx",
-               "COM¹.txt", "CON .txt", "conin$", "CONOUT$.log", " nul.txt"]
+    devices = [
+        "CON",
+        "con",
+        "NUL.txt",
+        "aux.docx",
+        "Prn.tar.gz",
+        "COM1",
+        "com9.pdf",
+        "LPT1",
+        "lpt3.xlsx",
+        "COM¹.txt",
+        "CON .txt",
+        "conin$",
+        "CONOUT$.log",
+        " nul.txt",
+    ]
     for name in devices:
         kept = safe_upload_name(name)
         assert kept.startswith("_") and not WINDOWS_DEVICE.match(kept), (name, kept)
@@ -211,8 +271,9 @@ def test_windows_device_names_are_not_kept_as_upload_names(client: TestClient, o
         assert safe_upload_name(name) == name  # only the device names themselves
     cid = group(org, "hamlet", "组", ["ophelia"])
     login(client, "hamlet")
-    r = client.post(f"/api/messages/conversations/{cid}/attachments",
-                    files={"file": ("NUL.txt", b"hello", "text/plain")})
+    r = client.post(
+        f"/api/messages/conversations/{cid}/attachments", files={"file": ("NUL.txt", b"hello", "text/plain")}
+    )
     assert r.status_code == 201 and r.json()["filename"] == "_NUL.txt", r.text
 
 
@@ -238,7 +299,7 @@ def test_deep_and_huge_json_on_every_json_route(app: Any, client: TestClient, or
 
 def _assert_neutral(cells: list[str], where: str) -> None:
     for cell in cells:
-        assert not (cell[:1] in ("=", "+", "-", "@", "\t", "\r")), f"{where}: formula cell {cell!r}"
+        assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r"), f"{where}: formula cell {cell!r}"
 
 
 def test_every_export_neutralises_spreadsheet_formulas(app: Any, client: TestClient) -> None:
@@ -247,9 +308,17 @@ def test_every_export_neutralises_spreadsheet_formulas(app: Any, client: TestCli
     pro, ham, ger = w.client("prospero"), w.client("hamlet"), w.client("gertrude")
     payload = FORMULAS[0]
     # Org export: a person whose every free field is a formula.
-    r = pro.post("/api/admin/users", json={"username": "formula", "name": FORMULAS[1], "password": "Very-long-passw0rd-2026",
-                                            "office": FORMULAS[2], "email": "", "posts": [
-                                                {"department_id": w.org.depts["A1"], "title": FORMULAS[3]}]})
+    r = pro.post(
+        "/api/admin/users",
+        json={
+            "username": "formula",
+            "name": FORMULAS[1],
+            "password": "Very-long-passw0rd-2026",
+            "office": FORMULAS[2],
+            "email": "",
+            "posts": [{"department_id": w.org.depts["A1"], "title": FORMULAS[3]}],
+        },
+    )
     assert r.status_code in (200, 201), r.text
     pro.post("/api/admin/departments", json={"name": payload, "parent_id": w.org.agencies["A"]})
     rows = list(csv.reader(io.StringIO(pro.get("/api/admin/org/export").content.decode("utf-8-sig"))))
@@ -266,8 +335,10 @@ def test_every_export_neutralises_spreadsheet_formulas(app: Any, client: TestCli
     # 督办 export, CSV and XLSX: an item whose title is a formula.
     soon = (datetime.now(UTC) + timedelta(days=5)).isoformat()
     for formula in FORMULAS:
-        r = ger.post("/api/supervision/items", json={"title": formula, "deadline": soon,
-                                                     "owner_department_id": w.org.depts["A2"]})
+        r = ger.post(
+            "/api/supervision/items",
+            json={"title": formula, "deadline": soon, "owner_department_id": w.org.depts["A2"]},
+        )
         assert r.status_code == 201, r.text
     text = ger.get("/api/supervision/export", params={"format": "csv"}).content.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
@@ -287,8 +358,12 @@ def test_ids_and_numbers_beyond_what_a_column_holds_are_4xx_not_500(client: Test
 
     login(client, "hamlet")
     huge = 10**24
-    for method, url in (("GET", f"/api/meetings/{huge}"), ("PATCH", f"/api/meetings/{huge}"),
-                        ("GET", f"/api/docs/{huge}"), ("GET", f"/api/messages/conversations/{huge}")):
+    for method, url in (
+        ("GET", f"/api/meetings/{huge}"),
+        ("PATCH", f"/api/meetings/{huge}"),
+        ("GET", f"/api/docs/{huge}"),
+        ("GET", f"/api/messages/conversations/{huge}"),
+    ):
         r = client.request(method, url, json={"title": "x"} if method == "PATCH" else None)
         assert r.status_code == 404 and r.json()["error"] == "not_found", (url, r.text)
     r = client.post("/api/messages/conversations", json={"name": "组", "member_ids": [huge]})

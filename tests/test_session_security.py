@@ -47,8 +47,9 @@ def test_session_id_changes_at_login_and_a_planted_cookie_is_not_adopted(client:
 
 def test_cookie_flags_and_hsts(tmp_path: Path, org: Org) -> None:
     def set_cookies(secure: bool) -> tuple[list[str], Any]:
-        app = create_app(load_settings({}, data_dir=tmp_path / ("s" if secure else "p"), testing=True,
-                                       cookie_secure=secure))
+        app = create_app(
+            load_settings({}, data_dir=tmp_path / ("s" if secure else "p"), testing=True, cookie_secure=secure)
+        )
         with TestClient(app, base_url="https://testserver" if secure else "http://testserver") as c:
             from tests.factories import make_org
 
@@ -92,8 +93,9 @@ def test_every_state_changing_route_refuses_a_missing_or_forged_csrf_token(clien
         walked += 1
     assert walked > 80
     # Login is the exception: it has no session yet, and a cross-site login is still refused by origin.
-    r = client.post("/api/auth/login", json={"username": "hamlet", "password": PASSWORD},
-                    headers={"origin": "https://evil.example"})
+    r = client.post(
+        "/api/auth/login", json={"username": "hamlet", "password": PASSWORD}, headers={"origin": "https://evil.example"}
+    )
     assert r.status_code == 403 and r.json()["error"] == "bad_origin"
     client.headers["x-csrf-token"] = token
     assert client.get("/api/me").status_code == 200  # the session survived the walk
@@ -131,8 +133,11 @@ def test_security_headers_on_every_kind_of_response(client: TestClient, org: Org
         "404": client.get("/api/nope"),
         "405": client.delete("/healthz"),
         "401": new_client(client.app).get("/api/me"),
-        "413": client.post("/api/messages/conversations", content=b"x" * (3 * 1024 * 1024),
-                           headers={"content-type": "application/json"}),
+        "413": client.post(
+            "/api/messages/conversations",
+            content=b"x" * (3 * 1024 * 1024),
+            headers={"content-type": "application/json"},
+        ),
         "500": TestClient(client.app, raise_server_exceptions=False).get("/api/test-boom"),
         "websocket path over plain HTTP": client.get("/ws"),
         "download": client.get("/api/meetings/feed"),
@@ -151,8 +156,15 @@ def test_security_headers_on_every_kind_of_response(client: TestClient, org: Org
 
 
 def test_uploads_are_rate_limited_per_user_and_per_address(tmp_path: Path) -> None:
-    settings = load_settings({}, data_dir=tmp_path / "d", testing=True, upload_per_minute=1, upload_burst=3,
-                             upload_per_minute_address=1, upload_burst_address=5)
+    settings = load_settings(
+        {},
+        data_dir=tmp_path / "d",
+        testing=True,
+        upload_per_minute=1,
+        upload_burst=3,
+        upload_per_minute_address=1,
+        upload_burst_address=5,
+    )
     app = create_app(settings)
     with TestClient(app, base_url="http://testserver") as c:
         from tests.factories import make_org

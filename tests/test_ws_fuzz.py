@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from messaging.models import Message
@@ -29,30 +30,51 @@ from tests.messaging.helpers import config
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 TYPES = ["chat.send", "chat.read", "chat.typing", "presence.set", "presence.watch", "ping", "nonsense", ""]
-HOSTILE_TEXT = st.sampled_from(["", "a\x00b", "\u202egnp.exe", "<script>alert(1)</script>", "😀" * 50,
-                                "x" * 20_000, "\x1b[31m", "' OR 1=1 --"])
+HOSTILE_TEXT = st.sampled_from(
+    ["", "a\x00b", "\u202egnp.exe", "<script>alert(1)</script>", "😀" * 50, "x" * 20_000, "\x1b[31m", "' OR 1=1 --"]
+)
 HOSTILE_INT = st.sampled_from([0, -1, 1, 2**31, 2**53 + 1, 10**30, -(10**30)])
-SCALAR = st.one_of(st.none(), st.booleans(), HOSTILE_INT, st.integers(), st.floats(allow_nan=False), HOSTILE_TEXT,
-                   st.text(max_size=40))
-VALUE = st.recursive(SCALAR, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                     st.dictionaries(st.text(max_size=8), inner, max_size=4)),
-                     max_leaves=12)
-FIELDS = ["conversation_id", "text", "client_id", "seq", "status", "user_ids", "mentions", "reply_to_seq", "ref",
-          "is_ding", "attachment_id"]
+SCALAR = st.one_of(
+    st.none(), st.booleans(), HOSTILE_INT, st.integers(), st.floats(allow_nan=False), HOSTILE_TEXT, st.text(max_size=40)
+)
+VALUE = st.recursive(
+    SCALAR,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=12,
+)
+FIELDS = [
+    "conversation_id",
+    "text",
+    "client_id",
+    "seq",
+    "status",
+    "user_ids",
+    "mentions",
+    "reply_to_seq",
+    "ref",
+    "is_ding",
+    "attachment_id",
+]
 
 
 @st.composite
 def frames(draw: Any, cid: int) -> str | bytes:
-    kind = draw(st.sampled_from(["frame", "frame", "frame", "send", "send", "send", "not_json", "binary", "deep",
-                                 "array"]))
+    kind = draw(
+        st.sampled_from(["frame", "frame", "frame", "send", "send", "send", "not_json", "binary", "deep", "array"])
+    )
     if kind == "send":  # nearly right: hostile text in an otherwise well-formed send, sometimes one bad field
-        frame = {"type": "chat.send", "conversation_id": cid, "text": draw(st.one_of(HOSTILE_TEXT, st.text(max_size=30))),
-                 "client_id": draw(st.uuids().map(str)), "ref": draw(st.integers(0, 10**6))}
+        frame = {
+            "type": "chat.send",
+            "conversation_id": cid,
+            "text": draw(st.one_of(HOSTILE_TEXT, st.text(max_size=30))),
+            "client_id": draw(st.uuids().map(str)),
+            "ref": draw(st.integers(0, 10**6)),
+        }
         if draw(st.integers(0, 3)) == 0:
             frame[draw(st.sampled_from(FIELDS))] = draw(VALUE)
         return json.dumps(frame, ensure_ascii=False)
     if kind == "not_json":
-        return draw(st.sampled_from(["{", "null", "[]", "\"x\"", "{\"type\": }", "\x00", "1e999999"]))
+        return draw(st.sampled_from(["{", "null", "[]", '"x"', '{"type": }', "\x00", "1e999999"]))
     if kind == "binary":
         return draw(st.binary(min_size=1, max_size=64))
     if kind == "deep":
@@ -122,9 +144,13 @@ def test_hostile_frames_get_errors_never_a_crash(live: LiveServer, live_org: Org
     with live.app.state.db.read() as s:
         before = s.execute(select(func.max(Message.id))).scalar_one() or 0
 
-    @settings(max_examples=80, deadline=None, derandomize=True, database=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                     HealthCheck.data_too_large])
+    @settings(
+        max_examples=80,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(batch=st.lists(frames(cid), min_size=1, max_size=6))
     def check(batch: list[str | bytes]) -> None:
         for frame in batch:
@@ -144,8 +170,13 @@ def test_hostile_frames_get_errors_never_a_crash(live: LiveServer, live_org: Org
             if reply["type"] == "chat.ack":
                 acks.append(reply)
 
-    with config(rate_per_second=10_000.0, rate_burst=10_000, abuse_rejections=10_000, address_rate_per_second=10_000.0,
-                address_rate_burst=10_000):
+    with config(
+        rate_per_second=10_000.0,
+        rate_burst=10_000,
+        abuse_rejections=10_000,
+        address_rate_per_second=10_000.0,
+        address_rate_burst=10_000,
+    ):
         check()
     # The fuzzer reached the interesting refusals, not just one kind of error.
     assert {"malformed", "unknown_type", "invalid_field"} <= seen_errors, seen_errors

@@ -81,7 +81,9 @@ def _warm(desktop: object, profile: str) -> None:
     doc = desktop.loadComponentFromURL("private:factory/swriter", "_blank", 0, _props(Hidden=True))  # type: ignore[attr-defined]
     try:
         doc.getText().setString("仿宋 黑体 楷体 2026年11月29日")
-        doc.storeToURL(uno.systemPathToFileUrl(os.path.join(profile, "warm.pdf")), _props(FilterName="writer_pdf_Export"))
+        doc.storeToURL(
+            uno.systemPathToFileUrl(os.path.join(profile, "warm.pdf")), _props(FilterName="writer_pdf_Export")
+        )
     finally:
         doc.close(True)
 
@@ -89,10 +91,22 @@ def _warm(desktop: object, profile: str) -> None:
 def main(soffice: str, profile: str, pipe: str) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the clean-up below
     office = subprocess.Popen(
-        [soffice, f"-env:UserInstallation={uno.systemPathToFileUrl(profile)}", "--headless", "--invisible",
-         "--nologo", "--norestore", "--nodefault", "--nolockcheck", "--nofirststartwizard",
-         f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            soffice,
+            f"-env:UserInstallation={uno.systemPathToFileUrl(profile)}",
+            "--headless",
+            "--invisible",
+            "--nologo",
+            "--norestore",
+            "--nodefault",
+            "--nolockcheck",
+            "--nofirststartwizard",
+            f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     desktop = None
     try:
         desktop = _connect(pipe, office)

@@ -33,8 +33,11 @@ class StyleResolver:
             if sid:
                 self.styles[sid] = st
         self.default_para = next(
-            (sid for sid, st in self.styles.items()
-             if st.get(qn("w:type")) == "paragraph" and st.get(qn("w:default")) in ("1", "true")),
+            (
+                sid
+                for sid, st in self.styles.items()
+                if st.get(qn("w:type")) == "paragraph" and st.get(qn("w:default")) in ("1", "true")
+            ),
             None,
         )
         dd = styles_el.find(qn("w:docDefaults"))
@@ -60,7 +63,8 @@ class StyleResolver:
                     ea = el.find(f"{{{A_NS}}}ea")
                     hans = el.find(f"{{{A_NS}}}font[@script='Hans']")
                     name = (ea.get("typeface") if ea is not None else "") or (
-                        hans.get("typeface") if hans is not None else "")
+                        hans.get("typeface") if hans is not None else ""
+                    )
                     latin = el.find(f"{{{A_NS}}}latin")
                     fonts[kind + "EastAsia"] = name or ""
                     fonts[kind + "HAnsi"] = latin.get("typeface", "") if latin is not None else ""

@@ -13,8 +13,18 @@ from pathlib import Path
 from typing import Any
 
 MAX_FILE = 50 * 1024 * 1024
-ELEMENT_NAMES = {"mark": "发文机关标志", "number": "发文字号", "separator": "分隔线", "title": "标题", "recipients": "主送",
-                 "attachments": "附件说明", "signature": "署名", "date": "成文日期", "note": "附注", "colophon": "版记"}
+ELEMENT_NAMES = {
+    "mark": "发文机关标志",
+    "number": "发文字号",
+    "separator": "分隔线",
+    "title": "标题",
+    "recipients": "主送",
+    "attachments": "附件说明",
+    "signature": "署名",
+    "date": "成文日期",
+    "note": "附注",
+    "colophon": "版记",
+}
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -35,12 +45,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(report.to_json())
         return 0 if report.ok else 1
     found = "、".join(ELEMENT_NAMES.get(k, k) for k in report.elements)
-    print(f"{path.name}：按{'纪要' if report.fmt == 'minutes' else '信函' if report.fmt == 'letter' else '文件'}格式检查；识别到 {found or '无'}")
+    fmt = {"minutes": "纪要", "letter": "信函"}.get(report.fmt, "文件")
+    print(f"{path.name}：按{fmt}格式检查；识别到 {found or '无'}")
     if report.ok:
         print("符合 GB/T 9704-2012")
         return 0
     for d in report.deviations:
-        where = f"第 {d.paragraph + 1} 段" if d.paragraph is not None else (f"第 {d.section + 1} 节" if d.section is not None else d.part)
+        where = (
+            f"第 {d.paragraph + 1} 段"
+            if d.paragraph is not None
+            else (f"第 {d.section + 1} 节" if d.section is not None else d.part)
+        )
         print(f"  [{d.code}] {where}：{d.message}", file=sys.stdout)
     print(f"共 {len(report.deviations)} 处不符合 GB/T 9704-2012")
     return 1

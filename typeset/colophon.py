@@ -75,6 +75,7 @@ def write(w: Writer, *, rules: bool, printer: bool) -> None:
                 x.borders(p, top=thin)
             x.borders(made[-1], top=thin, bottom=thick)
 
+
 def estimate(w: Writer, needed: int, *, letter: bool) -> tuple[int, int]:
     """(pages on, space above) for a 版记 ``needed`` twips tall, from the estimated position."""
     fits = w.y + needed <= g.TYPE_AREA_HEIGHT
@@ -104,9 +105,14 @@ def page_numbers(w: Writer, *, first_page: bool = True) -> None:
     for footer, align in ((section.footer, "right"), (section.even_page_footer, "left")):
         footer.is_linked_to_previous = False
         p = footer.paragraphs[0]
-        x.format_paragraph(p, align=align, left=indent if align == "left" else 0,
-                           right=indent if align == "right" else 0, line=g.SIZE_4 * 10,
-                           after=PAGE_NUMBER_AFTER)
+        x.format_paragraph(
+            p,
+            align=align,
+            left=indent if align == "left" else 0,
+            right=indent if align == "right" else 0,
+            line=g.SIZE_4 * 10,
+            after=PAGE_NUMBER_AFTER,
+        )
         dash = g.PAGE_NUMBER_DASH
         style_run: Callable[[object], None] = style
         style_run(p.add_run(dash + " "))
@@ -127,20 +133,30 @@ def rows(doc: OfficialDocument, *, printer: bool) -> list[Row]:
         head = "抄送："
         text = head + "，".join(doc.cc).rstrip("。") + "。"
         hang = text_width(head, char=small)
-        out.append(([(text, g.FONT_FANGSONG, g.SIZE_4, None)],
-                    {"left": small + hang, "right": small, "first_line": -hang, "align": "both"}))
+        out.append(
+            (
+                [(text, g.FONT_FANGSONG, g.SIZE_4, None)],
+                {"left": small + hang, "right": small, "first_line": -hang, "align": "both"},
+            )
+        )
     if printer and doc.printer:
         date = format_cn_date(doc.print_date) + "印发" if doc.print_date else ""
-        out.append(([(f"{doc.printer}\t{date}", g.FONT_FANGSONG, g.SIZE_4, None)],
-                    {"left": small, "right": small, "align": "left"}))
+        out.append(
+            (
+                [(f"{doc.printer}\t{date}", g.FONT_FANGSONG, g.SIZE_4, None)],
+                {"left": small, "right": small, "align": "left"},
+            )
+        )
     return out
 
 
 def lines(found: list[Row]) -> list[int]:
     """Estimated lines of each 版记 row (4号 characters between one-字 indents)."""
     small = g.SIZE_4 * 10
-    return [max(1, math.ceil((text_width(r[0][0][0], char=small, digit=small // 2) + 2 * small) / g.TYPE_AREA_WIDTH))
-            for r in found]
+    return [
+        max(1, math.ceil((text_width(r[0][0][0], char=small, digit=small // 2) + 2 * small) / g.TYPE_AREA_WIDTH))
+        for r in found
+    ]
 
 
 def height(count: int, *, rules: bool) -> int:

@@ -15,17 +15,18 @@ import io
 import json
 import re
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import docx
 from docx.document import Document as DocxDocument
 from docx.oxml.ns import qn
 
+from office.errors import UnsupportedMedia
+from office.safezip import open_zip
 from typeset import gbt9704 as g
 from typeset._styles import StyleResolver
 from typeset.layout import MINUTES_NUMBER_RE, NUMBER_RE, ORDER_NUMBER_RE, detect_heading_level
-from office.errors import UnsupportedMedia
-from office.safezip import open_zip
 
 ANY_NUMBER_RE = re.compile(r"\S+?[〔\[【(（［]\d{2,4}[〕\]】)）］]第?\d+号")
 DATE_RE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日$")
@@ -33,6 +34,8 @@ CN_DATE_RE = re.compile(r"^[〇○零一二三四五六七八九]{4}年[一二�
 # The number line of a draft seen before 编号 (typeset.render.DRAFT_NUMBER, or a 令's 第　　号).
 DRAFT_NUMBER_RE = re.compile(r"^(\S*〔\s*〕\s*号|第\s+号)")
 TOP_MARKS_RE = re.compile(r"^(\d{1,6}|特急|加急|平急|特提|内部.*|秘密.*|机密.*|绝密.*)$")
+
+
 def _heading_level(text: str) -> int | None:
     """A 结构层次序数 line is a heading when it reads as a title (short, no full stop); a numbered
     sentence (e.g. 纪要 议定事项 "二、加强机关效能建设。") is body text and keeps the body font."""
@@ -43,8 +46,7 @@ def _heading_level(text: str) -> int | None:
     return level if len(text) <= 60 and "。" not in text else None
 
 
-ORDER = ("mark", "number", "separator", "title", "recipients", "attachments", "signature", "date", "note",
-         "colophon")
+ORDER = ("mark", "number", "separator", "title", "recipients", "attachments", "signature", "date", "note", "colophon")
 EXPECT: dict[str, tuple[str, int | None, str]] = {
     # element: (font family, half-points or None = any size, Chinese name)
     "mark": ("小标宋", None, "发文机关标志"),
@@ -87,8 +89,12 @@ class ConformanceReport:
         return [d.code for d in self.deviations]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "format": self.fmt, "elements": dict(self.elements),
-                "deviations": [asdict(d) for d in self.deviations]}
+        return {
+            "ok": self.ok,
+            "format": self.fmt,
+            "elements": dict(self.elements),
+            "deviations": [asdict(d) for d in self.deviations],
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False)
@@ -143,10 +149,15 @@ class _Checker:
             height = int(pg.get(qn("w:h"), 0)) if pg is not None else 0
             if abs(width - g.PAGE_WIDTH) > g.mm(1) or abs(height - g.PAGE_HEIGHT) > g.mm(1):
                 self.add("page_size", f"纸张应为A4（210×297mm），实际为{_mm(width)}×{_mm(height)}", section=i)
-            values = {k: int(mar.get(qn("w:" + k), 0)) if mar is not None else 0
-                      for k in ("top", "bottom", "left", "right")}
-            want = {"top": (g.MARGIN_TOP, "天头"), "left": (g.MARGIN_LEFT, "订口"),
-                    "right": (g.MARGIN_RIGHT, "右白边"), "bottom": (g.MARGIN_BOTTOM, "下白边")}
+            values = {
+                k: int(mar.get(qn("w:" + k), 0)) if mar is not None else 0 for k in ("top", "bottom", "left", "right")
+            }
+            want = {
+                "top": (g.MARGIN_TOP, "天头"),
+                "left": (g.MARGIN_LEFT, "订口"),
+                "right": (g.MARGIN_RIGHT, "右白边"),
+                "bottom": (g.MARGIN_BOTTOM, "下白边"),
+            }
             for key, (target, name) in want.items():
                 if abs(values[key] - target) > g.MARGIN_TOLERANCE:
                     self.add(f"margin_{key}", f"{name}应为{_mm(target)}±1mm，实际为{_mm(values[key])}", section=i)
@@ -183,8 +194,11 @@ class _Checker:
             self.add("chars_per_line", f"每行应排28个字，按当前字距为{chars}个", section=index, paragraph=first)
         line, rule = self.styles.line_spacing(self.paras[first]._p)
         if line is not None and rule == "exact" and abs(line - g.LINE_PITCH) > 10:
-            self.add("line_pitch", f"正文行距应为固定值{g.LINE_PITCH / 20:.2f}磅（每面22行），实际为{line / 20:.2f}磅",
-                     paragraph=first)
+            self.add(
+                "line_pitch",
+                f"正文行距应为固定值{g.LINE_PITCH / 20:.2f}磅（每面22行），实际为{line / 20:.2f}磅",
+                paragraph=first,
+            )
 
     def first_run_props(self, index: int) -> Any:
         p = self.paras[index]._p
@@ -200,13 +214,25 @@ class _Checker:
         texts = self.texts
         number = next((i for i, t in enumerate(texts) if ANY_NUMBER_RE.search(t.replace("\t", " "))), None)
         if number is None:
-            number = next((i for i, t in enumerate(texts) if MINUTES_NUMBER_RE.fullmatch(t)
-                           or ORDER_NUMBER_RE.fullmatch(t) or DRAFT_NUMBER_RE.match(t)), None)
+            number = next(
+                (
+                    i
+                    for i, t in enumerate(texts)
+                    if MINUTES_NUMBER_RE.fullmatch(t) or ORDER_NUMBER_RE.fullmatch(t) or DRAFT_NUMBER_RE.match(t)
+                ),
+                None,
+            )
         mark = None
         if number is not None:
             el["number"] = number
-            mark = next((i for i in range(number - 1, -1, -1)
-                         if texts[i] and not TOP_MARKS_RE.match(texts[i]) and "签发人" not in texts[i]), None)
+            mark = next(
+                (
+                    i
+                    for i in range(number - 1, -1, -1)
+                    if texts[i] and not TOP_MARKS_RE.match(texts[i]) and "签发人" not in texts[i]
+                ),
+                None,
+            )
         else:  # a draft without a number line (纪要): the mark is the first red line of the page
             mark = next((i for i in range(min(6, len(texts))) if texts[i] and self.colour_of(i) == g.RED), None)
         if mark is not None:
@@ -261,9 +287,16 @@ class _Checker:
         if att is not None:
             el["attachments"] = att
         # 版记: 抄送, the 印发 line, or (a draft, not yet dated) a line between the 版记's black rules.
-        colophon = next((i for i in range(title + 1, len(texts))
-                         if texts[i].startswith("抄送") or texts[i].endswith("印发")
-                         or (texts[i] and self.separator_colour(i) in ("000000", "AUTO"))), None)
+        colophon = next(
+            (
+                i
+                for i in range(title + 1, len(texts))
+                if texts[i].startswith("抄送")
+                or texts[i].endswith("印发")
+                or (texts[i] and self.separator_colour(i) in ("000000", "AUTO"))
+            ),
+            None,
+        )
         if colophon is not None:
             el["colophon"] = colophon
 
@@ -303,9 +336,13 @@ class _Checker:
         if letter:
             self.check_letter_mark()
         else:
-            required = (("mark", "发文机关标志"), ("number", "令号")) if order else (
-                ("mark", "发文机关标志"), ("separator", "版头分隔线")) if self.report.fmt == "minutes" else (
-                ("mark", "发文机关标志"), ("number", "发文字号"), ("separator", "版头分隔线"))  # 纪要: 期号 optional
+            required = (
+                (("mark", "发文机关标志"), ("number", "令号"))
+                if order
+                else (("mark", "发文机关标志"), ("separator", "版头分隔线"))
+                if self.report.fmt == "minutes"
+                else (("mark", "发文机关标志"), ("number", "发文字号"), ("separator", "版头分隔线"))
+            )  # 纪要: 期号 optional
             for name, cn in required:
                 if name not in el:
                     self.add(f"missing_{name}", f"未找到{cn}")
@@ -349,8 +386,7 @@ class _Checker:
 
     def sealed(self) -> bool:
         """A file that carries a seal is the issued one: its 版记 must be complete (a draft's is not yet)."""
-        return any((e.get("name") or "").startswith("TongbanSeal")
-                   for e in self.word.element.body.iter("{*}docPr"))
+        return any((e.get("name") or "").startswith("TongbanSeal") for e in self.word.element.body.iter("{*}docPr"))
 
     def check_print_line(self, index: int) -> None:
         """文件格式 and 纪要 版记 end with 印发机关和印发日期 (§7.4.3)."""
@@ -434,7 +470,7 @@ class _Checker:
 
     def check_order(self) -> None:
         found = [(self.report.elements[name], name) for name in ORDER if name in self.report.elements]
-        for (a, name_a), (b, name_b) in zip(found, found[1:]):
+        for (a, name_a), (b, name_b) in pairwise(found):
             if b < a:
                 self.add("element_order", f"要素顺序错误：{name_b} 出现在 {name_a} 之前", paragraph=b)
 
@@ -465,15 +501,20 @@ class _Checker:
         """The last section holds nothing but the 版记 (after empty paragraphs): the blank page and the
         版记 page of §7.5, which carry no page numbers."""
         colophon = self.report.elements.get("colophon")
-        ends = [i for i, p in enumerate(self.paras)
-                if p._p.pPr is not None and p._p.pPr.find(qn("w:sectPr")) is not None]
+        ends = [
+            i for i, p in enumerate(self.paras) if p._p.pPr is not None and p._p.pPr.find(qn("w:sectPr")) is not None
+        ]
         if colophon is None or not ends:
             return False
         return all(i >= colophon for i in range(ends[-1] + 1, len(self.paras)) if self.texts[i])
 
     def check_footer(self, footer: Any, align: str, name: str, section: int) -> None:
-        paras = [p for p in footer.paragraphs if "PAGE" in "".join(t.text or "" for t in p._p.iter(qn("w:instrText")))
-                 or p._p.find(qn("w:fldSimple")) is not None]
+        paras = [
+            p
+            for p in footer.paragraphs
+            if "PAGE" in "".join(t.text or "" for t in p._p.iter(qn("w:instrText")))
+            or p._p.find(qn("w:fldSimple")) is not None
+        ]
         part = f"{name}页脚"
         if not paras:
             self.add("page_number_missing", f"{name}页脚缺少页码", part=part, section=section)
@@ -481,7 +522,9 @@ class _Checker:
         p = paras[0]
         text = p.text.strip()
         if not re.fullmatch(r"\u2014\s?\S+\s?\u2014", text):
-            self.add("page_number_format", f"{name}页码应为“— 1 —”（一字线），实际为“{text}”", part=part, section=section)
+            self.add(
+                "page_number_format", f"{name}页码应为“— 1 —”（一字线），实际为“{text}”", part=part, section=section
+            )
         jc = p._p.find(qn("w:pPr"))
         jc_el = jc.find(qn("w:jc")) if jc is not None else None
         actual = jc_el.get(qn("w:val")) if jc_el is not None else "left"

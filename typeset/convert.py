@@ -65,7 +65,9 @@ MAX_DOCX = 50 * 1024 * 1024
 class ConverterUnavailable(OfficeError):
     status_code = 503
     code = "official_copy_unavailable"
-    default_message = "服务器未安装 LibreOffice，暂不能生成版式文件（PDF）；请联系系统管理员安装 libreoffice-writer-nogui"
+    default_message = (
+        "服务器未安装 LibreOffice，暂不能生成版式文件（PDF）；请联系系统管理员安装 libreoffice-writer-nogui"
+    )
 
 
 class ConverterBusy(ConverterUnavailable):
@@ -131,8 +133,16 @@ class _Slot:
 class ConverterPool:
     """At most ``workers`` LibreOffice conversions at a time, each bounded by ``timeout`` seconds."""
 
-    def __init__(self, *, workers: int = 2, timeout: float = 60.0, wait: float = WAIT_SECONDS,
-                 soffice: str | None = None, python: str | None = None, fontconfig: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        workers: int = 2,
+        timeout: float = 60.0,
+        wait: float = WAIT_SECONDS,
+        soffice: str | None = None,
+        python: str | None = None,
+        fontconfig: str | Path | None = None,
+    ) -> None:
         self.workers, self.timeout, self.wait = workers, timeout, wait
         self.soffice = soffice if soffice is not None else (shutil.which("soffice") or shutil.which("libreoffice"))
         self.fontconfig = Path(fontconfig) if fontconfig else FONTS_CONF
@@ -158,8 +168,11 @@ class ConverterPool:
             return None
         with self._lock:
             if self._mode is None:
-                candidates = [self._python_choice] if self._python_choice is not None else [
-                    "/usr/bin/python3", str(Path(os.path.realpath(self.soffice or "")).parent / "python")]
+                candidates = (
+                    [self._python_choice]
+                    if self._python_choice is not None
+                    else ["/usr/bin/python3", str(Path(os.path.realpath(self.soffice or "")).parent / "python")]
+                )
                 self._python = _uno_python([c for c in candidates if c])
                 self._mode = "uno" if self._python else "cli"
             return self._mode
@@ -168,11 +181,21 @@ class ConverterPool:
         """For health output and the UI: can official copies be made, and how."""
         if not self.available():
             reason = "已停用（OFFICE_OFFICIAL_COPY_WORKERS=0）" if self.workers <= 0 else "服务器未安装 LibreOffice"
-            return {"available": False, "mode": None, "workers": self.workers, "warm": 0,
-                    "message": f"版式文件（PDF）暂不可用：{reason}"}
+            return {
+                "available": False,
+                "mode": None,
+                "workers": self.workers,
+                "warm": 0,
+                "message": f"版式文件（PDF）暂不可用：{reason}",
+            }
         warm = sum(1 for s in self._slots if s.proc is not None and s.proc.poll() is None)
-        return {"available": True, "mode": self.mode, "workers": self.workers, "warm": warm,
-                "message": "版式文件（PDF）可用" + ("" if self.mode == "uno" else "（未安装 python3-uno，转换较慢）")}
+        return {
+            "available": True,
+            "mode": self.mode,
+            "workers": self.workers,
+            "warm": warm,
+            "message": "版式文件（PDF）可用" + ("" if self.mode == "uno" else "（未安装 python3-uno，转换较慢）"),
+        }
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -195,8 +218,9 @@ class ConverterPool:
                 self._warm_and_release(slot)
         else:
             for slot in slots:
-                threading.Thread(target=self._warm_and_release, args=(slot,), daemon=True,
-                                 name=f"lo-warm-{slot.index}").start()
+                threading.Thread(
+                    target=self._warm_and_release, args=(slot,), daemon=True, name=f"lo-warm-{slot.index}"
+                ).start()
 
     def close(self) -> None:
         """Stop every converter process and remove their directories."""
@@ -234,8 +258,9 @@ class ConverterPool:
         except _Broken:
             self.restarts += 1
             slot.stop()
-            threading.Thread(target=self._warm_and_release, args=(slot,), daemon=True,
-                             name=f"lo-restart-{slot.index}").start()
+            threading.Thread(
+                target=self._warm_and_release, args=(slot,), daemon=True, name=f"lo-restart-{slot.index}"
+            ).start()
             raise ConversionFailed() from None
         except BaseException:
             self._idle.put(slot)
@@ -257,9 +282,14 @@ class ConverterPool:
         profile = slot.directory / "profile"
         pipe = f"tongban_lo_{os.getpid()}_{slot.index}_{secrets.token_hex(6)}"
         assert self._python and self.soffice
-        slot.proc = subprocess.Popen([self._python, str(WORKER), self.soffice, str(profile), pipe],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     env=self._env(slot), start_new_session=True)
+        slot.proc = subprocess.Popen(
+            [self._python, str(WORKER), self.soffice, str(profile), pipe],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=self._env(slot),
+            start_new_session=True,
+        )
         line = self._readline(slot, time.monotonic() + START_SECONDS)
         if line is None or not line.get("ready"):
             slot.stop()
@@ -315,10 +345,24 @@ class ConverterPool:
         assert self.soffice
         try:
             proc = subprocess.Popen(
-                [self.soffice, f"-env:UserInstallation={(slot.directory / 'profile').as_uri()}", "--headless",
-                 "--norestore", "--nolockcheck", "--convert-to", "pdf", "--outdir", str(slot.directory), str(src)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                env=self._env(slot), start_new_session=True)
+                [
+                    self.soffice,
+                    f"-env:UserInstallation={(slot.directory / 'profile').as_uri()}",
+                    "--headless",
+                    "--norestore",
+                    "--nolockcheck",
+                    "--convert-to",
+                    "pdf",
+                    "--outdir",
+                    str(slot.directory),
+                    str(src),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=self._env(slot),
+                start_new_session=True,
+            )
             try:
                 proc.wait(timeout=self.timeout)
             except subprocess.TimeoutExpired:
@@ -342,8 +386,11 @@ def configure(settings: Any) -> ConverterPool:
     """The process-wide pool for ``office.config.Settings`` (called at start-up). An app created again
     with the same settings (tests create one per test) keeps the warm converters it already has."""
     global _pool
-    wanted = (settings.official_copy_workers, float(settings.official_copy_timeout),
-              Path(settings.official_copy_fontconfig) if settings.official_copy_fontconfig else FONTS_CONF)
+    wanted = (
+        settings.official_copy_workers,
+        float(settings.official_copy_timeout),
+        Path(settings.official_copy_fontconfig) if settings.official_copy_fontconfig else FONTS_CONF,
+    )
     with _pool_lock:
         if _pool is not None and not _pool._closed and (_pool.workers, _pool.timeout, _pool.fontconfig) == wanted:
             return _pool

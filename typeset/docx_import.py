@@ -16,9 +16,9 @@ from docx.oxml.ns import qn
 from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph as DocxParagraph
 
-from typeset.layout import Block, Heading, Paragraph, Table, detect_heading_level
 from office.errors import UnsupportedMedia, ValidationError
 from office.safezip import open_zip, read_member
+from typeset.layout import Block, Heading, Paragraph, Table, detect_heading_level
 
 WORD_MAIN = "word/document.xml"
 _HEADING_STYLES = {f"heading {n}": n for n in range(1, 5)} | {f"标题 {n}": n for n in range(1, 5)}
@@ -88,8 +88,11 @@ def _is_title(p: DocxParagraph) -> bool:
     if not centred and p.style is not None and p.style.paragraph_format.alignment is not None:
         centred = int(p.style.paragraph_format.alignment) == 1
     runs = [r for r in p.runs if r.text.strip()]
-    return centred and bool(runs) and all(r.bold or (r.bold is None and p.style is not None and p.style.font.bold)
-                                          for r in runs)
+    return (
+        centred
+        and bool(runs)
+        and all(r.bold or (r.bold is None and p.style is not None and p.style.font.bold) for r in runs)
+    )
 
 
 def import_draft(data: bytes) -> ImportedDraft:
@@ -104,9 +107,13 @@ def import_draft(data: bytes) -> ImportedDraft:
     if title_at is not None:
         lines = [t.strip(" \u3000\t") for t in head[title_at].text.split("\n")]
         draft.title = "".join(lines)[:200]
-        rest = items[items.index(head[title_at]) + 1:]
-        if rest and isinstance(rest[0], DocxParagraph) and _RECIPIENTS.match(rest[0].text.strip(" \u3000\t")) \
-                and not _heading_level(rest[0]):
+        rest = items[items.index(head[title_at]) + 1 :]
+        if (
+            rest
+            and isinstance(rest[0], DocxParagraph)
+            and _RECIPIENTS.match(rest[0].text.strip(" \u3000\t"))
+            and not _heading_level(rest[0])
+        ):
             line = rest[0].text.strip(" \u3000\t")[:-1]
             draft.main_recipients = [g.strip() for g in re.split(r"[，,]", line) if g.strip()]
             rest = rest[1:]

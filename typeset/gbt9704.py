@@ -53,7 +53,9 @@ FONT_SONGTI = "宋体"
 
 # Families the checker accepts for each role (names seen in real templates and on Windows).
 FONT_FAMILIES: dict[str, frozenset[str]] = {
-    "仿宋": frozenset({"仿宋_GB2312", "仿宋", "FangSong", "FangSong_GB2312", "方正仿宋_GBK", "方正仿宋简体", "华文仿宋"}),
+    "仿宋": frozenset(
+        {"仿宋_GB2312", "仿宋", "FangSong", "FangSong_GB2312", "方正仿宋_GBK", "方正仿宋简体", "华文仿宋"}
+    ),
     "黑体": frozenset({"黑体", "SimHei", "方正黑体_GBK", "方正黑体简体"}),
     "楷体": frozenset({"楷体_GB2312", "楷体", "KaiTi", "KaiTi_GB2312", "方正楷体_GBK", "方正楷体简体", "华文楷体"}),
     "小标宋": frozenset({"方正小标宋简体", "方正小标宋_GBK", "小标宋", "方正小标宋", "FZXiaoBiaoSong-B05S"}),

@@ -12,7 +12,7 @@ import datetime as dt
 import enum
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from office.errors import ValidationError
 
@@ -101,7 +101,7 @@ class Table:
         object.__setattr__(self, "kind", "table")
 
 
-Block = Union[Heading, Paragraph, ListItem, Table]
+Block = Heading | Paragraph | ListItem | Table
 
 
 @dataclass(frozen=True)

@@ -111,8 +111,17 @@ def _chars(page: pdfium.PdfPage, height: float, ids: _Ids) -> list[_Char]:
             continue
         raw.FPDFText_GetCharOrigin(textpage, i, x, y)
         raw.FPDFText_GetFillColor(textpage, i, r, g, b, a)
-        out.append(_Char(ch, x.value / MM, height - y.value / MM, size / MM, ids.font(name, family),
-                         (r.value, g.value, b.value), bold))
+        out.append(
+            _Char(
+                ch,
+                x.value / MM,
+                height - y.value / MM,
+                size / MM,
+                ids.font(name, family),
+                (r.value, g.value, b.value),
+                bold,
+            )
+        )
     textpage.close()
     return out
 
@@ -121,8 +130,15 @@ def _runs(chars: list[_Char]) -> list[list[_Char]]:
     runs: list[list[_Char]] = []
     for c in chars:
         last = runs[-1][-1] if runs and runs[-1] else None
-        same = (last is not None and c.ch != " " and abs(c.y - last.y) < 0.05 and c.font == last.font
-                and abs(c.size - last.size) < 0.01 and c.color == last.color and c.x > last.x)
+        same = (
+            last is not None
+            and c.ch != " "
+            and abs(c.y - last.y) < 0.05
+            and c.font == last.font
+            and abs(c.size - last.size) < 0.01
+            and c.color == last.color
+            and c.x > last.x
+        )
         if same:
             runs[-1].append(c)
         elif c.ch != " ":
@@ -141,10 +157,12 @@ def _text_object(ids: _Ids, run: list[_Char]) -> str:
     delta_attr = f" DeltaX={quoteattr(deltas)}" if deltas else ""
     bold = ' Weight="700"' if first.bold else ""
     color = f'<ofd:FillColor Value="{" ".join(map(str, first.color))}"/>'
-    return (f'<ofd:TextObject ID="{ids.next()}" Boundary="{_n(left)} {_n(top)} {_n(width)} {_n(height)}" '
-            f'Font="{first.font}" Size="{_n(size)}"{bold}>{color}'
-            f'<ofd:TextCode X="{_n(first.x - left)}" Y="{_n(first.y - top)}"{delta_attr}>'
-            f'{escape("".join(c.ch for c in run))}</ofd:TextCode></ofd:TextObject>')
+    return (
+        f'<ofd:TextObject ID="{ids.next()}" Boundary="{_n(left)} {_n(top)} {_n(width)} {_n(height)}" '
+        f'Font="{first.font}" Size="{_n(size)}"{bold}>{color}'
+        f'<ofd:TextCode X="{_n(first.x - left)}" Y="{_n(first.y - top)}"{delta_attr}>'
+        f"{escape(''.join(c.ch for c in run))}</ofd:TextCode></ofd:TextObject>"
+    )
 
 
 def _colour(obj: pdfium.PdfObject, getter: object) -> tuple[str, int]:
@@ -189,11 +207,13 @@ def _path_object(ids: _Ids, obj: pdfium.PdfObject, page_w: float, height: float)
         fill_rgb = stroke_rgb
     rule = ' Rule="Even-Odd"' if fill_mode.value == raw.FPDF_FILLMODE_ALTERNATE else ""
     # Written in page coordinates inside a boundary that is the whole page.
-    return (f'<ofd:PathObject ID="{ids.next()}" Boundary="0 0 {_n(page_w)} {_n(height)}" '
-            f'LineWidth="{_n(max(width.value * scale / MM, 0.05))}" Stroke="{str(bool(stroke.value)).lower()}" '
-            f'Fill="{str(fill).lower()}"{rule}>'
-            f'<ofd:FillColor Value="{fill_rgb}"/><ofd:StrokeColor Value="{stroke_rgb}"/>'
-            f'<ofd:AbbreviatedData>{" ".join(ops)}</ofd:AbbreviatedData></ofd:PathObject>')
+    return (
+        f'<ofd:PathObject ID="{ids.next()}" Boundary="0 0 {_n(page_w)} {_n(height)}" '
+        f'LineWidth="{_n(max(width.value * scale / MM, 0.05))}" Stroke="{str(bool(stroke.value)).lower()}" '
+        f'Fill="{str(fill).lower()}"{rule}>'
+        f'<ofd:FillColor Value="{fill_rgb}"/><ofd:StrokeColor Value="{stroke_rgb}"/>'
+        f"<ofd:AbbreviatedData>{' '.join(ops)}</ofd:AbbreviatedData></ofd:PathObject>"
+    )
 
 
 def _image_object(ids: _Ids, obj: pdfium.PdfObject, height: float) -> str | None:
@@ -209,8 +229,10 @@ def _image_object(ids: _Ids, obj: pdfium.PdfObject, height: float) -> str | None
     resource = ids.next()
     ids.images.append((resource, png.getvalue()))
     w, h = (right - left) / MM, (top - bottom) / MM
-    return (f'<ofd:ImageObject ID="{ids.next()}" Boundary="{_n(left / MM)} {_n(height - top / MM)} {_n(w)} {_n(h)}" '
-            f'CTM="{_n(w)} 0 0 {_n(h)} 0 0" ResourceID="{resource}"/>')
+    return (
+        f'<ofd:ImageObject ID="{ids.next()}" Boundary="{_n(left / MM)} {_n(height - top / MM)} {_n(w)} {_n(h)}" '
+        f'CTM="{_n(w)} 0 0 {_n(h)} 0 0" ResourceID="{resource}"/>'
+    )
 
 
 def _page_xml(ids: _Ids, page: pdfium.PdfPage, width: float, height: float) -> str:
@@ -222,9 +244,11 @@ def _page_xml(ids: _Ids, page: pdfium.PdfPage, width: float, height: float) -> s
             objects.append(_image_object(ids, obj, height))
     objects += [_text_object(ids, run) for run in _runs(_chars(page, height, ids))]
     layer = ids.next()
-    return (f'<ofd:Page xmlns:ofd="{NS}"><ofd:Area><ofd:PhysicalBox>0 0 {_n(width)} {_n(height)}</ofd:PhysicalBox>'
-            f'</ofd:Area><ofd:Content><ofd:Layer ID="{layer}" Type="Body">{"".join(o for o in objects if o)}'
-            f'</ofd:Layer></ofd:Content></ofd:Page>')
+    return (
+        f'<ofd:Page xmlns:ofd="{NS}"><ofd:Area><ofd:PhysicalBox>0 0 {_n(width)} {_n(height)}</ofd:PhysicalBox>'
+        f'</ofd:Area><ofd:Content><ofd:Layer ID="{layer}" Type="Body">{"".join(o for o in objects if o)}'
+        f"</ofd:Layer></ofd:Content></ofd:Page>"
+    )
 
 
 def pdf_to_ofd(pdf: bytes, *, title: str = "", created: datetime | None = None) -> bytes:
@@ -250,28 +274,38 @@ def pdf_to_ofd(pdf: bytes, *, title: str = "", created: datetime | None = None) 
         finally:
             doc.close()
     first_w, first_h = (pages[0][2], pages[0][3]) if pages else (210.0, 297.0)
-    fonts = "".join(f'<ofd:Font ID="{fid}" FontName={quoteattr(name)} FamilyName={quoteattr(family)}/>'
-                    for (name, family), fid in ids.fonts.items())
-    media = "".join(f'<ofd:MultiMedia ID="{rid}" Type="Image" Format="PNG"><ofd:MediaFile>image_{rid}.png'
-                    f'</ofd:MediaFile></ofd:MultiMedia>' for rid, _ in ids.images)
+    fonts = "".join(
+        f'<ofd:Font ID="{fid}" FontName={quoteattr(name)} FamilyName={quoteattr(family)}/>'
+        for (name, family), fid in ids.fonts.items()
+    )
+    media = "".join(
+        f'<ofd:MultiMedia ID="{rid}" Type="Image" Format="PNG"><ofd:MediaFile>image_{rid}.png'
+        f"</ofd:MediaFile></ofd:MultiMedia>"
+        for rid, _ in ids.images
+    )
     for rid, png in ids.images:
         parts[f"Doc_0/Res/image_{rid}.png"] = png
-    parts["Doc_0/PublicRes.xml"] = _xml(f'<ofd:Res xmlns:ofd="{NS}" BaseLoc="Res"><ofd:Fonts>{fonts}</ofd:Fonts></ofd:Res>')
+    parts["Doc_0/PublicRes.xml"] = _xml(
+        f'<ofd:Res xmlns:ofd="{NS}" BaseLoc="Res"><ofd:Fonts>{fonts}</ofd:Fonts></ofd:Res>'
+    )
     parts["Doc_0/DocumentRes.xml"] = _xml(
-        f'<ofd:Res xmlns:ofd="{NS}" BaseLoc="Res"><ofd:MultiMedias>{media}</ofd:MultiMedias></ofd:Res>')
+        f'<ofd:Res xmlns:ofd="{NS}" BaseLoc="Res"><ofd:MultiMedias>{media}</ofd:MultiMedias></ofd:Res>'
+    )
     page_list = "".join(f'<ofd:Page ID="{pid}" BaseLoc="Pages/Page_{i}/Content.xml"/>' for pid, i, _, _ in pages)
     parts["Doc_0/Document.xml"] = _xml(
         f'<ofd:Document xmlns:ofd="{NS}"><ofd:CommonData><ofd:MaxUnitID>{ids.last}</ofd:MaxUnitID>'
-        f'<ofd:PageArea><ofd:PhysicalBox>0 0 {_n(first_w)} {_n(first_h)}</ofd:PhysicalBox></ofd:PageArea>'
-        f'<ofd:PublicRes>PublicRes.xml</ofd:PublicRes><ofd:DocumentRes>DocumentRes.xml</ofd:DocumentRes>'
-        f'</ofd:CommonData><ofd:Pages>{page_list}</ofd:Pages></ofd:Document>')
+        f"<ofd:PageArea><ofd:PhysicalBox>0 0 {_n(first_w)} {_n(first_h)}</ofd:PhysicalBox></ofd:PageArea>"
+        f"<ofd:PublicRes>PublicRes.xml</ofd:PublicRes><ofd:DocumentRes>DocumentRes.xml</ofd:DocumentRes>"
+        f"</ofd:CommonData><ofd:Pages>{page_list}</ofd:Pages></ofd:Document>"
+    )
     when = (created or datetime.now(UTC)).strftime("%Y-%m-%d")
     doc_id = hashlib.md5(pdf, usedforsecurity=False).hexdigest()  # stable: the same pages, the same DocID
     parts["OFD.xml"] = _xml(
         f'<ofd:OFD xmlns:ofd="{NS}" Version="1.0" DocType="OFD"><ofd:DocBody><ofd:DocInfo>'
-        f'<ofd:DocID>{doc_id}</ofd:DocID><ofd:Title>{escape(title)}</ofd:Title><ofd:CreationDate>{when}'
-        f'</ofd:CreationDate><ofd:Creator>Tongban</ofd:Creator></ofd:DocInfo>'
-        f'<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>')
+        f"<ofd:DocID>{doc_id}</ofd:DocID><ofd:Title>{escape(title)}</ofd:Title><ofd:CreationDate>{when}"
+        f"</ofd:CreationDate><ofd:Creator>Tongban</ofd:Creator></ofd:DocInfo>"
+        f"<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>"
+    )
     return write(parts)
 
 

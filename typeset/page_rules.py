@@ -64,8 +64,12 @@ class PageReport:
         self.violations.append(Violation(code, message, page))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "format": self.fmt, "pages": self.pages,
-                "violations": [asdict(v) for v in self.violations]}
+        return {
+            "ok": self.ok,
+            "format": self.fmt,
+            "pages": self.pages,
+            "violations": [asdict(v) for v in self.violations],
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False)
@@ -129,18 +133,23 @@ def _page_numbers(report: PageReport, m: Measured, expect: Expect, back: set[int
 def _number_in_place(line: Line) -> bool:
     left, right = area_x(line.page)
     tol = TOLERANCE_MM * MM
-    x_ok = abs(line.x1 - (right - NUMBER_INDENT)) <= tol if line.page % 2 == 0 else \
-        abs(line.x0 - (left + NUMBER_INDENT)) <= tol
+    x_ok = (
+        abs(line.x1 - (right - NUMBER_INDENT)) <= tol
+        if line.page % 2 == 0
+        else abs(line.x0 - (left + NUMBER_INDENT)) <= tol
+    )
     return x_ok and abs((line.y0 + line.y1) / 2 - NUMBER_Y) <= tol
 
 
 def _below_area(report: PageReport, m: Measured) -> None:
     for page in m.pages:
-        low = [line for line in page.outside if line.y1 < AREA_BOTTOM] + \
-              [line for line in page.content if line.y0 < AREA_BOTTOM - 3]
+        low = [line for line in page.outside if line.y1 < AREA_BOTTOM] + [
+            line for line in page.content if line.y0 < AREA_BOTTOM - 3
+        ]
         if low:
-            report.add("text_below_area", f"第 {page.index + 1} 页有文字超出版心下边缘：{low[0].text[:20]}",
-                       page.index + 1)
+            report.add(
+                "text_below_area", f"第 {page.index + 1} 页有文字超出版心下边缘：{low[0].text[:20]}", page.index + 1
+            )
 
 
 def _colophon(report: PageReport, m: Measured, expect: Expect) -> None:
@@ -150,15 +159,20 @@ def _colophon(report: PageReport, m: Measured, expect: Expect) -> None:
         return
     last = len(m.pages)
     if any(line.page != last - 1 for line in m.colophon):
-        report.add("colophon_not_last", f"版记应在公文最后一页（第 {last} 页），现从第 {m.colophon[0].page + 1} 页开始",
-                   m.colophon[0].page + 1)
+        report.add(
+            "colophon_not_last",
+            f"版记应在公文最后一页（第 {last} 页），现从第 {m.colophon[0].page + 1} 页开始",
+            m.colophon[0].page + 1,
+        )
         return
     if expect.fmt != "letter" and last % 2:
         report.add("colophon_odd_page", f"版记在第 {last} 页（单页）：公文最后一页应为双页，版记在其底部", last)
     if expect.fmt == "letter":
         bottom = m.colophon[-1].y0 - AREA_BOTTOM
         if not -3 <= bottom <= LINE / 2:
-            report.add("colophon_not_bottom", f"信函格式的版记应在最后一页版心最下一行（现高出 {bottom / MM:.1f}mm）", last)
+            report.add(
+                "colophon_not_bottom", f"信函格式的版记应在最后一页版心最下一行（现高出 {bottom / MM:.1f}mm）", last
+            )
         if only_colophon(m, m.pages[-1]):
             report.add("colophon_alone", f"信函格式的版记（抄送）单独占了第 {last} 页", last)
         return
@@ -168,8 +182,11 @@ def _colophon(report: PageReport, m: Measured, expect: Expect) -> None:
         return
     off = ((rule[1] + rule[3]) / 2 - AREA_BOTTOM) / MM
     if abs(off) > COLOPHON_TOLERANCE_MM:
-        report.add("colophon_not_bottom", f"版记末条分隔线应与版心下边缘重合（现{'高出' if off > 0 else '低于'} {abs(off):.1f}mm）",
-                   last)
+        report.add(
+            "colophon_not_bottom",
+            f"版记末条分隔线应与版心下边缘重合（现{'高出' if off > 0 else '低于'} {abs(off):.1f}mm）",
+            last,
+        )
 
 
 def _signature(report: PageReport, m: Measured, expect: Expect) -> None:
@@ -182,9 +199,14 @@ def _signature(report: PageReport, m: Measured, expect: Expect) -> None:
     if m.signature is not None and m.signature.page != date.page:
         report.add("signature_date_split", f"发文机关署名在第 {page} 页，成文日期在第 {date.page + 1} 页", page)
     tail = set(m.attachments[1:])  # the 附件说明's later items alone do not count: it was split from its first
-    if not [line for line in m.pages[top.page].content if line.y0 >= top.y1 - EDGE and line != top and line not in tail]:
-        report.add("signature_without_text",
-                   f"署名和成文日期在第 {page} 页，该页没有正文或附件说明（不得出现只有印章、署名的一页）", page)
+    if not [
+        line for line in m.pages[top.page].content if line.y0 >= top.y1 - EDGE and line != top and line not in tail
+    ]:
+        report.add(
+            "signature_without_text",
+            f"署名和成文日期在第 {page} 页，该页没有正文或附件说明（不得出现只有印章、署名的一页）",
+            page,
+        )
     if m.attachments and len({line.page for line in m.attachments}) > 1:
         first, last = m.attachments[0].page + 1, m.attachments[-1].page + 1
         report.add("attachments_split", f"附件说明从第 {first} 页跨到第 {last} 页，应与其第一项排在同一页", last)
@@ -205,7 +227,9 @@ def _seal(report: PageReport, m: Measured) -> None:
     if m.note is not None and m.note.text in seal.covers:
         report.add("note_under_seal", f"{what}压住了附注“{m.note.text[:20]}”", page)
     if covered:
-        report.add("seal_covers_text", f"{what}压住了署名和成文日期以外的文字：{'、'.join(t[:12] for t in covered)}", page)
+        report.add(
+            "seal_covers_text", f"{what}压住了署名和成文日期以外的文字：{'、'.join(t[:12] for t in covered)}", page
+        )
     if abs(seal.centre_offset_mm) > CENTRE_TOLERANCE_MM:
         report.add("seal_off_centre", f"{what}中心偏离署名和成文日期的中心 {seal.centre_offset_mm:+.1f}mm", page)
     sig = seal.signature
@@ -215,4 +239,6 @@ def _seal(report: PageReport, m: Measured) -> None:
     if seal.below_centre_mm < 0 or seal.date.y0 < y0 - EDGE or (sig is not None and sig.y1 > y1):
         report.add("seal_not_pressing", f"{what}应端正、居中下压署名和成文日期，使其居印章中心偏下位置", page)
     if seal.top_gap_mm is not None and seal.top_gap_mm > LINE_MM + 0.5:
-        report.add("seal_top_gap", f"{what}顶端距上方正文 {seal.top_gap_mm:.1f}mm，应在一行（{LINE_MM:.1f}mm）之内", page)
+        report.add(
+            "seal_top_gap", f"{what}顶端距上方正文 {seal.top_gap_mm:.1f}mm，应在一行（{LINE_MM:.1f}mm）之内", page
+        )

@@ -41,8 +41,15 @@ MIN_PITCH = 500  # twips: the closest line spacing a remedy uses (25 pt for 16 p
 GLYPH_DROP = 3.4  # pt between a 3号 line's glyph box bottom (PDFium, loose) and its line box bottom
 SLACK = 4.0  # pt more than measured when setting lines closer: line boxes are not all alike
 SPARE = 40  # twips left under the 版记: LibreOffice moves it on when its last rule nears the edge
-COLOPHON_CODES = {"colophon_not_last", "colophon_odd_page", "colophon_not_bottom", "colophon_alone", "blank_page",
-                  "page_number_unexpected", "text_below_area"}
+COLOPHON_CODES = {
+    "colophon_not_last",
+    "colophon_odd_page",
+    "colophon_not_bottom",
+    "colophon_alone",
+    "blank_page",
+    "page_number_unexpected",
+    "text_below_area",
+}
 
 
 @dataclass(frozen=True)
@@ -56,8 +63,15 @@ class Laid:
     passes: int
 
 
-def lay_out(doc: OfficialDocument, fmt: str, convert: Callable[[bytes], bytes], *,
-            seal_mm: float = DEFAULT_SEAL_MM, passes: int = MAX_PASSES, plan: PagePlan | None = None) -> Laid:
+def lay_out(
+    doc: OfficialDocument,
+    fmt: str,
+    convert: Callable[[bytes], bytes],
+    *,
+    seal_mm: float = DEFAULT_SEAL_MM,
+    passes: int = MAX_PASSES,
+    plan: PagePlan | None = None,
+) -> Laid:
     """Render ``doc`` in ``fmt``, convert with ``convert`` (Word -> PDF) and adjust until the page rules
     hold or ``passes`` renderings are spent; ``plan``: where to start (default: the estimate).
     Conversion errors (ConverterUnavailable...) propagate."""
@@ -130,11 +144,16 @@ def _split_last(plan: PagePlan, m: Measured, doc: OfficialDocument, moved: Line)
     paragraph whole): leave its first lines on the page before, as many as fit there, at least two
     on each side (widow and orphan control); only its last lines go with the block."""
     top = m.signature or m.date
-    if plan.split_last is not None or m.attachments or top is None or not doc.body \
-            or not isinstance(doc.body[-1], Paragraph):
+    if (
+        plan.split_last is not None
+        or m.attachments
+        or top is None
+        or not doc.body
+        or not isinstance(doc.body[-1], Paragraph)
+    ):
         return None
     page = m.pages[moved.page]
-    lines = list(page.content[:page.content.index(top)])
+    lines = list(page.content[: page.content.index(top)])
     heading = len(doc.body) > 1 and isinstance(doc.body[-2], Heading)
     if heading:  # the heading came along, kept with its paragraph: it stays before the first part
         lines = lines[1:]
@@ -268,8 +287,12 @@ def _on_planned_page(plan: PagePlan, m: Measured, end: Line) -> bool:
     assert plan.colophon is not None
     breaks = plan.colophon[0]
     last = m.pages[-1]
-    return bool(m.colophon) and m.colophon[0].page == end.page + breaks and last.index == end.page + breaks and \
-        (breaks == 0 or only_colophon(m, last))
+    return (
+        bool(m.colophon)
+        and m.colophon[0].page == end.page + breaks
+        and last.index == end.page + breaks
+        and (breaks == 0 or only_colophon(m, last))
+    )
 
 
 def _offset(m: Measured, letter: bool) -> int:
@@ -278,4 +301,3 @@ def _offset(m: Measured, letter: bool) -> int:
         return round((m.colophon[-1].y0 - GLYPH_DROP - AREA_BOTTOM) * 20)
     rule = m.bottom_rule
     return round(((rule[1] + rule[3]) / 2 - AREA_BOTTOM) * 20) if rule else 0
-

@@ -122,8 +122,16 @@ def page_lines(document: pdfium.PdfDocument, index: int) -> list[Line]:
     for _, chars in sorted(bands, key=lambda b: -b[0]):
         chars.sort(key=lambda c: c[1][0])
         boxes = [b for _, b in chars]
-        lines.append(Line(index, "".join(c for c, _ in chars), min(b[0] for b in boxes), min(b[1] for b in boxes),
-                          max(b[2] for b in boxes), max(b[3] for b in boxes)))
+        lines.append(
+            Line(
+                index,
+                "".join(c for c, _ in chars),
+                min(b[0] for b in boxes),
+                min(b[1] for b in boxes),
+                max(b[2] for b in boxes),
+                max(b[3] for b in boxes),
+            )
+        )
     return lines
 
 
@@ -153,8 +161,9 @@ def covered_lines(lines: list[Line], cx: float, cy: float, r: float) -> list[Lin
     return out
 
 
-def seal_placement(pdf: bytes, *, date_text: str, signature_text: str | None = None,
-                   diameter_mm: float = DEFAULT_SEAL_MM) -> SealPlacement:
+def seal_placement(
+    pdf: bytes, *, date_text: str, signature_text: str | None = None, diameter_mm: float = DEFAULT_SEAL_MM
+) -> SealPlacement:
     """Measure the 成文日期 (and 署名) on the rendered pages and place a round seal of ``diameter_mm``.
 
     Raises ValidationError ``no_seal_anchor`` when the date is not on any page.
@@ -163,8 +172,9 @@ def seal_placement(pdf: bytes, *, date_text: str, signature_text: str | None = N
         return _seal_placement(document, date_text, signature_text, diameter_mm)
 
 
-def _seal_placement(document: pdfium.PdfDocument, date_text: str, signature_text: str | None,
-                    diameter_mm: float) -> SealPlacement:
+def _seal_placement(
+    document: pdfium.PdfDocument, date_text: str, signature_text: str | None, diameter_mm: float
+) -> SealPlacement:
     date = _find_line(document, date_text)
     if date is None:
         raise ValidationError("版式文件中找不到成文日期，无法确定盖章位置", code="no_seal_anchor")
@@ -193,8 +203,9 @@ def _seal_placement(document: pdfium.PdfDocument, date_text: str, signature_text
     return judge_seal(lines, (centre_x - r, cy - r, centre_x + r, cy + r), date=date, signature=signature)
 
 
-def judge_seal(lines: list[Line], rect: tuple[float, float, float, float], *, date: Line,
-               signature: Line | None) -> SealPlacement:
+def judge_seal(
+    lines: list[Line], rect: tuple[float, float, float, float], *, date: Line, signature: Line | None
+) -> SealPlacement:
     """The measures of a round seal at ``rect`` on the page holding ``lines`` (a placement made here, or
     the seal picture found on a sealed file): offset from the 署名/日期 centre, how far their block sits
     below the seal's centre, the gap from its top to the text above and what else it covers."""
@@ -205,10 +216,16 @@ def judge_seal(lines: list[Line], rect: tuple[float, float, float, float], *, da
     above = [line for line in others if line.y0 >= top.y1]
     top_gap = (min(line.y0 for line in above) - y1) / MM if above else None
     return SealPlacement(
-        page=date.page, rect=rect, diameter_mm=round(2 * r / MM, 3), date=date, signature=signature,
+        page=date.page,
+        rect=rect,
+        diameter_mm=round(2 * r / MM, 3),
+        date=date,
+        signature=signature,
         centre_offset_mm=round((cx - (date.centre_x + top.centre_x) / 2) / MM, 3),
-        below_centre_mm=round((cy - (top.y1 + date.y0) / 2) / MM, 3), top_gap_mm=top_gap,
-        covers=tuple(line.text for line in covered_lines(others, cx, cy, r)))
+        below_centre_mm=round((cy - (top.y1 + date.y0) / 2) / MM, 3),
+        top_gap_mm=top_gap,
+        covers=tuple(line.text for line in covered_lines(others, cx, cy, r)),
+    )
 
 
 def seal_anchor_texts(docx_bytes: bytes) -> tuple[str, str]:
@@ -216,5 +233,7 @@ def seal_anchor_texts(docx_bytes: bytes) -> tuple[str, str]:
     ``no_seal_anchor`` for a file without them (a 纪要 carries no seal)."""
     word = docx.Document(io.BytesIO(docx_bytes))
     paragraphs = word.paragraphs
-    return (paragraphs[render.signature_paragraph_index(docx_bytes)].text,
-            paragraphs[render.date_paragraph_index(docx_bytes)].text)
+    return (
+        paragraphs[render.signature_paragraph_index(docx_bytes)].text,
+        paragraphs[render.date_paragraph_index(docx_bytes)].text,
+    )

@@ -74,11 +74,16 @@ def expect_for(doc: OfficialDocument, fmt: str, *, seal_mm: float = pdf_measure.
     if fmt != "letter" and doc.printer:
         colophon.append(doc.printer + (format_cn_date(doc.print_date) + "印发" if doc.print_date else ""))
     minutes = fmt == "minutes"
-    return Expect(fmt=fmt, date=None if minutes else date, signature=None if minutes else compact(signature),
-                  sealed=bool(doc.seal_space and date) and fmt in ("standard", "letter"),
-                  attachments=tuple(compact(("附件：" if i == 0 else "") + a) for i, a in enumerate(items)),
-                  note=compact(note) if note else None, colophon=tuple(compact(c) for c in colophon),
-                  seal_mm=seal_mm)
+    return Expect(
+        fmt=fmt,
+        date=None if minutes else date,
+        signature=None if minutes else compact(signature),
+        sealed=bool(doc.seal_space and date) and fmt in ("standard", "letter"),
+        attachments=tuple(compact(("附件：" if i == 0 else "") + a) for i, a in enumerate(items)),
+        note=compact(note) if note else None,
+        colophon=tuple(compact(c) for c in colophon),
+        seal_mm=seal_mm,
+    )
 
 
 @dataclass(frozen=True)
@@ -155,8 +160,12 @@ def _seal_rect(page: pdfium.PdfPage) -> Rect | None:
                 continue
             rect = pdfium_c.FS_RECTF()
             if pdfium_c.FPDFAnnot_GetRect(annot, rect) and abs(rect.right - rect.left) > 10 * MM:
-                return (min(rect.left, rect.right), min(rect.bottom, rect.top),
-                        max(rect.left, rect.right), max(rect.bottom, rect.top))
+                return (
+                    min(rect.left, rect.right),
+                    min(rect.bottom, rect.top),
+                    max(rect.left, rect.right),
+                    max(rect.bottom, rect.top),
+                )
         finally:
             pdfium_c.FPDFPage_CloseAnnot(annot)
     for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]):
@@ -180,15 +189,20 @@ def _right_aligned(line: Line) -> bool:
 
 def _alone(line: Line, flow: list[Line]) -> bool:
     """Nothing else printed beside it (a table row's cells share their band)."""
-    return not any(o is not line and o.page == line.page and min(o.y1, line.y1) - max(o.y0, line.y0) > 2
-                   for o in flow)
+    return not any(o is not line and o.page == line.page and min(o.y1, line.y1) - max(o.y0, line.y0) > 2 for o in flow)
 
 
 def _find(flow: list[Line], expect: Expect) -> tuple[Line | None, Line | None, Line | None]:
     """成文日期, 署名 and 附注: the last date line in the flow, the line above it, the line below it."""
-    dates = [i for i, line in enumerate(flow) if (line.text == expect.date if expect.date else
-                                                   DATE_RE.fullmatch(line.text) and _right_aligned(line)
-                                                   and _alone(line, flow))]
+    dates = [
+        i
+        for i, line in enumerate(flow)
+        if (
+            line.text == expect.date
+            if expect.date
+            else DATE_RE.fullmatch(line.text) and _right_aligned(line) and _alone(line, flow)
+        )
+    ]
     if not dates:
         return None, None, None
     at = dates[-1]
@@ -216,7 +230,7 @@ def _attachments(flow: list[Line], expect: Expect, end: int) -> tuple[Line, ...]
     if first is None:
         return ()
     lines = [flow[first]]
-    for line in flow[first + 1:end]:
+    for line in flow[first + 1 : end]:
         if expect.attachments:
             if not any(_starts(line, a) or a.endswith(line.text) for a in expect.attachments[1:]):
                 break
@@ -268,8 +282,12 @@ def _measure(document: pdfium.PdfDocument, pdf: bytes, expect: Expect) -> tuple[
             lines = pdf_measure.page_lines(document, date.page)
             seal, real = pdf_measure.judge_seal(lines, rect, date=date, signature=signature), True
         elif _sealed_layout(expect, date):
-            seal = pdf_measure.seal_placement(pdf, date_text=date.text, diameter_mm=expect.seal_mm,
-                                              signature_text=signature.text if signature else None)
+            seal = pdf_measure.seal_placement(
+                pdf,
+                date_text=date.text,
+                diameter_mm=expect.seal_mm,
+                signature_text=signature.text if signature else None,
+            )
     return Measured(pages, date, signature, note, attachments, colophon, rules, seal, real), expect
 
 

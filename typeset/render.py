@@ -24,11 +24,12 @@ from docx.oxml.ns import qn
 from docx.shared import Twips
 from docx.text.paragraph import Paragraph as DocxParagraph
 
+from office.errors import ValidationError
+from office.safezip import open_zip
 from typeset import _ooxml as x
 from typeset import colophon
 from typeset import gbt9704 as g
 from typeset.gbt9704 import text_width
-from typeset.title_lines import title_lines
 from typeset.layout import (
     Attendance,
     Block,
@@ -41,8 +42,7 @@ from typeset.layout import (
     format_cn_date,
     numbered_texts,
 )
-from office.errors import ValidationError
-from office.safezip import open_zip
+from typeset.title_lines import title_lines
 
 Format = Literal["standard", "letter", "minutes", "order"]
 Run = tuple[str, str, int, str | None]  # text, font, half-point size, colour
@@ -151,8 +151,15 @@ class Writer:
 
     # --- primitives ---------------------------------------------------------------------------
 
-    def para(self, runs: list[Run], *, line: int = g.LINE_PITCH, lines: int | None = None,
-             spacing: int | None = g.CHAR_SPACING, **fmt: int | str | None) -> DocxParagraph:
+    def para(
+        self,
+        runs: list[Run],
+        *,
+        line: int = g.LINE_PITCH,
+        lines: int | None = None,
+        spacing: int | None = g.CHAR_SPACING,
+        **fmt: int | str | None,
+    ) -> DocxParagraph:
         """Add a paragraph; ``lines`` overrides the estimated line count for page tracking."""
         p = self.word.add_paragraph()
         x.format_paragraph(p, line=line, **fmt)  # type: ignore[arg-type]
@@ -202,11 +209,13 @@ class Writer:
         self._bookmark_id += 1
         x.bookmark(p, name, self._bookmark_id)
 
-    def body_para(self, text: str, font: str = g.FONT_FANGSONG, *, before: int = 0,
-                  outline: int | None = None) -> DocxParagraph:
+    def body_para(
+        self, text: str, font: str = g.FONT_FANGSONG, *, before: int = 0, outline: int | None = None
+    ) -> DocxParagraph:
         start = (self.page, self.y)
-        self.last_text = self.para([(text, font, g.SIZE_3, None)], first_line=2 * g.CHAR, before=before, outline=outline,
-                                   line=self.pitch)
+        self.last_text = self.para(
+            [(text, font, g.SIZE_3, None)], first_line=2 * g.CHAR, before=before, outline=outline, line=self.pitch
+        )
         self.chain = (*start, before + self.last_lines * self.pitch, before)
         self.end = self.last_text
         return self.last_text
@@ -216,8 +225,11 @@ class Writer:
     def top_left_marks(self) -> int:
         """份号, 密级, 紧急程度 flush left, one per line from line 1; returns how many lines."""
         doc, count = self.doc, 0
-        for text, font in ((doc.copy_number, g.FONT_FANGSONG), (doc.classification, g.FONT_HEITI),
-                           (doc.urgency, g.FONT_HEITI)):
+        for text, font in (
+            (doc.copy_number, g.FONT_FANGSONG),
+            (doc.classification, g.FONT_HEITI),
+            (doc.urgency, g.FONT_HEITI),
+        ):
             if text:
                 self.para([(text, font, g.SIZE_3, None)], align="left")
                 count += 1
@@ -227,8 +239,9 @@ class Writer:
         """发文机关标志: red 小标宋, centred, as large as fits (小初 at most)."""
         size = min(g.SIZE_XIAOCHU, (2 * g.TYPE_AREA_WIDTH // 20) // max(len(text), 1))
         line = round(size * 10 * MARK_LINE_FACTOR)
-        return self.para([(text, g.FONT_XIAOBIAOSONG, size, g.RED)], align="center", line=line, lines=1,
-                         before=before, spacing=None)
+        return self.para(
+            [(text, g.FONT_XIAOBIAOSONG, size, g.RED)], align="center", line=line, lines=1, before=before, spacing=None
+        )
 
     def red_separator(self, p: DocxParagraph) -> None:
         x.borders(p, bottom=("single", g.SEPARATOR_SZ, g.RED, SEPARATOR_SPACE))
@@ -240,7 +253,7 @@ class Writer:
         if not (doc.doc_type.upward and doc.signers):
             return self.para([(number, g.FONT_FANGSONG, g.SIZE_3, None)], align="center", before=2 * g.LINE_PITCH)
         label = "签发人："
-        pairs = [doc.signers[i:i + 2] for i in range(0, len(doc.signers), 2)]
+        pairs = [doc.signers[i : i + 2] for i in range(0, len(doc.signers), 2)]
         label_x = g.TYPE_AREA_WIDTH - g.CHAR - text_width(label + "\u3000".join(pairs[0]))
         name_x = label_x + text_width(label)
         p: DocxParagraph | None = None
@@ -248,9 +261,11 @@ class Writer:
             last = i == len(pairs) - 1
             # 居左空一字 with a full-width space, not an indent: the red separator is this paragraph's
             # bottom border, which starts at the indent and must span the whole 156 mm type area.
-            runs: list[Run] = [("\u3000" + number if last else "", g.FONT_FANGSONG, g.SIZE_3, None),
-                               ("\t" + (label if i == 0 else ""), g.FONT_FANGSONG, g.SIZE_3, None),
-                               ("\u3000".join(pair), g.FONT_KAITI, g.SIZE_3, None)]
+            runs: list[Run] = [
+                ("\u3000" + number if last else "", g.FONT_FANGSONG, g.SIZE_3, None),
+                ("\t" + (label if i == 0 else ""), g.FONT_FANGSONG, g.SIZE_3, None),
+                ("\u3000".join(pair), g.FONT_KAITI, g.SIZE_3, None),
+            ]
             p = self.para(runs, align="left", before=2 * g.LINE_PITCH if i == 0 else 0, lines=1)
             x.tab_stops(p, [("left", label_x if i == 0 else name_x)])
         assert p is not None
@@ -341,8 +356,13 @@ class Writer:
         for i, name in enumerate(names):
             text = name if len(names) == 1 else f"{i + 1}.{name}"
             if i == 0:
-                p = self.para([(label + text, g.FONT_FANGSONG, g.SIZE_3, None)], left=2 * g.CHAR + hang,
-                              first_line=-hang, before=self.pitch, line=self.pitch)
+                p = self.para(
+                    [(label + text, g.FONT_FANGSONG, g.SIZE_3, None)],
+                    left=2 * g.CHAR + hang,
+                    first_line=-hang,
+                    before=self.pitch,
+                    line=self.pitch,
+                )
             else:
                 p = self.para([(text, g.FONT_FANGSONG, g.SIZE_3, None)], left=2 * g.CHAR + hang, line=self.pitch)
             p.paragraph_format.keep_together = True
@@ -414,15 +434,25 @@ class Writer:
         text = f"{doc.signer_title}\u3000\u3000{name}" if doc.signer_title else name
         self.pitch = g.LINE_PITCH  # as for the 署名 block with a seal
         self.keep_group((4 if doc.date else 2) * self.pitch + (self.pitch if doc.note else 0))
-        p = self.para([(text, g.FONT_FANGSONG, g.SIZE_3, None)], align="right", right=4 * g.CHAR,
-                      before=2 * self.pitch, line=self.pitch)
+        p = self.para(
+            [(text, g.FONT_FANGSONG, g.SIZE_3, None)],
+            align="right",
+            right=4 * g.CHAR,
+            before=2 * self.pitch,
+            line=self.pitch,
+        )
         p.paragraph_format.keep_with_next = True
         self.bookmark(p, BOOKMARK_SIGNATURE)
         self.end = p
         if doc.date is None:
             return
-        p = self.para([(format_cn_date(doc.date), g.FONT_FANGSONG, g.SIZE_3, None)], align="right",
-                      right=4 * g.CHAR, before=self.pitch, line=self.pitch)
+        p = self.para(
+            [(format_cn_date(doc.date), g.FONT_FANGSONG, g.SIZE_3, None)],
+            align="right",
+            right=4 * g.CHAR,
+            before=self.pitch,
+            line=self.pitch,
+        )
         p.paragraph_format.keep_with_next = bool(doc.note)
         self.bookmark(p, BOOKMARK_DATE)
         self.end = p
@@ -441,10 +471,15 @@ class Writer:
                 continue
             head = label + "："
             hang = text_width(head)
-            made.append(self.para([(head, g.FONT_HEITI, g.SIZE_3, None), ("，".join(names), g.FONT_FANGSONG, g.SIZE_3,
-                                                                         None)],
-                                  left=2 * g.CHAR + hang, first_line=-hang, before=0 if made else self.pitch,
-                                  line=self.pitch))
+            made.append(
+                self.para(
+                    [(head, g.FONT_HEITI, g.SIZE_3, None), ("，".join(names), g.FONT_FANGSONG, g.SIZE_3, None)],
+                    left=2 * g.CHAR + hang,
+                    first_line=-hang,
+                    before=0 if made else self.pitch,
+                    line=self.pitch,
+                )
+            )
         for p in made[:-1]:  # the attendance block stays together on one page
             p.paragraph_format.keep_with_next = True
         if made:
@@ -469,7 +504,7 @@ class Writer:
     def save(self) -> bytes:
         # python-docx's template says it was made in 2013 by python-docx: say what and when instead.
         props = self.word.core_properties
-        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         props.created = props.modified = now
         props.author = props.last_modified_by = self.doc.issuer_name[:100]
         props.title = self.doc.title.replace("\n", "")[:200]
@@ -510,8 +545,9 @@ def _letter(w: Writer) -> None:
     head = section.first_page_header.paragraphs[0]
     size = min(g.SIZE_XIAOCHU, (2 * g.TYPE_AREA_WIDTH // 20) // max(len(doc.issuer_mark_text or doc.issuer_name), 1))
     x.format_paragraph(head, align="center", left=-overhang, right=-overhang, line=round(size * 10 * MARK_LINE_FACTOR))
-    x.style_run(head.add_run(doc.issuer_mark_text or doc.issuer_name), g.FONT_XIAOBIAOSONG, size, color=g.RED,
-                spacing=None)
+    x.style_run(
+        head.add_run(doc.issuer_mark_text or doc.issuer_name), g.FONT_XIAOBIAOSONG, size, color=g.RED, spacing=None
+    )
     style, sz = LETTER_DOUBLE_LINE
     x.borders(head, bottom=(style, sz, g.RED, 7))
     foot = section.first_page_footer.paragraphs[0]
@@ -547,8 +583,12 @@ def _minutes(w: Writer) -> None:
     if doc.number:
         w.para([(doc.number, g.FONT_FANGSONG, g.SIZE_3, None)], align="center", before=2 * g.LINE_PITCH)
     date = format_cn_date(doc.date) if doc.date else ""
-    line = w.para([(doc.issuer_name + "\t" + date, g.FONT_FANGSONG, g.SIZE_3, None)], align="left",
-                  before=g.LINE_PITCH if doc.number else 2 * g.LINE_PITCH, lines=1)
+    line = w.para(
+        [(doc.issuer_name + "\t" + date, g.FONT_FANGSONG, g.SIZE_3, None)],
+        align="left",
+        before=g.LINE_PITCH if doc.number else 2 * g.LINE_PITCH,
+        lines=1,
+    )
     x.tab_stops(line, [("right", g.TYPE_AREA_WIDTH)])
     w.red_separator(line)
     w.title()
@@ -565,6 +605,7 @@ def _minutes(w: Writer) -> None:
 DRAFT_NUMBER = "〔　　〕号"
 DRAFT_NOTICE = "草稿　未编号　不得印发"
 
+
 def _order(w: Writer) -> None:
     """命令（令）格式 (§10.2): red ×××令 20 mm below the type area top, the 令号 centred two lines under
     it, the body two lines under that (no red line, no title); the 签发人's job title with the 签名章
@@ -574,8 +615,7 @@ def _order(w: Writer) -> None:
     w.mark(doc.mark_text, before=g.mm(20) - marks * g.LINE_PITCH)
     number = doc.number or ("第　　号" if doc.draft else "")
     # The body starts two lines below the 令号: space after it, whatever the first block is.
-    w.para([(number, g.FONT_FANGSONG, g.SIZE_3, None)], align="center", before=2 * g.LINE_PITCH,
-           after=2 * g.LINE_PITCH)
+    w.para([(number, g.FONT_FANGSONG, g.SIZE_3, None)], align="center", before=2 * g.LINE_PITCH, after=2 * g.LINE_PITCH)
     w._advance(0, g.LINE_PITCH, 2)
     w.recipients()
     w.body(doc.body)
@@ -586,8 +626,12 @@ def _order(w: Writer) -> None:
     colophon.page_numbers(w)
 
 
-_FORMATS: dict[str, Callable[[Writer], None]] = {"standard": _standard, "letter": _letter, "minutes": _minutes,
-                                                  "order": _order}
+_FORMATS: dict[str, Callable[[Writer], None]] = {
+    "standard": _standard,
+    "letter": _letter,
+    "minutes": _minutes,
+    "order": _order,
+}
 
 
 def render_docx(doc: OfficialDocument, *, fmt: Format = "standard", plan: PagePlan | None = None) -> bytes:

@@ -91,14 +91,19 @@ def demo_minutes() -> OfficialDocument:
         number="第12期",
         title="省政府第十二次常务会议纪要",
         body=[
-            Paragraph("2026年11月20日，省长在省政府主持召开第十二次常务会议，研究政务服务有关工作。现将议定事项纪要如下："),
+            Paragraph(
+                "2026年11月20日，省长在省政府主持召开第十二次常务会议，研究政务服务有关工作。现将议定事项纪要如下："
+            ),
             Heading(1, "关于政务服务标准化工作"),
             Paragraph("会议原则同意《政务服务事项标准化工作方案》，由省政务服务数据管理局牵头落实。"),
             Table([["事项", "责任单位", "完成时限"], ["标准化目录", "省政务服务数据管理局", "2026年12月31日"]]),
         ],
         date=dt.date(2026, 11, 21),
-        attendance=Attendance(present=("省长", "常务副省长", "副省长"), on_leave=("副省长（出差）",),
-                              sitting_in=("省政府办公厅", "省政务服务数据管理局")),
+        attendance=Attendance(
+            present=("省长", "常务副省长", "副省长"),
+            on_leave=("副省长（出差）",),
+            sitting_in=("省政府办公厅", "省政务服务数据管理局"),
+        ),
         cc=["省委办公厅"],
         printer="广东省人民政府办公厅秘书处",
         print_date=dt.date(2026, 11, 22),
@@ -108,18 +113,33 @@ def demo_minutes() -> OfficialDocument:
 # --- one short and one long document of every type, in its format (page-rule tests, bench) -----
 
 _TITLES = {
-    DocType.RESOLUTION: "关于2026年度政务服务工作报告的决议", DocType.DECISION: "关于表彰2026年度政务服务先进集体的决定",
-    DocType.ORDER: "", DocType.COMMUNIQUE: "2026年全省政务服务发展统计公报",
-    DocType.ANNOUNCEMENT: "关于政务服务中心迁址办公的公告", DocType.NOTICE_PUBLIC: "关于规范政务服务大厅秩序的通告",
-    DocType.OPINION: "关于深化政务服务标准化建设的意见", DocType.NOTICE: "关于进一步做好政务服务事项标准化工作的通知",
-    DocType.BULLETIN: "关于2026年第三季度政务服务督查情况的通报", DocType.REPORT: "关于2026年度政务服务工作情况的报告",
-    DocType.REQUEST: "关于申请设立政务服务创新试点的请示", DocType.REPLY: "关于同意设立政务服务创新试点的批复",
-    DocType.MOTION: "关于提请审议《广东省政务服务条例（草案）》的议案", DocType.LETTER: "关于商请支持数据共享工作的函",
+    DocType.RESOLUTION: "关于2026年度政务服务工作报告的决议",
+    DocType.DECISION: "关于表彰2026年度政务服务先进集体的决定",
+    DocType.ORDER: "",
+    DocType.COMMUNIQUE: "2026年全省政务服务发展统计公报",
+    DocType.ANNOUNCEMENT: "关于政务服务中心迁址办公的公告",
+    DocType.NOTICE_PUBLIC: "关于规范政务服务大厅秩序的通告",
+    DocType.OPINION: "关于深化政务服务标准化建设的意见",
+    DocType.NOTICE: "关于进一步做好政务服务事项标准化工作的通知",
+    DocType.BULLETIN: "关于2026年第三季度政务服务督查情况的通报",
+    DocType.REPORT: "关于2026年度政务服务工作情况的报告",
+    DocType.REQUEST: "关于申请设立政务服务创新试点的请示",
+    DocType.REPLY: "关于同意设立政务服务创新试点的批复",
+    DocType.MOTION: "关于提请审议《广东省政务服务条例（草案）》的议案",
+    DocType.LETTER: "关于商请支持数据共享工作的函",
     DocType.MINUTES: "省政府第十二次常务会议纪要",
 }
-_ENDINGS = {DocType.NOTICE: "特此通知。", DocType.REQUEST: "妥否，请批示。", DocType.REPORT: "特此报告。",
-            DocType.LETTER: "专此函达。", DocType.REPLY: "此复。", DocType.MOTION: "请予审议。",
-            DocType.BULLETIN: "特此通报。", DocType.NOTICE_PUBLIC: "特此通告。", DocType.ANNOUNCEMENT: "特此公告。"}
+_ENDINGS = {
+    DocType.NOTICE: "特此通知。",
+    DocType.REQUEST: "妥否，请批示。",
+    DocType.REPORT: "特此报告。",
+    DocType.LETTER: "专此函达。",
+    DocType.REPLY: "此复。",
+    DocType.MOTION: "请予审议。",
+    DocType.BULLETIN: "特此通报。",
+    DocType.NOTICE_PUBLIC: "特此通告。",
+    DocType.ANNOUNCEMENT: "特此公告。",
+}
 
 
 def type_sample(doc_type: DocType, *, long: bool) -> tuple[OfficialDocument, str]:
@@ -129,30 +149,59 @@ def type_sample(doc_type: DocType, *, long: bool) -> tuple[OfficialDocument, str
     index = list(DocType).index(doc_type)
     body = body_text(8 + (index * 5) % 11) if long else [Paragraph("".join(_SENTENCES[:2]))]
     if long:
-        body.insert(len(body) // 2, Table([["事项", "责任单位", "完成时限"],
-                                           ["标准化目录编制", "省政务服务数据管理局", "2026年12月31日"],
-                                           ["办事指南修订", "各地级以上市人民政府", "2027年3月31日"]]))
+        body.insert(
+            len(body) // 2,
+            Table(
+                [
+                    ["事项", "责任单位", "完成时限"],
+                    ["标准化目录编制", "省政务服务数据管理局", "2026年12月31日"],
+                    ["办事指南修订", "各地级以上市人民政府", "2027年3月31日"],
+                ]
+            ),
+        )
     if doc_type in _ENDINGS:
         body.append(Paragraph(_ENDINGS[doc_type]))
     fmt = {DocType.LETTER: "letter", DocType.MINUTES: "minutes", DocType.ORDER: "order"}.get(doc_type, "standard")
     values: dict[str, object] = {
-        "doc_type": doc_type, "issuer_name": "广东省人民政府办公厅", "title": _TITLES[doc_type] or "广东省人民政府令",
-        "body": body, "number": f"粤府办〔2026〕{index + 1}号", "main_recipients": ["各地级以上市人民政府", "省政府各部门"],
-        "signature_name": "广东省人民政府办公厅", "date": dt.date(2026, 11, 29),
-        "cc": ["省委各部门", "省人大常委会办公厅", "省政协办公厅"], "printer": "广东省人民政府办公厅秘书处",
-        "print_date": dt.date(2026, 11, 30)}
+        "doc_type": doc_type,
+        "issuer_name": "广东省人民政府办公厅",
+        "title": _TITLES[doc_type] or "广东省人民政府令",
+        "body": body,
+        "number": f"粤府办〔2026〕{index + 1}号",
+        "main_recipients": ["各地级以上市人民政府", "省政府各部门"],
+        "signature_name": "广东省人民政府办公厅",
+        "date": dt.date(2026, 11, 29),
+        "cc": ["省委各部门", "省人大常委会办公厅", "省政协办公厅"],
+        "printer": "广东省人民政府办公厅秘书处",
+        "print_date": dt.date(2026, 11, 30),
+    }
     if long:
-        values.update(attachments=["政务服务事项标准化工作任务清单", "各地市联络员名单", "政务服务事项目录（2026年版）"],
-                      note="联系人：张三，电话：020-12345678")
+        values.update(
+            attachments=["政务服务事项标准化工作任务清单", "各地市联络员名单", "政务服务事项目录（2026年版）"],
+            note="联系人：张三，电话：020-12345678",
+        )
     if doc_type.upward:
         values.update(signers=["张三", "李四"], main_recipients=["广东省人民政府"])
     if doc_type is DocType.LETTER:
         values.update(number=f"粤办函〔2026〕{index + 1}号", main_recipients=["广东省统计局"])
     if doc_type is DocType.ORDER:
-        values.update(issuer_name="广东省人民政府", number="第12号", signature_name="王五", signer_title="省长",
-                      main_recipients=[])
+        values.update(
+            issuer_name="广东省人民政府",
+            number="第12号",
+            signature_name="王五",
+            signer_title="省长",
+            main_recipients=[],
+        )
     if doc_type is DocType.MINUTES:
-        values.update(issuer_mark_text="省政府常务会议纪要", number="第12期", main_recipients=[], signature_name=None,
-                      attendance=Attendance(present=("省长", "常务副省长", "副省长"), on_leave=("副省长（出差）",),
-                                            sitting_in=("省政府办公厅", "省政务服务数据管理局")))
+        values.update(
+            issuer_mark_text="省政府常务会议纪要",
+            number="第12期",
+            main_recipients=[],
+            signature_name=None,
+            attendance=Attendance(
+                present=("省长", "常务副省长", "副省长"),
+                on_leave=("副省长（出差）",),
+                sitting_in=("省政府办公厅", "省政务服务数据管理局"),
+            ),
+        )
     return OfficialDocument(**values), fmt  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
-from itertools import combinations
+from itertools import combinations, pairwise
 
 import rjieba
 
@@ -73,12 +73,12 @@ def _best(title: str, cuts: dict[int, float], count: int, fits: Callable[[str], 
     mean = len(title) / count
     for chosen in combinations(sorted(cuts), count - 1):
         bounds = (0, *chosen, len(title))
-        lines = [title[a:b] for a, b in zip(bounds, bounds[1:])]
+        lines = [title[a:b] for a, b in pairwise(bounds)]
         if not all(fits(line) for line in lines):
             continue
         cost = sum((len(line) - mean) ** 2 for line in lines) - sum(cuts[c] for c in chosen)
         # Of two equally even cuts prefer the longer line on top (倒梯形), the usual title shape.
-        cost += sum(0.25 for a, b in zip(lines, lines[1:]) if len(b) > len(a))
+        cost += sum(0.25 for a, b in pairwise(lines) if len(b) > len(a))
         if best is None or cost < best[0]:
             best = (cost, lines)
     return best[1] if best else None

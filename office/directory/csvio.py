@@ -20,19 +20,35 @@ from office import audit, policy
 from office.actor import Actor
 from office.directory import service
 from office.directory.service import PostSpec
-from office.spreadsheet import neutralise
 from office.errors import ValidationError
 from office.models import ROLE_LABELS, Department, DeptKind, Post, Role, User, UserRole
+from office.spreadsheet import neutralise
 
 COLUMNS = ["机关", "部门", "姓名", "用户名", "职务", "角色", "电话", "办公室", "邮箱", "工号", "兼职"]
 ALIASES = {
-    "agency": "机关", "department": "部门", "name": "姓名", "username": "用户名", "title": "职务",
-    "roles": "角色", "phone": "电话", "office": "办公室", "email": "邮箱", "staff_no": "工号",
-    "concurrent": "兼职", "password": "初始密码", "初始密码": "初始密码",
+    "agency": "机关",
+    "department": "部门",
+    "name": "姓名",
+    "username": "用户名",
+    "title": "职务",
+    "roles": "角色",
+    "phone": "电话",
+    "office": "办公室",
+    "email": "邮箱",
+    "staff_no": "工号",
+    "concurrent": "兼职",
+    "password": "初始密码",
+    "初始密码": "初始密码",
 }
 REQUIRED = ["机关", "姓名", "用户名"]
-ROLE_BY_NAME = {**{label: role for role, label in ROLE_LABELS.items()}, **{r.value: r for r in Role},
-                "文书": Role.clerk, "收发员": Role.clerk, "领导": Role.leader, "管理员": Role.admin}
+ROLE_BY_NAME = {
+    **{label: role for role, label in ROLE_LABELS.items()},
+    **{r.value: r for r in Role},
+    "文书": Role.clerk,
+    "收发员": Role.clerk,
+    "领导": Role.leader,
+    "管理员": Role.admin,
+}
 MAX_ROWS = 200_000
 
 
@@ -87,7 +103,7 @@ def parse_rows(text: str) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
             if len(raw) != len(names):
                 errors.append({"line": lineno, "message": f"列数为 {len(raw)}，应为 {len(names)}"})
                 continue
-            row = {k: v.strip() for k, v in zip(names, raw)}
+            row = {k: v.strip() for k, v in zip(names, raw, strict=False)}
             row["_line"] = str(lineno)
             rows.append(row)
     except csv.Error as exc:
@@ -184,13 +200,26 @@ def _apply_row(session: Session, actor: Actor, row: dict[str, str], report: Impo
             posts.append(PostSpec(department_id=dept.id, title=title, is_primary=False))  # type: ignore[arg-type]
     roles = {Role(r) for r in row["_roles"].split(",") if r}
     uname = row["用户名"].lower()
-    contact = {"name": row["姓名"], "phone": row.get("电话", ""), "office": row.get("办公室", ""),
-               "email": row.get("邮箱", ""), "staff_no": row.get("工号", "")}
+    contact = {
+        "name": row["姓名"],
+        "phone": row.get("电话", ""),
+        "office": row.get("办公室", ""),
+        "email": row.get("邮箱", ""),
+        "staff_no": row.get("工号", ""),
+    }
     user = service.get_user_by_username(session, uname)
     if user is None:
         password = row.get("初始密码") or secrets.token_urlsafe(24)
-        service.create_user(session, actor, username=uname, password=password, posts=posts, roles=roles,
-                            check_password=bool(row.get("初始密码")), **contact)
+        service.create_user(
+            session,
+            actor,
+            username=uname,
+            password=password,
+            posts=posts,
+            roles=roles,
+            check_password=bool(row.get("初始密码")),
+            **contact,
+        )
         report.created_users += 1
         return
     assert user.id is not None
@@ -198,8 +227,10 @@ def _apply_row(session: Session, actor: Actor, row: dict[str, str], report: Impo
     if any(getattr(user, k) != v for k, v in contact.items()):
         service.update_user(session, actor, user.id, **contact)
         changed = True
-    current_posts = sorted((p.department_id, p.title, p.is_primary) for p in
-                           session.exec(select(Post).where(Post.user_id == user.id)).all())
+    current_posts = sorted(
+        (p.department_id, p.title, p.is_primary)
+        for p in session.exec(select(Post).where(Post.user_id == user.id)).all()
+    )
     if current_posts != sorted((p.department_id, p.title, p.is_primary) for p in posts):
         service.set_posts(session, actor, user.id, posts)
         changed = True
@@ -239,8 +270,26 @@ def export_csv(session: Session, actor: Actor) -> bytes:
         primary = next((p for p in ups if p.is_primary), None)
         agency, path = dept_path(depts[primary.department_id]) if primary else ("", "")
         concurrent = ";".join(f"{dept_path(depts[p.department_id])[1]}:{p.title}" for p in ups if not p.is_primary)
-        role_text = "、".join(ROLE_LABELS[r] for r in sorted(roles.get(u.id or 0, []), key=lambda r: list(Role).index(r)))
-        writer.writerow([neutralise(c) for c in [agency, path, u.name, u.username, primary.title if primary else "",
-                                                   role_text, u.phone, u.office, u.email, u.staff_no, concurrent]])
+        role_text = "、".join(
+            ROLE_LABELS[r] for r in sorted(roles.get(u.id or 0, []), key=lambda r: list(Role).index(r))
+        )
+        writer.writerow(
+            [
+                neutralise(c)
+                for c in [
+                    agency,
+                    path,
+                    u.name,
+                    u.username,
+                    primary.title if primary else "",
+                    role_text,
+                    u.phone,
+                    u.office,
+                    u.email,
+                    u.staff_no,
+                    concurrent,
+                ]
+            ]
+        )
     audit.record(session, actor, "org.export", detail={"users": len(users)})
     return "\ufeff".join(["", buf.getvalue()]).encode("utf-8")

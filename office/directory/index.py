@@ -92,7 +92,8 @@ class DirectoryIndex:
         # Code point order, as Python compares (and bisects) strings: SQLite's BINARY is that already.
         order = 'key COLLATE "C"' if conn.dialect.name == "postgresql" else "key"
         for uid, key, weight in conn.exec_driver_sql(
-                f"SELECT user_id, key, weight FROM directory_key ORDER BY {order}, user_id"):
+            f"SELECT user_id, key, weight FROM directory_key ORDER BY {order}, user_id"
+        ):
             key = distinct.setdefault(key, key)
             rank = (weight, len(key))
             group = groups.get(rank)
@@ -115,9 +116,12 @@ class DirectoryIndex:
         fresh = {uid: self.version.get(uid, 0) + 1 for uid in ids}
         added: dict[tuple[int, int], list[tuple[str, int, int]]] = defaultdict(list)
         for start in range(0, len(ids), CHUNK):
-            part = ids[start:start + CHUNK]
-            for uid, key, weight in session.exec(select(DirectoryKey.user_id, DirectoryKey.key, DirectoryKey.weight)
-                                                 .where(col(DirectoryKey.user_id).in_(part))).all():
+            part = ids[start : start + CHUNK]
+            for uid, key, weight in session.exec(
+                select(DirectoryKey.user_id, DirectoryKey.key, DirectoryKey.weight).where(
+                    col(DirectoryKey.user_id).in_(part)
+                )
+            ).all():
                 added[(weight, len(key))].append((key, uid, fresh[uid]))
         groups = {g.rank: g for g in self.groups}
         for rank, entries in added.items():
@@ -184,13 +188,25 @@ def _cards(session: Session, ids: list[int] | None) -> tuple[dict[int, bytes], d
     """Each active person's search card encoded as the JSON API would, and their department ids."""
     from office.directory.service import person_public
 
-    users = select(User.id, User.username, User.name, User.pinyin, User.phone, User.office, User.email,
-                   User.staff_no).where(User.is_active == True)  # noqa: E712
-    posts = (select(Post.user_id, Post.department_id, Department.name, Department.agency_id, Post.title,
-                    Post.is_primary, Post.rank)
-             .join(Department, Department.id == Post.department_id)  # type: ignore[arg-type]
-             .order_by(col(Post.is_primary).desc(), Post.rank))
-    chunks: list[list[int] | None] = [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)] if ids is not None else [None]
+    users = select(
+        User.id, User.username, User.name, User.pinyin, User.phone, User.office, User.email, User.staff_no
+    ).where(User.is_active == True)  # noqa: E712
+    posts = (
+        select(
+            Post.user_id,
+            Post.department_id,
+            Department.name,
+            Department.agency_id,
+            Post.title,
+            Post.is_primary,
+            Post.rank,
+        )
+        .join(Department, Department.id == Post.department_id)  # type: ignore[arg-type]
+        .order_by(col(Post.is_primary).desc(), Post.rank)
+    )
+    chunks: list[list[int] | None] = (
+        [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)] if ids is not None else [None]
+    )
     user_rows: list[Any] = []
     by_user: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for part in chunks:
@@ -198,13 +214,30 @@ def _cards(session: Session, ids: list[int] | None) -> tuple[dict[int, bytes], d
         p_stmt = posts if part is None else posts.where(col(Post.user_id).in_(part))
         user_rows += _rows(session, u_stmt)
         for uid, dept_id, dept_name, agency_id, title, is_primary, rank in _rows(session, p_stmt):
-            by_user[uid].append({"department_id": dept_id, "department": dept_name, "agency_id": agency_id,
-                                 "title": title, "is_primary": bool(is_primary), "rank": rank})
+            by_user[uid].append(
+                {
+                    "department_id": dept_id,
+                    "department": dept_name,
+                    "agency_id": agency_id,
+                    "title": title,
+                    "is_primary": bool(is_primary),
+                    "rank": rank,
+                }
+            )
     cards: dict[int, bytes] = {}
     depts: dict[int, tuple[int, ...]] = {}
     for uid, username, name, pinyin, phone, office, email, staff_no in user_rows:
-        user = SimpleNamespace(id=uid, username=username, name=name, pinyin=pinyin, phone=phone, office=office,
-                               email=email, staff_no=staff_no, is_active=True)
+        user = SimpleNamespace(
+            id=uid,
+            username=username,
+            name=name,
+            pinyin=pinyin,
+            phone=phone,
+            office=office,
+            email=email,
+            staff_no=staff_no,
+            is_active=True,
+        )
         person_posts = by_user.pop(uid, [])
         cards[uid] = encode(person_public(user, person_posts))  # type: ignore[arg-type]
         depts[uid] = tuple(p["department_id"] for p in person_posts)
@@ -297,8 +330,11 @@ def _catch_up(session: Session, index: DirectoryIndex, newest: int) -> bool:
         return True
     if actor_cache.pruned_past(session, index.seq):
         return False
-    changed = set(session.exec(select(CacheChange.user_id).where(col(CacheChange.seq) > index.seq,
-                                                                 col(CacheChange.seq) <= newest)).all())
+    changed = set(
+        session.exec(
+            select(CacheChange.user_id).where(col(CacheChange.seq) > index.seq, col(CacheChange.seq) <= newest)
+        ).all()
+    )
     changed.discard(None)
     if changed and not index.reload(session, changed, newest):  # type: ignore[arg-type]
         return False

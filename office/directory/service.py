@@ -11,24 +11,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, or_
+from sqlalchemy import delete, func, or_, true
 from sqlmodel import Session, col, select
 
 from office import actor_cache, audit, events, policy
 from office.actor import Actor
+from office.directory import index as directory_index
+from office.directory.pinyin import full_and_initials, search_keys
 from office.errors import Conflict, NotFound, ValidationError
 from office.models import (
+    ROLE_LABELS,
     Department,
     DeptKind,
     DirectoryKey,
     Post,
     Role,
-    ROLE_LABELS,
     User,
     UserRole,
 )
-from office.directory import index as directory_index
-from office.directory.pinyin import full_and_initials, search_keys
 from office.secrets_box import hash_password, password_problem
 
 CANDIDATES = 400
@@ -66,14 +66,26 @@ def create_department(
     session.flush()
     dept.agency_id = dept.id if kind == DeptKind.agency else (parent.agency_id if parent else None)
     dept.path = f"{parent.path if parent else '/'}{dept.id}/"
-    audit.record(session, actor, "department.create", target_type="department", target_id=dept.id,
-                 detail={"name": name, "parent_id": parent_id, "kind": kind.value})
+    audit.record(
+        session,
+        actor,
+        "department.create",
+        target_type="department",
+        target_id=dept.id,
+        detail={"name": name, "parent_id": parent_id, "kind": kind.value},
+    )
     return dept
 
 
 def update_department(
-    session: Session, actor: Actor, dept_id: int, *, name: str | None = None, code: str | None = None,
-    sort_order: int | None = None, parent_id: int | None = None,
+    session: Session,
+    actor: Actor,
+    dept_id: int,
+    *,
+    name: str | None = None,
+    code: str | None = None,
+    sort_order: int | None = None,
+    parent_id: int | None = None,
 ) -> Department:
     policy.require(actor, "org.manage")
     dept = get_department(session, dept_id)
@@ -106,7 +118,7 @@ def _move(session: Session, dept: Department, new_parent: Department) -> None:
         raise ValidationError("处室不能跨机关移动", code="cross_agency_move")
     old_path, new_path = dept.path, f"{new_parent.path}{dept.id}/"
     for d in session.exec(select(Department).where(col(Department.path).startswith(old_path))).all():
-        d.path = new_path + d.path[len(old_path):]
+        d.path = new_path + d.path[len(old_path) :]
         session.add(d)
     dept.parent_id = new_parent.id
 
@@ -118,16 +130,28 @@ def delete_department(session: Session, actor: Actor, dept_id: int) -> None:
         raise Conflict("该部门下还有下级部门，不能删除", code="department_not_empty")
     if session.exec(select(func.count()).select_from(Post).where(Post.department_id == dept_id)).one():
         raise Conflict("该部门下还有人员，不能删除", code="department_not_empty")
-    audit.record(session, actor, "department.delete", target_type="department", target_id=dept_id,
-                 detail={"name": dept.name})
+    audit.record(
+        session, actor, "department.delete", target_type="department", target_id=dept_id, detail={"name": dept.name}
+    )
     session.delete(dept)
 
 
 def department_tree(session: Session) -> list[dict[str, Any]]:
     depts = session.exec(select(Department).order_by(Department.sort_order, Department.id)).all()  # type: ignore[arg-type]
     counts = dict(session.exec(select(Post.department_id, func.count()).group_by(Post.department_id)).all())  # type: ignore[arg-type]
-    nodes = {d.id: {"id": d.id, "name": d.name, "kind": d.kind.value, "code": d.code, "parent_id": d.parent_id,
-                    "agency_id": d.agency_id, "member_count": counts.get(d.id, 0), "children": []} for d in depts}
+    nodes = {
+        d.id: {
+            "id": d.id,
+            "name": d.name,
+            "kind": d.kind.value,
+            "code": d.code,
+            "parent_id": d.parent_id,
+            "agency_id": d.agency_id,
+            "member_count": counts.get(d.id, 0),
+            "children": [],
+        }
+        for d in depts
+    }
     roots: list[dict[str, Any]] = []
     for d in depts:
         node = nodes[d.id]
@@ -203,17 +227,31 @@ def create_user(
         raise ValidationError(problem, code="weak_password")
     name = _clean_name(name, "姓名")
     pinyin, initials = full_and_initials(name)
-    user = User(username=username, name=name, pinyin=pinyin, initials=initials, phone=phone.strip(),
-                office=office.strip(), email=email.strip(), staff_no=staff_no.strip(),
-                password_hash=password_hash or hash_password(password))
+    user = User(
+        username=username,
+        name=name,
+        pinyin=pinyin,
+        initials=initials,
+        phone=phone.strip(),
+        office=office.strip(),
+        email=email.strip(),
+        staff_no=staff_no.strip(),
+        password_hash=password_hash or hash_password(password),
+    )
     session.add(user)
     session.flush()
     assert user.id is not None
     _replace_posts(session, user.id, list(posts))
     _replace_roles(session, user.id, set(roles) or {Role.staff})
     reindex_user(session, user.id)
-    audit.record(session, actor, "user.create", target_type="user", target_id=user.id,
-                 detail={"username": username, "name": name, "roles": sorted(r.value for r in roles)})
+    audit.record(
+        session,
+        actor,
+        "user.create",
+        target_type="user",
+        target_id=user.id,
+        detail={"username": username, "name": name, "roles": sorted(r.value for r in roles)},
+    )
     return user
 
 
@@ -246,8 +284,14 @@ def set_posts(session: Session, actor: Actor, user_id: int, posts: list[PostSpec
     get_user(session, user_id)
     _replace_posts(session, user_id, posts)
     reindex_user(session, user_id)
-    audit.record(session, actor, "user.posts", target_type="user", target_id=user_id,
-                 detail={"posts": [p.__dict__ for p in posts]})
+    audit.record(
+        session,
+        actor,
+        "user.posts",
+        target_type="user",
+        target_id=user_id,
+        detail={"posts": [p.__dict__ for p in posts]},
+    )
     events.publish_on_commit(session, "directory.posts_changed", {"user_id": user_id}, user_ids=[user_id])
 
 
@@ -258,8 +302,14 @@ def set_roles(session: Session, actor: Actor, user_id: int, roles: Iterable[Role
     if user_id == actor.user_id and Role.admin in actor.roles and Role.admin not in wanted:
         raise ValidationError("不能撤销自己的系统管理员角色", code="self_demote")
     _replace_roles(session, user_id, wanted)
-    audit.record(session, actor, "user.roles", target_type="user", target_id=user_id,
-                 detail={"roles": sorted(r.value for r in wanted)})
+    audit.record(
+        session,
+        actor,
+        "user.roles",
+        target_type="user",
+        target_id=user_id,
+        detail={"roles": sorted(r.value for r in wanted)},
+    )
 
 
 def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> User:
@@ -291,8 +341,15 @@ def _replace_posts(session: Session, user_id: int, posts: list[PostSpec]) -> Non
         get_department(session, p.department_id)
     session.execute(delete(Post).where(Post.user_id == user_id))  # type: ignore[arg-type]
     for p in posts:
-        session.add(Post(user_id=user_id, department_id=p.department_id, title=p.title.strip()[:50],
-                         is_primary=p.is_primary, rank=p.rank))
+        session.add(
+            Post(
+                user_id=user_id,
+                department_id=p.department_id,
+                title=p.title.strip()[:50],
+                is_primary=p.is_primary,
+                rank=p.rank,
+            )
+        )
     session.flush()
 
 
@@ -307,7 +364,8 @@ def _replace_roles(session: Session, user_id: int, roles: set[Role]) -> None:
 def reindex_user(session: Session, user_id: int) -> None:
     user = get_user(session, user_id)
     rows = session.exec(
-        select(Post.title, Department.name).join(Department, Department.id == Post.department_id)  # type: ignore[arg-type]
+        select(Post.title, Department.name)
+        .join(Department, Department.id == Post.department_id)  # type: ignore[arg-type]
         .where(Post.user_id == user_id)
     ).all()
     title = next((t for t, _ in rows if t), "")
@@ -330,26 +388,50 @@ def posts_of(session: Session, user_ids: Iterable[int]) -> dict[int, list[dict[s
     if not ids:
         return out
     rows = session.exec(
-        select(Post.user_id, Post.department_id, Department.name, Department.agency_id, Post.title, Post.is_primary,
-               Post.rank)
+        select(
+            Post.user_id,
+            Post.department_id,
+            Department.name,
+            Department.agency_id,
+            Post.title,
+            Post.is_primary,
+            Post.rank,
+        )
         .join(Department, Department.id == Post.department_id)  # type: ignore[arg-type]
-        .where(col(Post.user_id).in_(ids)).order_by(col(Post.is_primary).desc(), Post.rank)
+        .where(col(Post.user_id).in_(ids))
+        .order_by(col(Post.is_primary).desc(), Post.rank)
     ).all()
     for uid, dept_id, dept_name, agency_id, title, is_primary, rank in rows:
-        out[uid].append({"department_id": dept_id, "department": dept_name, "agency_id": agency_id,
-                         "title": title, "is_primary": is_primary, "rank": rank})
+        out[uid].append(
+            {
+                "department_id": dept_id,
+                "department": dept_name,
+                "agency_id": agency_id,
+                "title": title,
+                "is_primary": is_primary,
+                "rank": rank,
+            }
+        )
     return out
 
 
 def person_public(user: User, posts: list[dict[str, Any]], roles: set[Role] | None = None) -> dict[str, Any]:
     primary = next((p for p in posts if p["is_primary"]), posts[0] if posts else None)
     out: dict[str, Any] = {
-        "id": user.id, "username": user.username, "name": user.name, "pinyin": user.pinyin,
-        "title": primary["title"] if primary else "", "department": primary["department"] if primary else "",
+        "id": user.id,
+        "username": user.username,
+        "name": user.name,
+        "pinyin": user.pinyin,
+        "title": primary["title"] if primary else "",
+        "department": primary["department"] if primary else "",
         "department_id": primary["department_id"] if primary else None,
         "agency_id": primary["agency_id"] if primary else None,
-        "phone": user.phone, "office": user.office, "email": user.email, "staff_no": user.staff_no,
-        "is_active": user.is_active, "posts": posts,
+        "phone": user.phone,
+        "office": user.office,
+        "email": user.email,
+        "staff_no": user.staff_no,
+        "is_active": user.is_active,
+        "posts": posts,
     }
     if roles is not None:
         out["roles"] = sorted(r.value for r in roles)
@@ -363,8 +445,9 @@ def person_card(session: Session, actor: Actor, user_id: int) -> dict[str, Any]:
     return person_public(user, posts_of(session, [user_id])[user_id], roles_of(session, user_id))
 
 
-def search_json(session: Session, actor: Actor, q: str, *, department_id: int | None = None, limit: int = 20
-                ) -> bytes | None:
+def search_json(
+    session: Session, actor: Actor, q: str, *, department_id: int | None = None, limit: int = 20
+) -> bytes | None:
     """``search``'s answer as JSON bytes from the in-memory index; None while it is being built."""
     policy.require(actor, "directory.read")
     index = directory_index.ensure(session)
@@ -379,8 +462,9 @@ def normal_query(q: str | None) -> str:
     return (q or "").strip().lower()[:50]
 
 
-def search(session: Session, actor: Actor, q: str, *, department_id: int | None = None, limit: int = 20
-           ) -> list[dict[str, Any]]:
+def search(
+    session: Session, actor: Actor, q: str, *, department_id: int | None = None, limit: int = 20
+) -> list[dict[str, Any]]:
     """Find people by name, pinyin (full or initials), title or department; best matches first.
 
     A prefix range scan over the key index: any suffix of a name is a key, so 伟 finds 张伟. The
@@ -422,12 +506,16 @@ def search(session: Session, actor: Actor, q: str, *, department_id: int | None 
     return results[:limit]
 
 
-def department_members(session: Session, actor: Actor, dept_id: int, *, offset: int = 0, limit: int = 100
-                       ) -> dict[str, Any]:
+def department_members(
+    session: Session, actor: Actor, dept_id: int, *, offset: int = 0, limit: int = 100
+) -> dict[str, Any]:
     policy.require(actor, "directory.read")
     get_department(session, dept_id)
-    base = select(Post.user_id).join(User, User.id == Post.user_id).where(  # type: ignore[arg-type]
-        Post.department_id == dept_id, User.is_active == True)  # noqa: E712
+    base = (
+        select(Post.user_id)
+        .join(User, User.id == Post.user_id)
+        .where(Post.department_id == dept_id, User.is_active == true())  # type: ignore[arg-type]
+    )
     total = session.exec(select(func.count()).select_from(base.subquery())).one()
     ids = list(session.exec(base.order_by(Post.rank, Post.user_id).offset(offset).limit(min(limit, 500))).all())
     users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(ids))).all()}
@@ -435,8 +523,9 @@ def department_members(session: Session, actor: Actor, dept_id: int, *, offset: 
     return {"total": total, "items": [person_public(users[i], posts[i]) for i in ids if i in users]}
 
 
-def list_users(session: Session, actor: Actor, *, q: str = "", offset: int = 0, limit: int = 50,
-               include_inactive: bool = True) -> dict[str, Any]:
+def list_users(
+    session: Session, actor: Actor, *, q: str = "", offset: int = 0, limit: int = 50, include_inactive: bool = True
+) -> dict[str, Any]:
     policy.require(actor, "user.manage")
     stmt = select(User)
     if q:
@@ -454,11 +543,15 @@ def list_users(session: Session, actor: Actor, *, q: str = "", offset: int = 0, 
     return {"total": total, "items": [person_public(u, posts[u.id], roles[u.id]) for u in users if u.id]}
 
 
-def users_with_role(session: Session, role: Role, *, agency_id: int | None = None,
-                    department_id: int | None = None) -> list[int]:
+def users_with_role(
+    session: Session, role: Role, *, agency_id: int | None = None, department_id: int | None = None
+) -> list[int]:
     """Active users holding ``role`` with a post in ``department_id`` or in any department of ``agency_id``."""
-    stmt = (select(UserRole.user_id).join(User, User.id == UserRole.user_id)  # type: ignore[arg-type]
-            .where(UserRole.role == role, User.is_active == True))  # noqa: E712
+    stmt = (
+        select(UserRole.user_id)
+        .join(User, User.id == UserRole.user_id)  # type: ignore[arg-type]
+        .where(UserRole.role == role, User.is_active == true())
+    )
     if department_id is not None or agency_id is not None:
         stmt = stmt.join(Post, Post.user_id == UserRole.user_id).join(Department, Department.id == Post.department_id)  # type: ignore[arg-type]
         if department_id is not None:
@@ -469,7 +562,12 @@ def users_with_role(session: Session, role: Role, *, agency_id: int | None = Non
 
 
 def department_member_ids(session: Session, dept_id: int) -> list[int]:
-    return sorted(set(session.exec(
-        select(Post.user_id).join(User, User.id == Post.user_id)  # type: ignore[arg-type]
-        .where(Post.department_id == dept_id, User.is_active == True)  # noqa: E712
-    ).all()))
+    return sorted(
+        set(
+            session.exec(
+                select(Post.user_id)
+                .join(User, User.id == Post.user_id)  # type: ignore[arg-type]
+                .where(Post.department_id == dept_id, User.is_active == True)  # noqa: E712
+            ).all()
+        )
+    )

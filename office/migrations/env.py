@@ -19,8 +19,12 @@ def run() -> None:
     with engine.connect() as connection:
         from office.migrate import not_virtual
 
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                          include_name=not_virtual(connection))
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            include_name=not_virtual(connection),
+        )
         with context.begin_transaction():
             context.run_migrations()
         connection.commit()

@@ -1,12 +1,14 @@
 """Shared helpers for docs_flow tests: a recording event subscriber and documents driven through HTTP."""
 
 from __future__ import annotations
-from typing import Any
-import pytest
+
 from collections.abc import Iterator
+from typing import Any
+
+import pytest
 from starlette.testclient import TestClient
+
 from office import events
-from tests.esign.svc import PIN
 from tests.factories import login, new_client
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import docx
 from starlette.testclient import TestClient
 
-from typeset.render import render_docx
-from typeset.samples import demo_notice
 from tests.docs_flow.conftest import Clients
 from tests.docs_flow.test_routes import advance, create
 from tests.factories import Org, login
+from typeset.render import render_docx
+from typeset.samples import demo_notice
 
 
 def _foreign_docx() -> bytes:
@@ -29,8 +29,12 @@ def _foreign_docx() -> bytes:
 
 
 def _check(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "office", "docx", "check", str(path), *extra],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "office", "docx", "check", str(path), *extra],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_cli_exit_codes_and_report(tmp_path: Path) -> None:
@@ -58,7 +62,9 @@ def test_check_any_file_in_the_app(client: TestClient, org: Org) -> None:
     assert r.status_code == 200 and r.json()["ok"] is False
     codes = {d["code"] for d in r.json()["deviations"]}
     assert any("number" in c for c in codes), codes
-    r = client.post("/api/docs/check", files={"file": ("x.docx", render_docx(demo_notice()), "application/octet-stream")})
+    r = client.post(
+        "/api/docs/check", files={"file": ("x.docx", render_docx(demo_notice()), "application/octet-stream")}
+    )
     assert r.json()["ok"] is True
     assert client.post("/api/docs/check", files={"file": ("x.docx", b"zzz", "text/plain")}).status_code == 415
 

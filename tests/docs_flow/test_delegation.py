@@ -18,14 +18,27 @@ from tests.esign.svc import PIN
 from tests.factories import Org, make_user
 
 # The generic route (函): nobody of 秘书处 is on it, so laertes reads a 函 only as polonius's deputy.
-GENERIC = [("polonius", "处室负责人核稿"), ("claudius", "机关领导签发"), ("gertrude", "编号"), ("yorick", "用印"),
-           ("gertrude", "核发/分发"), ("gertrude", "归档")]
+GENERIC = [
+    ("polonius", "处室负责人核稿"),
+    ("claudius", "机关领导签发"),
+    ("gertrude", "编号"),
+    ("yorick", "用印"),
+    ("gertrude", "核发/分发"),
+    ("gertrude", "归档"),
+]
 
 
 def delegate(c: TestClient, deputy_id: int, *, days: int = 3) -> Any:
     now = utcnow()
-    return c.post("/api/docs/delegations", json={"deputy_id": deputy_id, "starts_at": now.isoformat(),
-                                                 "ends_at": (now + timedelta(days=days)).isoformat(), "reason": "出差"})
+    return c.post(
+        "/api/docs/delegations",
+        json={
+            "deputy_id": deputy_id,
+            "starts_at": now.isoformat(),
+            "ends_at": (now + timedelta(days=days)).isoformat(),
+            "reason": "出差",
+        },
+    )
 
 
 def ok(r: Any) -> dict[str, Any]:
@@ -35,19 +48,23 @@ def ok(r: Any) -> dict[str, Any]:
 
 def delegation_rows(org: Org) -> tuple[int, int]:
     with org.db.read() as s:
-        return (s.exec(select(func.count()).select_from(WfDelegation)).one(),
-                s.exec(select(func.count()).select_from(AuditEntry)
-                       .where(AuditEntry.action == "workflow.delegate")).one())
+        return (
+            s.exec(select(func.count()).select_from(WfDelegation)).one(),
+            s.exec(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "workflow.delegate")).one(),
+        )
 
 
 def new_letter(users: Clients) -> dict[str, Any]:
-    doc = ok(users["hamlet"].post("/api/docs", json={"doc_type": "函", "title": "关于商请提供统计数据的函",
-                                                     "body": BODY, "main_recipients": ["省统计局"]}))
+    doc = ok(
+        users["hamlet"].post(
+            "/api/docs",
+            json={"doc_type": "函", "title": "关于商请提供统计数据的函", "body": BODY, "main_recipients": ["省统计局"]},
+        )
+    )
     return ok(act(users["hamlet"], doc, "submit"))
 
 
-def test_deputy_of_another_agency_is_refused_and_nothing_changes(users: Clients, org: Org,
-                                                                  recorder: Recorder) -> None:
+def test_deputy_of_another_agency_is_refused_and_nothing_changes(users: Clients, org: Org, recorder: Recorder) -> None:
     # A 处室负责人 of 办公厅 to a 财政厅 staff member; a leader to 财政厅's leader.
     for principal, deputy in (("polonius", "othello"), ("claudius", "desdemona")):
         r = delegate(users[principal], org.users[deputy])
@@ -88,8 +105,12 @@ def test_access_through_a_delegation_ends_with_it(users: Clients, org: Org) -> N
         doc = ok(act(users[who], doc, "approve", **({"pin": PIN} if step in SIGNING_STEPS else {})))
     assert doc["status"] == "archived"
     archive_id = ok(users["polonius"].get("/api/archive"))["items"][0]["id"]
-    reads = (f"/api/docs/{doc['id']}", f"/api/docs/{doc['id']}/versions", f"/api/archive/{archive_id}",
-             f"/api/archive/{archive_id}/download")
+    reads = (
+        f"/api/docs/{doc['id']}",
+        f"/api/docs/{doc['id']}/versions",
+        f"/api/archive/{archive_id}",
+        f"/api/archive/{archive_id}/download",
+    )
     assert [deputy.get(url).status_code for url in reads] == [200] * 4  # while the 委托 runs
     for url in ("/api/docs?box=done", "/api/docs?box=all", "/api/archive", "/api/search?q=统计数据"):
         assert ok(deputy.get(url))["total"] == 1, url
@@ -122,8 +143,14 @@ def test_deputy_is_checked_again_when_acting(users: Clients, org: Org) -> None:
     doc = ok(act(users["polonius"], ok(users["polonius"].get(f"/api/docs/{doc['id']}")), "approve"))
     now = utcnow()
     with org.db.write() as s:  # an old row: 办公厅's leader to 财政厅's, written before set_delegation refused it
-        s.add(WfDelegation(principal_id=org.users["claudius"], deputy_id=org.users["desdemona"],
-                           starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1)))
+        s.add(
+            WfDelegation(
+                principal_id=org.users["claudius"],
+                deputy_id=org.users["desdemona"],
+                starts_at=now - timedelta(hours=1),
+                ends_at=now + timedelta(days=1),
+            )
+        )
     other = users["desdemona"]
     assert other.get(f"/api/docs/{doc['id']}").status_code == 404
     assert act(other, doc, "approve", pin=PIN).status_code == 404

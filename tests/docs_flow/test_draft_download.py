@@ -42,11 +42,16 @@ def test_a_letter_draft_has_no_number_line_and_says_draft_after_its_first_page(u
 
 
 def test_recipients_keep_the_punctuation_typed_and_each_named_agency_still_gets_its_copy(
-        users: Clients, org: Org) -> None:
+    users: Clients, org: Org
+) -> None:
     doc = create(users, org, main_recipients=["各处室、各直属单位"], cc_recipients=["省财政厅、粤府办"])
     word = docx.Document(io.BytesIO(users["hamlet"].get(f"/api/docs/{doc['id']}/docx").content))
     assert "各处室、各直属单位：" in [p.text for p in word.paragraphs]
     doc = advance(users, doc, "end")
     receipts = users["hamlet"].get(f"/api/docs/{doc['id']}/receipts").json()["items"]
     assert [(r["recipient"], r["status"]) for r in receipts] == [
-        ("各处室", "external"), ("各直属单位", "external"), ("省财政厅", "delivered"), ("粤府办", "delivered")]
+        ("各处室", "external"),
+        ("各直属单位", "external"),
+        ("省财政厅", "delivered"),
+        ("粤府办", "delivered"),
+    ]

@@ -17,25 +17,46 @@ from tests.docs_flow.conftest import Recorder
 from tests.factories import Org
 
 KIND = "test_form"
-engine.register_kind(KIND, engine.KindSpec(event_prefix="form", notify_type="notify.form", source="tests",
-                                           describe=lambda _s, c: (f"表单{c.subject_id}", f"/forms/{c.subject_id}")))
+engine.register_kind(
+    KIND,
+    engine.KindSpec(
+        event_prefix="form",
+        notify_type="notify.form",
+        source="tests",
+        describe=lambda _s, c: (f"表单{c.subject_id}", f"/forms/{c.subject_id}"),
+    ),
+)
 
 
 def route(org: Org) -> list[dict[str, Any]]:
     return [
         {"key": "head", "name": "处室负责人审核", "actor": {"kind": "drafter_head"}},
-        {"key": "countersign", "name": "会签", "mode": "all",
-         "actor": {"kind": "context_departments", "role": "dept_head", "key": "depts"}},
-        {"key": "pair", "name": "两人任一审核", "actor": {"kind": "user", "user_ids": [org.users["hamlet"],
-                                                                                  org.users["ophelia"]]}},
+        {
+            "key": "countersign",
+            "name": "会签",
+            "mode": "all",
+            "actor": {"kind": "context_departments", "role": "dept_head", "key": "depts"},
+        },
+        {
+            "key": "pair",
+            "name": "两人任一审核",
+            "actor": {"kind": "user", "user_ids": [org.users["hamlet"], org.users["ophelia"]]},
+        },
         {"key": "leader", "name": "领导审批", "actor": {"kind": "role", "role": "leader", "department_id": None}},
     ]
 
 
 def new_case(org: Org, depts: list[str] = ()) -> int:  # type: ignore[assignment]
     with org.db.write() as s:
-        case = engine.create_case(s, org.actor("horatio"), kind=KIND, subject_id=7, agency_id=org.agencies["A"],
-                                  route=route(org), context={"depts": [org.depts[d] for d in depts]})
+        case = engine.create_case(
+            s,
+            org.actor("horatio"),
+            kind=KIND,
+            subject_id=7,
+            agency_id=org.agencies["A"],
+            route=route(org),
+            context={"depts": [org.depts[d] for d in depts]},
+        )
         return case.id or 0
 
 
@@ -84,16 +105,19 @@ def test_full_route_records_history_audit_and_notifies_next_actors(org: Org, rec
     with org.db.read() as s:
         case = engine.get_case(s, case_id)
         assert case.state == CaseState.finished and case.current_step is None
-        actions = [h.action for h in s.exec(select(WfHistory).where(WfHistory.case_id == case_id)
-                                            .order_by(WfHistory.id)).all()]  # type: ignore[arg-type]
+        actions = [
+            h.action for h in s.exec(select(WfHistory).where(WfHistory.case_id == case_id).order_by(WfHistory.id)).all()
+        ]  # type: ignore[arg-type]
         assert actions == ["create", "submit", "approve", "approve", "approve", "approve", "approve", "finish"]
         audited = s.exec(select(AuditEntry.action).where(AuditEntry.target_type == KIND)).all()
         assert audited.count("workflow.approve") == 5 and "workflow.submit" in audited
         picture = engine.route_picture(s, case)
         assert [st["state"] for st in picture["steps"]] == ["done"] * 4
         pair = picture["steps"][2]["tasks"]
-        assert {(x["assignee"], x["state"], x["opinion"]) for x in pair} == {("李娜", "approved", "可"),
-                                                                            ("张伟", "cancelled", "")}
+        assert {(x["assignee"], x["state"], x["opinion"]) for x in pair} == {
+            ("李娜", "approved", "可"),
+            ("张伟", "cancelled", ""),
+        }
 
 
 def test_countersign_step_without_departments_is_skipped(org: Org) -> None:
@@ -127,8 +151,11 @@ def test_illegal_transitions_change_nothing(org: Org) -> None:
         do(org, name, engine.approve, case_id)
     finished = snapshot(org, case_id)
     assert finished[0] == CaseState.finished
-    for user, fn, kw in (("claudius", engine.approve, {}), ("horatio", engine.withdraw, {}),
-                         ("claudius", engine.return_to, {"target": "draft", "reason": "x"})):
+    for user, fn, kw in (
+        ("claudius", engine.approve, {}),
+        ("horatio", engine.withdraw, {}),
+        ("claudius", engine.return_to, {"target": "draft", "reason": "x"}),
+    ):
         with pytest.raises(InvalidTransition):
             do(org, user, fn, case_id, **kw)
     assert snapshot(org, case_id) == finished
@@ -169,8 +196,7 @@ def test_return_to_named_step_and_to_drafter(org: Org) -> None:
         do(org, "hamlet", engine.return_to, case_id, target="leader", reason="x")
     assert snapshot(org, case_id) == before
     with org.db.read() as s:
-        assert [k for k, _ in engine.return_targets(s, engine.get_case(s, case_id))] == ["draft", "head",
-                                                                                         "countersign"]
+        assert [k for k, _ in engine.return_targets(s, engine.get_case(s, case_id))] == ["draft", "head", "countersign"]
     t = do(org, "hamlet", engine.return_to, case_id, target="head", reason="请补充依据")
     assert t.entered_step and t.entered_step["key"] == "head"
     assert pending(org, case_id) == [org.users["laertes"]]
@@ -191,8 +217,14 @@ def test_withdraw_only_before_the_next_person_acts(org: Org) -> None:
     do(org, "horatio", engine.withdraw, case_id)
     with org.db.read() as s:
         assert engine.get_case(s, case_id).state == CaseState.withdrawn
-        assert s.exec(select(func.count()).select_from(WfTask).where(
-            WfTask.case_id == case_id, WfTask.state == TaskState.pending)).one() == 0
+        assert (
+            s.exec(
+                select(func.count())
+                .select_from(WfTask)
+                .where(WfTask.case_id == case_id, WfTask.state == TaskState.pending)
+            ).one()
+            == 0
+        )
     with pytest.raises(InvalidTransition):  # acting on a withdrawn case
         do(org, "laertes", engine.approve, case_id)
     do(org, "horatio", engine.submit, case_id)
@@ -238,10 +270,17 @@ def test_deputy_acts_during_delegation_period_only(org: Org) -> None:
     now = utcnow()
     with org.db.write() as s:
         with pytest.raises(ValidationError):
-            engine.set_delegation(s, org.actor("laertes"), deputy_id=org.users["laertes"], starts_at=now,
-                                  ends_at=now + timedelta(days=1))
-        engine.set_delegation(s, org.actor("laertes"), deputy_id=org.users["polonius"],
-                              starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=2), reason="出差")
+            engine.set_delegation(
+                s, org.actor("laertes"), deputy_id=org.users["laertes"], starts_at=now, ends_at=now + timedelta(days=1)
+            )
+        engine.set_delegation(
+            s,
+            org.actor("laertes"),
+            deputy_id=org.users["polonius"],
+            starts_at=now - timedelta(hours=1),
+            ends_at=now + timedelta(days=2),
+            reason="出差",
+        )
     with org.db.read() as s:
         assert engine.pending_case_ids(s, org.users["polonius"], kind=KIND) == [case_id]
         case = engine.get_case(s, case_id)
@@ -260,26 +299,49 @@ def test_expired_delegation_grants_nothing(org: Org) -> None:
     do(org, "horatio", engine.submit, case_id)
     now = utcnow()
     with org.db.write() as s:
-        engine.set_delegation(s, org.actor("laertes"), deputy_id=org.users["polonius"],
-                              starts_at=now - timedelta(days=3), ends_at=now - timedelta(days=1))
+        engine.set_delegation(
+            s,
+            org.actor("laertes"),
+            deputy_id=org.users["polonius"],
+            starts_at=now - timedelta(days=3),
+            ends_at=now - timedelta(days=1),
+        )
     with pytest.raises(PermissionDenied):
         do(org, "polonius", engine.approve, case_id)
 
 
-@pytest.mark.parametrize("steps, code", [
-    ([], "route_empty"),
-    ([{"key": "a", "name": "A", "actor": {"kind": "drafter"}, "next": "c"},
-      {"key": "b", "name": "孤立步骤", "actor": {"kind": "drafter"}},
-      {"key": "c", "name": "C", "actor": {"kind": "drafter"}}], "unreachable_step"),
-    ([{"key": "a", "name": "A", "actor": {"kind": "drafter"}},
-      {"key": "b", "name": "B", "actor": {"kind": "drafter"}, "next": "a"}], "route_cycle"),
-    ([{"key": "a", "name": "A", "actor": {"kind": "drafter"}, "next": "zz"}], "unknown_step"),
-    ([{"key": "a", "name": "A", "actor": {"kind": "nobody"}}], "bad_actor"),
-    ([{"key": "a", "name": "A", "actor": {"kind": "role", "role": "pope"}}], "bad_actor"),
-    ([{"key": "a", "name": "A", "actor": {"kind": "drafter"}, "mode": "most"}], "bad_step"),
-    ([{"key": "a", "name": "A", "actor": {"kind": "drafter"}},
-      {"key": "a", "name": "B", "actor": {"kind": "drafter"}}], "duplicate_step_key"),
-])
+@pytest.mark.parametrize(
+    "steps, code",
+    [
+        ([], "route_empty"),
+        (
+            [
+                {"key": "a", "name": "A", "actor": {"kind": "drafter"}, "next": "c"},
+                {"key": "b", "name": "孤立步骤", "actor": {"kind": "drafter"}},
+                {"key": "c", "name": "C", "actor": {"kind": "drafter"}},
+            ],
+            "unreachable_step",
+        ),
+        (
+            [
+                {"key": "a", "name": "A", "actor": {"kind": "drafter"}},
+                {"key": "b", "name": "B", "actor": {"kind": "drafter"}, "next": "a"},
+            ],
+            "route_cycle",
+        ),
+        ([{"key": "a", "name": "A", "actor": {"kind": "drafter"}, "next": "zz"}], "unknown_step"),
+        ([{"key": "a", "name": "A", "actor": {"kind": "nobody"}}], "bad_actor"),
+        ([{"key": "a", "name": "A", "actor": {"kind": "role", "role": "pope"}}], "bad_actor"),
+        ([{"key": "a", "name": "A", "actor": {"kind": "drafter"}, "mode": "most"}], "bad_step"),
+        (
+            [
+                {"key": "a", "name": "A", "actor": {"kind": "drafter"}},
+                {"key": "a", "name": "B", "actor": {"kind": "drafter"}},
+            ],
+            "duplicate_step_key",
+        ),
+    ],
+)
 def test_invalid_routes_are_refused(steps: list[dict[str, Any]], code: str) -> None:
     with pytest.raises(ValidationError) as exc:
         engine.validate_route(steps)
@@ -297,9 +359,16 @@ def test_case_keeps_its_route_snapshot(org: Org) -> None:
 
 def test_step_with_nobody_to_act_refuses_to_advance(org: Org, db: Any) -> None:
     with org.db.write() as s:
-        case = engine.create_case(s, org.actor("othello"), kind=KIND, subject_id=1, agency_id=org.agencies["B"],
-                                  route=[{"key": "clerk", "name": "文书办理",
-                                          "actor": {"kind": "role", "role": "clerk", "department_id": None}}])
+        case = engine.create_case(
+            s,
+            org.actor("othello"),
+            kind=KIND,
+            subject_id=1,
+            agency_id=org.agencies["B"],
+            route=[
+                {"key": "clerk", "name": "文书办理", "actor": {"kind": "role", "role": "clerk", "department_id": None}}
+            ],
+        )
         case_id = case.id or 0
     with pytest.raises(ValidationError, match="找不到办理人"):
         do(org, "othello", engine.submit, case_id)

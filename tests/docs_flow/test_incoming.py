@@ -24,8 +24,14 @@ def future(hours: int = 72) -> str:
 
 
 def register(users: Clients, who: str = "gertrude", **extra: Any) -> dict[str, Any]:
-    payload = {"title": "关于报送2026年度预算执行情况的函", "source_agency_name": "省审计厅", "original_number": "粤审函〔2026〕8号",
-               "doc_type": "函", "body_text": "请于本月底前报送预算执行情况及相关说明材料。", **extra}
+    payload = {
+        "title": "关于报送2026年度预算执行情况的函",
+        "source_agency_name": "省审计厅",
+        "original_number": "粤审函〔2026〕8号",
+        "doc_type": "函",
+        "body_text": "请于本月底前报送预算执行情况及相关说明材料。",
+        **extra,
+    }
     r = users[who].post("/api/incoming", json=payload)
     assert r.status_code == 201, r.text
     return r.json()  # type: ignore[no-any-return]
@@ -42,8 +48,11 @@ def get(c: TestClient, doc: dict[str, Any]) -> dict[str, Any]:
 def test_full_incoming_route_from_registration_to_archive(users: Clients, org: Org, recorder: Recorder) -> None:
     doc = register(users)
     assert doc["status"] == "signed" and doc["signed_for_at"] and doc["route"]["steps"][0]["state"] == "done"
-    upload = users["gertrude"].post(f"/api/incoming/{doc['id']}/files", data={"role": "main"},
-                                    files={"file": ("来文扫描件.pdf", b"%PDF-1.4 scan", "application/pdf")})
+    upload = users["gertrude"].post(
+        f"/api/incoming/{doc['id']}/files",
+        data={"role": "main"},
+        files={"file": ("来文扫描件.pdf", b"%PDF-1.4 scan", "application/pdf")},
+    )
     assert upload.status_code == 201, upload.text
     doc = get(users["gertrude"], doc)
     # 登记 gives the year's next 收文编号.
@@ -60,8 +69,12 @@ def test_full_incoming_route_from_registration_to_archive(users: Clients, org: O
     # Every change tells the 收文 lists that show it (and nobody in another agency) to refresh.
     changes = recorder.of("incoming.document")
     assert [e.payload["op"] for e in changes][:2] == ["created", "updated"]
-    assert changes[-1].payload == {"op": "updated", "incoming_id": doc["id"], "version": doc["version"],
-                                   "status": "proposed"}
+    assert changes[-1].payload == {
+        "op": "updated",
+        "incoming_id": doc["id"],
+        "version": doc["version"],
+        "status": "proposed",
+    }
     agency_a = {u for name, u in org.users.items() if name not in ("othello", "iago", "desdemona")}
     assert all(set(e.user_ids) <= agency_a for e in changes)
     assert {org.users["gertrude"], org.users["claudius"]} <= set(changes[-1].user_ids)
@@ -69,17 +82,33 @@ def test_full_incoming_route_from_registration_to_archive(users: Clients, org: O
     # 批办: a leader's instruction, lead and co departments, a deadline (validated).
     leader = users["claudius"]
     doc = get(leader, doc)
-    bad = [({"lead_department_id": org.depts["A1"]}, "instruction_required"),
-           ({"opinion": "请办理"}, "lead_required"),
-           ({"opinion": "请办理", "lead_department_id": 999999}, "bad_department"),
-           ({"opinion": "请办理", "lead_department_id": org.depts["B1"]}, "bad_department"),
-           ({"opinion": "请办理", "lead_department_id": org.depts["A1"],
-             "deadline": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}, "deadline_past")]
+    bad = [
+        ({"lead_department_id": org.depts["A1"]}, "instruction_required"),
+        ({"opinion": "请办理"}, "lead_required"),
+        ({"opinion": "请办理", "lead_department_id": 999999}, "bad_department"),
+        ({"opinion": "请办理", "lead_department_id": org.depts["B1"]}, "bad_department"),
+        (
+            {
+                "opinion": "请办理",
+                "lead_department_id": org.depts["A1"],
+                "deadline": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+            },
+            "deadline_past",
+        ),
+    ]
     for extra, code in bad:
         r = act(leader, doc, **extra)
         assert r.status_code == 422 and r.json()["error"] == code, (extra, r.text)
-    doc = ok(act(leader, doc, opinion="请综合处牵头办理，秘书处配合", lead_department_id=org.depts["A1"],
-                 co_department_ids=[org.depts["A2"]], deadline=future(96)))
+    doc = ok(
+        act(
+            leader,
+            doc,
+            opinion="请综合处牵头办理，秘书处配合",
+            lead_department_id=org.depts["A1"],
+            co_department_ids=[org.depts["A2"]],
+            deadline=future(96),
+        )
+    )
     assert doc["status"] == "handling" and doc["lead_department"] == "综合处" and doc["co_departments"] == ["秘书处"]
     assert doc["supervision"]["status"] == "open"
     handle_step = doc["route"]["steps"][5]
@@ -89,8 +118,13 @@ def test_full_incoming_route_from_registration_to_archive(users: Clients, org: O
     head = users["polonius"]
     doc = get(head, doc)
     assert "start_reply" in doc["allowed_actions"]
-    f = ok_created(head.post(f"/api/incoming/{doc['id']}/files", data={"role": "reply"},
-                             files={"file": ("答复意见.docx", b"PK reply", "application/octet-stream")}))
+    f = ok_created(
+        head.post(
+            f"/api/incoming/{doc['id']}/files",
+            data={"role": "reply"},
+            files={"file": ("答复意见.docx", b"PK reply", "application/octet-stream")},
+        )
+    )
     doc = get(head, doc)
     r = act(head, doc)
     assert r.status_code == 422 and r.json()["error"] == "result_required"
@@ -134,16 +168,22 @@ def test_return_at_first_review_needs_reason_and_ends_the_route(users: Clients, 
 
 def test_bad_registration_input_is_refused_clearly(users: Clients, org: Org) -> None:
     c = users["gertrude"]
-    for payload, code in [({"source_agency_name": "省审计厅"}, "invalid_field"),
-                          ({"title": "  ", "source_agency_name": "省审计厅"}, "title_required"),
-                          ({"title": "标题", "source_agency_name": ""}, "source_required"),
-                          ({"title": "标题", "source_agency_name": "审计厅",
-                            "deadline": (datetime.now(UTC) - timedelta(days=1)).isoformat()}, "deadline_past"),
-                          ({"title": "标题", "source_agency_name": "审计厅", "deadline": "2099-01-01T00:00:00"},
-                           "naive_datetime"),
-                          ({"title": "标题", "source_agency_name": "审计厅", "received_at": future()},
-                           "bad_received_at"),
-                          ({"title": "标题", "source_agency_name": "审计厅", "urgency": "很急"}, "invalid_field")]:
+    for payload, code in [
+        ({"source_agency_name": "省审计厅"}, "invalid_field"),
+        ({"title": "  ", "source_agency_name": "省审计厅"}, "title_required"),
+        ({"title": "标题", "source_agency_name": ""}, "source_required"),
+        (
+            {
+                "title": "标题",
+                "source_agency_name": "审计厅",
+                "deadline": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+            },
+            "deadline_past",
+        ),
+        ({"title": "标题", "source_agency_name": "审计厅", "deadline": "2099-01-01T00:00:00"}, "naive_datetime"),
+        ({"title": "标题", "source_agency_name": "审计厅", "received_at": future()}, "bad_received_at"),
+        ({"title": "标题", "source_agency_name": "审计厅", "urgency": "很急"}, "invalid_field"),
+    ]:
         r = c.post("/api/incoming", json=payload)
         assert r.status_code == 422 and r.json()["error"] == code, (payload, r.text)
     r = users["hamlet"].post("/api/incoming", json={"title": "标题", "source_agency_name": "审计厅"})
@@ -152,15 +192,24 @@ def test_bad_registration_input_is_refused_clearly(users: Clients, org: Org) -> 
         assert s.exec(select(IncomingDocument)).all() == []
 
 
-def test_distribution_from_outgoing_document_to_other_agency_inbox(users: Clients, org: Org,
-                                                                   recorder: Recorder) -> None:
-    out = create(users, org, main_recipients=["省财政厅"], cc_recipients=["粤府办", "省委办公厅"],
-                 title="关于做好2027年预算编制工作的通知")
+def test_distribution_from_outgoing_document_to_other_agency_inbox(
+    users: Clients, org: Org, recorder: Recorder
+) -> None:
+    out = create(
+        users,
+        org,
+        main_recipients=["省财政厅"],
+        cc_recipients=["粤府办", "省委办公厅"],
+        title="关于做好2027年预算编制工作的通知",
+    )
     out = advance(users, out, "end")
     assert out["status"] == "archived"
     receipts = ok(users["hamlet"].get(f"/api/docs/{out['id']}/receipts"))["items"]
     assert [(r["recipient"], r["role"], r["status"]) for r in receipts] == [
-        ("省财政厅", "main", "delivered"), ("粤府办", "cc", "delivered"), ("省委办公厅", "cc", "external")]
+        ("省财政厅", "main", "delivered"),
+        ("粤府办", "cc", "delivered"),
+        ("省委办公厅", "cc", "external"),
+    ]
     assert users["othello"].get(f"/api/docs/{out['id']}/receipts").status_code == 404
 
     # Agency B has no 收发员: the head of its 办公室 signs for it.
@@ -204,8 +253,11 @@ def test_circulation_sequential_and_parallel_with_tracking(users: Clients, org: 
     assert r.status_code == 422 and r.json()["error"] == "bad_user"
     r = users["hamlet"].post(f"/api/incoming/{doc['id']}/circulations", json={"user_ids": uids})
     assert r.status_code == 404
-    doc = ok_created(users["gertrude"].post(f"/api/incoming/{doc['id']}/circulations",
-                                            json={"user_ids": uids, "mode": "sequential", "note": "请阅"}))
+    doc = ok_created(
+        users["gertrude"].post(
+            f"/api/incoming/{doc['id']}/circulations", json={"user_ids": uids, "mode": "sequential", "note": "请阅"}
+        )
+    )
     circ = doc["circulations"][0]
     assert circ["holding"] == ["赵刚"] and [x["state"] for x in circ["readers"]] == ["holding", "waiting", "waiting"]
     assert recorder.of("notify.incoming")[-1].user_ids == (org.users["claudius"],)
@@ -223,28 +275,37 @@ def test_circulation_sequential_and_parallel_with_tracking(users: Clients, org: 
     assert circ["state"] == "done" and circ["read_count"] == 3 and circ["holding"] == []
     assert recorder.of("notify.incoming")[-1].payload["title"].startswith("传阅完毕")
 
-    doc = ok_created(users["gertrude"].post(f"/api/incoming/{doc['id']}/circulations",
-                                            json={"user_ids": uids[:2], "mode": "parallel"}))
+    doc = ok_created(
+        users["gertrude"].post(
+            f"/api/incoming/{doc['id']}/circulations", json={"user_ids": uids[:2], "mode": "parallel"}
+        )
+    )
     assert doc["circulations"][1]["holding"] == ["赵刚", "王强"]
     assert ok(users["polonius"].get("/api/incoming?box=reading"))["total"] == 1
 
 
 def test_archived_records_are_immutable(users: Clients, org: Org) -> None:
     doc = register(users)
-    for step in range(3):
+    for _ in range(3):
         doc = ok(act(users["gertrude"], doc, opinion="拟请综合处办理"))
     doc = ok(act(users["claudius"], get(users["claudius"], doc), opinion="同意", lead_department_id=org.depts["A1"]))
     doc = ok(act(users["polonius"], get(users["polonius"], doc), opinion="已办"))
     doc = ok(act(users["gertrude"], get(users["gertrude"], doc)))
     assert doc["status"] == "archived"
     g = users["gertrude"]
-    attempts = [act(g, doc), act(g, doc, "reject", reason="x"),
-                g.put(f"/api/incoming/{doc['id']}", json={"version": doc["version"], "title": "改"}),
-                g.delete(f"/api/incoming/{doc['id']}"),
-                g.post(f"/api/incoming/{doc['id']}/files", data={"role": "attachment"},
-                       files={"file": ("x.txt", b"x", "text/plain")}),
-                g.post(f"/api/incoming/{doc['id']}/circulations", json={"user_ids": [org.users["claudius"]]}),
-                g.post(f"/api/incoming/{doc['id']}/reply")]
+    attempts = [
+        act(g, doc),
+        act(g, doc, "reject", reason="x"),
+        g.put(f"/api/incoming/{doc['id']}", json={"version": doc["version"], "title": "改"}),
+        g.delete(f"/api/incoming/{doc['id']}"),
+        g.post(
+            f"/api/incoming/{doc['id']}/files",
+            data={"role": "attachment"},
+            files={"file": ("x.txt", b"x", "text/plain")},
+        ),
+        g.post(f"/api/incoming/{doc['id']}/circulations", json={"user_ids": [org.users["claudius"]]}),
+        g.post(f"/api/incoming/{doc['id']}/reply"),
+    ]
     for r in attempts:
         assert r.status_code == 423 and r.json()["error"] == "archived", r.text
     assert get(g, doc)["title"] == "关于报送2026年度预算执行情况的函"
@@ -280,8 +341,13 @@ def test_destroy_after_retention_keeps_the_record_and_logs_the_reason(users: Cli
     ok(act(users["gertrude"], get(users["gertrude"], doc)))
     with org.db.write() as s:
         pkg = s.exec(select(ArchivePackage)).one()
-        row = archive.check_destroy(s, org.actor("prospero"), pkg.id or 0, reason="保管期满，经鉴定销毁",
-                                    today=date(pkg.retain_until.year + 1, 1, 1))  # type: ignore[union-attr]
+        row = archive.check_destroy(
+            s,
+            org.actor("prospero"),
+            pkg.id or 0,
+            reason="保管期满，经鉴定销毁",
+            today=date(pkg.retain_until.year + 1, 1, 1),
+        )  # type: ignore[union-attr]
         assert row.data == b"" and row.destroyed_at is not None
     with org.db.read() as s:
         entry = s.exec(select(AuditEntry).where(AuditEntry.action == "archive.destroy")).one()

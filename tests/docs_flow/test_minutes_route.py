@@ -8,21 +8,34 @@ import docx
 from sqlmodel import select
 
 from docs_flow.models import DocNumber
-from typeset.conformance import check_docx
-
 from tests.docs_flow.conftest import Clients, act
 from tests.docs_flow.test_routes import create, get, ok
 from tests.esign.svc import PIN
 from tests.factories import Org
+from typeset.conformance import check_docx
 
-MINUTES_ROUTE = [("polonius", "处室负责人核稿"), ("claudius", "机关领导签发"), ("gertrude", "编号"),
-                 ("gertrude", "核发/分发"), ("gertrude", "归档")]
+MINUTES_ROUTE = [
+    ("polonius", "处室负责人核稿"),
+    ("claudius", "机关领导签发"),
+    ("gertrude", "编号"),
+    ("gertrude", "核发/分发"),
+    ("gertrude", "归档"),
+]
 
 
 def test_minutes_go_from_draft_to_archive_with_a_period_number_and_no_seal(users: Clients, org: Org) -> None:
-    doc = create(users, org, doc_type="纪要", title="省政府办公厅第十二次主任办公会议纪要", main_recipients=[],
-                 attendance={"present": ["综合处 王强", "秘书处 李明"], "on_leave": ["财务处 陈静（出差）"],
-                             "sitting_in": ["省财政厅 刘洋"]})
+    doc = create(
+        users,
+        org,
+        doc_type="纪要",
+        title="省政府办公厅第十二次主任办公会议纪要",
+        main_recipients=[],
+        attendance={
+            "present": ["综合处 王强", "秘书处 李明"],
+            "on_leave": ["财务处 陈静（出差）"],
+            "sitting_in": ["省财政厅 刘洋"],
+        },
+    )
     assert doc["attendance"]["on_leave"] == ["财务处 陈静（出差）"]
     assert [s["name"] for s in doc["route"]["steps"]] == [name for _, name in MINUTES_ROUTE]
     doc = ok(act(users["hamlet"], doc, "submit"))
@@ -56,6 +69,13 @@ def test_a_minutes_route_with_a_seal_step_is_refused(users: Clients, org: Org) -
 
 
 def test_attendance_is_for_minutes_only(users: Clients, org: Org) -> None:
-    r = users["hamlet"].post("/api/docs", json={"doc_type": "通知", "title": "关于开会的通知",
-                                                "main_recipients": ["各处室"], "attendance": {"present": ["王强"]}})
+    r = users["hamlet"].post(
+        "/api/docs",
+        json={
+            "doc_type": "通知",
+            "title": "关于开会的通知",
+            "main_recipients": ["各处室"],
+            "attendance": {"present": ["王强"]},
+        },
+    )
     assert r.status_code == 422 and r.json()["error"] == "attendance_minutes_only"

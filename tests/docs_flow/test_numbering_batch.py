@@ -77,9 +77,9 @@ def test_two_database_objects_with_their_own_allocators_share_one_sequence(org: 
     numberers = [numbering.Numberer(org.db), numbering.Numberer(other)]
     clerk, agency = org.actor("gertrude"), org.agencies["A"]
     try:
+
         def worker(k: int) -> list[int]:
-            return [numberers[k % 2].allocate(clerk, agency_id=agency, code="粤府办", year=2026).seq
-                    for _ in range(15)]
+            return [numberers[k % 2].allocate(clerk, agency_id=agency, code="粤府办", year=2026).seq for _ in range(15)]
 
         with ThreadPoolExecutor(8) as pool:
             got = [n for f in [pool.submit(worker, k) for k in range(8)] for n in f.result()]
@@ -120,8 +120,12 @@ print("done")
 def test_two_processes_allocating_at_once_share_one_gapless_sequence(org: Org, settings: Settings) -> None:
     args = [settings.database_url, str(settings.data_dir), str(org.users["gertrude"]), str(org.agencies["A"]), "25"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    children = [subprocess.Popen([sys.executable, "-c", CHILD, *args], env=env, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     for child in children:
         out, err = child.communicate(timeout=240)
         assert child.returncode == 0 and out.strip() == "done", err[-2000:]
@@ -165,8 +169,12 @@ def test_a_failure_after_allocation_rolls_the_batch_back_and_the_others_are_retr
     assert numberer.group.retried == 5
     assert seqs(org) == [1, 2, 3]
     with org.db.read() as s:
-        assert s.exec(select(func.count()).select_from(AuditEntry)
-                      .where(AuditEntry.action == "docs.number.assigned")).one() == 3
+        assert (
+            s.exec(
+                select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "docs.number.assigned")
+            ).one()
+            == 3
+        )
 
     # The plain failing item alone in a batch: its SAVEPOINT restores the counter, no retry needed.
     futs = commit_together(numberer, [op(), allocate_then_fail, op()])
@@ -183,12 +191,15 @@ def test_number_step_ops_in_one_batch_bind_each_document_once(users: Clients, or
     numberer = client.app.state.numbering  # type: ignore[attr-defined]
     clerk = org.actor("gertrude")
     a, b, c = docs
-    futs = commit_together(numberer, [
-        service.number_op(clerk, a["id"], version=a["version"]),
-        service.number_op(clerk, a["id"], version=a["version"]),  # the same document again
-        service.number_op(org.actor("hamlet"), b["id"], version=b["version"]),  # not at the 编号 step
-        service.number_op(clerk, c["id"], version=c["version"]),
-    ])
+    futs = commit_together(
+        numberer,
+        [
+            service.number_op(clerk, a["id"], version=a["version"]),
+            service.number_op(clerk, a["id"], version=a["version"]),  # the same document again
+            service.number_op(org.actor("hamlet"), b["id"], version=b["version"]),  # not at the 编号 step
+            service.number_op(clerk, c["id"], version=c["version"]),
+        ],
+    )
     got = [outcome(f) for f in futs]
     assert isinstance(got[1], Conflict) and isinstance(got[2], Exception)
     assert got[0].number == f"粤府办〔{numbering.current_year()}〕1号"

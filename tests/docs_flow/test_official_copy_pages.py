@@ -16,25 +16,31 @@ from typeset.layout import ListItem, numbered_texts
 from typeset.page_rules import check_pdf
 from typeset.samples import body_text
 
-LATIN = ListItem("按照 GB/T 9704-2012 的要求排版，Tongban v1.2 用 office check 检查 2026-12-01 12:00 的版面。" * 2, marker="1.")
+LATIN = ListItem(
+    "按照 GB/T 9704-2012 的要求排版，Tongban v1.2 用 office check 检查 2026-12-01 12:00 的版面。" * 2, marker="1."
+)
 
 
 def _body() -> list[dict[str, object]]:
     blocks = body_text(8)
     texts = numbered_texts(blocks)  # authors type their own 一、（一） markers
-    items: list[object] = [{"kind": "heading", "level": b.level, "text": t} if t else b  # type: ignore[attr-defined]
-                           for b, t in zip(blocks, texts, strict=True)]
+    items: list[object] = [
+        {"kind": "heading", "level": b.level, "text": t} if t else b  # type: ignore[attr-defined]
+        for b, t in zip(blocks, texts, strict=True)
+    ]
     for at in (len(items) // 2, 1, 3):
         items.insert(at, LATIN)
     return body_mod.from_objects(items)
 
 
-def test_the_sealed_official_copy_keeps_the_page_rules(users: Clients, org: Org,
-                                                      official_pool: ConverterPool) -> None:  # noqa: F811
+def test_the_sealed_official_copy_keeps_the_page_rules(users: Clients, org: Org, official_pool: ConverterPool) -> None:  # noqa: F811
     doc = create(users, org, main_recipients=["省财政厅"], title="关于做好2027年预算编制工作的通知", body=_body())
     for name in ("预算编制说明.pdf", "报送表.xlsx"):
-        r = users["hamlet"].post(f"/api/docs/{doc['id']}/attachments", files={"file": (name, name.encode() * 10)},
-                                 data={"version": str(get(users, "hamlet", doc)["version"])})
+        r = users["hamlet"].post(
+            f"/api/docs/{doc['id']}/attachments",
+            files={"file": (name, name.encode() * 10)},
+            data={"version": str(get(users, "hamlet", doc)["version"])},
+        )
         assert r.status_code == 201, r.text
     doc = advance(users, get(users, "hamlet", doc), "核发/分发")
     pdf = users["hamlet"].get(f"/api/docs/{doc['id']}/pdf").content

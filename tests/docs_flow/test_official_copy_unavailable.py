@@ -11,9 +11,8 @@ from starlette.testclient import TestClient
 
 from office.config import Settings
 from tests.docs_flow.conftest import Clients, act
-from tests.docs_flow.test_routes import advance, get
+from tests.docs_flow.test_routes import advance, create, get
 from tests.esign.svc import PIN
-from tests.docs_flow.test_routes import create
 from tests.factories import Org
 
 
@@ -22,8 +21,7 @@ def settings(settings: Settings) -> Iterator[Settings]:
     yield dataclasses.replace(settings, official_copy_workers=0)  # as on a server without LibreOffice
 
 
-def test_no_converter_is_said_and_seal_is_refused_without_change(client: TestClient, users: Clients,
-                                                                 org: Org) -> None:
+def test_no_converter_is_said_and_seal_is_refused_without_change(client: TestClient, users: Clients, org: Org) -> None:
     health = client.get("/healthz").json()
     assert health["status"] == "ok" and health["components"]["official_copy"]["available"] is False
     assert "不可用" in health["components"]["official_copy"]["message"]

@@ -9,20 +9,26 @@ import docx
 from sqlmodel import select
 
 from esign.models import SealKind
-from typeset.conformance import check_docx
 from office.models import Post
 from tests.docs_flow.conftest import Clients, act
 from tests.docs_flow.test_routes import create, get, ok
 from tests.esign.svc import PIN, make_seal
 from tests.factories import Org
+from typeset.conformance import check_docx
 
-ROUTE = [("polonius", "处室负责人核稿"), ("claudius", "机关领导签发"), ("gertrude", "编号"), ("yorick", "用印"),
-         ("gertrude", "核发/分发"), ("gertrude", "归档")]
+ROUTE = [
+    ("polonius", "处室负责人核稿"),
+    ("claudius", "机关领导签发"),
+    ("gertrude", "编号"),
+    ("yorick", "用印"),
+    ("gertrude", "核发/分发"),
+    ("gertrude", "归档"),
+]
 
 
 def _drive(users: Clients, doc: dict, upto: str) -> dict:
     doc = ok(act(users["hamlet"], doc, "submit")) if doc["status"] == "draft" else doc
-    for who, step in ROUTE[doc["route"]["current_step"]:]:
+    for who, step in ROUTE[doc["route"]["current_step"] :]:
         if step == upto:
             return get(users, who, doc)
         doc = get(users, who, doc)
@@ -37,8 +43,14 @@ def test_an_order_is_laid_out_numbered_and_sealed_as_a_ling(users: Clients, org:
         post = s.exec(select(Post).where(Post.user_id == org.users["claudius"])).first()
         post.title = "省长"
         s.add(post)
-    doc = create(users, org, doc_type="命令（令）", title="省政务数据管理办法", main_recipients=[],
-                 body=[{"kind": "paragraph", "text": "《省政务数据管理办法》已经省人民政府常务会议通过，现予公布。"}])
+    doc = create(
+        users,
+        org,
+        doc_type="命令（令）",
+        title="省政务数据管理办法",
+        main_recipients=[],
+        body=[{"kind": "paragraph", "text": "《省政务数据管理办法》已经省人民政府常务会议通过，现予公布。"}],
+    )
     doc = _drive(users, doc, "用印")
     assert doc["number"] == "第1号"
     # The agency's 公章 will not do: a 令 takes the 签发人's 签名章.

@@ -19,8 +19,12 @@ def ok(r: Any) -> dict[str, Any]:
 
 
 def head_drafts(users: Clients, doc_type: str = "通知") -> dict[str, Any]:
-    doc = ok(users["polonius"].post("/api/docs", json={"doc_type": doc_type, "title": "关于规范公文格式的通知",
-                                                       "body": BODY, "main_recipients": ["各处室"]}))
+    doc = ok(
+        users["polonius"].post(
+            "/api/docs",
+            json={"doc_type": doc_type, "title": "关于规范公文格式的通知", "body": BODY, "main_recipients": ["各处室"]},
+        )
+    )
     return ok(act(users["polonius"], doc, "submit"))
 
 
@@ -45,10 +49,10 @@ def test_head_draft_skips_his_own_review_to_the_next_reviewer(users: Clients, or
     assert letter["route"]["steps"][1]["state"] == "current" and pending(org, letter) == [org.users["claudius"]]
 
 
-def test_another_head_of_the_department_reviews_and_the_drafter_cannot_be_handed_it(users: Clients,
-                                                                                      org: Org) -> None:
-    deputy_head = make_user(org.db, "rosalind", "高洁", dept_id=org.depts["A1"], title="副处长",
-                            roles={Role.staff, Role.dept_head})
+def test_another_head_of_the_department_reviews_and_the_drafter_cannot_be_handed_it(users: Clients, org: Org) -> None:
+    deputy_head = make_user(
+        org.db, "rosalind", "高洁", dept_id=org.depts["A1"], title="副处长", roles={Role.staff, Role.dept_head}
+    )
     doc = head_drafts(users)
     assert doc["route"]["steps"][0]["state"] == "current" and pending(org, doc) == [deputy_head]
     r = act(users["polonius"], doc, "approve")
@@ -59,9 +63,17 @@ def test_another_head_of_the_department_reviews_and_the_drafter_cannot_be_handed
     assert pending(org, doc) == [deputy_head]
     # Nor through a 委托: the reviewer away, her deputy the drafter himself.
     now = utcnow()
-    ok(users["rosalind"].post("/api/docs/delegations", json={
-        "deputy_id": org.users["polonius"], "starts_at": now.isoformat(),
-        "ends_at": (now + timedelta(days=2)).isoformat(), "reason": "休假"}))
+    ok(
+        users["rosalind"].post(
+            "/api/docs/delegations",
+            json={
+                "deputy_id": org.users["polonius"],
+                "starts_at": now.isoformat(),
+                "ends_at": (now + timedelta(days=2)).isoformat(),
+                "reason": "休假",
+            },
+        )
+    )
     doc = ok(users["polonius"].get(f"/api/docs/{doc['id']}"))
     assert "approve" not in doc["allowed_actions"] and "edit" not in doc["allowed_actions"]
     r = act(users["polonius"], doc, "approve", opinion="同意")

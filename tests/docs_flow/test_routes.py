@@ -15,13 +15,30 @@ from tests.docs_flow.conftest import BODY, SIGNING_STEPS, Clients, Recorder, act
 from tests.esign.svc import PIN, enrol, writers_pass_while_deriving
 from tests.factories import Org
 
-ROUTE = [("polonius", "处室负责人核稿"), ("laertes", "办公室审核"), ("laertes", "会签"), ("claudius", "机关领导签发"),
-         ("laertes", "复核"), ("gertrude", "编号"), ("yorick", "用印"), ("gertrude", "核发/分发"), ("gertrude", "归档")]
+ROUTE = [
+    ("polonius", "处室负责人核稿"),
+    ("laertes", "办公室审核"),
+    ("laertes", "会签"),
+    ("claudius", "机关领导签发"),
+    ("laertes", "复核"),
+    ("gertrude", "编号"),
+    ("yorick", "用印"),
+    ("gertrude", "核发/分发"),
+    ("gertrude", "归档"),
+]
 
 
 def create(users: Clients, org: Org, **extra: Any) -> dict[str, Any]:
-    payload = {"doc_type": "通知", "title": "关于做好年终工作的通知", "body": BODY, "main_recipients": ["各市人民政府"],
-               "countersign_department_ids": [org.depts["A2"]], "urgency": "加急", "secrecy": "内部", **extra}
+    payload = {
+        "doc_type": "通知",
+        "title": "关于做好年终工作的通知",
+        "body": BODY,
+        "main_recipients": ["各市人民政府"],
+        "countersign_department_ids": [org.depts["A2"]],
+        "urgency": "加急",
+        "secrecy": "内部",
+        **extra,
+    }
     r = users["hamlet"].post("/api/docs", json=payload)
     assert r.status_code == 201, r.text
     return r.json()  # type: ignore[no-any-return]
@@ -55,8 +72,9 @@ def advance(users: Clients, doc: dict[str, Any], upto: str) -> dict[str, Any]:
     return doc
 
 
-def test_full_route_signs_off_exact_version_numbers_seals_and_archives(users: Clients, org: Org,
-                                                                       recorder: Recorder) -> None:
+def test_full_route_signs_off_exact_version_numbers_seals_and_archives(
+    users: Clients, org: Org, recorder: Recorder
+) -> None:
     doc = create(users, org)
     assert doc["allowed_actions"] == ["submit", "edit", "comment", "download"]
     assert doc["secrecy"] == "内部" and doc["urgency"] == "加急" and doc["body_version_no"] == 1
@@ -105,14 +123,19 @@ def test_full_route_signs_off_exact_version_numbers_seals_and_archives(users: Cl
     assert steps[3]["tasks"][0]["assignee"] == "赵刚" and steps[3]["tasks"][0]["opinion"] == "同意印发"
     assert recorder.of("notify.document")[-1].payload["title"].startswith("已办结")
     with org.db.read() as s:
-        sign = s.exec(select(AuditEntry).where(AuditEntry.action == "workflow.approve",
-                                               AuditEntry.detail["step"].as_string() == "sign_off")).one()
+        sign = s.exec(
+            select(AuditEntry).where(
+                AuditEntry.action == "workflow.approve", AuditEntry.detail["step"].as_string() == "sign_off"
+            )
+        ).one()
         assert sign.actor_name == "赵刚"
     assert ok(users["claudius"].get("/api/docs?box=done"))["items"][0]["id"] == doc["id"]
     check_download(users["yorick"], doc, numbered=True)
     # The download is the file sealed at 用印: the agency's seal over the date, verifiable by anyone.
     sealed = users["hamlet"].get(f"/api/docs/{doc['id']}/docx").content
-    report = users["hamlet"].post("/api/esign/verify", files={"file": ("d.docx", sealed, "application/octet-stream")}).json()
+    report = (
+        users["hamlet"].post("/api/esign/verify", files={"file": ("d.docx", sealed, "application/octet-stream")}).json()
+    )
     assert report["valid"], report
     assert report["signatures"][0]["seal_name"].startswith("省政府办公厅")
     assert ok(users["hamlet"].get("/api/docs?box=mine"))["total"] == 1
@@ -123,9 +146,14 @@ def test_outsiders_cannot_read_act_or_download(users: Clients, org: Org) -> None
     doc = ok(act(users["hamlet"], doc, "submit"))
     for who in ("horatio", "othello", "desdemona"):  # other department; other agency; other agency's leader
         c = users[who]
-        for r in (c.get(f"/api/docs/{doc['id']}"), act(c, doc, "approve"), c.get(f"/api/docs/{doc['id']}/docx"),
-                  c.get(f"/api/docs/{doc['id']}/versions"), c.get(f"/api/docs/{doc['id']}/comments"),
-                  c.post(f"/api/docs/{doc['id']}/comments", json={"text": "hi"})):
+        for r in (
+            c.get(f"/api/docs/{doc['id']}"),
+            act(c, doc, "approve"),
+            c.get(f"/api/docs/{doc['id']}/docx"),
+            c.get(f"/api/docs/{doc['id']}/versions"),
+            c.get(f"/api/docs/{doc['id']}/comments"),
+            c.post(f"/api/docs/{doc['id']}/comments", json={"text": "hi"}),
+        ):
             assert r.status_code == 404, (who, r.text)
             assert r.json() == {"error": "not_found", "message": "对象不存在或无权查看"}
         assert c.get("/api/docs?box=all").json()["total"] == 0
@@ -222,16 +250,21 @@ def test_qingshi_needs_exactly_one_main_recipient(users: Clients, org: Org) -> N
     doc = create(users, org, doc_type="请示", main_recipients=["省政府", "省委"])
     r = act(users["hamlet"], doc, "submit")
     assert r.status_code == 422 and r.json()["error"] == "qingshi_one_recipient"
-    doc = ok(users["hamlet"].put(f"/api/docs/{doc['id']}", json={"version": doc["version"],
-                                                                 "main_recipients": ["省政府"]}))
+    doc = ok(
+        users["hamlet"].put(f"/api/docs/{doc['id']}", json={"version": doc["version"], "main_recipients": ["省政府"]})
+    )
     doc = ok(act(users["hamlet"], doc, "submit"))
     assert [s["name"] for s in doc["route"]["steps"]][:2] == ["处室负责人核稿", "机关领导签发"]  # generic route
 
 
 def test_bad_bodies_are_refused(users: Clients, org: Org) -> None:
     doc = create(users, org)
-    for bad in ([{"kind": "heading", "level": 9, "text": "x"}], [{"kind": "image"}], "text",
-                [{"kind": "table", "rows": []}]):
+    for bad in (
+        [{"kind": "heading", "level": 9, "text": "x"}],
+        [{"kind": "image"}],
+        "text",
+        [{"kind": "table", "rows": []}],
+    ):
         r = users["hamlet"].put(f"/api/docs/{doc['id']}", json={"version": doc["version"], "body": bad})
         assert r.status_code == 422, bad
     assert get(users, "hamlet", doc)["body"] == BODY
@@ -293,8 +326,11 @@ def test_word_download_and_import_use_the_adapter(users: Clients, org: Org) -> N
 
 def test_attachments_upload_and_download(users: Clients, org: Org) -> None:
     doc = create(users, org)
-    r = users["hamlet"].post(f"/api/docs/{doc['id']}/attachments", files={"file": ("统计表.xlsx", b"data")},
-                             data={"version": str(doc["version"])})
+    r = users["hamlet"].post(
+        f"/api/docs/{doc['id']}/attachments",
+        files={"file": ("统计表.xlsx", b"data")},
+        data={"version": str(doc["version"])},
+    )
     assert r.status_code == 201, r.text
     doc = get(users, "hamlet", doc)
     assert doc["attachments"] == [{"name": "统计表", "file_id": r.json()["id"]}]
@@ -319,9 +355,19 @@ def test_route_templates_admin_only_validated_and_snapshotted(users: Clients, or
     assert r.status_code == 422 and r.json()["error"] == "unreachable_step" and "无法到达" in r.json()["message"]
     r = admin.put("/api/docs/templates/通知", json={"steps": [unreachable[1]]})
     assert r.status_code == 422 and r.json()["error"] == "sign_off_required"
-    r = admin.put("/api/docs/templates/通知", json={"steps": [
-        {"key": "sign_off", "name": "签发", "tag": "sign_off",
-         "actor": {"kind": "user", "user_ids": [org.users["desdemona"]]}}]})
+    r = admin.put(
+        "/api/docs/templates/通知",
+        json={
+            "steps": [
+                {
+                    "key": "sign_off",
+                    "name": "签发",
+                    "tag": "sign_off",
+                    "actor": {"kind": "user", "user_ids": [org.users["desdemona"]]},
+                }
+            ]
+        },
+    )
     assert r.status_code == 422  # a person of another agency
     short = [{"key": "sign_off", "name": "主任签发", "tag": "sign_off", "actor": {"kind": "role", "role": "leader"}}]
     saved = ok(admin.put("/api/docs/templates/通知", json={"name": "简易通知", "steps": short}))
@@ -335,8 +381,12 @@ def test_route_templates_admin_only_validated_and_snapshotted(users: Clients, or
 
 def test_versions_listing_and_full_version(users: Clients, org: Org) -> None:
     doc = create(users, org)
-    doc = ok(users["hamlet"].put(f"/api/docs/{doc['id']}", json={"version": doc["version"], "title": "关于X的通知",
-                                                                 "note_for_version": "改标题"}))
+    doc = ok(
+        users["hamlet"].put(
+            f"/api/docs/{doc['id']}",
+            json={"version": doc["version"], "title": "关于X的通知", "note_for_version": "改标题"},
+        )
+    )
     items = ok(users["hamlet"].get(f"/api/docs/{doc['id']}/versions"))["items"]
     assert [(i["no"], i["author"], i["note"]) for i in items] == [(1, "张伟", "创建"), (2, "张伟", "改标题")]
     v1 = ok(users["hamlet"].get(f"/api/docs/{doc['id']}/versions/1"))
@@ -352,8 +402,9 @@ def test_archived_document_takes_no_more_comments(users: Clients, org: Org) -> N
     assert r.status_code == 423 and r.json()["error"] == "archived"
 
 
-def test_sign_off_and_seal_derive_the_key_before_taking_the_write_lock(users: Clients, org: Org,
-                                                                       monkeypatch: Any) -> None:
+def test_sign_off_and_seal_derive_the_key_before_taking_the_write_lock(
+    users: Clients, org: Org, monkeypatch: Any
+) -> None:
     doc = advance(users, create(users, org), "机关领导签发")
     free = writers_pass_while_deriving(monkeypatch, org.db)
     doc = ok(act(users["claudius"], doc, "approve", opinion="同意", pin=PIN))
@@ -364,8 +415,13 @@ def test_sign_off_and_seal_derive_the_key_before_taking_the_write_lock(users: Cl
 
 
 def test_a_retried_create_with_the_same_key_makes_one_draft(users: Clients, org: Org) -> None:
-    payload = {"doc_type": "通知", "title": "关于做好防汛工作的通知", "body": BODY, "main_recipients": ["各市人民政府"],
-               "client_id": "form-7f3a"}
+    payload = {
+        "doc_type": "通知",
+        "title": "关于做好防汛工作的通知",
+        "body": BODY,
+        "main_recipients": ["各市人民政府"],
+        "client_id": "form-7f3a",
+    }
     first = users["hamlet"].post("/api/docs", json=payload)
     assert first.status_code == 201, first.text
     again = users["hamlet"].post("/api/docs", json={**payload, "title": "重试时标题已改"})
@@ -379,6 +435,7 @@ def test_a_retried_create_with_the_same_key_makes_one_draft(users: Clients, org:
         r = users["hamlet"].post("/api/docs", json={**payload, "client_id": bad})
         assert r.status_code == 422, bad
     with org.db.read() as s:
-        mine = s.exec(select(func.count()).select_from(OutgoingDocument)
-                      .where(OutgoingDocument.drafter_id == org.users["hamlet"])).one()
+        mine = s.exec(
+            select(func.count()).select_from(OutgoingDocument).where(OutgoingDocument.drafter_id == org.users["hamlet"])
+        ).one()
     assert mine == 3

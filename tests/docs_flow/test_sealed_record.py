@@ -13,12 +13,11 @@ from zoneinfo import ZoneInfo
 import docx
 from starlette.testclient import TestClient
 
-from typeset.conformance import check_docx
-
 from tests.docs_flow.conftest import Clients
-from tests.esign.test_pdf_sig import _pdfsig, _pyhanko, _root
 from tests.docs_flow.test_routes import advance, create, get, ok
+from tests.esign.test_pdf_sig import _pdfsig, _pyhanko, _root
 from tests.factories import Org
+from typeset.conformance import check_docx
 
 
 def _verify(c: TestClient, data: bytes) -> dict:
@@ -28,11 +27,15 @@ def _verify(c: TestClient, data: bytes) -> dict:
 
 
 def test_a_notice_keeps_its_sealed_bytes_from_seal_to_archive_and_to_the_receiving_agency(
-        users: Clients, org: Org, tmp_path: Path) -> None:
+    users: Clients, org: Org, tmp_path: Path
+) -> None:
     doc = create(users, org, main_recipients=["省财政厅"], title="关于做好2027年预算编制工作的通知")
     for name in ("预算编制说明.pdf", "报送表.xlsx"):
-        r = users["hamlet"].post(f"/api/docs/{doc['id']}/attachments", files={"file": (name, name.encode() * 10)},
-                                 data={"version": str(get(users, "hamlet", doc)["version"])})
+        r = users["hamlet"].post(
+            f"/api/docs/{doc['id']}/attachments",
+            files={"file": (name, name.encode() * 10)},
+            data={"version": str(get(users, "hamlet", doc)["version"])},
+        )
         assert r.status_code == 201, r.text
     doc = advance(users, get(users, "hamlet", doc), "核发/分发")
     assert doc["status"] == "sealed"

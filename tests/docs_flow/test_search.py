@@ -34,7 +34,7 @@ def test_pure_parts() -> None:
         parse_query("预" * 10_000)
     assert highlight("预算预算编制", ["预算"]) == [[0, 4]]
     s = snippet("前" * 100 + "预算编制" + "后" * 100, ["预算"])
-    assert s["text"].startswith("…") and s["text"][s["highlights"][0][0]:s["highlights"][0][1]] == "预算"
+    assert s["text"].startswith("…") and s["text"][s["highlights"][0][0] : s["highlights"][0][1]] == "预算"
 
 
 def test_search_finds_every_document_containing_the_query(users: Clients, org: Org) -> None:
@@ -100,15 +100,29 @@ def test_filters_and_reindexing(users: Clients, org: Org) -> None:
 def test_bad_queries_are_clear_errors_or_correct_empty_results(users: Clients, org: Org) -> None:
     create(users, org, title="关于做好年终工作的通知")
     h = users["hamlet"]
-    for q, code in [("年", "query_too_short"), ("", "query_too_short"), ('"" ()', "query_too_short"),
-                    ("年" * 3_000, "query_too_long"), ("a" * 10_000, "query_too_long")]:
+    for q, code in [
+        ("年", "query_too_short"),
+        ("", "query_too_short"),
+        ('"" ()', "query_too_short"),
+        ("年" * 3_000, "query_too_long"),
+        ("a" * 10_000, "query_too_long"),
+    ]:
         r = h.get("/api/search", params={"q": q})
         assert r.status_code == 422 and r.json()["error"] == code, q[:10]
-    for q in ("' OR 1=1 --", "年终%", "_年终", "年终\\", "title:年终*", "NEAR(年终 工作)", "年终\" OR \"1\"=\"1",
-              "'; DROP TABLE doc_search; --"):
+    for q in (
+        "' OR 1=1 --",
+        "年终%",
+        "_年终",
+        "年终\\",
+        "title:年终*",
+        "NEAR(年终 工作)",
+        '年终" OR "1"="1',
+        "'; DROP TABLE doc_search; --",
+    ):
         r = h.get("/api/search", params={"q": q})
-        assert (r.status_code, r.json().get("total")) in ((200, 0), (200, 1)) or \
-            (r.status_code == 422 and r.json()["error"] == "query_too_short"), (q, r.text)
+        assert (r.status_code, r.json().get("total")) in ((200, 0), (200, 1)) or (
+            r.status_code == 422 and r.json()["error"] == "query_too_short"
+        ), (q, r.text)
     assert find(h, "年终%")["total"] == 1  # % is a separator, not a wildcard
     assert h.get("/api/search", params={"q": "年终", "kind": "memo"}).status_code == 422
     assert h.get("/api/search", params={"q": "年终", "from": "昨天"}).status_code == 422
@@ -120,17 +134,33 @@ def test_bad_queries_are_clear_errors_or_correct_empty_results(users: Clients, o
 
 def test_index_terms_two_and_five_characters_ascii_and_mixed(users: Clients, org: Org) -> None:
     g = users["gertrude"]
-    inc = register(users, title="关于召开PM2.5治理工作会议的通知", original_number="粤环函〔2025〕17号",
-                   body_text="会议研究大气污染防治（Air Quality）事项，请各地做好生态环境保护工作。")
+    inc = register(
+        users,
+        title="关于召开PM2.5治理工作会议的通知",
+        original_number="粤环函〔2025〕17号",
+        body_text="会议研究大气污染防治（Air Quality）事项，请各地做好生态环境保护工作。",
+    )
     other = register(users, title="关于会务安排的函", body_text="请按时参会。")
-    for q, hits in [("会议", {inc["id"]}), ("生态环境保护", {inc["id"]}), ("环境保", {inc["id"]}),
-                    ("会务", {other["id"]}), ("pm2", {inc["id"]}), ("AIR", {inc["id"]}), ("quality", {inc["id"]}),
-                    # SQLite's index matches letters and digits from the start of a word; PostgreSQL's anywhere
-                    ("ir", set() if org.db.is_sqlite else {inc["id"]}),
-                    ("粤环函〔2025〕17号", {inc["id"]}), ("〔2025〕17号", {inc["id"]}), ("2025〕17", {inc["id"]}),
-                    ("5治理", {inc["id"]}), ("议研究大", {inc["id"]}), ("会议 会务", set()),
-                    ("请 会议", {inc["id"]}),  # a one-character term narrows the others
-                    ("环境护", set()), ("保护生态", set())]:  # phrases: the characters in this order, adjacent
+    for q, hits in [
+        ("会议", {inc["id"]}),
+        ("生态环境保护", {inc["id"]}),
+        ("环境保", {inc["id"]}),
+        ("会务", {other["id"]}),
+        ("pm2", {inc["id"]}),
+        ("AIR", {inc["id"]}),
+        ("quality", {inc["id"]}),
+        # SQLite's index matches letters and digits from the start of a word; PostgreSQL's anywhere
+        ("ir", set() if org.db.is_sqlite else {inc["id"]}),
+        ("粤环函〔2025〕17号", {inc["id"]}),
+        ("〔2025〕17号", {inc["id"]}),
+        ("2025〕17", {inc["id"]}),
+        ("5治理", {inc["id"]}),
+        ("议研究大", {inc["id"]}),
+        ("会议 会务", set()),
+        ("请 会议", {inc["id"]}),  # a one-character term narrows the others
+        ("环境护", set()),
+        ("保护生态", set()),
+    ]:  # phrases: the characters in this order, adjacent
         got = find(g, q, kind="incoming")
         assert {i["id"] for i in got["items"]} == hits and got["total"] == len(hits), q
     title = find(g, "PM2")["items"][0]["title"]
@@ -151,13 +181,16 @@ def test_index_follows_edits_and_deletes_and_never_counts_the_invisible(users: C
         if s.get_bind().dialect.name == "sqlite":  # the FTS5 table is consistent
             s.execute(text("INSERT INTO doc_search_fts(doc_search_fts, rank) VALUES ('integrity-check', 0)"))
             for gone in ('"防汛 汛物 物资"', '"森林 林防 防火"', '"防台 台风"'):  # no stale postings left behind
-                assert s.execute(text("SELECT rowid FROM doc_search_fts WHERE doc_search_fts MATCH :q"),
-                                 {"q": gone}).all() == []
+                assert (
+                    s.execute(text("SELECT rowid FROM doc_search_fts WHERE doc_search_fts MATCH :q"), {"q": gone}).all()
+                    == []
+                )
             assert s.execute(text("SELECT count(*) FROM doc_search_term")).scalar() == 0
 
 
-def test_counts_stop_at_the_cap_and_pages_stay_newest_first(users: Clients, org: Org,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_counts_stop_at_the_cap_and_pages_stay_newest_first(
+    users: Clients, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(search_mod, "COUNT_CAP", 3)
     ids = [register(users, title=f"关于第{i}批审计整改的函")["id"] for i in range(5)]
     got = find(users["gertrude"], "审计整改", limit=2)
@@ -190,9 +223,13 @@ def test_migration_indexes_documents_already_present(tmp_path: Path) -> None:
         pytest.skip("the FTS5 index is SQLite's")
     command.upgrade(alembic_config(db), "0006")
     with db.engine.begin() as conn:
-        conn.execute(text("INSERT INTO doc_search (id, doc_kind, doc_id, agency_id, doc_type, status, year, title, "
-                          "number, agencies, body) VALUES (7, 'incoming', 3, 1, '函', 'handling', 2026, "
-                          "'关于河长制工作的函', 'X〔2026〕1号', '省水利厅', '请报送河湖治理情况。')"))
+        conn.execute(
+            text(
+                "INSERT INTO doc_search (id, doc_kind, doc_id, agency_id, doc_type, status, year, title, "
+                "number, agencies, body) VALUES (7, 'incoming', 3, 1, '函', 'handling', 2026, "
+                "'关于河长制工作的函', 'X〔2026〕1号', '省水利厅', '请报送河湖治理情况。')"
+            )
+        )
         conn.execute(text("INSERT INTO doc_search_term (term, doc_kind, doc_id) VALUES ('河长', 'incoming', 3)"))
     upgrade(db)
     with db.engine.connect() as conn:
@@ -204,18 +241,19 @@ def test_migration_indexes_documents_already_present(tmp_path: Path) -> None:
     db.dispose()
 
 
-
-def test_a_phrase_with_a_rare_bigram_is_found_by_it_and_confirmed_by_the_text(users: Clients, org: Org,
-                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_phrase_with_a_rare_bigram_is_found_by_it_and_confirmed_by_the_text(
+    users: Clients, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from docs_flow.search import _narrowest
 
     # Bigrams in a third of the documents or more are common and left to the text; the whole phrase stays
     # when its rarest bigram is not rare, or when it is short and has no common bigram.
     assert _narrowest(["关于", "于做", "做好"], {"关于": 0.9, "于做": 0.01, "做好": 0.2}) == ["于做"]
     # Rarest first, each at least three characters from the others (neighbours belong to the same word).
-    assert _narrowest(["关于", "于做", "做好", "好防", "防汛", "汛防", "防台"],
-                      {"关于": 0.9, "于做": 0.1, "做好": 0.2, "好防": 0.001, "防汛": 0.01, "汛防": 0.2,
-                       "防台": 0.3}) == ["好防", "防台"]
+    assert _narrowest(
+        ["关于", "于做", "做好", "好防", "防汛", "汛防", "防台"],
+        {"关于": 0.9, "于做": 0.1, "做好": 0.2, "好防": 0.001, "防汛": 0.01, "汛防": 0.2, "防台": 0.3},
+    ) == ["好防", "防台"]
     assert _narrowest(["关于", "于做"], {"关于": 0.9, "于做": 0.1}) is None
     assert _narrowest(["审计", "计整", "整改"], {"审计": 0.01, "计整": 0.01, "整改": 0.02}) is None
     assert _narrowest(list("甲乙丙丁戊"), {"甲": 0.5, "乙": 0.001, "丙": 0.1, "丁": 0.2, "戊": 0.01}) == list("乙戊")
@@ -224,8 +262,13 @@ def test_a_phrase_with_a_rare_bigram_is_found_by_it_and_confirmed_by_the_text(us
     split = register(users, title="关于做好防汛工作的通知", body_text="防台风工作的通知，另行印发。")
     forest = register(users, title="关于做好森林防火工作的通知", body_text="请做好准备。")
     register(users, title="关于防汛，防台风的函", body_text="请做好准备。")
-    expected = {"做好防汛防台风工作的通知": {target["id"]}, "防台风工作的通知": {target["id"], split["id"]},
-                "防汛防台风": {target["id"]}, "好森林防火工作的通": {forest["id"]}, "汛防台风工作的函": set()}
+    expected = {
+        "做好防汛防台风工作的通知": {target["id"]},
+        "防台风工作的通知": {target["id"], split["id"]},
+        "防汛防台风": {target["id"]},
+        "好森林防火工作的通": {forest["id"]},
+        "汛防台风工作的函": set(),
+    }
     for rare in (0.0, 0.3):  # as it is; and with bigrams in fewer than 30% of the documents counted rare
         monkeypatch.setattr(search_mod, "RARE", rare)
         for q, hits in expected.items():

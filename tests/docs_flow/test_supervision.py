@@ -35,8 +35,9 @@ def test_due_reminders_is_a_pure_schedule() -> None:
     assert [r.stage for r in due_reminders([item], T0 + timedelta(hours=90), DEFAULT_SCHEDULE)] == ["before:24"]
     overdue = due_reminders([item], T0 + timedelta(hours=101), DEFAULT_SCHEDULE)
     assert [(r.stage, r.kind) for r in overdue] == [("overdue:0", "overdue")]
-    later = due_reminders([ItemState(1, item.deadline, reminders=("overdue:0",))], T0 + timedelta(hours=150),
-                          DEFAULT_SCHEDULE)
+    later = due_reminders(
+        [ItemState(1, item.deadline, reminders=("overdue:0",))], T0 + timedelta(hours=150), DEFAULT_SCHEDULE
+    )
     assert [(r.stage, r.kind) for r in later] == [("overdue:2", "overdue"), ("escalate:1", "escalate")]
     done = ItemState(1, item.deadline, status="done")
     assert due_reminders([done], T0 + timedelta(hours=500), DEFAULT_SCHEDULE) == []
@@ -47,9 +48,16 @@ def test_due_reminders_is_a_pure_schedule() -> None:
 
 def make_item(org: Org, *, hours: float, dept: str = "A1", title: str = "督办事项") -> int:
     with org.db.write() as s:
-        row = supervision.track(s, org.actor("claudius"), agency_id=org.agencies["A"], source_kind="instruction",
-                                source_id=f"t-{title}-{hours}", title=title, owner_department_id=org.depts[dept],
-                                deadline=T0 + timedelta(hours=hours))
+        row = supervision.track(
+            s,
+            org.actor("claudius"),
+            agency_id=org.agencies["A"],
+            source_kind="instruction",
+            source_id=f"t-{title}-{hours}",
+            title=title,
+            owner_department_id=org.depts[dept],
+            deadline=T0 + timedelta(hours=hours),
+        )
         row.created_at = T0 - timedelta(hours=10)
         s.add(row)
         return row.id or 0
@@ -73,8 +81,14 @@ def test_reminders_fire_on_the_test_clock_once_per_stage(users: Clients, org: Or
     with org.db.read() as s:
         row = s.get(SupervisionItem, item_id)
         assert row.escalation_level == 1  # type: ignore[union-attr]
-        assert [h["action"] for h in row.history] == ["create", "remind", "remind", "remind", "remind",  # type: ignore[union-attr]
-                                                      "escalate"]
+        assert [h["action"] for h in row.history] == [
+            "create",
+            "remind",
+            "remind",
+            "remind",
+            "remind",  # type: ignore[union-attr]
+            "escalate",
+        ]
         assert row.reminders == ["before:72", "before:24", "overdue:0", "overdue:2", "escalate:1"]  # type: ignore[union-attr]
     # Reminders arrive as 工作通知 messages through messaging's notify.* subscriber.
     from messaging.models import Message, MessageKind
@@ -89,7 +103,9 @@ def test_schedule_is_configurable_by_the_administrator(users: Clients, org: Org)
     assert r.status_code == 403
     r = users["prospero"].put("/api/supervision/schedule", json={"before_hours": [0]})
     assert r.status_code == 422 and r.json()["error"] == "bad_schedule"
-    got = ok(users["prospero"].put("/api/supervision/schedule", json={"before_hours": [4, 1], "escalate_after_hours": 0}))
+    got = ok(
+        users["prospero"].put("/api/supervision/schedule", json={"before_hours": [4, 1], "escalate_after_hours": 0})
+    )
     assert got["before_hours"] == [4, 1] and got["escalate_after_hours"] == 0
     make_item(org, hours=48)
     assert supervision.remind_all(org.db, now=T0) == 0  # 72-hour reminder no longer configured
@@ -99,21 +115,37 @@ def test_schedule_is_configurable_by_the_administrator(users: Clients, org: Org)
 
 def test_manual_reminder_escalation_and_completion(users: Clients, org: Org, recorder: Recorder) -> None:
     g = users["gertrude"]
-    bad = [({"title": "落实批示", "deadline": "2020-01-01T00:00:00+08:00", "owner_department_id": org.depts["A1"]},
-            "deadline_past"),
-           ({"title": "落实批示", "deadline": "2099-01-01T00:00:00+08:00", "owner_department_id": 999999},
-            "bad_department"),
-           ({"title": "落实批示", "deadline": "2099-01-01T00:00:00+08:00", "owner_department_id": org.depts["B1"]},
-            "bad_department"),
-           ({"title": "落实批示", "deadline": "2099-01-01T00:00:00+08:00"}, "owner_required"),
-           ({"title": " ", "deadline": "2099-01-01T00:00:00+08:00", "owner_department_id": org.depts["A1"]},
-            "title_required")]
+    bad = [
+        (
+            {"title": "落实批示", "deadline": "2020-01-01T00:00:00+08:00", "owner_department_id": org.depts["A1"]},
+            "deadline_past",
+        ),
+        (
+            {"title": "落实批示", "deadline": "2099-01-01T00:00:00+08:00", "owner_department_id": 999999},
+            "bad_department",
+        ),
+        (
+            {"title": "落实批示", "deadline": "2099-01-01T00:00:00+08:00", "owner_department_id": org.depts["B1"]},
+            "bad_department",
+        ),
+        ({"title": "落实批示", "deadline": "2099-01-01T00:00:00+08:00"}, "owner_required"),
+        (
+            {"title": " ", "deadline": "2099-01-01T00:00:00+08:00", "owner_department_id": org.depts["A1"]},
+            "title_required",
+        ),
+    ]
     for payload, code in bad:
         r = g.post("/api/supervision/items", json=payload)
         assert r.status_code == 422 and r.json()["error"] == code, (payload, r.text)
     assert users["hamlet"].post("/api/supervision/items", json=bad[0][0]).status_code == 403
-    item = g.post("/api/supervision/items", json={"title": "落实省领导批示精神", "owner_department_id": org.depts["A2"],
-                                                  "deadline": (datetime.now(UTC) + timedelta(days=5)).isoformat()})
+    item = g.post(
+        "/api/supervision/items",
+        json={
+            "title": "落实省领导批示精神",
+            "owner_department_id": org.depts["A2"],
+            "deadline": (datetime.now(UTC) + timedelta(days=5)).isoformat(),
+        },
+    )
     assert item.status_code == 201, item.text
     item_id = item.json()["id"]
     recorder.clear()
@@ -136,15 +168,34 @@ def test_manual_reminder_escalation_and_completion(users: Clients, org: Org, rec
 
 def test_meeting_tasks_arrive_by_event(users: Clients, org: Org) -> None:
     with org.db.write() as s:
-        events.publish_on_commit(s, "meeting.task_created", {
-            "meeting_id": 7, "task_id": 31, "title": "会议议定：完善值班制度", "owner_department_id": org.depts["A2"],
-            "due": "2099-06-30"})
-        events.publish_on_commit(s, "meeting.task_created", {
-            "meeting_id": 7, "task_id": 32, "title": "个人任务", "owner_user_id": org.users["hamlet"],
-            "due": "2099-06-30T18:00:00+08:00"})
+        events.publish_on_commit(
+            s,
+            "meeting.task_created",
+            {
+                "meeting_id": 7,
+                "task_id": 31,
+                "title": "会议议定：完善值班制度",
+                "owner_department_id": org.depts["A2"],
+                "due": "2099-06-30",
+            },
+        )
+        events.publish_on_commit(
+            s,
+            "meeting.task_created",
+            {
+                "meeting_id": 7,
+                "task_id": 32,
+                "title": "个人任务",
+                "owner_user_id": org.users["hamlet"],
+                "due": "2099-06-30T18:00:00+08:00",
+            },
+        )
         events.publish_on_commit(s, "meeting.task_created", {"meeting_id": 7, "task_id": 33, "due": "明天"})
     items = ok(users["gertrude"].get("/api/supervision/items?source=meeting_task"))["items"]
-    assert [(i["title"], i["owner_department"]) for i in items] == [("个人任务", ""), ("会议议定：完善值班制度", "秘书处")]
+    assert [(i["title"], i["owner_department"]) for i in items] == [
+        ("个人任务", ""),
+        ("会议议定：完善值班制度", "秘书处"),
+    ]
     assert items[1]["deadline"].startswith("2099-06-30T15:59:59") and items[1]["link"] == "/meetings/7"
     assert ok(users["hamlet"].get("/api/supervision/items"))["total"] == 1  # his own task
     with org.db.write() as s:
@@ -159,12 +210,24 @@ def test_dashboard_by_department_trend_and_exports(users: Clients, org: Org) -> 
     today = now.astimezone(CHINA).replace(hour=0, minute=0, second=0, microsecond=0)
     yesterday_evening = (today - timedelta(hours=6)).astimezone(UTC)
     with org.db.write() as s:
-        for hours, dept, title in [(None, "A1", "=HYPERLINK(\"http://x\")"), (10, "A1", "即将到期"),
-                                   (500, "A1", "未到期"), (-5, "A2", "+逾期二"), (200, "A2", "已办结")]:
+        for hours, dept, title in [
+            (None, "A1", '=HYPERLINK("http://x")'),
+            (10, "A1", "即将到期"),
+            (500, "A1", "未到期"),
+            (-5, "A2", "+逾期二"),
+            (200, "A2", "已办结"),
+        ]:
             deadline = yesterday_evening if hours is None else now + timedelta(hours=hours)
-            row = supervision.track(s, org.actor("claudius"), agency_id=org.agencies["A"], source_kind="instruction",
-                                    source_id=title, title=title, owner_department_id=org.depts[dept],
-                                    deadline=deadline)
+            row = supervision.track(
+                s,
+                org.actor("claudius"),
+                agency_id=org.agencies["A"],
+                source_kind="instruction",
+                source_id=title,
+                title=title,
+                owner_department_id=org.depts[dept],
+                deadline=deadline,
+            )
             row.created_at = now - timedelta(days=3)
             if title == "已办结":
                 supervision._complete(row, org.actor("laertes"))
@@ -188,11 +251,11 @@ def test_dashboard_by_department_trend_and_exports(users: Clients, org: Org) -> 
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert rows[0][:3] == ["编号", "来源", "事项"] and len(rows) == 6
     titles = {row[2] for row in rows[1:]}
-    assert "'=HYPERLINK(\"http://x\")" in titles and "'+逾期二" in titles
+    assert '\'=HYPERLINK("http://x")' in titles and "'+逾期二" in titles
     r = users["gertrude"].get("/api/supervision/export?format=xlsx")
     ws = load_workbook(io.BytesIO(r.content)).active
     cells = [c.value for c in ws["C"]]
-    assert "'=HYPERLINK(\"http://x\")" in cells and not any(str(v).startswith("=") for v in cells if v)
+    assert '\'=HYPERLINK("http://x")' in cells and not any(str(v).startswith("=") for v in cells if v)
     assert ws["C"][0].data_type == "s" and all(c.data_type != "f" for row in ws.iter_rows() for c in row)
     assert users["gertrude"].get("/api/supervision/export?format=pdf").status_code == 422
 
@@ -208,8 +271,16 @@ def test_incoming_deadline_item_reminds_the_current_handlers(users: Clients, org
     for _ in range(3):
         doc = ok(act(users["gertrude"], doc, opinion="拟办"))
     deadline = datetime.now(UTC) + timedelta(hours=30)
-    doc = ok(act(users["claudius"], get(users["claudius"], doc), opinion="请办理", lead_department_id=org.depts["A1"],
-                 co_department_ids=[org.depts["A2"]], deadline=deadline.isoformat()))
+    doc = ok(
+        act(
+            users["claudius"],
+            get(users["claudius"], doc),
+            opinion="请办理",
+            lead_department_id=org.depts["A1"],
+            co_department_ids=[org.depts["A2"]],
+            deadline=deadline.isoformat(),
+        )
+    )
     recorder.clear()
     assert supervision.remind_all(org.db, now=deadline - timedelta(hours=20)) == 1
     note = recorder.of("notify.supervision")[-1]

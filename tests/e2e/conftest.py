@@ -43,13 +43,20 @@ def _is_expected(msg: Any) -> bool:
 
 
 def open_page(browser: Any, base_url: str, *, width: int = 1280, height: int = 860) -> Any:
-    context = browser.new_context(base_url=base_url, viewport={"width": width, "height": height}, locale="zh-CN",
-                                  device_scale_factor=1)
+    context = browser.new_context(
+        base_url=base_url, viewport={"width": width, "height": height}, locale="zh-CN", device_scale_factor=1
+    )
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.console_errors = []
-    page.on("console", lambda m: m.type == "error" and not _is_expected(m)
-            and page.console_errors.append(f"{m.text} @ {(m.location or {}).get('url', '')}"))
+    page.on(
+        "console",
+        lambda m: (
+            m.type == "error"
+            and not _is_expected(m)
+            and page.console_errors.append(f"{m.text} @ {(m.location or {}).get('url', '')}")
+        ),
+    )
     page.on("pageerror", lambda e: page.console_errors.append(f"pageerror: {e}"))
     return page
 

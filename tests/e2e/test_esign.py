@@ -23,7 +23,8 @@ DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 
 def drop_file(page: Any, selector: str, name: str, data: bytes) -> None:
     """Drop a file on an element the way a person drags one from the desktop."""
-    page.evaluate("""([selector, name, b64, type]) => {
+    page.evaluate(
+        """([selector, name, b64, type]) => {
       const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
       const dt = new DataTransfer();
       dt.items.add(new File([bytes], name, { type }));
@@ -31,7 +32,9 @@ def drop_file(page: Any, selector: str, name: str, data: bytes) -> None:
       for (const kind of ["dragenter", "dragover", "drop"]) {
         zone.dispatchEvent(new DragEvent(kind, { bubbles: true, cancelable: true, dataTransfer: dt }));
       }
-    }""", [selector, name, base64.b64encode(data).decode(), DOCX_TYPE])
+    }""",
+        [selector, name, base64.b64encode(data).decode(), DOCX_TYPE],
+    )
 
 
 def test_enrol_make_seal_authorise_and_verify(browser: Any, live: Any, live_org: Org, artifacts: Path) -> None:
@@ -92,7 +95,8 @@ def test_enrol_make_seal_authorise_and_verify(browser: Any, live: Any, live_org:
         zhao.screenshot(path=artifacts / "esign-verify-ok.png", full_page=True)
 
         zhao.locator("#esign-verify-file").set_input_files(
-            files=[{"name": "改过的.docx", "mimeType": DOCX_TYPE, "buffer": tampered}])
+            files=[{"name": "改过的.docx", "mimeType": DOCX_TYPE, "buffer": tampered}]
+        )
         report.get_by_text("验证未通过").wait_for()
         assert "签章后被修改" in report.inner_text() and "word/document.xml" in report.inner_text()
         zhao.screenshot(path=artifacts / "esign-verify-bad.png", full_page=True)

@@ -23,8 +23,20 @@ E2E = Path(__file__).resolve().parent
 ARTIFACTS = E2E.parents[1] / "test-artifacts"
 AXE = E2E / "node_modules" / "axe-core" / "axe.min.js"
 XSS = "<img src=x onerror=window.__pwned=1>"
-PAGES = ["messages", "docs", "incoming", "meetings", "directory", "esign", "profile", "admin/departments", "admin/users",
-         "admin/import", "admin/policies", "admin/audit"]
+PAGES = [
+    "messages",
+    "docs",
+    "incoming",
+    "meetings",
+    "directory",
+    "esign",
+    "profile",
+    "admin/departments",
+    "admin/users",
+    "admin/import",
+    "admin/policies",
+    "admin/audit",
+]
 WATERMARKED = ["messages", "docs", "incoming", "meetings", "directory"]
 
 
@@ -37,8 +49,9 @@ def axe_source() -> str:
 
 
 def context(browser: Any, live: Any, *, width: int = 1280, height: int = 860, bypass_csp: bool = False) -> Any:
-    ctx = browser.new_context(base_url=live.url, viewport={"width": width, "height": height}, locale="zh-CN",
-                              bypass_csp=bypass_csp)
+    ctx = browser.new_context(
+        base_url=live.url, viewport={"width": width, "height": height}, locale="zh-CN", bypass_csp=bypass_csp
+    )
     ctx.set_default_timeout(10_000)
     return ctx
 
@@ -62,8 +75,9 @@ def seen_all_guides(page: Any) -> None:
                               localStorage.setItem('tb_guide_seen_' + n, '1'); }""")
 
 
-def test_axe_finds_no_serious_or_critical_violation_on_any_page(browser: Any, live: Any, live_org: Org,
-                                                               axe_source: str) -> None:
+def test_axe_finds_no_serious_or_critical_violation_on_any_page(
+    browser: Any, live: Any, live_org: Org, axe_source: str
+) -> None:
     ctx = context(browser, live, bypass_csp=True)  # axe is injected as an inline script
     page = ctx.new_page()
     found: dict[str, list[str]] = {}
@@ -111,8 +125,11 @@ def test_main_flow_by_keyboard_alone(browser: Any, live: Any, live_org: Org) -> 
     _tab_to(page, "e.matches('a.nav-link') && e.textContent.includes('通讯录')")
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="通讯录", level=1).wait_for()
-    _tab_to(page, "e.matches('input') && e.getAttribute('aria-label')?.includes('查找') || "
-                  "e.id && document.querySelector(`label[for='${e.id}']`)?.textContent.includes('查找')")
+    _tab_to(
+        page,
+        "e.matches('input') && e.getAttribute('aria-label')?.includes('查找') || "
+        "e.id && document.querySelector(`label[for='${e.id}']`)?.textContent.includes('查找')",
+    )
     page.keyboard.type("zw")
     page.get_by_role("heading", name="“zw”的查找结果").wait_for()
     _tab_to(page, "e.closest('.person') && e.textContent.includes('张伟')")
@@ -131,15 +148,32 @@ def test_hostile_text_is_shown_as_text_everywhere(browser: Any, live: Any, live_
     admin = new_client(live.app)
     api_login(admin, "prospero")
     assert admin.post("/api/admin/departments", json={"name": XSS, "parent_id": org.agencies["A"]}).status_code == 201
-    r = admin.post("/api/admin/users", json={"username": "pwned", "name": XSS[:50], "password": "Very-long-passw0rd-2026",
-                                             "posts": [{"department_id": org.depts["A1"], "title": XSS[:50]}]})
+    r = admin.post(
+        "/api/admin/users",
+        json={
+            "username": "pwned",
+            "name": XSS[:50],
+            "password": "Very-long-passw0rd-2026",
+            "posts": [{"department_id": org.depts["A1"], "title": XSS[:50]}],
+        },
+    )
     assert r.status_code == 201, r.text
     g = group(org, "hamlet", XSS, ["ophelia"])
     send(org, "ophelia", g, XSS + " \u202e报告 👍🏻")
     ham = new_client(live.app)
     api_login(ham, "hamlet")
-    assert ham.post("/api/docs", json={"doc_type": "通知", "title": XSS, "body": [{"kind": "paragraph", "text": XSS}],
-                                       "main_recipients": ["各市人民政府"]}).status_code == 201
+    assert (
+        ham.post(
+            "/api/docs",
+            json={
+                "doc_type": "通知",
+                "title": XSS,
+                "body": [{"kind": "paragraph", "text": XSS}],
+                "main_recipients": ["各市人民政府"],
+            },
+        ).status_code
+        == 201
+    )
     ctx = context(browser, live, bypass_csp=True)  # no CSP safety net: the DOM itself must not run markup
     page = ctx.new_page()
     sign_in(page, "hamlet")
@@ -161,7 +195,8 @@ def test_hostile_text_is_shown_as_text_everywhere(browser: Any, live: Any, live_
 
 
 def _layout_problems(page: Any, *, elder: bool) -> list[str]:
-    return page.evaluate("""(elder) => {
+    return page.evaluate(
+        """(elder) => {
         const out = [];
         const root = document.scrollingElement;
         if (root.scrollWidth > window.innerWidth + 1) out.push(`horizontal scroll: ${root.scrollWidth}px`);
@@ -177,7 +212,9 @@ def _layout_problems(page: Any, *, elder: bool) -> list[str]:
                          `${e.tagName.toLowerCase()}.${e.className} "${(e.textContent || e.value || e.getAttribute('aria-label') || '').trim().slice(0, 20)}"`);
         }
         return out;
-    }""", elder)
+    }""",
+        elder,
+    )
 
 
 def test_every_page_at_375px_and_in_elder_mode(browser: Any, live: Any, live_org: Org, artifacts: Path) -> None:
@@ -230,8 +267,9 @@ def test_first_use_guide_is_dismissed_remembered_and_reopened_from_help(browser:
     ctx.close()
 
 
-def test_watermark_on_every_sensitive_page_and_only_an_admin_switches_it_off(browser: Any, live: Any,
-                                                                           live_org: Org) -> None:
+def test_watermark_on_every_sensitive_page_and_only_an_admin_switches_it_off(
+    browser: Any, live: Any, live_org: Org
+) -> None:
     ctx = context(browser, live)
     page = ctx.new_page()
     sign_in(page, "hamlet")

@@ -22,8 +22,9 @@ pytestmark = pytest.mark.browser
 TITLE = "关于做好2027年预算编制工作的通知"
 
 
-def test_distributed_notice_signed_registered_supervised_and_found(browser: Any, live: Any, live_org: Org,
-                                                                   artifacts: Path) -> None:
+def test_distributed_notice_signed_registered_supervised_and_found(
+    browser: Any, live: Any, live_org: Org, artifacts: Path
+) -> None:
     enrol(live_org, "claudius")
     enrol(live_org, "yorick")
     make_seal(live_org, users=("yorick",))
@@ -95,7 +96,9 @@ def test_the_inbox_and_an_open_document_follow_changes_made_elsewhere(browser: A
         doc = r.json()
         page.get_by_role("link", name=title).click()
         page.get_by_role("heading", name="办理：登记").wait_for()
-        r = users["iago"].post(f"/api/incoming/{doc['id']}/actions", json={"action": "approve", "version": doc["version"]})
+        r = users["iago"].post(
+            f"/api/incoming/{doc['id']}/actions", json={"action": "approve", "version": doc["version"]}
+        )
         assert r.status_code == 200, r.text
         page.get_by_role("heading", name="办理：登记").wait_for(state="detached")
         page.locator(".incoming-info dt", has_text="收文编号").wait_for()

@@ -25,12 +25,32 @@ TITLE = "安全生产工作专题会"
 
 def make_rooms(org: Org) -> None:
     with org.db.write() as s:
-        rooms.create_room(s, SYSTEM, name="第一会议室", location="三楼 301", capacity=12, equipment=["投影"],
-                          open_from="00:00", open_to="23:59", approval_required=False, approver_ids=[],
-                          agency_id=org.agencies["A"])
-        rooms.create_room(s, SYSTEM, name="大会议室", location="一楼", capacity=80, equipment=["投影", "视频会议"],
-                          open_from="00:00", open_to="23:59", approval_required=True,
-                          approver_ids=[org.users["laertes"]], agency_id=org.agencies["A"])
+        rooms.create_room(
+            s,
+            SYSTEM,
+            name="第一会议室",
+            location="三楼 301",
+            capacity=12,
+            equipment=["投影"],
+            open_from="00:00",
+            open_to="23:59",
+            approval_required=False,
+            approver_ids=[],
+            agency_id=org.agencies["A"],
+        )
+        rooms.create_room(
+            s,
+            SYSTEM,
+            name="大会议室",
+            location="一楼",
+            capacity=80,
+            equipment=["投影", "视频会议"],
+            open_from="00:00",
+            open_to="23:59",
+            approval_required=True,
+            approver_ids=[org.users["laertes"]],
+            agency_id=org.agencies["A"],
+        )
 
 
 def pick(page: Any, query: str, name: str) -> None:

@@ -185,8 +185,9 @@ def test_a_message_arriving_while_the_history_loads_is_not_lost(browser: Any, li
         page.context.close()
 
 
-def test_the_group_owner_switches_whether_new_members_read_the_history(browser: Any, live: Any, live_org: Org,
-                                                                       artifacts: Path) -> None:
+def test_the_group_owner_switches_whether_new_members_read_the_history(
+    browser: Any, live: Any, live_org: Org, artifacts: Path
+) -> None:
     cid = group(live_org, "hamlet", "周例会筹备", ["ophelia"])
     page = open_page(browser, live.url)
     try:

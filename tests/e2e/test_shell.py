@@ -140,10 +140,15 @@ def test_admin_creates_department_and_user_and_reads_audit(page: Any, live_org: 
 
     # The CSV dry run reports problems line by line and imports nothing.
     page.get_by_role("link", name="导入导出").click()
-    page.get_by_label("选择 CSV 文件").set_input_files(files=[{
-        "name": "bad.csv", "mimeType": "text/csv",
-        "buffer": "机关,部门,姓名,用户名\n省政府办公厅,综合处,,nobody\n".encode(),
-    }])
+    page.get_by_label("选择 CSV 文件").set_input_files(
+        files=[
+            {
+                "name": "bad.csv",
+                "mimeType": "text/csv",
+                "buffer": "机关,部门,姓名,用户名\n省政府办公厅,综合处,,nobody\n".encode(),
+            }
+        ]
+    )
     page.get_by_role("button", name="检查文件").click()
     page.get_by_text(re.compile("第 2 行")).wait_for()
     page.screenshot(path=artifacts / "admin-import-errors.png", full_page=True)
@@ -274,8 +279,14 @@ def test_event_stream_resumes_dedupes_and_dispatches_by_prefix(page: Any, live_o
     }""")
     assert result["resumedFrom"] == 5
     assert result["got"] == [
-        "all:hello", "doc:doc.updated:6", "all:doc.updated", "all:document", "all:pong",
-        "all:resync", "RESYNC", "all:hello",
+        "all:hello",
+        "doc:doc.updated:6",
+        "all:doc.updated",
+        "all:document",
+        "all:pong",
+        "all:resync",
+        "RESYNC",
+        "all:hello",
     ]
     assert result["stored"] == "90"
     assert page.console_errors == []

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from esign import ca, crypto
 
-NOW = datetime(2026, 11, 29, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 FAST_KDF = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 
 
@@ -33,11 +33,20 @@ class Pki:
     stranger: Identity  # issued by other_agency (untrusted root)
 
 
-def make_identity(issuer: ca.KeyAndCert, alg: str, name: str, *, purpose: str = "person", now: datetime = NOW,
-                  days: int = 730) -> Identity:
+def make_identity(
+    issuer: ca.KeyAndCert, alg: str, name: str, *, purpose: str = "person", now: datetime = NOW, days: int = 730
+) -> Identity:
     private, public = crypto.generate_keypair(alg)
-    cert = ca.issue_certificate(issuer, subject_public_key=public, alg=alg, common_name=name,
-                                organization="某市人民政府办公室", purpose=purpose, now=now, days=days)
+    cert = ca.issue_certificate(
+        issuer,
+        subject_public_key=public,
+        alg=alg,
+        common_name=name,
+        organization="某市人民政府办公室",
+        purpose=purpose,
+        now=now,
+        days=days,
+    )
     return Identity(alg, private, public, cert)
 
 

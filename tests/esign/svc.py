@@ -21,23 +21,37 @@ def enrol(org: Org, username: str, pin: str = PIN) -> int:
         return credentials.enrol(s, org.actor(username), pin=pin).id  # type: ignore[return-value]
 
 
-def make_seal(org: Org, *, keeper: str = "yorick", users: tuple[str, ...] = (), kind: SealKind = SealKind.official,
-              **kw: Any) -> int:
+def make_seal(
+    org: Org, *, keeper: str = "yorick", users: tuple[str, ...] = (), kind: SealKind = SealKind.official, **kw: Any
+) -> int:
     with org.db.write() as s:
         seal = seals.create_seal(s, org.actor(keeper), kind=kind, seal_pin=SEAL_PIN, **kw)
         seal_id = seal.id
     if users:
         with org.db.write() as s:
-            seals.set_users(s, org.actor(keeper), seal_id, user_ids=[org.users[u] for u in users],  # type: ignore[arg-type]
-                            seal_pin=SEAL_PIN)
+            seals.set_users(
+                s,
+                org.actor(keeper),
+                seal_id,
+                user_ids=[org.users[u] for u in users],  # type: ignore[arg-type]
+                seal_pin=SEAL_PIN,
+            )
     return seal_id  # type: ignore[return-value]
 
 
-def seal_doc(org: Org, username: str, seal_id: int, doc: bytes | None = None, *, pin: str = PIN,
-             reference: str = "粤府办〔2026〕1号") -> bytes:
+def seal_doc(
+    org: Org,
+    username: str,
+    seal_id: int,
+    doc: bytes | None = None,
+    *,
+    pin: str = PIN,
+    reference: str = "粤府办〔2026〕1号",
+) -> bytes:
     with org.db.write() as s:
-        return service.seal_docx(s, org.actor(username), seal_id=seal_id, pin=pin, docx_bytes=doc or build_docx(),
-                                 reference=reference)
+        return service.seal_docx(
+            s, org.actor(username), seal_id=seal_id, pin=pin, docx_bytes=doc or build_docx(), reference=reference
+        )
 
 
 def verify(db: Database, data: bytes) -> dict[str, Any]:

@@ -100,8 +100,8 @@ def test_pem_chain_roundtrip_and_bad_input(pki: Pki) -> None:
 
 def test_issue_rejects_bad_keys(pki: Pki) -> None:
     with pytest.raises(ValidationError):
-        ca.issue_certificate(pki.agency, subject_public_key=b"\x04" + b"\x01" * 64, alg=crypto.ALG_SM2,
-                             common_name="x")
+        ca.issue_certificate(pki.agency, subject_public_key=b"\x04" + b"\x01" * 64, alg=crypto.ALG_SM2, common_name="x")
     with pytest.raises(ValidationError):
-        ca.issue_certificate(pki.agency, subject_public_key=pki.tsa.public_key, alg=crypto.ALG_ECDSA,
-                             common_name="x", purpose="root")
+        ca.issue_certificate(
+            pki.agency, subject_public_key=pki.tsa.public_key, alg=crypto.ALG_ECDSA, common_name="x", purpose="root"
+        )

@@ -11,8 +11,8 @@ from sqlalchemy import text
 from esign import ca, credentials
 from office.cli import main
 from office.config import Settings
-from tests.esign.svc import enrol, make_seal, replace_part, seal_doc
 from tests.conftest import PG_URL
+from tests.esign.svc import enrol, make_seal, replace_part, seal_doc
 from tests.factories import Org
 
 # The CLI commands read the embedded database of a data folder (``--data``).
@@ -33,8 +33,9 @@ def sealed(org: Org, tmp_path: Path) -> Path:
     return path
 
 
-def test_verify_valid_tampered_and_not_word(sealed: Path, settings: Settings, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_valid_tampered_and_not_word(
+    sealed: Path, settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = ["--data", str(settings.data_dir)]
     code, out, _ = _run(capsys, "verify", str(sealed), *data)
     assert code == 0 and "验证结论：有效" in out and "省政府办公厅公章" in out and "透明日志：已登记" in out
@@ -42,7 +43,9 @@ def test_verify_valid_tampered_and_not_word(sealed: Path, settings: Settings, tm
     report = json.loads(out)
     assert code == 0 and report["valid"] and report["signatures"][0]["signer"] == "周敏"
     bad = tmp_path / "bad.docx"
-    bad.write_bytes(replace_part(sealed.read_bytes(), "word/document.xml", lambda x: x.replace("通知".encode(), "通报".encode())))
+    bad.write_bytes(
+        replace_part(sealed.read_bytes(), "word/document.xml", lambda x: x.replace("通知".encode(), "通报".encode()))
+    )
     code, out, _ = _run(capsys, "verify", str(bad), *data)
     assert code == 1 and "验证结论：无效" in out and "正文（word/document.xml）" in out
     junk = tmp_path / "junk.docx"
@@ -53,8 +56,9 @@ def test_verify_valid_tampered_and_not_word(sealed: Path, settings: Settings, tm
     assert code == 2
 
 
-def test_offline_verify_with_exported_chain_and_crl(org: Org, sealed: Path, settings: Settings, tmp_path: Path,
-                                                    client, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+def test_offline_verify_with_exported_chain_and_crl(
+    org: Org, sealed: Path, settings: Settings, tmp_path: Path, client, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
     chain = tmp_path / "chain.pem"
     code, out, _ = _run(capsys, "esign", "ca", "export", "-o", str(chain), "--data", str(settings.data_dir))
     assert code == 0 and chain.read_bytes().count(b"BEGIN CERTIFICATE") == 3  # root, agency CA, TSA
@@ -75,8 +79,9 @@ def test_offline_verify_with_exported_chain_and_crl(org: Org, sealed: Path, sett
     assert code == 1 and "无法验证到受信任的根证书" in out
 
 
-def test_log_verify_detects_tampering(org: Org, sealed: Path, settings: Settings,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_log_verify_detects_tampering(
+    org: Org, sealed: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = ["--data", str(settings.data_dir)]
     code, out, _ = _run(capsys, "esign", "log", "verify", *data)
     assert code == 0 and "透明日志完整：共 3 条" in out  # enrolment, seal created, seal used

@@ -42,8 +42,14 @@ def test_verify_rejects_garbage_without_raising(alg: str) -> None:
     private, public = crypto.generate_keypair(alg)
     sig = crypto.sign(alg, private, b"m")
     r, s = decode_dss_signature(sig)
-    for bad_sig in (b"", b"\x30\x00", sig + b"\x00", b"\x00" * 64, encode_dss_signature(0, s),
-                    encode_dss_signature(r, 2**256 + 1)):
+    for bad_sig in (
+        b"",
+        b"\x30\x00",
+        sig + b"\x00",
+        b"\x00" * 64,
+        encode_dss_signature(0, s),
+        encode_dss_signature(r, 2**256 + 1),
+    ):
         assert not crypto.verify(alg, public, b"m", bad_sig)
     for bad_key in (b"", public[:-1], b"\x04" + b"\x00" * 64, b"\x02" + public[1:33]):
         assert not crypto.verify(alg, bad_key, b"m", sig)

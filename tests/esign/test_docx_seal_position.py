@@ -9,13 +9,13 @@ import dataclasses
 import pypdfium2 as pdfium
 from pypdfium2 import raw as pdfium_c
 
+from tests.esign.svc import enrol, make_seal, seal_doc
+from tests.factories import Org
+from tests.typeset.official import official_pool  # noqa: F401  (fixture)
 from typeset import pdf_measure
 from typeset.convert import ConverterPool
 from typeset.render import render_docx
 from typeset.samples import demo_notice, demo_request
-from tests.esign.svc import enrol, make_seal, seal_doc
-from tests.factories import Org
-from tests.typeset.official import official_pool  # noqa: F401  (fixture)
 
 MM = pdf_measure.MM
 
@@ -29,8 +29,7 @@ def _seal_box(pdf: bytes) -> tuple[int, tuple[float, float, float, float]]:
     raise AssertionError("no seal picture on any page")
 
 
-def test_the_seal_on_a_sealed_word_file_sits_where_the_standard_puts_it(
-        org: Org, official_pool: ConverterPool) -> None:  # noqa: F811
+def test_the_seal_on_a_sealed_word_file_sits_where_the_standard_puts_it(org: Org, official_pool: ConverterPool) -> None:  # noqa: F811
     enrol(org, "yorick")
     seal_id = make_seal(org, users=("yorick",))
     for doc in (demo_notice(), dataclasses.replace(demo_request(), note="联系人：张三，电话：12345678")):

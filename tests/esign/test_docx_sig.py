@@ -34,7 +34,9 @@ def build_docx(pages: int = 1) -> bytes:
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     for page in range(pages):
         for i in range(12):
-            run = doc.add_paragraph().add_run(f"第{page + 1}页第{i + 1}段：各区人民政府，市政府各部门，现将有关事项通知如下。")
+            run = doc.add_paragraph().add_run(
+                f"第{page + 1}页第{i + 1}段：各区人民政府，市政府各部门，现将有关事项通知如下。"
+            )
             run.font.size = Pt(16)
     doc.add_picture(io.BytesIO(small_png((0, 128, 255))), width=Mm(20))
     doc.add_paragraph("附件：年终工作安排表")
@@ -57,10 +59,19 @@ def plain_docx() -> bytes:
 def seal_der(pki: Pki) -> bytes:
     keeper = pki.seal_keeper
     return seal.make_seal(
-        es_id="11010000000001", name="某市人民政府办公室", signer_certs=[p.certificate for p in pki.people.values()],
-        picture=seal_image.round_seal_png("某市人民政府办公室", "公章", size_px=200), width_mm=42, height_mm=42,
-        valid_start=NOW - timedelta(days=10), valid_end=NOW + timedelta(days=365), maker_cert=keeper.certificate,
-        alg=keeper.alg, maker_sign=crypto.load_signer(keeper.alg, keeper.private_key).sign, created=NOW)
+        es_id="11010000000001",
+        name="某市人民政府办公室",
+        signer_certs=[p.certificate for p in pki.people.values()],
+        picture=seal_image.round_seal_png("某市人民政府办公室", "公章", size_px=200),
+        width_mm=42,
+        height_mm=42,
+        valid_start=NOW - timedelta(days=10),
+        valid_end=NOW + timedelta(days=365),
+        maker_cert=keeper.certificate,
+        alg=keeper.alg,
+        maker_sign=crypto.load_signer(keeper.alg, keeper.private_key).sign,
+        created=NOW,
+    )
 
 
 def tsa_fn(pki: Pki, when=NOW):
@@ -69,8 +80,16 @@ def tsa_fn(pki: Pki, when=NOW):
 
 def sign(pki: Pki, data: bytes, who: Identity, *, seal_der: bytes | None = None, when=NOW, **kw) -> bytes:
     return docx_sig.apply_signature(
-        data, signer=who.certificate, alg=who.alg, sign_fn=crypto.load_signer(who.alg, who.private_key).sign,
-        timestamp_fn=tsa_fn(pki, when), seal=seal_der, chain=[pki.agency.certificate], now=when, **kw)
+        data,
+        signer=who.certificate,
+        alg=who.alg,
+        sign_fn=crypto.load_signer(who.alg, who.private_key).sign,
+        timestamp_fn=tsa_fn(pki, when),
+        seal=seal_der,
+        chain=[pki.agency.certificate],
+        now=when,
+        **kw,
+    )
 
 
 class Crls:
@@ -106,6 +125,7 @@ def sealed(request, pki: Pki, plain_docx: bytes, seal_der: bytes) -> tuple[str, 
 
 
 # --- happy paths -------------------------------------------------------------------------------
+
 
 def test_sealed_document_verifies(pki: Pki, sealed) -> None:
     alg, data = sealed
@@ -148,8 +168,9 @@ def test_parts_a_later_seal_edits_are_canonical_the_rest_bound_as_stored(pki: Pk
     assert codes(sig) == {"document_modified"} and sig.changed_parts == ["word/styles.xml"]
 
 
-def test_version_1_signatures_still_verify(pki: Pki, plain_docx: bytes, seal_der: bytes,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_version_1_signatures_still_verify(
+    pki: Pki, plain_docx: bytes, seal_der: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Files sealed before CANON_VERSION 2 canonicalised every XML part; they stay valid, and a second
     (version 2) seal on top of one keeps both valid."""
     monkeypatch.setattr(docx_sig, "CANON_VERSION", 1)
@@ -158,20 +179,35 @@ def test_version_1_signatures_still_verify(pki: Pki, plain_docx: bytes, seal_der
     assert verify(pki, edit_part(old, "word/styles.xml", _respell)).valid
     (sig,) = verify(pki, edit_part(old, "word/styles.xml", lambda b: b.replace(b"Normal", b"Abnormal", 1))).signatures
     assert sig.changed_parts == ["word/styles.xml"]
-    both = sign(pki, old, pki.people[crypto.ALG_SM2], image_png=seal_image.square_name_seal_png("张三", size_px=120),
-                anchor_paragraph=1, when=NOW + timedelta(hours=1))
+    both = sign(
+        pki,
+        old,
+        pki.people[crypto.ALG_SM2],
+        image_png=seal_image.square_name_seal_png("张三", size_px=120),
+        anchor_paragraph=1,
+        when=NOW + timedelta(hours=1),
+    )
     report = verify(pki, both)
     assert report.valid, [s.reasons for s in report.signatures]
-    versions = [docx_sig.DocManifest.load(seal.parse_signature(docx_sig.read_package(both)[s.part_name])
-                                          .ext_datas[docx_sig.OID_MANIFEST])["canon_version"].native
-                for s in report.signatures]
+    versions = [
+        docx_sig.DocManifest.load(
+            seal.parse_signature(docx_sig.read_package(both)[s.part_name]).ext_datas[docx_sig.OID_MANIFEST]
+        )["canon_version"].native
+        for s in report.signatures
+    ]
     assert versions == [1, 2]
 
 
 def test_sequential_signatures_with_visible_seals(pki: Pki, plain_docx: bytes, seal_der: bytes) -> None:
     once = sign(pki, plain_docx, pki.people[crypto.ALG_ECDSA], seal_der=seal_der)
-    twice = sign(pki, once, pki.people[crypto.ALG_SM2], image_png=seal_image.square_name_seal_png("张三", size_px=120),
-                 anchor_paragraph=1, when=NOW + timedelta(hours=1))
+    twice = sign(
+        pki,
+        once,
+        pki.people[crypto.ALG_SM2],
+        image_png=seal_image.square_name_seal_png("张三", size_px=120),
+        anchor_paragraph=1,
+        when=NOW + timedelta(hours=1),
+    )
     report = verify(pki, twice)
     assert report.valid, [s.reasons for s in report.signatures]
     assert [s.sequence for s in report.signatures] == [1, 2]
@@ -180,14 +216,21 @@ def test_sequential_signatures_with_visible_seals(pki: Pki, plain_docx: bytes, s
 
 def test_no_timestamp_is_a_warning(pki: Pki, plain_docx: bytes) -> None:
     who = pki.people[crypto.ALG_ECDSA]
-    data = docx_sig.apply_signature(plain_docx, signer=who.certificate, alg=who.alg, timestamp_fn=None,
-                                    sign_fn=crypto.load_signer(who.alg, who.private_key).sign,
-                                    chain=[pki.agency.certificate], now=NOW)
+    data = docx_sig.apply_signature(
+        plain_docx,
+        signer=who.certificate,
+        alg=who.alg,
+        timestamp_fn=None,
+        sign_fn=crypto.load_signer(who.alg, who.private_key).sign,
+        chain=[pki.agency.certificate],
+        now=NOW,
+    )
     (sig,) = verify(pki, data).signatures
     assert sig.valid and codes(sig, "warning") == {"no_timestamp"} and sig.trusted_time == NOW
 
 
 # --- tamper tests ------------------------------------------------------------------------------
+
 
 def _doc_xml_edit(data: bytes, old: str, new: str) -> bytes:
     return edit_part(data, "word/document.xml", lambda b: b.replace(old.encode(), new.encode(), 1))
@@ -229,8 +272,12 @@ def test_visible_seal_moved_is_detected(pki: Pki, sealed) -> None:
 
 
 def test_remove_first_signature(pki: Pki, plain_docx: bytes, seal_der: bytes) -> None:
-    two = sign(pki, sign(pki, plain_docx, pki.people[crypto.ALG_ECDSA], seal_der=seal_der),
-               pki.people[crypto.ALG_SM2], seal_der=seal_der)
+    two = sign(
+        pki,
+        sign(pki, plain_docx, pki.people[crypto.ALG_ECDSA], seal_der=seal_der),
+        pki.people[crypto.ALG_SM2],
+        seal_der=seal_der,
+    )
     parts = docx_sig.read_package(two)
     del parts["tongban/signatures/sig1.der"]
     (sig2,) = verify(pki, docx_sig.write_package(parts)).signatures
@@ -238,8 +285,12 @@ def test_remove_first_signature(pki: Pki, plain_docx: bytes, seal_der: bytes) ->
 
 
 def test_remove_last_signature_leaving_its_seal_image(pki: Pki, plain_docx: bytes, seal_der: bytes) -> None:
-    two = sign(pki, sign(pki, plain_docx, pki.people[crypto.ALG_ECDSA], seal_der=seal_der),
-               pki.people[crypto.ALG_SM2], seal_der=seal_der)
+    two = sign(
+        pki,
+        sign(pki, plain_docx, pki.people[crypto.ALG_ECDSA], seal_der=seal_der),
+        pki.people[crypto.ALG_SM2],
+        seal_der=seal_der,
+    )
     parts = docx_sig.read_package(two)
     del parts["tongban/signatures/sig2.der"]
     (sig1,) = verify(pki, docx_sig.write_package(parts)).signatures
@@ -252,8 +303,12 @@ def test_remove_last_signature_leaving_its_seal_image(pki: Pki, plain_docx: byte
 
 
 def test_reorder_signatures(pki: Pki, plain_docx: bytes, seal_der: bytes) -> None:
-    two = sign(pki, sign(pki, plain_docx, pki.people[crypto.ALG_ECDSA], seal_der=seal_der),
-               pki.people[crypto.ALG_SM2], seal_der=seal_der)
+    two = sign(
+        pki,
+        sign(pki, plain_docx, pki.people[crypto.ALG_ECDSA], seal_der=seal_der),
+        pki.people[crypto.ALG_SM2],
+        seal_der=seal_der,
+    )
     parts = docx_sig.read_package(two)
     a, b = parts["tongban/signatures/sig1.der"], parts["tongban/signatures/sig2.der"]
     parts["tongban/signatures/sig1.der"], parts["tongban/signatures/sig2.der"] = b, a
@@ -286,13 +341,19 @@ def test_forged_and_malformed_signature_parts(pki: Pki, sealed) -> None:
     # a signature re-signed by an untrusted key but claiming the real signer's certificate
     parsed = seal.parse_signature(docx_sig.read_package(data)[sig_name])
     forger = crypto.generate_keypair(parsed.alg)[0]
-    forged = seal.encode_signature(tbs=parsed.tbs, cert=parsed.cert, alg=parsed.alg,
-                                   signature=crypto.sign(parsed.alg, forger, parsed.tbs), timestamp=parsed.timestamp)
+    forged = seal.encode_signature(
+        tbs=parsed.tbs,
+        cert=parsed.cert,
+        alg=parsed.alg,
+        signature=crypto.sign(parsed.alg, forger, parsed.tbs),
+        timestamp=parsed.timestamp,
+    )
     (sig,) = verify(pki, edit_part(data, sig_name, lambda _: forged)).signatures
     assert codes(sig) == {"bad_signature"}
 
 
 # --- certificates, seals, time ------------------------------------------------------------------
+
 
 def test_revoked_after_signing_stays_valid_before_is_invalid(pki: Pki, sealed) -> None:
     alg, data = sealed
@@ -326,9 +387,14 @@ def test_timestamp_from_untrusted_tsa_or_wrong_time(pki: Pki, plain_docx: bytes)
     rogue = make_identity(pki.agency, crypto.ALG_ECDSA, "伪时间戳", purpose="tsa", now=NOW - timedelta(days=1))
     who = pki.people[crypto.ALG_ECDSA]
     data = docx_sig.apply_signature(
-        plain_docx, signer=who.certificate, alg=who.alg, sign_fn=crypto.load_signer(who.alg, who.private_key).sign,
+        plain_docx,
+        signer=who.certificate,
+        alg=who.alg,
+        sign_fn=crypto.load_signer(who.alg, who.private_key).sign,
         timestamp_fn=lambda d: tsa.issue_token(rogue.private_key, rogue.certificate, d, NOW - timedelta(days=100)),
-        chain=[pki.agency.certificate], now=NOW)
+        chain=[pki.agency.certificate],
+        now=NOW,
+    )
     (sig,) = verify(pki, data).signatures
     assert "timestamp_wrong_tsa" in codes(sig)
 
@@ -339,11 +405,19 @@ def test_signer_not_in_seal_and_expired_seal(pki: Pki, plain_docx: bytes, seal_d
     late = NOW + timedelta(days=400)
     long_lived = make_identity(pki.agency, crypto.ALG_ECDSA, "张三（ECDSA-P256-SHA256）", now=NOW, days=1000)
     keeper = pki.seal_keeper
-    seal2 = seal.make_seal(es_id="2", name="某市人民政府办公室", signer_certs=[long_lived.certificate],
-                           picture=seal_image.round_seal_png("某市人民政府办公室", size_px=120), width_mm=42,
-                           height_mm=42, valid_start=NOW, valid_end=NOW + timedelta(days=30),
-                           maker_cert=keeper.certificate, alg=keeper.alg,
-                           maker_sign=crypto.load_signer(keeper.alg, keeper.private_key).sign)
+    seal2 = seal.make_seal(
+        es_id="2",
+        name="某市人民政府办公室",
+        signer_certs=[long_lived.certificate],
+        picture=seal_image.round_seal_png("某市人民政府办公室", size_px=120),
+        width_mm=42,
+        height_mm=42,
+        valid_start=NOW,
+        valid_end=NOW + timedelta(days=30),
+        maker_cert=keeper.certificate,
+        alg=keeper.alg,
+        maker_sign=crypto.load_signer(keeper.alg, keeper.private_key).sign,
+    )
     data = sign(pki, plain_docx, long_lived, seal_der=seal2, when=late)
     (sig,) = verify(pki, data).signatures
     assert "seal_expired" in codes(sig)
@@ -352,11 +426,13 @@ def test_signer_not_in_seal_and_expired_seal(pki: Pki, plain_docx: bytes, seal_d
 def test_algorithm_mismatch_refused(pki: Pki, plain_docx: bytes) -> None:
     who = pki.people[crypto.ALG_SM2]
     with pytest.raises(docx_sig.ValidationError):
-        docx_sig.apply_signature(plain_docx, signer=who.certificate, alg=crypto.ALG_ECDSA, sign_fn=lambda b: b"",
-                                 timestamp_fn=None)
+        docx_sig.apply_signature(
+            plain_docx, signer=who.certificate, alg=crypto.ALG_ECDSA, sign_fn=lambda b: b"", timestamp_fn=None
+        )
 
 
 # --- bad input ---------------------------------------------------------------------------------
+
 
 def test_bad_containers_raise_clear_errors(pki: Pki) -> None:
     cases = [b"not a zip at all", b"\xd0\xcf\x11\xe0" + b"\x00" * 100, b"PK\x03\x04broken"]
@@ -403,8 +479,13 @@ def _numbered(pages: int, number: str) -> bytes:
 
 
 def test_a_signature_moved_from_another_document_names_that_document(pki: Pki, seal_der: bytes) -> None:
-    other = sign(pki, _numbered(2, "粤府办〔2026〕7号"), pki.people[crypto.ALG_ECDSA], seal_der=seal_der,
-                 reference="粤府办〔2026〕7号")
+    other = sign(
+        pki,
+        _numbered(2, "粤府办〔2026〕7号"),
+        pki.people[crypto.ALG_ECDSA],
+        seal_der=seal_der,
+        reference="粤府办〔2026〕7号",
+    )
     parts = docx_sig.read_package(build_docx(pages=1))
     source = docx_sig.read_package(other)
     for name in ("tongban/signatures/sig1.der", "_rels/.rels", "[Content_Types].xml"):
@@ -412,9 +493,13 @@ def test_a_signature_moved_from_another_document_names_that_document(pki: Pki, s
     (sig,) = verify(pki, docx_sig.write_package(parts)).signatures
     assert not sig.valid and "signature_from_other_document" in codes(sig)
     message = next(r.message for r in sig.reasons if r.code == "signature_from_other_document")
-    body_digest = next(p["digest"].native for p in docx_sig.DocManifest.load(
-        seal.parse_signature(source["tongban/signatures/sig1.der"]).ext_datas[docx_sig.OID_MANIFEST])["parts"]
-        if p["name"].native == "word/document.xml")
+    body_digest = next(
+        p["digest"].native
+        for p in docx_sig.DocManifest.load(
+            seal.parse_signature(source["tongban/signatures/sig1.der"]).ext_datas[docx_sig.OID_MANIFEST]
+        )["parts"]
+        if p["name"].native == "word/document.xml"
+    )
     assert "粤府办〔2026〕7号" in message and body_digest.hex()[:16] in message
     # The same document edited after sealing is "modified", not "moved": its reference is still in it.
     edited = edit_part(other, "word/document.xml", lambda b: b.replace("7号".encode(), "7号（修改）".encode(), 1))

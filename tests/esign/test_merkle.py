@@ -9,10 +9,13 @@ import pytest
 from esign import crypto, merkle
 from office.errors import ValidationError
 
-SIZES = sorted({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 255, 256, 257})
+SIZES = sorted(
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 255, 256, 257}
+)
 
 
 # --- naive reference implementation straight from RFC 6962 §2.1 ----------------------------------
+
 
 def ref_mth(d: list[bytes]) -> bytes:
     if not d:
@@ -62,7 +65,9 @@ def big_log() -> tuple[merkle.MerkleLog, list[bytes]]:
 
 
 def test_rfc6962_known_answers() -> None:
-    assert merkle.MerkleLog().root() == bytes.fromhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    assert merkle.MerkleLog().root() == bytes.fromhex(
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    )
     log = merkle.MerkleLog()
     log.append(b"")
     assert log.root().hex() == "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
@@ -150,8 +155,13 @@ def test_forked_log_is_not_consistent() -> None:
 
 def test_range_errors(big_log) -> None:
     log, _ = big_log
-    for call in (lambda: log.root(log.size + 1), lambda: log.inclusion_proof(5, 5), lambda: log.inclusion_proof(-1),
-                 lambda: log.consistency_proof(10, 5), lambda: log.consistency_proof(1, log.size + 1)):
+    for call in (
+        lambda: log.root(log.size + 1),
+        lambda: log.inclusion_proof(5, 5),
+        lambda: log.inclusion_proof(-1),
+        lambda: log.consistency_proof(10, 5),
+        lambda: log.consistency_proof(1, log.size + 1),
+    ):
         with pytest.raises(ValidationError):
             call()
     with pytest.raises(ValueError):

@@ -27,13 +27,19 @@ from typeset import ofd, pdf_measure
 REFERENCE = "粤府办〔2026〕12号"
 
 
-def _seal(org: Org, copy: OfficialPdf, seal_id: int, user: str = "claudius", *, package: bytes | None = None,
-          **kw: object) -> bytes:
+def _seal(
+    org: Org, copy: OfficialPdf, seal_id: int, user: str = "claudius", *, package: bytes | None = None, **kw: object
+) -> bytes:
     placement = pdf_measure.seal_placement(copy.pdf, date_text=copy.date_text, signature_text=copy.signature_text)
     args = {"page": placement.page, "rect": placement.rect, "reference": REFERENCE, "pin": PIN, **kw}
     with org.db.write() as s:
-        return service.seal_ofd(s, org.actor(user), seal_id=seal_id,  # type: ignore[arg-type]
-                                ofd_bytes=package or ofd.pdf_to_ofd(copy.pdf), **args)
+        return service.seal_ofd(
+            s,
+            org.actor(user),
+            seal_id=seal_id,  # type: ignore[arg-type]
+            ofd_bytes=package or ofd.pdf_to_ofd(copy.pdf),
+            **args,
+        )
 
 
 def _parts(data: bytes) -> dict[str, bytes]:
@@ -46,16 +52,24 @@ def _codes(report: dict) -> set[str]:  # type: ignore[type-arg]
 
 
 @pytest.mark.parametrize("alg", [crypto.ALG_SM2, crypto.ALG_ECDSA])
-def test_sealed_ofd_verifies_and_tampering_fails(org: Org, notice_pdf: OfficialPdf,  # noqa: F811
-                                                 monkeypatch: pytest.MonkeyPatch, alg: str) -> None:
+def test_sealed_ofd_verifies_and_tampering_fails(
+    org: Org,
+    notice_pdf: OfficialPdf,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    alg: str,
+) -> None:
     monkeypatch.setenv(authority.ALG_ENV, alg)
     enrol(org, "yorick")
     enrol(org, "claudius")
     seal_id = make_seal(org, users=("claudius",))
     sealed = _seal(org, notice_pdf, seal_id)
     parts = _parts(sealed)
-    assert {"Doc_0/Signs/Signatures.xml", "Doc_0/Signs/Sign_0/Signature.xml", "Doc_0/Signs/Sign_0/SignedValue.dat",
-            "Doc_0/Signs/Sign_0/Seal.esl"} <= set(parts)
+    assert {
+        "Doc_0/Signs/Signatures.xml",
+        "Doc_0/Signs/Sign_0/Signature.xml",
+        "Doc_0/Signs/Sign_0/SignedValue.dat",
+        "Doc_0/Signs/Sign_0/Seal.esl",
+    } <= set(parts)
     signature_xml = parts["Doc_0/Signs/Sign_0/Signature.xml"].decode()
     assert f"<ofd:SignatureMethod>{crypto.SIGNATURE_OIDS[alg]}</ofd:SignatureMethod>" in signature_xml
     assert f'CheckMethod="{crypto.DIGEST_OIDS[crypto.DIGEST_OF[alg]]}"' in signature_xml
@@ -68,8 +82,9 @@ def test_sealed_ofd_verifies_and_tampering_fails(org: Org, notice_pdf: OfficialP
     assert sig["alg"] == alg and sig["signer"] == "赵刚" and sig["seal_name"] == "省政府办公厅公章"
     assert sig["reference"] == REFERENCE and sig["time_trusted"] and sig["log"]["included"]
     # The seal picture sits where the PDF's does: the measured rectangle, converted to OFD millimetres.
-    placement = pdf_measure.seal_placement(notice_pdf.pdf, date_text=notice_pdf.date_text,
-                                           signature_text=notice_pdf.signature_text)
+    placement = pdf_measure.seal_placement(
+        notice_pdf.pdf, date_text=notice_pdf.date_text, signature_text=notice_pdf.signature_text
+    )
     assert sig["page"] == placement.page + 1
     x, _, w, _ = (float(v) for v in sig["boundary"].split())
     assert abs(x - placement.rect[0] / ofd.MM) < 0.01 and abs(w - placement.diameter_mm) < 1
@@ -102,8 +117,9 @@ def test_sealed_ofd_verifies_and_tampering_fails(org: Org, notice_pdf: OfficialP
     assert not extra["valid"] and "被加入" in extra["signatures"][0]["errors"][0]["message"]
 
     # The seal moved: StampAnnot is inside the signed Signature.xml.
-    moved = dict(parts, **{"Doc_0/Signs/Sign_0/Signature.xml": signature_xml.replace(
-        'Boundary="', 'Boundary="1', 1).encode()})
+    moved = dict(
+        parts, **{"Doc_0/Signs/Sign_0/Signature.xml": signature_xml.replace('Boundary="', 'Boundary="1', 1).encode()}
+    )
     with org.db.read() as s:
         assert "bad_data_hash" in _codes(service.verify_file(s, ofd_sig.write_package(moved)))
 
@@ -114,8 +130,7 @@ def test_sealed_ofd_verifies_and_tampering_fails(org: Org, notice_pdf: OfficialP
     assert not none["valid"] and "signature_removed" in _codes(none)
 
 
-def test_a_seal_moved_to_another_ofd_names_the_document_it_was_made_for(
-        org: Org, notice_pdf: OfficialPdf) -> None:  # noqa: F811
+def test_a_seal_moved_to_another_ofd_names_the_document_it_was_made_for(org: Org, notice_pdf: OfficialPdf) -> None:  # noqa: F811
     enrol(org, "yorick")
     enrol(org, "claudius")
     seal_id = make_seal(org, users=("claudius",))
@@ -142,11 +157,14 @@ def test_an_independent_reader_renders_the_sealed_ofd(org: Org, notice_pdf: Offi
     # The reader finds the seal picture in SignedValue.dat and draws it where StampAnnot says, only there.
     import pypdfium2 as pdfium
 
-    placement = pdf_measure.seal_placement(notice_pdf.pdf, date_text=notice_pdf.date_text,
-                                           signature_text=notice_pdf.signature_text)
+    placement = pdf_measure.seal_placement(
+        notice_pdf.pdf, date_text=notice_pdf.date_text, signature_text=notice_pdf.signature_text
+    )
     doc = pdfium.PdfDocument(shown.pdf)
     try:
-        images = [sum(1 for o in doc[i].get_objects() if o.type == pdfium.raw.FPDF_PAGEOBJ_IMAGE) for i in range(len(doc))]
+        images = [
+            sum(1 for o in doc[i].get_objects() if o.type == pdfium.raw.FPDF_PAGEOBJ_IMAGE) for i in range(len(doc))
+        ]
     finally:
         doc.close()
     assert images == [1 if i == placement.page else 0 for i in range(len(images))]
@@ -159,23 +177,37 @@ def test_seal_ofd_shares_the_checks_of_seal_docx(org: Org, notice_pdf: OfficialP
     seal_id = make_seal(org, users=("claudius",))
     with pytest.raises(NotFound):
         _seal(org, notice_pdf, seal_id, user="hamlet")
-    placement = pdf_measure.seal_placement(notice_pdf.pdf, date_text=notice_pdf.date_text,
-                                           signature_text=notice_pdf.signature_text)
+    placement = pdf_measure.seal_placement(
+        notice_pdf.pdf, date_text=notice_pdf.date_text, signature_text=notice_pdf.signature_text
+    )
     x0, y0, x1, y1 = placement.rect
     with pytest.raises(ValidationError):
         _seal(org, notice_pdf, seal_id, rect=(x0, y0, x1 + 20, y1 + 20))
     with pytest.raises(ValidationError):
         _seal(org, notice_pdf, seal_id, page=99)
     with pytest.raises(UnsupportedMedia), org.db.write() as s:
-        service.seal_ofd(s, org.actor("claudius"), seal_id=seal_id, pin=PIN, ofd_bytes=b"%PDF-1.7 not an ofd",
-                         page=0, rect=placement.rect, reference=REFERENCE)
+        service.seal_ofd(
+            s,
+            org.actor("claudius"),
+            seal_id=seal_id,
+            pin=PIN,
+            ofd_bytes=b"%PDF-1.7 not an ofd",
+            page=0,
+            rect=placement.rect,
+            reference=REFERENCE,
+        )
     with org.db.read() as s:
         assert s.exec(select(SealUse)).all() == []
 
 
-def test_office_verify_and_the_verification_page_accept_an_ofd(org: Org, notice_pdf: OfficialPdf,  # noqa: F811
-                                                              client: object, settings: object, tmp_path: object,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_office_verify_and_the_verification_page_accept_an_ofd(
+    org: Org,
+    notice_pdf: OfficialPdf,  # noqa: F811
+    client: object,
+    settings: object,
+    tmp_path: object,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from pathlib import Path
 
     from office.cli import main
@@ -195,7 +227,9 @@ def test_office_verify_and_the_verification_page_accept_an_ofd(org: Org, notice_
     path.write_bytes(tampered)
     code = main(["verify", str(path), "--json", "--data", str(settings.data_dir)])  # type: ignore[attr-defined]
     report = json.loads(capsys.readouterr().out)
-    assert code != 0 and not report["valid"] and "Doc_0/PublicRes.xml" in report["signatures"][0]["errors"][0]["message"]
+    assert (
+        code != 0 and not report["valid"] and "Doc_0/PublicRes.xml" in report["signatures"][0]["errors"][0]["message"]
+    )
     path.write_bytes(sealed)
     assert main(["verify", str(path), "--data", str(settings.data_dir)]) == 0  # type: ignore[attr-defined]
     assert "验证结论：有效" in capsys.readouterr().out

@@ -58,12 +58,27 @@ def _pdfsig(pdf: bytes, root: bytes, tmp_path: Path) -> str:
         nss.mkdir()
         (tmp_path / "root.der").write_bytes(root)
         subprocess.run(["certutil", "-N", "-d", f"sql:{nss}", "--empty-password"], check=True, capture_output=True)
-        subprocess.run(["certutil", "-A", "-d", f"sql:{nss}", "-n", "tongban-root", "-t", "CT,C,C",
-                        "-i", str(tmp_path / "root.der")], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "certutil",
+                "-A",
+                "-d",
+                f"sql:{nss}",
+                "-n",
+                "tongban-root",
+                "-t",
+                "CT,C,C",
+                "-i",
+                str(tmp_path / "root.der"),
+            ],
+            check=True,
+            capture_output=True,
+        )
     path = tmp_path / "copy.pdf"
     path.write_bytes(pdf)
-    return subprocess.run(["pdfsig", "-nssdir", f"sql:{nss}", str(path)], capture_output=True, text=True,
-                          check=False).stdout  # pdfsig exits 0 for a digest mismatch too: read its report
+    return subprocess.run(
+        ["pdfsig", "-nssdir", f"sql:{nss}", str(path)], capture_output=True, text=True, check=False
+    ).stdout  # pdfsig exits 0 for a digest mismatch too: read its report
 
 
 def _pyhanko(pdf: bytes, root: bytes) -> object:
@@ -74,8 +89,13 @@ def _pyhanko(pdf: bytes, root: bytes) -> object:
 
     at = pdf_sig._timestamp_time(sig.signer_info)
     context = DocumentSecurityStore.read_dss(reader).as_validation_context(
-        {"trust_roots": [a_x509.Certificate.load(root)], "allow_fetching": False, "revocation_mode": "require",
-         "moment": at})
+        {
+            "trust_roots": [a_x509.Certificate.load(root)],
+            "allow_fetching": False,
+            "revocation_mode": "require",
+            "moment": at,
+        }
+    )
     return validate_pdf_signature(sig, signer_validation_context=context, ts_validation_context=context)
 
 
@@ -94,12 +114,18 @@ def _append_update(pdf: bytes) -> bytes:
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     page_ref = writer.root["/Pages"]["/Kids"][0]
     page = page_ref.get_object()
-    annot = writer.add_object(generic.DictionaryObject({
-        generic.NameObject("/Type"): generic.NameObject("/Annot"),
-        generic.NameObject("/Subtype"): generic.NameObject("/Text"),
-        generic.NameObject("/Rect"): generic.ArrayObject([generic.FloatObject(v) for v in (100, 100, 120, 120)]),
-        generic.NameObject("/Contents"): generic.TextStringObject("已作废"),
-    }))
+    annot = writer.add_object(
+        generic.DictionaryObject(
+            {
+                generic.NameObject("/Type"): generic.NameObject("/Annot"),
+                generic.NameObject("/Subtype"): generic.NameObject("/Text"),
+                generic.NameObject("/Rect"): generic.ArrayObject(
+                    [generic.FloatObject(v) for v in (100, 100, 120, 120)]
+                ),
+                generic.NameObject("/Contents"): generic.TextStringObject("已作废"),
+            }
+        )
+    )
     page[generic.NameObject("/Annots")] = generic.ArrayObject([annot])
     writer.update_container(page)
     out = io.BytesIO()
@@ -107,8 +133,11 @@ def _append_update(pdf: bytes) -> bytes:
     return out.getvalue()
 
 
-def test_sealed_official_copy_verifies_everywhere_and_tampering_fails(org: Org, notice_pdf: OfficialPdf,  # noqa: F811
-                                                                      tmp_path: Path) -> None:
+def test_sealed_official_copy_verifies_everywhere_and_tampering_fails(
+    org: Org,
+    notice_pdf: OfficialPdf,  # noqa: F811
+    tmp_path: Path,
+) -> None:
     enrol(org, "yorick")
     enrol(org, "claudius")
     seal_id = make_seal(org, users=("claudius",))
@@ -173,8 +202,11 @@ def _other_root_pem() -> bytes:
     return ca.chain_pem([ca.create_root_ca("外部根证书", "外部机构").certificate])
 
 
-def test_seal_pdf_shares_the_checks_of_seal_docx(org: Org, notice_pdf: OfficialPdf,  # noqa: F811
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_seal_pdf_shares_the_checks_of_seal_docx(
+    org: Org,
+    notice_pdf: OfficialPdf,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     enrol(org, "yorick")
     enrol(org, "claudius")
     enrol(org, "hamlet")
@@ -190,14 +222,25 @@ def test_seal_pdf_shares_the_checks_of_seal_docx(org: Org, notice_pdf: OfficialP
         _seal(org, notice_pdf, seal_id, page=99)
     assert err.value.code == "bad_seal_page"
     with pytest.raises(UnsupportedMedia), org.db.write() as s:
-        service.seal_pdf(s, org.actor("claudius"), seal_id=seal_id, pin=PIN, pdf_bytes=b"PK\x03\x04 not a pdf",
-                         page=0, rect=placement.rect, reference=REFERENCE)
+        service.seal_pdf(
+            s,
+            org.actor("claudius"),
+            seal_id=seal_id,
+            pin=PIN,
+            pdf_bytes=b"PK\x03\x04 not a pdf",
+            page=0,
+            rect=placement.rect,
+            reference=REFERENCE,
+        )
     with org.db.read() as s:
         assert s.exec(select(func.count()).select_from(SealUse)).one() == 0
 
 
-def test_sm2_keys_are_refused_before_the_pin_is_tried(org: Org, notice_pdf: OfficialPdf,  # noqa: F811
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sm2_keys_are_refused_before_the_pin_is_tried(
+    org: Org,
+    notice_pdf: OfficialPdf,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv(authority.ALG_ENV, crypto.ALG_SM2)
     enrol(org, "yorick")
     enrol(org, "claudius")
@@ -221,8 +264,9 @@ def test_rfc3161_token_from_the_internal_tsa(org: Org) -> None:
         key, cert = authority.unwrap(row, keys.master), row.certificate
     assert cert is not None
     now = __import__("office.db", fromlist=["utcnow"]).utcnow()
-    token = cms.ContentInfo.load(rfc3161.issue_token(key, cert, message_digest=crypto.sha256(b"x"), hash_alg="sha256",
-                                                     now=now, nonce=42))
+    token = cms.ContentInfo.load(
+        rfc3161.issue_token(key, cert, message_digest=crypto.sha256(b"x"), hash_alg="sha256", now=now, nonce=42)
+    )
     tst = token["content"]["encap_content_info"]["content"].parsed
     assert tst["nonce"].native == 42 and tst["message_imprint"]["hashed_message"].native == crypto.sha256(b"x")
     assert abs(tst["gen_time"].native - now) < timedelta(seconds=1)
@@ -233,8 +277,14 @@ def test_rfc3161_token_from_the_internal_tsa(org: Org) -> None:
         rfc3161.issue_token(key, cert, message_digest=b"short", hash_alg="sha256", now=now)
 
 
-def test_office_verify_and_the_web_page_take_a_pdf(org: Org, notice_pdf: OfficialPdf, client, settings,  # noqa: F811
-                                                   tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+def test_office_verify_and_the_web_page_take_a_pdf(
+    org: Org,
+    notice_pdf: OfficialPdf,  # noqa: F811 - the fixture imported above
+    client,
+    settings,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # type: ignore[no-untyped-def]
     from office.cli import main
     from tests.conftest import PG_URL
     from tests.factories import new_client

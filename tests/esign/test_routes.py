@@ -19,8 +19,11 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def _apply(client: TestClient, seal_id: int, doc: bytes, pin: str = PIN) -> object:
-    return client.post(f"/api/esign/seals/{seal_id}/apply", data={"pin": pin, "reference": "粤府办〔2026〕3号"},
-                       files={"file": ("通知.docx", doc, DOCX)})
+    return client.post(
+        f"/api/esign/seals/{seal_id}/apply",
+        data={"pin": pin, "reference": "粤府办〔2026〕3号"},
+        files={"file": ("通知.docx", doc, DOCX)},
+    )
 
 
 def test_enrol_pin_errors_and_lockout_over_http(client: TestClient, org: Org) -> None:
@@ -128,8 +131,9 @@ def test_verify_bad_uploads(client: TestClient, org: Org) -> None:
     assert r.status_code == 200 and r.json()["valid"] is False and r.json()["errors"][0]["code"] == "no_signatures"
     login(client, "hamlet")
     enrol(org, "hamlet")
-    r = client.post("/api/esign/sign-docx", data={"pin": PIN, "reference": "材料"},
-                    files={"file": ("x.docx", b"not a zip", DOCX)})
+    r = client.post(
+        "/api/esign/sign-docx", data={"pin": PIN, "reference": "材料"}, files={"file": ("x.docx", b"not a zip", DOCX)}
+    )
     assert r.status_code == 415
 
 
@@ -140,7 +144,8 @@ def test_public_chain_crl_and_log_endpoints(client: TestClient, org: Org) -> Non
     subjects = [c.subject.rfc4514_string() for c in chain]
     assert any("通办电子印章根证书" in s for s in subjects) and any("省政府办公厅签发CA" in s for s in subjects)
     assert x509.load_der_x509_crl(anonymous.get("/api/esign/ca/root/crl").content).is_signature_valid(
-        chain[0].public_key())  # type: ignore[arg-type]
+        chain[0].public_key()
+    )  # type: ignore[arg-type]
     assert b"BEGIN X509 CRL" in anonymous.get(f"/api/esign/ca/{org.agencies['A']}/crl?format=pem").content
     assert anonymous.get(f"/api/esign/ca/{org.agencies['B']}/crl").status_code == 404
     login(client, "claudius")
@@ -154,12 +159,18 @@ def test_public_chain_crl_and_log_endpoints(client: TestClient, org: Org) -> Non
     last = receipts[-1]
     proof = anonymous.get(f"/api/esign/log/proof?leaf_index={last['receipt']['leaf_index']}&tree_size=4").json()
     leaf = merkle.leaf_hash(base64.b64decode(last["signature"]))
-    assert merkle.verify_inclusion(proof["leaf_index"], 4, leaf, [bytes.fromhex(p) for p in proof["proof"]],
-                                   head.root_hash)
+    assert merkle.verify_inclusion(
+        proof["leaf_index"], 4, leaf, [bytes.fromhex(p) for p in proof["proof"]], head.root_hash
+    )
     first = receipts[0]["receipt"]["sth"]
     cons = anonymous.get(f"/api/esign/log/consistency?first={first['tree_size']}&second=4").json()
-    assert merkle.verify_consistency(first["tree_size"], 4, bytes.fromhex(first["root_hash"]), head.root_hash,
-                                     [bytes.fromhex(p) for p in cons["proof"]])
+    assert merkle.verify_consistency(
+        first["tree_size"],
+        4,
+        bytes.fromhex(first["root_hash"]),
+        head.root_hash,
+        [bytes.fromhex(p) for p in cons["proof"]],
+    )
     assert anonymous.get("/api/esign/log/proof?leaf_index=9&tree_size=4").status_code == 422
     assert anonymous.get("/api/esign/log/consistency?first=5&second=4").status_code == 422
 
@@ -199,7 +210,7 @@ def test_sm2_deployment_end_to_end(settings: Settings, monkeypatch: pytest.Monke
     assert report["valid"], report
     assert report["signatures"][0]["alg"] == crypto.ALG_SM2
     monkeypatch.setenv(authority.ALG_ENV, "RSA")
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - whatever deployment_alg raises, it must refuse RSA
         authority.deployment_alg()
 
 
@@ -220,8 +231,9 @@ def test_esign_page_module_is_served_and_parses(client: TestClient, tmp_path: ob
     subprocess.run([node, "--check", str(module)], check=True)
 
 
-def test_the_pin_is_worked_through_while_other_writers_go_on(client: TestClient, org: Org,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_pin_is_worked_through_while_other_writers_go_on(
+    client: TestClient, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Deriving a key from its PIN takes 0.1-0.3 s; it happens before the write transaction, so a
     chat message or any other write is never held up by someone signing (office.web before_write)."""
     enrol(org, "yorick")

@@ -44,8 +44,12 @@ def test_make_parse_verify(pki: Pki, list_type: int) -> None:
 
 def test_sm2_maker(pki: Pki) -> None:
     maker = pki.people[crypto.ALG_SM2]
-    der = _make(pki, maker_cert=maker.certificate, alg=maker.alg,
-                maker_sign=crypto.load_signer(maker.alg, maker.private_key).sign)
+    der = _make(
+        pki,
+        maker_cert=maker.certificate,
+        alg=maker.alg,
+        maker_sign=crypto.load_signer(maker.alg, maker.private_key).sign,
+    )
     data = seal.verify_seal(der, at_time=NOW)
     assert data.alg == crypto.ALG_SM2 and data.cert_list[0][0] == "SM3"
 
@@ -92,14 +96,26 @@ def test_make_seal_argument_checks(pki: Pki) -> None:
 
 def test_signature_structure_roundtrip(pki: Pki) -> None:
     der_seal = _make(pki)
-    tbs = seal.build_tbs_sign(seal_der=der_seal, time_info=NOW, data_hash=b"\x01" * 32, property_info="range=all",
-                              ext_datas={"1.2.3.4": b"value"})
-    sig = seal.encode_signature(tbs=tbs, cert=pki.people[crypto.ALG_SM2].certificate, alg=crypto.ALG_SM2,
-                                signature=b"sig", timestamp=b"ts")
+    tbs = seal.build_tbs_sign(
+        seal_der=der_seal,
+        time_info=NOW,
+        data_hash=b"\x01" * 32,
+        property_info="range=all",
+        ext_datas={"1.2.3.4": b"value"},
+    )
+    sig = seal.encode_signature(
+        tbs=tbs, cert=pki.people[crypto.ALG_SM2].certificate, alg=crypto.ALG_SM2, signature=b"sig", timestamp=b"ts"
+    )
     data = seal.parse_signature(sig)
     assert data.tbs == tbs and data.seal_der == der_seal and data.version == 4 and data.alg == crypto.ALG_SM2
     assert data.ext_datas == {"1.2.3.4": b"value"} and data.timestamp == b"ts" and data.time_info == NOW
-    bare = seal.parse_signature(seal.encode_signature(
-        tbs=seal.build_tbs_sign(seal_der=None, time_info=NOW, data_hash=b"", property_info="", ext_datas={}),
-        cert=b"c", alg=crypto.ALG_ECDSA, signature=b"s", timestamp=None))
+    bare = seal.parse_signature(
+        seal.encode_signature(
+            tbs=seal.build_tbs_sign(seal_der=None, time_info=NOW, data_hash=b"", property_info="", ext_datas={}),
+            cert=b"c",
+            alg=crypto.ALG_ECDSA,
+            signature=b"s",
+            timestamp=None,
+        )
+    )
     assert bare.seal_der is None and bare.timestamp is None and bare.ext_datas == {}

@@ -72,6 +72,7 @@ def test_validate_rejects_non_png_and_oversize() -> None:
 
 def test_decompression_bomb_header_rejected_before_decoding() -> None:
     """A tiny PNG claiming 100000x100000 pixels is refused from its header."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 

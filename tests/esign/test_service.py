@@ -17,8 +17,16 @@ from esign import authority, credentials, crypto, seal_image, seals, service, tl
 from esign.models import Credential, LogLeaf, Seal, SealKind, SealStatus, SealUse, SignatureRecord
 from office.config import ConfigError
 from office.db import Database
-from office.errors import Conflict, InvalidTransition, Locked, NotFound, PayloadTooLarge, PermissionDenied
-from office.errors import UnsupportedMedia, ValidationError
+from office.errors import (
+    Conflict,
+    InvalidTransition,
+    Locked,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    UnsupportedMedia,
+    ValidationError,
+)
 from tests.esign.svc import PIN, SEAL_PIN, codes, enrol, make_seal, replace_part, seal_doc, verify
 from tests.esign.test_docx_sig import build_docx
 from tests.factories import Org
@@ -263,8 +271,9 @@ def test_name_seal_with_uploaded_image_and_department_seal(org: Org) -> None:
     with org.db.write() as s, pytest.raises(UnsupportedMedia):
         seals.create_seal(s, org.actor("yorick"), kind=SealKind.official, seal_pin=SEAL_PIN, image_png=b"GIF89a...")
     with org.db.write() as s, pytest.raises(ValidationError):  # department of another agency
-        seals.create_seal(s, org.actor("yorick"), kind=SealKind.department, seal_pin=SEAL_PIN,
-                          department_id=org.depts["B1"])
+        seals.create_seal(
+            s, org.actor("yorick"), kind=SealKind.department, seal_pin=SEAL_PIN, department_id=org.depts["B1"]
+        )
     dept_seal = make_seal(org, kind=SealKind.department, department_id=org.depts["A2"])
     assert verify(org.db, seal_doc(org, "yorick", dept_seal))["signatures"][0]["seal_name"] == "秘书处公章"
 
@@ -333,13 +342,19 @@ def test_log_is_append_only_and_verify_finds_the_first_tampered_leaf(org: Org) -
     with org.db.read() as s:
         report = tlog.verify_log(s)
         assert report.ok and report.checked == tlog.size(s) == 7  # enrolment + 6 signatures
-    for stmt in ("UPDATE esign_log_leaf SET kind = 'x' WHERE idx = 3", "DELETE FROM esign_log_leaf WHERE idx = 6",
-                 "UPDATE esign_log_node SET hash = x'00' WHERE level = 1"):
+    for stmt in (
+        "UPDATE esign_log_leaf SET kind = 'x' WHERE idx = 3",
+        "DELETE FROM esign_log_leaf WHERE idx = 6",
+        "UPDATE esign_log_node SET hash = x'00' WHERE level = 1",
+    ):
         with pytest.raises(DatabaseError), org.db.write() as s:
             s.exec(text(stmt))  # type: ignore[call-overload]
     with org.db.write() as s:
-        drop = ("DROP TRIGGER esign_log_leaf_no_update" if org.db.is_sqlite
-                else "DROP TRIGGER esign_log_leaf_append_only ON esign_log_leaf")
+        drop = (
+            "DROP TRIGGER esign_log_leaf_no_update"
+            if org.db.is_sqlite
+            else "DROP TRIGGER esign_log_leaf_append_only ON esign_log_leaf"
+        )
         s.exec(text(drop))  # type: ignore[call-overload]
         s.exec(text("UPDATE esign_log_leaf SET data = :d WHERE idx = 4"), params={"d": b"forged"})  # type: ignore[call-overload]
     with org.db.read() as s:
@@ -361,11 +376,17 @@ def test_log_consistency_and_inclusion_proofs(org: Org) -> None:
         cons = tlog.consistency(s, old["tree_size"])
         inc = tlog.inclusion(s, 3, 5)
         leaf = s.get(LogLeaf, 3)
-    assert merkle.verify_consistency(old["tree_size"], new["tree_size"], bytes.fromhex(old["root_hash"]),
-                                     bytes.fromhex(new["root_hash"]), [bytes.fromhex(p) for p in cons["proof"]])
+    assert merkle.verify_consistency(
+        old["tree_size"],
+        new["tree_size"],
+        bytes.fromhex(old["root_hash"]),
+        bytes.fromhex(new["root_hash"]),
+        [bytes.fromhex(p) for p in cons["proof"]],
+    )
     assert leaf is not None and inc["leaf_hash"] == merkle.leaf_hash(leaf.data).hex()
-    assert merkle.verify_inclusion(3, 5, merkle.leaf_hash(leaf.data), [bytes.fromhex(p) for p in inc["proof"]],
-                                   bytes.fromhex(inc["root_hash"]))
+    assert merkle.verify_inclusion(
+        3, 5, merkle.leaf_hash(leaf.data), [bytes.fromhex(p) for p in inc["proof"]], bytes.fromhex(inc["root_hash"])
+    )
 
 
 def test_stale_crls_are_resigned(org: Org) -> None:

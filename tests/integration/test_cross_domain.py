@@ -13,8 +13,9 @@ def _conversations(client: TestClient) -> list[dict]:  # type: ignore[type-arg]
     return client.get("/api/messages/conversations").json()["items"]  # type: ignore[no-any-return]
 
 
-def test_meeting_creates_its_group_and_invitations_arrive_as_work_notices(client: TestClient, org: Org,
-                                                                           rooms_a: Rooms) -> None:
+def test_meeting_creates_its_group_and_invitations_arrive_as_work_notices(
+    client: TestClient, org: Org, rooms_a: Rooms
+) -> None:
     login(client, "gertrude")
     r = client.post("/api/meetings", json=booking(org, room_id=rooms_a.small) | {"title": "年终工作部署会"})
     assert r.status_code == 201, r.text
@@ -33,8 +34,10 @@ def test_meeting_creates_its_group_and_invitations_arrive_as_work_notices(client
 def test_document_waiting_for_you_becomes_a_work_notice(client: TestClient, org: Org) -> None:
     login(client, "hamlet")
     body = [{"kind": "paragraph", "text": "请各处室按时报送。"}]
-    doc = client.post("/api/docs", json={"doc_type": "通知", "title": "关于报送材料的通知", "body": body,
-                                         "main_recipients": ["各处室"]}).json()
+    doc = client.post(
+        "/api/docs",
+        json={"doc_type": "通知", "title": "关于报送材料的通知", "body": body, "main_recipients": ["各处室"]},
+    ).json()
     r = client.post(f"/api/docs/{doc['id']}/actions", json={"action": "submit", "version": doc["version"]})
     assert r.status_code == 200, r.text
     login(client, "polonius")

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from office.actor import SYSTEM
 from meetings import rooms
+from office.actor import SYSTEM
 from tests.factories import Org, login
 
 
@@ -22,15 +22,45 @@ class Rooms:
 
 def make_rooms(org: Org) -> Rooms:
     with org.db.write() as s:
-        small = rooms.create_room(s, SYSTEM, name="第一会议室", location="三楼 301", capacity=12, equipment=["投影"],
-                                  open_from="08:00", open_to="20:00", approval_required=False, approver_ids=[],
-                                  agency_id=org.agencies["A"])
-        large = rooms.create_room(s, SYSTEM, name="大会议室", location="一楼", capacity=80, equipment=["投影", "视频会议"],
-                                  open_from="08:00", open_to="22:00", approval_required=True,
-                                  approver_ids=[org.users["laertes"]], agency_id=org.agencies["A"])
-        other = rooms.create_room(s, SYSTEM, name="财政厅会议室", location="", capacity=20, equipment=[],
-                                  open_from="08:00", open_to="20:00", approval_required=False, approver_ids=[],
-                                  agency_id=org.agencies["B"])
+        small = rooms.create_room(
+            s,
+            SYSTEM,
+            name="第一会议室",
+            location="三楼 301",
+            capacity=12,
+            equipment=["投影"],
+            open_from="08:00",
+            open_to="20:00",
+            approval_required=False,
+            approver_ids=[],
+            agency_id=org.agencies["A"],
+        )
+        large = rooms.create_room(
+            s,
+            SYSTEM,
+            name="大会议室",
+            location="一楼",
+            capacity=80,
+            equipment=["投影", "视频会议"],
+            open_from="08:00",
+            open_to="22:00",
+            approval_required=True,
+            approver_ids=[org.users["laertes"]],
+            agency_id=org.agencies["A"],
+        )
+        other = rooms.create_room(
+            s,
+            SYSTEM,
+            name="财政厅会议室",
+            location="",
+            capacity=20,
+            equipment=[],
+            open_from="08:00",
+            open_to="20:00",
+            approval_required=False,
+            approver_ids=[],
+            agency_id=org.agencies["B"],
+        )
         return Rooms(small.id, large.id, other.id)  # type: ignore[arg-type]
 
 
@@ -44,10 +74,21 @@ def clerk(client: TestClient) -> TestClient:
     return client
 
 
-def booking(org: Org, *, start: str = "2026-12-07T09:00:00+08:00", end: str = "2026-12-07T10:30:00+08:00",
-            room_id: int | None = None, people: tuple[str, ...] = ("hamlet", "ophelia"), **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"title": "处务会", "start": start, "end": end,
-                            "attendees": [{"user_id": org.users[p]} for p in people]}
+def booking(
+    org: Org,
+    *,
+    start: str = "2026-12-07T09:00:00+08:00",
+    end: str = "2026-12-07T10:30:00+08:00",
+    room_id: int | None = None,
+    people: tuple[str, ...] = ("hamlet", "ophelia"),
+    **extra: Any,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "title": "处务会",
+        "start": start,
+        "end": end,
+        "attendees": [{"user_id": org.users[p]} for p in people],
+    }
     if room_id is not None:
         body["room_id"] = room_id
     body.update(extra)

@@ -15,12 +15,15 @@ from tests.meetings.conftest import Rooms, booking, of_type
 
 def _count(org: Org) -> tuple[int, int]:
     with org.db.read() as s:
-        return (s.exec(select(func.count()).select_from(Meeting)).one(),
-                s.exec(select(func.count()).select_from(MeetingOccurrence)).one())
+        return (
+            s.exec(select(func.count()).select_from(Meeting)).one(),
+            s.exec(select(func.count()).select_from(MeetingOccurrence)).one(),
+        )
 
 
-def test_book_room_and_second_booking_of_same_slot_is_refused(client: TestClient, org: Org, rooms_a: Rooms,
-                                                               captured: list[Any]) -> None:
+def test_book_room_and_second_booking_of_same_slot_is_refused(
+    client: TestClient, org: Org, rooms_a: Rooms, captured: list[Any]
+) -> None:
     login(client, "gertrude")
     r = client.post("/api/meetings", json=booking(org, room_id=rooms_a.small))
     assert r.status_code == 201, r.text
@@ -35,24 +38,33 @@ def test_book_room_and_second_booking_of_same_slot_is_refused(client: TestClient
 
     # Overlapping by 30 minutes, partially: refused with the time named; nothing stored.
     before = _count(org)
-    r = client.post("/api/meetings", json=booking(org, room_id=rooms_a.small, start="2026-12-07T10:00:00+08:00",
-                                                  end="2026-12-07T11:00:00+08:00"))
+    r = client.post(
+        "/api/meetings",
+        json=booking(org, room_id=rooms_a.small, start="2026-12-07T10:00:00+08:00", end="2026-12-07T11:00:00+08:00"),
+    )
     assert r.status_code == 409 and r.json()["error"] == "room_conflict"
     assert "09:00" in r.json()["message"] or "10:00" in r.json()["message"]
     assert _count(org) == before
     # Back to back is fine.
-    r = client.post("/api/meetings", json=booking(org, room_id=rooms_a.small, start="2026-12-07T10:30:00+08:00",
-                                                  end="2026-12-07T11:00:00+08:00"))
+    r = client.post(
+        "/api/meetings",
+        json=booking(org, room_id=rooms_a.small, start="2026-12-07T10:30:00+08:00", end="2026-12-07T11:00:00+08:00"),
+    )
     assert r.status_code == 201
     # The same people are now reported busy (not refused) for another room at that time.
-    r = client.post("/api/meetings", json=booking(org, start="2026-12-07T09:30:00+08:00",
-                                                  end="2026-12-07T10:00:00+08:00", online_url="https://meet.example/x"))
+    r = client.post(
+        "/api/meetings",
+        json=booking(
+            org, start="2026-12-07T09:30:00+08:00", end="2026-12-07T10:00:00+08:00", online_url="https://meet.example/x"
+        ),
+    )
     assert r.status_code == 201
     assert {c["name"] for c in r.json()["attendee_conflicts"]} == {"张伟", "李娜"}
 
 
-def test_cancel_releases_the_room_and_notifies(client: TestClient, org: Org, rooms_a: Rooms,
-                                               captured: list[Any]) -> None:
+def test_cancel_releases_the_room_and_notifies(
+    client: TestClient, org: Org, rooms_a: Rooms, captured: list[Any]
+) -> None:
     login(client, "gertrude")
     mid = client.post("/api/meetings", json=booking(org, room_id=rooms_a.small)).json()["meeting"]["id"]
     login(client, "hamlet")
@@ -66,8 +78,9 @@ def test_cancel_releases_the_room_and_notifies(client: TestClient, org: Org, roo
     assert client.post(f"/api/meetings/{mid}/cancel", json={}).status_code == 409
 
 
-def test_large_room_needs_approval_before_it_holds(client: TestClient, org: Org, rooms_a: Rooms,
-                                                   captured: list[Any]) -> None:
+def test_large_room_needs_approval_before_it_holds(
+    client: TestClient, org: Org, rooms_a: Rooms, captured: list[Any]
+) -> None:
     login(client, "gertrude")
     r = client.post("/api/meetings", json=booking(org, room_id=rooms_a.large))
     meeting = r.json()["meeting"]
@@ -108,36 +121,41 @@ def test_maintenance_block(client: TestClient, org: Org, rooms_a: Rooms) -> None
     login(client, "gertrude")
     r = client.post("/api/meetings", json=booking(org, room_id=rooms_a.small))
     assert r.status_code == 409 and "维护" in r.json()["message"]
-    rooms = client.get("/api/meetings/rooms", params={"start": "2026-12-07T01:00:00Z",
-                                                      "end": "2026-12-07T02:00:00Z"}).json()["items"]
+    rooms = client.get(
+        "/api/meetings/rooms", params={"start": "2026-12-07T01:00:00Z", "end": "2026-12-07T02:00:00Z"}
+    ).json()["items"]
     by_name = {x["name"]: x for x in rooms}
     assert by_name["第一会议室"]["free"] is False and by_name["第一会议室"]["busy"][0]["kind"] == "blocked"
     assert by_name["大会议室"]["free"] is True
     assert "财政厅会议室" not in by_name  # other agencies' rooms are not offered
 
 
-@pytest.mark.parametrize(("change", "code"), [
-    ({"end": "2026-12-07T08:00:00+08:00"}, "end_before_start"),
-    ({"end": "2026-12-07T09:00:00+08:00"}, "end_before_start"),
-    ({"end": "2026-12-07T09:03:00+08:00"}, "too_short"),
-    ({"end": "2026-12-14T09:00:00+08:00"}, "too_long"),
-    ({"start": "2026-12-07T09:00:00"}, "invalid_field"),
-    ({"start": "明天上午"}, "invalid_field"),
-    ({"start": "2026-12-07T06:00:00+08:00", "end": "2026-12-07T07:30:00+08:00"}, "outside_open_hours"),
-    ({"start": "2026-12-07T19:30:00+08:00", "end": "2026-12-07T20:30:00+08:00"}, "outside_open_hours"),
-    ({"rrule": "FREQ=WEEKLY;BYDAY=MO"}, "unbounded_rrule"),
-    ({"rrule": "FREQ=WEEKLY;COUNT=5;UNTIL=20270101"}, "bad_rrule"),
-    ({"rrule": "FREQ=SECONDLY;COUNT=5"}, "bad_rrule"),
-    ({"rrule": "FREQ=WEEKLY;BYDAY=XX;COUNT=3"}, "bad_rrule"),
-    ({"rrule": "FREQ=DAILY;COUNT=9999"}, "bad_rrule"),
-    ({"rrule": "FREQ=DAILY;COUNT=500"}, "too_many_occurrences"),
-    ({"rrule": "FREQ=DAILY;UNTIL=20301231"}, "too_many_occurrences"),
-    ({"rrule": "FREQ=WEEKLY;UNTIL=20261201"}, "empty_rrule"),
-    ({"tz": "Mars/Olympus"}, "bad_timezone"),
-    ({"people": tuple(f"x{i}" for i in range(0))}, None),
-])
-def test_bad_input_is_refused_and_nothing_stored(client: TestClient, org: Org, rooms_a: Rooms, change: dict[str, Any],
-                                                 code: str | None) -> None:
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"end": "2026-12-07T08:00:00+08:00"}, "end_before_start"),
+        ({"end": "2026-12-07T09:00:00+08:00"}, "end_before_start"),
+        ({"end": "2026-12-07T09:03:00+08:00"}, "too_short"),
+        ({"end": "2026-12-14T09:00:00+08:00"}, "too_long"),
+        ({"start": "2026-12-07T09:00:00"}, "invalid_field"),
+        ({"start": "明天上午"}, "invalid_field"),
+        ({"start": "2026-12-07T06:00:00+08:00", "end": "2026-12-07T07:30:00+08:00"}, "outside_open_hours"),
+        ({"start": "2026-12-07T19:30:00+08:00", "end": "2026-12-07T20:30:00+08:00"}, "outside_open_hours"),
+        ({"rrule": "FREQ=WEEKLY;BYDAY=MO"}, "unbounded_rrule"),
+        ({"rrule": "FREQ=WEEKLY;COUNT=5;UNTIL=20270101"}, "bad_rrule"),
+        ({"rrule": "FREQ=SECONDLY;COUNT=5"}, "bad_rrule"),
+        ({"rrule": "FREQ=WEEKLY;BYDAY=XX;COUNT=3"}, "bad_rrule"),
+        ({"rrule": "FREQ=DAILY;COUNT=9999"}, "bad_rrule"),
+        ({"rrule": "FREQ=DAILY;COUNT=500"}, "too_many_occurrences"),
+        ({"rrule": "FREQ=DAILY;UNTIL=20301231"}, "too_many_occurrences"),
+        ({"rrule": "FREQ=WEEKLY;UNTIL=20261201"}, "empty_rrule"),
+        ({"tz": "Mars/Olympus"}, "bad_timezone"),
+        ({"people": tuple(f"x{i}" for i in range(0))}, None),
+    ],
+)
+def test_bad_input_is_refused_and_nothing_stored(
+    client: TestClient, org: Org, rooms_a: Rooms, change: dict[str, Any], code: str | None
+) -> None:
     login(client, "gertrude")
     people = change.pop("people", ("hamlet", "ophelia"))
     before = _count(org)
@@ -153,8 +171,11 @@ def test_bad_input_is_refused_and_nothing_stored(client: TestClient, org: Org, r
 def test_over_capacity_and_other_agencies_rooms(client: TestClient, org: Org, rooms_a: Rooms) -> None:
     login(client, "gertrude")
     everyone = [{"department_id": org.depts["A1"]}, {"department_id": org.depts["A2"]}]
-    r = client.post("/api/meetings", json=booking(org, room_id=rooms_a.small) | {
-        "departments": everyone, "agencies": [{"agency_id": org.agencies["B"], "quota": 5}]})
+    r = client.post(
+        "/api/meetings",
+        json=booking(org, room_id=rooms_a.small)
+        | {"departments": everyone, "agencies": [{"agency_id": org.agencies["B"], "quota": 5}]},
+    )
     assert r.status_code == 422 and r.json()["error"] == "over_capacity"
     assert "超过" in r.json()["message"]
     r = client.post("/api/meetings", json=booking(org, room_id=rooms_a.other_agency))
@@ -162,17 +183,23 @@ def test_over_capacity_and_other_agencies_rooms(client: TestClient, org: Org, ro
     assert _count(org) == (0, 0)
 
 
-def test_update_moves_the_meeting_and_rechecks_the_room(client: TestClient, org: Org, rooms_a: Rooms,
-                                                        captured: list[Any]) -> None:
+def test_update_moves_the_meeting_and_rechecks_the_room(
+    client: TestClient, org: Org, rooms_a: Rooms, captured: list[Any]
+) -> None:
     login(client, "gertrude")
     first = client.post("/api/meetings", json=booking(org, room_id=rooms_a.small)).json()["meeting"]
-    second = client.post("/api/meetings", json=booking(org, room_id=rooms_a.small, start="2026-12-07T14:00:00+08:00",
-                                                       end="2026-12-07T15:00:00+08:00")).json()["meeting"]
-    r = client.patch(f"/api/meetings/{second['id']}", json={"start": "2026-12-07T10:00:00+08:00",
-                                                            "end": "2026-12-07T11:00:00+08:00"})
+    second = client.post(
+        "/api/meetings",
+        json=booking(org, room_id=rooms_a.small, start="2026-12-07T14:00:00+08:00", end="2026-12-07T15:00:00+08:00"),
+    ).json()["meeting"]
+    r = client.patch(
+        f"/api/meetings/{second['id']}", json={"start": "2026-12-07T10:00:00+08:00", "end": "2026-12-07T11:00:00+08:00"}
+    )
     assert r.status_code == 409
-    r = client.patch(f"/api/meetings/{second['id']}", json={"start": "2026-12-07T10:30:00+08:00",
-                                                            "end": "2026-12-07T11:30:00+08:00", "title": "处务会（调整）"})
+    r = client.patch(
+        f"/api/meetings/{second['id']}",
+        json={"start": "2026-12-07T10:30:00+08:00", "end": "2026-12-07T11:30:00+08:00", "title": "处务会（调整）"},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["meeting"]["sequence"] == 1 and r.json()["meeting"]["title"] == "处务会（调整）"
     assert any(e.payload["title"].startswith("会议变更") for e in of_type(captured, "notify.meeting"))

@@ -12,9 +12,9 @@ from typing import Any
 from alembic import command
 from starlette.testclient import TestClient
 
+from meetings import busy
 from office.db import Database
 from office.migrate import alembic_config
-from meetings import busy
 from tests.factories import Org, login
 from tests.meetings.conftest import Rooms, booking
 
@@ -43,15 +43,24 @@ def _create(client: TestClient, org: Org, **kw: Any) -> dict[str, Any]:
     return r.json()["meeting"]  # type: ignore[no-any-return]
 
 
-def test_series_changes_move_skip_split_reschedule_cancel(client: TestClient, org: Org, db: Database,
-                                                         rooms_a: Rooms) -> None:
-    m = _create(client, org, room_id=rooms_a.small, rrule="FREQ=WEEKLY;BYDAY=TU;COUNT=4",
-                start="2026-12-01T09:00:00+08:00", end="2026-12-01T10:00:00+08:00")
+def test_series_changes_move_skip_split_reschedule_cancel(
+    client: TestClient, org: Org, db: Database, rooms_a: Rooms
+) -> None:
+    m = _create(
+        client,
+        org,
+        room_id=rooms_a.small,
+        rrule="FREQ=WEEKLY;BYDAY=TU;COUNT=4",
+        start="2026-12-01T09:00:00+08:00",
+        end="2026-12-01T10:00:00+08:00",
+    )
     assert _consistent(db) == 8  # 2 people × 4 Tuesdays
     tuesdays = ["2026-12-01T01:00:00Z", "2026-12-08T01:00:00Z", "2026-12-15T01:00:00Z", "2026-12-22T01:00:00Z"]
     assert _busy(client, org, "hamlet")["hamlet"] == [(t, "busy") for t in tuesdays]
-    r = client.patch(f"/api/meetings/{m['id']}", json={"scope": "this", "occurrence_start": tuesdays[1],
-                                                       "start": "2026-12-09T14:00:00+08:00"})
+    r = client.patch(
+        f"/api/meetings/{m['id']}",
+        json={"scope": "this", "occurrence_start": tuesdays[1], "start": "2026-12-09T14:00:00+08:00"},
+    )
     assert r.status_code == 200, r.text
     _consistent(db)
     moved = [tuesdays[0], "2026-12-09T06:00:00Z", tuesdays[2], tuesdays[3]]
@@ -59,30 +68,45 @@ def test_series_changes_move_skip_split_reschedule_cancel(client: TestClient, or
     assert client.post(f"/api/meetings/{m['id']}/skip", json={"occurrence_start": tuesdays[2]}).status_code == 200
     _consistent(db)
     assert [t for t, _ in _busy(client, org, "hamlet")["hamlet"]] == [moved[0], moved[1], moved[3]]
-    r = client.patch(f"/api/meetings/{m['id']}", json={"scope": "following", "occurrence_start": tuesdays[3],
-                                                       "start": "2026-12-22T15:00:00+08:00",
-                                                       "end": "2026-12-22T16:00:00+08:00"})
+    r = client.patch(
+        f"/api/meetings/{m['id']}",
+        json={
+            "scope": "following",
+            "occurrence_start": tuesdays[3],
+            "start": "2026-12-22T15:00:00+08:00",
+            "end": "2026-12-22T16:00:00+08:00",
+        },
+    )
     assert r.status_code == 200, r.text
     new_id = r.json()["meeting"]["id"]
     _consistent(db)
     assert [t for t, _ in _busy(client, org, "hamlet")["hamlet"]] == [moved[0], moved[1], "2026-12-22T07:00:00Z"]
     # The whole (shortened) series moves to the afternoon: the moved occurrence is reset.
-    r = client.patch(f"/api/meetings/{m['id']}", json={"start": "2026-12-01T14:00:00+08:00",
-                                                       "end": "2026-12-01T15:00:00+08:00"})
+    r = client.patch(
+        f"/api/meetings/{m['id']}", json={"start": "2026-12-01T14:00:00+08:00", "end": "2026-12-01T15:00:00+08:00"}
+    )
     assert r.status_code == 200, r.text
     _consistent(db)
     assert [t for t, _ in _busy(client, org, "hamlet")["hamlet"]] == [
-        "2026-12-01T06:00:00Z", "2026-12-08T06:00:00Z", "2026-12-15T06:00:00Z", "2026-12-22T07:00:00Z"]
+        "2026-12-01T06:00:00Z",
+        "2026-12-08T06:00:00Z",
+        "2026-12-15T06:00:00Z",
+        "2026-12-22T07:00:00Z",
+    ]
     for mid in (m["id"], new_id):
         assert client.post(f"/api/meetings/{mid}/cancel", json={"reason": "调整"}).status_code == 200
     assert _consistent(db) == 0
     assert _busy(client, org, "hamlet", "ophelia") == {"hamlet": [], "ophelia": []}
 
 
-def test_rsvp_substitutes_and_attendees_added_later(client: TestClient, org: Org, db: Database,
-                                                   rooms_a: Rooms) -> None:
-    m = _create(client, org, room_id=rooms_a.small, people=("hamlet", "polonius"),
-                agencies=[{"agency_id": org.agencies["B"], "quota": 2}])
+def test_rsvp_substitutes_and_attendees_added_later(client: TestClient, org: Org, db: Database, rooms_a: Rooms) -> None:
+    m = _create(
+        client,
+        org,
+        room_id=rooms_a.small,
+        people=("hamlet", "polonius"),
+        agencies=[{"agency_id": org.agencies["B"], "quota": 2}],
+    )
     mid, at = m["id"], "2026-12-07T01:00:00Z"
     login(client, "hamlet")
     assert client.post(f"/api/meetings/{mid}/rsvp", json={"status": "tentative"}).status_code == 200
@@ -118,23 +142,31 @@ def test_rsvp_substitutes_and_attendees_added_later(client: TestClient, org: Org
     _consistent(db)
     # Another agency names its people (会议通知 nominations).
     login(client, "iago")
-    r = client.post(f"/api/meetings/{mid}/agencies/{org.agencies['B']}/nominees",
-                    json={"user_ids": [org.users["othello"]]})
+    r = client.post(
+        f"/api/meetings/{mid}/agencies/{org.agencies['B']}/nominees", json={"user_ids": [org.users["othello"]]}
+    )
     assert r.status_code == 200, r.text
     assert _busy(client, org, "othello")["othello"] == [(at, "busy")]
     assert _consistent(db) == 4  # hamlet, polonius, laertes, othello (the organiser is not an attendee)
 
 
-def test_pending_approval_is_tentative_until_approved_and_gone_when_rejected(client: TestClient, org: Org,
-                                                                            db: Database, rooms_a: Rooms) -> None:
+def test_pending_approval_is_tentative_until_approved_and_gone_when_rejected(
+    client: TestClient, org: Org, db: Database, rooms_a: Rooms
+) -> None:
     first = _create(client, org, room_id=rooms_a.large)
     at = "2026-12-07T01:00:00Z"
     assert _busy(client, org, "hamlet")["hamlet"] == [(at, "tentative")]
     login(client, "laertes")
     assert client.post(f"/api/meetings/{first['id']}/approval", json={"approve": True}).status_code == 200
     assert _busy(client, org, "hamlet")["hamlet"] == [(at, "busy")]
-    second = _create(client, org, room_id=rooms_a.large, start="2026-12-08T09:00:00+08:00",
-                     end="2026-12-08T10:00:00+08:00", people=("ophelia",))
+    second = _create(
+        client,
+        org,
+        room_id=rooms_a.large,
+        start="2026-12-08T09:00:00+08:00",
+        end="2026-12-08T10:00:00+08:00",
+        people=("ophelia",),
+    )
     assert _busy(client, org, "ophelia")["ophelia"] == [(at, "busy"), ("2026-12-08T01:00:00Z", "tentative")]
     login(client, "laertes")
     r = client.post(f"/api/meetings/{second['id']}/approval", json={"approve": False, "comment": "有接待"})
@@ -143,10 +175,17 @@ def test_pending_approval_is_tentative_until_approved_and_gone_when_rejected(cli
     _consistent(db)
 
 
-def test_migration_backfills_busy_rows_from_existing_meetings(client: TestClient, org: Org, db: Database,
-                                                              rooms_a: Rooms) -> None:
-    m = _create(client, org, room_id=rooms_a.small, rrule="FREQ=WEEKLY;BYDAY=TU;COUNT=3",
-                start="2026-12-01T09:00:00+08:00", end="2026-12-01T10:00:00+08:00")
+def test_migration_backfills_busy_rows_from_existing_meetings(
+    client: TestClient, org: Org, db: Database, rooms_a: Rooms
+) -> None:
+    m = _create(
+        client,
+        org,
+        room_id=rooms_a.small,
+        rrule="FREQ=WEEKLY;BYDAY=TU;COUNT=3",
+        start="2026-12-01T09:00:00+08:00",
+        end="2026-12-01T10:00:00+08:00",
+    )
     _create(client, org, room_id=rooms_a.large, start="2026-12-02T09:00:00+08:00", end="2026-12-02T10:00:00+08:00")
     login(client, "hamlet")
     client.post(f"/api/meetings/{m['id']}/rsvp", json={"status": "declined", "reason": "出差"})

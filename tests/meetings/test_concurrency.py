@@ -6,17 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
-from office.errors import Conflict
 from meetings import service
 from meetings.models import Meeting, MeetingOccurrence, OccurrenceStatus
 from meetings.schemas import MeetingCreate
+from office.errors import Conflict
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD, Org
 from tests.meetings.conftest import booking, make_rooms
@@ -26,8 +25,11 @@ CLERKS = ("gertrude", "hamlet", "ophelia", "polonius", "horatio", "laertes", "cl
 
 def _active_in_room(org: Org, room_id: int) -> int:
     with org.db.read() as s:
-        return s.exec(select(func.count()).select_from(MeetingOccurrence).where(
-            MeetingOccurrence.room_id == room_id, MeetingOccurrence.status == OccurrenceStatus.active)).one()
+        return s.exec(
+            select(func.count())
+            .select_from(MeetingOccurrence)
+            .where(MeetingOccurrence.room_id == room_id, MeetingOccurrence.status == OccurrenceStatus.active)
+        ).one()
 
 
 def test_simultaneous_bookings_through_the_service(org: Org) -> None:
@@ -37,9 +39,15 @@ def test_simultaneous_bookings_through_the_service(org: Org) -> None:
 
     def attempt(i: int) -> str:
         # Every thread books an overlapping slot (shifted by i minutes) in the same room.
-        body = MeetingCreate.model_validate(booking(org, room_id=rooms.small, people=("hamlet",),
-                                                    start=f"2026-12-08T09:{i:02d}:00+08:00",
-                                                    end=f"2026-12-08T10:{i:02d}:00+08:00"))
+        body = MeetingCreate.model_validate(
+            booking(
+                org,
+                room_id=rooms.small,
+                people=("hamlet",),
+                start=f"2026-12-08T09:{i:02d}:00+08:00",
+                end=f"2026-12-08T10:{i:02d}:00+08:00",
+            )
+        )
         barrier.wait()
         try:
             with org.db.write() as s:
@@ -82,8 +90,13 @@ def test_simultaneous_bookings_over_http_on_a_real_server(live: LiveServer, live
 
 
 def _occurrence(meeting_id: int, room_id: int, start: dt.datetime, minutes: int = 60) -> MeetingOccurrence:
-    return MeetingOccurrence(meeting_id=meeting_id, room_id=room_id, original_start=start, start_at=start,
-                             end_at=start + dt.timedelta(minutes=minutes))
+    return MeetingOccurrence(
+        meeting_id=meeting_id,
+        room_id=room_id,
+        original_start=start,
+        start_at=start,
+        end_at=start + dt.timedelta(minutes=minutes),
+    )
 
 
 def test_the_database_itself_refuses_overlapping_rows(org: Org) -> None:
@@ -91,16 +104,29 @@ def test_the_database_itself_refuses_overlapping_rows(org: Org) -> None:
     rooms = make_rooms(org)
     actor = org.actor("gertrude")
     with org.db.write() as s:
-        one = service.check_create_meeting(s, actor, body=MeetingCreate.model_validate(
-            booking(org, room_id=rooms.small, start="2026-12-10T09:00:00+08:00", end="2026-12-10T10:00:00+08:00")))
+        one = service.check_create_meeting(
+            s,
+            actor,
+            body=MeetingCreate.model_validate(
+                booking(org, room_id=rooms.small, start="2026-12-10T09:00:00+08:00", end="2026-12-10T10:00:00+08:00")
+            ),
+        )
         mid = one.meeting.id
     start = dt.datetime(2026, 12, 10, 1, 30, tzinfo=dt.UTC)  # 09:30 local: overlaps
     with pytest.raises(IntegrityError), Session(org.db.engine) as s:
         s.add(_occurrence(mid, rooms.small, start))  # type: ignore[arg-type]
         s.commit()
     with Session(org.db.engine) as s:  # a cancelled row, another room, or an adjacent slot is fine
-        s.add(MeetingOccurrence(meeting_id=mid, room_id=rooms.small, original_start=start, start_at=start,  # type: ignore[arg-type]
-                                end_at=start + dt.timedelta(hours=1), status=OccurrenceStatus.cancelled))
+        s.add(
+            MeetingOccurrence(
+                meeting_id=mid,
+                room_id=rooms.small,
+                original_start=start,
+                start_at=start,  # type: ignore[arg-type]
+                end_at=start + dt.timedelta(hours=1),
+                status=OccurrenceStatus.cancelled,
+            )
+        )
         s.add(_occurrence(mid, rooms.large, start + dt.timedelta(minutes=1)))  # type: ignore[arg-type]
         s.add(_occurrence(mid, rooms.small, dt.datetime(2026, 12, 10, 2, 0, tzinfo=dt.UTC)))  # type: ignore[arg-type]
         s.commit()
@@ -117,8 +143,13 @@ def test_two_raw_transactions_racing_without_any_lock(org: Org) -> None:
     lock: the database lets exactly one commit."""
     rooms = make_rooms(org)
     with org.db.write() as s:
-        m = Meeting(uid="race@test", organizer_id=org.users["gertrude"], title="race",
-                    start_at=dt.datetime(2026, 12, 11, 1, tzinfo=dt.UTC), end_at=dt.datetime(2026, 12, 11, 2, tzinfo=dt.UTC))
+        m = Meeting(
+            uid="race@test",
+            organizer_id=org.users["gertrude"],
+            title="race",
+            start_at=dt.datetime(2026, 12, 11, 1, tzinfo=dt.UTC),
+            end_at=dt.datetime(2026, 12, 11, 2, tzinfo=dt.UTC),
+        )
         s.add(m)
         s.flush()
         mid = m.id
@@ -141,5 +172,3 @@ def test_two_raw_transactions_racing_without_any_lock(org: Org) -> None:
         results = list(pool.map(attempt, range(2)))
     assert results.count("ok") == 1, results
     assert _active_in_room(org, rooms.small) == 1
-
-

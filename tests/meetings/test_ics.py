@@ -19,9 +19,17 @@ SH = ZoneInfo("Asia/Shanghai")
 
 def test_meeting_ics_has_attendees_organiser_timezone_and_alarms(client: TestClient, org: Org, rooms_a: Rooms) -> None:
     login(client, "gertrude")
-    body = booking(org, room_id=rooms_a.small, rrule="FREQ=WEEKLY;COUNT=3", reminders=[15, 60],
-                   attendees=[{"user_id": org.users["claudius"], "role": "chair"}, {"user_id": org.users["hamlet"]},
-                              {"user_id": org.users["ophelia"], "role": "optional"}])
+    body = booking(
+        org,
+        room_id=rooms_a.small,
+        rrule="FREQ=WEEKLY;COUNT=3",
+        reminders=[15, 60],
+        attendees=[
+            {"user_id": org.users["claudius"], "role": "chair"},
+            {"user_id": org.users["hamlet"]},
+            {"user_id": org.users["ophelia"], "role": "optional"},
+        ],
+    )
     mid = client.post("/api/meetings", json=body).json()["meeting"]["id"]
     login(client, "hamlet")
     client.post(f"/api/meetings/{mid}/rsvp", json={"status": "accepted"})
@@ -32,7 +40,9 @@ def test_meeting_ics_has_attendees_organiser_timezone_and_alarms(client: TestCli
     assert str(tz["tzid"]) == "Asia/Shanghai"
     assert tz.walk("STANDARD")[0]["tzoffsetto"].td == dt.timedelta(hours=8)
     ev = cal.walk("VEVENT")[0]
-    assert ev["dtstart"].dt == dt.datetime(2026, 12, 7, 9, tzinfo=SH) and ev["dtstart"].params["TZID"] == "Asia/Shanghai"
+    assert (
+        ev["dtstart"].dt == dt.datetime(2026, 12, 7, 9, tzinfo=SH) and ev["dtstart"].params["TZID"] == "Asia/Shanghai"
+    )
     assert ev["dtend"].dt == dt.datetime(2026, 12, 7, 10, 30, tzinfo=SH)
     assert str(ev["status"]) == "CONFIRMED" and "第一会议室" in str(ev["location"])
     assert ev["organizer"].params["CN"] == "孙丽"
@@ -55,8 +65,10 @@ def test_subscription_feed_is_protected_by_a_revocable_token(client: TestClient,
     login(client, "gertrude")
     client.post("/api/meetings", json=booking(org, room_id=rooms_a.small, title="处务会"))
     client.post("/api/meetings", json=booking(org, room_id=rooms_a.large, title="大会", people=("ophelia",)))
-    declined = client.post("/api/meetings", json=booking(org, title="专题会", start="2026-12-08T09:00:00+08:00",
-                                                         end="2026-12-08T10:00:00+08:00")).json()["meeting"]["id"]
+    declined = client.post(
+        "/api/meetings",
+        json=booking(org, title="专题会", start="2026-12-08T09:00:00+08:00", end="2026-12-08T10:00:00+08:00"),
+    ).json()["meeting"]["id"]
     login(client, "hamlet")
     client.post(f"/api/meetings/{declined}/rsvp", json={"status": "declined", "reason": "出差"})
     assert client.get("/api/meetings/feed").json() == {"active": False, "created_at": None}

@@ -39,11 +39,18 @@ def test_rsvp_states_and_reasons(client: TestClient, org: Org, rooms_a: Rooms, c
 
 
 def test_substitute_attends_in_ones_place(client: TestClient, org: Org, rooms_a: Rooms, captured: list[Any]) -> None:
-    mid = _meeting(client, org, rooms_a, attendees=[{"user_id": org.users["polonius"], "role": "chair"},
-                                                    {"user_id": org.users["hamlet"]}])
+    mid = _meeting(
+        client,
+        org,
+        rooms_a,
+        attendees=[{"user_id": org.users["polonius"], "role": "chair"}, {"user_id": org.users["hamlet"]}],
+    )
     login(client, "polonius")
-    for bad, code in ((org.users["polonius"], "bad_substitute"), (org.users["othello"], "bad_substitute"),
-                      (org.users["hamlet"], "already_invited")):
+    for bad, code in (
+        (org.users["polonius"], "bad_substitute"),
+        (org.users["othello"], "bad_substitute"),
+        (org.users["hamlet"], "already_invited"),
+    ):
         r = client.post(f"/api/meetings/{mid}/rsvp", json={"status": "delegated", "substitute_id": bad})
         assert r.json().get("error") == code, (bad, r.text)
     r = client.post(f"/api/meetings/{mid}/rsvp", json={"status": "delegated", "substitute_id": org.users["yorick"]})
@@ -81,9 +88,12 @@ def test_uninvited_people_see_nothing_and_cannot_answer(client: TestClient, org:
     assert r.status_code == 403 and r.json()["error"] == "not_invited"
 
 
-def test_cross_agency_notice_nominations_and_live_figures(client: TestClient, org: Org, rooms_a: Rooms,
-                                                          captured: list[Any]) -> None:
-    mid = _meeting(client, org, rooms_a, agencies=[{"agency_id": org.agencies["B"], "quota": 2, "note": "请主要负责同志参加"}])
+def test_cross_agency_notice_nominations_and_live_figures(
+    client: TestClient, org: Org, rooms_a: Rooms, captured: list[Any]
+) -> None:
+    mid = _meeting(
+        client, org, rooms_a, agencies=[{"agency_id": org.agencies["B"], "quota": 2, "note": "请主要负责同志参加"}]
+    )
     notice = [e for e in of_type(captured, "notify.meeting") if e.payload["title"].startswith("会议通知")]
     # Agency B has no 文书 clerk, so its department head answers.
     assert notice[0].payload["user_ids"] == [org.users["iago"]] and "名额 2 人" in notice[0].payload["body"]
@@ -95,8 +105,12 @@ def test_cross_agency_notice_nominations_and_live_figures(client: TestClient, or
     assert client.post(url, json={"user_ids": [org.users["hamlet"]]}).json()["error"] == "not_in_agency"
     r = client.post(url, json={"user_ids": [org.users["othello"], org.users["desdemona"], org.users["iago"]]})
     assert r.json()["error"] == "over_quota"
-    assert client.post(f"/api/meetings/{mid}/agencies/{org.agencies['A']}/nominees",
-                       json={"user_ids": [org.users["hamlet"]]}).status_code == 403
+    assert (
+        client.post(
+            f"/api/meetings/{mid}/agencies/{org.agencies['A']}/nominees", json={"user_ids": [org.users["hamlet"]]}
+        ).status_code
+        == 403
+    )
     r = client.post(url, json={"user_ids": [org.users["othello"], org.users["desdemona"]]})
     assert r.status_code == 200
     assert r.json()["agencies"][0] | {} == r.json()["agencies"][0]
@@ -109,17 +123,26 @@ def test_cross_agency_notice_nominations_and_live_figures(client: TestClient, or
     client.post(f"/api/meetings/{mid}/rsvp", json={"status": "declined", "reason": "另有会议"})
     login(client, "gertrude")
     b = client.get(f"/api/meetings/{mid}/signups").json()["agencies"][0]
-    assert (b["agency"], b["quota"], b["named"], b["accepted"], b["declined"], b["replied"]) == ("省财政厅", 2, 2, 1, 1, True)
+    assert (b["agency"], b["quota"], b["named"], b["accepted"], b["declined"], b["replied"]) == (
+        "省财政厅",
+        2,
+        2,
+        1,
+        1,
+        True,
+    )
     assert of_type(captured, "meeting.signup")[-1].payload["agencies"][0]["declined"] == 1
     login(client, "hamlet")
     assert client.get(f"/api/meetings/{mid}/signups").status_code == 403
 
 
-def test_add_and_remove_attendees_and_departments(client: TestClient, org: Org, rooms_a: Rooms,
-                                                  captured: list[Any]) -> None:
+def test_add_and_remove_attendees_and_departments(
+    client: TestClient, org: Org, rooms_a: Rooms, captured: list[Any]
+) -> None:
     mid = _meeting(client, org, rooms_a, attendees=[])
-    r = client.post(f"/api/meetings/{mid}/attendees", json={"departments": [{"department_id": org.depts["A2"],
-                                                                            "role": "optional"}]})
+    r = client.post(
+        f"/api/meetings/{mid}/attendees", json={"departments": [{"department_id": org.depts["A2"], "role": "optional"}]}
+    )
     assert sorted(r.json()["added"]) == sorted([org.users["horatio"], org.users["laertes"]])
     assert of_type(captured, "notify.meeting")[-1].payload["user_ids"] == sorted(r.json()["added"])
     assert client.delete(f"/api/meetings/{mid}/attendees/{org.users['horatio']}").status_code == 204

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 from typing import Any
 
@@ -12,20 +11,33 @@ from meetings import minutes
 from tests.factories import Org, login
 from tests.meetings.conftest import Rooms, booking, of_type
 
-DRAFT = {"number": "第3期", "host_name": "赵刚", "recorder_name": "孙丽", "topics": ["年度工作要点", "机关效能建设"],
-         "summary": "会议听取了综合处的汇报。", "decisions": [
-             {"text": "原则同意年度工作要点，由综合处根据会议意见修改后印发。", "unit": "综合处", "due": "12月31日前"},
-             {"text": "加强机关效能建设。"}],
-         "sitting_in": ["秘书处 陈静"], "distribution": ["各处室"],
-         "tasks": [{"title": "修改年度工作要点", "owner_unit": "综合处", "due_date": "2026-12-31"}]}
+DRAFT = {
+    "number": "第3期",
+    "host_name": "赵刚",
+    "recorder_name": "孙丽",
+    "topics": ["年度工作要点", "机关效能建设"],
+    "summary": "会议听取了综合处的汇报。",
+    "decisions": [
+        {"text": "原则同意年度工作要点，由综合处根据会议意见修改后印发。", "unit": "综合处", "due": "12月31日前"},
+        {"text": "加强机关效能建设。"},
+    ],
+    "sitting_in": ["秘书处 陈静"],
+    "distribution": ["各处室"],
+    "tasks": [{"title": "修改年度工作要点", "owner_unit": "综合处", "due_date": "2026-12-31"}],
+}
 
 
 def test_minutes_tasks_and_supervision(client: TestClient, org: Org, rooms_a: Rooms, captured: list[Any]) -> None:
     login(client, "gertrude")
     mid = client.post("/api/meetings", json=booking(org, room_id=rooms_a.small)).json()["meeting"]["id"]
     assert client.get(f"/api/meetings/{mid}/minutes").json()["exists"] is False
-    r = client.put(f"/api/meetings/{mid}/minutes", json=DRAFT | {"tasks": DRAFT["tasks"] + [
-        {"title": "督促落实", "owner_id": org.users["hamlet"], "due_date": "2027-01-15"}]})
+    r = client.put(
+        f"/api/meetings/{mid}/minutes",
+        json=DRAFT
+        | {
+            "tasks": DRAFT["tasks"] + [{"title": "督促落实", "owner_id": org.users["hamlet"], "due_date": "2027-01-15"}]
+        },
+    )
     assert r.status_code == 200, r.text
     saved = r.json()
     assert saved["number"] == "第3期" and [t["owner_name"] for t in saved["tasks"]] == ["", "张伟"]
@@ -49,25 +61,31 @@ def test_minutes_tasks_and_supervision(client: TestClient, org: Org, rooms_a: Ro
 
 def test_minutes_content_follows_the_jiyao_convention(client: TestClient, org: Org, rooms_a: Rooms) -> None:
     login(client, "gertrude")
-    mid = client.post("/api/meetings", json=booking(org, room_id=rooms_a.small, people=("hamlet", "ophelia"),
-                                                    title="局务会议")).json()["meeting"]["id"]
+    mid = client.post(
+        "/api/meetings", json=booking(org, room_id=rooms_a.small, people=("hamlet", "ophelia"), title="局务会议")
+    ).json()["meeting"]["id"]
     login(client, "ophelia")
     client.post(f"/api/meetings/{mid}/rsvp", json={"status": "declined", "reason": "病假"})
     login(client, "hamlet")
     client.post(f"/api/meetings/{mid}/rsvp", json={"status": "accepted"})
     login(client, "gertrude")
     client.put(f"/api/meetings/{mid}/minutes", json=DRAFT)
-    from meetings.models import Meeting, Minutes
     from sqlmodel import select
+
+    from meetings.models import Meeting, Minutes
 
     with org.db.read() as s:
         meeting = s.get(Meeting, mid)
         row = s.exec(select(Minutes)).one()
         content = minutes.minutes_content(s, meeting, row)  # type: ignore[arg-type]
     assert content["header"] == "局务会议" and content["issuer_name"] == "省政府办公厅"
-    assert content["opening"] == ("2026年12月7日，赵刚在第一会议室主持召开局务会议，研究年度工作要点、机关效能建设。"
-                                  "现将议定事项纪要如下：")
-    assert content["decisions"][0] == ("一、", "原则同意年度工作要点，由综合处根据会议意见修改后印发。（责任单位：综合处；完成时限：12月31日前）")
+    assert content["opening"] == (
+        "2026年12月7日，赵刚在第一会议室主持召开局务会议，研究年度工作要点、机关效能建设。现将议定事项纪要如下："
+    )
+    assert content["decisions"][0] == (
+        "一、",
+        "原则同意年度工作要点，由综合处根据会议意见修改后印发。（责任单位：综合处；完成时限：12月31日前）",
+    )
     assert content["decisions"][1][0] == "二、"
     assert content["present"] == ["张伟"] and content["on_leave"] == ["李娜（病假）"]
     assert content["sitting_in"] == ["秘书处 陈静"]

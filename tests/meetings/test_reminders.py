@@ -22,9 +22,18 @@ def _reminders(seen: list[Any]) -> list[Any]:
 def test_reminders_are_sent_once_at_the_right_times(client: TestClient, org: Org, captured: list[Any]) -> None:
     login(client, "gertrude")
     morning = client.post("/api/meetings", json=booking(org, online_url="https://meet.example/a")).json()["meeting"]
-    client.post("/api/meetings", json=booking(org, title="下午会", start="2026-12-07T15:00:00+08:00",
-                                              end="2026-12-07T16:00:00+08:00", remind_evening_before=True,
-                                              reminders=[30], people=("ophelia",)))
+    client.post(
+        "/api/meetings",
+        json=booking(
+            org,
+            title="下午会",
+            start="2026-12-07T15:00:00+08:00",
+            end="2026-12-07T16:00:00+08:00",
+            remind_evening_before=True,
+            reminders=[30],
+            people=("ophelia",),
+        ),
+    )
     login(client, "ophelia")
     client.post(f"/api/meetings/{morning['id']}/rsvp", json={"status": "declined", "reason": "休假"})
     db = org.db
@@ -44,7 +53,9 @@ def test_reminders_are_sent_once_at_the_right_times(client: TestClient, org: Org
 
 def test_a_reminder_missed_for_hours_is_not_sent_late(client: TestClient, org: Org, captured: list[Any]) -> None:
     login(client, "gertrude")
-    client.post("/api/meetings", json=booking(org, online_url="https://meet.example/a", remind_evening_before=False,
-                                              reminders=[600]))
+    client.post(
+        "/api/meetings",
+        json=booking(org, online_url="https://meet.example/a", remind_evening_before=False, reminders=[600]),
+    )
     assert reminders.send_due(org.db, dt.datetime(2026, 12, 7, 8, 50, tzinfo=SH)) == 0
     assert _reminders(captured) == []

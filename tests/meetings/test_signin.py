@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from office.errors import InvalidTransition, ValidationError
 from meetings import signin
+from office.errors import InvalidTransition, ValidationError
 from tests.factories import Org, login
 from tests.meetings.conftest import booking
 
@@ -19,9 +19,17 @@ from tests.meetings.conftest import booking
 def _now_meeting(client: TestClient, org: Org, **extra: Any) -> tuple[int, dt.datetime]:
     start = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) - dt.timedelta(minutes=10)
     login(client, "gertrude")
-    r = client.post("/api/meetings", json=booking(org, start=start.isoformat(), people=("hamlet", "ophelia", "horatio"),
-                                                  end=(start + dt.timedelta(hours=1)).isoformat(),
-                                                  online_url="https://meet.example/1") | extra)
+    r = client.post(
+        "/api/meetings",
+        json=booking(
+            org,
+            start=start.isoformat(),
+            people=("hamlet", "ophelia", "horatio"),
+            end=(start + dt.timedelta(hours=1)).isoformat(),
+            online_url="https://meet.example/1",
+        )
+        | extra,
+    )
     assert r.status_code == 201, r.text
     return r.json()["meeting"]["id"], start
 
@@ -81,10 +89,11 @@ def test_codes_rotate_and_expire(org: Org, client: TestClient) -> None:
 
 
 def test_attendance_report_and_csv(client: TestClient, org: Org) -> None:
-    mid, start = _now_meeting(client, org, attendees=[{"user_id": org.users[u]} for u in ("hamlet", "ophelia",
-                                                                                           "horatio", "polonius")])
+    mid, start = _now_meeting(
+        client, org, attendees=[{"user_id": org.users[u]} for u in ("hamlet", "ophelia", "horatio", "polonius")]
+    )
     login(client, "horatio")
-    client.post(f"/api/meetings/{mid}/rsvp", json={"status": "declined", "reason": "=HYPERLINK(\"http://x\")"})
+    client.post(f"/api/meetings/{mid}/rsvp", json={"status": "declined", "reason": '=HYPERLINK("http://x")'})
     login(client, "polonius")
     client.post(f"/api/meetings/{mid}/rsvp", json={"status": "delegated", "substitute_id": org.users["yorick"]})
     with org.db.write() as s:
@@ -93,7 +102,12 @@ def test_attendance_report_and_csv(client: TestClient, org: Org) -> None:
     with org.db.read() as s:
         report = signin.attendance(s, org.actor("gertrude"), mid, now=start + dt.timedelta(minutes=2))
         assert {i["name"]: i["state"] for i in report["items"]} == {
-            "张伟": "present", "李娜": "expected", "刘洋": "on_leave", "王强": "delegated", "周敏": "present"}
+            "张伟": "present",
+            "李娜": "expected",
+            "刘洋": "on_leave",
+            "王强": "delegated",
+            "周敏": "present",
+        }
         report = signin.attendance(s, org.actor("gertrude"), mid, now=start + dt.timedelta(minutes=30))
         assert report["counts"] == {"present": 2, "absent": 1, "on_leave": 1, "delegated": 1}
     login(client, "gertrude")
@@ -102,7 +116,7 @@ def test_attendance_report_and_csv(client: TestClient, org: Org) -> None:
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert rows[0] == ["姓名", "角色", "状态", "签到时间", "签到方式", "请假原因"]
     leave = next(row for row in rows if row[0] == "刘洋")
-    assert leave[2] == "请假" and leave[5] == "'=HYPERLINK(\"http://x\")"
+    assert leave[2] == "请假" and leave[5] == '\'=HYPERLINK("http://x")'
     assert signin.neutralise("+1") == "'+1" and signin.neutralise("-2") == "'-2" and signin.neutralise("@a") == "'@a"
     assert signin.neutralise("正常") == "正常"
     # One rule for every export (office.spreadsheet): the full-width forms an input method types too.

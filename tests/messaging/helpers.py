@@ -10,11 +10,11 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from office import events
-from office.db import Database
 from messaging import messages, service
 from messaging.config import CONFIG
 from messaging.models import Conversation
+from office import events
+from office.db import Database
 from tests.factories import Org, login, new_client
 
 

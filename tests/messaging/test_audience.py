@@ -10,11 +10,11 @@ from concurrent.futures import Future
 import pytest
 from sqlmodel import select
 
-from office import eventstore
-from office.models import EventRecipient, StoredEvent, User
 from messaging import messages, service
 from messaging.batcher import GroupCommit
 from messaging.sendbatch import SendOp
+from office import eventstore
+from office.models import EventRecipient, StoredEvent, User
 from tests.factories import Org
 from tests.messaging.helpers import capture_events, send
 
@@ -66,7 +66,8 @@ def test_resume_replays_exactly_what_was_delivered_live(db, org: Org) -> None:  
 
 @pytest.mark.parametrize("shown", [True, False])
 def test_a_new_member_is_replayed_what_came_before_them_only_where_history_is_shown(  # type: ignore[no-untyped-def]
-        db, org: Org, shown: bool) -> None:
+    db, org: Org, shown: bool
+) -> None:
     with db.write() as s:
         g = service.create_group(s, org.actor("hamlet"), name="旧群", member_ids=[org.users["ophelia"]]).id
         service.update_group(s, org.actor("hamlet"), g, history_visible=shown)
@@ -89,8 +90,9 @@ def test_ended_memberships_go_with_the_events_they_cover(db, org: Org) -> None: 
     from office.db import utcnow
 
     with db.write() as s:
-        g = service.create_group(s, org.actor("hamlet"), name="临时组",
-                                 member_ids=[org.users["ophelia"], org.users["horatio"]]).id
+        g = service.create_group(
+            s, org.actor("hamlet"), name="临时组", member_ids=[org.users["ophelia"], org.users["horatio"]]
+        ).id
     with db.write() as s:
         service.remove_member(s, org.actor("hamlet"), g, org.users["ophelia"])
     with db.write() as s:

@@ -41,7 +41,8 @@ def test_only_the_owner_and_admins_switch_it_and_it_is_audited(live: LiveServer,
 
 @pytest.mark.parametrize("shown", [True, False], ids=["shown", "hidden"])
 def test_a_later_member_reads_and_is_replayed_the_earlier_history_only_where_shown(
-        live: LiveServer, live_org: Org, shown: bool) -> None:
+    live: LiveServer, live_org: Org, shown: bool
+) -> None:
     g = group(live_org, "hamlet", "组", ["ophelia"])
     ham, oph, hor = User(live, "hamlet"), User(live, "ophelia"), User(live, "horatio")
     url = f"{P}/conversations/{g}/messages"
@@ -50,8 +51,12 @@ def test_a_later_member_reads_and_is_replayed_the_earlier_history_only_where_sho
         assert (await ham.http.put(f"{P}/conversations/{g}", json={"history_visible": shown})).status_code == 200
         async with hor.ws() as w:
             last = (await recv(w))["last_event_id"]  # horatio's client, before he is added
-        att = (await ham.http.post(f"{P}/conversations/{g}/attachments",
-                                   files={"file": ("纪要.txt", "会前讨论纪要".encode(), "text/plain")})).json()
+        att = (
+            await ham.http.post(
+                f"{P}/conversations/{g}/attachments",
+                files={"file": ("纪要.txt", "会前讨论纪要".encode(), "text/plain")},
+            )
+        ).json()
         early = (await ham.http.post(url, json={"text": "加入之前的讨论", "attachment_id": None})).json()
         await ham.http.post(url, json={"attachment_id": att["id"]})
         r = await ham.http.post(f"{P}/conversations/{g}/members", json={"user_ids": [live_org.users["horatio"]]})
@@ -59,14 +64,16 @@ def test_a_later_member_reads_and_is_replayed_the_earlier_history_only_where_sho
         await oph.http.post(url, json={"text": "欢迎加入讨论"})
         out: dict[str, Any] = {
             "history": [i["text"] for i in (await hor.http.get(url)).json()["items"]],
-            "search": [i["message"]["text"] for i in
-                       (await hor.http.get(f"{P}/search", params={"q": "讨论"})).json()["items"]],
+            "search": [
+                i["message"]["text"] for i in (await hor.http.get(f"{P}/search", params={"q": "讨论"})).json()["items"]
+            ],
             "download": (await hor.http.get(att["url"])).status_code,
             "edits": (await hor.http.get(f"{url}/{early['seq']}/edits")).status_code,
             "quote": (await hor.http.post(url, json={"text": "回复", "reply_to_seq": early["seq"]})).json(),
             # (a DING takes the other write path: messages.send_message rather than the batched one)
-            "quote_ding": (await hor.http.post(url, json={"text": "回复", "reply_to_seq": early["seq"],
-                                                          "ding": True})).json(),
+            "quote_ding": (
+                await hor.http.post(url, json={"text": "回复", "reply_to_seq": early["seq"], "ding": True})
+            ).json(),
         }
         async with hor.ws(last) as w:  # his client resumes from before he was added
             assert (await recv(w))["resync"] is False

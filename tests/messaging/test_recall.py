@@ -10,8 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from office.db import utcnow
 from messaging import messages
+from office.db import utcnow
 from tests.conftest import LiveServer
 from tests.factories import Org
 from tests.messaging.helpers import group
@@ -93,7 +93,9 @@ def test_a_recalled_file_is_gone_for_everyone_and_from_disk(live: LiveServer, li
         first, second = await upload(other, "a.txt"), await upload(g, "b.txt")
         sent = []
         for cid, a in ((other, first), (g, second)):
-            sent.append((await ham.http.post(f"{P}/conversations/{cid}/messages", json={"attachment_id": a["id"]})).json())
+            sent.append(
+                (await ham.http.post(f"{P}/conversations/{cid}/messages", json={"attachment_id": a["id"]})).json()
+            )
         assert (await ham.http.post(f"{P}/conversations/{g}/messages/{sent[1]['seq']}/recall")).status_code == 200
         assert (await status(hor, first), await status(oph, second)) == (200, 404)
         assert (await hor.http.get(first["url"])).content == content

@@ -52,8 +52,23 @@ def _wait(check: Any, what: str, timeout: float = 20) -> None:
 def redis_url(tmp_path: Path) -> Iterator[str]:
     server = require_tool("redis-server")
     port = _free_port()
-    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     import redis
 
     try:
@@ -72,9 +87,15 @@ def cluster_env() -> dict[str, str]:
 @pytest.fixture
 def cluster(tmp_path: Path, redis_url: str, cluster_env: dict[str, str]) -> Iterator[tuple[list[str], Any]]:
     data = tmp_path / "data"
-    env = {**os.environ, "OFFICE_DATA_DIR": str(data), "OFFICE_DATABASE_URL": f"sqlite:///{data / 'office.db'}",
-           "OFFICE_HUB_URL": redis_url, "OFFICE_SECRET_KEY": secrets.token_urlsafe(40),
-           "PYTHONPATH": str(ROOT), **cluster_env}
+    env = {
+        **os.environ,
+        "OFFICE_DATA_DIR": str(data),
+        "OFFICE_DATABASE_URL": f"sqlite:///{data / 'office.db'}",
+        "OFFICE_HUB_URL": redis_url,
+        "OFFICE_SECRET_KEY": secrets.token_urlsafe(40),
+        "PYTHONPATH": str(ROOT),
+        **cluster_env,
+    }
     settings = load_settings(env)
     db = Database(settings)
     upgrade(db)
@@ -83,11 +104,27 @@ def cluster(tmp_path: Path, redis_url: str, cluster_env: dict[str, str]) -> Iter
     try:
         for _ in range(2):
             port = _free_port()
-            procs.append(subprocess.Popen([sys.executable, "-m", "uvicorn", "office.asgi:app", "--host", "127.0.0.1",
-                                           "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "uvicorn",
+                        "office.asgi:app",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(port),
+                        "--log-level",
+                        "warning",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                )
+            )
             urls.append(f"http://127.0.0.1:{port}")
         for url in urls:
-            _wait(lambda: httpx.get(url + "/api/openapi.json").status_code == 200, url)
+            _wait(lambda url=url: httpx.get(url + "/api/openapi.json").status_code == 200, url)
         yield urls, org
     finally:
         for p in procs:
@@ -101,8 +138,9 @@ def _login(url: str, username: str) -> tuple[str, httpx.AsyncClient]:
     r = httpx.post(f"{url}/api/auth/login", json={"username": username, "password": PASSWORD})
     assert r.status_code == 200, r.text
     cookie = f"tb_session={r.cookies['tb_session']}"
-    return cookie, httpx.AsyncClient(base_url=url, headers={"Cookie": cookie,
-                                                             "x-csrf-token": r.json()["user"]["csrf_token"]})
+    return cookie, httpx.AsyncClient(
+        base_url=url, headers={"Cookie": cookie, "x-csrf-token": r.json()["user"]["csrf_token"]}
+    )
 
 
 async def _next(ws: Any, prefix: str) -> dict[str, Any]:
@@ -120,9 +158,11 @@ def test_message_sent_on_one_process_reaches_sockets_on_the_other(cluster: tuple
 
     async def scenario() -> None:
         ws_one, ws_two = (u.replace("http://", "ws://") + "/ws" for u in (one, two))
-        async with websockets.connect(ws_two, additional_headers={"Cookie": oph_cookie}) as o2, \
-                websockets.connect(ws_one, additional_headers={"Cookie": oph_cookie}) as o1, \
-                websockets.connect(ws_one, additional_headers={"Cookie": ham_cookie}) as h1:
+        async with (
+            websockets.connect(ws_two, additional_headers={"Cookie": oph_cookie}) as o2,
+            websockets.connect(ws_one, additional_headers={"Cookie": oph_cookie}) as o1,
+            websockets.connect(ws_one, additional_headers={"Cookie": ham_cookie}) as h1,
+        ):
             for w in (o2, o1, h1):
                 await _next(w, "hello")
             r = await ham.post(f"/api/messages/conversations/{g}/messages", json={"text": "跨进程消息"})
@@ -137,7 +177,9 @@ def test_message_sent_on_one_process_reaches_sockets_on_the_other(cluster: tuple
             assert (await _next(o1, "chat.read"))["unread"] == 0  # her other device, other process
             reads = (await ham.get(f"/api/messages/conversations/{g}/messages/2/reads")).json()
             assert [p["name"] for p in reads["read"]] == ["李娜"]
-            unread_one = (await httpx.AsyncClient(base_url=one, headers={"Cookie": oph_cookie}).get("/api/messages/unread")).json()
+            unread_one = (
+                await httpx.AsyncClient(base_url=one, headers={"Cookie": oph_cookie}).get("/api/messages/unread")
+            ).json()
             unread_two = (await oph.get("/api/messages/unread")).json()
             assert unread_one == unread_two and unread_one["conversations"][str(g)] == 0
             await h1.send(json.dumps({"type": "chat.typing", "conversation_id": g}))

@@ -67,8 +67,11 @@ def test_rate_limit_per_address_across_users(client, db, org: Org) -> None:
     g = group(org, "hamlet", "组", ["ophelia", "polonius"])
     senders = [user_client(client.app, u) for u in ("hamlet", "ophelia", "polonius")]
     with config(address_rate_burst=4, address_rate_per_second=0.01):
-        codes = [c.post(f"{P}/conversations/{g}/messages", json={"text": f"m{i}"}).status_code
-                 for i in range(3) for c in senders]
+        codes = [
+            c.post(f"{P}/conversations/{g}/messages", json={"text": f"m{i}"}).status_code
+            for i in range(3)
+            for c in senders
+        ]
         r = senders[0].post(f"{P}/conversations/{g}/messages", json={"text": "again"})
     assert codes == [201, 201, 201, 201, 429, 429, 429, 429, 429]
     assert r.json()["error"] == "rate_limited" and r.json()["message"]
@@ -149,9 +152,11 @@ def test_attachments_by_content_members_only_never_inline(client, db, org: Org) 
     thumb = oph.get(att["thumb_url"])
     assert Image.open(io.BytesIO(thumb.content)).size[0] <= 320
     assert oth.get(att["url"]).status_code == 404
-    for name, data in (("x.html", b"<!doctype html><script>alert(1)</script>"),
-                       ("x.png", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
-                       ("x.exe", b"MZ\x90\x00\x03\x00\x00\x00")):
+    for name, data in (
+        ("x.html", b"<!doctype html><script>alert(1)</script>"),
+        ("x.png", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
+        ("x.exe", b"MZ\x90\x00\x03\x00\x00\x00"),
+    ):
         bad = ham.post(up, files={"file": (name, data, "image/png")})
         assert bad.status_code == 415, (name, bad.text)
     assert oth.post(up, files={"file": ("a.txt", b"hello", "text/plain")}).status_code == 404
@@ -168,7 +173,8 @@ def test_group_lifecycle_over_http(client, db, org: Org) -> None:
     g = r.json()["id"]
     assert {m["name"] for m in r.json()["members"]} == {"张伟", "李娜"}
     assert ham.post(f"{P}/conversations/{g}/members", json={"user_ids": [org.users["horatio"]]}).json()["added"] == [
-        org.users["horatio"]]
+        org.users["horatio"]
+    ]
     assert oph.put(f"{P}/conversations/{g}", json={"name": "x"}).status_code == 403
     assert ham.put(f"{P}/conversations/{g}", json={"announcement": "周五交材料"}).json()["announcement"] == "周五交材料"
     ac = oph.get(f"{P}/conversations/{g}/members", params={"q": "liu"}).json()["items"]

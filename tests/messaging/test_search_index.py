@@ -29,8 +29,15 @@ def in_index(org: Org, cid: int, q: str) -> set[int]:
             match = " AND ".join([f'"c{cid}"', *(f'"{search_index.gram_token(k)}"' for k in keys)])
             rows = s.execute(text("SELECT rowid FROM chat_message_fts WHERE chat_message_fts MATCH :q"), {"q": match})
             return set(rows.scalars())
-        sets = [set(s.execute(text("SELECT message_id FROM chat_message_gram WHERE gram = :g AND conversation_id = :c"),
-                              {"g": k, "c": cid}).scalars()) for k in keys]
+        sets = [
+            set(
+                s.execute(
+                    text("SELECT message_id FROM chat_message_gram WHERE gram = :g AND conversation_id = :c"),
+                    {"g": k, "c": cid},
+                ).scalars()
+            )
+            for k in keys
+        ]
         return set.intersection(*sets)
 
 
@@ -57,7 +64,7 @@ def test_the_index_follows_edits_and_recalls_through_both_write_paths(org: Org) 
     g = group(org, "hamlet", "组", ["ophelia"])
     orm = send(org, "hamlet", g, "第一版方案")
     with org.db.write() as s:  # the group-commit fast path
-        (ok, batched), = _run_items(s, [SendOp(org.actor("ophelia"), g, {"text": "批量发送的方案"})])
+        ((ok, batched),) = _run_items(s, [SendOp(org.actor("ophelia"), g, {"text": "批量发送的方案"})])
     assert ok and SendOp(org.actor("ophelia"), g, {"text": "x"}).batch_type is SendBatch
     assert sorted(texts(org, "hamlet", "方案")) == ["批量发送的方案", "第一版方案"]
     with org.db.write() as s:
@@ -93,7 +100,8 @@ def test_only_the_users_conversations_newest_first_and_paged(org: Org) -> None:
 
 
 def test_members_of_many_conversations_are_filtered_by_sql_beyond_the_token_list(
-        org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
     mine = [group(org, "hamlet", f"组{i}", ["ophelia"]) for i in range(3)]
     other = group(org, "othello", "别人的组", ["iago"])
     for cid in [*mine, other]:
@@ -115,15 +123,26 @@ def test_migration_indexes_messages_already_present(tmp_path: Path) -> None:
         pytest.skip("the FTS5 index is SQLite's")
     command.upgrade(alembic_config(db), "0011")
     with db.engine.begin() as conn:
-        conn.execute(text("INSERT INTO chat_conversation (id, kind, name, announcement, muted_all, last_seq, "
-                          "last_message_at, created_at) VALUES (5, 'group', '组', '', 0, 3, '2026-11-01 00:00:00', "
-                          "'2026-11-01 00:00:00')"))
-        for seq, kind, body, recalled in [(1, "text", "河湖治理情况", None), (2, "system", "张伟加入了群聊", None),
-                                          (3, "text", "", "2026-11-01 00:01:00")]:
-            conn.execute(text("INSERT INTO chat_message (id, conversation_id, seq, kind, body, mentions, mention_all, "
-                              "is_ding, meta, created_at, recalled_at) VALUES (:id, 5, :seq, :kind, :body, '[]', 0, 0, "
-                              "'{}', '2026-11-01 00:00:00', :r)"),
-                         {"id": 10 + seq, "seq": seq, "kind": kind, "body": body, "r": recalled})
+        conn.execute(
+            text(
+                "INSERT INTO chat_conversation (id, kind, name, announcement, muted_all, last_seq, "
+                "last_message_at, created_at) VALUES (5, 'group', '组', '', 0, 3, '2026-11-01 00:00:00', "
+                "'2026-11-01 00:00:00')"
+            )
+        )
+        for seq, kind, body, recalled in [
+            (1, "text", "河湖治理情况", None),
+            (2, "system", "张伟加入了群聊", None),
+            (3, "text", "", "2026-11-01 00:01:00"),
+        ]:
+            conn.execute(
+                text(
+                    "INSERT INTO chat_message (id, conversation_id, seq, kind, body, mentions, mention_all, "
+                    "is_ding, meta, created_at, recalled_at) VALUES (:id, 5, :seq, :kind, :body, '[]', 0, 0, "
+                    "'{}', '2026-11-01 00:00:00', :r)"
+                ),
+                {"id": 10 + seq, "seq": seq, "kind": kind, "body": body, "r": recalled},
+            )
         conn.execute(text("INSERT INTO chat_message_gram (gram, message_id, conversation_id) VALUES ('河湖', 11, 5)"))
     upgrade(db)
     with db.engine.connect() as conn:

@@ -12,18 +12,26 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from office import audit, events, eventstore
-from office.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from office.models import AuditEntry, EventRecipient, StoredEvent, User
 from messaging import messages, search, service
 from messaging.batcher import GroupCommit
 from messaging.models import Member, Message
 from messaging.sendbatch import SendBatch, SendOp
+from office import audit, events, eventstore
+from office.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from office.models import AuditEntry, EventRecipient, StoredEvent, User
 from tests.factories import Org
 from tests.messaging.helpers import capture_events, group, send
 
-FIELDS: dict[str, Any] = {"text": "", "client_id": None, "reply_to_seq": None, "mentions": [], "mention_all": False,
-                          "attachment_id": None, "ding": False, "ding_user_ids": None}
+FIELDS: dict[str, Any] = {
+    "text": "",
+    "client_id": None,
+    "reply_to_seq": None,
+    "mentions": [],
+    "mention_all": False,
+    "attachment_id": None,
+    "ding": False,
+    "ding_user_ids": None,
+}
 
 
 def op(org: Org, user: str, cid: int, **kw: Any) -> SendOp:
@@ -53,32 +61,45 @@ def test_mixed_batch_matches_the_orm_path(db, org: Org, batcher: GroupCommit) ->
     earlier = send(org, "hamlet", g, "早先的消息", client_id="old-1")
     ham, oph = org.actor("hamlet"), org.actor("ophelia")
     with capture_events("chat.message") as seen:
-        out = commit(batcher, [
-            op(org, "hamlet", g, text="你好 Hello", client_id="a1", mentions=[org.users["ophelia"], 99999]),
-            op(org, "hamlet", g, text="   "),                                       # empty: refused
-            op(org, "hamlet", other, text="不是成员"),                              # not a member
-            op(org, "hamlet", g, text="重发", client_id="a1"),                     # in-batch retry
-            op(org, "ophelia", g, text="回复你", reply_to_seq=earlier["seq"] + 1),  # reply to a1, same batch
-            op(org, "hamlet", g, text="x", mention_all=True, client_id="a2"),       # owner may @all
-            op(org, "ophelia", g, text="y", mention_all=True),                     # a member may not
-            op(org, "hamlet", g, text="旧的重发", client_id="old-1"),               # retry of a stored send
-            op(org, "hamlet", other, text="z", client_id="a1"),                     # client id reused elsewhere
-            lambda s: messages.mark_read(s, oph, conversation_id=g, seq=earlier["seq"]),  # ORM item between
-            op(org, "horatio", g, text="最后", reply_to_seq=9999),                  # bad reply
-            op(org, "horatio", g, text="最后一条"),
-            SendOp(ham, g, {**FIELDS, "text": "带 DING", "ding": True}),            # ORM path inside the batch
-            op(org, "ophelia", g, text="DING 之后"),
-        ])
+        out = commit(
+            batcher,
+            [
+                op(org, "hamlet", g, text="你好 Hello", client_id="a1", mentions=[org.users["ophelia"], 99999]),
+                op(org, "hamlet", g, text="   "),  # empty: refused
+                op(org, "hamlet", other, text="不是成员"),  # not a member
+                op(org, "hamlet", g, text="重发", client_id="a1"),  # in-batch retry
+                op(org, "ophelia", g, text="回复你", reply_to_seq=earlier["seq"] + 1),  # reply to a1, same batch
+                op(org, "hamlet", g, text="x", mention_all=True, client_id="a2"),  # owner may @all
+                op(org, "ophelia", g, text="y", mention_all=True),  # a member may not
+                op(org, "hamlet", g, text="旧的重发", client_id="old-1"),  # retry of a stored send
+                op(org, "hamlet", other, text="z", client_id="a1"),  # client id reused elsewhere
+                lambda s: messages.mark_read(s, oph, conversation_id=g, seq=earlier["seq"]),  # ORM item between
+                op(org, "horatio", g, text="最后", reply_to_seq=9999),  # bad reply
+                op(org, "horatio", g, text="最后一条"),
+                SendOp(ham, g, {**FIELDS, "text": "带 DING", "ding": True}),  # ORM path inside the batch
+                op(org, "ophelia", g, text="DING 之后"),
+            ],
+        )
     ok = [v for good, v in out if good]
     errors = [(i, type(v)) for i, (good, v) in enumerate(out) if not good]
-    assert errors == [(1, ValidationError), (2, NotFound), (4 + 2, PermissionDenied), (8, Conflict),
-                      (10, ValidationError)]
+    assert errors == [
+        (1, ValidationError),
+        (2, NotFound),
+        (4 + 2, PermissionDenied),
+        (8, Conflict),
+        (10, ValidationError),
+    ]
     a1, dup, reply, a2, old, _read, last, ding, after = ok
     assert dup["duplicate"] and {**dup, "duplicate": None} == {**a1, "duplicate": None}
     assert old["duplicate"] and old["id"] == earlier["id"]
     assert a1["mentions"] == [org.users["ophelia"]]
-    assert reply["reply_to"] == {"seq": a1["seq"], "sender_id": a1["sender_id"], "sender_name": a1["sender_name"],
-                                 "text": "你好 Hello", "recalled": False}
+    assert reply["reply_to"] == {
+        "seq": a1["seq"],
+        "sender_id": a1["sender_id"],
+        "sender_name": a1["sender_name"],
+        "text": "你好 Hello",
+        "recalled": False,
+    }
     fresh = [a1, reply, a2, last, ding, after]
     assert [m["seq"] for m in fresh] == list(range(earlier["seq"] + 1, earlier["seq"] + 7))
     # What was acked is what history (the ORM serialiser) shows, and what the event carried.
@@ -118,8 +139,7 @@ def test_mixed_batch_matches_the_orm_path(db, org: Org, batcher: GroupCommit) ->
         assert reads[org.users["ophelia"]] == after["seq"]
         assert reads[org.users["horatio"]] == last["seq"]
         assert audit.verify_chain(s).ok
-        sends = s.exec(select(AuditEntry).where(AuditEntry.action == "chat.send")
-                       .order_by(col(AuditEntry.seq))).all()
+        sends = s.exec(select(AuditEntry).where(AuditEntry.action == "chat.send").order_by(col(AuditEntry.seq))).all()
         assert [int(e.target_id) for e in sends][-6:] == [m["id"] for m in fresh]
         assert sends[-1].detail == {"conversation_id": g, "seq": after["seq"], "ding": False}
         assert len(s.exec(select(Message).where(Message.conversation_id == other)).all()) == 1  # system msg only
@@ -129,8 +149,9 @@ def test_mixed_batch_matches_the_orm_path(db, org: Org, batcher: GroupCommit) ->
         assert conv["last_seq"] == after["seq"]
 
 
-def test_failed_multi_row_write_replays_one_by_one(db, org: Org, batcher: GroupCommit,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_multi_row_write_replays_one_by_one(
+    db, org: Org, batcher: GroupCommit, monkeypatch: pytest.MonkeyPatch
+) -> None:
     g = group(org, "hamlet", "项目组", ["ophelia"])
     real = events.publish_many_on_commit
 
@@ -140,8 +161,14 @@ def test_failed_multi_row_write_replays_one_by_one(db, org: Org, batcher: GroupC
 
     monkeypatch.setattr(events, "publish_many_on_commit", broken)
     with capture_events("chat.message") as seen:
-        out = commit(batcher, [op(org, "hamlet", g, text="一"), op(org, "hamlet", g, text=""),
-                               op(org, "ophelia", g, text="二", client_id="c")])
+        out = commit(
+            batcher,
+            [
+                op(org, "hamlet", g, text="一"),
+                op(org, "hamlet", g, text=""),
+                op(org, "ophelia", g, text="二", client_id="c"),
+            ],
+        )
     assert [ok for ok, _ in out] == [True, False, True]
     assert [e.payload["seq"] for e in seen] == [out[0][1]["seq"], out[2][1]["seq"]]
     with db.read() as s:

@@ -8,14 +8,14 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from messaging import messages, search, service
+from messaging.models import Message, MessageEdit
 from office import events
 from office.actor import SYSTEM
 from office.db import utcnow
 from office.directory import service as directory
 from office.directory.service import PostSpec
 from office.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
-from messaging import messages, search, service
-from messaging.models import Message, MessageEdit
 from tests.factories import Org
 from tests.messaging.helpers import capture_events, config, dept_group, group, send
 
@@ -130,12 +130,14 @@ def test_recall_window_and_edit_after_recall(db, org: Org) -> None:
         messages.edit_message(s, org.actor("hamlet"), conversation_id=g, seq=m["seq"], text="再改")
     late = send(org, "hamlet", g, "很久以前")
     with db.write() as s, pytest.raises(InvalidTransition) as info:
-        messages.recall_message(s, org.actor("hamlet"), conversation_id=g, seq=late["seq"],
-                                now=utcnow() + timedelta(seconds=121))
+        messages.recall_message(
+            s, org.actor("hamlet"), conversation_id=g, seq=late["seq"], now=utcnow() + timedelta(seconds=121)
+        )
     assert info.value.code == "recall_window"
     with config(recall_seconds=600), db.write() as s:
-        messages.recall_message(s, org.actor("hamlet"), conversation_id=g, seq=late["seq"],
-                                now=utcnow() + timedelta(seconds=121))
+        messages.recall_message(
+            s, org.actor("hamlet"), conversation_id=g, seq=late["seq"], now=utcnow() + timedelta(seconds=121)
+        )
 
 
 def test_edit_keeps_history(db, org: Org) -> None:
@@ -199,9 +201,17 @@ def test_directory_event_resyncs_through_the_running_app(client, db, org: Org) -
 
 def test_notify_events_become_work_notices(client, db, org: Org) -> None:
     with db.write() as s:
-        events.publish_on_commit(s, "notify.docs_flow", {"user_ids": [org.users["ophelia"]], "title": "请审批公文",
-                                                         "body": "《关于开会的通知》", "link": "/docs/12",
-                                                         "source": "docs_flow"})
+        events.publish_on_commit(
+            s,
+            "notify.docs_flow",
+            {
+                "user_ids": [org.users["ophelia"]],
+                "title": "请审批公文",
+                "body": "《关于开会的通知》",
+                "link": "/docs/12",
+                "source": "docs_flow",
+            },
+        )
         events.publish_on_commit(s, "notify.bad", {"user_ids": "all", "title": 1})  # ignored, logged
     with db.read() as s:
         items = service.list_conversations(s, org.actor("ophelia"))["items"]
@@ -222,7 +232,9 @@ def test_search_chinese_two_and_more_chars_only_my_conversations(db, org: Org) -
     with db.read() as s:
         hits = search.search(s, org.actor("hamlet"), "会议")["items"]
         assert sorted(h["message"]["text"] for h in hits) == ["会议室已经订好", "关于下周会议的安排"]
-        assert [h["message"]["text"] for h in search.search(s, org.actor("hamlet"), "会议的安")["items"]] == ["关于下周会议的安排"]
+        assert [h["message"]["text"] for h in search.search(s, org.actor("hamlet"), "会议的安")["items"]] == [
+            "关于下周会议的安排"
+        ]
         assert len(search.search(s, org.actor("hamlet"), "meeting")["items"]) == 1
         assert search.search(s, org.actor("hamlet"), "50%")["items"] == []
         with pytest.raises(ValidationError):

@@ -27,8 +27,9 @@ class User:
         assert r.status_code == 200, r.text
         self.live = live
         self.cookie = f"tb_session={r.cookies['tb_session']}"
-        self.http = httpx.AsyncClient(base_url=live.url, headers={"Cookie": self.cookie,
-                                                                  "x-csrf-token": r.json()["user"]["csrf_token"]})
+        self.http = httpx.AsyncClient(
+            base_url=live.url, headers={"Cookie": self.cookie, "x-csrf-token": r.json()["user"]["csrf_token"]}
+        )
 
     def ws(self, last: int | None = None) -> Any:
         url = self.live.ws_url + (f"?last_event_id={last}" if last is not None else "")
@@ -61,8 +62,9 @@ async def silent(ws: Any, prefix: str = "chat.", wait: float = 0.4) -> bool:
 
 def stored(org: Org, conversation_id: int) -> list[Message]:
     with org.db.read() as s:
-        return list(s.exec(select(Message).where(Message.conversation_id == conversation_id)
-                           .order_by(Message.seq)).all())  # type: ignore[arg-type]
+        return list(
+            s.exec(select(Message).where(Message.conversation_id == conversation_id).order_by(Message.seq)).all()
+        )  # type: ignore[arg-type]
 
 
 def test_message_reaches_every_device_of_every_member_and_ack_follows_commit(live: LiveServer, live_org: Org) -> None:
@@ -73,8 +75,11 @@ def test_message_reaches_every_device_of_every_member_and_ack_follows_commit(liv
         async with ham.ws() as h1, ham.ws() as h2, oph.ws() as o1, oth.ws() as x:
             for w in (h1, h2, o1, x):
                 assert (await recv(w))["type"] == "hello"
-            await h1.send(json.dumps({"type": "chat.send", "ref": "r1", "conversation_id": g, "text": "大家好",
-                                      "client_id": cid()}))
+            await h1.send(
+                json.dumps(
+                    {"type": "chat.send", "ref": "r1", "conversation_id": g, "text": "大家好", "client_id": cid()}
+                )
+            )
             ack = await recv_type(h1, "chat.ack")
             assert ack["ref"] == "r1" and ack["message"]["seq"] == 2
             assert [m.body for m in stored(live_org, g)][-1] == "大家好"  # durable before the ack
@@ -104,7 +109,9 @@ def test_resume_after_drop_replays_missed_in_order_without_doubles(live: LiveSer
             assert r.status_code == 201
             last = (await recv_type(o, "chat.message"))["id"]
         for i in range(5):  # while her laptop sleeps
-            assert (await ham.http.post(f"{P}/conversations/{g}/messages", json={"text": f"错过{i}"})).status_code == 201
+            assert (
+                await ham.http.post(f"{P}/conversations/{g}/messages", json={"text": f"错过{i}"})
+            ).status_code == 201
         async with oph.ws(last) as o:
             hello = await recv(o)
             assert hello["type"] == "hello" and hello["resync"] is False
@@ -126,14 +133,16 @@ def test_retry_after_lost_ack_over_ws_then_http_stores_once(live: LiveServer, li
     async def scenario() -> None:
         async with ham.ws() as h:
             await recv(h)
-            await h.send(json.dumps({"type": "chat.send", "ref": 1, "conversation_id": g, "text": "只一次",
-                                     "client_id": key}))
+            await h.send(
+                json.dumps({"type": "chat.send", "ref": 1, "conversation_id": g, "text": "只一次", "client_id": key})
+            )
         # the socket died before the ack was read; retry over a new socket, then over HTTP
         await asyncio.sleep(0.3)
         async with ham.ws() as h:
             await recv(h)
-            await h.send(json.dumps({"type": "chat.send", "ref": 2, "conversation_id": g, "text": "只一次",
-                                     "client_id": key}))
+            await h.send(
+                json.dumps({"type": "chat.send", "ref": 2, "conversation_id": g, "text": "只一次", "client_id": key})
+            )
             ack = await recv_type(h, "chat.ack")
         r = await ham.http.post(f"{P}/conversations/{g}/messages", json={"text": "只一次", "client_id": key})
         assert ack["message"]["id"] == r.json()["id"] and r.json()["duplicate"] is True
@@ -173,11 +182,13 @@ def test_non_member_frames_get_errors_and_leak_nothing(live: LiveServer, live_or
         async with oth.ws() as x, ham.ws() as h:
             await recv(x)
             await recv(h)
-            for frame in ({"type": "chat.send", "ref": "a", "conversation_id": g, "text": "闯入"},
-                          {"type": "chat.read", "ref": "b", "conversation_id": g, "seq": 1},
-                          {"type": "chat.typing", "ref": "c", "conversation_id": g},
-                          {"type": "chat.send", "ref": "d", "conversation_id": g, "text": "x", "extra": 1},
-                          {"type": "chat.send", "ref": "e", "conversation_id": "1; drop table"}):
+            for frame in (
+                {"type": "chat.send", "ref": "a", "conversation_id": g, "text": "闯入"},
+                {"type": "chat.read", "ref": "b", "conversation_id": g, "seq": 1},
+                {"type": "chat.typing", "ref": "c", "conversation_id": g},
+                {"type": "chat.send", "ref": "d", "conversation_id": g, "text": "x", "extra": 1},
+                {"type": "chat.send", "ref": "e", "conversation_id": "1; drop table"},
+            ):
                 await x.send(json.dumps(frame))
                 err = await recv_type(x, "error")
                 assert err["ref"] == frame["ref"] and err["error"] in ("conversation_not_found", "invalid_field")
@@ -204,8 +215,7 @@ def test_removed_member_stops_receiving_at_once(live: LiveServer, live_org: Org)
     asyncio.run(scenario())
 
 
-def test_flood_is_limited_then_closed_with_1008_and_only_acked_messages_stored(live: LiveServer,
-                                                                               live_org: Org) -> None:
+def test_flood_is_limited_then_closed_with_1008_and_only_acked_messages_stored(live: LiveServer, live_org: Org) -> None:
     g = group(live_org, "hamlet", "组", ["ophelia"])
     ham = User(live, "hamlet")
 

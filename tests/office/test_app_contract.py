@@ -73,8 +73,9 @@ def test_bad_bodies_get_clear_4xx_and_change_nothing(client: TestClient, org: Or
         assert 400 <= r.status_code < 500, (body, r.status_code)
         assert r.json()["error"] == code, (body, r.json())
         assert r.json()["message"]
-    r = client.post(url, content=b'{"name": "' + b"x" * (3 * 1024 * 1024) + b'"}',
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        url, content=b'{"name": "' + b"x" * (3 * 1024 * 1024) + b'"}', headers={"content-type": "application/json"}
+    )
     assert r.status_code == 413 and r.json()["error"] == "too_large"
     tree = client.get("/api/directory/tree").json()["items"]
     assert sum(len(a["children"]) for a in tree) == 3  # nothing was created
@@ -88,8 +89,10 @@ def test_anonymous_gets_401_on_every_protected_api_route(client: TestClient, app
         if getattr(route.endpoint, "__policy__", None) == "public":
             continue
         path = route.path.replace("{", "").replace(":int}", "").replace("}", "")
-        path = "/".join("1" if part.endswith(("_id", "id")) or part.isidentifier() and part in route.param_convertors else part
-                        for part in path.split("/"))
+        path = "/".join(
+            "1" if part.endswith(("_id", "id")) or part.isidentifier() and part in route.param_convertors else part
+            for part in path.split("/")
+        )
         for method in (route.methods or set()) - {"HEAD"}:
             r = client.request(method, path)
             assert r.status_code in (401, 404, 405), (method, route.path, r.status_code)

@@ -61,7 +61,9 @@ def test_verifier_names_first_altered_removed_or_reordered_entry(org: Org, tampe
 
 def test_entries_carry_who_what_where(org: Org) -> None:
     with org.db.write() as s:
-        audit.record(s, org.actor("hamlet"), "test.thing", target_type="doc", target_id=42, detail={"a": "改"}, ip="10.0.0.9")
+        audit.record(
+            s, org.actor("hamlet"), "test.thing", target_type="doc", target_id=42, detail={"a": "改"}, ip="10.0.0.9"
+        )
     with org.db.read() as s:
         e = s.exec(select(AuditEntry).where(AuditEntry.action == "test.thing")).one()
     assert (e.actor_name, e.target_id, e.ip, e.detail) == ("张伟", "42", "10.0.0.9", {"a": "改"})
@@ -91,16 +93,24 @@ def test_record_many_chains_like_record_and_tampering_is_still_found(org: Org) -
     actor = org.actor("hamlet")
     with org.db.write() as s:
         audit.record(s, actor, "x.one", target_type="t", target_id=1, detail={"a": 1})
-        audit.record_many(s, [
-            audit.Pending(actor, "x.many", target_type="t", target_id=2, detail={"when": datetime(2025, 1, 2, tzinfo=UTC)}),
-            audit.Pending(None, "x.many", target_id=3, ip="10.0.0.9"),
-            audit.Pending(actor, "x.many", target_id=4, detail={"n": 4}, jsonable=True),
-        ])
+        audit.record_many(
+            s,
+            [
+                audit.Pending(
+                    actor, "x.many", target_type="t", target_id=2, detail={"when": datetime(2025, 1, 2, tzinfo=UTC)}
+                ),
+                audit.Pending(None, "x.many", target_id=3, ip="10.0.0.9"),
+                audit.Pending(actor, "x.many", target_id=4, detail={"n": 4}, jsonable=True),
+            ],
+        )
         audit.record(s, actor, "x.after", target_id=5)
     assert _verify(org.db).ok
     with org.db.read() as s:
-        rows = s.exec(select(AuditEntry).where(AuditEntry.action.startswith("x."))  # type: ignore[attr-defined]
-                      .order_by(AuditEntry.seq)).all()  # type: ignore[arg-type]
+        rows = s.exec(
+            select(AuditEntry)
+            .where(AuditEntry.action.startswith("x."))  # type: ignore[attr-defined]
+            .order_by(AuditEntry.seq)
+        ).all()  # type: ignore[arg-type]
     assert [r.target_id for r in rows] == ["1", "2", "3", "4", "5"]
     assert [r.seq - rows[0].seq for r in rows] == [0, 1, 2, 3, 4]
     assert rows[1].detail == {"when": "2025-01-02 00:00:00+00:00"}  # normalised as record() does

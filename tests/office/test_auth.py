@@ -46,7 +46,10 @@ def test_wrong_password_is_401_json_and_audited(client: TestClient, org: Org) ->
 
 def test_lockout_after_repeated_failures(client: TestClient, org: Org) -> None:
     for _ in range(5):
-        assert client.post("/api/auth/login", json={"username": "ophelia", "password": "wrong-wrong-wrong"}).status_code == 401
+        assert (
+            client.post("/api/auth/login", json={"username": "ophelia", "password": "wrong-wrong-wrong"}).status_code
+            == 401
+        )
     r = client.post("/api/auth/login", json={"username": "ophelia", "password": PASSWORD})
     assert r.status_code == 423 and r.json()["error"] == "account_locked"
     # Another account from the same address still works (the per-address limit is higher).
@@ -65,8 +68,9 @@ def test_csrf_required_on_state_changes(client: TestClient, org: Org) -> None:
 
 
 def test_cross_origin_post_refused(client: TestClient, org: Org) -> None:
-    r = client.post("/api/auth/login", json={"username": "hamlet", "password": PASSWORD},
-                    headers={"origin": "http://evil.example"})
+    r = client.post(
+        "/api/auth/login", json={"username": "hamlet", "password": PASSWORD}, headers={"origin": "http://evil.example"}
+    )
     assert r.status_code == 403 and r.json()["error"] == "bad_origin"
 
 
@@ -136,7 +140,10 @@ def test_password_change_policy_and_other_sessions_end(client: TestClient, org: 
     assert r.status_code == 200
     assert client.get("/api/me").status_code == 200
     assert other.get("/api/me").status_code == 401
-    assert client.post("/api/auth/login", json={"username": "hamlet", "password": "a-much-better-pass-2026"}).status_code == 200
+    assert (
+        client.post("/api/auth/login", json={"username": "hamlet", "password": "a-much-better-pass-2026"}).status_code
+        == 200
+    )
 
 
 def test_sessions_listed_and_revocable(client: TestClient, org: Org, app: object) -> None:
@@ -167,9 +174,15 @@ def test_disabled_account_cannot_log_in_and_loses_sessions(client: TestClient, o
 def test_admin_reset_password(client: TestClient, org: Org) -> None:
     login(client, "prospero")
     uid = org.users["othello"]
-    assert client.post(f"/api/admin/users/{uid}/reset-password", json={"password": "fresh-pass-from-admin-26"}).status_code == 200
+    assert (
+        client.post(f"/api/admin/users/{uid}/reset-password", json={"password": "fresh-pass-from-admin-26"}).status_code
+        == 200
+    )
     client.post("/api/auth/logout")
-    assert client.post("/api/auth/login", json={"username": "othello", "password": "fresh-pass-from-admin-26"}).status_code == 200
+    assert (
+        client.post("/api/auth/login", json={"username": "othello", "password": "fresh-pass-from-admin-26"}).status_code
+        == 200
+    )
     login(client, "hamlet")
     assert client.post(f"/api/admin/users/{uid}/reset-password", json={"password": "x" * 20}).status_code == 403
     assert Role.admin.value == "admin"
@@ -212,7 +225,8 @@ def _password_step(c: TestClient, username: str) -> int:
 
 
 def test_wrong_codes_count_per_account_and_a_correct_password_does_not_clear_them(
-        client: TestClient, org: Org, app: Any) -> None:
+    client: TestClient, org: Org, app: Any
+) -> None:
     secret = _enrol_totp(client, "hamlet")
     bad = _wrong_code(secret)
     answers, pending = [], []
@@ -228,13 +242,16 @@ def test_wrong_codes_count_per_account_and_a_correct_password_does_not_clear_the
     # Codes are counted for the account, not the address: another address is locked out as well.
     assert _password_step(_at(app, "192.0.2.44"), "hamlet") == 423
     with org.db.read() as s:
-        reasons = [e.detail.get("reason") for e in s.exec(select(AuditEntry).where(
-            AuditEntry.action == "auth.login_failed")).all()]
+        reasons = [
+            e.detail.get("reason")
+            for e in s.exec(select(AuditEntry).where(AuditEntry.action == "auth.login_failed")).all()
+        ]
     assert reasons.count("bad_totp") == 5
 
 
 def test_second_factor_issues_a_new_session_token_and_retires_the_pending_one(
-        client: TestClient, org: Org, app: Any) -> None:
+    client: TestClient, org: Org, app: Any
+) -> None:
     secret = _enrol_totp(client, "ophelia")
     c = new_client(app)
     assert _password_step(c, "ophelia") == 200

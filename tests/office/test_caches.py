@@ -47,8 +47,13 @@ def test_fast_answers_carry_the_same_security_headers(client: TestClient, org: O
     _warm(client)
     fast = client.get("/api/directory/search", params={"q": "zw"})
     normal = client.get("/api/me")
-    wanted = ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy",
-              "cache-control")
+    wanted = (
+        "content-security-policy",
+        "x-content-type-options",
+        "x-frame-options",
+        "referrer-policy",
+        "cache-control",
+    )
     assert {h: fast.headers.get(h) for h in wanted} == {h: normal.headers.get(h) for h in wanted}
     assert all(normal.headers.get(h) for h in wanted[:3])
 
@@ -70,8 +75,9 @@ def test_cached_search_matches_the_database_path(client: TestClient, org: Org) -
         assert client.get(f"/api/directory/search?{query}").json()["error"] == "nul_character", query
 
 
-def test_revoked_session_is_refused_on_the_next_request(client: TestClient, other: TestClient, org: Org,
-                                                        app: Any) -> None:
+def test_revoked_session_is_refused_on_the_next_request(
+    client: TestClient, other: TestClient, org: Org, app: Any
+) -> None:
     login(client, "hamlet")
     _warm(client)
     login(other, "hamlet")
@@ -90,8 +96,9 @@ def test_revoked_session_is_refused_on_the_next_request(client: TestClient, othe
     assert replay.get("/api/directory/search?q=zw").status_code == 401
 
 
-def test_disabled_account_is_refused_and_hidden_at_once(client: TestClient, other: TestClient, org: Org,
-                                                        app: Any) -> None:
+def test_disabled_account_is_refused_and_hidden_at_once(
+    client: TestClient, other: TestClient, org: Org, app: Any
+) -> None:
     login(client, "hamlet")
     _warm(client)
     watcher = new_client(app)
@@ -105,8 +112,9 @@ def test_disabled_account_is_refused_and_hidden_at_once(client: TestClient, othe
     assert _names(watcher, "zhangwei")[0] == "张伟"
 
 
-def test_role_change_in_another_process_applies_on_the_next_request(client: TestClient, other: TestClient,
-                                                                    org: Org) -> None:
+def test_role_change_in_another_process_applies_on_the_next_request(
+    client: TestClient, other: TestClient, org: Org
+) -> None:
     login(client, "hamlet")
     _warm(client)
     assert client.get("/api/admin/users").status_code == 403
@@ -121,7 +129,8 @@ def test_role_change_in_another_process_applies_on_the_next_request(client: Test
 
 
 def test_two_factor_policy_from_another_process_applies_on_the_next_request(
-        client: TestClient, other: TestClient, org: Org) -> None:
+    client: TestClient, other: TestClient, org: Org
+) -> None:
     login(client, "claudius")
     _warm(client)
     login(other, "prospero")
@@ -130,22 +139,33 @@ def test_two_factor_policy_from_another_process_applies_on_the_next_request(
     assert r.status_code == 403 and r.json()["error"] == "2fa_setup_required"
 
 
-def test_directory_edits_in_another_process_show_on_the_next_search(client: TestClient, other: TestClient,
-                                                                    org: Org) -> None:
+def test_directory_edits_in_another_process_show_on_the_next_search(
+    client: TestClient, other: TestClient, org: Org
+) -> None:
     login(client, "ophelia")
     _warm(client)
     assert _names(client, "zwg") == []
     login(other, "prospero")
-    r = other.post("/api/admin/users", json={"username": "zhangweiguo", "name": "张卫国",
-                                             "password": "long-enough-password-1",
-                                             "posts": [{"department_id": org.depts["A2"], "title": "科员"}]})
+    r = other.post(
+        "/api/admin/users",
+        json={
+            "username": "zhangweiguo",
+            "name": "张卫国",
+            "password": "long-enough-password-1",
+            "posts": [{"department_id": org.depts["A2"], "title": "科员"}],
+        },
+    )
     assert r.status_code == 201
     uid = r.json()["id"]
     assert _names(client, "zwg") == ["张卫国"]
     assert other.patch(f"/api/admin/users/{uid}", json={"name": "张建国"}).status_code == 200
     assert _names(client, "zwg") == [] and _names(client, "zjg") == ["张建国"]
-    assert other.put(f"/api/admin/users/{uid}/posts",
-                     json={"posts": [{"department_id": org.depts["B1"], "title": "主任科员"}]}).status_code == 200
+    assert (
+        other.put(
+            f"/api/admin/users/{uid}/posts", json={"posts": [{"department_id": org.depts["B1"], "title": "主任科员"}]}
+        ).status_code
+        == 200
+    )
     found = client.get("/api/directory/search", params={"q": "zjg", "department_id": org.depts["B1"]}).json()
     assert [(p["name"], p["department"], p["title"]) for p in found["items"]] == [("张建国", "办公室", "主任科员")]
     assert other.patch(f"/api/admin/departments/{org.depts['B1']}", json={"name": "综合办公室"}).status_code == 200
@@ -153,8 +173,7 @@ def test_directory_edits_in_another_process_show_on_the_next_search(client: Test
     assert "张建国" in _names(client, "综合办公室")
 
 
-def test_a_process_behind_a_pruned_change_log_starts_over(client: TestClient, other: TestClient,
-                                                           org: Org) -> None:
+def test_a_process_behind_a_pruned_change_log_starts_over(client: TestClient, other: TestClient, org: Org) -> None:
     login(client, "hamlet")
     _warm(client)
     login(other, "prospero")
@@ -229,8 +248,9 @@ def test_index_reloads_people_in_place_and_rebuilds_after_many(client: TestClien
     assert directory_index.current(org.db) is not index
 
 
-def test_an_answer_computed_while_the_index_reloads_is_never_served_again(org: Org,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_answer_computed_while_the_index_reloads_is_never_served_again(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Remembered search answers belong to one generation of the index: one that was being computed
     when a reload swapped people in is dropped, whatever it saw."""
     from office.directory.index import DirectoryIndex

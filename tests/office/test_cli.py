@@ -20,8 +20,14 @@ pytestmark = pytest.mark.skipif(bool(PG_URL), reason="CLI data-folder commands e
 
 def office(*args: str, data: Path, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OFFICE_")}
-    proc = subprocess.run([sys.executable, "-m", "office", *args, "--data", str(data)], capture_output=True, text=True,
-                          env=env, input=input, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "office", *args, "--data", str(data)],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=input,
+        timeout=120,
+    )
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -52,13 +58,34 @@ def test_demo_json_then_audit_verify_export_import(tmp_path: Path) -> None:
 def test_user_create_reset_and_errors(tmp_path: Path) -> None:
     data = tmp_path / "d"
     office("migrate", data=data)
-    out = office("user", "create", "macbeth", "--name", "马克", "--password", "a-long-enough-password", "--role", "admin",
-                 data=data)
+    out = office(
+        "user",
+        "create",
+        "macbeth",
+        "--name",
+        "马克",
+        "--password",
+        "a-long-enough-password",
+        "--role",
+        "admin",
+        data=data,
+    )
     assert "macbeth" in out.stdout
     bad = office("user", "create", "x", "--name", "某", "--password", "short", data=data, check=False)
     assert bad.returncode == 2 and "错误" in bad.stderr
-    bad = office("user", "create", "lady", "--name", "某", "--password", "a-long-enough-password", "--role", "wizard",
-                 data=data, check=False)
+    bad = office(
+        "user",
+        "create",
+        "lady",
+        "--name",
+        "某",
+        "--password",
+        "a-long-enough-password",
+        "--role",
+        "wizard",
+        data=data,
+        check=False,
+    )
     assert bad.returncode == 2 and "未知角色" in bad.stderr
     assert office("user", "reset-password", "macbeth", "--password", "another-long-password", data=data).returncode == 0
     missing = office("user", "reset-password", "nobody", "--password", "another-long-password", data=data, check=False)

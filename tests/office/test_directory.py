@@ -29,8 +29,15 @@ def test_search_by_name_pinyin_initials_title_department(client: TestClient, org
 
 def test_search_ranks_exact_name_before_pinyin_prefix(client: TestClient, org: Org) -> None:
     login(client, "prospero")
-    client.post("/api/admin/users", json={"username": "zhangweiguo", "name": "张卫国", "password": "long-enough-password-1",
-                                          "posts": [{"department_id": org.depts["A2"], "title": "科员"}]})
+    client.post(
+        "/api/admin/users",
+        json={
+            "username": "zhangweiguo",
+            "name": "张卫国",
+            "password": "long-enough-password-1",
+            "posts": [{"department_id": org.depts["A2"], "title": "科员"}],
+        },
+    )
     names = _names(client, "zhangwei")
     assert names[0] == "张伟" and "张卫国" in names
     assert _names(client, "zwg") == ["张卫国"]
@@ -71,21 +78,42 @@ def test_admin_manages_departments_and_users(client: TestClient, org: Org) -> No
     assert r.status_code == 201
     dept = r.json()
     sub = client.post("/api/admin/departments", json={"name": "法规一科", "parent_id": dept["id"]}).json()
-    assert client.post("/api/admin/departments", json={"name": "法规处", "parent_id": org.agencies["A"]}).status_code == 409
+    assert (
+        client.post("/api/admin/departments", json={"name": "法规处", "parent_id": org.agencies["A"]}).status_code
+        == 409
+    )
     assert client.post("/api/admin/departments", json={"name": "孤儿处"}).status_code == 422
-    r = client.post("/api/admin/users", json={"username": "macbeth", "name": "马克", "password": "a-long-enough-pass-26",
-                                              "posts": [{"department_id": sub["id"], "title": "科员"}],
-                                              "roles": ["staff", "clerk"]})
+    r = client.post(
+        "/api/admin/users",
+        json={
+            "username": "macbeth",
+            "name": "马克",
+            "password": "a-long-enough-pass-26",
+            "posts": [{"department_id": sub["id"], "title": "科员"}],
+            "roles": ["staff", "clerk"],
+        },
+    )
     assert r.status_code == 201, r.text
     user = r.json()
     assert user["department"] == "法规一科" and user["roles"] == ["clerk", "staff"]
     assert client.delete(f"/api/admin/departments/{dept['id']}").status_code == 409  # has children
-    r = client.put(f"/api/admin/users/{user['id']}/posts", json={"posts": [
-        {"department_id": org.depts["A1"], "title": "副处长", "is_primary": True},
-        {"department_id": sub["id"], "title": "科长", "is_primary": False}]})
+    r = client.put(
+        f"/api/admin/users/{user['id']}/posts",
+        json={
+            "posts": [
+                {"department_id": org.depts["A1"], "title": "副处长", "is_primary": True},
+                {"department_id": sub["id"], "title": "科长", "is_primary": False},
+            ]
+        },
+    )
     assert r.status_code == 200 and len(r.json()["posts"]) == 2
-    assert client.put(f"/api/admin/users/{user['id']}/posts", json={"posts": [
-        {"department_id": org.depts["A1"], "is_primary": False}]}).status_code == 422
+    assert (
+        client.put(
+            f"/api/admin/users/{user['id']}/posts",
+            json={"posts": [{"department_id": org.depts["A1"], "is_primary": False}]},
+        ).status_code
+        == 422
+    )
     r = client.put(f"/api/admin/users/{user['id']}/roles", json={"roles": ["staff", "leader"]})
     assert r.json()["roles"] == ["leader", "staff"]
     assert client.patch(f"/api/admin/departments/{sub['id']}", json={"name": "法规二科"}).status_code == 200

@@ -37,8 +37,10 @@ def test_events_delivered_after_commit_and_never_on_rollback(live: LiveServer, l
     other_cookie, _ = _login_cookie(live, "ophelia")
 
     async def scenario() -> None:
-        async with websockets.connect(live.ws_url, additional_headers={"Cookie": cookie, "Origin": live.url}) as ws, \
-                websockets.connect(live.ws_url, additional_headers={"Cookie": other_cookie}) as other:
+        async with (
+            websockets.connect(live.ws_url, additional_headers={"Cookie": cookie, "Origin": live.url}) as ws,
+            websockets.connect(live.ws_url, additional_headers={"Cookie": other_cookie}) as other,
+        ):
             hello = await _recv(ws)
             assert hello["type"] == "hello"
             await _recv(other)
@@ -67,7 +69,9 @@ def test_resume_replays_exactly_what_was_missed(live: LiveServer, live_org: Org)
             seen = [await _recv(ws) for _ in range(2)]
         last = seen[-1]["id"]
         await asyncio.to_thread(_publish, live_org, "hamlet", 4, "missed")
-        async with websockets.connect(f"{live.ws_url}?last_event_id={last}", additional_headers={"Cookie": cookie}) as ws:
+        async with websockets.connect(
+            f"{live.ws_url}?last_event_id={last}", additional_headers={"Cookie": cookie}
+        ) as ws:
             hello = await _recv(ws)
             assert hello["resync"] is False
             replay = [await _recv(ws) for _ in range(4)]

@@ -19,8 +19,9 @@ GOOD = (
 
 
 def _import(client: TestClient, data: bytes, dry: bool = False):  # type: ignore[no-untyped-def]
-    return client.post("/api/admin/org/import" + ("?dry_run=1" if dry else ""), content=data,
-                       headers={"content-type": "text/csv"})
+    return client.post(
+        "/api/admin/org/import" + ("?dry_run=1" if dry else ""), content=data, headers={"content-type": "text/csv"}
+    )
 
 
 def test_import_is_idempotent_and_builds_tree(client: TestClient, org: Org) -> None:
@@ -69,7 +70,7 @@ def test_dry_run_changes_nothing(client: TestClient, org: Org) -> None:
 
 def test_export_roundtrip_and_formula_neutralised(client: TestClient, org: Org) -> None:
     login(client, "prospero")
-    client.patch(f"/api/admin/users/{org.users['hamlet']}", json={"office": "=HYPERLINK(\"http://x\")"})
+    client.patch(f"/api/admin/users/{org.users['hamlet']}", json={"office": '=HYPERLINK("http://x")'})
     r = client.get("/api/admin/org/export")
     assert r.status_code == 200 and r.headers["content-disposition"].startswith("attachment")
     text = r.content.decode("utf-8-sig")
@@ -82,8 +83,15 @@ def test_export_roundtrip_and_formula_neutralised(client: TestClient, org: Org) 
 
 def test_export_neutralises_full_width_and_control_formula_leads(client: TestClient, org: Org) -> None:
     login(client, "prospero")
-    leads = {"hamlet": "＝1+1", "ophelia": "＋86 20 1234", "horatio": "－2+3", "othello": "＠SUM(1)",
-             "iago": "﹦1+1", "laertes": "=1+1", "yorick": "@SUM(1)"}
+    leads = {
+        "hamlet": "＝1+1",
+        "ophelia": "＋86 20 1234",
+        "horatio": "－2+3",
+        "othello": "＠SUM(1)",
+        "iago": "﹦1+1",
+        "laertes": "=1+1",
+        "yorick": "@SUM(1)",
+    }
     for user, office in leads.items():
         r = client.patch(f"/api/admin/users/{org.users[user]}", json={"office": office})
         assert r.status_code == 200, r.text

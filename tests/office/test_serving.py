@@ -37,13 +37,46 @@ def office_serve(data: Path, **env: str) -> Iterator[str]:
     """``python -m office serve`` with these OFFICE_* settings and one user, hamlet; yields its URL."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("OFFICE_", "FORWARDED_ALLOW_IPS"))}
     clean |= env
-    subprocess.run([sys.executable, "-m", "office", "user", "create", "hamlet", "--name", "张伟", "--password",
-                    PASSWORD, "--data", str(data)], env=clean, check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "office",
+            "user",
+            "create",
+            "hamlet",
+            "--name",
+            "张伟",
+            "--password",
+            PASSWORD,
+            "--data",
+            str(data),
+        ],
+        env=clean,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     port = _free_port()
     log = data / "serve.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "office", "serve", "--port", str(port), "--data", str(data),
-                                 "--log-level", "warning"], env=clean, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "office",
+                "serve",
+                "--port",
+                str(port),
+                "--data",
+                str(data),
+                "--log-level",
+                "warning",
+            ],
+            env=clean,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -64,8 +97,9 @@ def office_serve(data: Path, **env: str) -> Iterator[str]:
 def _seen_address(url: str) -> str:
     """Log in with a forged X-Forwarded-For; the address the server recorded for the session."""
     with httpx.Client(base_url=url) as c:
-        r = c.post("/api/auth/login", json={"username": "hamlet", "password": PASSWORD},
-                   headers={"x-forwarded-for": FORGED})
+        r = c.post(
+            "/api/auth/login", json={"username": "hamlet", "password": PASSWORD}, headers={"x-forwarded-for": FORGED}
+        )
         assert r.status_code == 200, r.text
         address: str = c.get("/api/me/sessions").json()["items"][0]["ip"]
         return address

@@ -21,13 +21,16 @@ def test_defaults_and_secret_file(tmp_path: Path) -> None:
     assert "secret_key" not in repr(s) or s.secret_key not in repr(s)
 
 
-@pytest.mark.parametrize("env,message", [
-    ({"OFFICE_DATABASE_URL": "mysql://x"}, "OFFICE_DATABASE_URL"),
-    ({"OFFICE_HUB_URL": "amqp://x"}, "OFFICE_HUB_URL"),
-    ({"OFFICE_SESSION_IDLE_MINUTES": "abc"}, "整数"),
-    ({"OFFICE_SECRET_KEY": "short"}, "32"),
-    ({"OFFICE_COOKIE_SECURE": "maybe"}, "true/false"),
-])
+@pytest.mark.parametrize(
+    "env,message",
+    [
+        ({"OFFICE_DATABASE_URL": "mysql://x"}, "OFFICE_DATABASE_URL"),
+        ({"OFFICE_HUB_URL": "amqp://x"}, "OFFICE_HUB_URL"),
+        ({"OFFICE_SESSION_IDLE_MINUTES": "abc"}, "整数"),
+        ({"OFFICE_SECRET_KEY": "short"}, "32"),
+        ({"OFFICE_COOKIE_SECURE": "maybe"}, "true/false"),
+    ],
+)
 def test_invalid_settings_are_explained(tmp_path: Path, env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings({"OFFICE_DATA_DIR": str(tmp_path), **env})

@@ -35,8 +35,16 @@ def _conn(live: LiveServer, user_id: int) -> Connection:
 
 def _publish(live: LiveServer, user_id: int, ids: range, pad: int) -> None:
     hub = live.app.state.hub
-    events = [{"id": i, "type": "test.frame", "payload": {"n": i, "pad": secrets.token_urlsafe(pad)}, "text": None,
-               "user_ids": [user_id]} for i in ids]
+    events = [
+        {
+            "id": i,
+            "type": "test.frame",
+            "payload": {"n": i, "pad": secrets.token_urlsafe(pad)},
+            "text": None,
+            "user_ids": [user_id],
+        }
+        for i in ids
+    ]
     hub.loop.call_soon_threadsafe(hub._receive, {"kind": "events", "events": events})
 
 
@@ -67,11 +75,14 @@ def test_frames_take_the_direct_path(live: LiveServer, live_org: Org) -> None:
 
 def test_a_reader_that_stalls_gets_everything_in_order_through_the_queue(live: LiveServer, live_org: Org) -> None:
     uid = live_org.users["hamlet"]
-    count = 900  # then 60 small ones. 18 MB, incompressible: past even autotuned loopback socket buffers; under the 1000-frame limit
+    # then 60 small ones. 18 MB, incompressible: past even autotuned loopback socket buffers;
+    # under the 1000-frame limit
+    count = 900
 
     async def main() -> None:
-        async with websockets.connect(live.ws_url, additional_headers={"Cookie": _login(live, "hamlet")},
-                                      max_queue=1) as ws:
+        async with websockets.connect(
+            live.ws_url, additional_headers={"Cookie": _login(live, "hamlet")}, max_queue=1
+        ) as ws:
             assert json.loads(await ws.recv())["type"] == "hello"
             conn = _conn(live, uid)
             for start in range(FIRST, FIRST + count, 20):  # as commits arrive: in many loop iterations
@@ -108,7 +119,10 @@ def test_direct_writes_never_overtake_anything_queued_or_in_flight() -> None:
     writer = _Writer()
     conn = Connection(ws=None, user_id=1, session_id=None, direct=writer)  # type: ignore[arg-type]
     conn.replaying = False
-    frame = lambda i: Encoded(i, f'{{"id":{i}}}')
+
+    def frame(i: int) -> Encoded:
+        return Encoded(i, f'{{"id":{i}}}')
+
     conn.offer(frame(1))
     assert len(writer.written) == 1 and conn.queue.empty() and conn.last_sent == 1
     conn.offer(frame(1))

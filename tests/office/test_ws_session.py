@@ -44,22 +44,31 @@ class Login(User):
     def __init__(self, live: LiveServer, org: Org, username: str) -> None:
         super().__init__(live, username)
         with org.db.read() as s:
-            self.session_id = s.exec(select(AuthSession.id).where(AuthSession.user_id == org.users[username])
-                                     .order_by(col(AuthSession.id).desc())).first()
+            self.session_id = s.exec(
+                select(AuthSession.id)
+                .where(AuthSession.user_id == org.users[username])
+                .order_by(col(AuthSession.id).desc())
+            ).first()
 
 
 def _idle_for(org: Org, user: Login, seconds: float) -> None:
     """Make the session look unused for ``seconds``: its last request that long ago."""
     with org.db.write() as s:
-        s.execute(update(AuthSession).where(AuthSession.id == user.session_id)  # type: ignore[arg-type]
-                  .values(last_seen_at=utcnow() - timedelta(seconds=seconds)))
+        s.execute(
+            update(AuthSession)
+            .where(AuthSession.id == user.session_id)  # type: ignore[arg-type]
+            .values(last_seen_at=utcnow() - timedelta(seconds=seconds))
+        )
 
 
 def _expires_in(org: Org, user: Login, seconds: float) -> None:
     """Bring the session's absolute expiry (``OFFICE_SESSION_ABSOLUTE_HOURS``) to ``seconds`` from now."""
     with org.db.write() as s:
-        s.execute(update(AuthSession).where(AuthSession.id == user.session_id)  # type: ignore[arg-type]
-                  .values(expires_at=utcnow() + timedelta(seconds=seconds)))
+        s.execute(
+            update(AuthSession)
+            .where(AuthSession.id == user.session_id)  # type: ignore[arg-type]
+            .values(expires_at=utcnow() + timedelta(seconds=seconds))
+        )
 
 
 def _idle(org: Org, user: Login) -> timedelta:
@@ -79,8 +88,9 @@ def _me(live: LiveServer, user: User) -> int:
     return httpx.get(f"{live.url}/api/me", headers={"Cookie": user.cookie}).status_code
 
 
-def test_a_frame_after_the_session_expired_is_refused_not_stored_and_closes_4401(live: LiveServer,
-                                                                                 live_org: Org) -> None:
+def test_a_frame_after_the_session_expired_is_refused_not_stored_and_closes_4401(
+    live: LiveServer, live_org: Org
+) -> None:
     g = group(live_org, "hamlet", "组", ["ophelia"])
     ham = Login(live, live_org, "hamlet")
 
@@ -88,12 +98,18 @@ def test_a_frame_after_the_session_expired_is_refused_not_stored_and_closes_4401
         _idle_for(live_org, ham, 57)  # three seconds of the idle minute left
         async with ham.ws() as h:
             assert (await recv(h))["type"] == "hello"
-            await h.send(json.dumps({"type": "chat.send", "ref": "a", "conversation_id": g, "text": "还来得及",
-                                     "client_id": cid()}))
+            await h.send(
+                json.dumps(
+                    {"type": "chat.send", "ref": "a", "conversation_id": g, "text": "还来得及", "client_id": cid()}
+                )
+            )
             assert (await recv_type(h, "chat.ack"))["ref"] == "a"
             await asyncio.sleep(3.5)  # the idle minute is over; the socket has said nothing since
-            await h.send(json.dumps({"type": "chat.send", "ref": "b", "conversation_id": g, "text": "过期之后",
-                                     "client_id": cid()}))
+            await h.send(
+                json.dumps(
+                    {"type": "chat.send", "ref": "b", "conversation_id": g, "text": "过期之后", "client_id": cid()}
+                )
+            )
             return await _closed(h)
 
     closed = asyncio.run(scenario())

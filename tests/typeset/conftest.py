@@ -40,5 +40,9 @@ def run_props(run: Any) -> dict[str, str | None]:
     }
 
 
-ALL_FORMATS = [(demo_notice, "standard"), (demo_request, "standard"), (demo_letter, "letter"),
-               (demo_minutes, "minutes")]
+ALL_FORMATS = [
+    (demo_notice, "standard"),
+    (demo_request, "standard"),
+    (demo_letter, "letter"),
+    (demo_minutes, "minutes"),
+]

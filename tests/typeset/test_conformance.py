@@ -12,16 +12,16 @@ from typing import Any
 
 import docx
 import pytest
-from lxml import etree
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, Twips
+from lxml import etree
 
+from office.errors import UnsupportedMedia
+from tests.typeset.conftest import ALL_FORMATS, find_para, load
 from typeset.conformance import check_docx
 from typeset.layout import OfficialDocument, Paragraph
 from typeset.render import render_docx
 from typeset.samples import demo_notice, demo_request
-from office.errors import UnsupportedMedia
-from tests.typeset.conftest import ALL_FORMATS, find_para, load
 
 
 @pytest.mark.parametrize(("factory", "fmt"), ALL_FORMATS)
@@ -138,8 +138,9 @@ def _no_parity(word: Any) -> None:
         (_no_parity, "page_number_parity", {"part": "word/settings.xml"}),
     ],
 )
-def test_crafted_deviation_is_reported(notice_bytes: bytes, change: Callable[[Any], None], code: str,
-                                       where: dict[str, Any]) -> None:
+def test_crafted_deviation_is_reported(
+    notice_bytes: bytes, change: Callable[[Any], None], code: str, where: dict[str, Any]
+) -> None:
     report = check_docx(_mutate(notice_bytes, change))
     assert not report.ok
     hits = [d for d in report.deviations if d.code == code]
@@ -172,8 +173,15 @@ def test_empty_and_foreign_documents_are_reported_not_crashed() -> None:
     docx.Document().save(out)
     report = check_docx(out.getvalue())
     codes = report.codes()
-    for code in ("page_size", "margin_top", "missing_mark", "missing_number", "missing_title",
-                 "page_number_missing", "page_number_parity"):
+    for code in (
+        "page_size",
+        "margin_top",
+        "missing_mark",
+        "missing_number",
+        "missing_title",
+        "page_number_missing",
+        "page_number_parity",
+    ):
         assert code in codes
     json.loads(report.to_json())
     word = docx.Document()
@@ -279,9 +287,17 @@ def test_drafts_before_numbering_pass_in_every_format(factory: Any, fmt: str) ->
 
 
 def test_an_order_passes_in_the_order_format() -> None:
-    doc = OfficialDocument(doc_type="命令（令）", issuer_name="广东省人民政府", title="办法", number="第312号",
-                           body=[Paragraph("《办法》已经省人民政府常务会议通过，现予公布。")], signature_name="王伟",
-                           signer_title="省长", date=dt.date(2026, 11, 29), printer="广东省人民政府办公厅",
-                           print_date=dt.date(2026, 11, 30))
+    doc = OfficialDocument(
+        doc_type="命令（令）",
+        issuer_name="广东省人民政府",
+        title="办法",
+        number="第312号",
+        body=[Paragraph("《办法》已经省人民政府常务会议通过，现予公布。")],
+        signature_name="王伟",
+        signer_title="省长",
+        date=dt.date(2026, 11, 29),
+        printer="广东省人民政府办公厅",
+        print_date=dt.date(2026, 11, 30),
+    )
     report = check_docx(render_docx(doc, fmt="order"))
     assert report.ok and report.fmt == "order", report.to_json()

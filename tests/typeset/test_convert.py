@@ -72,7 +72,13 @@ def _alive(pgid: int) -> bool:
 
 
 def test_warm_converter_makes_a_pdf_with_the_project_fonts(pool: ConverterPool, notice: bytes) -> None:
-    assert pool.status() == {"available": True, "mode": "uno", "workers": 1, "warm": 1, "message": "版式文件（PDF）可用"}
+    assert pool.status() == {
+        "available": True,
+        "mode": "uno",
+        "workers": 1,
+        "warm": 1,
+        "message": "版式文件（PDF）可用",
+    }
     pdf = pool.convert(notice)
     started = time.perf_counter()
     again = pool.convert(notice)
@@ -101,8 +107,9 @@ def test_hung_converter_is_replaced_and_the_request_answered(pool: ConverterPool
 
 def test_crashed_converter_is_replaced(pool: ConverterPool, notice: bytes) -> None:
     old = _group(pool)
-    office = subprocess.run(["pgrep", "-g", str(old), "-f", "soffice.bin"], capture_output=True, text=True,
-                            check=False).stdout.split()
+    office = subprocess.run(
+        ["pgrep", "-g", str(old), "-f", "soffice.bin"], capture_output=True, text=True, check=False
+    ).stdout.split()
     assert office, "soffice.bin runs in the worker's process group"
     os.kill(int(office[0]), signal.SIGKILL)
     with pytest.raises(ConversionFailed):

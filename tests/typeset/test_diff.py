@@ -21,8 +21,9 @@ def test_character_level_ops_for_chinese_edits() -> None:
     ]
     ops = diff_text("于12月31日前完成", "于11月30日前完成")
     assert _apply(ops) == ("于12月31日前完成", "于11月30日前完成")
-    assert [o.op for o in ops if o.op != "equal"] == ["delete", "insert", "delete", "insert"] or \
-        stats(ops)["insert"] == stats(ops)["delete"]
+    assert [o.op for o in ops if o.op != "equal"] == ["delete", "insert", "delete", "insert"] or stats(ops)[
+        "insert"
+    ] == stats(ops)["delete"]
 
 
 def test_no_autojunk_on_long_texts_with_frequent_characters() -> None:

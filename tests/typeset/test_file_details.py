@@ -11,16 +11,16 @@ from PIL import Image
 
 from esign import seal_image
 from esign.seals import picture_label
+from tests.typeset.conftest import load
 from typeset.layout import Table
 from typeset.render import render_docx
 from typeset.samples import demo_notice
-from tests.typeset.conftest import load
 
 
 def test_file_properties_say_who_made_it_and_when() -> None:
     doc = demo_notice()
     props = load(render_docx(doc)).core_properties
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     assert abs((props.created - now).total_seconds()) < 120 and props.modified == props.created
     assert props.author == doc.issuer_name and props.last_modified_by == doc.issuer_name
     assert props.title == doc.title.replace("\n", "")
@@ -41,7 +41,9 @@ def test_an_official_seal_carries_no_word_under_the_star_a_special_seal_names_it
         w, h = img.size
         box = img.crop((int(w * 0.3), int(h * 0.74), int(w * 0.7), int(h * 0.84)))  # where the label sits
         data = box.tobytes()
-        return sum(1 for r, g, b in zip(data[0::3], data[1::3], data[2::3]) if r > 150 and g < 100 and b < 100)
+        return sum(
+            1 for r, g, b in zip(data[0::3], data[1::3], data[2::3], strict=False) if r > 150 and g < 100 and b < 100
+        )
 
     official = seal_image.round_seal_png("某市人民政府办公室", picture_label("公章"))
     special = seal_image.round_seal_png("某市人民政府办公室", picture_label("合同专用章"))

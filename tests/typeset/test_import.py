@@ -6,11 +6,11 @@ import zipfile
 import docx
 import pytest
 
+from office.errors import PayloadTooLarge, UnsupportedMedia, ValidationError
 from typeset.docx_import import import_body, import_draft
 from typeset.layout import Heading, Paragraph, Table
 from typeset.render import render_docx
 from typeset.samples import demo_notice
-from office.errors import PayloadTooLarge, UnsupportedMedia, ValidationError
 
 
 def _docx(build: object) -> bytes:

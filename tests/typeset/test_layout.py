@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 
+from office.errors import ValidationError
 from typeset.layout import (
     DocType,
     Heading,
@@ -16,7 +17,6 @@ from typeset.layout import (
     numbered_texts,
     validate_number,
 )
-from office.errors import ValidationError
 
 
 def test_format_cn_date_uses_unpadded_arabic_numerals() -> None:
@@ -58,9 +58,26 @@ def test_heading_markers_and_detection_round_trip() -> None:
 
 
 def test_numbered_texts_restart_lower_levels() -> None:
-    blocks = [Heading(1, "甲"), Heading(2, "乙"), Heading(2, "丙"), Paragraph("x"), Heading(1, "丁"),
-              Heading(2, "戊"), Heading(3, "己"), Heading(1, "三、已编号", numbered=True)]
-    assert numbered_texts(blocks) == ["一、甲", "（一）乙", "（二）丙", None, "二、丁", "（一）戊", "1.己", "三、已编号"]
+    blocks = [
+        Heading(1, "甲"),
+        Heading(2, "乙"),
+        Heading(2, "丙"),
+        Paragraph("x"),
+        Heading(1, "丁"),
+        Heading(2, "戊"),
+        Heading(3, "己"),
+        Heading(1, "三、已编号", numbered=True),
+    ]
+    assert numbered_texts(blocks) == [
+        "一、甲",
+        "（一）乙",
+        "（二）丙",
+        None,
+        "二、丁",
+        "（一）戊",
+        "1.己",
+        "三、已编号",
+    ]
 
 
 def test_doc_type_parse_accepts_all_fifteen_and_ling() -> None:
@@ -74,8 +91,13 @@ def test_doc_type_parse_accepts_all_fifteen_and_ling() -> None:
 
 
 def _doc(**kw: object) -> OfficialDocument:
-    base: dict[str, object] = {"doc_type": "通知", "issuer_name": "某机关", "title": "关于某事的通知",
-                               "body": [Paragraph("正文")], "number": "某发〔2026〕1号"}
+    base: dict[str, object] = {
+        "doc_type": "通知",
+        "issuer_name": "某机关",
+        "title": "关于某事的通知",
+        "body": [Paragraph("正文")],
+        "number": "某发〔2026〕1号",
+    }
     base.update(kw)
     return OfficialDocument(**base)  # type: ignore[arg-type]
 
@@ -84,9 +106,13 @@ def test_official_document_validates_markings() -> None:
     assert _doc().doc_type is DocType.NOTICE
     assert _doc().mark_text == "某机关文件"
     assert _doc(issuer_mark_text="某机关办公室文件").mark_text == "某机关办公室文件"
-    for kw, code in (({"urgency": "急"}, "bad_urgency"), ({"classification": "机密"}, "classified_not_allowed"),
-                     ({"copy_number": "12a"}, "bad_copy_number"), ({"number": "某发[2026]1号"}, "bad_number_brackets"),
-                     ({"title": " "}, "empty_title")):
+    for kw, code in (
+        ({"urgency": "急"}, "bad_urgency"),
+        ({"classification": "机密"}, "classified_not_allowed"),
+        ({"copy_number": "12a"}, "bad_copy_number"),
+        ({"number": "某发[2026]1号"}, "bad_number_brackets"),
+        ({"title": " "}, "empty_title"),
+    ):
         with pytest.raises(ValidationError) as info:
             _doc(**kw)
         assert info.value.code == code

@@ -27,7 +27,7 @@ def test_an_independent_reader_renders_the_same_pages_and_text(notice_pdf: Offic
     expected = _pdf_pages(notice_pdf.pdf)
     shown = render(package)
     assert len(shown.pages) == len(expected) >= 2
-    for mine, theirs in zip(shown.pages, expected):
+    for mine, theirs in zip(shown.pages, expected, strict=True):
         assert mine == theirs  # every character, in reading order, on its own page
     assert "广东省人民政府办公厅文件" in shown.pages[0]
 

@@ -17,8 +17,13 @@ from typeset.samples import type_sample
 
 
 def _check(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "office", "check", str(path), *extra],
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "office", "check", str(path), *extra],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_office_check_exit_codes_and_report(tmp_path: Path, official_pool: ConverterPool) -> None:  # noqa: F811

@@ -33,14 +33,20 @@ from typeset.samples import body_text, demo_notice, type_sample
 FULL = (g.TYPE_AREA_HEIGHT - g.LINE_PITCH) // g.LINE_PITCH * g.LINE_PITCH  # a spacer that fills a page
 
 
-def rendered(pool: ConverterPool, doc: OfficialDocument, fmt: str = "standard", plan: PagePlan | None = None,
-             edit: Callable[[bytes], bytes] | None = None) -> PageReport:
+def rendered(
+    pool: ConverterPool,
+    doc: OfficialDocument,
+    fmt: str = "standard",
+    plan: PagePlan | None = None,
+    edit: Callable[[bytes], bytes] | None = None,
+) -> PageReport:
     data = render_docx(doc, fmt=fmt, plan=plan)  # type: ignore[arg-type]
     return check_pdf(pool.convert(edit(data) if edit else data), expect_for(doc, fmt))
 
 
-def laid_out(pool: ConverterPool, doc: OfficialDocument, fmt: str = "standard",
-             plan: PagePlan | None = None) -> paginate.Laid:
+def laid_out(
+    pool: ConverterPool, doc: OfficialDocument, fmt: str = "standard", plan: PagePlan | None = None
+) -> paginate.Laid:
     """Laid out by the loop, from the estimate or from a defective ``plan`` it has to repair."""
     laid = paginate.lay_out(doc, fmt, pool.convert, plan=plan)
     assert laid.report.ok, [(v.code, v.page, v.message) for v in laid.report.violations]
@@ -49,6 +55,7 @@ def laid_out(pool: ConverterPool, doc: OfficialDocument, fmt: str = "standard",
 
 def no_keep(pattern: str) -> Callable[[bytes], bytes]:
     """What the old renderer wrote: the paragraphs matching ``pattern`` not kept with the next."""
+
     def edit(data: bytes) -> bytes:
         word = docx.Document(io.BytesIO(data))
         for p in word.paragraphs:
@@ -57,6 +64,7 @@ def no_keep(pattern: str) -> Callable[[bytes], bytes]:
         out = io.BytesIO()
         word.save(out)
         return out.getvalue()
+
     return edit
 
 
@@ -166,8 +174,16 @@ def _seal_at(org: Org, pdf: bytes, page: int, rect: tuple[float, float, float, f
     from esign import service
 
     with org.db.write() as s:
-        return service.seal_pdf(s, org.actor("yorick"), seal_id=org.seal_id, pin=PIN, pdf_bytes=pdf,  # type: ignore[attr-defined]
-                                page=page, rect=rect, reference="粤府办〔2026〕12号")
+        return service.seal_pdf(
+            s,
+            org.actor("yorick"),
+            seal_id=org.seal_id,
+            pin=PIN,
+            pdf_bytes=pdf,  # type: ignore[attr-defined]
+            page=page,
+            rect=rect,
+            reference="粤府办〔2026〕12号",
+        )
 
 
 def test_the_seal_sits_on_the_signature_and_date_of_the_sealed_copies(org: Org, official_pool: ConverterPool) -> None:  # noqa: F811
@@ -182,8 +198,10 @@ def test_the_seal_sits_on_the_signature_and_date_of_the_sealed_copies(org: Org, 
     placement = pdf_measure.seal_placement(laid.pdf, date_text=date, signature_text=signature)
     sealed = check_pdf(_seal_at(org, laid.pdf, placement.page, placement.rect), expect_for(doc, "standard"))
     assert sealed.ok and sealed.measured is not None and sealed.measured.sealed, sealed.violations
-    word = check_pdf(official_pool.convert(seal_doc(org, "yorick", org.seal_id, laid.docx)),  # type: ignore[attr-defined]
-                     expect_for(doc, "standard"))
+    word = check_pdf(
+        official_pool.convert(seal_doc(org, "yorick", org.seal_id, laid.docx)),  # type: ignore[attr-defined]
+        expect_for(doc, "standard"),
+    )
     assert word.ok and word.measured is not None and word.measured.sealed, word.violations
     x0, y0, x1, y1 = placement.rect
     for dx, dy, code in ((-8, 0, "seal_off_centre"), (0, -6, "note_under_seal"), (0, -14, "seal_top_gap")):

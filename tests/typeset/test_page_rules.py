@@ -36,10 +36,14 @@ def save_pages(pdf: bytes, name: str) -> None:
         document[index].render(scale=100 / 72).to_pil().save(PAGES / f"{name}-p{index + 1}.png")
 
 
-@pytest.mark.parametrize(("doc_type", "long"), CASES,
-                         ids=[f"{t.value}-{'long' if long else 'short'}" for t, long in CASES])
-def test_every_type_keeps_the_page_rules_on_its_rendered_pages(official_pool: ConverterPool,  # noqa: F811
-                                                               doc_type: DocType, long: bool) -> None:
+@pytest.mark.parametrize(
+    ("doc_type", "long"), CASES, ids=[f"{t.value}-{'long' if long else 'short'}" for t, long in CASES]
+)
+def test_every_type_keeps_the_page_rules_on_its_rendered_pages(
+    official_pool: ConverterPool,  # noqa: F811
+    doc_type: DocType,
+    long: bool,
+) -> None:
     doc, fmt = type_sample(doc_type, long=long)
     laid = paginate.lay_out(doc, fmt, official_pool.convert)
     save_pages(laid.pdf, f"{doc_type.value}-{'long' if long else 'short'}")

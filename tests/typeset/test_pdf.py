@@ -29,8 +29,13 @@ FONTS_CONF = """<?xml version="1.0"?>
 </fontconfig>
 """
 # The names our .docx asks for are not in Debian; map them to Noto CJK for the preview only.
-ALIASES = {"仿宋_GB2312": "Noto Serif CJK SC", "楷体_GB2312": "Noto Serif CJK SC", "宋体": "Noto Serif CJK SC",
-           "方正小标宋简体": "Noto Serif CJK SC", "黑体": "Noto Sans CJK SC"}
+ALIASES = {
+    "仿宋_GB2312": "Noto Serif CJK SC",
+    "楷体_GB2312": "Noto Serif CJK SC",
+    "宋体": "Noto Serif CJK SC",
+    "方正小标宋简体": "Noto Serif CJK SC",
+    "黑体": "Noto Sans CJK SC",
+}
 
 
 def _tools() -> tuple[str, str]:
@@ -51,7 +56,9 @@ def _rows(image: Image.Image, want: str) -> list[tuple[float, float]]:
     for y in range(height):
         for x in range(0, width, 2):
             r, g, b = pixels[x, y]
-            if (want == "red" and r > 180 and g < 90 and b < 90) or (want == "dark" and r < 110 and g < 110 and b < 110):
+            if (want == "red" and r > 180 and g < 90 and b < 90) or (
+                want == "dark" and r < 110 and g < 110 and b < 110
+            ):
                 hits.append(y)
                 break
     bands: list[tuple[float, float]] = []
@@ -76,9 +83,20 @@ def test_demo_notice_prints_like_a_red_header_document(tmp_path: Path) -> None:
     (tmp_path / "fonts.conf").write_text(FONTS_CONF.format(aliases=aliases), encoding="utf-8")
     env = dict(os.environ, FONTCONFIG_FILE=str(tmp_path / "fonts.conf"), HOME=str(tmp_path))
     subprocess.run(
-        [soffice, f"-env:UserInstallation=file://{tmp_path}/lo", "--headless", "--convert-to", "pdf",
-         "--outdir", str(ARTIFACTS), str(docx_path)],
-        check=True, env=env, timeout=180, capture_output=True,
+        [
+            soffice,
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(ARTIFACTS),
+            str(docx_path),
+        ],
+        check=True,
+        env=env,
+        timeout=180,
+        capture_output=True,
     )
     pdf = ARTIFACTS / "notice.pdf"
     assert pdf.exists()

@@ -34,8 +34,9 @@ def _check_rules(placement: SealPlacement) -> None:
 
 
 def test_seal_sits_on_the_signature_and_date_of_a_notice(notice_pdf: OfficialPdf) -> None:  # noqa: F811
-    placement = pdf_measure.seal_placement(notice_pdf.pdf, date_text=notice_pdf.date_text,
-                                           signature_text=notice_pdf.signature_text)
+    placement = pdf_measure.seal_placement(
+        notice_pdf.pdf, date_text=notice_pdf.date_text, signature_text=notice_pdf.signature_text
+    )
     assert placement.date.text == "2026年11月29日" and placement.signature is not None
     assert placement.signature.text == "广东省人民政府办公厅"  # the 署名, not the 版记's 印发机关 line below
     assert placement.below_centre_mm == pdf_measure.BELOW_CENTRE_MM
@@ -45,8 +46,11 @@ def test_seal_sits_on_the_signature_and_date_of_a_notice(notice_pdf: OfficialPdf
 def test_seal_moves_up_off_a_long_note_line(official_pool: ConverterPool) -> None:  # noqa: F811
     copy = official(official_pool, demo_request())  # 附注 "（联系人：赵六，电话：020-12345678）" under the date
     placement = pdf_measure.seal_placement(copy.pdf, date_text=copy.date_text, signature_text=copy.signature_text)
-    note = next(line for line in pdf_measure.page_lines(pdf_measure.open_pdf(copy.pdf), placement.page)
-                if line.text.startswith("（联系人"))
+    note = next(
+        line
+        for line in pdf_measure.page_lines(pdf_measure.open_pdf(copy.pdf), placement.page)
+        if line.text.startswith("（联系人")
+    )
     # At the usual height the circle would touch the 附注; it is lifted just enough, the date still inside.
     r = placement.diameter_mm * MM / 2
     block_mid = (placement.signature.y1 + placement.date.y0) / 2  # type: ignore[union-attr]
@@ -65,5 +69,7 @@ def test_missing_anchor_and_bad_files_are_clear_errors(notice_pdf: OfficialPdf) 
     with pytest.raises(ValidationError) as err:  # a 纪要 carries no seal
         pdf_measure.seal_anchor_texts(render_docx(demo_minutes(), fmt="minutes"))
     assert err.value.code == "no_seal_anchor"
-    assert pdf_measure.find_line(notice_pdf.pdf, "2026年11月29日") == \
-        pdf_measure.seal_placement(notice_pdf.pdf, date_text="2026年11月29日").date
+    assert (
+        pdf_measure.find_line(notice_pdf.pdf, "2026年11月29日")
+        == pdf_measure.seal_placement(notice_pdf.pdf, date_text="2026年11月29日").date
+    )

@@ -8,11 +8,11 @@ import datetime as dt
 import pytest
 from docx.oxml.ns import qn
 
+from office.errors import ValidationError
+from tests.typeset.conftest import find_para, load, run_props
 from typeset import gbt9704 as g
 from typeset.render import date_paragraph_index, render_docx, signature_paragraph_index, text_width
 from typeset.samples import demo_letter, demo_minutes, demo_notice, demo_request
-from office.errors import ValidationError
-from tests.typeset.conftest import find_para, load, run_props
 
 EMU_PER_TWIP = 635
 
@@ -27,8 +27,12 @@ def test_page_geometry_is_a4_with_standard_margins(notice_bytes: bytes) -> None:
     assert abs(section.right_margin - 26 * mm_emu) <= EMU_PER_TWIP
     assert abs(section.bottom_margin - 35 * mm_emu) <= EMU_PER_TWIP
     pg_mar = section._sectPr.find(qn("w:pgMar"))
-    assert (pg_mar.get(qn("w:top")), pg_mar.get(qn("w:left")), pg_mar.get(qn("w:right")),
-            pg_mar.get(qn("w:bottom"))) == ("2098", "1587", "1474", "1984")
+    assert (
+        pg_mar.get(qn("w:top")),
+        pg_mar.get(qn("w:left")),
+        pg_mar.get(qn("w:right")),
+        pg_mar.get(qn("w:bottom")),
+    ) == ("2098", "1587", "1474", "1984")
     width = section.page_width - section.left_margin - section.right_margin
     height = section.page_height - section.top_margin - section.bottom_margin
     assert abs(width - 156 * mm_emu) <= 2 * EMU_PER_TWIP and abs(height - 225 * mm_emu) <= 2 * EMU_PER_TWIP
@@ -132,22 +136,28 @@ def test_signature_centred_over_date_with_seal_space(notice_bytes: bytes) -> Non
     assert word.paragraphs[s].text == "广东省人民政府办公厅" and s == d - 1
     # Both centred in one box whose centre is the date's: the name sits on the date's real centre
     # whatever the font's digit widths, and the date ends 右空四字 (with the standard's half-width digits).
-    box = {i: (int(word.paragraphs[i]._p.pPr.find(qn("w:ind")).get(qn("w:left"))),
-               int(word.paragraphs[i]._p.pPr.find(qn("w:ind")).get(qn("w:right"))),
-               word.paragraphs[i]._p.pPr.find(qn("w:jc")).get(qn("w:val"))) for i in (d, s)}
+    box = {
+        i: (
+            int(word.paragraphs[i]._p.pPr.find(qn("w:ind")).get(qn("w:left"))),
+            int(word.paragraphs[i]._p.pPr.find(qn("w:ind")).get(qn("w:right"))),
+            word.paragraphs[i]._p.pPr.find(qn("w:jc")).get(qn("w:val")),
+        )
+        for i in (d, s)
+    }
     assert box[d] == box[s] and box[d][2] == "center"
     left, right, _ = box[d]
     centre = (left + g.TYPE_AREA_WIDTH - right) / 2
     assert abs(g.TYPE_AREA_WIDTH - (centre + text_width("2026年11月29日") / 2) - 4 * 320) <= 1  # 右空四字
     before = int(word.paragraphs[s]._p.pPr.find(qn("w:spacing")).get(qn("w:before")))
     assert before == 2 * 579  # room for the seal, whose top stays within a line of the text
-    assert word.paragraphs[s - 3]._p.pPr.find(qn("w:keepNext")) is not None or \
-        word.paragraphs[s - 1]._p.pPr.find(qn("w:keepNext")) is not None
+    assert (
+        word.paragraphs[s - 3]._p.pPr.find(qn("w:keepNext")) is not None
+        or word.paragraphs[s - 1]._p.pPr.find(qn("w:keepNext")) is not None
+    )
 
 
 def test_signature_without_seal_is_right_two_and_date_two_chars_in() -> None:
-    doc = dataclasses.replace(demo_notice(pages=1), seal_space=False, signature_name="某机关",
-                              date=dt.date(2026, 1, 5))
+    doc = dataclasses.replace(demo_notice(pages=1), seal_space=False, signature_name="某机关", date=dt.date(2026, 1, 5))
     data = render_docx(doc)
     word = load(data)
     s, d = signature_paragraph_index(data), date_paragraph_index(data)
@@ -212,8 +222,11 @@ def test_minutes_format_attendance_and_no_seal_anchor() -> None:
     assert run_props(names)["eastAsia"] == "仿宋_GB2312"
     ind = present._p.pPr.find(qn("w:ind"))
     assert int(ind.get(qn("w:left"))) - int(ind.get(qn("w:hanging"))) == 640
-    assert [p.text[:3] for p in word.paragraphs if p.text[:3] in ("出席：", "请假：", "列席：")] == \
-        ["出席：", "请假：", "列席："]
+    assert [p.text[:3] for p in word.paragraphs if p.text[:3] in ("出席：", "请假：", "列席：")] == [
+        "出席：",
+        "请假：",
+        "列席：",
+    ]
     assert len(word.tables) == 1
     with pytest.raises(ValidationError):
         date_paragraph_index(data)
@@ -236,8 +249,11 @@ def test_colophon_lands_on_an_even_page_estimate() -> None:
     one_page = render_docx(dataclasses.replace(demo_notice(), body=[Paragraph("特此通知。")], attachments=[]))
     word = load(one_page)
     texts = [p.text for p in word.paragraphs]
-    breaks = [i for i, p in enumerate(word.paragraphs)
-              if p._p.pPr is not None and p._p.pPr.find(qn("w:pageBreakBefore")) is not None]
+    breaks = [
+        i
+        for i, p in enumerate(word.paragraphs)
+        if p._p.pPr is not None and p._p.pPr.find(qn("w:pageBreakBefore")) is not None
+    ]
     assert breaks, "a one-page notice puts its 版记 on page 2 (封四)"
     cc = next(i for i, t in enumerate(texts) if t.startswith("抄送："))
     assert breaks[-1] < cc and breaks[-1] > texts.index("2026年11月29日")

@@ -6,11 +6,11 @@ import dataclasses
 
 import pytest
 
+from tests.typeset.conftest import load
 from typeset import gbt9704 as g
 from typeset.render import render_docx, text_width
 from typeset.samples import demo_notice, demo_request
 from typeset.title_lines import title_lines
-from tests.typeset.conftest import load
 
 
 def fits(line: str) -> bool:

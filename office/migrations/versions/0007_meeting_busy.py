@@ -4,13 +4,14 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-29 10:20:00.000000
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
+
 import office.db
 
-
-revision = '0007'
-down_revision = '0006'
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -26,26 +27,28 @@ BACKFILL = (
 
 
 def upgrade() -> None:
-    op.create_table('meeting_busy',
-    sa.Column('occurrence_id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('meeting_id', sa.Integer(), nullable=False),
-    sa.Column('start_at', office.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('end_at', office.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('tentative', sa.Boolean(), nullable=False),
-    sa.PrimaryKeyConstraint('occurrence_id', 'user_id')
+    op.create_table(
+        "meeting_busy",
+        sa.Column("occurrence_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("meeting_id", sa.Integer(), nullable=False),
+        sa.Column("start_at", office.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("end_at", office.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("tentative", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("occurrence_id", "user_id"),
     )
     # Indexes after the backfill: building them once is cheaper than maintaining them row by row.
     op.execute(BACKFILL)
-    with op.batch_alter_table('meeting_busy', schema=None) as batch_op:
-        batch_op.create_index('ix_meeting_busy_meeting_user', ['meeting_id', 'user_id'], unique=False)
-        batch_op.create_index('ix_meeting_busy_user_start',
-                              ['user_id', 'start_at', 'end_at', 'meeting_id', 'tentative'], unique=False)
+    with op.batch_alter_table("meeting_busy", schema=None) as batch_op:
+        batch_op.create_index("ix_meeting_busy_meeting_user", ["meeting_id", "user_id"], unique=False)
+        batch_op.create_index(
+            "ix_meeting_busy_user_start", ["user_id", "start_at", "end_at", "meeting_id", "tentative"], unique=False
+        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('meeting_busy', schema=None) as batch_op:
-        batch_op.drop_index('ix_meeting_busy_user_start')
-        batch_op.drop_index('ix_meeting_busy_meeting_user')
+    with op.batch_alter_table("meeting_busy", schema=None) as batch_op:
+        batch_op.drop_index("ix_meeting_busy_user_start")
+        batch_op.drop_index("ix_meeting_busy_meeting_user")
 
-    op.drop_table('meeting_busy')
+    op.drop_table("meeting_busy")

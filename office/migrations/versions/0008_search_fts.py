@@ -14,6 +14,7 @@ migration must not change when application code does); the two must agree, since
 removes a document's tokens by being given them again. A later tokeniser change needs its own
 migration that rebuilds the table.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,13 +22,15 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0008'
-down_revision = '0007'
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
-FTS_DDL = ("CREATE VIRTUAL TABLE IF NOT EXISTS doc_search_fts USING fts5(text, content='', "
-           "tokenize='unicode61 remove_diacritics 0')")
+FTS_DDL = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS doc_search_fts USING fts5(text, content='', "
+    "tokenize='unicode61 remove_diacritics 0')"
+)
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
 RUNS = re.compile(f"([{CJK}]+)|[^\\W{CJK}_]+")
 BATCH = 2000
@@ -45,23 +48,38 @@ def fts_tokens(text: str) -> str:
 
 
 def _rows(conn: sa.Connection, last: int) -> list[sa.Row]:
-    return list(conn.execute(sa.text(
-        "SELECT id, title, number, agencies, body FROM doc_search WHERE id > :last ORDER BY id LIMIT :n"),
-        {"last": last, "n": BATCH}))
+    return list(
+        conn.execute(
+            sa.text("SELECT id, title, number, agencies, body FROM doc_search WHERE id > :last ORDER BY id LIMIT :n"),
+            {"last": last, "n": BATCH},
+        )
+    )
 
 
-VISIBILITY = {"doc_search": ["id", "doc_kind", "doc_id", "agency_id", "status", "doc_type", "year", "doc_date"],
-              "doc_incoming": ["id", "agency_id", "lead_department_id", "created_by", "case_id"],
-              "doc_outgoing": ["id", "agency_id", "status", "drafter_id", "case_id"]}
+VISIBILITY = {
+    "doc_search": ["id", "doc_kind", "doc_id", "agency_id", "status", "doc_type", "year", "doc_date"],
+    "doc_incoming": ["id", "agency_id", "lead_department_id", "created_by", "case_id"],
+    "doc_outgoing": ["id", "agency_id", "status", "drafter_id", "case_id"],
+}
 
 
-STATS = ["agency_id", "status", "owner_department_id", "deadline", "created_at", "completed_at", "handling_hours",
-         "escalation_level", "source_kind", "owner_user_id"]
+STATS = [
+    "agency_id",
+    "status",
+    "owner_department_id",
+    "deadline",
+    "created_at",
+    "completed_at",
+    "handling_hours",
+    "escalation_level",
+    "source_kind",
+    "owner_user_id",
+]
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('wf_task', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_wf_task_acted_by_id'), ['acted_by_id'], unique=False)
+    with op.batch_alter_table("wf_task", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_wf_task_acted_by_id"), ["acted_by_id"], unique=False)
     for table, columns in VISIBILITY.items():  # narrow covering indexes the search probes row by row
         op.create_index(f"ix_{table}_visibility", table, columns, unique=False)
     op.create_index("ix_doc_supervision_stats", "doc_supervision", STATS, unique=False)
@@ -71,8 +89,10 @@ def upgrade() -> None:
     conn.execute(sa.text(FTS_DDL))
     last = 0
     while rows := _rows(conn, last):
-        conn.execute(sa.text("INSERT INTO doc_search_fts(rowid, text) VALUES (:id, :t)"),
-                     [{"id": r.id, "t": fts_tokens(f"{r.title} {r.number} {r.agencies} {r.body}")} for r in rows])
+        conn.execute(
+            sa.text("INSERT INTO doc_search_fts(rowid, text) VALUES (:id, :t)"),
+            [{"id": r.id, "t": fts_tokens(f"{r.title} {r.number} {r.agencies} {r.body}")} for r in rows],
+        )
         last = rows[-1].id
     conn.execute(sa.text("DELETE FROM doc_search_term"))
 
@@ -85,13 +105,17 @@ def downgrade() -> None:
         while rows := _rows(conn, last):  # the bigram table again, as 0006 kept it
             for r in rows:
                 t = f"{r.title} {r.number} {r.agencies} {r.body}".lower()
-                keys = {t[i:i + 2] for i in range(len(t) - 1) if not t[i:i + 2].isspace()}
-                conn.execute(sa.text("INSERT INTO doc_search_term(term, doc_kind, doc_id) "
-                                     "SELECT :k, doc_kind, doc_id FROM doc_search WHERE id = :id"),
-                             [{"k": k, "id": r.id} for k in keys])
+                keys = {t[i : i + 2] for i in range(len(t) - 1) if not t[i : i + 2].isspace()}
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO doc_search_term(term, doc_kind, doc_id) "
+                        "SELECT :k, doc_kind, doc_id FROM doc_search WHERE id = :id"
+                    ),
+                    [{"k": k, "id": r.id} for k in keys],
+                )
             last = rows[-1].id
     op.drop_index("ix_doc_supervision_stats", table_name="doc_supervision")
     for table in VISIBILITY:
         op.drop_index(f"ix_{table}_visibility", table_name=table)
-    with op.batch_alter_table('wf_task', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_wf_task_acted_by_id'))
+    with op.batch_alter_table("wf_task", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_wf_task_acted_by_id"))

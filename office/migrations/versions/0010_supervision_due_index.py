@@ -9,10 +9,11 @@ creation and completion times; SQLite prefers it to the covering ``ix_doc_superv
 query with a deadline bound, so it now carries those columns and the ones the reader's scope and
 filters test (department, source, owner).
 """
+
 from alembic import op
 
-revision = '0010'
-down_revision = '0009'
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

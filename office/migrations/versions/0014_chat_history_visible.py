@@ -11,28 +11,29 @@ for existing conversations, as it is for new ones, so nothing anyone reads today
 ``ix_chat_message_attachment``: a download is allowed through a message that shows the file (not
 recalled, visible to the reader), looked up by attachment.
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0014'
-down_revision = '0013'
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
     # A plain ADD COLUMN (no table copy: other tables' rows point at this one).
-    op.add_column('chat_conversation', sa.Column('history_visible', sa.Boolean(), nullable=False,
-                                                 server_default=sa.true()))
-    op.create_index('ix_chat_message_attachment', 'chat_message', ['attachment_id'], unique=False)
+    op.add_column(
+        "chat_conversation", sa.Column("history_visible", sa.Boolean(), nullable=False, server_default=sa.true())
+    )
+    op.create_index("ix_chat_message_attachment", "chat_message", ["attachment_id"], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index('ix_chat_message_attachment', table_name='chat_message')
+    op.drop_index("ix_chat_message_attachment", table_name="chat_message")
     # A plain DROP COLUMN (SQLite >= 3.35): a batch table copy would drop chat_conversation while
     # other tables' foreign keys point at it, which SQLite refuses with foreign keys on.
-    if op.get_bind().dialect.name == 'sqlite':
-        op.execute('ALTER TABLE chat_conversation DROP COLUMN history_visible')
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE chat_conversation DROP COLUMN history_visible")
     else:
-        op.drop_column('chat_conversation', 'history_visible')
+        op.drop_column("chat_conversation", "history_visible")
