@@ -20,14 +20,14 @@ _FILE = os.environ.get("BENCH_BARE_RESPONSES")
 RESPONSES: dict[str, bytes] = {k: v.encode() for k, v in json.loads(Path(_FILE).read_text()).items()} if _FILE else {}
 
 
-async def search(request):  # type: ignore[no-untyped-def]
+async def search(request):
     body = RESPONSES.get(request.scope["query_string"].decode())
     if body is None:
         return JSONResponse({"items": PEOPLE})
     return Response(body, media_type="application/json")
 
 
-async def tiny(request):  # type: ignore[no-untyped-def]
+async def tiny(request):
     return JSONResponse({"items": PEOPLE})
 
 

@@ -71,7 +71,7 @@ def _setup(folder: Path, meetings: int) -> tuple[Any, list[int], list[int], dt.d
                 name=f"用户{i}",
                 password="x",
                 posts=[PostSpec(department_id=dept.id, title="科员")],
-                roles={Role.staff},  # type: ignore[arg-type]
+                roles={Role.staff},
                 check_password=False,
                 password_hash=pw,
             ).id

@@ -70,7 +70,7 @@ def build_package(files: list[tuple[str, bytes]], *, created: datetime) -> tuple
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
         for name, data in [*files, ("manifest.json", _json(manifest))]:
-            z.writestr(zipfile.ZipInfo(name, date_time=stamp), data)  # type: ignore[arg-type]
+            z.writestr(zipfile.ZipInfo(name, date_time=stamp), data)
     return buf.getvalue(), manifest
 
 
@@ -255,11 +255,7 @@ def access_package(session: Session, actor: Actor, archive_id: int) -> ArchivePa
         return row
     if (
         session.exec(
-            select(func.count())
-            .select_from(ArchivePackage)
-            .where(  # type: ignore[call-overload]
-                ArchivePackage.id == archive_id, _visible(actor)
-            )
+            select(func.count()).select_from(ArchivePackage).where(ArchivePackage.id == archive_id, _visible(actor))
         ).one()
         == 0
     ):
@@ -292,7 +288,7 @@ def list_packages(
     if year:
         cond.append(func.extract("year", ArchivePackage.created_at) == year)
     where = and_(*cond)
-    total = session.exec(select(func.count()).select_from(ArchivePackage).where(where)).one()  # type: ignore[call-overload]
+    total = session.exec(select(func.count()).select_from(ArchivePackage).where(where)).one()
     rows = session.exec(
         select(ArchivePackage)
         .where(where)

@@ -92,7 +92,7 @@ def _draft(
 ) -> Any:
     return service.check_create_document(
         session, actor, DocumentCreate(doc_type=doc_type, title=title, body=body, main_recipients=recipients)
-    )  # type: ignore[arg-type]
+    )
 
 
 def _forward(session: Session, drafter: Any, doc_id: int, *, stop_at: str | None) -> None:

@@ -499,9 +499,7 @@ def on_route_cond(case_id: Any, user_id: int) -> Any:
     deputy = (
         select(WfTask.case_id)
         .join(WfCase, WfCase.id == WfTask.case_id)
-        .where(  # type: ignore[arg-type]
-            _standing_in(user_id), or_(WfTask.state == TaskState.pending, WfTask.acted_by_id == user_id)
-        )
+        .where(_standing_in(user_id), or_(WfTask.state == TaskState.pending, WfTask.acted_by_id == user_id))
     )
     return or_(col(case_id).in_(own), col(case_id).in_(deputy))
 
@@ -526,7 +524,7 @@ def _standing_in(user_id: int) -> Any:
         col(WfDelegation.revoked_at).is_(None),
         WfDelegation.starts_at <= now,
         WfDelegation.ends_at > now,
-    )  # type: ignore[arg-type,operator]
+    )
     return and_(col(WfTask.assignee_id).in_(principals), col(WfCase.agency_id).in_(_agencies_sql(user_id)))
 
 
@@ -543,7 +541,7 @@ def deputies_for(session: Session, principal_ids: Iterable[int], *, at: datetime
             WfDelegation.starts_at <= now,
             WfDelegation.ends_at > now,
         )
-    ).all()  # type: ignore[arg-type,operator]
+    ).all()
     out: dict[int, list[int]] = {}
     for d in rows:
         out.setdefault(d.principal_id, []).append(d.deputy_id)
@@ -561,7 +559,7 @@ def principals_of(session: Session, deputy_id: int) -> list[int]:
                 WfDelegation.ends_at > now,
             )
         ).all()
-    )  # type: ignore[arg-type,operator]
+    )
 
 
 def pending_case_ids(session: Session, user_id: int, *, kind: str) -> list[int]:
@@ -722,7 +720,7 @@ def set_delegation(
             WfDelegation.starts_at < ends_at,
             WfDelegation.ends_at > starts_at,
         )
-    ).first()  # type: ignore[arg-type,operator]
+    ).first()
     if overlapping is not None:
         raise Conflict("该时段已有委托，请先撤销", code="delegation_overlap")
     row = WfDelegation(
@@ -804,10 +802,10 @@ def delegations_of(session: Session, user_id: int) -> list[WfDelegation]:
                 or_(WfDelegation.principal_id == user_id, WfDelegation.deputy_id == user_id),
                 col(WfDelegation.revoked_at).is_(None),
                 WfDelegation.ends_at > utcnow(),
-            )  # type: ignore[operator]
+            )
             .order_by(WfDelegation.starts_at)
         ).all()
-    )  # type: ignore[arg-type]
+    )
 
 
 # Internals -----------------------------------------------------------------------------------------
@@ -1037,13 +1035,7 @@ def _agencies_of(session: Session, user_id: int) -> set[int]:
 
 def _agencies_sql(user_id: int) -> Any:
     """SELECT of the agencies ``user_id`` holds a post in (for conditions built without a session)."""
-    return (
-        select(Department.agency_id)
-        .join(Post, Post.department_id == Department.id)
-        .where(  # type: ignore[arg-type]
-            Post.user_id == user_id
-        )
-    )
+    return select(Department.agency_id).join(Post, Post.department_id == Department.id).where(Post.user_id == user_id)
 
 
 def _reviews_draft(case: WfCase, step: dict[str, Any]) -> bool:

@@ -147,9 +147,7 @@ def visible_incoming_cond(actor: Actor) -> Any:
     department they are in. Usable correlated (search checks it row by row, never listing every id)."""
     reading = (
         sa_select(Circulation.incoming_id)
-        .join(  # type: ignore[call-overload]
-            CirculationReader, CirculationReader.circulation_id == Circulation.id
-        )
+        .join(CirculationReader, CirculationReader.circulation_id == Circulation.id)
         .where(CirculationReader.user_id == actor.user_id, CirculationReader.state != "waiting")
     )
     cond = or_(
@@ -171,9 +169,7 @@ def access_incoming(session: Session, actor: Actor, incoming_id: int) -> Incomin
     visible = session.exec(
         select(func.count())
         .select_from(IncomingDocument)
-        .where(  # type: ignore[call-overload]
-            IncomingDocument.id == incoming_id, col(IncomingDocument.id).in_(visible_incoming_ids(actor))
-        )
+        .where(IncomingDocument.id == incoming_id, col(IncomingDocument.id).in_(visible_incoming_ids(actor)))
     ).one()
     if not visible:
         raise NotFound()
@@ -440,7 +436,7 @@ def files_of(session: Session, incoming_id: int) -> list[IncomingFile]:
         session.exec(
             select(IncomingFile).where(IncomingFile.incoming_id == incoming_id).order_by(IncomingFile.id)
         ).all()
-    )  # type: ignore[arg-type]
+    )
 
 
 # Acting -----------------------------------------------------------------------------------------------
@@ -754,9 +750,7 @@ def list_incoming(
     elif box == "reading":
         holding = (
             sa_select(Circulation.incoming_id)
-            .join(  # type: ignore[call-overload]
-                CirculationReader, CirculationReader.circulation_id == Circulation.id
-            )
+            .join(CirculationReader, CirculationReader.circulation_id == Circulation.id)
             .where(CirculationReader.user_id == actor.user_id, CirculationReader.state == "holding")
         )
         stmt = stmt.where(col(IncomingDocument.id).in_(holding))
@@ -918,12 +912,10 @@ def meta(session: Session, actor: Actor) -> dict[str, Any]:
         select(Department)
         .where(Department.agency_id == actor.agency_id, Department.kind == DeptKind.department)
         .order_by(Department.sort_order, Department.id)
-    ).all()  # type: ignore[arg-type]
+    ).all()
     people = session.exec(
         select(User.id, User.name)
-        .join(  # type: ignore[call-overload]
-            engine.Post, engine.Post.user_id == User.id
-        )
+        .join(engine.Post, engine.Post.user_id == User.id)
         .join(Department, Department.id == engine.Post.department_id)
         .where(Department.agency_id == actor.agency_id, User.is_active == true())
         .distinct()

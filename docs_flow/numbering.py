@@ -52,7 +52,7 @@ def agency_codes(session: Session, agency_id: int) -> list[str]:
         select(Department.code)
         .where(Department.agency_id == agency_id, col(Department.code).is_not(None))
         .order_by(Department.id)
-    ).all()  # type: ignore[arg-type]
+    ).all()
     return list(dict.fromkeys(c for c in rows if c))
 
 
@@ -321,7 +321,7 @@ class Numberer:
             reason=reason,
             validate_code=validate_code,
         )
-        return self.run(op)  # type: ignore[no-any-return]
+        return self.run(op)
 
     def stop(self) -> None:
         self.group.stop()

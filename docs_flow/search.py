@@ -353,7 +353,7 @@ def _rarest(session: Session, keys: list[str]) -> str:
     best, best_n = keys[0], None
     for k in keys[:8]:
         n = session.exec(
-            select(func.count()).select_from(  # type: ignore[call-overload]
+            select(func.count()).select_from(
                 sa_select(SearchTerm.doc_id).where(SearchTerm.term == k).limit(RARITY_PROBE).subquery()
             )
         ).one()

@@ -493,7 +493,7 @@ def check_assign_number(
     """编号: the person acting at the 编号 step gives the signed document its 发文字号 (next in
     sequence, or a number reserved earlier)."""
     if reserved_id is None:
-        return number_op(actor, doc_id, version=version)(session)  # type: ignore[no-any-return]
+        return number_op(actor, doc_id, version=version)(session)
     doc, case = _numberable(session, actor, doc_id, version=version)
     row = numbering.take_reserved(
         session, actor, reserved_id, agency_id=doc.agency_id, code=doc.number_code, document_id=doc.id or 0
@@ -508,7 +508,7 @@ def assign_number_queued(
     one commit); returns once the number is durable. Call outside any write transaction."""
     if reserved_id is not None:
         return numberer.run(lambda s: check_assign_number(s, actor, doc_id, version=version, reserved_id=reserved_id))
-    return numberer.run(number_op(actor, doc_id, version=version))  # type: ignore[no-any-return]
+    return numberer.run(number_op(actor, doc_id, version=version))
 
 
 def number_op(actor: Actor, doc_id: int, *, version: int) -> numbering.NumberOp:
@@ -572,7 +572,7 @@ def list_versions(session: Session, actor: Actor, doc_id: int) -> list[DocumentV
         session.exec(
             select(DocumentVersion).where(DocumentVersion.document_id == doc_id).order_by(DocumentVersion.no)
         ).all()
-    )  # type: ignore[arg-type]
+    )
 
 
 def get_version(session: Session, actor: Actor, doc_id: int, no: int) -> DocumentVersion:
@@ -666,7 +666,7 @@ def list_comments(session: Session, actor: Actor, doc_id: int) -> list[DocumentC
         session.exec(
             select(DocumentComment).where(DocumentComment.document_id == doc_id).order_by(DocumentComment.id)
         ).all()
-    )  # type: ignore[arg-type]
+    )
 
 
 def comment_public(c: DocumentComment) -> dict[str, Any]:
@@ -948,7 +948,7 @@ def meta(session: Session, actor: Actor) -> dict[str, Any]:
         select(Department)
         .where(Department.agency_id == actor.agency_id, Department.id != actor.agency_id)
         .order_by(Department.sort_order, Department.id)
-    ).all()  # type: ignore[arg-type]
+    ).all()
     return {
         "doc_types": [d.value for d in DocType],
         "secrecy": ["", Secrecy.internal.value],

@@ -141,7 +141,7 @@ def run_reminders(session: Session, *, now: datetime | None = None) -> list[Remi
         for r in session.exec(
             select(SupervisionItem).where(SupervisionItem.status == "open", SupervisionItem.deadline <= horizon)
         ).all()
-    }  # type: ignore[arg-type]
+    }
     states = [ItemState(r.id or 0, r.deadline, tuple(r.reminders), r.escalation_level) for r in rows.values()]
     due = due_reminders(states, now, schedule)
     for rem in due:
@@ -343,9 +343,7 @@ def check_create(
     n = session.exec(
         select(func.count())
         .select_from(SupervisionItem)
-        .where(  # type: ignore[call-overload]
-            SupervisionItem.agency_id == agency_id, SupervisionItem.source_kind == source_kind
-        )
+        .where(SupervisionItem.agency_id == agency_id, SupervisionItem.source_kind == source_kind)
     ).one()
     row = track(
         session,
@@ -658,7 +656,7 @@ def list_items(
 ) -> dict[str, Any]:
     now = now or utcnow()
     cond = _scope(session, actor, f, now, get_schedule(session))
-    total = session.exec(select(func.count()).select_from(SupervisionItem).where(*cond)).one()  # type: ignore[call-overload]
+    total = session.exec(select(func.count()).select_from(SupervisionItem).where(*cond)).one()
     rows = session.exec(
         select(SupervisionItem)
         .where(*cond)

@@ -40,7 +40,7 @@ PLAIN = and_(col(Item.completed_at).is_(None), CREATED <= DEADLINE)
 def done_by_department(session: Session, cond: list[Any]) -> Sequence[Any]:
     """(department, done, done on time, average handling hours, highest escalation) per department."""
     return session.exec(
-        select(  # type: ignore[call-overload,no-any-return]
+        select(  # type: ignore[call-overload]
             Item.owner_department_id,
             func.count(),
             func.count().filter(COMPLETED <= DEADLINE),
@@ -151,11 +151,7 @@ def overdue_trend(session: Session, cond: list[Any], ends: list[datetime], now: 
         row
         for extra in groups
         for row in session.exec(
-            select(  # type: ignore[call-overload]
-                start, stop, func.count()
-            )
-            .where(*cond, *extra, *relevant)
-            .group_by(start, stop)
+            select(start, stop, func.count()).where(*cond, *extra, *relevant).group_by(start, stop)
         ).all()
     ]
     plain = list(accumulate(due.plain_by_day))

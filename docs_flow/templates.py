@@ -146,7 +146,7 @@ def list_templates(session: Session, actor: Actor) -> list[RouteTemplate]:
         session.exec(
             select(RouteTemplate).where(RouteTemplate.agency_id == agency_id).order_by(RouteTemplate.doc_type)
         ).all()
-    )  # type: ignore[arg-type]
+    )
 
 
 def check_save_template(

@@ -293,7 +293,7 @@ def refresh_stale_crls(session: Session, keys: Keys) -> None:
     limit = utcnow() - CRL_REFRESH
     for authority in session.exec(
         select(Authority).where(Authority.kind.in_([AuthorityKind.root, AuthorityKind.agency]))
-    ):  # type: ignore[attr-defined]
+    ):
         crl = session.get(Crl, authority.id)
         if crl is None or crl.this_update < limit:
             _write_crl(session, authority, keys.master)
@@ -311,7 +311,7 @@ def ca_authorities(session: Session) -> list[Authority]:
             .where(Authority.kind.in_([AuthorityKind.root, AuthorityKind.agency]))
             .order_by(Authority.id)
         ).all()
-    )  # type: ignore[attr-defined]
+    )
 
 
 def chain_certs(session: Session) -> list[bytes]:

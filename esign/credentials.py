@@ -56,7 +56,7 @@ def current_credential(session: Session, user_id: int) -> Credential | None:
         select(Credential)
         .where(Credential.user_id == user_id, Credential.status != CredentialStatus.revoked)
         .order_by(Credential.id.desc())
-    ).first()  # type: ignore[union-attr]
+    ).first()
 
 
 def active_credential(session: Session, actor: Actor) -> Credential:
@@ -269,7 +269,7 @@ def count_wrong_pin(session: Session, actor: Actor | None, row: Credential | Sea
         actor,
         "esign.wrong_pin",
         target_type=model.__tablename__,
-        target_id=ident,  # type: ignore[attr-defined]
+        target_id=ident,
         detail={"attempts": fresh.failed_attempts, "locked": left <= 0},
     )
     session.commit()

@@ -127,7 +127,7 @@ class _KeySigner(signers.Signer):
     def __init__(
         self, cert: bytes, chain: Sequence[bytes], sign_fn: Callable[[bytes], bytes], seal_info: TongbanSealInfo
     ) -> None:
-        registry = SimpleCertificateStore.from_certs([x509.Certificate.load(c) for c in chain])  # type: ignore[no-untyped-call]
+        registry = SimpleCertificateStore.from_certs([x509.Certificate.load(c) for c in chain])
         super().__init__(signing_cert=x509.Certificate.load(cert), cert_registry=registry, embed_roots=False)
         self._sign_fn = sign_fn
         self._seal_info = seal_info
@@ -148,7 +148,7 @@ class InProcessTimestamper(TimeStamper):
     """RFC 3161 time-stamps from our own TSA key, in process (no HTTP)."""
 
     def __init__(self, tsa_key: bytes, tsa_cert: bytes, now: Callable[[], datetime]) -> None:
-        super().__init__(include_nonce=True)  # type: ignore[no-untyped-call]
+        super().__init__(include_nonce=True)
         self._key, self._cert, self._now = tsa_key, tsa_cert, now
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
@@ -190,7 +190,7 @@ def _appearance(png: bytes) -> StaticStampStyle:
 
 def cms_der(sig: Any) -> bytes:
     """The DER CMS of an embedded signature without the zero padding of ``/Contents``."""
-    return cms.ContentInfo.load(bytes(sig.pkcs7_content)).dump()  # type: ignore[no-any-return]
+    return cms.ContentInfo.load(bytes(sig.pkcs7_content)).dump()
 
 
 def _add_seal_stream(writer: IncrementalPdfFileWriter, seal_der: bytes) -> None:
@@ -202,7 +202,7 @@ def _add_seal_stream(writer: IncrementalPdfFileWriter, seal_der: bytes) -> None:
     listed = generic.ArrayObject(list(seals)) if isinstance(seals, generic.ArrayObject) else generic.ArrayObject()
     listed.append(writer.add_object(stream))
     writer.root[generic.NameObject(SEALS_KEY)] = listed
-    writer.update_root()  # type: ignore[no-untyped-call]
+    writer.update_root()
 
 
 def _find_seal(reader: PdfFileReader, digest: bytes) -> bytes | None:
@@ -294,7 +294,7 @@ def sign_pdf(
         timestamper=InProcessTimestamper(tsa_key, tsa_cert, lambda: now),
         stamp_style=_appearance(seal_png) if seal_png else None,
         new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=page, box=(x0, y0, x1, y1)),
-    )  # type: ignore[arg-type]
+    )
     out = io.BytesIO()
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
@@ -367,7 +367,7 @@ def _timestamp_time(signer_info: cms.SignerInfo) -> datetime | None:
     for attr in [] if isinstance(attrs, core.Void) else attrs:
         if attr["type"].native == "signature_time_stamp_token":
             tst = attr["values"][0]["content"]["encap_content_info"]["content"].parsed
-            return tst["gen_time"].native.astimezone(UTC)  # type: ignore[no-any-return]
+            return tst["gen_time"].native.astimezone(UTC)
     return None
 
 

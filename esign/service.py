@@ -268,7 +268,7 @@ def seal_pdf(
         trust_roots=[root.certificate],
         crls=crls,
         page=page,
-        rect=rect,  # type: ignore[list-item]
+        rect=rect,
         seal_png=info.picture if info.picture_type.upper() == "PNG" else None,
         seal_der=seal.seal_der,
         reference=reference,
@@ -410,12 +410,12 @@ def _register_use(
         seal_id=seal.id,
         user_id=actor.user_id,
         at=now,
-        reference=reference,  # type: ignore[arg-type]
+        reference=reference,
         document_sha256=hashlib.sha256(received).hexdigest(),
         sealed_sha256=record.data_hash,
         signature_id=record.id,
         leaf_index=record.leaf_index,
-    )  # type: ignore[arg-type]
+    )
     session.add(use)
     session.flush()
     audit.record(

@@ -71,8 +71,8 @@ def refresh(
     if occurrence_id is not None:
         drop = drop.where(MeetingBusy.occurrence_id == occurrence_id)
         fill = fill.where(MeetingOccurrence.id == occurrence_id)
-    session.execute(drop)  # type: ignore[call-overload]
-    session.execute(insert(MeetingBusy).from_select(COLUMNS, fill))  # type: ignore[arg-type]
+    session.execute(drop)
+    session.execute(insert(MeetingBusy).from_select(COLUMNS, fill))
 
 
 def expected(session: Session, meeting_id: int | None = None) -> set[tuple[object, ...]]:
@@ -80,7 +80,7 @@ def expected(session: Session, meeting_id: int | None = None) -> set[tuple[objec
     stmt = _source()
     if meeting_id is not None:
         stmt = stmt.where(MeetingAttendee.meeting_id == meeting_id)  # type: ignore[attr-defined]
-    return {tuple(r) for r in session.execute(stmt).all()}  # type: ignore[call-overload]
+    return {tuple(r) for r in session.execute(stmt).all()}
 
 
 def stored(session: Session, meeting_id: int | None = None) -> set[tuple[object, ...]]:

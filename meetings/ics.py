@@ -106,7 +106,7 @@ def _events(session: Session, meetings: list[Meeting], now: dt.datetime) -> list
                     attendees[m.id],
                     users,
                     rooms.get(m.room_id),
-                    now,  # type: ignore[index]
+                    now,
                     start=o.start_at,
                     end=o.end_at,
                 )

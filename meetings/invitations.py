@@ -177,7 +177,7 @@ def _drop_substitutes(session: Session, meeting_id: int, user_id: int, *, keep: 
     )
     if dropped:
         session.execute(
-            delete(MeetingAttendee).where(  # type: ignore[arg-type]
+            delete(MeetingAttendee).where(
                 MeetingAttendee.meeting_id == meeting_id, col(MeetingAttendee.user_id).in_(dropped)
             )
         )
@@ -203,7 +203,7 @@ def _invite_substitute(session: Session, actor: Actor, meeting: Meeting, row: Me
         MeetingAttendee(
             meeting_id=meeting.id,
             user_id=sub_id,
-            role=row.role,  # type: ignore[arg-type]
+            role=row.role,
             department_id=row.department_id,
             agency_id=row.agency_id,
             substitute_for=actor.user_id,

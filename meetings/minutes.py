@@ -161,7 +161,7 @@ def _save_tasks(session: Session, meeting: Meeting, minutes: Minutes, tasks: lis
     if any(t.supervised_at for t in dropped):
         raise Conflict("已转督办的任务不能删除", code="task_supervised")
     if dropped:
-        session.execute(delete(MinutesTask).where(col(MinutesTask.id).in_([t.id for t in dropped])))  # type: ignore[arg-type]
+        session.execute(delete(MinutesTask).where(col(MinutesTask.id).in_([t.id for t in dropped])))
 
 
 def supervise_task(session: Session, actor: Actor, meeting_id: int, task_id: int) -> MinutesTask:

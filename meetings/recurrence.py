@@ -99,7 +99,7 @@ def expand(rule: str, start: dt.datetime, tz: ZoneInfo) -> list[dt.datetime]:
     local = start.astimezone(tz)
     try:
         it = rrulestr(rule, dtstart=local)
-        found = list(itertools.islice(iter(it), MAX_OCCURRENCES + 1))  # type: ignore[call-overload]
+        found = list(itertools.islice(iter(it), MAX_OCCURRENCES + 1))
     except (ValueError, TypeError) as exc:
         raise ValidationError(f"重复规则无效：{exc}", code="bad_rrule") from None
     if len(found) > MAX_OCCURRENCES:

@@ -113,7 +113,7 @@ def create_room(
         equipment=sorted({e.strip() for e in equipment if e.strip()}),
         approval_required=approval_required,
         approver_ids=_check_approvers(session, agency, approval_required, approver_ids),
-    )  # type: ignore[arg-type]
+    )
     _set_hours(room, open_from, open_to)
     session.add(room)
     session.flush()
@@ -161,7 +161,7 @@ def add_block(
         room_id=room.id,
         start_at=start,
         end_at=end,
-        reason=reason.strip(),  # type: ignore[arg-type]
+        reason=reason.strip(),
         created_by=actor.user_id,
     )
     session.add(block)

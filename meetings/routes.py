@@ -185,7 +185,7 @@ def freebusy(ctx: Ctx) -> dict[str, Any]:
         room_ids=_ids(ctx, "room_ids"),
         start=_time(ctx, "start"),
         end=_time(ctx, "end"),
-    )  # type: ignore[arg-type]
+    )
 
 
 @api(action="authenticated", body=s.SlotQuery)

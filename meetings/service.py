@@ -346,7 +346,7 @@ def insert_occurrences(session: Session, meeting: Meeting, occs: list[Occ]) -> N
                 meeting_id=meeting.id,
                 original_start=orig,
                 start_at=s,
-                end_at=e,  # type: ignore[arg-type]
+                end_at=e,
                 room_id=meeting.room_id,
                 status=OccurrenceStatus.active if ok else OccurrenceStatus.cancelled,
             )
@@ -522,7 +522,7 @@ def move_occurrence(session: Session, actor: Actor, meeting: Meeting, body: Any)
             c
             for c in room_conflicts(session, room.id, [(start, end)])
             if c[1].meeting_id != meeting.id or c[1].start != occ.start_at
-        ]  # type: ignore[arg-type]
+        ]
         if clashes:
             raise Conflict(f"会议室在 {local_text(start, tz)} 已被占用", code="room_conflict")
     occ.start_at, occ.end_at, occ.moved = start, end, True
@@ -645,7 +645,7 @@ def split_series(session: Session, actor: Actor, meeting: Meeting, body: Any) ->
             MeetingAttendee(
                 meeting_id=new.id,
                 user_id=a.user_id,
-                role=a.role,  # type: ignore[arg-type]
+                role=a.role,
                 department_id=a.department_id,
                 agency_id=a.agency_id,
                 substitute_for=a.substitute_for,

@@ -123,7 +123,7 @@ def sign_in(
     entry = SignIn(
         meeting_id=meeting.id,
         occurrence_start=occ.original_start,
-        user_id=actor.user_id,  # type: ignore[arg-type]
+        user_id=actor.user_id,
         method="code" if code is not None else "tap",
         signed_at=now,
     )

@@ -192,7 +192,7 @@ class FrameHandlers:
         status = frame.get("status")
         if status not in STATUSES:
             raise ValidationError("status 只能是 online 或 away", code="invalid_field")
-        self.rt.presence.set(conn, status)  # type: ignore[arg-type]
+        self.rt.presence.set(conn, status)
 
     async def watch(self, conn: Connection, frame: dict[str, Any]) -> None:
         ids = frame.get("user_ids")

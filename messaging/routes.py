@@ -147,7 +147,7 @@ def send(ctx: Ctx) -> dict[str, Any]:
     rt, actor, cid, fields = _rt(ctx), ctx.user, _conv(ctx), ctx.body.model_dump()
     if not rt.buckets.allow(actor.user_id, actor.ip):
         raise RateLimited("发送过于频繁，请稍后再试")
-    return rt.batcher.run(SendOp(actor, cid, fields))  # type: ignore[no-any-return]
+    return rt.batcher.run(SendOp(actor, cid, fields))
 
 
 @api(action="message.send", body=EditBody, write=True)
@@ -177,7 +177,7 @@ def react(ctx: Ctx) -> dict[str, Any]:
 @api(action="message.read", body=ReadBody, deferred_write=True)
 def mark_read(ctx: Ctx) -> dict[str, Any]:
     actor, cid, seq = ctx.user, _conv(ctx), ctx.body.seq
-    return _rt(ctx).batcher.run(lambda s: messages.mark_read(s, actor, conversation_id=cid, seq=seq))  # type: ignore[no-any-return]
+    return _rt(ctx).batcher.run(lambda s: messages.mark_read(s, actor, conversation_id=cid, seq=seq))
 
 
 @api(action="message.read")
@@ -234,7 +234,7 @@ def upload(ctx: Ctx) -> dict[str, Any]:
         stream=file.file,
         root=_rt(ctx).files,
     )
-    return _rt(ctx).batcher.run(lambda s: attachments.record_upload(s, actor, got))  # type: ignore[no-any-return]
+    return _rt(ctx).batcher.run(lambda s: attachments.record_upload(s, actor, got))
 
 
 @api(action="message.read")

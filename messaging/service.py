@@ -127,7 +127,7 @@ def unread_counts(session: Session, actor: Actor) -> dict[str, Any]:
     rows = session.exec(
         select(Conversation.id, Conversation.last_seq, Member.last_read_seq, Member.muted)
         .join(Member, Member.conversation_id == Conversation.id)
-        .where(Member.user_id == actor.user_id)  # type: ignore[arg-type]
+        .where(Member.user_id == actor.user_id)
     ).all()
     by = {cid: max(last - read, 0) for cid, last, read, _ in rows}
     return {
@@ -142,7 +142,7 @@ def _titles(session: Session, actor: Actor, convs: list[Conversation]) -> dict[i
     out: dict[int, str] = {}
     dept_ids = [c.department_id for c in convs if c.department_id]
     if dept_ids:
-        names = dict(session.exec(select(Department.id, Department.name).where(col(Department.id).in_(dept_ids))).all())  # type: ignore[arg-type]
+        names = dict(session.exec(select(Department.id, Department.name).where(col(Department.id).in_(dept_ids))).all())
         out.update({c.id: names.get(c.department_id, c.name) for c in convs if c.department_id})  # type: ignore[misc]
     direct = [c.id for c in convs if c.kind == ConversationKind.direct]
     if direct:
@@ -151,7 +151,7 @@ def _titles(session: Session, actor: Actor, convs: list[Conversation]) -> dict[i
             .join(User, User.id == Member.user_id)  # type: ignore[arg-type]
             .where(col(Member.conversation_id).in_(direct), Member.user_id != actor.user_id)
         ).all()
-        out.update(dict(pairs))  # type: ignore[arg-type]
+        out.update(dict(pairs))
     out.update({c.id: "工作通知" for c in convs if c.kind == ConversationKind.notice})  # type: ignore[misc]
     return out
 
@@ -191,8 +191,8 @@ def list_members(
 
 def _active_users(session: Session, user_ids: Iterable[int]) -> list[int]:
     ids = {int(u) for u in user_ids}
-    found = set(session.exec(select(User.id).where(col(User.id).in_(ids), User.is_active == True)).all())  # type: ignore[arg-type] # noqa: E712
-    missing = ids - found  # type: ignore[operator]
+    found = set(session.exec(select(User.id).where(col(User.id).in_(ids), User.is_active == True)).all())  # noqa: E712
+    missing = ids - found
     if missing:
         raise ValidationError(f"人员不存在或已停用：{sorted(missing)[:5]}", code="unknown_user")
     return sorted(ids)
@@ -415,13 +415,13 @@ def _notify_conversation(session: Session, conv: Conversation, op: str, user_ids
 
 def _notify_members(
     session: Session, conv: Conversation, op: str, user_ids: list[int], *, extra: list[int] = (), **more: Any
-) -> None:  # type: ignore[assignment]
+) -> None:
     events.publish_on_commit(
         session,
         "chat.member",
         {"op": op, "conversation_id": conv.id, "user_ids": user_ids, **more},
         user_ids=member_ids(session, conv.id) + list(extra),
-    )  # type: ignore[arg-type]
+    )
 
 
 # One-to-one and 工作通知 ------------------------------------------------------------------------
@@ -492,7 +492,7 @@ def sync_department_group(session: Session, dept_id: int) -> Conversation | None
             Member(
                 conversation_id=conv.id,
                 user_id=uid,
-                last_read_seq=conv.last_seq,  # type: ignore[arg-type]
+                last_read_seq=conv.last_seq,
                 joined_seq=conv.last_seq,
             )
         )
@@ -507,7 +507,7 @@ def sync_department_group(session: Session, dept_id: int) -> Conversation | None
         if uid in heads:
             session.flush()
             m = session.get(Member, (conv.id, uid))
-            m.role = MemberRole.admin  # type: ignore[union-attr]
+            m.role = MemberRole.admin
             session.add(m)
     if not (added or removed or changed_roles):
         return conv
@@ -565,7 +565,7 @@ def ensure_department_groups(db: Database, actor: Actor) -> bool:
         )
         kinds = dict(
             s.exec(select(Department.id, Department.kind).where(col(Department.id).in_(actor.department_ids))).all()
-        )  # type: ignore[arg-type]
+        )
     missing = [d for d in actor.department_ids if d not in mine and kinds.get(d) == DeptKind.department]
     for dept_id in sorted(missing):
         with db.write() as s:

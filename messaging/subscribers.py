@@ -71,7 +71,7 @@ def on_notify(db: Database, event: Event) -> None:
                 body=text,
                 meta={**meta, "event": event.type},
                 recipients=[uid],
-            )  # type: ignore[list-item]
+            )
 
 
 def on_meeting_created(db: Database, event: Event) -> None:

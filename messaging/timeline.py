@@ -93,7 +93,7 @@ def append_message(
             payload,
             audience=audience.of(conv.id),  # type: ignore[arg-type]
             user_ids=members if members is not None else member_ids(session, conv.id),
-        )  # type: ignore[arg-type]
+        )
     return msg
 
 

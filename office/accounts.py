@@ -111,7 +111,7 @@ def _open_session(
     row = AuthSession(
         token_hash=token_digest(token),
         user_id=user.id,
-        csrf_token=new_token(24),  # type: ignore[arg-type]
+        csrf_token=new_token(24),
         mfa_pending=mfa_pending,
         created_at=now,
         last_seen_at=now,

@@ -224,7 +224,7 @@ def prune(db: Database, *, keep: timedelta = timedelta(days=1)) -> None:
         if newest is not None:
             s.execute(
                 delete(CacheChange).where(
-                    col(CacheChange.at) < utcnow() - keep,  # type: ignore[arg-type]
+                    col(CacheChange.at) < utcnow() - keep,
                     col(CacheChange.seq) < newest,
                 )
             )

@@ -59,9 +59,7 @@ def record(
     Core statements rather than the ORM unit of work: this runs in every write, so it is kept
     to one locked read of the tip, one insert and one update.
     """
-    tip = session.execute(
-        sa_select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()  # type: ignore[arg-type]
-    ).first()
+    tip = session.execute(sa_select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()).first()
     if tip is None:
         session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
         prev_seq, prev_hash = 0, GENESIS
@@ -149,7 +147,7 @@ _COLUMNS = (
 )
 # Built once: statement construction costs more than executing these.
 _INSERT = insert(AuditEntry)
-_TIP = sa_select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()  # type: ignore[arg-type]
+_TIP = sa_select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
 _ADVANCE = (
     update(AuditHead)
     .where(AuditHead.id == 1)  # type: ignore[arg-type]
@@ -214,13 +212,13 @@ def query(
     if actor_id is not None:
         stmt = stmt.where(AuditEntry.actor_id == actor_id)
     if action:
-        stmt = stmt.where(AuditEntry.action.startswith(action))  # type: ignore[attr-defined]
+        stmt = stmt.where(AuditEntry.action.startswith(action))
     if target_type:
         stmt = stmt.where(AuditEntry.target_type == target_type)
     if since:
-        stmt = stmt.where(AuditEntry.at >= since)  # type: ignore[operator]
+        stmt = stmt.where(AuditEntry.at >= since)
     if until:
-        stmt = stmt.where(AuditEntry.at < until)  # type: ignore[operator]
+        stmt = stmt.where(AuditEntry.at < until)
     if before_seq:
         stmt = stmt.where(AuditEntry.seq < before_seq)
     stmt = stmt.order_by(AuditEntry.seq.desc()).limit(min(max(limit, 1), 200))  # type: ignore[attr-defined]

@@ -120,7 +120,7 @@ def rewrite(
 
     Events are changed in place, never deleted: ids stay as clients saw them, and the newest event
     must stay anyway (see ``prune``)."""
-    lo = session.exec(select(func.min(StoredEvent.id)).where(StoredEvent.created_at >= since - CLOCK_ALLOWANCE)).one()  # type: ignore[arg-type,operator]
+    lo = session.exec(select(func.min(StoredEvent.id)).where(StoredEvent.created_at >= since - CLOCK_ALLOWANCE)).one()
     wanted: list[Any] = []
     if audience:
         wanted.append(StoredEvent.audience == audience)
@@ -150,10 +150,10 @@ def prune(db: Database, *, retention: timedelta) -> int:
         top = s.exec(select(func.max(StoredEvent.id))).one() or 0
         newest = s.exec(
             select(func.max(StoredEvent.id)).where(
-                StoredEvent.created_at < cutoff,  # type: ignore[arg-type,operator]
+                StoredEvent.created_at < cutoff,
                 StoredEvent.id < top,
             )
-        ).one()  # type: ignore[operator]
+        ).one()
         if not newest:
             return 0
         s.execute(delete(EventRecipient).where(EventRecipient.event_id <= newest))  # type: ignore[arg-type]

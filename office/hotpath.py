@@ -208,7 +208,7 @@ _QUERIES: dict[bytes, QueryParams] = {}
 def query(request: Request) -> QueryParams:
     """The request's query parameters, parsed once per distinct query string (typeahead repeats them)."""
     raw = request.scope["query_string"]
-    return _remember(_QUERIES, raw, lambda: QueryParams(raw))  # type: ignore[no-any-return]
+    return _remember(_QUERIES, raw, lambda: QueryParams(raw))
 
 
 _TIMES: dict[str, datetime] = {}
@@ -217,7 +217,7 @@ _TIMES: dict[str, datetime] = {}
 def _utc(value: str) -> datetime:
     """A stored time (naive UTC text, ``office.db.UTCDateTime``) as an aware datetime. A session's
     times change every few minutes at most, so parsed values are remembered."""
-    return _remember(_TIMES, value, lambda: datetime.fromisoformat(value).replace(tzinfo=UTC))  # type: ignore[no-any-return]
+    return _remember(_TIMES, value, lambda: datetime.fromisoformat(value).replace(tzinfo=UTC))
 
 
 def int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int | None:

@@ -356,7 +356,7 @@ def api(
         endpoint.__doc__ = fn.__doc__
         endpoint.__policy__ = action  # type: ignore[attr-defined]
         endpoint.__body__ = body  # type: ignore[attr-defined]
-        endpoint.__handler__ = fn  # type: ignore[attr-defined]  (office.openapi reads its query parameters)
+        endpoint.__handler__ = fn  # type: ignore[attr-defined]  # office.openapi reads its query parameters
         endpoint.__multipart__ = multipart  # type: ignore[attr-defined]
         return endpoint
 

@@ -96,7 +96,7 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[s
         client.headers["x-csrf-token"] = body["user"]["csrf_token"]
     else:
         client.headers["x-csrf-token"] = client.cookies.get("tb_csrf") or ""
-    return body  # type: ignore[no-any-return]
+    return body
 
 
 def new_client(app: Any) -> TestClient:

@@ -24,8 +24,8 @@ import subprocess
 import sys
 import time
 
-import uno  # type: ignore[import-not-found]
-from com.sun.star.beans import PropertyValue  # type: ignore[import-not-found]
+import uno
+from com.sun.star.beans import PropertyValue
 
 START_TIMEOUT = 60.0
 

@@ -201,7 +201,7 @@ def _cards(session: Session, ids: list[int] | None) -> tuple[dict[int, bytes], d
             Post.is_primary,
             Post.rank,
         )
-        .join(Department, Department.id == Post.department_id)  # type: ignore[arg-type]
+        .join(Department, Department.id == Post.department_id)
         .order_by(col(Post.is_primary).desc(), Post.rank)
     )
     chunks: list[list[int] | None] = (
@@ -262,7 +262,7 @@ def encode(data: Any) -> bytes:
 
 
 def current(db: Database) -> DirectoryIndex | None:
-    return actor_cache.state(db).directory_index  # type: ignore[no-any-return]
+    return actor_cache.state(db).directory_index
 
 
 def ensure(session: Session) -> DirectoryIndex | None:

@@ -397,7 +397,7 @@ def posts_of(session: Session, user_ids: Iterable[int]) -> dict[int, list[dict[s
             Post.is_primary,
             Post.rank,
         )
-        .join(Department, Department.id == Post.department_id)  # type: ignore[arg-type]
+        .join(Department, Department.id == Post.department_id)
         .where(col(Post.user_id).in_(ids))
         .order_by(col(Post.is_primary).desc(), Post.rank)
     ).all()
@@ -514,7 +514,7 @@ def department_members(
     base = (
         select(Post.user_id)
         .join(User, User.id == Post.user_id)
-        .where(Post.department_id == dept_id, User.is_active == true())  # type: ignore[arg-type]
+        .where(Post.department_id == dept_id, User.is_active == true())
     )
     total = session.exec(select(func.count()).select_from(base.subquery())).one()
     ids = list(session.exec(base.order_by(Post.rank, Post.user_id).offset(offset).limit(min(limit, 500))).all())

@@ -33,7 +33,7 @@ def make_seal(
                 s,
                 org.actor(keeper),
                 seal_id,
-                user_ids=[org.users[u] for u in users],  # type: ignore[arg-type]
+                user_ids=[org.users[u] for u in users],
                 seal_pin=SEAL_PIN,
             )
     return seal_id  # type: ignore[return-value]

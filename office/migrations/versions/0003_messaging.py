@@ -6,7 +6,7 @@ Create Date: 2026-11-29 06:54:07.639854
 """
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import office.db
