@@ -81,7 +81,10 @@ def _route_one(db: Database, actors: dict[str, Actor], depts: dict[str, int], n:
     from docs_flow import service
     from docs_flow.schemas import DocumentCreate
 
-    body = [{"kind": "heading", "level": 1, "text": "一、总体要求"}, {"kind": "paragraph", "text": f"正文第 {n} 号。"}]
+    body: list[dict[str, Any]] = [
+        {"kind": "heading", "level": 1, "text": "一、总体要求"},
+        {"kind": "paragraph", "text": f"正文第 {n} 号。"},
+    ]
     with db.write() as s:
         doc = service.check_create_document(
             s,

@@ -84,7 +84,11 @@ def _setup(tmp: Path) -> tuple[Any, dict[str, int]]:
             return db, json.loads((tmp / "bench_ids.json").read_text())
         agency = service.create_department(s, SYSTEM, name="省政府办公厅", kind=DeptKind.agency, code="粤府办")
         other = service.create_department(s, SYSTEM, name="省发展改革委", kind=DeptKind.agency, code="粤发改")
-        depts = [service.create_department(s, SYSTEM, name=f"第{i}处", parent_id=agency.id).id for i in range(12)]
+        depts: list[int] = []
+        for i in range(12):
+            dept_id = service.create_department(s, SYSTEM, name=f"第{i}处", parent_id=agency.id).id
+            assert dept_id is not None  # flushed: the id is set
+            depts.append(dept_id)
         clerk = service.create_user(
             s,
             SYSTEM,

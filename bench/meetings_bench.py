@@ -62,7 +62,8 @@ def _setup(folder: Path, meetings: int) -> tuple[Any, list[int], list[int], dt.d
     with db.write() as s:
         seed_shipped(s, SYSTEM)
         agency = directory.create_department(s, SYSTEM, name="基准机关", kind=DeptKind.agency)
-        dept = directory.create_department(s, SYSTEM, name="基准处", parent_id=agency.id)
+        dept_id = directory.create_department(s, SYSTEM, name="基准处", parent_id=agency.id).id
+        assert dept_id is not None  # flushed: the id is set
         users = [
             directory.create_user(
                 s,
@@ -70,7 +71,7 @@ def _setup(folder: Path, meetings: int) -> tuple[Any, list[int], list[int], dt.d
                 username=f"u{i:04d}",
                 name=f"用户{i}",
                 password="x",
-                posts=[PostSpec(department_id=dept.id, title="科员")],
+                posts=[PostSpec(department_id=dept_id, title="科员")],
                 roles={Role.staff},
                 check_password=False,
                 password_hash=pw,
@@ -130,7 +131,8 @@ def _setup(folder: Path, meetings: int) -> tuple[Any, list[int], list[int], dt.d
                 s.execute(insert(table), [_defaults(table, r) for r in rows[i : i + 5000]])
         # The rows went in around the service, so derive the busy table as the migration does.
         rebuild_busy(s.connection())
-    return db, users, room_ids, first_day
+    # Flushed rows: every id is set.
+    return db, [u for u in users if u is not None], [r for r in room_ids if r is not None], first_day
 
 
 def _defaults(table: Any, row: dict[str, Any]) -> dict[str, Any]:
