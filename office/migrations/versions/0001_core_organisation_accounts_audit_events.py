@@ -232,9 +232,34 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", "role"),
     )
     # ### end Alembic commands ###
-    from office.audit import install_guards
+    # The audit log is append-only: triggers refuse UPDATE, and DELETE of entries younger than 180
+    # days. The statements are written out here, as ``office.audit`` had them when this revision was
+    # made, so the migration stays what it was whatever the live code becomes.
+    bind = op.get_bind()
+    for stmt in _SQLITE_AUDIT_GUARDS if bind.dialect.name == "sqlite" else _PG_AUDIT_GUARDS:
+        bind.execute(sa.DDL(stmt))
 
-    install_guards(op.get_bind())
+
+_SQLITE_AUDIT_GUARDS = [
+    "CREATE TRIGGER IF NOT EXISTS audit_entry_no_update BEFORE UPDATE ON audit_entry "
+    "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_entry_no_early_delete BEFORE DELETE ON audit_entry "
+    "WHEN OLD.at > datetime('now', '-180 days') "
+    "BEGIN SELECT RAISE(ABORT, 'audit entries younger than 180 days cannot be deleted'); END",
+]
+_PG_AUDIT_GUARDS = [
+    """CREATE OR REPLACE FUNCTION audit_entry_guard() RETURNS trigger AS $$
+    BEGIN
+      IF TG_OP = 'UPDATE' THEN RAISE EXCEPTION 'audit log is append-only'; END IF;
+      IF OLD.at > now() - interval '180 days' THEN
+        RAISE EXCEPTION 'audit entries younger than 180 days cannot be deleted';
+      END IF;
+      RETURN OLD;
+    END $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS audit_entry_guard ON audit_entry",
+    "CREATE TRIGGER audit_entry_guard BEFORE UPDATE OR DELETE ON audit_entry "
+    "FOR EACH ROW EXECUTE FUNCTION audit_entry_guard()",
+]
 
 
 def downgrade() -> None:

@@ -235,10 +235,35 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_esign_seal_use_seal_id"), ["seal_id"], unique=False)
 
     # ### end Alembic commands ###
-    # Append-only transparency log and 用印登记: triggers refuse UPDATE and DELETE.
-    from esign.models import install_guards
+    # Append-only transparency log and 用印登记: triggers refuse UPDATE and DELETE. The statements
+    # are written out here, as ``esign.models`` had them when this revision was made, so the
+    # migration stays what it was whatever the live code becomes.
+    bind = op.get_bind()
+    for table in _GUARDED_TABLES:
+        for stmt in _sqlite_guards(table) if bind.dialect.name == "sqlite" else _pg_guards(table):
+            bind.execute(sa.DDL(stmt))
 
-    install_guards(op.get_bind())
+
+_GUARDED_TABLES = ("esign_log_leaf", "esign_log_node", "esign_seal_use")
+
+
+def _sqlite_guards(table: str) -> list[str]:
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END",
+    ]
+
+
+def _pg_guards(table: str) -> list[str]:
+    return [
+        "CREATE OR REPLACE FUNCTION esign_append_only() RETURNS trigger AS $$ "
+        "BEGIN RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END $$ LANGUAGE plpgsql",
+        f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
+        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION esign_append_only()",
+    ]
 
 
 def downgrade() -> None:
