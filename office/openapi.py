@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import re
 import sys
+from collections import Counter
 from functools import cache
 from typing import Any
 
@@ -43,12 +44,41 @@ def query_parameters(fn: Any) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(found.items()))
 
 
+def _api_routes(routes: list[Any]) -> list[Route]:
+    return [r for r in routes if isinstance(r, Route) and r.path.startswith(("/api", "/healthz"))]
+
+
+def _qualified(endpoint: Any) -> str:
+    """The endpoint's name with its module's ("docs_flow.incoming_routes" -> "docs_flow_incoming_meta"),
+    unique because a module defines a name once."""
+    module = getattr(getattr(endpoint, "__handler__", endpoint), "__module__", "")
+    parts = [p for p in re.split(r"[._]", module) if p != "routes"]
+    return "_".join([*parts, endpoint.__name__])
+
+
+def operation_ids(routes: list[Any]) -> dict[tuple[str, str], str]:
+    """(path, method) -> operationId: ``<endpoint>_<method>`` (``me_get``), or, for a name that two
+    modules use, qualified with the module (``office_auth_me_get``, ``esign_me_get``). Operation
+    ids must be unique in the document (OpenAPI 3.1 §4.8.10.1): client generators name methods
+    after them."""
+    plain: dict[tuple[str, str], str] = {}
+    for route in _api_routes(routes):
+        for method in (route.methods or set()) - {"HEAD"}:
+            plain[(route.path, method)] = f"{route.endpoint.__name__}_{method.lower()}"
+    used = Counter(plain.values())
+    out: dict[tuple[str, str], str] = {}
+    for route in _api_routes(routes):
+        for method in (route.methods or set()) - {"HEAD"}:
+            name = plain[(route.path, method)]
+            out[(route.path, method)] = name if used[name] == 1 else f"{_qualified(route.endpoint)}_{method.lower()}"
+    return out
+
+
 def build(routes: list[Any], *, title: str = "通办 Tongban API", version: str = "0.1.0") -> dict[str, Any]:
     paths: dict[str, Any] = {}
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
-    for route in routes:
-        if not isinstance(route, Route) or not route.path.startswith(("/api", "/healthz")):
-            continue
+    ids = operation_ids(routes)
+    for route in _api_routes(routes):
         path = re.sub(r"{(\w+):\w+}", r"{\1}", route.path)
         params = [
             {"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
@@ -60,7 +90,7 @@ def build(routes: list[Any], *, title: str = "通办 Tongban API", version: str 
         ]
         for method in sorted((route.methods or set()) - {"HEAD"}):
             op: dict[str, Any] = {
-                "operationId": f"{route.endpoint.__name__}_{method.lower()}",
+                "operationId": ids[(route.path, method)],
                 "summary": (route.endpoint.__doc__ or route.endpoint.__name__).strip().split("\n")[0],
                 "responses": {
                     "default": {
