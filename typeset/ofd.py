@@ -12,13 +12,18 @@ the pages, ``typeset.pdf_measure``):
 - paths (the red 版头 line, 版记 rules, table borders) → ``PathObject`` with ``AbbreviatedData``;
 - images → ``ImageObject`` over a PNG in ``Res``.
 
-Fonts are named, not embedded (GB/T 33190 §11.1 allows it; readers substitute by name): the PDF's
-subset fonts carry no Unicode cmap an OFD reader could use. The seal is not on the pages: it is the
-signature's ``StampAnnot`` (``esign.ofd_sig``), as in the PDF, where it is the signature widget.
+Fonts are embedded (GB/T 33190 §11.1 ``FontFile``): for each font the PDF uses, a TrueType subset
+of the same font file holding the characters drawn with it (``typeset.ofd_fonts``), so a reader
+without our fonts shows the same glyphs; a font that cannot be found or whose licence bits forbid
+embedding is named only (readers substitute by name). The PDF's own subset fonts carry no Unicode
+cmap an OFD reader could use. The seal is not on the pages: it is the signature's ``StampAnnot``
+(``esign.ofd_sig``), as in the PDF, where it is the signature widget. The seal covers the font
+files like every other file of the package.
 
 Units: OFD is millimetres, origin top-left, y down; PDF is points, origin bottom-left, y up.
 The package layout is the usual one: ``OFD.xml``, ``Doc_0/Document.xml``, ``Doc_0/PublicRes.xml``,
-``Doc_0/DocumentRes.xml``, ``Doc_0/Pages/Page_N/Content.xml``, ``Doc_0/Res/image_N.png``.
+``Doc_0/DocumentRes.xml``, ``Doc_0/Pages/Page_N/Content.xml``, ``Doc_0/Res/image_N.png``,
+``Doc_0/Res/font_N.ttf``.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from pypdfium2 import raw
 
 from office.errors import UnsupportedMedia
 from office.safezip import write_zip
+from typeset import ofd_fonts
 from typeset.pdf_measure import PDFIUM_LOCK
 
 NS = "http://www.ofdspec.org/2016"
@@ -61,6 +67,7 @@ class _Ids:
     last: int = 0
     fonts: dict[tuple[str, str], int] = field(default_factory=dict)
     images: list[tuple[int, bytes]] = field(default_factory=list)
+    drawn: dict[int, set[str]] = field(default_factory=dict)  # font ID -> the characters drawn with it
 
     def next(self) -> int:
         self.last += 1
@@ -150,6 +157,7 @@ def _runs(chars: list[_Char]) -> list[list[_Char]]:
 
 def _text_object(ids: _Ids, run: list[_Char]) -> str:
     first, last = run[0], run[-1]
+    ids.drawn.setdefault(first.font, set()).update(c.ch for c in run)
     size = first.size
     left, top = first.x - 0.5, first.y - size * 1.2
     width, height = last.x - first.x + size + 1, size * 1.6
@@ -251,6 +259,19 @@ def _page_xml(ids: _Ids, page: pdfium.PdfPage, width: float, height: float) -> s
     )
 
 
+def _font_xml(ids: _Ids, name: str, family: str, fid: int, parts: dict[str, bytes]) -> str:
+    """The font resource; with its ``FontFile`` (the characters drawn, ``typeset.ofd_fonts``) in
+    ``Doc_0/Res`` when the font is found on this machine and its licence bits allow embedding."""
+    attrs = f"FontName={quoteattr(name)} FamilyName={quoteattr(family)}"
+    found = ofd_fonts.locate(name)
+    embedded = ofd_fonts.subset(*found, ids.drawn.get(fid, set())) if found else None
+    if embedded is None:
+        return f'<ofd:Font ID="{fid}" {attrs}/>'
+    parts[f"Doc_0/Res/font_{fid}.ttf"] = embedded.data
+    bold = ' Bold="true"' if embedded.bold else ""
+    return f'<ofd:Font ID="{fid}" {attrs}{bold}><ofd:FontFile>font_{fid}.ttf</ofd:FontFile></ofd:Font>'
+
+
 def pdf_to_ofd(pdf: bytes, *, title: str = "", created: datetime | None = None) -> bytes:
     """Write the pages of ``pdf`` as an OFD package (bytes). Same pages, same positions; the text
     stays text. Raises UnsupportedMedia for a file PDFium cannot open."""
@@ -274,10 +295,7 @@ def pdf_to_ofd(pdf: bytes, *, title: str = "", created: datetime | None = None) 
         finally:
             doc.close()
     first_w, first_h = (pages[0][2], pages[0][3]) if pages else (210.0, 297.0)
-    fonts = "".join(
-        f'<ofd:Font ID="{fid}" FontName={quoteattr(name)} FamilyName={quoteattr(family)}/>'
-        for (name, family), fid in ids.fonts.items()
-    )
+    fonts = "".join(_font_xml(ids, name, family, fid, parts) for (name, family), fid in ids.fonts.items())
     media = "".join(
         f'<ofd:MultiMedia ID="{rid}" Type="Image" Format="PNG"><ofd:MediaFile>image_{rid}.png'
         f"</ofd:MediaFile></ofd:MultiMedia>"

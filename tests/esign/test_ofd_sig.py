@@ -74,6 +74,8 @@ def test_sealed_ofd_verifies_and_tampering_fails(
     assert f"<ofd:SignatureMethod>{crypto.SIGNATURE_OIDS[alg]}</ofd:SignatureMethod>" in signature_xml
     assert f'CheckMethod="{crypto.DIGEST_OIDS[crypto.DIGEST_OF[alg]]}"' in signature_xml
     assert 'FileRef="/Doc_0/Pages/Page_0/Content.xml"' in signature_xml and "<ofd:StampAnnot" in signature_xml
+    fonts = sorted(n for n in parts if n.startswith("Doc_0/Res/font_"))
+    assert fonts and all(f'FileRef="/{n}"' in signature_xml for n in fonts)  # the seal covers the embedded fonts
 
     with org.db.read() as s:
         report = service.verify_file(s, sealed)
@@ -105,6 +107,13 @@ def test_sealed_ofd_verifies_and_tampering_fails(
         bad = service.verify_file(s, ofd_sig.write_package(changed))
     assert not bad["valid"] and "document_modified" in _codes(bad)
     assert "Doc_0/Pages/Page_0/Content.xml" in bad["signatures"][0]["errors"][0]["message"]
+
+    # A glyph changed in an embedded font (what the reader draws): the font file is named.
+    font = bytearray(parts[fonts[0]])
+    font[len(font) // 2] ^= 0xFF
+    with org.db.read() as s:
+        bad = service.verify_file(s, ofd_sig.write_package(dict(parts, **{fonts[0]: bytes(font)})))
+    assert not bad["valid"] and fonts[0] in bad["signatures"][0]["errors"][0]["message"]
 
     # A page removed, or a page added.
     last = max(n for n in parts if n.startswith("Doc_0/Pages/"))

@@ -7,9 +7,11 @@ fonts-wqy-microhei that ``scripts/test`` installs) stands in, registered under t
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import pypdfium2 as pdfium
 import pytest
@@ -21,6 +23,8 @@ WQY = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 class Rendered:
     pages: list[str]  # the text of each page, as the reader drew it
     pdf: bytes
+    font_files: dict[str, bytes]  # font ID -> the embedded font file the reader found (FontFile)
+    drawn: dict[str, set[str]]  # font ID -> the characters the reader draws with that font
 
 
 def render(ofd: bytes) -> Rendered:
@@ -42,8 +46,23 @@ def render(ofd: bytes) -> Rendered:
     pdfmetrics.registerFont(TTFont("宋体", WQY, subfontIndex=0))
     reader = OFD()
     reader.read(ofd, fmt="binary")
+    font_files, drawn = _fonts(reader.data)
     pdf = reader.to_pdf()
     doc = pdfium.PdfDocument(pdf)
     pages = ["".join(doc[i].get_textpage().get_text_range().split()) for i in range(len(doc))]
     doc.close()
-    return Rendered(pages, pdf)
+    return Rendered(pages, pdf, font_files, drawn)
+
+
+def _fonts(data: list[dict[str, Any]]) -> tuple[dict[str, bytes], dict[str, set[str]]]:
+    """The font resources and text runs as the reader parsed them (its ``data``: one dict per document)."""
+    files: dict[str, bytes] = {}
+    drawn: dict[str, set[str]] = {}
+    for doc in data:
+        for font_id, font in doc.get("fonts", {}).items():
+            if font.get("font_b64"):
+                files[font_id] = base64.b64decode(font["font_b64"])
+        for page in doc.get("page_info", {}).values():
+            for run in page.get("text_list") or []:
+                drawn.setdefault(str(run.get("font")), set()).update(run.get("text") or "")
+    return files, drawn

@@ -7,6 +7,7 @@ import zipfile
 
 import pypdfium2 as pdfium
 import pytest
+from fontTools.ttLib import TTFont
 
 from office.errors import UnsupportedMedia
 from tests.typeset.ofd_reader import render
@@ -42,6 +43,29 @@ def test_the_package_is_laid_out_as_the_standard_names_it(notice_pdf: OfficialPd
     assert "<ofd:TextObject" in page and 'StrokeColor Value="255 0 0"' in page  # text, and the red line
     assert "<ofd:PhysicalBox>0 0 210.01 297</ofd:PhysicalBox>" in page  # A4 in millimetres
     assert ofd.pdf_to_ofd(notice_pdf.pdf) == package  # the same pages give the same bytes
+
+
+def test_the_fonts_drawn_are_embedded_and_hold_every_character(notice_pdf: OfficialPdf) -> None:  # noqa: F811
+    """GB/T 33190 §11.1 FontFile: a reader without our fonts still has the glyphs the page draws."""
+    package = ofd.pdf_to_ofd(notice_pdf.pdf)
+    shown = render(package)
+    assert len(shown.drawn) >= 3  # body 仿宋, headings 黑体, title 小标宋: each its own face
+    for font_id, chars in shown.drawn.items():
+        assert font_id in shown.font_files, f"font {font_id} is drawn but not embedded"
+        font = TTFont(io.BytesIO(shown.font_files[font_id]))  # a valid font file
+        cmap, glyf = font.getBestCmap(), font["glyf"]
+        missing = {ch for ch in chars if ord(ch) not in cmap}
+        assert not missing, f"font {font_id} lacks {sorted(missing)}"
+        blank = {ch for ch in chars if not ch.isspace() and glyf[cmap[ord(ch)]].numberOfContours == 0}
+        assert not blank, f"font {font_id} has empty glyphs for {sorted(blank)}"
+        assert font["name"].getDebugName(0)  # the source's copyright travels with the subset
+    assert "广" in shown.drawn[max(shown.drawn, key=lambda k: len(shown.drawn[k]))]
+    with zipfile.ZipFile(io.BytesIO(package)) as zf:
+        res = zf.read("Doc_0/PublicRes.xml").decode()
+        fonts = sorted(n for n in zf.namelist() if n.startswith("Doc_0/Res/font_"))
+    assert len(fonts) == len(shown.font_files) and all(f"<ofd:FontFile>{n[10:]}</ofd:FontFile>" in res for n in fonts)
+    # Regional glyph forms: the face is the Simplified Chinese one fontconfig gives for 仿宋_GB2312.
+    assert all("CJKsc" in TTFont(io.BytesIO(data))["name"].getDebugName(6) for data in shown.font_files.values())
 
 
 def test_a_file_that_is_not_a_pdf_is_refused() -> None:
