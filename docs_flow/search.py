@@ -31,14 +31,15 @@ from docs_flow import engine
 from docs_flow import search_index as _hooks  # noqa: F401  (registers the indexing hooks)
 from docs_flow.incoming_models import IncomingDocument, SearchDoc, SearchTerm
 from docs_flow.models import DocStatus, OutgoingDocument
-from docs_flow.search_index import FTS_TABLE, grams, runs
+from docs_flow.search_index import FTS_TABLE, runs
 from office import policy
 from office.actor import Actor
+from office.bigrams import bigrams, pairs
 from office.db import escape_like
 from office.errors import ValidationError
 from office.models import Role
 
-__all__ = ["grams", "highlight", "parse_query", "search", "snippet", "visible_ids"]
+__all__ = ["highlight", "parse_query", "search", "snippet", "visible_ids"]
 
 MAX_QUERY = 100
 MAX_TERMS = 8
@@ -145,20 +146,16 @@ def _term_parts(term: str) -> tuple[list[tuple[list[str], bool]], bool]:
     digits, so quoting them cannot break out of the FTS5 syntax."""
     parts = runs(term)
     if len(parts) == 1 and parts[0][1] and len(parts[0][0]) >= 2:
-        return [(_bigrams(parts[0][0]), False)], True
+        return [(pairs(parts[0][0]), False)], True
     if len(parts) == 1 and not parts[0][1] and parts[0][0] == term:
         return [([term], True)], True
     out = []
     for i, (run, cjk) in enumerate(parts):
         if cjk and len(run) >= 2:
-            out.append((_bigrams(run), False))
+            out.append((pairs(run), False))
         elif not cjk and i > 0:  # a leading word may be the tail of a longer one: no prefix to match
             out.append(([run], i == len(parts) - 1))
     return out, False
-
-
-def _bigrams(run: str) -> list[str]:
-    return list(map(str.__add__, run, run[1:]))
 
 
 def _expr(tokens: list[str], prefix: bool = False) -> str:
@@ -334,7 +331,7 @@ def _bigram_match(session: Session, terms: list[str], conds: list[Any]) -> tuple
     for term in terms:
         conds = [*conds, _like(term)]
         if len(term) >= 2:
-            key = _rarest(session, sorted(grams(term)))
+            key = _rarest(session, sorted(bigrams(term)))
             conds.append(
                 sa_select(SearchTerm.doc_id)
                 .where(

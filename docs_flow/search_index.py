@@ -11,7 +11,9 @@ filters use). Next to it, one index per database:
   document's old tokens needs those tokens again, which :func:`fts_tokens` recomputes from the old
   ``SearchDoc`` row. The tokeniser is therefore part of the index format: change it only together with
   a migration that rebuilds the index (:func:`rebuild_fts`).
-* PostgreSQL: the table ``doc_search_term`` of each document's distinct character bigrams.
+* PostgreSQL: the table ``doc_search_term`` of each document's distinct character bigrams
+  (``office.bigrams``, the chat index's keys too). Documents indexed before pairs of whitespace
+  counted as bigrams lack those rows; no query asks for them (terms are split at whitespace).
 
 Indexing is automatic: a session hook notes every outgoing or incoming document flushed in a
 transaction and re-indexes it just before the commit, so no service path can forget it and the index
@@ -30,6 +32,7 @@ from sqlmodel import Session, col, select
 from docs_flow import body as body_mod
 from docs_flow.incoming_models import IncomingDocument, SearchDoc, SearchTerm
 from docs_flow.models import OutgoingDocument
+from office.bigrams import bigrams, pairs
 
 FTS_TABLE = "doc_search_fts"
 # Kept verbatim in migration 0008 (a migration must not change when this module does).
@@ -42,11 +45,6 @@ CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
 RUNS = re.compile(f"([{CJK}]+)|[^\\W{CJK}_]+")
 
 
-def grams(text: str) -> set[str]:
-    t = text.lower()
-    return {t[i : i + 2] for i in range(len(t) - 1) if not t[i : i + 2].isspace()}
-
-
 def runs(text: str) -> list[tuple[str, bool]]:
     """The token runs of ``text``, lower-cased: (run, is_cjk)."""
     return [(m.group(), m.group(1) is not None) for m in RUNS.finditer(text.lower())]
@@ -57,7 +55,7 @@ def fts_tokens(text: str) -> str:
     out: list[str] = []
     for run, cjk in runs(text):
         if cjk and len(run) > 1:
-            out.extend(map(str.__add__, run, run[1:]))
+            out.extend(pairs(run))
         else:
             out.append(run)
     return " ".join(out)
@@ -128,7 +126,7 @@ def index_document(session: Session, kind: str, doc_id: int, fields: dict[str, A
         )
         return
     session.execute(delete(SearchTerm).where(col(SearchTerm.doc_kind) == kind, col(SearchTerm.doc_id) == doc_id))
-    keys = grams(search_text(fields))
+    keys = bigrams(search_text(fields))
     if keys:
         session.execute(insert(SearchTerm), [{"term": g, "doc_kind": kind, "doc_id": doc_id} for g in keys])
 

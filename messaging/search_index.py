@@ -1,7 +1,8 @@
 """The chat search index, written in the same transaction as the message it indexes.
 
 A message is found by any two or more consecutive characters of its text, Chinese or not, case
-aside. Its index keys are therefore its distinct lower-cased character bigrams: every message
+aside. Its index keys are therefore its distinct lower-cased character bigrams (``office.bigrams``,
+the document index's keys too): every message
 containing a query contains all of the query's bigrams, and a LIKE over the text confirms. Text,
 file and image messages are indexed while not recalled; system messages never.
 
@@ -28,6 +29,7 @@ from sqlalchemy import delete, text
 from sqlmodel import Session
 
 from messaging.models import MessageGram, MessageKind
+from office.bigrams import bigrams
 from office.db import escape_like, insert_plain_rows, raw_many
 
 FTS_TABLE = "chat_message_fts"
@@ -43,12 +45,6 @@ _FTS_DELETE = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text) VALUES ('delet
 MAX_CONVERSATION_TOKENS = 64
 
 
-def grams(text_: str) -> set[str]:
-    """Distinct lower-cased character bigrams: the index keys of a text."""
-    t = text_.lower()
-    return {t[i : i + 2] for i in range(len(t) - 1)}
-
-
 def gram_token(gram: str) -> str:
     return "g" + "".join(f"{ord(ch):06x}" for ch in gram)
 
@@ -59,7 +55,7 @@ def conversation_token(conversation_id: int) -> str:
 
 def fts_document(conversation_id: int, text_: str) -> str:
     """What the FTS table is given for one message (sorted, so the same text always gives the same)."""
-    return " ".join([conversation_token(conversation_id), *map(gram_token, sorted(grams(text_)))])
+    return " ".join([conversation_token(conversation_id), *map(gram_token, sorted(bigrams(text_)))])
 
 
 def indexed(kind: MessageKind | str, recalled: bool) -> bool:
@@ -81,7 +77,7 @@ def index(conn: Any, rows: Sequence[tuple[int, int, str]]) -> None:
         conn,
         _GRAM,
         ("gram", "message_id", "conversation_id"),
-        [(g, mid, cid) for mid, cid, body in rows for g in grams(body)],
+        [(g, mid, cid) for mid, cid, body in rows for g in bigrams(body)],
     )
 
 
@@ -110,7 +106,7 @@ def candidates(session: Session, q: str, floors: Mapping[int, int], *, before_id
         confirm += " ELSE 0 END"
     conn = session.connection()
     if is_sqlite(conn):
-        keys = [f'"{gram_token(g)}"' for g in sorted(grams(q))]
+        keys = [f'"{gram_token(g)}"' for g in sorted(bigrams(q))]
         if len(conv_ids) <= MAX_CONVERSATION_TOKENS:
             keys.insert(0, "(" + " OR ".join(f'"{conversation_token(c)}"' for c in conv_ids) + ")")
         params["match"] = " AND ".join(keys)
@@ -121,7 +117,7 @@ def candidates(session: Session, q: str, floors: Mapping[int, int], *, before_id
             "ORDER BY f.rowid DESC LIMIT :limit"
         )
     else:
-        params["gram"] = _rarest(session, sorted(grams(q)))
+        params["gram"] = _rarest(session, sorted(bigrams(q)))
         sql = (
             "SELECT g.message_id FROM chat_message_gram g JOIN chat_message m ON m.id = g.message_id "
             f"WHERE g.gram = :gram AND g.conversation_id IN ({marks}) AND g.message_id < :before AND {confirm} "
@@ -169,4 +165,4 @@ def rebuild(session: Session, *, batch: int = 2000) -> int:
         last, n = rows[-1][0], n + len(rows)
 
 
-__all__ = ["candidates", "fts_document", "grams", "index", "indexed", "rebuild", "unindex"]
+__all__ = ["candidates", "fts_document", "index", "indexed", "rebuild", "unindex"]

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import text
 
 from docs_flow import search as search_mod
-from docs_flow.search import grams, highlight, parse_query, snippet
+from docs_flow.search import highlight, parse_query, snippet
 from docs_flow.search_index import fts_tokens, rebuild_fts
+from office.bigrams import bigrams
 from office.errors import ValidationError
 from tests.docs_flow.conftest import Clients
 from tests.docs_flow.test_incoming import register
@@ -24,7 +25,7 @@ def find(c: Any, q: str, **params: Any) -> dict[str, Any]:
 
 
 def test_pure_parts() -> None:
-    assert grams("预算编制") == {"预算", "算编", "编制"}
+    assert bigrams("预算编制") == {"预算", "算编", "编制"}
     assert parse_query('"预算" AND 编制 OR (通知)') == ["预算", "编制", "通知"]
     assert parse_query("SELECT * FROM doc; --") == ["select", "from", "doc"]
     for bad in ("预", " ", '"" () *', "a"):

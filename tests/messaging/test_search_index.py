@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from messaging import messages, search, search_index
 from messaging.sendbatch import SendBatch, SendOp
+from office.bigrams import bigrams
 from office.groupcommit import _run_items
 from tests.factories import Org
 from tests.messaging.helpers import group, send
@@ -23,7 +24,7 @@ def texts(org: Org, user: str, q: str, **kw: Any) -> list[str]:
 
 def in_index(org: Org, cid: int, q: str) -> set[int]:
     """Messages the index itself holds for every bigram of ``q`` (before any LIKE confirms)."""
-    keys = sorted(search_index.grams(q))
+    keys = sorted(bigrams(q))
     with org.db.read() as s:
         if s.get_bind().dialect.name == "sqlite":
             match = " AND ".join([f'"c{cid}"', *(f'"{search_index.gram_token(k)}"' for k in keys)])
@@ -147,7 +148,7 @@ def test_migration_indexes_messages_already_present(tmp_path: Path) -> None:
     upgrade(db)
     with db.engine.connect() as conn:
         match = text("SELECT rowid FROM chat_message_fts WHERE chat_message_fts MATCH :q")
-        q = " AND ".join(f'"{search_index.gram_token(g)}"' for g in search_index.grams("湖治理"))
+        q = " AND ".join(f'"{search_index.gram_token(g)}"' for g in bigrams("湖治理"))
         assert conn.execute(match, {"q": f'"c5" AND {q}'}).scalars().all() == [11]
         assert conn.execute(match, {"q": '"c5"'}).scalars().all() == [11]  # not the system or recalled message
         assert conn.execute(text("SELECT count(*) FROM chat_message_gram")).scalar() == 0
