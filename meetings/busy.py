@@ -18,8 +18,10 @@ so no horizon is needed here: a series' busy rows exist as far as its occurrence
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import delete, insert, or_, text
+from sqlalchemy import Select, delete, insert, or_, text
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from meetings.models import (
@@ -36,20 +38,20 @@ NOT_BUSY = (Rsvp.declined, Rsvp.delegated)
 COLUMNS = ["occurrence_id", "user_id", "meeting_id", "start_at", "end_at", "tentative"]
 
 
-def _source() -> object:
+def _source() -> Select[*tuple[Any, ...]]:
     """Busy rows as the source tables define them (the query ``meeting_busy`` materialises)."""
     return (
-        select(
-            MeetingOccurrence.id,
-            MeetingAttendee.user_id,
-            MeetingOccurrence.meeting_id,
-            MeetingOccurrence.start_at,
-            MeetingOccurrence.end_at,
-            or_(MeetingAttendee.rsvp == Rsvp.tentative, Meeting.status == MeetingStatus.pending),
+        sa_select(
+            col(MeetingOccurrence.id),
+            col(MeetingAttendee.user_id),
+            col(MeetingOccurrence.meeting_id),
+            col(MeetingOccurrence.start_at),
+            col(MeetingOccurrence.end_at),
+            or_(col(MeetingAttendee.rsvp) == Rsvp.tentative, col(Meeting.status) == MeetingStatus.pending),
         )
         .join(MeetingOccurrence, col(MeetingOccurrence.meeting_id) == col(MeetingAttendee.meeting_id))
         .join(Meeting, col(Meeting.id) == col(MeetingAttendee.meeting_id))
-        .where(col(MeetingAttendee.rsvp).not_in(NOT_BUSY), MeetingOccurrence.status == OccurrenceStatus.active)
+        .where(col(MeetingAttendee.rsvp).not_in(NOT_BUSY), col(MeetingOccurrence.status) == OccurrenceStatus.active)
     )
 
 
@@ -60,8 +62,8 @@ def refresh(
     source tables. Call it after the change, in the same transaction; pending ORM changes are
     flushed first so the INSERT ... SELECT sees them."""
     session.flush()
-    drop = delete(MeetingBusy).where(MeetingBusy.meeting_id == meeting_id)
-    fill = _source().where(MeetingAttendee.meeting_id == meeting_id)  # type: ignore[attr-defined]
+    drop = delete(MeetingBusy).where(col(MeetingBusy.meeting_id) == meeting_id)
+    fill = _source().where(col(MeetingAttendee.meeting_id) == meeting_id)
     if user_ids is not None:
         ids = sorted(set(user_ids))
         if not ids:
@@ -69,8 +71,8 @@ def refresh(
         drop = drop.where(col(MeetingBusy.user_id).in_(ids))
         fill = fill.where(col(MeetingAttendee.user_id).in_(ids))
     if occurrence_id is not None:
-        drop = drop.where(MeetingBusy.occurrence_id == occurrence_id)
-        fill = fill.where(MeetingOccurrence.id == occurrence_id)
+        drop = drop.where(col(MeetingBusy.occurrence_id) == occurrence_id)
+        fill = fill.where(col(MeetingOccurrence.id) == occurrence_id)
     session.execute(drop)
     session.execute(insert(MeetingBusy).from_select(COLUMNS, fill))
 
@@ -79,7 +81,7 @@ def expected(session: Session, meeting_id: int | None = None) -> set[tuple[objec
     """What the busy rows should be (for tests and the consistency check)."""
     stmt = _source()
     if meeting_id is not None:
-        stmt = stmt.where(MeetingAttendee.meeting_id == meeting_id)  # type: ignore[attr-defined]
+        stmt = stmt.where(col(MeetingAttendee.meeting_id) == meeting_id)
     return {tuple(r) for r in session.execute(stmt).all()}
 
 

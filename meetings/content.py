@@ -11,11 +11,13 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from meetings.access import access_meeting, user_names
 from meetings.models import AgendaItem, Material, MaterialKind, Meeting
-from meetings.service import _iso, access_meeting, changed, user_names
+from meetings.notices import changed
 from office import audit
 from office.actor import Actor
 from office.errors import NotFound, PayloadTooLarge, PermissionDenied, ValidationError
+from office.timefmt import iso
 
 MAX_FILE = 50 * 1024 * 1024
 SAFE_NAME = re.compile(r"[\\/\x00-\x1f]")
@@ -83,7 +85,7 @@ def material_public(m: Material) -> dict[str, Any]:
         "size": m.size,
         "content_type": m.content_type,
         "uploaded_by": m.uploaded_by,
-        "created_at": _iso(m.created_at),
+        "created_at": iso(m.created_at),
     }
 
 

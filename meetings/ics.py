@@ -13,6 +13,7 @@ from icalendar import Alarm, Calendar, Event, Timezone, TimezoneStandard, vCalAd
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from meetings.access import access_meeting
 from meetings.models import (
     AttendeeRole,
     CalendarToken,
@@ -24,7 +25,7 @@ from meetings.models import (
     Room,
     Rsvp,
 )
-from meetings.service import access_meeting, get_zone
+from meetings.notices import get_zone
 from office import audit
 from office.actor import Actor
 from office.db import utcnow
@@ -71,11 +72,11 @@ def shanghai_vtimezone() -> Timezone:
 
 
 def _events(session: Session, meetings: list[Meeting], now: dt.datetime) -> list[Event]:
-    ids = [m.id for m in meetings]
-    attendees: dict[int, list[MeetingAttendee]] = {i: [] for i in ids}  # type: ignore[misc]
+    ids = [m.id for m in meetings if m.id is not None]
+    attendees: dict[int, list[MeetingAttendee]] = {i: [] for i in ids}
     for a in session.exec(select(MeetingAttendee).where(col(MeetingAttendee.meeting_id).in_(ids))).all():
         attendees[a.meeting_id].append(a)
-    occs: dict[int, list[MeetingOccurrence]] = {i: [] for i in ids}  # type: ignore[misc]
+    occs: dict[int, list[MeetingOccurrence]] = {i: [] for i in ids}
     for o in session.exec(
         select(MeetingOccurrence)
         .where(col(MeetingOccurrence.meeting_id).in_(ids))
@@ -90,8 +91,9 @@ def _events(session: Session, meetings: list[Meeting], now: dt.datetime) -> list
     }
     out = []
     for m in meetings:
-        master = _vevent(m, attendees[m.id], users, rooms.get(m.room_id), now)  # type: ignore[index]
-        rows = occs[m.id]  # type: ignore[index]
+        assert m.id is not None  # loaded rows
+        master = _vevent(m, attendees[m.id], users, rooms.get(m.room_id), now)
+        rows = occs[m.id]
         tz = get_zone(m.tz)
         if m.rrule:
             master.add("rrule", vRecur.from_ical(m.rrule))
@@ -236,7 +238,7 @@ def feed_meetings(session: Session, user_id: int) -> list[Meeting]:
     stmt = (
         select(Meeting)
         .where(
-            or_(col(Meeting.id).in_(mine), Meeting.organizer_id == user_id),
+            or_(col(Meeting.id).in_(mine), col(Meeting.organizer_id) == user_id),
             col(Meeting.id).in_(recent),
             col(Meeting.status).in_([MeetingStatus.confirmed, MeetingStatus.pending]),
         )

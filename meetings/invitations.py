@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import delete, or_
 from sqlmodel import Session, col, select
 
+from meetings.access import access_meeting, agency_of_user, attendees_of, user_names
+from meetings.booking import attendee_conflicts, resolve_people
 from meetings.busy import refresh as refresh_busy
 from meetings.models import (
     AgencyInvite,
@@ -22,27 +24,16 @@ from meetings.models import (
     Room,
     Rsvp,
 )
+from meetings.notices import changed, get_zone, notify, when_text
 from meetings.rules import Relation
 from meetings.scheduling import MAX_DURATION
-from meetings.service import (
-    _iso,
-    access_meeting,
-    agency_of_user,
-    attendee_conflicts,
-    attendees_of,
-    changed,
-    get_zone,
-    notify,
-    resolve_people,
-    user_names,
-    when_text,
-)
 from office import audit, events
 from office.actor import Actor
 from office.db import utcnow
 from office.directory.service import posts_of
 from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from office.models import Department, User
+from office.timefmt import iso
 
 
 def _open(meeting: Meeting) -> None:
@@ -178,7 +169,7 @@ def _drop_substitutes(session: Session, meeting_id: int, user_id: int, *, keep: 
     if dropped:
         session.execute(
             delete(MeetingAttendee).where(
-                MeetingAttendee.meeting_id == meeting_id, col(MeetingAttendee.user_id).in_(dropped)
+                col(MeetingAttendee.meeting_id) == meeting_id, col(MeetingAttendee.user_id).in_(dropped)
             )
         )
     return dropped
@@ -201,7 +192,7 @@ def _invite_substitute(session: Session, actor: Actor, meeting: Meeting, row: Me
         raise Conflict(f"{sub.name}已在参会名单中，请另选代参会人", code="already_invited")
     session.add(
         MeetingAttendee(
-            meeting_id=meeting.id,
+            meeting_id=row.meeting_id,
             user_id=sub_id,
             role=row.role,
             department_id=row.department_id,
@@ -310,8 +301,8 @@ def meeting_public(session: Session, actor: Actor, meeting: Meeting, rel: Relati
         "uid": meeting.uid,
         "title": meeting.title,
         "description": meeting.description,
-        "start": _iso(meeting.start_at),
-        "end": _iso(meeting.end_at),
+        "start": iso(meeting.start_at),
+        "end": iso(meeting.end_at),
         "tz": meeting.tz,
         "local_start": meeting.start_at.astimezone(tz).isoformat(),
         "status": meeting.status.value,
@@ -348,9 +339,9 @@ def meeting_public(session: Session, actor: Actor, meeting: Meeting, rel: Relati
         ],
         "occurrences": [
             {
-                "original_start": _iso(o.original_start),
-                "start": _iso(o.start_at),
-                "end": _iso(o.end_at),
+                "original_start": iso(o.original_start),
+                "start": iso(o.start_at),
+                "end": iso(o.end_at),
                 "status": o.status.value,
                 "moved": o.moved,
             }
@@ -372,7 +363,7 @@ def list_occurrences(
         select(MeetingOccurrence, Meeting)
         .join(Meeting, col(Meeting.id) == col(MeetingOccurrence.meeting_id))
         .where(
-            or_(col(MeetingOccurrence.meeting_id).in_(mine), Meeting.organizer_id == actor.user_id),
+            or_(col(MeetingOccurrence.meeting_id).in_(mine), col(Meeting.organizer_id) == actor.user_id),
             col(MeetingOccurrence.start_at) < end,
             col(MeetingOccurrence.start_at) > start - MAX_DURATION,
             col(MeetingOccurrence.end_at) > start,
@@ -384,7 +375,7 @@ def list_occurrences(
     rows = session.exec(stmt).all()
     rsvps = dict(
         session.exec(
-            select(MeetingAttendee.meeting_id, MeetingAttendee.rsvp).where(
+            select(col(MeetingAttendee.meeting_id), col(MeetingAttendee.rsvp)).where(
                 MeetingAttendee.user_id == actor.user_id, col(MeetingAttendee.meeting_id).in_([m.id for _, m in rows])
             )
         ).all()
@@ -397,9 +388,9 @@ def list_occurrences(
         {
             "meeting_id": m.id,
             "title": m.title,
-            "start": _iso(o.start_at),
-            "end": _iso(o.end_at),
-            "original_start": _iso(o.original_start),
+            "start": iso(o.start_at),
+            "end": iso(o.end_at),
+            "original_start": iso(o.original_start),
             "status": m.status.value,
             "recurring": bool(m.rrule),
             "moved": o.moved,
@@ -431,8 +422,8 @@ def pending_approvals(session: Session, actor: Actor) -> list[dict[str, Any]]:
         {
             "meeting_id": m.id,
             "title": m.title,
-            "start": _iso(m.start_at),
-            "end": _iso(m.end_at),
+            "start": iso(m.start_at),
+            "end": iso(m.end_at),
             "room": by_id[m.room_id].name if m.room_id in by_id else "",
             "organizer": names.get(m.organizer_id, ""),
             "rrule": m.rrule,

@@ -2,8 +2,7 @@
 
 ``minutes_content`` builds the 纪要 as plain data (spec 5.1: header, 期号, time, place, host, recorder,
 出席/请假/列席, 议题, 议定事项 with 责任单位 and 完成时限). ``render_docx`` turns it into the GB/T 9704
-纪要 format through ``typeset.render`` (imported lazily: meetings must run, and answer 503,
-where docs_flow is not installed).
+纪要 format through ``typeset.render``.
 """
 
 from __future__ import annotations
@@ -14,21 +13,19 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from meetings.access import access_meeting, attendees_of, user_names
 from meetings.models import AttendeeRole, Meeting, MeetingOccurrence, Minutes, MinutesTask, Room, Rsvp, SignIn
-from meetings.service import _iso, access_meeting, attendees_of, changed, get_zone, user_names
+from meetings.notices import changed, get_zone
 from office import audit, events
 from office.actor import Actor
 from office.db import utcnow
-from office.errors import Conflict, InvalidTransition, NotFound, OfficeError, ValidationError
+from office.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from office.models import Department, User
+from office.timefmt import iso
+from typeset.layout import Attendance, DocType, ListItem, OfficialDocument, Paragraph
+from typeset.render import render_docx as render_typeset
 
 CN_NUMERALS = "一二三四五六七八九十"
-
-
-class RendererUnavailable(OfficeError):
-    status_code = 503
-    code = "renderer_unavailable"
-    default_message = "公文排版组件（docs_flow）尚未安装，暂时无法生成纪要 Word 文件，请稍后再试或联系管理员"
 
 
 def cn_index(n: int) -> str:
@@ -70,7 +67,7 @@ def minutes_public(session: Session, minutes: Minutes | None, occ: MeetingOccurr
         else []
     )
     names = user_names(session, [t.owner_id for t in tasks if t.owner_id])
-    base: dict[str, Any] = {"occurrence_start": _iso(occ.original_start), "exists": minutes is not None}
+    base: dict[str, Any] = {"occurrence_start": iso(occ.original_start), "exists": minutes is not None}
     if minutes is None:
         return base | {"topics": [], "decisions": [], "tasks": [], "sitting_in": [], "distribution": []}
     return base | {
@@ -85,7 +82,7 @@ def minutes_public(session: Session, minutes: Minutes | None, occ: MeetingOccurr
         "sitting_in": list(minutes.sitting_in),
         "distribution": list(minutes.distribution),
         "issue_date": minutes.issue_date.isoformat() if minutes.issue_date else None,
-        "updated_at": _iso(minutes.updated_at),
+        "updated_at": iso(minutes.updated_at),
         "tasks": [
             {
                 "id": t.id,
@@ -131,7 +128,7 @@ def save_minutes(
         "meeting.minutes.save",
         target_type="meeting",
         target_id=meeting_id,
-        detail={"occurrence": _iso(occ.original_start), "decisions": len(minutes.decisions), "tasks": len(body.tasks)},
+        detail={"occurrence": iso(occ.original_start), "decisions": len(minutes.decisions), "tasks": len(body.tasks)},
     )
     changed(session, meeting, "minutes")
     return minutes_public(session, minutes, occ)
@@ -147,7 +144,9 @@ def _save_tasks(session: Session, meeting: Meeting, minutes: Minutes, tasks: lis
         row = existing.get(t.id) if t.id else None
         if t.id and row is None:
             raise ValidationError(f"第 {n} 项任务不属于这份纪要", code="bad_task")
-        row = row or MinutesTask(meeting_id=meeting.id, minutes_id=minutes.id)  # type: ignore[arg-type]
+        if row is None:
+            assert meeting.id is not None and minutes.id is not None
+            row = MinutesTask(meeting_id=meeting.id, minutes_id=minutes.id, title="")
         row.title, row.owner_id, row.owner_unit, row.due_date = (
             t.title.strip(),
             t.owner_id,
@@ -274,9 +273,7 @@ def minutes_content(session: Session, meeting: Meeting, minutes: Minutes) -> dic
     }
 
 
-def to_official_document(content: dict[str, Any]) -> Any:
-    from typeset.layout import Attendance, DocType, ListItem, OfficialDocument, Paragraph
-
+def to_official_document(content: dict[str, Any]) -> OfficialDocument:
     body: list[Any] = [Paragraph(content["opening"])]
     if content["summary"]:
         body += [Paragraph(p.strip()) for p in content["summary"].split("\n") if p.strip()]
@@ -312,9 +309,5 @@ def render_docx(
     if minutes is None:
         raise NotFound("这次会议还没有纪要", code="minutes_not_found")
     content = minutes_content(session, meeting, minutes)
-    try:
-        from typeset.render import render_docx as render
-    except ImportError:
-        raise RendererUnavailable() from None
-    data = render(to_official_document(content), fmt="minutes")
+    data = render_typeset(to_official_document(content), fmt="minutes")
     return f"{content['header']}纪要.docx", data

@@ -331,6 +331,6 @@ def install_room_guard(connection: object) -> None:
         connection.execute(DDL(stmt))  # type: ignore[attr-defined]
 
 
-@event.listens_for(MeetingOccurrence.__table__, "after_create")
+@event.listens_for(MeetingOccurrence.__table__, "after_create")  # type: ignore[attr-defined]  # set by SQLModel
 def _after_create(_target: object, connection: object, **_kw: object) -> None:
     install_room_guard(connection)

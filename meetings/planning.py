@@ -9,7 +9,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from meetings import recurrence
+from meetings.access import user_names
+from meetings.booking import check_times, plan_occurrences, resolve_people
 from meetings.models import Room
+from meetings.notices import get_zone
 from meetings.rooms import room_public
 from meetings.scheduling import (
     Busy,
@@ -19,10 +22,9 @@ from meetings.scheduling import (
     users_busy,
     within_open_hours,
 )
-from meetings.schemas import iso
-from meetings.service import check_times, get_zone, plan_occurrences, resolve_people, user_names
 from office.actor import Actor
 from office.errors import ValidationError
+from office.timefmt import iso
 
 MAX_RANGE = dt.timedelta(days=62)
 

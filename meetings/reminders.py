@@ -13,8 +13,9 @@ import logging
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from meetings.access import attendee_ids
 from meetings.models import Meeting, MeetingOccurrence, MeetingStatus, OccurrenceStatus, ReminderSent
-from meetings.service import attendee_ids, get_zone, local_text, notify
+from meetings.notices import get_zone, local_text, notify
 from office.db import Database, utcnow
 
 log = logging.getLogger("meetings.reminders")

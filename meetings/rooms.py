@@ -101,7 +101,7 @@ def create_room(
     policy.require(actor, "meeting.room.manage")
     agency = agency_id or actor.agency_id
     dept = session.get(Department, agency) if agency else None
-    if dept is None or dept.kind != DeptKind.agency:
+    if agency is None or dept is None or dept.kind != DeptKind.agency:
         raise ValidationError("会议室必须属于某个机关", code="bad_agency")
     if session.exec(select(Room).where(Room.agency_id == agency, Room.name == name.strip())).first():
         raise ValidationError(f"本机关已有名为“{name}”的会议室", code="duplicate_room")
@@ -157,6 +157,7 @@ def add_block(
     room = access_room(session, actor, room_id)
     if end <= start:
         raise ValidationError("结束时间必须晚于开始时间", code="end_before_start")
+    assert room.id is not None
     block = RoomBlock(
         room_id=room.id,
         start_at=start,

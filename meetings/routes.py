@@ -9,23 +9,42 @@ from urllib.parse import quote
 from starlette.responses import Response
 from starlette.routing import Route
 
-from meetings import content, ics, invitations, minutes, planning, rooms, scheduling, service, signin, workcal
+from meetings import (
+    access,
+    booking,
+    content,
+    ics,
+    invitations,
+    minutes,
+    planning,
+    rooms,
+    scheduling,
+    service,
+    signin,
+    workcal,
+)
 from meetings import schemas as s
-from meetings.schemas import _aware, iso
+from meetings.schemas import parse_aware
 from office.errors import ValidationError
+from office.timefmt import iso
 from office.web import Ctx, api
 
 
-def _time(ctx: Ctx, name: str, *, required: bool = True) -> dt.datetime | None:
+def _optional_time(ctx: Ctx, name: str) -> dt.datetime | None:
     raw = ctx.query(name)
     if not raw:
-        if required:
-            raise ValidationError(f"缺少参数 {name}", code="bad_query")
         return None
     try:
-        return _aware(raw)
+        return parse_aware(raw)
     except ValueError as exc:
         raise ValidationError(f"参数 {name}：{exc}", code="bad_query") from None
+
+
+def _time(ctx: Ctx, name: str) -> dt.datetime:
+    value = _optional_time(ctx, name)
+    if value is None:
+        raise ValidationError(f"缺少参数 {name}", code="bad_query")
+    return value
 
 
 def _ids(ctx: Ctx, name: str) -> list[int]:
@@ -48,10 +67,10 @@ def _download(data: bytes, name: str, media_type: str, *, inline: bool = False) 
     )
 
 
-def _booking(result: service.BookingResult, ctx: Ctx) -> dict[str, Any]:
+def _booking(result: booking.BookingResult, ctx: Ctx) -> dict[str, Any]:
     m = result.meeting
     return {
-        "meeting": invitations.meeting_public(ctx.session, ctx.user, m, service.relation(ctx.session, ctx.user, m)),
+        "meeting": invitations.meeting_public(ctx.session, ctx.user, m, access.relation(ctx.session, ctx.user, m)),
         "attendee_conflicts": result.attendee_conflicts,
         "skipped": [iso(x) for x in result.skipped],
     }
@@ -63,7 +82,7 @@ def _booking(result: service.BookingResult, ctx: Ctx) -> dict[str, Any]:
 @api(action="authenticated")
 def list_rooms(ctx: Ctx) -> dict[str, Any]:
     items = rooms.list_rooms(ctx.session, ctx.user, agency_id=ctx.query_int("agency_id", 0) or None)
-    start, end = _time(ctx, "start", required=False), _time(ctx, "end", required=False)
+    start, end = _optional_time(ctx, "start"), _optional_time(ctx, "end")
     out = [rooms.room_public(r) for r in items]
     if start and end:
         busy = scheduling.rooms_busy(ctx.session, [r.id for r in items if r.id], start, end)
@@ -124,18 +143,18 @@ def load_calendar_year(ctx: Ctx) -> dict[str, Any]:
 
 @api(action="authenticated")
 def list_meetings(ctx: Ctx) -> dict[str, Any]:
-    items = invitations.list_occurrences(ctx.session, ctx.user, start=_time(ctx, "start"), end=_time(ctx, "end"))  # type: ignore[arg-type]
+    items = invitations.list_occurrences(ctx.session, ctx.user, start=_time(ctx, "start"), end=_time(ctx, "end"))
     return {"items": items}
 
 
 @api(action="meeting.create", body=s.MeetingCreate, write=True, status=201)
 def create_meeting(ctx: Ctx) -> dict[str, Any]:
-    return _booking(service.check_create_meeting(ctx.session, ctx.user, body=ctx.body), ctx)
+    return _booking(booking.check_create_meeting(ctx.session, ctx.user, body=ctx.body), ctx)
 
 
 @api(action="meeting.read")
 def get_meeting(ctx: Ctx) -> dict[str, Any]:
-    meeting, rel = service.access_meeting(ctx.session, ctx.user, ctx.path_int("meeting_id"))
+    meeting, rel = access.access_meeting(ctx.session, ctx.user, ctx.path_int("meeting_id"))
     return invitations.meeting_public(ctx.session, ctx.user, meeting, rel)
 
 
@@ -321,14 +340,14 @@ def sign_in(ctx: Ctx) -> dict[str, Any]:
 @api(action="meeting.manage")
 def attendance(ctx: Ctx) -> dict[str, Any]:
     return signin.attendance(
-        ctx.session, ctx.user, ctx.path_int("meeting_id"), occurrence_start=_time(ctx, "occurrence", required=False)
+        ctx.session, ctx.user, ctx.path_int("meeting_id"), occurrence_start=_optional_time(ctx, "occurrence")
     )
 
 
 @api(action="meeting.manage")
 def attendance_csv(ctx: Ctx) -> Response:
     report = signin.attendance(
-        ctx.session, ctx.user, ctx.path_int("meeting_id"), occurrence_start=_time(ctx, "occurrence", required=False)
+        ctx.session, ctx.user, ctx.path_int("meeting_id"), occurrence_start=_optional_time(ctx, "occurrence")
     )
     return _download(signin.attendance_csv(report), f"签到表-{report['meeting_id']}.csv", "text/csv; charset=utf-8")
 
@@ -339,7 +358,7 @@ def attendance_csv(ctx: Ctx) -> Response:
 @api(action="meeting.materials")
 def get_minutes(ctx: Ctx) -> dict[str, Any]:
     return minutes.get_minutes(
-        ctx.session, ctx.user, ctx.path_int("meeting_id"), occurrence=_time(ctx, "occurrence", required=False)
+        ctx.session, ctx.user, ctx.path_int("meeting_id"), occurrence=_optional_time(ctx, "occurrence")
     )
 
 
@@ -349,7 +368,7 @@ def save_minutes(ctx: Ctx) -> dict[str, Any]:
         ctx.session,
         ctx.user,
         ctx.path_int("meeting_id"),
-        occurrence=_time(ctx, "occurrence", required=False),
+        occurrence=_optional_time(ctx, "occurrence"),
         body=ctx.body,
     )
 
@@ -363,7 +382,7 @@ def supervise_task(ctx: Ctx) -> dict[str, Any]:
 @api(action="meeting.materials")
 def minutes_docx(ctx: Ctx) -> Response:
     name, data = minutes.render_docx(
-        ctx.session, ctx.user, ctx.path_int("meeting_id"), occurrence=_time(ctx, "occurrence", required=False)
+        ctx.session, ctx.user, ctx.path_int("meeting_id"), occurrence=_optional_time(ctx, "occurrence")
     )
     return _download(data, name, "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from meetings.models import (
@@ -67,8 +68,12 @@ def users_busy(
     if not ids:
         return out
     stmt = (
-        select(
-            MeetingBusy.user_id, MeetingBusy.start_at, MeetingBusy.end_at, MeetingBusy.meeting_id, MeetingBusy.tentative
+        sa_select(
+            col(MeetingBusy.user_id),
+            col(MeetingBusy.start_at),
+            col(MeetingBusy.end_at),
+            col(MeetingBusy.meeting_id),
+            col(MeetingBusy.tentative),
         )
         .where(
             col(MeetingBusy.user_id).in_(ids),
@@ -79,7 +84,7 @@ def users_busy(
         .order_by(col(MeetingBusy.user_id), col(MeetingBusy.start_at))
     )
     if exclude_meeting_id is not None:
-        stmt = stmt.where(MeetingBusy.meeting_id != exclude_meeting_id)
+        stmt = stmt.where(col(MeetingBusy.meeting_id) != exclude_meeting_id)
     for uid, s, e, mid, tentative in _rows(session, stmt):
         out[uid].append(Busy(s, e, "tentative" if tentative else "busy", mid))
     return out
@@ -101,24 +106,24 @@ def rooms_busy(
     # Joined by primary key: one probe per matched occurrence, cheaper than a second query with an
     # IN list of every meeting id found (thousands for the slot finder's fortnight of 50 rooms).
     stmt = (
-        select(
-            MeetingOccurrence.room_id,
-            MeetingOccurrence.start_at,
-            MeetingOccurrence.end_at,
-            MeetingOccurrence.meeting_id,
-            Meeting.status,
+        sa_select(
+            col(MeetingOccurrence.room_id),
+            col(MeetingOccurrence.start_at),
+            col(MeetingOccurrence.end_at),
+            col(MeetingOccurrence.meeting_id),
+            col(Meeting.status),
         )
         .join(Meeting, col(Meeting.id) == col(MeetingOccurrence.meeting_id))
         .where(
             col(MeetingOccurrence.room_id).in_(ids),
-            MeetingOccurrence.status == OccurrenceStatus.active,
+            col(MeetingOccurrence.status) == OccurrenceStatus.active,
             col(MeetingOccurrence.start_at) < end,
             col(MeetingOccurrence.start_at) > start - MAX_DURATION,
             col(MeetingOccurrence.end_at) > start,
         )
     )
     if exclude_meeting_id is not None:
-        stmt = stmt.where(MeetingOccurrence.meeting_id != exclude_meeting_id)
+        stmt = stmt.where(col(MeetingOccurrence.meeting_id) != exclude_meeting_id)
     for rid, s, e, mid, status in _rows(session, stmt):
         out[rid].append(Busy(s, e, "tentative" if status is MeetingStatus.pending else "busy", mid))
     blocks = select(RoomBlock.room_id, RoomBlock.start_at, RoomBlock.end_at).where(
@@ -131,7 +136,7 @@ def rooms_busy(
     return out
 
 
-def _rows(session: Session, stmt: Any) -> Sequence[Row[Any]]:
+def _rows(session: Session, stmt: Any) -> Sequence[Row[*tuple[Any, ...]]]:
     """Plain column rows through Core: the ORM's per-row loading costs more than the query itself
     when a fortnight of 50 rooms is thousands of rows."""
     return session.connection().execute(stmt).all()

@@ -7,7 +7,7 @@ without one is refused rather than guessed.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
@@ -15,7 +15,7 @@ from meetings.models import AttendeeRole, Rsvp
 from office.web import Body
 
 
-def _aware(value: object) -> dt.datetime:
+def parse_aware(value: object) -> dt.datetime:
     if isinstance(value, dt.datetime):
         parsed = value
     elif isinstance(value, str) and len(value) <= 40:
@@ -30,7 +30,7 @@ def _aware(value: object) -> dt.datetime:
     return parsed.astimezone(dt.UTC)
 
 
-AwareTime = Annotated[dt.datetime, BeforeValidator(_aware)]
+AwareTime = Annotated[dt.datetime, BeforeValidator(parse_aware)]
 
 
 class AttendeeIn(Body):
@@ -225,15 +225,3 @@ class MinutesIn(Body):
     distribution: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=50)
     issue_date: dt.date | None = None
     tasks: list[TaskIn] = Field(default_factory=list, max_length=100)
-
-
-def iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else None
-
-
-def jsonable(obj: Any) -> Any:
-    if isinstance(obj, dt.datetime):
-        return iso(obj)
-    if isinstance(obj, dt.date):
-        return obj.isoformat()
-    return obj

@@ -13,13 +13,15 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from meetings.access import access_meeting, attendees_of, user_names
 from meetings.models import Meeting, MeetingOccurrence, MeetingStatus, OccurrenceStatus, Rsvp, SignIn
-from meetings.service import _iso, access_meeting, attendees_of, changed, get_zone, user_names
+from meetings.notices import changed, get_zone
 from office import audit
 from office.actor import Actor
 from office.db import utcnow
 from office.errors import Conflict, InvalidTransition, PermissionDenied, ValidationError
 from office.spreadsheet import neutralise
+from office.timefmt import iso
 
 CODE_PERIOD = 60  # seconds a code is shown before the next one
 EARLY = dt.timedelta(minutes=30)  # signing in opens this long before the start
@@ -75,7 +77,7 @@ def screen(
         "title": meeting.title,
         "open": occ is not None,
         "period": CODE_PERIOD,
-        "expires_at": _iso(dt.datetime.fromtimestamp(step_end, dt.UTC)),
+        "expires_at": iso(dt.datetime.fromtimestamp(step_end, dt.UTC)),
     }
     if occ is None:
         return out
@@ -88,7 +90,7 @@ def screen(
         code=code,
         url=url,
         qr="data:image/png;base64," + base64.b64encode(qr_png(url)).decode(),
-        occurrence_start=_iso(occ.original_start),
+        occurrence_start=iso(occ.original_start),
         signed=len(signed),
         expected=sum(1 for a in attendees_of(session, meeting.id) if a.rsvp is not Rsvp.delegated),
     )
@@ -119,9 +121,9 @@ def sign_in(
         )
     ).first()
     if existing is not None:
-        raise Conflict("你已签到", code="already_signed", signed_at=_iso(existing.signed_at))
+        raise Conflict("你已签到", code="already_signed", signed_at=iso(existing.signed_at))
     entry = SignIn(
-        meeting_id=meeting.id,
+        meeting_id=occ.meeting_id,
         occurrence_start=occ.original_start,
         user_id=actor.user_id,
         method="code" if code is not None else "tap",
@@ -135,7 +137,7 @@ def sign_in(
         "meeting.signin",
         target_type="meeting",
         target_id=meeting.id,
-        detail={"occurrence": _iso(occ.original_start), "method": entry.method},
+        detail={"occurrence": iso(occ.original_start), "method": entry.method},
     )
     changed(session, meeting, "signin", user_id=actor.user_id)
     return entry
@@ -162,7 +164,7 @@ def attendance(
     rows = attendees_of(session, meeting.id)
     names = user_names(session, [a.user_id for a in rows])
     tz = get_zone(meeting.tz)
-    items = []
+    items: list[dict[str, Any]] = []
     for a in rows:
         s = signs.get(a.user_id)
         if a.rsvp is Rsvp.delegated:
@@ -183,7 +185,7 @@ def attendance(
                 "state": state,
                 "reason": a.reason if state == "on_leave" else "",
                 "substitute_for": a.substitute_for,
-                "signed_at": _iso(s.signed_at) if s else None,
+                "signed_at": iso(s.signed_at) if s else None,
                 "signed_local": s.signed_at.astimezone(tz).strftime("%H:%M") if s else "",
                 "method": s.method if s else "",
             }
@@ -194,8 +196,8 @@ def attendance(
     return {
         "meeting_id": meeting.id,
         "title": meeting.title,
-        "occurrence_start": _iso(occ.original_start),
-        "start": _iso(occ.start_at),
+        "occurrence_start": iso(occ.original_start),
+        "start": iso(occ.start_at),
         "counts": counts,
         "items": items,
     }

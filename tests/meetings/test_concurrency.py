@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
-from meetings import service
+from meetings import booking as meeting_booking
 from meetings.models import Meeting, MeetingOccurrence, OccurrenceStatus
 from meetings.schemas import MeetingCreate
 from office.errors import Conflict
@@ -51,7 +51,7 @@ def test_simultaneous_bookings_through_the_service(org: Org) -> None:
         barrier.wait()
         try:
             with org.db.write() as s:
-                service.check_create_meeting(s, actors[i], body=body)
+                meeting_booking.check_create_meeting(s, actors[i], body=body)
             return "ok"
         except Conflict:
             return "conflict"
@@ -104,7 +104,7 @@ def test_the_database_itself_refuses_overlapping_rows(org: Org) -> None:
     rooms = make_rooms(org)
     actor = org.actor("gertrude")
     with org.db.write() as s:
-        one = service.check_create_meeting(
+        one = meeting_booking.check_create_meeting(
             s,
             actor,
             body=MeetingCreate.model_validate(
