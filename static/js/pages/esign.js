@@ -7,34 +7,15 @@
 //
 // Strict CSP: no inline scripts or styles; user data only ever goes through textContent.
 
+import { el as h, replace as clear } from "../ui.js";
+
 const DOCX = ".docx,application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 // The verification page also takes the official copy (版式 PDF) sealed at 用印.
 const SEALED = DOCX + ",.pdf,application/pdf,.ofd,application/ofd";
 const KIND_LABELS = { official: "机关公章/专用章", department: "部门章", name: "领导名章" };
 const STATUS_LABELS = { active: "启用", suspended: "已暂停", revoked: "已吊销", locked: "已锁定" };
 
-// --- tiny DOM helpers (self-contained: the shell's helpers are built in parallel) ---------------
-
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k.startsWith("on") && typeof v === "function") node.addEventListener(k.slice(2), v);
-    else if (k === "class") node.className = v;
-    else node.setAttribute(k, v === true ? "" : String(v));
-  }
-  for (const child of children.flat(Infinity)) {
-    if (child === null || child === undefined || child === false) continue;
-    node.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
-
-function clear(node, ...children) {
-  node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false)
-    .map((c) => (c instanceof Node ? c : document.createTextNode(String(c)))));
-  return node;
-}
+// --- page-local helpers (elements come from ../ui.js) ------------------------------------------
 
 function message(kind = "error") {
   const box = h("p", { class: `form-msg form-msg-${kind}`, role: kind === "error" ? "alert" : "status", hidden: true });
