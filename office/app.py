@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from starlette.applications import Starlette
@@ -21,7 +21,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from office import actor_cache, eventstore, hotpath, openapi, routes_auth, routes_directory, routes_ws, ws_direct
+from office import actor_cache, eventstore, hotpath, openapi, pwa, routes_auth, routes_directory, routes_ws, ws_direct
 from office.config import Settings, load_settings
 from office.db import Database
 from office.directory import index as directory_index
@@ -33,8 +33,8 @@ from office.signing import CookieSigner
 log = logging.getLogger("office.app")
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
-# Domain packages whose ``routes`` (and models) the app composes, in dependency order. A package
-# that does not exist yet is skipped, so the core runs on its own.
+# The domain packages, in dependency order (docs/architecture.md). Each one's modules that the app
+# composes are imported by name below, when first needed: ``office --help`` loads only the CLIs.
 DOMAIN_PACKAGES = ("esign", "typeset", "docs_flow", "meetings", "messaging")
 
 CSP = (
@@ -44,22 +44,92 @@ CSP = (
 )
 
 
-def domain_modules(kind: str) -> list[Any]:
-    """Import ``<package>.<kind>`` for every domain package that has it (models, routes, subscribers)."""
-    found = []
-    for pkg in DOMAIN_PACKAGES:
-        try:
-            found.append(importlib.import_module(f"{pkg}.{kind}"))
-        except ModuleNotFoundError as exc:
-            if exc.name not in (f"{pkg}.{kind}",):
-                raise
-    return found
+def _models() -> list[ModuleType]:
+    import docs_flow.models
+    import esign.models
+    import meetings.models
+    import messaging.models
+
+    return [esign.models, docs_flow.models, meetings.models, messaging.models]
+
+
+def _routes() -> list[ModuleType]:
+    import docs_flow.routes
+    import esign.routes
+    import meetings.routes
+    import messaging.routes
+
+    return [esign.routes, docs_flow.routes, meetings.routes, messaging.routes]
+
+
+def _startup() -> list[ModuleType]:
+    import docs_flow.startup
+    import esign.startup
+    import meetings.startup
+    import messaging.startup
+    import typeset.startup
+
+    return [esign.startup, typeset.startup, docs_flow.startup, meetings.startup, messaging.startup]
+
+
+def _cli() -> list[ModuleType]:
+    import esign.cli
+    import meetings.cli
+    import typeset.cli
+
+    return [esign.cli, typeset.cli, meetings.cli]
+
+
+def _demo() -> list[ModuleType]:
+    import docs_flow.demo
+    import esign.demo
+    import meetings.demo
+
+    return [esign.demo, docs_flow.demo, meetings.demo]
+
+
+_KINDS: dict[str, Callable[[], list[ModuleType]]] = {
+    "models": _models,
+    "routes": _routes,
+    "startup": _startup,
+    "cli": _cli,
+    "demo": _demo,
+}
+
+
+def domain_modules(kind: str) -> list[ModuleType]:
+    """The domain packages' ``models``, ``routes``, ``startup``, ``cli`` or ``demo`` modules, in
+    dependency order."""
+    return _KINDS[kind]()
 
 
 def load_all_models() -> None:
     import office.models  # noqa: F401
 
     domain_modules("models")
+    load_rules()  # every way in comes through here (the app, migrations, the CLI): no rule missing
+
+
+def load_rules() -> None:
+    """Register the policy rules, each package's in its ``rules.py`` (docs_flow's modules import
+    theirs where they ask about it)."""
+    import esign.rules  # noqa: F401
+    import meetings.rules  # noqa: F401
+    import messaging.rules  # noqa: F401
+    import office.rules  # noqa: F401
+
+
+def load_event_types() -> None:
+    """Declare every package's events (``<package>/event_types.py``) in ``office.events``;
+    ``docs/events.md`` is generated from them (``python -m office.events_doc``)."""
+    import docs_flow.event_types
+    import esign.event_types
+    import meetings.event_types
+    import messaging.event_types
+    from office import event_types, events
+
+    for module in (event_types, esign.event_types, docs_flow.event_types, meetings.event_types, messaging.event_types):
+        events.declare(*module.EVENT_TYPES)
 
 
 BASE_HEADERS = (
@@ -140,10 +210,12 @@ openapi_json.__policy__ = "public"  # type: ignore[attr-defined]
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     load_all_models()
+    load_event_types()
     db = Database(settings)
     hub = Hub(db, make_backend(settings.hub_url))
 
     routes: list[Any] = [Route("/", index), Route("/api/openapi.json", openapi_json, methods=["GET"])]
+    routes.append(Route("/sw.js", pwa.endpoint(STATIC_DIR)))  # the offline shell: office/pwa.py
     routes += routes_auth.routes + routes_directory.routes + routes_ws.routes
     for module in domain_modules("routes"):
         routes += module.routes

@@ -26,6 +26,8 @@ Row = tuple[list[tuple[str, str, int, str | None]], dict[str, Any]]
 # paragraph's space after lifts the dash centre to 7 mm below the type area (35 - 7 = 28 mm).
 FOOTER_DISTANCE = g.mm(20)
 PAGE_NUMBER_AFTER = g.mm(28) - g.mm(20) - 140
+RULE_LINE = 20  # twips: the height of a rule's empty paragraph
+RULE_SLACK = 25
 
 
 def write(w: Writer, *, rules: bool, printer: bool) -> None:
@@ -43,7 +45,7 @@ def write(w: Writer, *, rules: bool, printer: bool) -> None:
         return
     small = g.SIZE_4 * 10
     counts = lines(found)
-    needed = height(sum(counts), rules=rules)
+    needed = height(sum(counts), rules=rules, rows=len(found))
     breaks, space = w.plan.colophon or estimate(w, needed, letter=not rules)
     if w.plan.keep_colophon and breaks == 0 and w.end is not None:
         w.end.paragraph_format.keep_with_next = True  # a 信函's 抄送 moves with the 署名 block
@@ -57,23 +59,30 @@ def write(w: Writer, *, rules: bool, printer: bool) -> None:
     if space > 0:
         spacer = w.para([], line=space, lines=0)
         first = first or spacer
-    made = [w.para(runs, spacing=None, lines=n, **fmt) for (runs, fmt), n in zip(found, counts, strict=True)]
+    made: list[DocxParagraph] = []
+    for i, ((runs, fmt), n) in enumerate(zip(found, counts, strict=True)):
+        if rules:  # thick above the first row, thin between rows
+            made.append(_rule(w, g.RULE_THICK if i == 0 else g.RULE_THIN))
+        row = w.para(runs, spacing=None, lines=n, **fmt)
+        row.paragraph_format.keep_together = True
+        made.append(row)
+    if rules:
+        made.append(_rule(w, g.RULE_THICK))
     for p in ([first] if first is not None else []) + made[:-1]:
         p.paragraph_format.keep_with_next = True
-    for p in made:
-        p.paragraph_format.keep_together = True
     w.page, w.y = w.page + breaks, g.TYPE_AREA_HEIGHT
     if printer and w.doc.printer:
-        x.tab_stops(made[-1], [("right", g.TYPE_AREA_WIDTH - small)])
-    if rules:
-        thick, thin = ("single", g.RULE_THICK, "000000", 1), ("single", g.RULE_THIN, "000000", 1)
-        if len(made) == 1:
-            x.borders(made[0], top=thick, bottom=thick)
-        else:
-            x.borders(made[0], top=thick)
-            for p in made[1:-1]:
-                x.borders(p, top=thin)
-            x.borders(made[-1], top=thin, bottom=thick)
+        x.tab_stops(made[-2 if rules else -1], [("right", g.TYPE_AREA_WIDTH - small)])
+
+
+def _rule(w: Writer, size: int) -> DocxParagraph:
+    """A 版记 rule: the bottom border of an empty paragraph without indents, one point high. The rows
+    are indented one 字 on each side (抄送 also hangs after its colon), and a paragraph's border runs
+    only between its indents: on the rows themselves the rules came out ~147 mm, not the 156 mm type
+    area the standard asks for (§7.4.1)."""
+    p = w.para([], line=RULE_LINE, lines=0, spacing=None)
+    x.borders(p, bottom=("single", size, "000000", 0))
+    return p
 
 
 def estimate(w: Writer, needed: int, *, letter: bool) -> tuple[int, int]:
@@ -159,6 +168,11 @@ def lines(found: list[Row]) -> list[int]:
     ]
 
 
-def height(count: int, *, rules: bool) -> int:
-    """Twips a 版记 of ``count`` lines takes: paragraph borders add their width and spacing."""
-    return count * g.LINE_PITCH + (20 * 3 * 2 + 20 if rules else 0)
+def height(count: int, *, rules: bool, rows: int = 2) -> int:
+    """Twips a 版记 of ``count`` lines in ``rows`` rows takes: with rules, a one-point paragraph and the
+    border's width for each rule, and ``RULE_SLACK`` (LibreOffice moves a 版记 on whose last rule
+    touches the bottom edge)."""
+    if not rules:
+        return count * g.LINE_PITCH
+    borders = 2 * g.RULE_THICK + max(rows - 1, 0) * g.RULE_THIN  # eighths of a point
+    return count * g.LINE_PITCH + (rows + 1) * RULE_LINE + math.ceil(borders * 20 / 8) + RULE_SLACK

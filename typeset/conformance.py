@@ -375,11 +375,7 @@ class _Checker:
 
     def check_separator_span(self, index: int) -> None:
         """The red line is the paragraph's border: an indent shortens it below the 156 mm type area."""
-        ppr = self.paras[index]._p.find(qn("w:pPr"))
-        ind = ppr.find(qn("w:ind")) if ppr is not None else None
-        if ind is None:
-            return
-        inset = sum(int(ind.get(qn("w:" + k)) or 0) for k in ("left", "right", "start", "end"))
+        inset = self.indent(index)
         if inset > 0:
             length = (self.areas[0] if self.areas else g.TYPE_AREA_WIDTH) - inset
             self.add("separator_length", f"版头分隔线应与版心等宽（156mm），实际为{_mm(length)}", paragraph=index)
@@ -482,6 +478,20 @@ class _Checker:
             self.add("colophon_rules", "版记缺少分隔线（首末条粗线、中间细线）", paragraph=index)
         elif any(c not in ("000000", "AUTO") for c in drawn):
             self.add("colophon_rules", "版记分隔线应为黑色", paragraph=index)
+        # A border runs between the paragraph's indents: on an indented row it is shorter than the type area.
+        ruled = [i for i in range(index - 1, len(self.paras)) if self.separator_colour(i) is not None]
+        short = next((i for i in ruled if self.indent(i) > 0), None)
+        if short is not None:
+            length = (self.areas[0] if self.areas else g.TYPE_AREA_WIDTH) - self.indent(short)
+            self.add("colophon_rule_length", f"版记分隔线应与版心等宽（156mm），实际为{_mm(length)}", paragraph=short)
+
+    def indent(self, index: int) -> int:
+        """Twips of left and right indent set on the paragraph itself."""
+        ppr = self.paras[index]._p.find(qn("w:pPr"))
+        ind = ppr.find(qn("w:ind")) if ppr is not None else None
+        if ind is None:
+            return 0
+        return sum(int(ind.get(qn("w:" + k)) or 0) for k in ("left", "right", "start", "end"))
 
     # --- page numbers -------------------------------------------------------------------------
 

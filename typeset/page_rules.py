@@ -10,7 +10,8 @@ pages are read by :mod:`typeset.pdf_pages`; these rules (codes in brackets) are 
   none on a 信函's first page or on the §7.5 pages [page_number_unexpected];
 - the 版记 on the last page [colophon_not_last], which is even (文件、纪要、命令格式) [colophon_odd_page],
   its last rule on the bottom edge of the type area (信函: its last line on the area's last line)
-  [colophon_not_bottom]; a 信函's 抄送 not alone on a page [colophon_alone];
+  [colophon_not_bottom], its rules as wide as the type area [colophon_rule_length]; a 信函's 抄送
+  not alone on a page [colophon_alone];
 - 署名 and 成文日期 on one page [signature_date_split] with body text or the 附件说明 above them, so
   no seal stands on a page without text [signature_without_text]; the 附件说明 on one page with its
   first item [attachments_split]; the 成文日期 the layout printed is there [date_not_found];
@@ -35,6 +36,7 @@ from typeset.pdf_pages import AREA_BOTTOM, EDGE, LINE, Expect, Measured, PageTex
 TOLERANCE_MM = 2.0  # page number position (the standard allows 4 mm between two pages' numbers)
 COLOPHON_TOLERANCE_MM = 1.5
 CENTRE_TOLERANCE_MM = 2.5
+RULE_TOLERANCE_MM = 1.0  # 版记 rules: 156 mm, the width of the type area
 NUMBER_Y = (35 - 7) * MM  # the page number's 一字线: 7 mm below the type area
 NUMBER_INDENT = 14.0  # one 字 of 4号
 
@@ -185,6 +187,14 @@ def _colophon(report: PageReport, m: Measured, expect: Expect) -> None:
         report.add(
             "colophon_not_bottom",
             f"版记末条分隔线应与版心下边缘重合（现{'高出' if off > 0 else '低于'} {abs(off):.1f}mm）",
+            last,
+        )
+    left = area_x(last - 1)[0]
+    short = [r for r in m.rules if abs((r[2] - r[0]) / MM - 156) > RULE_TOLERANCE_MM or abs(r[0] - left) > MM]
+    if short:
+        report.add(
+            "colophon_rule_length",
+            f"版记分隔线应与版心等宽（156mm），现长 {(short[0][2] - short[0][0]) / MM:.1f}mm",
             last,
         )
 

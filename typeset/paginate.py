@@ -236,7 +236,7 @@ def _place_colophon(plan: PagePlan, m: Measured, doc: OfficialDocument, fmt: str
     if not rows:
         return plan
     lines = max(sum(colophon.lines(rows)), len(m.colophon))
-    needed = colophon.height(lines, rules=not letter)
+    needed = colophon.height(lines, rules=not letter, rows=len(rows))
     end = m.content_end
     if end is None:
         return plan

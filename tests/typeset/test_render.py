@@ -93,14 +93,22 @@ def test_red_separator_under_number_and_black_colophon_rules(notice_bytes: bytes
     number = find_para(word, "粤府办〔2026〕12号")
     bottom = number._p.pPr.find(qn("w:pBdr")).find(qn("w:bottom"))
     assert bottom.get(qn("w:color")) == "FF0000" and bottom.get(qn("w:val")) == "single"
-    cc = find_para(word, "抄送：")
-    printed = find_para(word, "印发")
-    cc_bdr = cc._p.pPr.find(qn("w:pBdr"))
-    pr_bdr = printed._p.pPr.find(qn("w:pBdr"))
-    assert cc_bdr.find(qn("w:top")).get(qn("w:sz")) == str(g.RULE_THICK)
-    assert pr_bdr.find(qn("w:top")).get(qn("w:sz")) == str(g.RULE_THIN)
-    assert pr_bdr.find(qn("w:bottom")).get(qn("w:sz")) == str(g.RULE_THICK)
-    assert {b.get(qn("w:color")) for b in (*cc_bdr, *pr_bdr)} == {"000000"}
+    paras = word.paragraphs
+    at = next(i for i, p in enumerate(paras) if p.text.startswith("抄送："))
+    cc, printed = paras[at], paras[at + 2]
+    assert printed.text.endswith("印发")
+    # The rules are empty paragraphs without indents around the rows (thick, thin, thick): on the
+    # indented rows themselves they would be shorter than the type area.
+    rules = [paras[at - 1], paras[at + 1], paras[at + 3]]
+    assert [r.text for r in rules] == ["", "", ""]
+    assert [r._p.pPr.find(qn("w:pBdr")).find(qn("w:bottom")).get(qn("w:sz")) for r in rules] == [
+        str(g.RULE_THICK),
+        str(g.RULE_THIN),
+        str(g.RULE_THICK),
+    ]
+    assert {r._p.pPr.find(qn("w:pBdr")).find(qn("w:bottom")).get(qn("w:color")) for r in rules} == {"000000"}
+    assert all(not r.paragraph_format.left_indent and not r.paragraph_format.right_indent for r in rules)
+    assert cc._p.pPr.find(qn("w:pBdr")) is None and printed._p.pPr.find(qn("w:pBdr")) is None
     assert cc.text == "抄送：省委各部门，省人大常委会办公厅，省政协办公厅，省法院，省检察院。"
 
 
