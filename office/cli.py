@@ -73,6 +73,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import inspect
+
     from sqlmodel import func, select
 
     from office import demo
@@ -83,15 +85,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if session.exec(select(func.count()).select_from(User)).one():
             raise CliError("数据库中已有人员，演示数据只能写入空库（换一个 --data 目录）")
         accounts = demo.seed(session, password=args.password)
+    pin = args.pin or demo.DEMO_PIN
     from office.app import domain_modules
 
     for module in domain_modules("demo"):  # each domain adds its own demo data (e.g. meeting rooms)
         with db.write() as session:
-            module.seed(session)
+            if "pin" in inspect.signature(module.seed).parameters:  # signing keys (esign): the demo PIN
+                module.seed(session, pin=pin)
+            else:
+                module.seed(session)
     if args.json:
         print(json.dumps(demo.as_json(accounts), ensure_ascii=False, indent=2))
     else:
-        print(demo.print_accounts(accounts, args.password))
+        print(demo.print_accounts(accounts, args.password, pin=pin))
     return 0
 
 
@@ -248,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("migrate", cmd_migrate, "升级数据库结构")
     p = add("demo", cmd_demo, "写入演示机关、部门和人员")
     p.add_argument("--password", default="tongban-demo-2026", help="演示账号的统一密码")
+    p.add_argument("--pin", help="演示签名密钥和印章的统一 PIN 码（签发、用印时输入；默认 135246）")
     p.add_argument("--json", action="store_true", help="以 JSON 输出账号列表")
 
     user = sub.add_parser("user", help="用户管理").add_subparsers(dest="user_command", metavar="子命令")

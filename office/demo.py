@@ -88,6 +88,8 @@ def _username(name: str, taken: set[str]) -> str:
 # A hash takes 0.1-0.3 s, so they are computed on threads (argon2 releases the GIL) while the rows are
 # written, and filled in before the transaction commits; until then a row holds no usable hash.
 HASH_THREADS = max(2, os.cpu_count() or 2)
+#: The signing PIN of every demo key and seal (``esign.demo``); ``office demo --pin`` prints it.
+DEMO_PIN = "135246"
 NOT_YET_HASHED = "!"
 
 
@@ -183,11 +185,13 @@ def _seed(session: Session, *, password: str, seed_value: int, hash_later: Calla
     return accounts
 
 
-def print_accounts(accounts: list[DemoAccount], password: str, url: str | None = None) -> str:
+def print_accounts(accounts: list[DemoAccount], password: str, url: str | None = None, *, pin: str = "") -> str:
     lines = []
     if url:
         lines.append(f"通办已启动：{url}")
     lines.append(f"演示账号（密码均为 {password}）：")
+    if pin:
+        lines.append(f"签发、用印的签名 PIN 码（机关领导、印章管理员）均为 {pin}")
     seen_roles: set[str] = set()
     for a in accounts:
         if a.role not in seen_roles or a.username in ("zhangwei", "admin"):
