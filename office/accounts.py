@@ -26,10 +26,11 @@ from office.config import Settings
 from office.db import utcnow
 from office.directory.service import get_user, get_user_by_username, posts_of, roles_of
 from office.errors import PermissionDenied, Unauthenticated, ValidationError
-from office.models import AuthSession, Department, RecoveryCode, Role, RolePolicy, User
+from office.models import AuthSession, RecoveryCode, Role, RolePolicy, User
 from office.secrets_box import (
     SecretBox,
     hash_password,
+    needs_rehash,
     new_token,
     password_problem,
     token_digest,
@@ -76,6 +77,7 @@ def authenticate(
         login_limits.password_passed(session, username)  # wrong codes stay counted until a right one
     else:
         login_limits.login_completed(session, username, ip)
+    rehashed = _upgrade_hash(session, user, password)
     must_enrol = not user.totp_enabled and _role_requires_2fa(session, user.id)  # type: ignore[arg-type]
     token, row = _open_session(session, settings, user, ip=ip, user_agent=user_agent, mfa_pending=user.totp_enabled)
     audit.record(
@@ -84,9 +86,19 @@ def authenticate(
         "auth.login",
         target_type="user",
         target_id=user.id,
-        detail={"totp_pending": user.totp_enabled},
+        detail={"totp_pending": user.totp_enabled, **({"password_rehashed": True} if rehashed else {})},
     )
     return LoginResult(token, row, user.totp_enabled, must_enrol)
+
+
+def _upgrade_hash(session: Session, user: User, password: str) -> bool:
+    """Re-hash a just-verified password whose stored hash was made with older or weaker Argon2
+    parameters than ``secrets_box`` uses now: the only moment the password itself is at hand."""
+    if not needs_rehash(user.password_hash):
+        return False
+    user.password_hash = hash_password(password)
+    session.add(user)
+    return True
 
 
 def _role_requires_2fa(session: Session, user_id: int) -> bool:
@@ -438,10 +450,3 @@ def set_role_policy(session: Session, actor: Actor, role: Role, *, require_2fa: 
 def role_policies(session: Session) -> dict[str, bool]:
     rows = {r.role: r.require_2fa for r in session.exec(select(RolePolicy)).all()}
     return {r.value: rows.get(r, False) for r in Role}
-
-
-def agency_of(session: Session, dept_id: int | None) -> Department | None:
-    if dept_id is None:
-        return None
-    dept = session.get(Department, dept_id)
-    return session.get(Department, dept.agency_id) if dept and dept.agency_id else None

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pyotp
-from sqlmodel import select
+from sqlmodel import col, select
 from starlette.testclient import TestClient
 
 from office import hotpath
@@ -311,3 +311,34 @@ def test_failures_lock_an_account_per_address_and_then_everywhere(settings: Sett
                 assert other.post("/api/auth/login", json=wrong).status_code == 401
         r = office.post("/api/auth/login", json={"username": "ophelia", "password": PASSWORD})
         assert r.status_code == 423 and r.json()["error"] == "account_locked"  # five from anywhere: everywhere
+
+
+def test_login_upgrades_a_password_hash_made_with_weaker_parameters(client: TestClient, org: Org) -> None:
+    from argon2 import PasswordHasher
+
+    from office.models import User
+    from office.secrets_box import needs_rehash, verify_password
+
+    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)  # an older deployment's
+    with org.db.write() as s:
+        user = s.get(User, org.users["hamlet"])
+        assert user is not None
+        user.password_hash = weak
+        s.add(user)
+
+    def stored() -> str:
+        with org.db.read() as s:
+            user = s.get(User, org.users["hamlet"])
+            assert user is not None
+            return user.password_hash
+
+    r = client.post("/api/auth/login", json={"username": "hamlet", "password": "wrong-wrong-wrong"})
+    assert r.status_code == 401 and stored() == weak  # only a verified password is re-hashed
+    assert client.post("/api/auth/login", json={"username": "hamlet", "password": PASSWORD}).status_code == 200
+    upgraded = stored()
+    assert upgraded != weak and not needs_rehash(upgraded) and verify_password(upgraded, PASSWORD)
+    assert client.post("/api/auth/login", json={"username": "hamlet", "password": PASSWORD}).status_code == 200
+    assert stored() == upgraded  # current parameters: left alone
+    with org.db.read() as s:
+        logins = s.exec(select(AuditEntry).where(AuditEntry.action == "auth.login").order_by(col(AuditEntry.id))).all()
+    assert [e.detail.get("password_rehashed", False) for e in logins] == [True, False]
