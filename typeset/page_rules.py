@@ -3,6 +3,7 @@
 The Word file says what goes on the pages; only the rendered pages show where it landed. The
 pages are read by :mod:`typeset.pdf_pages`; these rules (codes in brackets) are then judged:
 
+- no title line left with one or two characters [title_orphan];
 - no blank pages [blank_page]. The one exception is §7.5: a blank page directly before the last
   page when that page holds only the 版记 and is even; neither carries a page number;
 - page numbers "— N —" on every page [page_number_missing, page_number_wrong], odd pages right and
@@ -36,6 +37,7 @@ from typeset.pdf_pages import AREA_BOTTOM, EDGE, LINE, Expect, Measured, PageTex
 TOLERANCE_MM = 2.0  # page number position (the standard allows 4 mm between two pages' numbers)
 COLOPHON_TOLERANCE_MM = 1.5
 CENTRE_TOLERANCE_MM = 2.5
+ORPHAN_CHARS = 2  # a title line this short is a word torn off the line above
 RULE_TOLERANCE_MM = 1.0  # 版记 rules: 156 mm, the width of the type area
 NUMBER_Y = (35 - 7) * MM  # the page number's 一字线: 7 mm below the type area
 NUMBER_INDENT = 14.0  # one 字 of 4号
@@ -89,6 +91,7 @@ def check_pdf(pdf: bytes, expect: Expect | None = None) -> PageReport:
     _blank_pages(report, measured, back)
     _page_numbers(report, measured, expect, back)
     _below_area(report, measured)
+    _title(report, measured)
     _colophon(report, measured, expect)
     _signature(report, measured, expect)
     _seal(report, measured)
@@ -152,6 +155,17 @@ def _below_area(report: PageReport, m: Measured) -> None:
             report.add(
                 "text_below_area", f"第 {page.index + 1} 页有文字超出版心下边缘：{low[0].text[:20]}", page.index + 1
             )
+
+
+def _title(report: PageReport, m: Measured) -> None:
+    lines = [line.text for line in m.title]
+    short = next((t for t in lines if len(t) <= ORPHAN_CHARS), None) if len(lines) > 1 else None
+    if short is not None:
+        report.add(
+            "title_orphan",
+            f"标题回行后有一行只剩“{short}”：标题回行应词意完整、排列对称、长短适宜（梯形或菱形）",
+            1,
+        )
 
 
 def _colophon(report: PageReport, m: Measured, expect: Expect) -> None:

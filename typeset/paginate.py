@@ -15,7 +15,9 @@ standard's own remedies go into a :class:`typeset.render.PagePlan` for the next 
   else on the next even page, after a §7.5 blank page (both without page numbers) when the content
   ends on an even page without room; a 信函's 抄送 is pulled onto the 署名's page by closer lines, or
   goes to the next page with the 署名 block;
-- a 版记 a little off the bottom edge is moved by what was measured.
+- a 版记 a little off the bottom edge is moved by what was measured;
+- a title that wrapped otherwise than planned (its characters wider than estimated) is broken again
+  with the widths measured on the page (:mod:`typeset.title_fit`), before anything else is adjusted.
 
 At most ``MAX_PASSES`` renderings (most documents need one or two); the best one (fewest broken
 rules, the later on a tie) is returned with its report, and the Word file returned is exactly the
@@ -34,7 +36,9 @@ from typeset.layout import Heading, ListItem, OfficialDocument, Paragraph, Table
 from typeset.page_rules import PageReport, check_pdf, only_colophon
 from typeset.pdf_measure import DEFAULT_SEAL_MM, Line
 from typeset.pdf_pages import AREA_BOTTOM, AREA_TOP, CHAR, LINE, Measured, area_x, compact, expect_for
-from typeset.render import PagePlan, render_docx
+from typeset.render import PagePlan, render_docx, title_breaks
+from typeset.title_fit import measured_fits
+from typeset.title_lines import title_lines
 
 MAX_PASSES = 5
 MIN_PITCH = 500  # twips: the closest line spacing a remedy uses (25 pt for 16 pt type, 1.56 lines)
@@ -99,6 +103,9 @@ def adjust(plan: PagePlan, report: PageReport, doc: OfficialDocument, fmt: str) 
     keep every rule are still improved where the 署名 block left the page before half empty."""
     m = report.measured
     assert m is not None
+    retitled = _retitle(plan, m, doc)
+    if retitled is not None:
+        return retitled
     codes = set(report.codes())
     moved = _group_moved(m)
     if moved is not None and plan.tight_from is not None:
@@ -117,6 +124,18 @@ def adjust(plan: PagePlan, report: PageReport, doc: OfficialDocument, fmt: str) 
     if codes & COLOPHON_CODES:
         return _place_colophon(plan, m, doc, fmt, only_height=codes & COLOPHON_CODES == {"colophon_not_bottom"})
     return plan
+
+
+def _retitle(plan: PagePlan, m: Measured, doc: OfficialDocument) -> PagePlan | None:
+    """The title wrapped otherwise than planned (wider characters than estimated): break it again with the
+    widths measured on the page. Every line below it moves, so the rest of the plan starts afresh."""
+    planned = [compact(line) for line in title_breaks(doc, plan)]
+    if not m.title or [line.text for line in m.title] == planned:
+        return None
+    lines = tuple(title_lines(doc.title, measured_fits(m.title)))
+    if [compact(line) for line in lines] == planned:
+        return None
+    return PagePlan(title=lines)
 
 
 def _bottom(*lines: Line | None) -> Line:

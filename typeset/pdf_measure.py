@@ -23,7 +23,7 @@ import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import docx
 import pypdfium2 as pdfium
@@ -52,6 +52,8 @@ class Line:
     y0: float
     x1: float
     y1: float
+    # Left and right edge of each character of ``text`` (its advance), for widths measured on the page.
+    spans: tuple[tuple[float, float], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def centre_x(self) -> float:
@@ -130,6 +132,7 @@ def page_lines(document: pdfium.PdfDocument, index: int) -> list[Line]:
                 min(b[1] for b in boxes),
                 max(b[2] for b in boxes),
                 max(b[3] for b in boxes),
+                tuple((b[0], b[2]) for b in boxes),
             )
         )
     return lines

@@ -33,6 +33,7 @@ NUMBER_RE = re.compile(r"^[—–\-－一]*(\d{1,4})[—–\-－一]*$")
 DATE_RE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日$")
 COLOPHON_START_RE = re.compile(r"^(抄送|主送|分送)[：:]|\d{4}年\d{1,2}月\d{1,2}日印发$")
 ITEM_RE = re.compile(r"^\d{1,2}[.．]")
+TITLE_HEIGHT = (20.0, 24.5)  # pt: the box of a 2号 (22 pt) line; 3号 lines are 16-17, the 小初 mark 37
 Rect = tuple[float, float, float, float]
 
 
@@ -55,6 +56,7 @@ class Expect:
     note: str | None = None
     colophon: tuple[str, ...] = ()
     seal_mm: float = pdf_measure.DEFAULT_SEAL_MM
+    title: str | None = None
 
 
 def compact(text: str) -> str:
@@ -83,6 +85,7 @@ def expect_for(doc: OfficialDocument, fmt: str, *, seal_mm: float = pdf_measure.
         note=compact(note) if note else None,
         colophon=tuple(compact(c) for c in colophon),
         seal_mm=seal_mm,
+        title=None if fmt == "order" else compact(doc.title),  # a 令 has no title under its 令号
     )
 
 
@@ -113,6 +116,7 @@ class Measured:
     rules: tuple[Rect, ...] = ()  # 版记 rules on the 版记's last page
     seal: SealPlacement | None = None
     sealed: bool = False  # a real seal is on the page (signature widget or seal picture)
+    title: tuple[Line, ...] = ()  # the title's lines on the first page
 
     @property
     def bottom_rule(self) -> Rect | None:
@@ -288,7 +292,34 @@ def _measure(document: pdfium.PdfDocument, pdf: bytes, expect: Expect) -> tuple[
                 diameter_mm=expect.seal_mm,
                 signature_text=signature.text if signature else None,
             )
-    return Measured(pages, date, signature, note, attachments, colophon, rules, seal, real), expect
+    title = _title(pages[0], expect) if pages else ()
+    return Measured(pages, date, signature, note, attachments, colophon, rules, seal, real, title), expect
+
+
+def _title(page: PageText, expect: Expect) -> tuple[Line, ...]:
+    """The title's lines: the lines on the first page that spell ``expect.title``, or, not told, the last
+    run of 2号 lines there (the 发文机关标志 above it is larger or stands apart)."""
+    lines = page.content
+    if expect.title:
+        for i in range(len(lines)):
+            text = ""
+            for j in range(i, len(lines)):
+                text += lines[j].text
+                if text == expect.title:
+                    return lines[i : j + 1]
+                if not expect.title.startswith(text):
+                    break
+        return ()
+    if expect.fmt == "order":
+        return ()
+    runs: list[list[Line]] = []
+    for i, line in enumerate(lines):
+        if TITLE_HEIGHT[0] <= line.y1 - line.y0 <= TITLE_HEIGHT[1]:
+            if runs and i and lines[i - 1] is runs[-1][-1]:
+                runs[-1].append(line)
+            else:
+                runs.append([line])
+    return tuple(runs[-1]) if runs else ()
 
 
 def _sealed_layout(expect: Expect, date: Line) -> bool:

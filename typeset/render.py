@@ -69,7 +69,7 @@ class PagePlan:
     署名 block's page. ``tight_from``: the body block from which lines are set ``tight_pitch`` apart
     (GB/T 9704 §7.3.5: when the 署名 block does not fit, adjust the line spacing); a ``tight_pitch``
     without ``tight_from`` says it was tried and did not help. ``keep_colophon``: a 信函's 抄送 goes
-    with the 署名 block.
+    with the 署名 block. ``title``: the title's lines, broken with the widths the rendered page showed.
     """
 
     colophon: tuple[int, int] | None = None
@@ -77,6 +77,19 @@ class PagePlan:
     tight_from: int | None = None
     tight_pitch: int = g.LINE_PITCH
     keep_colophon: bool = False
+    title: tuple[str, ...] | None = None
+
+
+def _title_fits(line: str) -> bool:
+    return text_width(line, char=g.SIZE_2 * 10, digit=g.SIZE_2 * 5) <= g.TYPE_AREA_WIDTH
+
+
+def title_breaks(doc: OfficialDocument, plan: PagePlan | None = None) -> list[str]:
+    """The title's lines as laid out: those chosen from widths measured on an earlier pass
+    (``plan.title``), else balanced breaks between words estimated by counting characters."""
+    if plan is not None and plan.title is not None:
+        return list(plan.title)
+    return title_lines(doc.title, _title_fits)
 
 
 class Writer:
@@ -272,10 +285,7 @@ class Writer:
         return p
 
     def title(self, *, before: int = 2 * g.LINE_PITCH) -> None:
-        def fits(line: str) -> bool:
-            return text_width(line, char=g.SIZE_2 * 10, digit=g.SIZE_2 * 5) <= g.TYPE_AREA_WIDTH
-
-        text = "\n".join(title_lines(self.doc.title, fits))
+        text = "\n".join(title_breaks(self.doc, self.plan))
         self.para([(text, g.FONT_XIAOBIAOSONG, g.SIZE_2, None)], align="center", before=before, spacing=None)
 
     def recipients(self) -> None:
