@@ -39,20 +39,29 @@ import io
 import re
 import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import pairwise
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from asn1crypto import core
-from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from esign import ca, crypto, seal_image, tsa
+from esign import ca, crypto, seal_image
 from esign import docx_visual as visual
 from esign import seal as seal_mod  # apply_signature has a ``seal`` parameter
+from esign.sig_checks import (
+    OID_CHAIN,
+    CertChain,
+    CrlLookup,
+    SignatureReport,
+    VerificationReport,
+    check_cert,
+    check_seal,
+    check_signature_value,
+    check_timestamp,
+    signed_reference,
+    signer_chain,
+)
 from office.errors import OfficeError, UnsupportedMedia, ValidationError
 from office.safezip import open_zip, read_member
 
@@ -62,7 +71,6 @@ SIG_RE = re.compile(r"^tongban/signatures/sig([1-9][0-9]{0,3})\.der$")
 SIG_REL_TYPE = "http://tongban.gov.cn/2026/relationships/ses-signature"
 SIG_CONTENT_TYPE = "application/vnd.tongban.ses-signature"
 OID_MANIFEST = "1.3.6.1.4.1.61234.1.3.1"
-OID_CHAIN = "1.3.6.1.4.1.61234.1.3.2"
 _SEAL_MEDIA_RE = re.compile(r"^/?word/media/tongban-seal-(\d+)\.png$")
 _SEAL_REL_RE = re.compile(r"^rIdTongbanSeal(\d+)$")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
@@ -80,10 +88,6 @@ class DocManifest(core.Sequence):
         ("parts", core.SequenceOf, {"spec": PartDigest}),
         ("prior_signatures", core.SequenceOf, {"spec": core.OctetString}),
     ]
-
-
-class CertChain(core.SequenceOf):
-    _child_spec = core.OctetString
 
 
 # --- package I/O -------------------------------------------------------------------------------
@@ -304,57 +308,6 @@ def _seal_for_signing(seal_der: bytes | None, signer: bytes) -> seal_mod.SealDat
 # --- verification ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Reason:
-    """Why a signature is invalid (``severity="error"``) or weaker than it could be (``"warning"``)."""
-
-    code: str
-    message: str
-    severity: str = "error"
-
-
-@dataclass
-class SignatureReport:
-    """Verification result of one signature part."""
-
-    sequence: int
-    part_name: str
-    valid: bool = False
-    reasons: list[Reason] = field(default_factory=list)
-    alg: str | None = None
-    signer_subject: str | None = None
-    signer_organization: str | None = None
-    seal_name: str | None = None
-    signing_time: datetime | None = None  # the signer's claim (TBS_Sign.timeInfo)
-    timestamp_time: datetime | None = None  # from a verified time-stamp token
-    changed_parts: list[str] = field(default_factory=list)
-    revocation: ca.RevocationStatus | None = None
-
-    @property
-    def trusted_time(self) -> datetime | None:
-        return self.timestamp_time or self.signing_time
-
-    def fail(self, code: str, message: str) -> None:
-        self.reasons.append(Reason(code, message))
-
-    def warn(self, code: str, message: str) -> None:
-        self.reasons.append(Reason(code, message, "warning"))
-
-
-@dataclass
-class VerificationReport:
-    """All signatures of a document, in sequence order."""
-
-    signatures: list[SignatureReport]
-
-    @property
-    def valid(self) -> bool:
-        return bool(self.signatures) and all(s.valid for s in self.signatures)
-
-
-CrlLookup = Callable[[x509.Certificate], bytes | None]
-
-
 def verify_docx(
     docx_bytes: bytes,
     *,
@@ -383,23 +336,6 @@ def verify_docx(
     return VerificationReport(reports)
 
 
-def check_signature_value(
-    raw: bytes, report: SignatureReport
-) -> tuple[seal_mod.SignatureData, x509.Certificate] | None:
-    """GB/T 38540 §7.3 steps 1-2 for any format: parse the SES_Signature, name its signer, and check
-    the signature value over DER(TBS_Sign) with the algorithm of the signer's certificate."""
-    sig = seal_mod.parse_signature(raw)
-    report.alg, report.signing_time = sig.alg, sig.time_info
-    cert = ca.load_cert(sig.cert)
-    report.signer_subject = ca.subject_text(cert)
-    report.signer_organization = ca.subject_text(cert, NameOID.ORGANIZATION_NAME)
-    cert_alg, public = ca.public_key_from_cert(cert)
-    if cert_alg != sig.alg or not crypto.verify(sig.alg, public, sig.tbs, sig.signature):
-        report.fail("bad_signature", "签名值验证失败（签章数据被篡改或伪造）")
-        return None
-    return sig, cert
-
-
 def _verify_one(
     parts: dict[str, bytes],
     n: int,
@@ -415,9 +351,9 @@ def _verify_one(
         return
     sig, cert = checked
     _check_integrity(parts, n, sig, report)
-    at_time = _check_timestamp(sig, tsa_cert, report)
-    chain = [bytes(c) for c in CertChain.load(sig.ext_datas[OID_CHAIN]).native] if OID_CHAIN in sig.ext_datas else []
-    _check_cert(cert, chain, at_time, trust_roots, crl_lookup, report, "签章人")
+    at_time = check_timestamp(sig, tsa_cert, report)
+    chain = signer_chain(sig)
+    check_cert(cert, chain, at_time, trust_roots, crl_lookup, report, "签章人")
     if sig.seal_der is not None:
         check_seal(sig.seal_der, cert, chain, at_time, trust_roots, crl_lookup, report)
     if log_verifier is not None and not log_verifier(raw):
@@ -475,14 +411,6 @@ def seal_pictures(parts: dict[str, bytes]) -> list[str]:
     return found
 
 
-def signed_reference(sig: seal_mod.SignatureData) -> str:
-    """The reference (发文字号 or title) a signature says it was made for, if it carries one."""
-    for field_ in sig.property_info.split(";"):
-        if field_.startswith("reference="):
-            return unquote(field_[len("reference=") :])
-    return ""
-
-
 def _made_for_another(
     parts: dict[str, bytes], n: int, sig: seal_mod.SignatureData, body_digest: bytes | None, changed: list[str]
 ) -> str:
@@ -498,71 +426,3 @@ def _made_for_another(
         return ""
     digest = body_digest.hex() if isinstance(body_digest, bytes) else ""
     return f"此签章是为另一份文件加盖的（{reference}，正文摘要 {digest[:16]}…），与本文件不符：签章被移用"
-
-
-def _check_timestamp(sig: seal_mod.SignatureData, tsa_cert: bytes | None, report: SignatureReport) -> datetime:
-    if sig.timestamp is None:
-        report.warn("no_timestamp", "签章没有可信时间戳，签章时间为签章人自报时间")
-        return sig.time_info
-    if tsa_cert is None:
-        report.warn("timestamp_unchecked", "未配置时间戳服务证书，无法验证时间戳")
-        return sig.time_info
-    try:
-        report.timestamp_time = tsa.verify_token(sig.timestamp, tsa_cert, expected_digest=crypto.sha256(sig.signature))
-    except OfficeError as exc:
-        report.fail(exc.code, exc.message)
-        return sig.time_info
-    return report.timestamp_time
-
-
-def _check_cert(
-    cert: x509.Certificate,
-    chain: list[bytes],
-    at_time: datetime,
-    trust_roots: Sequence[bytes],
-    crl_lookup: CrlLookup,
-    report: SignatureReport,
-    who: str,
-) -> list[x509.Certificate]:
-    try:
-        path = ca.verify_chain(cert, chain, at_time, trust_roots=trust_roots)
-    except ca.CertificateInvalid as exc:
-        report.fail(exc.code, f"{who}证书：{exc.message}")
-        return []
-    for subject, issuer in pairwise(path):
-        crl = crl_lookup(issuer)
-        if crl is None:
-            report.warn("revocation_unknown", f"无法获取“{ca.subject_text(issuer)}”的吊销列表")
-            continue
-        try:
-            status = ca.is_revoked(subject, crl, at_time, issuer=issuer)
-        except ca.CertificateInvalid as exc:
-            report.fail(exc.code, exc.message)
-            continue
-        if subject is cert and who == "签章人":
-            report.revocation = status
-        if status.revoked:
-            report.fail("cert_revoked", f"{who}证书“{ca.subject_text(subject)}”在签章时已被吊销（{status.reason}）")
-    return path
-
-
-def check_seal(
-    seal_der: bytes,
-    signer: x509.Certificate,
-    chain: list[bytes],
-    at_time: datetime,
-    trust_roots: Sequence[bytes],
-    crl_lookup: CrlLookup,
-    report: SignatureReport,
-) -> None:
-    """GB/T 38540 §7.3 steps 4-5 for any format: the seal's maker signature, validity and certificate,
-    and that ``signer`` is on its list (failures go into ``report``)."""
-    try:
-        info = seal_mod.verify_seal(seal_der, at_time=at_time)
-    except seal_mod.SealInvalid as exc:
-        report.fail(exc.code, f"电子印章：{exc.message}")
-        return
-    report.seal_name = info.name
-    _check_cert(ca.load_cert(info.maker_cert), chain, at_time, trust_roots, crl_lookup, report, "制章者")
-    if not info.lists_cert(signer.public_bytes(Encoding.DER)):
-        report.fail("signer_not_in_seal", "签章人不是该印章的授权使用人")

@@ -34,7 +34,7 @@ from xml.sax.saxutils import quoteattr
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from esign import ca, crypto, docx_sig
+from esign import ca, crypto, docx_sig, sig_checks
 from esign import seal as seal_mod
 from office.errors import OfficeError, UnsupportedMedia, ValidationError
 from office.safezip import open_zip, read_member, write_zip
@@ -197,7 +197,7 @@ def sign_ofd(
     prop = f"tongban-ofd/1;sequence={len(entries) + 1}"
     if reference:  # the document it was made for, signed, so a moved signature names it
         prop += ";reference=" + quote(reference[:200], safe="")
-    ext = {docx_sig.OID_CHAIN: docx_sig.CertChain(list(chain)).dump()} if chain else {}
+    ext = {sig_checks.OID_CHAIN: sig_checks.CertChain(list(chain)).dump()} if chain else {}
     tbs = seal_mod.build_tbs_sign(
         seal_der=seal_der,
         time_info=now,
@@ -249,7 +249,7 @@ class OfdSignature:
     """One verified OFD seal: the shared report plus what the OFD adds."""
 
     def __init__(
-        self, report: docx_sig.SignatureReport, raw: bytes, reference: str, page: int | None, boundary: str
+        self, report: sig_checks.SignatureReport, raw: bytes, reference: str, page: int | None, boundary: str
     ) -> None:
         self.report, self.raw, self.reference, self.page, self.boundary = report, raw, reference, page, boundary
 
@@ -258,7 +258,7 @@ def verify_ofd(
     data: bytes,
     *,
     trust_roots: Sequence[bytes],
-    crl_lookup: docx_sig.CrlLookup,
+    crl_lookup: sig_checks.CrlLookup,
     tsa_cert: bytes | None,
     log_verifier: Callable[[bytes], bool] | None = None,
 ) -> list[OfdSignature]:
@@ -266,7 +266,7 @@ def verify_ofd(
     parts = read_package(data)
     out = []
     for seq, (_sign_id, path) in enumerate(_signature_entries(parts), start=1):
-        report = docx_sig.SignatureReport(seq, path or SIGNATURES)
+        report = sig_checks.SignatureReport(seq, path or SIGNATURES)
         result = OfdSignature(report, b"", "", None, "")
         try:
             _verify_one(parts, path, result, trust_roots, crl_lookup, tsa_cert, log_verifier)
@@ -282,7 +282,7 @@ def _verify_one(
     path: str,
     result: OfdSignature,
     trust_roots: Sequence[bytes],
-    crl_lookup: docx_sig.CrlLookup,
+    crl_lookup: sig_checks.CrlLookup,
     tsa_cert: bytes | None,
     log_verifier: Callable[[bytes], bool] | None,
 ) -> None:
@@ -297,28 +297,24 @@ def _verify_one(
         report.fail("signature_removed", "签章值文件（SignedValue.dat）已被删除")
         return
     result.raw = raw = parts[value_path]
-    checked = docx_sig.check_signature_value(raw, report)
+    checked = sig_checks.check_signature_value(raw, report)
     if checked is None:
         return
     sig, cert = checked
-    result.reference = docx_sig.signed_reference(sig)
+    result.reference = sig_checks.signed_reference(sig)
     hash_name = crypto.DIGEST_OF[sig.alg]
     if crypto.digest(hash_name, signature_xml) != sig.data_hash:
         report.fail("bad_data_hash", "签章描述文件（Signature.xml）在签章后被修改")
         return
     _check_references(parts, path, value_path, root, hash_name, sig, result)
     _check_stamp(parts, root, result)
-    at_time = docx_sig._check_timestamp(sig, tsa_cert, report)
-    chain = (
-        [bytes(c) for c in docx_sig.CertChain.load(sig.ext_datas[docx_sig.OID_CHAIN]).native]
-        if docx_sig.OID_CHAIN in sig.ext_datas
-        else []
-    )
-    docx_sig._check_cert(cert, chain, at_time, trust_roots, crl_lookup, report, "签章人")
+    at_time = sig_checks.check_timestamp(sig, tsa_cert, report)
+    chain = sig_checks.signer_chain(sig)
+    sig_checks.check_cert(cert, chain, at_time, trust_roots, crl_lookup, report, "签章人")
     if sig.seal_der is None:
         report.fail("no_seal", "签章数据中没有电子印章")
     else:
-        docx_sig.check_seal(sig.seal_der, cert, chain, at_time, trust_roots, crl_lookup, report)
+        sig_checks.check_seal(sig.seal_der, cert, chain, at_time, trust_roots, crl_lookup, report)
     if log_verifier is not None and not log_verifier(raw):
         report.fail("not_in_log", "签章未登记在透明日志中")
 

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from sqlmodel import Session
 
-from esign import authority, ca, crypto, docx_sig, ofd_sig, pdf_sig, tlog
+from esign import authority, ca, crypto, docx_sig, ofd_sig, pdf_sig, sig_checks, tlog
 from esign import seal as seal_mod
 from esign.models import AuthorityKind
 from office.db import utcnow
@@ -224,7 +224,7 @@ def _with_embedded_crls(trust: Trust, crls: Sequence[bytes]) -> Trust:
 
 
 def _pdf_signature_dict(pdf_rep: pdf_sig.PdfSignatureReport, trust: Trust) -> dict[str, Any]:
-    rep = docx_sig.SignatureReport(
+    rep = sig_checks.SignatureReport(
         pdf_rep.sequence,
         pdf_rep.field_name,
         alg=crypto.ALG_ECDSA,
@@ -241,7 +241,7 @@ def _pdf_signature_dict(pdf_rep: pdf_sig.PdfSignatureReport, trust: Trust) -> di
     at = rep.trusted_time or utcnow()
     maker = None
     if pdf_rep.seal_der is not None and cert is not None:
-        docx_sig.check_seal(pdf_rep.seal_der, cert, pdf_rep.chain, at, trust.roots, trust.crl_lookup, rep)
+        sig_checks.check_seal(pdf_rep.seal_der, cert, pdf_rep.chain, at, trust.roots, trust.crl_lookup, rep)
         try:
             maker = seal_mod.parse_seal(pdf_rep.seal_der).maker_cert
         except OfficeError:
@@ -273,7 +273,7 @@ def verify_text(
 ) -> dict[str, Any]:
     """Verify a :func:`esign.service.sign_text` signature against the exact bytes that should have been signed."""
     trust = trust or Trust.from_db(session)  # type: ignore[arg-type]
-    rep = docx_sig.SignatureReport(0, "text")
+    rep = sig_checks.SignatureReport(0, "text")
     try:
         sig = seal_mod.parse_signature(signature_der)
         rep.alg, rep.signing_time = sig.alg, sig.time_info
@@ -286,21 +286,15 @@ def verify_text(
         else:
             if crypto.digest(crypto.DIGEST_OF[sig.alg], data) != sig.data_hash:
                 rep.fail("text_modified", "签名后内容被修改（与签名时的文字不一致）")
-            at = docx_sig._check_timestamp(sig, trust.tsa_cert, rep)
-            chain = _chain(sig)
-            docx_sig._check_cert(cert, chain, at, trust.roots, trust.crl_lookup, rep, "签章人")
+            at = sig_checks.check_timestamp(sig, trust.tsa_cert, rep)
+            chain = sig_checks.signer_chain(sig)
+            sig_checks.check_cert(cert, chain, at, trust.roots, trust.crl_lookup, rep, "签章人")
             if trust.session is not None and tlog.find_leaf(trust.session, signature_der) is None:
                 rep.fail("not_in_log", "签名未登记在透明日志中")
     except (OfficeError, ValueError, TypeError, KeyError) as exc:
         rep.fail(getattr(exc, "code", "malformed"), f"签名数据无法验证：{getattr(exc, 'message', exc)}")
     rep.valid = not any(r.severity == "error" for r in rep.reasons)
     return report_dict([_signature_dict(rep, signature_der, trust)], file_sha256=None, no_signatures=False)
-
-
-def _chain(sig: seal_mod.SignatureData) -> list[bytes]:
-    if docx_sig.OID_CHAIN not in sig.ext_datas:
-        return []
-    return [bytes(c) for c in docx_sig.CertChain.load(sig.ext_datas[docx_sig.OID_CHAIN]).native]
 
 
 def _revocation(cert_der: bytes, pool: Sequence[bytes], trust: Trust, at: datetime | None) -> dict[str, Any]:
@@ -316,7 +310,7 @@ def _revocation(cert_der: bytes, pool: Sequence[bytes], trust: Trust, at: dateti
     return {"checked": True, "revoked": status.revoked, "revoked_at": _iso(status.revoked_at), "reason": status.reason}
 
 
-def _signature_dict(rep: docx_sig.SignatureReport, raw: bytes, trust: Trust) -> dict[str, Any]:
+def _signature_dict(rep: sig_checks.SignatureReport, raw: bytes, trust: Trust) -> dict[str, Any]:
     out: dict[str, Any] = {
         "sequence": rep.sequence,
         "valid": rep.valid,
@@ -339,7 +333,7 @@ def _signature_dict(rep: docx_sig.SignatureReport, raw: bytes, trust: Trust) -> 
         sig = seal_mod.parse_signature(raw)
     except OfficeError:
         return out
-    pool = _chain(sig) + trust.roots
+    pool = sig_checks.signer_chain(sig) + trust.roots
     out["signer_revocation"] = _revocation(sig.cert, pool, trust, rep.trusted_time)
     if sig.seal_der is not None:
         try:
