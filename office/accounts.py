@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import base64
 import io
-from dataclasses import dataclass, replace
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import pyotp
 import qrcode
@@ -106,18 +107,22 @@ def _role_requires_2fa(session: Session, user_id: int) -> bool:
 
 
 def roles_require_2fa(session: Session, roles: Any) -> bool:
-    if not roles:
-        return False
-    required = actor_cache.get(session, "roles_2fa")
+    return bool(roles) and bool(roles_with_2fa(session) & set(roles))
+
+
+def roles_with_2fa(session: Session) -> frozenset[Role]:
+    """The roles whose holders must use two-step verification (``RolePolicy.require_2fa``)."""
+    required: frozenset[Role] | None = actor_cache.get(session, "roles_2fa")
     if required is None:
-        required = frozenset(session.exec(select(RolePolicy.role).where(RolePolicy.require_2fa == True)).all())  # noqa: E712
+        required = frozenset(session.exec(select(col(RolePolicy.role)).where(RolePolicy.require_2fa == True)).all())  # noqa: E712
         actor_cache.put(session, "roles_2fa", required)
-    return bool(required & set(roles))
+    return required
 
 
 def _open_session(
     session: Session, settings: Settings, user: User, *, ip: str, user_agent: str, mfa_pending: bool
 ) -> tuple[str, AuthSession]:
+    assert user.id is not None  # a stored account
     token = new_token()
     now = utcnow()
     row = AuthSession(
@@ -209,7 +214,21 @@ def resolve_session(session: Session, settings: Settings, token: str | None) -> 
     return row
 
 
-def live_until(settings: Settings, row: AuthSession) -> datetime | None:
+class SessionState(Protocol):
+    """What the session rules read of a session: an ``AuthSession`` row, or the event-loop fast
+    path's raw copy of one (``office.hotpath``)."""
+
+    @property
+    def revoked_at(self) -> datetime | None: ...
+    @property
+    def expires_at(self) -> datetime: ...
+    @property
+    def last_seen_at(self) -> datetime: ...
+    @property
+    def mfa_pending(self) -> bool: ...
+
+
+def live_until(settings: Settings, row: SessionState) -> datetime | None:
     """When the session stops being live unless it is used again: its absolute expiry or the end of
     its idle window, whichever comes first; None once revoked. The one statement of the rule: HTTP
     requests (``resolve_session``) and open websockets (``office.ws_session``) both apply it."""
@@ -218,11 +237,31 @@ def live_until(settings: Settings, row: AuthSession) -> datetime | None:
     return min(row.expires_at, row.last_seen_at + timedelta(minutes=settings.session_idle_minutes))
 
 
+def session_admits(
+    settings: Settings, row: SessionState, *, is_active: bool, now: datetime, allow_pending: bool = False
+) -> bool:
+    """Whether a session may act for its account at ``now``: it is live (``live_until``), its second
+    factor is done (``allow_pending`` admits a password-only session: for the TOTP step itself),
+    and the account is active. The one statement of the rule: every ``@api`` request
+    (``office.web``), the event-loop fast path (``office.hotpath``) and websockets, at the handshake
+    and after (``office.ws_session``), apply it."""
+    until = live_until(settings, row)
+    return until is not None and now < until and (allow_pending or not row.mfa_pending) and is_active
+
+
+def must_enrol_2fa(totp_enabled: bool, roles: AbstractSet[Role], required: AbstractSet[Role]) -> bool:
+    """The account holds a role that requires two-step verification (``required``, from
+    ``roles_with_2fa``) and has not set it up: it may do nothing but enrol
+    (``@api(allow_unenrolled=True)``). Both ``office.web`` and ``office.hotpath`` ask this."""
+    return not totp_enabled and bool(required & roles)
+
+
 TOUCH_EVERY = timedelta(seconds=60)
 
 
-def touch_due(row: AuthSession) -> bool:
-    return utcnow() - row.last_seen_at > TOUCH_EVERY
+def touch_due(row: SessionState, now: datetime | None = None) -> bool:
+    """The session's last-seen time is due a refresh (a write), at most once a minute."""
+    return (now or utcnow()) - row.last_seen_at > TOUCH_EVERY
 
 
 def touch_session(session: Session, row: AuthSession) -> None:
@@ -240,7 +279,7 @@ def load_actor(session: Session, user_id: int, *, ip: str = "", session_id: int 
     if cached is None:
         cached = _actor_for(get_user(session, user_id), "", None, session=session)
         actor_cache.put(session, ("actor", user_id), cached, user_id)
-    return replace(cached, ip=ip, session_id=session_id, extra={})
+    return cached.acting(ip=ip, session_id=session_id)
 
 
 def _actor_for(user: User, ip: str, session_id: int | None, *, session: Session | None = None) -> Actor:

@@ -28,6 +28,14 @@ class Actor:
     def is_admin(self) -> bool:
         return Role.admin in self.roles
 
+    def acting(self, *, ip: str, session_id: int | None) -> Actor:
+        """This (cached) actor as acting through one request or socket: ``ip`` and ``session_id``
+        set, ``extra`` empty. The same as ``dataclasses.replace``, without re-running ``__init__``
+        over every field, which was a fifth of the event-loop fast path's time (``office.hotpath``)."""
+        fresh = object.__new__(Actor)
+        fresh.__dict__.update(self.__dict__, ip=ip, session_id=session_id, extra={})
+        return fresh
+
 
 SYSTEM = Actor(user_id=0, username="system", name="系统", roles=frozenset({Role.admin}))
 """Used by the CLI and background jobs; audit entries name it as 系统."""

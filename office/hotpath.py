@@ -22,7 +22,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from office import accounts, actor_cache, policy
 from office.actor import Actor
 from office.secrets_box import token_digest
-from office.web import SAFE_METHODS, _cookie_token
+from office.web import SAFE_METHODS, cookie_token
 
 SESSION_SQL = (
     "SELECT s.id, s.user_id, s.mfa_pending, s.expires_at, s.last_seen_at, s.revoked_at, u.is_active, "
@@ -106,6 +106,7 @@ class _AppHot:
 
     def __init__(self, state: Any) -> None:
         self.db = state.db
+        self.settings = state.settings
         self.cache = actor_cache.state(self.db)
         self.digests: dict[bytes, str] = {}  # raw Cookie header -> session token digest (per signing key)
         self.conns: dict[int, sqlite3.Connection] = {}  # per thread (the loop's, in practice)
@@ -147,31 +148,37 @@ def cached_actor(request: Request, action: str) -> Actor | None:
     digest = _digest(request, hot)
     if digest is None:
         return None
-    row = hot.connection().execute(SESSION_SQL, (digest,)).fetchone()
-    if row is None:
+    found = hot.connection().execute(SESSION_SQL, (digest,)).fetchone()
+    if found is None:
         return None
-    session_id, user_id, mfa_pending, expires_at, last_seen_at, revoked_at, is_active, totp_enabled, seq = row
+    session_id, user_id, mfa_pending, expires_at, last_seen_at, revoked_at, is_active, totp_enabled, seq = found
     st = hot.cache
-    if mfa_pending or revoked_at is not None or not is_active or (seq or 0) != st.applied:
-        return None
+    if (seq or 0) != st.applied:
+        return None  # a change to apply first: the normal path does
+    row = _SessionRow(_utc(revoked_at) if revoked_at else None, _utc(expires_at), _utc(last_seen_at), bool(mfa_pending))
     now = datetime.now(UTC)
-    if now >= _utc(expires_at) or now - _utc(last_seen_at) > accounts.TOUCH_EVERY:
-        return None  # expired, or due a last-seen refresh (a write): the normal path does both
-    actor = actor_cache.cached(st, ("actor", user_id), user_id)
-    if actor is None:
+    if not accounts.session_admits(hot.settings, row, is_active=bool(is_active), now=now):
         return None
-    if not totp_enabled:
-        required = actor_cache.cached(st, "roles_2fa")
-        if required is None or required & actor.roles:
-            return None
+    if accounts.touch_due(row, now):
+        return None  # due a last-seen refresh (a write): the normal path does it
+    actor = actor_cache.cached(st, ("actor", user_id), user_id)
+    required = actor_cache.cached(st, "roles_2fa")
+    if actor is None or required is None or accounts.must_enrol_2fa(bool(totp_enabled), actor.roles, required):
+        return None
     if not policy.can(actor, action):
         return None
-    # dataclasses.replace re-validates every field (a fifth of this path's time); the cached actor is
-    # frozen and only these three differ per request.
-    fresh = object.__new__(Actor)
     client = scope.get("client")
-    fresh.__dict__.update(actor.__dict__, ip=client[0] if client else "", session_id=session_id, extra={})
-    return fresh
+    acting: Actor = actor.acting(ip=client[0] if client else "", session_id=session_id)
+    return acting
+
+
+class _SessionRow(NamedTuple):
+    """The session columns ``accounts.session_admits`` reads, parsed from ``SESSION_SQL``'s row."""
+
+    revoked_at: datetime | None
+    expires_at: datetime
+    last_seen_at: datetime
+    mfa_pending: bool
 
 
 def _digest(request: Request, hot: _AppHot) -> str | None:
@@ -183,7 +190,7 @@ def _digest(request: Request, hot: _AppHot) -> str | None:
         return None
 
     def digest() -> str | None:
-        token = _cookie_token(request)
+        token = cookie_token(request)
         return token_digest(token) if token else None
 
     return _remember(hot.digests, raw, digest)

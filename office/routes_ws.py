@@ -10,8 +10,9 @@ from starlette.websockets import WebSocket
 
 from office import accounts, ws_direct, ws_session
 from office.actor import Actor
+from office.db import utcnow
 from office.hub import Connection
-from office.web import MAX_ID, cookie_names, origin_allowed
+from office.web import MAX_ID, cookie_token, origin_allowed
 
 
 async def event_stream(ws: WebSocket) -> None:
@@ -22,9 +23,7 @@ async def event_stream(ws: WebSocket) -> None:
         await ws.accept()
         await ws.close(code=1008, reason="origin not allowed")
         return
-    signed = ws.cookies.get(cookie_names(app.state.settings)[0])
-    token = app.state.signer.unsign_token(signed) if signed else None
-    found = await run_in_threadpool(_authenticate, app, token, ws.client.host if ws.client else "")
+    found = await run_in_threadpool(_authenticate, app, cookie_token(ws), ws.client.host if ws.client else "")
     if found is None:
         await ws.accept()
         await ws.close(code=1008, reason="unauthenticated")
@@ -56,7 +55,7 @@ def _authenticate(app: Any, token: str | None, ip: str) -> tuple[Actor, ws_sessi
     state = app.state
     with state.db.write() as session:
         row = accounts.resolve_session(session, state.settings, token)
-        if row is None or not ws_session.admissible(session, row):
+        if row is None or not ws_session.admissible(session, state.settings, row, utcnow()):
             return None
         seen = ws_session.seen(state.settings, row)
         assert seen is not None  # resolve_session answered: the session is live

@@ -20,11 +20,12 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 
 from office import accounts, policy
 from office.actor import Actor
+from office.db import utcnow
 from office.errors import (
     NotFound,
     OfficeError,
@@ -200,24 +201,26 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def resolve_actor(request: Request, session: Session, *, allow_pending: bool = False) -> Actor | None:
-    """The acting user for this request's cookie, or None; also caches the session row on the request."""
-    app = request.app
-    token = _cookie_token(request)
+    """The acting user for this request's cookie, or None; also caches the session row on the request.
+    The session must pass ``accounts.session_admits``; ``accounts.must_enrol_2fa`` is noted in
+    ``actor.extra`` (``office.hotpath`` asks both the same)."""
+    settings = request.app.state.settings
+    token = cookie_token(request)
     if not token:
         return None
-    row = accounts.resolve_session(session, app.state.settings, token)
+    row = accounts.resolve_session(session, settings, token)
     if row is None:
         return None
     request.state.auth_session = row
     if accounts.touch_due(row):
         request.state.touch_session_id = row.id
-    if row.mfa_pending and not allow_pending:
-        return None
     user = session.get(User, row.user_id)
-    if user is None or not user.is_active:
+    if user is None or not accounts.session_admits(
+        settings, row, is_active=user.is_active, now=utcnow(), allow_pending=allow_pending
+    ):
         return None
     actor = accounts.load_actor(session, row.user_id, ip=client_ip(request), session_id=row.id)
-    if not user.totp_enabled and accounts.roles_require_2fa(session, actor.roles):
+    if accounts.must_enrol_2fa(user.totp_enabled, actor.roles, accounts.roles_with_2fa(session)):
         actor.extra["must_enrol_2fa"] = True
     return actor
 
@@ -238,11 +241,13 @@ def _touch(request: Request, session: Session | None) -> None:
         log.warning("could not refresh session last-seen time", exc_info=True)
 
 
-def _cookie_token(request: Request) -> str | None:
-    signed = request.cookies.get(cookie_names(request.app.state.settings)[0])
+def cookie_token(conn: HTTPConnection) -> str | None:
+    """The session token in a request's or websocket's signed session cookie, or None."""
+    signed = conn.cookies.get(cookie_names(conn.app.state.settings)[0])
     if not signed:
         return None
-    return request.app.state.signer.unsign_token(signed)
+    token: str | None = conn.app.state.signer.unsign_token(signed)
+    return token
 
 
 def api(
@@ -384,7 +389,7 @@ def check_upload_rate(request: Request) -> None:
     buckets = _upload_buckets(request.app)
     keys: list[tuple[str, Any]] = []
     with request.app.state.db.read() as session:
-        token = _cookie_token(request)
+        token = cookie_token(request)
         row = accounts.resolve_session(session, request.app.state.settings, token) if token else None
         if row is not None:
             keys.append(("user", row.user_id))

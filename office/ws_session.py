@@ -1,10 +1,10 @@
 """A websocket acts only while the session that opened it is live, and a session opens only so many.
 
 The handshake (``office.routes_ws``) authenticates like an HTTP request: ``accounts.resolve_session``,
-2FA completed, account active. The socket then lives on for hours, so that is not enough: a session
-that expires (idle or absolute limit) publishes no event that could close it. Each connection
-therefore remembers when its session stops being live, ``accounts.live_until`` (the rule HTTP
-requests apply too), and
+then ``accounts.session_admits`` (2FA completed, account active). The socket then lives on for
+hours, so that is not enough: a session that expires (idle or absolute limit) publishes no event
+that could close it. Each connection therefore remembers when its session stops being live,
+``accounts.live_until`` (the rule HTTP requests apply too), and
 
 * every frame is checked against that time before it is handled. Past it, the session row is read
   again (requests in another tab may have extended it) and the socket is closed with
@@ -52,12 +52,11 @@ CLOSE_TOO_MANY = 4429
 CHUNK = 500  # session ids per query
 
 
-def admissible(session: Session, row: AuthSession) -> bool:
-    """The handshake's conditions besides liveness: the second factor is done and the account active."""
-    if row.mfa_pending:
-        return False
+def admissible(session: Session, settings: Any, row: AuthSession, now: datetime) -> bool:
+    """Whether the session may act, as for an HTTP request (``accounts.session_admits``: live, the
+    second factor done, the account active): at the handshake and at every recheck."""
     user = session.get(User, row.user_id)
-    return user is not None and user.is_active
+    return user is not None and accounts.session_admits(settings, row, is_active=user.is_active, now=now)
 
 
 Seen = tuple[datetime, datetime]  # (live until, last seen) of a live session
@@ -71,8 +70,8 @@ def seen(settings: Any, row: AuthSession) -> Seen | None:
 
 def recheck(db: Database, session_ids: Iterable[int | None], *, touch: Iterable[int] = ()) -> dict[int, Seen | None]:
     """Each session as it stands now: (live until, last seen), or None when it is no longer live
-    (``accounts.live_until`` and ``admissible``). Sessions in ``touch`` get their idle timer
-    refreshed when due, as an HTTP request would (in a write transaction then)."""
+    (``admissible``). Sessions in ``touch`` get their idle timer refreshed when due, as an HTTP
+    request would (in a write transaction then)."""
     ids = sorted({i for i in session_ids if i is not None})
     touch = set(touch)
     out: dict[int, Seen | None] = dict.fromkeys(ids)
@@ -80,7 +79,7 @@ def recheck(db: Database, session_ids: Iterable[int | None], *, touch: Iterable[
         for start in range(0, len(ids), CHUNK):
             rows = s.exec(select(AuthSession).where(col(AuthSession.id).in_(ids[start : start + CHUNK]))).all()
             for row in rows:
-                if (state := seen(db.settings, row)) is None or utcnow() >= state[0] or not admissible(s, row):
+                if not admissible(s, db.settings, row, utcnow()) or (state := seen(db.settings, row)) is None:
                     continue
                 if row.id in touch and accounts.touch_due(row):
                     accounts.touch_session(s, row)

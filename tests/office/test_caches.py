@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 from starlette.testclient import TestClient
 
 from office import actor_cache, hotpath
@@ -273,3 +273,56 @@ def test_an_answer_computed_while_the_index_reloads_is_never_served_again(
     assert index.answer("zw", department_id=None, limit=20) == first and searched == ["zw", "zw"]  # remembered
     index.answer("zw", department_id=None, limit=5)
     assert len(searched) == 3  # another limit is another answer
+
+
+def test_fast_path_admits_exactly_the_sessions_the_normal_path_admits(client: TestClient, org: Org, app: Any) -> None:
+    """One rule decides whether a session may act (``accounts.session_admits``, ``must_enrol_2fa``):
+    each state below is set behind the caches' back (Core statements record no change), so only
+    the rule itself can refuse it, on the fast path (the search) as on the normal one (``/api/me``)."""
+    from sqlalchemy import update
+
+    from office.db import utcnow
+    from office.models import User
+
+    def session_of(c: TestClient) -> int:
+        return next(s["id"] for s in c.get("/api/me/sessions").json()["items"] if s["current"])
+
+    def set_session(sid: int, **values: Any) -> None:
+        with org.db.write() as s:
+            s.execute(update(AuthSession).where(col(AuthSession.id) == sid).values(**values))
+
+    def set_active(username: str, active: bool) -> None:
+        with org.db.write() as s:
+            s.execute(update(User).where(col(User.id) == org.users[username]).values(is_active=active))
+
+    now = utcnow()
+    states: dict[str, Any] = {
+        "pending": lambda sid: set_session(sid, mfa_pending=True),
+        "revoked": lambda sid: set_session(sid, revoked_at=now),
+        "expired": lambda sid: set_session(sid, expires_at=now - timedelta(seconds=1)),
+        "idle": lambda sid: set_session(sid, last_seen_at=now - timedelta(minutes=31)),
+        "disabled": lambda sid: set_active("hamlet", False),
+    }
+    for state, apply in states.items():
+        c = new_client(app)
+        login(c, "hamlet")
+        _warm(c)
+        apply(session_of(c))
+        before = hotpath.hits
+        normal = c.get("/api/me")
+        fast = c.get("/api/directory/search?q=zw")
+        assert (state, fast.status_code, fast.json()) == (state, normal.status_code, normal.json())
+        assert normal.status_code == 401 and hotpath.hits == before, state
+        set_active("hamlet", True)
+
+    # Two-step verification required of the role and not set up: only enrolment is allowed, on both paths.
+    login(client, "claudius")
+    _warm(client)
+    admin = new_client(app)
+    login(admin, "prospero")
+    assert admin.put("/api/admin/role-policies", json={"role": "leader", "require_2fa": True}).status_code == 200
+    for _ in range(2):  # the first request syncs the caches; the second could be answered from them
+        before = hotpath.hits
+        normal, fast = client.get("/api/me/sessions"), client.get("/api/directory/search?q=zw")
+        assert fast.status_code == normal.status_code == 403 and fast.json() == normal.json()
+        assert fast.json()["error"] == "2fa_setup_required" and hotpath.hits == before
