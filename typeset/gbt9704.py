@@ -27,6 +27,9 @@ MARGIN_TOLERANCE = mm(1)
 
 # 22 lines per page: 225 mm / 22 = 579.8 twips, but 22 x 580 overflows the 12 756-twip area in Word.
 LINE_PITCH = 579
+# The closest pitch GB/T 9704 §7.3.5's remedy (调整行距) may set body lines to keep the 署名 with the
+# text: 25 pt for 16 pt type (the layout loop, typeset.paginate, never goes closer; the page rules check it).
+MIN_LINE_PITCH = 500
 LINES_PER_PAGE = 22
 CHARS_PER_LINE = 28
 # 28 x 16 pt = 448 pt does not fit 442.2 pt; -0.25 pt per character (w:spacing -5) gives 441 pt.

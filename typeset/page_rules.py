@@ -3,7 +3,8 @@
 The Word file says what goes on the pages; only the rendered pages show where it landed. The
 pages are read by :mod:`typeset.pdf_pages`; these rules (codes in brackets) are then judged:
 
-- no title line left with one or two characters [title_orphan];
+- the page's shape (:mod:`typeset.page_format`): no title line left with one or two characters
+  [title_orphan], 22 lines of 28 characters [line_pitch, chars_per_line];
 - no blank pages [blank_page]. The one exception is §7.5: a blank page directly before the last
   page when that page holds only the 版记 and is even; neither carries a page number;
 - page numbers "— N —" on every page [page_number_missing, page_number_wrong], odd pages right and
@@ -27,56 +28,19 @@ pages are read by :mod:`typeset.pdf_pages`; these rules (codes in brackets) are 
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
-from typing import Any
-
+from typeset import page_format
+from typeset.page_report import PageReport, Violation
 from typeset.pdf_measure import LINE_MM, MM, Line
 from typeset.pdf_pages import AREA_BOTTOM, EDGE, LINE, Expect, Measured, PageText, area_x, measure
+
+__all__ = ["PageReport", "Violation", "check_pdf", "only_colophon"]  # the report classes: typeset.page_report
 
 TOLERANCE_MM = 2.0  # page number position (the standard allows 4 mm between two pages' numbers)
 COLOPHON_TOLERANCE_MM = 1.5
 CENTRE_TOLERANCE_MM = 2.5
-ORPHAN_CHARS = 2  # a title line this short is a word torn off the line above
 RULE_TOLERANCE_MM = 1.0  # 版记 rules: 156 mm, the width of the type area
 NUMBER_Y = (35 - 7) * MM  # the page number's 一字线: 7 mm below the type area
 NUMBER_INDENT = 14.0  # one 字 of 4号
-
-
-@dataclass(frozen=True)
-class Violation:
-    code: str
-    message: str
-    page: int | None = None  # 1-based
-
-
-@dataclass
-class PageReport:
-    fmt: str
-    pages: int
-    violations: list[Violation] = field(default_factory=list)
-    measured: Measured | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.violations
-
-    def codes(self) -> list[str]:
-        return [v.code for v in self.violations]
-
-    def add(self, code: str, message: str, page: int | None = None) -> None:
-        self.violations.append(Violation(code, message, page))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "format": self.fmt,
-            "pages": self.pages,
-            "violations": [asdict(v) for v in self.violations],
-        }
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False)
 
 
 def check_pdf(pdf: bytes, expect: Expect | None = None) -> PageReport:
@@ -91,7 +55,8 @@ def check_pdf(pdf: bytes, expect: Expect | None = None) -> PageReport:
     _blank_pages(report, measured, back)
     _page_numbers(report, measured, expect, back)
     _below_area(report, measured)
-    _title(report, measured)
+    page_format.title(report, measured)
+    page_format.grid(report, measured)
     _colophon(report, measured, expect)
     _signature(report, measured, expect)
     _seal(report, measured)
@@ -155,17 +120,6 @@ def _below_area(report: PageReport, m: Measured) -> None:
             report.add(
                 "text_below_area", f"第 {page.index + 1} 页有文字超出版心下边缘：{low[0].text[:20]}", page.index + 1
             )
-
-
-def _title(report: PageReport, m: Measured) -> None:
-    lines = [line.text for line in m.title]
-    short = next((t for t in lines if len(t) <= ORPHAN_CHARS), None) if len(lines) > 1 else None
-    if short is not None:
-        report.add(
-            "title_orphan",
-            f"标题回行后有一行只剩“{short}”：标题回行应词意完整、排列对称、长短适宜（梯形或菱形）",
-            1,
-        )
 
 
 def _colophon(report: PageReport, m: Measured, expect: Expect) -> None:

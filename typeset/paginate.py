@@ -41,7 +41,7 @@ from typeset.title_fit import measured_fits
 from typeset.title_lines import title_lines
 
 MAX_PASSES = 5
-MIN_PITCH = 500  # twips: the closest line spacing a remedy uses (25 pt for 16 pt type, 1.56 lines)
+MIN_PITCH = g.MIN_LINE_PITCH  # twips: the closest line spacing a remedy uses (25 pt for 16 pt type)
 GLYPH_DROP = 3.4  # pt between a 3号 line's glyph box bottom (PDFium, loose) and its line box bottom
 SLACK = 4.0  # pt more than measured when setting lines closer: line boxes are not all alike
 SPARE = 40  # twips left under the 版记: LibreOffice moves it on when its last rule nears the edge

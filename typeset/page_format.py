@@ -1,0 +1,87 @@
+"""GB/T 9704 rules on the shape of the rendered pages (part of :mod:`typeset.page_rules`), codes in brackets:
+
+- the title's lines: none left with one or two characters [title_orphan] (§7.3.1: 标题回行时，要做到
+  词意完整，排列对称，长短适宜);
+- the type area's grid, 22 lines of 28 characters (§5.2.2) [line_pitch, chars_per_line]: on a page of
+  body text the lines stand one grid line (225 mm / 22) apart. Closer is allowed only on the 署名's page
+  and the two before it, where §7.3.5's remedy (采取调整行距、字距的措施) sets them closer, down to
+  ``gbt9704.MIN_LINE_PITCH``; a full line of CJK text holds 28 characters and fills the type area.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from itertools import pairwise
+
+from typeset import gbt9704 as g
+from typeset.page_report import PageReport
+from typeset.pdf_measure import MM, Line
+from typeset.pdf_pages import LINE, Measured, PageText, area_x
+
+ORPHAN_CHARS = 2  # a title line this short is a word torn off the line above
+BODY_HEIGHT = (14.8, 18.0)  # pt: the box of a 3号 (16 pt) line; 4号 版记 lines and 2号 titles fall outside
+PITCH_TOLERANCE = 0.5  # pt (0.18 mm): the grid's 579 twips is 28.95 pt, 225 mm / 22 is 28.99 pt
+MIN_PITCH = g.MIN_LINE_PITCH / 20
+PITCH_SAMPLES = 4  # line gaps a page needs before its pitch is judged
+FULL_LINES = 3  # full lines of CJK text a page needs before its count is judged
+EDGE_PT = 3.0  # a full line starts within this of the type area's left edge and ends within it of the right
+
+
+def title(report: PageReport, m: Measured) -> None:
+    lines = [line.text for line in m.title]
+    short = next((t for t in lines if len(t) <= ORPHAN_CHARS), None) if len(lines) > 1 else None
+    if short is not None:
+        report.add(
+            "title_orphan",
+            f"标题回行后有一行只剩“{short}”：标题回行应词意完整、排列对称、长短适宜（梯形或菱形）",
+            1,
+        )
+
+
+def grid(report: PageReport, m: Measured) -> None:
+    anchor = m.signature or m.date
+    remedy_from = anchor.page - 2 if anchor is not None else len(m.pages)
+    for page in m.pages:
+        lines = [
+            line
+            for line in page.content
+            if line not in m.colophon and BODY_HEIGHT[0] <= line.y1 - line.y0 <= BODY_HEIGHT[1]
+        ]
+        _pitch(report, lines, page, closer=page.index >= remedy_from)
+        _chars(report, lines, page)
+
+
+def _pitch(report: PageReport, lines: list[Line], page: PageText, *, closer: bool) -> None:
+    """The page's line pitch: the median gap between neighbouring body lines (a blank line between two
+    is not a gap; a heading's box sits a little apart from the body's, the median takes no notice)."""
+    gaps = [a.y0 - b.y0 for a, b in pairwise(lines) if 0.8 * LINE <= a.y0 - b.y0 <= 1.2 * LINE]
+    if len(gaps) < PITCH_SAMPLES:
+        return
+    pitch = statistics.median(gaps)
+    low = MIN_PITCH if closer else LINE
+    if not low - PITCH_TOLERANCE <= pitch <= LINE + PITCH_TOLERANCE:
+        n = page.index + 1
+        report.add(
+            "line_pitch",
+            f"第 {n} 页行距 {pitch / MM:.2f}mm：版心每面排 22 行，行距应为 {LINE / MM:.2f}mm"
+            + (f"（为使署名与正文同页而调整行距的，不小于 {MIN_PITCH / MM:.2f}mm）" if closer else ""),
+            n,
+        )
+
+
+def _chars(report: PageReport, lines: list[Line], page: PageText) -> None:
+    """Characters in the full lines of CJK text (a paragraph's inner lines: from edge to edge, no digits or
+    Latin, which are narrower): the most common count is the page's, and it must be 28."""
+    left, right = area_x(page.index)
+    counts = Counter(
+        len(line.text)
+        for line in lines
+        if line.x0 - left < EDGE_PT and right - line.x1 < EDGE_PT and all(ord(ch) >= 0x2E80 for ch in line.text)
+    )
+    if sum(counts.values()) < FULL_LINES:
+        return
+    count = counts.most_common(1)[0][0]
+    if count != g.CHARS_PER_LINE:
+        n = page.index + 1
+        report.add("chars_per_line", f"第 {n} 页每行 {count} 字：版心每行应排 28 字", n)
