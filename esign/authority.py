@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from esign import ca, crypto
 from esign.models import Authority, AuthorityKind, Crl, RevokedCert
@@ -263,6 +263,7 @@ def revoke(session: Session, keys: Keys, issuer: Authority, cert: bytes, *, reas
     """
     now = utcnow()
     when = now.replace(microsecond=0) + timedelta(seconds=ceil(now.microsecond / 1e6))
+    assert issuer.id is not None
     session.add(RevokedCert(authority_id=issuer.id, serial=serial_of(cert), revoked_at=when, reason=reason))
     session.flush()
     _write_crl(session, issuer, keys.master)
@@ -292,7 +293,7 @@ def refresh_stale_crls(session: Session, keys: Keys) -> None:
     """Re-sign CRLs older than a day so a published CRL never passes its nextUpdate."""
     limit = utcnow() - CRL_REFRESH
     for authority in session.exec(
-        select(Authority).where(Authority.kind.in_([AuthorityKind.root, AuthorityKind.agency]))
+        select(Authority).where(col(Authority.kind).in_([AuthorityKind.root, AuthorityKind.agency]))
     ):
         crl = session.get(Crl, authority.id)
         if crl is None or crl.this_update < limit:
@@ -308,8 +309,8 @@ def ca_authorities(session: Session) -> list[Authority]:
     return list(
         session.exec(
             select(Authority)
-            .where(Authority.kind.in_([AuthorityKind.root, AuthorityKind.agency]))
-            .order_by(Authority.id)
+            .where(col(Authority.kind).in_([AuthorityKind.root, AuthorityKind.agency]))
+            .order_by(col(Authority.id))
         ).all()
     )
 

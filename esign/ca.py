@@ -31,17 +31,20 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from asn1crypto import keys as a_keys
 from asn1crypto import x509 as a_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, x448, x25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from esign import crypto
 from office.errors import ValidationError
+
+_Ext = TypeVar("_Ext", bound=x509.ExtensionType)
 
 OID_SM2_CURVE = "1.2.156.10197.1.301"
 #: RFC 9336 id-kp-documentSigning.
@@ -345,7 +348,7 @@ def verify_chain(
     return path
 
 
-def _get_ext(cert: x509.Certificate, cls: type) -> object | None:
+def _get_ext(cert: x509.Certificate, cls: type[_Ext]) -> _Ext | None:
     try:
         return cert.extensions.get_extension_for_class(cls).value
     except x509.ExtensionNotFound:
@@ -355,7 +358,7 @@ def _get_ext(cert: x509.Certificate, cls: type) -> object | None:
 def has_eku(cert: CertLike, oid: x509.ObjectIdentifier) -> bool:
     """True if the certificate's ExtendedKeyUsage lists ``oid``."""
     eku = _get_ext(load_cert(cert), x509.ExtendedKeyUsage)
-    return eku is not None and oid in list(eku)  # type: ignore[call-overload]
+    return eku is not None and oid in list(eku)
 
 
 # --- CRLs ------------------------------------------------------------------------------------
@@ -418,7 +421,10 @@ def is_revoked(cert: CertLike, crl: bytes, at_time: datetime, *, issuer: CertLik
         crl_obj = x509.load_der_x509_crl(crl)
     except ValueError as exc:
         raise CertificateInvalid("吊销列表无法解析", code="bad_crl") from exc
-    if crl_obj.issuer != issuer_cert.subject or not crl_obj.is_signature_valid(issuer_cert.public_key()):
+    issuer_key = issuer_cert.public_key()
+    if isinstance(issuer_key, x25519.X25519PublicKey | x448.X448PublicKey):  # key-agreement keys sign nothing
+        raise CertificateInvalid("吊销列表签名无效或签发者不符", code="bad_crl")
+    if crl_obj.issuer != issuer_cert.subject or not crl_obj.is_signature_valid(issuer_key):
         raise CertificateInvalid("吊销列表签名无效或签发者不符", code="bad_crl")
     entry = crl_obj.get_revoked_certificate_by_serial_number(cert.serial_number)
     if entry is None:

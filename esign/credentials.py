@@ -28,7 +28,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from esign import authority, ca, crypto, tlog
 from esign.models import AuthorityKind, Credential, CredentialStatus, Seal
@@ -55,7 +55,7 @@ def current_credential(session: Session, user_id: int) -> Credential | None:
     return session.exec(
         select(Credential)
         .where(Credential.user_id == user_id, Credential.status != CredentialStatus.revoked)
-        .order_by(Credential.id.desc())
+        .order_by(col(Credential.id).desc())
     ).first()
 
 
@@ -258,7 +258,7 @@ def count_wrong_pin(session: Session, actor: Actor | None, row: Credential | Sea
     session.info.pop("pending_events", None)
     session.info.pop(authority.CACHE_KEY, None)  # rows created in the rolled-back work are gone
     fresh = session.get(model, ident)
-    assert fresh is not None
+    assert isinstance(fresh, Credential | Seal)
     fresh.failed_attempts += 1
     left = MAX_PIN_ATTEMPTS - fresh.failed_attempts
     if left <= 0 and isinstance(fresh, Credential):

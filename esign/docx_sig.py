@@ -139,7 +139,7 @@ def signature_numbers(parts: dict[str, bytes]) -> list[int]:
 
 def _later(value: str, pattern: re.Pattern[str], k: int, existing: set[int]) -> bool:
     m = pattern.match(value)
-    return bool(m) and int(m.group(1)) > k and int(m.group(1)) in existing
+    return m is not None and int(m.group(1)) > k and int(m.group(1)) in existing
 
 
 def _edited_by_signing(name: str) -> bool:

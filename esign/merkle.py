@@ -250,14 +250,21 @@ class SignedTreeHead:
     def from_dict(cls, d: dict[str, object]) -> SignedTreeHead:
         try:
             return cls(
-                int(d["tree_size"]),
+                _int(d["tree_size"]),
                 bytes.fromhex(str(d["root_hash"])),
-                int(d["timestamp_ms"]),  # type: ignore[call-overload]
+                _int(d["timestamp_ms"]),
                 str(d["alg"]),
                 bytes.fromhex(str(d["signature"])),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise ValidationError("树头数据格式错误", code="bad_tree_head") from exc
+
+
+def _int(value: object) -> int:
+    """A JSON number of a tree head (bool is not one); TypeError otherwise, as ``int()`` would raise."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError("not an integer")
+    return int(value)
 
 
 def tree_head_bytes(tree_size: int, root_hash: bytes, timestamp_ms: int) -> bytes:

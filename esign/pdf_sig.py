@@ -293,7 +293,9 @@ def sign_pdf(
         _KeySigner(cert, chain, sign_fn, info),
         timestamper=InProcessTimestamper(tsa_key, tsa_cert, lambda: now),
         stamp_style=_appearance(seal_png) if seal_png else None,
-        new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=page, box=(x0, y0, x1, y1)),
+        # pyHanko hints the box as ints; a PDF rectangle is reals and it writes them as given (the
+        # measured seal place, not rounded to whole points).
+        new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=page, box=(x0, y0, x1, y1)),  # type: ignore[arg-type]
     )
     out = io.BytesIO()
     try:

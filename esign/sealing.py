@@ -113,7 +113,7 @@ def seal_pdf(
         sign_fn=key.signer.sign,
         tsa_key=authority.unwrap(tsa_row, keys.master),
         tsa_cert=tsa_row.certificate,  # type: ignore[arg-type]
-        trust_roots=[root.certificate],
+        trust_roots=[root.certificate] if root.certificate else [],
         crls=crls,
         page=page,
         rect=rect,
@@ -254,6 +254,7 @@ def _register_use(
         now=now,
         seal_id=seal.id,
     )
+    assert seal.id is not None and record.id is not None  # both flushed
     use = SealUse(
         seal_id=seal.id,
         user_id=actor.user_id,

@@ -52,7 +52,8 @@ class DbNodeStore:
     def size(self) -> int:
         if self._size is None:
             self.cursor.execute("SELECT max(idx) FROM esign_log_leaf")
-            value = self.cursor.fetchone()[0]
+            row = self.cursor.fetchone()
+            value = row[0] if row else None
             self._size = 0 if value is None else int(value) + 1
         return self._size
 
