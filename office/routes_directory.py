@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from office import accounts, audit, hotpath
 from office.actor import Actor
-from office.directory import csvio, service
+from office.directory import csvio, lookup, service
 from office.directory.service import PostSpec
 from office.errors import ValidationError
 from office.models import DeptKind, Role
@@ -34,7 +34,7 @@ def _search_cached(request: Request, actor: Actor) -> bytes | None:
     index = hotpath.app_cache(request).directory_index
     if len(q) > 50 or dept is None or limit is None or index is None:
         return None
-    return service.search_body(index, q, department_id=dept or None, limit=limit)
+    return lookup.search_body(index, q, department_id=dept or None, limit=limit)
 
 
 @hotpath.fast_first(_search_cached, path="/api/directory/search")
@@ -45,15 +45,15 @@ def search(ctx: Ctx) -> Any:
         raise ValidationError("搜索词不能超过 50 个字符", code="query_too_long")
     dept = ctx.query_int("department_id", 0) or None
     limit = ctx.query_int("limit", 20, lo=1, hi=100)
-    body = service.search_json(ctx.session, ctx.user, q, department_id=dept, limit=limit)
+    body = lookup.search_json(ctx.session, ctx.user, q, department_id=dept, limit=limit)
     if body is not None:
         return Response(body, media_type="application/json")
-    return {"items": service.search(ctx.session, ctx.user, q, department_id=dept, limit=limit)}
+    return {"items": lookup.search(ctx.session, ctx.user, q, department_id=dept, limit=limit)}
 
 
 @api(action="directory.read")
 def members(ctx: Ctx) -> dict[str, Any]:
-    return service.department_members(
+    return lookup.department_members(
         ctx.session,
         ctx.user,
         ctx.path_int("dept_id"),
@@ -183,7 +183,7 @@ def _user_out(ctx: Ctx, user_id: int) -> dict[str, Any]:
 
 @api(action="user.manage")
 def list_users(ctx: Ctx) -> dict[str, Any]:
-    return service.list_users(
+    return lookup.list_users(
         ctx.session,
         ctx.user,
         q=ctx.query("q")[:50],

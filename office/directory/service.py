@@ -11,12 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, or_, true
+from sqlalchemy import delete, func, true
 from sqlmodel import Session, col, select
 
 from office import actor_cache, audit, events, policy
 from office.actor import Actor
-from office.directory import index as directory_index
 from office.directory.pinyin import full_and_initials, search_keys
 from office.errors import Conflict, NotFound, ValidationError
 from office.models import (
@@ -31,7 +30,6 @@ from office.models import (
 )
 from office.secrets_box import hash_password, password_problem
 
-CANDIDATES = 400
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
 
@@ -443,104 +441,6 @@ def person_card(session: Session, actor: Actor, user_id: int) -> dict[str, Any]:
     policy.require(actor, "directory.read")
     user = get_user(session, user_id)
     return person_public(user, posts_of(session, [user_id])[user_id], roles_of(session, user_id))
-
-
-def search_json(
-    session: Session, actor: Actor, q: str, *, department_id: int | None = None, limit: int = 20
-) -> bytes | None:
-    """``search``'s answer as JSON bytes from the in-memory index; None while it is being built."""
-    policy.require(actor, "directory.read")
-    index = directory_index.ensure(session)
-    return None if index is None else search_body(index, q, department_id=department_id, limit=limit)
-
-
-def search_body(index: directory_index.DirectoryIndex, q: str, *, department_id: int | None, limit: int) -> bytes:
-    return index.answer(normal_query(q), department_id=department_id, limit=min(max(limit, 1), 100))
-
-
-def normal_query(q: str | None) -> str:
-    return (q or "").strip().lower()[:50]
-
-
-def search(
-    session: Session, actor: Actor, q: str, *, department_id: int | None = None, limit: int = 20
-) -> list[dict[str, Any]]:
-    """Find people by name, pinyin (full or initials), title or department; best matches first.
-
-    A prefix range scan over the key index: any suffix of a name is a key, so 伟 finds 张伟. The
-    API answers from the in-memory index (``search_json``) once built; this is the SQL equivalent.
-    """
-    policy.require(actor, "directory.read")
-    q = normal_query(q)
-    limit = min(max(limit, 1), 100)
-    if not q:
-        return []
-    upper = q + "\U0010ffff"
-    # Bounded candidate set: an index range scan in key order (the exact key and its shortest
-    # extensions come first), then ranked by match kind and closeness. Short prefixes like "z"
-    # would otherwise group every matching key in the directory.
-    rows = session.exec(
-        select(DirectoryKey.user_id, DirectoryKey.key, DirectoryKey.weight)
-        .where(DirectoryKey.key >= q, DirectoryKey.key < upper)
-        .order_by(DirectoryKey.key)
-        .limit(CANDIDATES)
-    ).all()
-    best: dict[int, tuple[int, int, str]] = {}
-    for uid, key, weight in rows:
-        score = (weight, len(key), key)  # the index's order too
-        if uid not in best or score < best[uid]:
-            best[uid] = score
-    ranked = sorted(best, key=lambda u: (best[u], u))[: limit * 3 if department_id else limit]
-    if not ranked:
-        return []
-    users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(ranked), User.is_active == True)).all()}  # noqa: E712
-    posts = posts_of(session, users)
-    results = []
-    for uid in ranked:
-        user = users.get(uid)
-        if user is None:
-            continue
-        if department_id is not None and not any(p["department_id"] == department_id for p in posts[uid]):
-            continue
-        results.append(person_public(user, posts[uid]))
-    return results[:limit]
-
-
-def department_members(
-    session: Session, actor: Actor, dept_id: int, *, offset: int = 0, limit: int = 100
-) -> dict[str, Any]:
-    policy.require(actor, "directory.read")
-    get_department(session, dept_id)
-    base = (
-        select(Post.user_id)
-        .join(User, User.id == Post.user_id)
-        .where(Post.department_id == dept_id, User.is_active == true())
-    )
-    total = session.exec(select(func.count()).select_from(base.subquery())).one()
-    ids = list(session.exec(base.order_by(Post.rank, Post.user_id).offset(offset).limit(min(limit, 500))).all())
-    users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(ids))).all()}
-    posts = posts_of(session, ids)
-    return {"total": total, "items": [person_public(users[i], posts[i]) for i in ids if i in users]}
-
-
-def list_users(
-    session: Session, actor: Actor, *, q: str = "", offset: int = 0, limit: int = 50, include_inactive: bool = True
-) -> dict[str, Any]:
-    policy.require(actor, "user.manage")
-    stmt = select(User)
-    if q:
-        like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(col(User.name).like(like), col(User.username).like(like), col(User.pinyin).like(like)))
-    if not include_inactive:
-        stmt = stmt.where(User.is_active == True)  # noqa: E712
-    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
-    users = session.exec(stmt.order_by(User.id).offset(max(offset, 0)).limit(min(max(limit, 1), 200))).all()  # type: ignore[arg-type]
-    ids = [u.id for u in users if u.id is not None]
-    posts = posts_of(session, ids)
-    roles: dict[int, set[Role]] = {i: set() for i in ids}
-    for uid, role in session.exec(select(UserRole.user_id, UserRole.role).where(col(UserRole.user_id).in_(ids))).all():
-        roles[uid].add(role)
-    return {"total": total, "items": [person_public(u, posts[u.id], roles[u.id]) for u in users if u.id]}
 
 
 def users_with_role(

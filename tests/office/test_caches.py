@@ -62,10 +62,10 @@ def test_cached_search_matches_the_database_path(client: TestClient, org: Org) -
     login(client, "ophelia")
     _warm(client)
     with org.db.read() as s:
-        from office.directory import service
+        from office.directory import lookup
 
         for q in ("zhangwei", "zw", "伟", "wei", "处长", "办公室", "ke", "z"):
-            expected = [p["name"] for p in service.search(s, org.actor("ophelia"), q)]
+            expected = [p["name"] for p in lookup.search(s, org.actor("ophelia"), q)]
             assert _names(client, q) == expected, q
     r = client.get("/api/directory/search", params={"q": "z", "department_id": org.depts["B1"]})
     assert r.status_code == 200 and [p["name"] for p in r.json()["items"]] == ["郑军"]
