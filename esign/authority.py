@@ -36,8 +36,6 @@ from office.errors import ValidationError
 from office.models import Department
 
 MASTER_KEY_FILE = "esign_master.key"
-MASTER_KEY_ENV = "OFFICE_ESIGN_MASTER_KEY"
-ALG_ENV = "OFFICE_ESIGN_ALG"
 ROOT_NAME = "通办电子印章根证书"
 ROOT_ORG = "通办电子政务"
 #: argon2id parameters for PINs; tests (settings.testing) use the cheap ones.
@@ -62,11 +60,11 @@ def _decode_key(raw: str, source: str) -> bytes:
     raise ConfigError(f"{source} 必须是 32 字节密钥的 base64 或十六进制编码")
 
 
-def master_key(data_dir: Path) -> bytes:
-    """The master key: from the environment, or the 0600 file in ``data_dir`` (created on first use)."""
-    env = os.environ.get(MASTER_KEY_ENV, "")
-    if env:
-        return _decode_key(env, MASTER_KEY_ENV)
+def master_key(data_dir: Path, configured: str = "") -> bytes:
+    """The master key: ``configured`` (the ``OFFICE_ESIGN_MASTER_KEY`` setting), or the 0600 file in
+    ``data_dir`` (created on first use)."""
+    if configured:
+        return _decode_key(configured, "OFFICE_ESIGN_MASTER_KEY")
     path = Path(data_dir) / MASTER_KEY_FILE
     cached = _master_cache.get(str(path))
     if cached is not None and path.exists():
@@ -86,11 +84,11 @@ def master_key(data_dir: Path) -> bytes:
     return key
 
 
-def deployment_alg() -> str:
-    """``OFFICE_ESIGN_ALG`` (default ECDSA-P256-SHA256); applies to keys created from now on."""
-    alg = os.environ.get(ALG_ENV, "") or crypto.ALG_ECDSA
+def deployment_alg(configured: str) -> str:
+    """The ``OFFICE_ESIGN_ALG`` setting (empty: ECDSA-P256-SHA256); applies to keys created from now on."""
+    alg = configured or crypto.ALG_ECDSA
     if alg not in crypto.ALGORITHMS:
-        raise ConfigError(f"{ALG_ENV} 只能是 {' 或 '.join(crypto.ALGORITHMS)}，当前为 {alg!r}")
+        raise ConfigError(f"OFFICE_ESIGN_ALG 只能是 {' 或 '.join(crypto.ALGORITHMS)}，当前为 {alg!r}")
     return alg
 
 
@@ -109,7 +107,11 @@ def keys_for(session: Session) -> Keys:
     if db is None:
         raise RuntimeError("esign needs a write session from Database.write()")
     settings = db.settings
-    return Keys(master_key(settings.data_dir), deployment_alg(), TEST_KDF if settings.testing else None)
+    return Keys(
+        master_key(settings.data_dir, settings.esign_master_key),
+        deployment_alg(settings.esign_alg),
+        TEST_KDF if settings.testing else None,
+    )
 
 
 def _aad(kind: AuthorityKind, agency_id: int | None) -> bytes:

@@ -29,12 +29,12 @@ from urllib.parse import quote
 from sqlalchemy import event, func
 from sqlmodel import Session, col, select
 
-from messaging.config import CONFIG
 from messaging.models import Attachment, Message
 from messaging.service import access_conversation, readable_after
 from messaging.timeline import attachment_public
 from office import audit
 from office.actor import Actor
+from office.db import settings_of
 from office.errors import Conflict, NotFound, PayloadTooLarge, UnsupportedMedia, ValidationError
 
 log = logging.getLogger("messaging.attachments")
@@ -209,11 +209,12 @@ def receive_file(
 ) -> Received:
     """Check access, store the bytes durably and detect the type (no write transaction held)."""
     access_conversation(session, actor, conversation_id, send=True)
-    blob = store_blob(root, stream, CONFIG.upload_max_bytes)
+    settings = settings_of(session)
+    blob = store_blob(root, stream, settings.chat_upload_max_bytes)
     if blob.size == 0:
         raise ValidationError("文件为空", code="empty_file")
     kind = detect_kind(blob.head, blob.path, filename or "")
-    if kind not in CONFIG.allowed_types:
+    if kind not in settings.chat_allowed_types:
         raise UnsupportedMedia("不支持的文件类型（按文件内容识别）", code="file_type_not_allowed", kind=kind)
     dims = make_thumbnail(blob) if kind in IMAGE_KINDS else None
     return Received(conversation_id, blob, kind, clean_filename(filename, kind), dims)

@@ -105,7 +105,7 @@ class FrameHandlers:
     def _rate(self, conn: Connection) -> None:
         if self.rt.buckets.allow(conn.user_id, conn.actor.ip):
             return
-        if self.abuse.setdefault(conn, AbuseCounter()).hit():
+        if self.abuse.setdefault(conn, AbuseCounter(self.rt.db)).hit():
             self._spawn(self._close_after_acks(conn))
         raise RateLimited("发送过于频繁，请稍后再试")
 

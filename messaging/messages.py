@@ -15,7 +15,6 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from messaging import attachments, audience, search_index
-from messaging.config import CONFIG
 from messaging.models import (
     Attachment,
     Conversation,
@@ -41,15 +40,15 @@ from messaging.timeline import (
 )
 from office import audit, events
 from office.actor import Actor
-from office.db import utcnow
+from office.db import settings_of, utcnow
 from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 
 MAX_CLIENT_ID = 64
 
 
-def _check_text(text: str, *, allow_empty: bool = False) -> str:
-    if len(text) > CONFIG.max_text:
-        raise ValidationError(f"消息不能超过 {CONFIG.max_text} 个字符", code="text_too_long")
+def _check_text(text: str, max_text: int, *, allow_empty: bool = False) -> str:
+    if len(text) > max_text:
+        raise ValidationError(f"消息不能超过 {max_text} 个字符", code="text_too_long")
     if "\x00" in text:
         raise ValidationError("消息包含非法字符", code="bad_text")
     if not text.strip() and not allow_empty:
@@ -117,7 +116,7 @@ def send_message(
             return {**messages_public(session, [existing])[0], "duplicate": True}
     conv, me = access_conversation(session, actor, conversation_id, send=True)
     attachment = _attachment_for(session, actor, conversation_id, attachment_id)
-    text = _check_text(text, allow_empty=attachment is not None)
+    text = _check_text(text, settings_of(session).chat_max_text, allow_empty=attachment is not None)
     if mention_all and me.role == MemberRole.member:
         raise PermissionDenied("只有群主和管理员可以 @所有人", code="mention_all_denied")
     members = member_ids(session, conversation_id)
@@ -185,7 +184,7 @@ def _ding_targets(actor: Actor, members: list[int], chosen: Sequence[int] | None
 
 
 def _create_ding(session: Session, msg: Message, targets: list[int]) -> None:
-    due = utcnow() + timedelta(seconds=CONFIG.ding_remind_seconds)
+    due = utcnow() + timedelta(seconds=settings_of(session).chat_ding_remind_seconds)
     session.add_all([DingReceipt(message_id=msg.id, user_id=u, next_remind_at=due) for u in targets])  # type: ignore[arg-type]
 
 
@@ -200,7 +199,7 @@ def edit_message(session: Session, actor: Actor, *, conversation_id: int, seq: i
     if msg.kind != MessageKind.text:
         raise InvalidTransition("只能编辑文字消息", code="not_text")
     access_conversation(session, actor, conversation_id, send=True)
-    text = _check_text(text)
+    text = _check_text(text, settings_of(session).chat_max_text)
     if text == msg.body:
         return messages_public(session, [msg])[0]
     session.add(MessageEdit(message_id=msg.id, body=msg.body))  # type: ignore[arg-type]
@@ -242,7 +241,7 @@ def edit_history(session: Session, actor: Actor, *, conversation_id: int, seq: i
 def recall_message(
     session: Session, actor: Actor, *, conversation_id: int, seq: int, now: datetime | None = None
 ) -> dict[str, Any]:
-    """撤回: the sender may recall within ``CONFIG.recall_seconds``; text, edit history, search
+    """撤回: the sender may recall within ``OFFICE_CHAT_RECALL_SECONDS``; text, edit history, search
     entries, pending DING reminders and the attached file (when no other message carries it) are
     removed, stored events that carried them are rewritten (resume replays the message as
     recalled), and everyone sees "张伟撤回了一条消息"."""
@@ -250,8 +249,9 @@ def recall_message(
     if msg.recalled_at is not None:
         raise InvalidTransition("消息已撤回", code="recalled")
     now = now or utcnow()
-    if now - msg.created_at > timedelta(seconds=CONFIG.recall_seconds):
-        minutes = CONFIG.recall_seconds // 60 or 1
+    window = settings_of(session).chat_recall_seconds
+    if now - msg.created_at > timedelta(seconds=window):
+        minutes = window // 60 or 1
         raise InvalidTransition(f"超过 {minutes} 分钟的消息不能撤回", code="recall_window")
     if search_index.indexed(msg.kind, recalled=False):
         search_index.unindex(session.connection(), msg.id, conversation_id, msg.body)  # type: ignore[arg-type]
@@ -483,11 +483,12 @@ def send_ding_reminders(session: Session, *, now: datetime | None = None) -> int
         m.id: m for m in session.exec(select(Message).where(col(Message.id).in_({r.message_id for r in due}))).all()
     }
     names = user_names(session, [m.sender_id for m in msgs.values()])
+    settings = settings_of(session)
     for r in due:
         msg = msgs[r.message_id]
         r.reminders += 1
-        more = r.reminders < CONFIG.ding_max_reminders
-        r.next_remind_at = now + timedelta(seconds=CONFIG.ding_remind_seconds) if more else None
+        more = r.reminders < settings.chat_ding_max_reminders
+        r.next_remind_at = now + timedelta(seconds=settings.chat_ding_remind_seconds) if more else None
         session.add(r)
         events.publish_on_commit(
             session,

@@ -33,7 +33,7 @@ from messaging.rules import history_floor
 from messaging.timeline import EXCERPT, messages_public, reply_excerpt
 from office import audit, events
 from office.actor import Actor
-from office.db import insert_plain_rows, raw_many, raw_rows, reserve_ids, sql_json, sql_time, utcnow
+from office.db import insert_plain_rows, raw_many, raw_rows, reserve_ids, settings_of, sql_json, sql_time, utcnow
 from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 
 log = logging.getLogger("messaging.sendbatch")
@@ -238,7 +238,7 @@ class SendBatch:
             raise PermissionDenied("工作通知不能回复", code="read_only")
         if conv.muted_all and role == MemberRole.member:
             raise PermissionDenied("群主已开启全员禁言", code="muted_all")
-        text = messages._check_text(f.get("text", ""))
+        text = messages._check_text(f.get("text", ""), settings_of(self.session).chat_max_text)
         mention_all = bool(f.get("mention_all", False))
         if mention_all and role == MemberRole.member:
             raise PermissionDenied("只有群主和管理员可以 @所有人", code="mention_all_denied")

@@ -14,13 +14,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from messaging.config import CONFIG
 from messaging.models import Conversation, ConversationKind, Member, MemberRole, Message
 from messaging.rules import history_floor
 from messaging.timeline import member_ids, messages_public, system_message, user_names
 from office import audit, events, policy
 from office.actor import SYSTEM, Actor
-from office.db import Database, escape_like, utcnow
+from office.db import Database, escape_like, settings_of, utcnow
 from office.directory.service import department_member_ids, users_with_role
 from office.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from office.models import Department, DeptKind, Role, User
@@ -198,9 +197,10 @@ def _active_users(session: Session, user_ids: Iterable[int]) -> list[int]:
     return sorted(ids)
 
 
-def _check_size(count: int) -> None:
-    if count > CONFIG.group_limit:
-        raise ValidationError(f"群成员不能超过 {CONFIG.group_limit} 人", code="group_full")
+def _check_size(session: Session, count: int) -> None:
+    limit = settings_of(session).chat_group_limit
+    if count > limit:
+        raise ValidationError(f"群成员不能超过 {limit} 人", code="group_full")
 
 
 def _clean_name(name: str) -> str:
@@ -216,7 +216,7 @@ def create_group(session: Session, actor: Actor, *, name: str, member_ids: Itera
     """An ad-hoc group owned by the actor."""
     name = _clean_name(name)
     ids = set(_active_users(session, member_ids)) | {actor.user_id}
-    _check_size(len(ids))
+    _check_size(session, len(ids))
     conv = Conversation(kind=ConversationKind.group, name=name, owner_user_id=actor.user_id)
     session.add(conv)
     session.flush()
@@ -241,7 +241,7 @@ def add_members(session: Session, actor: Actor, conversation_id: int, *, user_id
     conv, _ = _manage(session, actor, conversation_id)
     present = set(member_ids(session, conversation_id))
     new = [u for u in _active_users(session, user_ids) if u not in present]
-    _check_size(len(present) + len(new))
+    _check_size(session, len(present) + len(new))
     if not new:
         return []
     for uid in new:

@@ -10,7 +10,6 @@ from typing import Any
 
 from messaging import messages, service, subscribers
 from messaging.batcher import GroupCommit
-from messaging.config import CONFIG
 from messaging.frames import FrameHandlers
 from messaging.presence import Presence
 from messaging.ratelimit import SendLimits
@@ -26,8 +25,8 @@ class ChatRuntime:
 
     def __init__(self, db: Database, hub: Hub, files: Path) -> None:
         self.db, self.hub, self.files = db, hub, files
-        self.batcher = GroupCommit(db, name="chat-group-commit", max_batch=CONFIG.batch_max)
-        self.buckets = SendLimits(db.settings.hub_url)
+        self.batcher = GroupCommit(db, name="chat-group-commit", max_batch=db.settings.chat_batch_max)
+        self.buckets = SendLimits(db)
         self.presence = Presence()
         self.frames = FrameHandlers(self)
 
@@ -41,7 +40,7 @@ class ChatRuntime:
         try:
             await loop.run_in_executor(None, service.sync_all_department_groups, self.db)
             while True:
-                await asyncio.sleep(min(15.0, max(CONFIG.ding_remind_seconds / 4, 0.2)))
+                await asyncio.sleep(min(15.0, max(self.db.settings.chat_ding_remind_seconds / 4, 0.2)))
                 try:
                     await loop.run_in_executor(None, self.remind_once)
                 except Exception:

@@ -1,37 +1,58 @@
-"""Settings from ``OFFICE_*`` environment variables (CLI flags override), validated at start."""
+"""Settings: every ``OFFICE_*`` environment variable, declared once, read at start (CLI flags override).
+
+Each variable is one field of :class:`Settings`, declared with :func:`setting`: the variable's name,
+its default and what it means. :data:`VARIABLES` is that table: :func:`load_settings` reads the
+environment through it, and the README's settings table is generated from it
+(``python -m office.config``; a test checks the two agree). Nothing else reads ``OFFICE_*`` from the
+environment: a domain reads its values from the running app's settings (``office.db.settings_of``).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
 import secrets
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from office.errors import ValidationError
+
+_T = TypeVar("_T")
+MiB = 1024 * 1024
+CHAT_FILE_TYPES = (
+    "png",
+    "jpeg",
+    "gif",
+    "webp",
+    "pdf",
+    "docx",
+    "xlsx",
+    "pptx",
+    "doc",
+    "xls",
+    "ppt",
+    "zip",
+    "ofd",
+    "txt",
+)
 
 
 class ConfigError(ValidationError):
     code = "config_error"
 
 
-def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
+def _int(name: str, raw: str) -> int:
     try:
         return int(raw)
     except ValueError:
         raise ConfigError(f"环境变量 {name} 必须是整数，当前为 {raw!r}") from None
 
 
-def _env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
+def _bool(name: str, raw: str) -> bool:
     if raw.lower() in {"1", "true", "yes", "on"}:
         return True
     if raw.lower() in {"0", "false", "no", "off"}:
@@ -39,46 +60,191 @@ def _env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"环境变量 {name} 必须是 true/false，当前为 {raw!r}")
 
 
-def _env_float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
+def _float(name: str, raw: str) -> float:
     try:
         return float(raw)
     except ValueError:
         raise ConfigError(f"环境变量 {name} 必须是数字，当前为 {raw!r}") from None
 
 
+def _items(clean: Callable[[str], str] = str.strip) -> Callable[[str, str], tuple[str, ...]]:
+    """A comma-separated list, each item cleaned; empty items dropped."""
+    return lambda _name, raw: tuple(clean(x) for x in raw.split(",") if x.strip())
+
+
+def setting(
+    name: str,
+    default: _T,
+    meaning: str,
+    *,
+    shown: str | None = None,
+    parse: Callable[[str, str], Any] | None = None,
+    secret: bool = False,
+) -> _T:
+    """Declare a field of :class:`Settings` as the environment variable ``name``. ``shown`` is the
+    default as the README says it, where the value alone would not ("SQLite in the data folder");
+    ``parse`` turns the variable's text into the value (by default: by the default's type)."""
+    meta = {"env": name, "meaning": meaning, "shown": shown, "parse": parse}
+    return field(default=default, repr=not secret, metadata=meta)
+
+
 @dataclass(frozen=True)
 class Settings:
-    data_dir: Path = Path("data")
-    database_url: str = ""
-    hub_url: str = "memory://"
-    secret_key: str = field(default="", repr=False)
-    max_body_bytes: int = 2 * 1024 * 1024
-    max_upload_bytes: int = 50 * 1024 * 1024
-    session_idle_minutes: int = 30
-    session_absolute_hours: int = 12
-    cookie_secure: bool = False
-    allowed_origins: tuple[str, ...] = ()
-    event_retention_hours: int = 72
+    data_dir: Path = setting(
+        "OFFICE_DATA_DIR",
+        Path("data"),
+        "data folder: SQLite database, secret key, attachments, CA keys",
+        shown="`./data`",
+    )
+    database_url: str = setting(
+        "OFFICE_DATABASE_URL",
+        "",
+        "or `postgresql://user@host/db` (install `.[scale]`)",
+        shown="SQLite in the data folder",
+    )
+    hub_url: str = setting("OFFICE_HUB_URL", "memory://", "`redis://host:6379/0` to fan events out across processes")
+    secret_key: str = setting(
+        "OFFICE_SECRET_KEY",
+        "",
+        "signs cookies, encrypts TOTP seeds",
+        shown="generated into `data/secret_key` (0600)",
+        secret=True,
+    )
+    max_body_bytes: int = setting("OFFICE_MAX_BODY_BYTES", 2 * MiB, "JSON body limit (413 beyond)")
+    max_upload_bytes: int = setting(
+        "OFFICE_MAX_UPLOAD_BYTES",
+        50 * MiB,
+        "upload limit of a multipart request where an endpoint sets none of its own (413 beyond)",
+    )
+    session_idle_minutes: int = setting("OFFICE_SESSION_IDLE_MINUTES", 30, "a session ends after this long unused")
+    session_absolute_hours: int = setting(
+        "OFFICE_SESSION_ABSOLUTE_HOURS", 12, "a session ends this long after login, used or not"
+    )
+    cookie_secure: bool = setting(
+        "OFFICE_COOKIE_SECURE", False, "set true behind HTTPS (Secure, `__Host-` cookies and HSTS)"
+    )
+    allowed_origins: tuple[str, ...] = setting(
+        "OFFICE_ALLOWED_ORIGINS",
+        (),
+        "extra origins allowed for browser requests and `/ws` (comma-separated)",
+        shown="the request's own host",
+        parse=_items(lambda o: o.strip().rstrip("/")),
+    )
+    event_retention_hours: int = setting(
+        "OFFICE_EVENT_RETENTION_HOURS", 72, "how long events are kept for clients that reconnect and resume"
+    )
+    # Login limits (office.login_limits): fixed, not read from the environment.
     login_max_failures_account: int = 5  # one account from one address; its wrong codes from anywhere
     login_max_failures_account_all: int = 20  # one account from every address (office.login_limits)
     login_max_failures_address: int = 30  # past it, failures answer 429; a correct login still passes
     login_lockout_minutes: int = 15
-    upload_per_minute: int = 30  # per user, across every upload endpoint
-    upload_burst: int = 60
-    upload_per_minute_address: int = 300  # per client address (an office behind one NAT address)
-    upload_burst_address: int = 600
-    watermark: bool = True
-    ws_max_per_session: int = 10  # open websockets per login session (tabs of one browser)
-    ws_max_per_user: int = 30  # open websockets per user, over all their sessions (in each process)
-    ws_session_check_seconds: float = 5.0  # how often idle sockets are checked against their session's expiry
-    trusted_proxies: tuple[str, ...] = ()  # reverse proxies whose X-Forwarded-For/-Proto are believed
-    header_timeout_seconds: float = 15.0  # a request's line and headers must arrive within this (office.serving)
-    official_copy_workers: int = 2  # warm LibreOffice converters for the official copy (typeset.convert); 0 = off
-    official_copy_timeout: float = 60.0  # seconds one Word -> PDF conversion may take before its converter is replaced
-    official_copy_fontconfig: str = ""  # fontconfig file for the converters (default typeset/fonts/fonts.conf)
+    upload_per_minute: int = setting("OFFICE_UPLOAD_PER_MINUTE", 30, "uploads per user per minute, every endpoint")
+    upload_burst: int = setting("OFFICE_UPLOAD_BURST", 60, "uploads one user may make at once before the rate applies")
+    upload_per_minute_address: int = setting(
+        "OFFICE_UPLOAD_PER_MINUTE_ADDRESS", 300, "uploads per client address per minute (an office behind one NAT)"
+    )
+    upload_burst_address: int = setting(
+        "OFFICE_UPLOAD_BURST_ADDRESS", 600, "uploads one address may make at once before the rate applies"
+    )
+    watermark: bool = setting(
+        "OFFICE_WATERMARK",
+        True,
+        "the reader's name as a watermark over the workspace, until an administrator sets it in 管理",
+    )
+    ws_max_per_session: int = setting(
+        "OFFICE_WS_MAX_PER_SESSION",
+        10,
+        "open `/ws` sockets per login session (each process); more are closed with 4429",
+    )
+    ws_max_per_user: int = setting(
+        "OFFICE_WS_MAX_PER_USER", 30, "open `/ws` sockets per user, over all their sessions (each process); 4429 beyond"
+    )
+    ws_session_check_seconds: float = setting(
+        "OFFICE_WS_SESSION_CHECK_SECONDS",
+        5.0,
+        "how often open sockets are checked against their session's idle and absolute expiry (expired: closed "
+        "with 4401)",
+    )
+    trusted_proxies: tuple[str, ...] = setting(
+        "OFFICE_TRUSTED_PROXIES",
+        (),
+        "reverse proxies (addresses or networks, comma-separated: `10.0.0.5,10.1.0.0/16`) whose "
+        "`X-Forwarded-For` / `-Proto` `office serve` believes; from anyone else they are ignored. Set it "
+        "behind a proxy, or every user shares the proxy's address for login limits and the audit log",
+        parse=_items(),
+    )
+    header_timeout_seconds: float = setting(
+        "OFFICE_HEADER_TIMEOUT_SECONDS",
+        15.0,
+        "a connection's request line and headers must arrive within this (after it opens, or after the previous "
+        "response); slower ones are closed",
+    )
+    official_copy_workers: int = setting(
+        "OFFICE_OFFICIAL_COPY_WORKERS",
+        2,
+        "warm LibreOffice processes that make the official copy (PDF) from the Word file; 0 turns official copies "
+        "off ([docs/fonts.md](docs/fonts.md))",
+    )
+    official_copy_timeout: float = setting(
+        "OFFICE_OFFICIAL_COPY_TIMEOUT",
+        60.0,
+        "seconds one conversion may take; a converter that hangs or dies is replaced and the request answered 503",
+    )
+    official_copy_fontconfig: str = setting(
+        "OFFICE_OFFICIAL_COPY_FONTCONFIG",
+        "",
+        "fontconfig file for the converters (maps 仿宋_GB2312, 方正小标宋简体 … to installed fonts)",
+        shown="`typeset/fonts/fonts.conf`",
+    )
+    # 电子印章 (esign.authority)
+    esign_master_key: str = setting(
+        "OFFICE_ESIGN_MASTER_KEY",
+        "",
+        "32-byte key (base64 or hex) that wraps the CA, TSA and log keys; back it up apart from the database",
+        shown="generated into `data/esign_master.key` (0600)",
+        secret=True,
+    )
+    esign_alg: str = setting(
+        "OFFICE_ESIGN_ALG",
+        "ECDSA-P256-SHA256",
+        "algorithm of keys created from now on: `ECDSA-P256-SHA256` or `SM2-SM3`",
+    )
+    # 消息 (messaging)
+    chat_max_text: int = setting("OFFICE_CHAT_MAX_TEXT", 10_000, "characters in one chat message")
+    chat_group_limit: int = setting("OFFICE_CHAT_GROUP_LIMIT", 2_000, "members of one group")
+    chat_recall_seconds: int = setting("OFFICE_CHAT_RECALL_SECONDS", 120, "how long the sender may recall a message")
+    chat_ding_remind_seconds: int = setting(
+        "OFFICE_CHAT_DING_REMIND_SECONDS", 300, "a DING is sent again this often until acknowledged"
+    )
+    chat_ding_max_reminders: int = setting(
+        "OFFICE_CHAT_DING_MAX_REMINDERS", 12, "a DING is sent again at most this many times"
+    )
+    chat_upload_max_bytes: int = setting("OFFICE_CHAT_UPLOAD_MAX_BYTES", 50 * MiB, "one chat attachment (413 beyond)")
+    chat_allowed_types: tuple[str, ...] = setting(
+        "OFFICE_CHAT_ALLOWED_TYPES",
+        CHAT_FILE_TYPES,
+        "chat attachment types, as detected from the content (comma-separated)",
+        parse=_items(lambda t: t.strip().lower()),
+    )
+    chat_rate_per_second: float = setting(
+        "OFFICE_CHAT_RATE_PER_SECOND", 10.0, "chat sends per user per second (HTTP and websocket together)"
+    )
+    chat_rate_burst: int = setting("OFFICE_CHAT_RATE_BURST", 30, "chat sends one user may make at once")
+    # Generous: a whole agency may sit behind one NAT address, but it stops one machine cycling
+    # through stolen sessions.
+    chat_address_rate_per_second: float = setting(
+        "OFFICE_CHAT_ADDRESS_RATE_PER_SECOND", 200.0, "chat sends per client address per second"
+    )
+    chat_address_rate_burst: int = setting(
+        "OFFICE_CHAT_ADDRESS_RATE_BURST", 1000, "chat sends one address may make at once"
+    )
+    chat_abuse_rejections: int = setting(
+        "OFFICE_CHAT_ABUSE_REJECTIONS",
+        50,
+        "refused frames within `OFFICE_CHAT_ABUSE_WINDOW` seconds before the socket is closed with 1008",
+    )
+    chat_abuse_window: float = setting("OFFICE_CHAT_ABUSE_WINDOW", 10.0, "seconds over which refused frames count")
+    chat_batch_max: int = setting("OFFICE_CHAT_BATCH_MAX", 500, "chat sends committed together at most")
     testing: bool = False
 
     @property
@@ -89,38 +255,78 @@ class Settings:
         return replace(self, **{k: v for k, v in kw.items() if v is not None})
 
 
+@dataclass(frozen=True)
+class Variable:
+    """One row of the settings table: an ``OFFICE_*`` variable and the field it fills."""
+
+    name: str
+    field: str
+    default: Any
+    meaning: str
+    shown: str
+    parse: Callable[[str, str], Any]
+
+
+def _parser(default: Any) -> Callable[[str, str], Any]:
+    if isinstance(default, bool):
+        return _bool
+    if isinstance(default, int):
+        return _int
+    if isinstance(default, float):
+        return _float
+    if isinstance(default, Path):
+        return lambda _name, raw: Path(raw)
+    if isinstance(default, tuple):
+        return _items()
+    return lambda _name, raw: raw
+
+
+def _shown(default: Any) -> str:
+    if isinstance(default, bool):
+        return str(default).lower()
+    if isinstance(default, int) and default >= MiB and default % MiB == 0:
+        return f"{default // MiB} MiB"
+    if isinstance(default, int | float):
+        return f"{default:g}"
+    if isinstance(default, tuple):
+        return ", ".join(default) if default else "none"
+    return f"`{default}`"
+
+
+VARIABLES: tuple[Variable, ...] = tuple(
+    Variable(
+        name=f.metadata["env"],
+        field=f.name,
+        default=f.default,
+        meaning=f.metadata["meaning"],
+        shown=f.metadata["shown"] or _shown(f.default),
+        parse=f.metadata["parse"] or _parser(f.default),
+    )
+    for f in dataclasses.fields(Settings)
+    if "env" in f.metadata
+)
+
+
+def _read(env: Mapping[str, str], var: Variable) -> Any:
+    """The variable's value: unset is the default; so is empty, except for text and paths (taken as given)."""
+    raw = env.get(var.name)
+    if raw is None or (raw == "" and not isinstance(var.default, str | Path)):
+        return var.default
+    return var.parse(var.name, raw)
+
+
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Read settings from the environment, apply CLI overrides, then validate and fill defaults."""
     env = os.environ if env is None else env
-    origins = tuple(o.strip().rstrip("/") for o in env.get("OFFICE_ALLOWED_ORIGINS", "").split(",") if o.strip())
-    proxies = tuple(p.strip() for p in env.get("OFFICE_TRUSTED_PROXIES", "").split(",") if p.strip())
-    base = Settings(
-        data_dir=Path(env.get("OFFICE_DATA_DIR", "data")),
-        database_url=env.get("OFFICE_DATABASE_URL", ""),
-        hub_url=env.get("OFFICE_HUB_URL", "memory://"),
-        secret_key=env.get("OFFICE_SECRET_KEY", ""),
-        max_body_bytes=_env_int(env, "OFFICE_MAX_BODY_BYTES", 2 * 1024 * 1024),
-        max_upload_bytes=_env_int(env, "OFFICE_MAX_UPLOAD_BYTES", 50 * 1024 * 1024),
-        session_idle_minutes=_env_int(env, "OFFICE_SESSION_IDLE_MINUTES", 30),
-        session_absolute_hours=_env_int(env, "OFFICE_SESSION_ABSOLUTE_HOURS", 12),
-        cookie_secure=_env_bool(env, "OFFICE_COOKIE_SECURE", False),
-        allowed_origins=origins,
-        event_retention_hours=_env_int(env, "OFFICE_EVENT_RETENTION_HOURS", 72),
-        upload_per_minute=_env_int(env, "OFFICE_UPLOAD_PER_MINUTE", 30),
-        upload_burst=_env_int(env, "OFFICE_UPLOAD_BURST", 60),
-        upload_per_minute_address=_env_int(env, "OFFICE_UPLOAD_PER_MINUTE_ADDRESS", 300),
-        upload_burst_address=_env_int(env, "OFFICE_UPLOAD_BURST_ADDRESS", 600),
-        watermark=_env_bool(env, "OFFICE_WATERMARK", True),
-        ws_max_per_session=_env_int(env, "OFFICE_WS_MAX_PER_SESSION", 10),
-        ws_max_per_user=_env_int(env, "OFFICE_WS_MAX_PER_USER", 30),
-        ws_session_check_seconds=_env_float(env, "OFFICE_WS_SESSION_CHECK_SECONDS", 5.0),
-        official_copy_workers=_env_int(env, "OFFICE_OFFICIAL_COPY_WORKERS", 2),
-        official_copy_timeout=_env_float(env, "OFFICE_OFFICIAL_COPY_TIMEOUT", 60.0),
-        official_copy_fontconfig=env.get("OFFICE_OFFICIAL_COPY_FONTCONFIG", ""),
-        trusted_proxies=proxies,
-        header_timeout_seconds=_env_float(env, "OFFICE_HEADER_TIMEOUT_SECONDS", 15.0),
-    )
+    base = Settings(**{var.field: _read(env, var) for var in VARIABLES})
     return finalize(base.with_overrides(**overrides))
+
+
+def readme_table() -> str:
+    """The README's settings table (Markdown), generated from :data:`VARIABLES`."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    rows += [f"| `{v.name}` | {v.shown} | {v.meaning} |" for v in VARIABLES]
+    return "\n".join(rows) + "\n"
 
 
 def finalize(s: Settings) -> Settings:
@@ -181,3 +387,7 @@ def _load_or_create_secret(data_dir: Path) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key
+
+
+if __name__ == "__main__":
+    print(readme_table(), end="")

@@ -125,6 +125,13 @@ class Database:
         self.engine.dispose()
 
 
+def settings_of(session: Session) -> Settings:
+    """The settings of the app whose ``Database`` opened ``session`` (read or write): how a domain reads
+    its ``OFFICE_*`` values (``office.config``) inside a service call."""
+    db: Database = session.info["db"]
+    return db.settings
+
+
 def _sqlite_from_hint(_compiler: Any, _table: Any, text: str | None) -> str | None:
     return text
 

@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -101,3 +103,16 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[s
 
 def new_client(app: Any) -> TestClient:
     return TestClient(app, base_url="http://testserver")
+
+
+@contextmanager
+def settings_changed(db: Database, **changes: Any) -> Iterator[None]:
+    """Run with some of a running app's settings changed, then put them back. Services read their
+    settings through the session's ``Database`` (``office.db.settings_of``), so the change applies
+    to the next call, in every thread."""
+    saved = db.settings
+    db.settings = replace(saved, **changes)
+    try:
+        yield
+    finally:
+        db.settings = saved

@@ -171,6 +171,7 @@ def test_hostile_frames_get_errors_never_a_crash(live: LiveServer, live_org: Org
                 acks.append(reply)
 
     with config(
+        live_org.db,
         rate_per_second=10_000.0,
         rate_burst=10_000,
         abuse_rejections=10_000,

@@ -7,23 +7,23 @@ answers 404 with that reason in Chinese, not a 500."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from starlette.testclient import TestClient
 
-from esign import authority, crypto
+from esign import crypto
+from office.config import Settings
 from tests.docs_flow.conftest import Clients
 from tests.docs_flow.test_routes import advance, create, get, ok
 from tests.factories import Org
 
 
-@pytest.fixture(autouse=True)
-def sm2_deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Before the app starts (autouse runs first): every key made from here on is SM2."""
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The app's settings (conftest's) with ``OFFICE_ESIGN_ALG`` = SM2: every key made is SM2."""
     pytest.importorskip("tongsuopy", reason="the SM2 backend (extra sm2) is not installed")
-    monkeypatch.setenv(authority.ALG_ENV, crypto.ALG_SM2)
-    yield
+    return replace(settings, esign_alg=crypto.ALG_SM2)
 
 
 def _verify(c: TestClient, name: str, data: bytes) -> dict:  # type: ignore[type-arg]

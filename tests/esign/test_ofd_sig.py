@@ -9,11 +9,12 @@ import hashlib
 import io
 import json
 import zipfile
+from dataclasses import replace
 
 import pytest
 from sqlmodel import select
 
-from esign import authority, crypto, ofd_sig, service
+from esign import crypto, ofd_sig, service
 from esign.models import SealUse
 from esign.verify import offline_trust
 from office.audit import AuditEntry
@@ -58,7 +59,7 @@ def test_sealed_ofd_verifies_and_tampering_fails(
     monkeypatch: pytest.MonkeyPatch,
     alg: str,
 ) -> None:
-    monkeypatch.setenv(authority.ALG_ENV, alg)
+    monkeypatch.setattr(org.db, "settings", replace(org.db.settings, esign_alg=alg))
     enrol(org, "yorick")
     enrol(org, "claudius")
     seal_id = make_seal(org, users=("claudius",))

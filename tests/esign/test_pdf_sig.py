@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -241,7 +242,7 @@ def test_sm2_keys_are_refused_before_the_pin_is_tried(
     notice_pdf: OfficialPdf,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv(authority.ALG_ENV, crypto.ALG_SM2)
+    monkeypatch.setattr(org.db, "settings", replace(org.db.settings, esign_alg=crypto.ALG_SM2))
     enrol(org, "yorick")
     enrol(org, "claudius")
     seal_id = make_seal(org, users=("claudius",))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 
 import pytest
 from cryptography import x509
@@ -196,9 +197,8 @@ def test_restart_keeps_ca_keys_log_and_verification(settings: Settings) -> None:
         assert r.json()["receipt"]["leaf_index"] == sth["tree_size"]
 
 
-def test_sm2_deployment_end_to_end(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(authority.ALG_ENV, crypto.ALG_SM2)
-    with TestClient(create_app(settings)) as client:
+def test_sm2_deployment_end_to_end(settings: Settings) -> None:
+    with TestClient(create_app(replace(settings, esign_alg=crypto.ALG_SM2))) as client:
         from tests.factories import make_org
 
         org = make_org(client.app.state.db)  # type: ignore[attr-defined]
@@ -209,9 +209,8 @@ def test_sm2_deployment_end_to_end(settings: Settings, monkeypatch: pytest.Monke
         report = client.post("/api/esign/verify", files={"file": ("x.docx", sealed, DOCX)}).json()
     assert report["valid"], report
     assert report["signatures"][0]["alg"] == crypto.ALG_SM2
-    monkeypatch.setenv(authority.ALG_ENV, "RSA")
     with pytest.raises(Exception):  # noqa: B017 - whatever deployment_alg raises, it must refuse RSA
-        authority.deployment_alg()
+        authority.deployment_alg("RSA")
 
 
 def test_esign_page_module_is_served_and_parses(client: TestClient, tmp_path: object) -> None:

@@ -78,18 +78,16 @@ def test_private_keys_never_stored_in_clear(org: Org, settings) -> None:  # type
             authority.unwrap(root, os.urandom(32))
 
 
-def test_master_key_file_permissions_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_master_key_file_permissions_and_setting(tmp_path: Path) -> None:
     key = authority.master_key(tmp_path)
     assert authority.master_key(tmp_path) == key
     os.chmod(tmp_path / authority.MASTER_KEY_FILE, 0o644)
     authority._master_cache.clear()
     with pytest.raises(ConfigError):
         authority.master_key(tmp_path)
-    monkeypatch.setenv(authority.MASTER_KEY_ENV, "ab" * 32)
-    assert authority.master_key(tmp_path) == bytes.fromhex("ab" * 32)
-    monkeypatch.setenv(authority.MASTER_KEY_ENV, "short")
+    assert authority.master_key(tmp_path, "ab" * 32) == bytes.fromhex("ab" * 32)
     with pytest.raises(ConfigError):
-        authority.master_key(tmp_path)
+        authority.master_key(tmp_path, "short")
 
 
 def test_enrolment_rules(org: Org) -> None:

@@ -5,29 +5,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import fields
 from typing import Any
 
 from starlette.testclient import TestClient
 
 from messaging import messages, service
-from messaging.config import CONFIG
 from messaging.models import Conversation
 from office import events
 from office.db import Database
-from tests.factories import Org, login, new_client
+from tests.factories import Org, login, new_client, settings_changed
 
 
 @contextmanager
-def config(**changes: Any) -> Iterator[None]:
-    saved = {f.name: getattr(CONFIG, f.name) for f in fields(CONFIG)}
-    for k, v in changes.items():
-        setattr(CONFIG, k, v)
-    try:
+def config(db: Database, **changes: Any) -> Iterator[None]:
+    """Chat limits changed for a while: ``config(db, recall_seconds=0)`` sets ``chat_recall_seconds``."""
+    with settings_changed(db, **{f"chat_{k}": v for k, v in changes.items()}):
         yield
-    finally:
-        for k, v in saved.items():
-            setattr(CONFIG, k, v)
 
 
 @contextmanager

@@ -57,7 +57,7 @@ def test_bad_input_gets_clear_errors_and_stores_nothing(client, db, org: Org) ->
 def test_rate_limit_answers_429(client, db, org: Org) -> None:
     g = group(org, "hamlet", "组", ["ophelia"])
     ham = user_client(client.app, "hamlet")
-    with config(rate_burst=3, rate_per_second=0.01):
+    with config(db, rate_burst=3, rate_per_second=0.01):
         codes = [ham.post(f"{P}/conversations/{g}/messages", json={"text": f"m{i}"}).status_code for i in range(6)]
     assert codes == [201, 201, 201, 429, 429, 429]
 
@@ -66,7 +66,7 @@ def test_rate_limit_per_address_across_users(client, db, org: Org) -> None:
     """One machine cycling through several accounts is limited by its address as well."""
     g = group(org, "hamlet", "组", ["ophelia", "polonius"])
     senders = [user_client(client.app, u) for u in ("hamlet", "ophelia", "polonius")]
-    with config(address_rate_burst=4, address_rate_per_second=0.01):
+    with config(db, address_rate_burst=4, address_rate_per_second=0.01):
         codes = [
             c.post(f"{P}/conversations/{g}/messages", json={"text": f"m{i}"}).status_code
             for i in range(3)
@@ -160,7 +160,7 @@ def test_attachments_by_content_members_only_never_inline(client, db, org: Org) 
         bad = ham.post(up, files={"file": (name, data, "image/png")})
         assert bad.status_code == 415, (name, bad.text)
     assert oth.post(up, files={"file": ("a.txt", b"hello", "text/plain")}).status_code == 404
-    with config(upload_max_bytes=1000):
+    with config(db, upload_max_bytes=1000):
         assert ham.post(up, files={"file": ("big.txt", b"a" * 5000, "text/plain")}).status_code == 413
     # someone else's attachment can't be sent by another member
     assert oph.post(f"{P}/conversations/{g}/messages", json={"attachment_id": att["id"]}).status_code == 404

@@ -134,7 +134,7 @@ def test_recall_window_and_edit_after_recall(db, org: Org) -> None:
             s, org.actor("hamlet"), conversation_id=g, seq=late["seq"], now=utcnow() + timedelta(seconds=121)
         )
     assert info.value.code == "recall_window"
-    with config(recall_seconds=600), db.write() as s:
+    with config(db, recall_seconds=600), db.write() as s:
         messages.recall_message(
             s, org.actor("hamlet"), conversation_id=g, seq=late["seq"], now=utcnow() + timedelta(seconds=121)
         )
@@ -254,7 +254,7 @@ def test_group_management_permissions(db, org: Org) -> None:
         service.update_group(s, org.actor("ophelia"), g, name="新名字", announcement="明天放假")
     with db.write() as s, pytest.raises(PermissionDenied):
         service.remove_member(s, org.actor("ophelia"), g, org.users["hamlet"])
-    with config(group_limit=4), db.write() as s, pytest.raises(ValidationError):
+    with config(db, group_limit=4), db.write() as s, pytest.raises(ValidationError):
         service.add_members(s, org.actor("hamlet"), g, user_ids=[org.users["polonius"]])
     with db.write() as s:
         service.leave(s, org.actor("hamlet"), g)  # ownership passes to the admin

@@ -165,7 +165,7 @@ def test_recall_reaches_everyone_and_window_is_enforced(live: LiveServer, live_o
             assert (ev["seq"], ev["notice"]) == (m["seq"], "张伟撤回了一条消息")
             page = (await oph.http.get(f"{P}/conversations/{g}/messages")).json()
             assert page["items"][-1]["recalled"] and page["items"][-1]["text"] == ""
-            with config(recall_seconds=0):
+            with config(live_org.db, recall_seconds=0):
                 m2 = (await ham.http.post(f"{P}/conversations/{g}/messages", json={"text": "太晚"})).json()
                 await asyncio.sleep(0.05)
                 r = await ham.http.post(f"{P}/conversations/{g}/messages/{m2['seq']}/recall")
@@ -232,7 +232,7 @@ def test_flood_is_limited_then_closed_with_1008_and_only_acked_messages_stored(l
             assert info.value.rcvd is not None and info.value.rcvd.code == 1008
         return acks
 
-    with config(rate_burst=5, rate_per_second=0.01, abuse_rejections=20):
+    with config(live_org.db, rate_burst=5, rate_per_second=0.01, abuse_rejections=20):
         acks = asyncio.run(scenario())
     assert acks == 5
     assert len(stored(live_org, g)) == 1 + 5
