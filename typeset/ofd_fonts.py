@@ -132,7 +132,12 @@ def locate(pdf_name: str, fontconfig: Path | None = None) -> tuple[str, int] | N
     """The font file and face index behind a font name from the PDF, or None."""
     if not _PS_NAME.match(pdf_name):
         return None
-    entries, preferred = _installed(fontconfig or convert.default_pool().fontconfig)
+    return _locate(pdf_name, fontconfig or convert.default_pool().fontconfig)
+
+
+@lru_cache(maxsize=256)
+def _locate(pdf_name: str, fontconfig: Path) -> tuple[str, int] | None:
+    entries, preferred = _installed(fontconfig)
     exact = [(p, i) for p, i, ps in entries if ps == pdf_name]
     if exact:
         return next((face for face in preferred if face in exact), exact[0])

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
+from fontTools.fontBuilder import FontBuilder
+from fontTools.pens.ttGlyphPen import TTGlyphPen
 from fontTools.ttLib import TTFont
 
 from office.errors import UnsupportedMedia
 from tests.typeset.ofd_reader import render
 from tests.typeset.official import OfficialPdf, notice_pdf, official_pool  # noqa: F401 - fixtures
-from typeset import ofd
+from typeset import ofd, ofd_fonts
 
 
 def _pdf_pages(pdf: bytes) -> list[str]:
@@ -66,6 +69,32 @@ def test_the_fonts_drawn_are_embedded_and_hold_every_character(notice_pdf: Offic
     assert len(fonts) == len(shown.font_files) and all(f"<ofd:FontFile>{n[10:]}</ofd:FontFile>" in res for n in fonts)
     # Regional glyph forms: the face is the Simplified Chinese one fontconfig gives for 仿宋_GB2312.
     assert all("CJKsc" in TTFont(io.BytesIO(data))["name"].getDebugName(6) for data in shown.font_files.values())
+
+
+def _font_file(path: Path, fs_type: int) -> str:
+    """A one-glyph TrueType font ("A", a square) whose OS/2 embedding bits are ``fs_type``."""
+    pen = TTGlyphPen(None)
+    for op, point in (("moveTo", (100, 0)), ("lineTo", (100, 700)), ("lineTo", (500, 700)), ("lineTo", (500, 0))):
+        getattr(pen, op)(point)
+    pen.closePath()
+    builder = FontBuilder(1000, isTTF=True)
+    builder.setupGlyphOrder([".notdef", "A"])
+    builder.setupCharacterMap({ord("A"): "A"})
+    builder.setupGlyf({".notdef": TTGlyphPen(None).glyph(), "A": pen.glyph()})
+    builder.setupHorizontalMetrics({".notdef": (500, 0), "A": (600, 100)})
+    builder.setupHorizontalHeader(ascent=800, descent=-200)
+    builder.setupNameTable({"familyName": "Probe", "styleName": "Regular", "copyright": "test font"})
+    builder.setupOS2(fsType=fs_type)
+    builder.setupPost()
+    builder.save(str(path))
+    return str(path)
+
+
+def test_a_font_whose_licence_bits_forbid_embedding_is_named_only(tmp_path: Path) -> None:
+    free = ofd_fonts.subset(_font_file(tmp_path / "free.ttf", 0), 0, {"A"})
+    assert free is not None and TTFont(io.BytesIO(free.data)).getBestCmap() == {ord("A"): "A"}
+    for bits in (0x0002, 0x0100):  # restricted-licence embedding; no subsetting
+        assert ofd_fonts.subset(_font_file(tmp_path / f"{bits}.ttf", bits), 0, {"A"}) is None
 
 
 def test_a_file_that_is_not_a_pdf_is_refused() -> None:
