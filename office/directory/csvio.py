@@ -93,7 +93,8 @@ def parse_rows(text: str) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
         if unknown:
             parts.append(f"不认识的列：{'、'.join(unknown)}")
         raise ValidationError("；".join(parts) + f"。应为：{','.join(COLUMNS)}", code="bad_columns")
-    rows, errors = [], []
+    rows: list[dict[str, str]] = []
+    errors: list[dict[str, Any]] = []
     try:
         for lineno, raw in enumerate(reader, start=2):
             if len(rows) >= MAX_ROWS:

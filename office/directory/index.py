@@ -27,6 +27,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from office import actor_cache
@@ -188,21 +189,23 @@ def _cards(session: Session, ids: list[int] | None) -> tuple[dict[int, bytes], d
     """Each active person's search card encoded as the JSON API would, and their department ids."""
     from office.directory.service import person_public
 
-    users = select(
-        User.id, User.username, User.name, User.pinyin, User.phone, User.office, User.email, User.staff_no
-    ).where(User.is_active == True)  # noqa: E712
+    # Compiled and run by ``_rows``; SQLAlchemy's own ``select`` types a select of this many columns.
+    users = sa_select(
+        *(col(c) for c in (User.id, User.username, User.name, User.pinyin, User.phone, User.office, User.email)),
+        col(User.staff_no),
+    ).where(col(User.is_active) == True)  # noqa: E712
     posts = (
-        select(
-            Post.user_id,
-            Post.department_id,
-            Department.name,
-            Department.agency_id,
-            Post.title,
-            Post.is_primary,
-            Post.rank,
+        sa_select(
+            col(Post.user_id),
+            col(Post.department_id),
+            col(Department.name),
+            col(Department.agency_id),
+            col(Post.title),
+            col(Post.is_primary),
+            col(Post.rank),
         )
-        .join(Department, Department.id == Post.department_id)
-        .order_by(col(Post.is_primary).desc(), Post.rank)
+        .join(Department, col(Department.id) == Post.department_id)
+        .order_by(col(Post.is_primary).desc(), col(Post.rank))
     )
     chunks: list[list[int] | None] = (
         [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)] if ids is not None else [None]

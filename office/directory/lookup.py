@@ -67,7 +67,8 @@ def search(
     ranked = sorted(best, key=lambda u: (best[u], u))[: limit * 3 if department_id else limit]
     if not ranked:
         return []
-    users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(ranked), User.is_active == True)).all()}  # noqa: E712
+    active = select(User).where(col(User.id).in_(ranked), User.is_active == True)  # noqa: E712
+    users = {u.id: u for u in session.exec(active).all() if u.id is not None}
     posts = posts_of(session, users)
     results = []
     for uid in ranked:
@@ -87,11 +88,13 @@ def department_members(
     get_department(session, dept_id)
     base = (
         select(Post.user_id)
-        .join(User, User.id == Post.user_id)
+        .join(User, col(User.id) == Post.user_id)
         .where(Post.department_id == dept_id, User.is_active == true())
     )
     total = session.exec(select(func.count()).select_from(base.subquery())).one()
-    ids = list(session.exec(base.order_by(Post.rank, Post.user_id).offset(offset).limit(min(limit, 500))).all())
+    ids = list(
+        session.exec(base.order_by(col(Post.rank), col(Post.user_id)).offset(offset).limit(min(limit, 500))).all()
+    )
     users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(ids))).all()}
     posts = posts_of(session, ids)
     return {"total": total, "items": [person_public(users[i], posts[i]) for i in ids if i in users]}
@@ -112,6 +115,8 @@ def list_users(
     ids = [u.id for u in users if u.id is not None]
     posts = posts_of(session, ids)
     roles: dict[int, set[Role]] = {i: set() for i in ids}
-    for uid, role in session.exec(select(UserRole.user_id, UserRole.role).where(col(UserRole.user_id).in_(ids))).all():
+    for uid, role in session.exec(
+        select(UserRole.user_id, col(UserRole.role)).where(col(UserRole.user_id).in_(ids))
+    ).all():
         roles[uid].add(role)
     return {"total": total, "items": [person_public(u, posts[u.id], roles[u.id]) for u in users if u.id]}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, true
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from office import actor_cache, audit, events, policy
@@ -135,9 +136,9 @@ def delete_department(session: Session, actor: Actor, dept_id: int) -> None:
 
 
 def department_tree(session: Session) -> list[dict[str, Any]]:
-    depts = session.exec(select(Department).order_by(Department.sort_order, Department.id)).all()  # type: ignore[arg-type]
-    counts = dict(session.exec(select(Post.department_id, func.count()).group_by(Post.department_id)).all())  # type: ignore[arg-type]
-    nodes = {
+    depts = session.exec(select(Department).order_by(col(Department.sort_order), col(Department.id))).all()
+    counts = dict(session.exec(select(Post.department_id, func.count()).group_by(col(Post.department_id))).all())
+    nodes: dict[int | None, dict[str, Any]] = {
         d.id: {
             "id": d.id,
             "name": d.name,
@@ -145,7 +146,7 @@ def department_tree(session: Session) -> list[dict[str, Any]]:
             "code": d.code,
             "parent_id": d.parent_id,
             "agency_id": d.agency_id,
-            "member_count": counts.get(d.id, 0),
+            "member_count": counts.get(d.id, 0),  # type: ignore[arg-type]  # stored rows have ids
             "children": [],
         }
         for d in depts
@@ -377,7 +378,7 @@ def reindex_user(session: Session, user_id: int) -> None:
 
 
 def roles_of(session: Session, user_id: int) -> set[Role]:
-    return set(session.exec(select(UserRole.role).where(UserRole.user_id == user_id)).all())
+    return set(session.exec(select(col(UserRole.role)).where(UserRole.user_id == user_id)).all())
 
 
 def posts_of(session: Session, user_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
@@ -385,19 +386,19 @@ def posts_of(session: Session, user_ids: Iterable[int]) -> dict[int, list[dict[s
     out: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
     if not ids:
         return out
-    rows = session.exec(
-        select(
-            Post.user_id,
-            Post.department_id,
-            Department.name,
-            Department.agency_id,
-            Post.title,
-            Post.is_primary,
-            Post.rank,
+    rows = session.execute(
+        sa_select(
+            col(Post.user_id),
+            col(Post.department_id),
+            col(Department.name),
+            col(Department.agency_id),
+            col(Post.title),
+            col(Post.is_primary),
+            col(Post.rank),
         )
-        .join(Department, Department.id == Post.department_id)
+        .join(Department, col(Department.id) == Post.department_id)
         .where(col(Post.user_id).in_(ids))
-        .order_by(col(Post.is_primary).desc(), Post.rank)
+        .order_by(col(Post.is_primary).desc(), col(Post.rank))
     ).all()
     for uid, dept_id, dept_name, agency_id, title, is_primary, rank in rows:
         out[uid].append(
