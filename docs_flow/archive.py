@@ -22,7 +22,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, func, select
 
 from docs_flow import body as body_mod
-from docs_flow import engine, output
+from docs_flow import output, route_view
 from docs_flow.incoming_models import ArchivePackage, IncomingDocument, IncomingFile
 from docs_flow.models import DocAttachment, OutgoingDocument, WfCase
 from office import audit, policy
@@ -96,7 +96,7 @@ def _json(value: Any) -> bytes:
 
 def _history(session: Session, case_id: int | None) -> list[dict[str, Any]]:
     case = session.get(WfCase, case_id) if case_id else None
-    return engine.route_picture(session, case)["history"] if case else []
+    return route_view.route_picture(session, case)["history"] if case else []
 
 
 def archive_outgoing(session: Session, actor: Actor, doc: OutgoingDocument) -> ArchivePackage:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from docs_flow import engine, incoming, service
+from docs_flow import engine, incoming, service, tasks
 from docs_flow.models import OutgoingDocument
 from docs_flow.schemas import DocumentCreate
 from office.accounts import load_actor
@@ -104,7 +104,7 @@ def _forward(session: Session, drafter: Any, doc_id: int, *, stop_at: str | None
         case = engine.get_case(session, doc.case_id)  # type: ignore[arg-type]
         if case.current_step is None or case.route[case.current_step]["name"] == stop_at:
             return
-        assignees = engine.current_assignees(session, case)
+        assignees = tasks.current_assignees(session, case)
         if not assignees:
             return
         step = case.route[case.current_step]["name"]

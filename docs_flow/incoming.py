@@ -25,7 +25,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, func, select
 
-from docs_flow import engine, numbering, templates
+from docs_flow import case_kinds, engine, numbering, route_view, steps, tasks, templates, worklist
 from docs_flow.incoming_models import (
     Circulation,
     CirculationReader,
@@ -73,9 +73,9 @@ def _describe(session: Session, case: WfCase) -> tuple[str, str]:
     return (f"收文：{doc.title}" if doc else "收文"), f"/incoming/{case.subject_id}"
 
 
-engine.register_kind(
+case_kinds.register_kind(
     KIND,
-    engine.KindSpec(event_prefix="incoming", notify_type="notify.incoming", source="docs_flow", describe=_describe),
+    case_kinds.KindSpec(event_prefix="incoming", notify_type="notify.incoming", source="docs_flow", describe=_describe),
 )
 
 
@@ -95,7 +95,7 @@ def handler_actor(session: Session, agency_id: int) -> dict[str, Any]:
 def incoming_route(session: Session, agency_id: int) -> list[dict[str, Any]]:
     h = handler_actor(session, agency_id)
     leader = {"kind": "role", "role": "leader", "department_id": None}
-    return engine.validate_route(
+    return steps.validate_route(
         [
             {"key": "sign_for", "name": "签收", "tag": "sign_for", "actor": h, "deadline_hours": 24},
             {"key": "register", "name": "登记", "tag": "register", "actor": h, "deadline_hours": 24},
@@ -151,7 +151,7 @@ def visible_incoming_cond(actor: Actor) -> Any:
         .where(CirculationReader.user_id == actor.user_id, CirculationReader.state != "waiting")
     )
     cond = or_(
-        engine.on_route_cond(IncomingDocument.case_id, actor.user_id),
+        worklist.on_route_cond(IncomingDocument.case_id, actor.user_id),
         col(IncomingDocument.id).in_(reading),
         IncomingDocument.created_by == actor.user_id,
         col(IncomingDocument.lead_department_id).in_(sorted(actor.department_ids) or [-1]),
@@ -381,7 +381,7 @@ def check_delete(session: Session, actor: Actor, incoming_id: int) -> None:
     if doc.reg_number:
         raise InvalidTransition("已登记编号的收文不能删除（编号不可作废重用）", code="already_registered")
     case = case_of(session, doc)
-    if case.state == CaseState.running and engine.my_task(session, case, actor) is not None:
+    if case.state == CaseState.running and tasks.my_task(session, case, actor) is not None:
         engine.terminate(session, actor, case, reason="误录入，删除")
     for f in session.exec(select(IncomingFile).where(IncomingFile.incoming_id == doc.id)).all():
         session.delete(f)
@@ -404,7 +404,7 @@ def check_add_file(
     if len(data) > MAX_FILE:
         raise ValidationError("文件过大", code="file_too_large")
     case = case_of(session, doc)
-    task = engine.my_task(session, case, actor)
+    task = tasks.my_task(session, case, actor)
     if role == "reply":
         if task is None or case.route[task.step_index].get("tag") != "handle":
             raise PermissionDenied("答复文件由承办部门在承办时上传", code="not_handler")
@@ -464,7 +464,7 @@ def check_act(
     _check_version(doc, version)
     case = case_of(session, doc)
     opinion, reason = opinion.strip(), reason.strip()
-    task = engine.my_task(session, case, actor)
+    task = tasks.my_task(session, case, actor)
     tag = case.route[task.step_index].get("tag", "") if task is not None else ""
     if action == "approve":
         if task is None:
@@ -636,7 +636,7 @@ def _reject(session: Session, actor: Actor, doc: IncomingDocument, case: WfCase,
     return doc
 
 
-def _after(session: Session, actor: Actor, doc: IncomingDocument, t: engine.Transition, tag: str) -> None:
+def _after(session: Session, actor: Actor, doc: IncomingDocument, t: case_kinds.Transition, tag: str) -> None:
     from docs_flow import distribution
 
     if tag == "sign_for" and t.completed_step is not None:
@@ -687,7 +687,7 @@ def _publish_change(session: Session, doc: IncomingDocument, op: str) -> None:
     ids = set(users_with_role(session, Role.leader, agency_id=doc.agency_id))
     ids |= set(users_with_role(session, Role.clerk, agency_id=doc.agency_id))
     if doc.case_id is not None:
-        ids |= engine.participants(session, case_of(session, doc))
+        ids |= worklist.participants(session, case_of(session, doc))
     if doc.created_by:
         ids.add(doc.created_by)
     if doc.lead_department_id is not None:
@@ -744,9 +744,11 @@ def list_incoming(
     policy.require(actor, "document.use")
     stmt = select(IncomingDocument)
     if box == "todo":
-        stmt = stmt.where(col(IncomingDocument.case_id).in_(engine.pending_case_ids(session, actor.user_id, kind=KIND)))
+        stmt = stmt.where(
+            col(IncomingDocument.case_id).in_(worklist.pending_case_ids(session, actor.user_id, kind=KIND))
+        )
     elif box == "done":
-        stmt = stmt.where(col(IncomingDocument.case_id).in_(engine.done_case_ids(session, actor.user_id, kind=KIND)))
+        stmt = stmt.where(col(IncomingDocument.case_id).in_(worklist.done_case_ids(session, actor.user_id, kind=KIND)))
     elif box == "reading":
         holding = (
             sa_select(Circulation.incoming_id)
@@ -835,7 +837,7 @@ def detail(session: Session, actor: Actor, incoming_id: int) -> dict[str, Any]:
 
     doc = access_incoming(session, actor, incoming_id)
     case = case_of(session, doc)
-    task = engine.my_task(session, case, actor)
+    task = tasks.my_task(session, case, actor)
     step = case.route[task.step_index] if task is not None else None
     depts = {
         d.id: d.name
@@ -860,7 +862,7 @@ def detail(session: Session, actor: Actor, incoming_id: int) -> dict[str, Any]:
         }
         if step
         else None,
-        "return_targets": [{"key": k, "name": n} for k, n in engine.return_targets(session, case) if k != "draft"],
+        "return_targets": [{"key": k, "name": n} for k, n in tasks.return_targets(session, case) if k != "draft"],
         "files": [file_public(f) for f in files_of(session, doc.id or 0)],
         "circulations": circulation.circulations_of(session, doc.id or 0),
         "supervision": {
@@ -871,7 +873,7 @@ def detail(session: Session, actor: Actor, incoming_id: int) -> dict[str, Any]:
         }
         if item
         else None,
-        "route": engine.route_picture(session, case),
+        "route": route_view.route_picture(session, case),
     }
 
 
@@ -879,9 +881,9 @@ def allowed_actions(session: Session, actor: Actor, doc: IncomingDocument, case:
     if doc.status in (IncomingStatus.archived, IncomingStatus.returned):
         return []
     acts = [
-        a for a in engine.allowed_actions(session, case, actor) if a in ("approve", "return", "transfer", "add_signer")
+        a for a in tasks.allowed_actions(session, case, actor) if a in ("approve", "return", "transfer", "add_signer")
     ]
-    task = engine.my_task(session, case, actor)
+    task = tasks.my_task(session, case, actor)
     tag = case.route[task.step_index].get("tag") if task is not None else None
     if tag == "review":
         acts.append("reject")
@@ -915,8 +917,8 @@ def meta(session: Session, actor: Actor) -> dict[str, Any]:
     ).all()
     people = session.exec(
         select(User.id, User.name)
-        .join(engine.Post, engine.Post.user_id == User.id)
-        .join(Department, Department.id == engine.Post.department_id)
+        .join(Post, Post.user_id == User.id)
+        .join(Department, Department.id == Post.department_id)
         .where(Department.agency_id == actor.agency_id, User.is_active == true())
         .distinct()
     ).all()  # noqa: E712

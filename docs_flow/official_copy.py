@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from docs_flow import engine, tasks
 from docs_flow.models import OutgoingDocument
 from office.actor import Actor
 from office.errors import OfficeError
@@ -90,13 +91,11 @@ def _use(copy: PreparedCopy) -> Iterator[None]:
 def ahead(session: Session, actor: Actor, doc_id: int, pick_seal: Any) -> Any:
     """``before_write`` for the 用印 step: the prepared copy, held for the write transaction (or None
     when this is not a 用印 the actor can do now; the transaction then decides and refuses)."""
-    from docs_flow import engine
-
     document = session.get(OutgoingDocument, doc_id)
     if document is None or not document.case_id or not document.signed_hash or not document.number:
         return None
     case = engine.get_case(session, document.case_id)
-    task = engine.my_task(session, case, actor)
+    task = tasks.my_task(session, case, actor)
     if task is None or case.route[task.step_index].get("tag") != "seal":
         return None
     try:

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from starlette.responses import Response
 from starlette.routing import Route
 
-from docs_flow import engine, numbering, official_copy, output, service, templates
+from docs_flow import delegation, numbering, official_copy, output, service, templates
 from docs_flow.schemas import (
     ActionIn,
     CommentIn,
@@ -282,14 +282,14 @@ def _delegation(d: Any) -> dict[str, Any]:
 
 @api(action="document.use")
 def list_delegations(ctx: Ctx) -> dict[str, Any]:
-    return {"items": [_delegation(d) for d in engine.delegations_of(ctx.session, ctx.user.user_id)]}
+    return {"items": [_delegation(d) for d in delegation.delegations_of(ctx.session, ctx.user.user_id)]}
 
 
 @api(action="document.use", body=DelegationIn, write=True, status=201)
 def create_delegation(ctx: Ctx) -> dict[str, Any]:
     b: DelegationIn = ctx.body
     return _delegation(
-        engine.set_delegation(
+        delegation.set_delegation(
             ctx.session, ctx.user, deputy_id=b.deputy_id, starts_at=b.starts_at, ends_at=b.ends_at, reason=b.reason
         )
     )
@@ -297,7 +297,7 @@ def create_delegation(ctx: Ctx) -> dict[str, Any]:
 
 @api(action="document.use", write=True)
 def revoke_delegation(ctx: Ctx) -> dict[str, Any]:
-    return _delegation(engine.revoke_delegation(ctx.session, ctx.user, ctx.path_int("delegation_id")))
+    return _delegation(delegation.revoke_delegation(ctx.session, ctx.user, ctx.path_int("delegation_id")))
 
 
 routes = [

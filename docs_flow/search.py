@@ -27,8 +27,8 @@ from sqlalchemy import and_, column, func, literal, literal_column, or_, table
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from docs_flow import engine
 from docs_flow import search_index as _hooks  # noqa: F401  (registers the indexing hooks)
+from docs_flow import worklist
 from docs_flow.incoming_models import IncomingDocument, SearchDoc, SearchTerm
 from docs_flow.models import DocStatus, OutgoingDocument
 from docs_flow.search_index import FTS_TABLE, runs
@@ -64,7 +64,7 @@ FTS = table(FTS_TABLE, column("rowid"))
 def visible_outgoing_cond(actor: Actor) -> Any:
     """The condition on an outgoing document that ``actor`` may read it (as ``service.access_document`` decides)."""
     cond = or_(
-        OutgoingDocument.drafter_id == actor.user_id, engine.on_route_cond(OutgoingDocument.case_id, actor.user_id)
+        OutgoingDocument.drafter_id == actor.user_id, worklist.on_route_cond(OutgoingDocument.case_id, actor.user_id)
     )
     if actor.has(Role.leader) or actor.has(Role.clerk):
         cond = or_(

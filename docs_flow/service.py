@@ -20,7 +20,18 @@ from sqlalchemy import func, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from docs_flow import archive, distribution, engine, numbering, output, templates
+from docs_flow import (
+    archive,
+    case_kinds,
+    distribution,
+    engine,
+    numbering,
+    output,
+    route_view,
+    tasks,
+    templates,
+    worklist,
+)
 from docs_flow import body as body_mod
 from docs_flow.models import (
     CLASSIFIED_LEVELS,
@@ -69,9 +80,9 @@ def _describe(session: Session, case: WfCase) -> tuple[str, str]:
     return (doc.title if doc else "公文"), f"/docs/{case.subject_id}"
 
 
-engine.register_kind(
+case_kinds.register_kind(
     KIND,
-    engine.KindSpec(
+    case_kinds.KindSpec(
         event_prefix="docs",
         notify_type="notify.document",
         source="docs_flow",
@@ -111,7 +122,7 @@ def access_document(session: Session, actor: Actor, doc_id: int) -> OutgoingDocu
     doc = session.get(OutgoingDocument, doc_id)
     if doc is None:
         raise NotFound()
-    on_route = engine.on_route(session, _case(session, doc), actor.user_id)
+    on_route = worklist.on_route(session, _case(session, doc), actor.user_id)
     policy.require(actor, "document.read", DocAccess(doc.status, on_route, doc.agency_id == actor.agency_id), hide=True)
     return doc
 
@@ -224,7 +235,7 @@ def _check_may_edit(session: Session, actor: Actor, doc: OutgoingDocument, case:
         return "拟稿"
     if case.state != CaseState.running:
         raise InvalidTransition("公文已办结，不能修改", code="case_finished")
-    task = engine.my_task(session, case, actor)
+    task = tasks.my_task(session, case, actor)
     if task is None:
         raise PermissionDenied("您不是当前步骤的办理人，不能修改", code="not_current_actor")
     step = case.route[task.step_index]
@@ -407,8 +418,8 @@ def _check_submittable(doc: OutgoingDocument) -> None:
 
 def _approve(
     session: Session, actor: Actor, doc: OutgoingDocument, case: WfCase, opinion: str, pin: str | None
-) -> engine.Transition:
-    task = engine.my_task(session, case, actor)
+) -> case_kinds.Transition:
+    task = tasks.my_task(session, case, actor)
     tag = case.route[task.step_index].get("tag", "") if task is not None else ""
     detail: dict[str, Any] = {}
     if tag == "sign_off":
@@ -425,7 +436,7 @@ def _approve(
     return engine.approve(session, actor, case, opinion=opinion, detail=detail)
 
 
-def _after(session: Session, actor: Actor, doc: OutgoingDocument, t: engine.Transition) -> None:
+def _after(session: Session, actor: Actor, doc: OutgoingDocument, t: case_kinds.Transition) -> None:
     """What a transition means for the document's status, signature, seal and dates."""
     case = t.case
     if t.action == "submit":
@@ -537,7 +548,7 @@ def _numberable(session: Session, actor: Actor, doc_id: int, *, version: int) ->
     doc = access_document(session, actor, doc_id)
     _check_version(doc, version)
     case = _case(session, doc)
-    task = engine.my_task(session, case, actor)
+    task = tasks.my_task(session, case, actor)
     if task is None or case.route[task.step_index].get("tag") != "number":
         raise PermissionDenied("只有编号步骤的办理人可以编号", code="not_number_step")
     if doc.number:
@@ -559,7 +570,7 @@ def _publish_update(session: Session, doc: OutgoingDocument, case: WfCase, op: s
         session,
         "docs.document",
         {"op": op, "document_id": doc.id, "version": doc.version, "status": doc.status.value},
-        user_ids=engine.participants(session, case),
+        user_ids=worklist.participants(session, case),
     )
 
 
@@ -655,7 +666,7 @@ def check_add_comment(session: Session, actor: Actor, doc_id: int, *, text: str)
         session,
         "docs.comment",
         {"op": "add", "document_id": doc_id, "comment_id": row.id},
-        user_ids=engine.participants(session, case) - {actor.user_id},
+        user_ids=worklist.participants(session, case) - {actor.user_id},
     )
     return row
 
@@ -801,9 +812,11 @@ def list_documents(
     policy.require(actor, "document.use")
     stmt = select(OutgoingDocument)
     if box == "todo":
-        stmt = stmt.where(col(OutgoingDocument.case_id).in_(engine.pending_case_ids(session, actor.user_id, kind=KIND)))
+        stmt = stmt.where(
+            col(OutgoingDocument.case_id).in_(worklist.pending_case_ids(session, actor.user_id, kind=KIND))
+        )
     elif box == "done":
-        stmt = stmt.where(col(OutgoingDocument.case_id).in_(engine.done_case_ids(session, actor.user_id, kind=KIND)))
+        stmt = stmt.where(col(OutgoingDocument.case_id).in_(worklist.done_case_ids(session, actor.user_id, kind=KIND)))
     elif box == "mine":
         stmt = stmt.where(OutgoingDocument.drafter_id == actor.user_id)
     else:
@@ -820,7 +833,7 @@ def list_documents(
 
 def _readable(session: Session, actor: Actor) -> Any:
     cond = or_(
-        OutgoingDocument.drafter_id == actor.user_id, engine.on_route_cond(OutgoingDocument.case_id, actor.user_id)
+        OutgoingDocument.drafter_id == actor.user_id, worklist.on_route_cond(OutgoingDocument.case_id, actor.user_id)
     )
     if actor.has(Role.leader) or actor.has(Role.clerk):
         cond = or_(cond, (OutgoingDocument.agency_id == actor.agency_id) & (OutgoingDocument.status != DocStatus.draft))
@@ -858,7 +871,7 @@ def document_detail(session: Session, actor: Actor, doc_id: int) -> dict[str, An
     """Everything the document page shows, including the actions this actor may take now."""
     doc = access_document(session, actor, doc_id)
     case = _case(session, doc)
-    task = engine.my_task(session, case, actor)
+    task = tasks.my_task(session, case, actor)
     step = case.route[task.step_index] if task is not None else None
     names = {u.id: u.name for u in session.exec(select(User).where(col(User.id).in_([doc.drafter_id]))).all()}
     dept = session.get(Department, doc.drafting_dept_id) if doc.drafting_dept_id else None
@@ -867,7 +880,7 @@ def document_detail(session: Session, actor: Actor, doc_id: int) -> dict[str, An
         "drafter": names.get(doc.drafter_id, ""),
         "drafting_dept": dept.name if dept else "",
         "allowed_actions": allowed_actions(session, actor, doc, case),
-        "return_targets": [{"key": k, "name": n} for k, n in engine.return_targets(session, case)],
+        "return_targets": [{"key": k, "name": n} for k, n in tasks.return_targets(session, case)],
         "my_step": {
             "name": step["name"],
             "tag": step.get("tag", ""),
@@ -881,13 +894,13 @@ def document_detail(session: Session, actor: Actor, doc_id: int) -> dict[str, An
         # 用印 makes the official PDF: say beforehand when the converters are not there.
         "official_copy": convert.status() if step and step.get("tag") == "seal" else None,
         "number_codes": numbering.agency_codes(session, doc.agency_id),
-        "route": engine.route_picture(session, case),
+        "route": route_view.route_picture(session, case),
     }
 
 
 def allowed_actions(session: Session, actor: Actor, doc: OutgoingDocument, case: WfCase) -> list[str]:
-    actions = engine.allowed_actions(session, case, actor)
-    task = engine.my_task(session, case, actor)
+    actions = tasks.allowed_actions(session, case, actor)
+    task = tasks.my_task(session, case, actor)
     tag = case.route[task.step_index].get("tag") if task is not None else None
     if tag == "number" and not doc.number:
         actions = [a for a in actions if a != "approve"] + ["number"]

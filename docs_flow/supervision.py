@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
-from docs_flow import engine
+from docs_flow import engine, tasks
 from docs_flow import supervision_stats as stats
 from docs_flow.incoming_models import IncomingDocument, SupervisionItem
 from office import audit, events, policy
@@ -172,7 +172,7 @@ def owners(session: Session, item: SupervisionItem) -> list[int]:
     if item.source_kind == "incoming" and item.source_id.isdigit():
         doc = session.get(IncomingDocument, int(item.source_id))
         if doc is not None and doc.case_id:
-            ids |= set(engine.current_assignees(session, engine.get_case(session, doc.case_id)))
+            ids |= set(tasks.current_assignees(session, engine.get_case(session, doc.case_id)))
     return sorted(ids)
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from docs_flow import engine
 from docs_flow.models import DocType, RouteTemplate
+from docs_flow.steps import check_route_people, validate_route
 from office import audit, policy
 from office.actor import Actor
 from office.db import utcnow
@@ -45,8 +45,8 @@ def default_steps(session: Session, agency_id: int, *, full: bool, sealed: bool 
         if office
         else {"kind": "role", "role": "clerk", "department_id": None}
     )
-    clerk = {"kind": "role", "role": "clerk", "department_id": None}
-    review = {
+    clerk: dict[str, Any] = {"kind": "role", "role": "clerk", "department_id": None}
+    review: dict[str, Any] = {
         "key": "review",
         "name": "处室负责人核稿",
         "tag": "review",
@@ -54,14 +54,14 @@ def default_steps(session: Session, agency_id: int, *, full: bool, sealed: bool 
         "can_edit": True,
         "deadline_hours": 24,
     }
-    sign = {
+    sign: dict[str, Any] = {
         "key": "sign_off",
         "name": "机关领导签发",
         "tag": "sign_off",
         "actor": {"kind": "role", "role": "leader", "department_id": None},
         "deadline_hours": 48,
     }
-    tail = [
+    tail: list[dict[str, Any]] = [
         {"key": "number", "name": "编号", "tag": "number", "actor": clerk, "deadline_hours": 8},
         {
             "key": "seal",
@@ -117,7 +117,7 @@ def ensure_default_templates(session: Session, agency_id: int) -> list[RouteTemp
                 agency_id=agency_id,
                 doc_type=doc_type,
                 name=name,
-                steps=engine.validate_route(
+                steps=validate_route(
                     default_steps(session, agency_id, full=full, sealed=doc_type != DocType.jiyao.value)
                 ),
             )
@@ -185,7 +185,7 @@ def validate_document_route(
 ) -> list[dict[str, Any]]:
     """Engine checks (non-empty, reachable, valid actors) plus 发文 rules: one 签发 step, and 编号 and
     用印 after it (the seal goes on the signed, numbered text); no 用印 for 纪要, which carry no seal."""
-    cleaned = engine.validate_route(steps)
+    cleaned = validate_route(steps)
     for s in cleaned:
         if s.get("tag", "") not in TAGS:
             raise ValidationError(f"步骤“{s['name']}”的类型无效", code="bad_step")
@@ -201,7 +201,7 @@ def validate_document_route(
         raise ValidationError("纪要不加盖印章，流程中不能有“用印”步骤", code="minutes_not_sealed")
     if "seal" in tags and ("number" not in tags or tags.index("number") > tags.index("seal")):
         raise ValidationError("“用印”之前必须有“编号”步骤", code="bad_order")
-    engine.check_route_people(session, agency_id, cleaned)
+    check_route_people(session, agency_id, cleaned)
     return cleaned
 
 

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from sqlmodel import Session, func, select
 
-from docs_flow import engine
+from docs_flow import case_kinds, delegation, engine, route_view, tasks, worklist
 from docs_flow.models import CaseState, TaskState, WfCase, WfHistory, WfTask
+from docs_flow.steps import validate_route
 from office.db import utcnow
 from office.errors import Conflict, InvalidTransition, PermissionDenied, ValidationError
 from office.models import AuditEntry
@@ -17,9 +18,9 @@ from tests.docs_flow.conftest import Recorder
 from tests.factories import Org
 
 KIND = "test_form"
-engine.register_kind(
+case_kinds.register_kind(
     KIND,
-    engine.KindSpec(
+    case_kinds.KindSpec(
         event_prefix="form",
         notify_type="notify.form",
         source="tests",
@@ -60,7 +61,7 @@ def new_case(org: Org, depts: list[str] = ()) -> int:  # type: ignore[assignment
         return case.id or 0
 
 
-def do(org: Org, username: str, fn: Any, case_id: int, **kw: Any) -> engine.Transition:
+def do(org: Org, username: str, fn: Any, case_id: int, **kw: Any) -> case_kinds.Transition:
     with org.db.write() as s:
         return fn(s, org.actor(username), engine.get_case(s, case_id), **kw)  # type: ignore[no-any-return]
 
@@ -76,7 +77,7 @@ def snapshot(org: Org, case_id: int) -> tuple[Any, ...]:
 
 def pending(org: Org, case_id: int) -> list[int]:
     with org.db.read() as s:
-        return engine.current_assignees(s, engine.get_case(s, case_id))
+        return tasks.current_assignees(s, engine.get_case(s, case_id))
 
 
 def test_full_route_records_history_audit_and_notifies_next_actors(org: Org, recorder: Recorder) -> None:
@@ -111,7 +112,7 @@ def test_full_route_records_history_audit_and_notifies_next_actors(org: Org, rec
         assert actions == ["create", "submit", "approve", "approve", "approve", "approve", "approve", "finish"]
         audited = s.exec(select(AuditEntry.action).where(AuditEntry.target_type == KIND)).all()
         assert audited.count("workflow.approve") == 5 and "workflow.submit" in audited
-        picture = engine.route_picture(s, case)
+        picture = route_view.route_picture(s, case)
         assert [st["state"] for st in picture["steps"]] == ["done"] * 4
         pair = picture["steps"][2]["tasks"]
         assert {(x["assignee"], x["state"], x["opinion"]) for x in pair} == {
@@ -196,7 +197,7 @@ def test_return_to_named_step_and_to_drafter(org: Org) -> None:
         do(org, "hamlet", engine.return_to, case_id, target="leader", reason="x")
     assert snapshot(org, case_id) == before
     with org.db.read() as s:
-        assert [k for k, _ in engine.return_targets(s, engine.get_case(s, case_id))] == ["draft", "head", "countersign"]
+        assert [k for k, _ in tasks.return_targets(s, engine.get_case(s, case_id))] == ["draft", "head", "countersign"]
     t = do(org, "hamlet", engine.return_to, case_id, target="head", reason="请补充依据")
     assert t.entered_step and t.entered_step["key"] == "head"
     assert pending(org, case_id) == [org.users["laertes"]]
@@ -204,7 +205,7 @@ def test_return_to_named_step_and_to_drafter(org: Org) -> None:
     with org.db.read() as s:
         case = engine.get_case(s, case_id)
         assert case.state == CaseState.draft and case.current_step is None
-        assert engine.allowed_actions(s, case, org.actor("horatio")) == ["submit"]
+        assert tasks.allowed_actions(s, case, org.actor("horatio")) == ["submit"]
     do(org, "horatio", engine.submit, case_id)  # resubmitting starts at the first step again
     assert pending(org, case_id) == [org.users["laertes"]]
 
@@ -270,10 +271,10 @@ def test_deputy_acts_during_delegation_period_only(org: Org) -> None:
     now = utcnow()
     with org.db.write() as s:
         with pytest.raises(ValidationError):
-            engine.set_delegation(
+            delegation.set_delegation(
                 s, org.actor("laertes"), deputy_id=org.users["laertes"], starts_at=now, ends_at=now + timedelta(days=1)
             )
-        engine.set_delegation(
+        delegation.set_delegation(
             s,
             org.actor("laertes"),
             deputy_id=org.users["polonius"],
@@ -282,9 +283,9 @@ def test_deputy_acts_during_delegation_period_only(org: Org) -> None:
             reason="出差",
         )
     with org.db.read() as s:
-        assert engine.pending_case_ids(s, org.users["polonius"], kind=KIND) == [case_id]
+        assert worklist.pending_case_ids(s, org.users["polonius"], kind=KIND) == [case_id]
         case = engine.get_case(s, case_id)
-        assert "approve" in engine.allowed_actions(s, case, org.actor("polonius"))
+        assert "approve" in tasks.allowed_actions(s, case, org.actor("polonius"))
     t = do(org, "polonius", engine.approve, case_id, opinion="代为同意")
     assert t.on_behalf_of == org.users["laertes"]
     with org.db.read() as s:
@@ -299,7 +300,7 @@ def test_expired_delegation_grants_nothing(org: Org) -> None:
     do(org, "horatio", engine.submit, case_id)
     now = utcnow()
     with org.db.write() as s:
-        engine.set_delegation(
+        delegation.set_delegation(
             s,
             org.actor("laertes"),
             deputy_id=org.users["polonius"],
@@ -344,7 +345,7 @@ def test_expired_delegation_grants_nothing(org: Org) -> None:
 )
 def test_invalid_routes_are_refused(steps: list[dict[str, Any]], code: str) -> None:
     with pytest.raises(ValidationError) as exc:
-        engine.validate_route(steps)
+        validate_route(steps)
     assert exc.value.code == code
     assert exc.value.message
 

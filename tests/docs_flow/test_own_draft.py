@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from docs_flow import engine
+from docs_flow import engine, tasks
 from docs_flow.models import OutgoingDocument
 from office.db import utcnow
 from office.models import Role
@@ -31,7 +31,7 @@ def head_drafts(users: Clients, doc_type: str = "通知") -> dict[str, Any]:
 def pending(org: Org, doc: dict[str, Any]) -> list[int]:
     with org.db.read() as s:
         case = engine.get_case(s, s.get(OutgoingDocument, doc["id"]).case_id or 0)  # type: ignore[union-attr]
-        return engine.current_assignees(s, case)
+        return tasks.current_assignees(s, case)
 
 
 def test_head_draft_skips_his_own_review_to_the_next_reviewer(users: Clients, org: Org) -> None:
