@@ -21,8 +21,6 @@ from starlette.routing import Route
 from esign import credentials, seals, service, tlog
 from esign.models import SealKind, SealStatus
 from esign.seal_image import MAX_UPLOAD_BYTES as SEAL_IMAGE_MAX
-from office import policy
-from office.actor import Actor
 from office.errors import PayloadTooLarge, PermissionDenied, ValidationError
 from office.models import Role
 from office.web import Body, Ctx, api, check_upload_rate, origin_allowed
@@ -30,21 +28,6 @@ from office.web import Body, Ctx, api, check_upload_rate, origin_allowed
 VERIFY_MAX_BYTES = 20 * 1024 * 1024
 SIGN_MAX_BYTES = 20 * 1024 * 1024
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-@policy.rule("esign.sign")
-def _may_sign(actor: Actor, _resource: Any = None) -> bool:
-    return True  # everyone signs with their own key only; the service enforces that
-
-
-@policy.rule("esign.seal_manage")
-def _may_manage_seals(actor: Actor, _resource: Any = None) -> bool:
-    return Role.seal_keeper in actor.roles
-
-
-@policy.rule("esign.credential_admin")
-def _may_revoke_others(actor: Actor, _resource: Any = None) -> bool:
-    return actor.is_admin
 
 
 # --- helpers -------------------------------------------------------------------------------------

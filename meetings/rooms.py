@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from meetings import rules  # noqa: F401  (registers the meeting.* policy rules)
 from meetings.models import Room, RoomBlock
 from office import audit, policy
 from office.actor import Actor

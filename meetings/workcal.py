@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from meetings import rules  # noqa: F401  (registers the meeting.* policy rules)
 from meetings.models import CalendarDay, DayKind
 from office import audit, policy
 from office.actor import Actor

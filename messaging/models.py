@@ -174,4 +174,3 @@ class MessageGram(SQLModel, table=True):
 
 # Registers the conversation audience (member join positions, resume lookup) wherever these tables are.
 import messaging.audience  # noqa: E402, F401
-from messaging import rules as _rules  # noqa: E402,F401  (register policy rules with the models)

@@ -1,9 +1,9 @@
 """The one place that answers "may this actor do this action on this resource".
 
-Every action is a dotted name with a registered rule. Domain packages register their own rules at
-import time with ``@rule("document.read")``. Unknown actions are denied, and a rule that raises is
-a denial (fail closed). Every route declares its action (see ``office.web.api``); a test walks the
-route table and fails on a route without one.
+Every action is a dotted name with a registered rule. Each package keeps its rules in its
+``rules.py`` (``@policy.rule("document.read")``), which ``office.app.load_rules`` imports. Unknown
+actions are denied, and a rule that raises is a denial (fail closed). Every route declares its
+action (see ``office.web.api``); a test walks the route table and fails on a route without one.
 """
 
 from __future__ import annotations
@@ -66,28 +66,3 @@ def require(actor: Actor | None, action: str, resource: Any = None, *, hide: boo
         if hide:
             raise NotFound()
         raise PermissionDenied()
-
-
-# Core rules ---------------------------------------------------------------------------------
-
-
-def _admin(actor: Actor, _resource: Any = None) -> bool:
-    return actor.is_admin
-
-
-for _action in ("org.manage", "user.manage", "role.assign", "audit.read", "settings.manage", "session.manage_any"):
-    rule(_action)(_admin)
-
-
-@rule("directory.read")
-def _directory_read(actor: Actor, _resource: Any = None) -> bool:
-    return True
-
-
-@rule("self.manage")
-def _self_manage(actor: Actor, resource: Any = None) -> bool:
-    return resource is None or resource == actor.user_id
-
-
-def is_role(actor: Actor, role: Role) -> bool:
-    return role in actor.roles
