@@ -9,15 +9,26 @@ react: a document assigned to you becomes a 工作通知 message). On rollback n
 
 Event ids come from one table and writes are serialised, so each user sees strictly increasing
 ids.
+
+Every event type is declared once, in its domain's ``event_types.py``, as a frozen dataclass whose
+fields are the payload's members (``declare``; ``office.app.load_event_types`` declares them all).
+``docs/events.md`` is generated from those declarations (``python -m office.events_doc``). The test
+suite turns on ``check_payloads``, and then every published payload must match its declaration;
+production skips the check (one boolean test per publish).
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
-from collections.abc import Callable, Iterable
+import typing
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pydantic import TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import insert
 from sqlmodel import Session
 
@@ -46,9 +57,6 @@ class Event:
         return {"id": self.id, "type": self.type, **self.payload}
 
 
-Subscriber = Callable[[Event], None]
-
-
 Subscriber = Callable[["Database", Event], None]
 _subscribers: list[tuple[str, Subscriber]] = []
 
@@ -68,6 +76,87 @@ def unsubscribe(fn: Subscriber) -> None:
     _subscribers[:] = [(p, f) for p, f in _subscribers if f is not fn]
 
 
+# The catalogue ----------------------------------------------------------------------------------
+
+
+class EventTypeError(TypeError):
+    """A published event that is not declared, or whose payload does not match its declaration
+    (raised only while ``check_payloads`` is on)."""
+
+
+_catalogue: dict[str, type] = {}
+# name -> (validator, required) per declared type, built on first check.
+_validators: dict[type, dict[str, tuple[TypeAdapter[Any], bool]]] = {}
+_checking = False
+
+
+def declare(*classes: type) -> None:
+    """Add event declarations: frozen dataclasses with a ``type`` (the event's name) and a
+    ``recipients`` (who gets it, in words) class variable. A name declared twice is refused."""
+    for cls in classes:
+        params = getattr(cls, "__dataclass_params__", None)
+        name = getattr(cls, "type", None)
+        if params is None or not params.frozen or not isinstance(name, str) or not cls.__doc__:
+            raise RuntimeError(f"{cls!r} is not a frozen dataclass with a docstring and a type")
+        if not isinstance(getattr(cls, "recipients", None), str):
+            raise RuntimeError(f"{cls!r} does not say who receives it (recipients)")
+        if _catalogue.setdefault(name, cls) is not cls:
+            raise RuntimeError(f"event type {name!r} declared twice")
+
+
+def catalogue() -> dict[str, type]:
+    """Every declared event type by name, in the order declared."""
+    return dict(_catalogue)
+
+
+def check_payloads(on: bool = True) -> None:
+    """Check every published event against its declaration (the test suite turns this on)."""
+    global _checking
+    _checking = on
+
+
+@contextlib.contextmanager
+def unchecked() -> Iterator[None]:
+    """For a test that publishes a malformed event on purpose, to see its subscriber refuse it."""
+    global _checking
+    was, _checking = _checking, False
+    try:
+        yield
+    finally:
+        _checking = was
+
+
+def check(type: str, payload: dict[str, Any]) -> None:
+    """Raise ``EventTypeError`` unless ``type`` is declared and ``payload`` has exactly its fields
+    (those without a default required), each of its declared type (strictly: no coercion)."""
+    cls = _catalogue.get(type)
+    if cls is None:
+        raise EventTypeError(f"event type {type!r} is not declared (office.events.declare)")
+    if cls not in _validators:
+        _validators[cls] = _fields(cls)
+    fields = _validators[cls]
+    missing = [name for name, (_, required) in fields.items() if required and name not in payload]
+    extra = sorted(set(payload) - set(fields))
+    if missing or extra:
+        raise EventTypeError(f"{type}: payload lacks {missing} / has undeclared {extra} ({cls.__qualname__})")
+    for name, value in payload.items():
+        try:
+            fields[name][0].validate_python(value, strict=True)
+        except PydanticValidationError as exc:
+            raise EventTypeError(f"{type}: {name}={value!r} is not {cls.__qualname__}.{name}'s type") from exc
+
+
+def _fields(cls: type) -> dict[str, tuple[TypeAdapter[Any], bool]]:
+    hints = typing.get_type_hints(cls)
+    return {
+        f.name: (
+            TypeAdapter(hints[f.name]),
+            f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+        )
+        for f in dataclasses.fields(cls)
+    }
+
+
 def publish_on_commit(
     session: Session,
     type: str,
@@ -83,6 +172,8 @@ def publish_on_commit(
     ``office.eventstore.register_audience``), ``user_ids`` must be exactly its members now: the
     event is stored once, without a row per recipient.
     """
+    if _checking:
+        check(type, payload)
     recipients = tuple(sorted({int(u) for u in user_ids if u}))
     pending: list[Event] = session.info.setdefault("pending_events", [])
     event_id = None
@@ -105,6 +196,9 @@ def publish_many_on_commit(
     one multi-row insert of the events and one of all their recipients (values in driver form:
     the group-commit path writes thousands of rows per batch). An item may carry a fourth member,
     its audience (as ``publish_on_commit``'s)."""
+    if _checking:
+        for item in items:
+            check(item[0], item[1])
     prepared = [
         (item[0], item[1], tuple(sorted({int(u) for u in item[2] if u})), item[3] if len(item) > 3 else None)
         for item in items

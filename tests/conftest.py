@@ -17,13 +17,20 @@ import pytest
 import uvicorn
 from starlette.testclient import TestClient
 
-from office.app import create_app
+from office import events
+from office.app import create_app, load_event_types
 from office.config import Settings, load_settings
 from office.db import Database
 from tests.factories import Org, make_org
 
 CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("OFFICE_TEST_DATABASE_URL", "")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Every event published under the tests must match its declaration (office/events.py).
+    load_event_types()
+    events.check_payloads()
 
 
 def require_tool(name: str) -> str:

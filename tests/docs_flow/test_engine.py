@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlmodel import Session, func, select
 from docs_flow import case_kinds, delegation, engine, route_view, tasks, worklist
 from docs_flow.models import CaseState, TaskState, WfCase, WfHistory, WfTask
 from docs_flow.steps import validate_route
+from office import events
 from office.db import utcnow
 from office.errors import Conflict, InvalidTransition, PermissionDenied, ValidationError
 from office.models import AuditEntry
@@ -27,6 +29,13 @@ case_kinds.register_kind(
         describe=lambda _s, c: (f"表单{c.subject_id}", f"/forms/{c.subject_id}"),
     ),
 )
+
+
+@pytest.fixture(autouse=True)
+def _made_up_kind_events() -> Iterator[None]:
+    """The made-up case kind publishes ``form.*`` and ``notify.form`` events, declared nowhere."""
+    with events.unchecked():
+        yield
 
 
 def route(org: Org) -> list[dict[str, Any]]:

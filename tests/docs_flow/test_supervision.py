@@ -167,7 +167,10 @@ def test_manual_reminder_escalation_and_completion(users: Clients, org: Org, rec
 
 
 def test_meeting_tasks_arrive_by_event(users: Clients, org: Org) -> None:
-    with org.db.write() as s:
+    # Unchecked: these payloads have the fields on_meeting_task reads (owner_department_id or
+    # owner_user_id, due), not those meetings declares for meeting.task_created (owner_id,
+    # owner_unit, due_date); the last one is malformed on purpose.
+    with org.db.write() as s, events.unchecked():
         events.publish_on_commit(
             s,
             "meeting.task_created",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,6 +15,13 @@ from office import events
 from office.actor import SYSTEM
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD, Org
+
+
+@pytest.fixture(autouse=True)
+def _made_up_events() -> Iterator[None]:
+    """These tests publish made-up ``test.*`` events: the bus is under test, not a domain's payloads."""
+    with events.unchecked():
+        yield
 
 
 def _login_cookie(live: LiveServer, username: str) -> tuple[str, str]:
