@@ -14,13 +14,12 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from messaging import attachments, audience, search_index
+from messaging import attachments, audience, search_index, send_rules
 from messaging.models import (
     Attachment,
     Conversation,
     DingReceipt,
     Member,
-    MemberRole,
     Message,
     MessageEdit,
     MessageKind,
@@ -41,19 +40,7 @@ from messaging.timeline import (
 from office import audit, events
 from office.actor import Actor
 from office.db import settings_of, utcnow
-from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
-
-MAX_CLIENT_ID = 64
-
-
-def _check_text(text: str, max_text: int, *, allow_empty: bool = False) -> str:
-    if len(text) > max_text:
-        raise ValidationError(f"消息不能超过 {max_text} 个字符", code="text_too_long")
-    if "\x00" in text:
-        raise ValidationError("消息包含非法字符", code="bad_text")
-    if not text.strip() and not allow_empty:
-        raise ValidationError("消息不能为空", code="empty_text")
-    return text
+from office.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 
 
 def get_message(session: Session, conversation_id: int, seq: int) -> Message:
@@ -104,25 +91,28 @@ def send_message(
     A retry with the same ``client_id`` returns the stored message (``duplicate: true``) and stores
     nothing. The sender's own read position moves to the new message, so it never counts as unread.
     """
-    if client_id is not None and not (0 < len(client_id) <= MAX_CLIENT_ID):
-        raise ValidationError("client_id 长度应为 1–64", code="bad_client_id")
+    send_rules.check_client_id(client_id)
     if client_id:
         existing = session.exec(
             select(Message).where(Message.sender_id == actor.user_id, Message.client_id == client_id)
         ).first()
         if existing is not None:
-            if existing.conversation_id != conversation_id:
-                raise Conflict("client_id 已用于其他会话", code="client_id_reused")
+            send_rules.check_retry(existing.conversation_id, conversation_id)
             return {**messages_public(session, [existing])[0], "duplicate": True}
-    conv, me = access_conversation(session, actor, conversation_id, send=True)
+    conv, me = access_conversation(session, actor, conversation_id, send=True)  # send_rules.check_may_send
     attachment = _attachment_for(session, actor, conversation_id, attachment_id)
-    text = _check_text(text, settings_of(session).chat_max_text, allow_empty=attachment is not None)
-    if mention_all and me.role == MemberRole.member:
-        raise PermissionDenied("只有群主和管理员可以 @所有人", code="mention_all_denied")
+    text = send_rules.check_message(
+        text,
+        max_text=settings_of(session).chat_max_text,
+        allow_empty=attachment is not None,
+        role=me.role,
+        mention_all=mention_all,
+        reply_to_seq=reply_to_seq,
+        floor=readable_after(conv, me),
+        last_seq=conv.last_seq,
+    )
     members = member_ids(session, conversation_id)
     mentioned = sorted({int(u) for u in mentions} & set(members) - {actor.user_id})
-    if reply_to_seq is not None and not readable_after(conv, me) < reply_to_seq <= conv.last_seq:
-        raise ValidationError("引用的消息不存在", code="bad_reply")
     kind = MessageKind.text
     if attachment is not None:
         kind = MessageKind.image if attachment.has_thumb else MessageKind.file
@@ -199,7 +189,7 @@ def edit_message(session: Session, actor: Actor, *, conversation_id: int, seq: i
     if msg.kind != MessageKind.text:
         raise InvalidTransition("只能编辑文字消息", code="not_text")
     access_conversation(session, actor, conversation_id, send=True)
-    text = _check_text(text, settings_of(session).chat_max_text)
+    text = send_rules.check_text(text, settings_of(session).chat_max_text)
     if text == msg.body:
         return messages_public(session, [msg])[0]
     session.add(MessageEdit(message_id=msg.id, body=msg.body))  # type: ignore[arg-type]

@@ -27,14 +27,14 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
-from messaging import audience, messages, search_index
+from messaging import audience, messages, search_index, send_rules
 from messaging.models import ConversationKind, MemberRole, Message, MessageKind
 from messaging.rules import history_floor
 from messaging.timeline import EXCERPT, messages_public, reply_excerpt
 from office import audit, events
 from office.actor import Actor
 from office.db import insert_plain_rows, raw_many, raw_rows, reserve_ids, settings_of, sql_json, sql_time, utcnow
-from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
+from office.errors import NotFound
 
 log = logging.getLogger("messaging.sendbatch")
 
@@ -191,7 +191,7 @@ class SendBatch:
             {
                 (op.actor.user_id, op.fields["client_id"])
                 for op in self.ops
-                if op.fields.get("client_id") and len(op.fields["client_id"]) <= messages.MAX_CLIENT_ID
+                if op.fields.get("client_id") and len(op.fields["client_id"]) <= send_rules.MAX_CLIENT_ID
             }
         )
         for start in range(0, len(pairs), 400):
@@ -207,47 +207,43 @@ class SendBatch:
             for sender, client_id, mid in rows:
                 self.used[(sender, client_id)] = mid
 
-    # one send: every check of ``messages.send_message``, in the same order ------------------------
+    # one send: the checks of ``messages.send_message`` (``send_rules``), in the same order -----------
     def _stage(self, op: SendOp) -> dict[str, Any]:
         actor, cid, f = op.actor, op.conversation_id, op.fields
         client_id = f.get("client_id")
-        if client_id is not None and not (0 < len(client_id) <= messages.MAX_CLIENT_ID):
-            raise ValidationError("client_id 长度应为 1–64", code="bad_client_id")
+        send_rules.check_client_id(client_id)
         if client_id:
             key = (actor.user_id, client_id)
             if key in self.by_client:
                 earlier = self.by_client[key]
-                if earlier.op.conversation_id != cid:
-                    raise Conflict("client_id 已用于其他会话", code="client_id_reused")
+                send_rules.check_retry(earlier.op.conversation_id, cid)
                 view = {**earlier.views[0], "duplicate": True}
                 earlier.views.append(view)
                 return view
             if key in self.used:
                 existing = self.session.get(Message, self.used[key])
                 assert existing is not None
-                if existing.conversation_id != cid:
-                    raise Conflict("client_id 已用于其他会话", code="client_id_reused")
+                send_rules.check_retry(existing.conversation_id, cid)
                 return {**messages_public(self.session, [existing])[0], "duplicate": True}
         conv = self.convs.get(cid)
         role = conv.members.get(actor.user_id) if conv else None
         if conv is None or role is None:
             raise NotFound("会话不存在或你不是成员", code="conversation_not_found")
-        if conv.dissolved:
-            raise InvalidTransition("该群已解散", code="dissolved")
-        if conv.kind == ConversationKind.notice:
-            raise PermissionDenied("工作通知不能回复", code="read_only")
-        if conv.muted_all and role == MemberRole.member:
-            raise PermissionDenied("群主已开启全员禁言", code="muted_all")
-        text = messages._check_text(f.get("text", ""), settings_of(self.session).chat_max_text)
+        send_rules.check_may_send(dissolved=conv.dissolved, kind=conv.kind, muted_all=conv.muted_all, role=role)
         mention_all = bool(f.get("mention_all", False))
-        if mention_all and role == MemberRole.member:
-            raise PermissionDenied("只有群主和管理员可以 @所有人", code="mention_all_denied")
+        reply_to_seq = f.get("reply_to_seq")
+        text = send_rules.check_message(
+            f.get("text", ""),
+            max_text=settings_of(self.session).chat_max_text,
+            allow_empty=False,
+            role=role,
+            mention_all=mention_all,
+            reply_to_seq=reply_to_seq,
+            floor=history_floor(conv.history_visible, conv.joined.get(actor.user_id, 0)),
+            last_seq=conv.last_seq,
+        )
         members = list(conv.members)
         mentioned = sorted({int(u) for u in f.get("mentions") or ()} & set(members) - {actor.user_id})
-        reply_to_seq = f.get("reply_to_seq")
-        floor = history_floor(conv.history_visible, conv.joined.get(actor.user_id, 0))
-        if reply_to_seq is not None and not floor < reply_to_seq <= conv.last_seq:
-            raise ValidationError("引用的消息不存在", code="bad_reply")
         reply = self._reply(cid, reply_to_seq) if reply_to_seq else None
         # Valid: from here on nothing raises, so the seq is never skipped.
         conv.last_seq += 1

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from messaging import send_rules
 from messaging.models import Conversation, ConversationKind, Member, MemberRole, Message
 from messaging.rules import history_floor
 from messaging.timeline import member_ids, messages_public, system_message, user_names
@@ -35,20 +36,17 @@ def access_conversation(
 ) -> tuple[Conversation, Member]:
     """The conversation and the actor's membership; NotFound when either is missing.
 
-    With ``send``: also refuses dissolved groups, the read-only 工作通知 channel and 全员禁言 for
-    ordinary members.
+    With ``send``: also ``send_rules.check_may_send`` (dissolved groups, the read-only 工作通知
+    channel, 全员禁言 for ordinary members).
     """
     conv = session.get(Conversation, conversation_id)
     me = session.get(Member, (conversation_id, actor.user_id)) if conv else None
     if conv is None or me is None:
         raise NotFound("会话不存在或你不是成员", code="conversation_not_found")
     if send:
-        if conv.dissolved_at is not None:
-            raise InvalidTransition("该群已解散", code="dissolved")
-        if conv.kind == ConversationKind.notice:
-            raise PermissionDenied("工作通知不能回复", code="read_only")
-        if conv.muted_all and me.role == MemberRole.member:
-            raise PermissionDenied("群主已开启全员禁言", code="muted_all")
+        send_rules.check_may_send(
+            dissolved=conv.dissolved_at is not None, kind=conv.kind, muted_all=conv.muted_all, role=me.role
+        )
     return conv, me
 
 

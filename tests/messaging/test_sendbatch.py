@@ -182,3 +182,57 @@ def test_sends_with_attachment_or_ding_take_the_orm_path(org: Org) -> None:
     assert op(org, "hamlet", 1, text="x").batch_type is SendBatch
     assert op(org, "hamlet", 1, text="x", ding=True).batch_type is None
     assert op(org, "hamlet", 1, text="x", attachment_id=3).batch_type is None
+
+
+def test_both_send_paths_refuse_the_same_sends_for_the_same_reasons(db, org: Org, batcher: GroupCommit) -> None:
+    """Every rule of ``messaging.send_rules``, met once through the ORM path and once through the
+    batch: the same error class, code and message, and nothing stored either way."""
+    from messaging.models import Conversation
+
+    g = group(org, "hamlet", "项目组", ["ophelia", "horatio"])
+    muted = group(org, "hamlet", "禁言组", ["ophelia"])
+    gone = group(org, "hamlet", "解散组", ["ophelia"])
+    hidden = group(org, "hamlet", "新人组", ["ophelia"])
+    first = send(org, "hamlet", hidden, "新人看不到")
+    used = send(org, "hamlet", g, "已发", client_id="k1")
+    ham = org.actor("hamlet")
+    with db.write() as s:
+        service.update_group(s, ham, muted, muted_all=True)
+        service.dissolve(s, ham, gone)
+        service.update_group(s, ham, hidden, history_visible=False)
+        service.add_members(s, ham, hidden, user_ids=[org.users["horatio"]])
+        notice = service.notice_channel(s, org.users["ophelia"]).id
+    assert notice is not None
+    cases: list[tuple[str, int, dict[str, Any], str]] = [
+        ("hamlet", g, {"text": "x", "client_id": "k" * 65}, "bad_client_id"),
+        ("hamlet", g, {"text": "x", "client_id": ""}, "bad_client_id"),
+        ("hamlet", muted, {"text": "x", "client_id": "k1"}, "client_id_reused"),
+        ("hamlet", gone, {"text": "x"}, "dissolved"),
+        ("ophelia", notice, {"text": "x"}, "read_only"),
+        ("ophelia", muted, {"text": "x"}, "muted_all"),
+        ("hamlet", g, {"text": "长" * 10_001}, "text_too_long"),
+        ("hamlet", g, {"text": "a\x00b"}, "bad_text"),
+        ("hamlet", g, {"text": " \n "}, "empty_text"),
+        ("ophelia", g, {"text": "x", "mention_all": True}, "mention_all_denied"),
+        ("hamlet", g, {"text": "x", "reply_to_seq": used["seq"] + 1}, "bad_reply"),
+        ("horatio", hidden, {"text": "x", "reply_to_seq": first["seq"]}, "bad_reply"),
+        ("iago", g, {"text": "x"}, "conversation_not_found"),
+    ]
+
+    def orm(user: str, cid: int, fields: dict[str, Any]) -> Exception:
+        with pytest.raises(Exception) as info, db.write() as s:
+            messages.send_message(s, org.actor(user), conversation_id=cid, **{**FIELDS, **fields})
+        return info.value
+
+    def last_seqs() -> dict[int | None, int]:
+        with db.read() as s:
+            return {c.id: c.last_seq for c in s.exec(select(Conversation)).all()}
+
+    before = last_seqs()
+    batched = commit(batcher, [op(org, user, cid, **fields) for user, cid, fields, _ in cases])
+    for (user, cid, fields, code), (ok, exc) in zip(cases, batched, strict=True):
+        assert not ok, code
+        slow = orm(user, cid, fields)
+        assert (type(exc), exc.code, exc.message) == (type(slow), slow.code, slow.message), code
+        assert slow.code == code
+    assert last_seqs() == before
