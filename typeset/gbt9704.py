@@ -40,6 +40,7 @@ CHAR_ADVANCE = CHAR + CHAR_SPACING  # what one CJK character really occupies on 
 DIGIT_ADVANCE = CHAR // 2 + CHAR_SPACING
 
 # Chinese point sizes (号) in half-points.
+SIZE_1 = 52  # 一号 26 pt
 SIZE_2 = 44  # 二号 22 pt
 SIZE_3 = 32  # 三号 16 pt
 SIZE_4 = 28  # 四号 14 pt

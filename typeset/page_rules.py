@@ -4,7 +4,8 @@ The Word file says what goes on the pages; only the rendered pages show where it
 pages are read by :mod:`typeset.pdf_pages`; these rules (codes in brackets) are then judged:
 
 - the page's shape (:mod:`typeset.page_format`): no title line left with one or two characters
-  [title_orphan], 22 lines of 28 characters [line_pitch, chars_per_line];
+  [title_orphan], 22 lines of 28 characters [line_pitch, chars_per_line], a 信函's head
+  [letter_mark, letter_rules, letter_first_line];
 - no blank pages [blank_page]. The one exception is §7.5: a blank page directly before the last
   page when that page holds only the 版记 and is even; neither carries a page number;
 - page numbers "— N —" on every page [page_number_missing, page_number_wrong], odd pages right and
@@ -57,6 +58,7 @@ def check_pdf(pdf: bytes, expect: Expect | None = None) -> PageReport:
     _below_area(report, measured)
     page_format.title(report, measured)
     page_format.grid(report, measured)
+    page_format.letter(report, measured)
     _colophon(report, measured, expect)
     _signature(report, measured, expect)
     _seal(report, measured)

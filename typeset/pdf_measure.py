@@ -138,6 +138,22 @@ def page_lines(document: pdfium.PdfDocument, index: int) -> list[Line]:
     return lines
 
 
+def glyph_box(document: pdfium.PdfDocument, line: Line) -> tuple[float, float, float, float]:
+    """The glyphs' own box of ``line`` (a :func:`page_lines` line, whose boxes are the characters'
+    advances by the font's height): where the standard measures a distance from, such as the top edge
+    of the 发文机关标志."""
+    textpage = document[line.page].get_textpage()
+    boxes = []
+    for i in range(textpage.count_chars()):
+        x0, y0, x1, y1 = textpage.get_charbox(i, loose=True)
+        if line.x0 <= (x0 + x1) / 2 <= line.x1 and line.y0 <= (y0 + y1) / 2 <= line.y1:
+            if textpage.get_text_range(i, 1).strip():
+                boxes.append(textpage.get_charbox(i))
+    if not boxes:
+        return (line.x0, line.y0, line.x1, line.y1)
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
 def find_line(pdf: bytes, text: str) -> Line | None:
     """The last line in the document whose text (spaces ignored) is exactly ``text``."""
     with opened(pdf) as document:

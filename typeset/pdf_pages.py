@@ -104,6 +104,17 @@ class PageText:
 
 
 @dataclass(frozen=True)
+class LetterHead:
+    """信函格式's first page (§10.1): the glyph box of the 发文机关标志, the box around each red double line
+    (both of its rules) and the glyph box of the first line under the upper one; None where not found."""
+
+    mark: Rect | None
+    upper: Rect | None
+    lower: Rect | None
+    first: Rect | None
+
+
+@dataclass(frozen=True)
 class Measured:
     """Where the elements landed (what :mod:`typeset.paginate` adjusts from)."""
 
@@ -117,6 +128,7 @@ class Measured:
     seal: SealPlacement | None = None
     sealed: bool = False  # a real seal is on the page (signature widget or seal picture)
     title: tuple[Line, ...] = ()  # the title's lines on the first page
+    letter: LetterHead | None = None  # a 信函's first page
 
     @property
     def bottom_rule(self) -> Rect | None:
@@ -145,12 +157,12 @@ def _pages(document: pdfium.PdfDocument) -> tuple[PageText, ...]:
     return tuple(out)
 
 
-def _rules(page: pdfium.PdfPage) -> list[Rect]:
-    """Horizontal rules at least 100 mm long, top first."""
+def _rules(page: pdfium.PdfPage, height: float = 3.0) -> list[Rect]:
+    """Horizontal rules at least 100 mm long and at most ``height`` points high, top first."""
     found = set()
     for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH]):
         x0, y0, x1, y1 = obj.get_bounds()
-        if x1 - x0 >= 100 * MM and y1 - y0 <= 3:
+        if x1 - x0 >= 100 * MM and y1 - y0 <= height:
             found.add((round(x0, 2), round(y0, 2), round(x1, 2), round(y1, 2)))
     return sorted(found, key=lambda r: -r[1])
 
@@ -293,7 +305,30 @@ def _measure(document: pdfium.PdfDocument, pdf: bytes, expect: Expect) -> tuple[
                 signature_text=signature.text if signature else None,
             )
     title = _title(pages[0], expect) if pages else ()
-    return Measured(pages, date, signature, note, attachments, colophon, rules, seal, real, title), expect
+    letter = _letter_head(document, pages[0]) if pages and expect.fmt == "letter" else None
+    return Measured(pages, date, signature, note, attachments, colophon, rules, seal, real, title, letter), expect
+
+
+def _union(rects: list[Rect]) -> Rect | None:
+    if not rects:
+        return None
+    return (min(r[0] for r in rects), min(r[1] for r in rects), max(r[2] for r in rects), max(r[3] for r in rects))
+
+
+def _letter_head(document: pdfium.PdfDocument, page: PageText) -> LetterHead:
+    """The 信函 head: the mark is the first large line of the page, the upper double line the rules
+    between it and the next line, the lower one the rules under the type area."""
+    lines = sorted(page.content + page.outside, key=lambda line: -line.y1)
+    at = next((i for i, line in enumerate(lines) if line.y1 - line.y0 > TITLE_HEIGHT[1]), None)
+    if at is None:
+        return LetterHead(None, None, None, None)
+    mark = lines[at]
+    after = lines[at + 1] if at + 1 < len(lines) else None
+    rules = _rules(document[page.index], height=3 * MM)  # a double line's thick rule is drawn as a band
+    upper = [r for r in rules if r[3] < mark.y0 and (after is None or r[1] > after.y1)]
+    lower = [r for r in rules if r[3] < AREA_BOTTOM]
+    first = pdf_measure.glyph_box(document, after) if after is not None and upper else None
+    return LetterHead(pdf_measure.glyph_box(document, mark), _union(upper), _union(lower), first)
 
 
 def _title(page: PageText, expect: Expect) -> tuple[Line, ...]:
