@@ -145,6 +145,7 @@ def sync(db: Database) -> None:
                 .where(col(CacheChange.seq) <= newest)
             ).all()
             for seq, uid in rows:
+                assert seq is not None  # a stored row's key
                 if uid is None:
                     st.floor = max(st.floor, seq)
                     st.entries.clear()

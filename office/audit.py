@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import DDL, bindparam, event, insert, update
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from office.actor import Actor
 from office.db import insert_plain_rows, sql_json, sql_time, utcnow
@@ -59,7 +59,7 @@ def record(
     Core statements rather than the ORM unit of work: this runs in every write, so it is kept
     to one locked read of the tip, one insert and one update.
     """
-    tip = session.execute(sa_select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()).first()
+    tip = session.execute(_TIP).first()
     if tip is None:
         session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
         prev_seq, prev_hash = 0, GENESIS
@@ -113,7 +113,7 @@ def record_many(session: Session, items: list[Pending]) -> None:
     for it in items:
         actor = it.actor
         seq += 1
-        row = {
+        row: dict[str, Any] = {
             "seq": seq,
             "at": utcnow(),
             "actor_id": actor.user_id if actor else None,
@@ -147,7 +147,7 @@ _COLUMNS = (
 )
 # Built once: statement construction costs more than executing these.
 _INSERT = insert(AuditEntry)
-_TIP = sa_select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+_TIP = sa_select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.id) == 1).with_for_update()
 _ADVANCE = (
     update(AuditHead)
     .where(AuditHead.id == 1)  # type: ignore[arg-type]

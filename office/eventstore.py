@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import and_, delete, func, or_, update
+from sqlalchemy import CursorResult, and_, delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from office.db import utcnow
@@ -68,7 +69,7 @@ def events_after(db: Database, user_id: int, after: int) -> tuple[bool, list[dic
         pruned_through = int(pruned.value.get("id", 0)) if pruned else 0
         if after < pruned_through:
             return True, []
-        cols = (StoredEvent.id, StoredEvent.type, StoredEvent.payload)
+        cols = (col(StoredEvent.id), col(StoredEvent.type), col(StoredEvent.payload))
         rows = list(
             s.exec(
                 select(*cols)
@@ -88,9 +89,9 @@ def events_after(db: Database, user_id: int, after: int) -> tuple[bool, list[dic
             chunk = groups[start : start + AUDIENCE_CHUNK]
             terms = []
             for aud, since, left in chunk:
-                term = [StoredEvent.audience == aud, StoredEvent.id > since]  # type: ignore[operator]
+                term = [col(StoredEvent.audience) == aud, col(StoredEvent.id) > since]
                 if left is not None:
-                    term.append(StoredEvent.id <= left)  # type: ignore[operator]
+                    term.append(col(StoredEvent.id) <= left)
                 terms.append(and_(*term))
             rows += s.exec(
                 select(*cols)
@@ -101,7 +102,7 @@ def events_after(db: Database, user_id: int, after: int) -> tuple[bool, list[dic
     rows = list({r[0]: r for r in rows}.values())  # two memberships of one group may cover an event twice
     if len(rows) > REPLAY_LIMIT:
         return True, []
-    rows.sort(key=lambda r: r[0])
+    rows.sort(key=itemgetter(0))
     return False, [{"id": eid, "type": etype, **payload} for eid, etype, payload in rows]
 
 
@@ -151,13 +152,13 @@ def prune(db: Database, *, retention: timedelta) -> int:
         newest = s.exec(
             select(func.max(StoredEvent.id)).where(
                 StoredEvent.created_at < cutoff,
-                StoredEvent.id < top,
+                col(StoredEvent.id) < top,
             )
         ).one()
         if not newest:
             return 0
         s.execute(delete(EventRecipient).where(EventRecipient.event_id <= newest))  # type: ignore[arg-type]
-        result = s.execute(delete(StoredEvent).where(StoredEvent.id <= newest))  # type: ignore[arg-type,operator]
+        result = cast(CursorResult[Any], s.execute(delete(StoredEvent).where(col(StoredEvent.id) <= newest)))
         for pruner in _pruners:
             pruner(s, int(newest))
         setting = s.get(SystemSetting, PRUNED_KEY) or SystemSetting(key=PRUNED_KEY, value={})

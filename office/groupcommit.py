@@ -118,7 +118,7 @@ class GroupCommit:
             log.warning("group commit of %d items failed (%r); retrying each alone", len(live), failure)
             for item in live:
                 self.retried += 1
-                self._finish([item], *self._write(lambda session, fn=item[0]: [(True, fn(session))]))
+                self._finish([item], *self._write(_alone(item[0])))
             return
         self._finish(live, outcomes, failure)
 
@@ -151,6 +151,10 @@ class GroupCommit:
                 fut.set_result(value)
             else:
                 fut.set_exception(value)
+
+
+def _alone(fn: Callable[[Session], Any]) -> Callable[[Session], list[tuple[bool, Any]]]:
+    return lambda session: [(True, fn(session))]
 
 
 def _run_items(session: Session, fns: list[Callable[[Session], Any]]) -> list[tuple[bool, Any]]:

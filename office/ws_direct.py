@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 try:
     from websockets.protocol import OPEN as _OPEN
 except ImportError:  # another websockets layout: direct_writer answers None
-    _OPEN = None
+    _OPEN = None  # type: ignore[assignment]  # then direct_writer declines and frames go the normal way
 
 RAW_SEND = "office.raw_send"
 
