@@ -706,8 +706,8 @@ def _publish_change(session: Session, doc: IncomingDocument, op: str) -> None:
 def check_start_reply(session: Session, actor: Actor, incoming_id: int) -> int:
     """Start a 复函 (outgoing draft) pre-filled as the reply to this 收文; returns its id."""
     from docs_flow import service
-    from docs_flow.models import DocType
     from docs_flow.schemas import DocumentCreate
+    from typeset.layout import DocType
 
     doc = access_incoming(session, actor, incoming_id)
     check_not_archived(doc)

@@ -15,6 +15,7 @@ from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from office.db import utc_column, utcnow
+from typeset.layout import DocType
 
 # Workflow engine ---------------------------------------------------------------------------------
 
@@ -119,26 +120,6 @@ class WfDelegation(SQLModel, table=True):
 
 
 # Outgoing documents --------------------------------------------------------------------------------
-
-
-class DocType(str, enum.Enum):
-    """The 15 document types of 《党政机关公文处理工作条例》 (2012) 第八条."""
-
-    jueyi = "决议"
-    jueding = "决定"
-    mingling = "命令（令）"
-    gongbao = "公报"
-    gonggao = "公告"
-    tonggao = "通告"
-    yijian = "意见"
-    tongzhi = "通知"
-    tongbao = "通报"
-    baogao = "报告"
-    qingshi = "请示"
-    pifu = "批复"
-    yian = "议案"
-    han = "函"
-    jiyao = "纪要"
 
 
 class Secrecy(str, enum.Enum):

@@ -24,6 +24,7 @@ from office.models import Post
 from typeset import layout
 from typeset.conformance import check_docx
 from typeset.docx_import import import_draft
+from typeset.layout import DocType
 from typeset.render import date_paragraph_index, render_docx, signature_paragraph_index
 
 # Word output ---------------------------------------------------------------------------------------
@@ -58,9 +59,8 @@ def document_fields(document: OutgoingDocument) -> dict[str, Any]:
 def layout_document(document: OutgoingDocument) -> layout.OfficialDocument:
     """A ``typeset.layout.OfficialDocument`` for the renderer."""
     f = document_fields(document)
-    upward = document.doc_type.value in ("请示", "报告")
     values = {
-        "doc_type": f["doc_type"],
+        "doc_type": document.doc_type,
         "issuer_name": f["issuer"],
         "title": f["title"],
         "body": [_layout_block(b) for b in document.body],
@@ -68,7 +68,7 @@ def layout_document(document: OutgoingDocument) -> layout.OfficialDocument:
         "copy_number": f["copy_no"] or None,
         "classification": f["secrecy"] or None,
         "urgency": f["urgency"] or None,
-        "signers": [s for s in f["signer"].split("、") if s] if upward else [],
+        "signers": [s for s in f["signer"].split("、") if s] if document.doc_type.upward else [],
         "main_recipients": f["main_recipients"],
         "attachments": f["attachments"],
         "signature_name": f["issuer"],
@@ -79,12 +79,12 @@ def layout_document(document: OutgoingDocument) -> layout.OfficialDocument:
         "print_date": f["issued_date"],
         "draft": not f["number"],
     }
-    if document.doc_type.value == "纪要":
+    if document.doc_type == DocType.jiyao:
         att = document.attendance or {}
         values["attendance"] = layout.Attendance(
             *(tuple(att.get(k, ())) for k in ("present", "on_leave", "sitting_in"))
         )
-    if document.doc_type.value == "命令（令）":  # signed by the 签发人 in person: title + 签名章
+    if document.doc_type == DocType.mingling:  # signed by the 签发人 in person: title + 签名章
         last = (document.sign_record.get("signers") or [{}])[-1]
         values["signature_name"] = last.get("signer") or f["signer"] or None
         values["signer_title"] = last.get("post_title") or None
@@ -102,7 +102,9 @@ def _layout_block(block: dict[str, Any]) -> layout.Block:
 
 def render_format(document: OutgoingDocument) -> str:
     """GB/T 9704 版式: 纪要格式 for 纪要, 信函格式 for 函, 命令格式 for 令, else 文件格式."""
-    return {"纪要": "minutes", "函": "letter", "命令（令）": "order"}.get(document.doc_type.value, "standard")
+    return {DocType.jiyao: "minutes", DocType.han: "letter", DocType.mingling: "order"}.get(
+        document.doc_type, "standard"
+    )
 
 
 def render(document: OutgoingDocument) -> bytes:

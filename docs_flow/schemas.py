@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from docs_flow.models import DocType
 from office.web import Body
+from typeset.layout import DocType
 
 Box = Literal["todo", "done", "mine", "all"]
 Action = Literal["submit", "approve", "return", "withdraw", "transfer", "add_signer"]

@@ -41,7 +41,6 @@ from docs_flow.models import (
     CaseState,
     DocAttachment,
     DocStatus,
-    DocType,
     DocumentComment,
     DocumentVersion,
     OutgoingDocument,
@@ -56,10 +55,10 @@ from office.db import utcnow
 from office.errors import Conflict, InvalidTransition, Locked, NotFound, PermissionDenied, ValidationError
 from office.models import Department, Role, User
 from typeset import convert
+from typeset.layout import DocType
 
 KIND = "outgoing_document"
 CHINA = ZoneInfo("Asia/Shanghai")
-UPWARD = (DocType.qingshi, DocType.baogao)
 STATUS_LABELS = {
     DocStatus.draft: "拟稿",
     DocStatus.routing: "流转中",

@@ -11,13 +11,14 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from docs_flow.models import DocType, RouteTemplate
+from docs_flow.models import RouteTemplate
 from docs_flow.steps import check_route_people, validate_route
 from office import audit, policy
 from office.actor import Actor
 from office.db import utcnow
 from office.errors import NotFound, ValidationError
 from office.models import Department, DeptKind, Role
+from typeset.layout import DocType
 
 GENERIC = "*"
 TAGS = ("", "review", "countersign", "sign_off", "recheck", "number", "seal", "distribute", "archive")

@@ -282,7 +282,7 @@ def to_official_document(content: dict[str, Any]) -> OfficialDocument:
         body.append(Paragraph("会议明确以下工作任务："))
         body += [ListItem(text, marker=f"{n}.") for n, text in enumerate(content["tasks"], 1)]
     return OfficialDocument(
-        doc_type=DocType.MINUTES,
+        doc_type=DocType.jiyao,
         issuer_name=content["issuer_name"],
         title=content["title"],
         body=body,

@@ -18,32 +18,34 @@ from office.errors import ValidationError
 
 
 class DocType(enum.StrEnum):
-    """The 15 公文种类 (条例 第八条); values are the Chinese names."""
+    """The 15 公文种类 (条例 第八条): the one enum for them, in typeset and in docs_flow. Values are the
+    Chinese names (shown, and sent as JSON); the member names are what ``doc_outgoing.doc_type``
+    stores, so neither may change."""
 
-    RESOLUTION = "决议"
-    DECISION = "决定"
-    ORDER = "命令"  # 命令（令）
-    COMMUNIQUE = "公报"
-    ANNOUNCEMENT = "公告"
-    NOTICE_PUBLIC = "通告"
-    OPINION = "意见"
-    NOTICE = "通知"
-    BULLETIN = "通报"
-    REPORT = "报告"
-    REQUEST = "请示"
-    REPLY = "批复"
-    MOTION = "议案"
-    LETTER = "函"
-    MINUTES = "纪要"
+    jueyi = "决议"
+    jueding = "决定"
+    mingling = "命令（令）"
+    gongbao = "公报"
+    gonggao = "公告"
+    tonggao = "通告"
+    yijian = "意见"
+    tongzhi = "通知"
+    tongbao = "通报"
+    baogao = "报告"
+    qingshi = "请示"
+    pifu = "批复"
+    yian = "议案"
+    han = "函"
+    jiyao = "纪要"
 
     @classmethod
     def parse(cls, value: str | DocType) -> DocType:
-        """Accept the enum, its value, or the variants 令 / 命令（令） / 命令(令)."""
+        """Accept the enum, its value, or the variants 令 / 命令 / 命令(令)."""
         if isinstance(value, DocType):
             return value
         text = value.strip()
-        if text in {"令", "命令（令）", "命令(令)"}:
-            return cls.ORDER
+        if text in {"令", "命令", "命令(令)"}:
+            return cls.mingling
         try:
             return cls(text)
         except ValueError:
@@ -52,7 +54,7 @@ class DocType(enum.StrEnum):
     @property
     def upward(self) -> bool:
         """上行文: these show 签发人 in the 版头 (意见 can go any direction; the caller decides)."""
-        return self in (DocType.REPORT, DocType.REQUEST)
+        return self in (DocType.baogao, DocType.qingshi)
 
 
 URGENCY_LEVELS = ("特急", "加急")
@@ -147,9 +149,9 @@ class OfficialDocument:
     def __post_init__(self) -> None:
         self.doc_type = DocType.parse(self.doc_type)
         if self.number is not None:
-            if self.doc_type is DocType.MINUTES and MINUTES_NUMBER_RE.fullmatch(self.number):
+            if self.doc_type is DocType.jiyao and MINUTES_NUMBER_RE.fullmatch(self.number):
                 pass  # 纪要 are numbered by 期 as often as by 发文字号
-            elif self.doc_type is DocType.ORDER and ORDER_NUMBER_RE.fullmatch(self.number):
+            elif self.doc_type is DocType.mingling and ORDER_NUMBER_RE.fullmatch(self.number):
                 pass  # 令号 第N号
             else:
                 validate_number(self.number)
@@ -167,9 +169,9 @@ class OfficialDocument:
         """The 发文机关标志: explicit override, else 机关名称 + 文件 (or + 纪要 for 纪要)."""
         if self.issuer_mark_text:
             return self.issuer_mark_text
-        if self.doc_type is DocType.MINUTES:
+        if self.doc_type is DocType.jiyao:
             return self.issuer_name + "纪要"
-        if self.doc_type is DocType.ORDER:
+        if self.doc_type is DocType.mingling:
             return self.issuer_name + "令"
         return self.issuer_name + "文件"
 

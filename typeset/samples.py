@@ -33,7 +33,7 @@ def body_text(paragraphs: int) -> list[Block]:
 def demo_notice(*, pages: int = 3) -> OfficialDocument:
     """A 通知 whose body runs to about ``pages`` pages."""
     return OfficialDocument(
-        doc_type=DocType.NOTICE,
+        doc_type=DocType.tongzhi,
         issuer_name="广东省人民政府办公厅",
         number="粤府办〔2026〕12号",
         title="广东省人民政府办公厅关于进一步做好\n政务服务事项标准化工作的通知",
@@ -54,7 +54,7 @@ def demo_notice(*, pages: int = 3) -> OfficialDocument:
 def demo_request() -> OfficialDocument:
     """A 请示 (上行文) with three 签发人."""
     return OfficialDocument(
-        doc_type=DocType.REQUEST,
+        doc_type=DocType.qingshi,
         issuer_name="广州市人民政府",
         number="穗府〔2026〕7号",
         signers=["张三", "李四", "王五"],
@@ -71,7 +71,7 @@ def demo_request() -> OfficialDocument:
 
 def demo_letter() -> OfficialDocument:
     return OfficialDocument(
-        doc_type=DocType.LETTER,
+        doc_type=DocType.han,
         issuer_name="广东省人民政府办公厅",
         number="粤办函〔2026〕88号",
         title="广东省人民政府办公厅关于商请支持数据共享工作的函",
@@ -85,7 +85,7 @@ def demo_letter() -> OfficialDocument:
 
 def demo_minutes() -> OfficialDocument:
     return OfficialDocument(
-        doc_type=DocType.MINUTES,
+        doc_type=DocType.jiyao,
         issuer_name="广东省人民政府办公厅",
         issuer_mark_text="省政府常务会议纪要",
         number="第12期",
@@ -113,32 +113,32 @@ def demo_minutes() -> OfficialDocument:
 # --- one short and one long document of every type, in its format (page-rule tests, bench) -----
 
 _TITLES = {
-    DocType.RESOLUTION: "关于2026年度政务服务工作报告的决议",
-    DocType.DECISION: "关于表彰2026年度政务服务先进集体的决定",
-    DocType.ORDER: "",
-    DocType.COMMUNIQUE: "2026年全省政务服务发展统计公报",
-    DocType.ANNOUNCEMENT: "关于政务服务中心迁址办公的公告",
-    DocType.NOTICE_PUBLIC: "关于规范政务服务大厅秩序的通告",
-    DocType.OPINION: "关于深化政务服务标准化建设的意见",
-    DocType.NOTICE: "关于进一步做好政务服务事项标准化工作的通知",
-    DocType.BULLETIN: "关于2026年第三季度政务服务督查情况的通报",
-    DocType.REPORT: "关于2026年度政务服务工作情况的报告",
-    DocType.REQUEST: "关于申请设立政务服务创新试点的请示",
-    DocType.REPLY: "关于同意设立政务服务创新试点的批复",
-    DocType.MOTION: "关于提请审议《广东省政务服务条例（草案）》的议案",
-    DocType.LETTER: "关于商请支持数据共享工作的函",
-    DocType.MINUTES: "省政府第十二次常务会议纪要",
+    DocType.jueyi: "关于2026年度政务服务工作报告的决议",
+    DocType.jueding: "关于表彰2026年度政务服务先进集体的决定",
+    DocType.mingling: "",
+    DocType.gongbao: "2026年全省政务服务发展统计公报",
+    DocType.gonggao: "关于政务服务中心迁址办公的公告",
+    DocType.tonggao: "关于规范政务服务大厅秩序的通告",
+    DocType.yijian: "关于深化政务服务标准化建设的意见",
+    DocType.tongzhi: "关于进一步做好政务服务事项标准化工作的通知",
+    DocType.tongbao: "关于2026年第三季度政务服务督查情况的通报",
+    DocType.baogao: "关于2026年度政务服务工作情况的报告",
+    DocType.qingshi: "关于申请设立政务服务创新试点的请示",
+    DocType.pifu: "关于同意设立政务服务创新试点的批复",
+    DocType.yian: "关于提请审议《广东省政务服务条例（草案）》的议案",
+    DocType.han: "关于商请支持数据共享工作的函",
+    DocType.jiyao: "省政府第十二次常务会议纪要",
 }
 _ENDINGS = {
-    DocType.NOTICE: "特此通知。",
-    DocType.REQUEST: "妥否，请批示。",
-    DocType.REPORT: "特此报告。",
-    DocType.LETTER: "专此函达。",
-    DocType.REPLY: "此复。",
-    DocType.MOTION: "请予审议。",
-    DocType.BULLETIN: "特此通报。",
-    DocType.NOTICE_PUBLIC: "特此通告。",
-    DocType.ANNOUNCEMENT: "特此公告。",
+    DocType.tongzhi: "特此通知。",
+    DocType.qingshi: "妥否，请批示。",
+    DocType.baogao: "特此报告。",
+    DocType.han: "专此函达。",
+    DocType.pifu: "此复。",
+    DocType.yian: "请予审议。",
+    DocType.tongbao: "特此通报。",
+    DocType.tonggao: "特此通告。",
+    DocType.gonggao: "特此公告。",
 }
 
 
@@ -161,7 +161,7 @@ def type_sample(doc_type: DocType, *, long: bool) -> tuple[OfficialDocument, str
         )
     if doc_type in _ENDINGS:
         body.append(Paragraph(_ENDINGS[doc_type]))
-    fmt = {DocType.LETTER: "letter", DocType.MINUTES: "minutes", DocType.ORDER: "order"}.get(doc_type, "standard")
+    fmt = {DocType.han: "letter", DocType.jiyao: "minutes", DocType.mingling: "order"}.get(doc_type, "standard")
     values: dict[str, object] = {
         "doc_type": doc_type,
         "issuer_name": "广东省人民政府办公厅",
@@ -182,9 +182,9 @@ def type_sample(doc_type: DocType, *, long: bool) -> tuple[OfficialDocument, str
         )
     if doc_type.upward:
         values.update(signers=["张三", "李四"], main_recipients=["广东省人民政府"])
-    if doc_type is DocType.LETTER:
+    if doc_type is DocType.han:
         values.update(number=f"粤办函〔2026〕{index + 1}号", main_recipients=["广东省统计局"])
-    if doc_type is DocType.ORDER:
+    if doc_type is DocType.mingling:
         values.update(
             issuer_name="广东省人民政府",
             number="第12号",
@@ -192,7 +192,7 @@ def type_sample(doc_type: DocType, *, long: bool) -> tuple[OfficialDocument, str
             signer_title="省长",
             main_recipients=[],
         )
-    if doc_type is DocType.MINUTES:
+    if doc_type is DocType.jiyao:
         values.update(
             issuer_mark_text="省政府常务会议纪要",
             number="第12期",

@@ -9,10 +9,10 @@ import io
 import docx
 import pytest
 
-from docs_flow.models import DocType
 from tests.docs_flow.conftest import Clients
 from tests.docs_flow.test_routes import ROUTE, advance, check_download, create, get
 from tests.factories import Org
+from typeset.layout import DocType
 
 STANDARD_TYPES = [t.value for t in DocType if t.value not in ("函", "纪要")]
 

@@ -81,11 +81,11 @@ def test_numbered_texts_restart_lower_levels() -> None:
 
 
 def test_doc_type_parse_accepts_all_fifteen_and_ling() -> None:
-    names = "决议 决定 命令 公报 公告 通告 意见 通知 通报 报告 请示 批复 议案 函 纪要".split()
+    names = "决议 决定 命令（令） 公报 公告 通告 意见 通知 通报 报告 请示 批复 议案 函 纪要".split()
     assert [DocType.parse(n).value for n in names] == names
-    assert DocType.parse("令") is DocType.ORDER
-    assert DocType.parse("命令（令）") is DocType.ORDER
-    assert DocType.REQUEST.upward and not DocType.NOTICE.upward
+    for variant in ("令", "命令", "命令(令)"):
+        assert DocType.parse(variant) is DocType.mingling
+    assert DocType.qingshi.upward and not DocType.tongzhi.upward
     with pytest.raises(ValidationError):
         DocType.parse("便条")
 
@@ -103,7 +103,7 @@ def _doc(**kw: object) -> OfficialDocument:
 
 
 def test_official_document_validates_markings() -> None:
-    assert _doc().doc_type is DocType.NOTICE
+    assert _doc().doc_type is DocType.tongzhi
     assert _doc().mark_text == "某机关文件"
     assert _doc(issuer_mark_text="某机关办公室文件").mark_text == "某机关办公室文件"
     for kw, code in (

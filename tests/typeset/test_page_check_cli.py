@@ -27,7 +27,7 @@ def _check(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_office_check_exit_codes_and_report(tmp_path: Path, official_pool: ConverterPool) -> None:  # noqa: F811
-    doc, fmt = type_sample(DocType.BULLETIN, long=True)
+    doc, fmt = type_sample(DocType.tongbao, long=True)
     good = tmp_path / "good.pdf"
     good.write_bytes(paginate.lay_out(doc, fmt, official_pool.convert).pdf)
     r = _check(good)

@@ -70,7 +70,7 @@ def no_keep(pattern: str) -> Callable[[bytes], bytes]:
 
 def test_a_blank_page_with_a_number_and_the_colophon_on_an_odd_page(official_pool: ConverterPool) -> None:  # noqa: F811
     """通报 ran to 5 pages: a blank page 4 still carrying "— 4 —", the 版记 on odd page 5."""
-    doc, fmt = type_sample(DocType.BULLETIN, long=True)
+    doc, fmt = type_sample(DocType.tongbao, long=True)
     defect = PagePlan(colophon=(0, FULL))  # the spacer meant for the page before
     bad = rendered(official_pool, doc, fmt, defect)
     blank = next(v.page for v in bad.violations if v.code == "blank_page")
@@ -83,7 +83,7 @@ def test_a_blank_page_with_a_number_and_the_colophon_on_an_odd_page(official_poo
 def test_a_blank_page_before_an_even_colophon_page_carries_no_number(official_pool: ConverterPool) -> None:  # noqa: F811
     """意见 had a blank page with a page number; GB/T 9704 §7.5: a blank page before the 版记 page, and the
     版记 page, carry none."""
-    base, fmt = type_sample(DocType.OPINION, long=False)
+    base, fmt = type_sample(DocType.yijian, long=False)
     for n in range(3, 12):  # a body ending on an even page
         doc = dataclasses.replace(base, body=body_text(n))
         bad = rendered(official_pool, doc, fmt, PagePlan(colophon=(0, FULL)))
@@ -105,7 +105,7 @@ def test_a_blank_page_before_an_even_colophon_page_carries_no_number(official_po
 
 def test_a_letters_cc_does_not_stand_alone_on_a_page(official_pool: ConverterPool) -> None:  # noqa: F811
     """函 put its 抄送 alone on a page of its own (the 信函 版记 has no parity rule)."""
-    doc, fmt = type_sample(DocType.LETTER, long=False)
+    doc, fmt = type_sample(DocType.han, long=False)
     defect = PagePlan(colophon=(1, FULL - g.LINE_PITCH))
     bad = rendered(official_pool, doc, fmt, defect)
     assert "colophon_alone" in bad.codes()
@@ -128,7 +128,7 @@ def test_the_attachment_list_stays_with_its_first_item_and_the_seal_with_text(of
 
 def test_the_signature_block_never_stands_on_a_page_without_text(official_pool: ConverterPool) -> None:  # noqa: F811
     """通知, 决定, 通报, 报告, 函: the seal landed on a page with no body text."""
-    base, fmt = type_sample(DocType.DECISION, long=False)
+    base, fmt = type_sample(DocType.jueding, long=False)
     for n in range(2, 16):  # a body after which the 署名 block does not fit
         doc = dataclasses.replace(base, body=body_text(n))
         bad = rendered(official_pool, doc, fmt, edit=no_keep(r"[^广0-9（]"))  # nothing kept with the 署名
@@ -158,13 +158,13 @@ def test_the_page_before_the_seal_is_not_left_half_empty(official_pool: Converte
     """The page before the seal's ended with 5-8 empty lines. GB/T 9704 §7.3.5: when the 署名 block does
     not fit, adjust the line spacing (within typeset.paginate.MIN_PITCH); and only the last lines of the
     last paragraph go with it, as Word does (LibreOffice moves a kept paragraph whole)."""
-    split = _first_with(official_pool, DocType.DECISION, [], "split_last")
+    split = _first_with(official_pool, DocType.jueding, [], "split_last")
     m = split.report.measured
     assert m is not None and m.signature is not None and m.signature.page > 0
     first = m.pages[m.signature.page].content[0]  # the paragraph's last lines, not its indented first one
     assert abs(first.x0 - area_x(first.page)[0]) < 2 and m.pages[m.signature.page].content.index(m.signature) >= 2
     assert m.pages[m.signature.page - 1].content[-1].y0 - AREA_BOTTOM < 5 * LINE
-    closer = _first_with(official_pool, DocType.LETTER, ["工作任务清单"], "tight_from")
+    closer = _first_with(official_pool, DocType.han, ["工作任务清单"], "tight_from")
     m = closer.report.measured
     assert m is not None and m.attachments and paginate.MIN_PITCH <= closer.plan.tight_pitch < g.LINE_PITCH
     assert m.pages[m.attachments[0].page].content[0] != m.attachments[0]  # back under the body text
