@@ -668,9 +668,9 @@ def render_docx(doc: OfficialDocument, *, fmt: Format = "standard", plan: PagePl
     """
     if fmt not in _FORMATS:
         raise ValidationError(f"不支持的版式：{fmt}", code="bad_format")
-    if (fmt == "minutes") != (doc.doc_type is DocType.MINUTES):
+    if (fmt == "minutes") != (doc.doc_type is DocType.jiyao):
         raise ValidationError("纪要须使用纪要格式，纪要格式只用于纪要", code="bad_format")
-    if fmt == "order" and doc.doc_type is not DocType.ORDER:
+    if fmt == "order" and doc.doc_type is not DocType.mingling:
         raise ValidationError("命令格式只用于命令（令）", code="bad_format")
     if fmt == "standard" and not doc.number and not doc.draft:
         raise ValidationError("文件格式须有发文字号", code="missing_number")
