@@ -11,13 +11,14 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from docs_flow import rules  # noqa: F401  (registers document.template.manage, asked below)
 from docs_flow.models import RouteTemplate
 from docs_flow.steps import check_route_people, validate_route
 from office import audit, policy
 from office.actor import Actor
 from office.db import utcnow
-from office.errors import NotFound, ValidationError
-from office.models import Department, DeptKind, Role
+from office.errors import ValidationError
+from office.models import Department, DeptKind
 from typeset.layout import DocType
 
 GENERIC = "*"
@@ -217,19 +218,7 @@ def template_public(row: RouteTemplate) -> dict[str, Any]:
     }
 
 
-def get_template(session: Session, actor: Actor, doc_type: str) -> RouteTemplate:
-    for row in list_templates(session, actor):
-        if row.doc_type == doc_type:
-            return row
-    raise NotFound("没有该文种的流程模板", code="template_not_found")
-
-
 def _agency(actor: Actor) -> int:
     if actor.agency_id is None:
         raise ValidationError("您没有所属机关", code="no_agency")
     return actor.agency_id
-
-
-@policy.rule("document.template.manage")
-def _can_manage_templates(actor: Actor, _resource: Any = None) -> bool:
-    return actor.has(Role.admin)
