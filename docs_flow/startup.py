@@ -1,6 +1,6 @@
 """Wires 办文 into a running app: the group-commit 发文字号 allocator (``app.state.numbering``),
 meeting tasks become 督办 items, and a background loop sends the automatic 催办 reminders
-(``docs_flow.supervision.run_reminders``) every ``REMIND_SECONDS``."""
+(``docs_flow.supervision.run_reminders``) every ``REMIND_SECONDS``; its 待办 sources join the 工作台."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import asyncio
 import logging
 from typing import Any
 
-from docs_flow import search, supervision  # noqa: F401  (search registers its indexing hooks)
+from docs_flow import search, supervision, todo  # noqa: F401  (search registers its indexing hooks)
 from docs_flow.numbering import Numberer
 from office import events
 from office.db import Database
@@ -34,6 +34,7 @@ async def remind_loop(db: Database, interval: float = REMIND_SECONDS, numberer: 
 def start(app: Any) -> Any:
     events.subscribe("meeting.task_created", supervision.on_meeting_task)
     events.subscribe("meeting.task_completed", supervision.on_meeting_task_done)
+    app.state.todo.register(*todo.SOURCES)  # 公文, 收文 and 督办 on the 工作台
     interval = float(getattr(app.state.settings, "supervision_remind_seconds", REMIND_SECONDS))
     app.state.numbering = Numberer(app.state.db)
     return remind_loop(app.state.db, interval, app.state.numbering)

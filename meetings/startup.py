@@ -1,11 +1,12 @@
-"""Start-up: load the shipped holiday schedule once, then run the reminder loop."""
+"""Start-up: load the shipped holiday schedule once, register the 工作台's meeting 待办, then run the
+reminder loop."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from meetings import reminders, workcal
+from meetings import reminders, todo, workcal
 from office.actor import SYSTEM
 
 log = logging.getLogger("meetings.startup")
@@ -21,4 +22,5 @@ def seed(db: Any) -> None:
 def start(app: Any) -> Any:
     # Seeded before the app serves, so the first slot search already knows the holidays.
     seed(app.state.db)
+    app.state.todo.register(*todo.SOURCES)  # invitations to answer, today's 签到
     return reminders.loop(app.state.db)

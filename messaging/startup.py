@@ -1,5 +1,6 @@
 """Wires messaging into a running app: the group-commit batcher, websocket frame handlers,
-presence, subscribers to other domains' events, department-group sync and DING reminders."""
+presence, subscribers to other domains' events, department-group sync, DING reminders, and the
+unacknowledged DINGs on the 工作台 (``messaging.todo``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from messaging import messages, service, subscribers
+from messaging import messages, service, subscribers, todo
 from messaging.batcher import GroupCommit
 from messaging.frames import FrameHandlers
 from messaging.presence import Presence
@@ -60,4 +61,5 @@ def start(app: Any) -> Any:
     events.subscribe("directory.posts_changed", subscribers.on_posts_changed)
     events.subscribe("notify.", subscribers.on_notify)
     events.subscribe("meeting.created", subscribers.on_meeting_created)
+    app.state.todo.register(*todo.SOURCES)
     return rt.background()

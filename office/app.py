@@ -21,7 +21,19 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from office import actor_cache, eventstore, hotpath, openapi, pwa, routes_auth, routes_directory, routes_ws, ws_direct
+from office import (
+    actor_cache,
+    eventstore,
+    hotpath,
+    openapi,
+    pwa,
+    routes_auth,
+    routes_directory,
+    routes_todo,
+    routes_ws,
+    todo,
+    ws_direct,
+)
 from office.config import Settings, load_settings
 from office.db import Database
 from office.directory import index as directory_index
@@ -216,7 +228,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     routes: list[Any] = [Route("/", index), Route("/api/openapi.json", openapi_json, methods=["GET"])]
     routes.append(Route("/sw.js", pwa.endpoint(STATIC_DIR)))  # the offline shell: office/pwa.py
-    routes += routes_auth.routes + routes_directory.routes + routes_ws.routes
+    routes += routes_auth.routes + routes_directory.routes + routes_todo.routes + routes_ws.routes
     for module in domain_modules("routes"):
         routes += module.routes
     routes.append(Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"))
@@ -258,6 +270,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.db = db
     app.state.hub = hub
+    app.state.todo = todo.Registry()  # the domains' 待办 sources, registered at start (office/todo.py)
     app.state.signer = CookieSigner(settings.secret_key)
     app.state.watermark_enabled = lambda session: watermark_enabled(session, settings)
     return app
