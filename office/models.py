@@ -69,6 +69,9 @@ class User(SQLModel, table=True):
     totp_secret_enc: str | None = Field(default=None, max_length=400)
     totp_enabled: bool = False
     elder_mode: bool = False
+    # 免打扰 (office/quiet_hours.py): minutes after midnight, China time; both None: off.
+    quiet_from: int | None = None
+    quiet_to: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
 

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from office import accounts, audit, health
+from office import accounts, audit, health, quiet_hours
 from office.directory.service import get_user, posts_of, roles_of
 from office.errors import OfficeError, Unauthenticated
 from office.models import ROLE_LABELS
@@ -35,8 +35,14 @@ class DisableTotpBody(Body):
     code: str = Field(max_length=40)
 
 
+class QuietHoursBody(Body):
+    start: str = Field(max_length=10)
+    end: str = Field(max_length=10)
+
+
 class PreferencesBody(Body):
     elder_mode: bool | None = None
+    quiet_hours: QuietHoursBody | None = None  # null turns 免打扰 off; absent leaves it as it is
 
 
 def _set_cookies(ctx: Ctx, response: Response, token: str, csrf: str) -> None:
@@ -80,6 +86,7 @@ def me_payload(ctx: Ctx) -> dict[str, Any]:
         "totp_enabled": user.totp_enabled,
         "totp_setup_required": must_enrol,
         "elder_mode": user.elder_mode,
+        "quiet_hours": quiet_hours.public(user),
         "csrf_token": row.csrf_token,
         "watermark": ctx.app.state.watermark_enabled(ctx.session),
     }
@@ -156,16 +163,13 @@ def preferences(ctx: Ctx) -> dict[str, Any]:
     user = get_user(ctx.session, ctx.user.user_id)
     if ctx.body.elder_mode is not None:
         user.elder_mode = ctx.body.elder_mode
+    if "quiet_hours" in ctx.body.model_fields_set:
+        quiet = ctx.body.quiet_hours
+        quiet_hours.apply(user, quiet and quiet.start, quiet and quiet.end)
     ctx.session.add(user)
-    audit.record(
-        ctx.session,
-        ctx.actor,
-        "user.preferences",
-        target_type="user",
-        target_id=user.id,
-        detail={"elder_mode": user.elder_mode},
-    )
-    return {"elder_mode": user.elder_mode}
+    saved = {"elder_mode": user.elder_mode, "quiet_hours": quiet_hours.public(user)}
+    audit.record(ctx.session, ctx.actor, "user.preferences", target_type="user", target_id=user.id, detail=saved)
+    return saved
 
 
 @api(action="authenticated", body=PasswordBody, write=True)
