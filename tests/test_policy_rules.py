@@ -54,3 +54,9 @@ def test_load_all_models_registers_every_package_rules() -> None:
         assert action in registered
     for action in ("meeting.read", "meeting.room.manage", "conversation.manage", "message.send"):
         assert action in registered
+
+
+def test_expected_outcomes_are_test_data_not_package_code() -> None:
+    # The authorization matrix's tables (who should get what) live in tests/authz_expect/.
+    shipped = [str(p.relative_to(ROOT)) for package in PACKAGES for p in (ROOT / package).rglob("authz.py")]
+    assert not shipped

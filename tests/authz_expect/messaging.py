@@ -1,4 +1,4 @@
-"""Expected authorization outcomes for messaging routes and websocket frames (see ``office/authz.py``).
+"""Expected authorization outcomes for messaging routes and websocket frames (see ``tests/authz_expect``).
 
 The group is hamlet's (owner) with polonius; laertes is added during the walk. Non-members, the
 administrator included, get 404 for the group, its messages and its attachments. ``FRAMES`` lists
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from office.authz import REFUSED, everyone, private
+from tests.authz_expect import REFUSED, everyone, private
 
 C = "/api/messages/conversations/{cid:int}"
 

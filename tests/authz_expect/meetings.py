@@ -1,4 +1,4 @@
-"""Expected authorization outcomes for meeting routes (see ``office/authz.py`` for the format).
+"""Expected authorization outcomes for meeting routes (see ``tests/authz_expect`` for the format).
 
 The meeting is organised by hamlet with polonius attending; ophelia (same department), horatio, othello
 and the administrator have no part in it and get 404. Rooms and the work calendar are admin-managed.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from office.authz import REFUSED, admin_only, everyone, private, public
+from tests.authz_expect import REFUSED, admin_only, everyone, private, public
 
 M = "/api/meetings/{meeting_id:int}"
 

@@ -1,4 +1,4 @@
-"""Expected authorization outcomes for the e-signature routes (see ``office/authz.py`` for the format).
+"""Expected authorization outcomes for the e-signature routes (see ``tests/authz_expect`` for the format).
 
 Signatures belong to their signer (hamlet); the agency seal is kept by yorick (印章管理员), who alone
 manages it; leaders named as its users apply it. The CA, CRL, transparency log and public verification
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from office.authz import REFUSED, everyone, expect, private, public, role_only
+from tests.authz_expect import REFUSED, everyone, expect, private, public, role_only
 
 KEEPER = "yorick"
 

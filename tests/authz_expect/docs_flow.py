@@ -1,4 +1,4 @@
-"""Expected authorization outcomes for 办文 routes (see ``office/authz.py`` for the format).
+"""Expected authorization outcomes for 办文 routes (see ``tests/authz_expect`` for the format).
 
 The document is hamlet's draft: nobody else in his agency, department or elsewhere can see it, and
 the administrator cannot either. Templates and numbers belong to admins and clerks (gertrude).
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from office.authz import OK, REFUSED, admin_only, everyone, expect, private, role_only
+from tests.authz_expect import OK, REFUSED, admin_only, everyone, expect, private, role_only
 
 CLERK = "gertrude"
 IN = "/api/incoming/{incoming_id:int}"
