@@ -22,7 +22,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, func, select
 
 from docs_flow import body as body_mod
-from docs_flow import output, route_view
+from docs_flow import output, route_view, visibility
 from docs_flow.incoming_models import ArchivePackage, IncomingDocument, IncomingFile
 from docs_flow.models import DocAttachment, OutgoingDocument, WfCase
 from office import audit, policy
@@ -239,11 +239,15 @@ def _can_destroy(actor: Actor, _resource: Any = None) -> bool:
 
 
 def _visible(actor: Actor) -> Any:
-    from docs_flow.search import visible_ids
-
     return or_(
-        and_(ArchivePackage.doc_kind == "outgoing", col(ArchivePackage.doc_id).in_(visible_ids(actor, "outgoing"))),
-        and_(ArchivePackage.doc_kind == "incoming", col(ArchivePackage.doc_id).in_(visible_ids(actor, "incoming"))),
+        and_(
+            ArchivePackage.doc_kind == "outgoing",
+            col(ArchivePackage.doc_id).in_(visibility.visible_ids(actor, "outgoing")),
+        ),
+        and_(
+            ArchivePackage.doc_kind == "incoming",
+            col(ArchivePackage.doc_id).in_(visibility.visible_ids(actor, "incoming")),
+        ),
     )
 
 

@@ -20,12 +20,22 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, true, update
+from sqlalchemy import or_, true
 from sqlalchemy import select as sa_select
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, func, select
 
-from docs_flow import case_kinds, engine, numbering, route_view, steps, tasks, templates, worklist
+from docs_flow import (
+    case_kinds,
+    engine,
+    numbering,
+    route_view,
+    steps,
+    tasks,
+    templates,
+    versioning,
+    visibility,
+    worklist,
+)
 from docs_flow.incoming_models import (
     Circulation,
     CirculationReader,
@@ -45,6 +55,7 @@ from office.models import Department, DeptKind, Post, Role, User
 
 KIND = "incoming_document"
 REG_CODE = "收"
+STALE = "收文已被他人处理，请刷新后重试"
 STATUS_LABELS = {
     IncomingStatus.received: "待签收",
     IncomingStatus.signed: "待登记",
@@ -136,31 +147,6 @@ def _can_register(actor: Actor, _resource: Any = None) -> bool:
     )
 
 
-def visible_incoming_ids(actor: Actor) -> Any:
-    """SELECT of the 收文 ids ``actor`` may read (see :func:`visible_incoming_cond`)."""
-    return sa_select(IncomingDocument.id).where(visible_incoming_cond(actor))
-
-
-def visible_incoming_cond(actor: Actor) -> Any:
-    """The condition on a ``doc_incoming`` row that ``actor`` may read it: the agency's clerks and leaders
-    see all of it; others what they are or were on the route of, circulate, registered or whose lead
-    department they are in. Usable correlated (search checks it row by row, never listing every id)."""
-    reading = (
-        sa_select(Circulation.incoming_id)
-        .join(CirculationReader, CirculationReader.circulation_id == Circulation.id)
-        .where(CirculationReader.user_id == actor.user_id, CirculationReader.state != "waiting")
-    )
-    cond = or_(
-        worklist.on_route_cond(IncomingDocument.case_id, actor.user_id),
-        col(IncomingDocument.id).in_(reading),
-        IncomingDocument.created_by == actor.user_id,
-        col(IncomingDocument.lead_department_id).in_(sorted(actor.department_ids) or [-1]),
-    )
-    if actor.has(Role.leader) or actor.has(Role.clerk):
-        cond = or_(IncomingDocument.agency_id == actor.agency_id, cond)
-    return cond
-
-
 def access_incoming(session: Session, actor: Actor, incoming_id: int) -> IncomingDocument:
     """The 收文 if ``actor`` may read it; ``NotFound`` for missing and forbidden alike."""
     doc = session.get(IncomingDocument, incoming_id)
@@ -169,7 +155,9 @@ def access_incoming(session: Session, actor: Actor, incoming_id: int) -> Incomin
     visible = session.exec(
         select(func.count())
         .select_from(IncomingDocument)
-        .where(IncomingDocument.id == incoming_id, col(IncomingDocument.id).in_(visible_incoming_ids(actor)))
+        .where(
+            IncomingDocument.id == incoming_id, col(IncomingDocument.id).in_(visibility.visible_ids(actor, "incoming"))
+        )
     ).one()
     if not visible:
         raise NotFound()
@@ -661,23 +649,15 @@ def _finish(session: Session, actor: Actor, doc: IncomingDocument) -> None:
 
 
 def _check_version(doc: IncomingDocument, expected: int) -> None:
-    if expected != doc.version:
-        raise Conflict("收文已被他人处理，请刷新后重试", code="stale_version", current_version=doc.version)
+    versioning.check_version(doc, expected, STALE)
 
 
 def _bump(session: Session, doc: IncomingDocument) -> None:
+    """Write the change, move ``version`` by compare-and-set (``docs_flow.versioning``), tell the lists."""
     doc.updated_at = utcnow()
     session.add(doc)
     session.flush()
-    old = doc.version
-    result = session.execute(
-        update(IncomingDocument)
-        .where(col(IncomingDocument.id) == doc.id, col(IncomingDocument.version) == old)
-        .values(version=old + 1)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("收文已被他人处理，请刷新后重试", code="stale_version")
-    set_committed_value(doc, "version", old + 1)
+    versioning.bump(session, doc, STALE)
     _publish_change(session, doc, "updated")
 
 
@@ -757,7 +737,7 @@ def list_incoming(
         )
         stmt = stmt.where(col(IncomingDocument.id).in_(holding))
     else:
-        stmt = stmt.where(col(IncomingDocument.id).in_(visible_incoming_ids(actor)))
+        stmt = stmt.where(col(IncomingDocument.id).in_(visibility.visible_ids(actor, "incoming")))
     if status:
         stmt = stmt.where(IncomingDocument.status == status[:20])
     if q:

@@ -28,7 +28,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from docs_flow import search_index as _hooks  # noqa: F401  (registers the indexing hooks)
-from docs_flow import worklist
+from docs_flow import visibility
 from docs_flow.incoming_models import IncomingDocument, SearchDoc, SearchTerm
 from docs_flow.models import DocStatus, OutgoingDocument
 from docs_flow.search_index import FTS_TABLE, runs
@@ -39,7 +39,7 @@ from office.db import escape_like
 from office.errors import ValidationError
 from office.models import Role
 
-__all__ = ["highlight", "parse_query", "search", "snippet", "visible_ids"]
+__all__ = ["highlight", "parse_query", "search", "snippet"]
 
 MAX_QUERY = 100
 MAX_TERMS = 8
@@ -61,31 +61,6 @@ FTS = table(FTS_TABLE, column("rowid"))
 # Visibility ----------------------------------------------------------------------------------------
 
 
-def visible_outgoing_cond(actor: Actor) -> Any:
-    """The condition on an outgoing document that ``actor`` may read it (as ``service.access_document`` decides)."""
-    cond = or_(
-        OutgoingDocument.drafter_id == actor.user_id, worklist.on_route_cond(OutgoingDocument.case_id, actor.user_id)
-    )
-    if actor.has(Role.leader) or actor.has(Role.clerk):
-        cond = or_(
-            and_(OutgoingDocument.agency_id == actor.agency_id, OutgoingDocument.status != DocStatus.draft), cond
-        )
-    return cond
-
-
-def visible_outgoing_ids(actor: Actor) -> Any:
-    """SELECT of the outgoing document ids ``actor`` may read."""
-    return sa_select(OutgoingDocument.id).where(visible_outgoing_cond(actor))
-
-
-def visible_ids(actor: Actor, kind: str) -> Any:
-    if kind == "outgoing":
-        return visible_outgoing_ids(actor)
-    from docs_flow.incoming import visible_incoming_ids
-
-    return visible_incoming_ids(actor)
-
-
 def _visible(actor: Actor, kinds: list[str]) -> Any:
     """Row by row: the ``SearchDoc`` is of a document ``actor`` may read.
 
@@ -93,13 +68,11 @@ def _visible(actor: Actor, kinds: list[str]) -> Any:
     ``doc_id IN (every visible id)``, which would list a million ids for an agency's clerk per query.
     For the agency's clerks and leaders the agency test on ``SearchDoc`` itself (kept in step with the
     document in the same transaction) settles most rows before the probe."""
-    from docs_flow.incoming import visible_incoming_cond
-
     agency_wide = actor.has(Role.leader) or actor.has(Role.clerk)
     parts = []
     for kind in kinds:
         model: Any = OutgoingDocument if kind == "outgoing" else IncomingDocument
-        cond = visible_outgoing_cond(actor) if kind == "outgoing" else visible_incoming_cond(actor)
+        cond = visibility.outgoing_cond(actor) if kind == "outgoing" else visibility.incoming_cond(actor)
         probe = (
             sa_select(literal(1))
             .select_from(model)

@@ -16,8 +16,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from docs_flow import (
@@ -30,6 +29,8 @@ from docs_flow import (
     route_view,
     tasks,
     templates,
+    versioning,
+    visibility,
     worklist,
 )
 from docs_flow import body as body_mod
@@ -52,7 +53,7 @@ from docs_flow.schemas import DocumentCreate, DocumentUpdate, SheetFields
 from office import audit, events, policy
 from office.actor import Actor
 from office.db import utcnow
-from office.errors import Conflict, InvalidTransition, Locked, NotFound, PermissionDenied, ValidationError
+from office.errors import InvalidTransition, Locked, NotFound, PermissionDenied, ValidationError
 from office.models import Department, Role, User
 from typeset import convert
 from typeset.layout import DocType
@@ -68,6 +69,7 @@ STATUS_LABELS = {
     DocStatus.archived: "已归档",
     DocStatus.withdrawn: "已撤回",
 }
+STALE = "公文已被他人修改或处理，请刷新后重试"
 CLASSIFIED_MESSAGE = (
     "涉密公文（秘密、机密、绝密）不得在连接互联网或非涉密网络的系统中处理。"
     "本系统只办理非涉密和“内部”公文，请通过涉密载体或涉密信息系统办理。"
@@ -328,24 +330,15 @@ def _new_version(session: Session, actor: Actor, doc: OutgoingDocument, *, step_
 
 
 def _check_version(doc: OutgoingDocument, expected: int) -> None:
-    if expected != doc.version:
-        raise Conflict("公文已被他人修改或处理，请刷新后重试", code="stale_version", current_version=doc.version)
+    versioning.check_version(doc, expected, STALE)
 
 
 def _bump(session: Session, doc: OutgoingDocument) -> None:
-    """Compare-and-set on ``version``: of two concurrent writers quoting v, only one moves it to v+1."""
+    """Write the change, then move ``version`` by compare-and-set (``docs_flow.versioning``)."""
     doc.updated_at = utcnow()
     session.add(doc)
     session.flush()
-    old = doc.version
-    result = session.execute(
-        update(OutgoingDocument)
-        .where(col(OutgoingDocument.id) == doc.id, col(OutgoingDocument.version) == old)
-        .values(version=old + 1)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("公文已被他人修改或处理，请刷新后重试", code="stale_version")
-    set_committed_value(doc, "version", old + 1)
+    versioning.bump(session, doc, STALE)
 
 
 # Routing ------------------------------------------------------------------------------------------
@@ -819,7 +812,7 @@ def list_documents(
     elif box == "mine":
         stmt = stmt.where(OutgoingDocument.drafter_id == actor.user_id)
     else:
-        stmt = stmt.where(_readable(session, actor))
+        stmt = stmt.where(visibility.outgoing_cond(actor))
     if q:
         like = f"%{q.strip()[:50]}%"
         stmt = stmt.where(or_(col(OutgoingDocument.title).like(like), col(OutgoingDocument.number).like(like)))
@@ -828,15 +821,6 @@ def list_documents(
         stmt.order_by(col(OutgoingDocument.updated_at).desc()).offset(max(offset, 0)).limit(min(max(limit, 1), 200))
     ).all()
     return {"total": total, "items": _summaries(session, actor, list(rows))}
-
-
-def _readable(session: Session, actor: Actor) -> Any:
-    cond = or_(
-        OutgoingDocument.drafter_id == actor.user_id, worklist.on_route_cond(OutgoingDocument.case_id, actor.user_id)
-    )
-    if actor.has(Role.leader) or actor.has(Role.clerk):
-        cond = or_(cond, (OutgoingDocument.agency_id == actor.agency_id) & (OutgoingDocument.status != DocStatus.draft))
-    return cond
 
 
 def _summaries(session: Session, actor: Actor, docs: list[OutgoingDocument]) -> list[dict[str, Any]]:
