@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,6 +82,21 @@ def test_every_type_published_by_name_is_declared() -> None:
     assert "chat.edit" in published and "notify.meeting" in published  # the scan sees the call sites
     undeclared = {t: where for t, where in published.items() if t not in events.catalogue()}
     assert not undeclared
+
+
+def test_todo_sources_listen_to_declared_events(client: Any) -> None:
+    # The 工作台 client refreshes a kind of 待办 on the events its source names (``type`` or
+    # ``type?member.path``): a type not declared, or a member not in its payload, would never come,
+    # and the list would go stale.
+    named = {(s.kind, e) for s in client.app.state.todo.sources() for e in s.events}
+    catalogue = events.catalogue()
+
+    def known(entry: str) -> bool:
+        name, _, path = entry.partition("?")
+        cls = catalogue.get(name)
+        return cls is not None and (not path or path.split(".")[0] in {f.name for f in dataclasses.fields(cls)})
+
+    assert named and not {(kind, e) for kind, e in named if not known(e)}
 
 
 def test_events_page_lists_every_type_with_its_payload() -> None:
