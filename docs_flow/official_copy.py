@@ -67,13 +67,12 @@ def prepare(document: OutgoingDocument, diameter_mm: float) -> PreparedCopy:
     database writes): the Word file is the one the PDF was rendered from. ``document.issued_date`` set."""
     from docs_flow import output
 
-    laid = paginate.lay_out(
-        output.layout_document(document), output.render_format(document), convert.docx_to_pdf, seal_mm=diameter_mm
-    )
+    fmt = output.render_format(document)
+    laid = paginate.lay_out(output.layout_document(document), fmt, convert.docx_to_pdf, seal_mm=diameter_mm)
     docx, pdf = laid.docx, laid.pdf
     signature_text, date_text = pdf_measure.seal_anchor_texts(docx)
-    placement = pdf_measure.seal_placement(
-        pdf, date_text=date_text, signature_text=signature_text, diameter_mm=diameter_mm
+    placement = pdf_measure.seal_placement(  # a 令 takes the 签发人's 签名章 on his name, not a 公章
+        pdf, date_text=date_text, signature_text=signature_text, diameter_mm=diameter_mm, name_seal=fmt == "order"
     )
     key = (document.id or 0, document.version, document.issued_date or date.min, float(diameter_mm))
     return PreparedCopy(key, docx, pdf, placement)

@@ -22,6 +22,8 @@ pages are read by :mod:`typeset.pdf_pages`; these rules (codes in brackets) are 
 - the seal centred on the 署名/日期 [seal_off_centre, signature_off_centre], pressing them so they sit
   below its centre [seal_not_pressing], its top within one line of the text above [seal_top_gap],
   covering no other text [seal_covers_text];
+- a 令's 签名章 on the 签发人's name 右空四字, level with the job title about two 字 to its left, the
+  成文日期 under it 右空四字 [name_seal_position];
 - nothing printed below the type area but the page number [text_below_area].
 
 ``office check FILE.pdf`` runs them on any PDF; :mod:`typeset.paginate` runs them on each layout pass.
@@ -31,8 +33,8 @@ from __future__ import annotations
 
 from typeset import page_format
 from typeset.page_report import PageReport, Violation
-from typeset.pdf_measure import LINE_MM, MM, Line
-from typeset.pdf_pages import AREA_BOTTOM, EDGE, LINE, Expect, Measured, PageText, area_x, measure
+from typeset.pdf_measure import LINE_MM, MM, Line, SealPlacement, name_box
+from typeset.pdf_pages import AREA_BOTTOM, CHAR, EDGE, LINE, Expect, Measured, PageText, area_x, measure
 
 __all__ = ["PageReport", "Violation", "check_pdf", "only_colophon"]  # the report classes: typeset.page_report
 
@@ -61,7 +63,7 @@ def check_pdf(pdf: bytes, expect: Expect | None = None) -> PageReport:
     page_format.letter(report, measured)
     _colophon(report, measured, expect)
     _signature(report, measured, expect)
-    _seal(report, measured)
+    _seal(report, measured, expect)
     return report
 
 
@@ -197,9 +199,12 @@ def _signature(report: PageReport, m: Measured, expect: Expect) -> None:
         report.add("note_position", "附注应在成文日期下一行", note.page + 1)
 
 
-def _seal(report: PageReport, m: Measured) -> None:
+def _seal(report: PageReport, m: Measured, expect: Expect) -> None:
     seal = m.seal
     if seal is None:
+        return
+    if expect.fmt == "order":
+        _name_seal(report, m, seal)
         return
     page = seal.page + 1
     what = "印章" if m.sealed else "印章（按用印位置）"
@@ -222,3 +227,28 @@ def _seal(report: PageReport, m: Measured) -> None:
         report.add(
             "seal_top_gap", f"{what}顶端距上方正文 {seal.top_gap_mm:.1f}mm，应在一行（{LINE_MM:.1f}mm）之内", page
         )
+
+
+def _name_seal(report: PageReport, m: Measured, seal: SealPlacement) -> None:
+    """GB/T 9704 §10.2: the 签发人's 签名章 on his name 右空四字, level with his job title, which stands about
+    two 字 to its left; the 成文日期 under it, 右空四字, clear of it."""
+    sig, date = seal.signature, seal.date
+    if sig is None:
+        return
+    x0, y0, x1, y1 = seal.rect
+    name_x0, name_x1, title_x1 = name_box(sig)
+    right, tol = area_x(seal.page)[1], CENTRE_TOLERANCE_MM * MM
+    found = []
+    if abs((x0 + x1 - name_x0 - name_x1) / 2) > tol or abs((y0 + y1 - sig.y0 - sig.y1) / 2) > tol:
+        found.append("应盖在签发人姓名上，与其职务平齐居中")
+    if abs(right - 4 * CHAR - name_x1) > tol:
+        found.append("签发人姓名（签名章位置）应右空四字")
+    if title_x1 is not None and not CHAR - EDGE <= x0 - title_x1 <= 3 * CHAR:
+        found.append(f"职务应在签名章左侧空约二字（现 {(x0 - title_x1) / CHAR:.1f} 字）")
+    if date.y1 > y0 + EDGE or abs(right - 4 * CHAR - date.x1) > tol:
+        found.append("成文日期应在签名章下方、右空四字")
+    if seal.covers:
+        found.append(f"压住了其他文字：{'、'.join(t[:12] for t in seal.covers)}")
+    if found:
+        what = "签名章" if m.sealed else "签名章（按用印位置）"
+        report.add("name_seal_position", f"命令格式的{what}" + "；".join(found), seal.page + 1)

@@ -34,7 +34,7 @@ from typeset import colophon
 from typeset import gbt9704 as g
 from typeset.layout import Heading, ListItem, OfficialDocument, Paragraph, Table, numbered_texts
 from typeset.page_rules import PageReport, check_pdf, only_colophon
-from typeset.pdf_measure import DEFAULT_SEAL_MM, Line
+from typeset.pdf_measure import Line
 from typeset.pdf_pages import AREA_BOTTOM, AREA_TOP, CHAR, LINE, Measured, area_x, compact, expect_for
 from typeset.render import PagePlan, render_docx, title_breaks
 from typeset.title_fit import measured_fits
@@ -72,12 +72,13 @@ def lay_out(
     fmt: str,
     convert: Callable[[bytes], bytes],
     *,
-    seal_mm: float = DEFAULT_SEAL_MM,
+    seal_mm: float | None = None,
     passes: int = MAX_PASSES,
     plan: PagePlan | None = None,
 ) -> Laid:
     """Render ``doc`` in ``fmt``, convert with ``convert`` (Word -> PDF) and adjust until the page rules
-    hold or ``passes`` renderings are spent; ``plan``: where to start (default: the estimate).
+    hold or ``passes`` renderings are spent; ``plan``: where to start (default: the estimate); ``seal_mm``:
+    the seal's size (default: a 公章's, for a 令 a 签名章's).
     Conversion errors (ConverterUnavailable...) propagate."""
     expect = expect_for(doc, fmt, seal_mm=seal_mm)
     plan, best = plan or PagePlan(), None

@@ -36,9 +36,11 @@ LINE_MM = 225 / 22  # one line of the GB/T 9704 grid (22 lines in the 225 mm typ
 BELOW_CENTRE_MM = 3.0
 STEP_MM = 0.5
 DEFAULT_SEAL_MM = 42.0
+DEFAULT_NAME_SEAL_MM = 20.0  # a 令's 签名章: the size esign makes them (esign.seals.NAME_SEAL_MM)
 # PDFium is not thread-safe, not even across documents (pypdfium2 docs, "Incompatibility with
 # Threading"), and official copies are measured in request threads: every use takes this lock.
 PDFIUM_LOCK = threading.RLock()
+NAME_GAP = 8.0  # pt between two words of a line that are set apart (the 令's 职务 and 姓名, two 字)
 BAND_PT = 4.0  # characters whose boxes' bottoms are this close stand on one line (lines are 14 pt+ apart)
 
 
@@ -181,14 +183,52 @@ def covered_lines(lines: list[Line], cx: float, cy: float, r: float) -> list[Lin
 
 
 def seal_placement(
-    pdf: bytes, *, date_text: str, signature_text: str | None = None, diameter_mm: float = DEFAULT_SEAL_MM
+    pdf: bytes,
+    *,
+    date_text: str,
+    signature_text: str | None = None,
+    diameter_mm: float = DEFAULT_SEAL_MM,
+    name_seal: bool = False,
 ) -> SealPlacement:
-    """Measure the 成文日期 (and 署名) on the rendered pages and place a round seal of ``diameter_mm``.
+    """Measure the 成文日期 (and 署名) on the rendered pages and place a round seal of ``diameter_mm``;
+    ``name_seal``: a 令's 签名章 (:func:`name_seal_placement`) instead of a 公章.
 
     Raises ValidationError ``no_seal_anchor`` when the date is not on any page.
     """
     with opened(pdf) as document:
+        if name_seal:
+            return _name_seal_placement(document, date_text, signature_text or "", diameter_mm)
         return _seal_placement(document, date_text, signature_text, diameter_mm)
+
+
+def name_box(line: Line) -> tuple[float, float, float | None]:
+    """A 令's signature line, 职务 and 姓名 two 字 apart: the left and right edge of the name (where the
+    签名章 goes) and the right edge of the job title (None: a line of one word, all of it the name)."""
+    spans = line.spans if len(line.spans) == len(line.text) else ()
+    gaps = [(b[0] - a[1], i) for i, (a, b) in enumerate(zip(spans, spans[1:], strict=False), 1)]
+    gap, at = max(gaps, default=(0.0, 0))
+    if gap < NAME_GAP:
+        return line.x0, line.x1, None
+    return spans[at][0], line.x1, spans[at - 1][1]
+
+
+def _name_seal_placement(
+    document: pdfium.PdfDocument, date_text: str, signature_text: str, size_mm: float
+) -> SealPlacement:
+    """GB/T 9704 §10.2: the 签发人's 签名章 on his name, 右空四字, the job title to its left, level with it
+    (centred on the name, vertically on the signature line); the date under it stays clear."""
+    date = _find_line(document, date_text)
+    if date is None:
+        raise ValidationError("版式文件中找不到成文日期，无法确定盖章位置", code="no_seal_anchor")
+    lines = page_lines(document, date.page)
+    at = max(i for i, line in enumerate(lines) if line == date)
+    want = _compact(signature_text)
+    signature = next((line for line in reversed(lines[:at]) if line.text == want), None)
+    if signature is None:
+        raise ValidationError("版式文件中找不到签发人职务和姓名，无法确定签名章位置", code="no_seal_anchor")
+    x0, x1, _ = name_box(signature)
+    cx, cy, r = (x0 + x1) / 2, (signature.y0 + signature.y1) / 2, size_mm * MM / 2
+    return judge_seal(lines, (cx - r, cy - r, cx + r, cy + r), date=date, signature=signature)
 
 
 def _seal_placement(

@@ -55,15 +55,21 @@ class Expect:
     attachments: tuple[str, ...] = ()
     note: str | None = None
     colophon: tuple[str, ...] = ()
-    seal_mm: float = pdf_measure.DEFAULT_SEAL_MM
+    seal_mm: float | None = None  # None: the usual size for the format (a 公章, a 令's 签名章)
     title: str | None = None
+
+    @property
+    def seal_size(self) -> float:
+        if self.seal_mm is not None:
+            return self.seal_mm
+        return pdf_measure.DEFAULT_NAME_SEAL_MM if self.fmt == "order" else pdf_measure.DEFAULT_SEAL_MM
 
 
 def compact(text: str) -> str:
     return "".join(text.split())
 
 
-def expect_for(doc: OfficialDocument, fmt: str, *, seal_mm: float = pdf_measure.DEFAULT_SEAL_MM) -> Expect:
+def expect_for(doc: OfficialDocument, fmt: str, *, seal_mm: float | None = None) -> Expect:
     """What :func:`typeset.render.render_docx` lays out for ``doc`` in ``fmt``."""
     date = format_cn_date(doc.date) if doc.date else None
     signature = doc.signature_name or doc.issuer_name
@@ -168,7 +174,7 @@ def _rules(page: pdfium.PdfPage, height: float = 3.0) -> list[Rect]:
 
 
 def _seal_rect(page: pdfium.PdfPage) -> Rect | None:
-    """The seal of a sealed file: its signature widget, else a round picture 20-60 mm wide."""
+    """The seal of a sealed file: its signature widget, else a round or square picture 15-60 mm wide."""
     for i in range(pdfium_c.FPDFPage_GetAnnotCount(page.raw)):
         annot = pdfium_c.FPDFPage_GetAnnot(page.raw, i)
         try:
@@ -187,7 +193,7 @@ def _seal_rect(page: pdfium.PdfPage) -> Rect | None:
     for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]):
         x0, y0, x1, y1 = obj.get_bounds()
         w, h = x1 - x0, y1 - y0
-        if 20 * MM <= w <= 60 * MM and abs(w - h) <= 0.1 * w:
+        if 15 * MM <= w <= 60 * MM and abs(w - h) <= 0.1 * w:  # a 公章 (42 mm) or a 签名章 (20 mm)
             return (x0, y0, x1, y1)
     return None
 
@@ -292,17 +298,19 @@ def _measure(document: pdfium.PdfDocument, pdf: bytes, expect: Expect) -> tuple[
         top = max(line.y1 for line in colophon if line.page == page)
         rules = tuple(r for r in _rules(document[page]) if r[1] <= top + LINE)
     seal, real = None, False
-    if date is not None and expect.fmt in ("standard", "letter"):  # a 令's 签名章 follows other rules
+    order = expect.fmt == "order" and signature is not None  # a 令's 签名章 sits on the 签发人's name
+    if date is not None and (expect.fmt in ("standard", "letter") or order):
         rect = _seal_rect(document[date.page])
         if rect is not None:
             lines = pdf_measure.page_lines(document, date.page)
             seal, real = pdf_measure.judge_seal(lines, rect, date=date, signature=signature), True
-        elif _sealed_layout(expect, date):
+        elif order or _sealed_layout(expect, date):
             seal = pdf_measure.seal_placement(
                 pdf,
                 date_text=date.text,
-                diameter_mm=expect.seal_mm,
+                diameter_mm=expect.seal_size,
                 signature_text=signature.text if signature else None,
+                name_seal=order,
             )
     title = _title(pages[0], expect) if pages else ()
     letter = _letter_head(document, pages[0]) if pages and expect.fmt == "letter" else None

@@ -637,7 +637,9 @@ def _order(w: Writer) -> None:
     four characters in from the right, the date one line below."""
     doc = w.doc
     marks = w.top_left_marks()
-    w.mark(doc.mark_text, before=g.mm(20) - marks * g.LINE_PITCH)
+    # 20 mm is less than two lines: under a 密级 and a 紧急程度 the mark follows them. (A negative space
+    # before is no OOXML value; LibreOffice read it as a huge one and put the mark on page 2.)
+    w.mark(doc.mark_text, before=max(g.mm(20) - marks * g.LINE_PITCH, 0))
     number = doc.number or ("第　　号" if doc.draft else "")
     # The body starts two lines below the 令号: space after it, whatever the first block is.
     w.para([(number, g.FONT_FANGSONG, g.SIZE_3, None)], align="center", before=2 * g.LINE_PITCH, after=2 * g.LINE_PITCH)

@@ -15,6 +15,7 @@ from tests.docs_flow.test_routes import create, get, ok
 from tests.esign.svc import PIN, make_seal
 from tests.factories import Org
 from typeset.conformance import check_docx
+from typeset.page_rules import check_pdf
 
 ROUTE = [
     ("polonius", "处室负责人核稿"),
@@ -71,6 +72,9 @@ def test_an_order_is_laid_out_numbered_and_sealed_as_a_ling(users: Clients, org:
     assert checked.ok and checked.fmt == "order", checked.to_json()
     report = users["hamlet"].post("/api/esign/verify", files={"file": ("d.docx", sealed)}).json()
     assert report["valid"] and report["signatures"][0]["seal_name"].startswith("赵刚")
+    # The official PDF carries the 签名章 on the 签发人's name, level with his title (typeset.page_rules).
+    pages = check_pdf(users["hamlet"].get(f"/api/docs/{doc['id']}/pdf").content)
+    assert pages.ok and pages.fmt == "order" and pages.measured is not None and pages.measured.sealed, pages.violations
 
     # The next 令 takes 第2号 (the series runs on; the 文件 numbers are untouched).
     second = _drive(users, create(users, org, doc_type="命令（令）", title="第二个令", main_recipients=[]), "用印")
