@@ -147,7 +147,7 @@ def type_sample(doc_type: DocType, *, long: bool) -> tuple[OfficialDocument, str
     令 命令格式) and that format's name. ``long``: several pages with a table, three attachments and
     a 附注; the body length varies with the type so the 署名 and 版记 fall at different places."""
     index = list(DocType).index(doc_type)
-    body = body_text(8 + (index * 5) % 11) if long else [Paragraph("".join(_SENTENCES[:2]))]
+    body: list[Block] = body_text(8 + (index * 5) % 11) if long else [Paragraph("".join(_SENTENCES[:2]))]
     if long:
         body.insert(
             len(body) // 2,
