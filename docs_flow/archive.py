@@ -22,7 +22,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, func, select
 
 from docs_flow import body as body_mod
-from docs_flow import output, route_view, visibility
+from docs_flow import output, route_view, typesetting, visibility
 from docs_flow.incoming_models import ArchivePackage, IncomingDocument, IncomingFile
 from docs_flow.models import DocAttachment, OutgoingDocument, WfCase
 from office import audit, policy
@@ -110,7 +110,7 @@ def archive_outgoing(session: Session, actor: Actor, doc: OutgoingDocument) -> A
     if ofd is not None:  # the same pages as OFD (GB/T 33190), with its own seal
         files.insert(1 if pdf is not None else 0, ("document.ofd", ofd))
     meta = {
-        **output.document_fields(doc),
+        **typesetting.document_fields(doc),
         "kind": "outgoing",
         "id": doc.id,
         "status": doc.status.value,

@@ -32,11 +32,12 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from docs_flow import engine, tasks
+from docs_flow import engine, tasks, typesetting
 from docs_flow.models import OutgoingDocument
+from esign import service as esign_service
 from office.actor import Actor
 from office.errors import OfficeError
-from typeset import convert, paginate, pdf_measure
+from typeset import convert, ofd, paginate, pdf_measure
 
 CHINA = ZoneInfo("Asia/Shanghai")
 ORDER = "命令（令）"
@@ -65,10 +66,8 @@ def settle_issue_date(document: OutgoingDocument) -> date:
 def prepare(document: OutgoingDocument, diameter_mm: float) -> PreparedCopy:
     """Lay out, convert, measure and adjust until the page rules hold (``typeset.paginate``; slow, no
     database writes): the Word file is the one the PDF was rendered from. ``document.issued_date`` set."""
-    from docs_flow import output
-
-    fmt = output.render_format(document)
-    laid = paginate.lay_out(output.layout_document(document), fmt, convert.docx_to_pdf, seal_mm=diameter_mm)
+    fmt = typesetting.render_format(document)
+    laid = paginate.lay_out(typesetting.layout_document(document), fmt, convert.docx_to_pdf, seal_mm=diameter_mm)
     docx, pdf = laid.docx, laid.pdf
     signature_text, date_text = pdf_measure.seal_anchor_texts(docx)
     placement = pdf_measure.seal_placement(  # a 令 takes the 签发人's 签名章 on his name, not a 公章
@@ -125,8 +124,6 @@ def seal_pdf(
     reference: str,
 ) -> dict[str, Any]:
     """Seal the official PDF and store it; the record's fields (or why there is no PDF)."""
-    from esign import service as esign_service
-
     try:
         sealed = esign_service.seal_pdf(
             session,
@@ -162,9 +159,6 @@ def seal_ofd(
     """The OFD official copy: the same pages as the PDF (``typeset.ofd``), sealed at the same measured
     place (``esign.seal_ofd``; SM2 keys sign it too), stored like the PDF. Pages PDFium cannot read
     leave the record without an OFD and say why; a refused seal (PIN, authorisation) still fails."""
-    from esign import service as esign_service
-    from typeset import ofd
-
     try:
         package = ofd.pdf_to_ofd(copy.pdf, title=document.title)
     except OfficeError as exc:

@@ -5,7 +5,8 @@ One sealed record: at 用印 the document is rendered once, sealed, and the seal
 their SHA-256 (``docs_flow.official_copy``), with the official PDF. From then on every reader gets
 those bytes (``official_file``):
 the Word download, the archive package, the copies delivered to other agencies' 收文. Nothing
-renders a sealed document again. The 印发日期 is settled at 用印 so the sealed file carries it.
+renders a sealed document again. The 印发日期 is settled at 用印 so the sealed file carries it. The layout
+itself (fields, layout model, Word rendering) is ``docs_flow.typesetting``.
 """
 
 from __future__ import annotations
@@ -15,101 +16,17 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from docs_flow import body as body_mod
-from docs_flow import official_copy
+from docs_flow import official_copy, typesetting
 from docs_flow.models import OutgoingDocument
+from esign import service as esign_service
+from esign.models import SealKind
 from office.actor import Actor
 from office.db import utcnow
 from office.errors import InvalidTransition, ValidationError
 from office.models import Post
-from typeset import layout
 from typeset.conformance import check_docx
 from typeset.docx_import import import_draft
-from typeset.layout import DocType
-from typeset.render import date_paragraph_index, render_docx, signature_paragraph_index
-
-# Word output ---------------------------------------------------------------------------------------
-
-
-def document_fields(document: OutgoingDocument) -> dict[str, Any]:
-    """The GB/T 9704 elements of a document as plain values (what the renderer lays out)."""
-    attachments = [a.get("name", "") for a in document.attachments]
-    return {
-        "doc_type": document.doc_type.value,
-        "title": document.title,
-        "number": document.number,
-        "copy_no": document.copy_no,
-        "secrecy": document.secrecy.value,
-        "secrecy_period": document.secrecy_period,
-        "urgency": document.urgency.value,
-        "issuer": document.issuing_agency_name,
-        "signer": document.signer_name,
-        "main_recipients": list(document.main_recipients),
-        "cc_recipients": list(document.cc_recipients),
-        "body": [dict(b) for b in document.body],
-        "attachments": attachments,
-        "attachment_note": attachments,
-        "note": document.note,
-        "written_date": document.written_date,
-        "issuing_agency": document.issuing_agency_name,
-        "issued_date": document.issued_date,
-        "sealed": bool(document.seal_record),
-    }
-
-
-def layout_document(document: OutgoingDocument) -> layout.OfficialDocument:
-    """A ``typeset.layout.OfficialDocument`` for the renderer."""
-    f = document_fields(document)
-    values = {
-        "doc_type": document.doc_type,
-        "issuer_name": f["issuer"],
-        "title": f["title"],
-        "body": [_layout_block(b) for b in document.body],
-        "number": f["number"] or None,
-        "copy_number": f["copy_no"] or None,
-        "classification": f["secrecy"] or None,
-        "urgency": f["urgency"] or None,
-        "signers": [s for s in f["signer"].split("、") if s] if document.doc_type.upward else [],
-        "main_recipients": f["main_recipients"],
-        "attachments": f["attachments"],
-        "signature_name": f["issuer"],
-        "date": f["written_date"],
-        "note": f["note"] or None,
-        "cc": f["cc_recipients"],
-        "printer": f["issuing_agency"] or None,
-        "print_date": f["issued_date"],
-        "draft": not f["number"],
-    }
-    if document.doc_type == DocType.jiyao:
-        att = document.attendance or {}
-        values["attendance"] = layout.Attendance(
-            *(tuple(att.get(k, ())) for k in ("present", "on_leave", "sitting_in"))
-        )
-    if document.doc_type == DocType.mingling:  # signed by the 签发人 in person: title + 签名章
-        last = (document.sign_record.get("signers") or [{}])[-1]
-        values["signature_name"] = last.get("signer") or f["signer"] or None
-        values["signer_title"] = last.get("post_title") or None
-    return layout.OfficialDocument(**values)
-
-
-def _layout_block(block: dict[str, Any]) -> layout.Block:
-    kind = block["kind"]
-    if kind == "heading":  # authors type their own 一、（一） markers: nothing is renumbered
-        return layout.Heading(level=block["level"], text=block["text"], numbered=False)
-    if kind == "table":
-        return layout.Table(rows=tuple(tuple(r) for r in block["rows"]))
-    return (layout.ListItem if kind == "list_item" else layout.Paragraph)(text=block["text"])
-
-
-def render_format(document: OutgoingDocument) -> str:
-    """GB/T 9704 版式: 纪要格式 for 纪要, 信函格式 for 函, 命令格式 for 令, else 文件格式."""
-    return {DocType.jiyao: "minutes", DocType.han: "letter", DocType.mingling: "order"}.get(
-        document.doc_type, "standard"
-    )
-
-
-def render(document: OutgoingDocument) -> bytes:
-    """The document as a GB/T 9704 .docx, laid out afresh (never for a sealed one: ``official_file``)."""
-    return render_docx(layout_document(document), fmt=render_format(document))  # type: ignore[arg-type]
+from typeset.render import date_paragraph_index, signature_paragraph_index
 
 
 def check(data: bytes) -> Any:
@@ -138,8 +55,6 @@ def on_sign_off(session: Session, actor: Actor, document: OutgoingDocument, pin:
     """
     if not pin:
         raise ValidationError("签发需要输入您的签名密码（PIN）", code="pin_required")
-    from esign import service as esign_service
-
     signed = esign_service.sign_text(
         session, actor, pin=pin, data=canonical_bytes(document), purpose=f"签发：{document.title}"[:200]
     )
@@ -167,9 +82,6 @@ def _post_title(session: Session, user_id: int) -> str:
 
 def pick_seal(session: Session, actor: Actor, document: OutgoingDocument) -> Any:
     """The seal 用印 applies: the agency's 公章, or for a 令 the 签发人's 签名章 (§10.2)."""
-    from esign import service as esign_service
-    from esign.models import SealKind
-
     usable = [s for s in esign_service.usable_seals(session, actor) if s.agency_id == document.agency_id]
     if document.doc_type.value == official_copy.ORDER:
         seals = [s for s in usable if s.kind == SealKind.name and s.holder_user_id == document.signed_by_id]
@@ -190,8 +102,6 @@ def seal_document(session: Session, actor: Actor, document: OutgoingDocument, pi
     (``docs_flow.official_copy``), store both and return the seal record."""
     if not pin:
         raise ValidationError("用印需要输入您的签名密码（PIN）", code="pin_required")
-    from esign import service as esign_service
-
     seal = pick_seal(session, actor, document)
     copy = official_copy.prepared_for(document, seal.width_mm)
     data = copy.docx
@@ -222,7 +132,7 @@ def seal_document(session: Session, actor: Actor, document: OutgoingDocument, pi
 def official_file(session: Session, document: OutgoingDocument) -> bytes:
     """The document's Word file as every reader gets it: the sealed bytes once 用印 is done, else the
     current layout (a document on a route without 用印, or not yet sealed)."""
-    return sealed_file(session, document) or render(document)
+    return sealed_file(session, document) or typesetting.render(document)
 
 
 def sealed_file(session: Session, document: OutgoingDocument) -> bytes | None:

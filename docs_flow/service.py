@@ -29,6 +29,7 @@ from docs_flow import (
     route_view,
     tasks,
     templates,
+    typesetting,
     versioning,
     visibility,
     worklist,
@@ -784,7 +785,7 @@ def document_conformance(session: Session, actor: Actor, doc_id: int) -> dict[st
     stored = doc.seal_record.get("conformance")
     if stored is not None:
         return {**stored, "stored": True}
-    return {**output.check(output.render(doc)).to_dict(), "stored": False}
+    return {**output.check(typesetting.render(doc)).to_dict(), "stored": False}
 
 
 def check_import_docx(session: Session, actor: Actor, doc_id: int, data: bytes) -> dict[str, Any]:
