@@ -250,6 +250,52 @@ def cookie_token(conn: HTTPConnection) -> str | None:
     return token
 
 
+@dataclass(frozen=True)
+class ApiOptions:
+    """How ``@api`` serves one endpoint: the keyword arguments of ``api``, checked once when the
+    route module is imported.
+
+    ``action``: the policy action checked before the handler runs ("public", "authenticated", or a
+    registered rule); handlers check object-level permissions themselves through ``office.policy``.
+    ``body``: the pydantic model the JSON body is validated into (``ctx.body``); without one, a
+    state-changing request may carry no body, or any bytes with ``raw`` (``ctx.raw``).
+    ``multipart``: an upload (``ctx.form``), counted against the upload rate limits.
+    ``max_bytes``: the body or upload limit, instead of the settings' default.
+    ``write``: a GET that writes (in a write transaction). ``status``: the success status.
+    ``allow_pending``: admits a session whose second factor is pending (the TOTP step itself).
+    ``allow_unenrolled``: admits an account that must set up two-step verification first.
+
+    ``deferred_write``: a state-changing handler that does its writing elsewhere (a group-commit
+    batcher with its own write transaction) gets a read session, so it does not hold the write
+    lock while it waits; CSRF, origin and policy checks are unchanged.
+
+    ``before_write(ctx)``: slow work the handler needs that must not hold the database's single
+    write lock (deriving a signing key from its PIN takes 0.1-0.3 s, and every other writer, chat
+    included, would wait). It runs first, on a read session, after the same authentication, policy
+    and body checks; the context manager it may return is held around the write transaction. It
+    only prepares: the handler still checks and decides everything inside the transaction."""
+
+    action: str
+    body: type[BaseModel] | None = None
+    write: bool = False
+    raw: bool = False
+    multipart: bool = False
+    allow_pending: bool = False
+    allow_unenrolled: bool = False
+    status: int = 200
+    max_bytes: int | None = None
+    deferred_write: bool = False
+    before_write: Callable[[Ctx], AbstractContextManager[Any] | None] | None = None
+
+    def __post_init__(self) -> None:
+        if not policy.known(self.action) and "." not in self.action:
+            raise RuntimeError(f"unknown policy action {self.action!r}")
+
+    def reads_only(self, method: str) -> bool:
+        """Whether the handler runs on a read session (no write lock)."""
+        return (method in SAFE_METHODS and not self.write) or self.deferred_write
+
+
 def api(
     *,
     action: str,
@@ -264,98 +310,25 @@ def api(
     deferred_write: bool = False,
     before_write: Callable[[Ctx], AbstractContextManager[Any] | None] | None = None,
 ) -> Callable[[Callable[[Ctx], Any]], Callable[[Request], Any]]:
-    """Wrap a sync handler into a Starlette endpoint. ``action`` is the policy action checked
-    before the handler runs ("public", "authenticated", or a registered rule); handlers check
-    object-level permissions themselves through ``office.policy``.
-
-    ``deferred_write``: a state-changing handler that does its writing elsewhere (a group-commit
-    batcher with its own write transaction) gets a read session, so it does not hold the write
-    lock while it waits; CSRF, origin and policy checks are unchanged.
-
-    ``before_write(ctx)``: slow work the handler needs that must not hold the database's single
-    write lock (deriving a signing key from its PIN takes 0.1-0.3 s, and every other writer, chat
-    included, would wait). It runs first, on a read session, after the same authentication, policy
-    and body checks; the context manager it may return is held around the write transaction. It
-    only prepares: the handler still checks and decides everything inside the transaction."""
-    if not policy.known(action) and "." not in action:
-        raise RuntimeError(f"unknown policy action {action!r}")
+    """Wrap a sync handler ``fn(ctx)`` into a Starlette endpoint, served as ``ApiOptions`` (which
+    explains each argument) says."""
+    options = ApiOptions(
+        action=action,
+        body=body,
+        write=write,
+        raw=raw,
+        multipart=multipart,
+        allow_pending=allow_pending,
+        allow_unenrolled=allow_unenrolled,
+        status=status,
+        max_bytes=max_bytes,
+        deferred_write=deferred_write,
+        before_write=before_write,
+    )
 
     def deco(fn: Callable[[Ctx], Any]) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
-            settings = request.app.state.settings
-            check_request_text(request)
-            if request.method not in SAFE_METHODS:
-                _check_origin(request)
-            payload: Any = None
-            data = b""
-            form = None
-            if multipart:
-                await run_in_threadpool(check_upload_rate, request)
-                limit = max_bytes or settings.max_upload_bytes
-                declared = request.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
-                    raise PayloadTooLarge(f"文件超过上限（{limit // (1024 * 1024)} MB）", code="file_too_large")
-                try:
-                    form = await request.form(max_files=10, max_fields=50, max_part_size=limit)
-                except OfficeError:
-                    raise
-                except Exception as exc:
-                    raise ValidationError(f"上传内容格式错误：{str(exc)[:100]}", code="bad_multipart") from None
-                clean_upload_names(form)
-                try:
-                    check_request_text(request, form)
-                except OfficeError:
-                    await form.close()
-                    raise
-            elif request.method not in SAFE_METHODS:
-                data = await read_body(request, max_bytes or settings.max_body_bytes)
-            try:
-                return await run_in_threadpool(_run, request, fn, payload, data, form)
-            finally:
-                if form is not None:
-                    await form.close()
-
-        def _run(request: Request, fn: Callable[[Ctx], Any], payload: Any, data: bytes, form: Any) -> Response:
-            db = request.app.state.db
-            if (request.method in SAFE_METHODS and not write) or deferred_write:
-                with db.read() as session:
-                    ctx = _prepare(request, session, payload, data, form)
-                    response = _respond(fn(ctx), status)
-                _touch(request, None)
-                return response
-            ahead = None
-            if before_write is not None:
-                with db.read() as session:
-                    ahead = before_write(_prepare(request, session, payload, data, form))
-            with ahead or nullcontext(), db.write() as session:
-                ctx = _prepare(request, session, payload, data, form)
-                _touch(request, session)
-                result = fn(ctx)
-                response = _respond(result, status)
-            return response
-
-        def _prepare(request: Request, session: Session, payload: Any, data: bytes, form: Any) -> Ctx:
-            actor = None
-            if action != policy.PUBLIC or allow_pending:
-                actor = resolve_actor(request, session, allow_pending=allow_pending)
-                if actor is None and action != policy.PUBLIC:
-                    raise Unauthenticated()
-                if actor is not None and request.method not in SAFE_METHODS:
-                    _check_csrf(request)
-                if actor is not None and actor.extra.get("must_enrol_2fa") and not allow_unenrolled:
-                    raise PermissionDenied(
-                        "您的角色要求开启两步验证，请先在“个人设置”中完成设置", code="2fa_setup_required"
-                    )
-            policy.require(actor, action)
-            # The body is validated only after authentication, so strangers learn nothing from it.
-            if request.method not in SAFE_METHODS and not multipart:
-                if body is not None:
-                    payload = validate_body(body, parse_json(data))
-                elif data and not raw:
-                    parsed = parse_json(data)
-                    if parsed not in ({}, None):
-                        raise ValidationError("此接口不接受请求体", code="unexpected_body")
-            return Ctx(request=request, actor=actor, session=session, body=payload, raw=data, form=form)
+            return await _serve(options, fn, request)
 
         endpoint.__name__ = fn.__name__
         endpoint.__doc__ = fn.__doc__
@@ -366,6 +339,100 @@ def api(
         return endpoint
 
     return deco
+
+
+async def _serve(options: ApiOptions, fn: Callable[[Ctx], Any], request: Request) -> Response:
+    """On the event loop: refuse bad text and foreign origins, read the body or the upload, then run
+    the rest in the threadpool (``_run``)."""
+    settings = request.app.state.settings
+    check_request_text(request)
+    if request.method not in SAFE_METHODS:
+        _check_origin(request)
+    data = b""
+    form = None
+    if options.multipart:
+        form = await _read_form(request, options.max_bytes or settings.max_upload_bytes)
+    elif request.method not in SAFE_METHODS:
+        data = await read_body(request, options.max_bytes or settings.max_body_bytes)
+    try:
+        return await run_in_threadpool(_run, options, fn, request, data, form)
+    finally:
+        if form is not None:
+            await form.close()
+
+
+async def _read_form(request: Request, limit: int) -> Any:
+    await run_in_threadpool(check_upload_rate, request)
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        raise PayloadTooLarge(f"文件超过上限（{limit // (1024 * 1024)} MB）", code="file_too_large")
+    try:
+        form = await request.form(max_files=10, max_fields=50, max_part_size=limit)
+    except OfficeError:
+        raise
+    except Exception as exc:
+        raise ValidationError(f"上传内容格式错误：{str(exc)[:100]}", code="bad_multipart") from None
+    clean_upload_names(form)
+    try:
+        check_request_text(request, form)
+    except OfficeError:
+        await form.close()
+        raise
+    return form
+
+
+def _run(options: ApiOptions, fn: Callable[[Ctx], Any], request: Request, data: bytes, form: Any) -> Response:
+    """In the threadpool: the handler in a read transaction, or in the write transaction (after
+    ``before_write``'s preparation on a read session)."""
+    db = request.app.state.db
+    if options.reads_only(request.method):
+        with db.read() as session:
+            response = _respond(fn(_prepare(options, request, session, data, form)), options.status)
+        _touch(request, None)
+        return response
+    ahead = None
+    if options.before_write is not None:
+        with db.read() as session:
+            ahead = options.before_write(_prepare(options, request, session, data, form))
+    with ahead or nullcontext(), db.write() as session:
+        ctx = _prepare(options, request, session, data, form)
+        _touch(request, session)
+        result = fn(ctx)
+        response = _respond(result, options.status)
+    return response
+
+
+def _prepare(options: ApiOptions, request: Request, session: Session, data: bytes, form: Any) -> Ctx:
+    actor = _authenticate(options, request, session)
+    policy.require(actor, options.action)
+    # The body is validated only after authentication, so strangers learn nothing from it.
+    payload = _parse_body(options, request, data)
+    return Ctx(request=request, actor=actor, session=session, body=payload, raw=data, form=form)
+
+
+def _authenticate(options: ApiOptions, request: Request, session: Session) -> Actor | None:
+    if options.action == policy.PUBLIC and not options.allow_pending:
+        return None
+    actor = resolve_actor(request, session, allow_pending=options.allow_pending)
+    if actor is None:
+        if options.action != policy.PUBLIC:
+            raise Unauthenticated()
+        return None
+    if request.method not in SAFE_METHODS:
+        _check_csrf(request)
+    if actor.extra.get("must_enrol_2fa") and not options.allow_unenrolled:
+        raise PermissionDenied("您的角色要求开启两步验证，请先在“个人设置”中完成设置", code="2fa_setup_required")
+    return actor
+
+
+def _parse_body(options: ApiOptions, request: Request, data: bytes) -> Any:
+    if request.method in SAFE_METHODS or options.multipart:
+        return None
+    if options.body is not None:
+        return validate_body(options.body, parse_json(data))
+    if data and not options.raw and parse_json(data) not in ({}, None):
+        raise ValidationError("此接口不接受请求体", code="unexpected_body")
+    return None
 
 
 def _upload_buckets(app: Any) -> Any:
