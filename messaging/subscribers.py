@@ -61,7 +61,8 @@ def on_notify(db: Database, event: Event) -> None:
 
         active = s.exec(select(User.id).where(col(User.id).in_(users), User.is_active == True)).all()  # noqa: E712
         for uid in active:
-            conv = service.notice_channel(s, uid)  # type: ignore[arg-type]
+            assert uid is not None  # a stored row's key
+            conv = service.notice_channel(s, uid)
             text = meta["title"] + ("\n" + meta["body"] if meta["body"] else "")
             append_message(
                 s,
