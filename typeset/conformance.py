@@ -1,7 +1,7 @@
 """Measure any .docx against GB/T 9704-2012 and list deviations (never raises on a valid .docx).
 
-Elements are recognised from text and position, not from our own bookmarks, so drafts made in Word
-or WPS are checked the same way as our render output:
+Elements are recognised from text and position (:mod:`typeset.docx_elements`), not from our own
+bookmarks, so drafts made in Word or WPS are checked the same way as our render output:
 
 1. page setup per section (A4, margins, type area) and the 22 x 28 grid;
 2. 版头: 发文机关标志 (red 小标宋), 发文字号 (〔〕), red separator; 信函格式 marks in the first-page header;
@@ -25,15 +25,8 @@ from docx.oxml.ns import qn
 from office.errors import UnsupportedMedia
 from office.safezip import open_zip
 from typeset import gbt9704 as g
-from typeset._styles import StyleResolver
-from typeset.layout import MINUTES_NUMBER_RE, NUMBER_RE, ORDER_NUMBER_RE, detect_heading_level
-
-ANY_NUMBER_RE = re.compile(r"\S+?[〔\[【(（［]\d{2,4}[〕\]】)）］]第?\d+号")
-DATE_RE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日$")
-CN_DATE_RE = re.compile(r"^[〇○零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日$")
-# The number line of a draft seen before 编号 (typeset.render.DRAFT_NUMBER, or a 令's 第　　号).
-DRAFT_NUMBER_RE = re.compile(r"^(\S*〔\s*〕\s*号|第\s+号)")
-TOP_MARKS_RE = re.compile(r"^(\d{1,6}|特急|加急|平急|特提|内部.*|秘密.*|机密.*|绝密.*)$")
+from typeset.docx_elements import ANY_NUMBER_RE, CN_DATE_RE, DocxElements
+from typeset.layout import NUMBER_RE, detect_heading_level
 
 
 def _heading_level(text: str) -> int | None:
@@ -117,13 +110,10 @@ def _mm(twips: int) -> str:
     return f"{twips / g.TWIPS_PER_MM:.1f}mm"
 
 
-class _Checker:
+class _Checker(DocxElements):
     def __init__(self, word: DocxDocument) -> None:
-        self.word = word
-        self.report = ConformanceReport()
-        self.styles = StyleResolver(word)
-        self.paras = list(word.paragraphs)
-        self.texts = [p.text.strip() for p in self.paras]
+        super().__init__(word)
+        self.report = ConformanceReport(elements=self.elements)
         self.areas: list[int] = []
         self.body_paras: list[int] = []
 
@@ -133,6 +123,7 @@ class _Checker:
     def run(self) -> ConformanceReport:
         self.check_page_setup()
         self.recognise()
+        self.report.fmt = self.fmt
         self.check_elements()
         self.check_chars_per_line()
         self.check_footers()
@@ -199,134 +190,6 @@ class _Checker:
                 f"正文行距应为固定值{g.LINE_PITCH / 20:.2f}磅（每面22行），实际为{line / 20:.2f}磅",
                 paragraph=first,
             )
-
-    def first_run_props(self, index: int) -> Any:
-        p = self.paras[index]._p
-        for r in p.findall(qn("w:r")):
-            if (r.findtext(qn("w:t")) or "").strip():
-                return self.styles.run_props(p, r)
-        return None
-
-    # --- recognition --------------------------------------------------------------------------
-
-    def recognise(self) -> None:
-        el = self.report.elements
-        texts = self.texts
-        number = next((i for i, t in enumerate(texts) if ANY_NUMBER_RE.search(t.replace("\t", " "))), None)
-        if number is None:
-            number = next(
-                (
-                    i
-                    for i, t in enumerate(texts)
-                    if MINUTES_NUMBER_RE.fullmatch(t) or ORDER_NUMBER_RE.fullmatch(t) or DRAFT_NUMBER_RE.match(t)
-                ),
-                None,
-            )
-        mark = None
-        if number is not None:
-            el["number"] = number
-            mark = next(
-                (
-                    i
-                    for i in range(number - 1, -1, -1)
-                    if texts[i] and not TOP_MARKS_RE.match(texts[i]) and "签发人" not in texts[i]
-                ),
-                None,
-            )
-        else:  # a draft without a number line (纪要): the mark is the first red line of the page
-            mark = next((i for i in range(min(6, len(texts))) if texts[i] and self.colour_of(i) == g.RED), None)
-        if mark is not None:
-            el["mark"] = mark
-            if texts[mark].endswith("纪要"):
-                self.report.fmt = "minutes"
-            elif texts[mark].endswith("令"):
-                self.report.fmt = "order"
-        anchor = number if number is not None else mark
-        if anchor is not None and self.report.fmt != "order":  # a 令 has no red line (§10.2)
-            sep = next((i for i in range(anchor, min(anchor + 4, len(texts))) if self.separator_colour(i)), None)
-            if sep is not None:
-                el["separator"] = sep
-        if self.letter_header() is not None:
-            self.report.fmt = "letter"
-        if self.report.fmt == "order":
-            self.recognise_tail(None)
-            return
-        start = max(el.get("separator", -1), el.get("number", -1)) + 1
-        if start == 0 and self.report.fmt == "letter":  # no number yet: the title follows 份号/密级/紧急
-            start = next((i for i, t in enumerate(texts) if t and not TOP_MARKS_RE.match(t)), 0)
-            title = start if texts and texts[start] else None
-        else:
-            title = next((i for i in range(start, len(texts)) if texts[i]), None) if start > 0 else None
-        if title is None:
-            return
-        el["title"] = title
-        after = title + 1
-        while after < len(texts) and not texts[after]:
-            after += 1
-        if after < len(texts) and texts[after].endswith(("：", ":")) and len(texts[after]) < 120:
-            el["recipients"] = after
-        self.recognise_tail(title)
-
-    def recognise_tail(self, title: int | None) -> None:
-        """署名, 成文日期, 附注, 附件说明 and 版记, found from the end (after the title, if any)."""
-        el, texts = self.report.elements, self.texts
-        title = title if title is not None else el.get("number", 0)
-        for i in range(len(texts) - 1, title, -1):
-            t = texts[i].replace(" ", "")
-            if (DATE_RE.match(t) or CN_DATE_RE.match(t)) and "印发" not in t:
-                el["date"] = i
-                break
-        if "date" in el:
-            sig = next((i for i in range(el["date"] - 1, title, -1) if texts[i]), None)
-            if sig is not None and len(texts[sig]) <= 30 and not texts[sig].startswith("附件"):
-                el["signature"] = sig
-            note = next((i for i in range(el["date"] + 1, len(texts)) if texts[i]), None)
-            if note is not None and texts[note].startswith(("（", "(")) and texts[note].endswith(("）", ")")):
-                el["note"] = note
-        att = next((i for i in range(title + 1, len(texts)) if re.match(r"^附件[：:]", texts[i])), None)
-        if att is not None:
-            el["attachments"] = att
-        # 版记: 抄送, the 印发 line, or (a draft, not yet dated) a line between the 版记's black rules.
-        colophon = next(
-            (
-                i
-                for i in range(title + 1, len(texts))
-                if texts[i].startswith("抄送")
-                or texts[i].endswith("印发")
-                or (texts[i] and self.separator_colour(i) in ("000000", "AUTO"))
-            ),
-            None,
-        )
-        if colophon is not None:
-            el["colophon"] = colophon
-
-    def separator_colour(self, index: int) -> str | None:
-        """Colour of a horizontal rule drawn by a paragraph border or a drawing line, if any."""
-        p = self.paras[index]._p
-        ppr = p.find(qn("w:pPr"))
-        bdr = ppr.find(qn("w:pBdr")) if ppr is not None else None
-        if bdr is not None:
-            for side in ("bottom", "top"):
-                b = bdr.find(qn("w:" + side))
-                if b is not None and b.get(qn("w:val")) not in (None, "nil", "none"):
-                    return (b.get(qn("w:color")) or "000000").upper()
-        for el in p.iter():
-            tag = el.tag.split("}")[-1]
-            if tag == "line" and el.get("strokecolor"):
-                return str(el.get("strokecolor")).lstrip("#").upper().replace("RED", g.RED)
-            if tag == "ln":
-                clr = next((c for c in el.iter() if c.tag.endswith("}srgbClr")), None)
-                if clr is not None:
-                    return str(clr.get("val")).upper()
-        return None
-
-    def letter_header(self) -> int | None:
-        for i, section in enumerate(self.word.sections):
-            if section.different_first_page_header_footer:
-                for p in section.first_page_header.paragraphs:
-                    if p.text.strip():
-                        return i
-        return None
 
     # --- elements -----------------------------------------------------------------------------
 
@@ -438,13 +301,6 @@ class _Checker:
                 self.body_paras.append(i)
             self.check_runs(i, role, first_run_only=level is not None)
 
-    def colour_of(self, index: int) -> str | None:
-        p = self.paras[index]._p
-        for r in p.findall(qn("w:r")):
-            if (r.findtext(qn("w:t")) or "").strip():
-                return self.styles.run_props(p, r).color
-        return None
-
     def check_runs(self, index: int, role: str, *, first_run_only: bool = False) -> None:
         family, size, cn = EXPECT[role]
         p = self.paras[index]._p
@@ -484,14 +340,6 @@ class _Checker:
         if short is not None:
             length = (self.areas[0] if self.areas else g.TYPE_AREA_WIDTH) - self.indent(short)
             self.add("colophon_rule_length", f"版记分隔线应与版心等宽（156mm），实际为{_mm(length)}", paragraph=short)
-
-    def indent(self, index: int) -> int:
-        """Twips of left and right indent set on the paragraph itself."""
-        ppr = self.paras[index]._p.find(qn("w:pPr"))
-        ind = ppr.find(qn("w:ind")) if ppr is not None else None
-        if ind is None:
-            return 0
-        return sum(int(ind.get(qn("w:" + k)) or 0) for k in ("left", "right", "start", "end"))
 
     # --- page numbers -------------------------------------------------------------------------
 
