@@ -204,15 +204,12 @@ def next_index(case: WfCase, i: int) -> int:
 # Agency membership (who may be put on a step of a case of an agency) -----------------------------
 
 
-def agencies_of(session: Session, user_id: int) -> set[int]:
-    rows = session.exec(
-        select(Department.agency_id).join(Post, col(Post.department_id) == Department.id).where(Post.user_id == user_id)
-    ).all()
-    return {a for a in rows if a is not None}
-
-
 def agencies_sql(user_id: int) -> Any:
-    """SELECT of the agencies ``user_id`` holds a post in (for conditions built without a session)."""
+    """SELECT of the agencies ``user_id`` holds a post in (also for conditions built without a session)."""
     return (
         select(Department.agency_id).join(Post, col(Post.department_id) == Department.id).where(Post.user_id == user_id)
     )
+
+
+def agencies_of(session: Session, user_id: int) -> set[int]:
+    return {a for a in session.exec(agencies_sql(user_id)).all() if a is not None}
