@@ -10,9 +10,9 @@ skipped if that leaves nobody.
 
 Every transition checks who and which state (``docs_flow.tasks``: whose task the actor takes up, a
 principal's under 委托 included, ``docs_flow.delegation``), bumps the case's ``version`` (optimistic
-lock: a caller quoting a stale version gets ``Conflict`` and nothing changes), appends to the route
-history and the audit log, and publishes events through the case kind's ``KindSpec``
-(``docs_flow.case_kinds``) so the next actors are notified. Subject-specific rules (what a 签发 step
+lock, ``docs_flow.versioning``: a caller quoting a stale version gets ``Conflict`` and nothing
+changes), appends to the route history and the audit log, and publishes events through the case
+kind's ``KindSpec`` (``docs_flow.case_kinds``) so the next actors are notified. Subject-specific rules (what a 签发 step
 means for a document) live with the subject's service, which inspects the returned ``Transition``.
 
 The modules around it: ``steps`` (route shape, who a step names), ``case_kinds`` (kinds, transitions,
@@ -25,10 +25,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
+from docs_flow import versioning
 from docs_flow.case_kinds import Transition, kind_spec, notify_transition, own_review, reviews_draft
 from docs_flow.models import CaseState, TaskState, WfCase, WfHistory, WfTask
 from docs_flow.steps import agencies_of, current_step_of, index_of, next_index, resolve_actors, validate_route
@@ -43,8 +42,10 @@ from docs_flow.tasks import (
 from office import audit
 from office.actor import Actor
 from office.db import utcnow
-from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
+from office.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from office.models import User
+
+STALE = "文件已被他人处理，请刷新后重试"  # the Conflict a caller quoting a stale version gets
 
 # Case lifecycle ------------------------------------------------------------------------------------
 
@@ -87,7 +88,7 @@ def submit(
     session: Session, actor: Actor, case: WfCase, *, opinion: str = "", expected_version: int | None = None
 ) -> Transition:
     """送审: the initiator starts (or restarts, after withdrawal or a return to the drafter) the route."""
-    _check_version(case, expected_version)
+    versioning.check_version(case, expected_version, STALE)
     if case.state not in (CaseState.draft, CaseState.withdrawn):
         raise InvalidTransition("只有草稿或已撤回的文件才能送审", code="not_draft")
     if actor.user_id != case.initiator_id:
@@ -111,7 +112,7 @@ def approve(
     expected_version: int | None = None,
 ) -> Transition:
     """同意/办理: complete the actor's task; when the step is complete, move to the next one."""
-    _check_version(case, expected_version)
+    versioning.check_version(case, expected_version, STALE)
     task, behalf = acting_task(session, case, actor)
     step = case.route[task.step_index]
     t = Transition(case=case, action="approve", actor=actor, on_behalf_of=behalf, step=step, task=task)
@@ -133,7 +134,7 @@ def return_to(
     session: Session, actor: Actor, case: WfCase, *, target: str, reason: str, expected_version: int | None = None
 ) -> Transition:
     """退回: send the case back to an earlier step (by key), or to the drafter (``target="draft"``)."""
-    _check_version(case, expected_version)
+    versioning.check_version(case, expected_version, STALE)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("退回必须说明理由", code="reason_required")
@@ -162,7 +163,7 @@ def withdraw(
     session: Session, actor: Actor, case: WfCase, *, reason: str = "", expected_version: int | None = None
 ) -> Transition:
     """撤回: the initiator takes the case back, allowed only until someone on the route has acted."""
-    _check_version(case, expected_version)
+    versioning.check_version(case, expected_version, STALE)
     if case.state != CaseState.running:
         raise InvalidTransition("只有流转中的文件才能撤回", code="not_running")
     if actor.user_id != case.initiator_id:
@@ -187,7 +188,7 @@ def transfer(
     expected_version: int | None = None,
 ) -> Transition:
     """转办: hand one's task at the current step to another person of the same agency."""
-    _check_version(case, expected_version)
+    versioning.check_version(case, expected_version, STALE)
     task, behalf = acting_task(session, case, actor)
     target = _active_colleague(session, case, case.route[task.step_index], to_user_id)
     if target in pending_assignees(session, case):
@@ -220,7 +221,7 @@ def add_signer(
 ) -> Transition:
     """加签: a leader acting at the current step (or anyone, where the step allows it) adds a person
     who must also approve before the step completes."""
-    _check_version(case, expected_version)
+    versioning.check_version(case, expected_version, STALE)
     task, behalf = acting_task(session, case, actor)
     step = case.route[task.step_index]
     if not may_add_signer(step, actor):
@@ -267,22 +268,6 @@ def terminate(session: Session, actor: Actor, case: WfCase, *, reason: str) -> T
 
 
 # Internals -----------------------------------------------------------------------------------------
-
-
-def _check_version(case: WfCase, expected: int | None) -> None:
-    if expected is not None and expected != case.version:
-        raise Conflict("文件已被他人处理，请刷新后重试", code="stale_version", current_version=case.version)
-
-
-def _bump(session: Session, case: WfCase) -> None:
-    """Compare-and-set on the row: across processes, only one writer moves ``version`` from v to v+1."""
-    old = case.version
-    result = session.execute(
-        update(WfCase).where(col(WfCase.id) == case.id, col(WfCase.version) == old).values(version=old + 1)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("文件已被他人处理，请刷新后重试", code="stale_version")
-    set_committed_value(case, "version", old + 1)
 
 
 def _enter(session: Session, case: WfCase, index: int, t: Transition) -> None:
@@ -394,7 +379,7 @@ def _finish_transition(session: Session, t: Transition, opinion: str) -> Transit
     case.updated_at = utcnow()
     session.add(case)
     session.flush()
-    _bump(session, case)
+    versioning.bump(session, case, STALE)
     audit.record(
         session,
         t.actor,

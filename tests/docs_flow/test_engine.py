@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, func, select
 
-from docs_flow import case_kinds, delegation, engine, route_view, tasks, worklist
+from docs_flow import case_kinds, delegation, engine, route_view, tasks, versioning, worklist
 from docs_flow.models import CaseState, TaskState, WfCase, WfHistory, WfTask
 from docs_flow.steps import validate_route
 from office import events
@@ -191,7 +191,7 @@ def test_bump_is_compare_and_set_on_the_row(org: Org) -> None:
     do(org, "horatio", engine.submit, case_id)
     with pytest.raises(Conflict), org.db.write() as s:
         s.add(stale)
-        engine._bump(s, stale)
+        versioning.bump(s, stale, engine.STALE)
 
 
 def test_return_to_named_step_and_to_drafter(org: Org) -> None:
