@@ -4,6 +4,7 @@
 //   const tree = await api.get("/api/directory/tree");
 //   await api.post("/api/admin/departments", { name: "综合处", parent_id: 1 });
 //   await api.post("/api/admin/org/import?dry_run=1", file, { raw: true });   // a File/Blob as-is
+//   await upload(`/api/incoming/${id}/files`, form, { onProgress: (f) => (bar.value = f) }); // multipart
 //
 // Every non-GET request carries the X-CSRF-Token header. Errors come back from the server as
 // {"error", "message"} with a Chinese message; they are thrown as ApiError, whose .message is that
@@ -118,15 +119,58 @@ export async function request(method, path, { body, query, raw = false, signal, 
     data = type.includes("application/json") ? await response.json().catch(() => null) : await response.text();
   }
   if (response.ok) return data;
-  const json = data && typeof data === "object" ? data : null;
+  throw failure(response.status, data && typeof data === "object" ? data : null, path);
+}
+
+/** The ApiError for a refused request; a 401 outside /api/auth/ also tells the shell. */
+function failure(status, json, path) {
   const error = new ApiError(
-    response.status,
-    (json && json.error) || `http_${response.status}`,
-    (json && json.message) || STATUS_MESSAGES[response.status] || `请求失败（状态 ${response.status}）`,
+    status,
+    (json && json.error) || `http_${status}`,
+    (json && json.message) || STATUS_MESSAGES[status] || `请求失败（状态 ${status}）`,
     json,
   );
-  if (response.status === 401 && !path.startsWith("/api/auth/") && onUnauthorized) onUnauthorized(error);
-  throw error;
+  if (status === 401 && !path.startsWith("/api/auth/") && onUnauthorized) onUnauthorized(error);
+  return error;
+}
+
+/**
+ * upload(path, form, {onProgress, signal}) -> the JSON answer, or a Blob when the server answers
+ * with a file. ``form`` is a FormData, or a File sent as its "file" field. XMLHttpRequest rather than
+ * fetch because only it reports upload progress: onProgress(fraction) from 0 to 1. Refusals are
+ * thrown as ApiError, exactly as request() does; an abort through ``signal`` as an AbortError.
+ */
+export function upload(path, form, { onProgress, signal } = {}) {
+  let body = form;
+  if (!(form instanceof FormData)) {
+    body = new FormData();
+    body.append("file", form, form.name);
+  }
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    xhr.responseType = "blob";
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("X-CSRF-Token", csrfHeader());
+    if (onProgress) {
+      xhr.upload.addEventListener("progress", (e) => {
+        if (e.lengthComputable) onProgress(e.loaded / e.total);
+      });
+    }
+    xhr.addEventListener("load", async () => {
+      const isJson = (xhr.getResponseHeader("content-type") || "").includes("application/json");
+      const json = isJson ? await xhr.response.text().then(JSON.parse).catch(() => null) : null;
+      if (xhr.status >= 200 && xhr.status < 300) resolve(isJson ? json : xhr.response);
+      else reject(failure(xhr.status, json, path));
+    });
+    xhr.addEventListener("error", () => reject(new ApiError(0, "network", "网络连接失败，请检查网络后重试")));
+    xhr.addEventListener("abort", () => reject(new DOMException("上传已取消", "AbortError")));
+    if (signal) {
+      if (signal.aborted) { reject(new DOMException("上传已取消", "AbortError")); return; }
+      signal.addEventListener("abort", () => xhr.abort(), { once: true });
+    }
+    xhr.send(body);
+  });
 }
 
 export const api = {
@@ -136,4 +180,5 @@ export const api = {
   put: (path, body, opts = {}) => request("PUT", path, { ...opts, body }),
   patch: (path, body, opts = {}) => request("PATCH", path, { ...opts, body }),
   del: (path, opts = {}) => request("DELETE", path, opts),
+  upload,
 };

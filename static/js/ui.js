@@ -47,6 +47,23 @@ function append(node, children) {
   }
 }
 
+/**
+ * A page's own stylesheet, added once: loadCss("docs") -> /static/css/docs.css. The promise resolves
+ * when the rules apply (at once if they already do), for a page that measures its layout.
+ */
+export function loadCss(name) {
+  let link = document.querySelector(`link[data-page-css="${name}"]`);
+  if (!link) {
+    link = el("link", { rel: "stylesheet", href: `/static/css/${name}.css`, dataset: { pageCss: name } });
+    document.head.appendChild(link);
+  }
+  if (link.sheet) return Promise.resolve(link);
+  return new Promise((resolve) => {
+    link.addEventListener("load", () => resolve(link), { once: true });
+    link.addEventListener("error", () => resolve(link), { once: true }); // unstyled beats blank
+  });
+}
+
 /** Remove every child, then append the given ones. */
 export function replace(node, ...children) {
   node.replaceChildren();

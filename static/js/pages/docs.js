@@ -5,8 +5,8 @@
 //   #/docs?box=todo      lists          #/docs/new      new 发文       #/docs/42      one document
 //
 // User data is only ever written with textContent; no inline scripts or style attributes (strict CSP).
-import { el, replace, button, field, loading, emptyState, errorState, toast, confirmDialog, newestWins } from "../ui.js";
-import { csrfHeader, newClientId } from "../api.js";
+import { el, replace, button, field, loading, emptyState, errorState, toast, confirmDialog, newestWins, loadCss } from "../ui.js";
+import { newClientId, upload } from "../api.js";
 
 const BOXES = [["todo", "待办"], ["done", "已办"], ["mine", "我起草的"], ["all", "全部"]];
 const BLOCK_LABELS = { heading: "标题", paragraph: "段落", list_item: "列表项", table: "表格" };
@@ -23,11 +23,6 @@ const APPROVE_LABELS = {
 };
 const DONE_TOASTS = { submit: "已送审", approve: "已办理", return: "已退回", withdraw: "已撤回", transfer: "已转办",
   add_signer: "已加签", number: "已编号" };
-
-function ensureCss() {
-  if (document.querySelector('link[data-page="docs"]')) return;
-  document.head.appendChild(el("link", { rel: "stylesheet", href: "/static/css/docs.css", dataset: { page: "docs" } }));
-}
 
 function fmtTime(iso) {
   if (!iso) return "";
@@ -59,7 +54,7 @@ function isAbort(err) {
 // Entry ------------------------------------------------------------------------------------------
 
 export async function render(root, ctx) {
-  ensureCss();
+  loadCss("docs");
   root.classList.add("docs-page");
   const [first] = ctx.params.path;
   try {
@@ -537,16 +532,6 @@ function formatCheckPanel() {
     el("p", { class: "hint" }, "选择一个 Word 文件（.docx），按 GB/T 9704-2012 检查页面、字体字号、版头、文号、日期和页码。"),
     el("span", { class: "file-pick" }, input, el("label", { for: "docs-check-file", class: "btn btn-secondary" }, "选择 Word 文件检查")),
     result);
-}
-
-async function upload(path, fileObj) {
-  const form = new FormData();
-  form.append("file", fileObj);
-  const r = await fetch(path, { method: "POST", body: form, credentials: "same-origin",
-    headers: { "x-csrf-token": csrfHeader(), Accept: "application/json" } });
-  const data = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error(data.message || "上传失败");
-  return data;
 }
 
 // Route picture ---------------------------------------------------------------------------------------

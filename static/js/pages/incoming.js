@@ -3,8 +3,8 @@
 // browser (#/incoming/archive) and document search (#/incoming/search).
 // User data only ever reaches the page through textContent (ui.el); no inline scripts or style attributes.
 
-import { el, replace, toast, emptyState, errorState, loading, formatTime, newestWins } from "../ui.js";
-import { csrfHeader } from "../api.js";
+import { el, replace, toast, emptyState, errorState, loading, formatTime, newestWins, loadCss } from "../ui.js";
+import { upload } from "../api.js";
 
 const BOXES = [["todo", "待办"], ["done", "已办"], ["reading", "待阅"], ["all", "全部"]];
 const SECTIONS = [["", "收文"], ["supervision", "督办"], ["archive", "归档"], ["search", "搜索"]];
@@ -15,11 +15,6 @@ const STEP_HINTS = {
   handle: "填写办理情况，可上传答复文件或起草复函。", reply: "向来文单位答复后办结，系统自动归档。",
 };
 const READER_STATES = { waiting: "未到", holding: "在阅", read: "已阅" };
-
-function ensureStyles() {
-  if (document.querySelector('link[data-page-css="incoming"]')) return;
-  document.head.append(el("link", { rel: "stylesheet", href: "/static/css/incoming.css", dataset: { pageCss: "incoming" } }));
-}
 
 function subnav(ctx, current) {
   return el("nav", { class: "tabs", "aria-label": "收文栏目" }, el("ul", {},
@@ -40,17 +35,12 @@ function labelled(label, control) {
   return el("label", { class: "field" }, el("span", { class: "field-label", text: label }), control);
 }
 
-// multipart upload: api.js sends raw bodies with a fixed content type, but FormData needs the
-// browser's own multipart boundary, so uploads go through fetch with the CSRF header.
-async function upload(ctx, id, role, file) {
-  const fd = new FormData();
-  fd.append("role", role);
-  fd.append("file", file);
-  const r = await fetch(`/api/incoming/${id}/files`, { method: "POST", body: fd, credentials: "same-origin",
-    headers: { "X-CSRF-Token": csrfHeader() || ctx.me.csrf_token, Accept: "application/json" } });
-  const data = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error(data.message || "上传失败");
-  return data;
+/** Attach a file to a 收文 in the given role (main, reply …). */
+function attach(id, role, file) {
+  const form = new FormData();
+  form.append("role", role);
+  form.append("file", file);
+  return upload(`/api/incoming/${id}/files`, form);
 }
 
 function isoFromLocal(value) {
@@ -58,7 +48,7 @@ function isoFromLocal(value) {
 }
 
 export async function render(root, ctx) {
-  ensureStyles();
+  loadCss("incoming");
   const [section, sub] = ctx.params.path || [];
   try {
     if (section === "supervision") await renderSupervision(root, ctx);
@@ -135,7 +125,7 @@ async function renderNew(root, ctx) {
     if (body.deadline) body.deadline = isoFromLocal(body.deadline);
     try {
       const doc = await ctx.api.post("/api/incoming", body);
-      if (file.files[0]) await upload(ctx, doc.id, "main", file.files[0]);
+      if (file.files[0]) await attach(doc.id, "main", file.files[0]);
       toast("已登记并签收", "success");
       ctx.navigate(`#/incoming/${doc.id}`);
     } catch (err) {
@@ -221,7 +211,7 @@ function actionPanel(ctx, doc, meta, reload) {
       }
       if (tag === "handle" && extras.file.files[0]) {
         try {
-          const f = await upload(ctx, doc.id, "reply", extras.file.files[0]);
+          const f = await attach(doc.id, "reply", extras.file.files[0]);
           body.reply_file_ids = [f.id];
           doc.version += 1;
         } catch (err) { status.append(errorText(err)); return; }

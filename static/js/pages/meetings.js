@@ -5,7 +5,7 @@
 // User data only ever reaches the page through textContent and attributes (strict CSP: no inline
 // scripts or styles, no innerHTML).
 
-import { newestWins } from "../ui.js";
+import { el, loadCss, newestWins, replace } from "../ui.js";
 
 const TZ = "Asia/Shanghai";
 const RSVP = { needs_action: "未答复", accepted: "参加", declined: "请假", tentative: "待定", delegated: "代参会" };
@@ -13,30 +13,6 @@ const ROLE = { chair: "主持", required: "出席", optional: "列席" };
 const STATE = { present: "已签到", late: "迟到", absent: "缺席", on_leave: "请假", delegated: "代参会", expected: "未到" };
 const STATUS = { confirmed: "已确认", pending: "待审批", cancelled: "已取消", rejected: "已驳回" };
 const WEEK = "日一二三四五六";
-
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = String(v);
-    else if (k.startsWith("on") && typeof v === "function") node.addEventListener(k.slice(2), v);
-    else if (["value", "checked", "disabled", "selected"].includes(k)) node[k] = v;
-    else node.setAttribute(k, v === true ? "" : String(v));
-  }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined || c === false) continue;
-    node.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return node;
-}
-
-// replaceChildren() would print null/false/arrays as text: skip the empty ones and flatten.
-function put(node, ...children) {
-  node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false)
-    .map((c) => (c instanceof Node ? c : document.createTextNode(String(c)))));
-  return node;
-}
 
 const fmt = (iso, opts) => new Intl.DateTimeFormat("zh-CN", { timeZone: TZ, ...opts }).format(new Date(iso));
 const hm = (iso) => fmt(iso, { hour: "2-digit", minute: "2-digit", hour12: false });
@@ -51,7 +27,7 @@ function shanghaiToday() {
 }
 
 function errorBox(err) {
-  return h("p", { class: "form-error", role: "alert", text: err?.message || "操作失败" });
+  return el("p", { class: "form-error", role: "alert", text: err?.message || "操作失败" });
 }
 
 async function guarded(box, fn) {
@@ -59,21 +35,12 @@ async function guarded(box, fn) {
     await fn();
   } catch (err) {
     if (err?.name === "AbortError") return;
-    put(box, errorBox(err));
+    replace(box, errorBox(err));
   }
 }
 
-function ensureCss() {
-  if (document.querySelector('link[data-page-css="meetings"]')) return;
-  const link = document.createElement("link");
-  link.rel = "stylesheet";
-  link.href = "/static/css/meetings.css";
-  link.dataset.pageCss = "meetings";
-  document.head.appendChild(link);
-}
-
 export async function render(root, ctx) {
-  ensureCss();
+  loadCss("meetings");
   const path = ctx.params?.path || [];
   const [first, second] = path;
   if (first === "signin" && second) return signinScreen(root, ctx, Number(second));
@@ -90,11 +57,11 @@ function subscribe(ctx, prefix, fn) {
 }
 
 function nav(ctx, current = "") {
-  const link = (href, text, key) => h("a", { href, class: "tab", "aria-current": key === current ? "page" : null }, text);
-  return h("nav", { class: "tabs meet-nav", "aria-label": "会议" }, h("ul", {},
-    h("li", {}, link("#/meetings", "我的日程", "calendar")),
-    h("li", {}, link("#/meetings/rooms", "会议室", "rooms")),
-    h("li", {}, link("#/meetings/new", "预约会议", "new"))));
+  const link = (href, text, key) => el("a", { href, class: "tab", "aria-current": key === current ? "page" : null }, text);
+  return el("nav", { class: "tabs meet-nav", "aria-label": "会议" }, el("ul", {},
+    el("li", {}, link("#/meetings", "我的日程", "calendar")),
+    el("li", {}, link("#/meetings/rooms", "会议室", "rooms")),
+    el("li", {}, link("#/meetings/new", "预约会议", "new"))));
 }
 
 function rangeLabel(start, days) {
@@ -115,18 +82,18 @@ async function calendar(root, ctx) {
   const end = new Date(start); end.setUTCDate(end.getUTCDate() + days);
   const step = (n) => { const d = new Date(anchor); if (view === "month") d.setUTCMonth(d.getUTCMonth() + n); else d.setUTCDate(d.getUTCDate() + n * days); return dayKey(d); };
   const go = (v, d) => ctx.navigate(`#/meetings?view=${v}&date=${d}`);
-  const body = h("div", { class: "meet-calendar", "aria-live": "polite" }, h("p", { text: "正在加载…" }));
-  const approvals = h("section", { class: "meet-approvals" });
-  const feed = h("section", { class: "panel meet-feed" });
-  put(root, h("h1", { tabindex: "-1" }, "会议"), nav(ctx, "calendar"),
-    h("div", { class: "meet-toolbar" },
-      h("div", { class: "meet-group", role: "group", "aria-label": "翻页" },
-        h("button", { type: "button", class: "btn btn-secondary btn-small", onclick: () => go(view, step(-1)) }, "‹ 上一页"),
-        h("button", { type: "button", class: "btn btn-secondary btn-small", onclick: () => go(view, dayKey(shanghaiToday())) }, "今天"),
-        h("button", { type: "button", class: "btn btn-secondary btn-small", onclick: () => go(view, step(1)) }, "下一页 ›")),
-      h("p", { class: "meet-range" }, rangeLabel(start, days)),
-      h("div", { class: "meet-group", role: "group", "aria-label": "视图" },
-        ["day", "week", "month"].map((v) => h("button", { type: "button", class: "btn btn-secondary btn-small btn-toggle",
+  const body = el("div", { class: "meet-calendar", "aria-live": "polite" }, el("p", { text: "正在加载…" }));
+  const approvals = el("section", { class: "meet-approvals" });
+  const feed = el("section", { class: "panel meet-feed" });
+  replace(root, el("h1", { tabindex: "-1" }, "会议"), nav(ctx, "calendar"),
+    el("div", { class: "meet-toolbar" },
+      el("div", { class: "meet-group", role: "group", "aria-label": "翻页" },
+        el("button", { type: "button", class: "btn btn-secondary btn-small", onclick: () => go(view, step(-1)) }, "‹ 上一页"),
+        el("button", { type: "button", class: "btn btn-secondary btn-small", onclick: () => go(view, dayKey(shanghaiToday())) }, "今天"),
+        el("button", { type: "button", class: "btn btn-secondary btn-small", onclick: () => go(view, step(1)) }, "下一页 ›")),
+      el("p", { class: "meet-range" }, rangeLabel(start, days)),
+      el("div", { class: "meet-group", role: "group", "aria-label": "视图" },
+        ["day", "week", "month"].map((v) => el("button", { type: "button", class: "btn btn-secondary btn-small btn-toggle",
           "aria-pressed": String(v === view), onclick: () => go(v, dayKey(anchor)) }, { day: "日", week: "周", month: "月" }[v])))),
     approvals, body, feed);
   const load = newestWins((stale) => guarded(body, async () => {
@@ -138,32 +105,32 @@ async function calendar(root, ctx) {
       const d = new Date(start); d.setUTCDate(d.getUTCDate() + i);
       const key = dayKey(d);
       const mine = items.filter((m) => fmt(m.start, { year: "numeric", month: "2-digit", day: "2-digit" }).replaceAll("/", "-") === key);
-      cols.push(h("div", { class: key === dayKey(shanghaiToday()) ? "meet-day meet-today" : "meet-day" },
-        h("h2", { class: "meet-day-title" }, `${d.getUTCMonth() + 1}月${d.getUTCDate()}日 周${WEEK[d.getUTCDay()]}`),
-        mine.length ? h("ul", { class: "meet-list" }, mine.map((m) => h("li", { class: `meet-item meet-${m.status}` },
-          h("a", { href: `#/meetings/${m.meeting_id}` }, h("span", { class: "meet-time" }, `${hm(m.start)}–${hm(m.end)}`), m.title),
-          h("span", { class: "hint" }, [m.room || (m.online ? "线上" : ""), m.rsvp ? RSVP[m.rsvp] : "", m.status !== "confirmed" ? STATUS[m.status] : ""].filter(Boolean).join(" · "))))) :
-          h("p", { class: "hint", text: "无会议" })));
+      cols.push(el("div", { class: key === dayKey(shanghaiToday()) ? "meet-day meet-today" : "meet-day" },
+        el("h2", { class: "meet-day-title" }, `${d.getUTCMonth() + 1}月${d.getUTCDate()}日 周${WEEK[d.getUTCDay()]}`),
+        mine.length ? el("ul", { class: "meet-list" }, mine.map((m) => el("li", { class: `meet-item meet-${m.status}` },
+          el("a", { href: `#/meetings/${m.meeting_id}` }, el("span", { class: "meet-time" }, `${hm(m.start)}–${hm(m.end)}`), m.title),
+          el("span", { class: "hint" }, [m.room || (m.online ? "线上" : ""), m.rsvp ? RSVP[m.rsvp] : "", m.status !== "confirmed" ? STATUS[m.status] : ""].filter(Boolean).join(" · "))))) :
+          el("p", { class: "hint", text: "无会议" })));
     }
-    put(body, h("div", { class: `meet-grid meet-${view}` }, cols));
+    replace(body, el("div", { class: `meet-grid meet-${view}` }, cols));
   }));
   subscribe(ctx, "meeting", () => load()); // before the first load: a change during it still reloads
   await load();
   guarded(approvals, async () => {
     const { items } = await ctx.api.get("/api/meetings/approvals", { signal: ctx.signal });
     if (!items.length) return;
-    put(approvals, h("h2", {}, "待我审批的会议室预约"), h("ul", {}, items.map((a) =>
-      h("li", {}, h("a", { href: `#/meetings/${a.meeting_id}` }, `${md(a.start)} ${hm(a.start)} ${a.room} ${a.title}（${a.organizer}）`)))));
+    replace(approvals, el("h2", {}, "待我审批的会议室预约"), el("ul", {}, items.map((a) =>
+      el("li", {}, el("a", { href: `#/meetings/${a.meeting_id}` }, `${md(a.start)} ${hm(a.start)} ${a.room} ${a.title}（${a.organizer}）`)))));
   });
   feedPanel(feed, ctx);
 }
 
 async function feedPanel(box, ctx) {
-  const show = (status, url) => put(box, h("h2", {}, "日历订阅"),
-    h("p", { class: "hint", text: "在 Outlook、Apple 日历或 Thunderbird 中订阅这个地址，会议会自动同步。地址就是凭证，请勿转发；泄露后可重新生成。" }),
-    url ? h("p", {}, h("input", { type: "text", readonly: true, value: url, class: "meet-feed-url", "aria-label": "订阅地址" })) : null,
-    h("button", { type: "button", class: "btn btn-secondary", onclick: regen }, status.active ? "重新生成地址" : "开通订阅"),
-    status.active ? h("button", { type: "button", class: "btn btn-danger", onclick: revoke }, "停用订阅") : null);
+  const show = (status, url) => replace(box, el("h2", {}, "日历订阅"),
+    el("p", { class: "hint", text: "在 Outlook、Apple 日历或 Thunderbird 中订阅这个地址，会议会自动同步。地址就是凭证，请勿转发；泄露后可重新生成。" }),
+    url ? el("p", {}, el("input", { type: "text", readonly: true, value: url, class: "meet-feed-url", "aria-label": "订阅地址" })) : null,
+    el("button", { type: "button", class: "btn btn-secondary", onclick: regen }, status.active ? "重新生成地址" : "开通订阅"),
+    status.active ? el("button", { type: "button", class: "btn btn-danger", onclick: revoke }, "停用订阅") : null);
   const regen = () => guarded(box, async () => { const r = await ctx.api.post("/api/meetings/feed", {}); show({ active: true }, r.url); });
   const revoke = () => guarded(box, async () => { await ctx.api.del("/api/meetings/feed"); show({ active: false }); });
   await guarded(box, async () => show(await ctx.api.get("/api/meetings/feed", { signal: ctx.signal })));
@@ -173,26 +140,26 @@ async function feedPanel(box, ctx) {
 
 async function roomGrid(root, ctx) {
   const date = ctx.params?.query?.date || dayKey(shanghaiToday());
-  const grid = h("div", { class: "meet-rooms" }, h("p", { text: "正在加载…" }));
-  const picker = h("input", { type: "date", value: date, "aria-label": "日期",
+  const grid = el("div", { class: "meet-rooms" }, el("p", { text: "正在加载…" }));
+  const picker = el("input", { type: "date", value: date, "aria-label": "日期",
     onchange: () => ctx.navigate(`#/meetings/rooms?date=${picker.value}`) });
-  put(root, h("h1", { tabindex: "-1" }, "会议室"), nav(ctx, "rooms"), h("div", { class: "toolbar" }, picker), grid);
+  replace(root, el("h1", { tabindex: "-1" }, "会议室"), nav(ctx, "rooms"), el("div", { class: "toolbar" }, picker), grid);
   await guarded(grid, async () => {
     const q = `start=${encodeURIComponent(local(date, "08:00"))}&end=${encodeURIComponent(local(date, "22:00"))}`;
     const { items } = await ctx.api.get(`/api/meetings/rooms?${q}`, { signal: ctx.signal });
     const hours = Array.from({ length: 14 }, (_, i) => 8 + i);
-    const table = h("table", { class: "meet-room-grid" },
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "会议室"), hours.map((x) => h("th", { scope: "col" }, `${x}:00`)))),
-      h("tbody", {}, items.map((r) => h("tr", {},
-        h("th", { scope: "row" }, `${r.name}（${r.capacity}人${r.approval_required ? "，需审批" : ""}）`),
+    const table = el("table", { class: "meet-room-grid" },
+      el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "会议室"), hours.map((x) => el("th", { scope: "col" }, `${x}:00`)))),
+      el("tbody", {}, items.map((r) => el("tr", {},
+        el("th", { scope: "row" }, `${r.name}（${r.capacity}人${r.approval_required ? "，需审批" : ""}）`),
         hours.map((x) => {
           const s = new Date(local(date, `${String(x).padStart(2, "0")}:00`)).getTime();
           const hit = (r.busy || []).find((b) => new Date(b.start).getTime() < s + 3600e3 && new Date(b.end).getTime() > s);
           const label = hit ? { busy: "已预约", tentative: "待审批", blocked: "维护" }[hit.kind] : "空闲";
-          return h("td", { class: hit ? `meet-cell meet-${hit.kind}` : "meet-cell meet-free", title: label },
-            hit ? label : h("a", { href: `#/meetings/new?room=${r.id}&date=${date}&time=${String(x).padStart(2, "0")}:00` }, "预约"));
+          return el("td", { class: hit ? `meet-cell meet-${hit.kind}` : "meet-cell meet-free", title: label },
+            hit ? label : el("a", { href: `#/meetings/new?room=${r.id}&date=${date}&time=${String(x).padStart(2, "0")}:00` }, "预约"));
         })))));
-    put(grid, items.length ? table : h("p", { class: "hint", text: "本机关还没有登记会议室。" }));
+    replace(grid, items.length ? table : el("p", { class: "hint", text: "本机关还没有登记会议室。" }));
   });
 }
 
@@ -201,34 +168,34 @@ async function roomGrid(root, ctx) {
 async function bookingForm(root, ctx) {
   const q = ctx.params?.query || {};
   const people = new Map();
-  const title = h("input", { type: "text", required: true, maxlength: "200", id: "mt-title" });
-  const date = h("input", { type: "date", value: q.date || dayKey(shanghaiToday()), id: "mt-date" });
-  const from = h("input", { type: "time", value: q.time || "09:00", step: "300", id: "mt-from" });
-  const to = h("input", { type: "time", value: q.time ? `${String(Number(q.time.slice(0, 2)) + 1).padStart(2, "0")}:00` : "10:00", step: "300", id: "mt-to" });
-  const room = h("select", { id: "mt-room", "aria-describedby": "mt-room-hint" }, h("option", { value: "" }, "不使用会议室（线上或其他地点）"));
-  const online = h("input", { type: "url", placeholder: "https://", id: "mt-online" });
-  const repeat = h("select", { id: "mt-repeat" }, [["", "不重复"], ["FREQ=WEEKLY", "每周（周例会）"], ["FREQ=DAILY", "每个工作日"], ["FREQ=MONTHLY", "每月"]]
-    .map(([v, t]) => h("option", { value: v }, t)));
-  const count = h("input", { type: "number", min: "2", max: "260", value: "10", id: "mt-count" });
-  const countField = h("div", { class: "field", hidden: true }, h("label", { for: "mt-count" }, "次数"),
-    h("p", { class: "hint" }, "遇节假日自动跳过"), count);
-  const search = h("input", { type: "search", placeholder: "输入姓名或拼音查找", id: "mt-search", autocomplete: "off" });
-  const results = h("ul", { class: "meet-search", "aria-label": "查找结果" });
-  const chosen = h("ul", { class: "meet-chosen", "aria-live": "polite", "aria-label": "已选参会人员" });
-  const status = h("div", { class: "meet-check", "aria-live": "polite" });
-  const slots = h("div", { class: "meet-slots", "aria-live": "polite" });
-  const message = h("div", { role: "alert" });
-  const field = (id, text, control, hint) => h("div", { class: "field" }, h("label", { for: id }, text),
-    hint ? h("p", { class: "hint", id: `${id}-hint` }, hint) : null, control);
+  const title = el("input", { type: "text", required: true, maxlength: "200", id: "mt-title" });
+  const date = el("input", { type: "date", value: q.date || dayKey(shanghaiToday()), id: "mt-date" });
+  const from = el("input", { type: "time", value: q.time || "09:00", step: "300", id: "mt-from" });
+  const to = el("input", { type: "time", value: q.time ? `${String(Number(q.time.slice(0, 2)) + 1).padStart(2, "0")}:00` : "10:00", step: "300", id: "mt-to" });
+  const room = el("select", { id: "mt-room", "aria-describedby": "mt-room-hint" }, el("option", { value: "" }, "不使用会议室（线上或其他地点）"));
+  const online = el("input", { type: "url", placeholder: "https://", id: "mt-online" });
+  const repeat = el("select", { id: "mt-repeat" }, [["", "不重复"], ["FREQ=WEEKLY", "每周（周例会）"], ["FREQ=DAILY", "每个工作日"], ["FREQ=MONTHLY", "每月"]]
+    .map(([v, t]) => el("option", { value: v }, t)));
+  const count = el("input", { type: "number", min: "2", max: "260", value: "10", id: "mt-count" });
+  const countField = el("div", { class: "field", hidden: true }, el("label", { for: "mt-count" }, "次数"),
+    el("p", { class: "hint" }, "遇节假日自动跳过"), count);
+  const search = el("input", { type: "search", placeholder: "输入姓名或拼音查找", id: "mt-search", autocomplete: "off" });
+  const results = el("ul", { class: "meet-search", "aria-label": "查找结果" });
+  const chosen = el("ul", { class: "meet-chosen", "aria-live": "polite", "aria-label": "已选参会人员" });
+  const status = el("div", { class: "meet-check", "aria-live": "polite" });
+  const slots = el("div", { class: "meet-slots", "aria-live": "polite" });
+  const message = el("div", { role: "alert" });
+  const field = (id, text, control, hint) => el("div", { class: "field" }, el("label", { for: id }, text),
+    hint ? el("p", { class: "hint", id: `${id}-hint` }, hint) : null, control);
   const rrule = () => (repeat.value ? `${repeat.value};COUNT=${count.value}` : "");
   const draft = () => ({ start: local(date.value, from.value), end: local(date.value, to.value), rrule: rrule(),
     attendees: [...people.entries()].map(([user_id, p]) => ({ user_id, role: p.role })) });
 
-  const showChosen = () => put(chosen, ...[...people.entries()].map(([id, p]) => h("li", { class: "meet-person" },
-    h("span", { class: "meet-person-name" }, p.name),
-    h("select", { "aria-label": `${p.name}的身份`, class: "meet-role", onchange: (e) => { p.role = e.target.value; } },
-      Object.entries(ROLE).map(([v, t]) => h("option", { value: v, selected: v === p.role }, t))),
-    h("button", { type: "button", class: "btn btn-link btn-small", "aria-label": `移除${p.name}`,
+  const showChosen = () => replace(chosen, ...[...people.entries()].map(([id, p]) => el("li", { class: "meet-person" },
+    el("span", { class: "meet-person-name" }, p.name),
+    el("select", { "aria-label": `${p.name}的身份`, class: "meet-role", onchange: (e) => { p.role = e.target.value; } },
+      Object.entries(ROLE).map(([v, t]) => el("option", { value: v, selected: v === p.role }, t))),
+    el("button", { type: "button", class: "btn btn-link btn-small", "aria-label": `移除${p.name}`,
       onclick: () => { people.delete(id); showChosen(); check(); } }, "移除"))));
   let timer = 0;
   let seq = 0;
@@ -240,22 +207,22 @@ async function bookingForm(root, ctx) {
     if (mine !== seq) return; // a newer check is on its way
     const current = room.value || (firstRooms ? q.room || "" : "");
     firstRooms = false;
-    put(room, h("option", { value: "" }, "不使用会议室（线上或其他地点）"), ...r.rooms.map((x) =>
-      h("option", { value: String(x.id), disabled: !x.free, selected: x.free && String(x.id) === String(current) },
+    replace(room, el("option", { value: "" }, "不使用会议室（线上或其他地点）"), ...r.rooms.map((x) =>
+      el("option", { value: String(x.id), disabled: !x.free, selected: x.free && String(x.id) === String(current) },
         `${x.name}（${x.capacity}人）${x.free ? (x.approval_required ? " · 需审批" : " · 空闲") : ` · ${x.reason}`}`)));
     const free = r.rooms.filter((x) => x.free).length;
-    put(status, 
+    replace(status, 
       r.attendee_conflicts.length
-        ? h("p", { class: "meet-warn" }, `以下人员该时段已有安排：${r.attendee_conflicts.map((c) => c.name).join("、")}`)
-        : h("p", { class: "meet-ok" }, r.headcount ? `${r.headcount} 位参会人员该时段均有空` : "请添加参会人员"),
-      h("p", { class: "hint" }, `该时段空闲会议室 ${free} 间`));
+        ? el("p", { class: "meet-warn" }, `以下人员该时段已有安排：${r.attendee_conflicts.map((c) => c.name).join("、")}`)
+        : el("p", { class: "meet-ok" }, r.headcount ? `${r.headcount} 位参会人员该时段均有空` : "请添加参会人员"),
+      el("p", { class: "hint" }, `该时段空闲会议室 ${free} 间`));
   }), 300); };
   search.addEventListener("input", () => { clearTimeout(search._t); search._t = setTimeout(() => guarded(results, async () => {
-    if (!search.value.trim()) { put(results, ); return; }
+    if (!search.value.trim()) { replace(results); return; }
     const { items } = await ctx.api.get(`/api/directory/search?q=${encodeURIComponent(search.value.trim())}`, { signal: ctx.signal });
-    put(results, ...items.filter((p) => !people.has(p.id)).slice(0, 8).map((p) => h("li", {}, h("button", { type: "button", class: "btn btn-secondary btn-small",
-      onclick: () => { people.set(p.id, { name: p.name, role: "required" }); search.value = ""; put(results, ); showChosen(); check(); search.focus(); } },
-      `＋ ${p.name}`, h("span", { class: "meet-dept" }, p.department || "")))));
+    replace(results, ...items.filter((p) => !people.has(p.id)).slice(0, 8).map((p) => el("li", {}, el("button", { type: "button", class: "btn btn-secondary btn-small",
+      onclick: () => { people.set(p.id, { name: p.name, role: "required" }); search.value = ""; replace(results); showChosen(); check(); search.focus(); } },
+      `＋ ${p.name}`, el("span", { class: "meet-dept" }, p.department || "")))));
   }), 250); });
   [date, from, to, repeat, count].forEach((x) => x.addEventListener("change", check));
   repeat.addEventListener("change", () => { countField.hidden = !repeat.value; });
@@ -264,11 +231,11 @@ async function bookingForm(root, ctx) {
     const end = new Date(`${date.value}T00:00:00Z`); end.setUTCDate(end.getUTCDate() + 14);
     const r = await ctx.api.post("/api/meetings/slots", { user_ids: [...people.keys()], duration_minutes: minutes,
       window_start: local(date.value, "00:00"), window_end: local(dayKey(end), "00:00"), need_room: !online.value }, { signal: ctx.signal });
-    put(slots, r.items.length ? h("div", {}, h("p", { class: "hint" }, "大家都有空的时间（点选即填入）："),
-      h("ul", { class: "meet-slot-list" }, r.items.map((s) => h("li", {}, h("button", { type: "button", class: "btn btn-secondary btn-small",
+    replace(slots, r.items.length ? el("div", {}, el("p", { class: "hint" }, "大家都有空的时间（点选即填入）："),
+      el("ul", { class: "meet-slot-list" }, r.items.map((s) => el("li", {}, el("button", { type: "button", class: "btn btn-secondary btn-small",
         onclick: () => { date.value = s.local_start.slice(0, 10); from.value = s.local_start.slice(11, 16); to.value = hm(s.end); check(); } },
-        `${md(s.start)} ${hm(s.start)}–${hm(s.end)}`, s.rooms.length ? h("span", { class: "meet-dept" }, s.rooms.map((x) => x.name).join("、")) : null))))) :
-      h("p", { class: "hint", text: "两周内没有找到所有人都有空的时段" }));
+        `${md(s.start)} ${hm(s.start)}–${hm(s.end)}`, s.rooms.length ? el("span", { class: "meet-dept" }, s.rooms.map((x) => x.name).join("、")) : null))))) :
+      el("p", { class: "hint", text: "两周内没有找到所有人都有空的时段" }));
   });
   const submit = (e) => { e.preventDefault(); guarded(message, async () => {
     const body = { ...draft(), title: title.value, online_url: online.value };
@@ -276,21 +243,21 @@ async function bookingForm(root, ctx) {
     const r = await ctx.api.post("/api/meetings", body);
     ctx.navigate(`#/meetings/${r.meeting.id}`);
   }); };
-  put(root, h("h1", { tabindex: "-1" }, "预约会议"), nav(ctx, "new"), h("form", { class: "panel meet-form", onsubmit: submit },
-    h("div", { class: "meet-form-grid" },
-      h("div", { class: "field meet-span" }, h("label", { for: "mt-title" }, "会议名称", h("span", { class: "req", "aria-hidden": "true" }, " *")), title),
+  replace(root, el("h1", { tabindex: "-1" }, "预约会议"), nav(ctx, "new"), el("form", { class: "panel meet-form", onsubmit: submit },
+    el("div", { class: "meet-form-grid" },
+      el("div", { class: "field meet-span" }, el("label", { for: "mt-title" }, "会议名称", el("span", { class: "req", "aria-hidden": "true" }, " *")), title),
       field("mt-date", "日期", date), field("mt-from", "开始", from), field("mt-to", "结束", to),
       field("mt-repeat", "重复", repeat), countField),
-    h("fieldset", { class: "fieldset meet-people" }, h("legend", {}, "参会人员"),
-      h("div", { class: "field" }, h("label", { for: "mt-search" }, "添加参会人员"), search), results, chosen, status,
-      h("div", { class: "meet-finder" },
-        h("button", { type: "button", class: "btn btn-secondary", onclick: findSlots }, "查找大家都有空的时间"), slots)),
-    h("div", { class: "meet-form-grid" },
-      h("div", { class: "field" }, h("label", { for: "mt-room" }, "会议室"),
-        h("p", { class: "hint", id: "mt-room-hint" }, "按所选时段和人数列出本机关会议室"), room),
+    el("fieldset", { class: "fieldset meet-people" }, el("legend", {}, "参会人员"),
+      el("div", { class: "field" }, el("label", { for: "mt-search" }, "添加参会人员"), search), results, chosen, status,
+      el("div", { class: "meet-finder" },
+        el("button", { type: "button", class: "btn btn-secondary", onclick: findSlots }, "查找大家都有空的时间"), slots)),
+    el("div", { class: "meet-form-grid" },
+      el("div", { class: "field" }, el("label", { for: "mt-room" }, "会议室"),
+        el("p", { class: "hint", id: "mt-room-hint" }, "按所选时段和人数列出本机关会议室"), room),
       field("mt-online", "线上会议地址（可选）", online)),
-    message, h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "预约"),
-      h("a", { href: "#/meetings", class: "btn btn-secondary" }, "取消"))));
+    message, el("div", { class: "actions" }, el("button", { type: "submit", class: "btn btn-primary" }, "预约"),
+      el("a", { href: "#/meetings", class: "btn btn-secondary" }, "取消"))));
   check();
 }
 
@@ -301,58 +268,58 @@ async function meetingPage(root, ctx, id) {
     const m = await ctx.api.get(`/api/meetings/${id}`, { signal: ctx.signal });
     if (stale()) return; // a reload started after this one owns the page
     const place = m.room ? `${m.room.name}${m.room.location ? `（${m.room.location}）` : ""}` : (m.online_url ? "线上会议" : "未指定");
-    const fact = (k, v) => [h("dt", {}, k), h("dd", {}, v)];
-    const parts = [h("h1", { tabindex: "-1" }, m.title), nav(ctx),
-      h("section", { class: "panel meet-summary", "aria-label": "会议信息" },
-        h("dl", { class: "facts" },
+    const fact = (k, v) => [el("dt", {}, k), el("dd", {}, v)];
+    const parts = [el("h1", { tabindex: "-1" }, m.title), nav(ctx),
+      el("section", { class: "panel meet-summary", "aria-label": "会议信息" },
+        el("dl", { class: "facts" },
           fact("时间", `${md(m.start)} ${hm(m.start)}–${hm(m.end)}${m.rrule ? "（周期性会议）" : ""}`),
           fact("地点", place),
-          fact("状态", h("span", { class: `tag${m.status === "confirmed" ? " tag-ok" : m.status === "pending" ? "" : " tag-off"}` }, STATUS[m.status] || m.status)),
+          fact("状态", el("span", { class: `tag${m.status === "confirmed" ? " tag-ok" : m.status === "pending" ? "" : " tag-off"}` }, STATUS[m.status] || m.status)),
           m.organizer?.name ? fact("组织者", m.organizer.name) : null),
-        m.description ? h("p", { class: "meet-desc", text: m.description }) : null,
-        h("div", { class: "actions" },
-          m.online_url ? h("a", { href: m.online_url, rel: "noopener noreferrer", target: "_blank", class: "btn btn-primary" }, "进入线上会议") : null,
-          h("a", { href: `/api/meetings/${id}.ics`, class: "btn btn-secondary", download: "" }, "加入日历（.ics）")))];
+        m.description ? el("p", { class: "meet-desc", text: m.description }) : null,
+        el("div", { class: "actions" },
+          m.online_url ? el("a", { href: m.online_url, rel: "noopener noreferrer", target: "_blank", class: "btn btn-primary" }, "进入线上会议") : null,
+          el("a", { href: `/api/meetings/${id}.ics`, class: "btn btn-secondary", download: "" }, "加入日历（.ics）")))];
     if (m.me.attendee) parts.push(rsvpBox(ctx, id, m, load));
     if (m.me.approver && m.status === "pending") parts.push(approvalBox(ctx, id, load));
-    parts.push(h("section", { class: "panel" }, h("h2", { class: "panel-title" }, "参会人员",
-      h("span", { class: "panel-count" }, `${m.attendees.length} 人`)),
-      h("ul", { class: "meet-attendees" }, m.attendees.map((a) => h("li", {},
-        h("span", {}, h("strong", {}, a.name), h("span", { class: "meet-dept" }, ROLE[a.role] || "")),
-        h("span", { class: `meet-state meet-state-${a.rsvp}` }, `${RSVP[a.rsvp] || a.rsvp}${a.reason ? `：${a.reason}` : ""}`))))));
-    const agenda = h("section", { class: "panel" });
-    const materials = h("section", { class: "panel" });
+    parts.push(el("section", { class: "panel" }, el("h2", { class: "panel-title" }, "参会人员",
+      el("span", { class: "panel-count" }, `${m.attendees.length} 人`)),
+      el("ul", { class: "meet-attendees" }, m.attendees.map((a) => el("li", {},
+        el("span", {}, el("strong", {}, a.name), el("span", { class: "meet-dept" }, ROLE[a.role] || "")),
+        el("span", { class: `meet-state meet-state-${a.rsvp}` }, `${RSVP[a.rsvp] || a.rsvp}${a.reason ? `：${a.reason}` : ""}`))))));
+    const agenda = el("section", { class: "panel" });
+    const materials = el("section", { class: "panel" });
     if (m.me.attendee || m.me.organizer) { parts.push(agenda, materials); }
     if (m.me.organizer) {
-      const att = h("section", { class: "panel meet-organiser", "aria-labelledby": `att-${id}` }, h("h2", { id: `att-${id}` }, "签到情况"));
-      parts.push(att, h("section", { class: "panel meet-organiser" }, h("h2", {}, "组织者操作"),
-        h("div", { class: "actions" },
-          h("a", { href: `#/meetings/signin/${id}`, class: "btn btn-primary" }, "打开签到屏"),
-          h("a", { href: `/api/meetings/${id}/attendance.csv`, class: "btn btn-secondary", download: "" }, "导出签到表"),
-          m.status !== "cancelled" ? h("button", { type: "button", class: "btn btn-danger", onclick: () => guarded(root, async () => {
+      const att = el("section", { class: "panel meet-organiser", "aria-labelledby": `att-${id}` }, el("h2", { id: `att-${id}` }, "签到情况"));
+      parts.push(att, el("section", { class: "panel meet-organiser" }, el("h2", {}, "组织者操作"),
+        el("div", { class: "actions" },
+          el("a", { href: `#/meetings/signin/${id}`, class: "btn btn-primary" }, "打开签到屏"),
+          el("a", { href: `/api/meetings/${id}/attendance.csv`, class: "btn btn-secondary", download: "" }, "导出签到表"),
+          m.status !== "cancelled" ? el("button", { type: "button", class: "btn btn-danger", onclick: () => guarded(root, async () => {
             if (!window.confirm("确定取消这个会议？参会人会收到通知。")) return;
             await ctx.api.post(`/api/meetings/${id}/cancel`, {}); load(); }) }, "取消会议") : null)));
       guarded(att, async () => {
         const r = await ctx.api.get(`/api/meetings/${id}/attendance`, { signal: ctx.signal });
-        put(att, h("h2", { id: `att-${id}` }, "签到情况"),
-          h("ul", { class: "meet-counts" }, Object.entries(r.counts).filter(([, v]) => v).map(([k, v]) => h("li", {}, `${STATE[k] || k} ${v}`))),
-          h("ul", { class: "meet-attendees" }, r.items.map((i) => h("li", {}, h("strong", {}, i.name),
-            h("span", { class: `meet-state meet-state-${i.state}` }, `${STATE[i.state] || i.state}${i.signed_local ? ` ${i.signed_local}` : ""}`)))));
+        replace(att, el("h2", { id: `att-${id}` }, "签到情况"),
+          el("ul", { class: "meet-counts" }, Object.entries(r.counts).filter(([, v]) => v).map(([k, v]) => el("li", {}, `${STATE[k] || k} ${v}`))),
+          el("ul", { class: "meet-attendees" }, r.items.map((i) => el("li", {}, el("strong", {}, i.name),
+            el("span", { class: `meet-state meet-state-${i.state}` }, `${STATE[i.state] || i.state}${i.signed_local ? ` ${i.signed_local}` : ""}`)))));
       });
     }
     if (m.me.attendee || m.me.organizer) parts.push(minutesBox(ctx, id, m.me.organizer));
-    put(root, ...parts.filter(Boolean));
+    replace(root, ...parts.filter(Boolean));
     if (m.me.attendee || m.me.organizer) {
       guarded(agenda, async () => {
         const { items } = await ctx.api.get(`/api/meetings/${id}/agenda`, { signal: ctx.signal });
-        put(agenda, h("h2", {}, "议程"), items.length ? h("ol", {}, items.map((i) =>
-          h("li", {}, `${i.title}${i.presenter_name ? `（汇报：${i.presenter_name}）` : ""} ${i.duration_minutes} 分钟`))) : h("p", { class: "hint", text: "暂无议程" }));
+        replace(agenda, el("h2", {}, "议程"), items.length ? el("ol", {}, items.map((i) =>
+          el("li", {}, `${i.title}${i.presenter_name ? `（汇报：${i.presenter_name}）` : ""} ${i.duration_minutes} 分钟`))) : el("p", { class: "hint", text: "暂无议程" }));
       });
       guarded(materials, async () => {
         const { items } = await ctx.api.get(`/api/meetings/${id}/materials`, { signal: ctx.signal });
-        put(materials, h("h2", {}, "会议材料"), items.length ? h("ul", {}, items.map((x) => h("li", {},
-          h("a", x.kind === "link" ? { href: x.url, rel: "noopener noreferrer" } : { href: `/api/meetings/${id}/materials/${x.id}`, download: "" }, x.name)))) :
-          h("p", { class: "hint", text: "暂无材料" }));
+        replace(materials, el("h2", {}, "会议材料"), items.length ? el("ul", {}, items.map((x) => el("li", {},
+          el("a", x.kind === "link" ? { href: x.url, rel: "noopener noreferrer" } : { href: `/api/meetings/${id}/materials/${x.id}`, download: "" }, x.name)))) :
+          el("p", { class: "hint", text: "暂无材料" }));
       });
     }
   }));
@@ -361,9 +328,9 @@ async function meetingPage(root, ctx, id) {
 }
 
 function rsvpBox(ctx, id, m, reload) {
-  const reason = h("input", { type: "text", maxlength: "500", id: `rs-reason-${id}` });
-  const sub = h("input", { type: "number", id: `rs-sub-${id}` });
-  const msg = h("div", { role: "alert" });
+  const reason = el("input", { type: "text", maxlength: "500", id: `rs-reason-${id}` });
+  const sub = el("input", { type: "number", id: `rs-sub-${id}` });
+  const msg = el("div", { role: "alert" });
   const send = (status) => guarded(msg, async () => {
     const body = { status };
     if (status === "declined") body.reason = reason.value;
@@ -371,53 +338,53 @@ function rsvpBox(ctx, id, m, reload) {
     await ctx.api.post(`/api/meetings/${id}/rsvp`, body);
     reload();
   });
-  return h("section", { class: "panel meet-rsvp" }, h("h2", {}, `我的答复：${RSVP[m.me.rsvp] || "未答复"}`),
-    h("div", { class: "actions" },
-      h("button", { type: "button", class: "btn btn-primary", onclick: () => send("accepted") }, "参加"),
-      h("button", { type: "button", class: "btn btn-secondary", onclick: () => send("tentative") }, "待定"),
-      h("a", { href: `#/meetings/checkin/${id}`, class: "btn btn-secondary" }, "签到")),
-    h("details", { class: "disclosure" }, h("summary", {}, "请假或请人代参会"),
-      h("div", { class: "meet-rsvp-more" },
-        h("div", { class: "field" }, h("label", { for: `rs-reason-${id}` }, "请假原因"), reason),
-        h("button", { type: "button", class: "btn btn-secondary", onclick: () => send("declined") }, "请假"),
-        h("div", { class: "field" }, h("label", { for: `rs-sub-${id}` }, "代参会人编号"), sub),
-        h("button", { type: "button", class: "btn btn-secondary", onclick: () => send("delegated") }, "请人代参会"))),
+  return el("section", { class: "panel meet-rsvp" }, el("h2", {}, `我的答复：${RSVP[m.me.rsvp] || "未答复"}`),
+    el("div", { class: "actions" },
+      el("button", { type: "button", class: "btn btn-primary", onclick: () => send("accepted") }, "参加"),
+      el("button", { type: "button", class: "btn btn-secondary", onclick: () => send("tentative") }, "待定"),
+      el("a", { href: `#/meetings/checkin/${id}`, class: "btn btn-secondary" }, "签到")),
+    el("details", { class: "disclosure" }, el("summary", {}, "请假或请人代参会"),
+      el("div", { class: "meet-rsvp-more" },
+        el("div", { class: "field" }, el("label", { for: `rs-reason-${id}` }, "请假原因"), reason),
+        el("button", { type: "button", class: "btn btn-secondary", onclick: () => send("declined") }, "请假"),
+        el("div", { class: "field" }, el("label", { for: `rs-sub-${id}` }, "代参会人编号"), sub),
+        el("button", { type: "button", class: "btn btn-secondary", onclick: () => send("delegated") }, "请人代参会"))),
     msg);
 }
 
 function approvalBox(ctx, id, reload) {
-  const comment = h("input", { type: "text", placeholder: "意见（驳回必填）", "aria-label": "审批意见" });
-  const msg = h("div", { role: "alert" });
+  const comment = el("input", { type: "text", placeholder: "意见（驳回必填）", "aria-label": "审批意见" });
+  const msg = el("div", { role: "alert" });
   const decide = (approve) => guarded(msg, async () => {
     await ctx.api.post(`/api/meetings/${id}/approval`, { approve, comment: comment.value }); reload(); });
-  return h("section", { class: "panel" }, h("h2", {}, "会议室预约审批"), comment,
-    h("button", { type: "button", class: "btn btn-primary", onclick: () => decide(true) }, "同意"),
-    h("button", { type: "button", class: "btn btn-danger", onclick: () => decide(false) }, "驳回"), msg);
+  return el("section", { class: "panel" }, el("h2", {}, "会议室预约审批"), comment,
+    el("button", { type: "button", class: "btn btn-primary", onclick: () => decide(true) }, "同意"),
+    el("button", { type: "button", class: "btn btn-danger", onclick: () => decide(false) }, "驳回"), msg);
 }
 
 function minutesBox(ctx, id, canEdit) {
-  const box = h("section", { class: "panel meet-minutes" }, h("h2", {}, "会议纪要"));
+  const box = el("section", { class: "panel meet-minutes" }, el("h2", {}, "会议纪要"));
   guarded(box, async () => {
     const mm = await ctx.api.get(`/api/meetings/${id}/minutes`);
-    const decisions = h("textarea", { rows: "6", id: `mm-dec-${id}`, readonly: !canEdit },
+    const decisions = el("textarea", { rows: "6", id: `mm-dec-${id}`, readonly: !canEdit },
       (mm.decisions || []).map((d) => d.text).join("\n"));
-    const host = h("input", { type: "text", value: mm.host_name || "", id: `mm-host-${id}`, readonly: !canEdit });
-    const number = h("input", { type: "text", value: mm.number || "", placeholder: "第X期", id: `mm-no-${id}`, readonly: !canEdit });
-    const msg = h("div", { role: "alert" });
+    const host = el("input", { type: "text", value: mm.host_name || "", id: `mm-host-${id}`, readonly: !canEdit });
+    const number = el("input", { type: "text", value: mm.number || "", placeholder: "第X期", id: `mm-no-${id}`, readonly: !canEdit });
+    const msg = el("div", { role: "alert" });
     const save = () => guarded(msg, async () => {
       await ctx.api.put(`/api/meetings/${id}/minutes`, { host_name: host.value, number: number.value,
         decisions: decisions.value.split("\n").map((t) => t.trim()).filter(Boolean).map((text) => ({ text })),
         tasks: (mm.tasks || []).map((t) => ({ id: t.id, title: t.title, owner_id: t.owner_id, owner_unit: t.owner_unit, due_date: t.due_date })) });
-      put(msg, h("p", { text: "已保存" }));
+      replace(msg, el("p", { text: "已保存" }));
     });
-    put(box, h("h2", {}, "会议纪要"),
-      h("div", { class: "meet-form-grid" },
-        h("div", { class: "field" }, h("label", { for: `mm-host-${id}` }, "主持人"), host),
-        h("div", { class: "field" }, h("label", { for: `mm-no-${id}` }, "期号"), number)),
-      h("div", { class: "field" }, h("label", { for: `mm-dec-${id}` }, "议定事项（每行一项）"), decisions),
-      h("div", { class: "actions" },
-        canEdit ? h("button", { type: "button", class: "btn btn-primary", onclick: save }, "保存纪要") : null,
-        mm.exists ? h("a", { href: `/api/meetings/${id}/minutes.docx`, class: "btn btn-secondary", download: "" }, "下载纪要（Word）") : null), msg);
+    replace(box, el("h2", {}, "会议纪要"),
+      el("div", { class: "meet-form-grid" },
+        el("div", { class: "field" }, el("label", { for: `mm-host-${id}` }, "主持人"), host),
+        el("div", { class: "field" }, el("label", { for: `mm-no-${id}` }, "期号"), number)),
+      el("div", { class: "field" }, el("label", { for: `mm-dec-${id}` }, "议定事项（每行一项）"), decisions),
+      el("div", { class: "actions" },
+        canEdit ? el("button", { type: "button", class: "btn btn-primary", onclick: save }, "保存纪要") : null,
+        mm.exists ? el("a", { href: `/api/meetings/${id}/minutes.docx`, class: "btn btn-secondary", download: "" }, "下载纪要（Word）") : null), msg);
   });
   return box;
 }
@@ -425,12 +392,12 @@ function minutesBox(ctx, id, canEdit) {
 // Sign-in ------------------------------------------------------------------------------------
 
 async function signinScreen(root, ctx, id) {
-  const code = h("p", { class: "meet-code", "aria-live": "polite" });
-  const qr = h("img", { class: "meet-qr", alt: "签到二维码：用手机扫码打开签到页" });
-  const info = h("p", { class: "meet-code-info" });
-  const titleEl = h("h1", { tabindex: "-1" }, "会议签到");
-  put(root, h("div", { class: "meet-signin" }, titleEl, h("p", { class: "meet-code-label" }, "签到码"), code, qr, info,
-    h("p", {}, h("a", { href: `#/meetings/${id}`, class: "btn btn-secondary" }, "返回会议"))));
+  const code = el("p", { class: "meet-code", "aria-live": "polite" });
+  const qr = el("img", { class: "meet-qr", alt: "签到二维码：用手机扫码打开签到页" });
+  const info = el("p", { class: "meet-code-info" });
+  const titleEl = el("h1", { tabindex: "-1" }, "会议签到");
+  replace(root, el("div", { class: "meet-signin" }, titleEl, el("p", { class: "meet-code-label" }, "签到码"), code, qr, info,
+    el("p", {}, el("a", { href: `#/meetings/${id}`, class: "btn btn-secondary" }, "返回会议"))));
   const refresh = () => guarded(info, async () => {
     const s = await ctx.api.get(`/api/meetings/${id}/signin/screen`, { signal: ctx.signal });
     titleEl.textContent = `${s.title} · 签到`;
@@ -445,17 +412,17 @@ async function signinScreen(root, ctx, id) {
 }
 
 async function checkin(root, ctx, id) {
-  const codeInput = h("input", { type: "text", inputmode: "numeric", maxlength: "6", id: "ck-code",
+  const codeInput = el("input", { type: "text", inputmode: "numeric", maxlength: "6", id: "ck-code",
     value: ctx.params?.query?.code || "", autocomplete: "one-time-code" });
-  const msg = h("div", { role: "alert", "aria-live": "assertive" });
+  const msg = el("div", { role: "alert", "aria-live": "assertive" });
   const send = (withCode) => guarded(msg, async () => {
     const r = await ctx.api.post(`/api/meetings/${id}/signin`, withCode ? { code: codeInput.value.trim() } : {});
-    put(msg, h("p", { class: "meet-success", text: `签到成功 ${hm(r.signed_at)}` }));
+    replace(msg, el("p", { class: "meet-success", text: `签到成功 ${hm(r.signed_at)}` }));
   });
-  put(root, h("h1", { tabindex: "-1" }, "会议签到"), h("section", { class: "panel meet-checkin" },
-    h("div", { class: "field" }, h("label", { for: "ck-code" }, "会议室屏幕上的签到码"), codeInput),
-    h("div", { class: "actions" },
-      h("button", { type: "button", class: "btn btn-primary", onclick: () => send(true) }, "用签到码签到"),
-      h("button", { type: "button", class: "btn btn-secondary", onclick: () => send(false) }, "我已在会场，一键签到")),
-    msg), h("p", {}, h("a", { href: `#/meetings/${id}`, class: "back-link" }, "‹ 返回会议")));
+  replace(root, el("h1", { tabindex: "-1" }, "会议签到"), el("section", { class: "panel meet-checkin" },
+    el("div", { class: "field" }, el("label", { for: "ck-code" }, "会议室屏幕上的签到码"), codeInput),
+    el("div", { class: "actions" },
+      el("button", { type: "button", class: "btn btn-primary", onclick: () => send(true) }, "用签到码签到"),
+      el("button", { type: "button", class: "btn btn-secondary", onclick: () => send(false) }, "我已在会场，一键签到")),
+    msg), el("p", {}, el("a", { href: `#/meetings/${id}`, class: "back-link" }, "‹ 返回会议")));
 }
