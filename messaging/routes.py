@@ -11,7 +11,7 @@ from typing import Any
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from messaging import attachments, messages, search, service
+from messaging import attachments, department_groups, messages, paging, search, service
 from messaging.schemas import (
     DirectBody,
     EditBody,
@@ -44,7 +44,7 @@ def _conv(ctx: Ctx) -> int:
 
 @api(action="message.read")
 def conversations(ctx: Ctx) -> dict[str, Any]:
-    if service.ensure_department_groups(ctx.app.state.db, ctx.user):
+    if department_groups.ensure_department_groups(ctx.app.state.db, ctx.user):
         ctx.session.rollback()  # end the read snapshot taken before the repair, to see it
     return service.list_conversations(ctx.session, ctx.user)
 
@@ -130,7 +130,7 @@ def history(ctx: Ctx) -> dict[str, Any]:
     def opt(name: str) -> int | None:
         return ctx.query_int(name, -1, lo=0, hi=2**62) if ctx.query(name) else None
 
-    return messages.history(
+    return paging.history(
         ctx.session,
         ctx.user,
         conversation_id=_conv(ctx),

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from messaging import search_index
 from messaging.models import Conversation, Member, Message
 from messaging.rules import history_floor
-from messaging.service import _titles, access_conversation, readable_after
+from messaging.service import access_conversation, conversation_titles, readable_after
 from messaging.timeline import messages_public
 from office.actor import Actor
 from office.errors import ValidationError
@@ -55,7 +55,7 @@ def search(
             select(Conversation).where(col(Conversation.id).in_({m.conversation_id for m in msgs}))
         ).all()
     }
-    titles = _titles(session, actor, list(convs.values()))
+    titles = conversation_titles(session, actor, list(convs.values()))
     items = []
     for m in messages_public(session, msgs):
         conv = convs[m["conversation_id"]]

@@ -1,10 +1,11 @@
-"""Conversations and membership: department groups kept in step with the directory, ad-hoc groups,
-one-to-one chats and each user's 工作通知 channel.
+"""Conversations and membership: reading them, ad-hoc groups, one-to-one chats and each user's
+工作通知 channel.
 
 Every function takes the session and the acting user, checks access through
 ``access_conversation`` (404 for "missing" and "not a member" alike), records an audit entry for
 each change and publishes ``chat.conversation`` / ``chat.member`` events to exactly the members
-concerned. Messages themselves are in ``messaging.messages``.
+concerned. Messages themselves are in ``messaging.messages``; department groups are kept in step
+with the directory by ``messaging.department_groups``.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from messaging.models import Conversation, ConversationKind, Member, MemberRole,
 from messaging.rules import history_floor
 from messaging.timeline import member_ids, messages_public, system_message, user_names
 from office import audit, events, policy
-from office.actor import SYSTEM, Actor
-from office.db import Database, escape_like, settings_of, utcnow
-from office.directory.service import department_member_ids, users_with_role
+from office.actor import Actor
+from office.db import escape_like, settings_of, utcnow
 from office.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
-from office.models import Department, DeptKind, Role, User
+from office.models import Department, User
 
 MANAGED = (ConversationKind.group,)
 
@@ -100,7 +100,7 @@ def list_conversations(session: Session, actor: Actor) -> dict[str, Any]:
         .where(Member.user_id == actor.user_id)
         .order_by(col(Conversation.last_message_at).desc())
     ).all()
-    titles = _titles(session, actor, [c for c, _ in rows])
+    titles = conversation_titles(session, actor, [c for c, _ in rows])
     lasts: dict[int, dict[str, Any]] = {}
     wanted = [(c.id, c.last_seq) for c, _ in rows if c.last_seq]
     if wanted:
@@ -133,7 +133,7 @@ def unread_counts(session: Session, actor: Actor) -> dict[str, Any]:
     }
 
 
-def _titles(session: Session, actor: Actor, convs: list[Conversation]) -> dict[int, str]:
+def conversation_titles(session: Session, actor: Actor, convs: list[Conversation]) -> dict[int, str]:
     """Display names: a department group follows the department's current name; a direct chat
     shows the other person."""
     out: dict[int, str] = {}
@@ -155,7 +155,7 @@ def _titles(session: Session, actor: Actor, convs: list[Conversation]) -> dict[i
 
 def get_conversation(session: Session, actor: Actor, conversation_id: int) -> dict[str, Any]:
     conv, me = access_conversation(session, actor, conversation_id)
-    out = conversation_public(session, conv, me, title=_titles(session, actor, [conv]).get(conv.id))  # type: ignore[arg-type]
+    out = conversation_public(session, conv, me, title=conversation_titles(session, actor, [conv]).get(conv.id))  # type: ignore[arg-type]
     out["members"] = list_members(session, actor, conversation_id)
     return out
 
@@ -231,7 +231,7 @@ def create_group(session: Session, actor: Actor, *, name: str, member_ids: Itera
         detail={"name": name, "members": sorted(ids)},
     )
     system_message(session, conv, f"{actor.name}创建了群聊“{name}”", event="created", user_id=actor.user_id)
-    _notify_conversation(session, conv, "add", sorted(ids))
+    notify_conversation(session, conv, "add", sorted(ids))
     return conv
 
 
@@ -256,8 +256,8 @@ def add_members(session: Session, actor: Actor, conversation_id: int, *, user_id
         detail={"user_ids": new},
     )
     names = user_names(session, new)
-    _notify_members(session, conv, "add", new)
-    _notify_conversation(session, conv, "add", new)
+    notify_members(session, conv, "add", new)
+    notify_conversation(session, conv, "add", new)
     system_message(
         session, conv, f"{actor.name}邀请{'、'.join(names[u] for u in new)}加入了群聊", event="member_add", user_ids=new
     )
@@ -271,7 +271,7 @@ def remove_member(session: Session, actor: Actor, conversation_id: int, user_id:
         raise NotFound("该成员不在群中", code="member_not_found")
     if target.role == MemberRole.owner or (target.role == MemberRole.admin and me.role != MemberRole.owner):
         raise PermissionDenied("不能移除群主或其他管理员", code="cannot_remove")
-    _drop_member(session, conv, target)
+    drop_member(session, conv, target)
     audit.record(
         session,
         actor,
@@ -284,12 +284,12 @@ def remove_member(session: Session, actor: Actor, conversation_id: int, user_id:
     system_message(session, conv, f"{actor.name}将{name}移出了群聊", event="member_remove", user_ids=[user_id])
 
 
-def _drop_member(session: Session, conv: Conversation, target: Member) -> None:
+def drop_member(session: Session, conv: Conversation, target: Member) -> None:
     # Tell the leaver first (while still a recipient), then everyone who remains.
-    _notify_conversation(session, conv, "remove", [target.user_id])
+    notify_conversation(session, conv, "remove", [target.user_id])
     session.delete(target)
     session.flush()
-    _notify_members(session, conv, "remove", [target.user_id], extra=[target.user_id])
+    notify_members(session, conv, "remove", [target.user_id], extra=[target.user_id])
 
 
 def set_member_role(session: Session, actor: Actor, conversation_id: int, user_id: int, *, role: MemberRole) -> None:
@@ -314,7 +314,7 @@ def set_member_role(session: Session, actor: Actor, conversation_id: int, user_i
         target_id=conversation_id,
         detail={"user_id": user_id, "role": role.value},
     )
-    _notify_members(session, conv, "role", [user_id], role=role.value)
+    notify_members(session, conv, "role", [user_id], role=role.value)
 
 
 def leave(session: Session, actor: Actor, conversation_id: int) -> None:
@@ -332,7 +332,7 @@ def leave(session: Session, actor: Actor, conversation_id: int) -> None:
             heir.role = MemberRole.owner
             conv.owner_user_id = heir.user_id
             session.add_all([heir, conv])
-    _drop_member(session, conv, me)
+    drop_member(session, conv, me)
     audit.record(session, actor, "chat.leave", target_type="chat_conversation", target_id=conversation_id)
     if conv.dissolved_at is None and member_ids(session, conversation_id):
         system_message(session, conv, f"{actor.name}退出了群聊", event="leave", user_id=actor.user_id)
@@ -368,7 +368,7 @@ def update_group(
     audit.record(
         session, actor, "chat.group_update", target_type="chat_conversation", target_id=conv.id, detail=changes
     )
-    _notify_conversation(session, conv, "update", member_ids(session, conv.id), changes=changes)  # type: ignore[arg-type]
+    notify_conversation(session, conv, "update", member_ids(session, conv.id), changes=changes)  # type: ignore[arg-type]
     if "name" in changes:
         system_message(session, conv, f"{actor.name}将群名称修改为“{conv.name}”", event="rename")
     if changes.get("announcement"):
@@ -385,7 +385,7 @@ def dissolve(session: Session, actor: Actor, conversation_id: int) -> None:
     conv.dissolved_at = utcnow()
     session.add(conv)
     audit.record(session, actor, "chat.group_dissolve", target_type="chat_conversation", target_id=conv.id)
-    _notify_conversation(session, conv, "update", member_ids(session, conv.id), changes={"dissolved": True})  # type: ignore[arg-type]
+    notify_conversation(session, conv, "update", member_ids(session, conv.id), changes={"dissolved": True})  # type: ignore[arg-type]
 
 
 def set_muted(session: Session, actor: Actor, conversation_id: int, *, muted: bool) -> Member:
@@ -405,13 +405,13 @@ def set_muted(session: Session, actor: Actor, conversation_id: int, *, muted: bo
     return me
 
 
-def _notify_conversation(session: Session, conv: Conversation, op: str, user_ids: list[int], **extra: Any) -> None:
+def notify_conversation(session: Session, conv: Conversation, op: str, user_ids: list[int], **extra: Any) -> None:
     events.publish_on_commit(
         session, "chat.conversation", {"op": op, "conversation_id": conv.id, **extra}, user_ids=user_ids
     )
 
 
-def _notify_members(
+def notify_members(
     session: Session, conv: Conversation, op: str, user_ids: list[int], *, extra: list[int] = (), **more: Any
 ) -> None:
     events.publish_on_commit(
@@ -448,7 +448,7 @@ def open_direct(session: Session, actor: Actor, *, user_id: int) -> Conversation
         target_id=conv.id,
         detail={"user_id": user_id},
     )
-    _notify_conversation(session, conv, "add", [a, b])
+    notify_conversation(session, conv, "add", [a, b])
     return conv
 
 
@@ -462,131 +462,28 @@ def notice_channel(session: Session, user_id: int) -> Conversation:
         session.flush()
         session.add(Member(conversation_id=conv.id, user_id=user_id))  # type: ignore[arg-type]
         session.flush()
-        _notify_conversation(session, conv, "add", [user_id])
+        notify_conversation(session, conv, "add", [user_id])
     return conv
-
-
-# Department groups ------------------------------------------------------------------------------
-
-
-def sync_department_group(session: Session, dept_id: int) -> Conversation | None:
-    """Create the department's group if needed and make its members the department's active
-    staff (dept heads are admins). Returns None for agencies and unknown departments."""
-    dept = session.get(Department, dept_id)
-    if dept is None or dept.kind != DeptKind.department:
-        return None
-    conv = session.exec(select(Conversation).where(Conversation.department_id == dept_id)).first()
-    if conv is None:
-        conv = Conversation(kind=ConversationKind.department, name=dept.name, department_id=dept_id)
-        session.add(conv)
-        session.flush()
-    want = set(department_member_ids(session, dept_id))
-    heads = set(users_with_role(session, Role.dept_head, department_id=dept_id))
-    have = {m.user_id: m for m in session.exec(select(Member).where(Member.conversation_id == conv.id)).all()}
-    added = sorted(want - set(have))
-    removed = sorted(set(have) - want)
-    for uid in added:
-        session.add(
-            Member(
-                conversation_id=conv.id,
-                user_id=uid,
-                last_read_seq=conv.last_seq,
-                joined_seq=conv.last_seq,
-            )
-        )
-    changed_roles = []
-    for uid, m in have.items():
-        role = MemberRole.admin if uid in heads else MemberRole.member
-        if uid in want and m.role != role:
-            m.role = role
-            session.add(m)
-            changed_roles.append(uid)
-    for uid in added:
-        if uid in heads:
-            session.flush()
-            m = session.get(Member, (conv.id, uid))
-            m.role = MemberRole.admin
-            session.add(m)
-    if not (added or removed or changed_roles):
-        return conv
-    for uid in removed:
-        _drop_member(session, conv, have[uid])
-    session.flush()
-    if added:
-        _notify_conversation(session, conv, "add", added)
-        _notify_members(session, conv, "add", added)
-    audit.record(
-        session,
-        SYSTEM,
-        "chat.department_sync",
-        target_type="chat_conversation",
-        target_id=conv.id,
-        detail={"department_id": dept_id, "added": added, "removed": removed, "roles": changed_roles},
-    )
-    return conv
-
-
-def sync_user_departments(session: Session, user_id: int) -> None:
-    """After a person's posts change: refresh the groups of their departments, old and new."""
-    from office.models import Post
-
-    depts = set(session.exec(select(Post.department_id).where(Post.user_id == user_id)).all())
-    depts |= set(
-        session.exec(
-            select(Conversation.department_id)
-            .join(Member, Member.conversation_id == Conversation.id)  # type: ignore[arg-type]
-            .where(Member.user_id == user_id, col(Conversation.department_id).is_not(None))
-        ).all()
-    )
-    for dept_id in sorted(d for d in depts if d):
-        sync_department_group(session, dept_id)
-
-
-def sync_all_department_groups(db: Database) -> None:
-    with db.read() as s:
-        dept_ids = list(s.exec(select(Department.id).where(Department.kind == DeptKind.department)).all())
-    for dept_id in dept_ids:
-        with db.write() as s:
-            sync_department_group(s, dept_id)  # type: ignore[arg-type]
-
-
-def ensure_department_groups(db: Database, actor: Actor) -> bool:
-    """Lazily repair the actor's department groups (e.g. after a CLI import that ran no
-    subscribers), in its own write transaction; True when something was created."""
-    with db.read() as s:
-        mine = set(
-            s.exec(
-                select(Conversation.department_id)
-                .join(Member, Member.conversation_id == Conversation.id)  # type: ignore[arg-type]
-                .where(Member.user_id == actor.user_id, col(Conversation.department_id).is_not(None))
-            ).all()
-        )
-        kinds = dict(
-            s.exec(select(Department.id, Department.kind).where(col(Department.id).in_(actor.department_ids))).all()
-        )
-    missing = [d for d in actor.department_ids if d not in mine and kinds.get(d) == DeptKind.department]
-    for dept_id in sorted(missing):
-        with db.write() as s:
-            sync_department_group(s, dept_id)
-    return bool(missing)
 
 
 __all__ = [
     "access_conversation",
     "add_members",
+    "conversation_titles",
     "create_group",
     "dissolve",
+    "drop_member",
     "get_conversation",
     "leave",
     "list_conversations",
     "list_members",
     "notice_channel",
+    "notify_conversation",
+    "notify_members",
     "open_direct",
     "remove_member",
     "set_member_role",
     "set_muted",
-    "sync_department_group",
-    "sync_user_departments",
     "unread_counts",
     "update_group",
 ]

@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from messaging import messages, service, subscribers, todo
+from messaging import department_groups, messages, subscribers, todo
 from messaging.batcher import GroupCommit
 from messaging.frames import FrameHandlers
 from messaging.presence import Presence
@@ -39,7 +39,7 @@ class ChatRuntime:
     async def background(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(None, service.sync_all_department_groups, self.db)
+            await loop.run_in_executor(None, department_groups.sync_all_department_groups, self.db)
             while True:
                 await asyncio.sleep(min(15.0, max(self.db.settings.chat_ding_remind_seconds / 4, 0.2)))
                 try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from messaging import service
+from messaging import department_groups, service
 from messaging.models import MessageKind
 from messaging.timeline import append_message
 from office.db import Database
@@ -25,7 +25,7 @@ def on_posts_changed(db: Database, event: Event) -> None:
     if not isinstance(user_id, int):
         return
     with db.write() as s:
-        service.sync_user_departments(s, user_id)
+        department_groups.sync_user_departments(s, user_id)
 
 
 def clean_notice(payload: dict[str, Any]) -> tuple[list[int], dict[str, str]] | None:

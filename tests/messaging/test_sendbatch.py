@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from messaging import messages, search, service
+from messaging import messages, paging, search, service
 from messaging.batcher import GroupCommit
 from messaging.models import Member, Message
 from messaging.sendbatch import SendBatch, SendOp
@@ -104,7 +104,7 @@ def test_mixed_batch_matches_the_orm_path(db, org: Org, batcher: GroupCommit) ->
     assert [m["seq"] for m in fresh] == list(range(earlier["seq"] + 1, earlier["seq"] + 7))
     # What was acked is what history (the ORM serialiser) shows, and what the event carried.
     with db.read() as s:
-        page = {m["seq"]: m for m in messages.history(s, ham, conversation_id=g)["items"]}
+        page = {m["seq"]: m for m in paging.history(s, ham, conversation_id=g)["items"]}
     for m in fresh:
         stored = {k: v for k, v in page[m["seq"]].items() if k in m}
         if m is ding:

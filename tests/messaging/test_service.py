@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from messaging import messages, search, service
+from messaging import department_groups, messages, paging, search, service
 from messaging.models import Message, MessageEdit
 from office import events
 from office.actor import SYSTEM
@@ -75,7 +75,7 @@ def test_read_lists_for_the_sender_only(db, org: Org) -> None:
         lists = messages.read_list(s, org.actor("hamlet"), conversation_id=g, seq=m["seq"])
         assert [p["name"] for p in lists["read"]] == ["李娜"]
         assert [p["name"] for p in lists["unread"]] == ["刘洋"]
-        page = messages.history(s, org.actor("hamlet"), conversation_id=g)
+        page = paging.history(s, org.actor("hamlet"), conversation_id=g)
         mine = next(i for i in page["items"] if i["seq"] == m["seq"])
         assert (mine["read_count"], mine["unread_count"]) == (1, 1)
         with pytest.raises(PermissionDenied):
@@ -96,7 +96,7 @@ def test_replying_reads_what_came_before_and_tells_its_senders(db, org: Org) -> 
     assert payload["from_seq"] < question["seq"]
     assert org.users["ophelia"] in reads[0].user_ids
     with db.read() as s:
-        page = messages.history(s, org.actor("ophelia"), conversation_id=g)
+        page = paging.history(s, org.actor("ophelia"), conversation_id=g)
         mine = next(i for i in page["items"] if i["seq"] == question["seq"])
         assert (mine["read_count"], mine["unread_count"]) == (1, 1)
     # Nothing unread before it: a send publishes no chat.read.
@@ -148,7 +148,7 @@ def test_edit_keeps_history(db, org: Org) -> None:
         messages.edit_message(s, org.actor("hamlet"), conversation_id=g, seq=m["seq"], text="版本三")
     with db.read() as s:
         hist = messages.edit_history(s, org.actor("ophelia"), conversation_id=g, seq=m["seq"])
-        page = messages.history(s, org.actor("ophelia"), conversation_id=g)
+        page = paging.history(s, org.actor("ophelia"), conversation_id=g)
     assert [h["text"] for h in hist] == ["版本一", "版本二"]
     assert page["items"][-1]["text"] == "版本三" and page["items"][-1]["edited_at"]
 
@@ -173,7 +173,7 @@ def test_ding_ack_pending_and_reminders(db, org: Org) -> None:
 
 
 def test_department_groups_follow_the_directory(db, org: Org) -> None:
-    service.sync_all_department_groups(db)
+    department_groups.sync_all_department_groups(db)
     a1, a2 = dept_group(db, org.depts["A1"]), dept_group(db, org.depts["A2"])
     with db.read() as s:
         names = {i["id"]: i["name"] for i in service.list_conversations(s, org.actor("hamlet"))["items"]}
@@ -181,7 +181,7 @@ def test_department_groups_follow_the_directory(db, org: Org) -> None:
     with db.write() as s:
         directory.set_posts(s, SYSTEM, org.users["hamlet"], [PostSpec(department_id=org.depts["A2"])])
     with db.write() as s:
-        service.sync_user_departments(s, org.users["hamlet"])
+        department_groups.sync_user_departments(s, org.users["hamlet"])
     with db.read() as s:
         ids = {i["id"] for i in service.list_conversations(s, org.actor("hamlet"))["items"]}
     assert a2 in ids and a1 not in ids
@@ -190,7 +190,7 @@ def test_department_groups_follow_the_directory(db, org: Org) -> None:
 
 
 def test_directory_event_resyncs_through_the_running_app(client, db, org: Org) -> None:
-    service.sync_all_department_groups(db)
+    department_groups.sync_all_department_groups(db)
     a2 = dept_group(db, org.depts["A2"])
     with db.write() as s:
         directory.set_posts(s, SYSTEM, org.users["othello"], [PostSpec(department_id=org.depts["A2"])])
