@@ -21,6 +21,19 @@ from starlette.responses import Response
 
 # Served at "/" (index.html) or here (sw.js itself), not at /static/<name>: hashed, not listed.
 NOT_LISTED = ("index.html", "sw.js")
+# What starting needs (the frame and the login page), fetched when the worker installs; the other
+# shell files are kept the first time a page asks for them, so installing stays light.
+CORE = (
+    "css/app.css",
+    "js/app.js",
+    "js/api.js",
+    "js/ui.js",
+    "js/ws.js",
+    "js/notify.js",
+    "js/pages/login.js",
+    "manifest.webmanifest",
+    "icons/icon-192.png",
+)
 
 
 @functools.cache
@@ -42,7 +55,12 @@ def shell(static_dir: Path) -> tuple[str, tuple[str, ...]]:
 def script(static_dir: Path) -> str:
     release, urls = shell(static_dir)
     source = (static_dir / "sw.js").read_text(encoding="utf-8")
-    return source.replace('/*RELEASE*/"dev"', json.dumps(release)).replace("/*SHELL*/[]", json.dumps(list(urls)))
+    core = [f"/static/{name}" for name in CORE if (static_dir / name).is_file()]
+    return (
+        source.replace('/*RELEASE*/"dev"', json.dumps(release))
+        .replace("/*SHELL*/[]", json.dumps(list(urls)))
+        .replace("/*CORE*/[]", json.dumps(core))
+    )
 
 
 def endpoint(static_dir: Path) -> Callable[[Request], Awaitable[Response]]:

@@ -1,21 +1,25 @@
 // 通办's service worker: keeps this release's shell (index.html and the files under static/) so the
 // app starts at once and opens without a network. office/pwa.py serves it at /sw.js with RELEASE
-// (a hash of every shell file) and SHELL (their addresses) written in. A release that changes any
-// of them changes these bytes, so the browser installs the new worker, which fills a new cache and
-// deletes the old one; the page loads the new release at its next navigation (app.js).
+// (a hash of every shell file), SHELL (their addresses) and CORE (what starting needs) written in.
+// A release that changes any shell file changes these bytes, so the browser installs the new
+// worker, which fills a new cache and deletes the old one; the page loads the new release at its
+// next navigation (app.js).
 //
-// Only the shell is ever cached: API answers (/api/…), files (attachments, downloads), the event
-// stream and anything not listed in SHELL always go to the network, untouched.
+// Installing fetches only CORE (the start and the login page); the other shell files, page modules
+// mostly, are kept the first time a page asks for them. Only the shell is ever cached: API answers
+// (/api/…), files (attachments, downloads), the event stream and anything not listed in SHELL
+// always go to the network, untouched.
 
 const RELEASE = /*RELEASE*/"dev";
 const SHELL = /*SHELL*/[];
+const CORE = /*CORE*/[];
 const PREFIX = "tongban-shell-";
 const CACHE = PREFIX + RELEASE;
 
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
-    await cache.addAll(["/", ...SHELL].map((url) => new Request(url, { cache: "reload" })));
+    await cache.addAll(["/", ...CORE].map((url) => new Request(url, { cache: "reload" })));
     await self.skipWaiting();
   })());
 });
@@ -40,6 +44,10 @@ self.addEventListener("fetch", (event) => {
 });
 
 async function fromShell(request, key) {
-  const cached = await caches.match(key, { cacheName: CACHE });
-  return cached || fetch(request);
+  const cache = await caches.open(CACHE);
+  const cached = await cache.match(key);
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok && response.type === "basic") await cache.put(key, response.clone());
+  return response;
 }

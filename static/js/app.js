@@ -6,9 +6,14 @@
 //   URL            #/<name>[/<sub>/<sub>…][?key=value&…]      e.g. #/docs/42?tab=history
 //   Module         static/js/pages/<name>.js, loaded with dynamic import() on first visit.
 //                  Nav sections: messages 消息, docs 公文, meetings 会议, directory 通讯录,
-//                  esign 签章, admin 管理 (admins only); also profile 个人设置.
+//                  esign 签章, admin 管理 (admins only); also profile 个人设置. A phone (≤ 600 px)
+//                  shows a tab bar instead: 工作台 (home), 消息, 公文, 会议 and 我的 (the rest).
 //   Exports        export async function render(root, ctx)   — required
 //                  export function dispose()                  — optional, called before the next page
+//                  export function update(params)             — optional: the address changed within
+//                    the page (#/messages/1 → #/messages/2, back, forward); show what it names
+//                    without building the page again and return true (false: render afresh).
+//                    ctx.params is already the new {path, query}.
 //   root           an empty <div class="page"> inside <main>. Put an <h1> first: the shell moves
 //                  keyboard focus to it and uses its text for the window title.
 //   ctx            {
@@ -31,13 +36,19 @@
 //                  If it exists but throws, the shell shows the error and logs it to the console.
 //   Realtime       Frames are dispatched by type prefix; when the server says "resync" the shell
 //                  re-renders the current page, so render() must load fresh data each time.
+//   Offline shell  /sw.js (static/sw.js, served by office/pwa.py) keeps this shell — index.html,
+//                  static/ — for the release it came with; never API answers or files.
 // ──────────────────────────────────────────────────────────────────────────────────────────────
 
 import { api, ApiError, hasSessionCookie, setCsrfToken, setUnauthorizedHandler } from "./api.js";
 import { EventStream, CLOSE_SESSION_EXPIRED, CLOSE_TOO_MANY } from "./ws.js";
-import { el, replace, button, icon, loading, emptyState, errorState, toast, today } from "./ui.js";
+import { el, replace, button, icon, loading, emptyState, errorState, toast, today, openDialog } from "./ui.js";
 
+// 工作台 (#/home) is the first tab on a phone. Until static/js/pages/home.js exists its address falls
+// back to 消息; when the 工作台 lands, set this to true: it joins the sidebar and becomes the first page.
+const HOME_READY = false;
 const SECTIONS = [
+  ...(HOME_READY ? [{ name: "home", label: "工作台" }] : []),
   { name: "messages", label: "消息" },
   { name: "docs", label: "公文" },
   { name: "meetings", label: "会议" },
@@ -46,6 +57,16 @@ const SECTIONS = [
   { name: "admin", label: "管理", role: "admin" },
 ];
 const EXTRA_PAGES = { profile: "个人设置", incoming: "收文" };
+// The phone's tab bar; every other page is reached from 我的, or from its section (收文 from 公文).
+const TABS = [
+  { name: "home", label: "工作台" },
+  { name: "messages", label: "消息" },
+  { name: "docs", label: "公文" },
+  { name: "meetings", label: "会议" },
+];
+const TAB_OF = { incoming: "docs", directory: "me", esign: "me", admin: "me", profile: "me" };
+// What 我的 offers besides the account controls, in this order.
+const MORE = [["directory", "通讯录"], ["incoming", "收文"], ["esign", "签章"], ["admin", "管理", "admin"], ["profile", "个人设置"]];
 // First-use guide: a short, dismissable note shown above each main page until the user closes it
 // (remembered in localStorage); the 帮助 button in the sidebar brings back the current page's note.
 const GUIDES = {
@@ -58,7 +79,7 @@ const GUIDES = {
 };
 const GUIDE_LABELS = { incoming: "收文" }; // pages with a guide that are not in the navigation
 const GUIDE_KEY = (name) => `tb_guide_seen_${name}`;
-const DEFAULT_ROUTE = "messages";
+const DEFAULT_ROUTE = HOME_READY ? "home" : "messages";
 const TOTP_ROUTE = "profile/2fa";
 
 const appRoot = document.getElementById("app");
@@ -66,9 +87,10 @@ const state = {
   me: null,
   ws: null,
   frame: null, // {main, nav, user, ...} once the workspace is shown
-  page: null, // {module, abort, token}
+  page: null, // {name, module, abort, token, ctx}
   token: 0,
   loggingOut: false,
+  updateReady: false, // a new release's service worker took over: load it at the next navigation
 };
 
 // Boot -------------------------------------------------------------------------------------------
@@ -87,6 +109,7 @@ window.addEventListener("hashchange", () => {
 });
 
 boot();
+registerServiceWorker();
 
 async function boot() {
   // No CSRF cookie means no session: go straight to the login page instead of asking the server
@@ -135,30 +158,24 @@ function startWorkspace(me) {
   replace(appRoot, state.frame.root);
   state.ws = new EventStream({ userId: me.id });
   state.ws.onStatus(onStreamStatus);
-  state.ws.subscribe("resync", () => route());
+  state.ws.subscribe("resync", () => route({ fresh: true }));
   state.ws.start();
   route();
 }
 
 function buildFrame(me) {
   const isAdmin = me.roles.includes("admin");
-  const links = new Map();
+  const links = new Map(); // page name -> the elements marked as current on it (sidebar link, tab)
+  const mark = (name, node) => links.set(name, [...(links.get(name) || []), node]);
   const navList = el("ul", { class: "nav-list" });
   for (const s of SECTIONS) {
     if (s.role && !me.roles.includes(s.role)) continue;
     const a = el("a", { href: `#/${s.name}`, class: "nav-link" }, icon(s.name), el("span", {}, s.label));
-    links.set(s.name, a);
+    mark(s.name, a);
     navList.appendChild(el("li", {}, a));
   }
-  const primary = me.posts.find((p) => p.is_primary) || me.posts[0];
-  const elderBtn = el("button", {
-    type: "button", class: "btn btn-secondary btn-toggle", "aria-pressed": String(!!me.elder_mode),
-    onclick: () => toggleElder(elderBtn),
-  }, "长者模式");
   const profileLink = el("a", { href: "#/profile", class: "btn btn-secondary" }, "个人设置");
-  const helpBtn = button("帮助", () => showGuide(parseHash().name, { force: true }),
-    { kind: "secondary", class: "btn-help", "aria-label": "帮助：显示本页使用提示" });
-  links.set("profile", profileLink);
+  mark("profile", profileLink);
   const status = el("p", { class: "conn-status", role: "status", hidden: true });
   const main = el("main", { id: "main", class: "main", tabindex: "-1" });
   const skip = el("a", {
@@ -175,16 +192,67 @@ function buildFrame(me) {
       el("nav", { class: "nav", "aria-label": "主要栏目" }, navList),
       el("section", { class: "userbox", "aria-label": "当前用户" },
         el("p", { class: "user-name" }, me.name),
-        el("p", { class: "user-dept" }, [primary?.department, primary?.title].filter(Boolean).join(" · ") || (isAdmin ? "系统管理员" : "")),
+        el("p", { class: "user-dept" }, userLine(me, isAdmin)),
         el("div", { class: "user-actions" },
           profileLink,
-          elderBtn,
-          helpBtn,
-          button("退出", logout, { kind: "secondary", class: "btn-logout" })),
-        status)),
+          elderButton(me),
+          button("帮助", () => showGuide(parseHash().name, { force: true }),
+            { kind: "secondary", class: "btn-help", "aria-label": "帮助：显示本页使用提示" }),
+          button("退出", logout, { kind: "secondary", class: "btn-logout" })))),
     main,
+    tabBar(me, mark),
+    status,
     me.watermark ? watermark(me) : null);
-  return { root, main, links, status, elderBtn };
+  return { root, main, links, status };
+}
+
+function userLine(me, isAdmin) {
+  const primary = me.posts.find((p) => p.is_primary) || me.posts[0];
+  return [primary?.department, primary?.title].filter(Boolean).join(" · ") || (isAdmin ? "系统管理员" : "");
+}
+
+function elderButton(me) {
+  const btn = el("button", {
+    type: "button", class: "btn btn-secondary btn-toggle", "aria-pressed": String(!!me.elder_mode),
+    dataset: { elder: "" }, onclick: () => toggleElder(),
+  }, "长者模式");
+  return btn;
+}
+
+/** The phone's bottom bar: 工作台, 消息, 公文, 会议 and 我的 (shown by CSS at ≤ 600 px). */
+function tabBar(me, mark) {
+  const items = TABS.map((t) => {
+    const a = el("a", { href: `#/${t.name}`, class: "tab-link" }, icon(t.name), el("span", {}, t.label));
+    mark(t.name, a);
+    return el("li", {}, a);
+  });
+  const mine = el("button", {
+    type: "button", class: "tab-link", "aria-haspopup": "dialog", onclick: () => openMine(me, mine),
+  }, icon("profile"), el("span", {}, "我的"));
+  mark("me", mine);
+  return el("nav", { class: "tabbar", "aria-label": "主要栏目" }, el("ul", {}, items, el("li", {}, mine)));
+}
+
+/** 我的 on a phone: who is signed in, the sections without a tab, and the account controls. */
+function openMine(me, opener) {
+  const more = MORE.filter(([, , role]) => !role || me.roles.includes(role)).map(([name, label]) =>
+    el("li", {}, el("a", { href: `#/${name}`, class: "mine-link", onclick: () => sheet.close() }, icon(name), el("span", {}, label))));
+  const sheet = openDialog({
+    title: "我的",
+    body: [
+      el("p", { class: "user-name" }, me.name),
+      el("p", { class: "user-dept" }, userLine(me, me.roles.includes("admin"))),
+      el("nav", { "aria-label": "更多栏目" }, el("ul", { class: "mine-links" }, more)),
+      el("div", { class: "mine-actions" },
+        elderButton(state.me || me),
+        button("帮助", () => { sheet.close(); showGuide(parseHash().name, { force: true }); },
+          { kind: "secondary", "aria-label": "帮助：显示本页使用提示" }),
+        button("退出", () => { sheet.close(); logout(); }, { kind: "secondary" })),
+    ],
+  });
+  sheet.dialog.classList.add("mine-sheet");
+  opener.setAttribute("aria-expanded", "true");
+  sheet.dialog.addEventListener("close", () => opener.setAttribute("aria-expanded", "false"));
 }
 
 function applyPreferences(me) {
@@ -193,16 +261,24 @@ function applyPreferences(me) {
   document.body.classList.toggle("elder", elder);
 }
 
-async function toggleElder(btn) {
-  const next = btn.getAttribute("aria-pressed") !== "true";
-  btn.setAttribute("aria-pressed", String(next));
+/** Every 长者模式 button (sidebar and 我的) shows the same state. */
+function pressElder(on) {
+  for (const b of document.querySelectorAll("[data-elder]")) b.setAttribute("aria-pressed", String(on));
+}
+
+async function toggleElder() {
+  const next = !state.me.elder_mode;
+  state.me.elder_mode = next;
+  pressElder(next);
   applyPreferences({ elder_mode: next });
   try {
     const saved = await api.put("/api/me/preferences", { elder_mode: next });
     state.me.elder_mode = saved.elder_mode;
+    // A success toast leaves by itself (ui.toast), so the larger page is not left covered.
     toast(saved.elder_mode ? "已开启长者模式：字更大、按钮更大" : "已关闭长者模式", "success");
   } catch (err) {
-    btn.setAttribute("aria-pressed", String(!next));
+    state.me.elder_mode = !next;
+    pressElder(!next);
     applyPreferences({ elder_mode: !next });
     toast(err.message, "error");
   }
@@ -350,9 +426,14 @@ function known(name) {
   return SECTIONS.some((s) => s.name === name) || name in EXTRA_PAGES;
 }
 
-async function route() {
+async function route({ fresh = false } = {}) {
   const me = state.me;
   if (!me || !state.frame) return;
+  if (state.updateReady) {
+    // A new release's shell took over while this page was open: load it now, between pages.
+    location.reload();
+    return;
+  }
   let { name, path, query } = parseHash();
   if (me.totp_setup_required && `${name}/${path.join("/")}` !== TOTP_ROUTE) {
     // The administrator requires two-factor sign-in for this user's role: nothing else until set up.
@@ -364,10 +445,15 @@ async function route() {
     ({ name, path, query } = parseHash());
   }
   markCurrent(name);
+  const page = state.page;
+  if (!fresh && page && page.name === name && page.module?.update && page.ctx) {
+    page.ctx.params = { path, query };
+    if (page.module.update(page.ctx.params) !== false) return;
+  }
   disposePage();
   const token = ++state.token;
   const abort = new AbortController();
-  state.page = { module: null, abort, token };
+  state.page = { name, module: null, abort, token, ctx: null };
   const root = el("div", { class: "page", dataset: { page: name } });
   replace(state.frame.main, root);
   showGuide(name);
@@ -392,7 +478,7 @@ async function route() {
     return;
   }
   if (module instanceof Error) {
-    replace(root, el("h1", { tabindex: "-1" }, label), errorState({ message: "页面加载出错，请刷新后重试。" }, () => route()));
+    replace(root, el("h1", { tabindex: "-1" }, label), errorState({ message: "页面加载出错，请刷新后重试。" }, () => route({ fresh: true })));
     focusHeading(root);
     return;
   }
@@ -406,13 +492,14 @@ async function route() {
     signal: abort.signal,
     refreshMe,
   };
+  state.page.ctx = ctx;
   try {
     root.replaceChildren();
     await module.render(root, ctx);
   } catch (err) {
     if (token !== state.token || err?.name === "AbortError") return;
     console.error(`页面 ${name} 出错`, err);
-    replace(root, el("h1", { tabindex: "-1" }, label), errorState(err, () => route()));
+    replace(root, el("h1", { tabindex: "-1" }, label), errorState(err, () => route({ fresh: true })));
   }
   if (token === state.token) focusHeading(root);
 }
@@ -451,9 +538,14 @@ function disposePage() {
 }
 
 function markCurrent(name) {
-  for (const [key, link] of state.frame.links) {
-    if (key === name) link.setAttribute("aria-current", "page");
-    else link.removeAttribute("aria-current");
+  const tab = TAB_OF[name];
+  for (const [key, nodes] of state.frame.links) {
+    for (const node of nodes) {
+      // A tab stands for its pages too (公文 for 收文, 我的 for 通讯录 …); a sidebar link only for itself.
+      const current = key === name || (key === tab && node.classList.contains("tab-link"));
+      if (current) node.setAttribute("aria-current", "page");
+      else node.removeAttribute("aria-current");
+    }
   }
 }
 
@@ -473,4 +565,26 @@ async function refreshMe() {
   applyPreferences(me);
   if (state.page) state.page.me = state.me;
   return state.me;
+}
+
+// Offline shell ------------------------------------------------------------------------------------
+
+/**
+ * Register /sw.js, which keeps this release's shell for instant and offline starts. A later release
+ * installs itself in the background and takes over; the page then reloads at its next navigation
+ * (state.updateReady), so one page never mixes two releases' modules. Without a secure context
+ * (plain HTTP) there is no service worker and everything works as before.
+ */
+function registerServiceWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  const hadController = Boolean(navigator.serviceWorker.controller);
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (hadController) state.updateReady = true;
+  });
+  // Once the page has loaded and gone quiet: installing fetches files, which should not compete
+  // with starting the app.
+  const register = () => navigator.serviceWorker.register("/sw.js").catch((err) => console.warn("离线外壳未启用", err));
+  const later = () => (window.requestIdleCallback ? requestIdleCallback(register, { timeout: 5000 }) : setTimeout(register, 1000));
+  if (document.readyState === "complete") later();
+  else window.addEventListener("load", later, { once: true });
 }

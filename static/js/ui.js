@@ -182,9 +182,13 @@ export function formMessage() {
 
 // Feedback --------------------------------------------------------------------------------------
 
-/** A short notice at the bottom of the screen. kind: info | success | error. */
+/**
+ * A short notice at the bottom of the screen that leaves by itself (× closes it sooner).
+ * kind: info | success | error. While a modal dialog is open the notice is shown inside it: the
+ * dialog sits above everything else and would hide it.
+ */
 export function toast(message, kind = "info", timeout = kind === "error" ? 8000 : 4000) {
-  const host = document.getElementById("toasts");
+  const host = toastHost();
   if (!host) return;
   const close = () => item.remove();
   const item = el("div", { class: ["toast", `toast-${kind}`], role: kind === "error" ? "alert" : "status" },
@@ -192,6 +196,17 @@ export function toast(message, kind = "info", timeout = kind === "error" ? 8000 
     el("button", { type: "button", class: "toast-close", "aria-label": "关闭提示", onclick: close }, "×"));
   host.appendChild(item);
   setTimeout(close, timeout);
+}
+
+function toastHost() {
+  const dialog = [...document.querySelectorAll("dialog[open]")].pop();
+  if (!dialog) return document.getElementById("toasts");
+  let host = dialog.querySelector(":scope > .toasts");
+  if (!host) {
+    host = el("div", { class: "toasts", "aria-live": "polite" });
+    dialog.appendChild(host);
+  }
+  return host;
 }
 
 /** A "loading" placeholder with role=status. */
@@ -300,6 +315,8 @@ const ICONS = {
   lock: ["M6 11h12v10H6z", "M8.5 11V8a3.5 3.5 0 0 1 7 0v3"],
   search: ["M10.5 17a6.5 6.5 0 1 0 0-13 6.5 6.5 0 0 0 0 13z", "M15.5 15.5 20 20"],
   profile: ["M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8z", "M4 21c1-4.5 4.2-7 8-7s7 2.5 8 7"],
+  home: ["M3.5 11 12 4l8.5 7", "M6 9.5V20h12V9.5", "M10 20v-5h4v5"],
+  incoming: ["M4 13h4.5l1.5 2.5h4l1.5-2.5H20", "M6 5h12l2 8v6H4v-6z", "M12 3.5v6.5", "M9.5 7.5 12 10l2.5-2.5"],
 };
 
 /** A small decorative line icon (aria-hidden) by name. */

@@ -42,9 +42,14 @@ def _is_expected(msg: Any) -> bool:
     return "Failed to load resource" in msg.text and "/static/js/pages/" in url
 
 
-def open_page(browser: Any, base_url: str, *, width: int = 1280, height: int = 860) -> Any:
+def open_page(browser: Any, base_url: str, *, width: int = 1280, height: int = 860, bypass_csp: bool = False) -> Any:
+    """A page in a fresh context; ``bypass_csp`` only where axe-core is injected as an inline script."""
     context = browser.new_context(
-        base_url=base_url, viewport={"width": width, "height": height}, locale="zh-CN", device_scale_factor=1
+        base_url=base_url,
+        viewport={"width": width, "height": height},
+        locale="zh-CN",
+        device_scale_factor=1,
+        bypass_csp=bypass_csp,
     )
     context.set_default_timeout(10_000)
     page = context.new_page()

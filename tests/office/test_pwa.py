@@ -14,11 +14,11 @@ from office import pwa
 from office.app import STATIC_DIR
 
 
-def written_in(script: str) -> tuple[str, list[str]]:
+def written_in(script: str, name: str = "SHELL") -> tuple[str, list[str]]:
     release = re.search(r'^const RELEASE = "([0-9a-f]+)";$', script, re.M)
-    shell = re.search(r"^const SHELL = (\[.*\]);$", script, re.M)
-    assert release and shell, script[:600]
-    return release.group(1), json.loads(shell.group(1))
+    listed = re.search(rf"^const {name} = (\[.*\]);$", script, re.M)
+    assert release and listed, script[:600]
+    return release.group(1), json.loads(listed.group(1))
 
 
 def test_the_worker_is_served_from_the_root_with_the_shell_written_in(client: TestClient) -> None:
@@ -31,6 +31,9 @@ def test_the_worker_is_served_from_the_root_with_the_shell_written_in(client: Te
     assert release == pwa.shell(STATIC_DIR)[0]
     assert {"/static/js/app.js", "/static/css/app.css", "/static/manifest.webmanifest"} <= set(shell)
     assert "/static/icons/icon-192.png" in shell
+    # Installing fetches only what starting needs; the rest is kept when first asked for.
+    _, core = written_in(r.text, "CORE")
+    assert {"/static/js/app.js", "/static/js/pages/login.js", "/static/css/app.css"} <= set(core) < set(shell)
     # Only shell files: index.html is cached as "/", the worker itself is not cached at all.
     assert all(url.startswith("/static/") for url in shell)
     assert "/static/index.html" not in shell and "/static/sw.js" not in shell
