@@ -27,6 +27,7 @@ def sync_department_group(session: Session, dept_id: int) -> Conversation | None
         conv = Conversation(kind=ConversationKind.department, name=dept.name, department_id=dept_id)
         session.add(conv)
         session.flush()
+    assert conv.id is not None  # flushed above when new
     want = set(department_member_ids(session, dept_id))
     heads = set(users_with_role(session, Role.dept_head, department_id=dept_id))
     have = {m.user_id: m for m in session.exec(select(Member).where(Member.conversation_id == conv.id)).all()}
@@ -51,9 +52,10 @@ def sync_department_group(session: Session, dept_id: int) -> Conversation | None
     for uid in added:
         if uid in heads:
             session.flush()
-            m = session.get(Member, (conv.id, uid))
-            m.role = MemberRole.admin
-            session.add(m)
+            head = session.get(Member, (conv.id, uid))
+            assert head is not None  # added above
+            head.role = MemberRole.admin
+            session.add(head)
     if not (added or removed or changed_roles):
         return conv
     for uid in removed:

@@ -123,7 +123,7 @@ def list_conversations(session: Session, actor: Actor) -> dict[str, Any]:
 def unread_counts(session: Session, actor: Actor) -> dict[str, Any]:
     rows = session.exec(
         select(Conversation.id, Conversation.last_seq, Member.last_read_seq, Member.muted)
-        .join(Member, Member.conversation_id == Conversation.id)
+        .join(Member, col(Member.conversation_id) == Conversation.id)
         .where(Member.user_id == actor.user_id)
     ).all()
     by = {cid: max(last - read, 0) for cid, last, read, _ in rows}
@@ -412,8 +412,9 @@ def notify_conversation(session: Session, conv: Conversation, op: str, user_ids:
 
 
 def notify_members(
-    session: Session, conv: Conversation, op: str, user_ids: list[int], *, extra: list[int] = (), **more: Any
+    session: Session, conv: Conversation, op: str, user_ids: list[int], *, extra: Iterable[int] = (), **more: Any
 ) -> None:
+    assert conv.id is not None  # a stored conversation
     events.publish_on_commit(
         session,
         "chat.member",
