@@ -61,6 +61,7 @@ def append_message(
 
     Precondition: inside ``Database.write()`` (the seq is read-modify-write on the conversation).
     """
+    assert conv.id is not None  # a stored conversation
     conv.last_seq += 1
     conv.last_message_at = utcnow()
     msg = Message(
@@ -81,7 +82,7 @@ def append_message(
     session.add(msg)
     session.flush()
     index_message(session, msg)
-    reply = reply_excerpt(session, conv.id, reply_to_seq) if reply_to_seq else None  # type: ignore[arg-type]
+    reply = reply_excerpt(session, conv.id, reply_to_seq) if reply_to_seq else None
     public = message_public(msg, {sender_id: sender_name} if sender_id else {}, attachment=attachment, reply=reply)
     payload = {"conversation_id": conv.id, "seq": msg.seq, "message": public}
     if recipients is not None:
@@ -91,7 +92,7 @@ def append_message(
             session,
             "chat.message",
             payload,
-            audience=audience.of(conv.id),  # type: ignore[arg-type]
+            audience=audience.of(conv.id),
             user_ids=members if members is not None else member_ids(session, conv.id),
         )
     return msg
@@ -224,26 +225,30 @@ def messages_public(session: Session, msgs: Sequence[Message]) -> list[dict[str,
     )
     names = user_names(session, [m.sender_id for m in msgs] + [r.sender_id for r in replies.values()])
     reacts: dict[int, dict[str, list[int]]] = {}
-    for r in session.exec(
+    for rx in session.exec(
         select(Reaction).where(col(Reaction.message_id).in_([m.id for m in msgs])).order_by(col(Reaction.created_at))
     ).all():
-        reacts.setdefault(r.message_id, {}).setdefault(r.emoji, []).append(r.user_id)
+        reacts.setdefault(rx.message_id, {}).setdefault(rx.emoji, []).append(rx.user_id)
     out = []
     for m in msgs:
         reply = None
-        if m.reply_to_seq and (r := replies.get((m.conversation_id, m.reply_to_seq))):
-            rname = names.get(r.sender_id or 0, "")
+        if m.reply_to_seq and (quoted := replies.get((m.conversation_id, m.reply_to_seq))):
+            rname = names.get(quoted.sender_id or 0, "")
             reply = {
-                "seq": r.seq,
-                "sender_id": r.sender_id,
+                "seq": quoted.seq,
+                "sender_id": quoted.sender_id,
                 "sender_name": rname,
-                "recalled": r.recalled_at is not None,
-                "text": recall_notice(rname) if r.recalled_at else r.body[:EXCERPT],
+                "recalled": quoted.recalled_at is not None,
+                "text": recall_notice(rname) if quoted.recalled_at else quoted.body[:EXCERPT],
             }
-        rx = [{"emoji": e, "user_ids": u} for e, u in reacts.get(m.id or 0, {}).items()]
+        reactions = [{"emoji": e, "user_ids": u} for e, u in reacts.get(m.id or 0, {}).items()]
         out.append(
             message_public(
-                m, names, attachment=atts.get(m.attachment_id) if m.attachment_id else None, reply=reply, reactions=rx
+                m,
+                names,
+                attachment=atts.get(m.attachment_id) if m.attachment_id else None,
+                reply=reply,
+                reactions=reactions,
             )
         )
     return out
