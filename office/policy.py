@@ -14,7 +14,6 @@ from typing import Any
 
 from office.actor import Actor
 from office.errors import NotFound, PermissionDenied
-from office.models import Role
 
 Rule = Callable[[Actor, Any], bool]
 PUBLIC = "public"
