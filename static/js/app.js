@@ -42,11 +42,11 @@
 
 import { api, ApiError, hasSessionCookie, setCsrfToken, setUnauthorizedHandler } from "./api.js";
 import { EventStream, CLOSE_SESSION_EXPIRED, CLOSE_TOO_MANY } from "./ws.js";
+import { startNotifier } from "./notify.js";
 import { el, replace, button, icon, loading, emptyState, errorState, toast, today, openDialog } from "./ui.js";
 
-// 工作台 (#/home) is the first tab on a phone. Until static/js/pages/home.js exists its address falls
-// back to 消息; when the 工作台 lands, set this to true: it joins the sidebar and becomes the first page.
-const HOME_READY = false;
+// 工作台 (#/home, static/js/pages/home.js) is the first page after sign-in and the first tab on a phone.
+const HOME_READY = true;
 const SECTIONS = [
   ...(HOME_READY ? [{ name: "home", label: "工作台" }] : []),
   { name: "messages", label: "消息" },
@@ -138,6 +138,8 @@ async function showLogin() {
 
 function teardownWorkspace() {
   disposePage();
+  state.notifier?.stop();
+  state.notifier = null;
   if (state.ws) {
     state.ws.stop();
     state.ws = null;
@@ -160,6 +162,8 @@ function startWorkspace(me) {
   state.ws.onStatus(onStreamStatus);
   state.ws.subscribe("resync", () => route({ fresh: true }));
   state.ws.start();
+  // Badges, the count in the title, toasts and system notifications on every page (notify.js).
+  state.notifier = startNotifier({ api, ws: state.ws, me, links: state.frame.links, navigate });
   route();
 }
 

@@ -82,8 +82,9 @@ def test_a_phone_has_a_tab_bar_and_keeps_the_rest_under_mine(
         heights = page.eval_on_selector_all(".tab-link", "els => els.map(e => e.getBoundingClientRect().height)")
         assert min(heights) >= 44
 
-        # 工作台 is not built yet: its address falls back to 消息 (app.js HOME_READY).
-        bar.get_by_role("link", name="工作台").click()
+        # 工作台 is the first page after sign-in and the first tab.
+        assert bar.get_by_role("link", name="工作台").get_attribute("aria-current") == "page"
+        bar.get_by_role("link", name="消息").click()
         page.wait_for_url("**/#/messages")
         page.get_by_role("heading", name="消息", level=1).wait_for()
         assert bar.get_by_role("link", name="消息").get_attribute("aria-current") == "page"
@@ -200,7 +201,7 @@ def test_every_sidebar_control_of_a_1280x720_desktop_is_reachable_without_scroll
             return {scroll: s.scrollHeight - s.clientHeight, controls};
         }""")
         page.screenshot(path=out / f"sidebar-1280x720-{'elder' if elder else 'normal'}.png")
-        assert len(sidebar["controls"]) == 10, sidebar  # six sections, 个人设置, 长者模式, 帮助, 退出
+        assert len(sidebar["controls"]) == 11, sidebar  # seven sections (工作台 first), 个人设置, 长者模式, 帮助, 退出
         assert sidebar["scroll"] <= 0, sidebar
         assert all(c["bottom"] <= 720 and c["height"] >= 44 for c in sidebar["controls"]), sidebar["controls"]
     finally:

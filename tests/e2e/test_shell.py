@@ -47,9 +47,9 @@ def test_login_directory_search_card_and_logout(page: Any, live_org: Org, artifa
     assert "综合处" in page.locator(".user-dept").inner_text()
     assert nav.get_by_role("link", name="管理").count() == 0  # staff see no admin section
 
-    # An address that names no section lands on 消息 rather than an error.
+    # An address that names no section lands on the 工作台 rather than an error.
     page.goto(page.url.split("#")[0] + "#/nosuch")
-    page.wait_for_url("**/#/messages")
+    page.wait_for_url("**/#/home")
 
     nav.get_by_role("link", name="通讯录").click()
     page.get_by_role("heading", name="通讯录", level=1).wait_for()
@@ -243,8 +243,8 @@ def test_required_two_factor_setup_then_login_with_recovery_code(page: Any, live
     recovery = codes.first.inner_text()
     page.screenshot(path=artifacts / "totp-recovery-codes.png", full_page=True)
     page.get_by_role("button", name="我已妥善保存，继续").click()
-    page.get_by_role("heading", name="消息", level=1).wait_for()  # the default page, #/messages
-    assert page.url.endswith("#/messages")
+    page.get_by_role("heading", name="工作台", level=1).wait_for()  # the default page, #/home
+    assert page.url.endswith("#/home")
 
     page.get_by_role("button", name="退出").click()
     page.get_by_label("用户名").fill("polonius")

@@ -851,7 +851,6 @@ export async function render(root, ctx) {
     if (ev.user_id === me.id) patch(ev.seq, { ding_acked: true });
     else patch(ev.seq, { ding_pending: ev.pending });
   });
-  on("chat.ding_remind", (ev) => toast(`DING 提醒：${ev.sender_name}：${ev.text}`, "info", 10000));
   on("chat.member", () => loadConversations().catch(showError));
   on("chat.conversation", (ev) => {
     loadConversations().catch(showError);

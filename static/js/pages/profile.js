@@ -1,8 +1,10 @@
-// 个人设置: my details, change password, two-factor sign-in (set up / enable / disable), and the
-// devices where I am signed in. #/profile/2fa opens straight at two-factor; the shell sends users
-// there when their role requires it (me.totp_setup_required).
+// 个人设置: my details, reminders (免打扰 and system notifications: profile/notifications.js), change
+// password, two-factor sign-in (set up / enable / disable), and the devices where I am signed in.
+// #/profile/2fa opens straight at two-factor; the shell sends users there when their role requires it
+// (me.totp_setup_required).
 
 import { el, replace, field, button, busy, formMessage, loading, errorState, confirmDialog, toast, formatTime } from "../ui.js";
+import { notificationSection } from "./profile/notifications.js";
 
 export async function render(root, ctx) {
   const { me } = ctx;
@@ -22,7 +24,7 @@ export async function render(root, ctx) {
   }
   const pwdSection = el("section", { class: "panel", "aria-labelledby": "pw-title" });
   const sessSection = el("section", { class: "panel", "aria-labelledby": "ss-title" });
-  root.append(infoSection(me), pwdSection, totpSection, sessSection);
+  root.append(infoSection(me), notificationSection(ctx), pwdSection, totpSection, sessSection);
   renderPassword(pwdSection, ctx);
   renderTotp(totpSection, ctx);
   renderSessions(sessSection, ctx);
@@ -146,7 +148,7 @@ function showRecoveryCodes(box, ctx, title, codes) {
     const wasForced = ctx.me.totp_setup_required;
     const me = await ctx.refreshMe();
     toast("两步验证已开启", "success");
-    if (wasForced && !me.totp_setup_required) ctx.navigate("#/messages");
+    if (wasForced && !me.totp_setup_required) ctx.navigate("#/home");
     else renderTotp(box, ctx);
   }, { kind: "primary" });
   replace(box, title,
