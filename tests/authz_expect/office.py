@@ -10,6 +10,7 @@ EXPECTATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/"): public(),
     ("GET", "/api/openapi.json"): public(),
     ("GET", "/healthz"): public(),
+    ("GET", "/sw.js"): public(),  # the service worker of the offline shell
     # Login steps answer everybody; with no body they refuse the request itself.
     ("POST", "/api/auth/login"): public(REFUSED),
     ("POST", "/api/auth/totp"): public(REFUSED),
@@ -22,6 +23,9 @@ EXPECTATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/me/2fa/enable"): everyone(REFUSED),
     ("POST", "/api/me/2fa/disable"): everyone(REFUSED),
     ("GET", "/api/me/sessions"): everyone(),
+    # The 工作台: each caller's own 待办 across domains.
+    ("GET", "/api/todo"): everyone(),
+    ("GET", "/api/todo/summary"): everyone(),
     # Another session of hamlet's: only hamlet may end it.
     ("DELETE", "/api/me/sessions/{session_id:int}"): private(),
     # The directory is readable by all staff of every agency (a province-wide 通讯录).
