@@ -23,7 +23,7 @@ import contextlib
 import dataclasses
 import logging
 import typing
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -189,8 +189,8 @@ def publish_on_commit(
 
 def publish_many_on_commit(
     session: Session,
-    items: list[tuple[str, dict[str, Any], Iterable[int]]]
-    | list[tuple[str, dict[str, Any], Iterable[int], str | None]],
+    items: Sequence[tuple[str, dict[str, Any], Iterable[int]]]
+    | Sequence[tuple[str, dict[str, Any], Iterable[int], str | None]],
 ) -> list[Event]:
     """``publish_on_commit`` for several events at once, in order: ids reserved in one query, then
     one multi-row insert of the events and one of all their recipients (values in driver form:
