@@ -123,6 +123,8 @@ class DocxElements:
                 if texts[i].startswith("抄送")
                 or texts[i].endswith("印发")
                 or (texts[i] and self.separator_colour(i) in ("000000", "AUTO"))
+                # the rule drawn by an empty paragraph of its own just above (typeset.colophon)
+                or (texts[i] and not texts[i - 1] and self.separator_colour(i - 1) in ("000000", "AUTO"))
             ),
             None,
         )
