@@ -151,6 +151,8 @@ def department_tree(session: Session) -> list[dict[str, Any]]:
         }
         for d in depts
     }
+    for d in depts:  # so a people-and-department picker finds 综合处 by "zonghechu" or "zhc" too
+        nodes[d.id]["pinyin"], nodes[d.id]["initials"] = full_and_initials(d.name)
     roots: list[dict[str, Any]] = []
     for d in depts:
         node = nodes[d.id]
@@ -439,9 +441,12 @@ def person_public(user: User, posts: list[dict[str, Any]], roles: set[Role] | No
 
 
 def person_card(session: Session, actor: Actor, user_id: int) -> dict[str, Any]:
+    """A colleague as the 通讯录 shows them: posts with their titles (副秘书长, 处长). Roles are
+    system permissions, not titles, and only administrators (who assign them) are shown them."""
     policy.require(actor, "directory.read")
     user = get_user(session, user_id)
-    return person_public(user, posts_of(session, [user_id])[user_id], roles_of(session, user_id))
+    roles = roles_of(session, user_id) if policy.can(actor, "user.manage") else None
+    return person_public(user, posts_of(session, [user_id])[user_id], roles)
 
 
 def users_with_role(

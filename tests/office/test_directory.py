@@ -63,8 +63,29 @@ def test_tree_members_and_person_card(client: TestClient, org: Org) -> None:
     members = client.get(f"/api/directory/departments/{org.depts['A1']}/members", params={"limit": 3}).json()
     assert members["total"] == 7 and len(members["items"]) == 3
     card = client.get(f"/api/directory/people/{org.users['polonius']}").json()
-    assert card["name"] == "王强" and card["title"] == "处长" and "处室负责人" in card["role_labels"]
+    assert card["name"] == "王强" and card["title"] == "处长"
     assert client.get("/api/directory/people/999999").status_code == 404
+
+
+def test_tree_nodes_carry_pinyin_and_initials_for_the_picker(client: TestClient, org: Org) -> None:
+    login(client, "hamlet")
+    agency = client.get("/api/directory/tree").json()["items"][0]
+    assert (agency["pinyin"], agency["initials"]) == ("shengzhengfubangongting", "szfbgt")
+    assert [(c["pinyin"], c["initials"]) for c in agency["children"]] == [("zonghechu", "zhc"), ("mishuchu", "msc")]
+
+
+def test_person_card_shows_posts_by_title_and_roles_only_to_administrators(client: TestClient, org: Org) -> None:
+    """A 副秘书长 holds the roles 科员 and 机关领导, which are permissions, not titles: colleagues see the
+    posts (department and title); administrators, who assign the roles, see them too."""
+    claudius = org.users["claudius"]
+    login(client, "hamlet")
+    card = client.get(f"/api/directory/people/{claudius}").json()
+    assert card["title"] == "副秘书长" and card["department"] == "综合处"
+    assert [(p["department"], p["title"], p["is_primary"]) for p in card["posts"]] == [("综合处", "副秘书长", True)]
+    assert "role_labels" not in card and "roles" not in card
+    login(client, "prospero")
+    card = client.get(f"/api/directory/people/{claudius}").json()
+    assert card["role_labels"] == ["科员", "机关领导"] and card["title"] == "副秘书长"
 
 
 def test_anonymous_cannot_read_directory(client: TestClient, org: Org) -> None:
