@@ -12,7 +12,7 @@ listens to those on ``/ws`` and asks again; the events are stored and replayed o
 other, so a reconnect misses nothing. An entry may name a member that must be truthy
 (``"chat.message?message.ding"``: only DING messages).
 
-Order: overdue first, then due within a day or marked urgent, then the rest; newest first within
+Order: overdue first, then due within ``SOON`` or marked urgent, then the rest; newest first within
 each. A source hands over at most ``PER_SOURCE`` items, so a kind with more shows its newest
 ``PER_SOURCE`` while its count stays exact.
 """
@@ -32,7 +32,7 @@ from office.timefmt import iso
 
 BOXES = ("todo", "done", "mine")
 PER_SOURCE = 200
-SOON = timedelta(hours=24)
+SOON = timedelta(hours=4)  # a step's usual time limit is a day: "urgent" must mean sooner than that
 RECENT = 5
 
 
@@ -55,12 +55,19 @@ class TodoItem:
 
 class TodoSource(Protocol):
     """What a domain registers: ``kind`` (unique), ``label`` (shown, e.g. 公文), ``section`` (the
-    navigation item whose badge counts it, "" for none but the 工作台's), ``events`` (see above)."""
+    navigation item whose badge counts it, "" for none but the 工作台's), ``events`` (see above).
 
-    kind: str
-    label: str
-    section: str
-    events: tuple[str, ...]
+    ``count`` must be the number of items ``items(box="todo")`` hands over without a limit: when a
+    source hands over fewer than it was allowed, the registry counts those instead of asking."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def section(self) -> str: ...
+    @property
+    def events(self) -> tuple[str, ...]: ...
 
     def count(self, session: Session, actor: Actor, *, now: datetime) -> int: ...
 
@@ -68,7 +75,7 @@ class TodoSource(Protocol):
 
 
 def level(item: TodoItem, now: datetime) -> int:
-    """0 overdue, 1 due within a day or urgent, 2 the rest."""
+    """0 overdue, 1 due within ``SOON`` or urgent, 2 the rest."""
     if item.deadline is not None and item.deadline <= now:
         return 0
     if item.urgent or (item.deadline is not None and item.deadline - now <= SOON):
@@ -98,18 +105,21 @@ class Registry:
             raise ValidationError(f"没有这类待办：{kind[:40]}", code="bad_kind", field="kind")
         return [self._sources[kind]]
 
-    def kinds(self, session: Session, actor: Actor, now: datetime) -> list[dict[str, Any]]:
-        """Every kind with the person's count, and the events that change it."""
-        return [
-            {
-                "kind": s.kind,
-                "label": s.label,
-                "section": s.section,
-                "count": s.count(session, actor, now=now),
-                "events": list(s.events),
-            }
-            for s in self._sources.values()
-        ]
+    def kinds(
+        self, session: Session, actor: Actor, now: datetime, listed: dict[str, tuple[list[TodoItem], int]] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every kind with the person's count, and the events that change it. ``listed``: the 待办 a
+        source already handed over, and the limit it was given; fewer than the limit is all of them,
+        so their number is the count (``count`` is asked only for the others)."""
+        listed = listed or {}
+        out = []
+        for s in self._sources.values():
+            items, limit = listed.get(s.kind, ([], 0))
+            count = len(items) if len(items) < limit else s.count(session, actor, now=now)
+            out.append(
+                {"kind": s.kind, "label": s.label, "section": s.section, "count": count, "events": list(s.events)}
+            )
+        return out
 
     def page(
         self,
@@ -126,12 +136,14 @@ class Registry:
         if box not in BOXES:
             raise ValidationError("box 只能是 todo / done / mine", code="bad_query", field="box")
         chosen = self.sources(kind)
-        kinds = self.kinds(session, actor, now)
-        items = [i for s in chosen for i in s.items(session, actor, box=box, now=now, limit=PER_SOURCE)]
+        got = {s.kind: s.items(session, actor, box=box, now=now, limit=PER_SOURCE) for s in chosen}
+        items = [i for listed in got.values() for i in listed]
         if box == "todo":
+            kinds = self.kinds(session, actor, now, {k: (v, PER_SOURCE) for k, v in got.items()})
             items.sort(key=lambda i: (level(i, now), -i.since.timestamp()))
             total = sum(k["count"] for k in kinds if not kind or k["kind"] == kind)
         else:
+            kinds = self.kinds(session, actor, now)
             items.sort(key=lambda i: -i.since.timestamp())
             total = len(items)
         return {
@@ -146,14 +158,10 @@ class Registry:
 
     def summary(self, session: Session, actor: Actor, *, now: datetime) -> dict[str, Any]:
         """For badges and toasts: the counts, and the newest few 待办 (the client tells what is new)."""
-        recent = [
-            i
-            for s in self._sources.values()
-            for i in s.items(session, actor, box="todo", now=now, limit=RECENT)
-            if i.since <= now
-        ]
+        got = {s.kind: s.items(session, actor, box="todo", now=now, limit=RECENT) for s in self._sources.values()}
+        kinds = self.kinds(session, actor, now, {k: (v, RECENT) for k, v in got.items()})
+        recent = [i for listed in got.values() for i in listed if i.since <= now]
         recent.sort(key=lambda i: -i.since.timestamp())
-        kinds = self.kinds(session, actor, now)
         return {
             "now": iso(now),
             "kinds": kinds,

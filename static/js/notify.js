@@ -195,14 +195,17 @@ export function startNotifier({ api, ws, me, links, navigate }) {
   window.addEventListener("hashchange", onNavigate);
   const tick = setInterval(refresh, TICK);
 
-  loadTodo().catch(failed);
-  loadUnread().catch(failed);
+  // After the first page has asked for what it shows: the badges can wait a moment, the page cannot.
+  const first = () => { loadTodo().catch(failed); loadUnread().catch(failed); };
+  const idle = window.requestIdleCallback ? window.requestIdleCallback(first, { timeout: 800 }) : setTimeout(first, 300);
 
   return {
     refresh,
     stop() {
       state.stopped = true;
       clearInterval(tick);
+      if (window.cancelIdleCallback) window.cancelIdleCallback(idle);
+      clearTimeout(idle);
       titleWatch.disconnect();
       document.removeEventListener("visibilitychange", onVisible);
       window.removeEventListener("hashchange", onNavigate);

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from office.actor import Actor
 from office.errors import ValidationError
-from office.todo import Registry, TodoItem
+from office.todo import PER_SOURCE, Registry, TodoItem
 from tests.factories import Org, login
 
 NOW = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
@@ -71,9 +71,9 @@ def test_overdue_then_urgent_then_the_rest_newest_first_paged_with_counts(org: O
         "docs",
         hamlet.user_id,
         [
-            item("docs", "1", hours_ago=1),  # newest, nothing urgent
+            item("docs", "1", hours_ago=1, due_in=20),  # newest, due tomorrow: not urgent yet
             item("docs", "2", hours_ago=30, due_in=-2),  # overdue
-            item("docs", "3", hours_ago=5, due_in=10),  # due within a day
+            item("docs", "3", hours_ago=5, due_in=3),  # due within four hours
         ],
     )
     meet = Listed("meet", hamlet.user_id, [item("meet", "4", hours_ago=2, urgent=True), item("meet", "5", hours_ago=3)])
@@ -93,6 +93,19 @@ def test_overdue_then_urgent_then_the_rest_newest_first_paged_with_counts(org: O
     assert first["kinds"][0]["events"] == ["test.changed"] and first["kinds"][0]["section"] == "docs"
     assert only_meet["total"] == 2 and [i["key"] for i in only_meet["items"]] == ["meet:4", "meet:5"]
     assert other["total"] == 0 and other["items"] == []  # a source answers for the acting user only
+
+
+def test_a_long_list_is_counted_exactly_and_shows_its_newest(org: Org) -> None:
+    hamlet = org.actor("hamlet")
+    many = PER_SOURCE + 5
+    reg = Registry()
+    reg.register(Listed("docs", hamlet.user_id, [item("docs", str(k), hours_ago=k) for k in range(many)]))
+    with org.db.read() as s:
+        first = reg.page(s, hamlet, limit=100, now=NOW)
+        past_the_end = reg.page(s, hamlet, offset=PER_SOURCE, limit=100, now=NOW)
+        summary = reg.summary(s, hamlet, now=NOW)
+    assert first["total"] == many and first["kinds"][0]["count"] == many and summary["total"] == many
+    assert first["items"][0]["key"] == "docs:0" and past_the_end["items"] == []
 
 
 def test_summary_names_the_newest_items_that_have_begun(org: Org) -> None:
