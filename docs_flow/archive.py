@@ -29,6 +29,7 @@ from office import audit, policy
 from office.actor import Actor
 from office.db import utcnow
 from office.errors import InvalidTransition, NotFound, ValidationError
+from office.timefmt import iso
 
 CHINA = ZoneInfo("Asia/Shanghai")
 PERMANENT = "永久"
@@ -63,7 +64,7 @@ def build_package(files: list[tuple[str, bytes]], *, created: datetime) -> tuple
     """A zip of ``files`` plus ``manifest.json`` (name, size, SHA-256 of each). Pure: bytes in, bytes out."""
     manifest = {
         "format": "tongban-archive/1",
-        "created_at": created.isoformat(),
+        "created_at": iso(created),
         "files": [{"name": n, "size": len(d), "sha256": hashlib.sha256(d).hexdigest()} for n, d in files],
     }
     stamp = created.astimezone(CHINA).timetuple()[:6]
@@ -316,9 +317,9 @@ def package_public(r: ArchivePackage) -> dict[str, Any]:
         "size": r.size,
         "sha256": r.sha256,
         "manifest": r.manifest,
-        "created_at": r.created_at.isoformat(),
+        "created_at": iso(r.created_at),
         "destroyed": r.destroyed_at is not None,
-        "destroyed_at": r.destroyed_at.isoformat() if r.destroyed_at else None,
+        "destroyed_at": iso(r.destroyed_at),
         "destroy_reason": r.destroy_reason,
     }
 

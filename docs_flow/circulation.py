@@ -18,6 +18,7 @@ from office.actor import Actor
 from office.db import utcnow
 from office.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from office.models import Department, Post, Role, User
+from office.timefmt import iso
 
 MODES = ("sequential", "parallel")
 MAX_READERS = 50
@@ -153,7 +154,7 @@ def circulations_of(session: Session, incoming_id: int) -> list[dict[str, Any]]:
                 "mode": c.mode,
                 "note": c.note,
                 "state": c.state,
-                "created_at": c.created_at.isoformat(),
+                "created_at": iso(c.created_at),
                 "holding": [names.get(r.user_id, "") for r in readers if r.state == "holding"],
                 "read_count": sum(r.state == "read" for r in readers),
                 "reader_count": len(readers),
@@ -164,8 +165,8 @@ def circulations_of(session: Session, incoming_id: int) -> list[dict[str, Any]]:
                         "position": r.position,
                         "state": r.state,
                         "comment": r.comment,
-                        "received_at": r.received_at.isoformat() if r.received_at else None,
-                        "read_at": r.read_at.isoformat() if r.read_at else None,
+                        "received_at": iso(r.received_at),
+                        "read_at": iso(r.read_at),
                     }
                     for r in readers
                 ],

@@ -21,6 +21,7 @@ from office.actor import Actor
 from office.db import utcnow
 from office.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from office.models import Role, User, UserRole
+from office.timefmt import iso
 
 # Roles that put people on steps by themselves (签发 机关领导, 核稿/会签 处室负责人, 编号/分发 文书, 用印
 # 印章管理员). A deputy acts on every task of the principal's, so must hold each of these the principal
@@ -71,7 +72,7 @@ def set_delegation(
         "workflow.delegate",
         target_type="user",
         target_id=deputy_id,
-        detail={"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat(), "reason": row.reason},
+        detail={"starts_at": iso(starts_at), "ends_at": iso(ends_at), "reason": row.reason},
     )
     events.publish_on_commit(
         session,

@@ -23,6 +23,7 @@ from office import audit, events
 from office.actor import Actor
 from office.db import utcnow
 from office.models import Department, DeptKind
+from office.timefmt import iso
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 RECEIPT_LABELS = {
@@ -200,9 +201,9 @@ def receipts(session: Session, actor: Actor, doc_id: int) -> dict[str, Any]:
                 "status": r.status,
                 "status_label": RECEIPT_LABELS.get(r.status, r.status),
                 "note": r.note,
-                "delivered_at": r.delivered_at.isoformat(),
-                "signed_at": r.signed_at.isoformat() if r.signed_at else None,
-                "handled_at": r.handled_at.isoformat() if r.handled_at else None,
+                "delivered_at": iso(r.delivered_at),
+                "signed_at": iso(r.signed_at),
+                "handled_at": iso(r.handled_at),
             }
             for r in rows
         ]

@@ -52,6 +52,7 @@ from office.db import utcnow
 from office.directory.service import users_with_role
 from office.errors import Conflict, InvalidTransition, Locked, NotFound, PermissionDenied, ValidationError
 from office.models import Department, DeptKind, Post, Role, User
+from office.timefmt import iso
 
 KIND = "incoming_document"
 REG_CODE = "收"
@@ -498,7 +499,7 @@ def _detail(doc: IncomingDocument, tag: str) -> dict[str, Any]:
         return {
             "lead_department_id": doc.lead_department_id,
             "co_department_ids": doc.co_department_ids,
-            "deadline": doc.deadline.isoformat() if doc.deadline else None,
+            "deadline": iso(doc.deadline),
         }
     return {}
 
@@ -601,7 +602,7 @@ def _record_result(
         "role": "主办" if dept_id == doc.lead_department_id else "协办",
         "by_id": actor.user_id,
         "by": actor.name,
-        "at": utcnow().isoformat(),
+        "at": iso(utcnow()),
         "text": text[:5000],
         "files": [{"id": fid, "name": mine[fid].name} for fid in reply_files],
     }
@@ -771,9 +772,9 @@ def summary(session: Session, d: IncomingDocument) -> dict[str, Any]:
         "status": d.status.value,
         "status_label": STATUS_LABELS[d.status],
         "current_step": step["name"] if step else None,
-        "received_at": d.received_at.isoformat(),
-        "deadline": d.deadline.isoformat() if d.deadline else None,
-        "updated_at": d.updated_at.isoformat(),
+        "received_at": iso(d.received_at),
+        "deadline": iso(d.deadline),
+        "updated_at": iso(d.updated_at),
     }
 
 
@@ -792,10 +793,10 @@ def incoming_public(d: IncomingDocument) -> dict[str, Any]:
         "secrecy": d.secrecy,
         "copies": d.copies,
         "body_text": d.body_text,
-        "received_at": d.received_at.isoformat(),
-        "signed_for_at": d.signed_for_at.isoformat() if d.signed_for_at else None,
+        "received_at": iso(d.received_at),
+        "signed_for_at": iso(d.signed_for_at),
         "reg_number": d.reg_number,
-        "deadline": d.deadline.isoformat() if d.deadline else None,
+        "deadline": iso(d.deadline),
         "status": d.status.value,
         "status_label": STATUS_LABELS[d.status],
         "return_reason": d.return_reason,
@@ -805,9 +806,9 @@ def incoming_public(d: IncomingDocument) -> dict[str, Any]:
         "co_department_ids": d.co_department_ids,
         "results": d.results,
         "reply_document_id": d.reply_document_id,
-        "finished_at": d.finished_at.isoformat() if d.finished_at else None,
-        "created_at": d.created_at.isoformat(),
-        "updated_at": d.updated_at.isoformat(),
+        "finished_at": iso(d.finished_at),
+        "created_at": iso(d.created_at),
+        "updated_at": iso(d.updated_at),
     }
 
 
@@ -838,7 +839,7 @@ def detail(session: Session, actor: Actor, incoming_id: int) -> dict[str, Any]:
         "my_step": {
             "name": step["name"],
             "tag": step.get("tag", ""),
-            "due_at": task.due_at.isoformat() if task and task.due_at else None,
+            "due_at": iso(task.due_at) if task else None,
         }
         if step
         else None,
@@ -848,7 +849,7 @@ def detail(session: Session, actor: Actor, incoming_id: int) -> dict[str, Any]:
         "supervision": {
             "id": item.id,
             "status": item.status,
-            "deadline": item.deadline.isoformat(),
+            "deadline": iso(item.deadline),
             "escalation_level": item.escalation_level,
         }
         if item
@@ -884,7 +885,7 @@ def file_public(f: IncomingFile) -> dict[str, Any]:
         "content_type": f.content_type,
         "size": f.size,
         "sha256": f.sha256,
-        "created_at": f.created_at.isoformat(),
+        "created_at": iso(f.created_at),
     }
 
 

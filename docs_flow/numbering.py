@@ -36,6 +36,7 @@ from office.db import Database, utcnow
 from office.errors import Conflict, InvalidTransition, NotFound, OfficeError, ValidationError
 from office.groupcommit import GroupCommit
 from office.models import Department, Role
+from office.timefmt import iso
 
 T = TypeVar("T")
 
@@ -410,7 +411,7 @@ def number_public(row: DocNumber | Allocation) -> dict[str, Any]:
         "document_id": row.document_id,
         "reason": row.reason,
         "void_reason": row.void_reason,
-        "created_at": row.created_at.isoformat(),
+        "created_at": iso(row.created_at),
     }
 
 

@@ -24,6 +24,7 @@ from office.actor import Actor
 from office.db import utcnow
 from office.errors import InvalidTransition, ValidationError
 from office.models import Post
+from office.timefmt import iso
 from typeset.conformance import check_docx
 from typeset.docx_import import import_draft
 from typeset.render import date_paragraph_index, signature_paragraph_index
@@ -64,7 +65,7 @@ def on_sign_off(session: Session, actor: Actor, document: OutgoingDocument, pin:
         "signer_id": actor.user_id,
         "signer": actor.name,
         "post_title": _post_title(session, actor.user_id),
-        "at": utcnow().isoformat(),
+        "at": iso(utcnow()),
         "method": "esign",
         "signature": {"id": signed.id, "leaf_index": signed.leaf_index, "data_hash": signed.data_hash},
     }
@@ -120,7 +121,7 @@ def seal_document(session: Session, actor: Actor, document: OutgoingDocument, pi
         "version_no": document.signed_version_no,
         "by_id": actor.user_id,
         "by": actor.name,
-        "at": utcnow().isoformat(),
+        "at": iso(utcnow()),
         "method": "esign",
         "seal_id": seal.id,
         "seal_name": seal.name + seal.seal_type,

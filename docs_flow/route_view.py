@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from docs_flow.models import CaseState, TaskState, WfCase, WfHistory, WfTask
 from office.db import utcnow
 from office.models import User
+from office.timefmt import iso
 
 
 def route_picture(session: Session, case: WfCase) -> dict[str, Any]:
@@ -76,15 +77,15 @@ def _task_view(t: WfTask, names: dict[int, str], now: datetime) -> dict[str, Any
         "opinion": t.opinion,
         "is_added": t.is_added,
         "acted_by": names.get(t.acted_by_id, "") if t.acted_by_id and t.acted_by_id != t.assignee_id else "",
-        "acted_at": t.acted_at.isoformat() if t.acted_at else None,
-        "due_at": t.due_at.isoformat() if t.due_at else None,
+        "acted_at": iso(t.acted_at),
+        "due_at": iso(t.due_at),
         "overdue": bool(t.due_at and t.state == TaskState.pending and t.due_at < now),
     }
 
 
 def _history_view(h: WfHistory, names: dict[int, str]) -> dict[str, Any]:
     return {
-        "at": h.at.isoformat(),
+        "at": iso(h.at),
         "actor_id": h.actor_id,
         "actor": h.actor_name,
         "action": h.action,

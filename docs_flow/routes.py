@@ -23,6 +23,7 @@ from docs_flow.schemas import (
 )
 from esign import credentials
 from office.errors import ValidationError
+from office.timefmt import iso
 from office.web import Ctx, api
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -275,8 +276,8 @@ def _delegation(d: Any) -> dict[str, Any]:
         "principal_id": d.principal_id,
         "deputy_id": d.deputy_id,
         "reason": d.reason,
-        "starts_at": d.starts_at.isoformat(),
-        "ends_at": d.ends_at.isoformat(),
+        "starts_at": iso(d.starts_at),
+        "ends_at": iso(d.ends_at),
     }
 
 

@@ -56,6 +56,7 @@ from office.actor import Actor
 from office.db import utcnow
 from office.errors import InvalidTransition, Locked, NotFound, PermissionDenied, ValidationError
 from office.models import Department, Role, User
+from office.timefmt import iso
 from typeset import convert
 from typeset.layout import DocType
 
@@ -623,7 +624,7 @@ def version_public(v: DocumentVersion, *, full: bool = False) -> dict[str, Any]:
         "step": v.step_name,
         "note": v.note,
         "body_hash": v.body_hash,
-        "created_at": v.created_at.isoformat(),
+        "created_at": iso(v.created_at),
     }
     if full:
         out.update(title=v.title, body=v.body)
@@ -680,7 +681,7 @@ def comment_public(c: DocumentComment) -> dict[str, Any]:
         "author_id": c.author_id,
         "author": c.author_name,
         "text": c.text,
-        "created_at": c.created_at.isoformat(),
+        "created_at": iso(c.created_at),
     }
 
 
@@ -845,7 +846,7 @@ def _summaries(session: Session, actor: Actor, docs: list[OutgoingDocument]) -> 
                 "secrecy": d.secrecy.value,
                 "drafter": names.get(d.drafter_id, ""),
                 "current_step": step["name"] if step else None,
-                "updated_at": d.updated_at.isoformat(),
+                "updated_at": iso(d.updated_at),
             }
         )
     return out
@@ -870,7 +871,7 @@ def document_detail(session: Session, actor: Actor, doc_id: int) -> dict[str, An
             "tag": step.get("tag", ""),
             "can_edit": step["can_edit"],
             "on_behalf_of": task.assignee_id if task and task.assignee_id != actor.user_id else None,
-            "due_at": task.due_at.isoformat() if task and task.due_at else None,
+            "due_at": iso(task.due_at) if task else None,
         }
         if step
         else None,
@@ -925,7 +926,7 @@ def document_public(doc: OutgoingDocument) -> dict[str, Any]:
         "signer_name": doc.signer_name,
         "signed_hash": doc.signed_hash,
         "signed_version_no": doc.signed_version_no,
-        "signed_at": doc.signed_at.isoformat() if doc.signed_at else None,
+        "signed_at": iso(doc.signed_at),
         "written_date": doc.written_date.isoformat() if doc.written_date else None,
         "issuing_agency_name": doc.issuing_agency_name,
         "issued_date": doc.issued_date.isoformat() if doc.issued_date else None,
@@ -934,8 +935,8 @@ def document_public(doc: OutgoingDocument) -> dict[str, Any]:
         "sealed_sha256": doc.seal_record.get("sealed_sha256"),
         "official_pdf_sha256": doc.seal_record.get("official_pdf"),
         "official_ofd_sha256": doc.seal_record.get("official_ofd"),
-        "created_at": doc.created_at.isoformat(),
-        "updated_at": doc.updated_at.isoformat(),
+        "created_at": iso(doc.created_at),
+        "updated_at": iso(doc.updated_at),
     }
 
 

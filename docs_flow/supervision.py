@@ -33,6 +33,7 @@ from office.directory.service import users_with_role
 from office.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from office.models import Department, DeptKind, Post, Role, SystemSetting
 from office.spreadsheet import safe_cell
+from office.timefmt import iso
 
 log = logging.getLogger("docs_flow.supervision")
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -181,7 +182,7 @@ def _remind(session: Session, actor: Actor, item: SupervisionItem, *, message: s
     item.last_reminded_at = now
     item.history = [
         *item.history,
-        {"at": now.isoformat(), "action": "remind", "by": actor.name, "message": message[:500], "to": people},
+        {"at": iso(now), "action": "remind", "by": actor.name, "message": message[:500], "to": people},
     ]
     session.add(item)
     _notify(session, people, f"催办：{item.title}", message, item)
@@ -194,7 +195,7 @@ def _escalate(session: Session, actor: Actor, item: SupervisionItem, *, reason: 
     item.history = [
         *item.history,
         {
-            "at": now.isoformat(),
+            "at": iso(now),
             "action": "escalate",
             "by": actor.name,
             "level": item.escalation_level,
@@ -304,12 +305,12 @@ def track(
             deadline=deadline,
             created_by=actor.user_id,
             link=link,
-            history=[{"at": now.isoformat(), "action": "create", "by": actor.name}],
+            history=[{"at": iso(now), "action": "create", "by": actor.name}],
         )
     else:
         row.history = [
             *row.history,
-            {"at": now.isoformat(), "action": "update", "by": actor.name, "deadline": deadline.isoformat()},
+            {"at": iso(now), "action": "update", "by": actor.name, "deadline": iso(deadline)},
         ]
         row.deadline, row.status, row.reminders, row.completed_at = deadline, "open", [], None
     row.owner_department_id, row.owner_user_id = owner_department_id, owner_user_id
@@ -359,7 +360,7 @@ def check_create(
     if note.strip():
         row.history = [
             *row.history,
-            {"at": utcnow().isoformat(), "action": "note", "by": actor.name, "message": note.strip()[:500]},
+            {"at": iso(utcnow()), "action": "note", "by": actor.name, "message": note.strip()[:500]},
         ]
     audit.record(
         session,
@@ -367,7 +368,7 @@ def check_create(
         "supervision.create",
         target_type="supervision",
         target_id=row.id,
-        detail={"title": title, "deadline": deadline.isoformat()},
+        detail={"title": title, "deadline": iso(deadline)},
     )
     _notify(
         session,
@@ -444,7 +445,7 @@ def _complete(row: SupervisionItem, actor: Actor, note: str = "") -> None:
     row.history = [
         *row.history,
         {
-            "at": now.isoformat(),
+            "at": iso(now),
             "action": "complete",
             "by": actor.name,
             "on_time": now <= row.deadline,
@@ -639,7 +640,7 @@ def dashboard(session: Session, actor: Actor, f: Filters, *, now: datetime | Non
     )
     trend = stats.overdue_trend(session, cond, ends, now, open_items)
     return {
-        "now": now.isoformat(),
+        "now": iso(now),
         "schedule": schedule,
         "totals": totals,
         "departments": depts,
@@ -691,16 +692,16 @@ def item_public(r: SupervisionItem, names: dict[int | None, str], now: datetime)
         "owner_department_id": r.owner_department_id,
         "owner_department": names.get(r.owner_department_id, ""),
         "owner_user_id": r.owner_user_id,
-        "deadline": r.deadline.isoformat(),
+        "deadline": iso(r.deadline),
         "status": r.status,
         "overdue": overdue,
         "late": late,
         "escalation_level": r.escalation_level,
         "link": r.link,
         "history": r.history,
-        "created_at": r.created_at.isoformat(),
-        "completed_at": r.completed_at.isoformat() if r.completed_at else None,
-        "last_reminded_at": r.last_reminded_at.isoformat() if r.last_reminded_at else None,
+        "created_at": iso(r.created_at),
+        "completed_at": iso(r.completed_at),
+        "last_reminded_at": iso(r.last_reminded_at),
     }
 
 

@@ -19,6 +19,7 @@ from office.actor import Actor
 from office.db import utcnow
 from office.errors import ValidationError
 from office.models import Department, DeptKind
+from office.timefmt import iso
 from typeset.layout import DocType
 
 GENERIC = "*"
@@ -214,7 +215,7 @@ def template_public(row: RouteTemplate) -> dict[str, Any]:
         "name": row.name,
         "steps": row.steps,
         "revision": row.revision,
-        "updated_at": row.updated_at.isoformat(),
+        "updated_at": iso(row.updated_at),
     }
 
 

@@ -37,6 +37,7 @@ from office.actor import Actor
 from office.db import utcnow
 from office.errors import Conflict, Locked, NotFound, PermissionDenied, ValidationError
 from office.models import Department, Role
+from office.timefmt import iso
 
 MAX_PIN_ATTEMPTS = 5
 MIN_PIN, MAX_PIN = 6, 64
@@ -79,8 +80,8 @@ def describe(session: Session, cred: Credential | None) -> dict[str, Any]:
         "alg": cred.alg,
         "serial": cred.serial,
         "subject": cert.subject.rfc4514_string(),
-        "not_after": cert.not_valid_after_utc.isoformat(),
-        "created_at": cred.created_at.isoformat(),
+        "not_after": iso(cert.not_valid_after_utc),
+        "created_at": iso(cred.created_at),
         "attempts_left": MAX_PIN_ATTEMPTS - cred.failed_attempts,
     }
 

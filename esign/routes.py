@@ -23,6 +23,7 @@ from esign.models import SealKind, SealStatus
 from esign.seal_image import MAX_UPLOAD_BYTES as SEAL_IMAGE_MAX
 from office.errors import PayloadTooLarge, PermissionDenied, ValidationError
 from office.models import Role
+from office.timefmt import iso
 from office.web import Body, Ctx, api, check_upload_rate, origin_allowed
 
 VERIFY_MAX_BYTES = 20 * 1024 * 1024
@@ -124,7 +125,7 @@ def me(ctx: Ctx) -> dict[str, Any]:
                 "id": r.id,
                 "kind": r.kind.value,
                 "purpose": r.purpose,
-                "signed_at": r.signed_at.isoformat(),
+                "signed_at": iso(r.signed_at),
                 "leaf_index": r.leaf_index,
             }
             for r in recent
@@ -171,7 +172,7 @@ def _signature_out(ctx: Ctx, record: Any) -> dict[str, Any]:
         "kind": record.kind.value,
         "purpose": record.purpose,
         "alg": record.alg,
-        "signed_at": record.signed_at.isoformat(),
+        "signed_at": iso(record.signed_at),
         "data_hash": record.data_hash,
         "signature": base64.b64encode(record.signature_der).decode(),
         "receipt": service.receipt(ctx.session, record),

@@ -41,6 +41,7 @@ from office.actor import Actor
 from office.db import utcnow
 from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from office.models import Department, Role, User, UserRole
+from office.timefmt import iso
 
 NAME_SEAL_MM = 20
 SEAL_TYPES = ("公章", "合同专用章", "财务专用章", "业务专用章", "")
@@ -368,13 +369,13 @@ def describe(session: Session, actor: Actor, seal: Seal) -> dict[str, Any]:
         "status": seal.status.value,
         "alg": seal.alg,
         "serial": seal.serial,
-        "valid_start": seal.valid_start.isoformat(),
-        "valid_end": seal.valid_end.isoformat(),
+        "valid_start": iso(seal.valid_start),
+        "valid_end": iso(seal.valid_end),
         "seal_version": seal.seal_version,
         "width_mm": seal.width_mm,
         "height_mm": seal.height_mm,
         "can_manage": manage,
-        "status_changed_at": seal.status_changed_at.isoformat() if seal.status_changed_at else None,
+        "status_changed_at": iso(seal.status_changed_at),
         "revoke_reason": seal.revoke_reason,
     }
     if manage:
@@ -412,7 +413,7 @@ def uses(
     return [
         {
             "id": u.id,
-            "at": u.at.isoformat(),
+            "at": iso(u.at),
             "user_id": u.user_id,
             "user_name": user.name,
             "reference": u.reference,

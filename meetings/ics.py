@@ -31,6 +31,7 @@ from office.actor import Actor
 from office.db import utcnow
 from office.errors import NotFound
 from office.models import User
+from office.timefmt import iso
 
 PRODID = "-//Tongban 通办//Meetings//ZH"
 FEED_PAST = dt.timedelta(days=90)
@@ -214,7 +215,7 @@ def revoke_token(session: Session, actor: Actor) -> None:
 
 def token_status(session: Session, actor: Actor) -> dict[str, Any]:
     row = session.exec(select(CalendarToken).where(CalendarToken.user_id == actor.user_id)).first()
-    return {"active": row is not None, "created_at": row.created_at.isoformat() if row else None}
+    return {"active": row is not None, "created_at": iso(row.created_at) if row else None}
 
 
 def feed(session: Session, token: str) -> bytes:

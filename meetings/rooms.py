@@ -12,6 +12,7 @@ from office import audit, policy
 from office.actor import Actor
 from office.errors import NotFound, ValidationError
 from office.models import Department, DeptKind, User
+from office.timefmt import iso
 
 
 def parse_hhmm(value: str, label: str) -> int:
@@ -172,7 +173,7 @@ def add_block(
         "meeting.room.block",
         target_type="meeting_room",
         target_id=room.id,
-        detail={"start": start.isoformat(), "end": end.isoformat(), "reason": reason},
+        detail={"start": iso(start), "end": iso(end), "reason": reason},
     )
     return block
 

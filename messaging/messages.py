@@ -42,6 +42,7 @@ from office import audit, events
 from office.actor import Actor
 from office.db import settings_of, utcnow
 from office.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
+from office.timefmt import iso
 
 
 def get_message(session: Session, conversation_id: int, seq: int) -> Message:
@@ -215,7 +216,7 @@ def edit_message(session: Session, actor: Actor, *, conversation_id: int, seq: i
             "seq": seq,
             "message_id": msg.id,
             "text": text,
-            "edited_at": msg.edited_at.isoformat(),
+            "edited_at": iso(msg.edited_at),
         },
         user_ids=member_ids(session, conversation_id),
         audience=audience.of(conversation_id),
@@ -226,7 +227,7 @@ def edit_message(session: Session, actor: Actor, *, conversation_id: int, seq: i
 def edit_history(session: Session, actor: Actor, *, conversation_id: int, seq: int) -> list[dict[str, Any]]:
     _, _, msg = access_message(session, actor, conversation_id, seq)
     rows = session.exec(select(MessageEdit).where(MessageEdit.message_id == msg.id).order_by(col(MessageEdit.id))).all()
-    return [{"text": r.body, "replaced_at": r.replaced_at.isoformat()} for r in rows]
+    return [{"text": r.body, "replaced_at": iso(r.replaced_at)} for r in rows]
 
 
 def recall_message(
@@ -408,7 +409,7 @@ def ding_ack(session: Session, actor: Actor, *, conversation_id: int, seq: int) 
             user_ids=[actor.user_id, msg.sender_id or 0],
         )
         mark_read(session, actor, conversation_id=conversation_id, seq=seq)
-    return {"acked_at": receipt.acked_at.isoformat() if receipt.acked_at else None}
+    return {"acked_at": iso(receipt.acked_at)}
 
 
 def _pending_count(session: Session, message_id: int) -> int:
@@ -429,7 +430,7 @@ def ding_status(session: Session, actor: Actor, *, conversation_id: int, seq: in
             "user_id": r.user_id,
             "name": names.get(r.user_id, ""),
             "reminders": r.reminders,
-            "acked_at": r.acked_at.isoformat() if r.acked_at else None,
+            "acked_at": iso(r.acked_at),
         }
 
     return {"acked": [person(r) for r in rows if r.acked_at], "pending": [person(r) for r in rows if not r.acked_at]}

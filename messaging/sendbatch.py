@@ -35,6 +35,7 @@ from office import audit, events
 from office.actor import Actor
 from office.db import insert_plain_rows, raw_many, raw_rows, reserve_ids, settings_of, sql_json, sql_time, utcnow
 from office.errors import NotFound
+from office.timefmt import iso
 
 log = logging.getLogger("messaging.sendbatch")
 
@@ -259,7 +260,7 @@ class SendBatch:
             "kind": MessageKind.text.value,
             "text": text,
             "client_id": client_id,
-            "created_at": now.isoformat(),
+            "created_at": iso(now),
             "edited_at": None,
             "recalled": False,
             "recall_notice": None,

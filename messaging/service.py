@@ -24,6 +24,7 @@ from office.actor import Actor
 from office.db import escape_like, settings_of, utcnow
 from office.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from office.models import Department, User
+from office.timefmt import iso
 
 MANAGED = (ConversationKind.group,)
 
@@ -87,7 +88,7 @@ def conversation_public(
         "muted": me.muted,
         "role": me.role.value,
         "dissolved": conv.dissolved_at is not None,
-        "last_message_at": conv.last_message_at.isoformat(),
+        "last_message_at": iso(conv.last_message_at),
     }
 
 

@@ -17,6 +17,7 @@ from messaging.models import Attachment, Conversation, Member, Message, MessageK
 from office import events, eventstore
 from office.db import utcnow
 from office.models import User
+from office.timefmt import iso
 
 EXCERPT = 120
 
@@ -175,8 +176,8 @@ def message_public(
         "kind": msg.kind.value,
         "text": "" if recalled else msg.body,
         "client_id": msg.client_id,
-        "created_at": msg.created_at.isoformat(),
-        "edited_at": msg.edited_at.isoformat() if msg.edited_at else None,
+        "created_at": iso(msg.created_at),
+        "edited_at": iso(msg.edited_at),
         "recalled": recalled,
         "recall_notice": recall_notice(name) if recalled else None,
         "reply_to": reply,

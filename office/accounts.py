@@ -37,6 +37,7 @@ from office.secrets_box import (
     token_digest,
     verify_password,
 )
+from office.timefmt import iso
 
 TOTP_ISSUER = "通办 Tongban"
 
@@ -359,8 +360,8 @@ def list_sessions(session: Session, settings: Settings, actor: Actor) -> list[di
         out.append(
             {
                 "id": r.id,
-                "created_at": r.created_at.isoformat(),
-                "last_seen_at": r.last_seen_at.isoformat(),
+                "created_at": iso(r.created_at),
+                "last_seen_at": iso(r.last_seen_at),
                 "ip": r.ip,
                 "user_agent": r.user_agent,
                 "current": r.id == actor.session_id,

@@ -16,6 +16,7 @@ from office.directory import csvio, lookup, service
 from office.directory.service import PostSpec
 from office.errors import ValidationError
 from office.models import DeptKind, Role
+from office.timefmt import iso
 from office.web import Body, Ctx, api
 
 # Directory -------------------------------------------------------------------------------------
@@ -316,7 +317,7 @@ def audit_list(ctx: Ctx) -> dict[str, Any]:
         "items": [
             {
                 "seq": e.seq,
-                "at": e.at.isoformat(),
+                "at": iso(e.at),
                 "actor_id": e.actor_id,
                 "actor_name": e.actor_name,
                 "action": e.action,

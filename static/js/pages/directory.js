@@ -1,7 +1,8 @@
 // 通讯录: department tree, members of the chosen department (paged), search as you type
 // (name, pinyin "zhangwei", initials "zw", title, department), and a person card.
 
-import { el, replace, loading, emptyState, errorState, pagination, debounce, openDialog, button, uid } from "../ui.js";
+import { el, replace, loading, emptyState, errorState, pagination, debounce, openDialog, button, uid, busy, field, toast } from "../ui.js";
+import { newClientId } from "../api.js";
 import { deptTree } from "../components/tree.js";
 
 const PAGE_SIZE = 20;
@@ -75,7 +76,7 @@ export async function render(root, ctx) {
     const post = (inDept && p.posts.find((x) => x.department_id === inDept)) || p.posts.find((x) => x.is_primary) || {};
     const concurrent = inDept && post.department_id === inDept && !post.is_primary;
     return el("li", {},
-      el("button", { type: "button", class: "person", onclick: () => personCard(api, p.id) },
+      el("button", { type: "button", class: "person", onclick: () => personCard(ctx, p.id) },
         el("span", { class: "avatar", "aria-hidden": "true" }, (p.name || "?").slice(-2)),
         el("span", { class: "person-main" },
           el("span", { class: "person-name" }, p.name),
@@ -129,8 +130,13 @@ function firstDepartment(items) {
   return null;
 }
 
-/** The person card dialog; exported so other pages (messages, docs…) can show it too. */
-export async function personCard(api, personId) {
+/**
+ * The person card: who they are by post (部门 and 职务 for each post; system roles only for
+ * administrators, whom the server sends them to), and what one does with a colleague: 发消息 (the
+ * one-to-one conversation, opened or created), 发DING, 电话. Exported so other pages can show it.
+ */
+export async function personCard(ctx, personId) {
+  const { api } = ctx;
   const body = el("div", { class: "card-body" }, loading());
   const ui = openDialog({ title: "人员信息", body, actions: [button("关闭", () => ui.close(), { kind: "secondary" })] });
   try {
@@ -138,22 +144,68 @@ export async function personCard(api, personId) {
     ui.dialog.querySelector(".dialog-title").textContent = p.name;
     const primary = p.posts.find((x) => x.is_primary) || p.posts[0];
     const others = p.posts.filter((x) => x !== primary);
+    const postLine = (x) => [x.department, x.title].filter(Boolean).join(" · ");
     const rows = [
-      ["职务", p.title || primary?.title],
-      ["部门", p.department || primary?.department],
-      others.length ? ["兼职", el("ul", { class: "plain" }, others.map((o) => el("li", {}, [o.department, o.title].filter(Boolean).join(" · "))))] : null,
-      ["电话", p.phone ? el("a", { href: `tel:${p.phone.replace(/[^\d+]/g, "")}` }, p.phone) : null],
+      ["职务", primary?.title || p.title],
+      ["部门", primary?.department || p.department],
+      others.length ? ["兼职", el("ul", { class: "plain" }, others.map((o) => el("li", {}, postLine(o))))] : null,
+      ["电话", p.phone ? el("a", { href: telHref(p.phone) }, p.phone) : null],
       ["办公室", p.office],
       ["邮箱", p.email ? el("a", { href: `mailto:${p.email}` }, p.email) : null],
+      p.role_labels?.length ? ["系统角色", p.role_labels.join("、")] : null,
     ].filter(Boolean);
     replace(body,
       el("div", { class: "card-head" },
         el("span", { class: "avatar avatar-lg", "aria-hidden": "true" }, (p.name || "?").slice(-2)),
         el("div", {},
           el("p", { class: "card-name" }, p.name),
-          p.role_labels?.length ? el("p", { class: "card-roles" }, p.role_labels.join("、")) : null)),
+          primary ? el("p", { class: "card-post" }, postLine(primary)) : null)),
+      personActions(ctx, p, ui),
       el("dl", { class: "facts" }, rows.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v || "未填写")])));
   } catch (err) {
     replace(body, errorState(err));
   }
+}
+
+function telHref(phone) {
+  return `tel:${phone.replace(/[^\d+]/g, "")}`;
+}
+
+function personActions(ctx, p, ui) {
+  const self = ctx.me && ctx.me.id === p.id;
+  const ding = el("div", { class: "card-ding", hidden: true });
+  const openChat = async () => {
+    const conv = await ctx.api.post("/api/messages/direct", { user_id: p.id });
+    return conv.id;
+  };
+  const message = button("发消息", (e) => busy(e.currentTarget, "正在打开…", async () => {
+    try {
+      const id = await openChat();
+      ui.close();
+      ctx.navigate(`#/messages/${id}`);
+    } catch (err) { toast(err.message, "error"); }
+  }), { kind: "primary" });
+  const dingButton = button("发DING", () => {
+    ding.hidden = !ding.hidden;
+    dingButton.setAttribute("aria-expanded", String(!ding.hidden));
+    if (!ding.hidden) ding.querySelector("textarea").focus();
+  }, { kind: "secondary", "aria-expanded": "false", "aria-controls": `ding-${p.id}` });
+  ding.id = `ding-${p.id}`;
+  const text = field({ label: `DING ${p.name}（对方确认前会持续提醒）`, name: "ding", type: "textarea", rows: 2, maxlength: 2000 });
+  const send = button("发送 DING", (e) => busy(e.currentTarget, "正在发送…", async () => {
+    const words = text.input.value.trim();
+    if (!words) { toast("请填写 DING 的内容", "error"); text.input.focus(); return; }
+    try {
+      const id = await openChat();
+      await ctx.api.post(`/api/messages/conversations/${id}/messages`, { text: words, ding: true, client_id: newClientId() });
+      toast(`已向${p.name}发出 DING`, "success");
+      text.input.value = "";
+      ding.hidden = true;
+      dingButton.setAttribute("aria-expanded", "false");
+    } catch (err) { toast(err.message, "error"); }
+  }), { kind: "primary" });
+  ding.append(text.wrap, el("div", { class: "actions" }, send));
+  const phone = p.phone ? el("a", { class: "btn btn-secondary", href: telHref(p.phone), "aria-label": `电话 ${p.phone}` }, "电话") : null;
+  if (self) return phone ? el("div", { class: "actions card-actions" }, phone) : null;
+  return [el("div", { class: "actions card-actions" }, message, dingButton, phone), ding];
 }
