@@ -54,8 +54,8 @@ def make_rooms(org: Org) -> None:
 
 
 def pick(page: Any, query: str, name: str) -> None:
-    page.get_by_label("添加参会人员").fill(query)
-    page.locator(".meet-search").get_by_role("button", name=re.compile(name)).click()
+    page.get_by_role("combobox", name="添加参会人员").fill(query)
+    page.get_by_role("listbox", name="添加参会人员：查找结果").get_by_role("option", name=re.compile(name)).click()
     page.locator(".meet-chosen").get_by_text(name).wait_for()
 
 

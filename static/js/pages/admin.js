@@ -7,6 +7,7 @@ const TABS = [
   { name: "departments", label: "部门管理", load: () => import("./admin/departments.js") },
   { name: "users", label: "人员管理", load: () => import("./admin/users.js") },
   { name: "import", label: "导入导出", load: () => import("./admin/importexport.js") },
+  { name: "templates", label: "发文流程", load: () => import("./admin/templates.js") },
   { name: "policies", label: "两步验证策略", load: () => import("./admin/policies.js") },
   { name: "audit", label: "审计日志", load: () => import("./admin/audit.js") },
 ];

@@ -7,6 +7,7 @@
 // User data is only ever written with textContent; no inline scripts or style attributes (strict CSP).
 import { el, replace, button, field, loading, emptyState, errorState, toast, confirmDialog, newestWins, loadCss } from "../ui.js";
 import { newClientId, upload } from "../api.js";
+import { picker } from "../components/picker.js";
 
 const BOXES = [["todo", "待办"], ["done", "已办"], ["mine", "我起草的"], ["all", "全部"]];
 const BLOCK_LABELS = { heading: "标题", paragraph: "段落", list_item: "列表项", table: "表格" };
@@ -36,6 +37,18 @@ function fmtTime(iso) {
 // finds each agency a group names.
 function splitList(text) {
   return text.split(/[,，;；\n]/).map((s) => s.trim()).filter(Boolean);
+}
+
+/** 主送/抄送 agencies picked from the directory into a text box (分发 delivers to them by name). */
+function agencyAdder(ctx, box, label) {
+  const names = () => splitList(box.value);
+  return picker({ api: ctx.api, label, kind: "agencies", multiple: true,
+    hint: "选中的机关加入上栏（再选一次移除）；系统内的机关会收到电子公文。",
+    isChosen: (a) => names().includes(a.name),
+    onPick: (a) => {
+      const now = names();
+      box.value = (now.includes(a.name) ? now.filter((n) => n !== a.name) : [...now, a.name]).join("，");
+    } }).element;
 }
 
 /** Plain text to body blocks: "一、…" is a level-1 heading, "（一）…" level 2, other lines paragraphs. */
@@ -127,6 +140,8 @@ async function renderNew(root, ctx) {
     hint: "例如：关于开展2025年度安全生产检查的通知" });
   const main = field({ label: "主送机关", name: "main", type: "textarea", rows: 2, hint: "多个机关用顿号（、）分隔" });
   const cc = field({ label: "抄送机关", name: "cc", type: "textarea", rows: 2 });
+  main.wrap.append(agencyAdder(ctx, main.input, "从通讯录添加主送机关"));
+  cc.wrap.append(agencyAdder(ctx, cc.input, "从通讯录添加抄送机关"));
   const secrecy = field({ label: "密级", name: "secrecy", type: "select", value: "",
     options: [{ value: "", label: "非密" }, { value: "内部", label: "内部" }] });
   const urgency = field({ label: "紧急程度", name: "urgency", type: "select", value: "",
@@ -338,27 +353,12 @@ function actionPanel(ctx, doc, view, refresh) {
   const person = { id: null };
   if (acts.includes("transfer") || acts.includes("add_signer")) {
     const more = el("details", { class: "disclosure" }, el("summary", {}, "转办或加签给其他人"));
-    const q = el("input", { type: "search", id: `who-${doc.id}`, placeholder: "输入姓名或拼音", autocomplete: "off" });
-    const found = el("ul", { class: "plain who-list" });
-    const chosen = el("p", { class: "hint" }, "尚未选择人员");
-    let timer = 0;
-    q.addEventListener("input", () => {
-      clearTimeout(timer);
-      timer = setTimeout(async () => {
-        if (!q.value.trim()) { found.replaceChildren(); return; }
-        try {
-          const data = await api.get("/api/directory/search", { query: { q: q.value.trim(), limit: 8 } });
-          replace(found, data.items.map((p) => el("li", {}, button(`${p.name}${p.department ? `（${p.department}）` : ""}`, () => {
-            person.id = p.id;
-            chosen.textContent = `已选择：${p.name}`;
-          }, { kind: "link" }))));
-        } catch (err) { toast(err.message, "error"); }
-      }, 250);
-    });
+    const who = picker({ api, label: "选择人员", kind: "people", agencyId: ctx.me.agency_id,
+      onChange: (items) => { person.id = items[0]?.id ?? null; } });
     const buttons = el("div", { class: "actions" });
     if (acts.includes("transfer")) buttons.append(act("transfer", "转办", "secondary"));
     if (acts.includes("add_signer")) buttons.append(act("add_signer", "加签", "secondary"));
-    more.append(el("div", { class: "field" }, el("label", { for: q.id }, "选择人员"), q), found, chosen, buttons);
+    more.append(who.element, buttons);
     panel.append(more);
   }
   panel.append(status);
@@ -412,6 +412,7 @@ function editor(ctx, doc, view, refresh) {
   const title = field({ label: "标题", name: "title", maxlength: 200, value: doc.title });
   const recipients = field({ label: "主送", name: "main_recipients", maxlength: 1000,
     value: doc.main_recipients.join("，"), hint: "多个主送用逗号分隔；同类并列用顿号，如“各处室、各直属单位”" });
+  recipients.wrap.append(agencyAdder(ctx, recipients.input, "从通讯录添加主送机关"));
   // 纪要: the attendance block (GB/T 9704 §10.3), one entry per line: 单位 姓名.
   const minutes = doc.doc_type === "纪要";
   const attendance = minutes ? [["present", "出席"], ["on_leave", "请假"], ["sitting_in", "列席"]].map(([key, label]) =>

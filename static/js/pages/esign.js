@@ -8,6 +8,7 @@
 // Strict CSP: no inline scripts or styles; user data only ever goes through textContent.
 
 import { el as h, replace as clear } from "../ui.js";
+import { picker } from "../components/picker.js";
 
 const DOCX = ".docx,application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 // The verification page also takes the official copy (版式 PDF) sealed at 用印.
@@ -253,38 +254,19 @@ function sealCard(seal, ctx, refresh) {
 
 function usersForm(seal, ctx, refresh) {
   if (seal.status === "revoked") return null;
-  // Pick people by name from the directory; the seal PIN confirms the new list.
-  const chosen = new Map((seal.users || []).filter((u) => u.listed).map((u) => [u.user_id, u.name]));
-  const search = input("添加授权使用人", { type: "search", autocomplete: "off", placeholder: "输入姓名或拼音查找" });
-  const results = h("ul", { class: "esign-pick", "aria-label": "查找结果" });
-  const list = h("ul", { class: "esign-chosen", "aria-label": "授权使用人名单", "aria-live": "polite" });
+  // Pick people from the directory; the seal PIN confirms the new list.
+  const listed = (seal.users || []).filter((u) => u.listed).map((u) => ({ id: u.user_id, name: u.name }));
+  const people = picker({ api: ctx.api, label: "授权使用人", kind: "people", multiple: true, value: listed,
+    agencyId: ctx.me.agency_id });
   const msg = message();
-  const showChosen = () => clear(list, [...chosen.entries()].map(([id, name]) => h("li", {}, name,
-    h("button", { type: "button", class: "btn btn-link btn-small", "aria-label": `移除${name}`,
-      onclick: () => { chosen.delete(id); showChosen(); } }, "移除"))));
-  let timer = 0;
-  search.input.addEventListener("input", () => {
-    clearTimeout(timer);
-    timer = setTimeout(async () => {
-      const q = search.input.value.trim();
-      if (!q) { clear(results); return; }
-      try {
-        const { items } = await ctx.api.get("/api/directory/search", { query: { q, limit: 8 }, signal: ctx.signal });
-        clear(results, items.filter((p) => !chosen.has(p.id)).map((p) => h("li", {}, h("button", { type: "button", class: "btn btn-secondary btn-small",
-          onclick: () => { chosen.set(p.id, p.name); search.input.value = ""; clear(results); showChosen(); search.input.focus(); } },
-          `＋ ${p.name}`, p.department ? h("span", { class: "esign-dept" }, p.department) : null))));
-      } catch (err) { if (err.name !== "AbortError") msg.show(errorText(err)); }
-    }, 250);
-  });
-  showChosen();
-  const form = h("form", { class: "form esign-users-form" }, search.wrap, results, list, msg,
+  const form = h("form", { class: "form esign-users-form" }, people.element, msg,
     h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "保存授权（需印章 PIN 码）")));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     msg.clear();
     const pin = await askPin("请输入印章 PIN 码", "印章 PIN 码由印章管理员设定，用于确认授权名单。");
     if (pin === null) return;
-    try { await ctx.api.put(`/api/esign/seals/${seal.id}/users`, { user_ids: [...chosen.keys()], seal_pin: pin }); refresh(); } catch (err) { msg.show(errorText(err)); }
+    try { await ctx.api.put(`/api/esign/seals/${seal.id}/users`, { user_ids: people.ids(), seal_pin: pin }); refresh(); } catch (err) { msg.show(errorText(err)); }
   });
   return form;
 }
@@ -302,8 +284,11 @@ async function showUses(seal, ctx, box) {
 function createForm(ctx, refresh) {
   const kind = select("印章种类", Object.entries(KIND_LABELS), "official");
   const sealType = select("印章类型", [["公章", "公章"], ["合同专用章", "合同专用章"], ["财务专用章", "财务专用章"], ["业务专用章", "业务专用章"]], "公章");
-  const dept = input("部门编号（部门章）", { type: "number", min: "1" });
-  const holder = input("持章人人员编号（名章）", { type: "number", min: "1" });
+  const scope = { api: ctx.api, agencyId: ctx.me.agency_id };
+  const dept = picker({ ...scope, label: "部门（部门章）", kind: "departments" });
+  const holder = picker({ ...scope, label: "持章人（名章）", kind: "people" });
+  dept.wrap = dept.element;
+  holder.wrap = holder.element;
   const text = input("预览文字（留空用机关名称）", { type: "text", maxlength: "40" });
   const image = input("上传印模（PNG，可选）", { type: "file", accept: "image/png" });
   const pin = input("设置印章 PIN 码", { type: "password", inputmode: "numeric", autocomplete: "new-password",
@@ -340,8 +325,8 @@ function createForm(ctx, refresh) {
     data.set("kind", kind.input.value);
     data.set("seal_type", kind.input.value === "name" ? "" : sealType.input.value);
     data.set("seal_pin", pin.input.value);
-    if (dept.input.value) data.set("department_id", dept.input.value);
-    if (holder.input.value) data.set("holder_user_id", holder.input.value);
+    if (dept.ids().length) data.set("department_id", String(dept.ids()[0]));
+    if (holder.ids().length) data.set("holder_user_id", String(holder.ids()[0]));
     if (image.input.files && image.input.files[0]) data.set("image", image.input.files[0]);
     else if (previewBlob) data.set("image", previewBlob, "seal.png"); // the previewed custom text is what gets made
     try { await upload(ctx, "/api/esign/seals", data); refresh(); } catch (err) { msg.show(errorText(err)); }

@@ -5,6 +5,7 @@
 
 import { el, replace, toast, emptyState, errorState, loading, formatTime, newestWins, loadCss } from "../ui.js";
 import { upload } from "../api.js";
+import { picker } from "../components/picker.js";
 
 const BOXES = [["todo", "待办"], ["done", "已办"], ["reading", "待阅"], ["all", "全部"]];
 const SECTIONS = [["", "收文"], ["supervision", "督办"], ["archive", "归档"], ["search", "搜索"]];
@@ -189,11 +190,11 @@ function actionPanel(ctx, doc, meta, reload) {
   if (acts.includes("approve")) {
     const extras = {};
     if (tag === "instruct") {
-      const opts = meta.departments.map((d) => el("option", { value: String(d.id) }, d.name));
-      extras.lead = el("select", {}, el("option", { value: "" }, "请选择主办部门"), opts);
-      extras.co = el("select", { multiple: true }, meta.departments.map((d) => el("option", { value: String(d.id) }, d.name)));
+      const scope = { api: ctx.api, kind: "departments", agencyId: ctx.me.agency_id };
+      extras.lead = picker({ ...scope, label: "主办部门" });
+      extras.co = picker({ ...scope, label: "协办部门（可多选）", multiple: true });
       extras.deadline = el("input", { type: "datetime-local" });
-      panel.append(labelled("主办部门", extras.lead), labelled("协办部门（可多选）", extras.co), labelled("办理时限", extras.deadline));
+      panel.append(extras.lead.element, extras.co.element, labelled("办理时限", extras.deadline));
     }
     if (tag === "handle") {
       extras.file = el("input", { type: "file" });
@@ -205,8 +206,8 @@ function actionPanel(ctx, doc, meta, reload) {
     panel.append(el("button", { type: "button", class: "btn btn-primary", onclick: async () => {
       const body = {};
       if (tag === "instruct") {
-        if (extras.lead.value) body.lead_department_id = Number(extras.lead.value);
-        body.co_department_ids = [...extras.co.selectedOptions].map((o) => Number(o.value));
+        if (extras.lead.ids().length) body.lead_department_id = extras.lead.ids()[0];
+        body.co_department_ids = extras.co.ids();
         if (extras.deadline.value) body.deadline = isoFromLocal(extras.deadline.value);
       }
       if (tag === "handle" && extras.file.files[0]) {
@@ -272,12 +273,12 @@ function circulationPanel(ctx, doc, meta, reload) {
     panel.append(table);
   }
   if (doc.allowed_actions.includes("circulate")) {
-    const people = el("select", { multiple: true, "aria-label": "传阅人" }, meta.people.map((p) => el("option", { value: String(p.id) }, p.name)));
+    const people = picker({ api: ctx.api, label: "传阅人（按选择顺序）", kind: "people", multiple: true, agencyId: ctx.me.agency_id });
     const mode = el("select", {}, el("option", { value: "sequential" }, "依次传阅"), el("option", { value: "parallel" }, "同时传阅"));
     const status = el("div", { role: "status" });
-    panel.append(labelled("传阅人（按选择顺序）", people), labelled("方式", mode), el("button", { type: "button", class: "btn btn-secondary", onclick: async () => {
+    panel.append(people.element, labelled("方式", mode), el("button", { type: "button", class: "btn btn-secondary", onclick: async () => {
       try {
-        await ctx.api.post(`/api/incoming/${doc.id}/circulations`, { user_ids: [...people.selectedOptions].map((o) => Number(o.value)), mode: mode.value });
+        await ctx.api.post(`/api/incoming/${doc.id}/circulations`, { user_ids: people.ids(), mode: mode.value });
         reload();
       } catch (err) { replace(status, errorText(err)); }
     } }, "发起传阅"), status);

@@ -6,6 +6,7 @@
 // scripts or styles, no innerHTML).
 
 import { el, loadCss, newestWins, replace } from "../ui.js";
+import { picker } from "../components/picker.js";
 
 const TZ = "Asia/Shanghai";
 const RSVP = { needs_action: "未答复", accepted: "参加", declined: "请假", tentative: "待定", delegated: "代参会" };
@@ -179,8 +180,14 @@ async function bookingForm(root, ctx) {
   const count = el("input", { type: "number", min: "2", max: "260", value: "10", id: "mt-count" });
   const countField = el("div", { class: "field", hidden: true }, el("label", { for: "mt-count" }, "次数"),
     el("p", { class: "hint" }, "遇节假日自动跳过"), count);
-  const search = el("input", { type: "search", placeholder: "输入姓名或拼音查找", id: "mt-search", autocomplete: "off" });
-  const results = el("ul", { class: "meet-search", "aria-label": "查找结果" });
+  const finder = picker({ api: ctx.api, label: "添加参会人员", kind: "people", multiple: true,
+    isChosen: (p) => people.has(p.id),
+    onPick: (p) => {
+      if (people.has(p.id)) people.delete(p.id);
+      else people.set(p.id, { name: p.name, role: "required" });
+      showChosen();
+      check();
+    } });
   const chosen = el("ul", { class: "meet-chosen", "aria-live": "polite", "aria-label": "已选参会人员" });
   const status = el("div", { class: "meet-check", "aria-live": "polite" });
   const slots = el("div", { class: "meet-slots", "aria-live": "polite" });
@@ -217,13 +224,6 @@ async function bookingForm(root, ctx) {
         : el("p", { class: "meet-ok" }, r.headcount ? `${r.headcount} 位参会人员该时段均有空` : "请添加参会人员"),
       el("p", { class: "hint" }, `该时段空闲会议室 ${free} 间`));
   }), 300); };
-  search.addEventListener("input", () => { clearTimeout(search._t); search._t = setTimeout(() => guarded(results, async () => {
-    if (!search.value.trim()) { replace(results); return; }
-    const { items } = await ctx.api.get(`/api/directory/search?q=${encodeURIComponent(search.value.trim())}`, { signal: ctx.signal });
-    replace(results, ...items.filter((p) => !people.has(p.id)).slice(0, 8).map((p) => el("li", {}, el("button", { type: "button", class: "btn btn-secondary btn-small",
-      onclick: () => { people.set(p.id, { name: p.name, role: "required" }); search.value = ""; replace(results); showChosen(); check(); search.focus(); } },
-      `＋ ${p.name}`, el("span", { class: "meet-dept" }, p.department || "")))));
-  }), 250); });
   [date, from, to, repeat, count].forEach((x) => x.addEventListener("change", check));
   repeat.addEventListener("change", () => { countField.hidden = !repeat.value; });
   const findSlots = () => guarded(slots, async () => {
@@ -249,7 +249,7 @@ async function bookingForm(root, ctx) {
       field("mt-date", "日期", date), field("mt-from", "开始", from), field("mt-to", "结束", to),
       field("mt-repeat", "重复", repeat), countField),
     el("fieldset", { class: "fieldset meet-people" }, el("legend", {}, "参会人员"),
-      el("div", { class: "field" }, el("label", { for: "mt-search" }, "添加参会人员"), search), results, chosen, status,
+      finder.element, chosen, status,
       el("div", { class: "meet-finder" },
         el("button", { type: "button", class: "btn btn-secondary", onclick: findSlots }, "查找大家都有空的时间"), slots)),
     el("div", { class: "meet-form-grid" },
@@ -329,12 +329,12 @@ async function meetingPage(root, ctx, id) {
 
 function rsvpBox(ctx, id, m, reload) {
   const reason = el("input", { type: "text", maxlength: "500", id: `rs-reason-${id}` });
-  const sub = el("input", { type: "number", id: `rs-sub-${id}` });
+  const sub = picker({ api: ctx.api, label: "代参会人", kind: "people" });
   const msg = el("div", { role: "alert" });
   const send = (status) => guarded(msg, async () => {
     const body = { status };
     if (status === "declined") body.reason = reason.value;
-    if (status === "delegated") body.substitute_id = Number(sub.value);
+    if (status === "delegated") body.substitute_id = sub.ids()[0] ?? null;
     await ctx.api.post(`/api/meetings/${id}/rsvp`, body);
     reload();
   });
@@ -347,7 +347,7 @@ function rsvpBox(ctx, id, m, reload) {
       el("div", { class: "meet-rsvp-more" },
         el("div", { class: "field" }, el("label", { for: `rs-reason-${id}` }, "请假原因"), reason),
         el("button", { type: "button", class: "btn btn-secondary", onclick: () => send("declined") }, "请假"),
-        el("div", { class: "field" }, el("label", { for: `rs-sub-${id}` }, "代参会人编号"), sub),
+        sub.element,
         el("button", { type: "button", class: "btn btn-secondary", onclick: () => send("delegated") }, "请人代参会"))),
     msg);
 }
