@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
@@ -33,6 +33,7 @@ from esign import seal as seal_mod
 from esign.models import AuthorityKind
 from office.db import utcnow
 from office.errors import OfficeError, UnsupportedMedia
+from office.timefmt import iso
 
 PART_LABELS = {
     "word/document.xml": "正文",
@@ -68,7 +69,11 @@ def part_label(name: str) -> str:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    """A time read from the file being verified, in the API's format; a time the file gives without a
+    zone (against the standards) is taken as UTC rather than failing the report."""
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return iso(value)
 
 
 class Trust:

@@ -4,7 +4,10 @@
 client sends back, such as a cursor or an occurrence's start, then compares equal to the stored
 one). "Z" rather than "+00:00" because it is what ``Date.prototype.toISOString`` writes and what
 ISO 8601 clients read first; ``new Date(...)`` in the web client reads both. Calendar days
-(``datetime.date``) stay ``YYYY-MM-DD``: a day is not a moment.
+(``datetime.date``) stay ``YYYY-MM-DD``: a day is not a moment. The one other shape is a meeting's
+``local_*`` field: its wall-clock time in the meeting's own zone with that zone's offset, which the
+meeting form shows and edits as a local date and time. ``tests/test_time_format.py`` reads every
+route's answers and every event and holds them to this.
 """
 
 from __future__ import annotations
