@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from docs_flow import actions
 from office.accounts import load_actor
 from office.actor import SYSTEM, Actor
 from office.config import load_settings
@@ -104,9 +105,9 @@ def _route_one(db: Database, actors: dict[str, Actor], depts: dict[str, int], n:
         who, _, what = step.partition(":")
         if what == "number":
             with db.write() as s:
-                version = service.check_assign_number(s, actors[who], doc_id, version=version).version
+                version = actions.check_assign_number(s, actors[who], doc_id, version=version).version
         with db.write() as s:
-            doc = service.check_act(
+            doc = actions.check_act(
                 s,
                 actors[who],
                 doc_id,

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from docs_flow import engine, incoming, service, tasks
+from docs_flow import actions, engine, incoming, service, tasks
 from docs_flow.models import OutgoingDocument
 from docs_flow.schemas import DocumentCreate
 from office.accounts import load_actor
@@ -99,7 +99,7 @@ def _forward(session: Session, drafter: Any, doc_id: int, *, stop_at: str | None
     """Submit, then approve step by step until the current step is ``stop_at`` (None: just submit)."""
     doc = session.get(OutgoingDocument, doc_id)
     assert doc is not None
-    doc = service.check_act(session, drafter, doc_id, action="submit", version=doc.version, opinion="请审核")
+    doc = actions.check_act(session, drafter, doc_id, action="submit", version=doc.version, opinion="请审核")
     for _ in range(20 if stop_at else 0):  # a route has at most a dozen steps; never loop for ever
         case = engine.get_case(session, doc.case_id)  # type: ignore[arg-type]
         if case.current_step is None or case.route[case.current_step]["name"] == stop_at:
@@ -108,7 +108,7 @@ def _forward(session: Session, drafter: Any, doc_id: int, *, stop_at: str | None
         if not assignees:
             return
         step = case.route[case.current_step]["name"]
-        doc = service.check_act(
+        doc = actions.check_act(
             session,
             load_actor(session, assignees[0]),
             doc_id,

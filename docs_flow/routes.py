@@ -9,7 +9,19 @@ from urllib.parse import quote
 from starlette.responses import Response
 from starlette.routing import Route
 
-from docs_flow import delegation, numbering, official_copy, output, service, templates
+from docs_flow import (
+    actions,
+    delegation,
+    discussion,
+    files,
+    listing,
+    numbering,
+    official_copy,
+    output,
+    revisions,
+    service,
+    templates,
+)
 from docs_flow.schemas import (
     ActionIn,
     CommentIn,
@@ -35,7 +47,7 @@ BOXES = ("todo", "done", "mine", "all")
 
 @api(action="document.use")
 def meta(ctx: Ctx) -> dict[str, Any]:
-    return service.meta(ctx.session, ctx.user)
+    return listing.meta(ctx.session, ctx.user)
 
 
 @api(action="document.use")
@@ -43,7 +55,7 @@ def list_documents(ctx: Ctx) -> dict[str, Any]:
     box = ctx.query("box", "todo")
     if box not in BOXES:
         raise ValidationError("box 只能是 todo / done / mine / all", code="bad_query")
-    return service.list_documents(
+    return listing.list_documents(
         ctx.session,
         ctx.user,
         box=box,
@@ -56,18 +68,18 @@ def list_documents(ctx: Ctx) -> dict[str, Any]:
 @api(action="document.use", body=DocumentCreate, write=True, status=201)
 def create_document(ctx: Ctx) -> dict[str, Any]:
     doc = service.check_create_document(ctx.session, ctx.user, ctx.body)
-    return service.document_detail(ctx.session, ctx.user, doc.id or 0)
+    return listing.document_detail(ctx.session, ctx.user, doc.id or 0)
 
 
 @api(action="document.use")
 def get_document(ctx: Ctx) -> dict[str, Any]:
-    return service.document_detail(ctx.session, ctx.user, ctx.path_int("doc_id"))
+    return listing.document_detail(ctx.session, ctx.user, ctx.path_int("doc_id"))
 
 
 @api(action="document.use", body=DocumentUpdate, write=True)
 def update_document(ctx: Ctx) -> dict[str, Any]:
     doc = service.check_update_document(ctx.session, ctx.user, ctx.path_int("doc_id"), ctx.body)
-    return service.document_detail(ctx.session, ctx.user, doc.id or 0)
+    return listing.document_detail(ctx.session, ctx.user, doc.id or 0)
 
 
 def _act_ahead(ctx: Ctx) -> Any:
@@ -91,7 +103,7 @@ def _act_ahead(ctx: Ctx) -> Any:
 def act(ctx: Ctx) -> dict[str, Any]:
     b: ActionIn = ctx.body
     doc_id = ctx.path_int("doc_id")
-    service.check_act(
+    actions.check_act(
         ctx.session,
         ctx.user,
         doc_id,
@@ -104,47 +116,47 @@ def act(ctx: Ctx) -> dict[str, Any]:
         pin=b.pin,
         quote_comment_id=b.quote_comment_id,
     )
-    return service.document_detail(ctx.session, ctx.user, doc_id)
+    return listing.document_detail(ctx.session, ctx.user, doc_id)
 
 
 @api(action="document.use", body=NumberIn, write=True)
 def assign_number(ctx: Ctx) -> dict[str, Any]:
     doc_id = ctx.path_int("doc_id")
-    service.check_assign_number(
+    actions.check_assign_number(
         ctx.session, ctx.user, doc_id, version=ctx.body.version, reserved_id=ctx.body.reserved_id
     )
-    return service.document_detail(ctx.session, ctx.user, doc_id)
+    return listing.document_detail(ctx.session, ctx.user, doc_id)
 
 
 @api(action="document.use")
 def versions(ctx: Ctx) -> dict[str, Any]:
-    rows = service.list_versions(ctx.session, ctx.user, ctx.path_int("doc_id"))
-    return {"items": [service.version_public(v) for v in rows]}
+    rows = revisions.list_versions(ctx.session, ctx.user, ctx.path_int("doc_id"))
+    return {"items": [revisions.version_public(v) for v in rows]}
 
 
 @api(action="document.use")
 def version(ctx: Ctx) -> dict[str, Any]:
-    row = service.get_version(ctx.session, ctx.user, ctx.path_int("doc_id"), ctx.path_int("no"))
-    return service.version_public(row, full=True)
+    row = revisions.get_version(ctx.session, ctx.user, ctx.path_int("doc_id"), ctx.path_int("no"))
+    return revisions.version_public(row, full=True)
 
 
 @api(action="document.use")
 def diff(ctx: Ctx) -> dict[str, Any]:
-    return service.diff_versions(
+    return revisions.diff_versions(
         ctx.session, ctx.user, ctx.path_int("doc_id"), ctx.query_int("a", 1, lo=1), ctx.query_int("b", 1, lo=1)
     )
 
 
 @api(action="document.use")
 def comments(ctx: Ctx) -> dict[str, Any]:
-    rows = service.list_comments(ctx.session, ctx.user, ctx.path_int("doc_id"))
-    return {"items": [service.comment_public(c) for c in rows]}
+    rows = discussion.list_comments(ctx.session, ctx.user, ctx.path_int("doc_id"))
+    return {"items": [discussion.comment_public(c) for c in rows]}
 
 
 @api(action="document.use", body=CommentIn, write=True, status=201)
 def add_comment(ctx: Ctx) -> dict[str, Any]:
-    row = service.check_add_comment(ctx.session, ctx.user, ctx.path_int("doc_id"), text=ctx.body.text)
-    return service.comment_public(row)
+    row = discussion.check_add_comment(ctx.session, ctx.user, ctx.path_int("doc_id"), text=ctx.body.text)
+    return discussion.comment_public(row)
 
 
 def _file(doc: Any, data: bytes, suffix: str, media_type: str) -> Response:
@@ -156,30 +168,30 @@ def _file(doc: Any, data: bytes, suffix: str, media_type: str) -> Response:
 
 @api(action="document.use", write=True)
 def download_docx(ctx: Ctx) -> Response:
-    doc, data = service.render_document(ctx.session, ctx.user, ctx.path_int("doc_id"))
+    doc, data = files.render_document(ctx.session, ctx.user, ctx.path_int("doc_id"))
     return _file(doc, data, "docx", DOCX_TYPE)
 
 
 @api(action="document.use", write=True)
 def download_pdf(ctx: Ctx) -> Response:
-    return _file(*service.official_copy(ctx.session, ctx.user, ctx.path_int("doc_id"), "pdf"), "pdf", "application/pdf")
+    return _file(*files.official_copy(ctx.session, ctx.user, ctx.path_int("doc_id"), "pdf"), "pdf", "application/pdf")
 
 
 @api(action="document.use", write=True)
 def download_ofd(ctx: Ctx) -> Response:
-    return _file(*service.official_copy(ctx.session, ctx.user, ctx.path_int("doc_id"), "ofd"), "ofd", "application/ofd")
+    return _file(*files.official_copy(ctx.session, ctx.user, ctx.path_int("doc_id"), "ofd"), "ofd", "application/ofd")
 
 
 @api(action="document.use", multipart=True, write=True, max_bytes=20 * 1024 * 1024)
 def import_docx(ctx: Ctx) -> dict[str, Any]:
     data = _upload(ctx)[1]
-    return service.check_import_docx(ctx.session, ctx.user, ctx.path_int("doc_id"), data)
+    return files.check_import_docx(ctx.session, ctx.user, ctx.path_int("doc_id"), data)
 
 
 @api(action="document.use", multipart=True, write=True, status=201)
 def upload_attachment(ctx: Ctx) -> dict[str, Any]:
     upload, data = _upload(ctx)
-    row = service.check_add_attachment(
+    row = files.check_add_attachment(
         ctx.session,
         ctx.user,
         ctx.path_int("doc_id"),
@@ -193,7 +205,7 @@ def upload_attachment(ctx: Ctx) -> dict[str, Any]:
 
 @api(action="document.use")
 def download_attachment(ctx: Ctx) -> Response:
-    row = service.get_attachment(ctx.session, ctx.user, ctx.path_int("doc_id"), ctx.path_int("file_id"))
+    row = files.get_attachment(ctx.session, ctx.user, ctx.path_int("doc_id"), ctx.path_int("file_id"))
     return Response(
         row.data,
         media_type="application/octet-stream",
@@ -204,13 +216,13 @@ def download_attachment(ctx: Ctx) -> Response:
 @api(action="document.use", multipart=True, write=True, max_bytes=20 * 1024 * 1024)
 def check_file(ctx: Ctx) -> dict[str, Any]:
     """Check any Word file (prepared elsewhere) against GB/T 9704-2012."""
-    return service.check_conformance(ctx.session, ctx.user, _upload(ctx)[1])
+    return files.check_conformance(ctx.session, ctx.user, _upload(ctx)[1])
 
 
 @api(action="document.use", write=True)
 def document_conformance(ctx: Ctx) -> dict[str, Any]:
     """The GB/T 9704 check of this document's Word file (the sealed file once sealed)."""
-    return service.document_conformance(ctx.session, ctx.user, ctx.path_int("doc_id"))
+    return files.document_conformance(ctx.session, ctx.user, ctx.path_int("doc_id"))
 
 
 def _upload(ctx: Ctx) -> tuple[Any, bytes]:

@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import func, select
 from starlette.testclient import TestClient
 
-from docs_flow import numbering, service
+from docs_flow import actions, numbering
 from docs_flow.models import DocNumber, DocNumberCounter, NumberState, OutgoingDocument
 from office.config import Settings
 from office.db import Database
@@ -194,10 +194,10 @@ def test_number_step_ops_in_one_batch_bind_each_document_once(users: Clients, or
     futs = commit_together(
         numberer,
         [
-            service.number_op(clerk, a["id"], version=a["version"]),
-            service.number_op(clerk, a["id"], version=a["version"]),  # the same document again
-            service.number_op(org.actor("hamlet"), b["id"], version=b["version"]),  # not at the 编号 step
-            service.number_op(clerk, c["id"], version=c["version"]),
+            actions.number_op(clerk, a["id"], version=a["version"]),
+            actions.number_op(clerk, a["id"], version=a["version"]),  # the same document again
+            actions.number_op(org.actor("hamlet"), b["id"], version=b["version"]),  # not at the 编号 step
+            actions.number_op(clerk, c["id"], version=c["version"]),
         ],
     )
     got = [outcome(f) for f in futs]

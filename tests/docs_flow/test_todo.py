@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from docs_flow import circulation, engine, incoming, service, supervision, tasks
+from docs_flow import actions, circulation, engine, incoming, service, supervision, tasks
 from docs_flow.schemas import DocumentCreate
 from docs_flow.todo import DocumentSteps, IncomingSteps, SupervisionDue
 from office.db import utcnow
@@ -54,7 +54,7 @@ def submitted(org: Org, title: str = "关于测试工作台的通知", **sheet: 
             org.actor("hamlet"),
             DocumentCreate(doc_type="通知", title=title, body=BODY, main_recipients=["各处室"], **sheet),
         )
-        service.check_act(s, org.actor("hamlet"), doc.id or 0, action="submit", version=doc.version, opinion="请审核")
+        actions.check_act(s, org.actor("hamlet"), doc.id or 0, action="submit", version=doc.version, opinion="请审核")
         return doc.id or 0
 
 
@@ -70,7 +70,7 @@ def test_a_document_step_is_on_its_assignees_list_only_and_moves_on(client: Test
         assert keys(s, org, source, "polonius", "mine") == [] and keys(s, org, source, "polonius", "done") == []
     with org.db.write() as s:
         doc = service.access_document(s, org.actor("polonius"), doc_id)
-        service.check_act(s, org.actor("polonius"), doc_id, action="approve", version=doc.version, opinion="同意")
+        actions.check_act(s, org.actor("polonius"), doc_id, action="approve", version=doc.version, opinion="同意")
         case = engine.get_case(s, doc.case_id or 0)
         nxt = tasks.current_assignees(s, case)
     after = who_has(org, source)
