@@ -23,7 +23,7 @@ from sqlmodel import Session, col, func, select
 
 from docs_flow import body as body_mod
 from docs_flow import output, route_view, typesetting, visibility
-from docs_flow.incoming_models import ArchivePackage, IncomingDocument, IncomingFile
+from docs_flow.incoming_models import ArchivePackage
 from docs_flow.models import DocAttachment, OutgoingDocument, WfCase
 from office import audit, policy
 from office.actor import Actor
@@ -70,7 +70,7 @@ def build_package(files: list[tuple[str, bytes]], *, created: datetime) -> tuple
     stamp = created.astimezone(CHINA).timetuple()[:6]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        for name, data in [*files, ("manifest.json", _json(manifest))]:
+        for name, data in [*files, ("manifest.json", as_json(manifest))]:
             z.writestr(zipfile.ZipInfo(name, date_time=stamp), data)
     return buf.getvalue(), manifest
 
@@ -91,11 +91,11 @@ def verify_package(data: bytes, expected_sha256: str) -> dict[str, Any]:
     return {"ok": not problems, "problems": problems}
 
 
-def _json(value: Any) -> bytes:
+def as_json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, indent=2, default=str).encode()
 
 
-def _history(session: Session, case_id: int | None) -> list[dict[str, Any]]:
+def route_history(session: Session, case_id: int | None) -> list[dict[str, Any]]:
     case = session.get(WfCase, case_id) if case_id else None
     return route_view.route_picture(session, case)["history"] if case else []
 
@@ -119,10 +119,10 @@ def archive_outgoing(session: Session, actor: Actor, doc: OutgoingDocument) -> A
         "body_text": body_mod.flatten(doc.title, doc.body),
     }
     files += [
-        ("metadata.json", _json(meta)),
+        ("metadata.json", as_json(meta)),
         (
             "signatures.json",
-            _json(
+            as_json(
                 {
                     "signed_hash": doc.signed_hash,
                     "signer": doc.signer_name,
@@ -131,13 +131,13 @@ def archive_outgoing(session: Session, actor: Actor, doc: OutgoingDocument) -> A
                 }
             ),
         ),
-        ("history.json", _json(_history(session, doc.case_id))),
+        ("history.json", as_json(route_history(session, doc.case_id))),
     ]
     for a in session.exec(
         select(DocAttachment).where(DocAttachment.document_id == doc.id).order_by(col(DocAttachment.id))
     ).all():
         files.append((f"attachments/{a.id}_{a.name}", a.data))
-    return _store(
+    return store_package(
         session,
         actor,
         "outgoing",
@@ -150,37 +150,7 @@ def archive_outgoing(session: Session, actor: Actor, doc: OutgoingDocument) -> A
     )
 
 
-def archive_incoming(session: Session, actor: Actor, doc: IncomingDocument) -> ArchivePackage:
-    """Package a finished 收文: its files, registration and handling data, route history."""
-    from docs_flow import incoming
-
-    rows = session.exec(
-        select(IncomingFile).where(IncomingFile.incoming_id == doc.id).order_by(col(IncomingFile.id))
-    ).all()
-    files: list[tuple[str, bytes]] = []
-    for f in rows:
-        folder = {"main": "", "signature": "", "attachment": "attachments/", "reply": "replies/"}[f.role]
-        suffix = f.name.rsplit(".", 1)[-1].lower()
-        name = f"document.{suffix}" if f.role == "main" and suffix in ("docx", "pdf") else f"{folder}{f.id}_{f.name}"
-        files.append((name, f.data))
-    files += [
-        ("metadata.json", _json({**incoming.incoming_public(doc), "kind": "incoming"})),
-        ("history.json", _json(_history(session, doc.case_id))),
-    ]
-    return _store(
-        session,
-        actor,
-        "incoming",
-        doc.id or 0,
-        agency_id=doc.agency_id,
-        title=doc.title,
-        number=doc.reg_number,
-        doc_type=doc.doc_type,
-        files=files,
-    )
-
-
-def _store(
+def store_package(
     session: Session,
     actor: Actor,
     kind: str,

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from docs_flow import actions, engine, incoming, service, tasks
+from docs_flow import actions, engine, incoming, incoming_handling, service, tasks
 from docs_flow.models import OutgoingDocument
 from docs_flow.schemas import DocumentCreate
 from office.accounts import load_actor
@@ -61,7 +61,7 @@ def seed(session: Session) -> None:
     _forward(session, drafter, notice.id, stop_at="机关领导签发")
     clerks = incoming.handlers(session, agency.id)  # type: ignore[arg-type]
     if clerks:
-        incoming.check_register_manual(
+        incoming_handling.check_register_manual(
             session,
             load_actor(session, clerks[0]),
             title="关于报送2026年度工作总结和2027年度工作计划的通知",

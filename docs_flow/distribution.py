@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from docs_flow import body as body_mod
-from docs_flow import incoming, output
+from docs_flow import incoming, output, service
 from docs_flow.incoming_models import DistributionReceipt, IncomingDocument
 from docs_flow.models import DocAttachment, OutgoingDocument
 from office import audit, events
@@ -184,8 +184,6 @@ def on_incoming_change(session: Session, doc: IncomingDocument, status: str) -> 
 
 def receipts(session: Session, actor: Actor, doc_id: int) -> dict[str, Any]:
     """回执: per addressee, delivered / signed / handled / returned, for a reader of the sent document."""
-    from docs_flow import service
-
     service.access_document(session, actor, doc_id)
     rows = session.exec(
         select(DistributionReceipt)

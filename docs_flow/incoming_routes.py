@@ -9,7 +9,7 @@ from urllib.parse import quote
 from starlette.responses import Response
 from starlette.routing import Route
 
-from docs_flow import archive, circulation, distribution, incoming, search, supervision
+from docs_flow import archive, circulation, distribution, incoming_handling, incoming_listing, search, supervision
 from docs_flow.schemas import (
     CirculationIn,
     IncomingActionIn,
@@ -39,7 +39,7 @@ def _attachment(data: bytes, name: str, media_type: str) -> Response:
 
 @api(action="document.use")
 def meta(ctx: Ctx) -> dict[str, Any]:
-    return incoming.meta(ctx.session, ctx.user)
+    return incoming_listing.meta(ctx.session, ctx.user)
 
 
 @api(action="document.use")
@@ -47,7 +47,7 @@ def list_incoming(ctx: Ctx) -> dict[str, Any]:
     box = ctx.query("box", "todo")
     if box not in BOXES:
         raise ValidationError("box 只能是 todo / done / reading / all", code="bad_query")
-    return incoming.list_incoming(
+    return incoming_listing.list_incoming(
         ctx.session,
         ctx.user,
         box=box,
@@ -60,33 +60,35 @@ def list_incoming(ctx: Ctx) -> dict[str, Any]:
 
 @api(action="incoming.register", body=IncomingCreate, write=True, status=201)
 def create_incoming(ctx: Ctx) -> dict[str, Any]:
-    doc = incoming.check_register_manual(ctx.session, ctx.user, **ctx.body.model_dump())
-    return incoming.detail(ctx.session, ctx.user, doc.id or 0)
+    doc = incoming_handling.check_register_manual(ctx.session, ctx.user, **ctx.body.model_dump())
+    return incoming_listing.detail(ctx.session, ctx.user, doc.id or 0)
 
 
 @api(action="document.use")
 def get_incoming(ctx: Ctx) -> dict[str, Any]:
-    return incoming.detail(ctx.session, ctx.user, ctx.path_int("incoming_id"))
+    return incoming_listing.detail(ctx.session, ctx.user, ctx.path_int("incoming_id"))
 
 
 @api(action="document.use", body=IncomingUpdate, write=True)
 def update_incoming(ctx: Ctx) -> dict[str, Any]:
     b: IncomingUpdate = ctx.body
     changes = b.model_dump(exclude={"version"}, exclude_unset=True)
-    doc = incoming.check_update(ctx.session, ctx.user, ctx.path_int("incoming_id"), version=b.version, changes=changes)
-    return incoming.detail(ctx.session, ctx.user, doc.id or 0)
+    doc = incoming_handling.check_update(
+        ctx.session, ctx.user, ctx.path_int("incoming_id"), version=b.version, changes=changes
+    )
+    return incoming_listing.detail(ctx.session, ctx.user, doc.id or 0)
 
 
 @api(action="document.use", write=True)
 def delete_incoming(ctx: Ctx) -> None:
-    incoming.check_delete(ctx.session, ctx.user, ctx.path_int("incoming_id"))
+    incoming_handling.check_delete(ctx.session, ctx.user, ctx.path_int("incoming_id"))
 
 
 @api(action="document.use", body=IncomingActionIn, write=True)
 def act(ctx: Ctx) -> dict[str, Any]:
     b: IncomingActionIn = ctx.body
     incoming_id = ctx.path_int("incoming_id")
-    incoming.check_act(
+    incoming_handling.check_act(
         ctx.session,
         ctx.user,
         incoming_id,
@@ -101,7 +103,7 @@ def act(ctx: Ctx) -> dict[str, Any]:
         deadline=b.deadline,
         reply_file_ids=b.reply_file_ids,
     )
-    return incoming.detail(ctx.session, ctx.user, incoming_id)
+    return incoming_listing.detail(ctx.session, ctx.user, incoming_id)
 
 
 @api(action="document.use", multipart=True, write=True, status=201)
@@ -110,7 +112,7 @@ def upload_file(ctx: Ctx) -> dict[str, Any]:
     if upload is None or isinstance(upload, str):
         raise ValidationError("请选择要上传的文件（字段 file）", code="file_required")
     role = ctx.form.get("role") or "main"
-    row = incoming.check_add_file(
+    row = incoming_handling.check_add_file(
         ctx.session,
         ctx.user,
         ctx.path_int("incoming_id"),
@@ -119,18 +121,18 @@ def upload_file(ctx: Ctx) -> dict[str, Any]:
         content_type=upload.content_type or "",
         data=upload.file.read(),
     )
-    return incoming.file_public(row)
+    return incoming_listing.file_public(row)
 
 
 @api(action="document.use")
 def download_file(ctx: Ctx) -> Response:
-    row = incoming.get_file(ctx.session, ctx.user, ctx.path_int("incoming_id"), ctx.path_int("file_id"))
+    row = incoming_handling.get_file(ctx.session, ctx.user, ctx.path_int("incoming_id"), ctx.path_int("file_id"))
     return _attachment(row.data, row.name, "application/octet-stream")
 
 
 @api(action="document.use", write=True, status=201)
 def start_reply(ctx: Ctx) -> dict[str, Any]:
-    return {"document_id": incoming.check_start_reply(ctx.session, ctx.user, ctx.path_int("incoming_id"))}
+    return {"document_id": incoming_handling.check_start_reply(ctx.session, ctx.user, ctx.path_int("incoming_id"))}
 
 
 @api(action="document.use", body=CirculationIn, write=True, status=201)
@@ -139,13 +141,13 @@ def circulate(ctx: Ctx) -> dict[str, Any]:
     circulation.check_start(
         ctx.session, ctx.user, incoming_id, user_ids=ctx.body.user_ids, mode=ctx.body.mode, note=ctx.body.note
     )
-    return incoming.detail(ctx.session, ctx.user, incoming_id)
+    return incoming_listing.detail(ctx.session, ctx.user, incoming_id)
 
 
 @api(action="document.use", body=ReadIn, write=True)
 def mark_read(ctx: Ctx) -> dict[str, Any]:
     circ = circulation.check_read(ctx.session, ctx.user, ctx.path_int("circulation_id"), comment=ctx.body.comment)
-    return incoming.detail(ctx.session, ctx.user, circ.incoming_id)
+    return incoming_listing.detail(ctx.session, ctx.user, circ.incoming_id)
 
 
 @api(action="document.use")

@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from docs_flow import actions, circulation, engine, incoming, service, supervision, tasks
+from docs_flow import actions, circulation, engine, incoming_handling, service, supervision, tasks
 from docs_flow.schemas import DocumentCreate
 from docs_flow.todo import DocumentSteps, IncomingSteps, SupervisionDue
 from office.db import utcnow
@@ -85,7 +85,7 @@ def test_a_document_step_is_on_its_assignees_list_only_and_moves_on(client: Test
 def test_incoming_steps_and_circulation_reach_only_their_people(client: TestClient, org: Org) -> None:
     deadline = utcnow() + timedelta(hours=10)
     with org.db.write() as s:
-        doc = incoming.check_register_manual(
+        doc = incoming_handling.check_register_manual(
             s,
             org.actor("gertrude"),
             title="关于报送年度总结的通知",
