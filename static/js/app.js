@@ -70,12 +70,12 @@ const MORE = [["directory", "通讯录"], ["incoming", "收文"], ["esign", "签
 // First-use guide: a short, dismissable note shown above each main page until the user closes it
 // (remembered in localStorage); the 帮助 button in the sidebar brings back the current page's note.
 const GUIDES = {
-  messages: "左侧是会话列表，点开即可聊天。输入框里按 Enter 发送，Shift+Enter 换行；有人 @ 您时会有提醒。",
-  docs: "在这里起草、审核、签发公文。“待办”里是等您处理的文件；点“起草”新建一份。",
+  messages: "在会话列表里点开一个会话即可聊天。输入框里按 Enter 发送，Shift+Enter 换行；有人 @ 您时会有提醒。",
+  docs: "在这里起草、审核、签发公文。“待办”里是等您处理的文件；点“新建发文”起草一份。",
   incoming: "收到的来文在这里登记、拟办、批办和传阅；“待办”里是轮到您处理的收文。",
-  meetings: "查看会议日程、预订会议室、发出会议通知；点开会议可以看议程、材料和签到。",
-  directory: "左侧按部门浏览，也可以在上方输入姓名、拼音或首字母查找同事；点姓名看联系方式。",
-  esign: "在这里开通个人电子签名、设置签名密码（PIN），并核验带签章的文件是否被改动过。",
+  meetings: "“我的日程”里是您的会议；点“预约会议”预订会议室、发出会议通知；点开会议可以看议程、材料和签到。",
+  directory: "可以按部门浏览，也可以在上方输入姓名、拼音或首字母查找同事；点姓名看联系方式、发消息或打电话。",
+  esign: "在“我的电子签名”里开通个人电子签名、设置签名密码（PIN）；在“验证文件”里核验带签章的文件是否被改动过。",
 };
 const GUIDE_LABELS = { incoming: "收文" }; // pages with a guide that are not in the navigation
 const GUIDE_KEY = (name) => `tb_guide_seen_${name}`;

@@ -64,7 +64,7 @@ export async function render(root, ctx) {
       replace(list,
         el("h2", { class: "panel-title" }, dept.name, el("span", { class: "panel-count" }, `${data.total} 人`)),
         items.length ? el("ul", { class: "people" }, items)
-          : emptyState({ title: "本部门暂无人员", text: dept.children?.length ? "请在左侧选择下级部门。" : "" }),
+          : emptyState({ title: "本部门暂无人员", text: dept.children?.length ? "请在“部门”里选择下级部门。" : "" }),
         pagination({ total: data.total, offset, limit: PAGE_SIZE, unit: "人", onChange: (o) => showMembers(dept, o) }));
     } catch (err) {
       if (err.name === "AbortError") return;
