@@ -37,6 +37,7 @@ from sqlalchemy import insert, text
 
 from bench.incoming_corpus import _VOCAB
 from bench.incoming_corpus import batch as corpus_batch
+from docs_flow import supervision_dashboard
 
 SEED = 7
 BATCH = 5000
@@ -264,7 +265,7 @@ def _dashboard(db: Any, actor: Any, ids: dict[str, int], m: int, rng: random.Ran
     for _ in range(7):
         with db.read() as s:
             t = time.perf_counter()
-            supervision.dashboard(s, actor, supervision.Filters())
+            supervision_dashboard.dashboard(s, actor, supervision_dashboard.Filters())
             times.append((time.perf_counter() - t) * 1000)
     return statistics.median(times)
 

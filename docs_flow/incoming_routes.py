@@ -9,7 +9,16 @@ from urllib.parse import quote
 from starlette.responses import Response
 from starlette.routing import Route
 
-from docs_flow import archive, circulation, distribution, incoming_handling, incoming_listing, search, supervision
+from docs_flow import (
+    archive,
+    circulation,
+    distribution,
+    incoming_handling,
+    incoming_listing,
+    search,
+    supervision,
+    supervision_dashboard,
+)
 from docs_flow.schemas import (
     CirculationIn,
     IncomingActionIn,
@@ -158,9 +167,9 @@ def receipts(ctx: Ctx) -> dict[str, Any]:
 # 督办 ---------------------------------------------------------------------------------------------------
 
 
-def _filters(ctx: Ctx) -> supervision.Filters:
+def _filters(ctx: Ctx) -> supervision_dashboard.Filters:
     dept = ctx.query_int("department_id", 0)
-    return supervision.Filters(
+    return supervision_dashboard.Filters(
         source_kind=ctx.query("source"),
         department_id=dept or None,
         status=ctx.query("status"),
@@ -181,12 +190,12 @@ def _date(ctx: Ctx, name: str) -> date | None:
 
 @api(action="supervision.view")
 def dashboard(ctx: Ctx) -> dict[str, Any]:
-    return supervision.dashboard(ctx.session, ctx.user, _filters(ctx))
+    return supervision_dashboard.dashboard(ctx.session, ctx.user, _filters(ctx))
 
 
 @api(action="supervision.view")
 def list_items(ctx: Ctx) -> dict[str, Any]:
-    return supervision.list_items(
+    return supervision_dashboard.list_items(
         ctx.session,
         ctx.user,
         _filters(ctx),
@@ -207,31 +216,31 @@ def create_item(ctx: Ctx) -> dict[str, Any]:
         owner_user_id=b.owner_user_id,
         note=b.note,
     )
-    return supervision.item_public(row, {}, row.created_at)
+    return supervision_dashboard.item_public(row, {}, row.created_at)
 
 
 @api(action="supervision.manage", body=RemindIn, write=True)
 def remind(ctx: Ctx) -> dict[str, Any]:
     row = supervision.check_remind(ctx.session, ctx.user, ctx.path_int("item_id"), message=ctx.body.message)
-    return supervision.item_public(row, {}, row.created_at)
+    return supervision_dashboard.item_public(row, {}, row.created_at)
 
 
 @api(action="supervision.manage", body=ReasonIn, write=True)
 def escalate(ctx: Ctx) -> dict[str, Any]:
     row = supervision.check_escalate(ctx.session, ctx.user, ctx.path_int("item_id"), reason=ctx.body.reason)
-    return supervision.item_public(row, {}, row.created_at)
+    return supervision_dashboard.item_public(row, {}, row.created_at)
 
 
 @api(action="supervision.view", body=ReasonIn, write=True)
 def complete(ctx: Ctx) -> dict[str, Any]:
     row = supervision.check_complete(ctx.session, ctx.user, ctx.path_int("item_id"), note=ctx.body.reason)
-    return supervision.item_public(row, {}, row.created_at)
+    return supervision_dashboard.item_public(row, {}, row.created_at)
 
 
 @api(action="supervision.view", write=True)
 def export(ctx: Ctx) -> Response:
     fmt = ctx.query("format", "xlsx")
-    data = supervision.check_export(ctx.session, ctx.user, _filters(ctx), fmt=fmt)
+    data = supervision_dashboard.check_export(ctx.session, ctx.user, _filters(ctx), fmt=fmt)
     media = XLSX_TYPE if fmt == "xlsx" else "text/csv; charset=utf-8"
     return _attachment(data, f"督办事项.{fmt}", media)
 

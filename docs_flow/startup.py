@@ -8,7 +8,7 @@ import asyncio
 import logging
 from typing import Any
 
-from docs_flow import search, supervision, todo  # noqa: F401  (search registers its indexing hooks)
+from docs_flow import search, supervision, supervision_reminders, todo  # noqa: F401  (search registers its indexing hooks)
 from docs_flow.numbering import Numberer
 from office import events
 from office.db import Database
@@ -23,7 +23,7 @@ async def remind_loop(db: Database, interval: float = REMIND_SECONDS, numberer: 
         while True:
             await asyncio.sleep(interval)
             try:
-                await loop.run_in_executor(None, supervision.remind_all, db)
+                await loop.run_in_executor(None, supervision_reminders.remind_all, db)
             except Exception:
                 log.exception("supervision reminders failed")
     finally:

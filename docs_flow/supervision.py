@@ -1,38 +1,31 @@
-"""催办 and 督办: every item with an owner and a deadline, reminders, escalation and the dashboard.
+"""催办 and 督办: every item with an owner and a deadline, reminding, escalating and completing it.
 
 Items come from 收文 (at 批办 with a deadline), from meetings (the ``meeting.task_created`` event)
 and from leaders' instructions entered by the supervision office. Reminders follow a configurable
-schedule (``SystemSetting`` "supervision_schedule"): before the deadline at each of
-``before_hours``, then every ``overdue_every_hours`` once overdue, escalating one level (to the
-agency's leaders) every ``escalate_after_hours`` overdue. :func:`due_reminders` decides what is due
-as a pure function of the items and ``now``; :func:`run_reminders` sends them through the event hub
-(``notify.supervision``) and records each stage so it is never sent twice. The background loop in
-``docs_flow.startup`` calls it every minute.
+schedule (``SystemSetting`` "supervision_schedule", :func:`get_schedule`): before the deadline at each
+of ``before_hours``, then every ``overdue_every_hours`` once overdue, escalating one level (to the
+agency's leaders) every ``escalate_after_hours`` overdue; ``supervision_reminders`` decides what is
+due and sends it. The dashboard, the item list and the export are ``supervision_dashboard``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from docs_flow import engine, tasks
-from docs_flow import supervision_stats as stats
 from docs_flow.incoming_models import IncomingDocument, SupervisionItem
 from office import audit, events, policy
 from office.actor import SYSTEM, Actor
 from office.db import Database, utcnow
 from office.directory.service import users_with_role
-from office.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
+from office.errors import InvalidTransition, NotFound, ValidationError
 from office.models import Department, DeptKind, Post, Role, SystemSetting
-from office.spreadsheet import safe_cell
 from office.timefmt import iso
 
 log = logging.getLogger("docs_flow.supervision")
@@ -45,8 +38,6 @@ DEFAULT_SCHEDULE = {
     "due_soon_hours": 72,
 }
 SOURCES = {"incoming": "收文", "meeting_task": "会议任务", "instruction": "领导批示"}
-TREND_DAYS = 14
-EXPORT_LIMIT = 100_000
 
 
 # Schedule --------------------------------------------------------------------------------------------
@@ -85,82 +76,7 @@ def _bad(name: str) -> Any:
     raise ValidationError(f"{name} 必须是 1–8760 之间的整数（小时）", code="bad_schedule", field=name)
 
 
-# Pure reminder logic -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ItemState:
-    id: int
-    deadline: datetime
-    reminders: tuple[str, ...] = ()
-    escalation_level: int = 0
-    status: str = "open"
-
-
-@dataclass(frozen=True)
-class Reminder:
-    item_id: int
-    stage: str  # "before:24", "overdue:0", "escalate:1"
-    kind: str  # before | overdue | escalate
-
-
-def due_reminders(items: list[ItemState], now: datetime, schedule: dict[str, Any]) -> list[Reminder]:
-    """What to send at ``now``: at most one "before" stage per item (the nearest threshold crossed), one
-    "overdue" stage per ``overdue_every_hours`` period, and an escalation per ``escalate_after_hours``."""
-    out: list[Reminder] = []
-    before = sorted(schedule.get("before_hours", []))
-    every = timedelta(hours=max(int(schedule.get("overdue_every_hours", 24)), 1))
-    escalate = int(schedule.get("escalate_after_hours", 0))
-    for it in items:
-        if it.status != "open":
-            continue
-        left = it.deadline - now
-        if left > timedelta(0):
-            crossed = [h for h in before if left <= timedelta(hours=h)]
-            if crossed and f"before:{crossed[0]}" not in it.reminders:
-                out.append(Reminder(it.id, f"before:{crossed[0]}", "before"))
-            continue
-        overdue = now - it.deadline
-        stage = f"overdue:{int(overdue / every)}"
-        if stage not in it.reminders:
-            out.append(Reminder(it.id, stage, "overdue"))
-        if escalate and overdue >= timedelta(hours=escalate * (it.escalation_level + 1)):
-            out.append(Reminder(it.id, f"escalate:{it.escalation_level + 1}", "escalate"))
-    return out
-
-
-# Sending ---------------------------------------------------------------------------------------------------
-
-
-def run_reminders(session: Session, *, now: datetime | None = None) -> list[Reminder]:
-    """Send every reminder due at ``now`` and record it on the item (idempotent for the same ``now``)."""
-    now = now or utcnow()
-    schedule = get_schedule(session)
-    horizon = now + timedelta(hours=max(schedule.get("before_hours") or [0]))
-    rows = {
-        r.id: r
-        for r in session.exec(
-            select(SupervisionItem).where(SupervisionItem.status == "open", SupervisionItem.deadline <= horizon)
-        ).all()
-    }
-    states = [ItemState(r.id or 0, r.deadline, tuple(r.reminders), r.escalation_level) for r in rows.values()]
-    due = due_reminders(states, now, schedule)
-    for rem in due:
-        item = rows[rem.item_id]
-        if rem.kind == "escalate":
-            _escalate(session, SYSTEM, item, reason="逾期未办结，自动升级督办", now=now)
-        else:
-            _remind(session, SYSTEM, item, message=_auto_message(item, rem, now), now=now)
-        item.reminders = [*item.reminders, rem.stage]
-        session.add(item)
-    return due
-
-
-def _auto_message(item: SupervisionItem, rem: Reminder, now: datetime) -> str:
-    due = item.deadline.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
-    if rem.kind == "before":
-        return f"办理时限 {due}，还剩约 {max(int((item.deadline - now).total_seconds() // 3600), 1)} 小时，请抓紧办理"
-    return f"已超过办理时限（{due}），请尽快办结并反馈"
+# Reminding and escalating one item -------------------------------------------------------------------------
 
 
 def owners(session: Session, item: SupervisionItem) -> list[int]:
@@ -177,7 +93,7 @@ def owners(session: Session, item: SupervisionItem) -> list[int]:
     return sorted(ids)
 
 
-def _remind(session: Session, actor: Actor, item: SupervisionItem, *, message: str, now: datetime) -> list[int]:
+def remind(session: Session, actor: Actor, item: SupervisionItem, *, message: str, now: datetime) -> list[int]:
     people = owners(session, item)
     item.last_reminded_at = now
     item.history = [
@@ -189,7 +105,7 @@ def _remind(session: Session, actor: Actor, item: SupervisionItem, *, message: s
     return people
 
 
-def _escalate(session: Session, actor: Actor, item: SupervisionItem, *, reason: str, now: datetime) -> None:
+def escalate(session: Session, actor: Actor, item: SupervisionItem, *, reason: str, now: datetime) -> None:
     item.escalation_level += 1
     leaders = users_with_role(session, Role.leader, agency_id=item.agency_id)
     item.history = [
@@ -234,12 +150,6 @@ def _notify(session: Session, user_ids: list[int], title: str, body: str, item: 
             },
             user_ids=ids,
         )
-
-
-def remind_all(db: Database, *, now: datetime | None = None) -> int:
-    """One pass of the background loop, in its own write transaction."""
-    with db.write() as s:
-        return len(run_reminders(s, now=now))
 
 
 # Items -------------------------------------------------------------------------------------------------------
@@ -399,7 +309,7 @@ def check_remind(session: Session, actor: Actor, item_id: int, *, message: str =
     policy.require(actor, "supervision.manage")
     if row.status != "open":
         raise InvalidTransition("事项已办结，无需催办", code="item_done")
-    people = _remind(session, actor, row, message=message.strip() or "请抓紧办理并及时反馈", now=utcnow())
+    people = remind(session, actor, row, message=message.strip() or "请抓紧办理并及时反馈", now=utcnow())
     audit.record(
         session, actor, "supervision.remind", target_type="supervision", target_id=item_id, detail={"to": people}
     )
@@ -413,7 +323,7 @@ def check_escalate(session: Session, actor: Actor, item_id: int, *, reason: str)
         raise InvalidTransition("事项已办结", code="item_done")
     if not reason.strip():
         raise ValidationError("升级督办必须说明理由", code="reason_required", field="reason")
-    _escalate(session, actor, row, reason=reason.strip(), now=utcnow())
+    escalate(session, actor, row, reason=reason.strip(), now=utcnow())
     audit.record(
         session,
         actor,
@@ -532,16 +442,7 @@ def _agency_of(session: Session, dept_id: Any, user_id: Any) -> int | None:
     return None
 
 
-# Dashboard -----------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Filters:
-    source_kind: str = ""
-    department_id: int | None = None
-    status: str = ""  # open | due_soon | overdue | done
-    deadline_from: date | None = None
-    deadline_to: date | None = None
+# Ownership as SQL (the dashboard, the 工作台) ---------------------------------------------------------------------
 
 
 def owned_by(actor: Actor) -> Any:
@@ -551,226 +452,3 @@ def owned_by(actor: Actor) -> Any:
         col(SupervisionItem.owner_department_id).in_(sorted(actor.headed_department_ids) or [-1]),
         col(SupervisionItem.owner_user_id) == actor.user_id,
     )
-
-
-def _scope(session: Session, actor: Actor, f: Filters, now: datetime, schedule: dict[str, Any]) -> list[Any]:
-    policy.require(actor, "supervision.view")
-    cond: list[Any] = [SupervisionItem.agency_id == actor.agency_id]
-    if not policy.can(actor, "supervision.manage"):
-        cond.append(owned_by(actor))
-    if f.source_kind:
-        if f.source_kind not in SOURCES:
-            raise ValidationError("来源只能是 incoming / meeting_task / instruction", code="bad_query")
-        cond.append(SupervisionItem.source_kind == f.source_kind)
-    if f.department_id is not None:
-        cond.append(SupervisionItem.owner_department_id == f.department_id)
-    soon = now + timedelta(hours=int(schedule["due_soon_hours"]))
-    status = {
-        "open": SupervisionItem.status == "open",
-        "overdue": and_(SupervisionItem.status == "open", SupervisionItem.deadline < now),
-        "due_soon": and_(
-            SupervisionItem.status == "open", SupervisionItem.deadline >= now, SupervisionItem.deadline < soon
-        ),
-        "done": SupervisionItem.status == "done",
-    }
-    if f.status:
-        if f.status not in status:
-            raise ValidationError("状态只能是 open / due_soon / overdue / done", code="bad_query")
-        cond.append(status[f.status])
-    if f.deadline_from:
-        cond.append(SupervisionItem.deadline >= datetime.combine(f.deadline_from, time(0), CHINA))
-    if f.deadline_to:
-        cond.append(SupervisionItem.deadline < datetime.combine(f.deadline_to + timedelta(days=1), time(0), CHINA))
-    return cond
-
-
-def dashboard(session: Session, actor: Actor, f: Filters, *, now: datetime | None = None) -> dict[str, Any]:
-    """Per department: open, due soon, overdue, completed (on time / late), average handling time;
-    totals; and the overdue count at the end of each of the last 14 days.
-
-    Counted in SQL from index ranges (``docs_flow.supervision_stats`` says which), so no query reads the
-    wide rows (history, reminders) and few test anything item by item."""
-    now = now or utcnow()
-    schedule = get_schedule(session)
-    cond = _scope(session, actor, f, now, schedule)
-    soon = now + timedelta(hours=int(schedule["due_soon_hours"]))
-    ends = _day_ends(now)
-    by_dept: dict[int | None, dict[str, Any]] = {}
-
-    def dept(dept_id: int | None) -> dict[str, Any]:
-        return by_dept.setdefault(
-            dept_id,
-            {
-                "department_id": dept_id,
-                "open": 0,
-                "due_soon": 0,
-                "overdue": 0,
-                "done": 0,
-                "done_on_time": 0,
-                "done_late": 0,
-                "avg_hours": None,
-                "max_escalation": 0,
-            },
-        )
-
-    open_items = stats.open_items(
-        session, cond, stats.departments_with_open_items(session, actor.agency_id or 0), ends, now, soon
-    )
-    for dept_id, counts in open_items.by_dept.items():
-        dept(dept_id).update(counts)
-    for dept_id, done, on_time, avg_h, esc in stats.done_by_department(session, cond):
-        d = dept(dept_id)
-        d.update(
-            done=int(done),
-            done_on_time=int(on_time or 0),
-            done_late=int(done) - int(on_time or 0),
-            avg_hours=round(float(avg_h), 1) if avg_h is not None else None,
-        )
-        d["max_escalation"] = max(d["max_escalation"], int(esc or 0))
-    names = {
-        d.id: d.name
-        for d in session.exec(select(Department).where(col(Department.id).in_([k for k in by_dept if k]))).all()
-    }
-    depts = [{**d, "department": names.get(d["department_id"], "个人/未指定部门")} for d in by_dept.values()]
-    depts.sort(key=lambda d: (-d["overdue"], -d["open"], d["department"]))
-    totals = {k: sum(d[k] for d in depts) for k in ("open", "due_soon", "overdue", "done", "done_on_time", "done_late")}
-    done_hours = [(d["avg_hours"], d["done"]) for d in depts if d["avg_hours"] is not None and d["done"]]
-    totals["avg_hours"] = (
-        round(sum(h * c for h, c in done_hours) / sum(c for _, c in done_hours), 1) if done_hours else None
-    )
-    trend = stats.overdue_trend(session, cond, ends, now, open_items)
-    return {
-        "now": iso(now),
-        "schedule": schedule,
-        "totals": totals,
-        "departments": depts,
-        "trend": [{"date": e.date().isoformat(), "overdue": n} for e, n in zip(ends, trend, strict=True)],
-    }
-
-
-def _day_ends(now: datetime) -> list[datetime]:
-    """The trend's points: the end of each of the last 14 days (China time), today's cut at ``now``."""
-    today = now.astimezone(CHINA).date()
-    ends = [datetime.combine(today - timedelta(days=i), time(23, 59, 59), CHINA) for i in range(TREND_DAYS - 1, -1, -1)]
-    ends[-1] = min(ends[-1], now)
-    return ends
-
-
-def list_items(
-    session: Session, actor: Actor, f: Filters, *, now: datetime | None = None, offset: int = 0, limit: int = 50
-) -> dict[str, Any]:
-    now = now or utcnow()
-    cond = _scope(session, actor, f, now, get_schedule(session))
-    total = session.exec(select(func.count()).select_from(SupervisionItem).where(*cond)).one()
-    rows = session.exec(
-        select(SupervisionItem)
-        .where(*cond)
-        .order_by(col(SupervisionItem.status).desc(), col(SupervisionItem.deadline))
-        .offset(max(offset, 0))
-        .limit(min(max(limit, 1), EXPORT_LIMIT))
-    ).all()
-    names = {
-        d.id: d.name
-        for d in session.exec(
-            select(Department).where(
-                col(Department.id).in_({r.owner_department_id for r in rows if r.owner_department_id})
-            )
-        ).all()
-    }
-    return {"total": total, "items": [item_public(r, names, now) for r in rows]}
-
-
-def item_public(r: SupervisionItem, names: dict[int | None, str], now: datetime) -> dict[str, Any]:
-    overdue = r.status == "open" and r.deadline < now
-    late = r.completed_at is not None and r.completed_at > r.deadline
-    return {
-        "id": r.id,
-        "source_kind": r.source_kind,
-        "source_label": SOURCES.get(r.source_kind, r.source_kind),
-        "source_id": r.source_id,
-        "title": r.title,
-        "owner_department_id": r.owner_department_id,
-        "owner_department": names.get(r.owner_department_id, ""),
-        "owner_user_id": r.owner_user_id,
-        "deadline": iso(r.deadline),
-        "status": r.status,
-        "overdue": overdue,
-        "late": late,
-        "escalation_level": r.escalation_level,
-        "link": r.link,
-        "history": r.history,
-        "created_at": iso(r.created_at),
-        "completed_at": iso(r.completed_at),
-        "last_reminded_at": iso(r.last_reminded_at),
-    }
-
-
-# Export ----------------------------------------------------------------------------------------------------------
-
-EXPORT_HEADER = ["编号", "来源", "事项", "责任部门", "办理时限", "状态", "是否逾期", "督办级别", "办结时间"]
-
-
-def export_rows(session: Session, actor: Actor, f: Filters) -> list[list[Any]]:
-    data = list_items(session, actor, f, limit=EXPORT_LIMIT)
-    rows = []
-    for it in data["items"]:
-        status = "已办结" if it["status"] == "done" else ("已逾期" if it["overdue"] else "办理中")
-        rows.append(
-            [
-                it["id"],
-                it["source_label"],
-                it["title"],
-                it["owner_department"],
-                _local(it["deadline"]),
-                status,
-                "是" if it["overdue"] or it["late"] else "否",
-                it["escalation_level"],
-                _local(it["completed_at"]) if it["completed_at"] else "",
-            ]
-        )
-    return [[safe_cell(v) for v in r] for r in rows]
-
-
-def _local(iso: str) -> str:
-    return datetime.fromisoformat(iso).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
-
-
-def to_csv(rows: list[list[Any]]) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(EXPORT_HEADER)
-    w.writerows(rows)
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 CSV correctly
-
-
-def to_xlsx(rows: list[list[Any]]) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("督办事项")
-    ws.append(EXPORT_HEADER)
-    for r in rows:
-        ws.append(r)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
-def check_export(session: Session, actor: Actor, f: Filters, *, fmt: str) -> bytes:
-    if fmt not in ("xlsx", "csv"):
-        raise ValidationError("导出格式只能是 xlsx 或 csv", code="bad_format")
-    rows = export_rows(session, actor, f)
-    audit.record(
-        session,
-        actor,
-        "supervision.export",
-        target_type="supervision",
-        target_id="",
-        detail={"format": fmt, "rows": len(rows)},
-    )
-    return to_xlsx(rows) if fmt == "xlsx" else to_csv(rows)
-
-
-def ensure_manage(actor: Actor) -> None:
-    if not policy.can(actor, "supervision.manage"):
-        raise PermissionDenied("只有督办人员（机关领导、收发员）可以执行此操作", code="not_supervisor")

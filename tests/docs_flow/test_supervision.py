@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 from openpyxl import load_workbook
 from sqlmodel import select
 
-from docs_flow import supervision
+from docs_flow import supervision, supervision_reminders
 from docs_flow.incoming_models import SupervisionItem
-from docs_flow.supervision import DEFAULT_SCHEDULE, ItemState, due_reminders
+from docs_flow.supervision import DEFAULT_SCHEDULE
+from docs_flow.supervision_reminders import ItemState, due_reminders
 from office import events
 from tests.docs_flow.conftest import Clients, Recorder
 from tests.docs_flow.test_routes import ok
@@ -65,16 +66,16 @@ def make_item(org: Org, *, hours: float, dept: str = "A1", title: str = "督办�
 
 def test_reminders_fire_on_the_test_clock_once_per_stage(users: Clients, org: Org, recorder: Recorder) -> None:
     item_id = make_item(org, hours=48)
-    assert supervision.remind_all(org.db, now=T0) == 1  # 48 h left: the 72-hour reminder
+    assert supervision_reminders.remind_all(org.db, now=T0) == 1  # 48 h left: the 72-hour reminder
     notes = recorder.of("notify.supervision")
     assert len(notes) == 1 and notes[0].user_ids == (org.users["polonius"],)
     assert notes[0].payload["title"] == "催办：督办事项" and "还剩约 48 小时" in notes[0].payload["body"]
-    assert supervision.remind_all(org.db, now=T0 + timedelta(hours=1)) == 0  # not twice
-    assert supervision.remind_all(org.db, now=T0 + timedelta(hours=30)) == 1  # 18 h left
-    assert supervision.remind_all(org.db, now=T0 + timedelta(hours=49)) == 1  # overdue
+    assert supervision_reminders.remind_all(org.db, now=T0 + timedelta(hours=1)) == 0  # not twice
+    assert supervision_reminders.remind_all(org.db, now=T0 + timedelta(hours=30)) == 1  # 18 h left
+    assert supervision_reminders.remind_all(org.db, now=T0 + timedelta(hours=49)) == 1  # overdue
     recorder.clear()
     # 48 hours overdue: the overdue reminder of that day plus an escalation to the agency's leaders.
-    assert supervision.remind_all(org.db, now=T0 + timedelta(hours=97)) == 2
+    assert supervision_reminders.remind_all(org.db, now=T0 + timedelta(hours=97)) == 2
     titles = [e.payload["title"] for e in recorder.of("notify.supervision")]
     assert titles == ["催办：督办事项", "督办升级（1 级）：督办事项"]
     assert org.users["claudius"] in recorder.of("notify.supervision")[1].user_ids
@@ -108,9 +109,9 @@ def test_schedule_is_configurable_by_the_administrator(users: Clients, org: Org)
     )
     assert got["before_hours"] == [4, 1] and got["escalate_after_hours"] == 0
     make_item(org, hours=48)
-    assert supervision.remind_all(org.db, now=T0) == 0  # 72-hour reminder no longer configured
-    assert supervision.remind_all(org.db, now=T0 + timedelta(hours=45)) == 1
-    assert supervision.remind_all(org.db, now=T0 + timedelta(hours=500)) == 1  # overdue, never escalated
+    assert supervision_reminders.remind_all(org.db, now=T0) == 0  # 72-hour reminder no longer configured
+    assert supervision_reminders.remind_all(org.db, now=T0 + timedelta(hours=45)) == 1
+    assert supervision_reminders.remind_all(org.db, now=T0 + timedelta(hours=500)) == 1  # overdue, never escalated
 
 
 def test_manual_reminder_escalation_and_completion(users: Clients, org: Org, recorder: Recorder) -> None:
@@ -285,7 +286,7 @@ def test_incoming_deadline_item_reminds_the_current_handlers(users: Clients, org
         )
     )
     recorder.clear()
-    assert supervision.remind_all(org.db, now=deadline - timedelta(hours=20)) == 1
+    assert supervision_reminders.remind_all(org.db, now=deadline - timedelta(hours=20)) == 1
     note = recorder.of("notify.supervision")[-1]
     assert set(note.user_ids) == {org.users["polonius"], org.users["laertes"]}
     assert note.payload["link"] == f"/incoming/{doc['id']}"

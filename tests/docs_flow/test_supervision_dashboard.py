@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from docs_flow import supervision
+from docs_flow import supervision, supervision_dashboard
 from docs_flow.incoming_models import SupervisionItem
-from docs_flow.supervision import CHINA, SOURCES, TREND_DAYS, Filters
+from docs_flow.supervision import CHINA, SOURCES
+from docs_flow.supervision_dashboard import TREND_DAYS, Filters
 from office import policy
 from office.actor import Actor
 from office.models import Department
@@ -205,6 +206,6 @@ def test_dashboard_matches_a_brute_force_count_under_every_filter(org: Org, now:
     assert sum(1 for r in items if r.created_at > r.deadline) > 10  # the odd items are really there
     for actor, f in combos:
         with org.db.read() as s:
-            got = supervision.dashboard(s, actor, f, now=now)
+            got = supervision_dashboard.dashboard(s, actor, f, now=now)
         want = _expected(items, names, actor, f, now)
         assert {k: got[k] for k in want} == want, (actor.name, f)
