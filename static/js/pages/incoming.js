@@ -3,7 +3,7 @@
 // browser (#/incoming/archive) and document search (#/incoming/search).
 // User data only ever reaches the page through textContent (ui.el); no inline scripts or style attributes.
 
-import { el, replace, toast, emptyState, errorState, loading, formatTime, newestWins, loadCss } from "../ui.js";
+import { el, replace, toast, emptyState, errorState, loading, formatTime, newestWins, loadCss, field, formMessage, uid } from "../ui.js";
 import { upload } from "../api.js";
 import { picker } from "../components/picker.js";
 
@@ -34,6 +34,15 @@ function input(name, attrs = {}) {
 
 function labelled(label, control) {
   return el("label", { class: "field" }, el("span", { class: "field-label", text: label }), control);
+}
+
+/** A file input in Chinese whatever the browser's language: the input hidden, its label the button. */
+function filePick(label) {
+  const id = uid("in-file");
+  const input = el("input", { id, type: "file", class: "visually-hidden" });
+  const name = el("span", { class: "file-name", "aria-live": "polite" }, "尚未选择文件");
+  input.addEventListener("change", () => { name.textContent = input.files[0] ? `已选择：${input.files[0].name}` : "尚未选择文件"; });
+  return { input, wrap: el("div", { class: "file-pick" }, input, el("label", { for: id, class: "btn btn-secondary" }, label), name) };
 }
 
 /** Attach a file to a 收文 in the given role (main, reply …). */
@@ -71,7 +80,7 @@ async function renderInbox(root, ctx, box) {
   const boxes = el("div", { class: "button-row" }, BOXES.map(([key, label]) => el("button", {
     type: "button", class: key === box ? "btn btn-primary" : "btn", onclick: () => ctx.navigate(`#/incoming?box=${key}`),
   }, label)));
-  if (meta.is_registrar) boxes.append(el("button", { type: "button", class: "btn btn-secondary", onclick: () => ctx.navigate("#/incoming/new") }, "登记来文"));
+  if (meta.is_registrar) boxes.append(el("button", { type: "button", class: "btn btn-secondary", onclick: () => ctx.navigate("#/incoming/new") }, "录入来文"));
   const q = input("q", { type: "search", placeholder: "标题、收文编号或来文字号", "aria-label": "查找收文", class: "incoming-filter" });
   const list = el("ul", { class: "incoming-list" });
   replace(root, el("h1", { tabindex: "-1" }, "收文办理"), subnav(ctx, ""), boxes, q, list);
@@ -97,40 +106,45 @@ async function renderInbox(root, ctx, box) {
 // Registration -----------------------------------------------------------------------------------------
 
 async function renderNew(root, ctx) {
-  const form = el("form", { class: "sheet" });
+  // Entering a paper or outside document by hand records its 签收 (the clerk has it in hand); the
+  // record then waits at 登记, where 登记编号 gives it its number. The page says just that.
+  const f = (label, name, attrs = {}) => field({ label, name, ...attrs });
   const fields = {
-    title: input("title", { required: true, maxlength: "200" }),
-    source_agency_name: input("source_agency_name", { required: true, maxlength: "100" }),
-    original_number: input("original_number", { maxlength: "60" }),
-    doc_type: input("doc_type", { maxlength: "20", placeholder: "通知、函、请示……" }),
-    source: el("select", { name: "source" }, el("option", { value: "paper" }, "纸质来文（扫描件）"),
-      el("option", { value: "electronic" }, "外部电子公文")),
-    urgency: el("select", { name: "urgency" }, el("option", { value: "" }, "普通"), el("option", { value: "加急" }, "加急"),
-      el("option", { value: "特急" }, "特急")),
-    deadline: el("input", { name: "deadline", type: "datetime-local" }),
-    body_text: el("textarea", { name: "body_text", rows: "4", placeholder: "正文摘要或全文（用于检索）" }),
+    title: f("标题", "title", { required: true, maxlength: 200 }),
+    source_agency_name: f("来文机关", "source_agency_name", { required: true, maxlength: 100 }),
+    original_number: f("来文字号", "original_number", { maxlength: 60, hint: "例如：粤审函〔2026〕8号" }),
+    doc_type: f("文种", "doc_type", { maxlength: 20, placeholder: "通知、函、请示……" }),
+    source: f("来文方式", "source", { type: "select", value: "paper",
+      options: [{ value: "paper", label: "纸质来文（扫描件）" }, { value: "electronic", label: "外部电子公文" }] }),
+    urgency: f("紧急程度", "urgency", { type: "select", value: "",
+      options: [{ value: "", label: "普通" }, { value: "加急", label: "加急" }, { value: "特急", label: "特急" }] }),
+    deadline: f("办理时限（可空）", "deadline", { type: "datetime-local" }),
+    body_text: f("正文", "body_text", { type: "textarea", rows: 4, hint: "正文摘要或全文，用于检索" }),
   };
-  const file = el("input", { type: "file", name: "file" });
-  const status = el("div", { role: "status" });
-  form.append(
-    labelled("标题（必填）", fields.title), labelled("来文机关（必填）", fields.source_agency_name),
-    labelled("来文字号", fields.original_number), labelled("文种", fields.doc_type), labelled("来文方式", fields.source),
-    labelled("紧急程度", fields.urgency), labelled("办理时限", fields.deadline), labelled("正文", fields.body_text),
-    labelled("扫描件或电子文件", file), status, el("button", { type: "submit", class: "btn btn-primary" }, "登记"));
-  replace(root, el("h1", { tabindex: "-1" }, "登记来文"), subnav(ctx, ""), form);
+  const file = filePick("选择扫描件或电子文件（可选）");
+  const status = formMessage();
+  const form = el("form", { class: "form panel", novalidate: true },
+    el("p", { class: "hint" }, "录入手中的纸质来文或外部电子公文，同时记为已签收；下一步在办理页“登记编号”。"),
+    fields.title.wrap, fields.source_agency_name.wrap,
+    el("div", { class: "form-grid" }, fields.original_number.wrap, fields.doc_type.wrap, fields.source.wrap,
+      fields.urgency.wrap, fields.deadline.wrap),
+    fields.body_text.wrap, file.wrap, status,
+    el("div", { class: "actions" }, el("button", { type: "submit", class: "btn btn-primary" }, "签收"),
+      el("a", { class: "btn btn-secondary", href: "#/incoming" }, "取消")));
+  replace(root, el("h1", { tabindex: "-1" }, "录入来文"), subnav(ctx, ""), form);
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    replace(status);
+    status.clear();
     const body = {};
-    for (const [k, node] of Object.entries(fields)) if (node.value) body[k] = node.value.trim();
+    for (const [k, { input: node }] of Object.entries(fields)) if (node.value) body[k] = node.value.trim();
     if (body.deadline) body.deadline = isoFromLocal(body.deadline);
     try {
       const doc = await ctx.api.post("/api/incoming", body);
-      if (file.files[0]) await attach(doc.id, "main", file.files[0]);
-      toast("已登记并签收", "success");
+      if (file.input.files[0]) await attach(doc.id, "main", file.input.files[0]);
+      toast("已签收，下一步：登记编号", "success");
       ctx.navigate(`#/incoming/${doc.id}`);
     } catch (err) {
-      status.append(errorText(err));
+      status.show(err.message || "操作失败");
     }
   }, { signal: ctx.signal });
 }
@@ -197,8 +211,8 @@ function actionPanel(ctx, doc, meta, reload) {
       panel.append(extras.lead.element, extras.co.element, labelled("办理时限", extras.deadline));
     }
     if (tag === "handle") {
-      extras.file = el("input", { type: "file" });
-      panel.append(labelled("答复文件", extras.file));
+      extras.file = filePick("选择答复文件（可选）");
+      panel.append(extras.file.wrap);
     }
     panel.append(labelled(tag === "propose" ? "拟办意见" : tag === "instruct" ? "批办意见" : "意见", opinion));
     const label = { sign_for: "签收", register: "登记编号", review: "初审通过", propose: "提交拟办", instruct: "批办",
@@ -210,9 +224,9 @@ function actionPanel(ctx, doc, meta, reload) {
         body.co_department_ids = extras.co.ids();
         if (extras.deadline.value) body.deadline = isoFromLocal(extras.deadline.value);
       }
-      if (tag === "handle" && extras.file.files[0]) {
+      if (tag === "handle" && extras.file.input.files[0]) {
         try {
-          const f = await attach(doc.id, "reply", extras.file.files[0]);
+          const f = await attach(doc.id, "reply", extras.file.input.files[0]);
           body.reply_file_ids = [f.id];
           doc.version += 1;
         } catch (err) { status.append(errorText(err)); return; }
@@ -225,7 +239,7 @@ function actionPanel(ctx, doc, meta, reload) {
   }
   if (acts.includes("return") && doc.return_targets.length) {
     const target = el("select", {}, doc.return_targets.map((t) => el("option", { value: t.key }, t.name)));
-    panel.append(el("span", { class: "inline" }, target, el("button", { type: "button", class: "btn btn-secondary",
+    panel.append(el("span", { class: "inline" }, labelled("退回到", target), el("button", { type: "button", class: "btn btn-secondary",
       onclick: () => send("return", { target: target.value, reason: opinion.value.trim() }) }, "退回")));
   }
   if (acts.includes("start_reply")) {
@@ -302,9 +316,9 @@ async function renderSupervision(root, ctx) {
   const cards = el("div", { class: "stat-row" }, [["在办", t.open], ["即将到期", t.due_soon], ["已逾期", t.overdue],
     ["按期办结", t.done_on_time], ["逾期办结", t.done_late], ["平均办理（小时）", t.avg_hours ?? "—"]].map(([k, v]) =>
     el("div", { class: "stat" }, el("div", { class: "stat-value", text: String(v) }), el("div", { class: "stat-label", text: k }))));
-  const source = el("select", {}, [["", "全部来源"], ["incoming", "收文"], ["meeting_task", "会议任务"], ["instruction", "领导批示"]]
+  const source = el("select", { "aria-label": "来源" }, [["", "全部来源"], ["incoming", "收文"], ["meeting_task", "会议任务"], ["instruction", "领导批示"]]
     .map(([v, l]) => el("option", { value: v, selected: v === filters.source }, l)));
-  const status = el("select", {}, [["", "全部状态"], ["open", "在办"], ["due_soon", "即将到期"], ["overdue", "已逾期"], ["done", "已办结"]]
+  const status = el("select", { "aria-label": "状态" }, [["", "全部状态"], ["open", "在办"], ["due_soon", "即将到期"], ["overdue", "已逾期"], ["done", "已办结"]]
     .map(([v, l]) => el("option", { value: v, selected: v === filters.status }, l)));
   const apply = () => ctx.navigate(`#/incoming/supervision?source=${source.value}&status=${status.value}`);
   source.addEventListener("change", apply, { signal: ctx.signal });
