@@ -197,15 +197,16 @@ export function startNotifier({ api, ws, me, links, navigate }) {
 
   // After the first page has asked for what it shows: the badges can wait a moment, the page cannot.
   const first = () => { loadTodo().catch(failed); loadUnread().catch(failed); };
-  const idle = window.requestIdleCallback ? window.requestIdleCallback(first, { timeout: 800 }) : setTimeout(first, 300);
+  const idle = window.requestIdleCallback
+    ? ((id) => () => window.cancelIdleCallback(id))(window.requestIdleCallback(first, { timeout: 800 }))
+    : ((id) => () => clearTimeout(id))(setTimeout(first, 300));
 
   return {
     refresh,
     stop() {
       state.stopped = true;
       clearInterval(tick);
-      if (window.cancelIdleCallback) window.cancelIdleCallback(idle);
-      clearTimeout(idle);
+      idle(); // not yet loaded: no longer wanted
       titleWatch.disconnect();
       document.removeEventListener("visibilitychange", onVisible);
       window.removeEventListener("hashchange", onNavigate);
