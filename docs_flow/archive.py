@@ -23,6 +23,7 @@ from sqlmodel import Session, col, func, select
 
 from docs_flow import body as body_mod
 from docs_flow import output, route_view, typesetting, visibility
+from docs_flow import rules as _rules  # noqa: F401  (registers the policy rules asked below)
 from docs_flow.incoming_models import ArchivePackage
 from docs_flow.models import DocAttachment, OutgoingDocument, WfCase
 from office import audit, policy
@@ -202,11 +203,6 @@ def store_package(
 
 
 # Reading and destruction ------------------------------------------------------------------------------
-
-
-@policy.rule("archive.destroy")
-def _can_destroy(actor: Actor, _resource: Any = None) -> bool:
-    return actor.is_admin
 
 
 def _visible(actor: Actor) -> Any:

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, func, select
 from docs_flow import case_kinds, engine, steps, templates, versioning, visibility, worklist
 from docs_flow.incoming_models import IncomingDocument, IncomingFile, IncomingSource, IncomingStatus
 from docs_flow.models import WfCase
-from office import events, policy
+from office import events
 from office.actor import SYSTEM, Actor
 from office.db import utcnow
 from office.directory.service import users_with_role
@@ -103,13 +103,6 @@ def handlers(session: Session, agency_id: int) -> list[int]:
 
 
 # Access ------------------------------------------------------------------------------------------
-
-
-@policy.rule("incoming.register")
-def _can_register(actor: Actor, _resource: Any = None) -> bool:
-    return actor.agency_id is not None and (
-        actor.has(Role.clerk) or actor.has(Role.dept_head) or actor.has(Role.leader)
-    )
 
 
 def access_incoming(session: Session, actor: Actor, incoming_id: int) -> IncomingDocument:

@@ -4,8 +4,10 @@ there before the first question."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from docs_flow.models import DocStatus
 from office import policy
 from office.actor import Actor
 from office.models import Role
@@ -15,3 +17,52 @@ from office.models import Role
 def _can_manage_templates(actor: Actor, _resource: Any = None) -> bool:
     """Route templates (流程模板) are the agency administrator's."""
     return actor.has(Role.admin)
+
+
+@dataclass(frozen=True)
+class DocAccess:
+    """What policy needs to decide ``document.read``."""
+
+    status: DocStatus
+    on_route: bool
+    same_agency: bool
+
+
+@policy.rule("document.use")
+def _can_use(actor: Actor, _resource: Any = None) -> bool:
+    return actor.agency_id is not None
+
+
+@policy.rule("document.read")
+def _can_read(actor: Actor, res: DocAccess) -> bool:
+    if res.on_route:
+        return True
+    agency_wide = actor.has(Role.leader) or actor.has(Role.clerk)
+    return res.same_agency and agency_wide and res.status != DocStatus.draft
+
+
+@policy.rule("incoming.register")
+def _can_register(actor: Actor, _resource: Any = None) -> bool:
+    return actor.agency_id is not None and (
+        actor.has(Role.clerk) or actor.has(Role.dept_head) or actor.has(Role.leader)
+    )
+
+
+@policy.rule("supervision.view")
+def _can_view(actor: Actor, _resource: Any = None) -> bool:
+    return actor.agency_id is not None
+
+
+@policy.rule("supervision.manage")
+def _can_manage(actor: Actor, _resource: Any = None) -> bool:
+    return actor.agency_id is not None and (actor.has(Role.leader) or actor.has(Role.clerk) or actor.is_admin)
+
+
+@policy.rule("archive.destroy")
+def _can_destroy(actor: Actor, _resource: Any = None) -> bool:
+    return actor.is_admin
+
+
+@policy.rule("document.number.manage")
+def _can_manage_numbers(actor: Actor, _resource: Any = None) -> bool:
+    return actor.has(Role.clerk) or actor.has(Role.admin)

@@ -9,14 +9,12 @@ document's files (``files``) and what the pages show (``listing``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from docs_flow import body as body_mod
-from docs_flow import case_kinds, engine, numbering, tasks, templates, versioning, worklist
+from docs_flow import case_kinds, engine, numbering, rules, tasks, templates, versioning, worklist
 from docs_flow.models import (
     CLASSIFIED_LEVELS,
     CaseState,
@@ -32,7 +30,7 @@ from office import audit, events, policy
 from office.actor import Actor
 from office.db import utcnow
 from office.errors import InvalidTransition, Locked, NotFound, PermissionDenied, ValidationError
-from office.models import Department, Role
+from office.models import Department
 from typeset.layout import DocType
 
 KIND = "outgoing_document"
@@ -73,35 +71,15 @@ case_kinds.register_kind(
 # Access -------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DocAccess:
-    """What policy needs to decide ``document.read``."""
-
-    status: DocStatus
-    on_route: bool
-    same_agency: bool
-
-
-@policy.rule("document.use")
-def _can_use(actor: Actor, _resource: Any = None) -> bool:
-    return actor.agency_id is not None
-
-
-@policy.rule("document.read")
-def _can_read(actor: Actor, res: DocAccess) -> bool:
-    if res.on_route:
-        return True
-    agency_wide = actor.has(Role.leader) or actor.has(Role.clerk)
-    return res.same_agency and agency_wide and res.status != DocStatus.draft
-
-
 def access_document(session: Session, actor: Actor, doc_id: int) -> OutgoingDocument:
     """The document if ``actor`` may read it; ``NotFound`` for missing and forbidden alike."""
     doc = session.get(OutgoingDocument, doc_id)
     if doc is None:
         raise NotFound()
     on_route = worklist.on_route(session, case_of(session, doc), actor.user_id)
-    policy.require(actor, "document.read", DocAccess(doc.status, on_route, doc.agency_id == actor.agency_id), hide=True)
+    policy.require(
+        actor, "document.read", rules.DocAccess(doc.status, on_route, doc.agency_id == actor.agency_id), hide=True
+    )
     return doc
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from docs_flow import engine, tasks
+from docs_flow import rules as _rules  # noqa: F401  (registers the policy rules asked below)
 from docs_flow.incoming_models import IncomingDocument, SupervisionItem
 from office import audit, events, policy
 from office.actor import SYSTEM, Actor
@@ -153,16 +154,6 @@ def _notify(session: Session, user_ids: list[int], title: str, body: str, item: 
 
 
 # Items -------------------------------------------------------------------------------------------------------
-
-
-@policy.rule("supervision.view")
-def _can_view(actor: Actor, _resource: Any = None) -> bool:
-    return actor.agency_id is not None
-
-
-@policy.rule("supervision.manage")
-def _can_manage(actor: Actor, _resource: Any = None) -> bool:
-    return actor.agency_id is not None and (actor.has(Role.leader) or actor.has(Role.clerk) or actor.is_admin)
 
 
 def _check_owner(session: Session, agency_id: int, dept_id: int | None, user_id: int | None) -> None:
