@@ -104,12 +104,6 @@ def parse_query(q: str) -> list[str]:
     return terms[:MAX_TERMS]
 
 
-def fts_term(term: str) -> tuple[list[str], bool]:
-    """The FTS5 expressions a document containing ``term`` must match, and whether they are exact."""
-    parts, exact = _term_parts(term)
-    return [_expr(tokens, prefix) for tokens, prefix in parts], exact
-
-
 def _term_parts(term: str) -> tuple[list[tuple[list[str], bool]], bool]:
     """The phrases (tokens, prefix-match?) a document containing ``term`` must match, and whether they are exact.
 
