@@ -288,6 +288,11 @@ function actionPanel(ctx, doc, view, refresh) {
   if (returned) {
     panel.append(el("blockquote", { class: "opinion-text" }, `${last.actor}${last.step ? `（${last.step}）` : ""}退回意见：${last.opinion || "无"}`));
   }
+  const note = drafting ? null : submitNote(doc.route.history);
+  if (note) {
+    // What the drafter asked of the reviewers, where they read first, not folded in the history.
+    panel.append(el("blockquote", { class: "opinion-text submit-note" }, el("strong", {}, `${note.actor}的送审说明：`), note.opinion));
+  }
   if (step && (step.due_at || step.on_behalf_of)) {
     panel.append(el("p", { class: "hint" }, [step.due_at ? `请于 ${fmtTime(step.due_at)} 前办理` : "",
       step.on_behalf_of ? "（您正在代他人办理）" : ""].join("")));
@@ -301,7 +306,9 @@ function actionPanel(ctx, doc, view, refresh) {
       button("不引用", () => { view.quote = null; refresh(); }, { kind: "link" })));
   }
   const pin = field({ label: tag === "seal" ? "您的签名密码（PIN，用于加盖电子公章）" : "您的签名密码（PIN）", name: "pin", type: "password", autocomplete: "off" });
-  if (doc.needs_pin) panel.append(pin.wrap);
+  const keyNote = el("div", { "aria-live": "polite" });
+  if (doc.needs_pin) panel.append(keyNote, pin.wrap);
+  pin.wrap.hidden = true; // shown once the signing key is known to be ready (below)
   if (tag === "seal" && doc.official_copy && !doc.official_copy.available) {
     panel.append(el("p", { class: "form-msg form-msg-error" },
       `正式版式文件（PDF）服务暂不可用，暂不能用印：${doc.official_copy.message || "请联系管理员"}`));
@@ -341,8 +348,10 @@ function actionPanel(ctx, doc, view, refresh) {
   };
   if (acts.includes("submit")) primary.append(act("submit", "送审", "primary"));
   if (acts.includes("number")) primary.append(act("number", "编发文字号", "primary"));
-  if (acts.includes("approve")) primary.append(act("approve", APPROVE_LABELS[tag] || "同意", "primary"));
+  const approve = acts.includes("approve") ? act("approve", APPROVE_LABELS[tag] || "同意", "primary") : null;
+  if (approve) primary.append(approve);
   panel.append(primary);
+  if (doc.needs_pin) checkSigningKey(api, { note: keyNote, pin: pin.wrap, approve, what: tag === "seal" ? "用印" : "签发" });
 
   let target = null;
   if (acts.includes("return") && doc.return_targets.length) {
@@ -363,6 +372,38 @@ function actionPanel(ctx, doc, view, refresh) {
   }
   panel.append(status);
   return panel;
+}
+
+/** The latest 送审 with a note: what the drafter wrote when sending the draft on. */
+function submitNote(history) {
+  const sent = history.filter((h) => h.action === "submit");
+  const last = sent[sent.length - 1];
+  return last && last.opinion ? last : null;
+}
+
+/**
+ * 签发 and 用印 sign with the person's own key under their PIN: before the PIN is asked, make sure
+ * there is a key to unlock, and if not, say so with the way to make one (the server refuses anyway).
+ */
+async function checkSigningKey(api, { note, pin, approve, what }) {
+  let key;
+  try {
+    key = await api.get("/api/esign/me");
+  } catch {
+    pin.hidden = false; // cannot tell: ask, and let the server answer
+    return;
+  }
+  if (key.enrolled && key.status === "active") {
+    pin.hidden = false;
+    return;
+  }
+  if (approve) approve.disabled = true;
+  const locked = key.enrolled && key.status === "locked";
+  replace(note, el("div", { class: "notice notice-warn" },
+    el("p", { class: "notice-title" }, locked ? "您的签名密钥已被锁定" : "您还没有开通个人电子签名"),
+    el("p", {}, locked ? `签名 PIN 码错误次数过多，密钥已锁定。请在“电子签章”中吊销后重新开通，再回来${what}。`
+      : `${what}要用您本人的签名密钥和签名 PIN 码。请先开通电子签名，再回来${what}。`),
+    el("a", { class: "btn btn-primary", href: "#/esign" }, locked ? "前往电子签章" : "开通电子签名")));
 }
 
 // Body: preview and editor --------------------------------------------------------------------------
