@@ -25,6 +25,7 @@ from office.directory.service import PostSpec
 from office.migrate import upgrade
 from office.models import DeptKind, Role
 from office.secrets_box import hash_password
+from typeset.layout import DocType
 
 PIN = "246810"
 PEOPLE = [
@@ -91,7 +92,7 @@ def _route_one(db: Database, actors: dict[str, Actor], depts: dict[str, int], n:
             s,
             actors["drafter"],
             DocumentCreate(
-                doc_type="通知",
+                doc_type=DocType.tongzhi,
                 title=f"关于第{n}项工作的通知",
                 body=body,
                 main_recipients=["各市人民政府"],

@@ -161,7 +161,7 @@ def _after(session: Session, actor: Actor, doc: OutgoingDocument, t: case_kinds.
 
 def _after_return(doc: OutgoingDocument, case: WfCase) -> None:
     """Going back to or before 签发 voids the sign-off (the text may change again); before 用印, the seal."""
-    index = case.current_step if case.state == CaseState.running else -1
+    index = case.current_step if case.state == CaseState.running and case.current_step is not None else -1
     tags = [s.get("tag", "") for s in case.route]
     sign_at = tags.index("sign_off") if "sign_off" in tags else len(tags)
     if index <= sign_at:

@@ -208,11 +208,11 @@ def store_package(
 def _visible(actor: Actor) -> Any:
     return or_(
         and_(
-            ArchivePackage.doc_kind == "outgoing",
+            col(ArchivePackage.doc_kind) == "outgoing",
             col(ArchivePackage.doc_id).in_(visibility.visible_ids(actor, "outgoing")),
         ),
         and_(
-            ArchivePackage.doc_kind == "incoming",
+            col(ArchivePackage.doc_kind) == "incoming",
             col(ArchivePackage.doc_id).in_(visibility.visible_ids(actor, "incoming")),
         ),
     )
@@ -247,7 +247,7 @@ def list_packages(
     policy.require(actor, "document.use")
     visible = _visible(actor)
     if actor.is_admin:  # the administrator who may destroy packages sees the agency's whole archive
-        visible = or_(visible, ArchivePackage.agency_id == actor.agency_id)
+        visible = or_(visible, col(ArchivePackage.agency_id) == actor.agency_id)
     cond: list[Any] = [visible]
     if kind:
         cond.append(ArchivePackage.doc_kind == kind[:20])
@@ -257,7 +257,7 @@ def list_packages(
             or_(col(ArchivePackage.title).like(like, escape="\\"), col(ArchivePackage.number).like(like, escape="\\"))
         )
     if year:
-        cond.append(func.extract("year", ArchivePackage.created_at) == year)
+        cond.append(func.extract("year", col(ArchivePackage.created_at)) == year)
     where = and_(*cond)
     total = session.exec(select(func.count()).select_from(ArchivePackage).where(where)).one()
     rows = session.exec(

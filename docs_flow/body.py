@@ -102,7 +102,11 @@ def from_objects(items: Any) -> list[dict[str, Any]]:
         if isinstance(item, dict):
             out.append(item)
             continue
-        data = dataclasses.asdict(item) if dataclasses.is_dataclass(item) else dict(vars(item))
+        data = (
+            dataclasses.asdict(item)
+            if dataclasses.is_dataclass(item) and not isinstance(item, type)
+            else dict(vars(item))
+        )
         kind = data.get("kind") or _KIND_BY_CLASS.get(type(item).__name__, "paragraph")
         block: dict[str, Any] = {"kind": kind}
         if kind == "table":

@@ -21,8 +21,9 @@ from docs_flow.schemas import DocumentCreate
 from office.accounts import load_actor
 from office.directory.service import users_with_role
 from office.models import Department, DeptKind, Post, Role
+from typeset.layout import DocType
 
-_NOTICE = [
+_NOTICE: list[dict[str, Any]] = [
     {"kind": "paragraph", "text": "为切实做好岁末年初安全防范工作，保障人民群众生命财产安全，现就有关事项通知如下。"},
     {"kind": "heading", "level": 1, "text": "一、全面开展隐患排查"},
     {
@@ -33,7 +34,7 @@ _NOTICE = [
     {"kind": "paragraph", "text": "节假日期间实行领导带班和24小时值班制度，值班人员要坚守岗位，确保信息畅通。"},
     {"kind": "paragraph", "text": "请于12月20日前将排查情况书面报送办公室。"},
 ]
-_REQUEST = [
+_REQUEST: list[dict[str, Any]] = [
     {"kind": "paragraph", "text": "为推进政务服务“一网通办”，提升机关办公效率，我处拟于2027年开展协同办公平台建设。"},
     {"kind": "heading", "level": 1, "text": "一、建设内容"},
     {"kind": "paragraph", "text": "主要包括电子公文流转、会议管理、电子印章和移动办公等功能模块。"},
@@ -91,7 +92,7 @@ def _draft(
     session: Session, actor: Any, doc_type: str, title: str, body: list[dict[str, Any]], recipients: list[str]
 ) -> Any:
     return service.check_create_document(
-        session, actor, DocumentCreate(doc_type=doc_type, title=title, body=body, main_recipients=recipients)
+        session, actor, DocumentCreate(doc_type=DocType(doc_type), title=title, body=body, main_recipients=recipients)
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from docs_flow import service, worklist
 from docs_flow.models import DocStatus, DocumentComment
@@ -51,7 +51,7 @@ def list_comments(session: Session, actor: Actor, doc_id: int) -> list[DocumentC
     service.access_document(session, actor, doc_id)
     return list(
         session.exec(
-            select(DocumentComment).where(DocumentComment.document_id == doc_id).order_by(DocumentComment.id)
+            select(DocumentComment).where(DocumentComment.document_id == doc_id).order_by(col(DocumentComment.id))
         ).all()
     )
 

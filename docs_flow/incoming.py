@@ -226,7 +226,7 @@ def store_file(
 def files_of(session: Session, incoming_id: int) -> list[IncomingFile]:
     return list(
         session.exec(
-            select(IncomingFile).where(IncomingFile.incoming_id == incoming_id).order_by(IncomingFile.id)
+            select(IncomingFile).where(IncomingFile.incoming_id == incoming_id).order_by(col(IncomingFile.id))
         ).all()
     )
 

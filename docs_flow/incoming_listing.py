@@ -43,9 +43,9 @@ def list_incoming(
         )
     elif box == "reading":
         holding = (
-            sa_select(Circulation.incoming_id)
-            .join(CirculationReader, CirculationReader.circulation_id == Circulation.id)
-            .where(CirculationReader.user_id == actor.user_id, CirculationReader.state == "holding")
+            sa_select(col(Circulation.incoming_id))
+            .join(CirculationReader, col(CirculationReader.circulation_id) == Circulation.id)
+            .where(col(CirculationReader.user_id) == actor.user_id, col(CirculationReader.state) == "holding")
         )
         stmt = stmt.where(col(IncomingDocument.id).in_(holding))
     else:
@@ -169,12 +169,12 @@ def meta(session: Session, actor: Actor) -> dict[str, Any]:
     depts = session.exec(
         select(Department)
         .where(Department.agency_id == actor.agency_id, Department.kind == DeptKind.department)
-        .order_by(Department.sort_order, Department.id)
+        .order_by(col(Department.sort_order), col(Department.id))
     ).all()
     people = session.exec(
         select(User.id, User.name)
-        .join(Post, Post.user_id == User.id)
-        .join(Department, Department.id == Post.department_id)
+        .join(Post, col(Post.user_id) == User.id)
+        .join(Department, col(Department.id) == Post.department_id)
         .where(Department.agency_id == actor.agency_id, User.is_active == true())
         .distinct()
     ).all()  # noqa: E712

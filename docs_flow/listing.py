@@ -169,7 +169,7 @@ def meta(session: Session, actor: Actor) -> dict[str, Any]:
     depts = session.exec(
         select(Department)
         .where(Department.agency_id == actor.agency_id, Department.id != actor.agency_id)
-        .order_by(Department.sort_order, Department.id)
+        .order_by(col(Department.sort_order), col(Department.id))
     ).all()
     return {
         "doc_types": [d.value for d in DocType],

@@ -53,7 +53,7 @@ def agency_codes(session: Session, agency_id: int) -> list[str]:
     rows = session.exec(
         select(Department.code)
         .where(Department.agency_id == agency_id, col(Department.code).is_not(None))
-        .order_by(Department.id)
+        .order_by(col(Department.id))
     ).all()
     return list(dict.fromkeys(c for c in rows if c))
 
@@ -227,7 +227,7 @@ class AllocateBatch:
             for offset, k in enumerate(members, start=1):
                 seqs[k] = last + offset
         now = utcnow()
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "agency_id": op.agency_id,
                 "code": op.code,

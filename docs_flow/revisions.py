@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from docs_flow import body as body_mod
 from docs_flow import service
@@ -21,7 +21,7 @@ def list_versions(session: Session, actor: Actor, doc_id: int) -> list[DocumentV
     service.access_document(session, actor, doc_id)
     return list(
         session.exec(
-            select(DocumentVersion).where(DocumentVersion.document_id == doc_id).order_by(DocumentVersion.no)
+            select(DocumentVersion).where(DocumentVersion.document_id == doc_id).order_by(col(DocumentVersion.no))
         ).all()
     )
 

@@ -74,7 +74,7 @@ def _visible(actor: Actor, kinds: list[str]) -> Any:
     for kind in kinds:
         model: Any = OutgoingDocument if kind == "outgoing" else IncomingDocument
         cond = visibility.outgoing_cond(actor) if kind == "outgoing" else visibility.incoming_cond(actor)
-        probe = (
+        probe: Any = (
             sa_select(literal(1))
             .select_from(model)
             .where(model.id == SearchDoc.doc_id, cond)
@@ -82,11 +82,11 @@ def _visible(actor: Actor, kinds: list[str]) -> Any:
             .exists()
         )
         if agency_wide:
-            fast = SearchDoc.agency_id == actor.agency_id
+            fast = col(SearchDoc.agency_id) == actor.agency_id
             if kind == "outgoing":
-                fast = and_(fast, SearchDoc.status != DocStatus.draft.value)
+                fast = and_(fast, col(SearchDoc.status) != DocStatus.draft.value)
             probe = or_(fast, probe)
-        parts.append(and_(SearchDoc.doc_kind == kind, probe))
+        parts.append(and_(col(SearchDoc.doc_kind) == kind, probe))
     return or_(*parts)
 
 
@@ -232,12 +232,12 @@ def _sqlite_match(session: Session, terms: list[str], conds: list[Any]) -> tuple
         if not exact:
             conds = [*conds, _contains(term) if cjk_run else _like(term)]
     if not exprs:  # nothing the index can narrow (e.g. "a号"): newest first over the stored text
-        return sa_select(SearchDoc.id).where(*conds), col(SearchDoc.id).desc()
+        return sa_select(col(SearchDoc.id)).where(*conds), col(SearchDoc.id).desc()
     match = literal_column(FTS_TABLE).op("MATCH")(" AND ".join(exprs))
     stmt = (
-        sa_select(SearchDoc.id)
+        sa_select(col(SearchDoc.id))
         .select_from(FTS)
-        .join(SearchDoc, SearchDoc.id == FTS.c.rowid)
+        .join(SearchDoc, col(SearchDoc.id) == FTS.c.rowid)
         .with_hint(SearchDoc, "INDEXED BY ix_doc_search_visibility", "sqlite")
     )
     return stmt.where(match, *conds), FTS.c.rowid.desc()
@@ -250,7 +250,7 @@ def _contains(term: str) -> Any:
     pattern = f"%{escape_like(term)}%"
     return or_(
         *(
-            field.like(pattern, escape="\\")
+            col(field).like(pattern, escape="\\")
             for field in (SearchDoc.title, SearchDoc.number, SearchDoc.agencies, SearchDoc.body)
         )
     )
@@ -268,7 +268,9 @@ def _sample(session: Session, tokens: list[str]) -> dict[str, float]:
         f"AND rowid > {low} LIMIT {DENSITY_SAMPLE // 3}))"
         for i in range(len(tokens))
     ]
-    rows = dict(conn.exec_driver_sql(" UNION ALL ".join(probes), tuple(_expr([t]) for t in tokens)).all())
+    rows: dict[int, int] = dict(
+        conn.exec_driver_sql(" UNION ALL ".join(probes), tuple(_expr([t]) for t in tokens)).all()
+    )
     size = max(rows.pop(-1), 1)
     return {tokens[i]: n / size for i, n in rows.items()}
 
@@ -301,15 +303,15 @@ def _bigram_match(session: Session, terms: list[str], conds: list[Any]) -> tuple
         if len(term) >= 2:
             key = _rarest(session, sorted(bigrams(term)))
             conds.append(
-                sa_select(SearchTerm.doc_id)
+                sa_select(col(SearchTerm.doc_id))
                 .where(
-                    SearchTerm.term == key,
-                    SearchTerm.doc_kind == SearchDoc.doc_kind,
-                    SearchTerm.doc_id == SearchDoc.doc_id,
+                    col(SearchTerm.term) == key,
+                    col(SearchTerm.doc_kind) == SearchDoc.doc_kind,
+                    col(SearchTerm.doc_id) == SearchDoc.doc_id,
                 )
                 .exists()
             )
-    return sa_select(SearchDoc.id).where(*conds), col(SearchDoc.id).desc()
+    return sa_select(col(SearchDoc.id)).where(*conds), col(SearchDoc.id).desc()
 
 
 def _rarest(session: Session, keys: list[str]) -> str:
@@ -319,7 +321,7 @@ def _rarest(session: Session, keys: list[str]) -> str:
     for k in keys[:8]:
         n = session.exec(
             select(func.count()).select_from(
-                sa_select(SearchTerm.doc_id).where(SearchTerm.term == k).limit(RARITY_PROBE).subquery()
+                sa_select(col(SearchTerm.doc_id)).where(col(SearchTerm.term) == k).limit(RARITY_PROBE).subquery()
             )
         ).one()
         if best_n is None or n < best_n:

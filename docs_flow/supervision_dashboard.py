@@ -53,9 +53,11 @@ def _scope(session: Session, actor: Actor, f: Filters, now: datetime, schedule: 
     soon = now + timedelta(hours=int(schedule["due_soon_hours"]))
     status = {
         "open": SupervisionItem.status == "open",
-        "overdue": and_(SupervisionItem.status == "open", SupervisionItem.deadline < now),
+        "overdue": and_(col(SupervisionItem.status) == "open", col(SupervisionItem.deadline) < now),
         "due_soon": and_(
-            SupervisionItem.status == "open", SupervisionItem.deadline >= now, SupervisionItem.deadline < soon
+            col(SupervisionItem.status) == "open",
+            col(SupervisionItem.deadline) >= now,
+            col(SupervisionItem.deadline) < soon,
         ),
         "done": SupervisionItem.status == "done",
     }

@@ -25,6 +25,7 @@ from itertools import accumulate, pairwise
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal_column, not_, or_, union_all
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from docs_flow.incoming_models import SupervisionItem as Item
@@ -88,22 +89,22 @@ def open_items(
     and the bucket's is the narrower one."""
     out = OpenItems(len(ends))
     bounds: list[datetime | None] = [None, *ends, now, soon, None]
-    parts = [
-        select(
+    parts: list[Any] = [
+        sa_select(
             literal_column(str(k)),
-            Item.owner_department_id,
+            col(Item.owner_department_id),
             func.count(),
             func.count().filter(PLAIN) if k < len(ends) else literal_column("0"),
             func.max(Item.escalation_level),
         )
         .where(
-            Item.status == "open",
+            col(Item.status) == "open",
             key,
-            *([Item.deadline >= lo] if lo is not None else []),
-            *([Item.deadline < hi] if hi is not None else []),
+            *([col(Item.deadline) >= lo] if lo is not None else []),
+            *([col(Item.deadline) < hi] if hi is not None else []),
             *cond,
         )
-        .group_by(Item.owner_department_id)
+        .group_by(col(Item.owner_department_id))
         for key in _department_keys(dept_ids)
         for k, (lo, hi) in enumerate(pairwise(bounds))
     ]
@@ -145,8 +146,8 @@ def overdue_trend(session: Session, cond: list[Any], ends: list[datetime], now: 
         *[(COMPLETED <= e, i) for i, e in enumerate(ends)],
         else_=len(ends),
     )
-    relevant = [Item.deadline < now, or_(col(Item.completed_at).is_(None), COMPLETED > first)]
-    groups = [[Item.status == "done"]] + ([[Item.status == "open", not_(PLAIN)]] if due.odd else [])
+    relevant: list[Any] = [Item.deadline < now, or_(col(Item.completed_at).is_(None), COMPLETED > first)]
+    groups: list[list[Any]] = [[Item.status == "done"]] + ([[Item.status == "open", not_(PLAIN)]] if due.odd else [])
     spans = [
         row
         for extra in groups
