@@ -197,7 +197,7 @@ def test_the_workbench_after_a_reconnect_and_its_tabs(
         page.context.close()
 
 
-def test_quiet_hours_keep_the_toasts_away_but_not_the_badges(browser: Any, live: Any, live_org: Org) -> None:
+def test_quiet_hours_keep_the_toasts_away_but_not_the_badges(browser: Any, live: Any, live_org: Org, out: Path) -> None:
     cid = group(live_org, "hamlet", "小组", ["polonius"])
     read_everything(live_org, "polonius")
     page = start(browser, live, "polonius")
@@ -214,6 +214,8 @@ def test_quiet_hours_keep_the_toasts_away_but_not_the_badges(browser: Any, live:
         page.get_by_label("结束时间").fill(f"{before // 60:02d}:{before % 60:02d}")
         page.get_by_role("button", name="保存").first.click()
         page.get_by_text("现在正处于免打扰时段").wait_for()
+        page.get_by_role("heading", name="提醒", level=2).scroll_into_view_if_needed()
+        page.screenshot(path=out / "quiet-hours-1366.png")
         send_as(live_org, "hamlet", cid, "免打扰时也要确认", ding=True)
         badge(page, "消息").get_by_text("1", exact=True).wait_for(timeout=2000)
         page.wait_for_timeout(500)
@@ -221,6 +223,56 @@ def test_quiet_hours_keep_the_toasts_away_but_not_the_badges(browser: Any, live:
         page.reload()  # kept on the server
         page.get_by_label("开启免打扰").wait_for()
         assert page.get_by_label("开启免打扰").is_checked()
+        assert page.console_errors == []
+    finally:
+        page.context.close()
+
+
+def test_a_ding_is_confirmed_from_its_toast_and_leaves_the_workbench(browser: Any, live: Any, live_org: Org) -> None:
+    cid = group(live_org, "hamlet", "小组", ["polonius"])
+    page = start(browser, live, "polonius")
+    try:
+        page.get_by_text("暂无待办").wait_for()
+        send_as(live_org, "hamlet", cid, "明早九点开会，收到请回复", ding=True)
+        toast = page.locator(".toast", has_text="DING")
+        toast.wait_for()
+        page.locator(".todo-item", has_text="明早九点开会").wait_for()  # the open 工作台 has it too
+        toast.get_by_role("button", name="确认收到").click()
+        toast.wait_for(state="detached")
+        page.get_by_text("暂无待办").wait_for()  # acknowledged: no longer waiting for him
+        badge(page, "工作台").wait_for(state="hidden")
+        page.get_by_role("navigation", name="工作台分类").get_by_role("link", name="已办").click()
+        page.locator(".todo-item", has_text="明早九点开会").wait_for()
+        assert page.console_errors == []
+    finally:
+        page.context.close()
+
+
+# The page believes it is hidden when told to, and system notifications are recorded (the one fake:
+# headless Chromium shows none).
+HIDDEN_AND_RECORDED = """
+Object.defineProperty(document, 'hidden', { get: () => !!window.__hidden });
+window.__shown = [];
+window.Notification = class { constructor(title, options) { window.__shown.push({ title, ...options }); } };
+window.Notification.permission = 'granted';
+"""
+
+
+def test_a_hidden_tab_gets_a_system_notification_instead_of_a_toast(browser: Any, live: Any, live_org: Org) -> None:
+    cid = group(live_org, "hamlet", "小组", ["polonius"])
+    page = open_page(browser, live.url, width=1366)
+    page.add_init_script(HIDDEN_AND_RECORDED)
+    try:
+        login(page, "polonius")
+        page.get_by_role("heading", name="工作台", level=1).wait_for()
+        page.get_by_text("暂无待办").wait_for()
+        page.evaluate("() => { window.__hidden = true; }")
+        send_as(live_org, "hamlet", cid, "请尽快确认", ding=True)
+        page.wait_for_function("() => window.__shown.length > 0")
+        shown = page.evaluate("() => window.__shown")
+        assert shown[0]["title"] == "DING" and "请尽快确认" in shown[0]["body"]
+        assert shown[0]["tag"].startswith(f"#/messages/{cid}?seq=")
+        assert page.locator(".toast", has_text="DING").count() == 0
         assert page.console_errors == []
     finally:
         page.context.close()

@@ -9,9 +9,10 @@ export function notificationSection(ctx) {
   const { me, api } = ctx;
   const quiet = me.quiet_hours;
   const on = checkbox({ label: "开启免打扰", name: "quiet_on", checked: !!quiet });
-  const start = field({ label: "开始时间", name: "quiet_start", type: "time", value: quiet?.start || "22:00", required: true });
-  const end = field({ label: "结束时间", name: "quiet_end", type: "time", value: quiet?.end || "07:00", required: true,
-    hint: "可以跨过午夜，例如 22:00 至次日 07:00（北京时间）。" });
+  // Plain 时:分 text: a time picker shows "07:00 PM" in many browsers, whatever the page's language.
+  const hhmm = { type: "text", inputmode: "numeric", maxlength: 5, autocomplete: "off", placeholder: "时:分", required: true };
+  const start = field({ label: "开始时间", name: "quiet_start", value: quiet?.start || "22:00", ...hhmm });
+  const end = field({ label: "结束时间", name: "quiet_end", value: quiet?.end || "07:00", ...hhmm });
   const times = el("div", { class: "quiet-times" }, start.wrap, end.wrap);
   const msg = formMessage();
   const submit = button("保存", null, { kind: "primary", type: "submit" });
@@ -35,7 +36,7 @@ export function notificationSection(ctx) {
       }
     });
   });
-  const status = el("p", { class: "hint", role: "status" });
+  const status = el("p", { class: "hint notify-status", role: "status" });
   const allow = button("允许系统通知", async () => {
     status.textContent = describe(await askPermission());
     allow.hidden = permission() !== "default";
@@ -46,7 +47,9 @@ export function notificationSection(ctx) {
     el("h2", { id: "nt-title", class: "panel-title" }, "提醒"),
     el("p", {}, "有人 @ 您、发来 DING 或有新的待办时，页面下方会弹出提醒；通办不在前台时，可以用系统通知提醒您。"),
     el("div", { class: "actions" }, allow), status,
-    el("h3", {}, "免打扰"),
+    el("h3", { class: "quiet-title" }, "免打扰"),
+    el("p", { class: "hint" }, "在这段时间里不弹出提醒，也不发系统通知；角标和待办照常更新。" +
+      "时间按北京时间，可以跨过午夜，例如 22:00 至次日 07:00。"),
     form);
   return box;
 }
