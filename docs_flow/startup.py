@@ -1,6 +1,6 @@
 """Wires 办文 into a running app: the group-commit 发文字号 allocator (``app.state.numbering``),
 meeting tasks become 督办 items, and a background loop sends the automatic 催办 reminders
-(``docs_flow.supervision.run_reminders``) every ``REMIND_SECONDS``; its 待办 sources join the 工作台."""
+(``docs_flow.supervision_reminders.run_reminders``) every ``REMIND_SECONDS``; its 待办 sources join the 工作台."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from docs_flow import engine, incoming, tasks
+from docs_flow import actions, engine, incoming, incoming_handling, incoming_listing, tasks
 from docs_flow import service as docs
 from docs_flow.models import RouteTemplate
 from docs_flow.schemas import DocumentCreate
@@ -174,9 +174,13 @@ def test_incoming_lead_and_co_departments_and_readers_are_picked_not_numbered(
 ) -> None:
     clerk = live_org.actor("gertrude")
     with live_org.db.write() as s:
-        doc = incoming.check_register_manual(s, clerk, title="关于报送年度总结的函", source_agency_name="省审计厅")
+        doc = incoming_handling.check_register_manual(
+            s, clerk, title="关于报送年度总结的函", source_agency_name="省审计厅"
+        )
         for opinion in ("", "", "拟请综合处牵头办理"):
-            doc = incoming.check_act(s, clerk, doc.id or 0, action="approve", version=doc.version, opinion=opinion)
+            doc = incoming_handling.check_act(
+                s, clerk, doc.id or 0, action="approve", version=doc.version, opinion=opinion
+            )
         doc_id = doc.id
     page = start(browser, live, "claudius")
     pages.append(page)
@@ -206,7 +210,7 @@ def test_incoming_lead_and_co_departments_and_readers_are_picked_not_numbered(
     page.get_by_role("button", name="发起传阅").click()
     page.get_by_text("已阅 0/2").wait_for()
     with live_org.db.read() as s:
-        readers = incoming.detail(s, live_org.actor("claudius"), doc_id or 0)["circulations"][0]["readers"]
+        readers = incoming_listing.detail(s, live_org.actor("claudius"), doc_id or 0)["circulations"][0]["readers"]
         assert [r["name"] for r in readers] == ["李娜", "刘洋"]
     assert page.console_errors == []
 
@@ -263,7 +267,7 @@ def test_document_recipients_and_transfer_are_picked(browser: Any, live: Any, li
             hamlet,
             DocumentCreate(doc_type="通知", title="关于开展安全检查的通知", body=BODY, main_recipients=["各处室"]),
         )
-        docs.check_act(s, hamlet, doc.id or 0, action="submit", version=doc.version)
+        actions.check_act(s, hamlet, doc.id or 0, action="submit", version=doc.version)
         doc_id = doc.id
     head = start(browser, live, "polonius")
     pages.append(head)
