@@ -1,5 +1,6 @@
-"""Who may read which 公文, as SQL conditions: the one copy that lists, search, the archive and the
-permission-checked loaders (``service.access_document``, ``incoming.access_incoming``) all use.
+"""Who may read which 公文, as SQL conditions: the one copy that the lists, search, the archive and
+``incoming.access_incoming`` use (``service.access_document`` decides the same for one document in
+Python, through the ``document.read`` rule in ``docs_flow.rules``).
 
 Each condition is on the document's own row and usable correlated, so search checks it row by row
 instead of listing every visible id. Being on a document's route is ``worklist.on_route_cond``.
