@@ -12,7 +12,11 @@ from office import accounts, ws_direct, ws_session
 from office.actor import Actor
 from office.db import utcnow
 from office.hub import Connection
+from office.models import User
 from office.web import MAX_ID, cookie_token, origin_allowed
+
+CLOSE_ENROL_2FA = 4403
+ENROL_FIRST = "enrol_first"
 
 
 async def event_stream(ws: WebSocket) -> None:
@@ -27,6 +31,12 @@ async def event_stream(ws: WebSocket) -> None:
     if found is None:
         await ws.accept()
         await ws.close(code=1008, reason="unauthenticated")
+        return
+    if isinstance(found, str):  # ENROL_FIRST
+        # As over HTTP (2fa_setup_required): an account that must set up two-step verification
+        # may do nothing but enrol, and chat frames are acts.
+        await ws.accept()
+        await ws.close(code=CLOSE_ENROL_2FA, reason="请先设置两步验证")
         return
     actor, state = found
     raw_last = ws.query_params.get("last_event_id")
@@ -50,8 +60,9 @@ async def event_stream(ws: WebSocket) -> None:
     await app.state.hub.serve(conn, last)
 
 
-def _authenticate(app: Any, token: str | None, ip: str) -> tuple[Actor, ws_session.Seen] | None:
-    """The actor, and the session's state for the connection to check frames against."""
+def _authenticate(app: Any, token: str | None, ip: str) -> tuple[Actor, ws_session.Seen] | str | None:
+    """The actor, and the session's state for the connection to check frames against; None for no
+    session, ``ENROL_FIRST`` for an account that must set up two-step verification first."""
     state = app.state
     with state.db.write() as session:
         row = accounts.resolve_session(session, state.settings, token)
@@ -60,7 +71,12 @@ def _authenticate(app: Any, token: str | None, ip: str) -> tuple[Actor, ws_sessi
         seen = ws_session.seen(state.settings, row)
         assert seen is not None  # resolve_session answered: the session is live
         accounts.touch_session(session, row)  # the handshake is a request (the next check re-reads the row)
-        return accounts.load_actor(session, row.user_id, ip=ip, session_id=row.id), seen
+        actor = accounts.load_actor(session, row.user_id, ip=ip, session_id=row.id)
+        user = session.get(User, row.user_id)
+        assert user is not None  # admissible read it
+        if accounts.must_enrol_2fa(user.totp_enabled, actor.roles, accounts.roles_with_2fa(session)):
+            return ENROL_FIRST
+        return actor, seen
 
 
 event_stream.__policy__ = "authenticated"  # type: ignore[attr-defined]

@@ -21,7 +21,8 @@
 // Close codes that change that: 1008, the server refused the session (logged out, revoked, password
 // changed), and 4401, the session expired (idle or absolute limit): no reconnect, the status
 // listener gets {code} and the shell shows the login page. 4429, too many sockets open for this
-// login or user: retry only at the longest interval.
+// login or user: retry only at the longest interval. 4403, the account must set up two-step
+// verification first: no reconnect until the page is loaded again after enrolment.
 
 const STORAGE_PREFIX = "tb_ws_last:";
 const PING_EVERY = 25_000;
@@ -29,6 +30,7 @@ const PONG_TIMEOUT = 10_000;
 const MAX_BACKOFF = 30_000;
 export const CLOSE_SESSION_EXPIRED = 4401;
 export const CLOSE_TOO_MANY = 4429;
+export const CLOSE_ENROL_2FA = 4403;
 
 export class EventStream {
   constructor({ userId, url = "/ws", storage = window.sessionStorage } = {}) {
@@ -155,7 +157,7 @@ export class EventStream {
       clearTimeout(this.timers.pong);
       this.setState("closed", { code: e.code, reason: e.reason });
       // The session is over: reconnecting would fail the same way (see the header).
-      if (e.code === 1008 || e.code === CLOSE_SESSION_EXPIRED) return;
+      if (e.code === 1008 || e.code === CLOSE_SESSION_EXPIRED || e.code === CLOSE_ENROL_2FA) return;
       if (e.code === CLOSE_TOO_MANY) this.attempt = Math.max(this.attempt, 5);
       this.scheduleReconnect();
     });

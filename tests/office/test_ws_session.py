@@ -158,6 +158,26 @@ def test_chat_frames_refresh_the_idle_timer_as_http_would_and_pings_do_not(live:
     asyncio.run(scenario())
 
 
+def test_an_account_that_must_enrol_2fa_gets_no_socket_as_it_gets_no_http_act(live: LiveServer, live_org: Org) -> None:
+    from office import accounts
+    from office.actor import SYSTEM
+    from office.models import Role
+
+    g = group(live_org, "hamlet", "组", ["othello"])
+    with live_org.db.write() as s:
+        accounts.set_role_policy(s, SYSTEM, Role.staff, require_2fa=True)
+    user = User(live, "hamlet")  # signed in; holds 科员 and has not set up two-step verification
+
+    async def scenario() -> None:
+        r = await user.http.post(f"{P}/conversations/{g}/messages", json={"text": "未设置两步验证"})
+        assert r.status_code == 403 and r.json()["error"] == "2fa_setup_required"
+        async with user.ws() as w:
+            refused = await _closed(w)
+            assert refused.code == 4403 and "两步验证" in refused.reason
+
+    asyncio.run(scenario())
+
+
 def test_sockets_per_session_and_per_user_are_capped_with_4429(live: LiveServer, live_org: Org) -> None:
     first, second = User(live, "hamlet"), User(live, "hamlet")  # two logins: two sessions
     hub = live.app.state.hub

@@ -148,7 +148,10 @@ function showRecoveryCodes(box, ctx, title, codes) {
     const wasForced = ctx.me.totp_setup_required;
     const me = await ctx.refreshMe();
     toast("两步验证已开启", "success");
-    if (wasForced && !me.totp_setup_required) ctx.navigate("#/home");
+    if (wasForced && !me.totp_setup_required) {
+      ctx.ws?.reconnectSoon(); // the server refused live updates (4403) until now
+      ctx.navigate("#/home");
+    }
     else renderTotp(box, ctx);
   }, { kind: "primary" });
   replace(box, title,
