@@ -41,7 +41,7 @@
 // ──────────────────────────────────────────────────────────────────────────────────────────────
 
 import { api, ApiError, hasSessionCookie, setCsrfToken, setUnauthorizedHandler } from "./api.js";
-import { EventStream, CLOSE_SESSION_EXPIRED, CLOSE_TOO_MANY } from "./ws.js";
+import { EventStream, CLOSE_SESSION_EXPIRED, CLOSE_TOO_MANY, CLOSE_ENROL_2FA } from "./ws.js";
 import { startNotifier } from "./notify.js";
 import { el, replace, button, icon, loading, emptyState, errorState, toast, today, openDialog } from "./ui.js";
 
@@ -319,6 +319,11 @@ function onStreamStatus(kind, detail) {
   if (kind === "closed" && detail.code === CLOSE_SESSION_EXPIRED) {
     // The session ran out while the page stayed open (the server closes its sockets too).
     sessionExpired();
+    return;
+  }
+  if (kind === "closed" && detail.code === CLOSE_ENROL_2FA) {
+    // No live updates until two-step verification is set up; the page says what to do.
+    node.hidden = true;
     return;
   }
   if (kind === "closed" && detail.code === CLOSE_TOO_MANY) {
