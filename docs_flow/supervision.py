@@ -383,16 +383,17 @@ def parse_due(value: Any) -> datetime:
 
 def on_meeting_task(db: Database, event: events.Event) -> None:
     """``meeting.task_created`` -> a 督办 item owned by the task's department or person."""
-    p = event.payload
+    p = event.payload  # as meetings.event_types.TaskCreated declares it
     try:
-        due = parse_due(p.get("due"))
+        due = parse_due(p.get("due_date"))
         task_id = str(p["task_id"])
         title = str(p.get("title") or "会议任务").strip()[:200]
-        dept_id, user_id = p.get("owner_department_id"), p.get("owner_user_id")
+        user_id, unit, meeting_agency = p.get("owner_id"), str(p.get("owner_unit") or "").strip(), p.get("agency_id")
     except (KeyError, ValueError, TypeError):
         log.warning("ignored malformed meeting.task_created event: %r", p)
         return
     with db.write() as s:
+        dept_id = _department_named(s, meeting_agency, unit)
         agency_id = _agency_of(s, dept_id, user_id)
         if agency_id is None:
             log.warning("meeting task %s has no known owner; not tracked", task_id)
@@ -417,6 +418,17 @@ def on_meeting_task_done(db: Database, event: events.Event) -> None:
         return
     with db.write() as s:
         complete_source(s, SYSTEM, "meeting_task", str(task_id))
+
+
+def _department_named(session: Session, agency_id: Any, name: str) -> int | None:
+    """The 责任单位 of a meeting task is typed as a name: the department of that name in the
+    meeting's agency, if there is exactly one."""
+    if not name or not isinstance(agency_id, int) or isinstance(agency_id, bool):
+        return None
+    found = session.exec(
+        select(Department.id).where(Department.agency_id == agency_id, Department.name == name).limit(2)
+    ).all()
+    return found[0] if len(found) == 1 else None
 
 
 def _agency_of(session: Session, dept_id: Any, user_id: Any) -> int | None:

@@ -55,10 +55,11 @@ class TaskCreated:
     task_id: int
     meeting_id: int
     meeting_title: str
+    agency_id: int | None  # the meeting's agency: where ``owner_unit`` (a department's name) is looked up
     title: str
     owner_id: int | None
     owner_unit: str
-    due_date: str | None
+    due_date: str  # YYYY-MM-DD; 转督办 needs one
     source: str
 
 

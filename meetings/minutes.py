@@ -174,6 +174,8 @@ def supervise_task(session: Session, actor: Actor, meeting_id: int, task_id: int
         raise InvalidTransition("这项任务已转督办", code="already_supervised")
     if task.owner_id is None and not task.owner_unit:
         raise ValidationError("转督办前请先指定责任人或责任单位", code="owner_required")
+    if task.due_date is None:
+        raise ValidationError("转督办前请先填写完成时限", code="due_required")
     task.supervised_at = utcnow()
     session.add(task)
     audit.record(
@@ -192,10 +194,11 @@ def supervise_task(session: Session, actor: Actor, meeting_id: int, task_id: int
             "task_id": task.id,
             "meeting_id": meeting_id,
             "meeting_title": meeting.title,
+            "agency_id": meeting.agency_id,
             "title": task.title,
             "owner_id": task.owner_id,
             "owner_unit": task.owner_unit,
-            "due_date": task.due_date.isoformat() if task.due_date else None,
+            "due_date": task.due_date.isoformat(),
             "source": "meetings",
         },
         user_ids=recipients,

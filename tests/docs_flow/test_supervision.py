@@ -168,33 +168,36 @@ def test_manual_reminder_escalation_and_completion(users: Clients, org: Org, rec
 
 
 def test_meeting_tasks_arrive_by_event(users: Clients, org: Org) -> None:
-    # Unchecked: these payloads have the fields on_meeting_task reads (owner_department_id or
-    # owner_user_id, due), not those meetings declares for meeting.task_created (owner_id,
-    # owner_unit, due_date); the last one is malformed on purpose.
-    with org.db.write() as s, events.unchecked():
+    # The payloads meetings declares for meeting.task_created: a 责任单位 typed as a department's
+    # name in the meeting's agency, a 责任人; the last one is malformed on purpose (unchecked).
+    common = {"meeting_id": 7, "meeting_title": "局务会", "agency_id": org.agencies["A"], "source": "meetings"}
+    with org.db.write() as s:
         events.publish_on_commit(
             s,
             "meeting.task_created",
-            {
-                "meeting_id": 7,
+            common
+            | {
                 "task_id": 31,
                 "title": "会议议定：完善值班制度",
-                "owner_department_id": org.depts["A2"],
-                "due": "2099-06-30",
+                "owner_id": None,
+                "owner_unit": "秘书处",
+                "due_date": "2099-06-30",
             },
         )
         events.publish_on_commit(
             s,
             "meeting.task_created",
-            {
-                "meeting_id": 7,
+            common
+            | {
                 "task_id": 32,
                 "title": "个人任务",
-                "owner_user_id": org.users["hamlet"],
-                "due": "2099-06-30T18:00:00+08:00",
+                "owner_id": org.users["hamlet"],
+                "owner_unit": "",
+                "due_date": "2099-06-29",
             },
         )
-        events.publish_on_commit(s, "meeting.task_created", {"meeting_id": 7, "task_id": 33, "due": "明天"})
+    with org.db.write() as s, events.unchecked():
+        events.publish_on_commit(s, "meeting.task_created", {"meeting_id": 7, "task_id": 33, "due_date": "明天"})
     items = ok(users["gertrude"].get("/api/supervision/items?source=meeting_task"))["items"]
     assert [(i["title"], i["owner_department"]) for i in items] == [
         ("个人任务", ""),

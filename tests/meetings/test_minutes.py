@@ -48,6 +48,9 @@ def test_minutes_tasks_and_supervision(client: TestClient, org: Org, rooms_a: Ro
     assert ev.payload["title"] == "督促落实" and ev.payload["due_date"] == "2027-01-15"
     assert set(ev.user_ids) == {org.users["hamlet"], org.users["gertrude"]}
     assert client.post(f"/api/meetings/{mid}/tasks/{task['id']}/supervise").status_code == 409
+    # docs_flow turned it into a 督办 item of its owner (it was dropped as malformed before).
+    items = client.get("/api/supervision/items?source=meeting_task").json()["items"]
+    assert [(i["title"], i["deadline"][:10]) for i in items] == [("督促落实", "2027-01-15")]
     # A supervised task cannot be dropped from the draft.
     r = client.put(f"/api/meetings/{mid}/minutes", json=DRAFT | {"tasks": []})
     assert r.status_code == 409 and r.json()["error"] == "task_supervised"
