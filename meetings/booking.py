@@ -38,11 +38,14 @@ from meetings.scheduling import MAX_DURATION, room_conflicts, users_busy, within
 from meetings.workcal import load_calendar
 from office import audit, policy
 from office.actor import Actor
+from office.db import settings_of, utcnow
 from office.errors import Conflict, NotFound, ValidationError
 from office.models import Department, DeptKind, User
 from office.timefmt import iso
 
 MIN_DURATION = dt.timedelta(minutes=5)
+# A form filled in over a few minutes may name the current five minutes; anything earlier has passed.
+PAST_GRACE = dt.timedelta(minutes=5)
 DEFAULT_REMINDERS = [15]
 Occ = tuple[dt.datetime, dt.datetime, dt.datetime, bool]  # original start, start, end, active
 
@@ -59,6 +62,14 @@ def check_times(start: dt.datetime, end: dt.datetime) -> None:
         raise ValidationError("会议时长至少 5 分钟", code="too_short")
     if end - start > MAX_DURATION:
         raise ValidationError("单次会议不能超过 24 小时；多日会议请按天分别预约", code="too_long")
+
+
+def check_not_past(session: Session, start: dt.datetime) -> None:
+    """A meeting (or a moved occurrence) cannot start in time that has passed: its room could not be
+    used then, nor its people told; ``OFFICE_MEETING_BACKDATE_HOURS`` lets a held meeting be entered."""
+    backdate = max(PAST_GRACE, dt.timedelta(hours=settings_of(session).meeting_backdate_hours))
+    if start < utcnow() - backdate:
+        raise ValidationError("开始时间已经过去，不能预约过去的时间", code="start_in_past", field="start")
 
 
 def plan_occurrences(
@@ -196,6 +207,7 @@ def check_create_meeting(session: Session, actor: Actor, *, body: Any) -> Bookin
     policy.require(actor, "meeting.create")
     tz = get_zone(body.tz)
     check_times(body.start, body.end)
+    check_not_past(session, body.start)
     rule = recurrence.normalise(body.rrule, tz) if body.rrule.strip() else ""
     occs = plan_occurrences(session, start=body.start, end=body.end, tz=tz, rule=rule, skip_holidays=body.skip_holidays)
     people = resolve_people(session, body.attendees, body.departments)

@@ -16,6 +16,7 @@ from meetings.access import access_meeting, attendee_ids, attendees_of
 from meetings.booking import (
     BookingResult,
     attendee_conflicts,
+    check_not_past,
     check_reminders,
     check_room,
     check_times,
@@ -170,6 +171,8 @@ def move_occurrence(session: Session, actor: Actor, meeting: Meeting, body: Any)
     start = body.start or occ.start_at
     end = body.end or (start + (occ.end_at - occ.start_at))
     check_times(start, end)
+    if start != occ.start_at:
+        check_not_past(session, start)  # moved: to a time still to come
     tz = get_zone(meeting.tz)
     if meeting.room_id is not None:
         room = session.exec(select(Room).where(Room.id == meeting.room_id).with_for_update()).one()

@@ -196,6 +196,13 @@ class Settings:
         "fontconfig file for the converters (maps 仿宋_GB2312, 方正小标宋简体 … to installed fonts)",
         shown="`typeset/fonts/fonts.conf`",
     )
+    # 会议 (meetings)
+    meeting_backdate_hours: int = setting(
+        "OFFICE_MEETING_BACKDATE_HOURS",
+        0,
+        "how long after its start a meeting may still be entered (补录 of a meeting held, for its minutes); "
+        "0: none that began more than five minutes ago (its room and people could not have been booked then)",
+    )
     # 电子印章 (esign.authority)
     esign_master_key: str = setting(
         "OFFICE_ESIGN_MASTER_KEY",

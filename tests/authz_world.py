@@ -157,13 +157,14 @@ def build_world(app: Any) -> World:
         )
     )
     ids["block_id"] = block["id"]
+    day = (utcnow() + timedelta(hours=8, days=7)).date()  # China's date a week from now
     meeting = _ok(
         ham.post(
             "/api/meetings",
             json={
                 "title": "处务会",
-                "start": "2026-12-07T09:00:00+08:00",
-                "end": "2026-12-07T10:30:00+08:00",
+                "start": f"{day}T09:00:00+08:00",  # a week on: a meeting to come (no booking in the past)
+                "end": f"{day}T10:30:00+08:00",
                 "room_id": room["id"],
                 "attendees": [{"user_id": org.users["polonius"]}],
             },

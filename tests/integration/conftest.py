@@ -1,1 +1,1 @@
-from tests.meetings.conftest import rooms_a  # noqa: F401  (fixture)
+from tests.meetings.conftest import rooms_a, settings  # noqa: F401  (fixtures: rooms; meetings on fixed days of 2026)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -10,7 +11,18 @@ from starlette.testclient import TestClient
 
 from meetings import rooms
 from office.actor import SYSTEM
+from office.config import Settings
 from tests.factories import Org, login
+
+HELD = 24 * 366 * 3  # hours
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Iterator[Settings]:
+    """These tests book on fixed days of 2026, the year whose holidays and 调休 the working calendar
+    knows, and most of those days have passed: they enter meetings already held, as
+    ``OFFICE_MEETING_BACKDATE_HOURS`` allows (``test_booking`` checks the refusal with it at 0)."""
+    yield replace(settings, meeting_backdate_hours=HELD)
 
 
 @dataclass

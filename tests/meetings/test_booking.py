@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ from sqlmodel import func, select
 from starlette.testclient import TestClient
 
 from meetings.models import Meeting, MeetingOccurrence
-from tests.factories import Org, login
+from tests.factories import Org, login, settings_changed
 from tests.meetings.conftest import Rooms, booking, of_type
 
 
@@ -206,3 +207,30 @@ def test_update_moves_the_meeting_and_rechecks_the_room(
     # Moving the first meeting within its own slot is not a conflict with itself.
     r = client.patch(f"/api/meetings/{first['id']}", json={"end": "2026-12-07T10:15:00+08:00"})
     assert r.status_code == 200
+
+
+def test_time_that_has_passed_cannot_be_booked_unless_entering_a_meeting_held(client: TestClient, org: Org) -> None:
+    """A new meeting, or one moved, may not start in time that has passed (five minutes' grace for the
+    form); OFFICE_MEETING_BACKDATE_HOURS lets a held meeting be entered for its minutes."""
+    login(client, "gertrude")
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    at = lambda delta: {"start": (now + delta).isoformat(), "end": (now + delta + dt.timedelta(hours=1)).isoformat()}  # noqa: E731
+    online = {"online_url": "https://meet.example/x"}
+    with settings_changed(org.db, meeting_backdate_hours=0):
+        before = _count(org)
+        r = client.post("/api/meetings", json=booking(org, **at(-dt.timedelta(hours=1)), **online))
+        assert r.status_code == 422, r.text
+        assert (r.json()["error"], r.json()["message"]) == ("start_in_past", "开始时间已经过去，不能预约过去的时间")
+        assert _count(org) == before
+        r = client.post("/api/meetings", json=booking(org, **at(-dt.timedelta(minutes=3)), **online))
+        assert r.status_code == 201, r.text  # the current five minutes: a form filled in slowly
+        r = client.post("/api/meetings", json=booking(org, **at(dt.timedelta(days=1)), **online))
+        assert r.status_code == 201, r.text
+        mid, start = r.json()["meeting"]["id"], r.json()["meeting"]["start"]
+        moved = {"scope": "this", "occurrence_start": start, **at(-dt.timedelta(days=1))}
+        r = client.patch(f"/api/meetings/{mid}", json=moved)
+        assert r.status_code == 422 and r.json()["error"] == "start_in_past"
+        assert client.get(f"/api/meetings/{mid}").json()["start"] == start  # not moved
+    with settings_changed(org.db, meeting_backdate_hours=48):
+        r = client.post("/api/meetings", json=booking(org, **at(-dt.timedelta(hours=20)), **online))
+        assert r.status_code == 201, r.text

@@ -142,13 +142,17 @@ async function feedPanel(box, ctx) {
 async function roomGrid(root, ctx) {
   const date = ctx.params?.query?.date || dayKey(shanghaiToday());
   const grid = el("div", { class: "meet-rooms" }, el("p", { text: "正在加载…" }));
-  const picker = el("input", { type: "date", value: date, "aria-label": "日期",
-    onchange: () => ctx.navigate(`#/meetings/rooms?date=${picker.value}`) });
-  replace(root, el("h1", { tabindex: "-1" }, "会议室"), nav(ctx, "rooms"), el("div", { class: "toolbar" }, picker), grid);
+  const day = el("input", { type: "date", value: date, "aria-label": "日期",
+    onchange: () => ctx.navigate(`#/meetings/rooms?date=${day.value}`) });
+  replace(root, el("h1", { tabindex: "-1" }, "会议室"), nav(ctx, "rooms"), el("div", { class: "toolbar" }, day), grid);
   await guarded(grid, async () => {
     const q = `start=${encodeURIComponent(local(date, "08:00"))}&end=${encodeURIComponent(local(date, "22:00"))}`;
     const { items } = await ctx.api.get(`/api/meetings/rooms?${q}`, { signal: ctx.signal });
     const hours = Array.from({ length: 14 }, (_, i) => 8 + i);
+    // Time that has passed cannot be booked (the server refuses it too); the hour under way can,
+    // from the next five minutes.
+    const now = Date.now();
+    const from = (s) => (s < now ? hm(new Date(Math.ceil(now / 300e3) * 300e3).toISOString()) : hm(new Date(s).toISOString()));
     const table = el("table", { class: "meet-room-grid" },
       el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "会议室"), hours.map((x) => el("th", { scope: "col" }, `${x}:00`)))),
       el("tbody", {}, items.map((r) => el("tr", {},
@@ -156,9 +160,12 @@ async function roomGrid(root, ctx) {
         hours.map((x) => {
           const s = new Date(local(date, `${String(x).padStart(2, "0")}:00`)).getTime();
           const hit = (r.busy || []).find((b) => new Date(b.start).getTime() < s + 3600e3 && new Date(b.end).getTime() > s);
-          const label = hit ? { busy: "已预约", tentative: "待审批", blocked: "维护" }[hit.kind] : "空闲";
-          return el("td", { class: hit ? `meet-cell meet-${hit.kind}` : "meet-cell meet-free", title: label },
-            hit ? label : el("a", { href: `#/meetings/new?room=${r.id}&date=${date}&time=${String(x).padStart(2, "0")}:00` }, "预约"));
+          const past = s + 3600e3 <= now;
+          const label = hit ? { busy: "已预约", tentative: "待审批", blocked: "维护" }[hit.kind] : past ? "已过" : "空闲";
+          const kind = hit ? `meet-${hit.kind}` : past ? "meet-past" : "meet-free";
+          return el("td", { class: `meet-cell ${kind}`, title: label },
+            hit || past ? label : el("a", { href: `#/meetings/new?room=${r.id}&date=${date}&time=${from(s)}`,
+              "aria-label": `预约${r.name} ${from(s)}` }, "预约"));
         })))));
     replace(grid, items.length ? table : el("p", { class: "hint", text: "本机关还没有登记会议室。" }));
   });
