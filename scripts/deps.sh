@@ -1,5 +1,5 @@
 # Shared by scripts/run and scripts/test: install system packages and the Python package.
-# Usage: source scripts/deps.sh; ensure_python_deps [extras]; ensure_system_deps pkg...
+# Usage: source scripts/deps.sh; ensure_python_deps [extras]; ensure_system_deps cmd:pkg...; ensure_font family pkg
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi
@@ -21,6 +21,11 @@ ensure_system_deps() {
   else
     echo "!!  请手动安装: ${missing[*]}"
   fi
+}
+
+ensure_font() {
+  # $1: a font family fontconfig should know, $2: the Debian package that has it.
+  fc-list 2>/dev/null | grep -qF "$1" || ensure_system_deps "__nofont__:$2"
 }
 
 ensure_python_deps() {

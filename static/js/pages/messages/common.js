@@ -1,0 +1,37 @@
+// What the 消息 modules share: the API prefix, page size, the reactions offered, times, errors and
+// the small link-style button used in message bars.
+import { el, toast } from "../../ui.js";
+
+export const P = "/api/messages";
+export const PAGE = 40;
+export const RECALL_MS = 120_000; // messaging.config recall_seconds
+export const SOURCES = { docs_flow: "公文", meetings: "会议", esign: "签章" }; // who sent a 工作通知
+// The reactions offered under a message (the server takes any short string; these are the set the
+// page offers), drawn with the colour emoji font the setup installs (fonts-noto-color-emoji).
+export const REACTIONS = [["👍", "赞"], ["✅", "收到"], ["🙏", "感谢"], ["👏", "鼓掌"], ["😄", "开心"], ["🌹", "鲜花"]];
+
+export function reactionLabel(emoji) {
+  return (REACTIONS.find(([e]) => e === emoji) || [emoji, emoji])[1];
+}
+
+/** "09:30" today, "3月1日 09:30" on other days. */
+export function fmtTime(iso) {
+  const d = new Date(iso);
+  const now = new Date();
+  const hm = d.toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", hour12: false });
+  return d.toDateString() === now.toDateString() ? hm : `${d.getMonth() + 1}月${d.getDate()}日 ${hm}`;
+}
+
+export function showError(err) {
+  if (err && err.name === "AbortError") return;
+  toast((err && err.message) || "操作失败，请重试", "error");
+}
+
+/** A button that looks like a link (message bars, dialogs). */
+export function linkButton(label, onclick, { class: extra, ...attrs } = {}) {
+  return el("button", { type: "button", class: ["msg-link-btn", ...[extra].flat()], onclick, ...attrs }, label);
+}
+
+export function messageUrl(m) {
+  return `${P}/conversations/${m.conversation_id}/messages/${m.seq}`;
+}
