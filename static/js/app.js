@@ -290,7 +290,10 @@ async function toggleElder() {
 
 async function logout() {
   state.loggingOut = true;
-  // Stop the stream first: the server closes it (1008) when the session ends.
+  // Stop the stream and the notifier first: the server closes the stream (1008) when the session
+  // ends, and the notifier's next question would be answered 401.
+  state.notifier?.stop();
+  state.notifier = null;
   state.ws?.forget();
   state.ws?.stop();
   state.ws = null;

@@ -51,6 +51,7 @@ export function startNotifier({ api, ws, me, links, navigate }) {
   const askUnread = later(() => loadUnread().catch(failed));
 
   async function loadTodo() {
+    if (state.stopped) return; // signed out while it waited
     if (me.totp_setup_required) return failed(); // refused until then: asked again after it is set up
     const summary = await api.get("/api/todo/summary");
     if (state.stopped) return;
@@ -70,6 +71,7 @@ export function startNotifier({ api, ws, me, links, navigate }) {
   }
 
   async function loadUnread() {
+    if (state.stopped) return;
     if (me.totp_setup_required) return failed();
     const unread = await api.get("/api/messages/unread");
     if (state.stopped) return;
