@@ -7,7 +7,8 @@
 //
 // Strict CSP: no inline scripts or styles; user data only ever goes through textContent.
 
-import { el as h, replace as clear } from "../ui.js";
+import { el as h, loadCss, replace as clear } from "../ui.js";
+import { upload } from "../api.js";
 import { picker } from "../components/picker.js";
 
 const DOCX = ".docx,application/vnd.openxmlformats-officedocument.wordprocessingml.document";
@@ -47,21 +48,6 @@ function time(iso) {
 function errorText(err) {
   if (err && err.body && typeof err.body.attempts_left === "number") return `${err.message}`;
   return (err && err.message) || "操作失败，请稍后再试";
-}
-
-async function upload(ctx, path, form) {
-  // FormData uploads go through fetch directly (api.js sends JSON); the CSRF header is required.
-  const response = await fetch(path, { method: "POST", body: form, credentials: "same-origin",
-    headers: { "X-CSRF-Token": (ctx.me && ctx.me.csrf_token) || "", Accept: "application/json" } });
-  const type = response.headers.get("content-type") || "";
-  if (!response.ok) {
-    const body = type.includes("json") ? await response.json().catch(() => null) : null;
-    const err = new Error((body && body.message) || `请求失败（状态 ${response.status}）`);
-    err.status = response.status;
-    err.body = body;
-    throw err;
-  }
-  return type.includes("json") ? response.json() : response.blob();
 }
 
 function download(blob, name) {
@@ -124,15 +110,8 @@ function confirmDanger(title, text, action) {
 
 // --- page -----------------------------------------------------------------------------------------
 
-function ensureCss() {
-  if (document.querySelector('link[data-page-css="esign"]')) return;
-  const link = h("link", { rel: "stylesheet", href: "/static/css/esign.css" });
-  link.dataset.pageCss = "esign";
-  document.head.appendChild(link);
-}
-
 export async function render(root, ctx) {
-  ensureCss();
+  loadCss("esign");
   const tabs = [["mine", "我的电子签名"], ["apply", "文件用印"], ["verify", "验证文件"]];
   let me;
   try {
@@ -329,7 +308,7 @@ function createForm(ctx, refresh) {
     if (holder.ids().length) data.set("holder_user_id", String(holder.ids()[0]));
     if (image.input.files && image.input.files[0]) data.set("image", image.input.files[0]);
     else if (previewBlob) data.set("image", previewBlob, "seal.png"); // the previewed custom text is what gets made
-    try { await upload(ctx, "/api/esign/seals", data); refresh(); } catch (err) { msg.show(errorText(err)); }
+    try { await upload("/api/esign/seals", data); refresh(); } catch (err) { msg.show(errorText(err)); }
   });
   return h("section", { class: "panel" }, h("h2", { class: "panel-title" }, "制作新印章"), form);
 }
@@ -363,7 +342,7 @@ async function renderApply(box, ctx) {
     data.set("pin", pin);
     data.set("reference", ref.input.value.trim());
     try {
-      const blob = await upload(ctx, `/api/esign/seals/${seal.input.value}/apply`, data);
+      const blob = await upload(`/api/esign/seals/${seal.input.value}/apply`, data);
       clear(result, h("p", { role: "status" }, "盖章完成，已登记用印并写入透明日志。"), download(blob, f.name.replace(/\.docx$/i, "") + "（已盖章）.docx"));
     } catch (err) { msg.show(errorText(err)); }
   });
@@ -383,7 +362,7 @@ function renderVerify(box, ctx) {
     clear(out, h("p", { role: "status" }, "正在验证…"));
     const data = new FormData();
     data.set("file", f);
-    try { clear(out, reportView(await upload(ctx, "/api/esign/verify", data), f.name)); } catch (err) { clear(out); msg.show(errorText(err)); }
+    try { clear(out, reportView(await upload("/api/esign/verify", data), f.name)); } catch (err) { clear(out); msg.show(errorText(err)); }
   };
   picker.addEventListener("change", () => picker.files[0] && run(picker.files[0]));
   zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("dropzone-active"); });
