@@ -23,7 +23,6 @@ from sqlmodel import Session, col, func, select
 
 from docs_flow import body as body_mod
 from docs_flow import output, route_view, typesetting, visibility
-from docs_flow import rules as _rules  # noqa: F401  (registers the policy rules asked below)
 from docs_flow.incoming_models import ArchivePackage
 from docs_flow.models import DocAttachment, OutgoingDocument, WfCase
 from office import audit, policy

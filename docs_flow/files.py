@@ -11,7 +11,6 @@ from typing import Any
 from sqlmodel import Session
 
 from docs_flow import output, service, typesetting
-from docs_flow import rules as _rules  # noqa: F401  (registers the policy rules asked below)
 from docs_flow.models import DocAttachment, OutgoingDocument
 from office import audit, policy
 from office.actor import Actor

@@ -21,7 +21,6 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from docs_flow import archive, case_kinds, distribution, engine, incoming, numbering, service, supervision, tasks
-from docs_flow import rules as _rules  # noqa: F401  (registers the policy rules asked below)
 from docs_flow.incoming_models import ArchivePackage, IncomingDocument, IncomingFile, IncomingSource, IncomingStatus
 from docs_flow.models import CaseState, WfCase
 from docs_flow.schemas import DocumentCreate

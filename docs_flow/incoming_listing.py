@@ -11,7 +11,6 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from docs_flow import circulation, incoming, route_view, tasks, visibility, worklist
-from docs_flow import rules as _rules  # noqa: F401  (registers the policy rules asked below)
 from docs_flow.incoming_models import (
     Circulation,
     CirculationReader,

@@ -10,7 +10,6 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from docs_flow import numbering, route_view, service, tasks, visibility, worklist
-from docs_flow import rules as _rules  # noqa: F401  (registers the policy rules asked below)
 from docs_flow.models import CLASSIFIED_LEVELS, OutgoingDocument, Secrecy, Urgency, WfCase
 from office import policy
 from office.actor import Actor

@@ -29,7 +29,6 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from docs_flow import rules as _rules  # noqa: F401  (registers the policy rules asked below)
 from docs_flow.models import DocNumber, DocNumberCounter, NumberState, OutgoingDocument, format_number
 from office import audit, policy
 from office.actor import Actor

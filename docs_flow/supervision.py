@@ -19,7 +19,6 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from docs_flow import engine, tasks
-from docs_flow import rules as _rules  # noqa: F401  (registers the policy rules asked below)
 from docs_flow.incoming_models import IncomingDocument, SupervisionItem
 from office import audit, events, policy
 from office.actor import SYSTEM, Actor

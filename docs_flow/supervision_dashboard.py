@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import and_, func
 from sqlmodel import Session, col, select
 
-from docs_flow import rules as _rules  # noqa: F401  (registers the policy rules asked below)
 from docs_flow import supervision
 from docs_flow import supervision_stats as stats
 from docs_flow.incoming_models import SupervisionItem

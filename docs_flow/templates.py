@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from docs_flow import rules  # noqa: F401  (registers document.template.manage, asked below)
 from docs_flow.models import RouteTemplate
 from docs_flow.steps import check_route_people, validate_route
 from office import audit, policy

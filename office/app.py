@@ -123,8 +123,8 @@ def load_all_models() -> None:
 
 
 def load_rules() -> None:
-    """Register the policy rules, each package's in its ``rules.py`` (docs_flow's modules import
-    theirs where they ask about it)."""
+    """Register the policy rules, each package's in its ``rules.py``."""
+    import docs_flow.rules  # noqa: F401
     import esign.rules  # noqa: F401
     import meetings.rules  # noqa: F401
     import messaging.rules  # noqa: F401
