@@ -1,5 +1,6 @@
-"""签到: a rotating six-digit code (and QR) for the room screen, tap-to-sign in the time window,
-and the attendance report (present, late, absent, on leave) with a CSV export."""
+"""签到: a rotating six-digit code (and QR) for the room screen, signing in with it (typed, or filled
+in by the QR) in the time window, and the attendance report (present, late, absent, on leave) with a CSV
+export. There is no sign-in without the code: being in the room is what it proves."""
 
 from __future__ import annotations
 
@@ -100,7 +101,8 @@ def screen(
 def sign_in(
     session: Session, actor: Actor, meeting_id: int, *, code: str | None, now: dt.datetime | None = None
 ) -> SignIn:
-    """Sign in to the running occurrence: with the room screen's code, or by a tap in the time window."""
+    """Sign in to the running occurrence with the room screen's current code (typed, or in the QR's
+    address). Without it anyone invited could sign in from anywhere, so none is refused."""
     meeting, rel = access_meeting(session, actor, meeting_id)
     now = now or utcnow()
     row = next((a for a in attendees_of(session, meeting.id) if a.user_id == actor.user_id), None)
@@ -111,7 +113,11 @@ def sign_in(
     occ = current_occurrence(session, meeting, now)
     if occ is None:
         raise InvalidTransition("现在不在签到时间内（会前 30 分钟至会议结束）", code="signin_closed")
-    if code is not None and not code_ok(meeting, code, now):
+    if not (code or "").strip():
+        raise ValidationError(
+            "请输入会议室屏幕上的签到码，或用手机扫描屏幕上的二维码", code="signin_code_required", field="code"
+        )
+    if not code_ok(meeting, code or "", now):
         raise ValidationError("签到码错误或已过期，请看会议室屏幕上的最新签到码", code="bad_signin_code")
     existing = session.exec(
         select(SignIn).where(
@@ -126,7 +132,7 @@ def sign_in(
         meeting_id=occ.meeting_id,
         occurrence_start=occ.original_start,
         user_id=actor.user_id,
-        method="code" if code is not None else "tap",
+        method="code",
         signed_at=now,
     )
     session.add(entry)

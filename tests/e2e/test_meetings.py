@@ -126,7 +126,7 @@ def test_book_invite_rsvp_signin_and_calendar(browser: Any, live: Any, live_org:
         # 张伟 signs in with it.
         hamlet.goto(f"/#/meetings/checkin/{meeting_id}")
         hamlet.get_by_label("会议室屏幕上的签到码").fill(code)
-        hamlet.get_by_role("button", name="用签到码签到").click()
+        hamlet.get_by_role("button", name="签到", exact=True).click()
         hamlet.get_by_text(re.compile("签到成功")).wait_for()
         hamlet.screenshot(path=artifacts / "meetings-checkin.png", full_page=True)
 

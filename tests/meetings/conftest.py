@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -9,9 +10,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from meetings import rooms
+from meetings import rooms, signin
+from meetings.models import Meeting
 from office.actor import SYSTEM
 from office.config import Settings
+from office.db import utcnow
 from tests.factories import Org, login
 
 HELD = 24 * 366 * 3  # hours
@@ -105,6 +108,14 @@ def booking(
         body["room_id"] = room_id
     body.update(extra)
     return body
+
+
+def screen_code(org: Org, meeting_id: int, at: dt.datetime | None = None) -> str:
+    """The code the room screen shows at ``at`` (now): what an attendee in the room types to sign in."""
+    with org.db.read() as s:
+        meeting = s.get(Meeting, meeting_id)
+        assert meeting is not None
+        return signin.code_at(meeting, at or utcnow())
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""签到: rotating codes, tap in the window, wrong or expired codes, the attendance report and CSV."""
+"""签到: rotating codes, signing in with one in the window (never without), wrong or expired codes, the
+attendance report and CSV."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from starlette.testclient import TestClient
 from meetings import signin
 from office.errors import InvalidTransition, ValidationError
 from tests.factories import Org, login
-from tests.meetings.conftest import booking
+from tests.meetings.conftest import booking, screen_code
 
 
 def _now_meeting(client: TestClient, org: Org, **extra: Any) -> tuple[int, dt.datetime]:
@@ -52,11 +53,18 @@ def test_room_screen_code_and_qr_then_sign_in(client: TestClient, org: Org) -> N
         login(client, "hamlet")
         r = client.post(f"/api/meetings/{mid}/signin", json={"code": code})
     assert r.status_code == 201 and r.json()["method"] == "code"
-    assert client.post(f"/api/meetings/{mid}/signin", json={}).json()["error"] == "already_signed"
+    assert client.post(f"/api/meetings/{mid}/signin", json={"code": screen_code(org, mid)}).json()["error"] == (
+        "already_signed"
+    )
+    # Being invited is not being there: no code, no sign-in (the "一键签到" button signed anyone in).
     login(client, "ophelia")
-    assert client.post(f"/api/meetings/{mid}/signin", json={}).json()["method"] == "tap"
+    for body in ({}, {"code": ""}, {"code": "  "}, {"code": None}):
+        r = client.post(f"/api/meetings/{mid}/signin", json=body)
+        assert r.status_code == 422 and r.json()["error"] == "signin_code_required", (body, r.text)
+        assert r.json()["message"] == "请输入会议室屏幕上的签到码，或用手机扫描屏幕上的二维码"
+    assert client.post(f"/api/meetings/{mid}/signin", json={"code": screen_code(org, mid)}).json()["method"] == "code"
     login(client, "othello")
-    assert client.post(f"/api/meetings/{mid}/signin", json={}).status_code == 404
+    assert client.post(f"/api/meetings/{mid}/signin", json={"code": screen_code(org, mid)}).status_code == 404
     login(client, "gertrude")
     report = client.get(f"/api/meetings/{mid}/attendance").json()
     states = {i["name"]: i["state"] for i in report["items"]}
@@ -80,12 +88,14 @@ def test_codes_rotate_and_expire(org: Org, client: TestClient) -> None:
     assert len(codes) >= 9
     with pytest.raises(ValidationError), org.db.write() as s:
         signin.sign_in(s, actor, mid, code=code, now=t + dt.timedelta(minutes=5))
-    with pytest.raises(InvalidTransition), org.db.write() as s:  # before the window opens
-        signin.sign_in(s, actor, mid, code=None, now=start - dt.timedelta(minutes=31))
-    with pytest.raises(InvalidTransition), org.db.write() as s:  # after the meeting
-        signin.sign_in(s, actor, mid, code=None, now=start + dt.timedelta(minutes=61))
+    with pytest.raises(ValidationError), org.db.write() as s:  # in the window, but without the code
+        signin.sign_in(s, actor, mid, code=None, now=t)
+    for outside in (start - dt.timedelta(minutes=31), start + dt.timedelta(minutes=61)):  # before, after
+        with pytest.raises(InvalidTransition), org.db.write() as s:
+            signin.sign_in(s, actor, mid, code=signin.code_at(meeting, outside), now=outside)
+    early = start - dt.timedelta(minutes=20)
     with org.db.write() as s:  # early is on time
-        signin.sign_in(s, actor, mid, code=None, now=start - dt.timedelta(minutes=20))
+        signin.sign_in(s, actor, mid, code=signin.code_at(meeting, early), now=early)
 
 
 def test_attendance_report_and_csv(client: TestClient, org: Org) -> None:
@@ -96,9 +106,10 @@ def test_attendance_report_and_csv(client: TestClient, org: Org) -> None:
     client.post(f"/api/meetings/{mid}/rsvp", json={"status": "declined", "reason": '=HYPERLINK("http://x")'})
     login(client, "polonius")
     client.post(f"/api/meetings/{mid}/rsvp", json={"status": "delegated", "substitute_id": org.users["yorick"]})
+    on_time, late = start - dt.timedelta(minutes=3), start + dt.timedelta(minutes=4)
     with org.db.write() as s:
-        signin.sign_in(s, org.actor("hamlet"), mid, code=None, now=start - dt.timedelta(minutes=3))
-        signin.sign_in(s, org.actor("yorick"), mid, code=None, now=start + dt.timedelta(minutes=4))
+        signin.sign_in(s, org.actor("hamlet"), mid, code=screen_code(org, mid, on_time), now=on_time)
+        signin.sign_in(s, org.actor("yorick"), mid, code=screen_code(org, mid, late), now=late)
     with org.db.read() as s:
         report = signin.attendance(s, org.actor("gertrude"), mid, now=start + dt.timedelta(minutes=2))
         assert {i["name"]: i["state"] for i in report["items"]} == {

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from meetings.todo import Invitations, TodaySignIn
 from office.db import utcnow
 from tests.factories import Org, login
-from tests.meetings.conftest import booking
+from tests.meetings.conftest import booking, screen_code
 
 EVERYONE = ("hamlet", "ophelia", "polonius", "horatio", "gertrude", "claudius", "othello", "iago", "desdemona")
 
@@ -78,7 +78,7 @@ def test_todays_meetings_wait_for_each_attendees_signin(client: TestClient, org:
         (item,) = TodaySignIn().items(s, org.actor("hamlet"), box="todo", now=utcnow(), limit=5)
     assert item.link == f"#/meetings/checkin/{mid}" and item.action == "签到" and item.deadline == start
     login(client, "hamlet")
-    assert client.post(f"/api/meetings/{mid}/signin", json={}).status_code == 201
+    assert client.post(f"/api/meetings/{mid}/signin", json={"code": screen_code(org, mid)}).status_code == 201
     assert listed(org, TodaySignIn()) == {"ophelia": [key]}
     assert listed(org, TodaySignIn(), box="done") == {"hamlet": [key]}
     assert listed(org, TodaySignIn(), now=start + dt.timedelta(hours=2)) == {}  # it has ended

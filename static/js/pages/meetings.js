@@ -403,8 +403,14 @@ async function signinScreen(root, ctx, id) {
   const qr = el("img", { class: "meet-qr", alt: "签到二维码：用手机扫码打开签到页" });
   const info = el("p", { class: "meet-code-info" });
   const titleEl = el("h1", { tabindex: "-1" }, "会议签到");
-  replace(root, el("div", { class: "meet-signin" }, titleEl, el("p", { class: "meet-code-label" }, "签到码"), code, qr, info,
-    el("p", {}, el("a", { href: `#/meetings/${id}`, class: "btn btn-secondary" }, "返回会议"))));
+  // For the projector: the code and QR fill the screen, without the workspace around them.
+  document.documentElement.classList.add("projector");
+  ctx.signal?.addEventListener("abort", () => document.documentElement.classList.remove("projector"));
+  const board = el("div", { class: "meet-signin" }, titleEl, el("p", { class: "meet-code-label" }, "签到码"), code, qr, info,
+    el("p", { class: "meet-signin-actions" },
+      el("button", { type: "button", class: "btn btn-secondary", onclick: () => board.requestFullscreen?.().catch(() => {}) }, "全屏显示"),
+      el("a", { href: `#/meetings/${id}`, class: "btn btn-secondary" }, "返回会议")));
+  replace(root, board);
   const refresh = () => guarded(info, async () => {
     const s = await ctx.api.get(`/api/meetings/${id}/signin/screen`, { signal: ctx.signal });
     titleEl.textContent = `${s.title} · 签到`;
@@ -419,17 +425,19 @@ async function signinScreen(root, ctx, id) {
 }
 
 async function checkin(root, ctx, id) {
-  const codeInput = el("input", { type: "text", inputmode: "numeric", maxlength: "6", id: "ck-code",
-    value: ctx.params?.query?.code || "", autocomplete: "one-time-code" });
+  const codeInput = el("input", { type: "text", inputmode: "numeric", maxlength: "6", id: "ck-code", required: true,
+    value: ctx.params?.query?.code || "", autocomplete: "one-time-code", "aria-describedby": "ck-code-hint" });
   const msg = el("div", { role: "alert", "aria-live": "assertive" });
-  const send = (withCode) => guarded(msg, async () => {
-    const r = await ctx.api.post(`/api/meetings/${id}/signin`, withCode ? { code: codeInput.value.trim() } : {});
+  // The code proves one is in the room: typed from the screen, or filled in by scanning its QR.
+  const send = (e) => { e.preventDefault(); guarded(msg, async () => {
+    const r = await ctx.api.post(`/api/meetings/${id}/signin`, { code: codeInput.value.trim() });
     replace(msg, el("p", { class: "meet-success", text: `签到成功 ${hm(r.signed_at)}` }));
-  });
-  replace(root, el("h1", { tabindex: "-1" }, "会议签到"), el("section", { class: "panel meet-checkin" },
-    el("div", { class: "field" }, el("label", { for: "ck-code" }, "会议室屏幕上的签到码"), codeInput),
-    el("div", { class: "actions" },
-      el("button", { type: "button", class: "btn btn-primary", onclick: () => send(true) }, "用签到码签到"),
-      el("button", { type: "button", class: "btn btn-secondary", onclick: () => send(false) }, "我已在会场，一键签到")),
+  }); };
+  const fromQr = !!ctx.params?.query?.code;
+  replace(root, el("h1", { tabindex: "-1" }, "会议签到"), el("form", { class: "panel meet-checkin", onsubmit: send },
+    el("div", { class: "field" }, el("label", { for: "ck-code" }, "会议室屏幕上的签到码"),
+      el("p", { class: "hint", id: "ck-code-hint" }, fromQr ? "已从二维码填好签到码，点“签到”即可。"
+        : "输入会议室屏幕上显示的 6 位数字，或用手机扫描屏幕上的二维码。签到码每分钟更新。"), codeInput),
+    el("div", { class: "actions" }, el("button", { type: "submit", class: "btn btn-primary" }, "签到")),
     msg), el("p", {}, el("a", { href: `#/meetings/${id}`, class: "back-link" }, "‹ 返回会议")));
 }
