@@ -6,7 +6,7 @@
 // Page-module contract (see app.js): render(root, ctx) builds the page; update(params) handles a
 // new address within it (another conversation, back, forward) without building it again.
 // Everything it listens to is tied to ctx.signal, so leaving the page cleans up.
-import { el, loadCss, replace, toast } from "../ui.js";
+import { el, loadCss, replace } from "../ui.js";
 import { showError } from "./messages/common.js";
 import { conversationList } from "./messages/list.js";
 import { conversationPane } from "./messages/pane.js";
@@ -129,7 +129,6 @@ function listen(ctx, state, list, pane) {
     if (ev.user_id === me.id) pane.patch(ev.seq, { ding_acked: true });
     else pane.patch(ev.seq, { ding_pending: ev.pending });
   });
-  on("chat.ding_remind", (ev) => toast(`DING 提醒：${ev.sender_name}：${ev.text}`, "info", 10000));
   on("chat.member", reload);
   on("chat.conversation", (ev) => {
     reload();
