@@ -53,9 +53,22 @@ def _can_view(actor: Actor, _resource: Any = None) -> bool:
     return actor.agency_id is not None
 
 
+@dataclass(frozen=True)
+class SupervisionOffice:
+    """The departments of an agency whose work is following 督办 up (its 督查室), for ``supervision.manage``."""
+
+    department_ids: frozenset[int]
+
+
 @policy.rule("supervision.manage")
-def _can_manage(actor: Actor, _resource: Any = None) -> bool:
-    return actor.agency_id is not None and (actor.has(Role.leader) or actor.has(Role.clerk) or actor.is_admin)
+def _can_manage(actor: Actor, office: SupervisionOffice | None = None) -> bool:
+    """The agency's whole 督办 list, to enter, remind and escalate: its leaders, clerks and administrators,
+    and the staff of its supervision office (``office``, when the caller has looked it up)."""
+    if actor.agency_id is None:
+        return False
+    if actor.has(Role.leader) or actor.has(Role.clerk) or actor.is_admin:
+        return True
+    return office is not None and bool(actor.department_ids & office.department_ids)
 
 
 @policy.rule("archive.destroy")

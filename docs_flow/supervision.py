@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from docs_flow import engine, tasks
 from docs_flow.incoming_models import IncomingDocument, SupervisionItem
+from docs_flow.rules import SupervisionOffice
 from office import audit, events, policy
 from office.actor import SYSTEM, Actor
 from office.db import Database, utcnow
@@ -231,7 +232,7 @@ def check_create(
     note: str = "",
 ) -> SupervisionItem:
     """A leader's instruction (领导批示) or other item entered by the supervision office."""
-    policy.require(actor, "supervision.manage")
+    require_manage(session, actor)
     title = (title or "").strip()
     if not title:
         raise ValidationError("事项名称不能为空", code="title_required", field="title")
@@ -284,9 +285,34 @@ def _access(session: Session, actor: Actor, item_id: int) -> SupervisionItem:
     row = session.get(SupervisionItem, item_id)
     if row is None or row.agency_id != actor.agency_id:
         raise NotFound()
-    if not policy.can(actor, "supervision.manage") and not _owns(actor, row):
+    if not may_manage(session, actor) and not _owns(actor, row):
         raise NotFound()
     return row
+
+
+# The supervision office (督查室) follows every item of its agency up, as its leaders and clerks do; it
+# is found by name, as docs_flow.templates finds the 办公室.
+SUPERVISION_OFFICE_NAMES = ("督查室", "督查处", "督办室", "督查督办处", "督查科")
+
+
+def supervision_office(session: Session, agency_id: int | None) -> SupervisionOffice:
+    ids = session.exec(
+        select(Department.id).where(
+            Department.agency_id == agency_id,
+            Department.kind == DeptKind.department,
+            col(Department.name).in_(SUPERVISION_OFFICE_NAMES),
+        )
+    ).all()
+    return SupervisionOffice(frozenset(i for i in ids if i is not None))
+
+
+def may_manage(session: Session, actor: Actor) -> bool:
+    """Whether ``actor`` sees and manages the agency's whole 督办 list (``supervision.manage``)."""
+    return policy.can(actor, "supervision.manage", supervision_office(session, actor.agency_id))
+
+
+def require_manage(session: Session, actor: Actor) -> None:
+    policy.require(actor, "supervision.manage", supervision_office(session, actor.agency_id))
 
 
 def _owns(actor: Actor, row: SupervisionItem) -> bool:
@@ -295,8 +321,8 @@ def _owns(actor: Actor, row: SupervisionItem) -> bool:
 
 def check_remind(session: Session, actor: Actor, item_id: int, *, message: str = "") -> SupervisionItem:
     """手工催办 by the supervision office."""
+    require_manage(session, actor)
     row = _access(session, actor, item_id)
-    policy.require(actor, "supervision.manage")
     if row.status != "open":
         raise InvalidTransition("事项已办结，无需催办", code="item_done")
     people = remind(session, actor, row, message=message.strip() or "请抓紧办理并及时反馈", now=utcnow())
@@ -307,8 +333,8 @@ def check_remind(session: Session, actor: Actor, item_id: int, *, message: str =
 
 
 def check_escalate(session: Session, actor: Actor, item_id: int, *, reason: str) -> SupervisionItem:
+    require_manage(session, actor)
     row = _access(session, actor, item_id)
-    policy.require(actor, "supervision.manage")
     if row.status != "open":
         raise InvalidTransition("事项已办结", code="item_done")
     if not reason.strip():

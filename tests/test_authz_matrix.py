@@ -214,6 +214,9 @@ def request_for(w: World, method: str, path: str) -> dict[str, Any] | None:
         },
         ("POST", "/api/meetings/{meeting_id:int}/materials/files"): {"files": {"file": ("材料.txt", b"text")}},
         ("POST", "/api/meetings/{meeting_id:int}/signin"): {"json": {}},
+        # A well-formed body (its empty title is refused after authorization): who may enter 督办 items
+        # is decided by the service, which knows the agency's supervision office.
+        ("POST", "/api/supervision/items"): {"json": {"title": "", "deadline": "2099-01-01T09:00:00+08:00"}},
         ("POST", "/api/meetings/{meeting_id:int}/skip"): {"json": {"occurrence_start": ids["meeting_start"]}},
         ("POST", "/api/meetings/{meeting_id:int}/approval"): {"json": {"approve": True, "comment": ""}},
         ("PUT", "/api/esign/seals/{seal_id:int}/users"): {

@@ -17,9 +17,11 @@ from docs_flow.incoming_models import SupervisionItem
 from docs_flow.supervision import DEFAULT_SCHEDULE
 from docs_flow.supervision_reminders import ItemState, due_reminders
 from office import events
+from office.actor import SYSTEM
+from office.directory import service as directory
 from tests.docs_flow.conftest import Clients, Recorder
 from tests.docs_flow.test_routes import ok
-from tests.factories import Org
+from tests.factories import Org, make_user
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -295,3 +297,39 @@ def test_incoming_deadline_item_reminds_the_current_handlers(users: Clients, org
     assert note.payload["link"] == f"/incoming/{doc['id']}"
     with org.db.read() as s:
         assert s.exec(select(SupervisionItem)).one().reminders == ["before:24"]
+
+
+def test_the_supervision_office_sees_and_follows_up_every_item_of_its_agency(users: Clients, org: Org) -> None:
+    """督查室 staff follow 督办 up: they see the agency's whole list (as its leaders and clerks do), remind,
+    escalate and enter 领导批示; not another agency's items, and nobody else outside the owners."""
+    with org.db.write() as s:
+        office = directory.create_department(s, SYSTEM, name="督查室", parent_id=org.agencies["A"])
+        other = directory.create_department(s, SYSTEM, name="督查室", parent_id=org.agencies["B"])
+    make_user(org.db, "malvolio", "黄明", dept_id=office.id, title="科员")
+    make_user(org.db, "sebastian", "林海", dept_id=other.id, title="科员")
+    item_id = make_item(org, hours=24 * 400, dept="A2", title="落实省领导批示精神")
+    leader = ok(users["claudius"].get("/api/supervision/items"))
+    assert [i["id"] for i in leader["items"]] == [item_id]
+
+    for who, seen in (("malvolio", 1), ("sebastian", 0), ("hamlet", 0)):
+        assert ok(users[who].get("/api/supervision/items"))["total"] == seen, who
+        assert ok(users[who].get("/api/supervision/dashboard"))["totals"]["open"] == seen, who
+    export = users["malvolio"].get("/api/supervision/export?format=csv")
+    assert export.status_code == 200 and "落实省领导批示精神" in export.content.decode("utf-8-sig")
+
+    ok(users["malvolio"].post(f"/api/supervision/items/{item_id}/remind", json={"message": "请于周五前反馈"}))
+    assert (
+        ok(users["malvolio"].post(f"/api/supervision/items/{item_id}/escalate", json={"reason": "未反馈"}))[
+            "escalation_level"
+        ]
+        == 1
+    )
+    deadline = (datetime.now(UTC) + timedelta(days=5)).isoformat()
+    made = users["malvolio"].post(
+        "/api/supervision/items",
+        json={"title": "督查防汛准备", "owner_department_id": org.depts["A1"], "deadline": deadline},
+    )
+    assert made.status_code == 201, made.text
+    # Outside the office nothing changes: 张伟 may not remind, the other agency's 督查室 finds nothing.
+    assert users["hamlet"].post(f"/api/supervision/items/{item_id}/remind", json={}).status_code == 403
+    assert users["sebastian"].post(f"/api/supervision/items/{item_id}/remind", json={}).status_code == 404
