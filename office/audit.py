@@ -21,7 +21,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from office.actor import Actor
 from office.db import insert_plain_rows, sql_json, sql_time, utcnow
-from office.models import AuditEntry, AuditHead
+from office.models import AuditEntry, AuditHead, Department, User
 
 GENESIS = "0" * 64
 RETENTION_DAYS = 180
@@ -223,6 +223,49 @@ def query(
         stmt = stmt.where(AuditEntry.seq < before_seq)
     stmt = stmt.order_by(AuditEntry.seq.desc()).limit(min(max(limit, 1), 200))  # type: ignore[attr-defined]
     return list(session.exec(stmt).all())
+
+
+# Detail keys whose numbers are people, and departments (agencies are departments too).
+PEOPLE_KEYS = frozenset(
+    {"user_id", "user_ids", "to", "substitute_id", "on_behalf_of", "new_assignees", "readers", "users", "added"}
+)
+DEPARTMENT_KEYS = frozenset({"department_id", "parent_id", "agency_id"})
+
+
+def named(session: Session, entries: list[AuditEntry]) -> list[dict[str, Any]]:
+    """For each entry, the names of the people and departments it points at: ``{"target": name or
+    None, "detail": {key: name or [names]}}`` for its target and the ids in its detail under
+    ``PEOPLE_KEYS`` / ``DEPARTMENT_KEYS``, so the log can say 张伟 where it stores 12. Names as they are
+    now; the entries keep the ids, which the chain covers."""
+
+    def ids_in(value: Any) -> list[int]:
+        return [v for v in (value if isinstance(value, list) else [value]) if type(v) is int]
+
+    people: set[int] = set()
+    depts: set[int] = set()
+    for e in entries:
+        if e.target_id.isdigit():
+            {"user": people, "department": depts}.get(e.target_type, set()).add(int(e.target_id))
+        for key, value in (e.detail or {}).items():
+            (people if key in PEOPLE_KEYS else depts if key in DEPARTMENT_KEYS else set()).update(ids_in(value))
+    who = dict(session.exec(select(User.id, User.name).where(col(User.id).in_(sorted(people)))).all()) if people else {}
+    where = (
+        dict(session.exec(select(Department.id, Department.name).where(col(Department.id).in_(sorted(depts)))).all())
+        if depts
+        else {}
+    )
+
+    def one(e: AuditEntry) -> dict[str, Any]:
+        target = {"user": who, "department": where}.get(e.target_type, {})
+        detail: dict[str, Any] = {}
+        for key, value in (e.detail or {}).items():
+            table = who if key in PEOPLE_KEYS else where if key in DEPARTMENT_KEYS else None
+            if table is not None and ids_in(value):
+                names = [table.get(i, f"（编号 {i}）") for i in ids_in(value)]
+                detail[key] = names if isinstance(value, list) else names[0]
+        return {"target": target.get(int(e.target_id)) if e.target_id.isdigit() else None, "detail": detail}
+
+    return [one(e) for e in entries]
 
 
 # Append-only at the database level ---------------------------------------------------------

@@ -325,8 +325,9 @@ def audit_list(ctx: Ctx) -> dict[str, Any]:
                 "target_id": e.target_id,
                 "ip": e.ip,
                 "detail": e.detail,
+                "names": names,
             }
-            for e in rows
+            for e, names in zip(rows, audit.named(ctx.session, rows), strict=True)
         ],
         "next_before": rows[-1].seq if rows else None,
     }

@@ -1,20 +1,18 @@
 // 审计日志: newest first, filter by action and person, "加载更多" pages back with next_before;
-// 校验 walks the hash chain and names the first altered entry.
+// 校验 walks the hash chain and names the first altered entry. Read in plain Chinese: what was done
+// (labels.js), to whom (the server sends the names of the people and departments entries point at),
+// when (local time), and the detail with its keys in words.
 
-import { el, replace, field, button, busy, loading, errorState, formatTime, emptyState, uid } from "../../ui.js";
-import { AUDIT_ACTIONS } from "../../labels.js";
+import { el, replace, field, button, busy, loading, errorState, formatTime, emptyState } from "../../ui.js";
+import { AUDIT_ACTIONS, AUDIT_DETAIL, AUDIT_TARGETS, AUDIT_VALUES, ROLE_LABELS } from "../../labels.js";
 
 const PAGE = 50;
-const TARGETS = { user: "人员", department: "部门", role: "角色", session: "会话" };
 
 export async function render(root, ctx) {
   const { api, signal } = ctx;
-  // Free text with suggestions: other modules add their own action codes (document.*, meeting.*).
-  const listId = uid("actions");
-  const action = field({ label: "操作类型（可不填）", name: "action", list: listId, autocomplete: "off",
-    hint: "如 auth.login，可从建议中选" });
-  action.wrap.appendChild(el("datalist", { id: listId },
-    Object.entries(AUDIT_ACTIONS).map(([value, label]) => el("option", { value, label }))));
+  // Every action the code records has its label (tests/office/test_audit_labels.py).
+  const action = field({ label: "操作类型（可不填）", name: "action", type: "select", value: "",
+    options: [{ value: "", label: "全部操作" }, ...Object.entries(AUDIT_ACTIONS).map(([value, label]) => ({ value, label }))] });
   const actor = field({ label: "操作人", name: "actor_id", type: "select", value: "", options: [{ value: "", label: "全部人员" }] });
   const verifyOut = el("div", { "aria-live": "polite" });
   const verifyBtn = button("校验日志完整性", () => busy(verifyBtn, "正在校验…", verify), { kind: "secondary" });
@@ -85,14 +83,35 @@ function table(tbody) {
 }
 
 function row(e) {
-  const detail = Object.entries(e.detail || {})
-    .map(([k, v]) => `${k}：${typeof v === "object" && v !== null ? JSON.stringify(v) : v}`).join("；");
+  const names = e.names || { target: null, detail: {} };
   return el("tr", {},
     el("td", { class: "num", dataset: { label: "序号" } }, String(e.seq)),
     el("td", { class: "nowrap", dataset: { label: "时间" } }, formatTime(e.at)),
     el("td", { dataset: { label: "操作人" } }, e.actor_name || "系统"),
-    el("td", { dataset: { label: "操作" } }, AUDIT_ACTIONS[e.action] || e.action, AUDIT_ACTIONS[e.action] ? el("span", { class: "code" }, e.action) : null),
-    el("td", { class: "nowrap", dataset: { label: "对象" } }, e.target_type ? `${TARGETS[e.target_type] || e.target_type} #${e.target_id ?? ""}` : "—"),
+    el("td", { dataset: { label: "操作" } }, AUDIT_ACTIONS[e.action] || e.action),
+    el("td", { dataset: { label: "对象" } }, target(e, names)),
     el("td", { class: "nowrap", dataset: { label: "地址" } }, e.ip || "—"),
-    el("td", { class: "detail", dataset: { label: "详情" } }, detail || "—"));
+    el("td", { class: "detail", dataset: { label: "详情" } }, detailText(e.detail || {}, names) || "—"));
+}
+
+/** "人员：张伟", "部门：综合处", "公文（编号 12）": names where the server knows them. */
+function target(e, names) {
+  if (!e.target_type) return "—";
+  const kind = AUDIT_TARGETS[e.target_type] || e.target_type;
+  const name = names.target || (e.target_type === "role" ? ROLE_LABELS[e.target_id] : null);
+  if (name) return `${kind}：${name}`;
+  return e.target_id ? `${kind}（编号 ${e.target_id}）` : kind;
+}
+
+function detailText(detail, names) {
+  const say = (key, v) => {
+    if (typeof v === "boolean") return v ? "是" : "否";
+    if (typeof v === "string" && /^\d{4}-\d{2}-\d{2}T/.test(v)) return formatTime(v);
+    if ((key === "roles" || key === "role") && ROLE_LABELS[v]) return ROLE_LABELS[v];
+    if (Array.isArray(v)) return v.map((x) => say(key, x)).join("、") || "无";
+    if (v && typeof v === "object") return Object.entries(v).map(([k, x]) => `${AUDIT_DETAIL[k] || k} ${say(k, x)}`).join("，");
+    return v === null || v === undefined || v === "" ? "无" : AUDIT_VALUES[v] || String(v);
+  };
+  const shown = (k, v) => (k in names.detail ? [names.detail[k]].flat().join("、") : say(k, v));
+  return Object.entries(detail).map(([k, v]) => `${AUDIT_DETAIL[k] || k}：${shown(k, v)}`).join("；");
 }
