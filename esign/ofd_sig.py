@@ -316,7 +316,7 @@ def _verify_one(
     else:
         sig_checks.check_seal(sig.seal_der, cert, chain, at_time, trust_roots, crl_lookup, report)
     if log_verifier is not None and not log_verifier(raw):
-        report.fail("not_in_log", "签章未登记在透明日志中")
+        report.fail("not_in_log", "签章未记入公开日志")
 
 
 def _check_references(

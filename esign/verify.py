@@ -255,7 +255,7 @@ def _pdf_signature_dict(pdf_rep: pdf_sig.PdfSignatureReport, trust: Trust) -> di
     if trust.session is not None and pdf_rep.cms_der:
         log = _log_proof(trust.session, pdf_rep.cms_der)
         if not log["included"]:
-            rep.fail("not_in_log", "签章未登记在透明日志中")
+            rep.fail("not_in_log", "签章未记入公开日志")
     rep.valid = not any(r.severity == "error" for r in rep.reasons)
     out = _signature_dict(rep, b"", trust)
     pool = pdf_rep.chain + trust.roots

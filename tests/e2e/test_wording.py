@@ -10,9 +10,12 @@ from typing import Any
 
 import pytest
 
+from tests.docs_flow.conftest import Clients
 from tests.e2e.conftest import open_page
+from tests.e2e.test_esign import drop_file
 from tests.e2e.test_hardening_ui import axe_source, seen_all_guides, serious_violations  # noqa: F401 (a fixture)
 from tests.e2e.test_shell import login
+from tests.esign.svc import enrol, make_seal, seal_doc
 from tests.factories import Org
 
 pytestmark = pytest.mark.browser
@@ -85,6 +88,49 @@ def test_incoming_entry_says_one_thing_after_it_is_signed_for(
         page.get_by_role("heading", name="办理：登记").wait_for()
         assert page.get_by_role("button", name="登记编号").is_visible()
         assert "登记" not in toast.inner_text().replace("登记编号", "")  # nothing says it is registered
+        assert page.console_errors == []
+    finally:
+        page.context.close()
+
+
+def test_audit_log_and_verification_read_in_plain_chinese(browser: Any, live: Any, live_org: Org, out: Path) -> None:
+    """The audit log says what was done, by whom, to whom and when, in words (no action codes, no bare
+    ids); the verification page says 已记入公开日志第 N 条, not the tree size and proof length."""
+    users = Clients(live.app)
+    try:
+        r = users["prospero"].put(
+            f"/api/admin/users/{live_org.users['hamlet']}/roles", json={"roles": ["staff", "clerk"]}
+        )
+        assert r.status_code == 200, r.text
+    finally:
+        users.close()
+    enrol(live_org, "yorick")
+    sealed = seal_doc(live_org, "yorick", make_seal(live_org, users=("yorick",)))
+    page = open_page(browser, live.url, width=1366, height=860)
+    try:
+        login(page, "prospero")
+        seen_all_guides(page)
+        page.goto("/#/admin/audit")
+        row = page.locator("tbody tr", has_text="修改角色").first
+        row.wait_for()
+        text = row.inner_text()
+        assert "人员：张伟" in text and "角色：" in text and "文书/收发员" in text and "科员" in text, text
+        assert "user.roles" not in text and "clerk" not in text and "#" not in text
+        shown = row.locator("td").nth(1).inner_text()
+        assert re.fullmatch(r"\d{4}/\d{2}/\d{2} \d{2}:\d{2}", shown), shown  # the reader's time, 年/月/日 时:分
+        for cell in page.locator("tbody tr td:nth-child(4)").all_inner_texts():
+            assert not re.search(r"[a-z]+\.[a-z_]+", cell), cell  # every action in words
+        page.screenshot(path=out / "audit-1366.png", full_page=True)
+
+        page.goto("/#/esign/verify")
+        page.get_by_role("heading", name="验证文件").wait_for()
+        drop_file(page, ".dropzone", "粤府办〔2026〕1号.docx", sealed)
+        report = page.locator(".verify-report")
+        report.get_by_text("签章有效，内容未被修改").wait_for()
+        text = report.inner_text()
+        assert re.search(r"已记入公开日志第 \d+ 条", text) and "树大小" not in text and "包含证明" not in text, text
+        assert "ECDSA-P256-SHA256" not in text.split("证明数据")[0] and "国际通用算法" in text
+        page.screenshot(path=out / "verify-1366.png", full_page=True)
         assert page.console_errors == []
     finally:
         page.context.close()

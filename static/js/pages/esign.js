@@ -177,7 +177,7 @@ async function renderMine(box, ctx, me) {
     if (!(await confirmDanger("吊销签名证书", "吊销后不能再用此证书签名；此前的签名仍然有效。忘记 PIN 码或密钥被锁定时请吊销后重新开通。", "吊销"))) return;
     try { await ctx.api.post("/api/esign/revoke", { reason: "unspecified" }); renderMine(box, ctx, me); } catch (err) { msg.show(errorText(err)); }
   });
-  const recent = (me.signatures || []).map((s) => h("li", {}, `${time(s.signed_at)}　${s.purpose}（日志第 ${s.leaf_index} 条）`));
+  const recent = (me.signatures || []).map((s) => h("li", {}, `${time(s.signed_at)}　${s.purpose}${s.leaf_index == null ? "" : `（公开日志第 ${s.leaf_index + 1} 条）`}`));
   clear(box,
     h("section", { class: "panel" }, h("h2", { class: "panel-title" }, "我的签名证书"),
       h("dl", { class: "facts" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])), msg,
@@ -254,9 +254,9 @@ async function showUses(seal, ctx, box) {
   try {
     const { items } = await ctx.api.get(`/api/esign/seals/${seal.id}/uses`);
     clear(box, items.length ? h("table", { class: "table" },
-      h("thead", {}, h("tr", {}, ["时间", "用印人", "文件", "盖章后文件 SHA-256", "日志序号"].map((t) => h("th", {}, t)))),
+      h("thead", {}, h("tr", {}, ["时间", "用印人", "文件", "盖章后文件 SHA-256", "公开日志"].map((t) => h("th", {}, t)))),
       h("tbody", {}, items.map((u) => h("tr", {}, h("td", {}, time(u.at)), h("td", {}, u.user_name), h("td", {}, u.reference),
-        h("td", { class: "mono" }, `${u.sealed_sha256.slice(0, 16)}…`), h("td", {}, String(u.leaf_index)))))) : h("p", { class: "hint" }, "暂无用印记录"));
+        h("td", { class: "mono" }, `${u.sealed_sha256.slice(0, 16)}…`), h("td", {}, `第 ${u.leaf_index + 1} 条`))))) : h("p", { class: "hint" }, "暂无用印记录"));
   } catch (err) { clear(box, h("p", { class: "form-msg form-msg-error" }, errorText(err))); }
 }
 
@@ -343,7 +343,7 @@ async function renderApply(box, ctx) {
     data.set("reference", ref.input.value.trim());
     try {
       const blob = await upload(`/api/esign/seals/${seal.input.value}/apply`, data);
-      clear(result, h("p", { role: "status" }, "盖章完成，已登记用印并写入透明日志。"), download(blob, f.name.replace(/\.docx$/i, "") + "（已盖章）.docx"));
+      clear(result, h("p", { role: "status" }, "盖章完成，已登记用印并记入公开日志。"), download(blob, f.name.replace(/\.docx$/i, "") + "（已盖章）.docx"));
     } catch (err) { msg.show(errorText(err)); }
   });
   clear(box, h("section", { class: "panel" }, h("h2", { class: "panel-title" }, "文件用印"), form));
@@ -374,7 +374,7 @@ function renderVerify(box, ctx) {
     if (f) run(f);
   });
   clear(box, h("section", { class: "panel" }, h("h2", { class: "panel-title" }, "验证文件"),
-    h("p", { class: "hint" }, "验证签章人、印章、可信时间、内容是否被修改、证书吊销状态和透明日志登记。文件不会被保存。"),
+    h("p", { class: "hint" }, "验证签章人、印章、可信时间、内容是否被修改、证书吊销状态和公开日志登记。文件不会被保存。"),
     zone, msg, out));
 }
 
@@ -386,6 +386,15 @@ function revocationText(what, r) {
   return `${what}：未被吊销`;
 }
 
+const ALG_LABELS = { "ECDSA-P256-SHA256": "国际通用算法（ECDSA P-256 / SHA-256）", "SM2-SM3": "国密算法（SM2 / SM3）" };
+
+/** Where the signature stands in the public log, in words: "已记入公开日志第 6 条". */
+function logText(log) {
+  if (!log.checked) return "未查询公开日志";
+  if (!log.included) return "公开日志中没有这次签章的记录";
+  return `已记入公开日志第 ${log.leaf_index + 1} 条（日志现有 ${log.tree_size} 条记录，记录无法事后删改）`;
+}
+
 export function reportView(report, name = "") {
   const verdict = h("p", { class: report.valid ? "verdict verdict-ok" : "verdict verdict-bad" },
     `${name ? name + "：" : ""}${report.valid ? "签章有效，内容未被修改" : "验证未通过"}`);
@@ -395,19 +404,19 @@ export function reportView(report, name = "") {
       ["签章人", `${s.signer || "未知"}（${s.organization || "未知单位"}）`],
       ["印章", s.seal_name || "个人签名（无印章）"],
       ["签章时间", `${time(s.trusted_time)}${s.time_trusted ? "（可信时间戳）" : "（签章人自报）"}`],
-      ["算法", s.alg || "未知"],
+      ["算法", ALG_LABELS[s.alg] || s.alg || "未知"],
       ...(s.reference ? [["文件标识", `${s.reference}（随签章签署）`]] : []),
       ["内容", s.changed_parts.length ? "签章后被修改：" + s.changed_parts.map((c) => `${c.label}（${c.part}）`).join("、") : (s.valid ? "签章后未被修改" : "见下方原因")],
       ["证书", revocationText("签章人证书", s.signer_revocation)],
       ["印章证书", revocationText("印章证书", s.seal_revocation) || "—"],
-      ["透明日志", !log.checked ? "未查询" : log.included ? `已登记：第 ${log.leaf_index} 条，树大小 ${log.tree_size}，包含证明 ${log.proof.length} 个节点` : "未找到登记"],
+      ["公开日志", logText(log)],
     ];
     return h("article", { class: s.valid ? "sig sig-ok" : "sig sig-bad" },
       h("h3", {}, `第 ${s.sequence} 个签章：${s.valid ? "有效" : "无效"}`),
       h("dl", { class: "facts" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
       s.errors.length ? h("ul", { class: "reasons reasons-error" }, s.errors.map((e) => h("li", {}, e.message))) : null,
       s.warnings.length ? h("ul", { class: "reasons reasons-warning" }, s.warnings.map((w) => h("li", {}, w.message))) : null,
-      log.included ? h("details", {}, h("summary", {}, "日志证明（可离线核对）"),
+      log.included ? h("details", {}, h("summary", {}, "公开日志的证明数据（供技术人员离线核对）"),
         h("pre", { class: "mono" }, JSON.stringify({ leaf_index: log.leaf_index, tree_size: log.tree_size, proof: log.proof, sth: log.sth }, null, 2))) : null);
   });
   return h("div", {}, verdict, report.errors.map((e) => h("p", { class: "form-msg form-msg-error" }, e.message)), items);
