@@ -355,3 +355,24 @@ def test_picker_and_card_pass_axe_at_every_size(
     check("templates")
     assert not found, json.dumps(found, ensure_ascii=False, indent=1)
     assert page.console_errors == []
+
+
+def test_group_members_are_picked(browser: Any, live: Any, live_org: Org, pages: list[Any]) -> None:
+    page = start(browser, live, "hamlet")
+    pages.append(page)
+    goto(page, "messages", "消息")
+    page.get_by_role("button", name="＋ 新建群聊").click()
+    dialog = page.get_by_role("dialog", name="新建群聊")
+    dialog.get_by_label("群名称").fill("防汛值班群")
+    pick_by_keys(dialog, "添加成员", "ln", "李娜")
+    dialog.get_by_role("button", name="按部门浏览").click()
+    dialog.get_by_role("tree", name="添加成员：部门").get_by_text("秘书处").click()
+    dialog.get_by_role("listbox", name="秘书处的人员").get_by_role("option", name="陈静").click()
+    assert chips(dialog, "添加成员") == ["李娜", "陈静"]
+    dialog.get_by_role("button", name="创建群聊").click()
+    dialog.wait_for(state="detached")
+    with live_org.db.read() as s:
+        conv = s.exec(select(Conversation).where(Conversation.name == "防汛值班群")).one()
+        members = set(s.exec(select(Member.user_id).where(Member.conversation_id == conv.id)).all())
+    assert members == {live_org.users[u] for u in ("hamlet", "ophelia", "laertes")}
+    assert page.console_errors == []

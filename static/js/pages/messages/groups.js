@@ -1,32 +1,16 @@
 // 消息 · the group dialogs: 新建群聊, 群设置 (members, 免打扰, name, 群公告, 新成员可查看历史消息,
-// add members, 退出群聊, 解散该群) and the small person search they share.
-import { el, button, openDialog, confirmDialog, replace, debounce } from "../../ui.js";
+// add members, 退出群聊, 解散该群), members picked with the shared people picker.
+import { el, button, openDialog, confirmDialog } from "../../ui.js";
+import { picker } from "../../components/picker.js";
 import { P, linkButton, showError } from "./common.js";
 
+/** Members to add, picked from the directory (one picker for the whole workspace); ``chosen`` id → name. */
 function personPicker(ctx, chosen) {
-  const { api, me, signal } = ctx;
-  const input = el("input", {
-    type: "search", class: "msg-search", placeholder: "输入姓名或拼音查找同事", "aria-label": "查找要添加的成员",
-  });
-  const found = el("ul", { class: "msg-found" });
-  const picked = el("p", { class: "msg-picked" }, "尚未选择成员");
-  const drawPicked = () => {
-    picked.textContent = chosen.size ? `已选：${[...chosen.values()].join("、")}` : "尚未选择成员";
-  };
-  input.addEventListener("input", debounce(async () => {
-    replace(found);
-    const q = input.value.trim();
-    if (!q) return;
-    try {
-      const data = await api.get("/api/directory/search", { query: { q, limit: 10 }, signal });
-      replace(found, data.items.filter((p) => p.id !== me.id).map((p) => el("li", {},
-        el("button", {
-          type: "button", class: "msg-found-item",
-          onclick: () => { chosen.set(p.id, p.name); drawPicked(); },
-        }, `${p.name}${p.department ? `（${p.department}）` : ""}`))));
-    } catch (err) { showError(err); }
-  }, 200));
-  return el("div", { class: "msg-picker" }, input, found, picked);
+  return picker({ api: ctx.api, label: "添加成员", kind: "people", multiple: true,
+    onChange: (items) => {
+      chosen.clear();
+      for (const p of items) if (p.id !== ctx.me.id) chosen.set(p.id, p.name);
+    } }).element;
 }
 
 /** 新建群聊; ``created(conv)`` runs after the server made it. */
