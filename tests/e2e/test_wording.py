@@ -14,6 +14,7 @@ from tests.docs_flow.conftest import Clients
 from tests.e2e.conftest import open_page
 from tests.e2e.test_esign import drop_file
 from tests.e2e.test_hardening_ui import axe_source, seen_all_guides, serious_violations  # noqa: F401 (a fixture)
+from tests.e2e.test_people import start
 from tests.e2e.test_shell import login
 from tests.esign.svc import enrol, make_seal, seal_doc
 from tests.factories import Org
@@ -131,6 +132,49 @@ def test_audit_log_and_verification_read_in_plain_chinese(browser: Any, live: An
         assert re.search(r"已记入公开日志第 \d+ 条", text) and "树大小" not in text and "包含证明" not in text, text
         assert "ECDSA-P256-SHA256" not in text.split("证明数据")[0] and "国际通用算法" in text
         page.screenshot(path=out / "verify-1366.png", full_page=True)
+        assert page.console_errors == []
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize(("width", "elder"), [(1366, False), (375, True)])
+def test_dates_and_times_in_chinese_order(
+    browser: Any,
+    live: Any,
+    live_org: Org,
+    out: Path,
+    axe_source: str,  # noqa: F811 (the fixture imported above)
+    width: int,
+    elder: bool,
+) -> None:
+    """Dates read 年-月-日 and times 24-hour 时:分 whatever the browser's language (this Chromium's is
+    English: a native date box shows 12/07/2026 and 09:00 AM); what is typed in other common ways is
+    tidied, and what is no date or time is refused in Chinese."""
+    page = start(browser, live, "gertrude", width=width, elder=elder)
+    try:
+        page.goto("/#/meetings/new")
+        page.get_by_role("heading", name="预约会议", level=1).wait_for()
+        date, begin = page.get_by_label("日期", exact=True), page.get_by_label("开始", exact=True)
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", date.input_value()) and begin.input_value() == "09:00"
+        assert date.get_attribute("type") == "text" and begin.get_attribute("type") == "text"
+        date.fill("2027年3月2日")
+        begin.fill("9点30")
+        page.get_by_label("结束", exact=True).fill("1100")
+        page.get_by_label("会议名称").focus()  # leaving a box tidies it
+        assert (date.input_value(), begin.input_value()) == ("2027-03-02", "09:30")
+        assert page.get_by_label("结束", exact=True).input_value() == "11:00"
+        begin.fill("25:61")
+        page.get_by_label("会议名称").focus()
+        assert begin.evaluate("i => i.validationMessage") == "请按 时:分 填写（24 小时制），例如 14:30"
+        date.fill("2027-02-30")
+        page.get_by_label("会议名称").focus()
+        assert date.evaluate("i => i.validationMessage") == "请按 年-月-日 填写，例如 2026-12-07"
+        begin.fill("09:30")
+        date.fill("2027-03-02")
+        page.get_by_label("会议名称").focus()
+        assert page.get_by_role("button", name="日历").count() == 1
+        page.screenshot(path=out / f"dates-{width}{'-elder' if elder else ''}.png", full_page=True)
+        assert serious_violations(page, axe_source) == []
         assert page.console_errors == []
     finally:
         page.context.close()

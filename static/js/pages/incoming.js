@@ -6,6 +6,7 @@
 import { el, replace, toast, emptyState, errorState, loading, formatTime, newestWins, loadCss, field, formMessage, uid } from "../ui.js";
 import { upload } from "../api.js";
 import { picker } from "../components/picker.js";
+import { dateTimeInput } from "../components/datefield.js";
 
 const BOXES = [["todo", "待办"], ["done", "已办"], ["reading", "待阅"], ["all", "全部"]];
 const SECTIONS = [["", "收文"], ["supervision", "督办"], ["archive", "归档"], ["search", "搜索"]];
@@ -118,16 +119,17 @@ async function renderNew(root, ctx) {
       options: [{ value: "paper", label: "纸质来文（扫描件）" }, { value: "electronic", label: "外部电子公文" }] }),
     urgency: f("紧急程度", "urgency", { type: "select", value: "",
       options: [{ value: "", label: "普通" }, { value: "加急", label: "加急" }, { value: "特急", label: "特急" }] }),
-    deadline: f("办理时限（可空）", "deadline", { type: "datetime-local" }),
     body_text: f("正文", "body_text", { type: "textarea", rows: 4, hint: "正文摘要或全文，用于检索" }),
   };
+  const deadline = dateTimeInput({ label: "办理时限" });
+  const due = el("div", { class: "field" }, el("span", { class: "field-label" }, "办理时限（可空）"), deadline.wrap);
   const file = filePick("选择扫描件或电子文件（可选）");
   const status = formMessage();
   const form = el("form", { class: "form panel", novalidate: true },
     el("p", { class: "hint" }, "录入手中的纸质来文或外部电子公文，同时记为已签收；下一步在办理页“登记编号”。"),
     fields.title.wrap, fields.source_agency_name.wrap,
     el("div", { class: "form-grid" }, fields.original_number.wrap, fields.doc_type.wrap, fields.source.wrap,
-      fields.urgency.wrap, fields.deadline.wrap),
+      fields.urgency.wrap, due),
     fields.body_text.wrap, file.wrap, status,
     el("div", { class: "actions" }, el("button", { type: "submit", class: "btn btn-primary" }, "签收"),
       el("a", { class: "btn btn-secondary", href: "#/incoming" }, "取消")));
@@ -137,7 +139,7 @@ async function renderNew(root, ctx) {
     status.clear();
     const body = {};
     for (const [k, { input: node }] of Object.entries(fields)) if (node.value) body[k] = node.value.trim();
-    if (body.deadline) body.deadline = isoFromLocal(body.deadline);
+    if (deadline.value()) body.deadline = isoFromLocal(deadline.value());
     try {
       const doc = await ctx.api.post("/api/incoming", body);
       if (file.input.files[0]) await attach(doc.id, "main", file.input.files[0]);
@@ -207,8 +209,9 @@ function actionPanel(ctx, doc, meta, reload) {
       const scope = { api: ctx.api, kind: "departments", agencyId: ctx.me.agency_id };
       extras.lead = picker({ ...scope, label: "主办部门" });
       extras.co = picker({ ...scope, label: "协办部门（可多选）", multiple: true });
-      extras.deadline = el("input", { type: "datetime-local" });
-      panel.append(extras.lead.element, extras.co.element, labelled("办理时限", extras.deadline));
+      extras.deadline = dateTimeInput({ label: "办理时限" });
+      panel.append(extras.lead.element, extras.co.element,
+        el("div", { class: "field" }, el("span", { class: "field-label" }, "办理时限"), extras.deadline.wrap));
     }
     if (tag === "handle") {
       extras.file = filePick("选择答复文件（可选）");
@@ -222,7 +225,7 @@ function actionPanel(ctx, doc, meta, reload) {
       if (tag === "instruct") {
         if (extras.lead.ids().length) body.lead_department_id = extras.lead.ids()[0];
         body.co_department_ids = extras.co.ids();
-        if (extras.deadline.value) body.deadline = isoFromLocal(extras.deadline.value);
+        if (extras.deadline.value()) body.deadline = isoFromLocal(extras.deadline.value());
       }
       if (tag === "handle" && extras.file.input.files[0]) {
         try {

@@ -7,6 +7,7 @@
 
 import { el, loadCss, newestWins, replace } from "../ui.js";
 import { picker } from "../components/picker.js";
+import { dateInput, timeInput } from "../components/datefield.js";
 
 const TZ = "Asia/Shanghai";
 const RSVP = { needs_action: "未答复", accepted: "参加", declined: "请假", tentative: "待定", delegated: "代参会" };
@@ -142,9 +143,11 @@ async function feedPanel(box, ctx) {
 async function roomGrid(root, ctx) {
   const date = ctx.params?.query?.date || dayKey(shanghaiToday());
   const grid = el("div", { class: "meet-rooms" }, el("p", { text: "正在加载…" }));
-  const day = el("input", { type: "date", value: date, "aria-label": "日期",
-    onchange: () => ctx.navigate(`#/meetings/rooms?date=${day.value}`) });
-  replace(root, el("h1", { tabindex: "-1" }, "会议室"), nav(ctx, "rooms"), el("div", { class: "toolbar" }, day), grid);
+  const day = dateInput({ value: date, "aria-label": "日期" });
+  day.input.addEventListener("change", () => {
+    if (day.input.validity.valid) ctx.navigate(`#/meetings/rooms?date=${day.input.value}`);
+  });
+  replace(root, el("h1", { tabindex: "-1" }, "会议室"), nav(ctx, "rooms"), el("div", { class: "toolbar" }, day.wrap), grid);
   await guarded(grid, async () => {
     const q = `start=${encodeURIComponent(local(date, "08:00"))}&end=${encodeURIComponent(local(date, "22:00"))}`;
     const { items } = await ctx.api.get(`/api/meetings/rooms?${q}`, { signal: ctx.signal });
@@ -177,9 +180,11 @@ async function bookingForm(root, ctx) {
   const q = ctx.params?.query || {};
   const people = new Map();
   const title = el("input", { type: "text", required: true, maxlength: "200", id: "mt-title" });
-  const date = el("input", { type: "date", value: q.date || dayKey(shanghaiToday()), id: "mt-date" });
-  const from = el("input", { type: "time", value: q.time || "09:00", step: "300", id: "mt-from" });
-  const to = el("input", { type: "time", value: q.time ? `${String(Number(q.time.slice(0, 2)) + 1).padStart(2, "0")}:00` : "10:00", step: "300", id: "mt-to" });
+  // 年-月-日 and 24-hour 时:分 whatever the browser's language (components/datefield.js).
+  const day = dateInput({ id: "mt-date", value: q.date || dayKey(shanghaiToday()) });
+  const date = day.input;
+  const from = timeInput({ id: "mt-from", value: q.time || "09:00" }).input;
+  const to = timeInput({ id: "mt-to", value: q.time ? `${String(Number(q.time.slice(0, 2)) + 1).padStart(2, "0")}:00` : "10:00" }).input;
   const room = el("select", { id: "mt-room", "aria-describedby": "mt-room-hint" }, el("option", { value: "" }, "不使用会议室（线上或其他地点）"));
   const online = el("input", { type: "url", placeholder: "https://", id: "mt-online" });
   const repeat = el("select", { id: "mt-repeat" }, [["", "不重复"], ["FREQ=WEEKLY", "每周（周例会）"], ["FREQ=DAILY", "每个工作日"], ["FREQ=MONTHLY", "每月"]]
@@ -253,7 +258,7 @@ async function bookingForm(root, ctx) {
   replace(root, el("h1", { tabindex: "-1" }, "预约会议"), nav(ctx, "new"), el("form", { class: "panel meet-form", onsubmit: submit },
     el("div", { class: "meet-form-grid" },
       el("div", { class: "field meet-span" }, el("label", { for: "mt-title" }, "会议名称", el("span", { class: "req", "aria-hidden": "true" }, " *")), title),
-      field("mt-date", "日期", date), field("mt-from", "开始", from), field("mt-to", "结束", to),
+      field("mt-date", "日期", day.wrap), field("mt-from", "开始", from), field("mt-to", "结束", to),
       field("mt-repeat", "重复", repeat), countField),
     el("fieldset", { class: "fieldset meet-people" }, el("legend", {}, "参会人员"),
       finder.element, chosen, status,
