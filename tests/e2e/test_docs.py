@@ -79,7 +79,7 @@ def test_tongzhi_from_draft_to_numbered_word_file(browser: Any, live: Any, live_
         zhang.get_by_role("link", name="＋ 新建发文").click()
         zhang.get_by_role("heading", name="新建发文").wait_for()
         zhang.get_by_label("标题").fill(TITLE)
-        zhang.get_by_label("主送机关").fill("各处室、各直属单位")
+        zhang.get_by_label("主送机关", exact=True).fill("各处室、各直属单位")
         zhang.get_by_label("紧急程度").select_option("加急")
         zhang.get_by_label("正文").fill(BODY)
         zhang.get_by_label("综合处").check()
