@@ -19,6 +19,7 @@ from docs_flow import service as docs
 from docs_flow.models import RouteTemplate
 from docs_flow.schemas import DocumentCreate
 from esign.models import Seal
+from meetings.access import attendees_of
 from messaging.models import Conversation, ConversationKind, Member, Message
 from office.actor import SYSTEM
 from office.directory import service as directory
@@ -375,4 +376,22 @@ def test_group_members_are_picked(browser: Any, live: Any, live_org: Org, pages:
         conv = s.exec(select(Conversation).where(Conversation.name == "防汛值班群")).one()
         members = set(s.exec(select(Member.user_id).where(Member.conversation_id == conv.id)).all())
     assert members == {live_org.users[u] for u in ("hamlet", "ophelia", "laertes")}
+    assert page.console_errors == []
+
+
+def test_substitute_is_picked(browser: Any, live: Any, live_org: Org, pages: list[Any]) -> None:
+    """代参会人 was a number box ("代参会人编号"); now 张伟 picks 周敏."""
+    from tests.e2e.test_signin_screen import book_soon
+
+    mid = book_soon(live, live_org)
+    page = start(browser, live, "hamlet")
+    pages.append(page)
+    goto(page, f"meetings/{mid}", "安全生产工作专题会")
+    page.get_by_text("请假或请人代参会").click()
+    pick_by_keys(page, "代参会人", "zm", "周敏")
+    page.get_by_role("button", name="请人代参会").click()
+    page.get_by_role("heading", name="我的答复：代参会").wait_for()
+    with live_org.db.read() as s:
+        rows = {a.user_id: a for a in attendees_of(s, mid)}
+    assert rows[live_org.users["yorick"]].substitute_for == live_org.users["hamlet"]
     assert page.console_errors == []
