@@ -22,6 +22,7 @@ from docs_flow.models import DocAttachment, OutgoingDocument
 from office import audit, events
 from office.actor import Actor
 from office.db import utcnow
+from office.jsonin import is_digits
 from office.models import Department, DeptKind
 from office.timefmt import iso
 
@@ -39,7 +40,7 @@ def match_agency(session: Session, name: str) -> Department | None:
     """The agency a 主送/抄送 entry names: exact name, 机关代字, or "#<id>"."""
     name = name.strip()
     agencies = session.exec(select(Department).where(Department.kind == DeptKind.agency)).all()
-    if name.startswith("#") and name[1:].isdigit():
+    if name.startswith("#") and is_digits(name[1:]):
         return next((a for a in agencies if a.id == int(name[1:])), None)
     return next((a for a in agencies if a.name == name), None) or next((a for a in agencies if a.code == name), None)
 

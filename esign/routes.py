@@ -22,6 +22,7 @@ from esign import credentials, seals, service, tlog
 from esign.models import SealKind, SealStatus
 from esign.seal_image import MAX_UPLOAD_BYTES as SEAL_IMAGE_MAX
 from office.errors import PayloadTooLarge, PermissionDenied, ValidationError
+from office.jsonin import is_digits
 from office.models import Role
 from office.timefmt import iso
 from office.web import Body, Ctx, api, check_upload_rate, origin_allowed
@@ -55,7 +56,7 @@ def _int_field(ctx: Ctx, name: str) -> int | None:
     raw = _field(ctx, name, required=False, limit=20).strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    if not is_digits(raw):
         raise ValidationError(f"字段 {name} 必须是整数", code="invalid_field", field=name)
     return int(raw)
 
@@ -376,7 +377,7 @@ async def verify(request: Request) -> Response:
         raise PermissionDenied("请求来源不被允许", code="bad_origin")
     await run_in_threadpool(check_upload_rate, request)
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > VERIFY_MAX_BYTES + 64 * 1024:
+    if declared and is_digits(declared) and int(declared) > VERIFY_MAX_BYTES + 64 * 1024:
         raise PayloadTooLarge(f"文件超过上限（{VERIFY_MAX_BYTES // (1024 * 1024)} MB）", code="file_too_large")
     try:
         form = await request.form(max_files=1, max_fields=5, max_part_size=VERIFY_MAX_BYTES)

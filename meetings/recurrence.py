@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrulestr
 
 from office.errors import ValidationError
+from office.jsonin import is_digits
 
 MAX_OCCURRENCES = 260  # five years of weekly meetings
 ALLOWED_FREQ = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
@@ -69,12 +70,12 @@ def normalise(rule: str, tz: ZoneInfo) -> str:
             f"重复会议必须有结束条件（COUNT 或 UNTIL），最多 {MAX_OCCURRENCES} 次", code="unbounded_rrule"
         )
     for key in ("COUNT", "INTERVAL"):
-        if key in parts and (not parts[key].isdigit() or not 1 <= int(parts[key]) <= 1000):
+        if key in parts and (not is_digits(parts[key]) or not 1 <= int(parts[key]) <= 1000):
             raise ValidationError(f"重复规则的 {key} 必须是 1–1000 的整数", code="bad_rrule")
     for key, hi in (("BYMONTHDAY", 31), ("BYMONTH", 12), ("BYSETPOS", 366)):
         for item in parts.get(key, "").split(",") if key in parts else []:
             value = item.lstrip("+-")
-            if not value.isdigit() or not 1 <= int(value) <= hi or (key == "BYMONTH" and item.startswith("-")):
+            if not is_digits(value) or not 1 <= int(value) <= hi or (key == "BYMONTH" and item.startswith("-")):
                 raise ValidationError(f"重复规则的 {key} 取值无效：{item}", code="bad_rrule")
     if "COUNT" in parts and int(parts["COUNT"]) > MAX_OCCURRENCES:
         raise ValidationError(f"重复次数不能超过 {MAX_OCCURRENCES} 次", code="too_many_occurrences")

@@ -26,6 +26,7 @@ from messaging.schemas import (
 )
 from messaging.sendbatch import SendOp
 from office.errors import NotFound, RateLimited, ValidationError
+from office.jsonin import is_digits
 from office.web import Ctx, api
 
 P = "/api/messages"
@@ -212,7 +213,7 @@ def search_messages(ctx: Ctx) -> dict[str, Any]:
 @api(action="message.read")
 def presence(ctx: Ctx) -> dict[str, Any]:
     raw = [p for p in ctx.query("user_ids").split(",") if p.strip()][:500]
-    if not all(p.strip().isdigit() for p in raw):
+    if not all(is_digits(p.strip()) for p in raw):
         raise ValidationError("user_ids 必须是逗号分隔的整数", code="bad_query")
     return {"statuses": _rt(ctx).presence.statuses([int(p) for p in raw])}
 

@@ -15,6 +15,12 @@ MAX_ID = 2**31 - 1
 MAX_JSON_INT = MAX_ID
 
 
+def is_digits(text: str) -> bool:
+    """ASCII 0-9 only. ``str.isdigit()`` also accepts '¹' or '①', which ``int()`` refuses: a
+    query or header holding one answered 500 instead of 4xx."""
+    return text.isascii() and text.isdigit()
+
+
 def refuse_nul(text: str) -> None:
     """NUL never belongs in office text, and PostgreSQL cannot store it at all: refuse it at the
     edge so both databases answer the same clear error instead of one of them a 500."""

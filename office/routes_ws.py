@@ -12,6 +12,7 @@ from office import accounts, ws_direct, ws_session
 from office.actor import Actor
 from office.db import utcnow
 from office.hub import Connection
+from office.jsonin import is_digits
 from office.models import User
 from office.web import MAX_ID, cookie_token, origin_allowed
 
@@ -42,7 +43,7 @@ async def event_stream(ws: WebSocket) -> None:
     raw_last = ws.query_params.get("last_event_id")
     last: int | None = None
     if raw_last not in (None, ""):
-        if not raw_last.isdigit() or len(raw_last) > 10 or int(raw_last) > MAX_ID:
+        if not is_digits(raw_last) or len(raw_last) > 10 or int(raw_last) > MAX_ID:
             await ws.accept()
             await ws.close(code=1008, reason="last_event_id must be an integer")
             return

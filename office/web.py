@@ -35,7 +35,7 @@ from office.errors import (
     Unauthenticated,
     ValidationError,
 )
-from office.jsonin import MAX_ID, parse_json, refuse_nul
+from office.jsonin import MAX_ID, is_digits, parse_json, refuse_nul
 from office.models import User
 
 log = logging.getLogger("office.web")
@@ -188,7 +188,7 @@ def validate_body(model: type[BaseModel], data: Any) -> Any:
 
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and is_digits(declared) and int(declared) > limit:
         raise PayloadTooLarge(f"请求体超过上限（{limit // 1024} KB）")
     chunks = []
     size = 0
@@ -364,7 +364,7 @@ async def _serve(options: ApiOptions, fn: Callable[[Ctx], Any], request: Request
 async def _read_form(request: Request, limit: int) -> Any:
     await run_in_threadpool(check_upload_rate, request)
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+    if declared and is_digits(declared) and int(declared) > limit + 64 * 1024:
         raise PayloadTooLarge(f"文件超过上限（{limit // (1024 * 1024)} MB）", code="file_too_large")
     try:
         form = await request.form(max_files=10, max_fields=50, max_part_size=limit)

@@ -368,3 +368,18 @@ def test_ids_and_numbers_beyond_what_a_column_holds_are_4xx_not_500(client: Test
         assert r.status_code == 404 and r.json()["error"] == "not_found", (url, r.text)
     r = client.post("/api/messages/conversations", json={"name": "组", "member_ids": [huge]})
     assert r.status_code == 422 and r.json()["error"] == "number_out_of_range"
+
+
+def test_digits_that_are_not_ascii_are_4xx_not_500(client: TestClient, org: Any) -> None:
+    """Found by the fuzzer: '¹' passes str.isdigit() and int() refuses it, so a presence query with
+    one answered 500. Every integer read from text asks office.jsonin.is_digits."""
+    from office.jsonin import is_digits
+    from tests.factories import login
+
+    assert not any(is_digits(t) for t in ("¹", "①", "٣", "12¹", "")) and is_digits("0123")
+    login(client, "hamlet")
+    for raw in ("\x0c¹", "1,¹", "٣"):
+        r = client.get("/api/messages/presence", params={"user_ids": raw})
+        assert r.status_code == 422 and r.json()["error"] == "bad_query", (raw, r.text)
+    r = client.post("/api/meetings", json={"title": "x", "recurrence": "FREQ=WEEKLY;COUNT=¹"})
+    assert r.status_code < 500, r.text
