@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from docs_flow import service
 from docs_flow.schemas import DocumentCreate
@@ -190,8 +191,10 @@ def test_the_workbench_after_a_reconnect_and_its_tabs(
         tabs.get_by_role("link", name="待办").click()
         page.get_by_role("navigation", name="按类别").get_by_role("link", name="公文").click()
         page.wait_for_url("**/#/home?kind=docs")
-        page.locator(".todo-item", has_text="断线期间送来的通知").wait_for()
-        assert page.locator(".todo-item").count() == 1
+        # The list may be drawn again (a live event, the return to the tab) between two reads: wait
+        # for the count rather than read it once.
+        expect(page.locator(".todo-item")).to_have_count(1)
+        expect(page.locator(".todo-item", has_text="断线期间送来的通知")).to_have_count(1)
         assert page.console_errors == []
     finally:
         page.context.close()
