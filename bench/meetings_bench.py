@@ -46,7 +46,6 @@ def _setup(folder: Path, meetings: int) -> tuple[Any, list[int], list[int], dt.d
     from meetings import rooms as room_service
     from meetings.busy import rebuild_all as rebuild_busy
     from meetings.models import Meeting, MeetingAttendee, MeetingOccurrence
-    from meetings.workcal import seed_shipped
     from office.actor import SYSTEM
     from office.config import load_settings
     from office.db import Database
@@ -55,6 +54,7 @@ def _setup(folder: Path, meetings: int) -> tuple[Any, list[int], list[int], dt.d
     from office.migrate import upgrade
     from office.models import DeptKind, Role
     from office.secrets_box import hash_password
+    from office.workcal import seed_shipped
 
     db = Database(load_settings({}, data_dir=folder, testing=True))
     upgrade(db)

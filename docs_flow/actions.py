@@ -13,22 +13,22 @@ from typing import Any
 
 from sqlmodel import Session
 
-from docs_flow import archive, case_kinds, distribution, engine, numbering, output, service, tasks
+from docs_flow import archive, distribution, numbering, output, service
 from docs_flow.models import (
     MINUTES_SERIES,
     ORDER_SERIES,
     ORDER_SERIES_YEAR,
-    CaseState,
     DocStatus,
     DocumentComment,
     OutgoingDocument,
-    WfCase,
 )
 from office import events
 from office.actor import Actor
 from office.db import utcnow
 from office.errors import InvalidTransition, PermissionDenied, ValidationError
 from typeset.layout import DocType
+from workflow import case_kinds, engine, tasks
+from workflow.models import CaseState, WfCase
 
 
 def check_act(
@@ -45,7 +45,7 @@ def check_act(
     pin: str | None = None,
     quote_comment_id: int | None = None,
 ) -> OutgoingDocument:
-    """Validate and perform one route action on a document (see ``docs_flow.engine`` for the rules)."""
+    """Validate and perform one route action on a document (see ``workflow.engine`` for the rules)."""
     doc = service.access_document(session, actor, doc_id)
     service.check_version(doc, version)
     case = service.case_of(session, doc)

@@ -22,14 +22,16 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, func, select
 
 from docs_flow import body as body_mod
-from docs_flow import output, route_view, typesetting, visibility
+from docs_flow import output, typesetting, visibility
 from docs_flow.incoming_models import ArchivePackage
-from docs_flow.models import DocAttachment, OutgoingDocument, WfCase
+from docs_flow.models import DocAttachment, OutgoingDocument
 from office import audit, policy
 from office.actor import Actor
 from office.db import utcnow
 from office.errors import InvalidTransition, NotFound, ValidationError
 from office.timefmt import iso
+from workflow import route_view
+from workflow.models import WfCase
 
 CHINA = ZoneInfo("Asia/Shanghai")
 PERMANENT = "永久"

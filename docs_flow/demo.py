@@ -15,13 +15,14 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from docs_flow import actions, engine, incoming, incoming_handling, service, tasks
+from docs_flow import actions, incoming, incoming_handling, service
 from docs_flow.models import OutgoingDocument
 from docs_flow.schemas import DocumentCreate
 from office.accounts import load_actor
 from office.directory.service import users_with_role
 from office.models import Department, DeptKind, Post, Role
 from typeset.layout import DocType
+from workflow import engine, tasks
 
 _NOTICE: list[dict[str, Any]] = [
     {"kind": "paragraph", "text": "为切实做好岁末年初安全防范工作，保障人民群众生命财产安全，现就有关事项通知如下。"},

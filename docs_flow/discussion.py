@@ -8,12 +8,13 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from docs_flow import service, worklist
+from docs_flow import service
 from docs_flow.models import DocStatus, DocumentComment
 from office import audit, events
 from office.actor import Actor
 from office.errors import Locked, ValidationError
 from office.timefmt import iso
+from workflow import worklist
 
 
 def check_add_comment(session: Session, actor: Actor, doc_id: int, *, text: str) -> DocumentComment:

@@ -7,7 +7,7 @@ and manual registration are ``incoming_handling``; the pages' lists and detail `
 传阅 ``circulation``. This module depends on none of them, nor on the 发文 side.
 
 An archived record refuses every change with 423 ``archived``. ``version`` is the optimistic lock
-(``docs_flow.versioning``).
+(``workflow.versioning``).
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from docs_flow import case_kinds, engine, steps, templates, versioning, visibility, worklist
+from docs_flow import templates, visibility
 from docs_flow.incoming_models import IncomingDocument, IncomingFile, IncomingSource, IncomingStatus
-from docs_flow.models import WfCase
 from office import events
 from office.actor import SYSTEM, Actor
 from office.db import utcnow
@@ -28,6 +27,8 @@ from office.directory.service import users_with_role
 from office.errors import Locked, NotFound, ValidationError
 from office.models import Post, Role
 from office.timefmt import iso
+from workflow import case_kinds, engine, steps, versioning, worklist
+from workflow.models import WfCase
 
 KIND = "incoming_document"
 STALE = "收文已被他人处理，请刷新后重试"
@@ -239,7 +240,7 @@ def check_version(doc: IncomingDocument, expected: int) -> None:
 
 
 def bump(session: Session, doc: IncomingDocument) -> None:
-    """Write the change, move ``version`` by compare-and-set (``docs_flow.versioning``), tell the lists."""
+    """Write the change, move ``version`` by compare-and-set (``workflow.versioning``), tell the lists."""
     doc.updated_at = utcnow()
     session.add(doc)
     session.flush()

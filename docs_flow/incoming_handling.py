@@ -20,9 +20,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from docs_flow import archive, case_kinds, distribution, engine, incoming, numbering, service, supervision, tasks
+from docs_flow import archive, distribution, incoming, numbering, service, supervision
 from docs_flow.incoming_models import ArchivePackage, IncomingDocument, IncomingFile, IncomingSource, IncomingStatus
-from docs_flow.models import CaseState, WfCase
 from docs_flow.schemas import DocumentCreate
 from office import audit, policy
 from office.actor import Actor
@@ -31,6 +30,8 @@ from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenie
 from office.models import Department, DeptKind
 from office.timefmt import iso
 from typeset.layout import DocType
+from workflow import case_kinds, engine, tasks
+from workflow.models import CaseState, WfCase
 
 REG_CODE = "收"
 STATUS_BY_TAG = {

@@ -10,7 +10,7 @@ from sqlalchemy import or_, true
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
-from docs_flow import circulation, incoming, route_view, tasks, visibility, worklist
+from docs_flow import circulation, incoming, visibility
 from docs_flow.incoming_models import (
     Circulation,
     CirculationReader,
@@ -19,11 +19,12 @@ from docs_flow.incoming_models import (
     IncomingStatus,
     SupervisionItem,
 )
-from docs_flow.models import WfCase
 from office import policy
 from office.actor import Actor
 from office.models import Department, DeptKind, Post, Role, User
 from office.timefmt import iso
+from workflow import route_view, tasks, worklist
+from workflow.models import WfCase
 
 
 def list_incoming(

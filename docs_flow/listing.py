@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from docs_flow import numbering, route_view, service, tasks, visibility, worklist
-from docs_flow.models import CLASSIFIED_LEVELS, OutgoingDocument, Secrecy, Urgency, WfCase
+from docs_flow import numbering, service, visibility
+from docs_flow.models import CLASSIFIED_LEVELS, OutgoingDocument, Secrecy, Urgency
 from office import policy
 from office.actor import Actor
 from office.errors import InvalidTransition, Locked, PermissionDenied
@@ -18,6 +18,8 @@ from office.models import Department, User
 from office.timefmt import iso
 from typeset import convert
 from typeset.layout import DocType
+from workflow import route_view, tasks, worklist
+from workflow.models import WfCase
 
 
 def list_documents(

@@ -32,12 +32,13 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from docs_flow import engine, tasks, typesetting
+from docs_flow import typesetting
 from docs_flow.models import OutgoingDocument
 from esign import service as esign_service
 from office.actor import Actor
 from office.errors import OfficeError
 from typeset import convert, ofd, paginate, pdf_measure
+from workflow import engine, tasks
 
 CHINA = ZoneInfo("Asia/Shanghai")
 ORDER = "命令（令）"

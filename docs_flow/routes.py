@@ -11,7 +11,6 @@ from starlette.routing import Route
 
 from docs_flow import (
     actions,
-    delegation,
     discussion,
     files,
     listing,
@@ -37,6 +36,7 @@ from esign import credentials
 from office.errors import ValidationError
 from office.timefmt import iso
 from office.web import Ctx, api
+from workflow import delegation
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 BOXES = ("todo", "done", "mine", "all")
@@ -344,6 +344,6 @@ routes = [
     Route("/api/docs/{doc_id:int}/attachments/{file_id:int}", download_attachment, methods=["GET"]),
 ]
 
-from docs_flow import incoming_routes  # noqa: E402  (收文, 督办, 归档, search)
+from docs_flow import incoming_routes  # noqa: E402  收文, 督办, 归档, search
 
 routes += incoming_routes.routes

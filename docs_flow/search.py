@@ -27,7 +27,7 @@ from sqlalchemy import and_, column, func, literal, literal_column, or_, table
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from docs_flow import search_index as _hooks  # noqa: F401  (registers the indexing hooks)
+from docs_flow import search_index as _hooks  # noqa: F401  registers the indexing hooks
 from docs_flow import visibility
 from docs_flow.incoming_models import IncomingDocument, SearchDoc, SearchTerm
 from docs_flow.models import DocStatus, OutgoingDocument

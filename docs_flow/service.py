@@ -1,7 +1,7 @@
 """办文 (outgoing documents): the document itself, who may read it, drafting and editing.
 
-Documents ride on the generic engine (``docs_flow.engine``) as cases of kind ``outgoing_document``.
-``version`` on the document is the optimistic lock every change quotes (``docs_flow.versioning``); a
+Documents ride on the generic engine (``workflow.engine``) as cases of kind ``outgoing_document``.
+``version`` on the document is the optimistic lock every change quotes (``workflow.versioning``); a
 stale one gets ``Conflict`` and changes nothing. Around this module: the route actions and what each
 step means (``actions``: 签发, 编号, 用印, 分发, 归档), 留痕 (``revisions``), 讨论 (``discussion``), the
 document's files (``files``) and what the pages show (``listing``).
@@ -14,17 +14,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from docs_flow import body as body_mod
-from docs_flow import case_kinds, engine, numbering, rules, tasks, templates, versioning, worklist
-from docs_flow.models import (
-    CLASSIFIED_LEVELS,
-    CaseState,
-    DocStatus,
-    DocumentVersion,
-    OutgoingDocument,
-    Secrecy,
-    Urgency,
-    WfCase,
-)
+from docs_flow import numbering, rules, templates
+from docs_flow.models import CLASSIFIED_LEVELS, DocStatus, DocumentVersion, OutgoingDocument, Secrecy, Urgency
 from docs_flow.schemas import DocumentCreate, DocumentUpdate, SheetFields
 from office import audit, events, policy
 from office.actor import Actor
@@ -32,6 +23,8 @@ from office.db import utcnow
 from office.errors import InvalidTransition, Locked, NotFound, PermissionDenied, ValidationError
 from office.models import Department
 from typeset.layout import DocType
+from workflow import case_kinds, engine, tasks, versioning, worklist
+from workflow.models import CaseState, WfCase
 
 KIND = "outgoing_document"
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -289,7 +282,7 @@ def check_version(doc: OutgoingDocument, expected: int) -> None:
 
 
 def bump(session: Session, doc: OutgoingDocument) -> None:
-    """Write the change, then move ``version`` by compare-and-set (``docs_flow.versioning``)."""
+    """Write the change, then move ``version`` by compare-and-set (``workflow.versioning``)."""
     doc.updated_at = utcnow()
     session.add(doc)
     session.flush()

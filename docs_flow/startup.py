@@ -8,7 +8,7 @@ import asyncio
 import logging
 from typing import Any
 
-from docs_flow import search, supervision, supervision_reminders, todo  # noqa: F401  (search registers its indexing hooks)
+from docs_flow import search, supervision, supervision_reminders, todo  # noqa: F401  search registers its indexing hooks
 from docs_flow.numbering import Numberer
 from office import events
 from office.db import Database

@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from docs_flow import engine, tasks
 from docs_flow.incoming_models import IncomingDocument, SupervisionItem
 from docs_flow.rules import SupervisionOffice
 from office import audit, events, policy
@@ -28,6 +27,7 @@ from office.directory.service import users_with_role
 from office.errors import InvalidTransition, NotFound, ValidationError
 from office.models import Department, DeptKind, Post, Role, SystemSetting
 from office.timefmt import iso
+from workflow import engine, tasks
 
 log = logging.getLogger("docs_flow.supervision")
 CHINA = ZoneInfo("Asia/Shanghai")

@@ -12,7 +12,6 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from docs_flow.models import RouteTemplate
-from docs_flow.steps import check_route_people, validate_route
 from office import audit, policy
 from office.actor import Actor
 from office.db import utcnow
@@ -20,6 +19,7 @@ from office.errors import ValidationError
 from office.models import Department, DeptKind
 from office.timefmt import iso
 from typeset.layout import DocType
+from workflow.steps import check_route_people, validate_route
 
 GENERIC = "*"
 TAGS = ("", "review", "countersign", "sign_off", "recheck", "number", "seal", "distribute", "archive")

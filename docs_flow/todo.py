@@ -11,12 +11,14 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from docs_flow import incoming, service, supervision, worklist
+from docs_flow import incoming, service, supervision
 from docs_flow.incoming_models import Circulation, CirculationReader, IncomingDocument, SupervisionItem
-from docs_flow.models import OutgoingDocument, TaskState, Urgency, WfCase, WfTask
+from docs_flow.models import OutgoingDocument, Urgency
 from office import policy
 from office.actor import Actor
 from office.todo import TodoItem
+from workflow import worklist
+from workflow.models import TaskState, WfCase, WfTask
 
 
 def _steps(session: Session, case_ids: list[int]) -> dict[int, tuple[str, datetime | None, datetime | None]]:

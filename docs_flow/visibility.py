@@ -14,11 +14,11 @@ from sqlalchemy import and_, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import col
 
-from docs_flow import worklist
 from docs_flow.incoming_models import Circulation, CirculationReader, IncomingDocument
 from docs_flow.models import DocStatus, OutgoingDocument
 from office.actor import Actor
 from office.models import Role
+from workflow import worklist
 
 
 def outgoing_cond(actor: Actor) -> Any:

@@ -35,13 +35,13 @@ from meetings.models import (
 )
 from meetings.notices import announce, get_zone, local_text, notify, when_text
 from meetings.scheduling import MAX_DURATION, room_conflicts, users_busy, within_open_hours
-from meetings.workcal import load_calendar
 from office import audit, policy
 from office.actor import Actor
 from office.db import settings_of, utcnow
 from office.errors import Conflict, NotFound, ValidationError
 from office.models import Department, DeptKind, User
 from office.timefmt import iso
+from office.workcal import load_calendar
 
 MIN_DURATION = dt.timedelta(minutes=5)
 # A form filled in over a few minutes may name the current five minutes; anything earlier has passed.

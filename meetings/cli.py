@@ -9,7 +9,7 @@ from typing import Any
 
 
 def cmd_holidays_load(args: argparse.Namespace) -> int:
-    from meetings import workcal
+    from office import workcal
     from office.actor import SYSTEM
     from office.cli import CliError, _db
 
@@ -38,7 +38,7 @@ def cmd_holidays_load(args: argparse.Namespace) -> int:
 
 
 def cmd_holidays_show(args: argparse.Namespace) -> int:
-    from meetings import workcal
+    from office import workcal
     from office.cli import _db
 
     db = _db(args)

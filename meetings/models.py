@@ -40,11 +40,6 @@ class Rsvp(str, enum.Enum):
     delegated = "delegated"  # sent a substitute (代参会)
 
 
-class DayKind(str, enum.Enum):
-    holiday = "holiday"  # 法定节假日 / 调休放假
-    workday = "workday"  # 调休上班 (a weekend day that is a working day)
-
-
 class Room(SQLModel, table=True):
     """A meeting room of one agency. Open hours are local (Asia/Shanghai) minutes after midnight."""
 
@@ -74,16 +69,6 @@ class RoomBlock(SQLModel, table=True):
     end_at: dt.datetime = Field(sa_column=utc_column())
     reason: str = Field(default="", max_length=200)
     created_by: int | None = None
-
-
-class CalendarDay(SQLModel, table=True):
-    """A day that differs from the Monday–Friday rule: a public holiday or an adjusted working day."""
-
-    __tablename__ = "meeting_calendar_day"
-    day: dt.date = Field(primary_key=True)
-    kind: DayKind
-    name: str = Field(default="", max_length=50)
-    year: int = Field(index=True)
 
 
 class Meeting(SQLModel, table=True):

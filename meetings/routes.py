@@ -21,10 +21,10 @@ from meetings import (
     scheduling,
     service,
     signin,
-    workcal,
 )
 from meetings import schemas as s
 from meetings.schemas import parse_aware
+from office import workcal
 from office.errors import ValidationError
 from office.timefmt import iso
 from office.web import Ctx, api
@@ -130,7 +130,7 @@ def calendar_year(ctx: Ctx) -> dict[str, Any]:
     }
 
 
-@api(action="meeting.calendar.manage", body=s.CalendarYear, write=True)
+@api(action="calendar.manage", body=s.CalendarYear, write=True)
 def load_calendar_year(ctx: Ctx) -> dict[str, Any]:
     rows = workcal.do_load_year(
         ctx.session, ctx.user, year=ctx.path_int("year"), days=[d.model_dump() for d in ctx.body.days]

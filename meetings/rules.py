@@ -58,8 +58,3 @@ def _create(actor: Actor, _resource: Any = None) -> bool:
 @policy.rule("meeting.room.manage")
 def _room_manage(actor: Actor, _resource: Any = None) -> bool:
     return actor.is_admin
-
-
-@policy.rule("meeting.calendar.manage")
-def _calendar_manage(actor: Actor, _resource: Any = None) -> bool:
-    return actor.is_admin

@@ -28,8 +28,8 @@ from meetings.models import (
     Room,
     RoomBlock,
 )
-from meetings.workcal import load_calendar
 from office.directory.service import department_member_ids
+from office.workcal import load_calendar
 
 MAX_DURATION = dt.timedelta(hours=24)
 # Working hours (local): morning and afternoon sessions of a government office.

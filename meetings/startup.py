@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from meetings import reminders, todo, workcal
+from meetings import reminders, todo
+from office import workcal
 from office.actor import SYSTEM
 
 log = logging.getLogger("meetings.startup")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from datetime import datetime
 
@@ -211,3 +212,22 @@ class SystemSetting(SQLModel, table=True):
     __tablename__ = "system_setting"
     key: str = Field(primary_key=True, max_length=80)
     value: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# The working calendar (meetings, 办事 leave and deadlines count working days) ------------------------
+
+
+class DayKind(str, enum.Enum):
+    holiday = "holiday"  # 法定节假日 / 调休放假
+    workday = "workday"  # 调休上班 (a weekend day that is a working day)
+
+
+class CalendarDay(SQLModel, table=True):
+    """A day that differs from the Monday–Friday rule: a public holiday or an adjusted working day."""
+
+    # The name it had when meetings owned the calendar: renaming a table is a migration for nothing.
+    __tablename__ = "meeting_calendar_day"
+    day: dt.date = Field(primary_key=True)
+    kind: DayKind
+    name: str = Field(default="", max_length=50)
+    year: int = Field(index=True)

@@ -13,7 +13,16 @@ def _admin(actor: Actor, _resource: Any = None) -> bool:
     return actor.is_admin
 
 
-for _action in ("org.manage", "user.manage", "role.assign", "audit.read", "settings.manage", "session.manage_any"):
+# calendar.manage: the working calendar (holidays, 调休) every domain counts working days by.
+for _action in (
+    "org.manage",
+    "user.manage",
+    "role.assign",
+    "audit.read",
+    "settings.manage",
+    "session.manage_any",
+    "calendar.manage",
+):
     policy.rule(_action)(_admin)
 
 

@@ -140,3 +140,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests run last: Playwright's sync API keeps an event loop running in the main
     thread for the rest of the session, which would break tests that call ``asyncio.run``."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+class Recorder:
+    """Records committed events (a subscriber, not a mock)."""
+
+    def __init__(self) -> None:
+        self.events: list[events.Event] = []
+
+    def __call__(self, _db: Any, event: events.Event) -> None:
+        self.events.append(event)
+
+    def of(self, type_: str) -> list[events.Event]:
+        return [e for e in self.events if e.type == type_]
+
+    def clear(self) -> None:
+        self.events.clear()
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    rec = Recorder()
+    events.subscribe("", rec)
+    yield rec
+    events.unsubscribe(rec)

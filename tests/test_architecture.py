@@ -1,5 +1,5 @@
 """Import direction, one way only: office <- esign <- docs_flow <- meetings, with typeset (GB/T 9704 layout)
-below docs_flow and meetings; messaging imports office alone.
+below docs_flow and meetings and workflow (the route engine) below docs_flow; messaging imports office alone.
 
 ``office`` imports no domain package except ``office/app.py`` (which composes their routes,
 models, startup, CLI and demo modules); nothing else imports ``messaging``. Walks every module's
@@ -16,7 +16,9 @@ ALLOWED = {
     "office": {"office"},
     "typeset": {"office", "typeset"},
     "esign": {"office", "esign"},
-    "docs_flow": {"office", "esign", "typeset", "docs_flow"},
+    # the route engine every case kind runs on (发文, 收文, 办事) knows no subject
+    "workflow": {"office", "workflow"},
+    "docs_flow": {"office", "esign", "typeset", "workflow", "docs_flow"},
     # meetings lays out its 纪要 through typeset and needs nothing of docs_flow.
     "meetings": {"office", "esign", "typeset", "meetings"},
     "messaging": {"office", "messaging"},

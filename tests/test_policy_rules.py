@@ -9,8 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from office.app import DOMAIN_PACKAGES
+
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("office", "esign", "docs_flow", "meetings", "messaging", "typeset")
+PACKAGES = ("office", *DOMAIN_PACKAGES)
 PENDING: set[str] = set()
 
 

@@ -99,6 +99,7 @@ export const AUDIT_ACTIONS = {
   "meeting.room.block": "会议室停用时段",
   "meeting.room.unblock": "取消会议室停用",
   "meeting.calendar.load": "导入节假日安排",
+  "calendar.load": "导入节假日安排",
   "meeting.feed.regenerate": "生成日历订阅地址",
   "meeting.feed.revoke": "停用日历订阅",
   // 消息

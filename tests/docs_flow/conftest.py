@@ -8,32 +8,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from office import events
 from tests.factories import login, new_client
-
-
-class Recorder:
-    """Records committed events (a subscriber, not a mock)."""
-
-    def __init__(self) -> None:
-        self.events: list[events.Event] = []
-
-    def __call__(self, _db: Any, event: events.Event) -> None:
-        self.events.append(event)
-
-    def of(self, type_: str) -> list[events.Event]:
-        return [e for e in self.events if e.type == type_]
-
-    def clear(self) -> None:
-        self.events.clear()
-
-
-@pytest.fixture
-def recorder() -> Iterator[Recorder]:
-    rec = Recorder()
-    events.subscribe("", rec)
-    yield rec
-    events.unsubscribe(rec)
 
 
 class Clients:

@@ -8,14 +8,15 @@ from typing import Any
 from sqlmodel import func, select
 from starlette.testclient import TestClient
 
-from docs_flow.models import WfDelegation
 from office.actor import SYSTEM
 from office.db import utcnow
 from office.directory import service as directory
 from office.models import AuditEntry, Role
-from tests.docs_flow.conftest import BODY, SIGNING_STEPS, Clients, Recorder, act
+from tests.conftest import Recorder
+from tests.docs_flow.conftest import BODY, SIGNING_STEPS, Clients, act
 from tests.esign.svc import PIN
 from tests.factories import Org, make_user
+from workflow.models import WfDelegation
 
 # The generic route (函): nobody of 秘书处 is on it, so laertes reads a 函 only as polonius's deputy.
 GENERIC = [

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from docs_flow import demo, engine, worklist
+from docs_flow import demo
 from docs_flow.incoming_models import IncomingDocument
 from docs_flow.models import OutgoingDocument
 from office import demo as office_demo
 from office.db import Database
 from office.models import User
+from workflow import engine, worklist
 
 
 def test_demo_documents_wait_for_the_head_the_leader_and_the_clerk(db: Database) -> None:

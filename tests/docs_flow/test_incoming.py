@@ -14,7 +14,8 @@ from starlette.testclient import TestClient
 
 from docs_flow.incoming_models import ArchivePackage, DistributionReceipt, IncomingDocument, SupervisionItem
 from office.models import AuditEntry
-from tests.docs_flow.conftest import Clients, Recorder
+from tests.conftest import Recorder
+from tests.docs_flow.conftest import Clients
 from tests.docs_flow.test_routes import advance, create, ok
 from tests.factories import Org
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from docs_flow import engine, tasks
 from docs_flow.models import OutgoingDocument
 from office.db import utcnow
 from office.models import Role
 from tests.docs_flow.conftest import BODY, Clients, act
 from tests.factories import Org, make_user
+from workflow import engine, tasks
 
 
 def ok(r: Any) -> dict[str, Any]:

@@ -11,7 +11,8 @@ from starlette.testclient import TestClient
 from docs_flow import body as body_mod
 from docs_flow.models import DocumentVersion, OutgoingDocument
 from office.models import AuditEntry
-from tests.docs_flow.conftest import BODY, SIGNING_STEPS, Clients, Recorder, act
+from tests.conftest import Recorder
+from tests.docs_flow.conftest import BODY, SIGNING_STEPS, Clients, act
 from tests.esign.svc import PIN, enrol, writers_pass_while_deriving
 from tests.factories import Org
 

@@ -19,7 +19,8 @@ from docs_flow.supervision_reminders import ItemState, due_reminders
 from office import events
 from office.actor import SYSTEM
 from office.directory import service as directory
-from tests.docs_flow.conftest import Clients, Recorder
+from tests.conftest import Recorder
+from tests.docs_flow.conftest import Clients
 from tests.docs_flow.test_routes import ok
 from tests.factories import Org, make_user
 

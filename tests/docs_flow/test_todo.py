@@ -9,12 +9,13 @@ from typing import Any
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from docs_flow import actions, circulation, engine, incoming_handling, service, supervision, tasks
+from docs_flow import actions, circulation, incoming_handling, service, supervision
 from docs_flow.schemas import DocumentCreate
 from docs_flow.todo import DocumentSteps, IncomingSteps, SupervisionDue
 from office.db import utcnow
 from tests.docs_flow.conftest import BODY
 from tests.factories import Org, login
+from workflow import engine, tasks
 
 EVERYONE = (
     "hamlet",

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from docs_flow import actions, engine, incoming, incoming_handling, incoming_listing, tasks
+from docs_flow import actions, incoming, incoming_handling, incoming_listing
 from docs_flow import service as docs
 from docs_flow.models import RouteTemplate
 from docs_flow.schemas import DocumentCreate
@@ -29,6 +29,7 @@ from tests.e2e.test_hardening_ui import axe_source, seen_all_guides, serious_vio
 from tests.e2e.test_shell import login
 from tests.esign.svc import SEAL_PIN, enrol
 from tests.factories import Org
+from workflow import engine, tasks
 
 pytestmark = pytest.mark.browser
 SIZES = [(1366, False), (375, False), (1366, True), (375, True)]

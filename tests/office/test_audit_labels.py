@@ -13,10 +13,11 @@ from starlette.testclient import TestClient
 
 from docs_flow.models import NumberState
 from office import audit
+from office.app import DOMAIN_PACKAGES
 from tests.factories import Org, login
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("office", "esign", "docs_flow", "meetings", "messaging", "typeset")
+PACKAGES = ("office", *DOMAIN_PACKAGES)
 
 
 def recorded_actions() -> set[str]:
@@ -55,7 +56,7 @@ def values(arg: ast.expr | None) -> set[str]:
         if "docs.number." in text:
             return {f"docs.number.{state.value}" for state in NumberState}
         if "workflow." in text:
-            engine = (ROOT / "docs_flow" / "engine.py").read_text(encoding="utf-8")
+            engine = (ROOT / "workflow" / "engine.py").read_text(encoding="utf-8")
             return {f"workflow.{a}" for a in re.findall(r'Transition\([^)]*?action="([a-z_]+)"', engine, re.S)}
     raise AssertionError(f"an audit action this test cannot read: {ast.unparse(arg) if arg else None}")
 

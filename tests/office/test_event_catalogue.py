@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 
 from office import events, events_doc
+from office.app import DOMAIN_PACKAGES
 from office.db import Database
 from tests.factories import Org
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("office", "esign", "docs_flow", "meetings", "messaging")
+PACKAGES = ("office", *DOMAIN_PACKAGES)
 
 
 def test_published_payloads_must_match_their_declaration(db: Database, org: Org) -> None:

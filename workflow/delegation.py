@@ -1,7 +1,7 @@
 """委托 (delegation): while it runs, a deputy of the same agency who holds the principal's step roles
 acts on the principal's tasks and reads their cases; when it ends (revoked or expired), so does what
 it gave. The engine asks ``principals_of`` and ``deputy_problem`` each time someone acts
-(``docs_flow.tasks``), reading rules use ``standing_in`` (``docs_flow.worklist``), and notifications
+(``workflow.tasks``), reading rules use ``standing_in`` (``workflow.worklist``), and notifications
 wake the deputies too (``deputies_for``).
 """
 
@@ -14,14 +14,14 @@ from typing import Any
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
-from docs_flow.models import WfCase, WfDelegation, WfTask
-from docs_flow.steps import agencies_of, agencies_sql, role_label
 from office import audit, events
 from office.actor import Actor
 from office.db import utcnow
 from office.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from office.models import Role, User, UserRole
 from office.timefmt import iso
+from workflow.models import WfCase, WfDelegation, WfTask
+from workflow.steps import agencies_of, agencies_sql, role_label
 
 # Roles that put people on steps by themselves (签发 机关领导, 核稿/会签 处室负责人, 编号/分发 文书, 用印
 # 印章管理员). A deputy acts on every task of the principal's, so must hold each of these the principal

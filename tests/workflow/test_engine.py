@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 from sqlmodel import Session, func, select
 
-from docs_flow import case_kinds, delegation, engine, route_view, tasks, versioning, worklist
-from docs_flow.models import CaseState, TaskState, WfCase, WfHistory, WfTask
-from docs_flow.steps import validate_route
 from office import events
 from office.db import utcnow
 from office.errors import Conflict, InvalidTransition, PermissionDenied, ValidationError
 from office.models import AuditEntry
-from tests.docs_flow.conftest import Recorder
+from tests.conftest import Recorder
 from tests.factories import Org
+from workflow import case_kinds, delegation, engine, route_view, tasks, versioning, worklist
+from workflow.models import CaseState, TaskState, WfCase, WfHistory, WfTask
+from workflow.steps import validate_route
 
 KIND = "test_form"
 case_kinds.register_kind(

@@ -1,7 +1,7 @@
 """The working calendar: public holidays and adjusted working days (调休) per year, as data.
 
 A day is a working day when it is marked ``workday`` (调休上班), or it is Monday–Friday and not
-marked ``holiday``. The national schedule for 2026 ships in ``meetings/data/holidays_2026.json``
+marked ``holiday``. The national schedule for 2026 ships in ``office/data/holidays_2026.json``
 and is loaded at start-up when that year has no rows; an administrator loads later years (the
 State Council publishes each schedule in the autumn before) through the API or the CLI.
 """
@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from meetings.models import CalendarDay, DayKind
 from office import audit, policy
 from office.actor import Actor
 from office.errors import ValidationError
+from office.models import CalendarDay, DayKind
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SHIPPED_YEARS = (2026,)
@@ -79,7 +79,7 @@ def parse_days(year: int, days: list[dict[str, Any]]) -> list[CalendarDay]:
 
 def do_load_year(session: Session, actor: Actor, *, year: int, days: list[dict[str, Any]]) -> list[CalendarDay]:
     """Replace the marked days of ``year`` (an empty list clears it)."""
-    policy.require(actor, "meeting.calendar.manage")
+    policy.require(actor, "calendar.manage")
     rows = parse_days(year, days)
     session.execute(delete(CalendarDay).where(CalendarDay.year == year))  # type: ignore[arg-type]
     for row in rows:
@@ -88,7 +88,7 @@ def do_load_year(session: Session, actor: Actor, *, year: int, days: list[dict[s
     audit.record(
         session,
         actor,
-        "meeting.calendar.load",
+        "calendar.load",
         target_type="calendar_year",
         target_id=year,
         detail={

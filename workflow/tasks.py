@@ -1,6 +1,6 @@
 """Who may act on a case now: the pending tasks of the current step, whose task an actor takes up
 (their own, or a principal's under a running 委托), and the actions the UI offers them. Reads only;
-the engine (``docs_flow.engine``) changes the tasks."""
+the engine (``workflow.engine``) changes the tasks."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from docs_flow.case_kinds import own_review
-from docs_flow.delegation import deputy_problem, principals_of, step_roles
-from docs_flow.models import CaseState, TaskState, WfCase, WfTask
 from office.actor import Actor
 from office.errors import InvalidTransition, PermissionDenied
 from office.models import Role
+from workflow.case_kinds import own_review
+from workflow.delegation import deputy_problem, principals_of, step_roles
+from workflow.models import CaseState, TaskState, WfCase, WfTask
 
 
 def allowed_actions(session: Session, case: WfCase, actor: Actor) -> list[str]:

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
-from docs_flow.delegation import deputies_for, standing_in
-from docs_flow.models import CaseState, TaskState, WfCase, WfTask
+from workflow.delegation import deputies_for, standing_in
+from workflow.models import CaseState, TaskState, WfCase, WfTask
 
 
 def participants(session: Session, case: WfCase) -> set[int]:

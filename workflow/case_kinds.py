@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlmodel import Session
 
-from docs_flow.delegation import deputies_for
-from docs_flow.models import WfCase, WfTask
-from docs_flow.worklist import participants
 from office import events
 from office.actor import Actor
+from workflow.delegation import deputies_for
+from workflow.models import WfCase, WfTask
+from workflow.worklist import participants
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from docs_flow.models import CaseState, TaskState, WfCase, WfHistory, WfTask
 from office.db import utcnow
 from office.models import User
 from office.timefmt import iso
+from workflow.models import CaseState, TaskState, WfCase, WfHistory, WfTask
 
 
 def route_picture(session: Session, case: WfCase) -> dict[str, Any]:

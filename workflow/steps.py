@@ -21,10 +21,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from docs_flow.models import WfCase
 from office.directory.service import users_with_role
 from office.errors import ValidationError
 from office.models import ROLE_LABELS, Department, Post, Role, User
+from workflow.models import WfCase
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 ACTOR_KINDS = {"user", "role", "drafter_head", "drafter", "context_departments"}

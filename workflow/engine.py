@@ -1,6 +1,6 @@
 """A generic route engine: cases move along their steps. No HTTP, no documents.
 
-A *case* (``WfCase``) runs along a snapshot of ordered steps (their shape: ``docs_flow.steps``).
+A *case* (``WfCase``) runs along a snapshot of ordered steps (their shape: ``workflow.steps``).
 When a step starts, its actors are resolved against the directory and each gets a pending task.
 An "any" step completes when one of them approves (the others' tasks are cancelled); an "all" step
 (parallel 会签) when every one has. People added by 加签 must always approve. A step whose
@@ -8,11 +8,11 @@ An "any" step completes when one of them approves (the others' tasks are cancell
 ``drafter_head`` step (or one the kind's ``reviews_draft`` names) they are left out, and the step is
 skipped if that leaves nobody.
 
-Every transition checks who and which state (``docs_flow.tasks``: whose task the actor takes up, a
-principal's under 委托 included, ``docs_flow.delegation``), bumps the case's ``version`` (optimistic
-lock, ``docs_flow.versioning``: a caller quoting a stale version gets ``Conflict`` and nothing
+Every transition checks who and which state (``workflow.tasks``: whose task the actor takes up, a
+principal's under 委托 included, ``workflow.delegation``), bumps the case's ``version`` (optimistic
+lock, ``workflow.versioning``: a caller quoting a stale version gets ``Conflict`` and nothing
 changes), appends to the route history and the audit log, and publishes events through the case
-kind's ``KindSpec`` (``docs_flow.case_kinds``) so the next actors are notified. Subject-specific rules (what a 签发 step
+kind's ``KindSpec`` (``workflow.case_kinds``) so the next actors are notified. Subject-specific rules (what a 签发 step
 means for a document) live with the subject's service, which inspects the returned ``Transition``.
 
 The modules around it: ``steps`` (route shape, who a step names), ``case_kinds`` (kinds, transitions,
@@ -27,11 +27,16 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from docs_flow import versioning
-from docs_flow.case_kinds import Transition, kind_spec, notify_transition, own_review, reviews_draft
-from docs_flow.models import CaseState, TaskState, WfCase, WfHistory, WfTask
-from docs_flow.steps import agencies_of, current_step_of, index_of, next_index, resolve_actors, validate_route
-from docs_flow.tasks import (
+from office import audit
+from office.actor import Actor
+from office.db import utcnow
+from office.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
+from office.models import User
+from workflow import versioning
+from workflow.case_kinds import Transition, kind_spec, notify_transition, own_review, reviews_draft
+from workflow.models import CaseState, TaskState, WfCase, WfHistory, WfTask
+from workflow.steps import agencies_of, current_step_of, index_of, next_index, resolve_actors, validate_route
+from workflow.tasks import (
     acted_since_submit,
     acting_task,
     may_add_signer,
@@ -39,11 +44,6 @@ from docs_flow.tasks import (
     return_targets,
     step_tasks,
 )
-from office import audit
-from office.actor import Actor
-from office.db import utcnow
-from office.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
-from office.models import User
 
 STALE = "文件已被他人处理，请刷新后重试"  # the Conflict a caller quoting a stale version gets
 
