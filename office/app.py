@@ -47,7 +47,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 # The domain packages, in dependency order (docs/architecture.md). Each one's modules that the app
 # composes are imported by name below, when first needed: ``office --help`` loads only the CLIs.
-DOMAIN_PACKAGES = ("esign", "typeset", "workflow", "docs_flow", "meetings", "messaging")
+DOMAIN_PACKAGES = ("esign", "typeset", "workflow", "docs_flow", "meetings", "banshi", "messaging")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -57,32 +57,35 @@ CSP = (
 
 
 def _models() -> list[ModuleType]:
+    import banshi.models
     import docs_flow.models
     import esign.models
     import meetings.models
     import messaging.models
     import workflow.models
 
-    return [esign.models, workflow.models, docs_flow.models, meetings.models, messaging.models]
+    return [esign.models, workflow.models, docs_flow.models, meetings.models, banshi.models, messaging.models]
 
 
 def _routes() -> list[ModuleType]:
+    import banshi.routes
     import docs_flow.routes
     import esign.routes
     import meetings.routes
     import messaging.routes
 
-    return [esign.routes, docs_flow.routes, meetings.routes, messaging.routes]
+    return [esign.routes, docs_flow.routes, meetings.routes, banshi.routes, messaging.routes]
 
 
 def _startup() -> list[ModuleType]:
+    import banshi.startup
     import docs_flow.startup
     import esign.startup
     import meetings.startup
     import messaging.startup
     import typeset.startup
 
-    return [esign.startup, typeset.startup, docs_flow.startup, meetings.startup, messaging.startup]
+    return [esign.startup, typeset.startup, docs_flow.startup, meetings.startup, banshi.startup, messaging.startup]
 
 
 def _cli() -> list[ModuleType]:

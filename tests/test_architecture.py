@@ -21,6 +21,8 @@ ALLOWED = {
     "docs_flow": {"office", "esign", "typeset", "workflow", "docs_flow"},
     # meetings lays out its 纪要 through typeset and needs nothing of docs_flow.
     "meetings": {"office", "esign", "typeset", "meetings"},
+    # 办事 runs on the route engine, applies seals through esign and links to 公文.
+    "banshi": {"office", "esign", "workflow", "docs_flow", "banshi"},
     "messaging": {"office", "messaging"},
 }
 PACKAGES = set(ALLOWED)
