@@ -128,6 +128,7 @@ def load_all_models() -> None:
 
 def load_rules() -> None:
     """Register the policy rules, each package's in its ``rules.py``."""
+    import banshi.rules  # noqa: F401
     import docs_flow.rules  # noqa: F401
     import esign.rules  # noqa: F401
     import meetings.rules  # noqa: F401
@@ -138,13 +139,21 @@ def load_rules() -> None:
 def load_event_types() -> None:
     """Declare every package's events (``<package>/event_types.py``) in ``office.events``;
     ``docs/events.md`` is generated from them (``python -m office.events_doc``)."""
+    import banshi.event_types
     import docs_flow.event_types
     import esign.event_types
     import meetings.event_types
     import messaging.event_types
     from office import event_types, events
 
-    for module in (event_types, esign.event_types, docs_flow.event_types, meetings.event_types, messaging.event_types):
+    for module in (
+        event_types,
+        esign.event_types,
+        docs_flow.event_types,
+        meetings.event_types,
+        banshi.event_types,
+        messaging.event_types,
+    ):
         events.declare(*module.EVENT_TYPES)
 
 
