@@ -63,6 +63,7 @@ class Transition:
     new_assignees: list[int] = field(default_factory=list)
     removed_assignees: list[int] = field(default_factory=list)
     task: WfTask | None = None
+    notified: list[int] = field(default_factory=list)  # 催办: the people reminded (deputies not listed)
 
 
 def reviews_draft(case: WfCase, step: dict[str, Any]) -> bool:
@@ -115,6 +116,24 @@ def notify_transition(session: Session, t: Transition) -> None:
             "step": t.entered_step["name"] if t.entered_step else None,
         },
         user_ids=concerned,
+    )
+
+
+def notify_urge(session: Session, t: Transition, message: str) -> None:
+    """催办: a 工作通知 to the people the case waits for, and to their deputies under a running 委托."""
+    spec = kind_spec(t.case.kind)
+    title, link = spec.describe(session, t.case)
+    deputies = deputies_for(session, t.notified)
+    wake = sorted(set(t.notified) | {d for ds in deputies.values() for d in ds})
+    if not wake:
+        return
+    where = t.step["name"] if t.step else ""
+    body = f"{t.actor.name} 催您尽快办理“{where}”" + (f"：{message}" if message else "")
+    events.publish_on_commit(
+        session,
+        spec.notify_type,
+        {"user_ids": wake, "title": f"催办：{title}", "body": body, "link": link, "source": spec.source},
+        user_ids=wake,
     )
 
 

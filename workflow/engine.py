@@ -25,27 +25,30 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from office import audit
 from office.actor import Actor
 from office.db import utcnow
 from office.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
-from office.models import User
 from workflow import versioning
-from workflow.case_kinds import Transition, kind_spec, notify_transition, own_review, reviews_draft
+from workflow.case_kinds import Transition, kind_spec, notify_urge
 from workflow.models import CaseState, TaskState, WfCase, WfHistory, WfTask
-from workflow.steps import agencies_of, current_step_of, index_of, next_index, resolve_actors, validate_route
+from workflow.moves import STALE, active_colleague, cancel_pending, close_task, enter, finish_transition, history
+from workflow.steps import current_step_of, index_of, next_index, validate_route
 from workflow.tasks import (
     acted_since_submit,
     acting_task,
+    current_assignees,
     may_add_signer,
     pending_assignees,
     return_targets,
     step_tasks,
 )
 
-STALE = "文件已被他人处理，请刷新后重试"  # the Conflict a caller quoting a stale version gets
+__all__ = ["STALE"]  # callers quote engine.STALE for the Conflict message
+URGE_INTERVAL = timedelta(minutes=10)  # 催办: at most once per case in this time
+MAX_ADDED = 20  # people added by one 加签
 
 # Case lifecycle ------------------------------------------------------------------------------------
 
@@ -73,7 +76,7 @@ def create_case(
     )
     session.add(case)
     session.flush()
-    _history(session, case, actor, "create", None)
+    history(session, case, actor, "create", None)
     return case
 
 
@@ -97,9 +100,9 @@ def submit(
     case.state = CaseState.running
     case.round += 1
     case.submitted_at = utcnow()
-    _history(session, case, actor, "submit", None, opinion=opinion)
-    _enter(session, case, 0, t)
-    return _finish_transition(session, t, opinion)
+    history(session, case, actor, "submit", None, opinion=opinion)
+    enter(session, case, 0, t)
+    return finish_transition(session, t, opinion)
 
 
 def approve(
@@ -116,18 +119,18 @@ def approve(
     task, behalf = acting_task(session, case, actor)
     step = case.route[task.step_index]
     t = Transition(case=case, action="approve", actor=actor, on_behalf_of=behalf, step=step, task=task)
-    _close_task(task, actor, TaskState.approved, opinion, detail)
+    close_task(task, actor, TaskState.approved, opinion, detail)
     if step["mode"] == "any" and not task.is_added:
         for other in step_tasks(session, case, pending=True):
             if other.id != task.id and not other.is_added:
-                _close_task(other, None, TaskState.cancelled, "", None)
+                close_task(other, None, TaskState.cancelled, "", None)
                 t.removed_assignees.append(other.assignee_id)
     session.flush()
-    _history(session, case, actor, "approve", task.step_index, opinion=opinion, behalf=behalf, detail=detail)
+    history(session, case, actor, "approve", task.step_index, opinion=opinion, behalf=behalf, detail=detail)
     if not step_tasks(session, case, pending=True):
         t.completed_step = step
-        _enter(session, case, next_index(case, task.step_index), t)
-    return _finish_transition(session, t, opinion)
+        enter(session, case, next_index(case, task.step_index), t)
+    return finish_transition(session, t, opinion)
 
 
 def return_to(
@@ -145,9 +148,9 @@ def return_to(
     t = Transition(
         case=case, action="return", actor=actor, on_behalf_of=behalf, step=case.route[task.step_index], task=task
     )
-    _close_task(task, actor, TaskState.returned, reason, None)
-    t.removed_assignees += _cancel_pending(session, case)
-    _history(session, case, actor, "return", task.step_index, opinion=reason, behalf=behalf, detail={"target": target})
+    close_task(task, actor, TaskState.returned, reason, None)
+    t.removed_assignees += cancel_pending(session, case)
+    history(session, case, actor, "return", task.step_index, opinion=reason, behalf=behalf, detail={"target": target})
     case.round += 1
     if target == "draft":
         case.state = CaseState.draft
@@ -155,8 +158,8 @@ def return_to(
         t.entered_step = None
         t.new_assignees = [case.initiator_id]
     else:
-        _enter(session, case, index_of(case, target), t)
-    return _finish_transition(session, t, reason)
+        enter(session, case, index_of(case, target), t)
+    return finish_transition(session, t, reason)
 
 
 def withdraw(
@@ -171,11 +174,11 @@ def withdraw(
     if acted_since_submit(session, case):
         raise InvalidTransition("下一办理人已经办理，不能撤回", code="already_acted")
     t = Transition(case=case, action="withdraw", actor=actor, step=current_step_of(case))
-    t.removed_assignees = _cancel_pending(session, case)
+    t.removed_assignees = cancel_pending(session, case)
     case.state = CaseState.withdrawn
-    _history(session, case, actor, "withdraw", case.current_step, opinion=reason)
+    history(session, case, actor, "withdraw", case.current_step, opinion=reason)
     case.current_step = None
-    return _finish_transition(session, t, reason)
+    return finish_transition(session, t, reason)
 
 
 def transfer(
@@ -190,13 +193,13 @@ def transfer(
     """转办: hand one's task at the current step to another person of the same agency."""
     versioning.check_version(case, expected_version, STALE)
     task, behalf = acting_task(session, case, actor)
-    target = _active_colleague(session, case, case.route[task.step_index], to_user_id)
+    target = active_colleague(session, case, case.route[task.step_index], to_user_id)
     if target in pending_assignees(session, case):
         raise ValidationError("对方已在本步骤的办理人中", code="already_assigned")
     t = Transition(
         case=case, action="transfer", actor=actor, on_behalf_of=behalf, step=case.route[task.step_index], task=task
     )
-    _close_task(task, actor, TaskState.transferred, reason, {"to_user_id": target})
+    close_task(task, actor, TaskState.transferred, reason, {"to_user_id": target})
     session.add(
         WfTask(
             case_id=case.id or 0,
@@ -210,47 +213,141 @@ def transfer(
         )
     )
     t.new_assignees, t.removed_assignees = [target], [task.assignee_id]
-    _history(
+    history(
         session, case, actor, "transfer", task.step_index, opinion=reason, behalf=behalf, detail={"to_user_id": target}
     )
-    return _finish_transition(session, t, reason)
+    return finish_transition(session, t, reason)
 
 
 def add_signer(
-    session: Session, actor: Actor, case: WfCase, *, user_id: int, reason: str = "", expected_version: int | None = None
+    session: Session,
+    actor: Actor,
+    case: WfCase,
+    *,
+    user_id: int | None = None,
+    user_ids: list[int] | None = None,
+    position: str = "with",
+    reason: str = "",
+    expected_version: int | None = None,
 ) -> Transition:
-    """加签: a leader acting at the current step (or anyone, where the step allows it) adds a person
-    who must also approve before the step completes."""
+    """加签: a leader acting at the current step (or anyone, where the step allows it) adds people.
+    ``position`` "with": they must also approve before this step completes; "after": a new step with
+    them follows this one; "before": a new step with them comes first and this step waits, its pending
+    tasks (the actor's among them) given back once they have approved."""
     versioning.check_version(case, expected_version, STALE)
+    if position not in ("with", "before", "after"):
+        raise ValidationError(
+            "加签位置只能是 with（同时审批）、before（在我之前）或 after（在我之后）", code="bad_position"
+        )
+    ids = _signer_ids(user_id, user_ids)
     task, behalf = acting_task(session, case, actor)
     step = case.route[task.step_index]
     if not may_add_signer(step, actor):
         raise PermissionDenied("只有机关领导可以加签", code="add_signer_denied")
-    target = _active_colleague(session, case, step, user_id)
-    if target in pending_assignees(session, case):
-        raise ValidationError("对方已在本步骤的办理人中", code="already_assigned")
-    session.add(
-        WfTask(
-            case_id=case.id or 0,
-            step_index=task.step_index,
-            step_key=task.step_key,
-            round=case.round,
-            assignee_id=target,
-            is_added=True,
-            added_by_id=actor.user_id,
-            due_at=task.due_at,
+    if task.assignee_id in ids or actor.user_id in ids:
+        raise ValidationError("不能给自己加签", code="self_signer")
+    t = Transition(case=case, action="add_signer", actor=actor, on_behalf_of=behalf, step=step)
+    if position == "with":
+        targets = [active_colleague(session, case, step, u) for u in ids]
+        if set(targets) & pending_assignees(session, case):
+            raise ValidationError("对方已在本步骤的办理人中", code="already_assigned")
+        for target in targets:
+            session.add(
+                WfTask(
+                    case_id=case.id or 0,
+                    step_index=task.step_index,
+                    step_key=task.step_key,
+                    round=case.round,
+                    assignee_id=target,
+                    is_added=True,
+                    added_by_id=actor.user_id,
+                    due_at=task.due_at,
+                )
+            )
+        t.new_assignees = targets
+    else:
+        added = _added_step(case, actor, step, ids)
+        targets = [active_colleague(session, case, added, u) for u in ids]
+        if position == "after":
+            _insert_after(case, task.step_index, added)
+        else:
+            _insert_before(session, case, task.step_index, added, t)
+    detail = {"user_id": targets[0], "user_ids": targets, "position": position}
+    history(session, case, actor, "add_signer", task.step_index, opinion=reason, behalf=behalf, detail=detail)
+    return finish_transition(session, t, reason)
+
+
+def _signer_ids(user_id: int | None, user_ids: list[int] | None) -> list[int]:
+    raw = list(user_ids or []) + ([user_id] if user_id is not None else [])
+    if not raw or not all(isinstance(u, int) and not isinstance(u, bool) for u in raw):
+        raise ValidationError("请选择加签人员", code="bad_user")
+    ids = sorted(set(raw))
+    if len(ids) > MAX_ADDED:
+        raise ValidationError(f"一次最多加签 {MAX_ADDED} 人", code="too_many_signers")
+    return ids
+
+
+def _added_step(case: WfCase, actor: Actor, step: dict[str, Any], ids: list[int]) -> dict[str, Any]:
+    """The step 加签 before or after ``step`` inserts: everyone added must approve."""
+    taken = {s["key"] for s in case.route}
+    key = next(f"add{n}" for n in range(1, len(taken) + 2) if f"add{n}" not in taken)
+    return {
+        "key": key,
+        "name": f"{actor.name[:40]}加签",
+        "mode": "all",
+        "actor": {"kind": "user", "user_ids": ids},
+        "deadline_hours": step.get("deadline_hours"),
+        "allow_add_signer": step.get("allow_add_signer", False),
+        "added_by": actor.user_id,
+        # a subject that keys things on the step (办事: which fields a step sees) treats it as the step's
+        "origin": step.get("origin", step["key"]),
+    }
+
+
+def _insert_after(case: WfCase, index: int, added: dict[str, Any]) -> None:
+    route = [dict(s) for s in case.route]
+    jump = route[index].pop("next", None)  # the added step goes where this one went
+    if jump:
+        added["next"] = jump
+    route.insert(index + 1, added)
+    case.route = validate_route(route)
+
+
+def _insert_before(session: Session, case: WfCase, index: int, added: dict[str, Any], t: Transition) -> None:
+    """The added step takes ``index``; the step there moves one on with the tasks it had pending kept
+    (``resume``) to be given back when it is entered again in this round (``moves.enter``)."""
+    paused = []
+    for other in step_tasks(session, case, pending=True):
+        paused.append(
+            {
+                "assignee_id": other.assignee_id,
+                "is_added": other.is_added,
+                "added_by_id": other.added_by_id,
+                "transferred_from_id": other.transferred_from_id,
+            }
         )
-    )
-    t = Transition(case=case, action="add_signer", actor=actor, on_behalf_of=behalf, step=step, new_assignees=[target])
-    _history(
-        session, case, actor, "add_signer", task.step_index, opinion=reason, behalf=behalf, detail={"user_id": target}
-    )
-    return _finish_transition(session, t, reason)
+        close_task(other, None, TaskState.cancelled, "", {"paused_by_add_signer": added["key"]})
+        t.removed_assignees.append(other.assignee_id)
+    for row in session.exec(select(WfTask).where(WfTask.case_id == case.id, WfTask.step_index >= index)).all():
+        row.step_index += 1
+        session.add(row)
+    for h in session.exec(select(WfHistory).where(WfHistory.case_id == case.id, col(WfHistory.step_index) >= index)):
+        h.step_index = (h.step_index or 0) + 1
+        session.add(h)
+    route = [dict(s) for s in case.route]
+    route[index] = {**route[index], "resume": paused, "resume_round": case.round}
+    route.insert(index, added)
+    case.route = validate_route(route)
+    session.flush()
+    enter(session, case, index, t)
 
 
-def terminate(session: Session, actor: Actor, case: WfCase, *, reason: str) -> Transition:
-    """终止: the current actor ends a running case early (e.g. 收文 refused at 初审); pending tasks are
-    cancelled and the case is finished with a ``terminate`` history entry."""
+def terminate(
+    session: Session, actor: Actor, case: WfCase, *, reason: str, expected_version: int | None = None
+) -> Transition:
+    """终止: the current actor ends a running case early (收文 refused at 初审, 办事 拒绝); pending tasks
+    are cancelled and the case is finished with a ``terminate`` history entry."""
+    versioning.check_version(case, expected_version, STALE)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("终止必须说明理由", code="reason_required")
@@ -258,143 +355,41 @@ def terminate(session: Session, actor: Actor, case: WfCase, *, reason: str) -> T
     t = Transition(
         case=case, action="terminate", actor=actor, on_behalf_of=behalf, step=case.route[task.step_index], task=task
     )
-    _close_task(task, actor, TaskState.returned, reason, None)
-    t.removed_assignees = _cancel_pending(session, case)
-    _history(session, case, actor, "terminate", task.step_index, opinion=reason, behalf=behalf)
+    close_task(task, actor, TaskState.returned, reason, None)
+    t.removed_assignees = cancel_pending(session, case)
+    history(session, case, actor, "terminate", task.step_index, opinion=reason, behalf=behalf)
     case.state = CaseState.finished
     case.current_step = None
     case.finished_at = utcnow()
-    return _finish_transition(session, t, reason)
+    return finish_transition(session, t, reason)
 
 
-# Internals -----------------------------------------------------------------------------------------
-
-
-def _enter(session: Session, case: WfCase, index: int, t: Transition) -> None:
-    """Make ``index`` the current step (skipping steps with nobody to act); past the end, finish."""
-    while index < len(case.route):
-        step = case.route[index]
-        people = resolve_actors(session, case, step)
-        reason = "no_departments"
-        if reviews_draft(case, step) and case.initiator_id in people:
-            # Nobody reviews their own draft (a 处室负责人 drafting is his own 核稿 head). The route's rule
-            # then decides who reviews: the step's other holders of the role if it has any (another head
-            # of the department), else the step is skipped like one with nobody to act, and the next
-            # step on the route (办公室审核, or 签发 by the leader) is the first to review the draft.
-            people = [p for p in people if p != case.initiator_id]
-            reason = "drafter_is_reviewer"
-        if people:
-            break
-        _history(session, case, None, "skip", index, detail={"reason": reason})
-        index = next_index(case, index)
-    else:
-        case.state = CaseState.finished
-        case.current_step = None
-        case.finished_at = utcnow()
-        t.finished = True
-        t.entered_step = None
-        _history(session, case, None, "finish", None)
-        return
-    case.current_step = index
-    due = utcnow() + timedelta(hours=step["deadline_hours"]) if step.get("deadline_hours") else None
-    for uid in people:
-        session.add(
-            WfTask(
-                case_id=case.id or 0,
-                step_index=index,
-                step_key=step["key"],
-                round=case.round,
-                assignee_id=uid,
-                due_at=due,
-            )
-        )
-    t.entered_step = step
-    t.new_assignees = sorted(set(t.new_assignees) | set(people))
-
-
-def _close_task(
-    task: WfTask, actor: Actor | None, state: TaskState, opinion: str, detail: dict[str, Any] | None
-) -> None:
-    task.state = state
-    task.opinion = opinion
-    task.acted_at = utcnow()
-    if actor is not None:
-        task.acted_by_id = actor.user_id
-    if detail:
-        task.detail = dict(detail)
-
-
-def _cancel_pending(session: Session, case: WfCase) -> list[int]:
-    removed = []
-    for t in session.exec(select(WfTask).where(WfTask.case_id == case.id, WfTask.state == TaskState.pending)).all():
-        _close_task(t, None, TaskState.cancelled, "", None)
-        session.add(t)
-        removed.append(t.assignee_id)
-    return removed
-
-
-def _active_colleague(session: Session, case: WfCase, step: dict[str, Any], user_id: int) -> int:
-    """Someone a task at ``step`` may be handed to (转办, 加签): active, of the case's agency, and not the
-    drafter at a step that reviews the draft."""
-    user = session.get(User, user_id)
-    if user is None or not user.is_active:
-        raise ValidationError("指定的人员不存在或已停用", code="bad_user")
-    if case.agency_id is not None and case.agency_id not in agencies_of(session, user_id):
-        raise ValidationError("只能转给本机关的人员", code="other_agency")
-    if own_review(case, step, user_id):
-        raise ValidationError("不能交给拟稿人审核自己起草的文稿", code="own_draft")
-    return user_id
-
-
-def _history(
-    session: Session,
-    case: WfCase,
-    actor: Actor | None,
-    action: str,
-    step_index: int | None,
-    *,
-    opinion: str = "",
-    behalf: int | None = None,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    step = case.route[step_index] if step_index is not None else None
-    session.add(
-        WfHistory(
-            case_id=case.id or 0,
-            actor_id=actor.user_id if actor else 0,
-            actor_name=actor.name if actor else "系统",
-            on_behalf_of_id=behalf,
-            action=action,
-            step_index=step_index,
-            step_name=step["name"] if step else "",
-            round=case.round,
-            opinion=opinion,
-            detail=dict(detail or {}),
-        )
-    )
-
-
-def _finish_transition(session: Session, t: Transition, opinion: str) -> Transition:
-    case = t.case
-    case.updated_at = utcnow()
-    session.add(case)
-    session.flush()
-    versioning.bump(session, case, STALE)
+def urge(session: Session, actor: Actor, case: WfCase, *, message: str = "") -> Transition:
+    """催办: the initiator reminds the current step's people (and their deputies under 委托), at most
+    once per case in ``URGE_INTERVAL``. The route does not move, so the version stays."""
+    if case.state != CaseState.running or case.current_step is None:
+        raise InvalidTransition("只有审批中的事项才能催办", code="not_running")
+    if actor.user_id != case.initiator_id:
+        raise PermissionDenied("只有发起人可以催办", code="not_initiator")
+    last = session.exec(
+        select(WfHistory.at)
+        .where(WfHistory.case_id == case.id, WfHistory.action == "urge")
+        .order_by(col(WfHistory.id).desc())
+        .limit(1)
+    ).first()
+    if last is not None and utcnow() - last < URGE_INTERVAL:
+        raise ValidationError("10 分钟内只能催办一次，请稍后再试", code="urged_recently")
+    message = (message or "").strip()[:200]
+    t = Transition(case=case, action="urge", actor=actor, step=current_step_of(case))
+    t.notified = current_assignees(session, case)
+    history(session, case, actor, "urge", case.current_step, opinion=message, detail={"user_ids": t.notified})
     audit.record(
         session,
-        t.actor,
-        f"workflow.{t.action}",
+        actor,
+        "workflow.urge",
         target_type=case.kind,
         target_id=case.subject_id,
-        detail={
-            "case_id": case.id,
-            "step": t.step["key"] if t.step else None,
-            "entered": t.entered_step["key"] if t.entered_step else None,
-            "on_behalf_of": t.on_behalf_of,
-            "new_assignees": t.new_assignees,
-            "state": case.state.value,
-            "opinion": opinion[:200],
-        },
+        detail={"case_id": case.id, "step": t.step["key"] if t.step else None, "user_ids": t.notified},
     )
-    notify_transition(session, t)
+    notify_urge(session, t, message)
     return t

@@ -55,6 +55,7 @@ export const AUDIT_ACTIONS = {
   "workflow.transfer": "转办",
   "workflow.add_signer": "加签",
   "workflow.terminate": "终止流程",
+  "workflow.urge": "催办",
   "workflow.delegate": "设置委托",
   "workflow.delegate_revoke": "取消委托",
   // 收文、督办、归档
