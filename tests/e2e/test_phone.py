@@ -99,7 +99,7 @@ def test_a_phone_has_a_tab_bar_and_keeps_the_rest_under_mine(
         mine.get_by_text("张伟").wait_for()
         assert "综合处 · 科员" in mine.inner_text()
         more = mine.get_by_role("navigation", name="更多栏目")
-        assert more.get_by_role("link").all_inner_texts() == ["通讯录", "收文", "签章", "个人设置"]  # no 管理
+        assert more.get_by_role("link").all_inner_texts() == ["办事", "通讯录", "收文", "签章", "个人设置"]  # no 管理
         page.screenshot(path=out / f"mine-375-{mode}.png")
         more.get_by_role("link", name="通讯录").click()
         mine.wait_for(state="detached")
@@ -204,7 +204,7 @@ def test_every_sidebar_control_of_a_1280x720_desktop_is_reachable_without_scroll
             return {scroll: s.scrollHeight - s.clientHeight, controls};
         }""")
         page.screenshot(path=out / f"sidebar-1280x720-{'elder' if elder else 'normal'}.png")
-        assert len(sidebar["controls"]) == 11, sidebar  # seven sections (工作台 first), 个人设置, 长者模式, 帮助, 退出
+        assert len(sidebar["controls"]) == 12, sidebar  # eight sections (工作台 first), 个人设置, 长者模式, 帮助, 退出
         assert sidebar["scroll"] <= 0, sidebar
         assert all(c["bottom"] <= 720 and c["height"] >= 44 for c in sidebar["controls"]), sidebar["controls"]
     finally:

@@ -1,0 +1,184 @@
+// 办事: a form from its template's fields (every type of design §1, controls.js), the live preview
+// from POST /api/banshi/preview (working days, totals, formulas, who will approve, the leave balance),
+// and the 发起 page #/banshi/new/<template id>: 提交 or 保存草稿.
+
+import { el, replace, button, toast, debounce, newestWins, errorState } from "../../ui.js";
+import { newClientId } from "../../api.js";
+import { control } from "./controls.js";
+import { isAbort, nameBook } from "./common.js";
+
+/**
+ * The form's controls: {element, read(), preview(values), showError(err) → bool, clear()}.
+ * onChange() is called after any change (debounce it yourself).
+ */
+export function formFields(ctx, fields, values = {}, { onChange = () => {}, files = [], names } = {}) {
+  const book = names || nameBook(ctx.api, ctx.signal);
+  const controls = new Map();
+  const errors = new Map();
+  const element = el("div", { class: "bs-form-fields" });
+  for (const f of fields) {
+    const c = control(ctx, f, values[f.key], () => { clearOne(f.key); onChange(f.key); }, { files, names: book });
+    controls.set(f.key, c);
+    element.append(c.node);
+  }
+  function clearOne(key) {
+    const node = errors.get(key);
+    if (!node) return;
+    node.remove();
+    errors.delete(key);
+    controls.get(key)?.node.querySelectorAll("[aria-invalid]").forEach((n) => n.removeAttribute("aria-invalid"));
+  }
+  return {
+    element,
+    read() {
+      const out = {};
+      for (const [key, c] of controls) {
+        const v = c.read();
+        if (v !== undefined) out[key] = v;
+      }
+      return out;
+    },
+    /** The server's computed values (days, totals, formulas) into the controls that show them. */
+    preview(computed) {
+      for (const [key, c] of controls) if (c.preview && computed && key in computed) c.preview(computed[key]);
+    },
+    waiting() {
+      for (const c of controls.values()) c.waiting?.();
+    },
+    /** A 422 naming a field: its message under the field, focus on it. False when it names none here. */
+    showError(err, { focus = true } = {}) {
+      const key = err?.body?.field;
+      const c = key && controls.get(key);
+      if (!c) return false;
+      clearOne(key);
+      const where = err.body.row !== undefined && err.body.row !== null ? `第 ${Number(err.body.row) + 1} 行：` : "";
+      const msg = el("p", { class: "bs-field-error", role: "alert" }, `${where}${err.message}`);
+      errors.set(key, msg);
+      c.node.append(msg);
+      if (c.input) c.input.setAttribute("aria-invalid", "true");
+      if (focus) {
+        if (c.focusCell && err.body.row !== undefined) c.focusCell(Number(err.body.row), err.body.column);
+        else c.focus();
+        c.node.scrollIntoView({ block: "center" });
+      }
+      return true;
+    },
+    clear() {
+      for (const key of [...errors.keys()]) clearOne(key);
+    },
+  };
+}
+
+/** Who will approve, as the server resolved it now: steps with people, skipped steps, 抄送. */
+export function routePreview(preview) {
+  if (!preview) return el("p", { class: "hint" }, "填写表单后，这里显示审批流程。");
+  const steps = preview.route || [];
+  return el("div", {},
+    steps.length ? el("ol", { class: "bs-preview-steps" }, steps.map((s) => el("li", {},
+      el("span", { class: "bs-step-name" }, s.name),
+      el("span", { class: "bs-step-people" }, (s.people || []).map((p) => p.name).join("、") || "（待定）"),
+      (s.people || []).length > 1 ? el("span", { class: "hint" }, s.mode === "all" ? "（会签：每人都要同意）" : "（或签：一人同意即可）") : null)))
+      : el("p", { class: "hint" }, "无需审批，提交后即通过。"),
+    (preview.skipped || []).length ? el("p", { class: "hint" }, "自动跳过：",
+      preview.skipped.map((s) => `${s.name || s.step || ""}${s.reason ? `（${s.reason}）` : ""}`).join("；")) : null,
+    (preview.cc || []).length ? el("p", { class: "bs-cc-line" }, "抄送：", preview.cc.map((p) => p.name).join("、")) : null);
+}
+
+const INFO_LABELS = {
+  balance: "年休假余额", annual_balance: "年休假余额", entitlement: "今年应休年休假", used: "今年已休", remaining: "剩余",
+  days: "天数", allowance: "补助", lodging: "住宿费", meal: "伙食补助", transport: "交通补助", standard: "标准",
+  seal: "印章", times: "次数",
+};
+
+/** The built-in form's extra block (leave balance, standards used, seal authorisation). */
+export function infoBlock(info) {
+  if (!info || typeof info !== "object" || !Object.keys(info).length) return null;
+  const lines = [];
+  if (info.title || info.text) lines.push(el("p", { class: "bs-info-text" }, info.text || ""));
+  if (Array.isArray(info.lines)) for (const l of info.lines) lines.push(el("p", { class: "bs-info-text" }, String(l)));
+  const dl = el("dl", { class: "facts bs-info-facts" });
+  const items = Array.isArray(info.items) ? info.items
+    : Object.entries(info).filter(([k, v]) => INFO_LABELS[k] && (typeof v === "string" || typeof v === "number"))
+      .map(([k, v]) => ({ label: INFO_LABELS[k], value: v }));
+  for (const it of items) if (it && it.label) dl.append(el("dt", {}, it.label), el("dd", {}, String(it.value ?? "")));
+  if (!lines.length && !dl.childElementCount) return null;
+  return el("section", { class: "notice bs-info", "aria-label": info.title || "提示" },
+    info.title ? el("p", { class: "notice-title" }, info.title) : null, lines, dl.childElementCount ? dl : null);
+}
+
+/** Preview on every change (debounced); returns {run(), last()} so submit can ask for it at once. */
+export function livePreview(ctx, templateId, form, { routeBox, infoBox }) {
+  let last = null;
+  const run = newestWins(async (stale) => {
+    form.waiting();
+    try {
+      const data = await ctx.api.post("/api/banshi/preview", { template_id: templateId, values: form.read() }, { signal: ctx.signal });
+      if (stale()) return;
+      last = data;
+      form.preview(data.values);
+      replace(routeBox, routePreview(data));
+      replace(infoBox, infoBlock(data.info));
+    } catch (err) {
+      if (stale() || isAbort(err)) return;
+      // An unfinished form is normal while typing: the route waits; a field already touched shows why.
+      replace(routeBox, el("p", { class: "hint" }, err.body?.field ? "请先把表单填写完整，这里会显示审批流程。" : err.message));
+      if (err.body?.field && touched.has(err.body.field)) form.showError(err, { focus: false });
+    }
+  });
+  const touched = new Set();
+  const later = debounce(() => run(), 400);
+  return { run, last: () => last, changed: (key) => { if (key) touched.add(key); later(); } };
+}
+
+// 发起: #/banshi/new/<template id> ----------------------------------------------------------------------
+
+export async function renderNew(root, ctx, templateId) {
+  const t = await ctx.api.get(`/api/banshi/templates/${templateId}`, { signal: ctx.signal });
+  const fields = t.version?.fields || [];
+  const routeBox = el("div", { class: "bs-route-preview", "aria-live": "polite" }, routePreview(null));
+  const infoBox = el("div", { "aria-live": "polite" });
+  let live = null;
+  const form = formFields(ctx, fields, {}, { onChange: (key) => live?.changed(key) });
+  live = livePreview(ctx, t.id, form, { routeBox, infoBox });
+  const status = el("p", { class: "form-msg", role: "alert", hidden: true });
+  const clientId = newClientId(); // pressing 提交 again after a lost answer makes no second request
+
+  async function send(submit, btn) {
+    status.hidden = true;
+    form.clear();
+    btn.disabled = true;
+    try {
+      const r = await ctx.api.post("/api/banshi/requests", { template_id: t.id, values: form.read(), client_id: clientId, submit },
+        { signal: ctx.signal });
+      toast(submit ? "已提交，等待审批" : "草稿已保存", "success");
+      ctx.navigate(`/banshi/r/${r.id}`);
+    } catch (err) {
+      if (isAbort(err)) return;
+      btn.disabled = false;
+      if (!form.showError(err)) {
+        status.textContent = err.message;
+        status.className = "form-msg form-msg-error";
+        status.hidden = false;
+      }
+    }
+  }
+  const submitBtn = button("提交", null, { kind: "primary", type: "submit" });
+  const draftBtn = button("保存草稿", () => send(false, draftBtn), { kind: "secondary" });
+  const formEl = el("form", { class: "form bs-form", novalidate: true, "aria-label": t.name },
+    form.element, status,
+    el("div", { class: "actions bs-submit-bar" }, submitBtn, draftBtn, el("a", { class: "btn btn-link", href: "#/banshi" }, "取消")));
+  formEl.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    send(true, submitBtn);
+  });
+  replace(root,
+    el("a", { class: "back-link", href: "#/banshi" }, "‹ 返回办事"),
+    el("h1", {}, t.name),
+    t.description ? el("p", { class: "hint bs-lead" }, t.description) : null,
+    el("div", { class: "bs-new-layout" },
+      el("section", { class: "panel" }, formEl),
+      el("aside", { class: "panel bs-side", "aria-labelledby": "bs-route-title" },
+        el("h2", { class: "panel-title", id: "bs-route-title" }, "审批流程"), infoBox, routeBox)));
+  if (!fields.length) formEl.prepend(errorState({ message: "该表单还没有字段，请联系管理员。" }));
+  live.run();
+}
