@@ -8,6 +8,8 @@
 //   #/banshi/r/<id>/print        A4 审批单 with the approvals and the QR code             print.js
 //   #/banshi/verify?serial=&digest=  审批单验证                                           verify.js
 //   #/banshi/admin[/<id>]        form designer (agency administrators)                  designer.js
+//   #/banshi/leave[?user=<id>]   我的假期; the personnel office sees and adjusts everyone's leave.js
+//   #/banshi/ledger?month=       台账 for the personnel and finance offices              ledger.js
 //
 // User data is only ever written with textContent; no inline scripts or style attributes (strict CSP).
 import { el, replace, errorState, loadCss } from "../ui.js";
@@ -17,6 +19,8 @@ import { renderRequest } from "./banshi/request.js";
 import { renderPrint } from "./banshi/print.js";
 import { renderVerify } from "./banshi/verify.js";
 import { renderAdmin } from "./banshi/designer.js";
+import { renderLeave } from "./banshi/leave.js";
+import { renderLedger } from "./banshi/ledger.js";
 import { isAbort } from "./banshi/common.js";
 
 const num = (s) => (s && /^\d+$/.test(s) ? Number(s) : null);
@@ -31,6 +35,8 @@ export async function render(root, ctx) {
     else if (first === "r" && num(second)) await renderRequest(root, ctx, num(second));
     else if (first === "verify") await renderVerify(root, ctx);
     else if (first === "admin") await renderAdmin(root, ctx, num(second));
+    else if (first === "leave") await renderLeave(root, ctx);
+    else if (first === "ledger") await renderLedger(root, ctx);
     else {
       const box = ctx.params.query.box;
       if (box && box !== "start" && BOXES.some(([k]) => k === box)) await renderBox(root, ctx, box);

@@ -90,6 +90,12 @@ const CONTROLS = {
     return {
       node: single(f, id, box, capital), input, focus: () => input.focus(),
       read: () => (input.value.trim() ? (parseYuan(input.value) ?? input.value.trim()) : null),
+      // A total the server computes (差旅费's 报销总额) shows here; what is being typed is left alone.
+      preview: (pv) => {
+        if (typeof pv !== "number" || document.activeElement === input) return;
+        input.value = (pv / 100).toFixed(2);
+        show();
+      },
     };
   },
 
@@ -381,7 +387,7 @@ function tableControl(ctx, f, value, changed) {
   return {
     node, focus: () => body.querySelector("input, select")?.focus(),
     focusCell: (row, column) => {
-      const tr = body.children[row];
+      const tr = body.children[row - 1]; // rows are counted from 1, as the message says them
       const idx = cols.findIndex((c) => c.key === column);
       const target = tr && idx >= 0 ? tr.children[idx + 1]?.querySelector("input, select") : null;
       (target || body.querySelector("input, select"))?.focus();

@@ -5,7 +5,7 @@
 import { el, replace, button, toast, debounce, newestWins, errorState } from "../../ui.js";
 import { newClientId } from "../../api.js";
 import { control } from "./controls.js";
-import { isAbort, nameBook } from "./common.js";
+import { isAbort, nameBook, formatFen } from "./common.js";
 
 /**
  * The form's controls: {element, read(), preview(values), showError(err) → bool, clear()}.
@@ -51,7 +51,7 @@ export function formFields(ctx, fields, values = {}, { onChange = () => {}, file
       const c = key && controls.get(key);
       if (!c) return false;
       clearOne(key);
-      const where = err.body.row !== undefined && err.body.row !== null ? `第 ${Number(err.body.row) + 1} 行：` : "";
+      const where = err.body.row !== undefined && err.body.row !== null && !err.message.includes("行") ? `第 ${err.body.row} 行：` : "";
       const msg = el("p", { class: "bs-field-error", role: "alert" }, `${where}${err.message}`);
       errors.set(key, msg);
       c.node.append(msg);
@@ -84,26 +84,50 @@ export function routePreview(preview) {
     (preview.cc || []).length ? el("p", { class: "bs-cc-line" }, "抄送：", preview.cc.map((p) => p.name).join("、")) : null);
 }
 
-const INFO_LABELS = {
-  balance: "年休假余额", annual_balance: "年休假余额", entitlement: "今年应休年休假", used: "今年已休", remaining: "剩余",
-  days: "天数", allowance: "补助", lodging: "住宿费", meal: "伙食补助", transport: "交通补助", standard: "标准",
-  seal: "印章", times: "次数",
-};
+/** 年休假: what the year gives, what is taken, waiting and left ({entitled, used, pending, available, forfeited}). */
+export function balanceBlock(b, { title = "年休假" } = {}) {
+  if (!b) return null;
+  return el("section", { class: "notice bs-info", "aria-label": title },
+    el("p", { class: "notice-title" }, title),
+    (b.forfeited || []).length ? el("p", {}, `今年不享受年休假：${b.forfeited.join("；")}`)
+      : el("dl", { class: "facts bs-info-facts" },
+        el("dt", {}, "今年应休"), el("dd", {}, `${b.entitled} 天`),
+        el("dt", {}, "已休"), el("dd", {}, `${b.used} 天`),
+        b.pending ? [el("dt", {}, "审批中"), el("dd", {}, `${b.pending} 天`)] : null,
+        el("dt", {}, "还可休"), el("dd", { class: "bs-strong" }, `${b.available ?? b.remaining} 天`)));
+}
 
-/** The built-in form's extra block (leave balance, standards used, seal authorisation). */
+/** 差旅费: each leg's days, the lodging allowed under the cap, the meal and transport allowances. */
+export function allowancesBlock(a) {
+  if (!a || !(a.rows || []).length) return null;
+  const yuan = (fen) => formatFen(fen);
+  return el("section", { class: "notice bs-info", "aria-label": "差旅费标准计算" },
+    el("p", { class: "notice-title" }, "按差旅费标准计算"),
+    el("div", { class: "table-wrap" }, el("table", { class: "table table-stack bs-allowances" },
+      el("thead", {}, el("tr", {}, ["行", "地点", "天数", "住宿费（核定/上限）", "伙食补助", "市内交通", "小计"].map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, a.rows.map((r) => el("tr", { class: r.over_cap ? "bs-over" : null },
+        el("td", { "data-label": "行" }, String(r.row)), el("td", { "data-label": "地点" }, r.region),
+        el("td", { "data-label": "天数", class: "num" }, `${r.days} 天 / ${r.nights} 晚`),
+        el("td", { "data-label": "住宿费", class: "num" }, `${yuan(r.lodging)} / ${yuan(r.lodging_cap)}`, r.over_cap ? el("span", { class: "bs-over-note" }, ` 超标 ${yuan(r.over_by)}，按上限报销`) : null),
+        el("td", { "data-label": "伙食补助", class: "num" }, yuan(r.meal)),
+        el("td", { "data-label": "市内交通", class: "num" }, yuan(r.transport)),
+        el("td", { "data-label": "小计", class: "num" }, yuan(r.total))))),
+      a.totals ? el("tfoot", {}, el("tr", { class: "bs-total-row" }, el("th", { scope: "row", colspan: "6" }, "合计（元）"),
+        el("td", { class: "num" }, yuan(a.totals.total)))) : null)),
+    a.examples_used ? el("p", { class: "hint" }, a.example_note || "所用标准为示例数据，以财务处确认的标准为准。") : null);
+}
+
+/** The built-in form's extra block (leave balance, allowances used) from the server's info. */
 export function infoBlock(info) {
-  if (!info || typeof info !== "object" || !Object.keys(info).length) return null;
-  const lines = [];
-  if (info.title || info.text) lines.push(el("p", { class: "bs-info-text" }, info.text || ""));
-  if (Array.isArray(info.lines)) for (const l of info.lines) lines.push(el("p", { class: "bs-info-text" }, String(l)));
-  const dl = el("dl", { class: "facts bs-info-facts" });
-  const items = Array.isArray(info.items) ? info.items
-    : Object.entries(info).filter(([k, v]) => INFO_LABELS[k] && (typeof v === "string" || typeof v === "number"))
-      .map(([k, v]) => ({ label: INFO_LABELS[k], value: v }));
-  for (const it of items) if (it && it.label) dl.append(el("dt", {}, it.label), el("dd", {}, String(it.value ?? "")));
-  if (!lines.length && !dl.childElementCount) return null;
-  return el("section", { class: "notice bs-info", "aria-label": info.title || "提示" },
-    info.title ? el("p", { class: "notice-title" }, info.title) : null, lines, dl.childElementCount ? dl : null);
+  if (!info || typeof info !== "object") return null;
+  const parts = [];
+  if (info.leave) {
+    parts.push(el("p", { class: "hint bs-leave-note" }, `${info.leave.label}：${info.leave.note || ""}`));
+    if (info.leave.balance) parts.push(balanceBlock(info.leave.balance));
+  }
+  if (info.allowances) parts.push(allowancesBlock(info.allowances));
+  if (info.seal) parts.push(el("p", { class: "notice bs-info" }, typeof info.seal === "string" ? info.seal : `印章：${info.seal.name || ""}`));
+  return parts.length ? el("div", { class: "bs-info-wrap" }, parts) : null;
 }
 
 /** Preview on every change (debounced); returns {run(), last()} so submit can ask for it at once. */
@@ -117,7 +141,7 @@ export function livePreview(ctx, templateId, form, { routeBox, infoBox }) {
       last = data;
       form.preview(data.values);
       replace(routeBox, routePreview(data));
-      replace(infoBox, infoBlock(data.info));
+      replace(infoBox, infoBlock({ allowances: data.values?.allowances, ...(data.info || {}) }));
     } catch (err) {
       if (stale() || isAbort(err)) return;
       // An unfinished form is normal while typing: the route waits; a field already touched shows why.
@@ -140,6 +164,12 @@ export async function renderNew(root, ctx, templateId) {
   let live = null;
   const form = formFields(ctx, fields, {}, { onChange: (key) => live?.changed(key) });
   live = livePreview(ctx, t.id, form, { routeBox, infoBox });
+  const balanceBox = el("div", {});
+  if (t.builtin === "leave") {
+    // How much annual leave is left, before the dates are chosen (the server refuses more anyway).
+    ctx.api.get("/api/banshi/leave/balance", { signal: ctx.signal })
+      .then((b) => replace(balanceBox, balanceBlock(b.annual, { title: `${b.year} 年年休假` }))).catch(() => {});
+  }
   const status = el("p", { class: "form-msg", role: "alert", hidden: true });
   const clientId = newClientId(); // pressing 提交 again after a lost answer makes no second request
 
@@ -178,7 +208,7 @@ export async function renderNew(root, ctx, templateId) {
     el("div", { class: "bs-new-layout" },
       el("section", { class: "panel" }, formEl),
       el("aside", { class: "panel bs-side", "aria-labelledby": "bs-route-title" },
-        el("h2", { class: "panel-title", id: "bs-route-title" }, "审批流程"), infoBox, routeBox)));
+        balanceBox, infoBox, el("h2", { class: "panel-title", id: "bs-route-title" }, "审批流程"), routeBox)));
   if (!fields.length) formEl.prepend(errorState({ message: "该表单还没有字段，请联系管理员。" }));
   live.run();
 }

@@ -23,7 +23,7 @@ export function tabsNav(box, counts = {}) {
 }
 
 function head(ctx) {
-  const links = [["#/banshi/verify", "审批单验证"]];
+  const links = [["#/banshi/leave", "我的假期"], ["#/banshi/ledger", "台账"], ["#/banshi/verify", "审批单验证"]];
   if (ctx.me.roles.includes("admin")) links.push(["#/banshi/admin", "表单设计"]);
   return el("div", { class: "bs-head" }, el("h1", {}, "办事"),
     el("nav", { class: "bs-head-links", "aria-label": "办事工具" }, el("ul", {}, links.map(([href, label]) =>
