@@ -108,10 +108,10 @@ def _leave() -> Builtin:
                 halves=True,
                 help="年休假、事假、婚假按工作日计算，节假日不计；病假、产假、探亲假按日历天数计算",
             ),
-            # The reason (a diagnosis, a family matter) is for the personnel office, not every approver.
+            # The reason (a diagnosis, a family matter) is for the head and the personnel office, not every approver.
             {
                 **f("reason", "请假事由", "textarea", max_length=500),
-                "visible_to": {"steps": [], "offices": ["personnel"]},
+                "visible_to": {"steps": ["s1"], "offices": ["personnel"]},
             },
             f("handover", "工作交接人", "person", required=False, multiple=False),
         ],

@@ -28,7 +28,7 @@ from banshi.office_access import agency_people, in_office, require_office, requi
 from office import audit
 from office.actor import Actor
 from office.db import utcnow
-from office.errors import ValidationError
+from office.errors import PermissionDenied, ValidationError
 from office.models import User
 from office.timefmt import iso
 from office.workcal import load_calendar
@@ -230,6 +230,14 @@ def _entry_view(e: LeaveEntry, names: dict[int, str]) -> dict[str, Any]:
 # Writing the ledger ---------------------------------------------------------------------------------
 
 
+def _require_keeper(session: Session, actor: Actor, user_id: int) -> None:
+    """The personnel office of the person's agency, and not the person: nobody raises their own leave."""
+    require_same_agency(session, actor, user_id)
+    require_office(session, actor, "personnel")
+    if user_id == actor.user_id:
+        raise PermissionDenied("不能办理本人的假期和人事档案，请由人事处其他工作人员办理", code="own_record")
+
+
 def ensure_grant(session: Session, user_id: int, year: int) -> None:
     """Write the year's grant if it is not in the ledger yet (the entitlement then stays as granted)."""
     exists = session.exec(
@@ -254,8 +262,7 @@ def adjust(
     session: Session, actor: Actor, user_id: int, *, year: int, kind: str, days: float, reason: str
 ) -> LeaveEntry:
     """The personnel office changes a balance (or the days taken of a kind), with a reason; audited."""
-    require_same_agency(session, actor, user_id)
-    require_office(session, actor, "personnel")
+    _require_keeper(session, actor, user_id)
     check_year(year)
     if kind not in rules.ADJUSTABLE_KINDS:
         raise ValidationError("假期类型无效", code="bad_leave_kind", field="kind")
@@ -285,8 +292,7 @@ def set_personnel(
 ) -> PersonnelRecord:
     """The personnel office records when a person started work (参加工作时间); grants already written
     for the years since are corrected by the difference."""
-    require_same_agency(session, actor, user_id)
-    require_office(session, actor, "personnel")
+    _require_keeper(session, actor, user_id)
     if work_start is not None and not dt.date(1950, 1, 1) <= work_start <= dt.datetime.now(CHINA).date():
         raise ValidationError("参加工作时间须在 1950 年之后且不晚于今天", code="bad_work_start", field="work_start")
     if len(note) > 200:

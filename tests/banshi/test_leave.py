@@ -183,6 +183,8 @@ def test_personnel_office_adjusts_with_reason_audited(client: TestClient, db: Da
     r = office.post(url, json={**body, "reason": "  "})
     assert r.status_code == 422 and r.json()["field"] == "reason"
     assert office.post(url, json={**body, "days": 0.3}).status_code == 422
+    own = office.post(f"/api/banshi/leave/people/{org.users['horatio']}", json=body)
+    assert own.status_code == 403 and own.json()["error"] == "own_record"  # not one's own balance
     r = office.post(url, json=body)
     assert r.status_code == 201, r.text
     assert r.json()["balance"]["annual"]["remaining"] == 7
@@ -207,6 +209,8 @@ def test_personnel_record_set_by_the_office(client: TestClient, db: Database, or
     url = f"/api/banshi/personnel/{org.users['hamlet']}"
     office = as_user(client, "horatio")
     assert as_user(client, "hamlet").put(url, json={"work_start": "1990-01-01"}).status_code == 403
+    mine = office.put(f"/api/banshi/personnel/{org.users['horatio']}", json={"work_start": "1990-01-01"})
+    assert mine.status_code == 403 and mine.json()["error"] == "own_record"
     r = office.put(url, json={"work_start": "2099-01-01"})
     assert r.status_code == 422 and r.json()["field"] == "work_start"
     assert office.put(url, json={"work_start": "2016-01-01"}, params={"year": 2026}).status_code == 200
