@@ -2,6 +2,235 @@
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import quote
+
+from starlette.responses import Response
 from starlette.routing import Route
 
-routes: list[Route] = []
+from banshi import files, listing, service, templates
+from banshi.schemas import (
+    ActionIn,
+    BatchIn,
+    DraftIn,
+    PreviewIn,
+    RequestCreate,
+    RequestUpdate,
+    SubmitIn,
+    TemplateCreate,
+    TemplateUpdate,
+)
+from office.errors import ValidationError
+from office.web import Ctx, api
+
+P = "/api/banshi"
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+
+def _detail(ctx: Ctx, request_id: int) -> dict[str, Any]:
+    req = service.access_request(ctx.session, ctx.user, request_id)
+    return listing.request_detail(ctx.session, ctx.user, req)
+
+
+# Starting a request --------------------------------------------------------------------------------
+
+
+@api(action="banshi.use")
+def list_templates(ctx: Ctx) -> dict[str, Any]:
+    return templates.grouped(templates.published_templates(ctx.session, ctx.user))
+
+
+@api(action="banshi.use")
+def get_template(ctx: Ctx) -> dict[str, Any]:
+    t, v = templates.template_for_use(ctx.session, ctx.user, ctx.path_int("template_id"))
+    return templates.template_public(t, v)
+
+
+@api(action="banshi.use", body=PreviewIn)
+def preview(ctx: Ctx) -> dict[str, Any]:
+    return service.preview(ctx.session, ctx.user, template_id=ctx.body.template_id, values=ctx.body.values)
+
+
+@api(action="banshi.use", body=RequestCreate, write=True, status=201)
+def create_request(ctx: Ctx) -> dict[str, Any]:
+    b: RequestCreate = ctx.body
+    req = service.create_request(
+        ctx.session, ctx.user, template_id=b.template_id, values=b.values, client_id=b.client_id, submit=b.submit
+    )
+    return listing.request_detail(ctx.session, ctx.user, req)
+
+
+# Requests --------------------------------------------------------------------------------------------
+
+
+@api(action="banshi.use")
+def list_requests(ctx: Ctx) -> dict[str, Any]:
+    template = ctx.query_int("template_id", 0, lo=0, hi=2**31)
+    return listing.list_requests(
+        ctx.session,
+        ctx.user,
+        box=ctx.query("box", "todo"),
+        template_id=template or None,
+        status=ctx.query("status"),
+        q=ctx.query("q"),
+        date_from=ctx.query("date_from"),
+        date_to=ctx.query("date_to"),
+        cursor=ctx.query("cursor"),
+        limit=ctx.query_int("limit", 20, lo=1, hi=100),
+    )
+
+
+@api(action="banshi.use", write=True)  # opening it marks one's 抄送 read
+def get_request(ctx: Ctx) -> dict[str, Any]:
+    req = service.access_request(ctx.session, ctx.user, ctx.path_int("request_id"))
+    service.mark_cc_read(ctx.session, ctx.user, req)
+    return listing.request_detail(ctx.session, ctx.user, req)
+
+
+@api(action="banshi.use", body=RequestUpdate, write=True)
+def update_request(ctx: Ctx) -> dict[str, Any]:
+    b: RequestUpdate = ctx.body
+    req = service.update_request(ctx.session, ctx.user, ctx.path_int("request_id"), values=b.values, version=b.version)
+    return listing.request_detail(ctx.session, ctx.user, req)
+
+
+@api(action="banshi.use", body=SubmitIn, write=True)
+def submit_request(ctx: Ctx) -> dict[str, Any]:
+    req = service.submit_request(ctx.session, ctx.user, ctx.path_int("request_id"), version=ctx.body.version)
+    return listing.request_detail(ctx.session, ctx.user, req)
+
+
+@api(action="banshi.use", body=ActionIn, write=True)
+def act(ctx: Ctx) -> dict[str, Any]:
+    b: ActionIn = ctx.body
+    req = service.act(
+        ctx.session,
+        ctx.user,
+        ctx.path_int("request_id"),
+        ctx.request.url.path.rsplit("/", 1)[1],
+        version=b.version,
+        opinion=b.opinion,
+        target=b.target,
+        user_id=b.user_id,
+        user_ids=b.user_ids,
+        position=b.position,
+        file_ids=b.file_ids,
+    )
+    return listing.request_detail(ctx.session, ctx.user, req)
+
+
+@api(action="banshi.use", body=BatchIn, write=True)
+def batch_approve(ctx: Ctx) -> dict[str, Any]:
+    b: BatchIn = ctx.body
+    return service.batch_approve(ctx.session, ctx.user, [(i.id, i.version) for i in b.items], opinion=b.opinion)
+
+
+# Files -----------------------------------------------------------------------------------------------
+
+
+@api(action="banshi.use", write=True, raw=True, status=201, max_bytes=MAX_FILE_BYTES)
+def upload_file(ctx: Ctx) -> dict[str, Any]:
+    name = ctx.query("name").strip()
+    if not name:
+        raise ValidationError("请在地址中给出文件名（name）", code="name_required", field="name")
+    row = files.upload(
+        ctx.session,
+        ctx.user,
+        name=name,
+        content_type=ctx.request.headers.get("content-type", ""),
+        data=ctx.raw,
+    )
+    return {"id": row.id, "name": row.name, "size": row.size}
+
+
+@api(action="banshi.use", write=True)  # audited
+def download_file(ctx: Ctx) -> Response:
+    row = files.get_file(ctx.session, ctx.user, ctx.path_int("file_id"))
+    return Response(
+        row.data,
+        media_type="application/octet-stream",
+        headers={"content-disposition": f"attachment; filename*=UTF-8''{quote(row.name)}"},
+    )
+
+
+# Templates (administrators) ------------------------------------------------------------------------
+
+
+@api(action="banshi.template.manage")
+def admin_list_templates(ctx: Ctx) -> dict[str, Any]:
+    rows = templates.admin_templates(ctx.session, ctx.user)
+    return {"items": [templates.admin_public(ctx.session, t) for t in rows]}
+
+
+@api(action="banshi.template.manage", body=TemplateCreate, write=True, status=201)
+def admin_create_template(ctx: Ctx) -> dict[str, Any]:
+    b: TemplateCreate = ctx.body
+    t = templates.create_template(
+        ctx.session, ctx.user, name=b.name, category=b.category, description=b.description, code=b.code
+    )
+    return templates.admin_public(ctx.session, t)
+
+
+@api(action="banshi.template.manage", body=TemplateUpdate, write=True)
+def admin_update_template(ctx: Ctx) -> dict[str, Any]:
+    b: TemplateUpdate = ctx.body
+    t = templates.update_template(
+        ctx.session,
+        ctx.user,
+        ctx.path_int("template_id"),
+        name=b.name,
+        category=b.category,
+        description=b.description,
+        reader_department_ids=b.reader_department_ids,
+        status=b.status,
+        sort=b.sort,
+    )
+    return templates.admin_public(ctx.session, t)
+
+
+@api(action="banshi.template.manage", write=True)  # makes the draft from the published version if none
+def admin_get_draft(ctx: Ctx) -> dict[str, Any]:
+    return templates.version_public(templates.get_draft(ctx.session, ctx.user, ctx.path_int("template_id")))
+
+
+@api(action="banshi.template.manage", body=DraftIn, write=True)
+def admin_save_draft(ctx: Ctx) -> dict[str, Any]:
+    b: DraftIn = ctx.body
+    v = templates.save_draft(
+        ctx.session,
+        ctx.user,
+        ctx.path_int("template_id"),
+        fields_raw=b.fields,
+        route_raw=b.route,
+        options_raw=b.options,
+    )
+    return templates.version_public(v)
+
+
+@api(action="banshi.template.manage", write=True)
+def admin_publish(ctx: Ctx) -> dict[str, Any]:
+    return templates.version_public(templates.publish(ctx.session, ctx.user, ctx.path_int("template_id")))
+
+
+R = P + "/requests/{request_id:int}"
+T = P + "/admin/templates/{template_id:int}"
+routes = [
+    Route(P + "/templates", list_templates, methods=["GET"]),
+    Route(P + "/templates/{template_id:int}", get_template, methods=["GET"]),
+    Route(P + "/preview", preview, methods=["POST"]),
+    Route(P + "/requests", list_requests, methods=["GET"]),
+    Route(P + "/requests", create_request, methods=["POST"]),
+    Route(P + "/requests/batch-approve", batch_approve, methods=["POST"]),
+    Route(R, get_request, methods=["GET"]),
+    Route(R, update_request, methods=["PUT"]),
+    Route(R + "/submit", submit_request, methods=["POST"]),
+    *(Route(f"{R}/{action}", act, methods=["POST"], name=f"banshi_{action}") for action in service.ACTIONS),
+    Route(P + "/files", upload_file, methods=["POST"]),
+    Route(P + "/files/{file_id:int}", download_file, methods=["GET"]),
+    Route(P + "/admin/templates", admin_list_templates, methods=["GET"]),
+    Route(P + "/admin/templates", admin_create_template, methods=["POST"]),
+    Route(T, admin_update_template, methods=["PUT"]),
+    Route(T + "/draft", admin_get_draft, methods=["GET"]),
+    Route(T + "/draft", admin_save_draft, methods=["PUT"]),
+    Route(T + "/publish", admin_publish, methods=["POST"]),
+]

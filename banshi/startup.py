@@ -1,9 +1,46 @@
-"""Wires 办事 into a running app."""
+"""Wires 办事 into a running app: the route engine's case kind ``banshi``, its 待办 source on the
+工作台, and the built-in forms for every agency (``banshi.builtin``, idempotent)."""
 
 from __future__ import annotations
 
+import importlib
+import logging
 from typing import Any
+
+from sqlmodel import select
+
+from banshi import service, todo
+from office.models import Department, DeptKind
+
+log = logging.getLogger("banshi.startup")
+
+
+def _builtin() -> Any:
+    """``banshi.builtin`` (the built-in forms, which also registers their behaviours), if installed."""
+    try:
+        return importlib.import_module("banshi.builtin")
+    except ModuleNotFoundError as exc:
+        if exc.name != "banshi.builtin":
+            raise
+        return None
+
+
+def ensure_builtins(db: Any) -> None:
+    """Give every agency the built-in forms it lacks."""
+    builtin = _builtin()
+    if builtin is None:
+        return
+    with db.write() as session:
+        agencies = session.exec(select(Department.id).where(Department.kind == DeptKind.agency)).all()
+        for agency_id in agencies:
+            if agency_id is not None:
+                builtin.ensure_builtin_templates(session, agency_id)
 
 
 def start(app: Any) -> None:
-    return None
+    service.register_kind()
+    app.state.todo.register(*todo.SOURCES)  # 待我审批 and returned requests on the 工作台
+    try:
+        ensure_builtins(app.state.db)
+    except Exception:  # a broken built-in definition must not keep the whole app from starting
+        log.exception("could not create the built-in 办事 forms")

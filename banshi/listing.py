@@ -1,0 +1,284 @@
+"""What the 办事 pages show: the four boxes (待我审批, 我已审批, 我发起的, 抄送我的) with filters and
+keyset pagination, their counts, and one request's page.
+
+Every list is also held to ``visibility.readable_cond``, the same condition the detail asks, so a list
+never shows what the page would refuse. Pagination is by id, newest first: ``cursor`` is the last id
+of the previous page, so a page costs an index range scan however deep it is.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_
+from sqlmodel import Session, col, func, select
+
+from banshi import behaviours, fields, files, visibility
+from banshi.models import ApprovalRequest, FormTemplate, FormVersion, RequestCc, RequestStatus
+from banshi.service import CHINA, EDITABLE, KIND, STATUS_LABELS, case_of
+from office.actor import Actor
+from office.errors import NotFound, ValidationError
+from office.jsonin import is_digits
+from office.models import Department, User
+from office.timefmt import iso
+from workflow import route_view, tasks
+from workflow.delegation import standing_in
+from workflow.models import CaseState, TaskState, WfCase, WfTask
+
+BOXES = ("todo", "done", "mine", "cc")
+ACTED = (TaskState.approved, TaskState.returned, TaskState.transferred)
+
+
+def box_cond(actor: Actor, box: str) -> Any:
+    """The condition on ``ApprovalRequest`` of one box for ``actor``."""
+    me = actor.user_id
+    if box == "todo":  # a pending task of theirs, or of someone who delegated to them
+        pending = (
+            select(WfTask.case_id)
+            .join(WfCase, col(WfCase.id) == WfTask.case_id)
+            .where(
+                or_(col(WfTask.assignee_id) == me, standing_in(me)),
+                WfTask.state == TaskState.pending,
+                WfCase.kind == KIND,
+                WfCase.state == CaseState.running,
+            )
+        )
+        return and_(col(ApprovalRequest.case_id).in_(pending), col(ApprovalRequest.status) == RequestStatus.running)
+    if box == "done":  # they acted, on their own task or as a deputy while that 委托 runs
+        acted = (
+            select(WfTask.case_id)
+            .join(WfCase, col(WfCase.id) == WfTask.case_id)
+            .where(
+                or_(col(WfTask.assignee_id) == me, and_(col(WfTask.acted_by_id) == me, standing_in(me))),
+                col(WfTask.state).in_(ACTED),
+                WfCase.kind == KIND,
+            )
+        )
+        return col(ApprovalRequest.case_id).in_(acted)
+    if box == "mine":
+        return col(ApprovalRequest.applicant_id) == me
+    return col(ApprovalRequest.id).in_(select(RequestCc.request_id).where(RequestCc.user_id == me))
+
+
+def _day(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(f"{name} 必须是 YYYY-MM-DD 格式的日期", code="bad_query", field=name) from None
+
+
+def list_requests(
+    session: Session,
+    actor: Actor,
+    *,
+    box: str,
+    template_id: int | None = None,
+    status: str = "",
+    q: str = "",
+    date_from: str = "",
+    date_to: str = "",
+    cursor: str = "",
+    limit: int = 20,
+) -> dict[str, Any]:
+    """One page of a box, newest first, with the filters; ``next_cursor`` is null on the last page."""
+    if box not in BOXES:
+        raise ValidationError("box 只能是 todo / done / mine / cc", code="bad_query", field="box")
+    stmt = select(ApprovalRequest).where(box_cond(actor, box), visibility.readable_cond(session, actor))
+    if template_id is not None:
+        stmt = stmt.where(ApprovalRequest.template_id == template_id)
+    if status:
+        if status not in RequestStatus.__members__:
+            raise ValidationError("状态无效", code="bad_query", field="status")
+        stmt = stmt.where(ApprovalRequest.status == RequestStatus(status))
+    q = q.strip()[:100]
+    if q:
+        stmt = stmt.where(or_(col(ApprovalRequest.title).contains(q), col(ApprovalRequest.serial).startswith(q)))
+    if date_from:
+        start = datetime.combine(_day(date_from, "date_from"), time(), CHINA)
+        stmt = stmt.where(col(ApprovalRequest.submitted_at) >= start)
+    if date_to:
+        end = datetime.combine(_day(date_to, "date_to") + timedelta(days=1), time(), CHINA)
+        stmt = stmt.where(col(ApprovalRequest.submitted_at) < end)
+    if cursor:
+        if not is_digits(cursor) or len(cursor) > 12:
+            raise ValidationError("cursor 无效", code="bad_query", field="cursor")
+        stmt = stmt.where(col(ApprovalRequest.id) < int(cursor))
+    rows = list(session.exec(stmt.order_by(col(ApprovalRequest.id).desc()).limit(limit + 1)).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": items_public(session, rows),
+        "next_cursor": str(rows[-1].id) if more and rows else None,
+        "counts": counts(session, actor),
+    }
+
+
+def counts(session: Session, actor: Actor) -> dict[str, int]:
+    """待我审批 and unread 抄送我的, for the tabs' badges."""
+    todo = session.exec(
+        select(func.count())
+        .select_from(ApprovalRequest)
+        .where(box_cond(actor, "todo"), col(ApprovalRequest.agency_id) == actor.agency_id)
+    ).one()
+    unread = session.exec(
+        select(func.count())
+        .select_from(RequestCc)
+        .where(RequestCc.user_id == actor.user_id, col(RequestCc.read_at).is_(None))
+    ).one()
+    return {"todo": int(todo), "cc_unread": int(unread)}
+
+
+def summary(req: ApprovalRequest) -> str:
+    """A line for the lists: the amount and the dates, as the summary columns hold them."""
+    parts = []
+    if req.amount_fen is not None:
+        parts.append(f"¥{req.amount_fen / 100:,.2f}")
+    if req.start_date is not None:
+        end = f" 至 {req.end_date.isoformat()}" if req.end_date and req.end_date != req.start_date else ""
+        parts.append(req.start_date.isoformat() + end)
+    if req.days is not None:
+        parts.append(f"{req.days:g} 天")
+    return " · ".join(parts)
+
+
+def items_public(session: Session, rows: list[ApprovalRequest]) -> list[dict[str, Any]]:
+    tids = {r.template_id for r in rows}
+    uids = {r.applicant_id for r in rows}
+    dids = {r.applicant_dept_id for r in rows if r.applicant_dept_id}
+    cids = {r.case_id for r in rows if r.case_id}
+    tnames = dict(session.exec(select(FormTemplate.id, FormTemplate.name).where(col(FormTemplate.id).in_(tids))).all())
+    unames = dict(session.exec(select(User.id, User.name).where(col(User.id).in_(uids))).all())
+    dnames = dict(session.exec(select(Department.id, Department.name).where(col(Department.id).in_(dids))).all())
+    steps = {
+        c.id: c.route[c.current_step]["name"]
+        for c in session.exec(select(WfCase).where(col(WfCase.id).in_(cids))).all()
+        if c.current_step is not None and c.state == CaseState.running
+    }
+    return [
+        {
+            "id": r.id,
+            "serial": r.serial,
+            "title": r.title,
+            "template": {"id": r.template_id, "name": tnames.get(r.template_id, "")},
+            "applicant": {
+                "id": r.applicant_id,
+                "name": unames.get(r.applicant_id, ""),
+                "department": dnames.get(r.applicant_dept_id or 0, ""),
+            },
+            "status": r.status.value,
+            "status_label": STATUS_LABELS[r.status],
+            "current_step": steps.get(r.case_id or 0),
+            "submitted_at": iso(r.submitted_at),
+            "finished_at": iso(r.finished_at),
+            "summary": summary(r),
+            "version": r.version,
+        }
+        for r in rows
+    ]
+
+
+# One request ---------------------------------------------------------------------------------------
+
+
+def request_detail(session: Session, actor: Actor, req: ApprovalRequest) -> dict[str, Any]:
+    """The request's page for ``actor`` (who may read it: ``service.access_request``): the fields and
+    values they may see, the route with who did what, the buttons they have, 抄送, files and proof."""
+    t = session.get(FormTemplate, req.template_id)
+    v = session.get(FormVersion, req.version_id)
+    if t is None or v is None:
+        raise NotFound()
+    steps_seen, offices, full = visibility.fields_seen(session, actor, req)
+    values = fields.visible_values(v.fields, req.values, steps_seen=steps_seen, offices=offices, full=full)
+    case = case_of(session, req)
+    applicant = session.get(User, req.applicant_id)
+    dept = session.get(Department, req.applicant_dept_id) if req.applicant_dept_id else None
+    behaviour = behaviours.behaviour_for(t)
+    return {
+        "id": req.id,
+        "serial": req.serial,
+        "title": req.title,
+        "status": req.status.value,
+        "status_label": STATUS_LABELS[req.status],
+        "template": {"id": t.id, "name": t.name, "builtin": t.builtin, "version_no": v.no},
+        "fields": fields.visible_fields(v.fields, steps_seen=steps_seen, offices=offices, full=full),
+        "values": values,
+        "applicant": {
+            "id": req.applicant_id,
+            "name": applicant.name if applicant else "",
+            "department": dept.name if dept else "",
+        },
+        "route": route_view.route_picture(session, case) if case is not None and req.submitted_at else None,
+        "skipped": (case.context.get("skipped") or []) if case is not None else [],
+        "actions": actions_for(session, actor, req, case),
+        "return_targets": _return_targets(session, actor, case),
+        "cc": _cc(session, req),
+        "files": files.files_of(session, req.id or 0),
+        "proof": req.proof or None,
+        "info": behaviour.info(session, actor, req) if behaviour is not None else {},
+        "version": req.version,
+        "links": _links(session, actor, v.fields, values),
+        "created_at": iso(req.created_at),
+        "submitted_at": iso(req.submitted_at),
+        "finished_at": iso(req.finished_at),
+    }
+
+
+def actions_for(session: Session, actor: Actor, req: ApprovalRequest, case: WfCase | None) -> list[str]:
+    """The buttons ``actor`` has on the request now (the server checks each again when pressed)."""
+    mine = actor.user_id == req.applicant_id
+    if req.status in EDITABLE:
+        return ["save", "submit"] if mine else []
+    if req.status != RequestStatus.running or case is None:
+        return []
+    out = [a for a in tasks.allowed_actions(session, case, actor) if a != "submit"]
+    if "approve" in out:
+        out.insert(out.index("approve") + 1, "reject")
+    if mine:
+        out.append("urge")
+    return out
+
+
+def _return_targets(session: Session, actor: Actor, case: WfCase | None) -> list[dict[str, str]]:
+    if case is None or tasks.my_task(session, case, actor) is None:
+        return []
+    return [{"key": k, "name": "申请人" if k == "draft" else n} for k, n in tasks.return_targets(session, case)]
+
+
+def _cc(session: Session, req: ApprovalRequest) -> list[dict[str, Any]]:
+    rows = session.exec(
+        select(RequestCc.user_id, RequestCc.stage, User.name)
+        .join(User, col(User.id) == RequestCc.user_id)
+        .where(RequestCc.request_id == req.id)
+        .order_by(col(RequestCc.id))
+    ).all()
+    return [{"id": u, "name": n, "stage": s} for u, s, n in rows]
+
+
+def _links(
+    session: Session, actor: Actor, field_defs: list[dict[str, Any]], values: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The requests and 公文 the form links to that the reader may open (others are not named)."""
+    out = []
+    for f in field_defs:
+        value = values.get(f["key"])
+        if f["type"] != "link" or not isinstance(value, dict) or not isinstance(value.get("id"), int):
+            continue
+        title = _link_title(session, actor, str(value.get("kind")), value["id"])
+        if title is not None:
+            out.append({"kind": value.get("kind"), "id": value["id"], "title": title})
+    return out
+
+
+def _link_title(session: Session, actor: Actor, kind: str, target_id: int) -> str | None:
+    if kind == "request":
+        other = session.get(ApprovalRequest, target_id)
+        return other.title if other is not None and visibility.may_read(session, actor, other) else None
+    if kind == "document":
+        from docs_flow.service import access_document
+
+        try:
+            return access_document(session, actor, target_id).title
+        except NotFound:
+            return None
+    return None

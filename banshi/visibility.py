@@ -1,0 +1,96 @@
+"""Who may read which 办事 request: the one copy, as an SQL condition on ``bs_request``, that the
+four boxes (``banshi.listing``), the detail (``service.access_request``), the files and the 工作台 use.
+
+A request is read by its applicant; by anyone with a task on its case (the approvers, people added by
+转交 or 加签, and deputies under a running 委托: ``workflow.worklist.on_route_cond``); by the people
+copied (抄送); once submitted, by members of the template's reader departments; and by the agency's
+personnel office for 请假 and its finance office for 出差 and 报销. Never across agencies: the
+condition starts with the reader's agency. Everyone else gets 404.
+
+Which fields each reader sees is ``fields_seen``: the applicant all, others what the template's
+field-level ``visible_to`` gives the steps they had a task at and the offices they belong to.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, false, or_
+from sqlmodel import Session, col, select
+
+from banshi import office_access
+from banshi.models import ApprovalRequest, FormTemplate, RequestCc, RequestStatus
+from office.actor import Actor
+from workflow import worklist
+from workflow.models import WfTask
+
+# The built-in forms each office reads every request of (issue #17: personnel sees leave, finance expenses).
+OFFICE_FORMS = {"personnel": ("leave",), "finance": ("travel", "expense")}
+
+
+def offices_of(session: Session, actor: Actor) -> set[str]:
+    """The agency offices 办事 knows ("personnel", "finance") that ``actor`` works in (or below)."""
+    return {office for office in OFFICE_FORMS if office_access.in_office(session, actor, office)}
+
+
+def reader_template_ids(session: Session, actor: Actor) -> list[int]:
+    """The templates of the actor's agency whose every submitted request the actor reads: those naming
+    one of the actor's departments as a reader, and the built-in forms of the offices they work in.
+    An agency has tens of templates: they are filtered here rather than in JSON SQL."""
+    if actor.agency_id is None:
+        return []
+    offices = offices_of(session, actor)
+    builtins = {b for office in offices for b in OFFICE_FORMS[office]}
+    rows = session.exec(
+        select(FormTemplate.id, FormTemplate.builtin, FormTemplate.reader_department_ids).where(
+            FormTemplate.agency_id == actor.agency_id
+        )
+    ).all()
+    return sorted(
+        tid
+        for tid, builtin, readers in rows
+        if tid is not None and (builtin in builtins or actor.department_ids & set(readers or ()))
+    )
+
+
+def readable_cond(session: Session, actor: Actor) -> Any:
+    """The condition on ``ApprovalRequest`` that ``actor`` may read the request."""
+    if actor.agency_id is None:
+        return false()
+    cc = select(RequestCc.request_id).where(RequestCc.user_id == actor.user_id)
+    who = [
+        col(ApprovalRequest.applicant_id) == actor.user_id,
+        worklist.on_route_cond(ApprovalRequest.case_id, actor.user_id),
+        col(ApprovalRequest.id).in_(cc),
+    ]
+    templates = reader_template_ids(session, actor)
+    if templates:
+        who.append(
+            and_(col(ApprovalRequest.template_id).in_(templates), col(ApprovalRequest.status) != RequestStatus.draft)
+        )
+    return and_(col(ApprovalRequest.agency_id) == actor.agency_id, or_(*who))
+
+
+def may_read(session: Session, actor: Actor, request: ApprovalRequest) -> bool:
+    """``readable_cond`` for one request (the same SQL, so the detail and the lists never disagree)."""
+    found = session.exec(
+        select(ApprovalRequest.id).where(ApprovalRequest.id == request.id, readable_cond(session, actor))
+    ).first()
+    return found is not None
+
+
+def fields_seen(session: Session, actor: Actor, request: ApprovalRequest) -> tuple[set[str], set[str], bool]:
+    """(step keys the actor had a task at, offices they work in, whether they see every field): the
+    arguments of ``fields.visible_values`` for this reader."""
+    full = actor.user_id == request.applicant_id
+    steps: set[str] = set()
+    if request.case_id is not None and not full:
+        steps = set(
+            session.exec(
+                select(WfTask.step_key).where(
+                    WfTask.case_id == request.case_id,
+                    or_(col(WfTask.assignee_id) == actor.user_id, col(WfTask.acted_by_id) == actor.user_id),
+                )
+            ).all()
+        )
+    return steps, offices_of(session, actor), full
