@@ -15,6 +15,7 @@ Pure rules (entitlement, forfeits, counting days) are in ``banshi.leave_rules``.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -266,7 +267,7 @@ def adjust(
     check_year(year)
     if kind not in rules.ADJUSTABLE_KINDS:
         raise ValidationError("假期类型无效", code="bad_leave_kind", field="kind")
-    if days == 0 or abs(days) > 366 or (days * 2) != int(days * 2):
+    if not math.isfinite(days) or days == 0 or abs(days) > 366 or (days * 2) != int(days * 2):
         raise ValidationError("调整天数须为非零的半天倍数，且不超过 366 天", code="bad_days", field="days")
     reason = reason.strip()
     if not reason or len(reason) > 200:

@@ -182,7 +182,8 @@ def test_personnel_office_adjusts_with_reason_audited(client: TestClient, db: Da
     assert foreign.post(url, json=body).status_code == 404
     r = office.post(url, json={**body, "reason": "  "})
     assert r.status_code == 422 and r.json()["field"] == "reason"
-    assert office.post(url, json={**body, "days": 0.3}).status_code == 422
+    for days in (0.3, 0, 367, "NaN", "inf"):
+        assert office.post(url, json={**body, "days": days}).status_code == 422, days
     own = office.post(f"/api/banshi/leave/people/{org.users['horatio']}", json=body)
     assert own.status_code == 403 and own.json()["error"] == "own_record"  # not one's own balance
     r = office.post(url, json=body)
