@@ -123,6 +123,7 @@ def seal_pdf(
     seal_id: int,
     pin: str,
     reference: str,
+    authorisation: esign_service.Issued,
 ) -> dict[str, Any]:
     """Seal the official PDF and store it; the record's fields (or why there is no PDF)."""
     try:
@@ -135,6 +136,7 @@ def seal_pdf(
             page=copy.placement.page,
             rect=copy.placement.rect,
             reference=reference,
+            authorisation=authorisation,
         )
     except OfficeError as exc:
         if exc.code != "pdf_alg_unsupported":
@@ -156,6 +158,7 @@ def seal_ofd(
     seal_id: int,
     pin: str,
     reference: str,
+    authorisation: esign_service.Issued,
 ) -> dict[str, Any]:
     """The OFD official copy: the same pages as the PDF (``typeset.ofd``), sealed at the same measured
     place (``esign.seal_ofd``; SM2 keys sign it too), stored like the PDF. Pages PDFium cannot read
@@ -173,6 +176,7 @@ def seal_ofd(
         page=copy.placement.page,
         rect=copy.placement.rect,
         reference=reference,
+        authorisation=authorisation,
     )
     return {"official_ofd": store(session, sealed, ".ofd")}
 

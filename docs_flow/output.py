@@ -109,12 +109,26 @@ def seal_document(session: Session, actor: Actor, document: OutgoingDocument, pi
     order = document.doc_type.value == official_copy.ORDER
     anchor = signature_paragraph_index(data) if order else date_paragraph_index(data)
     reference = document.number or document.title[:100]
+    # A 公文's 用印 needs no 用印申请 even on a seal that requires one: its 签发 (checked by the
+    # caller, docs_flow.actions: signed_hash and number) is the leader's authority for this very text.
+    issued = esign_service.Issued(f"签发 {reference}")
     sealed = esign_service.seal_docx(
-        session, actor, seal_id=seal.id, pin=pin, docx_bytes=data, anchor_paragraph=anchor, reference=reference
+        session,
+        actor,
+        seal_id=seal.id,
+        pin=pin,
+        docx_bytes=data,
+        anchor_paragraph=anchor,
+        reference=reference,
+        authorisation=issued,
     )
     digest = official_copy.store(session, sealed, ".docx")
-    pdf = official_copy.seal_pdf(session, actor, document, copy, seal_id=seal.id, pin=pin, reference=reference)
-    pdf |= official_copy.seal_ofd(session, actor, document, copy, seal_id=seal.id, pin=pin, reference=reference)
+    pdf = official_copy.seal_pdf(
+        session, actor, document, copy, seal_id=seal.id, pin=pin, reference=reference, authorisation=issued
+    )
+    pdf |= official_copy.seal_ofd(
+        session, actor, document, copy, seal_id=seal.id, pin=pin, reference=reference, authorisation=issued
+    )
     return {
         "conformance": check(data).to_dict(),
         "hash": document.signed_hash,

@@ -9,7 +9,8 @@ from typing import ClassVar
 @dataclass(frozen=True)
 class SealChanged:
     """A seal was created, used (用印, with its `use_id`), given other users, suspended, resumed or
-    revoked: `op` is `created`, `used`, `users_changed`, `suspended`, `resumed` or `revoked`."""
+    revoked, given a 用印授权 (an approved 用印申请) or its rule on those changed: `op` is `created`,
+    `used`, `users_changed`, `suspended`, `resumed`, `revoked`, `authorised` or `policy`."""
 
     type: ClassVar[str] = "esign.seal"
     recipients: ClassVar[str] = "the agency's seal keepers (and, for `users_changed`, the seal's users)"

@@ -137,6 +137,8 @@ class Seal(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     status_changed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     revoke_reason: str = Field(default="", max_length=200)
+    # Set by the keeper: every 用印 with this seal must cite an approved 用印申请 (esign.authorisations).
+    requires_authorisation: bool = False
 
 
 class SealUser(SQLModel, table=True):
@@ -147,6 +149,26 @@ class SealUser(SQLModel, table=True):
     user_id: int = Field(foreign_key="user_account.id", primary_key=True)
     granted_by: int = Field(foreign_key="user_account.id")
     granted_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class SealAuthorisation(SQLModel, table=True):
+    """An approved 用印申请: the seal may be applied ``times_allowed`` times to the one file whose
+    SHA-256 is ``document_sha256``. Granted by the approval that authorises it (办事: ``reference``
+    "banshi:<request id>", ``link`` its page); each 用印 citing it counts one use (esign.authorisations)."""
+
+    __tablename__ = "esign_seal_authorisation"
+    id: int | None = Field(default=None, primary_key=True)
+    seal_id: int = Field(foreign_key="esign_seal.id", index=True)
+    agency_id: int = Field(index=True)
+    reference: str = Field(max_length=200, index=True)
+    title: str = Field(default="", max_length=200)  # what the keeper reads: 用印申请 编号 and purpose
+    link: str = Field(default="", max_length=200)
+    document_sha256: str = Field(max_length=64)
+    times_allowed: int = 1
+    times_used: int = 0
+    applicant_id: int | None = Field(default=None, foreign_key="user_account.id")
+    granted_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class SignatureKind(str, enum.Enum):
@@ -189,6 +211,8 @@ class SealUse(SQLModel, table=True):
     sealed_sha256: str = Field(max_length=64)  # of the sealed file returned
     signature_id: int = Field(foreign_key="esign_signature.id")
     leaf_index: int
+    # The 用印申请 this use was made under (None: a seal without that rule, or a 公文 authorised by its 签发).
+    authorisation_id: int | None = Field(default=None, foreign_key="esign_seal_authorisation.id")
 
 
 class LogLeaf(SQLModel, table=True):

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from esign import credentials, seals, service, tlog
+from esign import authorisations, credentials, seals, service, tlog
 from esign.models import SealKind, SealStatus
 from esign.seal_image import MAX_UPLOAD_BYTES as SEAL_IMAGE_MAX
 from office.errors import PayloadTooLarge, PermissionDenied, ValidationError
@@ -213,6 +213,10 @@ class SealRevokeBody(Body):
     reason: str = Field(min_length=1, max_length=200)
 
 
+class SealPolicyBody(Body):
+    requires_authorisation: bool
+
+
 @api(action="esign.sign")
 def list_seals(ctx: Ctx) -> dict[str, Any]:
     return {"items": [seals.describe(ctx.session, ctx.user, s) for s in seals.list_seals(ctx.session, ctx.user)]}
@@ -296,6 +300,23 @@ def seal_uses(ctx: Ctx) -> dict[str, Any]:
     return {"items": items, "next_before": items[-1]["id"] if items else None}
 
 
+@api(action="esign.seal_manage", body=SealPolicyBody, write=True)
+def set_seal_policy(ctx: Ctx) -> dict[str, Any]:
+    seal = authorisations.set_required(
+        ctx.session, ctx.user, ctx.path_int("seal_id"), required=ctx.body.requires_authorisation
+    )
+    return seals.describe(ctx.session, ctx.user, seal)
+
+
+@api(action="esign.seal_manage")
+def seal_authorisations(ctx: Ctx) -> dict[str, Any]:
+    """The seal's 用印授权 (approved 用印申请), newest first; ``?open=1``: those with a use left."""
+    items = authorisations.for_seal(
+        ctx.session, ctx.user, ctx.path_int("seal_id"), open_only=ctx.query("open") in ("1", "true")
+    )
+    return {"items": items}
+
+
 @api(action="esign.sign", write=True, multipart=True, max_bytes=SIGN_MAX_BYTES, before_write=_key_ahead)
 def apply_seal(ctx: Ctx) -> Response:
     data = _file(ctx, "file", SIGN_MAX_BYTES)
@@ -308,6 +329,7 @@ def apply_seal(ctx: Ctx) -> Response:
         docx_bytes=data,
         anchor_paragraph=_int_field(ctx, "anchor_paragraph"),
         reference=_field(ctx, "reference"),
+        authorisation=_int_field(ctx, "authorisation_id"),  # an id only: Issued is for server code
     )
     return _docx_response(out, _filename(ctx, "（已盖章）"))
 
@@ -425,6 +447,8 @@ routes = [
         "/api/esign/seals/{seal_id:int}/revoke", _status_endpoint(SealStatus.revoked, SealRevokeBody), methods=["POST"]
     ),
     Route("/api/esign/seals/{seal_id:int}/uses", seal_uses, methods=["GET"]),
+    Route("/api/esign/seals/{seal_id:int}/policy", set_seal_policy, methods=["PUT"]),
+    Route("/api/esign/seals/{seal_id:int}/authorisations", seal_authorisations, methods=["GET"]),
     Route("/api/esign/seals/{seal_id:int}/apply", apply_seal, methods=["POST"]),
     Route("/api/esign/ca/chain.pem", chain_pem, methods=["GET"]),
     Route("/api/esign/ca/root/crl", root_crl, methods=["GET"]),

@@ -16,10 +16,11 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from esign import authority, ca, docx_sig, ofd_sig, pdf_sig, records, seals
+from esign import authorisations, authority, ca, docx_sig, ofd_sig, pdf_sig, records, seals
 from esign import seal as seal_mod
+from esign.authorisations import Citation
 from esign.credentials import UnlockedKey, active_credential, unlock_key
-from esign.models import Seal, SealUse, SignatureKind
+from esign.models import Seal, SealAuthorisation, SealUse, SignatureKind
 from office import audit, events
 from office.actor import Actor
 from office.db import utcnow
@@ -37,6 +38,7 @@ def seal_docx(
     docx_bytes: bytes,
     anchor_paragraph: int | None = None,
     reference: str,
+    authorisation: Citation = None,
 ) -> bytes:
     """用印: apply seal ``seal_id`` to a Word file and return the sealed file.
 
@@ -47,8 +49,14 @@ def seal_docx(
     covers the whole package. Records 用印登记 (seal, user, time, ``reference`` (<= 200 chars,
     e.g. the document number), SHA-256 of input and output) and a log entry. Bad files raise
     UnsupportedMedia (415) / PayloadTooLarge (413); nothing is stored then.
+
+    ``authorisation`` is what authorises this 用印 (``esign.authorisations``): an approved 用印申请's
+    id, ``Issued`` for a 公文 (its 签发), or None — refused (409 ``authorisation_required``) on a seal
+    that requires one; a grant for another seal or file, used up or revoked is refused too.
     """
-    reference, seal, key = _seal_key(session, actor, seal_id=seal_id, pin=pin, reference=reference)
+    reference, seal, key, grant = _seal_key(
+        session, actor, seal_id=seal_id, pin=pin, reference=reference, document=docx_bytes, authorisation=authorisation
+    )
     sealed, sig_der, now = _apply(
         session, key, docx_bytes, seal=seal, anchor_paragraph=anchor_paragraph, reference=reference
     )
@@ -63,6 +71,7 @@ def seal_docx(
         received=docx_bytes,
         sealed=sealed,
         fmt="docx",
+        grant=grant,
     )
     return sealed
 
@@ -77,6 +86,7 @@ def seal_pdf(
     page: int,
     rect: tuple[float, float, float, float],
     reference: str,
+    authorisation: Citation = None,
 ) -> bytes:
     """用印 on the official copy (版式 PDF): the seal picture at ``rect`` on ``page`` and a PAdES signature.
 
@@ -89,12 +99,14 @@ def seal_pdf(
     validators know no SM2; use the Word/OFD copy), ``bad_seal_rect`` / ``bad_seal_page``, and
     UnsupportedMedia for a file that is not a readable PDF.
     """
-    reference, seal, key = _seal_key(
+    reference, seal, key, grant = _seal_key(
         session,
         actor,
         seal_id=seal_id,
         pin=pin,
         reference=reference,
+        document=pdf_bytes,
+        authorisation=authorisation,
         check=lambda cred_alg: pdf_sig.check_alg(cred_alg),
     )
     _check_seal_size(seal, rect)
@@ -134,6 +146,7 @@ def seal_pdf(
         received=pdf_bytes,
         sealed=sealed,
         fmt="pdf",
+        grant=grant,
     )
     return sealed
 
@@ -148,6 +161,7 @@ def seal_ofd(
     page: int,
     rect: tuple[float, float, float, float],
     reference: str,
+    authorisation: Citation = None,
 ) -> bytes:
     """用印 on the OFD official copy: ``page`` (0-based) and ``rect`` exactly as for :func:`seal_pdf`
     (PDF points, y up: the same measured placement, since the OFD holds the same pages); the seal
@@ -155,7 +169,9 @@ def seal_ofd(
     with the actor's key in its own algorithm (SM2/SM3 or ECDSA P-256). Same authorisation, PIN,
     用印登记, log entry and audit as :func:`seal_docx`. Raises ``bad_seal_rect`` / ``bad_seal_page``
     and UnsupportedMedia for a file that is not an OFD."""
-    reference, seal, key = _seal_key(session, actor, seal_id=seal_id, pin=pin, reference=reference)
+    reference, seal, key, grant = _seal_key(
+        session, actor, seal_id=seal_id, pin=pin, reference=reference, document=ofd_bytes, authorisation=authorisation
+    )
     _check_seal_size(seal, rect)
     page_list = ofd_sig.pages(ofd_sig.read_package(ofd_bytes))
     if not 0 <= page < len(page_list):
@@ -189,6 +205,7 @@ def seal_ofd(
         received=ofd_bytes,
         sealed=sealed,
         fmt="ofd",
+        grant=grant,
     )
     return sealed
 
@@ -200,20 +217,26 @@ def _seal_key(
     seal_id: int,
     pin: str,
     reference: str,
+    document: bytes,
+    authorisation: Citation,
     check: Callable[[str], None] | None = None,
-) -> tuple[str, Seal, UnlockedKey]:
-    """The checks every 用印 makes, in this order: reference, the seal (usable by the actor), the
-    format's own rule on the key algorithm (``check``, before the PIN costs an attempt), the PIN,
-    and that the actor's current certificate is on the seal's list."""
+) -> tuple[str, Seal, UnlockedKey, SealAuthorisation | None]:
+    """The checks every 用印 makes, in this order: reference, the seal (usable by the actor), what
+    authorises this use of it on this file (``esign.authorisations.check``), the format's own rule
+    on the key algorithm (``check``); all before the PIN costs an attempt; then the PIN, and that
+    the actor's current certificate is on the seal's list."""
     reference = records.text_arg(reference, "文件标识 reference")
     seal = seals.check_usable(session, actor, seal_id)
+    grant = authorisations.check(
+        session, seal, document_sha256=hashlib.sha256(document).hexdigest(), cite=authorisation
+    )
     if check is not None:
         check(active_credential(session, actor).alg)
     key = unlock_key(session, actor, pin=pin)
     info = seal_mod.parse_seal(seal.seal_der)
     if not info.lists_cert(key.certificate):
         raise Conflict("您的签名证书尚未登记到该印章，请印章管理员重新确认授权", code="seal_needs_refresh")
-    return reference, seal, key
+    return reference, seal, key, grant
 
 
 def _check_seal_size(seal: Seal, rect: tuple[float, float, float, float]) -> None:
@@ -240,8 +263,12 @@ def _register_use(
     received: bytes,
     sealed: bytes,
     fmt: str,
+    grant: SealAuthorisation | None,
 ) -> SealUse:
-    """用印登记 + log entry + audit + the keepers' event, for every format."""
+    """用印登记 + log entry + audit + the keepers' event, for every format; spends one use of the
+    用印授权 that :func:`_seal_key` accepted, and links the 用印登记 row to it."""
+    if grant is not None:
+        authorisations.count_use(session, grant)
     keys = authority.keys_for(session)
     record = records.record_signature(
         session,
@@ -264,6 +291,7 @@ def _register_use(
         sealed_sha256=record.data_hash,
         signature_id=record.id,
         leaf_index=record.leaf_index,
+        authorisation_id=grant.id if grant is not None else None,
     )
     session.add(use)
     session.flush()
@@ -279,6 +307,7 @@ def _register_use(
             "leaf_index": record.leaf_index,
             "sealed_sha256": record.data_hash,
             "format": fmt,
+            "authorisation_id": grant.id if grant is not None else None,
         },
     )
     events.publish_on_commit(

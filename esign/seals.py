@@ -34,7 +34,16 @@ from sqlmodel import Session, col, select
 from esign import authority, ca, crypto, seal_image, tlog
 from esign import seal as seal_mod
 from esign.credentials import MAX_PIN_ATTEMPTS, check_pin_format, current_credential, unseal
-from esign.models import AuthorityKind, CredentialStatus, Seal, SealKind, SealStatus, SealUse, SealUser
+from esign.models import (
+    AuthorityKind,
+    CredentialStatus,
+    Seal,
+    SealAuthorisation,
+    SealKind,
+    SealStatus,
+    SealUse,
+    SealUser,
+)
 from office import audit, events
 from office.accounts import load_actor
 from office.actor import Actor
@@ -377,6 +386,7 @@ def describe(session: Session, actor: Actor, seal: Seal) -> dict[str, Any]:
         "can_manage": manage,
         "status_changed_at": iso(seal.status_changed_at),
         "revoke_reason": seal.revoke_reason,
+        "requires_authorisation": seal.requires_authorisation,
     }
     if manage:
         listed = set(session.exec(select(SealUser.user_id).where(SealUser.seal_id == seal.id)).all())
@@ -404,9 +414,15 @@ def describe(session: Session, actor: Actor, seal: Seal) -> dict[str, Any]:
 def uses(
     session: Session, actor: Actor, seal_id: int, *, before_id: int | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
-    """用印登记 of a seal, newest first (keepers of its agency only)."""
+    """用印登记 of a seal, newest first (keepers of its agency only); a use made under a 用印申请
+    names it (``authorisation``: its reference, title and the link back to the approval)."""
     seal = access_seal(session, actor, seal_id, manage=True)
-    stmt = select(SealUse, User).join(User, col(User.id) == col(SealUse.user_id)).where(SealUse.seal_id == seal.id)
+    stmt = (
+        select(SealUse, User, SealAuthorisation)
+        .join(User, col(User.id) == col(SealUse.user_id))
+        .outerjoin(SealAuthorisation, col(SealAuthorisation.id) == col(SealUse.authorisation_id))
+        .where(SealUse.seal_id == seal.id)
+    )
     if before_id:
         stmt = stmt.where(col(SealUse.id) < before_id)
     rows = session.exec(stmt.order_by(col(SealUse.id).desc()).limit(min(max(limit, 1), 200))).all()
@@ -421,6 +437,16 @@ def uses(
             "sealed_sha256": u.sealed_sha256,
             "signature_id": u.signature_id,
             "leaf_index": u.leaf_index,
+            "authorisation": None
+            if grant is None
+            else {
+                "id": grant.id,
+                "reference": grant.reference,
+                "title": grant.title,
+                "link": grant.link,
+                "times_allowed": grant.times_allowed,
+                "times_used": grant.times_used,
+            },
         }
-        for u, user in rows
+        for u, user, grant in rows
     ]

@@ -43,6 +43,7 @@ from sqlmodel import Session, col, select
 
 from esign import authority, crypto, docx_sig, records, seals, tlog
 from esign import seal as seal_mod
+from esign.authorisations import Issued
 from esign.credentials import UnlockedKey, unlock_key
 from esign.models import AuthorityKind, Seal, SealStatus, SignatureKind, SignatureRecord
 from esign.sealing import seal_docx, seal_ofd, seal_pdf, sign_docx
@@ -57,6 +58,7 @@ OID_PURPOSE = "1.3.6.1.4.1.61234.1.3.3"
 MAX_TEXT = 5 * 1024 * 1024
 
 __all__ = [
+    "Issued",
     "receipt",
     "report_dict",
     "seal_docx",
@@ -186,3 +188,61 @@ def recent_signatures(session: Session, actor: Actor, *, limit: int = 20) -> lis
             .limit(limit)
         ).all()
     )
+
+
+# --- the system's own signature ------------------------------------------------------------------
+
+#: Prefix of what the system signs, so these signatures can never be taken for a tree head
+#: (``esign.merkle``: ``TBSTH1``...) though both are made with the log key.
+SYSTEM_SIG_DOMAIN = b"TONGBAN-SYSTEM-SIG1\n"
+
+
+def _system_message(purpose: str, digest_hex: str) -> bytes:
+    return SYSTEM_SIG_DOMAIN + purpose.encode() + b"\n" + bytes.fromhex(digest_hex)
+
+
+def sign_as_system(session: Session, data: bytes, purpose: str) -> dict[str, Any]:
+    """The system's signature over ``data``, for records no person signs at that moment (an approval
+    that ended): no PIN exists there, so the transparency log's key signs (the key whose public half
+    is published with every signed tree head) and the signature is appended to the log.
+
+    Returns the record to keep: ``{alg, purpose, digest (SHA-256 hex of data), signature (hex),
+    signed_at, leaf_index}``. :func:`verify_system` checks it against the data later."""
+    if not data or len(data) > MAX_TEXT:
+        raise ValidationError("签名内容为空或过大", code="bad_data")
+    purpose = records.text_arg(purpose, "签名用途")
+    keys = authority.keys_for(session)
+    key_row = authority.log_key(session, keys)
+    digest = crypto.sha256(data).hex()
+    signature = crypto.sign(key_row.alg, authority.unwrap(key_row, keys.master), _system_message(purpose, digest))
+    payload = {
+        "alg": key_row.alg,
+        "purpose": purpose,
+        "digest": digest,
+        "signature": signature.hex(),
+        "signed_at": utcnow().isoformat(),
+    }
+    index = tlog.append(session, keys, "system.signature", tlog.event_bytes("system.signature", payload))
+    return payload | {"leaf_index": index}
+
+
+def verify_system(session: Session, data: bytes, record: dict[str, Any]) -> str:
+    """Check a record from :func:`sign_as_system` against ``data``: "" when valid, else why not (Chinese)."""
+    try:
+        payload = {k: record[k] for k in ("alg", "purpose", "digest", "signature", "signed_at")}
+        signature = bytes.fromhex(str(record["signature"]))
+        index = int(record["leaf_index"])
+    except (KeyError, TypeError, ValueError):
+        return "签名记录不完整"
+    if crypto.sha256(data).hex() != payload["digest"]:
+        return "内容与签名时不一致（摘要不符）"
+    key_row = authority.find(session, AuthorityKind.log)
+    if key_row is None or key_row.alg != payload["alg"]:
+        return "找不到系统签名密钥"
+    if not crypto.verify(
+        key_row.alg, key_row.public_key, _system_message(str(payload["purpose"]), payload["digest"]), signature
+    ):
+        return "系统签名无效"
+    if tlog.find_leaf(session, tlog.event_bytes("system.signature", payload)) != index:
+        return "公开日志中没有这条签名记录"
+    return ""

@@ -133,6 +133,9 @@ export const AUDIT_ACTIONS = {
   "esign.seal_suspended": "暂停印章",
   "esign.seal_resumed": "恢复印章",
   "esign.seal_revoked": "吊销印章",
+  "esign.seal_authorised": "用印申请获批（用印授权）",
+  "esign.seal_policy": "设置印章是否须凭用印申请使用",
+  "esign.seal_authorisation_revoked": "撤销用印授权",
 };
 
 /** What an audit entry's target is, in words. */

@@ -40,6 +40,9 @@ EXPECTATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/esign/seals/{seal_id:int}/resume"): role_only(KEEPER, REFUSED),  # not suspended any more
     ("POST", "/api/esign/seals/{seal_id:int}/revoke"): role_only(KEEPER),
     ("GET", "/api/esign/seals/{seal_id:int}/uses"): role_only(KEEPER),
+    # 用印授权: the keeper sets the rule (a body-less call is refused) and reads the seal's grants.
+    ("PUT", "/api/esign/seals/{seal_id:int}/policy"): role_only(KEEPER, REFUSED),
+    ("GET", "/api/esign/seals/{seal_id:int}/authorisations"): role_only(KEEPER),
     # Public verification material.
     ("GET", "/api/esign/ca/chain.pem"): public(),
     ("GET", "/api/esign/ca/root/crl"): public(),

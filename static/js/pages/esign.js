@@ -217,6 +217,11 @@ function sealCard(seal, ctx, refresh) {
       act(() => ctx.api.post(`/api/esign/seals/${seal.id}/revoke`, { reason }));
     } }, "吊销"));
   }
+  if (seal.can_manage && seal.status !== "revoked") {
+    const on = !seal.requires_authorisation;
+    buttons.push(h("button", { type: "button", class: "btn btn-secondary", onclick: () => act(() => ctx.api.put(`/api/esign/seals/${seal.id}/policy`, { requires_authorisation: on })) },
+      on ? "设为须凭用印申请使用" : "取消须凭用印申请"));
+  }
   const usesBox = h("div", { class: "seal-uses" });
   buttons.push(h("button", { type: "button", class: "btn btn-secondary", onclick: () => showUses(seal, ctx, usesBox) }, "用印登记"));
   const users = (seal.users || []).map((u) => h("li", {}, `${u.name}${u.keeper ? "（印章管理员）" : ""}${u.enrolled ? "" : "，未开通签名"}${u.enrolled && !u.in_seal ? "，待重新确认" : ""}`));
@@ -225,6 +230,7 @@ function sealCard(seal, ctx, refresh) {
       h("p", {}, `${KIND_LABELS[seal.kind] || seal.kind}　状态：${STATUS_LABELS[seal.status] || seal.status}　有效期至 ${time(seal.valid_end)}`),
       h("p", { class: "hint" }, `印章编码 ${seal.es_id}　证书序列号 ${seal.serial}`),
       seal.revoke_reason ? h("p", { class: "hint" }, `吊销原因：${seal.revoke_reason}`) : null,
+      seal.requires_authorisation ? h("p", { class: "hint" }, "须凭已批准的用印申请用印（公文凭签发用印）") : null,
       h("details", { class: "disclosure", open: openSeals.has(seal.id),
         ontoggle: (e) => { if (e.target.open) openSeals.add(seal.id); else openSeals.delete(seal.id); } },
         h("summary", {}, `授权使用人（${users.length}）`), h("ul", { class: "seal-users" }, users), usersForm(seal, ctx, refresh)),
@@ -254,8 +260,9 @@ async function showUses(seal, ctx, box) {
   try {
     const { items } = await ctx.api.get(`/api/esign/seals/${seal.id}/uses`);
     clear(box, items.length ? h("table", { class: "table" },
-      h("thead", {}, h("tr", {}, ["时间", "用印人", "文件", "盖章后文件 SHA-256", "公开日志"].map((t) => h("th", {}, t)))),
+      h("thead", {}, h("tr", {}, ["时间", "用印人", "文件", "用印申请", "盖章后文件 SHA-256", "公开日志"].map((t) => h("th", {}, t)))),
       h("tbody", {}, items.map((u) => h("tr", {}, h("td", {}, time(u.at)), h("td", {}, u.user_name), h("td", {}, u.reference),
+        h("td", {}, u.authorisation ? h("a", { href: u.authorisation.link || "#" }, u.authorisation.title || u.authorisation.reference) : "—"),
         h("td", { class: "mono" }, `${u.sealed_sha256.slice(0, 16)}…`), h("td", {}, `第 ${u.leaf_index + 1} 条`))))) : h("p", { class: "hint" }, "暂无用印记录"));
   } catch (err) { clear(box, h("p", { class: "form-msg form-msg-error" }, errorText(err))); }
 }
@@ -327,8 +334,24 @@ async function renderApply(box, ctx) {
   const seal = select("印章", seals.map((s) => [String(s.id), s.display_name]), String(seals[0].id));
   const file = input("Word 文件（.docx）", { type: "file", accept: DOCX, required: true });
   const ref = input("文件标识（如发文字号）", { type: "text", maxlength: "200", required: true });
+  // A seal that requires a 用印申请: its keeper picks one of the approved, unused ones (the file must be
+  // the one that request attached; the server checks its SHA-256).
+  const grant = select("用印申请", [], "");
+  const syncGrant = async () => {
+    const s = seals.find((x) => String(x.id) === seal.input.value);
+    grant.wrap.hidden = !(s && s.requires_authorisation);
+    if (grant.wrap.hidden) return;
+    let items = [];
+    if (s.can_manage) {
+      try { items = (await ctx.api.get(`/api/esign/seals/${s.id}/authorisations?open=1`)).items; } catch (err) { msg.show(errorText(err)); }
+    }
+    clear(grant.input, h("option", { value: "" }, items.length ? "请选择已批准的用印申请" : "没有待用印的已批准申请"),
+      items.map((a) => h("option", { value: String(a.id) }, `${a.title || a.reference}（${a.applicant_name}，已用 ${a.times_used}/${a.times_allowed} 次）`)));
+  };
+  seal.input.addEventListener("change", syncGrant);
+  syncGrant();
   const result = h("div", { class: "result" });
-  const form = h("form", { class: "form form-narrow" }, seal.wrap, file.wrap, ref.wrap, msg,
+  const form = h("form", { class: "form form-narrow" }, seal.wrap, grant.wrap, file.wrap, ref.wrap, msg,
     h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "盖章")), result);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -341,6 +364,7 @@ async function renderApply(box, ctx) {
     data.set("file", f);
     data.set("pin", pin);
     data.set("reference", ref.input.value.trim());
+    if (!grant.wrap.hidden && grant.input.value) data.set("authorisation_id", grant.input.value);
     try {
       const blob = await upload(`/api/esign/seals/${seal.input.value}/apply`, data);
       clear(result, h("p", { role: "status" }, "盖章完成，已登记用印并记入公开日志。"), download(blob, f.name.replace(/\.docx$/i, "") + "（已盖章）.docx"));
