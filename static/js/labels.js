@@ -120,6 +120,11 @@ export const AUDIT_ACTIONS = {
   "chat.member_role": "设置群管理员",
   "chat.mute": "设置消息免打扰",
   "chat.department_sync": "同步部门群成员",
+  // 办事：假期、人事档案、差旅费标准、台账
+  "banshi.leave.adjust": "调整假期",
+  "banshi.personnel.update": "修改参加工作时间",
+  "banshi.travel_standards.update": "修改差旅费标准",
+  "banshi.ledger.export": "导出办事台账",
   // 电子签章
   "esign.enrol": "开通电子签名",
   "esign.pin_changed": "修改签名 PIN 码",
