@@ -21,3 +21,9 @@ def _can_use(actor: Actor, _resource: Any = None) -> bool:
 def _can_manage_templates(actor: Actor, _resource: Any = None) -> bool:
     """Form templates (the designer), 分管领导 and the agency's offices: its administrators."""
     return actor.agency_id is not None and actor.has(Role.admin)
+
+
+@policy.rule("banshi.leaders.manage")
+def _can_manage_leaders(actor: Actor, _resource: Any = None) -> bool:
+    """分管领导, 主要领导 and the agency's 人事处/财务处 (``banshi.leaders``): its administrators."""
+    return actor.agency_id is not None and actor.has(Role.admin)

@@ -56,6 +56,8 @@ export const AUDIT_ACTIONS = {
   "workflow.add_signer": "加签",
   "workflow.terminate": "终止流程",
   "workflow.urge": "催办",
+  "banshi.leaders.set": "设置分管领导和主要领导",
+  "banshi.offices.set": "设置人事处和财务处",
   "workflow.delegate": "设置委托",
   "workflow.delegate_revoke": "取消委托",
   // 收文、督办、归档
