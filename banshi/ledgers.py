@@ -27,7 +27,7 @@ from office.errors import NotFound, ValidationError
 from office.models import Department, User
 from office.spreadsheet import safe_cell
 
-MONTH = re.compile(r"(20\d\d)-(0[1-9]|1[0-2])")
+MONTH = re.compile(r"(20\d\d)-(0[1-9]|1[0-2])", re.ASCII)
 
 
 def month_bounds(month: str) -> tuple[dt.datetime, dt.datetime]:

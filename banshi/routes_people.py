@@ -18,19 +18,19 @@ from office.web import Body, Ctx, api
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-class AdjustIn(Body):
+class LeaveAdjustIn(Body):
     year: int
     kind: str
     days: float
     reason: str
 
 
-class PersonnelIn(Body):
+class PersonnelRecordIn(Body):
     work_start: str | None = None
     note: str = ""
 
 
-class StandardsIn(Body):
+class TravelStandardsIn(Body):
     items: list[dict[str, Any]]
 
 
@@ -62,17 +62,17 @@ def person(ctx: Ctx) -> dict[str, Any]:
     return leave.history(ctx.session, ctx.user, ctx.path_int("user_id"), _year(ctx))
 
 
-@api(action="authenticated", body=AdjustIn, write=True, status=201)
+@api(action="authenticated", body=LeaveAdjustIn, write=True, status=201)
 def adjust(ctx: Ctx) -> dict[str, Any]:
-    b: AdjustIn = ctx.body
+    b: LeaveAdjustIn = ctx.body
     user_id = ctx.path_int("user_id")
     leave.adjust(ctx.session, ctx.user, user_id, year=b.year, kind=b.kind, days=b.days, reason=b.reason)
     return leave.history(ctx.session, ctx.user, user_id, b.year)
 
 
-@api(action="authenticated", body=PersonnelIn, write=True)
+@api(action="authenticated", body=PersonnelRecordIn, write=True)
 def set_personnel(ctx: Ctx) -> dict[str, Any]:
-    b: PersonnelIn = ctx.body
+    b: PersonnelRecordIn = ctx.body
     try:
         work_start = dt.date.fromisoformat(b.work_start) if b.work_start else None
     except ValueError:
@@ -87,7 +87,7 @@ def get_standards(ctx: Ctx) -> dict[str, Any]:
     return travel.view(ctx.session, ctx.user)
 
 
-@api(action="authenticated", body=StandardsIn, write=True)
+@api(action="authenticated", body=TravelStandardsIn, write=True)
 def put_standards(ctx: Ctx) -> dict[str, Any]:
     return travel.replace_standards(ctx.session, ctx.user, ctx.body.items)
 
