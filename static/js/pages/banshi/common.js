@@ -150,8 +150,6 @@ export function daysText(field, days) {
   return (field.count || "workdays") === "calendar" ? `${days} 天` : `${days} 个工作日`;
 }
 
-export const HALVES = { am: "上午", pm: "下午" };
-
 /** Read-only text of one value (lists, the request page, print). People and departments as names. */
 export function valueNode(field, value, names) {
   if (value === null || value === undefined || value === "" || (Array.isArray(value) && !value.length)) {
@@ -161,8 +159,10 @@ export function valueNode(field, value, names) {
     case "money":
       return el("span", { class: "bs-money" }, `¥${formatFen(value)}`, el("span", { class: "bs-capital" }, `（${fenToChinese(Number(value))}）`));
     case "daterange": {
-      const half = (h) => (h ? HALVES[h] || "" : "");
-      return el("span", {}, `${value.start}${half(value.start_half)} 至 ${value.end}${half(value.end_half)}`,
+      // Only a half day is worth saying: starting in the afternoon, ending at noon.
+      const from = `${value.start}${value.start_half === "pm" ? " 下午" : ""}`;
+      const to = `${value.end}${value.end_half === "am" ? " 上午" : ""}`;
+      return el("span", {}, `${from} 至 ${to}`,
         value.days !== undefined ? el("strong", { class: "bs-days" }, ` 共 ${daysText(field, value.days)}`) : null);
     }
     case "datetime":

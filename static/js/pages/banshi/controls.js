@@ -7,7 +7,7 @@
 import { el, replace, button, uid, toast } from "../../ui.js";
 import { dateInput, timeInput, normalDate, normalTime } from "../../components/datefield.js";
 import { picker } from "../../components/picker.js";
-import { fenToChinese, formatFen, parseYuan, daysText, isNumeric, HALVES } from "./common.js";
+import { fenToChinese, formatFen, parseYuan, daysText, isNumeric } from "./common.js";
 
 /** The label with its * for a required field. */
 function labelText(f) {
@@ -130,11 +130,11 @@ const CONTROLS = {
     const endId = uid(`bs-${f.key}-end`);
     const start = dateInput({ id: startId, value: v.start || "", required: !!f.required });
     const end = dateInput({ id: endId, value: v.end || "", required: !!f.required });
-    const half = (label, now) => el("select", { "aria-label": label, class: "bs-half" },
-      el("option", { value: "", selected: !now }, "全天"),
-      Object.entries(HALVES).map(([k, l]) => el("option", { value: k, selected: now === k }, l)));
-    const startHalf = f.halves ? half(`${f.label}：开始当天`, v.start_half) : null;
-    const endHalf = f.halves ? half(`${f.label}：结束当天`, v.end_half) : null;
+    // Half days: the first day may start in the afternoon, the last may end at noon; else whole days.
+    const half = (label, value, text, now) => el("select", { "aria-label": label, class: "bs-half" },
+      el("option", { value: "", selected: now !== value }, "全天"), el("option", { value, selected: now === value }, text));
+    const startHalf = f.halves ? half(`${f.label}：开始当天`, "pm", "下午开始", v.start_half) : null;
+    const endHalf = f.halves ? half(`${f.label}：结束当天`, "am", "上午结束", v.end_half) : null;
     const days = el("p", { class: "bs-days", "aria-live": "polite" },
       v.days !== undefined ? `共 ${daysText(f, v.days)}` : "");
     for (const n of [start.input, end.input, startHalf, endHalf]) n?.addEventListener("change", changed);

@@ -142,6 +142,7 @@ export function routeEditor(ctx, draft, names, touch) {
         steps.push({ key: nextKey(), name: "审批", mode: "any", approvers: { kind: "head" }, cc: [], deadline_hours: null });
         touch();
         draw();
+        box.querySelector(".bs-step-cards > li:last-child details")?.setAttribute("open", "");
       }, { kind: "secondary", class: "btn-small" }));
     draw();
     return box;
@@ -162,7 +163,11 @@ export function routeEditor(ctx, draft, names, touch) {
     const drawWho = () => replace(who, approverEditor(s.approvers, (a) => { s.approvers = a; touch(); drawWho(); }));
     drawWho();
     const cc = el("div", {}, usersPicker("本步完成后抄送", s.cc || [], (list) => { s.cc = list; touch(); }));
-    return el("div", { class: "bs-step-card" },
+    const kindLabel = (APPROVER_KINDS.find(([k]) => k === s.approvers?.kind) || [])[1] || "";
+    const title = el("span", { class: "bs-card-name" }, s.name);
+    name.input.addEventListener("change", () => { title.textContent = s.name; });
+    return el("details", { class: "bs-step-card" },
+      el("summary", {}, title, el("span", { class: "hint" }, kindLabel.replace(/（.*$/, ""))),
       el("div", { class: "form-grid" }, name.wrap, mode.wrap, hours.wrap), who, cc,
       el("div", { class: "actions" },
         button("上移", () => { [steps[i - 1], steps[i]] = [steps[i], steps[i - 1]]; touch(); draw(); },

@@ -45,6 +45,14 @@ export function formFields(ctx, fields, values = {}, { onChange = () => {}, file
     waiting() {
       for (const c of controls.values()) c.waiting?.();
     },
+    /** Whether a required field is still empty (the preview waits: the server would only say so). */
+    incomplete() {
+      return fields.some((f) => {
+        if (!f.required || f.type === "formula") return false;
+        const v = controls.get(f.key).read();
+        return v === null || v === undefined || v === "" || (Array.isArray(v) && !v.length);
+      });
+    },
     /** A 422 naming a field: its message under the field, focus on it. False when it names none here. */
     showError(err, { focus = true } = {}) {
       const key = err?.body?.field;
@@ -134,6 +142,10 @@ export function infoBlock(info) {
 export function livePreview(ctx, templateId, form, { routeBox, infoBox }) {
   let last = null;
   const run = newestWins(async (stale) => {
+    if (form.incomplete()) {
+      replace(routeBox, el("p", { class: "hint" }, "填写完必填项后，这里显示由谁审批。"));
+      return;
+    }
     form.waiting();
     try {
       const data = await ctx.api.post("/api/banshi/preview", { template_id: templateId, values: form.read() }, { signal: ctx.signal });

@@ -14,10 +14,11 @@ export async function renderPrint(root, ctx, id) {
   for (const s of req.route?.steps || []) {
     for (const t of s.tasks || []) {
       if (!t.acted_at) continue;
-      approvals.push(el("tr", {}, el("td", {}, s.name),
-        el("td", {}, t.acted_by ? `${t.acted_by}（代 ${t.assignee}）` : t.assignee),
-        el("td", {}, TASK_STATES[t.state] || t.state), el("td", { class: "bs-print-opinion" }, t.opinion || ""),
-        el("td", { class: "num" }, fmtTime(t.acted_at))));
+      approvals.push(el("tr", {}, el("td", { "data-label": "环节" }, s.name),
+        el("td", { "data-label": "审批人" }, t.acted_by ? `${t.acted_by}（代 ${t.assignee}）` : t.assignee),
+        el("td", { "data-label": "结果" }, TASK_STATES[t.state] || t.state),
+        el("td", { "data-label": "意见", class: "bs-print-opinion" }, t.opinion || ""),
+        el("td", { "data-label": "时间", class: "num" }, fmtTime(t.acted_at))));
     }
   }
   const signed = req.proof && Object.keys(req.proof).length;
@@ -42,11 +43,12 @@ export async function renderPrint(root, ctx, id) {
           el("tr", {}, el("th", { scope: "row" }, "事由"), el("td", {}, req.title)),
           rows)),
       el("h2", { class: "bs-sheet-h2" }, "审批意见"),
-      approvals.length ? el("table", { class: "bs-sheet-table bs-sheet-approvals" },
+      approvals.length ? el("table", { class: "bs-sheet-table bs-sheet-approvals table-stack" },
         el("thead", {}, el("tr", {}, ["环节", "审批人", "结果", "意见", "时间"].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, approvals)) : el("p", {}, "尚无审批记录。"),
       el("footer", { class: "bs-sheet-foot" },
-        signed ? el("p", {}, "本审批单由通办系统电子签名并记入公开日志，扫描二维码或在“办事 › 审批单验证”中输入审批编号即可核验真伪。")
+        signed ? [el("p", {}, "本审批单由通办系统电子签名并记入公开日志，扫描二维码，或在“办事 › 审批单验证”中输入审批编号和核验码，即可核验真伪。"),
+          req.proof.digest ? el("p", { class: "mono bs-digest" }, `核验码：${req.proof.digest}`) : null]
           : el("p", {}, "本申请尚未审批通过，审批通过后生成核验二维码。"),
         el("p", {}, `打印时间：${fmtTime(new Date().toISOString())}　打印人：${ctx.me.name}`))));
 }
