@@ -90,7 +90,7 @@ def test_ledger_counts_per_department_and_month(client: TestClient, db: Database
     assert leave == {("张伟", "年休假"): 4, ("李娜", "病假"): 1.5}
     one = office.get("/api/banshi/ledger", params={"month": "2026-10", "department_id": org.depts["A2"]}).json()
     assert {i["department"] for i in one["items"]} == {"秘书处"}
-    for bad in ("2026-13", "2026-1", "２０２６-10", "2026-10-01"):
+    for bad in ("2026-13", "2026-1", "20２６-10", "2026-10-01"):
         assert office.get("/api/banshi/ledger", params={"month": bad}).status_code == 422, bad
     assert as_user(client, "hamlet").get("/api/banshi/ledger", params={"month": "2026-10"}).status_code == 403
     assert as_user(client, "othello").get("/api/banshi/ledger").status_code == 403
