@@ -13,13 +13,12 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from banshi.models import ApprovalRequest, RequestFile
+from banshi.visibility import readable_cond
 from docs_flow.models import OutgoingDocument
 from docs_flow.visibility import outgoing_cond
 from office.actor import Actor
 from office.models import Department, Post, User
 from office.workcal import WorkCalendar, load_calendar
-from workflow.models import WfCase
-from workflow.worklist import on_route_cond
 
 
 def agency_people(session: Session, agency_id: int | None, ids: set[int]) -> set[int]:
@@ -63,23 +62,15 @@ def usable_files(session: Session, uploader_id: int, ids: set[int], request_id: 
 
 
 def readable_requests(session: Session, actor: Actor, ids: set[int]) -> set[int]:
-    """Those of ``ids`` the actor may read. Until ``banshi.visibility`` lands this is the narrow rule:
-    the same agency, and the actor applied or is on its route."""
+    """Those of ``ids`` the actor may read: ``banshi.visibility``'s one reading condition (what
+    ``may_read`` asks for one request: applicant, route, 抄送, reader offices, one agency), here for
+    every linked request in one query."""
     if not ids:
         return set()
     rows = session.exec(
-        select(ApprovalRequest.id, ApprovalRequest.applicant_id, ApprovalRequest.case_id).where(
-            col(ApprovalRequest.id).in_(sorted(ids)), col(ApprovalRequest.agency_id) == actor.agency_id
-        )
+        select(ApprovalRequest.id).where(col(ApprovalRequest.id).in_(sorted(ids)), readable_cond(session, actor))
     ).all()
-    readable = {rid for rid, applicant, _ in rows if rid is not None and applicant == actor.user_id}
-    cases: dict[int, int] = {case: rid for rid, _, case in rows if case is not None and rid is not None}
-    if cases:
-        on_route = session.exec(
-            select(WfCase.id).where(col(WfCase.id).in_(sorted(cases)), on_route_cond(WfCase.id, actor.user_id))
-        ).all()
-        readable |= {cases[c] for c in on_route if c is not None}
-    return readable
+    return {r for r in rows if r is not None}
 
 
 def readable_documents(session: Session, actor: Actor, ids: set[int]) -> set[int]:

@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlmodel import Session
 
 from banshi.fields import clean_values, validate_fields
-from banshi.models import ApprovalRequest, FormTemplate, FormVersion, RequestFile, VersionState
+from banshi.models import ApprovalRequest, FormTemplate, FormVersion, RequestCc, RequestFile, VersionState
 from docs_flow import service as docs_service
 from docs_flow.schemas import DocumentCreate
 from office.actor import SYSTEM
@@ -184,11 +184,14 @@ def test_a_linked_request_must_be_readable_by_the_applicant(db: Database, org: O
     with db.write() as s:
         own = _request(s, org, "hamlet")
         colleagues = _request(s, org, "ophelia")
+        copied = _request(s, org, "laertes")
+        s.add(RequestCc(request_id=copied, user_id=org.users["hamlet"], stage="submit"))
         abroad = _request(s, org, "othello", agency="B")
     fields = [F("trip", "link", label="关联申请", to="request")]
     assert clean(org, "hamlet", fields, {"trip": {"kind": "request", "id": own, "title": "x"}}) == {
         "trip": {"kind": "request", "id": own}
     }
+    assert clean(org, "hamlet", fields, {"trip": {"kind": "request", "id": copied}})["trip"]["id"] == copied  # 抄送
     for target in (colleagues, abroad, 999_999):
         error = refused(org, "hamlet", fields, {"trip": {"kind": "request", "id": target}})
         assert (error.code, error.extra, error.message) == (
