@@ -334,6 +334,28 @@ def _check_formulas(fields: list[Field], *, table: str | None) -> None:
         raise c.error("公式循环引用：" + " → ".join(cycle), code="formula_cycle")
 
 
+def _check_formula_visibility(fields: list[Field]) -> None:
+    """A formula shows what it reads: one reading a field with ``visible_to`` must be seen by no one
+    who may not see that field (``amount * 1`` would otherwise copy a hidden amount into view). Each
+    formula is held to what it reads directly; formulas reading formulas chain the rule along."""
+    by_key = {f["key"]: f for f in fields}
+    for f in fields:
+        if f["type"] != "formula":
+            continue
+        mine = f.get("visible_to")
+        for ref in sorted(formula.references(f["expr"])):
+            source = by_key[ref.split(".", 1)[0]]
+            theirs = source.get("visible_to")
+            if theirs is None:
+                continue
+            if mine is None or not (
+                set(mine["steps"]) <= set(theirs["steps"]) and set(mine["offices"]) <= set(theirs["offices"])
+            ):
+                c = _Check(f, key=f["key"], table=None)
+                message = f"公式读取了限定可见的字段{quoted(source)}，它的可见范围不能比{quoted(source)}更宽"
+                raise c.error(message, code="formula_visibility")
+
+
 def formula_cycle(deps: Mapping[str, set[str]]) -> list[str]:
     """A cycle among formulas (``[a, b, a]``) if there is one, else ``[]``."""
     order, cycle = formula_order(deps)
@@ -382,4 +404,5 @@ def validate_fields(raw: Any) -> list[Field]:
     fields = [_field(item, position, table=None) for position, item in enumerate(raw)]
     _unique(fields, table=None)
     _check_formulas(fields, table=None)
+    _check_formula_visibility(fields)
     return fields

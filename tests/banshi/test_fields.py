@@ -442,6 +442,22 @@ def test_visible_values_follow_visible_to() -> None:
     ]
 
 
+def test_a_formula_is_seen_by_no_one_who_may_not_see_what_it_reads() -> None:
+    personnel = {"offices": ["personnel"]}
+    hidden = F("cost", "money", visible_to={"steps": ["s2"], "offices": ["personnel"]})
+    for formula_visible_to in (None, {"offices": ["finance"]}, {"steps": ["s1"]}, {"steps": ["s2", "s3"]}):
+        error = bad_design([hidden, F("double", "formula", expr="cost * 2", visible_to=formula_visible_to)])
+        assert (error.code, error.extra) == ("formula_visibility", {"field": "double"})
+        assert "“COST”" in error.message
+    validate_fields([hidden, F("double", "formula", expr="cost * 2", visible_to=personnel)])
+    validate_fields([hidden, F("double", "formula", expr="cost * 2", visible_to=hidden["visible_to"])])
+    # Through another formula, and through a table's column total.
+    chain = [hidden, F("a", "formula", expr="cost", visible_to=personnel), F("b", "formula", expr="a + 1")]
+    assert bad_design(chain).extra == {"field": "b"}
+    table = F("t", "table", columns=[F("n", "number")], visible_to=personnel)
+    assert bad_design([table, F("sum_n", "formula", expr="t.n")]).extra == {"field": "sum_n"}
+
+
 def test_display_values() -> None:
     fields = {f["key"]: f for f in validate_fields(EVERY_TYPE)}
     names = {"person": {5: "李娜"}, "department": {3: "综合处"}, "file": {9: "发票.pdf"}, "request": {4: "张伟的出差"}}
