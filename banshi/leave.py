@@ -188,9 +188,9 @@ def history(session: Session, actor: Actor, user_id: int, year: int) -> dict[str
     """A person's balance, personnel record and ledger entries of ``year``: for the person, and for
     the personnel office of their agency."""
     check_year(year)
-    user = require_same_agency(session, actor, user_id)
-    if user_id != actor.user_id:
+    if user_id != actor.user_id:  # first: staff outside the office learn nothing, not even who exists
         require_office(session, actor, "personnel")
+    user = require_same_agency(session, actor, user_id)
     record = session.get(PersonnelRecord, user_id)
     entries = [e for e in _entries(session, [user_id], [year]) if e.year == year]
     names = _names(session, {e.by_id for e in entries if e.by_id})
@@ -233,8 +233,8 @@ def _entry_view(e: LeaveEntry, names: dict[int, str]) -> dict[str, Any]:
 
 def _require_keeper(session: Session, actor: Actor, user_id: int) -> None:
     """The personnel office of the person's agency, and not the person: nobody raises their own leave."""
+    require_office(session, actor, "personnel")  # first, as in ``history``
     require_same_agency(session, actor, user_id)
-    require_office(session, actor, "personnel")
     if user_id == actor.user_id:
         raise PermissionDenied("不能办理本人的假期和人事档案，请由人事处其他工作人员办理", code="own_record")
 

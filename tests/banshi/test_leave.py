@@ -179,7 +179,9 @@ def test_personnel_office_adjusts_with_reason_audited(client: TestClient, db: Da
     body = {"year": 2026, "kind": "annual", "days": 2, "reason": "上年度结转（经批准）"}
     staff, office, foreign = as_user(client, "ophelia"), as_user(client, "horatio"), as_user(client, "othello")
     assert staff.post(url, json=body).status_code == 403
-    assert foreign.post(url, json=body).status_code == 404
+    # Outside the personnel office a person of the agency, of another agency or none at all answer alike.
+    assert staff.post("/api/banshi/leave/people/987654", json=body).status_code == 403
+    assert foreign.post(url, json=body).status_code == 403
     r = office.post(url, json={**body, "reason": "  "})
     assert r.status_code == 422 and r.json()["field"] == "reason"
     for days in (0.3, 0, 367, "NaN", "inf"):
