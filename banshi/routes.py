@@ -8,11 +8,13 @@ from urllib.parse import quote
 from starlette.responses import Response
 from starlette.routing import Route
 
-from banshi import files, listing, service, templates
+from banshi import files, leaders, listing, routes_people, routes_proof, service, templates
 from banshi.schemas import (
     ActionIn,
     BatchIn,
     DraftIn,
+    LeadersIn,
+    OfficesIn,
     PreviewIn,
     RequestCreate,
     RequestUpdate,
@@ -212,6 +214,29 @@ def admin_publish(ctx: Ctx) -> dict[str, Any]:
     return templates.version_public(templates.publish(ctx.session, ctx.user, ctx.path_int("template_id")))
 
 
+# 分管领导, 主要领导 and the agency's offices (administrators) -------------------------------------------
+
+
+@api(action="banshi.leaders.manage")
+def admin_leaders(ctx: Ctx) -> dict[str, Any]:
+    return leaders.leaders_view(ctx.session, ctx.user)
+
+
+@api(action="banshi.leaders.manage", body=LeadersIn, write=True)
+def admin_set_leaders(ctx: Ctx) -> dict[str, Any]:
+    return leaders.set_leaders(ctx.session, ctx.user, ctx.body.model_dump())
+
+
+@api(action="banshi.leaders.manage")
+def admin_offices(ctx: Ctx) -> dict[str, Any]:
+    return leaders.offices_view(ctx.session, ctx.user)
+
+
+@api(action="banshi.leaders.manage", body=OfficesIn, write=True)
+def admin_set_offices(ctx: Ctx) -> dict[str, Any]:
+    return leaders.set_offices(ctx.session, ctx.user, ctx.body.model_dump())
+
+
 R = P + "/requests/{request_id:int}"
 T = P + "/admin/templates/{template_id:int}"
 routes = [
@@ -233,4 +258,10 @@ routes = [
     Route(T + "/draft", admin_get_draft, methods=["GET"]),
     Route(T + "/draft", admin_save_draft, methods=["PUT"]),
     Route(T + "/publish", admin_publish, methods=["POST"]),
+    Route(P + "/admin/leaders", admin_leaders, methods=["GET"]),
+    Route(P + "/admin/leaders", admin_set_leaders, methods=["PUT"]),
+    Route(P + "/admin/offices", admin_offices, methods=["GET"]),
+    Route(P + "/admin/offices", admin_set_offices, methods=["PUT"]),
+    *routes_people.routes,  # leave, personnel records, travel standards, ledgers
+    *routes_proof.routes,  # the proof's QR and verification, the 用印申请's seals
 ]

@@ -74,3 +74,18 @@ class DraftIn(Body):
     fields: list[Any] = Field(max_length=200)
     route: dict[str, Any]
     options: dict[str, Any] = Field(default_factory=dict)
+
+
+class SupervisorIn(Body):
+    department_id: int
+    user_id: int
+
+
+class LeadersIn(Body):
+    principal: int | None = None  # 主要领导
+    supervisors: list[SupervisorIn] = Field(default_factory=list, max_length=2000)  # 分管领导 by department
+
+
+class OfficesIn(Body):
+    personnel_department_id: int | None = None  # 人事处
+    finance_department_id: int | None = None  # 财务处

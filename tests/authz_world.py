@@ -213,8 +213,37 @@ def build_world(app: Any) -> World:
     ids["signature_id"] = sig["id"]
     ids["seal_id"] = make_seal(org, users=("claudius",))
     ids["own_session_id"] = _session_ids(db, org.users["hamlet"])[-1]
+    _banshi(w, ham, pro)
     del yor
     return w
+
+
+def _banshi(w: World, ham: TestClient, pro: TestClient) -> None:
+    """办事: a form designed and published by the administrator (one step, polonius approves); hamlet's
+    request on it, submitted; a file hamlet uploaded and has not attached yet."""
+    from sqlmodel import SQLModel
+
+    with w.app.state.db.write() as s:  # the bs_* tables, until their migration (0017_banshi) exists
+        SQLModel.metadata.create_all(s.connection())
+    u = w.org.users
+    tid = _ok(pro.post("/api/banshi/admin/templates", json={"name": "采购申请", "category": "财务"}))["id"]
+    w.ids["bs_draft"] = {
+        "fields": [{"key": "reason", "label": "事由", "type": "text", "required": True}],
+        "route": {
+            "branches": [],
+            "default": {"steps": [{"key": "s1", "name": "部门负责人审批", "mode": "any",
+                                   "approvers": {"kind": "users", "user_ids": [u["polonius"]]}}]},
+            "cc": {"submit": [], "end": []},
+        },
+        "options": {"batch": True},
+    }  # fmt: skip
+    _ok(pro.put(f"/api/banshi/admin/templates/{tid}/draft", json=w.ids["bs_draft"]))
+    _ok(pro.post(f"/api/banshi/admin/templates/{tid}/publish"))
+    req = _ok(
+        ham.post("/api/banshi/requests", json={"template_id": tid, "values": {"reason": "购买打印纸"}, "submit": True})
+    )
+    w.ids["template_id"], w.ids["request_id"] = tid, req["id"]
+    w.ids["bs_file_id"] = _ok(ham.post("/api/banshi/files", params={"name": "发票.pdf"}, content=b"%PDF-1.4 x"))["id"]
 
 
 def _session_ids(db: Any, user_id: int) -> list[int]:

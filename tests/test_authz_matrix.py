@@ -43,7 +43,8 @@ LATER = [
     re.compile(p)
     for p in (
         r"POST /api/meetings/feed|PUT /api/meetings/.*/minutes|POST /api/docs/.*/actions",  # replace or move on
-        r"POST .*/(recall|void|skip|suspend|disable|reset-password)|DELETE .*|POST /api/esign/(admin/users/.*/)?revoke",
+        r"POST .*/(recall|void|skip|suspend|disable|reset-password|withdraw)|DELETE .*"
+        r"|POST /api/esign/(admin/users/.*/)?revoke",
         r"POST .*/leave",
         r"POST .*/(cancel|dissolve)|POST /api/esign/seals/.*/revoke",
         r"POST /api/auth/logout",  # ends the caller's own session
@@ -113,7 +114,11 @@ def params(w: World, method: str, path: str) -> dict[str, Any]:
         "item_id": ids["item_id"],
         "circulation_id": ids["circulation_id"],
         "archive_id": ids["archive_id"],
+        "request_id": ids["request_id"],
+        "template_id": ids["template_id"],
     }
+    if path.startswith("/api/banshi/files/"):
+        values["file_id"] = ids["bs_file_id"]
     if path.startswith("/api/incoming/{incoming_id:int}/files/"):
         values["file_id"] = ids["incoming_file_id"]
     if "/members/{uid:int}" in path:
@@ -147,7 +152,11 @@ def request_for(w: World, method: str, path: str) -> dict[str, Any] | None:
 
     with w.app.state.db.read() as s:
         ids["incoming_version"] = s.get(IncomingDocument, ids["incoming_id"]).version
-    return {
+    from banshi.models import ApprovalRequest
+
+    with w.app.state.db.read() as s:
+        bs_version = s.get(ApprovalRequest, ids["request_id"]).version
+    return _banshi_request(w, method, path, bs_version) or {
         ("PUT", "/api/incoming/{incoming_id:int}"): {
             "json": {"version": ids["incoming_version"], "title": "关于报送的函"}
         },
@@ -230,6 +239,43 @@ def request_for(w: World, method: str, path: str) -> dict[str, Any] | None:
         ("POST", "/api/esign/signatures/{signature_id:int}/verify"): {"json": {"text": "同意。"}},
         ("PATCH", "/api/admin/users/{user_id:int}"): {"json": {"phone": "020-1234"}},
         ("PATCH", "/api/admin/departments/{dept_id:int}"): {"json": {"name": "综合处"}},
+    }.get((method, path))
+
+
+def _banshi_request(w: World, method: str, path: str, version: int) -> dict[str, Any] | None:
+    """Well-formed 办事 calls: hamlet's request at its current version, the template's form values."""
+    users, tid = w.org.users, w.ids["template_id"]
+    act = {"version": version, "opinion": "理由"}
+    return {
+        ("POST", "/api/banshi/preview"): {"json": {"template_id": tid, "values": {"reason": "预览"}}},
+        ("POST", "/api/banshi/requests"): {"json": {"template_id": tid, "values": {"reason": "再买一些"}}},
+        ("GET", "/api/banshi/requests"): {"params": {"box": "mine"}},
+        ("POST", "/api/banshi/requests/batch-approve"): {
+            "json": {"items": [{"id": w.ids["request_id"], "version": version}]}
+        },
+        ("PUT", "/api/banshi/requests/{request_id:int}"): {"json": {"version": version, "values": {"reason": "改"}}},
+        ("POST", "/api/banshi/requests/{request_id:int}/submit"): {"json": {"version": version}},
+        ("POST", "/api/banshi/requests/{request_id:int}/approve"): {"json": act},
+        ("POST", "/api/banshi/requests/{request_id:int}/reject"): {"json": act},
+        ("POST", "/api/banshi/requests/{request_id:int}/return"): {"json": act},
+        ("POST", "/api/banshi/requests/{request_id:int}/transfer"): {"json": {**act, "user_id": users["laertes"]}},
+        ("POST", "/api/banshi/requests/{request_id:int}/add_signer"): {"json": {**act, "user_ids": [users["laertes"]]}},
+        ("POST", "/api/banshi/requests/{request_id:int}/withdraw"): {"json": act},
+        ("POST", "/api/banshi/requests/{request_id:int}/urge"): {"json": act},
+        ("POST", "/api/banshi/files"): {"params": {"name": "附件.txt"}, "content": b"hello"},
+        ("POST", "/api/banshi/admin/templates"): {"json": {"name": "用车申请"}},
+        ("PUT", "/api/banshi/admin/templates/{template_id:int}"): {"json": {"description": "采购物品"}},
+        ("PUT", "/api/banshi/admin/templates/{template_id:int}/draft"): {"json": w.ids["bs_draft"]},
+        ("PUT", "/api/banshi/admin/leaders"): {"json": {"principal": users["claudius"], "supervisors": []}},
+        ("PUT", "/api/banshi/admin/offices"): {
+            "json": {"personnel_department_id": None, "finance_department_id": None}
+        },
+        ("POST", "/api/banshi/leave/people/{user_id:int}"): {
+            "json": {"year": 2026, "kind": "annual", "days": 1, "reason": "补登"}
+        },
+        ("PUT", "/api/banshi/personnel/{user_id:int}"): {"json": {"work_start": "2010-07-01"}},
+        ("PUT", "/api/banshi/travel-standards"): {"json": {"items": []}},
+        ("GET", "/api/banshi/verify"): {"params": {"serial": "202612070001", "digest": "0" * 64}},
     }.get((method, path))
 
 
