@@ -56,6 +56,19 @@ export const AUDIT_ACTIONS = {
   "workflow.add_signer": "加签",
   "workflow.terminate": "终止流程",
   "workflow.urge": "催办",
+  "banshi.create": "新建办事申请",
+  "banshi.save": "修改办事申请",
+  "banshi.submit": "提交办事申请",
+  "banshi.urge": "催办办事申请",
+  "banshi.cc": "抄送办事申请",
+  "banshi.batch_approve": "批量同意办事申请",
+  "banshi.file_upload": "上传办事附件",
+  "banshi.file_download": "下载办事附件",
+  "banshi.template_create": "新建办事表单",
+  "banshi.template_update": "修改办事表单设置",
+  "banshi.draft_create": "新建表单草稿",
+  "banshi.draft_save": "保存表单草稿",
+  "banshi.publish": "发布办事表单",
   "banshi.leaders.set": "设置分管领导和主要领导",
   "banshi.offices.set": "设置人事处和财务处",
   "workflow.delegate": "设置委托",
@@ -151,6 +164,7 @@ export const AUDIT_TARGETS = {
   doc_number: "发文字号", delegation: "委托", route_template: "流程模板", supervision: "督办事项", archive: "归档",
   meeting: "会议", meeting_room: "会议室", calendar_year: "工作日历", chat_conversation: "会话", chat_message: "消息",
   chat_attachment: "聊天文件", esign_credential: "签名证书", esign_seal: "印章", esign_signature: "签名",
+  bs_request: "办事申请", bs_template: "办事表单", bs_file: "办事附件", banshi: "办事申请",
 };
 
 /** The detail keys an audit entry may carry, in words (others are shown as they are). */
