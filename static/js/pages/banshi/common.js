@@ -144,6 +144,15 @@ export function namesSpan(promises) {
   return span;
 }
 
+/**
+ * The field as its days were counted: a leave request counts by its kind (病假 and 产假 by the
+ * calendar, the rest by working days), which the server names in info.leave.count.
+ */
+export function countedAs(field, info) {
+  const count = info?.leave?.count;
+  return count && field.type === "daterange" ? { ...field, count } : field;
+}
+
 /** The days of a date range: "3 个工作日" / "3 天". */
 export function daysText(field, days) {
   if (days === null || days === undefined || days === "") return "";

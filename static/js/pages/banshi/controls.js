@@ -7,7 +7,7 @@
 import { el, replace, button, uid, toast } from "../../ui.js";
 import { dateInput, timeInput, normalDate, normalTime } from "../../components/datefield.js";
 import { picker } from "../../components/picker.js";
-import { fenToChinese, formatFen, parseYuan, daysText, isNumeric } from "./common.js";
+import { fenToChinese, formatFen, parseYuan, daysText, isNumeric, countedAs } from "./common.js";
 
 /** The label with its * for a required field. */
 function labelText(f) {
@@ -39,6 +39,7 @@ const numberOrRaw = (text) => {
 };
 
 export function control(ctx, f, value, changed, opts = {}) {
+  if (opts.builtin === "seal" && f.key === "seal_id") return sealControl(ctx, f, value, changed);
   const make = CONTROLS[f.type] || CONTROLS.text;
   return make(ctx, f, value, changed, opts);
 }
@@ -154,8 +155,10 @@ const CONTROLS = {
         if (endHalf?.value) out.end_half = endHalf.value;
         return out;
       },
-      preview: (pv) => {
-        days.textContent = pv && pv.days !== undefined ? `共 ${daysText(f, pv.days)}（按工作日历计算，节假日和调休已计入）` : "";
+      preview: (pv, info) => {
+        const as = countedAs(f, info);
+        const how = as.count === "calendar" ? "按日历天数计算" : "按工作日历计算，节假日和调休已计入";
+        days.textContent = pv && pv.days !== undefined ? `共 ${daysText(as, pv.days)}（${how}）` : "";
       },
       waiting: () => { if (start.input.value && end.input.value) days.textContent = "正在计算天数…"; },
     };
@@ -258,6 +261,21 @@ const CONTROLS = {
       read: () => (input.value ? { kind, id: Number(input.value) } : null) };
   },
 };
+
+/** 用印申请's seal: a number field on the server, picked here from the agency's seals by name. */
+function sealControl(ctx, f, value, changed) {
+  const id = uid(`bs-${f.key}`);
+  const input = el("select", { id, name: f.key, required: !!f.required }, el("option", { value: "" }, "请选择印章"));
+  ctx.api.get("/api/banshi/seals", { signal: ctx.signal }).then((d) => {
+    for (const seal of d.items) {
+      input.append(el("option", { value: String(seal.id), selected: seal.id === value },
+        `${seal.name}${seal.requires_authorisation ? "（须凭用印申请）" : ""}`));
+    }
+    if (!d.items.length) input.append(el("option", { value: "", disabled: true }, "本机关还没有可用的印章"));
+  }).catch(() => {});
+  input.addEventListener("change", changed);
+  return { node: single(f, id, input), input, focus: () => input.focus(), read: () => (input.value ? Number(input.value) : null) };
+}
 
 function shownFormula(f, v) {
   if (v === null || v === undefined || v === "") return "—";
@@ -387,7 +405,7 @@ function tableControl(ctx, f, value, changed) {
   return {
     node, focus: () => body.querySelector("input, select")?.focus(),
     focusCell: (row, column) => {
-      const tr = body.children[row - 1]; // rows are counted from 1, as the message says them
+      const tr = body.children[row]; // banshi/fields.py counts rows from 0 (its message says row + 1)
       const idx = cols.findIndex((c) => c.key === column);
       const target = tr && idx >= 0 ? tr.children[idx + 1]?.querySelector("input, select") : null;
       (target || body.querySelector("input, select"))?.focus();

@@ -35,8 +35,8 @@ export async function renderAdmin(root, ctx, id) {
         el("td", { "data-label": "名称" }, el("a", { href: `#/banshi/admin/${t.id}` }, t.name), t.builtin ? el("span", { class: "tag tag-off" }, "内置") : null),
         el("td", { "data-label": "分类" }, t.category || ""),
         el("td", { "data-label": "状态" }, TEMPLATE_STATUS[t.status] || t.status || ""),
-        el("td", { "data-label": "版本" }, t.published_no || t.version_no ? `第 ${t.published_no || t.version_no} 版` : "未发布",
-          t.has_draft ? el("span", { class: "tag" }, "有草稿") : null),
+        el("td", { "data-label": "版本" }, t.published_version_id ? "已发布" : "未发布",
+          t.draft_version_id ? el("span", { class: "tag" }, "有未发布的修改") : null),
         el("td", { "data-label": "操作" }, el("a", { class: "btn btn-secondary btn-small", href: `#/banshi/admin/${t.id}` }, "设计"))))))))
       : emptyState({ title: "还没有表单", text: "点“新建表单”设计第一个表单。", action: null }));
 }
@@ -64,10 +64,11 @@ function newTemplate(ctx) {
 
 async function renderDesigner(root, ctx, id) {
   const { api, signal } = ctx;
-  const [meta, draftIn] = await Promise.all([
-    api.get(`/api/banshi/templates/${id}`, { signal }).catch(() => null),
+  const [list, draftIn] = await Promise.all([
+    api.get("/api/banshi/admin/templates", { signal }),
     api.get(`/api/banshi/admin/templates/${id}/draft`, { signal }),
   ]);
+  const meta = (list.items || []).find((t) => t.id === id) || null;
   const draft = {
     fields: structuredClone(draftIn.fields || []),
     route: structuredClone(draftIn.route || {}),
@@ -80,7 +81,7 @@ async function renderDesigner(root, ctx, id) {
   const phone = el("div", { class: "bs-phone-frame", "aria-label": "手机预览（375 像素宽）", role: "region" });
   const drawPreview = debounce(() => {
     try {
-      replace(phone, el("p", { class: "bs-phone-title" }, meta?.name || draftIn.name || "表单预览"), formFields(ctx, draft.fields, {}).element);
+      replace(phone, el("p", { class: "bs-phone-title" }, meta?.name || "表单预览"), formFields(ctx, draft.fields, {}, { builtin: meta?.builtin }).element);
     } catch {
       replace(phone, el("p", { class: "hint" }, "字段设置不完整，暂无法预览。"));
     }
@@ -136,7 +137,8 @@ async function renderDesigner(root, ctx, id) {
   const opts = optionsEditor(draft.options, touch);
   const bar = el("div", { class: "actions bs-designer-bar" }, saveBtn, publishBtn, saved);
   replace(root, el("a", { class: "back-link", href: "#/banshi/admin" }, "‹ 返回表单列表"),
-    el("h1", {}, `设计：${meta?.name || draftIn.name || "表单"}`),
+    el("h1", {}, `设计：${meta?.name || "表单"}`),
+    draftIn.no ? el("p", { class: "hint" }, `正在编辑第 ${draftIn.no} 版${draftIn.state === "draft" ? "（草稿，发布后生效）" : ""}`) : null,
     bar, status,
     el("div", { class: "bs-designer" },
       el("div", { class: "bs-designer-main" },

@@ -5,19 +5,19 @@
 import { el, replace, button, toast, debounce, newestWins, errorState } from "../../ui.js";
 import { newClientId } from "../../api.js";
 import { control } from "./controls.js";
-import { isAbort, nameBook, formatFen } from "./common.js";
+import { isAbort, nameBook, formatFen, fmtTime } from "./common.js";
 
 /**
  * The form's controls: {element, read(), preview(values), showError(err) → bool, clear()}.
  * onChange() is called after any change (debounce it yourself).
  */
-export function formFields(ctx, fields, values = {}, { onChange = () => {}, files = [], names } = {}) {
+export function formFields(ctx, fields, values = {}, { onChange = () => {}, files = [], names, builtin = "" } = {}) {
   const book = names || nameBook(ctx.api, ctx.signal);
   const controls = new Map();
   const errors = new Map();
   const element = el("div", { class: "bs-form-fields" });
   for (const f of fields) {
-    const c = control(ctx, f, values[f.key], () => { clearOne(f.key); onChange(f.key); }, { files, names: book });
+    const c = control(ctx, f, values[f.key], () => { clearOne(f.key); onChange(f.key); }, { files, names: book, builtin });
     controls.set(f.key, c);
     element.append(c.node);
   }
@@ -39,8 +39,8 @@ export function formFields(ctx, fields, values = {}, { onChange = () => {}, file
       return out;
     },
     /** The server's computed values (days, totals, formulas) into the controls that show them. */
-    preview(computed) {
-      for (const [key, c] of controls) if (c.preview && computed && key in computed) c.preview(computed[key]);
+    preview(computed, info) {
+      for (const [key, c] of controls) if (c.preview && computed && key in computed) c.preview(computed[key], info);
     },
     waiting() {
       for (const c of controls.values()) c.waiting?.();
@@ -125,6 +125,17 @@ export function allowancesBlock(a) {
     a.examples_used ? el("p", { class: "hint" }, a.example_note || "所用标准为示例数据，以财务处确认的标准为准。") : null);
 }
 
+/** 用印申请: the seal asked for; once approved, the 用印授权 and each use the seal keeper made of it. */
+function sealBlock(a) {
+  if (!a.seal && !(a.authorisations || []).length) return null;
+  return el("section", { class: "notice bs-info", "aria-label": "用印授权" },
+    el("p", { class: "notice-title" }, a.seal ? `申请用印：${a.seal.name}` : "用印授权"),
+    (a.authorisations || []).map((g) => el("div", {},
+      el("p", {}, `已授权用印 ${g.times_allowed} 次，已用 ${g.times_used} 次${g.revoked_at ? "（已撤销）" : g.open ? "" : "（已用完）"}`),
+      (g.uses || []).length ? el("ul", {}, g.uses.map((u) => el("li", {}, `${fmtTime(u.at)} ${u.user_name} 用印`))) : null)),
+    a.seal && !(a.authorisations || []).length ? el("p", { class: "hint" }, "审批通过后，印章管理员凭本申请对所附文件用印。") : null);
+}
+
 /** The built-in form's extra block (leave balance, allowances used) from the server's info. */
 export function infoBlock(info) {
   if (!info || typeof info !== "object") return null;
@@ -134,7 +145,7 @@ export function infoBlock(info) {
     if (info.leave.balance) parts.push(balanceBlock(info.leave.balance));
   }
   if (info.allowances) parts.push(allowancesBlock(info.allowances));
-  if (info.seal) parts.push(el("p", { class: "notice bs-info" }, typeof info.seal === "string" ? info.seal : `印章：${info.seal.name || ""}`));
+  if (info.seal_authorisation) parts.push(sealBlock(info.seal_authorisation));
   return parts.length ? el("div", { class: "bs-info-wrap" }, parts) : null;
 }
 
@@ -151,7 +162,7 @@ export function livePreview(ctx, templateId, form, { routeBox, infoBox }) {
       const data = await ctx.api.post("/api/banshi/preview", { template_id: templateId, values: form.read() }, { signal: ctx.signal });
       if (stale()) return;
       last = data;
-      form.preview(data.values);
+      form.preview(data.values, data.info);
       replace(routeBox, routePreview(data));
       replace(infoBox, infoBlock({ allowances: data.values?.allowances, ...(data.info || {}) }));
     } catch (err) {
@@ -174,7 +185,7 @@ export async function renderNew(root, ctx, templateId) {
   const routeBox = el("div", { class: "bs-route-preview", "aria-live": "polite" }, routePreview(null));
   const infoBox = el("div", { "aria-live": "polite" });
   let live = null;
-  const form = formFields(ctx, fields, {}, { onChange: (key) => live?.changed(key) });
+  const form = formFields(ctx, fields, {}, { onChange: (key) => live?.changed(key), builtin: t.builtin });
   live = livePreview(ctx, t.id, form, { routeBox, infoBox });
   const balanceBox = el("div", {});
   if (t.builtin === "leave") {

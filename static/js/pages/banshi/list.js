@@ -19,7 +19,7 @@ export function tabsNav(box, counts = {}) {
   return el("nav", { class: "tabs bs-tabs", "aria-label": "办事分类" },
     el("ul", {}, BOXES.map(([key, label]) => el("li", {},
       el("a", { class: "tab", href: key === "start" ? "#/banshi" : `#/banshi?box=${key}`, "aria-current": key === box ? "page" : null },
-        label, counts[key] ? el("span", { class: "bs-tab-count" }, ` ${counts[key]}`) : null)))));
+        label, counts[key] ? el("span", { class: "bs-tab-count" }, String(counts[key]), el("span", { class: "visually-hidden" }, key === "cc" ? " 项未读" : " 项")) : null)))));
 }
 
 function head(ctx) {
@@ -161,8 +161,9 @@ function batchBar(ctx, picks, items, reload) {
   const go = button("批量同意", () => confirmBatch(), { kind: "primary", disabled: true });
   const count = el("span", { class: "hint", "aria-live": "polite" }, "可勾选简单事项一次同意");
   all.addEventListener("change", () => {
+    const on = all.checked; // each item's change below redraws the bar, this box included
     for (const cb of document.querySelectorAll(".bs-items .bs-pick")) {
-      if (cb.checked !== all.checked) { cb.checked = all.checked; cb.dispatchEvent(new Event("change")); }
+      if (cb.checked !== on) { cb.checked = on; cb.dispatchEvent(new Event("change")); }
     }
   });
   const update = () => {
