@@ -379,14 +379,15 @@ def _table(f: Field, value: Any, refs: _Refs) -> dict[str, Any]:
         raise Bad(f"{quoted(f)}应为若干行")
     columns: list[Field] = f["columns"]
     inputs = [c for c in columns if c["type"] != "formula"]
-    rows_in = [r for r in value if not all(_empty(r.get(c["key"])) for c in inputs)]  # blank rows dropped
+    # Blank rows are dropped; errors still give a row's place in what the client sent.
+    rows_in = [(i, r) for i, r in enumerate(value) if not all(_empty(r.get(c["key"])) for c in inputs)]
     if len(rows_in) > f.get("max_rows", 50):
         raise Bad(f"{quoted(f)}最多 {f.get('max_rows', 50)} 行", "too_many")
     if rows_in and len(rows_in) < f.get("min_rows", 0):
         raise Bad(f"{quoted(f)}至少填写 {f['min_rows']} 行", "too_few")
     plan = _plan(columns)
     rows: list[dict[str, Any]] = []
-    for index, raw in enumerate(rows_in):
+    for index, raw in rows_in:
         row: dict[str, Any] = {}
         env: dict[str, Decimal] = {}
         for column in inputs:

@@ -378,6 +378,9 @@ def test_table_errors_name_the_row_and_column() -> None:
     assert error.message == "“明细”第 2 行：请填写“名称”"
     error = bad_value([TABLE], {"items": [good, {**good, "qty": 1.5}]})
     assert error.extra == {"field": "items", "row": 1, "column": "qty"}
+    error = bad_value([TABLE], {"items": [good, {}, {"name": "", "qty": None}, {**good, "qty": "x"}]})
+    assert error.extra == {"field": "items", "row": 3, "column": "qty"}  # its place as sent, blank rows too
+    assert "第 4 行" in error.message
     error = bad_value([TABLE], {"items": [good, {**good, "qty": 0}]})
     assert (error.code, error.extra) == ("division_by_zero", {"field": "items", "row": 1, "column": "unit"})
     assert "除数为零" in error.message and "第 2 行" in error.message
