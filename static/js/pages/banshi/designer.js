@@ -7,6 +7,7 @@
 import { el, replace, button, field, checkbox, toast, confirmDialog, emptyState, debounce, openDialog } from "../../ui.js";
 import { formFields } from "./form.js";
 import { routeEditor } from "./designer_route.js";
+import { settingsPanel } from "./settings.js";
 import { isAbort, nameBook, fmtTime } from "./common.js";
 
 const TYPES = [
@@ -39,6 +40,7 @@ export async function renderAdmin(root, ctx, id) {
           t.draft_version_id ? el("span", { class: "tag" }, "有未发布的修改") : null),
         el("td", { "data-label": "操作" }, el("a", { class: "btn btn-secondary btn-small", href: `#/banshi/admin/${t.id}` }, "设计"))))))))
       : emptyState({ title: "还没有表单", text: "点“新建表单”设计第一个表单。", action: null }));
+  root.append(await settingsPanel(ctx));
 }
 
 function newTemplate(ctx) {
