@@ -4,23 +4,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from starlette.testclient import TestClient
 
-from banshi import routes_people
 from banshi.models import AgencyOffices, PersonnelRecord
 from office.db import Database
 from tests.factories import Org, login, new_client
-
-
-def with_people_routes(client: TestClient) -> TestClient:
-    """The app's client, with banshi.routes_people mounted if office/app.py does not list it yet."""
-    app: Any = client.app
-    paths = {getattr(r, "path", None) for r in app.router.routes}
-    if "/api/banshi/leave/balance" not in paths:
-        app.router.routes.extend(routes_people.routes)
-    return client
 
 
 def set_offices(db: Database, org: Org) -> None:

@@ -18,7 +18,7 @@ from office.db import Database
 from office.errors import ValidationError
 from office.models import AuditEntry
 from office.workcal import WorkCalendar, load_calendar
-from tests.banshi.people_world import as_user, set_offices, set_work_start, with_people_routes
+from tests.banshi.people_world import as_user, set_offices, set_work_start
 from tests.factories import Org
 
 D = dt.date.fromisoformat
@@ -171,7 +171,6 @@ def test_calendar_kinds_count_every_day(db: Database, org: Org) -> None:
 
 
 def test_personnel_office_adjusts_with_reason_audited(client: TestClient, db: Database, org: Org) -> None:
-    with_people_routes(client)
     set_offices(db, org)
     set_work_start(db, org.users["hamlet"], "2020-03-01")
     hamlet_id = org.users["hamlet"]
@@ -207,7 +206,6 @@ def test_personnel_office_adjusts_with_reason_audited(client: TestClient, db: Da
 
 
 def test_personnel_record_set_by_the_office(client: TestClient, db: Database, org: Org) -> None:
-    with_people_routes(client)
     set_offices(db, org)
     url = f"/api/banshi/personnel/{org.users['hamlet']}"
     office = as_user(client, "horatio")

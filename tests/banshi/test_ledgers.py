@@ -15,7 +15,7 @@ from banshi.builtin import ensure_builtin_templates
 from banshi.models import ApprovalRequest, FormTemplate, RequestStatus
 from office.db import Database
 from office.models import AuditEntry
-from tests.banshi.people_world import as_user, set_offices, with_people_routes
+from tests.banshi.people_world import as_user, set_offices
 from tests.factories import Org
 
 UTC = dt.UTC
@@ -71,7 +71,6 @@ def _world(db: Database, org: Org) -> None:
 
 
 def test_ledger_counts_per_department_and_month(client: TestClient, db: Database, org: Org) -> None:
-    with_people_routes(client)
     _world(db, org)
     office = as_user(client, "laertes")
     r = office.get("/api/banshi/ledger", params={"month": "2026-10"})
@@ -97,7 +96,6 @@ def test_ledger_counts_per_department_and_month(client: TestClient, db: Database
 
 
 def test_xlsx_export_has_no_formula_from_user_text(client: TestClient, db: Database, org: Org) -> None:
-    with_people_routes(client)
     _world(db, org)
     r = as_user(client, "horatio").get("/api/banshi/ledger.xlsx", params={"month": "2026-10"})
     assert r.status_code == 200, r.text

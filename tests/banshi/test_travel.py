@@ -13,7 +13,7 @@ from banshi.models import FormTemplate, TravelStandard
 from office.db import Database
 from office.errors import ValidationError
 from office.models import AuditEntry
-from tests.banshi.people_world import as_user, set_offices, with_people_routes
+from tests.banshi.people_world import as_user, set_offices
 from tests.factories import Org
 
 
@@ -86,7 +86,6 @@ def test_examples_shipped_once_and_marked(db: Database, org: Org) -> None:
 
 
 def test_finance_office_edits_standards_audited(client: TestClient, db: Database, org: Org) -> None:
-    with_people_routes(client)
     set_offices(db, org)
     with db.write() as s:
         travel.ensure_examples(s, org.agencies["A"])
