@@ -56,15 +56,13 @@ EXPECTATIONS: dict[tuple[str, str], dict[str, Any]] = {
 # finance offices, which the world leaves unnamed, so every caller is refused (403); one's own balance
 # and the agency's travel standards are for everyone.
 NOT_OFFICE = expect(403, same_dept=403, other_dept=403, other_agency=403, admin=403)
-# A person of agency A (osric): to another agency's staff as missing (404), to A's staff not of the office 403.
-A_PERSON = expect(403, same_dept=403, other_dept=403, other_agency=404, admin=403)
 EXPECTATIONS.update(
     {
         ("GET", P + "/leave/balance"): everyone(),
         ("GET", P + "/leave/people"): NOT_OFFICE,
-        ("GET", P + "/leave/people/{user_id:int}"): A_PERSON,
-        ("POST", P + "/leave/people/{user_id:int}"): A_PERSON,
-        ("PUT", P + "/personnel/{user_id:int}"): A_PERSON,
+        ("GET", P + "/leave/people/{user_id:int}"): NOT_OFFICE,
+        ("POST", P + "/leave/people/{user_id:int}"): NOT_OFFICE,
+        ("PUT", P + "/personnel/{user_id:int}"): NOT_OFFICE,
         ("GET", P + "/travel-standards"): everyone(),
         ("PUT", P + "/travel-standards"): NOT_OFFICE,
         ("GET", P + "/ledger"): NOT_OFFICE,
