@@ -7,8 +7,10 @@ them (``banshi.leaders.manage``), and every change is audited.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, delete, select
 
 from banshi.models import AgencyOffices, LeaderAssignment
@@ -27,18 +29,28 @@ MAX_SUPERVISORS = 2000
 # Reading (for routes: a few rows at a time) -----------------------------------------------------
 
 
+@cache
+def leaders_select() -> Any:
+    """SELECT (department id, user id, kind) of the leaders named for the departments bound to the
+    expanding parameter ``leader_depts``. A leader no longer active is left out, as if none were
+    named. Built once: routes run it (``banshi.route_people``) on every resolution."""
+    return (
+        select(LeaderAssignment.department_id, LeaderAssignment.user_id, LeaderAssignment.kind)
+        .join(User, col(User.id) == LeaderAssignment.user_id)
+        .where(
+            col(LeaderAssignment.department_id).in_(bindparam("leader_depts", expanding=True)),
+            col(User.is_active).is_(True),
+        )
+    )
+
+
 def leaders_of(session: Session, department_ids: Iterable[int]) -> dict[tuple[int, str], int]:
-    """(department id, kind) -> user id for the given departments (an agency's id for its 主要领导);
-    a leader no longer active is left out, as if none were named."""
+    """(department id, kind) -> user id for the given departments (an agency's id for its 主要领导)."""
     ids = sorted(set(department_ids))
     if not ids:
         return {}
-    rows = session.exec(
-        select(LeaderAssignment.department_id, LeaderAssignment.kind, LeaderAssignment.user_id)
-        .join(User, col(User.id) == LeaderAssignment.user_id)
-        .where(col(LeaderAssignment.department_id).in_(ids), col(User.is_active).is_(True))
-    ).all()
-    return {(d, k): u for d, k, u in rows}
+    rows = session.execute(leaders_select(), {"leader_depts": ids}).all()
+    return {(d, k): u for d, u, k in rows}
 
 
 def office_department_id(session: Session, agency_id: int, office: str) -> int | None:

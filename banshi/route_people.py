@@ -11,12 +11,14 @@ people. Walking up the tree (direct head, 连续多级主管, 分管领导) is t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import String, and_, bindparam, cast, or_, union_all
 from sqlmodel import Session, col, select
 
-from banshi.leaders import OFFICES, PRINCIPAL, SUPERVISOR, leaders_of
+from banshi.leaders import OFFICES, PRINCIPAL, SUPERVISOR, leaders_select
 from banshi.models import AgencyOffices
 from office.actor import Actor
 from office.errors import ValidationError
@@ -93,14 +95,78 @@ def _ids(value: Any) -> list[int]:
     return [value] if _is_id(value) else []
 
 
-def applicant_chain(session: Session, applicant: Actor) -> list[tuple[int, int]]:
-    """(department id, tree depth) from the applicant's (primary) department up to the agency, read
-    from its ``path``; empty for someone without a department in their agency."""
-    dept = session.get(Department, applicant.department_id) if applicant.department_id else None
-    if dept is None or dept.agency_id != applicant.agency_id:
-        return []
-    ids = [int(p) for p in dept.path.strip("/").split("/") if p.isdigit()] or [dept.id or 0]
-    return [(d, depth) for depth, d in reversed(list(enumerate(ids, start=1)))]
+@dataclass(frozen=True)
+class Place:
+    """Where the applicant sits: (department id, tree depth) from their (primary) department up to the
+    agency, read from its ``path``, and the agency's 人事处/财务处 (department ids or None)."""
+
+    chain: list[tuple[int, int]]
+    offices: dict[str, int | None]
+
+
+@cache
+def _place_select() -> Any:
+    return (
+        select(
+            Department.path,
+            Department.agency_id,
+            AgencyOffices.personnel_department_id,
+            AgencyOffices.finance_department_id,
+        )
+        .outerjoin(AgencyOffices, col(AgencyOffices.agency_id) == Department.agency_id)
+        .where(Department.id == bindparam("dept"))
+    )
+
+
+def applicant_place(session: Session, applicant: Actor) -> Place:
+    """One query; an applicant without a department in their agency has an empty chain."""
+    if not applicant.department_id:
+        return Place([], {o: None for o in OFFICES})
+    row = session.execute(_place_select(), {"dept": applicant.department_id}).first()
+    if row is None or row[1] != applicant.agency_id:
+        return Place([], {o: None for o in OFFICES})
+    path, _, personnel, finance = row
+    ids = [int(p) for p in path.strip("/").split("/") if p.isdigit()] or [applicant.department_id]
+    return Place(
+        [(d, depth) for depth, d in reversed(list(enumerate(ids, start=1)))],
+        {"personnel": personnel, "finance": finance},
+    )
+
+
+@cache
+def _posts_select() -> Any:
+    return select(Post.title).where(Post.user_id == bindparam("user"))
+
+
+def post_titles(session: Session, user_id: int) -> frozenset[str]:
+    """The titles of a person's posts (职务), for conditions on the applicant's post."""
+    return frozenset(t for (t,) in session.execute(_posts_select(), {"user": user_id}).all())
+
+
+@cache
+def _holders_select() -> Any:
+    """Role holders (department id, user id, role) among the agency's active people, in the departments
+    ``depts`` for the roles ``roles``, or anywhere in it for ``agency_roles``; together with the
+    leaders named for ``leader_depts`` (kind in place of role: the two sets of names do not meet)."""
+    role = cast(col(UserRole.role), String)
+    holders = (
+        select(Post.department_id, UserRole.user_id, role)
+        .join(User, col(User.id) == UserRole.user_id)
+        .join(Post, col(Post.user_id) == UserRole.user_id)
+        .join(Department, col(Department.id) == Post.department_id)
+        .where(
+            Department.agency_id == bindparam("agency"),
+            col(User.is_active).is_(True),
+            or_(
+                and_(
+                    role.in_(bindparam("roles", expanding=True)),
+                    col(Post.department_id).in_(bindparam("depts", expanding=True)),
+                ),
+                role.in_(bindparam("agency_roles", expanding=True)),
+            ),
+        )
+    )
+    return union_all(holders, leaders_select())
 
 
 class People:
@@ -110,25 +176,19 @@ class People:
         self,
         session: Session,
         applicant: Actor,
-        chain: list[tuple[int, int]],
+        place: Place,
         approvers: list[dict[str, Any]],
         values: Mapping[str, Any],
     ) -> None:
         self.applicant = applicant
         self.values = values
         self.agency_id = applicant.agency_id or 0
-        self.chain = chain
-        kinds = {a["kind"] for a in approvers}
-        self.offices: dict[str, int | None] = {}
-        if "offices" in kinds:
-            row = session.get(AgencyOffices, self.agency_id)
-            self.offices = {o: getattr(row, f"{o}_department_id") if row else None for o in OFFICES}
+        self.chain = place.chain
+        self.offices = place.offices
         self.holders: dict[tuple[int, str], list[int]] = {}
         self.agency_wide: dict[str, list[int]] = {}
-        self._load_holders(session, approvers)
         self.leaders: dict[tuple[int, str], int] = {}
-        if kinds & {"supervisor", "principal"}:
-            self.leaders = leaders_of(session, [d for d, _ in self.chain] + [self.agency_id])
+        self._load(session, approvers)
         self.members: dict[int, list[int]] = {}
         for a in approvers:
             if a["kind"] == "offices" and a["role"] is None:
@@ -139,9 +199,11 @@ class People:
         named |= {u for a in approvers if a["kind"] == "chosen" for u in _ids(values.get(a["field"]))}
         self.valid = _agency_people(session, self.agency_id, named)
 
-    def _load_holders(self, session: Session, approvers: list[dict[str, Any]]) -> None:
+    def _load(self, session: Session, approvers: list[dict[str, Any]]) -> None:
+        """The role holders and the leaders every approver asks about, in one query."""
         wanted: dict[str, set[int]] = {}  # role -> departments
         agency_roles: set[str] = set()
+        leader_depts: set[int] = set()
         for a in approvers:
             kind = a["kind"]
             if kind in ("head", "heads"):
@@ -156,30 +218,27 @@ class People:
                 wanted.setdefault(a["role"], set()).update(_ids(self.values.get(a["field"])))
             elif kind == "offices" and a["role"] == HEAD and self.offices.get(a["office"]):
                 wanted.setdefault(HEAD, set()).add(self.offices[a["office"]] or 0)
-        if not wanted and not agency_roles:
+            elif kind == "supervisor":
+                leader_depts.update(d for d, _ in self.chain)
+            elif kind == "principal":
+                leader_depts.add(self.agency_id)
+        if not wanted and not agency_roles and not leader_depts:
             return
-        depts = {d for ds in wanted.values() for d in ds}
-        where: Any = col(Post.department_id).in_(depts)
-        if agency_roles:
-            where = or_(where, col(UserRole.role).in_(agency_roles))
-        rows = session.exec(
-            select(Post.department_id, UserRole.user_id, UserRole.role)
-            .join(User, col(User.id) == UserRole.user_id)
-            .join(Post, col(Post.user_id) == UserRole.user_id)
-            .join(Department, col(Department.id) == Post.department_id)
-            .where(
-                Department.agency_id == self.agency_id,
-                col(User.is_active).is_(True),
-                col(UserRole.role).in_(set(wanted) | agency_roles),
-                where,
-            )
-        ).all()
-        for dept_id, uid, role in rows:
-            r = role.value if isinstance(role, Role) else str(role)
-            if dept_id in wanted.get(r, ()):
-                self.holders.setdefault((dept_id, r), []).append(uid)
-            if r in agency_roles:
-                self.agency_wide.setdefault(r, []).append(uid)
+        params = {
+            "agency": self.agency_id,
+            "roles": sorted(wanted),
+            "depts": sorted({d for ds in wanted.values() for d in ds}),
+            "agency_roles": sorted(agency_roles),
+            "leader_depts": sorted(leader_depts),
+        }
+        for dept_id, uid, what in session.execute(_holders_select(), params).all():
+            if what in (SUPERVISOR, PRINCIPAL):
+                self.leaders[(dept_id, what)] = uid
+                continue
+            if dept_id in wanted.get(what, ()):
+                self.holders.setdefault((dept_id, what), []).append(uid)
+            if what in agency_roles:
+                self.agency_wide.setdefault(what, []).append(uid)
 
     @property
     def department(self) -> int | None:

@@ -18,14 +18,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from banshi.models import FormVersion
 from banshi.route_conditions import ApplicantFacts, clean_condition, matches
-from banshi.route_people import People, applicant_chain, clean_approver
+from banshi.route_people import People, applicant_place, clean_approver, post_titles
 from office.actor import Actor
 from office.errors import ValidationError
-from office.models import Post
 from workflow.steps import validate_route as validate_engine_route
 
 STEP_KEY = re.compile(r"^[a-z][a-z0-9_]{0,35}$")  # room for the level suffix of 连续多级主管
@@ -161,18 +160,18 @@ def resolve(session: Session, applicant: Actor, version: FormVersion, values: di
     ``ValidationError`` ``no_approver`` names a step whose approvers are nobody. ``steps`` may come out
     empty (every step skipped): the caller decides (submission refuses it)."""
     route, options = version.route or {}, version.options or {}
-    chain = applicant_chain(session, applicant)
+    place = applicant_place(session, applicant)
     facts = ApplicantFacts(
-        department_path=frozenset(d for d, _ in chain),
+        department_path=frozenset(d for d, _ in place.chain),
         roles=frozenset(r.value for r in applicant.roles),
-        posts=lambda: frozenset(session.exec(select(Post.title).where(Post.user_id == applicant.user_id)).all()),
+        posts=lambda: post_titles(session, applicant.user_id),
     )
     branch = next((b for b in route.get("branches") or [] if matches(b["when"], values, facts)), None)
     steps = (branch or route.get("default") or {}).get("steps") or []
     cc = route.get("cc") or {}
     approvers = [s["approvers"] for s in steps] + [a for s in steps for a in s.get("cc") or []]
     approvers += list(cc.get("submit") or []) + list(cc.get("end") or [])
-    people = People(session, applicant, chain, approvers, values)
+    people = People(session, applicant, place, approvers, values)
     out = Resolution(branch=branch["name"] if branch else DEFAULT_BRANCH, steps=[])
     dedupe = options.get("dedupe") or "none"
     skip_applicant = bool(options.get("skip_applicant"))
