@@ -13,10 +13,10 @@ import pytest
 from sqlmodel import select
 
 from banshi import listing, service, visibility
-from banshi.models import AgencyOffices, ApprovalRequest, FormTemplate
+from banshi.models import AgencyOffices, ApprovalRequest, FormTemplate, RequestCc
 from office.db import Database, utcnow
 from office.errors import NotFound
-from tests.banshi.svc_helpers import make_template, step, two_steps, users
+from tests.banshi.svc_helpers import make_template, step, two_steps
 from tests.factories import Org
 from workflow import delegation
 
@@ -100,14 +100,15 @@ def test_the_agencys_offices_read_their_built_in_forms(db: Database, org: Org, b
 
 
 def test_never_across_agencies(db: Database, org: Org) -> None:
-    # Even named on the route, a person of another agency does not read it (nor could they approve).
-    route = {
-        "branches": [],
-        "default": {"steps": [step("s1", "审批", org.users["polonius"])]},
-        "cc": {"submit": [users(org.users["othello"])]},
-    }
+    # A person copied while in agency A who has since moved to agency B (their 抄送 row stays) reads
+    # nothing of A's any more; nor does anyone of B named on a route by a stale template.
+    route = {"branches": [], "default": {"steps": [step("s1", "审批", org.users["polonius"])]}, "cc": {}}
     rid = create(db, org, make_template(db, org, route=route))
+    with db.write() as s:
+        s.add(RequestCc(request_id=rid, user_id=org.users["othello"], stage="submit"))
     assert "othello" not in readers(db, org, rid)
+    with db.read() as s:
+        assert listing.list_requests(s, org.actor("othello"), box="cc")["items"] == []
 
 
 def test_a_deputy_reads_while_the_delegation_runs(db: Database, org: Org) -> None:
