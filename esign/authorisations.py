@@ -39,7 +39,8 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 @dataclass(frozen=True)
 class Issued:
-    """The 用印 of a 公文 that was 签发 (see the module docstring); ``reference`` names it for the audit."""
+    """The 用印 of a 公文 that was 签发 (see the module docstring); ``reference`` says which one, for
+    whoever reads the call (the 用印登记 row carries the document number itself)."""
 
     reference: str
 

@@ -142,6 +142,22 @@ def test_the_service_refuses_too_and_the_policy_is_the_keepers(client: TestClien
     assert err.value.code == "bad_document_sha256"
 
 
+def test_a_revoked_authorisation_is_refused(keeper: TestClient, org: Org) -> None:
+    sid = make_seal(org)
+    doc = build_docx()
+    _require(keeper, sid)
+    grant = _grant(org, sid, doc, times=3, reference="banshi:9")
+    assert _apply(keeper, sid, doc, grant).status_code == 200
+    with org.db.write() as s:
+        assert authorisations.revoke_reference(s, None, "banshi:9") == 1
+    r = _apply(keeper, sid, doc, grant)
+    assert r.status_code == 409 and r.json()["error"] == "authorisation_revoked"
+    with org.db.read() as s:
+        row = s.get(SealAuthorisation, grant)
+        assert row is not None and row.times_used == 1 and row.revoked_at is not None
+        assert s.exec(select(AuditEntry).where(AuditEntry.action == "esign.seal_authorisation_revoked")).one()
+
+
 def test_a_grant_is_logged_and_audited(keeper: TestClient, org: Org) -> None:
     sid = make_seal(org)
     grant = _grant(org, sid, build_docx())
