@@ -8,6 +8,10 @@ An "any" step completes when one of them approves (the others' tasks are cancell
 ``drafter_head`` step (or one the kind's ``reviews_draft`` names) they are left out, and the step is
 skipped if that leaves nobody.
 
+加签 (``add_signer``) adds people beside the actor at the current step, or a step of them before or after
+it (before: the step waits, its pending tasks given back once they have approved). 催办 (``urge``)
+reminds the current step's people; it moves nothing.
+
 Every transition checks who and which state (``workflow.tasks``: whose task the actor takes up, a
 principal's under 委托 included, ``workflow.delegation``), bumps the case's ``version`` (optimistic
 lock, ``workflow.versioning``: a caller quoting a stale version gets ``Conflict`` and nothing
