@@ -125,3 +125,56 @@ def test_leave_asked_on_a_phone_and_approved_by_the_head(
 
 def sideways(page: Any) -> int:
     return int(page.evaluate("() => document.scrollingElement.scrollWidth - window.innerWidth"))
+
+
+def test_a_form_designed_and_published_by_the_administrator_is_used_on_a_phone(
+    browser: Any, live: Any, live_org: Org, out: Path
+) -> None:
+    prepare(live, live_org)
+    admin = open_page(browser, live.url, width=1366, height=860)
+    zhang = open_page(browser, live.url, width=375, height=780)
+    try:
+        # 吴磊 (prospero, administrator) designs 办公设备维修: a required text, an amount, one step.
+        login(admin, "prospero")
+        admin.goto("/#/banshi/admin")
+        admin.get_by_role("heading", name="表单设计", level=1).wait_for()
+        admin.get_by_role("button", name="＋ 新建表单").click()
+        dialog = admin.get_by_role("dialog", name="新建表单")
+        dialog.get_by_label("表单名称").fill("办公设备维修")
+        dialog.get_by_role("button", name="创建").click()
+        admin.get_by_role("heading", name="设计：办公设备维修", level=1).wait_for()
+        for kind, label, required in (("text", "设备名称", True), ("money", "预计费用", False)):
+            admin.get_by_label("新字段类型").select_option(kind)
+            admin.get_by_role("button", name="＋ 添加字段").click()
+            card = admin.locator(".bs-field-card").last  # opened for editing
+            card.get_by_label("标题").fill(label)
+            card.get_by_label("标题").press("Tab")
+            if required:
+                card.get_by_label("必填").check()
+        admin.locator(".bs-phone-frame").get_by_label("预计费用").wait_for()  # the phone preview follows
+        admin.get_by_role("button", name="按当前字段刷新流程设置").click()
+        admin.locator(".bs-branch", has_text="默认流程").get_by_role("button", name="＋ 添加审批步骤").click()
+        admin.get_by_role("button", name="发布新版本").click()
+        admin.get_by_role("dialog", name="发布新版本").get_by_role("button", name="发布").click()
+        admin.get_by_text("已发布第 1 版").wait_for()
+        admin.screenshot(path=out / "designer-1366.png", full_page=True)
+
+        # 张伟 uses it on his phone the same minute: the 大写 follows his typing, his head approves.
+        login(zhang, "hamlet")
+        zhang.goto("/#/banshi")
+        zhang.get_by_role("link", name=re.compile("^办公设备维修")).click()
+        zhang.get_by_role("heading", name="办公设备维修", level=1).wait_for()
+        zhang.get_by_label("设备名称").fill("打印机")
+        zhang.get_by_label("预计费用").fill("1234.5")
+        zhang.get_by_text("大写：壹仟贰佰叁拾肆元伍角").wait_for()
+        zhang.get_by_label("预计费用").press("Tab")
+        zhang.get_by_role("complementary", name="审批流程").get_by_text("王强").wait_for()
+        assert sideways(zhang) <= 0
+        zhang.get_by_role("button", name="提交", exact=True).click()
+        zhang.get_by_role("heading", name="张伟的办公设备维修", level=1).wait_for()
+        assert "¥1,234.50" in zhang.locator(".bs-values").inner_text()
+        zhang.screenshot(path=out / "designed-form-used-375.png", full_page=True)
+        assert admin.console_errors == [] and zhang.console_errors == []
+    finally:
+        admin.context.close()
+        zhang.context.close()

@@ -28,6 +28,7 @@ PAGES = [
     "docs",
     "incoming",
     "meetings",
+    "banshi",
     "directory",
     "esign",
     "profile",
