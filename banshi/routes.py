@@ -102,14 +102,13 @@ def submit_request(ctx: Ctx) -> dict[str, Any]:
     return listing.request_detail(ctx.session, ctx.user, req)
 
 
-@api(action="banshi.use", body=ActionIn, write=True)
-def act(ctx: Ctx) -> dict[str, Any]:
+def _act(ctx: Ctx, action: str) -> dict[str, Any]:
     b: ActionIn = ctx.body
     req = service.act(
         ctx.session,
         ctx.user,
         ctx.path_int("request_id"),
-        ctx.request.url.path.rsplit("/", 1)[1],
+        action,
         version=b.version,
         opinion=b.opinion,
         target=b.target,
@@ -119,6 +118,17 @@ def act(ctx: Ctx) -> dict[str, Any]:
         file_ids=b.file_ids,
     )
     return listing.request_detail(ctx.session, ctx.user, req)
+
+
+def _action_endpoint(action: str) -> Any:
+    """One endpoint per action (同意, 拒绝, ...), named for it (OpenAPI operation ids are unique)."""
+
+    def handler(ctx: Ctx) -> dict[str, Any]:
+        return _act(ctx, action)
+
+    handler.__name__ = handler.__qualname__ = action
+    handler.__doc__ = f"{service.VERBS[action]}（{action}）"
+    return api(action="banshi.use", body=ActionIn, write=True)(handler)
 
 
 @api(action="banshi.use", body=BatchIn, write=True)
@@ -249,7 +259,7 @@ routes = [
     Route(R, get_request, methods=["GET"]),
     Route(R, update_request, methods=["PUT"]),
     Route(R + "/submit", submit_request, methods=["POST"]),
-    *(Route(f"{R}/{action}", act, methods=["POST"], name=f"banshi_{action}") for action in service.ACTIONS),
+    *(Route(f"{R}/{action}", _action_endpoint(action), methods=["POST"]) for action in service.ACTIONS),
     Route(P + "/files", upload_file, methods=["POST"]),
     Route(P + "/files/{file_id:int}", download_file, methods=["GET"]),
     Route(P + "/admin/templates", admin_list_templates, methods=["GET"]),

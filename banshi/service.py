@@ -329,7 +329,7 @@ def act(
     versioning.check_version(req, version, STALE)
     case = case_of(session, req)
     if case is None or req.status != RequestStatus.running:
-        raise InvalidTransition(f"申请{STATUS_LABELS[req.status]}，不能{_VERBS[action]}", code="not_running")
+        raise InvalidTransition(f"申请{STATUS_LABELS[req.status]}，不能{VERBS[action]}", code="not_running")
     opinion = (opinion or "").strip()
     attached = files.attach(session, actor, req, file_ids or [], opinion=True)
     t, _version = _template(session, req)
@@ -344,7 +344,7 @@ def act(
     return req
 
 
-_VERBS = {
+VERBS = {
     "approve": "同意",
     "reject": "拒绝",
     "return": "退回",

@@ -285,3 +285,23 @@ def test_leaders_and_offices_over_http(client: TestClient, db: Database, org: Or
     assert offices.json()["personnel"]["id"] == org.depts["A2"]
     refused(pro.put(P + "/admin/offices", json={"personnel_department_id": org.depts["B1"]}), 422)
     assert pro.get(P + "/admin/offices").json()["personnel"]["id"] == org.depts["A2"]
+
+
+def test_the_workbench_lists_approvals_and_returned_requests(client: TestClient, db: Database, org: Org) -> None:
+    tid = make_template(db, org)
+    ham, pol = as_user(client, "hamlet"), as_user(client, "polonius")
+    req = ham.post(P + "/requests", json={"template_id": tid, "values": {"reason": "买纸"}, "submit": True}).json()
+
+    def banshi_items(c: TestClient, box: str = "todo") -> list[tuple[str, str, str]]:
+        page = c.get("/api/todo", params={"box": box, "kind": "banshi"}).json()
+        return [(i["key"], i["link"], i["action"]) for i in page["items"]]
+
+    assert banshi_items(pol) == [(f"banshi:{req['id']}", f"#/banshi/r/{req['id']}", "审批")]
+    assert banshi_items(ham) == []
+    assert banshi_items(ham, "mine") == [(f"banshi:{req['id']}", f"#/banshi/r/{req['id']}", "查看")]
+    pol.post(f"{P}/requests/{req['id']}/return", json={"version": req["version"], "opinion": "请写明数量"})
+    assert banshi_items(pol) == []
+    assert banshi_items(ham) == [(f"banshi:{req['id']}", f"#/banshi/r/{req['id']}", "修改")]
+    assert banshi_items(pol, "done") == [(f"banshi:{req['id']}", f"#/banshi/r/{req['id']}", "查看")]
+    kinds = {k["kind"]: k for k in ham.get("/api/todo/summary").json()["kinds"]}
+    assert kinds["banshi"]["count"] == 1 and "banshi.request" in kinds["banshi"]["events"]
