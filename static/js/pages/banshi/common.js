@@ -214,7 +214,7 @@ function tableView(field, value, names) {
       c.type === "money" || (c.type === "formula" && c.result === "money") ? `${c.label}（元）` : c.label)))),
     el("tbody", {}, rows.map((r, i) => el("tr", {}, el("td", { "data-label": "序号" }, String(i + 1)),
       cols.map((c) => el("td", { "data-label": c.label, class: isNumeric(c) ? "num" : null }, cellText(c, r[c.key]))))),
-    hasTotals ? el("tr", { class: "bs-total-row" }, el("td", { "data-label": "合计" }, "合计"),
+    hasTotals ? el("tr", { class: "bs-total-row" }, el("td", { "data-label": "" }, "合计"),
       cols.map((c) => el("td", { "data-label": c.label, class: "num" }, c.key in totals ? cellText(c, totals[c.key]) : ""))) : null)));
 }
 

@@ -388,7 +388,7 @@ function tableControl(ctx, f, value, changed) {
       if (computed?.totals && c.key in computed.totals && c.type === "formula") return computed.totals[c.key];
       return rows.reduce((s, r) => s + (typeof r[c.key] === "number" ? r[c.key] : 0), 0);
     };
-    replace(foot, el("tr", { class: "bs-total-row" }, el("th", { scope: "row", "data-label": "合计" }, "合计"),
+    replace(foot, el("tr", { class: "bs-total-row" }, el("th", { scope: "row", "data-label": "" }, "合计"),
       cols.map((c) => el("td", { "data-label": c.label, class: "num" },
         c.total && isNumeric(c) ? (c.type === "money" || c.result === "money" ? formatFen(sum(c)) : String(sum(c))) : "")),
       el("td")));

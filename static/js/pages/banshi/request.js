@@ -35,8 +35,9 @@ export async function renderRequest(root, ctx, id) {
       el("a", { class: "back-link", href: "#/banshi?box=mine" }, "‹ 返回办事"),
       header(req),
       editable ? editPanel(ctx, req, names, refresh) : actionPanel(ctx, req, view, refresh),
-      infoBlock(req.info),
-      valuesSection(req, names),
+      // While it is being changed the form above shows the values (and the preview the info).
+      editable ? null : infoBlock(req.info),
+      editable ? null : valuesSection(req, names),
       filesSection(req),
       el("section", { class: "panel", "aria-labelledby": "bs-route-h" },
         el("h2", { class: "panel-title", id: "bs-route-h" }, "审批流程"),
