@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from banshi import leaders
 from banshi.models import AgencyOffices, LeaderAssignment
@@ -46,8 +46,8 @@ def test_an_administrator_names_the_leaders_and_the_audit_log_says_so(org: Org) 
         )
         assert view["principal"] is None and [x["department_id"] for x in view["supervisors"]] == [org.depts["A1"]]
         entry = s.exec(
-            select(AuditEntry).where(AuditEntry.action == "banshi.leaders.set").order_by(AuditEntry.id.desc())
-        ).first()  # type: ignore[union-attr]  # id is a column here
+            select(AuditEntry).where(AuditEntry.action == "banshi.leaders.set").order_by(col(AuditEntry.id).desc())
+        ).first()
         assert entry is not None and entry.actor_id == org.users["prospero"]
         assert entry.detail == {"principal": None, "supervisors": {str(org.depts["A1"]): org.users["polonius"]}}
         assert leaders.leaders_view(s, admin) == view

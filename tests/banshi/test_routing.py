@@ -82,7 +82,9 @@ def version(route: dict[str, Any], **options: Any) -> FormVersion:
     return FormVersion(template_id=0, no=1, fields=FIELDS, route=routing.validate_route(route, FIELDS), options=options)
 
 
-def resolve(t: Tree, username: str, route: dict[str, Any], values: dict[str, Any] | None = None, **options: Any):  # type: ignore[no-untyped-def]
+def resolve(
+    t: Tree, username: str, route: dict[str, Any], values: dict[str, Any] | None = None, **options: Any
+) -> routing.Resolution:
     with t.org.db.read() as s:
         return routing.resolve(s, t.org.actor(username), version(route, **options), values or {})
 
