@@ -40,7 +40,7 @@ export async function renderPrint(root, ctx, id) {
       el("table", { class: "bs-sheet-table" }, el("caption", { class: "visually-hidden" }, "申请内容"),
         el("tbody", {},
           el("tr", {}, el("th", { scope: "row" }, "申请人"), el("td", {}, `${req.applicant?.name || ""}${req.applicant?.department ? `（${req.applicant.department}）` : ""}`)),
-          el("tr", {}, el("th", { scope: "row" }, "事由"), el("td", {}, req.title)),
+          el("tr", {}, el("th", { scope: "row" }, "申请事项"), el("td", {}, req.title)),
           rows)),
       el("h2", { class: "bs-sheet-h2" }, "审批意见"),
       approvals.length ? el("table", { class: "bs-sheet-table bs-sheet-approvals table-stack" },

@@ -31,7 +31,7 @@ export async function renderVerify(root, ctx) {
         el("dt", {}, "通过时间"), el("dd", {}, fmtTime(r.approved_at)),
         r.log_index !== undefined && r.log_index !== null ? [el("dt", {}, "公开日志"), el("dd", {}, `第 ${Number(r.log_index) + 1} 条`)] : null),
       el("h2", {}, "审批经过"),
-      el("ol", {}, (r.steps || []).map((s) => el("li", {}, `${s.name}：${s.by}，${fmtTime(s.at)}`))))
+      el("ol", {}, (r.steps || []).map((s) => el("li", {}, `${s.name}：${s.by}，${fmtTime(s.at)}${s.opinion ? `，意见：${s.opinion}` : ""}`))))
       : el("section", { class: "notice notice-danger", role: "alert" },
         el("p", { class: "notice-title" }, "✗ 核验未通过"),
         el("p", {}, r.reason || "审批编号与核验码不匹配：这份审批单可能被改动过，或不是本系统出具的。")));
