@@ -53,13 +53,23 @@ def preview(ctx: Ctx) -> dict[str, Any]:
     return service.preview(ctx.session, ctx.user, template_id=ctx.body.template_id, values=ctx.body.values)
 
 
-@api(action="banshi.use", body=RequestCreate, write=True, status=201)
+@api(action="banshi.use", body=RequestCreate, deferred_write=True, status=201)
 def create_request(ctx: Ctx) -> dict[str, Any]:
+    """New requests share durable commits (``app.state.banshi_commit``, ``office.groupcommit``): each
+    runs alone in its SAVEPOINT, all in one transaction, and is answered once that commit is done."""
     b: RequestCreate = ctx.body
-    req = service.create_request(
-        ctx.session, ctx.user, template_id=b.template_id, values=b.values, client_id=b.client_id, submit=b.submit
-    )
-    return listing.request_detail(ctx.session, ctx.user, req)
+    actor = ctx.user
+
+    def create(session: Any) -> int:
+        req = service.create_request(
+            session, actor, template_id=b.template_id, values=b.values, client_id=b.client_id, submit=b.submit
+        )
+        return req.id or 0
+
+    request_id = ctx.app.state.banshi_commit.run(create)
+    with ctx.app.state.db.read() as session:  # a snapshot that includes the commit
+        req = service.access_request(session, actor, request_id)
+        return listing.request_detail(session, actor, req)
 
 
 # Requests --------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Wires 办事 into a running app: the route engine's case kind ``banshi``, its 待办 source on the
-工作台, and the built-in forms for every agency (``banshi.builtin``, idempotent)."""
+工作台, the built-in forms for every agency (``banshi.builtin``, idempotent), and the group-commit
+writer that submissions share (``app.state.banshi_commit``: many submissions, one durable commit)."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 from sqlmodel import select
 
 from banshi import service, todo
+from office.groupcommit import GroupCommit
 from office.models import Department, DeptKind
 
 log = logging.getLogger("banshi.startup")
@@ -37,10 +40,20 @@ def ensure_builtins(db: Any) -> None:
                 builtin.ensure_builtin_templates(session, agency_id)
 
 
-def start(app: Any) -> None:
+async def _hold(group: GroupCommit) -> None:
+    """Keep the group-commit writer until the app stops."""
+    try:
+        await asyncio.Event().wait()
+    finally:
+        group.stop()
+
+
+def start(app: Any) -> Any:
     service.register_kind()
     app.state.todo.register(*todo.SOURCES)  # 待我审批 and returned requests on the 工作台
     try:
         ensure_builtins(app.state.db)
     except Exception:  # a broken built-in definition must not keep the whole app from starting
         log.exception("could not create the built-in 办事 forms")
+    app.state.banshi_commit = GroupCommit(app.state.db, name="banshi-group-commit")
+    return _hold(app.state.banshi_commit)

@@ -305,3 +305,28 @@ def test_the_workbench_lists_approvals_and_returned_requests(client: TestClient,
     assert banshi_items(pol, "done") == [(f"banshi:{req['id']}", f"#/banshi/r/{req['id']}", "查看")]
     kinds = {k["kind"]: k for k in ham.get("/api/todo/summary").json()["kinds"]}
     assert kinds["banshi"]["count"] == 1 and "banshi.request" in kinds["banshi"]["events"]
+
+
+def test_concurrent_submissions_share_commits_and_get_distinct_serials(
+    client: TestClient, db: Database, org: Org
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    tid = make_template(db, org)
+    people = [as_user(client, n) for n in ("hamlet", "ophelia", "horatio", "gertrude", "yorick")]
+    group = client.app.state.banshi_commit  # type: ignore[attr-defined]
+    items_before = group.items
+
+    def send(i: int) -> Any:
+        values = {"reason": f"第{i}件"} if i % 4 else {"amount": 1}  # every fourth lacks its reason
+        return people[i % 5].post(P + "/requests", json={"template_id": tid, "values": values, "submit": True})
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(send, range(24)))
+    good = [r.json() for r in answers if r.status_code == 201]
+    bad = [r for r in answers if r.status_code != 201]
+    assert len(good) == 18 and all(r.status_code == 422 and r.json()["field"] == "reason" for r in bad)
+    serials = sorted(g["serial"] for g in good)
+    assert serials == [f"{serials[0][:8]}{n:04d}" for n in range(1, 19)]  # one each, none twice, none lost
+    assert count(db, ApprovalRequest) == 18
+    assert group.items - items_before == 24  # all through the group writer; the refused ones rolled back alone
