@@ -23,7 +23,7 @@ from banshi.schemas import (
     TemplateUpdate,
 )
 from office.errors import ValidationError
-from office.web import Ctx, api
+from office.web import Ctx, api, check_upload_rate
 
 P = "/api/banshi"
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -150,7 +150,13 @@ def batch_approve(ctx: Ctx) -> dict[str, Any]:
 # Files -----------------------------------------------------------------------------------------------
 
 
-@api(action="banshi.use", write=True, raw=True, status=201, max_bytes=MAX_FILE_BYTES)
+def _upload_rate(ctx: Ctx) -> None:
+    """``before_write``: a raw upload counts against the same per-user and per-address upload limits as
+    a multipart one (``office.web.check_upload_rate``), checked before the write lock is taken."""
+    check_upload_rate(ctx.request)
+
+
+@api(action="banshi.use", write=True, raw=True, status=201, max_bytes=MAX_FILE_BYTES, before_write=_upload_rate)
 def upload_file(ctx: Ctx) -> dict[str, Any]:
     name = ctx.query("name").strip()
     if not name:

@@ -334,7 +334,7 @@ def act(
     attached = files.attach(session, actor, req, file_ids or [], opinion=True)
     t, _version = _template(session, req)
     if action == "urge":
-        _urge(session, actor, req, case)
+        _urge(session, actor, req, case, opinion)
         return req
     transitions = _run(session, actor, req, case, action, opinion, target, user_id, user_ids, position, attached)
     for tr in transitions:
@@ -406,13 +406,13 @@ def _add_signer(session: Session, actor: Actor, case: WfCase, user_id: int, opin
     return engine.add_signer(session, actor, case, user_id=user_id, reason=opinion)
 
 
-def _urge(session: Session, actor: Actor, req: ApprovalRequest, case: WfCase) -> None:
+def _urge(session: Session, actor: Actor, req: ApprovalRequest, case: WfCase, message: str = "") -> None:
     if actor.user_id != req.applicant_id:
         raise PermissionDenied("只有申请人可以催办", code="not_applicant")
     urge = getattr(engine, "urge", None)
     if urge is None:
         raise ValidationError("暂不支持催办", code="urge_unsupported")
-    urge(session, actor, case)
+    urge(session, actor, case, message=message)
     audit.record(session, actor, "banshi.urge", target_type="bs_request", target_id=req.id)
 
 

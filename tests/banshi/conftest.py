@@ -11,9 +11,13 @@ from starlette.testclient import TestClient
 from office.db import Database
 
 
+def make_tables(database: Database) -> None:
+    with database.write() as session:  # under the app's write lock: its background writers may be busy
+        SQLModel.metadata.create_all(session.connection())
+
+
 @pytest.fixture
 def db(client: TestClient) -> Database:
     database: Database = client.app.state.db  # type: ignore[attr-defined]
-    with database.write() as session:  # under the app's write lock: its background writers may be busy
-        SQLModel.metadata.create_all(session.connection())
+    make_tables(database)
     return database

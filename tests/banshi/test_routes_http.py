@@ -330,3 +330,22 @@ def test_concurrent_submissions_share_commits_and_get_distinct_serials(
     assert serials == [f"{serials[0][:8]}{n:04d}" for n in range(1, 19)]  # one each, none twice, none lost
     assert count(db, ApprovalRequest) == 18
     assert group.items - items_before == 24  # all through the group writer; the refused ones rolled back alone
+
+
+def test_raw_uploads_count_against_the_upload_limits(tmp_path: Any) -> None:
+    from office.app import create_app
+    from office.config import load_settings
+    from tests.banshi.conftest import make_tables
+    from tests.factories import make_org
+
+    settings = load_settings({}, data_dir=tmp_path / "d", testing=True, upload_per_minute=1, upload_burst=2)
+    app = create_app(settings)
+    with TestClient(app, base_url="http://testserver"):
+        make_tables(app.state.db)
+        make_org(app.state.db)
+        ham = new_client(app)
+        login(ham, "hamlet")
+        codes = [ham.post(P + "/files", params={"name": "a.txt"}, content=b"x").status_code for _ in range(3)]
+        assert codes == [201, 201, 429]
+        refused(ham.post(P + "/files", params={"name": "b.txt"}, content=b"y"), 429, "upload_rate_limited")
+        assert count(app.state.db, RequestFile) == 2
