@@ -139,7 +139,7 @@ export function routeEditor(ctx, draft, names, touch) {
       steps.length ? el("ol", { class: "bs-step-cards" }, steps.map((s, i) => el("li", {}, stepCard(steps, s, i, draw))))
         : el("p", { class: "hint" }, "还没有审批步骤。"),
       button("＋ 添加审批步骤", () => {
-        steps.push({ key: nextKey(), name: "审批", mode: "any", approvers: { kind: "head" }, cc: [], deadline_hours: null });
+        steps.push({ key: nextKey(), name: "部门负责人审批", mode: "any", approvers: { kind: "head" }, cc: [], deadline_hours: null });
         touch();
         draw();
         box.querySelector(".bs-step-cards > li:last-child details")?.setAttribute("open", "");

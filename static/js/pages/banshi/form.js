@@ -215,11 +215,13 @@ export async function renderNew(root, ctx, templateId) {
       }
     }
   }
-  const submitBtn = button("提交", null, { kind: "primary", type: "submit" });
+  // The buttons sit after the column that says who will approve (on a phone: read it, then submit);
+  // they belong to the form through its id.
+  const formId = `bs-new-${t.id}`;
+  const submitBtn = button("提交", null, { kind: "primary", type: "submit", form: formId });
   const draftBtn = button("保存草稿", () => send(false, draftBtn), { kind: "secondary" });
-  const formEl = el("form", { class: "form bs-form", novalidate: true, "aria-label": t.name },
-    form.element, status,
-    el("div", { class: "actions bs-submit-bar" }, submitBtn, draftBtn, el("a", { class: "btn btn-link", href: "#/banshi" }, "取消")));
+  const formEl = el("form", { id: formId, class: "form bs-form", novalidate: true, "aria-label": t.name }, form.element, status);
+  const bar = el("div", { class: "actions bs-submit-bar" }, submitBtn, draftBtn, el("a", { class: "btn btn-link", href: "#/banshi" }, "取消"));
   formEl.addEventListener("submit", (ev) => {
     ev.preventDefault();
     send(true, submitBtn);
@@ -229,9 +231,10 @@ export async function renderNew(root, ctx, templateId) {
     el("h1", {}, t.name),
     t.description ? el("p", { class: "hint bs-lead" }, t.description) : null,
     el("div", { class: "bs-new-layout" },
-      el("section", { class: "panel" }, formEl),
+      el("section", { class: "panel bs-new-form" }, formEl),
       el("aside", { class: "panel bs-side", "aria-labelledby": "bs-route-title" },
-        balanceBox, infoBox, el("h2", { class: "panel-title", id: "bs-route-title" }, "审批流程"), routeBox)));
+        balanceBox, infoBox, el("h2", { class: "panel-title", id: "bs-route-title" }, "审批流程"), routeBox),
+      bar));
   if (!fields.length) formEl.prepend(errorState({ message: "该表单还没有字段，请联系管理员。" }));
   live.run();
 }
