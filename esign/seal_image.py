@@ -89,6 +89,10 @@ def _glyph(ch: str, font: ImageFont.FreeTypeFont, width_scale: float = 1.0) -> I
     return img
 
 
+# A picture is a pure function of its arguments, and drawing one at 4x costs about a second of CPU
+# (most of it the downsampling and the optimised PNG encoding): an agency's seals of one kind share
+# it. Bytes are immutable, so handing out the cached value is safe; errors are not cached.
+@lru_cache(maxsize=32)
 def round_seal_png(
     agency: str, seal_type: str = "", *, size_px: int = DEFAULT_SIZE_PX, font_path: str | None = None
 ) -> bytes:
@@ -131,6 +135,7 @@ def round_seal_png(
     return _encode(img.resize((size_px, size_px), Image.Resampling.LANCZOS))
 
 
+@lru_cache(maxsize=32)  # as round_seal_png
 def square_name_seal_png(name: str, *, size_px: int = 236, font_path: str | None = None) -> bytes:
     """Square personal name seal (2x2 characters, read right column first; 2-char names get 之印)."""
     name = name.strip()
