@@ -349,3 +349,22 @@ def test_raw_uploads_count_against_the_upload_limits(tmp_path: Any) -> None:
         assert codes == [201, 201, 429]
         refused(ham.post(P + "/files", params={"name": "b.txt"}, content=b"y"), 429, "upload_rate_limited")
         assert count(app.state.db, RequestFile) == 2
+
+
+def test_approvers_and_the_applicant_get_work_notices_in_messages(client: TestClient, db: Database, org: Org) -> None:
+    route = {"branches": [], "default": {"steps": [step("s1", "审批", org.users["polonius"])]}, "cc": {}}
+    tid = make_template(db, org, route=route)
+    ham, pol = as_user(client, "hamlet"), as_user(client, "polonius")
+    req = ham.post(P + "/requests", json={"template_id": tid, "values": {"reason": "买纸"}, "submit": True}).json()
+
+    def last_notice(c: TestClient) -> dict[str, Any]:
+        convs = c.get("/api/messages/conversations").json()["items"]
+        notices = next(x for x in convs if x["kind"] == "notice")
+        return c.get(f"/api/messages/conversations/{notices['id']}/messages").json()["items"][-1]  # type: ignore[no-any-return]
+
+    waiting = last_notice(pol)
+    assert "张伟的采购申请" in waiting["text"] and waiting["meta"]["link"] == f"/banshi/r/{req['id']}"
+    pol.post(f"{P}/requests/{req['id']}/approve", json={"version": req["version"]})
+    decided = last_notice(ham)
+    assert "已通过" in decided["text"] and decided["meta"]["link"] == f"/banshi/r/{req['id']}"
+    assert decided["meta"]["source"] == "banshi"
