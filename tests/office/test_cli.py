@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -33,16 +34,30 @@ def office(*args: str, data: Path, check: bool = True, input: str | None = None)
     return proc
 
 
-def test_demo_json_then_audit_verify_export_import(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """One ``office demo --json`` run and its output, shared by the tests that need demo data (the
+    command hashes 60-odd passwords and is this file's slowest); each works on its own copy."""
+    data = tmp_path_factory.mktemp("demo") / "d"
+    return data, office("demo", "--password", "demo-password-2026", "--json", data=data).stdout
+
+
+def demo_copy(demo_folder: tuple[Path, str], tmp_path: Path) -> Path:
     data = tmp_path / "d"
-    out = office("demo", "--password", "demo-password-2026", "--json", data=data)
-    accounts = json.loads(out.stdout)
+    shutil.copytree(demo_folder[0], data)  # copy2: modes too (secret_key stays 0600)
+    return data
+
+
+def test_demo_json_then_audit_verify_export_import(tmp_path: Path, demo_folder: tuple[Path, str]) -> None:
+    made, stdout = demo_folder
+    accounts = json.loads(stdout)
     assert 50 <= len(accounts) <= 80
     assert {"username", "name", "role", "department"} <= set(accounts[0])
     roles = {a["role"] for a in accounts}
     assert roles == {"科员", "处室负责人", "机关领导", "文书/收发员", "印章管理员", "系统管理员"}
     assert any(a["username"] == "zhangwei" and a["name"] == "张伟" for a in accounts)
-    assert (data / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert (made / "secret_key").stat().st_mode & 0o777 == 0o600
+    data = demo_copy(demo_folder, tmp_path)
     conn = sqlite3.connect(data / "office.db")  # domains add their demo data: rooms in every agency
     assert conn.execute("SELECT count(DISTINCT agency_id), count(*) FROM meeting_room").fetchone() == (3, 9)
     conn.close()
@@ -96,9 +111,8 @@ def test_user_create_reset_and_errors(tmp_path: Path) -> None:
     assert res.returncode == 2 and "第 2 行" in res.stderr
 
 
-def test_audit_verify_fails_on_tampering(tmp_path: Path) -> None:
-    data = tmp_path / "d"
-    office("demo", "--password", "demo-password-2026", data=data)
+def test_audit_verify_fails_on_tampering(tmp_path: Path, demo_folder: tuple[Path, str]) -> None:
+    data = demo_copy(demo_folder, tmp_path)
     conn = sqlite3.connect(data / "office.db")
     conn.execute("DROP TRIGGER audit_entry_no_update")
     conn.execute("UPDATE audit_entry SET action = 'forged' WHERE seq = 7")
@@ -108,9 +122,8 @@ def test_audit_verify_fails_on_tampering(tmp_path: Path) -> None:
     assert res.returncode == 1 and "第 7 条" in res.stderr
 
 
-def test_backup_and_restore(tmp_path: Path) -> None:
-    data = tmp_path / "d"
-    office("demo", "--password", "demo-password-2026", data=data)
+def test_backup_and_restore(tmp_path: Path, demo_folder: tuple[Path, str]) -> None:
+    data = demo_copy(demo_folder, tmp_path)
     (data / "chat_files" / "ab").mkdir(parents=True)
     (data / "chat_files" / "ab" / "abcdef").write_bytes(b"stored attachment")
     backup = tmp_path / "backup.tar"
