@@ -50,7 +50,9 @@ export function formFields(ctx, fields, values = {}, { onChange = () => {}, file
       return fields.some((f) => {
         if (!f.required || f.type === "formula") return false;
         const v = controls.get(f.key).read();
-        return v === null || v === undefined || v === "" || (Array.isArray(v) && !v.length);
+        // A detail table always shows one row; it counts as filled once some cell is.
+        const blankRows = f.type === "table" && Array.isArray(v) && v.every((row) => Object.values(row).every((c) => c === null || c === ""));
+        return v === null || v === undefined || v === "" || (Array.isArray(v) && !v.length) || blankRows;
       });
     },
     /** A 422 naming a field: its message under the field, focus on it. False when it names none here. */
