@@ -130,6 +130,7 @@ def test_http_lists_every_domains_sources_and_refuses_bad_queries(client: TestCl
         "supervision",
         "meeting_invites",
         "meeting_signin",
+        "banshi",
         "ding",
     ]
     assert body["total"] == 0 and body["items"] == [] and body["box"] == "todo"
