@@ -146,6 +146,18 @@ def _title(actor: Actor, template: FormTemplate, version: FormVersion) -> str:
     return pattern.replace("{applicant}", actor.name).replace("{template}", template.name)[:200]
 
 
+def as_raw(field_defs: list[dict[str, Any]], values: dict[str, Any]) -> dict[str, Any]:
+    """Stored values in the shape a client sends them, to be checked again: a detail table is stored
+    as ``{"rows", "totals"}`` and sent as its rows (the rest is sent as stored; computed parts are
+    ignored and computed anew)."""
+    out = dict(values)
+    for f in field_defs:
+        value = out.get(f["key"])
+        if f["type"] == "table" and isinstance(value, dict):
+            out[f["key"]] = value.get("rows", [])
+    return out
+
+
 def attachment_ids(field_defs: list[dict[str, Any]], values: dict[str, Any]) -> list[int]:
     """The file ids the values' attachment fields name."""
     out: list[int] = []
@@ -230,7 +242,7 @@ def submit_request(session: Session, actor: Actor, request_id: int, *, version: 
     req = _own_editable(session, actor, request_id, version)
     t, v = _template(session, req)
     # The values are checked again: a person, a department or a file they name may have changed since.
-    req.values = clean(session, actor, t, v, req.values, request_id=req.id)
+    req.values = clean(session, actor, t, v, as_raw(v.fields, req.values), request_id=req.id)
     _summarise(req, v.fields)
     _submit(session, actor, req, t, v)
     return req

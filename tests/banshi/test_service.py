@@ -287,3 +287,37 @@ def test_every_state_change_is_audited(db: Database, org: Org) -> None:
     with db.read() as s:
         rows = s.exec(select(AuditEntry.action).where(col(AuditEntry.action).startswith("workflow."))).all()
     assert {"workflow.submit", "workflow.approve", "workflow.terminate"} <= set(rows)
+
+
+def test_a_draft_with_detail_rows_and_dates_is_submitted_as_saved(db: Database, org: Org) -> None:
+    """Submitting a saved draft checks its stored values again: detail rows, date ranges and formulas
+    as stored must pass as they did when saved (not be taken for a client's raw input and refused)."""
+    fields = [
+        {"key": "reason", "label": "事由", "type": "text", "required": True},
+        {"key": "dates", "label": "日期", "type": "daterange", "required": True, "count": "calendar"},
+        {
+            "key": "items",
+            "label": "明细",
+            "type": "table",
+            "required": True,
+            "columns": [
+                {"key": "name", "label": "品名", "type": "text", "required": True},
+                {"key": "price", "label": "金额", "type": "money", "required": True, "total": True},
+            ],
+        },
+        {"key": "total", "label": "合计", "type": "formula", "expr": "items.price", "result": "money"},
+    ]
+    tid = make_template(db, org, fields=fields)
+    raw = {
+        "reason": "采购",
+        "dates": {"start": "2026-12-08", "end": "2026-12-09"},
+        "items": [{"name": "打印纸", "price": 12_000}, {"name": "墨盒", "price": 30_000}],
+    }
+    with db.write() as s:
+        draft = service.create_request(s, org.actor("hamlet"), template_id=tid, values=raw)
+        rid, version = draft.id or 0, draft.version
+    with db.write() as s:
+        sent = service.submit_request(s, org.actor("hamlet"), rid, version=version)
+        assert sent.status == RequestStatus.running
+        assert sent.values["items"]["totals"] == {"price": 42_000} and sent.values["total"] == 42_000
+        assert sent.amount_fen == 42_000 and sent.days == 2
