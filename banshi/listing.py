@@ -93,7 +93,12 @@ def list_requests(
         stmt = stmt.where(ApprovalRequest.status == RequestStatus(status))
     q = q.strip()[:100]
     if q:
-        stmt = stmt.where(or_(col(ApprovalRequest.title).contains(q), col(ApprovalRequest.serial).startswith(q)))
+        stmt = stmt.where(
+            or_(
+                col(ApprovalRequest.title).contains(q, autoescape=True),  # % and _ are what they say
+                col(ApprovalRequest.serial).startswith(q, autoescape=True),
+            )
+        )
     if date_from:
         start = datetime.combine(_day(date_from, "date_from"), time(), CHINA)
         stmt = stmt.where(col(ApprovalRequest.submitted_at) >= start)

@@ -137,6 +137,15 @@ def test_list_filters_and_pages(client: TestClient, db: Database, org: Org) -> N
     item = first["items"][0]
     assert item["template"] == {"id": tid, "name": "采购申请"} and item["applicant"]["department"] == "综合处"
     assert item["current_step"] == "部门负责人审批" and item["status_label"] == "审批中"
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    yesterday = (today - timedelta(days=1)).isoformat()
+    dated = {"box": "mine", "date_from": today.isoformat(), "date_to": today.isoformat()}
+    assert len(ham.get(P + "/requests", params=dated).json()["items"]) == 5
+    assert ham.get(P + "/requests", params={"box": "mine", "date_to": yesterday}).json()["items"] == []
+    assert ham.get(P + "/requests", params={"box": "mine", "q": "%"}).json()["items"] == []  # no wildcard
     for bad in ({"box": "all"}, {"status": "done"}, {"cursor": "x"}, {"date_from": "2026-13-01"}, {"limit": 0}):
         refused(ham.get(P + "/requests", params={"box": "mine", **bad}), 422)
 
