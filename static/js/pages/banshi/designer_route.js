@@ -16,6 +16,11 @@ export const APPROVER_KINDS = [
   ["chosen", "申请人自选（表单中的人员字段）"],
   ["offices", "职能处室（人事处 / 财务处）"],
 ];
+// A step's name follows its approver while the administrator has not named it otherwise.
+const STEP_NAMES = {
+  head: "部门负责人审批", heads: "逐级主管审批", supervisor: "分管领导审批", principal: "主要领导审批", role: "审批",
+  users: "审批", form_department: "相关部门负责人审批", chosen: "审批", offices: "职能处室审核",
+};
 const ROLES = [["dept_head", "处室负责人"], ["leader", "机关领导"], ["clerk", "文书/收发员"], ["seal_keeper", "印章管理员"], ["staff", "科员"]];
 const SCOPES = [["applicant_department", "申请人所在部门"], ["agency", "本机关"], ["department", "指定部门"]];
 const OFFICES = [["personnel", "人事处"], ["finance", "财务处"]];
@@ -76,7 +81,13 @@ export function routeEditor(ctx, draft, names, touch) {
         redraw();
       }).wrap,
       list.map((c, n) => clauseRow(c, n, list, draw)),
-      button("＋ 添加条件", () => { list.push({ field: subjects()[0]?.[0] || "", op: ">=", value: 0 }); touch(); draw(); },
+      button("＋ 添加条件", () => {
+        // An amount or a number of days is what a branch usually turns on: offer that first.
+        const all = subjects();
+        list.push({ field: (all.find((x) => x[2] !== "text") || all[0] || [""])[0], op: ">=", value: 0 });
+        touch();
+        draw();
+      },
         { kind: "secondary", class: "btn-small" }));
     draw();
     return box;
@@ -160,14 +171,25 @@ export function routeEditor(ctx, draft, names, touch) {
     const mode = sel("多人时", s.mode, [["any", "或签：一人同意即可"], ["all", "会签：每人都要同意"]], (v) => { s.mode = v; touch(); });
     const hours = text("办理时限（小时，可空）", s.deadline_hours ?? "", (v) => { s.deadline_hours = v ? Number(v) : null; touch(); }, { inputmode: "numeric" });
     const who = el("div", {});
-    const drawWho = () => replace(who, approverEditor(s.approvers, (a) => { s.approvers = a; touch(); drawWho(); }));
+    const title = el("span", { class: "bs-card-name" }, s.name);
+    const kindOf = () => ((APPROVER_KINDS.find(([k]) => k === s.approvers?.kind) || [])[1] || "").replace(/（.*$/, "");
+    const kindNote = el("span", { class: "hint" }, kindOf());
+    const drawWho = () => replace(who, approverEditor(s.approvers, (a) => {
+      if (Object.values(STEP_NAMES).includes(s.name)) {
+        s.name = STEP_NAMES[a.kind] || s.name;
+        name.input.value = s.name;
+        title.textContent = s.name;
+      }
+      s.approvers = a;
+      kindNote.textContent = kindOf();
+      touch();
+      drawWho();
+    }));
     drawWho();
     const cc = el("div", {}, usersPicker("本步完成后抄送", s.cc || [], (list) => { s.cc = list; touch(); }));
-    const kindLabel = (APPROVER_KINDS.find(([k]) => k === s.approvers?.kind) || [])[1] || "";
-    const title = el("span", { class: "bs-card-name" }, s.name);
     name.input.addEventListener("change", () => { title.textContent = s.name; });
     return el("details", { class: "bs-step-card" },
-      el("summary", {}, title, el("span", { class: "hint" }, kindLabel.replace(/（.*$/, ""))),
+      el("summary", {}, title, kindNote),
       el("div", { class: "form-grid" }, name.wrap, mode.wrap, hours.wrap), who, cc,
       el("div", { class: "actions" },
         button("上移", () => { [steps[i - 1], steps[i]] = [steps[i], steps[i - 1]]; touch(); draw(); },
