@@ -277,7 +277,7 @@ def _submit(session: Session, actor: Actor, req: ApprovalRequest, t: FormTemplat
         )
         req.case_id = case.id
     else:  # resubmitted after a return to the applicant: the values (and so the branch) may have changed
-        case.route, case.context = validate_route(steps), context
+        case.route, case.context = validate_route(steps), {**case.context, **context}
     if not req.serial:
         req.serial = next_serial(session, req.agency_id)
     req.status = RequestStatus.running
