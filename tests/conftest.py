@@ -1,5 +1,10 @@
 """Shared fixtures: a fresh database per test (SQLite file, or a fresh PostgreSQL schema when
-``OFFICE_TEST_DATABASE_URL`` is set), the app under TestClient, and a real uvicorn server."""
+``OFFICE_TEST_DATABASE_URL`` is set), the app under TestClient, and a real uvicorn server.
+
+The ``app`` and ``live`` fixtures start from the schema the migrations built once per session
+(``Migrated``: running the whole Alembic chain for every test was much of the suite's time); the
+app's own startup still runs ``upgrade``, which finds the database at head. Tests that need a
+database the migrations have not touched use ``settings`` alone."""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ from typing import Any
 
 import pytest
 import uvicorn
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
 from office import events
@@ -71,8 +78,72 @@ def settings(tmp_path: Path) -> Iterator[Settings]:
         yield load_settings({}, data_dir=tmp_path / "data", testing=True)
 
 
+class Migrated:
+    """The newest schema, built by the migrations once per session and laid down for each test: a
+    copy of the SQLite file, or on PostgreSQL the statements the upgrade ran, replayed in the test's
+    fresh schema in one transaction (Alembic's own work, repeated for every test, was the cost; the
+    replayed schema matches a real upgrade's columns, indexes, constraints, triggers and types)."""
+
+    def __init__(self, tmp: Path) -> None:
+        from office.migrate import upgrade
+
+        self.sqlite_file: Path | None = None
+        self.statements: list[tuple[str, Any, bool]] = []
+        if not PG_URL:
+            db = Database(load_settings({}, data_dir=tmp, testing=True))
+            upgrade(db)
+            db.dispose()
+            path = Path(db.engine.url.database or "")
+            assert not path.with_name(path.name + "-wal").exists(), "copied only once checkpointed"
+            self.sqlite_file = path
+            return
+        url, schema = _pg_schema_url(PG_URL)
+        db = Database(load_settings({}, data_dir=tmp, database_url=url, testing=True))
+
+        def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+            plain = context is not None and context.no_parameters and not parameters
+            self.statements.append((statement, None if plain else parameters, many))
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            upgrade(db)
+        finally:
+            db.dispose()
+            _drop_schema(PG_URL, schema)
+        assert schema not in repr(self.statements), "a statement names the schema: it cannot be replayed elsewhere"
+
+    def lay_down(self, settings: Settings) -> None:
+        """Give ``settings``' still empty database the newest schema (the app's own upgrade then finds
+        it at head and does nothing)."""
+        if self.sqlite_file is not None:
+            target = Path(make_url(settings.database_url).database or "")
+            if not target.exists():
+                shutil.copyfile(self.sqlite_file, target)
+        elif self.statements:
+            import psycopg
+
+            url = make_url(settings.database_url).set(drivername="postgresql")
+            with psycopg.connect(url.render_as_string(hide_password=False)) as conn, conn.cursor() as cur:
+                cur.execute("SELECT to_regclass('alembic_version')")
+                if (row := cur.fetchone()) and row[0] is not None:
+                    return
+                for statement, parameters, many in self.statements:
+                    if many:
+                        cur.executemany(statement, parameters)
+                    elif parameters is None:
+                        cur.execute(statement)
+                    else:
+                        cur.execute(statement, parameters)
+
+
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Migrated:
+    return Migrated(tmp_path_factory.mktemp("migrated"))
+
+
 @pytest.fixture
-def app(settings: Settings) -> Any:
+def app(settings: Settings, migrated: Migrated) -> Any:
+    migrated.lay_down(settings)
     return create_app(settings)
 
 
@@ -126,7 +197,8 @@ class LiveServer:
 
 
 @pytest.fixture
-def live(settings: Settings) -> Iterator[LiveServer]:
+def live(settings: Settings, migrated: Migrated) -> Iterator[LiveServer]:
+    migrated.lay_down(settings)
     with LiveServer(create_app(settings)) as server:
         yield server
 
