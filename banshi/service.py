@@ -17,7 +17,6 @@ stale one gets ``Conflict`` and changes nothing. The engine checks who may act; 
 from __future__ import annotations
 
 import importlib
-import inspect
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -399,7 +398,10 @@ def _run(
         people = list(dict.fromkeys([*(user_ids or []), *([user_id] if user_id is not None else [])]))
         if not people:
             raise ValidationError("请选择加签人员", code="user_required", field="user_ids")
-        return [_add_signer(session, actor, case, uid, opinion, position) for uid in people]
+        if position not in ("with", "before", "after"):
+            raise ValidationError("加签方式只能是 with / before / after", code="bad_position", field="position")
+        # One transition for everyone added: before or after the actor they make one step together.
+        return [engine.add_signer(session, actor, case, user_ids=people, reason=opinion, position=position)]
     # withdraw: only the applicant, only while nobody has acted (the engine checks both again)
     if actor.user_id != req.applicant_id:
         raise PermissionDenied("只有申请人可以撤销申请", code="not_applicant")
@@ -408,23 +410,10 @@ def _run(
     return [engine.withdraw(session, actor, case, reason=opinion)]
 
 
-def _add_signer(session: Session, actor: Actor, case: WfCase, user_id: int, opinion: str, position: str) -> Transition:
-    if position not in ("with", "before", "after"):
-        raise ValidationError("加签方式只能是 with / before / after", code="bad_position", field="position")
-    if "position" in inspect.signature(engine.add_signer).parameters:
-        return engine.add_signer(session, actor, case, user_id=user_id, reason=opinion, position=position)
-    if position != "with":
-        raise ValidationError("暂不支持在前或在后加签", code="bad_position", field="position")
-    return engine.add_signer(session, actor, case, user_id=user_id, reason=opinion)
-
-
 def _urge(session: Session, actor: Actor, req: ApprovalRequest, case: WfCase, message: str = "") -> None:
     if actor.user_id != req.applicant_id:
         raise PermissionDenied("只有申请人可以催办", code="not_applicant")
-    urge = getattr(engine, "urge", None)
-    if urge is None:
-        raise ValidationError("暂不支持催办", code="urge_unsupported")
-    urge(session, actor, case, message=message)
+    engine.urge(session, actor, case, message=message)
     audit.record(session, actor, "banshi.urge", target_type="bs_request", target_id=req.id)
 
 

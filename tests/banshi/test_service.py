@@ -18,7 +18,7 @@ from office.models import Role
 from tests.banshi.svc_helpers import make_template, step, two_steps
 from tests.conftest import Recorder
 from tests.factories import Org, make_user
-from workflow.models import TaskState, WfTask
+from workflow.models import TaskState, WfCase, WfTask
 
 
 def submit(db: Database, org: Org, tid: int, who: str = "hamlet", **values: Any) -> ApprovalRequest:
@@ -321,3 +321,16 @@ def test_a_draft_with_detail_rows_and_dates_is_submitted_as_saved(db: Database, 
         assert sent.status == RequestStatus.running
         assert sent.values["items"]["totals"] == {"price": 42_000} and sent.values["total"] == 42_000
         assert sent.amount_fen == 42_000 and sent.days == 2
+
+
+def test_add_signer_after_me_makes_one_step_of_everyone_added(db: Database, org: Org) -> None:
+    u = org.users
+    req = submit(db, org, make_template(db, org))
+    act(db, org, "polonius", req.id or 0, "add_signer", user_ids=[u["laertes"], u["ophelia"]], position="after")
+    act(db, org, "polonius", req.id or 0, "approve")
+    assert pending(db, req.id or 0) == sorted([u["laertes"], u["ophelia"]])  # together, in one step
+    with db.read() as s:
+        case = s.get(WfCase, get(db, req.id or 0).case_id)
+        assert case is not None and len(case.route) == 3
+    with pytest.raises(ValidationError):
+        act(db, org, "laertes", req.id or 0, "add_signer", user_ids=[u["horatio"]], position="above")
