@@ -12,7 +12,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from office.db import utc_column, utcnow
@@ -108,7 +108,8 @@ class ApprovalRequest(SQLModel, table=True):
     values: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: RequestStatus = Field(default=RequestStatus.draft, index=True)
     case_id: int | None = Field(default=None, foreign_key="wf_case.id")
-    amount_fen: int | None = None
+    # BIGINT: a money field allows up to 10^14 分, past PostgreSQL's 32-bit INTEGER.
+    amount_fen: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     days: float | None = None
     start_date: dt.date | None = None
     end_date: dt.date | None = None

@@ -46,8 +46,13 @@ def upgrade() -> None:
     for column in ("seal_id", "agency_id", "reference"):
         op.create_index(f"ix_esign_seal_authorisation_{column}", "esign_seal_authorisation", [column], unique=False)
     # Plain ADD COLUMN: esign_seal_use is append-only (triggers refuse the table copy a batch would make).
-    op.add_column("esign_seal_use", sa.Column("authorisation_id", sa.Integer(), nullable=True))
-    if op.get_bind().dialect.name != "sqlite":
+    # SQLite adds a column's REFERENCES inline (no ALTER ... ADD CONSTRAINT there).
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(
+            "ALTER TABLE esign_seal_use ADD COLUMN authorisation_id INTEGER REFERENCES esign_seal_authorisation (id)"
+        )
+    else:
+        op.add_column("esign_seal_use", sa.Column("authorisation_id", sa.Integer(), nullable=True))
         op.create_foreign_key(
             "fk_esign_seal_use_authorisation",
             "esign_seal_use",
