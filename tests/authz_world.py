@@ -221,10 +221,6 @@ def build_world(app: Any) -> World:
 def _banshi(w: World, ham: TestClient, pro: TestClient) -> None:
     """办事: a form designed and published by the administrator (one step, polonius approves); hamlet's
     request on it, submitted; a file hamlet uploaded and has not attached yet."""
-    from sqlmodel import SQLModel
-
-    with w.app.state.db.write() as s:  # the bs_* tables, until their migration (0017_banshi) exists
-        SQLModel.metadata.create_all(s.connection())
     u = w.org.users
     tid = _ok(pro.post("/api/banshi/admin/templates", json={"name": "采购申请", "category": "财务"}))["id"]
     w.ids["bs_draft"] = {

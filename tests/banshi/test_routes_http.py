@@ -344,13 +344,11 @@ def test_concurrent_submissions_share_commits_and_get_distinct_serials(
 def test_raw_uploads_count_against_the_upload_limits(tmp_path: Any) -> None:
     from office.app import create_app
     from office.config import load_settings
-    from tests.banshi.conftest import make_tables
     from tests.factories import make_org
 
     settings = load_settings({}, data_dir=tmp_path / "d", testing=True, upload_per_minute=1, upload_burst=2)
     app = create_app(settings)
     with TestClient(app, base_url="http://testserver"):
-        make_tables(app.state.db)
         make_org(app.state.db)
         ham = new_client(app)
         login(ham, "hamlet")
