@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import SQLModel
 
-from banshi import routes_people, routes_proof
 from banshi.builtin import ensure_builtin_templates
 from banshi.models import AgencyOffices
 from tests.e2e.conftest import open_page
@@ -39,15 +37,9 @@ def prepare(live: Any, org: Org) -> None:
     its personnel office (秘书处), which 请假 copies when approved."""
     db = live.app.state.db
     with db.write() as s:
-        # Until the migration 0017_banshi lands the bs_* tables come from the models (a no-op after).
-        SQLModel.metadata.create_all(s.connection())
         ensure_builtin_templates(s, org.agencies["A"])
         s.add(AgencyOffices(agency_id=org.agencies["A"], personnel_department_id=org.depts["A2"],
                             finance_department_id=org.depts["A2"]))  # fmt: skip
-    paths = {getattr(r, "path", None) for r in live.app.router.routes}
-    for extra in (routes_people, routes_proof):  # until office/app.py mounts them with banshi.routes
-        if extra.routes[0].path not in paths:
-            live.app.router.routes.extend(extra.routes)
 
 
 def test_leave_asked_on_a_phone_and_approved_by_the_head(
