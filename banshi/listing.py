@@ -34,17 +34,18 @@ def box_cond(actor: Actor, box: str) -> Any:
     """The condition on ``ApprovalRequest`` of one box for ``actor``."""
     me = actor.user_id
     if box == "todo":  # a pending task of theirs, or of someone who delegated to them
-        pending = (
-            select(WfTask.case_id)
-            .join(WfCase, col(WfCase.id) == WfTask.case_id)
-            .where(
-                or_(col(WfTask.assignee_id) == me, standing_in(me)),
-                WfTask.state == TaskState.pending,
-                WfCase.kind == KIND,
-                WfCase.state == CaseState.running,
+        # Two lists rather than one with ``assignee = me OR standing_in(me)``: that OR kept SQLite off
+        # the (assignee_id, state) index, so it walked every running case (seconds at 10^6 requests).
+        def pending(whose: Any) -> Any:
+            return (
+                select(WfTask.case_id)
+                .join(WfCase, col(WfCase.id) == WfTask.case_id)
+                .where(whose, WfTask.state == TaskState.pending, WfCase.kind == KIND, WfCase.state == CaseState.running)
             )
-        )
-        return and_(col(ApprovalRequest.case_id).in_(pending), col(ApprovalRequest.status) == RequestStatus.running)
+
+        mine = col(ApprovalRequest.case_id).in_(pending(col(WfTask.assignee_id) == me))
+        standing = col(ApprovalRequest.case_id).in_(pending(standing_in(me)))
+        return and_(or_(mine, standing), col(ApprovalRequest.status) == RequestStatus.running)
     if box == "done":  # they acted, on their own task or as a deputy while that 委托 runs
         acted = (
             select(WfTask.case_id)
@@ -247,7 +248,7 @@ def actions_for(session: Session, actor: Actor, req: ApprovalRequest, case: WfCa
 def _return_targets(session: Session, actor: Actor, case: WfCase | None) -> list[dict[str, str]]:
     if case is None or tasks.my_task(session, case, actor) is None:
         return []
-    return [{"key": k, "name": "申请人" if k == "draft" else n} for k, n in tasks.return_targets(session, case)]
+    return [{"key": k, "name": n} for k, n in tasks.return_targets(session, case)]  # "draft": 申请人 (KindSpec)
 
 
 def _cc(session: Session, req: ApprovalRequest) -> list[dict[str, Any]]:

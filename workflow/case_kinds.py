@@ -32,6 +32,10 @@ class KindSpec:
     # Steps that review the initiator's draft besides 核稿 by the drafter's head: the initiator is never
     # an actor there (see ``engine._enter``).
     reviews_draft: Callable[[dict[str, Any]], bool] = lambda _step: False
+    # How people call the initiator and what they started, in messages: 公文 拟稿人 / 自己起草的文稿,
+    # 办事 申请人 / 自己的申请.
+    initiator_label: str = "拟稿人"
+    own_work: str = "自己起草的文稿"
 
 
 _kinds: dict[str, KindSpec] = {}
@@ -76,6 +80,15 @@ def own_review(case: WfCase, step: dict[str, Any], user_id: int) -> bool:
     return user_id == case.initiator_id and reviews_draft(case, step)
 
 
+def initiator_label(case: WfCase) -> str:
+    """What people call the case's initiator (拟稿人, 申请人): the return target and messages say it."""
+    return kind_spec(case.kind).initiator_label
+
+
+def own_work(case: WfCase) -> str:
+    return kind_spec(case.kind).own_work
+
+
 # Events and notifications ------------------------------------------------------------------------
 
 
@@ -98,7 +111,7 @@ def notify_transition(session: Session, t: Transition) -> None:
             {
                 "user_ids": wake,
                 "title": _notify_title(t, title),
-                "body": _notify_body(t),
+                "body": _notify_body(t, spec),
                 "link": link,
                 "source": spec.source,
             },
@@ -149,10 +162,10 @@ def _notify_title(t: Transition, title: str) -> str:
     return f"待办：{title}"
 
 
-def _notify_body(t: Transition) -> str:
+def _notify_body(t: Transition, spec: KindSpec) -> str:
     who = t.actor.name
     if t.action == "return":
-        where = t.entered_step["name"] if t.entered_step else "拟稿人"
+        where = t.entered_step["name"] if t.entered_step else spec.initiator_label
         return f"{who} 退回至“{where}”"
     if t.entered_step:
         return f"{who} 已{_ACTION_LABELS.get(t.action, '办理')}，请办理“{t.entered_step['name']}”"

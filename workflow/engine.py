@@ -36,7 +36,7 @@ from office.actor import Actor
 from office.db import utcnow
 from office.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from workflow import versioning
-from workflow.case_kinds import Transition, kind_spec, notify_urge
+from workflow.case_kinds import Transition, initiator_label, kind_spec, notify_urge
 from workflow.models import CaseState, TaskState, WfCase, WfHistory, WfTask
 from workflow.moves import STALE, active_colleague, cancel_pending, close_task, enter, finish_transition, history
 from workflow.steps import current_step_of, index_of, next_index, validate_route
@@ -99,7 +99,7 @@ def submit(
     if case.state not in (CaseState.draft, CaseState.withdrawn):
         raise InvalidTransition("只有草稿或已撤回的文件才能送审", code="not_draft")
     if actor.user_id != case.initiator_id:
-        raise PermissionDenied("只有拟稿人可以送审", code="not_initiator")
+        raise PermissionDenied(f"只有{initiator_label(case)}可以送审", code="not_initiator")
     t = Transition(case=case, action="submit", actor=actor)
     case.state = CaseState.running
     case.round += 1
@@ -148,7 +148,7 @@ def return_to(
     task, behalf = acting_task(session, case, actor)
     targets = return_targets(session, case)
     if target not in {k for k, _ in targets}:
-        raise ValidationError("只能退回到已经办理过的前面步骤或拟稿人", code="bad_return_target")
+        raise ValidationError(f"只能退回到已经办理过的前面步骤或{initiator_label(case)}", code="bad_return_target")
     t = Transition(
         case=case, action="return", actor=actor, on_behalf_of=behalf, step=case.route[task.step_index], task=task
     )
@@ -174,7 +174,7 @@ def withdraw(
     if case.state != CaseState.running:
         raise InvalidTransition("只有流转中的文件才能撤回", code="not_running")
     if actor.user_id != case.initiator_id:
-        raise PermissionDenied("只有拟稿人可以撤回", code="not_initiator")
+        raise PermissionDenied(f"只有{initiator_label(case)}可以撤回", code="not_initiator")
     if acted_since_submit(session, case):
         raise InvalidTransition("下一办理人已经办理，不能撤回", code="already_acted")
     t = Transition(case=case, action="withdraw", actor=actor, step=current_step_of(case))

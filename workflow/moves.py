@@ -16,7 +16,7 @@ from office.db import utcnow
 from office.errors import ValidationError
 from office.models import User
 from workflow import versioning
-from workflow.case_kinds import Transition, notify_transition, own_review, reviews_draft
+from workflow.case_kinds import Transition, initiator_label, notify_transition, own_review, own_work, reviews_draft
 from workflow.models import CaseState, TaskState, WfCase, WfHistory, WfTask
 from workflow.steps import agencies_of, next_index, resolve_actors
 
@@ -135,7 +135,7 @@ def active_colleague(session: Session, case: WfCase, step: dict[str, Any], user_
     if case.agency_id is not None and case.agency_id not in agencies_of(session, user_id):
         raise ValidationError("只能转给本机关的人员", code="other_agency")
     if own_review(case, step, user_id):
-        raise ValidationError("不能交给拟稿人审核自己起草的文稿", code="own_draft")
+        raise ValidationError(f"不能交给{initiator_label(case)}审核{own_work(case)}", code="own_draft")
     return user_id
 
 

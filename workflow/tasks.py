@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from office.actor import Actor
 from office.errors import InvalidTransition, PermissionDenied
 from office.models import Role
-from workflow.case_kinds import own_review
+from workflow.case_kinds import initiator_label, own_review, own_work
 from workflow.delegation import deputy_problem, principals_of, step_roles
 from workflow.models import CaseState, TaskState, WfCase, WfTask
 
@@ -56,7 +56,7 @@ def return_targets(session: Session, case: WfCase) -> list[tuple[str, str]]:
             )
         ).all()
     )
-    return [("draft", "拟稿人")] + [(case.route[i]["key"], case.route[i]["name"]) for i in sorted(ran)]
+    return [("draft", initiator_label(case))] + [(case.route[i]["key"], case.route[i]["name"]) for i in sorted(ran)]
 
 
 def current_assignees(session: Session, case: WfCase) -> list[int]:
@@ -88,7 +88,7 @@ def acting_task(session: Session, case: WfCase, actor: Actor) -> tuple[WfTask, i
         raise InvalidTransition(_state_message(case), code=f"case_{case.state.value}")
     task, behalf = _find_task(session, case, actor, step_tasks(session, case, pending=True))
     if own_review(case, case.route[task.step_index], actor.user_id):
-        raise PermissionDenied("拟稿人不能审核自己起草的文稿", code="own_draft")
+        raise PermissionDenied(f"{initiator_label(case)}不能审核{own_work(case)}", code="own_draft")
     return task, behalf
 
 
