@@ -1,7 +1,7 @@
 """The designer's check of a form's field list (``FormVersion.fields``): every field well formed,
 its options sane, and every formula parsed and reading only numeric fields, without cycles.
 
-The contract (the shape of each type and its options) is section 1 of the 办事 design; what this
+The contract (the shape of each type and its options) is docs/banshi.md §2; what this
 returns is the list normalised, each option present with its default, so the code that cleans a
 submission (``banshi.fields``) never guesses. Anything unknown is refused rather than dropped: a
 misspelt option silently ignored would be a limit nobody enforces.

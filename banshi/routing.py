@@ -1,7 +1,7 @@
 """A 办事 form's route: branches with conditions, steps with approvers, 抄送, and 去重.
 
 ``validate_route`` is the designer's check against the form's fields (the shape is in
-/work/notes/banshi_design.md §2). ``resolve`` turns the published route into the engine steps of one
+docs/banshi.md §3). ``resolve`` turns the published route into the engine steps of one
 request: the first branch whose condition holds (in order), else the default; each step's approvers
 resolved to people now (``banshi.route_people``; 连续多级主管 gives one step per level, keyed
 ``<key>_1``, ``<key>_2`` …); then 去重 by the form's options. Every resolved step keeps the template
