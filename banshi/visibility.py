@@ -22,7 +22,7 @@ from banshi import office_access
 from banshi.models import ApprovalRequest, FormTemplate, RequestCc, RequestStatus
 from office.actor import Actor
 from workflow import worklist
-from workflow.models import WfTask
+from workflow.models import WfCase, WfTask
 
 # The built-in forms each office reads every request of (issue #17: personnel sees leave, finance expenses).
 OFFICE_FORMS = {"personnel": ("leave",), "finance": ("travel", "expense")}
@@ -80,12 +80,15 @@ def may_read(session: Session, actor: Actor, request: ApprovalRequest) -> bool:
 
 
 def fields_seen(session: Session, actor: Actor, request: ApprovalRequest) -> tuple[set[str], set[str], bool]:
-    """(step keys the actor had a task at, offices they work in, whether they see every field): the
-    arguments of ``fields.visible_values`` for this reader."""
+    """(template step keys the actor had a task at, offices they work in, whether they see every field):
+    the arguments of ``fields.visible_values`` for this reader.
+
+    A task's step is matched by the template step it came from (its ``origin``): the levels of a
+    连续多级主管 step (``lv_1``, ``lv_2``) and a step added by 加签 (``add1``) have keys of their own."""
     full = actor.user_id == request.applicant_id
     steps: set[str] = set()
     if request.case_id is not None and not full:
-        steps = set(
+        keys = set(
             session.exec(
                 select(WfTask.step_key).where(
                     WfTask.case_id == request.case_id,
@@ -93,4 +96,7 @@ def fields_seen(session: Session, actor: Actor, request: ApprovalRequest) -> tup
                 )
             ).all()
         )
+        case = session.get(WfCase, request.case_id)
+        origins = {s["key"]: s.get("origin", s["key"]) for s in (case.route if case else [])}
+        steps = {origins.get(k, k) for k in keys}
     return steps, offices_of(session, actor), full
