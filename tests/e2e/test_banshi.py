@@ -170,3 +170,39 @@ def test_a_form_designed_and_published_by_the_administrator_is_used_on_a_phone(
     finally:
         admin.context.close()
         zhang.context.close()
+
+
+def test_the_finance_office_edits_a_travel_standard_on_a_phone(
+    browser: Any, live: Any, live_org: Org, out: Path
+) -> None:
+    """刘洋 of 秘书处 (the finance office here) opens 台账 › 差旅费标准 on his phone: the shipped rows
+    are marked 示例; an amount that is not one is refused on its row; 820 元 is saved as 82000 分 and
+    the row is confirmed (no longer an example)."""
+    prepare(live, live_org)
+    liu = open_page(browser, live.url, width=375, height=780)
+    try:
+        login(liu, "horatio")
+        seen_all_guides(liu)
+        liu.goto("/#/banshi/ledger")
+        liu.get_by_role("link", name="差旅费标准").click()
+        liu.get_by_role("heading", name="差旅费标准", level=1).wait_for()
+        first = liu.locator(".bs-travel-table tbody tr").first
+        assert "示例" in first.inner_text()
+        lodging = liu.get_by_label("第 1 行住宿费上限（元/晚）")
+        lodging.fill("八百")
+        liu.get_by_role("button", name="保存", exact=True).click()
+        liu.locator(".bs-row-error-msg", has_text="第 1 行的金额").wait_for()
+        assert liu.get_by_label("第 1 行住宿费上限（元/晚）").get_attribute("aria-invalid") == "true"
+        liu.get_by_label("第 1 行住宿费上限（元/晚）").fill("820")
+        liu.get_by_role("button", name="保存", exact=True).click()
+        liu.locator(".toast", has_text="差旅费标准已保存").wait_for()
+        assert liu.locator(".bs-row-error-msg").count() == 0
+        assert sideways(liu) <= 0
+        liu.screenshot(path=out / "travel-standards-375.png")
+        rows = liu.evaluate("() => fetch('/api/banshi/travel-standards').then((r) => r.json())")["items"]
+        edited = next(r for r in rows if r["region"] == "*" and r["rank"] == "部级")
+        assert edited["lodging_fen"] == 82000 and edited["is_example"] is False
+        assert any(r["is_example"] for r in rows)  # the rows he did not touch are still examples
+        assert [e for e in liu.console_errors if "/api/banshi/travel-standards" not in e] == []  # the refused 422
+    finally:
+        liu.context.close()

@@ -10,6 +10,7 @@
 //   #/banshi/admin[/<id>]        form designer (agency administrators)                  designer.js
 //   #/banshi/leave[?user=<id>]   我的假期; the personnel office sees and adjusts everyone's leave.js
 //   #/banshi/ledger?month=       台账 for the personnel and finance offices              ledger.js
+//   #/banshi/travel              差旅费标准 (everyone reads; the finance office edits)     travel.js
 //
 // User data is only ever written with textContent; no inline scripts or style attributes (strict CSP).
 import { el, replace, errorState, loadCss } from "../ui.js";
@@ -21,6 +22,7 @@ import { renderVerify } from "./banshi/verify.js";
 import { renderAdmin } from "./banshi/designer.js";
 import { renderLeave } from "./banshi/leave.js";
 import { renderLedger } from "./banshi/ledger.js";
+import { renderTravel } from "./banshi/travel.js";
 import { isAbort } from "./banshi/common.js";
 
 const num = (s) => (s && /^\d+$/.test(s) ? Number(s) : null);
@@ -37,6 +39,7 @@ export async function render(root, ctx) {
     else if (first === "admin") await renderAdmin(root, ctx, num(second));
     else if (first === "leave") await renderLeave(root, ctx);
     else if (first === "ledger") await renderLedger(root, ctx);
+    else if (first === "travel") await renderTravel(root, ctx);
     else {
       const box = ctx.params.query.box;
       if (box && box !== "start" && BOXES.some(([k]) => k === box)) await renderBox(root, ctx, box);

@@ -8,6 +8,7 @@ import { el, replace, button, field, checkbox, toast, confirmDialog, emptyState,
 import { formFields } from "./form.js";
 import { routeEditor } from "./designer_route.js";
 import { settingsPanel } from "./settings.js";
+import { templateMetaPanel } from "./template_meta.js";
 import { isAbort, nameBook, fmtTime } from "./common.js";
 
 const TYPES = [
@@ -137,6 +138,7 @@ async function renderDesigner(root, ctx, id) {
   }, { kind: "primary" });
 
   const opts = optionsEditor(draft.options, touch);
+  const metaPanel = await templateMetaPanel(ctx, meta, names);
   const bar = el("div", { class: "actions bs-designer-bar" }, saveBtn, publishBtn, saved);
   replace(root, el("a", { class: "back-link", href: "#/banshi/admin" }, "‹ 返回表单列表"),
     el("h1", {}, `设计：${meta?.name || "表单"}`),
@@ -147,7 +149,8 @@ async function renderDesigner(root, ctx, id) {
         el("section", { class: "panel", "aria-labelledby": "bs-d-fields" }, el("h2", { class: "panel-title", id: "bs-d-fields" }, "表单字段"), fieldsBox),
         el("section", { class: "panel", "aria-labelledby": "bs-d-route" }, el("h2", { class: "panel-title", id: "bs-d-route" }, "审批流程"),
           refreshRoute, routeBox),
-        el("section", { class: "panel", "aria-labelledby": "bs-d-opts" }, el("h2", { class: "panel-title", id: "bs-d-opts" }, "选项"), opts)),
+        el("section", { class: "panel", "aria-labelledby": "bs-d-opts" }, el("h2", { class: "panel-title", id: "bs-d-opts" }, "选项"), opts),
+        metaPanel),
       el("aside", { class: "panel bs-designer-preview", "aria-labelledby": "bs-d-prev" },
         el("h2", { class: "panel-title", id: "bs-d-prev" }, "手机预览"), phone)));
   drawPreview();

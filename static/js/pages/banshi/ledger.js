@@ -14,7 +14,8 @@ export async function renderLedger(root, ctx) {
   picker.addEventListener("change", () => picker.value && ctx.navigate(`#/banshi/ledger?month=${picker.value}`));
   const exportBtn = button("导出 Excel", () => download(ctx, month, exportBtn), { kind: "secondary" });
   replace(root, el("a", { class: "back-link", href: "#/banshi" }, "‹ 返回办事"), el("h1", {}, "办事台账"),
-    el("div", { class: "toolbar" }, el("div", { class: "field" }, el("label", { for: "bs-ledger-month" }, "月份"), picker), exportBtn));
+    el("div", { class: "toolbar" }, el("div", { class: "field" }, el("label", { for: "bs-ledger-month" }, "月份"), picker), exportBtn,
+      el("a", { class: "btn btn-secondary", href: "#/banshi/travel" }, "差旅费标准")));
   const data = await ctx.api.get("/api/banshi/ledger", { query: { month }, signal: ctx.signal });
   root.append(
     el("section", { class: "panel", "aria-labelledby": "bs-lg-h" }, el("h2", { class: "panel-title", id: "bs-lg-h" }, `${month} 各部门办事情况`),
