@@ -95,6 +95,8 @@ class ApprovalRequest(SQLModel, table=True):
     __table_args__ = (
         Index("ix_bs_request_applicant", "applicant_id", "id"),
         Index("ix_bs_request_agency_template", "agency_id", "template_id", "id"),
+        # 待我审批 and the reading rule find requests by their case (migration 0019).
+        Index("ix_bs_request_case", "case_id"),
         UniqueConstraint("applicant_id", "client_id", name="uq_bs_request_client"),
     )
     id: int | None = Field(default=None, primary_key=True)
