@@ -109,14 +109,41 @@ export function routeEditor(ctx, draft, names, touch) {
     const current = c.applicant ? `@${c.applicant}` : c.field;
     const kind = (subs.find(([k]) => k === current) || [])[2] || "text";
     const subject = sel(`条件 ${n + 1}：依据`, current, subs.map(([k, l]) => [k, l]), (v) => {
-      list[n] = v.startsWith("@") ? { applicant: v.slice(1), op: "in", value: [] } : { field: v, op: ">=", value: 0 };
+      // A select field is asked which options (属于); an amount or a count, how much (≥).
+      const choice = draft.fields.some((f) => f.key === v && ["select", "multiselect"].includes(f.type));
+      list[n] = v.startsWith("@") ? { applicant: v.slice(1), op: "in", value: [] } : choice ? { field: v, op: "in", value: [] } : { field: v, op: ">=", value: 0 };
       touch();
       draw();
     });
     const ops = c.applicant ? OPS.filter(([o]) => o === "in" || o === "not_in") : OPS;
-    const op = sel("比较", c.op, ops, (v) => { c.op = v; touch(); });
+    const many = (o) => o === "in" || o === "not_in";
+    const op = sel("比较", c.op, ops, (v) => {
+      // 属于/不属于 take a list, the others one value: carry what was typed over, redraw the value's control.
+      if (many(v) !== many(c.op) && !c.applicant) c.value = many(v) ? [c.value].flat().filter((x) => x !== "" && x != null) : [c.value].flat()[0] ?? "";
+      c.op = v;
+      touch();
+      draw();
+    });
+    const choice = c.applicant ? null : draft.fields.find((f) => f.key === c.field && ["select", "multiselect"].includes(f.type) && (f.options || []).length);
+    const chosen = choice && many(c.op) ? choice : null;
     let value;
-    if (c.applicant === "department") {
+    if (choice && (c.op === "==" || c.op === "!=")) {
+      const current = [c.value].flat()[0] ?? "";
+      if (!choice.options.includes(current)) c.value = choice.options[0];
+      value = sel(`条件 ${n + 1}：取值`, c.value, choice.options.map((o) => [o, o]), (v) => { c.value = v; touch(); }).wrap;
+    } else if (chosen) {
+      // A select field's 属于/不属于: tick its options rather than type them (a typo would never match).
+      value = el("fieldset", { class: "bs-checks bs-clause-options" }, el("legend", {}, `条件 ${n + 1}：取值（可多选）`),
+        chosen.options.map((o) => {
+          const cb = checkbox({ label: o, checked: [c.value].flat().includes(o) });
+          cb.input.addEventListener("change", () => {
+            const now = [c.value].flat().filter((x) => chosen.options.includes(x));
+            c.value = cb.input.checked ? [...new Set([...now, o])] : now.filter((x) => x !== o);
+            touch();
+          });
+          return cb.wrap;
+        }));
+    } else if (c.applicant === "department") {
       const p = picker({ api: ctx.api, label: "部门", kind: "departments", multiple: true, agencyId: ctx.me.agency_id,
         onChange: (items) => { c.value = items.map((i) => i.id); touch(); } });
       Promise.all((c.value || []).map((id) => names.department(id))).then((ns) =>
