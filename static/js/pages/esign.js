@@ -33,6 +33,18 @@ function input(label, attrs = {}) {
     attrs.hint ? h("p", { class: "hint" }, attrs.hint) : null) };
 }
 
+/** A file input in Chinese whatever the browser's language (Chromium's own says "Choose File / No
+ * file chosen"): the input visually hidden, a label styled as a button, the chosen file's name shown.
+ * The input is named by the field's label and the button's text together. */
+function filePick(label, button, attrs = {}) {
+  const id = `esign-${Math.random().toString(36).slice(2, 9)}`;
+  const field = h("input", { id, type: "file", class: "visually-hidden", "aria-labelledby": `${id}-l ${id}-b`, ...attrs });
+  const name = h("span", { class: "file-name", "aria-live": "polite" }, "尚未选择文件");
+  field.addEventListener("change", () => { name.textContent = field.files[0] ? `已选择：${field.files[0].name}` : "尚未选择文件"; });
+  return { input: field, wrap: h("div", { class: "field" }, h("span", { class: "field-label", id: `${id}-l` }, label),
+    h("div", { class: "file-pick" }, field, h("label", { for: id, id: `${id}-b`, class: "btn btn-secondary" }, button), name)) };
+}
+
 function select(label, options, value) {
   const id = `esign-${Math.random().toString(36).slice(2, 9)}`;
   const node = h("select", { id }, options.map(([v, text]) => h("option", { value: v, selected: v === value }, text)));
@@ -276,7 +288,7 @@ function createForm(ctx, refresh) {
   dept.wrap = dept.element;
   holder.wrap = holder.element;
   const text = input("预览文字（留空用机关名称）", { type: "text", maxlength: "40" });
-  const image = input("上传印模（PNG，可选）", { type: "file", accept: "image/png" });
+  const image = filePick("上传印模（PNG，可选）", "选择图片", { accept: "image/png" });
   const pin = input("设置印章 PIN 码", { type: "password", inputmode: "numeric", autocomplete: "new-password",
     hint: "只有印章管理员知道；变更授权使用人时需要输入。用印人使用各自的签名 PIN 码。" });
   const preview = h("img", { alt: "印模预览", class: "seal-image seal-preview", width: "160", height: "160", hidden: true });
@@ -332,7 +344,7 @@ async function renderApply(box, ctx) {
     return;
   }
   const seal = select("印章", seals.map((s) => [String(s.id), s.display_name]), String(seals[0].id));
-  const file = input("Word 文件（.docx）", { type: "file", accept: DOCX, required: true });
+  const file = filePick("Word 文件（.docx）", "选择文件", { accept: DOCX });
   const ref = input("文件标识（如发文字号）", { type: "text", maxlength: "200", required: true });
   // A seal that requires a 用印申请: its keeper picks one of the approved, unused ones (the file must be
   // the one that request attached; the server checks its SHA-256).
