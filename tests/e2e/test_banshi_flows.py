@@ -31,7 +31,7 @@ from esign import authorisations
 from esign.models import SealUse
 from office.models import Role
 from tests.e2e.test_chat import start
-from tests.esign.svc import PIN, enrol, make_seal
+from tests.esign.svc import PIN, enrol, make_seal, verify
 from tests.esign.test_docx_sig import build_docx
 from tests.factories import Org, make_user
 
@@ -272,6 +272,8 @@ def test_seal_request_authorises_the_seal_that_the_keeper_then_applies(
         with zhou.expect_download() as got:
             zhou.get_by_role("link", name=re.compile("采购合同（已盖章）")).click()
         assert got.value.suggested_filename == "采购合同（已盖章）.docx"
+        report = verify(org.db, Path(got.value.path()).read_bytes())
+        assert report["valid"] and report["signatures"][0]["signer"] == "周敏", report
         zhou.screenshot(path=out / "seal-applied-1366.png", full_page=True)
 
         # 印章管理 › 用印登记: the use links back to the request.
