@@ -97,6 +97,7 @@ class ApprovalRequest(SQLModel, table=True):
         Index("ix_bs_request_agency_template", "agency_id", "template_id", "id"),
         # 待我审批 and the reading rule find requests by their case (migration 0019).
         Index("ix_bs_request_case", "case_id"),
+        Index("ix_bs_request_agency_serial", "agency_id", "serial"),  # the day's last 审批编号 (0019)
         UniqueConstraint("applicant_id", "client_id", name="uq_bs_request_client"),
     )
     id: int | None = Field(default=None, primary_key=True)

@@ -214,14 +214,18 @@ def _one_transaction_each(data: Path, secret: str, setup: dict[str, Any], durati
         actors = [accounts.load_actor(s, uid) for uid, _c, _x in setup["applicants"][:CONCURRENT]]
     stop = time.monotonic() + duration
     counts = [0] * len(actors)
+    errors: list[BaseException] = []
 
     def worker(i: int) -> None:
-        while time.monotonic() < stop:
-            with db.write() as s:
-                service.create_request(
-                    s, actors[i], template_id=setup["template_id"], values={"reason": "逐个提交"}, submit=True
-                )
-            counts[i] += 1
+        try:
+            while time.monotonic() < stop:
+                with db.write() as s:
+                    service.create_request(
+                        s, actors[i], template_id=setup["template_id"], values={"reason": "逐个提交"}, submit=True
+                    )
+                counts[i] += 1
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
 
     started = time.monotonic()
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(actors))]
@@ -230,6 +234,8 @@ def _one_transaction_each(data: Path, secret: str, setup: dict[str, Any], durati
     for t in threads:
         t.join()
     rate = sum(counts) / (time.monotonic() - started)
+    if errors:
+        raise errors[0]
     db.dispose()
     return rate
 

@@ -9,6 +9,7 @@ from sqlmodel import col, select
 
 from banshi.listing import box_cond
 from banshi.models import ApprovalRequest
+from banshi.service import last_serial_query
 from office.db import Database
 from tests.factories import Org
 
@@ -34,3 +35,12 @@ def test_todo_box_starts_from_the_persons_tasks(db: Database, org: Org) -> None:
     assert plan.count("ix_wf_task_assignee_state (assignee_id=? AND state=?)") == 2, plan  # both lists
     assert "ix_bs_request_case" in plan, plan
     assert "ix_wf_case_state" not in plan and "SCAN" not in plan, plan
+
+
+def test_next_serial_reads_only_the_days_serials(db: Database) -> None:
+    """Every submission reads the day's last 审批编号 under the write lock: by (agency_id, serial), a
+    range, not every request of the agency."""
+    if db.engine.dialect.name != "sqlite":
+        return
+    plan = _plan(db, last_serial_query(1, "20261207"))
+    assert "ix_bs_request_agency_serial (agency_id=? AND serial>? AND serial<?)" in plan, plan
