@@ -67,7 +67,8 @@ class Bad(Exception):
 class _Refs:
     """Ids met while cleaning, by kind, each with the field that holds it (to name it in the error)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, partial: bool = False) -> None:
+        self.partial = partial  # a preview of a form still being filled: no field is required yet
         self.people: dict[int, str] = {}
         self.departments: dict[int, str] = {}
         self.files: dict[int, str] = {}
@@ -394,7 +395,7 @@ def _table(f: Field, value: Any, refs: _Refs) -> dict[str, Any]:
             cell = raw.get(column["key"])
             try:
                 if _empty(cell):
-                    if column.get("required"):
+                    if column.get("required") and not refs.partial:
                         raise Bad(f"请填写{quoted(column)}", "required")
                     continue
                 row[column["key"]] = CLEANERS[column["type"]](column, cell, refs)
@@ -498,15 +499,22 @@ def _check_refs(
 
 
 def clean_values(
-    session: Session, applicant: Actor, fields: list[Field], raw: Any, *, request_id: int | None = None
+    session: Session,
+    applicant: Actor,
+    fields: list[Field],
+    raw: Any,
+    *,
+    request_id: int | None = None,
+    partial: bool = False,
 ) -> dict[str, Any]:
     """The submission ``raw`` checked against ``fields`` (a validated field list) for ``applicant``:
     the cleaned values by key (blank optional fields left out), with date-range days, table totals
     and formulas computed here (anything the client sent for a formula is ignored). ``request_id``
-    is the request being saved again, whose own files and link are allowed."""
+    is the request being saved again, whose own files and link are allowed. ``partial`` (a preview
+    while the form is being filled) skips only the required-field check, in tables too."""
     if not isinstance(raw, dict):
         raise ValidationError("表单内容格式不正确", code="bad_values")
-    refs = _Refs()
+    refs = _Refs(partial=partial)
     values: dict[str, Any] = {}
     labels: dict[str, Field] = {}
     for f in fields:
@@ -516,7 +524,7 @@ def clean_values(
         labels[key] = f
         value = raw.get(key)
         if _empty(value):
-            if f.get("required"):
+            if f.get("required") and not partial:
                 raise ValidationError(f"请填写{quoted(f)}", code="required", field=key)
             continue
         try:

@@ -16,6 +16,7 @@ Action = Literal["approve", "reject", "return", "transfer", "add_signer", "withd
 class PreviewIn(Body):
     template_id: int
     values: dict[str, Any] = Field(default_factory=dict)
+    partial: bool = False  # the form is still being filled: required fields not checked yet
 
 
 class RequestCreate(Body):

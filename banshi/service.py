@@ -116,10 +116,12 @@ def clean(
     raw: Any,
     *,
     request_id: int | None = None,
+    partial: bool = False,
 ) -> dict[str, Any]:
     """The submission's values as stored: cleaned from the version's fields, then what the built-in
-    form's behaviour computes (which may refuse them: annual leave beyond the balance)."""
-    values = clean_values(session, actor, version.fields, raw, request_id=request_id)
+    form's behaviour computes (which may refuse them: annual leave beyond the balance). ``partial``:
+    a preview of a form not yet filled, required fields not checked."""
+    values = clean_values(session, actor, version.fields, raw, request_id=request_id, partial=partial)
     behaviour = behaviours.behaviour_for(template)
     if behaviour is not None:
         values.update(behaviour.prepare(session, actor, template, values))
@@ -584,12 +586,14 @@ def mark_cc_read(session: Session, actor: Actor, req: ApprovalRequest) -> None:
         session.add(row)
 
 
-def preview(session: Session, actor: Actor, *, template_id: int, values: Any) -> dict[str, Any]:
+def preview(session: Session, actor: Actor, *, template_id: int, values: Any, partial: bool = False) -> dict[str, Any]:
     """What submitting these values would do, without writing anything: the cleaned and computed
-    values, the route resolved now (who would approve, who is skipped and why) and 抄送."""
+    values, the route resolved now (who would approve, who is skipped and why) and 抄送. ``partial``
+    (the form still being filled) skips only the required-field check, so the 差旅费 allowances or the
+    leave balance show before everything is in; every other check is made as at submission."""
     policy.require(actor, "banshi.use")
     t, v = templates.template_for_use(session, actor, template_id)
-    cleaned = clean(session, actor, t, v, values)
+    cleaned = clean(session, actor, t, v, values, partial=partial)
     resolution = resolve(session, actor, v, cleaned)
     people = {s_id for s in resolution.steps for s_id in s["actor"].get("user_ids", [])}
     cc_ids = set(resolution.cc_submit) | set(resolution.cc_end) | {u for us in resolution.cc_after.values() for u in us}

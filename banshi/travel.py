@@ -98,12 +98,16 @@ def view(session: Session, actor: Actor) -> dict[str, Any]:
     }
 
 
-def _fen(row: dict[str, Any], key: str, n: int) -> int:
+def _row_error(i: int, message: str, code: str, **where: str) -> ValidationError:
+    """An error in row ``i``: ``row`` counted from 0 as the client sent the rows, the message 第 i+1 行
+    (the convention of every 办事 table error, ``banshi.fields``)."""
+    return ValidationError(f"第 {i + 1} 行{message}", code=code, row=i, **where)
+
+
+def _fen(row: dict[str, Any], key: str, i: int) -> int:
     value = row.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_FEN:
-        raise ValidationError(
-            f"第 {n} 行的金额须为 0–{MAX_FEN // 100} 元（以分为单位的整数）", code="bad_amount", field=key, row=n
-        )
+        raise _row_error(i, f"的金额须为 0–{MAX_FEN // 100} 元（以分为单位的整数）", "bad_amount", field=key)
     return value
 
 
@@ -111,22 +115,20 @@ def _clean(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if len(rows) > MAX_ROWS:
         raise ValidationError(f"标准不能超过 {MAX_ROWS} 行", code="too_many_rows", field="items")
     out: dict[tuple[str, str], dict[str, Any]] = {}
-    for n, row in enumerate(rows, 1):
+    for i, row in enumerate(rows):
         region = str(row.get("region", "")).strip()
         rank = str(row.get("rank", ""))
         if not region or len(region) > 40:
-            raise ValidationError(f"第 {n} 行的地区不能为空（40 字以内）", code="bad_region", field="region", row=n)
+            raise _row_error(i, "的地区不能为空（40 字以内）", "bad_region", field="region")
         if rank not in RANKS:
-            raise ValidationError(f"第 {n} 行的职级须为 {'、'.join(RANKS)} 之一", code="bad_rank", field="rank", row=n)
+            raise _row_error(i, f"的职级须为 {'、'.join(RANKS)} 之一", "bad_rank", field="rank")
         if (region, rank) in out:
-            raise ValidationError(
-                f"第 {n} 行与前面的行重复（{region}，{rank}）", code="duplicate", field="region", row=n
-            )
+            raise _row_error(i, f"与前面的行重复（{region}，{rank}）", "duplicate", field="region")
         out[(region, rank)] = {
             "region": region,
             "rank": rank,
             "is_example": row.get("is_example") is True,
-            **{k: _fen(row, k, n) for k in ("lodging_fen", "meal_fen", "transport_fen")},
+            **{k: _fen(row, k, i) for k in ("lodging_fen", "meal_fen", "transport_fen")},
         }
     missing = [rank for rank in RANKS if (EVERYWHERE, rank) not in out]
     if missing:
@@ -173,11 +175,11 @@ def lookup(table: list[TravelStandard], region: str, rank: str) -> TravelStandar
 # The 差旅费报销 form's behaviour ---------------------------------------------------------------------
 
 
-def _date(row: dict[str, Any], key: str, n: int) -> dt.date:
+def _date(row: dict[str, Any], key: str, i: int) -> dt.date:
     try:
         return dt.date.fromisoformat(str(row.get(key)))
     except ValueError:
-        raise ValidationError(f"第 {n} 行的日期无效", code="bad_date", field="details", row=n, column=key) from None
+        raise _row_error(i, "的日期无效", "bad_date", field="details", column=key) from None
 
 
 def _int(row: dict[str, Any], key: str) -> int:
@@ -185,27 +187,24 @@ def _int(row: dict[str, Any], key: str) -> int:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
 
-def compute_row(std: TravelStandard, row: dict[str, Any], n: int) -> dict[str, Any]:
-    """One trip leg: days by the calendar (start and end both count), nights × cap as the most the
-    lodging may be, days × (伙食 + 市内交通) allowances."""
-    start, end = _date(row, "start", n), _date(row, "end", n)
+def compute_row(std: TravelStandard, row: dict[str, Any], i: int) -> dict[str, Any]:
+    """One trip leg (row ``i``, from 0): days by the calendar (start and end both count), nights × cap
+    as the most the lodging may be, days × (伙食 + 市内交通) allowances. The line's ``row`` is the
+    number people read (from 1), as the 行 column of the allowances table shows it."""
+    start, end = _date(row, "start", i), _date(row, "end", i)
     if end < start:
-        raise ValidationError(
-            f"第 {n} 行的返回日期早于出发日期", code="bad_range", field="details", row=n, column="end"
-        )
+        raise _row_error(i, "的返回日期早于出发日期", "bad_range", field="details", column="end")
     days = (end - start).days + 1
     nights = _int(row, "nights")
     if not 0 <= nights <= days:
-        raise ValidationError(
-            f"第 {n} 行的住宿天数须在 0–{days} 之间", code="bad_nights", field="details", row=n, column="nights"
-        )
+        raise _row_error(i, f"的住宿天数须在 0–{days} 之间", "bad_nights", field="details", column="nights")
     actual = _int(row, "lodging")
     cap = nights * std.lodging_fen
     allowed = min(actual, cap)
     meal, transport = days * std.meal_fen, days * std.transport_fen
     tickets, other = _int(row, "tickets"), _int(row, "other")
     return {
-        "row": n,
+        "row": i + 1,
         "region": str(row.get("region", "")),
         "standard": row_view(std),
         "days": days,
@@ -227,7 +226,7 @@ def compute(session: Session, agency_id: int, rank: str, rows: list[dict[str, An
     if rank not in RANKS:
         raise ValidationError(f"职级须为 {'、'.join(RANKS)} 之一", code="bad_rank", field="rank")
     table = standards(session, agency_id)
-    lines = [compute_row(lookup(table, str(r.get("region", "")), rank), r, n) for n, r in enumerate(rows, 1)]
+    lines = [compute_row(lookup(table, str(r.get("region", "")), rank), r, i) for i, r in enumerate(rows)]
     keys = ("tickets", "lodging", "meal", "transport", "other", "total")
     totals = {k: sum(line[k] for line in lines) for k in keys}
     return {
