@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from sqlmodel import Session
 from starlette.responses import Response
 from starlette.routing import Route
 
-from banshi import files, leaders, listing, routes_people, routes_proof, service, templates
+from banshi import files, leaders, listing, routes_people, routes_proof, service, startup, templates
 from banshi.schemas import (
     ActionIn,
     BatchIn,
@@ -37,9 +39,23 @@ def _detail(ctx: Ctx, request_id: int) -> dict[str, Any]:
 # Starting a request --------------------------------------------------------------------------------
 
 
+def _with_builtins(ctx: Ctx, listing_of: Callable[[Session], dict[str, Any]]) -> dict[str, Any]:
+    """An agency created after start-up gets its built-in forms the first time a form list is opened.
+    No event says an agency was created (``office.directory`` publishes none, and the CLI creates
+    them in another process), so they are given where they are first needed; the write happens only
+    while the agency has no form at all, and the list then comes from that write (the read's snapshot predates
+    the new forms). Every later list is a plain read."""
+    agency_id = ctx.user.agency_id
+    if agency_id is None or not startup.lacks_builtins(ctx.session, agency_id):
+        return listing_of(ctx.session)
+    with ctx.app.state.db.write() as session:
+        startup.give_builtins(session, agency_id)
+        return listing_of(session)
+
+
 @api(action="banshi.use")
 def list_templates(ctx: Ctx) -> dict[str, Any]:
-    return templates.grouped(templates.published_templates(ctx.session, ctx.user))
+    return _with_builtins(ctx, lambda s: templates.grouped(templates.published_templates(s, ctx.user)))
 
 
 @api(action="banshi.use")
@@ -50,7 +66,8 @@ def get_template(ctx: Ctx) -> dict[str, Any]:
 
 @api(action="banshi.use", body=PreviewIn)
 def preview(ctx: Ctx) -> dict[str, Any]:
-    return service.preview(ctx.session, ctx.user, template_id=ctx.body.template_id, values=ctx.body.values)
+    b: PreviewIn = ctx.body
+    return service.preview(ctx.session, ctx.user, template_id=b.template_id, values=b.values, partial=b.partial)
 
 
 @api(action="banshi.use", body=RequestCreate, deferred_write=True, status=201)
@@ -186,8 +203,10 @@ def download_file(ctx: Ctx) -> Response:
 
 @api(action="banshi.template.manage")
 def admin_list_templates(ctx: Ctx) -> dict[str, Any]:
-    rows = templates.admin_templates(ctx.session, ctx.user)
-    return {"items": [templates.admin_public(ctx.session, t) for t in rows]}
+    def items(s: Session) -> dict[str, Any]:
+        return {"items": [templates.admin_public(s, t) for t in templates.admin_templates(s, ctx.user)]}
+
+    return _with_builtins(ctx, items)
 
 
 @api(action="banshi.template.manage", body=TemplateCreate, write=True, status=201)

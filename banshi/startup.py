@@ -9,9 +9,10 @@ import importlib
 import logging
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from banshi import service, todo
+from banshi.models import FormTemplate
 from office.groupcommit import GroupCommit
 from office.models import Department, DeptKind
 
@@ -38,6 +39,23 @@ def ensure_builtins(db: Any) -> None:
         for agency_id in agencies:
             if agency_id is not None:
                 builtin.ensure_builtin_templates(session, agency_id)
+
+
+def lacks_builtins(session: Session, agency_id: int | None) -> bool:
+    """True for an agency with no form at all: one created since start-up (``ensure_builtins`` gave
+    every agency there was then its built-in forms). The form lists then give it them
+    (``give_builtins``); an agency that has forms is left as its administrator made it."""
+    if agency_id is None or _builtin() is None:
+        return False
+    has = session.exec(select(FormTemplate.id).where(FormTemplate.agency_id == agency_id).limit(1)).first()
+    return has is None
+
+
+def give_builtins(session: Session, agency_id: int) -> None:
+    """The built-in forms for one agency (idempotent), in the caller's write transaction."""
+    builtin = _builtin()
+    if builtin is not None:
+        builtin.ensure_builtin_templates(session, agency_id)
 
 
 async def _hold(group: GroupCommit) -> None:
