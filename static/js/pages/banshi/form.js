@@ -45,10 +45,11 @@ export function formFields(ctx, fields, values = {}, { onChange = () => {}, file
     waiting() {
       for (const c of controls.values()) c.waiting?.();
     },
-    /** Whether a required field is still empty (the preview waits: the server would only say so). */
-    incomplete() {
+    /** Whether a required field is still empty (the preview waits: the server would only say so);
+     * `except` names field types not to count (attachments, for the partial preview). */
+    incomplete({ except = [] } = {}) {
       return fields.some((f) => {
-        if (!f.required || f.type === "formula") return false;
+        if (!f.required || f.type === "formula" || except.includes(f.type)) return false;
         const v = controls.get(f.key).read();
         // A detail table always shows one row; it counts as filled once some cell is.
         const blankRows = f.type === "table" && Array.isArray(v) && v.every((row) => Object.values(row).every((c) => c === null || c === ""));
@@ -151,24 +152,38 @@ export function infoBlock(info) {
   return parts.length ? el("div", { class: "bs-info-wrap" }, parts) : null;
 }
 
-/** Preview on every change (debounced); returns {run(), last()} so submit can ask for it at once. */
+/** Preview on every change (debounced); returns {run(), last()} so submit can ask for it at once.
+ * Once every required field but the attachments has a value, the preview is asked for with
+ * `partial: true` (the server skips the required check), so a 差旅费报销 shows its allowances and
+ * a 病假 the balance before the invoices or the certificate are attached. Before that it waits (the
+ * behaviours need their inputs: a preview would only be refused). A server without `partial`
+ * refuses the field: then the preview waits for the attachments too. */
+let partialPreview = true;
 export function livePreview(ctx, templateId, form, { routeBox, infoBox }) {
   let last = null;
   const run = newestWins(async (stale) => {
-    if (form.incomplete()) {
+    const incomplete = form.incomplete();
+    if (incomplete && (!partialPreview || form.incomplete({ except: ["attachment"] }))) {
       replace(routeBox, el("p", { class: "hint" }, "填写完必填项后，这里显示由谁审批。"));
       return;
     }
     form.waiting();
     try {
-      const data = await ctx.api.post("/api/banshi/preview", { template_id: templateId, values: form.read() }, { signal: ctx.signal });
+      const body = { template_id: templateId, values: form.read(), ...(incomplete ? { partial: true } : {}) };
+      const data = await ctx.api.post("/api/banshi/preview", body, { signal: ctx.signal });
       if (stale()) return;
-      last = data;
+      if (!incomplete) last = data;
       form.preview(data.values, data.info);
-      replace(routeBox, routePreview(data));
+      replace(routeBox, incomplete ? el("div", {}, routePreview(data), el("p", { class: "hint" }, "尚缺附件，添加后即可提交。"))
+        : routePreview(data));
       replace(infoBox, infoBlock({ allowances: data.values?.allowances, ...(data.info || {}) }));
     } catch (err) {
       if (stale() || isAbort(err)) return;
+      if (incomplete && err.code === "invalid_field" && err.body?.field === "partial") {
+        partialPreview = false;
+        run();
+        return;
+      }
       // An unfinished form is normal while typing: the route waits; a field already touched shows why.
       replace(routeBox, el("p", { class: "hint" }, err.body?.field ? "请先把表单填写完整，这里会显示审批流程。" : err.message));
       if (err.body?.field && touched.has(err.body.field)) form.showError(err, { focus: false });

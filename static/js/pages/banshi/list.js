@@ -1,6 +1,6 @@
 // 办事 lists: #/banshi (发起: the agency's forms grouped and searchable) and #/banshi?box=todo|done|mine|cc
 // (待我审批 / 我已审批 / 我发起的 / 抄送我的) with filters, cursor pages and 批量同意 on 待我审批 for the
-// forms that allow it (options.batch; the server refuses the others one by one).
+// forms that allow it: only a todo item with `batch: true` (its form's options.batch) gets a checkbox.
 
 import { el, replace, button, loading, emptyState, errorState, toast, openDialog, newestWins, field, debounce } from "../../ui.js";
 import { dateInput, normalDate } from "../../components/datefield.js";
@@ -87,7 +87,8 @@ export async function renderBox(root, ctx, box) {
       return;
     }
     const picks = new Map(); // id -> item, for 批量同意
-    const batchable = (item) => box === "todo" && item.batch !== false && item.batchable !== false;
+    // A server from before the `batch` flag sends none: then every item is offered and it refuses the others.
+    const batchable = (item) => box === "todo" && ("batch" in item ? item.batch === true : true);
     const bar = box === "todo" && data.items.some(batchable) ? batchBar(ctx, picks, data.items.filter(batchable), () => load()) : null;
     replace(list, bar?.node,
       el("ul", { class: "bs-items" }, data.items.map((item) => requestItem(item, box, batchable(item) ? (on) => {

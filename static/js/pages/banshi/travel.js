@@ -78,7 +78,8 @@ export async function renderTravel(root, ctx) {
       toast("差旅费标准已保存", "success");
     } catch (err) {
       if (isAbort(err)) return;
-      const row = Number(err.body?.row);
+      // `row` counts from 0, as the rows were sent (like a form's detail table); shown counted from 1.
+      const row = Number.isInteger(err.body?.row) ? err.body.row + 1 : NaN;
       if (row >= 1 && row <= rows.length) {
         draw({ row, field: err.body?.field, message: err.message });
         const tr = body.querySelector(`tr[data-row="${row}"]`);
