@@ -24,7 +24,8 @@ def route_picture(session: Session, case: WfCase) -> dict[str, Any]:
         {t.assignee_id for t in tasks}
         | {t.acted_by_id for t in tasks if t.acted_by_id}
         | {h.actor_id for h in history}
-        | {h.on_behalf_of_id for h in history if h.on_behalf_of_id},
+        | {h.on_behalf_of_id for h in history if h.on_behalf_of_id}
+        | {u for s in case.route for u in _planned_ids(s)},
     )
     now = utcnow()
     latest: dict[int, int] = {}
@@ -45,6 +46,9 @@ def route_picture(session: Session, case: WfCase) -> dict[str, Any]:
                 "deadline_hours": s.get("deadline_hours"),
                 "state": state,
                 "tasks": [_task_view(t, names, now) for t in shown],
+                # A step not yet reached has no tasks; when its people are fixed (resolved at submission, as
+                # 办事's are) they are named so the route shows who will act, as the preview did.
+                "planned": [names[u] for u in _planned_ids(s) if u in names] if state == "upcoming" else [],
             }
         )
     return {
@@ -54,6 +58,11 @@ def route_picture(session: Session, case: WfCase) -> dict[str, Any]:
         "steps": steps,
         "history": [_history_view(h, names) for h in history],
     }
+
+
+def _planned_ids(step: dict[str, Any]) -> list[int]:
+    actor = step.get("actor") or {}
+    return list(actor.get("user_ids") or []) if actor.get("kind") == "user" else []
 
 
 def _step_state(case: WfCase, i: int, latest: dict[int, int]) -> str:

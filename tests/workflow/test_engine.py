@@ -384,3 +384,14 @@ def test_step_with_nobody_to_act_refuses_to_advance(org: Org, db: Any) -> None:
         do(org, "othello", engine.submit, case_id)
     with Session(db.engine) as s:
         assert s.get(WfCase, case_id).state == CaseState.draft  # type: ignore[union-attr]
+
+
+def test_route_picture_names_the_planned_people_of_a_step_not_yet_reached(org: Org) -> None:
+    case_id = new_case(org, ["A1"])
+    do(org, "horatio", engine.submit, case_id)
+    with org.db.read() as s:
+        steps = route_view.route_picture(s, engine.get_case(s, case_id))["steps"]
+    assert steps[0]["state"] == "current" and steps[0]["planned"] == []
+    assert steps[2]["state"] == "upcoming" and not steps[2]["tasks"]
+    assert sorted(steps[2]["planned"]) == sorted(["张伟", "李娜"])  # the fixed user_ids, by name
+    assert steps[3]["planned"] == []  # a role step: who acts is known only when it is reached
