@@ -97,11 +97,12 @@ def _cli() -> list[ModuleType]:
 
 
 def _demo() -> list[ModuleType]:
+    import banshi.demo
     import docs_flow.demo
     import esign.demo
     import meetings.demo
 
-    return [esign.demo, docs_flow.demo, meetings.demo]
+    return [esign.demo, docs_flow.demo, meetings.demo, banshi.demo]
 
 
 _KINDS: dict[str, Callable[[], list[ModuleType]]] = {
