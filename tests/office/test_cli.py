@@ -60,6 +60,7 @@ def test_demo_json_then_audit_verify_export_import(tmp_path: Path, demo_folder: 
     data = demo_copy(demo_folder, tmp_path)
     conn = sqlite3.connect(data / "office.db")  # domains add their demo data: rooms in every agency
     assert conn.execute("SELECT count(DISTINCT agency_id), count(*) FROM meeting_room").fetchone() == (3, 9)
+    assert conn.execute("SELECT status FROM bs_request ORDER BY id").fetchall() == [("running",), ("approved",), ("returned",)]  # fmt: skip
     conn.close()
     again = office("demo", "--password", "demo-password-2026", data=data, check=False)
     assert again.returncode != 0 and "空库" in again.stderr
