@@ -375,13 +375,25 @@ def _cell_error(table: Field, row: int, column: Field, e: Bad | ValidationError)
     return ValidationError(message, code=e.code, field=table["key"], row=row, column=column["key"])
 
 
+def _blank_rows(f: Field, value: list[Any]) -> list[bool]:
+    """Which rows have no input cell filled (formula cells are the server's, whatever the client sent)."""
+    inputs = [c["key"] for c in f["columns"] if c["type"] != "formula"]
+    return [isinstance(r, dict) and all(_empty(r.get(k)) for k in inputs) for r in value]
+
+
+def _blank_table(f: Field, value: Any) -> bool:
+    """A table whose every row is blank is a table left empty: a required one is missing (blank rows are
+    dropped, so it would otherwise be stored as no rows and pass)."""
+    return isinstance(value, list) and all(_blank_rows(f, value))
+
+
 def _table(f: Field, value: Any, refs: _Refs) -> dict[str, Any]:
     if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
         raise Bad(f"{quoted(f)}应为若干行")
     columns: list[Field] = f["columns"]
     inputs = [c for c in columns if c["type"] != "formula"]
     # Blank rows are dropped; errors still give a row's place in what the client sent.
-    rows_in = [(i, r) for i, r in enumerate(value) if not all(_empty(r.get(c["key"])) for c in inputs)]
+    rows_in = [(i, r) for (i, r), blank in zip(enumerate(value), _blank_rows(f, value), strict=True) if not blank]
     if len(rows_in) > f.get("max_rows", 50):
         raise Bad(f"{quoted(f)}最多 {f.get('max_rows', 50)} 行", "too_many")
     if rows_in and len(rows_in) < f.get("min_rows", 0):
@@ -523,7 +535,7 @@ def clean_values(
             continue
         labels[key] = f
         value = raw.get(key)
-        if _empty(value):
+        if _empty(value) or (kind == "table" and _blank_table(f, value)):
             if f.get("required") and not partial:
                 raise ValidationError(f"请填写{quoted(f)}", code="required", field=key)
             continue

@@ -390,6 +390,9 @@ def test_table_errors_name_the_row_and_column() -> None:
     assert bad_value([TABLE], {"items": [good, "row"]}).extra == {"field": "items"}
     assert clean([TABLE], {"items": []}) == {}  # optional and empty
     assert bad_value([{**TABLE, "required": True}], {"items": []}).code == "required"
+    # Rows left blank are a table left empty: required is missing, optional is left out (not stored as no rows).
+    assert bad_value([{**TABLE, "required": True}], {"items": [{}, {"name": " ", "subtotal": 5}]}).code == "required"
+    assert clean([TABLE], {"items": [{}, {"name": ""}]}) == {}
 
 
 def test_formulas_read_money_in_yuan_days_and_column_totals() -> None:
