@@ -148,6 +148,19 @@ export function namesSpan(promises) {
  * The field as its days were counted: a leave request counts by its kind (病假 and 产假 by the
  * calendar, the rest by working days), which the server names in info.leave.count.
  */
+/** One value of a request as read-only text: the 用印申请's seal by the name in the request's info (the value is its id). */
+export function requestValueNode(req, f, names) {
+  const seal = req.info?.seal_authorisation?.seal;
+  if (req.template?.builtin === "seal" && f.key === "seal_id" && seal?.name) return el("span", {}, seal.name);
+  return valueNode(countedAs(f, req.info), req.values?.[f.key], names);
+}
+
+/** A server message about a money field, in 元 as the screen shows it (the wire carries 分). */
+export function yuanMessage(message) {
+  return String(message || "").replace("应为以分为单位的整数金额", "应为金额（元，最多两位小数，如 1234.56）")
+    .replace(/（以分为单位的整数）/g, "");
+}
+
 export function countedAs(field, info) {
   const count = info?.leave?.count;
   return count && field.type === "daterange" ? { ...field, count } : field;
@@ -204,16 +217,36 @@ function cellText(col, v) {
   return String(v);
 }
 
+/**
+ * A wide table scrolls inside its box, never the page: a hint says so and a shade marks the side
+ * with more columns, while it overflows (watched as the box resizes and scrolls).
+ */
+export function scrollingTable(table, { cls = "" } = {}) {
+  const wrap = el("div", { class: "table-wrap", tabindex: "0" }, table);
+  const hint = el("p", { class: "hint bs-scroll-hint", hidden: true }, "表格较宽，左右滑动可查看其余各列 ⇆");
+  const box = el("div", { class: `bs-scroll ${cls}`.trim() }, wrap, hint);
+  const update = () => {
+    const more = wrap.scrollWidth - wrap.clientWidth > 1;
+    hint.hidden = !more;
+    box.classList.toggle("bs-more-left", more && wrap.scrollLeft > 1);
+    box.classList.toggle("bs-more-right", more && wrap.scrollLeft < wrap.scrollWidth - wrap.clientWidth - 1);
+  };
+  wrap.addEventListener("scroll", update, { passive: true });
+  if (typeof ResizeObserver === "function") new ResizeObserver(update).observe(wrap);
+  requestAnimationFrame(update);
+  return box;
+}
+
 function tableView(field, value, names) {
   const cols = field.columns || [];
   const rows = value.rows || [];
   const totals = value.totals || {};
   const hasTotals = Object.keys(totals).length > 0;
-  return el("div", { class: "table-wrap" }, el("table", { class: "table table-stack bs-detail-table" },
+  return scrollingTable(el("table", { class: "table table-stack bs-detail-table" },
     el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "序号"), cols.map((c) => el("th", { scope: "col" },
       c.type === "money" || (c.type === "formula" && c.result === "money") ? `${c.label}（元）` : c.label)))),
     el("tbody", {}, rows.map((r, i) => el("tr", {}, el("td", { "data-label": "序号" }, String(i + 1)),
-      cols.map((c) => el("td", { "data-label": c.label, class: isNumeric(c) ? "num" : null }, cellText(c, r[c.key]))))),
+      cols.map((c) => el("td", { "data-label": c.label, class: isNumeric(c) ? "num" : c.type === "date" ? "nowrap" : null }, cellText(c, r[c.key]))))),
     hasTotals ? el("tr", { class: "bs-total-row" }, el("td", { "data-label": "" }, "合计"),
       cols.map((c) => el("td", { "data-label": c.label, class: "num" }, c.key in totals ? cellText(c, totals[c.key]) : ""))) : null)));
 }

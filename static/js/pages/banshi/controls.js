@@ -7,7 +7,7 @@
 import { el, replace, button, uid, toast } from "../../ui.js";
 import { dateInput, timeInput, normalDate, normalTime } from "../../components/datefield.js";
 import { picker } from "../../components/picker.js";
-import { fenToChinese, formatFen, parseYuan, daysText, isNumeric, countedAs } from "./common.js";
+import { fenToChinese, formatFen, parseYuan, daysText, isNumeric, countedAs, scrollingTable } from "./common.js";
 
 /** The label with its * for a required field. */
 function labelText(f) {
@@ -40,8 +40,19 @@ const numberOrRaw = (text) => {
 
 export function control(ctx, f, value, changed, opts = {}) {
   if (opts.builtin === "seal" && f.key === "seal_id") return sealControl(ctx, f, value, changed);
+  // 差旅费's 报销总额 is computed by the server from the standards (what a client sends is replaced).
+  if (opts.builtin === "expense" && f.key === "amount") return computedMoney(f, value);
   const make = CONTROLS[f.type] || CONTROLS.text;
   return make(ctx, f, value, changed, opts);
+}
+
+/** A money total the server computes: text with its 大写, like a formula; the client sends nothing for it. */
+function computedMoney(f, value) {
+  const shown = (fen) => (typeof fen === "number" ? `¥${formatFen(fen)} 元（大写：${fenToChinese(fen)}）` : "—");
+  const out = el("output", { class: "bs-formula", "aria-live": "polite" }, shown(value));
+  const node = el("div", { class: "field bs-field", dataset: { key: f.key } },
+    el("span", { class: "bs-label" }, f.label), out, el("p", { class: "hint" }, f.help || "由系统自动计算"));
+  return { node, read: () => undefined, focus: () => {}, preview: (pv) => { out.textContent = shown(pv); } };
 }
 
 const CONTROLS = {
@@ -369,7 +380,7 @@ function tableControl(ctx, f, value, changed) {
     replace(body, rows.map((r, i) => el("tr", {},
       el("td", { "data-label": "序号", class: "num" }, String(i + 1)),
       cols.map((c) => el("td", { "data-label": c.label }, cell(r, i, c))),
-      el("td", { "data-label": "操作" }, button("删除", () => {
+      el("td", { "data-label": "操作", class: "bs-row-remove" }, button("删除", () => {
         rows.splice(i, 1);
         draw();
         changed();
@@ -395,7 +406,7 @@ function tableControl(ctx, f, value, changed) {
   }
 
   draw();
-  const table = el("div", { class: "table-wrap" }, el("table", { class: "table table-stack bs-detail-table bs-detail-edit" },
+  const table = scrollingTable(el("table", { class: "table table-stack bs-detail-table bs-detail-edit" },
     el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "序号"),
       cols.map((c) => el("th", { scope: "col" }, c.type === "money" || c.result === "money" ? `${c.label}（元）` : c.label,
         c.required ? el("span", { class: "req", "aria-hidden": "true" }, " *") : null)),

@@ -5,7 +5,7 @@
 import { el, replace, button, toast, debounce, newestWins, errorState } from "../../ui.js";
 import { newClientId } from "../../api.js";
 import { control } from "./controls.js";
-import { isAbort, nameBook, formatFen, fmtTime } from "./common.js";
+import { isAbort, nameBook, formatFen, fmtTime, yuanMessage, scrollingTable } from "./common.js";
 
 /**
  * The form's controls: {element, read(), preview(values), showError(err) → bool, clear()}.
@@ -63,7 +63,7 @@ export function formFields(ctx, fields, values = {}, { onChange = () => {}, file
       if (!c) return false;
       clearOne(key);
       const where = err.body.row !== undefined && err.body.row !== null && !err.message.includes("行") ? `第 ${err.body.row} 行：` : "";
-      const msg = el("p", { class: "bs-field-error", role: "alert" }, `${where}${err.message}`);
+      const msg = el("p", { class: "bs-field-error", role: "alert" }, `${where}${yuanMessage(err.message)}`);
       errors.set(key, msg);
       c.node.append(msg);
       if (c.input) c.input.setAttribute("aria-invalid", "true");
@@ -114,7 +114,7 @@ export function allowancesBlock(a) {
   const yuan = (fen) => formatFen(fen);
   return el("section", { class: "notice bs-info", "aria-label": "差旅费标准计算" },
     el("p", { class: "notice-title" }, "按差旅费标准计算"),
-    el("div", { class: "table-wrap" }, el("table", { class: "table table-stack bs-allowances" },
+    scrollingTable(el("table", { class: "table table-stack bs-allowances" },
       el("thead", {}, el("tr", {}, ["行", "地点", "天数", "住宿费（核定/上限）", "伙食补助", "市内交通", "小计"].map((h) => el("th", { scope: "col" }, h)))),
       el("tbody", {}, a.rows.map((r) => el("tr", { class: r.over_cap ? "bs-over" : null },
         el("td", { "data-label": "行" }, String(r.row)), el("td", { "data-label": "地点" }, r.region),
@@ -159,7 +159,7 @@ export function infoBlock(info) {
  * behaviours need their inputs: a preview would only be refused). A server without `partial`
  * refuses the field: then the preview waits for the attachments too. */
 let partialPreview = true;
-export function livePreview(ctx, templateId, form, { routeBox, infoBox }) {
+export function livePreview(ctx, templateId, form, { routeBox, infoBox, onInfo = () => {} }) {
   let last = null;
   const run = newestWins(async (stale) => {
     const incomplete = form.incomplete();
@@ -177,6 +177,7 @@ export function livePreview(ctx, templateId, form, { routeBox, infoBox }) {
       replace(routeBox, incomplete ? el("div", {}, routePreview(data), el("p", { class: "hint" }, "尚缺附件，添加后即可提交。"))
         : routePreview(data));
       replace(infoBox, infoBlock({ allowances: data.values?.allowances, ...(data.info || {}) }));
+      onInfo(data.info || {});
     } catch (err) {
       if (stale() || isAbort(err)) return;
       if (incomplete && err.code === "invalid_field" && err.body?.field === "partial") {
@@ -203,8 +204,9 @@ export async function renderNew(root, ctx, templateId) {
   const infoBox = el("div", { "aria-live": "polite" });
   let live = null;
   const form = formFields(ctx, fields, {}, { onChange: (key) => live?.changed(key), builtin: t.builtin });
-  live = livePreview(ctx, t.id, form, { routeBox, infoBox });
   const balanceBox = el("div", {});
+  // The preview's info carries the balance too once the dates are chosen: then it shows only there.
+  live = livePreview(ctx, t.id, form, { routeBox, infoBox, onInfo: (info) => { balanceBox.hidden = !!info.leave?.balance; } });
   if (t.builtin === "leave") {
     // How much annual leave is left, before the dates are chosen (the server refuses more anyway).
     ctx.api.get("/api/banshi/leave/balance", { signal: ctx.signal })

@@ -14,7 +14,7 @@ export async function renderLeave(root, ctx) {
   const q = ctx.params.query;
   const now = new Date().getFullYear();
   const year = /^\d{4}$/.test(q.year || "") ? Number(q.year) : now;
-  const years = el("nav", { class: "tabs", "aria-label": "年度" }, el("ul", {}, [now - 1, now, now + 1].map((y) => el("li", {},
+  const years = el("nav", { class: "tabs bs-tabs", "aria-label": "年度" }, el("ul", {}, [now - 1, now, now + 1].map((y) => el("li", {},
     el("a", { class: "tab", href: `#/banshi/leave?year=${y}${q.user ? `&user=${q.user}` : ""}`, "aria-current": y === year ? "page" : null }, `${y} 年`)))));
   const mine = el("div", {}, loading());
   const office = el("div", {});

@@ -16,10 +16,13 @@ const EMPTY = {
 const LIMIT = 20;
 
 export function tabsNav(box, counts = {}) {
-  return el("nav", { class: "tabs bs-tabs", "aria-label": "办事分类" },
+  const nav = el("nav", { class: "tabs bs-tabs", "aria-label": "办事分类" },
     el("ul", {}, BOXES.map(([key, label]) => el("li", {},
       el("a", { class: "tab", href: key === "start" ? "#/banshi" : `#/banshi?box=${key}`, "aria-current": key === box ? "page" : null },
         label, counts[key] ? el("span", { class: "bs-tab-count" }, String(counts[key]), el("span", { class: "visually-hidden" }, key === "cc" ? " 项未读" : " 项")) : null)))));
+  // The strip scrolls sideways on a phone: bring the open box into it.
+  requestAnimationFrame(() => nav.querySelector("[aria-current]")?.scrollIntoView({ block: "nearest", inline: "nearest" }));
+  return nav;
 }
 
 function head(ctx) {

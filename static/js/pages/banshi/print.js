@@ -3,13 +3,13 @@
 // verification (#/banshi/verify?serial=…&digest=…). @media print in banshi.css hides the shell.
 
 import { el, replace, button } from "../../ui.js";
-import { STATUS_LABELS, TASK_STATES, countedAs, fmtTime, nameBook, valueNode } from "./common.js";
+import { STATUS_LABELS, TASK_STATES, fmtTime, nameBook, requestValueNode } from "./common.js";
 
 export async function renderPrint(root, ctx, id) {
   const req = await ctx.api.get(`/api/banshi/requests/${id}`, { signal: ctx.signal });
   const names = nameBook(ctx.api, ctx.signal);
   const rows = (req.fields || []).filter((f) => f.type !== "attachment" || (req.values?.[f.key] || []).length)
-    .map((f) => el("tr", {}, el("th", { scope: "row" }, f.label), el("td", {}, valueNode(countedAs(f, req.info), req.values?.[f.key], names))));
+    .map((f) => el("tr", {}, el("th", { scope: "row" }, f.label), el("td", {}, requestValueNode(req, f, names))));
   const approvals = [];
   for (const s of req.route?.steps || []) {
     for (const t of s.tasks || []) {

@@ -7,7 +7,7 @@ import { el, replace, button, field, toast, confirmDialog } from "../../ui.js";
 import { picker } from "../../components/picker.js";
 import { formFields, livePreview, infoBlock } from "./form.js";
 import { routeSteps, historyList } from "./route.js";
-import { STATUS_LABELS, countedAs, fmtTime, isAbort, nameBook, valueNode } from "./common.js";
+import { STATUS_LABELS, fmtTime, isAbort, nameBook, requestValueNode } from "./common.js";
 import { sizeText, uploadFile } from "./controls.js";
 
 const DONE = { approve: "已同意", reject: "已拒绝", return: "已退回", transfer: "已转交", add_signer: "已加签",
@@ -68,7 +68,7 @@ function valuesSection(req, names) {
   const dl = el("dl", { class: "facts bs-values" });
   for (const f of req.fields || []) {
     if (!(f.key in (req.values || {})) && f.type === "formula") continue;
-    dl.append(el("dt", {}, f.label), el("dd", {}, valueNode(countedAs(f, req.info), req.values?.[f.key], names)));
+    dl.append(el("dt", {}, f.label), el("dd", {}, requestValueNode(req, f, names)));
   }
   const links = (req.links || []).length ? el("p", {}, "关联：", req.links.map((l, i) => [i ? "、" : "",
     el("a", { href: l.kind === "document" ? `#/docs/${l.id}` : `#/banshi/r/${l.id}` }, l.title)])) : null;

@@ -29,6 +29,13 @@ export function routeSteps(route, { applicant, submittedAt } = {}) {
         t.overdue ? el("span", { class: "tag bs-overdue" }, "已超时") : null));
       if (t.opinion) li.append(el("blockquote", { class: "bs-opinion" }, t.opinion));
     }
+    // A step not yet reached: the people fixed at submission, greyed until their tasks exist.
+    if (!s.tasks.length) {
+      for (const name of s.planned || []) {
+        li.append(el("div", { class: "bs-task bs-task-planned" },
+          el("span", { class: "bs-who" }, name), el("span", { class: "bs-task-state" }, "待办理")));
+      }
+    }
     ol.append(li);
   }
   return ol;

@@ -6,7 +6,7 @@
 // replaces the whole table (PUT), and a row the server refuses shows its message on that row.
 
 import { el, replace, button, toast, confirmDialog } from "../../ui.js";
-import { formatFen, isAbort } from "./common.js";
+import { formatFen, isAbort, yuanMessage } from "./common.js";
 
 const EVERYWHERE = "*";
 const MONEY = [["lodging_fen", "住宿费上限（元/晚）"], ["meal_fen", "伙食补助（元/天）"], ["transport_fen", "市内交通（元/天）"]];
@@ -81,11 +81,11 @@ export async function renderTravel(root, ctx) {
       // `row` counts from 0, as the rows were sent (like a form's detail table); shown counted from 1.
       const row = Number.isInteger(err.body?.row) ? err.body.row + 1 : NaN;
       if (row >= 1 && row <= rows.length) {
-        draw({ row, field: err.body?.field, message: err.message });
+        draw({ row, field: err.body?.field, message: yuanMessage(err.message) });
         const tr = body.querySelector(`tr[data-row="${row}"]`);
         (tr?.querySelector('[aria-invalid="true"]') || tr?.querySelector("input, select"))?.focus();
       } else {
-        msg.textContent = err.message;
+        msg.textContent = yuanMessage(err.message);
         msg.className = "form-msg form-msg-error";
         msg.hidden = false;
       }
