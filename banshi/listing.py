@@ -131,7 +131,9 @@ def counts(session: Session, actor: Actor) -> dict[str, int]:
     todo = session.exec(
         select(func.count())
         .select_from(ApprovalRequest)
-        .where(box_cond(actor, "todo"), col(ApprovalRequest.agency_id) == actor.agency_id)
+        # ``+ 0`` as in ``visibility.readable_cond``: counted from the person's tasks, not from every
+        # request of the agency (hundreds of ms each list call at 10^6 requests).
+        .where(box_cond(actor, "todo"), col(ApprovalRequest.agency_id) + 0 == actor.agency_id)
     ).one()
     unread = session.exec(
         select(func.count())

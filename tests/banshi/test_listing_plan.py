@@ -4,10 +4,14 @@ every running request or every running case (at 10^6 requests that took seconds 
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import event
 from sqlalchemy.dialects import sqlite
 from sqlmodel import col, select
 
-from banshi.listing import box_cond
+from banshi import visibility
+from banshi.listing import BOXES, box_cond, counts
 from banshi.models import ApprovalRequest
 from banshi.service import last_serial_query
 from office.db import Database
@@ -35,6 +39,49 @@ def test_todo_box_starts_from_the_persons_tasks(db: Database, org: Org) -> None:
     assert plan.count("ix_wf_task_assignee_state (assignee_id=? AND state=?)") == 2, plan  # both lists
     assert "ix_bs_request_case" in plan, plan
     assert "ix_wf_case_state" not in plan and "SCAN" not in plan, plan
+
+
+def test_no_box_starts_from_every_request_of_the_agency(db: Database, org: Org) -> None:
+    """The agency test of ``readable_cond`` filters rows already found by the
+    person's own index: started from an agency index it read every request of the agency (10^6)."""
+    if db.engine.dialect.name != "sqlite":
+        return
+    actor = org.actor("polonius")
+    with db.read() as s:
+        stmts = {
+            box: select(ApprovalRequest)
+            .where(box_cond(actor, box), visibility.readable_cond(s, actor))
+            .order_by(col(ApprovalRequest.id).desc())
+            .limit(21)
+            for box in BOXES
+        }
+    for name, stmt in stmts.items():
+        plan = _plan(db, stmt)
+        assert "ix_bs_request_agency" not in plan and "SCAN bs_request" not in plan, (name, plan)
+
+
+def test_the_badge_counts_from_the_persons_tasks(db: Database, org: Org) -> None:
+    """``counts`` as it runs: each statement it sends, planned with its own parameters."""
+    if db.engine.dialect.name != "sqlite":
+        return
+    sent: list[tuple[str, Any]] = []
+
+    def keep(_conn: object, _cursor: object, statement: str, params: Any, *_rest: object) -> None:
+        sent.append((statement, params))
+
+    with db.read() as s:
+        conn = s.connection()
+        event.listen(conn, "before_cursor_execute", keep)
+        try:
+            counts(s, org.actor("polonius"))
+        finally:
+            event.remove(conn, "before_cursor_execute", keep)
+        plans = [
+            "\n".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {q}", p).all()) for q, p in sent
+        ]
+    todo = next(p for p in plans if "wf_task" in p)
+    assert "ix_wf_task_assignee_state (assignee_id=? AND state=?)" in todo, todo
+    assert "ix_bs_request_agency" not in todo and "SCAN bs_request" not in todo, todo
 
 
 def test_next_serial_reads_only_the_days_serials(db: Database) -> None:
