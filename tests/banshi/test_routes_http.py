@@ -76,9 +76,13 @@ def test_templates_preview_and_a_request_along_its_route(client: TestClient, db:
         P + "/requests", json={"template_id": tid, "values": {"reason": "买纸", "amount": 500}, "submit": True}
     )
     assert r.status_code == 201, r.text
-    req = r.json()
-    rid = req["id"]
-    assert req["status"] == "running" and req["serial"] and req["actions"] == ["withdraw", "urge"]
+    answer = r.json()  # the request as the lists show it; its page is one GET away
+    rid = answer["id"]
+    assert answer["status"] == "running" and answer["serial"] and answer["version"] >= 1
+    assert answer["template"]["id"] == tid and answer["applicant"]["name"] and answer["current_step"]
+    assert "actions" not in answer and "route" not in answer
+    req = ham.get(f"{P}/requests/{rid}").json()
+    assert req["actions"] == ["withdraw", "urge"] and req["version"] == answer["version"]
     assert [c["name"] for c in req["cc"]] == ["孙丽"]
 
     view = pol.get(f"{P}/requests/{rid}").json()
@@ -156,7 +160,8 @@ def test_drafts_saved_changed_and_submitted(client: TestClient, db: Database, or
     draft = ham.post(
         P + "/requests", json={"template_id": tid, "values": {"reason": "草稿"}, "client_id": "c-1"}
     ).json()
-    assert draft["status"] == "draft" and draft["serial"] == "" and draft["actions"] == ["save", "submit"]
+    assert draft["status"] == "draft" and draft["serial"] == ""
+    assert ham.get(f"{P}/requests/{draft['id']}").json()["actions"] == ["save", "submit"]
     again = ham.post(
         P + "/requests", json={"template_id": tid, "values": {"reason": "草稿"}, "client_id": "c-1"}
     ).json()
@@ -225,7 +230,7 @@ def test_files_upload_attach_and_read(client: TestClient, db: Database, org: Org
     req = ham.post(
         P + "/requests", json={"template_id": tid, "values": {"reason": "报销", "invoices": [fid]}, "submit": True}
     ).json()
-    assert [f["id"] for f in req["files"]] == [fid]
+    assert [f["id"] for f in ham.get(f"{P}/requests/{req['id']}").json()["files"]] == [fid]
     assert pol.get(f"{P}/files/{fid}").content == b"%PDF-1.4 invoice"  # the approver reads it now
     refused(oph.get(f"{P}/files/{fid}"), 404)
     note = pol.post(P + "/files", params={"name": "意见.txt"}, content="同意报销".encode()).json()["id"]
