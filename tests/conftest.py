@@ -1,4 +1,4 @@
-"""Shared fixtures: a fresh database per test (SQLite file, or a fresh PostgreSQL schema when
+"""Shared fixtures: a fresh database per test (SQLite file, or a fresh PostgreSQL database when
 ``OFFICE_TEST_DATABASE_URL`` is set), the app under TestClient, and a real uvicorn server.
 
 The ``app`` and ``live`` fixtures start from the schema the migrations built once per session
@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 import uvicorn
-from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
@@ -51,44 +50,63 @@ def require_tool(name: str) -> str:
     raise AssertionError  # unreachable
 
 
-def _pg_schema_url(base: str) -> tuple[str, str]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+def _pg_admin(sql: str) -> None:
+    """Run one statement on the server of ``OFFICE_TEST_DATABASE_URL`` (its own database, autocommit:
+    CREATE/DROP DATABASE cannot run in a transaction)."""
     import psycopg
 
-    with psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}", schema
+    url = make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql)
 
 
-def _drop_schema(base: str, schema: str) -> None:
-    import psycopg
+def _pg_database_url(name: str) -> str:
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
 
-    with psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+def _create_database(template: str | None = None) -> str:
+    """A new database (named for ``_drop_database``): a copy of ``template``, or an empty one."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    _pg_admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return name
+
+
+def _drop_database(name: str) -> None:
+    # FORCE (PostgreSQL >= 13) ends connections a test left open (an app the test did not shut down).
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _wants_schema(request: pytest.FixtureRequest) -> bool:
+    return "app" in request.fixturenames or "live" in request.fixturenames
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Iterator[Settings]:
-    if PG_URL:
-        url, schema = _pg_schema_url(PG_URL)
-        yield load_settings({}, data_dir=tmp_path / "data", database_url=url, testing=True)
-        _drop_schema(PG_URL, schema)
-    else:
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    if not PG_URL:
         yield load_settings({}, data_dir=tmp_path / "data", testing=True)
+        return
+    # A test that starts the app gets a copy of the migrated template (``Migrated``) at once; one that
+    # uses ``settings`` alone gets an empty database the migrations have not touched.
+    template = request.getfixturevalue("migrated").pg_template if _wants_schema(request) else None
+    name = _create_database(template)
+    try:
+        yield load_settings({}, data_dir=tmp_path / "data", database_url=_pg_database_url(name), testing=True)
+    finally:
+        _drop_database(name)
 
 
 class Migrated:
     """The newest schema, built by the migrations once per session and laid down for each test: a
-    copy of the SQLite file, or on PostgreSQL the statements the upgrade ran, replayed in the test's
-    fresh schema in one transaction (Alembic's own work, repeated for every test, was the cost; the
-    replayed schema matches a real upgrade's columns, indexes, constraints, triggers and types)."""
+    copy of the SQLite file, or on PostgreSQL a database the upgrade ran in once, used as the
+    TEMPLATE of each test's database (Alembic's own work, repeated for every test, was the cost;
+    CREATE DATABASE ... TEMPLATE copies the template's files, so the copy is the real upgrade's
+    schema: columns, indexes, constraints, triggers, types and rows)."""
 
     def __init__(self, tmp: Path) -> None:
         from office.migrate import upgrade
 
         self.sqlite_file: Path | None = None
-        self.statements: list[tuple[str, Any, bool]] = []
+        self.pg_template: str | None = None
         if not PG_URL:
             db = Database(load_settings({}, data_dir=tmp, testing=True))
             upgrade(db)
@@ -97,20 +115,24 @@ class Migrated:
             assert not path.with_name(path.name + "-wal").exists(), "copied only once checkpointed"
             self.sqlite_file = path
             return
-        url, schema = _pg_schema_url(PG_URL)
-        db = Database(load_settings({}, data_dir=tmp, database_url=url, testing=True))
-
-        def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
-            plain = context is not None and context.no_parameters and not parameters
-            self.statements.append((statement, None if plain else parameters, many))
-
-        event.listen(db.engine, "before_cursor_execute", record)
+        name = _create_database()
         try:
-            upgrade(db)
-        finally:
-            db.dispose()
-            _drop_schema(PG_URL, schema)
-        assert schema not in repr(self.statements), "a statement names the schema: it cannot be replayed elsewhere"
+            db = Database(load_settings({}, data_dir=tmp, database_url=_pg_database_url(name), testing=True))
+            try:
+                upgrade(db)
+            finally:
+                db.dispose()  # a template with a connection open cannot be copied
+            # Nobody may connect to it from now on: a connection would make every copy fail.
+            _pg_admin(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+        except BaseException:
+            _drop_database(name)
+            raise
+        self.pg_template = name
+
+    def close(self) -> None:
+        if self.pg_template is not None:
+            _drop_database(self.pg_template)
+            self.pg_template = None
 
     def lay_down(self, settings: Settings) -> None:
         """Give ``settings``' still empty database the newest schema (the app's own upgrade then finds
@@ -119,26 +141,16 @@ class Migrated:
             target = Path(make_url(settings.database_url).database or "")
             if not target.exists():
                 shutil.copyfile(self.sqlite_file, target)
-        elif self.statements:
-            import psycopg
-
-            url = make_url(settings.database_url).set(drivername="postgresql")
-            with psycopg.connect(url.render_as_string(hide_password=False)) as conn, conn.cursor() as cur:
-                cur.execute("SELECT to_regclass('alembic_version')")
-                if (row := cur.fetchone()) and row[0] is not None:
-                    return
-                for statement, parameters, many in self.statements:
-                    if many:
-                        cur.executemany(statement, parameters)
-                    elif parameters is None:
-                        cur.execute(statement)
-                    else:
-                        cur.execute(statement, parameters)
+        # On PostgreSQL the ``settings`` fixture already made the database a copy of the template.
 
 
 @pytest.fixture(scope="session")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Migrated:
-    return Migrated(tmp_path_factory.mktemp("migrated"))
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Migrated]:
+    built = Migrated(tmp_path_factory.mktemp("migrated"))
+    try:
+        yield built
+    finally:
+        built.close()
 
 
 @pytest.fixture
