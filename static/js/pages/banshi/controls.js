@@ -102,7 +102,7 @@ const CONTROLS = {
     return {
       node: single(f, id, box, capital), input, focus: () => input.focus(),
       read: () => (input.value.trim() ? (parseYuan(input.value) ?? input.value.trim()) : null),
-      // A total the server computes (差旅费's 报销总额) shows here; what is being typed is left alone.
+      // A value the server computed for this field shows here; what is being typed is left alone.
       preview: (pv) => {
         if (typeof pv !== "number" || document.activeElement === input) return;
         input.value = (pv / 100).toFixed(2);
