@@ -92,7 +92,7 @@ def _setup(folder: Path) -> tuple[Any, Any, int, int]:
     db = Database(load_settings({}, data_dir=folder, testing=True))
     upgrade(db)
     SQLModel.metadata.create_all(db.engine)  # the 办事 tables, until their migration exists
-    pw = hash_password("bench-password-123456")
+    pw = hash_password(db.settings, "bench-password-123456")
     n = 0
 
     def person(dept: int, roles: set[Role]) -> int:

@@ -58,7 +58,7 @@ def _prepare(data: Path, secret: str, applicants: int) -> dict[str, Any]:
     db = Database(settings)
     upgrade(db)
     signer = CookieSigner(secret)
-    pw = hash_password(secrets.token_urlsafe(16))
+    pw = hash_password(settings, secrets.token_urlsafe(16))
     sessions: list[tuple[int, str, str]] = []  # (user id, cookie, csrf)
 
     def person(s: Any, username: str, dept: int, roles: set[Role]) -> tuple[int, str, str]:

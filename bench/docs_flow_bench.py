@@ -42,7 +42,7 @@ def _setup(root: Path, database_url: str = "") -> tuple[Database, dict[str, Acto
     extra = {"database_url": database_url} if database_url else {}
     db = Database(load_settings({}, data_dir=root, testing=True, **extra))
     upgrade(db)
-    pw = hash_password("bench-password-123")
+    pw = hash_password(db.settings, "bench-password-123")
     depts: dict[str, int] = {}
     with db.write() as s:
         agency = directory.create_department(s, SYSTEM, name="省政府办公厅", kind=DeptKind.agency, code="粤府办")

@@ -58,7 +58,7 @@ def _setup(folder: Path, meetings: int) -> tuple[Any, list[int], list[int], dt.d
 
     db = Database(load_settings({}, data_dir=folder, testing=True))
     upgrade(db)
-    pw = hash_password("bench-password-123456")
+    pw = hash_password(db.settings, "bench-password-123456")
     with db.write() as s:
         seed_shipped(s, SYSTEM)
         agency = directory.create_department(s, SYSTEM, name="基准机关", kind=DeptKind.agency)

@@ -92,7 +92,7 @@ def _prepare(data: Path, secret: str, groups: int, size: int, solo: int) -> dict
     db = Database(settings)
     upgrade(db)
     signer = CookieSigner(secret)
-    pw = hash_password(secrets.token_urlsafe(16))
+    pw = hash_password(settings, secrets.token_urlsafe(16))
     with db.write() as s:
         agency = directory.create_department(s, SYSTEM, name="测试机关", kind=DeptKind.agency).id
     total = groups * size + solo

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 from office import actor_cache, audit, events, login_limits
 from office.actor import Actor
 from office.config import Settings
-from office.db import utcnow
+from office.db import settings_of, utcnow
 from office.directory.service import get_user, get_user_by_username, posts_of, roles_of
 from office.errors import PermissionDenied, Unauthenticated, ValidationError
 from office.models import AuthSession, RecoveryCode, Role, RolePolicy, User
@@ -64,7 +64,7 @@ def authenticate(
     username = (username or "").strip().lower()[:64]
     login_limits.check_account(session, settings, username, ip)
     user = get_user_by_username(session, username) if username else None
-    ok = verify_password(user.password_hash if user else "", password or "")
+    ok = verify_password(settings, user.password_hash if user else "", password or "")
     if not ok or user is None:
         raise (
             login_limits.record_failure(session, settings, username, ip, "bad_credentials")
@@ -79,7 +79,7 @@ def authenticate(
         login_limits.password_passed(session, username)  # wrong codes stay counted until a right one
     else:
         login_limits.login_completed(session, username, ip)
-    rehashed = _upgrade_hash(session, user, password)
+    rehashed = _upgrade_hash(session, settings, user, password)
     must_enrol = not user.totp_enabled and _role_requires_2fa(session, user.id)  # type: ignore[arg-type]
     token, row = _open_session(session, settings, user, ip=ip, user_agent=user_agent, mfa_pending=user.totp_enabled)
     audit.record(
@@ -93,12 +93,12 @@ def authenticate(
     return LoginResult(token, row, user.totp_enabled, must_enrol)
 
 
-def _upgrade_hash(session: Session, user: User, password: str) -> bool:
+def _upgrade_hash(session: Session, settings: Settings, user: User, password: str) -> bool:
     """Re-hash a just-verified password whose stored hash was made with older or weaker Argon2
     parameters than ``secrets_box`` uses now: the only moment the password itself is at hand."""
-    if not needs_rehash(user.password_hash):
+    if not needs_rehash(settings, user.password_hash):
         return False
-    user.password_hash = hash_password(password)
+    user.password_hash = hash_password(settings, password)
     session.add(user)
     return True
 
@@ -384,14 +384,15 @@ def revoke_own_session(session: Session, actor: Actor, session_id: int) -> None:
 
 def change_password(session: Session, actor: Actor, *, current: str, new: str) -> None:
     user = get_user(session, actor.user_id)
-    if not verify_password(user.password_hash, current or ""):
+    settings = settings_of(session)
+    if not verify_password(settings, user.password_hash, current or ""):
         audit.record(session, actor, "auth.password_change_failed", target_type="user", target_id=user.id)
         raise PermissionDenied("当前密码不正确", code="bad_password")
     if problem := password_problem(new or "", username=user.username):
         raise ValidationError(problem, code="weak_password")
-    if verify_password(user.password_hash, new):
+    if verify_password(settings, user.password_hash, new):
         raise ValidationError("新密码不能与当前密码相同", code="same_password")
-    user.password_hash = hash_password(new)
+    user.password_hash = hash_password(settings, new)
     user.password_changed_at = utcnow()
     session.add(user)
     end_all_sessions(session, user.id, reason="密码已修改，请重新登录", keep=actor.session_id)  # type: ignore[arg-type]
@@ -405,7 +406,7 @@ def reset_password(session: Session, actor: Actor, user_id: int, *, new: str) ->
     user = get_user(session, user_id)
     if problem := password_problem(new or "", username=user.username):
         raise ValidationError(problem, code="weak_password")
-    user.password_hash = hash_password(new)
+    user.password_hash = hash_password(settings_of(session), new)
     user.password_changed_at = utcnow()
     session.add(user)
     end_all_sessions(session, user_id, reason="密码已被管理员重置")
@@ -456,7 +457,7 @@ def disable_totp(session: Session, settings: Settings, actor: Actor, *, password
     user = get_user(session, actor.user_id)
     if not user.totp_enabled:
         raise ValidationError("两步验证未开启", code="not_enabled")
-    if not verify_password(user.password_hash, password or "") or not _check_second_factor(
+    if not verify_password(settings, user.password_hash, password or "") or not _check_second_factor(
         session, settings, user, code
     ):
         raise PermissionDenied("密码或验证码不正确", code="bad_credentials")

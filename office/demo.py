@@ -12,6 +12,7 @@ from typing import Any
 from sqlmodel import Session
 
 from office.actor import SYSTEM
+from office.db import settings_of
 from office.directory import service
 from office.directory.pinyin import full_and_initials
 from office.directory.service import PostSpec
@@ -95,13 +96,14 @@ NOT_YET_HASHED = "!"
 
 def seed(session: Session, *, password: str, seed_value: int = 2026) -> list[DemoAccount]:
     """Create the demo organisation in ``session``; returns the accounts (one line each)."""
+    settings = settings_of(session)
     with ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="demo-hash") as pool:
         hashing: list[tuple[User, Future[str]]] = []
         accounts = _seed(
             session,
             password=password,
             seed_value=seed_value,
-            hash_later=lambda user: hashing.append((user, pool.submit(hash_password, password))),
+            hash_later=lambda user: hashing.append((user, pool.submit(hash_password, settings, password))),
         )
         for user, hashed in hashing:
             user.password_hash = hashed.result()

@@ -3,18 +3,37 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
 import secrets
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-_hasher = PasswordHasher()  # argon2id, library defaults (RFC 9106 low-memory profile)
-# Verified against on unknown usernames so a miss costs the same time as a hit.
-DUMMY_HASH = _hasher.hash("tongban-dummy-password-for-timing")
+if TYPE_CHECKING:
+    from office.config import Settings
+
+_PRODUCTION = PasswordHasher()  # argon2id, library defaults (RFC 9106 low-memory profile)
+# Only for ``settings.testing``, which no OFFICE_* variable sets (tests build their Settings with it):
+# a login under test cost 0.2 s of CPU with the real parameters, hundreds of times a pass.
+_TESTING = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def password_hasher(settings: Settings) -> PasswordHasher:
+    """The Argon2id parameters passwords are hashed with: the one place that picks them."""
+    return _TESTING if settings.testing else _PRODUCTION
+
+
+@functools.cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    # Verified against on unknown usernames so a miss costs the same time as a hit; made on first
+    # use, so CLI commands that never check a password do not pay for it at import.
+    return hasher.hash("tongban-dummy-password-for-timing")
+
 
 COMMON_PASSWORDS = frozenset(
     {
@@ -42,19 +61,21 @@ MIN_PASSWORD = 12
 MAX_PASSWORD = 128
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+def hash_password(settings: Settings, password: str) -> str:
+    return password_hasher(settings).hash(password)
 
 
-def verify_password(stored: str, password: str) -> bool:
+def verify_password(settings: Settings, stored: str, password: str) -> bool:
+    hasher = password_hasher(settings)
     try:
-        return _hasher.verify(stored or DUMMY_HASH, password) and bool(stored)
+        return hasher.verify(stored or _dummy_hash(hasher), password) and bool(stored)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
-def needs_rehash(stored: str) -> bool:
-    return _hasher.check_needs_rehash(stored)
+def needs_rehash(settings: Settings, stored: str) -> bool:
+    """True when ``stored`` was made with other parameters than ``settings`` hash with now."""
+    return password_hasher(settings).check_needs_rehash(stored)
 
 
 def password_problem(password: str, *, username: str = "") -> str | None:

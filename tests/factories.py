@@ -12,22 +12,29 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
+from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
 from office.accounts import load_actor
 from office.actor import SYSTEM, Actor
+from office.config import Settings
 from office.db import Database
 from office.directory import service
 from office.directory.service import PostSpec
 from office.models import DeptKind, Role
-from office.secrets_box import hash_password
+from office.secrets_box import password_hasher
 
 PASSWORD = "correct-horse-battery-staple"
 
 
-@lru_cache(maxsize=1)
-def password_hash() -> str:
-    return hash_password(PASSWORD)
+def password_hash(settings: Settings) -> str:
+    """``PASSWORD`` hashed with the parameters of ``settings`` (cheap under ``testing``)."""
+    return _password_hash(password_hasher(settings))
+
+
+@lru_cache(maxsize=2)
+def _password_hash(hasher: PasswordHasher) -> str:
+    return hasher.hash(PASSWORD)
 
 
 @dataclass
@@ -56,7 +63,7 @@ def make_user(
             posts=posts,
             roles=roles or {Role.staff},
             check_password=False,
-            password_hash=password_hash(),
+            password_hash=password_hash(db.settings),
         )
         return user.id  # type: ignore[return-value]
 

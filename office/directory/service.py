@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from office import actor_cache, audit, events, policy
 from office.actor import Actor
+from office.db import settings_of
 from office.directory.pinyin import full_and_initials, search_keys
 from office.errors import Conflict, NotFound, ValidationError
 from office.models import (
@@ -237,7 +238,7 @@ def create_user(
         office=office.strip(),
         email=email.strip(),
         staff_no=staff_no.strip(),
-        password_hash=password_hash or hash_password(password),
+        password_hash=password_hash or hash_password(settings_of(session), password),
     )
     session.add(user)
     session.flush()

@@ -313,32 +313,44 @@ def test_failures_lock_an_account_per_address_and_then_everywhere(settings: Sett
         assert r.status_code == 423 and r.json()["error"] == "account_locked"  # five from anywhere: everywhere
 
 
-def test_login_upgrades_a_password_hash_made_with_weaker_parameters(client: TestClient, org: Org) -> None:
+def test_login_upgrades_a_password_hash_made_with_weaker_parameters(settings: Settings) -> None:
     from argon2 import PasswordHasher
+    from argon2.profiles import RFC_9106_LOW_MEMORY
 
     from office.models import User
     from office.secrets_box import needs_rehash, verify_password
 
-    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)  # an older deployment's
-    with org.db.write() as s:
-        user = s.get(User, org.users["hamlet"])
-        assert user is not None
-        user.password_hash = weak
-        s.add(user)
-
-    def stored() -> str:
-        with org.db.read() as s:
+    # A deployment's parameters, not the tests' cheap ones (no converters: with ``testing`` off the app
+    # would start LibreOffice).
+    production = replace(settings, testing=False, official_copy_workers=0)
+    app = create_app(production)
+    with TestClient(app, base_url="http://testserver") as client:
+        org = make_org(app.state.db)
+        weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)  # an older deployment's
+        with org.db.write() as s:
             user = s.get(User, org.users["hamlet"])
             assert user is not None
-            return user.password_hash
+            user.password_hash = weak
+            s.add(user)
 
-    r = client.post("/api/auth/login", json={"username": "hamlet", "password": "wrong-wrong-wrong"})
-    assert r.status_code == 401 and stored() == weak  # only a verified password is re-hashed
-    assert client.post("/api/auth/login", json={"username": "hamlet", "password": PASSWORD}).status_code == 200
-    upgraded = stored()
-    assert upgraded != weak and not needs_rehash(upgraded) and verify_password(upgraded, PASSWORD)
-    assert client.post("/api/auth/login", json={"username": "hamlet", "password": PASSWORD}).status_code == 200
-    assert stored() == upgraded  # current parameters: left alone
-    with org.db.read() as s:
-        logins = s.exec(select(AuditEntry).where(AuditEntry.action == "auth.login").order_by(col(AuditEntry.id))).all()
-    assert [e.detail.get("password_rehashed", False) for e in logins] == [True, False]
+        def stored() -> str:
+            with org.db.read() as s:
+                user = s.get(User, org.users["hamlet"])
+                assert user is not None
+                return user.password_hash
+
+        r = client.post("/api/auth/login", json={"username": "hamlet", "password": "wrong-wrong-wrong"})
+        assert r.status_code == 401 and stored() == weak  # only a verified password is re-hashed
+        assert client.post("/api/auth/login", json={"username": "hamlet", "password": PASSWORD}).status_code == 200
+        upgraded = stored()
+        assert upgraded != weak and verify_password(production, upgraded, PASSWORD)
+        assert not needs_rehash(production, upgraded)
+        p = RFC_9106_LOW_MEMORY
+        assert upgraded.split("$")[3] == f"m={p.memory_cost},t={p.time_cost},p={p.parallelism}"
+        assert client.post("/api/auth/login", json={"username": "hamlet", "password": PASSWORD}).status_code == 200
+        assert stored() == upgraded  # current parameters: left alone
+        with org.db.read() as s:
+            logins = s.exec(
+                select(AuditEntry).where(AuditEntry.action == "auth.login").order_by(col(AuditEntry.id))
+            ).all()
+        assert [e.detail.get("password_rehashed", False) for e in logins] == [True, False]
