@@ -282,6 +282,8 @@ def _submit(session: Session, actor: Actor, req: ApprovalRequest, t: FormTemplat
         "cc_end": resolution.cc_end,
         "skipped": resolution.skipped,
     }
+    # Read before the case is made and set with the rest below: the request's row is written once.
+    serial = req.serial or next_serial(session, req.agency_id)
     case = case_of(session, req)
     if case is None:
         case = engine.create_case(
@@ -290,8 +292,7 @@ def _submit(session: Session, actor: Actor, req: ApprovalRequest, t: FormTemplat
         req.case_id = case.id
     else:  # resubmitted after a return to the applicant: the values (and so the branch) may have changed
         case.route, case.context = validate_route(steps), {**case.context, **context}
-    if not req.serial:
-        req.serial = next_serial(session, req.agency_id)
+    req.serial = serial
     req.status = RequestStatus.running
     req.submitted_at = req.updated_at = utcnow()
     session.add(req)
