@@ -63,10 +63,10 @@ def cmd_log_verify(args: argparse.Namespace) -> int:
         report = tlog.verify_log(session)
     db.dispose()
     if report.ok:
-        print(f"透明日志完整：共 {report.checked} 条，叶子、子树哈希与签名树头全部重新计算并校验通过")
+        print(f"公开日志完整：共 {report.checked} 条，叶子、子树哈希与签名树头全部重新计算并校验通过")
         return 0
     where = f"（第一个异常条目：第 {report.first_bad_index} 条）" if report.first_bad_index is not None else ""
-    print(f"透明日志校验失败：{report.reason}{where}", file=sys.stderr)
+    print(f"公开日志校验失败：{report.reason}{where}", file=sys.stderr)
     return 1
 
 
@@ -104,8 +104,10 @@ def register(sub: Any, add: Any) -> None:
     p.add_argument("--crl", action="append", default=[], help="离线验证时使用的吊销列表（DER 或 PEM，可多次）")
 
     esign = sub.add_parser("esign", help="电子印章").add_subparsers(dest="esign_command", metavar="子命令")
-    log = esign.add_parser("log", help="透明日志").add_subparsers(dest="esign_log_command", metavar="子命令")
-    add("verify", cmd_log_verify, "重新计算并校验整个透明日志", log)
+    log = esign.add_parser("log", help="公开日志（透明日志）").add_subparsers(
+        dest="esign_log_command", metavar="子命令"
+    )
+    add("verify", cmd_log_verify, "重新计算并校验整个公开日志", log)
     add("sth", cmd_log_sth, "显示最新的签名树头", log)
     ca = esign.add_parser("ca", help="证书").add_subparsers(dest="esign_ca_command", metavar="子命令")
     p = add("export", cmd_ca_export, "导出根证书、机关签发 CA 与时间戳证书（PEM）", ca)

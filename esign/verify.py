@@ -295,7 +295,7 @@ def verify_text(
             chain = sig_checks.signer_chain(sig)
             sig_checks.check_cert(cert, chain, at, trust.roots, trust.crl_lookup, rep, "签章人")
             if trust.session is not None and tlog.find_leaf(trust.session, signature_der) is None:
-                rep.fail("not_in_log", "签名未登记在透明日志中")
+                rep.fail("not_in_log", "签名未登记在公开日志中")
     except (OfficeError, ValueError, TypeError, KeyError) as exc:
         rep.fail(getattr(exc, "code", "malformed"), f"签名数据无法验证：{getattr(exc, 'message', exc)}")
     rep.valid = not any(r.severity == "error" for r in rep.reasons)
@@ -412,14 +412,15 @@ def format_report(report: dict[str, Any]) -> str:
             lines.append("  " + _revocation_text("印章证书", s["seal_revocation"]))
         log = s["log"]
         if not log["checked"]:
-            lines.append("  透明日志：离线验证，未查询")
+            lines.append("  公开日志：离线验证，未查询")
         elif log["included"]:
             lines.append(
-                f"  透明日志：已登记，第 {log['leaf_index']} 条，树大小 {log['tree_size']}，"
-                f"包含证明 {len(log['proof'])} 个节点，根哈希 {log['sth']['root_hash'][:16]}…"
+                # Counted from 1, as the web pages say it ("已记入公开日志第 6 条"); the proof's details after.
+                f"  公开日志：已记入第 {log['leaf_index'] + 1} 条（日志共 {log['tree_size']} 条，"
+                f"包含证明 {len(log['proof'])} 个节点，根哈希 {log['sth']['root_hash'][:16]}…）"
             )
         else:
-            lines.append("  透明日志：未找到登记")
+            lines.append("  公开日志：未找到登记")
         lines += [f"  ✗ {e['message']}" for e in s["errors"]]
         lines += [f"  ! {w['message']}" for w in s["warnings"]]
     return "\n".join(lines)

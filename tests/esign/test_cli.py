@@ -38,7 +38,7 @@ def test_verify_valid_tampered_and_not_word(
 ) -> None:
     data = ["--data", str(settings.data_dir)]
     code, out, _ = _run(capsys, "verify", str(sealed), *data)
-    assert code == 0 and "验证结论：有效" in out and "省政府办公厅公章" in out and "透明日志：已登记" in out
+    assert code == 0 and "验证结论：有效" in out and "省政府办公厅公章" in out and "公开日志：已记入第" in out
     code, out, _ = _run(capsys, "verify", str(sealed), "--json", *data)
     report = json.loads(out)
     assert code == 0 and report["valid"] and report["signatures"][0]["signer"] == "周敏"
@@ -63,7 +63,7 @@ def test_offline_verify_with_exported_chain_and_crl(
     code, out, _ = _run(capsys, "esign", "ca", "export", "-o", str(chain), "--data", str(settings.data_dir))
     assert code == 0 and chain.read_bytes().count(b"BEGIN CERTIFICATE") == 3  # root, agency CA, TSA
     code, out, _ = _run(capsys, "verify", str(sealed), "--chain", str(chain))
-    assert code == 0 and "透明日志：离线验证，未查询" in out and "未能检查吊销状态" in out
+    assert code == 0 and "公开日志：离线验证，未查询" in out and "未能检查吊销状态" in out
     with org.db.write() as s:
         credentials.revoke(s, org.actor("yorick"), reason="key_compromise")
     crl = tmp_path / "agency.crl"
@@ -84,7 +84,7 @@ def test_log_verify_detects_tampering(
 ) -> None:
     data = ["--data", str(settings.data_dir)]
     code, out, _ = _run(capsys, "esign", "log", "verify", *data)
-    assert code == 0 and "透明日志完整：共 3 条" in out  # enrolment, seal created, seal used
+    assert code == 0 and "公开日志完整：共 3 条" in out  # enrolment, seal created, seal used
     code, out, _ = _run(capsys, "esign", "log", "sth", *data)
     assert json.loads(out)["tree_size"] == 3
     with org.db.write() as s:

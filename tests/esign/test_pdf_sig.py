@@ -308,7 +308,7 @@ def test_office_verify_and_the_web_page_take_a_pdf(
     path.write_bytes(sealed)
     assert main(["verify", str(path), "--data", str(settings.data_dir)]) == 0
     out = capsys.readouterr().out
-    assert "验证结论：有效" in out and f"文件标识（随签章签署）：{REFERENCE}" in out and "透明日志：已登记" in out
+    assert "验证结论：有效" in out and f"文件标识（随签章签署）：{REFERENCE}" in out and "公开日志：已记入第" in out
     path.write_bytes(_tamper_text(sealed))
     assert main(["verify", str(path), "--json", "--data", str(settings.data_dir)]) == 1
     assert json.loads(capsys.readouterr().out)["valid"] is False
