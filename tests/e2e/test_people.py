@@ -306,6 +306,17 @@ def test_route_template_step_people_and_department_are_picked(
         one, two = row.steps[0]["actor"], row.steps[1]["actor"]
     assert one == {"kind": "user", "user_ids": sorted([live_org.users["polonius"], live_org.users["laertes"]])}
     assert two["kind"] == "role" and two["department_id"] == live_org.depts["A1"]
+    # A 文种 without its own route gets one, starting from the generic steps.
+    page.get_by_label("为其他文种单独设置流程").select_option("函")
+    page.get_by_role("button", name="新建流程").click()
+    assert page.get_by_label("模板名称").input_value() == "函发文流程"
+    page.get_by_role("button", name="保存流程").click()
+    page.locator(".toast", has_text="已新建“函发文流程”").wait_for()
+    with live_org.db.read() as s:
+        han = s.exec(select(RouteTemplate).where(RouteTemplate.doc_type == "函")).one()
+    assert [st["key"] for st in han.steps] == [st["key"] for st in row.steps]
+    page.get_by_label("流程模板").locator("option", has_text="函发文流程").wait_for(state="attached")
+    assert page.get_by_label("模板名称").input_value() == "函发文流程"  # the new one is shown, saved
     assert page.console_errors == []
 
 

@@ -12,34 +12,60 @@ const TAGS = { "": "其他", review: "核稿/审核", countersign: "会签", sig
 const KINDS = { user: "指定人员", role: "按角色", drafter_head: "拟稿处室负责人", drafter: "拟稿人",
   context_departments: "会签部门负责人（起草时选定）" };
 
-export async function render(root, ctx) {
+export async function render(root, ctx, selected = null) {
   const { api, signal } = ctx;
   replace(root, loading());
   let items;
   let tree;
+  let docTypes;
   try {
-    [{ items }, { items: tree }] = await Promise.all([
-      api.get("/api/docs/templates", { signal }), api.get("/api/directory/tree", { signal })]);
+    [{ items }, { items: tree }, { doc_types: docTypes }] = await Promise.all([
+      api.get("/api/docs/templates", { signal }), api.get("/api/directory/tree", { signal }),
+      api.get("/api/docs/meta", { signal })]);
   } catch (err) {
     if (err.name !== "AbortError") replace(root, errorState(err, () => render(root, ctx)));
     return;
   }
   const deptNames = new Map(flatten(tree).map((n) => [n.id, n.name]));
   const names = await personNames(api, items);
-  const which = field({ label: "流程模板", name: "template", type: "select", value: items[0]?.doc_type,
+  const first = items.find((t) => t.doc_type === selected) || items[0];
+  const which = field({ label: "流程模板", name: "template", type: "select", value: first?.doc_type,
     options: items.map((t) => ({ value: t.doc_type, label: `${t.name}（${t.doc_type === "*" ? "其他文种" : t.doc_type}）` })) });
   const editorBox = el("div");
   which.input.addEventListener("change", () => show(items.find((t) => t.doc_type === which.input.value)));
+  // A 文种 without its own template follows the generic one ("*"); giving it its own starts from a copy
+  // of the generic steps, saved only when the administrator presses 保存流程.
+  const missing = docTypes.filter((d) => !items.some((t) => t.doc_type === d));
+  const newType = field({ label: "为其他文种单独设置流程", name: "new-doc-type", type: "select", value: "",
+    options: [{ value: "", label: missing.length ? "请选择文种" : "每个文种都已有流程" },
+      ...missing.map((d) => ({ value: d, label: d }))] });
+  newType.input.disabled = !missing.length;
+  const create = button("新建流程", () => {
+    const type = newType.input.value;
+    if (!type) { toast("请先选择文种", "error"); newType.input.focus(); return; }
+    const generic = items.find((t) => t.doc_type === "*") || items[0];
+    const fresh = { doc_type: type, name: `${type}发文流程`, revision: 0, unsaved: true,
+      steps: (generic ? generic.steps : []).map((st) => ({ ...st, actor: { ...st.actor } })) };
+    showFresh(fresh);
+  }, { kind: "secondary" });
   replace(root, el("section", { class: "panel" },
     el("h2", { class: "panel-title" }, "发文流程模板"),
-    el("p", { class: "hint" }, "每个文种一套流程；已在流转的公文不受修改影响。流程必须有且只有一个“签发”，“编号”在“用印”之前。"),
-    which.wrap, editorBox));
-  if (items.length) show(items[0]);
+    el("p", { class: "hint" }, "每个文种一套流程；没有单独流程的文种使用“其他文种”的流程。已在流转的公文不受修改影响。流程必须有且只有一个“签发”，“编号”在“用印”之前。"),
+    which.wrap, el("div", { class: "actions" }, newType.wrap, create), editorBox));
+  if (first) show(first);
 
   function show(t) {
     replace(editorBox, templateEditor(ctx, t, { deptNames, names, saved: (row) => {
       Object.assign(t, row);
       toast(`已保存“${row.name}”（第 ${row.revision} 版）`, "success");
+    } }));
+  }
+
+  function showFresh(t) {
+    which.input.value = "";
+    replace(editorBox, templateEditor(ctx, t, { deptNames, names, saved: (row) => {
+      toast(`已新建“${row.name}”`, "success");
+      render(root, ctx, row.doc_type);
     } }));
   }
 }
