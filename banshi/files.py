@@ -1,6 +1,7 @@
 """Files of 办事: uploaded first (``upload``: the raw body, its name in the query), then attached to a
 request by an attachment field's value or by an approver's opinion (``attach``). Until then only the
-uploader may fetch one; once attached, whoever may read the request (``banshi.visibility``).
+uploader may fetch one; once attached, whoever may read the request (``banshi.visibility``), except a
+file attached through a field the reader may not see (``visible_to``): it follows its field.
 Uploads and downloads are audited with the SHA-256 of the bytes.
 """
 
@@ -12,7 +13,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from banshi.models import ApprovalRequest, RequestFile
-from banshi.visibility import may_read
+from banshi.visibility import hidden_file_ids, may_read
 from office import audit, policy
 from office.actor import Actor
 from office.errors import NotFound, ValidationError
@@ -83,7 +84,7 @@ def get_file(session: Session, actor: Actor, file_id: int) -> RequestFile:
             raise NotFound()
     else:
         req = session.get(ApprovalRequest, row.request_id)
-        if req is None or not may_read(session, actor, req):
+        if req is None or not may_read(session, actor, req) or row.id in hidden_file_ids(session, actor, req):
             raise NotFound()
     audit.record(
         session, actor, "banshi.file_download", target_type="bs_file", target_id=row.id, detail={"sha256": row.sha256}
@@ -91,11 +92,13 @@ def get_file(session: Session, actor: Actor, file_id: int) -> RequestFile:
     return row
 
 
-def files_of(session: Session, request_id: int) -> list[dict[str, Any]]:
-    """The request's files as the page lists them (without their bytes)."""
+def files_of(session: Session, actor: Actor, req: ApprovalRequest) -> list[dict[str, Any]]:
+    """The request's files as the page lists them to ``actor`` (without their bytes, and without those
+    of fields hidden from them: the same ``hidden_file_ids`` as ``get_file``)."""
+    hidden = hidden_file_ids(session, actor, req)
     rows = session.exec(
         select(RequestFile.id, RequestFile.name, RequestFile.size, RequestFile.uploaded_by)
-        .where(RequestFile.request_id == request_id)
+        .where(RequestFile.request_id == req.id)
         .order_by(col(RequestFile.id))
     ).all()
-    return [{"id": i, "name": n, "size": s, "uploaded_by": u} for i, n, s, u in rows]
+    return [{"id": i, "name": n, "size": s, "uploaded_by": u} for i, n, s, u in rows if i not in hidden]

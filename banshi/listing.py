@@ -236,7 +236,7 @@ def request_detail(session: Session, actor: Actor, req: ApprovalRequest) -> dict
         "actions": actions_for(session, actor, req, case),
         "return_targets": _return_targets(session, actor, case),
         "cc": _cc(session, req),
-        "files": files.files_of(session, req.id or 0),
+        "files": files.files_of(session, actor, req),
         "proof": req.proof or None,
         "info": behaviour.info(session, actor, req) if behaviour is not None else {},
         "version": req.version,

@@ -3,12 +3,19 @@ four boxes (``banshi.listing``), the detail (``service.access_request``), the fi
 
 A request is read by its applicant; by anyone with a task on its case (the approvers, people added by
 转交 or 加签, and deputies under a running 委托: ``workflow.worklist.on_route_cond``); by the people
-copied (抄送); once submitted, by members of the template's reader departments; and by the agency's
-personnel office for 请假 and its finance office for 出差 and 报销. Never across agencies: the
-condition starts with the reader's agency. Everyone else gets 404.
+copied (抄送); once submitted, by members of the template's reader departments; by the agency's
+personnel office for 请假 and its finance office for 出差 and 报销; and by the agency's seal keepers
+for an approved 用印申请 (they carry out its 用印授权, reached from the 用印登记's link). Never across
+agencies: the condition starts with the reader's agency. Everyone else gets 404.
 
 Which fields each reader sees is ``fields_seen``: the applicant all, others what the template's
 field-level ``visible_to`` gives the steps they had a task at and the offices they belong to.
+A seal keeper reading an approved 用印申请 is such an "other" reader, deliberately not a full one: the
+built-in form's fields (seal, file, times, purpose: what they seal, how often, why) carry no
+``visible_to``, so they see them all, while a field an administrator added and restricted stays
+restricted to whom it names (the keeper needs nothing beyond the built-in fields to seal).
+Files follow their field (``hidden_file_ids``): one attached through a field the reader may not see
+is neither listed nor served to them.
 """
 
 from __future__ import annotations
@@ -19,13 +26,17 @@ from sqlalchemy import and_, false, or_
 from sqlmodel import Session, col, select
 
 from banshi import office_access
-from banshi.models import ApprovalRequest, FormTemplate, RequestCc, RequestStatus
+from banshi.field_display import referenced_ids, visible_fields
+from banshi.models import ApprovalRequest, FormTemplate, FormVersion, RequestCc, RequestStatus
+from esign import seals
 from office.actor import Actor
 from workflow import worklist
 from workflow.models import WfCase, WfTask
 
 # The built-in forms each office reads every request of (issue #17: personnel sees leave, finance expenses).
 OFFICE_FORMS = {"personnel": ("leave",), "finance": ("travel", "expense")}
+# The built-in form the agency's seal keepers read once approved: its approval is what they carry out.
+SEAL_FORM = "seal"
 
 
 def offices_of(session: Session, actor: Actor) -> set[str]:
@@ -53,6 +64,19 @@ def reader_template_ids(session: Session, actor: Actor) -> list[int]:
     )
 
 
+def keeper_template_ids(session: Session, actor: Actor) -> list[int]:
+    """The agency's 用印申请 templates, if ``actor`` keeps the agency's seals (``esign.seals.is_keeper``)."""
+    if actor.agency_id is None or not seals.is_keeper(actor, actor.agency_id):
+        return []
+    return sorted(
+        tid
+        for tid in session.exec(
+            select(FormTemplate.id).where(FormTemplate.agency_id == actor.agency_id, FormTemplate.builtin == SEAL_FORM)
+        ).all()
+        if tid is not None
+    )
+
+
 def readable_cond(session: Session, actor: Actor) -> Any:
     """The condition on ``ApprovalRequest`` that ``actor`` may read the request."""
     if actor.agency_id is None:
@@ -67,6 +91,12 @@ def readable_cond(session: Session, actor: Actor) -> Any:
     if templates:
         who.append(
             and_(col(ApprovalRequest.template_id).in_(templates), col(ApprovalRequest.status) != RequestStatus.draft)
+        )
+    # The keeper needs an approved 用印申请 only: a running one is not yet theirs to act on.
+    sealing = keeper_template_ids(session, actor)
+    if sealing:
+        who.append(
+            and_(col(ApprovalRequest.template_id).in_(sealing), col(ApprovalRequest.status) == RequestStatus.approved)
         )
     # ``+ 0``: every caller finds its rows by id or by the person's own index; SQLite has no statistics
     # and otherwise starts from the agency's index, reading every request of the agency (10^6).
@@ -102,3 +132,16 @@ def fields_seen(session: Session, actor: Actor, request: ApprovalRequest) -> tup
         origins = {s["key"]: s.get("origin", s["key"]) for s in (case.route if case else [])}
         steps = {origins.get(k, k) for k in keys}
     return steps, offices_of(session, actor), full
+
+
+def hidden_file_ids(session: Session, actor: Actor, request: ApprovalRequest) -> set[int]:
+    """The request's files ``actor`` may not see: those an attachment field they may not see names
+    (unless a field they see names it too). A file no field names (attached to a step's opinion) is
+    every reader's; the page lists and ``files.get_file`` serves what is left."""
+    steps, offices, full = fields_seen(session, actor, request)
+    version = session.get(FormVersion, request.version_id)
+    if full or version is None:
+        return set()
+    shown = visible_fields(version.fields, steps_seen=steps, offices=offices, full=False)
+    values = request.values or {}
+    return referenced_ids(version.fields, values)["file"] - referenced_ids(shown, values)["file"]
