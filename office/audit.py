@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import DDL, bindparam, event, insert, update
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, SQLModel, col, select
 
 from office.actor import Actor
@@ -57,14 +58,9 @@ def record(
     """Append one entry in the caller's transaction (so it commits or rolls back with the change).
 
     Core statements rather than the ORM unit of work: this runs in every write, so it is kept
-    to one locked read of the tip, one insert and one update.
+    to one insert and one update, after one locked read of the tip per transaction (``_locked_tip``).
     """
-    tip = session.execute(_TIP).first()
-    if tip is None:
-        session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
-        prev_seq, prev_hash = 0, GENESIS
-    else:
-        prev_seq, prev_hash = int(tip[0]), str(tip[1])
+    prev_seq, prev_hash = _locked_tip(session)
     entry = AuditEntry(
         seq=prev_seq + 1,
         at=utcnow(),
@@ -81,7 +77,39 @@ def record(
     entry.hash = entry_hash(prev_hash, entry)
     session.execute(_INSERT, {c: getattr(entry, c) for c in _COLUMNS})
     session.execute(_ADVANCE, {"new_seq": entry.seq, "new_hash": entry.hash})
+    _keep_tip(session, entry.seq, entry.hash)
     return entry
+
+
+# The tip as this transaction last wrote it. The first append of a transaction reads ``audit_head``
+# FOR UPDATE; that row lock (PostgreSQL) or the write lock (SQLite) is held until the transaction
+# ends, so no other writer can move the head meanwhile and later appends in the same transaction
+# need not read it again. The head row is still updated by every append, so it always matches the
+# last entry. Kept per root transaction (a new transaction reads afresh) and dropped on any
+# rollback, a savepoint's included: rolling back to a savepoint undoes the appends made in it
+# (and on PostgreSQL releases a lock taken in it), so the next append must read the head again.
+_TIP_KEY = "office.audit.tip"
+
+
+def _locked_tip(session: Session) -> tuple[int, str]:
+    kept = session.info.get(_TIP_KEY)
+    if kept is not None and kept[0] is session.get_transaction():
+        return kept[1], kept[2]
+    tip = session.execute(_TIP).first()
+    if tip is None:
+        session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
+        return 0, GENESIS
+    return int(tip[0]), str(tip[1])
+
+
+def _keep_tip(session: Session, seq: int, hash: str) -> None:
+    session.info[_TIP_KEY] = (session.get_transaction(), seq, hash)
+
+
+@event.listens_for(OrmSession, "after_soft_rollback")
+@event.listens_for(OrmSession, "after_commit")
+def _forget_tip(session: OrmSession, *_args: Any) -> None:
+    session.info.pop(_TIP_KEY, None)
 
 
 @dataclass(frozen=True)
@@ -103,12 +131,7 @@ def record_many(session: Session, items: list[Pending]) -> None:
     if not items:
         return
     conn = session.connection()
-    tip = conn.execute(_TIP).first()
-    if tip is None:
-        conn.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
-        seq, prev_hash = 0, GENESIS
-    else:
-        seq, prev_hash = int(tip[0]), str(tip[1])
+    seq, prev_hash = _locked_tip(session)
     rows: list[tuple[Any, ...]] = []
     for it in items:
         actor = it.actor
@@ -130,6 +153,7 @@ def record_many(session: Session, items: list[Pending]) -> None:
         rows.append(tuple(row[c] for c in _COLUMNS))
     insert_plain_rows(conn, AuditEntry.__table__, _COLUMNS, rows)  # type: ignore[attr-defined]
     conn.execute(_ADVANCE, {"new_seq": seq, "new_hash": prev_hash})
+    _keep_tip(session, seq, prev_hash)
 
 
 _COLUMNS = (

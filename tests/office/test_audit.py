@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from office import audit
 from office.actor import SYSTEM
@@ -120,3 +120,53 @@ def test_record_many_chains_like_record_and_tampering_is_still_found(org: Org) -
         conn.execute(text("UPDATE audit_entry SET target_id = '99' WHERE seq = :s"), {"s": rows[2].seq})
     report = _verify(org.db)
     assert not report.ok and report.first_bad_seq == rows[2].seq
+
+
+def _sql_of(db: Database, body: object) -> list[str]:
+    sent: list[str] = []
+
+    def keep(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        sent.append(" ".join(statement.split()))
+
+    with db.write() as s:
+        conn = s.connection()
+        event.listen(conn, "before_cursor_execute", keep)
+        try:
+            body(s)  # type: ignore[operator]
+        finally:
+            event.remove(conn, "before_cursor_execute", keep)
+    return sent
+
+
+def test_a_transaction_reads_the_head_once_and_the_chain_is_unchanged(org: Org) -> None:
+    """The first entry of a transaction reads ``audit_head`` (locked); the 2nd and 3rd use the tip it
+    wrote, and still update the head, so three entries cost 7 statements (were 9) and verify."""
+    sent = _sql_of(org.db, lambda s: [audit.record(s, SYSTEM, f"test.three.{i}") for i in range(3)])
+    assert sum(q.startswith("SELECT") and "audit_head" in q for q in sent) == 1, sent
+    assert sum(q.startswith("UPDATE audit_head") for q in sent) == 3, sent
+    assert len(sent) == 7, sent
+    sent = _sql_of(org.db, lambda s: audit.record(s, SYSTEM, "test.next"))  # a new transaction reads afresh
+    assert sum("audit_head" in q and q.startswith("SELECT") for q in sent) == 1, sent
+    assert _verify(org.db).ok
+
+
+def test_a_rolled_back_savepoint_forgets_the_kept_tip(org: Org) -> None:
+    """Entries appended in a savepoint that rolls back are gone, so the next entry reads the head
+    again and chains onto the last entry that stayed (the group-commit writer rolls back failing
+    items this way)."""
+
+    def body(s: Session) -> None:
+        audit.record(s, SYSTEM, "test.kept")
+        with pytest.raises(RuntimeError), s.begin_nested():
+            audit.record(s, SYSTEM, "test.undone")
+            raise RuntimeError("undo")
+        sp = s.begin_nested()
+        audit.record(s, SYSTEM, "test.undone.too")
+        sp.rollback()
+        audit.record(s, SYSTEM, "test.after")
+
+    _sql_of(org.db, body)
+    assert _verify(org.db).ok
+    with org.db.read() as s:
+        actions = [e.action for e in audit.query(s, action="test.", limit=10)]
+    assert actions == ["test.after", "test.kept"]
