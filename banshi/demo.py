@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from banshi import builtin, files, leaders, leave, service
+from banshi import actions, builtin, case_kind, files, leaders, leave, submission
 from banshi.models import ApprovalRequest, FormTemplate
 from office.accounts import load_actor
 from office.actor import SYSTEM, Actor
@@ -32,7 +32,7 @@ OFFICE_NAMES = ("行政处", "办公室")  # where the demo's 人事 and 财务 
 
 
 def seed(session: Session) -> None:
-    service.register_kind()  # ``office demo`` runs no app start-up (``banshi.startup`` does it there)
+    case_kind.register_kind()  # ``office demo`` runs no app start-up (``banshi.startup`` does it there)
     agencies = session.exec(
         select(Department).where(Department.kind == DeptKind.agency).order_by(col(Department.id))
     ).all()
@@ -162,12 +162,12 @@ def _requests(session: Session, agency_id: int) -> None:
         },
     )
     head = tasks.current_assignees(session, engine.get_case(session, req.case_id or 0))[0]
-    service.act(session, load_actor(session, head), req.id or 0, "return", version=req.version, opinion="请附会议通知")
+    actions.act(session, load_actor(session, head), req.id or 0, "return", version=req.version, opinion="请附会议通知")
 
 
 def _create(session: Session, user_id: int, template_id: int, values: dict[str, Any]) -> Any:
     actor = load_actor(session, user_id)
-    return service.create_request(session, actor, template_id=template_id, values=values, submit=True)
+    return submission.create_request(session, actor, template_id=template_id, values=values, submit=True)
 
 
 def _approve_to_the_end(session: Session, request_id: int) -> None:
@@ -178,7 +178,7 @@ def _approve_to_the_end(session: Session, request_id: int) -> None:
         people = tasks.current_assignees(session, case) if case.current_step is not None else []
         if not people:
             return
-        service.act(session, load_actor(session, people[0]), request_id, "approve", version=row.version, opinion="同意")
+        actions.act(session, load_actor(session, people[0]), request_id, "approve", version=row.version, opinion="同意")
 
 
 def _staff_with_heads(session: Session, agency_id: int) -> list[int]:

@@ -80,7 +80,7 @@ def canonical(session: Session, request: ApprovalRequest) -> bytes:
 
 
 def sign_request(session: Session, request: ApprovalRequest) -> dict[str, Any]:
-    """Sign the approved request (in the final approval's transaction, ``banshi.service``) and keep
+    """Sign the approved request (in the final approval's transaction, ``banshi.transitions``) and keep
     the record in ``request.proof``: ``{alg, purpose, digest, signature, signed_at, leaf_index}``."""
     record = esign_service.sign_as_system(session, canonical(session, request), f"办事审批 {request.serial}")
     request.proof = record

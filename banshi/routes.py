@@ -10,7 +10,20 @@ from sqlmodel import Session
 from starlette.responses import Response
 from starlette.routing import Route
 
-from banshi import files, leaders, listing, routes_people, routes_proof, service, startup, templates
+from banshi import (
+    actions,
+    files,
+    leaders,
+    listing,
+    notices,
+    routes_people,
+    routes_proof,
+    service,
+    startup,
+    submission,
+    templates,
+)
+from banshi.preview import preview as preview_request
 from banshi.schemas import (
     ActionIn,
     BatchIn,
@@ -67,7 +80,7 @@ def get_template(ctx: Ctx) -> dict[str, Any]:
 @api(action="banshi.use", body=PreviewIn)
 def preview(ctx: Ctx) -> dict[str, Any]:
     b: PreviewIn = ctx.body
-    return service.preview(ctx.session, ctx.user, template_id=b.template_id, values=b.values, partial=b.partial)
+    return preview_request(ctx.session, ctx.user, template_id=b.template_id, values=b.values, partial=b.partial)
 
 
 @api(action="banshi.use", body=RequestCreate, deferred_write=True, status=201)
@@ -82,7 +95,7 @@ def create_request(ctx: Ctx) -> dict[str, Any]:
     actor = ctx.user
 
     def create(session: Any) -> int:
-        req = service.create_request(
+        req = submission.create_request(
             session, actor, template_id=b.template_id, values=b.values, client_id=b.client_id, submit=b.submit
         )
         return req.id or 0
@@ -116,26 +129,28 @@ def list_requests(ctx: Ctx) -> dict[str, Any]:
 @api(action="banshi.use", write=True)  # opening it marks one's 抄送 read
 def get_request(ctx: Ctx) -> dict[str, Any]:
     req = service.access_request(ctx.session, ctx.user, ctx.path_int("request_id"))
-    service.mark_cc_read(ctx.session, ctx.user, req)
+    notices.mark_cc_read(ctx.session, ctx.user, req)
     return listing.request_detail(ctx.session, ctx.user, req)
 
 
 @api(action="banshi.use", body=RequestUpdate, write=True)
 def update_request(ctx: Ctx) -> dict[str, Any]:
     b: RequestUpdate = ctx.body
-    req = service.update_request(ctx.session, ctx.user, ctx.path_int("request_id"), values=b.values, version=b.version)
+    req = submission.update_request(
+        ctx.session, ctx.user, ctx.path_int("request_id"), values=b.values, version=b.version
+    )
     return listing.request_detail(ctx.session, ctx.user, req)
 
 
 @api(action="banshi.use", body=SubmitIn, write=True)
 def submit_request(ctx: Ctx) -> dict[str, Any]:
-    req = service.submit_request(ctx.session, ctx.user, ctx.path_int("request_id"), version=ctx.body.version)
+    req = submission.submit_request(ctx.session, ctx.user, ctx.path_int("request_id"), version=ctx.body.version)
     return listing.request_detail(ctx.session, ctx.user, req)
 
 
 def _act(ctx: Ctx, action: str) -> dict[str, Any]:
     b: ActionIn = ctx.body
-    req = service.act(
+    req = actions.act(
         ctx.session,
         ctx.user,
         ctx.path_int("request_id"),
@@ -158,14 +173,14 @@ def _action_endpoint(action: str) -> Any:
         return _act(ctx, action)
 
     handler.__name__ = handler.__qualname__ = action
-    handler.__doc__ = f"{service.VERBS[action]}（{action}）"
+    handler.__doc__ = f"{actions.VERBS[action]}（{action}）"
     return api(action="banshi.use", body=ActionIn, write=True)(handler)
 
 
 @api(action="banshi.use", body=BatchIn, write=True)
 def batch_approve(ctx: Ctx) -> dict[str, Any]:
     b: BatchIn = ctx.body
-    return service.batch_approve(ctx.session, ctx.user, [(i.id, i.version) for i in b.items], opinion=b.opinion)
+    return actions.batch_approve(ctx.session, ctx.user, [(i.id, i.version) for i in b.items], opinion=b.opinion)
 
 
 # Files -----------------------------------------------------------------------------------------------
@@ -298,7 +313,7 @@ routes = [
     Route(R, get_request, methods=["GET"]),
     Route(R, update_request, methods=["PUT"]),
     Route(R + "/submit", submit_request, methods=["POST"]),
-    *(Route(f"{R}/{action}", _action_endpoint(action), methods=["POST"]) for action in service.ACTIONS),
+    *(Route(f"{R}/{action}", _action_endpoint(action), methods=["POST"]) for action in actions.ACTIONS),
     Route(P + "/files", upload_file, methods=["POST"]),
     Route(P + "/files/{file_id:int}", download_file, methods=["GET"]),
     Route(P + "/admin/templates", admin_list_templates, methods=["GET"]),

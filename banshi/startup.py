@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from banshi import service, todo
+from banshi import case_kind, todo
 from banshi.models import FormTemplate
 from office.groupcommit import GroupCommit
 from office.models import Department, DeptKind
@@ -67,7 +67,7 @@ async def _hold(group: GroupCommit) -> None:
 
 
 def start(app: Any) -> Any:
-    service.register_kind()
+    case_kind.register_kind()
     app.state.todo.register(*todo.SOURCES)  # 待我审批 and returned requests on the 工作台
     try:
         ensure_builtins(app.state.db)

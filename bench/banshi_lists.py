@@ -34,7 +34,7 @@ def _pct(values: list[float], p: float) -> float:
 
 
 def seed(folder: Path, requests: int, staff: int) -> dict[str, Any]:
-    from banshi import service, templates
+    from banshi import case_kind, templates
     from banshi.models import ApprovalRequest
     from office import accounts
     from office.actor import SYSTEM
@@ -46,7 +46,7 @@ def seed(folder: Path, requests: int, staff: int) -> dict[str, Any]:
     from office.models import Department, DeptKind, Post, Role, User, UserRole
     from workflow.models import WfCase, WfTask
 
-    service.register_kind()
+    case_kind.register_kind()
     db = Database(load_settings({}, data_dir=folder, testing=True))
     upgrade(db)
     rng = random.Random(17)

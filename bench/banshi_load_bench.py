@@ -10,7 +10,7 @@
   endpoint would leave out the websocket leg the target is about.
 * Throughput: 100 applicants, each with its own session, submitting over HTTP concurrently; requests
   acknowledged (201) per second. Baseline: the one-transaction-per-request path, the same
-  ``service.create_request(submit=True)`` each in its own ``db.write()`` from 100 threads in the
+  ``submission.create_request(submit=True)`` each in its own ``db.write()`` from 100 threads in the
   bench process (no HTTP), on the same database: what group commit buys.
 * Lists at scale: 待我审批 and 我发起的 (``banshi.listing.list_requests``) with 1,000,000 requests and
   100,000 staff bulk-seeded straight into the tables (``--quick``: 20,000 requests, 2,000 staff), p99
@@ -203,12 +203,12 @@ async def _throughput(port: int, setup: dict[str, Any], duration: float) -> floa
 
 def _one_transaction_each(data: Path, secret: str, setup: dict[str, Any], duration: float) -> float:
     """The same service call, each request in its own write transaction (one fsync each), 100 threads."""
-    from banshi import service
+    from banshi import case_kind, submission
     from office import accounts
     from office.config import load_settings
     from office.db import Database
 
-    service.register_kind()  # as the app's start-up does
+    case_kind.register_kind()  # as the app's start-up does
     db = Database(load_settings({}, data_dir=data, secret_key=secret))
     with db.read() as s:
         actors = [accounts.load_actor(s, uid) for uid, _c, _x in setup["applicants"][:CONCURRENT]]
@@ -220,7 +220,7 @@ def _one_transaction_each(data: Path, secret: str, setup: dict[str, Any], durati
         try:
             while time.monotonic() < stop:
                 with db.write() as s:
-                    service.create_request(
+                    submission.create_request(
                         s, actors[i], template_id=setup["template_id"], values={"reason": "逐个提交"}, submit=True
                     )
                 counts[i] += 1

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from banshi import service
+from banshi import actions, submission
 from banshi.models import ApprovalRequest
 from office.db import Database
 from tests.banshi.svc_helpers import make_template
@@ -19,7 +19,7 @@ from workflow.models import WfCase, WfHistory
 
 def submit(db: Database, org: Org, tid: int) -> int:
     with db.write() as s:
-        req = service.create_request(
+        req = submission.create_request(
             s, org.actor("hamlet"), template_id=tid, values={"reason": "购买打印纸"}, submit=True
         )
         return req.id or 0
@@ -29,7 +29,7 @@ def act(db: Database, org: Org, who: str, rid: int, action: str, **kw: Any) -> N
     with db.write() as s:
         row = s.get(ApprovalRequest, rid)
         assert row is not None
-        service.act(s, org.actor(who), rid, action, version=row.version, **kw)
+        actions.act(s, org.actor(who), rid, action, version=row.version, **kw)
 
 
 def state(db: Database, rid: int) -> tuple[list[int], int, list[str]]:
@@ -39,8 +39,8 @@ def state(db: Database, rid: int) -> tuple[list[int], int, list[str]]:
         assert row is not None
         case = s.get(WfCase, row.case_id)
         assert case is not None
-        actions = s.exec(select(WfHistory.action).where(WfHistory.case_id == case.id).order_by(WfHistory.id)).all()
-        return tasks.current_assignees(s, case), len(case.route), list(actions)
+        history = s.exec(select(WfHistory.action).where(WfHistory.case_id == case.id).order_by(WfHistory.id)).all()
+        return tasks.current_assignees(s, case), len(case.route), list(history)
 
 
 @pytest.mark.parametrize("position", ["before", "after", "with"])
@@ -49,8 +49,8 @@ def test_two_people_added_in_one_call_are_one_transition(db: Database, org: Org,
     rid = submit(db, org, make_template(db, org))
     two = sorted([u["laertes"], u["ophelia"]])
     act(db, org, "polonius", rid, "add_signer", user_ids=two, position=position, opinion="请一并审核")
-    pending, steps, actions = state(db, rid)
-    assert actions.count("add_signer") == 1
+    pending, steps, history = state(db, rid)
+    assert history.count("add_signer") == 1
     if position == "with":
         assert steps == 2 and pending == sorted([*two, u["polonius"]])
         return

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from banshi import service
+from banshi import actions, submission
 from banshi.models import ApprovalRequest
 from office.db import Database
 from office.errors import ValidationError
@@ -20,7 +20,7 @@ from workflow.models import WfCase
 
 def submit(db: Database, org: Org, tid: int) -> ApprovalRequest:
     with db.write() as s:
-        return service.create_request(
+        return submission.create_request(
             s, org.actor("hamlet"), template_id=tid, values={"reason": "购买打印纸"}, submit=True
         )
 
@@ -29,7 +29,7 @@ def act(db: Database, org: Org, who: str, rid: int, action: str, **kw: Any) -> A
     with db.write() as s:
         row = s.get(ApprovalRequest, rid)
         assert row is not None
-        return service.act(s, org.actor(who), rid, action, version=row.version, **kw)
+        return actions.act(s, org.actor(who), rid, action, version=row.version, **kw)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from banshi import files, service
+from banshi import actions, files, preview, submission
 from banshi.builtin import ensure_builtin_templates
 from banshi.models import ApprovalRequest, FormTemplate, LeaderAssignment, LeaveEntry, RequestCc, RequestStatus
 from office.db import Database
@@ -44,7 +44,7 @@ def _approve_all(db: Database, org: Org, rid: int) -> ApprovalRequest:
             return req
         assert uid is not None
         with db.write() as s:
-            service.act(s, org.actor(names[uid]), rid, "approve", version=req.version, opinion="同意")
+            actions.act(s, org.actor(names[uid]), rid, "approve", version=req.version, opinion="同意")
     raise AssertionError("the route did not end")
 
 
@@ -56,15 +56,15 @@ def test_leave_across_national_day(db: Database, org: Org) -> None:
     ids = _setup(db, org)
     hamlet = org.actor("hamlet")
     with db.read() as s, pytest.raises(ValidationError) as exc:
-        service.preview(s, hamlet, template_id=ids["leave"], values=_leave("2026-09-28", "2026-10-10"))
+        preview.preview(s, hamlet, template_id=ids["leave"], values=_leave("2026-09-28", "2026-10-10"))
     assert exc.value.extra["field"] == "dates" and "可休 5 天，本次申请 6 天" in exc.value.message
     with db.read() as s:
-        shown = service.preview(s, hamlet, template_id=ids["leave"], values=_leave("2026-09-28", "2026-10-08"))
+        shown = preview.preview(s, hamlet, template_id=ids["leave"], values=_leave("2026-09-28", "2026-10-08"))
     assert shown["values"]["dates"]["days"] == 4  # 28–30 September and 8 October
     assert [step["people"][0]["name"] for step in shown["route"]] == ["王强", "赵刚"]  # > 3 days: 分管领导
     assert shown["info"]["leave"]["balance"]["available"] == 5
     with db.write() as s:
-        req = service.create_request(s, hamlet, template_id=ids["leave"], values=_leave("2026-09-28", "2026-10-08"),
+        req = submission.create_request(s, hamlet, template_id=ids["leave"], values=_leave("2026-09-28", "2026-10-08"),
                                      submit=True)  # fmt: skip
         rid = req.id or 0
     assert req.days == 4
@@ -76,7 +76,7 @@ def test_leave_across_national_day(db: Database, org: Org) -> None:
     assert sorted((e.days, e.request_id) for e in entries) == [(-4, rid), (5, None)]
     assert {org.users["horatio"], org.users["laertes"]} <= cc  # 人事处 copied at the end
     with db.read() as s, pytest.raises(ValidationError) as exc:
-        service.preview(s, hamlet, template_id=ids["leave"], values=_leave("2026-11-02", "2026-11-03"))
+        preview.preview(s, hamlet, template_id=ids["leave"], values=_leave("2026-11-02", "2026-11-03"))
     assert "可休 1 天" in exc.value.message
 
 
@@ -90,12 +90,12 @@ def test_expense_allowances_and_amount_branch(db: Database, org: Org) -> None:
         )
     values = {"rank": "其他人员", "details": [row], "amount": 1, "invoices": [invoice.id]}
     with db.read() as s:
-        small = service.preview(s, org.actor("hamlet"), template_id=ids["expense"], values=values)
+        small = preview.preview(s, org.actor("hamlet"), template_id=ids["expense"], values=values)
     total = 55_300 + 100_000 + 3 * (10_000 + 8_000)
     assert small["values"]["amount"] == total  # the client's 1 分 is replaced by the computed total
     assert small["values"]["allowances"]["over_cap_rows"] == [1]
     assert len(small["route"]) == 2  # 部门负责人, 财务处 (laertes heads 秘书处)
     big = {**values, "details": [{**row, "tickets": 5_000_000}]}
     with db.read() as s:
-        large = service.preview(s, org.actor("hamlet"), template_id=ids["expense"], values=big)
+        large = preview.preview(s, org.actor("hamlet"), template_id=ids["expense"], values=big)
     assert large["values"]["amount"] >= 5_000_000 and len(large["route"]) >= 3

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from banshi import visibility
 from banshi.listing import BOXES, box_cond, counts
 from banshi.models import ApprovalRequest
-from banshi.service import last_serial_query
+from banshi.submission import last_serial_query
 from office.db import Database
 from tests.factories import Org
 

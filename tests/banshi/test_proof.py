@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from starlette.testclient import TestClient
 
-from banshi import proof, service
+from banshi import actions, proof, submission
 from banshi.models import ApprovalRequest, RequestStatus
 from esign import tlog
 from esign.models import LogLeaf
@@ -24,7 +24,7 @@ from workflow.models import WfHistory
 def _approved(db: Database, org: Org) -> ApprovalRequest:
     template_id = make_template(db, org)
     with db.write() as s:
-        req = service.create_request(
+        req = submission.create_request(
             s,
             org.actor("hamlet"),
             template_id=template_id,
@@ -36,7 +36,7 @@ def _approved(db: Database, org: Org) -> ApprovalRequest:
         with db.write() as s:
             req = s.get(ApprovalRequest, rid)
             assert req is not None
-            service.act(s, org.actor(who), rid, "approve", version=req.version, opinion=f"{who} 同意")  # type: ignore[arg-type]
+            actions.act(s, org.actor(who), rid, "approve", version=req.version, opinion=f"{who} 同意")  # type: ignore[arg-type]
     with db.read() as s:
         req = s.get(ApprovalRequest, rid)
         assert req is not None and req.status == RequestStatus.approved

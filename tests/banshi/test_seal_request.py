@@ -11,7 +11,7 @@ from sqlmodel import select
 from starlette.testclient import TestClient
 
 import banshi.seal_request  # noqa: F401  # registers the ``seal`` behaviour
-from banshi import builtin, files, service
+from banshi import actions, builtin, files, submission
 from banshi.models import ApprovalRequest, FormTemplate, RequestStatus
 from banshi.seal_request import BEHAVIOUR
 from esign import seals
@@ -38,7 +38,7 @@ def _upload(org: Org, who: str, data: bytes) -> int:
 
 def _submit(org: Org, template_id: int, values: dict[str, Any]) -> int:
     with org.db.write() as s:
-        req = service.create_request(s, org.actor("hamlet"), template_id=template_id, values=values, submit=True)
+        req = submission.create_request(s, org.actor("hamlet"), template_id=template_id, values=values, submit=True)
         return req.id  # type: ignore[return-value]
 
 
@@ -47,7 +47,7 @@ def _approve(org: Org, request_id: int, *who: str) -> ApprovalRequest:
         with org.db.write() as s:
             req = s.get(ApprovalRequest, request_id)
             assert req is not None
-            service.act(s, org.actor(name), request_id, "approve", version=req.version, opinion="同意")
+            actions.act(s, org.actor(name), request_id, "approve", version=req.version, opinion="同意")
     with org.db.read() as s:
         req = s.get(ApprovalRequest, request_id)
         assert req is not None
@@ -134,5 +134,5 @@ def test_a_seal_request_names_an_active_seal_of_the_agency_and_one_file(org: Org
     with org.db.write() as s:
         seals.set_status(s, org.actor("yorick"), sid, status=SealStatus.suspended)
     with org.db.write() as s, pytest.raises(OfficeError) as err:  # through the service: nothing is made
-        service.create_request(s, org.actor("hamlet"), template_id=world["template_id"], values=values, submit=True)
+        submission.create_request(s, org.actor("hamlet"), template_id=world["template_id"], values=values, submit=True)
     assert err.value.code == "bad_seal"

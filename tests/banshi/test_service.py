@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from banshi import behaviours, service, templates
+from banshi import actions, behaviours, submission, templates
 from banshi.models import ApprovalRequest, FormVersion, RequestCc, RequestStatus
 from office.audit import AuditEntry
 from office.db import Database
@@ -23,7 +23,7 @@ from workflow.models import TaskState, WfCase, WfTask
 
 def submit(db: Database, org: Org, tid: int, who: str = "hamlet", **values: Any) -> ApprovalRequest:
     with db.write() as s:
-        return service.create_request(
+        return submission.create_request(
             s, org.actor(who), template_id=tid, values={"reason": "购买打印纸", **values}, submit=True
         )
 
@@ -32,7 +32,7 @@ def act(db: Database, org: Org, who: str, rid: int, action: str, **kw: Any) -> A
     with db.write() as s:
         version = s.get(ApprovalRequest, rid).version  # type: ignore[union-attr]
         kw.setdefault("version", version)
-        return service.act(s, org.actor(who), rid, action, **kw)
+        return actions.act(s, org.actor(who), rid, action, **kw)
 
 
 def get(db: Database, rid: int) -> ApprovalRequest:
@@ -170,9 +170,9 @@ def test_return_to_the_applicant_who_changes_and_resubmits(db: Database, org: Or
     row = get(db, req.id or 0)
     assert row.status == RequestStatus.returned and pending(db, req.id or 0) == []
     with db.write() as s, pytest.raises(PermissionDenied):
-        service.update_request(s, org.actor("polonius"), row.id or 0, values={"reason": "x"}, version=row.version)
+        submission.update_request(s, org.actor("polonius"), row.id or 0, values={"reason": "x"}, version=row.version)
     with db.write() as s:
-        service.update_request(
+        submission.update_request(
             s,
             org.actor("hamlet"),
             row.id or 0,
@@ -182,7 +182,7 @@ def test_return_to_the_applicant_who_changes_and_resubmits(db: Database, org: Or
     row = get(db, req.id or 0)
     assert row.amount_fen == 600 and row.status == RequestStatus.returned
     with db.write() as s:
-        service.submit_request(s, org.actor("hamlet"), row.id or 0, version=row.version)
+        submission.submit_request(s, org.actor("hamlet"), row.id or 0, version=row.version)
     again = get(db, req.id or 0)
     assert again.status == RequestStatus.running and again.serial == req.serial
     assert pending(db, req.id or 0) == [org.users["polonius"]]
@@ -243,9 +243,9 @@ def test_transfer_and_add_signer(db: Database, org: Org) -> None:
 def test_client_id_makes_a_retried_create_return_the_same_request(db: Database, org: Org) -> None:
     tid = make_template(db, org)
     with db.write() as s:
-        a = service.create_request(s, org.actor("hamlet"), template_id=tid, values={"reason": "x"}, client_id="k1")
+        a = submission.create_request(s, org.actor("hamlet"), template_id=tid, values={"reason": "x"}, client_id="k1")
     with db.write() as s:
-        b = service.create_request(s, org.actor("hamlet"), template_id=tid, values={"reason": "x"}, client_id="k1")
+        b = submission.create_request(s, org.actor("hamlet"), template_id=tid, values={"reason": "x"}, client_id="k1")
     assert a.id == b.id and a.status == RequestStatus.draft and a.serial == ""
 
 
@@ -271,7 +271,7 @@ def test_batch_approval_only_for_batch_templates(db: Database, org: Org) -> None
     hard = make_template(db, org, route=route, name="采购申请")
     a, b, c = submit(db, org, easy), submit(db, org, easy, who="ophelia"), submit(db, org, hard)
     with db.write() as s:
-        out = service.batch_approve(
+        out = actions.batch_approve(
             s, org.actor("polonius"), [(a.id or 0, a.version), (b.id or 0, b.version - 1), (c.id or 0, c.version)]
         )
     assert out["done"] == [a.id]
@@ -314,10 +314,10 @@ def test_a_draft_with_detail_rows_and_dates_is_submitted_as_saved(db: Database, 
         "items": [{"name": "打印纸", "price": 12_000}, {"name": "墨盒", "price": 30_000}],
     }
     with db.write() as s:
-        draft = service.create_request(s, org.actor("hamlet"), template_id=tid, values=raw)
+        draft = submission.create_request(s, org.actor("hamlet"), template_id=tid, values=raw)
         rid, version = draft.id or 0, draft.version
     with db.write() as s:
-        sent = service.submit_request(s, org.actor("hamlet"), rid, version=version)
+        sent = submission.submit_request(s, org.actor("hamlet"), rid, version=version)
         assert sent.status == RequestStatus.running
         assert sent.values["items"]["totals"] == {"price": 42_000} and sent.values["total"] == 42_000
         assert sent.amount_fen == 42_000 and sent.days == 2

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from banshi import service
+from banshi import submission
 from office.db import Database
 from tests.banshi.svc_helpers import make_template
 from tests.factories import Org
@@ -24,7 +24,7 @@ def _submit_sql(db: Database, org: Org, tid: int) -> list[str]:
         conn = s.connection()
         event.listen(conn, "before_cursor_execute", keep)
         try:
-            service.create_request(
+            submission.create_request(
                 s, org.actor("hamlet"), template_id=tid, values={"reason": "购买打印纸"}, submit=True
             )
         finally:

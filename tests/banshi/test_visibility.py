@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from banshi import listing, service, visibility
+from banshi import actions, listing, service, submission, visibility
 from banshi.models import AgencyOffices, ApprovalRequest, FormTemplate, RequestCc
 from office.db import Database, utcnow
 from office.errors import NotFound
@@ -51,7 +51,7 @@ def _make_builtin(db: Database, tid: int, builtin: str) -> None:
 
 def create(db: Database, org: Org, tid: int, *, submit: bool = True, who: str = "hamlet", **values: Any) -> int:
     with db.write() as s:
-        req = service.create_request(
+        req = submission.create_request(
             s, org.actor(who), template_id=tid, values={"reason": "事由", **values}, submit=submit
         )
         return req.id or 0
@@ -64,7 +64,7 @@ def test_applicant_route_and_copied_people_read_it_and_nobody_else(db: Database,
     with db.write() as s:
         row = s.get(ApprovalRequest, rid)
         assert row is not None
-        service.act(s, org.actor("polonius"), rid, "approve", version=row.version)
+        actions.act(s, org.actor("polonius"), rid, "approve", version=row.version)
     assert readers(db, org, rid) == {"hamlet", "polonius", "gertrude", "claudius"}
 
 
@@ -181,7 +181,7 @@ def test_field_level_visibility(db: Database, org: Org) -> None:
     with db.write() as s:
         row = s.get(ApprovalRequest, rid)
         assert row is not None
-        service.act(s, org.actor("polonius"), rid, "approve", version=row.version)
+        actions.act(s, org.actor("polonius"), rid, "approve", version=row.version)
     assert seen("claudius")[0] == {"reason": "事由", "illness": "流感"}  # step s2
 
 

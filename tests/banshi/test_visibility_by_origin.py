@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from banshi import listing, service
+from banshi import actions, listing, submission
 from banshi.models import ApprovalRequest
 from office.db import Database
 from office.directory import service as directory
@@ -40,7 +40,7 @@ def test_every_level_of_a_heads_step_and_its_加签_see_the_steps_fields(db: Dat
     tid = make_template(db, org, fields=FIELDS, route=route, name="请假")
     with db.write() as s:
         rid = (
-            service.create_request(
+            submission.create_request(
                 s, org.actor("keyuan"), template_id=tid, values={"reason": "看病", "illness": "流感"}, submit=True
             ).id
             or 0
@@ -50,7 +50,7 @@ def test_every_level_of_a_heads_step_and_its_加签_see_the_steps_fields(db: Dat
         with db.write() as s:
             row = s.get(ApprovalRequest, rid)
             assert row is not None
-            service.act(s, org.actor(who), rid, action, version=row.version, **kw)
+            actions.act(s, org.actor(who), rid, action, version=row.version, **kw)
 
     def seen(who: str) -> set[str]:
         with db.read() as s:

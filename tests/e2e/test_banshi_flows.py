@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from banshi import leaders, leave, service
+from banshi import actions, leaders, leave
 from banshi.builtin import ensure_builtin_templates
 from banshi.models import AgencyOffices, ApprovalRequest, FormTemplate, LeaveEntry, RequestCc
 from esign import authorisations
@@ -75,7 +75,7 @@ def approve(org: Org, username: str, rid: int) -> None:
     with org.db.write() as s:
         req = s.get(ApprovalRequest, rid)
         assert req is not None
-        service.act(s, org.actor(username), rid, "approve", version=req.version, opinion="同意")
+        actions.act(s, org.actor(username), rid, "approve", version=req.version, opinion="同意")
 
 
 def request_id(page: Any) -> int:

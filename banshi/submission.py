@@ -1,0 +1,182 @@
+"""办事 drafts and submission: a request made on its template's published version, saved and submitted
+(again, after a return to the applicant), and its 审批编号.
+
+At submission the route is resolved from the branches (``banshi.routing.resolve``) into a concrete list
+of steps: the snapshot its case (kind ``banshi``) runs along. Submission is one write transaction: the
+request, its serial number (审批编号, per agency and day), the case, the first approvers' tasks, 抄送,
+the audit entries and the events all commit together, or nothing does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from banshi import files, notices, templates, transitions
+from banshi.models import ApprovalRequest, FormTemplate, FormVersion, RequestStatus
+from banshi.request_values import as_raw, attachment_ids, clean, summarise, title_of
+from banshi.routing import resolve
+from banshi.service import CHINA, EDITABLE, KIND, STALE, STATUS_LABELS, access_request, bump, case_of, template_of
+from office import audit, policy
+from office.actor import Actor
+from office.db import utcnow
+from office.errors import InvalidTransition, PermissionDenied, ValidationError
+from workflow import engine, versioning
+from workflow.steps import validate_route
+
+
+def create_request(
+    session: Session,
+    actor: Actor,
+    *,
+    template_id: int,
+    values: Any,
+    client_id: str | None = None,
+    submit: bool = False,
+) -> ApprovalRequest:
+    """A new request on the template's published version, saved as a draft or submitted at once.
+
+    With ``client_id``, a create the applicant already made with that key returns that request again
+    and changes nothing (the answer to the first try was lost; the retry must not make a second)."""
+    policy.require(actor, "banshi.use")
+    if client_id:
+        earlier = session.exec(
+            select(ApprovalRequest).where(
+                ApprovalRequest.applicant_id == actor.user_id, ApprovalRequest.client_id == client_id
+            )
+        ).first()
+        if earlier is not None:
+            return earlier
+    t, v = templates.template_for_use(session, actor, template_id)
+    cleaned = clean(session, actor, t, v, values)
+    req = ApprovalRequest(
+        agency_id=actor.agency_id or 0,
+        template_id=t.id or 0,
+        version_id=v.id or 0,
+        title=title_of(actor, t, v),
+        applicant_id=actor.user_id,
+        applicant_dept_id=actor.department_id,
+        values=cleaned,
+        client_id=client_id,
+    )
+    summarise(req, v.fields)
+    session.add(req)
+    session.flush()
+    files.attach(session, actor, req, attachment_ids(v.fields, cleaned))
+    audit.record(
+        session,
+        actor,
+        "banshi.create",
+        target_type="bs_request",
+        target_id=req.id,
+        detail={"template_id": t.id, "version_no": v.no, "title": req.title},
+    )
+    if submit:
+        _submit(session, actor, req, t, v)
+    else:
+        notices.changed(session, req, "create")
+    return req
+
+
+def update_request(session: Session, actor: Actor, request_id: int, *, values: Any, version: int) -> ApprovalRequest:
+    """Save a draft or a returned request's values (the applicant only; the version it was made with)."""
+    req = _own_editable(session, actor, request_id, version)
+    t, v = template_of(session, req)
+    req.values = clean(session, actor, t, v, values, request_id=req.id)
+    summarise(req, v.fields)
+    files.attach(session, actor, req, attachment_ids(v.fields, req.values))
+    req.updated_at = utcnow()
+    bump(session, req)
+    audit.record(session, actor, "banshi.save", target_type="bs_request", target_id=req.id)
+    notices.changed(session, req, "save")
+    return req
+
+
+def submit_request(session: Session, actor: Actor, request_id: int, *, version: int) -> ApprovalRequest:
+    """Submit a draft, or submit a returned request again (its route resolved anew from its values)."""
+    req = _own_editable(session, actor, request_id, version)
+    t, v = template_of(session, req)
+    # The values are checked again: a person, a department or a file they name may have changed since.
+    req.values = clean(session, actor, t, v, as_raw(v.fields, req.values), request_id=req.id)
+    summarise(req, v.fields)
+    _submit(session, actor, req, t, v)
+    return req
+
+
+def _own_editable(session: Session, actor: Actor, request_id: int, version: int) -> ApprovalRequest:
+    req = access_request(session, actor, request_id)
+    if req.applicant_id != actor.user_id:
+        raise PermissionDenied("只有申请人可以修改或提交申请", code="not_applicant")
+    versioning.check_version(req, version, STALE)
+    if req.status not in EDITABLE:
+        raise InvalidTransition(f"申请{STATUS_LABELS[req.status]}，不能修改或提交", code="not_editable")
+    return req
+
+
+def _submit(session: Session, actor: Actor, req: ApprovalRequest, t: FormTemplate, v: FormVersion) -> None:
+    resolution = resolve(session, actor, v, req.values)
+    if not resolution.steps:
+        raise ValidationError("按当前填写的内容，流程中没有需要审批的步骤，请联系管理员调整流程", code="no_approver")
+    # Every approver of a 办事 step may 加签 (before or after themselves), as in DingTalk's approvals.
+    steps = [{**s, "allow_add_signer": s.get("allow_add_signer", True)} for s in resolution.steps]
+    context = {
+        "branch": resolution.branch,
+        "cc_after": resolution.cc_after,
+        "cc_end": resolution.cc_end,
+        "skipped": resolution.skipped,
+    }
+    # Read before the case is made and set with the rest below: the request's row is written once.
+    serial = req.serial or next_serial(session, req.agency_id)
+    case = case_of(session, req)
+    if case is None:
+        case = engine.create_case(
+            session, actor, kind=KIND, subject_id=req.id or 0, agency_id=req.agency_id, route=steps, context=context
+        )
+        req.case_id = case.id
+    else:  # resubmitted after a return to the applicant: the values (and so the branch) may have changed
+        case.route, case.context = validate_route(steps), {**case.context, **context}
+    req.serial = serial
+    req.status = RequestStatus.running
+    req.submitted_at = req.updated_at = utcnow()
+    session.add(req)
+    session.flush()
+    t_submit = engine.submit(session, actor, case)
+    notices.cc(session, req, resolution.cc_submit, "submit")
+    transitions.apply(session, req, t, t_submit)
+    bump(session, req)
+    audit.record(
+        session,
+        actor,
+        "banshi.submit",
+        target_type="bs_request",
+        target_id=req.id,
+        detail={"serial": req.serial, "branch": resolution.branch, "steps": [s["key"] for s in steps]},
+    )
+    notices.changed(session, req, "submit")
+
+
+def next_serial(session: Session, agency_id: int) -> str:
+    """审批编号: the date in China (YYYYMMDD) and a 4-digit count of the agency's requests that day
+    (202612070001). Write transactions are serialised (``office.db``: a process lock on SQLite, an
+    advisory lock on PostgreSQL), so reading the day's highest and adding one cannot hand out one twice."""
+    prefix = utcnow().astimezone(CHINA).strftime("%Y%m%d")
+    last = session.exec(last_serial_query(agency_id, prefix)).first()
+    n = int(last[len(prefix) :]) + 1 if last else 1
+    return f"{prefix}{n:04d}"
+
+
+def last_serial_query(agency_id: int, prefix: str) -> Any:
+    """The day's highest serial of the agency. A range on ``ix_bs_request_agency_serial`` (a serial is
+    the day's digits then more digits, and ":" sorts right after "9"), read under the write lock at
+    every submission: ``LIKE 'prefix%'`` used no index on SQLite and read every request of the agency."""
+    return (
+        select(ApprovalRequest.serial)
+        .where(
+            ApprovalRequest.agency_id == agency_id,
+            col(ApprovalRequest.serial) >= prefix,
+            col(ApprovalRequest.serial) < prefix + ":",
+        )
+        .order_by(func.length(ApprovalRequest.serial).desc(), col(ApprovalRequest.serial).desc())
+        .limit(1)
+    )
