@@ -15,7 +15,8 @@ built-in form's fields (seal, file, times, purpose: what they seal, how often, w
 ``visible_to``, so they see them all, while a field an administrator added and restricted stays
 restricted to whom it names (the keeper needs nothing beyond the built-in fields to seal).
 Files follow their field (``hidden_file_ids``): one attached through a field the reader may not see
-is neither listed nor served to them.
+(or taken out of the form after 退回) is neither listed nor served to them; opinions' files are every
+reader's.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sqlmodel import Session, col, select
 
 from banshi import office_access
 from banshi.field_display import referenced_ids, visible_fields
-from banshi.models import ApprovalRequest, FormTemplate, FormVersion, RequestCc, RequestStatus
+from banshi.models import ApprovalRequest, FormTemplate, FormVersion, RequestCc, RequestFile, RequestStatus
 from esign import seals
 from office.actor import Actor
 from workflow import worklist
@@ -135,13 +136,19 @@ def fields_seen(session: Session, actor: Actor, request: ApprovalRequest) -> tup
 
 
 def hidden_file_ids(session: Session, actor: Actor, request: ApprovalRequest) -> set[int]:
-    """The request's files ``actor`` may not see: those an attachment field they may not see names
-    (unless a field they see names it too). A file no field names (attached to a step's opinion) is
-    every reader's; the page lists and ``files.get_file`` serves what is left."""
+    """The request's files ``actor`` may not see: the applicant's files that no field the reader sees
+    names. Only the applicant fills fields, so their files are the fields' files: those of a hidden
+    field, and those taken out of a field when the request was changed after 退回 (which field they
+    were in is no longer known, so they stay hidden). The approvers' files are their opinions' and
+    every reader's. The page lists and ``files.get_file`` serves what is left."""
     steps, offices, full = fields_seen(session, actor, request)
-    version = session.get(FormVersion, request.version_id)
-    if full or version is None:
+    if full:
         return set()
-    shown = visible_fields(version.fields, steps_seen=steps, offices=offices, full=False)
-    values = request.values or {}
-    return referenced_ids(version.fields, values)["file"] - referenced_ids(shown, values)["file"]
+    version = session.get(FormVersion, request.version_id)
+    shown = visible_fields(version.fields if version else [], steps_seen=steps, offices=offices, full=False)
+    applicants = session.exec(
+        select(RequestFile.id).where(
+            RequestFile.request_id == request.id, RequestFile.uploaded_by == request.applicant_id
+        )
+    ).all()
+    return {i for i in applicants if i is not None} - referenced_ids(shown, request.values or {})["file"]

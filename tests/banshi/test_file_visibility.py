@@ -77,3 +77,30 @@ def test_a_hidden_fields_files_are_neither_listed_nor_served(client: TestClient,
         assert c.get(f"{P}/files/{medical}").content == b"%PDF-1.4 medical"
         assert c.get(f"{P}/files/{note}").content == "同意报销".encode()
     assert pol.get(f"{P}/files/{medical}").status_code == 404  # still not polonius's
+
+
+def test_a_file_taken_out_of_a_hidden_field_stays_hidden(client: TestClient, db: Database, org: Org) -> None:
+    """退回, the applicant replaces the 病历: the old file keeps its request but no field names it any
+    more. It was a hidden field's, so it must not become every reader's (only an approver's opinion
+    files are)."""
+    tid = make_template(db, org, fields=FIELDS, route=two_steps(org))
+    ham, pol = as_user(client, "hamlet"), as_user(client, "polonius")
+    old = upload(ham, "病历.pdf", b"%PDF-1.4 old")
+    made = ham.post(
+        P + "/requests", json={"template_id": tid, "values": {"reason": "病假", "medical": [old]}, "submit": True}
+    ).json()
+    rid = made["id"]
+    r = pol.post(
+        f"{P}/requests/{rid}/return", json={"version": made["version"], "opinion": "请补充", "target": "draft"}
+    )
+    assert r.status_code == 200, r.text
+    new = upload(ham, "病历2.pdf", b"%PDF-1.4 new")
+    version = ham.get(f"{P}/requests/{rid}").json()["version"]
+    r = ham.put(f"{P}/requests/{rid}", json={"values": {"reason": "病假", "medical": [new]}, "version": version})
+    assert r.status_code == 200, r.text
+    r = ham.post(f"{P}/requests/{rid}/submit", json={"version": r.json()["version"]})
+    assert r.status_code == 200, r.text
+    assert listed(pol, rid) == []
+    for fid in (old, new):
+        assert pol.get(f"{P}/files/{fid}").status_code == 404, fid
+    assert listed(ham, rid) == [old, new]  # the applicant still has both
