@@ -53,7 +53,8 @@ def act(
     for tr in results:
         transitions.apply(session, req, t, tr)
     bump(session, req)
-    notices.changed(session, req, action)
+    # The route's people as the engine read them for its own event: not read again.
+    notices.changed(session, req, action, results[-1].participants if results else None)
     return req
 
 

@@ -49,23 +49,28 @@ def notify(session: Session, user_ids: list[int], title: str, body: str, req: Ap
     )
 
 
-def concerned(session: Session, req: ApprovalRequest) -> set[int]:
-    """Who hears of a request's changes: the applicant, everyone on its route, the people copied."""
+def concerned(session: Session, req: ApprovalRequest, participants: set[int] | None = None) -> set[int]:
+    """Who hears of a request's changes: the applicant, everyone on its route, the people copied.
+    ``participants``: the route's people as the engine just computed them for its own event
+    (``Transition.participants``), so they are not read a second time."""
     ids = {req.applicant_id}
-    case = case_of(session, req)
-    if case is not None:
-        ids |= worklist.participants(session, case)
+    if participants is not None:
+        ids |= participants
+    else:
+        case = case_of(session, req)
+        if case is not None:
+            ids |= worklist.participants(session, case)
     ids |= set(session.exec(select(RequestCc.user_id).where(RequestCc.request_id == req.id)).all())
     return ids
 
 
-def changed(session: Session, req: ApprovalRequest, op: str) -> None:
+def changed(session: Session, req: ApprovalRequest, op: str, participants: set[int] | None = None) -> None:
     """The ``banshi.request`` event, to everyone ``concerned``."""
     events.publish_on_commit(
         session,
         "banshi.request",
         {"op": op, "request_id": req.id or 0, "status": req.status.value},
-        user_ids=concerned(session, req),
+        user_ids=concerned(session, req, participants),
     )
 
 

@@ -153,7 +153,8 @@ def _submit(session: Session, actor: Actor, req: ApprovalRequest, t: FormTemplat
         target_id=req.id,
         detail={"serial": req.serial, "branch": resolution.branch, "steps": [s["key"] for s in steps]},
     )
-    notices.changed(session, req, "submit")
+    # The route's people as the engine read them for its own event: not read again.
+    notices.changed(session, req, "submit", t_submit.participants)
 
 
 def next_serial(session: Session, agency_id: int) -> str:

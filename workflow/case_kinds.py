@@ -68,6 +68,9 @@ class Transition:
     removed_assignees: list[int] = field(default_factory=list)
     task: WfTask | None = None
     notified: list[int] = field(default_factory=list)  # 催办: the people reminded (deputies not listed)
+    # Everyone on the case's route once the action is done (``worklist.participants``), as
+    # ``notify_transition`` read it: the subject's service tells them too and need not read it again.
+    participants: set[int] | None = None
 
 
 def reviews_draft(case: WfCase, step: dict[str, Any]) -> bool:
@@ -117,7 +120,8 @@ def notify_transition(session: Session, t: Transition) -> None:
             },
             user_ids=wake,
         )
-    concerned = participants(session, case) | set(wake)
+    t.participants = participants(session, case)
+    concerned = t.participants | set(wake)
     events.publish_on_commit(
         session,
         f"{spec.event_prefix}.case",
