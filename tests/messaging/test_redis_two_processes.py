@@ -124,7 +124,8 @@ def cluster(tmp_path: Path, redis_url: str, cluster_env: dict[str, str]) -> Iter
             )
             urls.append(f"http://127.0.0.1:{port}")
         for url in urls:
-            _wait(lambda url=url: httpx.get(url + "/api/openapi.json").status_code == 200, url)
+            # A process starting beside the other test pass (and LibreOffice) on 2 cores can take well over 20 s.
+            _wait(lambda url=url: httpx.get(url + "/api/openapi.json").status_code == 200, url, timeout=90)
         yield urls, org
     finally:
         for p in procs:

@@ -231,3 +231,7 @@ def downgrade() -> None:
     op.drop_table("bs_personnel")
     op.drop_table("bs_offices")
     op.drop_table("bs_leader")
+    # PostgreSQL keeps an enum type after its table goes: drop them, or upgrading again fails.
+    if op.get_bind().dialect.name == "postgresql":
+        for name in ("requeststatus", "versionstate", "templatestatus"):
+            op.execute(f"DROP TYPE IF EXISTS {name}")

@@ -142,7 +142,8 @@ async function feedPanel(box, ctx) {
 
 async function roomGrid(root, ctx) {
   const date = ctx.params?.query?.date || dayKey(shanghaiToday());
-  const grid = el("div", { class: "meet-rooms" }, el("p", { text: "正在加载…" }));
+  // It scrolls inside itself (sticky headers): focusable, so the keyboard can scroll it too.
+  const grid = el("div", { class: "meet-rooms", tabindex: "0", role: "region", "aria-label": "会议室占用情况" }, el("p", { text: "正在加载…" }));
   const day = dateInput({ value: date, "aria-label": "日期" });
   day.input.addEventListener("change", () => {
     if (day.input.validity.valid) ctx.navigate(`#/meetings/rooms?date=${day.input.value}`);
