@@ -7,7 +7,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Index, String, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from office.db import utc_column, utcnow
@@ -84,6 +84,11 @@ class OutgoingDocument(SQLModel, table=True):
     attendance: dict[str, list[str]] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
     )
+    # 联合行文: the other issuing agencies in issuing order, each {"agency_id": int, "name": str}; the
+    # document's own agency is the lead (主办) and is not listed. Empty for a single issuer.
+    joint_issuers: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     drafter_id: int = Field(index=True)
     client_id: str | None = Field(default=None, max_length=64)  # the drafter's idempotency key for the create
     drafting_dept_id: int | None = None
@@ -145,6 +150,13 @@ class DocAttachment(SQLModel, table=True):
     size: int = 0
     sha256: str = Field(max_length=64)
     data: bytes = Field(default=b"")
+    # A bound attachment (随文装订) is laid out on its own pages after the body and before the 版记
+    # (GB/T 9704 §8): "附件N" top left, ``title`` centred on line 3, ``blocks`` in the body's format.
+    bound: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    title: str = Field(default="", sa_column=Column(String(200), nullable=False, server_default=""))
+    blocks: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     uploaded_by: int
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
