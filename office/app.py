@@ -48,7 +48,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 # The domain packages, in dependency order (docs/architecture.md). Each one's modules that the app
 # composes are imported by name below, when first needed: ``office --help`` loads only the CLIs.
-DOMAIN_PACKAGES = ("esign", "typeset", "workflow", "docs_flow", "meetings", "banshi", "messaging")
+DOMAIN_PACKAGES = ("esign", "typeset", "workflow", "docs_flow", "meetings", "banshi", "tianbao", "messaging")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -63,9 +63,18 @@ def _models() -> list[ModuleType]:
     import esign.models
     import meetings.models
     import messaging.models
+    import tianbao.models
     import workflow.models
 
-    return [esign.models, workflow.models, docs_flow.models, meetings.models, banshi.models, messaging.models]
+    return [
+        esign.models,
+        workflow.models,
+        docs_flow.models,
+        meetings.models,
+        banshi.models,
+        tianbao.models,
+        messaging.models,
+    ]
 
 
 def _routes() -> list[ModuleType]:

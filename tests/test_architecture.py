@@ -23,6 +23,8 @@ ALLOWED = {
     "meetings": {"office", "esign", "typeset", "meetings"},
     # 办事 runs on the route engine, applies seals through esign and links to 公文.
     "banshi": {"office", "esign", "workflow", "docs_flow", "banshi"},
+    # 数据填报 validates its items with 办事's form engine (banshi.fields) and needs no route engine.
+    "tianbao": {"office", "banshi", "tianbao"},
     "messaging": {"office", "messaging"},
 }
 PACKAGES = set(ALLOWED)
