@@ -71,6 +71,12 @@ export const AUDIT_ACTIONS = {
   "banshi.publish": "发布办事表单",
   "banshi.leaders.set": "设置分管领导和主要领导",
   "banshi.offices.set": "设置人事处和财务处",
+  // 数据填报：数据项和采集范围
+  "tianbao.item_create": "登记数据项",
+  "tianbao.item_update": "修改数据项",
+  "tianbao.item_propose": "提出新增数据项",
+  "tianbao.item_review": "审核新增数据项",
+  "tianbao.scope_set": "设置数据采集范围",
   "workflow.delegate": "设置委托",
   "workflow.delegate_revoke": "取消委托",
   // 收文、督办、归档
