@@ -12,6 +12,7 @@ from docx.text.paragraph import Paragraph as DocxParagraph
 
 from typeset import _ooxml as x
 from typeset import gbt9704 as g
+from typeset import joint
 from typeset.gbt9704 import text_width
 from typeset.layout import Attendance, format_cn_date
 
@@ -70,6 +71,9 @@ def signature_and_date(w: Writer) -> None:
     name is 右空二字 and the date starts two characters right of the name (GB/T 9704 §7.3.5)."""
     doc = w.doc
     if doc.date is None:
+        return
+    if doc.joint_issuers:  # 联合行文: every issuer's name (and seal), typeset.joint
+        joint.signature(w)
         return
     date = format_cn_date(doc.date)
     name = doc.signature_name or doc.issuer_name

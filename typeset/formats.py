@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from docx.shared import Twips
 
 from typeset import _ooxml as x
-from typeset import closing, colophon
+from typeset import closing, colophon, joint
 from typeset import gbt9704 as g
 from typeset.layout import format_cn_date
 
@@ -34,8 +34,8 @@ LETTER_AFTER_LINE = 100
 def _standard(w: Writer) -> None:
     doc = w.doc
     marks = w.top_left_marks()
-    # Top edge of the 发文机关标志 35 mm below the top of the type area (§7.2.3).
-    w.mark(doc.mark_text, before=g.mm(35) - marks * g.LINE_PITCH)
+    # Top edge of the 发文机关标志 35 mm below the top of the type area (§7.2.3); 联合行文: names stacked.
+    joint.mark(w, before=g.mm(35) - marks * g.LINE_PITCH)
     w.red_separator(w.number_line())
     w.title()
     w.recipients()
@@ -100,7 +100,7 @@ def _minutes(w: Writer) -> None:
     doc = w.doc
     w.top_left_marks()
     marks = sum(1 for t in (doc.copy_number, doc.classification, doc.urgency) if t)
-    w.mark(doc.mark_text, before=g.mm(35) - marks * g.LINE_PITCH)
+    joint.mark(w, before=g.mm(35) - marks * g.LINE_PITCH)
     if doc.number:
         w.para([(doc.number, g.FONT_FANGSONG, g.SIZE_3, None)], align="center", before=2 * g.LINE_PITCH)
     date = format_cn_date(doc.date) if doc.date else ""

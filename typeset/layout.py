@@ -140,6 +140,9 @@ class OfficialDocument:
     print_date: dt.date | None = None
     seal_space: bool = True
     attendance: Attendance | None = None
+    # 联合行文: the other issuers' names in issuing order (``issuer_name`` is the lead's): the 版头 stacks
+    # them all, the 署名 block names each (``typeset.joint``); the 发文字号 is the lead's.
+    joint_issuers: list[str] = field(default_factory=list)
     # A draft seen before 编号 (核稿, 会签, 签发): the number line shows a blank 〔　　〕号 and every
     # page is headed 草稿, so a reviewer sees the page as it will print without mistaking it for one.
     draft: bool = False

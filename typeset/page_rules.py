@@ -31,7 +31,7 @@ pages are read by :mod:`typeset.pdf_pages`; these rules (codes in brackets) are 
 
 from __future__ import annotations
 
-from typeset import page_format
+from typeset import joint, page_format
 from typeset.page_report import PageReport, Violation
 from typeset.pdf_measure import LINE_MM, MM, Line, SealPlacement, name_box
 from typeset.pdf_pages import AREA_BOTTOM, CHAR, EDGE, LINE, Expect, Measured, PageText, area_x, measure
@@ -64,6 +64,7 @@ def check_pdf(pdf: bytes, expect: Expect | None = None) -> PageReport:
     _colophon(report, measured, expect)
     _signature(report, measured, expect)
     _seal(report, measured, expect)
+    joint.check(report, pdf, measured, expect)  # 联合行文: one seal per issuer (typeset.joint)
     return report
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 import pypdfium2 as pdfium
 from pypdfium2 import raw as pdfium_c
 
-from typeset import pdf_measure
+from typeset import joint, pdf_measure
 from typeset.layout import OfficialDocument, format_cn_date
 from typeset.pdf_measure import LINE_MM, MM, Line, SealPlacement
 
@@ -52,6 +52,7 @@ class Expect:
     date: str | None = None
     signature: str | None = None
     sealed: bool | None = None
+    joint: tuple[tuple[str, ...], ...] = ()  # 联合行文: the 署名 block's rows of names (typeset.joint)
     attachments: tuple[str, ...] = ()
     note: str | None = None
     colophon: tuple[str, ...] = ()
@@ -82,11 +83,14 @@ def expect_for(doc: OfficialDocument, fmt: str, *, seal_mm: float | None = None)
     if fmt != "letter" and doc.printer:
         colophon.append(doc.printer + (format_cn_date(doc.print_date) + "印发" if doc.print_date else ""))
     minutes = fmt == "minutes"
+    if doc.joint_issuers and fmt in ("standard", "letter") and joint.rows(doc):
+        signature = "".join(joint.rows(doc)[-1])  # the row over the date
     return Expect(
         fmt=fmt,
         date=None if minutes else date,
         signature=None if minutes else compact(signature),
         sealed=bool(doc.seal_space and date) and fmt in ("standard", "letter"),
+        joint=joint.rows(doc) if fmt in ("standard", "letter") else (),
         attachments=tuple(compact(("附件：" if i == 0 else "") + a) for i, a in enumerate(items)),
         note=compact(note) if note else None,
         colophon=tuple(compact(c) for c in colophon),
@@ -232,6 +236,9 @@ def _find(flow: list[Line], expect: Expect) -> tuple[Line | None, Line | None, L
     before = flow[at - 1] if at and flow[at - 1].page == date.page else None
     wanted = (lambda line: line.text == expect.signature) if expect.signature is not None else _right_aligned
     signature = before if before is not None and wanted(before) else None
+    if expect.joint:  # 联合行文: the block starts at its first row of names
+        rows = joint.find_rows(flow, at, expect.joint)
+        signature = rows[0] if rows else None
     after = flow[at + 1] if at + 1 < len(flow) else None
     if after is not None and (_starts(after, expect.note) if expect.note else after.text.startswith(("（", "("))):
         return date, signature, after
@@ -299,7 +306,7 @@ def _measure(document: pdfium.PdfDocument, pdf: bytes, expect: Expect) -> tuple[
         rules = tuple(r for r in _rules(document[page]) if r[1] <= top + LINE)
     seal, real = None, False
     order = expect.fmt == "order" and signature is not None  # a 令's 签名章 sits on the 签发人's name
-    if date is not None and (expect.fmt in ("standard", "letter") or order):
+    if date is not None and not expect.joint and (expect.fmt in ("standard", "letter") or order):
         rect = _seal_rect(document[date.page])
         if rect is not None:
             lines = pdf_measure.page_lines(document, date.page)
