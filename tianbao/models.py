@@ -151,6 +151,8 @@ class CollectTask(SQLModel, table=True):
     period: str = Field(max_length=10)  # "2026Q4", "2026-11", "2026", "2026H2"
     deadline: dt.datetime = Field(sa_column=utc_column())
     items: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # the receiving units while a draft: [{"unit_id", "filler_id", "reviewer_id"}] (issue makes the returns)
+    units: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     remind_hours: int = 24  # the automatic reminder this long before the deadline
     status: TaskStatus = Field(default=TaskStatus.draft, index=True)
     withdraw_reason: str = Field(default="", max_length=200)

@@ -54,3 +54,26 @@ def _can_manage_scopes(actor: Actor, _resource: Any = None) -> bool:
 
 
 # Tasks and returns (piece B) -----------------------------------------------------------------------
+# A task's collector is its department and that department's agency. Its members read the task and
+# its board; issuing, withdrawing, closing, 催报, accepting and returning need its head, a clerk with a
+# post in it, or an administrator of its agency. A return is worked on by its filler and reviewer only
+# (``tianbao.returns``).
+
+
+@policy.rule("tianbao.task.manage")
+def _can_manage_task(actor: Actor, task: Any) -> bool:
+    """``task`` is anything with ``collector_dept_id`` and ``collector_agency_id`` (a task, or the
+    department a new one is drafted for: ``tianbao.tasks.Collector``)."""
+    if actor.agency_id is None:
+        return False
+    if actor.is_admin and actor.agency_id == task.collector_agency_id:
+        return True
+    if task.collector_dept_id in actor.headed_department_ids:
+        return True
+    return actor.has(Role.clerk) and task.collector_dept_id in actor.department_ids
+
+
+@policy.rule("tianbao.task.read")
+def _can_read_task(actor: Actor, task: Any) -> bool:
+    """The collecting department's members (and whoever may manage the task) see it and its board."""
+    return task.collector_dept_id in actor.department_ids or _can_manage_task(actor, task)

@@ -73,6 +73,7 @@ def upgrade() -> None:
         sa.Column("period", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
         sa.Column("deadline", office.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("items", sa.JSON(), nullable=False),
+        sa.Column("units", sa.JSON(), nullable=False),
         sa.Column("remind_hours", sa.Integer(), nullable=False),
         sa.Column("status", sa.Enum("draft", "issued", "withdrawn", "closed", name="taskstatus"), nullable=False),
         sa.Column("withdraw_reason", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
