@@ -24,6 +24,7 @@ from docx.oxml.ns import qn
 
 from office.errors import UnsupportedMedia
 from office.safezip import open_zip
+from typeset import docx_annex
 from typeset import gbt9704 as g
 from typeset.docx_elements import ANY_NUMBER_RE, CN_DATE_RE, DocxElements
 from typeset.layout import NUMBER_RE, detect_heading_level
@@ -39,7 +40,19 @@ def _heading_level(text: str) -> int | None:
     return level if len(text) <= 60 and "。" not in text else None
 
 
-ORDER = ("mark", "number", "separator", "title", "recipients", "attachments", "signature", "date", "note", "colophon")
+ORDER = (
+    "mark",
+    "number",
+    "separator",
+    "title",
+    "recipients",
+    "attachments",
+    "signature",
+    "date",
+    "note",
+    "annex",
+    "colophon",
+)
 EXPECT: dict[str, tuple[str, int | None, str]] = {
     # element: (font family, half-points or None = any size, Chinese name)
     "mark": ("小标宋", None, "发文机关标志"),
@@ -56,6 +69,8 @@ EXPECT: dict[str, tuple[str, int | None, str]] = {
     "date": ("仿宋", g.SIZE_3, "成文日期"),
     "note": ("仿宋", g.SIZE_3, "附注"),
     "colophon": ("仿宋", g.SIZE_4, "版记"),
+    "annex_label": docx_annex.LABEL,
+    "annex_title": docx_annex.TITLE,
 }
 
 
@@ -232,6 +247,7 @@ class _Checker(DocxElements):
             if name in el:
                 self.check_runs(el[name], name)
         self.check_body()
+        docx_annex.check(self)
         self.check_order()
         if "colophon" in el and not letter:
             self.check_colophon_rules(el["colophon"])
@@ -290,16 +306,19 @@ class _Checker(DocxElements):
         if "title" not in el:
             return
         start = el.get("recipients", el["title"]) + 1
-        ends = [el[k] for k in ("attachments", "signature", "date", "note", "colophon") if k in el]
+        ends = [el[k] for k in ("attachments", "signature", "date", "note", "annex", "colophon") if k in el]
         end = min(ends) if ends else len(self.paras)
         for i in range(start, end):
-            if not self.texts[i]:
-                continue
-            level = _heading_level(self.texts[i])
-            role = f"heading{level}" if level else "body"
-            if not level:
-                self.body_paras.append(i)
-            self.check_runs(i, role, first_run_only=level is not None)
+            if self.texts[i]:
+                self.check_body_paragraph(i)
+
+    def check_body_paragraph(self, i: int) -> None:
+        """A paragraph of the body (or of a bound attachment): text or a heading of its level."""
+        level = _heading_level(self.texts[i])
+        role = f"heading{level}" if level else "body"
+        if not level:
+            self.body_paras.append(i)
+        self.check_runs(i, role, first_run_only=level is not None)
 
     def check_runs(self, index: int, role: str, *, first_run_only: bool = False) -> None:
         family, size, cn = EXPECT[role]

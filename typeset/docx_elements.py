@@ -24,6 +24,7 @@ DATE_RE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日$")
 CN_DATE_RE = re.compile(r"^[〇○零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日$")
 # The number line of a draft seen before 编号 (typeset.render.DRAFT_NUMBER, or a 令's 第　　号).
 DRAFT_NUMBER_RE = re.compile(r"^(\S*〔\s*〕\s*号|第\s+号)")
+ANNEX_LABEL_RE = re.compile(r"^附件\d{0,2}$")  # a bound attachment's first line (GB/T 9704 §8)
 TOP_MARKS_RE = re.compile(r"^(\d{1,6}|特急|加急|平急|特提|内部.*|秘密.*|机密.*|绝密.*)$")
 
 
@@ -37,6 +38,8 @@ class DocxElements:
         self.texts = [p.text.strip() for p in self.paras]
         self.elements: dict[str, int] = {}
         self.fmt = "standard"
+        # Bound attachments: the paragraphs "附件N" alone that start them (the first is elements["annex"]).
+        self.annexes: list[int] = []
 
     def recognise(self) -> None:
         el = self.elements
@@ -100,7 +103,12 @@ class DocxElements:
         """署名, 成文日期, 附注, 附件说明 and 版记, found from the end (after the title, if any)."""
         el, texts = self.elements, self.texts
         title = title if title is not None else el.get("number", 0)
-        for i in range(len(texts) - 1, title, -1):
+        self.annexes = [i for i in range(title + 1, len(texts)) if ANNEX_LABEL_RE.fullmatch(texts[i].replace(" ", ""))]
+        if self.annexes:
+            el["annex"] = self.annexes[0]
+        # The 主体 ends where the bound attachments start: their dates are not its 成文日期.
+        main_end = self.annexes[0] if self.annexes else len(texts)
+        for i in range(main_end - 1, title, -1):
             t = texts[i].replace(" ", "")
             if (DATE_RE.match(t) or CN_DATE_RE.match(t)) and "印发" not in t:
                 el["date"] = i
@@ -109,17 +117,17 @@ class DocxElements:
             sig = next((i for i in range(el["date"] - 1, title, -1) if texts[i]), None)
             if sig is not None and len(texts[sig]) <= 30 and not texts[sig].startswith("附件"):
                 el["signature"] = sig
-            note = next((i for i in range(el["date"] + 1, len(texts)) if texts[i]), None)
+            note = next((i for i in range(el["date"] + 1, main_end) if texts[i]), None)
             if note is not None and texts[note].startswith(("（", "(")) and texts[note].endswith(("）", ")")):
                 el["note"] = note
-        att = next((i for i in range(title + 1, len(texts)) if re.match(r"^附件[：:]", texts[i])), None)
+        att = next((i for i in range(title + 1, main_end) if re.match(r"^附件[：:]", texts[i])), None)
         if att is not None:
             el["attachments"] = att
         # 版记: 抄送, the 印发 line, or (a draft, not yet dated) a line between the 版记's black rules.
         colophon = next(
             (
                 i
-                for i in range(title + 1, len(texts))
+                for i in range(max([title, *self.annexes]) + 1, len(texts))
                 if texts[i].startswith("抄送")
                 or texts[i].endswith("印发")
                 or (texts[i] and self.separator_colour(i) in ("000000", "AUTO"))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from docx.shared import Twips
 
 from typeset import _ooxml as x
-from typeset import closing, colophon, joint
+from typeset import annex, closing, colophon, joint
 from typeset import gbt9704 as g
 from typeset.layout import format_cn_date
 
@@ -43,6 +43,7 @@ def _standard(w: Writer) -> None:
     closing.attachments(w)
     closing.signature_and_date(w)
     closing.note(w)
+    annex.write(w)  # bound attachments, each from a new page, before the 版记
     colophon.write(w, rules=True, printer=True)
     colophon.page_numbers(w)
 
@@ -90,6 +91,7 @@ def _letter(w: Writer) -> None:
     closing.attachments(w)
     closing.signature_and_date(w)
     closing.note(w)
+    annex.write(w)  # bound attachments, each from a new page, before the 版记
     colophon.write(w, rules=False, printer=False)
     colophon.page_numbers(w)
 
@@ -119,6 +121,7 @@ def _minutes(w: Writer) -> None:
     if doc.attendance:
         closing.attendance(w, doc.attendance)
     closing.note(w)
+    annex.write(w)  # bound attachments, each from a new page, before the 版记
     colophon.write(w, rules=True, printer=True)
     colophon.page_numbers(w)
 
@@ -141,6 +144,7 @@ def _order(w: Writer) -> None:
     closing.attachments(w)
     closing.order_signature(w)
     closing.note(w)
+    annex.write(w)  # bound attachments, each from a new page, before the 版记
     colophon.write(w, rules=True, printer=True)
     colophon.page_numbers(w)
 

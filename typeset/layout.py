@@ -115,6 +115,22 @@ class Attendance:
     sitting_in: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Annex:
+    """A bound attachment (随文装订的附件, GB/T 9704 §8): laid out on pages of its own after the 主体 and
+    before the 版记, "附件N" flush left on line 1 (N its place in the 附件说明, printed only when that
+    lists several), ``title`` centred on line 3, ``body`` formatted as the document's body."""
+
+    number: int
+    title: str
+    body: tuple[Block, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "body", tuple(self.body))
+        if not self.title.strip():
+            raise ValidationError("附件标题不能为空", code="empty_annex_title")
+
+
 @dataclass
 class OfficialDocument:
     """Everything the renderer needs. Strings are shown as given, apart from the formatting rules
@@ -148,6 +164,8 @@ class OfficialDocument:
     draft: bool = False
     # 命令（令）: the 签发人's job title, printed left of the 签名章 (GB/T 9704 §10.2).
     signer_title: str | None = None
+    # Bound attachments, in the 附件说明's order: each on pages of its own before the 版记.
+    annexes: list[Annex] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.doc_type = DocType.parse(self.doc_type)
@@ -177,6 +195,10 @@ class OfficialDocument:
         if self.doc_type is DocType.mingling:
             return self.issuer_name + "令"
         return self.issuer_name + "文件"
+
+    def annex_label(self, annex: Annex) -> str:
+        """The label "附件", with the attachment's number when the 附件说明 lists several (GB/T 9704 §8)."""
+        return "附件" + (str(annex.number) if len(self.attachments) > 1 else "")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

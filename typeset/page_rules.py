@@ -24,7 +24,11 @@ pages are read by :mod:`typeset.pdf_pages`; these rules (codes in brackets) are 
   covering no other text [seal_covers_text];
 - a 令's 签名章 on the 签发人's name 右空四字, level with the job title about two 字 to its left, the
   成文日期 under it 右空四字 [name_seal_position];
-- nothing printed below the type area but the page number [text_below_area].
+- nothing printed below the type area but the page number [text_below_area];
+- each bound attachment (GB/T 9704 §8) on a new page after the 主体 [annex_not_new_page, annex_missing]:
+  "附件N" flush left on the first line [annex_label_position], its title centred on line 3
+  [annex_title_position]; the seal on the 主体's page, none on an attachment's [annex_sealed]. Their
+  pages go on with the page numbers and hold no blank page (the rules above).
 
 ``office check FILE.pdf`` runs them on any PDF; :mod:`typeset.paginate` runs them on each layout pass.
 """
@@ -34,7 +38,7 @@ from __future__ import annotations
 from typeset import joint, page_format
 from typeset.page_report import PageReport, Violation
 from typeset.pdf_measure import LINE_MM, MM, Line, SealPlacement, name_box
-from typeset.pdf_pages import AREA_BOTTOM, CHAR, EDGE, LINE, Expect, Measured, PageText, area_x, measure
+from typeset.pdf_pages import AREA_BOTTOM, AREA_TOP, CHAR, EDGE, LINE, Expect, Measured, PageText, area_x, measure
 
 __all__ = ["PageReport", "Violation", "check_pdf", "only_colophon"]  # the report classes: typeset.page_report
 
@@ -44,6 +48,7 @@ CENTRE_TOLERANCE_MM = 2.5
 RULE_TOLERANCE_MM = 1.0  # 版记 rules: 156 mm, the width of the type area
 NUMBER_Y = (35 - 7) * MM  # the page number's 一字线: 7 mm below the type area
 NUMBER_INDENT = 14.0  # one 字 of 4号
+GLYPH_DROP = 3.4  # pt between a line's glyph box bottom and its grid line's bottom (typeset.paginate)
 
 
 def check_pdf(pdf: bytes, expect: Expect | None = None) -> PageReport:
@@ -65,6 +70,7 @@ def check_pdf(pdf: bytes, expect: Expect | None = None) -> PageReport:
     _signature(report, measured, expect)
     _seal(report, measured, expect)
     joint.check(report, pdf, measured, expect)  # 联合行文: one seal per issuer (typeset.joint)
+    _annexes(report, measured, expect)
     return report
 
 
@@ -253,3 +259,41 @@ def _name_seal(report: PageReport, m: Measured, seal: SealPlacement) -> None:
     if found:
         what = "签名章" if m.sealed else "签名章（按用印位置）"
         report.add("name_seal_position", f"命令格式的{what}" + "；".join(found), seal.page + 1)
+
+
+def _line_no(line: Line) -> int:
+    """The grid line (1-based) a line of text stands on, from the top of the type area."""
+    return round((AREA_TOP - line.y0 + GLYPH_DROP) / LINE)
+
+
+def _annexes(report: PageReport, m: Measured, expect: Expect) -> None:
+    """Bound attachments: each starts a page ("附件N" flush left on line 1, its title centred on line 3),
+    in the 附件说明's order, after the 主体 and before the 版记; the seal stays on the 主体's page."""
+    found = {a.label.text: a for a in m.annexes}
+    for label, title in expect.annexes:
+        if label in found:
+            continue
+        stray = next((line for page in m.pages for line in page.content if line.text == label), None)
+        if stray is not None:
+            report.add("annex_not_new_page", f"{label}应另起一页，其页首第一行居左标“{label}”", stray.page + 1)
+        else:
+            report.add("annex_missing", f"找不到随文装订的{label}“{title[:20]}”")
+    wanted = dict(expect.annexes)
+    for annex in m.annexes:
+        mark, page = annex.label, annex.label.page
+        n = page + 1
+        if abs(mark.x0 - area_x(page)[0]) > 2 * EDGE or _line_no(mark) != 1:
+            report.add("annex_label_position", f"第 {n} 页的“{mark.text}”应在版心第一行顶格居左", n)
+        title = "".join(line.text for line in annex.title)
+        centre = sum(area_x(page)) / 2
+        if (
+            not annex.title
+            or _line_no(annex.title[0]) != 3
+            or any(abs((line.x0 + line.x1) / 2 - centre) > CENTRE_TOLERANCE_MM * MM for line in annex.title)
+            or (mark.text in wanted and title != wanted[mark.text])
+        ):
+            report.add("annex_title_position", f"第 {n} 页{mark.text}的标题应在第三行居中（2号小标宋）", n)
+    for page in m.annex_seals:
+        report.add("annex_sealed", f"第 {page + 1} 页是附件页，印章应盖在正文署名处", page + 1)
+    if m.annexes and m.colophon and m.colophon[0].page < m.annexes[-1].label.page:
+        report.add("colophon_not_last", "版记应在附件之后、公文最后一页", m.colophon[0].page + 1)

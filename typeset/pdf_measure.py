@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -162,9 +163,28 @@ def find_line(pdf: bytes, text: str) -> Line | None:
         return _find_line(document, text)
 
 
-def _find_line(document: pdfium.PdfDocument, text: str) -> Line | None:
+ANNEX_LABEL_RE = re.compile(r"^附件\d{0,2}$")
+AREA_TOP = (297 - 37) * MM  # the type area's top and bottom edge, points from the page bottom
+AREA_BOTTOM = 35 * MM
+
+
+def annex_pages(document: pdfium.PdfDocument) -> list[int]:
+    """The pages (0-based) on which a bound attachment starts: the first line in the type area is
+    "附件" or "附件N" alone (GB/T 9704 §8). Its 成文日期 or tables are the attachment's, not the 主体's."""
+    out = []
+    for index in range(len(document)):
+        if document[index].get_textpage().search("附件").get_next() is None:
+            continue
+        inside = [line for line in page_lines(document, index) if line.y1 >= AREA_BOTTOM and line.y0 <= AREA_TOP + 1]
+        if inside and ANNEX_LABEL_RE.fullmatch(inside[0].text):
+            out.append(index)
+    return out
+
+
+def _find_line(document: pdfium.PdfDocument, text: str, *, before: int | None = None) -> Line | None:
+    """The last line with ``text`` on the pages before page ``before`` (0-based; None: all pages)."""
     want = _compact(text)
-    for index in range(len(document) - 1, -1, -1):
+    for index in range(min(len(document), before if before is not None else len(document)) - 1, -1, -1):
         if document[index].get_textpage().search(text[:1]).get_next() is None:
             continue
         matches = [line for line in page_lines(document, index) if line.text == want]
@@ -201,6 +221,13 @@ def seal_placement(
         return _seal_placement(document, date_text, signature_text, diameter_mm)
 
 
+def _main_end(document: pdfium.PdfDocument) -> int | None:
+    """The first page of the bound attachments: the seal goes on the 主体's 署名, never on a date printed
+    in an attachment."""
+    starts = annex_pages(document)
+    return starts[0] if starts else None
+
+
 def name_box(line: Line) -> tuple[float, float, float | None]:
     """A 令's signature line, 职务 and 姓名 two 字 apart: the left and right edge of the name (where the
     签名章 goes) and the right edge of the job title (None: a line of one word, all of it the name)."""
@@ -217,7 +244,7 @@ def _name_seal_placement(
 ) -> SealPlacement:
     """GB/T 9704 §10.2: the 签发人's 签名章 on his name, 右空四字, the job title to its left, level with it
     (centred on the name, vertically on the signature line); the date under it stays clear."""
-    date = _find_line(document, date_text)
+    date = _find_line(document, date_text, before=_main_end(document))
     if date is None:
         raise ValidationError("版式文件中找不到成文日期，无法确定盖章位置", code="no_seal_anchor")
     lines = page_lines(document, date.page)
@@ -234,7 +261,7 @@ def _name_seal_placement(
 def _seal_placement(
     document: pdfium.PdfDocument, date_text: str, signature_text: str | None, diameter_mm: float
 ) -> SealPlacement:
-    date = _find_line(document, date_text)
+    date = _find_line(document, date_text, before=_main_end(document))
     if date is None:
         raise ValidationError("版式文件中找不到成文日期，无法确定盖章位置", code="no_seal_anchor")
     lines = page_lines(document, date.page)

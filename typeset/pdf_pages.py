@@ -58,6 +58,7 @@ class Expect:
     colophon: tuple[str, ...] = ()
     seal_mm: float | None = None  # None: the usual size for the format (a 公章, a 令's 签名章)
     title: str | None = None
+    annexes: tuple[tuple[str, str], ...] = ()  # bound attachments: ("附件N", title) in order
 
     @property
     def seal_size(self) -> float:
@@ -96,6 +97,7 @@ def expect_for(doc: OfficialDocument, fmt: str, *, seal_mm: float | None = None)
         colophon=tuple(compact(c) for c in colophon),
         seal_mm=seal_mm,
         title=None if fmt == "order" else compact(doc.title),  # a 令 has no title under its 令号
+        annexes=tuple((doc.annex_label(a), compact(a.title)) for a in doc.annexes),
     )
 
 
@@ -125,6 +127,14 @@ class LetterHead:
 
 
 @dataclass(frozen=True)
+class AnnexStart:
+    """The first page of a bound attachment: its "附件N" line and the title's lines under it (2号)."""
+
+    label: Line
+    title: tuple[Line, ...]
+
+
+@dataclass(frozen=True)
 class Measured:
     """Where the elements landed (what :mod:`typeset.paginate` adjusts from)."""
 
@@ -139,6 +149,8 @@ class Measured:
     sealed: bool = False  # a real seal is on the page (signature widget or seal picture)
     title: tuple[Line, ...] = ()  # the title's lines on the first page
     letter: LetterHead | None = None  # a 信函's first page
+    annexes: tuple[AnnexStart, ...] = ()  # bound attachments, each from a page of its own
+    annex_seals: tuple[int, ...] = ()  # pages (0-based) of the attachments that carry a seal
 
     @property
     def bottom_rule(self) -> Rect | None:
@@ -294,11 +306,16 @@ def _measure(document: pdfium.PdfDocument, pdf: bytes, expect: Expect) -> tuple[
     if expect.fmt is None:
         expect = replace(expect, fmt=_format(pages))
     flow = [line for page in pages for line in page.content]
-    date, signature, note = _find(flow, expect)
+    annexes = _annex_starts(pages)
+    # The 主体 ends where the bound attachments start: their dates and lists are not its elements.
+    main = [line for line in flow if not annexes or line.page < annexes[0].label.page]
+    date, signature, note = _find(main, expect)
     after = flow.index(note or date) + 1 if date else 0
+    if annexes:
+        after = max(after, flow.index(annexes[-1].label) + 1)
     start = _colophon_start(flow, expect, after)
     colophon = tuple(flow[start:])
-    attachments = _attachments(flow, expect, flow.index(signature or date) if date else start)
+    attachments = _attachments(main, expect, main.index(signature or date) if date else min(start, len(main)))
     rules: tuple[Rect, ...] = ()
     if colophon:
         page = colophon[-1].page
@@ -321,7 +338,27 @@ def _measure(document: pdfium.PdfDocument, pdf: bytes, expect: Expect) -> tuple[
             )
     title = _title(pages[0], expect) if pages else ()
     letter = _letter_head(document, pages[0]) if pages and expect.fmt == "letter" else None
-    return Measured(pages, date, signature, note, attachments, colophon, rules, seal, real, title, letter), expect
+    annex_seals = tuple(
+        i for i in range(annexes[0].label.page if annexes else len(pages), len(pages)) if _seal_rect(document[i])
+    )
+    measured = Measured(pages, date, signature, note, attachments, colophon, rules, seal, real, title, letter)
+    return replace(measured, annexes=annexes, annex_seals=annex_seals), expect
+
+
+def _annex_starts(pages: tuple[PageText, ...]) -> tuple[AnnexStart, ...]:
+    """The pages whose first line is "附件" or "附件N" (:func:`pdf_measure.annex_pages`), with the run of
+    2号 lines under it: the attachment's title."""
+    out = []
+    for page in pages:
+        if not page.content or not pdf_measure.ANNEX_LABEL_RE.fullmatch(page.content[0].text):
+            continue
+        title = []
+        for line in page.content[1:]:
+            if not TITLE_HEIGHT[0] <= line.y1 - line.y0 <= TITLE_HEIGHT[1]:
+                break
+            title.append(line)
+        out.append(AnnexStart(page.content[0], tuple(title)))
+    return tuple(out)
 
 
 def _union(rects: list[Rect]) -> Rect | None:

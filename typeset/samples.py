@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from typeset.layout import Attendance, Block, DocType, Heading, OfficialDocument, Paragraph, Table
+from typeset.layout import Annex, Attendance, Block, DocType, Heading, OfficialDocument, Paragraph, Table
 
 _SENTENCES = (
     "各地各部门要切实提高政治站位，把这项工作摆在突出位置，加强组织领导，明确责任分工，",
@@ -142,9 +142,54 @@ _ENDINGS = {
 }
 
 
+ANNEX_TITLES = ("政务服务事项标准化工作任务清单", "各地市联络员名单", "政务服务事项目录（2026年版）")
+
+
+def annexes() -> list[Annex]:
+    """The long samples' three attachments, bound: a table, a list, and paragraphs that end with a
+    date like the document's own (the seal must still go on the 署名 in the 主体)."""
+    return [
+        Annex(
+            1,
+            ANNEX_TITLES[0],
+            (
+                Paragraph("".join(_SENTENCES[:3])),
+                Table(
+                    [
+                        ["序号", "工作任务", "责任单位", "完成时限"],
+                        ["1", "编制标准化目录", "省政务服务数据管理局", "2026年12月31日"],
+                        ["2", "修订办事指南", "各地级以上市人民政府", "2027年3月31日"],
+                        ["3", "开展评估督查", "省政府办公厅", "2027年6月30日"],
+                    ]
+                ),
+            ),
+        ),
+        Annex(
+            2,
+            ANNEX_TITLES[1],
+            (
+                Table(
+                    [["地市", "联络员", "电话"], ["广州市", "张三", "020-12345678"], ["深圳市", "李四", "0755-1234567"]]
+                ),
+            ),
+        ),
+        Annex(
+            3,
+            ANNEX_TITLES[2],
+            (
+                Heading(1, "行政许可事项"),
+                Paragraph("".join(_SENTENCES[j % 4] for j in range(5))),
+                Heading(1, "公共服务事项"),
+                Paragraph("".join(_SENTENCES[j % 4] for j in range(3))),
+                Paragraph("2026年11月29日"),
+            ),
+        ),
+    ]
+
+
 def type_sample(doc_type: DocType, *, long: bool) -> tuple[OfficialDocument, str]:
     """A document of ``doc_type`` in the format it is issued in (文件格式; 函 信函格式, 纪要 纪要格式,
-    令 命令格式) and that format's name. ``long``: several pages with a table, three attachments and
+    令 命令格式) and that format's name. ``long``: several pages with a table, three bound attachments and
     a 附注; the body length varies with the type so the 署名 and 版记 fall at different places."""
     index = list(DocType).index(doc_type)
     body: list[Block] = body_text(8 + (index * 5) % 11) if long else [Paragraph("".join(_SENTENCES[:2]))]
@@ -177,8 +222,9 @@ def type_sample(doc_type: DocType, *, long: bool) -> tuple[OfficialDocument, str
     }
     if long:
         values.update(
-            attachments=["政务服务事项标准化工作任务清单", "各地市联络员名单", "政务服务事项目录（2026年版）"],
+            attachments=list(ANNEX_TITLES),
             note="联系人：张三，电话：020-12345678",
+            annexes=annexes(),
         )
     if doc_type.upward:
         values.update(signers=["张三", "李四"], main_recipients=["广东省人民政府"])

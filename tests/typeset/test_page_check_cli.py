@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -34,7 +35,8 @@ def test_office_check_exit_codes_and_report(tmp_path: Path, official_pool: Conve
     assert r.returncode == 0 and "页面符合 GB/T 9704-2012" in r.stdout and "按文件格式" in r.stdout, r.stdout
     bad = tmp_path / "bad.pdf"  # the 版记 spacer meant for a page before: blank page, 版记 on an odd page
     spacer = (g.TYPE_AREA_HEIGHT - g.LINE_PITCH) // g.LINE_PITCH * g.LINE_PITCH
-    bad.write_bytes(official_pool.convert(render_docx(doc, fmt="standard", plan=PagePlan(colophon=(0, spacer)))))
+    plain = dataclasses.replace(doc, annexes=[])  # the 主体 alone, as the defect was found
+    bad.write_bytes(official_pool.convert(render_docx(plain, fmt="standard", plan=PagePlan(colophon=(0, spacer)))))
     r = _check(bad)
     assert r.returncode == 1 and "[blank_page]" in r.stdout and "空白页" in r.stdout and "不符合" in r.stdout
     r = _check(bad, "--json")

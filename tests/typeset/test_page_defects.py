@@ -72,7 +72,7 @@ def test_a_blank_page_with_a_number_and_the_colophon_on_an_odd_page(official_poo
     """通报 ran to 5 pages: a blank page 4 still carrying "— 4 —", the 版记 on odd page 5."""
     doc, fmt = type_sample(DocType.tongbao, long=True)
     defect = PagePlan(colophon=(0, FULL))  # the spacer meant for the page before
-    bad = rendered(official_pool, doc, fmt, defect)
+    bad = rendered(official_pool, dataclasses.replace(doc, annexes=[]), fmt, defect)  # the 主体 as it was found
     blank = next(v.page for v in bad.violations if v.code == "blank_page")
     assert bad.measured is not None and bad.measured.pages[blank - 1].number is not None  # "— N —" on it
     assert {"blank_page", "colophon_odd_page"} <= set(bad.codes()) and bad.pages % 2

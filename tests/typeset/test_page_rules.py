@@ -1,7 +1,7 @@
 """Every 公文种类, short and long, laid out through LibreOffice and judged on its real pages.
 
 Each of the 15 types in the format it is issued in (文件格式; 函 信函格式; 纪要 纪要格式; 命令（令） 命令格式),
-once with a short body and once with several pages, a table, three attachments and a 附注, goes
+once with a short body and once with several pages, a table, three bound attachments and a 附注, goes
 through ``typeset.paginate.lay_out`` with the warm converter pool; every GB/T 9704 page rule
 (``typeset.page_rules``) must hold on the PDF, the Word file it came from must give the same
 pages again and pass the Word checker. The first and last pages are kept as PNG under
@@ -53,6 +53,10 @@ def test_every_type_keeps_the_page_rules_on_its_rendered_pages(
         m = laid.report.measured
         assert m is not None and laid.report.pages >= 3 and len(m.attachments) == 3
         assert fmt == "minutes" or m.note is not None
+        # Its three attachments bound: each from a new page after the 主体 (the seal stays there).
+        assert [a.label.text for a in m.annexes] == ["附件1", "附件2", "附件3"]
+        starts = [a.label.page for a in m.annexes]
+        assert starts == sorted(set(starts)) and (m.date is None or m.date.page < starts[0])
     assert laid.report.pages % 2 == 0 or fmt == "letter"
     # The Word file returned is the one the PDF came from: converted again, it gives the same pages.
     again = check_pdf(official_pool.convert(laid.docx), expect_for(doc, fmt))
