@@ -429,14 +429,15 @@ def usable_items(session: Session, actor: Actor, item_ids: Iterable[int]) -> dic
 # Values ---------------------------------------------------------------------------------------------------
 
 
-def clean_value(session: Session, actor: Actor, item: DataItem, raw: Any) -> Any:
+def clean_value(session: Session, actor: Actor, item: DataItem, raw: Any, *, partial: bool = False) -> Any:
     """``raw`` checked against the item's spec by 办事's form engine: the stored form of the value, or
     None when it is blank. A bad value is a 422 with ``field`` = the item's id (and ``row``,
-    ``column`` inside a table item). Whether an item is required is the task's business, not this."""
+    ``column`` inside a table item). Whether an item is required is the task's business, not this;
+    ``partial`` (a draft being filled) lets a table row miss its required cells for now."""
     if empty(raw):
         return None
     try:
-        cleaned = clean_values(session, actor, [item.spec], {SPEC_KEY: raw}, partial=True)
+        cleaned = clean_values(session, actor, [item.spec], {SPEC_KEY: raw}, partial=partial)
     except ValidationError as e:
         extra = {k: v for k, v in e.extra.items() if k in ("row", "column")}
         message = e.message if item.spec.get("type") == "table" else f"“{item.name}”：{_strip_label(e.message, item)}"
