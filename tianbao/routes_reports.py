@@ -37,7 +37,7 @@ def _form_int(ctx: Ctx, name: str) -> int:
 # Offline returns ---------------------------------------------------------------------------------
 
 
-@api(action="tianbao.use")
+@api(action="tianbao.use", write=True)  # the filler's or reviewer's first download opens it (and prefills it)
 def download_return(ctx: Ctx) -> Response:
     ret = returns.get_return_for(ctx.session, ctx.user, ctx.path_int("return_id"))
     return _download(*xlsx.download(ctx.session, ctx.user, ret))

@@ -462,10 +462,12 @@ def _clean_rows(upload: Upload, item: dict[str, Any], rows: list[Any], clean: Cl
 
 
 def download(session: Session, actor: Actor, ret: UnitReturn) -> tuple[bytes, str]:
-    """The return as the form shows it to ``actor`` (``returns.form``), as xlsx, with a file name."""
+    """The return as the form shows it to ``actor`` (``returns.form``), as xlsx, with a file name.
+    Downloading is opening it: the filler's or reviewer's first one computes the prefill, as the
+    form's first GET does, so the sheet carries the prefilled values the upload is checked against."""
     from tianbao import returns
 
-    form = returns.form(session, actor, ret)
+    form = returns.form(session, actor, returns.open_return(session, actor, ret))
     return workbook(form), f"{form['task'].get('title', '填报')}-{form['return'].get('unit_name', '')}.xlsx"
 
 

@@ -134,7 +134,7 @@ def fill_and_submit(
             filler,
             r,
             {str(w.items[c].id): v for c, v in vals.items()},
-            {str(w.items[c].id): t for c, t in (reasons or {}).items()},
+            {str(w.items[c].id): t for c, t in (reasons or {}).items() if c in vals},
             r.version,
         )
         r = returns.to_review(s, filler, r, r.version)

@@ -37,10 +37,9 @@ def _task(w: rw.World, *, prefill_pop: bool = True) -> tuple[int, int]:
 
 
 def _download(w: rw.World, return_id: int, who: str = "filler1") -> bytes:
-    with w.org.db.write() as s:  # the first opening computes the prefill
+    with w.org.db.write() as s:  # downloading opens it: the first opening computes the prefill
         ret = s.get(UnitReturn, return_id)
         assert ret is not None
-        returns.open_return(s, w.actor(who), ret)
         return xlsx.download(s, w.actor(who), ret)[0]
 
 
