@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from sqlalchemy import event
 
 import tianbao.rules  # noqa: F401  # the policy rules (office.app.load_rules imports them too)
 from office.db import Database
@@ -47,3 +51,18 @@ def put(
             return_id=None,
             author_id=author_id,
         )
+
+
+@contextmanager
+def statements(db: Database) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        if sql.lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE")):  # not BEGIN or PRAGMA
+            seen.append(sql)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)

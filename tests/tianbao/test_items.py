@@ -8,11 +8,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 from sqlmodel import col, func, select
+from starlette.testclient import TestClient
 
 from office.audit import AuditEntry
 from office.db import Database
 from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
-from tests.factories import Org
+from tests.factories import Org, login
 from tests.tianbao.registry_helpers import NUMBER, define, put
 from tianbao import items
 from tianbao.models import DataItem, ItemStatus
@@ -311,3 +312,48 @@ def test_clean_value_uses_the_items_spec(db: Database, org: Org) -> None:
             "rows": [{"invest": 2}],
             "totals": {"invest": 2},
         }
+
+
+# Over HTTP ----------------------------------------------------------------------------------------------
+
+
+def test_items_over_http(client: TestClient, db: Database, org: Org) -> None:
+    body = {
+        "code": "A01.001",
+        "name": "辖区常住人口",
+        "unit_label": "万人",
+        "owner_dept_id": org.depts["A1"],
+        "spec": NUMBER,
+        "cycle": "year",
+        "level": "public",
+    }
+    login(client, "laertes")  # not the owner
+    r = client.post("/api/tianbao/items", json=body)
+    assert r.status_code == 403 and count(db) == 0
+    login(client, "polonius")
+    r = client.post("/api/tianbao/items", json=body)
+    assert r.status_code == 201, r.text
+    item = r.json()
+    assert (item["owner_dept_name"], item["level_name"], item["status"]) == ("综合处", "公开", "active")
+    r = client.post("/api/tianbao/items", json=body | {"name": "常住人口（重复）"})
+    assert r.status_code == 422 and r.json()["error"] == "code_taken" and r.json()["field"] == "code"
+    r = client.put(f"/api/tianbao/items/{item['id']}", json={"definition": "年末常住人口", "version": 1})
+    assert r.status_code == 200 and r.json()["definition"] == "年末常住人口" and r.json()["version"] == 2
+    assert client.put(f"/api/tianbao/items/{item['id']}", json={"name": "x", "version": 1}).status_code == 409
+    login(client, "laertes")
+    proposal = body | {"code": "A02.001", "name": "重点项目个数", "level": "internal"}
+    r = client.post("/api/tianbao/items/propose", json=proposal)
+    assert r.status_code == 201 and r.json()["status"] == "proposed" and r.json()["proposed_by_name"] == "陈静"
+    pid = r.json()["id"]
+    assert client.post(f"/api/tianbao/items/{pid}/review", json={"approve": True, "version": 1}).status_code == 403
+    login(client, "othello")  # agency B: sees the public item, not A's proposal
+    codes = [i["code"] for i in client.get("/api/tianbao/items").json()["items"]]
+    assert codes == ["A01.001"]
+    assert client.get(f"/api/tianbao/items/{pid}").status_code == 404
+    login(client, "polonius")
+    assert client.get("/api/tianbao/items", params={"status": "proposed"}).json()["total"] == 1
+    r = client.post(f"/api/tianbao/items/{pid}/review", json={"approve": True, "note": "同意", "version": 1})
+    assert r.status_code == 200 and r.json()["status"] == "active" and r.json()["reviewed_by_name"] == "王强"
+    assert client.get("/api/tianbao/items", params={"owner": "mine"}).json()["total"] == 2
+    assert client.get("/api/tianbao/items", params={"status": "nope"}).status_code == 422
+    assert "directory.staff_count" in [s["key"] for s in client.get("/api/tianbao/sources").json()["items"]]

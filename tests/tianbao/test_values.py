@@ -5,34 +5,16 @@ the item's level."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
 from sqlmodel import func, select
 from starlette.testclient import TestClient
 
 from office.db import Database
 from tests.factories import Org, login
-from tests.tianbao.registry_helpers import define, put
+from tests.tianbao.registry_helpers import define, put, statements
 from tianbao import values
 from tianbao.models import CurrentValue, DataItem, DataValue, ValueOrigin
-
-
-@contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
-        if sql.lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE")):  # not BEGIN or PRAGMA
-            seen.append(sql)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def test_history_names_who_when_which_task_and_the_previous_value(db: Database, org: Org) -> None:
