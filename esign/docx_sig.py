@@ -223,13 +223,25 @@ def _add_override(parts: dict[str, bytes], part_name: str, content_type: str) ->
 
 
 def _apply_visible(
-    parts: dict[str, bytes], n: int, png: bytes, width_mm: float, height_mm: float, anchor_paragraph: int | None
+    parts: dict[str, bytes],
+    n: int,
+    png: bytes,
+    width_mm: float,
+    height_mm: float,
+    anchor_paragraph: int | None,
+    anchor_centre: int | None = None,
 ) -> None:
     seal_image.validate_seal_png(png)
     doc = _parse_xml(parts["word/document.xml"])
     styles = _parse_xml(parts["word/styles.xml"]) if "word/styles.xml" in parts else None
     visual.add_seal_anchor(
-        doc, n, paragraph_index=anchor_paragraph, width_mm=width_mm, height_mm=height_mm, styles=styles
+        doc,
+        n,
+        paragraph_index=anchor_paragraph,
+        width_mm=width_mm,
+        height_mm=height_mm,
+        styles=styles,
+        centre_twips=anchor_centre,
     )
     parts["word/document.xml"] = _xml_bytes(doc)
     parts[visual.seal_part_name(n)] = png
@@ -249,6 +261,7 @@ def apply_signature(
     seal: bytes | None = None,
     image_png: bytes | None = None,
     anchor_paragraph: int | None = None,
+    anchor_centre: int | None = None,
     chain: Sequence[bytes] = (),
     now: datetime | None = None,
     reference: str = "",
@@ -260,6 +273,8 @@ def apply_signature(
     ``sign_fn(tbs_der) -> signature`` holds the unlocked key; ``timestamp_fn(sha256(signature))
     -> token`` is the TSA (None: no time-stamp, verification will warn). The visible seal is
     applied first, then the hash is computed, so the signature covers the seal picture.
+    ``anchor_centre``: the seal's centre in twips from the type area's left edge (default: the
+    paragraph's centre), for one name of several on a line (联合行文).
     """
     parts = read_package(docx_bytes)
     if ca.public_key_from_cert(signer)[0] != alg:
@@ -271,7 +286,7 @@ def apply_signature(
         image_png = seal_info.picture
     if image_png is not None:
         size = (seal_info.width_mm, seal_info.height_mm) if seal_info else (seal_image.DEFAULT_DIAMETER_MM,) * 2
-        _apply_visible(parts, n, image_png, size[0], size[1], anchor_paragraph)
+        _apply_visible(parts, n, image_png, size[0], size[1], anchor_paragraph, anchor_centre)
     hash_name = crypto.DIGEST_OF[alg]
     manifest = _manifest(parts, n, hash_name)
     ext = {OID_MANIFEST: manifest}

@@ -148,10 +148,13 @@ def add_seal_anchor(
     width_mm: float,
     height_mm: float,
     styles: etree._Element | None = None,
+    centre_twips: int | None = None,
 ) -> int:
     """Append seal run ``n`` to the chosen (or detected date) paragraph; returns the paragraph index.
 
     ``styles`` (the parsed ``word/styles.xml``) supplies the default font size when runs set none.
+    ``centre_twips``: where the seal's centre goes, twips from the type area's left edge, when it is
+    not the paragraph's centre (a 联合行文 names several issuers on one line, each under its own seal).
     """
     paragraphs = body_paragraphs(doc)
     if paragraph_index is None:
@@ -164,7 +167,7 @@ def add_seal_anchor(
     default_sz = styles.find(f"{{{W}}}docDefaults//{{{W}}}sz") if styles is not None else None
     layout = _layout(doc, p, _twips(default_sz, "val", 32))
     cx, cy = int(width_mm * EMU_PER_MM), int(height_mm * EMU_PER_MM)
-    x = layout.centre_x * EMU_PER_TWIP - cx // 2
+    x = (layout.centre_x if centre_twips is None else centre_twips) * EMU_PER_TWIP - cx // 2
     # 居中下压: the seal's lower edge just under the date line (SEAL_BOTTOM_BELOW_DATE_MM below its
     # centre), so the 署名 above and the date sit below the seal's centre, its top edge comes within a
     # line of the text above (the 署名 stands two blank lines under it), and the 附注 on the line

@@ -194,23 +194,37 @@ def cms_der(sig: Any) -> bytes:
 
 
 def _add_seal_stream(writer: IncrementalPdfFileWriter, seal_der: bytes) -> None:
-    """The SESeal as a stream in the revision the signature covers (catalog ``/TongbanSESeals``)."""
+    """The SESeal as a stream in the revision the signature covers (catalog ``/TongbanSESeals``).
+
+    A later seal on a sealed file (联合行文: each issuer seals in turn) leaves the catalog alone: a
+    changed catalog is a modification no validator accepts after the earlier signatures (pyHanko
+    reports it as suspicious, and so would we). Its SESeal is then a stream nothing refers to, in the
+    revision its own signature covers, which validators ignore (pyHanko's orphaned objects) and
+    :func:`_find_seal` finds by the digest the signature carries."""
     stream = generic.StreamObject(
         {generic.NameObject("/Type"): generic.NameObject("/TongbanSESeal")}, stream_data=seal_der
     )
     seals = writer.root.get(SEALS_KEY)
-    listed = generic.ArrayObject(list(seals)) if isinstance(seals, generic.ArrayObject) else generic.ArrayObject()
-    listed.append(writer.add_object(stream))
-    writer.root[generic.NameObject(SEALS_KEY)] = listed
+    if isinstance(seals, generic.ArrayObject) and len(seals):
+        writer.add_object(stream)
+        return
+    writer.root[generic.NameObject(SEALS_KEY)] = generic.ArrayObject([writer.add_object(stream)])
     writer.update_root()
 
 
-def _find_seal(reader: PdfFileReader, digest: bytes) -> bytes | None:
+def _find_seal(reader: PdfFileReader, digest: bytes, revision: int | None = None) -> bytes | None:
+    """The SESeal whose SHA-256 the signature carries: listed in the catalog, or (a later seal) a stream
+    of the signature's own ``revision``."""
     seals = reader.root.get(SEALS_KEY)
     for ref in seals if isinstance(seals, generic.ArrayObject) else []:
         stream = ref.get_object()
         if isinstance(stream, generic.StreamObject) and crypto.sha256(stream.data) == digest:
             return stream.data
+    for ref in reader.xrefs.explicit_refs_in_revision(revision) if revision is not None else ():
+        stream = reader.get_object(ref)
+        if isinstance(stream, generic.StreamObject) and stream.get("/Type") == "/TongbanSESeal":
+            if crypto.sha256(stream.data) == digest:
+                return stream.data
     return None
 
 
@@ -337,6 +351,7 @@ class PdfSignatureReport:
     cms_der: bytes = b""
     signed_sha256: str | None = None  # SHA-256 of the bytes this signature covers
     modified_after: bool = False
+    later_level: str = ""  # pyHanko's judgement of what follows the signed revision (when something does)
     embedded_crls: list[bytes] = field(default_factory=list)
 
     def fail(self, code: str, message: str) -> None:
@@ -395,7 +410,20 @@ def verify_pdf(
             report.fail("malformed", f"签章数据无法验证：{type(exc).__name__}")
         report.valid = not report.errors
         reports.append(report)
+    _later_seals(reports)
     return reports
+
+
+def _later_seals(reports: list[PdfSignatureReport]) -> None:
+    """联合行文: each issuer seals in turn, so every seal but the last is followed by revisions. Those are
+    no modification of it when all they do is add and sign signature fields (pyHanko: FORM_FILLING, and
+    nothing the diff analysis finds suspicious) and the file's last signature, which covers the whole
+    file, is valid itself; anything else after a seal still fails it (``modified_after_seal``)."""
+    if len(reports) < 2 or not reports[-1].valid:
+        return
+    for report in reports[:-1]:
+        if report.later_level == "FORM_FILLING" and [code for code, _ in report.errors] == ["modified_after_seal"]:
+            report.errors, report.modified_after, report.valid = [], False, True
 
 
 def _verify_one(
@@ -418,7 +446,7 @@ def _verify_one(
         report.reference = info["reference"].native
         digest = info["seal_sha256"].native
         if digest is not None:
-            report.seal_der = _find_seal(sig.reader, digest)
+            report.seal_der = _find_seal(sig.reader, digest, sig.signed_revision)
             if report.seal_der is None:
                 report.fail("seal_missing", "签章所用的电子印章数据缺失或被替换")
     report.timestamp_time = _timestamp_time(sig.signer_info)
@@ -449,7 +477,7 @@ def _verify_one(
     coverage = status.coverage.name if status.coverage is not None else ""
     level = status.modification_level.name if status.modification_level is not None else ""
     if coverage != "ENTIRE_FILE" and level not in ("LTA_UPDATES", "NONE"):
-        report.modified_after = True
+        report.modified_after, report.later_level = True, level
         report.fail("modified_after_seal", "盖章后文件又被追加修改（签章只覆盖较早的版本）")
 
 

@@ -37,6 +37,7 @@ def seal_docx(
     pin: str,
     docx_bytes: bytes,
     anchor_paragraph: int | None = None,
+    anchor_centre_twips: int | None = None,
     reference: str,
     authorisation: Citation = None,
 ) -> bytes:
@@ -46,8 +47,10 @@ def seal_docx(
     keeper) — NotFound otherwise; the seal must be active (InvalidTransition ``seal_suspended`` /
     ``seal_revoked`` / ``seal_expired``); ``pin`` is the actor's **personal** signing PIN. The
     visible seal goes over the 成文日期 paragraph (or ``anchor_paragraph``), then one signature
-    covers the whole package. Records 用印登记 (seal, user, time, ``reference`` (<= 200 chars,
-    e.g. the document number), SHA-256 of input and output) and a log entry. Bad files raise
+    covers the whole package (``anchor_centre_twips``: the seal's centre, twips from the type area's
+    left edge, instead of the paragraph's: one issuer's name in a 联合行文's row of names). Records
+    用印登记 (seal, user, time, ``reference`` (<= 200 chars, e.g. the document number), SHA-256 of
+    input and output) and a log entry. Bad files raise
     UnsupportedMedia (415) / PayloadTooLarge (413); nothing is stored then.
 
     ``authorisation`` is what authorises this 用印 (``esign.authorisations``): an approved 用印申请's
@@ -58,7 +61,13 @@ def seal_docx(
         session, actor, seal_id=seal_id, pin=pin, reference=reference, document=docx_bytes, authorisation=authorisation
     )
     sealed, sig_der, now = _apply(
-        session, key, docx_bytes, seal=seal, anchor_paragraph=anchor_paragraph, reference=reference
+        session,
+        key,
+        docx_bytes,
+        seal=seal,
+        anchor_paragraph=anchor_paragraph,
+        anchor_centre=anchor_centre_twips,
+        reference=reference,
     )
     _register_use(
         session,
@@ -357,6 +366,7 @@ def _apply(
     seal: Seal | None,
     anchor_paragraph: int | None,
     reference: str = "",
+    anchor_centre: int | None = None,
 ) -> tuple[bytes, bytes, datetime]:
     keys = authority.keys_for(session)
     now = utcnow()
@@ -368,6 +378,7 @@ def _apply(
         timestamp_fn=records.timestamp_fn(session, keys, now),
         seal=seal.seal_der if seal else None,
         anchor_paragraph=anchor_paragraph,
+        anchor_centre=anchor_centre,
         chain=key.chain,
         now=now,
         reference=reference,

@@ -82,10 +82,11 @@ def _pdfsig(pdf: bytes, root: bytes, tmp_path: Path) -> str:
     ).stdout  # pdfsig exits 0 for a digest mismatch too: read its report
 
 
-def _pyhanko(pdf: bytes, root: bytes) -> object:
-    """pyHanko's own validator, trusting only our root, using only what the file carries (offline)."""
+def _pyhanko(pdf: bytes, root: bytes, index: int = 0) -> object:
+    """pyHanko's own validator, trusting only our root, using only what the file carries (offline):
+    the file's ``index``-th signature."""
     reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-    sig = reader.embedded_regular_signatures[0]
+    sig = reader.embedded_regular_signatures[index]
     from pyhanko.sign.validation.dss import DocumentSecurityStore
 
     at = pdf_sig._timestamp_time(sig.signer_info)
