@@ -83,8 +83,9 @@ def _routes() -> list[ModuleType]:
     import esign.routes
     import meetings.routes
     import messaging.routes
+    import tianbao.routes
 
-    return [esign.routes, docs_flow.routes, meetings.routes, banshi.routes, messaging.routes]
+    return [esign.routes, docs_flow.routes, meetings.routes, banshi.routes, tianbao.routes, messaging.routes]
 
 
 def _startup() -> list[ModuleType]:
@@ -93,9 +94,18 @@ def _startup() -> list[ModuleType]:
     import esign.startup
     import meetings.startup
     import messaging.startup
+    import tianbao.startup
     import typeset.startup
 
-    return [esign.startup, typeset.startup, docs_flow.startup, meetings.startup, banshi.startup, messaging.startup]
+    return [
+        esign.startup,
+        typeset.startup,
+        docs_flow.startup,
+        meetings.startup,
+        banshi.startup,
+        tianbao.startup,
+        messaging.startup,
+    ]
 
 
 def _cli() -> list[ModuleType]:
@@ -111,8 +121,9 @@ def _demo() -> list[ModuleType]:
     import docs_flow.demo
     import esign.demo
     import meetings.demo
+    import tianbao.demo
 
-    return [esign.demo, docs_flow.demo, meetings.demo, banshi.demo]
+    return [esign.demo, docs_flow.demo, meetings.demo, banshi.demo, tianbao.demo]
 
 
 _KINDS: dict[str, Callable[[], list[ModuleType]]] = {
@@ -145,6 +156,7 @@ def load_rules() -> None:
     import meetings.rules  # noqa: F401
     import messaging.rules  # noqa: F401
     import office.rules  # noqa: F401
+    import tianbao.rules  # noqa: F401
 
 
 def load_event_types() -> None:
@@ -155,6 +167,7 @@ def load_event_types() -> None:
     import esign.event_types
     import meetings.event_types
     import messaging.event_types
+    import tianbao.event_types
     from office import event_types, events
 
     for module in (
@@ -163,6 +176,7 @@ def load_event_types() -> None:
         docs_flow.event_types,
         meetings.event_types,
         banshi.event_types,
+        tianbao.event_types,
         messaging.event_types,
     ):
         events.declare(*module.EVENT_TYPES)

@@ -89,11 +89,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from office.app import domain_modules
 
     for module in domain_modules("demo"):  # each domain adds its own demo data (e.g. meeting rooms)
+        wants = inspect.signature(module.seed).parameters
+        extra: dict[str, str] = {}
+        if "pin" in wants:  # signing keys (esign): the demo PIN
+            extra["pin"] = pin
+        if "password" in wants:  # accounts of its own (数据填报's cities): the demo password
+            extra["password"] = args.password
         with db.write() as session:
-            if "pin" in inspect.signature(module.seed).parameters:  # signing keys (esign): the demo PIN
-                module.seed(session, pin=pin)
-            else:
-                module.seed(session)
+            module.seed(session, **extra)
     if args.json:
         print(json.dumps(demo.as_json(accounts), ensure_ascii=False, indent=2))
     else:
