@@ -5,7 +5,7 @@
 //
 //   URL            #/<name>[/<sub>/<sub>…][?key=value&…]      e.g. #/docs/42?tab=history
 //   Module         static/js/pages/<name>.js, loaded with dynamic import() on first visit.
-//                  Nav sections: messages 消息, docs 公文, meetings 会议, banshi 办事, directory 通讯录,
+//                  Nav sections: messages 消息, docs 公文, meetings 会议, banshi 办事, tianbao 数据填报, directory 通讯录,
 //                  esign 签章, admin 管理 (admins only); also profile 个人设置. A phone (≤ 600 px)
 //                  shows a tab bar instead: 工作台 (home), 消息, 公文, 会议 and 我的 (the rest).
 //   Exports        export async function render(root, ctx)   — required
@@ -53,6 +53,7 @@ const SECTIONS = [
   { name: "docs", label: "公文" },
   { name: "meetings", label: "会议" },
   { name: "banshi", label: "办事" },
+  { name: "tianbao", label: "数据填报" },
   { name: "directory", label: "通讯录" },
   { name: "esign", label: "签章" },
   { name: "admin", label: "管理", role: "admin" },
@@ -65,9 +66,9 @@ const TABS = [
   { name: "docs", label: "公文" },
   { name: "meetings", label: "会议" },
 ];
-const TAB_OF = { incoming: "docs", banshi: "me", directory: "me", esign: "me", admin: "me", profile: "me" };
+const TAB_OF = { incoming: "docs", banshi: "me", tianbao: "me", directory: "me", esign: "me", admin: "me", profile: "me" };
 // What 我的 offers besides the account controls, in this order.
-const MORE = [["banshi", "办事"], ["directory", "通讯录"], ["incoming", "收文"], ["esign", "签章"], ["admin", "管理", "admin"], ["profile", "个人设置"]];
+const MORE = [["banshi", "办事"], ["tianbao", "数据填报"], ["directory", "通讯录"], ["incoming", "收文"], ["esign", "签章"], ["admin", "管理", "admin"], ["profile", "个人设置"]];
 // First-use guide: a short, dismissable note shown above each main page until the user closes it
 // (remembered in localStorage); the 帮助 button in the sidebar brings back the current page's note.
 const GUIDES = {
@@ -76,6 +77,7 @@ const GUIDES = {
   incoming: "收到的来文在这里登记、拟办、批办和传阅；“待办”里是轮到您处理的收文。",
   meetings: "“我的日程”里是您的会议；点“预约会议”预订会议室、发出会议通知；点开会议可以看议程、材料和签到。",
   banshi: "请假、出差、报销、用印等事项在这里办：在“发起”里选择事项，填写后提交；“待我审批”里是等您审批的申请。",
+  tianbao: "上级布置的填报任务在“待填报”里：表格已按登记过的数据预先填好，只需补填新的内容，改动预填值要写明原因。采集部门在“采集任务”里下发任务、看报送进度。",
   directory: "可以按部门浏览，也可以在上方输入姓名、拼音或首字母查找同事；点姓名看联系方式、发消息或打电话。",
   esign: "在“我的电子签名”里开通个人电子签名、设置签名密码（PIN）；在“验证文件”里核验带签章的文件是否被改动过。",
 };
