@@ -115,7 +115,8 @@ def document_conformance(session: Session, actor: Actor, doc_id: int) -> dict[st
     stored = doc.seal_record.get("conformance")
     if stored is not None:
         return {**stored, "stored": True}
-    return {**output.check(typesetting.render(doc)).to_dict(), "stored": False}
+    fresh = typesetting.render(doc, service.bound_attachments(session, doc))
+    return {**output.check(fresh).to_dict(), "stored": False}
 
 
 def check_import_docx(session: Session, actor: Actor, doc_id: int, data: bytes) -> dict[str, Any]:

@@ -119,6 +119,10 @@ class DocumentVersion(SQLModel, table=True):
     title: str = Field(max_length=200)
     body: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     body_hash: str = Field(max_length=64)
+    # The bound attachments as they were then, in order: [{"file_id", "title", "blocks"}] (留痕 of 附件 pages).
+    annexes: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     author_id: int
     author_name: str = Field(default="", max_length=100)
     step_name: str = Field(default="", max_length=100)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -32,8 +32,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from docs_flow import typesetting
-from docs_flow.models import OutgoingDocument
+from docs_flow import service, typesetting
+from docs_flow.models import DocAttachment, OutgoingDocument
 from esign import service as esign_service
 from office.actor import Actor
 from office.errors import OfficeError
@@ -64,11 +64,13 @@ def settle_issue_date(document: OutgoingDocument) -> date:
     return document.issued_date
 
 
-def prepare(document: OutgoingDocument, diameter_mm: float) -> PreparedCopy:
+def prepare(document: OutgoingDocument, diameter_mm: float, annexes: Sequence[DocAttachment] = ()) -> PreparedCopy:
     """Lay out, convert, measure and adjust until the page rules hold (``typeset.paginate``; slow, no
-    database writes): the Word file is the one the PDF was rendered from. ``document.issued_date`` set."""
+    database writes): the Word file is the one the PDF was rendered from. ``document.issued_date`` set;
+    ``annexes``: the bound attachments (``service.bound_attachments``), laid out before the 版记."""
     fmt = typesetting.render_format(document)
-    laid = paginate.lay_out(typesetting.layout_document(document), fmt, convert.docx_to_pdf, seal_mm=diameter_mm)
+    doc = typesetting.layout_document(document, annexes)
+    laid = paginate.lay_out(doc, fmt, convert.docx_to_pdf, seal_mm=diameter_mm)
     docx, pdf = laid.docx, laid.pdf
     signature_text, date_text = pdf_measure.seal_anchor_texts(docx)
     placement = pdf_measure.seal_placement(  # a 令 takes the 签发人's 签名章 on his name, not a 公章
@@ -99,19 +101,23 @@ def ahead(session: Session, actor: Actor, doc_id: int, pick_seal: Any) -> Any:
         return None
     try:
         seal = pick_seal(session, actor, document)
+        annexes = service.bound_attachments(session, document)  # read before the date is set on the copy
         settle_issue_date(document)  # on the read session's copy only: nothing is written here
-        return _use(prepare(document, seal.width_mm))
+        return _use(prepare(document, seal.width_mm, annexes))
     except OfficeError:  # no seal, no converter...: the transaction meets it again and answers
         return None
 
 
-def prepared_for(document: OutgoingDocument, diameter_mm: float) -> PreparedCopy:
-    """Inside the 用印 transaction: the copy made ahead if it still fits the document, else a new one."""
+def prepared_for(
+    document: OutgoingDocument, diameter_mm: float, annexes: Sequence[DocAttachment] = ()
+) -> PreparedCopy:
+    """Inside the 用印 transaction: the copy made ahead if it still fits the document, else a new one (an
+    attachment's change moves the document's version too)."""
     copy = _AHEAD.get()
     key = (document.id or 0, document.version, settle_issue_date(document), float(diameter_mm))
     if copy is not None and copy.key == key:
         return copy
-    return prepare(document, diameter_mm)
+    return prepare(document, diameter_mm, annexes)
 
 
 def seal_pdf(

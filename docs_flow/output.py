@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from docs_flow import body as body_mod
-from docs_flow import official_copy, typesetting
+from docs_flow import official_copy, service, typesetting
 from docs_flow.models import OutgoingDocument
 from esign import service as esign_service
 from esign.models import SealKind
@@ -104,7 +104,7 @@ def seal_document(session: Session, actor: Actor, document: OutgoingDocument, pi
     if not pin:
         raise ValidationError("用印需要输入您的签名密码（PIN）", code="pin_required")
     seal = pick_seal(session, actor, document)
-    copy = official_copy.prepared_for(document, seal.width_mm)
+    copy = official_copy.prepared_for(document, seal.width_mm, service.bound_attachments(session, document))
     data = copy.docx
     order = document.doc_type.value == official_copy.ORDER
     anchor = signature_paragraph_index(data) if order else date_paragraph_index(data)
@@ -147,7 +147,7 @@ def seal_document(session: Session, actor: Actor, document: OutgoingDocument, pi
 def official_file(session: Session, document: OutgoingDocument) -> bytes:
     """The document's Word file as every reader gets it: the sealed bytes once 用印 is done, else the
     current layout (a document on a route without 用印, or not yet sealed)."""
-    return sealed_file(session, document) or typesetting.render(document)
+    return sealed_file(session, document) or typesetting.render(document, service.bound_attachments(session, document))
 
 
 def sealed_file(session: Session, document: OutgoingDocument) -> bytes | None:

@@ -44,8 +44,15 @@ def diff_versions(session: Session, actor: Actor, doc_id: int, a: int, b: int) -
     return {
         "a": version_public(va),
         "b": version_public(vb),
-        "ops": char_diff(body_mod.flatten(va.title, va.body), body_mod.flatten(vb.title, vb.body)),
+        "ops": char_diff(_flat(va), _flat(vb)),
     }
+
+
+def _flat(v: DocumentVersion) -> str:
+    """The version's text: title and body, then each bound attachment's title and content."""
+    parts = [body_mod.flatten(v.title, v.body)]
+    parts += [body_mod.flatten(f"附件：{a.get('title', '')}", a.get("blocks") or []) for a in v.annexes]
+    return "\n".join(parts)
 
 
 def char_diff(old: str, new: str) -> list[dict[str, str]]:
@@ -73,5 +80,5 @@ def version_public(v: DocumentVersion, *, full: bool = False) -> dict[str, Any]:
         "created_at": iso(v.created_at),
     }
     if full:
-        out.update(title=v.title, body=v.body)
+        out.update(title=v.title, body=v.body, annexes=v.annexes)
     return out

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from docs_flow import (
     actions,
+    annexes,
     discussion,
     files,
     listing,
@@ -23,6 +24,8 @@ from docs_flow import (
 )
 from docs_flow.schemas import (
     ActionIn,
+    AnnexIn,
+    AnnexUpdate,
     CommentIn,
     DelegationIn,
     DocumentCreate,
@@ -225,6 +228,54 @@ def document_conformance(ctx: Ctx) -> dict[str, Any]:
     return files.document_conformance(ctx.session, ctx.user, ctx.path_int("doc_id"))
 
 
+# Bound attachments (随文装订, docs_flow.annexes) ----------------------------------------------------------
+
+
+@api(action="document.use")
+def list_annexes(ctx: Ctx) -> dict[str, Any]:
+    rows = annexes.list_annexes(ctx.session, ctx.user, ctx.path_int("doc_id"))
+    return {"items": [annexes.annex_public(r) for r in rows]}
+
+
+@api(action="document.use", body=AnnexIn, write=True, status=201)
+def add_annex(ctx: Ctx) -> dict[str, Any]:
+    b = ctx.body
+    row = annexes.check_add_annex(
+        ctx.session, ctx.user, ctx.path_int("doc_id"), version=b.version, title=b.title, blocks=b.blocks
+    )
+    return annexes.annex_public(row)
+
+
+@api(action="document.use", multipart=True, write=True, status=201, max_bytes=20 * 1024 * 1024)
+def import_annex(ctx: Ctx) -> dict[str, Any]:
+    upload, data = _upload(ctx)
+    row, taken = annexes.check_import_annex(
+        ctx.session,
+        ctx.user,
+        ctx.path_int("doc_id"),
+        version=_form_int(ctx, "version"),
+        data=data,
+        filename=upload.filename or "",
+    )
+    return {**annexes.annex_public(row), "taken": taken}
+
+
+@api(action="document.use", body=AnnexUpdate, write=True)
+def update_annex(ctx: Ctx) -> dict[str, Any]:
+    b = ctx.body
+    row = annexes.check_update_annex(
+        ctx.session,
+        ctx.user,
+        ctx.path_int("doc_id"),
+        ctx.path_int("file_id"),
+        version=b.version,
+        title=b.title,
+        blocks=b.blocks,
+        bound=b.bound,
+    )
+    return annexes.annex_public(row)
+
+
 def _upload(ctx: Ctx) -> tuple[Any, bytes]:
     upload = ctx.form.get("file") if ctx.form is not None else None
     if upload is None or isinstance(upload, str):
@@ -342,6 +393,10 @@ routes = [
     Route("/api/docs/{doc_id:int}/ofd", download_ofd, methods=["GET"]),
     Route("/api/docs/{doc_id:int}/attachments", upload_attachment, methods=["POST"]),
     Route("/api/docs/{doc_id:int}/attachments/{file_id:int}", download_attachment, methods=["GET"]),
+    Route("/api/docs/{doc_id:int}/attachments/{file_id:int}", update_annex, methods=["PATCH"]),
+    Route("/api/docs/{doc_id:int}/annexes", list_annexes, methods=["GET"]),
+    Route("/api/docs/{doc_id:int}/annexes", add_annex, methods=["POST"]),
+    Route("/api/docs/{doc_id:int}/annexes/import", import_annex, methods=["POST"]),
 ]
 
 from docs_flow import incoming_routes  # noqa: E402  收文, 督办, 归档, search

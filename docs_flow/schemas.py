@@ -71,6 +71,22 @@ class ActionIn(Body):
     quote_comment_id: int | None = None
 
 
+class AnnexIn(Body):
+    """A bound attachment typed in the editor. Title and blocks are checked by ``docs_flow.annexes`` (a
+    Chinese message naming the field), not here."""
+
+    version: int
+    title: Any = None
+    blocks: Any = None
+
+
+class AnnexUpdate(Body):
+    version: int
+    title: Any = None
+    blocks: Any = None
+    bound: bool | None = None
+
+
 class NumberIn(Body):
     version: int
     reserved_id: int | None = None

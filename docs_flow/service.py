@@ -15,7 +15,15 @@ from sqlmodel import Session, col, select
 
 from docs_flow import body as body_mod
 from docs_flow import numbering, rules, templates
-from docs_flow.models import CLASSIFIED_LEVELS, DocStatus, DocumentVersion, OutgoingDocument, Secrecy, Urgency
+from docs_flow.models import (
+    CLASSIFIED_LEVELS,
+    DocAttachment,
+    DocStatus,
+    DocumentVersion,
+    OutgoingDocument,
+    Secrecy,
+    Urgency,
+)
 from docs_flow.schemas import DocumentCreate, DocumentUpdate, SheetFields
 from office import audit, events, policy
 from office.actor import Actor
@@ -130,7 +138,7 @@ def check_create_document(session: Session, actor: Actor, data: DocumentCreate) 
         },
     )
     doc.case_id = case.id
-    _new_version(session, actor, doc, step_name="拟稿", note="创建")
+    new_version(session, actor, doc, step_name="拟稿", note="创建")
     audit.record(
         session,
         actor,
@@ -156,7 +164,7 @@ def check_update_document(session: Session, actor: Actor, doc_id: int, data: Doc
         session.add(case)
     changed_text = (doc.title, body_mod.body_hash(doc.title, doc.body)) != before
     if changed_text:
-        _new_version(session, actor, doc, step_name=step_name, note=data.note_for_version)
+        new_version(session, actor, doc, step_name=step_name, note=data.note_for_version)
     bump(session, doc)
     audit.record(
         session,
@@ -257,7 +265,7 @@ def _countersign(session: Session, agency_id: int, ids: list[int]) -> list[int]:
     return ids
 
 
-def _new_version(session: Session, actor: Actor, doc: OutgoingDocument, *, step_name: str, note: str = "") -> None:
+def new_version(session: Session, actor: Actor, doc: OutgoingDocument, *, step_name: str, note: str = "") -> None:
     doc.body_hash = body_mod.body_hash(doc.title, doc.body)
     doc.body_version_no += 1
     session.add(
@@ -267,6 +275,7 @@ def _new_version(session: Session, actor: Actor, doc: OutgoingDocument, *, step_
             title=doc.title,
             body=doc.body,
             body_hash=doc.body_hash,
+            annexes=[{"file_id": r.id, "title": r.title, "blocks": r.blocks} for r in bound_attachments(session, doc)],
             author_id=actor.user_id,
             author_name=actor.name,
             step_name=step_name,
@@ -275,6 +284,18 @@ def _new_version(session: Session, actor: Actor, doc: OutgoingDocument, *, step_
     )
     doc.updated_at = utcnow()
     session.add(doc)
+
+
+def bound_attachments(session: Session, doc: OutgoingDocument) -> list[DocAttachment]:
+    """The bound attachments (随文装订, laid out on pages of their own) in the 附件说明's order; one left
+    out of the 附件说明 is not printed."""
+    order = {a.get("file_id"): i for i, a in enumerate(doc.attachments) if a.get("file_id")}
+    if not order:
+        return []
+    rows = session.exec(
+        select(DocAttachment).where(DocAttachment.document_id == doc.id, col(DocAttachment.bound).is_(True))
+    ).all()
+    return sorted((r for r in rows if r.id in order), key=lambda r: order[r.id])
 
 
 def check_version(doc: OutgoingDocument, expected: int) -> None:

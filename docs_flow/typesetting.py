@@ -5,9 +5,10 @@ and ``official_copy`` (the sealed official copy made at 用印) both start from 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from docs_flow.models import OutgoingDocument
+from docs_flow.models import DocAttachment, OutgoingDocument
 from typeset import layout
 from typeset.layout import DocType
 from typeset.render import render_docx
@@ -39,8 +40,9 @@ def document_fields(document: OutgoingDocument) -> dict[str, Any]:
     }
 
 
-def layout_document(document: OutgoingDocument) -> layout.OfficialDocument:
-    """A ``typeset.layout.OfficialDocument`` for the renderer."""
+def layout_document(document: OutgoingDocument, annexes: Sequence[DocAttachment] = ()) -> layout.OfficialDocument:
+    """A ``typeset.layout.OfficialDocument`` for the renderer; ``annexes``: the bound attachments
+    (``service.bound_attachments``), each numbered by its place in the 附件说明."""
     f = document_fields(document)
     values = {
         "doc_type": document.doc_type,
@@ -71,6 +73,12 @@ def layout_document(document: OutgoingDocument) -> layout.OfficialDocument:
         last = (document.sign_record.get("signers") or [{}])[-1]
         values["signature_name"] = last.get("signer") or f["signer"] or None
         values["signer_title"] = last.get("post_title") or None
+    places = {a.get("file_id"): i + 1 for i, a in enumerate(document.attachments)}
+    values["annexes"] = [
+        layout.Annex(places.get(a.id, 0), a.title, tuple(_layout_block(b) for b in a.blocks))
+        for a in annexes
+        if a.id in places
+    ]
     return layout.OfficialDocument(**values)
 
 
@@ -90,6 +98,6 @@ def render_format(document: OutgoingDocument) -> str:
     )
 
 
-def render(document: OutgoingDocument) -> bytes:
+def render(document: OutgoingDocument, annexes: Sequence[DocAttachment] = ()) -> bytes:
     """The document as a GB/T 9704 .docx, laid out afresh (never for a sealed one: ``official_file``)."""
-    return render_docx(layout_document(document), fmt=render_format(document))  # type: ignore[arg-type]
+    return render_docx(layout_document(document, annexes), fmt=render_format(document))  # type: ignore[arg-type]
