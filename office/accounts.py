@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import base64
 import io
+import os
+import threading
+from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -26,7 +32,7 @@ from office.actor import Actor
 from office.config import Settings
 from office.db import settings_of, utcnow
 from office.directory.service import get_user, get_user_by_username, posts_of, roles_of
-from office.errors import PermissionDenied, Unauthenticated, ValidationError
+from office.errors import Locked, PermissionDenied, Unauthenticated, ValidationError
 from office.models import AuthSession, RecoveryCode, Role, RolePolicy, User
 from office.secrets_box import (
     SecretBox,
@@ -53,18 +59,92 @@ class LoginResult:
 # Login ----------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """A password verified ahead of the write transaction against one stored hash."""
+
+    ok: bool
+    new_hash: str | None  # the password hashed again with today's parameters, when the stored hash needs it
+
+
+# Keyed by (stored hash, password): the transaction uses an answer only for the very hash it reads.
+_AHEAD: ContextVar[dict[tuple[str, str], _Checked] | None] = ContextVar("accounts_password_ahead", default=None)
+
+
+def _login_name(username: str) -> str:
+    return (username or "").strip().lower()[:64]
+
+
+def password_checked_ahead(
+    session: Session, settings: Settings, *, username: str, password: str, ip: str
+) -> AbstractContextManager[None] | None:
+    """``before_write`` for the password step: run the Argon2 verification (~0.1 s of CPU, and the
+    re-hash a login may need) on a read session, before the write lock, so a morning's logins do
+    not stall every other writer, chat included. It only prepares: inside the transaction
+    ``authenticate`` still checks the lockout, counts a failure and decides, using this answer only
+    when the stored hash is still the one verified against. A locked account is not hashed for
+    (the transaction refuses it as before)."""
+    username = _login_name(username)
+    try:
+        login_limits.check_account(session, settings, username, ip)
+    except Locked:
+        return None
+    user = get_user_by_username(session, username) if username else None
+    stored, password = (user.password_hash if user else ""), password or ""
+    checked = _HASHING.submit(_verify, settings, stored, password).result()
+    return _use_ahead({(stored, password): checked})
+
+
+def _lower_priority() -> None:
+    # Linux keeps a nice value per thread, and the Argon2 library's own lane threads inherit it.
+    with suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+
+# Logins verified ahead hash here: at most two at a time, and below the event loop and the writers
+# in the scheduler's eyes. Twenty concurrent logins (each Argon2 hash runs four lanes) otherwise
+# took nearly all of a two-core machine from chat, whose acks then waited seconds (bench/messaging_bench.py).
+_HASHING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="password-hash", initializer=_lower_priority)
+
+
+@contextmanager
+def _use_ahead(checked: dict[tuple[str, str], _Checked]) -> Iterator[None]:
+    token = _AHEAD.set(checked)
+    try:
+        yield
+    finally:
+        _AHEAD.reset(token)
+        checked.clear()  # the password goes with the request
+
+
+def _checked(settings: Settings, stored: str, password: str) -> _Checked:
+    """The answer verified ahead for this stored hash, or verify now (no ahead, or the hash changed)."""
+    ahead = _AHEAD.get()
+    found = ahead.get((stored, password)) if ahead else None
+    if found is not None:
+        return found
+    return _verify(settings, stored, password)
+
+
+def _verify(settings: Settings, stored: str, password: str) -> _Checked:
+    ok = verify_password(settings, stored, password)
+    return _Checked(ok, hash_password(settings, password) if ok and needs_rehash(settings, stored) else None)
+
+
 def authenticate(
     session: Session, settings: Settings, *, username: str, password: str, ip: str, user_agent: str
 ) -> LoginResult:
-    """Check the password and open a session (pending TOTP when the account has 2FA on).
+    """Check the password and open a session (pending TOTP when the account has 2FA on). The
+    password itself is normally verified before the write transaction (``password_checked_ahead``).
 
     Failures are recorded even though the caller's request fails: the caller must commit the
     session it passed in before raising (see ``office.routes_auth``).
     """
-    username = (username or "").strip().lower()[:64]
+    username = _login_name(username)
     login_limits.check_account(session, settings, username, ip)
     user = get_user_by_username(session, username) if username else None
-    ok = verify_password(settings, user.password_hash if user else "", password or "")
+    checked = _checked(settings, user.password_hash if user else "", password or "")
+    ok = checked.ok
     if not ok or user is None:
         raise (
             login_limits.record_failure(session, settings, username, ip, "bad_credentials")
@@ -79,7 +159,7 @@ def authenticate(
         login_limits.password_passed(session, username)  # wrong codes stay counted until a right one
     else:
         login_limits.login_completed(session, username, ip)
-    rehashed = _upgrade_hash(session, settings, user, password)
+    rehashed = _upgrade_hash(session, user, checked.new_hash)
     must_enrol = not user.totp_enabled and _role_requires_2fa(session, user.id)  # type: ignore[arg-type]
     token, row = _open_session(session, settings, user, ip=ip, user_agent=user_agent, mfa_pending=user.totp_enabled)
     audit.record(
@@ -93,12 +173,13 @@ def authenticate(
     return LoginResult(token, row, user.totp_enabled, must_enrol)
 
 
-def _upgrade_hash(session: Session, settings: Settings, user: User, password: str) -> bool:
-    """Re-hash a just-verified password whose stored hash was made with older or weaker Argon2
-    parameters than ``secrets_box`` uses now: the only moment the password itself is at hand."""
-    if not needs_rehash(settings, user.password_hash):
+def _upgrade_hash(session: Session, user: User, new_hash: str | None) -> bool:
+    """Store a just-verified password hashed again (``_Checked.new_hash``) when its stored hash was
+    made with older or weaker Argon2 parameters than ``secrets_box`` uses now: the only moment the
+    password itself is at hand."""
+    if new_hash is None:
         return False
-    user.password_hash = hash_password(settings, password)
+    user.password_hash = new_hash
     session.add(user)
     return True
 
@@ -271,8 +352,14 @@ def touch_session(session: Session, row: AuthSession) -> None:
         refresh_last_seen(session, row.id)  # type: ignore[arg-type]
 
 
-def refresh_last_seen(session: Session, session_id: int) -> None:
-    session.execute(update(AuthSession).where(AuthSession.id == session_id).values(last_seen_at=utcnow()))  # type: ignore[arg-type]
+def refresh_last_seen(session: Session, session_id: int, at: datetime | None = None) -> None:
+    """Set the session's last-seen time to ``at`` (default now), never moving it back."""
+    at = at or utcnow()
+    session.execute(
+        update(AuthSession)
+        .where(col(AuthSession.id) == session_id, col(AuthSession.last_seen_at) < at)
+        .values(last_seen_at=at)
+    )
 
 
 def load_actor(session: Session, user_id: int, *, ip: str = "", session_id: int | None = None) -> Actor:

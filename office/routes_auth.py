@@ -92,7 +92,15 @@ def me_payload(ctx: Ctx) -> dict[str, Any]:
     }
 
 
-@api(action="public", body=LoginBody, write=True)
+def _password_ahead(ctx: Ctx) -> Any:
+    """``before_write``: verify the password before the write lock (``accounts.password_checked_ahead``)."""
+    b: LoginBody = ctx.body
+    return accounts.password_checked_ahead(
+        ctx.session, ctx.settings, username=b.username, password=b.password, ip=client_ip(ctx.request)
+    )
+
+
+@api(action="public", body=LoginBody, write=True, before_write=_password_ahead)
 def login(ctx: Ctx) -> Response:
     """Password step; answers ``{"totp_required": true}`` when the account has 2FA on."""
     b: LoginBody = ctx.body

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 
-from office import accounts, policy
+from office import accounts, policy, session_touch
 from office.actor import Actor
 from office.db import utcnow
 from office.errors import (
@@ -212,13 +212,14 @@ def resolve_actor(request: Request, session: Session, *, allow_pending: bool = F
     if row is None:
         return None
     request.state.auth_session = row
-    if accounts.touch_due(row):
-        request.state.touch_session_id = row.id
+    now = utcnow()
     user = session.get(User, row.user_id)
     if user is None or not accounts.session_admits(
-        settings, row, is_active=user.is_active, now=utcnow(), allow_pending=allow_pending
+        settings, row, is_active=user.is_active, now=now, allow_pending=allow_pending
     ):
         return None
+    if accounts.touch_due(row, now):
+        request.state.touch_session = (row.id, now)  # the moment it was found live: what the refresh writes
     actor = accounts.load_actor(session, row.user_id, ip=client_ip(request), session_id=row.id)
     if accounts.must_enrol_2fa(user.totp_enabled, actor.roles, accounts.roles_with_2fa(session)):
         actor.extra["must_enrol_2fa"] = True
@@ -226,19 +227,18 @@ def resolve_actor(request: Request, session: Session, *, allow_pending: bool = F
 
 
 def _touch(request: Request, session: Session | None) -> None:
-    """Refresh the session's idle timer (at most once a minute, so most reads stay reads)."""
-    session_id = getattr(request.state, "touch_session_id", None)
-    if session_id is None:
+    """Refresh the session's idle timer (at most once a minute, so most reads stay reads): inside
+    the request's own write transaction, or, for a read, in the background after the answer
+    (``office.session_touch``), so a read never waits for the write lock."""
+    due = getattr(request.state, "touch_session", None)
+    if due is None:
         return
-    request.state.touch_session_id = None
+    request.state.touch_session = None
+    session_id, at = due
     if session is not None:
-        accounts.refresh_last_seen(session, session_id)
+        accounts.refresh_last_seen(session, session_id, at)
         return
-    try:
-        with request.app.state.db.write() as write_session:
-            accounts.refresh_last_seen(write_session, session_id)
-    except Exception:  # the answer is ready; a missed refresh only brings the idle limit closer
-        log.warning("could not refresh session last-seen time", exc_info=True)
+    session_touch.of(request.app.state.db).note(session_id, at)
 
 
 def cookie_token(conn: HTTPConnection) -> str | None:
