@@ -6,6 +6,12 @@ import { el, replace, button, loading, errorState, toast, field, openDialog, con
 import { statusTag, periodLabel, fmtTime, isAbort, nameOf, RETURN_STATUS, TASK_STATUS } from "./common.js";
 
 const OPEN = new Set(["not_started", "filling", "in_review", "returned"]);
+/** "12-07 16:30" this year, "2025-12-07 16:30" before; "—" for none. */
+const shortTime = (iso) => {
+  const t = fmtTime(iso);
+  if (!t) return "—";
+  return t.startsWith(`${new Date().getFullYear()}-`) ? t.slice(5) : t;
+};
 
 export async function renderBoard(root, ctx, taskId) {
   const { api, signal } = ctx;
@@ -65,8 +71,8 @@ export async function renderBoard(root, ctx, taskId) {
         u.agency_name && u.agency_name !== u.unit_name ? el("span", { class: "tb-sub" }, u.agency_name) : null, u.unit_name)),
       el("td", { "data-label": "状态" }, statusTag(u.status, u.late)),
       el("td", { "data-label": "填报人 / 审核人" }, [nameOf(u.filler), nameOf(u.reviewer)].filter(Boolean).join(" / ")),
-      el("td", { "data-label": "打开" }, fmtTime(u.opened_at) || "—"),
-      el("td", { "data-label": "报送" }, fmtTime(u.submitted_at) || "—"),
+      el("td", { "data-label": "打开", class: "tb-nowrap" }, shortTime(u.opened_at)),
+      el("td", { "data-label": "报送", class: "tb-nowrap" }, shortTime(u.submitted_at)),
       el("td", { "data-label": "催报" }, u.urged_count ? `${u.urged_count} 次` : "—"));
   }
 

@@ -451,11 +451,9 @@ export async function renderForm(root, ctx, returnId) {
 
   // Another person's change (the reviewer sends it back, the collector returns it): show it, unless
   // this page has unsaved typing.
-  ctx.ws.subscribe("tianbao", (frame) => {
-    const p = frame?.payload || frame?.data || frame;
-    if (p && p.return_id && Number(p.return_id) !== returnId) return;
+  ctx.ws.subscribe("tianbao.return", (ev) => {
+    if (Number(ev.return_id) !== returnId || ev.status === data.return.status) return;
     if (pending.size || saving) return;
-    if (p?.status && p.status === data.return.status) return;
     reload().catch(() => {});
   }, { signal });
 
