@@ -26,6 +26,7 @@ from office.models import AuthSession, User
 from tests.esign.svc import PIN, SEAL_PIN, enrol, make_seal
 from tests.esign.test_docx_sig import build_docx
 from tests.factories import PASSWORD, Org, login, make_org, make_user, new_client
+from tests.tianbao import authz_objects as tianbao_objects
 
 FIXED_CALLERS = {"same_dept": "ophelia", "other_dept": "horatio", "other_agency": "othello", "admin": "prospero"}
 UNAUTHENTICATED = ("anonymous", "disabled", "expired", "pending_2fa")
@@ -214,6 +215,7 @@ def build_world(app: Any) -> World:
     ids["seal_id"] = make_seal(org, users=("claudius",))
     ids["own_session_id"] = _session_ids(db, org.users["hamlet"])[-1]
     _banshi(w, ham, pro)
+    tianbao_objects.build(w)  # 数据填报: tasks, returns, an item
     del yor
     return w
 

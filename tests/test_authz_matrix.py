@@ -26,6 +26,7 @@ from office.app import DOMAIN_PACKAGES
 from tests.authz_world import FIXED_CALLERS, MISSING_ID, SEAL_PIN, UNAUTHENTICATED, World, build_world
 from tests.esign.svc import PIN
 from tests.factories import login, make_user, new_client
+from tests.tianbao import authz_objects as tianbao_objects
 
 CALLERS = (
     "anonymous",
@@ -121,6 +122,7 @@ def params(w: World, method: str, path: str) -> dict[str, Any]:
         values["file_id"] = ids["bs_file_id"]
     if path.startswith("/api/incoming/{incoming_id:int}/files/"):
         values["file_id"] = ids["incoming_file_id"]
+    tianbao_objects.params(w, method, path, values)  # 数据填报's own ids for its paths
     if "/members/{uid:int}" in path:
         values["uid"] = users["laertes"]  # added by the owner earlier in the walk; polonius stays to leave
     if path.startswith("/api/directory/people/"):
@@ -156,6 +158,9 @@ def request_for(w: World, method: str, path: str) -> dict[str, Any] | None:
 
     with w.app.state.db.read() as s:
         bs_version = s.get(ApprovalRequest, ids["request_id"]).version
+    tianbao_spec = tianbao_objects.request(w, method, path)
+    if tianbao_spec is not None:
+        return tianbao_spec
     return _banshi_request(w, method, path, bs_version) or {
         ("PUT", "/api/incoming/{incoming_id:int}"): {
             "json": {"version": ids["incoming_version"], "title": "关于报送的函"}
