@@ -77,7 +77,6 @@ export const AUDIT_ACTIONS = {
   "tianbao.item_propose": "提出新增数据项",
   "tianbao.item_review": "审核新增数据项",
   "tianbao.scope_set": "设置数据采集范围",
-  "tianbao.summary.export": "导出填报汇总",
   "workflow.delegate": "设置委托",
   "workflow.delegate_revoke": "取消委托",
   // 收文、督办、归档

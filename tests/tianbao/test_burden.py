@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from office.errors import PermissionDenied, ValidationError
 from tests.factories import Org, login
 from tests.tianbao import report_world as rw
-from tianbao import burden
+from tianbao import burden, returns
 from tianbao.models import UnitReturn
 
 WHY = {"GDP": "新", "KIND": "新", "NOTE": "新"}
@@ -26,6 +26,10 @@ def _world(org: Org) -> tuple[rw.World, int, int]:
     second = rw.issue(w, "laertes", ["POP", "KIND"], ["U1"])  # 秘书处 asks 基层一所 for 常住人口 again
     rw.fill_and_submit(w, first, "U1", {"GDP": "100", "NOTE": "说明"}, WHY)  # 常住人口 left as prefilled
     rw.fill_and_submit(w, second, "U1", {"KIND": "城市"}, WHY)
+    with org.db.write() as s:  # 基层二所 opened its return and has not submitted it
+        ret = s.get(UnitReturn, rw.the_return(w, first, "U2").id)
+        assert ret is not None
+        returns.open_return(s, w.actor("filler2"), ret)
     for task_id, minutes in ((first, 30), (second, 120)):
         with org.db.write() as s:  # the unit took this long between opening and submitting
             ret = s.get(UnitReturn, rw.the_return(w, task_id, "U1").id)
@@ -56,7 +60,7 @@ def test_a_units_month_prefilled_typed_time_and_repeated_items(org: Org) -> None
     u2 = _units(_burden(w, "claudius"))["基层二所"]
     assert u2["tasks"] == 1 and u2["submitted"] == 0 and u2["items_asked"] == 3
     assert u2["prefilled"] == 0 and u2["typed"] == 0 and u2["duplicates"] == []
-    assert u2["open_to_submit_minutes"] == {"median": None, "average": None}
+    assert u2["open_to_submit_minutes"] == {"median": None, "average": None}  # opened, not submitted
     assert _burden(w, "claudius", month="2020-01")["units"] == []
     with pytest.raises(ValidationError):
         _burden(w, "claudius", month="2026-13")

@@ -42,6 +42,7 @@ def _item(data: dict[str, Any], code: str) -> dict[str, Any]:
 def test_totals_count_submitted_units_and_compare_with_the_previous_period(org: Org) -> None:
     w, task_id = _world(org)
     why = {"POP": "新数", "GDP": "新数"}
+    rw.store(w, "U2", "POP", "2026Q4", 99)  # in the registry already, but 基层二所 has not submitted this task
     rw.fill_and_submit(w, task_id, "U1", {"POP": 13, "GDP": "200000", "NOTE": "说明"}, why)
     data = _summary(w, task_id)
     assert data["counts"]["submitted"] == 1 and data["counts"]["filling"] + data["counts"]["not_started"] == 1
