@@ -82,14 +82,11 @@ def _live(task: CollectTask) -> None:
         raise InvalidTransition("填报任务已结束，不能再操作")
 
 
-def _moved(
-    session: Session, actor: Actor, task: CollectTask, ret: UnitReturn, action: str, detail: dict[str, Any]
-) -> None:
-    """After a change: version, audit (``action`` is a literal at each caller), the event."""
+def _moved(session: Session, task: CollectTask, ret: UnitReturn) -> None:
+    """After a transition: the version, and the event (the caller records its audit entry)."""
     ret.version += 1
     ret.updated_at = utcnow()
     session.add(ret)
-    audit.record(session, actor, action, target_type="tb_return", target_id=ret.id, detail=detail)
     tasks.return_changed(session, task, ret)
 
 
@@ -108,7 +105,8 @@ def open_return(session: Session, actor: Actor, ret: UnitReturn) -> UnitReturn:
     task = task_of(session, ret)
     if actor.user_id in (ret.filler_id, ret.reviewer_id) and task.status == TaskStatus.issued:
         if _open(session, task, ret):
-            _moved(session, actor, task, ret, "tianbao.return.open", {"task_id": task.id})
+            audit.record(session, actor, "tianbao.return.open", target_type="tb_return", target_id=ret.id)
+            _moved(session, task, ret)
     return ret
 
 
@@ -304,7 +302,15 @@ def to_review(session: Session, actor: Actor, ret: UnitReturn, version: int) -> 
         if item is not None and row.get("required") and not _filled(effective(ret, str(item.id))):
             raise ValidationError(f"「{item.name}」为必填项", code="required_missing", field=str(item.id))
     ret.status = ReturnStatus.in_review
-    _moved(session, actor, task, ret, "tianbao.return.to_review", {"task_id": task.id})
+    audit.record(
+        session,
+        actor,
+        "tianbao.return.to_review",
+        target_type="tb_return",
+        target_id=ret.id,
+        detail={"task_id": task.id},
+    )
+    _moved(session, task, ret)
     return ret
 
 
@@ -321,7 +327,15 @@ def send_back(session: Session, actor: Actor, ret: UnitReturn, version: int, com
     if not comment:
         raise ValidationError("请写明退回修改的意见", code="comment_required", field="comment")
     ret.status = ReturnStatus.filling
-    _moved(session, actor, task, ret, "tianbao.return.send_back", {"task_id": task.id, "comment": comment[:500]})
+    audit.record(
+        session,
+        actor,
+        "tianbao.return.send_back",
+        target_type="tb_return",
+        target_id=ret.id,
+        detail={"task_id": task.id, "comment": comment[:500]},
+    )
+    _moved(session, task, ret)
     _notify(session, task, ret, [ret.filler_id], f"填报被退回修改：{task.title}", comment[:500])
     return ret
 
@@ -363,14 +377,15 @@ def submit(session: Session, actor: Actor, ret: UnitReturn, version: int) -> Uni
     values.store(session, unit_id=ret.unit_id, rows=rows, task_id=task.id, return_id=ret.id, author_id=ret.filler_id)
     ret.status, ret.submitted_at = ReturnStatus.submitted, utcnow()
     ret.items_total, ret.prefilled_count, ret.typed_count = len(task.items), prefilled, typed
-    _moved(
+    audit.record(
         session,
         actor,
-        task,
-        ret,
         "tianbao.return.submit",
-        {"task_id": task.id, "stored": len(rows), "prefilled": prefilled, "typed": typed},
+        target_type="tb_return",
+        target_id=ret.id,
+        detail={"task_id": task.id, "stored": len(rows), "prefilled": prefilled, "typed": typed},
     )
+    _moved(session, task, ret)
     return ret
 
 
@@ -391,7 +406,10 @@ def accept(session: Session, actor: Actor, ret: UnitReturn, version: int) -> Uni
     if task.status == TaskStatus.withdrawn:
         raise InvalidTransition("填报任务已撤回")
     ret.status, ret.accepted_at = ReturnStatus.accepted, utcnow()
-    _moved(session, actor, task, ret, "tianbao.return.accept", {"task_id": task.id})
+    audit.record(
+        session, actor, "tianbao.return.accept", target_type="tb_return", target_id=ret.id, detail={"task_id": task.id}
+    )
+    _moved(session, task, ret)
     return ret
 
 
@@ -424,7 +442,15 @@ def return_(
             )
         )
     ret.status = ReturnStatus.returned
-    _moved(session, actor, task, ret, "tianbao.return.return", {"task_id": task.id, "comments": len(comments)})
+    audit.record(
+        session,
+        actor,
+        "tianbao.return.return",
+        target_type="tb_return",
+        target_id=ret.id,
+        detail={"task_id": task.id, "comments": len(comments)},
+    )
+    _moved(session, task, ret)
     _notify(session, task, ret, [ret.filler_id, ret.reviewer_id], f"填报被退回：{task.title}", "请按意见修改后重新报送")
     return ret
 
