@@ -178,11 +178,17 @@ def workbook(form: dict[str, Any]) -> bytes:
         if spec.get("type") == "table":
             title = _sheet_title(item, used)
             _table_sheet(wb.create_sheet(title), item, lists)
-            mp.append(["table", item["id"], title])
             row += 1
-            ws.append([safe_cell(item["code"]), safe_cell(item["name"]), safe_cell(_label(item)), f"见工作表“{title}”"])
+            mp.append(["table", item["id"], title, row])
+            note, reason = safe_cell(_prefill_note(item)), safe_cell(item.get("reason") or "")
+            ws.append(
+                [safe_cell(item["code"]), safe_cell(item["name"]), safe_cell(_label(item)), f"见工作表“{title}”"]
+                + [note, reason]
+            )
             for c in ws[row]:
                 c.protection = _LOCKED
+            ws.cell(row=row, column=REASON_COL).protection = _OPEN  # a changed prefilled table needs its reason
+            ws.cell(row=row, column=REASON_COL).fill = _OPEN_FILL
             continue
         row += 1
         name = item["name"] + ("（必填）" if item.get("required") else "")
@@ -265,6 +271,7 @@ class Upload:
     reasons: dict[int, str] = field(default_factory=dict)
     where: dict[int, tuple[str, str]] = field(default_factory=dict)  # item id -> (sheet, value cell)
     table_rows: dict[int, list[int]] = field(default_factory=dict)  # item id -> sheet row of each table row
+    reason_cells: dict[int, str] = field(default_factory=dict)  # a table item's reason cell on the main sheet
     errors: list[dict[str, Any]] = field(default_factory=list)
 
     def bad(self, sheet: str, cell: str, item_id: int | None, message: str) -> None:
@@ -345,7 +352,7 @@ def _read_book(wb: Any, form: dict[str, Any]) -> Upload:
     out = Upload()
     main = _rows(wb[MAIN])
     for entry in mapping[1:]:
-        kind, item_id, where = (list(entry) + [None, None, None])[:3]
+        kind, item_id, where, main_row = (list(entry) + [None, None, None, None])[:4]
         if not isinstance(item_id, int) or item_id not in items or item_id in out.values:
             continue
         item = items[item_id]
@@ -361,6 +368,10 @@ def _read_book(wb: Any, form: dict[str, Any]) -> Upload:
             out.where[item_id] = (MAIN, cell)
         elif kind == "table" and isinstance(where, str) and where in wb.sheetnames and spec.get("type") == "table":
             _read_table(out, item, where, _rows(wb[where]))
+            if isinstance(main_row, int) and _cell(main, main_row, 1) == safe_cell(item["code"]):
+                reason = _cell(main, main_row, REASON_COL)
+                out.reasons[item_id] = _unquote(str(reason).strip()) if reason is not None else ""
+                out.reason_cells[item_id] = f"{get_column_letter(REASON_COL)}{main_row}"
     return out
 
 
@@ -427,8 +438,8 @@ def check(upload: Upload, form: dict[str, Any], clean: Cleaner) -> tuple[dict[st
             col = get_column_letter(REASON_COL)
             errors.append(
                 {
-                    "sheet": sheet,
-                    "cell": f"{col}{cell[1:]}" if sheet == MAIN else cell,
+                    "sheet": MAIN if item_id in upload.reason_cells or sheet == MAIN else sheet,
+                    "cell": upload.reason_cells.get(item_id) or (f"{col}{cell[1:]}" if sheet == MAIN else cell),
                     "item_id": item_id,
                     "message": f"“{item['name']}”改动了预填的值，请填写修改原因",
                 }

@@ -18,7 +18,7 @@ from office.db import Database
 from office.errors import PermissionDenied, UnsupportedMedia, ValidationError
 from tests.factories import Org
 from tests.tianbao import report_world as rw
-from tianbao import returns, xlsx
+from tianbao import items, returns, xlsx
 from tianbao.models import DataValue, UnitReturn
 
 CODES = ["POP", "GDP", "KIND", "DAY", "NOTE", "PROJ"]
@@ -235,3 +235,22 @@ def test_http_round_trip(client: Any, world: rw.World, db: Database) -> None:
     assert kind["value"] == "城市"
     login(client, "othello")  # another agency: not its return
     assert client.get(f"/api/tianbao/returns/{rid}/xlsx").status_code in (403, 404)
+
+
+def test_a_prefilled_table_changed_offline_needs_its_reason(world: rw.World) -> None:
+    with world.org.db.read() as s:
+        old = items.clean_value(s, world.actor("polonius"), world.items["PROJ"], [{"name": "旧桥", "invest": 1}])
+    rw.store(world, "U1", "PROJ", "2026Q4", old)
+    _, rid = _task(world)
+    data = _download(world, rid)
+    table = next(n for n in load_workbook(io.BytesIO(data)).sheetnames if n.startswith("PROJ"))
+    assert load_workbook(io.BytesIO(data))[table]["A4"].value == "旧桥"  # the prefilled row
+    row = _row_of(data, "PROJ")
+    assert load_workbook(io.BytesIO(data))[xlsx.MAIN][f"F{row}"].protection.locked is False
+    changed = _fill(data, {(table, "B4"): 2})
+    with pytest.raises(ValidationError) as e:
+        _upload(world, rid, changed)
+    assert [(c["sheet"], c["cell"]) for c in e.value.extra["cells"]] == [(xlsx.MAIN, f"F{row}")]
+    saved = _upload(world, rid, _fill(data, {(table, "B4"): 2, (xlsx.MAIN, f"F{row}"): "投资额更正"}))
+    key = str(rw_item(world, "PROJ"))
+    assert saved.draft[key]["rows"] == [{"name": "旧桥", "invest": 2}] and saved.reasons[key] == "投资额更正"
