@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from docs_flow import archive, distribution, numbering, output, service
+from docs_flow import archive, distribution, joint_seal, numbering, output, service
 from docs_flow.models import (
     MINUTES_SERIES,
     ORDER_SERIES,
@@ -55,6 +55,11 @@ def check_act(
         t = engine.submit(session, actor, case, opinion=opinion)
     elif action == "approve":
         t = _approve(session, actor, doc, case, opinion, pin)
+        if t is None:  # 联合行文: the lead sealed; the step waits for the co-issuers' seals (joint_seal)
+            service.bump(session, doc)
+            service.publish_update(session, doc, case, "sealed")
+            joint_seal.announce(session, doc)
+            return doc
     elif action == "return":
         t = engine.return_to(session, actor, case, target=target or "", reason=reason or opinion)
     elif action == "withdraw":
@@ -97,7 +102,7 @@ def _check_submittable(doc: OutgoingDocument) -> None:
 
 def _approve(
     session: Session, actor: Actor, doc: OutgoingDocument, case: WfCase, opinion: str, pin: str | None
-) -> case_kinds.Transition:
+) -> case_kinds.Transition | None:
     task = tasks.my_task(session, case, actor)
     tag = case.route[task.step_index].get("tag", "") if task is not None else ""
     detail: dict[str, Any] = {}
@@ -110,7 +115,15 @@ def _approve(
     elif tag == "seal":
         if not doc.signed_hash or not doc.number:
             raise InvalidTransition("公文未签发或未编号，不能用印", code="not_ready_for_seal")
-        doc.seal_record = output.seal_document(session, actor, doc, pin)
+        if doc.joint_issuers and doc.seal_record:  # 联合行文: the lead sealed; done when every co-issuer has
+            waiting = joint_seal.pending(doc)
+            if waiting:
+                names = "、".join(str(j["name"]) for j in waiting)
+                raise InvalidTransition(f"联合发文机关尚未全部用印：待{names}用印", code="joint_seals_pending")
+        else:
+            doc.seal_record = output.seal_document(session, actor, doc, pin)
+            if doc.joint_issuers:
+                return None  # the step stays at 用印 for the co-issuers' seals, in issuing order
         detail = {"signed_hash": doc.signed_hash, "method": doc.seal_record["method"]}
     return engine.approve(session, actor, case, opinion=opinion, detail=detail)
 

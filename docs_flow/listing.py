@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from docs_flow import numbering, service, visibility
+from docs_flow import joint_seal, numbering, service, visibility
 from docs_flow.models import CLASSIFIED_LEVELS, OutgoingDocument, Secrecy, Urgency
 from office import policy
 from office.actor import Actor
@@ -90,6 +90,7 @@ def document_detail(session: Session, actor: Actor, doc_id: int) -> dict[str, An
         "drafter": names.get(doc.drafter_id, ""),
         "drafting_dept": dept.name if dept else "",
         "allowed_actions": allowed_actions(session, actor, doc, case),
+        "joint_seal": joint_seal.status_for(session, actor, doc),  # 联合行文: seals applied and to come
         "return_targets": [{"key": k, "name": n} for k, n in tasks.return_targets(session, case)],
         "my_step": {
             "name": step["name"],
@@ -140,6 +141,7 @@ def document_public(doc: OutgoingDocument) -> dict[str, Any]:
         "main_recipients": doc.main_recipients,
         "cc_recipients": doc.cc_recipients,
         "countersign_department_ids": doc.countersign_department_ids,
+        "joint_issuers": doc.joint_issuers,
         "body": doc.body,
         "body_hash": doc.body_hash,
         "body_version_no": doc.body_version_no,

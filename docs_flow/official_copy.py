@@ -24,7 +24,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from docs_flow.models import DocAttachment, OutgoingDocument
 from esign import service as esign_service
 from office.actor import Actor
 from office.errors import OfficeError
-from typeset import convert, ofd, paginate, pdf_measure
+from typeset import convert, joint, ofd, paginate, pdf_measure
 from workflow import engine, tasks
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -52,6 +52,18 @@ class PreparedCopy:
     docx: bytes
     pdf: bytes
     placement: pdf_measure.SealPlacement
+    # 联合行文 (typeset.joint): every issuer's seal place on the pages and its anchor in the Word file
+    # (paragraph index, centre in twips), issuing order; the lead's is the first.
+    joint: tuple[joint.JointSeal, ...] = ()
+    anchors: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def seal_page(self) -> int:
+        return self.joint[0].page if self.joint else self.placement.page
+
+    @property
+    def seal_rect(self) -> tuple[float, float, float, float]:
+        return self.joint[0].rect if self.joint else self.placement.rect
 
 
 _AHEAD: ContextVar[PreparedCopy | None] = ContextVar("official_copy_ahead", default=None)
@@ -77,7 +89,28 @@ def prepare(document: OutgoingDocument, diameter_mm: float, annexes: Sequence[Do
         pdf, date_text=date_text, signature_text=signature_text, diameter_mm=diameter_mm, name_seal=fmt == "order"
     )
     key = (document.id or 0, document.version, document.issued_date or date.min, float(diameter_mm))
-    return PreparedCopy(key, docx, pdf, placement)
+    return _joint_places(document, PreparedCopy(key, docx, pdf, placement), date_text, diameter_mm)
+
+
+def _joint_places(document: OutgoingDocument, copy: PreparedCopy, date_text: str, diameter_mm: float) -> PreparedCopy:
+    """联合行文: where each issuer's seal goes, measured on the same pages, and its place in the Word file."""
+    if not document.joint_issuers:
+        return copy
+    names = [document.issuing_agency_name, *(j["name"] for j in document.joint_issuers)]
+    spots = joint.placements(copy.pdf, joint.name_rows(names, date_text), date_text, diameter_mm)
+    anchors = joint.word_anchors(copy.docx, names, date_text)
+    return replace(copy, joint=tuple(spots), anchors=tuple(anchors))
+
+
+def joint_record(document: OutgoingDocument, record: dict[str, Any], copy: PreparedCopy) -> dict[str, Any]:
+    """The lead's seal record of a 联合行文: every issuer's seal place (page, centre) and Word anchor, kept
+    for the co-issuers' seals (``docs_flow.joint_seal``), and the seals applied so far: the lead's."""
+    if not document.joint_issuers:
+        return record
+    keys = ("by_id", "by", "at", "seal_id", "seal_name", "sealed_sha256", "official_pdf", "official_ofd")
+    lead = {"agency_id": document.agency_id, "agency": document.issuing_agency_name, **{k: record.get(k) for k in keys}}
+    spots = [[s.page, *s.centre] for s in copy.joint]
+    return {**record, "joint": {"spots": spots, "anchors": [list(a) for a in copy.anchors], "seals": [lead]}}
 
 
 @contextmanager
@@ -94,6 +127,8 @@ def ahead(session: Session, actor: Actor, doc_id: int, pick_seal: Any) -> Any:
     when this is not a 用印 the actor can do now; the transaction then decides and refuses)."""
     document = session.get(OutgoingDocument, doc_id)
     if document is None or not document.case_id or not document.signed_hash or not document.number:
+        return None
+    if document.joint_issuers and document.seal_record:  # 联合行文, the lead sealed: nothing to lay out again
         return None
     case = engine.get_case(session, document.case_id)
     task = tasks.my_task(session, case, actor)
@@ -139,8 +174,8 @@ def seal_pdf(
             seal_id=seal_id,
             pin=pin,
             pdf_bytes=copy.pdf,
-            page=copy.placement.page,
-            rect=copy.placement.rect,
+            page=copy.seal_page,
+            rect=copy.seal_rect,
             reference=reference,
             authorisation=authorisation,
         )
@@ -150,7 +185,7 @@ def seal_pdf(
         return {"official_pdf": None, "official_pdf_missing": exc.message}
     return {
         "official_pdf": store(session, sealed, ".pdf"),
-        "seal_page": copy.placement.page + 1,
+        "seal_page": copy.seal_page + 1,
         "seal_covers": list(copy.placement.covers),
     }
 
@@ -179,8 +214,8 @@ def seal_ofd(
         seal_id=seal_id,
         pin=pin,
         ofd_bytes=package,
-        page=copy.placement.page,
-        rect=copy.placement.rect,
+        page=copy.seal_page,
+        rect=copy.seal_rect,
         reference=reference,
         authorisation=authorisation,
     )

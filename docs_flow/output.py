@@ -81,9 +81,11 @@ def _post_title(session: Session, user_id: int) -> str:
     return post.title if post else ""
 
 
-def pick_seal(session: Session, actor: Actor, document: OutgoingDocument) -> Any:
-    """The seal 用印 applies: the agency's 公章, or for a 令 the 签发人's 签名章 (§10.2)."""
-    usable = [s for s in esign_service.usable_seals(session, actor) if s.agency_id == document.agency_id]
+def pick_seal(session: Session, actor: Actor, document: OutgoingDocument, agency_id: int | None = None) -> Any:
+    """The seal 用印 applies: the agency's 公章 (``agency_id``: a co-issuer's, 联合行文), or for a 令 the
+    签发人's 签名章 (§10.2)."""
+    agency_id = agency_id or document.agency_id
+    usable = [s for s in esign_service.usable_seals(session, actor) if s.agency_id == agency_id]
     if document.doc_type.value == official_copy.ORDER:
         seals = [s for s in usable if s.kind == SealKind.name and s.holder_user_id == document.signed_by_id]
         if not seals:
@@ -108,6 +110,9 @@ def seal_document(session: Session, actor: Actor, document: OutgoingDocument, pi
     data = copy.docx
     order = document.doc_type.value == official_copy.ORDER
     anchor = signature_paragraph_index(data) if order else date_paragraph_index(data)
+    centre = None
+    if copy.anchors:  # 联合行文: the lead's seal on the lead's name, in the row of names
+        anchor, centre = copy.anchors[0]
     reference = document.number or document.title[:100]
     # A 公文's 用印 needs no 用印申请 even on a seal that requires one: its 签发 (checked by the
     # caller, docs_flow.actions: signed_hash and number) is the leader's authority for this very text.
@@ -119,6 +124,7 @@ def seal_document(session: Session, actor: Actor, document: OutgoingDocument, pi
         pin=pin,
         docx_bytes=data,
         anchor_paragraph=anchor,
+        anchor_centre_twips=centre,
         reference=reference,
         authorisation=issued,
     )
@@ -129,7 +135,7 @@ def seal_document(session: Session, actor: Actor, document: OutgoingDocument, pi
     pdf |= official_copy.seal_ofd(
         session, actor, document, copy, seal_id=seal.id, pin=pin, reference=reference, authorisation=issued
     )
-    return {
+    record = {
         "conformance": check(data).to_dict(),
         "hash": document.signed_hash,
         "version_no": document.signed_version_no,
@@ -142,6 +148,7 @@ def seal_document(session: Session, actor: Actor, document: OutgoingDocument, pi
         "sealed_sha256": digest,
         **pdf,
     }
+    return official_copy.joint_record(document, record, copy)  # 联合行文: the places of the other seals
 
 
 def official_file(session: Session, document: OutgoingDocument) -> bytes:

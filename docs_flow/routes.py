@@ -14,6 +14,7 @@ from docs_flow import (
     annexes,
     discussion,
     files,
+    joint_seal,
     listing,
     numbering,
     official_copy,
@@ -30,6 +31,7 @@ from docs_flow.schemas import (
     DelegationIn,
     DocumentCreate,
     DocumentUpdate,
+    JointSealIn,
     NumberIn,
     ReserveIn,
     TemplateIn,
@@ -119,6 +121,18 @@ def act(ctx: Ctx) -> dict[str, Any]:
         pin=b.pin,
         quote_comment_id=b.quote_comment_id,
     )
+    return listing.document_detail(ctx.session, ctx.user, doc_id)
+
+
+def _joint_seal_ahead(ctx: Ctx) -> Any:
+    """``before_write``: the keeper's signing key derived from the PIN before the write lock."""
+    return credentials.unsealed_ahead(ctx.session, ctx.user, ctx.body.pin)
+
+
+@api(action="document.use", body=JointSealIn, write=True, before_write=_joint_seal_ahead)
+def joint_seal_document(ctx: Ctx) -> dict[str, Any]:
+    doc_id = ctx.path_int("doc_id")
+    joint_seal.check_seal(ctx.session, ctx.user, doc_id, version=ctx.body.version, pin=ctx.body.pin)
     return listing.document_detail(ctx.session, ctx.user, doc_id)
 
 
@@ -382,6 +396,7 @@ routes = [
     Route("/api/docs/{doc_id:int}", update_document, methods=["PUT"]),
     Route("/api/docs/{doc_id:int}/actions", act, methods=["POST"]),
     Route("/api/docs/{doc_id:int}/number", assign_number, methods=["POST"]),
+    Route("/api/docs/{doc_id:int}/joint-seal", joint_seal_document, methods=["POST"]),
     Route("/api/docs/{doc_id:int}/versions", versions, methods=["GET"]),
     Route("/api/docs/{doc_id:int}/versions/{no:int}", version, methods=["GET"]),
     Route("/api/docs/{doc_id:int}/diff", diff, methods=["GET"]),

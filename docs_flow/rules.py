@@ -26,6 +26,7 @@ class DocAccess:
     status: DocStatus
     on_route: bool
     same_agency: bool
+    co_issuer_keeper: bool = False  # 联合行文: a co-issuing agency's seal keeper (docs_flow.visibility)
 
 
 @policy.rule("document.use")
@@ -35,7 +36,7 @@ def _can_use(actor: Actor, _resource: Any = None) -> bool:
 
 @policy.rule("document.read")
 def _can_read(actor: Actor, res: DocAccess) -> bool:
-    if res.on_route:
+    if res.on_route or res.co_issuer_keeper:
         return True
     agency_wide = actor.has(Role.leader) or actor.has(Role.clerk)
     return res.same_agency and agency_wide and res.status != DocStatus.draft

@@ -44,6 +44,8 @@ class SheetFields(Body):
     issuing_agency_name: str | None = Field(default=None, max_length=100)
     number_code: str | None = Field(default=None, max_length=20)
     countersign_department_ids: list[int] | None = Field(default=None, max_length=50)
+    # 联合行文: the other issuing agencies' ids in issuing order (at most 5: checked by the service)
+    joint_issuers: list[int] | None = Field(default=None, max_length=50)
     attachments: list[AttachmentRef] | None = Field(default=None, max_length=100)
     attendance: Attendance | None = None  # 纪要 only
     body: list[dict[str, Any]] | None = None
@@ -90,6 +92,13 @@ class AnnexUpdate(Body):
 class NumberIn(Body):
     version: int
     reserved_id: int | None = None
+
+
+class JointSealIn(Body):
+    """联合行文: a co-issuer's seal keeper seals the record with the agency's 公章 (``docs_flow.joint_seal``)."""
+
+    version: int
+    pin: str | None = Field(default=None, max_length=64)
 
 
 class ReserveIn(Body):

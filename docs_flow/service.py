@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from docs_flow import body as body_mod
-from docs_flow import numbering, rules, templates
+from docs_flow import numbering, rules, templates, visibility
 from docs_flow.models import (
     CLASSIFIED_LEVELS,
     DocAttachment,
@@ -78,9 +78,10 @@ def access_document(session: Session, actor: Actor, doc_id: int) -> OutgoingDocu
     if doc is None:
         raise NotFound()
     on_route = worklist.on_route(session, case_of(session, doc), actor.user_id)
-    policy.require(
-        actor, "document.read", rules.DocAccess(doc.status, on_route, doc.agency_id == actor.agency_id), hide=True
+    access = rules.DocAccess(
+        doc.status, on_route, doc.agency_id == actor.agency_id, visibility.co_issuer_keeper(actor, doc)
     )
+    policy.require(actor, "document.read", access, hide=True)
     return doc
 
 
@@ -229,9 +230,11 @@ def _apply_sheet(session: Session, doc: OutgoingDocument, data: SheetFields, *, 
         doc.attendance = {k: _names(getattr(data.attendance, k)) for k in ("present", "on_leave", "sitting_in")}
     if data.body is not None:
         doc.body = body_mod.normalize_blocks(data.body)
-    for name in ("countersign_department_ids", "number_code"):
+    for name in ("countersign_department_ids", "number_code", "joint_issuers"):
         if name in given and getattr(data, name) is not None and not drafting:
-            raise InvalidTransition("会签部门和机关代字只能在拟稿时设定", code="route_fixed")
+            raise InvalidTransition("会签部门、机关代字和联合发文机关只能在拟稿时设定", code="route_fixed")
+    if data.joint_issuers is not None:
+        doc.joint_issuers = _joint_issuers(session, doc.agency_id, data.joint_issuers)
     if data.countersign_department_ids is not None:
         doc.countersign_department_ids = _countersign(session, doc.agency_id, data.countersign_department_ids)
     if data.number_code is not None:
@@ -263,6 +266,31 @@ def _countersign(session: Session, agency_id: int, ids: list[int]) -> list[int]:
         if i not in found or found[i].agency_id != agency_id:
             raise ValidationError("会签部门必须是本机关的处室", code="bad_department")
     return ids
+
+
+MAX_JOINT_ISSUERS = 5
+
+
+def _joint_issuers(session: Session, agency_id: int, ids: list[int]) -> list[dict[str, object]]:
+    """联合行文: the other issuing agencies, in the order given (the issuing order), as stored: each an
+    agency of the directory, named once, not the document's own (the lead), at most five."""
+    if len(ids) > MAX_JOINT_ISSUERS:
+        raise ValidationError(
+            f"联合发文机关最多 {MAX_JOINT_ISSUERS} 个（不含主办机关）",
+            code="too_many_joint_issuers",
+            field="joint_issuers",
+        )
+    if len(set(ids)) != len(ids):
+        raise ValidationError("联合发文机关不能重复", code="duplicate_joint_issuer", field="joint_issuers")
+    if agency_id in ids:
+        raise ValidationError(
+            "联合发文机关不能是本机关（本机关为主办机关）", code="own_agency_joint", field="joint_issuers"
+        )
+    found = {d.id: d for d in session.exec(select(Department).where(col(Department.id).in_(ids))).all()} if ids else {}
+    for i in ids:
+        if i not in found or found[i].agency_id != i:
+            raise ValidationError("联合发文机关必须是通讯录中的机关", code="bad_joint_issuer", field="joint_issuers")
+    return [{"agency_id": i, "name": found[i].name} for i in ids]
 
 
 def new_version(session: Session, actor: Actor, doc: OutgoingDocument, *, step_name: str, note: str = "") -> None:

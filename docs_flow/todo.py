@@ -13,6 +13,7 @@ from sqlmodel import Session, col, func, select
 
 from docs_flow import incoming, service, supervision
 from docs_flow.incoming_models import Circulation, CirculationReader, IncomingDocument, SupervisionItem
+from docs_flow.joint_seal import JointSealTodo
 from docs_flow.models import OutgoingDocument, Urgency
 from office import policy
 from office.actor import Actor
@@ -208,4 +209,4 @@ class SupervisionDue:
         )
 
 
-SOURCES = (DocumentSteps(), IncomingSteps(), SupervisionDue())
+SOURCES = (DocumentSteps(), IncomingSteps(), SupervisionDue(), JointSealTodo())

@@ -26,6 +26,7 @@ def document_fields(document: OutgoingDocument) -> dict[str, Any]:
         "secrecy_period": document.secrecy_period,
         "urgency": document.urgency.value,
         "issuer": document.issuing_agency_name,
+        "joint_issuers": [j["name"] for j in document.joint_issuers],  # 联合行文: the others, issuing order
         "signer": document.signer_name,
         "main_recipients": list(document.main_recipients),
         "cc_recipients": list(document.cc_recipients),
@@ -57,6 +58,7 @@ def layout_document(document: OutgoingDocument, annexes: Sequence[DocAttachment]
         "main_recipients": f["main_recipients"],
         "attachments": f["attachments"],
         "signature_name": f["issuer"],
+        "joint_issuers": f["joint_issuers"],
         "date": f["written_date"],
         "note": f["note"] or None,
         "cc": f["cc_recipients"],

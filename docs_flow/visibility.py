@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import Text, and_, cast, false, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import col
 
@@ -23,10 +23,12 @@ from workflow import worklist
 
 def outgoing_cond(actor: Actor) -> Any:
     """``actor`` may read the outgoing document: they drafted it or are on its route; the agency's
-    leaders and clerks read every document of their agency past the draft (the ``document.read`` rule)."""
+    leaders and clerks read every document of their agency past the draft (the ``document.read`` rule);
+    a co-issuing agency's seal keepers read a 联合行文 from the lead's seal on (:func:`co_issuer_cond`)."""
     cond = or_(
         col(OutgoingDocument.drafter_id) == actor.user_id,
         worklist.on_route_cond(OutgoingDocument.case_id, actor.user_id),
+        co_issuer_cond(actor),
     )
     if actor.has(Role.leader) or actor.has(Role.clerk):
         cond = or_(
@@ -34,6 +36,38 @@ def outgoing_cond(actor: Actor) -> Any:
             cond,
         )
     return cond
+
+
+# 联合行文: the one reading rule that crosses agencies. A document issued jointly is sealed by every
+# issuer, each with its own 公章 by its own seal keeper (docs_flow.joint_seal), so a co-issuing agency's
+# seal keepers must see the document they seal: its text, its route and the sealed files. They see that
+# one document only, only once the lead has sealed it (the text is signed and numbered then, and a
+# return before 用印 clears the seal record and with it this access), and nobody else of the co-issuing
+# agency does: not its leaders or clerks (agency-wide readers of their own agency's documents only),
+# not its staff. Receiving agencies read the copy delivered to their 收文, never the 发文.
+
+
+def _co_issuer_keeper(actor: Actor) -> int | None:
+    """The agency whose co-issued documents ``actor`` may read as its seal keeper (None: not a keeper)."""
+    return actor.agency_id if actor.has(Role.seal_keeper) and actor.agency_id is not None else None
+
+
+def co_issuer_cond(actor: Actor) -> Any:
+    """SQL: a 联合行文 naming the actor's agency among its issuers and sealed by the lead, for its seal
+    keepers. ``joint_issuers`` is JSON ({"agency_id": N, "name": ...} each, written by json.dumps on
+    SQLite and PostgreSQL alike), matched as text; :func:`co_issuer_keeper` decides the same in Python."""
+    agency_id = _co_issuer_keeper(actor)
+    if agency_id is None:
+        return false()
+    listed = cast(col(OutgoingDocument.joint_issuers), Text).like(f'%"agency_id": {int(agency_id)},%')
+    return and_(listed, cast(col(OutgoingDocument.seal_record), Text) != "{}")
+
+
+def co_issuer_keeper(actor: Actor, doc: OutgoingDocument) -> bool:
+    """Python's copy of :func:`co_issuer_cond` for one document (``service.access_document``)."""
+    agency_id = _co_issuer_keeper(actor)
+    listed = any(int(j.get("agency_id", 0)) == agency_id for j in doc.joint_issuers)
+    return agency_id is not None and listed and bool(doc.seal_record)
 
 
 def incoming_cond(actor: Actor) -> Any:

@@ -99,7 +99,12 @@ def rows(doc: OfficialDocument) -> tuple[tuple[str, ...], ...]:
         return ()
     if not doc.seal_space:
         return tuple((_compact(n),) for n in names(doc))
-    placed = slots(names(doc), format_cn_date(doc.date))
+    return name_rows(names(doc), format_cn_date(doc.date))
+
+
+def name_rows(issuers: list[str], date_text: str) -> tuple[tuple[str, ...], ...]:
+    """The rows of names of the 署名 block with seals, as printed (spaces dropped)."""
+    placed = slots(issuers, date_text)
     count = placed[-1].row + 1
     return tuple(tuple(_compact(s.name) for s in placed if s.row == r) for r in range(count))
 

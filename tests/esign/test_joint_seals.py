@@ -9,6 +9,7 @@ import dataclasses
 from pathlib import Path
 
 from esign import service
+from esign.verify import format_report
 from office.models import Role
 from tests.esign.svc import PIN, enrol, make_seal
 from tests.esign.test_pdf_sig import _append_update, _pdfsig, _pyhanko, _root
@@ -67,6 +68,9 @@ def test_each_seal_stays_valid_after_the_next_is_added(
         sigs = report["signatures"]
         assert [s["seal_name"] for s in sigs] == ["省政府办公厅公章", "省财政厅公章"], (fmt, sigs)
         assert [s["signer"] for s in sigs] == ["周敏", "钱进"]
+        assert [s["organization"] for s in sigs] == ["省政府办公厅", "省财政厅"]  # each seal with its agency
+        text = format_report(report)  # what `office verify` prints
+        assert "第 2 个签章：有效（印章“省财政厅公章”）" in text and "单位：省财政厅" in text, text
     root = _root(org)
     out = _pdfsig(pdf, root, tmp_path)
     assert out.count("Signature is Valid.") == 2 and out.count("Certificate is Trusted.") == 2, out

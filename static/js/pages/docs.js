@@ -8,6 +8,7 @@
 import { el, replace, button, field, loading, emptyState, errorState, toast, confirmDialog, newestWins, loadCss } from "../ui.js";
 import { newClientId, upload } from "../api.js";
 import { picker } from "../components/picker.js";
+import { jointIssuersPicker, jointIssuersText, jointSealPanel } from "./docs/joint.js";
 
 const BOXES = [["todo", "待办"], ["done", "已办"], ["mine", "我起草的"], ["all", "全部"]];
 const BLOCK_LABELS = { heading: "标题", paragraph: "段落", list_item: "列表项", table: "表格" };
@@ -159,12 +160,13 @@ async function renderNew(root, ctx) {
   });
   const countersign = el("fieldset", { class: "fieldset roles" }, el("legend", {}, "会签部门（可多选，同时会签）"),
     boxes.map((b) => b.wrap));
+  const joint = jointIssuersPicker(api);
   const status = el("p", { class: "form-msg", role: "alert", hidden: true });
   const submit = button("创建草稿", null, { kind: "primary", type: "submit" });
   const form = el("form", { class: "form panel", novalidate: true },
     el("p", { class: "hint" }, `密级只能是非密或内部。${meta.refused_secrecy.join("、")}等涉密公文不得在本系统处理。`),
     el("div", { class: "form-grid" }, docType.wrap, urgency.wrap, secrecy.wrap, code.wrap),
-    title.wrap, main.wrap, cc.wrap, body.wrap, attachments.wrap, countersign, phone.wrap, status,
+    title.wrap, main.wrap, cc.wrap, body.wrap, attachments.wrap, countersign, joint.element, phone.wrap, status,
     el("div", { class: "actions" }, submit, el("a", { class: "btn btn-secondary", href: "#/docs?box=mine" }, "取消")));
   const clientId = newClientId(); // one per form: pressing 创建草稿 again after a lost answer makes no second draft
   form.addEventListener("submit", async (ev) => {
@@ -177,6 +179,7 @@ async function renderNew(root, ctx) {
         number_code: code.input.value, drafter_phone: phone.input.value,
         attachments: attachments.input.value.split("\n").map((s) => s.trim()).filter(Boolean).map((name) => ({ name })),
         countersign_department_ids: boxes.filter((b) => b.cb.checked).map((b) => Number(b.cb.value)),
+        joint_issuers: joint.ids(),
         body: textToBlocks(body.input.value),
       });
       toast("草稿已创建", "success");
@@ -206,6 +209,7 @@ async function renderDocument(root, ctx, id) {
     replace(root,
       el("a", { class: "back-link", href: "#/docs" }, "‹ 返回公文列表"),
       header(doc),
+      jointSealPanel(api, doc, refresh),
       actionPanel(ctx, doc, view, refresh),
       bodySection(ctx, doc, view, refresh),
       sheetView(doc),
@@ -234,6 +238,7 @@ function sheetView(doc) {
   const rows = [
     ["主送", doc.main_recipients.join("，")], ["抄送", doc.cc_recipients.join("，")],
     ["拟稿", `${doc.drafting_dept} ${doc.drafter} ${doc.drafter_phone}`.trim()],
+    ["联合发文机关", jointIssuersText(doc)],
     ["发文字号", doc.number], ["签发人", doc.signer_name], ["成文日期", doc.written_date],
     ["印发机关", doc.issuing_agency_name], ["印发日期", doc.issued_date],
     ["附件", doc.attachments.map((a) => a.name).join("、")], ["附注", doc.note],
@@ -454,6 +459,9 @@ function editor(ctx, doc, view, refresh) {
   const recipients = field({ label: "主送", name: "main_recipients", maxlength: 1000,
     value: doc.main_recipients.join("，"), hint: "多个主送用逗号分隔；同类并列用顿号，如“各处室、各直属单位”" });
   recipients.wrap.append(agencyAdder(ctx, recipients.input, "从通讯录添加主送机关"));
+  // 联合行文: the other issuers are chosen while drafting only (they sign and seal along the route).
+  const drafting = doc.status === "draft" || doc.status === "withdrawn";
+  const joint = drafting ? jointIssuersPicker(ctx.api, doc.joint_issuers) : null;
   // 纪要: the attendance block (GB/T 9704 §10.3), one entry per line: 单位 姓名.
   const minutes = doc.doc_type === "纪要";
   const attendance = minutes ? [["present", "出席"], ["on_leave", "请假"], ["sitting_in", "列席"]].map(([key, label]) =>
@@ -527,6 +535,7 @@ function editor(ctx, doc, view, refresh) {
     try {
       await ctx.api.put(`/api/docs/${doc.id}`, { version: doc.version, title: title.input.value, body: blocks,
         main_recipients: splitList(recipients.input.value),
+        ...(joint ? { joint_issuers: joint.ids() } : {}),
         ...(minutes ? { attendance: Object.fromEntries(attendance.map(([key, f]) =>
           [key, f.input.value.split("\n").map((v) => v.trim()).filter(Boolean)])) } : {}),
         note_for_version: note.input.value });
@@ -540,7 +549,7 @@ function editor(ctx, doc, view, refresh) {
     }
   }, { kind: "primary" });
   const cancel = button("取消", () => { view.editing = false; refresh(); }, { kind: "secondary" });
-  wrap.append(title.wrap, recipients.wrap, ...attendance.map(([, f]) => f.wrap), list,
+  wrap.append(title.wrap, recipients.wrap, ...(joint ? [joint.element] : []), ...attendance.map(([, f]) => f.wrap), list,
     el("div", { class: "actions" }, add("heading"), add("paragraph"), add("list_item"), add("table"),
       el("span", { class: "file-pick" }, file, el("label", { for: fileId, class: "btn btn-secondary btn-small" }, "从 Word 导入"))),
     note.wrap, status, el("div", { class: "actions" }, save, cancel));
