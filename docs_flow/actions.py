@@ -54,12 +54,13 @@ def check_act(
         _check_submittable(doc)
         t = engine.submit(session, actor, case, opinion=opinion)
     elif action == "approve":
-        t = _approve(session, actor, doc, case, opinion, pin)
-        if t is None:  # 联合行文: the lead sealed; the step waits for the co-issuers' seals (joint_seal)
+        approved = _approve(session, actor, doc, case, opinion, pin)
+        if approved is None:  # 联合行文: the lead sealed; the step waits for the co-issuers' seals (joint_seal)
             service.bump(session, doc)
             service.publish_update(session, doc, case, "sealed")
             joint_seal.announce(session, doc)
             return doc
+        t = approved
     elif action == "return":
         t = engine.return_to(session, actor, case, target=target or "", reason=reason or opinion)
     elif action == "withdraw":
