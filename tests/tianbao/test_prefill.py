@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from office.actor import SYSTEM
 from office.db import Database
 from office.directory import service
+from office.directory.service import PostSpec
 from office.models import DeptKind
 from tests.factories import Org, make_user
 from tests.tianbao.registry_helpers import define, put, statements
@@ -93,6 +94,11 @@ def test_computed_sources_and_their_marks(db: Database, org: Org) -> None:
     assert s_["label"] == sources.label("directory.staff_count") == "通讯录（在岗人数）"
     assert out[str(depts.id)]["value"] == 2 and out[str(depts.id)]["period"] == "once"  # 办公室 and 统计科
     assert fill(db, task("2026Q4", staff), org.depts["B1"])[str(staff.id)]["value"] == 4  # a department unit
+    with db.write() as s:  # a left colleague no longer counts; one with two posts in the unit counts once
+        service.set_active(s, SYSTEM, org.users["othello"], False)
+        posts = [PostSpec(department_id=org.depts["B1"]), PostSpec(department_id=sub.id or 0, is_primary=False)]
+        service.set_posts(s, SYSTEM, org.users["iago"], posts)
+    assert fill(db, task("2026Q4", staff), unit)[str(staff.id)]["value"] == 3
 
 
 def test_a_persons_value_beats_the_source_and_a_fresh_answer_beats_an_old_one(db: Database, org: Org) -> None:
