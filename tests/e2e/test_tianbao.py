@@ -124,11 +124,23 @@ def elder(page: Any, on: bool) -> None:
 def shots(page: Any, out: Path, name: str) -> None:
     """The screen as it is, then in 长者模式 (and back): test-artifacts/tianbao/<name>[-elder].png."""
     page.wait_for_load_state("networkidle")
+    page.evaluate("() => document.querySelectorAll('.toast').forEach((t) => t.remove())")
     page.screenshot(path=out / f"{name}.png", full_page=True)
     elder(page, True)
     page.wait_for_load_state("networkidle")
     page.screenshot(path=out / f"{name}-elder.png", full_page=True)
     elder(page, False)
+
+
+def narrow(page: Any, out: Path, name: str) -> None:
+    """The same page on a 375 px screen (the desk's window made narrow): no sideways scrolling."""
+    page.set_viewport_size({"width": 375, "height": 780})
+    try:
+        page.wait_for_timeout(400)  # the charts are drawn again for the new width
+        assert sideways(page) <= 0
+        page.screenshot(path=out / f"{name}.png", full_page=True)
+    finally:
+        page.set_viewport_size({"width": 1366, "height": 860})
 
 
 def sideways(page: Any) -> int:
@@ -174,6 +186,9 @@ def test_task_issued_filled_on_a_phone_by_xlsx_returned_and_reused(
         pages.append(ding)
         ding.get_by_role("navigation", name="主要栏目").get_by_role("link", name="数据填报").click()
         ding.get_by_role("heading", name="数据填报", level=1).wait_for()
+        ding.get_by_role("link", name="数据项").click()
+        ding.get_by_text("辖区常住人口").wait_for()
+        ding.screenshot(path=out / "items-1366.png", full_page=True)
         ding.get_by_role("link", name="采集任务").click()
         ding.get_by_text("还没有采集任务").wait_for()
         shots(ding, out, "tasks-empty-1366")
@@ -204,6 +219,9 @@ def test_task_issued_filled_on_a_phone_by_xlsx_returned_and_reused(
         pages.append(gz)
         gz.get_by_role("button", name="我的").click()
         gz.get_by_role("dialog", name="我的").get_by_role("link", name="数据填报").click()
+        gz.get_by_role("link", name=title).wait_for()
+        assert "由您填报" in gz.locator(".tb-item").inner_text()
+        gz.screenshot(path=out / "returns-375.png", full_page=True)
         gz.get_by_role("link", name=title).click()
         gz.get_by_role("heading", name=title, level=1).wait_for()
         pop = gz.get_by_label("辖区常住人口（万人）")
@@ -262,7 +280,9 @@ def test_task_issued_filled_on_a_phone_by_xlsx_returned_and_reused(
         # 珠海: filled, submitted, then sent back by the collector with a comment on the GDP cell.
         zh = user_page(browser, live, "zh_clerk", width=375)
         pages.append(zh)
-        open_return(zh, title)
+        zh.goto("/#/home")  # the 工作台 lists what waits for this clerk
+        zh.locator(".page").get_by_role("link", name=re.compile(title)).first.click()
+        zh.get_by_role("heading", name=title, level=1).wait_for()
         zh.get_by_label("地区生产总值（亿元）").fill("4500")
         zh.get_by_label("地区生产总值（亿元）").press("Tab")
         wait_saved(zh)
@@ -312,6 +332,10 @@ def test_task_issued_filled_on_a_phone_by_xlsx_returned_and_reused(
         assert ding.locator("svg.tb-chart").count() >= 1
         assert not serious_violations(ding, axe_source)
         shots(ding, out, "summary-1366")
+        narrow(ding, out, "summary-375")
+        ding.goto(board_url)
+        ding.locator(".tb-board-table").get_by_text("已采纳").nth(2).wait_for()
+        narrow(ding, out, "board-375")
 
         # The burden reports: 广州 reused the staff count (its population was corrected, so typed);
         # 深圳 reused the population and the staff count and typed only the GDP.

@@ -29,7 +29,8 @@ export async function render(root, ctx) {
   root.classList.add("tianbao-page", "banshi-page");
   const [first, second, third] = ctx.params.path;
   try {
-    if (first === "r" && id(second)) await renderForm(root, ctx, id(second));
+    // #/tianbao/returns/<id> is the 工作台's link to the same page.
+    if ((first === "r" || first === "returns") && id(second)) await renderForm(root, ctx, id(second));
     else if (first === "tasks" && second === "new") await renderEditor(root, ctx, null);
     else if (first === "tasks") await renderTasks(root, ctx);
     else if (first === "t" && id(second) && third === "edit") await renderEditor(root, ctx, id(second));

@@ -69,7 +69,7 @@ export async function renderBoard(root, ctx, taskId) {
       el("td", { "data-label": "选择" }, pick),
       el("td", { "data-label": "单位" }, el("a", { href: `#/tianbao/r/${u.return_id}` },
         u.agency_name && u.agency_name !== u.unit_name ? el("span", { class: "tb-sub" }, u.agency_name) : null, u.unit_name)),
-      el("td", { "data-label": "状态" }, statusTag(u.status, u.late)),
+      el("td", { "data-label": "状态" }, el("span", { class: "tb-tags" }, statusTag(u.status, u.late))),
       el("td", { "data-label": "填报人 / 审核人" }, [nameOf(u.filler), nameOf(u.reviewer)].filter(Boolean).join(" / ")),
       el("td", { "data-label": "打开", class: "tb-nowrap" }, shortTime(u.opened_at)),
       el("td", { "data-label": "报送", class: "tb-nowrap" }, shortTime(u.submitted_at)),

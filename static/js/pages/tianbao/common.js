@@ -76,12 +76,15 @@ export function num(v) {
 
 /**
  * Horizontal bars, one per row: [{label, value, extra?}]. Labels are SVG text (user data through
- * textContent); the chart scales to its box, and a table beside it carries the numbers for readers.
+ * textContent); ``width`` is the box's width in px, so the text is drawn at its own size (the page
+ * draws the chart again when the box changes width), and a table beside it carries the numbers.
  */
-export function barChart(rows, { title, unit = "" } = {}) {
-  const h = 26;
-  const labelW = 150;
-  const width = 560;
+export function barChart(rows, { title, unit = "", width = 560 } = {}) {
+  // Sizes follow the text (larger in 长者模式): the CSS draws it at 0.75rem.
+  const fs = 0.75 * (parseFloat(getComputedStyle(document.documentElement).fontSize) || 18);
+  const h = Math.round(fs * 2);
+  const labelW = Math.round(Math.min(fs * 11, width * 0.34));
+  const chars = Math.max(4, Math.floor(labelW / fs) - 1);
   const max = Math.max(1, ...rows.map((r) => Math.abs(Number(r.value) || 0)));
   const svg = el("svg:svg", {
     viewBox: `0 0 ${width} ${rows.length * h + 8}`, class: "tb-chart", role: "img", "aria-label": title || "图表",
@@ -89,13 +92,15 @@ export function barChart(rows, { title, unit = "" } = {}) {
   });
   rows.forEach((r, i) => {
     const v = Number(r.value) || 0;
-    const w = Math.max(1, Math.round((Math.abs(v) / max) * (width - labelW - 90)));
+    const w = Math.max(1, Math.round((Math.abs(v) / max) * (width - labelW - fs * 7.5)));
     const y = i * h + 4;
-    const label = el("svg:text", { x: labelW - 8, y: y + 16, class: "tb-chart-label", "text-anchor": "end" });
-    label.textContent = String(r.label).length > 9 ? `${String(r.label).slice(0, 9)}…` : String(r.label);
-    const bar = el("svg:rect", { x: labelW, y: y + 3, width: w, height: h - 8, rx: 3, class: r.extra ? "tb-bar tb-bar-alt" : "tb-bar" });
-    const value = el("svg:text", { x: labelW + w + 6, y: y + 16, class: "tb-chart-value" });
-    value.textContent = `${num(r.value)}${unit}`;
+    const base = y + Math.round(h / 2 + fs * 0.35);
+    const label = el("svg:text", { x: labelW - 8, y: base, class: "tb-chart-label", "text-anchor": "end" });
+    label.textContent = String(r.label).length > chars ? `${String(r.label).slice(0, chars)}…` : String(r.label);
+    if (String(r.label).length > chars) label.append(el("svg:title", {}, String(r.label)));
+    const bar = el("svg:rect", { x: labelW, y: y + 4, width: w, height: h - 8, rx: 3, class: r.extra ? "tb-bar tb-bar-alt" : "tb-bar" });
+    const value = el("svg:text", { x: labelW + w + 6, y: base, class: "tb-chart-value" });
+    value.textContent = `${num(r.value)} ${unit}`.trim();
     svg.append(label, bar, value);
   });
   return svg;

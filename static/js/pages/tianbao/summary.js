@@ -2,14 +2,15 @@
 // chart (inline SVG), the previous period's total and the change; the export as xlsx (a task with
 // 敏感 items exports only after two-factor sign-in: the server says needs_2fa).
 
-import { el, replace, button, loading, toast, busy } from "../../ui.js";
+import { el, replace, button, loading, toast, busy, debounce } from "../../ui.js";
 import { csrfHeader } from "../../api.js";
-import { barChart, periodLabel, num, isAbort, RETURN_STATUS, nameOf } from "./common.js";
+import { barChart, periodLabel, num, isAbort, RETURN_STATUS } from "./common.js";
 
 export async function renderSummary(root, ctx, taskId) {
   const { api, signal } = ctx;
   replace(root, el("a", { class: "back-link", href: `#/tianbao/t/${taskId}` }, "‹ 返回报送情况"), el("h1", {}, "汇总"), loading());
   const data = await api.get(`/api/tianbao/tasks/${taskId}/summary`, { query: { compare: 1 }, signal });
+  const charts = [];
   const task = data.task || {};
   const items = data.items || [];
   const counts = data.counts || {};
@@ -21,6 +22,13 @@ export async function renderSummary(root, ctx, taskId) {
     el("p", { class: "tb-item-meta" }, [periodLabel(task.period), statusLine].filter(Boolean).join(" · ")),
     el("p", { class: "hint" }, "汇总只计已报送和已采纳的单位。"),
     items.length ? items.map(itemPanel) : el("p", { class: "panel hint" }, "这项任务没有可汇总的数字项目。"));
+  drawCharts();
+  let lastWidth = window.innerWidth;
+  window.addEventListener("resize", debounce(() => {
+    if (window.innerWidth === lastWidth) return;
+    lastWidth = window.innerWidth;
+    drawCharts();
+  }, 150), { signal });
 
   function itemPanel(it) {
     const money = it.type === "money"; // in 分 on the wire
@@ -40,14 +48,29 @@ export async function renderSummary(root, ctx, taskId) {
         el("div", {}, el("dt", {}, "合计"), el("dd", { class: "tb-big" }, `${num(fig(it.total))} ${unit}`)),
         prev !== undefined && prev !== null ? el("div", {}, el("dt", {}, it.previous_period ? `上期（${periodLabel(it.previous_period)}）` : "上期"), el("dd", {}, `${num(prev)} ${unit}`)) : null,
         changeText ? el("div", {}, el("dt", {}, "变化"), el("dd", { class: change >= 0 ? "tb-up" : "tb-down" }, changeText)) : null),
-      units.length ? el("figure", { class: "tb-figure" },
-        barChart(units.map((u) => ({ label: u.unit_name || nameOf(u.unit), value: u.value })), { title: `${it.name}：各单位`, unit }),
-        el("figcaption", { class: "hint" }, `${it.name}：各单位数值`)) : null,
+      units.length ? chartFigure(units.map((u) => ({ label: u.unit_name, value: u.value })), { title: `${it.name}：各单位`, unit },
+        `${it.name}：各单位数值`) : null,
       units.length ? el("details", { class: "disclosure" }, el("summary", {}, "查看数据表"),
         el("table", { class: "table tb-sum-table" },
           el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "单位"), el("th", { scope: "col", class: "num" }, `数值${unit ? `（${unit}）` : ""}`))),
-          el("tbody", {}, units.map((u) => el("tr", {}, el("td", {}, u.unit_name || nameOf(u.unit)), el("td", { class: "num" }, num(u.value))))))) : null,
-      levels.length > 1 ? el("p", { class: "tb-levels" }, "按机关：", levels.map((l) => `${l.name || l.key}：${num(fig(l.total))}${unit}（${l.count} 个单位）`).join("；")) : null);
+          el("tbody", {}, units.map((u) => el("tr", {}, el("td", {}, u.unit_name), el("td", { class: "num" }, num(u.value))))))) : null,
+      levels.length > 1 && levels.some((l) => l.count > 1) ? el("p", { class: "tb-levels" }, "按机关：", levels.map((l) => `${l.name || l.key}：${num(fig(l.total))}${unit}（${l.count} 个单位）`).join("；")) : null);
+  }
+
+  // Each chart is drawn for its box's width (text at its own size on a phone and on a desk), and again
+  // when the window changes width.
+  function chartFigure(rows, opts, caption) {
+    const fig = el("figure", { class: "tb-figure" }, el("figcaption", { class: "hint" }, caption));
+    charts.push({ fig, rows, opts });
+    return fig;
+  }
+
+  function drawCharts() {
+    for (const c of charts) {
+      const width = Math.max(280, Math.min(760, c.fig.clientWidth || root.clientWidth - 64));
+      c.fig.querySelector("svg")?.remove();
+      c.fig.prepend(barChart(c.rows, { ...c.opts, width }));
+    }
   }
 
   async function exportXlsx(btn) {
