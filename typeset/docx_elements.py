@@ -28,13 +28,38 @@ ANNEX_LABEL_RE = re.compile(r"^附件\d{0,2}$")  # a bound attachment's first li
 TOP_MARKS_RE = re.compile(r"^(\d{1,6}|特急|加急|平急|特提|内部.*|秘密.*|机密.*|绝密.*)$")
 
 
+def _paragraphs(word: DocxDocument) -> list[Any]:
+    """The body's paragraphs in reading order, with those of a 联合行文's 发文机关标志 where it stands: a
+    table whose first cell is red (``typeset.joint.mark``: the issuers' names one a row, the lead first,
+    and 文件 in a merged cell beside them), read as its names and then the suffix, so the mark is found
+    before the 发文字号 like one issuer's. Other tables (in the body) are not paragraphs of the body."""
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    out: list[Any] = []
+    body = word.element.body
+    for child in body.iterchildren():
+        if child.tag == qn("w:p"):
+            out.append(Paragraph(child, word._body))
+        elif child.tag == qn("w:tbl"):
+            table = Table(child, word._body)
+            cells = [row.cells for row in table.rows]
+            first = cells[0][0].paragraphs if cells and cells[0] else []
+            colours = [r.get(qn("w:val")) for p in first for r in p._p.iter(qn("w:color"))]
+            if not colours or any(c != g.RED for c in colours):
+                continue
+            out += [p for row in cells for p in row[0].paragraphs]
+            out += cells[0][-1].paragraphs if len(cells[0]) > 1 else []
+    return out
+
+
 class DocxElements:
     """A Word file's paragraphs and where its elements are: ``elements`` (element -> paragraph index), ``fmt``."""
 
     def __init__(self, word: DocxDocument) -> None:
         self.word = word
         self.styles = StyleResolver(word)
-        self.paras = list(word.paragraphs)
+        self.paras = _paragraphs(word)
         self.texts = [p.text.strip() for p in self.paras]
         self.elements: dict[str, int] = {}
         self.fmt = "standard"

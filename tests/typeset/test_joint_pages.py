@@ -10,6 +10,7 @@ import pytest
 from tests.typeset.official import official_pool  # noqa: F401 - fixture
 from tests.typeset.test_page_rules import save_pages
 from typeset import joint, paginate, pdf_measure
+from typeset.conformance import check_docx
 from typeset.convert import ConverterPool
 from typeset.layout import OfficialDocument, format_cn_date
 from typeset.page_rules import check_pdf
@@ -42,6 +43,8 @@ def test_joint_pages_keep_the_page_rules(
     save_pages(laid.pdf, f"联合行文-{name}-{pages}")
     assert laid.report.ok, [(v.code, v.message) for v in laid.report.violations]
     assert laid.report.pages % 2 == 0 and laid.passes <= paginate.MAX_PASSES
+    word = check_docx(laid.docx)  # the Word checker finds the stacked mark where one issuer's stands
+    assert word.ok, word.deviations
     m = laid.report.measured
     assert m is not None and m.signature is not None and m.date is not None
     assert m.signature.text == "".join(joint.rows(doc)[0]) and m.signature.page == m.date.page
