@@ -79,6 +79,11 @@ class _Layout:
     text_width: int  # twips between margins
     centre_x: int  # twips from the left margin to the date text's centre
     line: int  # twips, height of one line of the date
+    name_x: int = 0  # twips from the left margin to the centre of the text after its last wide gap
+    before: int = 0  # twips of space above the paragraph
+
+
+NAME_GAP_RE = re.compile("\u3000{2,}")  # a 令's "职务　　姓名": the job title, two 字 apart from the name
 
 
 def _twips(el: etree._Element | None, attr: str, default: int) -> int:
@@ -107,7 +112,10 @@ def _layout(doc: etree._Element, p: etree._Element, default_half_points: int) ->
     chars = paragraph_text(p).strip()
     # Full-width characters advance one em, digits and Latin half of one (counting 2026 as four
     # ems put the seal 6–10 mm left of the date); character spacing adds to each.
-    text = sum(half_points * (10 if ord(ch) >= 0x2E80 else 5) + per_char for ch in chars)
+    def measure(part: str) -> int:
+        return sum(half_points * (10 if ord(ch) >= 0x2E80 else 5) + per_char for ch in part)
+
+    text = measure(chars)
     if jc in ("right", "end"):
         centre = width - _twips(ind, "right", _twips(ind, "end", 0)) - text // 2
     elif jc == "center":  # the centre of the box between the indents (the 成文日期 with a seal)
@@ -115,9 +123,11 @@ def _layout(doc: etree._Element, p: etree._Element, default_half_points: int) ->
         centre = left + (width - left - _twips(ind, "right", _twips(ind, "end", 0))) // 2
     else:
         centre = _twips(ind, "left", _twips(ind, "start", 0)) + text // 2
+    name = measure(NAME_GAP_RE.split(chars)[-1])
     spacing = ppr.find(f"{{{W}}}spacing") if ppr is not None else None
     line = _twips(spacing, "line", 579) if spacing is not None and spacing.get(f"{{{W}}}lineRule") == "exact" else 579
-    return _Layout(width, max(0, centre), line)
+    before = _twips(spacing, "before", 0)
+    return _Layout(width, max(0, centre), line, max(0, centre + text // 2 - name // 2), before)
 
 
 def _anchor_xml(n: int, docpr_id: int, rel_id: str, cx: int, cy: int, x: int, y: int) -> str:
@@ -173,6 +183,11 @@ def add_seal_anchor(
     # line of the text above (the 署名 stands two blank lines under it), and the 附注 on the line
     # after the date stays clear.
     y = layout.line * EMU_PER_TWIP // 2 + int(SEAL_BOTTOM_BELOW_DATE_MM * EMU_PER_MM) - cy
+    if centre_twips is None and not DATE_RE.match(paragraph_text(p)):
+        # Not on a date: on a name (a 令's 签名章 on the 签发人's name, GB/T 9704 §10.2), centred on the
+        # name after the job title and level with it, as the PDF and OFD seals are placed.
+        x = layout.name_x * EMU_PER_TWIP - cx // 2
+        y = (layout.before + layout.line // 2) * EMU_PER_TWIP - cy // 2
     ids = [int(v) for v in doc.xpath("//wp:docPr/@id", namespaces={"wp": WP}) if str(v).isdigit()]
     docpr_id = max(ids, default=0) + 1
     p.append(etree.fromstring(_anchor_xml(n, docpr_id, seal_rel_id(n), cx, cy, x, y)))

@@ -14,7 +14,9 @@ from tests.docs_flow.conftest import Clients, act
 from tests.docs_flow.test_routes import create, get, ok
 from tests.esign.svc import PIN, make_seal
 from tests.factories import Org
+from tests.typeset.official import official_pool  # noqa: F401 - fixture
 from typeset.conformance import check_docx
+from typeset.convert import ConverterPool
 from typeset.page_rules import check_pdf
 
 ROUTE = [
@@ -39,7 +41,11 @@ def _drive(users: Clients, doc: dict, upto: str) -> dict:
     return doc
 
 
-def test_an_order_is_laid_out_numbered_and_sealed_as_a_ling(users: Clients, org: Org) -> None:
+def test_an_order_is_laid_out_numbered_and_sealed_as_a_ling(
+    users: Clients,
+    org: Org,
+    official_pool: ConverterPool,  # noqa: F811
+) -> None:
     with org.db.write() as s:
         post = s.exec(select(Post).where(Post.user_id == org.users["claudius"])).first()
         post.title = "省长"
@@ -68,6 +74,9 @@ def test_an_order_is_laid_out_numbered_and_sealed_as_a_ling(users: Clients, org:
     assert not any(p.endswith("文件") for p in texts) and "省政务数据管理办法" not in texts
     signature = next(p for p in word.paragraphs if p.text.startswith("省长"))
     assert "赵刚" in signature.text and signature._p.xpath(".//wp:anchor")  # the 签名章 sits on the name
+    # Rendered, the Word file's 签名章 is on the name, not on the middle of "省长　　赵刚" (as in the PDF).
+    word_pages = check_pdf(official_pool.convert(sealed))
+    assert word_pages.ok and word_pages.measured.sealed, word_pages.violations  # type: ignore[union-attr]
     checked = check_docx(sealed)
     assert checked.ok and checked.fmt == "order", checked.to_json()
     report = users["hamlet"].post("/api/esign/verify", files={"file": ("d.docx", sealed)}).json()
