@@ -211,6 +211,12 @@ def test_task_issued_filled_on_a_phone_by_xlsx_returned_and_reused(
         board = ding.locator(".tb-board-table")
         assert board.locator("tbody tr").count() == 3
         assert board.get_by_text("未开始").count() == 3
+        # 催报 to 珠海 (nobody there has opened it yet).
+        zh_row = board.locator("tr", has_text="珠海市")
+        zh_row.get_by_role("checkbox").check()
+        ding.get_by_role("button", name="催报", exact=True).click()
+        ding.get_by_role("dialog", name="催报").get_by_role("button", name="发送催报").click()
+        zh_row.get_by_text("1 次").wait_for()
         assert not serious_violations(ding, axe_source)
         board_url = ding.url
 
@@ -330,6 +336,9 @@ def test_task_issued_filled_on_a_phone_by_xlsx_returned_and_reused(
         summary = ding.locator(".tb-sum-item", has_text="地区生产总值")
         summary.get_by_text("20,775.95").wait_for()  # 8123.45 + 8002.5 + 4650
         assert ding.locator("svg.tb-chart").count() >= 1
+        with ding.expect_download() as got:
+            ding.get_by_role("button", name="导出 Excel").click()
+        assert got.value.suggested_filename.endswith(".xlsx")
         assert not serious_violations(ding, axe_source)
         shots(ding, out, "summary-1366")
         narrow(ding, out, "summary-375")

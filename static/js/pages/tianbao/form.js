@@ -72,12 +72,14 @@ export async function renderForm(root, ctx, returnId) {
     const task = data.task || {};
     controls.clear();
     for (const item of allItems()) if (item.reason) reasons.set(itemId(item), item.reason);
-    const facts = el("dl", { class: "tb-facts" },
-      fact("采集部门", task.collector_name || task.collector_dept_name || nameOf(task.collector)),
-      fact("报告期", periodLabel(task.period)),
-      fact("截止时间", fmtTime(task.deadline)),
-      fact("填报单位", ret.unit_name || nameOf(ret.unit)),
-      fact("填报人", nameOf(ret.filler)), fact("审核人", nameOf(ret.reviewer)));
+    const collector = [task.collector_agency_name, task.collector_dept_name].filter(Boolean).join(" ");
+    const facts = [
+      el("p", { class: "tb-item-meta tb-form-meta" }, [collector, periodLabel(task.period), task.deadline ? `截止 ${fmtTime(task.deadline)}` : ""]
+        .filter(Boolean).join(" · ")),
+      el("details", { class: "disclosure tb-people" }, el("summary", {}, `填报单位：${ret.unit_name || ""}`),
+        el("dl", { class: "tb-facts" }, fact("填报单位", ret.unit_name), fact("填报人", nameOf(ret.filler)), fact("审核人", nameOf(ret.reviewer)),
+          fact("打开时间", fmtTime(ret.opened_at)), fact("报送时间", fmtTime(ret.submitted_at)))),
+    ];
     const sections = data.sections.map((s, i) => el("section", { class: "panel tb-section", "aria-labelledby": `tb-sec-${i}` },
       el("h2", { class: "panel-title", id: `tb-sec-${i}` }, s.name || "填报内容"),
       s.items.map((item) => itemBlock(item))));

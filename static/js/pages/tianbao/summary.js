@@ -83,10 +83,11 @@ export async function renderSummary(root, ctx, taskId) {
           return;
         }
         const blob = await res.blob();
-        const a = el("a", { href: URL.createObjectURL(blob), download: `${task.title || "汇总"}.xlsx`, class: "visually-hidden" });
+        const a = el("a", { href: URL.createObjectURL(blob), download: `${task.title || "汇总"}.xlsx`, hidden: true }, "下载汇总表");
         document.body.append(a);
         a.click();
-        setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
         toast("已导出", "success");
       } catch (err) {
         if (!isAbort(err)) toast("导出失败，请检查网络后重试", "error");
