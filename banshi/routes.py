@@ -23,6 +23,7 @@ from banshi import (
     submission,
     templates,
 )
+from banshi.models import ApprovalRequest
 from banshi.preview import preview as preview_request
 from banshi.schemas import (
     ActionIn,
@@ -37,6 +38,7 @@ from banshi.schemas import (
     TemplateCreate,
     TemplateUpdate,
 )
+from banshi.submit_batch import CreateOp
 from office.errors import ValidationError
 from office.web import Ctx, api, check_upload_rate
 
@@ -85,22 +87,24 @@ def preview(ctx: Ctx) -> dict[str, Any]:
 
 @api(action="banshi.use", body=RequestCreate, deferred_write=True, status=201)
 def create_request(ctx: Ctx) -> dict[str, Any]:
-    """New requests share durable commits (``app.state.banshi_commit``, ``office.groupcommit``): each
-    runs alone in its SAVEPOINT, all in one transaction, and is answered once that commit is done.
+    """New requests share durable commits (``app.state.banshi_commit``, ``office.groupcommit``): checked
+    and resolved here, then written by the shared writer with the others queued meanwhile
+    (``banshi.submit_batch``), and answered once that commit is done.
 
     The answer is the request as the lists show it (id, serial, status, version...), not its page: the
     web form only opens ``/banshi/r/{id}``, which asks for the page anyway, and building the page here
     cost more than the submit itself (about 25 statements: route picture, buttons, 抄送, files)."""
     b: RequestCreate = ctx.body
     actor = ctx.user
-
-    def create(session: Any) -> int:
-        req = submission.create_request(
-            session, actor, template_id=b.template_id, values=b.values, client_id=b.client_id, submit=b.submit
-        )
-        return req.id or 0
-
-    request_id = ctx.app.state.banshi_commit.run(create)
+    # Checked and resolved here, on this handler's read snapshot and in its thread: the shared writer
+    # only writes (``submission.write_create`` checks again what may have changed since).
+    draft = submission.prepare_create(
+        ctx.session, actor, template_id=b.template_id, values=b.values, client_id=b.client_id, submit=b.submit
+    )
+    if isinstance(draft, ApprovalRequest):  # a retry of a create already made
+        request_id = draft.id or 0
+    else:
+        request_id = ctx.app.state.banshi_commit.run(CreateOp(draft))
     with ctx.app.state.db.read() as session:  # a snapshot that includes the commit
         req = service.access_request(session, actor, request_id)
         return listing.items_public(session, [req])[0]

@@ -9,14 +9,15 @@ the audit entries and the events all commit together, or nothing does.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from banshi import files, notices, templates, transitions
+from banshi import behaviours, files, notices, templates, transitions
 from banshi.models import ApprovalRequest, FormTemplate, FormVersion, RequestStatus
 from banshi.request_values import as_raw, attachment_ids, clean, summarise, title_of
-from banshi.routing import resolve
+from banshi.routing import Resolution, resolve
 from banshi.service import CHINA, EDITABLE, KIND, STALE, STATUS_LABELS, access_request, bump, case_of, template_of
 from office import audit, policy
 from office.actor import Actor
@@ -24,6 +25,26 @@ from office.db import utcnow
 from office.errors import InvalidTransition, PermissionDenied, ValidationError
 from workflow import engine, versioning
 from workflow.steps import validate_route
+
+
+@dataclass
+class Draft:
+    """A new request worked out before the write transaction (``prepare_create``): its values checked and
+    its route resolved on a read snapshot, so the single writer that submissions share
+    (``app.state.banshi_commit``) only writes. ``write_create`` checks again what may have changed
+    since the snapshot."""
+
+    actor: Actor
+    template_id: int
+    version_id: int
+    raw: Any  # the values as sent (cleaned again in the writer if the version changed meanwhile)
+    values: dict[str, Any]
+    client_id: str | None
+    submit: bool
+    # Resolved on the snapshot; None when the writer must resolve it (a draft, or a form whose
+    # behaviour reads what other submissions write: the annual-leave balance).
+    resolution: Resolution | None
+    recheck: bool  # the form's behaviour (``banshi.behaviours``) checks the values against stored state
 
 
 def create_request(
@@ -39,17 +60,46 @@ def create_request(
 
     With ``client_id``, a create the applicant already made with that key returns that request again
     and changes nothing (the answer to the first try was lost; the retry must not make a second)."""
+    draft = prepare_create(session, actor, template_id=template_id, values=values, client_id=client_id, submit=submit)
+    return draft if isinstance(draft, ApprovalRequest) else write_create(session, draft)
+
+
+def prepare_create(
+    session: Session,
+    actor: Actor,
+    *,
+    template_id: int,
+    values: Any,
+    client_id: str | None = None,
+    submit: bool = False,
+) -> Draft | ApprovalRequest:
+    """Everything of a create that only reads: the earlier request of this ``client_id`` if there is
+    one, else a ``Draft`` (the values cleaned, the route resolved). Raises what the create would."""
     policy.require(actor, "banshi.use")
-    if client_id:
-        earlier = session.exec(
-            select(ApprovalRequest).where(
-                ApprovalRequest.applicant_id == actor.user_id, ApprovalRequest.client_id == client_id
-            )
-        ).first()
-        if earlier is not None:
-            return earlier
+    earlier = _earlier(session, actor, client_id)
+    if earlier is not None:
+        return earlier
     t, v = templates.template_for_use(session, actor, template_id)
     cleaned = clean(session, actor, t, v, values)
+    recheck = behaviours.behaviour_for(t) is not None
+    resolution = _resolution(session, actor, v, cleaned) if submit and not recheck else None
+    return Draft(actor, t.id or 0, v.id or 0, values, cleaned, client_id, submit, resolution, recheck)
+
+
+def write_create(session: Session, draft: Draft) -> ApprovalRequest:
+    """Write a prepared create in the caller's write transaction. Checked again here, under the write
+    lock: the ``client_id`` (a retry may have raced the first try), the template still usable and its
+    published version the one the values were checked against (else they are cleaned and resolved
+    anew on it, as a create made now would be), and, for a form whose behaviour checks stored state,
+    the values. Files are checked by ``files.attach``, the serial read here."""
+    actor = draft.actor
+    earlier = _earlier(session, actor, draft.client_id)
+    if earlier is not None:
+        return earlier
+    t, v = templates.template_for_use(session, actor, draft.template_id)
+    cleaned, resolution = draft.values, draft.resolution
+    if v.id != draft.version_id or draft.recheck:
+        cleaned, resolution = clean(session, actor, t, v, draft.raw), None
     req = ApprovalRequest(
         agency_id=actor.agency_id or 0,
         template_id=t.id or 0,
@@ -58,7 +108,7 @@ def create_request(
         applicant_id=actor.user_id,
         applicant_dept_id=actor.department_id,
         values=cleaned,
-        client_id=client_id,
+        client_id=draft.client_id,
     )
     summarise(req, v.fields)
     session.add(req)
@@ -72,11 +122,21 @@ def create_request(
         target_id=req.id,
         detail={"template_id": t.id, "version_no": v.no, "title": req.title},
     )
-    if submit:
-        _submit(session, actor, req, t, v)
+    if draft.submit:
+        _submit(session, actor, req, t, v, resolution)
     else:
         notices.changed(session, req, "create")
     return req
+
+
+def _earlier(session: Session, actor: Actor, client_id: str | None) -> ApprovalRequest | None:
+    if not client_id:
+        return None
+    return session.exec(
+        select(ApprovalRequest).where(
+            ApprovalRequest.applicant_id == actor.user_id, ApprovalRequest.client_id == client_id
+        )
+    ).first()
 
 
 def update_request(session: Session, actor: Actor, request_id: int, *, values: Any, version: int) -> ApprovalRequest:
@@ -114,10 +174,24 @@ def _own_editable(session: Session, actor: Actor, request_id: int, version: int)
     return req
 
 
-def _submit(session: Session, actor: Actor, req: ApprovalRequest, t: FormTemplate, v: FormVersion) -> None:
-    resolution = resolve(session, actor, v, req.values)
+def _resolution(session: Session, actor: Actor, v: FormVersion, values: dict[str, Any]) -> Resolution:
+    """The route resolved for these values; refused when every step is skipped."""
+    resolution = resolve(session, actor, v, values)
     if not resolution.steps:
         raise ValidationError("按当前填写的内容，流程中没有需要审批的步骤，请联系管理员调整流程", code="no_approver")
+    return resolution
+
+
+def _submit(
+    session: Session,
+    actor: Actor,
+    req: ApprovalRequest,
+    t: FormTemplate,
+    v: FormVersion,
+    resolution: Resolution | None = None,
+) -> None:
+    if resolution is None:
+        resolution = _resolution(session, actor, v, req.values)
     # Every approver of a 办事 step may 加签 (before or after themselves), as in DingTalk's approvals.
     steps = [{**s, "allow_add_signer": s.get("allow_add_signer", True)} for s in resolution.steps]
     context = {

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -75,9 +77,14 @@ def record(
         hash="",
     )
     entry.hash = entry_hash(prev_hash, entry)
+    _keep_tip(session, entry.seq, entry.hash)
+    kept = session.info.get(_KEPT)
+    if kept is not None:  # inside ``collected``: written with the others when it ends
+        row = _driver_row(session.connection(), {c: getattr(entry, c) for c in _COLUMNS})
+        kept.append((row, entry.seq, entry.hash, session.get_nested_transaction()))
+        return entry
     session.execute(_INSERT, {c: getattr(entry, c) for c in _COLUMNS})
     session.execute(_ADVANCE, {"new_seq": entry.seq, "new_hash": entry.hash})
-    _keep_tip(session, entry.seq, entry.hash)
     return entry
 
 
@@ -102,14 +109,72 @@ def _locked_tip(session: Session) -> tuple[int, str]:
     return int(tip[0]), str(tip[1])
 
 
-def _keep_tip(session: Session, seq: int, hash: str) -> None:
+def _keep_tip(session: OrmSession, seq: int, hash: str) -> None:
     session.info[_TIP_KEY] = (session.get_transaction(), seq, hash)
 
 
-@event.listens_for(OrmSession, "after_soft_rollback")
 @event.listens_for(OrmSession, "after_commit")
 def _forget_tip(session: OrmSession, *_args: Any) -> None:
     session.info.pop(_TIP_KEY, None)
+
+
+@event.listens_for(OrmSession, "after_soft_rollback")
+def _rolled_back(session: OrmSession, previous: Any) -> None:
+    """Forget the tip; inside ``collected``, drop the entries the rolled-back savepoint made, and
+    chain on from the last one kept if any is left (the head row does not have it yet)."""
+    session.info.pop(_TIP_KEY, None)
+    kept: list[_KeptEntry] | None = session.info.get(_KEPT)
+    if kept:
+        kept[:] = [k for k in kept if not _inside(k[3], previous)]
+        if kept:
+            _keep_tip(session, kept[-1][1], kept[-1][2])
+
+
+# Collected: entries written together ---------------------------------------------------------------
+
+_KEPT = "office.audit.kept"
+_KeptEntry = tuple[tuple[Any, ...], int, str, Any]  # (row, seq, hash, savepoint it was made in)
+
+
+@contextmanager
+def collected(session: Session) -> Iterator[None]:
+    """Inside the block, ``record`` chains its entries as always (each hash over the one before, the
+    tip kept in the transaction) but keeps them; they are written when the block ends with one
+    multi-row insert and one update of the head, the rows ``record`` would have written one by one.
+    For a group-commit writer running many requests' service code in one transaction. Nothing reads
+    the log inside a write transaction; a savepoint rolled back inside the block drops its entries.
+    If the block raises, its entries are dropped with it (the caller rolls the transaction back)."""
+    if _KEPT in session.info:
+        yield
+        return
+    session.info[_KEPT] = []
+    try:
+        yield
+        kept: list[_KeptEntry] = session.info[_KEPT]
+        if kept:
+            conn = session.connection()
+            insert_plain_rows(conn, AuditEntry.__table__, _COLUMNS, [k[0] for k in kept])  # type: ignore[attr-defined]
+            conn.execute(_ADVANCE, {"new_seq": kept[-1][1], "new_hash": kept[-1][2]})
+    finally:
+        session.info.pop(_KEPT, None)
+
+
+def _driver_row(conn: Any, row: dict[str, Any]) -> tuple[Any, ...]:
+    """An entry's values as ``insert_plain_rows`` takes them."""
+    return tuple(
+        sql_time(conn, row[c]) if c == "at" else sql_json(row[c]) if c == "detail" else row[c] for c in _COLUMNS
+    )
+
+
+def _inside(tx: Any, outer: Any) -> bool:
+    """Whether savepoint ``tx`` (None: none) is ``outer`` or began inside it (a rolled-back root: all)."""
+    if not outer.nested:
+        return True
+    while tx is not None:
+        if tx is outer:
+            return True
+        tx = tx.parent
+    return False
 
 
 @dataclass(frozen=True)
@@ -133,6 +198,8 @@ def record_many(session: Session, items: list[Pending]) -> None:
     conn = session.connection()
     seq, prev_hash = _locked_tip(session)
     rows: list[tuple[Any, ...]] = []
+    seqs: list[int] = []
+    hashes: list[str] = []
     for it in items:
         actor = it.actor
         seq += 1
@@ -151,9 +218,16 @@ def record_many(session: Session, items: list[Pending]) -> None:
         row["hash"] = prev_hash = hashlib.sha256(prev_hash.encode() + b"\n" + _canonical_row(row)).hexdigest()
         row["at"], row["detail"] = sql_time(conn, row["at"]), sql_json(row["detail"])
         rows.append(tuple(row[c] for c in _COLUMNS))
+        seqs.append(seq)
+        hashes.append(prev_hash)
+    _keep_tip(session, seq, prev_hash)
+    kept = session.info.get(_KEPT)
+    if kept is not None:  # inside ``collected``: after the entries kept before these
+        tx = session.get_nested_transaction()
+        kept.extend((row, s, h, tx) for row, s, h in zip(rows, seqs, hashes, strict=True))
+        return
     insert_plain_rows(conn, AuditEntry.__table__, _COLUMNS, rows)  # type: ignore[attr-defined]
     conn.execute(_ADVANCE, {"new_seq": seq, "new_hash": prev_hash})
-    _keep_tip(session, seq, prev_hash)
 
 
 _COLUMNS = (

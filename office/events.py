@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import insert
+from sqlalchemy import event, insert
+from sqlalchemy import inspect as sa_inspect
 from sqlmodel import Session
 
 from office.db import insert_plain_rows, reserve_ids, sql_json, sql_time, utcnow
@@ -172,6 +173,10 @@ def publish_on_commit(
     ``office.eventstore.register_audience``), ``user_ids`` must be exactly its members now: the
     event is stored once, without a row per recipient.
     """
+    kept = session.info.get(_KEPT)
+    if kept is not None:  # inside ``collected``: stored with the others when it ends
+        kept.append(((type, payload, tuple(user_ids), audience), session.get_nested_transaction()))
+        return
     if _checking:
         check(type, payload)
     recipients = tuple(sorted({int(u) for u in user_ids if u}))
@@ -228,6 +233,80 @@ def publish_many_on_commit(
 
 _EVENT = StoredEvent.__table__  # type: ignore[attr-defined]
 _RECIPIENT = EventRecipient.__table__  # type: ignore[attr-defined]
+
+
+# Collected: many transactions' worth of events in one write ------------------------------------------
+
+_KEPT = "office.events.kept"
+KeptItem = tuple[tuple[str, dict[str, Any], Iterable[int], str | None], Any]
+
+
+@contextlib.contextmanager
+def collected(session: Session) -> Iterator[None]:
+    """Inside the block, ``publish_on_commit`` keeps its events; they are stored when the block ends,
+    in the order published, with ``publish_many_on_commit`` (one multi-row insert of the events and
+    one of their recipients). For a group-commit writer that runs many requests' service code in one
+    transaction (``banshi.submission``): four events a request were four ORM flushes.
+
+    What must hold is what the caller saw before: an event's id is given when it is published.
+    Events get their ids when they are stored, so anything that reads the newest event id inside the
+    block must find the events published before it already stored. One reader does:
+    ``messaging.audience`` marks a member's joining (and leaving) with ``max(stored_event.id)`` in the
+    mapper events of the member row, so a conversation's events published before someone joined are
+    not replayed to them on resume, and those after are. Kept events are therefore stored before any
+    flush that writes a row whose mapper has such hooks (``before_insert``/``before_delete``), and the
+    later ones get larger ids, exactly as without the block. A savepoint rolled back inside the block
+    drops the events published in it (their rows would have been rolled back with it).
+    Events stay undelivered until commit, as always; the block adds nothing to the transaction's
+    outcome if it raises (its events are dropped with it)."""
+    if _KEPT in session.info:  # already collecting: the outer block stores them
+        yield
+        return
+    session.info[_KEPT] = []
+    event.listen(session, "before_flush", _store_before_hooks)
+    event.listen(session, "after_soft_rollback", _drop_rolled_back)
+    try:
+        yield
+        _store_kept(session)
+    finally:
+        session.info.pop(_KEPT, None)
+        event.remove(session, "before_flush", _store_before_hooks)
+        event.remove(session, "after_soft_rollback", _drop_rolled_back)
+
+
+def _store_kept(session: Session) -> None:
+    kept: list[KeptItem] = session.info.get(_KEPT) or []
+    if kept:
+        items = [item for item, _tx in kept]
+        kept.clear()
+        publish_many_on_commit(session, items)
+
+
+def _store_before_hooks(session: Any, _flush_context: Any, _instances: Any) -> None:
+    if not session.info.get(_KEPT):
+        return
+    for obj in (*session.new, *session.deleted):
+        dispatch = sa_inspect(obj).mapper.dispatch
+        if dispatch.before_insert or dispatch.before_delete:
+            _store_kept(session)
+            return
+
+
+def _drop_rolled_back(session: Any, previous: Any) -> None:
+    kept: list[KeptItem] | None = session.info.get(_KEPT)
+    if kept:
+        kept[:] = [(item, tx) for item, tx in kept if not _inside(tx, previous)]
+
+
+def _inside(tx: Any, outer: Any) -> bool:
+    """Whether savepoint ``tx`` (None: no savepoint) is ``outer`` or began inside it."""
+    if not outer.nested:
+        return True  # the whole transaction rolled back
+    while tx is not None:
+        if tx is outer:
+            return True
+        tx = tx.parent
+    return False
 
 
 def deliver(db: Database, events: list[Event]) -> None:

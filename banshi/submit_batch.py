@@ -1,0 +1,67 @@
+"""Prepared creates written together: the group-commit writer's batch for 办事 (``office.groupcommit``).
+
+The HTTP handler checks and resolves a create on its read snapshot (``submission.prepare_create``) and
+queues a ``CreateOp``. The writer hands a run of them to ``CreateBatch``, which writes each with the one
+write path there is (``submission.write_create``: the same checks again under the write lock, the same
+rows) but without a SAVEPOINT per request, and with every request's events and audit entries kept and
+written at the end of the run in two multi-row inserts and one chained append (``events.collected``,
+``audit.collected``). If anything in the run raises, the run's savepoint is rolled back and each create
+is replayed alone in its own SAVEPOINT, so a refused one gets its error and the others are written as
+the single path would have written them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from banshi import submission
+from office import audit, events
+
+log = logging.getLogger("banshi.submit_batch")
+
+
+@dataclass(eq=False)
+class CreateOp:
+    """One queued create; calling it with a session writes it alone (the replay path)."""
+
+    draft: submission.Draft
+
+    @property
+    def batch_type(self) -> type[CreateBatch]:
+        return CreateBatch
+
+    def __call__(self, session: Session) -> int:
+        return submission.write_create(session, self.draft).id or 0
+
+
+class CreateBatch:
+    def __init__(self, session: Session, ops: list[CreateOp]) -> None:
+        self.session = session
+        self.ops = ops
+
+    def run(self) -> list[tuple[bool, Any]]:
+        session = self.session
+        pending: list[Any] = session.info.setdefault("pending_events", [])
+        mark = len(pending)
+        try:
+            with session.begin_nested(), events.collected(session), audit.collected(session):
+                ids = [op(session) for op in self.ops]
+            return [(True, i) for i in ids]
+        except Exception as exc:
+            log.info("a batch of %d 办事 creates failed (%r); writing each alone", len(self.ops), exc)
+        del pending[mark:]
+        session.expire_all()
+        outcomes: list[tuple[bool, Any]] = []
+        for op in self.ops:
+            m = len(pending)
+            try:
+                with session.begin_nested():
+                    outcomes.append((True, op(session)))
+            except Exception as exc:  # this create alone rolls back, with its events
+                del pending[m:]
+                outcomes.append((False, exc))
+        return outcomes
