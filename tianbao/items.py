@@ -20,9 +20,10 @@ from sqlmodel import Session, col, select
 
 from banshi.field_values import empty
 from banshi.fields import clean_values, validate_fields
-from office import audit, policy
+from office import audit, events, policy
 from office.actor import Actor
 from office.db import utcnow
+from office.directory.service import department_member_ids
 from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from office.models import Department, DeptKind, User
 from tianbao import sources
@@ -34,6 +35,7 @@ SPEC_KEY = "v"  # the key of the item's one field in the form engine's terms
 MAX_READERS = 200
 EDITABLE = ("name", "definition", "unit_label", "spec", "cycle", "level", "reader_agency_ids", "source", "status")
 FIELDS = {"code", "owner_dept_id", *EDITABLE}
+LINK = "/tianbao/items"  # the registry tab of the 数据填报 page
 LEVEL_NAMES = {"public": "公开", "internal": "内部", "sensitive": "敏感"}
 
 
@@ -303,6 +305,14 @@ def propose_item(session: Session, actor: Actor, data: Mapping[str, Any]) -> Dat
     session.add(item)
     session.flush()
     _audit(session, actor, "tianbao.item_propose", item, owner_dept_id=item.owner_dept_id)
+    reviewers = [u for u in department_member_ids(session, item.owner_dept_id) if u != actor.user_id]
+    _notify(
+        session,
+        item,
+        reviewers,
+        f"新增数据项待审核：{item.name}",
+        f"{actor.name}提出登记数据项“{item.code} {item.name}”，请审核",
+    )
     return item
 
 
@@ -402,7 +412,26 @@ def review_item(session: Session, actor: Actor, item_id: int, approve: bool, not
     session.add(item)
     session.flush()
     _audit(session, actor, "tianbao.item_review", item, approve=approve, note=note)
+    verdict = "已同意，可用于采集任务" if approve else f"未同意：{note}"
+    _notify(
+        session, item, [item.proposed_by or 0], f"数据项审核结果：{item.name}", f"“{item.code} {item.name}”{verdict}"
+    )
     return item
+
+
+def _notify(session: Session, item: DataItem, user_ids: list[int], title: str, body: str) -> None:
+    """A 工作通知 (``notify.tianbao``): a proposal to the owner department, the decision to the proposer."""
+    ids = sorted({u for u in user_ids if u})
+    if not ids:
+        return
+    payload = {
+        "user_ids": ids,
+        "title": title[:200],
+        "body": body[:2000],
+        "link": "/tianbao/items",
+        "source": "tianbao",
+    }
+    events.publish_on_commit(session, "notify.tianbao", payload, user_ids=ids)
 
 
 def usable_items(session: Session, actor: Actor, item_ids: Iterable[int]) -> dict[int, DataItem]:
@@ -423,7 +452,7 @@ def usable_items(session: Session, actor: Actor, item_ids: Iterable[int]) -> dic
             why = {"proposed": "尚未经数源部门审核同意", "rejected": "未通过数源部门审核", "retired": "已停用"}
             message = f"数据项“{item.name}”{why[item.status.value]}，不能用于采集任务"
             raise ValidationError(message, code="item_unusable", field="items", item_id=item_id)
-    return {i: found[i] for i in wanted}  # type: ignore[misc]  # every wanted id was found above
+    return {i: found[i] for i in wanted}  # every wanted id was found above
 
 
 # Values ---------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from office.audit import AuditEntry
 from office.db import Database
 from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
+from tests.conftest import Recorder
 from tests.factories import Org, login
 from tests.tianbao.registry_helpers import NUMBER, define, put
 from tianbao import items
@@ -170,6 +171,21 @@ def test_a_proposal_is_usable_only_after_the_owner_approves_it(db: Database, org
         assert list(items.usable_items(s, org.actor("laertes"), [item.id or 0])) == [item.id]
     with db.write() as s, pytest.raises(InvalidTransition):  # settled
         items.review_item(s, org.actor("polonius"), item.id or 0, False, "不要了", 2)
+
+
+def test_the_owner_hears_of_a_proposal_and_the_proposer_of_the_decision(
+    db: Database, org: Org, recorder: Recorder
+) -> None:
+    item = propose(db, org)
+    notices = recorder.of("notify.tianbao")
+    a1 = {org.users[u] for u in ("hamlet", "ophelia", "polonius", "claudius", "gertrude", "yorick", "prospero")}
+    assert len(notices) == 1 and set(notices[0].payload["user_ids"]) == a1  # 综合处's members
+    assert "重点项目个数" in notices[0].payload["title"] and notices[0].payload["link"] == "/tianbao/items"
+    recorder.clear()
+    with db.write() as s:
+        items.review_item(s, org.actor("polonius"), item.id or 0, False, "与A01.003重复", 1)
+    [decision] = recorder.of("notify.tianbao")
+    assert decision.payload["user_ids"] == [org.users["laertes"]] and "与A01.003重复" in decision.payload["body"]
 
 
 def test_a_rejection_needs_a_reason_and_stays_unusable(db: Database, org: Org) -> None:
