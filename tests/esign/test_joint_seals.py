@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pypdfium2 as pdfium
+
 from esign import service
 from esign.verify import format_report
 from office.models import Role
@@ -15,6 +17,7 @@ from tests.esign.svc import PIN, enrol, make_seal
 from tests.esign.test_pdf_sig import _append_update, _pdfsig, _pyhanko, _root
 from tests.factories import Org, make_user
 from tests.typeset.official import official_pool  # noqa: F401 - fixture
+from tests.typeset.test_page_rules import PAGES, save_pages
 from typeset import joint, paginate, pdf_measure
 from typeset.convert import ConverterPool
 from typeset.layout import format_cn_date
@@ -24,6 +27,14 @@ from typeset.pdf_pages import expect_for
 from typeset.samples import demo_notice
 
 REFERENCE = "粤府办〔2026〕7号"
+
+
+def _save_sealed(pdf: bytes, name: str) -> None:
+    """The seal page of a sealed PDF as PNG, with the signature widgets drawn (forms initialised)."""
+    document = pdfium.PdfDocument(pdf)
+    document.init_forms()
+    PAGES.mkdir(parents=True, exist_ok=True)
+    document[len(document) - 1].render(scale=100 / 72, may_draw_forms=True).to_pil().save(PAGES / f"{name}.png")
 
 
 def _two_agencies(org: Org) -> tuple[int, int]:
@@ -71,6 +82,8 @@ def test_each_seal_stays_valid_after_the_next_is_added(
         assert [s["organization"] for s in sigs] == ["省政府办公厅", "省财政厅"]  # each seal with its agency
         text = format_report(report)  # what `office verify` prints
         assert "第 2 个签章：有效（印章“省财政厅公章”）" in text and "单位：省财政厅" in text, text
+    _save_sealed(pdf, "联合行文-sealed-pdf")  # for a human: both seals on their names, the last on the date
+    save_pages(official_pool.convert(word), "联合行文-sealed-word")
     root = _root(org)
     out = _pdfsig(pdf, root, tmp_path)
     assert out.count("Signature is Valid.") == 2 and out.count("Certificate is Trusted.") == 2, out
