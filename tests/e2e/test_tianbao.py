@@ -23,7 +23,7 @@ from office.actor import SYSTEM
 from office.directory import service
 from office.models import DeptKind, Role
 from tests.e2e.conftest import open_page
-from tests.e2e.test_hardening_ui import axe_source, serious_violations  # noqa: F401 (a fixture)
+from tests.e2e.test_hardening_ui import _layout_problems, axe_source, serious_violations  # noqa: F401 (a fixture)
 from tests.e2e.test_shell import login
 from tests.factories import make_user
 
@@ -126,9 +126,12 @@ def shots(page: Any, out: Path, name: str) -> None:
     page.wait_for_load_state("networkidle")
     page.evaluate("() => document.querySelectorAll('.toast').forEach((t) => t.remove())")
     page.screenshot(path=out / f"{name}.png", full_page=True)
+    assert _layout_problems(page, elder=False) == [], name
     elder(page, True)
     page.wait_for_load_state("networkidle")
     page.screenshot(path=out / f"{name}-elder.png", full_page=True)
+    # 长者模式: no sideways scrolling, every control at least 44 px (the check every page gets).
+    assert _layout_problems(page, elder=True) == [], name
     elder(page, False)
 
 

@@ -38,7 +38,7 @@ export function same(a, b) {
 /** "已预填 · 2026年第3季度 · 统计科填报 · 2026-10-12" */
 function prefillText(p) {
   const label = String(p.label || (p.source === "computed" ? "系统计算" : periodLabel(p.period))).trim().replace(/\s+/g, " · ");
-  const when = p.at ? fmtTime(p.at).slice(0, 10) : "";
+  const when = p.at && p.source !== "computed" ? fmtTime(p.at).slice(0, 10) : ""; // a computed value is as of now
   return ["已预填", label, when].filter(Boolean).join(" · ");
 }
 
