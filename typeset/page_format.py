@@ -6,10 +6,11 @@
   body text the lines stand one grid line (225 mm / 22) apart. Closer is allowed only on the 署名's page
   and the two before it, where §7.3.5's remedy (采取调整行距、字距的措施) sets them closer, down to
   ``gbt9704.MIN_LINE_PITCH``; a full line of CJK text holds 28 characters and fills the type area.
-- 信函格式's first page (§10.1) [letter_mark, letter_rules, letter_first_line]: the 发文机关标志's top
-  edge 30 mm from the top of the page; a red double line 4 mm under it and one 20 mm above the
-  bottom of the page, both 170 mm long and centred on the type area; the first line under the upper
-  double line (份号 or 发文字号) 7/8 of a 3号 character's height (14 pt) below it.
+- 信函格式's first page (§10.1) [letter_mark, letter_rules, letter_first_line, letter_last_line]: the
+  发文机关标志's top edge 30 mm from the top of the page; a red double line 4 mm under it and one 20 mm
+  above the bottom of the page, both 170 mm long and centred on the type area; the first line under
+  the upper double line (份号 or 发文字号) 7/8 of a 3号 character's height (14 pt) below it, the last
+  line of text above the lower one at least as far from it.
 """
 
 from __future__ import annotations
@@ -98,7 +99,12 @@ def letter(report: PageReport, m: Measured) -> None:
     head = m.letter
     if head is None:
         return
-    problems: dict[str, list[str]] = {"letter_mark": [], "letter_rules": [], "letter_first_line": []}
+    problems: dict[str, list[str]] = {
+        "letter_mark": [],
+        "letter_rules": [],
+        "letter_first_line": [],
+        "letter_last_line": [],
+    }
     if head.mark is None:
         problems["letter_mark"].append("找不到发文机关标志")
     else:
@@ -114,6 +120,12 @@ def letter(report: PageReport, m: Measured) -> None:
     if head.upper is not None and head.first is not None:
         gap = (head.upper[1] - head.first[3]) / MM
         _near(problems["letter_first_line"], "第一条红色双线下的第一行距该线", gap, 14 / MM)
+    if head.lower is not None and head.last is not None:
+        gap = (head.last[1] - head.lower[3]) / MM
+        if gap < 14 / MM - LETTER_TOLERANCE_MM:  # §10.1: 7/8 of a 3号 character at least
+            problems["letter_last_line"].append(
+                f"第二条红色双线上的最后一行距该线 {gap:.1f}mm，应不少于 {14 / MM:.1f}mm"
+            )
     for code, found in problems.items():
         if found:
             report.add(code, "信函格式：" + "；".join(found), 1)

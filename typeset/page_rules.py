@@ -5,7 +5,7 @@ pages are read by :mod:`typeset.pdf_pages`; these rules (codes in brackets) are 
 
 - the page's shape (:mod:`typeset.page_format`): no title line left with one or two characters
   [title_orphan], 22 lines of 28 characters [line_pitch, chars_per_line], a 信函's head
-  [letter_mark, letter_rules, letter_first_line];
+  [letter_mark, letter_rules, letter_first_line, letter_last_line];
 - no blank pages [blank_page]. The one exception is §7.5: a blank page directly before the last
   page when that page holds only the 版记 and is even; neither carries a page number;
 - page numbers "— N —" on every page [page_number_missing, page_number_wrong], odd pages right and

@@ -118,12 +118,14 @@ class PageText:
 @dataclass(frozen=True)
 class LetterHead:
     """信函格式's first page (§10.1): the glyph box of the 发文机关标志, the box around each red double line
-    (both of its rules) and the glyph box of the first line under the upper one; None where not found."""
+    (both of its rules) and the glyph box of the first line under the upper one; None where not found.
+    ``last``: the glyph box of the page's lowest line of text, above the lower double line."""
 
     mark: Rect | None
     upper: Rect | None
     lower: Rect | None
     first: Rect | None
+    last: Rect | None = None
 
 
 @dataclass(frozen=True)
@@ -380,7 +382,10 @@ def _letter_head(document: pdfium.PdfDocument, page: PageText) -> LetterHead:
     upper = [r for r in rules if r[3] < mark.y0 and (after is None or r[1] > after.y1)]
     lower = [r for r in rules if r[3] < AREA_BOTTOM]
     first = pdf_measure.glyph_box(document, after) if after is not None and upper else None
-    return LetterHead(pdf_measure.glyph_box(document, mark), _union(upper), _union(lower), first)
+    bottom = _union(lower)
+    above = [line for line in lines if bottom is not None and line.y0 > bottom[3]]
+    last = pdf_measure.glyph_box(document, above[-1]) if above else None
+    return LetterHead(pdf_measure.glyph_box(document, mark), _union(upper), bottom, first, last)
 
 
 def _title(page: PageText, expect: Expect) -> tuple[Line, ...]:

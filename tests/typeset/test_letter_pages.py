@@ -1,6 +1,7 @@
 """信函格式's first page (GB/T 9704 §10.1) measured on pages LibreOffice rendered: the 发文机关标志 30 mm from
 the top of the page, a red double line 4 mm under it and one 20 mm above the bottom, both 170 mm and
-centred, the first line under the upper one 7/8 of a 3号 character (14 pt) below it.
+centred, the first line under the upper one 7/8 of a 3号 character (14 pt) below it and the last line
+of text above the lower one at least as far from it.
 
 The old head (a 小初 mark, the double line 7 pt under its line) left 2.7 mm to the line and 3.8 mm to
 the 发文字号 under it."""
@@ -55,6 +56,20 @@ def short_lines(section: Any, head: Any) -> None:
     head.paragraph_format.left_indent = head.paragraph_format.right_indent = Twips(0)
 
 
+def low_text(data: bytes) -> bytes:
+    """The type area run down to 21 mm above the page bottom (the footer holding the lower double line
+    made one point high) and the 抄送 moved down into it: the last line comes within a few mm of the
+    lower double line (20 mm)."""
+    word = docx.Document(io.BytesIO(data))
+    word.sections[0].bottom_margin = Mm(21)
+    word.sections[0].first_page_footer.paragraphs[0].paragraph_format.line_spacing = Pt(1)
+    cc = next(p for p in word.paragraphs if p.text.startswith("抄送"))
+    cc.paragraph_format.space_before = Pt(29)  # 30 pt sends it to the next page
+    out = io.BytesIO()
+    word.save(out)
+    return out.getvalue()
+
+
 def test_a_letters_head_keeps_its_distances(official_pool: ConverterPool) -> None:  # noqa: F811
     doc, fmt = type_sample(DocType("函"), long=False)
     laid = paginate.lay_out(doc, fmt, official_pool.convert)
@@ -67,13 +82,17 @@ def test_a_letters_head_keeps_its_distances(official_pool: ConverterPool) -> Non
     assert abs((mark[1] - upper[3]) / MM - 4) <= 1 and abs(lower[1] / MM - 20) <= 1
     assert abs((upper[1] - first[3]) / MM - 14 / MM) <= 1  # 7/8 of a 3号 character
     assert all(abs((r[2] - r[0]) / MM - 170) <= 2 for r in (upper, lower))
+    last = m.letter.last  # the last line of text (here the 抄送) at least 14 pt above the lower double line
+    assert last is not None and last[1] - lower[3] >= 14
 
     expect = expect_for(doc, fmt)
     for change, codes in (
         (old_head, {"letter_rules", "letter_first_line"}),
         (lower_head, {"letter_mark"}),
         (short_lines, {"letter_rules"}),
+        (low_text, {"letter_last_line"}),
     ):
-        report = check_pdf(official_pool.convert(edit_head(change)(laid.docx)), expect)
+        edit = change if change is low_text else edit_head(change)  # type: ignore[arg-type]
+        report = check_pdf(official_pool.convert(edit(laid.docx)), expect)  # type: ignore[operator]
         assert codes <= set(report.codes()), (change.__name__, report.violations)
     assert check_pdf(laid.pdf).ok  # recognised as a 信函 without being told
