@@ -267,15 +267,9 @@ def _new_item(session: Session, data: Mapping[str, Any]) -> DataItem:
     )
 
 
-def _audit(session: Session, actor: Actor, action: str, item: DataItem, **detail: Any) -> None:
-    audit.record(
-        session,
-        actor,
-        action,
-        target_type="tb_item",
-        target_id=item.id,
-        detail={"code": item.code, "name": item.name, **detail},
-    )
+def _target(item: DataItem, **detail: Any) -> dict[str, Any]:
+    """``audit.record``'s target and detail for an item (the action stays a literal at each call)."""
+    return {"target_type": "tb_item", "target_id": item.id, "detail": {"code": item.code, "name": item.name, **detail}}
 
 
 # Changing the registry -----------------------------------------------------------------------------
@@ -290,7 +284,7 @@ def create_item(session: Session, actor: Actor, data: Mapping[str, Any]) -> Data
         raise ValidationError("新登记的数据项状态只能是 active", code="bad_item", field="status")
     session.add(item)
     session.flush()
-    _audit(session, actor, "tianbao.item_create", item, owner_dept_id=item.owner_dept_id)
+    audit.record(session, actor, "tianbao.item_create", **_target(item, owner_dept_id=item.owner_dept_id))
     return item
 
 
@@ -304,7 +298,7 @@ def propose_item(session: Session, actor: Actor, data: Mapping[str, Any]) -> Dat
     item.proposed_by_dept_id = actor.department_id
     session.add(item)
     session.flush()
-    _audit(session, actor, "tianbao.item_propose", item, owner_dept_id=item.owner_dept_id)
+    audit.record(session, actor, "tianbao.item_propose", **_target(item, owner_dept_id=item.owner_dept_id))
     reviewers = [u for u in department_member_ids(session, item.owner_dept_id) if u != actor.user_id]
     _notify(
         session,
@@ -383,7 +377,7 @@ def update_item(session: Session, actor: Actor, item_id: int, data: Mapping[str,
         item.updated_at = utcnow()
         session.add(item)
         session.flush()
-        _audit(session, actor, "tianbao.item_update", item, changes=changes)
+        audit.record(session, actor, "tianbao.item_update", **_target(item, changes=changes))
     return item
 
 
@@ -411,7 +405,7 @@ def review_item(session: Session, actor: Actor, item_id: int, approve: bool, not
     item.updated_at = item.reviewed_at
     session.add(item)
     session.flush()
-    _audit(session, actor, "tianbao.item_review", item, approve=approve, note=note)
+    audit.record(session, actor, "tianbao.item_review", **_target(item, approve=approve, note=note))
     verdict = "已同意，可用于采集任务" if approve else f"未同意：{note}"
     _notify(
         session, item, [item.proposed_by or 0], f"数据项审核结果：{item.name}", f"“{item.code} {item.name}”{verdict}"
