@@ -16,9 +16,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from banshi import submission
+from banshi.models import FormTemplate, FormVersion
 from office import audit, events
 
 log = logging.getLogger("banshi.submit_batch")
@@ -47,12 +48,16 @@ class CreateBatch:
         session = self.session
         pending: list[Any] = session.info.setdefault("pending_events", [])
         mark = len(pending)
+        # The run's forms, loaded once and held: the session's identity map keeps only what is referenced,
+        # so each create's ``templates.template_for_use`` would read them again.
+        held = _forms(session, {op.draft.template_id for op in self.ops})
         try:
             with session.begin_nested(), events.collected(session), audit.collected(session):
                 ids = [op(session) for op in self.ops]
             return [(True, i) for i in ids]
         except Exception as exc:
             log.info("a batch of %d 办事 creates failed (%r); writing each alone", len(self.ops), exc)
+        del held
         del pending[mark:]
         session.expire_all()
         outcomes: list[tuple[bool, Any]] = []
@@ -65,3 +70,12 @@ class CreateBatch:
                 del pending[m:]
                 outcomes.append((False, exc))
         return outcomes
+
+
+def _forms(session: Session, template_ids: set[int]) -> list[Any]:
+    """The templates and their published versions (two queries for the run)."""
+    found: list[Any] = list(session.exec(select(FormTemplate).where(col(FormTemplate.id).in_(template_ids))).all())
+    published = {t.published_version_id for t in found if t.published_version_id is not None}
+    if published:
+        found += session.exec(select(FormVersion).where(col(FormVersion.id).in_(published))).all()
+    return found
