@@ -2,7 +2,8 @@
 
 Every change of a return's status publishes `tianbao.return` to the collecting department's members
 (their board updates live), the return's filler and its reviewer (their 工作台 待填报 refreshes). A
-task issued, withdrawn or closed publishes `tianbao.task` to the collecting department. 催报, the
+task issued, withdrawn or closed publishes `tianbao.task` to the collecting department (on issue that
+one event, not one per unit, tells the department; each new return's filler and reviewer still get theirs). 催报, the
 automatic reminders and the notices of a return sent back or returned are 工作通知 (`notify.tianbao`).
 """
 
