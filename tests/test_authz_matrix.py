@@ -191,6 +191,7 @@ def request_for(w: World, method: str, path: str) -> dict[str, Any] | None:
             }
         },
         ("POST", "/api/docs/{doc_id:int}/number"): {"json": {"version": ids["doc_version"]}},
+        ("POST", "/api/docs/{doc_id:int}/joint-seal"): {"json": {"version": ids["doc_version"], "pin": PIN}},
         ("POST", "/api/docs/{doc_id:int}/import"): {"files": {"file": ("正文.docx", ids["docx"])}},
         ("POST", "/api/meetings/{meeting_id:int}/agencies/{agency_id:int}/nominees"): {
             "json": {"user_ids": [users["hamlet"]]}

@@ -29,6 +29,8 @@ EXPECTATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/api/docs/{doc_id:int}"): private(),
     ("POST", "/api/docs/{doc_id:int}/actions"): private(),
     ("POST", "/api/docs/{doc_id:int}/number"): private(403),  # a reader, but not at the 编号 step
+    # 联合行文: a draft of one issuer is no joint seal step (409); hidden from everyone else
+    ("POST", "/api/docs/{doc_id:int}/joint-seal"): private(REFUSED),
     ("GET", "/api/docs/{doc_id:int}/versions"): private(),
     ("GET", "/api/docs/{doc_id:int}/versions/{no:int}"): private(),
     ("GET", "/api/docs/{doc_id:int}/diff"): private(),
