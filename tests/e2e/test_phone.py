@@ -204,7 +204,7 @@ def test_every_sidebar_control_of_a_1280x720_desktop_is_reachable_without_scroll
             return {scroll: s.scrollHeight - s.clientHeight, controls};
         }""")
         page.screenshot(path=out / f"sidebar-1280x720-{'elder' if elder else 'normal'}.png")
-        assert len(sidebar["controls"]) == 12, sidebar  # eight sections (工作台 first), 个人设置, 长者模式, 帮助, 退出
+        assert len(sidebar["controls"]) == 13, sidebar  # nine sections (工作台 first), 个人设置, 长者模式, 帮助, 退出
         assert sidebar["scroll"] <= 0, sidebar
         assert all(c["bottom"] <= 720 and c["height"] >= 44 for c in sidebar["controls"]), sidebar["controls"]
     finally:
