@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from office.db import utcnow
@@ -27,22 +28,26 @@ REASON_MAX = 200
 def current(session: Session, unit_id: int, keys: Iterable[Key]) -> dict[Key, CurrentValue]:
     """The current value of each (item_id, period) of ``unit_id`` that has one, in ONE query.
 
-    The query probes the primary key with ``unit_id = ? AND item_id IN (..) AND period IN (..)``:
-    a form asks for a few distinct periods (one per item cycle), so the probes are at most
-    items × periods index lookups; rows of other (item, period) pairs are dropped here."""
-    wanted = set(keys)
-    if not wanted:
+    The keys are grouped by period (a form has a few: one per item cycle) into
+    ``(unit_id = ? AND period = ? AND item_id IN (..)) OR ...``, so each key is one exact probe of
+    the primary key (unit_id, item_id, period) whatever else is stored (SQLite: MULTI-INDEX OR, with
+    or without ANALYZE's statistics; ``unit_id`` outside the OR made it search by unit_id alone). An
+    ``item_id IN .. AND period IN ..`` form would also read every item's other wanted periods."""
+    by_period: dict[str, set[int]] = {}
+    for item_id, period in keys:
+        by_period.setdefault(period, set()).add(item_id)
+    if not by_period:
         return {}
-    item_ids = sorted({i for i, _ in wanted})
-    periods = sorted({p for _, p in wanted})
-    rows = session.exec(
-        select(CurrentValue).where(
-            CurrentValue.unit_id == unit_id,
-            col(CurrentValue.item_id).in_(item_ids),
-            col(CurrentValue.period).in_(periods),
+    each = [
+        and_(
+            col(CurrentValue.unit_id) == unit_id,
+            col(CurrentValue.period) == period,
+            col(CurrentValue.item_id).in_(sorted(ids)),
         )
-    ).all()
-    return {(r.item_id, r.period): r for r in rows if (r.item_id, r.period) in wanted}
+        for period, ids in sorted(by_period.items())
+    ]
+    rows = session.exec(select(CurrentValue).where(or_(*each))).all()
+    return {(r.item_id, r.period): r for r in rows}
 
 
 def store(

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from sqlalchemy import event
 from sqlmodel import func, select
 from starlette.testclient import TestClient
 
@@ -114,6 +116,28 @@ def test_current_reads_200_items_in_one_query(db: Database, org: Org) -> None:
     assert len(seen) == 1
     assert "tb_value_current" in seen[0] and "unit_id" in seen[0]
     assert len(got) == 200 and all(got[k].value == n and got[k].unit_id == unit for n, k in enumerate(keys))
+
+
+def test_current_probes_the_primary_key_per_key(db: Database, org: Org) -> None:
+    """Each (unit, item, period) is an exact probe of tb_value_current's primary key (SQLite's plan),
+    not a read of every stored period of the items."""
+    if not db.is_sqlite:
+        pytest.skip("the plan checked is SQLite's")
+    plans: list[str] = []
+
+    def explain(conn: Any, cursor: Any, sql: str, params: Any, *_args: Any) -> None:
+        if sql.lstrip().startswith("SELECT") and "tb_value_current" in sql:
+            rows = cursor.connection.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
+            plans.extend(str(r[-1]) for r in rows)
+
+    event.listen(db.engine, "before_cursor_execute", explain)
+    try:
+        with db.read() as s:
+            values.current(s, org.agencies["A"], [(n, "2026" if n % 2 else "2026Q4") for n in range(1, 201)])
+    finally:
+        event.remove(db.engine, "before_cursor_execute", explain)
+    searches = [p for p in plans if p.startswith("SEARCH")]
+    assert searches and all("unit_id=? AND item_id=? AND period=?" in p for p in searches), plans
 
 
 def test_current_of_nothing_asks_nothing(db: Database, org: Org) -> None:
