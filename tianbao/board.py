@@ -53,6 +53,8 @@ def board(session: Session, actor: Actor, task_id: int) -> dict[str, Any]:
     now = utcnow()
     counts: dict[str, int] = {s.value: 0 for s in ReturnStatus}
     counts["late"] = 0
+    past = tasks.is_late(task, ReturnStatus.not_started, now)  # the deadline has passed
+    open_statuses = {s.value for s in tasks.OPEN_RETURNS}
     units = []
     for (
         rid,
@@ -70,9 +72,9 @@ def board(session: Session, actor: Actor, task_id: int) -> dict[str, Any]:
         rounds,
         ver,
     ) in session.execute(stmt).all():
-        status = ReturnStatus(status)
-        late = tasks.is_late(task, status, now)
-        counts[status.value] += 1
+        status = status.value if isinstance(status, ReturnStatus) else status
+        late = past and status in open_statuses  # tasks.is_late, with the deadline compared once
+        counts[status] += 1
         counts["late"] += late
         units.append(
             {
@@ -80,7 +82,7 @@ def board(session: Session, actor: Actor, task_id: int) -> dict[str, Any]:
                 "unit_id": unit_id,
                 "unit_name": unit,
                 "agency_name": agency,
-                "status": status.value,
+                "status": status,
                 "late": late,
                 "filler": {"id": fid, "name": filler},
                 "reviewer": {"id": vid, "name": reviewer},
