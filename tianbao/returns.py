@@ -34,6 +34,7 @@ from tianbao.models import (
     ValueOrigin,
 )
 
+REASON_MAX = 200  # tb_value.reason
 FILLABLE = (ReturnStatus.not_started, ReturnStatus.filling, ReturnStatus.returned)
 PAGE = 20
 STATUS_LABELS = {
@@ -265,7 +266,9 @@ def save_values(
                 raise ValidationError(
                     f"「{item.name}」的预填值已修改，请说明修改原因", code="reason_required", field=key
                 )
-            kept[key] = reason[:200]
+            if len(reason) > REASON_MAX:
+                raise ValidationError(f"修改原因不能超过 {REASON_MAX} 个字", code="reason_too_long", field=key)
+            kept[key] = reason
         else:
             kept.pop(key, None)
     draft[_ORIGINS] = origins

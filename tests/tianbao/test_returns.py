@@ -119,6 +119,8 @@ def test_a_changed_prefilled_value_needs_a_reason(client: TestClient, org: Org) 
     assert body["field"] == pop and "常住人口" in body["message"]
     refused(f1.put(url, json={"version": v, "values": {pop: None}}), 422, "reason_required")  # clearing is a change
     refused(f1.put(url, json={"version": v, "values": {pop: 130}, "reasons": {pop: "  "}}), 422, "reason_required")
+    too_long = {"version": v, "values": {pop: 130}, "reasons": {pop: "长" * 201}}
+    refused(f1.put(url, json=too_long), 422, "reason_too_long")
     assert ret_of(w, tid, "U1").draft == {} and ret_of(w, tid, "U1").version == v  # nothing kept
     r = f1.put(url, json={"version": v, "values": {pop: 130}, "reasons": {pop: "按普查数更正"}}).json()
     assert _items(r)[int(pop)]["reason"] == "按普查数更正"
