@@ -9,9 +9,10 @@ import { el, replace, button, field, loading, emptyState, errorState, toast, con
 import { newClientId, upload } from "../api.js";
 import { picker } from "../components/picker.js";
 import { jointIssuersPicker, jointIssuersText, jointSealPanel } from "./docs/joint.js";
+import { blockEditor } from "./docs/blocks.js";
+import { annexesPanel } from "./docs/annexes.js";
 
 const BOXES = [["todo", "待办"], ["done", "已办"], ["mine", "我起草的"], ["all", "全部"]];
-const BLOCK_LABELS = { heading: "标题", paragraph: "段落", list_item: "列表项", table: "表格" };
 const STEP_STATES = { done: "已完成", current: "办理中", upcoming: "未开始", skipped: "已跳过" };
 const TASK_STATES = { pending: "待办理", approved: "已同意", returned: "已退回", transferred: "已转办", cancelled: "无需办理" };
 const HISTORY_LABELS = {
@@ -212,6 +213,7 @@ async function renderDocument(root, ctx, id) {
       jointSealPanel(api, doc, refresh),
       actionPanel(ctx, doc, view, refresh),
       bodySection(ctx, doc, view, refresh),
+      annexesPanel(ctx, doc, view, refresh),
       sheetView(doc),
       routePicture(doc.route),
       versionsSection(ctx, doc),
@@ -467,48 +469,10 @@ function editor(ctx, doc, view, refresh) {
   const attendance = minutes ? [["present", "出席"], ["on_leave", "请假"], ["sitting_in", "列席"]].map(([key, label]) =>
     [key, field({ label: `${label}（每行一人：单位 姓名）`, name: `attendance-${key}`, type: "textarea", rows: 3,
       value: ((doc.attendance || {})[key] || []).join("\n") })]) : [];
-  const list = el("ol", { class: "blocks" });
   const status = el("p", { class: "form-msg", role: "alert", hidden: true });
   const note = field({ label: "修改说明（可选）", name: "note", maxlength: 200 });
 
-  function drawBlocks() {
-    list.replaceChildren();
-    blocks.forEach((b, i) => {
-      const kind = el("select", { "aria-label": `第 ${i + 1} 段的类型` },
-        Object.entries(BLOCK_LABELS).map(([v, l]) => el("option", { value: v, selected: v === b.kind }, l)));
-      const level = el("select", { "aria-label": `第 ${i + 1} 段的标题层级`, hidden: b.kind !== "heading" },
-        [["1", "一级"], ["2", "二级"], ["3", "三级"], ["4", "四级"]].map(([v, l]) =>
-          el("option", { value: v, selected: v === String(b.level || 1) }, l)));
-      const text = el("textarea", { rows: b.kind === "paragraph" || b.kind === "table" ? 3 : 1, "aria-label": `第 ${i + 1} 段内容` });
-      text.value = b.kind === "table" ? b.rows.map((r) => r.join("\t")).join("\n") : b.text;
-      function sync() {
-        if (b.kind === "table") {
-          b.rows = text.value.split("\n").filter((l) => l.length).map((l) => l.split("\t"));
-          delete b.text;
-        } else {
-          b.text = text.value;
-          delete b.rows;
-        }
-        if (b.kind === "heading") b.level = Number(level.value);
-        else delete b.level;
-      }
-      kind.addEventListener("change", () => { b.kind = kind.value; sync(); drawBlocks(); });
-      level.addEventListener("change", sync);
-      text.addEventListener("input", sync);
-      const up = button("上移", () => { if (i > 0) { [blocks[i - 1], blocks[i]] = [blocks[i], blocks[i - 1]]; drawBlocks(); } },
-        { kind: "secondary", class: "btn-small", "aria-label": `第 ${i + 1} 段上移`, disabled: i === 0 });
-      const remove = button("删除", () => { blocks.splice(i, 1); drawBlocks(); },
-        { kind: "danger", class: "btn-small", "aria-label": `删除第 ${i + 1} 段` });
-      list.append(el("li", { class: "block-row" }, el("div", { class: "block-kind" }, kind, level), text,
-        el("div", { class: "block-tools" }, up, remove)));
-    });
-  }
-  drawBlocks();
-  const add = (kind) => button(`＋ ${BLOCK_LABELS[kind]}`, () => {
-    blocks.push(kind === "heading" ? { kind, level: 1, text: "" } : kind === "table" ? { kind, rows: [["", ""]] } : { kind, text: "" });
-    drawBlocks();
-    list.lastElementChild?.querySelector("textarea")?.focus();
-  }, { kind: "secondary", class: "btn-small" });
+  const blockTools = blockEditor(blocks);
   const fileId = `import-${doc.id}`;
   const file = el("input", { type: "file", id: fileId, accept: ".docx", class: "visually-hidden" });
   file.addEventListener("change", async () => {
@@ -516,7 +480,7 @@ function editor(ctx, doc, view, refresh) {
     try {
       const data = await upload(`/api/docs/${doc.id}/import`, file.files[0]);
       blocks.splice(0, blocks.length, ...data.body);
-      drawBlocks();
+      blockTools.redraw();
       // The Word title and 主送 line go to their own fields, not into the body: say what was taken.
       const taken = [];
       if (data.title) { title.input.value = data.title; taken.push(`标题“${data.title}”`); }
@@ -549,8 +513,8 @@ function editor(ctx, doc, view, refresh) {
     }
   }, { kind: "primary" });
   const cancel = button("取消", () => { view.editing = false; refresh(); }, { kind: "secondary" });
-  wrap.append(title.wrap, recipients.wrap, ...(joint ? [joint.element] : []), ...attendance.map(([, f]) => f.wrap), list,
-    el("div", { class: "actions" }, add("heading"), add("paragraph"), add("list_item"), add("table"),
+  wrap.append(title.wrap, recipients.wrap, ...(joint ? [joint.element] : []), ...attendance.map(([, f]) => f.wrap),
+    blockTools.list, el("div", { class: "actions" }, ...blockTools.tools,
       el("span", { class: "file-pick" }, file, el("label", { for: fileId, class: "btn btn-secondary btn-small" }, "从 Word 导入"))),
     note.wrap, status, el("div", { class: "actions" }, save, cancel));
   return wrap;
