@@ -193,7 +193,7 @@ def test_task_issued_filled_on_a_phone_by_xlsx_returned_and_reused(
         ding.get_by_text("辖区常住人口").wait_for()
         ding.screenshot(path=out / "items-1366.png", full_page=True)
         ding.get_by_role("link", name="采集任务").click()
-        ding.get_by_text("还没有采集任务").wait_for()
+        ding.get_by_text("没有进行中的采集任务").wait_for()
         shots(ding, out, "tasks-empty-1366")
         ding.get_by_role("link", name="新建采集任务").first.click()
         ding.get_by_role("heading", name="新建采集任务", level=1).wait_for()

@@ -22,8 +22,15 @@ export async function renderBoard(root, ctx, taskId) {
   const head = el("div", {});
   const urgeBtn = button("催报", (e) => urge(e.currentTarget), { kind: "secondary", disabled: true });
   const pickState = el("span", { class: "hint", "aria-live": "polite" });
+  // Every unit not yet submitted (or only the late ones), for 催报 to many at once.
+  const pickOpen = (lateOnly) => {
+    for (const u of data?.units || []) if (OPEN.has(u.status) && (!lateOnly || u.late)) picks.add(u.return_id);
+    draw();
+  };
+  const pickAll = button("选中全部未报送", () => pickOpen(false), { kind: "link" });
+  const pickLate = button("只选逾期的", () => pickOpen(true), { kind: "link" });
   replace(root, el("a", { class: "back-link", href: "#/tianbao/tasks" }, "‹ 返回采集任务"), head, counts,
-    el("div", { class: "tb-board-tools" }, pickState, urgeBtn), table);
+    el("div", { class: "tb-board-tools" }, pickState, pickAll, pickLate, urgeBtn), table);
 
   const load = newestWins(async (stale) => {
     const d = await api.get(`/api/tianbao/tasks/${taskId}/board`, { signal });
@@ -79,6 +86,7 @@ export async function renderBoard(root, ctx, taskId) {
   function drawPicks() {
     const open = data.task?.status === "issued" && (data.units || []).some((u) => OPEN.has(u.status));
     urgeBtn.closest(".tb-board-tools").hidden = !open;
+    pickLate.hidden = !(data.units || []).some((u) => u.late && OPEN.has(u.status));
     urgeBtn.disabled = !picks.size;
     pickState.textContent = picks.size ? `已选 ${picks.size} 个单位` : "勾选未报送的单位可催报";
   }

@@ -12,20 +12,24 @@ const LIMIT = 20;
 
 export async function renderTasks(root, ctx) {
   const page = Math.max(1, Number(ctx.params.query.page) || 1);
+  const box = ctx.params.query.box === "all" ? "all" : "collecting";
   const list = el("section", { class: "panel tb-list", "aria-label": "采集任务" }, loading());
-  replace(root, head("数据填报", "tasks", el("a", { class: "btn btn-primary", href: "#/tianbao/tasks/new" }, "新建采集任务")), list);
+  const boxes = el("div", { class: "tb-boxes", role: "group", "aria-label": "任务范围" },
+    [["collecting", "进行中", "#/tianbao/tasks"], ["all", "全部（含已结束）", "#/tianbao/tasks?box=all"]].map(([key, label, href]) =>
+      el("a", { class: ["btn", key === box ? "btn-primary" : "btn-secondary", "btn-small"], href, "aria-current": key === box ? "page" : null }, label)));
+  replace(root, head("数据填报", "tasks", el("a", { class: "btn btn-primary", href: "#/tianbao/tasks/new" }, "新建采集任务")), boxes, list);
   const load = newestWins(async (stale) => {
-    const data = await ctx.api.get("/api/tianbao/tasks", { query: { box: "collecting", page }, signal: ctx.signal });
+    const data = await ctx.api.get("/api/tianbao/tasks", { query: { box, page }, signal: ctx.signal });
     if (stale()) return;
     const items = data.items || [];
     if (!items.length) {
-      replace(list, emptyState({ title: "还没有采集任务", text: "从数据项登记库里选择要采集的项目，选定下级单位，设定报告期和截止时间后下发。",
+      replace(list, emptyState({ title: box === "all" ? "还没有采集任务" : "没有进行中的采集任务", text: "从数据项登记库里选择要采集的项目，选定下级单位，设定报告期和截止时间后下发。",
         action: el("a", { class: "btn btn-primary", href: "#/tianbao/tasks/new" }, "新建采集任务") }));
       return;
     }
     replace(list, el("ul", { class: "tb-items" }, items.map(taskItem)),
       pagination({ total: data.total ?? items.length, offset: (page - 1) * LIMIT, limit: LIMIT,
-        onChange: (offset) => ctx.navigate(`#/tianbao/tasks?page=${offset / LIMIT + 1}`) }));
+        onChange: (offset) => ctx.navigate(`#/tianbao/tasks?${new URLSearchParams({ box, page: String(offset / LIMIT + 1) })}`) }));
   });
   ctx.ws.subscribe("tianbao", debounce(() => load().catch(() => {}), 500), { signal: ctx.signal });
   try {
