@@ -21,7 +21,7 @@ export async function renderSummary(root, ctx, taskId) {
     el("div", { class: "tb-head" }, el("h1", {}, `汇总：${task.title || ""}`), exportBtn),
     el("p", { class: "tb-item-meta" }, [periodLabel(task.period), statusLine].filter(Boolean).join(" · ")),
     el("p", { class: "hint" }, "汇总只计已报送和已采纳的单位。"),
-    items.length ? items.map(itemPanel) : el("p", { class: "panel hint" }, "这项任务没有可汇总的数字项目。"));
+    items.length ? el("div", { class: "tb-sum-grid" }, items.map(itemPanel)) : el("p", { class: "panel hint" }, "这项任务没有可汇总的数字项目。"));
   drawCharts();
   let lastWidth = window.innerWidth;
   window.addEventListener("resize", debounce(() => {
@@ -45,8 +45,10 @@ export async function renderSummary(root, ctx, taskId) {
     return el("section", { class: "panel tb-sum-item", "aria-label": it.name },
       el("h2", { class: "panel-title" }, it.name, it.code ? el("span", { class: "tb-code" }, ` ${it.code}`) : null),
       el("dl", { class: "tb-sum-figures" },
-        el("div", {}, el("dt", {}, "合计"), el("dd", { class: "tb-big" }, `${num(fig(it.total))} ${unit}`)),
-        prev !== undefined && prev !== null ? el("div", {}, el("dt", {}, it.previous_period ? `上期（${periodLabel(it.previous_period)}）` : "上期"), el("dd", {}, `${num(prev)} ${unit}`)) : null,
+        // A rate (%) is not added up across units: its mean is shown instead.
+        unit === "%" ? el("div", {}, el("dt", {}, "各单位平均"), el("dd", { class: "tb-big" }, `${num(it.count ? Math.round((it.total / it.count) * 100) / 100 : null)} %`))
+          : el("div", {}, el("dt", {}, "合计"), el("dd", { class: "tb-big" }, `${num(fig(it.total))} ${unit}`)),
+        prev !== undefined && prev !== null && unit !== "%" ? el("div", {}, el("dt", {}, it.previous_period ? `上期（${periodLabel(it.previous_period)}）` : "上期"), el("dd", {}, `${num(prev)} ${unit}`)) : null,
         changeText ? el("div", {}, el("dt", {}, "变化"), el("dd", { class: change >= 0 ? "tb-up" : "tb-down" }, changeText)) : null),
       units.length ? chartFigure(units.map((u) => ({ label: u.unit_name, value: u.value })), { title: `${it.name}：各单位`, unit },
         `${it.name}：各单位数值`) : null,
