@@ -81,6 +81,11 @@ def collectable_units(session: Session, collector_agency_id: int) -> list[dict[s
         .order_by(col(Department.sort_order), col(Department.id))
     ).all()
     agency_names = {d.id: d.name for d in depts if d.kind.value == "agency"}
+    outside = {d.agency_id for d in depts if d.agency_id and d.agency_id not in agency_names}
+    if outside:  # a scope root that is a department of another agency: that agency's name
+        agency_names.update(
+            session.exec(select(Department.id, Department.name).where(col(Department.id).in_(outside))).all()
+        )
     nodes: dict[int, dict[str, Any]] = {}
     for d in depts:
         assert d.id is not None  # stored rows have ids

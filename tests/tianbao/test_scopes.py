@@ -101,6 +101,11 @@ def test_the_unit_tree_follows_the_same_rule(db: Database, org: Org) -> None:
     assert [t["name"] for t in tree] == ["省政府办公厅", "广州市人民政府"]
     assert [c["name"] for c in tree[0]["children"]] == ["综合处", "秘书处"]
     assert tree[1]["children"][0]["id"] == gz_office and tree[1]["children"][0]["agency_name"] == "广州市人民政府"
+    with db.write() as s:  # a department of another agency as a root: named with its agency
+        scopes.set_scopes(s, org.actor("prospero"), [org.depts["B1"]])
+    with db.read() as s:
+        tree = scopes.collectable_units(s, org.agencies["A"])
+    assert [(t["name"], t["agency_name"]) for t in tree] == [("省政府办公厅", "省政府办公厅"), ("办公室", "省财政厅")]
 
 
 # Over HTTP ----------------------------------------------------------------------------------------------
