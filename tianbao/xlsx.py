@@ -102,7 +102,7 @@ class _Lists:
 
     def __init__(self, sheet: Worksheet) -> None:
         self.sheet = sheet
-        self.column = 4  # columns A-C of _map hold the row map
+        self.column = 6  # columns A-D of _map hold the row map (E stays empty)
 
     def ref(self, options: list[str]) -> str:
         col = self.column

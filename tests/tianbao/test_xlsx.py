@@ -254,3 +254,47 @@ def test_a_prefilled_table_changed_offline_needs_its_reason(world: rw.World) -> 
     saved = _upload(world, rid, _fill(data, {(table, "B4"): 2, (xlsx.MAIN, f"F{row}"): "投资额更正"}))
     key = str(rw_item(world, "PROJ"))
     assert saved.draft[key]["rows"] == [{"name": "旧桥", "invest": 2}] and saved.reasons[key] == "投资额更正"
+
+
+def test_the_hidden_map_and_the_option_lists_do_not_overlap() -> None:
+    options = [f"选项{n}" for n in range(12)]
+    form = {
+        "task": {"title": "T"},
+        "return": {"id": 9, "version": 1, "unit_name": "一所"},
+        "sections": [
+            {
+                "name": "s",
+                "items": [
+                    *(
+                        {
+                            "id": n,
+                            "code": f"T{n}",
+                            "name": f"表{n}",
+                            "value": None,
+                            "spec": {
+                                "type": "table",
+                                "columns": [{"key": "a", "label": "甲", "type": "text"}],
+                                "max_rows": 3,
+                            },
+                        }
+                        for n in range(1, 4)
+                    ),
+                    {
+                        "id": 7,
+                        "code": "S",
+                        "name": "选",
+                        "value": "选项11",
+                        "spec": {"type": "select", "options": options},
+                    },
+                ],
+            }
+        ],
+    }
+    data = xlsx.workbook(form)
+    wb = load_workbook(io.BytesIO(data))
+    dv = next(d for d in wb[xlsx.MAIN].data_validations.dataValidation if d.type == "list")
+    ref = dv.formula1.split("!")[1].replace("$", "")
+    assert [c.value for row in wb[xlsx.MAP][ref] for c in row] == options
+    upload = xlsx.read(data, form)
+    assert upload.values == {1: None, 2: None, 3: None, 7: "选项11"}
+    assert set(upload.reason_cells) == {1, 2, 3}
