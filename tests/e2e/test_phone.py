@@ -99,7 +99,14 @@ def test_a_phone_has_a_tab_bar_and_keeps_the_rest_under_mine(
         mine.get_by_text("张伟").wait_for()
         assert "综合处 · 科员" in mine.inner_text()
         more = mine.get_by_role("navigation", name="更多栏目")
-        assert more.get_by_role("link").all_inner_texts() == ["办事", "数据填报", "通讯录", "收文", "签章", "个人设置"]  # no 管理
+        assert more.get_by_role("link").all_inner_texts() == [
+            "办事",
+            "数据填报",
+            "通讯录",
+            "收文",
+            "签章",
+            "个人设置",
+        ]  # no 管理
         page.screenshot(path=out / f"mine-375-{mode}.png")
         more.get_by_role("link", name="通讯录").click()
         mine.wait_for(state="detached")
