@@ -112,7 +112,7 @@ def check_update_annex(
         new_title = new_title or _title(draft.title or row.name.rsplit(".", 1)[0])
     if binding and not new_title:
         new_title = _title(row.name.rsplit(".", 1)[0])
-    if binding and not new_blocks:
+    if binding and not new_blocks:  # a file that is not a Word file: its content has to be typed
         raise ValidationError("随文装订的附件须有内容：请填写附件正文", code="annex_empty", field="blocks")
     before = (row.title, row.blocks, row.bound)
     row.title, row.blocks, row.bound = new_title, new_blocks, binding
@@ -141,9 +141,12 @@ def _title(value: Any) -> str:
 
 def _blocks(value: Any) -> list[dict[str, Any]]:
     try:
-        return body_mod.normalize_blocks(value)
+        blocks = body_mod.normalize_blocks(value)
     except ValidationError as exc:
         raise ValidationError(f"附件内容：{exc.message}", code=exc.code, field="blocks") from None
+    if not blocks:  # a bound attachment is printed on pages of its own: it needs something to print
+        raise ValidationError("随文装订的附件须有内容：请填写附件正文", code="annex_empty", field="blocks")
+    return blocks
 
 
 def _add(

@@ -152,6 +152,7 @@ def test_bad_input_is_refused_in_chinese_naming_the_field_and_changes_nothing(us
         ({"title": "清单", "blocks": [{"kind": "picture"}]}, "blocks", "附件内容：第 1 段的类型无效"),
         ({"title": "清单", "blocks": "正文"}, "blocks", "附件内容：正文必须是段落列表"),
         ({"title": "清单", "blocks": [{"kind": "table", "rows": []}]}, "blocks", "附件内容：第 1 段表格格式错误"),
+        ({"title": "清单", "blocks": []}, "blocks", "随文装订的附件须有内容"),
     ]
     for body, field, message in bad:
         r = _post_annex(users, "hamlet", doc, **body)
