@@ -14,9 +14,9 @@ from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from messaging import messages
 from messaging.presence import STATUSES
 from messaging.ratelimit import AbuseCounter
+from messaging.readbatch import ReadOp
 from messaging.schemas import FrameReadBody, FrameSendBody
 from messaging.sendbatch import SendOp
 from messaging.timeline import member_ids
@@ -150,9 +150,7 @@ class FrameHandlers:
     async def read(self, conn: Connection, frame: dict[str, Any]) -> None:
         body: FrameReadBody = validate_body(FrameReadBody, self._fields(frame))
         actor = conn.actor
-        fut = self.rt.batcher.submit(
-            lambda s: messages.mark_read(s, actor, conversation_id=body.conversation_id, seq=body.seq)
-        )
+        fut = self.rt.batcher.submit(ReadOp(actor, body.conversation_id, body.seq))
         ref = frame.get("ref")
         self.completions.add(fut, lambda f: self._ack_read(conn, ref, f))
 

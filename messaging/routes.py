@@ -12,6 +12,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from messaging import attachments, department_groups, messages, paging, search, service
+from messaging.readbatch import ReadOp
 from messaging.schemas import (
     DirectBody,
     EditBody,
@@ -178,7 +179,7 @@ def react(ctx: Ctx) -> dict[str, Any]:
 @api(action="message.read", body=ReadBody, deferred_write=True)
 def mark_read(ctx: Ctx) -> dict[str, Any]:
     actor, cid, seq = ctx.user, _conv(ctx), ctx.body.seq
-    return _rt(ctx).batcher.run(lambda s: messages.mark_read(s, actor, conversation_id=cid, seq=seq))
+    return _rt(ctx).batcher.run(ReadOp(actor, cid, seq))
 
 
 @api(action="message.read")

@@ -163,6 +163,19 @@ class ChatWriter(Writer):
         super().step()
 
 
+class ReadMarker(ChatWriter):
+    """Marks the department conversation (the chat writers') read up to its newest message while
+    they post there; ``acked`` holds the positions the server answered 2xx (each is durable then)."""
+
+    def step(self) -> None:
+        assert self.client is not None
+        convs = self.client.get("/api/messages/conversations").json()["items"]
+        last = next(c["last_seq"] for c in convs if c["id"] == self.cid)
+        r = self.client.post(f"/api/messages/conversations/{self.cid}/read", json={"seq": last})
+        r.raise_for_status()
+        self.acked.append(str(r.json()["last_read_seq"]))
+
+
 class DocWriter(Writer):
     """Drafts a 通知 and submits it: two acknowledged writes per document (``key`` and ``key+submit``).
     The create carries a client id, so a create whose answer was lost is retried and must not double."""
@@ -340,7 +353,8 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
     docs = [DocWriter(server, u, stop) for u in DOC_WRITERS]
     bookers = [Booker(server, u, stop, room, _slots()) for u in BOOKERS]
     signers = [Signer(server, "claudius", stop)]
-    writers: list[Writer] = [*chat, *docs, *bookers, *signers]
+    readers = [ReadMarker(server, "prospero", stop)]
+    writers: list[Writer] = [*chat, *docs, *bookers, *signers, *readers]
     seen: list[dict[str, Any]] = []
     problems: list[str] = []
     watcher = threading.Thread(target=lambda: asyncio.run(_watch(server, watch_stop, seen, problems)), daemon=True)
@@ -352,7 +366,7 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
         for _ in range(3):
             # Kill only once every kind of writer has made progress on this server life, so the
             # test proves something however slow the machine is, then at a random moment.
-            _await_progress([chat, docs, bookers, signers])
+            _await_progress([chat, docs, bookers, signers, readers])
             time.sleep(rng.uniform(0.0, 0.6))
             server.kill()
             time.sleep(0.2)
@@ -393,6 +407,13 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
             )
         ).all()
         signed = s.execute(text("SELECT purpose, leaf_index FROM esign_signature WHERE purpose LIKE 'durable %'")).all()
+        read_at = s.execute(
+            text(
+                "SELECT m.last_read_seq FROM chat_member m JOIN user_account u ON u.id = m.user_id"
+                " WHERE u.username = 'prospero' AND m.conversation_id = :cid"
+            ),
+            {"cid": readers[0].cid},
+        ).scalar_one()
     db.dispose()
     assert report.ok, report
     assert not problems, problems
@@ -400,6 +421,13 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
     _check_documents(docs, doc_rows)
     _check_bookings(bookers, bookings)
     _check_signatures(signers, signed, data)
+    _check_read_marks(readers, read_at)
+
+
+def _check_read_marks(readers: list[ReadMarker], stored: int) -> None:
+    acked = [int(seq) for w in readers for seq in w.acked]
+    assert len(set(acked)) >= 5, "the reader barely moved: the test proves nothing"
+    assert stored >= max(acked), f"read position {max(acked)} was acknowledged, {stored} survived"
 
 
 def _check_signatures(signers: list[Signer], rows: list[Any], data: Path) -> None:
