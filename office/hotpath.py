@@ -28,7 +28,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from office import accounts, actor_cache, policy
+from office import accounts, actor_cache, policy, session_touch
 from office.actor import Actor
 from office.secrets_box import token_digest
 from office.web import SAFE_METHODS, cookie_token
@@ -159,8 +159,7 @@ def cached_actor(request: Request, action: str) -> Actor | None:
     now = datetime.now(UTC)
     if not accounts.session_admits(hot.settings, row, is_active=bool(is_active), now=now):
         return None
-    if accounts.touch_due(row, now):
-        return None  # due a last-seen refresh (a write): the normal path does it
+    due = accounts.touch_due(row, now)  # a last-seen refresh, noted below once the answer is ours
     actor = actor_cache.cached(st, ("actor", user_id), user_id)
     required = actor_cache.cached(st, "roles_2fa")
     if actor is None or required is None or accounts.must_enrol_2fa(bool(totp_enabled), actor.roles, required):
@@ -169,6 +168,8 @@ def cached_actor(request: Request, action: str) -> Actor | None:
         return None
     client = scope.get("client")
     acting: Actor = actor.acting(ip=client[0] if client else "", session_id=session_id)
+    if due:  # written in the background, as the normal path's reads are (office.session_touch)
+        session_touch.of(hot.db).note(session_id, now)
     return acting
 
 
