@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from office.db import utcnow
 from tests.conftest import Recorder
 from tests.factories import Org
-from tests.tianbao.task_world import P, World, as_user, build, fill, issued, refused, ret_of, set_deadline
+from tests.tianbao.task_world import P, World, as_user, build, error_of, fill, issued, refused, ret_of, set_deadline
 from tianbao import values
 from tianbao.models import DataItem, ReturnStatus, ValueOrigin
 
@@ -138,10 +138,12 @@ def test_required_items_the_reviewer_sending_back_and_strangers(
     f1, h1 = as_user(client, "filler1"), as_user(client, "head1")
     url = _url(w, tid)
     for name in ("filler2", "horatio", "othello", "staff1"):  # not this return's people, not the collector
-        assert refused(as_user(client, name).get(url), 404) == as_user(client, name).get(f"{P}/returns/987654").json()
+        assert refused(as_user(client, name).get(url), 404) == error_of(
+            as_user(client, name).get(f"{P}/returns/987654")
+        )
     v = f1.get(url).json()["return"]["version"]
-    body = refused(f1.post(url + "/to-review", json={"version": v}), 422, "required_missing")
-    assert body["field"] == str(w.item_id("POP"))
+    missing = refused(f1.post(url + "/to-review", json={"version": v}), 422, "required_missing")
+    assert missing["field"] == str(w.item_id("POP"))
     refused(as_user(client, "polonius").put(url, json={"version": v, "values": {}}), 403)  # the collector does not fill
     v = f1.put(url, json={"version": v, "values": {str(w.item_id("POP")): 99}}).json()["return"]["version"]
     v = f1.post(url + "/to-review", json={"version": v}).json()["return"]["version"]

@@ -14,7 +14,19 @@ from office.audit import query as audit_query
 from office.db import utcnow
 from tests.conftest import Recorder
 from tests.factories import Org
-from tests.tianbao.task_world import P, World, as_user, build, fill, issued, refused, ret_of, task_data, task_of
+from tests.tianbao.task_world import (
+    P,
+    World,
+    as_user,
+    build,
+    error_of,
+    fill,
+    issued,
+    refused,
+    ret_of,
+    task_data,
+    task_of,
+)
 from tianbao import items, scopes, tasks
 from tianbao.models import CollectTask, ReturnStatus, TaskStatus, UnitReturn
 
@@ -84,7 +96,7 @@ def test_who_may_draft_read_and_issue(client: TestClient, org: Org) -> None:
     refused(ham.post(f"{P}/tasks/{tid}/issue", json={"version": task["version"]}), 403)
     for name in ("horatio", "othello", "filler1"):  # another department, another agency, a receiving unit
         missing = refused(as_user(client, name).get(f"{P}/tasks/{tid}"), 404)
-        assert missing == as_user(client, name).get(f"{P}/tasks/987654").json()
+        assert missing == error_of(as_user(client, name).get(f"{P}/tasks/987654"))
         refused(as_user(client, name).post(f"{P}/tasks/{tid}/issue", json={"version": task["version"]}), 404)
     r = as_user(client, "prospero").post(f"{P}/tasks/{tid}/issue", json={"version": task["version"]})
     assert r.status_code == 200, r.text  # the agency's administrator may
