@@ -14,6 +14,12 @@ durable sends with group commit, and idle connection memory.
 * idle memory: server RSS growth per idle authenticated websocket.
 * where the time goes: the server's CPU time per delivered message in the sending phase, ours and
   the bare server's; and the floor under any stored message's latency, one fsync on the same disk.
+* read marks (``read_marks``, in process): the writer's rate and CPU per mark, multi-row and
+  coalesced (``messaging.readbatch``) against the one-by-one ORM path.
+* a login storm (``login_storm``): chat send→ack p95 at a steady 100 msg/s while 500 password
+  logins (Argon2id, deployment parameters, 20 at a time) run, against the same chat alone.
+
+``python -m bench.messaging_bench --read-marks`` or ``--login-storm`` runs one part alone.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 WINDOW = 2
@@ -74,8 +82,9 @@ def _pct(values: list[float], p: float) -> float:
 # Setup ------------------------------------------------------------------------------------------------
 
 
-def _prepare(data: Path, secret: str, groups: int, size: int, solo: int) -> dict[str, Any]:
-    """Users, sessions (cookies) and conversations, created directly with the services."""
+def _prepare(data: Path, secret: str, groups: int, size: int, solo: int, plain: int = 0) -> dict[str, Any]:
+    """Users, sessions (cookies) and conversations, created directly with the services; ``plain``
+    more users after those, with no conversation (the login storm's), all with one password."""
     sys.path.insert(0, str(ROOT))
     from messaging import service
     from office import accounts
@@ -92,10 +101,11 @@ def _prepare(data: Path, secret: str, groups: int, size: int, solo: int) -> dict
     db = Database(settings)
     upgrade(db)
     signer = CookieSigner(secret)
-    pw = hash_password(settings, secrets.token_urlsafe(16))
+    password = secrets.token_urlsafe(16)
+    pw = hash_password(settings, password)
     with db.write() as s:
         agency = directory.create_department(s, SYSTEM, name="测试机关", kind=DeptKind.agency).id
-    total = groups * size + solo
+    total = groups * size + solo + plain
     users: list[int] = []
     cookies: list[str] = []
     for start in range(0, total, 100):
@@ -120,12 +130,20 @@ def _prepare(data: Path, secret: str, groups: int, size: int, solo: int) -> dict
             owner = accounts.load_actor(s, members[0])
             convs.append(service.create_group(s, owner, name=f"组{g}", member_ids=members[1:]).id)
     solos = []
-    for i in range(groups * size, total):
+    for i in range(groups * size, groups * size + solo):
         with db.write() as s:
             solos.append(service.create_group(s, accounts.load_actor(s, users[i]), name=f"独{i}", member_ids=[]).id)
     db.dispose()
     _ = agency
-    return {"settings": settings, "cookies": cookies, "convs": convs, "solos": solos}
+    usernames = [f"u{i:05d}" for i in range(groups * size + solo, total)]
+    return {
+        "settings": settings,
+        "cookies": cookies,
+        "convs": convs,
+        "solos": solos,
+        "logins": usernames,
+        "password": password,
+    }
 
 
 def _start_server(data: Path, secret: str) -> tuple[subprocess.Popen[bytes], int]:
@@ -350,6 +368,187 @@ async def _durable(port: int, cookies: list[str], solos: list[int], duration: fl
     return acks / elapsed, len(socks)
 
 
+async def _acks_while(
+    port: int, cookies: list[str], convs: list[int], rate: float, until: Any, *, reads: bool = False
+) -> list[float]:
+    """Send→ack latencies (ms) of paced ``chat.send`` frames (``rate`` per second over all the
+    senders, each in its own conversation) until the awaitable ``until`` completes. With ``reads``,
+    each ack is followed by a ``chat.read`` of the message, as a client that shows it does."""
+    import websockets
+
+    socks = [await websockets.connect(f"ws://127.0.0.1:{port}/ws", additional_headers={"Cookie": c}) for c in cookies]
+    for ws in socks:
+        await ws.recv()
+    latencies: list[float] = []
+    finished = asyncio.ensure_future(until)
+
+    async def one(k: int, ws: Any, conv: int) -> None:
+        interval = len(socks) / rate
+        next_at = time.monotonic() + k * interval / len(socks)
+        n = 0
+        while not finished.done():
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            next_at += interval
+            n += 1
+            t = time.perf_counter()
+            await ws.send(json.dumps({"type": "chat.send", "ref": n, "conversation_id": conv, "text": f"风暴{n}"}))
+            while True:
+                frame = json.loads(await ws.recv())
+                if frame.get("type") == "chat.ack" and frame.get("ref") == n:
+                    latencies.append((time.perf_counter() - t) * 1000)
+                    if reads:
+                        seq = frame["message"]["seq"]
+                        await ws.send(json.dumps({"type": "chat.read", "conversation_id": conv, "seq": seq}))
+                    break
+                if frame.get("type") == "error":
+                    raise RuntimeError(frame)
+
+    await asyncio.gather(*(one(k, ws, c) for k, (ws, c) in enumerate(zip(socks, convs, strict=True))), finished)
+    for ws in socks:
+        await ws.close()
+    return latencies
+
+
+async def _login_storm(port: int, usernames: list[str], password: str, logins: int, concurrency: int) -> float:
+    """``logins`` password logins over HTTP, ``concurrency`` at a time; returns the seconds taken."""
+    started = time.monotonic()
+    todo = iter(range(logins))
+    failures = 0
+
+    async def worker(http: Any) -> None:
+        nonlocal failures
+        for i in todo:
+            r = await http.post(
+                "/api/auth/login", json={"username": usernames[i % len(usernames)], "password": password}
+            )
+            failures += r.status_code != 200
+
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=600) as http:
+        await asyncio.gather(*(worker(http) for _ in range(concurrency)))
+    if failures:
+        raise RuntimeError(f"{failures} of {logins} logins failed")
+    return time.monotonic() - started
+
+
+def read_marks(quick: bool) -> list[dict[str, Any]]:
+    """The chat writer's cost per read mark, in process: every member of ``groups`` groups marks
+    the newest three messages read one by one (as a client showing them does), all queued at once
+    on a group-commit writer, through ``messaging.readbatch`` (multi-row, coalesced per reader)
+    against the one-by-one ORM path (``messages.mark_read`` in a SAVEPOINT each), the baseline."""
+    from sqlalchemy import text
+
+    from messaging import messages
+    from messaging.batcher import GroupCommit
+    from messaging.readbatch import ReadOp
+    from office import accounts
+    from office.db import Database
+
+    groups, size = (5, 40) if quick else (20, 50)
+    secret = secrets.token_urlsafe(40)
+    with tempfile.TemporaryDirectory(prefix="tongban-bench-") as tmp:
+        data = Path(tmp) / "data"
+        setup = _prepare(data, secret, groups, size, 0)
+        db = Database(setup["settings"])
+        try:
+            with db.read() as s:
+                members = [
+                    (cid, uid, accounts.load_actor(s, uid))
+                    for cid, uid in s.execute(text("SELECT conversation_id, user_id FROM chat_member")).all()
+                ]
+            last: dict[int, int] = {}
+            for cid in setup["convs"]:
+                owner = next(a for c, _, a in members if c == cid)
+                for n in range(3):
+                    with db.write() as s:
+                        last[cid] = messages.send_message(s, owner, conversation_id=cid, text=f"读{n}")["seq"]
+
+            def measure(make: Any) -> tuple[float, float]:
+                with db.write() as s:
+                    s.execute(text("UPDATE chat_member SET last_read_seq = 0"))
+                writer = GroupCommit(db)
+                try:
+                    ops = [make(a, c, last[c] - k) for c, _, a in members for k in (2, 1, 0)]
+                    cpu, started = time.process_time(), time.perf_counter()
+                    for fut in [writer.submit(op) for op in ops]:
+                        fut.result(300)
+                    return len(ops) / (time.perf_counter() - started), (time.process_time() - cpu) / len(ops) * 1e6
+                finally:
+                    writer.stop()
+
+            def orm(actor: Any, cid: int, seq: int) -> Any:
+                return lambda s: messages.mark_read(s, actor, conversation_id=cid, seq=seq)
+
+            base_rate, base_cpu = measure(orm)
+            rate, cpu = measure(ReadOp)
+        finally:
+            db.dispose()
+    marks = groups * size * 3
+    return [
+        {
+            "name": f"read marks written, {marks} queued at once (3 per member)",
+            "value": round(rate),
+            "unit": "marks/s",
+            "baseline_value": round(base_rate),
+            "ratio": round(rate / base_rate, 2),
+        },
+        {
+            "name": "CPU per read mark (writer and the waiting caller)",
+            "value": round(cpu, 1),
+            "unit": "us",
+            "baseline_value": round(base_cpu, 1),
+            "ratio": round(cpu / base_cpu, 2),
+        },
+    ]
+
+
+def login_storm(quick: bool) -> list[dict[str, Any]]:
+    """Send→ack p95 of chat at a steady rate, first alone for ``quiet`` seconds (the in-run
+    baseline), then while a storm of password logins (argon2id, production parameters) runs."""
+    senders, rate = 50, 100.0
+    logins, concurrency = (100 if quick else 500), 20
+    quiet = 5.0 if quick else 15.0
+    secret = secrets.token_urlsafe(40)
+    with tempfile.TemporaryDirectory(prefix="tongban-bench-") as tmp:
+        data = Path(tmp) / "data"
+        setup = _prepare(data, secret, 0, 0, senders, plain=min(logins, 500))
+        server, port = _start_server(data, secret)
+        try:
+            cookies, solos = setup["cookies"][:senders], setup["solos"]
+            alone = asyncio.run(_acks_while(port, cookies, solos, rate, asyncio.sleep(quiet)))
+            took: list[float] = []
+
+            async def storm() -> None:
+                took.append(await _login_storm(port, setup["logins"], setup["password"], logins, concurrency))
+
+            during = asyncio.run(_acks_while(port, cookies, solos, rate, storm()))
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    p95_alone, p95_storm = _pct(alone, 95), _pct(during, 95)
+    return [
+        {
+            "name": f"chat send→ack p95 during a storm of {logins} logins ({rate:.0f} msg/s)",
+            "value": round(p95_storm, 1),
+            "unit": "ms",
+            "baseline_value": round(p95_alone, 1),
+            "ratio": round(p95_storm / p95_alone, 2),
+            "target": "<= 100 ms",
+        },
+        {
+            "name": "chat send→ack p50 during the login storm",
+            "value": round(_pct(during, 50), 1),
+            "unit": "ms",
+            "baseline_value": round(_pct(alone, 50), 1),
+            "ratio": round(_pct(during, 50) / _pct(alone, 50), 2),
+        },
+        {
+            "name": f"login storm: {logins} logins, {concurrency} at a time, while chat runs",
+            "value": round(logins / took[0], 1),
+            "unit": "logins/s",
+        },
+    ]
+
+
 async def _idle_memory(pid: int, port: int, cookies: list[str]) -> float:
     import websockets
 
@@ -366,6 +565,10 @@ async def _idle_memory(pid: int, port: int, cookies: list[str]) -> float:
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
+    return _fanout_and_durable(quick) + read_marks(quick) + login_storm(quick)
+
+
+def _fanout_and_durable(quick: bool) -> list[dict[str, Any]]:
     import websockets
 
     groups, size = 10, (20 if quick else 100)
@@ -402,7 +605,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
             ours_paced = asyncio.run(
                 _fanout(tb_connect, groups, size, duration, tongban=True, convs=convs, paced=PACED_RATE)
             )
-            rate, senders = asyncio.run(_durable(port, cookies[groups * size :], solos, duration))
+            rate, senders = asyncio.run(_durable(port, cookies[groups * size : groups * size + solo], solos, duration))
             idle = asyncio.run(_idle_memory(server.pid, port, cookies[: groups * size]))
         finally:
             for p in (server, base):
@@ -477,6 +680,12 @@ def run(quick: bool) -> list[dict[str, Any]]:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--baseline-server":
         asyncio.run(_baseline_server(int(sys.argv[2])))
+    elif "--read-marks" in sys.argv:
+        for row in read_marks(quick="--quick" in sys.argv):
+            print(json.dumps(row, ensure_ascii=False))
+    elif "--login-storm" in sys.argv:
+        for row in login_storm(quick="--quick" in sys.argv):
+            print(json.dumps(row, ensure_ascii=False))
     else:
         for row in run(quick="--quick" in sys.argv):
             print(json.dumps(row, ensure_ascii=False))
