@@ -11,9 +11,9 @@ select options the validations point at. Every text that came from a user goes t
 ``read(data, form)`` reads an uploaded file back (bounded: size, zip entries and ratios through
 ``office.safezip``, rows per sheet) into raw values per item, and the cells that are already wrong
 in shape (a formula the unit typed in Excel counts by the value Excel saved with it: the file is
-read with ``data_only``, so nothing in it is ever evaluated here); ``check`` cleans every value with the registry's rule (``tianbao.items.clean_value``) and
-the reason rule, and raises ONE 422 ``xlsx_invalid`` naming every bad cell, so nothing is stored
-unless the whole file is clean.
+read with ``data_only``, so nothing in it is ever evaluated here); ``check`` cleans every value
+with the registry's rule (``tianbao.items.clean_value``) and the reason rule, and raises ONE 422
+``xlsx_invalid`` naming every bad cell, so nothing is stored unless the whole file is clean.
 """
 
 from __future__ import annotations
