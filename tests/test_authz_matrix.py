@@ -208,6 +208,20 @@ def request_for(w: World, method: str, path: str) -> dict[str, Any] | None:
             "files": {"file": ("附件.txt", b"hello")},
             "data": {"version": str(ids["doc_version"])},
         },
+        ("PATCH", "/api/docs/{doc_id:int}/attachments/{file_id:int}"): {
+            "json": {"version": ids["doc_version"], "title": "附件一"}
+        },
+        ("POST", "/api/docs/{doc_id:int}/annexes"): {
+            "json": {
+                "version": ids["doc_version"],
+                "title": "附件二",
+                "blocks": [{"kind": "paragraph", "text": "内容"}],
+            }
+        },
+        ("POST", "/api/docs/{doc_id:int}/annexes/import"): {
+            "files": {"file": ("附件.docx", ids["docx"])},
+            "data": {"version": str(ids["doc_version"])},
+        },
         ("POST", "/api/messages/conversations/{cid:int}/messages"): {"json": {"text": "收到"}},
         ("PUT", "/api/messages/conversations/{cid:int}"): {"json": {"announcement": "本周五例会"}},
         ("POST", "/api/messages/conversations/{cid:int}/members"): {"json": {"user_ids": [users["laertes"]]}},

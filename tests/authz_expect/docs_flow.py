@@ -42,6 +42,11 @@ EXPECTATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/docs/{doc_id:int}/import"): private(),
     ("POST", "/api/docs/{doc_id:int}/attachments"): private(),
     ("GET", "/api/docs/{doc_id:int}/attachments/{file_id:int}"): private(),
+    # Bound attachments (随文装订): edited like the body, by its drafter while drafting
+    ("PATCH", "/api/docs/{doc_id:int}/attachments/{file_id:int}"): private(),
+    ("GET", "/api/docs/{doc_id:int}/annexes"): private(),
+    ("POST", "/api/docs/{doc_id:int}/annexes"): private(),
+    ("POST", "/api/docs/{doc_id:int}/annexes/import"): private(),
     ("GET", "/api/docs/{doc_id:int}/conformance"): private(),
     ("GET", "/api/docs/{doc_id:int}/receipts"): private(),
     ("POST", "/api/docs/check"): everyone(REFUSED),  # checks an uploaded file; nothing stored
