@@ -68,6 +68,19 @@ def box_cond(actor: Actor, box: str) -> Any:
     return col(ApprovalRequest.id).in_(select(RequestCc.request_id).where(RequestCc.user_id == me))
 
 
+def page_cond(session: Session, actor: Actor, box: str) -> Any:
+    """A box's rows that ``actor`` may read: ``box_cond`` and ``visibility.readable_cond``.
+
+    For 待我审批 the box already is one of the reading rule's grounds: a pending task of theirs, or of a
+    principal whose 委托 to them runs now (``worklist.on_route_cond``), so only the rule's agency term is
+    added. The whole rule built, for every page, the list of every task the person ever had: for a
+    分管领导 with 20,000 tasks at 10^6 requests three quarters of the page's work (165k against 45k
+    thousand SQLite instructions, the same rows)."""
+    if box == "todo":
+        return and_(box_cond(actor, box), visibility.of_agency(actor))
+    return and_(box_cond(actor, box), visibility.readable_cond(session, actor))
+
+
 def _day(value: str, name: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -91,7 +104,7 @@ def list_requests(
     """One page of a box, newest first, with the filters; ``next_cursor`` is null on the last page."""
     if box not in BOXES:
         raise ValidationError("box 只能是 todo / done / mine / cc", code="bad_query", field="box")
-    stmt = select(ApprovalRequest).where(box_cond(actor, box), visibility.readable_cond(session, actor))
+    stmt = select(ApprovalRequest).where(page_cond(session, actor, box))
     if template_id is not None:
         stmt = stmt.where(ApprovalRequest.template_id == template_id)
     if status:
@@ -131,9 +144,8 @@ def counts(session: Session, actor: Actor) -> dict[str, int]:
     todo = session.exec(
         select(func.count())
         .select_from(ApprovalRequest)
-        # ``+ 0`` as in ``visibility.readable_cond``: counted from the person's tasks, not from every
-        # request of the agency (hundreds of ms each list call at 10^6 requests).
-        .where(box_cond(actor, "todo"), col(ApprovalRequest.agency_id) + 0 == actor.agency_id)
+        # Counted from the person's tasks, not from every request of the agency (``of_agency``).
+        .where(page_cond(session, actor, "todo"))
     ).one()
     unread = session.exec(
         select(func.count())

@@ -99,9 +99,17 @@ def readable_cond(session: Session, actor: Actor) -> Any:
         who.append(
             and_(col(ApprovalRequest.template_id).in_(sealing), col(ApprovalRequest.status) == RequestStatus.approved)
         )
-    # ``+ 0``: every caller finds its rows by id or by the person's own index; SQLite has no statistics
-    # and otherwise starts from the agency's index, reading every request of the agency (10^6).
-    return and_(col(ApprovalRequest.agency_id) + 0 == actor.agency_id, or_(*who))
+    return and_(of_agency(actor), or_(*who))
+
+
+def of_agency(actor: Actor) -> Any:
+    """The agency term of ``readable_cond``: never a request of another agency.
+
+    ``+ 0``: every caller finds its rows by id or by the person's own index; SQLite has no statistics
+    and otherwise starts from the agency's index, reading every request of the agency (10^6)."""
+    if actor.agency_id is None:
+        return false()
+    return col(ApprovalRequest.agency_id) + 0 == actor.agency_id
 
 
 def may_read(session: Session, actor: Actor, request: ApprovalRequest) -> bool:
