@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from docs_flow import archive, distribution, joint_seal, numbering, output, service
+from docs_flow import archive, distribution, joint_seal, numbering, output, service, signoff
 from docs_flow.models import (
     MINUTES_SERIES,
     ORDER_SERIES,
@@ -116,6 +116,7 @@ def _approve(
     elif tag == "seal":
         if not doc.signed_hash or not doc.number:
             raise InvalidTransition("公文未签发或未编号，不能用印", code="not_ready_for_seal")
+        signoff.check_unchanged(session, doc)  # the leader signed the text and attachments: seal only those
         if doc.joint_issuers and doc.seal_record:  # 联合行文: the lead sealed; done when every co-issuer has
             waiting = joint_seal.pending(doc)
             if waiting:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from docs_flow import body as body_mod
-from docs_flow import official_copy, service, typesetting
+from docs_flow import official_copy, service, signoff, typesetting
 from docs_flow.models import OutgoingDocument
 from esign import service as esign_service
 from esign.models import SealKind
@@ -48,7 +48,8 @@ def import_docx(data: bytes) -> dict[str, Any]:
 
 def on_sign_off(session: Session, actor: Actor, document: OutgoingDocument, pin: str | None) -> dict[str, Any]:
     """签发: the leader signs exactly the approved text (``document.body_hash``, version
-    ``body_version_no``) with their personal key, unlocked by their PIN (``esign.service.sign_text``).
+    ``body_version_no``) and its attachments (``docs_flow.signoff``, form recorded in the entry) with
+    their personal key, unlocked by their PIN (``esign.service.sign_text``).
 
     Raises ``pin_required`` without a PIN, esign's ``not_enrolled`` when the leader has no signing
     key yet, ``WrongPin``/``key_locked`` on a bad PIN (then the caller's transaction is rolled back
@@ -57,9 +58,10 @@ def on_sign_off(session: Session, actor: Actor, document: OutgoingDocument, pin:
     if not pin:
         raise ValidationError("签发需要输入您的签名密码（PIN）", code="pin_required")
     signed = esign_service.sign_text(
-        session, actor, pin=pin, data=canonical_bytes(document), purpose=f"签发：{document.title}"[:200]
+        session, actor, pin=pin, data=signoff.canonical(session, document), purpose=f"签发：{document.title}"[:200]
     )
     return {
+        **signoff.record_fields(session, document),
         "hash": document.body_hash,
         "version_no": document.body_version_no,
         "signer_id": actor.user_id,
@@ -170,8 +172,3 @@ def official_pdf(session: Session, document: OutgoingDocument) -> bytes | None:
 def official_ofd(session: Session, document: OutgoingDocument) -> bytes | None:
     """The sealed official copy as OFD (GB/T 33190) recorded at 用印, if any."""
     return official_copy.load(session, document.seal_record.get("official_ofd"), ".ofd")
-
-
-def canonical_bytes(document: OutgoingDocument) -> bytes:
-    """The bytes whose SHA-256 is ``body_hash``: what 签发 approves and a signature covers."""
-    return body_mod.canonical(document.title, document.body)
