@@ -41,6 +41,8 @@ export const AUDIT_ACTIONS = {
   "docs.edit": "修改发文",
   "docs.comment": "发表讨论意见",
   "docs.attachment": "上传发文附件",
+  "docs.annex": "编辑随文装订附件",
+  "docs.joint_seal": "联合行文用印",
   "docs.download": "下载公文",
   "docs.check_file": "检查 Word 文件格式",
   "docs.distribute": "分发公文",
