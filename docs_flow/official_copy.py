@@ -143,9 +143,7 @@ def ahead(session: Session, actor: Actor, doc_id: int, pick_seal: Any) -> Any:
         return None
 
 
-def prepared_for(
-    document: OutgoingDocument, diameter_mm: float, annexes: Sequence[DocAttachment] = ()
-) -> PreparedCopy:
+def prepared_for(document: OutgoingDocument, diameter_mm: float, annexes: Sequence[DocAttachment] = ()) -> PreparedCopy:
     """Inside the 用印 transaction: the copy made ahead if it still fits the document, else a new one (an
     attachment's change moves the document's version too)."""
     copy = _AHEAD.get()

@@ -110,6 +110,7 @@ def _layout(doc: etree._Element, p: etree._Element, default_half_points: int) ->
     spacing_el = p.find(f".//{{{W}}}rPr/{{{W}}}spacing")
     per_char = _twips(spacing_el, "val", 0)
     chars = paragraph_text(p).strip()
+
     # Full-width characters advance one em, digits and Latin half of one (counting 2026 as four
     # ems put the seal 6–10 mm left of the date); character spacing adds to each.
     def measure(part: str) -> int:
