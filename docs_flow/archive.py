@@ -22,7 +22,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, func, select
 
 from docs_flow import body as body_mod
-from docs_flow import output, typesetting, visibility
+from docs_flow import output, signoff, typesetting, visibility
 from docs_flow.incoming_models import ArchivePackage
 from docs_flow.models import DocAttachment, OutgoingDocument
 from office import audit, policy
@@ -130,6 +130,7 @@ def archive_outgoing(session: Session, actor: Actor, doc: OutgoingDocument) -> A
                     "signer": doc.signer_name,
                     "sign_record": doc.sign_record,
                     "seal_record": doc.seal_record,
+                    "sign_off": signoff.archive_entries(session, doc),  # what each 签发 signature covers
                 }
             ),
         ),

@@ -14,6 +14,7 @@ A record verifies with the form it names, so documents signed before form 2 keep
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from typing import Any
@@ -79,6 +80,25 @@ def verify(session: Session, document: OutgoingDocument) -> list[dict[str, Any]]
                 session, signature_der=record.signature_der, data=canonical(session, document, form)
             )
         out.append({"signer": signer.get("signer", ""), "form": form, "report": report})
+    return out
+
+
+def archive_entries(session: Session, document: OutgoingDocument) -> list[dict[str, Any]]:
+    """For the archive package: each 签发 signature (DER, base64) with the exact text it covers, so the
+    package verifies on its own (SHA-256 or SM3 of ``content`` as UTF-8 is the signature's data hash)."""
+    out = []
+    for signer in document.sign_record.get("signers", []):
+        form = int(signer.get("form", 1))
+        sig_id = (signer.get("signature") or {}).get("id")
+        record = session.get(SignatureRecord, sig_id) if sig_id else None
+        out.append(
+            {
+                "signer": signer.get("signer", ""),
+                "form": form,
+                "content": canonical(session, document, form).decode(),
+                "signature": base64.b64encode(record.signature_der).decode() if record is not None else None,
+            }
+        )
     return out
 
 

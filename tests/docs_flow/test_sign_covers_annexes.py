@@ -5,6 +5,11 @@ signature no longer verifies; a record signed in the earlier form (title and bod
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
+import json
+import zipfile
 from typing import Any
 
 import pytest
@@ -113,7 +118,23 @@ def test_a_record_signed_over_title_and_body_only_still_verifies(users: Clients,
     assert r.status_code == 409 and r.json()["error"] == "changed_since_sign_off"
 
 
-def test_an_unchanged_document_with_attachments_is_sealed(users: Clients, org: Org) -> None:
+def test_an_unchanged_document_is_sealed_and_its_package_verifies_the_sign_off(users: Clients, org: Org) -> None:
+    """The archive package holds each 签发 signature with the exact text it covers: attachments included."""
     doc = _at_seal(users, org)
     doc = ok(act(users["yorick"], get(users, "yorick", doc), "approve", opinion="用印", pin=PIN))
     assert doc["status"] == "sealed"
+    doc = advance(users, doc, "end")
+    packages = ok(users["gertrude"].get("/api/archive?kind=outgoing"))["items"]
+    package = next(p for p in packages if p["doc_id"] == doc["id"])
+    data = users["gertrude"].get(f"/api/archive/{package['id']}/download").content
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        (entry,) = json.loads(z.read("signatures.json"))["sign_off"]
+    signed = json.loads(entry["content"])
+    assert entry["form"] == signoff.FORM and [a["name"] for a in signed["attachments"]] == ["工作任务清单", "报送表"]
+    assert signed["attachments"][0]["blocks"] == [{"kind": "paragraph", "text": "任务一。"}]
+    assert signed["attachments"][1]["sha256"] == hashlib.sha256(b"xlsx bytes" * 10).hexdigest()
+    with org.db.read() as s:
+        der = base64.b64decode(entry["signature"])
+        assert esign_service.verify_text(s, signature_der=der, data=entry["content"].encode())["valid"]
+        changed = entry["content"].replace("任务一。", "任务二。").encode()
+        assert not esign_service.verify_text(s, signature_der=der, data=changed)["valid"]
