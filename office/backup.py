@@ -187,7 +187,10 @@ def _pg_state(database_url: str) -> tuple[int, str | None, list[str]]:
     """The server's major version, the database's schema revision, and the tables holding rows."""
     import sqlalchemy as sa
 
-    engine = sa.create_engine(database_url)
+    url = sa.make_url(database_url)
+    if url.drivername == "postgresql":  # psycopg (3), as office.config chooses, not SQLAlchemy's default
+        url = url.set(drivername="postgresql+psycopg")
+    engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
             major = int(conn.exec_driver_sql("SHOW server_version_num").scalar() or 0) // 10000
