@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 from starlette.testclient import TestClient
@@ -152,6 +153,7 @@ def test_a_used_demo_moves_and_answers_the_same(
     out = capsys.readouterr().out
     assert "行数逐表核对一致" in out and "哈希链校验通过" in out, out
 
+    _same_rows(data / "office.db", target)
     moved = create_app(load_settings({}, data_dir=data, database_url=target, testing=True))
     after = _run(moved, _reads)
     assert after.keys() == before.keys()
@@ -171,6 +173,33 @@ def test_a_used_demo_moves_and_answers_the_same(
     # A second move into the now non-empty database is refused, with the reason.
     assert main(["migrate-to-postgres", "--data", str(data), "--to", target]) == 2
     assert "不是空库" in capsys.readouterr().err
+
+
+def _same_rows(sqlite_file: Path, target: str) -> None:
+    """Every copied table holds the same values on both sides, read through the models' column types
+    (JSON, binary key blobs and seal pictures, UTC datetimes)."""
+    from sqlmodel import SQLModel
+
+    from office.pgmove import REBUILT
+
+    src = sa.create_engine(f"sqlite:///{sqlite_file}")
+    dst = sa.create_engine(make_url(target).set(drivername="postgresql+psycopg"))
+    try:
+        with src.connect() as a, dst.connect() as b:
+            for table in SQLModel.metadata.sorted_tables:
+                if table.name in REBUILT:
+                    continue
+                keys = [c.name for c in table.primary_key.columns]
+
+                def rows(conn: sa.Connection, table: sa.Table = table, keys: list[str] = keys) -> list[Any]:
+                    # Ordered by the key's text: an enum sorts by name in SQLite, by declaration in PostgreSQL.
+                    got = conn.execute(sa.select(table)).mappings().all()
+                    return sorted((dict(r) for r in got), key=lambda r: [str(r[k]) for k in keys])
+
+                assert rows(a) == rows(b), table.name
+    finally:
+        src.dispose()
+        dst.dispose()
 
 
 def test_a_source_behind_the_newest_migration_is_refused(
