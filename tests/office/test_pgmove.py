@@ -37,13 +37,14 @@ def _ok(r: Any) -> Any:
 
 class Users:
     def __init__(self, app: Any) -> None:
-        self.app, self.clients = app, {}  # type: ignore[var-annotated]
+        self.app = app
+        self.clients: dict[str, TestClient] = {}
 
     def __call__(self, username: str) -> TestClient:
         if username not in self.clients:
             self.clients[username] = TestClient(self.app, base_url="http://testserver")
             login(self.clients[username], username, PASSWORD)
-        return self.clients[username]  # type: ignore[no-any-return]
+        return self.clients[username]
 
     def close(self) -> None:
         for c in self.clients.values():
