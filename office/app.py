@@ -25,7 +25,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from office import (
     actor_cache,
     eventstore,
+    health,
     hotpath,
+    logs,
+    metrics,
     openapi,
     pwa,
     routes_auth,
@@ -236,8 +239,11 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error ref=%s", ref, exc_info=exc)
     # Starlette answers unhandled errors outside the middleware stack, so the headers go on here.
     headers = {k.decode(): v.decode() for k, v in security_headers(request.app.state.settings)}
+    request_id = request.scope.get("state", {}).get("request_id", "")  # office.logs.RequestLog's
+    headers["x-request-id"] = request_id
+    message = f"服务器内部错误（编号 {ref}），请联系管理员"
     return JSONResponse(
-        {"error": "server_error", "message": f"服务器内部错误（编号 {ref}），请联系管理员", "ref": ref},
+        {"error": "server_error", "message": message, "ref": ref, "request_id": request_id},
         status_code=500,
         headers=headers,
     )
@@ -266,6 +272,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     routes: list[Any] = [Route("/", index), Route("/api/openapi.json", openapi_json, methods=["GET"])]
     routes.append(Route("/sw.js", pwa.endpoint(STATIC_DIR)))  # the offline shell: office/pwa.py
+    routes += [Route("/metrics", metrics.endpoint, methods=["GET"]), Route("/readyz", health.readyz, methods=["GET"])]
     routes += routes_auth.routes + routes_directory.routes + routes_todo.routes + routes_ws.routes
     for module in domain_modules("routes"):
         routes += module.routes
@@ -304,6 +311,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(logs.RequestLog, trusted_proxies=settings.trusted_proxies),  # office/logs.py
             Middleware(hotpath.HotPaths, headers=security_headers),
             Middleware(ws_direct.RawSend),
             Middleware(SecurityHeaders),

@@ -173,6 +173,21 @@ class Settings:
         "behind a proxy, or every user shares the proxy's address for login limits and the audit log",
         parse=_items(),
     )
+    metrics_allow: tuple[str, ...] = setting(
+        "OFFICE_METRICS_ALLOW",
+        (),
+        "addresses or networks besides loopback that may read `/metrics` (comma-separated); others get 403. Behind "
+        "a proxy on the same host set `OFFICE_TRUSTED_PROXIES` too, or every client looks like loopback",
+        shown="loopback only",
+        parse=_items(),
+    )
+    metrics_token: str = setting(
+        "OFFICE_METRICS_TOKEN",
+        "",
+        "a bearer token that lets a scraper from any address read `/metrics` (`Authorization: Bearer …`)",
+        shown="none",
+        secret=True,
+    )
     header_timeout_seconds: float = setting(
         "OFFICE_HEADER_TIMEOUT_SECONDS",
         15.0,
@@ -365,12 +380,19 @@ def finalize(s: Settings) -> Settings:
     key = s.secret_key or _load_or_create_secret(data_dir)
     if len(key) < 32:
         raise ConfigError("OFFICE_SECRET_KEY 至少需要 32 个字符")
+    if s.metrics_token and len(s.metrics_token) < 16:
+        raise ConfigError("OFFICE_METRICS_TOKEN 至少需要 16 个字符")
     return replace(
-        s, data_dir=data_dir, database_url=url, secret_key=key, trusted_proxies=_proxy_networks(s.trusted_proxies)
+        s,
+        data_dir=data_dir,
+        database_url=url,
+        secret_key=key,
+        trusted_proxies=_proxy_networks(s.trusted_proxies),
+        metrics_allow=_proxy_networks(s.metrics_allow, "OFFICE_METRICS_ALLOW"),
     )
 
 
-def _proxy_networks(entries: tuple[str, ...]) -> tuple[str, ...]:
+def _proxy_networks(entries: tuple[str, ...], name: str = "OFFICE_TRUSTED_PROXIES") -> tuple[str, ...]:
     """Addresses or networks (``10.0.0.5``, ``10.0.0.0/8``, ``::1``), normalised. "*" is refused: it would
     let any client write its own address into X-Forwarded-For and dodge the per-address limits."""
     out = []
@@ -378,7 +400,7 @@ def _proxy_networks(entries: tuple[str, ...]) -> tuple[str, ...]:
         try:
             out.append(str(ipaddress.ip_network(entry, strict=False) if "/" in entry else ipaddress.ip_address(entry)))
         except ValueError:
-            raise ConfigError(f"OFFICE_TRUSTED_PROXIES 中的 {entry!r} 不是 IP 地址或网段（如 10.0.0.0/8）") from None
+            raise ConfigError(f"{name} 中的 {entry!r} 不是 IP 地址或网段（如 10.0.0.0/8）") from None
     return tuple(out)
 
 

@@ -33,6 +33,7 @@ from sqlalchemy import event, insert
 from sqlalchemy import inspect as sa_inspect
 from sqlmodel import Session
 
+from office import metrics
 from office.db import insert_plain_rows, reserve_ids, sql_json, sql_time, utcnow
 from office.models import EventRecipient, StoredEvent
 
@@ -312,6 +313,7 @@ def _inside(tx: Any, outer: Any) -> bool:
 def deliver(db: Database, events: list[Event]) -> None:
     """Hand committed events with recipients to the database's sinks (the hub), in order."""
     deliverable = [e for e in events if e.user_ids]
+    metrics.events_committed(deliverable)
     if not deliverable:
         return
     for sink in list(db.event_sinks):

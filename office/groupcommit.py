@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from sqlalchemy import event
 from sqlmodel import Session
 
+from office import metrics
 from office.db import Database
 
 T = TypeVar("T")
@@ -113,7 +114,9 @@ class GroupCommit:
         live = [(fn, fut) for fn, fut in batch if fut.set_running_or_notify_cancel()]
         if not live:
             return
+        started = time.perf_counter()
         outcomes, failure = self._write(lambda session: _run_items(session, [fn for fn, _ in live]))
+        metrics.group_commit(self._thread.name, len(live), time.perf_counter() - started)
         if outcomes is None and len(live) > 1:
             log.warning("group commit of %d items failed (%r); retrying each alone", len(live), failure)
             for item in live:

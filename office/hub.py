@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from office import metrics
 from office.errors import OfficeError
 from office.events import Event
 from office.jsonin import parse_json
@@ -119,6 +120,7 @@ class Connection:
         try:
             self.queue.put_nowait(out)
         except asyncio.QueueFull:
+            metrics.SLOW_CLOSES.inc()
             self.close(1013, "客户端接收过慢，请重新连接")
 
     def close(self, code: int, reason: str) -> None:

@@ -30,7 +30,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
-from office import audit
+from office import audit, metrics
 from office.config import Settings
 from office.db import utcnow
 from office.errors import Locked, RateLimited
@@ -62,6 +62,7 @@ def check_account(session: Session, settings: Settings, username: str, ip: str) 
         or mfa >= settings.login_max_failures_account
         or user + mfa >= settings.login_max_failures_account_all
     ):
+        metrics.LOCKOUTS.labels("account").inc()
         raise Locked(
             f"登录失败次数过多，账号已临时锁定，请 {settings.login_lockout_minutes} 分钟后再试", code="account_locked"
         )
@@ -78,11 +79,13 @@ def record_failure(
     """Count a failure under every key and audit it. Returns the 429 to answer instead of the usual
     401 when the address is past its failure limit (the caller raises whichever it gets)."""
     over = address_over_limit(session, settings, ip)
+    metrics.LOGIN_FAILURES.labels("code" if second_factor else "password").inc()
     keys = _keys(username, ip)
     session.add(LoginFailure(key=keys["mfa" if second_factor else "user"]))
     session.add(LoginFailure(key=keys["pair"]))
     if ip:
         session.add(LoginFailure(key=f"ip:{ip[:64]}"))
+    metrics.LOCKOUTS.labels("address").inc(over)
     audit.record(
         session,
         None,

@@ -14,7 +14,7 @@ from starlette.routing import Route
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error", "message"],
-    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+    "properties": {"error": {"type": "string"}, "message": {"type": "string"}, "request_id": {"type": "string"}},
 }
 
 

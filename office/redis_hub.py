@@ -94,6 +94,11 @@ class RedisBackend(Backend):
                 for conn in list(conns):
                     conn.close(1012, "事件通道已重连，请重新连接")
 
+    def ping(self) -> None:
+        """For ``/readyz``: raises unless Redis answers now."""
+        with self._lock:
+            self._pub.ping()
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()

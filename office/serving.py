@@ -18,6 +18,7 @@ from typing import Any, cast
 
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
+from office import logs
 from office.config import Settings
 
 
@@ -85,7 +86,11 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "http": functools.partial(HeaderTimeoutProtocol, header_timeout=settings.header_timeout_seconds),
         # X-Forwarded-For and -Proto are believed only from the listed proxies; with none listed they
         # are ignored (uvicorn would otherwise trust 127.0.0.1 by default, e.g. any local process).
-        "proxy_headers": bool(settings.trusted_proxies),
+        # The app applies them itself (office.logs.RequestLog), after noting the peer for X-Request-ID.
+        "proxy_headers": False,
         "forwarded_allow_ips": list(settings.trusted_proxies),
         "ws_max_size": 1024 * 1024,
+        # One JSON line per request and event (office.logs) replaces uvicorn's own access line.
+        "log_config": logs.uvicorn_log_config(),
+        "access_log": False,
     }

@@ -414,6 +414,7 @@ def _authenticate(options: ApiOptions, request: Request, session: Session) -> Ac
     if options.action == policy.PUBLIC and not options.allow_pending:
         return None
     actor = resolve_actor(request, session, allow_pending=options.allow_pending)
+    request.scope.setdefault("state", {})["user_id"] = actor.user_id if actor else None  # office.logs
     if actor is None:
         if options.action != policy.PUBLIC:
             raise Unauthenticated()

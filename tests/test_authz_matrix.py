@@ -355,7 +355,7 @@ def test_every_route_and_frame_matches_its_declared_expectation(app: Any, client
                 and url != fill(path, values, missing=True)
             ):
                 r2 = call(c, method, fill(path, values, missing=True), spec)
-                if (r2.status_code, r2.content) != (r.status_code, r.content):
+                if (r2.status_code, _same_for_all(r2.content)) != (r.status_code, _same_for_all(r.content)):
                     mismatches.append(
                         f"{method} {path} as {caller}: forbidden answers unlike missing: "
                         f"{r.status_code} {r.text[:100]} vs {r2.status_code} {r2.text[:100]}"
@@ -424,3 +424,8 @@ def _send_frame(w: World, username: str, frame: dict[str, Any]) -> str:
                 return "none"
             if reply.get("ref") == frame["ref"] or reply.get("type") == "error":
                 return f"error:{reply['error']}" if reply["type"] == "error" else reply["type"]
+
+
+def _same_for_all(content: bytes) -> bytes:
+    """An answer without its request id (office.logs puts a new one in every error body)."""
+    return re.sub(rb'"request_id": "[0-9a-f]{24}"', b"", content)

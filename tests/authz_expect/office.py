@@ -10,6 +10,8 @@ EXPECTATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/"): public(),
     ("GET", "/api/openapi.json"): public(),
     ("GET", "/healthz"): public(),
+    ("GET", "/readyz"): public(),  # 503 (never expected) only when a part is down: tests/office/test_health.py
+    ("GET", "/metrics"): public(403),  # loopback, listed addresses or the token only: tests/office/test_metrics.py
     ("GET", "/sw.js"): public(),  # the service worker of the offline shell
     # Login steps answer everybody; with no body they refuse the request itself.
     ("POST", "/api/auth/login"): public(REFUSED),

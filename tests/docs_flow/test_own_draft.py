@@ -59,7 +59,7 @@ def test_another_head_of_the_department_reviews_and_the_drafter_cannot_be_handed
     assert r.status_code == 403 and r.json()["error"] == "not_current_actor"
     r = act(users["rosalind"], doc, "transfer", user_id=org.users["polonius"], reason="请王处长把关")
     assert r.status_code == 422  # nor may the 核稿 be handed to him
-    assert r.json() == {"error": "own_draft", "message": "不能交给拟稿人审核自己起草的文稿"}
+    assert r.json().items() >= {"error": "own_draft", "message": "不能交给拟稿人审核自己起草的文稿"}.items()
     assert pending(org, doc) == [deputy_head]
     # Nor through a 委托: the reviewer away, her deputy the drafter himself.
     now = utcnow()
@@ -77,7 +77,10 @@ def test_another_head_of_the_department_reviews_and_the_drafter_cannot_be_handed
     doc = ok(users["polonius"].get(f"/api/docs/{doc['id']}"))
     assert "approve" not in doc["allowed_actions"] and "edit" not in doc["allowed_actions"]
     r = act(users["polonius"], doc, "approve", opinion="同意")
-    assert r.status_code == 403 and r.json() == {"error": "own_draft", "message": "拟稿人不能审核自己起草的文稿"}
+    assert (
+        r.status_code == 403
+        and r.json().items() >= {"error": "own_draft", "message": "拟稿人不能审核自己起草的文稿"}.items()
+    )
     assert pending(org, doc) == [deputy_head]
     doc = ok(act(users["rosalind"], ok(users["rosalind"].get(f"/api/docs/{doc['id']}")), "approve"))
     assert pending(org, doc) == [org.users["laertes"]]
