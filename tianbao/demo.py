@@ -164,9 +164,9 @@ def seed(session: Session, password: str | None = None) -> None:
     if province is None or session.exec(select(CollectTask.id).limit(1)).first() is not None:
         return  # not the demo organisation, or seeded already
     units = _cities(session, password)
-    for agency_id in province.values():
-        admin = dataclasses.replace(SYSTEM, agency_id=agency_id)  # the agency's administrator at work
-        scopes.set_scopes(session, admin, [u["agency_id"] for u in units.values()])
+    for unit in units.values():  # each city's administrator lets the three provincial agencies collect
+        admin = dataclasses.replace(SYSTEM, agency_id=unit["agency_id"])
+        scopes.set_grants(session, admin, [(p, unit["agency_id"]) for p in province.values()])
     found = _items(session, province)
     head = _head(session, COLLECTOR)
     q3 = _task(session, head, found, units, Q3_TITLE, "2026Q3", dt.timedelta(days=1))

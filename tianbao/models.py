@@ -76,7 +76,8 @@ class DataItem(SQLModel, table=True):
 
 class CollectScope(SQLModel, table=True):
     """数据采集关系: an agency may issue tasks to the units under ``root_id`` (besides its own subtree).
-    Set by an administrator; this is the rule that lets a collection cross agencies."""
+    A grant by an administrator of the agency that owns ``root_id`` (the unit side consents; see
+    ``tianbao.scopes``); this is the rule that lets a collection cross agencies."""
 
     __tablename__ = "tb_scope"
     __table_args__ = (UniqueConstraint("collector_agency_id", "root_id", name="uq_tb_scope"),)

@@ -1,5 +1,6 @@
 """HTTP API of the registry under ``/api/tianbao``: data items (list, define, change, propose, review),
-a value's history, the units a collector may reach and the agency's collection scopes. Thin: every
+a value's history, the units a collector may reach, and the collection grants the agency gives (its
+units' consent, ``/scopes``) with the scopes it holds as a collector (read-only). Thin: every
 rule is in ``tianbao.items``, ``tianbao.values`` and ``tianbao.scopes``. ``tianbao.routes`` includes
 ``ROUTES``."""
 
@@ -45,8 +46,15 @@ class ReviewIn(Body):
     version: int
 
 
-class ScopesIn(Body):
-    root_ids: list[int] = Field(max_length=scopes.MAX_SCOPES)
+class GrantIn(Body):
+    collector_agency_id: int
+    root_id: int
+
+
+class GrantsIn(Body):
+    """The grants the actor's agency gives: which agency may collect from which of its units."""
+
+    grants: list[GrantIn] = Field(max_length=scopes.MAX_SCOPES)
 
 
 def _data(body: ItemIn) -> dict[str, Any]:
@@ -125,14 +133,19 @@ def collectable_units(ctx: Ctx) -> dict[str, Any]:
     return {"units": scopes.collectable_units(ctx.session, ctx.user.agency_id or 0)}
 
 
+def _scopes(ctx: Ctx, grants: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"grants": grants, "held": scopes.list_held(ctx.session, ctx.user.agency_id or 0)}
+
+
 @api(action="tianbao.scope.manage")
 def get_scopes(ctx: Ctx) -> dict[str, Any]:
-    return {"scopes": scopes.list_scopes(ctx.session, ctx.user.agency_id or 0)}
+    return _scopes(ctx, scopes.list_grants(ctx.session, ctx.user.agency_id or 0))
 
 
-@api(action="tianbao.scope.manage", body=ScopesIn, write=True)
+@api(action="tianbao.scope.manage", body=GrantsIn, write=True)
 def put_scopes(ctx: Ctx) -> dict[str, Any]:
-    return {"scopes": scopes.set_scopes(ctx.session, ctx.user, ctx.body.root_ids)}
+    pairs = [(g.collector_agency_id, g.root_id) for g in ctx.body.grants]
+    return _scopes(ctx, scopes.set_grants(ctx.session, ctx.user, pairs))
 
 
 ROUTES = [

@@ -2,7 +2,9 @@
 
 An agency collects from the units of its own subtree and from the subtree under each ``root_id``
 its scope rows (``tb_scope``) list. Those rows are the ONE rule that lets a collection cross
-agencies; only the collector agency's administrators set them, and every change is audited.
+agencies, and the UNIT side consents to them: a row (collector, root) is a grant made by an
+administrator of the agency that owns ``root_id`` ("agency X may collect from this department of
+ours"); a collector cannot give itself reach over another agency. Every change is audited.
 ``check_units`` is the check every issue goes through; ``collectable_units`` is the same rule as a
 tree for the unit picker.
 """
@@ -107,32 +109,71 @@ def collectable_units(session: Session, collector_agency_id: int) -> list[dict[s
     return own + [t for t in tops if t["id"] != collector_agency_id]
 
 
-def list_scopes(session: Session, agency_id: int) -> list[dict[str, Any]]:
-    """The agency's scope rows with the names of their roots (for the administrator's page)."""
+def _grant_rows(session: Session, where: Any) -> list[dict[str, Any]]:
     rows = session.exec(
         select(CollectScope, Department)
         .join(Department, col(Department.id) == col(CollectScope.root_id))
-        .where(CollectScope.collector_agency_id == agency_id)
+        .where(where)
         .order_by(col(CollectScope.id))
     ).all()
-    return [{"root_id": s.root_id, "name": d.name, "kind": d.kind.value, "agency_id": d.agency_id} for s, d in rows]
+    collectors = {s.collector_agency_id for s, _ in rows}
+    names = dict(session.exec(select(Department.id, Department.name).where(col(Department.id).in_(collectors))).all())
+    return [
+        {
+            "collector_agency_id": s.collector_agency_id,
+            "collector_name": names.get(s.collector_agency_id, ""),
+            "root_id": s.root_id,
+            "name": d.name,
+            "kind": d.kind.value,
+            "agency_id": d.agency_id,
+        }
+        for s, d in rows
+    ]
 
 
-def set_scopes(session: Session, actor: Actor, root_ids: list[int]) -> list[dict[str, Any]]:
-    """Replace the actor's agency's scope rows with ``root_ids`` (its administrators only; audited)."""
+def list_grants(session: Session, agency_id: int) -> list[dict[str, Any]]:
+    """The scope rows whose root is a unit of the agency: the grants it gave (its administrator's page)."""
+    return _grant_rows(session, col(Department.agency_id) == agency_id)
+
+
+def list_held(session: Session, agency_id: int) -> list[dict[str, Any]]:
+    """The scope rows the agency holds as a collector (read-only to it: the granting agencies set them)."""
+    return _grant_rows(session, col(CollectScope.collector_agency_id) == agency_id)
+
+
+def set_grants(session: Session, actor: Actor, grants: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    """Replace the grants the actor's agency gave with ``grants`` [(collector_agency_id, root_id)]:
+    each root a unit of the actor's own agency, each collector another agency (its administrators
+    only; audited). A bad pair is a 422 naming it and nothing changes."""
     policy.require(actor, "tianbao.scope.manage")
     agency_id = actor.agency_id or 0
-    wanted = list(dict.fromkeys(root_ids))
+    wanted = list(dict.fromkeys(grants))
     if len(wanted) > MAX_SCOPES:
-        raise ValidationError(f"最多设置 {MAX_SCOPES} 个采集范围", code="too_many_scopes", field="root_ids")
-    found = set(session.exec(select(Department.id).where(col(Department.id).in_(wanted))).all()) if wanted else set()
-    missing = [i for i in wanted if i not in found]
-    if missing:
-        raise ValidationError(f"单位（编号 {missing[0]}）不存在", code="unit_not_found", field="root_ids")
-    before = scope_root_ids(session, agency_id)
-    session.execute(delete(CollectScope).where(col(CollectScope.collector_agency_id) == agency_id))
-    for root_id in wanted:
-        session.add(CollectScope(collector_agency_id=agency_id, root_id=root_id, created_by=actor.user_id))
+        raise ValidationError(f"最多设置 {MAX_SCOPES} 个采集授权", code="too_many_scopes", field="grants")
+    ids = {i for pair in wanted for i in pair}
+    found = {d.id: d for d in session.exec(select(Department).where(col(Department.id).in_(ids))).all()} if ids else {}
+    for collector_id, root_id in wanted:
+        root, collector = found.get(root_id), found.get(collector_id)
+        if root is None or root.agency_id != agency_id:  # the unit side grants only its own units
+            raise ValidationError(
+                f"单位（编号 {root_id}）不是本机关的单位，不能授权采集",
+                code="root_out_of_agency",
+                field="grants",
+                root_id=root_id,
+            )
+        if collector is None or collector.kind.value != "agency" or collector_id == agency_id:
+            raise ValidationError(
+                f"采集机关（编号 {collector_id}）不存在或是本机关",
+                code="collector_not_found",
+                field="grants",
+                collector_agency_id=collector_id,
+            )
+    given = list_grants(session, agency_id)
+    before = [[g["collector_agency_id"], g["root_id"]] for g in given]
+    own_units = select(Department.id).where(col(Department.agency_id) == agency_id)
+    session.execute(delete(CollectScope).where(col(CollectScope.root_id).in_(own_units)))
+    for collector_id, root_id in wanted:
+        session.add(CollectScope(collector_agency_id=collector_id, root_id=root_id, created_by=actor.user_id))
     session.flush()
     audit.record(
         session,
@@ -140,6 +181,6 @@ def set_scopes(session: Session, actor: Actor, root_ids: list[int]) -> list[dict
         "tianbao.scope_set",
         target_type="tb_scope",
         target_id=agency_id,
-        detail={"before": before, "after": wanted},
+        detail={"before": before, "after": [list(p) for p in wanted]},
     )
-    return list_scopes(session, agency_id)
+    return list_grants(session, agency_id)

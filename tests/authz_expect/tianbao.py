@@ -71,6 +71,7 @@ EXPECTATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ),
     ("GET", P + "/sources"): everyone(),
     ("GET", P + "/units"): everyone(),  # the caller's own agency's collectable tree
+    # the grants the caller's agency gives over its own units (and the scopes it holds): its administrator
     ("GET", P + "/scopes"): admin_only(),
     ("PUT", P + "/scopes"): admin_only(),
     # xlsx, summaries, the burden report (tianbao.routes_reports)

@@ -168,7 +168,7 @@ def request(w: Any, method: str, path: str) -> dict[str, Any] | None:
         },
         ("PUT", P + "/items/{item_id:int}"): {"json": {"version": 1, "definition": "按常住地统计"}},
         ("POST", P + "/items/{item_id:int}/review"): {"json": {"approve": True, "version": 1}},
-        ("PUT", P + "/scopes"): {"json": {"root_ids": []}},
+        ("PUT", P + "/scopes"): {"json": {"grants": []}},
         ("GET", P + "/burden"): {"params": {"month": "2026-12"}},
         ("GET", P + "/burden/collectors"): {"params": {"month": "2026-12"}},
     }

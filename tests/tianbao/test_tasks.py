@@ -4,12 +4,14 @@ do what, version conflicts, withdrawal (open returns stop) and closing."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
 from sqlmodel import func, select
 from starlette.testclient import TestClient
 
+from office.actor import SYSTEM
 from office.audit import query as audit_query
 from office.db import utcnow
 from tests.conftest import Recorder
@@ -128,7 +130,8 @@ def test_a_draft_takes_only_active_readable_items_a_future_deadline_and_units_in
     refused(pol.post(P + "/tasks", json=_json(w, units=("U1", "B1"))), 422, "unit_out_of_scope")  # agency B
     with org.db.write() as s:
         assert s.exec(select(func.count()).select_from(CollectTask)).one() == 0  # nothing was made
-        scopes.set_scopes(s, org.actor("prospero"), [org.agencies["B"]])
+        b_admin = dataclasses.replace(SYSTEM, agency_id=org.agencies["B"])  # B's administrator consents
+        scopes.set_grants(s, b_admin, [(org.agencies["A"], org.agencies["B"])])
     r = pol.post(P + "/tasks", json=_json(w, units=("U1", "B1")))
     assert r.status_code == 201, r.text
     b1 = r.json()["units"][1]
