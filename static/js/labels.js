@@ -78,7 +78,7 @@ export const AUDIT_ACTIONS = {
   "tianbao.item_update": "修改数据项",
   "tianbao.item_propose": "提出新增数据项",
   "tianbao.item_review": "审核新增数据项",
-  "tianbao.scope_set": "设置数据采集范围",
+  "tianbao.scope_set": "授权数据采集",
   "workflow.delegate": "设置委托",
   "workflow.delegate_revoke": "取消委托",
   // 收文、督办、归档
@@ -149,11 +149,6 @@ export const AUDIT_ACTIONS = {
   "banshi.travel_standards.update": "修改差旅费标准",
   "banshi.ledger.export": "导出办事台账",
   // 数据填报
-  "tianbao.item_create": "登记数据项",
-  "tianbao.item_propose": "申请新增数据项",
-  "tianbao.item_update": "修改数据项",
-  "tianbao.item_review": "审核新增数据项",
-  "tianbao.scope_set": "设置数据采集关系",
   "tianbao.task.create": "新建采集任务",
   "tianbao.task.update": "修改采集任务",
   "tianbao.task.issue": "下发采集任务",
