@@ -88,6 +88,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     pin = args.pin or demo.DEMO_PIN
     from office.app import domain_modules
 
+    domain_accounts: list[demo.DemoAccount] = []
     for module in domain_modules("demo"):  # each domain adds its own demo data (e.g. meeting rooms)
         wants = inspect.signature(module.seed).parameters
         extra: dict[str, str] = {}
@@ -96,11 +97,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if "password" in wants:  # accounts of its own (数据填报's cities): the demo password
             extra["password"] = args.password
         with db.write() as session:
-            module.seed(session, **extra)
+            more = module.seed(session, **extra)  # a domain's own accounts (数据填报's cities), if any
+        domain_accounts.extend(more or [])
     if args.json:
-        print(json.dumps(demo.as_json(accounts), ensure_ascii=False, indent=2))
+        print(json.dumps(demo.as_json(accounts + domain_accounts), ensure_ascii=False, indent=2))
     else:
-        print(demo.print_accounts(accounts, args.password, pin=pin))
+        print(demo.print_accounts(accounts, args.password, pin=pin, more=domain_accounts))
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -187,7 +187,14 @@ def _seed(session: Session, *, password: str, seed_value: int, hash_later: Calla
     return accounts
 
 
-def print_accounts(accounts: list[DemoAccount], password: str, url: str | None = None, *, pin: str = "") -> str:
+def print_accounts(
+    accounts: list[DemoAccount],
+    password: str,
+    url: str | None = None,
+    *,
+    pin: str = "",
+    more: Sequence[DemoAccount] = (),
+) -> str:
     lines = []
     if url:
         lines.append(f"通办已启动：{url}")
@@ -199,7 +206,10 @@ def print_accounts(accounts: list[DemoAccount], password: str, url: str | None =
         if a.role not in seen_roles or a.username in ("zhangwei", "admin"):
             seen_roles.add(a.role)
             lines.append(f"  {a.username:<16} {a.name:<6} {a.role:<8} {a.department}")
-    lines.append(f"  …共 {len(accounts)} 个账号（office demo --json 可列出全部）")
+    if more:  # the domains' own accounts (数据填报: the cities' 填报员 and 审核人)
+        lines.append("下级单位账号（数据填报）：")
+        lines += [f"  {a.username:<16} {a.name:<6} {a.role:<8} {a.department}" for a in more]
+    lines.append(f"  …共 {len(accounts) + len(more)} 个账号（office demo --json 可列出全部）")
     return "\n".join(lines)
 
 

@@ -23,9 +23,10 @@ from sqlmodel import Session, col, select
 from office.accounts import load_actor
 from office.actor import SYSTEM, Actor
 from office.db import settings_of, utcnow
+from office.demo import DemoAccount
 from office.directory import service
 from office.directory.service import PostSpec
-from office.models import Department, DeptKind, Post, Role
+from office.models import ROLE_LABELS, Department, DeptKind, Post, Role
 from office.secrets_box import hash_password
 from tianbao import items, returns, scopes, tasks
 from tianbao.models import CollectTask, UnitReturn
@@ -159,10 +160,11 @@ Q3: dict[str, dict[str, Any]] = {
 }
 
 
-def seed(session: Session, password: str | None = None) -> None:
+def seed(session: Session, password: str | None = None) -> list[DemoAccount]:
+    """The cities' 填报 demo; returns the accounts worth printing (each city's 填报员 and 审核人)."""
     province = _province(session)
     if province is None or session.exec(select(CollectTask.id).limit(1)).first() is not None:
-        return  # not the demo organisation, or seeded already
+        return []  # not the demo organisation, or seeded already
     units = _cities(session, password)
     for unit in units.values():  # each city's administrator lets the three provincial agencies collect
         admin = dataclasses.replace(SYSTEM, agency_id=unit["agency_id"])
@@ -176,6 +178,12 @@ def seed(session: Session, password: str | None = None) -> None:
         returns.accept(session, head, ret, ret.version)
     tasks.close(session, head, q3.id or 0, q3.version)
     _task(session, head, found, units, Q4_TITLE, "2026Q4", dt.timedelta(days=14))
+    return [
+        DemoAccount(f"{prefix}_{USERNAMES[title]}", name, ROLE_LABELS[min(roles - {Role.staff})], f"{city} {dept}")
+        for city, _code, prefix, people in CITIES
+        for name, title, roles, dept in people
+        if title in ("填报员", "统计科科长")
+    ]
 
 
 def _province(session: Session) -> dict[str, int] | None:

@@ -56,6 +56,8 @@ def test_demo_json_then_audit_verify_export_import(tmp_path: Path, demo_folder: 
     roles = {a["role"] for a in accounts}
     assert roles == {"科员", "处室负责人", "机关领导", "文书/收发员", "印章管理员", "系统管理员"}
     assert any(a["username"] == "zhangwei" and a["name"] == "张伟" for a in accounts)
+    # 数据填报's cities: each city's 填报员 and 审核人 are listed too
+    assert {a["username"] for a in accounts} >= {"gz_filler", "gz_reviewer", "sz_filler", "zh_reviewer"}
     assert (made / "secret_key").stat().st_mode & 0o777 == 0o600
     data = demo_copy(demo_folder, tmp_path)
     conn = sqlite3.connect(data / "office.db")  # domains add their demo data: rooms in every agency
