@@ -47,13 +47,16 @@ def _label(period: str, who: str, origin: str) -> str:
     return " ".join(p for p in (periods.label(period), f"{who}{ORIGIN_WORDS.get(origin, '填报')}") if p)
 
 
-def prefill(session: Session, task: CollectTask, unit_id: int) -> dict[str, dict[str, Any]]:
+def prefill(
+    session: Session, task: CollectTask, unit_id: int, loaded: list[DataItem] | None = None
+) -> dict[str, dict[str, Any]]:
     """{str(item_id): {"value", "source": "registry" | "computed", "origin", "period", "at", "label"}}
-    for each of the task's items the registry or a computed source can fill for ``unit_id``."""
+    for each of the task's items the registry or a computed source can fill for ``unit_id``
+    (``loaded``: the task's items when the caller has read them already)."""
     item_ids = [int(entry["item_id"]) for entry in task.items]
     if not item_ids:
         return {}
-    items = session.exec(select(DataItem).where(col(DataItem.id).in_(item_ids))).all()
+    items = loaded if loaded is not None else session.exec(select(DataItem).where(col(DataItem.id).in_(item_ids))).all()
     wanted = {(item.id or 0, periods.item_period(item.cycle, task.period)): item for item in items}
     have = values.current(session, unit_id, wanted)
     who = _author_depts(session, [cur.value_id for cur in have.values()])

@@ -13,6 +13,7 @@ transition checks ``version`` (409) and who acts; a withdrawn or closed task sto
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlmodel import Session, col, func, select
@@ -95,16 +96,26 @@ def _open(session: Session, task: CollectTask, ret: UnitReturn) -> bool:
     """First opening: the prefilled values are computed and kept, the status becomes ``filling``."""
     if ret.status != ReturnStatus.not_started:
         return False
-    ret.prefill = prefill.prefill(session, task, ret.unit_id)
+    ret.prefill = prefill.prefill(session, task, ret.unit_id, list(_items(session, task).values()))
     ret.opened_at = utcnow()
     ret.status = ReturnStatus.filling
     return True
 
 
+def opens(session: Session, actor: Actor, ret: UnitReturn) -> bool:
+    """Whether this look is the first opening (the filler's or reviewer's, of a live task): only
+    then does a GET of the form write; every later one is a pure read."""
+    return (
+        ret.status == ReturnStatus.not_started
+        and actor.user_id in (ret.filler_id, ret.reviewer_id)
+        and task_of(session, ret).status == TaskStatus.issued
+    )
+
+
 def open_return(session: Session, actor: Actor, ret: UnitReturn) -> UnitReturn:
     """The filler or reviewer opens it (the collector only looks): sets ``opened_at`` once."""
     task = task_of(session, ret)
-    if actor.user_id in (ret.filler_id, ret.reviewer_id) and task.status == TaskStatus.issued:
+    if opens(session, actor, ret):
         if _open(session, task, ret):
             audit.record(session, actor, "tianbao.return.open", target_type="tb_return", target_id=ret.id)
             _moved(session, task, ret)
@@ -115,8 +126,14 @@ def open_return(session: Session, actor: Actor, ret: UnitReturn) -> UnitReturn:
 
 
 def _items(session: Session, task: CollectTask) -> dict[int, DataItem]:
-    ids = [int(r["item_id"]) for r in task.items]
-    return {i.id or 0: i for i in session.exec(select(DataItem).where(col(DataItem.id).in_(ids))).all()}
+    """The task's items, read once per session (opening a form prefills and then shows the same
+    200 items; their JSON columns are most of the cost). Kept by the list of ids, and the same ORM
+    objects come back, so an item changed in this session is seen changed."""
+    memo: dict[tuple[int, ...], dict[int, DataItem]] = session.info.setdefault("tianbao.task_items", {})
+    ids = tuple(int(r["item_id"]) for r in task.items)
+    if ids not in memo:
+        memo[ids] = {i.id or 0: i for i in session.exec(select(DataItem).where(col(DataItem.id).in_(ids))).all()}
+    return memo[ids]
 
 
 def effective(ret: UnitReturn, key: str) -> Any:
@@ -145,6 +162,9 @@ def form(session: Session, actor: Actor, ret: UnitReturn) -> dict[str, Any]:
     """The return as the form shows it: sections of items with value, prefill, reason and comments."""
     task = task_of(session, ret)
     found = _items(session, task)
+    # The unit and the collector's department and agency in one read, for both headers.
+    ids = {ret.unit_id, task.collector_dept_id, task.collector_agency_id}
+    depts = {d.id or 0: d for d in session.exec(select(Department).where(col(Department.id).in_(ids)))}
     comments: dict[int, list[dict[str, Any]]] = {}
     for c in session.exec(select(CellComment).where(CellComment.return_id == ret.id).order_by(col(CellComment.id))):
         comments.setdefault(c.item_id, []).append(
@@ -180,16 +200,19 @@ def form(session: Session, actor: Actor, ret: UnitReturn) -> dict[str, Any]:
             }
         )
     return {
-        "return": return_dict(session, task, ret),
-        "task": {k: v for k, v in tasks.task_dict(session, task).items() if k not in ("units", "items")},
+        "return": return_dict(session, task, ret, depts),
+        "task": {k: v for k, v in tasks.task_dict(session, task, depts).items() if k not in ("units", "items")},
         "sections": [{"name": name, "items": rows} for name, rows in sections.items()],
         "progress": {"filled": filled, "required_filled": required_filled, "required": required, "total": len(found)},
         "actions": actions(session, actor, task, ret),
     }
 
 
-def return_dict(session: Session, task: CollectTask, ret: UnitReturn) -> dict[str, Any]:
-    unit = session.get(Department, ret.unit_id)
+def return_dict(
+    session: Session, task: CollectTask, ret: UnitReturn, depts: Mapping[int, Department] | None = None
+) -> dict[str, Any]:
+    """``depts``: departments the caller has read already (the unit's is read if it is not there)."""
+    unit = (depts or {}).get(ret.unit_id) or session.get(Department, ret.unit_id)
     people = {
         u.id: u.name for u in session.exec(select(User).where(col(User.id).in_([ret.filler_id, ret.reviewer_id])))
     }

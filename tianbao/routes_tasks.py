@@ -76,10 +76,18 @@ def list_returns(ctx: Ctx) -> dict[str, Any]:
     return returns.list_returns(ctx.session, ctx.user, box=ctx.query("box", "todo"), page=page)
 
 
-@api(action="tianbao.use", write=True)  # the filler's or reviewer's first opening starts it (and prefills it)
+@api(action="tianbao.use")
 def get_return(ctx: Ctx) -> dict[str, Any]:
-    ret = returns.get_return_for(ctx.session, ctx.user, ctx.path_int("return_id"))
-    return returns.form(ctx.session, ctx.user, returns.open_return(ctx.session, ctx.user, ret))
+    """A read: only the filler's or reviewer's first opening starts the return (and prefills it),
+    in a write transaction of its own that reads the return again; every later opening takes no
+    write lock."""
+    return_id = ctx.path_int("return_id")
+    ret = returns.get_return_for(ctx.session, ctx.user, return_id)
+    if not returns.opens(ctx.session, ctx.user, ret):
+        return returns.form(ctx.session, ctx.user, ret)
+    with ctx.app.state.db.write() as session:
+        ret = returns.get_return_for(session, ctx.user, return_id)
+        return returns.form(session, ctx.user, returns.open_return(session, ctx.user, ret))
 
 
 @api(action="tianbao.use", body=ValuesIn, write=True)

@@ -9,6 +9,7 @@ reviews each unit's return is ``tianbao.assignees``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -347,9 +348,11 @@ def _due_text(task: CollectTask) -> str:
 # Reading -------------------------------------------------------------------------------------------
 
 
-def task_dict(session: Session, task: CollectTask) -> dict[str, Any]:
-    dept = session.get(Department, task.collector_dept_id)
-    agency = session.get(Department, task.collector_agency_id)
+def task_dict(session: Session, task: CollectTask, depts: Mapping[int, Department] | None = None) -> dict[str, Any]:
+    """``depts``: departments the caller has read already (the collector's are read if not there)."""
+    known = depts or {}
+    dept = known.get(task.collector_dept_id) or session.get(Department, task.collector_dept_id)
+    agency = known.get(task.collector_agency_id) or session.get(Department, task.collector_agency_id)
     return {
         "id": task.id,
         "title": task.title,
