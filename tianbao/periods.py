@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -47,9 +48,16 @@ def _month_end(year: int, month: int) -> dt.date:
 
 def parse(key: str) -> Period:
     """The period a key names, or a 422 ``bad_period``."""
+    if not isinstance(key, str):
+        raise _bad(key)
+    return _parse(key)
+
+
+@functools.lru_cache(maxsize=4096)  # a form of 200 items parses each of its few keys twice per item
+def _parse(key: str) -> Period:
     if key == ONCE:
         return Period("once", ONCE, dt.date.min, dt.date.max, "长期有效")
-    m = _KEY.fullmatch(key) if isinstance(key, str) else None
+    m = _KEY.fullmatch(key)
     if m is None:
         raise _bad(key)
     year = int(m.group(1))
