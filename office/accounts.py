@@ -32,7 +32,7 @@ from office.actor import Actor
 from office.config import Settings
 from office.db import settings_of, utcnow
 from office.directory.service import get_user, get_user_by_username, posts_of, roles_of
-from office.errors import Locked, PermissionDenied, Unauthenticated, ValidationError
+from office.errors import PermissionDenied, Unauthenticated, ValidationError
 from office.models import AuthSession, RecoveryCode, Role, RolePolicy, User
 from office.secrets_box import (
     SecretBox,
@@ -85,10 +85,8 @@ def password_checked_ahead(
     when the stored hash is still the one verified against. A locked account is not hashed for
     (the transaction refuses it as before)."""
     username = _login_name(username)
-    try:
-        login_limits.check_account(session, settings, username, ip)
-    except Locked:
-        return None
+    if login_limits.account_locked(session, settings, username, ip):
+        return None  # the transaction refuses it, and counts the lockout once
     user = get_user_by_username(session, username) if username else None
     stored, password = (user.password_hash if user else ""), password or ""
     checked = _HASHING.submit(_verify, settings, stored, password).result()

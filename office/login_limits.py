@@ -51,17 +51,23 @@ def _counts(session: Session, settings: Settings, keys: list[str]) -> dict[str, 
     return {key: int(n) for key, n in rows}
 
 
-def check_account(session: Session, settings: Settings, username: str, ip: str) -> None:
-    """Refuse before any password or code is checked when the account is locked (from this address
-    or everywhere). Raises ``Locked``."""
+def account_locked(session: Session, settings: Settings, username: str, ip: str) -> bool:
+    """Whether the account is locked (from this address or everywhere): the one copy of the rule.
+    A look only: the login's early password check asks it without counting a lockout."""
     keys = _keys(username, ip)
     n = _counts(session, settings, list(keys.values()))
     pair, user, mfa = (n.get(keys[k], 0) for k in ("pair", "user", "mfa"))
-    if (
+    return (
         pair >= settings.login_max_failures_account
         or mfa >= settings.login_max_failures_account
         or user + mfa >= settings.login_max_failures_account_all
-    ):
+    )
+
+
+def check_account(session: Session, settings: Settings, username: str, ip: str) -> None:
+    """Refuse before any password or code is checked when the account is locked (from this address
+    or everywhere). Raises ``Locked`` and counts the refused attempt once."""
+    if account_locked(session, settings, username, ip):
         metrics.LOCKOUTS.labels("account").inc()
         raise Locked(
             f"登录失败次数过多，账号已临时锁定，请 {settings.login_lockout_minutes} 分钟后再试", code="account_locked"

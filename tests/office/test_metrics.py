@@ -84,6 +84,20 @@ def test_scrape_parses_and_counts_by_route_template(client: TestClient, org: Org
     assert fails - value(before, "office_login_failures_total", kind="password") == 1
 
 
+def test_a_refused_login_counts_one_lockout(client: TestClient, org: Org) -> None:
+    """The login checks the lockout twice (before hashing, then inside the transaction): one refused
+    attempt is one lockout on the counter, not two."""
+    app = client.app
+    bad = new_client(app)
+    for _ in range(5):  # login_max_failures_account
+        bad.post("/api/auth/login", json={"username": "ophelia", "password": "wrong-password"})
+    before = value(samples(scrape(app).text), "office_login_lockouts_total", scope="account")
+    refused = bad.post("/api/auth/login", json={"username": "ophelia", "password": "wrong-password"})
+    assert refused.status_code == 423, refused.text
+    after = value(samples(scrape(app).text), "office_login_lockouts_total", scope="account")
+    assert after - before == 1
+
+
 @pytest.fixture
 def settings(settings: Settings) -> Iterator[Settings]:
     yield dataclasses.replace(settings, metrics_allow=("10.1.0.0/16",), metrics_token=TOKEN)
