@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from office.app import create_app
 from office.config import Settings
-from tests.conftest import Migrated
+from tests.conftest import PG_URL, Migrated
 from tests.factories import Org, login, new_client
 from tests.messaging.helpers import group
 
@@ -68,6 +68,8 @@ def test_scrape_parses_and_counts_by_route_template(client: TestClient, org: Org
         "office_db_pool_checked_out",
         "office_login_failures_total",
     ):
+        if PG_URL and wanted.startswith("office_sqlite_"):
+            continue  # the embedded database's own figures: not there on PostgreSQL
         assert wanted in names, wanted
     template = "/api/messages/conversations/{cid:int}/messages"
     sent = value(after, "office_http_requests_total", method="POST", route=template, status="200")

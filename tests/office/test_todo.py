@@ -128,9 +128,11 @@ def test_http_lists_every_domains_sources_and_refuses_bad_queries(client: TestCl
         "docs",
         "incoming",
         "supervision",
+        "docs_joint_seal",
         "meeting_invites",
         "meeting_signin",
         "banshi",
+        "tianbao",
         "ding",
     ]
     assert body["total"] == 0 and body["items"] == [] and body["box"] == "todo"
