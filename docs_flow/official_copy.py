@@ -20,6 +20,7 @@ knows SM2): then only the Word file is sealed and the record says why the PDF is
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -39,6 +40,8 @@ from office.actor import Actor
 from office.errors import OfficeError
 from typeset import convert, joint, ofd, paginate, pdf_measure
 from workflow import engine, tasks
+
+log = logging.getLogger(__name__)
 
 CHINA = ZoneInfo("Asia/Shanghai")
 ORDER = "命令（令）"
@@ -244,7 +247,14 @@ def load(session: Session, digest: str | None, suffix: str) -> bytes | None:
     """A stored sealed file, checked against its hash."""
     if not digest:
         return None
-    data = (_sealed_dir(session) / f"{digest}{suffix}").read_bytes()
+    path = _sealed_dir(session) / f"{digest}{suffix}"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        # The record says the file was sealed and stored: its absence is a fault of the data folder
+        # (a restore without its files, a deleted file), never a reason to hand out something else.
+        log.error("sealed file missing: %s", path.name)
+        raise OfficeError("盖章文件缺失，请联系管理员从备份恢复", code="sealed_file_missing") from None
     if hashlib.sha256(data).hexdigest() != digest:
         raise OfficeError("盖章文件校验失败，请联系管理员", code="sealed_file_corrupt")
     return data

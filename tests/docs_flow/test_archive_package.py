@@ -43,8 +43,9 @@ def test_the_package_holds_the_sealed_word_file_or_archiving_fails(org: Org) -> 
         _archive(org, doc_id)
     assert refused.value.code == "sealed_file_corrupt"
     stored.unlink()  # gone from the data folder
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(OfficeError) as refused:
         _archive(org, doc_id)
+    assert refused.value.code == "sealed_file_missing"
     with org.db.read() as s:
         assert s.exec(select(ArchivePackage)).all() == []  # nothing archived without it
 
