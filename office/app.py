@@ -224,7 +224,7 @@ class SecurityHeaders:
 
 async def _office_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, OfficeError)
-    return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+    return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=exc.headers())
 
 
 async def _http_error(_request: Request, exc: Exception) -> Response:

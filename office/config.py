@@ -267,6 +267,15 @@ class Settings:
     )
     chat_abuse_window: float = setting("OFFICE_CHAT_ABUSE_WINDOW", 10.0, "seconds over which refused frames count")
     chat_batch_max: int = setting("OFFICE_CHAT_BATCH_MAX", 500, "chat sends committed together at most")
+    # About a second of the chat writer's work on a 2-core machine: what is accepted is answered within
+    # a second or two, and past that new writes are refused at once instead of queueing (issue #20).
+    write_queue_max: int = setting(
+        "OFFICE_WRITE_QUEUE_MAX",
+        2000,
+        "writes (chat sends and read marks, 办事 submissions, 文号) one writer holds accepted and unanswered; "
+        "beyond it new ones are refused at once with 503 `overloaded` and `Retry-After` (an `error` frame with "
+        "`retry_after` on the websocket)",
+    )
     testing: bool = False
 
     @property
@@ -371,6 +380,8 @@ def finalize(s: Settings) -> Settings:
         raise ConfigError(
             "OFFICE_WS_MAX_PER_SESSION / _PER_USER 必须为正数，OFFICE_WS_SESSION_CHECK_SECONDS 应在 0–3600 秒之间"
         )
+    if s.write_queue_max < 1:
+        raise ConfigError("OFFICE_WRITE_QUEUE_MAX 必须为正数")
     if not 0 < s.header_timeout_seconds <= 600:
         raise ConfigError("OFFICE_HEADER_TIMEOUT_SECONDS 应在 0–600 秒之间")
     if not 0 <= s.official_copy_workers <= 16 or not 1 <= s.official_copy_timeout <= 600:

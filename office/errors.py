@@ -12,7 +12,8 @@ Hierarchy::
     ├── PayloadTooLarge (413 too_large)
     ├── UnsupportedMedia (415 unsupported_media)
     ├── Locked (423 locked)
-    └── RateLimited (429 rate_limited)
+    ├── RateLimited (429 rate_limited)
+    └── Overloaded (503 overloaded, with Retry-After)
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ class OfficeError(Exception):
         body: dict[str, Any] = {"error": self.code, "message": self.message}
         body.update(self.extra)
         return body
+
+    def headers(self) -> dict[str, str] | None:
+        """HTTP headers the answer carries beside the JSON body (none, but for ``Overloaded``)."""
+        return None
 
 
 class ValidationError(OfficeError):
@@ -97,3 +102,21 @@ class RateLimited(OfficeError):
     status_code = 429
     code = "rate_limited"
     default_message = "操作过于频繁，请稍后再试"
+
+
+class Overloaded(OfficeError):
+    """More work than the server can take on now (a writer's queue is full, ``office.groupcommit``):
+    refused at once and nothing done, rather than queued for tens of seconds. The client may try
+    the same request again after ``retry_after`` seconds: HTTP answers 503 with ``Retry-After``, a
+    websocket an ``error`` frame whose ``retry_after`` says the same."""
+
+    status_code = 503
+    code = "overloaded"
+    default_message = "系统繁忙，请稍后重试"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 1, **extra: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **extra)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)}

@@ -13,7 +13,16 @@ statements and no SAVEPOINT per item. If a run raises, or the commit itself fail
 transaction rolls back and every item of the batch is retried alone, in its own transaction, so one
 bad item never takes the others down.
 
-Chat sends and read marks (``messaging.batcher``) and 发文字号 (``docs_flow.numbering``) use it.
+Chat sends and read marks (``messaging.batcher``), 办事 submissions (``banshi.submit_batch``) and
+发文字号 (``docs_flow.numbering``) use it.
+
+Backpressure: the queue is bounded. Work accepted but not yet answered (queued, or in the batch
+being written) is at most ``Settings.write_queue_max`` items per writer; past it ``submit`` refuses
+at once with ``Overloaded`` (HTTP 503 with ``Retry-After``, a websocket ``error`` frame with
+``retry_after``) before anything is queued, so a refused item changes nothing, and what was accepted
+is answered within about the time the writer needs for one full queue instead of a backlog that
+grows until every caller waits tens of seconds. Reads, health checks and ``/metrics`` never pass
+through a writer, so they keep answering.
 """
 
 from __future__ import annotations
@@ -31,11 +40,15 @@ from sqlmodel import Session
 
 from office import metrics
 from office.db import Database
+from office.errors import Overloaded
 
 T = TypeVar("T")
 log = logging.getLogger("office.groupcommit")
 _STOP = object()
 Item = tuple[Callable[[Session], Any], Future[Any]]
+# Seconds a refused caller is told to wait (``Retry-After``): about what a full queue takes to write,
+# so a retry usually finds room; clients add their own jitter so the refused do not return together.
+RETRY_AFTER = 1
 
 
 class GroupCommit:
@@ -47,9 +60,13 @@ class GroupCommit:
         max_batch: int = 500,
         linger: float = 0.0,
         max_linger: float = 0.005,
+        max_queue: int | None = None,
     ) -> None:
         self.db = db
         self.max_batch = max_batch
+        # The bound on accepted, unanswered items; None: the database's ``Settings.write_queue_max``,
+        # read at each submit (so a changed setting applies at once).
+        self.max_queue = max_queue
         # PostgreSQL's commit_delay, in spirit: once the queue is empty, wait up to ``linger``
         # seconds for one more caller (at most ``max_linger`` in all). Callers answered by the last
         # commit come back a moment later; without the wait they miss this batch and the writer
@@ -61,10 +78,39 @@ class GroupCommit:
         self.batches = 0
         self.items = 0
         self.retried = 0
+        self.refused = 0  # items refused because the queue was full
+        self._depth = 0  # accepted and not yet answered: queued, or in the batch being written
+        self._depth_lock = threading.Lock()
+        # Cleared, the writer stops before its next batch until set again: the tests' way to hold a
+        # saturated writer (the queue then fills) without generating real load.
+        self.running = threading.Event()
+        self.running.set()
         self._thread.start()
+        metrics.writer_started(self)
+
+    @property
+    def name(self) -> str:
+        return self._thread.name
+
+    @property
+    def depth(self) -> int:
+        """Items accepted and not yet answered."""
+        return self._depth
 
     def submit(self, fn: Callable[[Session], T]) -> Future[T]:
-        """Queue ``fn(session)``; the future resolves after the commit that includes it."""
+        """Queue ``fn(session)``; the future resolves after the commit that includes it. Raises
+        ``Overloaded`` at once, queueing nothing, when the queue is full."""
+        limit = self.max_queue if self.max_queue is not None else self.db.settings.write_queue_max
+        with self._depth_lock:
+            if self._depth >= limit:
+                self.refused += 1
+                refused = True
+            else:
+                self._depth += 1
+                refused = False
+        if refused:
+            metrics.write_refused(self._thread.name)
+            raise Overloaded(retry_after=RETRY_AFTER)
         fut: Future[T] = Future()
         self._queue.put((fn, fut))
         return fut
@@ -82,6 +128,7 @@ class GroupCommit:
             item = self._queue.get()
             if item is _STOP:
                 return
+            self.running.wait()
             batch = [item]
             stop = False
             deadline = time.monotonic() + self.max_linger
@@ -107,6 +154,9 @@ class GroupCommit:
                 for _, fut in batch:
                     if not fut.done():
                         fut.set_exception(exc)
+            finally:
+                with self._depth_lock:
+                    self._depth -= len(batch)
             if stop:
                 return
 

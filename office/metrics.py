@@ -18,6 +18,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -47,6 +48,9 @@ GC_BATCH = Histogram(
     "office_group_commit_batch_size", "items per group commit", ["name"], buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500)
 )
 GC_SECONDS = Histogram("office_group_commit_seconds", "one group commit's transaction", ["name"], buckets=_LATENCY)
+WRITE_REFUSED = Counter(
+    "office_write_queue_refused", "work refused because a writer's queue was full (503 / overloaded)", ["name"]
+)
 LOGIN_FAILURES = Counter("office_login_failures", "failed logins (password or code)", ["kind"])
 LOCKOUTS = Counter("office_login_lockouts", "logins refused by a lockout", ["scope"])
 # The domains' counters, read off the events they commit (so a rolled-back write counts nothing,
@@ -102,6 +106,19 @@ def group_commit(name: str, size: int, seconds: float) -> None:
     GC_SECONDS.labels(name).observe(seconds)
 
 
+def write_refused(name: str) -> None:
+    """One item refused by a full group-commit queue (``office.groupcommit``)."""
+    WRITE_REFUSED.labels(name).inc()
+
+
+# The running group-commit writers, for their queue depths at scrape time (each names its database).
+_writers: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def writer_started(writer: Any) -> None:
+    _writers.add(writer)
+
+
 class AppState(Collector):
     """The gauges of one running app, read when scraped."""
 
@@ -118,6 +135,13 @@ class AppState(Collector):
         yield CounterMetricFamily(
             "office_events_delivered", "event frames offered to this process's sockets", hub.delivered
         )
+        queued = GaugeMetricFamily(
+            "office_write_queue_depth", "work accepted by a group-commit writer and not yet answered", labels=["name"]
+        )
+        for writer in list(_writers):
+            if writer.db is db:
+                queued.add_metric([writer.name], writer.depth)
+        yield queued
         pool = db.engine.pool
         yield GaugeMetricFamily("office_db_pool_checked_out", "database connections in use", value=pool.checkedout())
         yield GaugeMetricFamily("office_db_pool_size", "database pool's steady size", value=pool.size())

@@ -153,7 +153,7 @@ def client_ip(request: Request) -> str:
 
 
 def error_response(exc: OfficeError) -> JSONResponse:
-    return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+    return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=exc.headers())
 
 
 def check_request_text(request: Request, form: Any = None) -> None:

@@ -1,0 +1,125 @@
+"""Backpressure (issue #20 part 4): a group-commit writer holds at most ``write_queue_max`` accepted,
+unanswered items; past that new work is refused at once (HTTP 503 with ``Retry-After``, a websocket
+``error`` frame with ``retry_after``) and changes nothing, while reads, health and /metrics answer.
+
+The writer is held on purpose (``GroupCommit.running`` cleared: it stops before its next batch) and
+its queue filled with a few harmless items under a small limit, rather than by generating real load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+from prometheus_client import REGISTRY
+from sqlmodel import col, func, select
+from starlette.testclient import TestClient
+
+from messaging.models import Message
+from office.db import Database
+from office.groupcommit import RETRY_AFTER, GroupCommit
+from office.models import AuditEntry
+from tests.conftest import LiveServer
+from tests.factories import Org, login, settings_changed
+from tests.messaging.helpers import cid, group
+from tests.messaging.test_ws import User, recv, recv_type
+from tests.office.test_metrics import samples, scrape
+
+LIMIT = 3
+WAIT = 10.0  # seconds: far more than any answer here takes when nothing blocks it
+P = "/api/messages"
+
+
+@contextmanager
+def saturated(db: Database, writer: GroupCommit) -> Iterator[list[Future[Any]]]:
+    """The writer held and its queue full (``LIMIT`` items waiting) until the block ends."""
+    with settings_changed(db, write_queue_max=LIMIT):
+        writer.running.clear()
+        fillers = [writer.submit(lambda _s: None) for _ in range(LIMIT)]
+        try:
+            yield fillers
+        finally:
+            writer.running.set()
+            for f in fillers:
+                f.result(WAIT)  # accepted work is still answered once the writer runs
+
+
+def _counts(db: Database) -> tuple[int, int]:
+    with db.read() as s:
+        messages = s.exec(select(func.count()).select_from(Message)).one()
+        audit = s.exec(select(func.count()).select_from(AuditEntry)).one()
+        return int(messages), int(audit)
+
+
+def _refused(name: str) -> float:
+    return REGISTRY.get_sample_value("office_write_queue_refused_total", {"name": name}) or 0.0
+
+
+def test_a_full_queue_answers_503_at_once_changes_nothing_and_reads_go_on(client: TestClient, org: Org) -> None:
+    g = group(org, "hamlet", "组", ["ophelia"])
+    login(client, "hamlet")
+    db, writer = org.db, client.app.state.chat.batcher  # type: ignore[attr-defined]
+    before, refused = _counts(db), _refused(writer.name)
+    body = {"text": "排队中", "client_id": cid()}
+    with ThreadPoolExecutor(4) as pool, saturated(db, writer):
+        # In a thread with a deadline: without the bound the send would wait for the held writer.
+        r = pool.submit(client.post, f"{P}/conversations/{g}/messages", json=body).result(WAIT)
+        assert r.status_code == 503, r.text
+        assert r.headers["retry-after"] == str(RETRY_AFTER)
+        assert (r.json()["error"], r.json()["message"]) == ("overloaded", "系统繁忙，请稍后重试")
+        assert r.json()["retry_after"] == RETRY_AFTER
+        read_mark = pool.submit(client.post, f"{P}/conversations/{g}/read", json={"seq": 1}).result(WAIT)
+        assert read_mark.status_code == 503 and read_mark.json()["error"] == "overloaded"
+        assert _counts(db) == before  # no message, no audit entry
+        assert writer.depth == LIMIT  # the refused were never queued
+        # Reads, health and metrics do not pass through the writer.
+        history = pool.submit(client.get, f"{P}/conversations/{g}/messages").result(WAIT)
+        assert history.status_code == 200
+        assert pool.submit(client.get, "/healthz").result(WAIT).status_code == 200
+        ready = pool.submit(client.get, "/readyz").result(WAIT)
+        assert ready.status_code == 200, ready.text
+        scraped = pool.submit(scrape, client.app).result(WAIT)
+        assert scraped.status_code == 200
+        assert samples(scraped.text)[("office_write_queue_depth", (("name", writer.name),))] == LIMIT
+    assert _refused(writer.name) == refused + 2
+    # Once the writer catches up, the same send (same client_id) is accepted and stored once.
+    r = client.post(f"{P}/conversations/{g}/messages", json=body)
+    assert r.status_code == 201 and r.json()["text"] == "排队中"
+    assert _counts(db)[0] == before[0] + 1
+
+
+def test_a_websocket_send_on_a_full_queue_gets_an_error_frame_and_no_ack(live: LiveServer, live_org: Org) -> None:
+    g = group(live_org, "hamlet", "组", ["ophelia"])
+    ham = User(live, "hamlet")
+    db, writer = live_org.db, live.app.state.chat.batcher
+    client_id = cid()
+    frame = {"type": "chat.send", "ref": "r1", "conversation_id": g, "text": "忙时发送", "client_id": client_id}
+
+    async def refused() -> None:
+        async with ham.ws() as w:
+            assert (await recv(w))["type"] == "hello"
+            await w.send(json.dumps(frame))
+            got = await asyncio.wait_for(recv_type(w, "error"), WAIT)
+            assert (got["ref"], got["error"], got["retry_after"]) == ("r1", "overloaded", RETRY_AFTER)
+            assert got["message"] == "系统繁忙，请稍后重试"
+            await w.send(json.dumps({"type": "ping"}))
+            assert (await recv(w))["type"] == "pong"  # answered, and no chat.ack came before it
+
+    async def retried() -> None:
+        async with ham.ws() as w:
+            assert (await recv(w))["type"] == "hello"
+            await w.send(json.dumps({**frame, "ref": "r2"}))
+            ack = await recv_type(w, "chat.ack")
+            assert ack["ref"] == "r2" and ack["message"]["text"] == "忙时发送" and not ack["message"].get("duplicate")
+
+    before = _counts(db)
+    with saturated(db, writer):
+        asyncio.run(refused())
+        assert _counts(db) == before
+    asyncio.run(retried())  # the client's retry after the hint is stored, once
+    with db.read() as s:
+        assert s.exec(select(func.count()).where(col(Message.client_id) == client_id)).one() == 1
