@@ -280,9 +280,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        from office.migrate import upgrade
+        from office.migrate import prepare_schema
 
-        await asyncio.get_running_loop().run_in_executor(None, upgrade, db)
+        # Upgrades, or refuses a database not at the newest schema (OFFICE_MIGRATE_ON_START=false).
+        await asyncio.get_running_loop().run_in_executor(None, prepare_schema, db, settings.migrate_on_start)
         await asyncio.get_running_loop().run_in_executor(None, directory_index.warm, db)
         await hub.start()
         startup = [m for m in domain_modules("startup")]

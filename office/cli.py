@@ -47,11 +47,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ["OFFICE_DATA_DIR"] = str(settings.data_dir)
     os.environ["OFFICE_DATABASE_URL"] = settings.database_url
     from office.db import Database
-    from office.migrate import upgrade
+    from office.migrate import prepare_schema
 
     db = Database(settings)
-    upgrade(db)
-    db.dispose()
+    try:
+        prepare_schema(db, settings.migrate_on_start)  # refused here, before any worker starts
+    finally:
+        db.dispose()
     print(f"通办正在启动：http://{args.host}:{args.port}/  （数据目录 {settings.data_dir}）", flush=True)
     from office.serving import uvicorn_options
 

@@ -165,21 +165,33 @@ class Settings:
         "how often open sockets are checked against their session's idle and absolute expiry (expired: closed "
         "with 4401)",
     )
+    # Loopback by default: a proxy on the same host (docs/deploy.md) then passes each client's own
+    # address and scheme, so login limits, the audit log and /metrics' loopback rule see the client
+    # and not the proxy. Only a process on this host could forge the header, and it is on the host.
     trusted_proxies: tuple[str, ...] = setting(
         "OFFICE_TRUSTED_PROXIES",
-        (),
+        ("127.0.0.1", "::1"),
         "reverse proxies (addresses or networks, comma-separated: `10.0.0.5,10.1.0.0/16`) whose "
-        "`X-Forwarded-For` / `-Proto` `office serve` believes; from anyone else they are ignored. Set it "
-        "behind a proxy, or every user shares the proxy's address for login limits and the audit log",
-        parse=_items(),
+        "`X-Forwarded-For` / `-Proto` the app believes; from anyone else they are ignored. List a proxy on "
+        "another host, or every user shares its address for login limits and the audit log; `none` believes "
+        "no one",
+        shown="loopback (`127.0.0.1,::1`)",
+        parse=lambda name, raw: () if raw.strip().lower() == "none" else _items()(name, raw),
     )
     metrics_allow: tuple[str, ...] = setting(
         "OFFICE_METRICS_ALLOW",
         (),
-        "addresses or networks besides loopback that may read `/metrics` (comma-separated); others get 403. Behind "
-        "a proxy on the same host set `OFFICE_TRUSTED_PROXIES` too, or every client looks like loopback",
+        "addresses or networks besides loopback that may read `/metrics` (comma-separated); others get 403. "
+        "Clients of a proxy count by their own address when the proxy is in `OFFICE_TRUSTED_PROXIES`",
         shown="loopback only",
         parse=_items(),
+    )
+    migrate_on_start: bool = setting(
+        "OFFICE_MIGRATE_ON_START",
+        True,
+        "`office serve` and each worker bring the database to the newest schema as they start; `false`: they "
+        "refuse to start on a database that is not at the newest migration (run `office migrate` first, "
+        "[docs/deploy.md](docs/deploy.md))",
     )
     metrics_token: str = setting(
         "OFFICE_METRICS_TOKEN",

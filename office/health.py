@@ -67,14 +67,9 @@ def _writable(db: Any) -> str | None:
 
 
 def _migrated(db: Any) -> str | None:
-    from alembic.migration import MigrationContext
-    from alembic.script import ScriptDirectory
+    from office.migrate import revisions
 
-    from office.migrate import alembic_config
-
-    heads = set(ScriptDirectory.from_config(alembic_config(db)).get_heads())
-    with db.engine.connect() as conn:
-        current = set(MigrationContext.configure(conn).get_current_heads())
+    current, heads = revisions(db)
     return (
         None
         if current == heads

@@ -1,4 +1,4 @@
-"""How ``office serve`` runs uvicorn: which proxies are believed, and a deadline for request headers.
+"""How ``office serve`` runs uvicorn: proxy headers left to the app, and a deadline for request headers.
 
 uvicorn has no header-read timeout (its issue #157 lists ``--timeout-request-start`` as still to do).
 Its keep-alive timer is cancelled by any byte received, so a client that sends one header byte every
@@ -84,9 +84,10 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     return {
         # A partial of a module-level class: picklable, so ``--workers`` processes get it too.
         "http": functools.partial(HeaderTimeoutProtocol, header_timeout=settings.header_timeout_seconds),
-        # X-Forwarded-For and -Proto are believed only from the listed proxies; with none listed they
-        # are ignored (uvicorn would otherwise trust 127.0.0.1 by default, e.g. any local process).
-        # The app applies them itself (office.logs.RequestLog), after noting the peer for X-Request-ID.
+        # X-Forwarded-For and -Proto are believed only from OFFICE_TRUSTED_PROXIES (loopback unless
+        # set; `none`: no one). The app applies them itself (office.logs.RequestLog), after noting the
+        # peer for X-Request-ID, so the rule holds however the app is started; uvicorn's own handling
+        # stays off.
         "proxy_headers": False,
         "forwarded_allow_ips": list(settings.trusted_proxies),
         "ws_max_size": 1024 * 1024,

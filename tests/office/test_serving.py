@@ -17,8 +17,11 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from sqlmodel import select
 
 from office.config import ConfigError, load_settings
+from office.db import Database
+from office.models import AuditEntry, LoginFailure
 from tests.conftest import PG_URL
 
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="runs `office serve` on its embedded SQLite")
@@ -94,15 +97,30 @@ def office_serve(data: Path, **env: str) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
-def _seen_address(url: str) -> str:
-    """Log in with a forged X-Forwarded-For; the address the server recorded for the session."""
+def _seen_addresses(url: str, data: Path) -> dict[str, object]:
+    """A wrong password, then a login, both with a forged X-Forwarded-For; the address each record
+    the server keeps names: the session, the audit entries, the login-failure counters, the log."""
     with httpx.Client(base_url=url) as c:
+        wrong = {"username": "hamlet", "password": "wrong-password"}
+        assert c.post("/api/auth/login", json=wrong, headers={"x-forwarded-for": FORGED}).status_code == 401
         r = c.post(
             "/api/auth/login", json={"username": "hamlet", "password": PASSWORD}, headers={"x-forwarded-for": FORGED}
         )
         assert r.status_code == 200, r.text
-        address: str = c.get("/api/me/sessions").json()["items"][0]["ip"]
-        return address
+        session_ip = c.get("/api/me/sessions").json()["items"][0]["ip"]
+    db = Database(load_settings({}, data_dir=data))
+    try:
+        with db.read() as s:
+            audit = {e.action: e.ip for e in s.exec(select(AuditEntry)) if e.action.startswith("auth.login")}
+            failures = sorted(f.key for f in s.exec(select(LoginFailure)) if f.key.startswith("ip:"))
+    finally:
+        db.dispose()
+    return {"session": session_ip, "audit": audit, "failures": failures}
+
+
+def _logged_clients(data: Path) -> set[str]:
+    lines = [json.loads(x) for x in (data / "serve.log").read_text().splitlines() if x.startswith("{")]
+    return {x["client"] for x in lines if x.get("kind") == "request" and x.get("route") == "/api/auth/login"}
 
 
 def _closed_after(url: str, *, trickle_every: float, limit: float) -> float | None:
@@ -131,11 +149,22 @@ def _closed_after(url: str, *, trickle_every: float, limit: float) -> float | No
 
 
 def test_forged_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(tmp_path: Path) -> None:
-    # The test's connections come from 127.0.0.1, which uvicorn itself trusts unless told otherwise.
-    with office_serve(tmp_path / "none") as url:
-        assert _seen_address(url) == "127.0.0.1"
-    with office_serve(tmp_path / "local", OFFICE_TRUSTED_PROXIES="127.0.0.1") as url:
-        assert _seen_address(url) == FORGED  # from a listed proxy, the header names the client
+    # The test's connections come from 127.0.0.1. With a proxy listed elsewhere, 127.0.0.1 is a client
+    # like any other: its header is ignored by the login limits, the audit log, the session and the log.
+    elsewhere = tmp_path / "elsewhere"
+    with office_serve(elsewhere, OFFICE_TRUSTED_PROXIES="10.0.0.5") as url:
+        seen = _seen_addresses(url, elsewhere)
+    real = {"auth.login_failed": "127.0.0.1", "auth.login": "127.0.0.1"}
+    assert seen == {"session": "127.0.0.1", "audit": real, "failures": ["ip:127.0.0.1"]}
+    assert _logged_clients(elsewhere) == {"127.0.0.1"}
+    # By default loopback is trusted: a proxy on the same host (docs/deploy.md) names the client.
+    local = tmp_path / "local"
+    with office_serve(local) as url:
+        seen = _seen_addresses(url, local)
+    forged = {"auth.login_failed": FORGED, "auth.login": FORGED}
+    assert seen == {"session": FORGED, "audit": forged, "failures": [f"ip:{FORGED}"]}
+    assert _logged_clients(local) == {FORGED}
+    assert load_settings({"OFFICE_TRUSTED_PROXIES": "none"}, data_dir=tmp_path / "none").trusted_proxies == ()
     with pytest.raises(ConfigError):
         load_settings({"OFFICE_TRUSTED_PROXIES": "*"}, data_dir=tmp_path / "bad")
 
