@@ -9,17 +9,39 @@
 // Every non-GET request carries the X-CSRF-Token header. Errors come back from the server as
 // {"error", "message"} with a Chinese message; they are thrown as ApiError, whose .message is that
 // Chinese text (show it as it is), .code the machine code, .status the HTTP status, .body the
-// whole JSON body (e.g. the per-line `errors` of a CSV import). A 401 outside /api/auth/ sends the
-// user back to the login page.
+// whole JSON body (e.g. the per-line `errors` of a CSV import), .retryAfter the seconds an
+// overloaded server (503 `overloaded`) asks us to wait before trying again (`Retry-After`), else
+// null: retryDelay() says when to retry. A 401 outside /api/auth/ sends the user back to the login page.
 
 export class ApiError extends Error {
-  constructor(status, code, message, body = null) {
+  constructor(status, code, message, body = null, retryAfter = null) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
     this.body = body;
+    this.retryAfter = retryAfter;
   }
+}
+
+/**
+ * When to send a refused create or send again, with the same client id (so it is stored once): the
+ * milliseconds to wait before try number `attempt + 1`, or null when it must not be retried. An
+ * overloaded server's `Retry-After`, stretched by up to half again at random so the refused do not
+ * all return in the same instant; else 1 s, 2 s, 3 s after a network failure or a server error (the
+ * answer may have been lost); never after any other refusal (4xx), nor after `tries` attempts.
+ */
+export function retryDelay(err, attempt, { tries = 3, random = Math.random } = {}) {
+  if (attempt >= tries) return null;
+  if (err && err.retryAfter) return Math.round(err.retryAfter * 1000 * (1 + random() / 2));
+  if (err && err.status && err.status < 500) return null;
+  return 1000 * (attempt + 1);
+}
+
+/** The seconds a Retry-After header asks for (a number of seconds; a date is not used here), else null. */
+function retryAfterHeader(value) {
+  const seconds = Number.parseInt(value || "", 10);
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 300) : null;
 }
 
 let csrfToken = "";
@@ -119,16 +141,18 @@ export async function request(method, path, { body, query, raw = false, signal, 
     data = type.includes("application/json") ? await response.json().catch(() => null) : await response.text();
   }
   if (response.ok) return data;
-  throw failure(response.status, data && typeof data === "object" ? data : null, path);
+  throw failure(response.status, data && typeof data === "object" ? data : null, path,
+    response.headers.get("retry-after"));
 }
 
 /** The ApiError for a refused request; a 401 outside /api/auth/ also tells the shell. */
-function failure(status, json, path) {
+function failure(status, json, path, retryAfter = null) {
   const error = new ApiError(
     status,
     (json && json.error) || `http_${status}`,
     (json && json.message) || STATUS_MESSAGES[status] || `请求失败（状态 ${status}）`,
     json,
+    status === 503 ? retryAfterHeader(retryAfter) : null,
   );
   if (status === 401 && !path.startsWith("/api/auth/") && onUnauthorized) onUnauthorized(error);
   return error;
@@ -161,7 +185,7 @@ export function upload(path, form, { onProgress, signal } = {}) {
       const isJson = (xhr.getResponseHeader("content-type") || "").includes("application/json");
       const json = isJson ? await xhr.response.text().then(JSON.parse).catch(() => null) : null;
       if (xhr.status >= 200 && xhr.status < 300) resolve(isJson ? json : xhr.response);
-      else reject(failure(xhr.status, json, path));
+      else reject(failure(xhr.status, json, path, xhr.getResponseHeader("retry-after")));
     });
     xhr.addEventListener("error", () => reject(new ApiError(0, "network", "网络连接失败，请检查网络后重试")));
     xhr.addEventListener("abort", () => reject(new DOMException("上传已取消", "AbortError")));

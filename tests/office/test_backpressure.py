@@ -9,7 +9,9 @@ its queue filled with a few harmless items under a small limit, rather than by g
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import subprocess
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -20,10 +22,11 @@ from sqlmodel import col, func, select
 from starlette.testclient import TestClient
 
 from messaging.models import Message
+from office.app import STATIC_DIR as STATIC
 from office.db import Database
 from office.groupcommit import RETRY_AFTER, GroupCommit
 from office.models import AuditEntry
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, require_tool
 from tests.factories import Org, login, settings_changed
 from tests.messaging.helpers import cid, group
 from tests.messaging.test_ws import User, recv, recv_type
@@ -123,3 +126,48 @@ def test_a_websocket_send_on_a_full_queue_gets_an_error_frame_and_no_ack(live: L
     asyncio.run(retried())  # the client's retry after the hint is stored, once
     with db.read() as s:
         assert s.exec(select(func.count()).where(col(Message.client_id) == client_id)).one() == 1
+
+
+# The web client (static/js/api.js), run by node against the real server: no browser needed. ---------
+
+CLIENT_CHECK = """
+const [source, url, cookie, csrf] = process.argv.slice(1);
+globalThis.document = { cookie: `tb_csrf=${csrf}` };
+const { request, retryDelay, ApiError } = await import("data:text/javascript;base64," + source);
+const body = { text: "网页端发送", client_id: "web-retry-1" };
+try {
+  await request("POST", url, { body, headers: { Cookie: cookie } });
+  console.log(JSON.stringify({ sent: true }));
+} catch (err) {
+  console.log(JSON.stringify({
+    status: err.status, code: err.code, message: err.message, retryAfter: err.retryAfter,
+    first: [retryDelay(err, 0, { random: () => 0 }), retryDelay(err, 0, { random: () => 1 })],
+    last: retryDelay(err, 3),
+    network: [0, 1, 2, 3].map((n) => retryDelay(new ApiError(0, "network", "x"), n)),
+    refused: retryDelay(new ApiError(422, "invalid", "x"), 0),
+  }));
+}
+"""
+
+
+def test_the_web_client_waits_for_retry_after_before_sending_again(live: LiveServer, live_org: Org) -> None:
+    node = require_tool("node")
+    g = group(live_org, "hamlet", "组", ["ophelia"])
+    ham = User(live, "hamlet")
+    source = base64.b64encode((STATIC / "js" / "api.js").read_bytes()).decode()
+    url = f"{live.url}{P}/conversations/{g}/messages"
+    args = [node, "--input-type=module", "-e", CLIENT_CHECK, source, url, ham.cookie, ham.http.headers["x-csrf-token"]]
+
+    def client() -> dict[str, Any]:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=30, check=True)
+        return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+    with saturated(live_org.db, live.app.state.chat.batcher):
+        refused = client()
+    assert (refused["status"], refused["code"], refused["retryAfter"]) == (503, "overloaded", RETRY_AFTER)
+    assert refused["message"] == "系统繁忙，请稍后重试"
+    wait = RETRY_AFTER * 1000
+    assert refused["first"] == [wait, wait * 3 // 2]  # the hint, stretched by up to half at random
+    assert refused["last"] is None  # the composer then shows the message instead
+    assert refused["network"] == [1000, 2000, 3000, None] and refused["refused"] is None
+    assert client() == {"sent": True}  # the retry, once the writer has room

@@ -1,8 +1,8 @@
 // 消息 · the composer: text with @ mentions (a picker worked by mouse or keyboard: ↑/↓, Enter,
 // Esc), reply and edit context, DING with its recipients, attachments (button or drop) with an
 // upload progress bar, typing notices, and sends retried with the same client id.
-import { el, button, uid, newestWins } from "../../ui.js";
-import { newClientId } from "../../api.js";
+import { el, button, uid, newestWins, toast } from "../../ui.js";
+import { newClientId, retryDelay } from "../../api.js";
 import { P, linkButton, messageUrl, showError } from "./common.js";
 
 /** ``hooks``: merge(msgs) into the open conversation, sent() after a send (back to the newest). */
@@ -212,10 +212,14 @@ export function createComposer(ctx, state, { merge, sent, dropTargets }) {
       reset();
       sent();
     } catch (err) {
-      // A network failure may have lost the ack: retry with the same client id (never doubles).
-      if (attempt < 3 && !(err && err.status && err.status < 500)) {
-        setTimeout(() => submit(extra, attempt + 1, clientId), 1000 * (attempt + 1));
-      } else showError(err);
+      // A network failure may have lost the ack, and a busy server asks us to come back after its
+      // Retry-After: retry with the same client id (never doubles), the text kept in the box meanwhile.
+      const wait = retryDelay(err, attempt);
+      if (wait === null) showError(err);
+      else {
+        if (err.retryAfter) toast(`系统繁忙，${Math.ceil(wait / 1000)} 秒后自动重发`);
+        setTimeout(() => submit(extra, attempt + 1, clientId), wait);
+      }
     }
   }
 

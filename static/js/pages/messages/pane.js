@@ -6,6 +6,7 @@
 // - a message counts as read only once it was on screen while the page was visible (not while the
 //   list is shown on a phone, the tab is in the background, or the reader is further up).
 import { el, button, replace } from "../../ui.js";
+import { retryDelay } from "../../api.js";
 import { P, PAGE, showError } from "./common.js";
 import { messageView } from "./message.js";
 import { createComposer } from "./composer.js";
@@ -309,7 +310,14 @@ export function conversationPane(ctx, state, { list, shell }) {
   let readTimer = 0;
   function noteSeen() {
     clearTimeout(readTimer);
-    readTimer = setTimeout(() => markRead(newestVisibleSeq()).catch(showError), 300);
+    readTimer = setTimeout(() => markRead(newestVisibleSeq()).catch(readRefused), 300);
+  }
+
+  // A busy server (503 overloaded) is asked again after its Retry-After, quietly: a read mark can wait.
+  function readRefused(err) {
+    if (!(err && err.retryAfter)) return showError(err);
+    clearTimeout(readTimer);
+    readTimer = setTimeout(noteSeen, retryDelay(err, 0));
   }
 
   async function markRead(seq) {
