@@ -110,10 +110,10 @@ class IncomingChanged:
 
 @dataclass(frozen=True)
 class SupervisionItem:
-    """A 督办 item was escalated (`op` `escalate`) to `level`."""
+    """A 督办 item was escalated (`op` `escalate`) to `level`, or completed (`op` `complete`)."""
 
     type: ClassVar[str] = "supervision.item"
-    recipients: ClassVar[str] = "the leaders it was escalated to"
+    recipients: ClassVar[str] = "the leaders it was escalated to; its owners when it is completed"
     op: str
     item_id: int
     level: int

@@ -361,6 +361,14 @@ def check_complete(session: Session, actor: Actor, item_id: int, *, note: str = 
     _complete(row, actor, note)
     session.add(row)
     audit.record(session, actor, "supervision.complete", target_type="supervision", target_id=item_id)
+    # The owners' 工作台 drops the item now, not at their next reload (a 收文's item goes with its
+    # ``incoming.case`` event).
+    events.publish_on_commit(
+        session,
+        "supervision.item",
+        {"op": "complete", "item_id": row.id, "level": row.escalation_level},
+        user_ids=owners(session, row),
+    )
     return row
 
 

@@ -164,8 +164,12 @@ def test_manual_reminder_escalation_and_completion(users: Clients, org: Org, rec
     assert ok(users["polonius"].get("/api/supervision/items"))["total"] == 0
     assert users["polonius"].post(f"/api/supervision/items/{item_id}/complete", json={}).status_code == 404
     assert ok(users["laertes"].get("/api/supervision/items"))["total"] == 1
+    recorder.clear()
     done = ok(users["laertes"].post(f"/api/supervision/items/{item_id}/complete", json={"reason": "已落实"}))
     assert done["status"] == "done" and not done["late"]
+    # The owner's 工作台 hears of it (the 督办 source listens to supervision.item).
+    completed = recorder.of("supervision.item")
+    assert [e.payload["op"] for e in completed] == ["complete"] and org.users["laertes"] in completed[0].user_ids
     r = g.post(f"/api/supervision/items/{item_id}/remind", json={})
     assert r.status_code == 409 and r.json()["error"] == "item_done"
 
