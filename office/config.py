@@ -151,6 +151,12 @@ class Settings:
         True,
         "the reader's name as a watermark over the workspace, until an administrator sets it in 管理",
     )
+    admin_2fa: bool = setting(
+        "OFFICE_ADMIN_2FA",
+        True,
+        "系统管理员 and 印章管理员 must use two-step verification (TOTP): until they set it up at their first "
+        "login every other request answers 403 `2fa_setup_required`; `false` leaves it to 管理 → 两步验证策略",
+    )
     ws_max_per_session: int = setting(
         "OFFICE_WS_MAX_PER_SESSION",
         10,
