@@ -28,11 +28,11 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from office import actor_cache, audit, events, login_limits
-from office.actor import Actor
+from office.actor import SYSTEM, Actor
 from office.config import Settings
 from office.db import settings_of, utcnow
 from office.directory.service import get_user, get_user_by_username, posts_of, roles_of
-from office.errors import PermissionDenied, Unauthenticated, ValidationError
+from office.errors import Conflict, PermissionDenied, Unauthenticated, ValidationError
 from office.models import AuthSession, RecoveryCode, Role, RolePolicy, User
 from office.secrets_box import (
     SecretBox,
@@ -190,13 +190,26 @@ def roles_require_2fa(session: Session, roles: Any) -> bool:
     return bool(roles) and bool(roles_with_2fa(session) & set(roles))
 
 
+#: Roles that must use two-step verification whatever the role policy says, unless the deployment
+#: turns it off (``OFFICE_ADMIN_2FA``): whoever holds them can change every account or seal documents.
+ADMIN_2FA_ROLES = frozenset({Role.admin, Role.seal_keeper})
+
+
 def roles_with_2fa(session: Session) -> frozenset[Role]:
-    """The roles whose holders must use two-step verification (``RolePolicy.require_2fa``)."""
-    required: frozenset[Role] | None = actor_cache.get(session, "roles_2fa")
-    if required is None:
-        required = frozenset(session.exec(select(col(RolePolicy.role)).where(RolePolicy.require_2fa == True)).all())  # noqa: E712
-        actor_cache.put(session, "roles_2fa", required)
-    return required
+    """The roles whose holders must use two-step verification: ``required_2fa`` of the role policy."""
+    by_policy: frozenset[Role] | None = actor_cache.get(session, "roles_2fa")
+    if by_policy is None:
+        by_policy = frozenset(session.exec(select(col(RolePolicy.role)).where(RolePolicy.require_2fa == True)).all())  # noqa: E712
+        actor_cache.put(session, "roles_2fa", by_policy)
+    return required_2fa(settings_of(session), by_policy)
+
+
+def required_2fa(settings: Settings, by_policy: AbstractSet[Role]) -> frozenset[Role]:
+    """The roles an administrator chose (``RolePolicy.require_2fa``) and, by default, the
+    administrators' and seal keepers' (``ADMIN_2FA_ROLES``, a floor the role policy cannot lower).
+    The one statement of the rule: ``roles_with_2fa`` and the event-loop fast path
+    (``office.hotpath``, which holds the role policy in its cache) both ask it."""
+    return frozenset(by_policy) | (ADMIN_2FA_ROLES if settings.admin_2fa else frozenset())
 
 
 def _open_session(
@@ -528,14 +541,32 @@ def enable_totp(session: Session, settings: Settings, actor: Actor, code: str) -
     secret = SecretBox(settings.secret_key, "totp").open(user.totp_secret_enc)
     if not pyotp.TOTP(secret).verify((code or "").strip(), valid_window=1):
         raise ValidationError("验证码不正确，请核对手机上的 6 位数字", code="bad_totp")
+    codes = _turn_on(session, user)
+    audit.record(session, actor, "auth.totp_enabled", target_type="user", target_id=user.id)
+    return codes
+
+
+def _turn_on(session: Session, user: User) -> list[str]:
+    """Two-step verification on for ``user`` (its secret already sealed in): its new recovery codes."""
     user.totp_enabled = True
     session.add(user)
     codes = [new_token(6).lower().replace("-", "x").replace("_", "y")[:10] for _ in range(10)]
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))  # type: ignore[arg-type]
     for c in codes:
         session.add(RecoveryCode(user_id=user.id, code_hash=token_digest(c)))  # type: ignore[arg-type]
-    audit.record(session, actor, "auth.totp_enabled", target_type="user", target_id=user.id)
     return codes
+
+
+def enrol_for_demo(session: Session, settings: Settings, user: User) -> tuple[str, list[str]]:
+    """Turn two-step verification on with a new random secret, without a code from a phone: for
+    ``office demo`` only, which prints the secret and recovery codes on the terminal of whoever ran
+    it (so a demo folder reachable from a network is not opened by the published demo password
+    alone). Returns the secret and the recovery codes."""
+    secret = pyotp.random_base32()
+    user.totp_secret_enc = SecretBox(settings.secret_key, "totp").seal(secret)
+    codes = _turn_on(session, user)
+    audit.record(session, SYSTEM, "auth.totp_enabled", target_type="user", target_id=user.id, detail={"demo": True})
+    return secret, codes
 
 
 def disable_totp(session: Session, settings: Settings, actor: Actor, *, password: str, code: str) -> None:
@@ -559,6 +590,11 @@ def set_role_policy(session: Session, actor: Actor, role: Role, *, require_2fa: 
     from office import policy
 
     policy.require(actor, "settings.manage")
+    if not require_2fa and role in required_2fa(settings_of(session), frozenset()):
+        raise Conflict(
+            "系统管理员和印章管理员必须开启两步验证（由部署设置 OFFICE_ADMIN_2FA 决定）",
+            code="2fa_required_by_deployment",
+        )
     row = session.get(RolePolicy, role) or RolePolicy(role=role)
     row.require_2fa = require_2fa
     session.add(row)
@@ -574,5 +610,7 @@ def set_role_policy(session: Session, actor: Actor, role: Role, *, require_2fa: 
 
 
 def role_policies(session: Session) -> dict[str, bool]:
+    """Whether each role must use two-step verification, the deployment's floor included."""
     rows = {r.role: r.require_2fa for r in session.exec(select(RolePolicy)).all()}
-    return {r.value: rows.get(r, False) for r in Role}
+    floor = required_2fa(settings_of(session), frozenset())
+    return {r.value: rows.get(r, False) or r in floor for r in Role}

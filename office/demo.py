@@ -6,17 +6,18 @@ import os
 import random
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from office import accounts as auth
 from office.actor import SYSTEM
 from office.db import settings_of
 from office.directory import service
 from office.directory.pinyin import full_and_initials
 from office.directory.service import PostSpec
-from office.models import ROLE_LABELS, DeptKind, Role, User
+from office.models import ROLE_LABELS, DeptKind, Role, User, UserRole
 from office.secrets_box import hash_password
 
 AGENCIES = [
@@ -68,8 +69,10 @@ class DemoAccount:
     name: str
     role: str
     department: str
+    totp_secret: str = ""  # set for the accounts ``enrol_two_step`` enrolled
+    recovery_codes: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
 
 
@@ -108,7 +111,25 @@ def seed(session: Session, *, password: str, seed_value: int = 2026) -> list[Dem
         for user, hashed in hashing:
             user.password_hash = hashed.result()
             session.add(user)
+    enrol_two_step(session, accounts)
     return accounts
+
+
+def enrol_two_step(session: Session, accounts: list[DemoAccount]) -> None:
+    """The demo's 系统管理员 and 印章管理员 must use two-step verification, as in any deployment
+    (``OFFICE_ADMIN_2FA``): rather than turn that off, each gets its own random secret and recovery
+    codes, printed with the logins (``print_accounts``), so the printed logins work and the demo
+    password alone does not open them."""
+    settings = settings_of(session)
+    roles = auth.required_2fa(settings, frozenset())
+    if not roles:
+        return
+    ids = select(UserRole.user_id).where(col(UserRole.role).in_(roles))
+    by_name = {a.username: a for a in accounts}
+    for user in session.exec(select(User).where(col(User.id).in_(ids)).order_by(col(User.id))).all():
+        account = by_name.get(user.username)
+        if account is not None:
+            account.totp_secret, account.recovery_codes = auth.enrol_for_demo(session, settings, user)
 
 
 def _seed(session: Session, *, password: str, seed_value: int, hash_later: Callable[[User], None]) -> list[DemoAccount]:
@@ -206,6 +227,17 @@ def print_accounts(
         if a.role not in seen_roles or a.username in ("zhangwei", "admin"):
             seen_roles.add(a.role)
             lines.append(f"  {a.username:<16} {a.name:<6} {a.role:<8} {a.department}")
+    enrolled = [a for a in accounts if a.totp_secret]
+    if enrolled:
+        lines.append(
+            "两步验证（系统管理员、印章管理员必须开启，演示库已为其开启）：登录时输入手机验证器上的 6 位数字，"
+        )
+        lines.append(
+            "  把下面的密钥加入验证器（FreeOTP、Google Authenticator 等）；手边没有时可用恢复码，每个只能用一次"
+        )
+        lines += [
+            f"  {a.username:<16} 验证器密钥 {a.totp_secret}  恢复码 {' '.join(a.recovery_codes[:2])}" for a in enrolled
+        ]
     if more:  # the domains' own accounts (数据填报: the cities' 填报员 and 审核人)
         lines.append("下级单位账号（数据填报）：")
         lines += [f"  {a.username:<16} {a.name:<6} {a.role:<8} {a.department}" for a in more]

@@ -161,8 +161,11 @@ def cached_actor(request: Request, action: str) -> Actor | None:
         return None
     due = accounts.touch_due(row, now)  # a last-seen refresh, noted below once the answer is ours
     actor = actor_cache.cached(st, ("actor", user_id), user_id)
-    required = actor_cache.cached(st, "roles_2fa")
-    if actor is None or required is None or accounts.must_enrol_2fa(bool(totp_enabled), actor.roles, required):
+    by_policy = actor_cache.cached(st, "roles_2fa")
+    if by_policy is None or actor is None:
+        return None
+    required = accounts.required_2fa(hot.db.settings, by_policy)  # the app's settings, as settings_of reads them
+    if accounts.must_enrol_2fa(bool(totp_enabled), actor.roles, required):
         return None
     if not policy.can(actor, action):
         return None

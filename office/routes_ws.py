@@ -65,13 +65,15 @@ def _authenticate(app: Any, token: str | None, ip: str) -> tuple[Actor, ws_sessi
     """The actor, and the session's state for the connection to check frames against; None for no
     session, ``ENROL_FIRST`` for an account that must set up two-step verification first."""
     state = app.state
-    with state.db.write() as session:
+    # A read: the handshake's refresh of the idle timer is written in the background, so clients
+    # reconnecting together (after a restart) do not queue for the write lock behind chat's writer.
+    with state.db.read() as session:
         row = accounts.resolve_session(session, state.settings, token)
-        if row is None or not ws_session.admissible(session, state.settings, row, utcnow()):
+        now = utcnow()
+        if row is None or not ws_session.admissible(session, state.settings, row, now):
             return None
-        seen = ws_session.seen(state.settings, row)
+        seen = ws_session.used(state.db, row, now)  # the handshake is a request
         assert seen is not None  # resolve_session answered: the session is live
-        accounts.touch_session(session, row)  # the handshake is a request (the next check re-reads the row)
         actor = accounts.load_actor(session, row.user_id, ip=ip, session_id=row.id)
         user = session.get(User, row.user_id)
         assert user is not None  # admissible read it

@@ -16,8 +16,10 @@ Logout, revocation, password change and disabling an account close sockets at on
 (``auth.session_ended`` events and ``Hub.close_users``); this covers the passing of time.
 
 Idle time follows the HTTP rule exactly: a request refreshes the session's last-seen time (at most
-once a minute, ``accounts.touch_session``). A frame refreshes it only when it does what an HTTP
-request would have done: the frames the hub lists in ``activity_frames`` (sending a message, marking
+once a minute, ``accounts.touch_due``), and, as for an HTTP read, the refresh is written in the
+background (``office.session_touch``), so neither the handshake nor a recheck waits for the write
+lock behind chat's writer. A frame refreshes it only when it does what an HTTP request would have
+done: the frames the hub lists in ``activity_frames`` (sending a message, marking
 it read: the websocket forms of ``POST .../messages`` and ``POST .../read``). Keeping a socket open,
 receiving events, pings, typing and presence are not the user working, so a tab left open is logged
 out after the idle limit like one that makes no requests.
@@ -32,12 +34,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
-from office import accounts
+from office import accounts, session_touch
 from office.db import utcnow
 from office.models import AuthSession, User
 
@@ -62,30 +65,47 @@ def admissible(session: Session, settings: Any, row: AuthSession, now: datetime)
 Seen = tuple[datetime, datetime]  # (live until, last seen) of a live session
 
 
-def seen(settings: Any, row: AuthSession) -> Seen | None:
+def seen(settings: Any, row: accounts.SessionState) -> Seen | None:
     """(live until, last seen) of a session row just read, for its connection to remember."""
     until = accounts.live_until(settings, row)
     return None if until is None else (until, row.last_seen_at)
 
 
+@dataclass(frozen=True)
+class _Refreshed:
+    """A session as it stands once the refresh noted for it is written."""
+
+    revoked_at: datetime | None
+    expires_at: datetime
+    last_seen_at: datetime
+    mfa_pending: bool
+
+
+def used(db: Database, row: AuthSession, now: datetime) -> Seen | None:
+    """``seen`` for a session found live at ``now`` by a request (the handshake, an activity frame):
+    its idle timer refreshed when due, as an HTTP read does it: noted for the background writer
+    (``office.session_touch``, which writes ``now``) and counted on the connection at once."""
+    if not accounts.touch_due(row, now):
+        return seen(db.settings, row)
+    assert row.id is not None
+    session_touch.of(db).note(row.id, now)
+    return seen(db.settings, _Refreshed(row.revoked_at, row.expires_at, now, row.mfa_pending))
+
+
 def recheck(db: Database, session_ids: Iterable[int | None], *, touch: Iterable[int] = ()) -> dict[int, Seen | None]:
     """Each session as it stands now: (live until, last seen), or None when it is no longer live
-    (``admissible``). Sessions in ``touch`` get their idle timer refreshed when due, as an HTTP
-    request would (in a write transaction then)."""
+    (``admissible``). Sessions in ``touch`` get their idle timer refreshed when due (``used``)."""
     ids = sorted({i for i in session_ids if i is not None})
     touch = set(touch)
     out: dict[int, Seen | None] = dict.fromkeys(ids)
-    with db.write() if touch else db.read() as s:
+    with db.read() as s:
         for start in range(0, len(ids), CHUNK):
             rows = s.exec(select(AuthSession).where(col(AuthSession.id).in_(ids[start : start + CHUNK]))).all()
             for row in rows:
-                if not admissible(s, db.settings, row, utcnow()) or (state := seen(db.settings, row)) is None:
+                now = utcnow()
+                if row.id is None or not admissible(s, db.settings, row, now):
                     continue
-                if row.id in touch and accounts.touch_due(row):
-                    accounts.touch_session(s, row)
-                    s.refresh(row)
-                    state = seen(db.settings, row)
-                out[row.id] = state  # type: ignore[index]
+                out[row.id] = used(db, row, now) if row.id in touch else seen(db.settings, row)
     return out
 
 

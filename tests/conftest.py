@@ -80,17 +80,25 @@ def _wants_schema(request: pytest.FixtureRequest) -> bool:
     return "app" in request.fixturenames or "live" in request.fixturenames
 
 
+# The suite's administrators and seal keepers (prospero, yorick, …) sign in with a password alone, as
+# most tests are about something else; tests/office/test_admin_2fa.py runs with the deployment's
+# default (OFFICE_ADMIN_2FA on: they must enrol first).
+NO_ADMIN_2FA = {"admin_2fa": False}
+
+
 @pytest.fixture
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
     if not PG_URL:
-        yield load_settings({}, data_dir=tmp_path / "data", testing=True)
+        yield load_settings({}, data_dir=tmp_path / "data", testing=True, **NO_ADMIN_2FA)
         return
     # A test that starts the app gets a copy of the migrated template (``Migrated``) at once; one that
     # uses ``settings`` alone gets an empty database the migrations have not touched.
     template = request.getfixturevalue("migrated").pg_template if _wants_schema(request) else None
     name = _create_database(template)
     try:
-        yield load_settings({}, data_dir=tmp_path / "data", database_url=_pg_database_url(name), testing=True)
+        yield load_settings(
+            {}, data_dir=tmp_path / "data", database_url=_pg_database_url(name), testing=True, **NO_ADMIN_2FA
+        )
     finally:
         _drop_database(name)
 

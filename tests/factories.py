@@ -96,11 +96,22 @@ def make_org(db: Database) -> Org:
     return org
 
 
-def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, Any]:
-    """Log in on ``client`` and set its CSRF header; returns the user payload."""
+def login(client: TestClient, username: str, password: str = PASSWORD, *, totp_secret: str = "") -> dict[str, Any]:
+    """Log in on ``client`` and set its CSRF header; returns the user payload. With ``totp_secret``
+    the second step is done too, with the code the account's authenticator would show now."""
     r = client.post("/api/auth/login", json={"username": username, "password": password})
     assert r.status_code == 200, r.text
     body = r.json()
+    if totp_secret and body.get("totp_required"):
+        import pyotp
+
+        r = client.post(
+            "/api/auth/totp",
+            json={"code": pyotp.TOTP(totp_secret).now()},
+            headers={"x-csrf-token": client.cookies.get("tb_csrf") or ""},
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
     if not body.get("totp_required"):
         client.headers["x-csrf-token"] = body["user"]["csrf_token"]
     else:

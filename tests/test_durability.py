@@ -60,6 +60,7 @@ class Server:
             OFFICE_CHAT_RATE_BURST="10000",
             OFFICE_CHAT_ADDRESS_RATE_PER_SECOND="10000",
             OFFICE_CHAT_ADDRESS_RATE_BURST="10000",
+            OFFICE_ADMIN_2FA="false",  # yorick (印章管理员) and prospero sign in with a password alone
         )
         self.proc = subprocess.Popen(
             [

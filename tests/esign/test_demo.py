@@ -1,5 +1,7 @@
 """``office demo`` seeds signing keys and seals: with the password and the PIN it prints, the demo
-leader 签发 the 通知 waiting for them and the seal keeper 用印 it, through HTTP, without enrolling."""
+leader 签发 the 通知 waiting for them and the seal keeper 用印 it, through HTTP, without enrolling
+a key (the seal keeper signs in with the authenticator secret it prints: 印章管理员 must use two-step
+verification by default)."""
 
 from __future__ import annotations
 
@@ -37,7 +39,9 @@ def test_the_demo_leader_signs_off_and_the_seal_keeper_seals_with_the_printed_pi
     monkeypatch.delenv("OFFICE_ESIGN_ALG", raising=False)
     data = tmp_path / "demo"
     assert main(["demo", "--data", str(data), "--password", "demo-password-2026"]) == 0
-    password, pin = _printed(capsys.readouterr().out)
+    out = capsys.readouterr().out
+    password, pin = _printed(out)
+    secrets = dict(re.findall(r"^\s+(\S+)\s+验证器密钥 ([A-Z2-7]+)", out, re.M))
     assert password == "demo-password-2026"
     app = create_app(load_settings({}, data_dir=data, testing=True))
     with TestClient(app, base_url="http://testserver"):  # runs the lifespan (migrations, authorities)
@@ -57,7 +61,7 @@ def test_the_demo_leader_signs_off_and_the_seal_keeper_seals_with_the_printed_pi
         def as_user(username: str) -> TestClient:
             if username not in clients:
                 clients[username] = TestClient(app, base_url="http://testserver")
-                login(clients[username], username, password)
+                login(clients[username], username, password, totp_secret=secrets.get(username, ""))
             return clients[username]
 
         leader = as_user("zhangwei")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +18,7 @@ import websockets
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from office import session_touch, ws_session
 from office.config import Settings
 from office.db import utcnow
 from office.models import AuthSession
@@ -23,6 +26,7 @@ from tests.conftest import LiveServer
 from tests.factories import Org
 from tests.messaging.helpers import cid, group
 from tests.messaging.test_ws import User, recv, recv_type, stored
+from tests.office.test_off_the_write_lock import write_lock_held
 
 P = "/api/messages"
 
@@ -74,6 +78,18 @@ def _expires_in(org: Org, user: Login, seconds: float) -> None:
 def _idle(org: Org, user: Login) -> timedelta:
     with org.db.read() as s:
         return utcnow() - s.get(AuthSession, user.session_id).last_seen_at  # type: ignore[union-attr,no-any-return]
+
+
+def _refreshed(org: Org, user: Login) -> bool:
+    """Whether the session's last-seen time is now (give or take 5 s) once the refreshes noted for
+    the background writer (``office.session_touch``) are written: flushed here, or by its thread."""
+    deadline = time.monotonic() + 10
+    while _idle(org, user) > timedelta(seconds=5):
+        if time.monotonic() > deadline:
+            return False
+        session_touch.of(org.db).flush()
+        time.sleep(0.02)  # the thread may be writing what it took a moment ago
+    return True
 
 
 async def _closed(ws: Any, timeout: float = 5) -> Any:
@@ -153,7 +169,7 @@ def test_chat_frames_refresh_the_idle_timer_as_http_would_and_pings_do_not(live:
             assert _idle(live_org, ham) > timedelta(seconds=60)  # none of that is the user working
             await h.send(json.dumps({"type": "chat.read", "ref": "r", "conversation_id": g, "seq": 1}))
             await recv_type(h, "chat.read.ack")
-            assert _idle(live_org, ham) < timedelta(seconds=5)  # as POST .../read would have
+            assert _refreshed(live_org, ham)  # (in the background) as POST .../read would have
 
     asyncio.run(scenario())
 
@@ -204,3 +220,28 @@ def test_sockets_per_session_and_per_user_are_capped_with_4429(live: LiveServer,
             assert (await recv(b1))["type"] == "hello" and (await recv(b2))["type"] == "hello"
 
     asyncio.run(scenario())
+
+
+@with_settings(session_idle_minutes=10)
+def test_the_handshake_and_a_recheck_refresh_the_idle_timer_without_waiting_for_the_write_lock(
+    live: LiveServer, live_org: Org
+) -> None:
+    """Clients reconnecting together (after a restart) must not queue behind chat's writer: the
+    refresh is noted for the background writer, as an HTTP read's is, and counted at once."""
+    ham = Login(live, live_org, "hamlet")
+    assert ham.session_id is not None
+    _idle_for(live_org, ham, 120)  # due its once-a-minute refresh
+
+    async def opened() -> str:
+        async with ham.ws() as h:
+            return str((await recv(h))["type"])
+
+    with write_lock_held(live_org.db):
+        started = utcnow()
+        assert asyncio.run(opened()) == "hello"  # the socket opened while a writer holds the lock
+        assert _idle(live_org, ham) > timedelta(seconds=100)  # the refresh is still to be written
+        with ThreadPoolExecutor(1) as pool:  # a deadline: it must not wait for the lock
+            found = pool.submit(ws_session.recheck, live_org.db, [ham.session_id], touch=[ham.session_id])
+            state = found.result(10)[ham.session_id]
+        assert state is not None and state[1] >= started  # counted as refreshed at once
+    assert _refreshed(live_org, ham)
