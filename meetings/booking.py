@@ -203,8 +203,15 @@ class BookingResult:
 
 def check_create_meeting(session: Session, actor: Actor, *, body: Any) -> BookingResult:
     """Validate a booking and create it (see ``do_create_meeting``). Attendee conflicts are reported,
-    not refused; room conflicts are refused."""
+    not refused; room conflicts are refused. A ``client_id`` this organiser already booked with
+    answers that booking as it is now, and checks and changes nothing: the first try's answer was
+    lost, and trying again must neither book twice nor be refused as a conflict with itself."""
     policy.require(actor, "meeting.create")
+    earlier = _earlier(session, actor, body.client_id)
+    if earlier is not None:
+        return BookingResult(
+            earlier, attendee_conflicts=attendee_conflicts(session, earlier, attendee_ids(session, earlier))
+        )
     tz = get_zone(body.tz)
     check_times(body.start, body.end)
     check_not_past(session, body.start)
@@ -233,8 +240,23 @@ def check_create_meeting(session: Session, actor: Actor, *, body: Any) -> Bookin
         remind_evening_before=body.remind_evening_before,
         signin_secret=secrets.token_hex(16),
         status=MeetingStatus.pending if room and room.approval_required else MeetingStatus.confirmed,
+        client_id=body.client_id,
     )
     return do_create_meeting(session, actor, meeting=meeting, occs=occs, people=people, invites=invites, room=room)
+
+
+def _earlier(session: Session, actor: Actor, client_id: str | None) -> Meeting | None:
+    """The meeting this organiser booked with ``client_id``. Two tries racing past this look on
+    PostgreSQL meet the unique index (organiser, key): the loser fails and its retry finds the winner."""
+    if not client_id:
+        return None
+    return session.exec(
+        select(Meeting).where(Meeting.organizer_id == actor.user_id, Meeting.client_id == client_id)
+    ).first()
+
+
+def attendee_ids(session: Session, meeting: Meeting) -> list[int]:
+    return list(session.exec(select(MeetingAttendee.user_id).where(MeetingAttendee.meeting_id == meeting.id)).all())
 
 
 def do_create_meeting(
@@ -248,7 +270,7 @@ def do_create_meeting(
     room: Room | None,
 ) -> BookingResult:
     session.add(meeting)
-    session.flush()
+    flush_guarded(session)
     assert meeting.id is not None
     insert_occurrences(session, meeting, occs)
     for uid, (role, dept_id) in people.items():
@@ -311,6 +333,8 @@ def flush_guarded(session: Session) -> None:
         text = str(exc.orig)
         if "meeting_room_double_booked" in text or "meeting_room_no_overlap" in text:
             raise Conflict("会议室在该时段已被预约（刚刚被他人抢先），请换时间或会议室", code="room_conflict") from None
+        if "uq_meeting_client" in text or "meeting.organizer_id, meeting.client_id" in text:
+            raise Conflict("这次预约的上一次提交仍在处理，请稍后再试", code="client_id_in_flight") from None
         raise
 
 

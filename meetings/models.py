@@ -76,6 +76,8 @@ class Meeting(SQLModel, table=True):
     first occurrence. ``uid`` and ``sequence`` follow iCalendar (stable id, bumped on each change)."""
 
     __tablename__ = "meeting"
+    # A retried booking (its answer lost) names the meeting its first try made (``booking``).
+    __table_args__ = (Index("uq_meeting_client", "organizer_id", "client_id", unique=True),)
     id: int | None = Field(default=None, primary_key=True)
     uid: str = Field(max_length=100, unique=True)
     sequence: int = 0
@@ -97,6 +99,7 @@ class Meeting(SQLModel, table=True):
     signin_secret: str = Field(default="", max_length=64)
     approval_comment: str = Field(default="", max_length=500)
     approved_by: int | None = None
+    client_id: str | None = Field(default=None, max_length=64)  # the organiser's idempotency key
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=utc_column())
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=utc_column())
 

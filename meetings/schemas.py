@@ -64,6 +64,9 @@ class MeetingCreate(Body):
     skip_holidays: bool = True
     reminders: list[int] | None = Field(default=None, max_length=5)
     remind_evening_before: bool = True
+    # Idempotency key, one per booking attempt (as 办事's and chat's ``client_id``): a repeat answers
+    # the meeting the first try made.
+    client_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class MeetingUpdate(Body):

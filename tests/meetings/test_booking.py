@@ -10,6 +10,7 @@ from sqlmodel import func, select
 from starlette.testclient import TestClient
 
 from meetings.models import Meeting, MeetingOccurrence
+from office.models import AuditEntry
 from tests.factories import Org, login, settings_changed
 from tests.meetings.conftest import Rooms, booking, of_type
 
@@ -234,3 +235,34 @@ def test_time_that_has_passed_cannot_be_booked_unless_entering_a_meeting_held(cl
     with settings_changed(org.db, meeting_backdate_hours=48):
         r = client.post("/api/meetings", json=booking(org, **at(-dt.timedelta(hours=20)), **online))
         assert r.status_code == 201, r.text
+
+
+def test_a_repeated_booking_with_its_client_id_answers_the_first_booking(
+    client: TestClient, org: Org, rooms_a: Rooms, captured: list[Any]
+) -> None:
+    """The answer to a booking was lost: trying again with the same key neither books twice nor is
+    refused as a conflict with itself; it answers the first booking, notifying and auditing nothing."""
+    login(client, "gertrude")
+    body = booking(org, room_id=rooms_a.small, client_id="book-7f3a")
+    first = client.post("/api/meetings", json=body)
+    assert first.status_code == 201, first.text
+    before, notices = _count(org), len(captured)
+    with org.db.read() as s:
+        audited = s.exec(select(func.count()).select_from(AuditEntry)).one()
+    again = client.post("/api/meetings", json=body)
+    assert again.status_code == 201, again.text
+    assert again.json()["meeting"]["id"] == first.json()["meeting"]["id"]
+    assert again.json()["meeting"]["room"]["name"] == "第一会议室"
+    assert _count(org) == before and len(captured) == notices
+    with org.db.read() as s:
+        assert s.exec(select(func.count()).select_from(AuditEntry)).one() == audited
+    # Another key for the same slot is a new booking: refused as the room is taken.
+    r = client.post("/api/meetings", json={**body, "client_id": "book-other"})
+    assert r.status_code == 409 and r.json()["error"] == "room_conflict"
+    # The key is the organiser's own: another organiser's same key books anew (the small room is
+    # taken, so without one).
+    login(client, "hamlet")
+    r = client.post("/api/meetings", json={**booking(org), "client_id": "book-7f3a"})
+    assert r.status_code == 201 and r.json()["meeting"]["id"] != first.json()["meeting"]["id"]
+    r = client.post("/api/meetings", json={**booking(org), "client_id": "x" * 65})
+    assert r.status_code == 422

@@ -6,6 +6,7 @@
 // scripts or styles, no innerHTML).
 
 import { el, loadCss, newestWins, replace } from "../ui.js";
+import { newClientId } from "../api.js";
 import { picker } from "../components/picker.js";
 import { dateInput, timeInput } from "../components/datefield.js";
 
@@ -250,8 +251,9 @@ async function bookingForm(root, ctx) {
         `${md(s.start)} ${hm(s.start)}–${hm(s.end)}`, s.rooms.length ? el("span", { class: "meet-dept" }, s.rooms.map((x) => x.name).join("、")) : null))))) :
       el("p", { class: "hint", text: "两周内没有找到所有人都有空的时段" }));
   });
+  const clientId = newClientId(); // one per form: pressing 预约 again after a lost answer books nothing twice
   const submit = (e) => { e.preventDefault(); guarded(message, async () => {
-    const body = { ...draft(), title: title.value, online_url: online.value };
+    const body = { ...draft(), title: title.value, online_url: online.value, client_id: clientId };
     if (room.value) body.room_id = Number(room.value);
     const r = await ctx.api.post("/api/meetings", body);
     ctx.navigate(`#/meetings/${r.meeting.id}`);
