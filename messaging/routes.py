@@ -1,17 +1,20 @@
 """消息 HTTP API under ``/api/messages``: each endpoint parses, calls one service function, serialises.
 
-Sends and read marks go through the group-commit batcher (``deferred_write``): the response is
-sent only after the batch containing the message has committed.
+Sends and read marks go through the group-commit batcher (``deferred_write``): the handler returns
+the batcher's future and the response is sent only after the batch containing the message has
+committed, with no thread held meanwhile; a full batcher refuses at once (503 ``overloaded``).
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from typing import Any
 
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from messaging import attachments, department_groups, messages, paging, search, service
+from messaging.batcher import GroupCommit
 from messaging.readbatch import ReadOp
 from messaging.schemas import (
     DirectBody,
@@ -35,6 +38,12 @@ P = "/api/messages"
 
 def _rt(ctx: Ctx) -> Any:
     return ctx.app.state.chat
+
+
+def _batcher(ctx: Ctx) -> GroupCommit:
+    """Chat's group-commit writer (``messaging.startup``)."""
+    batcher: GroupCommit = ctx.app.state.chat.batcher
+    return batcher
 
 
 def _conv(ctx: Ctx) -> int:
@@ -144,12 +153,12 @@ def history(ctx: Ctx) -> dict[str, Any]:
 
 
 @api(action="message.send", body=SendBody, deferred_write=True, status=201)
-def send(ctx: Ctx) -> dict[str, Any]:
+def send(ctx: Ctx) -> Future[dict[str, Any]]:
     """Send a message; answered after it is durably stored (retries with the same client_id are safe)."""
     rt, actor, cid, fields = _rt(ctx), ctx.user, _conv(ctx), ctx.body.model_dump()
     if not rt.buckets.allow(actor.user_id, actor.ip):
         raise RateLimited("发送过于频繁，请稍后再试")
-    return rt.batcher.run(SendOp(actor, cid, fields))
+    return _batcher(ctx).submit(SendOp(actor, cid, fields))
 
 
 @api(action="message.send", body=EditBody, write=True)
@@ -177,9 +186,9 @@ def react(ctx: Ctx) -> dict[str, Any]:
 
 
 @api(action="message.read", body=ReadBody, deferred_write=True)
-def mark_read(ctx: Ctx) -> dict[str, Any]:
+def mark_read(ctx: Ctx) -> Future[dict[str, Any]]:
     actor, cid, seq = ctx.user, _conv(ctx), ctx.body.seq
-    return _rt(ctx).batcher.run(ReadOp(actor, cid, seq))
+    return _batcher(ctx).submit(ReadOp(actor, cid, seq))
 
 
 @api(action="message.read")
@@ -223,7 +232,7 @@ def presence(ctx: Ctx) -> dict[str, Any]:
 
 
 @api(action="attachment.upload", multipart=True, deferred_write=True, status=201)
-def upload(ctx: Ctx) -> dict[str, Any]:
+def upload(ctx: Ctx) -> Future[dict[str, Any]]:
     file = ctx.form.get("file") if ctx.form is not None else None
     if file is None or not hasattr(file, "file"):
         raise ValidationError("缺少文件字段 file", code="missing_file")
@@ -236,7 +245,7 @@ def upload(ctx: Ctx) -> dict[str, Any]:
         stream=file.file,
         root=_rt(ctx).files,
     )
-    return _rt(ctx).batcher.run(lambda s: attachments.record_upload(s, actor, got))
+    return _batcher(ctx).submit(lambda s: attachments.record_upload(s, actor, got))
 
 
 @api(action="message.read")

@@ -9,9 +9,11 @@ transaction, and serialises the result. Errors become ``{"error", "message"}`` J
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable
+from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +41,7 @@ from office.jsonin import MAX_ID, is_digits, parse_json, refuse_nul
 from office.models import User
 
 log = logging.getLogger("office.web")
+DEFERRED_TIMEOUT = 60.0  # seconds a deferred write's answer may take before the request fails (500)
 SESSION_COOKIE = "tb_session"
 CSRF_COOKIE = "tb_csrf"
 CSRF_HEADER = "x-csrf-token"
@@ -267,7 +270,10 @@ class ApiOptions:
 
     ``deferred_write``: a state-changing handler that does its writing elsewhere (a group-commit
     batcher with its own write transaction) gets a read session, so it does not hold the write
-    lock while it waits; CSRF, origin and policy checks are unchanged.
+    lock while it waits; CSRF, origin and policy checks are unchanged. It may return the writer's
+    ``Future`` (``GroupCommit.submit``) instead of waiting for it: the answer is then sent once the
+    future resolves, awaited on the event loop, so requests waiting for a busy writer hold none of
+    the threadpool's threads and reads keep being served.
 
     ``before_write(ctx)``: slow work the handler needs that must not hold the database's single
     write lock (deriving a signing key from its PIN takes 0.1-0.3 s, and every other writer, chat
@@ -355,7 +361,11 @@ async def _serve(options: ApiOptions, fn: Callable[[Ctx], Any], request: Request
     elif request.method not in SAFE_METHODS:
         data = await read_body(request, options.max_bytes or settings.max_body_bytes)
     try:
-        return await run_in_threadpool(_run, options, fn, request, data, form)
+        answer = await run_in_threadpool(_run, options, fn, request, data, form)
+        if isinstance(answer, Future):
+            # Bounded as GroupCommit.run was: an accepted write is answered long before this.
+            return _respond(await asyncio.wait_for(asyncio.wrap_future(answer), DEFERRED_TIMEOUT), options.status)
+        return answer
     finally:
         if form is not None:
             await form.close()
@@ -381,13 +391,19 @@ async def _read_form(request: Request, limit: int) -> Any:
     return form
 
 
-def _run(options: ApiOptions, fn: Callable[[Ctx], Any], request: Request, data: bytes, form: Any) -> Response:
+def _run(
+    options: ApiOptions, fn: Callable[[Ctx], Any], request: Request, data: bytes, form: Any
+) -> Response | Future[Any]:
     """In the threadpool: the handler in a read transaction, or in the write transaction (after
-    ``before_write``'s preparation on a read session)."""
+    ``before_write``'s preparation on a read session). A ``deferred_write`` handler's future is
+    returned as it is, for ``_serve`` to await."""
     db = request.app.state.db
     if options.reads_only(request.method):
         with db.read() as session:
-            response = _respond(fn(_prepare(options, request, session, data, form)), options.status)
+            result = fn(_prepare(options, request, session, data, form))
+            response = (
+                result if options.deferred_write and isinstance(result, Future) else _respond(result, options.status)
+            )
         _touch(request, None)
         return response
     ahead = None

@@ -12,6 +12,7 @@ import asyncio
 import base64
 import json
 import subprocess
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -93,6 +94,29 @@ def test_a_full_queue_answers_503_at_once_changes_nothing_and_reads_go_on(client
     r = client.post(f"{P}/conversations/{g}/messages", json=body)
     assert r.status_code == 201 and r.json()["text"] == "排队中"
     assert _counts(db)[0] == before[0] + 1
+
+
+def test_http_writes_waiting_for_a_busy_writer_hold_no_thread_so_reads_go_on(client: TestClient, org: Org) -> None:
+    """More sends waiting for a held writer than the threadpool has threads (anyio's 40): each
+    waits on the event loop for its commit, not on a thread, so a read still gets one at once."""
+    g = group(org, "hamlet", "组", ["ophelia"])
+    login(client, "hamlet")
+    db, writer = org.db, client.app.state.chat.batcher  # type: ignore[attr-defined]
+    waiting = 45
+    url = f"{P}/conversations/{g}/messages"
+    with ThreadPoolExecutor(waiting + 1) as pool, settings_changed(db, write_queue_max=100, chat_rate_burst=100):
+        writer.running.clear()
+        try:
+            sends = [
+                pool.submit(client.post, url, json={"text": f"第{i}条", "client_id": cid()}) for i in range(waiting)
+            ]
+            deadline = time.monotonic() + WAIT
+            while writer.depth < waiting and time.monotonic() < deadline:
+                time.sleep(0.01)  # the sends arriving (each is queued the moment it is checked)
+            assert pool.submit(client.get, url).result(WAIT).status_code == 200
+        finally:
+            writer.running.set()
+        assert [f.result(WAIT).status_code for f in sends] == [201] * waiting
 
 
 def test_a_websocket_send_on_a_full_queue_gets_an_error_frame_and_no_ack(live: LiveServer, live_org: Org) -> None:
