@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from office import accounts, ws_direct, ws_session
+from office import accounts, logs, ws_direct, ws_session
 from office.actor import Actor
 from office.db import utcnow
 from office.hub import Connection
@@ -40,6 +40,7 @@ async def event_stream(ws: WebSocket) -> None:
         await ws.close(code=CLOSE_ENROL_2FA, reason="请先设置两步验证")
         return
     actor, state = found
+    logs.note_user(ws.scope, actor.user_id)  # the socket's access line names its user, as an HTTP line does
     raw_last = ws.query_params.get("last_event_id")
     last: int | None = None
     if raw_last not in (None, ""):

@@ -46,8 +46,12 @@ def test_a_worker_refuses_a_database_one_migration_behind(app: Any, settings: Se
     db = Database(settings)
     try:
         cfg = alembic_config(db)
-        head = ScriptDirectory.from_config(cfg).get_current_head()
-        previous = ScriptDirectory.from_config(cfg).get_revision(head).down_revision
+        scripts = ScriptDirectory.from_config(cfg)
+        head = scripts.get_current_head()
+        assert head is not None
+        newest = scripts.get_revision(head)
+        assert newest is not None
+        previous = newest.down_revision
         command.stamp(cfg, str(previous), purge=True)  # as if the newest migration had not run
         with pytest.raises(SchemaNotCurrent) as refused:
             _start(dataclasses.replace(settings, migrate_on_start=False))
