@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from messaging.presence import STATUSES
+from messaging.presence import STATUSES, visible_to
 from messaging.ratelimit import AbuseCounter
 from messaging.readbatch import ReadOp
 from messaging.schemas import FrameReadBody, FrameSendBody
@@ -196,4 +196,6 @@ class FrameHandlers:
         ids = frame.get("user_ids")
         if not isinstance(ids, list) or not all(isinstance(u, int) and not isinstance(u, bool) for u in ids):
             raise ValidationError("user_ids 必须是整数列表", code="invalid_field")
+        with self.rt.db.read() as s:
+            ids = visible_to(s, conn.actor, ids)
         self.rt.presence.watch(conn, ids)

@@ -5,10 +5,22 @@ the open conversation) and gets a ``presence.snapshot``, then a ``presence`` fra
 them changes. Nothing is sent to sockets that did not ask, and a connect costs no query.
 Presence is per process: with several processes behind Redis, a person connected only to another
 process shows as offline here (documented limitation).
+
+Who may be watched follows the directory's rule (``office.directory.visibility``): another agency's
+staff are left out of the answer unless the rule admits them or the watcher already shares a
+conversation with them (``visible_to``; the HTTP ``/presence`` and the ``presence.watch`` frame both
+ask it).
 """
 
 from __future__ import annotations
 
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from messaging.models import Member
+from office.actor import Actor
+from office.db import settings_of
+from office.directory import visibility
 from office.hub import Connection, encode
 
 STATUSES = ("online", "away")
@@ -76,3 +88,23 @@ class Presence:
         frame = encode({"type": "presence", "user_id": uid, "status": after})  # once for all watchers
         for watcher in list(self.watchers.get(uid, ())):
             watcher.offer(frame)
+
+
+def visible_to(session: Session, actor: Actor, user_ids: list[int]) -> list[int]:
+    """The ``user_ids`` whose presence ``actor`` may see, in order: those the directory shows them
+    (``visibility.visible``) and those they share a conversation with."""
+    ids = list(dict.fromkeys(user_ids))[:MAX_WATCH]
+    scope = visibility.scope_of(settings_of(session), actor)
+    shown = set(visibility.visible(session, scope, ids))
+    rest = [u for u in ids if u not in shown]
+    if rest:
+        mine, theirs = aliased(Member), aliased(Member)
+        shown.update(
+            session.exec(
+                select(col(theirs.user_id))
+                .join(mine, col(mine.conversation_id) == col(theirs.conversation_id))
+                .where(col(mine.user_id) == actor.user_id, col(theirs.user_id).in_(rest))
+                .distinct()
+            ).all()
+        )
+    return [u for u in ids if u in shown]

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from messaging import attachments, department_groups, messages, paging, search, service
 from messaging.batcher import GroupCommit
+from messaging.presence import visible_to as presence_visible_to
 from messaging.readbatch import ReadOp
 from messaging.schemas import (
     DirectBody,
@@ -225,7 +226,8 @@ def presence(ctx: Ctx) -> dict[str, Any]:
     raw = [p for p in ctx.query("user_ids").split(",") if p.strip()][:500]
     if not all(is_digits(p.strip()) for p in raw):
         raise ValidationError("user_ids 必须是逗号分隔的整数", code="bad_query")
-    return {"statuses": _rt(ctx).presence.statuses([int(p) for p in raw])}
+    ids = presence_visible_to(ctx.session, ctx.user, [int(p) for p in raw])
+    return {"statuses": _rt(ctx).presence.statuses(ids)}
 
 
 # Attachments -----------------------------------------------------------------------------------

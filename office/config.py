@@ -157,6 +157,12 @@ class Settings:
         "系统管理员 and 印章管理员 must use two-step verification (TOTP): until they set it up at their first "
         "login every other request answers 403 `2fa_setup_required`; `false` leaves it to 管理 → 两步验证策略",
     )
+    directory_across_agencies: bool = setting(
+        "OFFICE_DIRECTORY_ACROSS_AGENCIES",
+        False,
+        "staff of other agencies appear in directory search, department lists and presence; `false`: only their "
+        "机关领导 and 收发员 (whom cross-agency 公文 needs), and in presence people you share a conversation with",
+    )
     ws_max_per_session: int = setting(
         "OFFICE_WS_MAX_PER_SESSION",
         10,

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from office import accounts, audit, hotpath
 from office.actor import Actor
-from office.directory import csvio, lookup, service
+from office.directory import csvio, lookup, service, visibility
 from office.directory.service import PostSpec
 from office.errors import ValidationError
 from office.models import DeptKind, Role
@@ -35,7 +35,8 @@ def _search_cached(request: Request, actor: Actor) -> bytes | None:
     index = hotpath.app_cache(request).directory_index
     if len(q) > 50 or dept is None or limit is None or index is None:
         return None
-    return lookup.search_body(index, q, department_id=dept or None, limit=limit)
+    scope = visibility.scope_of(request.app.state.db.settings, actor)  # the settings ``settings_of`` reads
+    return lookup.search_body(index, q, department_id=dept or None, limit=limit, scope=scope)
 
 
 @hotpath.fast_first(_search_cached, path="/api/directory/search")

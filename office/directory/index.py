@@ -31,7 +31,8 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from office import actor_cache
-from office.models import CacheChange, Department, DirectoryKey, Post, User
+from office.directory.visibility import OPEN_ROLES, Scope, sees
+from office.models import CacheChange, Department, DirectoryKey, Post, Role, User, UserRole
 
 if TYPE_CHECKING:
     from office.db import Database
@@ -73,13 +74,14 @@ class DirectoryIndex:
         self.groups: list[Group] = []
         self.cards: dict[int, bytes] = {}  # active people only
         self.depts: dict[int, tuple[int, ...]] = {}
+        self.seen: dict[int, Seen] = {}  # what ``visibility.sees`` asks of each person
         self.version: dict[int, int] = {}
         self.reloaded = 0  # people reloaded since the build (their old keys linger, stale)
         # Typeahead repeats itself (everyone looking for 张 types "zh" first), so finished answers
         # are kept, keyed by the generation they were computed in. A reload starts a new generation:
         # an answer a search was computing meanwhile is stored under the old one and never served.
         self.generation = 0
-        self._answers: dict[tuple[int, str, int | None, int], bytes] = {}
+        self._answers: dict[tuple[int, str, int | None, int, Scope], bytes] = {}
 
     # building and reloading --------------------------------------------------------------------
     @classmethod
@@ -104,7 +106,7 @@ class DirectoryIndex:
             group.uids.append(uid)
             group.vers.append(0)
         index.groups = [groups[rank] for rank in sorted(groups)]
-        index.cards, index.depts = _cards(session, None)
+        index.cards, index.depts, index.seen = _cards(session, None)
         return index
 
     def reload(self, session: Session, user_ids: set[int], seq: int) -> bool:
@@ -113,7 +115,7 @@ class DirectoryIndex:
         if self.reloaded > max(2_000, len(self.cards) // 10):
             return False
         ids = sorted(user_ids)
-        cards, depts = _cards(session, ids)
+        cards, depts, seen = _cards(session, ids)
         fresh = {uid: self.version.get(uid, 0) + 1 for uid in ids}
         added: dict[tuple[int, int], list[tuple[str, int, int]]] = defaultdict(list)
         for start in range(0, len(ids), CHUNK):
@@ -133,22 +135,24 @@ class DirectoryIndex:
         self.version.update(fresh)
         for uid in ids:
             if uid in cards:
-                self.cards[uid], self.depts[uid] = cards[uid], depts[uid]
+                self.cards[uid], self.depts[uid], self.seen[uid] = cards[uid], depts[uid], seen[uid]
             else:
                 self.cards.pop(uid, None)
                 self.depts.pop(uid, None)
+                self.seen.pop(uid, None)
         self.seq = seq
         self.generation += 1
         self._answers = {}
         return True
 
     # searching ---------------------------------------------------------------------------------
-    def search(self, q: str, *, department_id: int | None, limit: int) -> list[int]:
-        """Best matches first: by (weight, key length), then key, then id; active people only."""
+    def search(self, q: str, *, department_id: int | None, limit: int, scope: Scope = None) -> list[int]:
+        """Best matches first: by (weight, key length), then key, then id; active people only, and of
+        them those ``scope`` sees (``office.directory.visibility``)."""
         found: list[int] = []
         seen: set[int] = set()
         budget = VISIT_BUDGET
-        cards, depts, version = self.cards, self.depts, self.version
+        cards, depts, version, shown = self.cards, self.depts, self.version, self.seen
         for group in self.groups:
             if group.rank[1] < len(q):
                 continue
@@ -158,7 +162,9 @@ class DirectoryIndex:
                 uid = uids[i]
                 if uid not in seen and vers[i] == version.get(uid, 0) and uid in cards:
                     seen.add(uid)
-                    if department_id is None or department_id in depts[uid]:
+                    if (department_id is None or department_id in depts[uid]) and (
+                        scope is None or sees(scope, *shown[uid])
+                    ):
                         found.append(uid)
                         if len(found) >= limit:
                             return found
@@ -168,13 +174,14 @@ class DirectoryIndex:
                     return found
         return found
 
-    def answer(self, q: str, *, department_id: int | None, limit: int) -> bytes:
-        """``render(search(...))``, remembered for this generation of the index."""
-        key = (self.generation, q, department_id, limit)
+    def answer(self, q: str, *, department_id: int | None, limit: int, scope: Scope = None) -> bytes:
+        """``render(search(...))``, remembered for this generation of the index (per ``scope``: one
+        agency's staff share their answers)."""
+        key = (self.generation, q, department_id, limit, scope)
         answers = self._answers
         body = answers.get(key)
         if body is None:
-            body = self.render(self.search(q, department_id=department_id, limit=limit) if q else [])
+            body = self.render(self.search(q, department_id=department_id, limit=limit, scope=scope) if q else [])
             if len(answers) >= ANSWERS:
                 answers.clear()
             answers[key] = body
@@ -185,8 +192,14 @@ class DirectoryIndex:
         return b'{"items":[' + b",".join(cards[u] for u in user_ids if u in cards) + b"]}"
 
 
-def _cards(session: Session, ids: list[int] | None) -> tuple[dict[int, bytes], dict[int, tuple[int, ...]]]:
-    """Each active person's search card encoded as the JSON API would, and their department ids."""
+Seen = tuple[tuple[int | None, ...], frozenset[Role]]  # a person's agencies and the open roles they hold
+
+
+def _cards(
+    session: Session, ids: list[int] | None
+) -> tuple[dict[int, bytes], dict[int, tuple[int, ...]], dict[int, Seen]]:
+    """Each active person's search card encoded as the JSON API would, their department ids, and
+    their agencies and open roles (``visibility.sees``)."""
     from office.directory.service import person_public
 
     # Compiled and run by ``_rows``; SQLAlchemy's own ``select`` types a select of this many columns.
@@ -210,12 +223,19 @@ def _cards(session: Session, ids: list[int] | None) -> tuple[dict[int, bytes], d
     chunks: list[list[int] | None] = (
         [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)] if ids is not None else [None]
     )
+    open_roles = sa_select(col(UserRole.user_id), col(UserRole.role)).where(
+        col(UserRole.role).in_(sorted(r.value for r in OPEN_ROLES))  # plain text: ``_rows`` binds raw values
+    )
     user_rows: list[Any] = []
     by_user: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    roles: dict[int, set[Role]] = defaultdict(set)
     for part in chunks:
         u_stmt = users if part is None else users.where(col(User.id).in_(part))
         p_stmt = posts if part is None else posts.where(col(Post.user_id).in_(part))
+        r_stmt = open_roles if part is None else open_roles.where(col(UserRole.user_id).in_(part))
         user_rows += _rows(session, u_stmt)
+        for uid, role in _rows(session, r_stmt):
+            roles[uid].add(Role(role))
         for uid, dept_id, dept_name, agency_id, title, is_primary, rank in _rows(session, p_stmt):
             by_user[uid].append(
                 {
@@ -229,6 +249,7 @@ def _cards(session: Session, ids: list[int] | None) -> tuple[dict[int, bytes], d
             )
     cards: dict[int, bytes] = {}
     depts: dict[int, tuple[int, ...]] = {}
+    seen: dict[int, Seen] = {}
     for uid, username, name, pinyin, phone, office, email, staff_no in user_rows:
         user = SimpleNamespace(
             id=uid,
@@ -244,7 +265,8 @@ def _cards(session: Session, ids: list[int] | None) -> tuple[dict[int, bytes], d
         person_posts = by_user.pop(uid, [])
         cards[uid] = encode(person_public(user, person_posts))  # type: ignore[arg-type]
         depts[uid] = tuple(p["department_id"] for p in person_posts)
-    return cards, depts
+        seen[uid] = (tuple(p["agency_id"] for p in person_posts), frozenset(roles.get(uid, ())))
+    return cards, depts, seen
 
 
 def _rows(session: Session, stmt: Any) -> Any:

@@ -12,7 +12,9 @@ from sqlmodel import Session, col, select
 
 from office import policy
 from office.actor import Actor
+from office.db import settings_of
 from office.directory import index as directory_index
+from office.directory import visibility
 from office.directory.service import get_department, person_public, posts_of
 from office.models import DirectoryKey, Post, Role, User, UserRole
 
@@ -25,11 +27,14 @@ def search_json(
     """``search``'s answer as JSON bytes from the in-memory index; None while it is being built."""
     policy.require(actor, "directory.read")
     index = directory_index.ensure(session)
-    return None if index is None else search_body(index, q, department_id=department_id, limit=limit)
+    scope = visibility.scope_of(settings_of(session), actor)
+    return None if index is None else search_body(index, q, department_id=department_id, limit=limit, scope=scope)
 
 
-def search_body(index: directory_index.DirectoryIndex, q: str, *, department_id: int | None, limit: int) -> bytes:
-    return index.answer(normal_query(q), department_id=department_id, limit=min(max(limit, 1), 100))
+def search_body(
+    index: directory_index.DirectoryIndex, q: str, *, department_id: int | None, limit: int, scope: visibility.Scope
+) -> bytes:
+    return index.answer(normal_query(q), department_id=department_id, limit=min(max(limit, 1), 100), scope=scope)
 
 
 def normal_query(q: str | None) -> str:
@@ -64,7 +69,9 @@ def search(
         score = (weight, len(key), key)  # the index's order too
         if uid not in best or score < best[uid]:
             best[uid] = score
-    ranked = sorted(best, key=lambda u: (best[u], u))[: limit * 3 if department_id else limit]
+    scope = visibility.scope_of(settings_of(session), actor)
+    ranked = sorted(best, key=lambda u: (best[u], u))
+    ranked = visibility.visible(session, scope, ranked)[: limit * 3 if department_id else limit]
     if not ranked:
         return []
     active = select(User).where(col(User.id).in_(ranked), User.is_active == True)  # noqa: E712
@@ -85,16 +92,21 @@ def department_members(
     session: Session, actor: Actor, dept_id: int, *, offset: int = 0, limit: int = 100
 ) -> dict[str, Any]:
     policy.require(actor, "directory.read")
-    get_department(session, dept_id)
+    dept = get_department(session, dept_id)
     base = (
         select(Post.user_id)
         .join(User, col(User.id) == Post.user_id)
         .where(Post.department_id == dept_id, User.is_active == true())
     )
-    total = session.exec(select(func.count()).select_from(base.subquery())).one()
-    ids = list(
-        session.exec(base.order_by(col(Post.rank), col(Post.user_id)).offset(offset).limit(min(limit, 500))).all()
-    )
+    scope = visibility.scope_of(settings_of(session), actor)
+    ordered = base.order_by(col(Post.rank), col(Post.user_id))
+    if scope is not None and dept.agency_id not in scope:
+        # Another agency's department: only those ``visibility.sees`` admits (its leaders, 收发员).
+        shown = visibility.visible(session, scope, list(session.exec(ordered).all()))
+        total, ids = len(shown), shown[max(offset, 0) : max(offset, 0) + min(limit, 500)]
+    else:
+        total = session.exec(select(func.count()).select_from(base.subquery())).one()
+        ids = list(session.exec(ordered.offset(offset).limit(min(limit, 500))).all())
     users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(ids))).all()}
     posts = posts_of(session, ids)
     return {"total": total, "items": [person_public(users[i], posts[i]) for i in ids if i in users]}

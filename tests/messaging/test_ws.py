@@ -253,3 +253,28 @@ def test_ding_ack_over_http_reaches_sender(live: LiveServer, live_org: Org) -> N
             assert [p["name"] for p in st["pending"]] == ["刘洋"]
 
     asyncio.run(scenario())
+
+
+def test_presence_over_the_socket_follows_the_directorys_rule_across_agencies(live: LiveServer, live_org: Org) -> None:
+    """hamlet (省政府办公厅) watches 郑军 (othello, 省财政厅's 科员), 何芳 (desdemona, its 厅长) and 李娜
+    (ophelia, his own 处): 郑军 is left out of the snapshot and of every later change
+    (``office.directory.visibility``, ``messaging.presence.visible_to``), the others are not."""
+    u = live_org.users
+    ham, oth, des = User(live, "hamlet"), User(live, "othello"), User(live, "desdemona")
+
+    async def scenario() -> None:
+        async with ham.ws() as h:
+            await recv_type(h, "hello")
+            ids = [u["othello"], u["desdemona"], u["ophelia"]]
+            await h.send(json.dumps({"type": "presence.watch", "user_ids": ids}))
+            snapshot = await recv_type(h, "presence.snapshot")
+            assert set(snapshot["statuses"]) == {str(u["desdemona"]), str(u["ophelia"])}
+            async with oth.ws() as o:
+                await recv_type(o, "hello")
+                assert await silent(h, "presence")  # 郑军 came online: not told
+                async with des.ws() as d:
+                    await recv_type(d, "hello")
+                    frame = await recv_type(h, "presence")
+                    assert frame == {"type": "presence", "user_id": u["desdemona"], "status": "online"}
+
+    asyncio.run(scenario())

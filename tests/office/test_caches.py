@@ -5,6 +5,7 @@ one process commits must hold in the other on the very next request."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +19,13 @@ from office.config import Settings
 from office.models import AuthSession
 from tests.conftest import PG_URL
 from tests.factories import Org, login, new_client
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """These tests search across agencies to follow people through the caches; who sees whom across
+    agencies by default is tests/office/test_directory_visibility.py (its parity test too)."""
+    return replace(settings, directory_across_agencies=True)
 
 
 @pytest.fixture
