@@ -93,5 +93,5 @@ def board(session: Session, actor: Actor, task_id: int) -> dict[str, Any]:
                 "version": ver,
             }
         )
-    task_out = {k: v for k, v in tasks.task_dict(session, task).items() if k != "units"}
+    task_out = tasks.task_dict(session, task, units=False)
     return {"task": task_out, "counts": counts, "units": units}

@@ -55,7 +55,7 @@ def _filled(value: Any) -> bool:
 
 
 def task_of(session: Session, ret: UnitReturn) -> CollectTask:
-    task = session.get(CollectTask, ret.task_id)
+    task = tasks.load(session, ret.task_id)
     assert task is not None  # tb_return.task_id is a foreign key
     return task
 
@@ -117,8 +117,8 @@ def open_return(session: Session, actor: Actor, ret: UnitReturn) -> UnitReturn:
     task = task_of(session, ret)
     if opens(session, actor, ret):
         if _open(session, task, ret):
+            _moved(session, task, ret)  # first: the return's changes go out in one UPDATE
             audit.record(session, actor, "tianbao.return.open", target_type="tb_return", target_id=ret.id)
-            _moved(session, task, ret)
     return ret
 
 
@@ -201,7 +201,7 @@ def form(session: Session, actor: Actor, ret: UnitReturn) -> dict[str, Any]:
         )
     return {
         "return": return_dict(session, task, ret, depts),
-        "task": {k: v for k, v in tasks.task_dict(session, task, depts).items() if k not in ("units", "items")},
+        "task": {k: v for k, v in tasks.task_dict(session, task, depts, units=False).items() if k != "items"},
         "sections": [{"name": name, "items": rows} for name, rows in sections.items()],
         "progress": {"filled": filled, "required_filled": required_filled, "required": required, "total": len(found)},
         "actions": actions(session, actor, task, ret),

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import math
 from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from sqlalchemy import Text, and_, cast, func, or_
+from sqlalchemy import Numeric, Text, and_, case, cast, func, or_, type_coerce
 from sqlalchemy import select as sa_select
+from sqlalchemy.types import NullType
 from sqlmodel import Session, col, select
 
 from office import audit
@@ -36,6 +37,7 @@ NUMERIC = ("number", "money")
 Number = int | float
 DONE = (ReturnStatus.submitted, ReturnStatus.accepted)
 LEVELS = ("agency", "depth")
+_FINITE = 1.7976931348623157e308  # the largest float: a stored 1e999 reads back as infinity
 
 
 def _items(session: Session, task: CollectTask) -> list[DataItem]:
@@ -53,41 +55,66 @@ def _period_filter(items: list[DataItem], period_of: dict[int, str]) -> Any:
     )
 
 
-def _values(
-    session: Session, task_id: int, items: list[DataItem], period_of: dict[int, str], done_only: bool
-) -> list[tuple[int, int, Number]]:
-    """(unit_id, item_id, number) of the task's units for each item's period, in one query. Core rows
-    and the JSON read as its text (a number's text is the number): 2,000 units × 50 items is 100,000
-    rows, and the ORM's and the JSON type's per-row work was most of the summary's time."""
-    if not items:
-        return []
+def _numeric(session: Session) -> Any:
+    """``tb_value_current.value`` as an SQL number, NULL when the stored JSON is not one (text, null,
+    a list). SQLite gives a JSON column NUMERIC affinity, so a stored number already IS a number
+    (an integer when whole, as ``_number`` wants): nothing is parsed per row in Python. PostgreSQL
+    keeps JSON text: its number literal cast to NUMERIC."""
+    value = col(CurrentValue.value)
+    if session.get_bind().dialect.name == "sqlite":
+        number = case((func.typeof(value).in_(("integer", "real")) & (func.abs(value) <= _FINITE), value))
+    else:
+        number = case((func.json_typeof(value) == "number", cast(cast(value, Text), Numeric)))
+    return type_coerce(number, NullType())  # no JSON result processing: the driver's int/float/Decimal
+
+
+def _joined(task_id: int, items: list[DataItem], period_of: dict[int, str], done_only: bool) -> Any:
+    """The current values of the task's units (``done_only``: units that submitted) for each item's period."""
     join = and_(col(UnitReturn.unit_id) == col(CurrentValue.unit_id), col(UnitReturn.task_id) == task_id)
     if done_only:
         join = and_(join, col(UnitReturn.status).in_(DONE))
+    return and_(join, _period_filter(items, period_of))
+
+
+def _values(
+    session: Session, task_id: int, items: list[DataItem], period_of: dict[int, str]
+) -> list[tuple[int, int, Number]]:
+    """(unit_id, item_id, number) of the submitted units for each item's period, in one query of Core
+    rows with the number made in SQL: 2,000 units × 50 items is 100,000 rows, and the ORM's, the JSON
+    type's and a per-row parse's work was most of the summary's time."""
+    if not items:
+        return []
+    number = _numeric(session)
     q = (
-        sa_select(col(CurrentValue.unit_id), col(CurrentValue.item_id), cast(col(CurrentValue.value), Text))
-        .join(UnitReturn, join)
-        .where(_period_filter(items, period_of))
+        sa_select(col(CurrentValue.unit_id), col(CurrentValue.item_id), number)
+        .join(UnitReturn, _joined(task_id, items, period_of, done_only=True))
+        .where(number.is_not(None))
     )
-    out = []
-    for unit_id, item_id, text in session.connection().execute(q).all():
-        number = _number(text)
-        if number is not None:
-            out.append((unit_id, item_id, number))
-    return out
+    return session.connection().execute(q).all()  # type: ignore[return-value]  # Core rows unpack as tuples
 
 
-def _number(text: str | None) -> Number | None:
-    """A stored value's JSON text as a number (an int when whole, as the form engine stores whole
-    numbers and money in 分), or None for anything else (null, text)."""
-    if text is None:
-        return None
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    if not math.isfinite(number):
-        return None
+def _totals(
+    session: Session, task_id: int, items: list[DataItem], period_of: dict[int, str]
+) -> dict[int, tuple[Number, int]]:
+    """{item_id: (sum, count)} of every unit of the task (the previous period's figures): summed in
+    SQL, one row per item comes back."""
+    if not items:
+        return {}
+    number = _numeric(session)
+    q = (
+        sa_select(col(CurrentValue.item_id), func.sum(number), func.count(number))
+        .join(UnitReturn, _joined(task_id, items, period_of, done_only=False))
+        .group_by(col(CurrentValue.item_id))
+    )
+    return {i: (_number(total), n) for i, total, n in session.connection().execute(q).all() if n}
+
+
+def _number(raw: Any) -> Number:
+    """A number from the driver (SQLite: int or float; PostgreSQL: Decimal) as the API gives it: an
+    int when whole, as the form engine stores whole numbers and money in 分."""
+    if isinstance(raw, int):
+        return raw
+    number = float(raw)
     return int(number) if number.is_integer() and abs(number) < 2**53 else number
 
 
@@ -131,36 +158,34 @@ def summary(session: Session, task: CollectTask, *, level: str = "agency", compa
         else:
             depth = len([p for p in (path or "").split("/") if p])
             group_of[unit_id] = (str(depth), f"第 {depth} 级")
-    items = [i for i in _items(session, task) if (i.spec or {}).get("type") in NUMERIC]
+    every = _items(session, task)
+    items = [i for i in every if (i.spec or {}).get("type") in NUMERIC]
     period_of = {i.id or 0: periods.item_period(i.cycle, task.period) for i in items}
-    per_unit: dict[int, dict[str, Any]] = defaultdict(dict)
-    totals: dict[int, Number] = defaultdict(int)
-    filled: dict[int, int] = defaultdict(int)
-    groups: dict[int, dict[str, list[Any]]] = defaultdict(dict)  # item -> group key -> [name, total, count]
+    # One pass over the values: each lands in its unit's row and in its (item, group) sum; the
+    # items' totals are the sums of their groups'.
     keys = {i.id or 0: str(i.id) for i in items}
-    for unit_id, item_id, number in _values(session, task_id, items, period_of, done_only=True):
+    per_unit: dict[int, dict[str, Any]] = {unit_id: {} for unit_id in group_of}
+    group_key = {unit_id: key for unit_id, (key, _name) in group_of.items()}
+    group_name = dict(group_of.values())
+    sums: dict[int, dict[str, list[Any]]] = {i: {k: [0, 0] for k in group_name} for i in keys}  # [total, count]
+    for unit_id, item_id, number in _values(session, task_id, items, period_of):
+        if type(number) is Decimal:  # PostgreSQL's NUMERIC
+            number = _number(number)
         per_unit[unit_id][keys[item_id]] = number
-        totals[item_id] += number
-        filled[item_id] += 1
-        key, name = group_of.get(unit_id, ("", ""))
-        g = groups[item_id].get(key)
-        if g is None:
-            g = groups[item_id][key] = [name, 0, 0]
-        g[1] += number
-        g[2] += 1
-    previous: dict[int, Number] = defaultdict(int)
-    previous_n: dict[int, int] = defaultdict(int)
+        acc = sums[item_id][group_key[unit_id]]
+        acc[0] += number
+        acc[1] += 1
+    previous: dict[int, tuple[Number, int]] = {}
     prev_of: dict[int, str] = {}
     if compare:
         prev_of = {i: periods.previous(p) for i, p in period_of.items() if p != periods.ONCE}
-        prev_items = [i for i in items if (i.id or 0) in prev_of]
-        for _unit, item_id, number in _values(session, task_id, prev_items, prev_of, done_only=False):
-            previous[item_id] += number
-            previous_n[item_id] += 1
+        previous = _totals(session, task_id, [i for i in items if (i.id or 0) in prev_of], prev_of)
     out_items = []
     for item in items:
         iid = item.id or 0
-        total = totals[iid]
+        groups = sorted((k, g) for k, g in sums[iid].items() if g[1])
+        total: Number = sum(g[0] for _k, g in groups)
+        filled = sum(g[1] for _k, g in groups)
         row: dict[str, Any] = {
             "item_id": iid,
             "code": item.code,
@@ -170,16 +195,14 @@ def summary(session: Session, task: CollectTask, *, level: str = "agency", compa
             "level": item.level.value,
             "period": period_of[iid],
             "total": _plain(total),
-            "count": filled[iid],
-            "groups": [
-                {"key": k, "name": g[0], "total": _plain(g[1]), "count": g[2]} for k, g in sorted(groups[iid].items())
-            ],
+            "count": filled,
+            "groups": [{"key": k, "name": group_name[k], "total": _plain(g[0]), "count": g[1]} for k, g in groups],
         }
         if compare:
-            prev = previous[iid] if previous_n[iid] else None
+            prev = previous[iid][0] if iid in previous else None
             row["previous_period"] = prev_of.get(iid)
             row["previous_total"] = _plain(prev) if prev is not None else None
-            row["change_pct"] = round((total - prev) / prev * 100, 2) if prev and filled[iid] else None
+            row["change_pct"] = round((total - prev) / prev * 100, 2) if prev and filled else None
         out_items.append(row)
     return {
         "task": {"id": task_id, "title": task.title, "period": task.period, "status": task.status.value},
@@ -197,7 +220,7 @@ def summary(session: Session, task: CollectTask, *, level: str = "agency", compa
             }
             for rid, unit_id, agency_id, status, name, _path in unit_rows
         ],
-        "sensitive": any(i.level == ItemLevel.sensitive for i in _items(session, task)),
+        "sensitive": any(i.level == ItemLevel.sensitive for i in every),
     }
 
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
+from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Session, col, select
 
 from office import audit, events, policy
@@ -38,6 +39,22 @@ STATUS_LABELS = {
 }
 # Returns the unit still works on: a withdrawn task stops them (submitted and accepted ones stay).
 OPEN_RETURNS = (ReturnStatus.not_started, ReturnStatus.filling, ReturnStatus.in_review, ReturnStatus.returned)
+_KEPT = "tianbao.tasks"  # session.info: the tasks this session has read
+_UNITS = cast("QueryableAttribute[Any]", CollectTask.units)  # the mapped attribute (SQLModel types it as the list)
+
+
+def load(session: Session, task_id: int) -> CollectTask | None:
+    """The task, read once per session. ``units`` (a draft's receivers, kept after issue: 2,000 of them
+    are 150 KB of JSON, 5 ms to parse) is read only when something asks for it: the form, the board
+    and the summary never do. The session keeps the task: its identity map holds objects weakly, so
+    a task no longer referenced was read again (three times in one opening of a form)."""
+    kept: dict[int, CollectTask] = session.info.setdefault(_KEPT, {})
+    task = kept.get(task_id)
+    if task is None:
+        task = session.get(CollectTask, task_id, options=[defer(_UNITS)])
+        if task is not None:
+            kept[task_id] = task
+    return task
 
 
 @dataclass(frozen=True)
@@ -55,7 +72,7 @@ def members(session: Session, dept_id: int) -> list[int]:
 
 def get_task_for_collector(session: Session, actor: Actor, task_id: int) -> CollectTask:
     """A task its collecting department may see; anyone else gets 404, as for a missing id."""
-    task = session.get(CollectTask, task_id)
+    task = load(session, task_id)
     if task is None or not policy.can(actor, "tianbao.task.read", task):
         raise NotFound("填报任务不存在或无权查看")
     return task
@@ -348,8 +365,11 @@ def _due_text(task: CollectTask) -> str:
 # Reading -------------------------------------------------------------------------------------------
 
 
-def task_dict(session: Session, task: CollectTask, depts: Mapping[int, Department] | None = None) -> dict[str, Any]:
-    """``depts``: departments the caller has read already (the collector's are read if not there)."""
+def task_dict(
+    session: Session, task: CollectTask, depts: Mapping[int, Department] | None = None, *, units: bool = True
+) -> dict[str, Any]:
+    """``depts``: departments the caller has read already (the collector's are read if not there);
+    ``units=False``: without the draft's units (not read at all)."""
     known = depts or {}
     dept = known.get(task.collector_dept_id) or session.get(Department, task.collector_dept_id)
     agency = known.get(task.collector_agency_id) or session.get(Department, task.collector_agency_id)
@@ -368,7 +388,7 @@ def task_dict(session: Session, task: CollectTask, depts: Mapping[int, Departmen
         "collector_dept_name": dept.name if dept else "",
         "collector_agency_name": agency.name if agency else "",
         "items": task.items,
-        "units": task.units,
+        **({"units": task.units} if units else {}),
         "issued_at": iso(task.issued_at),
         "created_at": iso(task.created_at),
         "version": task.version,

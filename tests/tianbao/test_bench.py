@@ -4,6 +4,10 @@ finds the module."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from bench.__main__ import discover
 from bench.tianbao_bench import Sizes, measure
 
@@ -21,3 +25,17 @@ def test_the_benchmarks_measure_every_figure() -> None:
     for row in rows:
         assert {"name", "value", "unit", "baseline_value", "ratio", "target", "cpu_ms"} <= set(row)
         assert row["value"] > 0 and row["baseline_value"] > 0
+
+
+def test_a_kept_seed_is_reused_and_each_run_measures_a_copy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``TIANBAO_BENCH_DIR``: the 10-million-value seed takes minutes, so it is kept and copied; the
+    kept database is not changed by a run (each starts from the same data)."""
+    tiny = Sizes(units=6, items=2, form_items=3, values=200, repeat=2)
+    first = measure(tiny, tmp_path)
+    kept = next(tmp_path.iterdir()) / "office.db"
+    stamp = kept.stat().st_mtime_ns, kept.stat().st_size
+    second = measure(tiny, tmp_path)
+    err = capsys.readouterr().err
+    assert err.count("seeded 6 units") == 1 and err.count("copied the seeded database") == 2
+    assert (kept.stat().st_mtime_ns, kept.stat().st_size) == stamp
+    assert [r["name"] for r in first] == [r["name"] for r in second]

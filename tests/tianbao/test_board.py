@@ -68,3 +68,6 @@ def test_the_board_is_one_query_for_all_units(org: Org) -> None:
     assert len(out["units"]) == 22
     assert sum("FROM tb_return" in q for q in sent) == 1  # every unit, its agency and its people in one query
     assert len(sent) <= 5  # the task, its department and agency, the returns
+    # The task's draft units (2,000 of them are 150 KB of JSON) are not read: the board never shows them.
+    task_reads = [q for q in sent if "FROM tb_task" in q]
+    assert len(task_reads) == 1 and "tb_task.units" not in task_reads[0], task_reads

@@ -101,3 +101,20 @@ def test_a_second_opening_of_a_200_item_form_is_a_bounded_read(client: TestClien
     # (one), the comments, the filler and reviewer. It was 12 with each department read on its own.
     assert len(again["sql"]) <= 10, "\n".join(again["sql"])
     assert sum(1 for q in again["sql"] if "FROM tb_item" in q) == 1, again["sql"]
+
+
+def test_the_first_opening_reads_the_task_once_per_transaction_without_its_units(client: TestClient, org: Org) -> None:
+    """The first opening is a read (is it the first?) and then the write transaction that starts and
+    prefills the return: each reads the task once (the session keeps it; its identity map alone let
+    go of it, and the write read it three times), never the draft units it keeps after issue (2,000
+    of them are 150 KB of JSON), and the return's changes go out in one UPDATE."""
+    w, tid = _big_task(org)
+    url = f"{P}/returns/{ret_of(w, tid, 'U1').id}"
+    filler = as_user(client, "filler1")
+    with _watch(w.db) as first:
+        r = filler.get(url)
+    assert r.status_code == 200, r.text
+    task_reads = [q for q in first["sql"] if "FROM tb_task" in q]
+    assert len(task_reads) == 2, task_reads
+    assert not [q for q in first["sql"] if "tb_task.units" in q], task_reads
+    assert sum(1 for q in first["sql"] if q.startswith("UPDATE tb_return")) == 1, first["sql"]

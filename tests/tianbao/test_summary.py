@@ -10,7 +10,8 @@ from typing import Any
 import pyotp
 import pytest
 from openpyxl import load_workbook
-from sqlmodel import select
+from sqlalchemy import event, update
+from sqlmodel import col, select
 from starlette.testclient import TestClient
 
 from office.errors import NotFound, ValidationError
@@ -18,6 +19,7 @@ from office.models import AuditEntry
 from tests.factories import PASSWORD, Org, login, new_client
 from tests.tianbao import report_world as rw
 from tianbao import summary, tasks
+from tianbao.models import CurrentValue
 
 
 def _world(org: Org, *, sensitive: bool = False) -> tuple[rw.World, int]:
@@ -63,6 +65,43 @@ def test_totals_count_submitted_units_and_compare_with_the_previous_period(org: 
     assert [(g["name"], g["total"]) for g in _item(by_depth, "POP")["groups"]] == [("第 2 级", 20)]
     no_compare = _summary(w, task_id, compare=False)
     assert "previous_total" not in _item(no_compare, "POP")
+
+
+def test_the_previous_period_is_summed_in_sql_and_only_numbers_count(org: Org) -> None:
+    """Over 2,000 units the previous period was 100,000 rows parsed one by one in Python; now it
+    comes back as one row per item (SUM and COUNT of the values that are JSON numbers), and the
+    period's own values come back as numbers made in SQL."""
+    w, task_id = _world(org)
+    rw.fill_and_submit(w, task_id, "U1", {"POP": 13, "GDP": "200000"}, {"POP": "新数", "GDP": "新数"})
+    with org.db.write() as s:  # a value that is not a number (stored before the item was numeric, say)
+        s.execute(
+            update(CurrentValue)
+            .where(col(CurrentValue.unit_id) == w.units["U2"], col(CurrentValue.item_id) == w.items["POP"].id)
+            .values(value="十万")
+        )
+    sent: list[tuple[str, Any]] = []
+
+    def keep(_conn: object, _cursor: object, statement: str, params: Any, *_rest: Any) -> None:
+        sent.append((statement, params))
+
+    with org.db.read() as s:
+        task = tasks.get_task_for_collector(s, w.actor("polonius"), task_id)
+        conn = s.connection()
+        event.listen(conn, "before_cursor_execute", keep)
+        try:
+            data = summary.summary(s, task)
+        finally:
+            event.remove(conn, "before_cursor_execute", keep)
+        reads = [(q, p) for q, p in sent if "FROM tb_value_current" in q]
+        assert len(reads) == 2, reads
+        summed = [(q, p) for q, p in reads if "GROUP BY" in q]
+        assert len(summed) == 1, reads
+        rows = conn.exec_driver_sql(*summed[0]).all()
+        assert len(rows) == 2  # POP and GDP: one row each, whatever the number of units
+    pop, gdp = _item(data, "POP"), _item(data, "GDP")
+    assert pop["previous_total"] == 10 and pop["total"] == 13  # 基层二所's "十万" is not a number
+    assert gdp["previous_total"] == 150_000 and gdp["total"] == 200_000
+    assert data["units"][0]["values"][str(w.items["POP"].id)] == 13
 
 
 def test_only_the_collecting_department_reads_the_summary(org: Org) -> None:
