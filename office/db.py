@@ -103,10 +103,22 @@ class Database:
 
     @contextmanager
     def _serialised(self) -> Iterator[Any]:
-        if self.is_sqlite:
-            with self._lock, self._write_engine.connect() as conn:
+        # A process's writers queue on the process lock BEFORE they take a pooled connection, on both
+        # databases: a writer waiting for its turn then holds none. If they queued on the advisory
+        # lock with a connection each, a burst of writers (every client reconnecting after a restart:
+        # the websocket handshake writes) would hold the whole pool while the writer whose turn it is
+        # waits for a second connection for a read (``actor_cache.sync``), and the process would
+        # stand still until the pool's timeout. Across processes the advisory lock orders them.
+        with self._lock:
+            if self.is_sqlite:
+                with self._write_engine.connect() as conn:
+                    yield conn
+                return
+            with self._advisory() as conn:
                 yield conn
-            return
+
+    @contextmanager
+    def _advisory(self) -> Iterator[Any]:
         with self.engine.connect() as conn:
             conn.exec_driver_sql(f"SELECT pg_advisory_lock({WRITE_LOCK_KEY})")
             conn.commit()

@@ -51,6 +51,9 @@ class SessionTouches:
         self.db = db
         self._due: dict[int, datetime] = {}
         self._lock = threading.Lock()
+        # One flush at a time, so a flush returns only once everything noted before it is written,
+        # including what a flush already under way took (never called inside a write transaction).
+        self._flushing = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._stopped = False
@@ -70,6 +73,10 @@ class SessionTouches:
     def flush(self) -> int:
         """Write everything noted so far in one transaction; the number of sessions refreshed. On a
         failure the refreshes are kept for the next attempt and the error is raised."""
+        with self._flushing:
+            return self._flush()
+
+    def _flush(self) -> int:
         with self._lock:
             due, self._due = self._due, {}
         if not due:
