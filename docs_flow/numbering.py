@@ -20,6 +20,7 @@ is retried in its own transaction (``office.groupcommit``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
@@ -299,6 +300,12 @@ class Numberer:
     def run(self, op: Callable[[Session], T], timeout: float = 60) -> T:
         """A ``NumberOp`` (batched with the others queued) or any ``fn(session)`` (in its own SAVEPOINT)."""
         return self.group.run(op, timeout)
+
+    def submit(self, op: Callable[[Session], T]) -> Future[T]:
+        """As ``run``, without waiting: for an HTTP handler, which must not hold its read session (and
+        its pooled connection) while the writer works; the framework awaits the future
+        (``office.web``'s ``deferred_write``)."""
+        return self.group.submit(op)
 
     def allocate(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from contextlib import ExitStack
 from typing import Any
 from urllib.parse import quote
@@ -332,10 +333,13 @@ def list_numbers(ctx: Ctx) -> dict[str, Any]:
 
 
 @api(action="document.number.manage", body=ReserveIn, deferred_write=True, status=201)
-def reserve_number(ctx: Ctx) -> dict[str, Any]:
+def reserve_number(ctx: Ctx) -> Future[dict[str, Any]]:
     b: ReserveIn = ctx.body
     op = numbering.reserve_op(ctx.user, code=b.code, year=b.year, reason=b.reason)
-    return numbering.number_public(ctx.app.state.numbering.run(op))
+    # Answered once the number's commit is done, after this handler's read session has closed: a
+    # crowd of clerks waiting for the writer must not hold the connections it writes with.
+    op.bind = lambda _session, got: numbering.number_public(got)
+    return ctx.app.state.numbering.submit(op)
 
 
 @api(action="document.number.manage", body=VoidIn, write=True)
