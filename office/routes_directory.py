@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from office import accounts, audit, hotpath
 from office.actor import Actor
+from office.db import settings_of
 from office.directory import csvio, lookup, service, visibility
 from office.directory.service import PostSpec
 from office.errors import ValidationError
@@ -345,15 +346,22 @@ class RolePolicyBody(Body):
     require_2fa: bool
 
 
+def _policies(ctx: Ctx) -> dict[str, Any]:
+    """Each role's requirement, and the roles the deployment requires it of (``OFFICE_ADMIN_2FA``),
+    which the page shows as fixed."""
+    fixed = accounts.required_2fa(settings_of(ctx.session), frozenset())
+    return {"items": accounts.role_policies(ctx.session), "fixed": sorted(r.value for r in fixed)}
+
+
 @api(action="settings.manage")
 def role_policies(ctx: Ctx) -> dict[str, Any]:
-    return {"items": accounts.role_policies(ctx.session)}
+    return _policies(ctx)
 
 
 @api(action="settings.manage", body=RolePolicyBody, write=True)
 def set_role_policy(ctx: Ctx) -> dict[str, Any]:
     accounts.set_role_policy(ctx.session, ctx.user, ctx.body.role, require_2fa=ctx.body.require_2fa)
-    return {"items": accounts.role_policies(ctx.session)}
+    return _policies(ctx)
 
 
 class WatermarkBody(Body):

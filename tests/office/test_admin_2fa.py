@@ -73,8 +73,10 @@ def test_the_role_policy_cannot_lower_the_floor(client: TestClient, org: Org) ->
     login(c, "prospero")
     secret = c.post("/api/me/2fa/setup").json()["secret"]
     c.post("/api/me/2fa/enable", json={"code": pyotp.TOTP(secret).now()})
-    items = c.get("/api/admin/role-policies").json()["items"]
+    policies = c.get("/api/admin/role-policies").json()
+    items = policies["items"]
     assert items["admin"] is True and items["seal_keeper"] is True and items["staff"] is False
+    assert policies["fixed"] == ["admin", "seal_keeper"]  # the page shows them as not switchable
     r = c.put("/api/admin/role-policies", json={"role": "seal_keeper", "require_2fa": False})
     assert r.status_code == 409 and r.json()["error"] == "2fa_required_by_deployment", r.text
     assert c.put("/api/admin/role-policies", json={"role": "leader", "require_2fa": True}).status_code == 200
@@ -88,6 +90,8 @@ def test_the_deployment_setting_turns_it_off(db: Database, client: TestClient, o
         assert login(c, "prospero")["user"]["totp_setup_required"] is False
         assert c.get("/api/directory/search", params={"q": "zhang"}).status_code == 200
         assert c.get("/api/directory/search", params={"q": "zhang"}).status_code == 200
+        policies = c.get("/api/admin/role-policies").json()
+        assert policies["fixed"] == [] and policies["items"]["admin"] is False
 
 
 def test_the_demo_enrols_its_administrators_with_the_secret_it_prints(client: TestClient, db: Database) -> None:

@@ -6,15 +6,20 @@ import { ROLE_LABELS } from "../../labels.js";
 export async function render(root, ctx) {
   const { api, signal } = ctx;
   replace(root, loading());
-  let items;
+  let items, fixed;
   try {
-    ({ items } = await api.get("/api/admin/role-policies", { signal }));
+    ({ items, fixed = [] } = await api.get("/api/admin/role-policies", { signal }));
   } catch (err) {
     if (err.name !== "AbortError") replace(root, errorState(err, () => render(root, ctx)));
     return;
   }
   const boxes = Object.entries(ROLE_LABELS).map(([role, label]) => {
     const box = checkbox({ label: `${label}：必须开启两步验证`, name: `p-${role}`, checked: !!items[role] });
+    if (fixed.includes(role)) { // required by the deployment (OFFICE_ADMIN_2FA): not switchable here
+      box.input.disabled = true;
+      box.wrap.append(el("p", { class: "hint" }, "由部署设置要求（OFFICE_ADMIN_2FA），此处不能取消"));
+      return box.wrap;
+    }
     box.input.addEventListener("change", async () => {
       const want = box.input.checked;
       box.input.disabled = true;
