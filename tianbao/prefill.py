@@ -58,7 +58,7 @@ def prefill(
         return {}
     items = loaded if loaded is not None else session.exec(select(DataItem).where(col(DataItem.id).in_(item_ids))).all()
     wanted = {(item.id or 0, periods.item_period(item.cycle, task.period)): item for item in items}
-    have = values.current(session, unit_id, wanted)
+    have = values.current_rows(session, unit_id, wanted)
     who = _author_depts(session, [cur.value_id for cur in have.values()])
     out: dict[str, dict[str, Any]] = {}
     now = utcnow()
