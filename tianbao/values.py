@@ -47,9 +47,9 @@ def current_rows(session: Session, unit_id: int, keys: Iterable[Key]) -> dict[Ke
     where = _where(unit_id, keys)
     if where is None:
         return {}
-    columns = (CurrentValue.item_id, CurrentValue.period, CurrentValue.value_id, CurrentValue.value)
-    columns += (CurrentValue.origin, CurrentValue.updated_at)
-    rows = session.execute(sa_select(*(col(c) for c in columns)).where(where)).all()
+    columns = [col(CurrentValue.item_id), col(CurrentValue.period), col(CurrentValue.value_id)]
+    columns += [col(CurrentValue.value), col(CurrentValue.origin), col(CurrentValue.updated_at)]
+    rows = session.execute(sa_select(*columns).where(where)).all()
     return {(r.item_id, r.period): r for r in rows}
 
 
