@@ -27,12 +27,22 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
     )
 
 
-def _db(args: argparse.Namespace) -> Any:
+def _db(args: argparse.Namespace, *, migrate: bool = False) -> Any:
+    """The database for a command. Only ``office migrate`` (``migrate``) always upgrades the schema; the
+    others do as a starting worker does: upgrade, or refuse with OFFICE_MIGRATE_ON_START=false."""
     from office.db import Database
-    from office.migrate import upgrade
+    from office.migrate import prepare_schema, upgrade
 
-    db = Database(_settings(args))
-    upgrade(db)
+    settings = _settings(args)
+    db = Database(settings)
+    try:
+        if migrate:
+            upgrade(db)
+        else:
+            prepare_schema(db, settings.migrate_on_start)
+    except BaseException:
+        db.dispose()
+        raise
     return db
 
 
@@ -69,7 +79,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    db = _db(args)
+    db = _db(args, migrate=True)
     print(f"数据库已是最新结构：{db.url.split('@')[-1]}")
     return 0
 

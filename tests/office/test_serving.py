@@ -100,7 +100,7 @@ def office_serve(data: Path, **env: str) -> Iterator[str]:
 def _seen_addresses(url: str, data: Path) -> dict[str, object]:
     """A wrong password, then a login, both with a forged X-Forwarded-For; the address each record
     the server keeps names: the session, the audit entries, the login-failure counters, the log."""
-    with httpx.Client(base_url=url) as c:
+    with httpx.Client(base_url=url, timeout=30) as c:  # Argon2 logins wait for a core
         wrong = {"username": "hamlet", "password": "wrong-password"}
         assert c.post("/api/auth/login", json=wrong, headers={"x-forwarded-for": FORGED}).status_code == 401
         r = c.post(
@@ -175,7 +175,7 @@ def test_a_connection_trickling_its_headers_is_closed_at_the_deadline(tmp_path: 
         assert slow is not None and 1.4 <= slow < 4, slow
         # A complete request is not affected, nor a kept-alive connection used within the deadline,
         # nor a websocket that stays open past it (the deadline covers request heads only).
-        with httpx.Client(base_url=url) as c:
+        with httpx.Client(base_url=url, timeout=30) as c:  # Argon2 logins wait for a core
             r = c.post("/api/auth/login", json={"username": "hamlet", "password": PASSWORD})
             assert r.status_code == 200
             time.sleep(1)
@@ -223,7 +223,7 @@ def test_the_deadline_works_with_h11_too(tmp_path: Path) -> None:
         url = f"http://127.0.0.1:{port}"
         slow = _closed_after(url, trickle_every=0.25, limit=6)
         assert slow is not None and 0.9 <= slow < 3, slow
-        with httpx.Client(base_url=url) as c:
+        with httpx.Client(base_url=url, timeout=30) as c:  # Argon2 logins wait for a core
             assert c.get("/").text == "ok"
             time.sleep(0.5)
             assert c.get("/").text == "ok"  # kept alive, the deadline re-armed and met

@@ -86,3 +86,21 @@ def test_office_serve_refuses_before_any_worker_starts(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stdout + done.stderr
     assert "数据库结构不是最新" in done.stderr and "office migrate" in done.stderr
     assert "通办正在启动" not in done.stdout
+
+
+def test_other_commands_refuse_too_and_only_office_migrate_migrates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With OFFICE_MIGRATE_ON_START=false the schema changes only when the operator runs office migrate:
+    a `user create` run between installing a release and migrating does not migrate behind the workers."""
+    from office.cli import main
+
+    for name in [k for k in os.environ if k.startswith("OFFICE_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("OFFICE_MIGRATE_ON_START", "false")
+    data = str(tmp_path / "d")
+    create = ["user", "create", "hamlet", "--name", "张伟", "--password", "serving-test-password-26", "--data", data]
+    assert main(create) == 2
+    assert "请先运行 office migrate" in capsys.readouterr().err
+    assert main(["migrate", "--data", data]) == 0
+    assert main(create) == 0
