@@ -201,9 +201,9 @@ class Settings:
     migrate_on_start: bool = setting(
         "OFFICE_MIGRATE_ON_START",
         True,
-        "`office serve` and each worker bring the database to the newest schema as they start; `false`: they "
-        "refuse to start on a database that is not at the newest migration (run `office migrate` first, "
-        "[docs/deploy.md](docs/deploy.md))",
+        "`office serve`, each worker and the other `office` commands bring the database to the newest schema as "
+        "they start; `false`: they refuse a database that is not at the newest migration, which then changes only "
+        "with `office migrate` ([docs/deploy.md](docs/deploy.md))",
     )
     metrics_token: str = setting(
         "OFFICE_METRICS_TOKEN",
