@@ -16,15 +16,18 @@ def test_the_benchmarks_measure_every_figure() -> None:
     assert "tianbao_bench" in discover()
     rows = measure(Sizes(units=12, items=4, form_items=10, values=2_000, repeat=3))
     names = [r["name"].split(" ")[0] for r in rows]
-    assert names == [
-        "tianbao.issue_ms",
-        "tianbao.board_p99_ms",
-        "tianbao.summary_ms",
-        "tianbao.open_prefilled_form_p99_ms",
+    figures = [
+        "tianbao.issue",
+        "tianbao.board_p99",
+        "tianbao.summary",
+        "tianbao.open_prefilled_form_p99",
     ]
-    for row in rows:
+    assert names == [f"{f}_ms" for f in figures] + [f"{f}_cpu_ms" for f in figures]
+    for row in rows[:4]:
         assert {"name", "value", "unit", "baseline_value", "ratio", "target", "cpu_ms"} <= set(row)
         assert row["value"] > 0 and row["baseline_value"] > 0
+    for row, cpu in zip(rows[:4], rows[4:], strict=True):  # the CPU figure printed on a row of its own
+        assert cpu["value"] == row["cpu_ms"] and cpu["unit"] == "ms cpu"
 
 
 def test_a_kept_seed_is_reused_and_each_run_measures_a_copy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
