@@ -119,15 +119,29 @@ class Database:
 
     @contextmanager
     def _advisory(self) -> Iterator[Any]:
+        """The advisory lock, taken by the first statement of the transaction the body goes on with,
+        and released by one statement in autocommit: two statements besides the body's. Taking it
+        in a transaction of its own and releasing it in another cost six, three of them while every
+        other process's writers waited (scale_bench's statement profile)."""
         with self.engine.connect() as conn:
-            conn.exec_driver_sql(f"SELECT pg_advisory_lock({WRITE_LOCK_KEY})")
-            conn.commit()
+            raw = conn.connection.dbapi_connection
+            assert raw is not None  # a live pooled connection
+            # psycopg opens the transaction implicitly and SQLAlchemy's begin sends nothing, so the
+            # session's statements and its COMMIT belong to this transaction. It runs at READ
+            # COMMITTED: each statement after the lock sees every commit made before it was granted.
+            with raw.cursor() as cur:
+                cur.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK_KEY,))
             try:
                 yield conn
             finally:
                 conn.rollback()
-                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({WRITE_LOCK_KEY})")
-                conn.commit()
+                raw.rollback()  # a body that sent nothing leaves the lock's transaction open
+                raw.autocommit = True
+                try:
+                    with raw.cursor() as cur:
+                        cur.execute("SELECT pg_advisory_unlock(%s)", (WRITE_LOCK_KEY,))
+                finally:
+                    raw.autocommit = False
 
     def dispose(self) -> None:
         if self.checkpointer is not None:
