@@ -4,6 +4,7 @@ finds the module."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,19 @@ def test_a_kept_seed_is_reused_and_each_run_measures_a_copy(tmp_path: Path, caps
     assert err.count("seeded 6 units") == 1 and err.count("copied the seeded database") == 2
     assert (kept.stat().st_mtime_ns, kept.stat().st_size) == stamp
     assert [r["name"] for r in first] == [r["name"] for r in second]
+
+
+def test_a_kept_seed_at_a_revision_this_tree_lacks_is_seeded_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another working tree with a migration this one lacks must not leave the kept seed unusable:
+    the copy is what gets migrated, and a seed this tree cannot migrate is seeded again."""
+    tiny = Sizes(units=4, items=2, form_items=2, values=100, repeat=2)
+    measure(tiny, tmp_path)
+    kept = next(tmp_path.iterdir()) / "office.db"
+    with sqlite3.connect(kept) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999_elsewhere'")
+    rows = measure(tiny, tmp_path)
+    err = capsys.readouterr().err
+    assert "seeding it again" in err and err.count("seeded 4 units") == 2
+    assert len(rows) == 8
