@@ -123,7 +123,7 @@ def write_create(session: Session, draft: Draft) -> ApprovalRequest:
         detail={"template_id": t.id, "version_no": v.no, "title": req.title},
     )
     if draft.submit:
-        _submit(session, actor, req, t, v, resolution)
+        _submit(session, actor, req, t, v, resolution, fresh=True)
     else:
         notices.changed(session, req, "create")
     return req
@@ -189,7 +189,10 @@ def _submit(
     t: FormTemplate,
     v: FormVersion,
     resolution: Resolution | None = None,
+    *,
+    fresh: bool = False,
 ) -> None:
+    """``fresh``: the request was inserted by this transaction, so nobody can have read its version."""
     if resolution is None:
         resolution = _resolution(session, actor, v, req.values)
     # Every approver of a 办事 step may 加签 (before or after themselves), as in DingTalk's approvals.
@@ -218,7 +221,11 @@ def _submit(
     t_submit = engine.submit(session, actor, case)
     notices.cc(session, req, resolution.cc_submit, "submit")
     transitions.apply(session, req, t, t_submit)
-    bump(session, req)
+    if fresh:  # moved on with the row's other changes, in its one UPDATE: no compare-and-set to lose
+        req.version += 1
+        session.add(req)
+    else:
+        bump(session, req)
     audit.record(
         session,
         actor,
@@ -231,13 +238,25 @@ def _submit(
     notices.changed(session, req, "submit", t_submit.participants)
 
 
+# ``session.info`` key: while a run of creates is written (``banshi.submit_batch``), the day's last serial
+# of each agency as this run handed it out, so each create after the first adds one without reading.
+# Only the run's creates give out serials in its transaction, and the run drops it if it fails.
+SERIALS = "banshi.serials"
+
+
 def next_serial(session: Session, agency_id: int) -> str:
     """审批编号: the date in China (YYYYMMDD) and a 4-digit count of the agency's requests that day
     (202612070001). Write transactions are serialised (``office.db``: a process lock on SQLite, an
     advisory lock on PostgreSQL), so reading the day's highest and adding one cannot hand out one twice."""
     prefix = utcnow().astimezone(CHINA).strftime("%Y%m%d")
-    last = session.exec(last_serial_query(agency_id, prefix)).first()
-    n = int(last[len(prefix) :]) + 1 if last else 1
+    counted: dict[tuple[int, str], int] | None = session.info.get(SERIALS)
+    if counted is not None and (agency_id, prefix) in counted:
+        n = counted[agency_id, prefix] + 1
+    else:
+        last = session.exec(last_serial_query(agency_id, prefix)).first()
+        n = int(last[len(prefix) :]) + 1 if last else 1
+    if counted is not None:
+        counted[agency_id, prefix] = n
     return f"{prefix}{n:04d}"
 
 

@@ -7,7 +7,8 @@ rows) but without a SAVEPOINT per request, and with every request's events and a
 written at the end of the run in two multi-row inserts and one chained append (``events.collected``,
 ``audit.collected``). If anything in the run raises, the run's savepoint is rolled back and each create
 is replayed alone in its own SAVEPOINT, so a refused one gets its error and the others are written as
-the single path would have written them.
+the single path would have written them. The run reads the day's last 审批编号 once per agency and counts
+on from it (``submission.SERIALS``).
 """
 
 from __future__ import annotations
@@ -51,12 +52,15 @@ class CreateBatch:
         # The run's forms, loaded once and held: the session's identity map keeps only what is referenced,
         # so each create's ``templates.template_for_use`` would read them again.
         held = _forms(session, {op.draft.template_id for op in self.ops})
+        session.info[submission.SERIALS] = {}  # the day's serials counted on from one read per agency
         try:
             with session.begin_nested(), events.collected(session), audit.collected(session):
                 ids = [op(session) for op in self.ops]
             return [(True, i) for i in ids]
         except Exception as exc:
             log.info("a batch of %d 办事 creates failed (%r); writing each alone", len(self.ops), exc)
+        finally:
+            del session.info[submission.SERIALS]  # a replayed create reads its serial again
         del held
         del pending[mark:]
         session.expire_all()

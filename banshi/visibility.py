@@ -113,7 +113,13 @@ def of_agency(actor: Actor) -> Any:
 
 
 def may_read(session: Session, actor: Actor, request: ApprovalRequest) -> bool:
-    """``readable_cond`` for one request (the same SQL, so the detail and the lists never disagree)."""
+    """``readable_cond`` for one request (the same SQL, so the detail and the lists never disagree).
+
+    The applicant of a request of their own agency is the condition's first ground, ``of_agency`` and
+    ``applicant_id``, and is answered from the row without the query: the applicant opens their request
+    after every submission, and the query builds every other ground (reader templates, offices, seals)."""
+    if actor.agency_id is not None and (request.agency_id, request.applicant_id) == (actor.agency_id, actor.user_id):
+        return True
     found = session.exec(
         select(ApprovalRequest.id).where(ApprovalRequest.id == request.id, readable_cond(session, actor))
     ).first()

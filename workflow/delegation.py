@@ -162,8 +162,8 @@ def deputies_for(session: Session, principal_ids: Iterable[int], *, at: datetime
     if not ids:
         return {}
     now = at or utcnow()
-    rows = session.exec(
-        select(WfDelegation).where(
+    rows = session.exec(  # two columns, not the rows: every transition that gives out tasks asks this
+        select(WfDelegation.principal_id, WfDelegation.deputy_id).where(
             col(WfDelegation.principal_id).in_(ids),
             col(WfDelegation.revoked_at).is_(None),
             WfDelegation.starts_at <= now,
@@ -171,8 +171,8 @@ def deputies_for(session: Session, principal_ids: Iterable[int], *, at: datetime
         )
     ).all()
     out: dict[int, list[int]] = {}
-    for d in rows:
-        out.setdefault(d.principal_id, []).append(d.deputy_id)
+    for principal, deputy in rows:
+        out.setdefault(principal, []).append(deputy)
     return out
 
 

@@ -38,7 +38,16 @@ from office.errors import InvalidTransition, NotFound, PermissionDenied, Validat
 from workflow import versioning
 from workflow.case_kinds import Transition, initiator_label, kind_spec, notify_urge
 from workflow.models import CaseState, TaskState, WfCase, WfHistory, WfTask
-from workflow.moves import STALE, active_colleague, cancel_pending, close_task, enter, finish_transition, history
+from workflow.moves import (
+    STALE,
+    active_colleague,
+    cancel_pending,
+    close_task,
+    enter,
+    finish_transition,
+    history,
+    mark_new,
+)
 from workflow.steps import current_step_of, index_of, next_index, validate_route
 from workflow.tasks import (
     acted_since_submit,
@@ -80,6 +89,7 @@ def create_case(
     )
     session.add(case)
     session.flush()
+    mark_new(session, case)
     history(session, case, actor, "create", None)
     return case
 

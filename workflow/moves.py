@@ -21,6 +21,23 @@ from workflow.models import CaseState, TaskState, WfCase, WfHistory, WfTask
 from workflow.steps import agencies_of, next_index, resolve_actors
 
 STALE = "文件已被他人处理，请刷新后重试"  # the Conflict a caller quoting a stale version gets
+_NEW_CASES = "workflow.new_cases"  # ``session.info``: (the transaction, ids of the cases it inserted)
+
+
+def mark_new(session: Session, case: WfCase) -> None:
+    """``case`` was inserted by the session's current transaction (``engine.create_case``)."""
+    root = session.get_transaction()
+    held: tuple[Any, set[int | None]] | None = session.info.get(_NEW_CASES)
+    if held is None or held[0] is not root:
+        held = session.info[_NEW_CASES] = (root, set())
+    held[1].add(case.id)
+
+
+def is_new(session: Session, case: WfCase) -> bool:
+    """Inserted by this very transaction, so nobody else can have read its version. (The id of one rolled
+    back to a savepoint can only be taken again by another insert of the same transaction.)"""
+    held = session.info.get(_NEW_CASES)
+    return held is not None and held[0] is session.get_transaction() and case.id in held[1]
 
 
 def enter(session: Session, case: WfCase, index: int, t: Transition) -> None:
@@ -171,8 +188,14 @@ def finish_transition(session: Session, t: Transition, opinion: str) -> Transiti
     case = t.case
     case.updated_at = utcnow()
     session.add(case)
-    session.flush()
-    versioning.bump(session, case, STALE)
+    if is_new(session, case):
+        # Made by this transaction (a case created and submitted at once): its version moves on in the
+        # same UPDATE as the rest, one statement less than the compare-and-set.
+        case.version += 1
+        session.flush()
+    else:
+        session.flush()
+        versioning.bump(session, case, STALE)
     audit.record(
         session,
         t.actor,

@@ -146,10 +146,13 @@ def resolve_actors(session: Session, case: WfCase, step: dict[str, Any]) -> list
     a = step["actor"]
     kind = a["kind"]
     if kind == "user":
+        # The ids alone: a user row is wide, and every submission of a 办事 form asks this in the writer.
         people = [
-            u.id
-            for u in session.exec(select(User).where(col(User.id).in_(a["user_ids"]))).all()
-            if u.is_active and u.id
+            uid
+            for uid in session.exec(
+                select(User.id).where(col(User.id).in_(a["user_ids"]), col(User.is_active).is_(True))
+            ).all()
+            if uid
         ]
     elif kind == "drafter":
         people = [case.initiator_id]
