@@ -14,7 +14,9 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import cast
 
+from sqlalchemy.pool import QueuePool
 from starlette.testclient import TestClient
 
 from office.db import Database
@@ -44,8 +46,8 @@ def write_lock_held(db: Database) -> Iterator[None]:
 
 def test_more_waiting_reservations_than_pooled_connections_all_get_their_number(client: TestClient, org: Org) -> None:
     login(client, "gertrude")
-    pool = org.db.engine.pool
-    limit = pool.size() + org.db.engine.pool._max_overflow  # type: ignore[attr-defined]  (QueuePool's overflow bound)
+    pool = cast(QueuePool, org.db.engine.pool)
+    limit = pool.size() + pool._max_overflow  # the most connections the pool hands out
     n = min(limit + 5, 38)  # the server's threadpool runs 40 handlers at once
     with ThreadPoolExecutor(n) as senders:
         with write_lock_held(org.db):  # the writer is busy: every request has to wait for it
