@@ -95,8 +95,9 @@ class ApprovalRequest(SQLModel, table=True):
     __table_args__ = (
         Index("ix_bs_request_applicant", "applicant_id", "id"),
         Index("ix_bs_request_agency_template", "agency_id", "template_id", "id"),
-        # 待我审批 and the reading rule find requests by their case (migration 0019).
-        Index("ix_bs_request_case", "case_id"),
+        # 待我审批 and the reading rule find requests by their case (migration 0019); status and agency
+        # too, so 待我审批 checks them without reading the request's row (0024).
+        Index("ix_bs_request_case", "case_id", "status", "agency_id"),
         Index("ix_bs_request_agency_serial", "agency_id", "serial"),  # the day's last 审批编号 (0019)
         UniqueConstraint("applicant_id", "client_id", name="uq_bs_request_client"),
     )

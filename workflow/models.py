@@ -62,7 +62,8 @@ class WfTask(SQLModel, table=True):
 
     __tablename__ = "wf_task"
     __table_args__ = (
-        Index("ix_wf_task_assignee_state", "assignee_id", "state"),
+        # With the case: a person's pending tasks give their cases without reading the task rows (0024).
+        Index("ix_wf_task_assignee_state", "assignee_id", "state", "case_id"),
         Index("ix_wf_task_case_step", "case_id", "step_index", "round"),
     )
     id: int | None = Field(default=None, primary_key=True)
