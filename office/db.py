@@ -124,8 +124,7 @@ class Database:
         in a transaction of its own and releasing it in another cost six, three of them while every
         other process's writers waited (scale_bench's statement profile)."""
         with self.engine.connect() as conn:
-            raw = conn.connection.dbapi_connection
-            assert raw is not None  # a live pooled connection
+            raw: Any = conn.connection.dbapi_connection  # psycopg's connection (cursors are context managers)
             # psycopg opens the transaction implicitly and SQLAlchemy's begin sends nothing, so the
             # session's statements and its COMMIT belong to this transaction. It runs at READ
             # COMMITTED: each statement after the lock sees every commit made before it was granted.
