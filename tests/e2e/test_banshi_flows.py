@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import select
 
-from banshi import actions, leaders, leave
+from banshi import actions, leaders, leave, submission
 from banshi.builtin import ensure_builtin_templates
 from banshi.models import AgencyOffices, ApprovalRequest, FormTemplate, LeaveEntry, RequestCc
 from esign import authorisations
@@ -181,10 +182,22 @@ def test_travel_expense_over_fifty_thousand_takes_the_leaders_branch(
     browser: Any, live: Any, live_org: Org, out: Path
 ) -> None:
     org = live_org
-    setup_agency(live, org)
+    ids = setup_agency(live, org)
+    with org.db.write() as s:  # a 请假 and a 出差审批 of his: only the 出差审批 may be this claim's 出差审批单
+        leave_values = {"kind": "事假", "dates": {"start": "2026-03-09", "end": "2026-03-09"}, "reason": "家中有事"}
+        submission.create_request(s, org.actor("hamlet"), template_id=ids["leave"], values=leave_values, submit=True)
+        trip_values = {"destination": "北京", "dates": {"start": "2026-03-02", "end": "2026-03-06"},
+                       "reason": "参加培训", "transport": "火车"}  # fmt: skip
+        trip = submission.create_request(
+            s, org.actor("hamlet"), template_id=ids["travel"], values=trip_values, submit=True
+        )
+        trip_title = trip.title
     zhang = start(browser, live, "hamlet", width=1366)
     try:
         open_form(zhang, "差旅费报销")
+        link = zhang.get_by_label("出差审批单")
+        expect(link.locator("option", has_text=trip_title)).to_have_count(1)
+        assert "请假" not in " ".join(link.locator("option").all_inner_texts())
         zhang.get_by_label("职级").select_option("其他人员")
         zhang.get_by_role("button", name="＋ 添加一行").click()
         legs = (

@@ -258,13 +258,22 @@ const CONTROLS = {
       value ? el("option", { value: String(value.id), selected: true }, value.title || `#${value.id}`) : null);
     const load = kind === "document"
       ? ctx.api.get("/api/docs", { query: { box: "all" }, signal: ctx.signal }).then((d) => d.items.map((x) => [x.id, x.title]))
-      : ctx.api.get("/api/banshi/requests", { query: { box: "mine", limit: 50 }, signal: ctx.signal })
-        .then((d) => d.items.map((x) => [x.id, `${x.title}${x.serial ? `（${x.serial}）` : ""}`]));
+      : Promise.all([
+        ctx.api.get("/api/banshi/requests", { query: { box: "mine", limit: 50 }, signal: ctx.signal }),
+        ctx.api.get("/api/banshi/templates", { signal: ctx.signal }),
+      ]).then(([d, t]) => {
+        // A link named after a form ("出差审批单" → 出差审批) offers only that form's requests: a 请假
+        // offered as the 出差审批单 of a 差旅费报销 is a trap.
+        const form = namedForm(f.label, t.groups);
+        return d.items.filter((x) => !form || x.template?.id === form.id)
+          .map((x) => [x.id, `${x.title}${x.serial ? `（${x.serial}）` : ""}`]);
+      });
     load.then((items) => {
       for (const [itemId, title] of items) {
         if (value && itemId === value.id) continue;
         input.append(el("option", { value: String(itemId) }, title));
       }
+      if (!items.length && !value) input.append(el("option", { value: "", disabled: true }, `还没有可关联的${f.label}`));
     }).catch(() => {});
     input.addEventListener("change", changed);
     const hint = kind === "document" ? "关联一份您能查看的公文" : "关联您发起的另一份申请";
@@ -272,6 +281,15 @@ const CONTROLS = {
       read: () => (input.value ? { kind, id: Number(input.value) } : null) };
   },
 };
+
+/** The form whose name starts the link's label (the longest, so 用印申请单 is not taken for 用印); none: any. */
+function namedForm(label, groups) {
+  let best = null;
+  for (const t of (groups || []).flatMap((g) => g.items)) {
+    if (label.startsWith(t.name) && (!best || t.name.length > best.name.length)) best = t;
+  }
+  return best;
+}
 
 /** 用印申请's seal: a number field on the server, picked here from the agency's seals by name. */
 function sealControl(ctx, f, value, changed) {
