@@ -308,6 +308,9 @@ def test_axe_finds_nothing_serious_on_the_workbench(
         page.locator(".todo-item").nth(1).wait_for()
         page.wait_for_load_state("networkidle")
         assert page.evaluate("() => document.scrollingElement.scrollWidth - window.innerWidth") <= 0
+        # Each item's deadline and age keep to one line ("1 分钟前" was split after the 1 at 375 px).
+        lines = page.locator(".todo-meta .todo-when").evaluate_all("(xs) => xs.map((x) => x.getClientRects().length)")
+        assert len(lines) >= 2 and set(lines) == {1}, lines
         page.screenshot(path=out / f"workbench-{mode}.png", full_page=True)
         found = {"todo": serious_violations(page, axe_source)}
         page.goto("/#/home?box=mine")

@@ -99,10 +99,17 @@ function todoItem(item, now, box) {
         el("span", { class: "tag todo-kind" }, item.label),
         tag ? el("span", { class: `tag todo-flag todo-flag-${item.level}` }, tag) : null,
         el("a", { class: "todo-title", href: item.link }, item.title)),
-      el("p", { class: "todo-meta" },
-        [item.detail, deadline, ago(Date.parse(item.since), now)].filter(Boolean).join(" · "))),
+      el("p", { class: "todo-meta" }, metaParts(item.detail, deadline, ago(Date.parse(item.since), now)))),
     // The title is the link for keyboards and screen readers; this is the same place, for a thumb.
     el("a", { class: "btn btn-secondary todo-go", href: item.link, tabindex: "-1", "aria-hidden": "true" }, item.action));
+}
+
+// The deadline and the age each stay on one line ("1 分钟前" split after the 1 reads as a stray digit);
+// the detail, which can be long, wraps where it must.
+function metaParts(detail, deadline, age) {
+  const parts = [detail,
+    deadline && el("span", { class: "todo-when" }, deadline), age && el("span", { class: "todo-when" }, age)].filter(Boolean);
+  return parts.flatMap((p, i) => (i ? [" · ", p] : [p]));
 }
 
 const dayFmt = new Intl.DateTimeFormat("zh-CN", { timeZone: TZ, month: "long", day: "numeric", weekday: "long" });
