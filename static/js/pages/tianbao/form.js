@@ -262,6 +262,9 @@ export async function renderForm(root, ctx, returnId) {
     if (c) {
       c.error.textContent = err.message;
       c.error.hidden = false;
+      // The field itself takes the focus: after 提交审核 it was left on the page body, so a keyboard
+      // (or a screen reader) had to hunt for the field the message is about.
+      c.ctl?.focus?.();
       c.slot.scrollIntoView({ block: "center" });
     } else toast(err.message, "error");
   }
