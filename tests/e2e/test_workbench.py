@@ -311,6 +311,9 @@ def test_axe_finds_nothing_serious_on_the_workbench(
         # Each item's deadline and age keep to one line ("1 分钟前" was split after the 1 at 375 px).
         lines = page.locator(".todo-meta .todo-when").evaluate_all("(xs) => xs.map((x) => x.getClientRects().length)")
         assert len(lines) >= 2 and set(lines) == {1}, lines
+        # 待办, 已办 and 我发起的 on one line, 长者模式 at 375 px included (我发起的 fell to a line of its own).
+        tops = page.locator(".home-tabs .tab").evaluate_all("(ts) => ts.map((t) => t.getBoundingClientRect().top)")
+        assert len(tops) == 3 and len(set(tops)) == 1, tops
         page.screenshot(path=out / f"workbench-{mode}.png", full_page=True)
         found = {"todo": serious_violations(page, axe_source)}
         page.goto("/#/home?box=mine")

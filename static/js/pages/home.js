@@ -31,7 +31,7 @@ export async function render(root, ctx) {
     return `#/home${q.toString() ? `?${q}` : ""}`;
   };
 
-  const tabs = el("nav", { class: "tabs", "aria-label": "工作台分类" },
+  const tabs = el("nav", { class: "tabs home-tabs", "aria-label": "工作台分类" },
     el("ul", {}, BOXES.map(([key, label]) => el("li", {},
       el("a", { class: "tab", href: href({ box: key, kind: "", offset: 0 }), "aria-current": key === box ? "page" : null },
         label, key === "todo" ? el("span", { class: "home-tab-count", dataset: { total: "" } }) : null)))));
