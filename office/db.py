@@ -72,13 +72,18 @@ class Database:
             yield session
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self, *, lock_now: bool = False) -> Iterator[Session]:
         """One serialised write transaction: commit on success, roll back on error.
 
         Writers are serialised (a process lock on SQLite, whose writes are serial anyway; a
         session-level advisory lock on PostgreSQL, across processes), and the events a transaction
         published are handed to the sinks before the lock is released, so every sink sees events
         in commit order. Subscribers (other domains' reactions) run after the lock is released.
+
+        ``lock_now``: the transaction begins before the session is handed over, so the database's
+        write lock is held from then on (on SQLite ``BEGIN IMMEDIATE`` is otherwise sent with the
+        first statement; PostgreSQL's advisory lock is always taken first). The group-commit writer
+        takes the lock this way and only then collects its batch (``office.groupcommit``).
         """
         from office import events
 
@@ -86,6 +91,8 @@ class Database:
             session = Session(bind=conn, expire_on_commit=False)
             session.info["db"] = self
             try:
+                if lock_now:
+                    session.connection()  # begins the transaction: the "begin" hook's BEGIN IMMEDIATE
                 yield session
                 session.commit()
             except BaseException:

@@ -13,6 +13,10 @@ statements and no SAVEPOINT per item. If a run raises, or the commit itself fail
 transaction rolls back and every item of the batch is retried alone, in its own transaction, so one
 bad item never takes the others down.
 
+The writer takes the write lock before it drains the queue (``Database.write(lock_now=True)``):
+whatever queued while it waited for the lock (on PostgreSQL, held by other workers' writers) joins
+the batch it then commits, so under contention batches grow instead of shrinking.
+
 Chat sends and read marks (``messaging.batcher``), 办事 submissions (``banshi.submit_batch``) and
 发文字号 (``docs_flow.numbering``) use it.
 
@@ -130,25 +134,9 @@ class GroupCommit:
                 return
             self.running.wait()
             batch = [item]
-            stop = False
-            deadline = time.monotonic() + self.max_linger
-            while len(batch) < self.max_batch:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    wait = min(self.linger, deadline - time.monotonic())
-                    if wait <= 0:
-                        break
-                    try:
-                        nxt = self._queue.get(timeout=wait)
-                    except queue.Empty:
-                        break
-                if nxt is _STOP:
-                    stop = True
-                    break
-                batch.append(nxt)
+            stop = self._collect(batch)
             try:
-                self._commit(batch)
+                stop = self._commit(batch, drain=not stop) or stop
             except BaseException as exc:  # never leave a caller waiting, whatever happened
                 log.exception("group commit loop failed")
                 for _, fut in batch:
@@ -160,30 +148,85 @@ class GroupCommit:
             if stop:
                 return
 
-    def _commit(self, batch: list[Item]) -> None:
-        live = [(fn, fut) for fn, fut in batch if fut.set_running_or_notify_cancel()]
-        if not live:
-            return
+    def _collect(self, batch: list[Any]) -> bool:
+        """Add what is queued (lingering as set up) to ``batch``, up to ``max_batch``; True if the
+        stop mark was taken."""
+        deadline = time.monotonic() + self.max_linger
+        while len(batch) < self.max_batch:
+            try:
+                nxt = self._queue.get_nowait()
+            except queue.Empty:
+                wait = min(self.linger, deadline - time.monotonic())
+                if wait <= 0:
+                    return False
+                try:
+                    nxt = self._queue.get(timeout=wait)
+                except queue.Empty:
+                    return False
+            if nxt is _STOP:
+                return True
+            batch.append(nxt)
+        return False
+
+    def _drain(self, batch: list[Any]) -> bool:
+        """Add what is queued now, without waiting, to ``batch`` (up to ``max_batch``); True if the
+        stop mark was taken."""
+        while len(batch) < self.max_batch:
+            try:
+                nxt = self._queue.get_nowait()
+            except queue.Empty:
+                return False
+            if nxt is _STOP:
+                return True
+            batch.append(nxt)
+        return False
+
+    def _commit(self, batch: list[Item], *, drain: bool = False) -> bool:
+        """Write ``batch`` and answer it; True if the stop mark was taken while draining.
+
+        The write lock is taken FIRST (``Database.write(lock_now=True)``) and only then is the queue
+        drained into the batch: everything that queued while this writer waited for the lock (other
+        processes' writers holding it, on PostgreSQL) joins this commit, so under contention the
+        batches grow instead of shrinking and the commit's fixed cost is shared by more items. The
+        items are marked running (a cancelled one is dropped) only once they are in the batch.
+        Without ``drain`` (a test committing a batch of its own) exactly ``batch`` is written."""
+        stop = False
+        live: list[Item] = []
+        ran = False
+
+        def body(session: Session) -> list[tuple[bool, Any]]:
+            nonlocal stop, ran
+            if drain:
+                stop = self._drain(batch)
+            ran = True
+            live.extend(item for item in batch if item[1].set_running_or_notify_cancel())
+            return _run_items(session, [fn for fn, _ in live])
+
         started = time.perf_counter()
-        outcomes, failure = self._write(lambda session: _run_items(session, [fn for fn, _ in live]))
+        outcomes, failure = self._write(body, lock_now=True)
+        if not ran:  # the lock or the transaction failed before the batch was taken: as a failed commit
+            live.extend(item for item in batch if item[1].set_running_or_notify_cancel())
+        if not live:
+            return stop
         metrics.group_commit(self._thread.name, len(live), time.perf_counter() - started)
         if outcomes is None and len(live) > 1:
             log.warning("group commit of %d items failed (%r); retrying each alone", len(live), failure)
             for item in live:
                 self.retried += 1
                 self._finish([item], *self._write(_alone(item[0])))
-            return
+            return stop
         self._finish(live, outcomes, failure)
+        return stop
 
     def _write(
-        self, body: Callable[[Session], list[tuple[bool, Any]]]
+        self, body: Callable[[Session], list[tuple[bool, Any]]], *, lock_now: bool = False
     ) -> tuple[list[tuple[bool, Any]] | None, Exception | None]:
         """Run ``body`` in one write transaction: (outcomes, None) once committed, (None, error) if
         nothing was. A failure after the commit (the items are durable) still returns the outcomes."""
         committed: list[bool] = []
         outcomes: list[tuple[bool, Any]] = []
         try:
-            with self.db.write() as session:
+            with self.db.write(lock_now=lock_now) as session:
                 event.listen(session, "after_commit", lambda _s: committed.append(True))
                 outcomes = body(session)
         except Exception as exc:
