@@ -174,7 +174,7 @@ def _expense() -> Builtin:
         "财务",
         "按差旅费标准计算住宿费上限和伙食、市内交通补助，附发票",
         [
-            f("trip", "出差审批单", "link", required=False, to="request"),
+            f("trip", "出差审批单", "link", required=False, to="request", link_form="travel"),
             f("rank", "职级", "select", options=list(travel.RANKS)),
             f("details", "行程明细", "table", columns=columns, min_rows=1, max_rows=50),
             # Computed by the server from the standards (ExpenseBehaviour); what the client sends is replaced.

@@ -196,7 +196,13 @@ def _formula(c: _Check) -> Field:
 
 
 def _link(c: _Check) -> Field:
-    return {"to": c.choice("to", ("request", "document"), None)}
+    to = c.choice("to", ("request", "document"), None)
+    # ``link_form``: the built-in form (its key, e.g. "travel") whose requests alone the link may
+    # point at — 差旅费报销's 出差审批单 is a 出差审批, never a 请假. Checked on the server at submit.
+    form = c.text("link_form", 20)
+    if form and (to != "request" or not re.fullmatch(r"[a-z_]+", form)):
+        raise c.error("link_form 应为一种内置表单的代号，且只用于关联审批申请")
+    return {"to": to, "link_form": form} if form else {"to": to}
 
 
 def _table(c: _Check) -> Field:
@@ -235,7 +241,7 @@ OPTIONS: dict[str, tuple[set[str], Callable[[_Check], Field]]] = {
     "attachment": ({"max_files"}, _attachment),
     "table": ({"columns", "min_rows", "max_rows"}, _table),
     "formula": ({"expr", "result", "decimals"}, _formula),
-    "link": ({"to"}, _link),
+    "link": ({"to", "link_form"}, _link),
 }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from banshi.models import ApprovalRequest, RequestFile
+from banshi.models import ApprovalRequest, FormTemplate, RequestFile
 from banshi.visibility import readable_cond
 from docs_flow.models import OutgoingDocument
 from docs_flow.visibility import outgoing_cond
@@ -71,6 +71,26 @@ def readable_requests(session: Session, actor: Actor, ids: set[int]) -> set[int]
         select(ApprovalRequest.id).where(col(ApprovalRequest.id).in_(sorted(ids)), readable_cond(session, actor))
     ).all()
     return {r for r in rows if r is not None}
+
+
+def requests_of_form(session: Session, ids: set[int], builtin: str) -> set[int]:
+    """Those of ``ids`` started on a form made from the built-in ``builtin`` (a link's ``link_form``)."""
+    if not ids:
+        return set()
+    rows = session.exec(
+        select(ApprovalRequest.id)
+        .join(FormTemplate, col(FormTemplate.id) == col(ApprovalRequest.template_id))
+        .where(col(ApprovalRequest.id).in_(sorted(ids)), col(FormTemplate.builtin) == builtin)
+    ).all()
+    return {r for r in rows if r is not None}
+
+
+def form_name(session: Session, agency_id: int | None, builtin: str) -> str:
+    """The agency's name for the built-in form ``builtin`` (for an error message); the key if none."""
+    name = session.exec(
+        select(FormTemplate.name).where(FormTemplate.agency_id == agency_id, FormTemplate.builtin == builtin)
+    ).first()
+    return name or builtin
 
 
 def readable_documents(session: Session, actor: Actor, ids: set[int]) -> set[int]:

@@ -52,6 +52,7 @@ class Refs:
         self.departments: dict[int, str] = {}
         self.files: dict[int, str] = {}
         self.requests: dict[int, str] = {}
+        self.request_forms: dict[int, str] = {}  # linked request id -> the field whose link_form it must match
         self.documents: dict[int, str] = {}
         self.ranges: dict[str, tuple[dt.date, dt.date]] = {}  # workday-counted ranges by field key
 
@@ -279,6 +280,8 @@ def _link(f: Field, value: Any, refs: Refs) -> dict[str, Any]:
         raise Bad(f"{quoted(f)}只能关联{'审批申请' if f['to'] == 'request' else '公文'}")
     target = _id(value.get("id"), quoted(f))
     (refs.requests if f["to"] == "request" else refs.documents)[target] = f["key"]
+    if f.get("link_form"):
+        refs.request_forms[target] = f["key"]
     return {"kind": f["to"], "id": target}
 
 

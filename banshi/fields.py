@@ -208,6 +208,21 @@ def _check_refs(
         if missing:
             key = wanted[min(missing)]
             raise ValidationError(f"{quoted(fields[key])}{message}", code=code, field=key)
+    _check_link_forms(session, applicant, refs, fields)
+
+
+def _check_link_forms(session: Session, applicant: Actor, refs: Refs, fields: Mapping[str, Field]) -> None:
+    """A link naming a form (``link_form``: 差旅费报销's 出差审批单) holds a request of that form only;
+    the request picker offers only those, and this is the rule it mirrors."""
+    by_form: dict[str, set[int]] = {}
+    for target, key in refs.request_forms.items():
+        by_form.setdefault(fields[key]["link_form"], set()).add(target)
+    for builtin, ids in sorted(by_form.items()):
+        wrong = ids - field_refs.requests_of_form(session, ids, builtin)
+        if wrong:
+            key = refs.request_forms[min(wrong)]
+            name = field_refs.form_name(session, applicant.agency_id, builtin)
+            raise ValidationError(f"{quoted(fields[key])}只能关联「{name}」申请", code="bad_link", field=key)
 
 
 def clean_values(

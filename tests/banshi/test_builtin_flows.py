@@ -99,3 +99,34 @@ def test_expense_allowances_and_amount_branch(db: Database, org: Org) -> None:
     with db.read() as s:
         large = preview.preview(s, org.actor("hamlet"), template_id=ids["expense"], values=big)
     assert large["values"]["amount"] >= 5_000_000 and len(large["route"]) >= 3
+
+
+def test_expense_trip_links_only_a_travel_request(db: Database, org: Org) -> None:
+    """差旅费报销's 出差审批单 names its form (``link_form``): a 请假 of the applicant is refused there on
+    the server as the picker never offers it, naming the field and saving nothing."""
+    ids = _setup(db, org)
+    hamlet = org.actor("hamlet")
+    trip = {"destination": "北京", "dates": {"start": "2026-03-02", "end": "2026-03-04"}, "reason": "调研",
+            "transport": "火车"}  # fmt: skip
+    with db.write() as s:
+        leave = submission.create_request(
+            s, hamlet, template_id=ids["leave"], values=_leave("2026-03-02", "2026-03-03")
+        )
+        travel = submission.create_request(s, hamlet, template_id=ids["travel"], values=trip)
+        invoice = files.upload(s, hamlet, name="发票.pdf", content_type="application/pdf", data=b"%PDF-1.4")
+    row = {"region": "北京", "start": "2026-03-02", "end": "2026-03-04", "nights": 2, "lodging": 60_000}
+    values = {"rank": "其他人员", "details": [row], "invoices": [invoice.id]}
+    with db.read() as s:
+        before = len(s.exec(select(ApprovalRequest.id)).all())
+    for submit in (False, True):
+        with db.write() as s, pytest.raises(ValidationError) as exc:
+            submission.create_request(s, hamlet, template_id=ids["expense"], submit=submit,
+                                      values={**values, "trip": {"kind": "request", "id": leave.id}})  # fmt: skip
+        assert (exc.value.status_code, exc.value.code, exc.value.extra) == (422, "bad_link", {"field": "trip"})
+        assert exc.value.message == "“出差审批单”只能关联「出差审批」申请"
+    with db.read() as s:
+        assert len(s.exec(select(ApprovalRequest.id)).all()) == before
+    with db.write() as s:
+        ok = submission.create_request(s, hamlet, template_id=ids["expense"], submit=True,
+                                       values={**values, "trip": {"kind": "request", "id": travel.id}})  # fmt: skip
+    assert ok.values["trip"] == {"kind": "request", "id": travel.id}

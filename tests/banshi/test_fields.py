@@ -149,6 +149,8 @@ def test_every_type_is_accepted_and_normalised() -> None:
         ([F("a", "attachment", max_files=21)], "a", "max_files"),
         ([F("a", "link")], "a", "to"),
         ([F("a", "link", to="user")], "a", "to"),
+        ([F("a", "link", to="document", link_form="travel")], "a", "link_form"),
+        ([F("a", "link", to="request", link_form="出差")], "a", "link_form"),
         ([F("a", "text", visible_to={"offices": ["it"]})], "a", "可见范围"),
         ([F("a", "text", visible_to={"steps": []})], "a", "可见范围"),
         ([F("a", "text", visible_to=["s1"])], "a", "可见范围"),
