@@ -260,12 +260,12 @@ const CONTROLS = {
       ? ctx.api.get("/api/docs", { query: { box: "all" }, signal: ctx.signal }).then((d) => d.items.map((x) => [x.id, x.title]))
       : Promise.all([
         ctx.api.get("/api/banshi/requests", { query: { box: "mine", limit: 50 }, signal: ctx.signal }),
-        ctx.api.get("/api/banshi/templates", { signal: ctx.signal }),
+        f.link_form ? ctx.api.get("/api/banshi/templates", { signal: ctx.signal }) : null,
       ]).then(([d, t]) => {
-        // A link named after a form ("出差审批单" → 出差审批) offers only that form's requests: a 请假
-        // offered as the 出差审批单 of a 差旅费报销 is a trap.
-        const form = namedForm(f.label, t.groups);
-        return d.items.filter((x) => !form || x.template?.id === form.id)
+        // A link naming a form (link_form: 差旅费报销's 出差审批单 → "travel") offers only that form's
+        // requests; the server refuses any other (banshi/fields.py), so a 请假 is never offered.
+        const forms = t && new Set(t.groups.flatMap((g) => g.items).filter((x) => x.builtin === f.link_form).map((x) => x.id));
+        return d.items.filter((x) => !forms || forms.has(x.template?.id))
           .map((x) => [x.id, `${x.title}${x.serial ? `（${x.serial}）` : ""}`]);
       });
     load.then((items) => {
@@ -281,15 +281,6 @@ const CONTROLS = {
       read: () => (input.value ? { kind, id: Number(input.value) } : null) };
   },
 };
-
-/** The form whose name starts the link's label (the longest, so 用印申请单 is not taken for 用印); none: any. */
-function namedForm(label, groups) {
-  let best = null;
-  for (const t of (groups || []).flatMap((g) => g.items)) {
-    if (label.startsWith(t.name) && (!best || t.name.length > best.name.length)) best = t;
-  }
-  return best;
-}
 
 /** 用印申请's seal: a number field on the server, picked here from the agency's seals by name. */
 function sealControl(ctx, f, value, changed) {
