@@ -23,6 +23,15 @@ Filler = aliased(User)
 Reviewer = aliased(User)
 
 
+def unit_display_name(unit: str, agency: str | None) -> str:
+    """A unit as named where several agencies' units are listed (this board, the burden report):
+    every city has its 统计科, so the agency comes first, without the 人民政府 each city government
+    carries ("广州市 统计科"); an agency reporting as a unit is just its own name."""
+    if not agency or agency == unit:
+        return unit
+    return f"{agency.removesuffix('人民政府')} {unit}"
+
+
 def board(session: Session, actor: Actor, task_id: int) -> dict[str, Any]:
     task = tasks.get_task_for_collector(session, actor, task_id)
     columns: list[Any] = [
@@ -82,6 +91,7 @@ def board(session: Session, actor: Actor, task_id: int) -> dict[str, Any]:
                 "unit_id": unit_id,
                 "unit_name": unit,
                 "agency_name": agency,
+                "display_name": unit_display_name(unit, agency),
                 "status": status,
                 "late": late,
                 "filler": {"id": fid, "name": filler},

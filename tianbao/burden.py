@@ -7,6 +7,9 @@ A return counts in the month its task was issued (China time). The prefilled and
 fixed when the return is submitted (``tb_return.prefilled_count``/``typed_count``); a return not
 yet submitted counts its items as asked and nothing as prefilled or typed.
 
+Units are named as on the collector's board (``board.unit_display_name``: "广州市 统计科"), since the
+report lists units of several agencies and every city has a 统计科.
+
 Who sees which returns (one condition, ``_visible``): a unit's own staff see the unit's returns
 (their departments and their agency as a unit); an agency's leaders and administrators see every
 return of their agency's units and every return of their agency's tasks; a collecting
@@ -29,10 +32,14 @@ from banshi.ledgers import month_bounds
 from office.actor import Actor
 from office.errors import PermissionDenied
 from office.models import Department, Role
+from tianbao.board import unit_display_name
 from tianbao.models import CollectTask, DataItem, ReturnStatus, UnitReturn
 from tianbao.sensitive import CHINA
 
 SUBMITTED = (ReturnStatus.submitted, ReturnStatus.accepted)
+# Under this, opening and submitting were not a person's work (two people open, check, pass to review
+# and submit): the return was seeded or imported in one go, and its time is not a measurement.
+MEASURED_SECONDS = 10
 
 
 def _is_leader(actor: Actor) -> bool:
@@ -52,6 +59,7 @@ def _visible(actor: Actor) -> Any:
 @dataclass
 class Row:
     unit_id: int
+    agency_id: int
     task_id: int
     collector_dept_id: int
     items: list[int]
@@ -70,6 +78,7 @@ def _rows(session: Session, actor: Actor, month: str, unit_id: int | None) -> li
     q = (
         sa_select(
             col(UnitReturn.unit_id),
+            col(UnitReturn.unit_agency_id),
             col(UnitReturn.task_id),
             col(CollectTask.collector_dept_id),
             col(CollectTask.items),
@@ -85,12 +94,12 @@ def _rows(session: Session, actor: Actor, month: str, unit_id: int | None) -> li
     if unit_id is not None:
         q = q.where(col(UnitReturn.unit_id) == unit_id)
     out = []
-    for unit, task_id, dept, items, status, pre, typed, opened, submitted in session.execute(q).all():
+    for unit, agency, task_id, dept, items, status, pre, typed, opened, submitted in session.execute(q).all():
         status = ReturnStatus(status)
         done = status in SUBMITTED
         minutes = open_to_submit(opened, submitted) if done else None
         ids = [int(i["item_id"]) for i in items or []]
-        out.append(Row(unit, task_id, dept, ids, status, pre if done else 0, typed if done else 0, minutes))
+        out.append(Row(unit, agency, task_id, dept, ids, status, pre if done else 0, typed if done else 0, minutes))
     return out
 
 
@@ -128,7 +137,8 @@ def burden(session: Session, actor: Actor, *, month: str = "", unit_id: int | No
     rows = _rows(session, actor, month, unit_id)
     asked = _asked_by(rows)
     dupes = {key: depts for key, depts in asked.items() if len(depts) > 1}
-    names = _names(session, {r.unit_id for r in rows} | {d for ds in dupes.values() for d in ds})
+    agency_of = {r.unit_id: r.agency_id for r in rows}
+    names = _names(session, set(agency_of) | set(agency_of.values()) | {d for ds in dupes.values() for d in ds})
     items = _item_names(session, {item for _unit, item in dupes})
     per: dict[int, list[Row]] = defaultdict(list)
     for r in rows:
@@ -142,6 +152,8 @@ def burden(session: Session, actor: Actor, *, month: str = "", unit_id: int | No
             {
                 "unit_id": unit,
                 "unit_name": names.get(unit, ""),
+                "agency_name": names.get(agency_of[unit], ""),
+                "display_name": unit_display_name(names.get(unit, ""), names.get(agency_of[unit], "")),
                 "tasks": len({r.task_id for r in rs}),
                 "submitted": sum(1 for r in rs if r.status in SUBMITTED),
                 "items_asked": asked_n,
@@ -161,7 +173,7 @@ def burden(session: Session, actor: Actor, *, month: str = "", unit_id: int | No
                 ],
             }
         )
-    units.sort(key=lambda u: (-u["typed"], -u["items_asked"], u["unit_name"]))
+    units.sort(key=lambda u: (-u["typed"], -u["items_asked"], u["display_name"]))
     return {"month": month, "units": units}
 
 
@@ -199,7 +211,9 @@ def collectors(session: Session, actor: Actor, *, month: str = "") -> dict[str, 
 
 
 def open_to_submit(opened: dt.datetime | None, submitted: dt.datetime | None) -> float | None:
-    """Minutes from opening a return to submitting it (None until both happened)."""
+    """Minutes from opening a return to submitting it: None until both happened, and None (无记录,
+    not 0) when they came too close together to be a person's work (``MEASURED_SECONDS``)."""
     if opened is None or submitted is None:
         return None
-    return max((submitted - opened).total_seconds() / 60, 0.0)
+    seconds = (submitted - opened).total_seconds()
+    return seconds / 60 if seconds >= MEASURED_SECONDS else None

@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from office import demo as office_demo
+from office.db import Database
 from office.errors import PermissionDenied, ValidationError
 from tests.factories import Org, login
 from tests.tianbao import report_world as rw
-from tianbao import burden, returns
+from tianbao import board, burden, demo, returns
 from tianbao.models import UnitReturn
 
 WHY = {"GDP": "新", "KIND": "新", "NOTE": "新"}
@@ -103,3 +105,25 @@ def test_http(client: TestClient, org: Org) -> None:
     login(client, "filler1")
     assert client.get("/api/tianbao/burden/collectors").status_code == 403
     assert [u["unit_name"] for u in client.get("/api/tianbao/burden").json()["units"]] == ["基层一所"]
+
+
+def test_units_of_several_agencies_are_told_apart_and_seeded_returns_have_no_time(db: Database) -> None:
+    """The demo: each city's 统计科 reports to 规划处. The report named all three "统计科", and showed
+    the seeded 第3季度 returns (opened and submitted in the same instant) as taking 0 minutes."""
+    with db.write() as s:
+        office_demo.seed(s, password="demo-password-2026")
+    with db.write() as s:
+        demo.seed(s, password="demo-password-2026")
+    with db.read() as s:
+        data = burden.burden(s, demo._head(s, demo.COLLECTOR), month=burden.this_month())
+    assert [u["display_name"] for u in data["units"]] == ["广州市 统计科", "深圳市 统计科", "珠海市 统计科"]
+    assert {u["unit_name"] for u in data["units"]} == {"统计科"}
+    assert {u["agency_name"] for u in data["units"]} == {"广州市人民政府", "深圳市人民政府", "珠海市人民政府"}
+    assert all(u["submitted"] == 1 for u in data["units"])  # the 第3季度 return, seeded
+    assert {str(u["open_to_submit_minutes"]) for u in data["units"]} == {"{'median': None, 'average': None}"}
+
+
+def test_the_board_names_units_by_the_same_rule() -> None:
+    assert board.unit_display_name("统计科", "广州市人民政府") == "广州市 统计科"
+    assert board.unit_display_name("规划处", "广东省发展和改革委员会") == "广东省发展和改革委员会 规划处"
+    assert board.unit_display_name("珠海市人民政府", "珠海市人民政府") == "珠海市人民政府"  # the agency itself

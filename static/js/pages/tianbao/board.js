@@ -70,12 +70,12 @@ export async function renderBoard(root, ctx, taskId) {
 
   function row(u) {
     const can = OPEN.has(u.status) && data.task?.status === "issued";
-    const pick = can ? el("input", { type: "checkbox", class: "tb-pick", checked: picks.has(u.return_id), "aria-label": `选择 ${u.unit_name} 催报`,
+    const pick = can ? el("input", { type: "checkbox", class: "tb-pick", checked: picks.has(u.return_id), "aria-label": `选择 ${u.display_name || u.unit_name} 催报`,
       onchange: (e) => { if (e.target.checked) picks.add(u.return_id); else picks.delete(u.return_id); drawPicks(); } }) : null;
     return el("tr", { dataset: { unit: String(u.unit_id) }, class: u.late ? "tb-row-late" : null },
       el("td", { "data-label": "选择" }, pick),
       el("td", { "data-label": "单位" }, el("a", { href: `#/tianbao/r/${u.return_id}` },
-        u.agency_name && u.agency_name !== u.unit_name ? el("span", { class: "tb-sub" }, u.agency_name) : null, u.unit_name)),
+        u.display_name !== u.unit_name ? el("span", { class: "tb-sub" }, u.agency_name) : null, u.unit_name)),
       el("td", { "data-label": "状态" }, el("span", { class: "tb-tags" }, statusTag(u.status, u.late))),
       el("td", { "data-label": "填报人 / 审核人" }, [nameOf(u.filler), nameOf(u.reviewer)].filter(Boolean).join(" / ")),
       el("td", { "data-label": "打开", class: "tb-nowrap" }, shortTime(u.opened_at)),

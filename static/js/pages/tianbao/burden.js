@@ -69,16 +69,20 @@ function unitCard(u) {
   bar.firstChild.style.flexGrow = String(pre);
   bar.lastChild.style.flexGrow = String(typed || (pre ? 0 : 1));
   const dups = u.duplicates || [];
-  return el("section", { class: "panel tb-burden", "aria-label": u.unit_name },
-    el("h2", { class: "panel-title" }, u.unit_name),
+  // The server names the unit as the collector's board does (its agency first: every city has a 统计科).
+  const name = u.display_name || u.unit_name;
+  return el("section", { class: "panel tb-burden", "aria-label": name },
+    el("h2", { class: "panel-title" }, name),
     el("dl", { class: "tb-sum-figures" },
       el("div", {}, el("dt", {}, "收到任务"), el("dd", { class: "tb-big" }, num(u.tasks))),
       el("div", {}, el("dt", {}, "索要数据项"), el("dd", { class: "tb-big" }, num(u.items_asked))),
       el("div", {}, el("dt", {}, "预填复用"), el("dd", { class: "tb-big tb-up" }, `${num(pre)} 项`)),
       el("div", {}, el("dt", {}, "手工填写"), el("dd", { class: "tb-big" }, `${num(typed)} 项`)),
       el("div", {}, el("dt", {}, "复用率"), el("dd", { class: "tb-big" }, pct === null ? "—" : `${num(pct)}%`)),
-      el("div", {}, el("dt", {}, "打开到报送"), el("dd", {}, minutes.median === null || minutes.median === undefined ? "—"
-        : `中位 ${num(minutes.median)} 分钟 · 平均 ${num(minutes.average)} 分钟`))),
+      // No measured time (nothing submitted yet, or returns seeded in one go) is 无记录, not 0 minutes.
+      el("div", {}, el("dt", {}, "打开到报送"), minutes.median === null || minutes.median === undefined
+        ? el("dd", {}, "— 无记录")
+        : el("dd", {}, `中位 ${num(minutes.median)} 分钟 · 平均 ${num(minutes.average)} 分钟`))),
     total ? bar : null,
     total ? el("p", { class: "tb-reuse-legend" }, el("span", { class: "tb-key tb-key-pre", "aria-hidden": "true" }), "预填复用 ",
       el("span", { class: "tb-key tb-key-typed", "aria-hidden": "true" }), "手工填写") : null,
