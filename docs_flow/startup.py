@@ -1,6 +1,7 @@
 """Wires 办文 into a running app: the group-commit 发文字号 allocator (``app.state.numbering``),
 meeting tasks become 督办 items, and a background loop sends the automatic 催办 reminders
-(``docs_flow.supervision_reminders.run_reminders``) every ``REMIND_SECONDS``; its 待办 sources join the 工作台."""
+(``docs_flow.supervision_reminders.run_reminders``) every ``OFFICE_REMINDER_SECONDS`` (60 s); its 待办
+sources join the 工作台."""
 
 from __future__ import annotations
 
@@ -14,10 +15,9 @@ from office import events
 from office.db import Database
 
 log = logging.getLogger("docs_flow.startup")
-REMIND_SECONDS = 60.0
 
 
-async def remind_loop(db: Database, interval: float = REMIND_SECONDS, numberer: Numberer | None = None) -> None:
+async def remind_loop(db: Database, interval: float, numberer: Numberer | None = None) -> None:
     loop = asyncio.get_running_loop()
     try:
         while True:
@@ -35,6 +35,6 @@ def start(app: Any) -> Any:
     events.subscribe("meeting.task_created", supervision.on_meeting_task)
     events.subscribe("meeting.task_completed", supervision.on_meeting_task_done)
     app.state.todo.register(*todo.SOURCES)  # 公文, 收文 and 督办 on the 工作台
-    interval = float(getattr(app.state.settings, "supervision_remind_seconds", REMIND_SECONDS))
+    interval = app.state.settings.reminder_seconds
     app.state.numbering = Numberer(app.state.db)
     return remind_loop(app.state.db, interval, app.state.numbering)

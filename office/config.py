@@ -171,6 +171,11 @@ class Settings:
     ws_max_per_user: int = setting(
         "OFFICE_WS_MAX_PER_USER", 30, "open `/ws` sockets per user, over all their sessions (each process); 4429 beyond"
     )
+    reminder_seconds: float = setting(
+        "OFFICE_REMINDER_SECONDS",
+        60.0,
+        "how often the background loops send the due automatic reminders and escalations (督办 催办, 数据填报 催报)",
+    )
     ws_session_check_seconds: float = setting(
         "OFFICE_WS_SESSION_CHECK_SECONDS",
         5.0,
@@ -404,6 +409,8 @@ def finalize(s: Settings) -> Settings:
         raise ConfigError(
             "OFFICE_WS_MAX_PER_SESSION / _PER_USER 必须为正数，OFFICE_WS_SESSION_CHECK_SECONDS 应在 0–3600 秒之间"
         )
+    if not 1 <= s.reminder_seconds <= 86400:
+        raise ConfigError("OFFICE_REMINDER_SECONDS 应在 1–86400 秒之间")
     if s.write_queue_max < 1:
         raise ConfigError("OFFICE_WRITE_QUEUE_MAX 必须为正数")
     if not 0 < s.header_timeout_seconds <= 600:

@@ -1,6 +1,6 @@
 """Wires 数据填报 into a running app: its 待办 source on the 工作台, and the background loop that sends
 the reminders before a deadline and the automatic 催报 after it (``tianbao.reminders.remind_all``)
-every ``REMIND_SECONDS``."""
+every ``OFFICE_REMINDER_SECONDS`` (60 s)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ from office.db import Database
 from tianbao import reminders, todo
 
 log = logging.getLogger("tianbao.startup")
-REMIND_SECONDS = 60.0
 
 
-async def remind_loop(db: Database, interval: float = REMIND_SECONDS) -> None:
+async def remind_loop(db: Database, interval: float) -> None:
     loop = asyncio.get_running_loop()
     while True:
         await asyncio.sleep(interval)
@@ -27,5 +26,5 @@ async def remind_loop(db: Database, interval: float = REMIND_SECONDS) -> None:
 
 def start(app: Any) -> Any:
     app.state.todo.register(*todo.SOURCES)  # 待填报 and 待审核 on the 工作台
-    interval = float(getattr(app.state.settings, "supervision_remind_seconds", REMIND_SECONDS))
+    interval = app.state.settings.reminder_seconds
     return remind_loop(app.state.db, interval)
