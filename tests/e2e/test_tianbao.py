@@ -293,11 +293,19 @@ def test_task_issued_filled_on_a_phone_by_xlsx_returned_and_reused(
         zh.goto("/#/home")  # the 工作台 lists what waits for this clerk
         zh.locator(".page").get_by_role("link", name=re.compile(title)).first.click()
         zh.get_by_role("heading", name=title, level=1).wait_for()
-        action(zh, "提交审核", confirm="提交审核")  # GDP still empty: refused, and the cursor is put there
+        # GDP still empty: the form lists every missing required item and puts the cursor in the first,
+        # before any "提交给本单位审核人？" and without asking the server.
+        action(zh, "提交审核")
+        missing = zh.locator(".tb-missing")
+        missing.get_by_text("还有 1 项必填未填写").wait_for()
+        assert missing.get_by_role("link").all_inner_texts() == ["地区生产总值（亿元）"]
         expect(zh.get_by_label("地区生产总值（亿元）")).to_be_focused()
+        assert zh.get_by_role("dialog").count() == 0
+        zh.screenshot(path=out / "form-missing-375.png", full_page=True)
         zh.get_by_label("地区生产总值（亿元）").fill("4500")
         zh.get_by_label("地区生产总值（亿元）").press("Tab")
         wait_saved(zh)
+        expect(missing).to_be_hidden()  # the list empties as the items are filled
         action(zh, "提交审核", confirm="提交审核")
         zh.get_by_text("审核中").first.wait_for()
         review_and_submit(browser, live, "zh_head", title, pages)
@@ -355,21 +363,21 @@ def test_task_issued_filled_on_a_phone_by_xlsx_returned_and_reused(
         # The burden reports: 广州 reused the staff count (its population was corrected, so typed);
         # 深圳 reused the population and the staff count and typed only the GDP.
         gz.goto("/#/tianbao/burden")
-        card = gz.locator(".tb-burden", has_text="统计科")
+        card = gz.locator(".tb-burden", has_text="广州市 统计科")
         card.get_by_text("预填复用", exact=True).wait_for()
         assert re.search(r"预填复用\s*1 项", card.inner_text()), card.inner_text()
         assert re.search(r"手工填写\s*2 项", card.inner_text()), card.inner_text()
         assert sideways(gz) <= 0
         shots(gz, out, "burden-375")
         sz.goto("/#/tianbao/burden")
-        card = sz.locator(".tb-burden", has_text="统计科")
+        card = sz.locator(".tb-burden", has_text="深圳市 统计科")
         card.get_by_text("预填复用", exact=True).wait_for()
         assert re.search(r"预填复用\s*2 项", card.inner_text()), card.inner_text()
         assert re.search(r"复用率\s*66.7%", card.inner_text()), card.inner_text()
         assert not serious_violations(sz, axe_source)
         shots(sz, out, "burden-1366")
-        for p in pages:  # the refusals expected: the upload with the wrong cell, 珠海's 提交审核 with GDP empty
-            expected = ("/xlsx", "/to-review")
+        for p in pages:  # the refusal expected: the upload with the wrong cell (珠海's 提交审核 never left the page)
+            expected = ("/xlsx",)
             unexpected = [e for e in p.console_errors if not ("status of 422" in e and e.endswith(expected))]
             assert unexpected == [], unexpected
     except Exception:

@@ -22,7 +22,9 @@ function fieldOf(item) {
     required: !!item.required, help: item.definition || spec.help || "" };
 }
 
-const empty = (v) => v === null || v === undefined || v === "" || (Array.isArray(v) && !v.length);
+/** No value: the server's rule for a required item (tianbao.returns._filled: None, "", [] or {}). */
+const empty = (v) => v === null || v === undefined || v === "" || (Array.isArray(v) && !v.length)
+  || (typeof v === "object" && !Array.isArray(v) && !Object.keys(v).length);
 /** Whether two values are the same figure ("120" and 120 are). */
 export function same(a, b) {
   if (empty(a) && empty(b)) return true;
@@ -57,6 +59,7 @@ export async function renderForm(root, ctx, returnId) {
   const progressBar = el("progress", { class: "tb-progress-bar", max: "1", value: "0", "aria-label": "填报进度" });
   const progressText = el("p", { class: "tb-progress-text" });
   const xlsxErrors = el("div", { class: "tb-xlsx-errors", role: "alert", hidden: true });
+  const missingBox = el("div", { class: "notice notice-warn tb-missing", role: "alert", hidden: true });
 
   const actionsOf = () => new Set((data.actions || []).map(norm));
   const editable = () => {
@@ -95,6 +98,7 @@ export async function renderForm(root, ctx, returnId) {
       el("div", { class: ["panel", "tb-progress", editable() && "tb-progress-sticky"] }, progressText, progressBar, editable() ? saveState : null),
       xlsxBox(), xlsxErrors,
       sections,
+      missingBox,
       actionBar());
     drawProgress();
   }
@@ -262,21 +266,58 @@ export async function renderForm(root, ctx, returnId) {
     if (c) {
       c.error.textContent = err.message;
       c.error.hidden = false;
-      // The field itself takes the focus: after 提交审核 it was left on the page body, so a keyboard
-      // (or a screen reader) had to hunt for the field the message is about.
-      c.ctl?.focus?.();
-      c.slot.scrollIntoView({ block: "center" });
+      focusField(c);
     } else toast(err.message, "error");
+  }
+
+  // The field itself takes the focus: after 提交审核 it was left on the page body, so a keyboard
+  // (or a screen reader) had to hunt for the field the message is about.
+  function focusField(c) {
+    c.ctl?.focus?.();
+    c.slot.scrollIntoView({ block: "center" });
+  }
+
+  /** An item's value now: what waits to be saved, else what the field last held, else the server's. */
+  function valueNow(item) {
+    const id = itemId(item);
+    if (pending.has(id)) return pending.get(id);
+    const c = controls.get(id);
+    return c ? c.last : item.value;
+  }
+
+  /** The required items still empty, by the task's own item definitions (the server checks again). */
+  const missingRequired = () => allItems().filter((i) => i.required && empty(valueNow(i)));
+
+  /** Before 提交审核: every missing required item listed (each a link to its field), the first
+   * focused. Asking "提交给本单位审核人？" first, then naming one missing item, wasted a round. */
+  function checkRequired() {
+    const missing = missingRequired();
+    drawMissing(missing);
+    if (!missing.length) return true;
+    for (const item of missing) {
+      const c = controls.get(itemId(item));
+      if (c) {
+        c.error.textContent = "此项为必填，请填写后再提交审核";
+        c.error.hidden = false;
+      }
+    }
+    const first = controls.get(itemId(missing[0]));
+    if (first) focusField(first);
+    return false;
+  }
+
+  function drawMissing(missing) {
+    missingBox.hidden = !missing.length;
+    replace(missingBox, missing.length ? [
+      el("p", { class: "notice-title" }, `还有 ${missing.length} 项必填未填写，填好后才能提交审核：`),
+      el("ul", { class: "tb-missing-list" }, missing.map((item) => el("li", {}, el("a", { href: `#tb-item-${itemId(item)}`,
+        onclick: (e) => { e.preventDefault(); const c = controls.get(itemId(item)); if (c) focusField(c); } }, fieldOf(item).label)))),
+    ] : []);
   }
 
   function drawProgress() {
     const items = allItems();
-    const valueNow = (item) => {
-      const id = itemId(item);
-      if (pending.has(id)) return pending.get(id);
-      const c = controls.get(id);
-      return c ? c.last : item.value;
-    };
+    if (!missingBox.hidden) drawMissing(missingRequired()); // the list shrinks as the items are filled
     const filled = items.filter((i) => !empty(valueNow(i))).length;
     const required = items.filter((i) => i.required);
     const reqFilled = required.filter((i) => !empty(valueNow(i))).length;
@@ -380,7 +421,7 @@ export async function renderForm(root, ctx, returnId) {
   function actionBar() {
     const acts = actionsOf();
     const out = [];
-    if (acts.has("to-review")) out.push(button("提交审核", (e) => act(e.currentTarget, "to-review", { confirm: "提交给本单位审核人？提交后不能再修改，除非审核人退回。" }), { kind: "primary" }));
+    if (acts.has("to-review")) out.push(button("提交审核", (e) => act(e.currentTarget, "to-review", { check: true, confirm: "提交给本单位审核人？提交后不能再修改，除非审核人退回。" }), { kind: "primary" }));
     if (acts.has("submit")) out.push(button("报送", (e) => act(e.currentTarget, "submit", { confirm: "报送后数据将提交给采集部门，并更新数据登记库。确定报送？" }), { kind: "primary" }));
     if (acts.has("send-back")) out.push(button("退回填报人", (e) => act(e.currentTarget, "send-back", { ask: "退回意见" }), { kind: "secondary" }));
     if (acts.has("accept")) out.push(button("采纳", (e) => act(e.currentTarget, "accept", { confirm: "确定采纳这份报送？" }), { kind: "primary" }));
@@ -389,8 +430,9 @@ export async function renderForm(root, ctx, returnId) {
     return el("div", { class: "tb-action-bar" }, editable() ? el("p", { class: "hint" }, "填写的内容会自动保存。") : null, out);
   }
 
-  async function act(btn, action, { confirm, ask } = {}) {
+  async function act(btn, action, { check, confirm, ask } = {}) {
     let comment;
+    if (check && !checkRequired()) return; // the confirmation only once the form is complete
     if (confirm && !(await confirmDialog({ title: btn.textContent, message: confirm, confirmText: btn.textContent }))) return;
     if (ask) {
       comment = await askText(btn.textContent, ask);
