@@ -31,19 +31,29 @@ export async function renderRequest(root, ctx, id) {
   function draw() {
     const focusedHeading = document.activeElement?.tagName === "H1";
     const editable = (req.actions || []).includes("submit") || (req.actions || []).includes("edit");
+    // Read first, act after (as in DingTalk): the applicant and the content, then the route and its
+    // history, and what I do now at the end — beside the content on a wide screen, in a bar fixed at
+    // the bottom of a phone. A draft or a returned request is edited in place, its form first.
+    const acts = editable ? null : actionPanel(ctx, req, view, refresh);
+    const finished = acts?.classList.contains("bs-final");
+    const side = acts && !finished ? acts : null;
     replace(root,
       el("a", { class: "back-link", href: "#/banshi?box=mine" }, "‹ 返回办事"),
       header(req),
-      editable ? editPanel(ctx, req, names, refresh) : actionPanel(ctx, req, view, refresh),
-      // While it is being changed the form above shows the values (and the preview the info).
-      editable ? null : infoBlock(req.info),
-      editable ? null : valuesSection(req, names),
-      filesSection(req),
-      el("section", { class: "panel", "aria-labelledby": "bs-route-h" },
-        el("h2", { class: "panel-title", id: "bs-route-h" }, "审批流程"),
-        routeSteps(req.route, { applicant: req.applicant, submittedAt: req.submitted_at || req.route?.history?.find((h) => h.action === "submit")?.at }),
-        ccLine(req), historyList(req.route)),
-      proofSection(req));
+      editable ? editPanel(ctx, req, names, refresh) : null,
+      finished ? acts : null,
+      el("div", { class: ["bs-req-layout", side && "bs-req-has-side", side?.classList.contains("bs-action-panel") && "bs-req-with-bar"] },
+        el("div", { class: "bs-req-main" },
+          // While it is being changed the form above shows the values (and the preview the info).
+          editable ? null : infoBlock(req.info),
+          editable ? null : valuesSection(req, names),
+          filesSection(req),
+          el("section", { class: "panel", "aria-labelledby": "bs-route-h" },
+            el("h2", { class: "panel-title", id: "bs-route-h" }, "审批流程"),
+            routeSteps(req.route, { applicant: req.applicant, submittedAt: req.submitted_at || req.route?.history?.find((h) => h.action === "submit")?.at }),
+            ccLine(req), historyList(req.route)),
+          proofSection(req)),
+        side ? el("div", { class: "bs-req-side" }, side) : null));
     if (focusedHeading) root.querySelector("h1")?.focus({ preventScroll: true });
   }
   draw();
@@ -122,8 +132,19 @@ function actionPanel(ctx, req, view, refresh) {
       })));
     return box;
   }
+  // On a phone the panel is a bar at the bottom of the screen; its button opens the 意见 box and the
+  // actions above it (CSS hides the button on a wide screen, where the panel is always open).
+  const actBody = el("div", { class: "bs-act-body", id: "bs-act-body" });
+  const toggle = button("填写意见并审批", () => {
+    const open = panel.classList.toggle("bs-act-open");
+    toggle.setAttribute("aria-expanded", String(open));
+    toggle.textContent = open ? "收起" : "填写意见并审批";
+    if (open) opinion.input.focus();
+  }, { kind: "primary", class: "bs-act-toggle", "aria-expanded": "false", "aria-controls": "bs-act-body" });
   const panel = el("section", { class: "panel bs-action-panel", "aria-labelledby": "bs-act-title" },
-    el("h2", { class: "panel-title", id: "bs-act-title" }, `请您审批${current ? `：${current.name}` : ""}`));
+    el("div", { class: "bs-act-head" },
+      el("h2", { class: "panel-title", id: "bs-act-title" }, `请您审批${current ? `：${current.name}` : ""}`), toggle),
+    actBody);
   const opinion = field({ label: "审批意见", name: "opinion", type: "textarea", rows: 3, maxlength: 2000, value: view.opinion });
   opinion.input.addEventListener("input", () => { view.opinion = opinion.input.value; });
   const files = opinionFiles(ctx, view);
@@ -139,7 +160,7 @@ function actionPanel(ctx, req, view, refresh) {
     }, { kind });
     return b;
   };
-  panel.append(opinion.wrap, files.node,
+  actBody.append(opinion.wrap, files.node,
     el("div", { class: "actions" }, act("approve", "同意", "primary"),
       acts.includes("reject") ? act("reject", "拒绝", "danger", () => {
         if (!opinion.input.value.trim()) { status.show("请填写拒绝的理由。"); opinion.input.focus(); return null; }
@@ -148,7 +169,7 @@ function actionPanel(ctx, req, view, refresh) {
   if (acts.includes("return") && (req.return_targets || []).length) {
     const target = field({ label: "退回到", name: "target", type: "select", value: req.return_targets[0].key,
       options: req.return_targets.map((t) => ({ value: t.key, label: t.name })) });
-    panel.append(el("div", { class: "bs-return-row" }, target.wrap, act("return", "退回", "danger", () => ({ target: target.input.value }))));
+    actBody.append(el("div", { class: "bs-return-row" }, target.wrap, act("return", "退回", "danger", () => ({ target: target.input.value }))));
   }
   if (acts.includes("transfer") || acts.includes("add_signer")) {
     const chosen = { ids: [] };
@@ -166,10 +187,10 @@ function actionPanel(ctx, req, view, refresh) {
       acts.includes("transfer") ? act("transfer", "转交", "secondary", () => (need(1) ? { user_id: chosen.ids[0] } : null)) : null,
       acts.includes("add_signer") ? act("add_signer", "加签", "secondary", () => (need(0) ? { user_ids: chosen.ids, position: position.input.value } : null)) : null);
     more.append(who.element, acts.includes("add_signer") ? position.wrap : null, row);
-    panel.append(more);
+    actBody.append(more);
   }
   status.show = (text) => { status.textContent = text; status.className = "form-msg form-msg-error"; status.hidden = !text; };
-  panel.append(status);
+  actBody.append(status);
   return panel;
 }
 
