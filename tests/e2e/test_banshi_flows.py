@@ -99,6 +99,30 @@ def sideways(page: Any) -> int:
     return int(page.evaluate("() => document.scrollingElement.scrollWidth - window.innerWidth"))
 
 
+def read_before_acting(page: Any) -> bool:
+    """The approval comes after what is approved: 申请内容 and the route precede the action panel in
+    the page, and the panel (on a phone, the bar fixed above the tab bar) is in view unscrolled."""
+    return bool(
+        page.evaluate("""() => {
+            const values = document.getElementById('bs-values-h'), route = document.getElementById('bs-route-h');
+            const panel = document.querySelector('.bs-action-panel');
+            const after = (a, b) => !!(a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING);
+            return after(values, route) && after(route, panel);
+        }""")
+    ) and in_view(page, ".bs-action-panel #bs-act-title")
+
+
+def in_view(page: Any, selector: str) -> bool:
+    """Whether the element is wholly inside the viewport and not under the phone's tab bar."""
+    return bool(
+        page.locator(selector).evaluate("""(e) => {
+            const r = e.getBoundingClientRect(), bar = document.querySelector('.tabbar');
+            const floor = bar && bar.offsetHeight ? bar.getBoundingClientRect().top : window.innerHeight;
+            return r.height > 0 && r.top >= 0 && r.bottom <= floor;
+        }""")
+    )
+
+
 def open_form(page: Any, name: str) -> None:
     page.goto("/#/banshi")
     page.get_by_role("heading", name="办事", level=1).wait_for()
@@ -149,8 +173,16 @@ def test_annual_leave_across_national_day_on_a_phone_in_elder_mode(
 
         # 王强 (head) agrees; then 赵刚 (分管领导) approves in his browser.
         approve(org, "polonius", rid)
+        zhao.set_viewport_size({"width": 375, "height": 740})  # first on his phone: read, then act
         zhao.goto(f"/#/banshi/r/{rid}")
         zhao.get_by_role("heading", name="请您审批：分管领导审批").wait_for()
+        assert read_before_acting(zhao)
+        zhao.get_by_role("button", name="填写意见并审批").click()
+        expect(zhao.get_by_label("审批意见")).to_be_focused()
+        assert in_view(zhao, ".bs-action-panel .btn-primary:text-is('同意')")
+        zhao.screenshot(path=out / "leave-national-day-approve-375.png")
+        zhao.set_viewport_size({"width": 1366, "height": 800})  # at his desk the panel sits beside the content
+        assert read_before_acting(zhao) and in_view(zhao, ".bs-action-panel .btn-primary:text-is('同意')")
         zhao.get_by_label("审批意见").fill("同意，节后按时返岗。")
         zhao.get_by_role("button", name="同意", exact=True).click()
         zhao.get_by_text("本申请已审批通过").wait_for()
