@@ -30,9 +30,14 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
 def _db(args: argparse.Namespace, *, migrate: bool = False) -> Any:
     """The database for a command. Only ``office migrate`` (``migrate``) always upgrades the schema; the
     others do as a starting worker does: upgrade, or refuse with OFFICE_MIGRATE_ON_START=false."""
+    from office.app import load_all_models
     from office.db import Database
     from office.migrate import prepare_schema, upgrade
 
+    # The models and policy rules every command acts under: a database already at the newest schema
+    # runs no migration, and the migrations' env.py was what loaded them (user create, org import and
+    # export then found no rule for their action and were refused).
+    load_all_models()
     settings = _settings(args)
     db = Database(settings)
     try:
