@@ -26,5 +26,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("uq_meeting_client", table_name="meeting")
-    with op.batch_alter_table("meeting") as batch:
-        batch.drop_column("client_id")
+    # SQLite's own DROP COLUMN, not a batch copy of the table: other tables' rows point at meetings,
+    # and the copy's DROP TABLE meeting fails their foreign keys.
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE meeting DROP COLUMN client_id")
+    else:
+        op.drop_column("meeting", "client_id")
