@@ -5,6 +5,7 @@ A target that is not empty, or a source not at the newest migration, is refused 
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import uuid
 from pathlib import Path
@@ -36,14 +37,18 @@ def _ok(r: Any) -> Any:
 
 
 class Users:
-    def __init__(self, app: Any) -> None:
+    """Clients logged in as demo people; ``secrets``: the authenticator secrets ``office demo`` printed
+    (印章管理员 must use two-step verification)."""
+
+    def __init__(self, app: Any, secrets: dict[str, str] | None = None) -> None:
         self.app = app
+        self.secrets = secrets or {}
         self.clients: dict[str, TestClient] = {}
 
     def __call__(self, username: str) -> TestClient:
         if username not in self.clients:
             self.clients[username] = TestClient(self.app, base_url="http://testserver")
-            login(self.clients[username], username, PASSWORD)
+            login(self.clients[username], username, PASSWORD, totp_secret=self.secrets.get(username, ""))
         return self.clients[username]
 
     def close(self) -> None:
@@ -51,9 +56,9 @@ class Users:
             c.close()
 
 
-def _use(app: Any) -> None:
+def _use(app: Any, secrets: dict[str, str]) -> None:
     """A working day on the demo: the 通知 signed, numbered and sealed; chat; a meeting booked."""
-    as_user = Users(app)
+    as_user = Users(app, secrets)
     leader = as_user("zhangwei")
     doc = next(d for d in _ok(leader.get("/api/docs?box=todo"))["items"] if d["title"] == NOTICE)
     doc = _ok(leader.get(f"/api/docs/{doc['id']}"))
@@ -142,8 +147,9 @@ def test_a_used_demo_moves_and_answers_the_same(
 ) -> None:
     data = tmp_path / "demo"
     assert main(["demo", "--data", str(data), "--password", PASSWORD]) == 0
+    secrets = dict(re.findall(r"^\s+(\S+)\s+验证器密钥 ([A-Z2-7]+)", capsys.readouterr().out, re.M))
     original = create_app(load_settings({}, data_dir=data, testing=True))
-    _run(original, _use)
+    _run(original, lambda app: _use(app, secrets))
     before = _run(original, _reads)
     assert any(i["status"] == "sealed" for i in before["zhangwei /api/docs?box=all"]["items"])
     assert before["zhaoxia /api/messages/search?q=用印"]["items"], "the chat search finds the message"
