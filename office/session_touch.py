@@ -113,7 +113,10 @@ class SessionTouches:
             log.warning("could not write the last session refreshes", exc_info=True)
 
     def _loop(self) -> None:
-        while True:
+        # ``_stopped`` is looked at again before each wait: a stop that came while this thread slept
+        # out LINGER or flushed had its wake-up cleared below, and the thread would wait on until
+        # ``stop``'s join gave up (10 s at every shutdown).
+        while not self._stopped:
             self._wake.wait()
             if self._stopped:
                 return
