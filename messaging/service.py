@@ -22,6 +22,7 @@ from messaging.timeline import member_ids, messages_public, system_message, user
 from office import audit, events, policy
 from office.actor import Actor
 from office.db import escape_like, settings_of, utcnow
+from office.directory import visibility
 from office.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from office.models import Department, User
 from office.timefmt import iso
@@ -436,7 +437,10 @@ def open_direct(session: Session, actor: Actor, *, user_id: int) -> Conversation
     key = f"direct:{a}:{b}"
     conv = session.exec(select(Conversation).where(Conversation.unique_key == key)).first()
     if conv is not None:
-        return conv
+        return conv  # an existing contact stays open, as presence keeps its dot
+    if not visibility.sees_user(session, actor, user_id):
+        # The directory's rule: a person it hides is refused as one who does not exist.
+        raise ValidationError(f"人员不存在或已停用：{[user_id]}", code="unknown_user")
     conv = Conversation(kind=ConversationKind.direct, unique_key=key)
     session.add(conv)
     session.flush()

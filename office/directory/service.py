@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from office import actor_cache, audit, events, policy
 from office.actor import Actor
 from office.db import settings_of
+from office.directory import visibility
 from office.directory.pinyin import full_and_initials, search_keys
 from office.errors import Conflict, NotFound, ValidationError
 from office.models import (
@@ -446,6 +447,8 @@ def person_card(session: Session, actor: Actor, user_id: int) -> dict[str, Any]:
     system permissions, not titles, and only administrators (who assign them) are shown them."""
     policy.require(actor, "directory.read")
     user = get_user(session, user_id)
+    if not visibility.sees_user(session, actor, user_id):  # hidden answers as missing: no existence leak
+        raise NotFound("人员不存在", code="user_not_found")
     roles = roles_of(session, user_id) if policy.can(actor, "user.manage") else None
     return person_public(user, posts_of(session, [user_id])[user_id], roles)
 

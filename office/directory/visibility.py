@@ -1,5 +1,6 @@
-"""Who sees whom across agencies: the one rule for directory search, a department's member list and
-presence (``messaging.presence``).
+"""Who sees whom across agencies: the one rule for directory search, a department's member list, a
+person's card, opening a one-to-one chat (``messaging.service.open_direct``) and presence
+(``messaging.presence``). A person the rule hides answers as one who does not exist.
 
 Staff see everyone of their own agency. Of another agency they see only its 机关领导 and 收发员
 (``OPEN_ROLES``): the people cross-agency 公文 (分发, 联合发文, 来文) and a first contact go
@@ -19,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from office.actor import Actor
 from office.config import Settings
+from office.db import settings_of
 from office.models import Department, Post, Role, UserRole
 
 OPEN_ROLES = frozenset({Role.leader, Role.clerk})
@@ -58,3 +60,8 @@ def visible(session: Session, scope: Scope, user_ids: list[int]) -> list[int]:
     ).all():
         roles[uid].add(role)
     return [u for u in user_ids if sees(scope, agencies[u], roles[u])]
+
+
+def sees_user(session: Session, actor: Actor, user_id: int) -> bool:
+    """Whether ``actor`` sees the person ``user_id`` (a card, a new chat): ``visible`` for one."""
+    return bool(visible(session, scope_of(settings_of(session), actor), [user_id]))

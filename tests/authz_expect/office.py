@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.authz_expect import REFUSED, admin_only, everyone, private, public
+from tests.authz_expect import OK, REFUSED, admin_only, everyone, expect, private, public
 
 EXPECTATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/"): public(),
@@ -30,11 +30,13 @@ EXPECTATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/api/todo/summary"): everyone(),
     # Another session of hamlet's: only hamlet may end it.
     ("DELETE", "/api/me/sessions/{session_id:int}"): private(),
-    # The directory is readable by all staff of every agency (a province-wide 通讯录).
+    # The directory is readable by all staff of every agency (a province-wide 通讯录); of another
+    # agency one sees only its 机关领导 and 收发员 (office.directory.visibility), so hamlet's card
+    # (a 科员) answers othello as a missing person.
     ("GET", "/api/directory/tree"): everyone(),
     ("GET", "/api/directory/search"): everyone(),
     ("GET", "/api/directory/departments/{dept_id:int}/members"): everyone(),
-    ("GET", "/api/directory/people/{user_id:int}"): everyone(),
+    ("GET", "/api/directory/people/{user_id:int}"): expect(OK, same_dept=OK, other_dept=OK, other_agency=404, admin=OK),
     # Administration.
     ("PUT", "/api/admin/settings/watermark"): admin_only(REFUSED),
     ("POST", "/api/admin/departments"): admin_only(REFUSED),

@@ -90,6 +90,41 @@ def test_presence_follows_the_same_rule_and_adds_shared_conversations(
             assert watched() == set(ids)
             return
         assert watched() == {u["ophelia"], u["desdemona"]}
-        r = ham.post("/api/messages/direct", json={"user_id": u["othello"]})
-        assert r.status_code in (200, 201), r.text
+        with settings_changed(db, directory_across_agencies=True):  # a contact made while all showed
+            r = ham.post("/api/messages/direct", json={"user_id": u["othello"]})
+            assert r.status_code in (200, 201), r.text
         assert watched() == {u["ophelia"], u["othello"], u["desdemona"]}  # a contact keeps the dot
+        again = ham.post("/api/messages/direct", json={"user_id": u["othello"]})  # and stays open
+        assert again.status_code in (200, 201) and again.json()["id"] == r.json()["id"], again.text
+
+
+def test_a_hidden_persons_card_answers_as_missing(db: Database, client: TestClient, org: Org) -> None:
+    ham, u = _as(client, "hamlet"), org.users
+    missing = ham.get("/api/directory/people/999999")
+    hidden = ham.get(f"/api/directory/people/{u['othello']}")  # 科员 of 省财政厅
+    assert hidden.status_code == missing.status_code == 404, hidden.text
+    assert {**hidden.json(), "request_id": ""} == {**missing.json(), "request_id": ""}
+    assert ham.get(f"/api/directory/people/{u['desdemona']}").json()["name"] == "何芳"  # its 厅长 shows
+    assert ham.get(f"/api/directory/people/{u['ophelia']}").status_code == 200  # one's own agency
+    assert _as(client, "othello").get(f"/api/directory/people/{u['hamlet']}").status_code == 404
+    assert _as(client, "othello").get(f"/api/directory/people/{u['gertrude']}").status_code == 200  # 收发员
+    assert _as(client, "prospero").get(f"/api/directory/people/{u['othello']}").status_code == 200  # admin
+    with settings_changed(db, directory_across_agencies=True):
+        assert ham.get(f"/api/directory/people/{u['othello']}").json()["name"] == "郑军"
+
+
+def test_a_direct_chat_with_a_hidden_person_is_refused_as_with_a_missing_one(
+    db: Database, client: TestClient, org: Org
+) -> None:
+    ham, u = _as(client, "hamlet"), org.users
+    missing = ham.post("/api/messages/direct", json={"user_id": 999999})
+    hidden = ham.post("/api/messages/direct", json={"user_id": u["othello"]})
+    assert hidden.status_code == missing.status_code == 422, hidden.text
+    assert hidden.json()["error"] == missing.json()["error"] == "unknown_user"
+    assert hidden.json()["message"].replace(str(u["othello"]), "N") == missing.json()["message"].replace("999999", "N")
+    kinds = [c["kind"] for c in ham.get("/api/messages/conversations").json()["items"]]
+    assert "direct" not in kinds, kinds  # nothing was created
+    ok = ham.post("/api/messages/direct", json={"user_id": u["desdemona"]})  # another agency's 厅长
+    assert ok.status_code in (200, 201), ok.text
+    with settings_changed(db, directory_across_agencies=True):
+        assert ham.post("/api/messages/direct", json={"user_id": u["othello"]}).status_code in (200, 201)
