@@ -72,7 +72,7 @@ class Database:
             yield session
 
     @contextmanager
-    def write(self, *, lock_now: bool = False) -> Iterator[Session]:
+    def write(self, *, lock_now: bool = False, subscribers: list[Any] | None = None) -> Iterator[Session]:
         """One serialised write transaction: commit on success, roll back on error.
 
         Writers are serialised (a process lock on SQLite, whose writes are serial anyway; a
@@ -84,6 +84,11 @@ class Database:
         write lock is held from then on (on SQLite ``BEGIN IMMEDIATE`` is otherwise sent with the
         first statement; PostgreSQL's advisory lock is always taken first). The group-commit writer
         takes the lock this way and only then collects its batch (``office.groupcommit``).
+
+        ``subscribers``: the committed events are added to this list instead of being handed to the
+        subscribers here, for a caller that answers its own callers first and then runs them
+        (``events.notify_subscribers``): the group-commit writer acknowledges at the commit, not after
+        every 工作通知 a batch caused was written.
         """
         from office import events
 
@@ -105,7 +110,9 @@ class Database:
                 events.deliver(self, committed)
         if self.checkpointer is not None:
             self.checkpointer.poke()
-        if committed:
+        if committed and subscribers is not None:
+            subscribers.extend(committed)
+        elif committed:
             events.notify_subscribers(self, committed)
 
     @contextmanager

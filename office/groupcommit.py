@@ -5,7 +5,10 @@ throughput at the disk's fsync rate (PostgreSQL's commit flush is the same limit
 ``submit`` a function; one writer thread takes everything queued, runs each function in its own
 SAVEPOINT inside ONE ``Database.write()`` (a failing item rolls back alone and gets its error),
 commits once, and only then resolves each caller's future: an item is acknowledged only after the
-commit that made it durable, and a failed commit acknowledges nobody.
+commit that made it durable, and a failed commit acknowledges nobody. The in-process subscribers of
+the batch's events (``office.events.subscribe``: other domains' reactions, such as the 工作通知 each
+new 办事 task sends) run after the callers were answered, not before: they are later writes of
+their own, and a caller waiting for them waited for work its answer does not depend on.
 
 Items carrying a ``batch_type`` are handed, a consecutive run at a time, to that class
 (``batch_type(session, items).run() -> [(ok, value), ...]``), which writes the run with multi-row
@@ -26,7 +29,9 @@ at once with ``Overloaded`` (HTTP 503 with ``Retry-After``, a websocket ``error`
 ``retry_after``) before anything is queued, so a refused item changes nothing, and what was accepted
 is answered within about the time the writer needs for one full queue instead of a backlog that
 grows until every caller waits tens of seconds. Reads, health checks and ``/metrics`` never pass
-through a writer, so they keep answering.
+through a writer, so they keep answering. Callers that would do work to build an item (validate a
+websocket frame, check a rate limit) ask ``check_room`` first, so a refusal costs them nothing more.
+The retry hint grows the longer the writer stays full (``retry_after``).
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from typing import Any, TypeVar
 from sqlalchemy import event
 from sqlmodel import Session
 
-from office import metrics
+from office import events, metrics
 from office.db import Database
 from office.errors import Overloaded
 
@@ -50,9 +55,22 @@ T = TypeVar("T")
 log = logging.getLogger("office.groupcommit")
 _STOP = object()
 Item = tuple[Callable[[Session], Any], Future[Any]]
-# Seconds a refused caller is told to wait (``Retry-After``): about what a full queue takes to write,
-# so a retry usually finds room; clients add their own jitter so the refused do not return together.
+# Seconds a refused caller is told to wait (``Retry-After``), growing with the pressure: RETRY_AFTER
+# (about what a full queue takes to write) when the writer has just filled, doubled for every
+# RETRY_AFTER_DOUBLING seconds it has stayed full since (full: refusing, and not drained below half
+# its bound in between), at most RETRY_AFTER_MAX. Under a 1.5x overload a one-second hint brought
+# every refused send back each second, so the refusals grew with the backlog into a storm that took
+# the event loop from the accepted work; a long overload now sends the refused away for longer. The
+# clients back off exponentially on top, with jitter, the hint as their floor (static/js/api.js).
 RETRY_AFTER = 1
+RETRY_AFTER_MAX = 30
+RETRY_AFTER_DOUBLING = 5.0
+
+
+def retry_after(full_for: float) -> int:
+    """The ``Retry-After`` seconds of a refusal ``full_for`` seconds after the writer filled up."""
+    doublings = int(max(0.0, full_for) / RETRY_AFTER_DOUBLING)
+    return RETRY_AFTER_MAX if doublings >= 8 else min(RETRY_AFTER_MAX, RETRY_AFTER << doublings)
 
 
 class GroupCommit:
@@ -65,8 +83,10 @@ class GroupCommit:
         linger: float = 0.0,
         max_linger: float = 0.005,
         max_queue: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
+        self.clock = clock  # for how long the queue has been full (the tests pass their own)
         self.max_batch = max_batch
         # The bound on accepted, unanswered items; None: the database's ``Settings.write_queue_max``,
         # read at each submit (so a changed setting applies at once).
@@ -83,6 +103,9 @@ class GroupCommit:
         self.items = 0
         self.retried = 0
         self.refused = 0  # items refused because the queue was full
+        self._full_since: float | None = None  # when the refusing began (``retry_after``)
+        # Events committed by this writer whose subscribers have not run yet (``_after_commit``).
+        self._committed: list[events.Event] = []
         self._depth = 0  # accepted and not yet answered: queued, or in the batch being written
         self._depth_lock = threading.Lock()
         # Cleared, the writer stops before its next batch until set again: the tests' way to hold a
@@ -101,20 +124,46 @@ class GroupCommit:
         """Items accepted and not yet answered."""
         return self._depth
 
+    def _limit(self) -> int:
+        return self.max_queue if self.max_queue is not None else self.db.settings.write_queue_max
+
+    def check_room(self) -> None:
+        """Raise ``Overloaded`` now, as ``submit`` would, if the queue is full: asked before the work
+        of building an item, so a refusal under overload costs the caller almost nothing. Room now
+        is no promise: ``submit`` checks again."""
+        if self._depth >= self._limit():  # an int read: no lock while there is room
+            with self._depth_lock:
+                hint = self._refusal(self._limit())
+            if hint is not None:
+                self._refuse(hint)
+
+    def _refusal(self, limit: int) -> int | None:
+        """With ``_depth_lock`` held: the retry hint if the queue is full (counted as refused), else
+        None. The overload began at the first refusal since the queue was last below half its bound."""
+        if self._depth < limit:
+            if self._full_since is not None and self._depth < limit // 2:
+                self._full_since = None
+            return None
+        self.refused += 1
+        now = self.clock()
+        if self._full_since is None:
+            self._full_since = now
+        return retry_after(now - self._full_since)
+
+    def _refuse(self, hint: int) -> None:
+        metrics.write_refused(self._thread.name)
+        raise Overloaded(retry_after=hint)
+
     def submit(self, fn: Callable[[Session], T]) -> Future[T]:
         """Queue ``fn(session)``; the future resolves after the commit that includes it. Raises
         ``Overloaded`` at once, queueing nothing, when the queue is full."""
-        limit = self.max_queue if self.max_queue is not None else self.db.settings.write_queue_max
+        limit = self._limit()
         with self._depth_lock:
-            if self._depth >= limit:
-                self.refused += 1
-                refused = True
-            else:
+            hint = self._refusal(limit)
+            if hint is None:
                 self._depth += 1
-                refused = False
-        if refused:
-            metrics.write_refused(self._thread.name)
-            raise Overloaded(retry_after=RETRY_AFTER)
+        if hint is not None:
+            self._refuse(hint)
         fut: Future[T] = Future()
         self._queue.put((fn, fut))
         return fut
@@ -207,6 +256,7 @@ class GroupCommit:
         if not ran:  # the lock or the transaction failed before the batch was taken: as a failed commit
             live.extend(item for item in batch if item[1].set_running_or_notify_cancel())
         if not live:
+            self._after_commit()
             return stop
         metrics.group_commit(self._thread.name, len(live), time.perf_counter() - started)
         if outcomes is None and len(live) > 1:
@@ -214,9 +264,17 @@ class GroupCommit:
             for item in live:
                 self.retried += 1
                 self._finish([item], *self._write(_alone(item[0])))
+                self._after_commit()
             return stop
         self._finish(live, outcomes, failure)
+        self._after_commit()
         return stop
+
+    def _after_commit(self) -> None:
+        """The subscribers of what the last commit published, once its callers were answered."""
+        done, self._committed = self._committed, []
+        if done:
+            events.notify_subscribers(self.db, done)
 
     def _write(
         self, body: Callable[[Session], list[tuple[bool, Any]]], *, lock_now: bool = False
@@ -226,7 +284,7 @@ class GroupCommit:
         committed: list[bool] = []
         outcomes: list[tuple[bool, Any]] = []
         try:
-            with self.db.write(lock_now=lock_now) as session:
+            with self.db.write(lock_now=lock_now, subscribers=self._committed) as session:
                 event.listen(session, "after_commit", lambda _s: committed.append(True))
                 outcomes = body(session)
         except Exception as exc:
