@@ -18,14 +18,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from prometheus_client import REGISTRY
 from sqlmodel import col, func, select
 from starlette.testclient import TestClient
 
 from messaging.models import Message
 from office.app import STATIC_DIR as STATIC
+from office.config import Settings
 from office.db import Database
-from office.groupcommit import RETRY_AFTER, GroupCommit
+from office.errors import Overloaded
+from office.groupcommit import RETRY_AFTER, RETRY_AFTER_MAX, GroupCommit, retry_after
 from office.models import AuditEntry
 from tests.conftest import LiveServer, require_tool
 from tests.factories import Org, login, settings_changed
@@ -94,6 +97,42 @@ def test_a_full_queue_answers_503_at_once_changes_nothing_and_reads_go_on(client
     r = client.post(f"{P}/conversations/{g}/messages", json=body)
     assert r.status_code == 201 and r.json()["text"] == "排队中"
     assert _counts(db)[0] == before[0] + 1
+
+
+def test_the_retry_hint_grows_while_the_writer_stays_full_and_starts_over_once_it_drained(settings: Settings) -> None:
+    """Retry-After doubles for every 5 s the writer has been refusing (1, 2, 4 ... 30 s at most), for
+    submit and check_room alike; once the queue drained, the next overload starts at 1 s again."""
+    now = [1000.0]
+    db = Database(settings)
+    writer = GroupCommit(db, name="retry-hint-test", max_queue=4, clock=lambda: now[0])
+
+    def hint(at: float, ask: Any) -> int:
+        now[0] = 1000.0 + at
+        with pytest.raises(Overloaded) as refused:
+            ask()
+        return refused.value.retry_after
+
+    def fill() -> list[Future[Any]]:
+        writer.running.clear()
+        return [writer.submit(lambda _s: None) for _ in range(4)]
+
+    try:
+        held = fill()
+        submit = lambda: writer.submit(lambda _s: None)  # noqa: E731
+        got = [hint(t, submit) for t in (0, 4.9, 5, 10, 15, 20, 25, 40, 10**6)]
+        assert got == [RETRY_AFTER, 1, 2, 4, 8, 16, RETRY_AFTER_MAX, RETRY_AFTER_MAX, RETRY_AFTER_MAX]
+        assert hint(10**6, writer.check_room) == RETRY_AFTER_MAX  # the same rule, the same clock
+        assert writer.refused == 10 and writer.depth == 4  # refused, never queued
+        writer.running.set()
+        for f in held:
+            f.result(WAIT)
+        held = fill()  # drained to nothing in between: a new overload
+        assert hint(2 * 10**6, submit) == RETRY_AFTER
+        assert [retry_after(s) for s in (-1, 0, 9.9, 10, 10**9)] == [1, 1, 2, 4, RETRY_AFTER_MAX]
+    finally:
+        writer.running.set()
+        writer.stop()
+        db.dispose()
 
 
 def test_http_writes_waiting_for_a_busy_writer_hold_no_thread_so_reads_go_on(client: TestClient, org: Org) -> None:
