@@ -1,6 +1,8 @@
 """Websocket frames clients may send on /ws: ``chat.send`` (acked with ``chat.ack`` after the
 commit), ``chat.read``, ``chat.typing``, ``presence.set`` and ``presence.watch``. Errors come back as ``error`` frames
-carrying the client's ``ref``; a sender who keeps hitting the rate limit is closed with 1008."""
+carrying the client's ``ref``; a sender who keeps hitting the rate limit is closed with 1008. While
+chat's writer is full, ``chat.send`` and ``chat.read`` are refused (``overloaded``, with the writer's
+``retry_after``) before the frame is validated or rate-limited: a refusal costs a comparison."""
 
 from __future__ import annotations
 
@@ -124,6 +126,9 @@ class FrameHandlers:
         task.add_done_callback(self.tasks.discard)
 
     async def send(self, conn: Connection, frame: dict[str, Any]) -> None:
+        # Room first (the hub has already checked the session): under overload most frames are
+        # refused, and a refusal then costs no validation, no rate-limit token and no item.
+        self.rt.batcher.check_room()
         body: FrameSendBody = validate_body(FrameSendBody, self._fields(frame))
         self._rate(conn)
         actor, ref = conn.actor, frame.get("ref")
@@ -148,6 +153,7 @@ class FrameHandlers:
             conn.offer({"type": "error", "ref": ref, "error": "server_error", "message": "服务器内部错误，消息未保存"})
 
     async def read(self, conn: Connection, frame: dict[str, Any]) -> None:
+        self.rt.batcher.check_room()  # as for send: a refusal before any work
         body: FrameReadBody = validate_body(FrameReadBody, self._fields(frame))
         actor = conn.actor
         fut = self.rt.batcher.submit(ReadOp(actor, body.conversation_id, body.seq))

@@ -157,6 +157,7 @@ def history(ctx: Ctx) -> dict[str, Any]:
 def send(ctx: Ctx) -> Future[dict[str, Any]]:
     """Send a message; answered after it is durably stored (retries with the same client_id are safe)."""
     rt, actor, cid, fields = _rt(ctx), ctx.user, _conv(ctx), ctx.body.model_dump()
+    _batcher(ctx).check_room()  # a refused send spends no rate-limit token (it changes nothing)
     if not rt.buckets.allow(actor.user_id, actor.ip):
         raise RateLimited("发送过于频繁，请稍后再试")
     return _batcher(ctx).submit(SendOp(actor, cid, fields))
@@ -239,6 +240,7 @@ def upload(ctx: Ctx) -> Future[dict[str, Any]]:
     if file is None or not hasattr(file, "file"):
         raise ValidationError("缺少文件字段 file", code="missing_file")
     actor = ctx.user
+    _batcher(ctx).check_room()  # before the file is stored: a refused upload leaves nothing behind
     got = attachments.receive_file(
         ctx.session,
         actor,

@@ -135,6 +135,30 @@ def test_the_retry_hint_grows_while_the_writer_stays_full_and_starts_over_once_i
         db.dispose()
 
 
+def test_a_refused_http_send_spends_no_rate_token_and_a_refused_upload_stores_no_file(
+    client: TestClient, org: Org
+) -> None:
+    """The writer's room is checked before the sender's rate limit and before an upload is stored."""
+    g = group(org, "hamlet", "组", ["ophelia"])
+    login(client, "hamlet")
+    db, rt = org.db, client.app.state.chat  # type: ignore[attr-defined]
+    url = f"{P}/conversations/{g}/messages"
+    files = sorted(p for p in rt.files.rglob("*") if p.is_file())
+    with ThreadPoolExecutor(2) as pool, settings_changed(db, chat_rate_burst=2, chat_rate_per_second=0.001):
+        with saturated(db, rt.batcher):
+            codes = [
+                pool.submit(client.post, url, json={"text": "忙", "client_id": cid()}).result(WAIT) for _ in range(4)
+            ]
+            assert [(r.status_code, r.json()["error"]) for r in codes] == [(503, "overloaded")] * 4
+            up = pool.submit(
+                client.post, f"{P}/conversations/{g}/attachments", files={"file": ("a.txt", b"abc", "text/plain")}
+            ).result(WAIT)
+            assert up.status_code == 503, up.text
+            assert sorted(p for p in rt.files.rglob("*") if p.is_file()) == files
+        # The sender's two tokens are still there: the refusals spent none.
+        assert [client.post(url, json={"text": f"{i}", "client_id": cid()}).status_code for i in range(2)] == [201] * 2
+
+
 def test_http_writes_waiting_for_a_busy_writer_hold_no_thread_so_reads_go_on(client: TestClient, org: Org) -> None:
     """More sends waiting for a held writer than the threadpool has threads (anyio's 40): each
     waits on the event loop for its commit, not on a thread, so a read still gets one at once."""
@@ -189,6 +213,51 @@ def test_a_websocket_send_on_a_full_queue_gets_an_error_frame_and_no_ack(live: L
     asyncio.run(retried())  # the client's retry after the hint is stored, once
     with db.read() as s:
         assert s.exec(select(func.count()).where(col(Message.client_id) == client_id)).one() == 1
+
+
+def test_a_refused_frame_is_neither_validated_nor_rate_limited_and_changes_nothing(
+    live: LiveServer, live_org: Org
+) -> None:
+    """While the writer is full a chat.send or chat.read frame is refused before anything else is done
+    with it: an invalid one answers overloaded (not its validation error), and refused sends spend
+    none of the sender's rate-limit tokens nor count towards closing the socket for abuse."""
+    g = group(live_org, "hamlet", "组", ["ophelia"])
+    ham = User(live, "hamlet")
+    db = live_org.db
+
+    def send(ref: str, **extra: Any) -> str:
+        return json.dumps(
+            {"type": "chat.send", "ref": ref, "conversation_id": g, "text": ref, "client_id": cid()} | extra
+        )
+
+    async def refused() -> None:
+        async with ham.ws() as w:
+            assert (await recv(w))["type"] == "hello"
+            await w.send(send("bad", conversation_id="第一组", text=7))
+            await w.send(json.dumps({"type": "chat.read", "ref": "rd", "conversation_id": g, "seq": -1}))
+            for i in range(6):
+                await w.send(send(f"s{i}"))
+            got = [await recv_type(w, "error") for _ in range(8)]
+            assert [(e["ref"], e["error"]) for e in got] == [
+                (r, "overloaded") for r in ["bad", "rd"] + [f"s{i}" for i in range(6)]
+            ]
+            await w.send(json.dumps({"type": "ping"}))
+            assert (await recv(w))["type"] == "pong"  # still open, and nothing else came before
+
+    async def accepted() -> None:
+        async with ham.ws() as w:
+            assert (await recv(w))["type"] == "hello"
+            for ref in ("a1", "a2"):
+                await w.send(send(ref))
+                assert (await recv_type(w, "chat.ack"))["ref"] == ref
+
+    before = _counts(db)
+    with settings_changed(db, chat_rate_burst=2, chat_rate_per_second=0.001, chat_abuse_rejections=3):
+        with saturated(db, live.app.state.chat.batcher):
+            asyncio.run(refused())
+            assert _counts(db) == before
+        asyncio.run(accepted())  # both of the sender's tokens were left
+    assert _counts(db)[0] == before[0] + 2
 
 
 # The web client (static/js/api.js), run by node against the real server: no browser needed. ---------
