@@ -81,10 +81,18 @@ def _year_use(entries: list[LeaveEntry], year: int) -> rules.YearUse:
 
 
 def summarise(
-    entries: list[LeaveEntry], work_start: dt.date | None, year: int, *, pending: float = 0
+    entries: list[LeaveEntry],
+    work_start: dt.date | None,
+    year: int,
+    *,
+    pending: float = 0,
+    today: dt.date | None = None,
 ) -> dict[str, Any]:
-    """One person's leave in ``year`` from their ledger entries of that year and the one before."""
-    years = rules.years_completed(work_start, dt.date(year, 1, 1)) if work_start else 0
+    """One person's leave in ``year`` from their ledger entries of that year and the one before.
+    Years of service count to the day (``rules.service_date``): today in the current year."""
+    counted_to = rules.service_date(year, today or dt.datetime.now(CHINA).date())
+    years = rules.years_completed(work_start, counted_to) if work_start else 0
+    crossed = rules.crossing(work_start, year) if work_start else None
     grants = [e.days for e in entries if e.year == year and is_grant(e)]
     entitled = sum(grants) if grants else rules.entitlement(work_start, year)
     this, last = _year_use(entries, year), _year_use(entries, year - 1)
@@ -110,6 +118,17 @@ def summarise(
         "year": year,
         "work_start": work_start.isoformat() if work_start else None,
         "years_of_service": years,
+        "service_counted_to": counted_to.isoformat(),
+        # A threshold reached this year: its extra days are prorated (shown with the entitlement).
+        "crossing": None
+        if crossed is None
+        else {
+            "on": crossed.on.isoformat(),
+            "years": crossed.years,
+            "extra": crossed.extra,
+            "remaining": crossed.remaining,
+            "days": crossed.days,
+        },
         "annual": {
             "entitled": entitled,
             "used": this.annual,

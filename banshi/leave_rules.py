@@ -71,24 +71,47 @@ def tier_days(years: int) -> int:
     return next((days for least, days in TIERS if years >= least), 0)
 
 
+def service_date(year: int, today: dt.date) -> dt.date:
+    """The day years of service are counted to for ``year``: today within it, else its nearer end (31
+    December of a past year, 1 January of a coming one). 累计工作年限 count to the day, not from the
+    year's start: a person whose 10th year falls in July has 10 years from that day on."""
+    return min(max(today, dt.date(year, 1, 1)), dt.date(year, 12, 31))
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """A threshold (1, 10 or 20 years) reached during a year, and the extra days it brings that year."""
+
+    on: dt.date  # the anniversary
+    years: int  # the years of service reached
+    extra: int  # the tier's extra days for a whole year (5)
+    remaining: int  # calendar days of the year from the anniversary on, the anniversary included
+    days: int  # the extra days credited this year: remaining ÷ 365 × extra, whole days
+
+
+def crossing(work_start: dt.date, year: int) -> Crossing | None:
+    """The threshold ``work_start`` reaches during ``year`` (at most one: they are years apart)."""
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    before = tier_days(years_completed(work_start, first))
+    for least, _ in sorted(TIERS):
+        on = anniversary(work_start, least)
+        if first < on <= last:
+            extra = tier_days(least) - before
+            remaining = (last - on).days + 1
+            return Crossing(on=on, years=least, extra=extra, remaining=remaining, days=extra * remaining // 365)
+    return None
+
+
 def entitlement(work_start: dt.date | None, year: int) -> int:
     """Annual leave days for ``year``. The tier is the one reached by 1 January; when a threshold (1,
     10 or 20 years) is crossed during the year, the extra days count for the rest of the year only
-    (剩余日历天数 ÷ 365 × 增加的天数, 不足 1 整天的部分不享受), as the implementing measures do for newcomers."""
-    if work_start is None:
+    (剩余日历天数 ÷ 365 × 增加的天数, 不足 1 整天的部分不享受), as the implementing measures (第五条) do for
+    newcomers (``crossing``)."""
+    if work_start is None or work_start > dt.date(year, 12, 31):
         return 0
-    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    if work_start > last:
-        return 0
-    before = tier_days(years_completed(work_start, first))
-    after = tier_days(years_completed(work_start, last))
-    if after == before:
-        return before
-    crossing = next(
-        anniversary(work_start, least) for least, _ in sorted(TIERS) if first < anniversary(work_start, least) <= last
-    )
-    remaining = (last - crossing).days + 1
-    return before + (after - before) * remaining // 365
+    before = tier_days(years_completed(work_start, dt.date(year, 1, 1)))
+    crossed = crossing(work_start, year)
+    return before + (crossed.days if crossed else 0)
 
 
 def sick_forfeit_days(years: int) -> int:

@@ -49,6 +49,28 @@ def test_no_work_start_no_entitlement() -> None:
     assert rules.years_completed(D("2000-02-29"), D("2001-03-01")) == 1
 
 
+def test_years_of_service_count_to_the_day_when_the_tenth_year_falls_mid_year(
+    client: TestClient, db: Database, org: Org
+) -> None:
+    """Work started 1 July 2016: 10 years on 1 July 2026. The year's entitlement is 5 + 5 × 184/365 →
+    7 (the extra days prorated from the anniversary); 累计工作年限 count to the day, so the summary
+    says 9 years before 1 July and 10 from it, not 9 all year (counted from 1 January)."""
+    start = D("2016-07-01")
+    assert rules.entitlement(start, 2026) == 7
+    before = leave.summarise([], start, 2026, today=D("2026-03-15"))
+    after = leave.summarise([], start, 2026, today=D("2026-12-07"))
+    assert (before["years_of_service"], after["years_of_service"]) == (9, 10)
+    assert before["annual"]["entitled"] == after["annual"]["entitled"] == 7
+    assert after["crossing"] == {"on": "2026-07-01", "years": 10, "extra": 5, "remaining": 184, "days": 2}
+    assert leave.summarise([], start, 2027, today=D("2026-12-07"))["years_of_service"] == 10  # at its 1 January
+    assert leave.summarise([], start, 2027, today=D("2026-12-07"))["crossing"] is None
+    # Over HTTP, a past year counts to its 31 December: 2025 for work started 1 July 2015.
+    set_work_start(db, org.users["hamlet"], "2015-07-01")
+    b = as_user(client, "hamlet").get("/api/banshi/leave/balance", params={"year": 2025}).json()
+    assert (b["years_of_service"], b["service_counted_to"], b["annual"]["entitled"]) == (10, "2025-12-31", 7)
+    assert b["crossing"]["on"] == "2025-07-01" and b["crossing"]["days"] == 2
+
+
 def test_forfeits_of_article_4() -> None:
     none = rules.YearUse()
     assert rules.forfeits(none, none, years=5, entitled=5) == []

@@ -39,7 +39,7 @@ export async function renderLeave(root, ctx) {
 function summary(b) {
   return el("section", { class: "panel", "aria-labelledby": "bs-lv-h" },
     el("h2", { class: "panel-title", id: "bs-lv-h" }, `${b.year} 年`),
-    el("p", { class: "hint" }, b.work_start ? `参加工作时间 ${b.work_start}，累计工作满 ${b.years_of_service} 年。`
+    el("p", { class: "hint" }, b.work_start ? serviceLine(b)
       : "人事处尚未登记您的参加工作时间，年休假按 0 天计；如有疑问请联系人事处。"),
     balanceBlock(b.annual),
     el("div", { class: "table-wrap" }, el("table", { class: "table table-stack" },
@@ -47,6 +47,16 @@ function summary(b) {
       el("tbody", {}, (b.kinds || []).map((k) => el("tr", {},
         el("td", { "data-label": "假别" }, k.label), el("td", { "data-label": "已休", class: "num" }, `${k.used} 天`),
         el("td", { "data-label": "标准" }, k.standard ? `${k.standard} 天` : "—"), el("td", { "data-label": "说明", class: "detail" }, k.note)))))));
+}
+
+// 累计工作年限 count to the day (the server's service_counted_to: today, or the end of a past year); a
+// threshold reached this year adds its days prorated for the rest of the year (实施办法第五条的折算).
+function serviceLine(b) {
+  const counted = `参加工作时间 ${b.work_start}，截至 ${b.service_counted_to} 累计工作满 ${b.years_of_service} 年。`;
+  const c = b.crossing;
+  if (!c) return counted;
+  return `${counted}${c.on} 累计工作满 ${c.years} 年，当年增加的 ${c.extra} 天按剩余 ${c.remaining} 个日历天数折算为 ${c.days} 天`
+    + `（${c.remaining}÷365×${c.extra}，不足 1 整天的部分不享受），已计入本年应休天数。`;
 }
 
 function peopleTable(data, year) {
