@@ -31,6 +31,7 @@ from office.errors import ValidationError
 from office.models import Department
 from office.spreadsheet import safe_cell
 from tianbao import periods
+from tianbao.board import unit_display_name
 from tianbao.models import CollectTask, CurrentValue, DataItem, ItemLevel, ReturnStatus, UnitReturn
 
 NUMERIC = ("number", "money")
@@ -215,6 +216,8 @@ def summary(session: Session, task: CollectTask, *, level: str = "agency", compa
                 "unit_id": unit_id,
                 "unit_name": name,
                 "agency_name": agency_names.get(agency_id, ""),
+                # Named as on the board and in the burden report (one rule: 广州市 统计科).
+                "display_name": unit_display_name(name, agency_names.get(agency_id, "")),
                 "status": ReturnStatus(status).value,
                 "values": per_unit.get(unit_id, {}),
             }

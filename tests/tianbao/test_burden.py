@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from sqlmodel import select
 from starlette.testclient import TestClient
 
 from office import demo as office_demo
@@ -15,7 +16,7 @@ from office.db import Database
 from office.errors import PermissionDenied, ValidationError
 from tests.factories import Org, login
 from tests.tianbao import report_world as rw
-from tianbao import board, burden, demo, returns
+from tianbao import board, burden, demo, returns, summary, tasks
 from tianbao.models import UnitReturn
 
 WHY = {"GDP": "新", "KIND": "新", "NOTE": "新"}
@@ -121,6 +122,15 @@ def test_units_of_several_agencies_are_told_apart_and_seeded_returns_have_no_tim
     assert {u["agency_name"] for u in data["units"]} == {"广州市人民政府", "深圳市人民政府", "珠海市人民政府"}
     assert all(u["submitted"] == 1 for u in data["units"])  # the 第3季度 return, seeded
     assert {str(u["open_to_submit_minutes"]) for u in data["units"]} == {"{'median': None, 'average': None}"}
+    # The task's summary names its units by the board's rule too (the page built its own names).
+    with db.read() as s:
+        head = demo._head(s, demo.COLLECTOR)
+        task_ids = {r.task_id for r in s.exec(select(UnitReturn)).all()}
+        for task_id in task_ids:
+            task = tasks.get_task_for_collector(s, head, task_id)
+            shown = {u["unit_id"]: u["display_name"] for u in summary.summary(s, task)["units"]}
+            on_board = {u["unit_id"]: u["display_name"] for u in board.board(s, head, task_id)["units"]}
+            assert shown == on_board and "广州市 统计科" in shown.values(), shown
 
 
 def test_the_board_names_units_by_the_same_rule() -> None:

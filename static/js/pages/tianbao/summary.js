@@ -35,8 +35,7 @@ export async function renderSummary(root, ctx, taskId) {
     const fig = (v) => (v === null || v === undefined ? v : money ? Number(v) / 100 : v);
     const key = String(it.item_id);
     const units = (data.units || []).filter((u) => u.values && key in u.values)
-      .map((u) => ({ unit_name: u.agency_name && u.agency_name !== u.unit_name ? `${u.agency_name.replace(/人民政府$/, "")} ${u.unit_name}` : u.unit_name,
-        value: fig(u.values[key]) }));
+      .map((u) => ({ unit_name: u.display_name, value: fig(u.values[key]) })); // the server's board.unit_display_name
     const levels = it.groups || [];
     const unit = it.unit_label || (money ? "元" : "");
     const change = it.change_pct ?? it.change;
