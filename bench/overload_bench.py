@@ -5,11 +5,15 @@
   receiver; the acks per second they get is this machine's chat capacity C (client included).
 * Overload: the same senders offer 1.5 x C sends per second for ``seconds``, paced (open loop: they
   do not slow down when the answers are late), as the web client sends: each with a client_id, and
-  one refused ``overloaded`` goes again with the same client_id after its ``retry_after``
-  (stretched by up to half at random, as ``static/js/api.js`` does), at most ``TRIES`` times.
-  Rows: the attempts refused, send->ack and send->delivery p95 of the accepted sends (timed from
-  the accepted attempt: the work the server took on), delivery p95 from the first attempt (what a
-  person waits, retries included), and acknowledged sends missing from the database afterwards.
+  one refused ``overloaded`` goes again with the same client_id as ``static/js/api.js`` retries:
+  ``retry_delay`` applies that file's ``RETRY_POLICY`` (exponential backoff with jitter, the
+  server's ``retry_after`` as the floor, at most ``busyTries`` attempts), read from the file itself,
+  and ``tests/office/test_backpressure.py`` checks both give the same waits.
+  Rows: the attempts refused (and per second of the offered load), send->ack and send->delivery p95
+  of the accepted sends (timed from the accepted attempt: the work the server took on), delivery
+  p95 from the first attempt (what a person waits, retries included), the server's CPU per offered
+  send (user + system time of its process over the phase: on a shared machine a better measure of
+  the cost than wall time), and acknowledged sends missing from the database afterwards.
   Baseline: the same offered load with the bound lifted (``OFFICE_WRITE_QUEUE_MAX`` 10**9), where
   the writer's queue grows instead.
 
@@ -24,6 +28,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import secrets
 import sqlite3
 import tempfile
@@ -32,12 +37,31 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.messaging_bench import _pct, _prepare, _start_server
+from bench.messaging_bench import ROOT, _pct, _prepare, _start_server
 
 PAIRS = 40
 WINDOW = 8
-TRIES = 10
 OVER = 1.5
+
+
+def retry_policy() -> dict[str, float]:
+    """``RETRY_POLICY`` of ``static/js/api.js``: the web client's numbers, so both retry alike."""
+    src = (ROOT / "static" / "js" / "api.js").read_text(encoding="utf-8")
+    found = re.search(r"RETRY_POLICY = Object\.freeze\(\{([^}]*)\}\)", src)
+    assert found, "static/js/api.js has no RETRY_POLICY"
+    return {k: float(v) for k, v in re.findall(r"(\w+): ([\d.]+)", found.group(1))}
+
+
+POLICY = retry_policy()
+
+
+def retry_delay(retry_after: float, attempt: int, rand: float) -> float | None:
+    """api.js ``retryDelay`` for an ``overloaded`` refusal, in seconds: the wait before try number
+    ``attempt + 1`` (``attempt`` from 0), ``rand`` in [0, 1) its jitter; None: give up."""
+    if attempt >= POLICY["busyTries"]:
+        return None
+    backoff = min(POLICY["cap"], POLICY["base"] * 2**attempt)
+    return round(max(retry_after * 1000, backoff) * (1 + rand * POLICY["jitter"])) / 1000
 
 
 async def _connect(port: int, cookie: str) -> Any:
@@ -101,7 +125,7 @@ async def _overload(port: int, cookies: list[str], convs: list[int], rate: float
     receivers = [await _connect(port, cookies[2 * i + 1]) for i in range(len(convs))]
     first: dict[str, float] = {}  # client_id -> its first attempt
     latest: dict[str, float] = {}  # client_id -> its latest attempt (the accepted one, once acked)
-    attempt: dict[tuple[int, int], tuple[str, int]] = {}  # (sender, ref) -> (client_id, try)
+    attempt: dict[tuple[int, int], tuple[str, int]] = {}  # (sender, ref) -> (client_id, attempts so far)
     acked: dict[str, int] = {}  # client_id -> stored message id
     ack_ms: list[float] = []
     delivered_ms: list[float] = []
@@ -142,12 +166,15 @@ async def _overload(port: int, cookies: list[str], convs: list[int], rate: float
             if frame["type"] == "chat.ack":
                 acked[client_id] = frame["message"]["id"]
                 ack_ms.append((time.perf_counter() - latest[client_id]) * 1000)
-            elif frame.get("error") == "overloaded" and tries < TRIES:
+            elif frame.get("error") == "overloaded":
                 counts["refused"] += 1
-                wait = frame.get("retry_after", 1) * (1 + random.random() / 2)
-                loop.call_later(wait, _later, send(k, client_id, tries + 1))
+                wait = retry_delay(frame.get("retry_after", 1), tries - 1, random.random())
+                if wait is None:
+                    counts["given_up"] += 1
+                else:
+                    loop.call_later(wait, _later, send(k, client_id, tries + 1))
             else:
-                counts["given_up" if frame.get("error") == "overloaded" else "other_errors"] += 1
+                counts["other_errors"] += 1
 
     async def deliveries(ws: Any) -> None:
         while not stop.is_set():
@@ -166,8 +193,8 @@ async def _overload(port: int, cookies: list[str], convs: list[int], rate: float
     deadline = time.monotonic() + seconds
     await asyncio.gather(*(pace(k, deadline) for k in range(len(senders))))
     offered = len(first)
-    # Let every send be answered (retries included), within reason.
-    drain_until = time.monotonic() + 120
+    # Let every send be answered (retries included): as long as the policy's longest retries take.
+    drain_until = time.monotonic() + 30 + POLICY["busyTries"] * POLICY["cap"] / 1000 * (1 + POLICY["jitter"])
     while (attempt or len(acked) + counts["given_up"] + counts["other_errors"] < offered) and time.monotonic() < (
         drain_until
     ):
@@ -204,6 +231,16 @@ def _missing(data: Path, ids: list[int]) -> int:
         conn.close()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, all its threads (Linux ``/proc``; else 0)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _phase(data: Path, secret: str, setup: dict[str, Any], queue_max: int, rate: float | None, seconds: float) -> Any:
     """Start a server with ``queue_max``; measure the capacity (``rate`` None) or offer ``rate``."""
     saved = os.environ.get("OFFICE_WRITE_QUEUE_MAX")
@@ -219,7 +256,9 @@ def _phase(data: Path, secret: str, setup: dict[str, Any], queue_max: int, rate:
         cookies, convs = setup["cookies"], setup["convs"]
         if rate is None:
             return asyncio.run(_capacity(port, cookies, convs, seconds))
+        cpu = _cpu_seconds(server.pid)
         got = asyncio.run(_overload(port, cookies, convs, rate, seconds))
+        got["server_cpu"] = _cpu_seconds(server.pid) - cpu
     finally:
         server.terminate()
         server.wait(30)
@@ -241,6 +280,9 @@ def run(quick: bool) -> list[dict[str, Any]]:
         ours = _phase(data, secret, setup, bound, offered, seconds)
         unbounded = _phase(data, secret, setup, 10**9, offered, seconds)
     label = f"at {OVER}x capacity ({offered:.0f}/s, {seconds:.0f} s)"
+    for got in (ours, unbounded):
+        got["refused_per_s"] = got["refused"] / seconds
+        got["cpu_per_send"] = got["server_cpu"] * 1e6 / max(1, got["offered"])
 
     def pair(name: str, key: str, unit: str, target: str = "") -> dict[str, Any]:
         value, base = ours[key], unbounded[key]
@@ -254,6 +296,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
     return [
         {"name": f"chat capacity, {PAIRS} senders x {WINDOW} in flight", "value": round(capacity), "unit": "msg/s"},
         pair(f"send attempts refused {label}", "refused", "count"),
+        pair("refusals per second of the offered load", "refused_per_s", "1/s"),
+        pair("server CPU per offered send (user + system, refusals included)", "cpu_per_send", "us"),
         pair("accepted sends: delivery p95 (from the accepted attempt)", "delivery_p95", "ms", "< 2000"),
         pair("accepted sends: send->ack p95", "ack_p95", "ms"),
         pair("delivery p95 from the first attempt (retries included)", "waited_p95", "ms"),

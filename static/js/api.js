@@ -25,15 +25,35 @@ export class ApiError extends Error {
 }
 
 /**
- * When to send a refused create or send again, with the same client id (so it is stored once): the
- * milliseconds to wait before try number `attempt + 1`, or null when it must not be retried. An
- * overloaded server's `Retry-After`, stretched by up to half again at random so the refused do not
- * all return in the same instant; else 1 s, 2 s, 3 s after a network failure or a server error (the
- * answer may have been lost); never after any other refusal (4xx), nor after `tries` attempts.
+ * How a refused create or send is tried again: the one description of the policy. retryDelay below
+ * applies it, and bench/overload_bench.py reads these numbers for its simulated clients (a test runs
+ * both and compares), so the benchmark's crowd retries exactly as this client does.
+ *   tries      attempts in all after a network failure or a server error: waits of 1 s, 2 s, ...
+ *   busyTries  attempts in all while the server answers 503 `overloaded`
+ *   base, cap  an overloaded server is asked again after `base` ms, doubled after each further
+ *              refusal, at most `cap` ms; its Retry-After is the floor (it grows while it stays full)
+ *   jitter     each of those waits is stretched by up to this fraction at random, so the refused do
+ *              not all come back in the same instant
+ * With a fixed one-second wait, a crowd refused for half a minute came back every second: the
+ * refusals grew with the backlog into a storm that took the server's time from accepted work.
  */
-export function retryDelay(err, attempt, { tries = 3, random = Math.random } = {}) {
-  if (attempt >= tries) return null;
-  if (err && err.retryAfter) return Math.round(err.retryAfter * 1000 * (1 + random() / 2));
+export const RETRY_POLICY = Object.freeze({ tries: 3, busyTries: 8, base: 1000, cap: 30000, jitter: 0.5 });
+
+/**
+ * When to send a refused create or send again, with the same client id (so it is stored once): the
+ * milliseconds to wait before try number `attempt + 1` (`attempt` counts from 0), or null when it
+ * must not be retried: after an overloaded refusal, exponential backoff with jitter from the
+ * server's `Retry-After`; after a network failure or a server error (the answer may have been lost)
+ * 1 s, 2 s, 3 s; never after any other refusal (4xx), nor after `tries` attempts (RETRY_POLICY's).
+ */
+export function retryDelay(err, attempt, { tries, random = Math.random } = {}) {
+  const p = RETRY_POLICY;
+  const busy = Boolean(err && err.retryAfter);
+  if (attempt >= (tries ?? (busy ? p.busyTries : p.tries))) return null;
+  if (busy) {
+    const backoff = Math.min(p.cap, p.base * 2 ** attempt);
+    return Math.round(Math.max(err.retryAfter * 1000, backoff) * (1 + random() * p.jitter));
+  }
   if (err && err.status && err.status < 500) return null;
   return 1000 * (attempt + 1);
 }

@@ -23,6 +23,7 @@ from prometheus_client import REGISTRY
 from sqlmodel import col, func, select
 from starlette.testclient import TestClient
 
+from bench import overload_bench
 from messaging.models import Message
 from office.app import STATIC_DIR as STATIC
 from office.config import Settings
@@ -274,7 +275,9 @@ try {
   console.log(JSON.stringify({
     status: err.status, code: err.code, message: err.message, retryAfter: err.retryAfter,
     first: [retryDelay(err, 0, { random: () => 0 }), retryDelay(err, 0, { random: () => 1 })],
-    last: retryDelay(err, 3),
+    last: retryDelay(err, 8),
+    backoff: [1, 4, 30].map((hint) => [0, 0.37, 0.999].map((r) => [0, 1, 2, 3, 4, 5, 6, 7, 8].map((n) =>
+      retryDelay(new ApiError(503, "overloaded", "x", null, hint), n, { random: () => r })))),
     network: [0, 1, 2, 3].map((n) => retryDelay(new ApiError(0, "network", "x"), n)),
     refused: retryDelay(new ApiError(422, "invalid", "x"), 0),
   }));
@@ -292,7 +295,8 @@ def test_the_web_client_waits_for_retry_after_before_sending_again(live: LiveSer
 
     def client() -> dict[str, Any]:
         done = subprocess.run(args, capture_output=True, text=True, timeout=30, check=True)
-        return json.loads(done.stdout)  # type: ignore[no-any-return]
+        got: dict[str, Any] = json.loads(done.stdout)
+        return got
 
     with saturated(live_org.db, live.app.state.chat.batcher):
         refused = client()
@@ -300,6 +304,17 @@ def test_the_web_client_waits_for_retry_after_before_sending_again(live: LiveSer
     assert refused["message"] == "系统繁忙，请稍后重试"
     wait = RETRY_AFTER * 1000
     assert refused["first"] == [wait, wait * 3 // 2]  # the hint, stretched by up to half at random
-    assert refused["last"] is None  # the composer then shows the message instead
+    # Refused again and again, it waits twice as long each time (30 s at most), never less than the
+    # server's hint; after eight attempts the composer shows the message instead.
+    by_hint = {hint: table for hint, table in zip((1, 4, 30), refused["backoff"], strict=True)}
+    assert by_hint[1][0] == [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, None]
+    assert by_hint[4][0] == [4000, 4000, 4000, 8000, 16000, 30000, 30000, 30000, None]
+    assert by_hint[30][2] == [44985] * 8 + [None]  # the longest hint, stretched by nearly half
+    assert refused["last"] is None
+    # The benchmark's simulated crowd (bench/overload_bench.py) retries exactly as this client does.
+    for hint, table in by_hint.items():
+        for r, row in zip((0, 0.37, 0.999), table, strict=True):
+            mirrored = [overload_bench.retry_delay(hint, n, r) for n in range(9)]
+            assert row == [None if s is None else round(s * 1000) for s in mirrored], (hint, r)
     assert refused["network"] == [1000, 2000, 3000, None] and refused["refused"] is None
     assert client() == {"sent": True}  # the retry, once the writer has room

@@ -213,7 +213,8 @@ export function createComposer(ctx, state, { merge, sent, dropTargets }) {
       sent();
     } catch (err) {
       // A network failure may have lost the ack, and a busy server asks us to come back after its
-      // Retry-After: retry with the same client id (never doubles), the text kept in the box meanwhile.
+      // Retry-After, later each time it refuses again (api.js RETRY_POLICY): retry with the same
+      // client id (never doubles), the text kept in the box meanwhile.
       const wait = retryDelay(err, attempt);
       if (wait === null) showError(err);
       else {

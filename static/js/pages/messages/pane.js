@@ -308,16 +308,20 @@ export function conversationPane(ctx, state, { list, shell }) {
   }
 
   let readTimer = 0;
+  let readRefusals = 0; // in a row: the busy server's refusals back off as the composer's do
   function noteSeen() {
     clearTimeout(readTimer);
-    readTimer = setTimeout(() => markRead(newestVisibleSeq()).catch(readRefused), 300);
+    readTimer = setTimeout(() => markRead(newestVisibleSeq()).then(() => { readRefusals = 0; }, readRefused), 300);
   }
 
-  // A busy server (503 overloaded) is asked again after its Retry-After, quietly: a read mark can wait.
+  // A busy server (503 overloaded) is asked again after its Retry-After, backing off, quietly: a read
+  // mark can wait (past the policy's tries, the next scroll or message asks again).
   function readRefused(err) {
     if (!(err && err.retryAfter)) return showError(err);
     clearTimeout(readTimer);
-    readTimer = setTimeout(noteSeen, retryDelay(err, 0));
+    const wait = retryDelay(err, readRefusals++);
+    if (wait === null) readRefusals = 0;
+    else readTimer = setTimeout(noteSeen, wait);
   }
 
   async function markRead(seq) {
