@@ -7,7 +7,7 @@
   do not slow down when the answers are late), as the web client sends: each with a client_id, and
   one refused ``overloaded`` goes again with the same client_id as ``static/js/api.js`` retries:
   ``retry_delay`` applies that file's ``RETRY_POLICY`` (exponential backoff with jitter, the
-  server's ``retry_after`` as the floor, at most ``busyTries`` attempts), read from the file itself,
+  server's ``retry_after`` as the floor, at most ``busyTries`` retries), read from the file itself,
   and ``tests/office/test_backpressure.py`` checks both give the same waits.
   Rows: the attempts refused (and per second of the offered load), send->ack and send->delivery p95
   of the accepted sends (timed from the accepted attempt: the work the server took on), delivery

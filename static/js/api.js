@@ -28,8 +28,8 @@ export class ApiError extends Error {
  * How a refused create or send is tried again: the one description of the policy. retryDelay below
  * applies it, and bench/overload_bench.py reads these numbers for its simulated clients (a test runs
  * both and compares), so the benchmark's crowd retries exactly as this client does.
- *   tries      attempts in all after a network failure or a server error: waits of 1 s, 2 s, ...
- *   busyTries  attempts in all while the server answers 503 `overloaded`
+ *   tries      retries after a network failure or a server error: waits of 1 s, 2 s, ...
+ *   busyTries  retries while the server answers 503 `overloaded`
  *   base, cap  an overloaded server is asked again after `base` ms, doubled after each further
  *              refusal, at most `cap` ms; its Retry-After is the floor (it grows while it stays full)
  *   jitter     each of those waits is stretched by up to this fraction at random, so the refused do
@@ -44,7 +44,7 @@ export const RETRY_POLICY = Object.freeze({ tries: 3, busyTries: 8, base: 1000, 
  * milliseconds to wait before try number `attempt + 1` (`attempt` counts from 0), or null when it
  * must not be retried: after an overloaded refusal, exponential backoff with jitter from the
  * server's `Retry-After`; after a network failure or a server error (the answer may have been lost)
- * 1 s, 2 s, 3 s; never after any other refusal (4xx), nor after `tries` attempts (RETRY_POLICY's).
+ * 1 s, 2 s, 3 s; never after any other refusal (4xx), nor once `tries` retries were made (RETRY_POLICY's).
  */
 export function retryDelay(err, attempt, { tries, random = Math.random } = {}) {
   const p = RETRY_POLICY;

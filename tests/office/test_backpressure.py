@@ -305,7 +305,7 @@ def test_the_web_client_waits_for_retry_after_before_sending_again(live: LiveSer
     wait = RETRY_AFTER * 1000
     assert refused["first"] == [wait, wait * 3 // 2]  # the hint, stretched by up to half at random
     # Refused again and again, it waits twice as long each time (30 s at most), never less than the
-    # server's hint; after eight attempts the composer shows the message instead.
+    # server's hint; after eight retries the composer shows the message instead.
     by_hint = {hint: table for hint, table in zip((1, 4, 30), refused["backoff"], strict=True)}
     assert by_hint[1][0] == [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, None]
     assert by_hint[4][0] == [4000, 4000, 4000, 8000, 16000, 30000, 30000, 30000, None]
