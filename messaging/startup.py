@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from messaging import department_groups, messages, subscribers, todo
-from messaging.batcher import GroupCommit
+from messaging.batcher import GroupCommit, serve_notices
 from messaging.frames import FrameHandlers
 from messaging.presence import Presence
 from messaging.ratelimit import SendLimits
@@ -27,6 +27,7 @@ class ChatRuntime:
     def __init__(self, db: Database, hub: Hub, files: Path) -> None:
         self.db, self.hub, self.files = db, hub, files
         self.batcher = GroupCommit(db, name="chat-group-commit", max_batch=db.settings.chat_batch_max)
+        serve_notices(db, self.batcher)  # other domains' 工作通知 are written by it (messaging.noticebatch)
         self.buckets = SendLimits(db)
         self.presence = Presence()
         self.frames = FrameHandlers(self)

@@ -8,12 +8,14 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future
 from typing import Any
 
-from messaging import department_groups, service
-from messaging.models import MessageKind
-from messaging.timeline import append_message
+from messaging import batcher, department_groups, service
+from messaging.noticebatch import NoticeOp
+from office import groupcommit
 from office.db import Database
+from office.errors import Overloaded
 from office.events import Event
 
 log = logging.getLogger("messaging.subscribers")
@@ -49,30 +51,39 @@ def clean_notice(payload: dict[str, Any]) -> tuple[list[int], dict[str, str]] | 
 
 
 def on_notify(db: Database, event: Event) -> None:
+    """After a group commit (``groupcommit.after_answer``: its callers already answered), queued on the
+    app's chat writer (``batcher.notice_writer``), which takes the notices the batch's events produced
+    as one run (``noticebatch.NoticeBatch``: one transaction, multi-row statements), not one fsync'd
+    transaction each on the submitting writer's thread. Otherwise (a plain ``Database.write``, whose
+    caller hears back after this; no app; chat's writer stopping or full) the notice is written here,
+    so none is lost; either way it is written once."""
     cleaned = clean_notice(event.payload)
     if cleaned is None:
         log.warning("ignored malformed %s event (see docs/events.md, notify.*)", event.type)
         return
-    users, meta = cleaned
+    op = NoticeOp(event.type, *cleaned)
+    writer = batcher.notice_writer(db) if groupcommit.after_answer() else None
+    if writer is not None:
+        try:
+            writer.submit(op).add_done_callback(lambda done: _written(db, op, done))
+            return
+        except (Overloaded, batcher.Stopped):
+            pass
     with db.write() as s:
-        from sqlmodel import col, select
+        op(s)
 
-        from office.models import User
 
-        active = s.exec(select(User.id).where(col(User.id).in_(users), User.is_active == True)).all()  # noqa: E712
-        for uid in active:
-            assert uid is not None  # a stored row's key
-            conv = service.notice_channel(s, uid)
-            text = meta["title"] + ("\n" + meta["body"] if meta["body"] else "")
-            append_message(
-                s,
-                conv,
-                sender_id=None,
-                kind=MessageKind.notice,
-                body=text,
-                meta={**meta, "event": event.type},
-                recipients=[uid],
-            )
+def _written(db: Database, op: NoticeOp, done: Future[int]) -> None:
+    """Chat's writer answered: if it could not write the notice (nothing of it was committed), it is
+    written once more alone, in a transaction of its own."""
+    if done.exception() is None:
+        return
+    log.warning("工作通知 not written by chat's writer (%r); writing it alone", done.exception())
+    try:
+        with db.write() as s:
+            op(s)
+    except Exception:
+        log.exception("工作通知 %s not written", op.event_type)
 
 
 def on_meeting_created(db: Database, event: Event) -> None:

@@ -273,8 +273,13 @@ class GroupCommit:
     def _after_commit(self) -> None:
         """The subscribers of what the last commit published, once its callers were answered."""
         done, self._committed = self._committed, []
-        if done:
+        if not done:
+            return
+        _answered.active = True
+        try:
             events.notify_subscribers(self.db, done)
+        finally:
+            _answered.active = False
 
     def _write(
         self, body: Callable[[Session], list[tuple[bool, Any]]], *, lock_now: bool = False
@@ -307,6 +312,17 @@ class GroupCommit:
                 fut.set_exception(value)
 
 
+_answered = threading.local()
+
+
+def after_answer() -> bool:
+    """True while a group-commit writer runs the subscribers of a commit whose callers it has already
+    answered: nobody waits for what they write, so they may queue it (``messaging.subscribers``
+    hands 工作通知 to chat's writer then, and writes them at once under a plain ``Database.write``,
+    whose caller is answered after them)."""
+    return bool(getattr(_answered, "active", False))
+
+
 def _alone(fn: Callable[[Session], Any]) -> Callable[[Session], list[tuple[bool, Any]]]:
     return lambda session: [(True, fn(session))]
 
@@ -336,4 +352,4 @@ def _run_items(session: Session, fns: list[Callable[[Session], Any]]) -> list[tu
     return outcomes
 
 
-__all__ = ["GroupCommit"]
+__all__ = ["GroupCommit", "after_answer"]
