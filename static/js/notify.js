@@ -17,13 +17,13 @@
 // notification; badges, the title and the lists still change.
 
 import { el, loadCss, toast } from "./ui.js";
+import { formatter } from "./time.js";
 
 /** Tells open pages (the 工作台) that a 待办 may have changed. */
 export const todoChanges = new EventTarget();
 
 const TICK = 60_000;
 const SETTLE = 150; // several events of one change arrive together: ask once
-const TZ = "Asia/Shanghai";
 // Which badge each navigation item shows: 消息 the unread messages, 工作台 every 待办, the others
 // the 待办 of the sources whose section they are.
 const TITLE_PREFIX = /^\(\d+\+?\) /;
@@ -227,8 +227,7 @@ function pick(frame, path) {
 export function quietNow(quiet, now = new Date()) {
   if (!quiet) return false;
   const minutes = (hhmm) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
-  const parts = new Intl.DateTimeFormat("en-GB", { timeZone: TZ, hour: "2-digit", minute: "2-digit", hourCycle: "h23" })
-    .formatToParts(now);
+  const parts = formatter({ hour: "2-digit", minute: "2-digit", hourCycle: "h23" }, "en-GB").formatToParts(now);
   const at = Number(parts.find((p) => p.type === "hour").value) * 60 + Number(parts.find((p) => p.type === "minute").value);
   const from = minutes(quiet.start);
   const to = minutes(quiet.end);

@@ -4,6 +4,8 @@
 // through innerHTML, so a name like "<img onerror=…>" is shown as text. Inline style attributes
 // are blocked by the CSP (style-src 'self'); use classes, or element.style from JS.
 
+import { beijingDate, formatter } from "./time.js";
+
 let uidCounter = 0;
 
 /** A unique id for label/input pairs: uid("pwd") -> "pwd-7". */
@@ -95,21 +97,18 @@ export function newestWins(fn) {
   };
 }
 
-const dateFmt = new Intl.DateTimeFormat("zh-CN", {
-  year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false,
-});
+const dateFmt = formatter({ year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false });
 
-/** "2025/03/01 09:30" in local time; "" for empty input. */
+/** "2025/03/01 09:30" in 北京时间 (time.js); "" for empty input. */
 export function formatTime(iso) {
   if (!iso) return "";
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? String(iso) : dateFmt.format(d);
 }
 
+/** Today's date in 北京时间, "2026-12-07". */
 export function today() {
-  const d = new Date();
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  return beijingDate();
 }
 
 // Buttons ---------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import { picker } from "../components/picker.js";
 import { jointIssuersPicker, jointIssuersText, jointSealPanel } from "./docs/joint.js";
 import { blockEditor } from "./docs/blocks.js";
 import { annexesPanel } from "./docs/annexes.js";
+import { dateTime } from "../time.js";
 
 const BOXES = [["todo", "待办"], ["done", "已办"], ["mine", "我起草的"], ["all", "全部"]];
 const STEP_STATES = { done: "已完成", current: "办理中", upcoming: "未开始", skipped: "已跳过" };
@@ -27,12 +28,7 @@ const APPROVE_LABELS = {
 const DONE_TOASTS = { submit: "已送审", approve: "已办理", return: "已退回", withdraw: "已撤回", transfer: "已转办",
   add_signer: "已加签", number: "已编号" };
 
-function fmtTime(iso) {
-  if (!iso) return "";
-  const d = new Date(iso);
-  const p = (n) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
-}
+const fmtTime = dateTime; // "2026-12-07 09:30" in 北京时间 (time.js)
 
 // 主送/抄送 as typed: groups split at commas, semicolons and new lines; a 顿号 stays inside its group
 // ("各处室、各直属单位") so the file prints the punctuation the drafter chose. Distribution still

@@ -10,6 +10,7 @@
 import { el as h, loadCss, replace as clear } from "../ui.js";
 import { upload } from "../api.js";
 import { picker } from "../components/picker.js";
+import { dateTime } from "../time.js";
 
 const DOCX = ".docx,application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 // The verification page also takes the official copy (版式 PDF) sealed at 用印.
@@ -52,9 +53,7 @@ function select(label, options, value) {
 }
 
 function time(iso) {
-  if (!iso) return "—";
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString("zh-CN", { hour12: false });
+  return iso ? dateTime(iso) : "—"; // 北京时间 (time.js)
 }
 
 function errorText(err) {

@@ -8,10 +8,10 @@
 
 import { el, emptyState, errorState, loadCss, loading, newestWins, pagination, replace } from "../ui.js";
 import { todoChanges } from "../notify.js";
+import { formatter } from "../time.js";
 
 const BOXES = [["todo", "待办"], ["done", "已办"], ["mine", "我发起的"]];
 const LIMIT = 20;
-const TZ = "Asia/Shanghai";
 const EMPTY = {
   todo: ["暂无待办", "需要您办理的公文、收文、督办事项、会议邀请、今日签到和 DING 会出现在这里。"],
   done: ["暂无已办事项", "您办理过的事项会出现在这里。"],
@@ -112,10 +112,8 @@ function metaParts(detail, deadline, age) {
   return parts.flatMap((p, i) => (i ? [" · ", p] : [p]));
 }
 
-const dayFmt = new Intl.DateTimeFormat("zh-CN", { timeZone: TZ, month: "long", day: "numeric", weekday: "long" });
-const whenFmt = new Intl.DateTimeFormat("zh-CN", {
-  timeZone: TZ, month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false,
-});
+const dayFmt = formatter({ month: "long", day: "numeric", weekday: "long" }); // 北京时间 (time.js)
+const whenFmt = formatter({ month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false });
 
 function todayText() {
   return dayFmt.format(new Date());

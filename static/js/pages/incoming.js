@@ -7,6 +7,7 @@ import { el, replace, toast, emptyState, errorState, loading, formatTime, newest
 import { upload } from "../api.js";
 import { picker } from "../components/picker.js";
 import { dateTimeInput } from "../components/datefield.js";
+import { fromBeijingLocal } from "../time.js";
 
 const BOXES = [["todo", "待办"], ["done", "已办"], ["reading", "待阅"], ["all", "全部"]];
 const SECTIONS = [["", "收文"], ["supervision", "督办"], ["archive", "归档"], ["search", "搜索"]];
@@ -54,9 +55,8 @@ function attach(id, role, file) {
   return upload(`/api/incoming/${id}/files`, form);
 }
 
-function isoFromLocal(value) {
-  return value ? new Date(value).toISOString() : null;
-}
+// A 办理时限 typed in its date and time boxes is 北京时间, as every page shows it (time.js).
+const isoFromLocal = fromBeijingLocal;
 
 export async function render(root, ctx) {
   loadCss("incoming");

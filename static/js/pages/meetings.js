@@ -9,15 +9,15 @@ import { el, loadCss, newestWins, replace } from "../ui.js";
 import { newClientId } from "../api.js";
 import { picker } from "../components/picker.js";
 import { dateInput, timeInput } from "../components/datefield.js";
+import { formatter } from "../time.js";
 
-const TZ = "Asia/Shanghai";
 const RSVP = { needs_action: "未答复", accepted: "参加", declined: "请假", tentative: "待定", delegated: "代参会" };
 const ROLE = { chair: "主持", required: "出席", optional: "列席" };
 const STATE = { present: "已签到", late: "迟到", absent: "缺席", on_leave: "请假", delegated: "代参会", expected: "未到" };
 const STATUS = { confirmed: "已确认", pending: "待审批", cancelled: "已取消", rejected: "已驳回" };
 const WEEK = "日一二三四五六";
 
-const fmt = (iso, opts) => new Intl.DateTimeFormat("zh-CN", { timeZone: TZ, ...opts }).format(new Date(iso));
+const fmt = (iso, opts) => formatter(opts).format(new Date(iso)); // 北京时间 (time.js)
 const hm = (iso) => fmt(iso, { hour: "2-digit", minute: "2-digit", hour12: false });
 const md = (iso) => fmt(iso, { month: "numeric", day: "numeric", weekday: "short" });
 // A local (Asia/Shanghai) date + time to an ISO string with the zone, as the API requires.

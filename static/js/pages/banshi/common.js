@@ -2,6 +2,7 @@
 // names of people and departments by id (values hold ids; the names are looked up once per page).
 
 import { el } from "../../ui.js";
+import { dateTime } from "../../time.js";
 
 export const STATUS_LABELS = {
   draft: "草稿", running: "审批中", returned: "已退回", approved: "已通过", rejected: "已拒绝", withdrawn: "已撤销",
@@ -21,13 +22,8 @@ export function isAbort(err) {
 
 const pad = (n) => String(n).padStart(2, "0");
 
-/** "2026-12-07 09:30" in the reader's local time; "" for none. */
-export function fmtTime(iso) {
-  if (!iso) return "";
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return String(iso);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
+/** "2026-12-07 09:30" in 北京时间 (time.js), whatever the browser's zone; "" for none. */
+export const fmtTime = dateTime;
 
 // Money ------------------------------------------------------------------------------------------
 

@@ -7,12 +7,13 @@ import { el, replace, button, field, toast, loading, errorState, emptyState } fr
 import { dateInput, normalDate } from "../../components/datefield.js";
 import { balanceBlock } from "./form.js";
 import { fmtTime, isAbort } from "./common.js";
+import { beijingParts } from "../../time.js";
 
 const PARTS = { grant: "年度额度", adjust: "人事处调整", use: "请假", return: "退回" };
 
 export async function renderLeave(root, ctx) {
   const q = ctx.params.query;
-  const now = new Date().getFullYear();
+  const now = beijingParts().year; // 北京时间 (time.js)
   const year = /^\d{4}$/.test(q.year || "") ? Number(q.year) : now;
   const years = el("nav", { class: "tabs bs-tabs", "aria-label": "年度" }, el("ul", {}, [now - 1, now, now + 1].map((y) => el("li", {},
     el("a", { class: "tab", href: `#/banshi/leave?year=${y}${q.user ? `&user=${q.user}` : ""}`, "aria-current": y === year ? "page" : null }, `${y} 年`)))));
@@ -55,7 +56,7 @@ function serviceLine(b) {
   const counted = `参加工作时间 ${b.work_start}，截至 ${b.service_counted_to} 累计工作满 ${b.years_of_service} 年。`;
   const c = b.crossing;
   if (!c) return counted;
-  return `${counted}${c.on} 累计工作满 ${c.years} 年，当年增加的 ${c.extra} 天按剩余 ${c.remaining} 个日历天数折算为 ${c.days} 天`
+  return `${counted}${c.on} 累计工作满 ${c.years} 年，当年增加的 ${c.extra} 天按剩余 ${c.remaining} 个日历日折算为 ${c.days} 天`
     + `（${c.remaining}÷365×${c.extra}，不足 1 整天的部分不享受），已计入本年应休天数。`;
 }
 

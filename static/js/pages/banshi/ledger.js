@@ -5,11 +5,11 @@
 import { el, replace, button, toast, emptyState } from "../../ui.js";
 import { csrfHeader } from "../../api.js";
 import { formatFen } from "./common.js";
+import { beijingDate } from "../../time.js";
 
 export async function renderLedger(root, ctx) {
   const q = ctx.params.query;
-  const d = new Date();
-  const month = /^\d{4}-\d{2}$/.test(q.month || "") ? q.month : `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}`;
+  const month = /^\d{4}-\d{2}$/.test(q.month || "") ? q.month : beijingDate().slice(0, 7); // 北京时间 (time.js)
   const picker = el("input", { type: "month", id: "bs-ledger-month", value: month });
   picker.addEventListener("change", () => picker.value && ctx.navigate(`#/banshi/ledger?month=${picker.value}`));
   const exportBtn = button("导出 Excel", () => download(ctx, month, exportBtn), { kind: "secondary" });

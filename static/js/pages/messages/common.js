@@ -1,6 +1,7 @@
 // What the 消息 modules share: the API prefix, page size, the reactions offered, times, errors and
 // the small link-style button used in message bars.
 import { el, toast } from "../../ui.js";
+import { beijingDate, beijingHm, beijingParts } from "../../time.js";
 
 export const P = "/api/messages";
 export const PAGE = 40;
@@ -14,12 +15,12 @@ export function reactionLabel(emoji) {
   return (REACTIONS.find(([e]) => e === emoji) || [emoji, emoji])[1];
 }
 
-/** "09:30" today, "3月1日 09:30" on other days. */
+/** "09:30" today, "3月1日 09:30" on other days, in 北京时间 (time.js). */
 export function fmtTime(iso) {
-  const d = new Date(iso);
-  const now = new Date();
-  const hm = d.toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", hour12: false });
-  return d.toDateString() === now.toDateString() ? hm : `${d.getMonth() + 1}月${d.getDate()}日 ${hm}`;
+  const p = beijingParts(iso);
+  if (!p) return "";
+  const hm = beijingHm(iso);
+  return beijingDate(iso) === beijingDate() ? hm : `${p.month}月${p.day}日 ${hm}`;
 }
 
 export function showError(err) {

@@ -4,13 +4,14 @@
 
 import { el, replace, button, loading, errorState, toast, field, openDialog, confirmDialog, debounce, newestWins, busy } from "../../ui.js";
 import { statusTag, periodLabel, fmtTime, isAbort, nameOf, RETURN_STATUS, TASK_STATUS } from "./common.js";
+import { beijingParts } from "../../time.js";
 
 const OPEN = new Set(["not_started", "filling", "in_review", "returned"]);
 /** "12-07 16:30" this year, "2025-12-07 16:30" before; "—" for none. */
 const shortTime = (iso) => {
   const t = fmtTime(iso);
   if (!t) return "—";
-  return t.startsWith(`${new Date().getFullYear()}-`) ? t.slice(5) : t;
+  return t.startsWith(`${beijingParts().year}-`) ? t.slice(5) : t;
 };
 
 export async function renderBoard(root, ctx, taskId) {

@@ -4,19 +4,19 @@
 
 import { el, replace, loading, emptyState, errorState, field } from "../../ui.js";
 import { head, num, isAbort } from "./common.js";
+import { beijingDate, beijingParts } from "../../time.js";
 
 function thisMonth() {
-  const d = new Date();
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}`;
+  return beijingDate().slice(0, 7); // 北京时间 (time.js)
 }
 
 function monthOptions() {
   const out = [];
-  const d = new Date();
+  const now = beijingParts(); // 北京时间 (time.js)
   for (let i = 0; i < 24; i += 1) {
-    const m = new Date(d.getFullYear(), d.getMonth() - i, 1);
-    const key = `${m.getFullYear()}-${String(m.getMonth() + 1).padStart(2, "0")}`;
-    out.push({ value: key, label: `${m.getFullYear()}年${m.getMonth() + 1}月` });
+    const n = now.year * 12 + now.month - 1 - i;
+    const [y, mo] = [Math.floor(n / 12), (n % 12) + 1];
+    out.push({ value: `${y}-${String(mo).padStart(2, "0")}`, label: `${y}年${mo}月` });
   }
   return out;
 }

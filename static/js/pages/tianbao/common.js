@@ -2,6 +2,7 @@
 // drawn as inline SVG (no library; attributes only, so the strict CSP allows it).
 
 import { el } from "../../ui.js";
+import { beijingParts } from "../../time.js";
 
 export { fmtTime, isAbort, formatFen } from "../banshi/common.js";
 
@@ -48,7 +49,8 @@ export function periodLabel(key) {
 /** The periods a task is likely to be for: this year's and last year's quarters, halves, months. */
 export function periodOptions(now = new Date()) {
   const out = [];
-  for (const y of [now.getFullYear(), now.getFullYear() - 1]) {
+  const year = beijingParts(now).year; // 北京时间 (time.js)
+  for (const y of [year, year - 1]) {
     for (let q = 4; q >= 1; q -= 1) out.push(`${y}Q${q}`);
     out.push(`${y}H2`, `${y}H1`, String(y));
     for (let mo = 12; mo >= 1; mo -= 1) out.push(`${y}-${String(mo).padStart(2, "0")}`);

@@ -6,6 +6,7 @@
 import { el, replace, button, loading, emptyState, errorState, toast, field, checkbox, confirmDialog, pagination,
   formMessage, debounce, newestWins, busy } from "../../ui.js";
 import { dateTimeInput } from "../../components/datefield.js";
+import { beijingDate, beijingHm, fromBeijingLocal } from "../../time.js";
 import { head, statusTag, periodLabel, periodOptions, fmtTime, isAbort, CYCLES, LEVELS, TYPES } from "./common.js";
 
 const LIMIT = 20;
@@ -70,11 +71,9 @@ export async function renderEditor(root, ctx, taskId) {
   const desc = field({ label: "填报说明", name: "description", type: "textarea", rows: 2, maxlength: 2000, value: t.description || "" });
   const period = field({ label: "报告期", name: "period", type: "select", value: t.period || periodOptions()[0].value, options: periodOptions() });
   const deadline = dateTimeInput({ label: "截止时间", required: true });
-  if (t.deadline) {
-    const d = new Date(t.deadline);
-    const pad = (n) => String(n).padStart(2, "0");
-    deadline.date.input.value = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-    deadline.clock.input.value = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  if (t.deadline) { // shown and typed in 北京时间, as every page shows times (time.js)
+    deadline.date.input.value = beijingDate(t.deadline);
+    deadline.clock.input.value = beijingHm(t.deadline);
   }
   const remind = field({ label: "截止前提醒（小时）", name: "remind_hours", type: "number", min: 0, max: 720, value: t.remind_hours ?? 24 });
   const msg = formMessage();
@@ -148,7 +147,7 @@ export async function renderEditor(root, ctx, taskId) {
     title: title.input.value.trim(),
     description: desc.input.value.trim(),
     period: period.input.value,
-    deadline: deadline.value() ? new Date(deadline.value()).toISOString() : "",
+    deadline: deadline.value() ? fromBeijingLocal(deadline.value()) : "",
     remind_hours: Number(remind.input.value) || 0,
     items: [...chosenItems.entries()].map(([id, c]) => ({ item_id: id, section: c.section, required: c.required })),
     units: [...chosenUnits.keys()].map((id) => ({ unit_id: id })),
