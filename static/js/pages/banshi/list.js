@@ -20,8 +20,6 @@ export function tabsNav(box, counts = {}) {
     el("ul", {}, BOXES.map(([key, label]) => el("li", {},
       el("a", { class: "tab", href: key === "start" ? "#/banshi" : `#/banshi?box=${key}`, "aria-current": key === box ? "page" : null },
         label, counts[key] ? el("span", { class: "bs-tab-count" }, String(counts[key]), el("span", { class: "visually-hidden" }, key === "cc" ? " 项未读" : " 项")) : null)))));
-  // The strip scrolls sideways on a phone: bring the open box into it.
-  requestAnimationFrame(() => nav.querySelector("[aria-current]")?.scrollIntoView({ block: "nearest", inline: "nearest" }));
   return nav;
 }
 
