@@ -31,12 +31,14 @@ is answered within about the time the writer needs for one full queue instead of
 grows until every caller waits tens of seconds. Reads, health checks and ``/metrics`` never pass
 through a writer, so they keep answering. Callers that would do work to build an item (validate a
 websocket frame, check a rate limit) ask ``check_room`` first, so a refusal costs them nothing more.
-The retry hint grows the longer the writer stays full (``retry_after``).
+The retry hint grows with the refusals of the overload relative to the writer's throughput
+(``RETRY_AFTER``).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -55,22 +57,18 @@ T = TypeVar("T")
 log = logging.getLogger("office.groupcommit")
 _STOP = object()
 Item = tuple[Callable[[Session], Any], Future[Any]]
-# Seconds a refused caller is told to wait (``Retry-After``), growing with the pressure: RETRY_AFTER
-# (about what a full queue takes to write) when the writer has just filled, doubled for every
-# RETRY_AFTER_DOUBLING seconds it has stayed full since (full: refusing, and not drained below half
-# its bound in between), at most RETRY_AFTER_MAX. Under a 1.5x overload a one-second hint brought
-# every refused send back each second, so the refusals grew with the backlog into a storm that took
-# the event loop from the accepted work; a long overload now sends the refused away for longer. The
-# clients back off exponentially on top, with jitter, the hint as their floor (static/js/api.js).
+# Seconds a refused caller is told to wait (``Retry-After``), growing with the pressure. Each refusal
+# of an overload (from the first refusal until the queue is next found below half its bound) takes
+# the next slot of a schedule that advances one item at the writer's throughput (items answered per
+# second since the overload began; in its first second, a full queue a second): at least RETRY_AFTER
+# (about what a full queue takes to write) from now, at most RETRY_AFTER_MAX. The more are refused
+# for what the writer gets through, the longer the wait, and the refused come back spread out at
+# about the rate the writer takes them. A fixed one-second hint under a 1.5x overload brought every
+# refused send back each second, so the refusals grew with the backlog into a storm (~12,000/s)
+# that took the event loop from the accepted work. Clients back off exponentially on top, with
+# jitter, the hint as their floor (static/js/api.js RETRY_POLICY).
 RETRY_AFTER = 1
 RETRY_AFTER_MAX = 30
-RETRY_AFTER_DOUBLING = 5.0
-
-
-def retry_after(full_for: float) -> int:
-    """The ``Retry-After`` seconds of a refusal ``full_for`` seconds after the writer filled up."""
-    doublings = int(max(0.0, full_for) / RETRY_AFTER_DOUBLING)
-    return RETRY_AFTER_MAX if doublings >= 8 else min(RETRY_AFTER_MAX, RETRY_AFTER << doublings)
 
 
 class GroupCommit:
@@ -86,7 +84,7 @@ class GroupCommit:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
-        self.clock = clock  # for how long the queue has been full (the tests pass their own)
+        self.clock = clock  # for the retry hints' schedule (the tests pass their own)
         self.max_batch = max_batch
         # The bound on accepted, unanswered items; None: the database's ``Settings.write_queue_max``,
         # read at each submit (so a changed setting applies at once).
@@ -103,7 +101,10 @@ class GroupCommit:
         self.items = 0
         self.retried = 0
         self.refused = 0  # items refused because the queue was full
-        self._full_since: float | None = None  # when the refusing began (``retry_after``)
+        # The overload under way (``_refusal``): when it began, ``items`` then, the schedule's next slot.
+        self._full_since: float | None = None
+        self._full_items = 0
+        self._slot = 0.0
         # Events committed by this writer whose subscribers have not run yet (``_after_commit``).
         self._committed: list[events.Event] = []
         self._depth = 0  # accepted and not yet answered: queued, or in the batch being written
@@ -139,16 +140,20 @@ class GroupCommit:
 
     def _refusal(self, limit: int) -> int | None:
         """With ``_depth_lock`` held: the retry hint if the queue is full (counted as refused), else
-        None. The overload began at the first refusal since the queue was last below half its bound."""
+        None. The hint is the refusal's slot in the overload's schedule (``RETRY_AFTER``)."""
         if self._depth < limit:
             if self._full_since is not None and self._depth < limit // 2:
-                self._full_since = None
+                self._full_since = None  # drained: the overload is over
             return None
         self.refused += 1
         now = self.clock()
         if self._full_since is None:
-            self._full_since = now
-        return retry_after(now - self._full_since)
+            self._full_since, self._full_items, self._slot = now, self.items, now
+        elapsed = now - self._full_since
+        rate = max(1.0, (self.items - self._full_items) / elapsed) if elapsed >= 1 else limit / RETRY_AFTER
+        due = max(self._slot, now + RETRY_AFTER)
+        self._slot = min(due + 1 / rate, now + RETRY_AFTER_MAX)  # the schedule never runs past the cap
+        return min(RETRY_AFTER_MAX, math.ceil(due - now))
 
     def _refuse(self, hint: int) -> None:
         metrics.write_refused(self._thread.name)

@@ -29,7 +29,7 @@ from office.app import STATIC_DIR as STATIC
 from office.config import Settings
 from office.db import Database
 from office.errors import Overloaded
-from office.groupcommit import RETRY_AFTER, RETRY_AFTER_MAX, GroupCommit, retry_after
+from office.groupcommit import RETRY_AFTER, RETRY_AFTER_MAX, GroupCommit
 from office.models import AuditEntry
 from tests.conftest import LiveServer, require_tool
 from tests.factories import Org, login, settings_changed
@@ -100,18 +100,23 @@ def test_a_full_queue_answers_503_at_once_changes_nothing_and_reads_go_on(client
     assert _counts(db)[0] == before[0] + 1
 
 
-def test_the_retry_hint_grows_while_the_writer_stays_full_and_starts_over_once_it_drained(settings: Settings) -> None:
-    """Retry-After doubles for every 5 s the writer has been refusing (1, 2, 4 ... 30 s at most), for
-    submit and check_room alike; once the queue drained, the next overload starts at 1 s again."""
+def test_the_retry_hint_grows_with_the_refusals_for_the_writers_throughput(settings: Settings) -> None:
+    """Each refusal of an overload takes the next slot of a schedule that advances one item at the
+    writer's throughput: in the overload's first second a full queue (4 items) a second, then what
+    it answered (nothing, held: 1 item/s); never under 1 s nor over 30 s, for submit and check_room
+    alike. Once the queue drained, the next overload starts at 1 s again."""
     now = [1000.0]
     db = Database(settings)
     writer = GroupCommit(db, name="retry-hint-test", max_queue=4, clock=lambda: now[0])
 
-    def hint(at: float, ask: Any) -> int:
+    def hints(at: float, n: int, ask: Any = None) -> list[int]:
         now[0] = 1000.0 + at
-        with pytest.raises(Overloaded) as refused:
-            ask()
-        return refused.value.retry_after
+        got = []
+        for _ in range(n):
+            with pytest.raises(Overloaded) as refused:
+                (ask or (lambda: writer.submit(lambda _s: None)))()
+            got.append(refused.value.retry_after)
+        return got
 
     def fill() -> list[Future[Any]]:
         writer.running.clear()
@@ -119,17 +124,15 @@ def test_the_retry_hint_grows_while_the_writer_stays_full_and_starts_over_once_i
 
     try:
         held = fill()
-        submit = lambda: writer.submit(lambda _s: None)  # noqa: E731
-        got = [hint(t, submit) for t in (0, 4.9, 5, 10, 15, 20, 25, 40, 10**6)]
-        assert got == [RETRY_AFTER, 1, 2, 4, 8, 16, RETRY_AFTER_MAX, RETRY_AFTER_MAX, RETRY_AFTER_MAX]
-        assert hint(10**6, writer.check_room) == RETRY_AFTER_MAX  # the same rule, the same clock
-        assert writer.refused == 10 and writer.depth == 4  # refused, never queued
+        assert hints(0, 6) == [RETRY_AFTER, 2, 2, 2, 2, 3]  # four slots a second, from 1 s on
+        assert hints(10, 5) == [1, 2, 3, 4, 5]  # those slots are past; now one a second (none answered)
+        assert max(hints(10, 40)) == RETRY_AFTER_MAX and hints(10, 1, writer.check_room) == [RETRY_AFTER_MAX]
+        assert writer.refused == 52 and writer.depth == 4  # refused, never queued
         writer.running.set()
         for f in held:
             f.result(WAIT)
         held = fill()  # drained to nothing in between: a new overload
-        assert hint(2 * 10**6, submit) == RETRY_AFTER
-        assert [retry_after(s) for s in (-1, 0, 9.9, 10, 10**9)] == [1, 1, 2, 4, RETRY_AFTER_MAX]
+        assert hints(20, 1) == [RETRY_AFTER]
     finally:
         writer.running.set()
         writer.stop()
