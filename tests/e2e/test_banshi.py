@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
 from banshi.builtin import ensure_builtin_templates
-from banshi.models import AgencyOffices
+from banshi.models import AgencyOffices, FormTemplate, FormVersion
 from tests.e2e.conftest import open_page
 from tests.e2e.test_hardening_ui import axe_source, seen_all_guides, serious_violations  # noqa: F401 (a fixture)
 from tests.e2e.test_shell import login
@@ -144,12 +145,31 @@ def test_a_form_designed_and_published_by_the_administrator_is_used_on_a_phone(
             if required:
                 card.get_by_label("必填").check()
         admin.locator(".bs-phone-frame").get_by_label("预计费用").wait_for()  # the phone preview follows
+        # A link to the 出差审批 the repair was asked on: the form is picked by name (link_form travel).
+        admin.get_by_label("新字段类型").select_option("link")
+        admin.get_by_role("button", name="＋ 添加字段").click()
+        card = admin.locator(".bs-field-card").last
+        card.get_by_label("标题").fill("出差审批单")
+        card.get_by_label("标题").press("Tab")
+        picker = card.get_by_label("限定表单")
+        options = picker.locator("option").all_inner_texts()  # the agency's published forms, by name
+        assert "出差审批" in options and "请假" in options and "不限表单" in options
+        picker.select_option(label="出差审批")
+        card.get_by_label("关联", exact=True).select_option("document")  # a 公文 link names no form
+        assert not picker.is_visible()
+        card.get_by_label("关联", exact=True).select_option("request")
+        picker.select_option(label="出差审批")
         admin.get_by_role("button", name="按当前字段刷新流程设置").click()
         admin.locator(".bs-branch", has_text="默认流程").get_by_role("button", name="＋ 添加审批步骤").click()
         admin.get_by_role("button", name="发布新版本").click()
         admin.get_by_role("dialog", name="发布新版本").get_by_role("button", name="发布").click()
         admin.get_by_text("已发布第 1 版").wait_for()
         admin.screenshot(path=out / "designer-1366.png", full_page=True)
+        with live.app.state.db.read() as s:  # the definition saved and published names the form
+            template = s.exec(select(FormTemplate).where(FormTemplate.name == "办公设备维修")).one()
+            version = s.get(FormVersion, template.published_version_id)
+            link = next(f for f in version.fields if f["type"] == "link")
+            assert (link["label"], link["to"], link["link_form"]) == ("出差审批单", "request", "travel")
 
         # 张伟 uses it on his phone the same minute: the 大写 follows his typing, his head approves.
         login(zhang, "hamlet")

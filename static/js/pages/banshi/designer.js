@@ -72,6 +72,9 @@ async function renderDesigner(root, ctx, id) {
     api.get(`/api/banshi/admin/templates/${id}/draft`, { signal }),
   ]);
   const meta = (list.items || []).find((t) => t.id === id) || null;
+  // The forms a link field may name (link_form): the agency's published forms the server can check a
+  // linked request against, which are those made from a built-in (their key, e.g. travel → 出差审批).
+  const linkable = (list.items || []).filter((t) => t.builtin && t.published_version_id && t.status === "active");
   const draft = {
     fields: structuredClone(draftIn.fields || []),
     route: structuredClone(draftIn.route || {}),
@@ -96,7 +99,7 @@ async function renderDesigner(root, ctx, id) {
   };
   const fieldsBox = el("div", {});
   const drawFields = () => replace(fieldsBox,
-    draft.fields.length ? el("ol", { class: "bs-field-cards" }, draft.fields.map((f, i) => el("li", {}, fieldCard(ctx, draft, f, i, touch, drawFields))))
+    draft.fields.length ? el("ol", { class: "bs-field-cards" }, draft.fields.map((f, i) => el("li", {}, fieldCard(ctx, draft, f, i, touch, drawFields, linkable))))
       : el("p", { class: "hint" }, "还没有字段。"),
     addFieldRow(draft, touch, drawFields));
   drawFields();
@@ -177,7 +180,7 @@ function addFieldRow(draft, touch, redraw) {
   return el("div", { class: "bs-add-field" }, type.wrap, add);
 }
 
-function fieldCard(ctx, draft, f, i, touch, redraw) {
+function fieldCard(ctx, draft, f, i, touch, redraw, linkable) {
   const summary = el("summary", {}, el("span", { class: "bs-card-name" }, f.label || "（未命名）"),
     el("span", { class: "hint" }, ` ${TYPE_LABEL[f.type] || f.type}${f.required ? " · 必填" : ""} · ${f.key}`));
   const set = (k, parse = (v) => v) => (e) => { f[k] = parse(e.target.type === "checkbox" ? e.target.checked : e.target.value); touch(); };
@@ -197,7 +200,7 @@ function fieldCard(ctx, draft, f, i, touch, redraw) {
   const parts = [el("div", { class: "form-grid" }, label.wrap,
     input("字段代码（英文小写，提交后不再改）", "key", { maxlength: 40, pattern: "[a-z][a-z0-9_]*" }),
     check("必填", "required")), input("填写说明（可空）", "help", { maxlength: 200 })];
-  parts.push(...typeOptions(f, input, check, num, touch));
+  parts.push(...typeOptions(f, input, check, num, touch, linkable));
   parts.push(visibility(f, draft, touch));
   const tools = el("div", { class: "actions" },
     button("上移", () => { [draft.fields[i - 1], draft.fields[i]] = [draft.fields[i], draft.fields[i - 1]]; touch(); redraw(); },
@@ -208,7 +211,7 @@ function fieldCard(ctx, draft, f, i, touch, redraw) {
   return el("details", { class: "bs-field-card", dataset: { key: f.key } }, summary, parts, tools);
 }
 
-function typeOptions(f, input, check, num, touch) {
+function typeOptions(f, input, check, num, touch, linkable) {
   const lines = (label, k) => {
     const x = field({ label, type: "textarea", rows: 3, value: (f[k] || []).join("\n"), hint: "每行一个选项" });
     x.input.addEventListener("change", () => { f[k] = x.input.value.split("\n").map((s) => s.trim()).filter(Boolean); touch(); });
@@ -235,10 +238,38 @@ function typeOptions(f, input, check, num, touch) {
     case "attachment": return [input("最多文件数（≤20）", "max_files", { inputmode: "numeric" }, num)];
     case "formula": return [input("公式", "expr", { maxlength: 300, hint: "可用 + - * / ( )、字段代码、明细表代码.列代码（该列合计），函数 min max round abs sum" }),
       choose("结果", "result", [["number", "数字"], ["money", "金额"]])];
-    case "link": return [choose("关联", "to", [["request", "另一份申请"], ["document", "公文"]])];
+    case "link": return linkOptions(f, linkable, touch);
     case "table": return [el("div", { class: "form-grid" }, input("最少行数", "min_rows", {}, num), input("最多行数（≤200）", "max_rows", {}, num)), columnsEditor(f, touch)];
     default: return [];
   }
+}
+
+/** A link field: to another request or a 公文; a request link may name the form it must be of
+ * (link_form, checked by the server at submit: 差旅费报销's 出差审批单 holds only a 出差审批), picked by
+ * name from the agency's published forms. A 公文 link names none (the server refuses one). */
+function linkOptions(f, linkable, touch) {
+  const to = field({ label: "关联", type: "select", value: f.to ?? "request",
+    options: [["request", "另一份申请"], ["document", "公文"]].map(([value, label]) => ({ value, label })) });
+  const forms = linkable.map((t) => ({ value: t.builtin, label: t.name }));
+  if (f.link_form && !forms.some((o) => o.value === f.link_form)) forms.push({ value: f.link_form, label: `${f.link_form}（未发布或已停用）` });
+  const form = field({ label: "限定表单", type: "select", value: f.link_form || "", hint: "只能关联所选表单的申请；不限则可关联申请人的任一申请",
+    options: [{ value: "", label: "不限表单" }, ...forms] });
+  const sync = () => {
+    form.wrap.hidden = to.input.value !== "request";
+    form.input.disabled = form.wrap.hidden;
+  };
+  to.input.addEventListener("change", () => {
+    f.to = to.input.value;
+    if (f.to !== "request") { delete f.link_form; form.input.value = ""; }
+    sync();
+    touch();
+  });
+  form.input.addEventListener("change", () => {
+    if (form.input.value) f.link_form = form.input.value; else delete f.link_form;
+    touch();
+  });
+  sync();
+  return [el("div", { class: "form-grid" }, to.wrap, form.wrap)];
 }
 
 function columnsEditor(f, touch) {
