@@ -8,6 +8,7 @@ of the previous page, so a page costs an index range scan however deep it is.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -217,40 +218,65 @@ def items_public(session: Session, rows: list[ApprovalRequest]) -> list[dict[str
     # 批量同意 goes by the version a request was made with (``service.batch_approve`` asks the same).
     vids = {r.version_id for r in rows}
     batch = {
-        vid: bool((options or {}).get("batch"))
+        vid: batch_allowed(options)
         for vid, options in session.exec(
             select(FormVersion.id, FormVersion.options).where(col(FormVersion.id).in_(vids))
         ).all()
     }
     unames = dict(session.exec(select(User.id, User.name).where(col(User.id).in_(uids))).all())
     dnames = dict(session.exec(select(Department.id, Department.name).where(col(Department.id).in_(dids))).all())
-    steps = {
-        c.id: c.route[c.current_step]["name"]
-        for c in session.exec(select(WfCase).where(col(WfCase.id).in_(cids))).all()
-        if c.current_step is not None and c.state == CaseState.running
-    }
+    steps = {c.id: running_step(c) for c in session.exec(select(WfCase).where(col(WfCase.id).in_(cids))).all()}
     return [
-        {
-            "id": r.id,
-            "serial": r.serial,
-            "title": r.title,
-            "template": {"id": r.template_id, "name": tnames.get(r.template_id, "")},
-            "applicant": {
-                "id": r.applicant_id,
-                "name": unames.get(r.applicant_id, ""),
-                "department": dnames.get(r.applicant_dept_id or 0, ""),
-            },
-            "status": r.status.value,
-            "status_label": STATUS_LABELS[r.status],
-            "current_step": steps.get(r.case_id or 0),
-            "submitted_at": iso(r.submitted_at),
-            "finished_at": iso(r.finished_at),
-            "summary": summary(r),
-            "version": r.version,
-            "batch": batch.get(r.version_id, False),
-        }
+        item_public(
+            r,
+            template_name=tnames.get(r.template_id, ""),
+            batch=batch.get(r.version_id, False),
+            applicant_name=unames.get(r.applicant_id, ""),
+            department_name=dnames.get(r.applicant_dept_id or 0, ""),
+            current_step=steps.get(r.case_id or 0),
+        )
         for r in rows
     ]
+
+
+def item_public(
+    r: ApprovalRequest,
+    *,
+    template_name: str,
+    batch: bool,
+    applicant_name: str,
+    department_name: str,
+    current_step: str | None,
+) -> dict[str, Any]:
+    """One request as the lists show it, from what the caller has read (``items_public`` for a page of
+    them; the submission writer for the request it has just written, from what it holds)."""
+    return {
+        "id": r.id,
+        "serial": r.serial,
+        "title": r.title,
+        "template": {"id": r.template_id, "name": template_name},
+        "applicant": {"id": r.applicant_id, "name": applicant_name, "department": department_name},
+        "status": r.status.value,
+        "status_label": STATUS_LABELS[r.status],
+        "current_step": current_step,
+        "submitted_at": iso(r.submitted_at),
+        "finished_at": iso(r.finished_at),
+        "summary": summary(r),
+        "version": r.version,
+        "batch": batch,
+    }
+
+
+def batch_allowed(options: Mapping[str, Any] | None) -> bool:
+    """Whether a form version's requests may be approved in a batch (批量同意)."""
+    return bool((options or {}).get("batch"))
+
+
+def running_step(case: WfCase | None) -> str | None:
+    """The name of the step a case is at, while it runs (the lists' 当前环节)."""
+    if case is None or case.current_step is None or case.state != CaseState.running:
+        return None
+    return str(case.route[case.current_step]["name"])
 
 
 # One request ---------------------------------------------------------------------------------------

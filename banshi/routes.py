@@ -86,28 +86,25 @@ def preview(ctx: Ctx) -> dict[str, Any]:
 
 
 @api(action="banshi.use", body=RequestCreate, deferred_write=True, status=201)
-def create_request(ctx: Ctx) -> dict[str, Any]:
+def create_request(ctx: Ctx) -> Any:
     """New requests share durable commits (``app.state.banshi_commit``, ``office.groupcommit``): checked
     and resolved here, then written by the shared writer with the others queued meanwhile
-    (``banshi.submit_batch``), and answered once that commit is done.
+    (``banshi.submit_batch``). The writer's future is returned as it is: the answer goes out once that
+    commit is done, awaited on the event loop, so no thread (nor this read session) is held meanwhile.
 
-    The answer is the request as the lists show it (id, serial, status, version...), not its page: the
-    web form only opens ``/banshi/r/{id}``, which asks for the page anyway, and building the page here
-    cost more than the submit itself (about 25 statements: route picture, buttons, 抄送, files)."""
+    The answer is the request as the lists show it (id, serial, status, version...), built by the writer
+    from what it wrote (nothing is read back), not its page: the web form only opens ``/banshi/r/{id}``,
+    which asks for the page anyway, and building the page here cost more than the submit itself (about
+    25 statements: route picture, buttons, 抄送, files)."""
     b: RequestCreate = ctx.body
-    actor = ctx.user
     # Checked and resolved here, on this handler's read snapshot and in its thread: the shared writer
     # only writes (``submission.write_create`` checks again what may have changed since).
     draft = submission.prepare_create(
-        ctx.session, actor, template_id=b.template_id, values=b.values, client_id=b.client_id, submit=b.submit
+        ctx.session, ctx.user, template_id=b.template_id, values=b.values, client_id=b.client_id, submit=b.submit
     )
-    if isinstance(draft, ApprovalRequest):  # a retry of a create already made
-        request_id = draft.id or 0
-    else:
-        request_id = ctx.app.state.banshi_commit.run(CreateOp(draft))
-    with ctx.app.state.db.read() as session:  # a snapshot that includes the commit
-        req = service.access_request(session, actor, request_id)
-        return listing.items_public(session, [req])[0]
+    if isinstance(draft, ApprovalRequest):  # a retry of a create already made: its request as it is now
+        return listing.items_public(ctx.session, [draft])[0]
+    return ctx.app.state.banshi_commit.submit(CreateOp(draft))
 
 
 # Requests --------------------------------------------------------------------------------------------

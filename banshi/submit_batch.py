@@ -19,16 +19,21 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from banshi import submission
-from banshi.models import FormTemplate, FormVersion
+from banshi import listing, submission
+from banshi.models import ApprovalRequest, FormTemplate, FormVersion
 from office import audit, events
+from office.actor import Actor
+from office.models import Department
+from workflow.models import WfCase
 
 log = logging.getLogger("banshi.submit_batch")
 
 
 @dataclass(eq=False)
 class CreateOp:
-    """One queued create; calling it with a session writes it alone (the replay path)."""
+    """One queued create; calling it with a session writes it alone (the replay path). Its value is the
+    request as the lists show it (``listing.item_public``), the create's HTTP answer, built from what
+    the writer holds: the caller reads nothing back."""
 
     draft: submission.Draft
 
@@ -36,8 +41,24 @@ class CreateOp:
     def batch_type(self) -> type[CreateBatch]:
         return CreateBatch
 
-    def __call__(self, session: Session) -> int:
-        return submission.write_create(session, self.draft).id or 0
+    def __call__(self, session: Session) -> dict[str, Any]:
+        return answer(session, self.draft.actor, submission.write_create(session, self.draft))
+
+
+def answer(session: Session, actor: Actor, req: ApprovalRequest) -> dict[str, Any]:
+    """``req``, just written by ``actor``, as the lists show it. Its template, version and department are
+    the run's (held by ``CreateBatch``) and its case this transaction's: no statement in a run."""
+    t = session.get(FormTemplate, req.template_id)
+    v = session.get(FormVersion, req.version_id)
+    dept = session.get(Department, req.applicant_dept_id) if req.applicant_dept_id else None
+    return listing.item_public(
+        req,
+        template_name=t.name if t else "",
+        batch=listing.batch_allowed(v.options if v else None),
+        applicant_name=actor.name,
+        department_name=dept.name if dept else "",
+        current_step=listing.running_step(session.get(WfCase, req.case_id) if req.case_id else None),
+    )
 
 
 class CreateBatch:
@@ -51,12 +72,12 @@ class CreateBatch:
         mark = len(pending)
         # The run's forms, loaded once and held: the session's identity map keeps only what is referenced,
         # so each create's ``templates.template_for_use`` would read them again.
-        held = _forms(session, {op.draft.template_id for op in self.ops})
+        held = _forms(session, {op.draft.template_id for op in self.ops}) + _departments(session, self.ops)
         session.info[submission.SERIALS] = {}  # the day's serials counted on from one read per agency
         try:
             with session.begin_nested(), events.collected(session), audit.collected(session):
-                ids = [op(session) for op in self.ops]
-            return [(True, i) for i in ids]
+                answers = [op(session) for op in self.ops]
+            return [(True, a) for a in answers]
         except Exception as exc:
             log.info("a batch of %d 办事 creates failed (%r); writing each alone", len(self.ops), exc)
         finally:
@@ -83,3 +104,9 @@ def _forms(session: Session, template_ids: set[int]) -> list[Any]:
     if published:
         found += session.exec(select(FormVersion).where(col(FormVersion.id).in_(published))).all()
     return found
+
+
+def _departments(session: Session, ops: list[CreateOp]) -> list[Any]:
+    """The applicants' departments (for the answers' department names), one query for the run."""
+    ids = {op.draft.actor.department_id for op in ops if op.draft.actor.department_id}
+    return list(session.exec(select(Department).where(col(Department.id).in_(ids))).all()) if ids else []

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from banshi import submission, templates
+from banshi import listing, submission, templates
 from banshi.models import ApprovalRequest, RequestStatus, TemplateStatus
 from banshi.submit_batch import CreateOp
 from office import audit
@@ -45,8 +45,9 @@ def _prepare(db: Database, org: Org, tid: int, n: int, **kw: Any) -> list[submis
     return drafts
 
 
-def _run(db: Database, ops: list[Any]) -> list[tuple[bool, Any]]:
-    """One group commit of ``ops`` (as the writer thread takes a queue): (ok, id or error) each."""
+def _run(db: Database, ops: list[Any], answers: list[Any] | None = None) -> list[tuple[bool, Any]]:
+    """One group commit of ``ops`` (as the writer thread takes a queue): (ok, id or error) each; the
+    answers themselves (the requests as the lists show them) added to ``answers``."""
     group = GroupCommit(db)
     try:
         futures: list[Future[Any]] = [Future() for _ in ops]
@@ -56,7 +57,9 @@ def _run(db: Database, ops: list[Any]) -> list[tuple[bool, Any]]:
     out: list[tuple[bool, Any]] = []
     for f in futures:
         exc = f.exception()
-        out.append((False, exc) if exc is not None else (True, f.result()))
+        out.append((False, exc) if exc is not None else (True, f.result()["id"]))
+        if answers is not None and exc is None:
+            answers.append(f.result())
     return out
 
 
@@ -108,10 +111,16 @@ def test_a_run_writes_what_the_same_creates_write_one_by_one(db: Database, org: 
         for d in _prepare(db, org, tid, 6):
             with db.write() as s:
                 single.append(submission.write_create(s, d).id or 0)
+    answers: list[dict[str, Any]] = []
     with capture_events("") as seen_batch:
-        outcomes = _run(db, [CreateOp(d) for d in _prepare(db, org, tid, 6)])
+        outcomes = _run(db, [CreateOp(d) for d in _prepare(db, org, tid, 6)], answers)
     assert all(ok for ok, _ in outcomes), outcomes
     batch = [rid for _, rid in outcomes]
+    with db.read() as s:  # the writer's answers are the requests as the lists show them
+        rows = [s.get(ApprovalRequest, rid) for rid in batch]
+        assert answers == listing.items_public(s, rows)  # type: ignore[arg-type]
+    assert {a["current_step"] for a in answers} == {"部门负责人审批"}
+    assert {a["applicant"]["department"] for a in answers} >= {"综合处", "秘书处"}
     assert _shape(db, batch) == _shape(db, single)
     assert _events(seen_batch, batch) == _events(seen_single, single)
     assert all(len(e) == 4 for e in _events(seen_batch, batch))  # 待办, 工作通知, case, request

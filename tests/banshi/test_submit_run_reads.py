@@ -56,7 +56,7 @@ def test_a_run_reads_the_days_last_serial_once(db: Database, org: Org) -> None:
         outcomes = CreateBatch(s, [CreateOp(d) for d in drafts]).run()
     assert all(ok for ok, _ in outcomes), outcomes
     assert len([q for q in sent if q.startswith("SELECT bs_request.serial FROM")]) == 1
-    serials = _serials(db, [rid for _, rid in outcomes])
+    serials = _serials(db, [a["id"] for _, a in outcomes])
     assert serials == [f"{serials[0][:8]}{n:04d}" for n in range(1, 7)]
 
 
@@ -70,7 +70,7 @@ def test_a_failed_run_written_again_leaves_no_gap(db: Database, org: Org) -> Non
     with db.write() as s:
         outcomes = CreateBatch(s, [CreateOp(d) for d in drafts]).run()
     assert [ok for ok, _ in outcomes] == [True, True, False, True, True]
-    serials = _serials(db, [rid for ok, rid in outcomes if ok])
+    serials = _serials(db, [a["id"] for ok, a in outcomes if ok])
     assert serials == [f"{serials[0][:8]}{n:04d}" for n in range(1, 5)]
 
 
