@@ -245,3 +245,41 @@ def test_the_handshake_and_a_recheck_refresh_the_idle_timer_without_waiting_for_
             state = found.result(10)[ham.session_id]
         assert state is not None and state[1] >= started  # counted as refreshed at once
     assert _refreshed(live_org, ham)
+
+
+def test_a_recheck_reads_each_session_and_its_account_in_one_statement(org: Org) -> None:
+    """Every active socket is rechecked about once a minute, and the timer's sweep rechecks every due
+    socket at once: one joined statement per chunk of sessions, not one per session for its account
+    (a sweep of N sessions was N + 1 statements). The answers stay those of ``session_admits``: a live
+    session is (live until, last seen), a revoked one or one of a disabled account is None."""
+    from sqlalchemy import event
+
+    from office import accounts
+    from office.models import User as Account
+
+    names = ["hamlet", "ophelia", "horatio", "polonius"]
+    ids: list[int] = []
+    with org.db.write() as s:
+        for name in names:
+            user = s.get(Account, org.users[name])
+            assert user is not None
+            row = accounts._open_session(s, org.db.settings, user, ip="", user_agent="", mfa_pending=False)[1]
+            ids.append(row.id or 0)
+        s.execute(update(AuthSession).where(col(AuthSession.id) == ids[2]).values(revoked_at=utcnow()))
+        s.execute(update(Account).where(col(Account.id) == org.users["polonius"]).values(is_active=False))
+    selects: list[str] = []
+
+    def keep(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        if sql.lstrip().upper().startswith("SELECT"):
+            selects.append(sql)
+
+    event.listen(org.db.engine, "before_cursor_execute", keep)
+    try:
+        found = ws_session.recheck(org.db, ids)
+    finally:
+        event.remove(org.db.engine, "before_cursor_execute", keep)
+    assert len(selects) == 1, selects
+    assert found[ids[0]] is not None and found[ids[1]] is not None
+    assert found[ids[2]] is None and found[ids[3]] is None
+    live_until, last_seen = found[ids[0]]  # type: ignore[misc]
+    assert last_seen <= utcnow() < live_until
