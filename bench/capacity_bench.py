@@ -372,15 +372,20 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat(5))
 
 
-# The server's heap under tracemalloc (``--memory DIR``): a sitecustomize on the server's path starts it
-# and dumps a snapshot on SIGUSR1 (the server's code is not changed for the measurement).
+# The server's heap under tracemalloc (``--memory DIR``): a sitecustomize on the server's path installs
+# a SIGUSR1 handler (the server's code is not changed for the measurement). The first signal starts
+# tracing (after start-up, which tracing would slow past the bench's patience), the others dump a
+# snapshot: the growth between two of them is what the sockets and their work allocated.
 _TRACER = """
 import os, signal, tracemalloc
 _dir = os.environ.get("CAPACITY_TRACEMALLOC_DIR")
 if _dir:
-    tracemalloc.start(12)
     def _dump(signum, frame):
         name = os.path.join(_dir, open(os.path.join(_dir, "want")).read().strip())
+        if not tracemalloc.is_tracing():
+            tracemalloc.start(8)
+            open(name, "w").close()
+            return
         tracemalloc.take_snapshot().dump(name + ".tmp")
         os.rename(name + ".tmp", name)
     signal.signal(signal.SIGUSR1, _dump)
@@ -436,7 +441,10 @@ async def _ramp(
     await client.start()
     tick = os.sysconf("SC_CLK_TCK")
     base_kib = await _warm(client, world.staff[-1], pid)
-    base_heap = await _snapshot(pid, memory, "base.snap") if memory else None
+    base_heap = None
+    if memory:
+        await _snapshot(pid, memory, "started")
+        base_heap = await _snapshot(pid, memory, "base.snap")
     results: list[dict[str, Any]] = []
     failed_at: int | None = None
     try:
@@ -553,7 +561,10 @@ def measure(
             os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [tmp, os.environ.get("PYTHONPATH")]))
             os.environ["CAPACITY_TRACEMALLOC_DIR"] = str(memory)
         try:
-            server, port = _start_server(data, secret)
+            server, port = _start_server(data, secret, wait=180)  # a loaded machine imports slowly
+        except RuntimeError:
+            _stop_children()  # the server that did not open its port in time
+            raise
         finally:
             os.environ.clear()
             os.environ.update(saved)
@@ -565,6 +576,16 @@ def measure(
             server.terminate()
             server.wait(30)
     return results, " ".join(load)
+
+
+def _stop_children() -> None:
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid():  # ppid
+            os.kill(int(stat.parent.name), 15)
 
 
 def rows_of(results: list[dict[str, Any]], load: str) -> list[dict[str, Any]]:

@@ -146,7 +146,7 @@ def _prepare(data: Path, secret: str, groups: int, size: int, solo: int, plain: 
     }
 
 
-def _start_server(data: Path, secret: str) -> tuple[subprocess.Popen[bytes], int]:
+def _start_server(data: Path, secret: str, wait: float = 30) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
     env = {
         **os.environ,
@@ -179,7 +179,7 @@ def _start_server(data: Path, secret: str) -> tuple[subprocess.Popen[bytes], int
         cwd=ROOT,
         env=env,
     )
-    _wait_port(port)
+    _wait_port(port, wait)
     return proc, port
 
 
