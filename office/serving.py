@@ -91,6 +91,12 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "proxy_headers": False,
         "forwarded_allow_ips": list(settings.trusted_proxies),
         "ws_max_size": 1024 * 1024,
+        # No permessage-deflate: it kept a compressor and a decompressor for every open socket (51 KB
+        # per online user under tracemalloc, bench/capacity_bench.py --memory) and inflated every
+        # frame a client sent, while the frames the server sends go out uncompressed anyway
+        # (office.ws_direct writes events and acks as plain frames). Chat frames are a few hundred
+        # bytes on an office network.
+        "ws_per_message_deflate": False,
         # One JSON line per request and event (office.logs) replaces uvicorn's own access line.
         "log_config": logs.uvicorn_log_config(),
         "access_log": False,
