@@ -6,8 +6,9 @@ The staff model (the issue's "heavy" one, about six times Rocket.Chat's default 
   cookies opened directly with ``office.accounts._open_session``, since N Argon2 logins would take
   minutes). Each department has its group conversation (``DEPT`` members) and every person one direct
   conversation with a colleague; each person has drafted ``DOCS_EACH`` 公文 they can see.
-* Every staff member keeps a websocket open to a real uvicorn (SQLite, ``synchronous=FULL``, a data
-  folder in a temporary directory) and, each action a Poisson process (exponential gaps):
+* Every staff member keeps a websocket open to one server process started as ``office serve`` starts
+  it (uvicorn with its options, the JSON request log; SQLite, ``synchronous=FULL``, a data folder in a
+  temporary directory) and, each action a Poisson process (exponential gaps):
   - about once a minute (``Model``) sends a chat message (``chat.send`` with a client_id) to their
     group or their direct conversation, half and half;
   - marks what arrives as read (``chat.read``), after a reading pause of 0.5–3 s, one mark per
@@ -234,6 +235,7 @@ class Client:
                         additional_headers={"Cookie": p.cookie},
                         max_queue=None,
                         open_timeout=None,  # bounded by ``within``
+                        ping_interval=None,  # a browser sends no pings (it answers the server's)
                     )
                     await ws.recv()  # hello
                 except asyncio.CancelledError:
@@ -498,8 +500,15 @@ async def _warm(client: Client, p: Staff, pid: int) -> int:
         await ws.send(json.dumps({"type": "chat.send", "ref": 1, "conversation_id": p.group, "text": "预热"}))
         while json.loads(await ws.recv()).get("type") != "chat.ack":
             pass
-    await asyncio.sleep(1)
-    return _rss_kib(pid)
+    # Start-up work still running in the background (the OFD font faces, tens of MB) would be counted
+    # as the sockets' memory: wait until the resident set holds still for three seconds (at most 90).
+    rss, still, deadline = _rss_kib(pid), 0, time.monotonic() + 90
+    while still < 3 and time.monotonic() < deadline:
+        await asyncio.sleep(1)
+        now = _rss_kib(pid)
+        still = still + 1 if abs(now - rss) < 1024 else 0
+        rss = now
+    return rss
 
 
 def _step_row(
@@ -561,7 +570,9 @@ def measure(
             os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [tmp, os.environ.get("PYTHONPATH")]))
             os.environ["CAPACITY_TRACEMALLOC_DIR"] = str(memory)
         try:
-            server, port = _start_server(data, secret, wait=180)  # a loaded machine imports slowly
+            # As production runs it (office serve's uvicorn options and request log); a loaded machine
+            # imports slowly.
+            server, port = _start_server(data, secret, wait=180, serve=True)
         except RuntimeError:
             _stop_children()  # the server that did not open its port in time
             raise

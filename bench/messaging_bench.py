@@ -146,7 +146,11 @@ def _prepare(data: Path, secret: str, groups: int, size: int, solo: int, plain: 
     }
 
 
-def _start_server(data: Path, secret: str, wait: float = 30) -> tuple[subprocess.Popen[bytes], int]:
+def _start_server(
+    data: Path, secret: str, wait: float = 30, *, serve: bool = False
+) -> tuple[subprocess.Popen[bytes], int]:
+    """uvicorn with the app on a free port; ``serve``: started as ``office serve`` starts it in
+    production instead (its uvicorn options, one JSON log line per request, into ``data``/serve.log)."""
     port = _free_port()
     env = {
         **os.environ,
@@ -161,6 +165,12 @@ def _start_server(data: Path, secret: str, wait: float = 30) -> tuple[subprocess
         "OFFICE_CHAT_ADDRESS_RATE_PER_SECOND": "1000000",
         "OFFICE_CHAT_ADDRESS_RATE_BURST": "1000000",
     }
+    if serve:
+        with open(data / "serve.log", "ab") as log:
+            cmd = [sys.executable, "-m", "office", "serve", "--host", "127.0.0.1", "--port", str(port)]
+            proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        _wait_port(port, wait)
+        return proc, port
     proc = subprocess.Popen(
         [
             sys.executable,
