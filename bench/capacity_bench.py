@@ -585,7 +585,11 @@ def measure(
             results = asyncio.run(_ramp(port, server.pid, world, steps, hold, model, profile, memory))
         finally:
             server.terminate()
-            server.wait(30)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:  # a collapsed server still draining: bounded all the same
+                server.kill()
+                server.wait(30)
     return results, " ".join(load)
 
 
