@@ -234,6 +234,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 
+_SERVERS: list[Any] = []
+
+
+def kill_after_test(server: Any) -> None:
+    """``server.proc``, a server process the test started (tests/test_durability.py ``Server``), is
+    killed when the test ends, passed or failed: a failed assertion or a server that did not start
+    used to leave it running for the rest of the suite."""
+    _SERVERS.append(server)
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    while _SERVERS:
+        proc = _SERVERS.pop().proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
 class Recorder:
     """Records committed events (a subscriber, not a mock)."""
 

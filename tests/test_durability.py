@@ -31,7 +31,7 @@ from office import audit
 from office.config import load_settings
 from office.db import Database
 from office.migrate import upgrade
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, kill_after_test
 from tests.factories import PASSWORD, make_org
 
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="kill -9 durability is about the embedded SQLite default")
@@ -47,6 +47,7 @@ class Server:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.proc: subprocess.Popen[bytes] | None = None
+        kill_after_test(self)  # a test that fails leaves no server running
 
     @property
     def url(self) -> str:
@@ -61,6 +62,9 @@ class Server:
             OFFICE_CHAT_ADDRESS_RATE_PER_SECOND="10000",
             OFFICE_CHAT_ADDRESS_RATE_BURST="10000",
             OFFICE_ADMIN_2FA="false",  # yorick (印章管理员) and prospero sign in with a password alone
+            # No warm LibreOffice converters: nothing here makes an official copy, and two starting
+            # with every server life took CPU from the writers (and outlived each kill -9).
+            OFFICE_OFFICIAL_COPY_WORKERS="0",
         )
         self.proc = subprocess.Popen(
             [
@@ -85,6 +89,7 @@ class Server:
                     return
             except httpx.HTTPError:
                 time.sleep(0.05)
+        self.kill()
         log = (self.data.parent / "server.log").read_text(errors="replace")[-3000:]
         raise RuntimeError(f"server did not start:\n{log}")
 
@@ -106,11 +111,18 @@ class Writer(threading.Thread):
         self.client: httpx.Client | None = None
 
     def _login(self) -> None:
-        self.client = httpx.Client(base_url=self.server.url, timeout=5)
-        r = self.client.post("/api/auth/login", json={"username": self.username, "password": PASSWORD})
+        client = httpx.Client(base_url=self.server.url, timeout=5)
+        # A login hashes with the deployed Argon2 parameters, a dozen at once at the start: given up
+        # after 5 s on a loaded machine it was only tried again, while the server still hashed it.
+        r = client.post("/api/auth/login", json={"username": self.username, "password": PASSWORD}, timeout=60)
         r.raise_for_status()
-        self.client.headers["x-csrf-token"] = r.json()["user"]["csrf_token"]
-        self.setup()
+        client.headers["x-csrf-token"] = r.json()["user"]["csrf_token"]
+        self.client = client
+        try:
+            self.setup()
+        except BaseException:
+            self.client = None  # kept only once signed in and set up (``run`` keeps it across restarts)
+            raise
 
     def setup(self) -> None:
         pass
@@ -124,8 +136,13 @@ class Writer(threading.Thread):
                 if self.client is None:
                     self._login()
                 self.step()
-            except Exception:  # the server is down or restarting: log in again and retry
-                self.client = None
+            except Exception as exc:
+                # The server is down or restarting: retry on the same session, which is in the database
+                # and outlives the crash as a browser's does; sign in again only if it is refused. (A
+                # fresh login per writer after every restart was a dozen Argon2 hashes at once, each
+                # seconds on a loaded machine, so logins timed out and were tried again and again.)
+                if self.client is None or _refused(exc):
+                    self.client = None
                 time.sleep(0.05)
 
     def step(self) -> None:
@@ -137,6 +154,10 @@ class Writer(threading.Thread):
             self.unknown.append(key)
             raise
         self.acked.append(key)
+
+
+def _refused(exc: Exception) -> bool:
+    return isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code in (401, 403)
 
 
 class ChatWriter(Writer):
@@ -280,17 +301,25 @@ DOC_BODY = [{"kind": "heading", "level": 1, "text": "一、工作要求"}, {"kin
 
 
 async def _watch(server: Server, stop: threading.Event, seen: list[dict[str, Any]], problems: list[str]) -> None:
-    """A websocket client that resumes from its last event id after every restart."""
+    """A websocket client that resumes from its last event id after every restart, on the session it
+    signed in with once (as a browser tab would; it signs in again only if the server closes the
+    socket on purpose, e.g. as unauthenticated)."""
     last = 0
+    cookie = ""
     async with httpx.AsyncClient(base_url=server.url) as http:
         while not stop.is_set():
             try:
-                r = await http.post("/api/auth/login", json={"username": "gertrude", "password": PASSWORD})
-                cookie = f"tb_session={r.cookies['tb_session']}"
+                if not cookie:
+                    r = await http.post("/api/auth/login", json={"username": "gertrude", "password": PASSWORD})
+                    cookie = f"tb_session={r.cookies['tb_session']}"
                 url = server.url.replace("http", "ws") + f"/ws?last_event_id={last}"
                 async with websockets.connect(url, additional_headers={"Cookie": cookie}) as ws:
                     while not stop.is_set():
-                        frame = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
+                        try:
+                            raw = await asyncio.wait_for(ws.recv(), 0.5)
+                        except TimeoutError:
+                            continue  # a quiet moment: look at ``stop`` again, on the same socket
+                        frame = json.loads(raw)
                         if frame["type"] == "hello":
                             if frame["resync"]:
                                 problems.append("told to resync although nothing was pruned")
@@ -299,6 +328,10 @@ async def _watch(server: Server, stop: threading.Event, seen: list[dict[str, Any
                                 problems.append(f"event {frame['id']} after {last}: replayed twice or out of order")
                             last = frame["id"]
                             seen.append(frame)
+            except websockets.ConnectionClosed as closed:
+                if closed.rcvd is not None:  # closed by the server on purpose, not killed: sign in again
+                    cookie = ""
+                await asyncio.sleep(0.05)
             except Exception:  # the server is down or restarting: reconnect from the last id
                 await asyncio.sleep(0.05)
 
@@ -379,7 +412,8 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
             w.join(timeout=10)
         for w in chat:  # answers lost at the very end are retried once more, against the live server
             if w.unknown:
-                w._login()
+                if w.client is None:
+                    w._login()
                 for pending in list(w.unknown):
                     w.write(pending)
                     w.acked.append(pending)
