@@ -188,9 +188,20 @@ def list_members(
 # Ad-hoc groups ---------------------------------------------------------------------------------
 
 
-def _active_users(session: Session, user_ids: Iterable[int]) -> list[int]:
+def _active_users(
+    session: Session, user_ids: Iterable[int], *, picked_by: Actor | None = None, present: Iterable[int] = ()
+) -> list[int]:
+    """``user_ids`` sorted; unknown_user for any missing or disabled. With ``picked_by`` (a member's
+    own pick of people) the directory's rule applies too (``office.directory.visibility``, as for
+    ``open_direct``): a person it hides is refused in the same words as a missing one. People
+    ``present`` already (an existing membership) are not asked about again."""
     ids = {int(u) for u in user_ids}
     found = set(session.exec(select(User.id).where(col(User.id).in_(ids), User.is_active == True)).all())  # noqa: E712
+    if picked_by is not None:
+        kept = found & set(present)
+        scope = visibility.scope_of(settings_of(session), picked_by)
+        asked = sorted(u for u in found - kept if u is not None)
+        found = kept | set(visibility.visible(session, scope, asked))
     missing = ids - found
     if missing:
         raise ValidationError(f"人员不存在或已停用：{sorted(missing)[:5]}", code="unknown_user")
@@ -213,9 +224,20 @@ def _clean_name(name: str) -> str:
 
 
 def create_group(session: Session, actor: Actor, *, name: str, member_ids: Iterable[int]) -> Conversation:
-    """An ad-hoc group owned by the actor."""
+    """An ad-hoc group owned by the actor, of people the actor picked: each one the directory shows them."""
     name = _clean_name(name)
-    ids = set(_active_users(session, member_ids)) | {actor.user_id}
+    return _new_group(session, actor, name, set(_active_users(session, member_ids, picked_by=actor)))
+
+
+def create_rule_group(session: Session, owner: Actor, *, name: str, member_ids: Iterable[int]) -> Conversation:
+    """A group whose members a rule chose, not the owner's pick: a meeting's chat holds its attendees,
+    admitted by the meeting's own rules (an agency's nominee included), so the directory's rule on
+    picking people does not apply."""
+    return _new_group(session, owner, _clean_name(name), set(_active_users(session, member_ids)))
+
+
+def _new_group(session: Session, actor: Actor, name: str, picked: set[int]) -> Conversation:
+    ids = picked | {actor.user_id}
     _check_size(session, len(ids))
     conv = Conversation(kind=ConversationKind.group, name=name, owner_user_id=actor.user_id)
     session.add(conv)
@@ -240,7 +262,7 @@ def create_group(session: Session, actor: Actor, *, name: str, member_ids: Itera
 def add_members(session: Session, actor: Actor, conversation_id: int, *, user_ids: Iterable[int]) -> list[int]:
     conv, _ = _manage(session, actor, conversation_id)
     present = set(member_ids(session, conversation_id))
-    new = [u for u in _active_users(session, user_ids) if u not in present]
+    new = [u for u in _active_users(session, user_ids, picked_by=actor, present=present) if u not in present]
     _check_size(session, len(present) + len(new))
     if not new:
         return []
@@ -477,6 +499,7 @@ __all__ = [
     "add_members",
     "conversation_titles",
     "create_group",
+    "create_rule_group",
     "dissolve",
     "drop_member",
     "get_conversation",

@@ -2,7 +2,8 @@
 
 * ``directory.posts_changed`` -> refresh that person's department groups.
 * ``notify.*`` -> a 工作通知 message for each listed user (contract in docs/events.md).
-* ``meeting.created`` -> the meeting's group, owned by the organiser, with every member.
+* ``meeting.created`` -> the meeting's group, owned by the organiser, with every member (a group by
+  rule, ``service.create_rule_group``: the meeting chose them, not the organiser's pick in the chat).
 """
 
 from __future__ import annotations
@@ -96,6 +97,6 @@ def on_meeting_created(db: Database, event: Event) -> None:
 
     with db.write() as s:
         owner = load_actor(s, organizer)
-        service.create_group(
+        service.create_rule_group(
             s, owner, name=f"会议：{title}"[:60], member_ids=[m for m in members if isinstance(m, int)]
         )

@@ -1,6 +1,7 @@
 """Who sees whom across agencies: the one rule for directory search, a department's member list, a
-person's card, opening a one-to-one chat (``messaging.service.open_direct``) and presence
-(``messaging.presence``). A person the rule hides answers as one who does not exist.
+person's card, opening a one-to-one chat (``messaging.service.open_direct``), picking people for a
+group chat (``create_group``, ``add_members``) and presence (``messaging.presence``). A person the
+rule hides answers as one who does not exist.
 
 Staff see everyone of their own agency. Of another agency they see only its 机关领导 and 收发员
 (``OPEN_ROLES``): the people cross-agency 公文 (分发, 联合发文, 来文) and a first contact go

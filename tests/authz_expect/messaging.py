@@ -16,6 +16,8 @@ C = "/api/messages/conversations/{cid:int}"
 
 EXPECTATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/api/messages/conversations"): everyone(),
+    # Whom a caller may pick for a chat (the directory's cross-agency rule) is a matter of the people
+    # picked, not of the caller: tests/messaging/test_group_visibility.py and test_directory_visibility.py.
     ("POST", "/api/messages/conversations"): everyone(REFUSED),
     ("POST", "/api/messages/direct"): everyone(REFUSED),
     ("GET", "/api/messages/unread"): everyone(),
