@@ -24,6 +24,7 @@ from office.actor import Actor
 from office.db import utcnow
 from office.errors import InvalidTransition, PermissionDenied, ValidationError
 from workflow import engine, versioning
+from workflow.models import WfCase
 from workflow.steps import validate_route
 
 
@@ -87,15 +88,22 @@ def prepare_create(
 
 
 def write_create(session: Session, draft: Draft) -> ApprovalRequest:
-    """Write a prepared create in the caller's write transaction. Checked again here, under the write
-    lock: the ``client_id`` (a retry may have raced the first try), the template still usable and its
-    published version the one the values were checked against (else they are cleaned and resolved
-    anew on it, as a create made now would be), and, for a form whose behaviour checks stored state,
-    the values. Files are checked by ``files.attach``, the serial read here."""
+    """Write a prepared create in the caller's write transaction (``write_create_and_case``)."""
+    return write_create_and_case(session, draft)[0]
+
+
+def write_create_and_case(session: Session, draft: Draft) -> tuple[ApprovalRequest, WfCase | None]:
+    """Write a prepared create in the caller's write transaction; the request, and its case when it was
+    submitted (the writer's answer names its current step without reading the case back). Checked
+    again here, under the write lock: the ``client_id`` (a retry may have raced the first try), the
+    template still usable and its published version the one the values were checked against (else
+    they are cleaned and resolved anew on it, as a create made now would be), and, for a form whose
+    behaviour checks stored state, the values. Files are checked by ``files.attach``, the serial read
+    here."""
     actor = draft.actor
     earlier = _earlier(session, actor, draft.client_id)
     if earlier is not None:
-        return earlier
+        return earlier, case_of(session, earlier)
     t, v = templates.template_for_use(session, actor, draft.template_id)
     cleaned, resolution = draft.values, draft.resolution
     if v.id != draft.version_id or draft.recheck:
@@ -123,10 +131,9 @@ def write_create(session: Session, draft: Draft) -> ApprovalRequest:
         detail={"template_id": t.id, "version_no": v.no, "title": req.title},
     )
     if draft.submit:
-        _submit(session, actor, req, t, v, resolution, fresh=True)
-    else:
-        notices.changed(session, req, "create")
-    return req
+        return req, _submit(session, actor, req, t, v, resolution, fresh=True)
+    notices.changed(session, req, "create")
+    return req, None
 
 
 def _earlier(session: Session, actor: Actor, client_id: str | None) -> ApprovalRequest | None:
@@ -191,8 +198,9 @@ def _submit(
     resolution: Resolution | None = None,
     *,
     fresh: bool = False,
-) -> None:
-    """``fresh``: the request was inserted by this transaction, so nobody can have read its version."""
+) -> WfCase:
+    """``fresh``: the request was inserted by this transaction, so nobody can have read its version.
+    Returns the request's case."""
     if resolution is None:
         resolution = _resolution(session, actor, v, req.values)
     # Every approver of a 办事 step may 加签 (before or after themselves), as in DingTalk's approvals.
@@ -236,6 +244,7 @@ def _submit(
     )
     # The route's people as the engine read them for its own event: not read again.
     notices.changed(session, req, "submit", t_submit.participants)
+    return case
 
 
 # ``session.info`` key: while a run of creates is written (``banshi.submit_batch``), the day's last serial

@@ -42,12 +42,12 @@ class CreateOp:
         return CreateBatch
 
     def __call__(self, session: Session) -> dict[str, Any]:
-        return answer(session, self.draft.actor, submission.write_create(session, self.draft))
+        return answer(session, self.draft.actor, *submission.write_create_and_case(session, self.draft))
 
 
-def answer(session: Session, actor: Actor, req: ApprovalRequest) -> dict[str, Any]:
+def answer(session: Session, actor: Actor, req: ApprovalRequest, case: WfCase | None) -> dict[str, Any]:
     """``req``, just written by ``actor``, as the lists show it. Its template, version and department are
-    the run's (held by ``CreateBatch``) and its case this transaction's: no statement in a run."""
+    the run's (held by ``CreateBatch``), its case the one just written: no statement in a run."""
     t = session.get(FormTemplate, req.template_id)
     v = session.get(FormVersion, req.version_id)
     dept = session.get(Department, req.applicant_dept_id) if req.applicant_dept_id else None
@@ -57,7 +57,7 @@ def answer(session: Session, actor: Actor, req: ApprovalRequest) -> dict[str, An
         batch=listing.batch_allowed(v.options if v else None),
         applicant_name=actor.name,
         department_name=dept.name if dept else "",
-        current_step=listing.running_step(session.get(WfCase, req.case_id) if req.case_id else None),
+        current_step=listing.running_step(case),
     )
 
 
