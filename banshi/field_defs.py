@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from banshi import formula
+from banshi.models import FORM_CODE
 from banshi.textpattern import PatternError, check_pattern
 from office.errors import ValidationError
 
@@ -197,11 +198,12 @@ def _formula(c: _Check) -> Field:
 
 def _link(c: _Check) -> Field:
     to = c.choice("to", ("request", "document"), None)
-    # ``link_form``: the built-in form (its key, e.g. "travel") whose requests alone the link may
-    # point at — 差旅费报销's 出差审批单 is a 出差审批, never a 请假. Checked on the server at submit.
-    form = c.text("link_form", 20)
-    if form and (to != "request" or not re.fullmatch(r"[a-z_]+", form)):
-        raise c.error("link_form 应为一种内置表单的代号，且只用于关联审批申请")
+    # ``link_form``: the agency's form (its code, ``FormTemplate.code``: a built-in's is its key, e.g.
+    # "travel"; a designed one's "form_3") whose requests alone the link may point at — 差旅费报销's
+    # 出差审批单 is a 出差审批, never a 请假. Checked on the server at submit (banshi.fields).
+    form = c.text("link_form", 40)
+    if form and (to != "request" or not FORM_CODE.fullmatch(form)):
+        raise c.error("link_form 应为本机关一种表单的标识，且只用于关联审批申请")
     return {"to": to, "link_form": form} if form else {"to": to}
 
 

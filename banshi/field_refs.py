@@ -73,24 +73,29 @@ def readable_requests(session: Session, actor: Actor, ids: set[int]) -> set[int]
     return {r for r in rows if r is not None}
 
 
-def requests_of_form(session: Session, ids: set[int], builtin: str) -> set[int]:
-    """Those of ``ids`` started on a form made from the built-in ``builtin`` (a link's ``link_form``)."""
-    if not ids:
+def requests_of_form(session: Session, ids: set[int], agency_id: int | None, code: str) -> set[int]:
+    """Those of ``ids`` started on the agency's form ``code`` (a link's ``link_form``: the form's code,
+    which a built-in form has from its key, so "travel" is the agency's 出差审批)."""
+    if not ids or agency_id is None:
         return set()
     rows = session.exec(
         select(ApprovalRequest.id)
         .join(FormTemplate, col(FormTemplate.id) == col(ApprovalRequest.template_id))
-        .where(col(ApprovalRequest.id).in_(sorted(ids)), col(FormTemplate.builtin) == builtin)
+        .where(
+            col(ApprovalRequest.id).in_(sorted(ids)),
+            col(FormTemplate.agency_id) == agency_id,
+            col(FormTemplate.code) == code,
+        )
     ).all()
     return {r for r in rows if r is not None}
 
 
-def form_name(session: Session, agency_id: int | None, builtin: str) -> str:
-    """The agency's name for the built-in form ``builtin`` (for an error message); the key if none."""
+def form_name(session: Session, agency_id: int | None, code: str) -> str:
+    """The agency's name for its form ``code`` (for an error message); the code if none."""
     name = session.exec(
-        select(FormTemplate.name).where(FormTemplate.agency_id == agency_id, FormTemplate.builtin == builtin)
+        select(FormTemplate.name).where(FormTemplate.agency_id == agency_id, FormTemplate.code == code)
     ).first()
-    return name or builtin
+    return name or code
 
 
 def readable_documents(session: Session, actor: Actor, ids: set[int]) -> set[int]:

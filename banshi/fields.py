@@ -217,11 +217,11 @@ def _check_link_forms(session: Session, applicant: Actor, refs: Refs, fields: Ma
     by_form: dict[str, set[int]] = {}
     for target, key in refs.request_forms.items():
         by_form.setdefault(fields[key]["link_form"], set()).add(target)
-    for builtin, ids in sorted(by_form.items()):
-        wrong = ids - field_refs.requests_of_form(session, ids, builtin)
+    for code, ids in sorted(by_form.items()):
+        wrong = ids - field_refs.requests_of_form(session, ids, applicant.agency_id, code)
         if wrong:
             key = refs.request_forms[min(wrong)]
-            name = field_refs.form_name(session, applicant.agency_id, builtin)
+            name = field_refs.form_name(session, applicant.agency_id, code)
             raise ValidationError(f"{quoted(fields[key])}只能关联「{name}」申请", code="bad_link", field=key)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
@@ -18,6 +19,11 @@ from sqlmodel import Field, SQLModel
 from office.db import utc_column, utcnow
 
 # Templates ---------------------------------------------------------------------------------------
+
+
+# A form's code (``FormTemplate.code``): what the designer's API accepts and what a link field's
+# ``link_form`` names (banshi.field_defs).
+FORM_CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
 class TemplateStatus(str, enum.Enum):
@@ -35,7 +41,7 @@ class FormTemplate(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("agency_id", "code", name="uq_bs_template_code"),)
     id: int | None = Field(default=None, primary_key=True)
     agency_id: int = Field(index=True)
-    code: str = Field(max_length=40)  # stable per agency: "leave", "purchase_2", ...
+    code: str = Field(max_length=40)  # stable per agency (FORM_CODE): "leave", "purchase_2", "form_3", ...
     name: str = Field(max_length=60)
     category: str = Field(default="其他", max_length=20)  # the group on the 发起 page: 人事, 财务, 行政, ...
     description: str = Field(default="", max_length=200)

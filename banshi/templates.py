@@ -9,13 +9,13 @@ the agency's administrators design (``banshi.template.manage``); every change is
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from banshi.field_defs import quoted
 from banshi.fields import validate_fields
-from banshi.models import FormTemplate, FormVersion, TemplateStatus, VersionState
+from banshi.models import FORM_CODE, FormTemplate, FormVersion, TemplateStatus, VersionState
 from banshi.routing import validate_route
 from office import audit, policy
 from office.actor import Actor
@@ -23,7 +23,6 @@ from office.db import utcnow
 from office.errors import InvalidTransition, NotFound, ValidationError
 from office.models import Department
 
-CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 DEDUPE = ("none", "adjacent", "all")
 TITLE_MAX = 60
 
@@ -166,7 +165,7 @@ def create_template(
         ).first():
             n += 1
             code = f"form_{n + 1}"
-    elif not CODE_RE.match(code):
+    elif not FORM_CODE.fullmatch(code):
         raise ValidationError("表单标识只能用小写字母、数字和下划线，以字母开头", code="invalid_field", field="code")
     elif session.exec(
         select(FormTemplate.id).where(FormTemplate.agency_id == agency_id, FormTemplate.code == code)
@@ -292,6 +291,7 @@ def save_draft(
     """Check and store the designer's fields, route and options in the draft (422 naming the field)."""
     draft = get_draft(session, actor, template_id)
     cleaned = validate_fields(fields_raw)
+    _check_link_targets(session, actor.agency_id, cleaned)
     route = validate_route(route_raw, cleaned)
     options = validate_options(options_raw)
     draft.fields, draft.route, draft.options = cleaned, route, options
@@ -307,6 +307,24 @@ def save_draft(
     return draft
 
 
+def _check_link_targets(session: Session, agency_id: int | None, fields: list[dict[str, Any]]) -> None:
+    """A link's ``link_form`` names a form of the agency by its code (any state: a form disabled
+    later keeps the links to it); another code would make the field refuse every request."""
+    named = {f["link_form"]: f for f in fields if f.get("link_form")}
+    if not named:
+        return
+    known = set(
+        session.exec(
+            select(FormTemplate.code).where(
+                FormTemplate.agency_id == (agency_id or 0), col(FormTemplate.code).in_(named)
+            )
+        ).all()
+    )
+    for code, f in named.items():
+        if code not in known:
+            raise ValidationError(f"字段{quoted(f)}：限定的表单不是本机关的表单", code="bad_field", field=f["key"])
+
+
 def publish(session: Session, actor: Actor, template_id: int) -> FormVersion:
     """The draft becomes the published version (checked again as a whole); the previous published
     one is retired, kept unchanged for the requests made on it."""
@@ -317,6 +335,7 @@ def publish(session: Session, actor: Actor, template_id: int) -> FormVersion:
     if not draft.fields:
         raise ValidationError("表单至少需要一个字段", code="no_fields", field="fields")
     cleaned = validate_fields(draft.fields)
+    _check_link_targets(session, t.agency_id, cleaned)
     validate_route(draft.route, cleaned)
     validate_options(draft.options)
     if t.published_version_id is not None:

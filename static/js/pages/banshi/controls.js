@@ -262,9 +262,9 @@ const CONTROLS = {
         ctx.api.get("/api/banshi/requests", { query: { box: "mine", limit: 50 }, signal: ctx.signal }),
         f.link_form ? ctx.api.get("/api/banshi/templates", { signal: ctx.signal }) : null,
       ]).then(([d, t]) => {
-        // A link naming a form (link_form: 差旅费报销's 出差审批单 → "travel") offers only that form's
-        // requests; the server refuses any other (banshi/fields.py), so a 请假 is never offered.
-        const forms = t && new Set(t.groups.flatMap((g) => g.items).filter((x) => x.builtin === f.link_form).map((x) => x.id));
+        // A link naming a form (link_form, the form's code: 差旅费报销's 出差审批单 → "travel") offers only
+        // that form's requests; the server refuses any other (banshi/fields.py), so a 请假 is never offered.
+        const forms = t && new Set(t.groups.flatMap((g) => g.items).filter((x) => x.code === f.link_form).map((x) => x.id));
         return d.items.filter((x) => !forms || forms.has(x.template?.id))
           .map((x) => [x.id, `${x.title}${x.serial ? `（${x.serial}）` : ""}`]);
       });

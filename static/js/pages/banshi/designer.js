@@ -72,9 +72,9 @@ async function renderDesigner(root, ctx, id) {
     api.get(`/api/banshi/admin/templates/${id}/draft`, { signal }),
   ]);
   const meta = (list.items || []).find((t) => t.id === id) || null;
-  // The forms a link field may name (link_form): the agency's published forms the server can check a
-  // linked request against, which are those made from a built-in (their key, e.g. travel → 出差审批).
-  const linkable = (list.items || []).filter((t) => t.builtin && t.published_version_id && t.status === "active");
+  // The forms a link field may name (link_form): the agency's published forms, built-in or designed,
+  // by their code (travel → 出差审批, form_3 → 办公设备维修), which the server checks a linked request against.
+  const linkable = (list.items || []).filter((t) => t.published_version_id && t.status === "active");
   const draft = {
     fields: structuredClone(draftIn.fields || []),
     route: structuredClone(draftIn.route || {}),
@@ -250,7 +250,7 @@ function typeOptions(f, input, check, num, touch, linkable) {
 function linkOptions(f, linkable, touch) {
   const to = field({ label: "关联", type: "select", value: f.to ?? "request",
     options: [["request", "另一份申请"], ["document", "公文"]].map(([value, label]) => ({ value, label })) });
-  const forms = linkable.map((t) => ({ value: t.builtin, label: t.name }));
+  const forms = linkable.map((t) => ({ value: t.code, label: t.name }));
   if (f.link_form && !forms.some((o) => o.value === f.link_form)) forms.push({ value: f.link_form, label: `${f.link_form}（未发布或已停用）` });
   const form = field({ label: "限定表单", type: "select", value: f.link_form || "", hint: "只能关联所选表单的申请；不限则可关联申请人的任一申请",
     options: [{ value: "", label: "不限表单" }, ...forms] });
