@@ -94,6 +94,9 @@ def cluster(tmp_path: Path, redis_url: str, cluster_env: dict[str, str]) -> Iter
         "OFFICE_HUB_URL": redis_url,
         "OFFICE_SECRET_KEY": secrets.token_urlsafe(40),
         "PYTHONPATH": str(ROOT),
+        # No warm LibreOffice converters: nothing here makes an official copy, and two per process
+        # starting beside the test took CPU from it.
+        "OFFICE_OFFICIAL_COPY_WORKERS": "0",
         **cluster_env,
     }
     settings = load_settings(env)
