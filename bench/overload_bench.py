@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.messaging_bench import ROOT, _pct, _prepare, _start_server
+from office.groupcommit import RETRY_AFTER_MAX
 
 PAIRS = 40
 WINDOW = 8
@@ -137,6 +138,8 @@ async def _overload(port: int, cookies: list[str], convs: list[int], rate: float
     loop = asyncio.get_running_loop()
 
     async def send(k: int, client_id: str, tries: int) -> None:
+        if stop.is_set():
+            return  # a retry due after the measurement ended
         refs[k] += 1
         attempt[(k, refs[k])] = (client_id, tries)
         latest[client_id] = time.perf_counter()
@@ -195,7 +198,8 @@ async def _overload(port: int, cookies: list[str], convs: list[int], rate: float
     await asyncio.gather(*(pace(k, deadline) for k in range(len(senders))))
     offered = len(first)
     # Let every send be answered (retries included): as long as the policy's longest retries take.
-    drain_until = time.monotonic() + 30 + POLICY["busyTries"] * POLICY["cap"] / 1000 * (1 + POLICY["jitter"])
+    longest = POLICY["busyTries"] * max(POLICY["cap"] / 1000, RETRY_AFTER_MAX) * (1 + POLICY["jitter"])
+    drain_until = time.monotonic() + 30 + longest
     while (attempt or len(acked) + counts["given_up"] + counts["other_errors"] < offered) and time.monotonic() < (
         drain_until
     ):
