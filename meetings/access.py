@@ -13,7 +13,7 @@ from office import policy
 from office.actor import Actor
 from office.directory.service import posts_of, users_with_role
 from office.errors import NotFound, PermissionDenied
-from office.models import Role, User
+from office.models import Department, Role, User
 
 
 def agency_contacts(session: Session, agency_id: int) -> list[int]:
@@ -89,6 +89,24 @@ def user_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
     if not ids:
         return {}
     return {u.id: u.name for u in session.exec(select(User).where(col(User.id).in_(ids))).all()}  # type: ignore[misc]
+
+
+def in_agency(session: Session, agency_id: int | None, user_ids: Iterable[int]) -> set[int]:
+    """Those of ``user_ids`` with a post in ``agency_id`` (the directory's posts, ``posts_of``): the
+    people an organiser of that agency may name, and its contact may nominate. Another agency's staff
+    come only through that agency's 会议通知 (``invitations.nominate``)."""
+    if agency_id is None:
+        return set()
+    return {u for u, posts in posts_of(session, user_ids).items() if any(p["agency_id"] == agency_id for p in posts)}
+
+
+def own_department(session: Session, actor: Actor, dept_id: int) -> Department | None:
+    """The department when it belongs to the actor's agency (``Department.agency_id``, kept by the
+    directory); None for another agency's, as for a missing one."""
+    dept = session.get(Department, dept_id)
+    if dept is None or actor.agency_id is None or dept.agency_id != actor.agency_id:
+        return None
+    return dept
 
 
 def agency_of_user(session: Session, user_id: int) -> set[int]:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from meetings import recurrence
-from meetings.access import user_names
+from meetings.access import in_agency, own_department, user_names
 from meetings.busy import refresh as refresh_busy
 from meetings.models import (
     AgencyInvite,
@@ -141,14 +141,16 @@ def check_room(
 
 
 def resolve_people(
-    session: Session, attendees: Iterable[Any], departments: Iterable[Any]
+    session: Session, actor: Actor, attendees: Iterable[Any], departments: Iterable[Any]
 ) -> dict[int, tuple[AttendeeRole, int | None]]:
-    """user_id -> (role, department invited through). People named one by one win over departments."""
+    """user_id -> (role, department invited through). People named one by one win over departments.
+    Only the organiser's own agency's people and departments: another agency is invited by a 会议通知
+    and names its own attendees (``invitations.nominate``), so its ids answer as missing ones do."""
     from office.directory.service import department_member_ids
 
     out: dict[int, tuple[AttendeeRole, int | None]] = {}
     for d in departments:
-        dept = session.get(Department, d.department_id)
+        dept = own_department(session, actor, d.department_id)
         if dept is None or dept.kind != DeptKind.department:
             raise ValidationError(f"部门不存在：{d.department_id}", code="bad_department")
         for uid in department_member_ids(session, d.department_id):
@@ -157,7 +159,7 @@ def resolve_people(
         out[a.user_id] = (a.role, None)
     if out:
         found = set(session.exec(select(User.id).where(col(User.id).in_(list(out)), User.is_active == True)).all())  # noqa: E712
-        missing = sorted(set(out) - found)
+        missing = sorted(set(out) - (found & in_agency(session, actor.agency_id, out)))
         if missing:
             raise ValidationError(f"参会人不存在或已停用：{missing[:10]}", code="bad_attendee")
     return out
@@ -217,7 +219,7 @@ def check_create_meeting(session: Session, actor: Actor, *, body: Any) -> Bookin
     check_not_past(session, body.start)
     rule = recurrence.normalise(body.rrule, tz) if body.rrule.strip() else ""
     occs = plan_occurrences(session, start=body.start, end=body.end, tz=tz, rule=rule, skip_holidays=body.skip_holidays)
-    people = resolve_people(session, body.attendees, body.departments)
+    people = resolve_people(session, actor, body.attendees, body.departments)
     invites = _check_agencies(session, actor, body.agencies)
     headcount = len(people) + sum(i.quota for i in invites)
     room = None

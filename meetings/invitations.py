@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, or_
 from sqlmodel import Session, col, select
 
-from meetings.access import access_meeting, agency_of_user, attendees_of, user_names
+from meetings.access import access_meeting, agency_of_user, attendees_of, in_agency, user_names
 from meetings.booking import attendee_conflicts, resolve_people
 from meetings.busy import refresh as refresh_busy
 from meetings.models import (
@@ -30,7 +30,6 @@ from meetings.scheduling import MAX_DURATION
 from office import audit, events
 from office.actor import Actor
 from office.db import utcnow
-from office.directory.service import posts_of
 from office.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from office.models import Department, User
 from office.timefmt import iso
@@ -46,7 +45,7 @@ def add_attendees(
 ) -> dict[str, Any]:
     meeting, _ = access_meeting(session, actor, meeting_id, "meeting.manage")
     _open(meeting)
-    people = resolve_people(session, attendees, departments)
+    people = resolve_people(session, actor, attendees, departments)
     existing = {a.user_id for a in attendees_of(session, meeting.id)}
     new = {u: v for u, v in people.items() if u not in existing}
     room = session.get(Room, meeting.room_id) if meeting.room_id else None
@@ -216,8 +215,8 @@ def nominate(
     invite = session.exec(
         select(AgencyInvite).where(AgencyInvite.meeting_id == meeting_id, AgencyInvite.agency_id == agency_id)
     ).one()
-    posts = posts_of(session, user_ids)
-    outsiders = [u for u in user_ids if not any(p["agency_id"] == agency_id for p in posts.get(u, []))]
+    members = in_agency(session, agency_id, user_ids)
+    outsiders = [u for u in user_ids if u not in members]
     if outsiders:
         raise ValidationError(f"只能报名本单位人员：{outsiders[:10]}", code="not_in_agency")
     existing = {a.user_id: a for a in attendees_of(session, meeting_id)}

@@ -60,7 +60,7 @@ def check_draft(session: Session, actor: Actor, *, body: Any) -> dict[str, Any]:
         )
         if ok
     ]
-    people = resolve_people(session, body.attendees, body.departments)
+    people = resolve_people(session, actor, body.attendees, body.departments)
     lo, hi = occs[0][0], occs[-1][1]
     busy = users_busy(session, list(people), lo, hi, exclude_meeting_id=body.exclude_meeting_id)
     names = user_names(session, list(people))

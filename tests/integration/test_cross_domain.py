@@ -17,18 +17,29 @@ def test_meeting_creates_its_group_and_invitations_arrive_as_work_notices(
     client: TestClient, org: Org, rooms_a: Rooms
 ) -> None:
     login(client, "gertrude")
-    # othello (科员 of 省财政厅) is invited by the meeting's rules; the directory hides him from gertrude,
-    # and the meeting's chat still holds him: its members are not the organiser's pick.
-    people = ("hamlet", "ophelia", "othello")
+    # othello (科员 of 省财政厅) comes through his agency's 会议通知: its contact iago names him while the
+    # large room waits for approval. The directory hides him from gertrude, and the meeting's chat
+    # still holds him: its members are the meeting's, not the organiser's pick.
+    people = ("hamlet", "ophelia")
+    agencies = [{"agency_id": org.agencies["B"], "quota": 1}]
     r = client.post(
-        "/api/meetings", json=booking(org, room_id=rooms_a.small, people=people) | {"title": "年终工作部署会"}
+        "/api/meetings",
+        json=booking(org, room_id=rooms_a.large, people=people) | {"title": "年终工作部署会", "agencies": agencies},
     )
     assert r.status_code == 201, r.text
+    mid = r.json()["meeting"]["id"]
+    login(client, "iago")
+    r = client.post(
+        f"/api/meetings/{mid}/agencies/{org.agencies['B']}/nominees", json={"user_ids": [org.users["othello"]]}
+    )
+    assert r.status_code == 200, r.text
+    login(client, "laertes")
+    assert client.post(f"/api/meetings/{mid}/approval", json={"approve": True}).status_code == 200
     login(client, "hamlet")
     convs = _conversations(client)
     group = next(c for c in convs if c["name"] == "会议：年终工作部署会")
     members = {m["user_id"] for m in client.get(f"/api/messages/conversations/{group['id']}/members").json()["items"]}
-    assert members == {org.users[u] for u in ("gertrude", *people)}
+    assert members == {org.users[u] for u in ("gertrude", *people, "othello")}
     notices = next(c for c in convs if c["kind"] == "notice")
     texts = [m["text"] for m in client.get(f"/api/messages/conversations/{notices['id']}/messages").json()["items"]]
     assert any("年终工作部署会" in t for t in texts)

@@ -181,7 +181,9 @@ def test_over_capacity_and_other_agencies_rooms(client: TestClient, org: Org, ro
     assert r.status_code == 422 and r.json()["error"] == "over_capacity"
     assert "超过" in r.json()["message"]
     r = client.post("/api/meetings", json=booking(org, room_id=rooms_a.other_agency))
-    assert r.status_code == 404
+    missing = client.post("/api/meetings", json=booking(org, room_id=999_999))  # as a room that does not exist
+    assert r.status_code == missing.status_code == 404
+    assert r.json() | {"request_id": ""} == missing.json() | {"request_id": ""}
     assert _count(org) == (0, 0)
 
 

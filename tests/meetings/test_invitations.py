@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
+import pytest
+from sqlmodel import func, select
 from starlette.testclient import TestClient
 
+from meetings.models import Meeting, MeetingAttendee
 from tests.factories import Org, login
 from tests.meetings.conftest import Rooms, booking, of_type
 
@@ -150,3 +155,58 @@ def test_add_and_remove_attendees_and_departments(
     assert client.delete(f"/api/meetings/{mid}/attendees/{org.users['horatio']}").status_code == 404
     login(client, "horatio")
     assert client.get(f"/api/meetings/{mid}").status_code == 404
+
+
+MISSING = 999_999
+
+
+def _refused_as_missing(
+    client: TestClient, url: str, body: Callable[[int], dict[str, Any]], other: int, code: str
+) -> None:
+    """``body(other)`` answers as ``body(MISSING)`` does, status and body (the id named and the
+    request's own id aside)."""
+    r, missing = client.post(url, json=body(other)), client.post(url, json=body(MISSING))
+    assert (missing.status_code, missing.json()["error"]) == (422, code), missing.text
+    expected = json.loads(json.dumps(missing.json()).replace(str(MISSING), str(other))) | {"request_id": ""}
+    assert r.status_code == 422 and r.json() | {"request_id": ""} == expected
+
+
+def _stored(org: Org) -> tuple[int, int]:
+    with org.db.read() as s:
+        meetings = s.exec(select(func.count()).select_from(Meeting)).one()
+        return meetings, s.exec(select(func.count()).select_from(MeetingAttendee)).one()
+
+
+@pytest.mark.parametrize("route", ["book", "check", "add"])
+def test_another_agencys_people_and_departments_answer_as_missing_ids(
+    client: TestClient, org: Org, rooms_a: Rooms, route: str
+) -> None:
+    """Another agency is invited by a 会议通知 and names its own attendees (its contact's nominations):
+    the organiser naming its people (a 科员, or the 厅长 the directory shows) or its department directly
+    is refused as a missing id is, at booking, in the draft check and when adding attendees later."""
+    mid = _meeting(client, org, rooms_a)
+    before = _stored(org)
+    url, base = {
+        "book": ("/api/meetings", booking(org, people=())),
+        "check": ("/api/meetings/check", {"start": "2026-12-07T09:00:00+08:00", "end": "2026-12-07T10:30:00+08:00"}),
+        "add": (f"/api/meetings/{mid}/attendees", {}),
+    }[route]
+    for who in ("othello", "desdemona"):
+        _refused_as_missing(
+            client,
+            url,
+            lambda uid: base | {"attendees": [{"user_id": org.users["horatio"]}, {"user_id": uid}]},
+            org.users[who],
+            "bad_attendee",
+        )
+    _refused_as_missing(
+        client,
+        url,
+        lambda did: base | {"departments": [{"department_id": org.depts["A2"]}, {"department_id": did}]},
+        org.depts["B1"],
+        "bad_department",
+    )
+    assert _stored(org) == before
+    # The organiser's own agency's people and departments are named as before.
+    r = client.post(url, json=base | {"departments": [{"department_id": org.depts["A2"]}]})
+    assert r.status_code in (200, 201), r.text
