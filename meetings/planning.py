@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from meetings import recurrence
-from meetings.access import user_names
+from meetings.access import in_agency, own_department, user_names
 from meetings.booking import check_times, plan_occurrences, resolve_people
 from meetings.models import Room
 from meetings.notices import get_zone
@@ -33,6 +33,15 @@ def _busy_json(items: list[Busy]) -> list[dict[str, Any]]:
     return [{"start": iso(b.start), "end": iso(b.end), "kind": b.kind} for b in items]
 
 
+def _own_busy(
+    session: Session, actor: Actor, user_ids: list[int], start: dt.datetime, end: dt.datetime
+) -> dict[int, list[Busy]]:
+    """``users_busy`` for the actor's agency's people; anyone else reads as free, as a missing id does:
+    another agency's staff are planned with through its 会议通知, not looked up one by one."""
+    busy = users_busy(session, in_agency(session, actor.agency_id, user_ids), start, end)
+    return {u: busy.get(u, []) for u in sorted(set(user_ids))}
+
+
 def freebusy(
     session: Session, actor: Actor, *, user_ids: list[int], room_ids: list[int], start: dt.datetime, end: dt.datetime
 ) -> dict[str, Any]:
@@ -40,7 +49,7 @@ def freebusy(
     if end <= start or end - start > MAX_RANGE:
         raise ValidationError("查询区间无效（最长 62 天）", code="bad_range")
     own = set(session.exec(select(Room.id).where(col(Room.id).in_(room_ids), Room.agency_id == actor.agency_id)).all())
-    people = users_busy(session, user_ids, start, end)
+    people = _own_busy(session, actor, user_ids, start, end)
     rooms = rooms_busy(session, sorted(own), start, end)  # type: ignore[arg-type]
     return {
         "users": {str(u): _busy_json(v) for u, v in people.items()},
@@ -105,7 +114,10 @@ def find_slots(session: Session, actor: Actor, *, body: Any) -> dict[str, Any]:
     if body.window_end <= body.window_start or body.window_end - body.window_start > MAX_RANGE:
         raise ValidationError("查找范围无效（最长 62 天）", code="bad_range")
     tz = get_zone(body.tz)
-    people = expand_people(session, body.user_ids, body.department_ids)
+    # Another agency's departments have no members here, as missing ones; its people are counted and
+    # read as free, as missing ids are (``_own_busy``): nothing tells their existence or their time.
+    departments = [d for d in body.department_ids if own_department(session, actor, d) is not None]
+    people = expand_people(session, body.user_ids, departments)
     rooms = None
     if body.need_room:
         rooms = candidate_rooms(
@@ -119,7 +131,7 @@ def find_slots(session: Session, actor: Actor, *, body: Any) -> dict[str, Any]:
             raise ValidationError("本机关没有满足容量和设备要求的会议室", code="no_suitable_room")
     slots = run(
         session,
-        user_ids=people,
+        user_ids=sorted(in_agency(session, actor.agency_id, people)),
         duration=dt.timedelta(minutes=body.duration_minutes),
         window_start=body.window_start,
         window_end=body.window_end,

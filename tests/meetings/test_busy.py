@@ -28,9 +28,9 @@ def _consistent(db: Database) -> int:
     return len(stored)
 
 
-def _busy(client: TestClient, org: Org, *names: str) -> dict[str, list[tuple[str, str]]]:
-    """Free/busy through the API as the clerk: name -> [(start, kind)]."""
-    login(client, "gertrude")
+def _busy(client: TestClient, org: Org, *names: str, viewer: str = "gertrude") -> dict[str, list[tuple[str, str]]]:
+    """Free/busy through the API as the clerk (or ``viewer``): name -> [(start, kind)]."""
+    login(client, viewer)
     ids = ",".join(str(org.users[n]) for n in names)
     users = client.get("/api/meetings/freebusy", params={"user_ids": ids} | DAY).json()["users"]
     return {n: [(b["start"], b["kind"]) for b in users[str(org.users[n])]] for n in names}
@@ -146,7 +146,8 @@ def test_rsvp_substitutes_and_attendees_added_later(client: TestClient, org: Org
         f"/api/meetings/{mid}/agencies/{org.agencies['B']}/nominees", json={"user_ids": [org.users["othello"]]}
     )
     assert r.status_code == 200, r.text
-    assert _busy(client, org, "othello")["othello"] == [(at, "busy")]
+    # His own agency reads his time; to the organiser's, another agency's people read as free.
+    assert _busy(client, org, "othello", viewer="iago")["othello"] == [(at, "busy")]
     assert _consistent(db) == 4  # hamlet, polonius, laertes, othello (the organiser is not an attendee)
 
 

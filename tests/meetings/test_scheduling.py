@@ -112,6 +112,32 @@ def test_slot_finder_skips_busy_people_holidays_and_uses_adjusted_workdays(
     assert r.status_code == 422
 
 
+def test_another_agencys_time_reads_as_a_missing_ids(client: TestClient, org: Org, rooms_a: Rooms) -> None:
+    """Free/busy and the slot finder read the organiser's own agency's time only: another agency's
+    person answers as a missing id (free), its department as a missing one (no members); that
+    agency is planned with through its 会议通知. His own agency still sees him busy."""
+    login(client, "iago")
+    online = {"online_url": "https://meet.example/room"}
+    _book(client, org, "2026-12-07T09:00:00+08:00", "2026-12-07T10:00:00+08:00", ("othello",), **online)
+    othello, missing = org.users["othello"], 999_999
+    day = {"start": "2026-12-07T00:00:00+08:00", "end": "2026-12-08T00:00:00+08:00", "user_ids": f"{othello},{missing}"}
+    assert client.get("/api/meetings/freebusy", params=day).json()["users"][str(othello)] != []
+    login(client, "gertrude")
+    users = client.get("/api/meetings/freebusy", params=day).json()["users"]
+    assert users[str(othello)] == users[str(missing)] == []
+    query = {
+        "duration_minutes": 60,
+        "window_start": "2026-12-07T09:00:00+08:00",
+        "window_end": "2026-12-08T00:00:00+08:00",
+        "need_room": False,
+        "limit": 1,
+    }
+    for field, other in (("user_ids", othello), ("department_ids", org.depts["B1"])):
+        as_missing = client.post("/api/meetings/slots", json=query | {field: [missing]}).json()
+        assert as_missing["items"][0]["local_start"] == "2026-12-07T09:00:00+08:00"
+        assert client.post("/api/meetings/slots", json=query | {field: [other]}).json() == as_missing, field
+
+
 def test_working_calendar_ships_2026_and_admins_load_other_years(client: TestClient, org: Org, tmp_path: Path) -> None:
     login(client, "hamlet")
     days = client.get("/api/meetings/calendar/2026").json()["days"]
