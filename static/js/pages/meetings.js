@@ -194,7 +194,8 @@ async function bookingForm(root, ctx) {
   const count = el("input", { type: "number", min: "2", max: "260", value: "10", id: "mt-count" });
   const countField = el("div", { class: "field", hidden: true }, el("label", { for: "mt-count" }, "次数"),
     el("p", { class: "hint" }, "遇节假日自动跳过"), count);
-  const finder = picker({ api: ctx.api, label: "添加参会人员", kind: "people", multiple: true,
+  // Only the organiser's agency, as the server admits: another agency's people come by its 会议通知.
+  const finder = picker({ api: ctx.api, label: "添加参会人员", kind: "people", multiple: true, agencyId: ctx.me.agency_id,
     isChosen: (p) => people.has(p.id),
     onPick: (p) => {
       if (people.has(p.id)) people.delete(p.id);
