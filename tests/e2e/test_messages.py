@@ -8,12 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
+from messaging.models import Message
 from tests.e2e.conftest import open_page
 from tests.e2e.test_shell import login
 from tests.factories import Org
 from tests.messaging.helpers import group
 from tests.messaging.helpers import send as send_as
+from tests.office.test_backpressure import saturated
 
 pytestmark = pytest.mark.browser
 
@@ -207,3 +210,53 @@ def test_the_group_owner_switches_whether_new_members_read_the_history(
         from messaging.models import Conversation
 
         assert s.get(Conversation, cid).history_visible is False  # type: ignore[union-attr]
+
+
+def test_pressing_send_again_while_a_send_waits_to_be_retried_stores_it_once(
+    browser: Any, live: Any, live_org: Org
+) -> None:
+    """The writer is held (its queue full), so 张伟's send is refused with a retry hint and waits
+    for its automatic retry: pressing Enter or the button again sends the same message now, with
+    the same client id, never a second copy; 取消 gives the text back to change or send anew."""
+    g = group(live_org, "hamlet", "重发测试组", ["ophelia"])
+    url = f"/api/messages/conversations/{g}/messages"
+    page = open_page(browser, live.url)
+    client_ids: list[str] = []
+    page.on(
+        "request",
+        lambda r: r.method == "POST" and r.url.endswith(url) and client_ids.append(r.post_data_json["client_id"]),
+    )
+
+    def answered(status: int | None = None) -> Any:  # None: any success
+        return page.expect_response(lambda r: r.url.endswith(url) and (r.ok if status is None else r.status == status))
+
+    try:
+        login(page, "hamlet")
+        open_group(page, "重发测试组")
+        box, bar = page.get_by_label("消息内容"), page.locator(".msg-pending")
+        with saturated(live_org.db, live.app.state.chat.batcher):
+            box.fill("先取消的消息")
+            with answered(503):
+                box.press("Enter")
+            bar.get_by_text("重发中").wait_for()
+            bar.get_by_role("button", name="取消").click()
+            assert bar.is_hidden() and box.input_value() == "先取消的消息" and box.is_editable()
+            box.fill("系统繁忙时发的消息")
+            with answered(503):
+                box.press("Enter")
+            with answered(503):
+                box.press("Enter")  # sends the waiting message again now, not a new one
+            with answered(503):
+                page.get_by_role("button", name="立即重发").click()
+            assert len(set(client_ids)) == 2, client_ids  # one for the cancelled, one for this
+            assert "系统繁忙" in bar.inner_text() and not box.is_editable()
+        with answered():  # the writer has room again: the next press sends it at once
+            page.get_by_role("button", name="立即重发").click()
+        page.locator(".msg-item.is-mine .msg-text", has_text="系统繁忙时发的消息").wait_for()
+        assert bar.is_hidden() and box.input_value() == "" and box.is_editable()
+        with live_org.db.read() as s:
+            texts = s.exec(select(Message.body).where(Message.conversation_id == g)).all()
+        assert texts.count("系统繁忙时发的消息") == 1 and "先取消的消息" not in texts
+        assert all("status of 503" in e for e in page.console_errors), page.console_errors  # the refusals
+    finally:
+        page.context.close()

@@ -19,14 +19,16 @@ export function createComposer(ctx, state, { merge, sent, dropTargets }) {
   const file = el("input", { type: "file", hidden: true });
   const dingPick = el("fieldset", { class: "msg-ding-pick", hidden: true });
   const dingInput = el("input", { type: "checkbox", onchange: () => drawDingPick() });
+  const pendingBar = el("div", { class: "msg-pending", role: "status", hidden: true });
+  const sendButton = button("发送", () => submit(), { kind: "primary", class: "msg-send" });
   const readOnly = el("p", { class: "msg-readonly" }, "此会话只用于接收通知，不能发送消息");
   const root = el("div", { class: "msg-composer" },
-    context, suggest, text, dingPick, progress,
+    context, pendingBar, suggest, text, dingPick, progress,
     el("div", { class: "msg-tools" },
       button("附件", () => file.click(), { class: "btn-small", "aria-label": "添加附件" }),
       el("label", { class: "msg-ding-toggle" }, dingInput, el("span", {}, "DING 提醒")),
       el("span", { class: "msg-hint" }, "Enter 发送，Shift+Enter 换行"),
-      button("发送", () => submit(), { kind: "primary", class: "msg-send" })),
+      sendButton),
     file, readOnly);
   const mentions = new Map(); // name -> user id ("all" for 所有人), for the names picked in this text
 
@@ -189,38 +191,97 @@ export function createComposer(ctx, state, { merge, sent, dropTargets }) {
     showContext();
   }
 
-  async function submit(extra = {}, attempt = 0, clientId = newClientId()) {
+  // The send being made, or waiting for its automatic retry: at most one. Its text, client id and
+  // conversation are fixed at the first press, so pressing 发送 (or Enter) again cannot store it a
+  // second time under a new client id: while it waits, that press (the button then reads 立即重发)
+  // sends it now with the same client id; while it is on its way, the press does nothing. The box
+  // is locked meanwhile; 取消 on the 重发中 line gives the text back.
+  let pending = null; // { conv, editing, payload, attempt, timer, wait }
+
+  function drawPending() {
+    const p = pending;
+    text.readOnly = Boolean(p);
+    sendButton.textContent = p?.timer ? "立即重发" : "发送";
+    if (!p || !p.timer) {
+      pendingBar.replaceChildren();
+      pendingBar.hidden = true;
+      return;
+    }
+    pendingBar.replaceChildren(
+      el("span", { class: "msg-pending-label" }, "重发中："),
+      el("span", { class: "msg-context-text" }, p.payload.text.slice(0, 80) || "附件"),
+      el("span", { class: "msg-pending-when" }, `系统繁忙，${Math.ceil(p.wait / 1000)} 秒后自动重发`),
+      linkButton("取消", () => cancelPending()));
+    pendingBar.hidden = false;
+  }
+
+  /** 取消: the waiting retry is not sent; its text goes back into the box to change or send anew. */
+  function cancelPending() {
+    if (!pending?.timer) return; // on its way: too late to take back
+    clearTimeout(pending.timer);
+    const p = pending;
+    pending = null;
+    drawPending();
+    if (state.current === p.conv) text.value = p.payload.text;
+    text.focus();
+  }
+
+  function submit(extra = {}) {
+    if (pending) {
+      if (pending.timer) deliver(pending); // the press is 立即重发: same item, same client id
+      return;
+    }
     const body = text.value;
     if (!body.trim() && !extra.attachment_id) return;
-    const conv = state.current;
+    const payload = { text: body, ...extra };
+    if (!state.editing) {
+      const ids = [...mentions.entries()].filter(([n]) => body.includes(`@${n}`)).map(([, id]) => id);
+      Object.assign(payload, {
+        client_id: newClientId(), mentions: ids.filter((i) => i !== "all"),
+        mention_all: ids.includes("all"), ding: dingInput.checked,
+      });
+      if (dingInput.checked && dingChosen.size) payload.ding_user_ids = [...dingChosen];
+      if (state.replyTo) payload.reply_to_seq = state.replyTo.seq;
+    }
+    pending = { conv: state.current, editing: state.editing, payload, attempt: 0, timer: 0, wait: 0 };
+    deliver(pending);
+  }
+
+  async function deliver(p) {
+    clearTimeout(p.timer);
+    p.timer = 0;
+    drawPending();
     try {
-      if (state.editing) {
-        await api.put(messageUrl(state.editing), { text: body });
-        state.editing = null;
+      if (p.editing) {
+        await api.put(messageUrl(p.editing), { text: p.payload.text });
+        if (state.editing === p.editing) state.editing = null;
       } else {
-        const ids = [...mentions.entries()].filter(([n]) => body.includes(`@${n}`)).map(([, id]) => id);
-        const payload = {
-          text: body, client_id: clientId, mentions: ids.filter((i) => i !== "all"),
-          mention_all: ids.includes("all"), ding: dingInput.checked, ...extra,
-        };
-        if (dingInput.checked && dingChosen.size) payload.ding_user_ids = [...dingChosen];
-        if (state.replyTo) payload.reply_to_seq = state.replyTo.seq;
-        const msg = await api.post(`${P}/conversations/${conv.id}/messages`, payload);
-        if (state.current === conv) merge([msg]);
-        state.replyTo = null;
+        const msg = await api.post(`${P}/conversations/${p.conv.id}/messages`, p.payload);
+        if (state.current === p.conv) merge([msg]);
+        if (state.current === p.conv) state.replyTo = null;
       }
-      reset();
-      sent();
+      pending = null;
+      drawPending();
+      if (state.current === p.conv) {
+        reset();
+        sent();
+      }
     } catch (err) {
       // A network failure may have lost the ack, and a busy server asks us to come back after its
       // Retry-After, later each time it refuses again (api.js RETRY_POLICY): retry with the same
       // client id (never doubles), the text kept in the box meanwhile.
-      const wait = retryDelay(err, attempt);
-      if (wait === null) showError(err);
-      else {
-        if (err.retryAfter) toast(`系统繁忙，${Math.ceil(wait / 1000)} 秒后自动重发`);
-        setTimeout(() => submit(extra, attempt + 1, clientId), wait);
+      const wait = retryDelay(err, p.attempt);
+      if (wait === null) {
+        pending = null;
+        drawPending();
+        showError(err);
+        return;
       }
+      if (err.retryAfter) toast(`系统繁忙，${Math.ceil(wait / 1000)} 秒后自动重发`);
+      p.attempt += 1;
+      p.wait = wait;
+      p.timer = setTimeout(() => deliver(p), wait);
+      drawPending();
     }
   }
 
