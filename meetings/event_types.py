@@ -21,6 +21,20 @@ class MeetingCreated:
 
 
 @dataclass(frozen=True)
+class MeetingMembersChanged:
+    """A confirmed meeting's people changed after its group was made: attendees the organiser added or
+    removed, an invited agency's nominees, a substitute sent or withdrawn. Messaging adds `added` to
+    and removes `removed` from the meeting's group (one who declines stays: only removal takes anyone
+    out). Handling it twice changes nothing."""
+
+    type: ClassVar[str] = "meeting.members_changed"
+    recipients: ClassVar[str] = "none (in-process subscribers only)"
+    meeting_id: int
+    added: list[int]
+    removed: list[int]
+
+
+@dataclass(frozen=True)
 class MeetingChanged:
     """Something about a meeting changed; the meeting page and calendars refresh. `op` says what:
     `updated`, `moved`, `skipped`, `split`, `cancelled`, `approved`, `rejected`, `attendees`,
@@ -82,4 +96,12 @@ class MeetingNotice(Notice):
     meeting_id: int
 
 
-EVENT_TYPES = (MeetingCreated, MeetingChanged, MeetingSignup, TaskCreated, TaskCompleted, MeetingNotice)
+EVENT_TYPES = (
+    MeetingCreated,
+    MeetingMembersChanged,
+    MeetingChanged,
+    MeetingSignup,
+    TaskCreated,
+    TaskCompleted,
+    MeetingNotice,
+)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, or_
 from sqlmodel import Session, col, select
 
-from meetings.access import access_meeting, agency_of_user, attendees_of, in_agency, user_names
+from meetings.access import access_meeting, agency_of_user, attendees_of, in_agency, member_ids, user_names
 from meetings.booking import attendee_conflicts, resolve_people
 from meetings.busy import refresh as refresh_busy
 from meetings.models import (
@@ -24,7 +24,7 @@ from meetings.models import (
     Room,
     Rsvp,
 )
-from meetings.notices import changed, get_zone, notify, when_text
+from meetings.notices import changed, get_zone, members_changed, notify, when_text
 from meetings.rules import Relation
 from meetings.scheduling import MAX_DURATION
 from office import audit, events
@@ -46,6 +46,7 @@ def add_attendees(
     meeting, _ = access_meeting(session, actor, meeting_id, "meeting.manage")
     _open(meeting)
     people = resolve_people(session, actor, attendees, departments)
+    before = member_ids(session, meeting)
     existing = {a.user_id for a in attendees_of(session, meeting.id)}
     new = {u: v for u, v in people.items() if u not in existing}
     room = session.get(Room, meeting.room_id) if meeting.room_id else None
@@ -75,6 +76,7 @@ def add_attendees(
             f"{actor.name}邀请你参加会议，{when_text(meeting)}。",
         )
     changed(session, meeting, "attendees")
+    members_changed(session, meeting, before)
     return {"added": sorted(new), "attendee_conflicts": attendee_conflicts(session, meeting, sorted(new))}
 
 
@@ -87,6 +89,7 @@ def remove_attendee(session: Session, actor: Actor, meeting_id: int, user_id: in
     if row is None:
         raise NotFound("此人不在参会名单中", code="attendee_not_found")
     removed = [user_id] + [a.user_id for a in attendees_of(session, meeting_id) if a.substitute_for == user_id]
+    before = member_ids(session, meeting)
     changed(session, meeting, "attendees")  # before the delete, so the removed still hear of it
     session.execute(
         delete(MeetingAttendee).where(
@@ -105,6 +108,7 @@ def remove_attendee(session: Session, actor: Actor, meeting_id: int, user_id: in
         target_id=meeting_id,
         detail={"user_ids": removed},
     )
+    members_changed(session, meeting, before)
     if meeting.status is MeetingStatus.confirmed:
         notify(session, meeting, removed, f"无需参加：{meeting.title}", f"{when_text(meeting)}的会议已不需要你参加。")
 
@@ -133,6 +137,7 @@ def do_rsvp(
         raise ValidationError("代参会需要指定代参会人", code="substitute_required")
     if status is not Rsvp.delegated and substitute_id is not None:
         raise ValidationError("只有代参会时才需指定代参会人", code="unexpected_substitute")
+    before = member_ids(session, meeting)
     touched = {actor.user_id, *_drop_substitutes(session, meeting_id, actor.user_id, keep=substitute_id)}
     if status is Rsvp.delegated:
         _invite_substitute(session, actor, meeting, row, substitute_id)  # type: ignore[arg-type]
@@ -149,6 +154,7 @@ def do_rsvp(
         detail={"rsvp": status.value, "reason": reason, "substitute_id": substitute_id},
     )
     changed(session, meeting, "rsvp", user_id=actor.user_id, rsvp=status.value)
+    members_changed(session, meeting, before)  # a substitute sent or withdrawn; declining keeps one in
     if row.agency_id is not None:
         publish_signups(session, meeting)
     return row
@@ -219,6 +225,7 @@ def nominate(
     outsiders = [u for u in user_ids if u not in members]
     if outsiders:
         raise ValidationError(f"只能报名本单位人员：{outsiders[:10]}", code="not_in_agency")
+    before = member_ids(session, meeting)
     existing = {a.user_id: a for a in attendees_of(session, meeting_id)}
     new = [u for u in dict.fromkeys(user_ids) if u not in existing]
     ours = sum(1 for a in existing.values() if a.agency_id == agency_id and a.substitute_for is None)
@@ -239,6 +246,7 @@ def nominate(
     )
     notify(session, meeting, new, f"会议邀请：{meeting.title}", f"{actor.name}为你报名参加会议，{when_text(meeting)}。")
     changed(session, meeting, "attendees")
+    members_changed(session, meeting, before)
     publish_signups(session, meeting)
     return signups(session, meeting)
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlmodel import Session, select
 
 from meetings.access import agency_contacts, attendee_ids, member_ids
-from meetings.models import AgencyInvite, Meeting
+from meetings.models import AgencyInvite, Meeting, MeetingStatus
 from office import events
 from office.errors import ValidationError
 from office.models import User
@@ -50,6 +50,23 @@ def changed(session: Session, meeting: Meeting, op: str, **extra: Any) -> None:
     """Live refresh for the meeting page and calendars of everyone involved."""
     events.publish_on_commit(
         session, "meeting.changed", {"meeting_id": meeting.id, "op": op, **extra}, user_ids=member_ids(session, meeting)
+    )
+
+
+def members_changed(session: Session, meeting: Meeting, before: Iterable[int]) -> None:
+    """After the people of a meeting changed (``before``: its ``member_ids`` until then): once it is
+    confirmed, and so has its group (``announce``), messaging brings the group in step after commit.
+    Before that the group does not exist yet, and ``meeting.created`` will carry everyone."""
+    if meeting.status is not MeetingStatus.confirmed:
+        return
+    session.flush()
+    was, now = set(before), set(member_ids(session, meeting))
+    if was == now:
+        return
+    events.publish_on_commit(
+        session,
+        "meeting.members_changed",
+        {"meeting_id": meeting.id, "added": sorted(now - was), "removed": sorted(was - now)},
     )
 
 

@@ -208,7 +208,7 @@ def _active_users(
     return sorted(ids)
 
 
-def _check_size(session: Session, count: int) -> None:
+def check_size(session: Session, count: int) -> None:
     limit = settings_of(session).chat_group_limit
     if count > limit:
         raise ValidationError(f"群成员不能超过 {limit} 人", code="group_full")
@@ -229,17 +229,20 @@ def create_group(session: Session, actor: Actor, *, name: str, member_ids: Itera
     return _new_group(session, actor, name, set(_active_users(session, member_ids, picked_by=actor)))
 
 
-def create_rule_group(session: Session, owner: Actor, *, name: str, member_ids: Iterable[int]) -> Conversation:
+def create_rule_group(
+    session: Session, owner: Actor, *, name: str, member_ids: Iterable[int], key: str | None = None
+) -> Conversation:
     """A group whose members a rule chose, not the owner's pick: a meeting's chat holds its attendees,
     admitted by the meeting's own rules (an agency's nominee included), so the directory's rule on
-    picking people does not apply."""
-    return _new_group(session, owner, _clean_name(name), set(_active_users(session, member_ids)))
+    picking people does not apply. ``key`` (``unique_key``) finds it again when the rule's people
+    change (``messaging.rule_groups``)."""
+    return _new_group(session, owner, _clean_name(name), set(_active_users(session, member_ids)), key=key)
 
 
-def _new_group(session: Session, actor: Actor, name: str, picked: set[int]) -> Conversation:
+def _new_group(session: Session, actor: Actor, name: str, picked: set[int], *, key: str | None = None) -> Conversation:
     ids = picked | {actor.user_id}
-    _check_size(session, len(ids))
-    conv = Conversation(kind=ConversationKind.group, name=name, owner_user_id=actor.user_id)
+    check_size(session, len(ids))
+    conv = Conversation(kind=ConversationKind.group, name=name, owner_user_id=actor.user_id, unique_key=key)
     session.add(conv)
     session.flush()
     for uid in sorted(ids):
@@ -263,7 +266,7 @@ def add_members(session: Session, actor: Actor, conversation_id: int, *, user_id
     conv, _ = _manage(session, actor, conversation_id)
     present = set(member_ids(session, conversation_id))
     new = [u for u in _active_users(session, user_ids, picked_by=actor, present=present) if u not in present]
-    _check_size(session, len(present) + len(new))
+    check_size(session, len(present) + len(new))
     if not new:
         return []
     for uid in new:
@@ -497,6 +500,7 @@ def notice_channel(session: Session, user_id: int) -> Conversation:
 __all__ = [
     "access_conversation",
     "add_members",
+    "check_size",
     "conversation_titles",
     "create_group",
     "create_rule_group",

@@ -62,5 +62,6 @@ def start(app: Any) -> Any:
     events.subscribe("directory.posts_changed", subscribers.on_posts_changed)
     events.subscribe("notify.", subscribers.on_notify)
     events.subscribe("meeting.created", subscribers.on_meeting_created)
+    events.subscribe("meeting.members_changed", subscribers.on_meeting_members_changed)
     app.state.todo.register(*todo.SOURCES)
     return rt.background()

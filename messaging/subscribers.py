@@ -4,6 +4,9 @@
 * ``notify.*`` -> a 工作通知 message for each listed user (contract in docs/events.md).
 * ``meeting.created`` -> the meeting's group, owned by the organiser, with every member (a group by
   rule, ``service.create_rule_group``: the meeting chose them, not the organiser's pick in the chat).
+  A meeting confirmed again (a room change that needed approval) keeps its group.
+* ``meeting.members_changed`` -> that group gains and loses the people the meeting did
+  (``rule_groups.sync_members``).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import logging
 from concurrent.futures import Future
 from typing import Any
 
-from messaging import batcher, department_groups, service
+from messaging import batcher, department_groups, rule_groups, service
 from messaging.noticebatch import NoticeOp
 from office import groupcommit
 from office.db import Database
@@ -95,8 +98,32 @@ def on_meeting_created(db: Database, event: Event) -> None:
         return
     from office.accounts import load_actor
 
+    meeting_id = payload.get("meeting_id")
+    key = rule_groups.meeting_key(meeting_id) if isinstance(meeting_id, int) else None
+    people = [m for m in members if isinstance(m, int)]
     with db.write() as s:
+        conv = rule_groups.find(s, key) if key else None
+        if conv is not None:  # handled twice, or confirmed again: the same group, with everyone
+            rule_groups.sync_members(s, conv, add=people, remove=(), why={"meeting_id": meeting_id})
+            return
         owner = load_actor(s, organizer)
-        service.create_rule_group(
-            s, owner, name=f"会议：{title}"[:60], member_ids=[m for m in members if isinstance(m, int)]
+        service.create_rule_group(s, owner, name=f"会议：{title}"[:60], member_ids=people, key=key)
+
+
+def on_meeting_members_changed(db: Database, event: Event) -> None:
+    payload = event.payload
+    meeting_id, added, removed = payload.get("meeting_id"), payload.get("added"), payload.get("removed")
+    if not isinstance(meeting_id, int) or not isinstance(added, list) or not isinstance(removed, list):
+        log.warning("ignored malformed meeting.members_changed event")
+        return
+    with db.write() as s:
+        conv = rule_groups.find(s, rule_groups.meeting_key(meeting_id))
+        if conv is None:  # a meeting whose group was made before groups had keys, or none at all
+            return
+        rule_groups.sync_members(
+            s,
+            conv,
+            add=[u for u in added if isinstance(u, int)],
+            remove=[u for u in removed if isinstance(u, int)],
+            why={"meeting_id": meeting_id},
         )
