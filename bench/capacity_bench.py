@@ -13,9 +13,12 @@ The staff model (the issue's "heavy" one, about six times Rocket.Chat's default 
     group or their direct conversation, half and half;
   - marks what arrives as read (``chat.read``), after a reading pause of 0.5–3 s, one mark per
     conversation for whatever arrived meanwhile, as the open conversation in the web client does;
-  - every two minutes  lists their 公文 (``GET /api/docs?box=all``) and opens the
-    first (``GET /api/docs/{id}``);
-  - every three minutes  searches the directory (``GET /api/directory/search``).
+  - every two minutes lists their 公文 (``GET /api/docs?box=all``) and opens the first
+    (``GET /api/docs/{id}``);
+  - every three minutes searches the directory (``GET /api/directory/search``, part of a colleague's
+    name).
+  The client sends no pings of its own (a browser sends none). The server runs without the
+  official-copy converters (nothing here makes an official copy).
 * Ramp: ``STEPS`` staff online (500 … 3,000), each step held ``hold`` seconds once its new sockets are
   open (``--quick``: 25 s; else 60 s). Per step: HTTP p95 (lists, opens, searches), chat send→ack p95,
   delivery p95 (send to each online member's copy), errors % (HTTP failures, error frames, sends not
