@@ -156,3 +156,14 @@ def test_meeting_members_changed_handled_twice_changes_nothing(client: TestClien
         subscribers.on_meeting_members_changed(org.db, ev)
     assert syncs() == 2
     assert _members(client, group["id"]) == {org.users["gertrude"], org.users["ophelia"]}
+    # meeting.created again (a meeting confirmed anew after a room change) keeps the one group.
+    created = {"meeting_id": mid, "title": "碰头会", "organizer_id": org.users["gertrude"], "member_ids": []}
+    subscribers.on_meeting_created(org.db, events.Event("meeting.created", created))
+    assert [c["id"] for c in _conversations(client) if c["name"] == "会议：碰头会"] == [group["id"]]
+    # A substitute sent (代参会) joins; withdrawn, leaves.
+    login(client, "ophelia")
+    sub = {"status": "delegated", "substitute_id": org.users["horatio"]}
+    assert client.post(f"/api/meetings/{mid}/rsvp", json=sub).status_code == 200
+    assert org.users["horatio"] in _members(client, group["id"])
+    assert client.post(f"/api/meetings/{mid}/rsvp", json={"status": "accepted"}).status_code == 200
+    assert org.users["horatio"] not in _members(client, group["id"])
