@@ -28,6 +28,7 @@ from office import (
     health,
     hotpath,
     logs,
+    looplag,
     metrics,
     openapi,
     pwa,
@@ -286,6 +287,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await asyncio.get_running_loop().run_in_executor(None, prepare_schema, db, settings.migrate_on_start)
         await asyncio.get_running_loop().run_in_executor(None, directory_index.warm, db)
         await hub.start()
+        app.state.looplag.start()  # the loop's lateness, for shedding chat sends (office/looplag.py)
         startup = [m for m in domain_modules("startup")]
         tasks = [asyncio.create_task(_prune_events(db, settings))]
         for module in startup:
@@ -307,6 +309,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
             await hub.stop()
+            app.state.looplag.stop()
             db.dispose()
 
     app = Starlette(
@@ -323,6 +326,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.db = db
     app.state.hub = hub
+    app.state.looplag = looplag.LoopLag()
     app.state.todo = todo.Registry()  # the domains' 待办 sources, registered at start (office/todo.py)
     app.state.signer = CookieSigner(settings.secret_key)
     app.state.watermark_enabled = lambda session: watermark_enabled(session, settings)

@@ -30,7 +30,9 @@ at once with ``Overloaded`` (HTTP 503 with ``Retry-After``, a websocket ``error`
 is answered within about the time the writer needs for one full queue instead of a backlog that
 grows until every caller waits tens of seconds. Reads, health checks and ``/metrics`` never pass
 through a writer, so they keep answering. Callers that would do work to build an item (validate a
-websocket frame, check a rate limit) ask ``check_room`` first, so a refusal costs them nothing more.
+websocket frame, check a rate limit) ask ``check_room`` first, so a refusal costs them nothing more;
+``check_room`` also refuses while the event loop runs late (``office.looplag``), a wait before the
+queue that its bound cannot see.
 The retry hint grows with the refusals of the overload relative to the writer's throughput
 (``RETRY_AFTER``).
 """
@@ -49,7 +51,7 @@ from typing import Any, TypeVar
 from sqlalchemy import event
 from sqlmodel import Session
 
-from office import events, metrics
+from office import events, looplag, metrics
 from office.db import Database
 from office.errors import Overloaded
 
@@ -129,21 +131,31 @@ class GroupCommit:
         return self.max_queue if self.max_queue is not None else self.db.settings.write_queue_max
 
     def check_room(self) -> None:
-        """Raise ``Overloaded`` now, as ``submit`` would, if the queue is full: asked before the work
-        of building an item, so a refusal under overload costs the caller almost nothing. Room now
-        is no promise: ``submit`` checks again."""
-        if self._depth >= self._limit():  # an int read: no lock while there is room
+        """Raise ``Overloaded`` now, as ``submit`` would, if the queue is full, or while the event
+        loop runs later than ``Settings.loop_lag_max_ms`` (``office.looplag``: work waiting there,
+        before any writer sees it, is the wait the queue bound cannot see). Asked before the work of
+        building an item (new chat sends and read marks), so a refusal under overload costs the
+        caller almost nothing. Room now is no promise: ``submit`` checks the queue again."""
+        lagging = self._lagging()
+        if lagging or self._depth >= self._limit():  # an int read: no lock while there is room
             with self._depth_lock:
-                hint = self._refusal(self._limit())
+                hint = self._refusal(self._limit(), lagging=lagging)
             if hint is not None:
+                if lagging:
+                    metrics.lag_refused(self._thread.name)
                 self._refuse(hint)
 
-    def _refusal(self, limit: int) -> int | None:
-        """With ``_depth_lock`` held: the retry hint if the queue is full (counted as refused), else
-        None. The hint is the refusal's slot in the overload's schedule (``RETRY_AFTER``)."""
-        if self._depth < limit:
-            if self._full_since is not None and self._depth < limit // 2:
-                self._full_since = None  # drained: the overload is over
+    def _lagging(self) -> bool:
+        most = self.db.settings.loop_lag_max_ms
+        return most > 0 and looplag.lag() * 1000 > most
+
+    def _refusal(self, limit: int, *, lagging: bool = False) -> int | None:
+        """With ``_depth_lock`` held: the retry hint if the queue is full or the loop ``lagging``
+        (counted as refused), else None. The hint is the refusal's slot in the overload's schedule
+        (``RETRY_AFTER``), one schedule for both causes."""
+        if self._depth < limit and not lagging:
+            if self._full_since is not None and self._depth < limit // 2 and not self._lagging():
+                self._full_since = None  # drained and caught up: the overload is over
             return None
         self.refused += 1
         now = self.clock()

@@ -49,7 +49,10 @@ GC_BATCH = Histogram(
 )
 GC_SECONDS = Histogram("office_group_commit_seconds", "one group commit's transaction", ["name"], buckets=_LATENCY)
 WRITE_REFUSED = Counter(
-    "office_write_queue_refused", "work refused because a writer's queue was full (503 / overloaded)", ["name"]
+    "office_write_queue_refused", "work refused because a writer's queue was full or the loop late (503)", ["name"]
+)
+LAG_REFUSED = Counter(
+    "office_loop_lag_refused", "work refused because the event loop ran late (office/looplag.py)", ["name"]
 )
 LOGIN_FAILURES = Counter("office_login_failures", "failed logins (password or code)", ["kind"])
 LOCKOUTS = Counter("office_login_lockouts", "logins refused by a lockout", ["scope"])
@@ -111,6 +114,11 @@ def write_refused(name: str) -> None:
     WRITE_REFUSED.labels(name).inc()
 
 
+def lag_refused(name: str) -> None:
+    """One item refused while the event loop ran late (also counted by ``write_refused``)."""
+    LAG_REFUSED.labels(name).inc()
+
+
 # The running group-commit writers, for their queue depths at scrape time (each names its database).
 _writers: weakref.WeakSet[Any] = weakref.WeakSet()
 
@@ -142,6 +150,11 @@ class AppState(Collector):
             if writer.db is db:
                 queued.add_metric([writer.name], writer.depth)
         yield queued
+        probe = getattr(self.state, "looplag", None)
+        if probe is not None:
+            yield GaugeMetricFamily(
+                "office_event_loop_lag_seconds", "how late this process's event loop runs, smoothed", value=probe.lag
+            )
         pool = db.engine.pool
         yield GaugeMetricFamily("office_db_pool_checked_out", "database connections in use", value=pool.checkedout())
         yield GaugeMetricFamily("office_db_pool_size", "database pool's steady size", value=pool.size())
