@@ -17,8 +17,10 @@
   send (user + system time of its process over the phase: on a shared machine a better measure of
   the cost than wall time), the client's own CPU (one Python process: near one core, its own lag
   is in the latencies), and acknowledged sends missing from the database afterwards.
-  Baseline: the same offered load with the bound lifted (``OFFICE_WRITE_QUEUE_MAX`` 10**9), where
-  the writer's queue grows instead.
+  The refusals include those for the event loop's lag (``OFFICE_LOOP_LAG_MAX_MS``, office/looplag.py),
+  counted apart from the server's /metrics.
+  Baseline: the same offered load with the bound lifted (``OFFICE_WRITE_QUEUE_MAX`` 10**9) and no
+  shedding by the loop's lag, where the writer's queue grows instead.
 
 Issue #20's targets: delivery p95 of accepted work under 2 s, nothing acknowledged lost. This is
 chat alone; the issue's staff model (公文 lists, directory searches) waits for the capacity
@@ -36,6 +38,7 @@ import secrets
 import sqlite3
 import tempfile
 import time
+import urllib.request
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -256,17 +259,32 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _phase(data: Path, secret: str, setup: dict[str, Any], queue_max: int, rate: float | None, seconds: float) -> Any:
-    """Start a server with ``queue_max``; measure the capacity (``rate`` None) or offer ``rate``."""
-    saved = os.environ.get("OFFICE_WRITE_QUEUE_MAX")
-    os.environ["OFFICE_WRITE_QUEUE_MAX"] = str(queue_max)
+def _loop_lag(port: int) -> tuple[float, float]:
+    """The server's refusals for its event loop's lag so far, and the loop's highest smoothed lag
+    (ms), from its /metrics (read from loopback)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+        text = r.read().decode()
+    refused = sum(float(m) for m in re.findall(r"^office_loop_lag_refused_total\{[^}]*\} (\S+)$", text, re.M))
+    peak = re.search(r"^office_event_loop_lag_peak_seconds (\S+)$", text, re.M)
+    return refused, float(peak.group(1)) * 1000 if peak else 0.0
+
+
+def _phase(
+    data: Path, secret: str, setup: dict[str, Any], queue_max: int, rate: float | None, seconds: float, lag_max: int
+) -> Any:
+    """Start a server with ``queue_max`` and ``lag_max`` (ms; 0: no shedding by the loop's lag);
+    measure the capacity (``rate`` None) or offer ``rate``."""
+    env = {"OFFICE_WRITE_QUEUE_MAX": str(queue_max), "OFFICE_LOOP_LAG_MAX_MS": str(lag_max)}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     try:
         server, port = _start_server(data, secret)
     finally:
-        if saved is None:
-            os.environ.pop("OFFICE_WRITE_QUEUE_MAX", None)
-        else:
-            os.environ["OFFICE_WRITE_QUEUE_MAX"] = saved
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     try:
         cookies, convs = setup["cookies"], setup["convs"]
         if rate is None:
@@ -277,6 +295,7 @@ def _phase(data: Path, secret: str, setup: dict[str, Any], queue_max: int, rate:
         got["server_cpu"] = _cpu_seconds(server.pid) - cpu
         # Cores the client itself used: near 1, its own lag is in the latencies it reports.
         got["client_cores"] = (time.process_time() - mine) / wall
+        got["lag_refused"], got["lag_peak"] = _loop_lag(port)
     finally:
         server.terminate()
         server.wait(30)
@@ -287,16 +306,17 @@ def _phase(data: Path, secret: str, setup: dict[str, Any], queue_max: int, rate:
 def run(quick: bool) -> list[dict[str, Any]]:
     from office.config import load_settings
 
-    bound = load_settings({}).write_queue_max
+    settings = load_settings({})
+    bound, lag_max = settings.write_queue_max, settings.loop_lag_max_ms
     capacity_s, seconds = (5.0, 10.0) if quick else (10.0, 30.0)
     secret = secrets.token_urlsafe(40)
     with tempfile.TemporaryDirectory(prefix="tongban-bench-") as tmp:
         data = Path(tmp) / "data"
         setup = _prepare(data, secret, PAIRS, 2, 0)
-        capacity = _phase(data, secret, setup, bound, None, capacity_s)
+        capacity = _phase(data, secret, setup, bound, None, capacity_s, lag_max)
         offered = OVER * capacity
-        ours = _phase(data, secret, setup, bound, offered, seconds)
-        unbounded = _phase(data, secret, setup, 10**9, offered, seconds)
+        ours = _phase(data, secret, setup, bound, offered, seconds, lag_max)
+        unbounded = _phase(data, secret, setup, 10**9, offered, seconds, 0)
     label = f"at {OVER}x capacity ({offered:.0f}/s, {seconds:.0f} s)"
     for got in (ours, unbounded):
         got["refused_per_s"] = got["refused"] / seconds
@@ -315,7 +335,9 @@ def run(quick: bool) -> list[dict[str, Any]]:
     return [
         {"name": f"chat capacity, {PAIRS} senders x {WINDOW} in flight", "value": round(capacity), "unit": "msg/s"},
         pair(f"send attempts refused {label}", "refused", "count"),
+        pair(f"of which for the event loop's lag (> {lag_max} ms)", "lag_refused", "count"),
         pair("refusals per second of the offered load", "refused_per_s", "1/s"),
+        pair("the server's event loop lag, highest smoothed (office/looplag.py)", "lag_peak", "ms"),
         pair("server CPU per offered send (user + system, refusals included)", "cpu_per_send", "us"),
         pair("the benchmark client's own CPU over the phase", "client_cores", "cores"),
         pair("accepted sends: delivery p95 (from the accepted attempt)", "delivery_p95", "ms", "< 2000"),

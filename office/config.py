@@ -307,7 +307,8 @@ class Settings:
     )
     # The event loop's smoothed lateness (office/looplag.py) past which new chat sends are refused as
     # on a full queue: the wait in the socket and the loop before a writer sees the work. Measured
-    # (bench overload_bench): a keeping-up loop stays under ~20 ms even on a loaded 2-core machine.
+    # (bench overload_bench --quick, 2 cores shared, load 7-8): at 1.5x capacity the smoothed lag
+    # peaked at 220-270 ms with or without the queue bound, so 500 ms sheds only a starved process.
     loop_lag_max_ms: int = setting(
         "OFFICE_LOOP_LAG_MAX_MS",
         500,

@@ -36,6 +36,7 @@ class LoopLag:
         self.clock = clock
         self.lag = 0.0  # seconds, smoothed
         self.last = 0.0  # the newest tick's lateness, seconds
+        self.peak = 0.0  # the highest smoothed value since start (a benchmark's measure of the setting)
         self.ticks = 0
         self.loop: asyncio.AbstractEventLoop | None = None
         self._due = 0.0
@@ -62,6 +63,7 @@ class LoopLag:
     def _tick(self) -> None:
         self.last = max(0.0, self.clock() - self._due)
         self.lag += self.alpha * (self.last - self.lag)
+        self.peak = max(self.peak, self.lag)
         self.ticks += 1
         self._schedule()
 

@@ -155,6 +155,9 @@ class AppState(Collector):
             yield GaugeMetricFamily(
                 "office_event_loop_lag_seconds", "how late this process's event loop runs, smoothed", value=probe.lag
             )
+            yield GaugeMetricFamily(
+                "office_event_loop_lag_peak_seconds", "the highest smoothed loop lag since start", value=probe.peak
+            )
         pool = db.engine.pool
         yield GaugeMetricFamily("office_db_pool_checked_out", "database connections in use", value=pool.checkedout())
         yield GaugeMetricFamily("office_db_pool_size", "database pool's steady size", value=pool.size())
