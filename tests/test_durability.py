@@ -31,7 +31,7 @@ from office import audit
 from office.config import load_settings
 from office.db import Database
 from office.migrate import upgrade
-from tests.conftest import PG_URL, kill_after_test
+from tests.conftest import PG_URL, Migrated, kill_after_test
 from tests.factories import PASSWORD, make_org
 
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="kill -9 durability is about the embedded SQLite default")
@@ -336,11 +336,13 @@ async def _watch(server: Server, stop: threading.Event, seen: list[dict[str, Any
                 await asyncio.sleep(0.05)
 
 
-def _org_with_room(data: Path) -> int:
+def _org_with_room(data: Path, migrated: Migrated) -> int:
     from meetings import rooms
     from office.actor import SYSTEM
 
-    db = Database(load_settings({}, data_dir=data))
+    settings = load_settings({}, data_dir=data)
+    migrated.lay_down(settings)  # the schema the migrations built once for the session: upgrade finds it at head
+    db = Database(settings)
     upgrade(db)
     org = make_org(db)
     with db.write() as s:
@@ -377,9 +379,9 @@ def _await_progress(groups: list[list[Any]], timeout: float = 90.0) -> None:
     raise AssertionError(f"writers made no progress in {timeout} s: {before} -> {now}")
 
 
-def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
+def test_acknowledged_writes_survive_sigkill(tmp_path: Path, migrated: Migrated) -> None:
     data = tmp_path / "data"
-    room = _org_with_room(data)
+    room = _org_with_room(data, migrated)
     server = Server(data)
     server.start()
     stop, watch_stop = threading.Event(), threading.Event()
@@ -551,12 +553,12 @@ def _rows(data: Path, sql: str) -> dict[Any, tuple[Any, ...]]:
     return rows
 
 
-def test_backup_under_load_restores_a_consistent_copy(tmp_path: Path) -> None:
+def test_backup_under_load_restores_a_consistent_copy(tmp_path: Path, migrated: Migrated) -> None:
     """``office backup`` while people write; restored elsewhere it holds everything acknowledged before
     the backup began, nothing that was never written, rows identical to the original's, a verifying
     audit chain, and the stored files the rows point at."""
     data = tmp_path / "data"
-    _org_with_room(data)
+    _org_with_room(data, migrated)
     server = Server(data)
     server.start()
     up = httpx.Client(base_url=server.url, timeout=10)
