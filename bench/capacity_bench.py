@@ -215,11 +215,22 @@ class Client:
         self.http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}", limits=limits, timeout=30)
 
     async def stop(self) -> None:
+        """Everything ended within a bounded time: a collapsed server may never answer a close
+        handshake, and a socket with a send stuck behind a full buffer waits for it before closing."""
         for t in self.tasks:
             t.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
-        await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
-        await self.http.aclose()
+        await asyncio.wait(self.tasks, timeout=10) if self.tasks else None
+        closing = [asyncio.ensure_future(ws.close()) for ws in self.sockets]
+        _done, late = await asyncio.wait(closing, timeout=15) if closing else (set(), set())
+        for t in late:
+            t.cancel()
+        for ws in self.sockets:
+            if ws.transport is not None and not ws.transport.is_closing():
+                ws.transport.abort()
+        try:
+            await asyncio.wait_for(self.http.aclose(), 15)
+        except TimeoutError:
+            pass
 
     async def bring_online(self, people: list[Staff], within: float) -> None:
         """Open the sockets of ``people``, 50 handshakes at a time; those not open ``within`` seconds
@@ -480,7 +491,10 @@ async def _ramp(
             client.window = Window()
             await client.settle(w)
             if spy is not None:
-                spy.wait(60)
+                try:
+                    spy.wait(60)
+                except subprocess.TimeoutExpired:
+                    spy.kill()
             row = _step_row(n, w, opened, server_cpu, client_cpu, rss, base_kib, len(client.online))
             results.append(row)
             print(f"   {_describe(row)}", file=sys.stderr, flush=True)
