@@ -179,7 +179,7 @@ def test_an_account_that_must_enrol_2fa_gets_no_socket_as_it_gets_no_http_act(li
     from office.actor import SYSTEM
     from office.models import Role
 
-    g = group(live_org, "hamlet", "组", ["othello"])
+    g = group(live_org, "hamlet", "组", ["ophelia"])
     with live_org.db.write() as s:
         accounts.set_role_policy(s, SYSTEM, Role.staff, require_2fa=True)
     user = User(live, "hamlet")  # signed in; holds 科员 and has not set up two-step verification
