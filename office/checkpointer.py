@@ -51,7 +51,9 @@ class Checkpointer:
     def _loop(self) -> None:
         conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
         try:
-            while True:
+            # Looked at before each wait: a stop whose wake-up fell between the linger's timeout and
+            # the clear below would otherwise leave the thread asleep until stop's join gave up (10 s).
+            while not self._stop.is_set():
                 self._wake.wait()
                 # Let a burst of commits pile up: one checkpoint then copies each page once.
                 if self._stop.wait(self.interval):

@@ -61,3 +61,27 @@ def test_stopping_the_database_stops_the_thread(db: Database) -> None:
     assert cp is not None and cp._thread is not None
     cp.stop()
     assert not cp._thread.is_alive()
+
+
+def test_a_stop_between_the_linger_and_its_clear_ends_the_thread_at_once(tmp_path: Path) -> None:
+    """A stop whose wake-up was set after the linger timed out and before the thread cleared its
+    wake-up left the thread asleep until stop's join gave up: 10 s at an app's shutdown."""
+    import threading
+
+    from office.checkpointer import Checkpointer
+
+    sqlite3.connect(tmp_path / "c.db").close()
+    cp = Checkpointer(str(tmp_path / "c.db"), interval=0.01)
+
+    class StopBeforeClear(threading.Event):
+        # That interleaving, every time: the stop's two sets land just before the thread's clear.
+        def clear(self) -> None:
+            cp._stop.set()
+            threading.Event.set(self)
+            super().clear()
+
+    cp._wake = StopBeforeClear()
+    cp.poke()
+    assert cp._thread is not None
+    cp._thread.join(timeout=2)
+    assert not cp._thread.is_alive()
