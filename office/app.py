@@ -13,6 +13,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -288,6 +289,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await asyncio.get_running_loop().run_in_executor(None, directory_index.warm, db)
         await hub.start()
         app.state.looplag.start()  # the loop's lateness, for shedding chat sends (office/looplag.py)
+        # Blocking handlers (run_in_threadpool) on this loop: at most OFFICE_REQUEST_THREADS at once.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         startup = [m for m in domain_modules("startup")]
         tasks = [asyncio.create_task(_prune_events(db, settings))]
         for module in startup:

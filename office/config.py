@@ -316,6 +316,16 @@ class Settings:
         "chat sends (and websocket read marks, attachments) are refused as on a full queue (503 `overloaded`, "
         "`Retry-After`); 0 turns it off",
     )
+    # The threads that run blocking handlers (anyio's limiter for run_in_threadpool; 40 is anyio's own
+    # default). Each statement a request thread runs makes it wait to take the interpreter lock back,
+    # so past a few threads per core more of them only queue: the capacity benchmark (#20) at 2,000
+    # staff answered HTTP p95 12.5 s with 40 and 121 ms with 8 (2 cores, shared).
+    request_threads: int = setting(
+        "OFFICE_REQUEST_THREADS",
+        40,
+        "threads for blocking request handlers per worker (reads, plain writes, websocket handshakes); "
+        "fewer queue requests on the event loop instead of in the interpreter lock",
+    )
     testing: bool = False
 
     @property
@@ -424,6 +434,8 @@ def finalize(s: Settings) -> Settings:
         raise ConfigError("OFFICE_REMINDER_SECONDS 应在 1–86400 秒之间")
     if s.write_queue_max < 1:
         raise ConfigError("OFFICE_WRITE_QUEUE_MAX 必须为正数")
+    if not 2 <= s.request_threads <= 1000:
+        raise ConfigError("OFFICE_REQUEST_THREADS 应在 2–1000 之间")
     if not 0 <= s.loop_lag_max_ms <= 60000:
         raise ConfigError("OFFICE_LOOP_LAG_MAX_MS 应在 0–60000 毫秒之间")
     if not 0 < s.header_timeout_seconds <= 600:
