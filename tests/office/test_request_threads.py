@@ -20,7 +20,9 @@ def settings(settings: Settings) -> Settings:
 
 def test_the_app_runs_blocking_handlers_on_at_most_the_configured_threads(app: Any) -> None:
     with TestClient(app) as client:
-        limiter = client.portal.call(anyio.to_thread.current_default_thread_limiter)
+        portal = client.portal  # the app's event loop, while the client is open
+        assert portal is not None
+        limiter = portal.call(anyio.to_thread.current_default_thread_limiter)
         assert limiter.total_tokens == 3
         # Four handlers that block at once: three run, the fourth waits for a thread.
         gate = threading.Event()
@@ -41,7 +43,7 @@ def test_the_app_runs_blocking_handlers_on_at_most_the_configured_threads(app: A
                 assert len(started) == 3
                 gate.set()
 
-        client.portal.call(four)
+        portal.call(four)
         assert len(started) == 4
 
 
