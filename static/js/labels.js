@@ -143,6 +143,7 @@ export const AUDIT_ACTIONS = {
   "chat.member_role": "设置群管理员",
   "chat.mute": "设置消息免打扰",
   "chat.department_sync": "同步部门群成员",
+  "chat.rule_group_sync": "同步会议群成员",
   // 办事：假期、人事档案、差旅费标准、台账
   "banshi.leave.adjust": "调整假期",
   "banshi.personnel.update": "修改参加工作时间",
