@@ -316,13 +316,16 @@ class Settings:
         "chat sends (and websocket read marks, attachments) are refused as on a full queue (503 `overloaded`, "
         "`Retry-After`); 0 turns it off",
     )
-    # The threads that run blocking handlers (anyio's limiter for run_in_threadpool; 40 is anyio's own
-    # default). Each statement a request thread runs makes it wait to take the interpreter lock back,
-    # so past a few threads per core more of them only queue: the capacity benchmark (#20) at 2,000
-    # staff answered HTTP p95 12.5 s with 40 and 121 ms with 8 (2 cores, shared).
+    # The threads that run blocking handlers (anyio's limiter for run_in_threadpool; anyio's own default
+    # is 40). Each statement a request thread runs makes it wait to take the interpreter lock back, so
+    # past a few threads per core more of them only queue. Capacity benchmark (#20, --quick, 2 cores,
+    # quiet): 40 failed at 2,000 staff (delivery p95 1.06 s); 16 passed 2,000 (HTTP p95 95 ms, delivery
+    # 244 ms) and failed 3,000; 8 passed 2,000 (86/118 ms) and 3,000 but failed 2,500 in the same ramp.
+    # Not fewer: a thread waiting for a converter (official copies) or writing an export is held for
+    # seconds, and a handful of those must not stop every read.
     request_threads: int = setting(
         "OFFICE_REQUEST_THREADS",
-        40,
+        16,
         "threads for blocking request handlers per worker (reads, plain writes, websocket handshakes); "
         "fewer queue requests on the event loop instead of in the interpreter lock",
     )
